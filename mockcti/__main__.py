@@ -1,0 +1,5 @@
+import sys
+
+from mockcti.cli import main
+
+sys.exit(main())

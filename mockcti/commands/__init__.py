@@ -1,0 +1,1 @@
+"""Subcommands of the ``mockcti`` CLI, one module each (see :mod:`mockcti.cli`)."""
