@@ -1,0 +1,1 @@
+"""Tools for test suites: the pytest plugin, Hypothesis strategies and the client fuzzer."""

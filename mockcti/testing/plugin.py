@@ -1,0 +1,1 @@
+"""pytest plugin entry point (``pytest11``). Imports nothing heavy at module level."""
