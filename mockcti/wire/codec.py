@@ -1,0 +1,628 @@
+"""Encode and decode messages: the fast path, and the plain-construct path that is its oracle.
+
+Owns ``decode(frame, dialect)`` and ``encode(message, dialect)``. Both are derived from the
+declarations in :mod:`mockcti.wire.spec`:
+
+- the **fast path** compiles, per message type, protocol version and field widths, one
+  ``struct.Struct`` for the fixed part (derived from the construct primitives with
+  :func:`mockcti.wire.types.fixed_format`) and a tag table for the floating part; no construct
+  code runs per message;
+- the **construct path** (``decode_construct`` / ``encode_construct``) builds a construct
+  ``Struct`` for the whole body from the same declarations and parses with it. It is slow and
+  simple on purpose: the differential property tests prove that both paths produce identical
+  bytes and identical messages for every message type in every dialect.
+
+Decoding never raises anything but :class:`~mockcti.wire.errors.DecodeError`; encoding never
+raises anything but :class:`~mockcti.wire.errors.EncodeError`.
+
+Must import nothing from mockcti outside ``mockcti.wire``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from construct import (
+    Bytes, Const, ConstructError, GreedyRange, Int8ub, Int16ub, Int32ub, Select, Struct, Terminated, this,
+)
+
+from .dialect import Dialect
+from .enums import MessageType, StatusCode
+from .errors import DecodeError, EncodeError
+from .spec import SPECS, FloatingField, Group, Message, MessageSpec
+from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable, fixed_format
+
+__all__ = [
+    "Frame", "decode", "encode", "decode_construct", "encode_construct", "decode_bytes",
+    "invoke_id_of", "HEADER",
+]
+
+HEADER = struct.Struct(">II")  # BodyLength (bytes after the header), MessageTypeID
+_UINT = struct.Struct(">I")
+_OPEN_REQ_TAIL = bytes(12)
+_HEADER_CON = Struct("length" / Int32ub, "type" / Int32ub)  # OPEN_REQ Reserved1..3 when present (reference §5.1 notes)
+
+S = StatusCode
+
+
+class Frame(NamedTuple):
+    """One complete message as cut from the byte stream: type number, body, stream offset."""
+
+    type_id: int
+    body: bytes
+    offset: int = 0
+
+    def to_bytes(self) -> bytes:
+        return HEADER.pack(len(self.body), self.type_id) + self.body
+
+
+def invoke_id_of(body: bytes) -> int | None:
+    """The first UINT of a body, which is the InvokeID of every request (reference §7.1)."""
+    return _UINT.unpack_from(body)[0] if len(body) >= 4 else None
+
+
+def _open_req_dialect(body: bytes, dialect: Dialect) -> Dialect:
+    """OPEN_REQ is decoded before any version is agreed: its own VersionNumber picks the widths."""
+    if len(body) >= 8:
+        version = _UINT.unpack_from(body, 4)[0]
+        prof = dialect.profile
+        clamped = min(max(version, prof.min_version), prof.max_version)
+        return dialect.with_version(clamped) if clamped != dialect.version else dialect
+    return dialect
+
+
+# ---------------------------------------------------------------------------------------
+# compiled layouts (the fast path)
+# ---------------------------------------------------------------------------------------
+
+# handler kinds in the tag table
+_SIMPLE, _REPEATED, _GROUP = 0, 1, 2
+
+
+@dataclass(slots=True)
+class _Layout:
+    spec: MessageSpec
+    cls: type
+    wire_id: int
+    fixed_struct: struct.Struct
+    fixed_attrs: tuple[str, ...]
+    fixed_defaults: tuple[Any, ...]
+    reserved_idx: tuple[int, ...]
+    count_idx: tuple[tuple[int, str], ...]  # (index in fixed values, attr of the list it counts)
+    tail_attrs: tuple[str, ...]  # OPEN_REQ's optional Reserved1..3
+    tail_struct: struct.Struct | None
+    handlers: dict[int, tuple]
+    required: tuple[FloatingField, ...]
+    groups: tuple[Group, ...]
+    enc_items: tuple[tuple, ...]
+    tag_width: int
+    len_width: int
+    version: int
+
+
+def _tag_header(tag: int, length: int, tw: int, lw: int) -> bytes:
+    if tw == 1:
+        if lw == 1:
+            return bytes((tag, length))
+        return bytes((tag,)) + length.to_bytes(2, "big")
+    if lw == 1:
+        return tag.to_bytes(2, "big") + bytes((length,))
+    return tag.to_bytes(2, "big") + length.to_bytes(2, "big")
+
+
+def _field_ok_for(f: FloatingField, tw: int) -> bool:
+    return tw == 2 or f.tag <= 0xFF
+
+
+@lru_cache(maxsize=None)
+def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int) -> _Layout:
+    spec = SPECS[mt]
+    fixed = spec.fixed_for(version)
+    tail = fixed[len(fixed) - spec.optional_tail:] if spec.optional_tail else ()
+    head = fixed[: len(fixed) - len(tail)]
+    fmt = ">" + "".join(fixed_format(f.con) for f in head)
+    tail_struct = struct.Struct(">" + "".join(fixed_format(f.con) for f in tail)) if tail else None
+    handlers: dict[int, tuple] = {}
+    required = []
+    enc_items = []
+
+    def add_group(g: Group, path: tuple[Group, ...]) -> None:
+        for m in g.members:
+            if isinstance(m, Group):
+                add_group(m, path + (m,))
+            else:
+                handlers.setdefault(m.tag, (_GROUP, m.attr, m.max_len, m.kind.size, m.kind.decode, path, m))
+
+    for item in spec.floating:
+        if isinstance(item, Group):
+            add_group(item, (item,))
+            enc_items.append((_GROUP, item))
+        elif item.repeated:
+            handlers.setdefault(item.tag, (_REPEATED, item.attr, item.max_len, None, item.kind.decode, None, item))
+            enc_items.append((_REPEATED, item))
+        else:
+            handlers.setdefault(item.tag, (_SIMPLE, item.attr, item.max_len, item.kind.size, item.kind.decode, None, item))
+            enc_items.append((_SIMPLE, item))
+            if item.required:
+                required.append(item)
+    return _Layout(
+        spec=spec, cls=spec.cls, wire_id=wire_id,
+        fixed_struct=struct.Struct(fmt),
+        fixed_attrs=tuple(f.attr for f in head),
+        fixed_defaults=tuple(f.default for f in head),
+        reserved_idx=tuple(i for i, f in enumerate(head) if f.reserved),
+        count_idx=tuple((i, f.count_of) for i, f in enumerate(head) if f.count_of),
+        tail_attrs=tuple(f.attr for f in tail),
+        tail_struct=tail_struct,
+        handlers=handlers,
+        required=tuple(required),
+        groups=tuple(i for i in spec.floating if isinstance(i, Group)),
+        enc_items=tuple(enc_items),
+        tag_width=tw, len_width=lw, version=version,
+    )
+
+
+def _layout_for(mt: MessageType, dialect: Dialect) -> _Layout:
+    return _layout(mt, dialect.version, dialect.tag_width, dialect.length_width, dialect.profile.wire_id(mt))
+
+
+def _build_groups(g: Group, instances: list[dict]) -> tuple:
+    out = []
+    for inst in instances:
+        for m in g.members:
+            if isinstance(m, Group) and m.attr in inst:
+                inst[m.attr] = _build_groups(m, inst[m.attr])
+        out.append(g.cls(**inst))
+    return tuple(out)
+
+
+def _place(state: dict, path: tuple[Group, ...], f: FloatingField, value: Any) -> None:
+    """Put a group member in the right instance: a group's first tag, or a member repeated
+    within the current instance, starts a new instance (member order matters, reference §2.2)."""
+    top = path[0]
+    insts = state.get(top.attr)
+    if insts is None:
+        insts = state[top.attr] = []
+    if len(path) == 1:
+        if not insts or f.tag == top.first_tag or f.attr in insts[-1]:
+            insts.append({})
+        insts[-1][f.attr] = value
+        return
+    if not insts:
+        insts.append({})
+    cur = insts[-1]
+    for sub in path[1:]:
+        subs = cur.get(sub.attr)
+        if subs is None:
+            subs = cur[sub.attr] = []
+        if sub is path[-1]:
+            if not subs or f.tag == sub.first_tag or f.attr in subs[-1]:
+                subs.append({})
+            subs[-1][f.attr] = value
+            return
+        if not subs:
+            subs.append({})
+        cur = subs[-1]
+
+
+def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Message:
+    n = len(body)
+    fsize = lay.fixed_struct.size
+    if n < fsize:
+        raise DecodeError(
+            f"body of {n} bytes is shorter than the {fsize}-byte fixed part of {lay.spec.name}",
+            status=S.E_CTI_UNSPECIFIED_FAILURE, offset=n, invoke_id=invoke_id_of(body), type_id=type_id,
+            path=(lay.spec.name,))
+    values = lay.fixed_struct.unpack_from(body)
+    kw = dict(zip(lay.fixed_attrs, values))
+    if strict:
+        for i in lay.reserved_idx:
+            if values[i] != lay.fixed_defaults[i]:
+                raise DecodeError(
+                    f"reserved field {lay.fixed_attrs[i]} is {values[i]!r}, UCCX expects {lay.fixed_defaults[i]!r}",
+                    status=S.E_CTI_INVALID_PERIPHERAL_ID, path=(lay.fixed_attrs[i],),
+                    invoke_id=invoke_id_of(body), type_id=type_id)
+    pos = fsize
+    if lay.tail_struct is not None:
+        tsize = lay.tail_struct.size
+        if n >= pos + tsize and body[pos:pos + tsize] == _OPEN_REQ_TAIL:
+            kw.update(zip(lay.tail_attrs, lay.tail_struct.unpack_from(body, pos)))
+            pos += tsize
+        else:
+            for a in lay.tail_attrs:
+                kw[a] = None
+    handlers = lay.handlers
+    tw, lw = lay.tag_width, lay.len_width
+    hdr = tw + lw
+    extras = []
+    gstate: dict = {}
+    named_total = 0
+    while pos < n:
+        start = pos
+        if pos + hdr > n:
+            raise DecodeError(f"truncated floating field header ({n - pos} of {hdr} bytes)",
+                              status=S.E_CTI_UNSPECIFIED_FAILURE, offset=pos,
+                              invoke_id=invoke_id_of(body), type_id=type_id)
+        if hdr == 2:
+            tag = body[pos]
+            length = body[pos + 1]
+        elif tw == 2 and lw == 2:
+            tag = (body[pos] << 8) | body[pos + 1]
+            length = (body[pos + 2] << 8) | body[pos + 3]
+        elif tw == 2:
+            tag = (body[pos] << 8) | body[pos + 1]
+            length = body[pos + 2]
+        else:
+            tag = body[pos]
+            length = (body[pos + 1] << 8) | body[pos + 2]
+        pos += hdr
+        end = pos + length
+        if end > n:
+            raise DecodeError(f"floating field tag {tag} claims {length} bytes but only {n - pos} remain",
+                              status=S.E_CTI_UNSPECIFIED_FAILURE, offset=start,
+                              invoke_id=invoke_id_of(body), type_id=type_id, path=(f"tag {tag}",))
+        data = body[pos:end]
+        pos = end
+        h = handlers.get(tag)
+        if h is None:
+            extras.append((tag, data))
+            continue
+        kind, attr, max_len, size, dec, path, f = h
+        if size is not None:
+            if length != size:
+                raise DecodeError(f"{f.name} (tag {tag}) has length {length}; a {f.kind.name} is {size} bytes",
+                                  status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start, path=(f.name,),
+                                  invoke_id=invoke_id_of(body), type_id=type_id)
+        elif length > max_len:
+            raise DecodeError(f"{f.name} (tag {tag}) has {length} bytes; the maximum is {max_len}",
+                              status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start, path=(f.name,),
+                              invoke_id=invoke_id_of(body), type_id=type_id)
+        if kind == _SIMPLE:
+            if attr in kw:  # a repeat of a single field: kept raw, not silently dropped
+                extras.append((tag, data))
+                continue
+            kw[attr] = dec(data)
+        elif kind == _GROUP:
+            _place(gstate, path, f, dec(data))
+        else:
+            named_total += length
+            try:
+                value = dec(data)
+            except ValueError as exc:
+                raise DecodeError(f"{f.name} (tag {tag}): {exc}", status=S.E_CTI_INVALID_FIELD,
+                                  offset=start, path=(f.name,), invoke_id=invoke_id_of(body),
+                                  type_id=type_id) from None
+            _check_named(value, f, start, body, type_id)
+            lst = kw.get(attr)
+            if lst is None:
+                kw[attr] = [value]
+            else:
+                lst.append(value)
+    if named_total > MAX_NAMED_DATA:
+        raise DecodeError(f"NamedVariable/NamedArray data is {named_total} bytes; at most {MAX_NAMED_DATA}",
+                          status=S.E_CTI_INVALID_FIELD_LENGTH, invoke_id=invoke_id_of(body),
+                          type_id=type_id, path=("NamedVariable",))
+    for f in lay.required:
+        if f.attr not in kw:
+            raise DecodeError(f"required floating field {f.name} (tag {f.tag}) is missing",
+                              status=S.E_CTI_REQUIRED_DATA_MISSING, path=(f.name,),
+                              invoke_id=invoke_id_of(body), type_id=type_id)
+    for g in lay.groups:
+        insts = gstate.get(g.attr)
+        if insts:
+            kw[g.attr] = _build_groups(g, insts)
+    for item in lay.enc_items:
+        if item[0] == _REPEATED:
+            a = item[1].attr
+            if a in kw and isinstance(kw[a], list):
+                kw[a] = tuple(kw[a])
+    for i, attr in lay.count_idx:
+        # a count that matches its list is implied (None); a mismatch is kept, so a round trip is lossless
+        if values[i] == len(kw.get(attr, ())):
+            kw[lay.fixed_attrs[i]] = None
+    if extras:
+        kw["extra_fields"] = tuple(extras)
+    return lay.cls(**kw)
+
+
+def _check_named(value: NamedVariable | NamedArray, f: FloatingField, start: int, body: bytes, type_id: int) -> None:
+    if len(value.name.encode("utf-8", "surrogateescape")) + 1 > 33 or \
+            len(value.value.encode("utf-8", "surrogateescape")) + 1 > 211:
+        raise DecodeError(f"{f.name}: VariableName must be <= 33 and VariableValue <= 211 bytes (with NUL)",
+                          status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start, path=(f.name,),
+                          invoke_id=invoke_id_of(body), type_id=type_id)
+
+
+def decode(frame: Frame, dialect: Dialect) -> Message:
+    """Decode one frame into a frozen message dataclass (the fast path).
+
+    Unknown floating tags (and repeats of single fields) are kept in ``extra_fields`` so that a
+    round trip is lossless; whether they are acceptable is the session's decision.
+    """
+    mt = dialect.profile.message_type(frame.type_id)
+    if mt is None or mt not in SPECS:
+        raise DecodeError(f"message type {frame.type_id} is not part of the {dialect.profile.name} protocol",
+                          status=S.E_CTI_INVALID_MESSAGE_TYPE, invoke_id=invoke_id_of(frame.body),
+                          type_id=frame.type_id)
+    if mt is MessageType.OPEN_REQ:
+        dialect = _open_req_dialect(frame.body, dialect)
+    return _decode_body(_layout_for(mt, dialect), frame.body, dialect.strict, frame.type_id)
+
+
+def decode_bytes(data: bytes, dialect: Dialect) -> Message:
+    """Decode one complete message (header included)."""
+    if len(data) < HEADER.size:
+        raise DecodeError("fewer than 8 bytes: no message header", status=S.E_CTI_UNSPECIFIED_FAILURE, offset=0)
+    length, type_id = HEADER.unpack_from(data)
+    if len(data) - HEADER.size != length:
+        raise DecodeError(f"BodyLength says {length} bytes but {len(data) - HEADER.size} follow the header",
+                          status=S.E_CTI_UNSPECIFIED_FAILURE, offset=0, type_id=type_id)
+    return decode(Frame(type_id, bytes(data[HEADER.size:])), dialect)
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+
+def _enc_value(f: FloatingField, value: Any, tw: int, lw: int, out: list) -> None:
+    if tw == 1 and f.tag > 0xFF:
+        raise EncodeError(f"{f.name} (tag {f.tag}) needs 2-byte tags (protocol version 18+)", path=(f.name,))
+    try:
+        data = f.kind.encode(value)
+    except (struct.error, TypeError, AttributeError, ValueError, OverflowError) as exc:
+        raise EncodeError(f"{f.name}: cannot encode {value!r} as {f.kind.name}: {exc}",
+                          status=S.E_CTI_INVALID_FIELD, path=(f.name,)) from None
+    n = len(data)
+    if f.kind.size is None and n > f.max_len:
+        raise EncodeError(f"{f.name} is {n} bytes; the maximum is {f.max_len}",
+                          status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
+    if n > (0xFF if lw == 1 else 0xFFFF):
+        raise EncodeError(f"{f.name} is {n} bytes; a {lw}-byte length cannot carry it",
+                          status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
+    out.append(_tag_header(f.tag, n, tw, lw))
+    out.append(data)
+
+
+def _enc_group(g: Group, instances: tuple, tw: int, lw: int, out: list) -> None:
+    for inst in instances:
+        for m in g.members:
+            v = getattr(inst, m.attr)
+            if isinstance(m, Group):
+                _enc_group(m, v, tw, lw, out)
+            elif v is not None:
+                _enc_value(m, v, tw, lw, out)
+
+
+def _encode_body(lay: _Layout, msg: Message) -> bytes:
+    vals = [getattr(msg, a) for a in lay.fixed_attrs]
+    for i, attr in lay.count_idx:
+        if vals[i] is None:
+            vals[i] = len(getattr(msg, attr))
+    try:
+        parts = [lay.fixed_struct.pack(*vals)]
+    except struct.error as exc:
+        bad = _first_bad_fixed(lay, vals)
+        raise EncodeError(f"{lay.spec.name}: fixed field {bad} does not fit: {exc}",
+                          status=S.E_CTI_INVALID_FIELD, path=(bad,)) from None
+    if lay.tail_struct is not None:
+        tail = [getattr(msg, a) for a in lay.tail_attrs]
+        if all(v is not None for v in tail):
+            parts.append(lay.tail_struct.pack(*tail))
+    tw, lw = lay.tag_width, lay.len_width
+    for kind, f in lay.enc_items:
+        v = getattr(msg, f.attr)
+        if kind == _SIMPLE:
+            if v is None:
+                if f.required:
+                    raise EncodeError(f"{lay.spec.name}: required floating field {f.name} is missing",
+                                      status=S.E_CTI_REQUIRED_DATA_MISSING, path=(f.name,))
+                continue
+            _enc_value(f, v, tw, lw, parts)
+        elif kind == _REPEATED:
+            for item in v:
+                _enc_value(f, item, tw, lw, parts)
+        else:
+            _enc_group(f, v, tw, lw, parts)
+    for tag, data in msg.extra_fields:
+        parts.append(_tag_header(tag, len(data), tw, lw))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _first_bad_fixed(lay: _Layout, vals: list) -> str:
+    for attr, fmtc, v in zip(lay.fixed_attrs, _fmt_chars(lay.fixed_struct.format), vals):
+        try:
+            struct.pack(">" + fmtc, v)
+        except struct.error:
+            return attr
+    return "?"
+
+
+def _fmt_chars(fmt: str) -> list[str]:
+    import re
+    return re.findall(r"\d*[a-zA-Z?]", fmt.lstrip("<>=!@"))
+
+
+def encode(msg: Message, dialect: Dialect) -> bytes:
+    """Encode a message into bytes (header included), for the given dialect."""
+    mt = msg.TYPE
+    if mt is MessageType.OPEN_REQ:
+        dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),
+                                           dialect.profile.max_version))
+    lay = _layout_for(mt, dialect)
+    body = _encode_body(lay, msg)
+    return HEADER.pack(len(body), lay.wire_id) + body
+
+
+# ---------------------------------------------------------------------------------------
+# the plain construct path (the oracle)
+# ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _construct_for(mt: MessageType, version: int, tw: int, lw: int):
+    """The whole body as one construct Struct. OPEN_REQ gets a Select: first the 44-byte form
+    (Reserved1..3 must be the 12 zero bytes), else the 32-byte form."""
+    spec = SPECS[mt]
+    fixed = spec.fixed_for(version)
+    tail = fixed[len(fixed) - spec.optional_tail:] if spec.optional_tail else ()
+    head = fixed[: len(fixed) - len(tail)]
+    tlv = Struct("tag" / (Int8ub if tw == 1 else Int16ub), "length" / (Int8ub if lw == 1 else Int16ub),
+                 "data" / Bytes(this.length))
+    parts = [f.attr / f.con for f in head]
+    without_tail = Struct(*parts, "floating" / GreedyRange(tlv), Terminated)
+    if not tail:
+        return spec, head, tail, without_tail, None
+    with_tail = Struct(*parts, "tail" / Const(_OPEN_REQ_TAIL), "floating" / GreedyRange(tlv), Terminated)
+    return spec, head, tail, Select(with_tail, without_tail), (with_tail, without_tail)
+
+
+def _oracle_fields(spec: MessageSpec) -> dict[int, tuple]:
+    table: dict[int, tuple] = {}
+
+    def walk(items, path):
+        for it in items:
+            if isinstance(it, Group):
+                walk(it.members, path + (it,))
+            else:
+                table.setdefault(it.tag, (it, path))
+
+    walk(spec.floating, ())
+    return table
+
+
+def decode_construct(frame: Frame, dialect: Dialect) -> Message:
+    """Decode with construct only (slow; the oracle for the fast path)."""
+    mt = dialect.profile.message_type(frame.type_id)
+    if mt is None or mt not in SPECS:
+        raise DecodeError(f"message type {frame.type_id} is not part of the {dialect.profile.name} protocol",
+                          status=S.E_CTI_INVALID_MESSAGE_TYPE, type_id=frame.type_id)
+    if mt is MessageType.OPEN_REQ:
+        dialect = _open_req_dialect(frame.body, dialect)
+    spec, head, tail, con, _ = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width)
+    try:
+        parsed = con.parse(frame.body)
+    except ConstructError as exc:
+        raise DecodeError(f"construct: {exc}", status=S.E_CTI_UNSPECIFIED_FAILURE, type_id=frame.type_id) from None
+    kw: dict[str, Any] = {f.attr: parsed[f.attr] for f in head}
+    if tail:
+        kw.update({f.attr: (0 if "tail" in parsed else None) for f in tail})
+    table = _oracle_fields(spec)
+    extras = []
+    groups: dict[str, list] = {}
+    for tlv in parsed.floating:
+        tag, data = tlv.tag, tlv.data
+        entry = table.get(tag)
+        if entry is None:
+            extras.append((tag, bytes(data)))
+            continue
+        f, path = entry
+        if f.kind.size is not None and len(data) != f.kind.size or f.kind.size is None and len(data) > f.max_len:
+            raise DecodeError(f"{f.name}: bad length {len(data)}", status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
+        try:
+            value = f.kind.con.parse(data)
+        except ConstructError as exc:
+            raise DecodeError(f"{f.name}: {exc}", status=S.E_CTI_INVALID_FIELD, path=(f.name,)) from None
+        if not path:
+            if f.repeated:
+                kw.setdefault(f.attr, []).append(value)
+            elif f.attr in kw:
+                extras.append((tag, bytes(data)))
+            else:
+                kw[f.attr] = value
+            continue
+        # group member: walk down, opening a new instance at a group's first member or a repeat
+        level = groups.setdefault(path[0].attr, [])
+        for depth, g in enumerate(path):
+            last = depth == len(path) - 1
+            if last:
+                if not level or f.tag == g.members[0].tag or f.attr in level[-1]:
+                    level.append({})
+                level[-1][f.attr] = value
+            else:
+                if not level:
+                    level.append({})
+                level = level[-1].setdefault(path[depth + 1].attr, [])
+    for f in spec.floating:
+        if isinstance(f, FloatingField) and f.required and f.attr not in kw:
+            raise DecodeError(f"required floating field {f.name} missing", status=S.E_CTI_REQUIRED_DATA_MISSING,
+                              path=(f.name,))
+        if isinstance(f, FloatingField) and f.repeated and f.attr in kw:
+            kw[f.attr] = tuple(kw[f.attr])
+
+    def build(g: Group, insts: list) -> tuple:
+        objs = []
+        for inst in insts:
+            for m in g.members:
+                if isinstance(m, Group) and m.attr in inst:
+                    inst[m.attr] = build(m, inst[m.attr])
+            objs.append(g.cls(**inst))
+        return tuple(objs)
+
+    for g in spec.floating:
+        if isinstance(g, Group) and g.attr in groups:
+            kw[g.attr] = build(g, groups[g.attr])
+    for f in head:
+        if f.count_of and kw[f.attr] == len(kw.get(f.count_of, ())):
+            kw[f.attr] = None
+    if extras:
+        kw["extra_fields"] = tuple(extras)
+    return spec.cls(**kw)
+
+
+def encode_construct(msg: Message, dialect: Dialect) -> bytes:
+    """Encode with construct only (slow; the oracle for the fast path)."""
+    mt = msg.TYPE
+    if mt is MessageType.OPEN_REQ:
+        dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),
+                                           dialect.profile.max_version))
+    spec, head, tail, con, variants = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width)
+    obj: dict[str, Any] = {}
+    for f in head:
+        v = getattr(msg, f.attr)
+        if v is None and f.count_of:
+            v = len(getattr(msg, f.count_of))
+        obj[f.attr] = v
+    if tail:
+        tv = [getattr(msg, f.attr) for f in tail]
+        if all(v is not None for v in tv):
+            if any(tv):
+                raise EncodeError("OPEN_REQ Reserved1..3 must be 0 (or all absent)", path=("Reserved1",))
+            con = variants[0]
+        else:
+            con = variants[1]
+    tlvs = []
+
+    def add(f: FloatingField, value: Any) -> None:
+        data = f.kind.con.build(value)
+        tlvs.append({"tag": f.tag, "length": len(data), "data": data})
+
+    def add_group(g: Group, insts: tuple) -> None:
+        for inst in insts:
+            for m in g.members:
+                v = getattr(inst, m.attr)
+                if isinstance(m, Group):
+                    add_group(m, v)
+                elif v is not None:
+                    add(m, v)
+
+    for item in spec.floating:
+        if isinstance(item, Group):
+            add_group(item, getattr(msg, item.attr))
+        elif item.repeated:
+            for v in getattr(msg, item.attr):
+                add(item, v)
+        else:
+            v = getattr(msg, item.attr)
+            if v is not None:
+                add(item, v)
+    for tag, data in msg.extra_fields:
+        tlvs.append({"tag": tag, "length": len(data), "data": data})
+    obj["floating"] = tlvs
+    try:
+        body = con.build(obj)
+    except ConstructError as exc:
+        raise EncodeError(f"construct: {exc}") from None
+    return _HEADER_CON.build({"length": len(body), "type": dialect.profile.wire_id(mt)}) + body

@@ -1,0 +1,140 @@
+"""Protocol dialects: which versions exist and how wide floating tags and lengths are.
+
+Owns the version profiles (reference §2.3, §3.2):
+
+- UCCX, protocol versions 10-17: 1-byte tag (FieldDataID), 1-byte length.
+- UCCX, protocol version 18 (UCCX 12.5(1)SU1): 2-byte tag; the length width is **unconfirmed**
+  (U): the UCCX tables still print a 1-byte FieldLength while ICM made both 2 bytes when it did
+  the same change. Default 2, configurable with ``v18_length_width``.
+- UCCE (ICM CTI Server) profile up to version 24: 1-byte tag and length below version 20, 2-byte
+  tag and length from version 20 (ICM change history: v20 made both USHORT).
+
+Also owns the mapping between MessageType and the number on the wire, because seven UCCX
+messages have no published number (U): they carry provisional enum values and can be mapped to
+real numbers with ``Profile.with_type_ids``.
+
+Must import nothing from mockcti outside ``mockcti.wire``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from .enums import ICM_ONLY_MESSAGE_TYPES, PROVISIONAL_MESSAGE_TYPES, MessageType
+
+__all__ = ["Profile", "Dialect", "UCCX", "UCCE", "DEFAULT_MAX_BODY"]
+
+# ICM v24 "messaging conventions": 12,500 bytes including the 8-byte header (reference §2.4, U for UCCX).
+DEFAULT_MAX_BODY = 12_492
+
+
+def _default_type_ids() -> Mapping[int, MessageType]:
+    out = {}
+    for mt in MessageType:
+        if mt in ICM_ONLY_MESSAGE_TYPES:
+            continue
+        out.setdefault(int(mt), mt)
+    return out
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A family of protocol versions with one message set and its width rules."""
+
+    name: str
+    min_version: int
+    max_version: int
+    wide_tags_from: int
+    wide_lengths_from: int
+    # wire number -> MessageType (aliases collapse to the primary member)
+    by_wire_id: Mapping[int, MessageType] = field(default_factory=lambda: MappingProxyType(_default_type_ids()))
+
+    def supports(self, version: int) -> bool:
+        return self.min_version <= version <= self.max_version
+
+    def dialect(self, version: int | None = None, **options) -> "Dialect":
+        """The dialect for ``version`` (default: the newest). Widths follow the profile's rules;
+        a version outside the range still gets the widths of the nearest end, so an OPEN_REQ
+        with an unsupported version can be decoded and answered E_CTI_INVALID_VERSION."""
+        v = self.max_version if version is None else version
+        return Dialect(profile=self, version=v, **options)
+
+    def message_type(self, wire_id: int) -> MessageType | None:
+        return self.by_wire_id.get(wire_id)
+
+    def wire_id(self, mt: MessageType) -> int:
+        return self._wire_ids[mt]
+
+    @property
+    def _wire_ids(self) -> dict[MessageType, int]:
+        cache = self.__dict__.get("_wire_cache")
+        if cache is None:
+            cache = {mt: wid for wid, mt in self.by_wire_id.items()}
+            object.__setattr__(self, "_wire_cache", cache)
+        return cache
+
+    def with_type_ids(self, mapping: Mapping[MessageType | str, int]) -> "Profile":
+        """Map messages to other wire numbers, e.g. give CONFIG_TERMINAL_EVENT its real number
+        once known. Only the provisional (U) messages may be remapped."""
+        table = dict(self.by_wire_id)
+        for key, wid in mapping.items():
+            mt = MessageType[key] if isinstance(key, str) else MessageType(key)
+            if mt not in PROVISIONAL_MESSAGE_TYPES:
+                raise ValueError(f"{mt.name} has a documented number ({int(mt)}); only "
+                                 f"{sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES)} can be remapped")
+            if wid in table and table[wid] is not mt:
+                raise ValueError(f"wire number {wid} is already {table[wid].name}")
+            table = {k: v for k, v in table.items() if v is not mt}
+            table[int(wid)] = mt
+        return replace(self, by_wire_id=MappingProxyType(table))
+
+
+UCCX = Profile("uccx", min_version=10, max_version=18, wide_tags_from=18, wide_lengths_from=18)
+UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20)
+PROFILES = {"uccx": UCCX, "ucce": UCCE}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the codec needs to know about one connection: profile, version and widths.
+
+    ``v18_length_width`` only matters for the UCCX profile at version 18 (U, default 2).
+    ``strict`` makes the decoder reject reserved fixed fields that do not carry the value UCCX
+    sends (E_CTI_INVALID_PERIPHERAL_ID, reference §5 conventions); real clients often send ICM
+    values there, so it is off by default.
+    """
+
+    profile: Profile = UCCX
+    version: int = 18
+    v18_length_width: int = 2
+    strict: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+
+    def __post_init__(self) -> None:
+        if self.v18_length_width not in (1, 2):
+            raise ValueError("v18_length_width must be 1 or 2")
+
+    @property
+    def tag_width(self) -> int:
+        return 2 if self.version >= self.profile.wide_tags_from else 1
+
+    @property
+    def length_width(self) -> int:
+        if self.version < self.profile.wide_lengths_from:
+            return 1
+        if self.profile.name == "uccx" and self.version == 18:
+            return self.v18_length_width
+        return 2
+
+    def with_version(self, version: int) -> "Dialect":
+        return replace(self, version=version)
+
+    @classmethod
+    def uccx(cls, version: int = 18, **options) -> "Dialect":
+        return cls(profile=UCCX, version=version, **options)
+
+    @classmethod
+    def ucce(cls, version: int = 24, **options) -> "Dialect":
+        return cls(profile=UCCE, version=version, **options)

@@ -1,0 +1,118 @@
+"""Cutting frames out of a TCP byte stream (reference §2.1, §2.4).
+
+Owns :class:`FrameBuffer`: fed arbitrary chunks (one byte at a time, many frames in one
+chunk, a frame split anywhere), it yields complete :class:`~mockcti.wire.codec.Frame` objects.
+It never buffers more than one header plus one body of at most ``max_body`` bytes.
+
+A BodyLength over the limit cannot be told apart from garbage, so by default the buffer fails
+(``FrameError``, not recoverable: answer, then close the connection, as reference §2.4
+recommends). With ``on_oversize="discard"`` it instead skips the announced body without
+storing it and resynchronises on the next header.
+
+Must import nothing from mockcti outside ``mockcti.wire``.
+"""
+
+from __future__ import annotations
+
+from .codec import HEADER, Frame
+from .dialect import DEFAULT_MAX_BODY
+from .enums import StatusCode
+from .errors import FrameError
+
+__all__ = ["FrameBuffer"]
+
+
+class FrameBuffer:
+    """Incremental frame parser.
+
+    >>> fb = FrameBuffer()
+    >>> fb.feed(bytes.fromhex("0000000400000005000000"))
+    []
+    >>> [f.type_id for f in fb.feed(b"\\x02")]
+    [5]
+    """
+
+    __slots__ = ("max_body", "on_oversize", "_buf", "_offset", "_skip", "_failed")
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY, *, on_oversize: str = "fail") -> None:
+        if on_oversize not in ("fail", "discard"):
+            raise ValueError("on_oversize must be 'fail' or 'discard'")
+        if max_body < 0:
+            raise ValueError("max_body must be >= 0")
+        self.max_body = max_body
+        self.on_oversize = on_oversize
+        self._buf = bytearray()
+        self._offset = 0  # stream offset of _buf[0]
+        self._skip = 0  # bytes of an oversized body still to discard
+        self._failed: FrameError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a frame (always <= 8 + max_body)."""
+        return len(self._buf)
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the next unparsed byte."""
+        return self._offset
+
+    @property
+    def failed(self) -> FrameError | None:
+        """The unrecoverable error that stopped this stream, if any."""
+        return self._failed
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]:
+        """Add bytes; return, in stream order, every frame they complete.
+
+        A BodyLength over the limit appears in the list as a :class:`FrameError` (never
+        raised): with ``on_oversize="fail"`` it is the last item ever returned, and later calls
+        return nothing; with ``"discard"`` parsing goes on after the skipped body.
+        """
+        out: list[Frame | FrameError] = []
+        if self._failed is not None:
+            return out
+        if self._skip:
+            n = min(self._skip, len(data))
+            self._skip -= n
+            self._offset += n
+            data = data[n:]
+            if self._skip:
+                return out
+        buf = self._buf
+        buf += data
+        pos = 0
+        hsize = HEADER.size
+        max_body = self.max_body
+        while len(buf) - pos >= hsize:
+            length, type_id = HEADER.unpack_from(buf, pos)
+            if length > max_body:
+                err = FrameError(
+                    f"BodyLength {length} exceeds the limit of {max_body} bytes",
+                    status=StatusCode.E_CTI_UNSPECIFIED_FAILURE, offset=self._offset + pos, type_id=type_id,
+                    invoke_id=int.from_bytes(buf[pos + 8:pos + 12], "big") if len(buf) - pos >= 12 else None,
+                    recoverable=self.on_oversize == "discard")
+                out.append(err)
+                if self.on_oversize == "fail":
+                    self._failed = err
+                    self._offset += len(buf)
+                    del buf[:]
+                    return out
+                take = min(len(buf) - pos - hsize, length)
+                pos += hsize + take
+                self._skip = length - take
+                if self._skip:
+                    break
+                continue
+            end = pos + hsize + length
+            if len(buf) < end:
+                break
+            out.append(Frame(type_id, bytes(buf[pos + hsize:end]), self._offset + pos))
+            pos = end
+        if pos:
+            del buf[:pos]
+            self._offset += pos
+        return out
+
+    def at_frame_boundary(self) -> bool:
+        """True when no partial frame is buffered (useful to tell a clean EOF from a cut one)."""
+        return not self._buf and not self._skip
