@@ -21,7 +21,6 @@ import difflib
 import functools
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -533,6 +532,8 @@ def _parse_entry(src: Source, index: int, raw: Any) -> Entry:
 
 
 def _parse_file(path: str, stem: str, data: bytes) -> tuple[Source, list[Entry]]:
+    import tomllib
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -1,0 +1,182 @@
+"""Confirmed values and names in the catalog equal the reference (``../shared/reference``).
+
+The tables of error-catalogs.md (§1.3, §1.5, §2.2) and protocol.md (§6.1-§6.3) are parsed here
+from their markdown; where error-catalogs-errata.md corrects error-catalogs.md, the correction
+is applied explicitly below and wins.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mockcti.catalog import default
+
+
+def _table(path: Path, heading: str) -> list[list[str]]:
+    """Rows (cells stripped) of the first markdown table after ``heading``, up to the next heading."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|") and not re.match(r"^\|[-| ]+\|$", line):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return [r for r in rows if r[0] and r[0][0] in "0123456789?`"]
+
+
+@pytest.fixture(scope="module")
+def catalogs_md(shared_dir: Path) -> Path:
+    return shared_dir / "reference" / "error-catalogs.md"
+
+
+@pytest.fixture(scope="module")
+def protocol_md(shared_dir: Path) -> Path:
+    return shared_dir / "reference" / "protocol.md"
+
+
+# -- Cisco CTIERR (error-catalogs.md §1.3, §1.5; errata P2-P5) ------------------------------------
+
+#: errata P4: the three Table C-1 rows whose getErrorName() is empty get these names
+ERRATA_P4_NAMES = {
+    0x8CCC0094: "CALL_DROPPED",
+    0x8CCC0097: "CTIERR_INVALID_DTMFDIGITS",
+    0x8CCC0045: "OPERATION_NOT_AVAILABLE_IN_CURRENT_STATE",
+}
+SENTINELS = {0xDEADBEEF, 0xBEEFBEEF}
+
+
+def test_table_c1_values_equal_the_reference(catalogs_md: Path) -> None:
+    cat = default()
+    rows = _table(catalogs_md, "### 1.3")
+    assert len(rows) == 88
+    for num, name, hex_, signed, unsigned, _meaning, status in rows:
+        name = name.strip("`")
+        e = cat.by_name(name)
+        assert e.source == "cisco_ctierr"
+        if status.startswith("UNCONFIRMED"):
+            assert (e.code, e.status, e.value_hex) == (None, "unconfirmed", None), name
+            continue
+        assert e.code == int(hex_, 16) == int(unsigned), name
+        assert e.value_hex == hex_ and e.value_signed == int(signed), name
+        assert e.u32 == (hex_, int(unsigned), int(signed))
+        expected_status = (
+            "alias" if status.startswith("PROBABLE ALIAS")
+            else "confirmed_typo" if "typo" in status
+            else "confirmed"
+        )
+        assert e.status == expected_status, (name, e.status)
+        assert e.sent_by_server is (e.code not in SENTINELS), name
+        # name: getErrorName() spelling where there is one (§1.6), else errata P4
+        m = re.search(r"getErrorName\(\) → `([^`]*)`", status)
+        assert m, name
+        expected = ERRATA_P4_NAMES[e.code] if m.group(1) == "(none)" else m.group(1)
+        assert e.name == expected, (name, e.name)
+        const = re.search(r"const `(\w+)`", status)
+        assert const and const.group(1) in (e.name, *e.aliases), name
+
+
+def test_errata_p3_one_entry_for_the_value_listed_twice() -> None:
+    cat = default()
+    (e,) = [x for x in cat.entries("cisco_ctierr") if x.code == 0x8CCC0099]
+    assert e.name == "CTIERR_COMMAND_NOT_IMPLEMENTED_ON_DEVICE"
+    assert "COMMAND_NOT_IMPLEMENTED_ON_DEVICE" in e.aliases
+    assert cat.by_name("OPERATION_NOTA_AVAILABLE_IN_CURRENT_STATE").name == "OPERATION_NOT_AVAILABLE_IN_CURRENT_STATE"
+    # the later CTIERR_CALL_DROPPED is a different code from Table C-1's CALL_DROPPED
+    assert cat.by_name("CTIERR_CALL_DROPPED").code == 0x8CCC010F != cat.by_name("CALL_DROPPED").code
+
+
+def test_related_ctierr_codes_equal_the_reference(catalogs_md: Path) -> None:
+    cat = default()
+    rows = _table(catalogs_md, "### 1.5")
+    assert len(rows) == 20
+    for names, hex_, signed, _why in rows:
+        first = names.split("/")[0].strip().strip("`")
+        e = cat.by_name(first)
+        assert e.source == "cisco_ctierr"
+        assert e.code == int(hex_, 16) and e.value_signed == int(signed), first
+        assert e.status == "confirmed" and "§1.5" in (e.locator or "")
+
+
+# -- seed 000 names and severities (error-catalogs.md §2.2; errata P1) ----------------------------
+
+#: errata P1: the printed "4402 info 签出…失败" row is read as 4403 and keeps its printed severity
+ERRATA_P1_SEVERITY = {4403: "info"}
+
+
+def test_cn_ngcc_names_are_exactly_the_proposed_ones(catalogs_md: Path) -> None:
+    cat = default()
+    seen = set()
+    for sub in ("#### 2.2.1", "#### 2.2.2", "#### 2.2.3", "#### 2.2.4", "#### 2.2.5"):
+        for row in _table(catalogs_md, sub):
+            m = re.match(r"(\d{4})(?: \((?:dup, )?read (\d{4})\))?", row[0])
+            assert m, row
+            code = int(m.group(2) or m.group(1))
+            name = next(c for c in row[2:4] if re.fullmatch(r"[A-Z][A-Z0-9_]+", c))
+            e = cat.lookup("cn_ngcc", code)
+            assert e.name == name, (code, e.name, name)
+            expected_sev = ERRATA_P1_SEVERITY.get(code, row[1])
+            assert e.severity == expected_sev, (code, e.severity, expected_sev)
+            seen.add(code)
+    assert len(seen) == 250 == len(cat.entries("cn_ngcc"))
+
+
+def test_cn_ngcc_shifted_rows_follow_the_errata() -> None:
+    cat = default()
+    out_ok, out_failed = cat.lookup("cn_ngcc", 4402), cat.lookup("cn_ngcc", 4403)
+    assert (out_ok.name, out_ok.code_as_printed, out_ok.status) == ("AGENT_SIGNOUT_OK", 4401, "ambiguous")
+    assert (out_failed.name, out_failed.code_as_printed, out_failed.status) == (
+        "AGENT_SIGNOUT_FAILED", 4402, "ambiguous",
+    )
+    assert cat.lookup("cn_ngcc", 4401).name == "AGENT_SIGNIN_FAILED"
+
+
+# -- UCCX status / CF / CCX codes (protocol.md §6.1-§6.3) ---------------------------------------
+
+
+def test_uccx_status_codes_equal_protocol_md(protocol_md: Path) -> None:
+    cat = default()
+    rows = _table(protocol_md, "### 6.1")
+    assert len(rows) == 99
+    for value, icm, uccx, _meaning, _src in rows:
+        e = cat.lookup("uccx_status", int(value))
+        assert not e.unknown, value
+        icm_name = icm.split(" ")[0]
+        assert icm_name in (e.name, *e.aliases), (value, icm_name)
+        if uccx.startswith("E_CTI_"):  # UCCX defines the code
+            assert (e.name, e.status) == (uccx, "confirmed")
+        else:  # reserved or not listed by UCCX
+            assert e.name == icm_name and e.status in {"icm_only", "ambiguous"}, (value, e.status)
+    assert cat.by_name("E_CTI_INVALID_FIELD_TAG").name == "E_CTI_INVALID_FIELD"
+    assert cat.by_name("E_CTI_INVALID_CSD").name == "E_CTI_INVALID_CSQ"
+
+
+def test_uccx_cf_codes_equal_protocol_md(protocol_md: Path) -> None:
+    cat = default()
+    rows = _table(protocol_md, "### 6.2")
+    assert len(rows) == len(cat.entries("uccx_cf")) == 111
+    for value, name, src in rows:
+        uccx_name = name.split(" ")[0]
+        e = cat.lookup("uccx_cf", int(value))
+        assert e.name == uccx_name, (value, e.name)
+        assert e.status == ("confirmed" if src == "C" else "icm_only"), value
+    assert cat.by_name("CF_INVALID_CSTA_CALL_IDENTIFIER").name == "CF_INVALID_CSTA_CALL_ID"
+    # the reserved CF values are documented, and an unknown entry says so
+    assert "Reserved" in (cat.lookup("uccx_cf", 20).notes or "")
+
+
+def test_uccx_ccx_codes_equal_protocol_md(protocol_md: Path) -> None:
+    cat = default()
+    rows = [r for r in _table(protocol_md, "### 6.3") if not r[1].startswith("...")]
+    assert len(rows) == len(cat.entries("uccx_ccx")) == 20
+    for value, name, _meaning, src in rows:
+        e = cat.by_name(name)
+        assert e.source == "uccx_ccx"
+        if src == "C":
+            assert (e.code, e.status) == (int(value), "confirmed"), name
+        else:  # the U rows: 88018 inferred, CCX_ACTIVE_TERMINAL_NOT_SPECIFIED without a value
+            assert e.status == "unconfirmed", name
+            assert e.code == (88018 if value.startswith("88018") else None), name
