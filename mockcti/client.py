@@ -1,0 +1,289 @@
+"""A small asyncio CTI client: for our tests, users' examples and the load generator.
+
+Opens a session in agent or bridge mode, heartbeats on its own, sends a request and awaits its
+confirmation (``await client.request(HoldCallReq(...))`` returns the HOLD_CALL_CONF, or raises
+:class:`RequestFailed` carrying the FAILURE_CONF / CONTROL_FAILURE_CONF), and lets the caller
+iterate the unsolicited events (``await client.next_event(...)``, ``async for ev in client``).
+
+    async with await CTIClient.connect("127.0.0.1", 42027) as cti:
+        conf = await cti.open_agent(agent_id="1001", extension="3001", instrument="3001")
+        await cti.request(SetAgentStateReq(agent_state=AgentState.AGENT_STATE_LOGIN, ...))
+        event = await cti.next_event(MessageType.AGENT_STATE_EVENT)
+
+Confirmations are matched by InvokeID; the client numbers its requests itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from mockcti.session import CONFIRMATION_OF
+from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, decode, encode
+from mockcti.wire.enums import AgentState, ServiceMask
+from mockcti.wire.messages import (
+    CloseReq, ControlFailureConf, FailureConf, HeartbeatReq, OpenConf, OpenReq, SetAgentStateReq,
+)
+
+__all__ = ["CTIClient", "RequestFailed", "ConnectionClosed", "ALL_CALL_EVENTS", "ALL_AGENT_STATES"]
+
+MT = MessageType
+ALL_CALL_EVENTS = 0x00FFFFFF  # every call event mask bit (reference §6.6)
+ALL_AGENT_STATES = 0x3FFF  # the guide's "all agent state events" example (§6.7)
+
+
+class RequestFailed(Exception):
+    """The server answered a request with FAILURE_CONF or CONTROL_FAILURE_CONF."""
+
+    def __init__(self, request: Message, reply: Message) -> None:
+        self.request = request
+        self.reply = reply
+        if isinstance(reply, FailureConf):
+            what = f"FAILURE_CONF status {reply.status}"
+        else:
+            what = f"CONTROL_FAILURE_CONF failure_code {reply.failure_code} ccx_error_code {reply.ccx_error_code}"
+        text = getattr(reply, "text", None)
+        super().__init__(f"{request.TYPE.name} refused: {what}" + (f" ({text})" if text else ""))
+
+    @property
+    def status(self) -> int | None:
+        return getattr(self.reply, "status", None)
+
+    @property
+    def failure_code(self) -> int | None:
+        return getattr(self.reply, "failure_code", None)
+
+
+class ConnectionClosed(Exception):
+    """The connection ended while something was waiting for the server."""
+
+
+class CTIClient:
+    """One connection to a CTI server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 dialect: Dialect | None = None) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.dialect = dialect or Dialect.uccx(18)
+        self._invoke = itertools.count(1)
+        self._pending: dict[int, asyncio.Future] = {}
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._frames = FrameBuffer()
+        self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
+        self._heartbeat_task: asyncio.Task | None = None
+        self.open_conf: OpenConf | None = None
+        self.closed = asyncio.Event()
+        self.close_reason: str | None = None
+        self.received: list[Message] = []  # everything the server sent, in order (tests read this)
+        self.heartbeats_sent = 0
+
+    # -- connecting --------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int = 18,
+                      dialect: Dialect | None = None, timeout: float = 10.0) -> "CTIClient":
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        return cls(reader, writer, dialect=dialect or Dialect.uccx(version))
+
+    async def __aenter__(self) -> "CTIClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def next_invoke_id(self) -> int:
+        return next(self._invoke)
+
+    async def open(self, *, client_id: str = "mockcti-client", services: int, call_msg_mask: int = ALL_CALL_EVENTS,
+                   agent_state_mask: int = ALL_AGENT_STATES, config_msg_mask: int = 0, idle_timeout: int = 60,
+                   heartbeat: float | None = None, timeout: float = 10.0, **fields: Any) -> OpenConf:
+        """Send OPEN_REQ and wait for OPEN_CONF; start heartbeating every ``heartbeat`` seconds
+        (default IdleTimeout / 4, as the guide recommends; 0 = never)."""
+        req = OpenReq(invoke_id=self.next_invoke_id(), version_number=self.dialect.version, idle_timeout=idle_timeout,
+                      services_requested=services, call_msg_mask=call_msg_mask, agent_state_mask=agent_state_mask,
+                      config_msg_mask=config_msg_mask, client_id=client_id, client_password=b"", **fields)
+        conf = await self.request(req, timeout=timeout)
+        self.open_conf = conf
+        interval = idle_timeout / 4 if heartbeat is None else heartbeat
+        if interval and idle_timeout != 0xFFFFFFFF:
+            self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop(interval))
+        return conf
+
+    async def open_agent(self, *, agent_id: str | None = None, extension: str | None = None,
+                         instrument: str | None = None, services: int | None = None, **kw: Any) -> OpenConf:
+        """Open an agent-mode session (CLIENT_EVENTS + CLIENT_CONTROL + CALL_DATA_UPDATE by default)."""
+        if services is None:
+            services = (ServiceMask.CTI_SERVICE_CLIENT_EVENTS | ServiceMask.CTI_SERVICE_CLIENT_CONTROL
+                        | ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE)
+        return await self.open(services=int(services), agent_id=agent_id, agent_extension=extension,
+                               agent_instrument=instrument, **kw)
+
+    async def open_bridge(self, *, services: int | None = None, **kw: Any) -> OpenConf:
+        """Open a bridge-mode session (ALL_EVENTS + CLIENT_CONTROL + CALL_DATA_UPDATE by default)."""
+        if services is None:
+            services = (ServiceMask.CTI_SERVICE_ALL_EVENTS | ServiceMask.CTI_SERVICE_CLIENT_CONTROL
+                        | ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE)
+        return await self.open(services=int(services), **kw)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def send(self, message: Message) -> None:
+        """Send a message as is (no waiting)."""
+        if self._writer.is_closing():
+            raise ConnectionClosed(self.close_reason or "connection closed")
+        self._writer.write(encode(message, self.dialect))
+
+    def send_bytes(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    async def request(self, message: Message, *, timeout: float = 10.0, check: bool = True) -> Message:
+        """Send a request and return its confirmation.
+
+        An InvokeID of 0 in ``message`` is replaced by the next one. With ``check`` (default) a
+        FAILURE_CONF / CONTROL_FAILURE_CONF raises :class:`RequestFailed`; otherwise it is returned.
+        """
+        if getattr(message, "invoke_id", None) == 0:
+            message = dataclasses.replace(message, invoke_id=self.next_invoke_id())
+        inv = message.invoke_id
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending[inv] = fut
+        try:
+            self.send(message)
+            reply = await asyncio.wait_for(fut, timeout)
+        finally:
+            self._pending.pop(inv, None)
+        if check and isinstance(reply, (FailureConf, ControlFailureConf)):
+            raise RequestFailed(message, reply)
+        return reply
+
+    async def set_agent_state(self, state: AgentState | int, *, agent_id: str | None = None,
+                              instrument: str | None = None, password: str | None = None, reason: int = 0,
+                              **kw: Any) -> Message:
+        """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted)."""
+        oc = self.open_conf
+        req = SetAgentStateReq(
+            invoke_id=self.next_invoke_id(), agent_state=int(state), event_reason_code=reason,
+            agent_instrument=instrument or (oc.agent_instrument if oc else None) or "",
+            agent_id=agent_id or (oc.agent_id if oc else None), agent_password=password, **kw)
+        return await self.request(req)
+
+    async def close(self, *, timeout: float = 5.0) -> None:
+        """CLOSE_REQ, wait for CLOSE_CONF (at most 5 s, as the guide says), then close the socket."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        if self.open_conf is not None and not self._writer.is_closing() and not self.closed.is_set():
+            with contextlib.suppress(Exception):
+                await self.request(CloseReq(invoke_id=self.next_invoke_id(), status=0), timeout=timeout)
+        await self.abort()
+
+    async def abort(self) -> None:
+        """Close the socket without CLOSE_REQ."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        if not self._writer.is_closing():
+            self._writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._writer.wait_closed(), 2)
+        self._reader_task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader_task
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def next_event(self, *types: MessageType, timeout: float = 5.0,
+                         where: Callable[[Message], bool] | None = None) -> Message:
+        """The next unsolicited message (of one of ``types``, matching ``where``); others are skipped."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'} within {timeout} s")
+            try:
+                ev = await asyncio.wait_for(self._events.get(), remaining)
+            except asyncio.TimeoutError:
+                if self.closed.is_set() and self._events.empty():
+                    raise ConnectionClosed(self.close_reason or "closed") from None
+                raise
+            if (not types or ev.TYPE in types) and (where is None or where(ev)):
+                return ev
+
+    async def events_until(self, last: MessageType, *, timeout: float = 5.0) -> list[Message]:
+        """Every event up to and including the first of type ``last``."""
+        out = []
+        while True:
+            ev = await self.next_event(timeout=timeout)
+            out.append(ev)
+            if ev.TYPE is last:
+                return out
+
+    def drain_events(self) -> list[Message]:
+        """The events already received and not consumed yet."""
+        out = []
+        while not self._events.empty():
+            out.append(self._events.get_nowait())
+        return out
+
+    async def __aiter__(self) -> AsyncIterator[Message]:  # type: ignore[override]
+        while not (self.closed.is_set() and self._events.empty()):
+            try:
+                yield await self.next_event(timeout=3600)
+            except ConnectionClosed:
+                return
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self, interval: float) -> None:
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, asyncio.TimeoutError, RequestFailed,
+                                 ConnectionError):
+            while not self.closed.is_set():
+                await asyncio.sleep(interval)
+                self.heartbeats_sent += 1
+                await self.request(HeartbeatReq(invoke_id=self.next_invoke_id()), timeout=interval * 3)
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self._reader.read(65536)
+                if not data:
+                    self.close_reason = "closed by server"
+                    break
+                for item in self._frames.feed(data):
+                    if isinstance(item, FrameError):
+                        self.close_reason = f"bad frame from server: {item}"
+                        return
+                    try:
+                        msg = decode(item, self.dialect)
+                    except DecodeError as exc:
+                        self.close_reason = f"undecodable message from server: {exc}"
+                        continue
+                    self.received.append(msg)
+                    self._dispatch(msg)
+        except (ConnectionError, OSError) as exc:
+            self.close_reason = f"connection lost: {exc}"
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.closed.set()
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionClosed(self.close_reason or "closed"))
+
+    def _dispatch(self, msg: Message) -> None:
+        inv = getattr(msg, "invoke_id", None)
+        is_conf = msg.TYPE in _CONF_TYPES
+        if is_conf and inv in self._pending:
+            fut = self._pending[inv]
+            if not fut.done():
+                fut.set_result(msg)
+            # TEAM_CONFIG_CONF ends a TEAM_CONFIG exchange; other confirmations are single
+            return
+        self._events.put_nowait(msg)
+
+
+_CONF_TYPES = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}

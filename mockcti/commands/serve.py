@@ -1,0 +1,191 @@
+"""``mockcti serve``: run the mock server until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("listening")
+    g.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only unless told)")
+    g.add_argument("--port", type=int, default=42027, help="TCP port (default 42027; 0 = any free port)")
+    g = p.add_argument_group("protocol")
+    g.add_argument("--profile", choices=["uccx", "ucce"], default="uccx",
+                   help="protocol profile: uccx (versions 10-18) or ucce (9-24)")
+    g.add_argument("--min-version", type=int, help="lowest protocol version accepted (default: the profile's)")
+    g.add_argument("--max-version", type=int, help="highest protocol version accepted (default: the profile's)")
+    g.add_argument("--v18-length-width", type=int, choices=[1, 2], default=2,
+                   help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
+    g.add_argument("--strict", action="store_true",
+                   help="strict protocol: reject wrong reserved fields and IdleTimeout >= 120; "
+                        "and exit non-zero when any violation was recorded")
+    g.add_argument("--standby", action="store_true",
+                   help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
+    g = p.add_argument_group("contact center")
+    g.add_argument("--center", metavar="FILE", help="TOML or YAML file describing agents and CSQs")
+    g.add_argument("--calls-per-minute", type=float, default=0.0,
+                   help="generate inbound calls to the CSQs at this rate (default 0: off)")
+    g.add_argument("--seed", type=int, default=0, help="seed for generated calls")
+    g = p.add_argument_group("output")
+    out = g.add_mutually_exclusive_group()
+    out.add_argument("--quiet", "-q", action="store_true", help="print only the bound address and errors")
+    out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields and session events")
+    out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line")
+    g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="level of the trace (debug = every field; info = messages; warning = violations and faults)")
+    _add_optional_features(p)
+
+
+def _add_optional_features(p: argparse.ArgumentParser) -> None:
+    """Options of features built in other modules (report, scenario, control API, load)."""
+    import importlib
+
+    for mod in ("mockcti.report", "mockcti.scenario", "mockcti.control", "mockcti.load"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        hook = getattr(m, "add_serve_arguments", None)
+        if hook is not None:
+            hook(p)
+
+
+class Trace:
+    """Prints journal entries as they happen: a readable line per message, or JSON lines."""
+
+    def __init__(self, stream, *, json_lines: bool, verbose: bool, level: str) -> None:
+        self.stream = stream
+        self.json_lines = json_lines
+        self.verbose = verbose
+        self.level = level
+
+    def __call__(self, entry) -> None:
+        if self.json_lines:
+            self.stream.write(entry.to_json() + "\n")
+            self.stream.flush()
+            return
+        d = entry.data
+        if entry.kind in ("in", "out"):
+            if self.level in ("warning", "error"):
+                return
+            m = d["message"]
+            names = m.get("names", {})
+            fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
+                              if self.verbose or self.level == "debug" or not _is_default(k, v))
+            arrow = "<-" if entry.kind == "in" else "->"
+            line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {m['type']} {fields}"
+        elif entry.kind == "violation":
+            line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
+        elif entry.kind in ("fault", "happening", "scenario", "rejected"):
+            rest = " ".join(f"{k}={v}" for k, v in d.items())
+            line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
+        elif entry.kind in ("connect", "close"):
+            if self.level in ("warning", "error"):
+                return
+            rest = " ".join(f"{k}={v}" for k, v in d.items())
+            line = f"{entry.t:9.3f} s{entry.session:<4} -- {entry.kind} {rest}"
+        else:
+            line = f"{entry.t:9.3f} {entry.kind} {d}"
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+_DEFAULT_RESERVED = {"peripheral_id", "monitor_id", "peripheral_type", "session_id", "mrd_id", "num_tasks",
+                     "agent_mode", "max_task_limit", "icm_agent_id", "agent_availability_status", "skill_group_id",
+                     "skill_group_priority", "line_handle", "service_id", "reserved1", "reserved2", "reserved3"}
+
+
+def _is_default(key: str, value) -> bool:
+    return key in _DEFAULT_RESERVED
+
+
+def _short(v) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import dataclasses
+
+    from mockcti.center import ContactCenter, default_center, load_center_file
+    from mockcti.hub import HubConfig
+    from mockcti.journal import Journal
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.session import SessionConfig
+    from mockcti.wire.dialect import PROFILES
+
+    profile = PROFILES[args.profile]
+    if args.min_version is not None or args.max_version is not None:
+        profile = dataclasses.replace(profile, min_version=args.min_version or profile.min_version,
+                                      max_version=args.max_version or profile.max_version)
+    try:
+        center_config = load_center_file(args.center) if args.center else default_center()
+    except Exception as exc:  # a broken config file: report it precisely and stop
+        print(f"mockcti serve: {exc}", file=sys.stderr)
+        return 2
+    journal = Journal(keep=False)
+    if not args.quiet:
+        journal.add_sink(Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level))
+    hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
+                                                 strict=args.strict))
+    center = ContactCenter(center_config, seed=args.seed)
+    server = MockServer(center, config=ServerConfig(host=args.host, port=args.port), hub_config=hub_config,
+                        journal=journal)
+    server.hub.standby = args.standby
+    features = _features(args)
+
+    async def main() -> int:
+        await server.start()
+        print(f"mockcti listening on {server.host}:{server.port} (profile {profile.name}, versions "
+              f"{profile.min_version}-{profile.max_version}, {len(center_config.agents)} agents)", flush=True)
+        if args.calls_per_minute > 0:
+            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed))
+        for f in features:
+            await f.start(server, args)
+        try:
+            await server.serve_forever()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for f in reversed(features):
+                await f.stop(server, args)
+            await server.stop()
+        return 0
+
+    try:
+        status = asyncio.run(main())
+    except KeyboardInterrupt:
+        status = 0
+    for f in features:
+        status = f.exit_status(server, args, status)
+    if args.strict and server.journal.counts.get("violation", 0):
+        print(f"mockcti serve: {server.journal.counts['violation']} violation(s) recorded (--strict)", file=sys.stderr)
+        status = status or 1
+    return status
+
+
+def _features(args: argparse.Namespace) -> list:
+    """Objects with start/stop/exit_status hooks contributed by optional modules."""
+    import importlib
+
+    out = []
+    for mod in ("mockcti.report", "mockcti.scenario", "mockcti.control", "mockcti.load"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+            continue
+        make = getattr(m, "serve_feature", None)
+        if make is not None:
+            f = make(args)
+            if f is not None:
+                out.append(f)
+    return out

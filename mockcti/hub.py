@@ -1,0 +1,418 @@
+"""The pure core of the mock: sessions, the contact center, the scenario engine and the journal.
+
+Owns the routing of one request end to end (ARCHITECTURE "One request, end to end", steps
+3–6): a session turns bytes into events; the scenario engine, when one is loaded, sees each
+legal request first and may reply, fail, emit, delay, inject a fault or close; otherwise the
+default handling answers the session-level messages (OPEN, HEARTBEAT, CLOSE) and hands every
+other request to the contact center, whose deliveries are encoded per target session.
+
+The hub returns :class:`Action` objects for the server to carry out (write bytes, close,
+abort, transport faults). It keeps a timer queue for delayed actions and asks sessions and
+the center what is due in :meth:`Hub.tick`. It never sleeps, reads a clock or touches a socket:
+``now`` comes in with every call.
+
+Must not import asyncio or :mod:`mockcti.server`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mockcti.center import ContactCenter, Delivery, Subscription
+from mockcti.journal import Journal
+from mockcti.session import ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation
+from mockcti.wire import Message, MessageType, StatusCode
+from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
+from mockcti.wire.messages import (
+    CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
+)
+
+__all__ = [
+    "Hub", "HubConfig", "Action", "Write", "Close", "WriteChunked", "HalfClose", "PauseReading", "ResumeReading",
+    "Engine",
+]
+
+MT = MessageType
+S = StatusCode
+
+
+# -- actions for the server ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Write:
+    """Write bytes to a connection (batched per loop turn by the server)."""
+
+    session_id: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class WriteChunked:
+    """Write bytes in chunks of ``chunk`` bytes, ``interval`` seconds apart (a dribble fault)."""
+
+    session_id: int
+    data: bytes
+    chunk: int
+    interval: float
+
+
+@dataclass(frozen=True)
+class Close:
+    """End a connection: after flushing (``abort=False``) or at once with a reset (``abort=True``)."""
+
+    session_id: int
+    reason: str
+    abort: bool = False
+
+
+@dataclass(frozen=True)
+class HalfClose:
+    """Shut down our writing side and keep reading (a transport fault)."""
+
+    session_id: int
+
+
+@dataclass(frozen=True)
+class PauseReading:
+    """Stop reading from the connection (a transport fault: the client's writes back up)."""
+
+    session_id: int
+
+
+@dataclass(frozen=True)
+class ResumeReading:
+    session_id: int
+
+
+Action = Write | WriteChunked | Close | HalfClose | PauseReading | ResumeReading
+
+
+class Engine(Protocol):
+    """What the hub asks of a scenario engine (``mockcti.scenario``). All methods are pure."""
+
+    def attach(self, hub: "Hub", now: float) -> None: ...
+
+    def on_connect(self, session_id: int, now: float) -> None: ...
+
+    def on_request(self, session_id: int, message: Message, now: float) -> bool:
+        """Handle a legal request; return True when the scenario answered it (no default handling)."""
+
+    def on_disconnect(self, session_id: int, now: float) -> None: ...
+
+    def tick(self, now: float) -> None: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    session: SessionConfig = field(default_factory=SessionConfig)
+    # services a session may be granted (reference §6.5: the UCCX bits); requested bits outside are dropped
+    grantable_services: int = (
+        ServiceMask.CTI_SERVICE_CLIENT_EVENTS | ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE
+        | ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_ALL_EVENTS
+        | ServiceMask.CTI_SERVICE_SUPERVISOR | ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY
+        | ServiceMask.CTI_SERVICE_CONFIG_EVENTS)
+    peripheral_id: int = 0  # OPEN_CONF FltPeripheralID ("given by the OPEN_REQ", U)
+
+
+@dataclass
+class _Conn:
+    session: Session
+    peer: str | None = None
+    subscribed: bool = False
+
+
+class Hub:
+    """All sessions of one mock server and the contact center they share."""
+
+    def __init__(self, center: ContactCenter, *, config: HubConfig | None = None, journal: Journal | None = None,
+                 engine: Engine | None = None) -> None:
+        self.center = center
+        self.config = config or HubConfig()
+        self.journal = journal if journal is not None else Journal()
+        self.conns: dict[int, _Conn] = {}
+        self._ids = itertools.count(1)
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self._actions: list[Action] = []
+        self._standby_until: float | None = None  # failover: answer OPEN_REQ with E_CTI_SERVER_NOT_MASTER
+        self.standby = False
+        self.engine: Engine | None = None
+        self.now = 0.0
+        if engine is not None:
+            self.set_engine(engine, 0.0)
+
+    # -- engine --------------------------------------------------------------------------------
+
+    def set_engine(self, engine: Engine | None, now: float) -> None:
+        self.engine = engine
+        if engine is not None:
+            engine.attach(self, now)
+
+    # -- entry points used by the server -------------------------------------------------------------
+
+    def connect(self, now: float, peer: str | None = None) -> int:
+        sid = next(self._ids)
+        self.now = now
+        self.conns[sid] = _Conn(Session(sid, self.config.session, connected_at=now), peer)
+        self.journal.record("connect", now, sid, peer=peer)
+        if self.engine is not None:
+            self.engine.on_connect(sid, now)
+        return sid
+
+    def receive(self, sid: int, data: bytes, now: float) -> list[Action]:
+        self.now = now
+        conn = self.conns.get(sid)
+        if conn is None:
+            return self._take()
+        for ev in conn.session.receive_data(data, now):
+            self._on_event(sid, ev, now)
+        return self._take()
+
+    def disconnected(self, sid: int, now: float, *, reason: str = "peer closed") -> list[Action]:
+        """The connection is gone (peer closed, reset, or we closed it)."""
+        self.now = now
+        conn = self.conns.pop(sid, None)
+        if conn is None:
+            return self._take()
+        for ev in conn.session.closed(peer_initiated=reason in ("peer closed", "peer reset")):
+            self._on_event(sid, ev, now, conn)
+        if conn.subscribed:
+            self._deliver(self.center.close_session(sid, now), now)
+        self.journal.record("close", now, sid, reason=reason)
+        if self.engine is not None:
+            self.engine.on_disconnect(sid, now)
+        return self._take()
+
+    def tick(self, now: float) -> list[Action]:
+        """Run everything due by ``now``: delayed actions, idle timeouts, center timers, the scenario."""
+        self.now = now
+        while self._timers and self._timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self._timers)
+            fn()
+        for sid, conn in list(self.conns.items()):
+            for ev in conn.session.check_timers(now):
+                self._on_event(sid, ev, now)
+        if self._standby_until is not None and now >= self._standby_until:
+            self._standby_until = None
+            self.standby = False
+            self.journal.record("happening", now, None, what="failover ended: this node is master again")
+        self._deliver(self.center.tick(now), now)
+        if self.engine is not None:
+            self.engine.tick(now)
+        return self._take()
+
+    def next_deadline(self) -> float | None:
+        cands = [t[0] for t in self._timers[:1]]
+        cands += [d for d in (c.session.next_deadline() for c in self.conns.values()) if d is not None]
+        d = self.center.next_deadline()
+        if d is not None:
+            cands.append(d)
+        if self._standby_until is not None:
+            cands.append(self._standby_until)
+        if self.engine is not None:
+            d = self.engine.next_deadline()
+            if d is not None:
+                cands.append(d)
+        return min(cands) if cands else None
+
+    def shutdown(self, now: float) -> list[Action]:
+        """Tell every open session the server is going (SYSTEM_EVENT SYS_CCX_OFFLINE with
+        CCXStatus CCX_SHUTTING_DOWN, reference §3.6, §6.12–6.13), then close every connection."""
+        self.now = now
+        for sid, conn in list(self.conns.items()):
+            if conn.session.state is SessionState.OPEN:
+                self.send(sid, SystemEvent(ccx_status=int(CCXStatus.CCX_SHUTTING_DOWN), ccx_time=int(now),
+                                           system_event_id=int(SystemEventID.SYS_CCX_OFFLINE),
+                                           event_device_type=0xFFFF, text="server shutting down"))
+            self.close(sid, "server shutdown")
+        return self._take()
+
+    # -- primitives (also used by the scenario engine and the control API) ----------------------------
+
+    def send(self, sid: int, message: Message) -> None:
+        """Encode ``message`` for session ``sid`` and queue it; record it in the journal."""
+        conn = self.conns.get(sid)
+        if conn is None:
+            return
+        data = conn.session.encode(message)
+        self.journal.message("out", self.now, sid, message)
+        self._actions.append(Write(sid, data))
+        if message.TYPE is MT.FAILURE_EVENT:
+            conn.session.failure_event_sent()
+
+    def send_raw(self, sid: int, data: bytes, *, note: str = "raw bytes") -> None:
+        if sid in self.conns:
+            self.journal.record("fault", self.now, sid, fault=note, bytes=data.hex())
+            self._actions.append(Write(sid, data))
+
+    def act(self, action: Action) -> None:
+        """Queue a transport action (faults)."""
+        self._actions.append(action)
+
+    def close(self, sid: int, reason: str, *, abort: bool = False) -> None:
+        conn = self.conns.get(sid)
+        if conn is None:
+            return
+        conn.session.closing()
+        self._actions.append(Close(sid, reason, abort))
+
+    def schedule(self, at: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` at time ``at`` (from :meth:`tick`); actions it queues go out then."""
+        heapq.heappush(self._timers, (at, next(self._timer_seq), fn))
+
+    def take_actions(self) -> list[Action]:
+        """Actions queued outside a server call (control API, timers); the server drains them."""
+        return self._take()
+
+    def open_sessions(self) -> list[int]:
+        return [sid for sid, c in self.conns.items() if c.session.state is SessionState.OPEN]
+
+    def session(self, sid: int) -> Session | None:
+        conn = self.conns.get(sid)
+        return conn.session if conn else None
+
+    def deliver(self, deliveries: Iterable[Delivery]) -> None:
+        self._deliver(deliveries, self.now)
+
+    def failover(self, now: float, duration: float) -> None:
+        """Simulate an HA failover: drop every session, then answer OPEN_REQ with
+        E_CTI_SERVER_NOT_MASTER for ``duration`` seconds (reference §3.1)."""
+        self.now = now
+        self.journal.record("happening", now, None, what=f"failover: every session dropped, standby for {duration:g} s")
+        for sid in list(self.conns):
+            self.close(sid, "failover", abort=True)
+        self.standby = True
+        self._standby_until = now + duration
+
+    def start_inbound_calls(self, now: float, per_minute: float, *, seed: int = 0,
+                            csqs: Iterable[str] | None = None) -> None:
+        """Generate inbound calls at ``per_minute`` (Poisson arrivals, seeded, reproducible),
+        each queued to a CSQ picked at random and delivered to a READY agent of that CSQ."""
+        if per_minute <= 0:
+            return
+        rng = random.Random(seed)
+        names = list(csqs) if csqs is not None else [c.name for c in self.center.config.csqs]
+        mean = 60.0 / per_minute
+
+        def arrive() -> None:
+            csq = rng.choice(names)
+            ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
+            call_id, deliveries = self.center.deliver_call(self.now, csq=csq, ani=ani)
+            self.journal.record("happening", self.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
+            self._deliver(deliveries, self.now)
+            self.schedule(self.now + rng.expovariate(1.0 / mean), arrive)
+
+        self.schedule(now + rng.expovariate(1.0 / mean), arrive)
+
+    # -- default handling ---------------------------------------------------------------------------
+
+    def default(self, sid: int, msg: Message, now: float) -> None:
+        """What the mock answers when no scenario rule takes the request."""
+        conn = self.conns.get(sid)
+        if conn is None:
+            return
+        session = conn.session
+        mt = msg.TYPE
+        if mt is MT.OPEN_REQ:
+            self._open(sid, conn, msg, now)
+        elif mt is MT.HEARTBEAT_REQ:
+            if self.center.online:
+                self.send(sid, HeartbeatConf(invoke_id=msg.invoke_id))
+            else:  # offline: FAILURE_CONF; status unspecified by UCCX (reference §7.1: use 17)
+                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
+                                           text="Unified CCX is offline"))
+        elif mt is MT.CLOSE_REQ:
+            self.send(sid, CloseConf(invoke_id=msg.invoke_id))
+            if conn.subscribed:
+                conn.subscribed = False
+                self._deliver(self.center.close_session(sid, now), now)
+            self.close(sid, "CLOSE_REQ")
+        elif session.state is SessionState.OPEN:
+            self._deliver(self.center.handle(sid, msg, now), now)
+
+    def _open(self, sid: int, conn: _Conn, req: OpenReq, now: float) -> None:
+        session = conn.session
+        if self.standby:
+            self.send(sid, FailureConf(invoke_id=req.invoke_id, status=int(S.E_CTI_SERVER_NOT_MASTER),
+                                       text="this node is not the master"))
+            session.open_refused(now)
+            return
+        svc = req.services_requested
+        granted = svc & self.config.grantable_services
+        agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
+        sub = Subscription(
+            session_id=sid, mode="agent" if agent_mode else "bridge", services=granted,
+            call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
+            config_msg_mask=req.config_msg_mask, version=req.version_number,
+            agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
+            client_id=req.client_id or "",
+        )
+        result = self.center.open_session(sub, now)
+        if result.status != S.E_CTI_NO_ERROR:
+            self.send(sid, FailureConf(invoke_id=req.invoke_id, status=int(result.status), text=result.text))
+            session.open_refused(now)
+            return
+        for other in result.kicked:
+            if other in self.conns:
+                self.send(other, FailureEvent(status=int(S.E_CTI_NEW_SESSION_OPENED),
+                                              text="session terminated: the client opened a new session"))
+                self.close(other, "new session opened by the same client")
+        v = req.version_number
+        conf = OpenConf(
+            invoke_id=req.invoke_id, services_granted=granted, unified_ccx_online=int(self.center.online),
+            agent_state=result.agent_state if agent_mode else 0,
+            agent_extension=result.agent_extension if agent_mode else None,
+            agent_instrument=result.agent_instrument if agent_mode else None,
+            agent_id=result.agent_id if agent_mode else None,
+            num_peripherals=1 if v >= 14 else None,
+            flt_peripheral_id=self.config.peripheral_id if v >= 14 else None,
+            multiline_agent_control=1 if v >= 14 else None,
+            config_msg_mask_granted=(req.config_msg_mask & 0x1F
+                                     if v >= 18 and granted & ServiceMask.CTI_SERVICE_CONFIG_EVENTS else None),
+        )
+        session.opened(granted)
+        conn.subscribed = True
+        self.send(sid, conf)
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _on_event(self, sid: int, ev: Any, now: float, conn: _Conn | None = None) -> None:
+        conn = conn or self.conns.get(sid)
+        if isinstance(ev, Violation):
+            data: dict[str, Any] = {"rule": ev.rule, "detail": ev.detail, "explanation": ev.explanation}
+            if ev.message is not None:
+                data["request"] = ev.message.TYPE.name
+            self.journal.record("violation", now, sid, **data)
+        elif isinstance(ev, Rejected):
+            self.journal.record("rejected", now, sid, status=ev.status.name, text=ev.text,
+                                type_id=ev.type_id, invoke_id=ev.invoke_id)
+            if ev.message is not None:
+                self.journal.message("in", now, sid, ev.message)
+            self.send(sid, ev.failure_conf())
+            if ev.close:
+                self.close(sid, f"unrecoverable frame: {ev.text}")
+        elif isinstance(ev, ConnectionFailed):
+            self.close(sid, ev.reason, abort=True)
+        elif isinstance(ev, Received):
+            self.journal.message("in", now, sid, ev.message)
+            if self.engine is not None and self.engine.on_request(sid, ev.message, now):
+                return
+            self.default(sid, ev.message, now)
+
+    def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:
+        for d in deliveries:
+            conn = self.conns.get(d.session_id)
+            if conn is not None and conn.session.state is SessionState.OPEN:
+                self.send(d.session_id, d.message)
+
+    def _take(self) -> list[Action]:
+        out, self._actions = self._actions, []
+        return out

@@ -1,0 +1,149 @@
+"""What happened, in order: messages in and out, violations, faults, scenario outcomes.
+
+Owns the :class:`Journal` (an append-only list of :class:`Entry`) and its sinks. A sink is any
+callable taking an entry; the server or the CLI attaches one that writes JSON Lines and flushes
+per entry (:class:`JsonLinesSink`), so a crash loses nothing already written. The journal
+itself does no I/O and reads no clock: every entry carries the ``now`` it was given.
+
+Reports built from a journal (JSON summary, JUnit XML, terminal table) live in
+:mod:`mockcti.report`.
+
+Must not import asyncio or the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from mockcti.wire.render import message_to_dict
+
+__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS"]
+
+# kind -> meaning
+ENTRY_KINDS = {
+    "connect": "a client connected",
+    "in": "a message received from a client",
+    "out": "a message sent to a client",
+    "rejected": "a client message answered with FAILURE_CONF by the session layer",
+    "violation": "a client broke a protocol-conduct or ACD rule",
+    "fault": "a fault injected on purpose (scenario or control API)",
+    "happening": "something that happened in the contact center on its own (call arrival, failover, ...)",
+    "scenario": "a scenario event (loaded, state change, expectation met or unmet, seed)",
+    "close": "a connection ended",
+    "note": "anything else worth keeping",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    t: float
+    kind: str
+    session: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, "session": self.session, **self.data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
+
+
+class Journal:
+    """Append-only record of a run. ``keep=False`` streams to the sinks without keeping entries
+    in memory (for long load runs); counters are kept either way."""
+
+    def __init__(self, *, keep: bool = True, messages: bool = True) -> None:
+        self.keep = keep
+        self.messages = messages  # record every message in/out (False: only the rest)
+        self._entries: list[Entry] = []
+        self._sinks: list[Callable[[Entry], None]] = []
+        self._seq = 0
+        self.counts: Counter[str] = Counter()
+        self.violations_by_rule: Counter[str] = Counter()
+        self.sessions: dict[int, dict[str, Any]] = {}
+
+    def add_sink(self, sink: Callable[[Entry], None]) -> None:
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: Callable[[Entry], None]) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def record(self, kind: str, now: float, session: int | None = None, **data: Any) -> Entry:
+        if kind not in ENTRY_KINDS:
+            raise ValueError(f"unknown journal entry kind {kind!r}; known: {sorted(ENTRY_KINDS)}")
+        self._seq += 1
+        entry = Entry(self._seq, now, kind, session, data)
+        self.counts[kind] += 1
+        if kind == "violation":
+            self.violations_by_rule[data.get("rule", "?")] += 1
+        if session is not None:
+            info = self.sessions.setdefault(session, {"in": 0, "out": 0, "violations": 0})
+            if kind in ("in", "out"):
+                info[kind] += 1
+            elif kind == "violation":
+                info["violations"] += 1
+            elif kind == "connect":
+                info.update(data)
+        if self.keep:
+            self._entries.append(entry)
+        for sink in self._sinks:
+            sink(entry)
+        return entry
+
+    def message(self, direction: str, now: float, session: int, message: Any) -> Entry | None:
+        """Record a decoded message (``direction`` is ``"in"`` or ``"out"``)."""
+        if not self.messages:
+            self.counts[direction] += 1
+            if session in self.sessions:
+                self.sessions[session][direction] += 1
+            return None
+        return self.record(direction, now, session, message=message_to_dict(message))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self, *, kind: str | None = None, session: int | None = None) -> list[Entry]:
+        return [e for e in self._entries
+                if (kind is None or e.kind == kind) and (session is None or e.session == session)]
+
+    def violations(self, session: int | None = None) -> list[Entry]:
+        return self.entries(kind="violation", session=session)
+
+    def messages_of(self, session: int, direction: str = "in") -> list[dict[str, Any]]:
+        return [e.data["message"] for e in self.entries(kind=direction, session=session)]
+
+    def since(self, seq: int) -> list[Entry]:
+        return [e for e in self._entries if e.seq > seq]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.counts.clear()
+        self.violations_by_rule.clear()
+        self.sessions.clear()
+
+
+class JsonLinesSink:
+    """Writes each entry as one JSON line and flushes at once (a crash loses nothing written)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def __call__(self, entry: Entry) -> None:
+        self.stream.write(entry.to_json() + "\n")
+        self.stream.flush()
+
+
+def summarize(entries: Iterable[Entry]) -> dict[str, int]:
+    c: Counter[str] = Counter(e.kind for e in entries)
+    return dict(c)

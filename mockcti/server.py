@@ -1,0 +1,278 @@
+"""The only asyncio module: sockets <-> the hub.
+
+Owns the listening socket, one :class:`asyncio.Protocol` per connection, the hub's timer and
+the execution of the hub's actions. Writes are batched per loop turn (one ``transport.write``
+per connection per turn, however many messages the turn produced); a client that stops reading
+is disconnected once its write buffer passes ``max_write_buffer`` and the fact is recorded,
+so it never stalls anyone else. The listen backlog is large enough for thousands of
+simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
+then closes.
+
+Everything else (protocol, center, scenario, journal) is sans-IO and lives below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mockcti.center import CenterConfig, ContactCenter, default_center
+from mockcti.hub import Close, HalfClose, Hub, HubConfig, PauseReading, ResumeReading, Write, WriteChunked
+from mockcti.journal import Journal
+
+__all__ = ["ServerConfig", "MockServer", "serve"]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Transport limits of the server. Every limit is named and configurable."""
+
+    host: str = "127.0.0.1"
+    port: int = 42027
+    backlog: int = 8192  # thousands of simultaneous connects
+    max_write_buffer: int = 4 * 1024 * 1024  # bytes queued to one slow reader before it is disconnected
+    read_chunk_pause: int = 0  # reserved
+    shutdown_grace: float = 1.0  # seconds to let SYSTEM_EVENT / CLOSE_CONF drain at shutdown
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer")
+
+    def __init__(self, server: "MockServer") -> None:
+        self.server = server
+        self.sid = 0
+        self.transport: asyncio.Transport | None = None
+        self.pending: list[bytes] = []
+        self.closing = False
+        self.peer = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        srv = self.server
+        self.sid = srv.hub.connect(srv.now(), self.peer)
+        srv.connections[self.sid] = self
+        srv._run(srv.hub.take_actions())
+
+    def data_received(self, data: bytes) -> None:
+        srv = self.server
+        srv._run(srv.hub.receive(self.sid, data, srv.now()))
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        srv = self.server
+        srv.connections.pop(self.sid, None)
+        if self.closing:
+            reason = "closed by server"
+        else:
+            reason = "peer reset" if exc is not None else "peer closed"
+        srv._run(srv.hub.disconnected(self.sid, srv.now(), reason=reason))
+
+    # -- writes, batched per loop turn ---------------------------------------------------------
+
+    def queue(self, data: bytes) -> None:
+        if self.closing or self.transport is None:
+            return
+        if not self.pending:
+            self.server._dirty.append(self)
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        if not self.pending or self.transport is None or self.transport.is_closing():
+            self.pending.clear()
+            return
+        data = b"".join(self.pending) if len(self.pending) > 1 else self.pending[0]
+        self.pending.clear()
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > self.server.config.max_write_buffer:
+            srv = self.server
+            srv.hub.journal.record("fault", srv.now(), self.sid, fault="slow reader disconnected",
+                                   buffered=self.transport.get_write_buffer_size())
+            srv.slow_readers += 1
+            self.abort()
+
+    def close(self) -> None:
+        if self.transport is None:
+            return
+        self.flush()
+        self.closing = True
+        self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is None:
+            return
+        self.pending.clear()
+        self.closing = True
+        self.transport.abort()
+
+
+class MockServer:
+    """A running mock: ``await MockServer(...).start()``; ``host``/``port`` tell where it listens."""
+
+    def __init__(self, center: ContactCenter | CenterConfig | None = None, *, config: ServerConfig | None = None,
+                 hub_config: HubConfig | None = None, journal: Journal | None = None, engine: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if center is None:
+            center = ContactCenter(default_center())
+        elif isinstance(center, CenterConfig):
+            center = ContactCenter(center)
+        self.config = config or ServerConfig()
+        self._clock = clock
+        self._t0 = clock()
+        self.hub = Hub(center, config=hub_config, journal=journal)
+        if engine is not None:
+            self.hub.set_engine(engine, self.now())
+        self.connections: dict[int, _Connection] = {}
+        self._dirty: list[_Connection] = []
+        self._flush_scheduled = False
+        self._server: asyncio.AbstractServer | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.slow_readers = 0
+        self.host = self.config.host
+        self.port = self.config.port
+
+    def now(self) -> float:
+        """Seconds since the server was created (the hub's clock)."""
+        return self._clock() - self._t0
+
+    @property
+    def center(self) -> ContactCenter:
+        return self.hub.center
+
+    @property
+    def journal(self) -> Journal:
+        return self.hub.journal
+
+    async def start(self) -> "MockServer":
+        self._loop = asyncio.get_running_loop()
+        self._server = await self._loop.create_server(
+            lambda: _Connection(self), self.config.host, self.config.port, backlog=self.config.backlog,
+            reuse_address=True)
+        sock = self._server.sockets[0]
+        self.host, self.port = sock.getsockname()[:2]
+        self._arm_timer()
+        return self
+
+    async def __aenter__(self) -> "MockServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def run_actions(self) -> None:
+        """Carry out actions queued outside a connection callback (control API, happenings)."""
+        self._run(self.hub.take_actions())
+
+    def call(self, fn: Callable[[Hub, float], Any]) -> Any:
+        """Run ``fn(hub, now)`` on the loop's thread and carry out what it queued."""
+        result = fn(self.hub, self.now())
+        self.run_actions()
+        return result
+
+    async def stop(self) -> None:
+        """Graceful shutdown: SYSTEM_EVENT SYS_CCX_OFFLINE to every open session, then close all."""
+        if self._server is None:
+            return
+        self._server.close()
+        self._run(self.hub.shutdown(self.now()))
+        self._flush()
+        deadline = self.now() + self.config.shutdown_grace
+        while self.connections and self.now() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self.connections.values()):
+            conn.abort()
+        await self._server.wait_closed()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._server = None
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _run(self, actions: list) -> None:
+        loop = self._loop
+        for a in actions:
+            conn = self.connections.get(a.session_id)
+            if conn is None:
+                continue
+            if isinstance(a, Write):
+                conn.queue(a.data)
+            elif isinstance(a, Close):
+                if a.abort:
+                    conn.abort()
+                else:
+                    conn.close()
+            elif isinstance(a, WriteChunked):
+                conn.flush()
+                self._dribble(conn, a.data, a.chunk, a.interval)
+            elif isinstance(a, HalfClose):
+                conn.flush()
+                if conn.transport is not None and conn.transport.can_write_eof():
+                    conn.transport.write_eof()
+            elif isinstance(a, PauseReading):
+                if conn.transport is not None:
+                    conn.transport.pause_reading()
+            elif isinstance(a, ResumeReading):
+                if conn.transport is not None:
+                    conn.transport.resume_reading()
+        if self._dirty and not self._flush_scheduled and loop is not None:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        self._arm_timer()
+
+    def _dribble(self, conn: _Connection, data: bytes, chunk: int, interval: float) -> None:
+        assert self._loop is not None
+        chunk = max(1, chunk)
+        for i, start in enumerate(range(0, len(data), chunk)):
+            piece = data[start:start + chunk]
+            self._loop.call_later(i * interval, lambda p=piece: conn.transport and not conn.closing
+                                  and conn.transport.write(p))
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
+
+    def _arm_timer(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        due = self.hub.next_deadline()
+        if due is None:
+            return
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = due
+        self._timer = loop.call_later(max(0.0, due - self.now()) + 0.001, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._run(self.hub.tick(self.now()))
+
+
+async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:
+    """Start a mock server (``serve(port=0)`` for tests) and return it running."""
+    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace"}
+    cfg = ServerConfig(**{k: kwargs.pop(k) for k in list(kwargs) if k in config_keys})
+    return await MockServer(center, config=cfg, **kwargs).start()

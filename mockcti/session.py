@@ -1,0 +1,460 @@
+"""One connection's protocol state machine, sans-IO (the h11 model).
+
+Owns: cutting the connection's byte stream into frames, decoding them with the connection's
+dialect, deciding whether each message is legal *now* (one transition table, below), the
+conduct checks a CTI reviewer would make (each a :class:`Violation` with a stable rule ID),
+and encoding what we send with the negotiated version. It answers nothing by itself: it
+returns events, and the hub decides (a scenario may want no HEARTBEAT_CONF at all).
+
+Takes bytes and ``now`` (seconds, from the caller); returns events. It never sleeps, reads a
+clock or touches a socket. Must not import asyncio, the server, the center or the scenario
+engine.
+
+Reference: §3 (session lifecycle), §7.1 (request validation rules).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mockcti.wire import (
+    SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, Message, MessageType, StatusCode, decode, encode,
+    invoke_id_of,
+)
+from mockcti.wire.dialect import UCCX, Profile
+from mockcti.wire.enums import ServiceMask
+from mockcti.wire.messages import FailureConf, OpenReq
+
+__all__ = [
+    "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
+    "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS",
+]
+
+S = StatusCode
+MT = MessageType
+
+
+class SessionState(enum.Enum):
+    """Where a connection is in the session lifecycle (reference §3.2–3.5)."""
+
+    AWAITING_OPEN = "awaiting-open"  # connected, no session yet: only OPEN_REQ is legal
+    OPENING = "opening"  # OPEN_REQ received, the hub has not answered yet
+    OPEN = "open"
+    CLOSING = "closing"  # CLOSE_REQ answered or the server is closing: nothing more is read
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A conduct rule the client is checked against (issue: validate the client)."""
+
+    id: str
+    title: str
+    explanation: str
+
+
+def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
+    return {r[0]: Rule(*r) for r in rows}
+
+
+# Protocol-conduct rules. Stable IDs: they appear in reports and JUnit test names.
+RULES: dict[str, Rule] = _rules(
+    ("PROTO-OPEN-FIRST", "OPEN_REQ first", "A message other than OPEN_REQ arrived before a session was open (§3.2, §7.1)."),
+    ("PROTO-OPEN-TWICE", "One OPEN_REQ per connection", "OPEN_REQ arrived while a session was already open on this connection (§7.1)."),
+    ("PROTO-VERSION", "Supported protocol version", "OPEN_REQ asked for a protocol version outside the server's range (§3.2)."),
+    ("PROTO-IDLE-TIMEOUT-VALUE", "Valid IdleTimeout", "OPEN_REQ IdleTimeout is below 20 s, or 120 s and above in strict mode (§3.4)."),
+    ("PROTO-SERVICE-MASK", "Legal service mask", "CLIENT_EVENTS (agent mode) and ALL_EVENTS (bridge mode) are mutually exclusive (§3.3)."),
+    ("PROTO-AGENT-FIELDS-IN-BRIDGE", "No agent fields in bridge mode", "A bridge-mode OPEN_REQ carried AgentExtension/AgentID/AgentInstrument (§3.3)."),
+    ("PROTO-AGENT-IDENTITY", "Agent identity in agent mode", "An agent-mode OPEN_REQ carried none of AgentExtension/AgentID/AgentInstrument (§3.2)."),
+    ("PROTO-REQUIRED-FIELD", "Required fields present", "A request lacked a required floating field (§2.3)."),
+    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size (§2)."),
+    ("PROTO-FIELD-LENGTH", "Fields within their maximum", "A floating field was longer than its maximum (§2.3)."),
+    ("PROTO-UNKNOWN-TAG", "Only defined floating tags", "A request carried a floating tag that the message does not define (§2.3)."),
+    ("PROTO-UNKNOWN-MESSAGE", "Only UCCX message types", "The client sent a message type the server does not implement (§4)."),
+    ("PROTO-WRONG-DIRECTION", "Only client-to-server messages", "The client sent a message that only a server sends (§4 direction column)."),
+    ("PROTO-FRAME-TOO-LARGE", "Frames within the size limit", "A frame announced a body larger than the limit; the connection was closed (§2.4)."),
+    ("PROTO-INVOKEID-REUSED", "Unique outstanding InvokeIDs", "A request reused the InvokeID of a request still waiting for its confirmation."),
+    ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", "A request named a CallID that no event or confirmation ever gave this session."),
+    ("PROTO-HEARTBEAT-CADENCE", "Heartbeats keep the session alive", "The gap between two messages exceeded half the IdleTimeout: heartbeats at that cadence let the session expire (§3.4)."),
+    ("PROTO-IDLE-EXPIRED", "Session kept alive", "Nothing arrived within IdleTimeout; the server reset the connection (§3.4)."),
+    ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
+    ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
+    ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1)."),
+    ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5)."),
+    ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2)."),
+)
+
+# request -> its positive confirmation (reference §4); a request is outstanding until one of
+# these, FAILURE_CONF or CONTROL_FAILURE_CONF with its InvokeID is sent.
+CONFIRMATION_OF: dict[MT, MT] = {
+    MT.OPEN_REQ: MT.OPEN_CONF, MT.HEARTBEAT_REQ: MT.HEARTBEAT_CONF, MT.CLOSE_REQ: MT.CLOSE_CONF,
+    MT.SET_CALL_DATA_REQ: MT.SET_CALL_DATA_CONF, MT.QUERY_AGENT_STATE_REQ: MT.QUERY_AGENT_STATE_CONF,
+    MT.SET_AGENT_STATE_REQ: MT.SET_AGENT_STATE_CONF, MT.ALTERNATE_CALL_REQ: MT.ALTERNATE_CALL_CONF,
+    MT.ANSWER_CALL_REQ: MT.ANSWER_CALL_CONF, MT.CLEAR_CALL_REQ: MT.CLEAR_CALL_CONF,
+    MT.CLEAR_CONNECTION_REQ: MT.CLEAR_CONNECTION_CONF, MT.CONFERENCE_CALL_REQ: MT.CONFERENCE_CALL_CONF,
+    MT.CONSULT_CALL_REQ: MT.CONSULT_CALL_CONF, MT.HOLD_CALL_REQ: MT.HOLD_CALL_CONF,
+    MT.MAKE_CALL_REQ: MT.MAKE_CALL_CONF, MT.RECONNECT_CALL_REQ: MT.RECONNECT_CALL_CONF,
+    MT.RETRIEVE_CALL_REQ: MT.RETRIEVE_CALL_CONF, MT.TRANSFER_CALL_REQ: MT.TRANSFER_CALL_CONF,
+    MT.QUERY_DEVICE_INFO_REQ: MT.QUERY_DEVICE_INFO_CONF, MT.SNAPSHOT_CALL_REQ: MT.SNAPSHOT_CALL_CONF,
+    MT.SNAPSHOT_DEVICE_REQ: MT.SNAPSHOT_DEVICE_CONF, MT.SEND_DTMF_SIGNAL_REQ: MT.SEND_DTMF_SIGNAL_CONF,
+    MT.SUPERVISOR_ASSIST_REQ: MT.SUPERVISOR_ASSIST_CONF, MT.EMERGENCY_CALL_REQ: MT.EMERGENCY_CALL_CONF,
+    MT.SUPERVISE_CALL_REQ: MT.SUPERVISE_CALL_CONF, MT.BAD_CALL_REQ: MT.BAD_CALL_CONF,
+    MT.TEAM_CONFIG_REQ: MT.TEAM_CONFIG_CONF,
+    MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: MT.QUERY_AGENT_QUEUE_STATISTICS_CONF,
+    MT.QUERY_QUEUE_STATISTICS_REQ: MT.QUERY_QUEUE_STATISTICS_CONF,
+    MT.QUERY_SUMMARY_STATISTICS_REQ: MT.QUERY_SUMMARY_STATISTICS_CONF,
+}
+_CONFIRMATIONS = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
+
+# Fields of client requests that name a call, and fields of server messages that reveal one.
+CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id", "agent_call_id",
+                  "connection_call_id", "supervisor_call_id")
+_REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
+                     "secondary_connection_call_id")
+_NULL_CALL_ID = 0xFFFFFFFF
+
+# services a request needs (reference §6.5), checked as a conduct rule
+_NEEDS_SERVICE: dict[MT, int] = {
+    MT.SET_CALL_DATA_REQ: ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE,
+    MT.TEAM_CONFIG_REQ: ServiceMask.CTI_SERVICE_SUPERVISOR,
+    MT.SUPERVISE_CALL_REQ: ServiceMask.CTI_SERVICE_SUPERVISOR,
+    MT.CONFIG_REQUEST_KEY_EVENT: ServiceMask.CTI_SERVICE_CONFIG_EVENTS,
+    MT.CONFIG_REQUEST_EVENT: ServiceMask.CTI_SERVICE_CONFIG_EVENTS,
+}
+_CONTROL_REQUESTS = frozenset({
+    MT.SET_AGENT_STATE_REQ, MT.ALTERNATE_CALL_REQ, MT.ANSWER_CALL_REQ, MT.CLEAR_CALL_REQ, MT.CLEAR_CONNECTION_REQ,
+    MT.CONFERENCE_CALL_REQ, MT.CONSULT_CALL_REQ, MT.HOLD_CALL_REQ, MT.MAKE_CALL_REQ, MT.RECONNECT_CALL_REQ,
+    MT.RETRIEVE_CALL_REQ, MT.TRANSFER_CALL_REQ, MT.SEND_DTMF_SIGNAL_REQ,
+})
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Limits and policies of one connection; every default is the real server's where known."""
+
+    profile: Profile = UCCX
+    v18_length_width: int = 2  # U: reference §2.3
+    strict: bool = False  # reject wrong reserved fixed fields (E_CTI_INVALID_PERIPHERAL_ID) and IdleTimeout >= 120
+    max_body: int = 12_492  # reference §2.4 (U)
+    min_idle_timeout: int = 20  # reference §3.4
+    reject_unknown_tags: bool = True  # UCCX answers E_CTI_INVALID_FIELD (3); False = ignore them
+    open_timeout: float | None = None  # close a connection that sends no OPEN_REQ within this many seconds
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """A decoded message that is legal in the current state; the hub decides what to answer."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message the session refused; the hub must answer FAILURE_CONF(invoke_id, status, text).
+
+    ``close`` says the connection cannot go on (an unrecoverable frame, e.g. too large).
+    ``message`` is the decoded message when decoding succeeded.
+    """
+
+    status: StatusCode
+    text: str
+    invoke_id: int
+    type_id: int | None
+    message: Message | None = None
+    close: bool = False
+
+    def failure_conf(self) -> FailureConf:
+        return FailureConf(invoke_id=self.invoke_id, status=int(self.status), text=self.text[:254] or None)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """The client broke a conduct rule. Recorded in the journal; never closes anything by itself."""
+
+    rule: str
+    detail: str
+    message: Message | None = None
+
+    @property
+    def explanation(self) -> str:
+        return RULES[self.rule].explanation
+
+
+@dataclass(frozen=True)
+class ConnectionFailed:
+    """The session must end now without a message (idle timeout: the server just resets)."""
+
+    reason: str
+
+
+Event = Received | Rejected | Violation | ConnectionFailed
+
+
+# -- the session ----------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """The protocol state of one connection.
+
+    Life cycle: ``receive_data`` -> events; for a legal OPEN_REQ the hub calls ``opened`` (or
+    ``open_refused``); the hub encodes everything it sends through ``encode``, which also keeps
+    track of confirmations (outstanding InvokeIDs) and of the call IDs the client was told about.
+    """
+
+    session_id: int
+    config: SessionConfig = field(default_factory=SessionConfig)
+    state: SessionState = SessionState.AWAITING_OPEN
+    dialect: Dialect = None  # type: ignore[assignment]
+    open_req: OpenReq | None = None
+    idle_timeout: float | None = None
+    services: int = 0
+    connected_at: float = 0.0
+    last_received: float | None = None
+    ended_by_failure_event: bool = False
+    close_requested: bool = False
+    refused_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.dialect is None:
+            self.dialect = Dialect(profile=self.config.profile, version=self.config.profile.max_version,
+                                   v18_length_width=self.config.v18_length_width, strict=self.config.strict,
+                                   max_body=self.config.max_body)
+        self._frames = FrameBuffer(self.config.max_body)
+        self._outstanding: dict[int, MT] = {}
+        self._known_calls: set[int] = set()
+        self.bytes_in = 0
+        self.messages_in = 0
+
+    # -- input ---------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the peer; return what happened, in order."""
+        self.bytes_in += len(data)
+        if self.state in (SessionState.CLOSED,):
+            return []
+        events: list[Event] = []
+        for item in self._frames.feed(data):
+            if isinstance(item, FrameError):
+                events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
+                events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
+                self.state = SessionState.CLOSING
+                break
+            events.extend(self._on_frame(item, now))
+        return events
+
+    def _on_frame(self, frame: Frame, now: float) -> list[Event]:
+        self.messages_in += 1
+        out: list[Event] = []
+        if self.last_received is not None and self.idle_timeout and self.state is SessionState.OPEN:
+            gap = now - self.last_received
+            if gap > self.idle_timeout / 2:
+                out.append(Violation("PROTO-HEARTBEAT-CADENCE",
+                                     f"{gap:.1f} s without a message; IdleTimeout is {self.idle_timeout:g} s"))
+        self.last_received = now
+        if self.state is SessionState.CLOSING:
+            if self.close_requested:
+                out.append(Violation("PROTO-AFTER-CLOSE", f"message type {frame.type_id} after CLOSE_REQ"))
+            return out
+        if self.ended_by_failure_event:
+            out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
+            return out
+        invoke = invoke_id_of(frame.body) or 0
+        mt = self.dialect.profile.message_type(frame.type_id)
+        if mt is None or mt not in SPECS:
+            out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
+            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
+                                invoke, frame.type_id))
+            return out
+        if SPECS[mt].direction != "C->S":
+            out.append(Violation("PROTO-WRONG-DIRECTION", f"{mt.name} is sent by servers, not clients"))
+            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"{mt.name} is not a client request", invoke,
+                                frame.type_id))
+            return out
+        # the transition table: (state, is OPEN_REQ) -> action
+        if self.state is SessionState.AWAITING_OPEN and mt is not MT.OPEN_REQ:
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
+            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
+                                frame.type_id))
+            return out
+        if self.state in (SessionState.OPEN, SessionState.OPENING) and mt is MT.OPEN_REQ:
+            out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
+            out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection", invoke,
+                                frame.type_id))
+            return out
+        if self.state is SessionState.OPENING:
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
+            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
+            return out
+        try:
+            msg = decode(frame, self.dialect)
+        except DecodeError as exc:
+            rule = {S.E_CTI_INVALID_FIELD_LENGTH: "PROTO-FIELD-LENGTH",
+                    S.E_CTI_REQUIRED_DATA_MISSING: "PROTO-REQUIRED-FIELD"}.get(exc.status, "PROTO-MALFORMED")
+            out.append(Violation(rule, str(exc)))
+            out.append(Rejected(exc.status, exc.reason, exc.invoke_id if exc.invoke_id is not None else invoke,
+                                frame.type_id))
+            return out
+        if msg.extra_fields and self.config.reject_unknown_tags:
+            tags = ", ".join(str(t) for t, _ in msg.extra_fields)
+            out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
+            out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}", invoke,
+                                frame.type_id, msg))
+            return out
+        if mt is MT.OPEN_REQ:
+            return out + self._check_open(msg, now)
+        return out + self._check_request(msg)
+
+    def _check_open(self, msg: OpenReq, now: float) -> list[Event]:
+        out: list[Event] = []
+        prof = self.dialect.profile
+        if self.refused_at is not None and now - self.refused_at < 10:
+            out.append(Violation("PROTO-RETRY-TOO-SOON", "OPEN_REQ again on a connection whose OPEN_REQ was refused"))
+        reject = None
+        svc = msg.services_requested
+        agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
+        bridge_mode = bool(svc & ServiceMask.CTI_SERVICE_ALL_EVENTS)
+        agent_fields = [n for n in ("agent_extension", "agent_id", "agent_instrument") if getattr(msg, n)]
+        if not prof.supports(msg.version_number):
+            out.append(Violation("PROTO-VERSION", f"VersionNumber {msg.version_number}; supported "
+                                                  f"{prof.min_version}..{prof.max_version}", msg))
+            reject = (S.E_CTI_INVALID_VERSION, f"protocol version {msg.version_number} is not supported")
+        elif msg.idle_timeout != 0xFFFFFFFF and (msg.idle_timeout < self.config.min_idle_timeout
+                                                  or (self.config.strict and msg.idle_timeout >= 120)):
+            out.append(Violation("PROTO-IDLE-TIMEOUT-VALUE", f"IdleTimeout {msg.idle_timeout}", msg))
+            reject = (S.E_CTI_INVALID_TIMEOUT, "Invalid timeout")
+        elif agent_mode and bridge_mode:
+            out.append(Violation("PROTO-SERVICE-MASK", f"ServicesRequested 0x{svc:08X} asks for both modes", msg))
+            # ICM answers E_CTI_INVALID_SERVICE_MASK (19), reserved in UCCX: the reference recommends 17 (U)
+            reject = (S.E_CTI_UNSPECIFIED_FAILURE, "CLIENT_EVENTS and ALL_EVENTS are mutually exclusive")
+        elif bridge_mode and agent_fields:
+            out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))
+            reject = (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent fields are not allowed in bridge mode")
+        elif agent_mode and not agent_fields:
+            out.append(Violation("PROTO-AGENT-IDENTITY", "no AgentExtension, AgentID or AgentInstrument", msg))
+            reject = (S.E_CTI_REQUIRED_DATA_MISSING, "agent mode needs the agent's identity")
+        if reject is not None:
+            self.refused_at = now
+            out.append(Rejected(reject[0], reject[1], msg.invoke_id, int(MT.OPEN_REQ), msg))
+            return out
+        self.state = SessionState.OPENING
+        self.open_req = msg
+        out.append(Received(msg))
+        return out
+
+    def _check_request(self, msg: Message) -> list[Event]:
+        out: list[Event] = []
+        mt = msg.TYPE
+        inv = getattr(msg, "invoke_id", None)
+        if inv is not None and mt in CONFIRMATION_OF:
+            if inv in self._outstanding:
+                out.append(Violation("PROTO-INVOKEID-REUSED",
+                                     f"InvokeID {inv} of {mt.name}; {self._outstanding[inv].name} is unanswered", msg))
+            self._outstanding[inv] = mt
+        need = _NEEDS_SERVICE.get(mt)
+        if mt in _CONTROL_REQUESTS:
+            need = ServiceMask.CTI_SERVICE_CLIENT_CONTROL
+            if mt is MT.SET_AGENT_STATE_REQ and self.services & ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY:
+                need = None
+        if need is not None and not self.services & need:
+            out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {ServiceMask(need).name}", msg))
+        for name in CALL_ID_FIELDS:
+            cid = getattr(msg, name, None)
+            if cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls:
+                out.append(Violation("PROTO-UNKNOWN-CALL", f"{mt.name}.{name} = {cid}", msg))
+                break
+        if mt is MT.CLOSE_REQ:
+            self.close_requested = True
+        out.append(Received(msg))
+        return out
+
+    # -- decisions taken by the hub -------------------------------------------------------
+
+    def opened(self, services_granted: int) -> None:
+        """The hub accepted the OPEN_REQ: switch to its version, arm the idle timer."""
+        req = self.open_req
+        assert req is not None, "opened() without a pending OPEN_REQ"
+        self.state = SessionState.OPEN
+        self.dialect = self.dialect.with_version(req.version_number)
+        self.services = services_granted
+        self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)
+
+    def open_refused(self, now: float) -> None:
+        """The hub refused the OPEN_REQ (FAILURE_CONF sent): back to waiting for one."""
+        self.state = SessionState.AWAITING_OPEN
+        self.open_req = None
+        self.refused_at = now
+
+    def closing(self) -> None:
+        """Nothing more will be read from the peer (CLOSE_CONF sent, or the server is closing)."""
+        self.state = SessionState.CLOSING
+
+    def failure_event_sent(self) -> None:
+        self.ended_by_failure_event = True
+
+    def closed(self, *, peer_initiated: bool) -> list[Event]:
+        """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
+        out: list[Event] = []
+        if peer_initiated and self.state is SessionState.OPEN and not self.close_requested \
+                and not self.ended_by_failure_event:
+            out.append(Violation("PROTO-NO-CLOSE", "disconnected without CLOSE_REQ"))
+        self.state = SessionState.CLOSED
+        return out
+
+    def check_timers(self, now: float) -> list[Event]:
+        """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message."""
+        if self.state is SessionState.OPEN and self.idle_timeout is not None and self.last_received is not None:
+            if now - self.last_received > self.idle_timeout:
+                self.state = SessionState.CLOSED
+                return [Violation("PROTO-IDLE-EXPIRED", f"silent for {now - self.last_received:.1f} s "
+                                                        f"(IdleTimeout {self.idle_timeout:g} s)"),
+                        ConnectionFailed("idle timeout")]
+        if self.state is SessionState.AWAITING_OPEN and self.config.open_timeout is not None:
+            since = self.last_received if self.last_received is not None else self.connected_at
+            if now - since > self.config.open_timeout:
+                self.state = SessionState.CLOSED
+                return [ConnectionFailed("no OPEN_REQ")]
+        return []
+
+    def next_deadline(self) -> float | None:
+        if self.state is SessionState.OPEN and self.idle_timeout is not None and self.last_received is not None:
+            return self.last_received + self.idle_timeout
+        if self.state is SessionState.AWAITING_OPEN and self.config.open_timeout is not None:
+            return (self.last_received if self.last_received is not None else self.connected_at) + self.config.open_timeout
+        return None
+
+    # -- output ---------------------------------------------------------------------------
+
+    def encode(self, message: Message) -> bytes:
+        """Encode for this connection's version; track confirmations and revealed call IDs."""
+        mt = message.TYPE
+        if mt in _CONFIRMATIONS:
+            self._outstanding.pop(getattr(message, "invoke_id", -1), None)
+        for name in _REVEALING_FIELDS:
+            cid = getattr(message, name, None)
+            if cid is not None:
+                self._known_calls.add(cid)
+        for name in ("parties", "call_devices", "calls"):
+            for item in getattr(message, name, ()) or ():
+                for cid_name in ("connected_party_call_id", "call_connection_call_id"):
+                    cid = getattr(item, cid_name, None)
+                    if cid is not None:
+                        self._known_calls.add(cid)
+        return encode(message, self.dialect)
+
+    def learn_calls(self, call_ids: Iterable[int]) -> None:
+        """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""
+        self._known_calls.update(call_ids)
+
+    @property
+    def outstanding(self) -> dict[int, MT]:
+        return dict(self._outstanding)
+
+    @property
+    def agent_mode(self) -> bool:
+        return bool(self.open_req and self.open_req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)

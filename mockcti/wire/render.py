@@ -1,0 +1,134 @@
+"""Messages as data and as text: for the journal, ``mockcti decode``, traces and reports.
+
+``message_to_dict`` gives a JSON-able dict (bytes as hex, groups as lists of dicts, absent
+floating fields left out, enumerated values kept as numbers with their names beside them);
+``format_message`` gives one readable line: the message name, then ``field=value`` pairs with
+enumerated values shown by name.
+
+Must import nothing from mockcti outside ``mockcti.wire``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import IntEnum, IntFlag
+from typing import Any
+
+from . import enums as E
+from .spec import Message
+
+__all__ = ["message_to_dict", "format_message", "field_enum", "value_name"]
+
+# field attribute -> the enumeration its values come from (reference §6). Message-specific
+# meanings of ``status`` are handled in field_enum().
+_FIELD_ENUMS: dict[str, type] = {
+    "agent_state": E.AgentState, "csq_state": E.AgentState, "next_agent_state": E.AgentState,
+    "internal_agent_state": E.AgentState,
+    "failure_code": E.ControlFailureCode, "ccx_error_code": E.CCXErrorCode,
+    "services_requested": E.ServiceMask, "services_granted": E.ServiceMask,
+    "call_msg_mask": E.CallEventMask, "agent_state_mask": E.AgentStateMask, "config_msg_mask": E.ConfigMsgMask,
+    "event_cause": E.EventCause, "local_connection_state": E.LocalConnectionState,
+    "call_device_connection_state": E.LocalConnectionState, "call_state": E.LocalConnectionState,
+    "call_type": E.CallType, "system_event_id": E.SystemEventID, "ccx_status": E.CCXStatus,
+    "consult_type": E.ConsultType, "supervisory_action": E.SupervisoryAction,
+    "event_reason_code": E.ReasonCode,
+}
+_DEVICE_TYPE_FIELDS = {
+    "alerting_device_type", "calling_device_type", "called_device_type", "last_redirect_device_type",
+    "answering_device_type", "holding_device_type", "retrieving_device_type", "releasing_device_type",
+    "failing_device_type", "diverting_device_type", "queue_device_type", "transferring_device_type",
+    "transferred_device_type", "controller_device_type", "added_party_device_type", "event_device_type",
+    "call_device_type", "snapshot_device_type", "connected_party_device_type",
+}
+_CONNECTION_TYPE_FIELDS = {
+    "connection_device_type", "new_connection_device_type", "active_connection_device_type",
+    "held_connection_device_type", "other_connection_device_type", "primary_device_type", "secondary_device_type",
+    "call_connection_device_type", "agent_connection_device_type", "supervisor_connection_device_type",
+}
+
+
+def field_enum(message_type: E.MessageType | None, attr: str) -> type | None:
+    """The enumeration a field's values come from, or None."""
+    if attr == "status":
+        if message_type in (E.MessageType.FAILURE_CONF, E.MessageType.FAILURE_EVENT, E.MessageType.CLOSE_REQ):
+            return E.StatusCode
+        return None
+    if attr in _DEVICE_TYPE_FIELDS:
+        return E.DeviceType
+    if attr in _CONNECTION_TYPE_FIELDS:
+        return E.ConnectionDeviceType
+    return _FIELD_ENUMS.get(attr)
+
+
+def value_name(enum_cls: type, value: int) -> str:
+    return E.enum_name(enum_cls, value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None and getattr(value, f.name) != ()}
+    if isinstance(value, (IntEnum, IntFlag)):
+        return int(value)
+    return value
+
+
+def message_to_dict(msg: Message, *, names: bool = True) -> dict[str, Any]:
+    """``{"type": "HOLD_CALL_REQ", "type_id": 54, "fields": {...}, "names": {...}}``.
+
+    Absent floating fields and empty groups are left out; ``names`` maps enumerated fields to
+    their symbolic names (``{"agent_state": "AGENT_STATE_READY"}``).
+    """
+    fields: dict[str, Any] = {}
+    named: dict[str, str] = {}
+    for f in dataclasses.fields(msg):
+        v = getattr(msg, f.name)
+        if v is None or v == ():
+            continue
+        fields[f.name] = _plain(v)
+        if names and isinstance(v, int):
+            enum_cls = field_enum(msg.TYPE, f.name)
+            if enum_cls is not None:
+                named[f.name] = E.enum_name(enum_cls, v)
+    out: dict[str, Any] = {"type": msg.TYPE.name, "type_id": int(msg.TYPE), "fields": fields}
+    if named:
+        out["names"] = named
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex() if value else "''"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):
+        inner = " ".join(f"{f.name}={_fmt(getattr(value, f.name))}" for f in dataclasses.fields(value)
+                         if getattr(value, f.name) not in (None, ()))
+        return "{" + inner + "}"
+    return str(value)
+
+
+def format_message(msg: Message, *, reserved: bool = False) -> str:
+    """One readable line: ``HOLD_CALL_REQ invoke_id=7 call_id=16777217 connection_device_id='3001'``.
+
+    Reserved fields that carry the value UCCX sends are left out unless ``reserved`` is true.
+    """
+    spec = msg.SPEC
+    defaults = {f.attr: f.default for f in spec.fixed if f.reserved}
+    parts = [msg.TYPE.name]
+    for f in dataclasses.fields(msg):
+        v = getattr(msg, f.name)
+        if v is None or v == ():
+            continue
+        if not reserved and f.name in defaults and v == defaults[f.name]:
+            continue
+        enum_cls = field_enum(msg.TYPE, f.name) if isinstance(v, int) else None
+        text = E.enum_name(enum_cls, v) if enum_cls is not None else _fmt(v)
+        parts.append(f"{f.name}={text}")
+    return " ".join(parts)
