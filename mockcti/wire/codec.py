@@ -32,6 +32,7 @@ from construct import (
 from .dialect import Dialect
 from .enums import MessageType, StatusCode
 from .errors import DecodeError, EncodeError
+from .fastpath import build_decoder, build_encoder
 from .spec import SPECS, FloatingField, Group, Message, MessageSpec
 from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable, fixed_format
 
@@ -340,16 +341,45 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
     """Decode one frame into a frozen message dataclass (the fast path).
 
     Unknown floating tags (and repeats of single fields) are kept in ``extra_fields`` so that a
-    round trip is lossless; whether they are acceptable is the session's decision.
+    round trip is lossless; whether they are acceptable is the session's decision. OPEN_REQ is
+    decoded with the widths its own VersionNumber implies.
     """
-    mt = dialect.profile.message_type(frame.type_id)
-    if mt is None or mt not in SPECS:
-        raise DecodeError(f"message type {frame.type_id} is not part of the {dialect.profile.name} protocol",
-                          status=S.E_CTI_INVALID_MESSAGE_TYPE, invoke_id=invoke_id_of(frame.body),
-                          type_id=frame.type_id)
-    if mt is MessageType.OPEN_REQ:
-        dialect = _open_req_dialect(frame.body, dialect)
-    return _decode_body(_layout_for(mt, dialect), frame.body, dialect.strict, frame.type_id)
+    type_id = frame.type_id
+    body = frame.body
+    cache = dialect._decoders  # type: ignore[attr-defined]
+    entry = cache.get(type_id)
+    if entry is None:
+        mt = dialect.profile.message_type(type_id)
+        if mt is None or mt not in SPECS:
+            raise DecodeError(f"message type {type_id} is not part of the {dialect.profile.name} protocol",
+                              status=S.E_CTI_INVALID_MESSAGE_TYPE, invoke_id=invoke_id_of(body), type_id=type_id)
+        fn = None if mt is MessageType.OPEN_REQ else _decoder(mt, dialect.version, dialect.tag_width,
+                                                               dialect.length_width)
+        entry = cache[type_id] = (mt, fn)
+    mt, fn = entry
+    if fn is None:  # OPEN_REQ: one decoder per VersionNumber
+        d = _open_req_dialect(body, dialect)
+        key = (type_id, d.version)
+        fn = cache.get(key)
+        if fn is None:
+            fn = cache[key] = _decoder(mt, d.version, d.tag_width, d.length_width)
+        dialect = d
+    if not dialect.strict:
+        try:
+            return fn(body)
+        except Exception:  # irregular input: the generic path gives the precise DecodeError
+            pass
+    return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id)
+
+
+@lru_cache(maxsize=None)
+def _decoder(mt: MessageType, version: int, tw: int, lw: int):
+    return build_decoder(SPECS[mt], version, tw, lw, _place, _build_groups)
+
+
+@lru_cache(maxsize=None)
+def _encoder(mt: MessageType, version: int, tw: int, lw: int, wire_id: int):
+    return build_encoder(SPECS[mt], version, tw, lw, wire_id, _enc_group, _enc_value)
 
 
 def decode_bytes(data: bytes, dialect: Dialect) -> Message:
@@ -385,13 +415,13 @@ def _enc_value(f: FloatingField, value: Any, tw: int, lw: int, out: list) -> Non
     out.append(data)
 
 
-def _enc_group(g: Group, instances: tuple, tw: int, lw: int, out: list) -> None:
+def _enc_group(g: Group, instances: tuple, tw: int, lw: int, out: list, version: int = 0xFFFF) -> None:
     for inst in instances:
         for m in g.members:
             v = getattr(inst, m.attr)
             if isinstance(m, Group):
-                _enc_group(m, v, tw, lw, out)
-            elif v is not None:
+                _enc_group(m, v, tw, lw, out, version)
+            elif v is not None and (m.since is None or version >= m.since):
                 _enc_value(m, v, tw, lw, out)
 
 
@@ -413,6 +443,8 @@ def _encode_body(lay: _Layout, msg: Message) -> bytes:
     tw, lw = lay.tag_width, lay.len_width
     for kind, f in lay.enc_items:
         v = getattr(msg, f.attr)
+        if kind == _SIMPLE and f.since is not None and lay.version < f.since:
+            continue  # the field does not exist in this protocol version: not sent
         if kind == _SIMPLE:
             if v is None:
                 if f.required:
@@ -424,8 +456,11 @@ def _encode_body(lay: _Layout, msg: Message) -> bytes:
             for item in v:
                 _enc_value(f, item, tw, lw, parts)
         else:
-            _enc_group(f, v, tw, lw, parts)
+            _enc_group(f, v, tw, lw, parts, lay.version)
     for tag, data in msg.extra_fields:
+        if tw == 1 and tag > 0xFF or lw == 1 and len(data) > 0xFF:
+            raise EncodeError(f"extra field tag {tag} ({len(data)} bytes) does not fit {tw}-byte tags and "
+                              f"{lw}-byte lengths", path=(f"tag {tag}",))
         parts.append(_tag_header(tag, len(data), tw, lw))
         parts.append(data)
     return b"".join(parts)
@@ -445,13 +480,31 @@ def _fmt_chars(fmt: str) -> list[str]:
     return re.findall(r"\d*[a-zA-Z?]", fmt.lstrip("<>=!@"))
 
 
+def _version_dialect(dialect: Dialect, version: int) -> Dialect:
+    prof = dialect.profile
+    return dialect.with_version(min(max(version, prof.min_version), prof.max_version))
+
+
 def encode(msg: Message, dialect: Dialect) -> bytes:
-    """Encode a message into bytes (header included), for the given dialect."""
+    """Encode a message into bytes (header included), for the given dialect.
+
+    Floating fields that do not exist in the dialect's protocol version (``since``) are not sent.
+    OPEN_REQ is encoded with the widths of its own VersionNumber.
+    """
     mt = msg.TYPE
-    if mt is MessageType.OPEN_REQ:
-        dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),
-                                           dialect.profile.max_version))
-    lay = _layout_for(mt, dialect)
+    is_open = mt is MessageType.OPEN_REQ
+    key = (mt, msg.version_number) if is_open else mt
+    fn = dialect._encoders.get(key)  # type: ignore[attr-defined]
+    if fn is None:
+        d = _version_dialect(dialect, msg.version_number) if is_open else dialect
+        fn = dialect._encoders[key] = _encoder(  # type: ignore[attr-defined]
+            mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt))
+    try:
+        return fn(msg)
+    except Exception:  # something irregular: the generic path raises the precise EncodeError
+        pass
+    d = _version_dialect(dialect, msg.version_number) if is_open else dialect
+    lay = _layout_for(mt, d)
     body = _encode_body(lay, msg)
     return HEADER.pack(len(body), lay.wire_id) + body
 
@@ -605,7 +658,7 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
                 v = getattr(inst, m.attr)
                 if isinstance(m, Group):
                     add_group(m, v)
-                elif v is not None:
+                elif v is not None and (m.since is None or dialect.version >= m.since):
                     add(m, v)
 
     for item in spec.floating:
@@ -616,7 +669,7 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
                 add(item, v)
         else:
             v = getattr(msg, item.attr)
-            if v is not None:
+            if v is not None and (item.since is None or dialect.version >= item.since):
                 add(item, v)
     for tag, data in msg.extra_fields:
         tlvs.append({"tag": tag, "length": len(data), "data": data})

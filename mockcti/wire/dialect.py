@@ -115,6 +115,10 @@ class Dialect:
     def __post_init__(self) -> None:
         if self.v18_length_width not in (1, 2):
             raise ValueError("v18_length_width must be 1 or 2")
+        # per-dialect caches of the codec's compiled functions (not fields: equality ignores them)
+        object.__setattr__(self, "_decoders", {})
+        object.__setattr__(self, "_encoders", {})
+        object.__setattr__(self, "_versions", {})
 
     @property
     def tag_width(self) -> int:
@@ -129,7 +133,12 @@ class Dialect:
         return 2
 
     def with_version(self, version: int) -> "Dialect":
-        return replace(self, version=version)
+        if version == self.version:
+            return self
+        d = self._versions.get(version)  # type: ignore[attr-defined]
+        if d is None:
+            d = self._versions[version] = replace(self, version=version)  # type: ignore[attr-defined]
+        return d
 
     @classmethod
     def uccx(cls, version: int = 18, **options) -> "Dialect":
