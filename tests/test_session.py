@@ -1,0 +1,220 @@
+"""The session state machine, pure: bytes and a clock value in, events out."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockcti.session import (
+    RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+)
+from mockcti.wire import Dialect, encode
+from mockcti.wire.enums import StatusCode
+from mockcti.wire.messages import (
+    AnswerCallReq, CallDeliveredEvent, CloseReq, FailureConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+)
+
+D14 = Dialect.uccx(14)
+S = StatusCode
+
+
+def open_req(**kw) -> OpenReq:
+    base = dict(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7, call_msg_mask=0xFFFF,
+                agent_state_mask=0x3FFF, client_id="t", client_password=b"", agent_id="1001",
+                agent_instrument="3001", agent_extension="3001")
+    base.update(kw)
+    return OpenReq(**base)
+
+
+def wire(*msgs, dialect=D14) -> bytes:
+    return b"".join(encode(m, dialect) for m in msgs)
+
+
+def kinds(events):
+    return [type(e).__name__ + (f":{e.rule}" if isinstance(e, Violation) else "") for e in events]
+
+
+def opened_session(**cfg) -> Session:
+    s = Session(1, SessionConfig(**cfg))
+    evs = s.receive_data(wire(open_req()), 0.0)
+    assert isinstance(evs[-1], Received)
+    s.opened(0x7)
+    return s
+
+
+def test_open_req_first_and_then_received():
+    s = Session(1)
+    evs = s.receive_data(wire(open_req()), 0.0)
+    assert kinds(evs) == ["Received"] and s.state is SessionState.OPENING
+    s.opened(0x7)
+    assert s.state is SessionState.OPEN and s.dialect.version == 14 and s.idle_timeout == 60
+
+
+def test_request_before_open_is_rejected_with_session_not_open():
+    s = Session(1)
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=5)), 0.0)
+    assert kinds(evs) == ["Violation:PROTO-OPEN-FIRST", "Rejected"]
+    rej = evs[-1]
+    assert rej.status is S.E_CTI_SESSION_NOT_OPEN and rej.invoke_id == 5
+    # the golden FAILURE_CONF of reference §8.5
+    assert encode(rej.failure_conf().__class__(invoke_id=5, status=4), D14) == bytes.fromhex(
+        "0000000800000001000000050000 0004".replace(" ", ""))
+
+
+def test_second_open_req_is_rejected_and_session_continues():
+    s = opened_session()
+    evs = s.receive_data(wire(open_req(invoke_id=2)), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-OPEN-TWICE", "Rejected"]
+    assert evs[-1].status is S.E_CTI_SESSION_ALREADY_OPEN and evs[-1].invoke_id == 2
+    assert s.state is SessionState.OPEN
+
+
+@pytest.mark.parametrize("kw,status,rule", [
+    (dict(version_number=9), S.E_CTI_INVALID_VERSION, "PROTO-VERSION"),
+    (dict(version_number=19), S.E_CTI_INVALID_VERSION, "PROTO-VERSION"),
+    (dict(idle_timeout=19), S.E_CTI_INVALID_TIMEOUT, "PROTO-IDLE-TIMEOUT-VALUE"),
+    (dict(services_requested=0x11), S.E_CTI_UNSPECIFIED_FAILURE, "PROTO-SERVICE-MASK"),
+    (dict(services_requested=0x10), S.E_CTI_INCONSISTENT_AGENT_DATA, "PROTO-AGENT-FIELDS-IN-BRIDGE"),
+    (dict(agent_id=None, agent_instrument=None, agent_extension=None), S.E_CTI_REQUIRED_DATA_MISSING,
+     "PROTO-AGENT-IDENTITY"),
+])
+def test_open_req_refusals(kw, status, rule):
+    s = Session(1)
+    evs = s.receive_data(wire(open_req(**kw)), 0.0)
+    assert kinds(evs) == [f"Violation:{rule}", "Rejected"]
+    assert evs[-1].status is status and evs[-1].invoke_id == 1
+    assert s.state is SessionState.AWAITING_OPEN
+
+
+def test_idle_timeout_none_and_strict_upper_bound():
+    s = Session(1)
+    assert kinds(s.receive_data(wire(open_req(idle_timeout=0xFFFFFFFF)), 0.0)) == ["Received"]
+    strict = Session(2, SessionConfig(strict=True))
+    evs = strict.receive_data(wire(open_req(idle_timeout=120)), 0.0)
+    assert evs[-1].status is S.E_CTI_INVALID_TIMEOUT
+
+
+def test_missing_required_field_and_unknown_tag():
+    s = opened_session()
+    # a HOLD_CALL_REQ without its required ConnectionDeviceID (tag 25)
+    body = encode(HoldCallReq(invoke_id=7, call_id=1, connection_device_id="3001"), D14)[8:]
+    body = body[:16]
+    frame = (len(body)).to_bytes(4, "big") + (54).to_bytes(4, "big") + body
+    evs = s.receive_data(frame, 1.0)
+    assert kinds(evs) == ["Violation:PROTO-REQUIRED-FIELD", "Rejected"]
+    assert evs[-1].status is S.E_CTI_REQUIRED_DATA_MISSING and evs[-1].invoke_id == 7
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=8, call_id=1, connection_device_id="3001",
+                                          extra_fields=((250, b"x"),))), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-UNKNOWN-TAG", "Rejected"]
+    assert evs[-1].status is S.E_CTI_INVALID_FIELD
+    lenient = opened_session(reject_unknown_tags=False)
+    evs = lenient.receive_data(wire(HoldCallReq(invoke_id=8, call_id=1, connection_device_id="3001",
+                                                extra_fields=((250, b"x"),))), 1.0)
+    assert kinds(evs)[-1] == "Received"
+
+
+def test_field_too_long_is_invalid_field_length():
+    s = opened_session()
+    good = encode(HoldCallReq(invoke_id=9, call_id=1, connection_device_id="3001"), D14)
+    body = bytearray(good[8:])
+    body[16:] = bytes((25, 70)) + b"9" * 70  # ConnectionDeviceID max 64
+    frame = len(body).to_bytes(4, "big") + (54).to_bytes(4, "big") + bytes(body)
+    evs = s.receive_data(frame, 1.0)
+    assert kinds(evs) == ["Violation:PROTO-FIELD-LENGTH", "Rejected"]
+    assert evs[-1].status is S.E_CTI_INVALID_FIELD_LENGTH
+
+
+def test_unknown_and_server_only_message_types():
+    s = opened_session()
+    evs = s.receive_data((4).to_bytes(4, "big") + (28).to_bytes(4, "big") + (77).to_bytes(4, "big"), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-UNKNOWN-MESSAGE", "Rejected"]
+    assert evs[-1].status is S.E_CTI_INVALID_MESSAGE_TYPE and evs[-1].invoke_id == 77
+    evs = s.receive_data(wire(HoldCallConf(invoke_id=3)), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-WRONG-DIRECTION", "Rejected"]
+
+
+def test_oversized_frame_closes_only_this_connection():
+    s = opened_session(max_body=100)
+    evs = s.receive_data((500).to_bytes(4, "big") + (5).to_bytes(4, "big") + b"\0" * 10, 1.0)
+    assert kinds(evs) == ["Violation:PROTO-FRAME-TOO-LARGE", "Rejected"]
+    assert evs[-1].close and s.state is SessionState.CLOSING
+    assert s.receive_data(wire(HeartbeatReq(invoke_id=1)), 2.0) == []
+
+
+def test_idle_timeout_resets_without_message():
+    s = opened_session()
+    s.receive_data(wire(HeartbeatReq(invoke_id=2)), 10.0)
+    assert s.next_deadline() == 70.0
+    assert s.check_timers(69.0) == []
+    evs = s.check_timers(70.5)
+    assert kinds(evs) == ["Violation:PROTO-IDLE-EXPIRED", "ConnectionFailed"]
+
+
+def test_heartbeat_cadence_violation():
+    s = opened_session()
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=2)), 31.0)  # IdleTimeout 60: gap > 30
+    assert "Violation:PROTO-HEARTBEAT-CADENCE" in kinds(evs)
+
+
+def test_invoke_id_reuse_while_outstanding_and_after_confirmation():
+    s = opened_session()
+    s.encode(CallDeliveredEvent(call_id=42, connection_device_id="3001"))
+    evs = s.receive_data(wire(AnswerCallReq(invoke_id=5, call_id=42, connection_device_id="3001")), 1.0)
+    assert kinds(evs) == ["Received"]
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=5, call_id=42, connection_device_id="3001")), 1.5)
+    assert "Violation:PROTO-INVOKEID-REUSED" in kinds(evs)
+    s.encode(HoldCallConf(invoke_id=5))
+    s.encode(FailureConf(invoke_id=5, status=0))
+    assert 5 not in s.outstanding
+
+
+def test_unknown_call_id_is_a_violation():
+    s = opened_session()
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=3, call_id=99, connection_device_id="3001")), 1.0)
+    assert "Violation:PROTO-UNKNOWN-CALL" in kinds(evs) and isinstance(evs[-1], Received)
+
+
+def test_service_not_granted():
+    s = Session(1)
+    s.receive_data(wire(open_req(services_requested=0x1)), 0.0)
+    s.opened(0x1)
+    s.encode(CallDeliveredEvent(call_id=1, connection_device_id="3001"))
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=3, call_id=1, connection_device_id="3001")), 1.0)
+    assert "Violation:PROTO-SERVICE-NOT-GRANTED" in kinds(evs)
+
+
+def test_close_then_nothing_and_disconnect_without_close():
+    s = opened_session()
+    evs = s.receive_data(wire(CloseReq(invoke_id=9, status=0)), 1.0)
+    assert kinds(evs) == ["Received"] and s.close_requested
+    s.closing()
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=10)), 1.1)
+    assert kinds(evs) == ["Violation:PROTO-AFTER-CLOSE"]
+    assert s.closed(peer_initiated=True) == []
+    t = opened_session()
+    assert kinds(t.closed(peer_initiated=True)) == ["Violation:PROTO-NO-CLOSE"]
+
+
+def test_after_failure_event():
+    s = opened_session()
+    s.failure_event_sent()
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=10)), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-AFTER-FAILURE-EVENT"]
+
+
+def test_every_rule_has_an_explanation():
+    for rule in RULES.values():
+        assert rule.id.startswith("PROTO-") and rule.title
+        assert rule.explanation.rstrip(").").strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300), cut=st.integers(1, 40))
+def test_arbitrary_bytes_become_events_never_exceptions(data, cut):
+    s = Session(1)
+    for i in range(0, len(data), cut):
+        for ev in s.receive_data(data[i:i + cut], float(i)):
+            assert isinstance(ev, (Received, Rejected, Violation, ConnectionFailed))
+            if isinstance(ev, Received) and ev.message.TYPE.name == "OPEN_REQ":
+                s.opened(0x7)
