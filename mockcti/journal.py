@@ -54,8 +54,9 @@ class Entry:
 
 
 class Journal:
-    """Append-only record of a run. ``keep=False`` streams to the sinks without keeping entries
-    in memory (for long load runs); counters are kept either way."""
+    """Append-only record of a run. ``keep=False`` streams messages to the sinks without keeping
+    them in memory (for long or loaded runs); everything else (violations, faults, scenario
+    events …) is always kept, and counters are kept either way."""
 
     def __init__(self, *, keep: bool = True, messages: bool = True) -> None:
         self.keep = keep
@@ -90,7 +91,7 @@ class Journal:
                 info["violations"] += 1
             elif kind == "connect":
                 info.update(data)
-        if self.keep:
+        if self.keep or kind not in ("in", "out"):
             self._entries.append(entry)
         for sink in self._sinks:
             sink(entry)

@@ -1,0 +1,235 @@
+"""Reports CI and people read: a JSON summary, JUnit XML and a terminal table.
+
+Owns the rendering of a run (a :class:`~mockcti.journal.Journal`, plus scenario expectation
+results when scenarios ran) into:
+
+- ``summary.json`` — counts, per-session figures, every violation with its rule, every
+  expectation with its outcome, the seed;
+- ``junit.xml`` — one ``<testsuite>`` per family (protocol conduct, ACD state rules, each
+  scenario), one ``<testcase>`` per rule or expectation; a broken rule or an unmet expectation is
+  a ``<failure>`` carrying the violations (what CI servers display);
+- a terminal table for people.
+
+``mockcti serve --report DIR`` writes ``journal.jsonl`` continuously (flushed per entry) and the
+other files on shutdown. Pure rendering functions, plus :func:`write_reports` for the files.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockcti.journal import Journal, JsonLinesSink
+from mockcti.session import RULES
+
+__all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "rule_catalog",
+           "add_serve_arguments", "serve_feature"]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The outcome of one scenario expectation (filled in by the scenario engine)."""
+
+    scenario: str
+    name: str
+    met: bool
+    detail: str = ""
+    near_miss: str = ""
+
+
+def rule_catalog() -> dict[str, dict[str, str]]:
+    """Every rule a run is checked against: protocol conduct, and ACD state rules when available."""
+    rules = {r.id: {"family": "protocol", "title": r.title, "explanation": r.explanation} for r in RULES.values()}
+    try:
+        from mockcti import acd
+    except ImportError:  # the ACD model is optional for reporting
+        return rules
+    for rid, title, explanation in getattr(acd, "report_rules", lambda: [])():
+        rules[rid] = {"family": "acd", "title": title, "explanation": explanation}
+    return rules
+
+
+def _expectation_dict(e: Expectation | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(e, Expectation):
+        return {"scenario": e.scenario, "name": e.name, "met": e.met, "detail": e.detail, "near_miss": e.near_miss}
+    return dict(e)
+
+
+def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapping[str, Any]] = (),
+                  seed: int | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-able summary of the run."""
+    violations = [e.to_dict() for e in journal.violations()]
+    exps = [_expectation_dict(e) for e in expectations]
+    faults = [e.to_dict() for e in journal.entries(kind="fault")]
+    by_rule: dict[str, int] = dict(journal.violations_by_rule)
+    summary = {
+        "tool": "mockcti",
+        "seed": seed,
+        "counts": {"messages_in": journal.counts.get("in", 0), "messages_out": journal.counts.get("out", 0),
+                   "connections": journal.counts.get("connect", 0), "violations": len(violations),
+                   "rejected": journal.counts.get("rejected", 0), "faults": len(faults),
+                   "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if not e.get("met"))},
+        "violations_by_rule": by_rule,
+        "violations": violations,
+        "faults": faults,
+        "expectations": exps,
+        "sessions": {str(k): v for k, v in journal.sessions.items()},
+        "passed": not violations and all(e.get("met") for e in exps),
+    }
+    if extra:
+        summary.update(extra)
+    return summary
+
+
+def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """JUnit XML: a test case per rule (protocol, ACD) and per scenario expectation."""
+    rules = dict(rules if rules is not None else rule_catalog())
+    for v in summary["violations"]:  # a rule seen in the run but not in the catalog still gets a case
+        rules.setdefault(v.get("rule", "?"), {"family": "other", "title": v.get("rule", "?"), "explanation": ""})
+    by_rule: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for v in summary["violations"]:
+        by_rule[v.get("rule", "?")].append(v)
+    root = ET.Element("testsuites", name="mockcti")
+    families: dict[str, list[str]] = defaultdict(list)
+    for rid, info in rules.items():
+        families[info.get("family", "other")].append(rid)
+    total = failures = 0
+    for family in sorted(families):
+        ids = sorted(families[family])
+        suite = ET.SubElement(root, "testsuite", name=f"mockcti.{family}")
+        fails = 0
+        for rid in ids:
+            info = rules[rid]
+            case = ET.SubElement(suite, "testcase", classname=f"mockcti.{family}",
+                                 name=f"{rid}: {info.get('title', '')}".strip().rstrip(":"))
+            seen = by_rule.get(rid, [])
+            if seen:
+                fails += 1
+                text = "\n".join(_violation_line(v) for v in seen)
+                fail = ET.SubElement(case, "failure", type=rid,
+                                     message=f"{len(seen)} violation(s): {info.get('explanation', '')}".strip())
+                fail.text = text
+        suite.set("tests", str(len(ids)))
+        suite.set("failures", str(fails))
+        suite.set("errors", "0")
+        suite.set("skipped", "0")
+        total += len(ids)
+        failures += fails
+    by_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for e in summary.get("expectations", []):
+        by_scenario[e.get("scenario", "scenario")].append(e)
+    for scen, exps in sorted(by_scenario.items()):
+        suite = ET.SubElement(root, "testsuite", name=f"mockcti.scenario.{scen}")
+        fails = 0
+        for e in exps:
+            case = ET.SubElement(suite, "testcase", classname=f"mockcti.scenario.{scen}", name=str(e.get("name")))
+            if not e.get("met"):
+                fails += 1
+                fail = ET.SubElement(case, "failure", type="expectation", message=str(e.get("detail") or "unmet"))
+                fail.text = "\n".join(x for x in (e.get("detail"), e.get("near_miss")) if x)
+        suite.set("tests", str(len(exps)))
+        suite.set("failures", str(fails))
+        suite.set("errors", "0")
+        suite.set("skipped", "0")
+        total += len(exps)
+        failures += fails
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", "0")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _violation_line(v: Mapping[str, Any]) -> str:
+    where = f"session {v.get('session')}" if v.get("session") is not None else "server"
+    extra = ""
+    if v.get("code") is not None:
+        extra = f" [code {v.get('code')} {v.get('code_name', '')}: {v.get('code_text', '')}]"
+    req = f" ({v['request']})" if v.get("request") else ""
+    return f"t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
+
+
+def terminal_table(summary: Mapping[str, Any]) -> str:
+    """A readable summary for a terminal."""
+    c = summary["counts"]
+    lines = [
+        f"mockcti report: {c['connections']} connection(s), {c['messages_in']} message(s) in, "
+        f"{c['messages_out']} out, {c['violations']} violation(s), {c['faults']} fault(s)"
+        + (f", seed {summary['seed']}" if summary.get("seed") is not None else ""),
+    ]
+    if summary["violations_by_rule"]:
+        rules = rule_catalog()
+        w = max(len(r) for r in summary["violations_by_rule"])
+        lines.append("")
+        lines.append(f"  {'rule':<{w}}  count  explanation")
+        for rid, n in sorted(summary["violations_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
+            expl = rules.get(rid, {}).get("explanation", "")
+            lines.append(f"  {rid:<{w}}  {n:>5}  {expl}")
+    if summary.get("expectations"):
+        lines.append("")
+        for e in summary["expectations"]:
+            mark = "ok  " if e.get("met") else "FAIL"
+            lines.append(f"  {mark} {e.get('scenario')}: {e.get('name')}"
+                         + ("" if e.get("met") else f" — {e.get('detail', '')}"))
+            if not e.get("met") and e.get("near_miss"):
+                lines.append(f"       closest: {e['near_miss']}")
+    lines.append("")
+    lines.append("PASSED" if summary["passed"] else "FAILED")
+    return "\n".join(lines)
+
+
+def write_reports(journal: Journal, directory: str | Path, *,
+                  expectations: Iterable[Expectation | Mapping[str, Any]] = (), seed: int | None = None,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``summary.json`` and ``junit.xml`` into ``directory``; return their paths."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    summary = build_summary(journal, expectations=expectations, seed=seed, extra=extra)
+    paths = {"summary": d / "summary.json", "junit": d / "junit.xml"}
+    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    paths["junit"].write_text(junit_xml(summary))
+    return paths
+
+
+# -- `mockcti serve --report DIR` -------------------------------------------------------------------
+
+
+def add_serve_arguments(p) -> None:
+    p.add_argument("--report", metavar="DIR",
+                   help="write DIR/journal.jsonl as things happen (flushed per entry) and DIR/summary.json, "
+                        "DIR/junit.xml and a summary table on shutdown")
+
+
+class _ReportFeature:
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+        self._stream = None
+        self._sink = None
+
+    async def start(self, server, args) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._stream = open(self.directory / "journal.jsonl", "w", encoding="utf-8")
+        self._sink = JsonLinesSink(self._stream)
+        server.journal.add_sink(self._sink)
+
+    async def stop(self, server, args) -> None:
+        if self._sink is not None:
+            server.journal.remove_sink(self._sink)
+        if self._stream is not None:
+            self._stream.close()
+        write_reports(server.journal, self.directory, seed=getattr(args, "seed", None))
+        import sys
+
+        print(terminal_table(build_summary(server.journal, seed=getattr(args, "seed", None))), file=sys.stderr)
+
+    def exit_status(self, server, args, status: int) -> int:
+        return status
+
+
+def serve_feature(args) -> _ReportFeature | None:
+    return _ReportFeature(args.report) if getattr(args, "report", None) else None
