@@ -82,6 +82,7 @@ def test_wheel_contains_the_catalog(tmp_path: Path) -> None:
     (wheel,) = out.glob("*.whl")
     with zipfile.ZipFile(wheel) as z:
         packaged = {
-            n.rsplit("/", 1)[1]: z.read(n) for n in z.namelist() if n.startswith("mockcti/catalog_data/")
+            n.rsplit("/", 1)[1]: z.read(n) for n in z.namelist()
+            if n.startswith("mockcti/catalog_data/") and n.endswith(".toml")
         }
     assert packaged == TOP
