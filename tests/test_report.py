@@ -1,0 +1,90 @@
+"""Reports: the JSON summary, the JUnit XML CI servers read, and the terminal table."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from mockcti.journal import Journal, JsonLinesSink
+from mockcti.report import Expectation, build_summary, junit_xml, terminal_table, write_reports
+from mockcti.session import RULES
+
+
+def run_journal() -> Journal:
+    j = Journal()
+    j.record("connect", 0.0, 1, peer="127.0.0.1:5000")
+    j.record("violation", 0.5, 1, rule="PROTO-OPEN-FIRST", detail="HEARTBEAT_REQ before OPEN_REQ",
+             explanation=RULES["PROTO-OPEN-FIRST"].explanation)
+    j.record("violation", 0.7, 1, rule="PROTO-OPEN-FIRST", detail="CLOSE_REQ before OPEN_REQ",
+             explanation=RULES["PROTO-OPEN-FIRST"].explanation)
+    j.record("violation", 1.0, 1, rule="ACD-HOLD-4", detail="Hold in Idle", code=1128,
+             code_name="ACD_HOLD_BAD_STATE", code_text="...")
+    j.record("fault", 1.2, 1, fault="garbage bytes")
+    j.record("close", 2.0, 1, reason="peer closed")
+    return j
+
+
+def test_summary_counts_and_verdict():
+    s = build_summary(run_journal(), expectations=[Expectation("login", "OPEN_REQ arrives", True)], seed=7)
+    assert s["counts"]["violations"] == 3 and s["counts"]["faults"] == 1
+    assert s["violations_by_rule"] == {"PROTO-OPEN-FIRST": 2, "ACD-HOLD-4": 1}
+    assert s["seed"] == 7 and s["passed"] is False
+    clean = build_summary(Journal(), expectations=[Expectation("x", "y", True)])
+    assert clean["passed"] is True
+    assert build_summary(Journal(), expectations=[Expectation("x", "y", False)])["passed"] is False
+
+
+def test_junit_structure_ci_servers_read():
+    s = build_summary(run_journal(), expectations=[
+        Expectation("login", "OPEN_REQ arrives", True),
+        Expectation("login", "CLOSE_REQ arrives", False, "never matched", "HEARTBEAT_REQ: type differs")])
+    root = ET.fromstring(junit_xml(s))
+    assert root.tag == "testsuites"
+    suites = {su.get("name"): su for su in root.findall("testsuite")}
+    assert "mockcti.protocol" in suites and "mockcti.scenario.login" in suites
+    proto = suites["mockcti.protocol"]
+    cases = proto.findall("testcase")
+    # one test case per conduct rule
+    assert len(cases) == len(RULES) == int(proto.get("tests"))
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name").split(":")[0] for c in failed] == ["PROTO-OPEN-FIRST"]
+    assert int(proto.get("failures")) == 1
+    fail = failed[0].find("failure")
+    assert fail.get("type") == "PROTO-OPEN-FIRST" and "2 violation(s)" in fail.get("message")
+    assert "HEARTBEAT_REQ before OPEN_REQ" in fail.text and "CLOSE_REQ before OPEN_REQ" in fail.text
+    # a rule seen in the run that no catalog lists still gets its case
+    all_names = [c.get("name") for su in root.findall("testsuite") for c in su.findall("testcase")]
+    assert any(n.startswith("ACD-HOLD-4") for n in all_names)
+    scen = suites["mockcti.scenario.login"]
+    assert scen.get("tests") == "2" and scen.get("failures") == "1"
+    unmet = [c for c in scen.findall("testcase") if c.find("failure") is not None][0]
+    assert unmet.get("name") == "CLOSE_REQ arrives" and "type differs" in unmet.find("failure").text
+    assert int(root.get("tests")) == sum(int(su.get("tests")) for su in root.findall("testsuite"))
+    assert int(root.get("failures")) == sum(int(su.get("failures")) for su in root.findall("testsuite"))
+
+
+def test_terminal_table_lists_rules_and_expectations():
+    s = build_summary(run_journal(), expectations=[Expectation("login", "CLOSE_REQ arrives", False, "never")])
+    text = terminal_table(s)
+    assert "PROTO-OPEN-FIRST" in text and "FAIL login: CLOSE_REQ arrives" in text and text.endswith("FAILED")
+
+
+def test_write_reports_and_jsonl_sink(tmp_path):
+    j = Journal()
+    stream = open(tmp_path / "journal.jsonl", "w")
+    j.add_sink(JsonLinesSink(stream))
+    j.record("violation", 0.1, 1, rule="PROTO-NO-CLOSE", detail="gone")
+    # flushed per entry: readable before the file is closed
+    line = (tmp_path / "journal.jsonl").read_text().splitlines()[0]
+    assert json.loads(line)["rule"] == "PROTO-NO-CLOSE"
+    stream.close()
+    paths = write_reports(j, tmp_path / "out")
+    assert json.loads(paths["summary"].read_text())["violations_by_rule"] == {"PROTO-NO-CLOSE": 1}
+    ET.fromstring(paths["junit"].read_text())
+
+
+def test_journal_without_keep_still_keeps_violations():
+    j = Journal(keep=False)
+    j.record("in", 0.0, 1, message={"type": "HEARTBEAT_REQ"})
+    j.record("violation", 0.1, 1, rule="PROTO-NO-CLOSE", detail="x")
+    assert len(j.violations()) == 1 and j.counts["in"] == 1 and len(j.entries(kind="in")) == 0
