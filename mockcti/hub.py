@@ -120,6 +120,8 @@ class HubConfig:
         | ServiceMask.CTI_SERVICE_SUPERVISOR | ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY
         | ServiceMask.CTI_SERVICE_CONFIG_EVENTS)
     peripheral_id: int = 0  # OPEN_CONF FltPeripheralID ("given by the OPEN_REQ", U)
+    # how often idle timeouts are checked (IdleTimeout is at least 20 s, so 1 s is precise enough)
+    session_check_interval: float = 1.0
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Hub:
         self._timer_seq = itertools.count()
         self._actions: list[Action] = []
         self._standby_until: float | None = None  # failover: answer OPEN_REQ with E_CTI_SERVER_NOT_MASTER
+        self._next_session_check = 0.0
         self.standby = False
         self.engine: Engine | None = None
         self.now = 0.0
@@ -197,9 +200,12 @@ class Hub:
         while self._timers and self._timers[0][0] <= now:
             _, _, fn = heapq.heappop(self._timers)
             fn()
-        for sid, conn in list(self.conns.items()):
-            for ev in conn.session.check_timers(now):
-                self._on_event(sid, ev, now)
+        if now >= self._next_session_check:
+            # idle supervision runs at a fixed cadence, not per message: cheap with thousands of sessions
+            self._next_session_check = now + self.config.session_check_interval
+            for sid, conn in list(self.conns.items()):
+                for ev in conn.session.check_timers(now):
+                    self._on_event(sid, ev, now)
         if self._standby_until is not None and now >= self._standby_until:
             self._standby_until = None
             self.standby = False
@@ -211,7 +217,8 @@ class Hub:
 
     def next_deadline(self) -> float | None:
         cands = [t[0] for t in self._timers[:1]]
-        cands += [d for d in (c.session.next_deadline() for c in self.conns.values()) if d is not None]
+        if self.conns:
+            cands.append(self._next_session_check)
         d = self.center.next_deadline()
         if d is not None:
             cands.append(d)
