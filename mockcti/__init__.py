@@ -1,10 +1,47 @@
 """mockcti: a mock Cisco Unified CCX (UCCX) / UCCE CTI server for testing CTI clients.
 
-The public surface is small on purpose; see ``__all__`` and the README. Everything below
-``mockcti.server`` is sans-IO: it takes bytes, events and a clock value and returns bytes,
-events and actions.
+The public surface is small on purpose and importing this package is cheap: the names below are
+loaded on first use.
+
+- :class:`MockServer`, :class:`ServerConfig` — the server (``mockcti.server``)
+- :class:`CTIClient`, :class:`RequestFailed` — a small asyncio client (``mockcti.client``)
+- :class:`ContactCenter`, :class:`CenterConfig`, :func:`default_center` — the simulated center
+- :class:`Journal` — what happened during a run (``mockcti.journal``)
+- :mod:`mockcti.wire` — the protocol: messages, enums, codec; :mod:`mockcti.catalog` — error codes
+
+Everything below ``mockcti.server`` is sans-IO: it takes bytes, events and a clock value and
+returns bytes, events and actions.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_LAZY = {
+    "MockServer": "mockcti.server",
+    "ServerConfig": "mockcti.server",
+    "CTIClient": "mockcti.client",
+    "RequestFailed": "mockcti.client",
+    "ContactCenter": "mockcti.center",
+    "CenterConfig": "mockcti.center",
+    "default_center": "mockcti.center",
+    "Journal": "mockcti.journal",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mockcti' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
