@@ -1,0 +1,246 @@
+"""End to end over real TCP: agent state and call flows of reference §7.2, seen at once by the
+agent-mode clients of the agents involved and by a bridge-mode client.
+
+The sequences asserted here are written from the reference (§7.1 ordering rules, §7.2 flows),
+not read back from the implementation: BEGIN_CALL first and END_CALL last per call and client,
+one confirmation per request echoing its InvokeID, events to the agent's session and to every
+bridge session, and nothing to an agent that is not involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mockcti.client import CTIClient, RequestFailed
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import LocalConnectionState as LCS
+from mockcti.wire.enums import ReasonCode, StatusCode
+from mockcti.wire.messages import (
+    AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
+    QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, TransferCallReq,
+)
+
+pytestmark = pytest.mark.asyncio
+CALL_EVENTS = {MT.BEGIN_CALL_EVENT, MT.END_CALL_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_ESTABLISHED_EVENT,
+               MT.CALL_HELD_EVENT, MT.CALL_RETRIEVED_EVENT, MT.CALL_CLEARED_EVENT, MT.CALL_CONNECTION_CLEARED_EVENT,
+               MT.CALL_ORIGINATED_EVENT, MT.CALL_CONFERENCED_EVENT, MT.CALL_TRANSFERRED_EVENT,
+               MT.CALL_SERVICE_INITIATED_EVENT, MT.CALL_DATA_UPDATE_EVENT, MT.CALL_QUEUED_EVENT,
+               MT.CALL_FAILED_EVENT, MT.CALL_DIVERTED_EVENT}
+
+
+class World:
+    def __init__(self, server, agents, bridge):
+        self.server, self.agents, self.bridge = server, agents, bridge
+
+    async def settle(self):
+        """Let every message in flight arrive (bounded)."""
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+
+    def inbound(self, *, csq="Sales", agent_id=None, ani="0612345678"):
+        def go(hub, now):
+            call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent_id, ani=ani)
+            hub.deliver(deliveries)
+            return call_id
+        return self.server.call(go)
+
+
+@pytest.fixture
+async def world():
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    agents = {}
+    for n in ("1001", "1002", "1003"):
+        c = await CTIClient.connect(server.host, server.port, version=14)
+        ext = str(int(n) + 2000)
+        await c.open_agent(agent_id=n, extension=ext, instrument=ext, heartbeat=0, client_id=f"desk{n}")
+        agents[n] = c
+    bridge = await CTIClient.connect(server.host, server.port, version=14)
+    await bridge.open_bridge(client_id="recorder", heartbeat=0)
+    w = World(server, agents, bridge)
+    yield w
+    for c in [*agents.values(), bridge]:
+        await c.close()
+    await server.stop()
+
+
+async def login_ready(c: CTIClient):
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await c.set_agent_state(AS.AGENT_STATE_READY)
+
+
+def agent_states(events, agent_id=None):
+    return [e.agent_state for e in events if e.TYPE is MT.AGENT_STATE_EVENT
+            and (agent_id is None or e.agent_id == agent_id)]
+
+
+def call_types(events, call_id=None):
+    return [e.TYPE for e in events if e.TYPE in CALL_EVENTS
+            and (call_id is None or getattr(e, "call_id", None) == call_id
+                 or getattr(e, "primary_call_id", None) == call_id
+                 or getattr(e, "secondary_call_id", None) == call_id)]
+
+
+def check_begin_end_order(events):
+    """§7.1: BEGIN_CALL precedes every other event of that call for a client; END_CALL is last."""
+    seen_begin, ended = set(), set()
+    for e in events:
+        if e.TYPE not in CALL_EVENTS:
+            continue
+        cid = getattr(e, "call_id", None)
+        if cid is None:
+            continue
+        assert cid not in ended, f"{e.TYPE.name} after END_CALL for call {cid}"
+        if e.TYPE is MT.BEGIN_CALL_EVENT:
+            seen_begin.add(cid)
+        elif e.TYPE is MT.END_CALL_EVENT:
+            ended.add(cid)
+        elif e.TYPE is not MT.CALL_DATA_UPDATE_EVENT:
+            assert cid in seen_begin, f"{e.TYPE.name} before BEGIN_CALL for call {cid}"
+
+
+async def test_login_ready_not_ready_logout(world):
+    a = world.agents["1001"]
+    await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await a.set_agent_state(AS.AGENT_STATE_READY)
+    await a.set_agent_state(AS.AGENT_STATE_NOT_READY, reason=12)
+    await a.set_agent_state(AS.AGENT_STATE_LOGOUT, reason=7)
+    await world.settle()
+    mine = a.drain_events()
+    assert agent_states(mine) == [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY,
+                                  AS.AGENT_STATE_LOGOUT]
+    ev = [e for e in mine if e.TYPE is MT.AGENT_STATE_EVENT]
+    assert ev[0].event_reason_code == ReasonCode.AGT_LOGON and ev[2].event_reason_code == 12
+    assert all(e.agent_id == "1001" for e in ev)
+    # the bridge sees the same agent-state changes; the other agents see none of them
+    assert agent_states(world.bridge.drain_events(), "1001") == agent_states(mine)
+    assert agent_states(world.agents["1002"].drain_events(), "1001") == []
+    # QUERY_AGENT_STATE
+    conf = await a.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))
+    assert conf.TYPE is MT.QUERY_AGENT_STATE_CONF and conf.agent_state == AS.AGENT_STATE_LOGOUT
+
+
+async def test_bad_password_and_illegal_transition(world):
+    a = world.agents["1001"]
+    with pytest.raises(RequestFailed) as exc:
+        await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="wrong")
+    assert exc.value.reply.TYPE in (MT.CONTROL_FAILURE_CONF, MT.FAILURE_CONF)
+    with pytest.raises(RequestFailed):
+        await a.set_agent_state(AS.AGENT_STATE_READY)  # not logged in
+
+
+async def test_inbound_call_answer_hold_retrieve_clear(world):
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    await world.settle()
+    a.drain_events(), bridge.drain_events()
+    call_id = world.inbound(csq="Sales")
+    delivered = await a.next_event(MT.CALL_DELIVERED_EVENT)
+    assert delivered.call_id == call_id and delivered.local_connection_state == LCS.LCS_ALERTING
+    assert delivered.connection_device_id == "3001" and delivered.alerting_device_type == 76
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await a.next_event(MT.CALL_ESTABLISHED_EVENT)
+    await a.request(HoldCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    held = await a.next_event(MT.CALL_HELD_EVENT)
+    assert held.local_connection_state == LCS.LCS_HOLD
+    await a.request(RetrieveCallReq(invoke_id=0, held_call_id=call_id, held_connection_device_id="3001"))
+    assert (await a.next_event(MT.CALL_RETRIEVED_EVENT)).local_connection_state == LCS.LCS_CONNECT
+    await a.request(ClearConnectionReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await a.next_event(MT.END_CALL_EVENT)
+    await world.settle()
+    for client in (a, bridge):
+        seen = [e for e in client.received if e.TYPE in CALL_EVENTS | {MT.AGENT_STATE_EVENT}]
+        check_begin_end_order(seen)
+        types = call_types(seen, call_id)
+        assert types[0] is MT.BEGIN_CALL_EVENT and types[-1] is MT.END_CALL_EVENT
+        for t in (MT.CALL_DELIVERED_EVENT, MT.CALL_ESTABLISHED_EVENT, MT.CALL_HELD_EVENT, MT.CALL_RETRIEVED_EVENT,
+                  MT.CALL_CONNECTION_CLEARED_EVENT, MT.CALL_CLEARED_EVENT):
+            assert t in types, (client, t)
+        assert types.index(MT.CALL_DELIVERED_EVENT) < types.index(MT.CALL_ESTABLISHED_EVENT) \
+            < types.index(MT.CALL_HELD_EVENT) < types.index(MT.CALL_RETRIEVED_EVENT) \
+            < types.index(MT.CALL_CLEARED_EVENT)
+    # agent states: RESERVED -> TALKING (stays TALKING on hold) -> after the call
+    states = agent_states(a.received, "1001")
+    assert AS.AGENT_STATE_RESERVED in states and AS.AGENT_STATE_TALKING in states
+    assert states.index(AS.AGENT_STATE_RESERVED) < states.index(AS.AGENT_STATE_TALKING)
+    assert states[-1] in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK)
+    # an agent not on the call saw nothing of it
+    assert call_types(world.agents["1003"].received, call_id) == []
+    assert not [v for v in world.server.journal.violations()]
+
+
+async def test_consult_then_transfer(world):
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await b.set_agent_state(AS.AGENT_STATE_NOT_READY)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await a.next_event(MT.CALL_ESTABLISHED_EVENT)
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=1, dialed_number="3002"))
+    consult_id = conf.new_call_id
+    assert conf.TYPE is MT.CONSULT_CALL_CONF and consult_id != call_id
+    delivered = await b.next_event(MT.CALL_DELIVERED_EVENT)
+    assert delivered.call_id == consult_id
+    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
+    await a.next_event(MT.CALL_ESTABLISHED_EVENT, where=lambda e: e.call_id == consult_id)
+    tconf = await a.request(TransferCallReq(invoke_id=0, active_call_id=consult_id, held_call_id=call_id,
+                                            active_connection_device_id="3001", held_connection_device_id="3001"))
+    assert tconf.TYPE is MT.TRANSFER_CALL_CONF
+    transferred = await b.next_event(MT.CALL_TRANSFERRED_EVENT)
+    assert transferred.transferring_device_id in (None, "3001")
+    await a.next_event(MT.END_CALL_EVENT)
+    await world.settle()
+    for client in (a, b, bridge):
+        check_begin_end_order([e for e in client.received if e.TYPE in CALL_EVENTS])
+    assert MT.CALL_TRANSFERRED_EVENT in call_types(bridge.received)
+
+
+async def test_consult_then_conference(world):
+    a, b = world.agents["1001"], world.agents["1002"]
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=2, dialed_number="3002"))
+    consult_id = conf.new_call_id
+    await b.next_event(MT.CALL_DELIVERED_EVENT)
+    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
+    cc = await a.request(ConferenceCallReq(invoke_id=0, held_call_id=call_id, active_call_id=consult_id,
+                                           held_connection_device_id="3001", active_connection_device_id="3001",
+                                           agent_instrument="3001"))
+    assert cc.TYPE is MT.CONFERENCE_CALL_CONF and len(cc.parties) >= 3 or (cc.num_parties or 0) >= 3
+    ev = await b.next_event(MT.CALL_CONFERENCED_EVENT)
+    assert ev.controller_device_id in (None, "3001")
+
+
+async def test_make_call_and_call_data(world):
+    a = world.agents["1001"]
+    await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    conf = await a.request(MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="0611111111"))
+    assert conf.TYPE is MT.MAKE_CALL_CONF
+    call_id = conf.new_call_id
+    await a.next_event(MT.CALL_ESTABLISHED_EVENT, where=lambda e: e.call_id == call_id)
+    await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                   call_variable1="hello"))
+    upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert upd.call_variable1 == "hello"
+
+
+async def test_requests_the_center_cannot_honour(world):
+    a = world.agents["1001"]
+    await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    with pytest.raises(RequestFailed) as exc:
+        await a.request(HoldCallReq(invoke_id=0, call_id=123456, connection_device_id="3001"))
+    reply = exc.value.reply
+    assert (reply.TYPE is MT.FAILURE_CONF and reply.status == StatusCode.E_CTI_INVALID_CALLID) or \
+        reply.TYPE is MT.CONTROL_FAILURE_CONF
+    # the session goes on
+    assert (await a.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))).TYPE is MT.QUERY_AGENT_STATE_CONF

@@ -1,0 +1,252 @@
+"""The server over real TCP (127.0.0.1, port 0): session-level rules, isolation, timeouts, limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mockcti.client import CTIClient, RequestFailed
+from mockcti.hub import HubConfig
+from mockcti.server import MockServer, ServerConfig
+from mockcti.session import SessionConfig
+from mockcti.wire import Dialect, FrameBuffer, decode, encode
+from mockcti.wire.enums import StatusCode
+from mockcti.wire.messages import (
+    CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
+)
+
+pytestmark = pytest.mark.asyncio
+S = StatusCode
+D = Dialect.uccx(14)
+
+
+def open_req(invoke_id=1, **kw):
+    base = dict(invoke_id=invoke_id, version_number=14, idle_timeout=60, services_requested=0x7,
+                call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, client_id="test", client_password=b"",
+                agent_id="1001", agent_instrument="3001", agent_extension="3001")
+    base.update(kw)
+    return OpenReq(**base)
+
+
+async def started(**kw) -> MockServer:
+    cfg = ServerConfig(host="127.0.0.1", port=0, **{k: kw.pop(k) for k in list(kw) if k in ("max_write_buffer",)})
+    return await MockServer(config=cfg, **kw).start()
+
+
+class Raw:
+    """A bare TCP peer that sends bytes and reads decoded messages."""
+
+    def __init__(self, reader, writer):
+        self.reader, self.writer = reader, writer
+        self.fb = FrameBuffer()
+        self.pending = []
+
+    @classmethod
+    async def connect(cls, server):
+        r, w = await asyncio.open_connection(server.host, server.port)
+        return cls(r, w)
+
+    def send(self, *msgs):
+        self.writer.write(b"".join(encode(m, D) for m in msgs))
+
+    async def recv(self, timeout=3.0):
+        while not self.pending:
+            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            if not data:
+                raise EOFError("server closed the connection")
+            self.pending += [decode(f, D) for f in self.fb.feed(data)]
+        return self.pending.pop(0)
+
+    async def closed(self, timeout=3.0) -> bool:
+        try:
+            while True:
+                data = await asyncio.wait_for(self.reader.read(65536), timeout)
+                if not data:
+                    return True
+        except (ConnectionError, OSError):
+            return True
+
+    def close(self):
+        self.writer.close()
+
+
+async def test_open_heartbeat_close_golden_bytes():
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req())
+        conf = await raw.recv()
+        assert isinstance(conf, OpenConf) and conf.invoke_id == 1 and conf.services_granted == 0x7
+        assert conf.agent_id == "1001" and conf.agent_instrument == "3001" and conf.num_peripherals == 1
+        raw.writer.write(bytes.fromhex("000000040000000500000002"))  # §8.7 HEARTBEAT_REQ
+        assert await raw.recv() == HeartbeatConf(invoke_id=2)
+        raw.writer.write(bytes.fromhex("00000008000000070000000900000000"))  # §8.8 CLOSE_REQ
+        assert await raw.recv() == CloseConf(invoke_id=9)
+        assert await raw.closed()
+        assert not server.journal.violations()
+    finally:
+        await server.stop()
+
+
+async def test_session_level_errors_over_tcp():
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(HeartbeatReq(invoke_id=5))  # before OPEN_REQ
+        assert await raw.recv() == FailureConf(invoke_id=5, status=S.E_CTI_SESSION_NOT_OPEN,
+                                               text="no session is open on this connection")
+        raw.send(open_req(invoke_id=6, version_number=9))
+        reply = await raw.recv()
+        assert reply.status == S.E_CTI_INVALID_VERSION and reply.invoke_id == 6
+        raw.send(open_req(invoke_id=7, idle_timeout=10))
+        assert (await raw.recv()).status == S.E_CTI_INVALID_TIMEOUT
+        raw.send(open_req(invoke_id=8, services_requested=0x11))
+        assert (await raw.recv()).status == S.E_CTI_UNSPECIFIED_FAILURE
+        raw.send(open_req(invoke_id=9, agent_id=None, agent_extension=None, agent_instrument=None))
+        assert (await raw.recv()).status == S.E_CTI_REQUIRED_DATA_MISSING
+        raw.send(open_req(invoke_id=10))
+        assert isinstance(await raw.recv(), OpenConf)
+        raw.send(open_req(invoke_id=11))
+        assert (await raw.recv()).status == S.E_CTI_SESSION_ALREADY_OPEN
+        raw.writer.write((4).to_bytes(4, "big") + (28).to_bytes(4, "big") + (12).to_bytes(4, "big"))
+        reply = await raw.recv()
+        assert reply.status == S.E_CTI_INVALID_MESSAGE_TYPE and reply.invoke_id == 12
+        raw.close()
+        rules = {v.data["rule"] for v in server.journal.violations()}
+        assert {"PROTO-OPEN-FIRST", "PROTO-VERSION", "PROTO-IDLE-TIMEOUT-VALUE", "PROTO-SERVICE-MASK",
+                "PROTO-AGENT-IDENTITY", "PROTO-OPEN-TWICE", "PROTO-UNKNOWN-MESSAGE"} <= rules
+    finally:
+        await server.stop()
+
+
+async def test_device_in_use_by_another_session():
+    server = await started()
+    try:
+        a = await CTIClient.connect(server.host, server.port, version=14)
+        await a.open_agent(agent_id="1001", extension="3001", instrument="3001")
+        b = await CTIClient.connect(server.host, server.port, version=14)
+        with pytest.raises(RequestFailed) as exc:
+            await b.open_agent(agent_id="1002", extension="3001", instrument="3001", client_id="other")
+        assert exc.value.status in (S.E_CTI_DEVICE_IN_USE, S.E_CTI_INCONSISTENT_AGENT_DATA)
+        await a.close()
+        await b.abort()
+    finally:
+        await server.stop()
+
+
+async def test_standby_answers_server_not_master():
+    server = await started()
+    server.hub.standby = True
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req())
+        reply = await raw.recv()
+        assert reply.status == S.E_CTI_SERVER_NOT_MASTER and reply.invoke_id == 1
+        raw.close()
+    finally:
+        await server.stop()
+
+
+async def test_garbage_from_one_client_does_not_disturb_another():
+    server = await started()
+    try:
+        good = await CTIClient.connect(server.host, server.port, version=14)
+        await good.open_agent(agent_id="1002", extension="3002", instrument="3002", heartbeat=0)
+        bad = await Raw.connect(server)
+        bad.writer.write(b"\xff" * 64)  # a BodyLength far over the limit: answered, then closed
+        reply = await bad.recv()
+        assert isinstance(reply, FailureConf)
+        assert await bad.closed()
+        conf = await good.request(HeartbeatReq(invoke_id=0))
+        assert isinstance(conf, HeartbeatConf)
+        assert any(v.data["rule"] == "PROTO-FRAME-TOO-LARGE" for v in server.journal.violations())
+        await good.close()
+    finally:
+        await server.stop()
+
+
+async def test_truncated_floating_field_gets_a_failure_conf_and_the_connection_lives():
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req())
+        await raw.recv()
+        body = (7).to_bytes(4, "big") + bytes((25, 40)) + b"12"  # HOLD_CALL_REQ-ish garbage, tag runs past body
+        frame = len(body).to_bytes(4, "big") + (54).to_bytes(4, "big") + body
+        raw.writer.write(frame)
+        reply = await raw.recv()
+        assert isinstance(reply, FailureConf) and reply.invoke_id == 7
+        raw.send(HeartbeatReq(invoke_id=8))
+        assert await raw.recv() == HeartbeatConf(invoke_id=8)
+        raw.close()
+    finally:
+        await server.stop()
+
+
+async def test_idle_timeout_closes_a_silent_session():
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req(idle_timeout=20))
+        await raw.recv()
+        # IdleTimeout 20 s: move the server clock instead of waiting
+        server._t0 -= 21
+        server.run_actions()
+        server._on_timer()
+        assert await raw.closed()
+        await asyncio.sleep(0.05)
+        assert any(v.data["rule"] == "PROTO-IDLE-EXPIRED" for v in server.journal.violations())
+    finally:
+        await server.stop()
+
+
+async def test_slow_reader_is_disconnected_and_others_continue():
+    server = await started(max_write_buffer=64 * 1024)
+    try:
+        slow = await Raw.connect(server)
+        slow.send(open_req(agent_id=None, agent_extension=None, agent_instrument=None, services_requested=0x10))
+        await slow.recv()
+        other = await CTIClient.connect(server.host, server.port, version=14)
+        await other.open_agent(agent_id="1003", extension="3003", instrument="3003", heartbeat=0)
+        # the slow client stops reading; flood it with events through the hub until it is cut off
+        sid = max(server.hub.open_sessions())
+        sid = min(server.hub.open_sessions())
+        big = SystemEvent(ccx_status=0x400, ccx_time=0, system_event_id=3, event_device_type=0xFFFF, text="x" * 200)
+        for _ in range(200):
+            for _ in range(100):
+                server.hub.send(sid, big)
+            server.run_actions()
+            await asyncio.sleep(0)
+            if server.slow_readers:
+                break
+        assert server.slow_readers == 1
+        assert any(e.data.get("fault") == "slow reader disconnected" for e in server.journal.entries(kind="fault"))
+        assert isinstance(await other.request(HeartbeatReq(invoke_id=0)), HeartbeatConf)
+        await other.close()
+        slow.close()
+    finally:
+        await server.stop()
+
+
+async def test_graceful_shutdown_tells_clients():
+    server = await started()
+    raw = await Raw.connect(server)
+    raw.send(open_req())
+    await raw.recv()
+    await server.stop()
+    ev = await raw.recv()
+    assert isinstance(ev, SystemEvent) and ev.system_event_id == 4  # SYS_CCX_OFFLINE
+    assert await raw.closed()
+
+
+async def test_many_concurrent_clients_share_one_center():
+    server = await started()
+    try:
+        clients = await asyncio.gather(*[CTIClient.connect(server.host, server.port, version=14) for _ in range(50)])
+        await asyncio.gather(*[c.open_bridge(client_id=f"b{i}", heartbeat=0) for i, c in enumerate(clients)])
+        replies = await asyncio.gather(*[c.request(HeartbeatReq(invoke_id=0)) for c in clients])
+        assert all(isinstance(r, HeartbeatConf) for r in replies)
+        await asyncio.gather(*[c.close() for c in clients])
+    finally:
+        await server.stop()
