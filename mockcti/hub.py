@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from mockcti.center import ContactCenter, Delivery, Subscription
 from mockcti.journal import Journal
 from mockcti.session import ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation
-from mockcti.wire import Message, MessageType, StatusCode
+from mockcti.wire import EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
@@ -249,7 +249,12 @@ class Hub:
         conn = self.conns.get(sid)
         if conn is None:
             return
-        data = conn.session.encode(message)
+        try:
+            data = conn.session.encode(message)
+        except EncodeError as exc:
+            # a message we (or a scenario) built does not fit this session's version: record it, send nothing
+            self.journal.record("fault", self.now, sid, fault="cannot encode", message=message.TYPE.name, error=str(exc))
+            return
         self.journal.message("out", self.now, sid, message)
         self._actions.append(Write(sid, data))
         if message.TYPE is MT.FAILURE_EVENT:

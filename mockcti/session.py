@@ -15,6 +15,8 @@ Reference: §3 (session lifecycle), §7.1 (request validation rules).
 
 from __future__ import annotations
 
+import dataclasses
+
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -230,6 +232,10 @@ class Session:
         self._known_calls: set[int] = set()
         self.bytes_in = 0
         self.messages_in = 0
+        # before a session is open, replies use the version of the OPEN_REQ being answered when the
+        # profile supports it; otherwise the floating widths are unknown and a FAILURE_CONF goes out
+        # without its Text, as in the guide's example (reference §8.5)
+        self._reply_version: int | None = None
 
     # -- input ---------------------------------------------------------------------------
 
@@ -265,6 +271,7 @@ class Session:
             out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
             return out
         invoke = invoke_id_of(frame.body) or 0
+        self._reply_version = None
         mt = self.dialect.profile.message_type(frame.type_id)
         if mt is None or mt not in SPECS:
             out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
@@ -307,6 +314,7 @@ class Session:
                                 frame.type_id, msg))
             return out
         if mt is MT.OPEN_REQ:
+            self._reply_version = msg.version_number
             return out + self._check_open(msg, now)
         return out + self._check_request(msg)
 
@@ -445,6 +453,12 @@ class Session:
                     cid = getattr(item, cid_name, None)
                     if cid is not None:
                         self._known_calls.add(cid)
+        if self.state is not SessionState.OPEN:
+            prof, v = self.dialect.profile, self._reply_version
+            if v is not None and prof.min_version <= v <= prof.max_version:
+                return encode(message, self.dialect.with_version(v))
+            if isinstance(message, FailureConf) and message.text is not None:
+                message = dataclasses.replace(message, text=None)
         return encode(message, self.dialect)
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:

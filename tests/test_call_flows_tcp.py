@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import pytest_asyncio
 
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.server import MockServer, ServerConfig
@@ -49,7 +50,7 @@ class World:
         return self.server.call(go)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def world():
     server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
     agents = {}
@@ -65,6 +66,8 @@ async def world():
     for c in [*agents.values(), bridge]:
         await c.close()
     await server.stop()
+    # nothing the center produced failed to encode or was dropped
+    assert not server.journal.entries(kind="fault"), server.journal.entries(kind="fault")
 
 
 async def login_ready(c: CTIClient):

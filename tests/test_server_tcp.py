@@ -93,9 +93,9 @@ async def test_session_level_errors_over_tcp():
     server = await started()
     try:
         raw = await Raw.connect(server)
-        raw.send(HeartbeatReq(invoke_id=5))  # before OPEN_REQ
-        assert await raw.recv() == FailureConf(invoke_id=5, status=S.E_CTI_SESSION_NOT_OPEN,
-                                               text="no session is open on this connection")
+        raw.send(HeartbeatReq(invoke_id=5))  # before OPEN_REQ: the bytes of reference §8.5 (no Text)
+        data = await asyncio.wait_for(raw.reader.readexactly(16), 3)
+        assert data == bytes.fromhex("00000008 00000001 00000005 00000004")
         raw.send(open_req(invoke_id=6, version_number=9))
         reply = await raw.recv()
         assert reply.status == S.E_CTI_INVALID_VERSION and reply.invoke_id == 6

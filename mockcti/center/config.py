@@ -1,0 +1,316 @@
+"""What the simulated contact center is made of: agents, their phones, CSQs, and the few
+behaviours a deployment configures (state after a call, ring time of external parties, how
+ACD rule violations are answered).
+
+Built from a plain mapping (a TOML or YAML file, or a scenario's ``center:`` section). Every
+error is a :class:`CenterConfigError` naming the file, the key path and, for a bad name, the
+allowed ones. Pure: no I/O except :func:`load_center_file`, which only reads the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from mockcti.wire.enums import AgentState
+
+__all__ = [
+    "AgentConfig", "CSQConfig", "CallConfig", "CenterConfig", "CenterConfigError", "default_center",
+    "load_center_file", "AGENT_STATE_NAMES",
+]
+
+#: agent states a configuration may name (reference §6.4); LOGIN is a request, not a state
+AGENT_STATE_NAMES = {
+    "LOGOUT": AgentState.AGENT_STATE_LOGOUT, "NOT_READY": AgentState.AGENT_STATE_NOT_READY,
+    "READY": AgentState.AGENT_STATE_READY, "WORK": AgentState.AGENT_STATE_WORK,
+    "WORK_READY": AgentState.AGENT_STATE_WORK_READY,
+}
+CALL_STATES = ("ringing", "talking", "held")
+
+
+class CenterConfigError(ValueError):
+    """A center description is wrong; ``str()`` names the file and the key path."""
+
+    def __init__(self, message: str, *, file: str | None = None, key_path: str = "") -> None:
+        self.file, self.key_path, self.reason = file, key_path, message
+        where = ": ".join(p for p in (file, key_path) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True)
+class CSQConfig:
+    """A Contact Service Queue (ICM: skill group). ``id`` is the CSQID of the events."""
+
+    name: str
+    id: int
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """A configured agent. In UCCX the agent's phone has one ICD extension; instrument = extension."""
+
+    id: str
+    extension: str
+    instrument: str | None = None
+    password: str = "1234"
+    csqs: tuple[str, ...] = ()
+    team: str = "Default"
+    supervisor: bool = False
+    state: AgentState = AgentState.AGENT_STATE_LOGOUT  # state at start
+    reason_code: int = 0
+
+    @property
+    def device(self) -> str:
+        return self.instrument or self.extension
+
+
+@dataclass(frozen=True)
+class CallConfig:
+    """A call already in progress when the center starts (scenarios use this)."""
+
+    agent: str
+    ani: str = "0600000000"
+    csq: str | None = None
+    state: str = "talking"  # ringing | talking | held
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    agents: tuple[AgentConfig, ...] = ()
+    csqs: tuple[CSQConfig, ...] = ()
+    calls: tuple[CallConfig, ...] = ()
+    #: state an agent takes when an ACD call ends and no next state was requested (§7.2 "READY / NOT_READY / WORK")
+    after_call_state: AgentState = AgentState.AGENT_STATE_READY
+    #: seconds an external party rings before answering a call placed by an agent (0: at once)
+    external_answer_delay: float = 0.0
+    #: reserved PeripheralID / PeripheralType values of the events (reference §5.4: 1? and 21 PT_ACMI_CRS)
+    peripheral_id: int = 1
+    peripheral_type: int = 21
+    #: first CallID handed out (UCCX call IDs in the guide's examples are around 16777507)
+    first_call_id: int = 16777500
+    #: how a request that breaks an ACD rule is answered: "cf" (CONTROL_FAILURE_CONF with CF code and UCCX
+    #: error code, the default) or "ctierr" (the matching Cisco CTIERR code in PeripheralErrorCode/Text)
+    acd_failure_mode: str = "cf"
+    #: apply the ACD line-state rules of mockcti.acd to call-control requests
+    acd_rules: bool = True
+    #: overrides of the inferred ACD choices (see mockcti.acd.AcdConfig)
+    acd: Mapping[str, Any] = field(default_factory=dict)
+
+    def agent(self, agent_id: str) -> AgentConfig | None:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        return None
+
+    def csq(self, name: str) -> CSQConfig | None:
+        for c in self.csqs:
+            if c.name == name:
+                return c
+        return None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, file: str | None = None, base: str = "") -> "CenterConfig":
+        """Build and check a configuration; ``base`` prefixes key paths (e.g. ``center``)."""
+        return _Builder(file, base).center(data)
+
+
+def default_center() -> CenterConfig:
+    """The embedded center of ``mockcti serve``: agents 1001–1004 (extensions and instruments
+    3001–3004, password ``1234``) in CSQs Sales (id 1) and Support (id 2)."""
+    csqs = (CSQConfig("Sales", 1), CSQConfig("Support", 2))
+    agents = tuple(
+        AgentConfig(id=str(1000 + n), extension=str(3000 + n), instrument=str(3000 + n), password="1234",
+                    csqs=("Sales", "Support") if n in (1, 2) else (("Sales",) if n == 3 else ("Support",)),
+                    team="Team1" if n <= 2 else "Team2", supervisor=(n == 4))
+        for n in range(1, 5))
+    return CenterConfig(agents=agents, csqs=csqs)
+
+
+def load_center_file(path: str | Path) -> CenterConfig:
+    """Read a center description from TOML (``.toml``) or YAML (anything else)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CenterConfigError(f"cannot read: {e.strerror or e}", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise CenterConfigError("not UTF-8 text", file=str(p)) from None
+    if p.suffix.lower() == ".toml":
+        import tomllib
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise CenterConfigError(f"invalid TOML: {e}", file=str(p)) from None
+    else:
+        import yaml
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            raise CenterConfigError(f"{where}invalid YAML: {getattr(e, 'problem', None) or e}", file=str(p)) from None
+    if isinstance(data, dict) and "center" in data and isinstance(data["center"], dict) and "agents" not in data:
+        return CenterConfig.from_mapping(data["center"], file=str(p), base="center")
+    return CenterConfig.from_mapping(data if data is not None else {}, file=str(p))
+
+
+# -- checking ---------------------------------------------------------------------------------------
+
+
+def _allowed(bad: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(bad, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    shown = ", ".join(names[:20]) + (f", … ({len(names)} in all)" if len(names) > 20 else "")
+    return f"allowed: {shown}{hint}"
+
+
+class _Builder:
+    TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
+           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd")
+    AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
+    CSQ = ("name", "id")
+    CALL = ("agent", "ani", "csq", "state", "variables")
+
+    def __init__(self, file: str | None, base: str) -> None:
+        self.file, self.base = file, base
+
+    def err(self, path: str, msg: str) -> CenterConfigError:
+        full = ".".join(p for p in (self.base, path) if p).replace(".[", "[")
+        return CenterConfigError(msg, file=self.file, key_path=full)
+
+    def mapping(self, v: Any, path: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(v, Mapping):
+            raise self.err(path, f"expected a table/mapping, got {type(v).__name__}")
+        for k in v:
+            if k not in keys:
+                raise self.err(f"{path}.{k}" if path else str(k), f"unknown key {k!r}; {_allowed(str(k), list(keys))}")
+        return v
+
+    def string(self, v: Any, path: str, *, max_len: int = 64) -> str:
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise self.err(path, f"expected a string, got {type(v).__name__}")
+        s = str(v)
+        if not s:
+            raise self.err(path, "must not be empty")
+        if len(s.encode()) > max_len:
+            raise self.err(path, f"longer than {max_len} bytes")
+        return s
+
+    def integer(self, v: Any, path: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.err(path, f"expected an integer, got {type(v).__name__}")
+        if not lo <= v <= hi:
+            raise self.err(path, f"{v} is outside {lo}..{hi}")
+        return v
+
+    def state(self, v: Any, path: str) -> AgentState:
+        names = list(AGENT_STATE_NAMES)
+        if isinstance(v, str):
+            key = v.upper().removeprefix("AGENT_STATE_")
+            if key in AGENT_STATE_NAMES:
+                return AGENT_STATE_NAMES[key]
+        raise self.err(path, f"unknown agent state {v!r}; {_allowed(str(v), names)}")
+
+    def center(self, data: Any) -> CenterConfig:
+        d = self.mapping(data, "", self.TOP)
+        csqs = []
+        raw_csqs = d.get("csqs", [])
+        if not isinstance(raw_csqs, list):
+            raise self.err("csqs", "expected a list")
+        for i, c in enumerate(raw_csqs):
+            p = f"csqs[{i}]"
+            c = self.mapping(c, p, self.CSQ)
+            if "name" not in c:
+                raise self.err(p, "missing key 'name'")
+            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name"), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE)))
+        names = [c.name for c in csqs]
+        for i, c in enumerate(csqs):
+            if names.index(c.name) != i:
+                raise self.err(f"csqs[{i}].name", f"duplicate CSQ {c.name!r}")
+            if [x.id for x in csqs].index(c.id) != i:
+                raise self.err(f"csqs[{i}].id", f"duplicate CSQ id {c.id}")
+        agents = []
+        raw_agents = d.get("agents", [])
+        if not isinstance(raw_agents, list):
+            raise self.err("agents", "expected a list")
+        for i, a in enumerate(raw_agents):
+            p = f"agents[{i}]"
+            a = self.mapping(a, p, self.AGENT)
+            for k in ("id", "extension"):
+                if k not in a:
+                    raise self.err(p, f"missing key {k!r}")
+            acsqs = a.get("csqs", [])
+            if not isinstance(acsqs, list):
+                raise self.err(f"{p}.csqs", "expected a list of CSQ names")
+            for j, n in enumerate(acsqs):
+                if n not in names:
+                    raise self.err(f"{p}.csqs[{j}]", f"unknown CSQ {n!r}; {_allowed(str(n), names)}")
+            sup = a.get("supervisor", False)
+            if not isinstance(sup, bool):
+                raise self.err(f"{p}.supervisor", "expected true or false")
+            agents.append(AgentConfig(
+                id=self.string(a["id"], f"{p}.id", max_len=128), extension=self.string(a["extension"], f"{p}.extension", max_len=15),
+                instrument=self.string(a["instrument"], f"{p}.instrument") if "instrument" in a else None,
+                password=str(a.get("password", "1234")), csqs=tuple(acsqs),
+                team=self.string(a.get("team", "Default"), f"{p}.team"), supervisor=sup,
+                state=self.state(a["state"], f"{p}.state") if "state" in a else AgentState.AGENT_STATE_LOGOUT,
+                reason_code=self.integer(a.get("reason_code", 0), f"{p}.reason_code", 0, 0xFFFF)))
+        seen: dict[str, str] = {}
+        for i, a in enumerate(agents):
+            for key, val in (("id", "a" + a.id), ("extension", "d" + a.extension)):
+                if val in seen:
+                    raise self.err(f"agents[{i}].{key}", f"duplicate {key} {val[1:]!r}")
+                seen[val] = key
+        ids = [a.id for a in agents]
+        calls = []
+        raw_calls = d.get("calls", [])
+        if not isinstance(raw_calls, list):
+            raise self.err("calls", "expected a list")
+        for i, c in enumerate(raw_calls):
+            p = f"calls[{i}]"
+            c = self.mapping(c, p, self.CALL)
+            if "agent" not in c:
+                raise self.err(p, "missing key 'agent'")
+            agent = str(c["agent"])
+            if agent not in ids:
+                raise self.err(f"{p}.agent", f"unknown agent {agent!r}; {_allowed(agent, ids)}")
+            st = c.get("state", "talking")
+            if st not in CALL_STATES:
+                raise self.err(f"{p}.state", f"unknown call state {st!r}; allowed: {', '.join(CALL_STATES)}")
+            csq = c.get("csq")
+            if csq is not None and csq not in names:
+                raise self.err(f"{p}.csq", f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}")
+            var = c.get("variables", {})
+            if not isinstance(var, Mapping):
+                raise self.err(f"{p}.variables", "expected a mapping of call variable names to strings")
+            calls.append(CallConfig(agent=agent, ani=self.string(c.get("ani", "0600000000"), f"{p}.ani"), csq=csq,
+                                    state=st, variables=tuple((str(k), str(v)) for k, v in var.items())))
+        kw: dict[str, Any] = {}
+        if "after_call_state" in d:
+            kw["after_call_state"] = self.state(d["after_call_state"], "after_call_state")
+        if "external_answer_delay" in d:
+            v = d["external_answer_delay"]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3600:
+                raise self.err("external_answer_delay", "expected seconds between 0 and 3600")
+            kw["external_answer_delay"] = float(v)
+        for k in ("peripheral_id", "first_call_id"):
+            if k in d:
+                kw[k] = self.integer(d[k], k, 0, 0xFFFFFFFE)
+        if "peripheral_type" in d:
+            kw["peripheral_type"] = self.integer(d["peripheral_type"], "peripheral_type", 0, 0xFFFF)
+        if "acd_failure_mode" in d:
+            if d["acd_failure_mode"] not in ("cf", "ctierr"):
+                raise self.err("acd_failure_mode", f"unknown mode {d['acd_failure_mode']!r}; allowed: cf, ctierr")
+            kw["acd_failure_mode"] = d["acd_failure_mode"]
+        if "acd_rules" in d:
+            if not isinstance(d["acd_rules"], bool):
+                raise self.err("acd_rules", "expected true or false")
+            kw["acd_rules"] = d["acd_rules"]
+        if "acd" in d:
+            if not isinstance(d["acd"], Mapping):
+                raise self.err("acd", "expected a mapping of ACD overrides")
+            kw["acd"] = dict(d["acd"])
+        return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)

@@ -1,0 +1,1195 @@
+"""The simulated contact center: agents and their state machine, phones, calls, CSQs and routing.
+
+Owns what a request *does*: SET_AGENT_STATE_REQ moves an agent through reference §6.4; the
+call-control requests move calls through the flows of §7.2; each produces one confirmation
+for the requester and the events every interested session must see — the agent-mode
+sessions of the agents on the call and every bridge-mode session, each filtered by its
+call-event and agent-state masks (§7.1 delivery rules). Per call and session, BEGIN_CALL_EVENT
+comes first and END_CALL_EVENT last (§7.1 ordering rules).
+
+A call-control request is checked in three steps: the call and the connection it names must
+exist (FAILURE_CONF E_CTI_INVALID_CALLID, §7.1); the ACD line-state rules of
+:mod:`mockcti.acd` (CONTROL_FAILURE_CONF, a violation recorded); then what the center itself
+can do (CONTROL_FAILURE_CONF with a CF code, e.g. CF_NO_HELD_CALL).
+
+Pure: no asyncio, sockets, sleeping or clock reads; ``now`` comes in with every call, and
+timed behaviour (an external party answering) is returned through :meth:`tick`.
+Must not import :mod:`mockcti.hub`, :mod:`mockcti.server` or construct.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockcti.center.config import AgentConfig, CenterConfig, default_center
+from mockcti.wire import Message, MessageType
+from mockcti.wire import messages as M
+from mockcti.wire.enums import (
+    AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
+    EventCause, LocalConnectionState, ReasonCode, ServiceMask, StatusCode, SystemEventID,
+)
+
+__all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure"]
+
+MT = MessageType
+AS = AgentState
+LCS = LocalConnectionState
+S = StatusCode
+CF = ControlFailureCode
+CCX = CCXErrorCode
+NONE_ID = 0xFFFFFFFF
+NONE_SHORT = 0xFFFF
+AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
+EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
+CALL_VARIABLES = tuple(f"call_variable{i}" for i in range(1, 11))
+
+#: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7)
+STATE_MASK = {
+    AS.AGENT_STATE_LOGIN: AgentStateMask.AGENT_LOGIN_MASK, AS.AGENT_STATE_LOGOUT: AgentStateMask.AGENT_LOGOUT_MASK,
+    AS.AGENT_STATE_NOT_READY: AgentStateMask.AGENT_NOT_READY_MASK, AS.AGENT_STATE_READY: AgentStateMask.AGENT_AVAILABLE_MASK,
+    AS.AGENT_STATE_TALKING: AgentStateMask.AGENT_TALKING_MASK, AS.AGENT_STATE_WORK: AgentStateMask.AGENT_WORK_MASK,
+    AS.AGENT_STATE_WORK_READY: AgentStateMask.AGENT_WORK_MASK, AS.AGENT_STATE_RESERVED: AgentStateMask.AGENT_RESERVED_MASK,
+    AS.AGENT_STATE_HOLD: AgentStateMask.AGENT_TALKING_MASK,
+}
+#: the CallEventMask bit of each call event type (reference §6.6)
+EVENT_MASK = {
+    MT.CALL_DELIVERED_EVENT: CallEventMask.CALL_DELIVERED_MASK, MT.CALL_QUEUED_EVENT: CallEventMask.CALL_QUEUED_MASK,
+    MT.CALL_ESTABLISHED_EVENT: CallEventMask.CALL_ESTABLISHED_MASK, MT.CALL_HELD_EVENT: CallEventMask.CALL_HELD_MASK,
+    MT.CALL_RETRIEVED_EVENT: CallEventMask.CALL_RETRIEVED_MASK, MT.CALL_CLEARED_EVENT: CallEventMask.CALL_CLEARED_MASK,
+    MT.CALL_CONNECTION_CLEARED_EVENT: CallEventMask.CALL_CONNECTION_CLEARED_MASK,
+    MT.CALL_ORIGINATED_EVENT: CallEventMask.CALL_ORIGINATED_MASK,
+    MT.CALL_CONFERENCED_EVENT: CallEventMask.CALL_CONFERENCED_MASK,
+    MT.CALL_TRANSFERRED_EVENT: CallEventMask.CALL_TRANSFERRED_MASK,
+    MT.CALL_SERVICE_INITIATED_EVENT: CallEventMask.CALL_SERVICE_INITIATED_MASK,
+    MT.BEGIN_CALL_EVENT: CallEventMask.BEGIN_CALL_MASK, MT.END_CALL_EVENT: CallEventMask.END_CALL_MASK,
+    MT.CALL_DATA_UPDATE_EVENT: CallEventMask.CALL_DATA_UPDATE_MASK, MT.CALL_FAILED_EVENT: CallEventMask.CALL_FAILED_MASK,
+}
+
+#: SET_AGENT_STATE_REQ: the states each requested state may be entered from (reference §6.4;
+#: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
+#: WORK, WORK_READY, READY and NOT_READY requested while TALKING become the state after the call)
+ENTER_FROM = {
+    AS.AGENT_STATE_LOGOUT: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY},
+    AS.AGENT_STATE_NOT_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK,
+                               AS.AGENT_STATE_WORK_READY, AS.AGENT_STATE_RESERVED},
+    AS.AGENT_STATE_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY},
+    AS.AGENT_STATE_WORK: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY},
+    AS.AGENT_STATE_WORK_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY},
+}
+PENDING_WHILE_TALKING = {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY}
+
+
+# -- what the hub exchanges with the center ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a session asked for in its OPEN_REQ (the hub builds it, the center routes by it)."""
+
+    session_id: int
+    mode: str  # "agent" | "bridge"
+    services: int
+    call_msg_mask: int
+    agent_state_mask: int
+    config_msg_mask: int = 0
+    version: int = 14
+    agent_id: str | None = None
+    agent_extension: str | None = None
+    agent_instrument: str | None = None
+    client_id: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message for one session."""
+
+    session_id: int
+    message: Message
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    status: StatusCode
+    agent_state: int = 0
+    agent_id: str | None = None
+    agent_extension: str | None = None
+    agent_instrument: str | None = None
+    kicked: tuple[int, ...] = ()
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How the center refused a request; also what a violation records."""
+
+    kind: str  # "failure_conf" | "control_failure_conf"
+    status: int = 0
+    failure_code: int = 0
+    ccx_error_code: int = 0
+    text: str | None = None
+
+    def message(self, invoke_id: int) -> Message:
+        if self.kind == "failure_conf":
+            return M.FailureConf(invoke_id=invoke_id, status=self.status, text=self.text)
+        return M.ControlFailureConf(invoke_id=invoke_id, failure_code=self.failure_code,
+                                    ccx_error_code=self.ccx_error_code, text=self.text)
+
+
+def failure_conf(status: StatusCode, text: str) -> Failure:
+    return Failure("failure_conf", status=int(status), text=text)
+
+
+def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Failure:
+    return Failure("control_failure_conf", failure_code=int(cf), ccx_error_code=int(ccx), text=text)
+
+
+class Refused(Exception):
+    """Raised inside a handler to answer the request with a failure (never leaves the center)."""
+
+    def __init__(self, failure: Failure, violation: dict[str, Any] | None = None) -> None:
+        super().__init__(failure.text)
+        self.failure, self.violation = failure, violation
+
+
+# -- the simulated world ------------------------------------------------------------------------------
+
+
+@dataclass
+class Agent:
+    cfg: AgentConfig
+    state: AgentState
+    reason: int = 0
+    since: float = 0.0
+    pending: AgentState | None = None  # state requested while on a call, taken when it ends
+    pending_reason: int = 0
+    csq_ids: tuple[int, ...] = ()
+    acd_memory: Any = None  # the ACD model's remembered line state (pre-hold state), see mockcti.acd
+
+    @property
+    def id(self) -> str:
+        return self.cfg.id
+
+    @property
+    def device(self) -> str:
+        return self.cfg.device
+
+    @property
+    def logged_in(self) -> bool:
+        return self.state is not AS.AGENT_STATE_LOGOUT
+
+
+@dataclass
+class Leg:
+    """One device's connection on a call."""
+
+    device: str
+    agent: str | None  # agent ID, None for a party outside the contact center
+    state: LocalConnectionState
+
+
+@dataclass
+class Call:
+    id: int
+    type: CallType
+    ani: str
+    dnis: str = ""
+    dialed: str = ""
+    csq_id: int = NONE_ID
+    variables: dict[str, str] = field(default_factory=dict)
+    named_variables: tuple = ()
+    legs: dict[str, Leg] = field(default_factory=dict)
+    told: set[int] = field(default_factory=set)  # sessions that got BEGIN_CALL_EVENT and no END_CALL_EVENT yet
+    consult_of: int | None = None  # the call a consultation call was made from
+    acd: bool = False  # routed from a CSQ (the agent's state follows it)
+    started: float = 0.0
+
+    def agent_legs(self) -> list[Leg]:
+        return [leg for leg in self.legs.values() if leg.agent is not None]
+
+    def leg_of(self, agent_id: str) -> Leg | None:
+        for leg in self.legs.values():
+            if leg.agent == agent_id:
+                return leg
+        return None
+
+
+class ContactCenter:
+    """Agents, phones, calls and CSQs shared by every session of one server."""
+
+    def __init__(self, config: CenterConfig | None = None, *, seed: int = 0, now: float = 0.0) -> None:
+        self.config = config or default_center()
+        self.rng = random.Random(seed)
+        self.online = True
+        self.agents: dict[str, Agent] = {}
+        self.by_device: dict[str, Agent] = {}
+        csq_ids = {c.name: c.id for c in self.config.csqs}
+        for a in self.config.agents:
+            agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now,
+                          csq_ids=tuple(csq_ids[n] for n in a.csqs if n in csq_ids))
+            self.agents[a.id] = agent
+            self.by_device[a.extension] = agent
+            if a.instrument:
+                self.by_device[a.instrument] = agent
+        self.calls: dict[int, Call] = {}
+        self.queues: dict[int, list[int]] = {c.id: [] for c in self.config.csqs}  # CSQ id -> queued call IDs
+        self.subs: dict[int, Subscription] = {}
+        self.agent_sessions: dict[str, set[int]] = {}
+        self.bridges: set[int] = set()
+        self._ids = itertools.count(self.config.first_call_id)
+        self._timers: list[tuple[float, int, Callable[[list[Delivery], float], None]]] = []
+        self._seq = itertools.count()
+        self.acd = _load_acd(self.config)
+        #: violations of the ACD rules, drained by the hub into the journal
+        self.violations: list[dict[str, Any]] = []
+        out: list[Delivery] = []
+        for c in self.config.calls:
+            self._preset_call(out, c, now)
+
+    # -- sessions ------------------------------------------------------------------------------------
+
+    def open_session(self, sub: Subscription, now: float) -> OpenResult:
+        """Admit a session (reference §7.1 OPEN_REQ rows) or say which status refuses it."""
+        if sub.mode == "bridge":
+            self.subs[sub.session_id] = sub
+            self.bridges.add(sub.session_id)
+            return OpenResult(S.E_CTI_NO_ERROR)
+        agent = None
+        if sub.agent_id:
+            agent = self.agents.get(sub.agent_id)
+            if agent is None:
+                return OpenResult(S.E_CTI_INVALID_AGENT_DATA, text=f"unknown agent {sub.agent_id!r}")
+        for dev in (sub.agent_instrument, sub.agent_extension):
+            if dev:
+                owner = self.by_device.get(dev)
+                if owner is None:
+                    return OpenResult(S.E_CTI_INVALID_AGENT_DATA, text=f"unknown device {dev!r}")
+                if agent is None:
+                    agent = owner
+                elif owner is not agent:
+                    return OpenResult(S.E_CTI_INCONSISTENT_AGENT_DATA,
+                                      text=f"device {dev!r} is not agent {agent.id}'s phone")
+        if agent is None:
+            return OpenResult(S.E_CTI_REQUIRED_DATA_MISSING, text="agent mode needs AgentID, AgentExtension or AgentInstrument")
+        kicked = []
+        for other in sorted(self.agent_sessions.get(agent.id, ())):
+            if self.subs[other].client_id == sub.client_id:
+                kicked.append(other)  # the same client opened a new session: the old one ends (E_CTI_NEW_SESSION_OPENED)
+            else:
+                return OpenResult(S.E_CTI_DEVICE_IN_USE,
+                                  text=f"phone {agent.device} is used by another client session")
+        for k in kicked:
+            self._forget(k)
+        sub = Subscription(**{**sub.__dict__, "agent_id": agent.id, "agent_extension": agent.cfg.extension,
+                              "agent_instrument": agent.device})
+        self.subs[sub.session_id] = sub
+        self.agent_sessions.setdefault(agent.id, set()).add(sub.session_id)
+        return OpenResult(S.E_CTI_NO_ERROR, agent_state=int(agent.state), agent_id=agent.id,
+                          agent_extension=agent.cfg.extension, agent_instrument=agent.device, kicked=tuple(kicked))
+
+    def close_session(self, sid: int, now: float) -> list[Delivery]:
+        self._forget(sid)
+        return []
+
+    def _forget(self, sid: int) -> None:
+        sub = self.subs.pop(sid, None)
+        if sub is None:
+            return
+        self.bridges.discard(sid)
+        if sub.agent_id in self.agent_sessions:
+            self.agent_sessions[sub.agent_id].discard(sid)
+        for call in self.calls.values():
+            call.told.discard(sid)
+
+    # -- requests ------------------------------------------------------------------------------------
+
+    def handle(self, sid: int, msg: Message, now: float) -> list[Delivery]:
+        """Answer one request of an open session: a confirmation plus the events it causes."""
+        out: list[Delivery] = []
+        handler = self._HANDLERS.get(msg.TYPE)
+        invoke_id = getattr(msg, "invoke_id", 0)
+        if handler is None:
+            if msg.TYPE in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
+                self._config_request(out, sid, msg)
+                return out
+            out.append(Delivery(sid, M.FailureConf(
+                invoke_id=invoke_id, status=int(S.E_CTI_FUNCTION_NOT_AVAILABLE),
+                text=f"mockcti does not simulate {msg.TYPE.name}")))
+            return out
+        try:
+            handler(self, out, sid, msg, now)
+        except Refused as r:
+            if r.violation is not None:
+                self.violations.append({**r.violation, "session_id": sid, "request": msg.TYPE.name,
+                                        "invoke_id": invoke_id})
+            # events the handler queued before refusing are dropped: a refused request changes nothing
+            out = [Delivery(sid, r.failure.message(invoke_id))]
+        return out
+
+    def _conf(self, out: list[Delivery], sid: int, msg: Message) -> None:
+        out.append(Delivery(sid, msg))
+
+    # agent state ---------------------------------------------------------------------------------------
+
+    def _requester_agent(self, sid: int, msg: Message, *, fields: Iterable[str] = ()) -> Agent:
+        """The agent a request acts for: the session's agent in agent mode; in bridge mode the one
+        named by AgentID or a device field of the request."""
+        sub = self.subs.get(sid)
+        if sub is not None and sub.mode == "agent" and sub.agent_id:
+            return self.agents[sub.agent_id]
+        agent_id = getattr(msg, "agent_id", None)
+        if agent_id:
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {agent_id!r}"))
+            return agent
+        for name in ("agent_instrument", "agent_extension", *fields):
+            dev = getattr(msg, name, None)
+            if dev:
+                agent = self.by_device.get(dev)
+                if agent is None:
+                    raise Refused(failure_conf(S.E_CTI_INVALID_DEVICE, f"unknown device {dev!r}"))
+                return agent
+        raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "the request names no agent or device"))
+
+    def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
+        agent = self._requester_agent(sid, req)
+        try:
+            want = AS(req.agent_state)
+        except ValueError:
+            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"AgentState {req.agent_state} is not a settable state")) from None
+        reason = req.event_reason_code or 0
+        if want is AS.AGENT_STATE_LOGIN:
+            if agent.logged_in:
+                raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_INVALID,
+                                              f"agent {agent.id} is already logged in"))
+            if (req.agent_password or "") != agent.cfg.password:
+                raise Refused(control_failure(CF.CF_INVALID_PASSWORD_SPECIFIED, CCX.CCX_AGENT_INVALID,
+                                              f"wrong password for agent {agent.id}"))
+            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_LOGON), now)
+            return
+        if want not in ENTER_FROM:
+            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"{want.name} cannot be requested"))
+        if not agent.logged_in:
+            raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
+        if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
+            # the guide: WORK requested while TALKING takes effect when the call ends (§7.2)
+            agent.pending, agent.pending_reason = want, reason
+            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            return
+        if agent.state not in ENTER_FROM[want]:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
+        if want is AS.AGENT_STATE_LOGOUT and self._agent_calls(agent):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"agent {agent.id} has a call"))
+        if agent.state is AS.AGENT_STATE_RESERVED:
+            self._withdraw_offer(out, agent, now)
+        self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+        self._set_state(out, agent, want, reason, now)
+
+    def set_agent_state(self, now: float, agent_id: str, state: AgentState | int, reason: int = 0) -> list[Delivery]:
+        """A supervisor or the administration changes an agent's state (scenarios, control API)."""
+        out: list[Delivery] = []
+        agent = self.agents[agent_id]
+        want = AS(state)
+        if want is AS.AGENT_STATE_LOGIN:
+            want = AS.AGENT_STATE_NOT_READY
+            reason = reason or int(ReasonCode.AGT_LOGON)
+        if agent.state is AS.AGENT_STATE_RESERVED and want is not AS.AGENT_STATE_RESERVED:
+            self._withdraw_offer(out, agent, now)
+        self._set_state(out, agent, want, reason, now)
+        return out
+
+    def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
+                   csq_id: int = NONE_ID) -> None:
+        agent.state, agent.reason, agent.since = state, reason, now
+        if state is not AS.AGENT_STATE_TALKING:
+            agent.pending = None
+        bit = STATE_MASK.get(state, 0)
+        ev = M.AgentStateEvent(
+            monitor_id=0, peripheral_id=self.config.peripheral_id, session_id=0,
+            peripheral_type=self.config.peripheral_type, csq_state=int(state), state_duration=0,
+            csq_id=csq_id, skill_group_id=NONE_ID, skill_group_priority=0, agent_state=int(state),
+            event_reason_code=reason, mrd_id=1, num_tasks=0, agent_mode=0, max_task_limit=0, icm_agent_id=0,
+            agent_availability_status=1, agent_id=agent.id, agent_extension=agent.cfg.extension,
+            agent_instrument=agent.device,
+            csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(state))
+                       for c in agent.csq_ids),
+        )
+        for sid in (*sorted(self.agent_sessions.get(agent.id, ())), *sorted(self.bridges)):
+            if self.subs[sid].agent_state_mask & bit:
+                out.append(Delivery(sid, ev))
+        if state is AS.AGENT_STATE_READY:
+            self._route_queued(out, now)
+
+    def _query_agent_state_req(self, out: list[Delivery], sid: int, req: M.QueryAgentStateReq, now: float) -> None:
+        agent = self._requester_agent(sid, req)
+        self._conf(out, sid, M.QueryAgentStateConf(
+            invoke_id=req.invoke_id, agent_state=int(agent.state), mrd_id=1, num_tasks=0, agent_mode=0,
+            max_task_limit=0, icm_agent_id=0, agent_availability_status=1, agent_extension=agent.cfg.extension,
+            agent_instrument=agent.device, agent_id=agent.id,
+            csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(agent.state))
+                       for c in agent.csq_ids)))
+
+    # calls: helpers --------------------------------------------------------------------------------
+
+    def _agent_calls(self, agent: Agent) -> list[Call]:
+        return [c for c in self.calls.values() if c.leg_of(agent.id) is not None]
+
+    def _new_call(self, now: float, ctype: CallType, ani: str, **kw: Any) -> Call:
+        call = Call(id=next(self._ids), type=ctype, ani=ani, started=now, **kw)
+        self.calls[call.id] = call
+        return call
+
+    def _interested(self, call: Call) -> list[int]:
+        sids = set(self.bridges)
+        for leg in call.legs.values():
+            if leg.agent is not None:
+                sids |= self.agent_sessions.get(leg.agent, set())
+        sids |= call.told
+        return sorted(s for s in sids if s in self.subs)
+
+    def _begin_call(self, call: Call, sub: Subscription) -> Message:
+        dev = sub.agent_instrument if sub.mode == "agent" else next(iter(call.legs), call.ani)
+        return M.BeginCallEvent(
+            monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.config.peripheral_type,
+            call_type=int(call.type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
+            connection_device_id=dev, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
+            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
+            named_variables=call.named_variables, **self._vars(call))
+
+    def _vars(self, call: Call) -> dict[str, str]:
+        return {k: v for k, v in call.variables.items() if v is not None}
+
+    def _emit(self, out: list[Delivery], call: Call, ev: Message, *, only: Iterable[int] | None = None) -> None:
+        """Send a call event to every interested session (BEGIN_CALL_EVENT first where needed)."""
+        bit = EVENT_MASK.get(ev.TYPE, 0)
+        for sid in (self._interested(call) if only is None else only):
+            sub = self.subs.get(sid)
+            if sub is None:
+                continue
+            if sid not in call.told:
+                call.told.add(sid)
+                if sub.call_msg_mask & CallEventMask.BEGIN_CALL_MASK:
+                    out.append(Delivery(sid, self._begin_call(call, sub)))
+            if sub.call_msg_mask & bit:
+                out.append(Delivery(sid, ev))
+
+    def _end_call_for(self, out: list[Delivery], call: Call, sids: Iterable[int]) -> None:
+        for sid in sorted(sids):
+            if sid in call.told:
+                call.told.discard(sid)
+                sub = self.subs.get(sid)
+                if sub is not None and sub.call_msg_mask & CallEventMask.END_CALL_MASK:
+                    dev = sub.agent_instrument if sub.mode == "agent" else ""  # empty for bridges (§7.2)
+                    out.append(Delivery(sid, M.EndCallEvent(
+                        monitor_id=0, peripheral_id=self.config.peripheral_id,
+                        peripheral_type=self.config.peripheral_type, connection_device_type=0, call_id=call.id,
+                        connection_device_id=dev)))
+
+    def _common(self) -> dict[str, int]:
+        return {"monitor_id": 0, "peripheral_id": self.config.peripheral_id, "peripheral_type": self.config.peripheral_type}
+
+    def _dev_type(self, leg: Leg) -> int:
+        return AGENT_DEVICE if leg.agent is not None else EXTERNAL_DEVICE
+
+    def _delivered(self, call: Call, leg: Leg, calling: str) -> Message:
+        return M.CallDeliveredEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
+            skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
+            calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
+            called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
+            local_connection_state=int(leg.state), event_cause=int(EventCause.CEC_NEW_CALL),
+            connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
+            called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
+            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
+            named_variables=call.named_variables, **self._vars(call))
+
+    def _established(self, call: Call, leg: Leg, calling: str) -> Message:
+        return M.CallEstablishedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
+            skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
+            calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
+            called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
+            local_connection_state=int(LCS.LCS_CONNECT), event_cause=int(EventCause.CEC_NONE),
+            connection_device_id=leg.device, answering_device_id=leg.device, calling_device_id=calling,
+            called_device_id=leg.device)
+
+    def _held(self, call: Call, leg: Leg) -> Message:
+        return M.CallHeldEvent(**self._common(), connection_device_type=0, call_id=call.id,
+                               holding_device_type=self._dev_type(leg), local_connection_state=int(LCS.LCS_HOLD),
+                               event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device,
+                               holding_device_id=leg.device)
+
+    def _retrieved(self, call: Call, leg: Leg) -> Message:
+        return M.CallRetrievedEvent(**self._common(), connection_device_type=0, call_id=call.id,
+                                    retrieving_device_type=self._dev_type(leg),
+                                    local_connection_state=int(LCS.LCS_CONNECT), event_cause=int(EventCause.CEC_NONE),
+                                    connection_device_id=leg.device, retrieving_device_id=leg.device)
+
+    def _originated(self, call: Call, leg: Leg, called: str) -> Message:
+        return M.CallOriginatedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            application_id=NONE_ID, reserved=0, csq_id=NONE_ID, reserved2=0, reserved3=0,
+            calling_device_type=AGENT_DEVICE, called_device_type=AGENT_DEVICE if called in self.by_device else EXTERNAL_DEVICE,
+            local_connection_state=int(LCS.LCS_INITIATE), event_cause=int(EventCause.CEC_NONE),
+            connection_device_id=leg.device, calling_device_id=leg.device, called_device_id=called)
+
+    def _parties(self, call: Call) -> tuple:
+        return tuple(M.ConnectedParty(connected_party_call_id=call.id, connected_party_device_type=self._dev_type(leg),
+                                      connected_party_device_id=leg.device) for leg in call.legs.values())
+
+    def _lookup_call(self, call_id: int | None) -> Call:
+        call = self.calls.get(call_id) if call_id is not None else None
+        if call is None:
+            raise Refused(failure_conf(S.E_CTI_INVALID_CALLID, f"no call with CallID {call_id}"))
+        return call
+
+    def _my_leg(self, call: Call, agent: Agent, device: str | None) -> Leg:
+        leg = call.leg_of(agent.id)
+        if leg is None or (device and device != leg.device and device not in (agent.cfg.extension, agent.cfg.instrument)):
+            raise Refused(control_failure(CF.CF_INVALID_CSTA_CONNECTION_ID, CCX.CCX_TERMINAL_CONNECTION_NULL,
+                                          f"device {device or agent.device} has no connection on call {call.id}"))
+        return leg
+
+    def _need_logged_in(self, agent: Agent) -> None:
+        if not agent.logged_in:
+            raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
+
+    def _need_control(self, sid: int) -> None:
+        sub = self.subs.get(sid)
+        if sub is not None and not sub.services & (ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_SUPERVISOR):
+            raise Refused(failure_conf(S.E_CTI_FUNCTION_NOT_AVAILABLE,
+                                       "call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"))
+
+    def _guard(self, agent: Agent, op: str, **params: Any) -> None:
+        """Apply the ACD line-state rules (mockcti.acd) before the center acts."""
+        if self.acd is not None:
+            self.acd.check(self, agent, op, params)
+
+    # -- inbound calls and routing ------------------------------------------------------------------------
+
+    def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
+                     ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None
+                     ) -> tuple[int, list[Delivery]]:
+        """A caller arrives: to ``agent_id`` directly, or through ``csq`` to its longest-ready agent,
+        queued (CALL_QUEUED_EVENT to bridges) when nobody is ready. Returns the CallID and deliveries."""
+        out: list[Delivery] = []
+        csq_cfg = self.config.csq(csq) if csq else None
+        if csq and csq_cfg is None:
+            raise KeyError(f"unknown CSQ {csq!r}")
+        if agent_id is not None and agent_id not in self.agents:
+            raise KeyError(f"unknown agent {agent_id!r}")
+        call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
+                              dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
+                              variables=dict(variables or {}))
+        call.legs[ani] = Leg(ani, None, LCS.LCS_CONNECT)
+        if agent_id is not None:
+            self._offer(out, call, self.agents[agent_id], now)
+            return call.id, out
+        target = self._ready_agent(call.csq_id)
+        if target is None:
+            self._queue(out, call)
+        else:
+            self._offer(out, call, target, now)
+        return call.id, out
+
+    def _ready_agent(self, csq_id: int) -> Agent | None:
+        ready = [a for a in self.agents.values() if a.state is AS.AGENT_STATE_READY
+                 and (csq_id == NONE_ID or csq_id in a.csq_ids)]
+        return min(ready, key=lambda a: a.since) if ready else None
+
+    def _queue(self, out: list[Delivery], call: Call) -> None:
+        self.queues.setdefault(call.csq_id, []).append(call.id)
+        ev = M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
+                               application_id=1, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
+                               calling_device_type=EXTERNAL_DEVICE, called_device_type=int(DeviceType.DEVID_ROUTE_POINT),
+                               last_redirect_device_type=NONE_SHORT, num_queued=len(self.queues[call.csq_id]),
+                               local_connection_state=int(LCS.LCS_QUEUED), event_cause=int(EventCause.CEC_NONE),
+                               connection_device_id=call.ani, queue_device_id=str(call.csq_id),
+                               calling_device_id=call.ani, called_device_id=call.dnis or None,
+                               csqs=(M.QueuedCSQ(csq_id=call.csq_id, skill_group_id=NONE_ID, skill_group_priority=0),)
+                               if hasattr(M, "QueuedCSQ") else ())
+        self._emit(out, call, ev, only=sorted(self.bridges))
+
+    def _route_queued(self, out: list[Delivery], now: float) -> None:
+        for csq_id, queue in self.queues.items():
+            while queue:
+                agent = self._ready_agent(csq_id)
+                if agent is None:
+                    break
+                call = self.calls.get(queue.pop(0))
+                if call is not None:
+                    self._offer(out, call, agent, now)
+
+    def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float) -> None:
+        """Ring an agent's phone: RESERVED (ACD calls), BEGIN_CALL, CALL_DELIVERED (§7.2 inbound)."""
+        if call.acd and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK,
+                                        AS.AGENT_STATE_WORK_READY):
+            self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
+        leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
+        call.legs[agent.device] = leg
+        self._emit(out, call, self._delivered(call, leg, call.ani))
+
+    def _withdraw_offer(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """The reserved agent leaves READY before answering: the alerting call goes back to its queue."""
+        for call in self._agent_calls(agent):
+            leg = call.leg_of(agent.id)
+            if leg is not None and leg.state is LCS.LCS_ALERTING and call.acd:
+                self._drop_leg(out, call, leg, now, cause=EventCause.CEC_CALL_NOT_ANSWERED)
+                if call.id in self.calls and call.csq_id != NONE_ID:
+                    self.queues.setdefault(call.csq_id, []).append(call.id)
+
+    # -- call-control requests ----------------------------------------------------------------------------
+
+    def _answer_call_req(self, out: list[Delivery], sid: int, req: M.AnswerCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        call = self._lookup_call(req.call_id)
+        leg = self._my_leg(call, agent, req.connection_device_id)
+        self._guard(agent, "Answer", call=call, leg=leg)
+        if leg.state is not LCS.LCS_ALERTING:
+            raise Refused(control_failure(CF.CF_NO_CALL_TO_ANSWER, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not ringing at {leg.device}"))
+        self._conf(out, sid, M.AnswerCallConf(invoke_id=req.invoke_id))
+        self._answer(out, call, leg, now)
+
+    def _answer(self, out: list[Delivery], call: Call, leg: Leg, now: float) -> None:
+        leg.state = LCS.LCS_CONNECT
+        calling = next((lg.device for lg in call.legs.values() if lg is not leg), call.ani)
+        self._emit(out, call, self._established(call, leg, calling))
+        agent = self.agents.get(leg.agent) if leg.agent else None
+        if agent is not None and agent.state is not AS.AGENT_STATE_TALKING:
+            if call.acd or agent.state is AS.AGENT_STATE_RESERVED:
+                self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
+        # the caller side of an agent-placed call is connected when the far end answers
+        for other in call.legs.values():
+            if other.agent is not None and other is not leg and other.state is LCS.LCS_INITIATE:
+                other.state = LCS.LCS_CONNECT
+
+    def _hold_call_req(self, out: list[Delivery], sid: int, req: M.HoldCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        call = self._lookup_call(req.call_id)
+        leg = self._my_leg(call, agent, req.connection_device_id)
+        self._guard(agent, "Hold", call=call, leg=leg)
+        if leg.state is not LCS.LCS_CONNECT:
+            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not connected at {leg.device}"))
+        self._conf(out, sid, M.HoldCallConf(invoke_id=req.invoke_id))
+        leg.state = LCS.LCS_HOLD
+        self._emit(out, call, self._held(call, leg))
+
+    def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("held_connection_device_id",))
+        call = self._lookup_call(req.held_call_id)
+        leg = self._my_leg(call, agent, req.held_connection_device_id)
+        self._guard(agent, "Retrieve", call=call, leg=leg)
+        if leg.state is not LCS.LCS_HOLD:
+            raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not held at {leg.device}"))
+        if any(c.leg_of(agent.id).state is LCS.LCS_CONNECT for c in self._agent_calls(agent) if c is not call):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"{leg.device} has another active call; use ALTERNATE_CALL_REQ"))
+        self._conf(out, sid, M.RetrieveCallConf(invoke_id=req.invoke_id))
+        leg.state = LCS.LCS_CONNECT
+        self._emit(out, call, self._retrieved(call, leg))
+
+    def _make_call_req(self, out: list[Delivery], sid: int, req: M.MakeCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req)
+        self._need_logged_in(agent)
+        if not req.dialed_number:
+            raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "MAKE_CALL_REQ needs DialedNumber"))
+        self._guard(agent, "MakeCall", dest=req.dialed_number)
+        if any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
+               for c in self._agent_calls(agent)):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"{agent.device} already has an active call"))
+        if agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"agent {agent.id} must be NOT_READY to place a call"))
+        call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE if req.dialed_number in self.by_device
+                              else CallType.CALLTYPE_OUT, agent.device, dialed=req.dialed_number,
+                              variables={k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data")
+                                         if getattr(req, k, None)},
+                              named_variables=req.named_variables)
+        self._place(out, sid, call, agent, req.dialed_number, now, conf=lambda leg: M.MakeCallConf(
+            invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            new_connection_device_id=leg.device))
+
+    def _place(self, out: list[Delivery], sid: int, call: Call, agent: Agent, dialed: str, now: float,
+               conf: Callable[[Leg], Message]) -> None:
+        """The agent's phone dials ``dialed``: the far end is another agent's phone (it rings there)
+        or an external party (it answers after ``external_answer_delay``)."""
+        leg = Leg(agent.device, agent.id, LCS.LCS_INITIATE)
+        call.legs[agent.device] = leg
+        self._conf(out, sid, conf(leg))
+        self._emit(out, call, M.CallServiceInitiatedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, reserved_line_type=0,
+            application_id=NONE_ID, reserved=0, csq_id=NONE_ID, reserved2=0, line_type=0,
+            calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
+            event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
+        self._emit(out, call, self._originated(call, leg, dialed))
+        target = self.by_device.get(dialed)
+        if target is not None and target is not agent:
+            if not target.logged_in and call.type is CallType.CALLTYPE_CONSULT:
+                pass  # the phone rings even if the agent is logged out (the phone is a phone)
+            self._offer(out, call, target, now)
+            return
+        far = Leg(dialed, None, LCS.LCS_ALERTING)
+        call.legs[dialed] = far
+        delay = self.config.external_answer_delay
+        if delay <= 0:
+            self._far_answers(out, call.id, dialed, now)
+        else:
+            self._schedule(now + delay, lambda o, t: self._far_answers(o, call.id, dialed, t))
+
+    def _far_answers(self, out: list[Delivery], call_id: int, device: str, now: float) -> None:
+        call = self.calls.get(call_id)
+        if call is None or device not in call.legs:
+            return
+        far = call.legs[device]
+        far.state = LCS.LCS_CONNECT
+        caller = next((lg for lg in call.legs.values() if lg.agent is not None), None)
+        if caller is not None and caller.state is LCS.LCS_INITIATE:
+            caller.state = LCS.LCS_CONNECT
+        self._emit(out, call, self._established(call, far, caller.device if caller else call.ani))
+
+    def _consult_call_req(self, out: list[Delivery], sid: int, req: M.ConsultCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
+        active = self._lookup_call(req.active_call_id)
+        leg = self._my_leg(active, agent, req.active_connection_device_id)
+        if not req.dialed_number:
+            raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "CONSULT_CALL_REQ needs DialedNumber"))
+        self._guard(agent, "Consult", call=active, leg=leg, dest=req.dialed_number)
+        if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
+            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {active.id} is not connected at {leg.device}"))
+        if any(c is not active and c.leg_of(agent.id) is not None for c in self._agent_calls(agent)):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"{leg.device} already has a second call"))
+        if leg.state is LCS.LCS_CONNECT:
+            leg.state = LCS.LCS_HOLD
+            self._emit(out, active, self._held(active, leg))
+        consult = self._new_call(now, CallType.CALLTYPE_CONSULT, agent.device, dialed=req.dialed_number,
+                                 consult_of=active.id, csq_id=active.csq_id,
+                                 variables=dict(active.variables), named_variables=active.named_variables)
+        self._place(out, sid, consult, agent, req.dialed_number, now, conf=lambda lg: M.ConsultCallConf(
+            invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0, line_handle=1,
+            line_type=0, new_connection_device_id=lg.device))
+
+    def _two_calls(self, agent: Agent, held_id: int | None, active_id: int | None) -> tuple[Call, Call]:
+        held = self._lookup_call(held_id)
+        active = self._lookup_call(active_id)
+        if held is active:
+            raise Refused(control_failure(CF.CF_INVALID_CSTA_CALL_ID, CCX.CCX_INVALID_ARGUMENT,
+                                          "the held and the active call are the same call"))
+        return held, active
+
+    def _transfer_call_req(self, out: list[Delivery], sid: int, req: M.TransferCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
+        if req.held_call_id in (None, NONE_ID) and req.dialed_number:
+            return self._blind_transfer(out, sid, req, agent, now)
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        hleg = self._my_leg(held, agent, req.held_connection_device_id)
+        aleg = self._my_leg(active, agent, req.active_connection_device_id)
+        self._guard(agent, "Transfer", call=active, leg=aleg, other=held, other_leg=hleg)
+        others = [lg for lg in active.legs.values() if lg is not aleg]
+        if hleg.state is not LCS.LCS_HOLD or not others:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          "transfer needs the original call held and the consultation call set up"))
+        # the consulted parties join the held call; the transferring agent leaves both
+        before = self._interested(active)
+        self._drop_quietly(held, hleg)
+        self._drop_quietly(active, aleg)
+        for lg in others:
+            del active.legs[lg.device]
+            held.legs[lg.device] = lg
+            self._emit(out, held, self._delivered(held, lg, agent.device)) if lg.state is LCS.LCS_ALERTING else None
+        self._conf(out, sid, M.TransferCallConf(
+            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            new_connection_device_id=others[0].device, parties=self._parties(held)))
+        ev = M.CallTransferredEvent(
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_handle=0, line_type=0,
+            skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
+            secondary_call_id=active.id, transferring_device_type=AGENT_DEVICE,
+            transferred_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
+            event_cause=int(EventCause.CEC_TRANSFER), primary_device_id=held.ani, secondary_device_id=others[0].device,
+            transferring_device_id=agent.device, transferred_device_id=others[0].device, parties=self._parties(held))
+        held_watchers = self._interested(held)
+        self._emit(out, held, ev, only=sorted(set(held_watchers) | set(before) | self._sessions_of(agent)))
+        self._end_call_for(out, held, self._sessions_of(agent))
+        self._finish(out, active, now)
+        self._after_call(out, agent, now)
+
+    def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, now: float) -> None:
+        """Single-step transfer (ICM rule, U for UCCX): HeldCallID 0xFFFFFFFF, DialedNumber = destination."""
+        call = self._lookup_call(req.active_call_id)
+        leg = self._my_leg(call, agent, req.active_connection_device_id)
+        self._guard(agent, "Transfer", call=call, leg=leg, dest=req.dialed_number, blind=True)
+        if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
+            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not connected at {leg.device}"))
+        self._conf(out, sid, M.TransferCallConf(invoke_id=req.invoke_id, new_call_id=call.id,
+                                                new_connection_device_type=0, line_handle=0, line_type=0,
+                                                new_connection_device_id=req.dialed_number, parties=()))
+        mine = self._sessions_of(agent)
+        self._drop_quietly(call, leg)
+        target = self.by_device.get(req.dialed_number)
+        ev = M.CallTransferredEvent(
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_handle=0, line_type=0,
+            skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=NONE_SHORT,
+            secondary_call_id=NONE_ID, transferring_device_type=AGENT_DEVICE,
+            transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
+            event_cause=int(EventCause.CECX_BLIND_TRANSFER), primary_device_id=call.ani,
+            transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=self._parties(call))
+        self._emit(out, call, ev, only=sorted(set(self._interested(call)) | mine))
+        self._end_call_for(out, call, mine)
+        if target is not None:
+            self._offer(out, call, target, now)
+        else:
+            call.legs[req.dialed_number] = Leg(req.dialed_number, None, LCS.LCS_CONNECT)
+        self._after_call(out, agent, now)
+
+    def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        hleg = self._my_leg(held, agent, req.held_connection_device_id)
+        aleg = self._my_leg(active, agent, req.active_connection_device_id)
+        self._guard(agent, "Conference", call=active, leg=aleg, other=held, other_leg=hleg)
+        others = [lg for lg in active.legs.values() if lg is not aleg]
+        if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          "conference needs the original call held and the consulted party connected"))
+        before = self._interested(active)
+        self._drop_quietly(active, aleg)
+        for lg in others:
+            del active.legs[lg.device]
+            held.legs[lg.device] = lg
+        hleg.state = LCS.LCS_CONNECT
+        held.type = CallType.CALLTYPE_CONFERENCE
+        self._conf(out, sid, M.ConferenceCallConf(
+            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            new_connection_device_id=agent.device, parties=self._parties(held)))
+        ev = M.CallConferencedEvent(
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_handle=0, line_type=0,
+            skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
+            secondary_call_id=active.id, controller_device_type=AGENT_DEVICE,
+            added_party_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
+            event_cause=int(EventCause.CEC_NONE), primary_device_id=held.ani, secondary_device_id=others[0].device,
+            controller_device_id=agent.device, added_party_device_id=others[0].device, parties=self._parties(held))
+        self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
+        self._finish(out, active, now)
+
+    def _alternate_call_req(self, out: list[Delivery], sid: int, req: M.AlternateCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
+        active, other = self._two_calls(agent, req.active_call_id, req.other_call_id)
+        aleg = self._my_leg(active, agent, req.active_connection_device_id)
+        oleg = self._my_leg(other, agent, req.other_connection_device_id)
+        self._guard(agent, "Alternate", call=active, leg=aleg, other=other, other_leg=oleg)
+        if aleg.state is not LCS.LCS_CONNECT or oleg.state is not LCS.LCS_HOLD:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          "alternate needs one active and one held call"))
+        self._conf(out, sid, M.AlternateCallConf(invoke_id=req.invoke_id))
+        aleg.state, oleg.state = LCS.LCS_HOLD, LCS.LCS_CONNECT
+        self._emit(out, active, self._held(active, aleg))
+        self._emit(out, other, self._retrieved(other, oleg))
+
+    def _reconnect_call_req(self, out: list[Delivery], sid: int, req: M.ReconnectCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        hleg = self._my_leg(held, agent, req.held_connection_device_id)
+        aleg = self._my_leg(active, agent, req.active_connection_device_id)
+        self._guard(agent, "ReConnect", call=active, leg=aleg, other=held, other_leg=hleg)
+        if hleg.state is not LCS.LCS_HOLD:
+            raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {held.id} is not held at {hleg.device}"))
+        self._conf(out, sid, M.ReconnectCallConf(invoke_id=req.invoke_id))
+        self._drop_leg(out, active, aleg, now)
+        hleg.state = LCS.LCS_CONNECT
+        self._emit(out, held, self._retrieved(held, hleg))
+
+    def _clear_connection_req(self, out: list[Delivery], sid: int, req: M.ClearConnectionReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        call = self._lookup_call(req.call_id)
+        leg = self._my_leg(call, agent, req.connection_device_id)
+        self._guard(agent, "ClearConnection", call=call, leg=leg)
+        self._conf(out, sid, M.ClearConnectionConf(invoke_id=req.invoke_id))
+        self._drop_leg(out, call, leg, now)
+
+    def _clear_call_req(self, out: list[Delivery], sid: int, req: M.ClearCallReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        call = self._lookup_call(req.call_id)
+        leg = self._my_leg(call, agent, req.connection_device_id)
+        self._guard(agent, "ClearCall", call=call, leg=leg)
+        self._conf(out, sid, M.ClearCallConf(invoke_id=req.invoke_id))
+        agents = [self.agents[lg.agent] for lg in call.agent_legs()]
+        for lg in list(call.legs.values()):
+            self._emit(out, call, self._conn_cleared(call, lg, agent.device))
+        self._finish(out, call, now)
+        for a in agents:
+            self._after_call(out, a, now)
+
+    def _send_dtmf_signal_req(self, out: list[Delivery], sid: int, req: M.SendDtmfSignalReq, now: float) -> None:
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        call = self._lookup_call(req.call_id)
+        leg = self._my_leg(call, agent, req.connection_device_id)
+        if leg.state is not LCS.LCS_CONNECT:
+            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not connected at {leg.device}"))
+        if not req.dtmf_string or any(ch not in "0123456789*#ABCDabcd" for ch in req.dtmf_string):
+            raise Refused(failure_conf(S.E_CTI_INVALID_DIGITS, f"invalid DTMF digits {req.dtmf_string!r}"))
+        self._conf(out, sid, M.SendDtmfSignalConf(invoke_id=req.invoke_id))
+
+    def _set_call_data_req(self, out: list[Delivery], sid: int, req: M.SetCallDataReq, now: float) -> None:
+        call = self._lookup_call(req.call_id)
+        changed = {k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data", "ani", "dnis",
+                                                 "customer_phone_number", "customer_account_number")
+                   if getattr(req, k, None) is not None}
+        for k, v in changed.items():
+            if k == "ani":
+                call.ani = v
+            elif k == "dnis":
+                call.dnis = v
+            else:
+                call.variables[k] = v
+        if req.named_variables:
+            named = {nv.name if hasattr(nv, "name") else nv[0]: nv for nv in call.named_variables}
+            for nv in req.named_variables:
+                named[nv.name if hasattr(nv, "name") else nv[0]] = nv
+            call.named_variables = tuple(named.values())
+        self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
+        self._emit(out, call, M.CallDataUpdateEvent(
+            **self._common(), num_cti_clients=0, call_type=int(call.type), connection_device_type=0, call_id=call.id,
+            new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
+            query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
+            new_connection_device_id=next(iter(call.legs), call.ani), ani=call.ani, dnis=call.dnis or None,
+            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
+            named_variables=call.named_variables,
+            **{k: v for k, v in call.variables.items() if k in (*CALL_VARIABLES, "call_wrapup_data",
+                                                                "customer_phone_number", "customer_account_number")}))
+
+    def _query_device_info_req(self, out: list[Delivery], sid: int, req: M.QueryDeviceInfoReq, now: float) -> None:
+        dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)
+        if not dev or dev not in self.by_device:
+            raise Refused(failure_conf(S.E_CTI_INVALID_DEVICE, f"unknown device {dev!r}"))
+        # a UCCX agent phone: one ACD line plus a second for consultation (reference §5.3 QUERY_DEVICE_INFO_CONF)
+        self._conf(out, sid, M.QueryDeviceInfoConf(
+            invoke_id=req.invoke_id, peripheral_type=self.config.peripheral_type, type_of_device=NONE_SHORT,
+            class_of_device=0, num_lines=2, reserved=0, max_active_calls=1, max_held_calls=1,
+            max_devices_in_conference=4, make_call_setup=0, transfer_conference_setup=0, call_events_supported=0,
+            call_control_supported=0, other_features_supported=0))
+
+    def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
+        agent = self._requester_agent(sid, req)
+        calls = tuple(M.DeviceCall(call_connection_call_id=c.id, call_connection_device_type=0,
+                                   call_connection_device_id=agent.device, call_state=int(c.leg_of(agent.id).state))
+                      for c in self._agent_calls(agent))
+        self._conf(out, sid, M.SnapshotDeviceConf(invoke_id=req.invoke_id, calls=calls))
+
+    def _snapshot_call_req(self, out: list[Delivery], sid: int, req: M.SnapshotCallReq, now: float) -> None:
+        call = self._lookup_call(req.call_id)
+        self._conf(out, sid, M.SnapshotCallConf(
+            invoke_id=req.invoke_id, call_type=int(call.type), num_cti_clients=0, called_party_disposition=0,
+            ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None, router_call_key_day=0,
+            router_call_key_call_id=0, router_call_key_sequence_number=0, named_variables=call.named_variables,
+            call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,
+                                            call_connection_device_id=lg.device, call_device_type=self._dev_type(lg),
+                                            call_device_id=lg.device, call_device_connection_state=int(lg.state))
+                               for lg in call.legs.values()),
+            **self._vars(call)))
+
+    # -- call teardown ------------------------------------------------------------------------------------
+
+    def _sessions_of(self, agent: Agent) -> set[int]:
+        return set(self.agent_sessions.get(agent.id, ()))
+
+    def _conn_cleared(self, call: Call, leg: Leg, releasing: str) -> Message:
+        return M.CallConnectionClearedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, releasing_device_type=self._dev_type(leg),
+            local_connection_state=int(LCS.LCS_NULL), event_cause=int(EventCause.CEC_NONE),
+            connection_device_id=leg.device, releasing_device_id=releasing)
+
+    def _drop_quietly(self, call: Call, leg: Leg) -> None:
+        call.legs.pop(leg.device, None)
+
+    def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float,
+                  cause: EventCause = EventCause.CEC_NONE) -> None:
+        """One party hangs up: CALL_CONNECTION_CLEARED; END_CALL to that agent; the call ends when
+        fewer than two parties remain (§7.2 Clear)."""
+        self._emit(out, call, self._conn_cleared(call, leg, leg.device))
+        call.legs.pop(leg.device, None)
+        agent = self.agents.get(leg.agent) if leg.agent else None
+        if len(call.legs) < 2 or not call.agent_legs():
+            survivors = [self.agents[lg.agent] for lg in call.agent_legs()]
+            for lg in list(call.legs.values()):
+                if lg.agent is not None:
+                    self._emit(out, call, self._conn_cleared(call, lg, leg.device))
+            self._finish(out, call, now)
+            for a in survivors:
+                self._after_call(out, a, now)
+        elif agent is not None:
+            self._end_call_for(out, call, self._sessions_of(agent))
+        if agent is not None:
+            self._after_call(out, agent, now)
+
+    def _finish(self, out: list[Delivery], call: Call, now: float) -> None:
+        """The call is over: CALL_CLEARED, then END_CALL to every session that saw it begin."""
+        self._emit(out, call, M.CallClearedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, local_connection_state=int(LCS.LCS_NULL),
+            event_cause=int(EventCause.CEC_NONE), connection_device_id=next(iter(call.legs), call.ani)),
+            only=sorted(set(self._interested(call))))
+        self._end_call_for(out, call, set(call.told))
+        call.legs.clear()
+        self.calls.pop(call.id, None)
+        for q in self.queues.values():
+            if call.id in q:
+                q.remove(call.id)
+
+    def _after_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """The agent's last call ended: the pending state, else the configured after-call state."""
+        if self._agent_calls(agent):
+            return
+        if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD):
+            nxt = agent.pending or self.config.after_call_state
+            reason = agent.pending_reason if agent.pending else (
+                int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)
+            self._set_state(out, agent, nxt, reason, now)
+        agent.acd_memory = None
+
+    # -- happenings pushed by scenarios, the control API or the call generator ------------------------------
+
+    def system_event(self, now: float, event_id: SystemEventID | int, *, text: str | None = None,
+                     device: str | None = None) -> list[Delivery]:
+        """SYSTEM_EVENT to every open session (reference §3.6); CCX offline/online changes :attr:`online`."""
+        eid = SystemEventID(event_id)
+        if eid in (SystemEventID.SYS_CCX_OFFLINE, SystemEventID.SYS_PERIPHERAL_GATEWAY_OFFLINE,
+                   SystemEventID.SYS_CTI_SERVER_OFFLINE, SystemEventID.SYS_CENTRAL_CONTROLLER_OFFLINE):
+            self.online = False
+        elif eid in (SystemEventID.SYS_CCX_ONLINE, SystemEventID.SYS_CTI_SERVER_ONLINE,
+                     SystemEventID.SYS_CENTRAL_CONTROLLER_ONLINE):
+            self.online = True
+        status = CCXStatus.CCX_IN_SERVICE if self.online else CCXStatus.CCX_OUT_OF_SERVICE
+        ev = M.SystemEvent(ccx_status=int(status), ccx_time=int(now), system_event_id=int(eid), system_event_arg1=0,
+                           system_event_arg2=0, system_event_arg3=0,
+                           event_device_type=0 if device else NONE_SHORT, text=text, event_device_id=device)
+        return [Delivery(sid, ev) for sid in sorted(self.subs)]
+
+    def failure_event(self, now: float, status: StatusCode | int, *, text: str | None = None,
+                      session_ids: Iterable[int] | None = None) -> list[Delivery]:
+        ev = M.FailureEvent(status=int(status), text=text)
+        sids = sorted(self.subs) if session_ids is None else sorted(s for s in session_ids if s in self.subs)
+        return [Delivery(sid, ev) for sid in sids]
+
+    def _config_request(self, out: list[Delivery], sid: int, msg: Message) -> None:
+        """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN ... CONFIG_END
+        (reference §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS."""
+        sub = self.subs.get(sid)
+        if sub is None or not sub.services & ServiceMask.CTI_SERVICE_CONFIG_EVENTS:
+            return
+        key = (1, len(self.config.csqs), len(self.config.agents), len(self.by_device))
+        if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
+            out.append(Delivery(sid, M.ConfigKeyEvent(status=0, application_config_key=key[0], csq_config_key=key[1],
+                                                      agent_config_key=key[2], device_config_key=key[3])))
+            return
+        mask = getattr(msg, "configuration_mask", 0) or 0
+        out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask,
+                                                    application_config_key=key[0], csq_config_key=key[1],
+                                                    agent_config_key=key[2], device_config_key=key[3])))
+        out.append(Delivery(sid, M.ConfigEndEvent(status=0)))
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready picture of the center (control API, reports)."""
+        return {
+            "online": self.online,
+            "agents": [{"id": a.id, "extension": a.cfg.extension, "instrument": a.device, "state": a.state.name,
+                        "reason_code": a.reason, "pending": a.pending.name if a.pending else None,
+                        "sessions": sorted(self.agent_sessions.get(a.id, ())),
+                        "acd_state": self.acd.line_state_name(self, a) if self.acd is not None else None}
+                       for a in self.agents.values()],
+            "calls": [{"call_id": c.id, "type": c.type.name, "ani": c.ani, "csq_id": c.csq_id,
+                       "legs": [{"device": lg.device, "agent": lg.agent, "state": lg.state.name}
+                                for lg in c.legs.values()]} for c in self.calls.values()],
+            "queues": {str(k): list(v) for k, v in self.queues.items() if v},
+            "sessions": {"agent": sum(len(v) for v in self.agent_sessions.values()), "bridge": len(self.bridges)},
+        }
+
+    # -- timers -----------------------------------------------------------------------------------------------
+
+    def _schedule(self, at: float, fn: Callable[[list[Delivery], float], None]) -> None:
+        heapq.heappush(self._timers, (at, next(self._seq), fn))
+
+    def tick(self, now: float) -> list[Delivery]:
+        out: list[Delivery] = []
+        while self._timers and self._timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self._timers)
+            fn(out, now)
+        return out
+
+    def next_deadline(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def _preset_call(self, out: list[Delivery], c: Any, now: float) -> None:
+        """A call in progress at start (scenario ``center.calls``)."""
+        agent = self.agents[c.agent]
+        csq = self.config.csq(c.csq) if c.csq else None
+        if not agent.logged_in:
+            agent.state = AS.AGENT_STATE_NOT_READY
+        call = self._new_call(now, CallType.CALLTYPE_CCX_IN, c.ani, csq_id=csq.id if csq else NONE_ID, acd=True,
+                              variables=dict(c.variables))
+        call.legs[c.ani] = Leg(c.ani, None, LCS.LCS_CONNECT)
+        state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
+        call.legs[agent.device] = Leg(agent.device, agent.id, state)
+        agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
+
+    _HANDLERS: dict[MessageType, Callable[..., None]] = {
+        MT.SET_AGENT_STATE_REQ: _set_agent_state_req,
+        MT.QUERY_AGENT_STATE_REQ: _query_agent_state_req,
+        MT.ANSWER_CALL_REQ: _answer_call_req,
+        MT.HOLD_CALL_REQ: _hold_call_req,
+        MT.RETRIEVE_CALL_REQ: _retrieve_call_req,
+        MT.MAKE_CALL_REQ: _make_call_req,
+        MT.CONSULT_CALL_REQ: _consult_call_req,
+        MT.TRANSFER_CALL_REQ: _transfer_call_req,
+        MT.CONFERENCE_CALL_REQ: _conference_call_req,
+        MT.ALTERNATE_CALL_REQ: _alternate_call_req,
+        MT.RECONNECT_CALL_REQ: _reconnect_call_req,
+        MT.CLEAR_CONNECTION_REQ: _clear_connection_req,
+        MT.CLEAR_CALL_REQ: _clear_call_req,
+        MT.SEND_DTMF_SIGNAL_REQ: _send_dtmf_signal_req,
+        MT.SET_CALL_DATA_REQ: _set_call_data_req,
+        MT.QUERY_DEVICE_INFO_REQ: _query_device_info_req,
+        MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
+        MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
+    }
+
+
+def _load_acd(config: CenterConfig) -> Any:
+    """The ACD guard (mockcti.acd) when the rules are on and the package provides one."""
+    if not config.acd_rules:
+        return None
+    try:
+        from mockcti.center.acd_guard import AcdGuard
+    except ImportError:
+        return None
+    return AcdGuard(config)
