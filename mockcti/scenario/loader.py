@@ -1,0 +1,1297 @@
+"""Scenario files (YAML or TOML) in, a validated :class:`~mockcti.scenario.model.Scenario` out.
+
+Owns: reading scenario text as data only (``yaml.SafeLoader`` node by node, so every value keeps
+its line; ``tomllib`` for TOML), merging ``include`` files, checking the document against
+``schema.json``, and resolving every name in it (message types and fields, catalog codes, agent
+ids, states, templates, step ids, captures, regular expressions). Every problem is a
+:class:`ScenarioError` naming the file, the line and the key path; nothing else escapes, whatever
+the input. Pure apart from reading the files named by the caller and by ``include``.
+
+Must not import the engine, the center's runtime, asyncio or the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+import functools
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+
+__all__ = ["ScenarioError", "load_scenario", "load_scenario_text", "load_schema", "MAX_NODES", "MAX_INCLUDE_DEPTH"]
+
+#: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
+MAX_NODES = 200_000
+#: How deep includes may nest.
+MAX_INCLUDE_DEPTH = 16
+#: The most files one scenario may read (itself and its includes).
+MAX_FILES = 200
+
+_DEFAULT_AGENTS = ("1001", "1002", "1003", "1004")  # the embedded default center (README)
+_DEFAULT_CSQS = ("Sales", "Support")
+
+
+class ScenarioError(Exception):
+    """A scenario file is not valid. ``file``, ``line`` (1-based, None if unknown), ``key_path``
+    (``rules[0].then[1].fail.status``) and ``message`` say what and where; ``errors`` holds every
+    problem found (this one first)."""
+
+    def __init__(self, message: str, *, file: str = "<scenario>", line: int | None = None, key_path: str = "",
+                 errors: list["ScenarioError"] | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.key_path = key_path
+        self.message = message
+        self.errors: list[ScenarioError] = errors if errors is not None else [self]
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "key_path": self.key_path, "message": self.message}
+
+
+# -- the schema ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _schema_text() -> str:
+    from importlib import resources
+
+    return resources.files("mockcti.scenario").joinpath("schema.json").read_text(encoding="utf-8")
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of scenario files, as a fresh dict."""
+    return json.loads(_schema_text())
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema
+
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+# -- located data: dicts and lists that remember where their items were written -------------------
+
+
+class LDict(dict):
+    """A mapping read from a file; ``lines[key]`` is (file, line) of the key."""
+
+    __slots__ = ("file", "line", "lines")
+
+    def __init__(self, file: str, line: int | None) -> None:
+        super().__init__()
+        self.file, self.line = file, line
+        self.lines: dict[str, tuple[str, int | None]] = {}
+
+
+class LList(list):
+    """A sequence read from a file; ``lines[i]`` is (file, line) of item i."""
+
+    __slots__ = ("file", "line", "lines")
+
+    def __init__(self, file: str, line: int | None) -> None:
+        super().__init__()
+        self.file, self.line = file, line
+        self.lines: list[tuple[str, int | None]] = []
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _fmt_path(path: Iterable[Any]) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]*", str(p)):
+            out += f".{p}" if out else str(p)
+        else:
+            out += f"[{json.dumps(str(p))}]"
+    return out
+
+
+def _locate(root: Any, path: Iterable[Any], default_file: str) -> tuple[str, int | None]:
+    node = root
+    where = (getattr(root, "file", default_file), getattr(root, "line", None))
+    for p in path:
+        try:
+            if isinstance(node, LDict):
+                if p in node.lines:
+                    where = node.lines[p]
+                node = node[p]
+            elif isinstance(node, LList):
+                where = node.lines[p]
+                node = node[p]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    return where
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def _read_yaml(text: str, file: str) -> Any:
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+            raise ScenarioError(f"not valid YAML: {problem}", file=file, line=line) from None
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"not valid YAML: {exc}", file=file) from None
+        if node is None:
+            return None
+        budget = [MAX_NODES]
+
+        def build(n: Any) -> Any:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise ScenarioError(f"the document expands to more than {MAX_NODES} values (aliases?)", file=file,
+                                    line=n.start_mark.line + 1)
+            line = n.start_mark.line + 1
+            if isinstance(n, yaml.MappingNode):
+                if n.tag != "tag:yaml.org,2002:map":
+                    raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
+                                        file=file, line=line)
+                loader.flatten_mapping(n)  # YAML merge keys (<<)
+                out = LDict(file, line)
+                for k, v in n.value:
+                    key = build(k) if isinstance(k, yaml.ScalarNode) else None
+                    if not isinstance(key, str):
+                        raise ScenarioError(f"keys must be text, got {_short(key) if key is not None else 'a collection'}"
+                                            " (quote it)", file=file, line=k.start_mark.line + 1)
+                    if key in out:
+                        raise ScenarioError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1)
+                    out[key] = build(v)
+                    out.lines[key] = (file, k.start_mark.line + 1)
+                return out
+            if isinstance(n, yaml.SequenceNode):
+                if n.tag != "tag:yaml.org,2002:seq":
+                    raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
+                                        file=file, line=line)
+                out_l = LList(file, line)
+                for item in n.value:
+                    out_l.append(build(item))
+                    out_l.lines.append((file, item.start_mark.line + 1))
+                return out_l
+            if not n.tag.startswith("tag:yaml.org,2002:") or n.tag.endswith((":binary", ":timestamp")):
+                if n.tag.endswith(":timestamp"):  # dates are text in scenarios
+                    return n.value
+                raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
+                                    file=file, line=line)
+            try:
+                return loader.construct_object(n, deep=True)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                raise ScenarioError(f"bad value: {exc}", file=file, line=line) from None
+
+        return build(node)
+    finally:
+        loader.dispose()
+
+
+def _read_toml(text: str, file: str) -> Any:
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = getattr(exc, "msg", None) or str(exc)
+        if line is None:
+            mm = re.search(r"line (\d+)", str(exc))
+            line = int(mm.group(1)) if mm else None
+        raise ScenarioError(f"not valid TOML: {msg}", file=file, line=line) from None
+    lines = text.splitlines()
+
+    def find(key: str, start: int) -> int | None:
+        pat = re.compile(r'^\s*(?:\[\[?\s*)?(?:[^=\[\]#]*\.)?["\']?' + re.escape(key) + r'["\']?\s*(?:=|\]|\.)')
+        inline = re.compile(r'[{,]\s*["\']?' + re.escape(key) + r'["\']?\s*=')
+        for i in range(start, len(lines)):
+            if pat.search(lines[i]) or inline.search(lines[i]):
+                return i + 1
+        return None
+
+    def wrap(value: Any, line: int | None) -> Any:
+        if isinstance(value, dict):
+            out = LDict(file, line)
+            for k, v in value.items():
+                kl = find(k, (line or 1) - 1) or line
+                out[k] = wrap(v, kl)
+                out.lines[k] = (file, kl)
+            return out
+        if isinstance(value, list):
+            out_l = LList(file, line)
+            for v in value:
+                out_l.append(wrap(v, line))
+                out_l.lines.append((file, line))
+            return out_l
+        if hasattr(value, "isoformat"):  # TOML dates and times are text in scenarios
+            return value.isoformat()
+        return value
+
+    return wrap(data, 1)
+
+
+def _parse(text: str | bytes, file: str, fmt: str) -> Any:
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    if not isinstance(text, str):
+        raise ScenarioError(f"expected text, got {type(text).__name__}", file=file)
+    if fmt == "toml":
+        return _read_toml(text, file)
+    if fmt in ("yaml", "yml"):
+        return _read_yaml(text, file)
+    raise ScenarioError(f"unknown format {fmt!r}; allowed: yaml, toml", file=file)
+
+
+def _fmt_of(path: str) -> str:
+    return "toml" if str(path).lower().endswith(".toml") else "yaml"
+
+
+# -- includes --------------------------------------------------------------------------------------
+
+
+def _merge(base: Any, over: Any, key: str | None = None) -> Any:
+    """``over`` (the including file) wins for scalars; mappings merge; lists concatenate, the
+    included items first (``states``: the including file's first, without duplicates)."""
+    if isinstance(base, LDict) and isinstance(over, LDict):
+        out = LDict(over.file, over.line)
+        for k in base:
+            out[k] = base[k]
+            out.lines[k] = base.lines.get(k, (base.file, base.line))
+        for k in over:
+            if k in out:
+                out[k] = _merge(out[k], over[k], k)
+            else:
+                out[k] = over[k]
+            out.lines[k] = over.lines.get(k, (over.file, over.line))
+        return out
+    if isinstance(base, LList) and isinstance(over, LList):
+        out_l = LList(over.file, over.line)
+        first, second = (over, base) if key == "states" else (base, over)
+        for lst in (first, second):
+            for i, v in enumerate(lst):
+                if key == "states" and v in out_l:
+                    continue
+                out_l.append(v)
+                out_l.lines.append(lst.lines[i] if i < len(lst.lines) else (lst.file, lst.line))
+        return out_l
+    return over
+
+
+def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[str]) -> Any:
+    if not isinstance(doc, LDict) or "include" not in doc:
+        return doc
+    inc = doc["include"]
+    if not isinstance(inc, LList) or not all(isinstance(x, str) and x for x in inc):
+        where = doc.lines.get("include", (file, None))
+        raise ScenarioError("must be a list of file names", file=where[0], line=where[1], key_path="include")
+    base_dir = Path(file).parent
+    merged: Any = None
+    for i, name in enumerate(inc):
+        ifile, iline = inc.lines[i]
+        target = Path(name) if os.path.isabs(name) else base_dir / name
+        try:
+            key = str(target.resolve())
+        except (OSError, RuntimeError, ValueError):
+            key = str(target)
+        if key in stack:
+            chain = " -> ".join([*(os.path.basename(s) for s in stack[stack.index(key):]), os.path.basename(key)])
+            raise ScenarioError(f"include cycle: {chain}", file=ifile, line=iline, key_path=f"include[{i}]")
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            raise ScenarioError(f"includes nest deeper than {MAX_INCLUDE_DEPTH}", file=ifile, line=iline,
+                                key_path=f"include[{i}]")
+        if len(seen) >= MAX_FILES:
+            raise ScenarioError(f"more than {MAX_FILES} files included", file=ifile, line=iline, key_path=f"include[{i}]")
+        try:
+            data = target.read_bytes()
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ScenarioError(f"cannot read included file {name!r}: {reason}", file=ifile, line=iline,
+                                key_path=f"include[{i}]") from None
+        shown = str(target)
+        seen.append(shown)
+        sub = _parse(data, shown, _fmt_of(shown))
+        if sub is None:
+            sub = LDict(shown, 1)
+        if not isinstance(sub, LDict):
+            raise ScenarioError("an included file must be a mapping of scenario keys", file=shown, line=1)
+        sub = _resolve_includes(sub, shown, (*stack, key), seen)
+        merged = sub if merged is None else _merge(merged, sub)
+    rest = LDict(doc.file, doc.line)
+    for k, v in doc.items():
+        if k != "include":
+            rest[k] = v
+            rest.lines[k] = doc.lines[k]
+    return rest if merged is None else _merge(merged, rest)
+
+
+# -- messages about names --------------------------------------------------------------------------
+
+
+def _short(value: Any, n: int = 60) -> str:
+    r = repr(value)
+    return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def _allowed(name: Any, allowed: Iterable[str]) -> str:
+    allowed = sorted(set(allowed))
+    if not allowed:
+        return "nothing is allowed here"
+    if len(allowed) <= 12:
+        return "allowed: " + ", ".join(allowed)
+    close = difflib.get_close_matches(str(name), allowed, n=5, cutoff=0.5) if isinstance(name, str) else []
+    if not close and isinstance(name, str):
+        up = name.upper()
+        close = [a for a in allowed if up and (up in a.upper() or a.upper() in up)][:5]
+    if close:
+        return f"closest: {', '.join(close)} ({len(allowed)} allowed)"
+    return f"{len(allowed)} allowed, e.g. {', '.join(allowed[:5])}"
+
+
+def _unknown(what: str, name: Any, allowed: Iterable[str]) -> str:
+    return f"unknown {what} {_short(name)}; {_allowed(name, allowed)}"
+
+
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return type(v).__name__
+
+
+# -- schema errors ---------------------------------------------------------------------------------
+
+
+def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
+    from mockcti.wire.enums import MessageType  # noqa: F401  (imported for the message-name check)
+
+    errors = []
+    try:
+        raw = list(_validator().iter_errors(doc))
+    except RecursionError:
+        return [ScenarioError("the document is nested too deeply", file=file)]
+    for err in raw:
+        path, message = _explain(err)
+        f, line = _locate(doc, path, file)
+        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(path)))
+    errors.sort(key=lambda e: (e.file != file, e.file, e.line or 0, e.key_path))
+    out, seen = [], set()
+    for e in errors:
+        k = (e.file, e.line, e.key_path, e.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(e)
+    return out
+
+
+def _explain(err: Any) -> tuple[list[Any], str]:
+    while err.context:
+        subs = [e for e in err.context if not (e.validator == "type" and not e.relative_path)]
+        if not subs:
+            types: list[str] = []
+            for e in err.context:
+                v = e.validator_value
+                types.extend(v if isinstance(v, list) else [v])
+            words = []
+            for t in types:
+                w = _TYPE_WORDS.get(t, t)
+                if w not in words:
+                    words.append(w)
+            return list(err.absolute_path), f"expected {' or '.join(words)}, got {_type_name(err.instance)}"
+        err = max(subs, key=lambda e: (len(e.absolute_path), e.validator != "enum"))
+    path = list(err.absolute_path)
+    v, inst, val = err.validator, err.instance, err.validator_value
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(err.schema.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        if extra:
+            return path + [extra[0]], _unknown("key", extra[0], allowed)
+    if v == "required" and isinstance(inst, dict):
+        missing = [r for r in val if r not in inst]
+        return path, f"missing required key {missing[0]!r}" if missing else err.message
+    if v == "enum":
+        what = "message type" if len(val) > 50 else "value"
+        return path, _unknown(what, inst, [str(x) for x in val])
+    if v == "type":
+        types = val if isinstance(val, list) else [val]
+        return path, f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)} {_short(inst, 40)}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
+        return path, f"must be {word} {val}, got {_short(inst, 40)}"
+    if v == "maxProperties" and val == 1:
+        return path, f"an action has exactly one key, got {len(inst)}: {', '.join(map(str, inst))}"
+    if v == "minProperties" and isinstance(inst, dict) and not inst:
+        return path, "must not be empty"
+    if v == "pattern":
+        return path, f"{_short(inst, 60)} does not match the pattern {val}"
+    if v == "propertyNames":
+        return path, f"bad name: {err.message}"
+    if v in ("minItems", "maxItems", "minLength", "maxLength"):
+        return path, f"{v} is {val}: {_short(inst, 40)}"
+    return path, err.message if len(err.message) < 300 else err.message[:297] + "..."
+
+
+# -- name resolution -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _enum_names() -> dict[str, int | None]:
+    """Every member name of every enum in mockcti.wire.enums -> value (None when two enums disagree)."""
+    from mockcti.wire import enums
+
+    out: dict[str, int | None] = {}
+    for obj in vars(enums).values():
+        if isinstance(obj, type) and issubclass(obj, enum.Enum) and obj.__module__ == enums.__name__:
+            if obj.__name__ in ("MessageType", "Tag"):
+                continue
+            for name, member in obj.__members__.items():
+                val = int(member.value)
+                if name in out and out[name] != val:
+                    out[name] = None
+                else:
+                    out[name] = val
+    return out
+
+
+@functools.cache
+def _message_classes() -> dict[str, Any]:
+    from mockcti.wire.enums import MessageType
+    from mockcti.wire.spec import MESSAGE_CLASSES
+
+    return {n: mt for n, mt in MessageType.__members__.items() if mt in MESSAGE_CLASSES}
+
+
+@functools.cache
+def _field_info(mt: Any) -> dict[str, tuple[str, int | None, bool]]:
+    """snake_case field -> (kind: int|str|bytes|tuple, max size/len, signed)."""
+    from mockcti.wire.spec import SPECS, FloatingField, Group
+
+    spec = SPECS[mt]
+    out: dict[str, tuple[str, int | None, bool]] = {}
+    for f in dataclasses.fields(spec.cls):
+        t = str(f.type)
+        kind = "tuple" if "tuple" in t else "bytes" if "bytes" in t else "str" if "str" in t else "int"
+        out[f.name] = (kind, None, False)
+    for ff in spec.fixed:
+        if out.get(ff.attr, ("",))[0] == "int":
+            try:
+                out[ff.attr] = ("int", ff.con.sizeof(), False)
+            except Exception:  # noqa: BLE001 - a construct without a fixed size: no range check
+                pass
+    for it in spec.floating:
+        if isinstance(it, FloatingField) and not isinstance(it, Group):
+            k = out.get(it.attr, ("",))[0]
+            if k == "int":
+                out[it.attr] = ("int", it.kind.size, False)
+            elif k == "str":
+                out[it.attr] = ("str", it.max_len, False)
+    out.pop("extra_fields", None)
+    return out
+
+
+_CAPTURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+class _Ctx:
+    """State of one build: the located document, the errors found, what is defined."""
+
+    def __init__(self, doc: LDict, file: str) -> None:
+        from mockcti import catalog
+
+        self.doc = doc
+        self.file = file
+        self.errors: list[ScenarioError] = []
+        self._seen: set[tuple[Any, ...]] = set()
+        self.catalog = catalog.default()
+        self.captures: set[str] = set()
+        self.refs: list[tuple[str, tuple[Any, ...], Any]] = []  # (name, path, request message type or None)
+        self.states: tuple[str, ...] = ("start",)
+        self.agents: set[str] = set(_DEFAULT_AGENTS)
+        self.csqs: set[str] = set(_DEFAULT_CSQS)
+        self.templates_raw: dict[str, Any] = {}
+        self.template_stack: list[str] = []
+        self.via: list[str] = []
+
+    def loc(self, path: tuple[Any, ...]) -> m.Location:
+        f, line = _locate(self.doc, path, self.file)
+        return m.Location(f, line, _fmt_path(path))
+
+    def err(self, path: tuple[Any, ...], message: str) -> None:
+        if self.via:
+            message += f" (in template used at {self.via[-1]})"
+        f, line = _locate(self.doc, path, self.file)
+        key = (f, line, path, message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(path)))
+
+    # -- names --------------------------------------------------------------------------------------
+
+    def message(self, name: Any, path: tuple[Any, ...]) -> Any:
+        classes = _message_classes()
+        mt = classes.get(name) if isinstance(name, str) else None
+        if mt is None and isinstance(name, str):
+            from mockcti.wire.messages import by_name
+
+            try:
+                mt = by_name(name).TYPE
+            except KeyError:
+                mt = None
+        if mt is None:
+            self.err(path, _unknown("message type", name, classes))
+        return mt
+
+    def catalog_name(self, name: Any, sources: tuple[str, ...], what: str, path: tuple[Any, ...]) -> Any:
+        entry = self.catalog.get(name) if isinstance(name, str) else None
+        allowed = [e.name for s in sources for e in self.catalog.entries(s)]
+        if entry is None:
+            self.err(path, _unknown(what, name, allowed))
+            return None
+        if entry.source not in sources:
+            self.err(path, f"{entry.name} is a {entry.source} code, not {what}; {_allowed(name, allowed)}")
+            return None
+        if entry.code is None:
+            self.err(path, f"{entry.name} has no known value (status {entry.status}); it cannot be sent")
+            return None
+        return entry
+
+    def agent(self, agent: Any, path: tuple[Any, ...]) -> None:
+        if str(agent) not in self.agents:
+            self.err(path, _unknown("agent id", agent, self.agents))
+
+    def target(self, to: Any, path: tuple[Any, ...]) -> str:
+        if isinstance(to, str) and to.startswith("agent:"):
+            self.agent(to[len("agent:"):], path)
+        return to
+
+    def state(self, state: Any, path: tuple[Any, ...]) -> None:
+        if state not in self.states:
+            self.err(path, _unknown("state", state, self.states))
+
+    def reference(self, value: Any, path: tuple[Any, ...], request: Any) -> None:
+        for name in m.references(value):
+            self.refs.append((name, path, request))
+
+    def capture_names(self, caps: Any, path: tuple[Any, ...], request: Any, sources: Iterable[str] | None = None
+                      ) -> dict[str, str]:
+        out: dict[str, str] = {}
+        fields = _field_info(request) if request not in (None, _ANY) else None
+        for var, src in caps.items():
+            if not _CAPTURE_NAME.fullmatch(var):
+                self.err(path + (var,), f"bad capture name {var!r} (letters, digits, _ and .)")
+                continue
+            if sources is not None:
+                if src not in sources:
+                    self.err(path + (var,), _unknown("call attribute", src, sources))
+                    continue
+            elif request is None:
+                self.err(path, "capture needs a request (use it in rules and expect steps)")
+                continue
+            elif fields is not None and src not in fields:
+                self.err(path + (var,), _unknown(f"field of {request.name}", src, fields))
+                continue
+            out[var] = src
+            self.captures.add(var)
+        return out
+
+
+_ANY = object()  # request context of a template built on its own: any message
+
+
+def _int_range(size: int | None, value: int) -> bool:
+    if size is None:
+        return -(1 << 63) <= value < (1 << 64)
+    bits = 8 * size
+    return -(1 << (bits - 1)) <= value < (1 << bits)
+
+
+def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ...], request: Any) -> Any:
+    """Check (and resolve names in) one field value of message ``mt``."""
+    info = _field_info(mt).get(fname)
+    if info is None:
+        return value
+    kind, size, _ = info
+    if isinstance(value, str) and m.references(value):
+        ctx.reference(value, path, request)
+        return value
+    if kind == "int":
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str):
+            key = value.strip()
+            enums = _enum_names()
+            if key in enums:
+                if enums[key] is None:
+                    ctx.err(path, f"{key} names different values in different enumerations; give the number")
+                    return None
+                return enums[key]
+            entry = ctx.catalog.get(key)
+            if entry is not None and entry.code is not None:
+                return entry.code
+            if re.fullmatch(r"-?\d{1,20}", key):
+                value = int(key)
+            else:
+                ctx.err(path, f"{fname} is an integer field: give a number, an enum or catalog name, or ${{name}}; "
+                              f"unknown name {_short(value)}")
+                return None
+        if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+            value = int(value)
+        if not isinstance(value, int):
+            ctx.err(path, f"{fname} is an integer field, got {_type_name(value)}")
+            return None
+        if not _int_range(size, value):
+            ctx.err(path, f"{value} does not fit in {fname} ({size} byte(s))")
+            return None
+        return value
+    if kind == "str":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            ctx.err(path, f"{fname} is a text field, got {_type_name(value)}")
+            return None
+        if size and len(value.encode("utf-8", "surrogatepass")) > size - 1:
+            ctx.err(path, f"{fname} holds at most {size - 1} bytes, got {len(value.encode('utf-8', 'surrogatepass'))}")
+        return value
+    if kind == "bytes":
+        if not isinstance(value, str):
+            ctx.err(path, f"{fname} is a bytes field: give text, got {_type_name(value)}")
+            return None
+        return value
+    if not isinstance(value, list):
+        ctx.err(path, f"{fname} is a repeated field: give a list, got {_type_name(value)}")
+        return None
+    ctx.reference(value, path, request)
+    return _plain(value)
+
+
+def _fields(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if mt is None or not raw:
+        return out
+    info = _field_info(mt)
+    for fname, value in raw.items():
+        if fname not in info:
+            ctx.err(path + (fname,), _unknown(f"field of {mt.name}", fname, info))
+            continue
+        out[fname] = _field_value(ctx, mt, fname, value, path + (fname,), request)
+    return out
+
+
+def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: Any) -> tuple[m.Predicate, ...]:
+    out: list[m.Predicate] = []
+    if mt is None or not raw:
+        return ()
+    info = _field_info(mt)
+    for fname, spec in raw.items():
+        p = path + (fname,)
+        if fname not in info:
+            ctx.err(p, _unknown(f"field of {mt.name}", fname, info))
+            continue
+        loc = ctx.loc(p)
+        if spec in ("present", "absent"):
+            out.append(m.Predicate(fname, spec, True, loc))
+            continue
+        if not isinstance(spec, dict):
+            out.append(m.Predicate(fname, "equals", _field_value(ctx, mt, fname, spec, p, request), loc))
+            continue
+        for op, val in spec.items():
+            op_path = p + (op,)
+            oloc = ctx.loc(op_path)
+            if op in ("present", "absent"):
+                real = op if val else ("absent" if op == "present" else "present")
+                out.append(m.Predicate(fname, real, True, oloc))
+            elif op == "regex":
+                ctx.reference(val, op_path, request)
+                try:
+                    pat = re.compile(val)
+                except (re.error, RecursionError, OverflowError, ValueError) as exc:
+                    ctx.err(op_path, f"bad regular expression: {exc}")
+                    continue
+                out.append(m.Predicate(fname, "regex", val, oloc, pat))
+            elif op in ("min", "max"):
+                if isinstance(val, float) and not math.isfinite(val):
+                    ctx.err(op_path, "must be a finite number")
+                    continue
+                out.append(m.Predicate(fname, op, val, oloc))
+            elif op in ("in", "not_in"):
+                vals = tuple(_field_value(ctx, mt, fname, v, op_path + (i,), request) for i, v in enumerate(val))
+                out.append(m.Predicate(fname, op, vals, oloc))
+            else:
+                out.append(m.Predicate(fname, op, _field_value(ctx, mt, fname, val, op_path, request), oloc))
+    return tuple(out)
+
+
+def _match(ctx: _Ctx, raw: Any, path: tuple[Any, ...], *, with_state: bool = True) -> m.Match | None:
+    mt = ctx.message(raw.get("message"), path + ("message",))
+    states = None
+    if with_state and "state" in raw:
+        st = raw["state"]
+        states = tuple(st) if isinstance(st, list) else (st,)
+        for i, s in enumerate(states):
+            ctx.state(s, path + ("state",) + ((i,) if isinstance(st, list) else ()))
+    agent = raw.get("agent")
+    if agent is not None:
+        ctx.agent(agent, path + ("agent",))
+    preds = _predicates(ctx, mt, raw.get("fields"), path + ("fields",), mt)
+    if mt is None:
+        return None
+    return m.Match(mt, preds, states, agent, ctx.loc(path))
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+def _actions(ctx: _Ctx, raw: Any, path: tuple[Any, ...], request: Any) -> tuple[m.Action, ...]:
+    out: list[m.Action] = []
+    for i, item in enumerate(raw):
+        p = path + (i,)
+        if isinstance(item, str):
+            item = {item: {}}
+        (kind, body), = item.items()
+        if kind == "use":
+            out.extend(_use(ctx, body, p + ("use",), request))
+            continue
+        act = _action(ctx, kind, body, p + (kind,), request)
+        if act is not None:
+            out.append(act)
+    return tuple(out)
+
+
+def _use(ctx: _Ctx, name: str, path: tuple[Any, ...], request: Any) -> tuple[m.Action, ...]:
+    if name not in ctx.templates_raw:
+        ctx.err(path, _unknown("template", name, ctx.templates_raw))
+        return ()
+    if name in ctx.template_stack:
+        chain = " -> ".join([*ctx.template_stack[ctx.template_stack.index(name):], name])
+        ctx.err(path, f"template cycle: {chain}")
+        return ()
+    ctx.template_stack.append(name)
+    ctx.via.append(_fmt_path(path))
+    try:
+        return _actions(ctx, ctx.templates_raw[name], ("templates", name), request)
+    finally:
+        ctx.template_stack.pop()
+        ctx.via.pop()
+
+
+def _needs_request(ctx: _Ctx, request: Any, path: tuple[Any, ...], what: str) -> bool:
+    if request is None:
+        ctx.err(path, f"{what} needs a request to answer; use it in rules (then/responses) or expect steps (respond)")
+        return False
+    return True
+
+
+def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any) -> m.Action | None:
+    loc = ctx.loc(path)
+    if kind == "reply":
+        if not _needs_request(ctx, request, path, "reply"):
+            return None
+        mt = ctx.message(body["message"], path + ("message",))
+        if mt is not None:
+            from mockcti.wire.spec import SPECS
+
+            if SPECS[mt].direction != "S->C":
+                ctx.err(path + ("message",), f"{mt.name} is a client message; a reply is a server message")
+        fields = _fields(ctx, mt, body.get("fields"), path + ("fields",), request)
+        return m.Reply(mt, fields, loc) if mt is not None else None
+    if kind == "emit":
+        return _emit(ctx, body, path, request, loc)
+    if kind in ("fail", "failure_event"):
+        return _fail(ctx, kind, body, path, request, loc)
+    if kind == "delay":
+        return m.Delay(float(body["seconds"]), loc)
+    if kind == "fault":
+        return _fault(ctx, body, path, session_wide=False)
+    if kind == "close":
+        return m.Close(bool(body.get("abort", False)), loc)
+    if kind == "goto":
+        ctx.state(body["state"], path + ("state",))
+        return m.Goto(body["state"], loc)
+    if kind == "default":
+        return m.Default(loc) if _needs_request(ctx, request, path, "default") else None
+    if kind == "capture":
+        if not _needs_request(ctx, request, path, "capture"):
+            return None
+        return m.Capture(ctx.capture_names(body, path, request), loc)
+    if kind == "deliver_call":
+        if "agent" in body:
+            ctx.agent(body["agent"], path + ("agent",))
+        if "csq" in body and body["csq"] not in ctx.csqs:
+            ctx.err(path + ("csq",), _unknown("CSQ", body["csq"], ctx.csqs))
+        if "agent" not in body and "csq" not in body:
+            ctx.err(path, "deliver_call needs agent or csq")
+        for k in ("ani", "dnis"):
+            if k in body:
+                ctx.reference(body[k], path + (k,), request)
+        caps = ctx.capture_names(body.get("capture") or {}, path + ("capture",), request,
+                                 sources=("call_id", "connection_device_id", "ani", "dnis"))
+        return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
+                             dict(body.get("call_variables") or {}), caps, loc)
+    if kind == "set_agent_state":
+        from mockcti.wire.enums import AgentState
+
+        ctx.agent(body["agent"], path + ("agent",))
+        name = _agent_state_name(body["state"])
+        return m.SetAgentState(body["agent"], name, int(AgentState[name]), body.get("reason_code"), loc)
+    if kind == "system_event":
+        from mockcti.wire.enums import CCXStatus, SystemEventID
+
+        status = body.get("ccx_status")
+        if isinstance(status, str):
+            if status in CCXStatus.__members__:
+                status = int(CCXStatus[status])
+            else:
+                ctx.err(path + ("ccx_status",), _unknown("CCXStatus", status, CCXStatus.__members__))
+                status = None
+        elif status is not None and not 0 <= status < 1 << 32:
+            ctx.err(path + ("ccx_status",), f"{status} does not fit in a UINT")
+            status = None
+        return m.SystemEvent(body["id"], int(SystemEventID[body["id"]]), body.get("text"), status,
+                             ctx.target(body.get("to", "all"), path + ("to",)), loc)
+    if kind == "failover":
+        return m.Failover(float(body["seconds"]), loc)
+    ctx.err(path, _unknown("action", kind, ("reply", "fail", "emit", "delay", "fault", "close", "goto", "default",
+                                            "capture", "use", "deliver_call", "set_agent_state", "system_event",
+                                            "failure_event", "failover")))
+    return None
+
+
+def _agent_state_name(state: str) -> str:
+    from mockcti.wire.enums import AgentState
+
+    return state if state in AgentState.__members__ else f"AGENT_STATE_{state}"
+
+
+def _emit(ctx: _Ctx, body: Any, path: tuple[Any, ...], request: Any, loc: m.Location) -> m.Emit | None:
+    mt = ctx.message(body["message"], path + ("message",))
+    if mt is not None:
+        from mockcti.wire.spec import SPECS
+
+        if SPECS[mt].direction != "S->C":
+            ctx.err(path + ("message",), f"{mt.name} is a client message; the server can only send server messages")
+    fields = _fields(ctx, mt, body.get("fields"), path + ("fields",), request)
+    to = ctx.target(body.get("to", "requester"), path + ("to",))
+    return m.Emit(mt, fields, to, loc) if mt is not None else None
+
+
+def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, loc: m.Location) -> m.Fail | None:
+    if kind == "failure_event":
+        fkind = "FAILURE_EVENT"
+    else:
+        fkind = body.get("kind") or ("CONTROL_FAILURE_CONF" if "failure_code" in body else "FAILURE_CONF")
+        if fkind != "FAILURE_EVENT" and not _needs_request(ctx, request, path, fkind):
+            return None
+    status = failure = periph = text_code = None
+    ok = True
+    if fkind in ("FAILURE_CONF", "FAILURE_EVENT"):
+        if "status" not in body:
+            ctx.err(path, f"{fkind} needs status (an E_CTI_* name)")
+            ok = False
+        for k in ("failure_code", "peripheral_error_code"):
+            if k in body:
+                ctx.err(path + (k,), f"{k} belongs to CONTROL_FAILURE_CONF, not {fkind}")
+                ok = False
+    else:
+        if "failure_code" not in body:
+            ctx.err(path, "CONTROL_FAILURE_CONF needs failure_code (a CF_* name)")
+            ok = False
+        if "status" in body:
+            ctx.err(path + ("status",), "status belongs to FAILURE_CONF and FAILURE_EVENT; "
+                                        "CONTROL_FAILURE_CONF carries failure_code")
+            ok = False
+    if "status" in body:
+        status = ctx.catalog_name(body["status"], ("uccx_status",), "an E_CTI status", path + ("status",))
+        ok = ok and status is not None
+    if "failure_code" in body:
+        failure = ctx.catalog_name(body["failure_code"], ("uccx_cf",), "a CF failure code", path + ("failure_code",))
+        ok = ok and failure is not None
+    pvalue = None
+    if "peripheral_error_code" in body:
+        pe = body["peripheral_error_code"]
+        if isinstance(pe, int):
+            if not 0 <= pe < 1 << 32:
+                ctx.err(path + ("peripheral_error_code",), f"{pe} does not fit in a UINT (CCXErrorCode)")
+                ok = False
+            pvalue = pe
+        else:
+            periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "a UCCX error code or CTIERR code",
+                                      path + ("peripheral_error_code",))
+            ok = ok and periph is not None
+            pvalue = periph.code if periph is not None else None
+    elif fkind == "CONTROL_FAILURE_CONF":
+        pvalue = 0
+    if "text_code" in body:
+        text_code = ctx.catalog_name(body["text_code"], ("cn_ngcc",), "a seed-000 (cn_ngcc) code", path + ("text_code",))
+        ok = ok and text_code is not None
+    text = body.get("text")
+    if text is not None:
+        ctx.reference(text, path + ("text",), request)
+    if not ok:
+        return None
+    return m.Fail(
+        kind=fkind,
+        status=status.name if status else None, status_code=status.code if status else None,
+        failure_code=failure.name if failure else None, failure_code_value=failure.code if failure else None,
+        peripheral_error_code=periph.name if periph else None, peripheral_error_value=pvalue,
+        text_code=text_code.name if text_code else None, text_code_value=text_code.code if text_code else None,
+        text=text, to=ctx.target(body.get("to", "requester"), path + ("to",)), loc=loc,
+    )
+
+
+def _fault(ctx: _Ctx, body: Any, path: tuple[Any, ...], *, session_wide: bool) -> m.Fault | None:
+    kind = body["kind"]
+    layer = next(lay for lay, kinds in m.FAULT_KINDS.items() if kind in kinds)
+    ok = True
+    if "layer" in body and body["layer"] != layer:
+        ctx.err(path + ("layer",), f"{kind} is a {layer} fault, not {body['layer']}; "
+                                   f"{body['layer']} kinds: {', '.join(m.FAULT_KINDS[body['layer']])}")
+        ok = False
+    params = dict(body.get("params") or {})
+    allowed = m.FAULT_PARAMS[kind]
+    for k in params:
+        if k not in allowed:
+            ctx.err(path + ("params", k), f"{kind} takes no parameter {k!r}; "
+                                          + ("allowed: " + ", ".join(allowed) if allowed else "it takes none"))
+            ok = False
+    if "message" in params:
+        mt = ctx.message(params["message"], path + ("params", "message"))
+        params["message"] = mt
+    messages = None
+    if not session_wide:
+        for k in ("probability", "messages"):
+            if k in body:
+                ctx.err(path + (k,), f"{k} is for session-wide faults (the faults key), not fault actions")
+                ok = False
+    elif "messages" in body:
+        messages = tuple(ctx.message(n, path + ("messages", i)) for i, n in enumerate(body["messages"]))
+    if not ok:
+        return None
+    return m.Fault(layer, kind, params, float(body.get("probability", 1.0)), messages, ctx.loc(path))
+
+
+# -- the whole document ----------------------------------------------------------------------------
+
+
+def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        try:  # the embedded default center, if the center package offers it
+            from mockcti.center import default_center  # type: ignore[attr-defined]
+
+            cfg = default_center()
+            ids = {str(getattr(a, "id", None) or getattr(a, "agent_id")) for a in cfg.agents}
+            names = {str(c.name) for c in cfg.csqs}
+            if ids:
+                ctx.agents, ctx.csqs = ids, names or ctx.csqs
+        except Exception:  # noqa: BLE001 - the center package is optional for loading; README defaults apply
+            pass
+        return None
+    if "agents" in raw:
+        ctx.agents = set()
+        for i, a in enumerate(raw["agents"]):
+            aid = a["id"]
+            if aid in ctx.agents:
+                ctx.err(("center", "agents", i, "id"), f"duplicate agent id {aid!r}")
+            ctx.agents.add(aid)
+    if "csqs" in raw:
+        ctx.csqs = set()
+        ids: set[int] = set()
+        for i, c in enumerate(raw["csqs"]):
+            if c["name"] in ctx.csqs:
+                ctx.err(("center", "csqs", i, "name"), f"duplicate CSQ name {c['name']!r}")
+            ctx.csqs.add(c["name"])
+            if "id" in c:
+                if c["id"] in ids:
+                    ctx.err(("center", "csqs", i, "id"), f"duplicate CSQ id {c['id']}")
+                ids.add(c["id"])
+    for i, a in enumerate(raw.get("agents", [])):
+        for j, q in enumerate(a.get("csqs", [])):
+            if q not in ctx.csqs:
+                ctx.err(("center", "agents", i, "csqs", j), _unknown("CSQ", q, ctx.csqs))
+    for i, c in enumerate(raw.get("calls", [])):
+        ctx.agent(c["agent"], ("center", "calls", i, "agent"))
+        if "csq" in c and c["csq"] not in ctx.csqs:
+            ctx.err(("center", "calls", i, "csq"), _unknown("CSQ", c["csq"], ctx.csqs))
+        if "capture" in c:
+            ctx.capture_names(c["capture"], ("center", "calls", i, "capture"), None,
+                              sources=("call_id", "connection_device_id", "ani", "dnis"))
+    return _plain(raw)
+
+
+def _unique_id(ctx: _Ctx, used: set[str], given: Any, auto: str, path: tuple[Any, ...]) -> str:
+    ident = given if given is not None else auto
+    if ident in used:
+        ctx.err(path + ("id",) if given is not None else path, f"duplicate id {ident!r}")
+    used.add(ident)
+    return ident
+
+
+def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
+    ctx.states = tuple(doc.get("states") or ("start",))
+    seen_states: set[str] = set()
+    for i, s in enumerate(ctx.states):
+        if s in seen_states:
+            ctx.err(("states", i), f"duplicate state {s!r}")
+        seen_states.add(s)
+    center = _center(ctx, doc.get("center"))
+
+    dialect_raw = doc.get("dialect") or {}
+    from mockcti.wire.dialect import PROFILES
+
+    prof = PROFILES[dialect_raw.get("profile", "uccx")]
+    lo, hi = dialect_raw.get("min_version"), dialect_raw.get("max_version")
+    for key, v in (("min_version", lo), ("max_version", hi)):
+        if v is not None and not prof.min_version <= v <= prof.max_version:
+            ctx.err(("dialect", key), f"version {v} is outside the {prof.name} profile "
+                                      f"({prof.min_version}-{prof.max_version})")
+    if lo is not None and hi is not None and lo > hi:
+        ctx.err(("dialect", "min_version"), f"min_version {lo} is greater than max_version {hi}")
+    dialect = m.DialectSpec(prof.name, lo, hi, ctx.loc(("dialect",)))
+
+    ctx.templates_raw = dict(doc.get("templates") or {})
+    templates = {name: _actions(ctx, acts, ("templates", name), _ANY) for name, acts in ctx.templates_raw.items()}
+
+    rules = []
+    used: set[str] = set()
+    for i, r in enumerate(doc.get("rules") or []):
+        p = ("rules", i)
+        rid = _unique_id(ctx, used, r.get("id"), f"rule{i + 1}", p)
+        match = _match(ctx, r["when"], p + ("when",))
+        mt = match.message if match else _ANY
+        caps = ctx.capture_names(r.get("capture") or {}, p + ("capture",), mt)
+        then = responses = None
+        if ("then" in r) == ("responses" in r):
+            ctx.err(p, "a rule needs exactly one of then or responses")
+        if "then" in r:
+            then = _actions(ctx, r["then"], p + ("then",), mt)
+        if "responses" in r:
+            responses = tuple(_actions(ctx, acts, p + ("responses", j), mt) for j, acts in enumerate(r["responses"]))
+        elif "exhausted" in r:
+            ctx.err(p + ("exhausted",), "exhausted applies to responses only")
+        if match is not None:
+            rules.append(m.Rule(rid, match, then, responses, r.get("times"), r.get("exhausted", "default"), caps,
+                                r.get("description"), ctx.loc(p)))
+
+    steps: list[m.Step] = []
+    used = set()
+    step_kinds = ("expect", "send", "wait", "do")
+    for i, s in enumerate(doc.get("steps") or []):
+        p = ("steps", i)
+        sid = _unique_id(ctx, used, s.get("id"), f"step{i + 1}", p)
+        given = [k for k in step_kinds if k in s]
+        if len(given) != 1:
+            ctx.err(p, f"a step has exactly one of expect, send, wait, do; got {', '.join(given) or 'none'}")
+            continue
+        k = given[0]
+        loc = ctx.loc(p)
+        if k == "expect":
+            e = s["expect"]
+            match = _match(ctx, e, p + ("expect",), with_state=False)
+            mt = match.message if match else _ANY
+            caps = ctx.capture_names(e.get("capture") or {}, p + ("expect", "capture"), mt)
+            respond = _actions(ctx, e["respond"], p + ("expect", "respond"), mt) if "respond" in e else None
+            if match is not None:
+                steps.append(m.ExpectStep(sid, match, caps, _f(e.get("timeout")), respond, loc))
+        elif k == "send":
+            em = _emit(ctx, s["send"], p + ("send",), None, ctx.loc(p + ("send",)))
+            if em is not None:
+                steps.append(m.SendStep(sid, em, loc))
+        elif k == "wait":
+            steps.append(m.WaitStep(sid, float(s["wait"]), loc))
+        else:
+            steps.append(m.DoStep(sid, _actions(ctx, s["do"], p + ("do",), None), loc))
+    step_ids = {s.id for s in steps} | used
+
+    timeline = []
+    used = set()
+    for i, h in enumerate(doc.get("timeline") or []):
+        p = ("timeline", i)
+        hid = _unique_id(ctx, used, h.get("id"), f"happening{i + 1}", p)
+        if ("at" in h) == ("after" in h):
+            ctx.err(p, "a timeline entry needs exactly one of at or after")
+        if "after" in h and h["after"] not in step_ids:
+            ctx.err(p + ("after",), _unknown("step id", h["after"], step_ids))
+        if "delay" in h and "after" not in h:
+            ctx.err(p + ("delay",), "delay goes with after (use at for a time from the start)")
+        do = h["do"]
+        acts = _single(ctx, do, p + ("do",))
+        timeline.append(m.Happening(hid, acts, _f(h.get("at")), h.get("after"), float(h.get("delay", 0.0)), ctx.loc(p)))
+
+    expect = []
+    used = set()
+    for i, e in enumerate(doc.get("expect") or []):
+        p = ("expect", i)
+        eid = _unique_id(ctx, used, e.get("id"), f"expect{i + 1}", p)
+        match = _match(ctx, e, p, with_state=False)
+        lo_n, hi_n = e.get("min"), e.get("max")
+        if "times" in e:
+            if "min" in e or "max" in e:
+                ctx.err(p + ("times",), "times is exact; do not combine it with min or max")
+            lo_n = hi_n = e["times"]
+        if e.get("never"):
+            if any(k in e for k in ("times", "min", "max")):
+                ctx.err(p + ("never",), "never means zero times; do not combine it with times, min or max")
+            lo_n = hi_n = 0
+        if lo_n is None:
+            lo_n = 1 if hi_n is None or hi_n >= 1 else 0
+        if hi_n is not None and lo_n > hi_n:
+            ctx.err(p + ("min",), f"min {lo_n} is greater than max {hi_n}")
+        if match is not None:
+            expect.append(m.Expectation(eid, match, lo_n, hi_n, ctx.loc(p)))
+
+    faults = []
+    for i, f in enumerate(doc.get("faults") or []):
+        fault = _fault(ctx, f, ("faults", i), session_wide=True)
+        if fault is not None:
+            faults.append(fault)
+
+    end_raw = doc.get("end") or {}
+    when = end_raw.get("when")
+    if when == "all_steps_done" and not doc.get("steps"):
+        ctx.err(("end", "when"), "all_steps_done needs steps")
+    if when == "all_expectations_met" and not doc.get("expect"):
+        ctx.err(("end", "when"), "all_expectations_met needs expect")
+    end = m.End(_f(end_raw.get("after")), when, ctx.loc(("end",)))
+
+    # substitutions refer to something defined
+    for name, path, request in ctx.refs:
+        if name in ctx.captures or name in m.BUILTIN_NAMES:
+            continue
+        if name.startswith("request."):
+            if request is None:
+                ctx.err(path, f"${{{name}}}: there is no request here (request.* works in rules and expect steps)")
+            elif request is not _ANY and name[len("request."):] not in _field_info(request):
+                ctx.err(path, _unknown(f"field of {request.name} in ${{{name}}}", name[len("request."):],
+                                       _field_info(request)))
+            continue
+        known = sorted(ctx.captures) + sorted(m.BUILTIN_NAMES) + ["request.<field>"]
+        ctx.err(path, _unknown("substitution", "${" + name + "}", ["${" + k + "}" for k in known]))
+
+    return m.Scenario(
+        name=doc["name"], description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,
+        center=center, states=ctx.states, rules=tuple(rules), steps=tuple(steps), timeline=tuple(timeline),
+        expect=tuple(expect), expect_order=bool(doc.get("expect_order", False)), faults=tuple(faults), end=end,
+        templates=templates, captures=frozenset(ctx.captures), files=tuple(files), loc=ctx.loc(()),
+    )
+
+
+def _single(ctx: _Ctx, do: Any, path: tuple[Any, ...]) -> tuple[m.Action, ...]:
+    """``do`` of a timeline entry: one action (mapping or word) or a list of them."""
+    if isinstance(do, list):
+        return _actions(ctx, do, path, None)
+    if isinstance(do, str):
+        do = {do: {}}
+    (kind, body), = do.items()
+    if kind == "use":
+        return _use(ctx, body, path + ("use",), None)
+    act = _action(ctx, kind, body, path + (kind,), None)
+    return (act,) if act is not None else ()
+
+
+# -- entry points ----------------------------------------------------------------------------------
+
+
+def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
+    doc = _parse(text, file, fmt)
+    if doc is None:
+        raise ScenarioError("the file is empty; a scenario needs at least a name", file=file, line=1)
+    if not isinstance(doc, LDict):
+        raise ScenarioError(f"a scenario is a mapping of keys (name, rules, steps ...), got {_type_name(doc)}",
+                            file=file, line=getattr(doc, "line", 1))
+    files = [file]
+    try:
+        start = str(Path(file).resolve())
+    except (OSError, RuntimeError, ValueError):
+        start = file
+    doc = _resolve_includes(doc, file, (start,), files)
+    errors = _schema_errors(doc, file)
+    if errors:
+        first = errors[0]
+        raise ScenarioError(first.message, file=first.file, line=first.line, key_path=first.key_path, errors=errors)
+    ctx = _Ctx(doc, file)
+    scenario = _build(ctx, doc, files)
+    if ctx.errors:
+        errs = sorted(ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
+        first = errs[0]
+        raise ScenarioError(first.message, file=first.file, line=first.line, key_path=first.key_path, errors=errs)
+    return scenario
+
+
+def _guarded(text: str | bytes, file: str, fmt: str) -> m.Scenario:
+    try:
+        return _load(text, file, fmt)
+    except ScenarioError:
+        raise
+    except RecursionError:
+        raise ScenarioError("the document is nested too deeply", file=file) from None
+    except MemoryError:
+        raise ScenarioError("the document is too large", file=file) from None
+    except Exception as exc:  # noqa: BLE001 - the promise: nothing but ScenarioError escapes
+        raise ScenarioError(f"internal error while loading ({type(exc).__name__}: {exc}); please report it",
+                            file=file) from exc
+
+
+def load_scenario_text(text: str | bytes, *, filename: str = "<scenario>", fmt: str = "yaml") -> m.Scenario:
+    """Load a scenario from text (``fmt`` ``yaml`` or ``toml``). Includes are resolved relative to
+    ``filename``'s directory. Raises :class:`ScenarioError` (and nothing else) when it is not valid."""
+    return _guarded(text, str(filename), str(fmt).lower())
+
+
+def load_scenario(path: str | os.PathLike[str]) -> m.Scenario:
+    """Load a scenario file (``.toml`` is TOML, anything else YAML). Raises :class:`ScenarioError`."""
+    file = os.fspath(path)
+    try:
+        data = Path(file).read_bytes()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError(f"cannot read the file: {reason}", file=str(file)) from None
+    return _guarded(data, str(file), _fmt_of(str(file)))
+
+
+def _f(x: Any) -> float | None:
+    return None if x is None else float(x)

@@ -1,0 +1,496 @@
+"""The scenario model: what a loaded scenario file *is*, as frozen dataclasses.
+
+Owns: the validated, resolved form of a scenario (``Scenario`` and its parts). Every name in a
+file has been resolved by :mod:`mockcti.scenario.loader` before an object here exists: message
+types are :class:`~mockcti.wire.enums.MessageType` members, catalog names carry their codes,
+templates are expanded, states, agents and step ids are known to exist. Every object carries a
+:class:`Location` (file, line, key path) so the engine can point at the file in its messages.
+
+Values may still hold ``${name}`` substitutions (captures and built-ins), resolved at run time
+with :func:`substitute`. Pure: no I/O, no clock. Must not import the engine, the center or
+anything above ``scenario`` in the layer stack.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from mockcti.wire.enums import MessageType
+
+__all__ = [
+    "Location", "Predicate", "Match", "Fault",
+    "Reply", "Fail", "Emit", "Delay", "Close", "Goto", "Default", "Capture",
+    "DeliverCall", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
+    "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
+    "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
+    "substitute", "references",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a piece of a scenario was written: file, 1-based line (None if unknown), key path."""
+
+    file: str
+    line: int | None
+    key_path: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.key_path}" if self.key_path else where
+
+
+_NOWHERE = Location("<scenario>", None, "")
+
+# -- substitutions --------------------------------------------------------------------------------
+
+#: ``${name}``; ``$${`` is a literal ``${``.
+SUBSTITUTION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+#: Names the engine defines without a capture. ``request.<field>`` (a field of the request being
+#: handled) is also built in, wherever there is a request.
+BUILTIN_NAMES: frozenset[str] = frozenset({
+    "session.id", "session.agent_id", "session.agent_extension", "session.agent_instrument",
+    "session.invoke_id", "state", "seed",
+})
+
+
+def references(value: Any) -> set[str]:
+    """Every ``${name}`` in a value (strings, and lists/dicts of them)."""
+    out: set[str] = set()
+    if isinstance(value, str):
+        for m in SUBSTITUTION.finditer(value):
+            if m.group(1):
+                out.add(m.group(1))
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            out |= references(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            out |= references(v)
+    return out
+
+
+def substitute(value: Any, env: Mapping[str, Any]) -> Any:
+    """Replace ``${name}`` with ``env[name]``. A string that is exactly one ``${name}`` becomes the
+    value itself (an int stays an int); otherwise the value is formatted into the text.
+    Lists, tuples and dicts are substituted element by element. Unknown names raise KeyError."""
+    if isinstance(value, str):
+        if "$" not in value:
+            return value
+        m = SUBSTITUTION.fullmatch(value)
+        if m and m.group(1):
+            return env[m.group(1)]
+        return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else str(env[mm.group(1)]), value)
+    if isinstance(value, Mapping):
+        return {k: substitute(v, env) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(substitute(v, env) for v in value)
+    if isinstance(value, list):
+        return [substitute(v, env) for v in value]
+    return value
+
+
+# -- predicates ------------------------------------------------------------------------------------
+
+PREDICATE_OPS = ("equals", "not_equals", "in", "not_in", "regex", "present", "absent", "min", "max")
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """One condition on one field of a message. ``op`` is one of :data:`PREDICATE_OPS`.
+
+    ``value`` is resolved (enum and catalog names of integer fields are numbers) but may hold
+    ``${name}``; for ``in``/``not_in`` it is a tuple; for ``regex`` the pattern text (``pattern``
+    is the compiled form); for ``present``/``absent`` it is True."""
+
+    field: str
+    op: str
+    value: Any
+    loc: Location = field(default=_NOWHERE, compare=False)
+    pattern: re.Pattern[str] | None = field(default=None, compare=False)
+
+    def test(self, actual: Any, env: Mapping[str, Any] | None = None) -> bool:
+        """Whether ``actual`` (the field's value; None when absent) satisfies this condition."""
+        env = env or {}
+        op = self.op
+        if op == "present":
+            return actual is not None
+        if op == "absent":
+            return actual is None
+        if actual is None:
+            return op in ("not_equals", "not_in")
+        if op == "regex":
+            pat = self.pattern or re.compile(self.value)
+            return pat.search(str(actual)) is not None
+        if op in ("min", "max"):
+            if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+                return False
+            bound = substitute(self.value, env)
+            return actual >= bound if op == "min" else actual <= bound
+        if op in ("equals", "not_equals"):
+            same = _same(actual, substitute(self.value, env))
+            return same if op == "equals" else not same
+        found = any(_same(actual, substitute(v, env)) for v in self.value)
+        return found if op == "in" else not found
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if actual == expected:
+        return True
+    # "1001" in a file versus 1001 on the wire (or the other way round): compare as text
+    if isinstance(actual, (int, str)) and isinstance(expected, (int, str)) and not isinstance(actual, bool):
+        return str(actual) == str(expected)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Which message a rule, expect step or expectation is about."""
+
+    message: MessageType
+    fields: tuple[Predicate, ...] = ()
+    states: tuple[str, ...] | None = None  # None: any scenario state
+    agent: str | None = None  # only the session of this agent
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+    def matches(self, message: Any, *, state: str | None = None, agent: str | None = None,
+                env: Mapping[str, Any] | None = None) -> bool:
+        """Whether a decoded message (a wire dataclass) matches, given the scenario state and the
+        session's agent id."""
+        if getattr(message, "TYPE", None) is not self.message:
+            return False
+        if self.states is not None and state not in self.states:
+            return False
+        if self.agent is not None and agent != self.agent:
+            return False
+        return all(p.test(getattr(message, p.field, None), env) for p in self.fields)
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "transport": ("delay", "dribble", "coalesce", "reset", "half_close", "silent_accept", "stop_reading"),
+    "framing": ("truncated", "oversized_length", "bad_floating_length", "unknown_message_type", "unknown_tag",
+                "garbage"),
+    "protocol": ("no_heartbeat_conf", "late_open_conf", "duplicate_event", "out_of_order_events", "wrong_invoke_id"),
+}
+
+#: The parameters each fault kind accepts (all optional; the engine picks defaults).
+FAULT_PARAMS: dict[str, tuple[str, ...]] = {
+    "delay": ("seconds",), "dribble": ("chunk", "interval"), "coalesce": ("count",), "reset": (),
+    "half_close": (), "silent_accept": (), "stop_reading": ("seconds",),
+    "truncated": ("bytes", "message"), "oversized_length": ("length",), "bad_floating_length": ("tag", "message"),
+    "unknown_message_type": ("type_id",), "unknown_tag": ("tag", "message"), "garbage": ("bytes",),
+    "no_heartbeat_conf": ("count",), "late_open_conf": ("seconds",), "duplicate_event": ("message", "count"),
+    "out_of_order_events": ("count",), "wrong_invoke_id": ("offset",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault: as an action (once, now) or session-wide (``Scenario.faults``: every matching
+    message, with ``probability`` from the scenario seed)."""
+
+    layer: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    probability: float = 1.0
+    messages: tuple[MessageType, ...] | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Answer the request with ``message`` (``invoke_id`` defaults to the request's)."""
+
+    message: MessageType
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """FAILURE_CONF (status), CONTROL_FAILURE_CONF (failure_code, ccx_error_code) or FAILURE_EVENT (status).
+
+    Names are catalog names, resolved: ``status_code`` etc. are the numbers to put on the wire.
+    ``text_code``/``text_code_value`` name a seed-000 (cn_ngcc) entry; ``text`` is the Text to
+    send (the engine composes one from ``text_code`` and the catalog when ``text`` is None)."""
+
+    kind: str
+    status: str | None = None
+    status_code: int | None = None
+    failure_code: str | None = None
+    failure_code_value: int | None = None
+    peripheral_error_code: str | None = None  # the name given (None when a number was given)
+    peripheral_error_value: int | None = None  # the CCXErrorCode number on the wire
+    text_code: str | None = None
+    text_code_value: int | None = None
+    text: str | None = None
+    to: str = "requester"
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Send ``message`` to ``to``: requester | agent:<id> | bridge | all."""
+
+    message: MessageType
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    to: str = "requester"
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """Wait ``seconds`` before the actions that follow in the same list."""
+
+    seconds: float
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    abort: bool = False
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    state: str
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Default:
+    """Let the contact center answer the request as it normally would."""
+
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Store fields of the request: ``names`` maps variable -> snake_case field."""
+
+    names: Mapping[str, str]
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverCall:
+    """An inbound call arrives for ``agent`` (or is queued to ``csq``). ``capture`` maps
+    variable -> call_id | connection_device_id | ani | dnis of the new call."""
+
+    agent: str | None = None
+    csq: str | None = None
+    ani: str | None = None
+    dnis: str | None = None
+    call_variables: Mapping[str, str] = field(default_factory=dict)
+    capture: Mapping[str, str] = field(default_factory=dict)
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetAgentState:
+    agent: str
+    state: str  # AgentState member name (AGENT_STATE_READY ...)
+    state_value: int
+    reason_code: int | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    id: str  # SystemEventID member name
+    id_value: int
+    text: str | None = None
+    ccx_status: int | None = None
+    to: str = "all"
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Failover:
+    seconds: float
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+Action = Union[Reply, Fail, Emit, Delay, Fault, Close, Goto, Default, Capture, DeliverCall, SetAgentState,
+               SystemEvent, Failover]
+
+#: Action types that need a request to answer (rules and expect steps only).
+REQUEST_ACTIONS: tuple[type, ...] = (Reply, Default, Capture)
+
+
+# -- rules, steps, timeline, expectations ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A reactive rule. Exactly one of ``then`` / ``responses`` is set (``then`` may be empty).
+
+    ``times``: take at most this many requests (None: no limit). ``exhausted`` says what happens
+    after the last of ``responses``: ``default`` (the rule stops taking requests), ``repeat_last``,
+    ``cycle``. ``capture`` (variable -> field) is stored before the actions run."""
+
+    id: str
+    when: Match
+    then: tuple[Action, ...] | None = None
+    responses: tuple[tuple[Action, ...], ...] | None = None
+    times: int | None = None
+    exhausted: str = "default"
+    capture: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+    def actions_for(self, n: int) -> tuple[Action, ...] | None:
+        """The actions for the ``n``-th request taken (0-based); None when the rule no longer takes one."""
+        if self.times is not None and n >= self.times:
+            return None
+        if self.responses is None:
+            return self.then or ()
+        if n < len(self.responses):
+            return self.responses[n]
+        if self.exhausted == "repeat_last":
+            return self.responses[-1]
+        if self.exhausted == "cycle":
+            return self.responses[n % len(self.responses)]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectStep:
+    """Wait for the client to send a matching message. ``respond`` None: the request goes on to
+    the rules and then the contact center; otherwise these actions answer it."""
+
+    id: str
+    match: Match
+    capture: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    respond: tuple[Action, ...] | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SendStep:
+    id: str
+    emit: Emit
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitStep:
+    id: str
+    seconds: float
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DoStep:
+    id: str
+    actions: tuple[Action, ...]
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+Step = Union[ExpectStep, SendStep, WaitStep, DoStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Happening:
+    """Timeline entry: ``actions`` run ``at`` seconds after the start, or ``delay`` seconds after
+    the step ``after`` is done (exactly one of ``at`` / ``after`` is set)."""
+
+    id: str
+    actions: tuple[Action, ...]
+    at: float | None = None
+    after: str | None = None
+    delay: float = 0.0
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """The client must send a matching message between ``min`` and ``max`` times (``max`` None:
+    no upper bound). ``never: true`` is min = max = 0."""
+
+    id: str
+    match: Match
+    min: int = 1
+    max: int | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+    @property
+    def never(self) -> bool:
+        return self.max == 0
+
+    def satisfied_by(self, count: int) -> bool:
+        return count >= self.min and (self.max is None or count <= self.max)
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """When the scenario ends: ``after`` seconds and/or ``when`` (all_steps_done,
+    all_expectations_met, disconnect), whichever comes first. Both None: never by itself."""
+
+    after: float | None = None
+    when: str | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DialectSpec:
+    profile: str = "uccx"
+    min_version: int | None = None
+    max_version: int | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A loaded, validated scenario. ``center`` is plain data (the center-file shape) or None for
+    the default center. ``files`` lists every file read (the main file first, then includes)."""
+
+    name: str
+    description: str | None = None
+    seed: int = 0
+    dialect: DialectSpec = field(default_factory=DialectSpec)
+    center: Mapping[str, Any] | None = None
+    states: tuple[str, ...] = ("start",)
+    rules: tuple[Rule, ...] = ()
+    steps: tuple[Step, ...] = ()
+    timeline: tuple[Happening, ...] = ()
+    expect: tuple[Expectation, ...] = ()
+    expect_order: bool = False
+    faults: tuple[Fault, ...] = ()
+    end: End = field(default_factory=End)
+    templates: Mapping[str, tuple[Action, ...]] = field(default_factory=dict)
+    captures: frozenset[str] = frozenset()
+    files: tuple[str, ...] = ()
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+    @property
+    def initial_state(self) -> str:
+        return self.states[0]
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def finite(x: float) -> bool:
+    return not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
