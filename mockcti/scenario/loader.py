@@ -594,7 +594,7 @@ class _Ctx:
             self.err(path, _unknown(what, name, allowed))
             return None
         if entry.source not in sources:
-            self.err(path, f"{entry.name} is a {entry.source} code, not {what}; {_allowed(name, allowed)}")
+            self.err(path, f"{entry.name} is a {entry.source} code; expected {what}: {_allowed(name, allowed)}")
             return None
         if entry.code is None:
             self.err(path, f"{entry.name} has no known value (status {entry.status}); it cannot be sent")
@@ -946,10 +946,10 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
                                         "CONTROL_FAILURE_CONF carries failure_code")
             ok = False
     if "status" in body:
-        status = ctx.catalog_name(body["status"], ("uccx_status",), "an E_CTI status", path + ("status",))
+        status = ctx.catalog_name(body["status"], ("uccx_status",), "E_CTI status", path + ("status",))
         ok = ok and status is not None
     if "failure_code" in body:
-        failure = ctx.catalog_name(body["failure_code"], ("uccx_cf",), "a CF failure code", path + ("failure_code",))
+        failure = ctx.catalog_name(body["failure_code"], ("uccx_cf",), "CF failure code", path + ("failure_code",))
         ok = ok and failure is not None
     pvalue = None
     if "peripheral_error_code" in body:
@@ -960,14 +960,14 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
                 ok = False
             pvalue = pe
         else:
-            periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "a UCCX error code or CTIERR code",
+            periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "UCCX error code or CTIERR code",
                                       path + ("peripheral_error_code",))
             ok = ok and periph is not None
             pvalue = periph.code if periph is not None else None
     elif fkind == "CONTROL_FAILURE_CONF":
         pvalue = 0
     if "text_code" in body:
-        text_code = ctx.catalog_name(body["text_code"], ("cn_ngcc",), "a seed-000 (cn_ngcc) code", path + ("text_code",))
+        text_code = ctx.catalog_name(body["text_code"], ("cn_ngcc",), "seed-000 (cn_ngcc) code", path + ("text_code",))
         ok = ok and text_code is not None
     text = body.get("text")
     if text is not None:

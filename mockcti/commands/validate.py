@@ -1,0 +1,48 @@
+"""``mockcti validate``: check scenario files (YAML or TOML) without running them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "check scenario files (YAML or TOML): names, fields, codes, states, includes; --schema prints the JSON Schema"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", metavar="FILE", help="scenario files to check")
+    p.add_argument("--json", action="store_true", help="one JSON object per file (ok, name, counts, errors)")
+    p.add_argument("--schema", action="store_true", help="print the JSON Schema of scenario files and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mockcti.scenario.loader import ScenarioError, load_scenario, load_schema
+
+    if args.schema:
+        print(json.dumps(load_schema(), indent=2))
+        return 0
+    if not args.files:
+        print("mockcti validate: give one or more scenario files (or --schema)", file=sys.stderr)
+        return 2
+    status = 0
+    for path in args.files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            status = 1
+            if args.json:
+                print(json.dumps({"file": path, "ok": False, "errors": [e.as_dict() for e in exc.errors]},
+                                 ensure_ascii=False))
+            else:
+                for e in exc.errors:
+                    print(str(e), file=sys.stderr)
+                print(f"INVALID {path} ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})")
+            continue
+        if args.json:
+            print(json.dumps({"file": path, "ok": True, "name": sc.name, "rules": len(sc.rules),
+                              "steps": len(sc.steps), "timeline": len(sc.timeline), "expect": len(sc.expect),
+                              "files": list(sc.files)}, ensure_ascii=False))
+        else:
+            print(f"OK {path} ({sc.name}, {len(sc.rules)} rule{'s' if len(sc.rules) != 1 else ''}, "
+                  f"{len(sc.steps)} step{'s' if len(sc.steps) != 1 else ''})")
+    return status
