@@ -152,6 +152,9 @@ def _locate(root: Any, path: Iterable[Any], default_file: str) -> tuple[str, int
 # -- reading ---------------------------------------------------------------------------------------
 
 
+_SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null"))
+
+
 def _read_yaml(text: str, file: str) -> Any:
     import yaml
 
@@ -169,6 +172,11 @@ def _read_yaml(text: str, file: str) -> Any:
         if node is None:
             return None
         budget = [MAX_NODES]
+        active: set[int] = set()
+        explicit_keys: dict[int, set[str]] = {}
+
+        def explicit_seen(out: LDict, key: str) -> bool:
+            return key in explicit_keys.get(id(out), set())
 
         def build(n: Any) -> Any:
             budget[0] -= 1
@@ -180,36 +188,51 @@ def _read_yaml(text: str, file: str) -> Any:
                 if n.tag != "tag:yaml.org,2002:map":
                     raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
                                         file=file, line=line)
-                loader.flatten_mapping(n)  # YAML merge keys (<<)
+                if id(n) in active:
+                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line)
+                active.add(id(n))
+                n_explicit = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
+                loader.flatten_mapping(n)  # YAML merge keys (<<): merged keys first, explicit keys win
+                n_merged = len(n.value) - n_explicit
                 out = LDict(file, line)
-                for k, v in n.value:
+                for i, (k, v) in enumerate(n.value):
                     key = build(k) if isinstance(k, yaml.ScalarNode) else None
                     if not isinstance(key, str):
                         raise ScenarioError(f"keys must be text, got {_short(key) if key is not None else 'a collection'}"
                                             " (quote it)", file=file, line=k.start_mark.line + 1)
-                    if key in out:
+                    if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
                         raise ScenarioError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1)
                     out[key] = build(v)
                     out.lines[key] = (file, k.start_mark.line + 1)
+                    if i >= n_merged:
+                        explicit_keys.setdefault(id(out), set()).add(key)
+                active.discard(id(n))
                 return out
             if isinstance(n, yaml.SequenceNode):
                 if n.tag != "tag:yaml.org,2002:seq":
                     raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
                                         file=file, line=line)
+                if id(n) in active:
+                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line)
+                active.add(id(n))
                 out_l = LList(file, line)
                 for item in n.value:
                     out_l.append(build(item))
                     out_l.lines.append((file, item.start_mark.line + 1))
+                active.discard(id(n))
                 return out_l
-            if not n.tag.startswith("tag:yaml.org,2002:") or n.tag.endswith((":binary", ":timestamp")):
-                if n.tag.endswith(":timestamp"):  # dates are text in scenarios
-                    return n.value
+            if n.tag == "tag:yaml.org,2002:timestamp":  # dates are text in scenarios
+                return n.value
+            if n.tag not in _SCALAR_TAGS:
                 raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
                                     file=file, line=line)
             try:
-                return loader.construct_object(n, deep=True)
+                value = loader.construct_object(n, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
                 raise ScenarioError(f"bad value: {exc}", file=file, line=line) from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ScenarioError(f"not a finite number: {n.value!r}", file=file, line=line)
+            return value
 
         return build(node)
     finally:
@@ -254,6 +277,8 @@ def _read_toml(text: str, file: str) -> Any:
             return out_l
         if hasattr(value, "isoformat"):  # TOML dates and times are text in scenarios
             return value.isoformat()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioError(f"not a finite number: {value}", file=file, line=line)
         return value
 
     return wrap(data, 1)

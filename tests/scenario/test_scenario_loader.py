@@ -1,0 +1,405 @@
+"""Scenario loader: valid documents of each feature, errors naming file/line/key path, includes, TOML."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mockcti.scenario import (
+    Capture, Close, Default, DeliverCall, DoStep, Emit, ExpectStep, Fail, Failover, Fault, Goto, Reply,
+    ScenarioError, SendStep, SetAgentState, SystemEvent, WaitStep, load_scenario, load_scenario_text, load_schema,
+    substitute,
+)
+from mockcti.wire.enums import MessageType as MT
+from mockcti.wire.messages import HoldCallReq
+
+FULL = """\
+name: hold-fails-with-ctierr
+description: the first hold fails
+seed: 42
+dialect: {profile: uccx, min_version: 10, max_version: 18}
+templates:
+  hold_ok:
+    - reply: {message: HOLD_CALL_CONF}
+center:
+  agents: [{id: "1001", extension: "3001", instrument: "3001", password: "1234", csqs: [Sales], state: NOT_READY}]
+  csqs: [{name: Sales, id: 1}]
+  calls: [{agent: "1001", ani: "5551000", csq: Sales, state: talking, capture: {call_id: call_id}}]
+states: [start, held]
+rules:
+  - id: hold-fails
+    when:
+      message: HOLD_CALL_REQ
+      state: start
+      fields:
+        call_id: {equals: "${call_id}"}
+        agent_instrument: {regex: "^30"}
+        connection_device_type: {in: [0, 1]}
+        connection_device_id: present
+        peripheral_id: absent
+    times: 1
+    then:
+      - fail: {failure_code: CF_INVALID_OBJECT_STATE, peripheral_error_code: CTIERR_HOLDFAILED, text_code: SOAP_UPDATE_FAILED}
+  - when: {message: HOLD_CALL_REQ}
+    capture: {held_call: call_id}
+    responses:
+      - [{use: hold_ok}, {goto: {state: held}}, {emit: {message: CALL_HELD_EVENT, to: "agent:1001"}}]
+      - [default, {capture: {inv: invoke_id}}, {delay: {seconds: 0.25}}, {close: {abort: true}}]
+    exhausted: cycle
+  - when: {message: RETRIEVE_CALL_REQ, state: held}
+    then: [{fail: {status: E_CTI_INVALID_FIELD, text: "no ${request.held_call_id}"}}, {fault: {kind: wrong_invoke_id, params: {offset: 1}}}]
+steps:
+  - {id: open, expect: {message: OPEN_REQ, capture: {agent: agent_id}, timeout: 5}}
+  - {send: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_CCX_ONLINE, ccx_status: CCX_IN_SERVICE}, to: all}}
+  - {wait: 0.5}
+  - {do: [{deliver_call: {csq: Sales, ani: "555", capture: {c2: call_id}}}]}
+  - {expect: {message: ANSWER_CALL_REQ, fields: {call_id: "${c2}"}, respond: [{reply: {message: ANSWER_CALL_CONF}}]}}
+timeline:
+  - {at: 2.0, do: {deliver_call: {agent: "1001", ani: "555"}}}
+  - {after: open, delay: 1, do: [{set_agent_state: {agent: "1001", state: READY}}]}
+  - {at: 3, do: {system_event: {id: SYS_PERIPHERAL_OFFLINE}}}
+  - {at: 4, do: {failure_event: {status: E_CTI_UNSPECIFIED_FAILURE}}}
+  - {at: 5, do: {failover: {seconds: 2}}}
+expect:
+  - {message: HOLD_CALL_REQ, times: 2}
+  - {message: CLOSE_REQ, never: true}
+  - {message: HEARTBEAT_REQ, min: 1, max: 100}
+  - {message: SET_AGENT_STATE_REQ, fields: {agent_state: AGENT_STATE_READY}}
+expect_order: true
+faults:
+  - {kind: dribble, params: {chunk: 1, interval: 0.01}, probability: 0.5, messages: [AGENT_STATE_EVENT]}
+  - {layer: framing, kind: garbage, params: {bytes: 4}}
+end: {after: 30, when: all_steps_done}
+"""
+
+
+def load(text: str, **kw):
+    return load_scenario_text(textwrap.dedent(text), filename=kw.pop("filename", "scenarios/x.yaml"), **kw)
+
+
+def errors_of(text: str, **kw) -> list[ScenarioError]:
+    with pytest.raises(ScenarioError) as info:
+        load(text, **kw)
+    assert info.value.errors[0] is info.value or str(info.value.errors[0]) == str(info.value)
+    return info.value.errors
+
+
+def test_full_document_loads_into_the_model():
+    sc = load(FULL)
+    assert sc.name == "hold-fails-with-ctierr" and sc.seed == 42 and sc.states == ("start", "held")
+    assert sc.initial_state == "start"
+    assert (sc.dialect.profile, sc.dialect.min_version, sc.dialect.max_version) == ("uccx", 10, 18)
+    assert sc.center["agents"][0]["id"] == "1001" and type(sc.center) is dict
+    r0, r1, r2 = sc.rules
+    assert r0.id == "hold-fails" and r0.times == 1 and r0.when.message is MT.HOLD_CALL_REQ
+    assert r0.when.states == ("start",)
+    ops = {p.field: p.op for p in r0.when.fields}
+    assert ops == {"call_id": "equals", "agent_instrument": "regex", "connection_device_type": "in",
+                   "connection_device_id": "present", "peripheral_id": "absent"}
+    fail = r0.then[0]
+    assert isinstance(fail, Fail) and fail.kind == "CONTROL_FAILURE_CONF"
+    assert fail.failure_code == "CF_INVALID_OBJECT_STATE" and fail.failure_code_value == 22
+    assert fail.peripheral_error_code == "CTIERR_HOLDFAILED" and fail.peripheral_error_value > 0
+    assert fail.text_code == "SOAP_UPDATE_FAILED" and fail.text_code_value == 1001
+    assert fail.loc.key_path == "rules[0].then[0].fail" and fail.loc.line == 26
+    assert r1.id == "rule2" and r1.then is None and r1.exhausted == "cycle" and r1.capture == {"held_call": "call_id"}
+    first, second = r1.responses
+    assert [type(a) for a in first] == [Reply, Goto, Emit]  # the template is expanded in place
+    assert first[0].message is MT.HOLD_CALL_CONF and first[2].to == "agent:1001"
+    assert [type(a) for a in second] == [Default, Capture, type(second[2]), Close]
+    assert second[2].seconds == 0.25 and second[3].abort is True
+    assert r1.actions_for(0) is first and r1.actions_for(3) is second
+    assert r0.actions_for(1) is None
+    assert isinstance(r2.then[0], Fail) and r2.then[0].status_code == 4 or r2.then[0].status == "E_CTI_INVALID_FIELD"
+    assert isinstance(r2.then[1], Fault) and r2.then[1].layer == "protocol"
+    s = sc.steps
+    assert [type(x) for x in s] == [ExpectStep, SendStep, WaitStep, DoStep, ExpectStep]
+    assert s[0].id == "open" and s[0].capture == {"agent": "agent_id"} and s[0].timeout == 5.0
+    assert s[1].id == "step2" and s[1].emit.fields == {"system_event_id": 3, "ccx_status": 0x400}
+    assert s[3].actions[0] == DeliverCall(csq="Sales", ani="555", capture={"c2": "call_id"})
+    assert isinstance(s[4].respond[0], Reply)
+    t = sc.timeline
+    assert t[0].at == 2.0 and isinstance(t[0].actions[0], DeliverCall)
+    assert t[1].after == "open" and t[1].delay == 1.0 and t[1].actions[0] == SetAgentState("1001", "AGENT_STATE_READY", 3)
+    assert isinstance(t[2].actions[0], SystemEvent) and t[2].actions[0].id_value == 4
+    assert t[3].actions[0].kind == "FAILURE_EVENT" and t[3].actions[0].status_code == 17
+    assert isinstance(t[4].actions[0], Failover) and t[4].actions[0].seconds == 2.0
+    e = sc.expect
+    assert (e[0].min, e[0].max) == (2, 2) and e[1].never and (e[2].min, e[2].max) == (1, 100)
+    assert (e[3].min, e[3].max) == (1, None) and e[3].match.fields[0].value == 3
+    assert sc.expect_order is True
+    assert sc.faults[0].messages == (MT.AGENT_STATE_EVENT,) and sc.faults[0].probability == 0.5
+    assert sc.faults[1].layer == "framing"
+    assert (sc.end.after, sc.end.when) == (30.0, "all_steps_done")
+    assert {"call_id", "held_call", "inv", "agent", "c2"} <= sc.captures
+
+
+def test_match_and_predicates_evaluate_messages():
+    sc = load(FULL)
+    when = sc.rules[0].when
+    msg = HoldCallReq(invoke_id=1, call_id=7, connection_device_type=0, connection_device_id="3001",
+                      agent_instrument="3001", peripheral_id=0)
+    # peripheral_id is a fixed field (never None), so 'absent' fails for it; drop that predicate here
+    rest = [p for p in when.fields if p.field != "peripheral_id"]
+    assert all(p.test(getattr(msg, p.field), {"call_id": 7}) for p in rest)
+    assert not rest[0].test(8, {"call_id": 7})
+    assert substitute("call ${call_id} of ${agent}", {"call_id": 7, "agent": "1001"}) == "call 7 of 1001"
+    assert substitute("${call_id}", {"call_id": 7}) == 7
+    assert substitute("$${x}", {}) == "${x}"
+
+
+def test_minimal_document_defaults():
+    sc = load("name: tiny\n")
+    assert sc.seed == 0 and sc.states == ("start",) and sc.rules == () and sc.center is None
+    assert sc.dialect.profile == "uccx" and sc.end.after is None
+
+
+@pytest.mark.parametrize("text, line, key_path, needle", [
+    ("name: x\nrules:\n  - when: {message: HOLD_CAL_REQ}\n    then: [default]\n",
+     3, "rules[0].when.message", "unknown message type 'HOLD_CAL_REQ'; closest: HOLD_CALL_REQ"),
+    ("name: x\nrules:\n  - when:\n      message: HOLD_CALL_REQ\n      fields: {connection_call_id: 1}\n    then: [default]\n",
+     5, "rules[0].when.fields.connection_call_id", "allowed: agent_instrument, call_id"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: {status: E_CTI_BOGUS}\n",
+     5, "rules[0].then[0].fail.status", "unknown E_CTI status 'E_CTI_BOGUS'"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: {status: CF_INVALID_OBJECT_STATE}\n",
+     5, "rules[0].then[0].fail.status", "CF_INVALID_OBJECT_STATE is a uccx_cf code; expected E_CTI status"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: {failure_code: E_CTI_TIMEOUT}\n",
+     5, "rules[0].then[0].fail.failure_code", "expected CF failure code"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n"
+     "      - fail: {failure_code: CF_GENERIC_UNSPECIFIED, peripheral_error_code: CTIERR_NOPE}\n",
+     5, "rules[0].then[0].fail.peripheral_error_code", "unknown UCCX error code or CTIERR code 'CTIERR_NOPE'; closest:"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n"
+     "      - fail: {status: E_CTI_TIMEOUT, text_code: NOT_A_SEED_NAME}\n",
+     5, "rules[0].then[0].fail.text_code", "unknown seed-000 (cn_ngcc) code"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - repy: {message: HOLD_CALL_CONF}\n",
+     5, "rules[0].then[0].repy", "unknown key 'repy'; closest: reply"),
+    ("name: x\nstates: [start]\nrules:\n  - when: {message: HOLD_CALL_REQ, state: hled}\n    then: [default]\n",
+     4, "rules[0].when.state", "unknown state 'hled'; allowed: start"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{goto: {state: nowhere}}]\n",
+     4, "rules[0].then[0].goto.state", "unknown state 'nowhere'; allowed: start"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{use: hold_ok}]\n",
+     4, "rules[0].then[0].use", "unknown template 'hold_ok'"),
+    ("name: x\ntimeline:\n  - {after: nostep, do: close}\n", 3, "timeline[0].after", "unknown step id 'nostep'"),
+    ("name: x\ncenter: {agents: [{id: '1001'}]}\ntimeline:\n  - at: 1\n    do: {set_agent_state: {agent: '1002', state: READY}}\n",
+     5, "timeline[0].do.set_agent_state.agent", "unknown agent id '1002'; allowed: 1001"),
+    ("name: x\nsteps:\n  - expect:\n      message: OPEN_REQ\n      fields: {agent_id: {regex: '(('}}\n",
+     5, "steps[0].expect.fields.agent_id.regex", "bad regular expression"),
+    ("name: x\nsteps:\n  - send: {message: SYSTEM_EVENT, fields: {text: '${nope}'}}\n",
+     3, "steps[0].send.fields.text", "unknown substitution '${nope}'"),
+    ("name: x\ntimeline:\n  - {at: 1, do: {reply: {message: HOLD_CALL_CONF}}}\n",
+     3, "timeline[0].do.reply", "needs a request"),
+    ("name: x\nfaults:\n  - {layer: transport, kind: garbage}\n", 3, "faults[0].layer", "garbage is a framing fault"),
+    ("name: x\nfaults:\n  - {kind: delay, params: {chunk: 3}}\n", 3, "faults[0].params.chunk", "allowed: seconds"),
+    ("name: x\nfaults:\n  - {kind: dely}\n", 3, "faults[0].kind", "closest: delay"),
+    ("name: x\ndialect: {profile: uccx, max_version: 24}\n", 2, "dialect.max_version", "outside the uccx profile"),
+    ("name: x\nseed: many\n", 2, "seed", "expected an integer, got text"),
+    ("description: no name\n", 1, "", "missing required key 'name'"),
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, times: 1, never: true}\n", 3, "expect[0].never", "never means zero"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n", 3, "rules[0]", "exactly one of then or responses"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{reply: {message: HOLD_CALL_REQ}}]\n",
+     4, "rules[0].then[0].reply.message", "is a client message"),
+    ("name: x\nrules: [{id: a, when: {message: HOLD_CALL_REQ}, then: []}, {id: a, when: {message: HOLD_CALL_REQ}, then: []}]\n",
+     2, "rules[1].id", "duplicate id 'a'"),
+    ("name: x\nname: y\n", 2, "", "duplicate key 'name'"),
+])
+def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, needle):
+    errs = errors_of(text)
+    match = [e for e in errs if e.key_path == key_path and needle in e.message]
+    assert match, [str(e) for e in errs]
+    e = match[0]
+    assert e.file == "scenarios/x.yaml" and e.line == line
+    expected_prefix = f"scenarios/x.yaml:{line}: {key_path}: " if key_path else f"scenarios/x.yaml:{line}: "
+    assert str(e).startswith(expected_prefix)
+
+
+def test_template_cycle_and_errors_inside_templates():
+    errs = errors_of("""\
+        name: x
+        templates:
+          a: [{use: b}]
+          b: [{use: a}]
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: a}]
+        """)
+    assert any("template cycle: a -> b -> a" in e.message for e in errs)
+    errs = errors_of("""\
+        name: x
+        templates:
+          t: [{capture: {x: no_such_field}}]
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: t}]
+        """)
+    assert any(e.key_path == "templates.t[0].capture.x" and "rules[0].then[0].use" in e.message
+               and "unknown field of HOLD_CALL_REQ" in e.message for e in errs)
+
+
+def test_all_errors_are_collected():
+    errs = errors_of("""\
+        name: x
+        rules:
+          - when: {message: HOLD_CALL_REQ, state: nope}
+            then: [{goto: {state: nope2}}, {fail: {status: E_CTI_NOPE}}]
+        """)
+    assert [e.key_path for e in errs] == ["rules[0].when.state", "rules[0].then[0].goto.state",
+                                          "rules[0].then[1].fail.status"]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_includes_merge_relative_to_the_including_file(tmp_path):
+    write(tmp_path, "common/agents.yaml", """\
+        center:
+          agents: [{id: "2001", extension: "4001"}]
+          csqs: [{name: Billing}]
+        templates:
+          ok: [{reply: {message: HOLD_CALL_CONF}}]
+        states: [start, extra]
+        include: [more.toml]
+        """)
+    write(tmp_path, "common/more.toml", """\
+        [[rules]]
+        id = "from-toml"
+        then = ["default"]
+        [rules.when]
+        message = "CLEAR_CALL_REQ"
+        """)
+    main = write(tmp_path, "scenarios/main.yaml", """\
+        name: with-includes
+        include: [../common/agents.yaml]
+        states: [start, held]
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: ok}, {goto: {state: extra}}]
+        timeline:
+          - {at: 1, do: {set_agent_state: {agent: "2001", state: READY}}}
+        """)
+    sc = load_scenario(main)
+    assert sc.states == ("start", "held", "extra")
+    assert [r.id for r in sc.rules] == ["from-toml", "rule2"]
+    assert sc.center["agents"][0]["id"] == "2001"
+    assert len(sc.files) == 3 and sc.files[0] == str(main)
+    assert sc.rules[1].then[0].loc.file.endswith("agents.yaml")
+
+
+def test_include_errors_point_into_the_included_file(tmp_path):
+    write(tmp_path, "inc.yaml", "rules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{goto: {state: nope}}]\n")
+    main = write(tmp_path, "main.yaml", "name: x\ninclude: [inc.yaml]\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    assert info.value.file.endswith("inc.yaml") and info.value.line == 3
+    assert info.value.key_path == "rules[0].then[0].goto.state"
+
+
+def test_include_cycle_is_refused(tmp_path):
+    write(tmp_path, "a.yaml", "include: [b.yaml]\n")
+    write(tmp_path, "b.yaml", "include: [a.yaml]\n")
+    main = write(tmp_path, "main.yaml", "name: x\ninclude: [a.yaml]\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    assert "include cycle: a.yaml -> b.yaml -> a.yaml" in info.value.message
+    assert info.value.file.endswith("b.yaml") and info.value.key_path == "include[0]" and info.value.line == 1
+    self_inc = write(tmp_path, "self.yaml", "name: x\ninclude: [self.yaml]\n")
+    with pytest.raises(ScenarioError, match="include cycle"):
+        load_scenario(self_inc)
+
+
+def test_missing_include_and_missing_file(tmp_path):
+    main = write(tmp_path, "main.yaml", "name: x\ninclude:\n  - nothere.yaml\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    assert info.value.line == 3 and "cannot read included file 'nothere.yaml'" in info.value.message
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        load_scenario(tmp_path / "absent.yaml")
+
+
+def test_toml_scenario(tmp_path):
+    p = write(tmp_path, "s.toml", """\
+        name = "toml-scenario"
+        seed = 7
+        states = ["start", "held"]
+
+        [[rules]]
+        id = "hold"
+        then = [{ fail = { status = "E_CTI_INVALID_FIELD" } }, { goto = { state = "held" } }]
+        [rules.when]
+        message = "HOLD_CALL_REQ"
+        fields = { call_id = { min = 1 } }
+
+        [[expect]]
+        message = "HOLD_CALL_REQ"
+        max = 3
+        """)
+    sc = load_scenario(p)
+    assert sc.name == "toml-scenario" and sc.seed == 7 and sc.rules[0].then[0].status == "E_CTI_INVALID_FIELD"
+    assert sc.expect[0].min == 1 and sc.expect[0].max == 3
+    bad = write(tmp_path, "bad.toml", 'name = "x"\n\n[[rules]]\nthen = ["default"]\n[rules.when]\nmessage = "HOLD_CAL_REQ"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(bad)
+    assert info.value.key_path == "rules[0].when.message" and info.value.line == 6
+    with pytest.raises(ScenarioError, match="not valid TOML") as info:
+        load_scenario_text("name = = 1\n", filename="t.toml", fmt="toml")
+    assert info.value.line == 1
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("", "empty"),
+    ("- a\n- b\n", "a scenario is a mapping"),
+    ("name: x\nrules: [\n", "not valid YAML"),
+    ("name: !!python/object:os.system x\n", "unsupported YAML tag"),
+    ("!!python/object/apply:os.system [echo hi]\n", "unsupported YAML tag"),
+    ("name: x\n1: y\n", "keys must be text"),
+    ("a: &a [*a]\n", "recursive alias"),
+    ("name: x\nseed: 99999999999999999999999999999999999\n", "seed"),
+    ("name: x\nend: {after: 1.0e+999}\n", "not a finite number"),
+    ("name: x\nend: {after: .nan}\n", "not a finite number"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+])
+def test_malformed_input_is_a_scenario_error(text, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, filename="m.yaml")
+    assert needle in str(info.value)
+    assert "internal error" not in str(info.value)
+
+
+def test_alias_bomb_is_refused():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    prev = "a"
+    for i in range(8):
+        bomb += f"b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        prev = f"b{i}"
+    with pytest.raises(ScenarioError, match="expands to more than"):
+        load_scenario_text(bomb, filename="bomb.yaml")
+
+
+def test_yaml_merge_keys_and_anchors_are_data():
+    sc = load("""\
+        name: x
+        rules:
+          - &r
+            when: {message: HOLD_CALL_REQ}
+            then: [default]
+          - <<: *r
+            when: {message: RETRIEVE_CALL_REQ}
+        """)
+    assert [r.when.message for r in sc.rules] == [MT.HOLD_CALL_REQ, MT.RETRIEVE_CALL_REQ]
+
+
+def test_schema_is_valid_draft_2020_12_and_describes_properties():
+    import jsonschema
+
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    for key in ("name", "seed", "rules", "steps", "timeline", "expect", "faults", "end", "center", "include"):
+        assert schema["properties"][key].get("description"), key
+    names = set(schema["$defs"]["message_name"]["enum"])
+    assert {"HOLD_CALL_REQ", "FAILURE_CONF", "CONTROL_FAILURE_CONF"} <= names
