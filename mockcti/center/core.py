@@ -633,8 +633,8 @@ class ContactCenter:
                     self._offer(out, call, agent, now)
 
     def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float) -> None:
-        """Ring an agent's phone: RESERVED (ACD calls), BEGIN_CALL, CALL_DELIVERED (§7.2 inbound)."""
-        if call.acd and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK,
+        """Ring an agent's phone: RESERVED (ACD and consultation calls, §7.2), BEGIN_CALL, CALL_DELIVERED."""
+        if (call.acd or call.type is CallType.CALLTYPE_CONSULT) and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK,
                                         AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
@@ -819,7 +819,8 @@ class ContactCenter:
         for lg in others:
             del active.legs[lg.device]
             held.legs[lg.device] = lg
-            self._emit(out, held, self._delivered(held, lg, agent.device)) if lg.state is LCS.LCS_ALERTING else None
+            if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
+                self._emit(out, held, self._delivered(held, lg, agent.device))
         self._conf(out, sid, M.TransferCallConf(
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0, line_handle=0, line_type=0,
             new_connection_device_id=others[0].device, parties=self._parties(held)))
@@ -832,6 +833,7 @@ class ContactCenter:
             transferring_device_id=agent.device, transferred_device_id=others[0].device, parties=self._parties(held))
         held_watchers = self._interested(held)
         self._emit(out, held, ev, only=sorted(set(held_watchers) | set(before) | self._sessions_of(agent)))
+        self._emit(out, held, self._conn_cleared(held, hleg, agent.device))
         self._end_call_for(out, held, self._sessions_of(agent))
         self._finish(out, active, now)
         self._after_call(out, agent, now)
@@ -855,7 +857,7 @@ class ContactCenter:
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=NONE_SHORT,
             secondary_call_id=NONE_ID, transferring_device_type=AGENT_DEVICE,
             transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
-            event_cause=int(EventCause.CECX_BLIND_TRANSFER), primary_device_id=call.ani,
+            event_cause=int(EventCause.CECX_BLIND_TRANSFER), primary_device_id=call.ani, secondary_device_id="",
             transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=self._parties(call))
         self._emit(out, call, ev, only=sorted(set(self._interested(call)) | mine))
         self._end_call_for(out, call, mine)
@@ -980,7 +982,7 @@ class ContactCenter:
             call.named_variables = tuple(named.values())
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
         self._emit(out, call, M.CallDataUpdateEvent(
-            **self._common(), num_cti_clients=0, call_type=int(call.type), connection_device_type=0, call_id=call.id,
+            **self._common(), call_type=int(call.type), connection_device_type=0, call_id=call.id,
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
             new_connection_device_id=next(iter(call.legs), call.ani), ani=call.ani, dnis=call.dnis or None,
@@ -1010,7 +1012,7 @@ class ContactCenter:
     def _snapshot_call_req(self, out: list[Delivery], sid: int, req: M.SnapshotCallReq, now: float) -> None:
         call = self._lookup_call(req.call_id)
         self._conf(out, sid, M.SnapshotCallConf(
-            invoke_id=req.invoke_id, call_type=int(call.type), num_cti_clients=0, called_party_disposition=0,
+            invoke_id=req.invoke_id, call_type=int(call.type), called_party_disposition=0,
             ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None, router_call_key_day=0,
             router_call_key_call_id=0, router_call_key_sequence_number=0, named_variables=call.named_variables,
             call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
 
-    from mockcti.center import ContactCenter, default_center, load_center_file
+    from mockcti.center import CenterConfigError, ContactCenter, default_center, load_center_file
     from mockcti.hub import HubConfig
     from mockcti.journal import Journal
     from mockcti.server import MockServer, ServerConfig
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                                       max_version=args.max_version or profile.max_version)
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
-    except Exception as exc:  # a broken config file: report it precisely and stop
+    except CenterConfigError as exc:  # a broken config file: report it precisely and stop
         print(f"mockcti serve: {exc}", file=sys.stderr)
         return 2
     journal = Journal(keep=False)

@@ -1,0 +1,136 @@
+"""Center descriptions (TOML, YAML): what loads, and the precise error for what does not;
+and ``mockcti serve`` with the embedded default and with a file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mockcti.center import CenterConfigError, ContactCenter, default_center, load_center_file
+from mockcti.client import CTIClient
+from mockcti.wire.enums import AgentState
+
+TOML = """
+after_call_state = "NOT_READY"
+external_answer_delay = 1.5
+
+[[csqs]]
+name = "Billing"
+id = 7
+
+[[agents]]
+id = "5001"
+extension = "6001"
+password = "s3cret"
+csqs = ["Billing"]
+team = "Blue"
+state = "READY"
+"""
+
+YAML = """
+center:
+  csqs: [{name: Billing, id: 7}]
+  agents:
+    - {id: "5001", extension: "6001", csqs: [Billing]}
+    - {id: "5002", extension: "6002", csqs: [Billing], supervisor: true}
+"""
+
+
+def test_default_center_is_the_documented_one():
+    cfg = default_center()
+    assert [(a.id, a.extension, a.instrument, a.password) for a in cfg.agents] == [
+        (str(1000 + n), str(3000 + n), str(3000 + n), "1234") for n in range(1, 5)]
+    assert [(c.name, c.id) for c in cfg.csqs] == [("Sales", 1), ("Support", 2)]
+    assert all(a.csqs for a in cfg.agents)
+
+
+def test_toml_file(tmp_path):
+    p = tmp_path / "center.toml"
+    p.write_text(TOML)
+    cfg = load_center_file(p)
+    a = cfg.agents[0]
+    assert (a.id, a.extension, a.device, a.password, a.csqs, a.team, a.state) == (
+        "5001", "6001", "6001", "s3cret", ("Billing",), "Blue", AgentState.AGENT_STATE_READY)
+    assert cfg.after_call_state is AgentState.AGENT_STATE_NOT_READY and cfg.external_answer_delay == 1.5
+    assert ContactCenter(cfg).agents["5001"].csq_ids == (7,)
+
+
+def test_yaml_file_with_a_center_section(tmp_path):
+    p = tmp_path / "center.yaml"
+    p.write_text(YAML)
+    cfg = load_center_file(p)
+    assert [a.id for a in cfg.agents] == ["5001", "5002"] and cfg.agents[1].supervisor
+
+
+@pytest.mark.parametrize("text, key_path, words", [
+    ("agents: [{id: '1', extension: '2', csqs: [Nope]}]\ncsqs: [{name: Sales}]", "agents[0].csqs[0]", ["Nope", "Sales"]),
+    ("agents: [{id: '1', extension: '2', colour: red}]", "agents[0].colour", ["allowed", "extension"]),
+    ("agents: [{id: '1'}]", "agents[0]", ["extension"]),
+    ("agents: [{id: '1', extension: '2', state: SLEEPING}]", "agents[0].state", ["READY", "NOT_READY"]),
+    ("agents: [{id: '1', extension: '2'}, {id: '1', extension: '3'}]", "agents[1].id", ["duplicate"]),
+    ("csqs: [{name: A, id: 1}, {name: B, id: 1}]", "csqs[1].id", ["duplicate"]),
+    ("calls: [{agent: '9'}]", "calls[0].agent", ["unknown agent"]),
+    ("acd_failure_mode: loud", "acd_failure_mode", ["cf", "ctierr"]),
+    ("agents: {id: 1}", "agents", ["list"]),
+])
+def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(p)
+    msg = str(exc.value)
+    assert msg.startswith(f"{p}: {key_path}:"), msg
+    assert exc.value.key_path == key_path
+    for w in words:
+        assert w in msg
+
+
+def test_unreadable_and_unparsable_files(tmp_path):
+    with pytest.raises(CenterConfigError, match="cannot read"):
+        load_center_file(tmp_path / "missing.toml")
+    bad = tmp_path / "x.yaml"
+    bad.write_text("agents: [\n")
+    with pytest.raises(CenterConfigError, match="line 2: invalid YAML"):
+        load_center_file(bad)
+    bad = tmp_path / "x.toml"
+    bad.write_text("agents = [")
+    with pytest.raises(CenterConfigError, match="invalid TOML"):
+        load_center_file(bad)
+
+
+def _serve(*args):
+    return subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.asyncio
+async def test_mockcti_serve_default_center_then_ctrl_c():
+    proc = _serve("--quiet")
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
+        assert line.startswith("mockcti listening on 127.0.0.1:") and "4 agents" in line
+        port = int(line.split()[3].split(":")[1])
+        c = await CTIClient.connect("127.0.0.1", port, version=14)
+        conf = await c.open_agent(agent_id="1001", heartbeat=0)
+        assert conf.agent_instrument == "3001"
+        await c.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await c.close()
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_mockcti_serve_refuses_a_broken_center_file(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('[[agents]]\nid = "1"\n')
+    proc = _serve("--center", str(p))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and f"{p}: agents[0]: missing key 'extension'" in err

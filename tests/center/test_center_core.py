@@ -1,0 +1,373 @@
+"""The contact center, pure: what each request returns and which session receives which event.
+
+Sequences are written from reference §7.1 (delivery and ordering rules) and §7.2 (flows).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mockcti.center import CenterConfig, ContactCenter, Subscription, default_center
+from mockcti.center.config import AgentConfig, CSQConfig
+from mockcti.wire import Dialect, MessageType as MT, decode_bytes, encode
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import (
+    CallEventMask, CCXErrorCode, ControlFailureCode, LocalConnectionState as LCS, ReasonCode, StatusCode as S,
+    SystemEventID,
+)
+
+ALL_CALLS = 0xFFFFFF
+ALL_STATES = 0x3FF
+AGENT_SVC = 0x7
+BRIDGE_SVC = 0x16
+
+
+def agent_sub(sid, agent_id, *, client="desk", call_mask=ALL_CALLS, state_mask=ALL_STATES, services=AGENT_SVC, **kw):
+    return Subscription(sid, "agent", services, call_mask, state_mask, agent_id=agent_id, client_id=f"{client}{sid}", **kw)
+
+
+def bridge_sub(sid, *, call_mask=ALL_CALLS, state_mask=ALL_STATES):
+    return Subscription(sid, "bridge", BRIDGE_SVC, call_mask, state_mask, client_id=f"bridge{sid}")
+
+
+def seq(deliveries, sid):
+    return [d.message.TYPE.name for d in deliveries if d.session_id == sid]
+
+
+def only(deliveries, sid, mt):
+    return [d.message for d in deliveries if d.session_id == sid and d.message.TYPE is mt]
+
+
+def encodable(deliveries):
+    """Every message the center builds encodes at v14 and v18 and decodes back equal."""
+    for d in deliveries:
+        for v in (14, 18):
+            dia = Dialect.uccx(v)
+            assert decode_bytes(encode(d.message, dia), dia) == d.message
+    return deliveries
+
+
+class World:
+    def __init__(self, config=None):
+        self.c = ContactCenter(config or default_center())
+        self.t = 0.0
+
+    def open(self, sub):
+        r = self.c.open_session(sub, self.t)
+        assert r.status == S.E_CTI_NO_ERROR, r
+        return r
+
+    def req(self, sid, msg):
+        self.t += 1
+        return encodable(self.c.handle(sid, msg, self.t))
+
+    def login_ready(self, sid, agent_id, *, ready=True):
+        self.req(sid, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                         agent_id=agent_id))
+        if ready:
+            self.req(sid, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
+
+    def inbound(self, **kw):
+        self.t += 1
+        cid, out = self.c.deliver_call(self.t, **kw)
+        return cid, encodable(out)
+
+
+@pytest.fixture
+def w():
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(2, "1002"))
+    w.open(bridge_sub(9))
+    return w
+
+
+def test_login_ready_not_ready_logout_sequences(w):
+    out = w.req(1, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    assert out[0].message == M.SetAgentStateConf(invoke_id=7)
+    ev = only(out, 1, MT.AGENT_STATE_EVENT)[0]
+    assert (ev.agent_state, ev.event_reason_code, ev.agent_id, ev.agent_extension) == (
+        AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_LOGON, "1001", "3001")
+    assert [c.csq_id for c in ev.csqs] == [1, 2] and ev.peripheral_type == 21
+    assert seq(out, 9) == ["AGENT_STATE_EVENT"] and seq(out, 2) == []
+    out = w.req(1, M.SetAgentStateReq(invoke_id=8, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=12))
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].event_reason_code == 12
+    out = w.req(1, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGOUT, event_reason_code=3))
+    assert only(out, 9, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_LOGOUT
+    conf = w.req(1, M.QueryAgentStateReq(invoke_id=10))[0].message
+    assert conf.TYPE is MT.QUERY_AGENT_STATE_CONF and conf.agent_state == AS.AGENT_STATE_LOGOUT and conf.invoke_id == 10
+
+
+def test_agent_state_failures(w):
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_LOGIN, agent_password="nope"))
+    assert d.message == M.ControlFailureConf(invoke_id=3, failure_code=ControlFailureCode.CF_INVALID_PASSWORD_SPECIFIED,
+                                             ccx_error_code=CCXErrorCode.CCX_AGENT_INVALID,
+                                             text="wrong password for agent 1001")
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_READY))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_AGENT_NOT_LOGGED_ON
+    w.login_ready(1, "1001", ready=False)
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == ControlFailureCode.CF_INVALID_OBJECT_STATE
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_TALKING))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == ControlFailureCode.CF_VALUE_OUT_OF_RANGE
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=77))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+
+
+def test_inbound_call_exact_sequences(w):
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid, out = w.inbound(csq="Sales", ani="0612345678")
+    assert seq(out, 1) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    assert seq(out, 9) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    assert seq(out, 2) == []  # 1002 is NOT_READY and not on the call
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_RESERVED
+    begin = only(out, 1, MT.BEGIN_CALL_EVENT)[0]
+    assert (begin.call_id, begin.ani, begin.connection_device_id, begin.call_type) == (cid, "0612345678", "3001", 1)
+    dl = only(out, 1, MT.CALL_DELIVERED_EVENT)[0]
+    assert (dl.local_connection_state, dl.alerting_device_type, dl.alerting_device_id, dl.csq_id) == (
+        LCS.LCS_ALERTING, 76, "3001", 1)
+    out = w.req(1, M.AnswerCallReq(invoke_id=20, call_id=cid, connection_device_id="3001"))
+    assert seq(out, 1) == ["ANSWER_CALL_CONF", "CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 9) == ["CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT"]
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_TALKING
+    out = w.req(1, M.HoldCallReq(invoke_id=21, call_id=cid, connection_device_id="3001"))
+    assert seq(out, 1) == ["HOLD_CALL_CONF", "CALL_HELD_EVENT"] and seq(out, 9) == ["CALL_HELD_EVENT"]
+    assert only(out, 9, MT.CALL_HELD_EVENT)[0].local_connection_state == LCS.LCS_HOLD
+    out = w.req(1, M.RetrieveCallReq(invoke_id=22, held_call_id=cid, held_connection_device_id="3001"))
+    assert seq(out, 1) == ["RETRIEVE_CALL_CONF", "CALL_RETRIEVED_EVENT"]
+    out = w.req(1, M.ClearConnectionReq(invoke_id=23, call_id=cid, connection_device_id="3001"))
+    assert seq(out, 1) == ["CLEAR_CONNECTION_CONF", "CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT",
+                           "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_READY
+    assert w.c.calls == {}
+
+
+def test_masks_filter_what_each_session_receives(w):
+    w.open(bridge_sub(8, call_mask=int(CallEventMask.CALL_DELIVERED_MASK), state_mask=0))
+    w.login_ready(1, "1001")
+    _, out = w.inbound(agent_id="1001")
+    # session 8 asked only for CALL_DELIVERED: no BEGIN_CALL, no agent states
+    assert seq(out, 8) == ["CALL_DELIVERED_EVENT"]
+
+
+def test_queueing_when_nobody_is_ready(w):
+    w.login_ready(1, "1001", ready=False)
+    cid, out = w.inbound(csq="Support")
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"] and seq(out, 1) == []
+    assert w.c.queues[2] == [cid]
+    out = w.req(1, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT", "AGENT_STATE_EVENT", "BEGIN_CALL_EVENT",
+                           "CALL_DELIVERED_EVENT"]
+    assert [e.agent_state for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED]
+    assert w.c.queues[2] == []
+
+
+def test_longest_ready_agent_gets_the_call(w):
+    w.login_ready(2, "1002")
+    w.login_ready(1, "1001")
+    _, out = w.inbound(csq="Sales")
+    assert seq(out, 2)[-1] == "CALL_DELIVERED_EVENT" and seq(out, 1) == []
+
+
+def answered(w, sid="1001", s=1):
+    cid, _ = w.inbound(agent_id=sid)
+    w.req(s, M.AnswerCallReq(invoke_id=30, call_id=cid, connection_device_id=w.c.agents[sid].device))
+    return cid
+
+
+def test_consult_transfer(w):
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid = answered(w)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    conf = out[-1].message if out[-1].message.TYPE is MT.CONSULT_CALL_CONF else only(out, 1, MT.CONSULT_CALL_CONF)[0]
+    consult = conf.new_call_id
+    assert consult != cid and conf.new_connection_device_id == "3001"
+    assert seq(out, 1)[:1] == ["CALL_HELD_EVENT"]
+    assert "CALL_DELIVERED_EVENT" in seq(out, 1)  # the consulting agent sees the far end ring
+    assert seq(out, 2) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    out = w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    assert "CALL_ESTABLISHED_EVENT" in seq(out, 1) and "CALL_ESTABLISHED_EVENT" in seq(out, 2)
+    out = w.req(1, M.TransferCallReq(invoke_id=42, active_call_id=consult, held_call_id=cid,
+                                     active_connection_device_id="3001", held_connection_device_id="3001"))
+    # the transferring agent leaves the original call and sees the consultation call end
+    assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                           "END_CALL_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    # 1002 learns the surviving call first, then the transfer, then its consult call ends
+    assert seq(out, 2) == ["BEGIN_CALL_EVENT", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                           "CALL_CLEARED_EVENT", "END_CALL_EVENT"]
+    ev = only(out, 2, MT.CALL_TRANSFERRED_EVENT)[0]
+    assert (ev.primary_call_id, ev.secondary_call_id, ev.transferring_device_id, ev.transferred_device_id) == (
+        cid, consult, "3001", "3002")
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_TALKING
+    assert set(w.c.calls[cid].legs) == {"0600000000", "3002"}
+
+
+def test_consult_conference_then_clear_call(w):
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid = answered(w)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=2, dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    out = w.req(1, M.ConferenceCallReq(invoke_id=43, held_call_id=cid, active_call_id=consult,
+                                       held_connection_device_id="3001", active_connection_device_id="3001"))
+    conf = only(out, 1, MT.CONFERENCE_CALL_CONF)[0]
+    assert conf.new_call_id == cid and len(conf.parties) == 3
+    ev = only(out, 2, MT.CALL_CONFERENCED_EVENT)[0]
+    assert (ev.controller_device_id, ev.added_party_device_id, ev.primary_call_id) == ("3001", "3002", cid)
+    assert seq(out, 2)[0] == "BEGIN_CALL_EVENT"  # 1002 had not seen the original call yet
+    out = w.req(1, M.ClearCallReq(invoke_id=44, call_id=cid, connection_device_id="3001"))
+    for sid in (1, 2, 9):
+        s = seq(out, sid)
+        assert s.count("CALL_CONNECTION_CLEARED_EVENT") == 3 and s.index("CALL_CLEARED_EVENT") < s.index("END_CALL_EVENT")
+    assert w.c.calls == {}
+
+
+def test_alternate_and_reconnect(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="0699999999"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert w.c.calls[consult].legs["0699999999"].state is LCS.LCS_CONNECT  # external party answers at once
+    out = w.req(1, M.AlternateCallReq(invoke_id=50, active_call_id=consult, other_call_id=cid,
+                                      active_connection_device_id="3001", other_connection_device_id="3001"))
+    assert seq(out, 1) == ["ALTERNATE_CALL_CONF", "CALL_HELD_EVENT", "CALL_RETRIEVED_EVENT"]
+    assert only(out, 1, MT.CALL_HELD_EVENT)[0].call_id == consult
+    out = w.req(1, M.AlternateCallReq(invoke_id=51, active_call_id=cid, other_call_id=consult,
+                                      active_connection_device_id="3001", other_connection_device_id="3001"))
+    out = w.req(1, M.ReconnectCallReq(invoke_id=52, active_call_id=consult, held_call_id=cid,
+                                      active_connection_device_id="3001", held_connection_device_id="3001"))
+    assert seq(out, 1)[0] == "RECONNECT_CALL_CONF" and seq(out, 1)[-1] == "CALL_RETRIEVED_EVENT"
+    assert "END_CALL_EVENT" in seq(out, 1) and consult not in w.c.calls
+    assert w.c.calls[cid].leg_of("1001").state is LCS.LCS_CONNECT
+
+
+def test_blind_transfer_to_another_agent(w):
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002")
+    cid = answered(w)
+    out = w.req(1, M.TransferCallReq(invoke_id=60, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                                     held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                     dialed_number="3002"))
+    assert seq(out, 1)[:3] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "END_CALL_EVENT"]
+    assert seq(out, 2)[-2:] == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+
+
+def test_make_call_external_answers_after_the_configured_delay():
+    cfg = CenterConfig(agents=default_center().agents, csqs=default_center().csqs, external_answer_delay=2.0)
+    w = World(cfg)
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001", ready=False)
+    out = w.req(1, M.MakeCallReq(invoke_id=70, agent_instrument="3001", dialed_number="0611111111",
+                                 call_variable1="crm-42"))
+    conf = out[0].message
+    assert conf.TYPE is MT.MAKE_CALL_CONF and conf.new_connection_device_id == "3001"
+    assert seq(out, 1)[1:] == ["BEGIN_CALL_EVENT", "CALL_SERVICE_INITIATED_EVENT", "CALL_ORIGINATED_EVENT"]
+    assert only(out, 1, MT.BEGIN_CALL_EVENT)[0].call_variable1 == "crm-42"
+    assert w.c.next_deadline() == w.t + 2.0
+    assert w.c.tick(w.t + 1.0) == []
+    late = encodable(w.c.tick(w.t + 2.0))
+    assert seq(late, 1) == ["CALL_ESTABLISHED_EVENT"]
+    assert w.c.next_deadline() is None
+
+
+def test_requests_the_center_cannot_honour(w):
+    w.login_ready(1, "1001")
+    [d] = w.req(1, M.HoldCallReq(invoke_id=80, call_id=42, connection_device_id="3001"))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_CALLID and d.message.invoke_id == 80
+    cid = answered(w)
+    [d] = w.req(2, M.HoldCallReq(invoke_id=81, call_id=cid, connection_device_id="3002"))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert d.message.failure_code == ControlFailureCode.CF_INVALID_CSTA_CONNECTION_ID
+    [d] = w.req(1, M.SendDtmfSignalReq(invoke_id=82, call_id=cid, connection_device_id="3001", dtmf_string="12x"))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_DIGITS
+    [d] = w.req(1, M.SendDtmfSignalReq(invoke_id=83, call_id=cid, connection_device_id="3001", dtmf_string="12#"))
+    assert d.message == M.SendDtmfSignalConf(invoke_id=83)
+    [d] = w.req(1, M.MakeCallReq(invoke_id=84, agent_instrument="3001", dialed_number="0611"))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF  # the phone already has an active call
+    # a refused request changes nothing
+    assert w.c.calls[cid].leg_of("1001").state is LCS.LCS_CONNECT
+
+
+def test_call_control_needs_the_control_service(w):
+    w.open(agent_sub(3, "1003", services=0x1))
+    w.login_ready(3, "1003")
+    cid, _ = w.inbound(agent_id="1003")
+    [d] = w.req(3, M.AnswerCallReq(invoke_id=90, call_id=cid, connection_device_id="3003"))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_FUNCTION_NOT_AVAILABLE
+
+
+def test_work_requested_while_talking_is_taken_when_the_call_ends(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = w.req(1, M.SetAgentStateReq(invoke_id=91, agent_state=AS.AGENT_STATE_WORK))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF"]
+    out = w.req(1, M.ClearConnectionReq(invoke_id=92, call_id=cid, connection_device_id="3001"))
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[-1].agent_state == AS.AGENT_STATE_WORK
+
+
+def test_set_call_data_snapshot_and_device_info(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = w.req(1, M.SetCallDataReq(invoke_id=93, call_id=cid, connection_device_id="3001", call_variable3="x"))
+    assert seq(out, 1) == ["SET_CALL_DATA_CONF", "CALL_DATA_UPDATE_EVENT"]
+    assert only(out, 9, MT.CALL_DATA_UPDATE_EVENT)[0].call_variable3 == "x"
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=94, call_id=cid))[0].message
+    assert snap.call_variable3 == "x" and {d.call_device_id for d in snap.call_devices} == {"0600000000", "3001"}
+    dev = w.req(1, M.SnapshotDeviceReq(invoke_id=95))[0].message
+    assert [c.call_connection_call_id for c in dev.calls] == [cid]
+    info = w.req(1, M.QueryDeviceInfoReq(invoke_id=96, agent_instrument="3001"))[0].message
+    assert info.TYPE is MT.QUERY_DEVICE_INFO_CONF and info.num_lines == 2
+
+
+def test_open_session_rules():
+    c = ContactCenter()
+    assert c.open_session(agent_sub(1, "1001"), 0).status == S.E_CTI_NO_ERROR
+    # another client on the same phone
+    assert c.open_session(agent_sub(2, "1001", client="other"), 0).status == S.E_CTI_DEVICE_IN_USE
+    # the same client again: the old session is kicked (E_CTI_NEW_SESSION_OPENED is the hub's job)
+    same = Subscription(3, "agent", 7, ALL_CALLS, ALL_STATES, agent_id="1001", client_id="desk1")
+    r = c.open_session(same, 0)
+    assert r.status == S.E_CTI_NO_ERROR and r.kicked == (1,)
+    assert c.open_session(agent_sub(4, "9999"), 0).status == S.E_CTI_INVALID_AGENT_DATA
+    assert c.open_session(agent_sub(5, "1002", agent_instrument="3003"), 0).status == S.E_CTI_INCONSISTENT_AGENT_DATA
+    r = c.open_session(Subscription(6, "agent", 7, 0, 0, agent_instrument="3004", client_id="x"), 0)
+    assert r.status == S.E_CTI_NO_ERROR and r.agent_id == "1004"
+
+
+def test_system_and_failure_events_reach_every_session(w):
+    out = encodable(w.c.system_event(5, SystemEventID.SYS_CCX_OFFLINE, text="maintenance"))
+    assert [d.session_id for d in out] == [1, 2, 9] and not w.c.online
+    assert w.c.system_event(6, SystemEventID.SYS_CCX_ONLINE)[0].message.ccx_status == 1024 and w.c.online
+    out = w.c.failure_event(7, S.E_CTI_AUTO_CONFIG_RESET, session_ids=[9])
+    assert [(d.session_id, d.message.status) for d in out] == [(9, S.E_CTI_AUTO_CONFIG_RESET)]
+
+
+def test_unsimulated_requests_get_a_failure_conf(w):
+    [d] = w.req(1, M.TeamConfigReq(invoke_id=97) if hasattr(M, "TeamConfigReq") else M.QueryAgentStateReq(invoke_id=97))
+    assert d.message.invoke_id == 97
+
+
+def test_preset_calls_from_config():
+    cfg = CenterConfig.from_mapping({
+        "csqs": [{"name": "Sales", "id": 5}],
+        "agents": [{"id": "2001", "extension": "4001", "csqs": ["Sales"], "state": "READY"}],
+        "calls": [{"agent": "2001", "ani": "0655", "csq": "Sales", "state": "held"}],
+    })
+    c = ContactCenter(cfg)
+    [call] = c.calls.values()
+    assert call.leg_of("2001").state is LCS.LCS_HOLD and c.agents["2001"].state is AS.AGENT_STATE_TALKING
+
+
+def test_agent_csq_config():
+    cfg = CenterConfig(agents=(AgentConfig("7", "77", csqs=("Q",)),), csqs=(CSQConfig("Q", 9),))
+    assert ContactCenter(cfg).agents["7"].csq_ids == (9,)
