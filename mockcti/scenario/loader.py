@@ -158,7 +158,10 @@ _SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float
 def _read_yaml(text: str, file: str) -> Any:
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters at once
+        raise ScenarioError(f"not valid YAML: {getattr(exc, 'reason', None) or exc}", file=file, line=1) from None
     try:
         try:
             node = loader.get_single_node()
