@@ -1,0 +1,354 @@
+"""``mockcti serve --load agents=N,calls_per_s=R,handle_time=T``: a SIPp-style call generator.
+
+Owns the load mode of ``mockcti serve``: inbound calls arrive at a constant rate (``calls_per_s``,
+SIPp ``-r``), optionally capped in total (``limit=``, SIPp ``-m``) and in concurrency (``max=``,
+SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client drives (no open
+agent-mode session for it) is logged in READY at start; a call offered to such an agent is answered
+about ``answer_after`` seconds later and cleared ``handle_time`` seconds after that. Agents that a
+client drives are left alone: the client answers (or not) and clears its calls.
+
+Pure and timer-driven: :class:`LoadGenerator` runs only from :meth:`Hub.schedule` timers, acts on the
+center through its request functions (a virtual bridge-mode subscription that sees no events sends
+ANSWER_CALL_REQ / CLEAR_CONNECTION_REQ naming the agent's device), and reads no clock. The only
+asyncio here is the once-a-second statistics display of the serve feature.
+
+Every generated call carries ``call_variable1 = "mockcti-load t=<arrival time>"`` (seconds on the
+hub's clock) so a client can measure happening -> event latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "LoadGenerator", "LoadStats",
+           "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
+
+#: key -> (meaning, converter)
+ALLOWED_KEYS = {
+    "agents": "number of agents (a center with N agents is built when N exceeds the configured ones)",
+    "calls_per_s": "call arrival rate, calls per second (constant rate)",
+    "handle_time": "seconds an auto-answered call lasts before it is cleared (default 30)",
+    "limit": "total number of calls, then arrivals stop (default: no limit)",
+    "max": "maximum concurrent generated calls; arrivals above it are skipped (default: no limit)",
+    "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
+}
+_INTS = {"agents", "limit", "max"}
+
+#: the virtual session ID the generator acts through (never a real connection: the hub drops its deliveries)
+LOAD_SESSION = -4242
+
+
+class LoadSpecError(ValueError):
+    """A bad ``--load`` value; the message names the key and the allowed keys."""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    calls_per_s: float
+    agents: int | None = None
+    handle_time: float = 30.0
+    limit: int | None = None
+    max: int | None = None
+    answer_after: float = 1.0
+
+
+def parse_load_spec(text: str) -> LoadSpec:
+    """Parse ``agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M][,answer_after=A]``."""
+    allowed = ", ".join(ALLOWED_KEYS)
+    values: dict[str, Any] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        key, sep, raw = part.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep:
+            raise LoadSpecError(f"--load: {part!r} is not key=value; allowed keys: {allowed}")
+        if key not in ALLOWED_KEYS:
+            raise LoadSpecError(f"--load: unknown key {key!r}; allowed keys: {allowed}")
+        if key in values:
+            raise LoadSpecError(f"--load: key {key!r} given twice")
+        try:
+            value: Any = int(raw) if key in _INTS else float(raw)
+        except ValueError:
+            kind = "an integer" if key in _INTS else "a number"
+            raise LoadSpecError(f"--load: key {key!r} must be {kind}, not {raw!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise LoadSpecError(f"--load: key {key!r} must be finite, not {raw!r}")
+        if key == "calls_per_s" and value <= 0:
+            raise LoadSpecError(f"--load: key 'calls_per_s' must be > 0, not {raw!r}")
+        if key in ("agents", "limit", "max") and value < 1:
+            raise LoadSpecError(f"--load: key {key!r} must be >= 1, not {raw!r}")
+        if key in ("handle_time", "answer_after") and value < 0:
+            raise LoadSpecError(f"--load: key {key!r} must be >= 0, not {raw!r}")
+        values[key] = value
+    if "calls_per_s" not in values:
+        raise LoadSpecError(f"--load: key 'calls_per_s' is required; allowed keys: {allowed}")
+    return LoadSpec(**values)
+
+
+def center_config_for(spec: LoadSpec, base: Any) -> Any:
+    """``base`` when it has enough agents; otherwise a center with ``spec.agents`` agents
+    (IDs 1001.., extensions/instruments 3001.., password 1234) in ``base``'s CSQs (Sales and Support
+    when it has none), every agent in every CSQ."""
+    import dataclasses
+
+    from mockcti.center.config import AgentConfig, CSQConfig
+
+    if spec.agents is None or spec.agents <= len(base.agents):
+        return base
+    csqs = base.csqs or (CSQConfig("Sales", 1), CSQConfig("Support", 2))
+    names = tuple(c.name for c in csqs)
+    agents = tuple(AgentConfig(id=str(1000 + n), extension=str(3000 + n), instrument=str(3000 + n), password="1234",
+                               csqs=names, team="Team1")
+                   for n in range(1, spec.agents + 1))
+    return dataclasses.replace(base, agents=agents, csqs=csqs, calls=())
+
+
+@dataclass
+class LoadStats:
+    offered: int = 0  # calls generated
+    answered: int = 0  # generated calls that reached an agent's CONNECT state (auto or by a client)
+    auto_answered: int = 0
+    cleared: int = 0  # generated calls that are over
+    skipped: int = 0  # arrivals not placed because ``max`` concurrent calls were up
+    errors: int = 0  # auto answer/clear requests the center refused
+
+    def as_dict(self, active: int) -> dict[str, int]:
+        return {"offered": self.offered, "answered": self.answered, "auto_answered": self.auto_answered,
+                "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors}
+
+
+@dataclass
+class _Tracked:
+    answered: bool = False
+    answer_due: bool = False  # an auto answer is scheduled
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class LoadGenerator:
+    """Generates calls on the hub's timers. ``start(hub, now)``; ``stop()``; read :attr:`stats`."""
+
+    def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
+        self.spec = spec
+        self.stats = LoadStats()
+        self.auto_agents = set(auto_agents) if auto_agents is not None else None  # None: every undriven agent
+        self.sweep_interval = sweep_interval
+        self.calls: dict[int, _Tracked] = {}
+        self.hub: Any = None
+        self.running = False
+        self.started_at = 0.0
+        self._csqs: itertools.cycle | None = None
+        self._n = 0
+        self._invoke = itertools.count(1)
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def start(self, hub: Any, now: float) -> None:
+        from mockcti.center import Subscription
+        from mockcti.wire.enums import AgentState, ServiceMask
+
+        self.hub, self.running, self.started_at = hub, True, now
+        center = hub.center
+        center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
+                                         services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
+                                         call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
+        for agent in center.agents.values():
+            if self._may_drive(agent.id) and not agent.logged_in:
+                hub.deliver(center.set_agent_state(now, agent.id, AgentState.AGENT_STATE_READY))
+        names = [c.name for c in center.config.csqs] or [None]
+        self._csqs = itertools.cycle(names)
+        hub.schedule(now, self._arrive)
+        hub.schedule(now + self.sweep_interval, self._sweep)
+
+    def stop(self) -> None:
+        self.running = False
+
+    @property
+    def active(self) -> int:
+        return len(self.calls)
+
+    def _may_drive(self, agent_id: str) -> bool:
+        if self.auto_agents is not None and agent_id not in self.auto_agents:
+            return False
+        return not self.hub.center.agent_sessions.get(agent_id)
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    def _arrive(self) -> None:
+        if not self.running:
+            return
+        hub, spec = self.hub, self.spec
+        now = hub.now
+        if spec.limit is not None and self.stats.offered >= spec.limit:
+            self.running = False
+            return
+        self._n += 1
+        # constant rate anchored at the start: no drift however late a timer fires
+        hub.schedule(self.started_at + self._n / spec.calls_per_s, self._arrive)
+        if spec.max is not None and self.active >= spec.max:
+            self.stats.skipped += 1
+            return
+        csq = next(self._csqs) if self._csqs is not None else None
+        ani = f"06{self._n % 10 ** 8:08d}"
+        variables = {"call_variable1": f"mockcti-load t={now:.6f}"}
+        call_id, deliveries = hub.center.deliver_call(now, csq=csq, ani=ani, variables=variables)
+        self.stats.offered += 1
+        hub.journal.record("happening", now, None, what="load call", call_id=call_id, csq=csq, ani=ani)
+        hub.deliver(deliveries)
+        self.calls[call_id] = _Tracked(variables=variables)
+        self._check(call_id, now)
+
+    def _sweep(self) -> None:
+        """Follow the generated calls: answered by a client, ended, or routed from a queue to an
+        undriven agent (then answered ~answer_after later)."""
+        hub = self.hub
+        for call_id in list(self.calls):
+            self._check(call_id, hub.now)
+        if self.running or self.calls:
+            hub.schedule(hub.now + self.sweep_interval, self._sweep)
+
+    def _check(self, call_id: int, now: float) -> None:
+        from mockcti.wire.enums import LocalConnectionState as LCS
+
+        t = self.calls.get(call_id)
+        if t is None:
+            return
+        call = self.hub.center.calls.get(call_id)
+        if call is None:
+            del self.calls[call_id]
+            self.stats.cleared += 1
+            return
+        for leg in call.legs.values():
+            if leg.agent is None:
+                continue
+            if leg.state is not LCS.LCS_ALERTING and not t.answered:
+                t.answered = True
+                self.stats.answered += 1
+            elif leg.state is LCS.LCS_ALERTING and not t.answer_due and self._may_drive(leg.agent):
+                t.answer_due = True
+                self.hub.schedule(now + self.spec.answer_after, lambda c=call_id, d=leg.device: self._answer(c, d))
+
+    def _request(self, message: Any) -> bool:
+        from mockcti.wire import MessageType
+
+        hub = self.hub
+        deliveries = hub.center.handle(LOAD_SESSION, message, hub.now)
+        ok = True
+        for d in deliveries:
+            if d.session_id == LOAD_SESSION and d.message.TYPE in (MessageType.FAILURE_CONF,
+                                                                   MessageType.CONTROL_FAILURE_CONF):
+                ok = False
+        hub.deliver(deliveries)
+        if not ok:
+            self.stats.errors += 1
+        return ok
+
+    def _answer(self, call_id: int, device: str) -> None:
+        from mockcti.wire.enums import LocalConnectionState as LCS
+        from mockcti.wire.messages import AnswerCallReq
+
+        t = self.calls.get(call_id)
+        call = self.hub.center.calls.get(call_id)
+        if t is None or call is None:
+            self._check(call_id, self.hub.now)
+            return
+        t.answer_due = False
+        leg = call.legs.get(device)
+        if leg is None or leg.state is not LCS.LCS_ALERTING or leg.agent is None or not self._may_drive(leg.agent):
+            self._check(call_id, self.hub.now)  # withdrawn, moved, or a client took the agent over
+            return
+        if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
+            t.answered = True
+            self.stats.answered += 1
+            self.stats.auto_answered += 1
+            self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
+
+    def _clear(self, call_id: int, device: str) -> None:
+        from mockcti.wire.messages import ClearConnectionReq
+
+        call = self.hub.center.calls.get(call_id)
+        if call is not None and device in call.legs:
+            self._request(ClearConnectionReq(invoke_id=next(self._invoke), call_id=call_id,
+                                             connection_device_id=device))
+        self._check(call_id, self.hub.now)
+
+    def summary(self) -> dict[str, Any]:
+        return self.stats.as_dict(self.active)
+
+
+# -- `mockcti serve --load SPEC` -------------------------------------------------------------------------
+
+
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    def spec(text: str) -> LoadSpec:
+        try:
+            return parse_load_spec(text)
+        except LoadSpecError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("--load: ")) from None
+
+    p.add_argument("--load", metavar="SPEC", type=spec,
+                   help="generate load, SIPp style: agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M]"
+                        "[,answer_after=A]; undriven agents answer after ~1 s and clear after T s; a statistics "
+                        "line on stderr every second (not with --quiet) and a summary at the end")
+
+
+def _line(gen: LoadGenerator, server: Any, t: float, events_per_s: float) -> str:
+    s = gen.stats
+    return (f"load t={t:6.1f}s offered {s.offered} answered {s.answered} active {gen.active} "
+            f"cleared {s.cleared} skipped {s.skipped} events/s {events_per_s:.0f} "
+            f"clients {len(server.hub.conns)}")
+
+
+class _LoadFeature:
+    def __init__(self, spec: LoadSpec) -> None:
+        self.spec = spec
+        self.gen = LoadGenerator(spec)
+        self._task: Any = None
+
+    async def start(self, server: Any, args: Any) -> None:
+        import asyncio
+
+        from mockcti.center import ContactCenter
+
+        cfg = center_config_for(self.spec, server.center.config)
+        if cfg is not server.center.config:
+            if server.hub.conns:  # cannot happen before the loop ran; refuse rather than corrupt sessions
+                raise RuntimeError("--load: cannot replace the center after clients connected")
+            server.hub.center = ContactCenter(cfg, seed=getattr(args, "seed", 0) or 0, now=server.now())
+            print(f"mockcti load: center with {len(cfg.agents)} agents (ids 1001..{1000 + len(cfg.agents)}, "
+                  f"extensions 3001..{3000 + len(cfg.agents)}), CSQs {', '.join(c.name for c in cfg.csqs)}",
+                  file=sys.stderr, flush=True)
+        server.call(lambda hub, now: self.gen.start(hub, now))
+        if not getattr(args, "quiet", False):
+            self._task = asyncio.get_running_loop().create_task(self._display(server))
+
+    async def _display(self, server: Any) -> None:
+        import asyncio
+
+        last_out = server.journal.counts.get("out", 0)
+        while True:
+            await asyncio.sleep(1.0)
+            out = server.journal.counts.get("out", 0)
+            print(_line(self.gen, server, server.now() - self.gen.started_at, out - last_out),
+                  file=sys.stderr, flush=True)
+            last_out = out
+
+    async def stop(self, server: Any, args: Any) -> None:
+        self.gen.stop()
+        if self._task is not None:
+            self._task.cancel()
+        s = self.gen.summary()
+        print("mockcti load summary: " + " ".join(f"{k} {v}" for k, v in s.items())
+              + f" duration {server.now() - self.gen.started_at:.1f}s", file=sys.stderr, flush=True)
+
+    def exit_status(self, server: Any, args: Any, status: int) -> int:
+        return status
+
+
+def serve_feature(args: Any) -> _LoadFeature | None:
+    spec = getattr(args, "load", None)
+    return _LoadFeature(spec) if spec is not None else None

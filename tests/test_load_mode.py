@@ -1,0 +1,156 @@
+"""``mockcti serve --load``: the spec parser, and a short real run over TCP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import pytest
+
+from mockcti.center import default_center
+from mockcti.client import CTIClient
+from mockcti.load import LoadSpec, LoadSpecError, center_config_for, parse_load_spec, serve_feature
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import AgentState as AS
+
+# -- the spec parser ----------------------------------------------------------------------------------
+
+
+def test_parse_full_spec():
+    spec = parse_load_spec("agents=50,calls_per_s=2.5,handle_time=10,limit=100,max=20,answer_after=0.5")
+    assert spec == LoadSpec(calls_per_s=2.5, agents=50, handle_time=10.0, limit=100, max=20, answer_after=0.5)
+
+
+def test_parse_defaults_and_spaces():
+    spec = parse_load_spec(" calls_per_s = 20 , ")
+    assert spec.calls_per_s == 20 and spec.agents is None and spec.handle_time == 30.0
+    assert spec.limit is None and spec.max is None and spec.answer_after == 1.0
+
+
+@pytest.mark.parametrize("text, key", [
+    ("agent=3,calls_per_s=1", "agent"),
+    ("calls_per_s=1,rate=3", "rate"),
+])
+def test_unknown_key_is_named_with_the_allowed_ones(text, key):
+    with pytest.raises(LoadSpecError) as e:
+        parse_load_spec(text)
+    msg = str(e.value)
+    assert repr(key) in msg
+    for allowed in ("agents", "calls_per_s", "handle_time", "limit", "max"):
+        assert allowed in msg
+
+
+@pytest.mark.parametrize("text, key", [
+    ("agents=x,calls_per_s=1", "agents"),
+    ("agents=2.5,calls_per_s=1", "agents"),
+    ("calls_per_s=0", "calls_per_s"),
+    ("calls_per_s=-1", "calls_per_s"),
+    ("calls_per_s=nan", "calls_per_s"),
+    ("calls_per_s=1,handle_time=-2", "handle_time"),
+    ("calls_per_s=1,limit=0", "limit"),
+    ("calls_per_s=1,max=abc", "max"),
+    ("calls_per_s=1,calls_per_s=2", "calls_per_s"),
+    ("agents=3", "calls_per_s"),  # required
+    ("calls_per_s", "calls_per_s"),  # not key=value
+])
+def test_bad_values_name_the_key(text, key):
+    with pytest.raises(LoadSpecError) as e:
+        parse_load_spec(text)
+    assert key in str(e.value)
+
+
+def test_argparse_reports_the_bad_key():
+    from mockcti.load import add_serve_arguments
+
+    p = argparse.ArgumentParser()
+    add_serve_arguments(p)
+    assert p.parse_args(["--load", "calls_per_s=3"]).load.calls_per_s == 3
+    with pytest.raises(SystemExit):
+        p.parse_args(["--load", "bogus=1,calls_per_s=3"])
+
+
+def test_center_grows_only_when_asked_for_more_agents():
+    base = default_center()
+    assert center_config_for(parse_load_spec("agents=3,calls_per_s=1"), base) is base
+    assert center_config_for(parse_load_spec("calls_per_s=1"), base) is base
+    big = center_config_for(parse_load_spec("agents=250,calls_per_s=1"), base)
+    assert len(big.agents) == 250
+    assert big.agents[0].id == "1001" and big.agents[0].extension == "3001" and big.agents[-1].id == "1250"
+    assert big.agents[-1].extension == "3250" and len({a.extension for a in big.agents}) == 250
+    assert [c.name for c in big.csqs] == ["Sales", "Support"]
+    assert all(a.csqs == ("Sales", "Support") for a in big.agents)
+
+
+# -- a real run ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_short_real_run_bridge_sees_calls_and_counts_agree():
+    spec = parse_load_spec("agents=8,calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=30")
+    args = argparse.Namespace(load=spec, quiet=True, seed=0)
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    feature = serve_feature(args)
+    assert feature is not None
+    bridge = None
+    try:
+        await feature.start(server, args)
+        assert len(server.center.agents) == 8  # the center was rebuilt with agents=8
+        bridge = await CTIClient.connect(server.host, server.port, version=14)
+        await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        gen = feature.gen
+        # ~1.5 s of arrivals (30 calls at 20/s), then wait (bounded) until every generated call is over
+        await asyncio.sleep(1.5)
+        while (gen.active or gen.stats.offered < 30) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        s = gen.summary()
+        assert s["offered"] == 30
+        assert s["cleared"] + s["active"] == s["offered"]
+        assert s["active"] == 0 and s["cleared"] == 30
+        assert s["answered"] == s["auto_answered"] == 30  # no client drives an agent: all auto-answered
+        assert s["skipped"] == 0 and s["errors"] == 0
+        begins, ends = {}, set()
+        for m in bridge.received:
+            if m.TYPE is MT.BEGIN_CALL_EVENT:
+                begins[m.call_id] = m
+            elif m.TYPE is MT.END_CALL_EVENT:
+                assert m.call_id in begins  # END after BEGIN for each call
+                ends.add(m.call_id)
+        load_calls = {cid for cid, m in begins.items() if (m.call_variable1 or "").startswith("mockcti-load t=")}
+        assert len(load_calls) >= 25  # the bridge opened a few ms after the first arrivals
+        assert load_calls <= ends  # every call the bridge saw begin, it saw end
+        assert server.journal.counts.get("violation", 0) == 0
+    finally:
+        await feature.stop(server, args)
+        if bridge is not None:
+            await bridge.close()
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_driven_agents_are_left_to_their_client():
+    """An agent with an open agent-mode session is not auto-answered: its calls ring until the client acts."""
+    spec = parse_load_spec("calls_per_s=20,handle_time=0.1,answer_after=0.05,limit=6")
+    args = argparse.Namespace(load=spec, quiet=True, seed=0)
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    agent = await CTIClient.connect(server.host, server.port, version=14)
+    feature = serve_feature(args)
+    try:
+        await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="desk")
+        await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")  # 1001 is the client's agent
+        await agent.set_agent_state(AS.AGENT_STATE_READY)  # calls may be routed to it
+        await feature.start(server, args)
+        await asyncio.sleep(1.5)
+        gen = feature.gen
+        ringing_at_1001 = [c for c in server.center.calls.values()
+                           if "3001" in c.legs and c.legs["3001"].state.name == "LCS_ALERTING"]
+        assert len(ringing_at_1001) == 1  # delivered to the client's agent, and left ringing
+        assert gen.stats.offered == 6
+        assert gen.stats.auto_answered == 5  # the others, answered by undriven agents 1002-1004
+    finally:
+        await feature.stop(server, args)
+        await agent.close()
+        await server.stop()
