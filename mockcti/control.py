@@ -1,0 +1,1083 @@
+"""The control API: drive a running mock from a test suite in any language (HTTP/1.1 + JSON).
+
+Owns a small, strict HTTP/1.1 server on asyncio streams (no dependency): request line, headers,
+a ``Content-Length`` body; header block limited to :attr:`ControlServer.max_header_bytes`
+(431 beyond), body to :attr:`ControlServer.max_body_bytes` (413 beyond); keep-alive for
+HTTP/1.1 unless ``Connection: close``; ``Expect: 100-continue`` honoured; no chunked request
+bodies (501). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
+4xx with ``{"error": ..., "field": ...}``; a bug in a handler is a 500 with a JSON body and a
+journal note, never a crash of the mock.
+
+It sits at the server layer (asyncio is allowed here) and runs on the mock's own loop: every
+mutation goes through :meth:`mockcti.server.MockServer.call`, so the hub's actions go out at
+once. Off unless ``mockcti serve --control-port PORT``; listens on loopback only unless
+``--control-allow-remote``.
+
+Endpoints (see :data:`ENDPOINTS`)::
+
+    GET    /health  /state  /journal?since=&kind=&session=&limit=  /violations?since=&session=
+    GET    /report  /report/junit  /scenario  /faults
+    POST   /calls  /agents/{id}/state  /events/system  /events/failure  /failover  /scenario
+           /faults  /reset
+    DELETE /scenario  /faults
+
+Scenarios: ``POST /scenario`` validates with :func:`mockcti.scenario.load_scenario` /
+``load_scenario_text`` (400 with every :class:`ScenarioError`), then builds an engine with
+``engine_factory(scenario)``. The default factory looks for ``mockcti.scenario.engine`` and uses
+its ``make_engine(scenario)`` or ``ScenarioEngine(scenario)``; until that module exists the
+answer is 501. Pass ``ControlServer(..., engine_factory=...)`` to wire another engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import importlib
+import ipaddress
+import json
+import re
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = [
+    "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
+    "add_serve_arguments", "serve_feature",
+]
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+
+#: method, path -> what it does (also served at ``GET /``)
+ENDPOINTS: dict[str, str] = {
+    "GET /health": "liveness: {ok, sessions}",
+    "GET /state": "the contact center snapshot plus every connection and open session",
+    "GET /journal": "journal entries: ?since=SEQ&kind=KIND&session=SID&limit=N -> {entries, next, more}",
+    "GET /violations": "violations recorded: ?since=SEQ&session=SID",
+    "GET /report": "the JSON summary of the run (as summary.json)",
+    "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
+    "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}',
+    "POST /agents/{id}/state": '{"state": "READY", "reason_code": 0}',
+    "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "..."}',
+    "POST /events/failure": '{"status": "E_CTI_...", "text": "...", "sessions": [1, 2]}',
+    "POST /failover": '{"seconds": 5}: drop every session, refuse OPEN_REQ with E_CTI_SERVER_NOT_MASTER',
+    "GET /scenario": "the loaded scenario",
+    "POST /scenario": '{"path": "file.yaml"} or {"yaml": "..."} or {"toml": "..."}: load or replace',
+    "DELETE /scenario": "unload the scenario",
+    "GET /faults": "transport faults in force",
+    "POST /faults": '{"session": 3 | "all", "kind": "pause_reading|resume_reading|delay|close|reset|half_close", '
+                    '"seconds": 2}',
+    "DELETE /faults": '{"session": 3 | "all"} (default all): resume reading, cancel pending resumes',
+    "POST /reset": "drop every session, clear the journal and faults, rebuild the center (and scenario)",
+}
+
+#: fault kind -> parameters it takes
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "pause_reading": ("seconds",),  # stop reading; for `seconds` when given, else until resumed
+    "resume_reading": (),
+    "delay": ("seconds",),  # stop reading for `seconds` (default 1): requests are answered that late
+    "close": (),  # close after flushing (FIN)
+    "reset": (),  # abort (RST)
+    "half_close": (),  # shut down our writing side, keep reading
+}
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+class HTTPError(Exception):
+    """An answer other than 2xx: ``status``, a message, the offending ``field`` and extra keys."""
+
+    def __init__(self, status: int, error: str, *, field: str | None = None, close: bool = False,
+                 headers: Mapping[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(error)
+        self.status = int(status)
+        self.error = error
+        self.field = field
+        self.close = close
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "field": self.field, **self.extra}
+
+
+class ControlError(ValueError):
+    """The control server cannot be started as asked (for example a non-loopback host)."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _allowed(name: Any, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"{hint}; allowed: {', '.join(allowed)}"
+
+
+# -- requests and responses --------------------------------------------------------------------
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_REQUEST_LINE = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP/(\d)\.(\d)$")
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    path: str
+    query: dict[str, list[str]]
+    version: tuple[int, int]
+    headers: dict[str, list[str]]
+    body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[-1] if values else None
+
+    def args(self, allowed: Iterable[str]) -> dict[str, str]:
+        """The query parameters, each at most once and all in ``allowed``."""
+        allowed = tuple(allowed)
+        out: dict[str, str] = {}
+        for k, v in self.query.items():
+            if k not in allowed:
+                raise HTTPError(400, f"unknown query parameter {k!r}" + (_allowed(k, allowed) if allowed else
+                                                                          "; this endpoint takes none"),
+                                field=k, allowed=list(allowed))
+            if len(v) != 1:
+                raise HTTPError(400, f"query parameter {k!r} given {len(v)} times", field=k)
+            out[k] = v[0]
+        return out
+
+    def json(self, allowed: Iterable[str]) -> dict[str, Any]:
+        """The body as a JSON object whose keys are all in ``allowed`` (empty body: ``{}``)."""
+        allowed = tuple(allowed)
+        if not self.body.strip():
+            return {}
+        ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
+        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+            raise HTTPError(415, f"the body must be JSON (Content-Type: application/json), not {ctype!r}; "
+                                 "with curl use --json or -H 'Content-Type: application/json'",
+                            field="Content-Type")
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPError(400, f"the body is not UTF-8: {exc}") from None
+        try:
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            raise HTTPError(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
+                from None
+        except ValueError as exc:
+            raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise HTTPError(400, f"the body must be a JSON object, got {_type_name(data)}")
+        for k in data:
+            if k not in allowed:
+                raise HTTPError(400, f"unknown field {k!r}" + _allowed(k, allowed), field=k, allowed=list(allowed))
+        return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: int = 4096,
+         default: str | None = None) -> str | None:
+    if key not in data or data[key] is None:
+        if required:
+            raise HTTPError(400, f"missing field {key!r}", field=key)
+        return default
+    v = data[key]
+    if not isinstance(v, str):
+        raise HTTPError(400, f"{key!r} must be a string, got {_type_name(v)}", field=key)
+    if len(v) > max_len:
+        raise HTTPError(400, f"{key!r} is longer than {max_len} characters", field=key)
+    return v
+
+
+def _int(data: Mapping[str, Any], key: str, *, lo: int, hi: int, default: int | None = None,
+         required: bool = False) -> int | None:
+    if key not in data or data[key] is None:
+        if required:
+            raise HTTPError(400, f"missing field {key!r}", field=key)
+        return default
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise HTTPError(400, f"{key!r} must be an integer, got {_type_name(v)}", field=key)
+    if not lo <= v <= hi:
+        raise HTTPError(400, f"{key!r} must be between {lo} and {hi}, got {v}", field=key)
+    return v
+
+
+def _num(data: Mapping[str, Any], key: str, *, lo: float, hi: float, default: float | None = None,
+         required: bool = False) -> float | None:
+    if key not in data or data[key] is None:
+        if required:
+            raise HTTPError(400, f"missing field {key!r}", field=key)
+        return default
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HTTPError(400, f"{key!r} must be a number, got {_type_name(v)}", field=key)
+    if not lo <= v <= hi:
+        raise HTTPError(400, f"{key!r} must be between {lo:g} and {hi:g}, got {v}", field=key)
+    return float(v)
+
+
+def _query_int(args: Mapping[str, str], key: str, *, lo: int, hi: int, default: int | None) -> int | None:
+    if key not in args:
+        return default
+    v = args[key]
+    if not re.fullmatch(r"\d{1,18}", v):
+        raise HTTPError(400, f"query parameter {key!r} must be a non-negative integer, got {v!r}", field=key)
+    n = int(v)
+    if not lo <= n <= hi:
+        raise HTTPError(400, f"query parameter {key!r} must be between {lo} and {hi}, got {n}", field=key)
+    return n
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode("utf-8")
+        return (json.dumps(self.body, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+Handler = Callable[[Request], Awaitable[Response | Any]]
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+class ControlServer:
+    """The control API of one :class:`~mockcti.server.MockServer`, on the same event loop.
+
+    ``await ControlServer(server, "127.0.0.1", 0).start()``; ``.port`` and ``.url`` tell where it
+    listens; ``await stop()``. A non-loopback ``host`` raises :class:`ControlError` unless
+    ``allow_remote``. ``engine_factory(scenario)`` builds a scenario engine (hub ``Engine``
+    protocol) for ``POST /scenario``; by default ``mockcti.scenario.engine`` is used when present.
+    """
+
+    max_header_bytes = MAX_HEADER_BYTES
+    max_body_bytes = MAX_BODY_BYTES
+    idle_timeout = 30.0  # seconds a keep-alive connection may wait for its next request
+    body_timeout = 30.0  # seconds to receive a body once its headers are in
+
+    def __init__(self, mock_server: Any, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
+                 engine_factory: Callable[[Any], Any] | None = None, seed: int = 0,
+                 max_header_bytes: int | None = None, max_body_bytes: int | None = None) -> None:
+        self.mock = mock_server
+        self.host = host
+        self.port = port
+        self.allow_remote = allow_remote
+        self.engine_factory = engine_factory
+        self.seed = seed
+        if max_header_bytes is not None:
+            self.max_header_bytes = max_header_bytes
+        if max_body_bytes is not None:
+            self.max_body_bytes = max_body_bytes
+        self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self.scenario: Any = None  # the loaded Scenario (POST /scenario)
+        self._paused: dict[int, float | None] = {}  # session -> resume time (None: until resumed)
+        self._fault_gen: dict[int, int] = {}  # session -> generation; a scheduled resume of an older one is void
+        self._initial_standby = False
+        self._routes = self._build_routes()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> "ControlServer":
+        if not self.allow_remote and not is_loopback(self.host):
+            raise ControlError(f"control host {self.host!r} is not a loopback address; the control API can reset "
+                               "and disrupt the mock, so it listens on loopback only unless allowed "
+                               "(--control-allow-remote / allow_remote=True)")
+        self._initial_standby = bool(self.mock.hub.standby)
+        self._server = await asyncio.start_server(self._client, self.host, self.port,
+                                                  limit=self.max_header_bytes, reuse_address=True)
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for w in list(self._clients):
+            w.close()
+        for t in list(self._tasks):
+            t.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 2)
+        self._server = None
+
+    async def __aenter__(self) -> "ControlServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- HTTP/1.1 --------------------------------------------------------------------------------
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        self._clients.add(writer)
+        try:
+            while await self._exchange(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.CancelledError):
+            pass
+        except Exception as exc:  # noqa: BLE001 - a broken connection must never take the mock down
+            self._note(f"control connection failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._clients.discard(writer)
+            if task is not None:
+                self._tasks.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Read one request and answer it; True to keep the connection for another."""
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_timeout)
+        except asyncio.LimitOverrunError:
+            await self._send(writer, self._error_response(HTTPError(
+                431, f"the request line and headers exceed {self.max_header_bytes} bytes")), keep=False)
+            return False
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial.strip():
+                await self._send(writer, self._error_response(HTTPError(
+                    400, "the connection ended inside the request head")), keep=False)
+            return False
+        except asyncio.TimeoutError:
+            return False
+        if len(head) > self.max_header_bytes:
+            await self._send(writer, self._error_response(HTTPError(
+                431, f"the request line and headers exceed {self.max_header_bytes} bytes")), keep=False)
+            return False
+        req: Request | None = None
+        keep = False
+        try:
+            req = self._parse_head(head)
+            keep = self._keep_alive(req)
+            length = self._content_length(req)
+            expect = req.header("expect")
+            if expect is not None:
+                if expect.lower() != "100-continue":
+                    raise HTTPError(417, f"unsupported Expect: {expect!r} (only 100-continue)", field="Expect",
+                                    close=True)
+                if req.version >= (1, 1) and length:
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if length:
+                req.body = await asyncio.wait_for(reader.readexactly(length), self.body_timeout)
+            resp = await self._dispatch(req)
+        except HTTPError as err:
+            resp = self._error_response(err)
+            keep = keep and not err.close
+        await self._send(writer, resp, keep=keep, head=req is not None and req.method == "HEAD")
+        return keep
+
+    def _parse_head(self, head: bytes) -> Request:
+        text = head.decode("latin-1")
+        text = text.lstrip("\r\n")  # RFC 9112 §2.2: ignore empty lines before the request line
+        lines = text[:-4].split("\r\n") if text.endswith("\r\n\r\n") else text.split("\r\n")
+        if any("\n" in ln or "\r" in ln for ln in lines):
+            raise HTTPError(400, "bare CR or LF in the request head; lines end with CRLF", close=True)
+        m = _REQUEST_LINE.match(lines[0])
+        if m is None:
+            raise HTTPError(400, f"malformed request line {lines[0][:200]!r}; expected 'METHOD /path HTTP/1.1'",
+                            close=True)
+        method, target, major, minor = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+        if major != 1:
+            raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; use HTTP/1.1", close=True)
+        headers: dict[str, list[str]] = {}
+        for ln in lines[1:]:
+            if ln[:1] in (" ", "\t"):
+                raise HTTPError(400, "obsolete header line folding is not accepted", close=True)
+            name, sep, value = ln.partition(":")
+            if not sep or not _TOKEN.match(name):
+                raise HTTPError(400, f"malformed header line {ln[:200]!r}", close=True)
+            headers.setdefault(name.lower(), []).append(value.strip(" \t"))
+        if not target.startswith("/"):
+            raise HTTPError(400, f"request target {target[:200]!r} must be a path (origin form, '/...')",
+                            field="target", close=True)
+        parts = urlsplit(target)
+        try:
+            query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False, errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPError(400, f"malformed query string: {exc}", field="query", close=True) from None
+        req = Request(method=method, target=target, path=parts.path, query=query, version=(major, minor),
+                      headers=headers)
+        if (major, minor) >= (1, 1) and len(headers.get("host", [])) != 1:
+            raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header", field="Host", close=True)
+        return req
+
+    def _keep_alive(self, req: Request) -> bool:
+        tokens = {t.strip().lower() for v in req.headers.get("connection", []) for t in v.split(",")}
+        if req.version >= (1, 1):
+            return "close" not in tokens
+        return "keep-alive" in tokens
+
+    def _content_length(self, req: Request) -> int:
+        if "transfer-encoding" in req.headers:
+            raise HTTPError(501, "Transfer-Encoding request bodies are not supported; send Content-Length",
+                            field="Transfer-Encoding", close=True)
+        values = {v.strip() for raw in req.headers.get("content-length", []) for v in raw.split(",")}
+        if not values:
+            return 0
+        if len(values) > 1 or not all(re.fullmatch(r"\d{1,18}", v) for v in values):
+            raise HTTPError(400, f"invalid Content-Length {sorted(values)}", field="Content-Length", close=True)
+        n = int(values.pop())
+        if n > self.max_body_bytes:
+            raise HTTPError(413, f"the body is {n} bytes; the limit is {self.max_body_bytes}",
+                            field="Content-Length", close=True, limit=self.max_body_bytes)
+        return n
+
+    async def _send(self, writer: asyncio.StreamWriter, resp: Response, *, keep: bool, head: bool = False) -> None:
+        body = resp.payload()
+        reason = HTTPStatus(resp.status).phrase if resp.status in HTTPStatus._value2member_map_ else "Unknown"
+        lines = [f"HTTP/1.1 {resp.status} {reason}",
+                 f"Content-Type: {resp.content_type}",
+                 f"Content-Length: {len(body)}",
+                 "Cache-Control: no-store",
+                 "Server: mockcti-control",
+                 f"Connection: {'keep-alive' if keep else 'close'}"]
+        lines += [f"{k}: {v}" for k, v in resp.headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body))
+        await writer.drain()
+        if not keep:
+            with contextlib.suppress(Exception):
+                if writer.can_write_eof():
+                    writer.write_eof()
+
+    def _error_response(self, err: HTTPError) -> Response:
+        return Response(err.status, err.body(), headers=err.headers)
+
+    # -- routing ----------------------------------------------------------------------------------
+
+    def _build_routes(self) -> list[tuple[re.Pattern[str], dict[str, Handler]]]:
+        table: list[tuple[str, dict[str, Handler]]] = [
+            ("/", {"GET": self.get_index}),
+            ("/health", {"GET": self.get_health}),
+            ("/state", {"GET": self.get_state}),
+            ("/journal", {"GET": self.get_journal}),
+            ("/violations", {"GET": self.get_violations}),
+            ("/report", {"GET": self.get_report}),
+            ("/report/junit", {"GET": self.get_report_junit}),
+            ("/calls", {"POST": self.post_calls}),
+            ("/agents/(?P<agent>[^/]+)/state", {"POST": self.post_agent_state}),
+            ("/events/system", {"POST": self.post_system_event}),
+            ("/events/failure", {"POST": self.post_failure_event}),
+            ("/failover", {"POST": self.post_failover}),
+            ("/scenario", {"GET": self.get_scenario, "POST": self.post_scenario, "DELETE": self.delete_scenario}),
+            ("/faults", {"GET": self.get_faults, "POST": self.post_faults, "DELETE": self.delete_faults}),
+            ("/reset", {"POST": self.post_reset}),
+        ]
+        return [(re.compile(f"^{p}$"), h) for p, h in table]
+
+    async def _dispatch(self, req: Request) -> Response:
+        for pattern, methods in self._routes:
+            m = pattern.match(req.path)
+            if m is None:
+                continue
+            method = "GET" if req.method == "HEAD" and "GET" in methods else req.method
+            handler = methods.get(method)
+            if handler is None:
+                allow = sorted(methods) + (["HEAD"] if "GET" in methods else [])
+                raise HTTPError(405, f"{req.method} is not allowed on {req.path}; allowed: {', '.join(allow)}",
+                                field="method", headers={"Allow": ", ".join(allow)}, allowed=allow)
+            req.params = {k: unquote(v) for k, v in m.groupdict().items()}
+            try:
+                result = await handler(req)
+            except HTTPError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a handler bug answers 500; the mock keeps running
+                self._note(f"control API {req.method} {req.path} failed: {type(exc).__name__}: {exc}",
+                           trace=traceback.format_exc(limit=8))
+                raise HTTPError(500, f"internal error: {type(exc).__name__}: {exc}") from None
+            return result if isinstance(result, Response) else Response(200, result)
+        raise HTTPError(404, f"no endpoint {req.path!r}; endpoints: {', '.join(ENDPOINTS)}", field="path",
+                        endpoints=list(ENDPOINTS))
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @property
+    def hub(self) -> Any:
+        return self.mock.hub
+
+    def _note(self, text: str, **data: Any) -> None:
+        with contextlib.suppress(Exception):
+            self.hub.journal.record("note", self.mock.now(), None, what=text, **data)
+
+    def _call(self, fn: Callable[[Any, float], Any]) -> Any:
+        return self.mock.call(fn)
+
+    def _sessions_detail(self) -> list[dict[str, Any]]:
+        hub = self.hub
+        out = []
+        for sid, conn in sorted(hub.conns.items()):
+            sub = hub.center.subs.get(sid)
+            out.append({"id": sid, "peer": conn.peer, "state": conn.session.state.name,
+                        "mode": sub.mode if sub else None, "agent_id": sub.agent_id if sub else None,
+                        "client_id": sub.client_id if sub else None, "version": sub.version if sub else None,
+                        "paused": sid in self._paused})
+        return out
+
+    def _session_arg(self, data: Mapping[str, Any], *, default_all: bool = False) -> list[int]:
+        if "session" not in data or data["session"] is None:
+            if default_all:
+                return sorted(self.hub.conns)
+            raise HTTPError(400, "missing field 'session' (a session id or \"all\")", field="session")
+        v = data["session"]
+        if v == "all":
+            return sorted(self.hub.conns)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise HTTPError(400, f"'session' must be a session id (integer) or \"all\", got {_type_name(v)}",
+                            field="session")
+        if v not in self.hub.conns:
+            known = sorted(self.hub.conns)
+            raise HTTPError(400, f"no session {v}; sessions: {known or 'none'}", field="session", allowed=known)
+        return [v]
+
+    # -- read-only endpoints --------------------------------------------------------------------------
+
+    async def get_index(self, req: Request) -> Any:
+        req.args(())
+        return {"tool": "mockcti", "endpoints": ENDPOINTS}
+
+    async def get_health(self, req: Request) -> Any:
+        req.args(())
+        hub = self.hub
+        return {"ok": True, "sessions": len(hub.open_sessions()), "connections": len(hub.conns),
+                "online": hub.center.online, "standby": bool(hub.standby),
+                "scenario": getattr(self.scenario, "name", None)}
+
+    async def get_state(self, req: Request) -> Any:
+        req.args(())
+        hub = self.hub
+        snap = hub.center.snapshot()
+        return {**snap, "open_sessions": hub.open_sessions(), "connections": self._sessions_detail(),
+                "standby": bool(hub.standby), "scenario": getattr(self.scenario, "name", None),
+                "faults": self._faults_view(), "now": round(self.mock.now(), 6)}
+
+    async def get_journal(self, req: Request) -> Any:
+        from mockcti.journal import ENTRY_KINDS
+
+        args = req.args(("since", "kind", "session", "limit"))
+        since = _query_int(args, "since", lo=0, hi=2 ** 62, default=0)
+        limit = _query_int(args, "limit", lo=1, hi=100_000, default=1000)
+        session = _query_int(args, "session", lo=0, hi=2 ** 62, default=None)
+        kind = args.get("kind")
+        if kind is not None and kind not in ENTRY_KINDS:
+            raise HTTPError(400, f"unknown kind {kind!r}" + _allowed(kind, ENTRY_KINDS), field="kind",
+                            allowed=list(ENTRY_KINDS))
+        journal = self.hub.journal
+        matched = [e for e in journal.since(since or 0)
+                   if (kind is None or e.kind == kind) and (session is None or e.session == session)]
+        page = matched[:limit]
+        more = len(matched) > len(page)
+        if more:
+            nxt = page[-1].seq
+        else:
+            stored = journal.since(since or 0)
+            nxt = stored[-1].seq if stored else (since or 0)
+        return {"entries": [e.to_dict() for e in page], "next": nxt, "more": more,
+                "keeps_messages": bool(journal.keep and journal.messages)}
+
+    async def get_violations(self, req: Request) -> Any:
+        args = req.args(("since", "session"))
+        since = _query_int(args, "since", lo=0, hi=2 ** 62, default=0)
+        session = _query_int(args, "session", lo=0, hi=2 ** 62, default=None)
+        vs = [e for e in self.hub.journal.violations(session) if e.seq > (since or 0)]
+        by_rule: dict[str, int] = {}
+        for e in vs:
+            rule = e.data.get("rule", "?")
+            by_rule[rule] = by_rule.get(rule, 0) + 1
+        return {"count": len(vs), "by_rule": by_rule, "violations": [e.to_dict() for e in vs],
+                "next": vs[-1].seq if vs else since}
+
+    def _summary(self) -> dict[str, Any]:
+        from mockcti.report import build_summary
+
+        extra = {"scenario": getattr(self.scenario, "name", None)} if self.scenario is not None else None
+        return build_summary(self.hub.journal, expectations=_engine_expectations(self.hub.engine),
+                             seed=self.seed, extra=extra)
+
+    async def get_report(self, req: Request) -> Any:
+        req.args(())
+        return self._summary()
+
+    async def get_report_junit(self, req: Request) -> Any:
+        from mockcti.report import junit_xml
+
+        req.args(())
+        return Response(200, junit_xml(self._summary()), content_type="application/xml")
+
+    # -- the contact center -------------------------------------------------------------------------
+
+    async def post_calls(self, req: Request) -> Any:
+        req.args(())
+        data = req.json(("agent", "csq", "ani", "dnis", "variables"))
+        center = self.hub.center
+        agent = _str(data, "agent", max_len=64)
+        csq = _str(data, "csq", max_len=64)
+        ani = _str(data, "ani", max_len=40, default="0600000000")
+        dnis = _str(data, "dnis", max_len=40, default="7000")
+        if agent is None and csq is None:
+            raise HTTPError(400, "give 'agent' (deliver to that agent) or 'csq' (route through the queue)",
+                            field="agent")
+        if agent is not None and agent not in center.agents:
+            raise HTTPError(400, f"unknown agent {agent!r}" + _allowed(agent, center.agents), field="agent",
+                            allowed=list(center.agents))
+        csqs = [c.name for c in center.config.csqs]
+        if csq is not None and csq not in csqs:
+            raise HTTPError(400, f"unknown CSQ {csq!r}" + _allowed(csq, csqs), field="csq", allowed=csqs)
+        variables = data.get("variables")
+        if variables is not None:
+            if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+                raise HTTPError(400, "'variables' must be an object of strings", field="variables")
+
+        def go(hub: Any, now: float) -> int:
+            call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
+                                                          variables=variables)
+            hub.journal.record("happening", now, None, what="control API call", call_id=call_id, csq=csq,
+                               agent=agent, ani=ani)
+            hub.deliver(deliveries)
+            return call_id
+
+        call_id = self._call(go)
+        queued = any(call_id in q for q in center.queues.values())
+        return {"call_id": call_id, "queued": queued}
+
+    async def post_agent_state(self, req: Request) -> Any:
+        from mockcti.wire.enums import AgentState
+
+        req.args(())
+        agent_id = req.params["agent"]
+        center = self.hub.center
+        if agent_id not in center.agents:
+            raise HTTPError(404, f"unknown agent {agent_id!r}" + _allowed(agent_id, center.agents), field="agent",
+                            allowed=list(center.agents))
+        data = req.json(("state", "reason_code"))
+        name = _str(data, "state", required=True, max_len=64)
+        names = {n.removeprefix("AGENT_STATE_"): m for n, m in AgentState.__members__.items()}
+        key = name.upper().removeprefix("AGENT_STATE_") if name else ""
+        if key not in names:
+            raise HTTPError(400, f"unknown agent state {name!r}" + _allowed(name, names), field="state",
+                            allowed=list(names))
+        reason = _int(data, "reason_code", lo=0, hi=0xFFFF, default=0)
+
+        def go(hub: Any, now: float) -> None:
+            hub.journal.record("happening", now, None, what="control API agent state", agent=agent_id,
+                               state=names[key].name, reason_code=reason)
+            hub.deliver(hub.center.set_agent_state(now, agent_id, names[key], reason or 0))
+
+        self._call(go)
+        a = center.agents[agent_id]
+        return {"agent": agent_id, "state": a.state.name, "reason_code": a.reason}
+
+    async def post_system_event(self, req: Request) -> Any:
+        from mockcti.wire.enums import SystemEventID
+
+        req.args(())
+        data = req.json(("event", "text", "device"))
+        name = _str(data, "event", required=True, max_len=64)
+        names = list(SystemEventID.__members__)
+        if name not in names:
+            raise HTTPError(400, f"unknown system event {name!r}" + _allowed(name, names), field="event",
+                            allowed=names)
+        text = _str(data, "text", max_len=255)
+        device = _str(data, "device", max_len=64)
+        eid = SystemEventID[name]
+
+        def go(hub: Any, now: float) -> int:
+            hub.journal.record("happening", now, None, what="control API system event", event=eid.name, text=text)
+            deliveries = hub.center.system_event(now, eid, text=text, device=device)
+            hub.deliver(deliveries)
+            return len(deliveries)
+
+        n = self._call(go)
+        return {"event": eid.name, "id": int(eid), "sessions": n, "online": self.hub.center.online}
+
+    async def post_failure_event(self, req: Request) -> Any:
+        from mockcti.wire.enums import StatusCode
+
+        req.args(())
+        data = req.json(("status", "text", "sessions"))
+        name = _str(data, "status", required=True, max_len=64)
+        names = list(StatusCode.__members__)
+        if name not in names:
+            raise HTTPError(400, f"unknown status {name!r}" + _allowed(name, names), field="status", allowed=names)
+        text = _str(data, "text", max_len=255)
+        sessions = data.get("sessions")
+        if sessions is not None:
+            if not isinstance(sessions, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                         for s in sessions):
+                raise HTTPError(400, "'sessions' must be an array of session ids (integers)", field="sessions")
+            open_ = self.hub.open_sessions()
+            unknown = [s for s in sessions if s not in open_]
+            if unknown:
+                raise HTTPError(400, f"no open session {unknown}; open sessions: {open_ or 'none'}",
+                                field="sessions", allowed=open_)
+        status = StatusCode[name]
+
+        def go(hub: Any, now: float) -> list[int]:
+            hub.journal.record("happening", now, None, what="control API failure event", status=status.name,
+                               text=text)
+            deliveries = hub.center.failure_event(now, status, text=text, session_ids=sessions)
+            hub.deliver(deliveries)
+            return [d.session_id for d in deliveries]
+
+        sids = self._call(go)
+        return {"status": status.name, "code": int(status), "sessions": sids}
+
+    async def post_failover(self, req: Request) -> Any:
+        req.args(())
+        data = req.json(("seconds",))
+        seconds = _num(data, "seconds", lo=0.0, hi=86400.0, default=5.0)
+        dropped = sorted(self.hub.conns)
+        self._call(lambda hub, now: hub.failover(now, seconds))
+        return {"standby_seconds": seconds, "dropped": dropped}
+
+    # -- scenarios ---------------------------------------------------------------------------------
+
+    async def get_scenario(self, req: Request) -> Any:
+        req.args(())
+        s = self.scenario
+        if s is None:
+            return {"scenario": None}
+        return {"scenario": getattr(s, "name", None), "description": getattr(s, "description", None),
+                "files": list(getattr(s, "files", ())), "engine": type(self.hub.engine).__name__
+                if self.hub.engine is not None else None}
+
+    async def post_scenario(self, req: Request) -> Any:
+        req.args(())
+        data = req.json(("path", "yaml", "toml"))
+        given = [k for k in ("path", "yaml", "toml") if data.get(k) is not None]
+        if len(given) != 1:
+            raise HTTPError(400, "give exactly one of 'path' (a file the server reads), 'yaml' or 'toml' (the text)",
+                            field="path")
+        key = given[0]
+        value = _str(data, key, required=True, max_len=self.max_body_bytes)
+        try:
+            loader = importlib.import_module("mockcti.scenario")
+            error_type = loader.ScenarioError
+        except Exception as exc:  # noqa: BLE001
+            raise HTTPError(501, f"scenarios are not available in this build: {exc}", field=key) from None
+        try:
+            if key == "path":
+                scenario = loader.load_scenario(value)
+            else:
+                scenario = loader.load_scenario_text(value, filename=f"<control API {key}>", fmt=key)
+        except error_type as exc:
+            raise HTTPError(400, f"invalid scenario: {exc}", field=key,
+                            errors=[e.as_dict() for e in getattr(exc, "errors", [exc]) if hasattr(e, "as_dict")]) \
+                from None
+        factory = self.engine_factory or default_engine_factory()
+        if factory is None:
+            raise HTTPError(501, "the scenario is valid, but no scenario engine is available yet "
+                                 "(mockcti.scenario.engine is not importable); it was not loaded",
+                            field=key, scenario=getattr(scenario, "name", None))
+        self._install(scenario, factory)
+        return {"scenario": getattr(scenario, "name", None), "loaded": True,
+                "files": list(getattr(scenario, "files", ()))}
+
+    def _install(self, scenario: Any, factory: Callable[[Any], Any]) -> None:
+        try:
+            engine = factory(scenario)
+        except Exception as exc:  # noqa: BLE001 - an engine that refuses the scenario is the caller's problem
+            raise HTTPError(422, f"the scenario engine refused the scenario: {type(exc).__name__}: {exc}",
+                            field="scenario") from None
+
+        def go(hub: Any, now: float) -> None:
+            _detach(hub.engine, now)
+            hub.set_engine(engine, now)
+            hub.journal.record("scenario", now, None, what="loaded by the control API",
+                               scenario=getattr(scenario, "name", None))
+
+        self._call(go)
+        self.scenario = scenario
+
+    async def delete_scenario(self, req: Request) -> Any:
+        req.args(())
+        previous = getattr(self.scenario, "name", None)
+
+        def go(hub: Any, now: float) -> None:
+            if hub.engine is not None:
+                _detach(hub.engine, now)
+                hub.set_engine(None, now)
+                hub.journal.record("scenario", now, None, what="unloaded by the control API", scenario=previous)
+
+        self._call(go)
+        self.scenario = None
+        return {"scenario": None, "previous": previous}
+
+    # -- transport faults ------------------------------------------------------------------------------
+
+    def _faults_view(self) -> list[dict[str, Any]]:
+        return [{"session": sid, "kind": "pause_reading",
+                 "until": None if until is None else round(until, 6)} for sid, until in sorted(self._paused.items())]
+
+    async def get_faults(self, req: Request) -> Any:
+        req.args(())
+        return {"faults": self._faults_view()}
+
+    async def post_faults(self, req: Request) -> Any:
+        from mockcti.hub import HalfClose, PauseReading, ResumeReading
+
+        req.args(())
+        data = req.json(("session", "kind", "seconds"))
+        kind = _str(data, "kind", required=True, max_len=64)
+        if kind not in FAULT_KINDS:
+            raise HTTPError(400, f"unknown fault kind {kind!r}" + _allowed(kind, FAULT_KINDS), field="kind",
+                            allowed=list(FAULT_KINDS))
+        if "seconds" in data and "seconds" not in FAULT_KINDS[kind]:
+            raise HTTPError(400, f"fault {kind!r} takes no 'seconds'", field="seconds")
+        seconds = _num(data, "seconds", lo=0.0, hi=86400.0, default=1.0 if kind == "delay" else None)
+        sids = self._session_arg(data)
+
+        def go(hub: Any, now: float) -> None:
+            for sid in sids:
+                hub.journal.record("fault", now, sid, fault=kind, source="control API",
+                                   **({"seconds": seconds} if seconds is not None else {}))
+                if kind in ("pause_reading", "delay"):
+                    gen = self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
+                    hub.act(PauseReading(sid))
+                    self._paused[sid] = None if seconds is None else now + seconds
+                    if seconds is not None:
+                        hub.schedule(now + seconds, lambda sid=sid, gen=gen: self._resume(sid, gen))
+                elif kind == "resume_reading":
+                    self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
+                    self._paused.pop(sid, None)
+                    hub.act(ResumeReading(sid))
+                elif kind == "close":
+                    hub.close(sid, "control API fault: close")
+                elif kind == "reset":
+                    hub.close(sid, "control API fault: reset", abort=True)
+                elif kind == "half_close":
+                    hub.act(HalfClose(sid))
+
+        self._call(go)
+        return {"kind": kind, "sessions": sids, **({"seconds": seconds} if seconds is not None else {})}
+
+    def _resume(self, sid: int, gen: int) -> None:
+        """A timed pause ends (runs from the hub's timer)."""
+        from mockcti.hub import ResumeReading
+
+        if self._fault_gen.get(sid) != gen:
+            return  # cleared or replaced since
+        self._paused.pop(sid, None)
+        self.hub.act(ResumeReading(sid))
+
+    async def delete_faults(self, req: Request) -> Any:
+        from mockcti.hub import ResumeReading
+
+        req.args(())
+        data = req.json(("session",))
+        if data.get("session") is None:
+            sids = sorted(self._paused)
+        else:
+            sids = [s for s in self._session_arg(data) if s in self._paused]
+
+        def go(hub: Any, now: float) -> None:
+            for sid in sids:
+                self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
+                self._paused.pop(sid, None)
+                hub.act(ResumeReading(sid))
+                hub.journal.record("fault", now, sid, fault="cleared", source="control API")
+
+        self._call(go)
+        return {"cleared": sids}
+
+    # -- reset -------------------------------------------------------------------------------------
+
+    async def post_reset(self, req: Request) -> Any:
+        from mockcti.center import ContactCenter
+
+        req.args(())
+        data = req.json(("seed",))
+        seed = _int(data, "seed", lo=0, hi=2 ** 63 - 1, default=self.seed)
+        dropped = sorted(self.hub.conns)
+        self._call(lambda hub, now: [hub.close(sid, "control API reset", abort=True) for sid in list(hub.conns)])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.0
+        while (self.hub.conns or self.mock.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        scenario = self.scenario
+
+        def go(hub: Any, now: float) -> None:
+            for sid in list(hub.conns):  # anything left without a live connection
+                hub.disconnected(sid, now, reason="control API reset")
+            hub.center = ContactCenter(hub.center.config, seed=seed or 0, now=now)
+            hub.standby = self._initial_standby
+            if getattr(hub, "_standby_until", None) is not None:
+                hub._standby_until = None  # noqa: SLF001 - no public way to end a failover early (yet)
+            _detach(hub.engine, now)
+            hub.set_engine(None, now)
+            hub.journal.clear()
+            hub.journal.record("note", now, None, what="control API reset", dropped=dropped)
+
+        self._paused.clear()
+        for sid in list(self._fault_gen):
+            self._fault_gen[sid] += 1
+        self._call(go)
+        self.scenario = None
+        reloaded = None
+        if scenario is not None:
+            factory = self.engine_factory or default_engine_factory()
+            if factory is not None:
+                self._install(scenario, factory)
+                reloaded = getattr(scenario, "name", None)
+        return {"reset": True, "dropped": dropped, "scenario": reloaded}
+
+
+# -- scenario engine wiring ----------------------------------------------------------------------
+
+
+def default_engine_factory() -> Callable[[Any], Any] | None:
+    """``mockcti.scenario.engine``'s ``make_engine(scenario)`` or ``ScenarioEngine(scenario)``;
+    None while that module does not exist."""
+    name = "mockcti.scenario.engine"
+    try:
+        mod = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (name, "mockcti.scenario"):
+            return None
+        raise
+    for attr in ("make_engine", "ScenarioEngine", "Engine"):
+        f = getattr(mod, attr, None)
+        if callable(f):
+            return f
+    return None
+
+
+def _detach(engine: Any, now: float) -> None:
+    for attr in ("detach", "close", "stop"):
+        f = getattr(engine, attr, None)
+        if callable(f):
+            with contextlib.suppress(Exception):
+                try:
+                    f(now)
+                except TypeError:
+                    f()
+            return
+
+
+def _engine_expectations(engine: Any) -> list[Any]:
+    if engine is None:
+        return []
+    for attr in ("expectation_results", "expectations_report", "results"):
+        v = getattr(engine, attr, None)
+        if v is None:
+            continue
+        with contextlib.suppress(Exception):
+            v = v() if callable(v) else v
+            return list(v)
+    return []
+
+
+# -- `mockcti serve --control-port PORT` -----------------------------------------------------------------
+
+
+def add_serve_arguments(p: Any) -> None:
+    g = p.add_argument_group("control API (HTTP/1.1 + JSON, for test suites)")
+    g.add_argument("--control-port", type=int, metavar="PORT",
+                   help="serve the control API on this port (0 = any free port; default: off)")
+    g.add_argument("--control-host", default="127.0.0.1", metavar="HOST",
+                   help="address of the control API (default 127.0.0.1; loopback only unless "
+                        "--control-allow-remote)")
+    g.add_argument("--control-allow-remote", action="store_true",
+                   help="let the control API listen on a non-loopback address (anyone who reaches it can "
+                        "reset and disrupt the mock)")
+
+
+class _ControlFeature:
+    def __init__(self, host: str, port: int, allow_remote: bool, seed: int) -> None:
+        self.host, self.port, self.allow_remote, self.seed = host, port, allow_remote, seed
+        self.control: ControlServer | None = None
+
+    async def start(self, server: Any, args: Any) -> None:
+        server.journal.keep = True  # GET /journal shows messages too
+        self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed)
+        await self.control.start()
+        print(f"mockcti control API on {self.control.url}", file=sys.stderr, flush=True)
+
+    async def stop(self, server: Any, args: Any) -> None:
+        if self.control is not None:
+            await self.control.stop()
+
+    def exit_status(self, server: Any, args: Any, status: int) -> int:
+        return status
+
+
+def serve_feature(args: Any) -> _ControlFeature | None:
+    port = getattr(args, "control_port", None)
+    if port is None:
+        return None
+    host = getattr(args, "control_host", "127.0.0.1")
+    allow = bool(getattr(args, "control_allow_remote", False))
+    if not 0 <= port <= 65535:
+        print(f"mockcti serve: --control-port {port} is not a TCP port (0-65535)", file=sys.stderr)
+        raise SystemExit(2)
+    if not allow and not is_loopback(host):
+        print(f"mockcti serve: --control-host {host} is not a loopback address; add --control-allow-remote to "
+              "serve the control API there", file=sys.stderr)
+        raise SystemExit(2)
+    return _ControlFeature(host, port, allow, getattr(args, "seed", 0) or 0)

@@ -1,0 +1,644 @@
+"""The control API over real HTTP (127.0.0.1, port 0) against a real mock server: every endpoint,
+what a CTI client sees after each mutation, every 4xx with its JSON error, the HTTP limits, the
+loopback rule and ``mockcti serve --control-port``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import pytest
+import pytest_asyncio
+
+from mockcti import control as control_mod
+from mockcti.client import ConnectionClosed, CTIClient, RequestFailed
+from mockcti.control import ControlError, ControlServer, add_serve_arguments, is_loopback, serve_feature
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import StatusCode, SystemEventID
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _request(port: int, method: str, path: str, body=None, headers=None, raw_body: bytes | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        hdrs = dict(headers or {})
+        data = raw_body
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload
+    finally:
+        conn.close()
+
+
+async def call(ctl: ControlServer, method: str, path: str, body=None, *, expect: int | None = 200, **kw):
+    status, headers, payload = await asyncio.to_thread(_request, ctl.port, method, path, body, **kw)
+    if expect is not None:
+        assert status == expect, (status, payload)
+    if headers.get("content-type") == "application/json":
+        return status, headers, json.loads(payload)
+    return status, headers, payload
+
+
+async def raw_exchange(ctl: ControlServer, data: bytes, *, timeout: float = 3.0) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        out = b""
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), timeout)
+            if not chunk:
+                return out
+            out += chunk
+    except (ConnectionError, OSError):
+        return out
+    finally:
+        writer.close()
+
+
+def parse_raw(resp: bytes) -> tuple[int, dict[str, str], dict]:
+    head, _, body = resp.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    assert lines[0].startswith("HTTP/1.1 ")
+    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    return status, headers, json.loads(body) if body else {}
+
+
+@pytest_asyncio.fixture
+async def mock():
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    yield server, ctl
+    await ctl.stop()
+    await server.stop()
+
+
+async def agent_client(server, agent="1001", *, ready=True, version=14) -> CTIClient:
+    c = await CTIClient.connect(server.host, server.port, version=version)
+    ext = str(int(agent) + 2000)
+    await c.open_agent(agent_id=agent, extension=ext, instrument=ext, heartbeat=0, client_id=f"desk{agent}")
+    if ready:
+        await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+    c.drain_events()
+    return c
+
+
+async def wait_for(pred, timeout=3.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        if loop.time() > end:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+class FakeEngine:
+    """A scenario engine that answers nothing (hub Engine protocol)."""
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.attached = False
+        self.detached = False
+
+    def attach(self, hub, now):
+        self.attached = True
+
+    def on_connect(self, session_id, now):
+        pass
+
+    def on_request(self, session_id, message, now):
+        return False
+
+    def on_disconnect(self, session_id, now):
+        pass
+
+    def tick(self, now):
+        pass
+
+    def next_deadline(self):
+        return None
+
+    def detach(self, now):
+        self.detached = True
+
+
+# -- read-only endpoints -------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_health_state_index(mock):
+    server, ctl = mock
+    _, headers, body = await call(ctl, "GET", "/health")
+    assert headers["content-type"] == "application/json"
+    assert body["ok"] is True and body["sessions"] == 0
+    c = await agent_client(server)
+    try:
+        _, _, body = await call(ctl, "GET", "/health")
+        assert body["sessions"] == 1
+        _, _, state = await call(ctl, "GET", "/state")
+        assert {a["id"]: a["state"] for a in state["agents"]}["1001"] == "AGENT_STATE_READY"
+        assert state["open_sessions"] == [c_sid(server)]
+        conn = state["connections"][0]
+        assert conn["mode"] == "agent" and conn["agent_id"] == "1001" and conn["state"] == "OPEN"
+        _, _, index = await call(ctl, "GET", "/")
+        assert "POST /calls" in index["endpoints"]
+    finally:
+        await c.close()
+
+
+def c_sid(server) -> int:
+    (sid,) = server.hub.open_sessions()
+    return sid
+
+
+@pytest.mark.asyncio
+async def test_journal_filters_and_paging(mock):
+    server, ctl = mock
+    c = await agent_client(server)
+    try:
+        sid = c_sid(server)
+        _, _, j = await call(ctl, "GET", "/journal")
+        kinds = {e["kind"] for e in j["entries"]}
+        assert {"connect", "in", "out"} <= kinds
+        assert j["next"] == j["entries"][-1]["seq"] and j["more"] is False
+        _, _, j2 = await call(ctl, "GET", f"/journal?since={j['next']}")
+        assert j2["entries"] == [] and j2["next"] == j["next"]
+        await call(ctl, "POST", "/events/system", {"event": "SYS_TEXT_FYI", "text": "hello"})
+        await wait_for(lambda: len(server.journal.entries(kind="out")) > 0)
+        _, _, j3 = await call(ctl, "GET", f"/journal?since={j['next']}&kind=out&session={sid}")
+        assert [e["message"]["type"] for e in j3["entries"]] == ["SYSTEM_EVENT"]
+        assert all(e["seq"] > j["next"] for e in j3["entries"])
+        _, _, page = await call(ctl, "GET", "/journal?limit=2")
+        assert len(page["entries"]) == 2 and page["more"] is True and page["next"] == page["entries"][-1]["seq"]
+        _, _, bad = await call(ctl, "GET", "/journal?kind=bogus", expect=400)
+        assert bad["field"] == "kind" and "violation" in bad["allowed"] and "allowed:" in bad["error"]
+        _, _, bad = await call(ctl, "GET", "/journal?since=-1", expect=400)
+        assert bad["field"] == "since"
+        _, _, bad = await call(ctl, "GET", "/journal?sinse=3", expect=400)
+        assert bad["field"] == "sinse" and "since" in bad["error"]
+    finally:
+        await c.close()
+
+
+@pytest.mark.asyncio
+async def test_violations_report_junit(mock):
+    server, ctl = mock
+    _, _, v = await call(ctl, "GET", "/violations")
+    assert v["count"] == 0 and v["violations"] == []
+    c = await agent_client(server, ready=False)
+    await c.abort()  # no CLOSE_REQ: PROTO-NO-CLOSE
+    await wait_for(lambda: server.journal.violations())
+    _, _, v = await call(ctl, "GET", "/violations")
+    assert v["count"] >= 1 and v["by_rule"].get("PROTO-NO-CLOSE") == 1
+    assert v["violations"][0]["rule"] == "PROTO-NO-CLOSE"
+    _, _, report = await call(ctl, "GET", "/report")
+    assert report["tool"] == "mockcti" and report["passed"] is False
+    assert report["counts"]["connections"] == 1
+    _, headers, xml = await call(ctl, "GET", "/report/junit")
+    assert headers["content-type"] == "application/xml"
+    root = ET.fromstring(xml)
+    assert root.tag == "testsuites" and int(root.get("failures")) >= 1
+
+
+# -- mutations seen by a CTI client -------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_client_sees_every_mutation(mock):
+    server, ctl = mock
+    c = await agent_client(server)
+    try:
+        _, _, r = await call(ctl, "POST", "/agents/1001/state", {"state": "NOT_READY", "reason_code": 7})
+        assert r == {"agent": "1001", "state": "AGENT_STATE_NOT_READY", "reason_code": 7}
+        ev = await c.next_event(MT.AGENT_STATE_EVENT)
+        assert ev.agent_state == AS.AGENT_STATE_NOT_READY and ev.event_reason_code == 7 and ev.agent_id == "1001"
+        await call(ctl, "POST", "/agents/1001/state", {"state": "AGENT_STATE_READY"})
+        ev = await c.next_event(MT.AGENT_STATE_EVENT)
+        assert ev.agent_state == AS.AGENT_STATE_READY
+
+        _, _, r = await call(ctl, "POST", "/calls", {"agent": "1001", "ani": "0612345678"})
+        call_id = r["call_id"]
+        assert isinstance(call_id, int) and r["queued"] is False
+        ev = await c.next_event(MT.CALL_DELIVERED_EVENT)
+        assert ev.call_id == call_id
+
+        _, _, r = await call(ctl, "POST", "/events/system", {"event": "SYS_CCX_OFFLINE", "text": "maintenance"})
+        assert r["event"] == "SYS_CCX_OFFLINE" and r["sessions"] == 1 and r["online"] is False
+        ev = await c.next_event(MT.SYSTEM_EVENT)
+        assert ev.system_event_id == SystemEventID.SYS_CCX_OFFLINE and ev.text == "maintenance"
+        await call(ctl, "POST", "/events/system", {"event": "SYS_CCX_ONLINE"})
+        await c.next_event(MT.SYSTEM_EVENT)
+
+        sid = c_sid(server)
+        _, _, r = await call(ctl, "POST", "/events/failure",
+                             {"status": "E_CTI_UNSPECIFIED_FAILURE", "text": "boom", "sessions": [sid]})
+        assert r == {"status": "E_CTI_UNSPECIFIED_FAILURE", "code": 17, "sessions": [sid]}
+        ev = await c.next_event(MT.FAILURE_EVENT)
+        assert ev.status == StatusCode.E_CTI_UNSPECIFIED_FAILURE and ev.text == "boom"
+    finally:
+        await c.abort()
+
+
+@pytest.mark.asyncio
+async def test_call_through_csq_queues_without_ready_agent(mock):
+    server, ctl = mock
+    _, _, r = await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": "0699999999"})
+    assert r["queued"] is True
+    _, _, state = await call(ctl, "GET", "/state")
+    assert r["call_id"] in state["queues"]["1"]
+    assert any(c["call_id"] == r["call_id"] and c["ani"] == "0699999999" for c in state["calls"])
+
+
+@pytest.mark.asyncio
+async def test_failover_refuses_next_open(mock):
+    server, ctl = mock
+    c = await agent_client(server)
+    _, _, r = await call(ctl, "POST", "/failover", {"seconds": 5})
+    assert r["standby_seconds"] == 5 and len(r["dropped"]) == 1
+    await asyncio.wait_for(c.closed.wait(), 3)
+    await c.abort()
+    c2 = await CTIClient.connect(server.host, server.port, version=14)
+    try:
+        with pytest.raises(RequestFailed) as exc:
+            await c2.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+        assert exc.value.status == StatusCode.E_CTI_SERVER_NOT_MASTER
+        _, _, h = await call(ctl, "GET", "/health")
+        assert h["standby"] is True
+    finally:
+        await c2.abort()
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method,path,body,status,field,needle", [
+    ("POST", "/calls", {"agent": "9999"}, 400, "agent", "1001"),
+    ("POST", "/calls", {"csq": "Salse"}, 400, "csq", "did you mean Sales"),
+    ("POST", "/calls", {"agent": 1001}, 400, "agent", "must be a string"),
+    ("POST", "/calls", {}, 400, "agent", "give 'agent'"),
+    ("POST", "/calls", {"agent": "1001", "colour": "red"}, 400, "colour", "allowed: agent"),
+    ("POST", "/calls", [1, 2], 400, None, "JSON object"),
+    ("POST", "/agents/9999/state", {"state": "READY"}, 404, "agent", "1001"),
+    ("POST", "/agents/1001/state", {"state": "SLEEPING"}, 400, "state", "NOT_READY"),
+    ("POST", "/agents/1001/state", {"state": "READY", "reason_code": "7"}, 400, "reason_code", "integer"),
+    ("POST", "/agents/1001/state", {"state": "READY", "reason_code": True}, 400, "reason_code", "integer"),
+    ("POST", "/agents/1001/state", {"state": "READY", "reason_code": 70000}, 400, "reason_code", "between"),
+    ("POST", "/agents/1001/state", {}, 400, "state", "missing"),
+    ("POST", "/events/system", {"event": "SYS_NOPE"}, 400, "event", "SYS_CCX_OFFLINE"),
+    ("POST", "/events/system", {"event": "SYS_CCX_OFFLINE", "text": 3}, 400, "text", "string"),
+    ("POST", "/events/failure", {"status": "E_CTI_NOPE"}, 400, "status", "E_CTI_UNSPECIFIED_FAILURE"),
+    ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT", "sessions": [42]}, 400, "sessions", "no open session"),
+    ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT", "sessions": "all"}, 400, "sessions", "array"),
+    ("POST", "/failover", {"seconds": "5"}, 400, "seconds", "number"),
+    ("POST", "/failover", {"seconds": -1}, 400, "seconds", "between"),
+    ("POST", "/faults", {"session": 42, "kind": "reset"}, 400, "session", "no session 42"),
+    ("POST", "/faults", {"session": "all", "kind": "explode"}, 400, "kind", "pause_reading"),
+    ("POST", "/faults", {"session": "all", "kind": "close", "seconds": 1}, 400, "seconds", "takes no"),
+    ("POST", "/faults", {"kind": "close"}, 400, "session", "missing"),
+    ("POST", "/scenario", {}, 400, "path", "exactly one"),
+    ("POST", "/scenario", {"path": "a.yaml", "yaml": "name: x"}, 400, "path", "exactly one"),
+    ("GET", "/nowhere", None, 404, "path", "/health"),
+    ("GET", "/health/", None, 404, "path", "endpoints"),
+])
+async def test_malformed_requests_get_json_4xx(mock, method, path, body, status, field, needle):
+    _, ctl = mock
+    _, headers, err = await call(ctl, method, path, body, expect=status)
+    assert headers["content-type"] == "application/json"
+    assert err["field"] == field
+    assert needle in err["error"], err
+
+
+@pytest.mark.asyncio
+async def test_bad_json_types_and_methods(mock):
+    server, ctl = mock
+    hdr = {"Content-Type": "application/json"}
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=b'{"agent": "1001"', headers=hdr, expect=400)
+    assert "not valid JSON" in err["error"] and err["field"] is None
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=b'{"agent": "1001", "agent": "1002"}', headers=hdr,
+                           expect=400)
+    assert "duplicate key" in err["error"]
+    _, _, err = await call(ctl, "POST", "/failover", raw_body=b'{"seconds": NaN}', headers=hdr, expect=400)
+    assert "NaN" in err["error"]
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=b"\xff\xfe", headers=hdr, expect=400)
+    assert "UTF-8" in err["error"]
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=b"agent=1001",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}, expect=415)
+    assert err["field"] == "Content-Type"
+    _, headers, err = await call(ctl, "DELETE", "/calls", expect=405)
+    assert headers["allow"] == "POST" and err["field"] == "method" and err["allowed"] == ["POST"]
+    _, headers, err = await call(ctl, "PUT", "/scenario", {"yaml": "name: x"}, expect=405)
+    assert headers["allow"] == "DELETE, GET, POST, HEAD"
+    _, _, err = await call(ctl, "GET", "/health?verbose=1", expect=400)
+    assert err["field"] == "verbose"
+    # the mock is still serving
+    _, _, h = await call(ctl, "GET", "/health")
+    assert h["ok"] is True and server.journal.entries(kind="note") == []
+
+
+@pytest.mark.asyncio
+async def test_urllib_client_and_head(mock):
+    _, ctl = mock
+
+    def fetch(req):
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, resp.headers.get("Content-Type"), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Content-Type"), exc.read()
+
+    status, ctype, data = await asyncio.to_thread(fetch, f"{ctl.url}/health")
+    assert status == 200 and ctype == "application/json" and json.loads(data)["ok"] is True
+    req = urllib.request.Request(f"{ctl.url}/calls", data=b'{"agent": "1002"}', method="POST",
+                                 headers={"Content-Type": "application/json"})
+    status, _, data = await asyncio.to_thread(fetch, req)
+    assert status == 200 and "call_id" in json.loads(data)
+    status, _, data = await asyncio.to_thread(fetch, urllib.request.Request(f"{ctl.url}/health", method="HEAD"))
+    assert status == 200 and data == b""
+
+
+# -- the HTTP layer -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_oversized_body_413(mock):
+    _, ctl = mock
+    resp = await raw_exchange(ctl, b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 2000000\r\n\r\n")
+    status, headers, body = parse_raw(resp)
+    assert status == 413 and headers["connection"] == "close"
+    assert body["field"] == "Content-Length" and body["limit"] == 1024 * 1024
+    # a body over the limit sent anyway is refused before it is read
+    status, _, _ = await call(ctl, "POST", "/scenario", {"yaml": "x" * (1024 * 1024 + 10)}, expect=None)
+    assert status == 413
+
+
+@pytest.mark.asyncio
+async def test_oversized_headers_431_and_malformed_heads(mock):
+    _, ctl = mock
+    resp = await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    status, _, body = parse_raw(resp)
+    assert status == 431 and "65536 bytes" in body["error"]
+    status, _, body = parse_raw(await raw_exchange(ctl, b"HELLO\r\n\r\n"))
+    assert status == 400 and "request line" in body["error"]
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n"))
+    assert status == 505
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\n\r\n"))
+    assert status == 400 and body["field"] == "Host"
+    status, _, body = parse_raw(await raw_exchange(
+        ctl, b"POST /calls HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+    assert status == 501 and body["field"] == "Transfer-Encoding"
+    status, _, body = parse_raw(await raw_exchange(
+        ctl, b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"))
+    assert status == 400 and body["field"] == "Content-Length"
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"))
+    assert status == 400
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET http://x/health HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert status == 400 and body["field"] == "target"
+    # HTTP/1.0 without Host is fine and closes
+    status, headers, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.0\r\n\r\n"))
+    assert status == 200 and headers["connection"] == "close" and body["ok"] is True
+
+
+@pytest.mark.asyncio
+async def test_keep_alive_and_expect_continue(mock):
+    _, ctl = mock
+    reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+    try:
+        for _ in range(3):
+            writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: keep-alive" in head
+            length = int(next(ln.split(b":")[1] for ln in head.split(b"\r\n") if ln.startswith(b"Content-Length")))
+            assert json.loads(await reader.readexactly(length))["ok"] is True
+        body = b'{"agent": "1003"}'
+        writer.write(b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(body)
+        rest = await asyncio.wait_for(reader.read(), 3)
+        status, headers, data = parse_raw(rest)
+        assert status == 200 and headers["connection"] == "close" and "call_id" in data
+    finally:
+        writer.close()
+
+
+# -- loopback rule and serve integration ------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_non_loopback_host_refused(mock):
+    server, _ = mock
+    with pytest.raises(ControlError, match="loopback"):
+        await ControlServer(server, "0.0.0.0", 0).start()
+    with pytest.raises(ControlError):
+        await ControlServer(server, "192.0.2.10", 0).start()
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.1.2.3")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("10.0.0.1")
+
+    p = argparse.ArgumentParser()
+    add_serve_arguments(p)
+    assert serve_feature(p.parse_args([])) is None
+    with pytest.raises(SystemExit) as exc:
+        serve_feature(p.parse_args(["--control-port", "0", "--control-host", "0.0.0.0"]))
+    assert exc.value.code == 2
+    assert serve_feature(p.parse_args(["--control-port", "0", "--control-host", "0.0.0.0",
+                                       "--control-allow-remote"])) is not None
+    assert serve_feature(p.parse_args(["--control-port", "0"])) is not None
+
+
+def test_serve_control_port_end_to_end(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = None
+        for _ in range(50):
+            line = proc.stderr.readline()
+            if not line:
+                break
+            if "control API on " in line:
+                url = line.strip().rsplit(" ", 1)[1]
+                break
+        assert url and url.startswith("http://127.0.0.1:"), url
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
+            assert json.loads(resp.read())["ok"] is True
+        req = urllib.request.Request(f"{url}/calls", data=b'{"csq": "Support"}', method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert json.loads(resp.read())["queued"] is True
+        with urllib.request.urlopen(f"{url}/journal?kind=happening", timeout=5) as resp:
+            assert json.loads(resp.read())["entries"][0]["what"] == "control API call"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_serve_refuses_remote_control_host():
+    proc = subprocess.run([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0",
+                           "--control-host", "0.0.0.0", "-q"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "--control-allow-remote" in proc.stderr
+
+
+# -- scenarios ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_scenario_without_engine_is_501(mock, monkeypatch):
+    _, ctl = mock
+    monkeypatch.setitem(sys.modules, "mockcti.scenario.engine", None)  # "not importable"
+    assert control_mod.default_engine_factory() is None
+    _, _, err = await call(ctl, "POST", "/scenario", {"yaml": "name: smoke\n"}, expect=501)
+    assert "engine" in err["error"] and err["field"] == "yaml" and err["scenario"] == "smoke"
+    _, _, err = await call(ctl, "POST", "/scenario", {"yaml": "name: smoke\nrules: 3\n"}, expect=400)
+    assert err["field"] == "yaml" and err["errors"][0]["key_path"] == "rules" and err["errors"][0]["line"] == 2
+    _, _, err = await call(ctl, "POST", "/scenario", {"path": "/nonexistent/s.yaml"}, expect=400)
+    assert "cannot read" in err["error"] and err["field"] == "path"
+    _, _, s = await call(ctl, "GET", "/scenario")
+    assert s == {"scenario": None}
+
+
+@pytest.mark.asyncio
+async def test_scenario_load_replace_delete_with_engine(tmp_path):
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    engines = []
+
+    def factory(scenario):
+        engines.append(FakeEngine(scenario))
+        return engines[-1]
+
+    ctl = await ControlServer(server, "127.0.0.1", 0, engine_factory=factory).start()
+    try:
+        _, _, r = await call(ctl, "POST", "/scenario", {"yaml": "name: first\n"})
+        assert r["scenario"] == "first" and r["loaded"] is True
+        assert server.hub.engine is engines[0] and engines[0].attached
+        f = tmp_path / "second.yaml"
+        f.write_text("name: second\n")
+        _, _, r = await call(ctl, "POST", "/scenario", {"path": str(f)})
+        assert r["scenario"] == "second" and r["files"] == [str(f)]
+        assert server.hub.engine is engines[1] and engines[0].detached
+        _, _, r = await call(ctl, "POST", "/scenario", {"toml": 'name = "third"\n'})
+        assert r["scenario"] == "third"
+        _, _, s = await call(ctl, "GET", "/scenario")
+        assert s["scenario"] == "third" and s["engine"] == "FakeEngine"
+        # a client still works through an engine that answers nothing
+        c = await agent_client(server)
+        await c.close()
+        # reset rebuilds the engine from the same scenario
+        _, _, r = await call(ctl, "POST", "/reset")
+        assert r["scenario"] == "third" and server.hub.engine is engines[3]
+        _, _, r = await call(ctl, "DELETE", "/scenario")
+        assert r == {"scenario": None, "previous": "third"} and server.hub.engine is None
+        assert [e.data["what"] for e in server.journal.entries(kind="scenario")][-1] == "unloaded by the control API"
+    finally:
+        await ctl.stop()
+        await server.stop()
+
+
+# -- transport faults --------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_faults_pause_delay_and_clear(mock):
+    from mockcti.wire.messages import HeartbeatReq
+
+    server, ctl = mock
+    c = await agent_client(server, ready=False)
+    try:
+        sid = c_sid(server)
+        _, _, r = await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading"})
+        assert r == {"kind": "pause_reading", "sessions": [sid]}
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert f["faults"] == [{"session": sid, "kind": "pause_reading", "until": None}]
+        pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=5))
+        await asyncio.sleep(0.2)
+        assert not pending.done()  # the server does not read
+        _, _, r = await call(ctl, "DELETE", "/faults")
+        assert r == {"cleared": [sid]}
+        reply = await asyncio.wait_for(pending, 3)
+        assert reply.TYPE is MT.HEARTBEAT_CONF
+
+        loop = asyncio.get_running_loop()
+        await call(ctl, "POST", "/faults", {"session": "all", "kind": "delay", "seconds": 0.3})
+        t0 = loop.time()
+        reply = await c.request(HeartbeatReq(invoke_id=0), timeout=5)
+        assert reply.TYPE is MT.HEARTBEAT_CONF and loop.time() - t0 >= 0.2
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert f["faults"] == []
+        faults = [e.data["fault"] for e in server.journal.entries(kind="fault")]
+        assert faults == ["pause_reading", "cleared", "delay"]
+    finally:
+        await c.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["close", "reset", "half_close"])
+async def test_faults_that_end_the_connection(mock, kind):
+    server, ctl = mock
+    c = await agent_client(server, ready=False)
+    try:
+        _, _, r = await call(ctl, "POST", "/faults", {"session": "all", "kind": kind})
+        assert len(r["sessions"]) == 1
+        await asyncio.wait_for(c.closed.wait(), 3)  # EOF (close, half_close) or reset
+        with pytest.raises((ConnectionClosed, asyncio.TimeoutError)):
+            await c.next_event(timeout=0.2)
+    finally:
+        await c.abort()
+
+
+# -- reset -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_reset_drops_sessions_clears_journal_rebuilds_center(mock):
+    server, ctl = mock
+    c = await agent_client(server)
+    await call(ctl, "POST", "/calls", {"csq": "Support"})
+    await call(ctl, "POST", "/failover", {"seconds": 60})
+    await asyncio.wait_for(c.closed.wait(), 3)
+    await c.abort()
+    _, _, r = await call(ctl, "POST", "/reset")
+    assert r["reset"] is True
+    _, _, state = await call(ctl, "GET", "/state")
+    assert state["connections"] == [] and state["calls"] == [] and state["standby"] is False
+    assert all(a["state"] == "AGENT_STATE_LOGOUT" for a in state["agents"])
+    _, _, j = await call(ctl, "GET", "/journal")
+    assert [e["kind"] for e in j["entries"]] == ["note"]
+    _, _, rep = await call(ctl, "GET", "/report")
+    assert rep["counts"]["connections"] == 0
+    # the mock accepts sessions again at once
+    c2 = await agent_client(server)
+    try:
+        await call(ctl, "POST", "/calls", {"agent": "1001"})
+        await c2.next_event(MT.CALL_DELIVERED_EVENT)
+        # and a reset with live sessions drops them
+        await call(ctl, "POST", "/reset", {"seed": 3})
+        await asyncio.wait_for(c2.closed.wait(), 3)
+        _, _, h = await call(ctl, "GET", "/health")
+        assert h["sessions"] == 0 and h["connections"] == 0
+    finally:
+        await c2.abort()
