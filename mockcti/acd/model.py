@@ -97,8 +97,8 @@ def apply_cell(line: AcdLine, request: AcdRequest, cell: Cell) -> AcdLine:
         pre_hold = line.state
     else:
         pre_hold = None
-    if nxt is LineState.End:
-        srf = SrfState.SRFStop
+    if nxt is LineState.End and line.state is not LineState.End:
+        srf = SrfState.SRFStop  # entering End stops any media
     return AcdLine(nxt, srf, pre_hold)
 
 
