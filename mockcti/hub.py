@@ -348,7 +348,12 @@ class Hub:
                 self._deliver(self.center.close_session(sid, now), now)
             self.close(sid, "CLOSE_REQ")
         elif session.state is SessionState.OPEN:
-            self._deliver(self.center.handle(sid, msg, now), now)
+            deliveries = self.center.handle(sid, msg, now)
+            if self.center.violations:  # ACD rule violations: the request, the ACD state, the rule, the code
+                for v in self.center.violations:
+                    self.journal.record("violation", now, sid, **{k: val for k, val in v.items() if k != "session_id"})
+                self.center.violations.clear()
+            self._deliver(deliveries, now)
 
     def _open(self, sid: int, conn: _Conn, req: OpenReq, now: float) -> None:
         session = conn.session

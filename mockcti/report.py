@@ -49,8 +49,9 @@ def rule_catalog() -> dict[str, dict[str, str]]:
         from mockcti import acd
     except ImportError:  # the ACD model is optional for reporting
         return rules
-    for rid, title, explanation in getattr(acd, "report_rules", lambda: [])():
-        rules[rid] = {"family": "acd", "title": title, "explanation": explanation}
+    for r in acd.report_rules():
+        rules[r["id"]] = {"family": "acd", "title": r["title"], "explanation": r["explanation"],
+                          "code": r["code"], "code_name": r["code_name"]}
     return rules
 
 

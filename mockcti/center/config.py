@@ -312,5 +312,14 @@ class _Builder:
         if "acd" in d:
             if not isinstance(d["acd"], Mapping):
                 raise self.err("acd", "expected a mapping of ACD overrides")
-            kw["acd"] = dict(d["acd"])
+            acd = dict(d["acd"])
+            if not isinstance(acd.get("uccx_adaptation", True), bool):
+                raise self.err("acd.uccx_adaptation", "expected true or false")
+            from mockcti.acd import AcdConfig
+
+            try:
+                AcdConfig.from_mapping({k: v for k, v in acd.items() if k != "uccx_adaptation"})
+            except ValueError as exc:
+                raise self.err("acd", str(exc)) from None
+            kw["acd"] = acd
         return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)

@@ -168,7 +168,6 @@ class Agent:
     pending: AgentState | None = None  # state requested while on a call, taken when it ends
     pending_reason: int = 0
     csq_ids: tuple[int, ...] = ()
-    acd_memory: Any = None  # the ACD model's remembered line state (pre-hold state), see mockcti.acd
 
     @property
     def id(self) -> str:
@@ -842,7 +841,7 @@ class ContactCenter:
         """Single-step transfer (ICM rule, U for UCCX): HeldCallID 0xFFFFFFFF, DialedNumber = destination."""
         call = self._lookup_call(req.active_call_id)
         leg = self._my_leg(call, agent, req.active_connection_device_id)
-        self._guard(agent, "Transfer", call=call, leg=leg, dest=req.dialed_number, blind=True)
+        self._guard(agent, "Connect", call=call, leg=leg, dest=req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
@@ -1077,7 +1076,6 @@ class ContactCenter:
             reason = agent.pending_reason if agent.pending else (
                 int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)
             self._set_state(out, agent, nxt, reason, now)
-        agent.acd_memory = None
 
     # -- happenings pushed by scenarios, the control API or the call generator ------------------------------
 
@@ -1187,11 +1185,9 @@ class ContactCenter:
 
 
 def _load_acd(config: CenterConfig) -> Any:
-    """The ACD guard (mockcti.acd) when the rules are on and the package provides one."""
+    """The ACD guard (mockcti.acd) unless the center turns the rules off (``acd_rules = false``)."""
     if not config.acd_rules:
         return None
-    try:
-        from mockcti.center.acd_guard import AcdGuard
-    except ImportError:
-        return None
+    from mockcti.center.acd_guard import AcdGuard
+
     return AcdGuard(config)

@@ -1,0 +1,183 @@
+"""ACD rule violations end to end over TCP: for every operation with a UCCX request, a request
+that breaks a rule gets CONTROL_FAILURE_CONF on the wire, the center does not change, and the
+violation (rule, ACD state, seed-000 code and name) is in the journal and in the JUnit report."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+
+import pytest
+import pytest_asyncio
+
+from mockcti.acd import CHECKS
+from mockcti.center import CenterConfig, ContactCenter, default_center
+from mockcti.client import CTIClient, RequestFailed
+from mockcti.report import build_summary, junit_xml
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
+
+pytestmark = pytest.mark.asyncio
+CODE_NAME = {c.rule_id: c.code_name for c in CHECKS}
+
+
+async def start(**center_kw):
+    d = default_center()
+    cfg = CenterConfig(agents=d.agents, csqs=d.csqs, **center_kw)
+    return await MockServer(ContactCenter(cfg), config=ServerConfig(host="127.0.0.1", port=0)).start()
+
+
+@pytest_asyncio.fixture
+async def env():
+    servers, clients = [], []
+
+    async def make(**center_kw):
+        server = await start(**center_kw)
+        servers.append(server)
+        a = await CTIClient.connect(server.host, server.port, version=14)
+        await a.open_agent(agent_id="1001", heartbeat=0, client_id="desk1")
+        b = await CTIClient.connect(server.host, server.port, version=14)
+        await b.open_agent(agent_id="1002", heartbeat=0, client_id="desk2")
+        clients.extend([a, b])
+        for c in (a, b):
+            await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await a.set_agent_state(AS.AGENT_STATE_READY)
+        return server, a, b
+
+    yield make
+    for c in clients:
+        await c.close()
+    for s in servers:
+        await s.stop()
+
+
+def inbound(server, agent="1001"):
+    def go(hub, now):
+        call_id, deliveries = hub.center.deliver_call(now, agent_id=agent, ani="0612345678")
+        hub.deliver(deliveries)
+        return call_id
+    return server.call(go)
+
+
+async def answered(server, a):
+    cid = inbound(server)
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    return cid
+
+
+async def consult_ringing(server, a, b):
+    """Original call held, consultation call ringing at 1002: the ACD state Originated."""
+    cid = await answered(server, a)
+    conf = await a.request(M.ConsultCallReq(invoke_id=0, active_call_id=cid, active_connection_device_id="3001",
+                                            consult_type=1, dialed_number="3002"))
+    await b.next_event(MT.CALL_DELIVERED_EVENT)
+    return cid, conf.new_call_id
+
+
+async def refused(client, req):
+    with pytest.raises(RequestFailed) as exc:
+        await client.request(req)
+    return exc.value.reply
+
+
+def assert_violation(server, reply, rule, state, operation):
+    assert reply.TYPE is MT.CONTROL_FAILURE_CONF
+    assert reply.failure_code == ControlFailureCode.CF_INVALID_OBJECT_STATE or operation == "MakeCall"
+    assert reply.text.startswith(CODE_NAME[rule])
+    [v] = [e for e in server.journal.violations() if e.data["rule"] == rule]
+    assert (v.data["acd_state"], v.data["operation"], v.data["code_name"]) == (state, operation, CODE_NAME[rule])
+    assert v.data["code"] == int(rule.split("-")[1]) if rule.split("-")[1].isdigit() else True
+    return v
+
+
+async def test_hold_retrieve_answer_makecall(env):
+    server, a, b = await env()
+    cid = await answered(server, a)
+    reply = await refused(a, M.RetrieveCallReq(invoke_id=0, held_call_id=cid, held_connection_device_id="3001"))
+    assert reply.ccx_error_code == CCXErrorCode.CCX_JTAPI_CCM_PROBLEM
+    assert_violation(server, reply, "ACD-1132", "Line1Connected", "Retrieve")
+    reply = await refused(a, M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1175", "Line1Connected", "Answer")
+    await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    reply = await refused(a, M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1128", "Line1Held", "Hold")
+    reply = await refused(a, M.MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="0611111111"))
+    assert reply.failure_code == ControlFailureCode.CF_INVALID_CALLED_DEVICE
+    assert_violation(server, reply, "ACD-MAKECALL-BUSY", "Line1Held", "MakeCall")
+    # nothing changed: the call is still held and can be retrieved
+    await a.request(M.RetrieveCallReq(invoke_id=0, held_call_id=cid, held_connection_device_id="3001"))
+
+
+async def test_consult_conference_transfer_alternate_reconnect(env):
+    server, a, b = await env()
+    cid, consult = await consult_ringing(server, a, b)
+    reply = await refused(a, M.ConferenceCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
+                                                 held_connection_device_id="3001", active_connection_device_id="3001",
+                                                 agent_instrument="3001"))
+    assert_violation(server, reply, "ACD-1133", "Originated", "Conference")
+    reply = await refused(a, M.TransferCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
+                                               held_connection_device_id="3001", active_connection_device_id="3001",
+                                                 agent_instrument="3001"))
+    assert_violation(server, reply, "ACD-1156", "Originated", "Transfer")
+    reply = await refused(a, M.AlternateCallReq(invoke_id=0, active_call_id=consult, other_call_id=cid,
+                                                active_connection_device_id="3001", other_connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1152", "Originated", "Alternate")
+    reply = await refused(a, M.ReconnectCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
+                                                held_connection_device_id="3001", active_connection_device_id="3001",
+                                                 agent_instrument="3001"))
+    assert_violation(server, reply, "ACD-1146", "Originated", "ReConnect")
+    # 1002 consults while its phone rings: Delivered is not a Consult state
+    reply = await refused(b, M.ConsultCallReq(invoke_id=0, active_call_id=consult, active_connection_device_id="3002",
+                                              consult_type=1, dialed_number="3003"))
+    assert_violation(server, reply, "ACD-1148", "Delivered", "Consult")
+    # once 1002 answers, the UCCX flow goes through (Line2Connected, UCCX adaptation)
+    await b.request(M.AnswerCallReq(invoke_id=0, call_id=consult, connection_device_id="3002"))
+    await a.next_event(MT.CALL_ESTABLISHED_EVENT, where=lambda e: e.call_id == consult)
+    conf = await a.request(M.ConferenceCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
+                                               held_connection_device_id="3001", active_connection_device_id="3001",
+                                                 agent_instrument="3001"))
+    assert conf.TYPE is MT.CONFERENCE_CALL_CONF
+
+
+async def test_clear_connection_and_clear_call_rules_from_configuration(env):
+    # a center whose ACD refuses to decline a ringing call (Delivered removed from both allowed sets)
+    allowed = ["Originated", "Line1Connected", "Line1Conferenced", "Line1Held", "Line2Connected",
+               "Line2Conferenced", "Line2AllHeld", "Held", "Line3Conferenced"]
+    server, a, b = await env(acd={"clear_connection_allowed": allowed,
+                                  "allowed_states": {"ACD-1160": allowed}})
+    cid = inbound(server)
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    reply = await refused(a, M.ClearConnectionReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1159", "Delivered", "ClearConnection")
+    reply = await refused(a, M.ClearCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1160", "Delivered", "ClearCall")
+
+
+async def test_ctierr_mode_and_the_report(env):
+    server, a, b = await env(acd_failure_mode="ctierr")
+    cid = await answered(server, a)
+    await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    reply = await refused(a, M.HoldCallReq(invoke_id=77, call_id=cid, connection_device_id="3001"))
+    assert reply.ccx_error_code == 0x8CCC000F and reply.text.startswith("CTIERR_HOLDFAILED: ACD_HOLD_BAD_STATE (1128)")
+    summary = build_summary(server.journal)
+    root = ET.fromstring(junit_xml(summary))
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    hold = next(c for n, c in cases.items() if "ACD-1128" in n)
+    failure = hold.find("failure")
+    assert failure is not None and "1128" in (failure.get("message", "") + (failure.text or ""))
+    passed = next(c for n, c in cases.items() if "ACD-1132" in n)
+    assert passed.find("failure") is None
+
+
+async def test_acd_rules_can_be_switched_off(env):
+    server, a, b = await env(acd_rules=False)
+    cid = await answered(server, a)
+    await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    reply = await refused(a, M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    # the center's own answer: no active call to hold, and no ACD violation recorded
+    assert reply.failure_code == ControlFailureCode.CF_NO_ACTIVE_CALL
+    assert not [v for v in server.journal.violations() if v.data["rule"].startswith("ACD-")]
