@@ -11,7 +11,7 @@ from mockcti.acd.rules import CHECKS, AcdRequest, Check
 from mockcti.acd.states import AcdLine, LineState, Operation, SrfState
 from mockcti.acd.transitions import Cell
 
-__all__ = ["AcdModel", "ReportRule", "Verdict", "apply_cell", "report_rules"]
+__all__ = ["AcdModel", "Verdict", "apply_cell", "report_rules"]
 
 _PRE_HOLD = frozenset({LineState.Line1Connected, LineState.Line1Conferenced})
 
@@ -102,24 +102,10 @@ def apply_cell(line: AcdLine, request: AcdRequest, cell: Cell) -> AcdLine:
     return AcdLine(nxt, srf, pre_hold)
 
 
-class ReportRule(dict):  # type: ignore[type-arg]
-    """A plain dict (keys id, title, explanation, code, code_name, source, inferred) whose
-    *iteration* yields ``(id, title, explanation)``.
-
-    Transitional shim: ``mockcti.report.rule_catalog`` (not owned by this package) unpacks each
-    rule as ``rid, title, explanation``. Indexing, ``keys()``, ``items()``, ``dict(rule)``,
-    ``json.dumps`` and ``==`` behave as for a dict; only ``iter(rule)`` differs. Drop
-    ``__iter__`` once the report reads ``rule["id"]``.
-    """
-
-    def __iter__(self):  # type: ignore[override]
-        return iter((self["id"], self["title"], self["explanation"]))
-
-
 def report_rules() -> list[dict[str, object]]:
     """One dict per check for the report module: id, title, explanation, code, code_name, source, inferred."""
     return [
-        ReportRule({
+        {
             "id": c.rule_id,
             "title": c.title,
             "explanation": c.explanation,
@@ -127,6 +113,6 @@ def report_rules() -> list[dict[str, object]]:
             "code_name": c.code_name,
             "source": "cn_ngcc",
             "inferred": c.inferred,
-        })
+        }
         for c in CHECKS
     ]
