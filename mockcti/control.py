@@ -312,6 +312,8 @@ class ControlServer:
     max_body_bytes = MAX_BODY_BYTES
     idle_timeout = 30.0  # seconds a keep-alive connection may wait for its next request
     body_timeout = 30.0  # seconds to receive a body once its headers are in
+    linger_seconds = 2.0  # before closing, discard what the client still sends for at most this long ...
+    linger_bytes = 16 * 1024 * 1024  # ... and at most this much
 
     def __init__(self, mock_server: Any, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
                  engine_factory: Callable[[Any], Any] | None = None, seed: int = 0,
@@ -414,6 +416,7 @@ class ControlServer:
             return False
         req: Request | None = None
         keep = False
+        body_read = False
         try:
             req = self._parse_head(head)
             keep = self._keep_alive(req)
@@ -427,12 +430,31 @@ class ControlServer:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if length:
                 req.body = await asyncio.wait_for(reader.readexactly(length), self.body_timeout)
+            body_read = True  # nothing of this request is left unread
             resp = await self._dispatch(req)
         except HTTPError as err:
             resp = self._error_response(err)
             keep = keep and not err.close
         await self._send(writer, resp, keep=keep, head=req is not None and req.method == "HEAD")
+        if not keep and not body_read:
+            await self._linger(reader)  # the client may still be sending a body we refused
         return keep
+
+    async def _linger(self, reader: asyncio.StreamReader) -> None:
+        """Before closing, read and discard what the client is still sending (a body refused with 413,
+        say) for a bounded time, so that it reads our answer instead of a reset (RFC 9112 §9.6)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger_seconds
+        budget = self.linger_bytes
+        with contextlib.suppress(Exception):
+            while budget > 0:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                chunk = await asyncio.wait_for(reader.read(65536), remaining)
+                if not chunk:
+                    return
+                budget -= len(chunk)
 
     def _parse_head(self, head: bytes) -> Request:
         text = head.decode("latin-1")
@@ -567,7 +589,12 @@ class ControlServer:
             self.hub.journal.record("note", self.mock.now(), None, what=text, **data)
 
     def _call(self, fn: Callable[[Any, float], Any]) -> Any:
-        return self.mock.call(fn)
+        """Run ``fn(hub, now)`` through the server so that what it queues goes out at once."""
+        try:
+            return self.mock.call(fn)
+        except Exception:
+            self.mock.run_actions()  # what was queued before the failure still goes out
+            raise
 
     def _sessions_detail(self) -> list[dict[str, Any]]:
         hub = self.hub

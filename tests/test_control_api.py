@@ -468,33 +468,33 @@ async def test_non_loopback_host_refused(mock):
 
 def test_serve_control_port_end_to_end(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        url = None
-        for _ in range(50):
-            line = proc.stderr.readline()
-            if not line:
-                break
-            if "control API on " in line:
-                url = line.strip().rsplit(" ", 1)[1]
-                break
-        assert url and url.startswith("http://127.0.0.1:"), url
-        with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
-            assert json.loads(resp.read())["ok"] is True
-        req = urllib.request.Request(f"{url}/calls", data=b'{"csq": "Support"}', method="POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            assert json.loads(resp.read())["queued"] is True
-        with urllib.request.urlopen(f"{url}/journal?kind=happening", timeout=5) as resp:
-            assert json.loads(resp.read())["entries"][0]["what"] == "control API call"
-    finally:
-        proc.terminate()
+    with subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env) as proc:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+            url = None
+            for _ in range(50):
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                if "control API on " in line:
+                    url = line.strip().rsplit(" ", 1)[1]
+                    break
+            assert url and url.startswith("http://127.0.0.1:"), url
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as resp:
+                assert json.loads(resp.read())["ok"] is True
+            req = urllib.request.Request(f"{url}/calls", data=b'{"csq": "Support"}', method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                assert json.loads(resp.read())["queued"] is True
+            with urllib.request.urlopen(f"{url}/journal?kind=happening", timeout=5) as resp:
+                assert json.loads(resp.read())["entries"][0]["what"] == "control API call"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
 
 def test_serve_refuses_remote_control_host():
@@ -642,3 +642,22 @@ async def test_reset_drops_sessions_clears_journal_rebuilds_center(mock):
         assert h["sessions"] == 0 and h["connections"] == 0
     finally:
         await c2.abort()
+
+
+@pytest.mark.asyncio
+async def test_handler_bug_is_500_json_and_the_mock_keeps_serving(mock, monkeypatch):
+    server, ctl = mock
+
+    def broken():
+        raise RuntimeError("snapshot exploded")
+
+    monkeypatch.setattr(server.hub.center, "snapshot", broken)
+    _, headers, err = await call(ctl, "GET", "/state", expect=500)
+    assert headers["content-type"] == "application/json" and "snapshot exploded" in err["error"]
+    notes = server.journal.entries(kind="note")
+    assert notes and "GET /state failed" in notes[-1].data["what"]
+    monkeypatch.undo()
+    _, _, h = await call(ctl, "GET", "/health")
+    assert h["ok"] is True
+    c = await agent_client(server)
+    await c.close()
