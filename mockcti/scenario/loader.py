@@ -152,6 +152,7 @@ def _locate(root: Any, path: Iterable[Any], default_file: str) -> tuple[str, int
 # -- reading ---------------------------------------------------------------------------------------
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null"))
 
 
@@ -235,6 +236,8 @@ def _read_yaml(text: str, file: str) -> Any:
                 raise ScenarioError(f"bad value: {exc}", file=file, line=line) from None
             if isinstance(value, float) and not math.isfinite(value):
                 raise ScenarioError(f"not a finite number: {n.value!r}", file=file, line=line)
+            if isinstance(value, str) and _SURROGATE.search(value):
+                raise ScenarioError("text with a lone UTF-16 surrogate (an escape such as \\ud800)", file=file, line=line)
             return value
 
         return build(node)
@@ -585,6 +588,7 @@ class _Ctx:
         self.templates_raw: dict[str, Any] = {}
         self.template_stack: list[str] = []
         self.via: list[str] = []
+        self.call_captures: list[dict[str, str]] = []
 
     def loc(self, path: tuple[Any, ...]) -> m.Location:
         f, line = _locate(self.doc, path, self.file)
@@ -1085,10 +1089,21 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
         ctx.agent(c["agent"], ("center", "calls", i, "agent"))
         if "csq" in c and c["csq"] not in ctx.csqs:
             ctx.err(("center", "calls", i, "csq"), _unknown("CSQ", c["csq"], ctx.csqs))
-        if "capture" in c:
-            ctx.capture_names(c["capture"], ("center", "calls", i, "capture"), None,
-                              sources=("call_id", "connection_device_id", "ani", "dnis"))
-    return _plain(raw)
+        ctx.call_captures.append(ctx.capture_names(c.get("capture") or {}, ("center", "calls", i, "capture"), None,
+                                                   sources=("call_id", "connection_device_id", "ani", "dnis")))
+    plain = _plain(raw)
+    for c in plain.get("calls", []):
+        c.pop("capture", None)  # the rest is exactly a center file's shape
+    try:  # the center's own checks, when the center package is present
+        from mockcti.center.config import CenterConfig, CenterConfigError
+    except ImportError:
+        return plain
+    try:
+        CenterConfig.from_mapping(plain, base="center")
+    except CenterConfigError as exc:
+        parts = tuple(int(x) if x.isdigit() else x for x in re.findall(r"[^.\[\]]+", exc.key_path or "center"))
+        ctx.err(parts or ("center",), exc.reason)
+    return plain
 
 
 def _unique_id(ctx: _Ctx, used: set[str], given: Any, auto: str, path: tuple[Any, ...]) -> str:
@@ -1244,7 +1259,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         name=doc["name"], description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,
         center=center, states=ctx.states, rules=tuple(rules), steps=tuple(steps), timeline=tuple(timeline),
         expect=tuple(expect), expect_order=bool(doc.get("expect_order", False)), faults=tuple(faults), end=end,
-        templates=templates, captures=frozenset(ctx.captures), files=tuple(files), loc=ctx.loc(()),
+        templates=templates, captures=frozenset(ctx.captures), call_captures=tuple(ctx.call_captures), files=tuple(files), loc=ctx.loc(()),
     )
 
 

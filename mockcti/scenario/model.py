@@ -472,6 +472,8 @@ class Scenario:
     end: End = field(default_factory=End)
     templates: Mapping[str, tuple[Action, ...]] = field(default_factory=dict)
     captures: frozenset[str] = frozenset()
+    #: per entry of ``center["calls"]``: the captures of that call (variable -> call_id | connection_device_id ...)
+    call_captures: tuple[Mapping[str, str], ...] = ()
     files: tuple[str, ...] = ()
     loc: Location = field(default=_NOWHERE, compare=False)
 

@@ -403,3 +403,11 @@ def test_schema_is_valid_draft_2020_12_and_describes_properties():
         assert schema["properties"][key].get("description"), key
     names = set(schema["$defs"]["message_name"]["enum"])
     assert {"HOLD_CALL_REQ", "FAILURE_CONF", "CONTROL_FAILURE_CONF"} <= names
+
+
+def test_center_is_the_center_file_shape_and_checked_by_the_center():
+    sc = load(FULL)
+    assert "capture" not in sc.center["calls"][0] and sc.call_captures == ({"call_id": "call_id"},)
+    pytest.importorskip("mockcti.center.config")
+    errs = errors_of("name: x\ncenter:\n  agents: [{id: '1001', csqs: [Nope]}]\n  csqs: [{name: Sales}]\n")
+    assert any(e.key_path == "center.agents[0].csqs[0]" and "unknown CSQ 'Nope'" in e.message for e in errs)
