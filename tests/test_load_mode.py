@@ -154,3 +154,40 @@ async def test_driven_agents_are_left_to_their_client():
         await feature.stop(server, args)
         await agent.close()
         await server.stop()
+
+
+# -- the hub's journal fast path (a performance change made for the benchmarks) -----------------------
+
+
+def _drive(journal):
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatReq, OpenReq
+
+    d = Dialect.uccx(14)
+    hub = Hub(ContactCenter(default_center()), journal=journal)
+    sid = hub.connect(0.0, "peer")
+    hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
+                                    call_msg_mask=0, agent_state_mask=0, client_id="b", client_password=b""), d), 0.1)
+    for i in range(5):
+        hub.receive(sid, encode(HeartbeatReq(invoke_id=10 + i), d), 0.2 + i)
+    return hub
+
+
+def test_unread_journal_counts_messages_without_rendering_them(monkeypatch):
+    from mockcti.journal import Journal
+    import mockcti.journal
+
+    kept = _drive(Journal()).journal
+    calls = []
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m: calls.append(m) or {})
+    quiet = _drive(Journal(keep=False)).journal
+    assert calls == []  # nobody keeps or reads it: not rendered
+    assert quiet.counts["in"] == kept.counts["in"] == 6 and quiet.counts["out"] == kept.counts["out"] == 6
+    assert quiet.sessions[1]["in"] == kept.sessions[1]["in"] and quiet.sessions[1]["out"] == kept.sessions[1]["out"]
+    seen = []
+    j = Journal(keep=False)
+    j.add_sink(seen.append)
+    _drive(j)
+    assert len(calls) == 12 and sum(e.kind in ("in", "out") for e in seen) == 12  # a sink still gets every message

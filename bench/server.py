@@ -1,0 +1,564 @@
+"""Server benchmark: the mock against a raw asyncio server with the same framing and no logic.
+
+Two workloads, each with 1, 10 and 100 concurrent sessions, lock-step (one request in flight per
+session) and pipelined (``--depth`` requests in flight per session for heartbeats; for the mix,
+every request whose inputs are known is sent at once):
+
+- ``hb``   HEARTBEAT_REQ -> HEARTBEAT_CONF round trips (bridge-mode sessions, no events);
+- ``mix``  one call-flow cycle per agent-mode session: SET_AGENT_STATE LOGIN, READY (the server
+           then delivers an inbound call to that agent: BEGIN_CALL, CALL_DELIVERED, RESERVED),
+           ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION (the agent goes back to READY), LOGOUT —
+           7 requests and their confirmations plus every event the mock sends (~25 messages).
+
+The same driver runs against both servers:
+
+- ``mock`` mockcti.server.MockServer with ``Journal(keep=False)`` as ``mockcti serve --quiet`` runs
+           it, a center with enough agents, and a tiny scenario engine that delivers an inbound
+           call to an agent when its SET_AGENT_STATE READY has been answered (the only way to make
+           an inbound call happen in lock-step with a client);
+- ``raw``  an asyncio ``Protocol`` that cuts frames with the same 8-byte header and answers every
+           request with a pre-encoded confirmation echoing the InvokeID (byte-identical to the
+           mock's), plus a pre-encoded CALL_DELIVERED_EVENT after a SET_AGENT_STATE READY.
+
+Each server runs in its own subprocess and the driver in this process: on a 2-core machine that
+gives the server one core and the driver the other, so the server being measured is not slowed
+down by the client. The driver sends pre-encoded frames (InvokeID and CallID patched in) over
+asyncio streams and only cuts frame headers; its CPU is printed next to the server's so you can
+see which side is saturated. Ratios (mock/raw throughput) are measured in the same run.
+With uvloop installed, everything is repeated with uvloop in both servers.
+
+    python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--depth 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mockcti.wire import Dialect, MessageType, encode  # noqa: E402
+from mockcti.wire import messages as M  # noqa: E402
+from mockcti.wire.enums import AgentState, ServiceMask  # noqa: E402
+
+MT = MessageType
+VERSION = 14
+DIALECT = Dialect.uccx(VERSION)
+HDR = struct.Struct(">II")
+U32 = struct.Struct(">I")
+NONE_ID = 0xFFFFFFFF
+ALL_CALL_EVENTS = 0x00FFFFFF
+ALL_AGENT_STATES = 0x3FFF
+N_AGENTS = 600  # enough for every mix configuration of one server process (agents are not reused)
+
+try:
+    import uvloop  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - optional
+    uvloop = None
+
+
+def _enc(msg) -> bytes:
+    return encode(msg, DIALECT)
+
+
+def _offset_of(frame: bytes, marker: int) -> int:
+    i = frame.find(U32.pack(marker), 8)
+    assert i >= 0
+    return i
+
+
+# -- pre-encoded frames -------------------------------------------------------------------------------
+
+HB_CONF_LEN = len(_enc(M.HeartbeatConf(invoke_id=1)))
+CALL_ID_AT = _offset_of(_enc(M.CallDeliveredEvent(
+    call_id=0x5EED1234, connection_device_id="3001", alerting_device_id="3001", calling_device_id="0612345678",
+    called_device_id="3001")), 0x5EED1234) - 8  # offset of CallID in the body
+STATE_AT = _enc(M.SetAgentStateReq(invoke_id=1, agent_state=0x5EED, agent_instrument="3001")).find(
+    b"\x5e\xed", 8) - 8  # offset of the AgentState USHORT in the body
+
+CONF_TYPES = {int(MT.HEARTBEAT_CONF), int(MT.OPEN_CONF), int(MT.SET_AGENT_STATE_CONF), int(MT.ANSWER_CALL_CONF),
+              int(MT.HOLD_CALL_CONF), int(MT.RETRIEVE_CALL_CONF), int(MT.CLEAR_CONNECTION_CONF),
+              int(MT.CLOSE_CONF)}
+FAIL_TYPES = {int(MT.FAILURE_CONF), int(MT.CONTROL_FAILURE_CONF)}
+T_DELIVERED = int(MT.CALL_DELIVERED_EVENT)
+SET_STATE_REQ = int(MT.SET_AGENT_STATE_REQ)
+
+
+def open_req(mode: str, agent: str | None = None) -> bytes:
+    if mode == "agent":
+        svc = ServiceMask.CTI_SERVICE_CLIENT_EVENTS | ServiceMask.CTI_SERVICE_CLIENT_CONTROL
+        return _enc(M.OpenReq(invoke_id=1, version_number=VERSION, idle_timeout=60, services_requested=int(svc),
+                              call_msg_mask=ALL_CALL_EVENTS, agent_state_mask=ALL_AGENT_STATES, config_msg_mask=0,
+                              client_id=f"bench{agent}", client_password=b"", agent_id=agent,
+                              agent_extension=ext_of(agent), agent_instrument=ext_of(agent)))
+    return _enc(M.OpenReq(invoke_id=1, version_number=VERSION, idle_timeout=60,
+                          services_requested=int(ServiceMask.CTI_SERVICE_ALL_EVENTS), call_msg_mask=0,
+                          agent_state_mask=0, config_msg_mask=0, client_id="benchhb", client_password=b""))
+
+
+def ext_of(agent: str) -> str:
+    return str(int(agent) + 2000)
+
+
+def mix_templates(agent: str) -> list[tuple[bytearray, bool]]:
+    """The 7 requests of a cycle: (frame with InvokeID 0 and CallID 0, carries a CallID)."""
+    ext = ext_of(agent)
+    reqs = [
+        (M.SetAgentStateReq(invoke_id=0, agent_state=int(AgentState.AGENT_STATE_LOGIN), agent_instrument=ext,
+                            agent_id=agent, agent_password="1234"), False),
+        (M.SetAgentStateReq(invoke_id=0, agent_state=int(AgentState.AGENT_STATE_READY), agent_instrument=ext), False),
+        (M.AnswerCallReq(invoke_id=0, call_id=0, connection_device_id=ext), True),
+        (M.HoldCallReq(invoke_id=0, call_id=0, connection_device_id=ext), True),
+        (M.RetrieveCallReq(invoke_id=0, held_call_id=0, held_connection_device_id=ext), True),
+        (M.ClearConnectionReq(invoke_id=0, call_id=0, connection_device_id=ext), True),
+        (M.SetAgentStateReq(invoke_id=0, agent_state=int(AgentState.AGENT_STATE_LOGOUT), agent_instrument=ext), False),
+    ]
+    return [(bytearray(_enc(m)), has_call) for m, has_call in reqs]
+
+
+# the CallID of every call-control request above is the first body field after InvokeID + PeripheralID
+MIX_CALL_AT = 8 + 8
+
+
+def _check_mix_call_offset() -> None:
+    for m in (M.AnswerCallReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001"),
+              M.HoldCallReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001"),
+              M.RetrieveCallReq(invoke_id=0, held_call_id=0x5EED1234, held_connection_device_id="3001"),
+              M.ClearConnectionReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001")):
+        assert _offset_of(_enc(m), 0x5EED1234) == MIX_CALL_AT, m
+
+
+_check_mix_call_offset()
+
+
+# -- the servers (run in a subprocess) --------------------------------------------------------------------
+
+
+class MixEngine:
+    """Delivers an inbound call to an agent as soon as its SET_AGENT_STATE READY is answered."""
+
+    def attach(self, hub, now):
+        self.hub = hub
+
+    def on_connect(self, sid, now):
+        pass
+
+    def on_request(self, sid, msg, now):
+        if msg.TYPE is MT.SET_AGENT_STATE_REQ and msg.agent_state == AgentState.AGENT_STATE_READY:
+            hub = self.hub
+            hub.default(sid, msg, now)
+            sub = hub.center.subs.get(sid)
+            if sub is not None and sub.mode == "agent" and \
+                    hub.center.agents[sub.agent_id].state is AgentState.AGENT_STATE_READY:
+                _, deliveries = hub.center.deliver_call(now, agent_id=sub.agent_id, ani="0612345678")
+                hub.deliver(deliveries)
+            return True
+        return False
+
+    def on_disconnect(self, sid, now):
+        pass
+
+    def tick(self, now):
+        pass
+
+    def next_deadline(self):
+        return None
+
+
+def bench_center(n: int):
+    from mockcti.center.config import AgentConfig, CenterConfig, CSQConfig
+
+    agents = tuple(AgentConfig(id=str(1000 + i), extension=str(3000 + i), instrument=str(3000 + i), csqs=("Sales",))
+                   for i in range(1, n + 1))
+    return CenterConfig(agents=agents, csqs=(CSQConfig("Sales", 1),))
+
+
+class RawProtocol(asyncio.Protocol):
+    """Same framing, no logic: pre-encoded confirmations with the InvokeID patched in."""
+
+    def __init__(self, replies: dict[int, tuple[bytes, bytes]], delivered: bytes) -> None:
+        self.replies = replies
+        self.delivered = delivered
+        self.buf = b""
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        buf = self.buf + data if self.buf else data
+        pos, n = 0, len(buf)
+        out = []
+        replies = self.replies
+        while n - pos >= 8:
+            length, mtype = HDR.unpack_from(buf, pos)
+            end = pos + 8 + length
+            if end > n:
+                break
+            r = replies.get(mtype)
+            if r is not None:
+                out.append(r[0])
+                out.append(buf[pos + 8:pos + 12])  # the InvokeID
+                out.append(r[1])
+                if mtype == SET_STATE_REQ and buf[pos + 8 + STATE_AT:pos + 10 + STATE_AT] == b"\x00\x03":  # READY
+                    out.append(self.delivered)
+            pos = end
+        self.buf = buf[pos:]
+        if out:
+            self.transport.write(b"".join(out))
+
+
+def raw_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
+    def split(frame: bytes) -> tuple[bytes, bytes]:
+        return frame[:8], frame[12:]  # header | InvokeID | rest
+
+    confs = {
+        MT.HEARTBEAT_REQ: M.HeartbeatConf(invoke_id=1),
+        MT.OPEN_REQ: M.OpenConf(invoke_id=1, services_granted=0, unified_ccx_online=1, agent_state=1,
+                                num_peripherals=1, flt_peripheral_id=0, multiline_agent_control=1),
+        MT.SET_AGENT_STATE_REQ: M.SetAgentStateConf(invoke_id=1), MT.ANSWER_CALL_REQ: M.AnswerCallConf(invoke_id=1),
+        MT.HOLD_CALL_REQ: M.HoldCallConf(invoke_id=1), MT.RETRIEVE_CALL_REQ: M.RetrieveCallConf(invoke_id=1),
+        MT.CLEAR_CONNECTION_REQ: M.ClearConnectionConf(invoke_id=1), MT.CLOSE_REQ: M.CloseConf(invoke_id=1),
+    }
+    delivered = _enc(M.CallDeliveredEvent(
+        call_id=16777500, connection_device_id="3001", alerting_device_id="3001", calling_device_id="0612345678",
+        called_device_id="3001", ani="0612345678"))
+    return {int(k): split(_enc(v)) for k, v in confs.items()}, delivered
+
+
+def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
+    """Subprocess entry: listen on 127.0.0.1:0, print ``PORT n``, run until stdin closes or ``lifetime``."""
+    if use_uvloop:
+        if uvloop is None:
+            raise SystemExit("uvloop is not installed")
+        uvloop.install()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        if kind == "mock":
+            from mockcti.journal import Journal
+            from mockcti.server import MockServer, ServerConfig
+
+            server = MockServer(bench_center(N_AGENTS), config=ServerConfig(host="127.0.0.1", port=0),
+                                journal=Journal(keep=False), engine=MixEngine())
+            await server.start()
+            port = server.port
+        else:
+            replies, delivered = raw_replies()
+            srv = await loop.create_server(lambda: RawProtocol(replies, delivered), "127.0.0.1", 0, backlog=4096)
+            port = srv.sockets[0].getsockname()[1]
+
+        def watch_stdin() -> None:
+            sys.stdin.read()
+            loop.call_soon_threadsafe(done.set)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+        print(f"PORT {port}", flush=True)
+        if os.environ.get("MOCKCTI_BENCH_PROFILE"):
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        try:
+            await asyncio.wait_for(done.wait(), lifetime)
+        except asyncio.TimeoutError:
+            pass
+        if os.environ.get("MOCKCTI_BENCH_PROFILE"):
+            prof.disable()
+            prof.dump_stats(f"{os.environ['MOCKCTI_BENCH_PROFILE']}.{kind}")
+
+    asyncio.run(main())
+
+
+class ServerProc:
+    def __init__(self, kind: str, use_uvloop: bool, lifetime: float = 1800.0) -> None:
+        args = [sys.executable, os.environ.get("MOCKCTI_BENCH_SERVER_SCRIPT", os.path.abspath(__file__)), "--serve", kind, "--lifetime", str(lifetime)]
+        if use_uvloop:
+            args.append("--uvloop")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"{kind} server did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def cpu(self) -> float:
+        """User+system CPU seconds of the server process so far (/proc/PID/stat)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+# -- the driver ---------------------------------------------------------------------------------------------
+
+
+class Conn:
+    """One raw connection: pre-encoded frames out, frame headers cut on the way in."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.r, self.w = reader, writer
+        self.buf = b""
+        self.errors = 0
+
+    async def wait(self, confs: int, want_call: bool, timeout: float = 10.0) -> int | None:
+        """Read until ``confs`` confirmations arrived (and a CALL_DELIVERED when ``want_call``)."""
+        call_id = None
+        buf = self.buf
+        while True:
+            pos, n = 0, len(buf)
+            while n - pos >= 8:
+                length, mtype = HDR.unpack_from(buf, pos)
+                end = pos + 8 + length
+                if end > n:
+                    break
+                if mtype in CONF_TYPES:
+                    confs -= 1
+                elif mtype in FAIL_TYPES:
+                    confs -= 1
+                    self.errors += 1
+                elif mtype == T_DELIVERED and want_call:
+                    call_id = U32.unpack_from(buf, pos + 8 + CALL_ID_AT)[0]
+                    want_call = False
+                pos = end
+                if confs <= 0 and not want_call:
+                    self.buf = buf[pos:]
+                    return call_id
+            buf = buf[pos:]
+            data = await asyncio.wait_for(self.r.read(65536), timeout)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            buf += data
+
+
+async def connect(port: int, opening: bytes) -> Conn:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    c = Conn(reader, writer)
+    writer.write(opening)
+    await c.wait(1, False)
+    return c
+
+
+async def hb_session(c: Conn, start: asyncio.Event, stop_at: list[float], depth: int, counts: list[int]) -> None:
+    frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
+    ring = b"".join(frames) * 2
+    flen = len(frames[0])
+    await start.wait()
+    loop = asyncio.get_running_loop()
+    w, r = c.w, c.r
+    done = 0
+    if depth == 1:
+        frame = frames[0]
+        while loop.time() < stop_at[0]:
+            w.write(frame)
+            await r.readexactly(HB_CONF_LEN)
+            done += 1
+    else:
+        cursor = 0
+        w.write(b"".join(frames))
+        pending = b""
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            pending += data
+            n = len(pending) // HB_CONF_LEN
+            pending = pending[n * HB_CONF_LEN:]
+            done += n
+            if loop.time() >= stop_at[0]:
+                break
+            # re-send the InvokeIDs just answered (a window of ``depth`` in flight, FIFO)
+            while n:
+                k = min(n, depth - cursor)
+                w.write(ring[cursor * flen:(cursor + k) * flen])
+                cursor = (cursor + k) % depth
+                n -= k
+    counts.append(done)
+
+
+async def mix_session(c: Conn, agent: str, start: asyncio.Event, stop_at: list[float], pipelined: bool,
+                      counts: list[int]) -> None:
+    tpl = mix_templates(agent)
+    await start.wait()
+    loop = asyncio.get_running_loop()
+    inv = 1
+    cycles = 0
+    pack = U32.pack_into
+
+    def frame(i: int, call_id: int) -> bytearray:
+        nonlocal inv
+        f, has_call = tpl[i]
+        f = bytearray(f)
+        pack(f, 8, inv)
+        inv += 1
+        if has_call:
+            pack(f, MIX_CALL_AT, call_id)
+        return f
+
+    while loop.time() < stop_at[0]:
+        if pipelined:
+            c.w.write(frame(0, 0) + frame(1, 0))
+            call_id = await c.wait(2, True)
+            c.w.write(b"".join(frame(i, call_id) for i in range(2, 7)))
+            await c.wait(5, False)
+        else:
+            c.w.write(frame(0, 0))
+            await c.wait(1, False)
+            c.w.write(frame(1, 0))
+            call_id = await c.wait(1, True)
+            for i in range(2, 7):
+                c.w.write(frame(i, call_id))
+                await c.wait(1, False)
+        cycles += 1
+    counts.append(cycles)
+    if c.errors:
+        counts.append(-c.errors)
+
+
+async def run_config(port: int, server: ServerProc, workload: str, sessions: int, pipelined: bool, depth: int,
+                     seconds: float, agent_base: int) -> dict:
+    conns = []
+    for i in range(sessions):
+        if workload == "hb":
+            conns.append(await connect(port, open_req("bridge")))
+        else:
+            conns.append(await connect(port, open_req("agent", str(agent_base + i))))
+    start = asyncio.Event()
+    stop_at = [0.0]
+    counts: list[int] = []
+    if workload == "hb":
+        tasks = [asyncio.create_task(hb_session(c, start, stop_at, depth if pipelined else 1, counts)) for c in conns]
+    else:
+        tasks = [asyncio.create_task(mix_session(c, str(agent_base + i), start, stop_at, pipelined, counts))
+                 for i, c in enumerate(conns)]
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    cpu0, ru0, t0 = server.cpu(), resource.getrusage(resource.RUSAGE_SELF), loop.time()
+    stop_at[0] = t0 + seconds
+    start.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), seconds + 30)
+    t1 = loop.time()
+    cpu1, ru1 = server.cpu(), resource.getrusage(resource.RUSAGE_SELF)
+    for c in conns:
+        c.w.close()
+    for c in conns:
+        try:
+            await asyncio.wait_for(c.w.wait_closed(), 2)
+        except Exception:
+            pass
+    elapsed = t1 - t0
+    done = sum(x for x in counts if x >= 0)
+    errors = -sum(x for x in counts if x < 0)
+    return {"rate": done / elapsed, "elapsed": elapsed, "done": done, "errors": errors,
+            "server_cpu": (cpu1 - cpu0) / elapsed,
+            "driver_cpu": (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / elapsed}
+
+
+async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth: int,
+                workloads: tuple[str, ...] = ("hb", "mix"), modes: tuple[str, ...] = ("lockstep", "pipelined"),
+                kinds: tuple[str, ...] = ("raw", "mock")) -> list[dict]:
+    use_uv = loop_name == "uvloop"
+    results = []
+    servers = {kind: ServerProc(kind, use_uv) for kind in kinds}
+    agent_base = {"mock": 1001, "raw": 1001}
+    try:
+        for workload in workloads:
+            for pipelined in [m == "pipelined" for m in modes]:
+                for n in sessions_list:
+                    row = {"loop": loop_name, "workload": workload, "mode": "pipelined" if pipelined else "lockstep",
+                           "sessions": n}
+                    for kind in kinds:
+                        if workload == "mix" and agent_base[kind] + n > 1000 + N_AGENTS:
+                            raise SystemExit("not enough agents for this --sessions list; raise N_AGENTS")
+                        r = await run_config(servers[kind].port, servers[kind], workload, n, pipelined, depth,
+                                             seconds, agent_base[kind])
+                        if workload == "mix":
+                            agent_base[kind] += n
+                        row[kind] = r
+                    if len(kinds) < 2:
+                        print(f"{kinds[0]} {workload} {row['mode']} {n}: {row[kinds[0]]}", flush=True)
+                        continue
+                    row["ratio"] = row["mock"]["rate"] / row["raw"]["rate"] if row["raw"]["rate"] else float("nan")
+                    results.append(row)
+                    unit = "rt/s" if workload == "hb" else "cycles/s"
+                    errs = row["mock"]["errors"] + row["raw"]["errors"]
+                    print(f"{loop_name:7} {workload:3} {row['mode']:9} {n:>4} sessions: "
+                          f"raw {row['raw']['rate']:>9.0f} {unit:8} (srv {row['raw']['server_cpu']:.0%} "
+                          f"drv {row['raw']['driver_cpu']:.0%})  mock {row['mock']['rate']:>9.0f} "
+                          f"(srv {row['mock']['server_cpu']:.0%} drv {row['mock']['driver_cpu']:.0%})  "
+                          f"ratio {row['ratio']:.2f}" + (f"  ERRORS {errs}" if errs else ""), flush=True)
+    finally:
+        for s in servers.values():
+            s.close()
+    return results
+
+
+TARGETS = {("hb", "pipelined", 100): 0.5, ("mix", None, None): 0.25}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short run (0.5 s per measurement)")
+    p.add_argument("--sessions", default="1,10,100", help="comma-separated session counts (default 1,10,100)")
+    p.add_argument("--seconds", type=float, default=None, help="seconds per measurement (default 2; --quick 0.5)")
+    p.add_argument("--depth", type=int, default=16, help="heartbeats in flight per pipelined session (default 16)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON at the end")
+    p.add_argument("--workloads", default="hb,mix", help="comma-separated: hb, mix (default both)")
+    p.add_argument("--modes", default="lockstep,pipelined", help="comma-separated: lockstep, pipelined")
+    p.add_argument("--only", choices=["mock", "raw"], help="measure one server only (profiling)")
+    p.add_argument("--serve", choices=["mock", "raw"], help=argparse.SUPPRESS)
+    p.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--lifetime", type=float, default=1800.0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve:
+        run_server(args.serve, args.uvloop, args.lifetime)
+        return 0
+    seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
+    sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
+          f"{seconds:g} s per measurement; server in a subprocess, driver here")
+    results = []
+    for loop_name in ("asyncio",) + (("uvloop",) if uvloop is not None else ()):
+        results += asyncio.run(bench(loop_name, sessions, seconds, args.depth,
+                                     tuple(args.workloads.split(",")), tuple(args.modes.split(",")),
+                                     (args.only,) if args.only else ("raw", "mock")))
+    if uvloop is None:
+        print("uvloop not installed: asyncio only")
+    ok = True
+    for r in results:
+        if r["workload"] == "hb" and r["mode"] == "pipelined" and r["sessions"] == 100:
+            met = r["ratio"] >= 0.5
+            ok &= met
+            print(f"target hb pipelined 100 sessions ({r['loop']}): ratio {r['ratio']:.2f} >= 0.5: "
+                  f"{'met' if met else 'MISSED'}")
+    for r in results:
+        if r["workload"] == "mix":
+            met = r["ratio"] >= 0.25
+            ok &= met
+            print(f"target mix {r['mode']} {r['sessions']} sessions ({r['loop']}): ratio {r['ratio']:.2f} >= 0.25: "
+                  f"{'met' if met else 'MISSED'}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
