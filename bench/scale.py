@@ -1,0 +1,336 @@
+"""Scale benchmark: thousands of agent-mode sessions heartbeating, one bridge, calls at 50/s.
+
+The server runs in a subprocess (a MockServer with ``Journal(keep=False)`` as ``mockcti serve
+--quiet`` runs it, a center with ``--sessions`` client agents plus enough agents that no client
+drives, and the :mod:`mockcti.load` generator on the hub's timers). This process is the driver:
+
+1. raises the soft ``ulimit -n`` to the hard limit if needed (and says so when it is too low);
+2. opens ``--sessions`` agent-mode sessions (OPEN_REQ, then SET_AGENT_STATE LOGIN) and one
+   bridge-mode session (every call and agent event);
+3. tells the server to start calls (``--calls-per-s``, default 50; undriven agents answer after
+   ~1 s and clear after ``--handle-time``), and for ``--seconds`` every agent session sends a
+   HEARTBEAT_REQ every 5 s (phases spread evenly);
+4. reports p50/p99 of request -> confirmation (OPEN, LOGIN, HEARTBEAT) and of happening -> bridge
+   event (the call's arrival on the hub clock, carried in call_variable1 by the generator, against
+   BEGIN_CALL_EVENT at the bridge; both processes read the same CLOCK_MONOTONIC), the server's RSS
+   per session ((RSS with sessions - RSS before) / sessions, /proc/PID/status VmRSS) and CPU.
+
+Agent sessions stay NOT_READY after LOGIN, so the generated calls go to the undriven agents; the
+agent sessions see their own AGENT_STATE_EVENTs and the bridge sees everything.
+
+    python bench/scale.py [--sessions 5000] [--seconds 30] [--calls-per-s 50] [--json]
+    python bench/scale.py --sessions 500 --seconds 10     # quick
+
+It stops by itself: every phase has a time bound, and the server subprocess is killed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mockcti.client import CTIClient  # noqa: E402
+from mockcti.wire import MessageType  # noqa: E402
+from mockcti.wire import messages as M  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import HDR, U32, VERSION, _enc, ext_of, open_req  # noqa: E402
+
+MT = MessageType
+HB_INTERVAL = 5.0
+
+
+# -- the server subprocess -------------------------------------------------------------------------------
+
+
+def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float, lifetime: float) -> None:
+    from mockcti.center.config import AgentConfig, CenterConfig, CSQConfig
+    from mockcti.journal import Journal
+    from mockcti.load import LoadGenerator, LoadSpec
+    from mockcti.server import MockServer, ServerConfig
+
+    csqs = (CSQConfig("Sales", 1), CSQConfig("Support", 2))
+    agents = tuple(AgentConfig(id=str(1000 + i), extension=str(3000 + i), instrument=str(3000 + i),
+                               csqs=("Sales", "Support")) for i in range(1, sessions + auto + 1))
+    auto_ids = [a.id for a in agents[sessions:]]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = MockServer(CenterConfig(agents=agents, csqs=csqs),
+                            config=ServerConfig(host="127.0.0.1", port=0), journal=Journal(keep=False))
+        await server.start()
+        gen = LoadGenerator(LoadSpec(calls_per_s=calls_per_s, handle_time=handle_time), auto_agents=auto_ids)
+        done = asyncio.Event()
+
+        def watch_stdin() -> None:
+            for line in sys.stdin:
+                if line.strip() == "GO":
+                    loop.call_soon_threadsafe(lambda: server.call(lambda hub, now: gen.start(hub, now)))
+                elif line.strip() == "STATS":
+                    loop.call_soon_threadsafe(lambda: print("STATS " + json.dumps(gen.summary()), flush=True))
+            loop.call_soon_threadsafe(done.set)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+        print(f"PORT {server.port} T0 {server._t0!r}", flush=True)
+        try:
+            await asyncio.wait_for(done.wait(), lifetime)
+        except asyncio.TimeoutError:
+            pass
+
+    asyncio.run(main())
+
+
+def proc_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the driver -------------------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+class AgentConn:
+    """One agent-mode session on a raw stream: pre-encoded frames, confirmation latency measured."""
+
+    def __init__(self, reader, writer) -> None:
+        self.r, self.w, self.buf = reader, writer, b""
+        self.inv = 100
+
+    async def request(self, frame: bytes, conf_type: int, timeout: float = 30.0) -> float:
+        t = time.monotonic()
+        self.w.write(frame)
+        buf = self.buf
+        while True:
+            pos, n = 0, len(buf)
+            while n - pos >= 8:
+                length, mtype = HDR.unpack_from(buf, pos)
+                end = pos + 8 + length
+                if end > n:
+                    break
+                pos = end
+                if mtype == conf_type or mtype in (int(MT.FAILURE_CONF), int(MT.CONTROL_FAILURE_CONF)):
+                    self.buf = buf[pos:]
+                    if mtype != conf_type:
+                        raise RuntimeError(f"request refused (message type {mtype})")
+                    return time.monotonic() - t
+            buf = buf[pos:]
+            data = await asyncio.wait_for(self.r.read(65536), timeout)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            buf += data
+
+
+class Bridge(CTIClient):
+    """A CTIClient that timestamps BEGIN_CALL_EVENTs as they are decoded."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.begins: list[tuple[float, str]] = []
+        self.events = 0
+
+    def _dispatch(self, msg) -> None:
+        self.events += 1
+        if msg.TYPE is MT.BEGIN_CALL_EVENT:
+            self.begins.append((time.monotonic(), msg.call_variable1 or ""))
+        if msg.TYPE in (MT.HEARTBEAT_CONF, MT.OPEN_CONF, MT.CLOSE_CONF, MT.FAILURE_CONF):
+            super()._dispatch(msg)
+        self.received.clear()  # keep memory flat: thousands of events
+
+
+async def open_agents(port: int, first: int, count: int, lat: dict[str, list[float]], par: int) -> list[AgentConn]:
+    sem = asyncio.Semaphore(par)
+    login_tpl = {}
+
+    async def one(i: int) -> AgentConn:
+        agent = str(first + i)
+        async with sem:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 30)
+            c = AgentConn(reader, writer)
+            lat["open"].append(await c.request(open_req("agent", agent), int(MT.OPEN_CONF)))
+            frame = _enc(M.SetAgentStateReq(invoke_id=2, agent_state=0, agent_instrument=ext_of(agent),
+                                            agent_id=agent, agent_password="1234"))
+            login_tpl[agent] = frame
+            lat["login"].append(await c.request(frame, int(MT.SET_AGENT_STATE_CONF)))
+            return c
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def heartbeats(conns: list[AgentConn], seconds: float, lat: list[float], errors: list[str]) -> int:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    stop = t0 + seconds
+    frames = [_enc(M.HeartbeatReq(invoke_id=i)) for i in range(1000, 1100)]
+    sent = [0]
+
+    async def one(k: int, c: AgentConn) -> None:
+        nxt = t0 + HB_INTERVAL * k / len(conns)  # phases spread evenly over the interval
+        j = 0
+        while True:
+            if nxt >= stop:
+                return
+            await asyncio.sleep(max(0.0, nxt - loop.time()))
+            try:
+                lat.append(await c.request(frames[j % 100], int(MT.HEARTBEAT_CONF), timeout=10))
+                sent[0] += 1
+            except Exception as exc:  # noqa: BLE001 - reported, not fatal
+                errors.append(repr(exc))
+                return
+            j += 1
+            nxt += HB_INTERVAL
+
+    await asyncio.gather(*(one(k, c) for k, c in enumerate(conns)))
+    return sent[0]
+
+
+async def drive(args) -> dict:
+    auto = max(50, int(args.calls_per_s * (args.handle_time + 1.0) * 2))
+    cmd = [sys.executable, os.path.abspath(__file__), "--serve", "--sessions", str(args.sessions), "--auto", str(auto),
+           "--calls-per-s", str(args.calls_per_s), "--handle-time", str(args.handle_time),
+           "--lifetime", str(args.seconds + 300)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    result: dict = {"sessions": args.sessions, "auto_agents": auto, "calls_per_s": args.calls_per_s,
+                    "seconds": args.seconds}
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+        parts = line.split()
+        if not parts or parts[0] != "PORT":
+            raise RuntimeError(f"server did not start: {line!r}")
+        port, server_t0 = int(parts[1]), float(parts[3])
+        await asyncio.sleep(0.5)
+        rss0 = proc_rss_kb(proc.pid)
+        lat = {"open": [], "login": [], "heartbeat": [], "bridge": []}
+        t = time.monotonic()
+        conns = await asyncio.wait_for(open_agents(port, 1001, args.sessions, lat, args.parallel_opens),
+                                       60 + args.sessions / 50)
+        result["open_all_s"] = time.monotonic() - t
+        bridge = await Bridge.connect("127.0.0.1", port, version=VERSION)
+        await bridge.open_bridge(heartbeat=0, client_id="scale-bridge", idle_timeout=0xFFFFFFFF)
+        await asyncio.sleep(1.0)
+        rss1 = proc_rss_kb(proc.pid)
+        proc.stdin.write("GO\n")
+        proc.stdin.flush()
+        cpu0, ru0, w0 = proc_cpu(proc.pid), resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        errors: list[str] = []
+        sent = await asyncio.wait_for(heartbeats(conns, args.seconds, lat["heartbeat"], errors), args.seconds + 60)
+        w1 = time.monotonic()
+        cpu1, ru1 = proc_cpu(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
+        rss2 = proc_rss_kb(proc.pid)
+        proc.stdin.write("STATS\n")
+        proc.stdin.flush()
+        stats_line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 10)
+        for when, var in bridge.begins:
+            if var.startswith("mockcti-load t="):
+                lat["bridge"].append(when - (server_t0 + float(var.split("=", 1)[1])))
+        elapsed = w1 - w0
+        result.update({
+            "rss_before_kb": rss0, "rss_sessions_kb": rss1, "rss_end_kb": rss2,
+            "kb_per_session": (rss1 - rss0) / args.sessions, "kb_per_session_end": (rss2 - rss0) / args.sessions,
+            "server_cpu": (cpu1 - cpu0) / elapsed,
+            "driver_cpu": (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / elapsed,
+            "heartbeats": sent, "heartbeat_errors": len(errors), "first_error": errors[0] if errors else None,
+            "bridge_events": bridge.events, "bridge_calls": len(lat["bridge"]),
+            "load": json.loads(stats_line.split(" ", 1)[1]) if stats_line.startswith("STATS ") else None,
+        })
+        for k, v in lat.items():
+            result[f"{k}_p50_ms"] = pct(v, 50) * 1000
+            result[f"{k}_p99_ms"] = pct(v, 99) * 1000
+            result[f"{k}_n"] = len(v)
+        for c in conns:
+            c.w.close()
+        await bridge.abort()
+    finally:
+        try:
+            proc.stdin.close()
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return result
+
+
+def raise_nofile(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        new = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+        print(f"ulimit -n raised to {soft} (hard limit {hard})")
+    if soft < needed:
+        print(f"WARNING: ulimit -n is {soft} (hard {hard}) but {needed} descriptors are needed: "
+              f"raise the hard limit (e.g. ulimit -Hn {needed}) or use fewer --sessions", file=sys.stderr)
+        raise SystemExit(2)
+    print(f"ulimit -n {soft} (hard {hard}): enough for {needed} descriptors")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", type=int, default=5000, help="agent-mode sessions (default 5000)")
+    p.add_argument("--seconds", type=float, default=30.0, help="measured phase, seconds (default 30)")
+    p.add_argument("--calls-per-s", type=float, default=50.0, help="call arrival rate (default 50)")
+    p.add_argument("--handle-time", type=float, default=2.0, help="seconds an auto-answered call lasts (default 2)")
+    p.add_argument("--parallel-opens", type=int, default=200, help="connects in flight while opening (default 200)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--auto", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--lifetime", type=float, default=600.0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve:
+        # the server holds one descriptor per session too
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < args.sessions + 100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.sessions + 100)
+                                                        if hard != resource.RLIM_INFINITY else args.sessions + 100, hard))
+        run_server(args.sessions, args.auto, args.calls_per_s, args.handle_time, args.lifetime)
+        return 0
+    raise_nofile(args.sessions + 100)
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores; {args.sessions} agent sessions + 1 bridge, "
+          f"calls {args.calls_per_s:g}/s, heartbeat every {HB_INTERVAL:g} s, {args.seconds:g} s measured", flush=True)
+    r = asyncio.run(drive(args))
+    print(f"opened and logged in {r['sessions']} sessions in {r['open_all_s']:.1f} s")
+    for k in ("open", "login", "heartbeat", "bridge"):
+        what = "happening -> bridge BEGIN_CALL" if k == "bridge" else f"{k} request -> confirmation"
+        print(f"  {what:38} p50 {r[k + '_p50_ms']:7.2f} ms  p99 {r[k + '_p99_ms']:7.2f} ms  (n={r[k + '_n']})")
+    print(f"  server RSS {r['rss_before_kb'] / 1024:.1f} MB -> {r['rss_sessions_kb'] / 1024:.1f} MB with sessions "
+          f"-> {r['rss_end_kb'] / 1024:.1f} MB at the end: {r['kb_per_session']:.1f} KB/session "
+          f"({r['kb_per_session_end']:.1f} at the end)")
+    print(f"  server CPU {r['server_cpu']:.0%}, driver CPU {r['driver_cpu']:.0%}; heartbeats {r['heartbeats']} "
+          f"(errors {r['heartbeat_errors']}); bridge events {r['bridge_events']}; load {r['load']}")
+    p99 = max(r["heartbeat_p99_ms"], r["bridge_p99_ms"])
+    print(f"target p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms); "
+          f"< 40 KB/session: {'met' if r['kb_per_session'] < 40 else 'MISSED'} ({r['kb_per_session']:.1f} KB)")
+    if args.json:
+        print(json.dumps(r, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
