@@ -1,1 +1,241 @@
-"""pytest plugin entry point (``pytest11``). Imports nothing heavy at module level."""
+"""pytest plugin entry point (``pytest11``). Imports nothing heavy at module level.
+
+Fixtures (the server machinery is imported when a fixture is first used):
+
+- ``cti_server`` — a running mock on 127.0.0.1, port 0, on a thread of its own
+  (:class:`mockcti.testing.fixtures.ThreadedServer`): usable from sync tests, from async tests
+  (pytest-asyncio strict or auto mode) and by synchronous clients. ``host``, ``port``,
+  ``journal``, ``call(fn)``, ``report()``, ``assert_received(...)``, ``assert_no_violations()``,
+  ``deliver_call(...)``, ``set_agent_state(...)``, ``events(kind)`` ...
+- ``cti_async_server`` — the same helpers, the server running in the test's own event loop
+  (needs pytest-asyncio).
+- ``cti_server_factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None,
+  seed=None)`` — more servers; every one is stopped at teardown.
+- ``cti_center`` — the center the fixtures use (None: the default center); override it in a
+  conftest to return a :class:`~mockcti.center.CenterConfig` or a center file path.
+
+Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_server`` (and
+``cti_async_server``) load that scenario (path relative to the test file, then to rootdir); at
+teardown every expectation is verified and the test fails (teardown error) when one is unmet.
+
+Option ``--cti-report DIR`` (ini ``cti_report``): write ``summary.json`` and ``junit.xml`` of each
+test's server(s) into ``DIR/<test id>/``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mockcti.testing.fixtures import ServerHelpers
+
+try:  # already imported by pytest when installed (it is a pytest plugin itself): costs nothing
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - cti_async_server is then unavailable
+    pytest_asyncio = None  # type: ignore[assignment]
+
+MARKER = "cti_scenario"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockcti", "mock CTI server (mockcti)")
+    group.addoption("--cti-report", metavar="DIR", default=None, dest="cti_report",
+                    help="write summary.json and junit.xml of each test's mock CTI server(s) into DIR/<test id>/")
+    parser.addini("cti_report", "directory for per-test mockcti reports (like --cti-report)", default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(path, *, seed=None): run the cti_server fixture with this mockcti scenario file "
+        "(relative to the test file, then rootdir); unmet expectations fail the test at teardown")
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def _usage(text: str) -> NoReturn:
+    """A mistake in how the plugin is used: the test errors with ``text`` alone (no traceback)."""
+    pytest.fail(f"mockcti usage error: {text}", pytrace=False)
+
+
+def _resolve(request: pytest.FixtureRequest, path: str | Path) -> Path:
+    p = Path(path)
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        candidates = list(dict.fromkeys([Path(request.node.path).parent / p, Path(request.config.rootpath) / p]))
+    for c in candidates:
+        if c.is_file():
+            return c
+    _usage(f"@pytest.mark.{MARKER}: scenario file {str(path)!r} not found (looked at "
+           + ", ".join(str(c) for c in candidates) + ")")
+
+
+def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None) -> Any:
+    """A ScenarioEngine for ``scenario`` (a path, or a loaded Scenario)."""
+    path = _resolve(request, scenario) if isinstance(scenario, (str, Path)) else None
+    try:
+        from mockcti.scenario.engine import ScenarioEngine
+    except ImportError as exc:
+        _usage(f"@pytest.mark.{MARKER} needs the scenario engine (mockcti.scenario.engine), "
+               f"which cannot be imported: {exc}")
+    if path is not None:
+        from mockcti.scenario import ScenarioError, load_scenario
+
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            _usage(f"@pytest.mark.{MARKER}: {exc}")
+    return ScenarioEngine(scenario, seed=seed)
+
+
+def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return None, None
+    args, kwargs = list(marker.args), dict(marker.kwargs)
+    path = args[0] if args else kwargs.pop("path", None)
+    seed = kwargs.pop("seed", None)
+    if path is None or len(args) > 1 or kwargs:
+        _usage(f"@pytest.mark.{MARKER} takes (path, *, seed=None); got args={marker.args!r} "
+                                f"kwargs={marker.kwargs!r}")
+    return _engine(request, path, seed), seed
+
+
+def _report_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption("cti_report", default=None) or config.getini("cti_report")
+    if not value:
+        return None
+    p = Path(value)
+    return p if p.is_absolute() else Path(config.invocation_params.dir) / p
+
+
+def _safe(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", nodeid).strip("_")[:180] or "test"
+
+
+def _verify(handle: "ServerHelpers") -> str | None:
+    """Verify the scenario's expectations; return the failure text when one is unmet."""
+    from mockcti.testing.fixtures import format_expectations, unmet
+
+    if handle.engine is None:
+        return None
+    try:
+        exps = handle.verify()
+    except Exception as exc:  # an engine bug must not hide the test's own outcome
+        return f"scenario verification raised {type(exc).__name__}: {exc}"
+    bad = unmet(exps)
+    if not bad:
+        return None
+    return f"{len(bad)} scenario expectation(s) unmet on {handle.host}:{handle.port}:\n{format_expectations(exps)}"
+
+
+def _write_report(request: pytest.FixtureRequest, handle: "ServerHelpers", index: int) -> None:
+    directory = _report_dir(request.config)
+    if directory is None:
+        return
+    from mockcti.report import write_reports
+
+    d = directory / _safe(request.node.nodeid)
+    if index:
+        d = d.with_name(f"{d.name}-{index}")
+    seed = getattr(handle.engine, "seed", None) if handle.engine is not None else None
+    write_reports(handle.journal, d, expectations=handle.expectations, seed=handle.seed if seed is None else seed,
+                  extra={"test": request.node.nodeid})
+
+
+def _fail_if(problems: list[str]) -> None:
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+# -- fixtures -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cti_center() -> Any:
+    """The center of ``cti_server`` / ``cti_async_server``: None (the default center, or the
+    scenario's). Override in a conftest with a CenterConfig, a ContactCenter or a center file path."""
+    return None
+
+
+@pytest.fixture
+def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
+    """A running mock CTI server on its own thread (127.0.0.1, port 0): a ThreadedServer."""
+    from mockcti.testing.fixtures import ThreadedServer
+
+    engine, seed = _marker_engine(request)
+    server = ThreadedServer(cti_center, engine=engine, seed=seed).start()
+    problems: list[str] = []
+    try:
+        yield server
+        problem = _verify(server)
+        if problem:
+            problems.append(problem)
+    finally:
+        server.stop()
+        _write_report(request, server, 0)
+    _fail_if(problems)
+
+
+@pytest.fixture
+def cti_server_factory(request: pytest.FixtureRequest) -> Any:
+    """``factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None, seed=None,
+    **ThreadedServer options)`` -> a started ThreadedServer; all are stopped at teardown and their
+    scenario expectations verified."""
+    from mockcti.testing.fixtures import ThreadedServer
+
+    made: list[ThreadedServer] = []
+
+    def factory(center: Any = None, *, profile: str | None = None, hub_config: Any = None, engine: Any = None,
+                scenario: Any = None, seed: int | None = None, **options: Any) -> ThreadedServer:
+        if scenario is not None:
+            if engine is not None:
+                raise TypeError("give scenario= or engine=, not both")
+            engine = _engine(request, scenario, seed)
+        server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
+        made.append(server)
+        return server.start()
+
+    problems: list[str] = []
+    try:
+        yield factory
+        for server in made:
+            if server.server is not None:
+                problem = _verify(server)
+                if problem:
+                    problems.append(problem)
+    finally:
+        for i, server in enumerate(made):
+            try:
+                server.stop()
+            finally:
+                if server.server is not None:
+                    _write_report(request, server, i + 1)
+    _fail_if(problems)
+
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
+        """A running mock CTI server in the test's own event loop: an AsyncServer."""
+        from mockcti.testing.fixtures import AsyncServer
+
+        engine, seed = _marker_engine(request)
+        server = await AsyncServer(cti_center, engine=engine, seed=seed).start()
+        problems: list[str] = []
+        try:
+            yield server
+            problem = _verify(server)
+            if problem:
+                problems.append(problem)
+        finally:
+            await server.stop()
+            _write_report(request, server, 0)
+        _fail_if(problems)

@@ -1,0 +1,553 @@
+"""The objects behind the pytest fixtures of :mod:`mockcti.testing.plugin`.
+
+- :class:`ThreadedServer` runs a :class:`~mockcti.server.MockServer` on a thread of its own, with
+  its own event loop, so that a synchronous client (plain sockets) and an asyncio client in any
+  loop (pytest-asyncio strict or auto mode, another thread...) can all connect to it.
+- :class:`AsyncServer` runs it in the caller's running loop (everything in one loop).
+
+Both offer the same helpers (:class:`ServerHelpers`): ``report()``, ``assert_received(...)``,
+``assert_sent(...)``, ``assert_no_violations()``, ``deliver_call(...)``, ``set_agent_state(...)``,
+``events(kind)``, ``received(...)``, ``sent(...)``, ``wait_until(...)``. Every read of the journal
+happens on the server's thread (through :meth:`call`), so it never races with the server.
+
+Usable without pytest too::
+
+    with ThreadedServer() as srv:
+        my_sync_client.connect(srv.host, srv.port)
+        ...
+        srv.assert_no_violations()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mockcti.center import CenterConfig, ContactCenter
+from mockcti.hub import Hub, HubConfig
+from mockcti.journal import Entry, Journal
+from mockcti.report import Expectation, build_summary
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire.enums import AgentState, MessageType
+
+__all__ = ["ThreadedServer", "AsyncServer", "ServerHelpers", "hub_config_for", "load_scenario_engine",
+           "format_expectations", "unmet"]
+
+# the plugin's servers answer shutdown quicker than `mockcti serve` (tests stop many servers)
+DEFAULT_SHUTDOWN_GRACE = 0.25
+_MAX_LISTED = 60  # messages listed in a failed assertion
+
+
+def hub_config_for(profile: str | None = None, hub_config: HubConfig | None = None) -> HubConfig | None:
+    """``profile`` ("uccx" or "ucce") applied to ``hub_config`` (or the default HubConfig)."""
+    if profile is None:
+        return hub_config
+    import dataclasses
+
+    from mockcti.session import SessionConfig
+    from mockcti.wire.dialect import PROFILES
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+    base = hub_config or HubConfig()
+    session = dataclasses.replace(base.session or SessionConfig(), profile=PROFILES[profile])
+    return dataclasses.replace(base, session=session)
+
+
+def _center(center: ContactCenter | CenterConfig | str | Path | None) -> ContactCenter | CenterConfig | None:
+    if isinstance(center, (str, Path)):
+        from mockcti.center import load_center_file
+
+        return load_center_file(center)
+    return center
+
+
+def load_scenario_engine(path: str | Path, *, seed: int | None = None) -> Any:
+    """Load a scenario file and build its engine (``mockcti.scenario.engine.ScenarioEngine``)."""
+    try:
+        from mockcti.scenario.engine import ScenarioEngine
+    except ImportError as exc:
+        raise RuntimeError(f"scenarios need mockcti.scenario.engine, which cannot be imported: {exc}") from exc
+    from mockcti.scenario import load_scenario
+
+    return ScenarioEngine(load_scenario(path), seed=seed)
+
+
+def unmet(expectations: Iterable[Expectation | Mapping[str, Any]]) -> list[Any]:
+    return [e for e in expectations if not _get(e, "met")]
+
+
+def _get(e: Any, key: str) -> Any:
+    return e.get(key) if isinstance(e, Mapping) else getattr(e, key, None)
+
+
+def format_expectations(expectations: Iterable[Expectation | Mapping[str, Any]]) -> str:
+    lines = []
+    for e in expectations:
+        mark = "ok  " if _get(e, "met") else "UNMET"
+        lines.append(f"  {mark} {_get(e, 'scenario')}: {_get(e, 'name')}"
+                     + ("" if _get(e, "met") or not _get(e, "detail") else f" - {_get(e, 'detail')}"))
+        if not _get(e, "met") and _get(e, "near_miss"):
+            lines.append(f"        closest: {_get(e, 'near_miss')}")
+    return "\n".join(lines)
+
+
+def _type_name(message_type: MessageType | str | int) -> str:
+    if isinstance(message_type, MessageType):
+        return message_type.name
+    if isinstance(message_type, int):
+        return MessageType(message_type).name
+    name = str(message_type).upper()
+    if name not in MessageType.__members__:
+        close = [n for n in MessageType.__members__ if name.replace("_", "") in n.replace("_", "")][:5]
+        raise ValueError(f"unknown message type {message_type!r}" + (f" (did you mean {', '.join(close)}?)"
+                                                                       if close else ""))
+    return name
+
+
+def _field_matches(message: Mapping[str, Any], key: str, want: Any) -> bool:
+    fields = message.get("fields", {})
+    if key not in fields:
+        return want is None
+    have = fields[key]
+    if isinstance(want, str) and key in message.get("names", {}):
+        return _suffix_eq(message["names"][key], want)
+    if isinstance(want, bytes):
+        return have == want.hex()
+    if isinstance(want, (list, tuple)) and isinstance(have, list):
+        return list(want) == have
+    if isinstance(want, int) and not isinstance(want, bool):
+        return have == int(want)
+    return have == want
+
+
+def _suffix_eq(name: str, want: str) -> bool:
+    """``READY`` matches ``AGENT_STATE_READY``, ``LCS_HOLD`` matches ``LCS_HOLD``."""
+    return name == want or name == want.upper() or name.endswith("_" + want.upper())
+
+
+def _fmt_value(key: str, value: Any, names: Mapping[str, str]) -> str:
+    if key in names:
+        return names[key]
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def format_message_dict(message: Mapping[str, Any], *, only: Iterable[str] | None = None) -> str:
+    """``HOLD_CALL_REQ invoke_id=7 call_id=16777217 connection_device_id='3001'`` from a journal dict."""
+    fields = message.get("fields", {})
+    names = message.get("names", {})
+    keys = list(fields) if only is None else [k for k in only if k in fields]
+    parts = [str(message.get("type"))]
+    for k in keys:
+        text = _fmt_value(k, fields[k], names)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        parts.append(f"{k}={text}")
+    return " ".join(parts)
+
+
+class ServerHelpers:
+    """Journal assertions and contact-center actions shared by both server handles.
+
+    Subclasses provide ``call(fn)`` (run ``fn(hub, now)`` on the server's thread), ``server``
+    and ``engine``.
+    """
+
+    server: MockServer | None
+    engine: Any
+    seed: int | None
+    expectations: list[Any]
+
+    def call(self, fn: Callable[[Hub, float], Any]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- reading the journal --------------------------------------------------------------------
+
+    def events(self, kind: str | None = None, *, session: int | None = None) -> list[Entry]:
+        """Journal entries of ``kind`` ("in", "out", "violation", "happening", "fault", "connect",
+        "close", "rejected", "scenario", "note"; None = all), optionally of one session."""
+        if kind is not None:
+            from mockcti.journal import ENTRY_KINDS
+
+            if kind not in ENTRY_KINDS:
+                raise ValueError(f"unknown journal entry kind {kind!r}; known: {sorted(ENTRY_KINDS)}")
+        return self.call(lambda hub, now: hub.journal.entries(kind=kind, session=session))
+
+    def received(self, message_type: MessageType | str | int | None = None, *,
+                 session: int | None = None) -> list[dict[str, Any]]:
+        """Messages the server received from clients (journal dicts: type, fields, names)."""
+        return [e.data["message"] for e in self._messages("in", message_type, session)]
+
+    def sent(self, message_type: MessageType | str | int | None = None, *,
+             session: int | None = None) -> list[dict[str, Any]]:
+        """Messages the server sent to clients (journal dicts: type, fields, names)."""
+        return [e.data["message"] for e in self._messages("out", message_type, session)]
+
+    def _messages(self, direction: str, message_type: Any, session: int | None) -> list[Entry]:
+        name = None if message_type is None else _type_name(message_type)
+        return [e for e in self.events(direction, session=session)
+                if "message" in e.data and (name is None or e.data["message"].get("type") == name)]
+
+    def report(self, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The JSON summary of the run so far (:func:`mockcti.report.build_summary`); scenario
+        expectations appear once they have been verified (at teardown, or by :meth:`verify`)."""
+        exps = list(self.expectations)
+        return self.call(lambda hub, now: build_summary(hub.journal, expectations=exps, seed=self.seed, extra=extra))
+
+    def verify(self) -> list[Any]:
+        """Ask the scenario engine which expectations are met now (empty without a scenario)."""
+        engine = self.engine
+        if engine is None:
+            return []
+        self.expectations = list(self.call(lambda hub, now: engine.verify(now)) or [])
+        return self.expectations
+
+    # -- assertions ---------------------------------------------------------------------------------
+
+    def assert_received(self, message_type: MessageType | str | int, *, count: int | None = None,
+                        session: int | None = None, **field_equals: Any) -> list[dict[str, Any]]:
+        """Assert the server received ``message_type`` (at least once, or exactly ``count`` times)
+        from any session (or ``session``) with every ``field=value`` given. Enumerated fields may
+        be given by number, by name (``agent_state="AGENT_STATE_READY"``) or by the name's end
+        (``agent_state="READY"``). Returns the matching messages."""
+        return self._assert_messages("in", "received", message_type, count, session, field_equals)
+
+    def assert_sent(self, message_type: MessageType | str | int, *, count: int | None = None,
+                    session: int | None = None, **field_equals: Any) -> list[dict[str, Any]]:
+        """Like :meth:`assert_received`, for what the server sent to clients."""
+        return self._assert_messages("out", "sent", message_type, count, session, field_equals)
+
+    def _assert_messages(self, direction: str, verb: str, message_type: Any, count: int | None,
+                         session: int | None, field_equals: Mapping[str, Any]) -> list[dict[str, Any]]:
+        name = _type_name(message_type)
+        everything = [e for e in self.events(direction, session=session) if "message" in e.data]
+        same_type = [e for e in everything if e.data["message"].get("type") == name]
+        matching = [e for e in same_type
+                    if all(_field_matches(e.data["message"], k, v) for k, v in field_equals.items())]
+        ok = len(matching) >= 1 if count is None else len(matching) == count
+        if ok:
+            return [e.data["message"] for e in matching]
+        want = name
+        if field_equals:
+            want += " with " + ", ".join(f"{k}={v!r}" for k, v in field_equals.items())
+        how = "at least once" if count is None else f"exactly {count} time(s)"
+        where = "from any session" if session is None else f"from session {session}"
+        if direction == "out":
+            where = where.replace("from", "to")
+        lines = [f"expected the server to have {verb} {want} {how} {where}; found {len(matching)} matching"]
+        if same_type and field_equals and len(matching) != len(same_type):
+            lines.append(f"{len(same_type)} {name} {verb} with other field values:")
+            for e in same_type[:_MAX_LISTED]:
+                if e not in matching:
+                    lines.append(f"  session {e.session} t={e.t:.3f}: "
+                                 + format_message_dict(e.data["message"], only=list(field_equals)))
+        lines.append(f"{verb} ({len(everything)} message(s)):" if everything else f"nothing was {verb}")
+        for e in everything[:_MAX_LISTED]:
+            lines.append(f"  session {e.session} t={e.t:.3f}: {format_message_dict(e.data['message'])}")
+        if len(everything) > _MAX_LISTED:
+            lines.append(f"  ... and {len(everything) - _MAX_LISTED} more")
+        raise AssertionError("\n".join(lines))
+
+    def assert_no_violations(self, *, rules: Iterable[str] | str | None = None,
+                             session: int | None = None) -> None:
+        """Assert no client broke a protocol-conduct or ACD rule (only ``rules``, when given)."""
+        wanted = {rules} if isinstance(rules, str) else (set(rules) if rules is not None else None)
+        found = [e for e in self.events("violation", session=session)
+                 if wanted is None or e.data.get("rule") in wanted]
+        if not found:
+            return
+        which = "" if wanted is None else f" of rule(s) {', '.join(sorted(wanted))}"
+        lines = [f"{len(found)} violation(s){which} by the client(s):"]
+        for e in found[:_MAX_LISTED]:
+            d = e.data
+            req = f", request {d['request']}" if d.get("request") else ""
+            code = f" [code {d['code']} {d.get('code_name', '')}]" if d.get("code") is not None else ""
+            lines.append(f"  - {d.get('rule', '?')} (session {e.session}, t={e.t:.3f}{req}): "
+                         f"{d.get('detail', '')}{code}")
+            if d.get("explanation"):
+                lines.append(f"      {d['explanation']}")
+        if len(found) > _MAX_LISTED:
+            lines.append(f"  ... and {len(found) - _MAX_LISTED} more")
+        raise AssertionError("\n".join(lines))
+
+    def assert_expectations_met(self) -> None:
+        """Verify the scenario's expectations now and fail with the unmet ones (and near misses)."""
+        exps = self.verify()
+        bad = unmet(exps)
+        if bad:
+            raise AssertionError(f"{len(bad)} scenario expectation(s) unmet:\n{format_expectations(exps)}")
+
+    # -- waiting (for synchronous clients whose last message may still be in flight) ----------------
+
+    def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.01) -> Any:
+        """Poll ``predicate()`` (on the calling thread) until it is truthy; return its value.
+        Raises AssertionError after ``timeout`` seconds. Do not use from a test whose client
+        runs in the same loop as the server (:class:`AsyncServer`): the loop would be blocked."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"condition not met within {timeout} s")
+            time.sleep(interval)
+
+    def wait_received(self, message_type: MessageType | str | int, *, timeout: float = 5.0,
+                      session: int | None = None, **field_equals: Any) -> list[dict[str, Any]]:
+        """:meth:`assert_received`, retried until it passes or ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.assert_received(message_type, session=session, **field_equals)
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.01)
+
+    # -- the contact center -------------------------------------------------------------------------
+
+    def deliver_call(self, agent: str | None = None, csq: str | None = None, ani: str = "0600000000", *,
+                     dnis: str = "7000", variables: Mapping[str, str] | None = None) -> int:
+        """A caller arrives: to ``agent`` directly, or through ``csq`` to its longest-ready agent
+        (queued when nobody is ready). Returns the CallID."""
+
+        def go(hub: Hub, now: float) -> int:
+            if agent is not None and agent not in hub.center.agents:
+                raise KeyError(f"unknown agent {agent!r}; known: {sorted(hub.center.agents)}")
+            if csq is not None and hub.center.config.csq(csq) is None:
+                raise KeyError(f"unknown CSQ {csq!r}; known: {[c.name for c in hub.center.config.csqs]}")
+            call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
+                                                          variables=dict(variables or {}))
+            hub.journal.record("happening", now, None, what="test call", call_id=call_id, csq=csq, agent=agent,
+                               ani=ani)
+            hub.deliver(deliveries)
+            return call_id
+
+        return self.call(go)
+
+    def set_agent_state(self, agent_id: str, state: AgentState | int | str, reason: int = 0) -> str:
+        """A supervisor changes an agent's state (``"READY"``, ``"AGENT_STATE_READY"``, an
+        :class:`AgentState` or its number). Returns the agent's state name afterwards."""
+        if isinstance(state, str):
+            key = state.upper()
+            key = key if key.startswith("AGENT_STATE_") else "AGENT_STATE_" + key
+            if key not in AgentState.__members__:
+                raise ValueError(f"unknown agent state {state!r}; known: "
+                                 f"{[n.removeprefix('AGENT_STATE_') for n in AgentState.__members__]}")
+            state = AgentState[key]
+
+        def go(hub: Hub, now: float) -> str:
+            if agent_id not in hub.center.agents:
+                raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+            hub.journal.record("happening", now, None, what="test agent state", agent=agent_id,
+                               state=AgentState(state).name)
+            hub.deliver(hub.center.set_agent_state(now, agent_id, state, reason))
+            return hub.center.agents[agent_id].state.name
+
+        return self.call(go)
+
+    def agent_state(self, agent_id: str) -> str:
+        """The agent's state name in the simulated center (``"AGENT_STATE_READY"``)."""
+        return self.call(lambda hub, now: hub.center.agents[agent_id].state.name)
+
+
+def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None, engine: Any,
+                 journal: Journal | None, server_config: ServerConfig | None) -> MockServer:
+    if engine is not None and center is None and hasattr(engine, "build_center"):
+        center = engine.build_center()
+    config = server_config or ServerConfig(host=host, port=port, shutdown_grace=DEFAULT_SHUTDOWN_GRACE)
+    return MockServer(_center(center), config=config, hub_config=hub_config, journal=journal, engine=engine)
+
+
+class ThreadedServer(ServerHelpers):
+    """A MockServer on its own thread and event loop.
+
+    ``start()`` returns once it listens; ``host``/``port`` tell where. ``call(fn)`` runs
+    ``fn(hub, now)`` on the server's thread and returns its result (exceptions propagate).
+    ``stop()`` shuts it down gracefully and joins the thread. Also a context manager.
+    """
+
+    def __init__(self, center: ContactCenter | CenterConfig | str | Path | None = None, *,
+                 host: str = "127.0.0.1", port: int = 0, profile: str | None = None,
+                 hub_config: HubConfig | None = None, engine: Any = None, journal: Journal | None = None,
+                 server_config: ServerConfig | None = None, seed: int | None = None,
+                 start_timeout: float = 10.0, call_timeout: float = 10.0) -> None:
+        self._args = (center, host, port, hub_config_for(profile, hub_config), engine, journal, server_config)
+        self.engine = engine
+        self.seed = seed
+        self.expectations: list[Any] = []
+        self.server: MockServer | None = None
+        self.start_timeout = start_timeout
+        self.call_timeout = call_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        self._lock = threading.Lock()
+        self.host = host
+        self.port = port
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def start(self) -> "ThreadedServer":
+        if self._thread is not None:
+            raise RuntimeError("ThreadedServer already started")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._thread_id = threading.get_ident()
+            asyncio.set_event_loop(loop)
+            try:
+                try:
+                    self.server = _make_server(*self._args)
+                    loop.run_until_complete(self.server.start())
+                except BaseException as exc:  # reported by start()
+                    failure.append(exc)
+                    return
+                finally:
+                    ready.set()
+                loop.run_forever()
+            finally:
+                try:
+                    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                    for t in pending:
+                        t.cancel()
+                    if pending:
+                        loop.run_until_complete(asyncio.wait(pending, timeout=2))
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                finally:
+                    asyncio.set_event_loop(None)
+                    loop.close()
+
+        self._thread = threading.Thread(target=run, name="mockcti-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(self.start_timeout):
+            raise RuntimeError(f"mock CTI server did not start within {self.start_timeout} s")
+        if failure:
+            self._thread.join(self.start_timeout)
+            self._thread = None
+            raise failure[0]
+        assert self.server is not None
+        self.host, self.port = self.server.host, self.server.port
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful shutdown (SYSTEM_EVENT to open sessions), then end the thread. Idempotent."""
+        with self._lock:
+            thread, loop, server = self._thread, self._loop, self.server
+            if thread is None or loop is None or not thread.is_alive():
+                return
+            try:
+                if server is not None:
+                    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self.server is not None \
+            and self.server._server is not None
+
+    def __enter__(self) -> "ThreadedServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<ThreadedServer {self.host}:{self.port} {'running' if self.running else 'stopped'}>"
+
+    # -- access -------------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def journal(self) -> Journal:
+        """The live journal. It is written on the server's thread: read it through the helpers
+        (``events``, ``received``, ``report`` ...) or ``call``, which run there."""
+        assert self.server is not None, "server not started"
+        return self.server.journal
+
+    @property
+    def hub(self) -> Hub:
+        assert self.server is not None, "server not started"
+        return self.server.hub
+
+    def call(self, fn: Callable[[Hub, float], Any], timeout: float | None = None) -> Any:
+        """Run ``fn(hub, now)`` on the server's thread, carry out what it queued, return its result."""
+        server, loop = self.server, self._loop
+        if server is None or loop is None:
+            raise RuntimeError("server not started")
+        if threading.get_ident() == self._thread_id:
+            return server.call(fn)
+        if loop.is_closed() or not (self._thread and self._thread.is_alive()):
+            return fn(server.hub, server.now())  # stopped: nothing runs there any more, read directly
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            try:
+                fut.set_result(server.call(fn))
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return fut.result(self.call_timeout if timeout is None else timeout)
+
+
+class AsyncServer(ServerHelpers):
+    """A MockServer in the running event loop: ``await AsyncServer(...).start()``."""
+
+    def __init__(self, center: ContactCenter | CenterConfig | str | Path | None = None, *,
+                 host: str = "127.0.0.1", port: int = 0, profile: str | None = None,
+                 hub_config: HubConfig | None = None, engine: Any = None, journal: Journal | None = None,
+                 server_config: ServerConfig | None = None, seed: int | None = None) -> None:
+        self.engine = engine
+        self.seed = seed
+        self.expectations: list[Any] = []
+        self.server = _make_server(center, host, port, hub_config_for(profile, hub_config), engine, journal,
+                                   server_config)
+        self.host = host
+        self.port = port
+
+    async def start(self) -> "AsyncServer":
+        await self.server.start()
+        self.host, self.port = self.server.host, self.server.port
+        return self
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    async def __aenter__(self) -> "AsyncServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def journal(self) -> Journal:
+        return self.server.journal
+
+    @property
+    def hub(self) -> Hub:
+        return self.server.hub
+
+    def call(self, fn: Callable[[Hub, float], Any]) -> Any:
+        return self.server.call(fn)
