@@ -105,6 +105,9 @@ class Engine(Protocol):
 
     def on_disconnect(self, session_id: int, now: float) -> None: ...
 
+    # optional: ``on_send(session_id, message, data, now) -> list[Action] | None`` sees every
+    # encoded outgoing message; a list replaces the plain write (transport/framing/protocol faults)
+
     def tick(self, now: float) -> None: ...
 
     def next_deadline(self) -> float | None: ...
@@ -256,6 +259,14 @@ class Hub:
             self.journal.record("fault", self.now, sid, fault="cannot encode", message=message.TYPE.name, error=str(exc))
             return
         self._journal_message("out", self.now, sid, message)
+        hook = getattr(self.engine, "on_send", None) if self.engine is not None else None
+        if hook is not None:
+            replaced = hook(sid, message, data, self.now)
+            if replaced is not None:  # the scenario's faults decide what goes out instead (maybe nothing)
+                self._actions.extend(replaced)
+                if message.TYPE is MT.FAILURE_EVENT:
+                    conn.session.failure_event_sent()
+                return
         self._actions.append(Write(sid, data))
         if message.TYPE is MT.FAILURE_EVENT:
             conn.session.failure_event_sent()

@@ -246,6 +246,8 @@ class ContactCenter:
         #: violations of the ACD rules, drained by the hub into the journal
         self.violations: list[dict[str, Any]] = []
         out: list[Delivery] = []
+        #: CallIDs of the calls in progress at start, in the order of ``config.calls``
+        self.preset_call_ids: list[int] = []
         for c in self.config.calls:
             self._preset_call(out, c, now)
 
@@ -1161,6 +1163,7 @@ class ContactCenter:
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         call.legs[agent.device] = Leg(agent.device, agent.id, state)
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
+        self.preset_call_ids.append(call.id)
 
     _HANDLERS: dict[MessageType, Callable[..., None]] = {
         MT.SET_AGENT_STATE_REQ: _set_agent_state_req,

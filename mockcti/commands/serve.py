@@ -43,7 +43,7 @@ def _add_optional_features(p: argparse.ArgumentParser) -> None:
     """Options of features built in other modules (report, scenario, control API, load)."""
     import importlib
 
-    for mod in ("mockcti.report", "mockcti.scenario", "mockcti.control", "mockcti.load"):
+    for mod in ("mockcti.report", "mockcti.runner", "mockcti.control", "mockcti.load"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -176,7 +176,7 @@ def _features(args: argparse.Namespace) -> list:
     import importlib
 
     out = []
-    for mod in ("mockcti.report", "mockcti.scenario", "mockcti.control", "mockcti.load"):
+    for mod in ("mockcti.report", "mockcti.runner", "mockcti.control", "mockcti.load"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

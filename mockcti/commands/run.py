@@ -1,0 +1,92 @@
+"""``mockcti run SCENARIO... [--client-cmd CMD] [--timeout S]``: run scenarios for CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
+
+EPILOG = """exit codes:
+  0  every expectation met, no violation recorded
+  1  an expectation unmet or a violation recorded
+  2  a scenario file is invalid, or bad usage
+  3  the client under test could not start or exited non-zero"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files (YAML or TOML)")
+    p.add_argument("--client-cmd", metavar="CMD",
+                   help="start the client under test with this shell command; it finds the mock in the "
+                        "environment variables CTI_HOST and CTI_PORT (and CTI_SCENARIO)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="end each scenario after S seconds at the latest (default 60)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
+    p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
+    p.add_argument("--report", metavar="DIR", default="mockcti-report",
+                   help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from mockcti.report import junit_xml
+    from mockcti.runner import print_run, run_scenario
+    from mockcti.scenario.loader import ScenarioError, load_scenario
+
+    scenarios = []
+    bad = 0
+    for path in args.scenarios:
+        try:
+            scenarios.append((path, load_scenario(path)))
+        except ScenarioError as exc:
+            for e in getattr(exc, "errors", [exc]):
+                print(f"mockcti run: {e}", file=sys.stderr)
+            bad += 1
+    if bad:
+        return 2
+    if args.timeout <= 0:
+        print("mockcti run: --timeout must be positive", file=sys.stderr)
+        return 2
+    report_dir = Path(args.report)
+    report_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> list:
+        runs = []
+        for path, sc in scenarios:
+            run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
+                                     port=args.port, seed=args.seed,
+                                     announce=lambda s: print(s, file=sys.stderr, flush=True))
+            run.path = path
+            runs.append(run)
+            with open(report_dir / f"{run.name}.jsonl", "w", encoding="utf-8") as fh:
+                for entry in run.journal:
+                    fh.write(entry.to_json() + "\n")
+            print_run(run)
+        return runs
+
+    try:
+        runs = asyncio.run(main())
+    except KeyboardInterrupt:
+        return 1
+    combined = {
+        "tool": "mockcti", "passed": all(r.exit_code == 0 for r in runs),
+        "scenarios": [{"name": r.name, "file": r.path, "seed": r.seed, "end": r.end_reason,
+                       "exit_code": r.exit_code, "client_exit": r.client_exit, **r.summary} for r in runs],
+        "violations": [v for r in runs for v in r.summary["violations"]],
+        "expectations": [e for r in runs for e in r.summary["expectations"]],
+    }
+    (report_dir / "summary.json").write_text(json.dumps(combined, indent=2, default=str) + "\n")
+    (report_dir / "junit.xml").write_text(junit_xml(combined))
+    if args.json:
+        print(json.dumps(combined, indent=2, default=str))
+    print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed; "
+          f"report in {report_dir}/", file=sys.stderr)
+    codes = [r.exit_code for r in runs]
+    return 1 if 1 in codes else (3 if 3 in codes else 0)

@@ -1,0 +1,224 @@
+"""Running scenarios against a client under test (``mockcti run``, ``mockcti serve --scenario``).
+
+Server layer (asyncio is allowed here): starts a :class:`~mockcti.server.MockServer` with a
+:class:`~mockcti.scenario.engine.ScenarioEngine`, optionally starts the client under test as a
+subprocess with ``CTI_HOST``/``CTI_PORT`` in its environment, waits until the scenario ends, the
+client exits or the timeout passes, then verifies the expectations and builds the report.
+
+Exit codes of ``mockcti run`` (:data:`EXIT_CODES`): 0 every expectation met and no violation;
+1 an expectation unmet or a violation recorded; 2 a scenario file is invalid (or bad usage);
+3 the client command could not start or exited non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ScenarioRun", "run_scenario", "EXIT_CODES", "scenario_server"]
+
+EXIT_CODES = {
+    0: "every expectation met, no violation recorded",
+    1: "an expectation unmet or a violation recorded",
+    2: "a scenario file is invalid, or bad usage",
+    3: "the client under test could not start or exited non-zero",
+}
+
+
+@dataclass
+class ScenarioRun:
+    name: str
+    path: str | None
+    seed: int
+    expectations: list[Any] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    end_reason: str = ""
+    client_exit: int | None = None
+    client_output: str = ""
+    journal: Any = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.summary.get("passed"))
+
+    @property
+    def exit_code(self) -> int:
+        if not self.passed:
+            return 1
+        if self.client_exit not in (None, 0):
+            return 3
+        return 0
+
+
+def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
+                    journal: Any = None) -> tuple[Any, Any]:
+    """A MockServer (not started) serving ``scenario`` (a path or a loaded Scenario), and its engine."""
+    from mockcti.hub import HubConfig
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.scenario.loader import load_scenario
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.session import SessionConfig
+    from mockcti.wire.dialect import PROFILES
+
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
+    engine = ScenarioEngine(scenario, seed=seed)
+    center = engine.build_center()
+    d = scenario.dialect
+    profile = PROFILES[d.profile]
+    if d.min_version is not None or d.max_version is not None:
+        import dataclasses
+
+        profile = dataclasses.replace(profile, min_version=d.min_version or profile.min_version,
+                                      max_version=d.max_version or profile.max_version)
+    server = MockServer(center, config=ServerConfig(host=host, port=port),
+                        hub_config=HubConfig(session=SessionConfig(profile=profile)), journal=journal, engine=engine)
+    return server, engine
+
+
+async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout: float = 60.0,
+                       host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
+                       announce: Any = None, on_started: Any = None) -> ScenarioRun:
+    """Serve one scenario until it ends, the client exits, or ``timeout`` seconds pass.
+
+    ``on_started(server)`` (optional, may be a coroutine function) runs once the server listens;
+    tests use it to drive a ``mockcti.client`` in-process instead of a subprocess.
+    """
+    from mockcti.report import build_summary
+
+    path = str(scenario) if isinstance(scenario, (str, Path)) else None
+    server, engine = scenario_server(scenario, host=host, port=port, seed=seed)
+    await server.start()
+    name = engine.scenario.name
+    if announce is not None:
+        announce(f"scenario {name}: listening on {server.host}:{server.port} (seed {engine.seed})")
+    run = ScenarioRun(name=name, path=path, seed=engine.seed, journal=server.journal)
+    proc = None
+    driver = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        if client_cmd:
+            env = dict(os.environ, CTI_HOST=str(server.host), CTI_PORT=str(server.port), CTI_SCENARIO=name)
+            try:
+                proc = await asyncio.create_subprocess_shell(client_cmd, env=env, stdout=asyncio.subprocess.PIPE,
+                                                             stderr=asyncio.subprocess.STDOUT)
+            except OSError as exc:
+                run.client_exit = 127
+                run.client_output = f"cannot start {client_cmd!r}: {exc}"
+        if on_started is not None:
+            res = on_started(server)
+            if asyncio.iscoroutine(res):
+                driver = asyncio.ensure_future(res)
+        while loop.time() < deadline and not engine.done:
+            if proc is not None and proc.returncode is not None:
+                break
+            if driver is not None and driver.done():
+                break
+            await asyncio.sleep(0.02)
+        # let what is in flight arrive (bounded)
+        await asyncio.sleep(0.05)
+        if engine.done:
+            run.end_reason = engine.end_reason or "ended"
+        elif proc is not None and proc.returncode is not None:
+            run.end_reason = f"client exited with status {proc.returncode}"
+        elif driver is not None and driver.done():
+            run.end_reason = "driver finished"
+        else:
+            run.end_reason = f"timeout after {timeout:g} s"
+    finally:
+        if driver is not None:
+            if not driver.done():
+                driver.cancel()
+            try:
+                await driver
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - the driver's failure is part of the result
+                run.client_exit = 1
+                run.client_output = f"{type(exc).__name__}: {exc}"
+        if proc is not None:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except asyncio.TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+            run.client_exit = proc.returncode if run.end_reason.startswith("client exited") else (
+                proc.returncode if proc.returncode and proc.returncode > 0 else 0)
+            if proc.stdout is not None:
+                run.client_output = (await proc.stdout.read()).decode("utf-8", "replace")[-20000:]
+        await server.stop()
+    run.expectations = engine.verify(server.now())
+    run.summary = build_summary(server.journal, expectations=run.expectations, seed=engine.seed,
+                                extra={"scenario": name, "file": path, "end": run.end_reason,
+                                       "client_exit": run.client_exit})
+    return run
+
+
+def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
+    """A short readable account of one run."""
+    status = "PASS" if run.exit_code == 0 else "FAIL"
+    print(f"{status} {run.name} (seed {run.seed}; {run.end_reason})", file=stream)
+    for e in run.expectations:
+        mark = "ok  " if e.met else "MISS"
+        print(f"  {mark} {e.name}: {e.detail}", file=stream)
+        if not e.met and e.near_miss:
+            print(f"       near miss: {e.near_miss}", file=stream)
+    for v in run.summary.get("violations", []):
+        d = v.get("data", v)
+        print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}", file=stream)
+    if run.client_exit not in (None, 0):
+        print(f"  client exited with status {run.client_exit}", file=stream)
+
+
+# -- `mockcti serve --scenario FILE` -----------------------------------------------------------------
+
+
+def add_serve_arguments(p: Any) -> None:
+    p.add_argument("--scenario", metavar="FILE",
+                   help="serve this scenario with no end (its center replaces --center); its expectations "
+                        "are checked and printed on shutdown")
+
+
+class _ScenarioFeature:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.engine: Any = None
+
+    async def start(self, server: Any, args: Any) -> None:
+        from mockcti.scenario.engine import ScenarioEngine
+        from mockcti.scenario.loader import load_scenario
+
+        self.engine = ScenarioEngine(load_scenario(self.path), seed=getattr(args, "seed", None) or None)
+        center = self.engine.build_center()
+
+        def install(hub: Any, now: float) -> None:
+            hub.center = center
+            hub.set_engine(self.engine, now)
+
+        server.call(install)
+        print(f"mockcti: serving scenario {self.engine.scenario.name!r} (seed {self.engine.seed})",
+              file=sys.stderr, flush=True)
+
+    async def stop(self, server: Any, args: Any) -> None:
+        if self.engine is None:
+            return
+        self.results = self.engine.verify(server.now())
+        for e in self.results:
+            print(f"  {'ok  ' if e.met else 'MISS'} {e.name}: {e.detail}"
+                  + (f" ({e.near_miss})" if not e.met and e.near_miss else ""), file=sys.stderr)
+
+    def exit_status(self, server: Any, args: Any, status: int) -> int:
+        if getattr(args, "strict", False) and any(not e.met for e in getattr(self, "results", [])):
+            return status or 1
+        return status
+
+
+def serve_feature(args: Any) -> _ScenarioFeature | None:
+    return _ScenarioFeature(args.scenario) if getattr(args, "scenario", None) else None
