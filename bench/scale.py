@@ -66,6 +66,10 @@ def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float,
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        if os.environ.get("MOCKCTI_BENCH_GC") == "off":  # experiment: are latency spikes GC pauses?
+            import gc
+
+            gc.disable()
         server = MockServer(CenterConfig(agents=agents, csqs=csqs),
                             config=ServerConfig(host="127.0.0.1", port=0), journal=Journal(keep=False))
         await server.start()

@@ -116,6 +116,20 @@ CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id", 
 _REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
                      "secondary_connection_call_id")
 _NULL_CALL_ID = 0xFFFFFFFF
+_LIST_FIELDS = ("parties", "call_devices", "calls")
+#: per message class: (its CALL_ID_FIELDS, its _REVEALING_FIELDS, its _LIST_FIELDS) — looked up once per
+#: class instead of ~20 getattr calls per message (a hot spot of the server benchmark, bench/README.md)
+_PLAN: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    plan = _PLAN.get(cls)
+    if plan is None:
+        names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(dir(cls))
+        plan = (tuple(n for n in CALL_ID_FIELDS if n in names), tuple(n for n in _REVEALING_FIELDS if n in names),
+                tuple(n for n in _LIST_FIELDS if n in names))
+        _PLAN[cls] = plan
+    return plan
 
 # services a request needs (reference §6.5), checked as a conduct rule
 _NEEDS_SERVICE: dict[MT, int] = {
@@ -371,7 +385,7 @@ class Session:
                 need = None
         if need is not None and not self.services & need:
             out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {ServiceMask(need).name}", msg))
-        for name in CALL_ID_FIELDS:
+        for name in _plan(type(msg))[0]:
             cid = getattr(msg, name, None)
             if cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls:
                 out.append(Violation("PROTO-UNKNOWN-CALL", f"{mt.name}.{name} = {cid}", msg))
@@ -443,11 +457,12 @@ class Session:
         mt = message.TYPE
         if mt in _CONFIRMATIONS:
             self._outstanding.pop(getattr(message, "invoke_id", -1), None)
-        for name in _REVEALING_FIELDS:
+        _, revealing, lists = _plan(type(message))
+        for name in revealing:
             cid = getattr(message, name, None)
             if cid is not None:
                 self._known_calls.add(cid)
-        for name in ("parties", "call_devices", "calls"):
+        for name in lists:
             for item in getattr(message, name, ()) or ():
                 for cid_name in ("connected_party_call_id", "call_connection_call_id"):
                     cid = getattr(item, cid_name, None)
