@@ -1,0 +1,456 @@
+"""The scenario engine, driven purely: a Hub fed encoded bytes at a fake clock, the bytes it writes
+decoded back into messages. Every action, predicate, rule option, fault (three layers), step,
+timeline entry, end condition and expectation is checked on the wire."""
+
+from __future__ import annotations
+
+import struct
+import textwrap
+
+import pytest
+
+from mockcti.hub import Close, HalfClose, Hub, PauseReading, ResumeReading, Write, WriteChunked
+from mockcti.scenario.engine import ScenarioEngine
+from mockcti.scenario.loader import load_scenario_text
+from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, StatusCode, decode, decode_bytes, encode
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as W
+
+D = Dialect.uccx(14)
+AGENT_SVC = 0x7  # CLIENT_EVENTS | CALL_DATA_UPDATE | CLIENT_CONTROL
+BRIDGE_SVC = 0x16  # CALL_DATA_UPDATE | CLIENT_CONTROL | ALL_EVENTS
+CENTER_READY = """
+center:
+  csqs: [{name: Sales, id: 1}]
+  agents:
+    - {id: "1001", extension: "3001", password: "1234", csqs: [Sales], state: READY}
+    - {id: "1002", extension: "3002", password: "1234", csqs: [Sales], state: NOT_READY}
+"""
+
+
+class H:
+    """One scenario in a Hub, with a fake clock and a frame buffer per session."""
+
+    def __init__(self, text: str, *, seed: int | None = None, center: bool = False) -> None:
+        text = textwrap.dedent(text) + (CENTER_READY if center else "")
+        if not text.lstrip().startswith("name:"):
+            text = "name: t\n" + text
+        self.scenario = load_scenario_text(text, filename="t.yaml")
+        self.engine = ScenarioEngine(self.scenario, seed=seed)
+        self.hub = Hub(self.engine.build_center(), engine=self.engine)
+        self.fbs: dict[int, FrameBuffer] = {}
+        self.invoke = 100
+
+    # -- driving -----------------------------------------------------------------------------------
+
+    def connect(self, now: float = 0.5) -> int:
+        sid = self.hub.connect(now)
+        self.fbs[sid] = FrameBuffer()
+        return sid
+
+    def open_req(self, agent: str | None = "1001", ext: str | None = None, *, invoke: int = 1) -> W.OpenReq:
+        if agent is None:
+            return W.OpenReq(invoke_id=invoke, version_number=14, idle_timeout=600, services_requested=BRIDGE_SVC,
+                             call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="bridge", client_password=b"")
+        ext = ext or "300" + agent[-1]
+        return W.OpenReq(invoke_id=invoke, version_number=14, idle_timeout=600, services_requested=AGENT_SVC,
+                         call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="desk" + agent,
+                         client_password=b"", agent_extension=ext, agent_instrument=ext, agent_id=agent)
+
+    def open(self, agent: str | None = "1001", now: float = 1.0) -> int:
+        sid = self.connect(now)
+        msgs = self.msgs(self.hub.receive(sid, encode(self.open_req(agent), D), now), sid)
+        assert msgs and msgs[0].TYPE is MT.OPEN_CONF, msgs
+        return sid
+
+    def send(self, sid: int, msg, now: float) -> list:
+        return self.hub.receive(sid, encode(msg, D), now)
+
+    def req(self, sid: int, msg, now: float) -> list:
+        """Send a request; the messages written back to ``sid`` now."""
+        return self.msgs(self.send(sid, msg, now), sid)
+
+    def hb(self, sid: int, now: float, invoke: int | None = None) -> list:
+        if invoke is None:
+            self.invoke += 1
+            invoke = self.invoke
+        return self.req(sid, W.HeartbeatReq(invoke_id=invoke), now)
+
+    def tick(self, now: float) -> list:
+        return self.hub.tick(now)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def msgs(self, actions, sid: int) -> list:
+        out = []
+        for a in actions:
+            if isinstance(a, (Write, WriteChunked)) and a.session_id == sid:
+                for f in self.fbs[sid].feed(a.data):
+                    assert not isinstance(f, FrameError), f
+                    out.append(decode(f, D))
+        return out
+
+    def types(self, actions, sid: int) -> list[str]:
+        return [m.TYPE.name for m in self.msgs(actions, sid)]
+
+
+def hold(invoke_id: int = 30, **kw) -> W.HoldCallReq:
+    kw.setdefault("connection_device_id", "3001")
+    return W.HoldCallReq(invoke_id=invoke_id, **kw)
+
+
+def only(actions, cls):
+    return [a for a in actions if isinstance(a, cls)]
+
+
+# == actions =======================================================================================
+
+
+def test_reply_echoes_invoke_id_and_substitutes_fields():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        capture: {first_invoke: invoke_id}
+        responses:
+          - [{reply: {message: HEARTBEAT_CONF}}]
+          - [{reply: {message: FAILURE_CONF, fields: {status: 17,
+              text: "agent ${session.agent_id} ext ${session.agent_extension} invoke ${request.invoke_id} first ${first_invoke} state ${state} seed ${seed} $${x}"}}}]
+          - [{reply: {message: HEARTBEAT_CONF, fields: {invoke_id: 4242}}}]
+          - [{reply: {message: HEARTBEAT_CONF, fields: {invoke_id: "${first_invoke}"}}}]
+    seed: 9
+    """)
+    sid = h.open()
+    assert h.hb(sid, 2.0, 7) == [W.HeartbeatConf(invoke_id=7)]
+    (fc,) = h.hb(sid, 3.0, 8)
+    assert fc == W.FailureConf(invoke_id=8, status=17,
+                               text="agent 1001 ext 3001 invoke 8 first 8 state start seed 9 ${x}")
+    assert h.hb(sid, 4.0, 9) == [W.HeartbeatConf(invoke_id=4242)]
+    # the capture is taken again on every request the rule takes
+    assert h.hb(sid, 5.0, 10) == [W.HeartbeatConf(invoke_id=10)]
+
+
+def test_fail_failure_conf_with_status():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then: [{fail: {status: E_CTI_TIMEOUT, text: "slow ${request.invoke_id}"}}]
+    """)
+    sid = h.open()
+    (fc,) = h.hb(sid, 2.0, 55)
+    assert fc == W.FailureConf(invoke_id=55, status=int(StatusCode.E_CTI_TIMEOUT), text="slow 55")
+
+
+def test_fail_control_failure_conf_with_uccx_code_cisco_ctierr_and_text_code():
+    h = H("""
+    rules:
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 1}}
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: CCX_LOOKUP_FAILURE}}]
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 2}}
+        then: [{fail: {failure_code: CF_VALUE_OUT_OF_RANGE, peripheral_error_code: CTIERR_HOLDFAILED}}]
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 3}}
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, text_code: SOAP_UPDATE_FAILED}}]
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 4}}
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: 12345}}]
+    """)
+    sid = h.open()
+    (a,) = h.req(sid, hold(11, call_id=1), 2.0)
+    assert a == W.ControlFailureConf(invoke_id=11, failure_code=1, ccx_error_code=88002)
+    (b,) = h.req(sid, hold(12, call_id=2), 2.1)
+    # the Cisco CTIERR code is sent as its unsigned 32-bit value (0x8CCC000F)
+    assert b == W.ControlFailureConf(invoke_id=12, failure_code=3, ccx_error_code=0x8CCC000F)
+    (c,) = h.req(sid, hold(13, call_id=3), 2.2)
+    assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.invoke_id == 13 and c.ccx_error_code == 0
+    assert c.text.startswith("1001 SOAP_UPDATE_FAILED")
+    (d,) = h.req(sid, hold(14, call_id=4), 2.3)
+    assert d.ccx_error_code == 12345
+
+
+def test_failure_event_to_targets():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ, agent: "1001"}
+        then:
+          - {failure_event: {status: E_CTI_TIMEOUT, text: "to all", to: all}}
+          - {failure_event: {status: E_CTI_INVALID_FIELD, text: "to 1002", to: "agent:1002"}}
+          - {failure_event: {status: E_CTI_INVALID_VERSION, text: "to bridge", to: bridge}}
+          - {failure_event: {status: E_CTI_INVALID_MESSAGE_TYPE, text: "to me"}}
+    """)
+    a, b, br = h.open("1001"), h.open("1002"), h.open(None)
+    acts = h.send(a, W.HeartbeatReq(invoke_id=3), 2.0)
+    assert [m.text for m in h.msgs(acts, a)] == ["to all", "to me"]
+    assert [m.text for m in h.msgs(acts, b)] == ["to all", "to 1002"]
+    assert [(m.TYPE, m.text) for m in h.msgs(acts, br)] == [(MT.FAILURE_EVENT, "to all"), (MT.FAILURE_EVENT, "to bridge")]
+    assert h.msgs(acts, b)[1].status == int(StatusCode.E_CTI_INVALID_FIELD)
+
+
+def test_emit_to_requester_agent_bridge_and_all():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ, agent: "1001"}
+        then:
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: 1, text: "me ${session.agent_id}"}}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: 2, text: agent}, to: "agent:1002"}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: 3, text: bridge}, to: bridge}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: 4, text: all}, to: all}
+    """)
+    a, b, br = h.open("1001"), h.open("1002"), h.open(None)
+    acts = h.send(a, W.HeartbeatReq(invoke_id=3), 2.0)
+    assert [(m.TYPE.name, getattr(m, "text", None)) for m in h.msgs(acts, a)] == [
+        ("HEARTBEAT_CONF", None), ("SYSTEM_EVENT", "me 1001"), ("SYSTEM_EVENT", "all")]
+    assert [m.text for m in h.msgs(acts, b)] == ["agent", "all"]
+    assert [m.text for m in h.msgs(acts, br)] == ["bridge", "all"]
+
+
+def test_delay_postpones_the_actions_after_it():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - emit: {message: SYSTEM_EVENT, fields: {text: now}}
+          - delay: {seconds: 2}
+          - reply: {message: HEARTBEAT_CONF}
+          - delay: {seconds: 1.5}
+          - emit: {message: SYSTEM_EVENT, fields: {text: later}}
+    """)
+    sid = h.open()
+    assert [m.TYPE for m in h.hb(sid, 10.0, 5)] == [MT.SYSTEM_EVENT]
+    assert h.msgs(h.tick(11.9), sid) == []
+    assert h.msgs(h.tick(12.0), sid) == [W.HeartbeatConf(invoke_id=5)]
+    assert h.msgs(h.tick(13.4), sid) == []
+    assert [m.text for m in h.msgs(h.tick(13.5), sid)] == ["later"]
+
+
+@pytest.mark.parametrize("abort", [False, True])
+def test_close_abort_or_not(abort):
+    h = H(f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        then: [{{close: {{abort: {str(abort).lower()}}}}}]
+    """)
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=2), 2.0)
+    (c,) = only(acts, Close)
+    assert c.session_id == sid and c.abort is abort
+    assert h.msgs(acts, sid) == []
+
+
+def test_close_as_a_bare_word():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then: [close]
+    """)
+    sid = h.open()
+    assert only(h.send(sid, W.HeartbeatReq(invoke_id=2), 2.0), Close)[0].abort is False
+
+
+def test_goto_changes_which_rules_match():
+    h = H("""
+    states: [start, busy]
+    rules:
+      - when: {message: HEARTBEAT_REQ, state: start}
+        then: [{reply: {message: HEARTBEAT_CONF}}, {goto: {state: busy}}]
+      - when: {message: HEARTBEAT_REQ, state: busy}
+        then: [{fail: {status: E_CTI_TIMEOUT, text: "busy"}}, {goto: {state: start}}]
+    """)
+    sid = h.open()
+    assert [m.TYPE for m in h.hb(sid, 2)] == [MT.HEARTBEAT_CONF]
+    assert h.engine.state == "busy"
+    assert [m.TYPE for m in h.hb(sid, 3)] == [MT.FAILURE_CONF]
+    assert h.engine.state == "start"
+    assert [m.TYPE for m in h.hb(sid, 4)] == [MT.HEARTBEAT_CONF]
+
+
+def test_default_lets_the_center_answer_and_capture_stores_fields():
+    h = H("""
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then:
+          - capture: {asked: agent_id}
+          - emit: {message: SYSTEM_EVENT, fields: {text: "before"}}
+          - default
+      - when: {message: HEARTBEAT_REQ}
+        then: [{reply: {message: FAILURE_CONF, fields: {status: 17, text: "asked ${asked}"}}}]
+    """, center=True)
+    sid = h.open()
+    out = h.req(sid, W.QueryAgentStateReq(invoke_id=9, agent_id="1001"), 2.0)
+    assert [m.TYPE for m in out] == [MT.SYSTEM_EVENT, MT.QUERY_AGENT_STATE_CONF]
+    assert out[1].invoke_id == 9
+    assert h.hb(sid, 3.0)[0].text == "asked 1001"
+
+
+def test_no_rule_means_the_center_answers():
+    h = H("rules: []\n")
+    sid = h.open()
+    assert h.hb(sid, 2.0, 3) == [W.HeartbeatConf(invoke_id=3)]
+
+
+def test_deliver_call_with_capture_of_the_call_id():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then:
+          - reply: {message: HEARTBEAT_CONF}
+          - deliver_call: {agent: "1001", ani: "0611", capture: {call: call_id}}
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: "${call}"}}
+        then: [{reply: {message: FAILURE_CONF, fields: {status: 17, text: "held ${call}"}}}]
+    """, center=True)
+    sid = h.open()
+    out = h.hb(sid, 2.0)
+    assert out[0].TYPE is MT.HEARTBEAT_CONF
+    events = [m for m in out[1:]]
+    assert any(m.TYPE is MT.CALL_DELIVERED_EVENT for m in events), [m.TYPE.name for m in events]
+    call_id = h.engine.env["call"]
+    assert isinstance(call_id, int)
+    delivered = next(m for m in events if m.TYPE is MT.CALL_DELIVERED_EVENT)
+    assert delivered.call_id == call_id
+    assert delivered.ani == "0611"
+    (fc,) = h.req(sid, hold(20, call_id=call_id), 3.0)
+    assert fc.text == f"held {call_id}"
+
+
+def test_set_agent_state_system_event_and_failover_from_the_timeline():
+    h = H("""
+    timeline:
+      - {at: 5, do: {set_agent_state: {agent: "1002", state: READY}}}
+      - {at: 6, do: {system_event: {id: SYS_PERIPHERAL_OFFLINE, text: "pg down", to: bridge}}}
+      - {at: 7, do: {system_event: {id: SYS_PERIPHERAL_ONLINE, text: "pg up"}}}
+      - {at: 8, do: {failover: {seconds: 3}}}
+    """, center=True)
+    a, br = h.open("1002"), h.open(None)
+    acts = h.tick(5.0)
+    ev = [m for m in h.msgs(acts, a) if m.TYPE is MT.AGENT_STATE_EVENT]
+    assert ev and ev[-1].agent_state == 3  # AGENT_STATE_READY
+    acts = h.tick(6.0)
+    assert h.msgs(acts, a) == []
+    (se,) = h.msgs(acts, br)
+    assert se.TYPE is MT.SYSTEM_EVENT and se.text == "pg down"
+    acts = h.tick(7.0)
+    assert [m.text for m in h.msgs(acts, a)] == ["pg up"] and [m.text for m in h.msgs(acts, br)] == ["pg up"]
+    acts = h.tick(8.0)
+    assert {c.session_id for c in only(acts, Close) if c.abort} == {a, br}
+    for sid in (a, br):
+        h.hub.disconnected(sid, 8.0, reason="we closed")
+    sid = h.connect(9.0)
+    (fc,) = h.msgs(h.send(sid, h.open_req("1001"), 9.0), sid)
+    assert fc.TYPE is MT.FAILURE_CONF and fc.status == int(StatusCode.E_CTI_SERVER_NOT_MASTER)
+    h.tick(11.0)
+    sid = h.connect(11.5)
+    assert h.msgs(h.send(sid, h.open_req("1001"), 11.5), sid)[0].TYPE is MT.OPEN_CONF
+
+
+# == rules =========================================================================================
+
+
+def test_times_then_the_center_answers():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 2
+        then: [{fail: {status: E_CTI_TIMEOUT}}]
+    """)
+    sid = h.open()
+    assert [m.TYPE for m in h.hb(sid, 2) + h.hb(sid, 3) + h.hb(sid, 4)] == [
+        MT.FAILURE_CONF, MT.FAILURE_CONF, MT.HEARTBEAT_CONF]
+
+
+@pytest.mark.parametrize("exhausted, expected", [
+    ("default", ["a", "b", "center", "center"]),
+    ("repeat_last", ["a", "b", "b", "b"]),
+    ("cycle", ["a", "b", "a", "b"]),
+])
+def test_responses_in_turn_and_exhausted(exhausted, expected):
+    h = H(f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        exhausted: {exhausted}
+        responses:
+          - [{{fail: {{status: E_CTI_TIMEOUT, text: a}}}}]
+          - [{{fail: {{status: E_CTI_TIMEOUT, text: b}}}}]
+    """)
+    sid = h.open()
+    got = []
+    for i in range(4):
+        (m,) = h.hb(sid, 2 + i)
+        got.append(m.text if m.TYPE is MT.FAILURE_CONF else "center")
+    assert got == expected
+
+
+def test_first_matching_rule_wins_and_exhausted_rules_pass_to_the_next():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then: [{fail: {status: E_CTI_TIMEOUT, text: first}}]
+      - when: {message: HEARTBEAT_REQ}
+        then: [{fail: {status: E_CTI_TIMEOUT, text: second}}]
+      - when: {message: HEARTBEAT_REQ}
+        then: [{fail: {status: E_CTI_TIMEOUT, text: never}}]
+    """)
+    sid = h.open()
+    assert [h.hb(sid, t)[0].text for t in (2, 3, 4)] == ["first", "second", "second"]
+    assert h.engine.rule_counts == {"rule1": 1, "rule2": 2}
+
+
+def test_rule_bound_to_an_agent():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ, agent: "1002"}
+        then: [{fail: {status: E_CTI_TIMEOUT, text: only 1002}}]
+    """)
+    a, b = h.open("1001"), h.open("1002")
+    assert h.hb(a, 2)[0].TYPE is MT.HEARTBEAT_CONF
+    assert h.hb(b, 2)[0].text == "only 1002"
+
+
+# == predicates ====================================================================================
+
+PRED_BASE = """
+rules:
+  - when: {message: HEARTBEAT_REQ}
+    capture: {lim: invoke_id}
+    then: [{reply: {message: HEARTBEAT_CONF}}]
+  - when: {message: HOLD_CALL_REQ, fields: {%s}}
+    then: [{fail: {status: E_CTI_TIMEOUT, text: hit}}]
+  - when: {message: HOLD_CALL_REQ}
+    then: [{fail: {status: E_CTI_TIMEOUT, text: miss}}]
+"""
+
+
+@pytest.mark.parametrize("pred, hits, misses", [
+    ("call_id: 5", [dict(call_id=5)], [dict(call_id=6)]),
+    ("call_id: {equals: 5}", [dict(call_id=5)], [dict(call_id=6)]),
+    ('connection_device_id: "3001"', [dict(connection_device_id="3001")], [dict(connection_device_id="3002")]),
+    ("call_id: {not_equals: 5}", [dict(call_id=6)], [dict(call_id=5)]),
+    ("call_id: {in: [1, 2]}", [dict(call_id=1), dict(call_id=2)], [dict(call_id=3)]),
+    ("call_id: {not_in: [1, 2]}", [dict(call_id=3)], [dict(call_id=1)]),
+    ('connection_device_id: {regex: "^30[0-9]1$"}', [dict(connection_device_id="3001")],
+     [dict(connection_device_id="4001")]),
+    ('agent_instrument: {regex: "1"}', [dict(agent_instrument="3001")], [dict(agent_instrument=None)]),
+    ("agent_instrument: present", [dict(agent_instrument="x")], [dict(agent_instrument=None)]),
+    ("agent_instrument: absent", [dict(agent_instrument=None)], [dict(agent_instrument="x")]),
+    ("agent_instrument: {present: false}", [dict(agent_instrument=None)], [dict(agent_instrument="x")]),
+    ('agent_instrument: {not_equals: "x"}', [dict(agent_instrument=None), dict(agent_instrument="y")],
+     [dict(agent_instrument="x")]),
+    ("call_id: {min: 10}", [dict(call_id=10), dict(call_id=11)], [dict(call_id=9)]),
+    ("call_id: {max: 10}", [dict(call_id=10), dict(call_id=0)], [dict(call_id=11)]),
+    ("call_id: {min: 10, max: 12}", [dict(call_id=12)], [dict(call_id=13), dict(call_id=9)]),
+    # substitutions: a capture (the HEARTBEAT_REQ's invoke_id is 7) and built-ins
+    ('call_id: "${lim}"', [dict(call_id=7)], [dict(call_id=8)]),
+    ('call_id: {in: ["${lim}", 99]}', [dict(call_id=7), dict(call_id=99)], [dict(call_id=6)]),
+    ('agent_instrument: "${session.agent_instrument}"', [dict(agent_instrument="3001")],
+     [dict(agent_instrument="3002")]),
+    ('connection_device_id: {not_equals: "${session.agent_extension}"}', [dict(connection_device_id="9")],
+     [dict(connection_device_id="3001")]),
+])
+def test_predicates(pred, hits, misses):
+    h = H(PRED_BASE % pred)
+    sid = h.open()
+    h.hb(sid, 1.5, 7)
+    t = 2.0
+    for kw, want in [(k, "hit") for k in hits] + [(k, "miss") for k in misses]:
+        t += 1
+        (m,) = h.req(sid, hold(**kw), t)
+        assert m.text == want, (pred, kw)
