@@ -1,0 +1,221 @@
+"""The pytest plugin as a user meets it: run inner pytest sessions with pytester.
+
+The plugin is loaded by its ``pytest11`` entry point (mockcti is installed), as for a user; one
+test loads it explicitly with autoload disabled.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+# Imported here, in the outer session, so that the inner (in-process) sessions reuse them: pytester
+# drops the modules an inner run imports, and re-importing (with assertion rewriting) is slow.
+import mockcti.client  # noqa: F401
+import mockcti.testing.fixtures  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=function")
+
+ASYNC_CLIENT = """
+from mockcti.client import CTIClient
+from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import AgentState
+
+async def agent_session(server, agent="1001"):
+    ext = str(int(agent) + 2000)
+    async with await CTIClient.connect(server.host, server.port) as cti:
+        await cti.open_agent(agent_id=agent, extension=ext, instrument=ext, heartbeat=0)
+        await cti.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await cti.set_agent_state(AgentState.AGENT_STATE_READY)
+        call_id = server.deliver_call(agent=agent)
+        ev = await cti.next_event(MT.CALL_DELIVERED_EVENT)
+        assert ev.call_id == call_id
+    server.assert_received("SET_AGENT_STATE_REQ", agent_state="READY", count=1)
+    server.assert_received("CLOSE_REQ")
+    server.assert_no_violations()
+    return call_id
+"""
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(*QUIET, *args)
+
+
+def test_marker_and_option_are_registered(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--markers")
+    result.stdout.fnmatch_lines(["*@pytest.mark.cti_scenario(path, *, seed=None)*"])
+    result = run(pytester, "--help")
+    result.stdout.fnmatch_lines(["*--cti-report=DIR*"])
+    # a test carrying the marker without using the fixtures is collected under --strict-markers
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.cti_scenario("whatever.yaml", seed=3)
+        def test_marked():
+            pass
+    """)
+    run(pytester, "--strict-markers").assert_outcomes(passed=1)
+
+
+def test_sync_test_with_a_blocking_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import socket
+        from mockcti.wire import Dialect, FrameBuffer, decode, encode
+        from mockcti.wire.messages import HeartbeatReq
+
+        def test_blocking(cti_server):
+            assert cti_server.host == "127.0.0.1" and cti_server.port > 0
+            with socket.create_connection((cti_server.host, cti_server.port), timeout=5) as s:
+                s.sendall(encode(HeartbeatReq(invoke_id=7), Dialect.uccx(18)))  # before OPEN_REQ
+                frames, fb = [], FrameBuffer()
+                while not frames:
+                    data = s.recv(4096)
+                    assert data
+                    frames = fb.feed(data)
+                reply = decode(frames[0], Dialect.uccx(18))
+                assert reply.TYPE.name == "FAILURE_CONF"
+            cti_server.wait_until(lambda: cti_server.events("close"))
+            cti_server.assert_no_violations(rules=["PROTO-NO-CLOSE"])
+            assert cti_server.report()["violations_by_rule"] == {"PROTO-OPEN-FIRST": 1}
+            assert cti_server.journal is not None
+            assert cti_server.call(lambda hub, now: len(hub.conns)) == 0
+    """)
+    run(pytester).assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_async_tests_in_strict_and_auto_mode(pytester: pytest.Pytester, mode: str) -> None:
+    marker = "@pytest.mark.asyncio" if mode == "strict" else ""
+    pytester.makepyfile(helpers=ASYNC_CLIENT)
+    pytester.makepyfile(test_modes=f"""
+        import pytest
+        from helpers import agent_session
+
+        {marker}
+        async def test_threaded(cti_server):
+            await agent_session(cti_server)
+
+        {marker}
+        async def test_same_loop(cti_async_server):
+            await agent_session(cti_async_server, "1002")
+
+        {marker}
+        async def test_both(cti_server, cti_async_server):
+            await agent_session(cti_server, "1003")
+            await agent_session(cti_async_server, "1003")
+
+        def test_sync_next_to_them(cti_server):
+            assert cti_server.deliver_call(csq="Sales") > 0  # nobody ready: queued
+            assert cti_server.events("happening")[0].data["csq"] == "Sales"
+    """)
+    result = run(pytester, "-o", f"asyncio_mode={mode}", "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+def test_explicit_loading_with_autoload_disabled(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            assert cti_server.port
+    """)
+    run(pytester, "-p", "mockcti.testing.plugin").assert_outcomes(passed=1)
+
+
+def test_loading_by_entry_point_name_is_not_a_double_registration(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            assert cti_server.port
+    """)
+    run(pytester, "-p", "mockcti").assert_outcomes(passed=1)
+
+
+def test_factory_servers_are_stopped_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import socket
+        import pytest
+        from mockcti.center import default_center
+
+        made = []
+
+        def test_make(cti_server_factory):
+            a = cti_server_factory()
+            b = cti_server_factory(default_center(), profile="ucce")
+            assert a.port != b.port and a.running and b.running
+            socket.create_connection((b.host, b.port), timeout=5).close()
+            made.extend([a, b])
+
+        def test_they_are_gone():
+            assert len(made) == 2
+            for srv in made:
+                assert not srv.running
+                with pytest.raises(OSError):
+                    socket.create_connection((srv.host, srv.port), timeout=1).close()
+            made[0].assert_no_violations()  # the journal stays readable after stop
+
+        def test_bad_profile(cti_server_factory):
+            with pytest.raises(ValueError, match="unknown profile"):
+                cti_server_factory(profile="nope")
+    """)
+    run(pytester, "-p", "no:randomly").assert_outcomes(passed=3)
+
+
+def test_failed_assertion_reads_well_in_the_test_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            cti_server.set_agent_state("1001", "LOGIN")
+            cti_server.assert_received("HOLD_CALL_REQ", call_id=5)
+    """)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*AssertionError: expected the server to have received HOLD_CALL_REQ with call_id=5 at least once "
+        "from any session; found 0 matching*",
+        "*nothing was received*",
+    ])
+
+
+def test_cti_report_writes_summary_and_junit_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_one(cti_server):
+            cti_server.deliver_call(csq="Support")
+
+        def test_two(cti_server_factory):
+            cti_server_factory()
+            cti_server_factory()
+    """)
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=2)
+    out = pytester.path / "out"
+    dirs = sorted(p.name for p in out.iterdir())
+    assert dirs == ["test_cti_report_writes_summary_and_junit_per_test.py_test_one",
+                    "test_cti_report_writes_summary_and_junit_per_test.py_test_two-1",
+                    "test_cti_report_writes_summary_and_junit_per_test.py_test_two-2"]
+    summary = json.loads((out / dirs[0] / "summary.json").read_text())
+    assert summary["passed"] and summary["test"].endswith("::test_one")
+    assert (out / dirs[0] / "junit.xml").read_text().startswith("<?xml")
+
+
+def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+        from mockcti.center import AgentConfig, CenterConfig, CSQConfig
+
+        @pytest.fixture
+        def cti_center():
+            return CenterConfig(agents=(AgentConfig(id="7001", extension="4001", instrument="4001",
+                                                     password="pw", csqs=("Billing",)),),
+                                csqs=(CSQConfig("Billing", 1),))
+    """)
+    pytester.makepyfile("""
+        import pytest
+
+        def test_it(cti_server):
+            assert cti_server.set_agent_state("7001", "LOGIN") == "AGENT_STATE_NOT_READY"
+            with pytest.raises(KeyError, match="unknown agent '1001'"):
+                cti_server.set_agent_state("1001", "READY")
+            with pytest.raises(KeyError, match="unknown CSQ 'Sales'"):
+                cti_server.deliver_call(csq="Sales")
+    """)
+    run(pytester).assert_outcomes(passed=1)
