@@ -7,21 +7,37 @@ strings within their maximum byte length). ``frames()`` draws complete encoded m
 ``chunkings()`` ways to split a byte stream. Every message class is registered, so
 ``st.from_type(OpenReq)`` works.
 
+``malformed_frames()`` draws client->server byte strings with one labelled defect and the
+E_CTI status the codec (and so the server) answers; ``event_sequences()`` draws the
+server->client events of legal call flows at one agent (reference §7.2); ``error_codes()``
+draws entries of the error catalog. ``st.from_type(MalformedFrame)`` works too.
+
 Options are keyword-only; names are plural nouns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
+from hypothesis import assume
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
-from mockcti.wire import Dialect, MessageType, encode
-from mockcti.wire.spec import MESSAGE_CLASSES, SPECS, FloatingField, Group, MessageSpec
+from mockcti.wire import Dialect, MessageType, StatusCode, encode
+from mockcti.wire.codec import HEADER
+from mockcti.wire.enums import (
+    AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType, DeviceType, EventCause, LineType,
+    LocalConnectionState, ReasonCode,
+)
+from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group, MessageSpec
 from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray, NamedVariable
 
-__all__ = ["messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for"]
+__all__ = [
+    "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for",
+    "MalformedFrame", "DEFECTS", "malformed_frames", "event_sequences", "error_codes",
+]
 
 # UCCX dialects worth covering: 1-byte widths, the v12/v14 fixed-part changes, v18 both length widths; UCCE 2+2.
 DIALECTS: tuple[Dialect, ...] = (
@@ -170,5 +186,380 @@ def chunkings(draw, data: bytes, *, max_chunks: int = 20) -> list[bytes]:
     return [data[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
+# -- malformed frames ------------------------------------------------------------------------------
+
+
+class MalformedFrame(NamedTuple):
+    """Bytes a client might send that break one protocol rule, labelled with the rule.
+
+    ``expected_status`` is the E_CTI status the codec raises (and a UCCX-faithful server answers
+    in FAILURE_CONF) when the bytes are fed to ``FrameBuffer(dialect.max_body)`` and the frame
+    it yields is decoded with ``decode(frame, dialect)``; ``closes_connection`` is True when the
+    stream cannot be resynchronised (the FrameBuffer itself reports the error, reference §2.4).
+    """
+
+    data: bytes
+    defect: str
+    expected_status: StatusCode
+    closes_connection: bool = False
+
+
+_S = StatusCode
+#: defect label -> the status the codec answers (reference §2.3, §2.4, §7.1)
+DEFECTS: dict[str, StatusCode] = {
+    "truncated body": _S.E_CTI_UNSPECIFIED_FAILURE,  # BodyLength right, body shorter than the fixed part
+    "body length over the limit": _S.E_CTI_UNSPECIFIED_FAILURE,  # header announces more than max_body
+    "garbage": _S.E_CTI_UNSPECIFIED_FAILURE,  # not CTI at all (HTTP, TLS, noise): reads as a huge BodyLength
+    "floating length past the end": _S.E_CTI_UNSPECIFIED_FAILURE,  # a field's length runs past BodyLength
+    "truncated floating header": _S.E_CTI_UNSPECIFIED_FAILURE,  # body ends inside a tag/length header
+    "numeric field of wrong size": _S.E_CTI_INVALID_FIELD_LENGTH,  # e.g. a UINT field with length 3
+    "field longer than its maximum": _S.E_CTI_INVALID_FIELD_LENGTH,  # a string/UNSPEC with no room left
+    "unknown message type": _S.E_CTI_INVALID_MESSAGE_TYPE,  # a number the profile does not know
+    "required field missing": _S.E_CTI_REQUIRED_DATA_MISSING,  # fixed part only, a REQ field absent
+    "named variable without NUL": _S.E_CTI_INVALID_FIELD,  # NAMEDVAR whose VariableName never ends
+}
+
+
+def _requests(dialect: Dialect, keep=lambda spec, d: True) -> list[MessageType]:
+    """Client->server types of the dialect's profile (the only ones a server decodes)."""
+    out = []
+    for mt, spec in SPECS.items():
+        if spec.direction != C2S:
+            continue
+        try:
+            dialect.profile.wire_id(mt)
+        except KeyError:
+            continue
+        if keep(spec, dialect):
+            out.append(mt)
+    return out
+
+
+def _effective(msg: Any, dialect: Dialect) -> Dialect:
+    """OPEN_REQ is decoded with the widths of its own VersionNumber."""
+    if msg.TYPE is MessageType.OPEN_REQ:
+        prof = dialect.profile
+        return dialect.with_version(min(max(msg.version_number, prof.min_version), prof.max_version))
+    return dialect
+
+
+def _tlv_header(tag: int, length: int, dialect: Dialect) -> bytes:
+    return tag.to_bytes(dialect.tag_width, "big") + length.to_bytes(dialect.length_width, "big")
+
+
+def _frame(wire_id: int, body: bytes) -> bytes:
+    return HEADER.pack(len(body), wire_id) + body
+
+
+def _plain(msg: Any) -> Any:
+    """The message with its reserved fixed fields at the UCCX values (so strict dialects accept them)."""
+    kw = {f.attr: f.default for f in msg.SPEC.fixed if f.reserved and getattr(msg, f.attr) is not None}
+    return dataclasses.replace(msg, **kw) if kw else msg
+
+
+def _fixed_size(spec: MessageSpec, version: int) -> int:
+    fixed = spec.fixed_for(version)
+    head = fixed[: len(fixed) - spec.optional_tail] if spec.optional_tail else fixed
+    return sum(f.size for f in head)
+
+
+def _base(dialect: Dialect, keep=lambda spec, d: True) -> st.SearchStrategy:
+    types = _requests(dialect, keep)
+    return st.sampled_from(types).flatmap(
+        lambda mt: from_message_type(mt, dialect=dialect, extra_fields=False)).map(_plain)
+
+
+def _fields(spec: MessageSpec, dialect: Dialect, pred) -> list[FloatingField]:
+    return [f for f in spec.fields_by_tag.values() if _fits(f, dialect) and pred(f, dialect)]
+
+
+def _is_numeric(f: FloatingField, d: Dialect) -> bool:
+    return f.kind.size is not None
+
+
+def _has_room_to_overflow(f: FloatingField, d: Dialect) -> bool:
+    return f.kind.size is None and f.max_len < (0xFF if d.length_width == 1 else 0xFFFF)
+
+
+def _some_field(pred):
+    return lambda spec, d: bool(_fields(spec, d, pred))
+
+
+@st.composite
+def _truncated_body(draw, dialect: Dialect) -> MalformedFrame:
+    msg = draw(_base(dialect, lambda spec, d: _fixed_size(spec, d.version) > 0))
+    d = _effective(msg, dialect)
+    body = encode(msg, d)[HEADER.size:]
+    size = min(_fixed_size(msg.SPEC, d.version), _fixed_size(msg.SPEC, dialect.version))
+    cut = draw(st.integers(0, size - 1))
+    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body[:cut]), "truncated body", DEFECTS["truncated body"])
+
+
+@st.composite
+def _oversized(draw, dialect: Dialect) -> MalformedFrame:
+    length = draw(st.integers(dialect.max_body + 1, 0xFFFFFFFF))
+    type_id = draw(st.integers(0, 0xFFFFFFFF))
+    tail = draw(st.binary(max_size=32))
+    return MalformedFrame(HEADER.pack(length, type_id) + tail, "body length over the limit",
+                          DEFECTS["body length over the limit"], True)
+
+
+_GARBAGE = (
+    b"GET / HTTP/1.1\r\nHost: cti\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a TLS ClientHello
+    b"SSH-2.0-OpenSSH_9.6\r\n",
+    b"HEARTBEAT_REQ\n",
+)
+
+
+@st.composite
+def _garbage(draw, dialect: Dialect) -> MalformedFrame:
+    data = draw(st.sampled_from(_GARBAGE) | st.binary(min_size=HEADER.size, max_size=64))
+    data = data + b"\x00" * max(0, HEADER.size - len(data))
+    if int.from_bytes(data[:4], "big") <= dialect.max_body:  # make the first byte say "not a length"
+        data = bytes((draw(st.integers(0x20, 0xFF)),)) + data[1:]
+    assume(int.from_bytes(data[:4], "big") > dialect.max_body)
+    return MalformedFrame(data, "garbage", DEFECTS["garbage"], True)
+
+
+@st.composite
+def _appended(draw, dialect: Dialect, defect: str) -> MalformedFrame:
+    """A valid request with one bad floating field appended."""
+    if defect == "numeric field of wrong size":
+        keep = _some_field(_is_numeric)
+    elif defect == "field longer than its maximum":
+        keep = _some_field(_has_room_to_overflow)
+    elif defect == "named variable without NUL":
+        keep = _some_field(lambda f, d: f.kind is NAMEDVAR)
+    elif defect == "truncated floating header":
+        keep = lambda spec, d: d.tag_width + d.length_width > 1  # noqa: E731
+    else:
+        keep = lambda spec, d: True  # noqa: E731
+    msg = draw(_base(dialect, keep))
+    d = _effective(msg, dialect)
+    body = encode(msg, d)[HEADER.size:]
+    max_len = 0xFF if d.length_width == 1 else 0xFFFF
+    if defect == "floating length past the end":
+        tag = draw(st.integers(1, 0xFF if d.tag_width == 1 else 0xFFFF))
+        length = draw(st.integers(1, min(max_len, 300)))
+        extra = _tlv_header(tag, length, d) + draw(st.binary(max_size=length - 1))
+    elif defect == "truncated floating header":
+        extra = draw(st.binary(min_size=1, max_size=d.tag_width + d.length_width - 1))
+    elif defect == "numeric field of wrong size":
+        f = draw(st.sampled_from(_fields(msg.SPEC, d, _is_numeric)))
+        length = draw(st.integers(0, f.kind.size + 4).filter(lambda n: n != f.kind.size))
+        extra = _tlv_header(f.tag, length, d) + draw(st.binary(min_size=length, max_size=length))
+    elif defect == "field longer than its maximum":
+        f = draw(st.sampled_from(_fields(msg.SPEC, d, _has_room_to_overflow)))
+        length = draw(st.integers(f.max_len + 1, min(max_len, f.max_len + 40)))
+        extra = _tlv_header(f.tag, length, d) + draw(st.binary(min_size=length, max_size=length))
+    elif defect == "named variable without NUL":
+        f = draw(st.sampled_from(_fields(msg.SPEC, d, lambda f, d: f.kind is NAMEDVAR)))
+        data = draw(st.binary(min_size=0, max_size=f.max_len).map(lambda b: b.replace(b"\x00", b"x")))
+        extra = _tlv_header(f.tag, len(data), d) + data
+    else:  # pragma: no cover
+        raise ValueError(defect)
+    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body + extra), defect, DEFECTS[defect])
+
+
+@st.composite
+def _unknown_type(draw, dialect: Dialect) -> MalformedFrame:
+    known = {wid for wid, mt in dialect.profile.by_wire_id.items() if mt in SPECS}
+    small = [n for n in range(0, 300) if n not in known]  # ICM-only numbers and gaps
+    type_id = draw(st.sampled_from(small) | st.integers(0x10000, 0xFFFFFFFF))
+    body = draw(st.binary(max_size=min(64, dialect.max_body)))
+    return MalformedFrame(_frame(type_id, body), "unknown message type", DEFECTS["unknown message type"])
+
+
+def _has_required(spec: MessageSpec, dialect: Dialect) -> bool:
+    return any(isinstance(f, FloatingField) and f.required and _fits(f, dialect) for f in spec.floating)
+
+
+@st.composite
+def _required_missing(draw, dialect: Dialect) -> MalformedFrame:
+    msg = draw(_base(dialect, _has_required))
+    d = _effective(msg, dialect)
+    body = encode(msg, d)[HEADER.size:]
+    size = _fixed_size(msg.SPEC, d.version)
+    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body[:size]), "required field missing",
+                          DEFECTS["required field missing"])
+
+
+def malformed_frames(*, dialect: Dialect | None = None,
+                     defects: Iterable[str] | None = None) -> st.SearchStrategy[MalformedFrame]:
+    """Client->server bytes with one defect each, labelled with it and with the status it earns.
+
+    ``defects`` restricts the labels (keys of :data:`DEFECTS`). Default dialect: UCCX v18.
+    """
+    dialect = dialect or Dialect.uccx(18)
+    chosen = list(DEFECTS) if defects is None else list(defects)
+    unknown = [x for x in chosen if x not in DEFECTS]
+    if unknown or not chosen:
+        raise InvalidArgument(f"defects must be a non-empty selection of {sorted(DEFECTS)}; got {chosen!r}")
+    builders = {
+        "truncated body": _truncated_body,
+        "body length over the limit": _oversized,
+        "garbage": _garbage,
+        "unknown message type": _unknown_type,
+        "required field missing": _required_missing,
+    }
+    out = []
+    for defect in chosen:
+        if defect == "named variable without NUL" and not _requests(dialect, _some_field(
+                lambda f, d: f.kind is NAMEDVAR)):
+            continue
+        if defect == "truncated floating header" and dialect.tag_width + dialect.length_width < 2:
+            continue  # pragma: no cover
+        b = builders.get(defect)
+        s = b(dialect) if b else _appended(dialect, defect)
+        out.append(s.filter(lambda fr: fr.closes_connection or len(fr.data) - HEADER.size <= dialect.max_body))
+    if not out:
+        raise InvalidArgument(f"none of {chosen!r} can be built for {dialect}")
+    return st.one_of(out)
+
+
+# -- event sequences ---------------------------------------------------------------------------------
+
+_M = MessageType
+_AS = AgentState
+_LCS = LocalConnectionState
+_NO_ID = 0xFFFFFFFF
+_digits = st.text("0123456789", min_size=4, max_size=6)
+
+
+def _agent_state_event(agent: dict, state: AgentState, reason: int = 0, csq: int = _NO_ID,
+                       duration: int = 0) -> Any:
+    cls = MESSAGE_CLASSES[_M.AGENT_STATE_EVENT]
+    kw: dict[str, Any] = dict(
+        csq_state=int(state) if csq != _NO_ID else 0, state_duration=duration, csq_id=csq,
+        agent_state=int(state), event_reason_code=int(reason), agent_id=agent["id"],
+        agent_extension=agent["ext"], agent_instrument=agent["ext"], next_agent_state=0xFFFF)
+    if agent["terminal"]:
+        kw["active_terminal"] = agent["ext"]
+    return cls(**kw)
+
+
+def _call_event(mt: MessageType, call: dict, **kw) -> Any:
+    return MESSAGE_CLASSES[mt](connection_device_type=int(ConnectionDeviceType.CONNECTION_ID_STATIC),
+                               call_id=call["id"], connection_device_id=call["device"], **kw)
+
+
+@st.composite
+def event_sequences(draw, *, dialect: Dialect | None = None, max_calls: int = 3) -> list:
+    """Server->client messages of legal inbound ACD call flows at one agent (reference §7.2).
+
+    One agent (ID, extension = instrument) takes 1..``max_calls`` calls in turn, drawn from a
+    small state machine: READY -> RESERVED -> BEGIN_CALL -> DELIVERED (alerting) -> answered
+    (ESTABLISHED and TALKING in either order), held/retrieved any number of times, cleared by
+    either party (CONNECTION_CLEARED, CLEARED, END_CALL) -> WORK / READY / NOT_READY; or not
+    answered (ring-no-answer: NOT_READY reason AGT_RNA) or abandoned while alerting. Call IDs
+    increase and are never reused; every call event names the agent's extension.
+    """
+    if max_calls < 1:
+        raise InvalidArgument(f"max_calls must be >= 1, not {max_calls}")
+    dialect = dialect or Dialect.uccx(18)
+    terminal_field = SPECS[_M.AGENT_STATE_EVENT].fields_by_tag.get(303)
+    ext = draw(_digits)
+    agent = {"id": draw(_digits), "ext": ext,
+             "terminal": terminal_field is not None and _fits(terminal_field, dialect) and draw(st.booleans())}
+    csq = draw(st.integers(1, 99))
+    application = draw(st.integers(1, 5000))
+    trigger = draw(_digits)
+    out: list = []
+    state = _AS.AGENT_STATE_READY
+    out.append(_agent_state_event(agent, state))
+    call_id = draw(st.integers(1, 0x7FFF_0000))
+    n_calls = draw(st.integers(1, max_calls))
+    for i in range(n_calls):
+        if i:
+            call_id += draw(st.integers(1, 1000))
+        if state is not _AS.AGENT_STATE_READY:
+            reason = ReasonCode.AGT_WORK_TIMER_EXP if state is _AS.AGENT_STATE_WORK and draw(st.booleans()) else 0
+            state = _AS.AGENT_STATE_READY
+            out.append(_agent_state_event(agent, state, reason))
+        caller = draw(_digits.filter(lambda s: s != ext))
+        call = {"id": call_id, "device": ext}
+        state = _AS.AGENT_STATE_RESERVED
+        out.append(_agent_state_event(agent, state, 0, csq))
+        out.append(_call_event(_M.BEGIN_CALL_EVENT, call, call_type=int(CallType.CALLTYPE_CCX_IN),
+                               called_party_disposition=int(CalledPartyDisposition.CD_INVALID), ani=caller,
+                               dnis=trigger, dialed_number=trigger))
+        common = dict(line_handle=0xFFFF, line_type=int(LineType.LINETYPE_BUSINESS), application_id=application,
+                      csq_id=csq, calling_device_type=int(DeviceType.DEVID_DEVICE_IDENTIFIER),
+                      called_device_type=int(DeviceType.DEVID_ROUTE_POINT),
+                      last_redirect_device_type=int(DeviceType.DEVID_ROUTE_POINT),
+                      calling_device_id=caller, called_device_id=trigger, last_redirect_device_id=trigger)
+        out.append(_call_event(_M.CALL_DELIVERED_EVENT, call, alerting_device_type=int(DeviceType.DEVID_AGENT_DEVICE),
+                               alerting_device_id=ext, local_connection_state=int(_LCS.LCS_ALERTING),
+                               event_cause=int(EventCause.CEC_NEW_CALL), ani=caller, dnis=trigger, **common))
+        outcome = draw(st.sampled_from(["answered", "answered", "answered", "not answered", "abandoned"]))
+        if outcome == "answered":
+            established = _call_event(_M.CALL_ESTABLISHED_EVENT, call,
+                                      answering_device_type=int(DeviceType.DEVID_AGENT_DEVICE), answering_device_id=ext,
+                                      local_connection_state=int(_LCS.LCS_CONNECT),
+                                      event_cause=int(EventCause.CEC_NONE), **common)
+            talking = _agent_state_event(agent, _AS.AGENT_STATE_TALKING, 0, csq)
+            out.extend([established, talking] if draw(st.booleans()) else [talking, established])
+            state = _AS.AGENT_STATE_TALKING
+            held = False
+            for _ in range(6):  # hold/retrieve steps; the call ends at the latest after six
+                step = draw(st.sampled_from(["retrieve" if held else "hold", "hang up"]))
+                if step == "hang up":
+                    break
+                if held:
+                    out.append(_call_event(_M.CALL_RETRIEVED_EVENT, call,
+                                           retrieving_device_type=int(DeviceType.DEVID_AGENT_DEVICE),
+                                           retrieving_device_id=ext, local_connection_state=int(_LCS.LCS_CONNECT),
+                                           event_cause=int(EventCause.CEC_NONE)))
+                else:
+                    out.append(_call_event(_M.CALL_HELD_EVENT, call,
+                                           holding_device_type=int(DeviceType.DEVID_AGENT_DEVICE),
+                                           holding_device_id=ext, local_connection_state=int(_LCS.LCS_HOLD),
+                                           event_cause=int(EventCause.CEC_NONE)))
+                held = not held
+            releaser = draw(st.sampled_from([ext, caller]))
+            after = draw(st.sampled_from([(_AS.AGENT_STATE_WORK, 0), (_AS.AGENT_STATE_READY, 0),
+                                          (_AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED)]))
+        elif outcome == "not answered":
+            releaser = ext
+            after = (_AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_RNA)
+        else:
+            releaser = caller
+            after = (_AS.AGENT_STATE_READY, 0)
+        clearing = [
+            _call_event(_M.CALL_CONNECTION_CLEARED_EVENT, call,
+                        releasing_device_type=int(DeviceType.DEVID_AGENT_DEVICE if releaser == ext
+                                                  else DeviceType.DEVID_DEVICE_IDENTIFIER),
+                        releasing_device_id=releaser, local_connection_state=int(_LCS.LCS_NULL),
+                        event_cause=int(EventCause.CEC_NONE)),
+            _call_event(_M.CALL_CLEARED_EVENT, call, local_connection_state=int(_LCS.LCS_NULL),
+                        event_cause=int(EventCause.CEC_NONE)),
+            _call_event(_M.END_CALL_EVENT, call),
+        ]
+        state = after[0]
+        # the agent's state change may come before, between or after the clearing events (§7.1 ordering)
+        clearing.insert(draw(st.integers(0, len(clearing))), _agent_state_event(agent, state, after[1]))
+        out.extend(clearing)
+    return out
+
+
+# -- error codes ---------------------------------------------------------------------------------------
+
+
+def error_codes(*, sources: Iterable[str] | None = None) -> st.SearchStrategy:
+    """Entries of the error catalog (:func:`mockcti.catalog.default`), optionally of some sources only."""
+    from mockcti.catalog import default
+    cat = default()
+    chosen = cat.sources() if sources is None else tuple([sources] if isinstance(sources, str) else sources)
+    unknown = [s for s in chosen if s not in cat.sources()]
+    if unknown or not chosen:
+        raise InvalidArgument(f"sources must be a non-empty selection of {list(cat.sources())}; got {chosen!r}")
+    entries = [e for s in chosen for e in cat.entries(s)]
+    if not entries:
+        raise InvalidArgument(f"the catalog has no entries for {chosen!r}")
+    return st.sampled_from(entries)
+
+
 for _mt, _cls in MESSAGE_CLASSES.items():
     st.register_type_strategy(_cls, from_message_type(_mt))
+st.register_type_strategy(MalformedFrame, malformed_frames())

@@ -1,0 +1,77 @@
+"""malformed_frames(): every generated frame fails to decode with exactly its labelled status."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from mockcti.testing.strategies import DEFECTS, DIALECTS, MalformedFrame, dialects, malformed_frames
+from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, StatusCode, decode
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def decode_stream(data: bytes, dialect: Dialect) -> DecodeError | None:
+    """What a server does with the bytes: cut frames, decode them; the first error, else None."""
+    fb = FrameBuffer(dialect.max_body)
+    items = fb.feed(data)
+    assert fb.at_frame_boundary() or isinstance(fb.failed, FrameError), "the frame was not complete"
+    for item in items:
+        if isinstance(item, FrameError):
+            return item
+        try:
+            decode(item, dialect)
+        except DecodeError as exc:
+            return exc
+    return None
+
+
+@SETTINGS
+@given(st.data())
+def test_every_malformed_frame_fails_with_its_labelled_status(data):
+    dialect = data.draw(dialects(), label="dialect")
+    frame = data.draw(malformed_frames(dialect=dialect), label="frame")
+    assert isinstance(frame, MalformedFrame)
+    assert frame.expected_status is DEFECTS[frame.defect]
+    err = decode_stream(frame.data, dialect)
+    assert err is not None, f"{frame.defect}: decoded without error"
+    assert err.status is frame.expected_status, f"{frame.defect}: {err}"
+    assert isinstance(err, FrameError) == frame.closes_connection
+    if isinstance(err, FrameError):
+        assert not err.recoverable
+
+
+@SETTINGS
+@given(malformed_frames(dialect=Dialect.uccx(14, strict=True),
+                        defects=["numeric field of wrong size", "field longer than its maximum",
+                                 "required field missing"]))
+def test_strict_dialect_still_reports_the_defect_not_a_reserved_field(frame):
+    err = decode_stream(frame.data, Dialect.uccx(14, strict=True))
+    assert err is not None and err.status is frame.expected_status
+    assert err.status is not StatusCode.E_CTI_INVALID_PERIPHERAL_ID
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_type(MalformedFrame))
+def test_malformed_frame_is_registered(frame):
+    assert frame.defect in DEFECTS and frame.data
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: f"{d.profile.name}{d.version}-{d.length_width}")
+@settings(max_examples=8, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_defect_can_be_built_in_every_dialect(dialect, defect, data):
+    frame = data.draw(malformed_frames(dialect=dialect, defects=[defect]))
+    assert frame.defect == defect
+    err = decode_stream(frame.data, dialect)
+    assert err is not None and err.status is DEFECTS[defect], f"{defect}: {err}"
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(InvalidArgument):
+        malformed_frames(defects=["no such defect"]).example()
+    with pytest.raises(InvalidArgument):
+        malformed_frames(defects=[]).example()
