@@ -174,7 +174,8 @@ class ScenarioEngine:
         # session-wide faults that act on requests
         for f in self.scenario.faults:
             if f.messages is not None and message.TYPE in f.messages and self._chance(f):
-                self._arm(session_id, sf, f, now, session_wide=True)
+                # bound to messages: each matching message is one draw, one fault (not "armed for good")
+                self._arm(session_id, sf, f, now, session_wide=False)
         if message.TYPE is MT.HEARTBEAT_REQ and sf.drop_heartbeat_conf:
             sf.drop_heartbeat_conf -= 1
             self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)
@@ -223,7 +224,7 @@ class ScenarioEngine:
 
         for f in self.scenario.faults:  # session-wide faults bound to outgoing message types
             if f.messages is not None and message.TYPE in f.messages and f.layer != "transport" and self._chance(f):
-                self._arm(session_id, sf, f, now, session_wide=True)
+                self._arm(session_id, sf, f, now, session_wide=False)
         if sf.muted:
             return []
         out: list[bytes] = [data]
@@ -352,6 +353,11 @@ class ScenarioEngine:
             msg = W.FailureConf(invoke_id=invoke, status=act.status_code if act.status_code is not None
                                 else int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text=text)
         hub.send(ctx.session_id, msg)
+        if ctx.request is not None and ctx.request.TYPE is MT.OPEN_REQ and ctx.session_id is not None:
+            # a refused OPEN_REQ leaves the connection waiting for a new one (as when the center refuses)
+            session = hub.session(ctx.session_id)
+            if session is not None:
+                session.open_refused(hub.now)
 
     def _text_for(self, act: m.Fail) -> str | None:
         """Text of a failure: the seed-000 (or other catalog) code named by ``text_code``."""

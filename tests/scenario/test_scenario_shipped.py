@@ -1,0 +1,255 @@
+"""Every shipped scenario in scenarios/ loads, and each one, run against a small mockcti.client
+driver, gives the outcome a user relies on: the confirmation or failure on the wire, the events,
+the expectations met by a correct client, and (for the scenarios meant to catch a misbehaving
+client) exit code 1 with the unmet expectation or the violation named."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from mockcti.client import CTIClient, ConnectionClosed, RequestFailed
+from mockcti.runner import run_scenario
+from mockcti.scenario.loader import load_scenario
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode as CF, StatusCode as S
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SHIPPED = sorted(p for p in SCENARIOS.glob("*.yaml"))
+NONE = 0xFFFFFFFF
+
+
+def ctierr(name: str) -> int:
+    from mockcti import catalog
+
+    return catalog.default().by_name(name).code & 0xFFFFFFFF
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+async def run(name: str, driver, timeout: float = 10.0):
+    return await run_scenario(SCENARIOS / f"{name}.yaml", on_started=driver, timeout=timeout)
+
+
+async def connect(server) -> CTIClient:
+    return await CTIClient.connect(server.host, server.port, timeout=3)
+
+
+async def agent(server, agent_id: str = "1001", instrument: str | None = None, **kw) -> CTIClient:
+    """An open agent-mode session (no heartbeats unless asked)."""
+    c = await connect(server)
+    kw.setdefault("heartbeat", 0)
+    await c.open_agent(agent_id=agent_id, instrument=instrument or str(2000 + int(agent_id)), timeout=3, **kw)
+    return c
+
+
+async def refused(client: CTIClient, req, timeout: float = 3.0):
+    """The FAILURE_CONF / CONTROL_FAILURE_CONF a request gets."""
+    with pytest.raises(RequestFailed) as exc:
+        await client.request(req, timeout=timeout)
+    return exc.value.reply
+
+
+def unmet(r) -> dict:
+    return {e.name: e for e in r.expectations if not e.met}
+
+
+def violations(r) -> list[str]:
+    return [v["rule"] for v in r.summary["violations"]]
+
+
+def assert_passed(r) -> None:
+    assert r.exit_code == 0, (r.end_reason, r.client_output, unmet(r), r.summary["violations"])
+
+
+def preset(server, i: int = 0) -> int:
+    return server.center.preset_call_ids[i]
+
+
+def conn(x):
+    """A ControlFailureConf as (failure_code, ccx_error_code)."""
+    assert x.TYPE is MT.CONTROL_FAILURE_CONF, x
+    return x.failure_code, x.ccx_error_code
+
+
+# -- every file loads ----------------------------------------------------------------------------------
+
+
+def test_at_least_twenty_scenarios_are_shipped():
+    assert len(SHIPPED) >= 20
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_scenario_loads(path):
+    sc = load_scenario(path)
+    assert sc.name == path.stem, "a scenario is named after its file"
+    assert sc.description and len(sc.description) > 40, "a scenario says what it shows and what a client does"
+    assert sc.end.after is not None and sc.end.after <= 30, "a shipped scenario ends on its own"
+
+
+# -- login ---------------------------------------------------------------------------------------------
+
+
+async def login(c: CTIClient, password: str = "1234"):
+    return await c.set_agent_state(AS.AGENT_STATE_LOGIN, password=password)
+
+
+@pytest.mark.asyncio
+async def test_login_success():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        seen["open"] = c.open_conf
+        await login(c)
+        seen["login"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        seen["ready"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("login-success", driver)
+    assert_passed(r)
+    assert seen["open"].agent_state == AS.AGENT_STATE_LOGOUT and seen["open"].agent_id == "1001"
+    assert (seen["login"].agent_state, seen["login"].event_reason_code) == (AS.AGENT_STATE_NOT_READY, 32760)
+    assert seen["ready"].agent_state == AS.AGENT_STATE_READY
+
+
+@pytest.mark.asyncio
+async def test_login_success_fails_a_client_that_skips_the_login():
+    async def driver(server):
+        c = await agent(server)
+        with contextlib.suppress(RequestFailed):
+            await c.set_agent_state(AS.AGENT_STATE_READY)  # not logged in: refused
+        await c.close()
+
+    r = await run("login-success", driver)
+    assert r.exit_code == 1
+    miss = unmet(r)
+    assert "logs-in-with-password" in miss and "agent_state" in miss["logs-in-with-password"].near_miss
+
+
+@pytest.mark.asyncio
+async def test_login_bad_password():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        seen["reply"] = await refused(c, M.SetAgentStateReq(
+            invoke_id=0, agent_state=int(AS.AGENT_STATE_LOGIN), event_reason_code=0, agent_instrument="3001",
+            agent_id="1001", agent_password="wrong"))
+        seen["state"] = await c.request(M.QueryAgentStateReq(invoke_id=0, agent_instrument="3001"), timeout=2)
+        await c.close()
+
+    r = await run("login-bad-password", driver)
+    assert_passed(r)
+    assert conn(seen["reply"]) == (CF.CF_INVALID_PASSWORD_SPECIFIED, CCXErrorCode.CCX_AGENT_INVALID)
+    assert seen["state"].agent_state == AS.AGENT_STATE_LOGOUT
+
+
+@pytest.mark.asyncio
+async def test_login_bad_password_fails_a_client_that_keeps_retrying():
+    async def driver(server):
+        c = await agent(server)
+        for _ in range(4):
+            with contextlib.suppress(RequestFailed):
+                await login(c, password="wrong")
+        await c.close()
+
+    r = await run("login-bad-password", driver)
+    assert r.exit_code == 1
+    assert "received 4" in unmet(r)["login-attempted"].detail
+
+
+async def open_refused(server, **kw):
+    c = await connect(server)
+    try:
+        with pytest.raises(RequestFailed) as exc:
+            await c.open_agent(heartbeat=0, timeout=3, **kw)
+        return exc.value.reply
+    finally:
+        await c.abort()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name,status", [
+    ("open-refused-invalid-agent-data", S.E_CTI_INVALID_AGENT_DATA),
+    ("open-refused-device-in-use", S.E_CTI_DEVICE_IN_USE),
+])
+async def test_open_refused(name, status):
+    seen = {}
+
+    async def driver(server):
+        seen["reply"] = await open_refused(server, agent_id="1001", instrument="3001")
+
+    r = await run(name, driver)
+    assert_passed(r)
+    assert seen["reply"].TYPE is MT.FAILURE_CONF and seen["reply"].status == status
+
+
+@pytest.mark.asyncio
+async def test_open_refused_fails_a_client_that_retries_on_the_same_connection():
+    async def driver(server):
+        c = await connect(server)
+        for _ in range(2):
+            with contextlib.suppress(RequestFailed):
+                await c.open_agent(agent_id="1001", instrument="3001", heartbeat=0, timeout=3)
+        await c.abort()
+
+    r = await run("open-refused-invalid-agent-data", driver)
+    assert r.exit_code == 1
+    assert "opens-once" in unmet(r)
+    assert "PROTO-RETRY-TOO-SOON" in violations(r)
+
+
+@pytest.mark.asyncio
+async def test_open_refused_server_not_master_then_master():
+    seen = {"refusals": []}
+
+    async def driver(server):
+        for _ in range(5):  # a new connection per attempt, bounded
+            c = await connect(server)
+            try:
+                seen["conf"] = await c.open_agent(agent_id="1001", instrument="3001", heartbeat=0, timeout=3)
+                await c.close()
+                return
+            except RequestFailed as exc:
+                seen["refusals"].append(exc.reply.status)
+                await c.abort()
+                await asyncio.sleep(0.05)
+
+    r = await run("open-refused-server-not-master", driver)
+    assert_passed(r)
+    assert seen["refusals"] == [S.E_CTI_SERVER_NOT_MASTER] * 2
+    assert seen["conf"].TYPE is MT.OPEN_CONF
+
+
+@pytest.mark.asyncio
+async def test_open_refused_server_not_master_fails_a_client_that_gives_up():
+    async def driver(server):
+        await open_refused(server, agent_id="1001", instrument="3001")
+
+    r = await run("open-refused-server-not-master", driver)
+    assert r.exit_code == 1
+    assert "received 1" in unmet(r)["retries-until-master"].detail
+
+
+@pytest.mark.asyncio
+async def test_open_refused_inconsistent_agent_data():
+    seen = {}
+
+    async def driver(server):
+        seen["bad"] = await open_refused(server, agent_id="1001", instrument="3002")
+        c = await agent(server, "1001")
+        seen["good"] = c.open_conf
+        await c.close()
+
+    r = await run("open-refused-inconsistent-agent-data", driver)
+    assert_passed(r)
+    assert seen["bad"].status == S.E_CTI_INCONSISTENT_AGENT_DATA
+    assert seen["good"].agent_instrument == "3001"
