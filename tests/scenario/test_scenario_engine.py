@@ -454,3 +454,295 @@ def test_predicates(pred, hits, misses):
         t += 1
         (m,) = h.req(sid, hold(**kw), t)
         assert m.text == want, (pred, kw)
+
+
+# == faults: transport ==============================================================================
+
+
+def fault_rule(kind: str, params: str = "{}", then_after: str = "[{reply: {message: HEARTBEAT_CONF}}]") -> str:
+    return f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        times: 1
+        then: [{{fault: {{kind: {kind}, params: {params}}}}}, {{reply: {{message: HEARTBEAT_CONF}}}}]
+    """
+
+
+def test_fault_delay_action_postpones_what_follows():
+    h = H(fault_rule("delay", "{seconds: 2}"))
+    sid = h.open()
+    assert h.hb(sid, 3.0, 5) == []
+    assert h.msgs(h.tick(4.9), sid) == []
+    assert h.msgs(h.tick(5.0), sid) == [W.HeartbeatConf(invoke_id=5)]
+
+
+def test_session_wide_delay_holds_every_write():
+    h = H("faults: [{kind: delay, params: {seconds: 1.5}}]\n")
+    sid = h.connect(1.0)
+    assert h.msgs(h.send(sid, h.open_req(), 1.0), sid) == []
+    assert h.msgs(h.tick(2.4), sid) == []
+    assert [m.TYPE for m in h.msgs(h.tick(2.5), sid)] == [MT.OPEN_CONF]
+    assert h.hb(sid, 3.0, 9) == []
+    assert h.msgs(h.tick(4.5), sid) == [W.HeartbeatConf(invoke_id=9)]
+
+
+def test_fault_dribble_writes_in_chunks():
+    h = H(fault_rule("dribble", "{chunk: 3, interval: 0.25}"))
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    (wc,) = acts
+    assert isinstance(wc, WriteChunked) and wc.chunk == 3 and wc.interval == 0.25
+    assert decode_bytes(wc.data, D) == W.HeartbeatConf(invoke_id=5)
+
+
+def test_fault_coalesce_writes_messages_in_one_go():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then:
+          - fault: {kind: coalesce, params: {count: 3}}
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: SYSTEM_EVENT, fields: {text: a}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: b}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: c}}
+    """)
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    writes = only(acts, Write)
+    assert len(writes) == 2  # three messages in one write, then the fourth alone
+    assert [getattr(m, "text", None) for m in h.msgs(writes[:1], sid)] == [None, "a", "b"]
+    assert [m.text for m in h.msgs(writes[1:], sid)] == ["c"]
+
+
+def test_fault_reset_aborts_the_connection():
+    h = H(fault_rule("reset"))
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    assert Close(sid, "fault: reset", True) in acts
+
+
+def test_fault_half_close():
+    h = H(fault_rule("half_close"))
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    assert acts[0] == HalfClose(sid)
+
+
+def test_fault_silent_accept_answers_nothing_more():
+    h = H(fault_rule("silent_accept"))
+    sid = h.open()
+    assert h.hb(sid, 2.0) == []
+    assert h.hb(sid, 3.0) == []
+    assert only(h.send(sid, W.HeartbeatReq(invoke_id=1), 4.0), Write) == []
+
+
+def test_session_wide_silent_accept_from_the_connection():
+    h = H("faults: [{kind: silent_accept}]\n")
+    sid = h.connect(1.0)
+    assert h.send(sid, h.open_req(), 1.0) == []
+
+
+def test_fault_stop_reading_pauses_then_resumes():
+    h = H(fault_rule("stop_reading", "{seconds: 3}"))
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    assert acts[0] == PauseReading(sid)
+    assert h.msgs(acts, sid) == [W.HeartbeatConf(invoke_id=5)]
+    assert ResumeReading(sid) not in h.tick(4.9)
+    assert ResumeReading(sid) in h.tick(5.0)
+
+
+# == faults: framing ================================================================================
+
+
+def framing_bytes(kind: str, params: str = "{}", *, seed: int | None = None) -> tuple[H, int, bytes]:
+    """The raw bytes a framing fault action sends (the HEARTBEAT_CONF after it is cut off)."""
+    h = H(f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        then: [{{fault: {{kind: {kind}, params: {params}}}}}]
+    """, seed=seed)
+    sid = h.open()
+    writes = only(h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0), Write)
+    assert len(writes) == 1
+    return h, sid, writes[0].data
+
+
+def test_framing_truncated():
+    _, _, data = framing_bytes("truncated", "{bytes: 5}")
+    length = struct.unpack(">I", data[:4])[0]
+    assert len(data) - 8 == length - 5
+    fb = FrameBuffer()
+    assert fb.feed(data) == [] and not fb.at_frame_boundary()
+    with pytest.raises(DecodeError, match="BodyLength says"):
+        decode_bytes(data, D)
+
+
+def test_framing_oversized_length():
+    _, _, data = framing_bytes("oversized_length")
+    (err,) = FrameBuffer().feed(data)
+    assert isinstance(err, FrameError) and not err.recoverable and "exceeds the limit" in err.reason
+    _, _, data = framing_bytes("oversized_length", "{length: 70000}")
+    assert struct.unpack(">I", data[:4])[0] == 70000
+    assert isinstance(FrameBuffer().feed(data)[0], FrameError)
+
+
+def test_framing_bad_floating_length():
+    _, _, data = framing_bytes("bad_floating_length")
+    (frame,) = FrameBuffer().feed(data)
+    with pytest.raises(DecodeError, match="claims .* bytes but only .* remain"):
+        decode(frame, D)
+
+
+def test_framing_unknown_message_type():
+    _, _, data = framing_bytes("unknown_message_type", "{type_id: 9999}")
+    (frame,) = FrameBuffer().feed(data)
+    assert frame.type_id == 9999
+    with pytest.raises(DecodeError) as e:
+        decode(frame, D)
+    assert e.value.status is StatusCode.E_CTI_INVALID_MESSAGE_TYPE
+
+
+def test_framing_unknown_tag():
+    _, _, data = framing_bytes("unknown_tag", "{tag: 250}")
+    (frame,) = FrameBuffer().feed(data)
+    msg = decode(frame, D)  # the codec keeps unknown tags for the session to judge
+    assert msg.TYPE is MT.SYSTEM_EVENT and msg.text == "mockcti framing fault"
+    assert [t for t, *_ in msg.extra_fields] == [250]
+
+
+def test_framing_garbage_is_seeded():
+    _, _, a = framing_bytes("garbage", "{bytes: 24}", seed=1)
+    _, _, b = framing_bytes("garbage", "{bytes: 24}", seed=1)
+    _, _, c = framing_bytes("garbage", "{bytes: 24}", seed=2)
+    assert len(a) == 24 and a == b and a != c
+
+
+# == faults: protocol ===============================================================================
+
+
+def test_no_heartbeat_conf_once_as_an_action():
+    h = H("""
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then: [{fault: {kind: no_heartbeat_conf}}, default]
+    """, center=True)
+    sid = h.open()
+    h.req(sid, W.QueryAgentStateReq(invoke_id=2, agent_id="1001"), 2.0)
+    assert h.hb(sid, 3.0) == []
+    assert h.hb(sid, 4.0, 44) == [W.HeartbeatConf(invoke_id=44)]
+
+
+def test_no_heartbeat_conf_session_wide_and_counted():
+    h = H("faults: [{kind: no_heartbeat_conf, params: {count: 2}}]\n")
+    sid = h.open()
+    assert h.hb(sid, 2.0) == [] and h.hb(sid, 3.0) == []
+    assert h.hb(sid, 4.0, 7) == [W.HeartbeatConf(invoke_id=7)]
+    h2 = H("faults: [{kind: no_heartbeat_conf}]\n")
+    sid = h2.open()
+    assert all(h2.hb(sid, 2.0 + i) == [] for i in range(20))
+
+
+def test_late_open_conf():
+    h = H("faults: [{kind: late_open_conf, params: {seconds: 4}}]\n")
+    sid = h.connect(1.0)
+    assert h.msgs(h.send(sid, h.open_req(), 1.0), sid) == []
+    assert h.msgs(h.tick(4.9), sid) == []
+    (conf,) = h.msgs(h.tick(5.0), sid)
+    assert conf.TYPE is MT.OPEN_CONF and conf.invoke_id == 1
+
+
+def test_duplicate_event():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - fault: {kind: duplicate_event, params: {message: SYSTEM_EVENT}}
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: FAILURE_EVENT, fields: {status: 1, text: x}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: a}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: b}}
+    """)
+    sid = h.open()
+    assert [(m.TYPE.name, getattr(m, "text", None)) for m in h.hb(sid, 2.0)] == [
+        ("HEARTBEAT_CONF", None), ("FAILURE_EVENT", "x"), ("SYSTEM_EVENT", "a"), ("SYSTEM_EVENT", "a"),
+        ("SYSTEM_EVENT", "b")]
+
+
+def test_out_of_order_events():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - fault: {kind: out_of_order_events, params: {count: 3}}
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: SYSTEM_EVENT, fields: {text: a}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: b}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: c}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: d}}
+    """)
+    sid = h.open()
+    assert [getattr(m, "text", None) for m in h.hb(sid, 2.0)] == [None, "c", "b", "a", "d"]
+
+
+def test_wrong_invoke_id_once():
+    h = H(fault_rule("wrong_invoke_id", "{offset: 5}"))
+    sid = h.open()
+    assert h.hb(sid, 2.0, 10) == [W.HeartbeatConf(invoke_id=15)]
+    assert h.hb(sid, 3.0, 11) == [W.HeartbeatConf(invoke_id=11)]
+
+
+# == session-wide faults: probability, messages, seed ================================================
+
+
+def run_heartbeats(text: str, seed: int, n: int = 40) -> list[bytes]:
+    h = H(text, seed=seed)
+    sid = h.open()
+    raw = []
+    for i in range(n):
+        acts = h.send(sid, W.HeartbeatReq(invoke_id=1000 + i), 2.0 + i)
+        raw.append(b"".join(a.data for a in acts if isinstance(a, (Write, WriteChunked))))
+    return raw
+
+
+@pytest.mark.parametrize("fault", [
+    "{kind: no_heartbeat_conf, probability: 0.5, messages: [HEARTBEAT_REQ]}",
+    "{kind: wrong_invoke_id, probability: 0.5, messages: [HEARTBEAT_CONF]}",
+    "{kind: garbage, probability: 0.5, messages: [HEARTBEAT_CONF], params: {bytes: 4}}",
+])
+def test_session_wide_fault_with_probability_is_seeded(fault):
+    text = f"faults: [{fault}]\n"
+    a = run_heartbeats(text, seed=3)
+    b = run_heartbeats(text, seed=3)
+    c = run_heartbeats(text, seed=4)
+    assert a == b
+    assert a != c
+    normal = [encode(W.HeartbeatConf(invoke_id=1000 + i), D) for i in range(40)]
+    hit = [i for i in range(40) if a[i] != normal[i]]
+    # roughly half, and each message is decided on its own (not "once hit, always hit")
+    assert 5 < len(hit) < 35, hit
+    assert any(i > hit[0] and a[i] == normal[i] for i in range(40)), hit
+
+
+def test_session_wide_fault_only_on_the_messages_named():
+    h = H("faults: [{kind: wrong_invoke_id, messages: [QUERY_AGENT_STATE_CONF], params: {offset: 1}}]\n",
+          center=True)
+    sid = h.open()
+    assert h.hb(sid, 2.0, 5) == [W.HeartbeatConf(invoke_id=5)]
+    (q,) = h.req(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 3.0)
+    assert q.TYPE is MT.QUERY_AGENT_STATE_CONF and q.invoke_id == 7
+
+
+def test_session_wide_reset_with_probability_per_connection_is_seeded():
+    def closed(seed):
+        h = H("faults: [{kind: reset, probability: 0.5}]\n", seed=seed)
+        out = []
+        for i in range(30):
+            sid = h.hub.connect(1.0 + i)
+            out.append(bool(only(h.hub.take_actions(), Close)))
+        return out
+
+    assert closed(5) == closed(5)
+    assert closed(5) != closed(6)
+    assert 3 < sum(closed(5)) < 27
