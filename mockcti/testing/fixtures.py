@@ -116,7 +116,8 @@ def _field_matches(message: Mapping[str, Any], key: str, want: Any) -> bool:
         return want is None
     have = fields[key]
     if isinstance(want, str) and key in message.get("names", {}):
-        return _suffix_eq(message["names"][key], want)
+        value = _enum_value(message.get("type"), key, want)
+        return value is not None and have == value
     if isinstance(want, bytes):
         return have == want.hex()
     if isinstance(want, (list, tuple)) and isinstance(have, list):
@@ -126,9 +127,21 @@ def _field_matches(message: Mapping[str, Any], key: str, want: Any) -> bool:
     return have == want
 
 
-def _suffix_eq(name: str, want: str) -> bool:
-    """``READY`` matches ``AGENT_STATE_READY``, ``LCS_HOLD`` matches ``LCS_HOLD``."""
-    return name == want or name == want.upper() or name.endswith("_" + want.upper())
+def _enum_value(type_name: Any, key: str, want: str) -> int | None:
+    """``"READY"`` or ``"AGENT_STATE_READY"`` -> the number, for the enumeration of ``key``."""
+    from mockcti.wire.render import field_enum
+
+    mt = MessageType.__members__.get(str(type_name))
+    enum_cls = field_enum(mt, key)
+    if enum_cls is None:
+        return None
+    members = enum_cls.__members__
+    name = want.upper()
+    if name in members:
+        return int(members[name])
+    # the name's end: the shortest member ending so ("READY" is AGENT_STATE_READY, not ..._NOT_READY)
+    ends = sorted((m for m in members if m.endswith("_" + name)), key=len)
+    return int(members[ends[0]]) if ends else None
 
 
 def _fmt_value(key: str, value: Any, names: Mapping[str, str]) -> str:

@@ -1,0 +1,156 @@
+"""The server handles behind the plugin's fixtures, used directly: ThreadedServer's life cycle,
+``call`` across threads, and the journal assertions' failure messages (read by people)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from mockcti.client import CTIClient
+from mockcti.testing.fixtures import ThreadedServer
+from mockcti.wire import Dialect, FrameBuffer, decode, encode
+from mockcti.wire.enums import AgentState
+from mockcti.wire.messages import HeartbeatReq
+
+
+async def _login(server: ThreadedServer, *, close: bool = True, agent: str = "1001") -> None:
+    ext = str(int(agent) + 2000)
+    cti = await CTIClient.connect(server.host, server.port)
+    try:
+        await cti.open_agent(agent_id=agent, extension=ext, instrument=ext, heartbeat=0)
+        await cti.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await cti.set_agent_state(AgentState.AGENT_STATE_NOT_READY)
+    finally:
+        if close:
+            await cti.close()
+        else:
+            await cti.abort()
+
+
+@pytest.fixture
+def server():
+    srv = ThreadedServer().start()
+    yield srv
+    srv.stop()
+
+
+def test_life_cycle_and_call_across_threads(server: ThreadedServer) -> None:
+    assert server.running and server.host == "127.0.0.1" and server.port > 0
+    seen = server.call(lambda hub, now: (threading.current_thread().name, now >= 0))
+    assert seen == ("mockcti-server", True)
+    with pytest.raises(ZeroDivisionError):  # exceptions raised on the server's thread come back
+        server.call(lambda hub, now: 1 / 0)
+    asyncio.run(_login(server))  # an asyncio client in a loop of its own
+    server.stop()
+    server.stop()  # idempotent
+    assert not server.running
+    assert server.received("OPEN_REQ")  # readable after stop
+    with pytest.raises(OSError):
+        socket.create_connection((server.host, server.port), timeout=1).close()
+
+
+def test_context_manager_and_start_failure() -> None:
+    with ThreadedServer() as srv:
+        port = srv.port
+        with pytest.raises(OSError), ThreadedServer(port=port):  # the port is taken
+            pass
+    assert not srv.running
+
+
+def test_assert_received_passes_and_returns_the_messages(server: ThreadedServer) -> None:
+    asyncio.run(_login(server))
+    got = server.assert_received("SET_AGENT_STATE_REQ", count=2)
+    assert [m["names"]["agent_state"] for m in got] == ["AGENT_STATE_LOGIN", "AGENT_STATE_NOT_READY"]
+    server.assert_received("SET_AGENT_STATE_REQ", agent_state=AgentState.AGENT_STATE_LOGIN, agent_id="1001")
+    server.assert_received("SET_AGENT_STATE_REQ", agent_state="NOT_READY", count=1)
+    server.assert_received("SET_AGENT_STATE_REQ", agent_state=2, count=1)  # by number (NOT_READY)
+    server.assert_received("OPEN_REQ", session=1)
+    server.assert_sent("OPEN_CONF", count=1)
+    server.assert_sent("AGENT_STATE_EVENT", agent_state="NOT_READY")
+    assert len(server.received()) == len(server.events("in"))
+
+
+def test_assert_received_failure_lists_what_was_received(server: ThreadedServer) -> None:
+    asyncio.run(_login(server))
+    with pytest.raises(AssertionError) as exc:
+        server.assert_received("SET_AGENT_STATE_REQ", agent_state="READY")
+    text = str(exc.value)
+    assert text.startswith("expected the server to have received SET_AGENT_STATE_REQ with agent_state='READY' "
+                           "at least once from any session; found 0 matching")
+    assert "2 SET_AGENT_STATE_REQ received with other field values:" in text
+    assert "SET_AGENT_STATE_REQ agent_state=AGENT_STATE_LOGIN" in text
+    assert "received (4 message(s)):" in text
+    assert "session 1 t=" in text and "OPEN_REQ invoke_id=1" in text and "CLOSE_REQ" in text
+
+    with pytest.raises(AssertionError, match=r"HOLD_CALL_REQ exactly 2 time\(s\) from session 1; found 0"):
+        server.assert_received("HOLD_CALL_REQ", count=2, session=1)
+    with pytest.raises(AssertionError, match=r"to have sent HOLD_CALL_CONF at least once to any session"):
+        server.assert_sent("HOLD_CALL_CONF")
+    with pytest.raises(ValueError, match="unknown message type 'HOLD_REQ'"):
+        server.assert_received("HOLD_REQ")
+
+
+def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> None:
+    server.assert_no_violations()
+    with socket.create_connection((server.host, server.port), timeout=5) as s:  # heartbeat before OPEN_REQ
+        s.sendall(encode(HeartbeatReq(invoke_id=9), Dialect.uccx(18)))
+        fb, frames = FrameBuffer(), []
+        for _ in range(50):
+            if frames:
+                break
+            frames = fb.feed(s.recv(4096))
+        assert decode(frames[0], Dialect.uccx(18)).TYPE.name == "FAILURE_CONF"
+    asyncio.run(_login(server, close=False, agent="1002"))  # leaves without CLOSE_REQ
+    server.wait_until(lambda: len(server.events("close")) == 2)
+    with pytest.raises(AssertionError) as exc:
+        server.assert_no_violations()
+    text = str(exc.value)
+    assert text.startswith("2 violation(s) by the client(s):")
+    assert "  - PROTO-OPEN-FIRST (session 1, t=" in text and "HEARTBEAT_REQ before OPEN_REQ" in text
+    assert "  - PROTO-NO-CLOSE (session 2, t=" in text
+    assert "A message other than OPEN_REQ arrived before a session was open" in text  # the explanation
+    with pytest.raises(AssertionError, match=r"^1 violation\(s\) of rule\(s\) PROTO-NO-CLOSE"):
+        server.assert_no_violations(rules=["PROTO-NO-CLOSE"])
+    server.assert_no_violations(rules="PROTO-UNKNOWN-CALL")
+    server.assert_no_violations(session=3)
+    summary = server.report()
+    assert summary["counts"]["violations"] == 2 and not summary["passed"]
+
+
+def test_center_actions(server: ThreadedServer) -> None:
+    assert server.set_agent_state("1003", "login") == "AGENT_STATE_NOT_READY"
+    assert server.set_agent_state("1003", AgentState.AGENT_STATE_READY) == "AGENT_STATE_READY"
+    call_id = server.deliver_call(csq="Sales", ani="555")
+    assert server.agent_state("1003") == "AGENT_STATE_RESERVED"  # the call rings agent 1003
+    assert server.call(lambda hub, now: hub.center.calls[call_id].ani) == "555"
+    assert [e.data["what"] for e in server.events("happening")] == ["test agent state"] * 2 + ["test call"]
+    with pytest.raises(ValueError, match="unknown agent state 'BUSY'"):
+        server.set_agent_state("1003", "BUSY")
+    with pytest.raises(KeyError, match="unknown agent '9999'"):
+        server.deliver_call(agent="9999")
+    with pytest.raises(ValueError, match="unknown journal entry kind"):
+        server.events("message")
+
+
+def test_wait_received_times_out_with_the_listing(server: ThreadedServer) -> None:
+    with pytest.raises(AssertionError, match="nothing was received"):
+        server.wait_received("OPEN_REQ", timeout=0.2)
+    with pytest.raises(AssertionError, match="condition not met within 0.1 s"):
+        server.wait_until(lambda: False, timeout=0.1)
+
+
+def test_importing_the_plugin_is_cheap() -> None:
+    code = ("import sys, mockcti.testing.plugin\n"
+            "print(sorted(m for m in sys.modules if m.startswith('mockcti')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['mockcti', 'mockcti.testing', 'mockcti.testing.plugin']"
+    # nothing asyncio-heavy or protocol-related either
+    code = ("import sys, mockcti.testing.plugin\n"
+            "print(any(m in sys.modules for m in ('construct', 'yaml', 'jsonschema')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
