@@ -253,3 +253,231 @@ async def test_open_refused_inconsistent_agent_data():
     assert_passed(r)
     assert seen["bad"].status == S.E_CTI_INCONSISTENT_AGENT_DATA
     assert seen["good"].agent_instrument == "3001"
+
+
+# -- agent state ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_agent_state_reason_codes():
+    events = []
+
+    async def driver(server):
+        c = await agent(server)
+        for state, reason in ((AS.AGENT_STATE_READY, 0), (AS.AGENT_STATE_NOT_READY, 12), (AS.AGENT_STATE_LOGOUT, 99)):
+            await c.set_agent_state(state, reason=reason)
+            events.append(await c.next_event(MT.AGENT_STATE_EVENT, timeout=2))
+        await c.close()
+
+    r = await run("agent-state-reason-codes", driver)
+    assert_passed(r)
+    assert [(e.agent_state, e.event_reason_code) for e in events] == [
+        (AS.AGENT_STATE_READY, 0), (AS.AGENT_STATE_NOT_READY, 12), (AS.AGENT_STATE_LOGOUT, 99)]
+
+
+@pytest.mark.asyncio
+async def test_agent_state_reason_codes_fails_a_client_without_reason_codes():
+    async def driver(server):
+        c = await agent(server)
+        for state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_LOGOUT):
+            await c.set_agent_state(state, reason=0)
+        await c.close()
+
+    r = await run("agent-state-reason-codes", driver)
+    assert r.exit_code == 1
+    miss = unmet(r)
+    assert set(miss) >= {"not-ready-with-reason", "logout-with-reason", "never-not-ready-without-reason"}
+    assert "event_reason_code" in miss["logout-with-reason"].near_miss
+
+
+# -- call flows ----------------------------------------------------------------------------------------
+
+
+async def ready_and_answer(c: CTIClient) -> int:
+    """READY, wait for the call the timeline delivers, answer it; returns its CallID."""
+    await c.set_agent_state(AS.AGENT_STATE_READY)
+    delivered = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+    assert delivered.connection_device_id == "3001" and delivered.ani == "0612345678"
+    await c.request(M.AnswerCallReq(invoke_id=0, call_id=delivered.call_id, connection_device_id="3001"))
+    await c.next_event(MT.CALL_ESTABLISHED_EVENT, timeout=2)
+    return delivered.call_id
+
+
+async def consult(c: CTIClient, call: int, number: str = "0611111111"):
+    conf = await c.request(M.ConsultCallReq(invoke_id=0, active_call_id=call, active_connection_device_id="3001",
+                                            consult_type=1, dialed_number=number))
+    await c.next_event(MT.CALL_ESTABLISHED_EVENT, timeout=2, where=lambda e: e.call_id == conf.new_call_id)
+    return conf.new_call_id
+
+
+@pytest.mark.asyncio
+async def test_inbound_call_answer_hold_retrieve_clear():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        await c.request(M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        seen["held"] = await c.next_event(MT.CALL_HELD_EVENT, timeout=2)
+        await c.request(M.RetrieveCallReq(invoke_id=0, held_call_id=call, held_connection_device_id="3001"))
+        seen["retrieved"] = await c.next_event(MT.CALL_RETRIEVED_EVENT, timeout=2)
+        seen["clear"] = await c.request(M.ClearConnectionReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        seen["end"] = await c.next_event(MT.END_CALL_EVENT, timeout=2)
+        seen["call"] = call
+        await c.close()
+
+    r = await run("inbound-call-answer-hold-retrieve-clear", driver)
+    assert_passed(r)
+    assert seen["held"].call_id == seen["retrieved"].call_id == seen["end"].call_id == seen["call"]
+    assert seen["clear"].TYPE is MT.CLEAR_CONNECTION_CONF
+
+
+@pytest.mark.asyncio
+async def test_inbound_call_fails_a_client_that_never_retrieves():
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        await c.request(M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        await c.request(M.ClearConnectionReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        await c.close()
+
+    r = await run("inbound-call-answer-hold-retrieve-clear", driver)
+    assert r.exit_code == 1
+    miss = unmet(r)
+    assert "step retrieved" in miss and "RETRIEVE_CALL_REQ" in miss["step retrieved"].detail
+
+
+@pytest.mark.asyncio
+async def test_consult_transfer():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        consult_id = await consult(c, call)
+        seen["conf"] = await c.request(M.TransferCallReq(
+            invoke_id=0, held_call_id=call, active_call_id=consult_id, held_connection_device_id="3001",
+            active_connection_device_id="3001", agent_instrument="3001"))
+        seen["ev"] = await c.next_event(MT.CALL_TRANSFERRED_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("consult-transfer", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.TRANSFER_CALL_CONF
+    assert seen["ev"].transferring_device_id == "3001" and seen["ev"].transferred_device_id == "0611111111"
+
+
+@pytest.mark.asyncio
+async def test_blind_transfer():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        seen["conf"] = await c.request(M.TransferCallReq(
+            invoke_id=0, held_call_id=NONE, held_connection_device_type=0xFFFF, active_call_id=call,
+            active_connection_device_id="3001", dialed_number="0622222222", agent_instrument="3001"))
+        seen["ev"] = await c.next_event(MT.CALL_TRANSFERRED_EVENT, timeout=2)
+        seen["end"] = await c.next_event(MT.END_CALL_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("blind-transfer", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.TRANSFER_CALL_CONF
+    assert seen["ev"].transferred_device_id == "0622222222"
+
+
+@pytest.mark.asyncio
+async def test_blind_transfer_fails_a_client_that_consults_first():
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        consult_id = await consult(c, call, "0622222222")
+        await c.request(M.TransferCallReq(
+            invoke_id=0, held_call_id=call, active_call_id=consult_id, held_connection_device_id="3001",
+            active_connection_device_id="3001", agent_instrument="3001"))
+        await c.close()
+
+    r = await run("blind-transfer", driver)
+    assert r.exit_code == 1
+    miss = unmet(r)
+    assert "no-consultation" in miss
+    assert "held_call_id" in miss["step transferred"].near_miss
+
+
+@pytest.mark.asyncio
+async def test_consult_conference():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        consult_id = await consult(c, call)
+        seen["conf"] = await c.request(M.ConferenceCallReq(
+            invoke_id=0, held_call_id=call, active_call_id=consult_id, held_connection_device_id="3001",
+            active_connection_device_id="3001", agent_instrument="3001"))
+        seen["ev"] = await c.next_event(MT.CALL_CONFERENCED_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("consult-conference", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.CONFERENCE_CALL_CONF and len(seen["conf"].parties) == 3
+    assert seen["ev"].controller_device_id == "3001" and seen["ev"].added_party_device_id == "0611111111"
+
+
+@pytest.mark.asyncio
+async def test_consult_alternate_reconnect():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        consult_id = await consult(c, call)
+        await c.request(M.AlternateCallReq(invoke_id=0, active_call_id=consult_id, other_call_id=call,
+                                           active_connection_device_id="3001", other_connection_device_id="3001"))
+        seen["alt"] = (await c.next_event(MT.CALL_HELD_EVENT, timeout=2),
+                       await c.next_event(MT.CALL_RETRIEVED_EVENT, timeout=2))
+        # now the caller is active and the consultation held: alternate back, then reconnect
+        await c.request(M.AlternateCallReq(invoke_id=0, active_call_id=call, other_call_id=consult_id,
+                                           active_connection_device_id="3001", other_connection_device_id="3001"))
+        await c.request(M.ReconnectCallReq(invoke_id=0, held_call_id=call, active_call_id=consult_id,
+                                           held_connection_device_id="3001", active_connection_device_id="3001"))
+        seen["back"] = await c.next_event(MT.CALL_RETRIEVED_EVENT, timeout=2, where=lambda e: e.call_id == call)
+        seen["ids"] = (call, consult_id)
+        await c.close()
+
+    r = await run("consult-alternate-reconnect", driver)
+    assert_passed(r)
+    call, consult_id = seen["ids"]
+    assert (seen["alt"][0].call_id, seen["alt"][1].call_id) == (consult_id, call)
+    assert seen["back"].call_id == call
+
+
+@pytest.mark.asyncio
+async def test_clear_call():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        seen["conf"] = await c.request(M.ClearCallReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        seen["events"] = [e.TYPE for e in await c.events_until(MT.END_CALL_EVENT, timeout=2)]
+        await c.close()
+
+    r = await run("clear-call", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.CLEAR_CALL_CONF
+    assert MT.CALL_CLEARED_EVENT in seen["events"] and seen["events"].count(MT.CALL_CONNECTION_CLEARED_EVENT) == 2
+
+
+@pytest.mark.asyncio
+async def test_clear_call_fails_a_client_that_only_drops_its_own_connection():
+    async def driver(server):
+        c = await agent(server)
+        call = await ready_and_answer(c)
+        await c.request(M.ClearConnectionReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+        await c.close()
+
+    r = await run("clear-call", driver)
+    assert r.exit_code == 1
+    assert unmet(r)["step cleared"].detail == "still waiting for CLEAR_CALL_REQ"
