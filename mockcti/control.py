@@ -24,8 +24,10 @@ Endpoints (see :data:`ENDPOINTS`)::
 Scenarios: ``POST /scenario`` validates with :func:`mockcti.scenario.load_scenario` /
 ``load_scenario_text`` (400 with every :class:`ScenarioError`), then builds an engine with
 ``engine_factory(scenario)``. The default factory looks for ``mockcti.scenario.engine`` and uses
-its ``make_engine(scenario)`` or ``ScenarioEngine(scenario)``; until that module exists the
-answer is 501. Pass ``ControlServer(..., engine_factory=...)`` to wire another engine.
+its ``make_engine(scenario)`` or ``ScenarioEngine(scenario)``; when that module is missing the
+answer is 501. Pass ``ControlServer(..., engine_factory=...)`` to wire another engine. A scenario
+that describes its own center (``center:``) replaces the center (``engine.build_center()``) and
+drops every session; ``/report`` carries the engine's expectations (``engine.verify(now)``).
 """
 
 from __future__ import annotations
@@ -335,6 +337,7 @@ class ControlServer:
         self._paused: dict[int, float | None] = {}  # session -> resume time (None: until resumed)
         self._fault_gen: dict[int, int] = {}  # session -> generation; a scheduled resume of an older one is void
         self._initial_standby = False
+        self._base_config: Any = None  # the center configuration before any scenario brought its own
         self._routes = self._build_routes()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -350,6 +353,9 @@ class ControlServer:
                                "and disrupt the mock, so it listens on loopback only unless allowed "
                                "(--control-allow-remote / allow_remote=True)")
         self._initial_standby = bool(self.mock.hub.standby)
+        self._base_config = self.mock.hub.center.config
+        if self.scenario is None and self.mock.hub.engine is not None:  # loaded by --scenario, say
+            self.scenario = getattr(self.mock.hub.engine, "scenario", None)
         self._server = await asyncio.start_server(self._client, self.host, self.port,
                                                   limit=self.max_header_bytes, reuse_address=True)
         sock = self._server.sockets[0]
@@ -684,8 +690,8 @@ class ControlServer:
         from mockcti.report import build_summary
 
         extra = {"scenario": getattr(self.scenario, "name", None)} if self.scenario is not None else None
-        return build_summary(self.hub.journal, expectations=_engine_expectations(self.hub.engine),
-                             seed=self.seed, extra=extra)
+        expectations = _engine_expectations(self.hub.engine, self.mock.now())
+        return build_summary(self.hub.journal, expectations=expectations, seed=self.seed, extra=extra)
 
     async def get_report(self, req: Request) -> Any:
         req.args(())
@@ -862,25 +868,64 @@ class ControlServer:
             raise HTTPError(501, "the scenario is valid, but no scenario engine is available yet "
                                  "(mockcti.scenario.engine is not importable); it was not loaded",
                             field=key, scenario=getattr(scenario, "name", None))
-        self._install(scenario, factory)
+        dropped = await self._install(scenario, factory)
         return {"scenario": getattr(scenario, "name", None), "loaded": True,
-                "files": list(getattr(scenario, "files", ()))}
+                "files": list(getattr(scenario, "files", ())), "dropped": dropped}
 
-    def _install(self, scenario: Any, factory: Callable[[Any], Any]) -> None:
+    def _make_engine(self, scenario: Any, factory: Callable[[Any], Any]) -> Any:
         try:
-            engine = factory(scenario)
+            return factory(scenario)
         except Exception as exc:  # noqa: BLE001 - an engine that refuses the scenario is the caller's problem
             raise HTTPError(422, f"the scenario engine refused the scenario: {type(exc).__name__}: {exc}",
                             field="scenario") from None
 
+    def _center_for(self, scenario: Any, engine: Any, seed: int) -> Any:
+        """The center a (re)start uses: the scenario's own when it describes one, else the base one."""
+        from mockcti.center import ContactCenter
+
+        if scenario is not None and getattr(scenario, "center", None) and hasattr(engine, "build_center"):
+            try:
+                return engine.build_center()
+            except Exception as exc:  # noqa: BLE001
+                raise HTTPError(422, f"the scenario's center cannot be built: {type(exc).__name__}: {exc}",
+                                field="scenario") from None
+        return ContactCenter(self._base_config or self.hub.center.config, seed=seed)
+
+    async def _drop_all(self, reason: str) -> list[int]:
+        """Abort every connection and wait (bounded) until the hub has seen them go."""
+        dropped = sorted(self.hub.conns)
+        if not dropped:
+            return []
+        self._call(lambda hub, now: [hub.close(sid, reason, abort=True) for sid in list(hub.conns)])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.0
+        while (self.hub.conns or self.mock.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        for sid in list(self.hub.conns):  # anything left without a live connection
+            self._call(lambda hub, now, sid=sid: [hub.act(a) for a in hub.disconnected(sid, now, reason=reason)])
+        return dropped
+
+    async def _install(self, scenario: Any, factory: Callable[[Any], Any]) -> list[int]:
+        """Load ``scenario``: a new engine; when the scenario describes its own center, every session
+        is dropped (they belong to the old center) and that center replaces the current one."""
+        engine = self._make_engine(scenario, factory)
+        dropped: list[int] = []
+        center = None
+        if getattr(scenario, "center", None) and hasattr(engine, "build_center"):
+            center = self._center_for(scenario, engine, self.seed)
+            dropped = await self._drop_all("control API: scenario loaded")
+
         def go(hub: Any, now: float) -> None:
             _detach(hub.engine, now)
+            if center is not None:
+                hub.center = center
             hub.set_engine(engine, now)
             hub.journal.record("scenario", now, None, what="loaded by the control API",
                                scenario=getattr(scenario, "name", None))
 
         self._call(go)
         self.scenario = scenario
+        return dropped
 
     async def delete_scenario(self, req: Request) -> Any:
         req.args(())
@@ -976,23 +1021,20 @@ class ControlServer:
     # -- reset -------------------------------------------------------------------------------------
 
     async def post_reset(self, req: Request) -> Any:
-        from mockcti.center import ContactCenter
-
         req.args(())
         data = req.json(("seed",))
-        seed = _int(data, "seed", lo=0, hi=2 ** 63 - 1, default=self.seed)
-        dropped = sorted(self.hub.conns)
-        self._call(lambda hub, now: [hub.close(sid, "control API reset", abort=True) for sid in list(hub.conns)])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 2.0
-        while (self.hub.conns or self.mock.connections) and loop.time() < deadline:
-            await asyncio.sleep(0.005)
+        seed = _int(data, "seed", lo=0, hi=2 ** 63 - 1, default=self.seed) or 0
         scenario = self.scenario
+        factory = (self.engine_factory or default_engine_factory()) if scenario is not None else None
+        engine = self._make_engine(scenario, factory) if factory is not None else None
+        center = self._center_for(scenario if engine is not None else None, engine, seed)
+        dropped = await self._drop_all("control API reset")
+        self._paused.clear()
+        for sid in list(self._fault_gen):
+            self._fault_gen[sid] += 1
 
         def go(hub: Any, now: float) -> None:
-            for sid in list(hub.conns):  # anything left without a live connection
-                hub.disconnected(sid, now, reason="control API reset")
-            hub.center = ContactCenter(hub.center.config, seed=seed or 0, now=now)
+            hub.center = center
             hub.standby = self._initial_standby
             if getattr(hub, "_standby_until", None) is not None:
                 hub._standby_until = None  # noqa: SLF001 - no public way to end a failover early (yet)
@@ -1000,19 +1042,12 @@ class ControlServer:
             hub.set_engine(None, now)
             hub.journal.clear()
             hub.journal.record("note", now, None, what="control API reset", dropped=dropped)
+            if engine is not None:
+                hub.set_engine(engine, now)
 
-        self._paused.clear()
-        for sid in list(self._fault_gen):
-            self._fault_gen[sid] += 1
         self._call(go)
-        self.scenario = None
-        reloaded = None
-        if scenario is not None:
-            factory = self.engine_factory or default_engine_factory()
-            if factory is not None:
-                self._install(scenario, factory)
-                reloaded = getattr(scenario, "name", None)
-        return {"reset": True, "dropped": dropped, "scenario": reloaded}
+        self.scenario = scenario if engine is not None else None
+        return {"reset": True, "dropped": dropped, "scenario": getattr(self.scenario, "name", None)}
 
 
 # -- scenario engine wiring ----------------------------------------------------------------------
@@ -1047,10 +1082,15 @@ def _detach(engine: Any, now: float) -> None:
             return
 
 
-def _engine_expectations(engine: Any) -> list[Any]:
+def _engine_expectations(engine: Any, now: float) -> list[Any]:
+    """The engine's expectation outcomes so far (``ScenarioEngine.verify(now)``)."""
     if engine is None:
         return []
-    for attr in ("expectation_results", "expectations_report", "results"):
+    verify = getattr(engine, "verify", None)
+    if callable(verify):
+        with contextlib.suppress(Exception):
+            return list(verify(now))
+    for attr in ("expectation_results", "results"):
         v = getattr(engine, attr, None)
         if v is None:
             continue

@@ -661,3 +661,41 @@ async def test_handler_bug_is_500_json_and_the_mock_keeps_serving(mock, monkeypa
     assert h["ok"] is True
     c = await agent_client(server)
     await c.close()
+
+
+SCENARIOS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scenarios")
+
+
+@pytest.mark.asyncio
+async def test_real_scenario_engine_center_expectations_and_reset(mock):
+    pytest.importorskip("mockcti.scenario.engine")
+    path = os.path.join(SCENARIOS, "login-success.yaml")
+    if not os.path.exists(path):
+        pytest.skip("scenarios/login-success.yaml is not in this checkout")
+    server, ctl = mock
+    bystander = await agent_client(server, "1004", ready=False)
+    _, _, r = await call(ctl, "POST", "/scenario", {"path": path})
+    assert r["scenario"] == "login-success" and r["loaded"] is True
+    assert len(r["dropped"]) == 1  # the scenario brings its own center: old sessions go
+    await asyncio.wait_for(bystander.closed.wait(), 3)
+    await bystander.abort()
+    _, _, state = await call(ctl, "GET", "/state")
+    assert state["scenario"] == "login-success"
+    assert {a["id"]: a["state"] for a in state["agents"]}["1001"] == "AGENT_STATE_LOGOUT"
+    _, _, rep = await call(ctl, "GET", "/report")
+    assert {e["name"]: e["met"] for e in rep["expectations"]}["opens-once"] is False
+    c = await agent_client(server, "1001", ready=True)
+    await c.close()
+    _, _, rep = await call(ctl, "GET", "/report")
+    assert all(e["met"] for e in rep["expectations"]), rep["expectations"]
+    _, headers, xml = await call(ctl, "GET", "/report/junit")
+    assert b"mockcti.scenario.login-success" in xml
+    # reset: fresh engine, expectations unmet again, the scenario's center again
+    _, _, r = await call(ctl, "POST", "/reset")
+    assert r["scenario"] == "login-success"
+    _, _, rep = await call(ctl, "GET", "/report")
+    assert not all(e["met"] for e in rep["expectations"])
+    _, _, r = await call(ctl, "DELETE", "/scenario")
+    assert r["previous"] == "login-success" and server.hub.engine is None
+    _, _, rep = await call(ctl, "GET", "/report")
+    assert rep["expectations"] == []
