@@ -92,8 +92,9 @@ def format_expectations(expectations: Iterable[Expectation | Mapping[str, Any]])
         mark = "ok  " if _get(e, "met") else "UNMET"
         lines.append(f"  {mark} {_get(e, 'scenario')}: {_get(e, 'name')}"
                      + ("" if _get(e, "met") or not _get(e, "detail") else f" - {_get(e, 'detail')}"))
-        if not _get(e, "met") and _get(e, "near_miss"):
-            lines.append(f"        closest: {_get(e, 'near_miss')}")
+        near = str(_get(e, "near_miss") or "")
+        if not _get(e, "met") and near:
+            lines.append(f"        {near if near.startswith('closest') else 'closest: ' + near}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,182 @@
+"""``@pytest.mark.cti_scenario``: the fixtures run a scenario and unmet expectations fail the test."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+import mockcti.client  # noqa: F401  (imported once here: the inner sessions reuse it)
+import mockcti.testing.fixtures  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[2]
+HAVE_ENGINE = importlib.util.find_spec("mockcti.scenario.engine") is not None
+needs_engine = pytest.mark.skipif(not HAVE_ENGINE, reason="mockcti.scenario.engine not there yet")
+if HAVE_ENGINE:
+    import mockcti.scenario.engine  # noqa: F401
+    import mockcti.scenario.loader  # noqa: F401
+
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-o", "asyncio_default_fixture_loop_scope=function",
+         "-p", "no:randomly")
+
+SCENARIO = """
+name: ready-agent
+seed: 11
+expect:
+  - id: opens-once
+    message: OPEN_REQ
+    fields: {agent_id: "1001"}
+    times: 1
+  - id: goes-ready
+    message: SET_AGENT_STATE_REQ
+    fields: {agent_state: AGENT_STATE_READY}
+"""
+
+CLIENT = """
+from mockcti.client import CTIClient
+from mockcti.wire.enums import AgentState
+
+async def login(server, *, ready):
+    async with await CTIClient.connect(server.host, server.port) as cti:
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+        await cti.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        if ready:
+            await cti.set_agent_state(AgentState.AGENT_STATE_READY)
+"""
+
+
+def _files(pytester: pytest.Pytester) -> None:
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "ready.yaml").write_text(SCENARIO)
+    pytester.makepyfile(client_helpers=CLIENT)
+
+
+@needs_engine
+def test_met_and_unmet_expectations(pytester: pytest.Pytester) -> None:
+    _files(pytester)
+    pytester.makepyfile(test_scen="""
+        import pytest
+        from client_helpers import login
+
+        @pytest.mark.asyncio
+        @pytest.mark.cti_scenario("scenarios/ready.yaml")
+        async def test_good_client(cti_server):
+            await login(cti_server, ready=True)
+            assert cti_server.engine is not None and cti_server.seed is None
+
+        @pytest.mark.asyncio
+        @pytest.mark.cti_scenario("scenarios/ready.yaml", seed=5)
+        async def test_client_that_never_goes_ready(cti_server):
+            await login(cti_server, ready=False)
+
+        @pytest.mark.asyncio
+        @pytest.mark.cti_scenario("scenarios/ready.yaml")
+        async def test_same_loop(cti_async_server):
+            await login(cti_async_server, ready=True)
+            exps = cti_async_server.verify()
+            assert [e.name for e in exps if e.met] == ["opens-once", "goes-ready"]
+    """)
+    result = pytester.runpytest(*QUIET, "--cti-report", "reports")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_client_that_never_goes_ready*",
+        "*1 scenario expectation(s) unmet on 127.0.0.1:*",
+        "*ok   ready-agent: opens-once*",
+        "*UNMET ready-agent: goes-ready - SET_AGENT_STATE_REQ: expected 1+ time(s), received 0*",
+        "        closest: SET_AGENT_STATE_REQ from session 1 at *",
+    ])
+    import json
+
+    bad = json.loads((pytester.path / "reports" / "test_scen.py_test_client_that_never_goes_ready"
+                      / "summary.json").read_text())
+    assert bad["seed"] == 5 and not bad["passed"] and bad["counts"]["expectations_unmet"] == 1
+    good = json.loads((pytester.path / "reports" / "test_scen.py_test_good_client" / "summary.json").read_text())
+    assert good["passed"] and good["seed"] == 11 and good["counts"]["expectations"] == 2
+
+
+@needs_engine
+def test_paths_resolve_from_the_test_file_then_rootdir(pytester: pytest.Pytester) -> None:
+    _files(pytester)
+    sub = pytester.mkpydir("sub")
+    (sub / "local.yaml").write_text(SCENARIO.replace("ready-agent", "local"))
+    (sub / "test_paths.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.cti_scenario('local.yaml')\n"
+        "def test_beside(cti_server):\n"
+        "    assert cti_server.engine.scenario.name == 'local'\n"
+        "    cti_server.engine.verify = lambda now: []  # no client here: nothing to expect\n\n"
+        "@pytest.mark.cti_scenario('scenarios/ready.yaml')\n"
+        "def test_from_rootdir(cti_server):\n"
+        "    assert cti_server.engine.scenario.name == 'ready-agent'\n"
+        "    cti_server.engine.verify = lambda now: []\n\n"
+        "@pytest.mark.cti_scenario('missing.yaml')\n"
+        "def test_missing(cti_server):\n"
+        "    pass\n\n"
+        "@pytest.mark.cti_scenario()\n"
+        "def test_no_path(cti_server):\n"
+        "    pass\n")
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines([
+        "*mockcti usage error: @pytest.mark.cti_scenario: scenario file 'missing.yaml' not found (looked at *",
+        "*mockcti usage error: @pytest.mark.cti_scenario takes (path, *, seed=None)*",
+    ])
+
+
+@needs_engine
+def test_invalid_scenario_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", broken="name: x\nseed: many\n")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.cti_scenario("broken.yaml")
+        def test_it(cti_server):
+            pass
+    """)
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario: *broken.yaml:2: seed: *"])
+
+
+@needs_engine
+@pytest.mark.skipif(not (REPO / "scenarios" / "login-success.yaml").is_file(), reason="shipped scenario missing")
+def test_shipped_scenario_with_its_own_center(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(client_helpers=CLIENT)
+    pytester.makepyfile(test_shipped=f"""
+        import pytest
+        from client_helpers import login
+
+        @pytest.mark.asyncio
+        @pytest.mark.cti_scenario({str(REPO / "scenarios" / "login-success.yaml")!r})
+        async def test_login(cti_server):
+            assert cti_server.agent_state("1001") == "AGENT_STATE_LOGOUT"  # the scenario's center
+            await login(cti_server, ready=True)
+            cti_server.assert_no_violations()
+
+        def test_factory_takes_a_scenario(cti_server_factory):
+            srv = cti_server_factory(scenario={str(REPO / "scenarios" / "login-success.yaml")!r}, seed=3)
+            assert srv.engine.seed == 3
+            srv.engine.verify = lambda now: []
+    """)
+    pytester.runpytest(*QUIET).assert_outcomes(passed=2)
+
+
+def test_marker_without_the_engine_is_a_clear_usage_error(pytester: pytest.Pytester,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mockcti.scenario.engine", None)  # import fails
+    pytester.makefile(".yaml", s=SCENARIO)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.cti_scenario("s.yaml")
+        def test_it(cti_server):
+            pass
+    """)
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario needs the scenario engine "
+                                 "(mockcti.scenario.engine), which cannot be imported*"])
