@@ -120,3 +120,19 @@ def test_a_client_that_forgets_close_req_is_caught(cti_server):
     cti_server.wait_until(lambda: cti_server.events("close"))
     with pytest.raises(AssertionError, match="PROTO-NO-CLOSE"):
         cti_server.assert_no_violations()
+
+
+# -- a scripted scenario -----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.cti_scenario("scenarios/login-success.yaml")  # relative to this file, then to the rootdir
+async def test_login_scenario(cti_server):
+    """The scenario brings its own center (agents logged out) and expectations; any expectation
+    the client leaves unmet fails the test at teardown, with the closest request it did send."""
+    async with await CTIClient.connect(cti_server.host, cti_server.port) as cti:
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+        await cti.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await cti.next_event(MT.AGENT_STATE_EVENT)  # wait for NOT_READY before asking for READY
+        await cti.set_agent_state(AgentState.AGENT_STATE_READY)
+    cti_server.assert_no_violations()
