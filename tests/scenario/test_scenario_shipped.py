@@ -65,11 +65,14 @@ def violations(r) -> list[str]:
 
 
 def assert_passed(r) -> None:
-    assert r.exit_code == 0, (r.end_reason, r.client_output, unmet(r), r.summary["violations"])
+    assert r.exit_code == 0, (r.end_reason, r.client_output, unmet(r), [(v["rule"], v.get("detail")) for v in r.summary["violations"]])
 
 
-def preset(server, i: int = 0) -> int:
-    return server.center.preset_call_ids[i]
+async def calls_in_progress(c: CTIClient) -> list[int]:
+    """What a client that connects during calls does first: SNAPSHOT_DEVICE_REQ for its phone (the
+    mock flags a request naming a CallID the session was never told about: PROTO-UNKNOWN-CALL)."""
+    conf = await c.request(M.SnapshotDeviceReq(invoke_id=0, agent_instrument=c.open_conf.agent_instrument), timeout=2)
+    return [x.call_connection_call_id for x in conf.calls]
 
 
 def conn(x):
@@ -481,3 +484,117 @@ async def test_clear_call_fails_a_client_that_only_drops_its_own_connection():
     r = await run("clear-call", driver)
     assert r.exit_code == 1
     assert unmet(r)["step cleared"].detail == "still waiting for CLEAR_CALL_REQ"
+
+
+# -- every call-control request failing with a Cisco CTIERR code ----------------------------------------
+
+D = "3001"
+CTIERR_CASES = {
+    # scenario: (request from (call, consult), failure code, CTIERR name)
+    "answer": (lambda a, b: M.AnswerCallReq(invoke_id=0, call_id=a, connection_device_id=D),
+               CF.CF_NO_CALL_TO_ANSWER, "CTIERR_CALLHANDLE_NOTINCOMINGCALL"),
+    "retrieve": (lambda a, b: M.RetrieveCallReq(invoke_id=0, held_call_id=a, held_connection_device_id=D),
+                 CF.CF_GENERIC_OPERATION, "CTIERR_RETRIEVEFAILED"),
+    "make-call": (lambda a, b: M.MakeCallReq(invoke_id=0, agent_instrument=D, dialed_number="0633333333"),
+                  CF.CF_INVALID_CALLED_DEVICE, "CTIERR_REDIRECT_CALL_UNKNOWN_DESTINATION"),
+    "consult": (lambda a, b: M.ConsultCallReq(invoke_id=0, active_call_id=a, active_connection_device_id=D,
+                                              consult_type=1, dialed_number="0611111111"),
+                CF.CF_GENERIC_OPERATION, "CTIERR_CONSULT_CALL_FAILURE"),
+    "transfer": (lambda a, b: M.TransferCallReq(invoke_id=0, held_call_id=a, active_call_id=b, held_connection_device_id=D,
+                                                active_connection_device_id=D, agent_instrument=D),
+                 CF.CF_GENERIC_OPERATION, "CTIERR_TRANSFERFAILED_DESTINATION_BUSY"),
+    "conference": (lambda a, b: M.ConferenceCallReq(invoke_id=0, held_call_id=a, active_call_id=b,
+                                                    held_connection_device_id=D, active_connection_device_id=D,
+                                                    agent_instrument=D),
+                   CF.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED, "CTIERR_CONFERENCE_FULL"),
+    "alternate": (lambda a, b: M.AlternateCallReq(invoke_id=0, active_call_id=b, other_call_id=a,
+                                                  active_connection_device_id=D, other_connection_device_id=D),
+                  CF.CF_INVALID_OBJECT_STATE, "CTIERR_ILLEGAL_CALLSTATE"),
+    "reconnect": (lambda a, b: M.ReconnectCallReq(invoke_id=0, held_call_id=a, active_call_id=b,
+                                                  held_connection_device_id=D, active_connection_device_id=D),
+                  CF.CF_GENERIC_OPERATION, "CTIERR_LINECONTROL_FAILURE"),
+    "clear-connection": (lambda a, b: M.ClearConnectionReq(invoke_id=0, call_id=a, connection_device_id=D),
+                         CF.CF_NO_CONNECTION_TO_CLEAR, "CTIERR_CALLHANDLE_UNKNOWN_TO_LINECONTROL"),
+    "clear-call": (lambda a, b: M.ClearCallReq(invoke_id=0, call_id=a, connection_device_id=D),
+                   CF.CF_NO_CALL_TO_CLEAR, "CTIERR_UNKNOWN_GLOBAL_CALL_HANDLE"),
+    "send-dtmf": (lambda a, b: M.SendDtmfSignalReq(invoke_id=0, call_id=a, connection_device_id=D, dtmf_string="123#"),
+                  CF.CF_GENERIC_OPERATION, "CTIERR_DIGIT_GENERATION_WRONG_CALL_STATE"),
+    "set-call-data": (lambda a, b: M.SetCallDataReq(invoke_id=0, call_id=a, connection_device_id=D, call_variable1="x" * 40),
+                      CF.CF_GENERIC_OPERATION, "CTIERR_DATA_SIZE_LIMIT_EXCEEDED"),
+}
+
+
+def ctierr_driver(name: str, attempts: int, seen: dict):
+    build, _, _ = CTIERR_CASES[name]
+
+    async def driver(server):
+        c = await agent(server)
+        ids = await calls_in_progress(c)
+        assert ids == server.center.preset_call_ids
+        ids += [None, None]
+        seen["replies"] = [await refused(c, build(ids[0], ids[1])) for _ in range(attempts)]
+        seen["state"] = await c.request(M.QueryAgentStateReq(invoke_id=0, agent_instrument=D), timeout=2)
+        await c.close()
+    return driver
+
+
+def test_every_call_control_request_has_a_ctierr_scenario():
+    requests = {load_scenario(SCENARIOS / f"ctierr-{n}.yaml").rules[0].when.message.name for n in CTIERR_CASES}
+    requests |= {load_scenario(SCENARIOS / "hold-fails-with-ctierr.yaml").rules[0].when.message.name}
+    assert requests == {"ANSWER_CALL_REQ", "HOLD_CALL_REQ", "RETRIEVE_CALL_REQ", "MAKE_CALL_REQ", "CONSULT_CALL_REQ",
+                        "TRANSFER_CALL_REQ", "CONFERENCE_CALL_REQ", "ALTERNATE_CALL_REQ", "RECONNECT_CALL_REQ",
+                        "CLEAR_CONNECTION_REQ", "CLEAR_CALL_REQ", "SEND_DTMF_SIGNAL_REQ", "SET_CALL_DATA_REQ"}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", sorted(CTIERR_CASES))
+async def test_ctierr(name):
+    seen = {}
+    _, cf, code = CTIERR_CASES[name]
+    r = await run(f"ctierr-{name}", ctierr_driver(name, 1, seen))
+    assert_passed(r)
+    [reply] = seen["replies"]
+    assert conn(reply) == (cf, ctierr(code))
+    # nothing changed: the agent is still on its calls (TALKING, or RESERVED while ringing; NOT_READY without a call)
+    assert seen["state"].agent_state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_NOT_READY)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["transfer", "send-dtmf"])
+async def test_ctierr_fails_a_client_that_retries_in_a_loop(name):
+    seen = {}
+    r = await run(f"ctierr-{name}", ctierr_driver(name, 3, seen))
+    assert r.exit_code == 1
+    assert "received 3" in unmet(r)["tries-at-most-twice"].detail
+
+
+@pytest.mark.asyncio
+async def test_hold_fails_with_ctierr_then_succeeds():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        [call] = await calls_in_progress(c)
+        req = M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id=D)
+        seen["first"] = await refused(c, req)
+        seen["second"] = await c.request(req)
+        seen["held"] = await c.next_event(MT.CALL_HELD_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("hold-fails-with-ctierr", driver)
+    assert_passed(r)
+    assert conn(seen["first"]) == (CF.CF_GENERIC_OPERATION, ctierr("CTIERR_HOLDFAILED"))
+    assert seen["second"].TYPE is MT.HOLD_CALL_CONF
+
+
+@pytest.mark.asyncio
+async def test_hold_fails_with_ctierr_fails_a_client_that_gives_up():
+    async def driver(server):
+        c = await agent(server)
+        [call] = await calls_in_progress(c)
+        await refused(c, M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id=D))
+        await c.close()
+
+    r = await run("hold-fails-with-ctierr", driver)
+    assert r.exit_code == 1
+    assert "received 1" in unmet(r)["expect1"].detail
