@@ -519,7 +519,7 @@ CTIERR_CASES = {
                    CF.CF_NO_CALL_TO_CLEAR, "CTIERR_UNKNOWN_GLOBAL_CALL_HANDLE"),
     "send-dtmf": (lambda a, b: M.SendDtmfSignalReq(invoke_id=0, call_id=a, connection_device_id=D, dtmf_string="123#"),
                   CF.CF_GENERIC_OPERATION, "CTIERR_DIGIT_GENERATION_WRONG_CALL_STATE"),
-    "set-call-data": (lambda a, b: M.SetCallDataReq(invoke_id=0, call_id=a, connection_device_id=D, call_variable1="x" * 40),
+    "set-call-data": (lambda a, b: M.SetCallDataReq(invoke_id=0, call_id=a, connection_device_id=D, call_variable1="x" * 39),
                       CF.CF_GENERIC_OPERATION, "CTIERR_DATA_SIZE_LIMIT_EXCEEDED"),
 }
 
