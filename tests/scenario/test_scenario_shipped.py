@@ -598,3 +598,120 @@ async def test_hold_fails_with_ctierr_fails_a_client_that_gives_up():
     r = await run("hold-fails-with-ctierr", driver)
     assert r.exit_code == 1
     assert "received 1" in unmet(r)["expect1"].detail
+
+
+# -- ACD rule violations, one per ACD state family ----------------------------------------------------------
+
+
+async def answered_inbound(c: CTIClient) -> int:
+    delivered = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+    await c.request(M.AnswerCallReq(invoke_id=0, call_id=delivered.call_id, connection_device_id=D))
+    return delivered.call_id
+
+
+async def bad_line1connected(c):
+    [call] = await calls_in_progress(c)
+    return await refused(c, M.RetrieveCallReq(invoke_id=0, held_call_id=call, held_connection_device_id=D))
+
+
+async def bad_line1held(c):
+    [call] = await calls_in_progress(c)
+    return await refused(c, M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id=D))
+
+
+async def bad_delivered(c):
+    [call] = await calls_in_progress(c)
+    return await refused(c, M.HoldCallReq(invoke_id=0, call_id=call, connection_device_id=D))
+
+
+async def bad_originated(c):
+    call = await answered_inbound(c)
+    conf = await c.request(M.ConsultCallReq(invoke_id=0, active_call_id=call, active_connection_device_id=D,
+                                            consult_type=2, dialed_number="3002"))
+    return await refused(c, M.ConferenceCallReq(invoke_id=0, held_call_id=call, active_call_id=conf.new_call_id,
+                                                held_connection_device_id=D, active_connection_device_id=D,
+                                                agent_instrument=D))
+
+
+async def bad_line2connected(c):
+    call = await answered_inbound(c)
+    await consult(c, call)
+    return await refused(c, M.ConsultCallReq(invoke_id=0, active_call_id=call, active_connection_device_id=D,
+                                             consult_type=1, dialed_number="0622222222"))
+
+
+async def bad_line2allheld(c):
+    call = await answered_inbound(c)
+    consult_id = await consult(c, call)
+    await c.request(M.HoldCallReq(invoke_id=0, call_id=consult_id, connection_device_id=D))
+    return await refused(c, M.AlternateCallReq(invoke_id=0, active_call_id=consult_id, other_call_id=call,
+                                               active_connection_device_id=D, other_connection_device_id=D))
+
+
+async def bad_held(c):
+    first, second = await calls_in_progress(c)
+    return await refused(c, M.ConferenceCallReq(invoke_id=0, held_call_id=first, active_call_id=second,
+                                                held_connection_device_id=D, active_connection_device_id=D,
+                                                agent_instrument=D))
+
+
+ACD_CASES = {
+    # scenario: (misbehaving driver, rule, ACD state, seed-000 code name)
+    "acd-violation-line1connected": (bad_line1connected, "ACD-1132", "Line1Connected", "ACD_RETRIEVE_BAD_STATE"),
+    "acd-violation-line1held": (bad_line1held, "ACD-1128", "Line1Held", "ACD_HOLD_BAD_STATE"),
+    "acd-violation-delivered": (bad_delivered, "ACD-1128", "Delivered", "ACD_HOLD_BAD_STATE"),
+    "acd-violation-originated": (bad_originated, "ACD-1133", "Originated", "ACD_CONFERENCE_BAD_STATE"),
+    "acd-violation-line2connected": (bad_line2connected, "ACD-1148", "Line2Connected", "ACD_CONSULT_BAD_STATE"),
+    "acd-violation-line2allheld": (bad_line2allheld, "ACD-1152", "Line2AllHeld", "ACD_ALTERNATE_BAD_STATE"),
+    "acd-violation-held": (bad_held, "ACD-1133", "Held", "ACD_CONFERENCE_BAD_STATE"),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", sorted(ACD_CASES))
+async def test_acd_violation_fails_a_misbehaving_client(name):
+    bad, rule, state, code_name = ACD_CASES[name]
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        seen["reply"] = await bad(c)
+        await c.close()
+
+    r = await run(name, driver)
+    assert r.exit_code == 1, r.client_output
+    reply = seen["reply"]
+    assert reply.TYPE is MT.CONTROL_FAILURE_CONF and reply.failure_code == CF.CF_INVALID_OBJECT_STATE
+    assert reply.text.startswith(code_name)
+    [v] = [v for v in r.summary["violations"] if v["rule"] == rule]
+    assert (v["acd_state"], v["code_name"]) == (state, code_name)
+    assert violations(r) == [rule], "the only violation is the ACD one"
+    assert r.summary["violations_by_rule"] == {rule: 1}
+
+
+@pytest.mark.asyncio
+async def test_acd_violation_line1held_passes_a_client_that_retrieves():
+    async def driver(server):
+        c = await agent(server)
+        [call] = await calls_in_progress(c)
+        await c.request(M.RetrieveCallReq(invoke_id=0, held_call_id=call, held_connection_device_id=D))
+        await c.close()
+
+    assert_passed(await run("acd-violation-line1held", driver))
+
+
+@pytest.mark.asyncio
+async def test_acd_violation_originated_passes_a_client_that_waits_for_the_answer():
+    async def driver(server):
+        c = await agent(server)
+        call = await answered_inbound(c)
+        conf = await c.request(M.ConsultCallReq(invoke_id=0, active_call_id=call, active_connection_device_id=D,
+                                                consult_type=2, dialed_number="3002"))
+        with pytest.raises(asyncio.TimeoutError):  # 3002 never answers: no conference
+            await c.next_event(MT.CALL_ESTABLISHED_EVENT, timeout=0.3, where=lambda e: e.call_id == conf.new_call_id)
+        # give up the consultation and go back to the caller
+        await c.request(M.ClearConnectionReq(invoke_id=0, call_id=conf.new_call_id, connection_device_id=D))
+        await c.request(M.RetrieveCallReq(invoke_id=0, held_call_id=call, held_connection_device_id=D))
+        await c.close()
+
+    assert_passed(await run("acd-violation-originated", driver))
