@@ -715,3 +715,293 @@ async def test_acd_violation_originated_passes_a_client_that_waits_for_the_answe
         await c.close()
 
     assert_passed(await run("acd-violation-originated", driver))
+
+
+# -- heartbeat loss, failover, framing, transport and protocol faults -------------------------------------
+
+
+async def alive(c: CTIClient, timeout: float = 0.4) -> bool:
+    """A HEARTBEAT_REQ answered in time (False: no answer, garbage, or the connection is gone)."""
+    try:
+        await c.request(M.HeartbeatReq(invoke_id=0), timeout=timeout)
+        return True
+    except (asyncio.TimeoutError, ConnectionClosed, RequestFailed, ConnectionError, OSError):
+        return False
+
+
+async def hang_up(c: CTIClient) -> None:
+    """Give up a broken connection: CLOSE_REQ without waiting for CLOSE_CONF, then close the socket
+    (a disconnect without CLOSE_REQ is a protocol violation, PROTO-NO-CLOSE)."""
+    with contextlib.suppress(Exception):
+        c.send(M.CloseReq(invoke_id=c.next_invoke_id(), status=0))
+    await c.abort()
+
+
+async def reopen(server, attempts: int = 20, statuses: list | None = None) -> CTIClient:
+    """A new connection and session, retried with a short back-off (bounded)."""
+    for _ in range(attempts):
+        c = await connect(server)
+        try:
+            await c.open_agent(agent_id="1001", instrument=D, heartbeat=0, timeout=2)
+            return c
+        except RequestFailed as exc:
+            if statuses is not None:
+                statuses.append(exc.reply.status)
+            await c.abort()
+            await asyncio.sleep(0.15)
+    raise AssertionError("could not reopen a session")
+
+
+@pytest.mark.asyncio
+async def test_heartbeat_loss():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        seen["first"] = await alive(c)
+        await hang_up(c)
+        c = await reopen(server)
+        seen["reopened"] = c.open_conf.TYPE
+        await c.close()
+
+    r = await run("heartbeat-loss", driver)
+    assert_passed(r)
+    assert seen == {"first": False, "reopened": MT.OPEN_CONF}
+
+
+@pytest.mark.asyncio
+async def test_heartbeat_loss_fails_a_client_that_does_not_reconnect():
+    async def driver(server):
+        c = await agent(server)
+        for _ in range(3):
+            await alive(c, 0.2)
+        await c.abort()
+
+    r = await run("heartbeat-loss", driver)
+    assert r.exit_code == 1
+    assert "received 1" in unmet(r)["reconnects"].detail
+
+
+@pytest.mark.asyncio
+async def test_failover():
+    seen = {"statuses": []}
+
+    async def driver(server):
+        c = await agent(server)
+        await asyncio.wait_for(c.closed.wait(), 3)  # reset by the failover
+        seen["reason"] = c.close_reason
+        await c.abort()
+        c = await reopen(server, statuses=seen["statuses"])
+        seen["conf"] = c.open_conf
+        await c.close()
+
+    r = await run("failover", driver)
+    assert_passed(r)
+    assert seen["statuses"] and set(seen["statuses"]) == {S.E_CTI_SERVER_NOT_MASTER}
+    assert seen["conf"].TYPE is MT.OPEN_CONF
+
+
+@pytest.mark.asyncio
+async def test_failover_fails_a_client_that_gives_up():
+    async def driver(server):
+        c = await agent(server)
+        await asyncio.wait_for(c.closed.wait(), 3)
+        await c.abort()
+
+    r = await run("failover", driver)
+    assert r.exit_code == 1
+    assert "received 1" in unmet(r)["reopens"].detail
+
+
+async def survive_framing_fault(server, seen):
+    c = await agent(server)
+    await c.set_agent_state(AS.AGENT_STATE_READY)
+    await asyncio.sleep(0.3)  # the fault arrives 0.1 s after READY
+    seen["alive"] = await alive(c)
+    seen["reason"] = c.close_reason
+    await hang_up(c)
+    c = await reopen(server)
+    seen["state"] = c.open_conf.agent_state
+    await c.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["garbage-frames", "truncated-frame"])
+async def test_framing_fault(name):
+    seen = {}
+    r = await run(name, lambda server: survive_framing_fault(server, seen))
+    assert_passed(r)
+    assert seen["alive"] is False
+    assert seen["state"] == AS.AGENT_STATE_READY  # the new session finds the agent as it was
+    kinds = [f.get("fault") for f in r.summary["faults"]]
+    assert any(k and k.startswith("framing fault") for k in kinds), kinds
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", ["garbage-frames", "truncated-frame"])
+async def test_framing_fault_fails_a_client_that_does_not_reconnect(name):
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        await asyncio.sleep(0.3)
+        await alive(c)
+        await c.abort()
+
+    r = await run(name, driver)
+    assert r.exit_code == 1
+    assert "reconnects" in unmet(r)
+
+
+@pytest.mark.asyncio
+async def test_event_storm():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        bridge = await connect(server)
+        await bridge.open_bridge(heartbeat=0, timeout=2)
+        await asyncio.sleep(0.6)  # the storm is over by 0.4 s
+        seen["alive"] = await alive(c, 2)
+        seen["agent"] = [e.TYPE for e in c.drain_events()]
+        seen["bridge"] = [e.TYPE for e in bridge.drain_events()]
+        await bridge.close()
+        await c.close()
+
+    r = await run("event-storm", driver)
+    assert_passed(r)
+    assert seen["alive"]
+    assert seen["agent"].count(MT.SYSTEM_EVENT) == 200
+    assert seen["bridge"].count(MT.SYSTEM_EVENT) == 200 and seen["bridge"].count(MT.CALL_QUEUED_EVENT) == 10
+
+
+@pytest.mark.asyncio
+async def test_dribble():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        seen["ev"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("dribble", driver)
+    assert_passed(r)
+    assert seen["ev"].agent_state == AS.AGENT_STATE_READY
+
+
+@pytest.mark.asyncio
+async def test_coalesce():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        seen["conf"] = await c.set_agent_state(AS.AGENT_STATE_READY)
+        seen["ev"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("coalesce", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.SET_AGENT_STATE_CONF and seen["ev"].agent_state == AS.AGENT_STATE_READY
+
+
+@pytest.mark.asyncio
+async def test_duplicate_event():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        await asyncio.sleep(0.2)
+        seen["events"] = [e for e in c.drain_events() if e.TYPE is MT.AGENT_STATE_EVENT]
+        await c.close()
+
+    r = await run("duplicate-event", driver)
+    assert_passed(r)
+    assert [e.agent_state for e in seen["events"]] == [AS.AGENT_STATE_READY] * 2
+
+
+@pytest.mark.asyncio
+async def test_duplicate_event_fails_a_client_that_acts_on_each_event():
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        for _ in range(2):  # "the state changed again": ask for READY once more
+            await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+            with contextlib.suppress(RequestFailed):
+                await c.set_agent_state(AS.AGENT_STATE_READY)
+        await c.close()
+
+    r = await run("duplicate-event", driver)
+    assert r.exit_code == 1
+    assert "received 3" in unmet(r)["asks-once"].detail
+
+
+@pytest.mark.asyncio
+async def test_out_of_order_events():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        seen["order"] = [(await c.next_event(timeout=2)).TYPE for _ in range(3)]
+        call = next(e for e in c.received if e.TYPE is MT.CALL_DELIVERED_EVENT).call_id
+        await c.request(M.AnswerCallReq(invoke_id=0, call_id=call, connection_device_id=D))
+        await c.close()
+
+    r = await run("out-of-order-events", driver)
+    assert_passed(r)
+    assert seen["order"] == [MT.CALL_DELIVERED_EVENT, MT.BEGIN_CALL_EVENT, MT.AGENT_STATE_EVENT]
+
+
+@pytest.mark.asyncio
+async def test_wrong_invoke_id():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        req = M.QueryAgentStateReq(invoke_id=c.next_invoke_id(), agent_instrument=D)
+        seen["invoke"] = req.invoke_id
+        with pytest.raises(asyncio.TimeoutError):
+            await c.request(req, timeout=0.3)
+        seen["stray"] = [m for m in c.received if m.TYPE is MT.QUERY_AGENT_STATE_CONF]
+        seen["retry"] = await c.request(M.QueryAgentStateReq(invoke_id=0, agent_instrument=D), timeout=2)
+        await c.close()
+
+    r = await run("wrong-invoke-id", driver)
+    assert_passed(r)
+    [stray] = seen["stray"]
+    assert stray.invoke_id == seen["invoke"] + 1
+    assert seen["retry"].agent_state == AS.AGENT_STATE_NOT_READY
+
+
+@pytest.mark.asyncio
+async def test_late_open_conf():
+    seen = {}
+
+    async def driver(server):
+        c = await connect(server)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        seen["conf"] = await c.open_agent(agent_id="1001", instrument=D, heartbeat=0, timeout=3)
+        seen["waited"] = loop.time() - t0
+        await c.close()
+
+    r = await run("late-open-conf", driver)
+    assert_passed(r)
+    assert seen["conf"].TYPE is MT.OPEN_CONF and seen["waited"] >= 0.9
+
+
+@pytest.mark.asyncio
+async def test_late_open_conf_fails_an_impatient_client():
+    async def driver(server):
+        c = await connect(server)
+        with pytest.raises(asyncio.TimeoutError):
+            await c.open_agent(agent_id="1001", instrument=D, heartbeat=0, timeout=0.3)
+        c.send(M.HeartbeatReq(invoke_id=c.next_invoke_id()))
+        await asyncio.sleep(0.1)
+        await c.abort()
+
+    r = await run("late-open-conf", driver)
+    assert r.exit_code == 1
+    assert "PROTO-OPEN-FIRST" in violations(r)
