@@ -444,20 +444,23 @@ def _call_event(mt: MessageType, call: dict, **kw) -> Any:
                                call_id=call["id"], connection_device_id=call["device"], **kw)
 
 
-@st.composite
-def event_sequences(draw, *, dialect: Dialect | None = None, max_calls: int = 3) -> list:
+def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3) -> st.SearchStrategy[list]:
     """Server->client messages of legal inbound ACD call flows at one agent (reference §7.2).
 
     One agent (ID, extension = instrument) takes 1..``max_calls`` calls in turn, drawn from a
     small state machine: READY -> RESERVED -> BEGIN_CALL -> DELIVERED (alerting) -> answered
-    (ESTABLISHED and TALKING in either order), held/retrieved any number of times, cleared by
+    (ESTABLISHED and TALKING in either order), held and retrieved up to three times, cleared by
     either party (CONNECTION_CLEARED, CLEARED, END_CALL) -> WORK / READY / NOT_READY; or not
     answered (ring-no-answer: NOT_READY reason AGT_RNA) or abandoned while alerting. Call IDs
     increase and are never reused; every call event names the agent's extension.
     """
-    if max_calls < 1:
-        raise InvalidArgument(f"max_calls must be >= 1, not {max_calls}")
-    dialect = dialect or Dialect.uccx(18)
+    if not isinstance(max_calls, int) or max_calls < 1:
+        raise InvalidArgument(f"max_calls must be an int >= 1, not {max_calls!r}")
+    return _event_sequences(dialect or Dialect.uccx(18), max_calls)
+
+
+@st.composite
+def _event_sequences(draw, dialect: Dialect, max_calls: int) -> list:
     terminal_field = SPECS[_M.AGENT_STATE_EVENT].fields_by_tag.get(303)
     ext = draw(_digits)
     agent = {"id": draw(_digits), "ext": ext,

@@ -72,6 +72,6 @@ def test_every_defect_can_be_built_in_every_dialect(dialect, defect, data):
 
 def test_bad_arguments_are_refused():
     with pytest.raises(InvalidArgument):
-        malformed_frames(defects=["no such defect"]).example()
+        malformed_frames(defects=["no such defect"]).validate()
     with pytest.raises(InvalidArgument):
-        malformed_frames(defects=[]).example()
+        malformed_frames(defects=[]).validate()

@@ -1,0 +1,86 @@
+"""The existing strategies: messages round-trip, frames decode, chunkings rebuild, types are registered."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mockcti.testing import strategies as S
+from mockcti.testing.strategies import (
+    DIALECTS, MalformedFrame, chunkings, dialects, floating_fields, frames, from_message_type, messages, strings_for,
+)
+from mockcti.wire import MESSAGE_CLASSES, FrameBuffer, MessageType, decode, decode_bytes, encode
+from mockcti.wire.messages import AgentStateEvent, OpenReq
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_all_names_are_exported():
+    for name in S.__all__:
+        assert hasattr(S, name), name
+    assert {"malformed_frames", "event_sequences", "error_codes", "MalformedFrame"} <= set(S.__all__)
+
+
+@SETTINGS
+@given(st.data())
+def test_messages_round_trip_in_every_dialect(data):
+    dialect = data.draw(dialects())
+    msg = data.draw(messages(dialect=dialect))
+    assert decode_bytes(encode(msg, dialect), dialect) == msg
+
+
+@SETTINGS
+@given(st.data())
+def test_frames_decode_to_one_message(data):
+    dialect = data.draw(dialects())
+    raw = data.draw(frames(dialect=dialect))
+    fb = FrameBuffer(dialect.max_body)
+    got = fb.feed(raw)
+    assert len(got) == 1 and fb.at_frame_boundary()
+    decode(got[0], dialect)
+
+
+@SETTINGS
+@given(st.from_type(OpenReq))
+def test_open_req_is_registered(msg):
+    assert isinstance(msg, OpenReq)
+    assert decode_bytes(encode(msg, S.DIALECTS[-4]), S.DIALECTS[-4]) == msg  # UCCX v18
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.from_type(AgentStateEvent))
+def test_event_classes_are_registered(msg):
+    assert msg.TYPE is MessageType.AGENT_STATE_EVENT
+
+
+def test_every_message_class_and_malformed_frame_have_a_registered_strategy():
+    from hypothesis.strategies._internal.types import _global_type_lookup
+    for cls in (*MESSAGE_CLASSES.values(), MalformedFrame):
+        assert cls in _global_type_lookup, cls.__name__
+
+
+@SETTINGS
+@given(st.data())
+def test_chunkings_rebuild_the_stream_and_frame_buffer_agrees(data):
+    dialect = data.draw(st.sampled_from(DIALECTS))
+    stream = b"".join(data.draw(st.lists(frames(dialect=dialect), min_size=1, max_size=3)))
+    chunks = data.draw(chunkings(stream))
+    assert b"".join(chunks) == stream and all(chunks)
+    fb = FrameBuffer(dialect.max_body)
+    whole = [f for c in chunks for f in fb.feed(c)]
+    assert [f.to_bytes() for f in whole] == [f.to_bytes() for f in FrameBuffer(dialect.max_body).feed(stream)]
+
+
+@SETTINGS
+@given(st.integers(1, 300).flatmap(lambda n: st.tuples(st.just(n), strings_for(n))))
+def test_strings_for_fit_with_their_nul(case):
+    n, text = case
+    assert "\x00" not in text and len(text.encode()) + 1 <= n
+
+
+@settings(max_examples=100, deadline=None)
+@given(floating_fields(MessageType.BEGIN_CALL_EVENT))
+def test_floating_fields_are_fields_of_the_type(pair):
+    field, value = pair
+    assert field.tag in from_message_type.__globals__["SPECS"][MessageType.BEGIN_CALL_EVENT].fields_by_tag
+    assert value is not None
