@@ -45,7 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockcti", "mock CTI server (mockcti)")
     group.addoption("--cti-report", metavar="DIR", default=None, dest="cti_report",
                     help="write summary.json and junit.xml of each test's mock CTI server(s) into DIR/<test id>/")
-    parser.addini("cti_report", "directory for per-test mockcti reports (like --cti-report)", default=None)
+    parser.addini("cti_report", "directory for per-test mockcti reports (like --cti-report; relative to rootdir)",
+                  default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,11 +109,14 @@ def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
 
 
 def _report_dir(config: pytest.Config) -> Path | None:
-    value = config.getoption("cti_report", default=None) or config.getini("cti_report")
+    value = config.getoption("cti_report", default=None)
+    base = Path(config.invocation_params.dir)  # a command-line path is relative to where pytest runs
+    if not value:
+        value, base = config.getini("cti_report"), Path(config.rootpath)  # an ini path to the rootdir
     if not value:
         return None
     p = Path(value)
-    return p if p.is_absolute() else Path(config.invocation_params.dir) / p
+    return p if p.is_absolute() else base / p
 
 
 def _safe(nodeid: str) -> str:

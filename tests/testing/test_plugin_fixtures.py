@@ -219,3 +219,16 @@ def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None
                 cti_server.deliver_call(csq="Sales")
     """)
     run(pytester).assert_outcomes(passed=1)
+
+
+def test_cti_report_ini_option_is_relative_to_rootdir(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncti_report = ini-reports\n")
+    pytester.mkdir("sub")
+    pytester.makepyfile(**{"sub/test_ini": "def test_one(cti_server):\n    pass\n"})
+    monkey = pytest.MonkeyPatch()
+    try:
+        monkey.chdir(pytester.path / "sub")
+        pytester.runpytest(*QUIET).assert_outcomes(passed=1)
+    finally:
+        monkey.undo()
+    assert (pytester.path / "ini-reports" / "sub_test_ini.py_test_one" / "junit.xml").is_file()
