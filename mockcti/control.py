@@ -520,7 +520,10 @@ class ControlServer:
 
     async def _send(self, writer: asyncio.StreamWriter, resp: Response, *, keep: bool, head: bool = False) -> None:
         body = resp.payload()
-        reason = HTTPStatus(resp.status).phrase if resp.status in HTTPStatus._value2member_map_ else "Unknown"
+        try:
+            reason = HTTPStatus(resp.status).phrase
+        except ValueError:
+            reason = "Unknown"
         lines = [f"HTTP/1.1 {resp.status} {reason}",
                  f"Content-Type: {resp.content_type}",
                  f"Content-Length: {len(body)}",
