@@ -96,6 +96,7 @@ class ScenarioEngine:
         self.end_reason: str | None = None
         self.faults: dict[int, _SessionFaults] = {}
         self.log: list[str] = []
+        self._expect_counts = [0] * len(scenario.expect)  # for end: {when: all_expectations_met}
 
     @classmethod
     def from_file(cls, path: str, *, seed: int | None = None) -> "ScenarioEngine":
@@ -149,6 +150,9 @@ class ScenarioEngine:
 
     def on_disconnect(self, session_id: int, now: float) -> None:
         self.faults.pop(session_id, None)
+        hub = self.hub
+        if self.scenario.end.when == "disconnect" and hub is not None and not hub.conns:
+            self._finish("the client disconnected")
 
     def tick(self, now: float) -> None:
         if self._step_deadline is not None and now >= self._step_deadline:
@@ -170,6 +174,8 @@ class ScenarioEngine:
         assert hub is not None
         agent = self._agent_of(session_id)
         self.received.append(Received(now - self.t0, session_id, message, self.state, agent))
+        if self.scenario.end.when == "all_expectations_met":
+            self._count_for_end(message, agent)
         sf = self.faults.setdefault(session_id, _SessionFaults())
         # session-wide faults that act on requests
         for f in self.scenario.faults:
@@ -517,6 +523,10 @@ class ScenarioEngine:
             if isinstance(step, m.ExpectStep):
                 self._step_deadline = now + step.timeout if step.timeout is not None else None
                 return
+            if isinstance(step, m.WaitStep):
+                # the flow stays on the wait step until it is over (the next expect step takes nothing before)
+                hub.schedule(now + step.seconds, lambda step=step: self._wait_over(step))
+                return
             self.step_index += 1
             if isinstance(step, m.SendStep):
                 self._run((step.emit,), _Ctx(None, None), now)
@@ -524,9 +534,13 @@ class ScenarioEngine:
             elif isinstance(step, m.DoStep):
                 self._run(step.actions, _Ctx(None, None), now)
                 self._step_done(step, now, advance=False)
-            elif isinstance(step, m.WaitStep):
-                hub.schedule(now + step.seconds, lambda step=step: self._step_done(step, hub.now))
-                return
+
+    def _wait_over(self, step: m.WaitStep) -> None:
+        hub = self.hub
+        assert hub is not None
+        if self._current_step() is step:
+            self.step_index += 1
+            self._step_done(step, hub.now)
 
     def _step_done(self, step: m.Step, now: float, *, advance: bool = True) -> None:
         hub = self.hub
@@ -542,6 +556,15 @@ class ScenarioEngine:
         assert hub is not None
         self._journal("timeline", happening=h.id)
         self._run(h.actions, _Ctx(None, None), hub.now)
+
+    def _count_for_end(self, message: Message, agent: str | None) -> None:
+        """``end: {when: all_expectations_met}``: count this request, end once every expectation holds."""
+        counts = self._expect_counts
+        for i, exp in enumerate(self.scenario.expect):
+            if exp.match.matches(message, state=self.state, agent=agent, env=self.env):
+                counts[i] += 1
+        if all(exp.satisfied_by(n) for exp, n in zip(self.scenario.expect, counts)):
+            self._finish("all expectations met")
 
     def _maybe_end_after_steps(self) -> None:
         if self.scenario.end.when == "all_steps_done" and self.steps_done:

@@ -746,3 +746,211 @@ def test_session_wide_reset_with_probability_per_connection_is_seeded():
     assert closed(5) == closed(5)
     assert closed(5) != closed(6)
     assert 3 < sum(closed(5)) < 27
+
+
+# == steps, timeline, end ===========================================================================
+
+FLOW = """
+steps:
+  - id: open
+    expect: {message: OPEN_REQ, capture: {who: agent_id}}
+  - id: hello
+    send: {message: SYSTEM_EVENT, fields: {text: "hello ${who}"}}
+  - id: pause
+    wait: 2
+  - id: first-hb
+    expect:
+      message: HEARTBEAT_REQ
+      timeout: 5
+      capture: {hb: invoke_id}
+      respond: [{fail: {status: E_CTI_TIMEOUT, text: "step ${hb}"}}]
+  - id: tail
+    do: [{emit: {message: SYSTEM_EVENT, fields: {text: "done ${hb}"}}}]
+timeline:
+  - {at: 0.5, do: {emit: {message: SYSTEM_EVENT, fields: {text: early}}}}
+  - {after: pause, delay: 1, do: {emit: {message: SYSTEM_EVENT, fields: {text: "1 s after pause"}}}}
+  - {after: first-hb, do: {emit: {message: SYSTEM_EVENT, fields: {text: "after first-hb"}}}}
+end: {when: all_steps_done}
+"""
+
+
+def test_steps_in_order_with_captures_respond_send_wait_and_do():
+    h = H(FLOW)
+    assert h.tick(0.5) == []  # the timeline's first entry: nobody is connected, the emit goes nowhere
+    sid = h.open(now=1.0)  # the expect step lets the center answer OPEN_REQ
+    assert h.engine.env["who"] == "1001"
+    assert [m.text for m in h.msgs(h.tick(1.0), sid)] == ["hello 1001"]  # the step flow goes on at once
+    assert h.msgs(h.tick(2.9), sid) == []
+    assert h.msgs(h.tick(3.0), sid) == []  # wait over: now waiting for the HEARTBEAT_REQ
+    assert not h.engine.done
+    assert [m.text for m in h.hb(sid, 3.5, 61)] == ["step 61", "done 61"]
+    assert h.engine.done and h.engine.end_reason == "all steps done"
+    assert [m.text for m in h.msgs(h.tick(4.0), sid)] == ["after first-hb", "1 s after pause"]  # at 3.5, 4.0
+    assert all(e.met for e in h.engine.verify())
+
+
+def test_timeline_at_fires_late_when_ticked_late():
+    h = H(FLOW)
+    sid = h.open(now=1.0)
+    assert [m.text for m in h.msgs(h.tick(1.0), sid)] == ["early", "hello 1001"]
+
+
+def test_an_expect_step_after_a_wait_takes_nothing_before_the_wait_is_over():
+    h = H(FLOW)
+    sid = h.open(now=1.0)
+    h.tick(1.0)
+    assert h.hb(sid, 2.0, 5) == [W.HeartbeatConf(invoke_id=5)]  # the center answers: still waiting
+    h.tick(3.0)
+    assert [m.text for m in h.hb(sid, 4.0, 6)] == ["step 6", "done 6"]
+
+
+def test_expect_step_times_out_and_verify_reports_it_with_a_near_miss():
+    h = H(FLOW)
+    sid = h.open(now=1.0)
+    h.tick(1.0)
+    h.tick(3.0)
+    assert h.engine.next_deadline() == 8.0
+    # a request that is not the awaited one goes to the center
+    assert h.req(sid, W.QueryAgentStateReq(invoke_id=4, agent_id="1001"), 4.0)[0].TYPE is MT.QUERY_AGENT_STATE_CONF
+    h.tick(7.9)
+    assert not h.engine.done
+    h.tick(8.0)
+    assert h.engine.done  # end when all_steps_done: the flow cannot go on
+    (res,) = [r for r in h.engine.verify() if not r.met]
+    assert res.name == "step first-hb" and "no matching HEARTBEAT_REQ within 5 s" in res.detail
+    assert "message is OPEN_REQ, not HEARTBEAT_REQ" in res.near_miss
+    # a late HEARTBEAT_REQ is answered by the center again
+    assert h.hb(sid, 9.0, 3) == [W.HeartbeatConf(invoke_id=3)]
+
+
+def test_pending_step_is_unmet_in_verify():
+    h = H(FLOW)
+    sid = h.open(now=1.0)
+    h.tick(1.0)
+    (res,) = [r for r in h.engine.verify() if not r.met]
+    assert res.name == "step pause"
+    h.tick(3.0)
+    (res,) = [r for r in h.engine.verify() if not r.met]
+    assert res.name == "step first-hb" and "still waiting for HEARTBEAT_REQ" in res.detail
+    assert sid
+
+
+def test_end_after_seconds():
+    h = H("end: {after: 10}\n")
+    h.tick(9.99)
+    assert not h.engine.done
+    h.tick(10.0)
+    assert h.engine.done and h.engine.end_reason == "after 10 s"
+
+
+def test_end_when_all_expectations_met():
+    h = H("""
+    expect:
+      - {message: HEARTBEAT_REQ, min: 2}
+    end: {when: all_expectations_met}
+    """)
+    sid = h.open()
+    h.hb(sid, 2.0)
+    h.tick(2.0)
+    assert not h.engine.done
+    assert h.hb(sid, 3.0, 8) == [W.HeartbeatConf(invoke_id=8)]  # the request is still answered
+    h.tick(3.0)
+    assert h.engine.done
+
+
+def test_end_when_disconnect():
+    h = H("end: {when: disconnect}\n")
+    sid = h.open()
+    h.hub.disconnected(sid, 2.0)
+    h.tick(2.0)
+    assert h.engine.done
+
+
+# == expectations ===================================================================================
+
+
+def verify_by_name(h: H) -> dict:
+    return {r.name: r for r in h.engine.verify()}
+
+
+def test_expectation_counts_min_max_never_times():
+    h = H("""
+    expect:
+      - {id: hb-min, message: HEARTBEAT_REQ, min: 2}
+      - {id: hb-max, message: HEARTBEAT_REQ, max: 2}
+      - {id: hb-times, message: HEARTBEAT_REQ, times: 3}
+      - {id: hb-range, message: HEARTBEAT_REQ, min: 1, max: 3}
+      - {id: no-close, message: CLOSE_REQ, never: true}
+      - {id: query-once, message: QUERY_AGENT_STATE_REQ}
+    """)
+    sid = h.open()
+    for t in (2, 3, 4):
+        h.hb(sid, t)
+    r = verify_by_name(h)
+    assert r["hb-min"].met and r["hb-times"].met and r["hb-range"].met and r["no-close"].met
+    # max alone means at least one (the loader's reading of ``max: 2``)
+    assert not r["hb-max"].met and "expected 1..2 time(s), received 3" in r["hb-max"].detail
+    assert not r["query-once"].met and "expected 1+ time(s), received 0" in r["query-once"].detail
+    h.req(sid, W.QueryAgentStateReq(invoke_id=3, agent_id="1001"), 5)
+    h.req(sid, W.CloseReq(invoke_id=4), 6)
+    r = verify_by_name(h)
+    assert r["query-once"].met
+    assert not r["no-close"].met and "never" in r["no-close"].detail
+
+
+def test_expect_order():
+    text = """
+    expect_order: true
+    expect:
+      - {id: a, message: QUERY_AGENT_STATE_REQ}
+      - {id: b, message: HOLD_CALL_REQ}
+    """
+    h = H(text)
+    sid = h.open()
+    h.req(sid, W.QueryAgentStateReq(invoke_id=3, agent_id="1001"), 2)
+    h.req(sid, hold(call_id=1), 3)
+    assert verify_by_name(h)["expect_order"].met
+    h = H(text)
+    sid = h.open()
+    h.req(sid, hold(call_id=1), 2)
+    h.req(sid, W.QueryAgentStateReq(invoke_id=3, agent_id="1001"), 3)
+    r = verify_by_name(h)["expect_order"]
+    assert not r.met and "['b', 'a']" in r.detail
+
+
+def test_near_miss_names_the_failing_predicate():
+    h = H("""
+    expect:
+      - id: hold-5
+        message: HOLD_CALL_REQ
+        fields: {call_id: 5, connection_device_id: {regex: "^3"}}
+      - {id: hold-by-1002, message: HOLD_CALL_REQ, agent: "1002"}
+    """)
+    sid = h.open()
+    h.req(sid, hold(call_id=6, connection_device_id="3001"), 2.5)
+    r = verify_by_name(h)
+    assert not r["hold-5"].met
+    assert "call_id equals 5 failed: got 6" in r["hold-5"].near_miss
+    assert "HOLD_CALL_REQ from session 1 at 2.500 s" in r["hold-5"].near_miss
+    assert r["hold-by-1002"].met is False
+    assert "sent by agent '1001', not '1002'" in r["hold-by-1002"].near_miss
+
+
+def test_near_miss_with_nothing_received():
+    h = H("expect: [{message: HEARTBEAT_REQ}]\n")
+    (r,) = h.engine.verify()
+    assert not r.met and r.near_miss == "no request was received at all"
+
+
+def test_expectations_count_requests_taken_by_rules_and_faults_too():
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then: [{fail: {status: E_CTI_TIMEOUT}}]
+    faults: [{kind: no_heartbeat_conf, messages: [HEARTBEAT_REQ], probability: 0.5}]
+    expect: [{message: HEARTBEAT_REQ, times: 6}]
+    """)
+    sid = h.open()
+    for t in range(6):
+        h.hb(sid, 2 + t)
+    assert h.engine.verify()[0].met
