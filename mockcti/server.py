@@ -41,7 +41,7 @@ class ServerConfig:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer")
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -50,6 +50,7 @@ class _Connection(asyncio.Protocol):
         self.pending: list[bytes] = []
         self.closing = False
         self.peer = ""
+        self.dribble_end = 0.0  # loop time when the last dribbled chunk is due (keeps byte order)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -213,7 +214,10 @@ class MockServer:
             if conn is None:
                 continue
             if isinstance(a, Write):
-                conn.queue(a.data)
+                if conn.dribble_end and loop is not None and conn.dribble_end > loop.time():
+                    self._dribble(conn, a.data, len(a.data), 0.0)  # after the dribble in progress
+                else:
+                    conn.queue(a.data)
             elif isinstance(a, Close):
                 if a.abort:
                     conn.abort()
@@ -238,12 +242,18 @@ class MockServer:
         self._arm_timer()
 
     def _dribble(self, conn: _Connection, data: bytes, chunk: int, interval: float) -> None:
-        assert self._loop is not None
+        """Write ``data`` in ``chunk``-byte pieces ``interval`` seconds apart, after any dribble
+        already in progress on this connection, so that bytes never interleave."""
+        loop = self._loop
+        assert loop is not None
         chunk = max(1, chunk)
-        for i, start in enumerate(range(0, len(data), chunk)):
+        start_at = max(loop.time(), conn.dribble_end)
+        at = start_at
+        for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
-            self._loop.call_later(i * interval, lambda p=piece: conn.transport and not conn.closing
-                                  and conn.transport.write(p))
+            loop.call_at(at, lambda p=piece: conn.transport and not conn.closing and conn.transport.write(p))
+            at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder
+        conn.dribble_end = at
 
     def _flush(self) -> None:
         self._flush_scheduled = False

@@ -250,3 +250,27 @@ async def test_many_concurrent_clients_share_one_center():
         await asyncio.gather(*[c.close() for c in clients])
     finally:
         await server.stop()
+
+
+async def test_dribbled_writes_never_interleave():
+    """Two dribbles and a plain write queued at once arrive whole and in order (a transport fault)."""
+    from mockcti.hub import Write, WriteChunked
+
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req())
+        assert isinstance(await raw.recv(), OpenConf)
+        frames = [encode(HeartbeatConf(invoke_id=n), D) for n in (101, 102, 103)]
+
+        def go(hub, now):
+            sid = hub.open_sessions()[0]
+            hub.act(WriteChunked(sid, frames[0], 3, 0.002))
+            hub.act(WriteChunked(sid, frames[1], 5, 0.001))
+            hub.act(Write(sid, frames[2]))
+
+        server.call(go)
+        got = [await raw.recv() for _ in range(3)]
+        assert [m.invoke_id for m in got] == [101, 102, 103]
+    finally:
+        await server.stop()
