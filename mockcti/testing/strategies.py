@@ -263,10 +263,23 @@ def _fixed_size(spec: MessageSpec, version: int) -> int:
     return sum(f.size for f in head)
 
 
+_REQUEST_STRATEGIES: dict[tuple, st.SearchStrategy] = {}
+
+
+def _request_strategy(mt: MessageType, dialect: Dialect) -> st.SearchStrategy:
+    """from_message_type(mt) without extra fields, built once per type and dialect."""
+    prof = dialect.profile
+    key = (mt, prof.name, prof.min_version, prof.max_version, dialect.version, dialect.tag_width,
+           dialect.length_width)
+    strategy = _REQUEST_STRATEGIES.get(key)
+    if strategy is None:
+        strategy = _REQUEST_STRATEGIES[key] = from_message_type(mt, dialect=dialect, extra_fields=False)
+    return strategy
+
+
 def _base(dialect: Dialect, keep=lambda spec, d: True) -> st.SearchStrategy:
     types = _requests(dialect, keep)
-    return st.sampled_from(types).flatmap(
-        lambda mt: from_message_type(mt, dialect=dialect, extra_fields=False)).map(_plain)
+    return st.one_of([_request_strategy(mt, dialect) for mt in types]).map(_plain)
 
 
 def _fields(spec: MessageSpec, dialect: Dialect, pred) -> list[FloatingField]:
