@@ -225,12 +225,16 @@ class ContactCenter:
         self.rng = random.Random(seed)
         self.online = True
         self.agents: dict[str, Agent] = {}
+        #: READY agents, longest-ready first (insertion order): routing takes the first of the CSQ
+        self.ready: dict[str, Agent] = {}
         self.by_device: dict[str, Agent] = {}
         csq_ids = {c.name: c.id for c in self.config.csqs}
         for a in self.config.agents:
             agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now,
                           csq_ids=tuple(csq_ids[n] for n in a.csqs if n in csq_ids))
             self.agents[a.id] = agent
+            if agent.state is AS.AGENT_STATE_READY:
+                self.ready[a.id] = agent
             self.by_device[a.extension] = agent
             if a.instrument:
                 self.by_device[a.instrument] = agent
@@ -412,6 +416,9 @@ class ContactCenter:
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
                    csq_id: int = NONE_ID) -> None:
         agent.state, agent.reason, agent.since = state, reason, now
+        self.ready.pop(agent.id, None)
+        if state is AS.AGENT_STATE_READY:
+            self.ready[agent.id] = agent
         if state is not AS.AGENT_STATE_TALKING:
             agent.pending = None
         bit = STATE_MASK.get(state, 0)
@@ -606,9 +613,10 @@ class ContactCenter:
         return call.id, out
 
     def _ready_agent(self, csq_id: int) -> Agent | None:
-        ready = [a for a in self.agents.values() if a.state is AS.AGENT_STATE_READY
-                 and (csq_id == NONE_ID or csq_id in a.csq_ids)]
-        return min(ready, key=lambda a: a.since) if ready else None
+        for a in self.ready.values():
+            if csq_id == NONE_ID or csq_id in a.csq_ids:
+                return a
+        return None
 
     def _queue(self, out: list[Delivery], call: Call) -> None:
         self.queues.setdefault(call.csq_id, []).append(call.id)
@@ -1163,6 +1171,7 @@ class ContactCenter:
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         call.legs[agent.device] = Leg(agent.device, agent.id, state)
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
+        self.ready.pop(agent.id, None)
         self.preset_call_ids.append(call.id)
 
     _HANDLERS: dict[MessageType, Callable[..., None]] = {
