@@ -954,3 +954,23 @@ def test_expectations_count_requests_taken_by_rules_and_faults_too():
     for t in range(6):
         h.hb(sid, 2 + t)
     assert h.engine.verify()[0].met
+
+
+# == reproducibility (bounded property) ==============================================================
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MIXED_FAULTS = """
+faults:
+  - {kind: no_heartbeat_conf, probability: 0.3, messages: [HEARTBEAT_REQ]}
+  - {kind: wrong_invoke_id, probability: 0.3, messages: [HEARTBEAT_CONF], params: {offset: 2}}
+  - {kind: garbage, probability: 0.2, messages: [HEARTBEAT_CONF], params: {bytes: 3}}
+  - {kind: truncated, probability: 0.1, messages: [HEARTBEAT_CONF]}
+"""
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1), n=st.integers(min_value=1, max_value=25))
+def test_same_seed_same_bytes(seed, n):
+    assert run_heartbeats(MIXED_FAULTS, seed=seed, n=n) == run_heartbeats(MIXED_FAULTS, seed=seed, n=n)
