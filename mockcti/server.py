@@ -220,6 +220,7 @@ class MockServer:
                     conn.queue(a.data)
             elif isinstance(a, Close):
                 if a.abort:
+                    conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
                     conn.abort()
                 else:
                     conn.close()

@@ -72,6 +72,8 @@ class _SessionFaults:
     reorder_buffer: list[bytes] = field(default_factory=list)
     invoke_offset: int = 0
     invoke_offset_count: int = 0
+    #: delay/dribble armed by a rule action or a message-bound fault shape only the next message
+    once: set[str] = field(default_factory=set)
 
 
 class ScenarioEngine:
@@ -228,9 +230,17 @@ class ScenarioEngine:
             return None
         from mockcti.hub import Write, WriteChunked
 
+        after: list = []  # transport faults bound to this outgoing message that act once it is written
         for f in self.scenario.faults:  # session-wide faults bound to outgoing message types
-            if f.messages is not None and message.TYPE in f.messages and f.layer != "transport" and self._chance(f):
-                self._arm(session_id, sf, f, now, session_wide=False)
+            if f.messages is None or message.TYPE not in f.messages or not self._chance(f):
+                continue
+            if f.layer == "transport" and f.kind == "silent_accept":
+                self._journal(f"fault: {message.TYPE.name} withheld", session=session_id)
+                return []
+            if f.layer == "transport" and f.kind in ("reset", "half_close", "stop_reading"):
+                after.append(f)
+                continue
+            self._arm(session_id, sf, f, now, session_wide=False)
         if sf.muted:
             return []
         out: list[bytes] = [data]
@@ -255,16 +265,48 @@ class ScenarioEngine:
                 return []
             out, sf.held, sf.coalesce = [b"".join(sf.held)], [], 0
         payload = b"".join(out)
+        tail = self._after_write(session_id, after, now)
         if sf.delay > 0:
             hub = self.hub
             assert hub is not None
             delay = sf.delay
-            hub.schedule(now + delay, lambda: hub.act(Write(session_id, payload)))
+            if "delay" in sf.once:
+                sf.delay = 0.0
+                sf.once.discard("delay")
+
+            def later() -> None:
+                hub.act(Write(session_id, payload))
+                for a in tail:
+                    hub.act(a)
+
+            hub.schedule(now + delay, later)
             return []
         if sf.dribble is not None:
             chunk, interval = sf.dribble
-            return [WriteChunked(session_id, payload, chunk, interval)]
-        return [Write(session_id, payload)]
+            if "dribble" in sf.once:
+                sf.dribble = None
+                sf.once.discard("dribble")
+            return [WriteChunked(session_id, payload, chunk, interval), *tail]
+        return [Write(session_id, payload), *tail]
+
+    def _after_write(self, sid: int, faults: list, now: float) -> list:
+        """Transport actions that follow the write of a message a fault is bound to."""
+        from mockcti.hub import Close, HalfClose, PauseReading, ResumeReading
+
+        out: list = []
+        hub = self.hub
+        assert hub is not None
+        for f in faults:
+            self._journal(f"fault: {f.kind} after this message", session=sid)
+            if f.kind == "reset":
+                out.append(Close(sid, "fault: reset", abort=True))
+            elif f.kind == "half_close":
+                out.append(HalfClose(sid))
+            else:
+                out.append(PauseReading(sid))
+                if "seconds" in f.params:
+                    hub.schedule(now + float(f.params["seconds"]), lambda: hub.act(ResumeReading(sid)))
+        return out
 
     # -- actions -----------------------------------------------------------------------------------------
 
@@ -423,6 +465,8 @@ class ScenarioEngine:
         p = f.params
         kind = f.kind
         self._journal(f"fault armed: {f.layer}/{kind}", session=sid)
+        if kind in ("delay", "dribble") and not (session_wide and f.messages is None):
+            sf.once.add(kind)  # a session-wide fault without `messages` shapes everything; others one message
         if kind == "delay":
             sf.delay = float(p.get("seconds", 1.0))
         elif kind == "dribble":
