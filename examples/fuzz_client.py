@@ -1,0 +1,128 @@
+"""A small agent-desktop CTI client for `mockcti fuzz`, well behaved or with one injected bug.
+
+Run it under the fuzzer (the fuzzer sets CTI_HOST and CTI_PORT)::
+
+    mockcti fuzz --client-cmd 'python examples/fuzz_client.py' --seed 1 --count 20 --time 30
+    mockcti fuzz --client-cmd 'python examples/fuzz_client.py --bug crash-on-hold' --seed 1 --time 30
+
+or in-process: ``fuzz_client(client=agent_client(bug=None, idle_timeout=20), ...)``.
+
+Behaviour (reference §3.1, §3.4): connect, open an agent session, heartbeat every IdleTimeout/4;
+when the server stops answering heartbeats or sends bytes that cannot be framed, reset the
+connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
+
+- ``crash-on-hold``: raises (the process exits 1) on CALL_HELD_EVENT
+- ``reuse-invoke-id``: answers CALL_DELIVERED_EVENT with two QUERY_AGENT_STATE_REQ that share one InvokeID
+- ``stop-heartbeat-on-hold``: stops heartbeating after CALL_HELD_EVENT
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+from mockcti.client import CTIClient
+from mockcti.wire import MessageType, encode
+from mockcti.wire.messages import HeartbeatReq, QueryAgentStateReq
+
+BUGS = ("crash-on-hold", "reuse-invoke-id", "stop-heartbeat-on-hold")
+
+
+def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
+                 version: int = 18) -> Any:
+    """An async client ``client(host, port, stop_event)`` for :func:`mockcti.testing.fuzz.fuzz_client`."""
+    if bug is not None and bug not in BUGS:
+        raise ValueError(f"unknown bug {bug!r}; known: {BUGS}")
+
+    async def run(host: str, port: int, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                cti = await CTIClient.connect(host, port, version=version, timeout=5)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            state = {"heartbeat": True}
+            try:
+                await cti.open_agent(agent_id=agent, extension=extension, instrument=extension,
+                                     idle_timeout=idle_timeout, heartbeat=0, timeout=5)
+            except Exception:  # noqa: BLE001 - refused or dropped: reset and retry
+                await cti.abort()
+                await asyncio.sleep(0.2)
+                continue
+            beat = asyncio.create_task(_heartbeat(cti, idle_timeout / 4, state))
+            try:
+                while not stop.is_set() and not cti.closed.is_set() and not beat.done():
+                    try:
+                        ev = await cti.next_event(timeout=0.05)
+                    except (asyncio.TimeoutError, Exception):
+                        continue
+                    if ev.TYPE is MessageType.CALL_HELD_EVENT:
+                        if bug == "crash-on-hold":
+                            raise RuntimeError("bug: cannot handle CALL_HELD_EVENT")
+                        if bug == "stop-heartbeat-on-hold":
+                            state["heartbeat"] = False
+                    if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "reuse-invoke-id":
+                        inv = cti.next_invoke_id()
+                        req = QueryAgentStateReq(invoke_id=inv, agent_instrument=extension, agent_id=agent)
+                        cti.send_bytes(encode(req, cti.dialect) * 2)
+            finally:
+                beat.cancel()
+                with contextlib.suppress(BaseException):
+                    await beat
+            if stop.is_set():
+                await cti.close(timeout=2)  # CLOSE_REQ, then close (reference §3.5)
+                return
+            await cti.abort()  # failure detected: reset the connection and reconnect (reference §3.1)
+            await asyncio.sleep(0.05)
+
+    return run
+
+
+async def _heartbeat(cti: CTIClient, interval: float, state: dict) -> None:
+    """HEARTBEAT_REQ every ``interval``; three unanswered in a row end the session (reference §3.4)."""
+    missed = 0
+    while missed < 3 and not cti.closed.is_set():
+        await asyncio.sleep(interval)
+        if not state["heartbeat"]:
+            continue
+        try:
+            await cti.request(HeartbeatReq(invoke_id=cti.next_invoke_id()), timeout=interval)
+            missed = 0
+        except asyncio.TimeoutError:
+            missed += 1
+        except Exception:  # noqa: BLE001 - connection gone or refused (offline): reset
+            return
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bug", choices=BUGS)
+    p.add_argument("--idle-timeout", type=int, default=20)
+    p.add_argument("--agent", default="1001")
+    p.add_argument("--extension", default="3001")
+    args = p.parse_args(argv)
+    host, port = os.environ.get("CTI_HOST", "127.0.0.1"), int(os.environ.get("CTI_PORT", "42027"))
+    client = agent_client(bug=args.bug, agent=args.agent, extension=args.extension, idle_timeout=args.idle_timeout)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await client(host, port, stop)
+
+    try:
+        asyncio.run(go())
+    except RuntimeError as exc:
+        print(f"fuzz_client: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``mockcti fuzz --client-cmd CMD``: drive a live client with generated events and malformed frames."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
+
+EPILOG = """checks, for every case: the client keeps running; no PROTO-* conduct violation (heartbeat
+cadence, malformed requests, reused InvokeIDs, unknown calls ...); a message at least every half
+IdleTimeout; the connection stays up, or after a malformed frame the client resets, reconnects
+and reopens within --reconnect-timeout.
+
+exit codes:
+  0  no failure found
+  1  a failing case was found (or the replayed case failed)
+  2  bad usage
+  3  the client could not start (no session opened within --start-timeout)"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--client-cmd", metavar="CMD", required=True,
+                   help="shell command starting the client; it finds the mock in CTI_HOST and CTI_PORT")
+    p.add_argument("--seed", type=int, help="seed of the search (default: random, printed); same seed, same cases")
+    p.add_argument("--count", type=int, default=100, metavar="N", help="at most N generated cases (default 100)")
+    p.add_argument("--time", type=float, default=60.0, metavar="S",
+                   help="stop starting new cases (and shrinking) after S seconds (default 60)")
+    p.add_argument("--window", type=float, default=1.0, metavar="S",
+                   help="watch the client for S seconds after each case (default 1)")
+    p.add_argument("--max-window", type=float, default=3.0, metavar="S",
+                   help="lengthen the window up to S seconds to see heartbeats of a short IdleTimeout (default 3)")
+    p.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="S",
+                   help="after a malformed frame the client may reset; it must reopen within S s (default 10)")
+    p.add_argument("--start-timeout", type=float, default=10.0, metavar="S",
+                   help="the client must open a session within S seconds of starting (default 10)")
+    p.add_argument("--max-items", type=int, default=3, metavar="N",
+                   help="event sequences / malformed frames per case (default 3)")
+    p.add_argument("--max-calls", type=int, default=2, metavar="N", help="calls per event sequence (default 2)")
+    p.add_argument("--no-malformed", action="store_true", help="legal event sequences only")
+    p.add_argument("--defects", metavar="LIST",
+                   help="comma-separated malformed-frame defects to use (default all; see --list-defects)")
+    p.add_argument("--list-defects", action="store_true", help="print the defect labels and exit")
+    p.add_argument("--no-chunking", action="store_true", help="never deliver an item in small pieces")
+    p.add_argument("--min-idle-timeout", type=int, default=20, metavar="S",
+                   help="smallest IdleTimeout the server accepts (default 20, as UCCX; lower it for quick heartbeats)")
+    p.add_argument("--profile", choices=["uccx", "ucce"], default=None, help="protocol profile (default uccx)")
+    p.add_argument("--center", metavar="FILE", help="contact center description (agents the client logs in as)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
+    p.add_argument("--save", metavar="FILE", default="mockcti-fuzz-failure.json",
+                   help="write the smallest failing case here (default mockcti-fuzz-failure.json)")
+    p.add_argument("--replay", metavar="FILE", help="run the case saved in FILE instead of searching")
+    p.add_argument("--repeat", type=int, default=1, metavar="N", help="with --replay: run the case N times")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--verbose", "-v", action="store_true", help="one line per case on stderr")
+
+
+def _usage(msg: str) -> int:
+    print(f"mockcti fuzz: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from mockcti.testing.strategies import DEFECTS
+
+    if args.list_defects:
+        for name, status in DEFECTS.items():
+            print(f"{name}  ({status.name})")
+        return 0
+    if args.count < 1 or args.time <= 0 or args.window <= 0 or args.repeat < 1 or args.max_items < 1 \
+            or args.max_calls < 1 or args.reconnect_timeout <= 0 or args.start_timeout <= 0 or args.max_window <= 0:
+        return _usage("--count, --repeat, --max-items and --max-calls must be >= 1; times must be positive")
+    if args.min_idle_timeout < 1:
+        return _usage("--min-idle-timeout must be >= 1")
+    defects = None
+    if args.defects:
+        defects = [d.strip() for d in args.defects.split(",") if d.strip()]
+        unknown = [d for d in defects if d not in DEFECTS]
+        if unknown or not defects:
+            return _usage(f"unknown defect(s) {unknown}; known: {', '.join(DEFECTS)}")
+    center = None
+    if args.center:
+        from mockcti.center import load_center_file
+
+        try:
+            center = load_center_file(args.center)
+        except Exception as exc:  # noqa: BLE001 - any invalid file is a usage error
+            return _usage(f"--center {args.center}: {exc}")
+    log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else None
+    common = dict(window=args.window, max_window=args.max_window, reconnect_timeout=args.reconnect_timeout,
+                  start_timeout=args.start_timeout, min_idle_timeout=args.min_idle_timeout, center=center,
+                  profile=args.profile, host=args.host, port=args.port, log=log)
+    from mockcti.testing.fuzz import fuzz_client, load_case, replay_case
+
+    if args.replay:
+        try:
+            case = load_case(args.replay)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return _usage(f"--replay {args.replay}: {exc}")
+        result = replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
+        print(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
+              file=sys.stderr)
+        if not result.client_started:
+            print(f"the client could not start: {result.start_error}", file=sys.stderr)
+        elif result.failure is not None:
+            print(f"FAILURE: {result.failure.reason}", file=sys.stderr)
+            for d in result.failure.details:
+                print(f"  {d}", file=sys.stderr)
+            print("case:\n" + case.describe(), file=sys.stderr)
+        else:
+            print("no failure: the case passed", file=sys.stderr)
+    else:
+        if args.center:
+            common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
+        result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
+                             max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
+                             defects=defects, chunking=not args.no_chunking, save=args.save, **common)
+        print(result.summary(), file=sys.stderr)
+    if args.json:
+        out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,
+               "cases_run": result.cases_run, "elapsed": round(result.elapsed, 3),
+               "budget_exhausted": result.budget_exhausted, "start_error": result.start_error,
+               "failure": None if result.failure is None else {
+                   "reason": result.failure.reason, "details": result.failure.details,
+                   "case": result.failure.case.to_dict()},
+               "replay_command": result.replay_command, "search_command": result.search_command,
+               "saved_to": result.saved_to}
+        print(json.dumps(out, indent=2))
+    return result.exit_code

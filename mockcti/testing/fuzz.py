@@ -1,0 +1,846 @@
+"""Fuzzing CTI clients: generated event sequences and malformed frames against a live client.
+
+A *case* (:class:`FuzzCase`) is a short list of items, each a legal call flow for one agent
+(:func:`~mockcti.testing.strategies.event_sequences`, encoded for the client's dialect) or a
+malformed frame (:func:`~mockcti.testing.strategies.malformed_frames`, raw bytes labelled with
+its defect), optionally delivered in small pieces (``chunk`` bytes at a time). The fuzzer
+serves a :class:`~mockcti.testing.fixtures.ThreadedServer`, lets the client under test open a
+session, injects each case into that session and watches the client for a window:
+
+- the client must keep running (a subprocess that exits, an in-process client that returns or
+  raises, fails the case);
+- no protocol-conduct violation (``PROTO-*``, :data:`mockcti.session.RULES`) may appear: heartbeat
+  cadence, malformed or unknown requests, reused InvokeIDs, unknown call IDs, ...
+  (``PROTO-NO-CLOSE`` is excused after a malformed frame: resetting is what the guide asks);
+- messages must keep coming: silence longer than half the session's IdleTimeout fails
+  (reference §3.4);
+- the connection stays up; after a malformed frame the client may reset it (reference §3.1),
+  but must then reconnect and open a session again within ``reconnect_timeout`` seconds.
+
+ACD-rule violations are not checked: the center's state is not that of the injected events.
+
+The search runs as a Hypothesis test (seeded by ``seed``, ``max_examples=count``, no example
+database), so a failing case is shrunk to a small one, and the same seed generates the same
+cases. Every case is run at most once: outcomes are cached by case, which keeps shrinking
+consistent against a live, slightly nondeterministic client. The run stops starting new work
+after ``time_budget`` seconds (the shrinking too) and ends at the latest a few seconds later.
+
+Two kinds of client::
+
+    # a live client: a shell command, started with CTI_HOST/CTI_PORT in its environment
+    result = fuzz_client("python my_client.py", seed=1, count=50, time_budget=60)
+
+    # an in-process Python client: an async callable client(host, port, stop_event) that runs
+    # until stop_event is set (it runs in an event loop on a thread of its own)
+    result = fuzz_client(client=my_async_client, seed=1, count=20, window=0.3)
+
+    if not result.passed:
+        print(result.failure.case.describe(), result.replay_command)
+        result.failure.case.save("failure.json")    # replay_case(load_case(...), ...) runs it again
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CaseItem", "FuzzCase", "FuzzFailure", "FuzzResult", "cases", "fuzz_client", "replay_case", "load_case",
+    "EXIT_CODES", "InProcessClient",
+]
+
+EXIT_CODES = {
+    0: "no failure found",
+    1: "a failing case was found (or the replayed case failed)",
+    2: "bad usage",
+    3: "the client could not start (no session opened)",
+}
+
+#: an in-process client: ``await client(host, port, stop_event)`` runs until stop_event is set
+InProcessClient = Callable[[str, int, asyncio.Event], Awaitable[Any]]
+
+_POLL = 0.02
+_DRIBBLE_INTERVAL = 0.002  # seconds between pieces of a chunked item
+_MAX_PIECES = 64  # a chunked item is cut into at most this many pieces
+_GRACE = 2.0  # seconds a case may overrun the time budget while it finishes waiting
+
+
+# -- cases -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """One thing sent to the client: a legal event sequence or one malformed frame.
+
+    ``frames`` are hex strings: one encoded message each for ``"events"``, the raw bytes for
+    ``"malformed"``. ``types`` names the messages (events) or is empty; ``defect`` labels a
+    malformed frame. ``chunk``: deliver the item's bytes ``chunk`` bytes at a time.
+    """
+
+    kind: str
+    frames: tuple[str, ...]
+    types: tuple[str, ...] = ()
+    defect: str | None = None
+    closes_connection: bool = False
+    chunk: int | None = None
+
+    def data(self) -> bytes:
+        return b"".join(bytes.fromhex(f) for f in self.frames)
+
+    def describe(self) -> str:
+        how = "" if self.chunk is None else f" (delivered {self.chunk} byte(s) at a time)"
+        if self.kind == "malformed":
+            data = self.data()
+            hexed = data.hex(" ") if len(data) <= 48 else data[:48].hex(" ") + f" ... ({len(data)} bytes)"
+            return f"malformed frame [{self.defect}]{how}: {hexed}"
+        return f"{len(self.types)} event(s){how}: " + ", ".join(self.types)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "frames": list(self.frames)}
+        if self.types:
+            d["types"] = list(self.types)
+        if self.defect is not None:
+            d["defect"] = self.defect
+            d["closes_connection"] = self.closes_connection
+        if self.chunk is not None:
+            d["chunk"] = self.chunk
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CaseItem":
+        if d.get("kind") not in ("events", "malformed"):
+            raise ValueError(f"item kind must be 'events' or 'malformed', not {d.get('kind')!r}")
+        return cls(kind=d["kind"], frames=tuple(d["frames"]), types=tuple(d.get("types", ())),
+                   defect=d.get("defect"), closes_connection=bool(d.get("closes_connection", False)),
+                   chunk=d.get("chunk"))
+
+
+@dataclass(frozen=True)
+class FuzzCase:
+    """What one fuzz case sends, in order, and the dialect its events were encoded with."""
+
+    items: tuple[CaseItem, ...]
+    profile: str = "uccx"
+    version: int = 18
+    v18_length_width: int = 2
+
+    @property
+    def dialect(self) -> Any:
+        from mockcti.wire import Dialect
+        from mockcti.wire.dialect import PROFILES
+
+        return Dialect(profile=PROFILES[self.profile], version=self.version, v18_length_width=self.v18_length_width)
+
+    @property
+    def has_malformed(self) -> bool:
+        return any(i.kind == "malformed" for i in self.items)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(messages and frames, bytes): smaller is simpler."""
+        return sum(len(i.frames) for i in self.items), sum(len(f) // 2 for i in self.items for f in i.frames)
+
+    def describe(self) -> str:
+        return "\n".join(f"  {n}. {item.describe()}" for n, item in enumerate(self.items, 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": "mockcti-fuzz-case/1", "dialect": {"profile": self.profile, "version": self.version,
+                                                             "v18_length_width": self.v18_length_width},
+                "items": [i.to_dict() for i in self.items]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FuzzCase":
+        if not isinstance(d, dict) or "items" not in d:
+            raise ValueError("not a mockcti fuzz case (no 'items')")
+        dia = d.get("dialect", {})
+        return cls(items=tuple(CaseItem.from_dict(i) for i in d["items"]), profile=dia.get("profile", "uccx"),
+                   version=int(dia.get("version", 18)), v18_length_width=int(dia.get("v18_length_width", 2)))
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def save(self, path: str | Path, **extra: Any) -> None:
+        Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n", encoding="utf-8")
+
+
+def load_case(path: str | Path) -> FuzzCase:
+    """Read a case written by :meth:`FuzzCase.save` (``mockcti fuzz --save``)."""
+    return FuzzCase.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malformed: bool = True,
+          defects: Sequence[str] | None = None, chunking: bool = True) -> Any:
+    """Hypothesis strategy of :class:`FuzzCase` for ``dialect`` (default UCCX v18).
+
+    Shrinks towards fewer items, event sequences rather than malformed frames, fewer calls and
+    whole (unchunked) delivery.
+    """
+    from hypothesis import strategies as st
+
+    from mockcti.testing.strategies import event_sequences, malformed_frames
+    from mockcti.wire import Dialect, encode
+
+    d = dialect or Dialect.uccx(18)
+    chunk = st.none() | st.integers(1, 64) if chunking else st.none()
+
+    def events_item(pair: tuple[list, int | None]) -> CaseItem:
+        msgs, c = pair
+        return CaseItem("events", tuple(encode(m, d).hex() for m in msgs), tuple(m.TYPE.name for m in msgs),
+                        chunk=c)
+
+    def malformed_item(pair: tuple[Any, int | None]) -> CaseItem:
+        fr, c = pair
+        return CaseItem("malformed", (fr.data.hex(),), defect=fr.defect, closes_connection=fr.closes_connection,
+                        chunk=c)
+
+    item = st.tuples(event_sequences(dialect=d, max_calls=max_calls), chunk).map(events_item)
+    if malformed:
+        item = item | st.tuples(malformed_frames(dialect=d, defects=defects), chunk).map(malformed_item)
+    return st.lists(item, min_size=1, max_size=max_items).map(
+        lambda items: FuzzCase(tuple(items), d.profile.name, d.version, d.v18_length_width))
+
+
+# -- results -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class FuzzFailure:
+    """Why a case failed: ``reason`` (one line) and ``details`` (violations, client output)."""
+
+    case: FuzzCase
+    reason: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FuzzResult:
+    passed: bool
+    seed: int
+    count: int
+    cases_run: int = 0
+    elapsed: float = 0.0
+    failure: FuzzFailure | None = None
+    client_started: bool = True
+    start_error: str | None = None
+    replay_command: str | None = None
+    search_command: str | None = None
+    saved_to: str | None = None
+    budget_exhausted: bool = False
+    failures_seen: int = 0
+    client_output: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if not self.client_started:
+            return 3
+        return 0 if self.passed else 1
+
+    def summary(self) -> str:
+        head = (f"mockcti fuzz: {self.cases_run} case(s) run in {self.elapsed:.1f} s, seed {self.seed}"
+                + (" (time budget reached)" if self.budget_exhausted else ""))
+        if not self.client_started:
+            return f"{head}\nthe client could not start: {self.start_error}"
+        if self.passed:
+            return f"{head}: no failure found"
+        assert self.failure is not None
+        lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
+                 f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
+                 "smallest failing case:", self.failure.case.describe()]
+        if self.saved_to:
+            lines.append(f"saved to {self.saved_to}")
+        if self.replay_command:
+            lines.append(f"replay it:  {self.replay_command}")
+        if self.search_command:
+            lines.append(f"repeat the search:  {self.search_command}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Outcome:
+    failure: str | None = None
+    details: list[str] = field(default_factory=list)
+    inconclusive: bool = False
+
+
+class _CaseFailed(AssertionError):
+    def __init__(self, case: FuzzCase, outcome: _Outcome) -> None:
+        super().__init__(outcome.failure)
+        self.case = case
+        self.outcome = outcome
+
+
+# -- clients under test --------------------------------------------------------------------------------
+
+
+class _SubprocessClient:
+    """A shell command in a process group of its own; output goes to a temporary file."""
+
+    def __init__(self, cmd: str, host: str, port: int) -> None:
+        self.cmd = cmd
+        self.env = dict(os.environ, CTI_HOST=str(host), CTI_PORT=str(port), CTI_FUZZ="1")
+        self.proc: subprocess.Popen | None = None
+        self._out = tempfile.TemporaryFile()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, shell=True, env=self.env, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def ended(self) -> str | None:
+        if self.proc is None:
+            return "not started"
+        rc = self.proc.poll()
+        return None if rc is None else f"the client process exited with status {rc}"
+
+    def stop(self, timeout: float = 3.0) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)  # the group we created for it (start_new_session)
+            try:
+                proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def output(self, limit: int = 4000) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self._out.seek(0, os.SEEK_END)
+            size = self._out.tell()
+            self._out.seek(max(0, size - limit))
+            return self._out.read().decode("utf-8", "replace")
+        return ""
+
+    def close(self) -> None:
+        self.stop()
+        self._out.close()
+
+
+class _InProcessClient:
+    """``client(host, port, stop_event)`` run in an event loop on a thread of its own."""
+
+    def __init__(self, fn: InProcessClient, host: str, port: int) -> None:
+        self.fn = fn
+        self.host, self.port = host, port
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._result: str | None = None
+        self._log: list[str] = []
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self._result = None
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._task = asyncio.current_task()
+            ready.set()
+            try:
+                await self.fn(self.host, self.port, self._stop)
+            except asyncio.CancelledError:
+                self._result = "the client was cancelled"
+                raise
+            except BaseException as exc:  # noqa: BLE001 - reported as the case's failure
+                import traceback
+
+                self._result = f"the client raised {type(exc).__name__}: {exc}"
+                self._log = traceback.format_exception(exc)[-6:]
+            else:
+                self._result = "the client returned"
+
+        def run() -> None:
+            with contextlib.suppress(BaseException):
+                asyncio.run(main())
+            ready.set()
+
+        self._thread = threading.Thread(target=run, name="mockcti-fuzz-client", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+
+    def ended(self) -> str | None:
+        if self._thread is None:
+            return "not started"
+        if self._thread.is_alive() and self._result is None:
+            return None
+        return self._result or "the client ended"
+
+    def stop(self, timeout: float = 3.0) -> None:
+        t, loop = self._thread, self._loop
+        if t is None or not t.is_alive() or loop is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
+        t.join(timeout)
+        if t.is_alive() and self._task is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._task.cancel)
+            t.join(timeout)
+
+    def output(self, limit: int = 4000) -> str:
+        """The traceback of the client's last exception."""
+        return "".join(self._log)[-limit:]
+
+    def close(self) -> None:
+        self.stop()
+
+
+# -- the fuzzer ----------------------------------------------------------------------------------------
+
+
+def _identity(hub: Any, session: Any) -> tuple[str, str, str] | None:
+    """(agent ID, extension, instrument) of an agent-mode session, else None."""
+    req = session.open_req
+    if req is None or not session.agent_mode:
+        return None
+    for a in hub.center.agents.values():
+        if (req.agent_id and a.id == req.agent_id) or (req.agent_extension and a.cfg.extension == req.agent_extension) \
+                or (req.agent_instrument and a.device == req.agent_instrument):
+            return a.id, a.cfg.extension, a.device
+    ext = req.agent_extension or req.agent_instrument or ""
+    return req.agent_id or "", ext, req.agent_instrument or ext
+
+
+def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
+    """The sequence's made-up agent replaced by the session's agent (so the client recognises it)."""
+    if ident is None:
+        return messages
+    from mockcti.wire import MessageType
+
+    first = next((m for m in messages if m.TYPE is MessageType.AGENT_STATE_EVENT), None)
+    if first is None:
+        return messages
+    old_id, old_ext = first.agent_id, first.agent_extension
+    agent_id, ext, instrument = ident
+    out = []
+    for m in messages:
+        kw = {}
+        for f in dataclasses.fields(m):
+            v = getattr(m, f.name)
+            if not isinstance(v, str):
+                continue
+            if f.name == "agent_id" and v == old_id:
+                kw[f.name] = agent_id
+            elif v == old_ext:
+                kw[f.name] = instrument if f.name in ("agent_instrument", "active_terminal") else ext
+        out.append(dataclasses.replace(m, **kw) if kw else m)
+    return out
+
+
+class _Fuzzer:
+    def __init__(self, server: Any, runner: Any, *, window: float, max_window: float, reconnect_timeout: float,
+                 start_timeout: float, deadline: float, log: Callable[[str], None] | None) -> None:
+        self.server = server
+        self.runner = runner
+        self.window = window
+        self.max_window = max_window
+        self.reconnect_timeout = reconnect_timeout
+        self.start_timeout = start_timeout
+        self.deadline = deadline  # monotonic: no waiting beyond it
+        self.log = log or (lambda s: None)
+        self.cases_run = 0
+        self.started_once = False
+
+    # -- the client's session ------------------------------------------------------------------------
+
+    def _latest_open(self) -> tuple[int, Any] | None:
+        def go(hub: Any, now: float) -> tuple[int, Any] | None:
+            sids = hub.open_sessions()
+            if not sids:
+                return None
+            sid = max(sids)
+            s = hub.session(sid)
+            return sid, (s.dialect, s.idle_timeout)
+
+        return self.server.call(go)
+
+    def wait_session(self, timeout: float) -> tuple[int, Any] | str:
+        end = time.monotonic() + timeout
+        while True:
+            got = self._latest_open()
+            if got is not None:
+                return got
+            ended = self.runner.ended()
+            if ended:
+                return ended
+            if time.monotonic() >= end:
+                return f"no session opened within {timeout:g} s"
+            time.sleep(_POLL)
+
+    def ensure_client(self) -> tuple[int, Any] | str:
+        """The client running with an open session: (session ID, (dialect, idle timeout)), or why not."""
+        if self.runner.ended() is not None:
+            if self.started_once:
+                self.runner.stop()
+                # a fresh start: drop what the previous incarnation left (server-side, no client violation)
+                self.server.call(lambda hub, now: [hub.close(sid, "fuzz: client restarted", abort=True)
+                                                   for sid in list(hub.conns)])
+            self.runner.start()
+            self.started_once = True
+        return self.wait_session(self.start_timeout)
+
+    # -- one case ---------------------------------------------------------------------------------------
+
+    def run_case(self, case: FuzzCase) -> _Outcome:
+        got = self.ensure_client()
+        if isinstance(got, str):
+            return _Outcome(f"the client is not running with an open session: {got}",
+                            self._output_details())
+        self.cases_run += 1
+        sid, (dialect, idle) = got
+        from mockcti.wire import decode_bytes
+
+        case_dialect = case.dialect
+        batches = []
+        for item in case.items:
+            if item.kind == "events":
+                batches.append((item, [decode_bytes(bytes.fromhex(f), case_dialect) for f in item.frames]))
+            else:
+                batches.append((item, None))
+        n = self.cases_run
+
+        def inject(hub: Any, now: float) -> int:
+            from mockcti.hub import WriteChunked
+            from mockcti.wire import EncodeError
+
+            mark = hub.journal.record("note", now, sid, what=f"fuzz case {n}", items=len(case.items)).seq
+            session = hub.session(sid)
+            if session is None:
+                return mark
+            ident = _identity(hub, session)
+            for item, msgs in batches:
+                if msgs is not None:
+                    msgs = _rewrite(msgs, ident)
+                    if item.chunk is None:
+                        for m in msgs:
+                            hub.send(sid, m)
+                        continue
+                    data = b""
+                    for m in msgs:
+                        try:
+                            data += session.encode(m)  # tracks the call IDs the client is told about
+                        except EncodeError as exc:
+                            hub.journal.record("fault", now, sid, fault="cannot encode", message=m.TYPE.name,
+                                               error=str(exc))
+                            continue
+                        hub.journal.message("out", now, sid, m)
+                else:
+                    data = item.data()
+                    note = f"fuzz: malformed frame ({item.defect})"
+                    if item.chunk is None:
+                        hub.send_raw(sid, data, note=note)
+                        continue
+                    hub.journal.record("fault", now, sid, fault=note, bytes=data.hex())
+                chunk = max(item.chunk, -(-len(data) // _MAX_PIECES))
+                hub.act(WriteChunked(sid, data, chunk, _DRIBBLE_INTERVAL))
+            return mark
+
+        mark = self.server.call(inject)
+        window = self.window
+        if idle:
+            window = max(window, min(0.75 * idle + 0.05, self.max_window))
+        return self._observe(case, sid, mark, idle, window)
+
+    def _observe(self, case: FuzzCase, sid: int, mark: int, idle: float | None, window: float) -> _Outcome:
+        start = time.monotonic()
+        dropped_at: float | None = None
+        excuse_no_close = case.has_malformed
+        first_sid = sid
+
+        def snap(hub: Any, now: float) -> tuple:
+            viol = [(e.session, e.data.get("rule", "?"), e.data.get("detail", ""))
+                    for e in hub.journal.since(mark) if e.kind == "violation"]
+            opened = hub.open_sessions()
+            s = hub.session(sid)
+            info = (s.last_received, s.idle_timeout) if s is not None else (None, None)
+            return now, viol, opened, info
+
+        while True:
+            time.sleep(_POLL)
+            t = time.monotonic()
+            ended = self.runner.ended()
+            if ended:
+                return _Outcome(ended, self._output_details())
+            now, viol, opened, (last, idle_now) = self.server.call(snap)
+            bad = [v for v in viol if v[0] is not None and v[0] >= first_sid and str(v[1]).startswith("PROTO-")
+                   and not (excuse_no_close and v[1] == "PROTO-NO-CLOSE")]
+            if bad:
+                rules = sorted({v[1] for v in bad})
+                return _Outcome(f"protocol violation: {', '.join(rules)}",
+                                [f"{r} (session {s}): {d}" for s, r, d in bad[:10]])
+            if sid in opened:
+                if idle_now and last is not None and now - last > idle_now / 2:
+                    return _Outcome(f"no message from the client for {now - last:.1f} s; half its IdleTimeout is "
+                                    f"{idle_now / 2:g} s (heartbeats stopped?)")
+            else:
+                newer = [s for s in opened if s > sid]
+                if not case.has_malformed:
+                    return _Outcome("the connection dropped after legal events only (reference §3.1: it stays up "
+                                    "until a failure)", [f"session {sid} ended"])
+                if newer:
+                    self.log(f"  client reconnected: session {sid} -> {max(newer)}")
+                    sid = max(newer)
+                    dropped_at = None
+                    continue
+                if dropped_at is None:
+                    dropped_at = t
+                elif t - dropped_at > self.reconnect_timeout:
+                    return _Outcome(f"the client did not reconnect and reopen a session within "
+                                    f"{self.reconnect_timeout:g} s after its connection ended")
+            if t >= self.deadline + _GRACE:
+                return _Outcome(inconclusive=True)
+            if t - start >= window and dropped_at is None:
+                return _Outcome()
+
+    def _output_details(self) -> list[str]:
+        out = self.runner.output().strip()
+        if not out:
+            return []
+        lines = out.splitlines()[-15:]
+        return ["client output (last lines):", *[f"| {line}" for line in lines]]
+
+
+class _QuietLostWrites:
+    """Drops asyncio's "socket.send() raised exception." warnings while a fuzz run lasts: the
+    server's dribbled writes (chunked items) keep going for a moment after a client reset."""
+
+    def filter(self, record: Any) -> bool:
+        return record.getMessage() != "socket.send() raised exception."
+
+
+# -- entry points ------------------------------------------------------------------------------------
+
+
+def _server(center: Any, profile: str | None, min_idle_timeout: int, host: str, port: int) -> Any:
+    from mockcti.hub import HubConfig
+    from mockcti.journal import Journal
+    from mockcti.session import SessionConfig
+    from mockcti.testing.fixtures import ThreadedServer, hub_config_for
+
+    hub_config = hub_config_for(profile, HubConfig(session=SessionConfig(min_idle_timeout=min_idle_timeout)))
+    # keep=False: violations, connects and closes are kept; messages are only counted (bounded memory)
+    return ThreadedServer(center, host=host, port=port, hub_config=hub_config, journal=Journal(keep=False)).start()
+
+
+def _command(client_cmd: str, parts: list[str]) -> str:
+    return " ".join(["mockcti fuzz --client-cmd", shlex.quote(client_cmd), *parts])
+
+
+def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None = None, seed: int | None = None,
+                count: int = 100, time_budget: float = 60.0, window: float = 1.0, max_window: float = 3.0,
+                reconnect_timeout: float = 10.0, start_timeout: float = 10.0, max_items: int = 3, max_calls: int = 2,
+                malformed: bool = True, defects: Sequence[str] | None = None, chunking: bool = True,
+                min_idle_timeout: int = 20, center: Any = None, profile: str | None = None,
+                host: str = "127.0.0.1", port: int = 0, save: str | Path | None = None,
+                log: Callable[[str], None] | None = None) -> FuzzResult:
+    """Fuzz one client with up to ``count`` generated cases within about ``time_budget`` seconds.
+
+    Give either ``client_cmd`` (a shell command; the client finds the server in ``CTI_HOST`` and
+    ``CTI_PORT``) or ``client`` (an async callable ``client(host, port, stop_event)`` run in this
+    process, on a thread with its own event loop, until ``stop_event`` is set). A client that
+    exits is started again for the next case.
+
+    Each case is observed for ``window`` seconds, longer (up to ``max_window``) when the session's
+    IdleTimeout is short enough to see its heartbeats. ``min_idle_timeout`` is the server's lower
+    bound for IdleTimeout (20 s like UCCX; lower it to fuzz clients with quick heartbeats).
+    Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
+    ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).
+    """
+    import random
+
+    from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+    from hypothesis.errors import Flaky, Unsatisfiable
+
+    if (client_cmd is None) == (client is None):
+        raise ValueError("give exactly one of client_cmd and client")
+    if count < 1 or time_budget <= 0 or window <= 0:
+        raise ValueError("count must be >= 1, time_budget and window > 0")
+    seed = random.randrange(2 ** 31) if seed is None else int(seed)
+    t0 = time.monotonic()
+    deadline = t0 + time_budget
+    result = FuzzResult(passed=True, seed=seed, count=count)
+    quiet = _QuietLostWrites()
+    logging.getLogger("asyncio").addFilter(quiet)
+    server = _server(center, profile, min_idle_timeout, host, port)
+    runner: Any = (_SubprocessClient(client_cmd, server.host, server.port) if client_cmd is not None
+                   else _InProcessClient(client, server.host, server.port))  # type: ignore[arg-type]
+    fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
+                     start_timeout=start_timeout, deadline=deadline, log=log)
+    try:
+        try:
+            got = fuzzer.ensure_client()
+        except OSError as exc:
+            got = f"cannot start {client_cmd!r}: {exc}"
+        if isinstance(got, str):
+            result.client_started = False
+            result.passed = False
+            result.start_error = got
+            result.client_output = runner.output()
+            return result
+        _, (dialect, idle) = got
+        if log:
+            log(f"mockcti fuzz: client session open ({dialect.profile.name} v{dialect.version}, IdleTimeout "
+                f"{idle if idle else 'none'}); seed {seed}, up to {count} case(s) in {time_budget:g} s")
+        strategy = cases(dialect=dialect, max_items=max_items, max_calls=max_calls, malformed=malformed,
+                         defects=defects, chunking=chunking)
+        cache: dict[str, _Outcome] = {}
+        failing: list[tuple[FuzzCase, _Outcome]] = []
+
+        @settings(max_examples=count, deadline=None, database=None, derandomize=False,
+                  phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, verbosity=Verbosity.quiet,
+                  suppress_health_check=list(HealthCheck))
+        @hseed(seed)
+        @given(st.data())
+        def search(data: Any) -> None:
+            over = time.monotonic() >= deadline
+            if over and not failing:
+                result.budget_exhausted = True
+                assume(False)
+            case = data.draw(strategy, label="case")
+            key = case.key()
+            outcome = cache.get(key)
+            if outcome is None:
+                if over:
+                    result.budget_exhausted = True
+                    assume(False)
+                outcome = fuzzer.run_case(case)
+                if not outcome.inconclusive:
+                    cache[key] = outcome
+                if log:
+                    log(f"case {fuzzer.cases_run}: {len(case.items)} item(s) -> "
+                        f"{'FAIL: ' + outcome.failure if outcome.failure else 'ok'}")
+            if outcome.failure:
+                failing.append((case, outcome))
+                raise _CaseFailed(case, outcome)
+
+        found: tuple[FuzzCase, _Outcome] | None = None
+        try:
+            search()
+        except _CaseFailed as exc:
+            found = (exc.case, exc.outcome)
+        except (Flaky, Unsatisfiable, BaseExceptionGroup):  # type: ignore[misc]
+            pass
+        if found is None and failing:  # Hypothesis gave up consistently: take the smallest we saw
+            found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
+        result.failures_seen = len(failing)
+        if found is not None:
+            case, outcome = found
+            result.passed = False
+            result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
+            result.client_output = runner.output()
+            if save is not None:
+                case.save(save, seed=seed, reason=outcome.failure, details=outcome.details)
+                result.saved_to = str(save)
+            if client_cmd is not None:
+                parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}",
+                         "--window", f"{window:g}"]
+                if max_window != 3.0:
+                    parts += ["--max-window", f"{max_window:g}"]
+                if min_idle_timeout != 20:
+                    parts += ["--min-idle-timeout", str(min_idle_timeout)]
+                if max_items != 3:
+                    parts += ["--max-items", str(max_items)]
+                if max_calls != 2:
+                    parts += ["--max-calls", str(max_calls)]
+                if not malformed:
+                    parts.append("--no-malformed")
+                if defects:
+                    parts += ["--defects", shlex.quote(",".join(defects))]
+                if not chunking:
+                    parts.append("--no-chunking")
+                if profile:
+                    parts += ["--profile", profile]
+                if isinstance(center, (str, Path)):
+                    parts += ["--center", shlex.quote(str(center))]
+                result.search_command = _command(client_cmd, parts)
+                if save is not None:
+                    rparts = ["--replay", shlex.quote(str(save)), "--window", f"{window:g}"]
+                    if min_idle_timeout != 20:
+                        rparts += ["--min-idle-timeout", str(min_idle_timeout)]
+                    if profile:
+                        rparts += ["--profile", profile]
+                    if isinstance(center, (str, Path)):
+                        rparts += ["--center", shlex.quote(str(center))]
+                    result.replay_command = _command(client_cmd, rparts)
+                else:
+                    result.replay_command = result.search_command
+        return result
+    finally:
+        result.cases_run = fuzzer.cases_run
+        runner.close()
+        server.stop(timeout=5)
+        logging.getLogger("asyncio").removeFilter(quiet)
+        result.elapsed = time.monotonic() - t0
+
+
+def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, client: InProcessClient | None = None,
+                repeat: int = 1, window: float = 1.0, max_window: float = 3.0, reconnect_timeout: float = 10.0,
+                start_timeout: float = 10.0, min_idle_timeout: int = 20, center: Any = None,
+                profile: str | None = None, host: str = "127.0.0.1", port: int = 0, time_budget: float = 120.0,
+                log: Callable[[str], None] | None = None) -> FuzzResult:
+    """Run one saved case against the client (``repeat`` times, stopping at the first failure)."""
+    if isinstance(case, (str, Path)):
+        case = load_case(case)
+    if (client_cmd is None) == (client is None):
+        raise ValueError("give exactly one of client_cmd and client")
+    t0 = time.monotonic()
+    result = FuzzResult(passed=True, seed=0, count=repeat)
+    quiet = _QuietLostWrites()
+    logging.getLogger("asyncio").addFilter(quiet)
+    server = _server(center, profile, min_idle_timeout, host, port)
+    runner: Any = (_SubprocessClient(client_cmd, server.host, server.port) if client_cmd is not None
+                   else _InProcessClient(client, server.host, server.port))  # type: ignore[arg-type]
+    fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
+                     start_timeout=start_timeout, deadline=t0 + time_budget, log=log)
+    try:
+        try:
+            got = fuzzer.ensure_client()
+        except OSError as exc:
+            got = f"cannot start {client_cmd!r}: {exc}"
+        if isinstance(got, str):
+            result.client_started, result.passed, result.start_error = False, False, got
+            result.client_output = runner.output()
+            return result
+        for _ in range(max(1, repeat)):
+            outcome = fuzzer.run_case(case)
+            if outcome.failure:
+                result.passed = False
+                result.failures_seen += 1
+                result.failure = FuzzFailure(case, outcome.failure, outcome.details)
+                result.client_output = runner.output()
+                break
+            if time.monotonic() >= t0 + time_budget:
+                result.budget_exhausted = True
+                break
+        return result
+    finally:
+        result.cases_run = fuzzer.cases_run
+        runner.close()
+        server.stop(timeout=5)
+        logging.getLogger("asyncio").removeFilter(quiet)
+        result.elapsed = time.monotonic() - t0
+
+
+if sys.version_info < (3, 11):  # pragma: no cover - BaseExceptionGroup is builtin from 3.11
+    BaseExceptionGroup = Exception  # type: ignore[misc,assignment]  # noqa: A001
