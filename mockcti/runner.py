@@ -47,6 +47,8 @@ class ScenarioRun:
 
     @property
     def exit_code(self) -> int:
+        if self.client_exit in (126, 127):  # the shell could not run the client: nothing else is meaningful
+            return 3
         if not self.passed:
             return 1
         if self.client_exit not in (None, 0):
@@ -99,6 +101,8 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
     run = ScenarioRun(name=name, path=path, seed=engine.seed, journal=server.journal)
     proc = None
     driver = None
+    reader = None
+    output = bytearray()  # the client's stdout+stderr, read as it comes so a chatty client never blocks
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
@@ -110,6 +114,8 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
             except OSError as exc:
                 run.client_exit = 127
                 run.client_output = f"cannot start {client_cmd!r}: {exc}"
+            else:
+                reader = asyncio.ensure_future(_drain(proc.stdout, output))
         if on_started is not None:
             res = on_started(server)
             if asyncio.iscoroutine(res):
@@ -151,14 +157,29 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
                     await proc.wait()
             run.client_exit = proc.returncode if run.end_reason.startswith("client exited") else (
                 proc.returncode if proc.returncode and proc.returncode > 0 else 0)
-            if proc.stdout is not None:
-                run.client_output = (await proc.stdout.read()).decode("utf-8", "replace")[-20000:]
+            if reader is not None:
+                try:
+                    await asyncio.wait_for(reader, 5)
+                except asyncio.TimeoutError:
+                    reader.cancel()
+            run.client_output = output.decode("utf-8", "replace")
         await server.stop()
     run.expectations = engine.verify(server.now())
     run.summary = build_summary(server.journal, expectations=run.expectations, seed=engine.seed,
                                 extra={"scenario": name, "file": path, "end": run.end_reason,
                                        "client_exit": run.client_exit})
     return run
+
+
+async def _drain(stream: Any, into: bytearray, keep: int = 64 * 1024) -> None:
+    """Read a subprocess pipe to its end, keeping the last ``keep`` bytes."""
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            return
+        into += chunk
+        if len(into) > keep:
+            del into[:-keep]
 
 
 def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:

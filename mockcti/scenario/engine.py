@@ -675,7 +675,7 @@ class ScenarioEngine:
                 failed = f"scenario state was {r.state!r}, not one of {list(match.states)}"
             if failed is None and match.agent is not None and r.agent != match.agent:
                 failed = f"sent by agent {r.agent!r}, not {match.agent!r}"
-            if best is None or score > best[0]:
+            if best is None or score >= best[0]:  # ties: the latest request is the most telling
                 best = (score, r, failed or "matched too late or too often")
         if best is None:
             return "no request was received at all"
