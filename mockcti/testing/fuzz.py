@@ -78,6 +78,7 @@ InProcessClient = Callable[[str, int, asyncio.Event], Awaitable[Any]]
 _POLL = 0.02
 _DRIBBLE_INTERVAL = 0.002  # seconds between pieces of a chunked item
 _MAX_PIECES = 64  # a chunked item is cut into at most this many pieces
+_SETTLE = 0.1  # seconds between the end of one case's delivery and the next case
 _GRACE = 2.0  # seconds a case may overrun the time budget while it finishes waiting
 
 
@@ -459,6 +460,8 @@ class _Fuzzer:
         self.log = log or (lambda s: None)
         self.cases_run = 0
         self.started_once = False
+        self.quiet_until = 0.0
+        self.restart = False  # after a failing case the client starts afresh (keeps shrinking consistent)
 
     # -- the client's session ------------------------------------------------------------------------
 
@@ -488,7 +491,8 @@ class _Fuzzer:
 
     def ensure_client(self) -> tuple[int, Any] | str:
         """The client running with an open session: (session ID, (dialect, idle timeout)), or why not."""
-        if self.runner.ended() is not None:
+        if self.runner.ended() is not None or self.restart:
+            self.restart = False
             if self.started_once:
                 self.runner.stop()
                 # a fresh start: drop what the previous incarnation left (server-side, no client violation)
@@ -501,6 +505,10 @@ class _Fuzzer:
     # -- one case ---------------------------------------------------------------------------------------
 
     def run_case(self, case: FuzzCase) -> _Outcome:
+        # what the previous case sent (dribbles included) must be over, or it would count for this one
+        pause = self.quiet_until - time.monotonic()
+        if pause > 0:
+            time.sleep(min(pause, 5.0))
         got = self.ensure_client()
         if isinstance(got, str):
             return _Outcome(f"the client is not running with an open session: {got}",
@@ -555,10 +563,19 @@ class _Fuzzer:
             return mark
 
         mark = self.server.call(inject)
+        dribble = 0.0
+        for item in case.items:
+            if item.chunk is not None:
+                size = len(item.data()) if item.kind == "malformed" else sum(len(f) // 2 for f in item.frames)
+                dribble += -(-size // max(item.chunk, -(-size // _MAX_PIECES))) * _DRIBBLE_INTERVAL
+        self.quiet_until = time.monotonic() + dribble + _SETTLE
         window = self.window
         if idle:
             window = max(window, min(0.75 * idle + 0.05, self.max_window))
-        return self._observe(case, sid, mark, idle, window)
+        outcome = self._observe(case, sid, mark, idle, window)
+        if outcome.failure:
+            self.restart = True
+        return outcome
 
     def _observe(self, case: FuzzCase, sid: int, mark: int, idle: float | None, window: float) -> _Outcome:
         start = time.monotonic()
@@ -651,7 +668,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 malformed: bool = True, defects: Sequence[str] | None = None, chunking: bool = True,
                 min_idle_timeout: int = 20, center: Any = None, profile: str | None = None,
                 host: str = "127.0.0.1", port: int = 0, save: str | Path | None = None,
-                log: Callable[[str], None] | None = None) -> FuzzResult:
+                log: Callable[[str], None] | None = None,
+                on_case: Callable[[FuzzCase, str | None], None] | None = None) -> FuzzResult:
     """Fuzz one client with up to ``count`` generated cases within about ``time_budget`` seconds.
 
     Give either ``client_cmd`` (a shell command; the client finds the server in ``CTI_HOST`` and
@@ -664,6 +682,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     bound for IdleTimeout (20 s like UCCX; lower it to fuzz clients with quick heartbeats).
     Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
     ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).
+    ``on_case(case, failure_reason_or_None)`` is called after each case actually run.
     """
     import random
 
@@ -727,6 +746,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 outcome = fuzzer.run_case(case)
                 if not outcome.inconclusive:
                     cache[key] = outcome
+                if on_case is not None:
+                    on_case(case, outcome.failure)
                 if log:
                     log(f"case {fuzzer.cases_run}: {len(case.items)} item(s) -> "
                         f"{'FAIL: ' + outcome.failure if outcome.failure else 'ok'}")

@@ -1,0 +1,140 @@
+"""mockcti.testing.fuzz with in-process clients (examples/fuzz_client.py): bounded and quick."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+
+from mockcti.testing.fuzz import FuzzCase, fuzz_client, load_case, replay_case
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fuzz_client.py"
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("mockcti_example_fuzz_client", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+agent_client = _example().agent_client
+QUICK = dict(count=6, time_budget=20, window=0.15, max_window=0.2, reconnect_timeout=3, start_timeout=5)
+
+
+def _types(case: FuzzCase) -> list[str]:
+    return [t for item in case.items for t in item.types]
+
+
+def test_a_well_behaved_client_passes():
+    result = fuzz_client(client=agent_client(), seed=11, **QUICK)
+    assert result.passed, result.summary()
+    assert result.exit_code == 0
+    assert result.cases_run == 6
+
+
+def test_a_client_crashing_on_hold_is_caught_with_a_small_case(tmp_path):
+    save = tmp_path / "failure.json"
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, save=save, **QUICK)
+    assert not result.passed and result.exit_code == 1
+    assert "RuntimeError" in result.failure.reason
+    case = result.failure.case
+    assert len(case.items) == 1 and "CALL_HELD_EVENT" in _types(case)
+    assert len(_types(case)) <= 20
+    assert "CALL_HELD_EVENT" in result.summary()
+    assert load_case(save) == case
+    again = replay_case(save, client=agent_client(bug="crash-on-hold"), window=0.2)
+    assert not again.passed and "RuntimeError" in again.failure.reason
+    fixed = replay_case(save, client=agent_client(), window=0.2)
+    assert fixed.passed, fixed.summary()
+
+
+def test_a_reused_invoke_id_is_a_protocol_violation():
+    result = fuzz_client(client=agent_client(bug="reuse-invoke-id"), seed=11, **QUICK)
+    assert not result.passed
+    assert "PROTO-INVOKEID-REUSED" in result.failure.reason
+    assert "CALL_DELIVERED_EVENT" in _types(result.failure.case)
+
+
+def test_heartbeats_that_stop_are_caught_with_a_short_idle_timeout():
+    result = fuzz_client(client=agent_client(bug="stop-heartbeat-on-hold", idle_timeout=1), seed=11,
+                         min_idle_timeout=1, max_items=1, max_calls=1, malformed=False,
+                         **{**QUICK, "max_window": 1.0, "count": 4, "time_budget": 6})
+    assert not result.passed, result.summary()
+    assert ("no message from the client" in result.failure.reason
+            or "HEARTBEAT-CADENCE" in result.failure.reason or "IDLE-EXPIRED" in result.failure.reason)
+    assert "CALL_HELD_EVENT" in _types(result.failure.case)
+
+
+def test_a_reset_after_garbage_is_accepted_when_the_client_reopens():
+    result = fuzz_client(client=agent_client(), seed=5, defects=["garbage", "body length over the limit"],
+                         **QUICK)
+    assert result.passed, result.summary()
+
+
+def test_a_client_that_does_not_reconnect_fails():
+    async def no_reconnect(host: str, port: int, stop: asyncio.Event) -> None:
+        from mockcti.client import CTIClient
+
+        cti = await CTIClient.connect(host, port)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20)
+        while not stop.is_set():
+            if cti.closed.is_set():
+                await cti.abort()  # resets, then sits there without reconnecting
+                await stop.wait()
+                return
+            await asyncio.sleep(0.05)
+        await cti.close()
+
+    result = fuzz_client(client=no_reconnect, seed=5, defects=["garbage"],
+                         **{**QUICK, "reconnect_timeout": 0.5, "count": 4})
+    assert not result.passed
+    assert "did not reconnect" in result.failure.reason
+    assert result.failure.case.has_malformed
+
+
+def test_same_seed_same_cases():
+    def keys(seed: int) -> list[str]:
+        seen: list[str] = []
+        fuzz_client(client=agent_client(), seed=seed, on_case=lambda c, f: seen.append(c.key()),
+                    **{**QUICK, "count": 3, "window": 0.05, "max_window": 0.05})
+        return seen
+
+    first = keys(7)
+    assert len(first) == 3
+    assert keys(7) == first
+    assert keys(8) != first
+
+
+def test_the_time_budget_bounds_the_run():
+    t0 = time.monotonic()
+    result = fuzz_client(client=agent_client(), seed=3, count=10_000, time_budget=1.5, window=0.2, max_window=0.2)
+    assert result.passed
+    assert result.budget_exhausted
+    assert time.monotonic() - t0 < 1.5 + 6  # grace: the case in progress, client and server shutdown
+
+
+def test_case_json_round_trip():
+    from hypothesis import given, settings
+
+    from mockcti.testing.fuzz import cases
+
+    @settings(max_examples=20, deadline=None)
+    @given(cases())
+    def check(case):
+        assert FuzzCase.from_dict(case.to_dict()) == case
+        assert case.describe()
+
+    check()
+
+
+def test_usage_errors():
+    with pytest.raises(ValueError):
+        fuzz_client()
+    with pytest.raises(ValueError):
+        fuzz_client("true", client=agent_client())
+    with pytest.raises(ValueError):
+        fuzz_client(client=agent_client(), count=0)
