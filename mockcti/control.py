@@ -1038,9 +1038,8 @@ class ControlServer:
 
         def go(hub: Any, now: float) -> None:
             hub.center = center
+            hub.end_failover(now)
             hub.standby = self._initial_standby
-            if getattr(hub, "_standby_until", None) is not None:
-                hub._standby_until = None  # noqa: SLF001 - no public way to end a failover early (yet)
             _detach(hub.engine, now)
             hub.set_engine(None, now)
             hub.journal.clear()
@@ -1124,7 +1123,10 @@ class _ControlFeature:
         self.control: ControlServer | None = None
 
     async def start(self, server: Any, args: Any) -> None:
-        server.journal.keep = True  # GET /journal shows messages too
+        journal = server.journal
+        if not journal.keep:  # GET /journal shows messages too, the most recent 100 000 of them
+            journal.keep = True
+            journal.max_messages = 100_000
         self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed)
         await self.control.start()
         print(f"mockcti control API on {self.control.url}", file=sys.stderr, flush=True)

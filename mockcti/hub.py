@@ -315,6 +315,13 @@ class Hub:
         self.standby = True
         self._standby_until = now + duration
 
+    def end_failover(self, now: float) -> None:
+        """End a failover early: this node answers OPEN_REQ again (control API reset)."""
+        if self._standby_until is not None:
+            self._standby_until = None
+            self.standby = False
+            self.journal.record("happening", now, None, what="failover ended early: this node is master again")
+
     def start_inbound_calls(self, now: float, per_minute: float, *, seed: int = 0,
                             csqs: Iterable[str] | None = None) -> None:
         """Generate inbound calls at ``per_minute`` (Poisson arrivals, seeded, reproducible),

@@ -58,9 +58,14 @@ class Journal:
     them in memory (for long or loaded runs); everything else (violations, faults, scenario
     events …) is always kept, and counters are kept either way."""
 
-    def __init__(self, *, keep: bool = True, messages: bool = True) -> None:
+    def __init__(self, *, keep: bool = True, messages: bool = True, max_messages: int | None = None) -> None:
         self.keep = keep
         self.messages = messages  # record every message in/out (False: only the rest)
+        #: keep at most this many message entries in memory (the oldest go first; None: no cap);
+        #: sinks and counters still see every message
+        self.max_messages = max_messages
+        self.dropped_messages = 0
+        self._kept_messages = 0
         self._entries: list[Entry] = []
         self._sinks: list[Callable[[Entry], None]] = []
         self._seq = 0
@@ -93,9 +98,27 @@ class Journal:
                 info.update(data)
         if self.keep or kind not in ("in", "out"):
             self._entries.append(entry)
+            if kind in ("in", "out"):
+                self._kept_messages += 1
+                if self.max_messages is not None and self._kept_messages > self.max_messages:
+                    self._trim_messages()
         for sink in self._sinks:
             sink(entry)
         return entry
+
+    def _trim_messages(self) -> None:
+        """Drop the oldest message entries down to half the cap (amortised: rarely runs)."""
+        assert self.max_messages is not None
+        drop = self._kept_messages - self.max_messages // 2
+        kept: list[Entry] = []
+        for e in self._entries:
+            if drop and e.kind in ("in", "out"):
+                drop -= 1
+                self.dropped_messages += 1
+                self._kept_messages -= 1
+                continue
+            kept.append(e)
+        self._entries = kept
 
     def message(self, direction: str, now: float, session: int, message: Any) -> Entry | None:
         """Record a decoded message (``direction`` is ``"in"`` or ``"out"``)."""
@@ -129,6 +152,7 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._kept_messages = 0
         self.counts.clear()
         self.violations_by_rule.clear()
         self.sessions.clear()

@@ -88,3 +88,20 @@ def test_journal_without_keep_still_keeps_violations():
     j.record("in", 0.0, 1, message={"type": "HEARTBEAT_REQ"})
     j.record("violation", 0.1, 1, rule="PROTO-NO-CLOSE", detail="x")
     assert len(j.violations()) == 1 and j.counts["in"] == 1 and len(j.entries(kind="in")) == 0
+
+
+def test_journal_message_cap_keeps_the_newest_and_everything_else():
+    from mockcti.journal import Journal
+    from mockcti.wire.messages import HeartbeatReq
+
+    seen = []
+    j = Journal(max_messages=10)
+    j.add_sink(seen.append)
+    j.record("violation", 0.0, 1, rule="PROTO-X", detail="d", explanation="e")
+    for n in range(25):
+        j.message("in", float(n), 1, HeartbeatReq(invoke_id=n))
+    msgs = j.entries(kind="in")
+    assert 5 <= len(msgs) <= 10 and msgs[-1].data["message"]["fields"]["invoke_id"] == 24
+    assert [e.seq for e in msgs] == sorted(e.seq for e in msgs) and msgs[-1].seq == j.entries()[-1].seq
+    assert len(j.violations()) == 1 and j.counts["in"] == 25 and len(seen) == 26
+    assert j.dropped_messages == 25 - len(msgs)
