@@ -16,6 +16,7 @@ Reference: §3 (session lifecycle), §7.1 (request validation rules).
 from __future__ import annotations
 
 import dataclasses
+import struct
 
 import enum
 from collections.abc import Iterable
@@ -27,7 +28,11 @@ from mockcti.wire import (
 )
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ServiceMask
-from mockcti.wire.messages import FailureConf, OpenReq
+from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
+
+_UINT = struct.Struct(">I")
+_HEARTBEAT_CONF_FRAME = struct.Struct(">III")
+_HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -284,6 +289,17 @@ class Session:
         if self.ended_by_failure_event:
             out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
             return out
+        if frame.type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and self.state is SessionState.OPEN:
+            # the most frequent message, fixed layout (InvokeID only, reference §5.1): no decode, same checks
+            inv = _UINT.unpack(frame.body)[0]
+            msg = HeartbeatReq(invoke_id=inv)
+            if inv in self._outstanding:
+                out.append(Violation("PROTO-INVOKEID-REUSED",
+                                     f"InvokeID {inv} of HEARTBEAT_REQ; {self._outstanding[inv].name} is unanswered",
+                                     msg))
+            self._outstanding[inv] = MT.HEARTBEAT_REQ
+            out.append(Received(msg))
+            return out
         invoke = invoke_id_of(frame.body) or 0
         self._reply_version = None
         mt = self.dialect.profile.message_type(frame.type_id)
@@ -455,6 +471,10 @@ class Session:
     def encode(self, message: Message) -> bytes:
         """Encode for this connection's version; track confirmations and revealed call IDs."""
         mt = message.TYPE
+        if mt is MT.HEARTBEAT_CONF and self.state is SessionState.OPEN and not message.extra_fields:
+            # fixed layout in every version (InvokeID only): the header and one UINT
+            self._outstanding.pop(message.invoke_id, None)
+            return _HEARTBEAT_CONF_FRAME.pack(4, int(MT.HEARTBEAT_CONF), message.invoke_id)
         if mt in _CONFIRMATIONS:
             self._outstanding.pop(getattr(message, "invoke_id", -1), None)
         _, revealing, lists = _plan(type(message))

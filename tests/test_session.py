@@ -12,7 +12,7 @@ from mockcti.session import (
 from mockcti.wire import Dialect, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
-    AnswerCallReq, CallDeliveredEvent, CloseReq, FailureConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+    AnswerCallReq, CallDeliveredEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
 )
 
 D14 = Dialect.uccx(14)
@@ -218,3 +218,15 @@ def test_arbitrary_bytes_become_events_never_exceptions(data, cut):
             assert isinstance(ev, (Received, Rejected, Violation, ConnectionFailed))
             if isinstance(ev, Received) and ev.message.TYPE.name == "OPEN_REQ":
                 s.opened(0x7)
+
+
+@pytest.mark.parametrize("dialect", [Dialect.uccx(v) for v in (10, 14, 18)] + [Dialect.ucce(24)],
+                         ids=["uccx10", "uccx14", "uccx18", "ucce24"])
+def test_heartbeat_fast_path_is_byte_exact_and_keeps_the_checks(dialect):
+    s = opened_session()
+    s.dialect = dialect
+    conf = HeartbeatConf(invoke_id=0x01020304)
+    assert s.encode(conf) == encode(conf, dialect) == bytes.fromhex("00000004 00000006 01020304")
+    events = s.receive_data(encode(HeartbeatReq(invoke_id=9), dialect) * 2, 1.0)
+    assert [type(e).__name__ for e in events] == ["Received", "Violation", "Received"]
+    assert events[0].message == HeartbeatReq(invoke_id=9) and events[1].rule == "PROTO-INVOKEID-REUSED"
