@@ -602,8 +602,9 @@ class _Fuzzer:
                    and not (excuse_no_close and v[1] == "PROTO-NO-CLOSE")]
             if bad:
                 rules = sorted({v[1] for v in bad})
-                return _Outcome(f"protocol violation: {', '.join(rules)}",
-                                [f"{r} (session {s}): {d}" for s, r, d in bad[:10]])
+                return self._prefer_exit(_Outcome(f"protocol violation: {', '.join(rules)}",
+                                                  [f"{r} (session {s}): {d}" for s, r, d in bad[:10]]),
+                                         rules == ["PROTO-NO-CLOSE"])
             if sid in opened:
                 if idle_now and last is not None and now - last > idle_now / 2:
                     return _Outcome(f"no message from the client for {now - last:.1f} s; half its IdleTimeout is "
@@ -611,8 +612,8 @@ class _Fuzzer:
             else:
                 newer = [s for s in opened if s > sid]
                 if not case.has_malformed:
-                    return _Outcome("the connection dropped after legal events only (reference §3.1: it stays up "
-                                    "until a failure)", [f"session {sid} ended"])
+                    return self._prefer_exit(_Outcome("the connection dropped after legal events only (reference §3.1: it stays up "
+                                    "until a failure)", [f"session {sid} ended"]), True)
                 if newer:
                     self.log(f"  client reconnected: session {sid} -> {max(newer)}")
                     sid = max(newer)
@@ -627,6 +628,17 @@ class _Fuzzer:
                 return _Outcome(inconclusive=True)
             if t - start >= window and dropped_at is None:
                 return _Outcome()
+
+    def _prefer_exit(self, outcome: _Outcome, about_the_connection: bool) -> _Outcome:
+        """A client that dies closes its connection first: report the death, not the lost connection."""
+        if about_the_connection:
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end:
+                ended = self.runner.ended()
+                if ended:
+                    return _Outcome(ended, [f"(and before that: {outcome.failure})", *self._output_details()])
+                time.sleep(_POLL)
+        return outcome
 
     def _output_details(self) -> list[str]:
         out = self.runner.output().strip()

@@ -1,0 +1,71 @@
+"""`mockcti fuzz` with a subprocess client (a copy of examples/fuzz_client.py in tmp_path)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockcti.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fuzz_client.py"
+FAST = ["--count", "8", "--time", "20", "--window", "0.15", "--max-window", "0.15", "--start-timeout", "10",
+        "--reconnect-timeout", "5"]
+
+
+@pytest.fixture()
+def client_script(tmp_path: Path) -> str:
+    dst = tmp_path / "client.py"
+    shutil.copy(EXAMPLE, dst)
+    return f"{shlex_quote(sys.executable)} {shlex_quote(str(dst))}"
+
+
+def shlex_quote(s: str) -> str:
+    import shlex
+
+    return shlex.quote(s)
+
+
+def test_good_client_exits_0(client_script, tmp_path, capsys):
+    save = tmp_path / "f.json"
+    assert main(["fuzz", "--client-cmd", client_script, "--seed", "2", "--save", str(save), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "no failure found" in err and "seed 2" in err
+    assert not save.exists()
+
+
+def test_bad_client_exits_1_with_replay_command_and_replays(client_script, tmp_path, capsys):
+    save = tmp_path / "f.json"
+    cmd = client_script + " --bug crash-on-hold"
+    assert main(["fuzz", "--client-cmd", cmd, "--seed", "2", "--save", str(save), "--json", *FAST]) == 1
+    out, err = capsys.readouterr()
+    assert "FAILURE" in err and "exited with status 1" in err
+    assert "replay it:  mockcti fuzz --client-cmd" in err and "--replay" in err
+    assert "repeat the search:" in err and "--seed 2" in err
+    data = json.loads(out)
+    assert data["exit_code"] == 1 and data["saved_to"] == str(save)
+    saved = json.loads(save.read_text())
+    assert any("CALL_HELD_EVENT" in item.get("types", []) for item in saved["items"])
+    # the saved case replays: it fails with the buggy client and passes with the good one
+    assert main(["fuzz", "--client-cmd", cmd, "--replay", str(save), "--window", "0.15"]) == 1
+    assert "FAILURE" in capsys.readouterr().err
+    assert main(["fuzz", "--client-cmd", client_script, "--replay", str(save), "--window", "0.15"]) == 0
+
+
+def test_client_that_cannot_start_exits_3(capsys):
+    assert main(["fuzz", "--client-cmd", f"{shlex_quote(sys.executable)} -c 'import sys; sys.exit(4)'",
+                 "--start-timeout", "3", "--count", "1"]) == 3
+    assert "could not start" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--count", "0"], ["--time", "0"], ["--defects", "no such defect"]])
+def test_usage_errors_exit_2(args, capsys):
+    assert main(["fuzz", "--client-cmd", "true", *args]) == 2
+
+
+def test_list_defects(capsys):
+    assert main(["fuzz", "--client-cmd", "true", "--list-defects"]) == 0
+    assert "garbage" in capsys.readouterr().out
