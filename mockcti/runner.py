@@ -59,26 +59,16 @@ class ScenarioRun:
 def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
                     journal: Any = None) -> tuple[Any, Any]:
     """A MockServer (not started) serving ``scenario`` (a path or a loaded Scenario), and its engine."""
-    from mockcti.hub import HubConfig
     from mockcti.scenario.engine import ScenarioEngine
     from mockcti.scenario.loader import load_scenario
     from mockcti.server import MockServer, ServerConfig
-    from mockcti.session import SessionConfig
-    from mockcti.wire.dialect import PROFILES
 
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     engine = ScenarioEngine(scenario, seed=seed)
     center = engine.build_center()
-    d = scenario.dialect
-    profile = PROFILES[d.profile]
-    if d.min_version is not None or d.max_version is not None:
-        import dataclasses
-
-        profile = dataclasses.replace(profile, min_version=d.min_version or profile.min_version,
-                                      max_version=d.max_version or profile.max_version)
-    server = MockServer(center, config=ServerConfig(host=host, port=port),
-                        hub_config=HubConfig(session=SessionConfig(profile=profile)), journal=journal, engine=engine)
+    server = MockServer(center, config=ServerConfig(host=host, port=port), hub_config=engine.hub_config(),
+                        journal=journal, engine=engine)
     return server, engine
 
 

@@ -125,6 +125,21 @@ class ScenarioEngine:
                     self.env[var] = values.get(fld, call.id)
         return center
 
+    def hub_config(self) -> Any:
+        """The hub configuration for the scenario's ``dialect`` (profile and version range)."""
+        import dataclasses
+
+        from mockcti.hub import HubConfig
+        from mockcti.session import SessionConfig
+        from mockcti.wire.dialect import PROFILES
+
+        d = self.scenario.dialect
+        profile = PROFILES[d.profile]
+        if d.min_version is not None or d.max_version is not None:
+            profile = dataclasses.replace(profile, min_version=d.min_version or profile.min_version,
+                                          max_version=d.max_version or profile.max_version)
+        return HubConfig(session=SessionConfig(profile=profile))
+
     @property
     def done(self) -> bool:
         return self.finished

@@ -376,6 +376,8 @@ def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None
                  journal: Journal | None, server_config: ServerConfig | None) -> MockServer:
     if engine is not None and center is None and hasattr(engine, "build_center"):
         center = engine.build_center()
+    if engine is not None and hub_config is None and hasattr(engine, "hub_config"):
+        hub_config = engine.hub_config()  # the scenario's dialect: profile and version range
     config = server_config or ServerConfig(host=host, port=port, shutdown_grace=DEFAULT_SHUTDOWN_GRACE)
     return MockServer(_center(center), config=config, hub_config=hub_config, journal=journal, engine=engine)
 

@@ -974,3 +974,15 @@ faults:
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), n=st.integers(min_value=1, max_value=25))
 def test_same_seed_same_bytes(seed, n):
     assert run_heartbeats(MIXED_FAULTS, seed=seed, n=n) == run_heartbeats(MIXED_FAULTS, seed=seed, n=n)
+
+
+def test_scenario_dialect_sets_the_profile_and_version_range():
+    from mockcti.runner import scenario_server
+    from mockcti.scenario import load_scenario_text
+
+    sc = load_scenario_text("name: old-only\ndialect: {profile: uccx, min_version: 10, max_version: 14}\n",
+                            filename="d.yaml")
+    server, engine = scenario_server(sc)
+    prof = server.hub.config.session.profile
+    assert (prof.name, prof.min_version, prof.max_version) == ("uccx", 10, 14)
+    assert engine.hub_config().session.profile == prof
