@@ -252,7 +252,8 @@ class MockServer:
         at = start_at
         for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
-            loop.call_at(at, lambda p=piece: conn.transport and not conn.closing and conn.transport.write(p))
+            loop.call_at(at, lambda p=piece: conn.transport is not None and not conn.closing
+                         and not conn.transport.is_closing() and conn.transport.write(p))
             at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder
         conn.dribble_end = at
 
