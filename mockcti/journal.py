@@ -120,6 +120,18 @@ class Journal:
             kept.append(e)
         self._entries = kept
 
+    def wants_messages(self) -> bool:
+        """Whether anyone can read rendered message entries (kept in memory, or a sink)."""
+        return self.messages and (self.keep or bool(self._sinks))
+
+    def count_messages(self, direction: str, session: int | None, n: int = 1) -> None:
+        """Count messages nobody will read (see :meth:`wants_messages`) without rendering them."""
+        self.counts[direction] += n
+        if session is not None:
+            info = self.sessions.get(session)
+            if info is not None:
+                info[direction] += n
+
     def message(self, direction: str, now: float, session: int, message: Any) -> Entry | None:
         """Record a decoded message (``direction`` is ``"in"`` or ``"out"``)."""
         if not self.messages:

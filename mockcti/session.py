@@ -33,9 +33,11 @@ from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
+_HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
+    "HeartbeatsAnswered",
     "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS",
 ]
 
@@ -213,7 +215,15 @@ class ConnectionFailed:
     reason: str
 
 
-Event = Received | Rejected | Violation | ConnectionFailed
+@dataclass(frozen=True)
+class HeartbeatsAnswered:
+    """``count`` plain HEARTBEAT_REQs answered in the session; ``data`` holds their HEARTBEAT_CONFs."""
+
+    data: bytes
+    count: int
+
+
+Event = Received | Rejected | Violation | ConnectionFailed | HeartbeatsAnswered
 
 
 # -- the session ----------------------------------------------------------------------------
@@ -258,19 +268,46 @@ class Session:
 
     # -- input ---------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float) -> list[Event]:
-        """Feed bytes from the peer; return what happened, in order."""
+    def receive_data(self, data: bytes, now: float, *, answer_heartbeats: bool = False) -> list[Event]:
+        """Feed bytes from the peer; return what happened, in order.
+
+        ``answer_heartbeats``: answer each plain HEARTBEAT_REQ here (the confirmation's bytes come
+        back in a :class:`HeartbeatsAnswered`, in stream order with the other events) instead of
+        returning it as :class:`Received` — the same checks, no objects per message. The hub asks
+        for it when nothing else needs to see heartbeats.
+        """
         self.bytes_in += len(data)
         if self.state in (SessionState.CLOSED,):
             return []
         events: list[Event] = []
+        replies = bytearray()
+        answered = 0
+        half = self.idle_timeout / 2 if self.idle_timeout else None
         for item in self._frames.feed(data):
             if isinstance(item, FrameError):
+                if answered:
+                    events.append(HeartbeatsAnswered(bytes(replies), answered))
+                    replies, answered = bytearray(), 0
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
                 self.state = SessionState.CLOSING
                 break
+            if (answer_heartbeats and item.type_id == _HEARTBEAT_REQ_ID and len(item.body) == 4
+                    and self.state is SessionState.OPEN and not self.ended_by_failure_event
+                    and (half is None or self.last_received is None or now - self.last_received <= half)):
+                inv = _UINT.unpack(item.body)[0]
+                if inv not in self._outstanding:  # a reused InvokeID takes the full path (a violation)
+                    self.messages_in += 1
+                    self.last_received = now
+                    replies += _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, inv)
+                    answered += 1
+                    continue
+            if answered:
+                events.append(HeartbeatsAnswered(bytes(replies), answered))
+                replies, answered = bytearray(), 0
             events.extend(self._on_frame(item, now))
+        if answered:
+            events.append(HeartbeatsAnswered(bytes(replies), answered))
         return events
 
     def _on_frame(self, frame: Frame, now: float) -> list[Event]:

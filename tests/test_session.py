@@ -230,3 +230,39 @@ def test_heartbeat_fast_path_is_byte_exact_and_keeps_the_checks(dialect):
     events = s.receive_data(encode(HeartbeatReq(invoke_id=9), dialect) * 2, 1.0)
     assert [type(e).__name__ for e in events] == ["Received", "Violation", "Received"]
     assert events[0].message == HeartbeatReq(invoke_id=9) and events[1].rule == "PROTO-INVOKEID-REUSED"
+
+
+def test_heartbeats_answered_in_the_session_keep_order_and_checks():
+    from mockcti.session import HeartbeatsAnswered
+
+    s = opened_session()
+    s.encode(CallDeliveredEvent(call_id=42, connection_device_id="3001"))
+    before = s.messages_in
+    data = wire(HeartbeatReq(invoke_id=1), HeartbeatReq(invoke_id=2),
+                AnswerCallReq(invoke_id=3, call_id=42, connection_device_id="3001"), HeartbeatReq(invoke_id=4))
+    evs = s.receive_data(data, 1.0, answer_heartbeats=True)
+    assert [type(e).__name__ for e in evs] == ["HeartbeatsAnswered", "Received", "HeartbeatsAnswered"]
+    assert evs[0] == HeartbeatsAnswered(wire(HeartbeatConf(invoke_id=1), HeartbeatConf(invoke_id=2)), 2)
+    assert evs[2].data == wire(HeartbeatConf(invoke_id=4)) and s.messages_in == before + 4
+    # InvokeID 3 is outstanding: a heartbeat reusing it takes the full path and is a violation
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=3)), 1.5, answer_heartbeats=True)
+    assert "Violation:PROTO-INVOKEID-REUSED" in kinds(evs)
+    # a gap over half the IdleTimeout (60 s) is reported even for a heartbeat
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=9)), 40.0, answer_heartbeats=True)
+    assert "Violation:PROTO-HEARTBEAT-CADENCE" in kinds(evs)
+
+
+def test_hub_answers_heartbeats_in_place_only_when_nobody_reads_messages():
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, Write
+    from mockcti.journal import Journal
+
+    for journal, rendered in ((Journal(keep=False), False), (Journal(keep=True), True)):
+        hub = Hub(ContactCenter(), journal=journal)
+        sid = hub.connect(0.0)
+        hub.receive(sid, wire(open_req()), 0.0)
+        acts = hub.receive(sid, wire(HeartbeatReq(invoke_id=7), HeartbeatReq(invoke_id=8)), 1.0)
+        assert b"".join(a.data for a in acts if isinstance(a, Write)) == wire(HeartbeatConf(invoke_id=7),
+                                                                              HeartbeatConf(invoke_id=8))
+        assert journal.counts["in"] == 3 and journal.counts["out"] == 3  # OPEN_REQ/CONF + 2 heartbeats
+        assert bool(journal.entries(kind="in")) is rendered
