@@ -146,6 +146,8 @@ _check_mix_call_offset()
 class MixEngine:
     """Delivers an inbound call to an agent as soon as its SET_AGENT_STATE READY is answered."""
 
+    sees_heartbeats = False  # HEARTBEAT_REQ may be answered without this engine (hub Engine protocol)
+
     def attach(self, hub, now):
         self.hub = hub
 

@@ -105,6 +105,7 @@ class Engine(Protocol):
 
     def on_disconnect(self, session_id: int, now: float) -> None: ...
 
+    # optional: ``sees_heartbeats = False`` lets the hub answer plain HEARTBEAT_REQs without the engine
     # optional: ``on_send(session_id, message, data, now) -> list[Action] | None`` sees every
     # encoded outgoing message; a list replaces the plain write (transport/framing/protocol faults)
 
@@ -180,7 +181,8 @@ class Hub:
             return self._take()
         # HEARTBEAT_REQ answered inside the session when nothing else needs to see it: no scenario,
         # the center online, nobody reading rendered messages (the bulk of a loaded server's input)
-        quick = self.engine is None and self.center.online and not self.journal.wants_messages()
+        quick = ((self.engine is None or not getattr(self.engine, "sees_heartbeats", True))
+                 and self.center.online and not self.journal.wants_messages())
         for ev in conn.session.receive_data(data, now, answer_heartbeats=quick):
             if type(ev) is HeartbeatsAnswered:
                 self._actions.append(Write(sid, ev.data))
