@@ -283,28 +283,27 @@ class Session:
         replies = bytearray()
         answered = 0
         half = self.idle_timeout / 2 if self.idle_timeout else None
-        for item in self._frames.feed(data):
+        quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
+        for item in self._frames.feed(data, quick_type=quick_type):
+            if type(item) is int:  # a HEARTBEAT_REQ (InvokeID only), cut without a Frame object
+                if (self.state is SessionState.OPEN and not self.ended_by_failure_event
+                        and (half is None or self.last_received is None or now - self.last_received <= half)
+                        and item not in self._outstanding):
+                    self.messages_in += 1
+                    self.last_received = now
+                    replies += _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, item)
+                    answered += 1
+                    continue
+                # anything to report (cadence, reused InvokeID, state): the full path decides
+                item = Frame(_HEARTBEAT_REQ_ID, _UINT.pack(item), self._frames.offset)
+            if answered:
+                events.append(HeartbeatsAnswered(bytes(replies), answered))
+                replies, answered = bytearray(), 0
             if isinstance(item, FrameError):
-                if answered:
-                    events.append(HeartbeatsAnswered(bytes(replies), answered))
-                    replies, answered = bytearray(), 0
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
                 self.state = SessionState.CLOSING
                 break
-            if (answer_heartbeats and item.type_id == _HEARTBEAT_REQ_ID and len(item.body) == 4
-                    and self.state is SessionState.OPEN and not self.ended_by_failure_event
-                    and (half is None or self.last_received is None or now - self.last_received <= half)):
-                inv = _UINT.unpack(item.body)[0]
-                if inv not in self._outstanding:  # a reused InvokeID takes the full path (a violation)
-                    self.messages_in += 1
-                    self.last_received = now
-                    replies += _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, inv)
-                    answered += 1
-                    continue
-            if answered:
-                events.append(HeartbeatsAnswered(bytes(replies), answered))
-                replies, answered = bytearray(), 0
             events.extend(self._on_frame(item, now))
         if answered:
             events.append(HeartbeatsAnswered(bytes(replies), answered))

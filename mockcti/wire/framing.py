@@ -14,10 +14,14 @@ Must import nothing from mockcti outside ``mockcti.wire``.
 
 from __future__ import annotations
 
+import struct
+
 from .codec import HEADER, Frame
 from .dialect import DEFAULT_MAX_BODY
 from .enums import StatusCode
 from .errors import FrameError
+
+_UINT = struct.Struct(">I")
 
 __all__ = ["FrameBuffer"]
 
@@ -61,8 +65,11 @@ class FrameBuffer:
         """The unrecoverable error that stopped this stream, if any."""
         return self._failed
 
-    def feed(self, data: bytes) -> list[Frame | FrameError]:
+    def feed(self, data: bytes, *, quick_type: int | None = None) -> list[Frame | FrameError | int]:
         """Add bytes; return, in stream order, every frame they complete.
+
+        ``quick_type``: a frame of this type whose body is exactly one UINT (HEARTBEAT_REQ) comes
+        back as that UINT (an ``int``, its InvokeID) instead of a :class:`Frame` — no copy, no object.
 
         A BodyLength over the limit appears in the list as a :class:`FrameError` (never
         raised): with ``on_oversize="fail"`` it is the last item ever returned, and later calls
@@ -83,8 +90,15 @@ class FrameBuffer:
         pos = 0
         hsize = HEADER.size
         max_body = self.max_body
-        while len(buf) - pos >= hsize:
+        n = len(buf)
+        while n - pos >= hsize:
             length, type_id = HEADER.unpack_from(buf, pos)
+            if type_id == quick_type and length == 4:
+                if n - pos < 12:
+                    break
+                out.append(_UINT.unpack_from(buf, pos + 8)[0])
+                pos += 12
+                continue
             if length > max_body:
                 err = FrameError(
                     f"BodyLength {length} exceeds the limit of {max_body} bytes",
@@ -104,7 +118,7 @@ class FrameBuffer:
                     break
                 continue
             end = pos + hsize + length
-            if len(buf) < end:
+            if n < end:
                 break
             out.append(Frame(type_id, bytes(buf[pos + hsize:end]), self._offset + pos))
             pos = end
