@@ -34,6 +34,7 @@ _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
+_LAST_ENCODED: list = [None, None, b""]  # (message, dialect, bytes) last encoded by any session
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -530,7 +531,14 @@ class Session:
                 return encode(message, self.dialect.with_version(v))
             if isinstance(message, FailureConf) and message.text is not None:
                 message = dataclasses.replace(message, text=None)
-        return encode(message, self.dialect)
+        # one event goes to many sessions (the agents on a call, every bridge): messages are
+        # immutable, so the bytes of the last one encoded for this dialect are reused as they are
+        last = _LAST_ENCODED
+        if last[0] is message and last[1] is self.dialect:
+            return last[2]
+        data = encode(message, self.dialect)
+        _LAST_ENCODED[:] = (message, self.dialect, data)
+        return data
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""

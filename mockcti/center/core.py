@@ -70,6 +70,13 @@ EVENT_MASK = {
     MT.CALL_DATA_UPDATE_EVENT: CallEventMask.CALL_DATA_UPDATE_MASK, MT.CALL_FAILED_EVENT: CallEventMask.CALL_FAILED_MASK,
 }
 
+# the masks as plain ints: IntFlag arithmetic is slow and these tests run for every event and session
+STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
+EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
+_BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
+_END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
+_CONTROL_BITS = int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_SUPERVISOR)
+
 #: SET_AGENT_STATE_REQ: the states each requested state may be entered from (reference §6.4;
 #: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
 #: WORK, WORK_READY, READY and NOT_READY requested while TALKING become the state after the call)
@@ -486,7 +493,7 @@ class ContactCenter:
                 continue
             if sid not in call.told:
                 call.told.add(sid)
-                if sub.call_msg_mask & CallEventMask.BEGIN_CALL_MASK:
+                if sub.call_msg_mask & _BEGIN_CALL_BIT:
                     out.append(Delivery(sid, self._begin_call(call, sub)))
             if sub.call_msg_mask & bit:
                 out.append(Delivery(sid, ev))
@@ -496,7 +503,7 @@ class ContactCenter:
             if sid in call.told:
                 call.told.discard(sid)
                 sub = self.subs.get(sid)
-                if sub is not None and sub.call_msg_mask & CallEventMask.END_CALL_MASK:
+                if sub is not None and sub.call_msg_mask & _END_CALL_BIT:
                     dev = sub.agent_instrument if sub.mode == "agent" else ""  # empty for bridges (§7.2)
                     out.append(Delivery(sid, M.EndCallEvent(
                         monitor_id=0, peripheral_id=self.config.peripheral_id,
@@ -576,7 +583,7 @@ class ContactCenter:
 
     def _need_control(self, sid: int) -> None:
         sub = self.subs.get(sid)
-        if sub is not None and not sub.services & (ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_SUPERVISOR):
+        if sub is not None and not sub.services & _CONTROL_BITS:
             raise Refused(failure_conf(S.E_CTI_FUNCTION_NOT_AVAILABLE,
                                        "call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"))
 
