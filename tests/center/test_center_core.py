@@ -353,8 +353,9 @@ def test_system_and_failure_events_reach_every_session(w):
 
 
 def test_unsimulated_requests_get_a_failure_conf(w):
-    [d] = w.req(1, M.TeamConfigReq(invoke_id=97) if hasattr(M, "TeamConfigReq") else M.QueryAgentStateReq(invoke_id=97))
-    assert d.message.invoke_id == 97
+    [d] = w.req(1, M.SuperviseCallReq(invoke_id=97))
+    assert d.message == M.FailureConf(invoke_id=97, status=S.E_CTI_FUNCTION_NOT_AVAILABLE,
+                                      text="mockcti does not simulate SUPERVISE_CALL_REQ")
 
 
 def test_preset_calls_from_config():
