@@ -19,6 +19,7 @@ Must not import :mod:`mockcti.hub`, :mod:`mockcti.server` or construct.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import random
@@ -1118,22 +1119,70 @@ class ContactCenter:
         sids = sorted(self.subs) if session_ids is None else sorted(s for s in session_ids if s in self.subs)
         return [Delivery(sid, ev) for sid in sids]
 
+    def _config_keys(self) -> dict[str, bytes]:
+        """The four 8-byte configuration keys (UNSPEC, reference §5.6); they change with the content."""
+        def key(*parts: object) -> bytes:  # stable across runs (not hash(): randomised per process)
+            return hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+        return {"application_config_key": key("apps"),
+                "csq_config_key": key(tuple((c.name, c.id) for c in self.config.csqs)),
+                "agent_config_key": key(tuple((a.id, a.extension, a.csqs) for a in self.config.agents)),
+                "device_config_key": key(tuple(sorted(self.by_device)))}
+
     def _config_request(self, out: list[Delivery], sid: int, msg: Message) -> None:
-        """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN ... CONFIG_END
-        (reference §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS."""
+        """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN_EVENT,
+        CONFIG_CSQ/AGENT/DEVICE_EVENT records (at most 10 per message), CONFIG_END_EVENT (reference
+        §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS."""
         sub = self.subs.get(sid)
         if sub is None or not sub.services & ServiceMask.CTI_SERVICE_CONFIG_EVENTS:
             return
-        key = (1, len(self.config.csqs), len(self.config.agents), len(self.by_device))
+        keys = self._config_keys()
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
-            out.append(Delivery(sid, M.ConfigKeyEvent(status=0, application_config_key=key[0], csq_config_key=key[1],
-                                                      agent_config_key=key[2], device_config_key=key[3])))
+            out.append(Delivery(sid, M.ConfigKeyEvent(status=0, **keys)))
             return
         mask = getattr(msg, "configuration_mask", 0) or 0
-        out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask,
-                                                    application_config_key=key[0], csq_config_key=key[1],
-                                                    agent_config_key=key[2], device_config_key=key[3])))
+        if mask == 0:  # "updates only": nothing changes in a mock's configuration
+            return
+        out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
+        if mask & 0x02:
+            recs = [M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,
+                                skill_group_priority=0, skill_group_skill_target_id=0, auto_work=0, extension="",
+                                csq_name=c.name, description="", mr_domain_id=0, config_param="")
+                    for c in self.config.csqs]
+            out.extend(Delivery(sid, M.ConfigCsqEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
+        csq_ids = {c.name: c.id for c in self.config.csqs}
+        if mask & 0x04:
+            recs = [M.AgentRecord(record_type=0, peripheral_id=0, agent_type=2 if a.supervisor else 1, login_id=a.id,
+                                  cur_login_id="", login_name="", last_name=f"Agent {a.id}", first_name="",
+                                  extension=a.extension, description="", agent_skill_target_id=0,
+                                  csqs=tuple(M.AgentRecordCSQ(csq_id=csq_ids[n], skill_group_priority=0)
+                                             for n in a.csqs if n in csq_ids))
+                    for a in self.config.agents]
+            out.extend(Delivery(sid, M.ConfigAgentEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
+        if mask & 0x08:
+            recs = [M.DeviceRecord(record_type=0, peripheral_id=0, device_field0=n, device_type=3, max_queued=0,
+                                   device_field1=0, device_field2=a.id, device_field3="", device_field4=a.extension,
+                                   description=f"phone of agent {a.id}")
+                    for n, a in enumerate(self.config.agents, 1)]
+            out.extend(Delivery(sid, M.ConfigDeviceEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
         out.append(Delivery(sid, M.ConfigEndEvent(status=0)))
+
+    def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:
+        """TEAM_CONFIG_EVENT per team (Operation 1 add; members with AgentFlags 0x4 for supervisors),
+        then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR."""
+        sub = self.subs.get(sid)
+        if sub is not None and not sub.services & ServiceMask.CTI_SERVICE_SUPERVISOR:
+            raise Refused(failure_conf(S.E_CTI_FUNCTION_NOT_AVAILABLE,
+                                       "TEAM_CONFIG_REQ needs CTI_SERVICE_SUPERVISOR in ServicesRequested"))
+        if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
+            teams: dict[str, list[AgentConfig]] = {}
+            for a in self.config.agents:
+                teams.setdefault(a.team, []).append(a)
+            for team_id, (name, members) in enumerate(sorted(teams.items()), 1):
+                recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=0x4 if a.supervisor else 0, record_type=0,
+                                          member_type=1) for a in members[:64])
+                out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=1, reserved=bytes(8),
+                                                           team_name=name[:49], records=recs)))
+        out.append(Delivery(sid, M.TeamConfigConf(invoke_id=req.invoke_id, status=0)))
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready picture of the center (control API, reports)."""
@@ -1200,6 +1249,7 @@ class ContactCenter:
         MT.QUERY_DEVICE_INFO_REQ: _query_device_info_req,
         MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
         MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
+        MT.TEAM_CONFIG_REQ: _team_config_req,
     }
 
 

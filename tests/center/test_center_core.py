@@ -372,3 +372,49 @@ def test_preset_calls_from_config():
 def test_agent_csq_config():
     cfg = CenterConfig(agents=(AgentConfig("7", "77", csqs=("Q",)),), csqs=(CSQConfig("Q", 9),))
     assert ContactCenter(cfg).agents["7"].csq_ids == (9,)
+
+
+def test_configuration_download_for_bridge_clients_that_ask():
+    c = ContactCenter()
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
+    c.open_session(Subscription(2, "bridge", 0x10, 0, 0, client_id="plain"), 0)
+    [key] = encodable(c.handle(1, M.ConfigRequestKeyEvent(), 1))
+    assert key.message.TYPE is MT.CONFIG_KEY_EVENT and key.message.status == 0
+    assert len(key.message.agent_config_key) == 8 and key.message.agent_config_key != bytes(8)
+    c2 = ContactCenter()  # keys are stable: another center with the same configuration has the same keys
+    c2.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
+    assert c2.handle(1, M.ConfigRequestKeyEvent(), 1)[0].message == key.message
+    out = encodable(c.handle(1, M.ConfigRequestEvent(configuration_mask=0x0F), 2))
+    assert [d.message.TYPE.name for d in out] == ["CONFIG_BEGIN_EVENT", "CONFIG_CSQ_EVENT", "CONFIG_AGENT_EVENT",
+                                                  "CONFIG_DEVICE_EVENT", "CONFIG_END_EVENT"]
+    assert [r.csq_name for r in out[1].message.records] == ["Sales", "Support"]
+    agents = out[2].message.records
+    assert [(r.login_id, r.extension, r.agent_type) for r in agents] == [
+        ("1001", "3001", 1), ("1002", "3002", 1), ("1003", "3003", 1), ("1004", "3004", 2)]
+    assert [x.csq_id for x in agents[0].csqs] == [1, 2]
+    assert {r.device_field4 for r in out[3].message.records} == {"3001", "3002", "3003", "3004"}
+    # a session without CTI_SERVICE_CONFIG_EVENTS gets nothing; "updates only" has nothing to send
+    assert c.handle(2, M.ConfigRequestEvent(configuration_mask=0x0F), 3) == []
+    assert c.handle(1, M.ConfigRequestEvent(configuration_mask=0), 3) == []
+
+
+def test_more_than_ten_records_are_split():
+    cfg = CenterConfig(agents=tuple(AgentConfig(str(5000 + n), str(6000 + n)) for n in range(23)))
+    c = ContactCenter(cfg)
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
+    out = encodable(c.handle(1, M.ConfigRequestEvent(configuration_mask=0x04), 1))
+    assert [len(d.message.records) for d in out[1:-1]] == [10, 10, 3]
+
+
+def test_team_configuration_for_supervisors():
+    c = ContactCenter()
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x80, 0, 0, client_id="sup"), 0)
+    c.open_session(Subscription(2, "bridge", 0x10, 0, 0, client_id="nosup"), 0)
+    out = encodable(c.handle(1, M.TeamConfigReq(invoke_id=8, config_param=1, reserved=bytes(8)), 1))
+    assert [d.message.TYPE.name for d in out] == ["TEAM_CONFIG_EVENT", "TEAM_CONFIG_EVENT", "TEAM_CONFIG_CONF"]
+    team2 = out[1].message
+    assert team2.team_name == "Team2" and team2.operation == 1
+    assert [(m.agent_id, m.agent_flags) for m in team2.records] == [("1003", 0), ("1004", 0x4)]
+    assert out[2].message == M.TeamConfigConf(invoke_id=8, status=0)
+    [d] = c.handle(2, M.TeamConfigReq(invoke_id=9, config_param=1, reserved=bytes(8)), 1)
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_FUNCTION_NOT_AVAILABLE
