@@ -655,6 +655,15 @@ async def bad_held(c):
                                                 agent_instrument=D))
 
 
+async def bad_line2conferenced(c):
+    call = await answered_inbound(c)
+    consult_id = await consult(c, call)
+    await c.request(M.ConferenceCallReq(invoke_id=0, held_call_id=call, active_call_id=consult_id,
+                                        held_connection_device_id=D, active_connection_device_id=D,
+                                        agent_instrument=D))
+    return await refused(c, M.RetrieveCallReq(invoke_id=0, held_call_id=call, held_connection_device_id=D))
+
+
 ACD_CASES = {
     # scenario: (misbehaving driver, rule, ACD state, seed-000 code name)
     "acd-violation-line1connected": (bad_line1connected, "ACD-1132", "Line1Connected", "ACD_RETRIEVE_BAD_STATE"),
@@ -664,6 +673,8 @@ ACD_CASES = {
     "acd-violation-line2connected": (bad_line2connected, "ACD-1148", "Line2Connected", "ACD_CONSULT_BAD_STATE"),
     "acd-violation-line2allheld": (bad_line2allheld, "ACD-1152", "Line2AllHeld", "ACD_ALTERNATE_BAD_STATE"),
     "acd-violation-held": (bad_held, "ACD-1133", "Held", "ACD_CONFERENCE_BAD_STATE"),
+    "acd-violation-line2conferenced": (bad_line2conferenced, "ACD-1132", "Line2Conferenced",
+                                       "ACD_RETRIEVE_BAD_STATE"),
 }
 
 
