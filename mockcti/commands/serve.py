@@ -142,6 +142,14 @@ def run(args: argparse.Namespace) -> int:
     features = _features(args)
 
     async def main() -> int:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        try:  # SIGTERM (CI runners, containers) shuts down as cleanly as Ctrl-C
+            loop.add_signal_handler(signal.SIGTERM, me.cancel)
+        except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
+            pass
         await server.start()
         print(f"mockcti listening on {server.host}:{server.port} (profile {profile.name}, versions "
               f"{profile.min_version}-{profile.max_version}, {len(center_config.agents)} agents)", flush=True)

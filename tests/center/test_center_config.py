@@ -109,7 +109,8 @@ def _serve(*args):
 
 
 @pytest.mark.asyncio
-async def test_mockcti_serve_default_center_then_ctrl_c():
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+async def test_mockcti_serve_default_center_then_ctrl_c(sig):
     proc = _serve("--quiet")
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
@@ -120,7 +121,7 @@ async def test_mockcti_serve_default_center_then_ctrl_c():
         assert conf.agent_instrument == "3001"
         await c.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
         await c.close()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 20) == 0
     finally:
         if proc.poll() is None:
