@@ -760,9 +760,7 @@ class ContactCenter:
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))
         target = self.by_device.get(dialed)
-        if target is not None and target is not agent:
-            if not target.logged_in and call.type is CallType.CALLTYPE_CONSULT:
-                pass  # the phone rings even if the agent is logged out (the phone is a phone)
+        if target is not None and target is not agent:  # rings even if that agent is logged out: a phone is a phone
             self._offer(out, call, target, now)
             return
         far = Leg(dialed, None, LCS.LCS_ALERTING)
