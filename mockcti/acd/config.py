@@ -124,6 +124,16 @@ class AcdConfig:
             want = sorted(c.rule_id for c in checks_for(op))
             if sorted(ids) != want:
                 raise ValueError(f"order.{op}: must list each of {', '.join(want)} exactly once, got {list(ids)}")
+        # per operation, the checks to run with their allowed-state sets, worked out once
+        object.__setattr__(self, "_plans", {})
+
+    def plan(self, op: Operation) -> tuple[tuple[Check, frozenset[LineState] | None], ...]:
+        """:meth:`checks` of ``op`` paired with :meth:`allowed_for` each (cached: configs are frozen)."""
+        plans = self._plans  # type: ignore[attr-defined]
+        p = plans.get(op)
+        if p is None:
+            p = plans[op] = tuple((c, self.allowed_for(c)) for c in self.checks(op))
+        return p
 
     # -- building ----------------------------------------------------------------------------
     @classmethod

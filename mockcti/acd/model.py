@@ -69,8 +69,8 @@ class AcdModel:
 
     def evaluate(self, line: AcdLine, request: AcdRequest) -> Verdict:
         cfg = self.config
-        for check in cfg.checks(request.op):
-            if check.fails(line, request, allowed_states=cfg.allowed_for(check), config=cfg):
+        for check, allowed in cfg.plan(request.op):
+            if check.fails(line, request, allowed_states=allowed, config=cfg):
                 return Verdict(False, check, line)
         cell = cfg.cell(line.state, request.op)
         if cell.code is not None:

@@ -345,6 +345,11 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+_BY_OPERATION: dict[Operation, tuple[Check, ...]] = {
+    op: tuple(sorted((c for c in CHECKS if c.operation is op), key=lambda c: c.order)) for op in Operation
+}
+
+
 def checks_for(op: Operation) -> tuple[Check, ...]:
     """The default checks of one operation, in order."""
-    return tuple(sorted((c for c in CHECKS if c.operation is op), key=lambda c: c.order))
+    return _BY_OPERATION[Operation(op)]

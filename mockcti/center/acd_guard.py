@@ -44,9 +44,22 @@ UCCX_ADAPTATION: dict[str, tuple[LineState, ...]] = {
 }
 
 
-def line_state(center: "ContactCenter", agent: "Agent") -> LineState:
+def agent_legs(center: "ContactCenter", agent: "Agent") -> list[tuple["Call", Any]]:
+    """(call, the agent's leg on it) for every call the agent is on."""
+    out = []
+    aid = agent.id
+    for c in center.calls.values():
+        for leg in c.legs.values():
+            if leg.agent == aid:
+                out.append((c, leg))
+                break
+    return out
+
+
+def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None) -> LineState:
     """The agent's calls read as one ACD line state (§3.3 meanings)."""
-    legs = [(c, c.leg_of(agent.id)) for c in center.calls.values() if c.leg_of(agent.id) is not None]
+    if legs is None:
+        legs = agent_legs(center, agent)
     if not legs:
         return L.Idle
     if len(legs) == 1:
@@ -95,8 +108,9 @@ class AcdGuard:
         from mockcti.center.core import Failure, Refused
 
         operation = Operation(op)
-        state = line_state(center, agent)
-        request = self._request(center, agent, operation, params)
+        legs = agent_legs(center, agent)
+        state = line_state(center, agent, legs)
+        request = self._request(agent, legs, operation, params)
         verdict = self.model.evaluate(AcdLine(state), request)
         if verdict.ok:
             return
@@ -120,11 +134,10 @@ class AcdGuard:
             "explanation": check.explanation,
         })
 
-    def _request(self, center: "ContactCenter", agent: "Agent", op: Operation, p: dict[str, Any]) -> AcdRequest:
-        mine: list[Call] = [c for c in center.calls.values() if c.leg_of(agent.id) is not None]
-        line_info = tuple(str(c.id) for c in mine)
-        talking = next((str(c.id) for c in mine if c.leg_of(agent.id).state is LCS.LCS_CONNECT), "")
-        held = next((str(c.id) for c in mine if c.leg_of(agent.id).state is LCS.LCS_HOLD), "")
+    def _request(self, agent: "Agent", legs: list, op: Operation, p: dict[str, Any]) -> AcdRequest:
+        line_info = tuple(str(c.id) for c, _ in legs)
+        talking = next((str(c.id) for c, leg in legs if leg.state is LCS.LCS_CONNECT), "")
+        held = next((str(c.id) for c, leg in legs if leg.state is LCS.LCS_HOLD), "")
         call = p.get("call")
         other = p.get("other")
         kw: dict[str, Any] = {"line_info": line_info, "talking_to": talking, "held_party": held}
