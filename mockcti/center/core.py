@@ -578,6 +578,29 @@ class ContactCenter:
                                           f"device {device or agent.device} has no connection on call {call.id}"))
         return leg
 
+    def _one_call(self, sid: int, req: Message, call_attr: str, device_attr: str, *,
+                  op: str | None = None) -> tuple[Agent, Call, Leg]:
+        """The common start of a one-call request: control service, acting agent, the call and the
+        agent's connection on it (FAILURE_CONF / CONTROL_FAILURE_CONF otherwise), then the ACD rules."""
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=(device_attr,))
+        call = self._lookup_call(getattr(req, call_attr))
+        leg = self._my_leg(call, agent, getattr(req, device_attr))
+        if op is not None:
+            self._guard(agent, op, call=call, leg=leg)
+        return agent, call, leg
+
+    def _held_and_active(self, sid: int, req: Message, *, op: str) -> tuple[Agent, Call, Leg, Call, Leg]:
+        """The common start of TRANSFER/CONFERENCE/RECONNECT: the held and the active call, the
+        agent's connection on each, then the ACD rules."""
+        self._need_control(sid)
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        hleg = self._my_leg(held, agent, req.held_connection_device_id)
+        aleg = self._my_leg(active, agent, req.active_connection_device_id)
+        self._guard(agent, op, call=active, leg=aleg, other=held, other_leg=hleg)
+        return agent, held, hleg, active, aleg
+
     def _need_logged_in(self, agent: Agent) -> None:
         if not agent.logged_in:
             raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
@@ -670,11 +693,7 @@ class ContactCenter:
     # -- call-control requests ----------------------------------------------------------------------------
 
     def _answer_call_req(self, out: list[Delivery], sid: int, req: M.AnswerCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
-        call = self._lookup_call(req.call_id)
-        leg = self._my_leg(call, agent, req.connection_device_id)
-        self._guard(agent, "Answer", call=call, leg=leg)
+        agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Answer")
         if leg.state is not LCS.LCS_ALERTING:
             raise Refused(control_failure(CF.CF_NO_CALL_TO_ANSWER, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not ringing at {leg.device}"))
@@ -695,11 +714,7 @@ class ContactCenter:
                 other.state = LCS.LCS_CONNECT
 
     def _hold_call_req(self, out: list[Delivery], sid: int, req: M.HoldCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
-        call = self._lookup_call(req.call_id)
-        leg = self._my_leg(call, agent, req.connection_device_id)
-        self._guard(agent, "Hold", call=call, leg=leg)
+        agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Hold")
         if leg.state is not LCS.LCS_CONNECT:
             raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
@@ -708,11 +723,7 @@ class ContactCenter:
         self._emit(out, call, self._held(call, leg))
 
     def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("held_connection_device_id",))
-        call = self._lookup_call(req.held_call_id)
-        leg = self._my_leg(call, agent, req.held_connection_device_id)
-        self._guard(agent, "Retrieve", call=call, leg=leg)
+        agent, call, leg = self._one_call(sid, req, "held_call_id", "held_connection_device_id", op="Retrieve")
         if leg.state is not LCS.LCS_HOLD:
             raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not held at {leg.device}"))
@@ -883,12 +894,7 @@ class ContactCenter:
         self._after_call(out, agent, now)
 
     def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
-        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
-        hleg = self._my_leg(held, agent, req.held_connection_device_id)
-        aleg = self._my_leg(active, agent, req.active_connection_device_id)
-        self._guard(agent, "Conference", call=active, leg=aleg, other=held, other_leg=hleg)
+        agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="Conference")
         others = [lg for lg in active.legs.values() if lg is not aleg]
         if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
@@ -929,12 +935,7 @@ class ContactCenter:
         self._emit(out, other, self._retrieved(other, oleg))
 
     def _reconnect_call_req(self, out: list[Delivery], sid: int, req: M.ReconnectCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
-        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
-        hleg = self._my_leg(held, agent, req.held_connection_device_id)
-        aleg = self._my_leg(active, agent, req.active_connection_device_id)
-        self._guard(agent, "ReConnect", call=active, leg=aleg, other=held, other_leg=hleg)
+        agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="ReConnect")
         if hleg.state is not LCS.LCS_HOLD:
             raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {held.id} is not held at {hleg.device}"))
@@ -944,20 +945,12 @@ class ContactCenter:
         self._emit(out, held, self._retrieved(held, hleg))
 
     def _clear_connection_req(self, out: list[Delivery], sid: int, req: M.ClearConnectionReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
-        call = self._lookup_call(req.call_id)
-        leg = self._my_leg(call, agent, req.connection_device_id)
-        self._guard(agent, "ClearConnection", call=call, leg=leg)
+        agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearConnection")
         self._conf(out, sid, M.ClearConnectionConf(invoke_id=req.invoke_id))
         self._drop_leg(out, call, leg, now)
 
     def _clear_call_req(self, out: list[Delivery], sid: int, req: M.ClearCallReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
-        call = self._lookup_call(req.call_id)
-        leg = self._my_leg(call, agent, req.connection_device_id)
-        self._guard(agent, "ClearCall", call=call, leg=leg)
+        agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearCall")
         self._conf(out, sid, M.ClearCallConf(invoke_id=req.invoke_id))
         agents = [self.agents[lg.agent] for lg in call.agent_legs()]
         for lg in list(call.legs.values()):
@@ -967,10 +960,7 @@ class ContactCenter:
             self._after_call(out, a, now)
 
     def _send_dtmf_signal_req(self, out: list[Delivery], sid: int, req: M.SendDtmfSignalReq, now: float) -> None:
-        self._need_control(sid)
-        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
-        call = self._lookup_call(req.call_id)
-        leg = self._my_leg(call, agent, req.connection_device_id)
+        agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id")
         if leg.state is not LCS.LCS_CONNECT:
             raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
