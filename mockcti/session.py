@@ -34,7 +34,7 @@ _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
-_LAST_ENCODED: list = [None, None, b""]  # (message, dialect, bytes) last encoded by any session
+_LAST_ENCODED: tuple = (None, None, b"")  # (message, dialect, bytes) last encoded by any session
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -533,11 +533,13 @@ class Session:
                 message = dataclasses.replace(message, text=None)
         # one event goes to many sessions (the agents on a call, every bridge): messages are
         # immutable, so the bytes of the last one encoded for this dialect are reused as they are
+        # (one immutable tuple, swapped whole: servers on several threads never see a torn entry)
+        global _LAST_ENCODED
         last = _LAST_ENCODED
         if last[0] is message and last[1] is self.dialect:
             return last[2]
         data = encode(message, self.dialect)
-        _LAST_ENCODED[:] = (message, self.dialect, data)
+        _LAST_ENCODED = (message, self.dialect, data)
         return data
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:

@@ -266,3 +266,12 @@ def test_hub_answers_heartbeats_in_place_only_when_nobody_reads_messages():
                                                                               HeartbeatConf(invoke_id=8))
         assert journal.counts["in"] == 3 and journal.counts["out"] == 3  # OPEN_REQ/CONF + 2 heartbeats
         assert bool(journal.entries(kind="in")) is rendered
+
+
+def test_reused_bytes_of_one_event_follow_each_sessions_dialect():
+    a, b = opened_session(), opened_session()
+    b.dialect = Dialect.uccx(18)
+    ev = CallDeliveredEvent(call_id=42, connection_device_id="3001")
+    for _ in range(2):  # alternate: the cached bytes of one dialect never go to the other
+        assert a.encode(ev) == encode(ev, D14)
+        assert b.encode(ev) == encode(ev, Dialect.uccx(18)) != encode(ev, D14)
