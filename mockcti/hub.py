@@ -28,6 +28,7 @@ from mockcti.journal import Journal
 from mockcti.session import ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation
 from mockcti.wire import EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
+from mockcti.wire.spec import fast_frozen_init
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
 )
@@ -44,7 +45,8 @@ S = StatusCode
 # -- actions for the server ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class Write:
     """Write bytes to a connection (batched per loop turn by the server)."""
 

@@ -29,6 +29,7 @@ from mockcti.wire import (
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ServiceMask
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
+from mockcti.wire.spec import fast_frozen_init
 
 _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
@@ -170,7 +171,8 @@ class SessionConfig:
 # -- events ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class Received:
     """A decoded message that is legal in the current state; the hub decides what to answer."""
 
@@ -196,7 +198,8 @@ class Rejected:
         return FailureConf(invoke_id=self.invoke_id, status=int(self.status), text=self.text[:254] or None)
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class Violation:
     """The client broke a conduct rule. Recorded in the journal; never closes anything by itself."""
 
@@ -216,7 +219,8 @@ class ConnectionFailed:
     reason: str
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class HeartbeatsAnswered:
     """``count`` plain HEARTBEAT_REQs answered in the session; ``data`` holds their HEARTBEAT_CONFs."""
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from mockcti.center.config import AgentConfig, CenterConfig, default_center
 from mockcti.wire import Message, MessageType
+from mockcti.wire.spec import fast_frozen_init
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
@@ -112,7 +113,8 @@ class Subscription:
     client_id: str = ""
 
 
-@dataclass(frozen=True)
+@fast_frozen_init
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One message for one session."""
 

@@ -44,7 +44,7 @@ from .types import (
 
 __all__ = [
     "Message", "MessageSpec", "FixedField", "FloatingField", "Group", "SPECS", "MESSAGE_CLASSES",
-    "spec_for", "message_class", "C2S", "S2C", "REQ", "OPT", "GROUP_CLASSES",
+    "spec_for", "message_class", "C2S", "S2C", "REQ", "OPT", "GROUP_CLASSES", "fast_frozen_init",
 ]
 
 C2S = "C->S"
@@ -205,6 +205,35 @@ def T(tag: int, name: str, kind: Any, max_len: int | None = None, presence: str 
                          unconfirmed, repeated)
 
 
+def fast_frozen_init(cls: type) -> type:
+    """Give a frozen slotted dataclass an ``__init__`` that stores each field through its slot
+    descriptor instead of ``object.__setattr__`` (what dataclasses generates for frozen classes):
+    the same signature (keyword-only or not, as declared) and defaults, the same resulting object,
+    about half the cost. Messages and deliveries are built on every call-flow step, events with up
+    to 51 fields (bench/README.md). A class decorator; fields need plain defaults or none."""
+    fields_ = dataclasses.fields(cls)
+    if not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: fast_frozen_init needs a frozen dataclass with slots=True")
+    ns: dict[str, Any] = {}
+    positional, keyword, body = [], [], []
+    for i, f in enumerate(fields_):
+        if f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: fast_frozen_init needs a plain default")
+        param = f.name
+        if f.default is not dataclasses.MISSING:
+            ns[f"_d{i}"] = f.default
+            param = f"{f.name}=_d{i}"
+        (keyword if f.kw_only else positional).append(param)
+        ns[f"_s{i}"] = cls.__dict__[f.name].__set__
+        body.append(f"    _s{i}(self, {f.name})")
+    params = ["self", *positional, *(["*", *keyword] if keyword else [])]
+    src = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "    pass")
+    exec(compile(src, f"<mockcti init {cls.__name__}>", "exec"), ns)
+    init = ns["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+    return cls
+
 GROUP_CLASSES: dict[str, type] = {}
 
 
@@ -222,7 +251,7 @@ def G(attr: str, cls_name: str, count: str | None, *members: Any, doc: str = "")
             namespace={"__doc__": doc or f"One {cls_name} group instance (floating fields in a fixed order)."},
         )
         cls.__module__ = "mockcti.wire.messages"
-        GROUP_CLASSES[cls_name] = cls
+        GROUP_CLASSES[cls_name] = fast_frozen_init(cls)
     else:
         have = [f.name for f in dataclasses.fields(cls)]
         if have != [f[0] for f in fields_]:
@@ -301,6 +330,7 @@ def _msg(mt: MT, direction: str, source: str, *, fixed: tuple, floating: tuple, 
         namespace={"TYPE": mt, "SPEC": spec, "__doc__": f"{mt.name} ({int(mt)}) {direction}. {doc}".strip()},
     )
     cls.__module__ = "mockcti.wire.messages"
+    fast_frozen_init(cls)
     object.__setattr__(spec, "cls", cls)
     SPECS[mt] = spec
     MESSAGE_CLASSES[mt] = cls
