@@ -153,12 +153,23 @@ class Hub:
         self._standby_until: float | None = None  # failover: answer OPEN_REQ with E_CTI_SERVER_NOT_MASTER
         self._next_session_check = 0.0
         self.standby = False
-        self.engine: Engine | None = None
+        self._engine: Engine | None = None
+        self._on_send: Callable[..., Any] | None = None
         self.now = 0.0
         if engine is not None:
             self.set_engine(engine, 0.0)
 
     # -- engine --------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine | None) -> None:
+        self._engine = engine
+        # looked up once, not per message sent (most engines have no on_send: getattr would raise inside)
+        self._on_send = getattr(engine, "on_send", None) if engine is not None else None
 
     def set_engine(self, engine: Engine | None, now: float) -> None:
         self.engine = engine
@@ -186,12 +197,16 @@ class Hub:
         quick = ((self.engine is None or not getattr(self.engine, "sees_heartbeats", True))
                  and self.center.online and not self.journal.wants_messages())
         for ev in conn.session.receive_data(data, now, answer_heartbeats=quick):
-            if type(ev) is HeartbeatsAnswered:
+            if type(ev) is Received:  # the common case first
+                self._journal_message("in", now, sid, ev.message)
+                if self._engine is None or not self._engine.on_request(sid, ev.message, now):
+                    self.default(sid, ev.message, now)
+            elif type(ev) is HeartbeatsAnswered:
                 self._actions.append(Write(sid, ev.data))
                 self.journal.count_messages("in", sid, ev.count)
                 self.journal.count_messages("out", sid, ev.count)
             else:
-                self._on_event(sid, ev, now)
+                self._on_event(sid, ev, now, conn)
         return self._take()
 
     def disconnected(self, sid: int, now: float, *, reason: str = "peer closed") -> list[Action]:
@@ -262,8 +277,10 @@ class Hub:
     def send(self, sid: int, message: Message) -> None:
         """Encode ``message`` for session ``sid`` and queue it; record it in the journal."""
         conn = self.conns.get(sid)
-        if conn is None:
-            return
+        if conn is not None:
+            self._send(sid, conn, message)
+
+    def _send(self, sid: int, conn: _Conn, message: Message) -> None:
         try:
             data = conn.session.encode(message)
         except EncodeError as exc:
@@ -271,7 +288,7 @@ class Hub:
             self.journal.record("fault", self.now, sid, fault="cannot encode", message=message.TYPE.name, error=str(exc))
             return
         self._journal_message("out", self.now, sid, message)
-        hook = getattr(self.engine, "on_send", None) if self.engine is not None else None
+        hook = self._on_send
         if hook is not None:
             replaced = hook(sid, message, data, self.now)
             if replaced is not None:  # the scenario's faults decide what goes out instead (maybe nothing)
@@ -455,10 +472,11 @@ class Hub:
             self.default(sid, ev.message, now)
 
     def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:
+        conns = self.conns
         for d in deliveries:
-            conn = self.conns.get(d.session_id)
+            conn = conns.get(d.session_id)
             if conn is not None and conn.session.state is SessionState.OPEN:
-                self.send(d.session_id, d.message)
+                self._send(d.session_id, conn, d.message)
 
     def _journal_message(self, direction: str, now: float, sid: int, message: Message) -> None:
         """Record a message in the journal. When the journal neither keeps messages nor has a sink

@@ -20,6 +20,7 @@ import struct
 
 import enum
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass, field
 
 from mockcti.wire import (
@@ -35,7 +36,11 @@ _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
-_LAST_ENCODED: tuple = (None, None, b"")  # (message, dialect, bytes) last encoded by any session
+#: bytes of recently encoded messages, by (id(message), id(dialect)) -> (message, dialect, bytes). The
+#: entry holds the message and the dialect, so their ids cannot be reused while it exists. Bounded:
+#: emptied when full. Entries are immutable tuples, so servers on several threads never see a torn one.
+_ENCODED: dict[tuple[int, int], tuple[Any, Any, bytes]] = {}
+_ENCODED_MAX = 1024
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -153,6 +158,21 @@ _CONTROL_REQUESTS = frozenset({
     MT.CONFERENCE_CALL_REQ, MT.CONSULT_CALL_REQ, MT.HOLD_CALL_REQ, MT.MAKE_CALL_REQ, MT.RECONNECT_CALL_REQ,
     MT.RETRIEVE_CALL_REQ, MT.TRANSFER_CALL_REQ, MT.SEND_DTMF_SIGNAL_REQ,
 })
+# SET_AGENT_STATE_REQ is also allowed with this service instead of CLIENT_CONTROL (reference §6.5)
+_AGENT_STATE_CONTROL_ONLY = int(ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY)
+#: per request class: (tracked until confirmed, service bits it needs or 0, its CALL_ID_FIELDS)
+_REQUEST_PLAN: dict[type, tuple[bool, int, tuple[str, ...]]] = {}
+
+
+def _request_plan(cls: type) -> tuple[bool, int, tuple[str, ...]]:
+    plan = _REQUEST_PLAN.get(cls)
+    if plan is None:
+        mt = cls.TYPE
+        need = ServiceMask.CTI_SERVICE_CLIENT_CONTROL if mt in _CONTROL_REQUESTS else _NEEDS_SERVICE.get(mt, 0)
+        plan = (mt in CONFIRMATION_OF and "invoke_id" in {f.name for f in dataclasses.fields(cls)}, int(need),
+                _plan(cls)[0])
+        _REQUEST_PLAN[cls] = plan
+    return plan
 
 
 @dataclass(frozen=True)
@@ -387,7 +407,7 @@ class Session:
         if mt is MT.OPEN_REQ:
             self._reply_version = msg.version_number
             return out + self._check_open(msg, now)
-        return out + self._check_request(msg)
+        return self._check_request(msg, out)
 
     def _check_open(self, msg: OpenReq, now: float) -> list[Event]:
         out: list[Event] = []
@@ -426,24 +446,20 @@ class Session:
         out.append(Received(msg))
         return out
 
-    def _check_request(self, msg: Message) -> list[Event]:
-        out: list[Event] = []
+    def _check_request(self, msg: Message, out: list[Event]) -> list[Event]:
         mt = msg.TYPE
-        inv = getattr(msg, "invoke_id", None)
-        if inv is not None and mt in CONFIRMATION_OF:
+        tracked, need, call_fields = _request_plan(type(msg))
+        if tracked:
+            inv = msg.invoke_id
             if inv in self._outstanding:
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of {mt.name}; {self._outstanding[inv].name} is unanswered", msg))
             self._outstanding[inv] = mt
-        need = _NEEDS_SERVICE.get(mt)
-        if mt in _CONTROL_REQUESTS:
-            need = ServiceMask.CTI_SERVICE_CLIENT_CONTROL
-            if mt is MT.SET_AGENT_STATE_REQ and self.services & ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY:
-                need = None
-        if need is not None and not self.services & need:
+        if need and not self.services & need and not (
+                mt is MT.SET_AGENT_STATE_REQ and self.services & _AGENT_STATE_CONTROL_ONLY):
             out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {ServiceMask(need).name}", msg))
-        for name in _plan(type(msg))[0]:
-            cid = getattr(msg, name, None)
+        for name in call_fields:
+            cid = getattr(msg, name)
             if cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls:
                 out.append(Violation("PROTO-UNKNOWN-CALL", f"{mt.name}.{name} = {cid}", msg))
                 break
@@ -460,7 +476,7 @@ class Session:
         assert req is not None, "opened() without a pending OPEN_REQ"
         self.state = SessionState.OPEN
         self.dialect = self.dialect.with_version(req.version_number)
-        self.services = services_granted
+        self.services = int(services_granted)
         self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)
 
     def open_refused(self, now: float) -> None:
@@ -535,15 +551,18 @@ class Session:
                 return encode(message, self.dialect.with_version(v))
             if isinstance(message, FailureConf) and message.text is not None:
                 message = dataclasses.replace(message, text=None)
-        # one event goes to many sessions (the agents on a call, every bridge): messages are
-        # immutable, so the bytes of the last one encoded for this dialect are reused as they are
-        # (one immutable tuple, swapped whole: servers on several threads never see a torn entry)
-        global _LAST_ENCODED
-        last = _LAST_ENCODED
-        if last[0] is message and last[1] is self.dialect:
-            return last[2]
-        data = encode(message, self.dialect)
-        _LAST_ENCODED = (message, self.dialect, data)
+        # one event goes to many sessions (the agents on a call, every bridge), and the center reuses
+        # the AGENT_STATE_EVENTs of states an agent has had: messages are immutable, so bytes already
+        # encoded for this dialect are reused as they are
+        dialect = self.dialect
+        key = (id(message), id(dialect))
+        hit = _ENCODED.get(key)
+        if hit is not None and hit[0] is message and hit[1] is dialect:
+            return hit[2]
+        data = encode(message, dialect)
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        _ENCODED[key] = (message, dialect, data)
         return data
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:

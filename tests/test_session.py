@@ -275,3 +275,21 @@ def test_reused_bytes_of_one_event_follow_each_sessions_dialect():
     for _ in range(2):  # alternate: the cached bytes of one dialect never go to the other
         assert a.encode(ev) == encode(ev, D14)
         assert b.encode(ev) == encode(ev, Dialect.uccx(18)) != encode(ev, D14)
+
+
+def test_reused_bytes_belong_to_the_very_message_object():
+    """The byte cache is keyed by identity: an equal but different message, or a message built after
+    the cache was emptied, is encoded afresh — never another message's bytes."""
+    from mockcti import session as session_mod
+
+    s = opened_session()
+    first = CallDeliveredEvent(call_id=1, connection_device_id="3001")
+    assert s.encode(first) == encode(first, D14)
+    for i in range(session_mod._ENCODED_MAX + 5):  # fills the cache past its bound: it starts over
+        ev = CallDeliveredEvent(call_id=1000 + i, connection_device_id="3001")
+        assert s.encode(ev) == encode(ev, D14)
+    assert len(session_mod._ENCODED) <= session_mod._ENCODED_MAX
+    del ev
+    other = CallDeliveredEvent(call_id=2, connection_device_id="3001")  # may reuse a freed object's id
+    assert s.encode(other) == encode(other, D14)
+    assert s.encode(first) == encode(first, D14)

@@ -25,16 +25,17 @@ import itertools
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from mockcti.center.config import AgentConfig, CenterConfig, default_center
 from mockcti.wire import Message, MessageType
-from mockcti.wire.spec import fast_frozen_init
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
     EventCause, LocalConnectionState, ReasonCode, ServiceMask, StatusCode, SystemEventID,
 )
+from mockcti.wire.spec import fast_frozen_init
 
 __all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure"]
 
@@ -45,6 +46,7 @@ S = StatusCode
 CF = ControlFailureCode
 CCX = CCXErrorCode
 NONE_ID = 0xFFFFFFFF
+_call_id = attrgetter("id")
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
@@ -178,6 +180,8 @@ class Agent:
     pending: AgentState | None = None  # state requested while on a call, taken when it ends
     pending_reason: int = 0
     csq_ids: tuple[int, ...] = ()
+    #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
+    state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -249,6 +253,8 @@ class ContactCenter:
             if a.instrument:
                 self.by_device[a.instrument] = agent
         self.calls: dict[int, Call] = {}
+        #: agent ID -> {CallID: call} of the calls the agent has a leg on (kept by _put_leg/_take_leg)
+        self._calls_of: dict[str, dict[int, Call]] = {}
         self.queues: dict[int, list[int]] = {c.id: [] for c in self.config.csqs}  # CSQ id -> queued call IDs
         self.subs: dict[int, Subscription] = {}
         self.agent_sessions: dict[str, set[int]] = {}
@@ -432,21 +438,39 @@ class ContactCenter:
         if state is not AS.AGENT_STATE_TALKING:
             agent.pending = None
         bit = STATE_MASK.get(state, 0)
-        ev = M.AgentStateEvent(
-            monitor_id=0, peripheral_id=self.config.peripheral_id, session_id=0,
-            peripheral_type=self.config.peripheral_type, csq_state=int(state), state_duration=0,
-            csq_id=csq_id, skill_group_id=NONE_ID, skill_group_priority=0, agent_state=int(state),
-            event_reason_code=reason, mrd_id=1, num_tasks=0, agent_mode=0, max_task_limit=0, icm_agent_id=0,
-            agent_availability_status=1, agent_id=agent.id, agent_extension=agent.cfg.extension,
-            agent_instrument=agent.device,
-            csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(state))
-                       for c in agent.csq_ids),
-        )
-        for sid in (*sorted(self.agent_sessions.get(agent.id, ())), *sorted(self.bridges)):
-            if self.subs[sid].agent_state_mask & bit:
+        ev = self._state_event(agent, state, reason, csq_id)
+        subs = self.subs
+        mine = self.agent_sessions.get(agent.id)
+        for sid in sorted(mine) if mine else ():
+            if subs[sid].agent_state_mask & bit:
+                out.append(Delivery(sid, ev))
+        for sid in sorted(self.bridges):
+            if subs[sid].agent_state_mask & bit:
                 out.append(Delivery(sid, ev))
         if state is AS.AGENT_STATE_READY:
             self._route_queued(out, now)
+
+    def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
+        """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
+        messages are immutable: each agent keeps the events it has had (at most 64, then starts over),
+        so a repeated state costs neither building nor encoding (the session reuses the bytes)."""
+        key = (state, reason, csq_id)
+        cache = agent.state_events
+        ev = cache.get(key)
+        if ev is None:
+            if len(cache) >= 64:
+                cache.clear()
+            ev = cache[key] = M.AgentStateEvent(
+                monitor_id=0, peripheral_id=self.config.peripheral_id, session_id=0,
+                peripheral_type=self.config.peripheral_type, csq_state=int(state), state_duration=0,
+                csq_id=csq_id, skill_group_id=NONE_ID, skill_group_priority=0, agent_state=int(state),
+                event_reason_code=reason, mrd_id=1, num_tasks=0, agent_mode=0, max_task_limit=0, icm_agent_id=0,
+                agent_availability_status=1, agent_id=agent.id, agent_extension=agent.cfg.extension,
+                agent_instrument=agent.device,
+                csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(state))
+                           for c in agent.csq_ids),
+            )
+        return ev
 
     def _query_agent_state_req(self, out: list[Delivery], sid: int, req: M.QueryAgentStateReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
@@ -460,7 +484,36 @@ class ContactCenter:
     # calls: helpers --------------------------------------------------------------------------------
 
     def _agent_calls(self, agent: Agent) -> list[Call]:
-        return [c for c in self.calls.values() if c.leg_of(agent.id) is not None]
+        """The agent's calls, oldest first (from the index: no scan of every call in the center)."""
+        mine = self._calls_of.get(agent.id)
+        if not mine:
+            return []
+        return list(mine.values()) if len(mine) == 1 else sorted(mine.values(), key=_call_id)
+
+    def agent_call_legs(self, agent_id: str) -> list[tuple[Call, Leg]]:
+        """(call, the agent's leg on it) for each of the agent's calls, oldest call first."""
+        mine = self._calls_of.get(agent_id)
+        if not mine:
+            return []
+        calls = mine.values() if len(mine) == 1 else sorted(mine.values(), key=_call_id)
+        return [(c, c.leg_of(agent_id)) for c in calls]  # type: ignore[misc]
+
+    def _put_leg(self, call: Call, leg: Leg) -> None:
+        """Every leg joins a call here, so that the agent -> calls index stays exact."""
+        call.legs[leg.device] = leg
+        if leg.agent is not None:
+            self._calls_of.setdefault(leg.agent, {})[call.id] = call
+
+    def _take_leg(self, call: Call, device: str) -> Leg | None:
+        """Every leg leaves a call here (see :meth:`_put_leg`)."""
+        leg = call.legs.pop(device, None)
+        if leg is not None and leg.agent is not None and call.leg_of(leg.agent) is None:
+            mine = self._calls_of.get(leg.agent)
+            if mine is not None:
+                mine.pop(call.id, None)
+                if not mine:
+                    del self._calls_of[leg.agent]
+        return leg
 
     def _new_call(self, now: float, ctype: CallType, ani: str, **kw: Any) -> Call:
         call = Call(id=next(self._ids), type=ctype, ani=ani, started=now, **kw)
@@ -634,7 +687,7 @@ class ContactCenter:
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
                               variables=dict(variables or {}))
-        call.legs[ani] = Leg(ani, None, LCS.LCS_CONNECT)
+        self._put_leg(call, Leg(ani, None, LCS.LCS_CONNECT))
         if agent_id is not None:
             self._offer(out, call, self.agents[agent_id], now)
             return call.id, out
@@ -680,7 +733,7 @@ class ContactCenter:
                                         AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
-        call.legs[agent.device] = leg
+        self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
 
     def _withdraw_offer(self, out: list[Delivery], agent: Agent, now: float) -> None:
@@ -764,7 +817,7 @@ class ContactCenter:
         """The agent's phone dials ``dialed``: the far end is another agent's phone (it rings there)
         or an external party (it answers after ``external_answer_delay``)."""
         leg = Leg(agent.device, agent.id, LCS.LCS_INITIATE)
-        call.legs[agent.device] = leg
+        self._put_leg(call, leg)
         self._conf(out, sid, conf(leg))
         self._emit(out, call, M.CallServiceInitiatedEvent(
             **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, reserved_line_type=0,
@@ -777,7 +830,7 @@ class ContactCenter:
             self._offer(out, call, target, now)
             return
         far = Leg(dialed, None, LCS.LCS_ALERTING)
-        call.legs[dialed] = far
+        self._put_leg(call, far)
         delay = self.config.external_answer_delay
         if delay <= 0:
             self._far_answers(out, call.id, dialed, now)
@@ -845,8 +898,8 @@ class ContactCenter:
         self._drop_quietly(held, hleg)
         self._drop_quietly(active, aleg)
         for lg in others:
-            del active.legs[lg.device]
-            held.legs[lg.device] = lg
+            self._take_leg(active, lg.device)
+            self._put_leg(held, lg)
             if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
                 self._emit(out, held, self._delivered(held, lg, agent.device))
         self._conf(out, sid, M.TransferCallConf(
@@ -892,7 +945,7 @@ class ContactCenter:
         if target is not None:
             self._offer(out, call, target, now)
         else:
-            call.legs[req.dialed_number] = Leg(req.dialed_number, None, LCS.LCS_CONNECT)
+            self._put_leg(call, Leg(req.dialed_number, None, LCS.LCS_CONNECT))
         self._after_call(out, agent, now)
 
     def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
@@ -904,8 +957,8 @@ class ContactCenter:
         before = self._interested(active)
         self._drop_quietly(active, aleg)
         for lg in others:
-            del active.legs[lg.device]
-            held.legs[lg.device] = lg
+            self._take_leg(active, lg.device)
+            self._put_leg(held, lg)
         hleg.state = LCS.LCS_CONNECT
         held.type = CallType.CALLTYPE_CONFERENCE
         self._conf(out, sid, M.ConferenceCallConf(
@@ -1040,14 +1093,14 @@ class ContactCenter:
             connection_device_id=leg.device, releasing_device_id=releasing)
 
     def _drop_quietly(self, call: Call, leg: Leg) -> None:
-        call.legs.pop(leg.device, None)
+        self._take_leg(call, leg.device)
 
     def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float,
                   cause: EventCause = EventCause.CEC_NONE) -> None:
         """One party hangs up: CALL_CONNECTION_CLEARED; END_CALL to that agent; the call ends when
         fewer than two parties remain (§7.2 Clear)."""
         self._emit(out, call, self._conn_cleared(call, leg, leg.device))
-        call.legs.pop(leg.device, None)
+        self._take_leg(call, leg.device)
         agent = self.agents.get(leg.agent) if leg.agent else None
         if len(call.legs) < 2 or not call.agent_legs():
             survivors = [self.agents[lg.agent] for lg in call.agent_legs()]
@@ -1069,7 +1122,8 @@ class ContactCenter:
             event_cause=int(EventCause.CEC_NONE), connection_device_id=next(iter(call.legs), call.ani)),
             only=sorted(set(self._interested(call))))
         self._end_call_for(out, call, set(call.told))
-        call.legs.clear()
+        for device in list(call.legs):
+            self._take_leg(call, device)
         self.calls.pop(call.id, None)
         for q in self.queues.values():
             if call.id in q:
@@ -1213,9 +1267,9 @@ class ContactCenter:
             agent.state = AS.AGENT_STATE_NOT_READY
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN, c.ani, csq_id=csq.id if csq else NONE_ID, acd=True,
                               variables=dict(c.variables))
-        call.legs[c.ani] = Leg(c.ani, None, LCS.LCS_CONNECT)
+        self._put_leg(call, Leg(c.ani, None, LCS.LCS_CONNECT))
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
-        call.legs[agent.device] = Leg(agent.device, agent.id, state)
+        self._put_leg(call, Leg(agent.device, agent.id, state))
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
         self.ready.pop(agent.id, None)
         self.preset_call_ids.append(call.id)

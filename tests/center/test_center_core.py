@@ -60,7 +60,9 @@ class World:
 
     def req(self, sid, msg):
         self.t += 1
-        return encodable(self.c.handle(sid, msg, self.t))
+        out = encodable(self.c.handle(sid, msg, self.t))
+        calls_index_matches_a_scan(self.c)
+        return out
 
     def login_ready(self, sid, agent_id, *, ready=True):
         self.req(sid, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
@@ -71,7 +73,15 @@ class World:
     def inbound(self, **kw):
         self.t += 1
         cid, out = self.c.deliver_call(self.t, **kw)
+        calls_index_matches_a_scan(self.c)
         return cid, encodable(out)
+
+
+def calls_index_matches_a_scan(c):
+    """The center's agent -> calls index (kept on every leg change) says what a scan of every call says."""
+    for agent in c.agents.values():
+        scanned = [(call, call.leg_of(agent.id)) for call in c.calls.values() if call.leg_of(agent.id) is not None]
+        assert c.agent_call_legs(agent.id) == scanned, agent.id
 
 
 @pytest.fixture
