@@ -410,7 +410,7 @@ class Hub:
             session.open_refused(now)
             return
         svc = req.services_requested
-        granted = svc & self.config.grantable_services
+        granted = int(svc & self.config.grantable_services)  # a plain int: IntFlag arithmetic is slow
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
         sub = Subscription(
             session_id=sid, mode="agent" if agent_mode else "bridge", services=granted,

@@ -145,6 +145,19 @@ def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
         _PLAN[cls] = plan
     return plan
 
+#: per message class sent: (a confirmation with an InvokeID, its _REVEALING_FIELDS, its _LIST_FIELDS)
+_SEND_PLAN: dict[type, tuple[bool, tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _send_plan(cls: type) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    plan = _SEND_PLAN.get(cls)
+    if plan is None:
+        _, revealing, lists = _plan(cls)
+        has_invoke_id = dataclasses.is_dataclass(cls) and "invoke_id" in {f.name for f in dataclasses.fields(cls)}
+        plan = _SEND_PLAN[cls] = (cls.TYPE in _CONFIRMATIONS and has_invoke_id, revealing, lists)
+    return plan
+
+
 # services a request needs (reference §6.5), checked as a conduct rule
 _NEEDS_SERVICE: dict[MT, int] = {
     MT.SET_CALL_DATA_REQ: ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE,
@@ -527,20 +540,19 @@ class Session:
 
     def encode(self, message: Message) -> bytes:
         """Encode for this connection's version; track confirmations and revealed call IDs."""
-        mt = message.TYPE
-        if mt is MT.HEARTBEAT_CONF and self.state is SessionState.OPEN and not message.extra_fields:
-            # fixed layout in every version (InvokeID only): the header and one UINT
+        confirms, revealing, lists = _send_plan(type(message))
+        if confirms:
+            if message.TYPE is MT.HEARTBEAT_CONF and self.state is SessionState.OPEN and not message.extra_fields:
+                # fixed layout in every version (InvokeID only): the header and one UINT
+                self._outstanding.pop(message.invoke_id, None)
+                return _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, message.invoke_id)
             self._outstanding.pop(message.invoke_id, None)
-            return _HEARTBEAT_CONF_FRAME.pack(4, int(MT.HEARTBEAT_CONF), message.invoke_id)
-        if mt in _CONFIRMATIONS:
-            self._outstanding.pop(getattr(message, "invoke_id", -1), None)
-        _, revealing, lists = _plan(type(message))
         for name in revealing:
-            cid = getattr(message, name, None)
+            cid = getattr(message, name)
             if cid is not None:
                 self._known_calls.add(cid)
         for name in lists:
-            for item in getattr(message, name, ()) or ():
+            for item in getattr(message, name) or ():
                 for cid_name in ("connected_party_call_id", "call_connection_call_id"):
                     cid = getattr(item, cid_name, None)
                     if cid is not None:

@@ -25,7 +25,6 @@ import itertools
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from mockcti.center.config import AgentConfig, CenterConfig, default_center
@@ -46,7 +45,7 @@ S = StatusCode
 CF = ControlFailureCode
 CCX = CCXErrorCode
 NONE_ID = 0xFFFFFFFF
-_call_id = attrgetter("id")
+_AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
@@ -168,6 +167,10 @@ class Refused(Exception):
         self.failure, self.violation = failure, violation
 
 
+def _first_call_id(pair: tuple[Call, Leg]) -> int:
+    return pair[0].id
+
+
 # -- the simulated world ------------------------------------------------------------------------------
 
 
@@ -253,8 +256,8 @@ class ContactCenter:
             if a.instrument:
                 self.by_device[a.instrument] = agent
         self.calls: dict[int, Call] = {}
-        #: agent ID -> {CallID: call} of the calls the agent has a leg on (kept by _put_leg/_take_leg)
-        self._calls_of: dict[str, dict[int, Call]] = {}
+        #: agent ID -> {CallID: (call, the agent's leg)} for the calls the agent is on (_put_leg/_take_leg)
+        self._calls_of: dict[str, dict[int, tuple[Call, Leg]]] = {}
         self.queues: dict[int, list[int]] = {c.id: [] for c in self.config.csqs}  # CSQ id -> queued call IDs
         self.subs: dict[int, Subscription] = {}
         self.agent_sessions: dict[str, set[int]] = {}
@@ -379,11 +382,10 @@ class ContactCenter:
 
     def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
-        try:
-            want = AS(req.agent_state)
-        except ValueError:
+        want = _AGENT_STATES.get(req.agent_state)
+        if want is None:
             raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
-                                          f"AgentState {req.agent_state} is not a settable state")) from None
+                                          f"AgentState {req.agent_state} is not a settable state"))
         reason = req.event_reason_code or 0
         if want is AS.AGENT_STATE_LOGIN:
             if agent.logged_in:
@@ -485,34 +487,35 @@ class ContactCenter:
 
     def _agent_calls(self, agent: Agent) -> list[Call]:
         """The agent's calls, oldest first (from the index: no scan of every call in the center)."""
-        mine = self._calls_of.get(agent.id)
-        if not mine:
-            return []
-        return list(mine.values()) if len(mine) == 1 else sorted(mine.values(), key=_call_id)
+        return [c for c, _ in self.agent_call_legs(agent.id)]
 
     def agent_call_legs(self, agent_id: str) -> list[tuple[Call, Leg]]:
         """(call, the agent's leg on it) for each of the agent's calls, oldest call first."""
         mine = self._calls_of.get(agent_id)
         if not mine:
             return []
-        calls = mine.values() if len(mine) == 1 else sorted(mine.values(), key=_call_id)
-        return [(c, c.leg_of(agent_id)) for c in calls]  # type: ignore[misc]
+        return list(mine.values()) if len(mine) == 1 else sorted(mine.values(), key=_first_call_id)
 
     def _put_leg(self, call: Call, leg: Leg) -> None:
         """Every leg joins a call here, so that the agent -> calls index stays exact."""
         call.legs[leg.device] = leg
         if leg.agent is not None:
-            self._calls_of.setdefault(leg.agent, {})[call.id] = call
+            # the agent's leg is its first on the call (what Call.leg_of answers), normally this one
+            self._calls_of.setdefault(leg.agent, {})[call.id] = (call, call.leg_of(leg.agent))
 
     def _take_leg(self, call: Call, device: str) -> Leg | None:
         """Every leg leaves a call here (see :meth:`_put_leg`)."""
         leg = call.legs.pop(device, None)
-        if leg is not None and leg.agent is not None and call.leg_of(leg.agent) is None:
+        if leg is not None and leg.agent is not None:
             mine = self._calls_of.get(leg.agent)
             if mine is not None:
-                mine.pop(call.id, None)
-                if not mine:
-                    del self._calls_of[leg.agent]
+                other = call.leg_of(leg.agent)  # the agent may still be on the call with another device
+                if other is None:
+                    mine.pop(call.id, None)
+                    if not mine:
+                        del self._calls_of[leg.agent]
+                else:
+                    mine[call.id] = (call, other)
         return leg
 
     def _new_call(self, now: float, ctype: CallType, ani: str, **kw: Any) -> Call:
@@ -521,12 +524,16 @@ class ContactCenter:
         return call
 
     def _interested(self, call: Call) -> list[int]:
-        sids = set(self.bridges)
+        """Sessions that see the call's events, in session order: every bridge, the sessions of the
+        agents on the call, and any session told the call began and not yet that it ended."""
+        sids = self.bridges | call.told
+        sessions = self.agent_sessions
         for leg in call.legs.values():
             if leg.agent is not None:
-                sids |= self.agent_sessions.get(leg.agent, set())
-        sids |= call.told
-        return sorted(s for s in sids if s in self.subs)
+                mine = sessions.get(leg.agent)
+                if mine:
+                    sids |= mine
+        return sorted(sids & self.subs.keys())
 
     def _begin_call(self, call: Call, sub: Subscription) -> Message:
         dev = sub.agent_instrument if sub.mode == "agent" else next(iter(call.legs), call.ani)
