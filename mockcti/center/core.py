@@ -45,6 +45,13 @@ S = StatusCode
 CF = ControlFailureCode
 CCX = CCXErrorCode
 NONE_ID = 0xFFFFFFFF
+# plain ints of the values the event builders use on every call step (an enum member lookup and
+# int() per field add up: bench/README.md)
+_LCS_CONNECT = int(LocalConnectionState.LCS_CONNECT)
+_LCS_HOLD = int(LocalConnectionState.LCS_HOLD)
+_LCS_NULL = int(LocalConnectionState.LCS_NULL)
+_CEC_NONE = int(EventCause.CEC_NONE)
+_CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
@@ -580,39 +587,43 @@ class ContactCenter:
         return AGENT_DEVICE if leg.agent is not None else EXTERNAL_DEVICE
 
     def _delivered(self, call: Call, leg: Leg, calling: str) -> Message:
+        cfg = self.config
         return M.CallDeliveredEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
             application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
-            local_connection_state=int(leg.state), event_cause=int(EventCause.CEC_NEW_CALL),
+            local_connection_state=int(leg.state), event_cause=_CEC_NEW_CALL,
             connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
             named_variables=call.named_variables, **self._vars(call))
 
     def _established(self, call: Call, leg: Leg, calling: str) -> Message:
+        cfg = self.config
         return M.CallEstablishedEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
             application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
-            local_connection_state=int(LCS.LCS_CONNECT), event_cause=int(EventCause.CEC_NONE),
+            local_connection_state=_LCS_CONNECT, event_cause=_CEC_NONE,
             connection_device_id=leg.device, answering_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device)
 
     def _held(self, call: Call, leg: Leg) -> Message:
-        return M.CallHeldEvent(**self._common(), connection_device_type=0, call_id=call.id,
-                               holding_device_type=self._dev_type(leg), local_connection_state=int(LCS.LCS_HOLD),
-                               event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device,
-                               holding_device_id=leg.device)
+        cfg = self.config
+        return M.CallHeldEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+                               connection_device_type=0, call_id=call.id, holding_device_type=self._dev_type(leg),
+                               local_connection_state=_LCS_HOLD, event_cause=_CEC_NONE,
+                               connection_device_id=leg.device, holding_device_id=leg.device)
 
     def _retrieved(self, call: Call, leg: Leg) -> Message:
-        return M.CallRetrievedEvent(**self._common(), connection_device_type=0, call_id=call.id,
-                                    retrieving_device_type=self._dev_type(leg),
-                                    local_connection_state=int(LCS.LCS_CONNECT), event_cause=int(EventCause.CEC_NONE),
+        cfg = self.config
+        return M.CallRetrievedEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+                                    connection_device_type=0, call_id=call.id, retrieving_device_type=self._dev_type(leg),
+                                    local_connection_state=_LCS_CONNECT, event_cause=_CEC_NONE,
                                     connection_device_id=leg.device, retrieving_device_id=leg.device)
 
     def _originated(self, call: Call, leg: Leg, called: str) -> Message:
@@ -1094,9 +1105,11 @@ class ContactCenter:
         return set(self.agent_sessions.get(agent.id, ()))
 
     def _conn_cleared(self, call: Call, leg: Leg, releasing: str) -> Message:
+        cfg = self.config
         return M.CallConnectionClearedEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, releasing_device_type=self._dev_type(leg),
-            local_connection_state=int(LCS.LCS_NULL), event_cause=int(EventCause.CEC_NONE),
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+            connection_device_type=0, call_id=call.id, releasing_device_type=self._dev_type(leg),
+            local_connection_state=_LCS_NULL, event_cause=_CEC_NONE,
             connection_device_id=leg.device, releasing_device_id=releasing)
 
     def _drop_quietly(self, call: Call, leg: Leg) -> None:
@@ -1124,10 +1137,11 @@ class ContactCenter:
 
     def _finish(self, out: list[Delivery], call: Call, now: float) -> None:
         """The call is over: CALL_CLEARED, then END_CALL to every session that saw it begin."""
+        cfg = self.config
         self._emit(out, call, M.CallClearedEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, local_connection_state=int(LCS.LCS_NULL),
-            event_cause=int(EventCause.CEC_NONE), connection_device_id=next(iter(call.legs), call.ani)),
-            only=sorted(set(self._interested(call))))
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+            connection_device_type=0, call_id=call.id, local_connection_state=_LCS_NULL,
+            event_cause=_CEC_NONE, connection_device_id=next(iter(call.legs), call.ani)))
         self._end_call_for(out, call, set(call.told))
         for device in list(call.legs):
             self._take_leg(call, device)
