@@ -28,7 +28,7 @@ from mockcti.journal import Journal
 from mockcti.session import ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation
 from mockcti.wire import EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
-from mockcti.wire.spec import fast_frozen_init
+from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
 )

@@ -30,7 +30,7 @@ from mockcti.wire import (
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ServiceMask
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
-from mockcti.wire.spec import fast_frozen_init
+from mockcti.wire.records import fast_frozen_init
 
 _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")

@@ -5,7 +5,7 @@ Owns: the line/SRF states and operations (:mod:`.states`), the ordered §3.2 pre
 inferred), the overrides of every inferred choice (:class:`AcdConfig`), the evaluator
 (:class:`AcdModel`) and the UCCX wire mapping (:data:`WIRE_OPERATIONS`, :func:`wire_failure`).
 
-Pure: no asyncio, sockets or clock. Imports only ``mockcti.wire.enums`` and (lazily, for
+Pure: no asyncio, sockets or clock. Imports only ``mockcti.wire.enums``, ``mockcti.wire.records`` and (lazily, for
 configured code cells) ``mockcti.catalog``. Codes are cn_ngcc catalog codes (``catalog/cn_ngcc.toml``,
 seed ``shared/seeds/000_*.txt``).
 
@@ -17,7 +17,7 @@ seed ``shared/seeds/000_*.txt``).
 """
 
 from mockcti.acd.config import ADMIT_DEFAULTS, AcdConfig
-from mockcti.acd.model import AcdModel, Verdict, apply_cell, report_rules
+from mockcti.acd.model import AcdModel, Rejection, Verdict, apply_cell, report_rules
 from mockcti.acd.rules import (
     CHECKS,
     CLEAR_CONNECTION_ALLOWED,
@@ -61,6 +61,7 @@ __all__ = [
     "Check",
     "LineState",
     "Operation",
+    "Rejection",
     "SrfState",
     "Verdict",
     "WireFailure",

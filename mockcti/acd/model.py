@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from mockcti.acd.config import AcdConfig
-from mockcti.acd.rules import CHECKS, AcdRequest, Check
+from mockcti.acd.rules import CHECKS, PARAM_TESTS, AcdRequest, Check
 from mockcti.acd.states import AcdLine, LineState, Operation, SrfState
 from mockcti.acd.transitions import Cell
 
-__all__ = ["AcdModel", "Verdict", "apply_cell", "report_rules"]
+__all__ = ["AcdModel", "Rejection", "Verdict", "apply_cell", "report_rules"]
 
 _PRE_HOLD = frozenset({LineState.Line1Connected, LineState.Line1Conferenced})
+_SRF_STOP = SrfState.SRFStop
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +60,90 @@ def _cell_check(state: LineState, op: Operation, cell: Cell) -> Check:
     )
 
 
+class _Step(NamedTuple):
+    """One check of a :class:`Rejection`: it applies in the plan's state, and whether it fails
+    depends on the request (mode, parameter test) or the SRF state."""
+
+    check: Check
+    modes: frozenset[int] | None  #: applies only to these request modes (None: any)
+    bad_state: bool  #: the state is not in the check's allowed set: fails whenever it applies
+    test: Callable[[AcdLine, AcdRequest, Any], bool] | None  #: the check's parameter test
+    srf_must_be_stop: bool
+
+
+class Rejection:
+    """The checks of one operation in one ACD state, with what the state alone decides worked out.
+
+    ``steps`` are the checks that can still fail (in order), each reduced to what depends on the
+    request and the SRF state; ``otherwise`` is the check that rejects when no step fails — the
+    first check that fails in this state whatever the request, or a configured code cell of
+    §3.3 — or None (accepted). Checks that cannot fail in the state are left out, and so is
+    everything after a check that always fails. ``reject`` then gives exactly
+    ``AcdModel.evaluate(...).check``, running the same parameter tests in the same order.
+    """
+
+    __slots__ = ("config", "steps", "otherwise")
+
+    def __init__(self, config: AcdConfig, state: LineState, op: Operation) -> None:
+        steps: list[_Step] = []
+        otherwise: Check | None = None
+        for check, allowed in config.plan(op):
+            if check.when_states is not None and state not in check.when_states:
+                continue  # never applies in this state
+            bad_state = allowed is not None and state not in allowed
+            if bad_state and check.when_modes is None:
+                otherwise = check  # fails whatever the request: nothing after it runs
+                break
+            test = PARAM_TESTS[check.param] if check.param is not None else None
+            if bad_state or test is not None or check.srf_must_be_stop:
+                steps.append(_Step(check, check.when_modes, bad_state, test, check.srf_must_be_stop))
+        else:
+            cell = config.cell(state, op)
+            if cell.code is not None:
+                otherwise = _cell_check(state, op, cell)
+        self.config = config
+        self.steps: tuple[_Step, ...] = tuple(steps)
+        self.otherwise = otherwise
+
+    def reject(self, line: AcdLine, request: AcdRequest) -> Check | None:
+        """The failing check for ``request`` on ``line`` (whose state is the plan's), None when accepted."""
+        config = self.config
+        for check, modes, bad_state, test, srf_must_be_stop in self.steps:
+            if modes is not None and request.mode not in modes:
+                continue
+            if bad_state or (test is not None and test(line, request, config)) \
+                    or (srf_must_be_stop and line.srf is not _SRF_STOP):
+                return check
+        return self.otherwise
+
+
 class AcdModel:
     """Evaluates requests against the check table and the transition table.
 
     ``evaluate`` runs the operation's checks in order (first failing check wins; a rejected
-    request leaves the line unchanged), then applies the §3.3 cell.
+    request leaves the line unchanged), then applies the §3.3 cell. ``reject`` gives the same
+    decision without the next line, from a :class:`Rejection` plan per (operation, state).
     """
 
     def __init__(self, config: AcdConfig | None = None) -> None:
         self.config = config if config is not None else AcdConfig()
+        self._rejections: dict[tuple[Operation, LineState], Rejection] = {}
+        self._rejections_for = self.config  # the plans belong to one config
+
+    def rejection(self, op: Operation, state: LineState) -> Rejection:
+        """The (cached) :class:`Rejection` plan of ``op`` in ``state`` under the current config."""
+        cfg = self.config
+        if cfg is not self._rejections_for:
+            self._rejections, self._rejections_for = {}, cfg
+        plan = self._rejections.get((op, state))
+        if plan is None:
+            plan = self._rejections[(op, state)] = Rejection(cfg, state, op)
+        return plan
+
+    def reject(self, line: AcdLine, request: AcdRequest) -> Check | None:
+        """``evaluate(line, request).check`` without building the next line or a :class:`Verdict`:
+        the first failing check, or None when the request is accepted."""
+        return self.rejection(request.op, line.state).reject(line, request)
 
     def evaluate(self, line: AcdLine, request: AcdRequest) -> Verdict:
         cfg = self.config

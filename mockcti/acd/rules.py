@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockcti.acd.states import CONFERENCED, AcdLine, LineState, Operation, SrfState
+from mockcti.wire.records import fast_frozen_init
 
 __all__ = ["CHECKS", "PARAM_TESTS", "AcdRequest", "Check", "checks_for"]
 
@@ -39,6 +40,7 @@ S = LineState
 O = Operation  # noqa: E741
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcdRequest:
     """One CTI request to the ACD with everything the §3.2 checks look at.

@@ -23,9 +23,11 @@ Pure. Must not import the hub or the server.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from mockcti.acd import CHECKS, AcdConfig, AcdLine, AcdModel, AcdRequest, LineState, Operation, wire_failure
+from mockcti.acd import (
+    CHECKS, AcdConfig, AcdLine, AcdModel, AcdRequest, Check, LineState, Operation, wire_failure,
+)
 from mockcti.wire.enums import CCXErrorCode, LocalConnectionState
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ __all__ = ["AcdGuard", "UCCX_ADAPTATION", "line_state"]
 
 LCS = LocalConnectionState
 L = LineState
+_ALERTING, _CONNECT, _HOLD, _INITIATE = LCS.LCS_ALERTING, LCS.LCS_CONNECT, LCS.LCS_HOLD, LCS.LCS_INITIATE
 
 #: allowed-state additions that let the UCCX consult flows of reference §7.2 through (see module doc)
 UCCX_ADAPTATION: dict[str, tuple[LineState, ...]] = {
@@ -45,15 +48,9 @@ UCCX_ADAPTATION: dict[str, tuple[LineState, ...]] = {
 
 
 def agent_legs(center: "ContactCenter", agent: "Agent") -> list[tuple["Call", Any]]:
-    """(call, the agent's leg on it) for every call the agent is on."""
-    out = []
-    aid = agent.id
-    for c in center.calls.values():
-        for leg in c.legs.values():
-            if leg.agent == aid:
-                out.append((c, leg))
-                break
-    return out
+    """(call, the agent's leg on it) for every call the agent is on, oldest call first (the
+    center's agent -> calls index: what a scan of every call gives, without the scan)."""
+    return center.agent_call_legs(agent.id)
 
 
 def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None) -> LineState:
@@ -64,25 +61,45 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
         return L.Idle
     if len(legs) == 1:
         call, leg = legs[0]
-        others = [lg for lg in call.legs.values() if lg is not leg]
-        if leg.state is LCS.LCS_ALERTING:
+        if leg.state is _ALERTING:
             return L.Delivered
-        if leg.state is LCS.LCS_INITIATE or any(o.state is LCS.LCS_ALERTING for o in others):
+        others, other_ringing = _others(call, leg)
+        if leg.state is _INITIATE or other_ringing:
             return L.Originated
-        if leg.state is LCS.LCS_HOLD:
-            return L.Line1Held if len(others) <= 1 else L.Held
-        return {0: L.Line1Connected, 1: L.Line1Connected, 2: L.Line2Conferenced}.get(len(others), L.Line3Conferenced)
-    held = [(c, lg) for c, lg in legs if lg.state is LCS.LCS_HOLD]
-    active = [(c, lg) for c, lg in legs if lg.state is not LCS.LCS_HOLD]
+        if leg.state is _HOLD:
+            return L.Line1Held if others <= 1 else L.Held
+        return L.Line1Connected if others <= 1 else L.Line2Conferenced if others == 2 else L.Line3Conferenced
+    held = [(c, lg) for c, lg in legs if lg.state is _HOLD]
+    active = [(c, lg) for c, lg in legs if lg.state is not _HOLD]
     if not active:
         return L.Line2AllHeld
     call, leg = active[0]
-    others = [lg for lg in call.legs.values() if lg is not leg]
-    if leg.state in (LCS.LCS_INITIATE, LCS.LCS_ALERTING) or any(o.state is LCS.LCS_ALERTING for o in others):
+    _, other_ringing = _others(call, leg)
+    if leg.state in (_INITIATE, _ALERTING) or other_ringing:
         return L.Originated if held else L.Delivered
     if held and call.consult_of == held[0][0].id:
         return L.Line2Connected
     return L.Held
+
+
+def _others(call: "Call", leg: Any) -> tuple[int, bool]:
+    """How many legs of ``call`` are not ``leg``, and whether one of them is ringing."""
+    n, ringing = 0, False
+    for lg in call.legs.values():
+        if lg is not leg:
+            n += 1
+            ringing = ringing or lg.state is _ALERTING
+    return n, ringing
+
+
+#: operation name -> Operation, without the enum call per request
+_OPERATIONS: dict[str, Operation] = {str(o): o for o in Operation}
+#: the guard's line values (the center tracks no SRF state or pre-hold state): immutable, shared
+_LINES: dict[LineState, AcdLine] = {s: AcdLine(s) for s in LineState}
+#: how the request's ``dest`` and ``line`` are read from the center's parameters
+_DEST_IS_CALL = frozenset({Operation.Hold, Operation.Retrieve, Operation.ClearConnection})
+_DEST_IS_DIALED = frozenset({Operation.MakeCall, Operation.Consult, Operation.Connect})
+_LINE_AND_DEST = frozenset({Operation.Alternate, Operation.ReConnect, Operation.Transfer})
 
 
 class AcdGuard:
@@ -105,17 +122,26 @@ class AcdGuard:
         return str(line_state(center, agent))
 
     def check(self, center: "ContactCenter", agent: "Agent", op: str, params: dict[str, Any]) -> None:
-        from mockcti.center.core import Failure, Refused
+        """Raise :class:`~mockcti.center.core.Refused` when the ACD rules reject ``op`` for ``agent``.
 
-        operation = Operation(op)
+        Only the verdict is needed, so this asks the model's :class:`~mockcti.acd.Rejection` plan
+        of (operation, line state) rather than ``evaluate``; the request is built only when a check
+        that can fail in this state reads it.
+        """
+        operation = _OPERATIONS.get(op) or Operation(op)
         legs = agent_legs(center, agent)
         state = line_state(center, agent, legs)
-        request = self._request(agent, legs, operation, params)
-        verdict = self.model.evaluate(AcdLine(state), request)
-        if verdict.ok:
-            return
-        check = verdict.check
-        assert check is not None
+        plan = self.model.rejection(operation, state)
+        if plan.steps:
+            check = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
+        else:
+            check = plan.otherwise
+        if check is not None:
+            self._refuse(agent, operation, state, check)
+
+    def _refuse(self, agent: "Agent", operation: Operation, state: LineState, check: Check) -> NoReturn:
+        from mockcti.center.core import Failure, Refused
+
         wf = wire_failure(operation)
         text = f"{check.code_name} ({check.code}): {check.explanation}"
         if self.mode == "ctierr":
@@ -135,23 +161,29 @@ class AcdGuard:
         })
 
     def _request(self, agent: "Agent", legs: list, op: Operation, p: dict[str, Any]) -> AcdRequest:
-        line_info = tuple(str(c.id) for c, _ in legs)
-        talking = next((str(c.id) for c, leg in legs if leg.state is LCS.LCS_CONNECT), "")
-        held = next((str(c.id) for c, leg in legs if leg.state is LCS.LCS_HOLD), "")
-        call = p.get("call")
-        other = p.get("other")
-        kw: dict[str, Any] = {"line_info": line_info, "talking_to": talking, "held_party": held}
-        if op is Operation.MakeCall:
-            kw.update(dest=p.get("dest") or "", did="000002" + agent.device)
-        elif op is Operation.Consult:
-            kw.update(dest=p.get("dest") or "")
-        elif op in (Operation.Hold, Operation.Retrieve, Operation.ClearConnection):
-            kw.update(dest=str(call.id))
-        elif op in (Operation.Alternate, Operation.ReConnect, Operation.Transfer) and other is not None:
-            kw.update(line=str(call.id), dest=str(other.id))
-        elif op is Operation.Connect:  # single-step transfer: re-route the party to dest (§3.2 derived facts)
-            kw.update(dest=p.get("dest") or "")
+        line_info = []
+        talking = held = ""
+        for call, leg in legs:  # the parties: each call's ID; the first connected and the first held one
+            cid = str(call.id)
+            line_info.append(cid)
+            if leg.state is _CONNECT:
+                talking = talking or cid
+            elif leg.state is _HOLD:
+                held = held or cid
+        dest = line = did = ""
+        phone_ringing = True
+        if op in _DEST_IS_CALL:
+            dest = str(p.get("call").id)
+        elif op in _DEST_IS_DIALED:  # Connect: single-step transfer re-routes the party to dest (§3.2 derived facts)
+            dest = p.get("dest") or ""
+            if op is Operation.MakeCall:
+                did = "000002" + agent.device
+        elif op in _LINE_AND_DEST:
+            other = p.get("other")
+            if other is not None:
+                line, dest = str(p.get("call").id), str(other.id)
         elif op is Operation.Answer:
             leg = p.get("leg")
-            kw.update(phone_ringing=leg is not None and leg.state is LCS.LCS_ALERTING)
-        return AcdRequest(op=op, **kw)
+            phone_ringing = leg is not None and leg.state is _ALERTING
+        return AcdRequest(op=op, dest=dest, line=line, line_info=tuple(line_info), talking_to=talking,
+                          held_party=held, did=did, phone_ringing=phone_ringing)

@@ -34,7 +34,7 @@ from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
     EventCause, LocalConnectionState, ReasonCode, ServiceMask, StatusCode, SystemEventID,
 )
-from mockcti.wire.spec import fast_frozen_init
+from mockcti.wire.records import fast_frozen_init
 
 __all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure"]
 

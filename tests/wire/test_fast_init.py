@@ -9,7 +9,8 @@ import pytest
 from mockcti.center.core import Delivery
 from mockcti.hub import Write
 from mockcti.session import Received, Violation
-from mockcti.wire.spec import GROUP_CLASSES, MESSAGE_CLASSES, fast_frozen_init
+from mockcti.wire.records import fast_frozen_init
+from mockcti.wire.spec import GROUP_CLASSES, MESSAGE_CLASSES
 
 CLASSES = [*MESSAGE_CLASSES.values(), *GROUP_CLASSES.values()]
 
