@@ -85,8 +85,12 @@ class FrameBuffer:
             data = data[n:]
             if self._skip:
                 return out
-        buf = self._buf
-        buf += data
+        # nothing buffered (the usual case): cut frames straight out of the chunk, no copy into a buffer
+        if self._buf:
+            buf: bytes | bytearray = self._buf
+            buf += data
+        else:
+            buf = data
         pos = 0
         hsize = HEADER.size
         max_body = self.max_body
@@ -109,7 +113,7 @@ class FrameBuffer:
                 if self.on_oversize == "fail":
                     self._failed = err
                     self._offset += len(buf)
-                    del buf[:]
+                    self._buf = bytearray()
                     return out
                 take = min(len(buf) - pos - hsize, length)
                 pos += hsize + take
@@ -122,9 +126,12 @@ class FrameBuffer:
                 break
             out.append(Frame(type_id, bytes(buf[pos + hsize:end]), self._offset + pos))
             pos = end
-        if pos:
+        if buf is data:
+            if pos < n:
+                self._buf = bytearray(data[pos:])
+        elif pos:
             del buf[:pos]
-            self._offset += pos
+        self._offset += pos
         return out
 
     def at_frame_boundary(self) -> bool:
