@@ -379,7 +379,7 @@ def _decoder(mt: MessageType, version: int, tw: int, lw: int):
 
 @lru_cache(maxsize=None)
 def _encoder(mt: MessageType, version: int, tw: int, lw: int, wire_id: int):
-    return build_encoder(SPECS[mt], version, tw, lw, wire_id, _enc_group, _enc_value)
+    return build_encoder(SPECS[mt], version, tw, lw, wire_id, _enc_value)
 
 
 def decode_bytes(data: bytes, dialect: Dialect) -> Message:
@@ -491,22 +491,43 @@ def encode(msg: Message, dialect: Dialect) -> bytes:
     Floating fields that do not exist in the dialect's protocol version (``since``) are not sent.
     OPEN_REQ is encoded with the widths of its own VersionNumber.
     """
-    mt = msg.TYPE
-    is_open = mt is MessageType.OPEN_REQ
-    key = (mt, msg.version_number) if is_open else mt
-    fn = dialect._encoders.get(key)  # type: ignore[attr-defined]
-    if fn is None:
-        d = _version_dialect(dialect, msg.version_number) if is_open else dialect
-        fn = dialect._encoders[key] = _encoder(  # type: ignore[attr-defined]
-            mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt))
+    # The dialect's cache is keyed by the message class: one C-level lookup on the hot path
+    # (reading ``msg.TYPE`` and comparing it with ``MessageType.OPEN_REQ`` cost more than that).
+    fn = dialect._encoders.get(type(msg))  # type: ignore[attr-defined]
+    if fn is None:  # not compiled yet, or an OPEN_REQ
+        fn = _encoder_for(msg, dialect)
     try:
         return fn(msg)
     except Exception:  # something irregular: the generic path raises the precise EncodeError
         pass
-    d = _version_dialect(dialect, msg.version_number) if is_open else dialect
+    mt = msg.TYPE
+    d = _version_dialect(dialect, msg.version_number) if mt is _OPEN_REQ else dialect
     lay = _layout_for(mt, d)
     body = _encode_body(lay, msg)
     return HEADER.pack(len(body), lay.wire_id) + body
+
+
+_OPEN_REQ = MessageType.OPEN_REQ  # a global: reading an enum member off its class is slow
+
+
+def _encoder_for(msg: Message, dialect: Dialect):
+    """The compiled encoder of ``msg`` in ``dialect``, kept in the dialect's cache.
+
+    OPEN_REQ is encoded with the widths of its own VersionNumber: its encoders are cached under
+    ``(OPEN_REQ, VersionNumber)``, never under its class (it is sent once per connection).
+    """
+    mt = msg.TYPE
+    cache = dialect._encoders  # type: ignore[attr-defined]
+    if mt is _OPEN_REQ:
+        key = (mt, msg.version_number)
+        fn = cache.get(key)
+        if fn is None:
+            d = _version_dialect(dialect, msg.version_number)
+            fn = cache[key] = _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt))
+        return fn
+    fn = cache[type(msg)] = _encoder(mt, dialect.version, dialect.tag_width, dialect.length_width,
+                                     dialect.profile.wire_id(mt))
+    return fn
 
 
 # ---------------------------------------------------------------------------------------

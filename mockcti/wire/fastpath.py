@@ -4,7 +4,8 @@ Owns the code generation that turns the declarations of :mod:`mockcti.wire.spec`
 straight-line Python function per (message type, protocol version, tag width, length width):
 one precompiled ``struct`` for the fixed part (derived from the construct primitives), an
 ``if``/``elif`` tag table for the floating part, inline string and integer conversion, and
-precomputed tag/length prefixes for encoding. This is the same technique ``dataclasses`` and
+precomputed tag/length prefixes for encoding (repeated groups, nested ones included, are written
+out the same way). This is the same technique ``dataclasses`` and
 ``attrs`` use for ``__init__``: no interpreter runs per message.
 
 The generated functions only implement the *happy path*: on any irregularity they raise
@@ -238,13 +239,26 @@ def build_decoder(spec: MessageSpec, version: int, tw: int, lw: int,
 
 
 def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: int,
-                  enc_group: Callable, enc_value: Callable) -> Callable[[Any], bytes]:
-    """A function ``message -> bytes`` (header included) for the happy path."""
+                  enc_value: Callable) -> Callable[[Any], bytes]:
+    """A function ``message -> bytes`` (header included) for the happy path.
+
+    Simple fields, repeated fields (NamedVariable/NamedArray) and groups (nested ones too) are
+    all written out inline: a numeric field is one ``struct`` pack of tag, length and value (the
+    tag and length are literals in the source), a run of numeric group members that are all set
+    is one pack for the whole run, and a variable-length field appends a precomputed tag+length
+    prefix and its bytes. Group instances are read by attribute, exactly like ``_enc_group``;
+    members that do not exist in ``version`` (``since``) are not sent, ``None`` members are
+    omitted. Whatever the generic path would reject (a set member whose tag needs 2-byte tags, a
+    value over its maximum length, a value ``struct`` cannot pack) raises :class:`Irregular` or
+    fails inside ``struct``, and the caller re-encodes the message on the generic path, which
+    raises the precise ``EncodeError``. ``enc_value`` (the generic path's) is called only for the
+    one case not written out, a repeated field whose tag does not fit the tag width.
+    """
     head, tail = _split(spec, version)
     fmt = ">" + "".join(fixed_format(f.con) for f in head)
     ns: dict[str, Any] = {
         "_IRR": _IRREGULAR, "_fixed": struct.Struct(fmt).pack, "_hdr": struct.Struct(">II").pack,
-        "_enc_group": enc_group, "_enc_value": enc_value, "_join": b"".join,
+        "_enc_value": enc_value, "_join": b"".join,
     }
     lines = ["def _enc(m):"]
     args = []
@@ -264,50 +278,127 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
         lines.append(f"    if {' and '.join(f'm.{f.attr} is not None' for f in tail)}:")
         lines.append(f"        parts.append(_tail({tv}))")
     max_len = 0xFF if lw == 1 else 0xFFFF
+    # struct codes of a floating field header: the tag and the length, each 1 or 2 bytes
+    hdr_codes = ("B" if tw == 1 else "H") + ("B" if lw == 1 else "H")
 
-    def fits(f: FloatingField) -> bool:
-        return (f.since is None or version >= f.since) and (tw == 2 or f.tag <= 0xFF)
+    def in_version(f: FloatingField) -> bool:
+        return f.since is None or version >= f.since
+
+    def tag_fits(f: FloatingField) -> bool:
+        return tw == 2 or f.tag <= 0xFF
+
+    def packer(fields: list[FloatingField]) -> str:
+        """The name of a ``struct`` pack function for ``header value`` of each numeric field,
+        named after its format (``_pBBL`` packs a 1-byte tag, a 1-byte length and a UINT)."""
+        codes = "".join(hdr_codes + fixed_format(f.kind.con) for f in fields)
+        name = f"_p{codes}"
+        if name not in ns:
+            ns[name] = struct.Struct(">" + codes).pack
+        return name
+
+    def numeric_args(f: FloatingField, var: str) -> str:
+        return f"{f.tag}, {f.kind.size}, {var}"
+
+    def variable(f: FloatingField, ind: str) -> list[str]:
+        """Lines that append the header and the bytes of variable-length value ``v``."""
+        k = f.kind
+        if k is STRING:  # the inline form of types._str_encode
+            conv = "v.encode('utf-8', 'surrogateescape') + b'\\x00'"
+        elif k is UNSPEC:
+            conv = "bytes(v)"
+        else:  # NAMEDVAR / NAMEDARRAY: the kind's own converter
+            ns[f"_E{k.name}"] = k.encode
+            conv = f"_E{k.name}(v)"
+        out = [f"{ind}b = {conv}", f"{ind}ln = len(b)", f"{ind}if ln > {min(f.max_len, max_len)}: raise _IRR"]
+        if lw == 1:  # a table of tag+length prefixes, one per possible length
+            ns[f"_T{f.tag}"] = tuple(_header_bytes(f.tag, n, tw, lw) for n in range(256))
+            out.append(f"{ind}ap(_T{f.tag}[ln])")
+        else:
+            ns[f"_T{f.tag}"] = _header_bytes(f.tag, None, tw, lw)
+            out.append(f"{ind}ap(_T{f.tag} + ln.to_bytes(2, 'big'))")
+        out.append(f"{ind}ap(b)")
+        return out
+
+    def member(f: FloatingField, src: str, ind: str) -> list[str]:
+        """An optional field read from ``src`` (``m.x`` or ``i0.x``): sent unless None."""
+        out = [f"{ind}v = {src}", f"{ind}if v is not None:"]
+        if f.kind.size is not None:
+            return out + [f"{ind}    ap({packer([f])}({numeric_args(f, 'v')}))"]
+        return out + variable(f, ind + "    ")
+
+    def group(g: Group, src: str, depth: int, ind: str) -> list[str]:
+        """Lines that encode every instance of ``g`` found in ``src``, members in declaration order."""
+        it = f"i{depth}"
+        out = [f"{ind}for {it} in {src}:  # {g.cls.__name__}"]
+        ind += "    "
+        body_start = len(out)
+        run: list[FloatingField] = []  # consecutive numeric members, packed together when all are set
+
+        def flush() -> None:
+            if len(run) == 1:
+                out.extend(member(run[0], f"{it}.{run[0].attr}", ind))
+            elif run:
+                vs = [f"v{n}" for n in range(len(run))]
+                out.append(f"{ind}{', '.join(vs)} = {', '.join(f'{it}.{f.attr}' for f in run)}")
+                out.append(f"{ind}if {' and '.join(f'{v} is not None' for v in vs)}:")
+                out.append(f"{ind}    ap({packer(run)}({', '.join(numeric_args(f, v) for f, v in zip(run, vs))}))")
+                out.append(f"{ind}else:  # some are None: those are omitted")
+                for f, v in zip(run, vs):
+                    out.append(f"{ind}    if {v} is not None: ap({packer([f])}({numeric_args(f, v)}))")
+            run.clear()
+
+        for mem in g.members:
+            if isinstance(mem, Group):
+                flush()
+                out.extend(group(mem, f"{it}.{mem.attr}", depth + 1, ind))
+            elif not in_version(mem):
+                continue  # the member does not exist in this protocol version: not sent
+            elif not tag_fits(mem):
+                flush()  # the generic path refuses it (EncodeError) when it is set
+                out.append(f"{ind}if {it}.{mem.attr} is not None: raise _IRR  # tag {mem.tag} needs 2-byte tags")
+            elif mem.kind.size is not None:
+                run.append(mem)
+            else:
+                flush()
+                out.extend(member(mem, f"{it}.{mem.attr}", ind))
+        flush()
+        if len(out) == body_start:
+            out.append(f"{ind}pass")
+        return out
 
     seen: set[str] = set()
     for j, item in enumerate(spec.floating):
         if isinstance(item, Group):
-            ns[f"_G{j}"] = item
-            lines.append(f"    if m.{item.attr}: _enc_group(_G{j}, m.{item.attr}, {tw}, {lw}, parts, {version})")
+            # ``or ()``: an empty (or None) group sends nothing, as before
+            lines.extend(group(item, f"m.{item.attr} or ()", 0, "    "))
             continue
         if item.repeated:
             if item.attr in seen:
                 continue
             seen.add(item.attr)
-            ns[f"_F{j}"] = item
-            lines.append(f"    for v in m.{item.attr}: _enc_value(_F{j}, v, {tw}, {lw}, parts)")
+            if tag_fits(item):
+                lines.append(f"    for v in m.{item.attr}:")
+                lines.extend(variable(item, "        "))
+            else:  # every value is refused by the generic path: let it say why
+                ns[f"_F{j}"] = item
+                lines.append(f"    for v in m.{item.attr}: _enc_value(_F{j}, v, {tw}, {lw}, parts)")
             continue
-        if not fits(item):
+        if not in_version(item):
+            continue  # the field does not exist in this version: not sent (as on the generic path)
+        if not tag_fits(item):
+            # a set field whose tag needs 2-byte tags cannot be sent with 1-byte tags (UCCE v18/v19:
+            # ActiveTerminal, tag 303): the generic path raises the EncodeError, never drop it silently
+            lines.append(f"    if m.{item.attr} is not None: raise _IRR")
             continue
-        k = item.kind
-        lines.append(f"    v = m.{item.attr}")
         if item.required:
+            lines.append(f"    v = m.{item.attr}")
             lines.append("    if v is None: raise _IRR")
-            ind = "    "
-        else:
-            lines.append("    if v is not None:")
-            ind = "        "
-        if k is STRING or k is UNSPEC:
-            ns[f"_T{j}"] = _header_bytes(item.tag, None, tw, lw)
-            conv = "v.encode('utf-8', 'surrogateescape') + b'\\x00'" if k is STRING else "bytes(v)"
-            lines.append(f"{ind}b = {conv}")
-            lines.append(f"{ind}ln = len(b)")
-            lines.append(f"{ind}if ln > {min(item.max_len, max_len)}: raise _IRR")
-            if lw == 1:  # a table of tag+length prefixes, one per possible length
-                ns[f"_T{j}"] = tuple(_header_bytes(item.tag, n, tw, lw) for n in range(256))
-                lines.append(f"{ind}ap(_T{j}[ln])")
+            if item.kind.size is not None:
+                lines.append(f"    ap({packer([item])}({numeric_args(item, 'v')}))")
             else:
-                lines.append(f"{ind}ap(_T{j} + ln.to_bytes(2, 'big'))")
-            lines.append(f"{ind}ap(b)")
+                lines.extend(variable(item, "    "))
         else:
-            ns[f"_T{j}"] = _header_bytes(item.tag, k.size, tw, lw)
-            ns[f"_P{j}"] = struct.Struct(k.con.fmtstr).pack
-            lines.append(f"{ind}ap(_T{j})")
-            lines.append(f"{ind}ap(_P{j}(v))")
+            lines.extend(member(item, f"m.{item.attr}", "    "))
     lines.append("    for tag, data in m.extra_fields:")
     lines.append(f"        if tag > {0xFF if tw == 1 else 0xFFFF} or len(data) > {max_len}: raise _IRR")
     lines.append(f"        parts.append(tag.to_bytes({tw}, 'big') + len(data).to_bytes({lw}, 'big') + data)")
