@@ -18,7 +18,7 @@ Options are keyword-only; names are plural nouns.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from hypothesis import assume
@@ -35,7 +35,7 @@ from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group,
 from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray, NamedVariable
 
 __all__ = [
-    "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for",
+    "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for", "field_value",
     "MalformedFrame", "DEFECTS", "malformed_frames", "event_sequences", "error_codes",
 ]
 
@@ -58,16 +58,19 @@ def strings_for(max_bytes: int, *, alphabet: st.SearchStrategy[str] | None = Non
     return st.text(chars, max_size=limit).filter(lambda s: len(s.encode("utf-8")) <= limit)
 
 
-def _value(f: FloatingField) -> st.SearchStrategy[Any]:
+def field_value(f: FloatingField, *, text: Callable[[int], st.SearchStrategy[str]] = strings_for
+                ) -> st.SearchStrategy[Any]:
+    """Values of floating field ``f`` that fit its kind and maximum length; ``text(max_bytes)``
+    draws the strings (default :func:`strings_for`)."""
     k = f.kind
     if k is STRING:
-        return strings_for(f.max_len)
+        return text(f.max_len)
     if k is UNSPEC:
         return st.binary(max_size=f.max_len)
     if k is NAMEDVAR:
-        return st.builds(NamedVariable, name=strings_for(33), value=strings_for(211))
+        return st.builds(NamedVariable, name=text(33), value=text(211))
     if k is NAMEDARRAY:
-        return st.builds(NamedArray, index=st.integers(0, 255), name=strings_for(33), value=strings_for(211))
+        return st.builds(NamedArray, index=st.integers(0, 255), name=text(33), value=text(211))
     return st.integers(k.min_value, k.max_value)
 
 
@@ -83,9 +86,9 @@ def _group(g: Group, dialect: Dialect, max_instances: int) -> st.SearchStrategy[
         elif not _fits(m, dialect):
             continue
         elif i == 0:  # the first member starts each instance on the wire: always present
-            members[m.attr] = _value(m)
+            members[m.attr] = field_value(m)
         else:
-            members[m.attr] = st.none() | _value(m)
+            members[m.attr] = st.none() | field_value(m)
     return st.lists(st.fixed_dictionaries(members).map(lambda kw: g.cls(**kw)), max_size=max_instances).map(tuple)
 
 
@@ -138,12 +141,12 @@ def from_message_type(message_type: MessageType | type, *, dialect: Dialect | No
         elif not _fits(item, dialect):
             continue
         elif item.repeated:
-            kw[item.attr] = st.lists(_value(item), max_size=3).map(tuple)
+            kw[item.attr] = st.lists(field_value(item), max_size=3).map(tuple)
             named.append(item.attr)
         elif item.required:
-            kw[item.attr] = _value(item)
+            kw[item.attr] = field_value(item)
         else:
-            kw[item.attr] = st.none() | _value(item)
+            kw[item.attr] = st.none() | field_value(item)
     if extra_fields:
         kw["extra_fields"] = _extra_fields(spec, dialect)
     strategy = st.fixed_dictionaries(kw)
@@ -166,7 +169,7 @@ def floating_fields(message_type: MessageType, *, dialect: Dialect | None = None
     """(FloatingField, value) pairs of one message type's simple floating fields."""
     dialect = dialect or Dialect.uccx(18)
     fields = [f for f in SPECS[message_type].fields_by_tag.values() if _fits(f, dialect)]
-    return st.sampled_from(fields).flatmap(lambda f: st.tuples(st.just(f), _value(f)))
+    return st.sampled_from(fields).flatmap(lambda f: st.tuples(st.just(f), field_value(f)))
 
 
 def frames(*, dialect: Dialect | None = None, types: Sequence[MessageType] | None = None) -> st.SearchStrategy[bytes]:

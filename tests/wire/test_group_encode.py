@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mockcti.testing.strategies import field_value
 from mockcti.wire import UCCE, UCCX, Dialect, EncodeError, MessageType, encode, encode_construct
 from mockcti.wire.codec import HEADER, _encode_body, _encoder, _layout_for
 from mockcti.wire.fastpath import Irregular
@@ -53,16 +54,7 @@ def _text(max_bytes: int) -> st.SearchStrategy[str]:
 
 
 def _value(f: FloatingField) -> st.SearchStrategy:
-    k = f.kind
-    if k is STRING:
-        return _text(f.max_len)
-    if k is UNSPEC:
-        return st.binary(max_size=f.max_len)
-    if k is NAMEDVAR:
-        return st.builds(NamedVariable, name=_text(33), value=_text(211))
-    if k is NAMEDARRAY:
-        return st.builds(NamedArray, index=st.integers(0, 255), name=_text(33), value=_text(211))
-    return st.integers(k.min_value, k.max_value)
+    return field_value(f, text=_text)
 
 
 def _member(f: FloatingField, version: int, tag_width: int) -> st.SearchStrategy:
