@@ -1,5 +1,9 @@
 """The call-flow mix in process (hub, session, center, codec; no sockets), for profilers.
 
+Only the server side is measured: the requests are encoded once (InvokeID and CallID patched into
+the bytes, as bench/server.py's driver does) and the replies are only cut at their 8-byte headers,
+so what a profiler sees is what the server does per cycle.
+
 Wall-clock time on a shared VM swings by ±50 % between runs; CPU instructions do not. Count them
 with callgrind as the difference between two run lengths::
 
@@ -7,62 +11,124 @@ with callgrind as the difference between two run lengths::
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python bench/mix_loop.py 80
     # (Collected of the second - Collected of the first) / 60 = instructions per cycle
 
-or sample it: ``py-spy record -f raw -o mix.raw -- python bench/mix_loop.py 3000``.
+or sample it: ``py-spy record -f raw -o mix.raw -- python bench/mix_loop.py 3000``, or count
+function calls per cycle: ``python bench/mix_loop.py 500 --calls``. ``--time`` prints the best of
+five timed runs in µs per cycle (a quick A/B on a quiet machine; not a benchmark).
 One agent, one cycle = LOGIN, READY, an inbound call, ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION,
-NOT_READY, LOGOUT. Every confirmation is checked, so a regression that refuses a request fails
-loudly instead of looking fast.
+NOT_READY, LOGOUT. Every reply is checked for a refusal, so a regression that refuses a request
+fails loudly instead of looking fast.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mockcti.center import ContactCenter  # noqa: E402
 from mockcti.hub import Hub, Write  # noqa: E402
 from mockcti.journal import Journal  # noqa: E402
-from mockcti.wire import Dialect, FrameBuffer, decode, encode  # noqa: E402
+from mockcti.wire import Dialect, encode  # noqa: E402
 from mockcti.wire import messages as M  # noqa: E402
 from mockcti.wire.enums import AgentState as AS  # noqa: E402
 from mockcti.wire.enums import MessageType as MT  # noqa: E402
 
 D = Dialect.uccx(14)
-FAILURES = {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
+FAILURES = {int(MT.FAILURE_CONF), int(MT.CONTROL_FAILURE_CONF)}
+HDR = struct.Struct(">II")
+U32 = struct.Struct(">I")
+EXT = "3001"
+CALL_AT = 16  # CallID: the first body field after InvokeID and PeripheralID in every call request below
+
+
+def _frames() -> list[tuple[bytes, bool]]:
+    reqs = [
+        (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234", agent_id="1001",
+                            agent_instrument=EXT), False),
+        (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_READY, agent_instrument=EXT), False),
+        (M.AnswerCallReq(invoke_id=0, call_id=0, connection_device_id=EXT), True),
+        (M.HoldCallReq(invoke_id=0, call_id=0, connection_device_id=EXT), True),
+        (M.RetrieveCallReq(invoke_id=0, held_call_id=0, held_connection_device_id=EXT), True),
+        (M.ClearConnectionReq(invoke_id=0, call_id=0, connection_device_id=EXT), True),
+        (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_NOT_READY, agent_instrument=EXT), False),
+        (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_LOGOUT, agent_instrument=EXT), False),
+    ]
+    for msg, has_call in reqs:
+        if has_call:  # the offset really is the CallID's
+            probe = encode(type(msg)(**{**{f: getattr(msg, f) for f in msg.__dataclass_fields__},
+                                        ("held_call_id" if hasattr(msg, "held_call_id") else "call_id"): 0x5EED1234}), D)
+            assert U32.unpack_from(probe, CALL_AT)[0] == 0x5EED1234, msg
+    return [(encode(m, D), c) for m, c in reqs]
 
 
 def main(cycles: int) -> None:
     hub = Hub(ContactCenter(), journal=Journal(keep=False))
     sid = hub.connect(0.0)
-    now = 0.0
+    frames = _frames()
+    now = [0.0]
+    inv = [100]
 
-    def rx(msg: M.Message) -> None:
-        nonlocal now
-        now += 1e-4
-        out = b"".join(a.data for a in hub.receive(sid, encode(msg, D), now) if isinstance(a, Write))
-        fb = FrameBuffer()
-        for frame in fb.feed(out):
-            if frame.type_id in FAILURES:
-                raise SystemExit(f"{msg.TYPE.name} refused: {decode(frame, D)}")
+    def rx(data: bytes) -> None:
+        now[0] += 1e-4
+        for a in hub.receive(sid, data, now[0]):
+            if type(a) is Write:
+                check(a.data)
 
-    rx(M.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7, call_msg_mask=0xFFFFFF,
-                 agent_state_mask=0x3FF, client_id="bench", client_password=b"", agent_id="1001"))
-    ext = "3001"
+    def check(out: bytes) -> None:
+        pos, n = 0, len(out)
+        while pos < n:
+            length, mtype = HDR.unpack_from(out, pos)
+            if mtype in FAILURES:
+                raise SystemExit(f"refused: {out[pos:pos + 8 + length].hex()}")
+            pos += 8 + length
+
+    def request(i: int, call_id: int = 0) -> bytes:
+        data, has_call = frames[i]
+        f = bytearray(data)
+        inv[0] += 1
+        U32.pack_into(f, 8, inv[0])
+        if has_call:
+            U32.pack_into(f, CALL_AT, call_id)
+        return bytes(f)
+
+    rx(encode(M.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7,
+                        call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="bench", client_password=b"",
+                        agent_id="1001"), D))
     for _ in range(cycles):
-        rx(M.SetAgentStateReq(invoke_id=10, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234", agent_id="1001",
-                              agent_instrument=ext))
-        rx(M.SetAgentStateReq(invoke_id=11, agent_state=AS.AGENT_STATE_READY, agent_instrument=ext))
-        call_id, deliveries = hub.center.deliver_call(now, agent_id="1001")
+        rx(request(0))
+        rx(request(1))
+        call_id, deliveries = hub.center.deliver_call(now[0], agent_id="1001")
         hub.deliver(deliveries)
-        hub.take_actions()
-        rx(M.AnswerCallReq(invoke_id=12, call_id=call_id, connection_device_id=ext))
-        rx(M.HoldCallReq(invoke_id=13, call_id=call_id, connection_device_id=ext))
-        rx(M.RetrieveCallReq(invoke_id=14, held_call_id=call_id, held_connection_device_id=ext))
-        rx(M.ClearConnectionReq(invoke_id=15, call_id=call_id, connection_device_id=ext))
-        rx(M.SetAgentStateReq(invoke_id=16, agent_state=AS.AGENT_STATE_NOT_READY, agent_instrument=ext))
-        rx(M.SetAgentStateReq(invoke_id=17, agent_state=AS.AGENT_STATE_LOGOUT, agent_instrument=ext))
+        for a in hub.take_actions():
+            if type(a) is Write:
+                check(a.data)
+        for i in range(2, 6):
+            rx(request(i, call_id))
+        rx(request(6))
+        rx(request(7))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1000
+    if "--calls" in sys.argv:
+        import cProfile
+        import pstats
+
+        main(20)  # warm up (encoder generation, caches)
+        prof = cProfile.Profile()
+        prof.enable()
+        main(n)
+        prof.disable()
+        st = pstats.Stats(prof)
+        total = sum(v[1] for v in st.stats.values())  # type: ignore[attr-defined]
+        print(f"{total / n:.0f} Python function calls per cycle")
+        st.sort_stats("tottime").print_stats(35)
+    elif "--time" in sys.argv:
+        main(50)
+        best = min((lambda t0: (main(n), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
+        print(f"{best / n * 1e6:.1f} µs per cycle (best of 5 runs of {n})")
+    else:
+        main(n)

@@ -25,22 +25,17 @@ from dataclasses import dataclass, field
 
 from mockcti.wire import (
     SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, Message, MessageType, StatusCode, decode, encode,
-    invoke_id_of,
+    encode_shared, invoke_id_of,
 )
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ServiceMask
-from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
+from mockcti.wire.messages import FailureConf, HeartbeatConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
 
 _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
-#: bytes of recently encoded messages, by (id(message), id(dialect)) -> (message, dialect, bytes). The
-#: entry holds the message and the dialect, so their ids cannot be reused while it exists. Bounded:
-#: emptied when full. Entries are immutable tuples, so servers on several threads never see a torn one.
-_ENCODED: dict[tuple[int, int], tuple[Any, Any, bytes]] = {}
-_ENCODED_MAX = 1024
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -60,6 +55,14 @@ class SessionState(enum.Enum):
     OPEN = "open"
     CLOSING = "closing"  # CLOSE_REQ answered or the server is closing: nothing more is read
     CLOSED = "closed"
+
+
+# the states as globals: reading an enum member off its class costs ~120 ns on Python 3.11
+# (EnumType.__getattr__ puts every class attribute read on the slow path), a global ~20 ns
+_AWAITING_OPEN, _OPENING, _OPEN = SessionState.AWAITING_OPEN, SessionState.OPENING, SessionState.OPEN
+_CLOSING, _CLOSED = SessionState.CLOSING, SessionState.CLOSED
+_OPEN_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.CLOSE_REQ
+_CLIENT_REQUESTS = frozenset(mt for mt, spec in SPECS.items() if spec.direction == "C->S")
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,7 @@ class Session:
 
     session_id: int
     config: SessionConfig = field(default_factory=SessionConfig)
-    state: SessionState = SessionState.AWAITING_OPEN
+    state: SessionState = _AWAITING_OPEN
     dialect: Dialect = None  # type: ignore[assignment]
     open_req: OpenReq | None = None
     idle_timeout: float | None = None
@@ -315,7 +318,7 @@ class Session:
         for it when nothing else needs to see heartbeats.
         """
         self.bytes_in += len(data)
-        if self.state in (SessionState.CLOSED,):
+        if self.state in (_CLOSED,):
             return []
         events: list[Event] = []
         replies = bytearray()
@@ -324,7 +327,7 @@ class Session:
         quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
         for item in self._frames.feed(data, quick_type=quick_type):
             if type(item) is int:  # a HEARTBEAT_REQ (InvokeID only), cut without a Frame object
-                if (self.state is SessionState.OPEN and not self.ended_by_failure_event
+                if (self.state is _OPEN and not self.ended_by_failure_event
                         and (half is None or self.last_received is None or now - self.last_received <= half)
                         and item not in self._outstanding):
                     self.messages_in += 1
@@ -340,7 +343,7 @@ class Session:
             if isinstance(item, FrameError):
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
-                self.state = SessionState.CLOSING
+                self.state = _CLOSING
                 break
             events.extend(self._on_frame(item, now))
         if answered:
@@ -350,20 +353,20 @@ class Session:
     def _on_frame(self, frame: Frame, now: float) -> list[Event]:
         self.messages_in += 1
         out: list[Event] = []
-        if self.last_received is not None and self.idle_timeout and self.state is SessionState.OPEN:
+        if self.last_received is not None and self.idle_timeout and self.state is _OPEN:
             gap = now - self.last_received
             if gap > self.idle_timeout / 2:
                 out.append(Violation("PROTO-HEARTBEAT-CADENCE",
                                      f"{gap:.1f} s without a message; IdleTimeout is {self.idle_timeout:g} s"))
         self.last_received = now
-        if self.state is SessionState.CLOSING:
+        if self.state is _CLOSING:
             if self.close_requested:
                 out.append(Violation("PROTO-AFTER-CLOSE", f"message type {frame.type_id} after CLOSE_REQ"))
             return out
         if self.ended_by_failure_event:
             out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
             return out
-        if frame.type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and self.state is SessionState.OPEN:
+        if frame.type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and self.state is _OPEN:
             # the most frequent message, fixed layout (InvokeID only, reference §5.1): no decode, same checks
             inv = _UINT.unpack(frame.body)[0]
             msg = HeartbeatReq(invoke_id=inv)
@@ -376,32 +379,33 @@ class Session:
             return out
         invoke = invoke_id_of(frame.body) or 0
         self._reply_version = None
-        mt = self.dialect.profile.message_type(frame.type_id)
-        if mt is None or mt not in SPECS:
-            out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
-            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
-                                invoke, frame.type_id))
-            return out
-        if SPECS[mt].direction != "C->S":
-            out.append(Violation("PROTO-WRONG-DIRECTION", f"{mt.name} is sent by servers, not clients"))
-            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"{mt.name} is not a client request", invoke,
-                                frame.type_id))
-            return out
-        # the transition table: (state, is OPEN_REQ) -> action
-        if self.state is SessionState.AWAITING_OPEN and mt is not MT.OPEN_REQ:
-            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
-            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
-                                frame.type_id))
-            return out
-        if self.state in (SessionState.OPEN, SessionState.OPENING) and mt is MT.OPEN_REQ:
-            out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
-            out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection", invoke,
-                                frame.type_id))
-            return out
-        if self.state is SessionState.OPENING:
-            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
-            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
-            return out
+        mt = self.dialect.profile.by_wire_id.get(frame.type_id)
+        if not (self.state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
+            if mt is None or mt not in SPECS:
+                out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
+                out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
+                                    invoke, frame.type_id))
+                return out
+            if mt not in _CLIENT_REQUESTS:
+                out.append(Violation("PROTO-WRONG-DIRECTION", f"{mt.name} is sent by servers, not clients"))
+                out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"{mt.name} is not a client request", invoke,
+                                    frame.type_id))
+                return out
+            # the transition table: (state, is OPEN_REQ) -> action
+            if self.state is _AWAITING_OPEN and mt is not _OPEN_REQ:
+                out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
+                out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
+                                    frame.type_id))
+                return out
+            if self.state in (_OPEN, _OPENING) and mt is _OPEN_REQ:
+                out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
+                out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection",
+                                    invoke, frame.type_id))
+                return out
+            if self.state is _OPENING:
+                out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
+                out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
+                return out
         try:
             msg = decode(frame, self.dialect)
         except DecodeError as exc:
@@ -417,7 +421,7 @@ class Session:
             out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}", invoke,
                                 frame.type_id, msg))
             return out
-        if mt is MT.OPEN_REQ:
+        if mt is _OPEN_REQ:
             self._reply_version = msg.version_number
             return out + self._check_open(msg, now)
         return self._check_request(msg, out)
@@ -454,7 +458,7 @@ class Session:
             self.refused_at = now
             out.append(Rejected(reject[0], reject[1], msg.invoke_id, int(MT.OPEN_REQ), msg))
             return out
-        self.state = SessionState.OPENING
+        self.state = _OPENING
         self.open_req = msg
         out.append(Received(msg))
         return out
@@ -476,7 +480,7 @@ class Session:
             if cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls:
                 out.append(Violation("PROTO-UNKNOWN-CALL", f"{mt.name}.{name} = {cid}", msg))
                 break
-        if mt is MT.CLOSE_REQ:
+        if mt is _CLOSE_REQ:
             self.close_requested = True
         out.append(Received(msg))
         return out
@@ -487,20 +491,20 @@ class Session:
         """The hub accepted the OPEN_REQ: switch to its version, arm the idle timer."""
         req = self.open_req
         assert req is not None, "opened() without a pending OPEN_REQ"
-        self.state = SessionState.OPEN
+        self.state = _OPEN
         self.dialect = self.dialect.with_version(req.version_number)
         self.services = int(services_granted)
         self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)
 
     def open_refused(self, now: float) -> None:
         """The hub refused the OPEN_REQ (FAILURE_CONF sent): back to waiting for one."""
-        self.state = SessionState.AWAITING_OPEN
+        self.state = _AWAITING_OPEN
         self.open_req = None
         self.refused_at = now
 
     def closing(self) -> None:
         """Nothing more will be read from the peer (CLOSE_CONF sent, or the server is closing)."""
-        self.state = SessionState.CLOSING
+        self.state = _CLOSING
 
     def failure_event_sent(self) -> None:
         self.ended_by_failure_event = True
@@ -508,31 +512,31 @@ class Session:
     def closed(self, *, peer_initiated: bool) -> list[Event]:
         """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
         out: list[Event] = []
-        if peer_initiated and self.state is SessionState.OPEN and not self.close_requested \
+        if peer_initiated and self.state is _OPEN and not self.close_requested \
                 and not self.ended_by_failure_event:
             out.append(Violation("PROTO-NO-CLOSE", "disconnected without CLOSE_REQ"))
-        self.state = SessionState.CLOSED
+        self.state = _CLOSED
         return out
 
     def check_timers(self, now: float) -> list[Event]:
         """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message."""
-        if self.state is SessionState.OPEN and self.idle_timeout is not None and self.last_received is not None:
+        if self.state is _OPEN and self.idle_timeout is not None and self.last_received is not None:
             if now - self.last_received > self.idle_timeout:
-                self.state = SessionState.CLOSED
+                self.state = _CLOSED
                 return [Violation("PROTO-IDLE-EXPIRED", f"silent for {now - self.last_received:.1f} s "
                                                         f"(IdleTimeout {self.idle_timeout:g} s)"),
                         ConnectionFailed("idle timeout")]
-        if self.state is SessionState.AWAITING_OPEN and self.config.open_timeout is not None:
+        if self.state is _AWAITING_OPEN and self.config.open_timeout is not None:
             since = self.last_received if self.last_received is not None else self.connected_at
             if now - since > self.config.open_timeout:
-                self.state = SessionState.CLOSED
+                self.state = _CLOSED
                 return [ConnectionFailed("no OPEN_REQ")]
         return []
 
     def next_deadline(self) -> float | None:
-        if self.state is SessionState.OPEN and self.idle_timeout is not None and self.last_received is not None:
+        if self.state is _OPEN and self.idle_timeout is not None and self.last_received is not None:
             return self.last_received + self.idle_timeout
-        if self.state is SessionState.AWAITING_OPEN and self.config.open_timeout is not None:
+        if self.state is _AWAITING_OPEN and self.config.open_timeout is not None:
             return (self.last_received if self.last_received is not None else self.connected_at) + self.config.open_timeout
         return None
 
@@ -540,42 +544,36 @@ class Session:
 
     def encode(self, message: Message) -> bytes:
         """Encode for this connection's version; track confirmations and revealed call IDs."""
-        confirms, revealing, lists = _send_plan(type(message))
-        if confirms:
-            if message.TYPE is MT.HEARTBEAT_CONF and self.state is SessionState.OPEN and not message.extra_fields:
-                # fixed layout in every version (InvokeID only): the header and one UINT
-                self._outstanding.pop(message.invoke_id, None)
-                return _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, message.invoke_id)
+        cls = type(message)
+        plan = _SEND_PLAN.get(cls) or _send_plan(cls)
+        if plan[0]:  # a confirmation: its request is answered
             self._outstanding.pop(message.invoke_id, None)
-        for name in revealing:
-            cid = getattr(message, name)
-            if cid is not None:
-                self._known_calls.add(cid)
+            if cls is HeartbeatConf and self.state is _OPEN and not message.extra_fields:
+                # fixed layout in every version (InvokeID only): the header and one UINT
+                return _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, message.invoke_id)
+        revealing, lists = plan[1], plan[2]
+        if revealing:
+            known = self._known_calls
+            for name in revealing:
+                cid = getattr(message, name)
+                if cid is not None:
+                    known.add(cid)
         for name in lists:
             for item in getattr(message, name) or ():
                 for cid_name in ("connected_party_call_id", "call_connection_call_id"):
                     cid = getattr(item, cid_name, None)
                     if cid is not None:
                         self._known_calls.add(cid)
-        if self.state is not SessionState.OPEN:
+        if self.state is not _OPEN:
             prof, v = self.dialect.profile, self._reply_version
             if v is not None and prof.min_version <= v <= prof.max_version:
                 return encode(message, self.dialect.with_version(v))
             if isinstance(message, FailureConf) and message.text is not None:
                 message = dataclasses.replace(message, text=None)
+            return encode(message, self.dialect)
         # one event goes to many sessions (the agents on a call, every bridge), and the center reuses
-        # the AGENT_STATE_EVENTs of states an agent has had: messages are immutable, so bytes already
-        # encoded for this dialect are reused as they are
-        dialect = self.dialect
-        key = (id(message), id(dialect))
-        hit = _ENCODED.get(key)
-        if hit is not None and hit[0] is message and hit[1] is dialect:
-            return hit[2]
-        data = encode(message, dialect)
-        if len(_ENCODED) >= _ENCODED_MAX:
-            _ENCODED.clear()
-        _ENCODED[key] = (message, dialect, data)
-        return data
+        # the AGENT_STATE_EVENTs of states an agent has had: the bytes are remembered on the message
+        return encode_shared(message, self.dialect)
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""

@@ -278,18 +278,26 @@ def test_reused_bytes_of_one_event_follow_each_sessions_dialect():
 
 
 def test_reused_bytes_belong_to_the_very_message_object():
-    """The byte cache is keyed by identity: an equal but different message, or a message built after
-    the cache was emptied, is encoded afresh — never another message's bytes."""
-    from mockcti import session as session_mod
+    """The bytes are remembered on the message itself: an equal but different message, one built by
+    dataclasses.replace, a copy or an unpickled one is encoded afresh — never another message's bytes
+    — and the remembered bytes change neither equality, hashing, repr nor pickling."""
+    import copy
+    import dataclasses
+    import pickle
 
     s = opened_session()
     first = CallDeliveredEvent(call_id=1, connection_device_id="3001")
+    before = (hash(first), repr(first), pickle.dumps(first))
     assert s.encode(first) == encode(first, D14)
-    for i in range(session_mod._ENCODED_MAX + 5):  # fills the cache past its bound: it starts over
+    assert (hash(first), repr(first), pickle.dumps(first)) == before
+    for i in range(50):
         ev = CallDeliveredEvent(call_id=1000 + i, connection_device_id="3001")
         assert s.encode(ev) == encode(ev, D14)
-    assert len(session_mod._ENCODED) <= session_mod._ENCODED_MAX
-    del ev
-    other = CallDeliveredEvent(call_id=2, connection_device_id="3001")  # may reuse a freed object's id
-    assert s.encode(other) == encode(other, D14)
+    changed = dataclasses.replace(first, call_id=2)
+    assert s.encode(changed) == encode(changed, D14) != encode(first, D14)
+    for twin in (CallDeliveredEvent(call_id=1, connection_device_id="3001"), copy.copy(first),
+                 copy.deepcopy(first), pickle.loads(pickle.dumps(first))):
+        assert twin == first
+        assert s.encode(twin) == encode(first, D14)
+        assert s.encode(twin) == encode(first, D14)  # and again, now from what it remembered
     assert s.encode(first) == encode(first, D14)

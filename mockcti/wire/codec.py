@@ -508,6 +508,26 @@ def encode(msg: Message, dialect: Dialect) -> bytes:
 
 
 _OPEN_REQ = MessageType.OPEN_REQ  # a global: reading an enum member off its class is slow
+_SET_WIRE = Message.__dict__["_wire"].__set__
+
+
+def encode_shared(msg: Message, dialect: Dialect) -> bytes:
+    """:func:`encode`, remembering the bytes on the message (for the dialect of its last encoding).
+
+    One event goes to many sessions (the agents on a call, every bridge) and the center reuses the
+    AGENT_STATE_EVENTs of states an agent has had: messages are immutable, so the bytes encoded for
+    a dialect stay right for as long as the message lives, and live exactly as long. A message
+    copied or unpickled (no ``_wire`` slot value) is encoded afresh.
+    """
+    try:
+        wire = msg._wire
+    except AttributeError:
+        wire = None
+    if wire is not None and wire[0] is dialect:
+        return wire[1]
+    data = encode(msg, dialect)
+    _SET_WIRE(msg, (dialect, data))
+    return data
 
 
 def _encoder_for(msg: Message, dialect: Dialect):

@@ -23,7 +23,7 @@ import dataclasses
 import struct
 from typing import Any, Callable
 
-from .spec import FloatingField, Group, MessageSpec
+from .spec import FloatingField, Group, Message, MessageSpec
 from .types import NAMEDARRAY, NAMEDVAR, NUMERIC_KINDS, STRING, UNSPEC, fixed_format
 
 __all__ = ["Irregular", "build_decoder", "build_encoder"]
@@ -230,6 +230,8 @@ def build_decoder(spec: MessageSpec, version: int, tw: int, lw: int,
             ns[f"_V{i}"] = fld.default
             expr = f"_V{i}"
         lines.append(f"    _D{i}(o, {expr})")
+    ns["_W"] = Message.__dict__["_wire"].__set__  # no encoding remembered yet (codec.encode_shared)
+    lines.append("    _W(o, None)")
     lines.append("    return o")
     src = "\n".join(lines)
     exec(compile(src, f"<mockcti decode {spec.name} v{version} {tw}{lw}>", "exec"), ns)

@@ -13,12 +13,14 @@ __all__ = ["fast_frozen_init"]
 _T = TypeVar("_T")
 
 
-def fast_frozen_init(cls: type[_T]) -> type[_T]:
+def fast_frozen_init(cls: type[_T], slots: dict[str, Any] | None = None) -> type[_T]:
     """Give a frozen slotted dataclass an ``__init__`` that stores each field through its slot
     descriptor instead of ``object.__setattr__`` (what dataclasses generates for frozen classes):
     the same signature (keyword-only or not, as declared) and defaults, the same resulting object,
     about half the cost. Messages and deliveries are built on every call-flow step, events with up
-    to 51 fields (bench/README.md). A class decorator; fields need plain defaults or none."""
+    to 51 fields (bench/README.md). A class decorator; fields need plain defaults or none.
+
+    ``slots``: slots that are not fields (declared by a base class), set to these values as well."""
     fields_ = dataclasses.fields(cls)
     if not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: fast_frozen_init needs a frozen dataclass with slots=True")
@@ -34,6 +36,9 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
         (keyword if f.kw_only else positional).append(param)
         ns[f"_s{i}"] = cls.__dict__[f.name].__set__
         body.append(f"    _s{i}(self, {f.name})")
+    for j, (name, value) in enumerate((slots or {}).items()):
+        ns[f"_x{j}"], ns[f"_xv{j}"] = _slot_setter(cls, name), value
+        body.append(f"    _x{j}(self, _xv{j})")
     params = ["self", *positional, *(["*", *keyword] if keyword else [])]
     src = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "    pass")
     exec(compile(src, f"<mockcti init {cls.__name__}>", "exec"), ns)
@@ -41,3 +46,11 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init
     return cls
+
+
+def _slot_setter(cls: type, name: str) -> Any:
+    for base in cls.__mro__:
+        d = base.__dict__.get(name)
+        if d is not None and type(d).__name__ == "member_descriptor":
+            return d.__set__
+    raise TypeError(f"{cls.__name__} has no slot {name!r}")

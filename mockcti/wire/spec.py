@@ -121,7 +121,9 @@ class Group:
 class Message:
     """Base of every message dataclass. ``TYPE`` is its MessageType, ``SPEC`` its MessageSpec."""
 
-    __slots__ = ()
+    # ``_wire``: the bytes of the message's last encoding, as ``(dialect, bytes)`` (codec.encode_shared).
+    # Not a field: equality, hashing, repr and pickling ignore it; __init__ and the decoders set None.
+    __slots__ = ("_wire",)
     TYPE: ClassVar[MT]
     SPEC: ClassVar["MessageSpec"]
 
@@ -302,7 +304,7 @@ def _msg(mt: MT, direction: str, source: str, *, fixed: tuple, floating: tuple, 
         namespace={"TYPE": mt, "SPEC": spec, "__doc__": f"{mt.name} ({int(mt)}) {direction}. {doc}".strip()},
     )
     cls.__module__ = "mockcti.wire.messages"
-    fast_frozen_init(cls)
+    fast_frozen_init(cls, slots={"_wire": None})
     object.__setattr__(spec, "cls", cls)
     SPECS[mt] = spec
     MESSAGE_CLASSES[mt] = cls
