@@ -1,8 +1,11 @@
 """The only asyncio module: sockets <-> the hub.
 
 Owns the listening socket, one :class:`asyncio.Protocol` per connection, the hub's timer and
-the execution of the hub's actions. Writes are batched per loop turn (one ``transport.write``
-per connection per turn, however many messages the turn produced); a client that stops reading
+the execution of the hub's actions. Writes are batched: what one received chunk makes for its own
+connection only goes out in one ``transport.write`` at once (a request's confirmation and events
+need no extra loop turn); when it also makes messages for other connections (a bridge, the other
+agent of a call), everything is written at the end of the loop turn, one ``transport.write`` per
+connection however many chunks of other connections fed it; a client that stops reading
 is disconnected once its write buffer passes ``max_write_buffer`` and the fact is recorded,
 so it never stalls anyone else. The listen backlog is large enough for thousands of
 simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
@@ -67,7 +70,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         srv = self.server
-        srv._run(srv.hub.receive(self.sid, data, srv.now()))
+        srv._run(srv.hub.receive(self.sid, data, srv.now()), self)
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -207,7 +210,9 @@ class MockServer:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _run(self, actions: list) -> None:
+    def _run(self, actions: list, source: _Connection | None = None) -> None:
+        """Carry out the hub's actions. ``source``: the connection whose input made them; when it is
+        the only one with something to write and no flush is pending, it is written at once."""
         loop = self._loop
         for a in actions:
             conn = self.connections.get(a.session_id)
@@ -237,9 +242,14 @@ class MockServer:
             elif isinstance(a, ResumeReading):
                 if conn.transport is not None:
                     conn.transport.resume_reading()
-        if self._dirty and not self._flush_scheduled and loop is not None:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
+        dirty = self._dirty
+        if dirty and not self._flush_scheduled:
+            if source is not None and len(dirty) == 1 and dirty[0] is source:
+                dirty.clear()
+                source.flush()
+            elif loop is not None:
+                self._flush_scheduled = True
+                loop.call_soon(self._flush)
         self._arm_timer()
 
     def _dribble(self, conn: _Connection, data: bytes, chunk: int, interval: float) -> None:
