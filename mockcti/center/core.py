@@ -32,18 +32,19 @@ from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    EventCause, LocalConnectionState, ReasonCode, ServiceMask, StatusCode, SystemEventID,
+    EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SystemEventID,
 )
 from mockcti.wire.records import fast_frozen_init
 
 __all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure"]
 
-MT = MessageType
-AS = AgentState
-LCS = LocalConnectionState
-S = StatusCode
-CF = ControlFailureCode
-CCX = CCXErrorCode
+# the enums' members as plain attributes (wire.enums.Members): every call step reads several
+MT = Members(MessageType)
+AS = Members(AgentState)
+LCS = Members(LocalConnectionState)
+S = Members(StatusCode)
+CF = Members(ControlFailureCode)
+CCX = Members(CCXErrorCode)
 NONE_ID = 0xFFFFFFFF
 # plain ints of the values the event builders use on every call step (an enum member lookup and
 # int() per field add up: bench/README.md)

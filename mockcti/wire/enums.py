@@ -12,6 +12,7 @@ nothing but the standard library.
 from __future__ import annotations
 
 from enum import IntEnum, IntFlag
+from typing import Any
 
 __all__ = [
     "MessageType",
@@ -1445,3 +1446,24 @@ def enum_name(enum_cls: type, value: int) -> str:
         return enum_cls(value).name
     except ValueError:
         return f"UNKNOWN({value})"
+
+
+class Members:
+    """An enum's members as plain attributes, for hot code: ``AS = Members(AgentState)``, then
+    ``AS.AGENT_STATE_READY`` is the very member (``is`` holds) for the price of an instance attribute
+    (~20 ns) instead of a class attribute of an enum (~120 ns on Python 3.11, whose
+    ``EnumType.__getattr__`` puts every attribute read of an enum class on the slow path).
+    Calling it converts a value (``AS(3)``); iterating it gives the members in definition order."""
+
+    def __init__(self, enum_cls: type) -> None:
+        self.__dict__.update(enum_cls.__members__)
+        self.__dict__["_enum_cls"] = enum_cls
+
+    def __call__(self, value: Any) -> Any:
+        return self._enum_cls(value)
+
+    def __iter__(self) -> Any:
+        return iter(self._enum_cls)
+
+    def __repr__(self) -> str:
+        return f"Members({self._enum_cls.__name__})"
