@@ -46,6 +46,7 @@ S = Members(StatusCode)
 CF = Members(ControlFailureCode)
 CCX = Members(CCXErrorCode)
 NONE_ID = 0xFFFFFFFF
+_LOGOUT, _READY, _TALKING = AgentState.AGENT_STATE_LOGOUT, AgentState.AGENT_STATE_READY, AgentState.AGENT_STATE_TALKING
 # plain ints of the values the event builders use on every call step (an enum member lookup and
 # int() per field add up: bench/README.md)
 _LCS_CONNECT = int(LocalConnectionState.LCS_CONNECT)
@@ -193,18 +194,17 @@ class Agent:
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
+    #: ``cfg.id`` and ``cfg.device`` (the configuration is frozen), read on every request as attributes
+    id: str = field(init=False, repr=False, compare=False)
+    device: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:
-        return self.cfg.id
-
-    @property
-    def device(self) -> str:
-        return self.cfg.device
+    def __post_init__(self) -> None:
+        self.id = self.cfg.id
+        self.device = self.cfg.device
 
     @property
     def logged_in(self) -> bool:
-        return self.state is not AS.AGENT_STATE_LOGOUT
+        return self.state is not _LOGOUT
 
 
 @dataclass
@@ -442,22 +442,26 @@ class ContactCenter:
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
                    csq_id: int = NONE_ID) -> None:
         agent.state, agent.reason, agent.since = state, reason, now
-        self.ready.pop(agent.id, None)
-        if state is AS.AGENT_STATE_READY:
-            self.ready[agent.id] = agent
-        if state is not AS.AGENT_STATE_TALKING:
+        aid = agent.id
+        ready = self.ready
+        ready.pop(aid, None)
+        if state is _READY:
+            ready[aid] = agent
+        if state is not _TALKING:
             agent.pending = None
         bit = STATE_MASK.get(state, 0)
-        ev = self._state_event(agent, state, reason, csq_id)
+        ev = agent.state_events.get((state, reason, csq_id)) or self._state_event(agent, state, reason, csq_id)
         subs = self.subs
-        mine = self.agent_sessions.get(agent.id)
-        for sid in sorted(mine) if mine else ():
-            if subs[sid].agent_state_mask & bit:
-                out.append(Delivery(sid, ev))
-        for sid in sorted(self.bridges):
-            if subs[sid].agent_state_mask & bit:
-                out.append(Delivery(sid, ev))
-        if state is AS.AGENT_STATE_READY:
+        mine = self.agent_sessions.get(aid)
+        if mine:
+            for sid in sorted(mine) if len(mine) > 1 else mine:
+                if subs[sid].agent_state_mask & bit:
+                    out.append(Delivery(sid, ev))
+        if self.bridges:
+            for sid in sorted(self.bridges):
+                if subs[sid].agent_state_mask & bit:
+                    out.append(Delivery(sid, ev))
+        if state is _READY:
             self._route_queued(out, now)
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
@@ -558,12 +562,14 @@ class ContactCenter:
     def _emit(self, out: list[Delivery], call: Call, ev: Message, *, only: Iterable[int] | None = None) -> None:
         """Send a call event to every interested session (BEGIN_CALL_EVENT first where needed)."""
         bit = EVENT_MASK.get(ev.TYPE, 0)
+        subs = self.subs
+        told = call.told
         for sid in (self._interested(call) if only is None else only):
-            sub = self.subs.get(sid)
+            sub = subs.get(sid)
             if sub is None:
                 continue
-            if sid not in call.told:
-                call.told.add(sid)
+            if sid not in told:
+                told.add(sid)
                 if sub.call_msg_mask & _BEGIN_CALL_BIT:
                     out.append(Delivery(sid, self._begin_call(call, sub)))
             if sub.call_msg_mask & bit:

@@ -56,3 +56,42 @@ def test_refuses_classes_it_cannot_speed_up():
         fast_frozen_init(NoSlots)
     with pytest.raises(TypeError, match="plain default"):
         fast_frozen_init(Factory)
+
+
+WIDE = [c for c in CLASSES if len(dataclasses.fields(c)) >= 8]
+
+
+def test_wide_classes_are_built_through_their_twin_and_come_out_as_themselves():
+    """Classes with many fields are filled as a plain twin and then given their class
+    (records.building_twin): the object must be exactly what the class builds, frozen, picklable."""
+    import pickle
+
+    assert len(WIDE) > 20  # the call events, AGENT_STATE_EVENT, ... take this path
+    for cls in WIDE:
+        values = {f.name: i for i, f in enumerate(dataclasses.fields(cls))}
+        obj = cls(**values)
+        assert type(obj) is cls
+        assert all(getattr(obj, name) == v for name, v in values.items())
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, "extra_fields" if hasattr(obj, "extra_fields") else dataclasses.fields(cls)[0].name, 1)
+        assert pickle.loads(pickle.dumps(obj)) == obj
+        if "_wire" in dir(cls):
+            assert obj._wire is None
+
+
+def test_a_subclass_of_a_wide_class_is_built_field_by_field():
+    base = next(c for c in WIDE if c.__name__ == "CallDeliveredEvent")
+    sub = type("MyDelivered", (base,), {"__slots__": ()})
+    obj = sub(call_id=7, connection_device_id="3001")
+    assert type(obj) is sub and obj.call_id == 7 and obj._wire is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        obj.call_id = 8
+
+
+def test_the_twin_has_exactly_the_slots_of_its_class():
+    from mockcti.wire.records import building_twin
+
+    for cls in WIDE:
+        twin = building_twin(cls)
+        assert twin.__slots__ == cls.__slots__ and twin.__base__ is cls.__base__
+        assert building_twin(cls) is twin
