@@ -525,7 +525,14 @@ def encode_shared(msg: Message, dialect: Dialect) -> bytes:
         wire = None
     if wire is not None and wire[0] is dialect:
         return wire[1]
-    data = encode(msg, dialect)
+    fn = dialect._encoders.get(type(msg))  # type: ignore[attr-defined]  # encode()'s fast path, inline
+    if fn is None:
+        data = encode(msg, dialect)
+    else:
+        try:
+            data = fn(msg)
+        except Exception:  # something irregular: encode() raises the precise EncodeError
+            data = encode(msg, dialect)
     _SET_WIRE(msg, (dialect, data))
     return data
 
