@@ -90,6 +90,24 @@ def test_journal_without_keep_still_keeps_violations():
     assert len(j.violations()) == 1 and j.counts["in"] == 1 and len(j.entries(kind="in")) == 0
 
 
+def test_counted_messages_add_up_with_recorded_ones_and_per_session():
+    """A quiet server counts messages without rendering them (count_messages); ``counts`` and the
+    per-session figures of the report include them, and reading the counts changes nothing."""
+    j = Journal(keep=False)
+    j.record("connect", 0.0, 1, peer="x")
+    j.record("in", 0.0, 1, message={"type": "HEARTBEAT_REQ"})
+    j.count_messages("in", 1, 7)
+    j.count_messages("out", 1, 5)
+    j.count_messages("out", None)
+    snapshot = j.counts
+    assert (snapshot["in"], snapshot["out"], snapshot["connect"]) == (8, 6, 1)
+    snapshot["in"] = 0  # a snapshot: the journal is not changed through it
+    assert j.counts["in"] == 8 and j.sessions[1]["in"] == 8 and j.sessions[1]["out"] == 5
+    assert build_summary(j)["counts"]["messages_out"] == 6
+    j.clear()
+    assert j.counts["in"] == j.counts["out"] == 0
+
+
 def test_journal_message_cap_keeps_the_newest_and_everything_else():
     from mockcti.journal import Journal
     from mockcti.wire.messages import HeartbeatReq
