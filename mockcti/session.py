@@ -318,10 +318,10 @@ class Session:
         for it when nothing else needs to see heartbeats.
         """
         self.bytes_in += len(data)
-        if self.state in (_CLOSED,):
+        if self.state is _CLOSED:
             return []
         events: list[Event] = []
-        replies = bytearray()
+        replies = None  # HEARTBEAT_CONFs answered here, made only when there is one
         answered = 0
         half = self.idle_timeout / 2 if self.idle_timeout else None
         quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
@@ -332,6 +332,8 @@ class Session:
                         and item not in self._outstanding):
                     self.messages_in += 1
                     self.last_received = now
+                    if replies is None:
+                        replies = bytearray()
                     replies += _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, item)
                     answered += 1
                     continue
@@ -339,34 +341,37 @@ class Session:
                 item = Frame(_HEARTBEAT_REQ_ID, _UINT.pack(item), self._frames.offset)
             if answered:
                 events.append(HeartbeatsAnswered(bytes(replies), answered))
-                replies, answered = bytearray(), 0
+                replies, answered = None, 0
             if isinstance(item, FrameError):
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
                 self.state = _CLOSING
                 break
-            events.extend(self._on_frame(item, now))
+            self._on_frame(item, now, events)
         if answered:
             events.append(HeartbeatsAnswered(bytes(replies), answered))
         return events
 
-    def _on_frame(self, frame: Frame, now: float) -> list[Event]:
+    def _on_frame(self, frame: Frame, now: float, out: list[Event]) -> None:
+        """What one frame means now, appended to ``out``."""
         self.messages_in += 1
-        out: list[Event] = []
-        if self.last_received is not None and self.idle_timeout and self.state is _OPEN:
-            gap = now - self.last_received
+        state = self.state
+        last = self.last_received
+        if last is not None and self.idle_timeout and state is _OPEN:
+            gap = now - last
             if gap > self.idle_timeout / 2:
                 out.append(Violation("PROTO-HEARTBEAT-CADENCE",
                                      f"{gap:.1f} s without a message; IdleTimeout is {self.idle_timeout:g} s"))
         self.last_received = now
-        if self.state is _CLOSING:
+        if state is _CLOSING:
             if self.close_requested:
                 out.append(Violation("PROTO-AFTER-CLOSE", f"message type {frame.type_id} after CLOSE_REQ"))
-            return out
+            return
         if self.ended_by_failure_event:
             out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
-            return out
-        if frame.type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and self.state is _OPEN:
+            return
+        type_id = frame.type_id
+        if type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and state is _OPEN:
             # the most frequent message, fixed layout (InvokeID only, reference §5.1): no decode, same checks
             inv = _UINT.unpack(frame.body)[0]
             msg = HeartbeatReq(invoke_id=inv)
@@ -376,55 +381,62 @@ class Session:
                                      msg))
             self._outstanding[inv] = MT.HEARTBEAT_REQ
             out.append(Received(msg))
-            return out
-        invoke = invoke_id_of(frame.body) or 0
+            return
         self._reply_version = None
-        mt = self.dialect.profile.by_wire_id.get(frame.type_id)
-        if not (self.state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
-            if mt is None or mt not in SPECS:
-                out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
-                out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
-                                    invoke, frame.type_id))
-                return out
-            if mt not in _CLIENT_REQUESTS:
-                out.append(Violation("PROTO-WRONG-DIRECTION", f"{mt.name} is sent by servers, not clients"))
-                out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"{mt.name} is not a client request", invoke,
-                                    frame.type_id))
-                return out
-            # the transition table: (state, is OPEN_REQ) -> action
-            if self.state is _AWAITING_OPEN and mt is not _OPEN_REQ:
-                out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
-                out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
-                                    frame.type_id))
-                return out
-            if self.state in (_OPEN, _OPENING) and mt is _OPEN_REQ:
-                out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
-                out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection",
-                                    invoke, frame.type_id))
-                return out
-            if self.state is _OPENING:
-                out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
-                out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
-                return out
+        mt = self.dialect.profile.by_wire_id.get(type_id)
+        if not (state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
+            if self._refused_now(frame, mt, state, out):
+                return
         try:
             msg = decode(frame, self.dialect)
         except DecodeError as exc:
             rule = {S.E_CTI_INVALID_FIELD_LENGTH: "PROTO-FIELD-LENGTH",
                     S.E_CTI_REQUIRED_DATA_MISSING: "PROTO-REQUIRED-FIELD"}.get(exc.status, "PROTO-MALFORMED")
             out.append(Violation(rule, str(exc)))
-            out.append(Rejected(exc.status, exc.reason, exc.invoke_id if exc.invoke_id is not None else invoke,
-                                frame.type_id))
-            return out
+            out.append(Rejected(exc.status, exc.reason,
+                                exc.invoke_id if exc.invoke_id is not None else invoke_id_of(frame.body) or 0, type_id))
+            return
         if msg.extra_fields and self.config.reject_unknown_tags:
             tags = ", ".join(str(t) for t, _ in msg.extra_fields)
             out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
-            out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}", invoke,
-                                frame.type_id, msg))
-            return out
+            out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}",
+                                invoke_id_of(frame.body) or 0, type_id, msg))
+            return
         if mt is _OPEN_REQ:
             self._reply_version = msg.version_number
-            return out + self._check_open(msg, now)
-        return self._check_request(msg, out)
+            out.extend(self._check_open(msg, now))
+            return
+        self._check_request(msg, out)
+
+    def _refused_now(self, frame: Frame, mt: MT | None, state: SessionState, out: list[Event]) -> bool:
+        """The transition table for what is not a request of an open session: an unknown or
+        server-side message, anything before OPEN_REQ, OPEN_REQ twice. True when ``out`` got the refusal."""
+        invoke = invoke_id_of(frame.body) or 0
+        if mt is None or mt not in SPECS:
+            out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
+            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
+                                invoke, frame.type_id))
+            return True
+        if mt not in _CLIENT_REQUESTS:
+            out.append(Violation("PROTO-WRONG-DIRECTION", f"{mt.name} is sent by servers, not clients"))
+            out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"{mt.name} is not a client request", invoke,
+                                frame.type_id))
+            return True
+        if state is _AWAITING_OPEN and mt is not _OPEN_REQ:
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
+            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
+                                frame.type_id))
+            return True
+        if state in (_OPEN, _OPENING) and mt is _OPEN_REQ:
+            out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
+            out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection",
+                                invoke, frame.type_id))
+            return True
+        if state is _OPENING:
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
+            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
+            return True
+        return False
 
     def _check_open(self, msg: OpenReq, now: float) -> list[Event]:
         out: list[Event] = []
