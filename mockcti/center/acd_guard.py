@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from mockcti.acd import (
     CHECKS, AcdConfig, AcdLine, AcdModel, AcdRequest, Check, LineState, Operation, wire_failure,
 )
-from mockcti.wire.enums import CCXErrorCode, LocalConnectionState
+from mockcti.wire.enums import CCXErrorCode, LocalConnectionState, Members
 
 if TYPE_CHECKING:
     from mockcti.center.core import Agent, Call, ContactCenter
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["AcdGuard", "UCCX_ADAPTATION", "line_state"]
 
 LCS = LocalConnectionState
-L = LineState
+L = Members(LineState)  # the members as plain attributes: line_state runs for every guarded request
 _ALERTING, _CONNECT, _HOLD, _INITIATE = LCS.LCS_ALERTING, LCS.LCS_CONNECT, LCS.LCS_HOLD, LCS.LCS_INITIATE
 
 #: allowed-state additions that let the UCCX consult flows of reference §7.2 through (see module doc)
@@ -100,6 +100,7 @@ _LINES: dict[LineState, AcdLine] = {s: AcdLine(s) for s in LineState}
 _DEST_IS_CALL = frozenset({Operation.Hold, Operation.Retrieve, Operation.ClearConnection})
 _DEST_IS_DIALED = frozenset({Operation.MakeCall, Operation.Consult, Operation.Connect})
 _LINE_AND_DEST = frozenset({Operation.Alternate, Operation.ReConnect, Operation.Transfer})
+_MAKE_CALL, _ANSWER = Operation.MakeCall, Operation.Answer
 
 
 class AcdGuard:
@@ -176,13 +177,13 @@ class AcdGuard:
             dest = str(p.get("call").id)
         elif op in _DEST_IS_DIALED:  # Connect: single-step transfer re-routes the party to dest (§3.2 derived facts)
             dest = p.get("dest") or ""
-            if op is Operation.MakeCall:
+            if op is _MAKE_CALL:
                 did = "000002" + agent.device
         elif op in _LINE_AND_DEST:
             other = p.get("other")
             if other is not None:
                 line, dest = str(p.get("call").id), str(other.id)
-        elif op is Operation.Answer:
+        elif op is _ANSWER:
             leg = p.get("leg")
             phone_ringing = leg is not None and leg.state is _ALERTING
         return AcdRequest(op=op, dest=dest, line=line, line_info=tuple(line_info), talking_to=talking,

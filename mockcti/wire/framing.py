@@ -26,6 +26,9 @@ _UINT = struct.Struct(">I")
 __all__ = ["FrameBuffer"]
 
 
+_new_frame = tuple.__new__  # Frame is a NamedTuple: building it from a tuple skips its Python __new__
+
+
 class FrameBuffer:
     """Incremental frame parser.
 
@@ -124,7 +127,7 @@ class FrameBuffer:
             end = pos + hsize + length
             if n < end:
                 break
-            out.append(Frame(type_id, bytes(buf[pos + hsize:end]), self._offset + pos))
+            out.append(_new_frame(Frame, (type_id, bytes(buf[pos + hsize:end]), self._offset + pos)))
             pos = end
         if buf is data:
             if pos < n:
