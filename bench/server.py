@@ -27,7 +27,7 @@ asyncio streams and only cuts frame headers; its CPU is printed next to the serv
 see which side is saturated. Ratios (mock/raw throughput) are measured in the same run.
 With uvloop installed, everything is repeated with uvloop in both servers.
 
-    python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--depth 16] [--json]
+    python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 3] [--depth 16] [--json]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ U32 = struct.Struct(">I")
 NONE_ID = 0xFFFFFFFF
 ALL_CALL_EVENTS = 0x00FFFFFF
 ALL_AGENT_STATES = 0x3FFF
-N_AGENTS = 600  # enough for every mix configuration of one server process (agents are not reused)
+N_AGENTS = 2000  # enough for every mix configuration and round of one server process (agents are not reused)
 
 try:
     import uvloop  # type: ignore[import-not-found]
@@ -143,6 +143,9 @@ _check_mix_call_offset()
 # -- the servers (run in a subprocess) --------------------------------------------------------------------
 
 
+_SET_STATE, _READY = MT.SET_AGENT_STATE_REQ, AgentState.AGENT_STATE_READY  # read per request: globals
+
+
 class MixEngine:
     """Delivers an inbound call to an agent as soon as its SET_AGENT_STATE READY is answered."""
 
@@ -155,12 +158,11 @@ class MixEngine:
         pass
 
     def on_request(self, sid, msg, now):
-        if msg.TYPE is MT.SET_AGENT_STATE_REQ and msg.agent_state == AgentState.AGENT_STATE_READY:
+        if msg.TYPE is _SET_STATE and msg.agent_state == _READY:
             hub = self.hub
             hub.default(sid, msg, now)
             sub = hub.center.subs.get(sid)
-            if sub is not None and sub.mode == "agent" and \
-                    hub.center.agents[sub.agent_id].state is AgentState.AGENT_STATE_READY:
+            if sub is not None and sub.mode == "agent" and hub.center.agents[sub.agent_id].state is _READY:
                 _, deliveries = hub.center.deliver_call(now, agent_id=sub.agent_id, ani="0612345678")
                 hub.deliver(deliveries)
             return True
@@ -476,7 +478,10 @@ async def run_config(port: int, server: ServerProc, workload: str, sessions: int
 
 async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth: int,
                 workloads: tuple[str, ...] = ("hb", "mix"), modes: tuple[str, ...] = ("lockstep", "pipelined"),
-                kinds: tuple[str, ...] = ("raw", "mock")) -> list[dict]:
+                kinds: tuple[str, ...] = ("raw", "mock"), rounds: int = 3) -> list[dict]:
+    """Each configuration is measured ``rounds`` times, alternating the two servers (raw, mock, raw,
+    mock, ...): a shared VM's speed drifts by tens of percent over seconds, and alternating short
+    runs exposes both servers to the same drift. A server's rate is the median of its rounds."""
     use_uv = loop_name == "uvloop"
     results = []
     servers = {kind: ServerProc(kind, use_uv) for kind in kinds}
@@ -487,30 +492,46 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
                 for n in sessions_list:
                     row = {"loop": loop_name, "workload": workload, "mode": "pipelined" if pipelined else "lockstep",
                            "sessions": n}
+                    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+                    for r in range(rounds):
+                        for kind in (kinds if r % 2 == 0 else kinds[::-1]):
+                            if workload == "mix" and agent_base[kind] + n > 1000 + N_AGENTS:
+                                raise SystemExit("not enough agents for this --sessions list; raise N_AGENTS")
+                            runs[kind].append(await run_config(servers[kind].port, servers[kind], workload, n,
+                                                               pipelined, depth, seconds, agent_base[kind]))
+                            if workload == "mix":
+                                agent_base[kind] += n
                     for kind in kinds:
-                        if workload == "mix" and agent_base[kind] + n > 1000 + N_AGENTS:
-                            raise SystemExit("not enough agents for this --sessions list; raise N_AGENTS")
-                        r = await run_config(servers[kind].port, servers[kind], workload, n, pipelined, depth,
-                                             seconds, agent_base[kind])
-                        if workload == "mix":
-                            agent_base[kind] += n
-                        row[kind] = r
+                        row[kind] = _median_run(runs[kind])
                     if len(kinds) < 2:
                         print(f"{kinds[0]} {workload} {row['mode']} {n}: {row[kinds[0]]}", flush=True)
                         continue
                     row["ratio"] = row["mock"]["rate"] / row["raw"]["rate"] if row["raw"]["rate"] else float("nan")
+                    row["round_ratios"] = [m["rate"] / r["rate"] if r["rate"] else float("nan")
+                                           for r, m in zip(runs["raw"], runs["mock"])]
                     results.append(row)
                     unit = "rt/s" if workload == "hb" else "cycles/s"
                     errs = row["mock"]["errors"] + row["raw"]["errors"]
+                    spread = (f"  rounds {min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}"
+                              if rounds > 1 else "")
                     print(f"{loop_name:7} {workload:3} {row['mode']:9} {n:>4} sessions: "
                           f"raw {row['raw']['rate']:>9.0f} {unit:8} (srv {row['raw']['server_cpu']:.0%} "
                           f"drv {row['raw']['driver_cpu']:.0%})  mock {row['mock']['rate']:>9.0f} "
                           f"(srv {row['mock']['server_cpu']:.0%} drv {row['mock']['driver_cpu']:.0%})  "
-                          f"ratio {row['ratio']:.2f}" + (f"  ERRORS {errs}" if errs else ""), flush=True)
+                          f"ratio {row['ratio']:.2f}{spread}" + (f"  ERRORS {errs}" if errs else ""), flush=True)
     finally:
         for s in servers.values():
             s.close()
     return results
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median rate (its CPU figures go with it); errors summed over all runs."""
+    ordered = sorted(runs, key=lambda r: r["rate"])
+    mid = dict(ordered[len(ordered) // 2])
+    mid["errors"] = sum(r["errors"] for r in runs)
+    mid["rates"] = [r["rate"] for r in runs]
+    return mid
 
 
 TARGETS = {("hb", "pipelined", 100): 0.5, ("mix", None, None): 0.25}
@@ -522,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", default="1,10,100", help="comma-separated session counts (default 1,10,100)")
     p.add_argument("--seconds", type=float, default=None, help="seconds per measurement (default 2; --quick 0.5)")
     p.add_argument("--depth", type=int, default=16, help="heartbeats in flight per pipelined session (default 16)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="measurements per configuration, alternating raw and mock; the median counts "
+                        "(default 3; --quick 1)")
     p.add_argument("--json", action="store_true", help="print the results as JSON at the end")
     p.add_argument("--workloads", default="hb,mix", help="comma-separated: hb, mix (default both)")
     p.add_argument("--modes", default="lockstep,pipelined", help="comma-separated: lockstep, pipelined")
@@ -534,14 +558,18 @@ def main(argv: list[str] | None = None) -> int:
         run_server(args.serve, args.uvloop, args.lifetime)
         return 0
     seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    if rounds < 1:
+        p.error("--rounds must be at least 1")
     sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
-          f"{seconds:g} s per measurement; server in a subprocess, driver here")
+          f"{seconds:g} s per measurement, {rounds} round(s) alternating raw and mock (median); "
+          f"server in a subprocess, driver here")
     results = []
     for loop_name in ("asyncio",) + (("uvloop",) if uvloop is not None else ()):
         results += asyncio.run(bench(loop_name, sessions, seconds, args.depth,
                                      tuple(args.workloads.split(",")), tuple(args.modes.split(",")),
-                                     (args.only,) if args.only else ("raw", "mock")))
+                                     (args.only,) if args.only else ("raw", "mock"), rounds))
     if uvloop is None:
         print("uvloop not installed: asyncio only")
     ok = True
