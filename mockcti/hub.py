@@ -500,8 +500,9 @@ class Hub:
             return
         # nobody reads rendered messages and no scenario sees what goes out (``mockcti serve --quiet``,
         # load runs): the steps of _send, with the journal counting each session's messages once
-        actions = self._actions
-        sent: dict[int, int] = {}
+        # Each session's messages of this batch go out as one Write (nothing else is queued in between,
+        # so the order on every connection is the order of the deliveries)
+        chunks: dict[int, list[bytes]] = {}
         for d in deliveries:
             sid = d.session_id
             conn = conns.get(sid)
@@ -516,12 +517,17 @@ class Hub:
             except EncodeError as exc:
                 self._cannot_encode(sid, message, exc)
                 continue
-            sent[sid] = sent.get(sid, 0) + 1
-            actions.append(Write(sid, data))
+            mine = chunks.get(sid)
+            if mine is None:
+                chunks[sid] = [data]
+            else:
+                mine.append(data)
             if type(message) is FailureEvent:
                 session.failure_event_sent()
-        for sid, n in sent.items():
-            journal.count_messages("out", sid, n)
+        actions = self._actions
+        for sid, mine in chunks.items():
+            actions.append(Write(sid, mine[0] if len(mine) == 1 else b"".join(mine)))
+            journal.count_messages("out", sid, len(mine))
 
     def _journal_message(self, direction: str, now: float, sid: int, message: Message) -> None:
         """Record a message in the journal. When the journal neither keeps messages nor has a sink

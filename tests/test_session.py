@@ -13,6 +13,7 @@ from mockcti.wire import Dialect, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, CallDeliveredEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+    SetAgentStateReq,
 )
 
 D14 = Dialect.uccx(14)
@@ -301,3 +302,37 @@ def test_reused_bytes_belong_to_the_very_message_object():
         assert s.encode(twin) == encode(first, D14)
         assert s.encode(twin) == encode(first, D14)  # and again, now from what it remembered
     assert s.encode(first) == encode(first, D14)
+
+
+def test_a_batch_of_deliveries_reaches_each_session_whole_and_in_order():
+    """What one happening sends (here: an inbound call to an agent watched by a bridge) leaves the
+    hub as the same bytes whether messages are rendered in the journal or only counted — on the
+    quiet path each session's share comes as one write — and the journal counts every message."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, Write
+    from mockcti.journal import Journal
+    from mockcti.wire import FrameBuffer
+    from mockcti.wire.enums import AgentState as AS
+    from mockcti.wire.enums import MessageType as MT
+
+    out = {}
+    for journal in (Journal(keep=True), Journal(keep=False)):
+        hub = Hub(ContactCenter(), journal=journal)
+        agent, bridge = hub.connect(0.0), hub.connect(0.0)
+        hub.receive(agent, wire(open_req()), 0.0)
+        hub.receive(bridge, wire(open_req(services_requested=0x10, agent_id=None, agent_instrument=None,
+                                          agent_extension=None, client_id="b")), 0.0)
+        hub.receive(agent, wire(SetAgentStateReq(invoke_id=2, agent_state=int(AS.AGENT_STATE_LOGIN), agent_id="1001", agent_password="1234",
+                                                 agent_instrument="3001"),
+                                SetAgentStateReq(invoke_id=3, agent_state=int(AS.AGENT_STATE_READY), agent_instrument="3001")), 1.0)
+        before = journal.counts["out"]
+        hub.deliver(hub.center.deliver_call(2.0, agent_id="1001")[1])
+        writes = [a for a in hub.take_actions() if isinstance(a, Write)]
+        if not journal.wants_messages():
+            assert sorted(w.session_id for w in writes) == [agent, bridge]  # one write per session
+        per_session = {sid: b"".join(w.data for w in writes if w.session_id == sid) for sid in (agent, bridge)}
+        types = {sid: [f.type_id for f in FrameBuffer().feed(data)] for sid, data in per_session.items()}
+        assert types[agent] == [int(MT.AGENT_STATE_EVENT), int(MT.BEGIN_CALL_EVENT), int(MT.CALL_DELIVERED_EVENT)]
+        assert journal.counts["out"] - before == len(types[agent]) + len(types[bridge])
+        out[journal.keep] = per_session
+    assert out[True] == out[False]
