@@ -201,6 +201,13 @@ class Hub:
         # the center online, nobody reading rendered messages (the bulk of a loaded server's input)
         quick = ((self._engine is None or not getattr(self._engine, "sees_heartbeats", True))
                  and self.center.online and not rendered)
+        if quick:  # a chunk of nothing but plain heartbeats: answered in one piece
+            answered = conn.session.receive_heartbeats(data, now)
+            if answered is not None:
+                self._actions.append(Write(sid, answered.data))
+                journal.count_messages("in", sid, answered.count)
+                journal.count_messages("out", sid, answered.count)
+                return self._take()
         counted = 0  # requests counted in the journal at the end (nobody reads them rendered)
         for ev in conn.session.receive_data(data, now, answer_heartbeats=quick):
             if type(ev) is Received:  # the common case first

@@ -352,6 +352,31 @@ class Session:
             events.append(HeartbeatsAnswered(bytes(replies), answered))
         return events
 
+    def receive_heartbeats(self, data: bytes, now: float) -> HeartbeatsAnswered | None:
+        """:meth:`receive_data` with ``answer_heartbeats=True`` for a chunk of nothing but plain
+        HEARTBEAT_REQs with nothing to report (the bulk of a loaded server's input): their
+        HEARTBEAT_CONFs, as the one event receive_data would return. None when the chunk holds anything else or a heartbeat needs the full path
+        (cadence, a reused InvokeID, the session's state); then nothing was consumed."""
+        if self.state is not _OPEN or self.ended_by_failure_event:
+            return None
+        last = self.last_received
+        if last is not None and self.idle_timeout and now - last > self.idle_timeout / 2:
+            return None
+        ids = self._frames.uint_frames(data, _HEARTBEAT_REQ_ID)
+        if ids is None:
+            return None
+        outstanding = self._outstanding
+        if outstanding and any(i in outstanding for i in ids):
+            return None
+        self._frames.skip_fed(data)
+        self.bytes_in += len(data)
+        self.messages_in += len(ids)
+        self.last_received = now
+        if len(ids) == 1:
+            return HeartbeatsAnswered(_HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, ids[0]), 1)
+        return HeartbeatsAnswered(b"".join([_HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, i) for i in ids]),
+                                  len(ids))
+
     def _on_frame(self, frame: Frame, now: float, out: list[Event]) -> None:
         """What one frame means now, appended to ``out``."""
         self.messages_in += 1

@@ -336,3 +336,46 @@ def test_a_batch_of_deliveries_reaches_each_session_whole_and_in_order():
         assert journal.counts["out"] - before == len(types[agent]) + len(types[bridge])
         out[journal.keep] = per_session
     assert out[True] == out[False]
+
+
+def _heartbeat_chunks():
+    hb = st.builds(lambda i: wire(HeartbeatReq(invoke_id=i)), st.integers(0, 6))
+    other = st.sampled_from([wire(HoldCallReq(invoke_id=9, call_id=1, connection_device_id="3001")),
+                             wire(HeartbeatReq(invoke_id=1))[:7]])  # another request; a cut frame
+    return st.lists(st.lists(st.one_of(hb, hb, hb, other), min_size=1, max_size=5).map(b"".join),
+                    min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(chunks=_heartbeat_chunks(), gaps=st.lists(st.sampled_from([0.5, 1.0, 45.0]), min_size=6, max_size=6),
+       pending=st.sets(st.integers(0, 6), max_size=2))
+def test_heartbeat_only_chunks_take_the_short_path_with_the_same_outcome(chunks, gaps, pending):
+    """receive_heartbeats answers a chunk of nothing but plain HEARTBEAT_REQs exactly as
+    receive_data(answer_heartbeats=True) would, and declines (consuming nothing) whenever anything
+    else is in the chunk, a frame is cut, an InvokeID is still unanswered or the cadence is broken."""
+    short, full = opened_session(), opened_session()
+    for s in (short, full):
+        for inv in pending:
+            s._outstanding[inv] = HoldCallReq.TYPE
+    now = 0.0
+    for chunk, gap in zip(chunks, gaps):
+        now += gap
+        quick = short.receive_heartbeats(chunk, now)
+        got = [quick] if quick is not None else short.receive_data(chunk, now, answer_heartbeats=True)
+        want = full.receive_data(chunk, now, answer_heartbeats=True)
+        assert kinds(got) == kinds(want)
+        assert [getattr(e, "data", None) for e in got] == [getattr(e, "data", None) for e in want]
+        if quick is not None:
+            assert len(want) == 1 and want[0].count == quick.count
+        for attr in ("messages_in", "last_received", "bytes_in"):
+            assert getattr(short, attr) == getattr(full, attr)
+        assert short._frames.offset == full._frames.offset and short._frames.buffered == full._frames.buffered
+
+
+def test_short_heartbeat_path_declines_before_the_session_is_open():
+    s = Session(1, SessionConfig())
+    assert s.receive_heartbeats(wire(HeartbeatReq(invoke_id=1)), 0.0) is None
+    assert s.messages_in == 0 and s._frames.offset == 0
+    s = opened_session()
+    answered = s.receive_heartbeats(wire(HeartbeatReq(invoke_id=1), HeartbeatReq(invoke_id=2)), 1.0)
+    assert answered.count == 2 and answered.data == wire(HeartbeatConf(invoke_id=1), HeartbeatConf(invoke_id=2))

@@ -22,6 +22,7 @@ from .enums import StatusCode
 from .errors import FrameError
 
 _UINT = struct.Struct(">I")
+_UINT_FRAME = struct.Struct(">III")  # a header and a one-UINT body (HEARTBEAT_REQ)
 
 __all__ = ["FrameBuffer"]
 
@@ -136,6 +137,23 @@ class FrameBuffer:
             del buf[:pos]
         self._offset += pos
         return out
+
+    def uint_frames(self, data: bytes, type_id: int) -> list[int] | None:
+        """When nothing is buffered and ``data`` is nothing but whole frames of ``type_id`` whose body
+        is one UINT (a chunk of HEARTBEAT_REQs): those UINTs, in order; otherwise None. Consumes
+        nothing: a caller that takes them calls :meth:`skip_fed`, otherwise :meth:`feed`."""
+        if self._buf or self._skip or self._failed is not None or len(data) % 12 or not data:
+            return None
+        out = []
+        for length, tid, value in _UINT_FRAME.iter_unpack(data):
+            if tid != type_id or length != 4:
+                return None
+            out.append(value)
+        return out
+
+    def skip_fed(self, data: bytes) -> None:
+        """``data`` (checked with :meth:`uint_frames`) was handled by the caller: count it as read."""
+        self._offset += len(data)
 
     def at_frame_boundary(self) -> bool:
         """True when no partial frame is buffered (useful to tell a clean EOF from a cut one)."""
