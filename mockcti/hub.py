@@ -51,7 +51,7 @@ _OPEN_REQ, _HEARTBEAT_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.HEARTBEAT_REQ, MT.CLOSE_
 @fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Write bytes to a connection (batched per loop turn by the server)."""
+    """Write bytes to a connection (the server joins what one loop turn writes to a connection)."""
 
     session_id: int
     data: bytes

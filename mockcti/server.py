@@ -84,7 +84,7 @@ class _Connection(asyncio.Protocol):
             reason = "peer reset" if exc is not None else "peer closed"
         srv._run(srv.hub.disconnected(self.sid, srv.now(), reason=reason))
 
-    # -- writes, batched per loop turn ---------------------------------------------------------
+    # -- writes, batched (see the module docstring) ----------------------------------------------
 
     def queue(self, data: bytes) -> None:
         if self.closing or self.transport is None:

@@ -196,7 +196,12 @@ def _read_yaml(text: str, file: str) -> Any:
                     raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line)
                 active.add(id(n))
                 n_explicit = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
-                loader.flatten_mapping(n)  # YAML merge keys (<<): merged keys first, explicit keys win
+                try:
+                    loader.flatten_mapping(n)  # YAML merge keys (<<): merged keys first, explicit keys win
+                except yaml.MarkedYAMLError as exc:  # e.g. ``<<: 5``: only mappings can be merged
+                    mark = exc.problem_mark or n.start_mark
+                    raise ScenarioError(f"bad merge key (<<): {exc.problem or exc}", file=file,
+                                        line=mark.line + 1) from None
                 n_merged = len(n.value) - n_explicit
                 out = LDict(file, line)
                 for i, (k, v) in enumerate(n.value):

@@ -1,5 +1,10 @@
 """Faster construction of frozen slotted dataclasses (messages, deliveries, ACD requests).
 
+Two ways, both giving exactly the object the dataclass would build: a generated ``__init__`` that
+stores each field through its slot descriptor (frozen dataclasses go through ``object.__setattr__``),
+and for wide classes and the decoders, a plain *building twin* with the same slots that is filled
+with ordinary attribute stores and then given the frozen class (:func:`building_twin`).
+
 A leaf module: it imports nothing from mockcti, so every layer may use it.
 """
 

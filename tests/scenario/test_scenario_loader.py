@@ -393,6 +393,17 @@ def test_yaml_merge_keys_and_anchors_are_data():
     assert [r.when.message for r in sc.rules] == [MT.HOLD_CALL_REQ, MT.RETRIEVE_CALL_REQ]
 
 
+@pytest.mark.parametrize("text, line", [
+    ("&a <<: *a\n", 1),  # found by Hypothesis: the merged value is the key's own anchor, a scalar
+    ("name: x\n<<: 5\n", 2),
+    ("name: x\nbase: &b {k: 1}\nrules:\n  - <<: [*b, 3]\n", 4),
+])
+def test_a_merge_key_of_anything_but_mappings_is_a_located_error(text, line):
+    with pytest.raises(ScenarioError, match="bad merge key") as err:
+        load_scenario_text(text, filename="m.yaml")
+    assert err.value.line == line and "internal error" not in str(err.value)
+
+
 def test_schema_is_valid_draft_2020_12_and_describes_properties():
     import jsonschema
 
