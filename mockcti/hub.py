@@ -43,6 +43,7 @@ S = StatusCode
 # enum members read on every message, as globals: reading one off its class costs ~120 ns on Python 3.11
 _OPEN = SessionState.OPEN
 _OPEN_REQ, _HEARTBEAT_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.HEARTBEAT_REQ, MT.CLOSE_REQ
+_FAILURE_EVENT = MT.FAILURE_EVENT
 
 
 # -- actions for the server ---------------------------------------------------------------------
@@ -313,11 +314,11 @@ class Hub:
             replaced = hook(sid, message, data, self.now)
             if replaced is not None:  # the scenario's faults decide what goes out instead (maybe nothing)
                 self._actions.extend(replaced)
-                if type(message) is FailureEvent:
+                if message.TYPE is _FAILURE_EVENT:
                     conn.session.failure_event_sent()
                 return
         self._actions.append(Write(sid, data))
-        if type(message) is FailureEvent:
+        if message.TYPE is _FAILURE_EVENT:
             conn.session.failure_event_sent()
 
     def _cannot_encode(self, sid: int, message: Message, exc: EncodeError) -> None:
@@ -529,7 +530,7 @@ class Hub:
                 chunks[sid] = [data]
             else:
                 mine.append(data)
-            if type(message) is FailureEvent:
+            if message.TYPE is _FAILURE_EVENT:
                 session.failure_event_sent()
         actions = self._actions
         for sid, mine in chunks.items():

@@ -355,8 +355,9 @@ class Session:
     def receive_heartbeats(self, data: bytes, now: float) -> HeartbeatsAnswered | None:
         """:meth:`receive_data` with ``answer_heartbeats=True`` for a chunk of nothing but plain
         HEARTBEAT_REQs with nothing to report (the bulk of a loaded server's input): their
-        HEARTBEAT_CONFs, as the one event receive_data would return. None when the chunk holds anything else or a heartbeat needs the full path
-        (cadence, a reused InvokeID, the session's state); then nothing was consumed."""
+        HEARTBEAT_CONFs, as the one event receive_data would return. None when the chunk holds
+        anything else or a heartbeat needs the full path (cadence, a reused InvokeID, the session's
+        state); then nothing was consumed."""
         if self.state is not _OPEN or self.ended_by_failure_event:
             return None
         last = self.last_received
