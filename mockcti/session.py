@@ -204,6 +204,22 @@ class SessionConfig:
     open_timeout: float | None = None  # close a connection that sends no OPEN_REQ within this many seconds
 
 
+#: base dialects by configuration: sessions with the same configuration share one Dialect (and so its
+#: per-version dialects), which is what lets a message's remembered bytes (codec.encode_shared) serve
+#: every session of a version instead of each session encoding the same event again
+_BASE_DIALECTS: dict[tuple[int, int, bool, int], Dialect] = {}
+
+
+def _base_dialect(config: "SessionConfig") -> Dialect:
+    key = (id(config.profile), config.v18_length_width, config.strict, config.max_body)
+    d = _BASE_DIALECTS.get(key)
+    if d is None or d.profile is not config.profile:  # (a freed profile's id may be reused)
+        d = _BASE_DIALECTS[key] = Dialect(profile=config.profile, version=config.profile.max_version,
+                                          v18_length_width=config.v18_length_width, strict=config.strict,
+                                          max_body=config.max_body)
+    return d
+
+
 # -- events ---------------------------------------------------------------------------------
 
 
@@ -294,9 +310,7 @@ class Session:
 
     def __post_init__(self) -> None:
         if self.dialect is None:
-            self.dialect = Dialect(profile=self.config.profile, version=self.config.profile.max_version,
-                                   v18_length_width=self.config.v18_length_width, strict=self.config.strict,
-                                   max_body=self.config.max_body)
+            self.dialect = _base_dialect(self.config)
         self._frames = FrameBuffer(self.config.max_body)
         self._outstanding: dict[int, MT] = {}
         self._known_calls: set[int] = set()

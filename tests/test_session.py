@@ -276,6 +276,26 @@ def test_reused_bytes_of_one_event_follow_each_sessions_dialect():
     for _ in range(2):  # alternate: the cached bytes of one dialect never go to the other
         assert a.encode(ev) == encode(ev, D14)
         assert b.encode(ev) == encode(ev, Dialect.uccx(18)) != encode(ev, D14)
+    # both encodings are remembered (sessions of several versions watch the same events), at most four
+    assert {id(d) for d in ev._wire[0::2]} == {id(a.dialect), id(b.dialect)}
+    for v in (10, 11, 12, 13, 15, 16):
+        s = opened_session()
+        s.dialect = Dialect.uccx(v)
+        assert s.encode(ev) == encode(ev, Dialect.uccx(v))
+    assert len(ev._wire) == 8 and ev._wire[0].version == 16
+    assert a.encode(ev) == encode(ev, D14)
+
+
+def test_sessions_of_one_configuration_share_their_dialect_so_an_event_is_encoded_once():
+    a, b = opened_session(), opened_session()
+    assert a.dialect is b.dialect  # the same object: the remembered bytes of one serve the other
+    ev = CallDeliveredEvent(call_id=43, connection_device_id="3001")
+    assert a.encode(ev) == b.encode(ev) == encode(ev, D14)
+    assert len(ev._wire) == 2  # one encoding for both
+    other = Session(3, SessionConfig(strict=True))
+    other.receive_data(wire(open_req()), 0.0)
+    other.opened(0x7)
+    assert other.dialect is not a.dialect and other.dialect.strict
 
 
 def test_reused_bytes_belong_to_the_very_message_object():

@@ -512,19 +512,24 @@ _SET_WIRE = Message.__dict__["_wire"].__set__
 
 
 def encode_shared(msg: Message, dialect: Dialect) -> bytes:
-    """:func:`encode`, remembering the bytes on the message (for the dialect of its last encoding).
+    """:func:`encode`, remembering the bytes on the message, for up to four dialects.
 
-    One event goes to many sessions (the agents on a call, every bridge) and the center reuses the
-    AGENT_STATE_EVENTs of states an agent has had: messages are immutable, so the bytes encoded for
-    a dialect stay right for as long as the message lives, and live exactly as long. A message
-    copied or unpickled (no ``_wire`` slot value) is encoded afresh.
+    One event goes to many sessions (the agents on a call, every bridge — maybe of other protocol
+    versions) and the center reuses the AGENT_STATE_EVENTs of states an agent has had: messages are
+    immutable, so the bytes encoded for a dialect stay right for as long as the message lives, and
+    live exactly as long. ``_wire`` holds ``(dialect, bytes, dialect, bytes, ...)``, the latest
+    first. A message copied or unpickled (no ``_wire`` slot value) is encoded afresh.
     """
     try:
         wire = msg._wire
     except AttributeError:
         wire = None
-    if wire is not None and wire[0] is dialect:
-        return wire[1]
+    if wire is not None:
+        if wire[0] is dialect:
+            return wire[1]
+        for i in range(2, len(wire), 2):
+            if wire[i] is dialect:
+                return wire[i + 1]
     fn = dialect._encoders.get(type(msg))  # type: ignore[attr-defined]  # encode()'s fast path, inline
     if fn is None:
         data = encode(msg, dialect)
@@ -533,7 +538,7 @@ def encode_shared(msg: Message, dialect: Dialect) -> bytes:
             data = fn(msg)
         except Exception:  # something irregular: encode() raises the precise EncodeError
             data = encode(msg, dialect)
-    _SET_WIRE(msg, (dialect, data))
+    _SET_WIRE(msg, (dialect, data) + wire[:6] if wire is not None else (dialect, data))
     return data
 
 

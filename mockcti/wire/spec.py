@@ -121,7 +121,7 @@ class Group:
 class Message:
     """Base of every message dataclass. ``TYPE`` is its MessageType, ``SPEC`` its MessageSpec."""
 
-    # ``_wire``: the bytes of the message's last encoding, as ``(dialect, bytes)`` (codec.encode_shared).
+    # ``_wire``: the bytes of the message's last encodings, ``(dialect, bytes, ...)`` (codec.encode_shared).
     # Not a field: equality, hashing, repr and pickling ignore it; __init__ and the decoders set None.
     __slots__ = ("_wire",)
     TYPE: ClassVar[MT]
