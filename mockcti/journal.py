@@ -80,7 +80,7 @@ class Journal:
     def counts(self) -> Counter[str]:
         """Entries by kind; ``"in"``/``"out"`` count every message, rendered or not. A snapshot:
         only the journal's owner writes the counters (a reader on another thread never races it)."""
-        c = Counter(self._counts)
+        c = Counter(self._counts.copy())  # dict.copy is one C call: never sees the owner mid-update
         if self._uncounted_in:
             c["in"] += self._uncounted_in
         if self._uncounted_out:

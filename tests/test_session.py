@@ -399,3 +399,28 @@ def test_short_heartbeat_path_declines_before_the_session_is_open():
     s = opened_session()
     answered = s.receive_heartbeats(wire(HeartbeatReq(invoke_id=1), HeartbeatReq(invoke_id=2)), 1.0)
     assert answered.count == 2 and answered.data == wire(HeartbeatConf(invoke_id=1), HeartbeatConf(invoke_id=2))
+
+
+def test_a_message_that_does_not_fit_the_version_is_a_fault_and_the_rest_of_the_batch_goes_out():
+    """Both delivery paths (rendered journal, and the quiet one of ``serve --quiet``): a message
+    that cannot be encoded for the session (here a device ID over 64 bytes) is recorded as a
+    "cannot encode" fault and not sent; the other messages of the batch are sent and counted."""
+    from mockcti.center import ContactCenter, Delivery
+    from mockcti.hub import Hub, Write
+    from mockcti.journal import Journal
+
+    good = CallDeliveredEvent(call_id=5, connection_device_id="3001")
+    bad = CallDeliveredEvent(call_id=6, connection_device_id="9" * 80)
+    for journal in (Journal(keep=True), Journal(keep=False)):
+        hub = Hub(ContactCenter(), journal=journal)
+        sid = hub.connect(0.0)
+        hub.receive(sid, wire(open_req()), 0.0)
+        hub.take_actions()
+        before = journal.counts["out"]
+        hub.deliver([Delivery(sid, bad), Delivery(sid, good)])
+        data = b"".join(a.data for a in hub.take_actions() if isinstance(a, Write))
+        assert data == encode(good, D14)
+        assert journal.counts["out"] - before == 1
+        faults = journal.entries(kind="fault")
+        assert len(faults) == 1 and faults[0].data["fault"] == "cannot encode"
+        assert faults[0].data["message"] == "CALL_DELIVERED_EVENT"
