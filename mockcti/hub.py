@@ -202,7 +202,7 @@ class Hub:
         # the center online, nobody reading rendered messages (the bulk of a loaded server's input)
         quick = ((self._engine is None or not getattr(self._engine, "sees_heartbeats", True))
                  and self.center.online and not rendered)
-        if quick:  # a chunk of nothing but plain heartbeats: answered in one piece
+        if quick and not len(data) % 12:  # a chunk of nothing but plain heartbeats (12 bytes each): one piece
             answered = conn.session.receive_heartbeats(data, now)
             if answered is not None:
                 self._actions.append(Write(sid, answered.data))

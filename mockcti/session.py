@@ -623,6 +623,8 @@ class Session:
             if isinstance(message, FailureConf) and message.text is not None:
                 message = dataclasses.replace(message, text=None)
             return encode(message, self.dialect)
+        if plan[0]:  # a confirmation answers one request of one session: nothing worth remembering
+            return encode(message, self.dialect)
         # one event goes to many sessions (the agents on a call, every bridge), and the center reuses
         # the AGENT_STATE_EVENTs of states an agent has had: the bytes are remembered on the message
         return encode_shared(message, self.dialect)

@@ -12,7 +12,7 @@ from mockcti.session import (
 from mockcti.wire import Dialect, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
-    AnswerCallReq, CallDeliveredEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+    AnswerCallReq, CallDeliveredEvent, CallHeldEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
     SetAgentStateReq,
 )
 
@@ -285,6 +285,20 @@ def test_reused_bytes_of_one_event_follow_each_sessions_dialect():
     assert len(ev._wire) == 8 and ev._wire[0].version == 16
     assert a.encode(ev) == encode(ev, D14)
 
+
+
+def test_a_confirmation_is_encoded_without_remembering_its_bytes():
+    """A confirmation answers one request of one session: its bytes are not kept on the message
+    (an event's are), and it still answers the request it confirms."""
+    s = opened_session()
+    s.receive_data(wire(HoldCallReq(invoke_id=31, call_id=5, connection_device_id="3001")), 1.0)
+    assert 31 in s.outstanding
+    conf = HoldCallConf(invoke_id=31)
+    assert s.encode(conf) == encode(conf, D14)
+    assert conf._wire is None and 31 not in s.outstanding
+    ev = CallHeldEvent(call_id=5, connection_device_id="3001")
+    s.encode(ev)
+    assert ev._wire is not None
 
 def test_sessions_of_one_configuration_share_their_dialect_so_an_event_is_encoded_once():
     a, b = opened_session(), opened_session()

@@ -281,6 +281,7 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
         tv = ", ".join(f"m.{f.attr}" for f in tail)
         lines.append(f"    if {' and '.join(f'm.{f.attr} is not None' for f in tail)}:")
         lines.append(f"        parts.append(_tail({tv}))")
+    fixed_end = len(lines)  # where the floating part starts
     max_len = 0xFF if lw == 1 else 0xFFFF
     # struct codes of a floating field header: the tag and the length, each 1 or 2 bytes
     hdr_codes = ("B" if tw == 1 else "H") + ("B" if lw == 1 else "H")
@@ -403,6 +404,13 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
                 lines.extend(variable(item, "    "))
         else:
             lines.extend(member(item, f"m.{item.attr}", "    "))
+    if len(lines) == fixed_end and not tail and not any(f.count_of for f in head):
+        # nothing floating in this version (most confirmations: InvokeID only): when no unknown tags
+        # ride along, the header and the fixed part are one pack
+        fixed_size = struct.calcsize(fmt)
+        ns["_whole"] = struct.Struct(">II" + fmt[1:]).pack
+        lines.insert(1, "    if not m.extra_fields:")
+        lines.insert(2, f"        return _whole({fixed_size}, {wire_id}{''.join(', ' + a for a in args)})")
     lines.append("    for tag, data in m.extra_fields:")
     lines.append(f"        if tag > {0xFF if tw == 1 else 0xFFFF} or len(data) > {max_len}: raise _IRR")
     lines.append(f"        parts.append(tag.to_bytes({tw}, 'big') + len(data).to_bytes({lw}, 'big') + data)")

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockcti.testing.strategies import field_value
-from mockcti.wire import UCCE, UCCX, Dialect, EncodeError, MessageType, encode, encode_construct
+from mockcti.testing.strategies import field_value, from_message_type
+from mockcti.wire import SPECS, UCCE, UCCX, Dialect, EncodeError, MessageType, encode, encode_construct
 from mockcti.wire.codec import HEADER, _encode_body, _encoder, _layout_for
 from mockcti.wire.fastpath import Irregular
 from mockcti.wire.messages import (
@@ -231,3 +231,39 @@ def test_a_set_field_whose_tag_needs_two_bytes_is_refused_not_dropped(version):
     with pytest.raises(EncodeError):
         encode_construct(msg, d)
     assert encode(AgentStateEvent(agent_id="1001"), d) == encode_construct(AgentStateEvent(agent_id="1001"), d)
+
+
+
+def _fixed_only(d: Dialect) -> list[MessageType]:
+    """Types with nothing floating in ``d``'s version (most confirmations: InvokeID only)."""
+    return [mt for mt in sorted(SPECS, key=int) if mt is not MessageType.OPEN_REQ
+            and not _layout_for(mt, d).handlers and not _layout_for(mt, d).count_idx]
+
+
+@pytest.mark.parametrize("d", ALL_DIALECTS, ids=_dialect_id)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_messages_with_nothing_floating_are_one_pack_and_still_carry_unknown_tags(d, data):
+    """A type with nothing floating in the version is encoded as one pack of header and fixed part
+    when it carries no unknown tags; with them (a round trip of what a peer sent) the tags follow."""
+    types = _fixed_only(d)
+    assert MessageType.SET_AGENT_STATE_CONF in types and MessageType.HOLD_CALL_CONF in types
+    assert MessageType.CALL_HELD_EVENT not in types  # has floating fields: no shortcut
+    msg = data.draw(from_message_type(data.draw(st.sampled_from(types)), dialect=d))
+    plain = dataclasses.replace(msg, extra_fields=())
+    fn = _compiled(plain, d)
+    assert "_whole(" in fn.__source__
+    assert fn(plain) == _generic(plain, d) == encode_construct(plain, d)
+    tagged = dataclasses.replace(msg, extra_fields=((200, b"x"),))
+    assert fn(tagged) == _generic(tagged, d) == encode_construct(tagged, d)
+    assert len(fn(tagged)) == len(fn(plain)) + d.tag_width + d.length_width + 1
+
+
+@pytest.mark.parametrize("d", ALL_DIALECTS, ids=_dialect_id)
+def test_a_one_pack_message_out_of_range_ends_in_the_generic_encode_error(d):
+    msg = _layout_for(MessageType.HOLD_CALL_CONF, d).cls(invoke_id=2 ** 32)
+    with pytest.raises(struct.error):
+        _compiled(msg, d)(msg)
+    with pytest.raises(EncodeError) as got:
+        encode(msg, d)
+    assert got.value.path == ("invoke_id",)
