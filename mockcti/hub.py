@@ -25,7 +25,10 @@ from typing import Any, Protocol
 
 from mockcti.center import ContactCenter, Delivery, Subscription
 from mockcti.journal import Journal
-from mockcti.session import ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation
+from mockcti.session import (
+    _SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    open_sender,
+)
 from mockcti.wire import EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
 from mockcti.wire.records import fast_frozen_init
@@ -511,6 +514,7 @@ class Hub:
         # Each session's messages of this batch go out as one Write (nothing else is queued in between,
         # so the order on every connection is the order of the deliveries)
         chunks: dict[int, list[bytes]] = {}
+        senders = _SENDERS  # Session.encode of an OPEN session, per message class
         for d in deliveries:
             sid = d.session_id
             conn = conns.get(sid)
@@ -521,7 +525,7 @@ class Hub:
                 continue
             message = d.message
             try:
-                data = session.encode(message)
+                data = (senders.get(type(message)) or open_sender(type(message)))(session, message)
             except EncodeError as exc:
                 self._cannot_encode(sid, message, exc)
                 continue

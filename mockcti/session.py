@@ -29,7 +29,7 @@ from mockcti.wire import (
 )
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ServiceMask
-from mockcti.wire.messages import FailureConf, HeartbeatConf, HeartbeatReq, OpenReq
+from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
 
 _UINT = struct.Struct(">I")
@@ -160,6 +160,46 @@ def _send_plan(cls: type) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
         plan = _SEND_PLAN[cls] = (cls.TYPE in _CONFIRMATIONS and has_invoke_id, revealing, lists)
     return plan
 
+
+
+#: per message class: how an OPEN session sends it, ``(session, message) -> bytes`` (what
+#: :meth:`Session.encode` does, with the class's plan worked out once: the hub's delivery loop
+#: calls these directly for every message of a call flow)
+_SENDERS: dict[type, Any] = {}
+
+
+def open_sender(cls: type) -> Any:
+    """The function that encodes a ``cls`` message for an OPEN session and tracks what it tells
+    the client: the request a confirmation answers, the call IDs an event reveals. A
+    confirmation's bytes are not remembered (one request of one session); an event's are (one
+    event goes to many sessions, and the center reuses each agent's AGENT_STATE_EVENTs)."""
+    fn = _SENDERS.get(cls)
+    if fn is not None:
+        return fn
+    conf, revealing, lists = _send_plan(cls)
+    if conf and not revealing and not lists:
+        def fn(session: "Session", m: Message) -> bytes:
+            session._outstanding.pop(m.invoke_id, None)
+            return encode(m, session.dialect)
+    elif not conf and len(revealing) == 1 and not lists:
+        name = revealing[0]
+
+        def fn(session: "Session", m: Message) -> bytes:
+            cid = getattr(m, name)
+            if cid is not None:
+                session._known_calls.add(cid)
+            return encode_shared(m, session.dialect)
+    elif not conf and not revealing and not lists:
+        def fn(session: "Session", m: Message) -> bytes:
+            return encode_shared(m, session.dialect)
+    else:  # several revealing fields, or lists of parties: the general steps
+        def fn(session: "Session", m: Message) -> bytes:
+            if conf:
+                session._outstanding.pop(m.invoke_id, None)
+            session._learn_revealed(m, revealing, lists)
+            return encode(m, session.dialect) if conf else encode_shared(m, session.dialect)
+    _SENDERS[cls] = fn
+    return fn
 
 # services a request needs (reference §6.5), checked as a conduct rule
 _NEEDS_SERVICE: dict[MT, int] = {
@@ -597,37 +637,32 @@ class Session:
     def encode(self, message: Message) -> bytes:
         """Encode for this connection's version; track confirmations and revealed call IDs."""
         cls = type(message)
-        plan = _SEND_PLAN.get(cls) or _send_plan(cls)
-        if plan[0]:  # a confirmation: its request is answered
+        if self.state is _OPEN:
+            return (_SENDERS.get(cls) or open_sender(cls))(self, message)
+        conf, revealing, lists = _SEND_PLAN.get(cls) or _send_plan(cls)
+        if conf:  # a confirmation: its request is answered
             self._outstanding.pop(message.invoke_id, None)
-            if cls is HeartbeatConf and self.state is _OPEN and not message.extra_fields:
-                # fixed layout in every version (InvokeID only): the header and one UINT
-                return _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, message.invoke_id)
-        revealing, lists = plan[1], plan[2]
-        if revealing:
-            known = self._known_calls
-            for name in revealing:
-                cid = getattr(message, name)
-                if cid is not None:
-                    known.add(cid)
+        self._learn_revealed(message, revealing, lists)
+        prof, v = self.dialect.profile, self._reply_version
+        if v is not None and prof.min_version <= v <= prof.max_version:
+            return encode(message, self.dialect.with_version(v))
+        if isinstance(message, FailureConf) and message.text is not None:
+            message = dataclasses.replace(message, text=None)
+        return encode(message, self.dialect)
+
+    def _learn_revealed(self, message: Message, revealing: tuple[str, ...], lists: tuple[str, ...]) -> None:
+        """The call IDs a message we send tells the client about."""
+        known = self._known_calls
+        for name in revealing:
+            cid = getattr(message, name)
+            if cid is not None:
+                known.add(cid)
         for name in lists:
             for item in getattr(message, name) or ():
                 for cid_name in ("connected_party_call_id", "call_connection_call_id"):
                     cid = getattr(item, cid_name, None)
                     if cid is not None:
-                        self._known_calls.add(cid)
-        if self.state is not _OPEN:
-            prof, v = self.dialect.profile, self._reply_version
-            if v is not None and prof.min_version <= v <= prof.max_version:
-                return encode(message, self.dialect.with_version(v))
-            if isinstance(message, FailureConf) and message.text is not None:
-                message = dataclasses.replace(message, text=None)
-            return encode(message, self.dialect)
-        if plan[0]:  # a confirmation answers one request of one session: nothing worth remembering
-            return encode(message, self.dialect)
-        # one event goes to many sessions (the agents on a call, every bridge), and the center reuses
-        # the AGENT_STATE_EVENTs of states an agent has had: the bytes are remembered on the message
-        return encode_shared(message, self.dialect)
+                        known.add(cid)
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""

@@ -7,9 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcti.session import (
-    RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    CONFIRMATION_OF, RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    open_sender,
 )
-from mockcti.wire import Dialect, encode
+from mockcti.testing.strategies import from_message_type
+from mockcti.wire import SPECS, Dialect, MessageType, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, CallDeliveredEvent, CallHeldEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
@@ -438,3 +440,34 @@ def test_a_message_that_does_not_fit_the_version_is_a_fault_and_the_rest_of_the_
         faults = journal.entries(kind="fault")
         assert len(faults) == 1 and faults[0].data["fault"] == "cannot encode"
         assert faults[0].data["message"] == "CALL_DELIVERED_EVENT"
+
+
+_CONFIRMATIONS_SENT = set(CONFIRMATION_OF.values()) | {MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF}
+_SERVER_TYPES = sorted((mt for mt in SPECS if mt not in CONFIRMATION_OF and mt is not MessageType.CLOSE_REQ
+                        and not mt.name.endswith("_REQ")), key=int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_an_open_session_sends_every_server_message_as_encode_does_and_learns_what_it_tells(data):
+    """Session.encode (and the per-class senders the hub calls) give encode()'s bytes for every
+    server message, forget the request a confirmation answers and learn every call ID revealed —
+    in a field or in a list of parties."""
+    mt = data.draw(st.sampled_from(_SERVER_TYPES))
+    msg = data.draw(from_message_type(mt, dialect=D14))
+    s = opened_session()
+    invoke = getattr(msg, "invoke_id", None)
+    if invoke is not None:
+        s._outstanding[invoke] = MessageType.HOLD_CALL_REQ
+    sent = s.encode(msg) if data.draw(st.booleans()) else open_sender(type(msg))(s, msg)
+    assert sent == encode(msg, D14)
+    revealed = {getattr(msg, n) for n in ("call_id", "new_call_id", "primary_call_id", "secondary_call_id",
+                                          "connection_call_id", "secondary_connection_call_id")
+                if getattr(msg, n, None) is not None}
+    for name in ("parties", "call_devices", "calls"):
+        for item in getattr(msg, name, None) or ():
+            revealed |= {getattr(item, n) for n in ("connected_party_call_id", "call_connection_call_id")
+                         if getattr(item, n, None) is not None}
+    assert s._known_calls == revealed
+    answered = invoke is not None and mt in _CONFIRMATIONS_SENT
+    assert (invoke in s.outstanding) is (invoke is not None and not answered)
