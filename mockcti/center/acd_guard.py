@@ -101,6 +101,36 @@ _DEST_IS_CALL = frozenset({Operation.Hold, Operation.Retrieve, Operation.ClearCo
 _DEST_IS_DIALED = frozenset({Operation.MakeCall, Operation.Consult, Operation.Connect})
 _LINE_AND_DEST = frozenset({Operation.Alternate, Operation.ReConnect, Operation.Transfer})
 _MAKE_CALL, _ANSWER = Operation.MakeCall, Operation.Answer
+#: operations whose request, when they name the agent's only call, is built from that call alone
+#: (its CallID as ``dest``, ``line_info`` and the talking/held party) and its connection state
+_ONE_CALL_OPS = _DEST_IS_CALL | {_ANSWER}
+#: the parameter tests that cannot tell one CallID from another when the request's call IDs all
+#: name the same call: emptiness, equality and membership between them, the number pattern (any
+#: decimal CallID matches it), the group/extension/system prefixes (a decimal CallID has no
+#: leading zeros), and tests of fields the guard sets to constants
+_ID_BLIND_TESTS = frozenset({
+    "dest_empty", "dest_invalid", "dest_not_group_ext_sys", "dest_not_talking_to", "dest_not_held_party",
+    "dest_not_in_line_info", "line_not_talking_to", "line_not_in_line_info", "line_dest_bad", "mode_not_0_or_1",
+    "mode_not_0", "not_yealink", "phone_state_wrong", "answer_key_failed",
+})
+_UNSEEN = object()
+
+
+class _IdBlindPlans:
+    """``plan in self``: every step of the plan is an ID-blind test (or none), so its verdict for a
+    one-call request depends only on the connection's state. Worked out once per plan."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[Any, bool] = {}
+
+    def __contains__(self, plan: Any) -> bool:
+        blind = self._known.get(plan)
+        if blind is None:
+            blind = self._known[plan] = all(
+                step.check.param is None or step.check.param in _ID_BLIND_TESTS for step in plan.steps)
+        return blind
 
 
 class AcdGuard:
@@ -118,6 +148,9 @@ class AcdGuard:
             raw["allowed_states"] = extra
         self.model = AcdModel(AcdConfig.from_mapping(raw))
         self.mode = config.acd_failure_mode
+        #: verdicts of one-call requests, by (plan, connection state, no connection named)
+        self._verdicts: dict[tuple[Any, Any, bool], Check | None] = {}
+        self._id_blind = _IdBlindPlans()
 
     def line_state_name(self, center: "ContactCenter", agent: "Agent") -> str:
         return str(line_state(center, agent))
@@ -130,13 +163,23 @@ class AcdGuard:
         that can fail in this state reads it.
         """
         operation = _OPERATIONS.get(op) or Operation(op)
-        legs = agent_legs(center, agent)
+        legs = center.agent_call_legs(agent.id)
         state = line_state(center, agent, legs)
         plan = self.model.rejection(operation, state)
-        if plan.steps:
-            check = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
-        else:
+        if not plan.steps:
             check = plan.otherwise
+        elif (len(legs) == 1 and operation in _ONE_CALL_OPS and plan in self._id_blind
+              and params.get("call") is legs[0][0] and (params.get("leg") is None or params.get("leg") is legs[0][1])):
+            # the agent's only call is the one named: the request is the same up to the CallID,
+            # which no check of this plan can tell apart (see _ID_BLIND_TESTS) — one verdict per
+            # (plan, the agent's connection state, whether the request named the connection)
+            leg = params.get("leg")
+            key = (plan, legs[0][1].state, leg is None)
+            check = self._verdicts.get(key, _UNSEEN)
+            if check is _UNSEEN:
+                check = self._verdicts[key] = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
+        else:
+            check = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
         if check is not None:
             self._refuse(agent, operation, state, check)
 

@@ -136,8 +136,11 @@ OPS = [str(o) for o in Operation]
 @st.composite
 def centers(draw: st.DrawFn) -> Center:
     calls = []
+    # the guard remembers one-call verdicts across examples (GUARDS are shared): call IDs vary, so a
+    # verdict that depended on the CallID itself would be caught
+    base = draw(st.sampled_from([0, 1, 9, 16777500, 2 ** 32 - 4]))
     for i in range(draw(st.integers(0, 3))):
-        cid = 16777500 + i
+        cid = base + i
         consult_of = draw(st.sampled_from([None, *(c.id for c in calls)]))
         call = Call(id=cid, type=CallType.CALLTYPE_CCX_IN, ani="0600", consult_of=consult_of)
         if draw(st.booleans()):  # the far end first, as a delivered call has it
