@@ -200,7 +200,7 @@ class Hub:
         if conn is None:
             return self._take()
         journal = self.journal
-        rendered = journal.wants_messages()
+        rendered = journal.rendering
         # HEARTBEAT_REQ answered inside the session when nothing else needs to see it: no scenario,
         # the center online, nobody reading rendered messages (the bulk of a loaded server's input)
         quick = ((self._engine is None or not getattr(self._engine, "sees_heartbeats", True))
@@ -209,8 +209,8 @@ class Hub:
             answered = conn.session.receive_heartbeats(data, now)
             if answered is not None:
                 self._actions.append(Write(sid, answered.data))
-                journal.count_messages("in", sid, answered.count)
-                journal.count_messages("out", sid, answered.count)
+                journal.count_in(sid, answered.count)
+                journal.count_out(sid, answered.count)
                 return self._take()
         counted = 0  # requests counted in the journal at the end (nobody reads them rendered)
         for ev in conn.session.receive_data(data, now, answer_heartbeats=quick):
@@ -224,12 +224,12 @@ class Hub:
                     self.default(sid, msg, now)
             elif type(ev) is HeartbeatsAnswered:
                 self._actions.append(Write(sid, ev.data))
-                journal.count_messages("in", sid, ev.count)
-                journal.count_messages("out", sid, ev.count)
+                journal.count_in(sid, ev.count)
+                journal.count_out(sid, ev.count)
             else:
                 self._on_event(sid, ev, now, conn)
         if counted:
-            journal.count_messages("in", sid, counted)
+            journal.count_in(sid, counted)
         return self._take()
 
     def disconnected(self, sid: int, now: float, *, reason: str = "peer closed") -> list[Action]:
@@ -503,7 +503,7 @@ class Hub:
     def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:
         conns = self.conns
         journal = self.journal
-        if self._on_send is not None or journal.wants_messages():
+        if self._on_send is not None or journal.rendering:
             for d in deliveries:
                 conn = conns.get(d.session_id)
                 if conn is not None and conn.session.state is _OPEN:
@@ -539,14 +539,14 @@ class Hub:
         actions = self._actions
         for sid, mine in chunks.items():
             actions.append(Write(sid, mine[0] if len(mine) == 1 else b"".join(mine)))
-            journal.count_messages("out", sid, len(mine))
+            journal.count_out(sid, len(mine))
 
     def _journal_message(self, direction: str, now: float, sid: int, message: Message) -> None:
         """Record a message in the journal. When the journal neither keeps messages nor has a sink
         (``mockcti serve --quiet``), nobody can read the rendered entry: count it without rendering
         it (rendering every message was half the CPU of a call flow, bench/README.md)."""
         j = self.journal
-        if j.wants_messages():
+        if j.rendering:
             j.message(direction, now, sid, message)
         else:
             j.count_messages(direction, sid)

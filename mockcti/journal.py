@@ -59,7 +59,11 @@ class Journal:
     events …) is always kept, and counters are kept either way."""
 
     def __init__(self, *, keep: bool = True, messages: bool = True, max_messages: int | None = None) -> None:
-        self.keep = keep
+        self._sinks: list[Callable[[Entry], None]] = []
+        #: read-only: what :meth:`wants_messages` returns, kept up to date by ``keep``, ``messages``
+        #: and the sinks (an attribute read: the hub asks for every chunk and every delivery batch)
+        self.rendering = False
+        self._keep = keep
         self.messages = messages  # record every message in/out (False: only the rest)
         #: keep at most this many message entries in memory (the oldest go first; None: no cap);
         #: sinks and counters still see every message
@@ -67,7 +71,6 @@ class Journal:
         self.dropped_messages = 0
         self._kept_messages = 0
         self._entries: list[Entry] = []
-        self._sinks: list[Callable[[Entry], None]] = []
         self._seq = 0
         self._counts: Counter[str] = Counter()
         # messages counted but not rendered (count_messages, once per batch on a busy server), as plain
@@ -75,6 +78,29 @@ class Journal:
         self._uncounted_in = self._uncounted_out = 0
         self.violations_by_rule: Counter[str] = Counter()
         self.sessions: dict[int, dict[str, Any]] = {}
+
+    @property
+    def keep(self) -> bool:
+        """Keep message entries in memory (False: they only reach the sinks)."""
+        return self._keep
+
+    @keep.setter
+    def keep(self, value: bool) -> None:
+        self._keep = value
+        self._update_rendering()
+
+    @property
+    def messages(self) -> bool:
+        """Record every message in/out (False: only the rest, messages are counted)."""
+        return self._messages
+
+    @messages.setter
+    def messages(self, value: bool) -> None:
+        self._messages = value
+        self._update_rendering()
+
+    def _update_rendering(self) -> None:
+        self.rendering = bool(self._messages and (self._keep or self._sinks))
 
     @property
     def counts(self) -> Counter[str]:
@@ -89,10 +115,12 @@ class Journal:
 
     def add_sink(self, sink: Callable[[Entry], None]) -> None:
         self._sinks.append(sink)
+        self._update_rendering()
 
     def remove_sink(self, sink: Callable[[Entry], None]) -> None:
         if sink in self._sinks:
             self._sinks.remove(sink)
+        self._update_rendering()
 
     def record(self, kind: str, now: float, session: int | None = None, **data: Any) -> Entry:
         if kind not in ENTRY_KINDS:
@@ -110,7 +138,7 @@ class Journal:
                 info["violations"] += 1
             elif kind == "connect":
                 info.update(data)
-        if self.keep or kind not in ("in", "out"):
+        if self._keep or kind not in ("in", "out"):
             self._entries.append(entry)
             if kind in ("in", "out"):
                 self._kept_messages += 1
@@ -136,18 +164,28 @@ class Journal:
 
     def wants_messages(self) -> bool:
         """Whether anyone can read rendered message entries (kept in memory, or a sink)."""
-        return self.messages and (self.keep or bool(self._sinks))
+        return self.rendering
 
     def count_messages(self, direction: str, session: int | None, n: int = 1) -> None:
         """Count messages nobody will read (see :meth:`wants_messages`) without rendering them."""
         if direction == "out":
-            self._uncounted_out += n
+            self.count_out(session, n)
         else:
-            self._uncounted_in += n
-        if session is not None:
-            info = self.sessions.get(session)
-            if info is not None:
-                info[direction] += n
+            self.count_in(session, n)
+
+    def count_in(self, session: int | None, n: int = 1) -> None:
+        """``count_messages("in", session, n)``."""
+        self._uncounted_in += n
+        info = self.sessions.get(session)  # type: ignore[arg-type]
+        if info is not None:
+            info["in"] += n
+
+    def count_out(self, session: int | None, n: int = 1) -> None:
+        """``count_messages("out", session, n)``."""
+        self._uncounted_out += n
+        info = self.sessions.get(session)  # type: ignore[arg-type]
+        if info is not None:
+            info["out"] += n
 
     def message(self, direction: str, now: float, session: int, message: Any) -> Entry | None:
         """Record a decoded message (``direction`` is ``"in"`` or ``"out"``)."""

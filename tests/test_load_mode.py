@@ -191,3 +191,30 @@ def test_unread_journal_counts_messages_without_rendering_them(monkeypatch):
     j.add_sink(seen.append)
     _drive(j)
     assert len(calls) == 12 and sum(e.kind in ("in", "out") for e in seen) == 12  # a sink still gets every message
+
+
+def test_whether_messages_are_rendered_follows_keep_messages_and_sinks():
+    """The hub reads ``journal.rendering`` for every chunk: it must follow every change."""
+    from mockcti.journal import Journal
+
+    j = Journal(keep=False)
+    assert j.rendering is False and j.wants_messages() is False
+    sink = [].append
+    j.add_sink(sink)
+    assert j.rendering is True
+    j.messages = False
+    assert j.rendering is False and j.wants_messages() is False
+    j.messages = True
+    j.remove_sink(sink)
+    assert j.rendering is False
+    j.keep = True
+    assert j.rendering is True and j.keep is True
+    assert Journal().rendering is True and Journal(messages=False).rendering is False
+    # and a hub whose journal starts keeping messages renders them from then on
+    quiet = Journal(keep=False)
+    _drive(quiet)
+    assert not quiet.entries(kind="in") and not quiet.entries(kind="out")
+    quiet.keep = True
+    _drive(quiet)
+    assert len(quiet.entries(kind="in")) == 6 and len(quiet.entries(kind="out")) == 6
+    assert quiet.counts["in"] == quiet.counts["out"] == 12
