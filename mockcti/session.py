@@ -24,7 +24,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from mockcti.wire import (
-    SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, Message, MessageType, StatusCode, decode, encode,
+    SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, Message, MessageType, StatusCode, decode, decoder, encode,
     encode_shared, invoke_id_of,
 )
 from mockcti.wire.dialect import UCCX, Profile
@@ -200,6 +200,15 @@ def open_sender(cls: type) -> Any:
             return encode(m, session.dialect) if conf else encode_shared(m, session.dialect)
     _SENDERS[cls] = fn
     return fn
+
+def _receive_plan(mt: MessageType, dialect: Dialect) -> tuple:
+    """What a session needs to take a ``mt`` request in ``dialect``, worked out once per dialect:
+    ``(type, compiled decoder or None, tracked, service bits needed, CALL_ID_FIELDS, class)`` —
+    the decoder is None where decode() does not use it (a strict dialect, OPEN_REQ)."""
+    fn = None if dialect.strict or mt is _OPEN_REQ else decoder(mt, dialect)
+    cls = SPECS[mt].cls
+    return (mt, fn, *_request_plan(cls), cls)
+
 
 # services a request needs (reference §6.5), checked as a conduct rule
 _NEEDS_SERVICE: dict[MT, int] = {
@@ -463,19 +472,35 @@ class Session:
             out.append(Received(msg))
             return
         self._reply_version = None
-        mt = self.dialect.profile.by_wire_id.get(type_id)
-        if not (state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
-            if self._refused_now(frame, mt, state, out):
+        dialect = self.dialect
+        plan = dialect._requests.get(type_id) if state is _OPEN else None  # type: ignore[attr-defined]
+        if plan is None:  # not a request of an open session, or its first one in this dialect
+            mt = dialect.profile.by_wire_id.get(type_id)
+            if not (state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
+                if self._refused_now(frame, mt, state, out):
+                    return
+                plan = None if mt is _OPEN_REQ else _receive_plan(mt, dialect)
+            else:
+                plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
+        else:
+            mt = plan[0]
+        msg = None
+        if plan is not None and plan[1] is not None:  # the compiled decoder, as decode() calls it
+            try:
+                msg = plan[1](frame.body)
+            except Exception:  # irregular input: decode() below gives the precise DecodeError
+                pass
+        if msg is None:
+            try:
+                msg = decode(frame, dialect)
+            except DecodeError as exc:
+                rule = {S.E_CTI_INVALID_FIELD_LENGTH: "PROTO-FIELD-LENGTH",
+                        S.E_CTI_REQUIRED_DATA_MISSING: "PROTO-REQUIRED-FIELD"}.get(exc.status, "PROTO-MALFORMED")
+                out.append(Violation(rule, str(exc)))
+                out.append(Rejected(exc.status, exc.reason,
+                                    exc.invoke_id if exc.invoke_id is not None else invoke_id_of(frame.body) or 0,
+                                    type_id))
                 return
-        try:
-            msg = decode(frame, self.dialect)
-        except DecodeError as exc:
-            rule = {S.E_CTI_INVALID_FIELD_LENGTH: "PROTO-FIELD-LENGTH",
-                    S.E_CTI_REQUIRED_DATA_MISSING: "PROTO-REQUIRED-FIELD"}.get(exc.status, "PROTO-MALFORMED")
-            out.append(Violation(rule, str(exc)))
-            out.append(Rejected(exc.status, exc.reason,
-                                exc.invoke_id if exc.invoke_id is not None else invoke_id_of(frame.body) or 0, type_id))
-            return
         if msg.extra_fields and self.config.reject_unknown_tags:
             tags = ", ".join(str(t) for t, _ in msg.extra_fields)
             out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
@@ -486,7 +511,10 @@ class Session:
             self._reply_version = msg.version_number
             out.extend(self._check_open(msg, now))
             return
-        self._check_request(msg, out)
+        if plan is not None and type(msg) is plan[5]:
+            self._check_request(msg, out, plan[2], plan[3], plan[4])
+        else:
+            self._check_request(msg, out, *_request_plan(type(msg)))
 
     def _refused_now(self, frame: Frame, mt: MT | None, state: SessionState, out: list[Event]) -> bool:
         """The transition table for what is not a request of an open session: an unknown or
@@ -555,9 +583,11 @@ class Session:
         out.append(Received(msg))
         return out
 
-    def _check_request(self, msg: Message, out: list[Event]) -> list[Event]:
+    def _check_request(self, msg: Message, out: list[Event], tracked: bool, need: int,
+                       call_fields: tuple[str, ...]) -> list[Event]:
+        """The conduct checks of a request of an open session (``tracked``, ``need``, ``call_fields``:
+        its class's :func:`_request_plan`)."""
         mt = msg.TYPE
-        tracked, need, call_fields = _request_plan(type(msg))
         if tracked:
             inv = msg.invoke_id
             if inv in self._outstanding:

@@ -11,7 +11,7 @@ from mockcti.session import (
     open_sender,
 )
 from mockcti.testing.strategies import from_message_type
-from mockcti.wire import SPECS, Dialect, MessageType, encode
+from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, CallDeliveredEvent, CallHeldEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
@@ -471,3 +471,38 @@ def test_an_open_session_sends_every_server_message_as_encode_does_and_learns_wh
     assert s._known_calls == revealed
     answered = invoke is not None and mt in _CONFIRMATIONS_SENT
     assert (invoke in s.outstanding) is (invoke is not None and not answered)
+
+
+_CLIENT_TYPES = sorted((mt for mt in SPECS if SPECS[mt].direction == "C->S" and mt is not MessageType.OPEN_REQ),
+                       key=int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), strict=st.booleans())
+def test_an_open_session_takes_each_request_type_as_decode_says(data, strict):
+    """Requests of an open session are decoded with the compiled decoder the session keeps per
+    dialect (or decode() for a strict dialect): the message is decode()'s, and a body decode()
+    refuses is refused with its status — the same whichever request came first."""
+    s = opened_session(strict=strict)
+    for _ in range(3):
+        mt = data.draw(st.sampled_from(_CLIENT_TYPES))
+        frame_bytes = encode(data.draw(from_message_type(mt, dialect=D14)), D14)
+        if data.draw(st.booleans()):  # garbage after the fixed part, or a cut body
+            cut = data.draw(st.integers(8, len(frame_bytes)))
+            body = frame_bytes[8:cut] + data.draw(st.binary(max_size=12))
+            frame_bytes = len(body).to_bytes(4, "big") + frame_bytes[4:8] + body
+        body = frame_bytes[8:]
+        try:
+            want = decode(Frame(int.from_bytes(frame_bytes[4:8], "big"), body), s.dialect)
+        except DecodeError as exc:
+            want = exc
+        s._outstanding.clear()
+        evs = s.receive_data(frame_bytes, 1.0)
+        if isinstance(want, DecodeError):
+            rejected = [e for e in evs if isinstance(e, Rejected)]
+            assert len(rejected) == 1 and rejected[0].status == want.status, (evs, want)
+        elif want.extra_fields:
+            assert any(isinstance(e, Violation) and e.rule == "PROTO-UNKNOWN-TAG" for e in evs)
+        else:
+            received = [e for e in evs if isinstance(e, Received)]
+            assert len(received) == 1 and received[0].message == want and type(received[0].message) is type(want)

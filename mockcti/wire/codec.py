@@ -37,7 +37,7 @@ from .spec import SPECS, FloatingField, Group, Message, MessageSpec
 from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable, fixed_format
 
 __all__ = [
-    "Frame", "decode", "encode", "decode_construct", "encode_construct", "decode_bytes",
+    "Frame", "decode", "decoder", "encode", "decode_construct", "encode_construct", "decode_bytes",
     "invoke_id_of", "HEADER",
 ]
 
@@ -370,6 +370,16 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
         except Exception:  # irregular input: the generic path gives the precise DecodeError
             pass
     return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id)
+
+
+def decoder(mt: MessageType, dialect: Dialect):
+    """The compiled decoder :func:`decode` uses for ``mt`` in ``dialect``: ``body -> message`` for
+    regular input; on anything irregular it raises (not always a DecodeError), and decode() then
+    takes the generic path for the precise DecodeError. Not for OPEN_REQ (decoded with the widths
+    of its own VersionNumber) nor a strict dialect (decode() checks reserved fields there)."""
+    if mt is MessageType.OPEN_REQ or dialect.strict:
+        raise ValueError(f"decode() does not use a dialect's compiled decoder for {mt.name} / a strict dialect")
+    return _decoder(mt, dialect.version, dialect.tag_width, dialect.length_width)
 
 
 @lru_cache(maxsize=None)

@@ -119,6 +119,9 @@ class Dialect:
         object.__setattr__(self, "_decoders", {})
         object.__setattr__(self, "_encoders", {})
         object.__setattr__(self, "_versions", {})
+        # per wire type ID, what the session layer worked out for a request of this dialect
+        # (mockcti.session fills it: the type, its compiled decoder and its checks)
+        object.__setattr__(self, "_requests", {})
 
     @property
     def tag_width(self) -> int:
