@@ -510,11 +510,14 @@ class Hub:
                     self._send(d.session_id, conn, d.message)
             return
         # nobody reads rendered messages and no scenario sees what goes out (``mockcti serve --quiet``,
-        # load runs): the steps of _send, with the journal counting each session's messages once
+        # load runs): the steps of _send, with the journal counting each session's messages once.
         # Each session's messages of this batch go out as one Write (nothing else is queued in between,
-        # so the order on every connection is the order of the deliveries)
-        chunks: dict[int, list[bytes]] = {}
+        # so the order on every connection is the order of the deliveries); the usual batch goes to
+        # one session, whose bytes are kept apart from the others' (a dict only when there are others)
         senders = _SENDERS  # Session.encode of an OPEN session, per message class
+        first = -1  # the batch's first session, and its bytes
+        mine: list[bytes] = []
+        others: dict[int, list[bytes]] | None = None
         for d in deliveries:
             sid = d.session_id
             conn = conns.get(sid)
@@ -529,17 +532,28 @@ class Hub:
             except EncodeError as exc:
                 self._cannot_encode(sid, message, exc)
                 continue
-            mine = chunks.get(sid)
-            if mine is None:
-                chunks[sid] = [data]
-            else:
+            if sid == first:
                 mine.append(data)
+            elif first < 0:
+                first = sid
+                mine.append(data)
+            elif others is None:
+                others = {sid: [data]}
+            elif sid in others:
+                others[sid].append(data)
+            else:
+                others[sid] = [data]
             if message.TYPE is _FAILURE_EVENT:
                 session.failure_event_sent()
+        if first < 0:
+            return
         actions = self._actions
-        for sid, mine in chunks.items():
-            actions.append(Write(sid, mine[0] if len(mine) == 1 else b"".join(mine)))
-            journal.count_out(sid, len(mine))
+        actions.append(Write(first, mine[0] if len(mine) == 1 else b"".join(mine)))
+        journal.count_out(first, len(mine))
+        if others:
+            for sid, theirs in others.items():
+                actions.append(Write(sid, theirs[0] if len(theirs) == 1 else b"".join(theirs)))
+                journal.count_out(sid, len(theirs))
 
     def _journal_message(self, direction: str, now: float, sid: int, message: Message) -> None:
         """Record a message in the journal. When the journal neither keeps messages nor has a sink

@@ -354,10 +354,11 @@ def test_a_batch_of_deliveries_reaches_each_session_whole_and_in_order():
     out = {}
     for journal in (Journal(keep=True), Journal(keep=False)):
         hub = Hub(ContactCenter(), journal=journal)
-        agent, bridge = hub.connect(0.0), hub.connect(0.0)
+        agent, bridge, bridge2 = hub.connect(0.0), hub.connect(0.0), hub.connect(0.0)
         hub.receive(agent, wire(open_req()), 0.0)
-        hub.receive(bridge, wire(open_req(services_requested=0x10, agent_id=None, agent_instrument=None,
-                                          agent_extension=None, client_id="b")), 0.0)
+        for b in (bridge, bridge2):  # two bridges: the batch goes to three sessions, interleaved
+            hub.receive(b, wire(open_req(services_requested=0x10, agent_id=None, agent_instrument=None,
+                                         agent_extension=None, client_id="b")), 0.0)
         hub.receive(agent, wire(SetAgentStateReq(invoke_id=2, agent_state=int(AS.AGENT_STATE_LOGIN), agent_id="1001", agent_password="1234",
                                                  agent_instrument="3001"),
                                 SetAgentStateReq(invoke_id=3, agent_state=int(AS.AGENT_STATE_READY), agent_instrument="3001")), 1.0)
@@ -365,11 +366,12 @@ def test_a_batch_of_deliveries_reaches_each_session_whole_and_in_order():
         hub.deliver(hub.center.deliver_call(2.0, agent_id="1001")[1])
         writes = [a for a in hub.take_actions() if isinstance(a, Write)]
         if not journal.wants_messages():
-            assert sorted(w.session_id for w in writes) == [agent, bridge]  # one write per session
-        per_session = {sid: b"".join(w.data for w in writes if w.session_id == sid) for sid in (agent, bridge)}
+            assert sorted(w.session_id for w in writes) == [agent, bridge, bridge2]  # one write per session
+        per_session = {sid: b"".join(w.data for w in writes if w.session_id == sid) for sid in (agent, bridge, bridge2)}
+        assert per_session[bridge] == per_session[bridge2] and per_session[bridge]
         types = {sid: [f.type_id for f in FrameBuffer().feed(data)] for sid, data in per_session.items()}
         assert types[agent] == [int(MT.AGENT_STATE_EVENT), int(MT.BEGIN_CALL_EVENT), int(MT.CALL_DELIVERED_EVENT)]
-        assert journal.counts["out"] - before == len(types[agent]) + len(types[bridge])
+        assert journal.counts["out"] - before == len(types[agent]) + 2 * len(types[bridge])
         out[journal.keep] = per_session
     assert out[True] == out[False]
 
