@@ -479,17 +479,32 @@ class Session:
             if not (state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
                 if self._refused_now(frame, mt, state, out):
                     return
-                plan = None if mt is _OPEN_REQ else _receive_plan(mt, dialect)
-            else:
-                plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
-        else:
-            mt = plan[0]
+                # what is left is an OPEN_REQ before the session is open (the transition table)
+                msg = self._decoded(frame, dialect, mt, out)
+                if msg is not None:
+                    self._reply_version = msg.version_number
+                    out.extend(self._check_open(msg, now))
+                return
+            plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
+        mt, fn, tracked, need, call_fields, cls = plan
         msg = None
-        if plan is not None and plan[1] is not None:  # the compiled decoder, as decode() calls it
+        if fn is not None:  # the compiled decoder, as decode() calls it
             try:
-                msg = plan[1](frame.body)
-            except Exception:  # irregular input: decode() below gives the precise DecodeError
+                msg = fn(frame.body)
+            except Exception:  # irregular input: decode() (in _decoded) gives the precise DecodeError
                 pass
+        if msg is None or msg.extra_fields:
+            msg = self._decoded(frame, dialect, mt, out, msg)
+            if msg is None:
+                return
+        if type(msg) is not cls:  # (decode() gives the spec's class: never, unless a profile says otherwise)
+            tracked, need, call_fields = _request_plan(type(msg))
+        self._check_request(msg, out, tracked, need, call_fields)
+
+    def _decoded(self, frame: Frame, dialect: Dialect, mt: MT, out: list[Event],
+                 msg: Message | None = None) -> Message | None:
+        """``msg`` (or the frame decoded now) when it may be taken; None when ``out`` got its
+        refusal: a body decode() refuses, or floating tags the profile does not define."""
         if msg is None:
             try:
                 msg = decode(frame, dialect)
@@ -499,22 +514,15 @@ class Session:
                 out.append(Violation(rule, str(exc)))
                 out.append(Rejected(exc.status, exc.reason,
                                     exc.invoke_id if exc.invoke_id is not None else invoke_id_of(frame.body) or 0,
-                                    type_id))
-                return
+                                    frame.type_id))
+                return None
         if msg.extra_fields and self.config.reject_unknown_tags:
             tags = ", ".join(str(t) for t, _ in msg.extra_fields)
             out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
             out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}",
-                                invoke_id_of(frame.body) or 0, type_id, msg))
-            return
-        if mt is _OPEN_REQ:
-            self._reply_version = msg.version_number
-            out.extend(self._check_open(msg, now))
-            return
-        if plan is not None and type(msg) is plan[5]:
-            self._check_request(msg, out, plan[2], plan[3], plan[4])
-        else:
-            self._check_request(msg, out, *_request_plan(type(msg)))
+                                invoke_id_of(frame.body) or 0, frame.type_id, msg))
+            return None
+        return msg
 
     def _refused_now(self, frame: Frame, mt: MT | None, state: SessionState, out: list[Event]) -> bool:
         """The transition table for what is not a request of an open session: an unknown or
