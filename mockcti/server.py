@@ -214,15 +214,19 @@ class MockServer:
         """Carry out the hub's actions. ``source``: the connection whose input made them; when it is
         the only one with something to write and no flush is pending, it is written at once."""
         loop = self._loop
+        connections = self.connections
         for a in actions:
-            conn = self.connections.get(a.session_id)
+            conn = connections.get(a.session_id)
             if conn is None:
                 continue
-            if isinstance(a, Write):
+            if isinstance(a, Write):  # the usual action
                 if conn.dribble_end and loop is not None and conn.dribble_end > loop.time():
                     self._dribble(conn, a.data, len(a.data), 0.0)  # after the dribble in progress
-                else:
-                    conn.queue(a.data)
+                elif not conn.closing and conn.transport is not None:  # conn.queue, inline
+                    pending = conn.pending
+                    if not pending:
+                        self._dirty.append(conn)
+                    pending.append(a.data)
             elif isinstance(a, Close):
                 if a.abort:
                     conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
