@@ -86,13 +86,6 @@ class _Connection(asyncio.Protocol):
 
     # -- writes, batched (see the module docstring) ----------------------------------------------
 
-    def queue(self, data: bytes) -> None:
-        if self.closing or self.transport is None:
-            return
-        if not self.pending:
-            self.server._dirty.append(self)
-        self.pending.append(data)
-
     def flush(self) -> None:
         if not self.pending or self.transport is None or self.transport.is_closing():
             self.pending.clear()
@@ -222,7 +215,7 @@ class MockServer:
             if isinstance(a, Write):  # the usual action
                 if conn.dribble_end and loop is not None and conn.dribble_end > loop.time():
                     self._dribble(conn, a.data, len(a.data), 0.0)  # after the dribble in progress
-                elif not conn.closing and conn.transport is not None:  # conn.queue, inline
+                elif not conn.closing and conn.transport is not None:  # queued: written at the flush
                     pending = conn.pending
                     if not pending:
                         self._dirty.append(conn)
