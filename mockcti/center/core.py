@@ -545,6 +545,9 @@ class ContactCenter:
                 mine = sessions.get(leg.agent)
                 if mine:
                     sids |= mine
+        if len(sids) == 1:  # the usual: one agent's session, no bridge
+            for sid in sids:
+                return [sid] if sid in self.subs else []
         return sorted(sids & self.subs.keys())
 
     def _begin_call(self, call: Call, sub: Subscription) -> Message:
