@@ -168,16 +168,17 @@ class AcdGuard:
         plan = self.model.rejection(operation, state)
         if not plan.steps:
             check = plan.otherwise
-        elif (len(legs) == 1 and operation in _ONE_CALL_OPS and plan in self._id_blind
-              and params.get("call") is legs[0][0] and (params.get("leg") is None or params.get("leg") is legs[0][1])):
-            # the agent's only call is the one named: the request is the same up to the CallID,
-            # which no check of this plan can tell apart (see _ID_BLIND_TESTS) — one verdict per
-            # (plan, the agent's connection state, whether the request named the connection)
-            leg = params.get("leg")
-            key = (plan, legs[0][1].state, leg is None)
+        elif len(legs) == 1 and operation in _ONE_CALL_OPS and params.get("call") is legs[0][0] \
+                and (params.get("leg") is None or params.get("leg") is legs[0][1]):
+            # the agent's only call is the one named: the request is the same up to the CallID, which
+            # no check of an ID-blind plan can tell apart (see _ID_BLIND_TESTS) — such a plan gives one
+            # verdict per (plan, the agent's connection state, whether the request named the connection)
+            key = (plan, legs[0][1].state, params.get("leg") is None)
             check = self._verdicts.get(key, _UNSEEN)
             if check is _UNSEEN:
-                check = self._verdicts[key] = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
+                check = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
+                if plan in self._id_blind:
+                    self._verdicts[key] = check
         else:
             check = plan.reject(_LINES[state], self._request(agent, legs, operation, params))
         if check is not None:
