@@ -17,6 +17,11 @@ five timed runs in µs per cycle (a quick A/B on a quiet machine; not a benchmar
 One agent, one cycle = LOGIN, READY, an inbound call, ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION,
 NOT_READY, LOGOUT. Every reply is checked for a refusal, so a regression that refuses a request
 fails loudly instead of looking fast.
+
+``--server`` runs instead what bench/server.py's mock server does per pipelined mix cycle: its
+MixEngine and frames, two chunks per cycle, through ``MockServer``'s connection path (``_run``
+included) with a stand-in transport — the closest in-process proxy of that benchmark (the
+numbers of both modes are in bench/README.md).
 """
 
 from __future__ import annotations
@@ -111,8 +116,90 @@ def main(cycles: int) -> None:
         rx(request(7))
 
 
+class _Transport:
+    """What _Connection needs of an asyncio transport; keeps what is written."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def close(self) -> None:
+        pass
+
+
+def main_server(cycles: int) -> None:
+    """``--server``: bench/server.py's pipelined mix exactly — its MixEngine, its frames, two chunks
+    per cycle (LOGIN+READY; ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION, LOGOUT) — through the
+    server's own connection path (``MockServer`` ``_Connection.data_received`` and ``_run``)
+    with a stand-in transport: what the benchmark's server process does per cycle, minus the
+    event loop and the sockets."""
+    import asyncio
+
+    import server as bench_server  # bench/server.py (this directory is on sys.path when run as a script)
+    from mockcti.server import MockServer, ServerConfig, _Connection
+
+    loop = asyncio.new_event_loop()
+    try:
+        srv = MockServer(bench_server.bench_center(10), config=ServerConfig(host="127.0.0.1", port=0),
+                         journal=Journal(keep=False), engine=bench_server.MixEngine())
+        srv._loop = loop  # as start() sets it; nothing is scheduled on it here
+        conn, transport = _Connection(srv), _Transport()
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        agent = "1001"
+        conn.data_received(bench_server.open_req("agent", agent))
+        templates = bench_server.mix_templates(agent)
+        invoke = [1]
+
+        def frame(i: int, call_id: int = 0) -> bytes:
+            data, has_call = templates[i]
+            f = bytearray(data)
+            invoke[0] += 1
+            U32.pack_into(f, 8, invoke[0])
+            if has_call:
+                U32.pack_into(f, bench_server.MIX_CALL_AT, call_id)
+            return bytes(f)
+
+        delivered = int(MT.CALL_DELIVERED_EVENT)
+
+        def written() -> int:
+            """Check what was written for refusals; the CallID of its CALL_DELIVERED_EVENT, if any."""
+            out = b"".join(transport.out)
+            transport.out.clear()
+            pos, call_id = 0, 0
+            while pos < len(out):
+                length, mtype = HDR.unpack_from(out, pos)
+                if mtype in FAILURES:
+                    raise SystemExit(f"refused: {out[pos:pos + 8 + length].hex()}")
+                if mtype == delivered:
+                    call_id = U32.unpack_from(out, pos + 8 + bench_server.CALL_ID_AT)[0]
+                pos += 8 + length
+            return call_id
+
+        for _ in range(cycles):
+            conn.data_received(frame(0) + frame(1))
+            call_id = written()
+            conn.data_received(b"".join(frame(i, call_id) for i in range(2, 7)))
+            written()
+    finally:
+        loop.close()
+
+
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1000
+    if "--server" in sys.argv:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        main = main_server  # noqa: F811
     if "--calls" in sys.argv:
         import cProfile
         import pstats

@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--depth", type=int, default=16, help="heartbeats in flight per pipelined session (default 16)")
     p.add_argument("--rounds", type=int, default=None,
                    help="measurements per configuration, alternating raw and mock; the median counts "
-                        "(default 3; --quick 1)")
+                        "(default 5; --quick 1)")
     p.add_argument("--json", action="store_true", help="print the results as JSON at the end")
     p.add_argument("--workloads", default="hb,mix", help="comma-separated: hb, mix (default both)")
     p.add_argument("--modes", default="lockstep,pipelined", help="comma-separated: lockstep, pipelined")
@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         run_server(args.serve, args.uvloop, args.lifetime)
         return 0
     seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
-    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
     if rounds < 1:
         p.error("--rounds must be at least 1")
     sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
