@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from mockcti.center import ContactCenter, Delivery, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
-    _SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
     open_sender,
 )
 from mockcti.wire import EncodeError, Message, MessageType, StatusCode
@@ -514,7 +514,7 @@ class Hub:
         # Each session's messages of this batch go out as one Write (nothing else is queued in between,
         # so the order on every connection is the order of the deliveries); the usual batch goes to
         # one session, whose bytes are kept apart from the others' (a dict only when there are others)
-        senders = _SENDERS  # Session.encode of an OPEN session, per message class
+        senders = SENDERS  # Session.encode of an OPEN session, per message class
         first = -1  # the batch's first session, and its bytes
         mine: list[bytes] = []
         others: dict[int, list[bytes]] | None = None

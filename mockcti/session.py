@@ -40,7 +40,7 @@ _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
     "HeartbeatsAnswered",
-    "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS",
+    "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS", "SENDERS", "open_sender",
 ]
 
 S = StatusCode
@@ -161,11 +161,11 @@ def _send_plan(cls: type) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     return plan
 
 
-
 #: per message class: how an OPEN session sends it, ``(session, message) -> bytes`` (what
 #: :meth:`Session.encode` does, with the class's plan worked out once: the hub's delivery loop
-#: calls these directly for every message of a call flow)
-_SENDERS: dict[type, Any] = {}
+#: calls these directly for every message of a call flow). Filled by :func:`open_sender`; read-only
+#: for everyone else
+SENDERS: dict[type, Any] = {}
 
 
 def open_sender(cls: type) -> Any:
@@ -173,7 +173,7 @@ def open_sender(cls: type) -> Any:
     the client: the request a confirmation answers, the call IDs an event reveals. A
     confirmation's bytes are not remembered (one request of one session); an event's are (one
     event goes to many sessions, and the center reuses each agent's AGENT_STATE_EVENTs)."""
-    fn = _SENDERS.get(cls)
+    fn = SENDERS.get(cls)
     if fn is not None:
         return fn
     conf, revealing, lists = _send_plan(cls)
@@ -198,8 +198,9 @@ def open_sender(cls: type) -> Any:
                 session._outstanding.pop(m.invoke_id, None)
             session._learn_revealed(m, revealing, lists)
             return encode(m, session.dialect) if conf else encode_shared(m, session.dialect)
-    _SENDERS[cls] = fn
+    SENDERS[cls] = fn
     return fn
+
 
 def _receive_plan(mt: MessageType, dialect: Dialect) -> tuple:
     """What a session needs to take a ``mt`` request in ``dialect``, worked out once per dialect:
@@ -479,13 +480,15 @@ class Session:
             if not (state is _OPEN and mt in _CLIENT_REQUESTS and mt is not _OPEN_REQ):  # else: the usual case
                 if self._refused_now(frame, mt, state, out):
                     return
-                # what is left is an OPEN_REQ before the session is open (the transition table)
-                msg = self._decoded(frame, dialect, mt, out)
-                if msg is not None:
-                    self._reply_version = msg.version_number
-                    out.extend(self._check_open(msg, now))
-                return
-            plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
+                if mt is _OPEN_REQ:  # (the table leaves only an OPEN_REQ before the session is open)
+                    msg = self._decoded(frame, dialect, mt, out)
+                    if msg is not None:
+                        self._reply_version = msg.version_number
+                        out.extend(self._check_open(msg, now))
+                    return
+                plan = _receive_plan(mt, dialect)
+            else:
+                plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
         mt, fn, tracked, need, call_fields, cls = plan
         msg = None
         if fn is not None:  # the compiled decoder, as decode() calls it
@@ -676,7 +679,7 @@ class Session:
         """Encode for this connection's version; track confirmations and revealed call IDs."""
         cls = type(message)
         if self.state is _OPEN:
-            return (_SENDERS.get(cls) or open_sender(cls))(self, message)
+            return (SENDERS.get(cls) or open_sender(cls))(self, message)
         conf, revealing, lists = _SEND_PLAN.get(cls) or _send_plan(cls)
         if conf:  # a confirmation: its request is answered
             self._outstanding.pop(message.invoke_id, None)
