@@ -69,6 +69,15 @@ def _frames() -> list[tuple[bytes, bool]]:
     return [(encode(m, D), c) for m, c in reqs]
 
 
+def _patched(frame: bytes, invoke_id: int, call_at: int | None, call_id: int) -> bytes:
+    """A pre-encoded request with its InvokeID (and, at ``call_at``, its CallID) filled in."""
+    f = bytearray(frame)
+    U32.pack_into(f, 8, invoke_id)
+    if call_at is not None:
+        U32.pack_into(f, call_at, call_id)
+    return bytes(f)
+
+
 def main(cycles: int) -> None:
     hub = Hub(ContactCenter(), journal=Journal(keep=False))
     sid = hub.connect(0.0)
@@ -92,12 +101,8 @@ def main(cycles: int) -> None:
 
     def request(i: int, call_id: int = 0) -> bytes:
         data, has_call = frames[i]
-        f = bytearray(data)
         inv[0] += 1
-        U32.pack_into(f, 8, inv[0])
-        if has_call:
-            U32.pack_into(f, CALL_AT, call_id)
-        return bytes(f)
+        return _patched(data, inv[0], CALL_AT if has_call else None, call_id)
 
     rx(encode(M.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7,
                         call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="bench", client_password=b"",
@@ -163,12 +168,8 @@ def main_server(cycles: int) -> None:
 
         def frame(i: int, call_id: int = 0) -> bytes:
             data, has_call = templates[i]
-            f = bytearray(data)
             invoke[0] += 1
-            U32.pack_into(f, 8, invoke[0])
-            if has_call:
-                U32.pack_into(f, bench_server.MIX_CALL_AT, call_id)
-            return bytes(f)
+            return _patched(data, invoke[0], bench_server.MIX_CALL_AT if has_call else None, call_id)
 
         delivered = int(MT.CALL_DELIVERED_EVENT)
 
