@@ -72,3 +72,20 @@ def test_framing_any_chunking_yields_the_same_frames(data):
     got = [decode(f, dialect) for c in chunks for f in fb.feed(c)]
     assert got == msgs
     assert fb.at_frame_boundary()
+
+
+def test_decoder_is_the_compiled_decoder_decode_uses_and_refuses_what_decode_does_not_compile():
+    from mockcti.wire import MessageType, decoder
+    from mockcti.wire.messages import HoldCallReq
+
+    d = Dialect.uccx(14)
+    msg = HoldCallReq(invoke_id=3, call_id=16777500, connection_device_id="3001")
+    wire = encode(msg, d)
+    fn = decoder(msg.TYPE, d)
+    assert fn is decoder(msg.TYPE, Dialect.uccx(14))  # compiled once per layout
+    assert fn(wire[8:]) == decode(Frame(int.from_bytes(wire[4:8], "big"), wire[8:]), d) == msg
+    assert decoder(msg.TYPE, Dialect.uccx(18)) is not fn  # another version, other widths
+    with pytest.raises(ValueError, match="OPEN_REQ"):
+        decoder(MessageType.OPEN_REQ, d)
+    with pytest.raises(ValueError, match="strict"):
+        decoder(msg.TYPE, Dialect.uccx(14, strict=True))
