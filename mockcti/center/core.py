@@ -1172,6 +1172,24 @@ class ContactCenter:
 
     # -- happenings pushed by scenarios, the control API or the call generator ------------------------------
 
+    def hang_up(self, now: float, call_id: int, device: str | None = None) -> list[Delivery]:
+        """A party hangs up by itself: the caller (``device`` None: the call's ANI), the external
+        number a call was transferred or placed to, or an agent's phone set down. The same as that
+        party's ClearConnection (§7.2 Clear): CALL_CONNECTION_CLEARED to the sessions that watch the
+        call, END_CALL to its agent; with fewer than two parties left the call ends (CALL_CLEARED,
+        END_CALL, each agent left on it to its after-call state). A queued caller hanging up leaves
+        the queue. Raises KeyError for an unknown call or a device that is not on it."""
+        call = self.calls.get(call_id)
+        if call is None:
+            raise KeyError(f"unknown call {call_id}; calls: {sorted(self.calls)}")
+        dev = call.ani if device is None else device
+        leg = call.legs.get(dev)
+        if leg is None:
+            raise KeyError(f"{dev!r} is not on call {call_id}; parties: {sorted(call.legs)}")
+        out: list[Delivery] = []
+        self._drop_leg(out, call, leg, now)
+        return out
+
     def system_event(self, now: float, event_id: SystemEventID | int, *, text: str | None = None,
                      device: str | None = None) -> list[Delivery]:
         """SYSTEM_EVENT to every open session (reference §3.6); CCX offline/online changes :attr:`online`."""

@@ -346,6 +346,18 @@ class ServerHelpers:
 
         return self.call(go)
 
+    def hang_up(self, call_id: int, device: str | None = None) -> None:
+        """A party of the call hangs up by itself: the caller when ``device`` is None, else the
+        party at ``device`` (an external number, an agent's phone). KeyError for an unknown call
+        or a device that is not on it."""
+
+        def go(hub: Hub, now: float) -> None:
+            deliveries = hub.center.hang_up(now, call_id, device)
+            hub.journal.record("happening", now, None, what="test hang-up", call_id=call_id, device=device)
+            hub.deliver(deliveries)
+
+        self.call(go)
+
     def set_agent_state(self, agent_id: str, state: AgentState | int | str, reason: int = 0) -> str:
         """A supervisor changes an agent's state (``"READY"``, ``"AGENT_STATE_READY"``, an
         :class:`AgentState` or its number). Returns the agent's state name afterwards."""

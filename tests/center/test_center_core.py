@@ -272,6 +272,45 @@ def test_blind_transfer_to_another_agent(w):
     assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
 
 
+def test_far_end_hangs_up_after_a_blind_transfer_to_an_external_number(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = w.req(1, M.TransferCallReq(invoke_id=61, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                                     held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                     dialed_number="0699999999"))
+    assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert sorted(w.c.calls[cid].legs) == ["0600000000", "0699999999"]  # caller and far end: no agent left
+    with pytest.raises(KeyError, match="'3001' is not on call"):
+        w.c.hang_up(w.t, cid, "3001")
+    out = encodable(w.c.hang_up(w.t + 1, cid, "0699999999"))
+    assert seq(out, 1) == []  # the agent was told the call ended at the transfer
+    assert seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT"]
+    assert only(out, 9, MT.CALL_CONNECTION_CLEARED_EVENT)[0].releasing_device_id == "0699999999"
+    assert cid not in w.c.calls
+    calls_index_matches_a_scan(w.c)
+    with pytest.raises(KeyError, match=f"unknown call {cid}"):
+        w.c.hang_up(w.t, cid)
+
+
+def test_caller_hangs_up_on_a_connected_agent_and_while_queued(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = encodable(w.c.hang_up(w.t + 1, cid))  # device None: the caller (the call's ANI)
+    assert seq(out, 1) == seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                                          "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    cleared = only(out, 1, MT.CALL_CONNECTION_CLEARED_EVENT)  # the caller's connection, then the agent's
+    assert [(e.call_id, e.connection_device_id, e.releasing_device_id) for e in cleared] == [
+        (cid, "0600000000", "0600000000"), (cid, "3001", "0600000000")]
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_READY
+    assert w.c.calls == {} and w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    w.req(1, M.SetAgentStateReq(invoke_id=62, agent_state=AS.AGENT_STATE_NOT_READY))
+    qid, _ = w.inbound(csq="Support", ani="0611111111")  # nobody ready: queued
+    assert w.c.queues[2] == [qid]
+    out = encodable(w.c.hang_up(w.t + 1, qid))
+    assert seq(out, 9)[-2:] == ["CALL_CLEARED_EVENT", "END_CALL_EVENT"] and seq(out, 1) == []
+    assert qid not in w.c.queues[2] and qid not in w.c.calls
+
+
 def test_make_call_external_answers_after_the_configured_delay():
     cfg = CenterConfig(agents=default_center().agents, csqs=default_center().csqs, external_answer_delay=2.0)
     w = World(cfg)

@@ -135,6 +135,15 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.deliver_call(agent="9999")
     with pytest.raises(ValueError, match="unknown journal entry kind"):
         server.events("message")
+    # the caller gives up while 1003's phone rings: the call ends, 1003 goes to the after-call state
+    with pytest.raises(KeyError, match="'999' is not on call"):
+        server.hang_up(call_id, "999")
+    server.hang_up(call_id)
+    assert server.call(lambda hub, now: call_id in hub.center.calls) is False
+    assert server.agent_state("1003") != "AGENT_STATE_RESERVED"
+    assert server.events("happening")[-1].data == {"what": "test hang-up", "call_id": call_id, "device": None}
+    with pytest.raises(KeyError, match=f"unknown call {call_id}"):
+        server.hang_up(call_id)
 
 
 def test_wait_received_times_out_with_the_listing(server: ThreadedServer) -> None:
