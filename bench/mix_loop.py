@@ -14,8 +14,9 @@ with callgrind as the difference between two run lengths::
 or sample it: ``py-spy record -f raw -o mix.raw -- python bench/mix_loop.py 3000``, or count
 function calls per cycle: ``python bench/mix_loop.py 500 --calls``. ``--time`` prints the best of
 five timed runs in µs per cycle (a quick A/B on a quiet machine; not a benchmark).
-One agent, one cycle = LOGIN, READY, an inbound call, ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION,
-NOT_READY, LOGOUT. Every reply is checked for a refusal, so a regression that refuses a request
+One agent, one cycle = LOGIN, READY, an inbound call, ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION
+(even cycles) or a single-step TRANSFER to an external number whose far end then hangs up (odd
+cycles), NOT_READY, LOGOUT. Every reply is checked for a refusal, so a regression that refuses a request
 fails loudly instead of looking fast.
 
 ``--server`` runs instead what bench/server.py's mock server does per pipelined mix cycle: its
@@ -47,6 +48,7 @@ HDR = struct.Struct(">II")
 U32 = struct.Struct(">I")
 EXT = "3001"
 CALL_AT = 16  # CallID: the first body field after InvokeID and PeripheralID in every call request below
+FAR_END = "0699999999"
 
 
 def _frames() -> list[tuple[bytes, bool]]:
@@ -60,11 +62,14 @@ def _frames() -> list[tuple[bytes, bool]]:
         (M.ClearConnectionReq(invoke_id=0, call_id=0, connection_device_id=EXT), True),
         (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_NOT_READY, agent_instrument=EXT), False),
         (M.SetAgentStateReq(invoke_id=0, agent_state=AS.AGENT_STATE_LOGOUT, agent_instrument=EXT), False),
+        (M.TransferCallReq(invoke_id=0, active_call_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                           active_connection_device_id=EXT, dialed_number=FAR_END), True),
     ]
     for msg, has_call in reqs:
         if has_call:  # the offset really is the CallID's
+            field = next(f for f in ("call_id", "active_call_id", "held_call_id") if hasattr(msg, f))
             probe = encode(type(msg)(**{**{f: getattr(msg, f) for f in msg.__dataclass_fields__},
-                                        ("held_call_id" if hasattr(msg, "held_call_id") else "call_id"): 0x5EED1234}), D)
+                                        field: 0x5EED1234}), D)
             assert U32.unpack_from(probe, CALL_AT)[0] == 0x5EED1234, msg
     return [(encode(m, D), c) for m, c in reqs]
 
@@ -107,18 +112,28 @@ def main(cycles: int) -> None:
     rx(encode(M.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7,
                         call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="bench", client_password=b"",
                         agent_id="1001"), D))
-    for _ in range(cycles):
-        rx(request(0))
-        rx(request(1))
-        call_id, deliveries = hub.center.deliver_call(now[0], agent_id="1001")
+    def happened(deliveries) -> None:
         hub.deliver(deliveries)
         for a in hub.take_actions():
             if type(a) is Write:
                 check(a.data)
-        for i in range(2, 6):
+
+    for k in range(cycles):
+        rx(request(0))
+        rx(request(1))
+        call_id, deliveries = hub.center.deliver_call(now[0], agent_id="1001")
+        happened(deliveries)
+        for i in range(2, 5):
             rx(request(i, call_id))
+        if k & 1:
+            rx(request(8, call_id))
+            happened(hub.center.hang_up(now[0], call_id, FAR_END))
+        else:
+            rx(request(5, call_id))
         rx(request(6))
         rx(request(7))
+    if hub.center.calls:
+        raise SystemExit(f"calls left over: {sorted(hub.center.calls)}")
 
 
 class _Transport:
@@ -145,7 +160,7 @@ class _Transport:
 
 def main_server(cycles: int) -> None:
     """``--server``: bench/server.py's pipelined mix exactly — its MixEngine, its frames, two chunks
-    per cycle (LOGIN+READY; ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION, LOGOUT) — through the
+    per cycle (LOGIN+READY; ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION or TRANSFER, LOGOUT) — through the
     server's own connection path (``MockServer`` ``_Connection.data_received`` and ``_run``)
     with a stand-in transport: what the benchmark's server process does per cycle, minus the
     event loop and the sockets."""
@@ -187,11 +202,13 @@ def main_server(cycles: int) -> None:
                 pos += 8 + length
             return call_id
 
-        for _ in range(cycles):
+        for k in range(cycles):
             conn.data_received(frame(0) + frame(1))
             call_id = written()
-            conn.data_received(b"".join(frame(i, call_id) for i in range(2, 7)))
+            conn.data_received(b"".join(frame(i, call_id) for i in bench_server.MIX_LATER[k & 1]))
             written()
+        if srv.hub.center.calls:
+            raise SystemExit(f"calls left over: {sorted(srv.hub.center.calls)}")
     finally:
         loop.close()
 

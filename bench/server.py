@@ -7,17 +7,20 @@ every request whose inputs are known is sent at once):
 - ``hb``   HEARTBEAT_REQ -> HEARTBEAT_CONF round trips (bridge-mode sessions, no events);
 - ``mix``  one call-flow cycle per agent-mode session: SET_AGENT_STATE LOGIN, READY (the server
            then delivers an inbound call to that agent: BEGIN_CALL, CALL_DELIVERED, RESERVED),
-           ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION (the agent goes back to READY), LOGOUT —
-           7 requests and their confirmations plus every event the mock sends (~25 messages).
+           ANSWER, HOLD, RETRIEVE, then the call ends by CLEAR_CONNECTION (even cycles) or by a
+           single-step TRANSFER to an external number (odd cycles; the far end then hangs up) — the
+           agent goes back to READY —, LOGOUT: 7 requests and their confirmations plus every event
+           the mock sends (~25 messages).
 
 The same driver runs against both servers:
 
 - ``mock`` mockcti.server.MockServer with ``Journal(keep=False)`` as ``mockcti serve --quiet`` runs
            it, a center with enough agents, and a tiny scenario engine that delivers an inbound
            call to an agent when its SET_AGENT_STATE READY has been answered (the only way to make
-           an inbound call happen in lock-step with a client);
+           an inbound call happen in lock-step with a client) and hangs up the far end of a call
+           transferred to an external number (as that party would, later; the call table stays small);
 - ``raw``  an asyncio ``Protocol`` that cuts frames with the same 8-byte header and answers every
-           request with a pre-encoded confirmation echoing the InvokeID (byte-identical to the
+           request with a pre-encoded confirmation echoing the InvokeID (the same length as the
            mock's), plus a pre-encoded CALL_DELIVERED_EVENT after a SET_AGENT_STATE READY.
 
 Each server runs in its own subprocess and the driver in this process: on a 2-core machine that
@@ -87,7 +90,7 @@ STATE_AT = _enc(M.SetAgentStateReq(invoke_id=1, agent_state=0x5EED, agent_instru
 
 CONF_TYPES = {int(MT.HEARTBEAT_CONF), int(MT.OPEN_CONF), int(MT.SET_AGENT_STATE_CONF), int(MT.ANSWER_CALL_CONF),
               int(MT.HOLD_CALL_CONF), int(MT.RETRIEVE_CALL_CONF), int(MT.CLEAR_CONNECTION_CONF),
-              int(MT.CLOSE_CONF)}
+              int(MT.TRANSFER_CALL_CONF), int(MT.CLOSE_CONF)}
 FAIL_TYPES = {int(MT.FAILURE_CONF), int(MT.CONTROL_FAILURE_CONF)}
 T_DELIVERED = int(MT.CALL_DELIVERED_EVENT)
 SET_STATE_REQ = int(MT.SET_AGENT_STATE_REQ)
@@ -109,8 +112,15 @@ def ext_of(agent: str) -> str:
     return str(int(agent) + 2000)
 
 
+FAR_END = "0699999999"  # the external number odd cycles transfer their call to
+#: the requests of a cycle once the CallID is known, as indexes into mix_templates(): ANSWER, HOLD,
+#: RETRIEVE, then CLEAR_CONNECTION (even cycles) or single-step TRANSFER (odd cycles), LOGOUT
+MIX_LATER = ((2, 3, 4, 5, 7), (2, 3, 4, 6, 7))
+
+
 def mix_templates(agent: str) -> list[tuple[bytearray, bool]]:
-    """The 7 requests of a cycle: (frame with InvokeID 0 and CallID 0, carries a CallID)."""
+    """The requests of the cycles (indexes: 0 LOGIN, 1 READY, then see MIX_LATER): (frame with
+    InvokeID 0 and CallID 0, carries a CallID)."""
     ext = ext_of(agent)
     reqs = [
         (M.SetAgentStateReq(invoke_id=0, agent_state=int(AgentState.AGENT_STATE_LOGIN), agent_instrument=ext,
@@ -120,6 +130,8 @@ def mix_templates(agent: str) -> list[tuple[bytearray, bool]]:
         (M.HoldCallReq(invoke_id=0, call_id=0, connection_device_id=ext), True),
         (M.RetrieveCallReq(invoke_id=0, held_call_id=0, held_connection_device_id=ext), True),
         (M.ClearConnectionReq(invoke_id=0, call_id=0, connection_device_id=ext), True),
+        (M.TransferCallReq(invoke_id=0, active_call_id=0, held_call_id=NONE_ID, held_connection_device_type=0xFFFF,
+                           active_connection_device_id=ext, dialed_number=FAR_END), True),
         (M.SetAgentStateReq(invoke_id=0, agent_state=int(AgentState.AGENT_STATE_LOGOUT), agent_instrument=ext), False),
     ]
     return [(bytearray(_enc(m)), has_call) for m, has_call in reqs]
@@ -133,7 +145,10 @@ def _check_mix_call_offset() -> None:
     for m in (M.AnswerCallReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001"),
               M.HoldCallReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001"),
               M.RetrieveCallReq(invoke_id=0, held_call_id=0x5EED1234, held_connection_device_id="3001"),
-              M.ClearConnectionReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001")):
+              M.ClearConnectionReq(invoke_id=0, call_id=0x5EED1234, connection_device_id="3001"),
+              M.TransferCallReq(invoke_id=0, active_call_id=0x5EED1234, held_call_id=NONE_ID,
+                                held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                dialed_number=FAR_END)):
         assert _offset_of(_enc(m), 0x5EED1234) == MIX_CALL_AT, m
 
 
@@ -143,11 +158,13 @@ _check_mix_call_offset()
 # -- the servers (run in a subprocess) --------------------------------------------------------------------
 
 
-_SET_STATE, _READY = MT.SET_AGENT_STATE_REQ, AgentState.AGENT_STATE_READY  # read per request: globals
+_SET_STATE, _READY, _TRANSFER = MT.SET_AGENT_STATE_REQ, AgentState.AGENT_STATE_READY, MT.TRANSFER_CALL_REQ
 
 
 class MixEngine:
-    """Delivers an inbound call to an agent as soon as its SET_AGENT_STATE READY is answered."""
+    """Delivers an inbound call to an agent as soon as its SET_AGENT_STATE READY is answered; the
+    far end of a call transferred away from every agent (single-step, to an external number) hangs
+    up right after the transfer."""
 
     sees_heartbeats = False  # HEARTBEAT_REQ may be answered without this engine (hub Engine protocol)
 
@@ -165,6 +182,14 @@ class MixEngine:
             if sub is not None and sub.mode == "agent" and hub.center.agents[sub.agent_id].state is _READY:
                 _, deliveries = hub.center.deliver_call(now, agent_id=sub.agent_id, ani="0612345678")
                 hub.deliver(deliveries)
+            return True
+        if msg.TYPE is _TRANSFER and msg.held_call_id == NONE_ID:
+            hub = self.hub
+            hub.default(sid, msg, now)
+            center = hub.center
+            call = center.calls.get(msg.active_call_id)
+            if call is not None and msg.dialed_number in call.legs and not call.agent_legs():
+                hub.deliver(center.hang_up(now, call.id, msg.dialed_number))
             return True
         return False
 
@@ -232,6 +257,9 @@ def raw_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
         MT.SET_AGENT_STATE_REQ: M.SetAgentStateConf(invoke_id=1), MT.ANSWER_CALL_REQ: M.AnswerCallConf(invoke_id=1),
         MT.HOLD_CALL_REQ: M.HoldCallConf(invoke_id=1), MT.RETRIEVE_CALL_REQ: M.RetrieveCallConf(invoke_id=1),
         MT.CLEAR_CONNECTION_REQ: M.ClearConnectionConf(invoke_id=1), MT.CLOSE_REQ: M.CloseConf(invoke_id=1),
+        MT.TRANSFER_CALL_REQ: M.TransferCallConf(invoke_id=1, new_call_id=16777500, new_connection_device_type=0,
+                                                 line_handle=0, line_type=0, new_connection_device_id=FAR_END,
+                                                 parties=()),
     }
     delivered = _enc(M.CallDeliveredEvent(
         call_id=16777500, connection_device_id="3001", alerting_device_id="3001", calling_device_id="0612345678",
@@ -418,17 +446,18 @@ async def mix_session(c: Conn, agent: str, start: asyncio.Event, stop_at: list[f
         return f
 
     while loop.time() < stop_at[0]:
+        later = MIX_LATER[cycles & 1]
         if pipelined:
             c.w.write(frame(0, 0) + frame(1, 0))
             call_id = await c.wait(2, True)
-            c.w.write(b"".join(frame(i, call_id) for i in range(2, 7)))
-            await c.wait(5, False)
+            c.w.write(b"".join(frame(i, call_id) for i in later))
+            await c.wait(len(later), False)
         else:
             c.w.write(frame(0, 0))
             await c.wait(1, False)
             c.w.write(frame(1, 0))
             call_id = await c.wait(1, True)
-            for i in range(2, 7):
+            for i in later:
                 c.w.write(frame(i, call_id))
                 await c.wait(1, False)
         cycles += 1
