@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import sys
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
@@ -12,6 +13,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("listening")
     g.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only unless told)")
     g.add_argument("--port", type=int, default=42027, help="TCP port (default 42027; 0 = any free port)")
+    g.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                   help="event loop: uvloop (the 'speed' extra) or the standard asyncio loop; auto (default) "
+                        "takes uvloop when it is installed")
     g = p.add_argument_group("protocol")
     g.add_argument("--profile", choices=["uccx", "ucce"], default="uccx",
                    help="protocol profile: uccx (versions 10-18) or ucce (9-24)")
@@ -121,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.session import SessionConfig
     from mockcti.wire.dialect import PROFILES
 
+    try:
+        loop_name, loop_factory = event_loop(args.loop)
+    except ImportError as exc:
+        print(f"mockcti serve: --loop uvloop: {exc} (install the 'speed' extra: pip install 'mockcti[speed]')",
+              file=sys.stderr)
+        return 2
     profile = PROFILES[args.profile]
     if args.min_version is not None or args.max_version is not None:
         profile = dataclasses.replace(profile, min_version=args.min_version or profile.min_version,
@@ -152,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
             pass
         await server.start()
         print(f"mockcti listening on {server.host}:{server.port} (profile {profile.name}, versions "
-              f"{profile.min_version}-{profile.max_version}, {len(center_config.agents)} agents)", flush=True)
+              f"{profile.min_version}-{profile.max_version}, {len(center_config.agents)} agents, {loop_name} loop)",
+              flush=True)
         if args.calls_per_minute > 0:
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed))
         for f in features:
@@ -168,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        status = asyncio.run(main())
+        with asyncio.Runner(loop_factory=loop_factory) as runner:  # asyncio.run() with a chosen loop
+            status = runner.run(main())
     except KeyboardInterrupt:
         status = 0
     for f in features:
@@ -177,6 +189,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti serve: {server.journal.counts['violation']} violation(s) recorded (--strict)", file=sys.stderr)
         status = status or 1
     return status
+
+
+def event_loop(choice: str) -> tuple[str, Any]:
+    """The event loop ``--loop`` names: (name, loop factory for asyncio.Runner; None = asyncio's
+    own). ``auto`` takes uvloop when it can be imported; ``uvloop`` raises ImportError without it."""
+    if choice == "asyncio":
+        return "asyncio", None
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return "asyncio", None
+    return "uvloop", uvloop.new_event_loop
 
 
 def _features(args: argparse.Namespace) -> list:

@@ -109,12 +109,16 @@ def _serve(*args):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-async def test_mockcti_serve_default_center_then_ctrl_c(sig):
-    proc = _serve("--quiet")
+async def test_mockcti_serve_default_center_then_ctrl_c(sig, loop):
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    proc = _serve("--quiet", "--loop", loop)
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
         assert line.startswith("mockcti listening on 127.0.0.1:") and "4 agents" in line
+        assert line.rstrip().endswith(f"{loop} loop)")
         port = int(line.split()[3].split(":")[1])
         c = await CTIClient.connect("127.0.0.1", port, version=14)
         conf = await c.open_agent(agent_id="1001", heartbeat=0)
@@ -127,6 +131,24 @@ async def test_mockcti_serve_default_center_then_ctrl_c(sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_loop_choice(monkeypatch):
+    from mockcti.commands.serve import event_loop
+
+    assert event_loop("asyncio") == ("asyncio", None)
+    uvloop = pytest.importorskip("uvloop")
+    assert event_loop("auto") == ("uvloop", uvloop.new_event_loop)
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if the speed extra were not installed
+    assert event_loop("auto") == ("asyncio", None)
+    with pytest.raises(ImportError):
+        event_loop("uvloop")
+    # without uvloop, --loop uvloop is refused before anything listens
+    code = ("import sys; sys.modules['uvloop'] = None; from mockcti.cli import main; "
+            "sys.exit(main(['serve', '--port', '0', '--loop', 'uvloop']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "mockcti serve: --loop uvloop:" in done.stderr and "pip install 'mockcti[speed]'" in done.stderr
 
 
 def test_mockcti_serve_refuses_a_broken_center_file(tmp_path):
