@@ -64,6 +64,7 @@ ENDPOINTS: dict[str, str] = {
     "GET /report": "the JSON summary of the run (as summary.json)",
     "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
     "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}',
+    "POST /calls/{id}/hangup": '{} (the caller hangs up) or {"device": "0699999999"} (that party hangs up)',
     "POST /agents/{id}/state": '{"state": "READY", "reason_code": 0}',
     "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "..."}',
     "POST /events/failure": '{"status": "E_CTI_...", "text": "...", "sessions": [1, 2]}',
@@ -553,6 +554,7 @@ class ControlServer:
             ("/report", {"GET": self.get_report}),
             ("/report/junit", {"GET": self.get_report_junit}),
             ("/calls", {"POST": self.post_calls}),
+            ("/calls/(?P<call>[^/]+)/hangup", {"POST": self.post_call_hangup}),
             ("/agents/(?P<agent>[^/]+)/state", {"POST": self.post_agent_state}),
             ("/events/system", {"POST": self.post_system_event}),
             ("/events/failure", {"POST": self.post_failure_event}),
@@ -741,6 +743,28 @@ class ControlServer:
         call_id = self._call(go)
         queued = any(call_id in q for q in center.queues.values())
         return {"call_id": call_id, "queued": queued}
+
+    async def post_call_hangup(self, req: Request) -> Any:
+        req.args(())
+        text = req.params["call"]
+        call = self.hub.center.calls.get(int(text)) if text.isdigit() and len(text) <= 10 else None
+        if call is None:
+            known = sorted(self.hub.center.calls)
+            raise HTTPError(404, f"unknown call {text[:40]!r}; calls: {known[:20]}", field="call", allowed=known[:100])
+        data = req.json(("device",))
+        device = _str(data, "device", max_len=64)
+        party = call.ani if device is None else device
+        if party not in call.legs:
+            who = f"{device!r} is" if device is not None else f"the caller ({call.ani}) is no longer"
+            raise HTTPError(400, f"{who} not on call {call.id}; parties: {sorted(call.legs)}", field="device",
+                            allowed=sorted(call.legs))
+
+        def go(hub: Any, now: float) -> bool:
+            hub.journal.record("happening", now, None, what="control API hang-up", call_id=call.id, device=party)
+            hub.deliver(hub.center.hang_up(now, call.id, party))
+            return call.id not in hub.center.calls
+
+        return {"call_id": call.id, "device": party, "ended": self._call(go)}
 
     async def post_agent_state(self, req: Request) -> Any:
         from mockcti.wire.enums import AgentState

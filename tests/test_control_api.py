@@ -258,6 +258,33 @@ async def test_client_sees_every_mutation(mock):
 
 
 @pytest.mark.asyncio
+async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
+    server, ctl = mock
+    c = await agent_client(server)
+    try:
+        await call(ctl, "POST", "/agents/1001/state", {"state": "READY"})
+        _, _, r = await call(ctl, "POST", "/calls", {"agent": "1001", "ani": "0612345678"})
+        call_id = r["call_id"]
+        await c.next_event(MT.CALL_DELIVERED_EVENT)
+        _, _, err = await call(ctl, "POST", f"/calls/{call_id}/hangup", {"device": "0699"}, expect=400)
+        assert err["field"] == "device" and err["allowed"] == ["0612345678", "3001"]
+        _, _, r = await call(ctl, "POST", f"/calls/{call_id}/hangup")  # no body: the caller hangs up
+        assert r == {"call_id": call_id, "device": "0612345678", "ended": True}
+        cleared = await c.next_event(MT.CALL_CONNECTION_CLEARED_EVENT)
+        assert (cleared.call_id, cleared.releasing_device_id) == (call_id, "0612345678")
+        assert (await c.next_event(MT.END_CALL_EVENT)).call_id == call_id
+        _, _, err = await call(ctl, "POST", f"/calls/{call_id}/hangup", {}, expect=404)
+        assert err["field"] == "call" and f"unknown call '{call_id}'" in err["error"]
+        _, _, err = await call(ctl, "POST", "/calls/x1/hangup", {}, expect=404)
+        assert err["field"] == "call"
+        _, _, j = await call(ctl, "GET", "/journal?kind=happening")
+        last = j["entries"][-1]
+        assert (last["what"], last["call_id"], last["device"]) == ("control API hang-up", call_id, "0612345678")
+    finally:
+        await c.abort()
+
+
+@pytest.mark.asyncio
 async def test_call_through_csq_queues_without_ready_agent(mock):
     server, ctl = mock
     _, _, r = await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": "0699999999"})

@@ -13,7 +13,7 @@ from typing import Any
 
 _MODEL = (
     "Location", "Predicate", "Match", "Fault", "Reply", "Fail", "Emit", "Delay", "Close", "Goto", "Default",
-    "Capture", "DeliverCall", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS", "Rule",
+    "Capture", "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS", "Rule",
     "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation", "End", "DialectSpec",
     "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES", "substitute", "references",
 )

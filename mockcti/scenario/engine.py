@@ -381,6 +381,21 @@ class ScenarioEngine:
                 self.env[var] = call_id if fld in ("call_id", "CallID") else getattr(center.calls.get(call_id), fld, call_id)
             hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq)
             hub.deliver(deliveries)
+        elif isinstance(act, m.HangUp):
+            try:
+                call = substitute(act.call, env)
+                device = None if act.device is None else str(substitute(act.device, env))
+            except KeyError as exc:  # a ${variable} not captured (yet)
+                raise _ActionError(f"hang_up: no value for ${{{exc.args[0]}}}") from None
+            try:
+                call_id = int(call)
+                deliveries = hub.center.hang_up(now, call_id, device)
+            except (TypeError, ValueError):
+                raise _ActionError(f"hang_up: {call!r} is not a CallID") from None
+            except KeyError as exc:
+                raise _ActionError(f"hang_up: {exc.args[0]}") from None
+            hub.journal.record("happening", now, None, what="hang-up", call_id=call_id, device=device)
+            hub.deliver(deliveries)
         elif isinstance(act, m.SetAgentState):
             agent = str(substitute(act.agent, env))
             if agent not in hub.center.agents:

@@ -910,6 +910,14 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
                                  sources=("call_id", "connection_device_id", "ani", "dnis"))
         return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
                              dict(body.get("call_variables") or {}), caps, loc)
+    if kind == "hang_up":
+        for k in ("call", "device"):
+            if k in body:
+                ctx.reference(body[k], path + (k,), request)
+        call = body["call"]
+        if isinstance(call, str) and not m.references(call) and not call.isdigit():
+            ctx.err(path + ("call",), f"{call!r} is not a CallID (a number, or ${{variable}} holding one)")
+        return m.HangUp(call, body.get("device"), loc)
     if kind == "set_agent_state":
         from mockcti.wire.enums import AgentState
 
@@ -934,7 +942,8 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
     if kind == "failover":
         return m.Failover(float(body["seconds"]), loc)
     ctx.err(path, _unknown("action", kind, ("reply", "fail", "emit", "delay", "fault", "close", "goto", "default",
-                                            "capture", "use", "deliver_call", "set_agent_state", "system_event",
+                                            "capture", "use", "deliver_call", "hang_up", "set_agent_state",
+                                            "system_event",
                                             "failure_event", "failover")))
     return None
 

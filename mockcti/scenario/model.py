@@ -24,7 +24,7 @@ from mockcti.wire.enums import MessageType
 __all__ = [
     "Location", "Predicate", "Match", "Fault",
     "Reply", "Fail", "Emit", "Delay", "Close", "Goto", "Default", "Capture",
-    "DeliverCall", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
+    "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
     "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
     "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
     "substitute", "references",
@@ -298,6 +298,17 @@ class DeliverCall:
 
 
 @dataclass(frozen=True, slots=True)
+class HangUp:
+    """A party of a call hangs up by itself: the caller when ``device`` is None, else the party at
+    ``device`` (an external number, an agent's phone). ``call`` is a CallID or a ``${variable}``
+    holding one (captured by deliver_call or from a request)."""
+
+    call: str | int
+    device: str | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SetAgentState:
     agent: str
     state: str  # AgentState member name (AGENT_STATE_READY ...)
@@ -322,7 +333,7 @@ class Failover:
     loc: Location = field(default=_NOWHERE, compare=False)
 
 
-Action = Union[Reply, Fail, Emit, Delay, Fault, Close, Goto, Default, Capture, DeliverCall, SetAgentState,
+Action = Union[Reply, Fail, Emit, Delay, Fault, Close, Goto, Default, Capture, DeliverCall, HangUp, SetAgentState,
                SystemEvent, Failover]
 
 #: Action types that need a request to answer (rules and expect steps only).

@@ -311,6 +311,45 @@ def test_deliver_call_with_capture_of_the_call_id():
     assert fc.text == f"held {call_id}"
 
 
+def test_hang_up_from_the_timeline_the_caller_abandons_while_ringing():
+    h = H("""
+    timeline:
+      - {at: 2, do: {deliver_call: {agent: "1001", ani: "0611", capture: {call: call_id}}}}
+      - {at: 3, do: {hang_up: {call: "${call}"}}}
+      - {at: 4, do: [{hang_up: {call: "${call}"}}, {hang_up: {call: 7, device: "0699"}}]}
+      - {at: 5, do: [{hang_up: {call: "${later}"}}, {deliver_call: {csq: Sales, ani: anon, capture: {who: ani}}},
+                     {hang_up: {call: "${who}"}}]}
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then: [{capture: {later: invoke_id}}, default]
+    """, center=True)
+    a, br = h.open("1001"), h.open(None)
+    assert [m.TYPE for m in h.msgs(h.tick(2.0), a)][-1] is MT.CALL_DELIVERED_EVENT
+    call_id = h.engine.env["call"]
+    acts = h.tick(3.0)
+    for sid in (a, br):
+        assert [m.TYPE.name for m in h.msgs(acts, sid)] == [
+            "CALL_CONNECTION_CLEARED_EVENT", "CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT",
+            "AGENT_STATE_EVENT"]
+    first = h.msgs(acts, a)[0]
+    assert (first.call_id, first.connection_device_id, first.releasing_device_id) == (call_id, "0611", "0611")
+    assert h.msgs(acts, a)[-1].agent_state != 4  # no longer AGENT_STATE_RESERVED
+    assert call_id not in h.hub.center.calls
+    happened = [e.data for e in h.hub.journal.entries(kind="happening") if e.data["what"] == "hang-up"]
+    assert happened == [{"what": "hang-up", "call_id": call_id, "device": None}]
+    # the call is gone; call 7 never existed: each failed action is a journalled fault, nothing is sent
+    acts = h.tick(4.0)
+    assert h.msgs(acts, a) == [] and h.msgs(acts, br) == []
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"]) for f in faults] == [
+        ("HangUp", f"hang_up: unknown call {call_id}; calls: []"), ("HangUp", "hang_up: unknown call 7; calls: []")]
+    # a variable not captured yet; a captured value that is no CallID
+    h.tick(5.0)
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [f["error"] for f in faults[2:]] == ["hang_up: no value for ${later}", "hang_up: 'anon' is not a CallID"]
+    assert all(f["where"].startswith("t.yaml:") for f in faults)
+
+
 def test_set_agent_state_system_event_and_failover_from_the_timeline():
     h = H("""
     timeline:

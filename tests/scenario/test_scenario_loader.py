@@ -203,6 +203,14 @@ def test_minimal_document_defaults():
     ("name: x\nrules: [{id: a, when: {message: HOLD_CALL_REQ}, then: []}, {id: a, when: {message: HOLD_CALL_REQ}, then: []}]\n",
      2, "rules[1].id", "duplicate id 'a'"),
     ("name: x\nname: y\n", 2, "", "duplicate key 'name'"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {device: '0699'}}\n",
+     4, "timeline[0].do.hang_up", "missing required key 'call'"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: caller}}\n",
+     4, "timeline[0].do.hang_up.call", "'caller' is not a CallID"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${nope}'}}\n",
+     4, "timeline[0].do.hang_up.call", "unknown substitution '${nope}'"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: 7, party: '0699'}}\n",
+     4, "timeline[0].do.hang_up.party", "unknown key 'party'"),
 ])
 def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, needle):
     errs = errors_of(text)

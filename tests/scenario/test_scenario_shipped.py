@@ -391,6 +391,46 @@ async def test_blind_transfer():
 
 
 @pytest.mark.asyncio
+async def test_caller_abandons():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        seen["delivered"] = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+        seen["cleared"] = [await c.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, timeout=4) for _ in range(2)]
+        seen["end"] = await c.next_event(MT.END_CALL_EVENT, timeout=2)
+        seen["state"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("caller-abandons", driver)
+    assert_passed(r)
+    call = seen["delivered"].call_id
+    assert [(e.call_id, e.connection_device_id, e.releasing_device_id) for e in seen["cleared"]] == [
+        (call, "0612345678", "0612345678"), (call, "3001", "0612345678")]
+    assert seen["end"].call_id == call and seen["state"].agent_state != AS.AGENT_STATE_RESERVED
+
+
+@pytest.mark.asyncio
+async def test_caller_abandons_fails_a_client_that_answers_the_ended_call():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        delivered = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+        await c.next_event(MT.END_CALL_EVENT, timeout=4)
+        seen["reply"] = await refused(c, M.AnswerCallReq(invoke_id=0, call_id=delivered.call_id,
+                                                         connection_device_id="3001"))
+        await c.close()
+
+    r = await run("caller-abandons", driver)
+    assert r.exit_code == 1
+    assert "never-answers-the-abandoned-call" in unmet(r)
+    assert seen["reply"].TYPE is MT.FAILURE_CONF and seen["reply"].status == S.E_CTI_INVALID_CALLID
+
+
+@pytest.mark.asyncio
 async def test_blind_transfer_fails_a_client_that_consults_first():
     async def driver(server):
         c = await agent(server)
