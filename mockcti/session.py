@@ -78,6 +78,11 @@ def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
     return {r[0]: Rule(*r) for r in rows}
 
 
+#: how many ended calls (END_CALL_EVENT sent) a session still accepts in a request without
+#: PROTO-UNKNOWN-CALL: a request racing the end of its call is not the client's fault, but a session
+#: that hears of thousands of calls (a wallboard on a loaded server) must not keep every CallID
+ENDED_CALLS_KEPT = 256
+
 # Protocol-conduct rules. Stable IDs: they appear in reports and JUnit test names.
 RULES: dict[str, Rule] = _rules(
     ("PROTO-OPEN-FIRST", "OPEN_REQ first", "A message other than OPEN_REQ arrived before a session was open (§3.2, §7.1)."),
@@ -95,7 +100,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-WRONG-DIRECTION", "Only client-to-server messages", "The client sent a message that only a server sends (§4 direction column)."),
     ("PROTO-FRAME-TOO-LARGE", "Frames within the size limit", "A frame announced a body larger than the limit; the connection was closed (§2.4)."),
     ("PROTO-INVOKEID-REUSED", "Unique outstanding InvokeIDs", "A request reused the InvokeID of a request still waiting for its confirmation."),
-    ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", "A request named a CallID that no event or confirmation ever gave this session."),
+    ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", f"A request named a CallID that no event or confirmation ever gave this session (or one whose END_CALL_EVENT went out more than {ENDED_CALLS_KEPT} ended calls ago)."),
     ("PROTO-HEARTBEAT-CADENCE", "Heartbeats keep the session alive", "The gap between two messages exceeded half the IdleTimeout: heartbeats at that cadence let the session expire (§3.4)."),
     ("PROTO-IDLE-EXPIRED", "Session kept alive", "Nothing arrived within IdleTimeout; the server reset the connection (§3.4)."),
     ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
@@ -177,7 +182,11 @@ def open_sender(cls: type) -> Any:
     if fn is not None:
         return fn
     conf, revealing, lists = _send_plan(cls)
-    if conf and not revealing and not lists:
+    if cls.TYPE is MT.END_CALL_EVENT:  # the call is over for this session: remembered as ended
+        def fn(session: "Session", m: Message) -> bytes:
+            session._call_ended(m.call_id)
+            return encode_shared(m, session.dialect)
+    elif conf and not revealing and not lists:
         def fn(session: "Session", m: Message) -> bytes:
             session._outstanding.pop(m.invoke_id, None)
             return encode(m, session.dialect)
@@ -363,7 +372,8 @@ class Session:
             self.dialect = _base_dialect(self.config)
         self._frames = FrameBuffer(self.config.max_body)
         self._outstanding: dict[int, MT] = {}
-        self._known_calls: set[int] = set()
+        self._known_calls: set[int] = set()  # calls the client was told of and not yet told ended
+        self._ended_calls: dict[int, None] = {}  # the last ENDED_CALLS_KEPT ended, oldest first
         self.bytes_in = 0
         self.messages_in = 0
         # before a session is open, replies use the version of the OPEN_REQ being answered when the
@@ -610,7 +620,8 @@ class Session:
             out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {ServiceMask(need).name}", msg))
         for name in call_fields:
             cid = getattr(msg, name)
-            if cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls:
+            if (cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls
+                    and cid not in self._ended_calls):
                 out.append(Violation("PROTO-UNKNOWN-CALL", f"{mt.name}.{name} = {cid}", msg))
                 break
         if mt is _CLOSE_REQ:
@@ -683,7 +694,10 @@ class Session:
         conf, revealing, lists = _SEND_PLAN.get(cls) or _send_plan(cls)
         if conf:  # a confirmation: its request is answered
             self._outstanding.pop(message.invoke_id, None)
-        self._learn_revealed(message, revealing, lists)
+        if cls.TYPE is MT.END_CALL_EVENT:
+            self._call_ended(message.call_id)
+        else:
+            self._learn_revealed(message, revealing, lists)
         prof, v = self.dialect.profile, self._reply_version
         if v is not None and prof.min_version <= v <= prof.max_version:
             return encode(message, self.dialect.with_version(v))
@@ -704,6 +718,17 @@ class Session:
                     cid = getattr(item, cid_name, None)
                     if cid is not None:
                         known.add(cid)
+
+    def _call_ended(self, cid: int | None) -> None:
+        """END_CALL_EVENT for ``cid`` goes to the client: from known to recently ended (bounded)."""
+        if cid is None:
+            return
+        self._known_calls.discard(cid)
+        ended = self._ended_calls
+        ended.pop(cid, None)
+        ended[cid] = None
+        if len(ended) > ENDED_CALLS_KEPT:
+            del ended[next(iter(ended))]
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""

@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcti.session import (
-    CONFIRMATION_OF, RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    CONFIRMATION_OF, ENDED_CALLS_KEPT, RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
     open_sender,
 )
 from mockcti.testing.strategies import from_message_type
 from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
-    AnswerCallReq, CallDeliveredEvent, CallHeldEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+    AnswerCallReq, BeginCallEvent, CallDeliveredEvent, CallHeldEvent, EndCallEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
     SetAgentStateReq,
 )
 
@@ -176,6 +176,31 @@ def test_unknown_call_id_is_a_violation():
     s = opened_session()
     evs = s.receive_data(wire(HoldCallReq(invoke_id=3, call_id=99, connection_device_id="3001")), 1.0)
     assert "Violation:PROTO-UNKNOWN-CALL" in kinds(evs) and isinstance(evs[-1], Received)
+
+
+@pytest.mark.parametrize("rendering", [False, True], ids=["open-sender", "general-path"])
+def test_ended_calls_are_remembered_bounded_and_a_late_request_on_one_is_no_violation(rendering):
+    """A session that hears of many calls keeps only the live ones and the last ENDED_CALLS_KEPT
+    ended ones: memory stays bounded on a long run, and a request racing its call's end is fine."""
+    s = opened_session()
+    n = ENDED_CALLS_KEPT * 4
+    for cid in range(1, n + 1):
+        s.encode(BeginCallEvent(call_id=cid, connection_device_id="3001"))
+        if rendering:  # the path of a session not yet open (same tracking, the general steps)
+            s.state, state = SessionState.AWAITING_OPEN, s.state
+        s.encode(EndCallEvent(call_id=cid, connection_device_id="3001"))
+        if rendering:
+            s.state = state
+    s.encode(BeginCallEvent(call_id=n + 1, connection_device_id="3001"))  # still going
+    assert s._known_calls == {n + 1}
+    assert list(s._ended_calls) == list(range(n - ENDED_CALLS_KEPT + 1, n + 1))
+    for inv, cid, flagged in ((3, n, False), (4, n - ENDED_CALLS_KEPT + 1, False), (5, n + 1, False),
+                              (6, n - ENDED_CALLS_KEPT, True), (7, 1, True)):
+        evs = s.receive_data(wire(HoldCallReq(invoke_id=inv, call_id=cid, connection_device_id="3001")), 1.0)
+        assert ("Violation:PROTO-UNKNOWN-CALL" in kinds(evs)) is flagged, (cid, kinds(evs))
+    # a call that begins again after it ended is a live call again
+    s.encode(BeginCallEvent(call_id=n, connection_device_id="3001"))
+    assert n in s._known_calls
 
 
 def test_service_not_granted():
@@ -454,7 +479,7 @@ _SERVER_TYPES = sorted((mt for mt in SPECS if mt not in CONFIRMATION_OF and mt i
 def test_an_open_session_sends_every_server_message_as_encode_does_and_learns_what_it_tells(data):
     """Session.encode (and the per-class senders the hub calls) give encode()'s bytes for every
     server message, forget the request a confirmation answers and learn every call ID revealed —
-    in a field or in a list of parties."""
+    in a field or in a list of parties — except END_CALL_EVENT's, which ends the call for the client."""
     mt = data.draw(st.sampled_from(_SERVER_TYPES))
     msg = data.draw(from_message_type(mt, dialect=D14))
     s = opened_session()
@@ -470,7 +495,10 @@ def test_an_open_session_sends_every_server_message_as_encode_does_and_learns_wh
         for item in getattr(msg, name, None) or ():
             revealed |= {getattr(item, n) for n in ("connected_party_call_id", "call_connection_call_id")
                          if getattr(item, n, None) is not None}
-    assert s._known_calls == revealed
+    if mt is MessageType.END_CALL_EVENT:  # the call is over for the client: kept among the ended ones
+        assert s._known_calls == set() and list(s._ended_calls) == [msg.call_id]
+    else:
+        assert s._known_calls == revealed and not s._ended_calls
     answered = invoke is not None and mt in _CONFIRMATIONS_SENT
     assert (invoke in s.outstanding) is (invoke is not None and not answered)
 
