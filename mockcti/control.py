@@ -747,7 +747,7 @@ class ControlServer:
     async def post_call_hangup(self, req: Request) -> Any:
         req.args(())
         text = req.params["call"]
-        call = self.hub.center.calls.get(int(text)) if text.isdigit() and len(text) <= 10 else None
+        call = self.hub.center.calls.get(int(text)) if text.isdecimal() and len(text) <= 10 else None
         if call is None:
             known = sorted(self.hub.center.calls)
             raise HTTPError(404, f"unknown call {text[:40]!r}; calls: {known[:20]}", field="call", allowed=known[:100])

@@ -275,8 +275,9 @@ async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
         assert (await c.next_event(MT.END_CALL_EVENT)).call_id == call_id
         _, _, err = await call(ctl, "POST", f"/calls/{call_id}/hangup", {}, expect=404)
         assert err["field"] == "call" and f"unknown call '{call_id}'" in err["error"]
-        _, _, err = await call(ctl, "POST", "/calls/x1/hangup", {}, expect=404)
-        assert err["field"] == "call"
+        for bad in ("x1", "%C2%B2", "99999999999"):  # not a number, a superscript two, too long
+            _, _, err = await call(ctl, "POST", f"/calls/{bad}/hangup", {}, expect=404)
+            assert err["field"] == "call"
         _, _, j = await call(ctl, "GET", "/journal?kind=happening")
         last = j["entries"][-1]
         assert (last["what"], last["call_id"], last["device"]) == ("control API hang-up", call_id, "0612345678")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 import sys
+from typing import Any
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 

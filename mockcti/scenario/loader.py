@@ -915,7 +915,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
             if k in body:
                 ctx.reference(body[k], path + (k,), request)
         call = body["call"]
-        if isinstance(call, str) and not m.references(call) and not call.isdigit():
+        if isinstance(call, str) and not m.references(call) and not call.isdecimal():
             ctx.err(path + ("call",), f"{call!r} is not a CallID (a number, or ${{variable}} holding one)")
         return m.HangUp(call, body.get("device"), loc)
     if kind == "set_agent_state":
