@@ -103,9 +103,16 @@ def test_unreadable_and_unparsable_files(tmp_path):
         load_center_file(bad)
 
 
+def _interactive_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal. A test run started in the background (``cmd &`` in a
+    script, nohup) ignores SIGINT, and the child would inherit that and never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _serve(*args):
     return subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interactive_sigint)
 
 
 @pytest.mark.asyncio
