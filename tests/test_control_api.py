@@ -275,12 +275,21 @@ async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
         assert (await c.next_event(MT.END_CALL_EVENT)).call_id == call_id
         _, _, err = await call(ctl, "POST", f"/calls/{call_id}/hangup", {}, expect=404)
         assert err["field"] == "call" and f"unknown call '{call_id}'" in err["error"]
+        # the agent's phone set down on a second call: with one party left, the call ends
+        _, _, r = await call(ctl, "POST", "/calls", {"agent": "1001", "ani": "0612345678"})
+        second = r["call_id"]
+        await c.next_event(MT.CALL_DELIVERED_EVENT)
+        _, _, r = await call(ctl, "POST", f"/calls/{second}/hangup", {"device": "3001"})
+        assert r == {"call_id": second, "device": "3001", "ended": True}
+        cleared = await c.next_event(MT.CALL_CONNECTION_CLEARED_EVENT)
+        assert (cleared.call_id, cleared.connection_device_id, cleared.releasing_device_id) == (second, "3001", "3001")
+        assert (await c.next_event(MT.END_CALL_EVENT)).call_id == second
         for bad in ("x1", "%C2%B2", "99999999999"):  # not a number, a superscript two, too long
             _, _, err = await call(ctl, "POST", f"/calls/{bad}/hangup", {}, expect=404)
             assert err["field"] == "call"
         _, _, j = await call(ctl, "GET", "/journal?kind=happening")
-        last = j["entries"][-1]
-        assert (last["what"], last["call_id"], last["device"]) == ("control API hang-up", call_id, "0612345678")
+        hung = [(e["call_id"], e["device"]) for e in j["entries"] if e["what"] == "control API hang-up"]
+        assert hung == [(call_id, "0612345678"), (second, "3001")]
     finally:
         await c.abort()
 

@@ -333,7 +333,7 @@ def test_hang_up_from_the_timeline_the_caller_abandons_while_ringing():
             "AGENT_STATE_EVENT"]
     first = h.msgs(acts, a)[0]
     assert (first.call_id, first.connection_device_id, first.releasing_device_id) == (call_id, "0611", "0611")
-    assert h.msgs(acts, a)[-1].agent_state != 4  # no longer AGENT_STATE_RESERVED
+    assert h.msgs(acts, a)[-1].agent_state == 3  # RESERVED -> READY, the center's after-call state
     assert call_id not in h.hub.center.calls
     happened = [e.data for e in h.hub.journal.entries(kind="happening") if e.data["what"] == "hang-up"]
     assert happened == [{"what": "hang-up", "call_id": call_id, "device": None}]

@@ -408,7 +408,7 @@ async def test_caller_abandons():
     call = seen["delivered"].call_id
     assert [(e.call_id, e.connection_device_id, e.releasing_device_id) for e in seen["cleared"]] == [
         (call, "0612345678", "0612345678"), (call, "3001", "0612345678")]
-    assert seen["end"].call_id == call and seen["state"].agent_state != AS.AGENT_STATE_RESERVED
+    assert seen["end"].call_id == call and seen["state"].agent_state == AS.AGENT_STATE_READY  # after-call state
 
 
 @pytest.mark.asyncio

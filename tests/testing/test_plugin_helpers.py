@@ -140,7 +140,7 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.hang_up(call_id, "999")
     server.hang_up(call_id)
     assert server.call(lambda hub, now: call_id in hub.center.calls) is False
-    assert server.agent_state("1003") != "AGENT_STATE_RESERVED"
+    assert server.agent_state("1003") == "AGENT_STATE_READY"  # back from RESERVED: the after-call state
     assert server.events("happening")[-1].data == {"what": "test hang-up", "call_id": call_id, "device": None}
     with pytest.raises(KeyError, match=f"unknown call {call_id}"):
         server.hang_up(call_id)
