@@ -26,12 +26,19 @@ The same driver runs against both servers:
 
 Each server runs in its own subprocess and the driver in this process: on a 2-core machine that
 gives the server one core and the driver the other, so the server being measured is not slowed
-down by the client. The driver sends pre-encoded frames (InvokeID and CallID patched in) over
-asyncio streams and only cuts frame headers; its CPU is printed next to the server's so you can
-see which side is saturated. Ratios (mock/raw throughput) are measured in the same run.
+down by the client. The driver sends pre-encoded frames (InvokeID and CallID patched in) and only
+cuts frame headers; by default (``--driver callbacks``) each session is an asyncio ``Protocol``
+that sends its next requests from ``data_received`` as soon as the replies they wait for are in.
+``--driver streams`` runs the earlier driver, one coroutine per session over asyncio streams with
+a ``wait_for`` per read: it costs the driver about twice the CPU per reply, enough that the raw
+server's rate was the driver's, not the server's (raw server CPU 35-65 % in the mix while the
+driver sat at 95-100 %), which flattered the mix ratios. The CPU of both sides is printed next to
+each rate so you can see which one is saturated. Ratios (mock/raw throughput) are measured in the
+same run.
 With uvloop installed, everything is repeated with uvloop in both servers.
 
-    python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 3] [--depth 16] [--json]
+    python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 5] [--depth 16]
+                           [--driver callbacks|streams] [--json]
 """
 
 from __future__ import annotations
@@ -467,30 +474,192 @@ async def mix_session(c: Conn, agent: str, start: asyncio.Event, stop_at: list[f
         counts.append(-c.errors)
 
 
+class HbProtocol(asyncio.Protocol):
+    """HEARTBEAT round trips driven from ``data_received`` (the ``callbacks`` driver): every
+    confirmation that arrives sends the next heartbeat at once, keeping ``depth`` in flight (the
+    InvokeIDs go round a ring of ``depth``, FIFO), as ``hb_session`` does over streams."""
+
+    def __init__(self, opening: bytes, depth: int, stop_at: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        self.opening, self.depth, self.stop_at, self.time = opening, depth, stop_at, loop.time
+        frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
+        self.ring, self.flen = b"".join(frames) * 2, len(frames[0])
+        self.opened: asyncio.Future = loop.create_future()
+        self.done: asyncio.Future = loop.create_future()
+        self.transport = None
+        self.buf = b""
+        self.cursor = self.cycles = self.errors = 0
+        self.running = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.opening)
+
+    def connection_lost(self, exc) -> None:
+        for f in (self.opened, self.done):
+            if not f.done():
+                f.set_exception(exc or ConnectionError("server closed the connection"))
+
+    def start(self) -> None:
+        self.running = True
+        self.transport.write(self.ring[:self.depth * self.flen])
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        if not self.opened.done():  # the OPEN_CONF
+            if len(buf) < 8 or len(buf) < 8 + HDR.unpack_from(buf)[0]:
+                self.buf = buf
+                return
+            buf = buf[8 + HDR.unpack_from(buf)[0]:]
+            self.opened.set_result(None)
+        n = len(buf) // HB_CONF_LEN
+        self.buf = buf[n * HB_CONF_LEN:]
+        if not self.running or not n:
+            return
+        self.cycles += n
+        if self.time() >= self.stop_at[0]:
+            self.running = False
+            if not self.done.done():
+                self.done.set_result(None)
+            return
+        flen, depth, cursor, out = self.flen, self.depth, self.cursor, []
+        while n:  # re-send the InvokeIDs just answered
+            k = min(n, depth - cursor)
+            out.append(self.ring[cursor * flen:(cursor + k) * flen])
+            cursor = (cursor + k) % depth
+            n -= k
+        self.cursor = cursor
+        self.transport.write(b"".join(out))
+
+
+class MixProtocol(asyncio.Protocol):
+    """The mix driven from ``data_received`` (the ``callbacks`` driver): the next requests leave in
+    the callback that saw the last reply they wait for, with no task wake-up, stream buffer or
+    timeout object per read. Same frames, same checks and the same counting as ``mix_session``."""
+
+    def __init__(self, opening: bytes, agent: str, pipelined: bool, stop_at: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        self.opening, self.pipelined, self.stop_at, self.time = opening, pipelined, stop_at, loop.time
+        self.tpl = mix_templates(agent)
+        self.opened: asyncio.Future = loop.create_future()
+        self.done: asyncio.Future = loop.create_future()
+        self.transport = None
+        self.buf = b""
+        self.inv = 1
+        self.cycles = self.errors = 0
+        self.confs, self.want_call, self.call_id = 1, False, 0
+        self.plan: list[tuple[tuple[int, ...], int, bool]] = []  # steps left: (requests, confirmations, CallID?)
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.opening)
+
+    def connection_lost(self, exc) -> None:
+        for f in (self.opened, self.done):
+            if not f.done():
+                f.set_exception(exc or ConnectionError("server closed the connection"))
+
+    def start(self) -> None:
+        self._cycle()
+
+    def _cycle(self) -> None:
+        later = MIX_LATER[self.cycles & 1]
+        if self.pipelined:
+            self.plan = [((0, 1), 2, True), (later, len(later), False)]
+        else:
+            self.plan = [((0,), 1, False), ((1,), 1, True)] + [((i,), 1, False) for i in later]
+        self._step()
+
+    def _step(self) -> None:
+        reqs, self.confs, self.want_call = self.plan.pop(0)
+        out = []
+        for i in reqs:
+            f, has_call = self.tpl[i]
+            f = bytearray(f)
+            U32.pack_into(f, 8, self.inv)
+            self.inv += 1
+            if has_call:
+                U32.pack_into(f, MIX_CALL_AT, self.call_id)
+            out.append(f)
+        self.transport.write(b"".join(out))
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        pos, n = 0, len(buf)
+        while n - pos >= 8:
+            length, mtype = HDR.unpack_from(buf, pos)
+            end = pos + 8 + length
+            if end > n:
+                break
+            if mtype in CONF_TYPES:
+                self.confs -= 1
+            elif mtype in FAIL_TYPES:
+                self.confs -= 1
+                self.errors += 1
+            elif mtype == T_DELIVERED and self.want_call:
+                self.call_id = U32.unpack_from(buf, pos + 8 + CALL_ID_AT)[0]
+                self.want_call = False
+            pos = end
+            if self.confs <= 0 and not self.want_call:
+                self.confs = 1 << 30  # nothing more is awaited until the next step is sent
+                if not self.opened.done():
+                    self.opened.set_result(None)
+                elif self.plan:
+                    self._step()
+                else:
+                    self.cycles += 1
+                    if self.time() < self.stop_at[0]:
+                        self._cycle()
+                    elif not self.done.done():
+                        self.done.set_result(None)
+        self.buf = buf[pos:]
+
+
 async def run_config(port: int, server: ServerProc, workload: str, sessions: int, pipelined: bool, depth: int,
-                     seconds: float, agent_base: int) -> dict:
+                     seconds: float, agent_base: int, driver: str = "callbacks") -> dict:
+    loop = asyncio.get_running_loop()
     conns = []
+    protos: list[MixProtocol | HbProtocol] = []
+    stop_at = [0.0]
     for i in range(sessions):
-        if workload == "hb":
+        if workload == "hb" and driver == "callbacks":
+            _, proto = await loop.create_connection(
+                lambda: HbProtocol(open_req("bridge"), depth if pipelined else 1, stop_at), "127.0.0.1", port)
+            await asyncio.wait_for(proto.opened, 10)
+            protos.append(proto)
+        elif workload == "hb":
             conns.append(await connect(port, open_req("bridge")))
+        elif driver == "callbacks":
+            agent = str(agent_base + i)
+            _, proto = await loop.create_connection(
+                lambda: MixProtocol(open_req("agent", agent), agent, pipelined, stop_at), "127.0.0.1", port)
+            await asyncio.wait_for(proto.opened, 10)
+            protos.append(proto)
         else:
             conns.append(await connect(port, open_req("agent", str(agent_base + i))))
     start = asyncio.Event()
-    stop_at = [0.0]
     counts: list[int] = []
-    if workload == "hb":
+    if protos:
+        tasks = [p.done for p in protos]
+    elif workload == "hb":
         tasks = [asyncio.create_task(hb_session(c, start, stop_at, depth if pipelined else 1, counts)) for c in conns]
     else:
         tasks = [asyncio.create_task(mix_session(c, str(agent_base + i), start, stop_at, pipelined, counts))
                  for i, c in enumerate(conns)]
     await asyncio.sleep(0.05)
-    loop = asyncio.get_running_loop()
     cpu0, ru0, t0 = server.cpu(), resource.getrusage(resource.RUSAGE_SELF), loop.time()
     stop_at[0] = t0 + seconds
     start.set()
+    for p in protos:
+        p.start()
     await asyncio.wait_for(asyncio.gather(*tasks), seconds + 30)
     t1 = loop.time()
     cpu1, ru1 = server.cpu(), resource.getrusage(resource.RUSAGE_SELF)
+    for p in protos:
+        counts.append(p.cycles)
+        if p.errors:
+            counts.append(-p.errors)
+        p.transport.close()
     for c in conns:
         c.w.close()
     for c in conns:
@@ -508,7 +677,7 @@ async def run_config(port: int, server: ServerProc, workload: str, sessions: int
 
 async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth: int,
                 workloads: tuple[str, ...] = ("hb", "mix"), modes: tuple[str, ...] = ("lockstep", "pipelined"),
-                kinds: tuple[str, ...] = ("raw", "mock"), rounds: int = 3) -> list[dict]:
+                kinds: tuple[str, ...] = ("raw", "mock"), rounds: int = 3, driver: str = "callbacks") -> list[dict]:
     """Each configuration is measured ``rounds`` times, alternating the two servers (raw, mock, raw,
     mock, ...): a shared VM's speed drifts by tens of percent over seconds, and alternating short
     runs exposes both servers to the same drift. A server's rate is the median of its rounds."""
@@ -528,7 +697,7 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
                             if workload == "mix" and agent_base[kind] + n > 1000 + N_AGENTS:
                                 raise SystemExit("not enough agents for this --sessions list; raise N_AGENTS")
                             runs[kind].append(await run_config(servers[kind].port, servers[kind], workload, n,
-                                                               pipelined, depth, seconds, agent_base[kind]))
+                                                               pipelined, depth, seconds, agent_base[kind], driver))
                             if workload == "mix":
                                 agent_base[kind] += n
                     for kind in kinds:
@@ -580,6 +749,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workloads", default="hb,mix", help="comma-separated: hb, mix (default both)")
     p.add_argument("--modes", default="lockstep,pipelined", help="comma-separated: lockstep, pipelined")
     p.add_argument("--only", choices=["mock", "raw"], help="measure one server only (profiling)")
+    p.add_argument("--driver", choices=["callbacks", "streams"], default="callbacks",
+                   help="how the mix is driven: from the protocol's data_received (default) or by one "
+                        "coroutine per session over asyncio streams (the driver before 2026-11-30, night)")
     p.add_argument("--serve", choices=["mock", "raw"], help=argparse.SUPPRESS)
     p.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lifetime", type=float, default=1800.0, help=argparse.SUPPRESS)
@@ -599,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     for loop_name in ("asyncio",) + (("uvloop",) if uvloop is not None else ()):
         results += asyncio.run(bench(loop_name, sessions, seconds, args.depth,
                                      tuple(args.workloads.split(",")), tuple(args.modes.split(",")),
-                                     (args.only,) if args.only else ("raw", "mock"), rounds))
+                                     (args.only,) if args.only else ("raw", "mock"), rounds, args.driver))
     if uvloop is None:
         print("uvloop not installed: asyncio only")
     ok = True

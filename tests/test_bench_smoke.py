@@ -20,12 +20,14 @@ def test_mix_loop_runs_its_cycles_without_a_refusal(mode):
     assert "refused" not in done.stdout + done.stderr
 
 
-def test_bench_server_runs_both_workloads_against_both_servers_without_an_error():
-    """bench/server.py end to end, briefly: both servers answer every request of both workloads
-    (the mix's odd cycles transfer their call) with no FAILURE_CONF; no rates are judged here."""
+@pytest.mark.parametrize("driver", ["callbacks", "streams"])
+def test_bench_server_runs_both_workloads_against_both_servers_without_an_error(driver):
+    """bench/server.py end to end, briefly, with either driver: both servers answer every request
+    of both workloads (the mix's odd cycles transfer their call) with no FAILURE_CONF; no rates are
+    judged here."""
     server_py = BENCH.parent / "server.py"
     done = subprocess.run([sys.executable, str(server_py), "--sessions", "1,3", "--seconds", "0.3", "--rounds", "2",
-                           "--json"], capture_output=True, text=True, timeout=300)
+                           "--driver", driver, "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(done.stdout[done.stdout.index("\n[") + 1:])
     assert {(r["workload"], r["mode"], r["sessions"]) for r in results} == {
