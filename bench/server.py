@@ -672,6 +672,8 @@ async def run_config(port: int, server: ServerProc, workload: str, sessions: int
     errors = -sum(x for x in counts if x < 0)
     return {"rate": done / elapsed, "elapsed": elapsed, "done": done, "errors": errors,
             "server_cpu": (cpu1 - cpu0) / elapsed,
+            # server CPU per round trip or cycle (clock ticks of /proc: about ±10 ms over the run)
+            "server_us_per_op": (cpu1 - cpu0) / done * 1e6 if done else float("nan"),
             "driver_cpu": (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / elapsed}
 
 
@@ -710,13 +712,15 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
                                            for r, m in zip(runs["raw"], runs["mock"])]
                     results.append(row)
                     unit = "rt/s" if workload == "hb" else "cycles/s"
+                    op = "rt" if workload == "hb" else "cycle"
                     errs = row["mock"]["errors"] + row["raw"]["errors"]
                     spread = (f"  rounds {min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}"
                               if rounds > 1 else "")
                     print(f"{loop_name:7} {workload:3} {row['mode']:9} {n:>4} sessions: "
                           f"raw {row['raw']['rate']:>9.0f} {unit:8} (srv {row['raw']['server_cpu']:.0%} "
-                          f"drv {row['raw']['driver_cpu']:.0%})  mock {row['mock']['rate']:>9.0f} "
-                          f"(srv {row['mock']['server_cpu']:.0%} drv {row['mock']['driver_cpu']:.0%})  "
+                          f"{row['raw']['server_us_per_op']:.0f} us/{op} drv {row['raw']['driver_cpu']:.0%})  "
+                          f"mock {row['mock']['rate']:>9.0f} (srv {row['mock']['server_cpu']:.0%} "
+                          f"{row['mock']['server_us_per_op']:.0f} us/{op} drv {row['mock']['driver_cpu']:.0%})  "
                           f"ratio {row['ratio']:.2f}{spread}" + (f"  ERRORS {errs}" if errs else ""), flush=True)
     finally:
         for s in servers.values():
