@@ -82,6 +82,12 @@ def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
 #: PROTO-UNKNOWN-CALL: a request racing the end of its call is not the client's fault, but a session
 #: that hears of thousands of calls (a wallboard on a loaded server) must not keep every CallID
 ENDED_CALLS_KEPT = 256
+#: how many live calls a session remembers. A session learns a call from any message that names it
+#: and forgets it on its END_CALL_EVENT; a session whose call mask leaves END_CALL_EVENT out never
+#: hears of the end, so without a bound it would keep every CallID it was ever told of. Beyond this
+#: many, the call least recently named by a message to the session is forgotten (a request naming it
+#: later is PROTO-UNKNOWN-CALL). A session with END_CALL_EVENT in its mask stays far below it.
+KNOWN_CALLS_KEPT = 65536
 
 # Protocol-conduct rules. Stable IDs: they appear in reports and JUnit test names.
 RULES: dict[str, Rule] = _rules(
@@ -100,7 +106,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-WRONG-DIRECTION", "Only client-to-server messages", "The client sent a message that only a server sends (§4 direction column)."),
     ("PROTO-FRAME-TOO-LARGE", "Frames within the size limit", "A frame announced a body larger than the limit; the connection was closed (§2.4)."),
     ("PROTO-INVOKEID-REUSED", "Unique outstanding InvokeIDs", "A request reused the InvokeID of a request still waiting for its confirmation."),
-    ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", f"A request named a CallID that no event or confirmation ever gave this session (or one whose END_CALL_EVENT went out more than {ENDED_CALLS_KEPT} ended calls ago)."),
+    ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", f"A request named a CallID that no event or confirmation ever gave this session (or one whose END_CALL_EVENT went out more than {ENDED_CALLS_KEPT} ended calls ago, or, for a session that never gets END_CALL_EVENT, one not named to it among its last {KNOWN_CALLS_KEPT} calls)."),
     ("PROTO-HEARTBEAT-CADENCE", "Heartbeats keep the session alive", "The gap between two messages exceeded half the IdleTimeout: heartbeats at that cadence let the session expire (§3.4)."),
     ("PROTO-IDLE-EXPIRED", "Session kept alive", "Nothing arrived within IdleTimeout; the server reset the connection (§3.4)."),
     ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
@@ -138,6 +144,7 @@ CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id", 
 _REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
                      "secondary_connection_call_id")
 _NULL_CALL_ID = 0xFFFFFFFF
+_UNKNOWN = object()  # dict.pop default: the call was not known
 _LIST_FIELDS = ("parties", "call_devices", "calls")
 #: per message class: (its CALL_ID_FIELDS, its _REVEALING_FIELDS, its _LIST_FIELDS) — looked up once per
 #: class instead of ~20 getattr calls per message (a hot spot of the server benchmark, bench/README.md)
@@ -196,7 +203,10 @@ def open_sender(cls: type) -> Any:
         def fn(session: "Session", m: Message) -> bytes:
             cid = getattr(m, name)
             if cid is not None:
-                session._known_calls.add(cid)
+                known = session._known_calls
+                if known.pop(cid, _UNKNOWN) is _UNKNOWN and len(known) >= KNOWN_CALLS_KEPT:
+                    del known[next(iter(known))]
+                known[cid] = None  # most recently named last
             return encode_shared(m, session.dialect)
     elif not conf and not revealing and not lists:
         def fn(session: "Session", m: Message) -> bytes:
@@ -372,7 +382,8 @@ class Session:
             self.dialect = _base_dialect(self.config)
         self._frames = FrameBuffer(self.config.max_body)
         self._outstanding: dict[int, MT] = {}
-        self._known_calls: set[int] = set()  # calls the client was told of and not yet told ended
+        # calls the client was told of and not yet told ended, least recently named first (bounded)
+        self._known_calls: dict[int, None] = {}
         self._ended_calls: dict[int, None] = {}  # the last ENDED_CALLS_KEPT ended, oldest first
         self.bytes_in = 0
         self.messages_in = 0
@@ -707,23 +718,30 @@ class Session:
 
     def _learn_revealed(self, message: Message, revealing: tuple[str, ...], lists: tuple[str, ...]) -> None:
         """The call IDs a message we send tells the client about."""
-        known = self._known_calls
+        know = self._know
         for name in revealing:
             cid = getattr(message, name)
             if cid is not None:
-                known.add(cid)
+                know(cid)
         for name in lists:
             for item in getattr(message, name) or ():
                 for cid_name in ("connected_party_call_id", "call_connection_call_id"):
                     cid = getattr(item, cid_name, None)
                     if cid is not None:
-                        known.add(cid)
+                        know(cid)
+
+    def _know(self, cid: int) -> None:
+        """``cid`` is named to the client: known, as the most recently named (see KNOWN_CALLS_KEPT)."""
+        known = self._known_calls
+        if known.pop(cid, _UNKNOWN) is _UNKNOWN and len(known) >= KNOWN_CALLS_KEPT:
+            del known[next(iter(known))]
+        known[cid] = None
 
     def _call_ended(self, cid: int | None) -> None:
         """END_CALL_EVENT for ``cid`` goes to the client: from known to recently ended (bounded)."""
         if cid is None:
             return
-        self._known_calls.discard(cid)
+        self._known_calls.pop(cid, None)
         ended = self._ended_calls
         ended.pop(cid, None)
         ended[cid] = None
@@ -732,7 +750,8 @@ class Session:
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""
-        self._known_calls.update(call_ids)
+        for cid in call_ids:
+            self._know(cid)
 
     @property
     def outstanding(self) -> dict[int, MT]:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockcti import session as session_module
 from mockcti.session import (
     CONFIRMATION_OF, ENDED_CALLS_KEPT, RULES, ConnectionFailed, Received, Rejected, Session, SessionConfig, SessionState, Violation,
     open_sender,
@@ -192,7 +193,7 @@ def test_ended_calls_are_remembered_bounded_and_a_late_request_on_one_is_no_viol
         if rendering:
             s.state = state
     s.encode(BeginCallEvent(call_id=n + 1, connection_device_id="3001"))  # still going
-    assert s._known_calls == {n + 1}
+    assert list(s._known_calls) == [n + 1]
     assert list(s._ended_calls) == list(range(n - ENDED_CALLS_KEPT + 1, n + 1))
     for inv, cid, flagged in ((3, n, False), (4, n - ENDED_CALLS_KEPT + 1, False), (5, n + 1, False),
                               (6, n - ENDED_CALLS_KEPT, True), (7, 1, True)):
@@ -201,6 +202,33 @@ def test_ended_calls_are_remembered_bounded_and_a_late_request_on_one_is_no_viol
     # a call that begins again after it ended is a live call again
     s.encode(BeginCallEvent(call_id=n, connection_device_id="3001"))
     assert n in s._known_calls
+
+
+@pytest.mark.parametrize("rendering", [False, True], ids=["open-sender", "general-path"])
+def test_a_session_never_told_of_call_ends_keeps_only_the_calls_most_recently_named_to_it(rendering, monkeypatch):
+    """A session whose call mask leaves END_CALL_EVENT out hears of calls but never of their end: it
+    keeps the KNOWN_CALLS_KEPT calls most recently named to it, not every CallID of a long run; a
+    request naming a forgotten call is PROTO-UNKNOWN-CALL, one naming a call still remembered is not."""
+    monkeypatch.setattr(session_module, "KNOWN_CALLS_KEPT", 8)
+    s = opened_session()
+
+    def send(msg):
+        if rendering:  # the path of a session not yet open (same tracking, the general steps)
+            s.state, state = SessionState.AWAITING_OPEN, s.state
+        s.encode(msg)
+        if rendering:
+            s.state = state
+
+    for cid in range(1, 21):
+        send(BeginCallEvent(call_id=cid, connection_device_id="3001"))
+        if cid == 14:  # call 5 is named again: now more recent than 6..14
+            send(CallDeliveredEvent(call_id=5, connection_device_id="3001"))
+    assert list(s._known_calls) == [14, 5, 15, 16, 17, 18, 19, 20]
+    for inv, cid, flagged in ((3, 5, False), (4, 20, False), (5, 14, False), (6, 13, True), (7, 1, True)):
+        evs = s.receive_data(wire(HoldCallReq(invoke_id=inv, call_id=cid, connection_device_id="3001")), 1.0)
+        assert ("Violation:PROTO-UNKNOWN-CALL" in kinds(evs)) is flagged, (cid, kinds(evs))
+    s.learn_calls([30, 31])  # calls a scenario set up count against the same bound
+    assert list(s._known_calls) == [15, 16, 17, 18, 19, 20, 30, 31]
 
 
 def test_service_not_granted():
@@ -496,9 +524,9 @@ def test_an_open_session_sends_every_server_message_as_encode_does_and_learns_wh
             revealed |= {getattr(item, n) for n in ("connected_party_call_id", "call_connection_call_id")
                          if getattr(item, n, None) is not None}
     if mt is MessageType.END_CALL_EVENT:  # the call is over for the client: kept among the ended ones
-        assert s._known_calls == set() and list(s._ended_calls) == [msg.call_id]
+        assert not s._known_calls and list(s._ended_calls) == [msg.call_id]
     else:
-        assert s._known_calls == revealed and not s._ended_calls
+        assert set(s._known_calls) == revealed and not s._ended_calls
     answered = invoke is not None and mt in _CONFIRMATIONS_SENT
     assert (invoke in s.outstanding) is (invoke is not None and not answered)
 
