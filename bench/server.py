@@ -31,8 +31,8 @@ cuts frame headers; by default (``--driver callbacks``) each session is an async
 that sends its next requests from ``data_received`` as soon as the replies they wait for are in.
 ``--driver streams`` runs the earlier driver, one coroutine per session over asyncio streams with
 a ``wait_for`` per read: it costs the driver about twice the CPU per reply, enough that the raw
-server's rate was the driver's, not the server's (raw server CPU 35-65 % in the mix while the
-driver sat at 95-100 %), which flattered the mix ratios. The CPU of both sides is printed next to
+server's rate was the driver's, not the server's (raw server CPU 24-56 % in the mix while the
+driver sat at 93-100 %), which flattered the mix ratios. The CPU of both sides is printed next to
 each rate so you can see which one is saturated. Ratios (mock/raw throughput) are measured in the
 same run.
 With uvloop installed, everything is repeated with uvloop in both servers and in the driver.
@@ -506,11 +506,13 @@ class HbProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buf = self.buf + data if self.buf else data
-        if not self.opened.done():  # the OPEN_CONF
+        if not self.opened.done():  # the OPEN_CONF (a FAILURE_CONF counts as an error)
             if len(buf) < 8 or len(buf) < 8 + HDR.unpack_from(buf)[0]:
                 self.buf = buf
                 return
-            buf = buf[8 + HDR.unpack_from(buf)[0]:]
+            length, mtype = HDR.unpack_from(buf)
+            self.errors += mtype in FAIL_TYPES
+            buf = buf[8 + length:]
             self.opened.set_result(None)
         n = len(buf) // HB_CONF_LEN
         self.buf = buf[n * HB_CONF_LEN:]

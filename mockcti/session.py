@@ -203,10 +203,7 @@ def open_sender(cls: type) -> Any:
         def fn(session: "Session", m: Message) -> bytes:
             cid = getattr(m, name)
             if cid is not None:
-                known = session._known_calls
-                if known.pop(cid, _UNKNOWN) is _UNKNOWN and len(known) >= KNOWN_CALLS_KEPT:
-                    del known[next(iter(known))]
-                known[cid] = None  # most recently named last
+                session._know(cid)
             return encode_shared(m, session.dialect)
     elif not conf and not revealing and not lists:
         def fn(session: "Session", m: Message) -> bytes:
