@@ -474,22 +474,19 @@ async def mix_session(c: Conn, agent: str, start: asyncio.Event, stop_at: list[f
         counts.append(-c.errors)
 
 
-class HbProtocol(asyncio.Protocol):
-    """HEARTBEAT round trips driven from ``data_received`` (the ``callbacks`` driver): every
-    confirmation that arrives sends the next heartbeat at once, keeping ``depth`` in flight (the
-    InvokeIDs go round a ring of ``depth``, FIFO), as ``hb_session`` does over streams."""
+class _Driven(asyncio.Protocol):
+    """A session of the ``callbacks`` driver: sends ``opening`` on connect; ``opened`` resolves with
+    its confirmation, ``done`` when the run is over (both fail if the server closes the connection);
+    ``cycles`` and ``errors`` are what it counted."""
 
-    def __init__(self, opening: bytes, depth: int, stop_at: list[float]) -> None:
+    def __init__(self, opening: bytes, stop_at: list[float]) -> None:
         loop = asyncio.get_running_loop()
-        self.opening, self.depth, self.stop_at, self.time = opening, depth, stop_at, loop.time
-        frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
-        self.ring, self.flen = b"".join(frames) * 2, len(frames[0])
+        self.opening, self.stop_at, self.time = opening, stop_at, loop.time
         self.opened: asyncio.Future = loop.create_future()
         self.done: asyncio.Future = loop.create_future()
         self.transport = None
         self.buf = b""
-        self.cursor = self.cycles = self.errors = 0
-        self.running = False
+        self.cycles = self.errors = 0
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -499,6 +496,20 @@ class HbProtocol(asyncio.Protocol):
         for f in (self.opened, self.done):
             if not f.done():
                 f.set_exception(exc or ConnectionError("server closed the connection"))
+
+
+class HbProtocol(_Driven):
+    """HEARTBEAT round trips driven from ``data_received`` (the ``callbacks`` driver): every
+    confirmation that arrives sends the next heartbeat at once, keeping ``depth`` in flight (the
+    InvokeIDs go round a ring of ``depth``, FIFO), as ``hb_session`` does over streams."""
+
+    def __init__(self, opening: bytes, depth: int, stop_at: list[float]) -> None:
+        super().__init__(opening, stop_at)
+        self.depth = depth
+        frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
+        self.ring, self.flen = b"".join(frames) * 2, len(frames[0])
+        self.cursor = 0
+        self.running = False
 
     def start(self) -> None:
         self.running = True
@@ -534,32 +545,18 @@ class HbProtocol(asyncio.Protocol):
         self.transport.write(b"".join(out))
 
 
-class MixProtocol(asyncio.Protocol):
+class MixProtocol(_Driven):
     """The mix driven from ``data_received`` (the ``callbacks`` driver): the next requests leave in
     the callback that saw the last reply they wait for, with no task wake-up, stream buffer or
     timeout object per read. Same frames, same checks and the same counting as ``mix_session``."""
 
     def __init__(self, opening: bytes, agent: str, pipelined: bool, stop_at: list[float]) -> None:
-        loop = asyncio.get_running_loop()
-        self.opening, self.pipelined, self.stop_at, self.time = opening, pipelined, stop_at, loop.time
+        super().__init__(opening, stop_at)
+        self.pipelined = pipelined
         self.tpl = mix_templates(agent)
-        self.opened: asyncio.Future = loop.create_future()
-        self.done: asyncio.Future = loop.create_future()
-        self.transport = None
-        self.buf = b""
         self.inv = 1
-        self.cycles = self.errors = 0
         self.confs, self.want_call, self.call_id = 1, False, 0
         self.plan: list[tuple[tuple[int, ...], int, bool]] = []  # steps left: (requests, confirmations, CallID?)
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.opening)
-
-    def connection_lost(self, exc) -> None:
-        for f in (self.opened, self.done):
-            if not f.done():
-                f.set_exception(exc or ConnectionError("server closed the connection"))
 
     def start(self) -> None:
         self._cycle()
@@ -621,7 +618,7 @@ async def run_config(port: int, server: ServerProc, workload: str, sessions: int
                      seconds: float, agent_base: int, driver: str = "callbacks") -> dict:
     loop = asyncio.get_running_loop()
     conns = []
-    protos: list[MixProtocol | HbProtocol] = []
+    protos: list[_Driven] = []
     stop_at = [0.0]
     for i in range(sessions):
         if workload == "hb" and driver == "callbacks":
