@@ -5,7 +5,11 @@ SIPp ``-r``), optionally capped in total (``limit=``, SIPp ``-m``) and in concur
 SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client drives (no open
 agent-mode session for it) is logged in READY at start; a call offered to such an agent is answered
 about ``answer_after`` seconds later and cleared ``handle_time`` seconds after that. Agents that a
-client drives are left alone: the client answers (or not) and clears its calls.
+client drives are left alone: the client answers (or not) and clears its calls. Callers take part
+too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
+client) is ended by the caller ``handle_time`` seconds after the answer, and with
+``abandon_after=S`` a call no agent has answered S seconds after it arrived is abandoned (the
+caller hangs up, in the queue or while ringing) — both through ``ContactCenter.hang_up``.
 
 Pure and timer-driven: :class:`LoadGenerator` runs only from :meth:`Hub.schedule` timers, acts on the
 center through its request functions (a virtual bridge-mode subscription that sees no events sends
@@ -35,6 +39,8 @@ ALLOWED_KEYS = {
     "limit": "total number of calls, then arrivals stop (default: no limit)",
     "max": "maximum concurrent generated calls; arrivals above it are skipped (default: no limit)",
     "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
+    "caller_hangup": "fraction (0..1) of answered calls the caller ends, handle_time after the answer (default 0)",
+    "abandon_after": "seconds after which a caller no agent has answered hangs up (default: never)",
 }
 _INTS = {"agents", "limit", "max"}
 
@@ -54,6 +60,8 @@ class LoadSpec:
     limit: int | None = None
     max: int | None = None
     answer_after: float = 1.0
+    caller_hangup: float = 0.0
+    abandon_after: float | None = None
 
 
 def parse_load_spec(text: str) -> LoadSpec:
@@ -84,6 +92,10 @@ def parse_load_spec(text: str) -> LoadSpec:
             raise LoadSpecError(f"--load: key {key!r} must be >= 1, not {raw!r}")
         if key in ("handle_time", "answer_after") and value < 0:
             raise LoadSpecError(f"--load: key {key!r} must be >= 0, not {raw!r}")
+        if key == "caller_hangup" and not 0 <= value <= 1:
+            raise LoadSpecError(f"--load: key 'caller_hangup' must be between 0 and 1, not {raw!r}")
+        if key == "abandon_after" and value <= 0:
+            raise LoadSpecError(f"--load: key 'abandon_after' must be > 0, not {raw!r}")
         values[key] = value
     if "calls_per_s" not in values:
         raise LoadSpecError(f"--load: key 'calls_per_s' is required; allowed keys: {allowed}")
@@ -116,16 +128,20 @@ class LoadStats:
     cleared: int = 0  # generated calls that are over
     skipped: int = 0  # arrivals not placed because ``max`` concurrent calls were up
     errors: int = 0  # auto answer/clear requests the center refused
+    abandoned: int = 0  # calls whose caller hung up before an agent answered (``abandon_after``)
+    caller_ended: int = 0  # answered calls the caller ended (``caller_hangup``)
 
     def as_dict(self, active: int) -> dict[str, int]:
         return {"offered": self.offered, "answered": self.answered, "auto_answered": self.auto_answered,
-                "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors}
+                "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors,
+                "abandoned": self.abandoned, "caller_ended": self.caller_ended}
 
 
 @dataclass
 class _Tracked:
     answered: bool = False
     answer_due: bool = False  # an auto answer is scheduled
+    end_planned: bool = False  # the caller's hang-up after handle_time is scheduled (or was decided against)
     variables: dict[str, str] = field(default_factory=dict)
 
 
@@ -144,6 +160,7 @@ class LoadGenerator:
         self._csqs: itertools.cycle | None = None
         self._n = 0
         self._invoke = itertools.count(1)
+        self._hangup_share = 0.0  # caller_hangup accumulated: the caller ends a call each time it reaches 1
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -200,6 +217,8 @@ class LoadGenerator:
         hub.journal.record("happening", now, None, what="load call", call_id=call_id, csq=csq, ani=ani)
         hub.deliver(deliveries)
         self.calls[call_id] = _Tracked(variables=variables)
+        if spec.abandon_after is not None:
+            hub.schedule(now + spec.abandon_after, lambda: self._abandon(call_id))
         self._check(call_id, now)
 
     def _sweep(self) -> None:
@@ -228,6 +247,7 @@ class LoadGenerator:
             if leg.state is not LCS.LCS_ALERTING and not t.answered:
                 t.answered = True
                 self.stats.answered += 1
+                self._plan_caller_end(call_id, t, now)  # answered by a client
             elif leg.state is LCS.LCS_ALERTING and not t.answer_due and self._may_drive(leg.agent):
                 t.answer_due = True
                 self.hub.schedule(now + self.spec.answer_after, lambda c=call_id, d=leg.device: self._answer(c, d))
@@ -265,7 +285,41 @@ class LoadGenerator:
             t.answered = True
             self.stats.answered += 1
             self.stats.auto_answered += 1
-            self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
+            if not self._plan_caller_end(call_id, t, self.hub.now):
+                self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
+
+    def _plan_caller_end(self, call_id: int, t: _Tracked, now: float) -> bool:
+        """Whether the caller ends this answered call (``caller_hangup`` of them, evenly spread:
+        exactly that share of every run of calls); if so, it hangs up ``handle_time`` from now."""
+        if t.end_planned:
+            return False
+        t.end_planned = True
+        self._hangup_share += self.spec.caller_hangup
+        if self._hangup_share < 1.0 - 1e-9:
+            return False
+        self._hangup_share -= 1.0
+        self.hub.schedule(now + self.spec.handle_time, lambda: self._caller_hangs_up(call_id, abandon=False))
+        return True
+
+    def _abandon(self, call_id: int) -> None:
+        """``abandon_after`` since the arrival: the caller hangs up unless an agent answered."""
+        self._check(call_id, self.hub.now)
+        t = self.calls.get(call_id)
+        if t is not None and not t.answered:
+            self._caller_hangs_up(call_id, abandon=True)
+
+    def _caller_hangs_up(self, call_id: int, *, abandon: bool) -> None:
+        hub = self.hub
+        call = hub.center.calls.get(call_id)
+        if call is not None and call.ani in call.legs:  # not already over or transferred away from the caller
+            hub.deliver(hub.center.hang_up(hub.now, call_id))
+            hub.journal.record("happening", hub.now, None, what="load caller abandoned" if abandon
+                               else "load caller hung up", call_id=call_id)
+            if abandon:
+                self.stats.abandoned += 1
+            else:
+                self.stats.caller_ended += 1
+        self._check(call_id, hub.now)
 
     def _clear(self, call_id: int, device: str) -> None:
         from mockcti.wire.messages import ClearConnectionReq
@@ -292,14 +346,16 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--load", metavar="SPEC", type=spec,
                    help="generate load, SIPp style: agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M]"
-                        "[,answer_after=A]; undriven agents answer after ~1 s and clear after T s; a statistics "
-                        "line on stderr every second (not with --quiet) and a summary at the end")
+                        "[,answer_after=A][,caller_hangup=P][,abandon_after=S]; undriven agents answer after "
+                        "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
+                        "callers not answered within S s abandon; a statistics line on stderr every second "
+                        "(not with --quiet) and a summary at the end")
 
 
 def _line(gen: LoadGenerator, server: Any, t: float, events_per_s: float) -> str:
     s = gen.stats
     return (f"load t={t:6.1f}s offered {s.offered} answered {s.answered} active {gen.active} "
-            f"cleared {s.cleared} skipped {s.skipped} events/s {events_per_s:.0f} "
+            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} events/s {events_per_s:.0f} "
             f"clients {len(server.hub.conns)}")
 
 

@@ -18,14 +18,17 @@ from mockcti.wire.enums import AgentState as AS
 
 
 def test_parse_full_spec():
-    spec = parse_load_spec("agents=50,calls_per_s=2.5,handle_time=10,limit=100,max=20,answer_after=0.5")
-    assert spec == LoadSpec(calls_per_s=2.5, agents=50, handle_time=10.0, limit=100, max=20, answer_after=0.5)
+    spec = parse_load_spec("agents=50,calls_per_s=2.5,handle_time=10,limit=100,max=20,answer_after=0.5,"
+                           "caller_hangup=0.25,abandon_after=20")
+    assert spec == LoadSpec(calls_per_s=2.5, agents=50, handle_time=10.0, limit=100, max=20, answer_after=0.5,
+                            caller_hangup=0.25, abandon_after=20.0)
 
 
 def test_parse_defaults_and_spaces():
     spec = parse_load_spec(" calls_per_s = 20 , ")
     assert spec.calls_per_s == 20 and spec.agents is None and spec.handle_time == 30.0
     assert spec.limit is None and spec.max is None and spec.answer_after == 1.0
+    assert spec.caller_hangup == 0.0 and spec.abandon_after is None
 
 
 @pytest.mark.parametrize("text, key", [
@@ -53,6 +56,10 @@ def test_unknown_key_is_named_with_the_allowed_ones(text, key):
     ("calls_per_s=1,calls_per_s=2", "calls_per_s"),
     ("agents=3", "calls_per_s"),  # required
     ("calls_per_s", "calls_per_s"),  # not key=value
+    ("calls_per_s=1,caller_hangup=1.5", "caller_hangup"),
+    ("calls_per_s=1,caller_hangup=-0.1", "caller_hangup"),
+    ("calls_per_s=1,abandon_after=0", "abandon_after"),
+    ("calls_per_s=1,abandon_after=x", "abandon_after"),
 ])
 def test_bad_values_name_the_key(text, key):
     with pytest.raises(LoadSpecError) as e:
@@ -130,6 +137,98 @@ async def test_short_real_run_bridge_sees_calls_and_counts_agree():
         await server.stop()
 
 
+def run_on_hub(spec_text: str, *, auto_agents=None, seconds: float = 10.0, step: float = 0.05):
+    """The generator on a hub with no connection, time advanced by ``hub.tick`` (pure, no sleeping)."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.load import LoadGenerator
+
+    spec = parse_load_spec(spec_text)
+    hub = Hub(ContactCenter(center_config_for(spec, default_center())))
+    gen = LoadGenerator(spec, auto_agents=auto_agents)
+    gen.start(hub, 0.0)
+    for i in range(1, int(seconds / step) + 1):
+        hub.tick(i * step)
+    return hub, gen
+
+
+def happenings(hub, what):
+    return [e for e in hub.journal.entries(kind="happening") if e.data.get("what") == what]
+
+
+def test_callers_not_answered_in_time_abandon_in_the_queue():
+    """One auto-answering agent, calls at 10/s that last 5 s: the first is answered, the four that
+    queue behind it are abandoned abandon_after seconds after they arrived, leaving the queue."""
+    hub, gen = run_on_hub("calls_per_s=10,limit=5,handle_time=5,answer_after=0.1,abandon_after=0.5",
+                          auto_agents={"1001"}, seconds=1.5)
+    s = gen.summary()
+    assert s["offered"] == 5 and s["answered"] == 1 and s["abandoned"] == 4
+    assert s["cleared"] == 4 and s["active"] == 1 and s["errors"] == 0 and s["caller_ended"] == 0
+    assert len(hub.center.calls) == 1  # only the answered call is left; nobody is queued
+    assert len(happenings(hub, "load caller abandoned")) == 4
+
+
+def test_an_answered_call_is_not_abandoned():
+    hub, gen = run_on_hub("calls_per_s=10,limit=3,handle_time=2,answer_after=0.1,abandon_after=0.5",
+                          auto_agents={"1001", "1002", "1003"}, seconds=1.0)
+    s = gen.summary()
+    assert s["answered"] == 3 and s["abandoned"] == 0 and s["active"] == 3
+
+
+@pytest.mark.parametrize("share, ended_by_caller", [(0.0, 0), (0.25, 2), (0.5, 4), (1.0, 8)])
+def test_caller_hangup_ends_that_share_of_the_answered_calls(share, ended_by_caller):
+    hub, gen = run_on_hub(f"calls_per_s=10,limit=8,handle_time=0.5,answer_after=0.1,caller_hangup={share}",
+                          auto_agents={"1001", "1002", "1003", "1004"}, seconds=3.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 8 and s["active"] == 0 and s["errors"] == 0
+    assert s["caller_ended"] == ended_by_caller
+    assert len(happenings(hub, "load caller hung up")) == ended_by_caller
+    assert not hub.center.calls
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())  # back after each call
+
+
+def test_the_statistics_line_shows_the_callers_abandons():
+    from types import SimpleNamespace
+
+    from mockcti.load import LoadGenerator, _line
+
+    gen = LoadGenerator(parse_load_spec("calls_per_s=1"))
+    gen.stats.offered, gen.stats.answered, gen.stats.cleared, gen.stats.abandoned = 9, 5, 7, 3
+    line = _line(gen, SimpleNamespace(hub=SimpleNamespace(conns={1: None, 2: None})), 12.0, 40.0)
+    assert line == ("load t=  12.0s offered 9 answered 5 active 0 cleared 7 abandoned 3 skipped 0 "
+                    "events/s 40 clients 2")
+
+
+@pytest.mark.asyncio
+async def test_a_bridge_sees_who_hung_up():
+    """Over the wire: with caller_hangup=0.5 half the answered calls are released by the caller
+    (CALL_CONNECTION_CLEARED with its ANI as the releasing device), the others by the agent."""
+    # the default center's four agents: the bridge can connect before the generator starts
+    spec = parse_load_spec("calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=20,caller_hangup=0.5")
+    args = argparse.Namespace(load=spec, quiet=True, seed=0)
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    bridge = await CTIClient.connect(server.host, server.port, version=14)
+    await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
+    feature = serve_feature(args)
+    try:
+        await feature.start(server, args)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 8.0
+        gen = feature.gen
+        while (gen.active or gen.stats.offered < 20) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        assert gen.summary()["caller_ended"] == 10 and gen.summary()["cleared"] == 20
+        cleared = [m for m in bridge.received if m.TYPE is MT.CALL_CONNECTION_CLEARED_EVENT]
+        by_caller = {m.call_id for m in cleared if m.releasing_device_id.startswith("06")}  # the ANI
+        by_agent = {m.call_id for m in cleared if m.releasing_device_id.startswith("30")}  # an extension
+        assert len(by_caller) == 10 and len(by_agent) == 10 and not by_caller & by_agent
+    finally:
+        await feature.stop(server, args)
+        await bridge.close()
+        await server.stop()
+
+
 @pytest.mark.asyncio
 async def test_driven_agents_are_left_to_their_client():
     """An agent with an open agent-mode session is not auto-answered: its calls ring until the client acts."""
@@ -150,6 +249,38 @@ async def test_driven_agents_are_left_to_their_client():
         assert len(ringing_at_1001) == 1  # delivered to the client's agent, and left ringing
         assert gen.stats.offered == 6
         assert gen.stats.auto_answered == 5  # the others, answered by undriven agents 1002-1004
+    finally:
+        await feature.stop(server, args)
+        await agent.close()
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_call_a_client_answered_is_ended_by_the_caller():
+    """caller_hangup counts calls answered by a client too: the client under test answers, and
+    handle_time later the caller hangs up on it (CALL_CONNECTION_CLEARED released by the ANI, then
+    END_CALL_EVENT), as a real caller would."""
+    from mockcti.wire.messages import AnswerCallReq
+
+    spec = parse_load_spec("calls_per_s=5,handle_time=0.2,answer_after=0.05,limit=1,caller_hangup=1")
+    args = argparse.Namespace(load=spec, quiet=True, seed=0)
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    agent = await CTIClient.connect(server.host, server.port, version=14)
+    feature = serve_feature(args)
+    try:
+        await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="desk")
+        await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await agent.set_agent_state(AS.AGENT_STATE_READY)  # longest READY: the one call comes here
+        await feature.start(server, args)
+        delivered = await agent.next_event(MT.CALL_DELIVERED_EVENT, timeout=3.0)
+        await agent.request(AnswerCallReq(invoke_id=900, call_id=delivered.call_id, connection_device_id="3001"))
+        cleared = await agent.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, timeout=3.0)
+        assert cleared.call_id == delivered.call_id and cleared.releasing_device_id == delivered.ani
+        ended = await agent.next_event(MT.END_CALL_EVENT, timeout=3.0)
+        assert ended.call_id == delivered.call_id
+        await asyncio.sleep(0.6)  # a sweep or two of the generator
+        s = feature.gen.summary()
+        assert s["answered"] == 1 and s["auto_answered"] == 0 and s["caller_ended"] == 1 and s["cleared"] == 1
     finally:
         await feature.stop(server, args)
         await agent.close()
