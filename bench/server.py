@@ -351,6 +351,30 @@ class ServerProc:
 # -- the driver ---------------------------------------------------------------------------------------------
 
 
+def scan_replies(w, buf: bytes, pos: int) -> tuple[int, bool]:
+    """Cut the whole frames of ``buf`` from ``pos`` on, counting into ``w`` (its ``confs`` still
+    awaited, ``want_call``, ``call_id``, ``errors``; a FAILURE_CONF answers a request too, as an
+    error), until ``w`` has all it waits for (True) or the frames run out: (next position, done)."""
+    n = len(buf)
+    while n - pos >= 8:
+        length, mtype = HDR.unpack_from(buf, pos)
+        end = pos + 8 + length
+        if end > n:
+            break
+        if mtype in CONF_TYPES:
+            w.confs -= 1
+        elif mtype in FAIL_TYPES:
+            w.confs -= 1
+            w.errors += 1
+        elif mtype == T_DELIVERED and w.want_call:
+            w.call_id = U32.unpack_from(buf, pos + 8 + CALL_ID_AT)[0]
+            w.want_call = False
+        pos = end
+        if w.confs <= 0 and not w.want_call:
+            return pos, True
+    return pos, False
+
+
 class Conn:
     """One raw connection: pre-encoded frames out, frame headers cut on the way in."""
 
@@ -358,31 +382,18 @@ class Conn:
         self.r, self.w = reader, writer
         self.buf = b""
         self.errors = 0
+        self.confs, self.want_call, self.call_id = 0, False, None
 
     async def wait(self, confs: int, want_call: bool, timeout: float = 10.0) -> int | None:
         """Read until ``confs`` confirmations arrived (and a CALL_DELIVERED when ``want_call``)."""
-        call_id = None
+        self.confs, self.want_call, self.call_id = confs, want_call, None
         buf = self.buf
         while True:
-            pos, n = 0, len(buf)
-            while n - pos >= 8:
-                length, mtype = HDR.unpack_from(buf, pos)
-                end = pos + 8 + length
-                if end > n:
-                    break
-                if mtype in CONF_TYPES:
-                    confs -= 1
-                elif mtype in FAIL_TYPES:
-                    confs -= 1
-                    self.errors += 1
-                elif mtype == T_DELIVERED and want_call:
-                    call_id = U32.unpack_from(buf, pos + 8 + CALL_ID_AT)[0]
-                    want_call = False
-                pos = end
-                if confs <= 0 and not want_call:
-                    self.buf = buf[pos:]
-                    return call_id
+            pos, done = scan_replies(self, buf, 0)
             buf = buf[pos:]
+            if done:
+                self.buf = buf
+                return self.call_id
             data = await asyncio.wait_for(self.r.read(65536), timeout)
             if not data:
                 raise ConnectionError("server closed the connection")
@@ -584,33 +595,20 @@ class MixProtocol(_Driven):
 
     def data_received(self, data: bytes) -> None:
         buf = self.buf + data if self.buf else data
-        pos, n = 0, len(buf)
-        while n - pos >= 8:
-            length, mtype = HDR.unpack_from(buf, pos)
-            end = pos + 8 + length
-            if end > n:
-                break
-            if mtype in CONF_TYPES:
-                self.confs -= 1
-            elif mtype in FAIL_TYPES:
-                self.confs -= 1
-                self.errors += 1
-            elif mtype == T_DELIVERED and self.want_call:
-                self.call_id = U32.unpack_from(buf, pos + 8 + CALL_ID_AT)[0]
-                self.want_call = False
-            pos = end
-            if self.confs <= 0 and not self.want_call:
-                self.confs = 1 << 30  # nothing more is awaited until the next step is sent
-                if not self.opened.done():
-                    self.opened.set_result(None)
-                elif self.plan:
-                    self._step()
-                else:
-                    self.cycles += 1
-                    if self.time() < self.stop_at[0]:
-                        self._cycle()
-                    elif not self.done.done():
-                        self.done.set_result(None)
+        pos, done = scan_replies(self, buf, 0)
+        while done:
+            self.confs = 1 << 30  # nothing more is awaited until the next step is sent
+            if not self.opened.done():
+                self.opened.set_result(None)
+            elif self.plan:
+                self._step()
+            else:
+                self.cycles += 1
+                if self.time() < self.stop_at[0]:
+                    self._cycle()
+                elif not self.done.done():
+                    self.done.set_result(None)
+            pos, done = scan_replies(self, buf, pos)
         self.buf = buf[pos:]
 
 
