@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from types import SimpleNamespace
 
 import pytest
 
@@ -92,35 +94,52 @@ def test_center_grows_only_when_asked_for_more_agents():
 # -- a real run ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.asyncio
-async def test_short_real_run_bridge_sees_calls_and_counts_agree():
-    spec = parse_load_spec("agents=8,calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=30")
-    args = argparse.Namespace(load=spec, quiet=True, seed=0)
+@contextlib.asynccontextmanager
+async def load_server(spec_text: str):
+    """A mock on 127.0.0.1:0 with the load feature of ``spec_text``, not yet started: ``await
+    load.start()`` (after the test's clients are in, unless the spec rebuilds the center); the
+    feature and the server are stopped at the end."""
+    args = argparse.Namespace(load=parse_load_spec(spec_text), quiet=True, seed=0)
     server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
     feature = serve_feature(args)
     assert feature is not None
-    bridge = None
     try:
-        await feature.start(server, args)
+        yield SimpleNamespace(server=server, gen=feature.gen, start=lambda: feature.start(server, args))
+    finally:
+        await feature.stop(server, args)
+        await server.stop()
+
+
+async def until_over(gen, offered: int, seconds: float) -> None:
+    """Wait (bounded) until ``offered`` calls were generated and every one of them is over."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (gen.active or gen.stats.offered < offered) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+
+
+@pytest.mark.asyncio
+async def test_short_real_run_bridge_sees_calls_and_counts_agree():
+    async with load_server("agents=8,calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=30") as load:
+        server = load.server
+        await load.start()
         assert len(server.center.agents) == 8  # the center was rebuilt with agents=8
         bridge = await CTIClient.connect(server.host, server.port, version=14)
-        await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5.0
-        gen = feature.gen
-        # ~1.5 s of arrivals (30 calls at 20/s), then wait (bounded) until every generated call is over
-        await asyncio.sleep(1.5)
-        while (gen.active or gen.stats.offered < 30) and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.1)
-        s = gen.summary()
+        async with bridge:
+            await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
+            # ~1.5 s of arrivals (30 calls at 20/s), then wait (bounded) until every generated call is over
+            await asyncio.sleep(1.5)
+            await until_over(load.gen, 30, 3.5)
+            received = list(bridge.received)
+        s = load.gen.summary()
         assert s["offered"] == 30
         assert s["cleared"] + s["active"] == s["offered"]
         assert s["active"] == 0 and s["cleared"] == 30
         assert s["answered"] == s["auto_answered"] == 30  # no client drives an agent: all auto-answered
         assert s["skipped"] == 0 and s["errors"] == 0
         begins, ends = {}, set()
-        for m in bridge.received:
+        for m in received:
             if m.TYPE is MT.BEGIN_CALL_EVENT:
                 begins[m.call_id] = m
             elif m.TYPE is MT.END_CALL_EVENT:
@@ -130,11 +149,6 @@ async def test_short_real_run_bridge_sees_calls_and_counts_agree():
         assert len(load_calls) >= 25  # the bridge opened a few ms after the first arrivals
         assert load_calls <= ends  # every call the bridge saw begin, it saw end
         assert server.journal.counts.get("violation", 0) == 0
-    finally:
-        await feature.stop(server, args)
-        if bridge is not None:
-            await bridge.close()
-        await server.stop()
 
 
 def run_on_hub(spec_text: str, *, auto_agents=None, seconds: float = 10.0, step: float = 0.05):
@@ -188,8 +202,6 @@ def test_caller_hangup_ends_that_share_of_the_answered_calls(share, ended_by_cal
 
 
 def test_the_statistics_line_shows_the_callers_abandons():
-    from types import SimpleNamespace
-
     from mockcti.load import LoadGenerator, _line
 
     gen = LoadGenerator(parse_load_spec("calls_per_s=1"))
@@ -204,55 +216,35 @@ async def test_a_bridge_sees_who_hung_up():
     """Over the wire: with caller_hangup=0.5 half the answered calls are released by the caller
     (CALL_CONNECTION_CLEARED with its ANI as the releasing device), the others by the agent."""
     # the default center's four agents: the bridge can connect before the generator starts
-    spec = parse_load_spec("calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=20,caller_hangup=0.5")
-    args = argparse.Namespace(load=spec, quiet=True, seed=0)
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-    bridge = await CTIClient.connect(server.host, server.port, version=14)
-    await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
-    feature = serve_feature(args)
-    try:
-        await feature.start(server, args)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 8.0
-        gen = feature.gen
-        while (gen.active or gen.stats.offered < 20) and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.1)
-        assert gen.summary()["caller_ended"] == 10 and gen.summary()["cleared"] == 20
-        cleared = [m for m in bridge.received if m.TYPE is MT.CALL_CONNECTION_CLEARED_EVENT]
-        by_caller = {m.call_id for m in cleared if m.releasing_device_id.startswith("06")}  # the ANI
-        by_agent = {m.call_id for m in cleared if m.releasing_device_id.startswith("30")}  # an extension
-        assert len(by_caller) == 10 and len(by_agent) == 10 and not by_caller & by_agent
-    finally:
-        await feature.stop(server, args)
-        await bridge.close()
-        await server.stop()
+    async with load_server("calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=20,caller_hangup=0.5") as load:
+        async with await CTIClient.connect(load.server.host, load.server.port, version=14) as bridge:
+            await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
+            await load.start()
+            await until_over(load.gen, 20, 8.0)
+            assert load.gen.summary()["caller_ended"] == 10 and load.gen.summary()["cleared"] == 20
+            cleared = [m for m in bridge.received if m.TYPE is MT.CALL_CONNECTION_CLEARED_EVENT]
+            by_caller = {m.call_id for m in cleared if m.releasing_device_id.startswith("06")}  # the ANI
+            by_agent = {m.call_id for m in cleared if m.releasing_device_id.startswith("30")}  # an extension
+            assert len(by_caller) == 10 and len(by_agent) == 10 and not by_caller & by_agent
 
 
 @pytest.mark.asyncio
 async def test_driven_agents_are_left_to_their_client():
     """An agent with an open agent-mode session is not auto-answered: its calls ring until the client acts."""
-    spec = parse_load_spec("calls_per_s=20,handle_time=0.1,answer_after=0.05,limit=6")
-    args = argparse.Namespace(load=spec, quiet=True, seed=0)
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-    agent = await CTIClient.connect(server.host, server.port, version=14)
-    feature = serve_feature(args)
-    try:
-        await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="desk")
-        await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")  # 1001 is the client's agent
-        await agent.set_agent_state(AS.AGENT_STATE_READY)  # calls may be routed to it
-        await feature.start(server, args)
-        await asyncio.sleep(1.5)
-        gen = feature.gen
-        ringing_at_1001 = [c for c in server.center.calls.values()
-                           if "3001" in c.legs and c.legs["3001"].state.name == "LCS_ALERTING"]
-        assert len(ringing_at_1001) == 1  # delivered to the client's agent, and left ringing
-        assert gen.stats.offered == 6
-        assert gen.stats.auto_answered == 5  # the others, answered by undriven agents 1002-1004
-    finally:
-        await feature.stop(server, args)
-        await agent.close()
-        await server.stop()
+    async with load_server("calls_per_s=20,handle_time=0.1,answer_after=0.05,limit=6") as load:
+        server = load.server
+        async with await CTIClient.connect(server.host, server.port, version=14) as agent:
+            await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0,
+                                   client_id="desk")
+            await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")  # 1001 is the client's agent
+            await agent.set_agent_state(AS.AGENT_STATE_READY)  # calls may be routed to it
+            await load.start()
+            await asyncio.sleep(1.5)
+            ringing_at_1001 = [c for c in server.center.calls.values()
+                               if "3001" in c.legs and c.legs["3001"].state.name == "LCS_ALERTING"]
+            assert len(ringing_at_1001) == 1  # delivered to the client's agent, and left ringing
+            assert load.gen.stats.offered == 6
+            assert load.gen.stats.auto_answered == 5  # the others, answered by undriven agents 1002-1004
 
 
 @pytest.mark.asyncio
@@ -262,29 +254,23 @@ async def test_a_call_a_client_answered_is_ended_by_the_caller():
     END_CALL_EVENT), as a real caller would."""
     from mockcti.wire.messages import AnswerCallReq
 
-    spec = parse_load_spec("calls_per_s=5,handle_time=0.2,answer_after=0.05,limit=1,caller_hangup=1")
-    args = argparse.Namespace(load=spec, quiet=True, seed=0)
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-    agent = await CTIClient.connect(server.host, server.port, version=14)
-    feature = serve_feature(args)
-    try:
-        await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="desk")
-        await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-        await agent.set_agent_state(AS.AGENT_STATE_READY)  # longest READY: the one call comes here
-        await feature.start(server, args)
-        delivered = await agent.next_event(MT.CALL_DELIVERED_EVENT, timeout=3.0)
-        await agent.request(AnswerCallReq(invoke_id=900, call_id=delivered.call_id, connection_device_id="3001"))
-        cleared = await agent.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, timeout=3.0)
-        assert cleared.call_id == delivered.call_id and cleared.releasing_device_id == delivered.ani
-        ended = await agent.next_event(MT.END_CALL_EVENT, timeout=3.0)
-        assert ended.call_id == delivered.call_id
-        await asyncio.sleep(0.6)  # a sweep or two of the generator
-        s = feature.gen.summary()
+    async with load_server("calls_per_s=5,handle_time=0.2,answer_after=0.05,limit=1,caller_hangup=1") as load:
+        async with await CTIClient.connect(load.server.host, load.server.port, version=14) as agent:
+            await agent.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0,
+                                   client_id="desk")
+            await agent.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+            await agent.set_agent_state(AS.AGENT_STATE_READY)  # longest READY: the one call comes here
+            await load.start()
+            delivered = await agent.next_event(MT.CALL_DELIVERED_EVENT, timeout=3.0)
+            await agent.request(AnswerCallReq(invoke_id=900, call_id=delivered.call_id,
+                                              connection_device_id="3001"))
+            cleared = await agent.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, timeout=3.0)
+            assert cleared.call_id == delivered.call_id and cleared.releasing_device_id == delivered.ani
+            ended = await agent.next_event(MT.END_CALL_EVENT, timeout=3.0)
+            assert ended.call_id == delivered.call_id
+            await asyncio.sleep(0.6)  # a sweep or two of the generator
+        s = load.gen.summary()
         assert s["answered"] == 1 and s["auto_answered"] == 0 and s["caller_ended"] == 1 and s["cleared"] == 1
-    finally:
-        await feature.stop(server, args)
-        await agent.close()
-        await server.stop()
 
 
 # -- the hub's journal fast path (a performance change made for the benchmarks) -----------------------
