@@ -144,11 +144,19 @@ CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id", 
 _REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
                      "secondary_connection_call_id")
 _NULL_CALL_ID = 0xFFFFFFFF
-_UNKNOWN = object()  # dict.pop default: the call was not known
 _LIST_FIELDS = ("parties", "call_devices", "calls")
 #: per message class: (its CALL_ID_FIELDS, its _REVEALING_FIELDS, its _LIST_FIELDS) — looked up once per
 #: class instead of ~20 getattr calls per message (a hot spot of the server benchmark, bench/README.md)
 _PLAN: dict[type, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _touch(recent: dict[int, None], cid: int, cap: int) -> None:
+    """``cid`` becomes the most recent key of ``recent`` (insertion order); beyond ``cap`` keys the
+    least recent goes."""
+    recent.pop(cid, None)
+    recent[cid] = None
+    if len(recent) > cap:
+        del recent[next(iter(recent))]
 
 
 def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -729,21 +737,14 @@ class Session:
 
     def _know(self, cid: int) -> None:
         """``cid`` is named to the client: known, as the most recently named (see KNOWN_CALLS_KEPT)."""
-        known = self._known_calls
-        if known.pop(cid, _UNKNOWN) is _UNKNOWN and len(known) >= KNOWN_CALLS_KEPT:
-            del known[next(iter(known))]
-        known[cid] = None
+        _touch(self._known_calls, cid, KNOWN_CALLS_KEPT)
 
     def _call_ended(self, cid: int | None) -> None:
         """END_CALL_EVENT for ``cid`` goes to the client: from known to recently ended (bounded)."""
         if cid is None:
             return
         self._known_calls.pop(cid, None)
-        ended = self._ended_calls
-        ended.pop(cid, None)
-        ended[cid] = None
-        if len(ended) > ENDED_CALLS_KEPT:
-            del ended[next(iter(ended))]
+        _touch(self._ended_calls, cid, ENDED_CALLS_KEPT)
 
     def learn_calls(self, call_ids: Iterable[int]) -> None:
         """Call IDs the client may legitimately know without an event (e.g. set up by a scenario)."""
