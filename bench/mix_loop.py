@@ -136,28 +136,6 @@ def main(cycles: int) -> None:
         raise SystemExit(f"calls left over: {sorted(hub.center.calls)}")
 
 
-class _Transport:
-    """What _Connection needs of an asyncio transport; keeps what is written."""
-
-    def __init__(self) -> None:
-        self.out: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.out.append(data)
-
-    def is_closing(self) -> bool:
-        return False
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def get_extra_info(self, name: str, default=None):
-        return default
-
-    def close(self) -> None:
-        pass
-
-
 def main_server(cycles: int) -> None:
     """``--server``: bench/server.py's pipelined mix exactly — its MixEngine, its frames, two chunks
     per cycle (LOGIN+READY; ANSWER, HOLD, RETRIEVE, CLEAR_CONNECTION or TRANSFER, LOGOUT) — through the
@@ -174,7 +152,7 @@ def main_server(cycles: int) -> None:
         srv = MockServer(bench_server.bench_center(10), config=ServerConfig(host="127.0.0.1", port=0),
                          journal=Journal(keep=False), engine=bench_server.MixEngine())
         srv._loop = loop  # as start() sets it; nothing is scheduled on it here
-        conn, transport = _Connection(srv), _Transport()
+        conn, transport = _Connection(srv), bench_server.SinkTransport()
         conn.connection_made(transport)  # type: ignore[arg-type]
         agent = "1001"
         conn.data_received(bench_server.open_req("agent", agent))

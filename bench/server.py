@@ -22,7 +22,12 @@ The same driver runs against both servers:
            transferred to an external number (as that party would, later; the call table stays small);
 - ``raw``  an asyncio ``Protocol`` that cuts frames with the same 8-byte header and answers every
            request with a pre-encoded confirmation echoing the InvokeID (the same length as the
-           mock's), plus a pre-encoded CALL_DELIVERED_EVENT after a SET_AGENT_STATE READY.
+           mock's), plus a pre-encoded CALL_DELIVERED_EVENT after a SET_AGENT_STATE READY;
+- ``replay`` (``--baseline replay``, in place of ``raw``) the same ``Protocol`` replaying, per request
+           type, the very bytes the mock sent for it (its confirmation and every event, captured
+           from the mock in process at start-up): the mock's wire volume with no logic, to tell
+           what the mix's 21 replies cost on the wire from what computing them costs (the figures
+           are in bench/README.md).
 
 Each server runs in its own subprocess and the driver in this process: on a 2-core machine that
 gives the server one core and the driver the other, so the server being measured is not slowed
@@ -38,7 +43,7 @@ same run.
 With uvloop installed, everything is repeated with uvloop in both servers and in the driver.
 
     python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 5] [--depth 16]
-                           [--driver callbacks|streams] [--json]
+                           [--driver callbacks|streams] [--baseline raw|replay] [--json]
 """
 
 from __future__ import annotations
@@ -275,6 +280,74 @@ def raw_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
     return {int(k): split(_enc(v)) for k, v in confs.items()}, delivered
 
 
+class SinkTransport:
+    """What the mock's ``_Connection`` needs of an asyncio transport; keeps what is written."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def close(self) -> None:
+        pass
+
+
+def replay_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
+    """:func:`raw_replies` with the mock's own bytes for the mix's requests: one even and one odd
+    mix cycle run through the mock's connection path in process, each request's whole reply
+    (confirmation first, then its events) kept per request type. SET_AGENT_STATE answers with LOGIN's reply (LOGOUT's is as
+    long); after READY the raw ``Protocol`` adds ``delivered``, here READY's events but the first
+    (an AGENT_STATE_EVENT as long as the one LOGIN's reply carries): frames and bytes per cycle
+    are the mock's."""
+    from mockcti.journal import Journal
+    from mockcti.server import MockServer, ServerConfig, _Connection
+
+    loop = asyncio.new_event_loop()
+    try:
+        srv = MockServer(bench_center(1), config=ServerConfig(host="127.0.0.1", port=0),
+                         journal=Journal(keep=False), engine=MixEngine())
+        srv._loop = loop  # as start() sets it; nothing is scheduled on it here
+        conn, sink = _Connection(srv), SinkTransport()
+        conn.connection_made(sink)  # type: ignore[arg-type]
+        conn.data_received(open_req("agent", "1001"))
+        sink.out.clear()
+        templates = mix_templates("1001")
+        replies, delivered = raw_replies()  # OPEN, HEARTBEAT, CLOSE as the raw server answers them
+        captured: set[int] = set()
+        for k in range(2):
+            for i in (0, 1, *MIX_LATER[k]):
+                frame, has_call = templates[i]
+                call_id = max(srv.hub.center.calls, default=0)
+                if has_call:
+                    U32.pack_into(frame, MIX_CALL_AT, call_id)
+                conn.data_received(bytes(frame))
+                out = b"".join(sink.out)
+                sink.out.clear()
+                conf_len, conf_type = HDR.unpack_from(out, 0)
+                if conf_type in FAIL_TYPES:
+                    raise SystemExit(f"the mock refused request {i} while capturing its replies")
+                mtype = HDR.unpack_from(frame, 0)[1]
+                if i == 1:
+                    first_event = 8 + conf_len + 8 + HDR.unpack_from(out, 8 + conf_len)[0]
+                    delivered = out[first_event:]
+                elif mtype not in captured:  # the first of its type: LOGIN's, not LOGOUT's
+                    captured.add(mtype)
+                    replies[mtype] = (out[:8], out[12:])
+        return replies, delivered
+    finally:
+        loop.close()
+
+
 def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
     """Subprocess entry: listen on 127.0.0.1:0, print ``PORT n``, run until stdin closes or ``lifetime``."""
     if use_uvloop:
@@ -294,7 +367,7 @@ def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
             await server.start()
             port = server.port
         else:
-            replies, delivered = raw_replies()
+            replies, delivered = raw_replies() if kind == "raw" else replay_replies()
             srv = await loop.create_server(lambda: RawProtocol(replies, delivered), "127.0.0.1", 0, backlog=4096)
             port = srv.sockets[0].getsockname()[1]
 
@@ -676,20 +749,22 @@ async def run_config(port: int, server: ServerProc, workload: str, sessions: int
 
 async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth: int,
                 workloads: tuple[str, ...] = ("hb", "mix"), modes: tuple[str, ...] = ("lockstep", "pipelined"),
-                kinds: tuple[str, ...] = ("raw", "mock"), rounds: int = 3, driver: str = "callbacks") -> list[dict]:
+                kinds: tuple[str, ...] = ("raw", "mock"), rounds: int = 3, driver: str = "callbacks",
+                baseline: str = "raw") -> list[dict]:
     """Each configuration is measured ``rounds`` times, alternating the two servers (raw, mock, raw,
     mock, ...): a shared VM's speed drifts by tens of percent over seconds, and alternating short
-    runs exposes both servers to the same drift. A server's rate is the median of its rounds."""
+    runs exposes both servers to the same drift. A server's rate is the median of its rounds.
+    ``baseline`` is the server that runs as "raw" (raw or replay); its name is in each row."""
     use_uv = loop_name == "uvloop"
     results = []
-    servers = {kind: ServerProc(kind, use_uv) for kind in kinds}
+    servers = {kind: ServerProc(baseline if kind == "raw" else kind, use_uv) for kind in kinds}
     agent_base = {"mock": 1001, "raw": 1001}
     try:
         for workload in workloads:
             for pipelined in [m == "pipelined" for m in modes]:
                 for n in sessions_list:
                     row = {"loop": loop_name, "workload": workload, "mode": "pipelined" if pipelined else "lockstep",
-                           "sessions": n}
+                           "sessions": n, "baseline": baseline}
                     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
                     for r in range(rounds):
                         for kind in (kinds if r % 2 == 0 else kinds[::-1]):
@@ -702,7 +777,8 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
                     for kind in kinds:
                         row[kind] = _median_run(runs[kind])
                     if len(kinds) < 2:
-                        print(f"{kinds[0]} {workload} {row['mode']} {n}: {row[kinds[0]]}", flush=True)
+                        name = baseline if kinds[0] == "raw" else kinds[0]
+                        print(f"{name} {workload} {row['mode']} {n}: {row[kinds[0]]}", flush=True)
                         continue
                     row["ratio"] = row["mock"]["rate"] / row["raw"]["rate"] if row["raw"]["rate"] else float("nan")
                     row["round_ratios"] = [m["rate"] / r["rate"] if r["rate"] else float("nan")
@@ -714,7 +790,7 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
                     spread = (f"  rounds {min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}"
                               if rounds > 1 else "")
                     print(f"{loop_name:7} {workload:3} {row['mode']:9} {n:>4} sessions: "
-                          f"raw {row['raw']['rate']:>9.0f} {unit:8} (srv {row['raw']['server_cpu']:.0%} "
+                          f"{baseline} {row['raw']['rate']:>9.0f} {unit:8} (srv {row['raw']['server_cpu']:.0%} "
                           f"{row['raw']['server_us_per_op']:.0f} us/{op} drv {row['raw']['driver_cpu']:.0%})  "
                           f"mock {row['mock']['rate']:>9.0f} (srv {row['mock']['server_cpu']:.0%} "
                           f"{row['mock']['server_us_per_op']:.0f} us/{op} drv {row['mock']['driver_cpu']:.0%})  "
@@ -753,7 +829,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--driver", choices=["callbacks", "streams"], default="callbacks",
                    help="how the mix is driven: from the protocol's data_received (default) or by one "
                         "coroutine per session over asyncio streams (the driver before 2026-11-30, night)")
-    p.add_argument("--serve", choices=["mock", "raw"], help=argparse.SUPPRESS)
+    p.add_argument("--baseline", choices=["raw", "replay"], default="raw",
+                   help="the server the mock is compared with: raw (pre-encoded confirmations, the "
+                        "default) or replay (the mock's own reply bytes per request type, no logic)")
+    p.add_argument("--serve", choices=["mock", "raw", "replay"], help=argparse.SUPPRESS)
     p.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lifetime", type=float, default=1800.0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -776,7 +855,8 @@ def main(argv: list[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=factory) as runner:
             results += runner.run(bench(loop_name, sessions, seconds, args.depth,
                                         tuple(args.workloads.split(",")), tuple(args.modes.split(",")),
-                                        (args.only,) if args.only else ("raw", "mock"), rounds, args.driver))
+                                        (args.only,) if args.only else ("raw", "mock"), rounds, args.driver,
+                                        args.baseline))
     if uvloop is None:
         print("uvloop not installed: asyncio only")
     ok = True

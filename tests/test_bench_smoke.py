@@ -38,3 +38,49 @@ def test_bench_server_runs_both_workloads_against_both_servers_without_an_error(
             assert r[kind]["done"] > 0, (r, kind)
     mix = [r for r in results if r["workload"] == "mix"]
     assert all(r["mock"]["done"] >= 2 * r["sessions"] for r in mix)  # enough cycles for both endings to run
+
+
+def test_bench_server_replay_baseline_sends_the_mocks_reply_volume_and_drives_the_mix():
+    """``--baseline replay``: the baseline replays the mock's own reply bytes per request type, so
+    a cycle carries the mock's frames and bytes (checked against a cycle through the mock's
+    connection path), and the driven mix runs against it with no error."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import server as bench_server
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    replies, delivered = bench_server.replay_replies()
+    raw, _ = bench_server.raw_replies()
+    assert replies.keys() == raw.keys()
+    for mtype in {bench_server.HDR.unpack_from(frame, 0)[1] for frame, _ in bench_server.mix_templates("1001")}:
+        assert len(replies[mtype][1]) > len(raw[mtype][1]), mtype  # every mix request is answered with events too
+
+    def frames(data: bytes) -> list[int]:
+        pos, types = 0, []
+        while pos < len(data):
+            length, mtype = bench_server.HDR.unpack_from(data, pos)
+            types.append(mtype)
+            pos += 8 + length
+        assert pos == len(data)
+        return types
+
+    set_state = int(bench_server.MT.SET_AGENT_STATE_REQ)
+    head, rest = replies[set_state]
+    login = frames(head + b"\0\0\0\0" + rest)
+    assert login == [int(bench_server.MT.SET_AGENT_STATE_CONF), int(bench_server.MT.AGENT_STATE_EVENT)]
+    assert int(bench_server.MT.CALL_DELIVERED_EVENT) in frames(delivered)
+    even = (0, 1, *bench_server.MIX_LATER[0])
+    templates = bench_server.mix_templates("1001")
+    per_cycle = sum(len(replies[bench_server.HDR.unpack_from(templates[i][0], 0)[1]][1]) + 12 for i in even)
+    assert per_cycle + len(delivered) > 1000  # the mock's ~1,260 bytes, not the raw server's ~200
+
+    server_py = BENCH.parent / "server.py"
+    done = subprocess.run([sys.executable, str(server_py), "--sessions", "1,3", "--seconds", "0.3", "--rounds", "1",
+                           "--workloads", "mix", "--baseline", "replay", "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replay" in done.stdout
+    results = json.loads(done.stdout[done.stdout.index("\n[") + 1:])
+    assert results and all(r["baseline"] == "replay" for r in results)
+    for r in results:
+        assert r["raw"]["errors"] == 0 and r["raw"]["done"] >= r["sessions"], r
