@@ -335,3 +335,55 @@ def test_whether_messages_are_rendered_follows_keep_messages_and_sinks():
     _drive(quiet)
     assert len(quiet.entries(kind="in")) == 6 and len(quiet.entries(kind="out")) == 6
     assert quiet.counts["in"] == quiet.counts["out"] == 12
+
+
+# -- `mockcti serve --calls-per-minute R --seed S`: Poisson arrivals (Hub.start_inbound_calls) -----------------
+
+
+def _arrivals(per_minute: float, seed: int, *, csqs=None, seconds: int = 600, bridge: bool = False):
+    """Arrivals over ``seconds`` of a hub ticked once a second (pure, no sleeping): the journal's
+    "inbound call" happenings, and the frames a bridge session was written (when ``bridge``)."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, Write
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import OpenReq
+
+    hub = Hub(ContactCenter(default_center()))
+    frames = FrameBuffer()
+    written = []
+    sid = None
+    if bridge:
+        sid = hub.connect(0.0)
+        hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=3600, services_requested=0x10,
+                                        call_msg_mask=0xFFFFFF, agent_state_mask=0, client_id="wallboard",
+                                        client_password=b""), Dialect.uccx(14)), 0.0)
+    hub.start_inbound_calls(0.0, per_minute, seed=seed, csqs=csqs)
+    for i in range(1, seconds + 1):
+        for a in hub.tick(float(i)):
+            if isinstance(a, Write) and a.session_id == sid:
+                written += [decode(f, Dialect.uccx(14)) for f in frames.feed(a.data)]
+    return [e.data for e in happenings(hub, "inbound call")], written
+
+
+def test_calls_per_minute_arrivals_are_reproducible_from_the_seed_and_at_the_rate():
+    a, _ = _arrivals(6, seed=1)
+    assert a == _arrivals(6, seed=1)[0]  # same seed: same calls, same CSQs, same ANIs
+    assert a != _arrivals(6, seed=2)[0]
+    counts = [len(_arrivals(6, seed=s)[0]) for s in range(5)]
+    assert 250 <= sum(counts) <= 350, counts  # 6/min for 10 min, 5 seeds: 300 expected (sd ~17)
+    assert {d["csq"] for d in a} == {"Sales", "Support"}  # the default center's CSQs, picked at random
+    assert all(len(d["ani"]) == 10 and d["ani"].startswith("0") and d["ani"].isdigit() for d in a)
+    assert len({d["call_id"] for d in a}) == len(a)
+
+
+def test_calls_per_minute_can_be_limited_to_csqs_and_zero_means_none():
+    only, _ = _arrivals(6, seed=1, csqs=["Support"])
+    assert only and {d["csq"] for d in only} == {"Support"}
+    assert _arrivals(0, seed=1)[0] == []
+
+
+def test_a_bridge_sees_every_generated_call_begin():
+    calls, seen = _arrivals(12, seed=3, seconds=120, bridge=True)
+    begun = [m.call_id for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT]
+    assert calls and begun == [d["call_id"] for d in calls]
+    assert {m.ani for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT} == {d["ani"] for d in calls}

@@ -222,6 +222,52 @@ def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, 
     assert str(e).startswith(expected_prefix)
 
 
+_REPLY = "name: x\nrules:\n  - when: {message: %s}\n    then:\n      - reply: {message: %s, fields: {%s}}\n"
+_EMIT = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: %s, fields: {%s}}}\n"
+
+
+@pytest.mark.parametrize("text, key_path, needle", [
+    (_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", "invoke_id: NOT_A_NAME"), "rules[0].then[0].reply.fields.invoke_id",
+     "invoke_id is an integer field: give a number, an enum or catalog name, or ${name}; unknown name 'NOT_A_NAME'"),
+    (_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", "invoke_id: 3.5"), "rules[0].then[0].reply.fields.invoke_id",
+     "invoke_id is an integer field, got a number"),
+    (_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", "invoke_id: [1]"), "rules[0].then[0].reply.fields.invoke_id",
+     "invoke_id is an integer field, got a list"),
+    (_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", "invoke_id: 4294967296"), "rules[0].then[0].reply.fields.invoke_id",
+     "4294967296 does not fit in invoke_id (4 byte(s))"),
+    (_REPLY % ("HOLD_CALL_REQ", "FAILURE_CONF", "status: 17, text: {a: 1}"), "rules[0].then[0].reply.fields.text",
+     "text is a text field, got a mapping"),
+    (_REPLY % ("HOLD_CALL_REQ", "FAILURE_CONF", "status: 17, text: " + "x" * 255), "rules[0].then[0].reply.fields.text",
+     "text holds at most 254 bytes, got 255"),
+    (_EMIT % ("CALL_DELIVERED_EVENT", "user_to_user_info: 12"), "timeline[0].do.emit.fields.user_to_user_info",
+     "user_to_user_info is a bytes field: give text, got an integer"),
+    (_EMIT % ("CALL_DELIVERED_EVENT", "named_variables: abc"), "timeline[0].do.emit.fields.named_variables",
+     "named_variables is a repeated field: give a list, got text"),
+    (_EMIT % ("AGENT_STATE_EVENT", "agent_state: 3, agent_mode: AGENT"), "timeline[0].do.emit.fields.agent_mode", "AGENT names different values in different enumerations; give the number"),
+])
+def test_field_values_of_the_wrong_kind_are_located_errors(text, key_path, needle):
+    """A field value a message cannot carry (wrong type, unknown or ambiguous name, out of the
+    field's range, longer than the field) is refused at load time, at its line and key."""
+    errs = errors_of(text)
+    match = [e for e in errs if e.key_path == key_path and needle in e.message]
+    assert match, [str(e) for e in errs]
+    assert match[0].file == "scenarios/x.yaml" and match[0].line == text.count("\n") and "internal error" not in str(match[0])
+
+
+@pytest.mark.parametrize("given, sent", [
+    ("true", 1), ("E_CTI_TIMEOUT", 16), ("'42'", 42), ("3.0", 3), ("AGENT_STATE_READY", 3),
+])
+def test_integer_field_values_are_resolved_at_load_time(given, sent):
+    """Booleans, catalog names, enum names, numeric text and whole floats become the integer sent."""
+    sc = load(_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", f"invoke_id: {given}"))
+    assert sc.rules[0].then[0].fields == {"invoke_id": sent}
+
+
+def test_a_number_in_a_text_field_is_sent_as_its_text():
+    sc = load(_REPLY % ("HOLD_CALL_REQ", "FAILURE_CONF", "status: 17, text: 12"))
+    assert sc.rules[0].then[0].fields == {"status": 17, "text": "12"}
+
+
 def test_template_cycle_and_errors_inside_templates():
     errs = errors_of("""\
         name: x
