@@ -135,6 +135,28 @@ async def test_device_in_use_by_another_session():
         await server.stop()
 
 
+async def test_the_same_client_opening_again_ends_its_old_session_with_new_session_opened():
+    """Reference §3 / §7: when a client opens a new session for the same agent on another
+    connection, the old session gets FAILURE_EVENT E_CTI_NEW_SESSION_OPENED and is closed; the new
+    one is open and works. Another client on the same agent is refused instead (test above)."""
+    server = await started()
+    try:
+        old, new = await Raw.connect(server), await Raw.connect(server)
+        old.send(open_req(client_id="desk"))
+        assert isinstance(await old.recv(), OpenConf)
+        new.send(open_req(invoke_id=2, client_id="desk"))
+        assert isinstance(await new.recv(), OpenConf)
+        ended = await old.recv()
+        assert ended.TYPE.name == "FAILURE_EVENT" and ended.status == S.E_CTI_NEW_SESSION_OPENED
+        with pytest.raises(EOFError):
+            await old.recv()
+        new.send(HeartbeatReq(invoke_id=3))
+        assert (await new.recv()) == HeartbeatConf(invoke_id=3)
+        new.close()
+    finally:
+        await server.stop()
+
+
 async def test_standby_answers_server_not_master():
     server = await started()
     server.hub.standby = True

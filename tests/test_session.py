@@ -564,3 +564,33 @@ def test_an_open_session_takes_each_request_type_as_decode_says(data, strict):
         else:
             received = [e for e in evs if isinstance(e, Received)]
             assert len(received) == 1 and received[0].message == want and type(received[0].message) is type(want)
+
+
+def test_a_connection_that_sends_no_open_req_within_open_timeout_is_reset():
+    """``SessionConfig(open_timeout=T)``: a connection still without an OPEN_REQ T seconds after it
+    connected (or after its last frame) is reset; an opened one is not; without the setting a
+    connection may wait for ever (the default: the reference gives no such limit)."""
+    s = Session(1, SessionConfig(open_timeout=5.0), connected_at=10.0)
+    assert s.next_deadline() == 15.0
+    assert s.check_timers(15.0) == []
+    assert kinds(s.check_timers(15.1)) == ["ConnectionFailed"] and s.state is SessionState.CLOSED
+    opened = Session(2, SessionConfig(open_timeout=5.0), connected_at=10.0)
+    assert isinstance(opened.receive_data(wire(open_req()), 12.0)[-1], Received)
+    opened.opened(0x7)
+    assert opened.check_timers(30.0) == [] and opened.state is SessionState.OPEN  # IdleTimeout (60 s) governs now
+    assert opened.next_deadline() == 72.0
+    waiting = Session(3, SessionConfig(), connected_at=0.0)
+    assert waiting.next_deadline() is None and waiting.check_timers(1e6) == []
+
+
+def test_the_hub_resets_a_connection_that_never_opens():
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Close, Hub, HubConfig
+
+    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))
+    silent, opener = hub.connect(0.0), hub.connect(0.0)
+    hub.receive(opener, wire(open_req()), 1.0)
+    assert hub.next_deadline() is not None and hub.next_deadline() <= 5.0
+    closes = [a for t in (2.0, 4.0, 6.0) for a in hub.tick(t) if isinstance(a, Close)]
+    assert [(c.session_id, c.abort) for c in closes] == [(silent, True)]
+    assert "no OPEN_REQ" in closes[0].reason
