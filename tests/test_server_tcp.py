@@ -7,13 +7,11 @@ import asyncio
 import pytest
 
 from mockcti.client import CTIClient, RequestFailed
-from mockcti.hub import HubConfig
 from mockcti.server import MockServer, ServerConfig
-from mockcti.session import SessionConfig
 from mockcti.wire import Dialect, FrameBuffer, decode, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
-    CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
+    CloseConf, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
 )
 
 pytestmark = pytest.mark.asyncio
