@@ -456,6 +456,50 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("head, status, field, needle", [
+    (b"POST /calls HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}", 417, "Expect",
+     "only 100-continue"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400, None, "folding"),
+    (b"GET /health HTTP/1.1\nHost: x\r\n\r\n", 400, None, "bare CR or LF"),
+    (b"GET /journal?kind=in&kind=out HTTP/1.1\r\nHost: x\r\n\r\n", 400, "kind", "given 2 times"),
+    (b"GET /journal?kind=%ff HTTP/1.1\r\nHost: x\r\n\r\n", 400, "query", "malformed query string"),
+    (b"GET /journal?limit=0 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "limit", "between 1 and 100000, got 0"),
+    (b"GET /journal?since=abc HTTP/1.1\r\nHost: x\r\n\r\n", 400, "since", "non-negative integer"),
+])
+async def test_malformed_http_heads_get_json_errors(mock, head, status, field, needle):
+    """Each malformed request head gets its status with a JSON body naming the problem (and the
+    field, where there is one); the control API keeps serving."""
+    _, ctl = mock
+    got, _, body = parse_raw(await raw_exchange(ctl, head))
+    assert got == status and needle in body["error"], body
+    assert body.get("field") == field
+    _, _, h = await call(ctl, "GET", "/health")
+    assert h["ok"] is True
+
+
+@pytest.mark.asyncio
+async def test_a_connection_ending_inside_the_request_head_gets_400(mock):
+    _, ctl = mock
+    reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+    try:
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        writer.write_eof()
+        resp = await asyncio.wait_for(reader.read(), 3)
+    finally:
+        writer.close()
+    status, _, body = parse_raw(resp)
+    assert status == 400 and "ended inside the request head" in body["error"]
+
+
+@pytest.mark.asyncio
+async def test_call_variables_must_be_an_object_of_strings(mock):
+    _, ctl = mock
+    for bad in ([1], {"a": 1}, "x"):
+        _, _, err = await call(ctl, "POST", "/calls", {"agent": "1001", "variables": bad}, expect=400)
+        assert err["field"] == "variables" and "object of strings" in err["error"]
+
+
+@pytest.mark.asyncio
 async def test_keep_alive_and_expect_continue(mock):
     _, ctl = mock
     reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)

@@ -773,6 +773,37 @@ def test_session_wide_fault_only_on_the_messages_named():
     assert q.TYPE is MT.QUERY_AGENT_STATE_CONF and q.invoke_id == 7
 
 
+@pytest.mark.parametrize("kind, params, after", [
+    ("reset", "{}", lambda sid: [Close(sid, "fault: reset", True)]),
+    ("half_close", "{}", lambda sid: [HalfClose(sid)]),
+    ("stop_reading", "{seconds: 2}", lambda sid: [PauseReading(sid)]),
+])
+def test_a_transport_fault_bound_to_an_outgoing_message_acts_right_after_it_is_written(kind, params, after):
+    """``faults: [{kind: reset|half_close|stop_reading, messages: [QUERY_AGENT_STATE_CONF]}]``: the
+    confirmation goes out whole, then the connection is reset / half-closed / no longer read;
+    other messages (heartbeats) pass untouched."""
+    h = H(f"faults: [{{kind: {kind}, messages: [QUERY_AGENT_STATE_CONF], params: {params}}}]\n", center=True)
+    sid = h.open()
+    assert h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0) == [Write(sid, encode(W.HeartbeatConf(invoke_id=5), D))]
+    acts = h.send(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 3.0)
+    assert [type(a) for a in acts] == [Write, *(type(a) for a in after(sid))]
+    assert acts[1:] == after(sid)
+    (conf,) = h.msgs(acts, sid)
+    assert conf.TYPE is MT.QUERY_AGENT_STATE_CONF and conf.invoke_id == 6
+    assert any(f"fault: {kind} after this message" in str(e.data) for e in h.hub.journal.entries())
+    if kind == "stop_reading":
+        assert ResumeReading(sid) not in h.tick(4.9)
+        assert ResumeReading(sid) in h.tick(5.0)
+
+
+def test_silent_accept_bound_to_an_outgoing_message_withholds_only_that_message():
+    h = H("faults: [{kind: silent_accept, messages: [QUERY_AGENT_STATE_CONF]}]\n", center=True)
+    sid = h.open()
+    assert h.req(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 2.0) == []
+    assert h.hb(sid, 3.0, 7) == [W.HeartbeatConf(invoke_id=7)]
+    assert any("fault: QUERY_AGENT_STATE_CONF withheld" in str(e.data) for e in h.hub.journal.entries())
+
+
 def test_session_wide_reset_with_probability_per_connection_is_seeded():
     def closed(seed):
         h = H("faults: [{kind: reset, probability: 0.5}]\n", seed=seed)
