@@ -467,3 +467,66 @@ def test_team_configuration_for_supervisors():
     assert out[2].message == M.TeamConfigConf(invoke_id=8, status=0)
     [d] = c.handle(2, M.TeamConfigReq(invoke_id=9, config_param=1, reserved=bytes(8)), 1)
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_FUNCTION_NOT_AVAILABLE
+
+
+# -- with the ACD rules switched off (CenterConfig.acd_rules = False): the center's own refusals ----------
+
+_CF, _CCX = ControlFailureCode, CCXErrorCode
+
+
+def _ringing_world():
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), acd_rules=False))
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+    cid, _ = w.inbound(csq="Sales", ani="0612345678")
+    return w, cid
+
+
+@pytest.mark.parametrize("phase, request_of, failure, ccx", [
+    ("ringing", lambda c: M.RetrieveCallReq(invoke_id=9, held_call_id=c, held_connection_device_id="3001"),
+     _CF.CF_NO_HELD_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+    ("ringing", lambda c: M.HoldCallReq(invoke_id=9, call_id=c, connection_device_id="3001"),
+     _CF.CF_NO_ACTIVE_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+    ("ringing", lambda c: M.ConsultCallReq(invoke_id=9, active_call_id=c, active_connection_device_id="3001",
+                                           dialed_number="3002"), _CF.CF_NO_ACTIVE_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+    ("ringing", lambda c: M.MakeCallReq(invoke_id=9, agent_instrument="3001", dialed_number="0699"),
+     _CF.CF_INVALID_OBJECT_STATE, _CCX.CCX_AGENT_DEVICE_BUSY),
+    ("talking", lambda c: M.AnswerCallReq(invoke_id=9, call_id=c, connection_device_id="3001"),
+     _CF.CF_NO_CALL_TO_ANSWER, _CCX.CCX_DEFAULT_ERROR_CODE),
+    ("talking", lambda c: M.RetrieveCallReq(invoke_id=9, held_call_id=c, held_connection_device_id="3001"),
+     _CF.CF_NO_HELD_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+    ("talking", lambda c: M.MakeCallReq(invoke_id=9, agent_instrument="3001", dialed_number="0699"),
+     _CF.CF_INVALID_OBJECT_STATE, _CCX.CCX_AGENT_DEVICE_BUSY),
+    ("held", lambda c: M.HoldCallReq(invoke_id=9, call_id=c, connection_device_id="3001"),
+     _CF.CF_NO_ACTIVE_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+])
+def test_without_the_acd_rules_the_center_refuses_call_control_out_of_place(phase, request_of, failure, ccx):
+    """With ``acd_rules = false`` the ACD guard does not answer first: the center's own
+    CONTROL_FAILURE_CONF (CF code and UCCX error code) refuses a request its call state does not
+    allow, echoing the InvokeID, with no event for anyone."""
+    w, cid = _ringing_world()
+    if phase in ("talking", "held"):
+        w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    if phase == "held":
+        w.req(1, M.HoldCallReq(invoke_id=4, call_id=cid, connection_device_id="3001"))
+    [d] = w.req(1, request_of(cid))
+    m = d.message
+    assert m.TYPE is MT.CONTROL_FAILURE_CONF and m.invoke_id == 9, m
+    assert (m.failure_code, m.ccx_error_code) == (failure, ccx), m
+    assert w.c.violations == []
+
+
+@pytest.mark.parametrize("req", [
+    M.ConsultCallReq(invoke_id=9, active_call_id=0, active_connection_device_id="3001", dialed_number=""),
+    M.MakeCallReq(invoke_id=9, agent_instrument="3001", dialed_number=""),
+])
+def test_a_call_request_without_dialed_number_is_required_data_missing(req):
+    w, cid = _ringing_world()
+    if req.TYPE is MT.CONSULT_CALL_REQ:
+        w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+        req = M.ConsultCallReq(invoke_id=9, active_call_id=cid, active_connection_device_id="3001", dialed_number="")
+    [d] = w.req(1, req)
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_REQUIRED_DATA_MISSING
+    assert "needs DialedNumber" in d.message.text
