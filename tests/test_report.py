@@ -123,3 +123,56 @@ def test_journal_message_cap_keeps_the_newest_and_everything_else():
     assert [e.seq for e in msgs] == sorted(e.seq for e in msgs) and msgs[-1].seq == j.entries()[-1].seq
     assert len(j.violations()) == 1 and j.counts["in"] == 25 and len(seen) == 26
     assert j.dropped_messages == 25 - len(msgs)
+
+
+def test_mockcti_serve_report_strict_end_to_end(tmp_path):
+    """README: ``mockcti serve --report reports/ --strict`` writes journal.jsonl as things happen,
+    summary.json, junit.xml and a table on stderr at shutdown (SIGTERM, as CI runners stop it), and
+    exits non-zero because a client broke a rule."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from mockcti.wire import Dialect, FrameBuffer, MessageType, decode, encode
+    from mockcti.wire.messages import HeartbeatReq
+
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
+                             "--report", str(reports), "--strict"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.split()[3].split(":")[1])
+        d = Dialect.uccx(14)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(encode(HeartbeatReq(invoke_id=4), d))  # before OPEN_REQ: PROTO-OPEN-FIRST
+            frames = []
+            while not frames:
+                frames = FrameBuffer().feed(s.recv(65536))
+            reply = decode(frames[0], d)
+            assert reply.TYPE is MessageType.FAILURE_CONF and reply.invoke_id == 4
+        journal = reports / "journal.jsonl"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # written as it happens, before any shutdown
+            if journal.exists() and "PROTO-OPEN-FIRST" in journal.read_text():
+                break
+            time.sleep(0.05)
+        entries = [json.loads(x) for x in journal.read_text().splitlines()]
+        assert any(e["kind"] == "violation" and e["rule"] == "PROTO-OPEN-FIRST" for e in entries)
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(20)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert status == 1 and "violation(s) recorded (--strict)" in err
+    assert "PROTO-OPEN-FIRST" in err and "FAILED" in err  # the summary table
+    summary = json.loads((reports / "summary.json").read_text())
+    assert summary["violations_by_rule"] == {"PROTO-OPEN-FIRST": 1} and summary["passed"] is False
+    failed = [c for c in ET.fromstring((reports / "junit.xml").read_text()).iter("testcase")
+              if c.find("failure") is not None]
+    assert [c.get("name").split(":")[0] for c in failed] == ["PROTO-OPEN-FIRST"]
