@@ -375,8 +375,8 @@ class ScenarioEngine:
                     now, csq=substitute(act.csq, env), agent_id=substitute(act.agent, env),
                     ani=substitute(act.ani, env) or "0600000000", dnis=substitute(act.dnis, env) or "7000",
                     variables={k: str(substitute(v, env)) for k, v in act.call_variables.items()})
-            except KeyError as exc:
-                raise _ActionError(str(exc)) from None
+            except KeyError as exc:  # an agent or CSQ the running center does not have
+                raise _ActionError(str(exc.args[0]) if exc.args else "unknown name") from None
             for var, fld in act.capture.items():
                 self.env[var] = call_id if fld in ("call_id", "CallID") else getattr(center.calls.get(call_id), fld, call_id)
             hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq)

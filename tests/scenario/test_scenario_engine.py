@@ -1056,3 +1056,43 @@ def test_scenario_dialect_sets_the_profile_and_version_range():
     prof = server.hub.config.session.profile
     assert (prof.name, prof.min_version, prof.max_version) == ("uccx", 10, 14)
     assert engine.hub_config().session.profile == prof
+
+
+def test_actions_that_fail_at_run_time_are_journalled_faults_and_the_session_goes_on():
+    """A scenario without its own center is checked against the default one but runs against
+    whatever center the server has (``mockcti serve --center``, then the control API loads the
+    scenario): names that center lacks, and captured values that do not fit the field they are put
+    in, fail at run time. Each such action is a fault in the journal ("scenario action failed" with
+    action, error and file:line; a message built but not encodable: "cannot encode"), nothing
+    half-done goes out, and the rest of the rule still runs."""
+    from mockcti.center import CenterConfig, ContactCenter
+    from mockcti.center.config import AgentConfig, CSQConfig
+
+    h = H("""
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        capture: {ag: agent_id}
+        then:
+          - deliver_call: {agent: "1002"}
+          - deliver_call: {csq: Support}
+          - set_agent_state: {agent: "1002", state: READY}
+          - reply: {message: QUERY_AGENT_STATE_CONF, fields: {agent_state: "${ag}"}}
+          - emit: {message: SYSTEM_EVENT, fields: {text: "after ${ag}"}}
+    """)
+    other = CenterConfig(agents=(AgentConfig(id="1001", extension="3001", instrument="3001", csqs=("Billing",)),),
+                         csqs=(CSQConfig("Billing", 1),))
+    h.hub = Hub(ContactCenter(other), engine=h.engine)
+    h.engine.attach(h.hub, 0.0)
+    sid = h.open()
+    msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 2.0)
+    assert [(m.TYPE, getattr(m, "text", None)) for m in msgs] == [(MT.SYSTEM_EVENT, "after 1001")]
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"]) for f in faults] == [
+        ("DeliverCall", "unknown agent '1002'"), ("DeliverCall", "unknown CSQ 'Support'"),
+        ("SetAgentState", "unknown agent '1002'")], faults
+    assert all(f["where"].startswith("t.yaml:") for f in faults)
+    # the captured text "1001" in the integer AgentState: built, but it cannot be encoded — not sent
+    [enc] = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "cannot encode"]
+    assert enc["message"] == "QUERY_AGENT_STATE_CONF" and "agent_state" in enc["error"].lower()
+    assert h.hub.center.calls == {}
+    assert h.hb(sid, 3.0, 7) == [W.HeartbeatConf(invoke_id=7)]
