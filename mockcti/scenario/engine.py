@@ -84,7 +84,7 @@ class ScenarioEngine:
         self.seed = scenario.seed if seed is None else seed
         self.rng = random.Random(self.seed)
         self.state = scenario.initial_state
-        self.env: dict[str, Any] = {}
+        self.env: dict[str, Any] = _Env()  # captured values; a ${name} not captured yet is _Unbound
         self.hub: "Hub | None" = None
         self.t0 = 0.0
         self.received: list[Received] = []
@@ -385,8 +385,8 @@ class ScenarioEngine:
             try:
                 call = substitute(act.call, env)
                 device = None if act.device is None else str(substitute(act.device, env))
-            except KeyError as exc:  # a ${variable} not captured (yet)
-                raise _ActionError(f"hang_up: no value for ${{{exc.args[0]}}}") from None
+            except _Unbound as exc:  # a ${variable} not captured (yet)
+                raise _ActionError(f"hang_up: {exc}") from None
             try:
                 call_id = int(call)
                 deliveries = hub.center.hang_up(now, call_id, device)
@@ -477,7 +477,7 @@ class ScenarioEngine:
         if to == "bridge":
             return [s for s in open_ if s in subs and subs[s].mode == "bridge"]
         if to.startswith("agent:"):
-            agent = str(substitute(to.split(":", 1)[1], self.env))
+            agent = str(substitute(to.split(":", 1)[1], self.env))  # (_Unbound: the action fails)
             return [s for s in open_ if s in subs and subs[s].agent_id == agent]
         raise _ActionError(f"unknown target {to!r}")
 
@@ -699,7 +699,11 @@ class ScenarioEngine:
                 if p.test(getattr(r.message, p.field, None), self.env):
                     score += 1
                 elif failed is None:
-                    failed = (f"{p.field} {p.op} {substitute(p.value, self.env)!r} failed: "
+                    try:
+                        wanted = repr(substitute(p.value, self.env))
+                    except KeyError:  # a ${name} never captured: the condition could not hold
+                        wanted = f"{p.value!r} (no value)"
+                    failed = (f"{p.field} {p.op} {wanted} failed: "
                               f"got {getattr(r.message, p.field, None)!r}")
             if failed is None and match.states is not None and r.state not in match.states:
                 failed = f"scenario state was {r.state!r}, not one of {list(match.states)}"
@@ -723,8 +727,8 @@ class ScenarioEngine:
         req = getattr(session, "open_req", None)
         return getattr(req, "agent_id", None)
 
-    def _env(self, ctx: "_Ctx") -> dict[str, Any]:
-        env = dict(self.env)
+    def _env(self, ctx: "_Ctx") -> "_Env":
+        env = _Env(self.env)
         env["state"] = self.state
         env["seed"] = self.seed
         if ctx.session_id is not None:
@@ -761,6 +765,22 @@ class _Ctx:
 
 class _ActionError(Exception):
     """A scenario action could not be carried out (journalled as a fault, never raised further)."""
+
+
+class _Unbound(_ActionError, KeyError):
+    """A ``${name}`` with no value: not captured yet, or ``request.*`` where there is no request.
+    An action using it fails (a journalled fault); a condition using it does not hold (a KeyError
+    to :meth:`Predicate.test`)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class _Env(dict):
+    """The substitution environment: a missing name raises :class:`_Unbound`, never a bare KeyError."""
+
+    def __missing__(self, name: str) -> Any:
+        raise _Unbound(f"no value for ${{{name}}} (not captured yet, or no request here)")
 
 
 def _replace(msg: Message, **kw: Any) -> Message:

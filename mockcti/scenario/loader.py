@@ -906,6 +906,8 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
         for k in ("ani", "dnis"):
             if k in body:
                 ctx.reference(body[k], path + (k,), request)
+        for k, v in (body.get("call_variables") or {}).items():
+            ctx.reference(v, path + ("call_variables", k), request)
         caps = ctx.capture_names(body.get("capture") or {}, path + ("capture",), request,
                                  sources=("call_id", "connection_device_id", "ani", "dnis"))
         return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
@@ -937,6 +939,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
         elif status is not None and not 0 <= status < 1 << 32:
             ctx.err(path + ("ccx_status",), f"{status} does not fit in a UINT")
             status = None
+        ctx.reference(body.get("text"), path + ("text",), request)
         return m.SystemEvent(body["id"], int(SystemEventID[body["id"]]), body.get("text"), status,
                              ctx.target(body.get("to", "all"), path + ("to",)), loc)
     if kind == "failover":

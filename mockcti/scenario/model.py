@@ -115,8 +115,14 @@ class Predicate:
     pattern: re.Pattern[str] | None = field(default=None, compare=False)
 
     def test(self, actual: Any, env: Mapping[str, Any] | None = None) -> bool:
-        """Whether ``actual`` (the field's value; None when absent) satisfies this condition."""
-        env = env or {}
+        """Whether ``actual`` (the field's value; None when absent) satisfies this condition. A
+        condition naming a ``${variable}`` that has no value yet (not captured) does not hold."""
+        try:
+            return self._test(actual, env or {})
+        except KeyError:  # substitute(): a ${name} with no value
+            return False
+
+    def _test(self, actual: Any, env: Mapping[str, Any]) -> bool:
         op = self.op
         if op == "present":
             return actual is not None
