@@ -356,7 +356,7 @@ def test_set_agent_state_system_event_and_failover_from_the_timeline():
     timeline:
       - {at: 5, do: {set_agent_state: {agent: "1002", state: READY}}}
       - {at: 6, do: {system_event: {id: SYS_PERIPHERAL_OFFLINE, text: "pg down", to: bridge}}}
-      - {at: 7, do: {system_event: {id: SYS_PERIPHERAL_ONLINE, text: "pg up"}}}
+      - {at: 7, do: {system_event: {id: SYS_PERIPHERAL_ONLINE, text: "pg up", ccx_status: CCX_PARTIAL_SERVICE}}}
       - {at: 8, do: {failover: {seconds: 3}}}
     """, center=True)
     a, br = h.open("1002"), h.open(None)
@@ -369,6 +369,7 @@ def test_set_agent_state_system_event_and_failover_from_the_timeline():
     assert se.TYPE is MT.SYSTEM_EVENT and se.text == "pg down"
     acts = h.tick(7.0)
     assert [m.text for m in h.msgs(acts, a)] == ["pg up"] and [m.text for m in h.msgs(acts, br)] == ["pg up"]
+    assert {m.ccx_status for m in h.msgs(acts, a) + h.msgs(acts, br)} == {1280}  # CCX_PARTIAL_SERVICE, as given
     acts = h.tick(8.0)
     assert {c.session_id for c in only(acts, Close) if c.abort} == {a, br}
     for sid in (a, br):
@@ -650,6 +651,25 @@ def test_framing_unknown_tag():
     msg = decode(frame, D)  # the codec keeps unknown tags for the session to judge
     assert msg.TYPE is MT.SYSTEM_EVENT and msg.text == "mockcti framing fault"
     assert [t for t, *_ in msg.extra_fields] == [250]
+
+
+@pytest.mark.parametrize("kind", ["truncated", "unknown_tag", "bad_floating_length"])
+def test_framing_faults_damage_the_message_type_named_in_params(kind):
+    """``params: {message: AGENT_STATE_EVENT}``: the damaged frame is that message's (its type ID in
+    the header), not the default SYSTEM_EVENT."""
+    _, _, data = framing_bytes(kind, "{message: AGENT_STATE_EVENT}")
+    assert struct.unpack(">I", data[4:8])[0] == int(MT.AGENT_STATE_EVENT)
+    frames = FrameBuffer().feed(data)
+    if kind == "truncated":
+        assert frames == []  # the body is cut short: the client must wait, then give up
+        return
+    (frame,) = frames
+    if kind == "unknown_tag":
+        msg = decode(frame, D)
+        assert msg.TYPE is MT.AGENT_STATE_EVENT and [t for t, *_ in msg.extra_fields] == [0xF0]
+    else:
+        with pytest.raises(DecodeError):
+            decode(frame, D)
 
 
 def test_framing_garbage_is_seeded():
