@@ -9,7 +9,10 @@ connection however many chunks of other connections fed it; a client that stops 
 is disconnected once its write buffer passes ``max_write_buffer`` and the fact is recorded,
 so it never stalls anyone else. The listen backlog is large enough for thousands of
 simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
-then closes.
+then closes. A bug below (an exception out of the hub) is contained: it is recorded in the journal
+as an "internal error" fault with its traceback on stderr, what the hub had queued still goes out,
+the connection whose input hit it is reset (its session may be half-updated), the timer is
+re-armed, and every other connection carries on.
 
 Everything else (protocol, center, scenario, journal) is sans-IO and lives below.
 """
@@ -19,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +75,12 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         srv = self.server
-        srv._run(srv.hub.receive(self.sid, data, srv.now()), self)
+        try:
+            actions = srv.hub.receive(self.sid, data, srv.now())
+        except Exception as exc:  # a bug below: contained (module docstring), never asyncio's fatal error
+            srv._internal_error(exc, self)
+            return
+        srv._run(actions, self)
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -138,6 +148,8 @@ class MockServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.internal_errors = 0  # exceptions out of the hub, contained (see _internal_error)
+        self._timer_calm_until = 0.0  # after a timer's internal error: no timer before this (no busy loop)
         self.slow_readers = 0
         self.host = self.config.host
         self.port = self.config.port
@@ -277,6 +289,8 @@ class MockServer:
         due = self.hub.next_deadline()
         if due is None:
             return
+        if due < self._timer_calm_until:
+            due = self._timer_calm_until
         if self._timer is not None and self._timer_at is not None and self._timer_at <= due:
             return
         if self._timer is not None:
@@ -287,7 +301,28 @@ class MockServer:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
-        self._run(self.hub.tick(self.now()))
+        try:
+            actions = self.hub.tick(self.now())
+        except Exception as exc:  # a bug below: contained, and the timer keeps running
+            self._internal_error(exc, None)
+            return
+        self._run(actions)
+
+    def _internal_error(self, exc: Exception, conn: _Connection | None) -> None:
+        """An exception out of the hub: record it, send what was queued, reset ``conn`` (whose
+        input hit it), keep the timer armed. Other connections are not touched."""
+        self.internal_errors += 1
+        where = "receive" if conn is not None else "timer"
+        self.hub.journal.record("fault", self.now(), conn.sid if conn is not None else None, fault="internal error",
+                                where=where, error=f"{type(exc).__name__}: {exc}")
+        print(f"mockcti: internal error in the hub ({where}); please report it:", file=sys.stderr)
+        traceback.print_exception(exc, file=sys.stderr)
+        if conn is None:  # the same deadline may fail again: try the timer again in a second, not at once
+            self._timer_calm_until = self.now() + 1.0
+        self._run(self.hub.take_actions())
+        if conn is not None:
+            conn.flush()
+            conn.abort()
 
 
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:

@@ -294,3 +294,72 @@ async def test_dribbled_writes_never_interleave():
         assert [m.invoke_id for m in got] == [101, 102, 103]
     finally:
         await server.stop()
+
+
+class _BuggyEngine:
+    """An engine with a bug: raises on QUERY_AGENT_STATE_REQ, and once from its first timer."""
+
+    sees_heartbeats = False
+
+    def __init__(self):
+        self.hub = None
+        self.ticks = 0
+
+    def attach(self, hub, now):
+        self.hub = hub
+
+    def on_connect(self, sid, now):
+        pass
+
+    def on_request(self, sid, msg, now):
+        if msg.TYPE.name == "QUERY_AGENT_STATE_REQ":
+            raise RuntimeError("engine bug")
+        return False
+
+    def on_disconnect(self, sid, now):
+        pass
+
+    def tick(self, now):
+        if now >= 0.2:
+            self.ticks += 1
+            if self.ticks == 1:
+                raise ZeroDivisionError("timer bug")
+
+    def next_deadline(self):
+        return 0.2 if self.ticks < 3 else None
+
+
+async def test_a_bug_below_the_server_is_contained_recorded_and_resets_only_its_connection(capsys):
+    """An exception out of the hub (here a deliberately buggy engine) never reaches asyncio: it is
+    a journalled "internal error" fault with its traceback on stderr; the connection whose request
+    hit it is reset; another client carries on; a timer that raised is armed again."""
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    engine = _BuggyEngine()
+    server = await started(engine=engine)
+    try:
+        victim, bystander = await Raw.connect(server), await Raw.connect(server)
+        victim.send(open_req(client_id="victim"))
+        bystander.send(open_req(client_id="bystander", agent_id="1002", agent_instrument="3002",
+                                agent_extension="3002"))
+        assert isinstance(await victim.recv(), OpenConf) and isinstance(await bystander.recv(), OpenConf)
+        victim.send(QueryAgentStateReq(invoke_id=5, agent_id="1001"))
+        with pytest.raises((EOFError, ConnectionError)):
+            await victim.recv()
+        bystander.send(HeartbeatReq(invoke_id=6))
+        assert await bystander.recv() == HeartbeatConf(invoke_id=6)
+        for _ in range(100):  # the timer raised once at 0.2 s, then ran again (bounded wait)
+            if engine.ticks >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert engine.ticks >= 3
+        faults = [e.data for e in server.journal.entries(kind="fault") if e.data.get("fault") == "internal error"]
+        assert sorted((f["where"], f["error"]) for f in faults) == [
+            ("receive", "RuntimeError: engine bug"), ("timer", "ZeroDivisionError: timer bug")]
+        assert server.internal_errors == 2
+        err = capsys.readouterr().err
+        assert "internal error in the hub (receive)" in err and "RuntimeError: engine bug" in err
+        assert "ZeroDivisionError: timer bug" in err
+        bystander.close()
+    finally:
+        await server.stop()
