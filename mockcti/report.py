@@ -67,6 +67,7 @@ def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapp
     violations = [e.to_dict() for e in journal.violations()]
     exps = [_expectation_dict(e) for e in expectations]
     faults = [e.to_dict() for e in journal.entries(kind="fault")]
+    internal = _internal_errors(faults)
     by_rule: dict[str, int] = dict(journal.violations_by_rule)
     summary = {
         "tool": "mockcti",
@@ -74,21 +75,29 @@ def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapp
         "counts": {"messages_in": journal.counts.get("in", 0), "messages_out": journal.counts.get("out", 0),
                    "connections": journal.counts.get("connect", 0), "violations": len(violations),
                    "rejected": journal.counts.get("rejected", 0), "faults": len(faults),
-                   "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if not e.get("met"))},
+                   "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if not e.get("met")),
+                   "internal_errors": len(internal)},
         "violations_by_rule": by_rule,
         "violations": violations,
         "faults": faults,
         "expectations": exps,
         "sessions": {str(k): v for k, v in journal.sessions.items()},
-        "passed": not violations and all(e.get("met") for e in exps),
+        # an internal error of the mock (server.py contains it) fails the run: its verdict can't be trusted
+        "passed": not violations and not internal and all(e.get("met") for e in exps),
     }
     if extra:
         summary.update(extra)
     return summary
 
 
+def _internal_errors(faults: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The "internal error" faults: exceptions out of the mock's own core, contained by the server."""
+    return [f for f in faults if f.get("fault") == "internal error"]
+
+
 def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """JUnit XML: a test case per rule (protocol, ACD) and per scenario expectation."""
+    """JUnit XML: a test case per rule (protocol, ACD) and per scenario expectation, and an
+    ``<error>`` case when the mock itself had an internal error."""
     rules = dict(rules if rules is not None else rule_catalog())
     for v in summary["violations"]:  # a rule seen in the run but not in the catalog still gets a case
         rules.setdefault(v.get("rule", "?"), {"family": "other", "title": v.get("rule", "?"), "explanation": ""})
@@ -139,9 +148,18 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         suite.set("skipped", "0")
         total += len(exps)
         failures += fails
+    internal = _internal_errors(summary.get("faults", []))
+    if internal:
+        suite = ET.SubElement(root, "testsuite", name="mockcti.internal", tests="1", failures="0", errors="1",
+                              skipped="0")
+        case = ET.SubElement(suite, "testcase", classname="mockcti.internal", name="the mock ran without an internal error")
+        err = ET.SubElement(case, "error", type="internal error",
+                            message=f"{len(internal)} internal error(s) in mockcti; please report them")
+        err.text = "\n".join(f"t={f.get('t')} {f.get('where', '')}: {f.get('error', '')}" for f in internal)
+        total += 1
     root.set("tests", str(total))
     root.set("failures", str(failures))
-    root.set("errors", "0")
+    root.set("errors", "1" if internal else "0")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -179,6 +197,11 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
                          + ("" if e.get("met") else f" — {e.get('detail', '')}"))
             if not e.get("met") and e.get("near_miss"):
                 lines.append(f"       closest: {e['near_miss']}")
+    internal = _internal_errors(summary.get("faults", []))
+    if internal:
+        lines.append("")
+        for f in internal:
+            lines.append(f"  INTERNAL ERROR in mockcti ({f.get('where', '')}; please report it): {f.get('error', '')}")
     lines.append("")
     lines.append("PASSED" if summary["passed"] else "FAILED")
     return "\n".join(lines)

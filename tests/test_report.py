@@ -176,3 +176,24 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
     failed = [c for c in ET.fromstring((reports / "junit.xml").read_text()).iter("testcase")
               if c.find("failure") is not None]
     assert [c.get("name").split(":")[0] for c in failed] == ["PROTO-OPEN-FIRST"]
+
+
+def test_an_internal_error_of_the_mock_fails_the_run_in_every_report():
+    """An exception out of the mock's core (contained by the server as an "internal error" fault)
+    makes the verdict untrustworthy: the summary does not pass, JUnit carries an <error> case and
+    the table says so. Scenario faults (injected on purpose) do not fail a run."""
+    j = Journal()
+    j.record("fault", 0.5, 1, fault="garbage bytes")
+    assert build_summary(j)["passed"] is True and build_summary(j)["counts"]["internal_errors"] == 0
+    j.record("fault", 1.0, 1, fault="internal error", where="receive", error="RuntimeError: engine bug")
+    s = build_summary(j)
+    assert s["passed"] is False and s["counts"]["internal_errors"] == 1
+    root = ET.fromstring(junit_xml(s))
+    assert root.get("errors") == "1"
+    (suite,) = [su for su in root.findall("testsuite") if su.get("name") == "mockcti.internal"]
+    err = suite.find("testcase").find("error")
+    assert suite.get("errors") == "1" and "RuntimeError: engine bug" in err.text and "receive" in err.text
+    assert int(root.get("tests")) == sum(int(su.get("tests")) for su in root.findall("testsuite"))
+    text = terminal_table(s)
+    assert "INTERNAL ERROR in mockcti (receive; please report it): RuntimeError: engine bug" in text
+    assert text.endswith("FAILED")

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
                        "exit_code": r.exit_code, "client_exit": r.client_exit, **r.summary} for r in runs],
         "violations": [v for r in runs for v in r.summary["violations"]],
         "expectations": [e for r in runs for e in r.summary["expectations"]],
+        "faults": [f for r in runs for f in r.summary["faults"]],
     }
     (report_dir / "summary.json").write_text(json.dumps(combined, indent=2, default=str) + "\n")
     (report_dir / "junit.xml").write_text(junit_xml(combined))

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
     g.add_argument("--strict", action="store_true",
                    help="strict protocol: reject wrong reserved fields and IdleTimeout >= 120; "
-                        "and exit non-zero when any violation was recorded")
+                        "and exit non-zero when any violation (or internal error of the mock) was recorded")
     g.add_argument("--standby", action="store_true",
                    help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
     g = p.add_argument_group("contact center")
@@ -187,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
         status = f.exit_status(server, args, status)
     if args.strict and server.journal.counts.get("violation", 0):
         print(f"mockcti serve: {server.journal.counts['violation']} violation(s) recorded (--strict)", file=sys.stderr)
+        status = status or 1
+    if args.strict and server.internal_errors:
+        print(f"mockcti serve: {server.internal_errors} internal error(s) of the mock (--strict)", file=sys.stderr)
         status = status or 1
     return status
 
