@@ -677,6 +677,45 @@ async def test_faults_pause_delay_and_clear(mock):
 
 
 @pytest.mark.asyncio
+async def test_faults_resume_reading_replaced_pause_and_clearing_one_session(mock):
+    """``resume_reading`` ends a pause; a timed pause replaced by an open-ended one is not ended
+    by the first one's timer; DELETE /faults with a session clears only that session."""
+    from mockcti.wire.messages import HeartbeatReq
+
+    server, ctl = mock
+    a, b = await agent_client(server, "1001", ready=False), await agent_client(server, "1002", ready=False)
+    try:
+        sa, sb = sorted(server.hub.open_sessions())
+        await call(ctl, "POST", "/faults", {"session": sa, "kind": "pause_reading"})
+        pending = asyncio.ensure_future(a.request(HeartbeatReq(invoke_id=0), timeout=5))
+        await asyncio.sleep(0.15)
+        assert not pending.done()
+        _, _, r = await call(ctl, "POST", "/faults", {"session": sa, "kind": "resume_reading"})
+        assert r == {"kind": "resume_reading", "sessions": [sa]}
+        assert (await asyncio.wait_for(pending, 3)).TYPE is MT.HEARTBEAT_CONF
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert f["faults"] == []
+        # a 0.2 s pause, replaced at once by an open-ended one: its timer must not end the second
+        await call(ctl, "POST", "/faults", {"session": sa, "kind": "pause_reading", "seconds": 0.2})
+        await call(ctl, "POST", "/faults", {"session": sa, "kind": "pause_reading"})
+        await call(ctl, "POST", "/faults", {"session": sb, "kind": "pause_reading"})
+        pending = asyncio.ensure_future(a.request(HeartbeatReq(invoke_id=0), timeout=5))
+        await asyncio.sleep(0.5)
+        assert not pending.done()
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert sorted(x["session"] for x in f["faults"]) == [sa, sb]
+        _, _, r = await call(ctl, "DELETE", "/faults", {"session": sa})
+        assert r == {"cleared": [sa]}
+        assert (await asyncio.wait_for(pending, 3)).TYPE is MT.HEARTBEAT_CONF
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert [x["session"] for x in f["faults"]] == [sb]  # the other session stays paused
+        await call(ctl, "DELETE", "/faults")
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("kind", ["close", "reset", "half_close"])
 async def test_faults_that_end_the_connection(mock, kind):
     server, ctl = mock
