@@ -1056,3 +1056,72 @@ async def test_late_open_conf_fails_an_impatient_client():
     r = await run("late-open-conf", driver)
     assert r.exit_code == 1
     assert "PROTO-OPEN-FIRST" in violations(r)
+
+
+# -- robustness: any client against any shipped scenario ----------------------------------------------------
+
+
+def _random_requests(rng, hub, agent: str, invoke: int):
+    """One plausible request of a desktop that does not follow the rules: call-control on the calls
+    the center has (or on unknown CallIDs), any agent state, heartbeats, queries."""
+    ext = "300" + agent[-1]
+    calls = list(hub.center.calls) or [rng.randrange(1, 20)]
+    c, c2 = rng.choice(calls + [rng.randrange(16777500, 16777520)]), rng.choice(calls)
+    return rng.choice([
+        M.SetAgentStateReq(invoke_id=invoke, agent_state=int(rng.choice(list(AS))), agent_instrument=ext,
+                           agent_id=agent, agent_password="1234"),
+        M.AnswerCallReq(invoke_id=invoke, call_id=c, connection_device_id=ext),
+        M.HoldCallReq(invoke_id=invoke, call_id=c, connection_device_id=ext),
+        M.RetrieveCallReq(invoke_id=invoke, held_call_id=c, held_connection_device_id=ext),
+        M.ClearConnectionReq(invoke_id=invoke, call_id=c, connection_device_id=ext),
+        M.ClearCallReq(invoke_id=invoke, call_id=c, connection_device_id=ext),
+        M.ConsultCallReq(invoke_id=invoke, active_call_id=c, active_connection_device_id=ext,
+                         dialed_number=rng.choice(["3002", "3001", "0699", "7000"])),
+        M.TransferCallReq(invoke_id=invoke, active_call_id=c, held_call_id=rng.choice([c2, 0xFFFFFFFF]),
+                          held_connection_device_type=0xFFFF, active_connection_device_id=ext,
+                          held_connection_device_id=ext, dialed_number=rng.choice(["3002", "0699"])),
+        M.ConferenceCallReq(invoke_id=invoke, active_call_id=c, held_call_id=c2, active_connection_device_id=ext,
+                            held_connection_device_id=ext, agent_instrument=ext),
+        M.MakeCallReq(invoke_id=invoke, agent_instrument=ext, dialed_number=rng.choice(["3002", "0699", "3001"])),
+        M.HeartbeatReq(invoke_id=invoke),
+        M.QueryAgentStateReq(invoke_id=invoke, agent_id=agent),
+    ])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_no_client_behaviour_makes_a_shipped_scenario_raise(path):
+    """Seeded random desktops (40 requests each, any order, calls arriving now and then, time
+    jumping ahead) against every shipped scenario, in process: nothing raises out of the hub (an
+    exception there would be an "internal error" that fails the run), and verifying at the end
+    works. Found the ${variable}-not-captured-yet crash of 2026-11-30."""
+    import random
+
+    from mockcti.hub import Hub
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.wire import Dialect, encode
+
+    d = Dialect.uccx(14)
+    sc = load_scenario(path)
+    for seed in range(6):
+        rng = random.Random(seed)
+        engine = ScenarioEngine(sc, seed=seed)
+        hub = Hub(engine.build_center(), engine=engine)
+        agents = [a for a in ("1001", "1002") if a in hub.center.agents] or sorted(hub.center.agents)[:1]
+        now, invoke, sids = 0.5, 10, {}
+        for agent in [*agents, None]:
+            sids[agent] = sid = hub.connect(now)
+            ext = None if agent is None else "300" + agent[-1]
+            hub.receive(sid, encode(M.OpenReq(
+                invoke_id=1, version_number=14, idle_timeout=600, services_requested=0x7 if agent else 0x10,
+                call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id=f"desk{agent}", client_password=b"",
+                agent_id=agent, agent_extension=ext, agent_instrument=ext), d), now)
+        for _ in range(40):
+            now += rng.choice([0.01, 0.1, 0.5, 1.0, 3.0])
+            hub.tick(now)
+            agent = rng.choice(agents)
+            invoke += 1
+            hub.receive(sids[agent], encode(_random_requests(rng, hub, agent, invoke), d), now)
+            if rng.random() < 0.1 and hub.center.agents[agent].state == AS.AGENT_STATE_READY:
+                hub.deliver(hub.center.deliver_call(now, agent_id=agent)[1])
+        hub.tick(now + 100)
+        assert all(r.name for r in engine.verify(now + 100))
