@@ -27,7 +27,11 @@ The same driver runs against both servers:
            type, the very bytes the mock sent for it (its confirmation and every event, captured
            from the mock in process at start-up): the mock's wire volume with no logic, to tell
            what the mix's 21 replies cost on the wire from what computing them costs (the figures
-           are in bench/README.md).
+           are in bench/README.md);
+- ``floor`` (``--baseline floor``) the least a Python server must do for the mix: per connection the
+           agent's state and call, each request checked against them, answered with the mock's
+           own bytes with InvokeID and CallIDs patched in — a lower bound for a purpose-built
+           fast path.
 
 Each server runs in its own subprocess and the driver in this process: on a 2-core machine that
 gives the server one core and the driver the other, so the server being measured is not slowed
@@ -43,7 +47,7 @@ same run.
 With uvloop installed, everything is repeated with uvloop in both servers and in the driver.
 
     python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 5] [--depth 16]
-                           [--driver callbacks|streams] [--baseline raw|replay] [--json]
+                           [--driver callbacks|streams] [--baseline raw|replay|floor] [--json]
 """
 
 from __future__ import annotations
@@ -301,14 +305,10 @@ class SinkTransport:
         pass
 
 
-def replay_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
-    """:func:`raw_replies` with the mock's own bytes for the mix's requests: one even and one odd
-    mix cycle run through the mock's connection path in process, each request's whole reply
-    (confirmation first, then its events) kept per request type. SET_AGENT_STATE answers with
-    LOGIN's reply (LOGOUT's is as long); after READY the raw ``Protocol`` adds ``delivered``, here
-    READY's events but the first (an AGENT_STATE_EVENT as long as the one LOGIN's reply carries):
-    frames and bytes per cycle are the mock's. HEARTBEAT, OPEN and CLOSE are answered as the raw
-    server answers them."""
+def mock_replies() -> dict[int, tuple[bytes, int]]:
+    """What the mock answers to each request of the mix: one even and one odd cycle run through the
+    mock's connection path in process; per index of :func:`mix_templates`, the whole reply
+    (confirmation first, then its events) and the CallID it carries (0: none yet)."""
     from mockcti.journal import Journal
     from mockcti.server import MockServer, ServerConfig, _Connection
 
@@ -322,30 +322,132 @@ def replay_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
         conn.data_received(open_req("agent", "1001"))
         sink.out.clear()
         templates = mix_templates("1001")
-        replies, delivered = raw_replies()  # OPEN, HEARTBEAT, CLOSE as the raw server answers them
-        captured: set[int] = set()
+        out: dict[int, tuple[bytes, int]] = {}
         for k in range(2):
             for i in (0, 1, *MIX_LATER[k]):
                 frame, has_call = templates[i]
-                call_id = max(srv.hub.center.calls, default=0)
                 if has_call:
-                    U32.pack_into(frame, MIX_CALL_AT, call_id)
+                    U32.pack_into(frame, MIX_CALL_AT, max(srv.hub.center.calls, default=0))
                 conn.data_received(bytes(frame))
-                out = b"".join(sink.out)
+                reply = b"".join(sink.out)
                 sink.out.clear()
-                conf_len, conf_type = HDR.unpack_from(out, 0)
-                if conf_type in FAIL_TYPES:
+                if HDR.unpack_from(reply, 0)[1] in FAIL_TYPES:
                     raise SystemExit(f"the mock refused request {i} while capturing its replies")
-                mtype = HDR.unpack_from(frame, 0)[1]
-                if i == 1:
-                    first_event = 8 + conf_len + 8 + HDR.unpack_from(out, 8 + conf_len)[0]
-                    delivered = out[first_event:]
-                elif mtype not in captured:  # the first of its type: LOGIN's, not LOGOUT's
-                    captured.add(mtype)
-                    replies[mtype] = (out[:8], out[12:])
-        return replies, delivered
+                out.setdefault(i, (reply, max(srv.hub.center.calls, default=0) if i == 1 else
+                                   (U32.unpack_from(frame, MIX_CALL_AT)[0] if has_call else 0)))
+        return out
     finally:
         loop.close()
+
+
+def replay_replies() -> tuple[dict[int, tuple[bytes, bytes]], bytes]:
+    """:func:`raw_replies` with the mock's own bytes (:func:`mock_replies`) for the mix's requests,
+    per request type. SET_AGENT_STATE answers with LOGIN's reply (LOGOUT's is as long); after READY
+    the raw ``Protocol`` adds ``delivered``, here READY's events but the first (an AGENT_STATE_EVENT
+    as long as the one LOGIN's reply carries): frames and bytes per cycle are the mock's. HEARTBEAT,
+    OPEN and CLOSE are answered as the raw server answers them."""
+    replies, delivered = raw_replies()
+    templates = mix_templates("1001")
+    for i, (reply, _) in sorted(mock_replies().items(), reverse=True):  # LOGIN (0) last: it wins over LOGOUT (7)
+        conf_len = HDR.unpack_from(reply, 0)[0]
+        if i == 1:
+            delivered = reply[8 + conf_len + 8 + HDR.unpack_from(reply, 8 + conf_len)[0]:]
+        else:
+            replies[HDR.unpack_from(templates[i][0], 0)[1]] = (reply[:8], reply[12:])
+    return replies, delivered
+
+
+class FloorProtocol(asyncio.Protocol):
+    """``--baseline floor``: the least a Python server must do for the mix. Per connection the
+    agent's state and call; each request is checked against them (a request out of place ends the
+    run loudly) and answered with the mock's own reply bytes for it (:func:`mock_replies`),
+    InvokeID and CallIDs patched in; a READY makes a new call ring. No decoding beyond the fields it
+    checks, no message objects, one dispatch: a lower bound for a purpose-built fast path."""
+
+    LOGGED_OUT, NOT_READY, RINGING, TALKING, HELD = range(5)
+    next_call = 16777500
+
+    def __init__(self, replies: dict[int, tuple[bytes, bytes]], tables: dict[int, tuple[bytes, tuple[int, ...]]]
+                 ) -> None:
+        self.replies, self.tables = replies, tables
+        self.buf = b""
+        self.state, self.call = self.LOGGED_OUT, 0
+        self.transport = None
+
+    @staticmethod
+    def tables_from(captured: dict[int, tuple[bytes, int]]) -> dict[int, tuple[bytes, tuple[int, ...]]]:
+        """Per template index: the reply and the offsets of its CallID (to patch)."""
+        out = {}
+        for i, (reply, call_id) in captured.items():
+            offsets, key = [], U32.pack(call_id)
+            pos = reply.find(key, 12) if call_id else -1
+            while pos >= 0:
+                offsets.append(pos)
+                pos = reply.find(key, pos + 1)
+            out[i] = (reply, tuple(offsets))
+        return out
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def _reply(self, i: int, invoke: bytes, out: list) -> None:
+        reply, offsets = self.tables[i]
+        frame = bytearray(reply)
+        frame[8:12] = invoke
+        for o in offsets:
+            U32.pack_into(frame, o, self.call)
+        out.append(frame)
+
+    def data_received(self, data):
+        buf = self.buf + data if self.buf else data
+        pos, n, out = 0, len(buf), []
+        while n - pos >= 8:
+            length, mtype = HDR.unpack_from(buf, pos)
+            end = pos + 8 + length
+            if end > n:
+                break
+            invoke, st = buf[pos + 8:pos + 12], self.state
+            if mtype == SET_STATE_REQ:
+                want = buf[pos + 9 + STATE_AT]  # AgentState's low byte: LOGIN 0, LOGOUT 1, READY 3
+                if want == 0 and st == self.LOGGED_OUT:
+                    self.state = self.NOT_READY
+                    self._reply(0, invoke, out)
+                elif want == 3 and st == self.NOT_READY:
+                    self.call, FloorProtocol.next_call = FloorProtocol.next_call, FloorProtocol.next_call + 1
+                    self.state = self.RINGING
+                    self._reply(1, invoke, out)
+                elif want == 1 and st == self.NOT_READY:
+                    self.state = self.LOGGED_OUT
+                    self._reply(7, invoke, out)
+                else:
+                    raise SystemExit(f"floor: agent state {want} requested in state {st}")
+            elif mtype in _FLOOR_CALL_STEPS:
+                if U32.unpack_from(buf, pos + MIX_CALL_AT)[0] != self.call:
+                    raise SystemExit("floor: a request on another call")
+                needed, then, i = _FLOOR_CALL_STEPS[mtype]
+                if st != needed:
+                    raise SystemExit(f"floor: message type {mtype} in state {st}")
+                self.state = then
+                self._reply(i, invoke, out)
+                if then == self.NOT_READY:
+                    self.call = 0
+            else:  # OPEN, HEARTBEAT, CLOSE: as the raw server
+                r = self.replies[mtype]
+                out += (r[0], invoke, r[1])
+            pos = end
+        self.buf = buf[pos:]
+        if out:
+            self.transport.write(b"".join(out))
+
+
+#: call requests of the mix: (state needed, state after, index of the reply in mix_templates())
+_FLOOR_CALL_STEPS = {
+    int(MT.ANSWER_CALL_REQ): (FloorProtocol.RINGING, FloorProtocol.TALKING, 2),
+    int(MT.HOLD_CALL_REQ): (FloorProtocol.TALKING, FloorProtocol.HELD, 3),
+    int(MT.RETRIEVE_CALL_REQ): (FloorProtocol.HELD, FloorProtocol.TALKING, 4),
+    int(MT.CLEAR_CONNECTION_REQ): (FloorProtocol.TALKING, FloorProtocol.NOT_READY, 5),
+    int(MT.TRANSFER_CALL_REQ): (FloorProtocol.TALKING, FloorProtocol.NOT_READY, 6),
+}
 
 
 def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
@@ -366,6 +468,11 @@ def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
                                 journal=Journal(keep=False), engine=MixEngine())
             await server.start()
             port = server.port
+        elif kind == "floor":
+            replies = raw_replies()[0]
+            tables = FloorProtocol.tables_from(mock_replies())
+            srv = await loop.create_server(lambda: FloorProtocol(replies, tables), "127.0.0.1", 0, backlog=4096)
+            port = srv.sockets[0].getsockname()[1]
         else:
             replies, delivered = raw_replies() if kind == "raw" else replay_replies()
             srv = await loop.create_server(lambda: RawProtocol(replies, delivered), "127.0.0.1", 0, backlog=4096)
@@ -826,10 +933,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--driver", choices=["callbacks", "streams"], default="callbacks",
                    help="how the mix is driven: from the protocol's data_received (default) or by one "
                         "coroutine per session over asyncio streams (the driver before 2026-11-30, night)")
-    p.add_argument("--baseline", choices=["raw", "replay"], default="raw",
+    p.add_argument("--baseline", choices=["raw", "replay", "floor"], default="raw",
                    help="the server the mock is compared with: raw (pre-encoded confirmations, the "
-                        "default) or replay (the mock's own reply bytes per request type, no logic)")
-    p.add_argument("--serve", choices=["mock", "raw", "replay"], help=argparse.SUPPRESS)
+                        "default), replay (the mock's own reply bytes per request type, no logic) or "
+                        "floor (the mix's state checks and the mock's bytes with IDs patched in)")
+    p.add_argument("--serve", choices=["mock", "raw", "replay", "floor"], help=argparse.SUPPRESS)
     p.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lifetime", type=float, default=1800.0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)

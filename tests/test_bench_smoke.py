@@ -40,10 +40,10 @@ def test_bench_server_runs_both_workloads_against_both_servers_without_an_error(
     assert all(r["mock"]["done"] >= 2 * r["sessions"] for r in mix)  # enough cycles for both endings to run
 
 
-def test_bench_server_replay_baseline_sends_the_mocks_reply_volume_and_drives_the_mix():
-    """``--baseline replay``: the baseline replays the mock's own reply bytes per request type, so
-    a cycle carries the mock's frames and bytes (checked against a cycle through the mock's
-    connection path), and the driven mix runs against it with no error."""
+def test_replay_and_floor_baselines_carry_the_mocks_own_replies():
+    """``--baseline replay`` replays the mock's own reply bytes per request type, so a cycle carries
+    the mock's frames and bytes; ``--baseline floor`` patches the CallID wherever the mock's reply
+    carries it (CALL_DELIVERED_EVENT's included)."""
     sys.path.insert(0, str(BENCH.parent))
     try:
         import server as bench_server
@@ -74,13 +74,30 @@ def test_bench_server_replay_baseline_sends_the_mocks_reply_volume_and_drives_th
     per_cycle = sum(len(replies[bench_server.HDR.unpack_from(templates[i][0], 0)[1]][1]) + 12 for i in even)
     assert per_cycle + len(delivered) > 1000  # the mock's ~1,260 bytes, not the raw server's ~200
 
+    captured = bench_server.mock_replies()
+    ready, offsets = bench_server.FloorProtocol.tables_from(captured)[1]
+    call_id = captured[1][1]
+    assert call_id and offsets and all(bench_server.U32.unpack_from(ready, o)[0] == call_id for o in offsets)
+    pos, delivered_at = 0, None
+    while pos < len(ready):
+        length, mtype = bench_server.HDR.unpack_from(ready, pos)
+        if mtype == bench_server.T_DELIVERED:
+            delivered_at = pos + 8 + bench_server.CALL_ID_AT
+        pos += 8 + length
+    assert delivered_at in offsets
+
+
+@pytest.mark.parametrize("baseline", ["replay", "floor"])
+def test_bench_server_runs_the_mix_against_the_other_baselines(baseline):
+    """``--baseline replay|floor`` drive the mix with no error (the floor server ends the run loudly
+    on any request out of place), name the baseline in each row and judge no target."""
     server_py = BENCH.parent / "server.py"
     done = subprocess.run([sys.executable, str(server_py), "--sessions", "1,3", "--seconds", "0.3", "--rounds", "1",
-                           "--workloads", "mix", "--baseline", "replay", "--json"],
+                           "--workloads", "mix", "--baseline", baseline, "--json"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "replay" in done.stdout and "target" not in done.stdout.replace("targets are judged", "")
+    assert baseline in done.stdout and "target" not in done.stdout.replace("targets are judged", "")
     results = json.loads(done.stdout[done.stdout.index("\n[") + 1:])
-    assert results and all(r["baseline"] == "replay" for r in results)
+    assert results and all(r["baseline"] == baseline for r in results)
     for r in results:
-        assert r["raw"]["errors"] == 0 and r["raw"]["done"] >= r["sessions"], r
+        assert r["raw"]["errors"] == 0 and r["raw"]["done"] >= 2 * r["sessions"], r
