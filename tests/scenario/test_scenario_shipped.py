@@ -1124,4 +1124,4 @@ def test_no_client_behaviour_makes_a_shipped_scenario_raise(path):
             if rng.random() < 0.1 and hub.center.agents[agent].state == AS.AGENT_STATE_READY:
                 hub.deliver(hub.center.deliver_call(now, agent_id=agent)[1])
         hub.tick(now + 100)
-        assert all(r.name for r in engine.verify(now + 100))
+        engine.verify(now + 100)  # verifying what this client did must not raise either
