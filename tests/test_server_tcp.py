@@ -304,6 +304,7 @@ class _BuggyEngine:
     def __init__(self):
         self.hub = None
         self.ticks = 0
+        self.tick_times = []
 
     def attach(self, hub, now):
         self.hub = hub
@@ -322,6 +323,7 @@ class _BuggyEngine:
     def tick(self, now):
         if now >= 0.2:
             self.ticks += 1
+            self.tick_times.append(now)
             if self.ticks == 1:
                 raise ZeroDivisionError("timer bug")
 
@@ -332,7 +334,7 @@ class _BuggyEngine:
 async def test_a_bug_below_the_server_is_contained_recorded_and_resets_only_its_connection(capsys):
     """An exception out of the hub (here a deliberately buggy engine) never reaches asyncio: it is
     a journalled "internal error" fault with its traceback on stderr; the connection whose request
-    hit it is reset; another client carries on; a timer that raised is armed again."""
+    hit it is reset; another client carries on; a timer that raised is armed again, a second later."""
     from mockcti.wire.messages import QueryAgentStateReq
 
     engine = _BuggyEngine()
@@ -353,6 +355,8 @@ async def test_a_bug_below_the_server_is_contained_recorded_and_resets_only_its_
                 break
             await asyncio.sleep(0.05)
         assert engine.ticks >= 3
+        # the deadline that raised is tried again after a second's calm, not at once (no busy loop)
+        assert engine.tick_times[1] - engine.tick_times[0] >= 0.9, engine.tick_times
         faults = [e.data for e in server.journal.entries(kind="fault") if e.data.get("fault") == "internal error"]
         assert sorted((f["where"], f["error"]) for f in faults) == [
             ("receive", "RuntimeError: engine bug"), ("timer", "ZeroDivisionError: timer bug")]
