@@ -182,18 +182,20 @@ def _read_yaml(text: str, file: str) -> Any:
         def explicit_seen(out: LDict, key: str) -> bool:
             return key in explicit_keys.get(id(out), set())
 
-        def build(n: Any) -> Any:
+        def build(n: Any, path: str = "") -> Any:
+            """The node as plain data; ``path`` (``rules[0].when``) names it in errors."""
             budget[0] -= 1
             if budget[0] < 0:
                 raise ScenarioError(f"the document expands to more than {MAX_NODES} values (aliases?)", file=file,
-                                    line=n.start_mark.line + 1)
+                                    line=n.start_mark.line + 1, key_path=path)
             line = n.start_mark.line + 1
             if isinstance(n, yaml.MappingNode):
                 if n.tag != "tag:yaml.org,2002:map":
                     raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
-                                        file=file, line=line)
+                                        file=file, line=line, key_path=path)
                 if id(n) in active:
-                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line)
+                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line,
+                                        key_path=path)
                 active.add(id(n))
                 n_explicit = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
                 try:
@@ -201,17 +203,19 @@ def _read_yaml(text: str, file: str) -> Any:
                 except yaml.MarkedYAMLError as exc:  # e.g. ``<<: 5``: only mappings can be merged
                     mark = exc.problem_mark or n.start_mark
                     raise ScenarioError(f"bad merge key (<<): {exc.problem or exc}", file=file,
-                                        line=mark.line + 1) from None
+                                        line=mark.line + 1, key_path=path) from None
                 n_merged = len(n.value) - n_explicit
                 out = LDict(file, line)
                 for i, (k, v) in enumerate(n.value):
-                    key = build(k) if isinstance(k, yaml.ScalarNode) else None
+                    key = build(k, path) if isinstance(k, yaml.ScalarNode) else None
                     if not isinstance(key, str):
                         raise ScenarioError(f"keys must be text, got {_short(key) if key is not None else 'a collection'}"
-                                            " (quote it)", file=file, line=k.start_mark.line + 1)
+                                            " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
+                    sub = f"{path}.{key}" if path else key
                     if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
-                        raise ScenarioError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1)
-                    out[key] = build(v)
+                        raise ScenarioError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
+                                            key_path=sub)
+                    out[key] = build(v, sub)
                     out.lines[key] = (file, k.start_mark.line + 1)
                     if i >= n_merged:
                         explicit_keys.setdefault(id(out), set()).add(key)
@@ -220,13 +224,14 @@ def _read_yaml(text: str, file: str) -> Any:
             if isinstance(n, yaml.SequenceNode):
                 if n.tag != "tag:yaml.org,2002:seq":
                     raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
-                                        file=file, line=line)
+                                        file=file, line=line, key_path=path)
                 if id(n) in active:
-                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line)
+                    raise ScenarioError("a recursive alias (a value that contains itself)", file=file, line=line,
+                                        key_path=path)
                 active.add(id(n))
                 out_l = LList(file, line)
-                for item in n.value:
-                    out_l.append(build(item))
+                for i, item in enumerate(n.value):
+                    out_l.append(build(item, f"{path}[{i}]"))
                     out_l.lines.append((file, item.start_mark.line + 1))
                 active.discard(id(n))
                 return out_l
@@ -234,15 +239,16 @@ def _read_yaml(text: str, file: str) -> Any:
                 return n.value
             if n.tag not in _SCALAR_TAGS:
                 raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
-                                    file=file, line=line)
+                                    file=file, line=line, key_path=path)
             try:
                 value = loader.construct_object(n, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                raise ScenarioError(f"bad value: {exc}", file=file, line=line) from None
+                raise ScenarioError(f"bad value: {exc}", file=file, line=line, key_path=path) from None
             if isinstance(value, float) and not math.isfinite(value):
-                raise ScenarioError(f"not a finite number: {n.value!r}", file=file, line=line)
+                raise ScenarioError(f"not a finite number: {n.value!r}", file=file, line=line, key_path=path)
             if isinstance(value, str) and _SURROGATE.search(value):
-                raise ScenarioError("text with a lone UTF-16 surrogate (an escape such as \\ud800)", file=file, line=line)
+                raise ScenarioError("text with a lone UTF-16 surrogate (an escape such as \\ud800)", file=file,
+                                    line=line, key_path=path)
             return value
 
         return build(node)
@@ -272,24 +278,24 @@ def _read_toml(text: str, file: str) -> Any:
                 return i + 1
         return None
 
-    def wrap(value: Any, line: int | None) -> Any:
+    def wrap(value: Any, line: int | None, path: str = "") -> Any:
         if isinstance(value, dict):
             out = LDict(file, line)
             for k, v in value.items():
                 kl = find(k, (line or 1) - 1) or line
-                out[k] = wrap(v, kl)
+                out[k] = wrap(v, kl, f"{path}.{k}" if path else k)
                 out.lines[k] = (file, kl)
             return out
         if isinstance(value, list):
             out_l = LList(file, line)
-            for v in value:
-                out_l.append(wrap(v, line))
+            for i, v in enumerate(value):
+                out_l.append(wrap(v, line, f"{path}[{i}]"))
                 out_l.lines.append((file, line))
             return out_l
         if hasattr(value, "isoformat"):  # TOML dates and times are text in scenarios
             return value.isoformat()
         if isinstance(value, float) and not math.isfinite(value):
-            raise ScenarioError(f"not a finite number: {value}", file=file, line=line)
+            raise ScenarioError(f"not a finite number: {value}", file=file, line=line, key_path=path)
         return value
 
     return wrap(data, 1)

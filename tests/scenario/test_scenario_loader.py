@@ -202,7 +202,7 @@ def test_minimal_document_defaults():
      4, "rules[0].then[0].reply.message", "is a client message"),
     ("name: x\nrules: [{id: a, when: {message: HOLD_CALL_REQ}, then: []}, {id: a, when: {message: HOLD_CALL_REQ}, then: []}]\n",
      2, "rules[1].id", "duplicate id 'a'"),
-    ("name: x\nname: y\n", 2, "", "duplicate key 'name'"),
+    ("name: x\nname: y\n", 2, "name", "duplicate key 'name'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {device: '0699'}}\n",
      4, "timeline[0].do.hang_up", "missing required key 'call'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: caller}}\n",
@@ -474,6 +474,27 @@ def test_malformed_input_is_a_scenario_error(text, needle):
         load_scenario_text(text, filename="m.yaml")
     assert needle in str(info.value)
     assert "internal error" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, fmt, line, key_path, needle", [
+    # refused while the file is read (before the schema and the loader see it): still located by key
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, field: {invoke_id: {gt: .inf}}}\n    then: [default]\n",
+     "yaml", 3, "rules[0].when.field.invoke_id.gt", "not a finite number"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {system_event: {text: \"\\ud800\"}}\n",
+     "yaml", 4, "timeline[0].do.system_event.text", "lone UTF-16 surrogate"),
+    ("name: x\nrules:\n  - when: !!set {a: null}\n", "yaml", 3, "rules[0].when", "unsupported YAML tag"),
+    ("name: x\nend:\n  after: 1\n  after: 2\n", "yaml", 4, "end.after", "duplicate key 'after'"),
+    ('name = "x"\n[end]\nafter = inf\n', "toml", 3, "end.after", "not a finite number"),
+    ('name = "x"\n[[rules]]\nthen = ["default"]\n[rules.when]\nmessage = "HOLD_CALL_REQ"\nlimit = [1, nan]\n',
+     "toml", 6, "rules[0].when.limit[1]", "not a finite number"),
+])
+def test_errors_found_while_reading_name_their_key(text, fmt, line, key_path, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, filename=f"r.{fmt}", fmt=fmt)
+    err = info.value
+    assert (err.line, err.key_path) == (line, key_path), str(err)
+    assert needle in err.message
+    assert str(err).startswith(f"r.{fmt}:{line}: {key_path}: ")
 
 
 def test_alias_bomb_is_refused():
