@@ -507,6 +507,8 @@ class Session:
                 if self._refused_now(frame, mt, state, out):
                     return
                 if mt is _OPEN_REQ:  # (the table leaves only an OPEN_REQ before the session is open)
+                    if self._unsupported_version(frame, dialect, out, now):
+                        return
                     msg = self._decoded(frame, dialect, mt, out)
                     if msg is not None:
                         self._reply_version = msg.version_number
@@ -529,6 +531,31 @@ class Session:
         if type(msg) is not cls:  # (decode() gives the spec's class: never, unless a profile says otherwise)
             tracked, need, call_fields = _request_plan(type(msg))
         self._check_request(msg, out, tracked, need, call_fields)
+
+    def _unsupported_version(self, frame: Frame, dialect: Dialect, out: list[Event], now: float) -> bool:
+        """An OPEN_REQ whose VersionNumber (fixed part, bytes 4-7) the profile does not support and
+        whose floating part does not decode with the nearest version's widths (an ICM v19 OPEN_REQ
+        has 1-byte tags, UCCX v18 2-byte ones): refused E_CTI_INVALID_VERSION (§7.1), not as a
+        malformed body. True when ``out`` got the refusal; a version that decodes is checked by
+        :meth:`_check_open` as usual."""
+        body = frame.body
+        if len(body) < 8:
+            return False
+        version = _UINT.unpack_from(body, 4)[0]
+        prof = dialect.profile
+        if prof.supports(version):
+            return False
+        try:
+            decode(frame, dialect)
+            return False
+        except DecodeError:
+            pass
+        out.append(Violation("PROTO-VERSION", f"VersionNumber {version}; supported "
+                                              f"{prof.min_version}..{prof.max_version}"))
+        self.refused_at = now
+        out.append(Rejected(S.E_CTI_INVALID_VERSION, f"protocol version {version} is not supported",
+                            invoke_id_of(body) or 0, frame.type_id))
+        return True
 
     def _decoded(self, frame: Frame, dialect: Dialect, mt: MT, out: list[Event],
                  msg: Message | None = None) -> Message | None:

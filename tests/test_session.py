@@ -91,6 +91,28 @@ def test_open_req_refusals(kw, status, rule):
     assert s.state is SessionState.AWAITING_OPEN
 
 
+@pytest.mark.parametrize("golden", [True, False])
+def test_an_icm_open_req_of_an_unsupported_version_is_refused_as_such(golden):
+    """An ICM v19 OPEN_REQ has 1-byte tags; read with UCCX v18's 2-byte tags its floating part is
+    garbage. The version is refused first (§7.1 E_CTI_INVALID_VERSION, InvokeID echoed), not the
+    body as malformed: the reference §8.11 bytes, and a plain v19 bridge OPEN_REQ."""
+    if golden:
+        from tests.wire.test_golden import V8_11, hexdump
+
+        data, invoke = hexdump(V8_11), None
+    else:
+        data = encode(open_req(invoke_id=7, version_number=19, services_requested=0x10, agent_id=None,
+                               agent_instrument=None, agent_extension=None), Dialect.ucce(19))
+        invoke = 7
+    assert len(data) > 8 and int.from_bytes(data[12:16], "big") == 19
+    s = Session(1)
+    evs = s.receive_data(data, 0.0)
+    assert kinds(evs) == ["Violation:PROTO-VERSION", "Rejected"]
+    assert evs[-1].status is S.E_CTI_INVALID_VERSION
+    assert evs[-1].invoke_id == (invoke if invoke is not None else int.from_bytes(data[8:12], "big"))
+    assert s.state is SessionState.AWAITING_OPEN
+
+
 def test_idle_timeout_none_and_strict_upper_bound():
     s = Session(1)
     assert kinds(s.receive_data(wire(open_req(idle_timeout=0xFFFFFFFF)), 0.0)) == ["Received"]

@@ -96,6 +96,11 @@ class CenterConfig:
     acd_failure_mode: str = "cf"
     #: apply the ACD line-state rules of mockcti.acd to call-control requests
     acd_rules: bool = True
+    #: FailureCode of the center's own refusals (no call to answer, no active or held call, wrong
+    #: password): "uccx" sends only the CF values the UCCX page publishes (0-22: CF_INVALID_OBJECT_STATE,
+    #: CF_GENERIC_UNSPECIFIED), "icm" the specific ICM values (CF_NO_CALL_TO_ANSWER 28, CF_NO_ACTIVE_CALL 24,
+    #: CF_NO_HELD_CALL 25, CF_INVALID_PASSWORD_SPECIFIED 257) that UCCX may or may not send (reference §6.2: U)
+    control_failure_codes: str = "uccx"
     #: overrides of the inferred ACD choices (see mockcti.acd.AcdConfig)
     acd: Mapping[str, Any] = field(default_factory=dict)
 
@@ -169,7 +174,7 @@ def _allowed(bad: str, names: list[str]) -> str:
 
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
-           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd")
+           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id")
     CALL = ("agent", "ani", "csq", "state", "variables")
@@ -305,6 +310,11 @@ class _Builder:
             if d["acd_failure_mode"] not in ("cf", "ctierr"):
                 raise self.err("acd_failure_mode", f"unknown mode {d['acd_failure_mode']!r}; allowed: cf, ctierr")
             kw["acd_failure_mode"] = d["acd_failure_mode"]
+        if "control_failure_codes" in d:
+            if d["control_failure_codes"] not in ("uccx", "icm"):
+                raise self.err("control_failure_codes",
+                               f"unknown choice {d['control_failure_codes']!r}; allowed: uccx, icm")
+            kw["control_failure_codes"] = d["control_failure_codes"]
         if "acd_rules" in d:
             if not isinstance(d["acd_rules"], bool):
                 raise self.err("acd_rules", "expected true or false")

@@ -10,7 +10,13 @@ comes first and END_CALL_EVENT last (§7.1 ordering rules).
 A call-control request is checked in three steps: the call and the connection it names must
 exist (FAILURE_CONF E_CTI_INVALID_CALLID, §7.1); the ACD line-state rules of
 :mod:`mockcti.acd` (CONTROL_FAILURE_CONF, a violation recorded); then what the center itself
-can do (CONTROL_FAILURE_CONF with a CF code, e.g. CF_NO_HELD_CALL).
+can do (CONTROL_FAILURE_CONF with a CF code: CF_INVALID_OBJECT_STATE, or with
+``control_failure_codes = "icm"`` the specific ICM code such as CF_NO_HELD_CALL).
+
+Only statuses that UCCX names are sent (reference §6.1: 12, 24, 87 and the other ICM values are
+reserved in UCCX): what ICM answers with E_CTI_FUNCTION_NOT_AVAILABLE is E_CTI_UNSPECIFIED_FAILURE
+with a text here, an unknown device E_CTI_INVALID_AGENT_DATA, bad DTMF digits CONTROL_FAILURE_CONF
+CF_VALUE_OUT_OF_RANGE / CCX_INVALID_ARGUMENT.
 
 Pure: no asyncio, sockets, sleeping or clock reads; ``now`` comes in with every call, and
 timed behaviour (an external party answering) is returned through :meth:`tick`.
@@ -53,7 +59,18 @@ _LCS_CONNECT = int(LocalConnectionState.LCS_CONNECT)
 _LCS_HOLD = int(LocalConnectionState.LCS_HOLD)
 _LCS_NULL = int(LocalConnectionState.LCS_NULL)
 _CEC_NONE = int(EventCause.CEC_NONE)
+#: lineType of the call events (reference §6.10): 3 = a business (ICD) call, 10 = a non-business call. Every
+#: call of a simulated agent is on its ICD extension (the only line a configured agent has), so 3
+_LINE_BUSINESS = 3
 _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
+#: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
+#: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
+_CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
+    "uccx": {"no_call_to_answer": CF.CF_INVALID_OBJECT_STATE, "no_active_call": CF.CF_INVALID_OBJECT_STATE,
+             "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED},
+    "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
+            "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED},
+}
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
@@ -191,6 +208,8 @@ class Agent:
     since: float = 0.0
     pending: AgentState | None = None  # state requested while on a call, taken when it ends
     pending_reason: int = 0
+    #: RESERVED for a consultation call (not an ACD call): cancelled, the agent goes NOT_READY (AGT_CANCEL_CONSULT)
+    consult_offer: bool = False
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
@@ -274,6 +293,7 @@ class ContactCenter:
         self._timers: list[tuple[float, int, Callable[[list[Delivery], float], None]]] = []
         self._seq = itertools.count()
         self.acd = _load_acd(self.config)
+        self._cf = _CF_CHOICES[self.config.control_failure_codes]
         #: violations of the ACD rules, drained by the hub into the journal
         self.violations: list[dict[str, Any]] = []
         out: list[Delivery] = []
@@ -349,7 +369,7 @@ class ContactCenter:
                 self._config_request(out, sid, msg)
                 return out
             out.append(Delivery(sid, M.FailureConf(
-                invoke_id=invoke_id, status=int(S.E_CTI_FUNCTION_NOT_AVAILABLE),
+                invoke_id=invoke_id, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
                 text=f"mockcti does not simulate {msg.TYPE.name}")))
             return out
         try:
@@ -384,7 +404,7 @@ class ContactCenter:
             if dev:
                 agent = self.by_device.get(dev)
                 if agent is None:
-                    raise Refused(failure_conf(S.E_CTI_INVALID_DEVICE, f"unknown device {dev!r}"))
+                    raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
                 return agent
         raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "the request names no agent or device"))
 
@@ -400,7 +420,7 @@ class ContactCenter:
                 raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_INVALID,
                                               f"agent {agent.id} is already logged in"))
             if (req.agent_password or "") != agent.cfg.password:
-                raise Refused(control_failure(CF.CF_INVALID_PASSWORD_SPECIFIED, CCX.CCX_AGENT_INVALID,
+                raise Refused(control_failure(self._cf["bad_password"], CCX.CCX_AGENT_INVALID,
                                               f"wrong password for agent {agent.id}"))
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_LOGON), now)
@@ -441,7 +461,7 @@ class ContactCenter:
 
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
                    csq_id: int = NONE_ID) -> None:
-        agent.state, agent.reason, agent.since = state, reason, now
+        agent.state, agent.reason, agent.since, agent.consult_offer = state, reason, now, False
         aid = agent.id
         ready = self.ready
         ready.pop(aid, None)
@@ -599,7 +619,7 @@ class ContactCenter:
     def _delivered(self, call: Call, leg: Leg, calling: str) -> Message:
         cfg = self.config
         return M.CallDeliveredEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -613,7 +633,7 @@ class ContactCenter:
     def _established(self, call: Call, leg: Leg, calling: str) -> Message:
         cfg = self.config
         return M.CallEstablishedEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -638,8 +658,8 @@ class ContactCenter:
 
     def _originated(self, call: Call, leg: Leg, called: str) -> Message:
         return M.CallOriginatedEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, line_type=0,
-            application_id=NONE_ID, reserved=0, csq_id=NONE_ID, reserved2=0, reserved3=0,
+            **self._common(), connection_device_type=0, call_id=call.id,
+            application_id=NONE_ID, csq_id=NONE_ID, reserved3=0,
             calling_device_type=AGENT_DEVICE, called_device_type=AGENT_DEVICE if called in self.by_device else EXTERNAL_DEVICE,
             local_connection_state=int(LCS.LCS_INITIATE), event_cause=int(EventCause.CEC_NONE),
             connection_device_id=leg.device, calling_device_id=leg.device, called_device_id=called)
@@ -691,7 +711,7 @@ class ContactCenter:
     def _need_control(self, sid: int) -> None:
         sub = self.subs.get(sid)
         if sub is not None and not sub.services & _CONTROL_BITS:
-            raise Refused(failure_conf(S.E_CTI_FUNCTION_NOT_AVAILABLE,
+            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
                                        "call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"))
 
     def _guard(self, agent: Agent, op: str, **params: Any) -> None:
@@ -737,7 +757,7 @@ class ContactCenter:
         ev = M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
                                application_id=1, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
                                calling_device_type=EXTERNAL_DEVICE, called_device_type=int(DeviceType.DEVID_ROUTE_POINT),
-                               last_redirect_device_type=NONE_SHORT, num_queued=len(self.queues[call.csq_id]),
+                               last_redirect_device_type=NONE_SHORT, num_queued=0,  # reserved (ICM NumQueued): 0
                                local_connection_state=int(LCS.LCS_QUEUED), event_cause=int(EventCause.CEC_NONE),
                                connection_device_id=call.ani, queue_device_id=str(call.csq_id),
                                calling_device_id=call.ani, called_device_id=call.dnis or None,
@@ -757,9 +777,11 @@ class ContactCenter:
 
     def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float) -> None:
         """Ring an agent's phone: RESERVED (ACD and consultation calls, §7.2), BEGIN_CALL, CALL_DELIVERED."""
-        if (call.acd or call.type is CallType.CALLTYPE_CONSULT) and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK,
-                                        AS.AGENT_STATE_WORK_READY):
+        consult = call.type is CallType.CALLTYPE_CONSULT
+        if (call.acd or consult) and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY,
+                                                     AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
+            agent.consult_offer = consult and not call.acd
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
@@ -778,7 +800,7 @@ class ContactCenter:
     def _answer_call_req(self, out: list[Delivery], sid: int, req: M.AnswerCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Answer")
         if leg.state is not LCS.LCS_ALERTING:
-            raise Refused(control_failure(CF.CF_NO_CALL_TO_ANSWER, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_call_to_answer"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not ringing at {leg.device}"))
         self._conf(out, sid, M.AnswerCallConf(invoke_id=req.invoke_id))
         self._answer(out, call, leg, now)
@@ -799,7 +821,7 @@ class ContactCenter:
     def _hold_call_req(self, out: list[Delivery], sid: int, req: M.HoldCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Hold")
         if leg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         self._conf(out, sid, M.HoldCallConf(invoke_id=req.invoke_id))
         leg.state = LCS.LCS_HOLD
@@ -808,7 +830,7 @@ class ContactCenter:
     def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "held_call_id", "held_connection_device_id", op="Retrieve")
         if leg.state is not LCS.LCS_HOLD:
-            raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_held_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not held at {leg.device}"))
         if any(c.leg_of(agent.id).state is LCS.LCS_CONNECT for c in self._agent_calls(agent) if c is not call):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
@@ -837,7 +859,7 @@ class ContactCenter:
                                          if getattr(req, k, None)},
                               named_variables=req.named_variables)
         self._place(out, sid, call, agent, req.dialed_number, now, conf=lambda leg: M.MakeCallConf(
-            invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=leg.device))
 
     def _place(self, out: list[Delivery], sid: int, call: Call, agent: Agent, dialed: str, now: float,
@@ -848,8 +870,8 @@ class ContactCenter:
         self._put_leg(call, leg)
         self._conf(out, sid, conf(leg))
         self._emit(out, call, M.CallServiceInitiatedEvent(
-            **self._common(), connection_device_type=0, call_id=call.id, line_handle=0, reserved_line_type=0,
-            application_id=NONE_ID, reserved=0, csq_id=NONE_ID, reserved2=0, line_type=0,
+            **self._common(), connection_device_type=0, call_id=call.id,
+            application_id=NONE_ID, csq_id=NONE_ID, line_type=_LINE_BUSINESS,
             calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))
@@ -885,7 +907,7 @@ class ContactCenter:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "CONSULT_CALL_REQ needs DialedNumber"))
         self._guard(agent, "Consult", call=active, leg=leg, dest=req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
-            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {active.id} is not connected at {leg.device}"))
         if any(c is not active and c.leg_of(agent.id) is not None for c in self._agent_calls(agent)):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
@@ -897,8 +919,8 @@ class ContactCenter:
                                  consult_of=active.id, csq_id=active.csq_id,
                                  variables=dict(active.variables), named_variables=active.named_variables)
         self._place(out, sid, consult, agent, req.dialed_number, now, conf=lambda lg: M.ConsultCallConf(
-            invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0, line_handle=1,
-            line_type=0, new_connection_device_id=lg.device))
+            invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0,
+            new_connection_device_id=lg.device))
 
     def _two_calls(self, agent: Agent, held_id: int | None, active_id: int | None) -> tuple[Call, Call]:
         held = self._lookup_call(held_id)
@@ -931,10 +953,10 @@ class ContactCenter:
             if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
                 self._emit(out, held, self._delivered(held, lg, agent.device))
         self._conf(out, sid, M.TransferCallConf(
-            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=others[0].device, parties=self._parties(held)))
         ev = M.CallTransferredEvent(
-            **self._common(), primary_device_type=0, primary_call_id=held.id, line_handle=0, line_type=0,
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=_LINE_BUSINESS,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
             secondary_call_id=active.id, transferring_device_type=AGENT_DEVICE,
             transferred_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
@@ -953,20 +975,21 @@ class ContactCenter:
         leg = self._my_leg(call, agent, req.active_connection_device_id)
         self._guard(agent, "Connect", call=call, leg=leg, dest=req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
-            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         self._conf(out, sid, M.TransferCallConf(invoke_id=req.invoke_id, new_call_id=call.id,
-                                                new_connection_device_type=0, line_handle=0, line_type=0,
+                                                new_connection_device_type=0,
                                                 new_connection_device_id=req.dialed_number, parties=()))
         mine = self._sessions_of(agent)
         self._drop_quietly(call, leg)
         target = self.by_device.get(req.dialed_number)
         ev = M.CallTransferredEvent(
-            **self._common(), primary_device_type=0, primary_call_id=call.id, line_handle=0, line_type=0,
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=NONE_SHORT,
             secondary_call_id=NONE_ID, transferring_device_type=AGENT_DEVICE,
             transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
-            event_cause=int(EventCause.CECX_BLIND_TRANSFER), primary_device_id=call.ani, secondary_device_id="",
+            event_cause=int(EventCause.CEC_TRANSFER),  # 1028 CECX_BLIND_TRANSFER is reserved in UCCX (§6.11)
+            primary_device_id=call.ani, secondary_device_id="",
             transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=self._parties(call))
         self._emit(out, call, ev, only=sorted(set(self._interested(call)) | mine))
         self._end_call_for(out, call, mine)
@@ -990,10 +1013,10 @@ class ContactCenter:
         hleg.state = LCS.LCS_CONNECT
         held.type = CallType.CALLTYPE_CONFERENCE
         self._conf(out, sid, M.ConferenceCallConf(
-            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0, line_handle=0, line_type=0,
+            invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=self._parties(held)))
         ev = M.CallConferencedEvent(
-            **self._common(), primary_device_type=0, primary_call_id=held.id, line_handle=0, line_type=0,
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=_LINE_BUSINESS,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
             secondary_call_id=active.id, controller_device_type=AGENT_DEVICE,
             added_party_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
@@ -1020,7 +1043,7 @@ class ContactCenter:
     def _reconnect_call_req(self, out: list[Delivery], sid: int, req: M.ReconnectCallReq, now: float) -> None:
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="ReConnect")
         if hleg.state is not LCS.LCS_HOLD:
-            raise Refused(control_failure(CF.CF_NO_HELD_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_held_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {held.id} is not held at {hleg.device}"))
         self._conf(out, sid, M.ReconnectCallConf(invoke_id=req.invoke_id))
         self._drop_leg(out, active, aleg, now)
@@ -1045,10 +1068,11 @@ class ContactCenter:
     def _send_dtmf_signal_req(self, out: list[Delivery], sid: int, req: M.SendDtmfSignalReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id")
         if leg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(CF.CF_NO_ACTIVE_CALL, CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         if not req.dtmf_string or any(ch not in "0123456789*#ABCDabcd" for ch in req.dtmf_string):
-            raise Refused(failure_conf(S.E_CTI_INVALID_DIGITS, f"invalid DTMF digits {req.dtmf_string!r}"))
+            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"invalid DTMF digits {req.dtmf_string!r}"))
         self._conf(out, sid, M.SendDtmfSignalConf(invoke_id=req.invoke_id))
 
     def _set_call_data_req(self, out: list[Delivery], sid: int, req: M.SetCallDataReq, now: float) -> None:
@@ -1082,7 +1106,7 @@ class ContactCenter:
     def _query_device_info_req(self, out: list[Delivery], sid: int, req: M.QueryDeviceInfoReq, now: float) -> None:
         dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)
         if not dev or dev not in self.by_device:
-            raise Refused(failure_conf(S.E_CTI_INVALID_DEVICE, f"unknown device {dev!r}"))
+            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
         # a UCCX agent phone: one ACD line plus a second for consultation (reference §5.3 QUERY_DEVICE_INFO_CONF)
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, peripheral_type=self.config.peripheral_type, type_of_device=NONE_SHORT,
@@ -1164,7 +1188,11 @@ class ContactCenter:
         """The agent's last call ended: the pending state, else the configured after-call state."""
         if self._agent_calls(agent):
             return
-        if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD):
+        if agent.state is AS.AGENT_STATE_RESERVED and agent.consult_offer:
+            # a consultation cancelled before the consulted agent answered (§6.19 AGT_CANCEL_CONSULT:
+            # "consulted agent to Not Ready (Cancel)")
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
+        elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD):
             nxt = agent.pending or self.config.after_call_state
             reason = agent.pending_reason if agent.pending else (
                 int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)
@@ -1264,7 +1292,7 @@ class ContactCenter:
         then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR."""
         sub = self.subs.get(sid)
         if sub is not None and not sub.services & ServiceMask.CTI_SERVICE_SUPERVISOR:
-            raise Refused(failure_conf(S.E_CTI_FUNCTION_NOT_AVAILABLE,
+            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
                                        "TEAM_CONFIG_REQ needs CTI_SERVICE_SUPERVISOR in ServicesRequested"))
         if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
             teams: dict[str, list[AgentConfig]] = {}

@@ -18,7 +18,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
-from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode, ReasonCode
 
 pytestmark = pytest.mark.asyncio
 CODE_NAME = {c.rule_id: c.code_name for c in CHECKS}
@@ -127,10 +127,7 @@ async def test_consult_conference_transfer_alternate_reconnect(env):
     reply = await refused(a, M.AlternateCallReq(invoke_id=0, active_call_id=consult, other_call_id=cid,
                                                 active_connection_device_id="3001", other_connection_device_id="3001"))
     assert_violation(server, reply, "ACD-1152", "Originated", "Alternate")
-    reply = await refused(a, M.ReconnectCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
-                                                held_connection_device_id="3001", active_connection_device_id="3001",
-                                                 agent_instrument="3001"))
-    assert_violation(server, reply, "ACD-1146", "Originated", "ReConnect")
+    # (ReConnect is allowed here: cancelling a consultation that still rings, see the next test)
     # 1002 consults while its phone rings: Delivered is not a Consult state
     reply = await refused(b, M.ConsultCallReq(invoke_id=0, active_call_id=consult, active_connection_device_id="3002",
                                               consult_type=1, dialed_number="3003"))
@@ -142,6 +139,28 @@ async def test_consult_conference_transfer_alternate_reconnect(env):
                                                held_connection_device_id="3001", active_connection_device_id="3001",
                                                  agent_instrument="3001"))
     assert conf.TYPE is MT.CONFERENCE_CALL_CONF
+
+
+@pytest.mark.parametrize("how", ["reconnect", "clear"])
+async def test_cancelling_a_ringing_consultation(env, how):
+    """The consulting agent gives up before 1002 answers (UCCX adaptation of ACD-1146: Originated):
+    the consultation ends, the original call is retrieved, and 1002 (RESERVED for it, never talking)
+    goes NOT_READY with AGT_CANCEL_CONSULT (reference §6.19: "consulted agent to Not Ready")."""
+    server, a, b = await env()
+    cid, consult = await consult_ringing(server, a, b)
+    if how == "reconnect":
+        conf = await a.request(M.ReconnectCallReq(invoke_id=0, held_call_id=cid, active_call_id=consult,
+                                                  held_connection_device_id="3001", active_connection_device_id="3001",
+                                                  agent_instrument="3001"))
+        assert conf.TYPE is MT.RECONNECT_CALL_CONF
+        await a.next_event(MT.CALL_RETRIEVED_EVENT, where=lambda e: e.call_id == cid)
+    else:
+        conf = await a.request(M.ClearConnectionReq(invoke_id=0, call_id=consult, connection_device_id="3001"))
+        assert conf.TYPE is MT.CLEAR_CONNECTION_CONF
+    await b.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == consult)
+    ev = await b.next_event(MT.AGENT_STATE_EVENT, where=lambda e: e.agent_state != AS.AGENT_STATE_RESERVED)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CANCEL_CONSULT)
+    assert not server.journal.violations()
 
 
 async def test_clear_connection_and_clear_call_rules_from_configuration(env):
@@ -174,11 +193,13 @@ async def test_ctierr_mode_and_the_report(env):
     assert passed.find("failure") is None
 
 
-async def test_acd_rules_can_be_switched_off(env):
-    server, a, b = await env(acd_rules=False)
+@pytest.mark.parametrize("choice, code", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
+                                           ("icm", ControlFailureCode.CF_NO_ACTIVE_CALL)])
+async def test_acd_rules_can_be_switched_off(env, choice, code):
+    server, a, b = await env(acd_rules=False, control_failure_codes=choice)
     cid = await answered(server, a)
     await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
     reply = await refused(a, M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
-    # the center's own answer: no active call to hold, and no ACD violation recorded
-    assert reply.failure_code == ControlFailureCode.CF_NO_ACTIVE_CALL
+    # the center's own answer: no active call to hold (CF value per control_failure_codes), no ACD violation
+    assert reply.failure_code == code
     assert not [v for v in server.journal.violations() if v.data["rule"].startswith("ACD-")]

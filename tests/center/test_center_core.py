@@ -111,7 +111,8 @@ def test_login_ready_not_ready_logout_sequences(w):
 
 def test_agent_state_failures(w):
     [d] = w.req(1, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_LOGIN, agent_password="nope"))
-    assert d.message == M.ControlFailureConf(invoke_id=3, failure_code=ControlFailureCode.CF_INVALID_PASSWORD_SPECIFIED,
+    # the CF value UCCX publishes (reference §6.2 0-22; §7.1 names only the UCCX error code 88009)
+    assert d.message == M.ControlFailureConf(invoke_id=3, failure_code=ControlFailureCode.CF_GENERIC_UNSPECIFIED,
                                              ccx_error_code=CCXErrorCode.CCX_AGENT_INVALID,
                                              text="wrong password for agent 1001")
     [d] = w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_READY))
@@ -338,7 +339,10 @@ def test_requests_the_center_cannot_honour(w):
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
     assert d.message.failure_code == ControlFailureCode.CF_INVALID_CSTA_CONNECTION_ID
     [d] = w.req(1, M.SendDtmfSignalReq(invoke_id=82, call_id=cid, connection_device_id="3001", dtmf_string="12x"))
-    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_DIGITS
+    # ICM's E_CTI_INVALID_DIGITS (24) is reserved in UCCX: refused as an invalid argument instead
+    assert d.message == M.ControlFailureConf(invoke_id=82, failure_code=ControlFailureCode.CF_VALUE_OUT_OF_RANGE,
+                                             ccx_error_code=CCXErrorCode.CCX_INVALID_ARGUMENT,
+                                             text="invalid DTMF digits '12x'")
     [d] = w.req(1, M.SendDtmfSignalReq(invoke_id=83, call_id=cid, connection_device_id="3001", dtmf_string="12#"))
     assert d.message == M.SendDtmfSignalConf(invoke_id=83)
     [d] = w.req(1, M.MakeCallReq(invoke_id=84, agent_instrument="3001", dialed_number="0611"))
@@ -352,7 +356,9 @@ def test_call_control_needs_the_control_service(w):
     w.login_ready(3, "1003")
     cid, _ = w.inbound(agent_id="1003")
     [d] = w.req(3, M.AnswerCallReq(invoke_id=90, call_id=cid, connection_device_id="3003"))
-    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_FUNCTION_NOT_AVAILABLE
+    # ICM's E_CTI_FUNCTION_NOT_AVAILABLE (12) is reserved in UCCX (reference §6.1): 17 with a text
+    assert d.message == M.FailureConf(invoke_id=90, status=S.E_CTI_UNSPECIFIED_FAILURE,
+                                      text="call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested")
 
 
 def test_work_requested_while_talking_is_taken_when_the_call_ends(w):
@@ -403,7 +409,7 @@ def test_system_and_failure_events_reach_every_session(w):
 
 def test_unsimulated_requests_get_a_failure_conf(w):
     [d] = w.req(1, M.SuperviseCallReq(invoke_id=97))
-    assert d.message == M.FailureConf(invoke_id=97, status=S.E_CTI_FUNCTION_NOT_AVAILABLE,
+    assert d.message == M.FailureConf(invoke_id=97, status=S.E_CTI_UNSPECIFIED_FAILURE,
                                       text="mockcti does not simulate SUPERVISE_CALL_REQ")
 
 
@@ -466,7 +472,7 @@ def test_team_configuration_for_supervisors():
     assert [(m.agent_id, m.agent_flags) for m in team2.records] == [("1003", 0), ("1004", 0x4)]
     assert out[2].message == M.TeamConfigConf(invoke_id=8, status=0)
     [d] = c.handle(2, M.TeamConfigReq(invoke_id=9, config_param=1, reserved=bytes(8)), 1)
-    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_FUNCTION_NOT_AVAILABLE
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_UNSPECIFIED_FAILURE
 
 
 # -- with the ACD rules switched off (CenterConfig.acd_rules = False): the center's own refusals ----------
@@ -474,10 +480,10 @@ def test_team_configuration_for_supervisors():
 _CF, _CCX = ControlFailureCode, CCXErrorCode
 
 
-def _ringing_world():
+def _ringing_world(choice: str = "uccx"):
     import dataclasses
 
-    w = World(dataclasses.replace(default_center(), acd_rules=False))
+    w = World(dataclasses.replace(default_center(), acd_rules=False, control_failure_codes=choice))
     w.open(agent_sub(1, "1001"))
     w.login_ready(1, "1001")
     cid, _ = w.inbound(csq="Sales", ani="0612345678")
@@ -502,11 +508,15 @@ def _ringing_world():
     ("held", lambda c: M.HoldCallReq(invoke_id=9, call_id=c, connection_device_id="3001"),
      _CF.CF_NO_ACTIVE_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
 ])
-def test_without_the_acd_rules_the_center_refuses_call_control_out_of_place(phase, request_of, failure, ccx):
+@pytest.mark.parametrize("choice", ["uccx", "icm"])
+def test_without_the_acd_rules_the_center_refuses_call_control_out_of_place(phase, request_of, failure, ccx, choice):
     """With ``acd_rules = false`` the ACD guard does not answer first: the center's own
     CONTROL_FAILURE_CONF (CF code and UCCX error code) refuses a request its call state does not
-    allow, echoing the InvokeID, with no event for anyone."""
-    w, cid = _ringing_world()
+    allow, echoing the InvokeID, with no event for anyone. The CF value is one UCCX publishes
+    (0-22) unless ``control_failure_codes = "icm"`` asks for the specific ICM value (the table's)."""
+    if choice == "uccx" and failure > _CF.CF_INVALID_OBJECT_STATE:
+        failure = _CF.CF_INVALID_OBJECT_STATE
+    w, cid = _ringing_world(choice)
     if phase in ("talking", "held"):
         w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
     if phase == "held":
@@ -530,3 +540,35 @@ def test_a_call_request_without_dialed_number_is_required_data_missing(req):
     [d] = w.req(1, req)
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_REQUIRED_DATA_MISSING
     assert "needs DialedNumber" in d.message.text
+
+
+def test_the_mock_itself_sends_only_statuses_and_cf_values_uccx_names():
+    """Reference §6.1: "A UCCX mock should only ever send the codes with a UCCX name" (12, 24, 87 and
+    the other ICM values are reserved in UCCX); §6.2: UCCX publishes CF 0-22, the rest is unconfirmed
+    for UCCX and only sent with ``control_failure_codes = "icm"``. Every status and CF value named in
+    the code that answers clients (outside the "icm" choice table) is checked."""
+    import ast
+    import pathlib
+
+    from mockcti.center import core
+    from mockcti.wire.enums import UCCX_STATUS_CODES
+
+    root = pathlib.Path(core.__file__).resolve().parents[1]
+    uccx_cf = {cf for cf in ControlFailureCode if cf <= ControlFailureCode.CF_INVALID_OBJECT_STATE}
+    # 32: listed as reserved, but named on the UCCX session-failure page and prescribed by §7.1
+    named = UCCX_STATUS_CODES | {S.E_CTI_INCONSISTENT_AGENT_DATA}
+    bad = []
+    for rel in ("center/core.py", "center/acd_guard.py", "hub.py", "session.py", "server.py", "scenario/engine.py"):
+        tree = ast.parse((root / rel).read_text(encoding="utf-8"))
+        icm_table = [n for n in ast.walk(tree) if isinstance(n, ast.Dict) and any(
+            isinstance(k, ast.Constant) and k.value == "icm" for k in n.keys)]
+        skip = {id(n) for t in icm_table for v in t.values for n in ast.walk(v)
+                if t.keys[t.values.index(v)].value == "icm"}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or id(node) in skip:
+                continue
+            if node.attr.startswith("E_CTI_") and S[node.attr] not in named:
+                bad.append(f"{rel}:{node.lineno} {node.attr}")
+            elif node.attr.startswith("CF_") and ControlFailureCode[node.attr] not in uccx_cf:
+                bad.append(f"{rel}:{node.lineno} {node.attr}")
+    assert bad == []

@@ -151,7 +151,7 @@ async def test_login_bad_password():
 
     r = await run("login-bad-password", driver)
     assert_passed(r)
-    assert conn(seen["reply"]) == (CF.CF_INVALID_PASSWORD_SPECIFIED, CCXErrorCode.CCX_AGENT_INVALID)
+    assert conn(seen["reply"]) == (CF.CF_GENERIC_UNSPECIFIED, CCXErrorCode.CCX_AGENT_INVALID)
     assert seen["state"].agent_state == AS.AGENT_STATE_LOGOUT
 
 
