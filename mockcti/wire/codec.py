@@ -451,6 +451,7 @@ def _encode_body(lay: _Layout, msg: Message) -> bytes:
         if all(v is not None for v in tail):
             parts.append(lay.tail_struct.pack(*tail))
     tw, lw = lay.tag_width, lay.len_width
+    named = 0
     for kind, f in lay.enc_items:
         v = getattr(msg, f.attr)
         if kind == _SIMPLE and f.since is not None and lay.version < f.since:
@@ -462,9 +463,13 @@ def _encode_body(lay: _Layout, msg: Message) -> bytes:
                                       status=S.E_CTI_REQUIRED_DATA_MISSING, path=(f.name,))
                 continue
             _enc_value(f, v, tw, lw, parts)
-        elif kind == _REPEATED:
+        elif kind == _REPEATED:  # NamedVariable / NamedArray: at most 2,000 bytes of them (reference §1)
             for item in v:
                 _enc_value(f, item, tw, lw, parts)
+                named += len(parts[-1])
+            if named > MAX_NAMED_DATA:
+                raise EncodeError(f"{lay.spec.name}: NamedVariable/NamedArray data is {named} bytes; "
+                                  f"at most {MAX_NAMED_DATA}", status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
         else:
             _enc_group(f, v, tw, lw, parts, lay.version)
     for tag, data in msg.extra_fields:

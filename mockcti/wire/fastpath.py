@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from .records import building_twin
 from .spec import FloatingField, Group, MessageSpec
-from .types import NAMEDARRAY, NAMEDVAR, NUMERIC_KINDS, STRING, UNSPEC, fixed_format
+from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NUMERIC_KINDS, STRING, UNSPEC, fixed_format
 
 __all__ = ["Irregular", "build_decoder", "build_encoder"]
 
@@ -382,8 +382,13 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
                 continue
             seen.add(item.attr)
             if tag_fits(item):
+                if not any(ln.strip() == "named = 0" for ln in lines):
+                    lines.append("    named = 0")
                 lines.append(f"    for v in m.{item.attr}:")
                 lines.extend(variable(item, "        "))
+                lines.append("        named += ln")
+                # at most 2,000 bytes of NamedVariable/NamedArray data per message (reference §1)
+                lines.append(f"    if named > {MAX_NAMED_DATA}: raise _IRR")
             else:  # every value is refused by the generic path: let it say why
                 ns[f"_F{j}"] = item
                 lines.append(f"    for v in m.{item.attr}: _enc_value(_F{j}, v, {tw}, {lw}, parts)")

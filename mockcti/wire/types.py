@@ -124,8 +124,17 @@ def _namedvar_decode(data: bytes) -> NamedVariable:
     return NamedVariable(name=_str_decode(name), value=_str_decode(rest))
 
 
+def _named_parts(name: str, value: str) -> bytes:
+    """VariableName and VariableValue, each NUL-terminated, within their limits (reference §1)."""
+    n, val = _str_encode(name), _str_encode(value)
+    if len(n) > NAMEDVAR_NAME_MAX or len(val) > NAMEDVAR_VALUE_MAX:
+        raise ValueError(f"VariableName is {len(n)} and VariableValue {len(val)} bytes with their NULs; "
+                         f"at most {NAMEDVAR_NAME_MAX} and {NAMEDVAR_VALUE_MAX}")
+    return n + val
+
+
 def _namedvar_encode(v: NamedVariable) -> bytes:
-    return _str_encode(v.name) + _str_encode(v.value)
+    return _named_parts(v.name, v.value)
 
 
 def _namedarray_decode(data: bytes) -> NamedArray:
@@ -138,7 +147,7 @@ def _namedarray_decode(data: bytes) -> NamedArray:
 
 
 def _namedarray_encode(v: NamedArray) -> bytes:
-    return bytes((v.index,)) + _str_encode(v.name) + _str_encode(v.value)
+    return bytes((v.index,)) + _named_parts(v.name, v.value)
 
 
 class _NamedVarAdapter(Adapter):

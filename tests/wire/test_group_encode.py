@@ -194,13 +194,24 @@ IRREGULAR = [
      Dialect.uccx(14), "NamedVariable"),
     (_with(MessageType.SNAPSHOT_CALL_CONF, named_arrays=(NamedArray(index=1, name="n" * 32, value="v" * 230),)),
      Dialect.ucce(24), "NamedArray"),
+    # ... or within it, but over the VariableName (33) / VariableValue (211) limits, NULs included (reference §1)
+    (_with(MessageType.CALL_DELIVERED_EVENT, named_variables=(NamedVariable(name="n" * 33, value="v"),)),
+     Dialect.uccx(14), "NamedVariable"),
+    (_with(MessageType.CALL_DELIVERED_EVENT, named_variables=(NamedVariable(name="n", value="v" * 211),)),
+     Dialect.uccx(18), "NamedVariable"),
+    (_with(MessageType.SNAPSHOT_CALL_CONF, named_arrays=(NamedArray(index=1, name="n" * 33, value="v"),)),
+     Dialect.uccx(14), "NamedArray"),
+    # ... or each within its limits, but more than 2,000 bytes of them in one message (10 x 244)
+    (_with(MessageType.CALL_DELIVERED_EVENT,
+           named_variables=tuple(NamedVariable(name=f"n{i}".ljust(32, "n"), value="v" * 210) for i in range(10))),
+     Dialect.uccx(14), "NamedVariable"),
 ]
 
 
 @pytest.mark.parametrize("msg, dialect, field", IRREGULAR,
                          ids=[f"{type(m).__name__}-{_dialect_id(d)}-{f}" for m, d, f in IRREGULAR])
 def test_what_the_fast_path_cannot_encode_ends_in_the_generic_encode_error(msg, dialect, field):
-    with pytest.raises((Irregular, struct.error)):  # the compiled encoder gives up ...
+    with pytest.raises((Irregular, struct.error, ValueError)):  # the compiled encoder gives up ...
         _compiled(msg, dialect)(msg)
     with pytest.raises(EncodeError) as got:  # ... and encode() raises the generic path's error
         encode(msg, dialect)
