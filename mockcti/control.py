@@ -228,7 +228,8 @@ def _type_name(v: Any) -> str:
 
 
 def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: int = 4096,
-         default: str | None = None) -> str | None:
+         default: str | None = None, max_bytes: int | None = None) -> str | None:
+    """A text field; ``max_bytes``: the UTF-8 bytes a wire field carries (its maximum without the NUL)."""
     if key not in data or data[key] is None:
         if required:
             raise HTTPError(400, f"missing field {key!r}", field=key)
@@ -238,6 +239,9 @@ def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: 
         raise HTTPError(400, f"{key!r} must be a string, got {_type_name(v)}", field=key)
     if len(v) > max_len:
         raise HTTPError(400, f"{key!r} is longer than {max_len} characters", field=key)
+    if max_bytes is not None and len(v.encode("utf-8", "surrogateescape")) > max_bytes:
+        raise HTTPError(400, f"{key!r} is {len(v.encode('utf-8', 'surrogateescape'))} bytes; the message carries "
+                             f"at most {max_bytes}", field=key)
     return v
 
 
@@ -716,8 +720,8 @@ class ControlServer:
         center = self.hub.center
         agent = _str(data, "agent", max_len=64)
         csq = _str(data, "csq", max_len=64)
-        ani = _str(data, "ani", max_len=40, default="0600000000")
-        dnis = _str(data, "dnis", max_len=40, default="7000")
+        ani = _str(data, "ani", max_len=64, default="0600000000")
+        dnis = _str(data, "dnis", max_len=64, default="7000")
         if agent is None and csq is None:
             raise HTTPError(400, "give 'agent' (deliver to that agent) or 'csq' (route through the queue)",
                             field="agent")
@@ -731,6 +735,13 @@ class ControlServer:
         if variables is not None:
             if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
                 raise HTTPError(400, "'variables' must be an object of strings", field="variables")
+        from mockcti.center.core import CallDataError
+
+        try:  # what the call events cannot carry is refused here, before any call exists
+            center.check_call_data(ani or "", dnis or "", variables)
+        except CallDataError as exc:
+            field = exc.field if exc.field in ("ani", "dnis") else f"variables.{exc.field}"
+            raise HTTPError(400, str(exc), field=field) from None
 
         def go(hub: Any, now: float) -> int:
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
@@ -803,8 +814,8 @@ class ControlServer:
         if name not in names:
             raise HTTPError(400, f"unknown system event {name!r}" + _allowed(name, names), field="event",
                             allowed=names)
-        text = _str(data, "text", max_len=255)
-        device = _str(data, "device", max_len=64)
+        text = _str(data, "text", max_len=255, max_bytes=254)  # SYSTEM_EVENT Text: 255 bytes with the NUL
+        device = _str(data, "device", max_len=64, max_bytes=63)  # EventDeviceID: 64 with the NUL
         eid = SystemEventID[name]
 
         def go(hub: Any, now: float) -> int:
@@ -825,7 +836,7 @@ class ControlServer:
         names = list(StatusCode.__members__)
         if name not in names:
             raise HTTPError(400, f"unknown status {name!r}" + _allowed(name, names), field="status", allowed=names)
-        text = _str(data, "text", max_len=255)
+        text = _str(data, "text", max_len=255, max_bytes=254)  # FAILURE_EVENT Text: 255 bytes with the NUL
         sessions = data.get("sessions")
         if sessions is not None:
             if not isinstance(sessions, list) or not all(isinstance(s, int) and not isinstance(s, bool)

@@ -500,6 +500,45 @@ async def test_call_variables_must_be_an_object_of_strings(mock):
 
 
 @pytest.mark.asyncio
+async def test_call_data_no_call_event_can_carry_is_refused_and_makes_no_call(mock):
+    """An unknown variable name, or an ANI/DNIS/variable longer than BEGIN_CALL_EVENT carries, is a
+    400 naming the field; no call is created (it used to be queued, then crash the hub when an
+    agent went READY: TypeError out of BeginCallEvent(**variables))."""
+    server, ctl = mock
+    bridge = await CTIClient.connect(server.host, server.port, version=14)
+    await bridge.open_bridge(heartbeat=0)
+    cases = [({"variables": {"account": "42"}}, "variables.account", "unknown call variable 'account'"),
+             ({"variables": {"call_variable1": "x" * 41}}, "variables.call_variable1", "at most 40"),
+             ({"variables": {"call_variable11": "x"}}, "variables.call_variable11", "unknown call variable"),
+             ({"ani": "0" * 40}, "ani", "at most 39"), ({"dnis": "7" * 32}, "dnis", "at most 31")]
+    for body, field, needle in cases:
+        _, _, err = await call(ctl, "POST", "/calls", {"csq": "Sales", **body}, expect=400)
+        assert err["field"] == field and needle in err["error"], err
+    assert server.center.calls == {} and all(not q for q in server.center.queues.values())
+    # at the limits it goes through, and the bridge hears of it
+    await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": "0" * 39, "dnis": "7" * 31,
+                                       "variables": {"call_variable10": "é" * 20}})
+    begin = await bridge.next_event(MT.BEGIN_CALL_EVENT, timeout=3)
+    assert (begin.ani, begin.call_variable10) == ("0" * 39, "é" * 20)
+    assert server.internal_errors == 0
+    await bridge.close()
+
+
+@pytest.mark.asyncio
+async def test_event_texts_longer_than_the_message_carries_are_refused(mock):
+    """SYSTEM_EVENT / FAILURE_EVENT Text: 255 bytes with the NUL, so 254 of text (UTF-8 bytes, not
+    characters); EventDeviceID 63. They used to be accepted (200) and then silently not sent."""
+    _, ctl = mock
+    for path, body, field in (("/events/system", {"event": "SYS_TEXT_FYI", "text": "t" * 255}, "text"),
+                              ("/events/system", {"event": "SYS_TEXT_FYI", "text": "é" * 128}, "text"),
+                              ("/events/system", {"event": "SYS_TEXT_FYI", "device": "d" * 64}, "device"),
+                              ("/events/failure", {"status": "E_CTI_AUTO_CONFIG_RESET", "text": "t" * 255}, "text")):
+        _, _, err = await call(ctl, "POST", path, body, expect=400)
+        assert err["field"] == field and "bytes" in err["error"], err
+    await call(ctl, "POST", "/events/system", {"event": "SYS_TEXT_FYI", "text": "t" * 254, "device": "d" * 63})
+
+
+@pytest.mark.asyncio
 async def test_keep_alive_and_expect_continue(mock):
     _, ctl = mock
     reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)

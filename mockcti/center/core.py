@@ -185,6 +185,24 @@ def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Fai
     return Failure("control_failure_conf", failure_code=int(cf), ccx_error_code=int(ccx), text=text)
 
 
+class CallDataError(ValueError):
+    """A caller's data (ANI, DNIS, a call variable) that no call event can carry; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _call_data_max() -> dict[str, int]:
+    """Bytes (without the NUL) BEGIN_CALL_EVENT carries of ANI, DNIS and CallVariable1..10."""
+    fields = {f.attr: f for f in M.BeginCallEvent.SPEC.floating if hasattr(f, "attr")}
+    names = ("ani", "dnis", *(f"call_variable{i}" for i in range(1, 11)))
+    return {n: fields[n].max_len - 1 for n in names}
+
+
+_CALL_DATA_MAX = _call_data_max()
+
+
 class Refused(Exception):
     """Raised inside a handler to answer the request with a failure (never leaves the center)."""
 
@@ -721,12 +739,30 @@ class ContactCenter:
 
     # -- inbound calls and routing ------------------------------------------------------------------------
 
+    @staticmethod
+    def check_call_data(ani: str, dnis: str, variables: dict[str, str] | None) -> None:
+        """Raise :class:`CallDataError` (naming the field) unless the caller's data fits the call
+        events: ANI, DNIS and CallVariable1..10 within BEGIN_CALL_EVENT's maximums (bytes with the
+        NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names. Checked
+        before a call exists, so a bad value never leaves a call behind that cannot be announced."""
+        for name in variables or ():
+            if not (isinstance(name, str) and name.startswith("call_variable") and name in _CALL_DATA_MAX):
+                raise CallDataError(name, f"unknown call variable {name!r}; allowed: call_variable1 .. call_variable10")
+        for name, value in (("ani", ani), ("dnis", dnis), *((variables or {}).items())):
+            limit = _CALL_DATA_MAX[name]
+            if not isinstance(value, str):
+                raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
+            n = len(value.encode("utf-8", "surrogateescape"))
+            if n > limit:
+                raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
+
     def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
                      ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None
                      ) -> tuple[int, list[Delivery]]:
         """A caller arrives: to ``agent_id`` directly, or through ``csq`` to its longest-ready agent,
         queued (CALL_QUEUED_EVENT to bridges) when nobody is ready. Returns the CallID and deliveries."""
         out: list[Delivery] = []
+        self.check_call_data(ani, dnis, variables)
         csq_cfg = self.config.csq(csq) if csq else None
         if csq and csq_cfg is None:
             raise KeyError(f"unknown CSQ {csq!r}")

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mockcti.center.core import CallDataError
 from mockcti.scenario import model as m
 from mockcti.scenario.model import substitute
 from mockcti.wire import Message, MessageType
@@ -377,6 +378,8 @@ class ScenarioEngine:
                     variables={k: str(substitute(v, env)) for k, v in act.call_variables.items()})
             except KeyError as exc:  # an agent or CSQ the running center does not have
                 raise _ActionError(str(exc.args[0]) if exc.args else "unknown name") from None
+            except CallDataError as exc:  # a substituted value no call event can carry (no call was made)
+                raise _ActionError(str(exc)) from None
             for var, fld in act.capture.items():
                 self.env[var] = call_id if fld in ("call_id", "CallID") else getattr(center.calls.get(call_id), fld, call_id)
             hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq)

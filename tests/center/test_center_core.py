@@ -572,3 +572,25 @@ def test_the_mock_itself_sends_only_statuses_and_cf_values_uccx_names():
             elif node.attr.startswith("CF_") and ControlFailureCode[node.attr] not in uccx_cf:
                 bad.append(f"{rel}:{node.lineno} {node.attr}")
     assert bad == []
+
+
+@pytest.mark.parametrize("kw, field", [
+    (dict(variables={"account": "42"}), "account"),
+    (dict(variables={"call_variable3": "x" * 41}), "call_variable3"),
+    (dict(ani="0" * 40), "ani"),
+    (dict(dnis="7" * 32), "dnis"),
+])
+def test_deliver_call_refuses_data_no_call_event_carries_before_the_call_exists(kw, field):
+    """Every way in (control API, scenario deliver_call, load mode) goes through deliver_call: a bad
+    value is a CallDataError naming the field, and no call is left behind (it used to be queued and
+    then fail in BeginCallEvent(**variables) when an agent went READY)."""
+    from mockcti.center.core import CallDataError
+
+    c = ContactCenter()
+    with pytest.raises(CallDataError) as info:
+        c.deliver_call(1.0, csq="Sales", **kw)
+    assert info.value.field == field
+    assert c.calls == {} and all(not q for q in c.queues.values())
+    call_id, _ = c.deliver_call(1.0, csq="Sales", ani="0" * 39, dnis="7" * 31,
+                                variables={"call_variable1": "x" * 40})
+    assert call_id in c.calls
