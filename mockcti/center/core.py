@@ -410,7 +410,19 @@ class ContactCenter:
         named by AgentID or a device field of the request."""
         sub = self.subs.get(sid)
         if sub is not None and sub.mode == "agent" and sub.agent_id:
-            return self.agents[sub.agent_id]
+            agent = self.agents[sub.agent_id]
+            # an agent-mode session acts for its own agent only: a request naming another agent or
+            # another phone is bad agent data (§7.1), not silently applied to the session's agent
+            named = getattr(msg, "agent_id", None)
+            if named and named != agent.id:
+                raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
+                                           f"AgentID {named!r} is not this session's agent {agent.id!r}"))
+            for name in ("agent_instrument", "agent_extension"):
+                dev = getattr(msg, name, None)
+                if dev and dev != agent.device and dev != agent.cfg.extension:
+                    raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
+                                               f"{name} {dev!r} is not the phone of this session's agent {agent.id!r}"))
+            return agent
         agent_id = getattr(msg, "agent_id", None)
         if agent_id:
             agent = self.agents.get(agent_id)

@@ -594,3 +594,18 @@ def test_deliver_call_refuses_data_no_call_event_carries_before_the_call_exists(
     call_id, _ = c.deliver_call(1.0, csq="Sales", ani="0" * 39, dnis="7" * 31,
                                 variables={"call_variable1": "x" * 40})
     assert call_id in c.calls
+
+
+@pytest.mark.parametrize("kw", [dict(agent_id="1002"), dict(agent_instrument="3002"), dict(agent_id="1002", agent_instrument="3002")])
+def test_an_agent_mode_session_cannot_act_for_another_agent(w, kw):
+    """Session 1 is agent 1001's: a SET_AGENT_STATE_REQ naming agent 1002 (or its phone) is bad agent
+    data (§7.1 E_CTI_INVALID_AGENT_DATA); neither agent changes. It used to log in 1001 instead."""
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234", **kw))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
+    assert d.message.invoke_id == 6
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_LOGOUT and w.c.agents["1002"].state is AS.AGENT_STATE_LOGOUT
+    # naming itself is fine
+    out = w.req(1, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      agent_id="1001", agent_instrument="3001"))
+    assert out[0].message == M.SetAgentStateConf(invoke_id=7)
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
