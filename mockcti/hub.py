@@ -213,21 +213,28 @@ class Hub:
                 journal.count_out(sid, answered.count)
                 return self._take()
         counted = 0  # requests counted in the journal at the end (nobody reads them rendered)
-        for ev in conn.session.receive_data(data, now, answer_heartbeats=quick):
-            if type(ev) is Received:  # the common case first
-                msg = ev.message
-                if rendered:
-                    journal.message("in", now, sid, msg)
+        session = conn.session
+        events = session.receive_data(data, now, answer_heartbeats=quick)
+        while True:
+            for ev in events:
+                if type(ev) is Received:  # the common case first
+                    msg = ev.message
+                    if rendered:
+                        journal.message("in", now, sid, msg)
+                    else:
+                        counted += 1
+                    if self._engine is None or not self._engine.on_request(sid, msg, now):
+                        self.default(sid, msg, now)
+                elif type(ev) is HeartbeatsAnswered:
+                    self._actions.append(Write(sid, ev.data))
+                    journal.count_in(sid, ev.count)
+                    journal.count_out(sid, ev.count)
                 else:
-                    counted += 1
-                if self._engine is None or not self._engine.on_request(sid, msg, now):
-                    self.default(sid, msg, now)
-            elif type(ev) is HeartbeatsAnswered:
-                self._actions.append(Write(sid, ev.data))
-                journal.count_in(sid, ev.count)
-                journal.count_out(sid, ev.count)
-            else:
-                self._on_event(sid, ev, now, conn)
+                    self._on_event(sid, ev, now, conn)
+            # frames of this chunk behind an OPEN_REQ or CLOSE_REQ: read now that it is answered
+            if not session.held or sid not in self.conns:
+                break
+            events = session.resume(now, answer_heartbeats=quick)
         if counted:
             journal.count_in(sid, counted)
         return self._take()

@@ -386,6 +386,11 @@ class Session:
         if self.dialect is None:
             self.dialect = _base_dialect(self.config)
         self._frames = FrameBuffer(self.config.max_body)
+        # frames cut but not yet read, behind an OPEN_REQ or CLOSE_REQ of the same chunk: what they
+        # mean depends on how the hub answers it (the session opened in the OPEN_REQ's version, or
+        # refused; the connection closing), so they wait for :meth:`resume` (``held``)
+        self._held: list[Frame | FrameError | int] = []
+        self._barrier = False
         self._outstanding: dict[int, MT] = {}
         # calls the client was told of and not yet told ended, least recently named first (bounded)
         self._known_calls: dict[int, None] = {}
@@ -415,9 +420,13 @@ class Session:
         answered = 0
         half = self.idle_timeout / 2 if self.idle_timeout else None
         quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
-        for item in self._frames.feed(data, quick_type=quick_type):
+        items = self._frames.feed(data, quick_type=quick_type)
+        if self._held:
+            items = self._held + items
+            self._held = []
+        for i, item in enumerate(items):
             if type(item) is int:  # a HEARTBEAT_REQ (InvokeID only), cut without a Frame object
-                if (self.state is _OPEN and not self.ended_by_failure_event
+                if (quick_type is not None and self.state is _OPEN and not self.ended_by_failure_event
                         and (half is None or self.last_received is None or now - self.last_received <= half)
                         and item not in self._outstanding):
                     self.messages_in += 1
@@ -433,14 +442,29 @@ class Session:
                 events.append(HeartbeatsAnswered(bytes(replies), answered))
                 replies, answered = None, 0
             if isinstance(item, FrameError):
+                # the hub answers it and closes the connection, after what came before it (the
+                # frames before it in this chunk are answered in the state they were sent in)
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
-                self.state = _CLOSING
                 break
             self._on_frame(item, now, events)
+            if self._barrier:  # an OPEN_REQ or CLOSE_REQ: the rest waits for the hub's answer to it
+                self._barrier = False
+                if i + 1 < len(items):
+                    self._held = items[i + 1:]
+                break
         if answered:
             events.append(HeartbeatsAnswered(bytes(replies), answered))
         return events
+
+    @property
+    def held(self) -> bool:
+        """Frames wait behind an OPEN_REQ or CLOSE_REQ the hub has now answered: call :meth:`resume`."""
+        return bool(self._held)
+
+    def resume(self, now: float, *, answer_heartbeats: bool = False) -> list[Event]:
+        """What the held frames mean now (as :meth:`receive_data` with no new bytes)."""
+        return self.receive_data(b"", now, answer_heartbeats=answer_heartbeats)
 
     def receive_heartbeats(self, data: bytes, now: float) -> HeartbeatsAnswered | None:
         """:meth:`receive_data` with ``answer_heartbeats=True`` for a chunk of nothing but plain
@@ -448,7 +472,7 @@ class Session:
         HEARTBEAT_CONFs, as the one event receive_data would return. None when the chunk holds
         anything else or a heartbeat needs the full path (cadence, a reused InvokeID, the session's
         state); then nothing was consumed."""
-        if self.state is not _OPEN or self.ended_by_failure_event:
+        if self.state is not _OPEN or self.ended_by_failure_event or self._held:
             return None
         last = self.last_received
         if last is not None and self.idle_timeout and now - last > self.idle_timeout / 2:
@@ -644,6 +668,7 @@ class Session:
             return out
         self.state = _OPENING
         self.open_req = msg
+        self._barrier = True
         out.append(Received(msg))
         return out
 
@@ -669,6 +694,7 @@ class Session:
                 break
         if mt is _CLOSE_REQ:
             self.close_requested = True
+            self._barrier = True
         out.append(Received(msg))
         return out
 

@@ -186,6 +186,58 @@ async def test_garbage_from_one_client_does_not_disturb_another():
         await server.stop()
 
 
+@pytest.mark.parametrize("chunks", [1, 2])
+async def test_what_a_client_sends_is_answered_the_same_however_tcp_cuts_it(chunks):
+    """The same bytes in one write or in two give the same answers (they used to differ: in one
+    segment a request before an oversized header was dropped unanswered, a HEARTBEAT_REQ right behind
+    OPEN_REQ was refused E_CTI_SESSION_NOT_OPEN, and requests behind CLOSE_REQ were journalled as
+    answered though nothing was sent)."""
+    from mockcti.wire.enums import AgentState
+    from mockcti.wire.messages import AgentStateEvent, CloseReq, SetAgentStateConf, SetAgentStateReq
+
+    async def send(raw, parts):
+        if chunks == 1:
+            raw.writer.write(b"".join(parts))
+        else:
+            for p in parts:
+                raw.writer.write(p)
+                await raw.writer.drain()
+                await asyncio.sleep(0.05)
+
+    server = await started()
+    try:
+        # 1. OPEN_REQ and a HEARTBEAT_REQ straight behind it
+        a = await Raw.connect(server)
+        await send(a, [encode(open_req(1), D), encode(HeartbeatReq(invoke_id=2), D)])
+        assert isinstance(await a.recv(), OpenConf)
+        assert await a.recv() == HeartbeatConf(invoke_id=2)
+        # 2. a request, then a header whose BodyLength is far over the limit
+        login = SetAgentStateReq(invoke_id=3, agent_state=AgentState.AGENT_STATE_LOGIN, agent_password="1234",
+                                 agent_instrument="3001", agent_id="1001")
+        await send(a, [encode(login, D), (0x04000000).to_bytes(4, "big") + (5).to_bytes(4, "big")])
+        got = [await a.recv() for _ in range(3)]
+        assert [type(m) for m in got] == [SetAgentStateConf, AgentStateEvent, FailureConf], got
+        assert got[2].status == S.E_CTI_UNSPECIFIED_FAILURE and await a.closed()
+        assert server.center.agents["1001"].state is AgentState.AGENT_STATE_NOT_READY
+        # 3. CLOSE_REQ, then requests the client should not send any more
+        b = await Raw.connect(server)
+        await send(b, [encode(open_req(1, agent_id="1002", agent_instrument="3002", agent_extension="3002",
+                                       client_id="b"), D)])
+        assert isinstance(await b.recv(), OpenConf)
+        await send(b, [encode(CloseReq(invoke_id=8, status=0), D), encode(HeartbeatReq(invoke_id=9), D)])
+        assert await b.recv() == CloseConf(invoke_id=8)
+        assert await b.closed()
+        sid = server.journal.entries(kind="connect")[-1].session
+        rules = [v.data["rule"] for v in server.journal.violations(sid)]
+        if chunks == 1:  # in one segment the server still read it; in two it may have closed already
+            assert "PROTO-AFTER-CLOSE" in rules
+        # the journal says what went out: nothing after CLOSE_CONF
+        assert [m["type"] for m in server.journal.messages_of(sid, "out")][-1] == "CLOSE_CONF"
+        assert server.internal_errors == 0
+    finally:
+        await server.stop()
+
+
 async def test_truncated_floating_field_gets_a_failure_conf_and_the_connection_lives():
     server = await started()
     try:

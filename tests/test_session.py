@@ -164,8 +164,35 @@ def test_oversized_frame_closes_only_this_connection():
     s = opened_session(max_body=100)
     evs = s.receive_data((500).to_bytes(4, "big") + (5).to_bytes(4, "big") + b"\0" * 10, 1.0)
     assert kinds(evs) == ["Violation:PROTO-FRAME-TOO-LARGE", "Rejected"]
-    assert evs[-1].close and s.state is SessionState.CLOSING
-    assert s.receive_data(wire(HeartbeatReq(invoke_id=1)), 2.0) == []
+    assert evs[-1].close  # the hub answers and closes (the frames before it are answered first)
+    assert s.receive_data(wire(HeartbeatReq(invoke_id=1)), 2.0) == []  # the stream is over
+
+
+def test_frames_behind_an_open_req_wait_for_its_answer():
+    """OPEN_REQ and a request in one chunk: the request is read once the hub has answered the
+    OPEN_REQ — in the opened session's version — not refused as sent before OPEN_CONF because the
+    two happened to share a TCP segment."""
+    s = Session(1)
+    d18 = Dialect.uccx(18)
+    evs = s.receive_data(wire(open_req(version_number=18), dialect=d18)
+                         + wire(HeartbeatReq(invoke_id=2), dialect=d18), 0.0)
+    assert kinds(evs) == ["Received"] and s.held
+    s.opened(0x7)
+    evs = s.resume(0.0)
+    assert kinds(evs) == ["Received"] and evs[0].message == HeartbeatReq(invoke_id=2) and not s.held
+    # refused by the session itself: what follows is read at once, as sent to a session that is not open
+    s = Session(2)
+    evs = s.receive_data(wire(open_req(idle_timeout=5)) + wire(HeartbeatReq(invoke_id=3)), 0.0)
+    assert kinds(evs) == ["Violation:PROTO-IDLE-TIMEOUT-VALUE", "Rejected", "Violation:PROTO-OPEN-FIRST", "Rejected"]
+    assert evs[-1].status is S.E_CTI_SESSION_NOT_OPEN and evs[-1].invoke_id == 3 and not s.held
+
+
+def test_frames_behind_a_close_req_wait_for_its_answer():
+    s = opened_session()
+    evs = s.receive_data(wire(CloseReq(invoke_id=4, status=0), HeartbeatReq(invoke_id=5)), 1.0)
+    assert kinds(evs) == ["Received"] and s.held
+    s.closing()  # the hub sent CLOSE_CONF
+    assert kinds(s.resume(1.0)) == ["Violation:PROTO-AFTER-CLOSE"]
 
 
 def test_idle_timeout_resets_without_message():
