@@ -51,9 +51,9 @@ STATUSES: frozenset[str] = frozenset(
         "confirmed",  # value and meaning read from a primary source
         "confirmed_typo",  # the source misspells the name; the value is confirmed for the right spelling
         "alias",  # the source's name is a probable alias of a confirmed code
-        "inferred",  # a reading of a damaged or ambiguous source; review before relying on it
+        "inferred",  # a reading of a damaged or ambiguous source, or a guessed value (next in sequence); review it
         "ambiguous",  # the source contradicts itself; see the entry's notes
-        "unconfirmed",  # no confirmed value (the entry may have no code at all)
+        "unconfirmed",  # no known value: the entry has no code and is never sent (§4.2 rule 2)
         "icm_only",  # an ICM/UCCE value that a UCCX server does not send
         "unknown",  # not in the catalog (synthesized by Catalog.lookup)
     }
@@ -469,6 +469,12 @@ def _parse_entry(src: Source, index: int, raw: Any) -> Entry:
     if code is None:
         if status != "unconfirmed":
             raise CatalogError(f"{where}: missing 'code' (only an entry with status 'unconfirmed' may lack one)")
+    elif status == "unconfirmed":
+        # error-catalogs.md §4.2 rule 2: unconfirmed records have no code and are never emitted
+        raise CatalogError(
+            f"{where}: status 'unconfirmed' with code {code!r}: an unconfirmed entry has no code; "
+            f"drop the code, or mark a value that is inferred (e.g. next in sequence) status 'inferred'"
+        )
     else:
         code = _int(where, "code", code)
         if not 0 <= code < _U32:

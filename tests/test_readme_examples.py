@@ -41,3 +41,29 @@ def test_first_lines_are_the_two_commands_and_ci_runs_the_test_command():
     assert serve and tests
     ci = (README.parent / ".ci" / "run").read_text()
     assert tests[0].strip() in ci
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("`", "").split())
+
+
+def test_the_uccx_adaptation_is_described_as_the_code_has_it():
+    """The README's ACD paragraph and acd_guard's module doc name every state UCCX_ADAPTATION adds
+    to every rule; a state added to one operation only is named with it ("ReConnect also ... Held")."""
+    from mockcti.acd import CHECKS
+    from mockcti.center import acd_guard
+
+    readme = _flat(README.read_text())
+    par = re.search(r"UCCX desktops conference, alternate and reconnect.*?uccx_adaptation = false", readme)
+    doc = re.search(r"UCCX adaptation \(.*?uccx_adaptation = false", _flat(acd_guard.__doc__))
+    assert par and doc
+    ops = {c.rule_id: str(c.operation) for c in CHECKS}
+    common = set.intersection(*(set(map(str, s)) for s in acd_guard.UCCX_ADAPTATION.values()))
+    for where, text in (("README", par.group(0)), ("acd_guard docstring", doc.group(0))):
+        for rule, states in acd_guard.UCCX_ADAPTATION.items():
+            assert rule in text and ops[rule] in text, (where, rule)
+            for state in map(str, states):
+                if state in common:
+                    assert state in text, (where, rule, state)
+                else:
+                    assert re.search(rf"\b{ops[rule]}\b[^.]*\balso\b[^.]*\b{state}\b", text), (where, rule, state)

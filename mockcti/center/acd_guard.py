@@ -14,8 +14,12 @@ UCCX adaptation (a deliberate, documented deviation from the seed platform): a U
 conferences, alternates and reconnects from *consultation connected, original held*
 (reference §7.2), which the seed calls Line2Connected; the seed's rules only allow those
 operations from Line2AllHeld/Line2Conferenced, Held/Line2Conferenced and Line1Conferenced.
-:data:`UCCX_ADAPTATION` widens those three state sets so the standard UCCX flows pass; a
-center configured with ``acd = {uccx_adaptation = false}`` applies the seed's sets unchanged.
+:data:`UCCX_ADAPTATION` widens those three state sets so the standard UCCX flows pass: it adds
+Line2Connected to Conference (ACD-1133), Alternate (ACD-1152) and ReConnect (ACD-1146), and to
+ReConnect also Held (how the center reads a connected call next to a held one it is not the
+consultation of) and Originated (the consultation still being dialled or ringing, the original
+held), so a desktop can drop the consultation call and get the original back in each of those.
+A center configured with ``acd = {uccx_adaptation = false}`` applies the seed's sets unchanged.
 Everything else in the center's ``acd`` table is passed to :class:`mockcti.acd.AcdConfig`.
 
 Pure. Must not import the hub or the server.
@@ -43,7 +47,8 @@ _ALERTING, _CONNECT, _HOLD, _INITIATE = LCS.LCS_ALERTING, LCS.LCS_CONNECT, LCS.L
 UCCX_ADAPTATION: dict[str, tuple[LineState, ...]] = {
     "ACD-1133": (L.Line2Connected,),  # Conference from consult connected + original held
     "ACD-1152": (L.Line2Connected,),  # Alternate between consult and original
-    "ACD-1146": (L.Line2Connected, L.Held),  # Reconnect: drop the consult call, retrieve the original
+    # Reconnect: drop the consult call (ringing, Originated, or connected) and retrieve the original
+    "ACD-1146": (L.Line2Connected, L.Held, L.Originated),
 }
 
 

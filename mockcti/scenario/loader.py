@@ -3,7 +3,9 @@
 Owns: reading scenario text as data only (``yaml.SafeLoader`` node by node, so every value keeps
 its line; ``tomllib`` for TOML), merging ``include`` files, checking the document against
 ``schema.json``, and resolving every name in it (message types and fields, catalog codes, agent
-ids, states, templates, step ids, captures, regular expressions). Every problem is a
+ids, states, templates, step ids, captures, regular expressions), refusing the catalog names no
+server of the scenario's profile sends (client-side sentinels anywhere; as a fail's status, the
+E_CTI values UCCX reserves, unless the profile is ucce). Every problem is a
 :class:`ScenarioError` naming the file, the line and the key path; nothing else escapes, whatever
 the input. Pure apart from reading the files named by the caller and by ``include``.
 
@@ -600,6 +602,7 @@ class _Ctx:
         self.template_stack: list[str] = []
         self.via: list[str] = []
         self.call_captures: list[dict[str, str]] = []
+        self.profile = "uccx"  # the dialect profile (set by _build before anything is resolved)
 
     def loc(self, path: tuple[Any, ...]) -> m.Location:
         f, line = _locate(self.doc, path, self.file)
@@ -630,9 +633,18 @@ class _Ctx:
             self.err(path, _unknown("message type", name, classes))
         return mt
 
-    def catalog_name(self, name: Any, sources: tuple[str, ...], what: str, path: tuple[Any, ...]) -> Any:
+    def uccx_only(self, entry: Any) -> bool:
+        """Whether ``entry`` is a status the scenario's profile never sends: an ``icm_only``
+        E_CTI status (UCCX lists the value as reserved; protocol.md §6.1: "A UCCX mock should
+        only ever send the codes with a UCCX name") under the ``uccx`` profile. CF codes marked
+        ``icm_only`` only mean "UCCX use unconfirmed" (§6.2) and are not refused."""
+        return self.profile == "uccx" and entry.source == "uccx_status" and entry.status == "icm_only"
+
+    def catalog_name(self, name: Any, sources: tuple[str, ...], what: str, path: tuple[Any, ...], *,
+                     takes_numbers: bool = False) -> Any:
         entry = self.catalog.get(name) if isinstance(name, str) else None
-        allowed = [e.name for s in sources for e in self.catalog.entries(s)]
+        allowed = [e.name for s in sources for e in self.catalog.entries(s)
+                   if e.sent_by_server and not self.uccx_only(e)]
         if entry is None:
             self.err(path, _unknown(what, name, allowed))
             return None
@@ -641,6 +653,17 @@ class _Ctx:
             return None
         if entry.code is None:
             self.err(path, f"{entry.name} has no known value (status {entry.status}); it cannot be sent")
+            return None
+        if not entry.sent_by_server:
+            self.err(path, _client_side(entry, takes_numbers))
+            return None
+        if self.uccx_only(entry):
+            close = difflib.get_close_matches(entry.name, allowed, n=3, cutoff=0.6)
+            generic = "E_CTI_UNSPECIFIED_FAILURE"
+            hint = (f"closest UCCX statuses: {', '.join(close)}" + ("" if generic in close else f"; or {generic}")
+                    if close else f"use {generic}, the UCCX status for a failure it has no code for")
+            self.err(path, f"{entry.name} ({entry.code}) is an ICM/UCCE status that UCCX lists as reserved: "
+                           f"a UCCX server never sends it; {hint} (or set dialect: {{profile: ucce}})")
             return None
         return entry
 
@@ -687,6 +710,16 @@ class _Ctx:
 _ANY = object()  # request context of a template built on its own: any message
 
 
+def _client_side(entry: Any, takes_numbers: bool) -> str:
+    """The refusal of a catalog name whose value only a client produces (``sent_by_server = false``)."""
+    value = entry.value_hex or str(entry.code)
+    msg = (f"{entry.name} ({value}) is a client-side value (set inside the client library, "
+           f"sent_by_server = false): no server sends it")
+    if takes_numbers:
+        msg += f"; give the number {entry.code} instead if these bits are meant"
+    return msg
+
+
 def _int_range(size: int | None, value: int) -> bool:
     if size is None:
         return -(1 << 63) <= value < (1 << 64)
@@ -715,6 +748,9 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
                     return None
                 return enums[key]
             entry = ctx.catalog.get(key)
+            if entry is not None and not entry.sent_by_server:
+                ctx.err(path, _client_side(entry, True))
+                return None
             if entry is not None and entry.code is not None:
                 return entry.code
             if re.fullmatch(r"-?\d{1,20}", key):
@@ -1016,7 +1052,7 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
             pvalue = pe
         else:
             periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "UCCX error code or CTIERR code",
-                                      path + ("peripheral_error_code",))
+                                      path + ("peripheral_error_code",), takes_numbers=True)
             ok = ok and periph is not None
             pvalue = periph.code if periph is not None else None
     elif fkind == "CONTROL_FAILURE_CONF":
@@ -1138,6 +1174,8 @@ def _unique_id(ctx: _Ctx, used: set[str], given: Any, auto: str, path: tuple[Any
 
 
 def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
+    # first: which codes a fail may send depends on the profile (uccx: no icm_only E_CTI status)
+    ctx.profile = (doc.get("dialect") or {}).get("profile", "uccx")
     ctx.states = tuple(doc.get("states") or ("start",))
     seen_states: set[str] = set()
     for i, s in enumerate(ctx.states):
@@ -1149,7 +1187,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
     dialect_raw = doc.get("dialect") or {}
     from mockcti.wire.dialect import PROFILES
 
-    prof = PROFILES[dialect_raw.get("profile", "uccx")]
+    prof = PROFILES[ctx.profile]
     lo, hi = dialect_raw.get("min_version"), dialect_raw.get("max_version")
     for key, v in (("min_version", lo), ("max_version", hi)):
         if v is not None and not prof.min_version <= v <= prof.max_version:

@@ -185,7 +185,8 @@ def test_only_the_client_sentinels_are_never_sent() -> None:
 def test_every_entry_is_complete() -> None:
     for e in default():
         assert isinstance(e, Entry) and e.name and e.description_en and e.locator, e
-        assert e.code is not None or e.status == "unconfirmed", e.name
+        # error-catalogs.md §4.2 rule 2: exactly the unconfirmed entries have no code (never sent)
+        assert (e.code is None) == (e.status == "unconfirmed"), e.name
         if e.description_original is not None:
             assert e.original_lang in {"zh", "de"}, e.name
         if e.source in {"cn_ngcc", "tencent_im_kf"}:
@@ -237,6 +238,8 @@ def test_load_accepts_a_minimal_file(tmp_path: Path) -> None:
         ('[[entry]]\nname = "SEV"\ncode = 1\nseverity = "bad"\ndescription_en = "x"\n', "severity must be one of"),
         ('[[entry]]\nname = "ST"\ncode = 1\nstatus = "maybe"\ndescription_en = "x"\n', "status must be one of"),
         ('[[entry]]\nname = "NOCODE"\ndescription_en = "x"\n', "only an entry with status 'unconfirmed'"),
+        ('[[entry]]\nname = "UNC"\ncode = 7\nstatus = "unconfirmed"\ndescription_en = "x"\n',
+         r"entry #1 \(UNC\): status 'unconfirmed' with code 7: an unconfirmed entry has no code"),
         ('[[entry]]\nname = "STR"\ncode = "1"\ndescription_en = "x"\n', "'code' must be an integer"),
         ('[[entry]]\nname = "NEG"\ncode = -1\ndescription_en = "x"\n', "outside 0 .. 2\\*\\*32-1"),
         ('[[entry]]\nname = "TYPO"\ncode = 1\ndescripton_en = "x"\ndescription_en = "x"\n', "unknown key"),
@@ -253,6 +256,20 @@ def test_load_refuses_malformed_entries(tmp_path: Path, body: str, expected: str
     with pytest.raises(CatalogError, match=expected) as info:
         load(path)
     assert str(path) in str(info.value)  # the message names the file
+
+
+def test_an_unconfirmed_entry_with_a_code_is_refused_and_an_inferred_one_loads(tmp_path: Path) -> None:
+    """error-catalogs.md §4.2 rule 2: unconfirmed records have no code and are never emitted; a
+    value inferred (say, next in sequence) is status "inferred", and is sendable."""
+    body = GOOD + '[[entry]]\nname = "NEXT"\ncode = 2\nstatus = "unconfirmed"\ndescription_en = "x"\n'
+    path = _write(tmp_path, "src", body)
+    with pytest.raises(CatalogError, match=r"entry #2 \(NEXT\): status 'unconfirmed' with code 2") as info:
+        load(path)
+    assert str(path) in str(info.value)
+    e = load(_write(tmp_path, "src", body.replace('"unconfirmed"', '"inferred"'))).by_name("NEXT")
+    assert (e.code, e.status, e.sendable) == (2, "inferred", True)
+    e = load(_write(tmp_path, "src", body.replace("code = 2\n", ""))).by_name("NEXT")
+    assert (e.code, e.status, e.sendable) == (None, "unconfirmed", False)
 
 
 def test_load_checks_u32_forms(tmp_path: Path) -> None:

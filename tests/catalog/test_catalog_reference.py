@@ -177,6 +177,7 @@ def test_uccx_ccx_codes_equal_protocol_md(protocol_md: Path) -> None:
         assert e.source == "uccx_ccx"
         if src == "C":
             assert (e.code, e.status) == (int(value), "confirmed"), name
-        else:  # the U rows: 88018 inferred, CCX_ACTIVE_TERMINAL_NOT_SPECIFIED without a value
-            assert e.status == "unconfirmed", name
-            assert e.code == (88018 if value.startswith("88018") else None), name
+        elif value.startswith("88018"):  # name seen, value next in sequence: inferred (sendable when named)
+            assert (e.code, e.status, e.sendable) == (88018, "inferred", True), name
+        else:  # CCX_ACTIVE_TERMINAL_NOT_SPECIFIED: no value, so unconfirmed, no code, never sent (§4.2 rule 2)
+            assert (e.code, e.status, e.sendable) == (None, "unconfirmed", False), name

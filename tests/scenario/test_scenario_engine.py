@@ -133,11 +133,11 @@ def test_fail_failure_conf_with_status():
     h = H("""
     rules:
       - when: {message: HEARTBEAT_REQ}
-        then: [{fail: {status: E_CTI_TIMEOUT, text: "slow ${request.invoke_id}"}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "slow ${request.invoke_id}"}}]
     """)
     sid = h.open()
     (fc,) = h.hb(sid, 2.0, 55)
-    assert fc == W.FailureConf(invoke_id=55, status=int(StatusCode.E_CTI_TIMEOUT), text="slow 55")
+    assert fc == W.FailureConf(invoke_id=55, status=int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text="slow 55")
 
 
 def test_fail_control_failure_conf_with_uccx_code_cisco_ctierr_and_text_code():
@@ -170,7 +170,7 @@ def test_failure_event_to_targets():
     rules:
       - when: {message: HEARTBEAT_REQ, agent: "1001"}
         then:
-          - {failure_event: {status: E_CTI_TIMEOUT, text: "to all", to: all}}
+          - {failure_event: {status: E_CTI_UNSPECIFIED_FAILURE, text: "to all", to: all}}
           - {failure_event: {status: E_CTI_INVALID_FIELD, text: "to 1002", to: "agent:1002"}}
           - {failure_event: {status: E_CTI_INVALID_VERSION, text: "to bridge", to: bridge}}
           - {failure_event: {status: E_CTI_INVALID_MESSAGE_TYPE, text: "to me"}}
@@ -252,7 +252,7 @@ def test_goto_changes_which_rules_match():
       - when: {message: HEARTBEAT_REQ, state: start}
         then: [{reply: {message: HEARTBEAT_CONF}}, {goto: {state: busy}}]
       - when: {message: HEARTBEAT_REQ, state: busy}
-        then: [{fail: {status: E_CTI_TIMEOUT, text: "busy"}}, {goto: {state: start}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "busy"}}, {goto: {state: start}}]
     """)
     sid = h.open()
     assert [m.TYPE for m in h.hb(sid, 2)] == [MT.HEARTBEAT_CONF]
@@ -390,7 +390,7 @@ def test_times_then_the_center_answers():
     rules:
       - when: {message: HEARTBEAT_REQ}
         times: 2
-        then: [{fail: {status: E_CTI_TIMEOUT}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE}}]
     """)
     sid = h.open()
     assert [m.TYPE for m in h.hb(sid, 2) + h.hb(sid, 3) + h.hb(sid, 4)] == [
@@ -408,8 +408,8 @@ def test_responses_in_turn_and_exhausted(exhausted, expected):
       - when: {{message: HEARTBEAT_REQ}}
         exhausted: {exhausted}
         responses:
-          - [{{fail: {{status: E_CTI_TIMEOUT, text: a}}}}]
-          - [{{fail: {{status: E_CTI_TIMEOUT, text: b}}}}]
+          - [{{fail: {{status: E_CTI_UNSPECIFIED_FAILURE, text: a}}}}]
+          - [{{fail: {{status: E_CTI_UNSPECIFIED_FAILURE, text: b}}}}]
     """)
     sid = h.open()
     got = []
@@ -424,11 +424,11 @@ def test_first_matching_rule_wins_and_exhausted_rules_pass_to_the_next():
     rules:
       - when: {message: HEARTBEAT_REQ}
         times: 1
-        then: [{fail: {status: E_CTI_TIMEOUT, text: first}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: first}}]
       - when: {message: HEARTBEAT_REQ}
-        then: [{fail: {status: E_CTI_TIMEOUT, text: second}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: second}}]
       - when: {message: HEARTBEAT_REQ}
-        then: [{fail: {status: E_CTI_TIMEOUT, text: never}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: never}}]
     """)
     sid = h.open()
     assert [h.hb(sid, t)[0].text for t in (2, 3, 4)] == ["first", "second", "second"]
@@ -439,7 +439,7 @@ def test_rule_bound_to_an_agent():
     h = H("""
     rules:
       - when: {message: HEARTBEAT_REQ, agent: "1002"}
-        then: [{fail: {status: E_CTI_TIMEOUT, text: only 1002}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: only 1002}}]
     """)
     a, b = h.open("1001"), h.open("1002")
     assert h.hb(a, 2)[0].TYPE is MT.HEARTBEAT_CONF
@@ -454,9 +454,9 @@ rules:
     capture: {lim: invoke_id}
     then: [{reply: {message: HEARTBEAT_CONF}}]
   - when: {message: HOLD_CALL_REQ, fields: {%s}}
-    then: [{fail: {status: E_CTI_TIMEOUT, text: hit}}]
+    then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: hit}}]
   - when: {message: HOLD_CALL_REQ}
-    then: [{fail: {status: E_CTI_TIMEOUT, text: miss}}]
+    then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: miss}}]
 """
 
 
@@ -854,7 +854,7 @@ steps:
       message: HEARTBEAT_REQ
       timeout: 5
       capture: {hb: invoke_id}
-      respond: [{fail: {status: E_CTI_TIMEOUT, text: "step ${hb}"}}]
+      respond: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "step ${hb}"}}]
   - id: tail
     do: [{emit: {message: SYSTEM_EVENT, fields: {text: "done ${hb}"}}}]
 timeline:
@@ -1037,7 +1037,7 @@ def test_expectations_count_requests_taken_by_rules_and_faults_too():
     h = H("""
     rules:
       - when: {message: HEARTBEAT_REQ}
-        then: [{fail: {status: E_CTI_TIMEOUT}}]
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE}}]
     faults: [{kind: no_heartbeat_conf, messages: [HEARTBEAT_REQ], probability: 0.5}]
     expect: [{message: HEARTBEAT_REQ, times: 6}]
     """)

@@ -56,7 +56,7 @@ def from_schema(node, depth=0):
         if "pattern" in node:
             return st.from_regex(node["pattern"], fullmatch=True).filter(lambda s: len(s) < 40) | st.sampled_from(
                 ["start", "held", "1001", "rule1", "step1", "${call_id}"])
-        return st.sampled_from(["start", "1001", "Sales", "${x}", "E_CTI_TIMEOUT", "CF_GENERIC_UNSPECIFIED",
+        return st.sampled_from(["start", "1001", "Sales", "${x}", "E_CTI_TIMEOUT", "CTIERR_PROVIDER_CLOSED", "CF_GENERIC_UNSPECIFIED",
                                 "CCX_AGENT_NULL", "SOAP_UPDATE_FAILED", "^3", "(("]) | st.text(max_size=8)
     if t == "integer":
         return st.integers(node.get("minimum", -(2 ** 40)), node.get("maximum", 2 ** 40))

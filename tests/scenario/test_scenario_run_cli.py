@@ -18,7 +18,7 @@ seed: 11
 rules:
   - when: {message: QUERY_AGENT_STATE_REQ}
     then:
-      - fail: {status: E_CTI_TIMEOUT, text: "asked for ${request.agent_id}"}
+      - fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "asked for ${request.agent_id}"}
 expect:
   - {id: query-1001, message: QUERY_AGENT_STATE_REQ, fields: {agent_id: "1001"}}
 end: {after: 30}

@@ -1,0 +1,147 @@
+"""Scenario loader: only codes a server of the scenario's profile sends may be named.
+
+Client-side sentinels (catalog ``sent_by_server = false``) are refused wherever a scenario names
+them; an ``icm_only`` E_CTI status (UCCX lists the value as reserved, protocol.md §6.1: "A UCCX
+mock should only ever send the codes with a UCCX name") is refused as the status of a fail or a
+failure_event under the default ``uccx`` profile and accepted under ``ucce``. CF codes marked
+``icm_only`` (UCCX use unconfirmed, §6.2) stay allowed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mockcti.catalog import default
+from mockcti.scenario import Emit, Fail, ScenarioError, load_scenario_text
+
+_FAIL = "name: x\n{dialect}rules:\n  - when: {{message: HOLD_CALL_REQ}}\n    then:\n      - fail: {{{body}}}\n"
+_EVENT = "name: x\n{dialect}timeline:\n  - at: 1\n    do: {{failure_event: {{status: {status}}}}}\n"
+_EMIT = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: CONTROL_FAILURE_CONF, fields: {%s}}}\n"
+_WHEN = ("name: x\nrules:\n  - when:\n      message: SEND_DTMF_SIGNAL_REQ\n      fields: {invoke_id: %s}\n"
+         "    then: [default]\n")
+
+
+def load(text: str):
+    return load_scenario_text(text, filename="scenarios/x.yaml")
+
+
+def errors_of(text: str) -> list[ScenarioError]:
+    with pytest.raises(ScenarioError) as ei:
+        load(text)
+    return ei.value.errors
+
+
+def located(text: str, key_path: str, *needles: str, line: int | None = None) -> ScenarioError:
+    errs = errors_of(text)
+    match = [e for e in errs if e.key_path == key_path and all(n in e.message for n in needles)]
+    assert match, [str(e) for e in errs]
+    e = match[0]
+    assert e.file == "scenarios/x.yaml" and e.line == (line or text.count("\n")), str(e)
+    assert str(e).startswith(f"scenarios/x.yaml:{e.line}: {key_path}: ")
+    return e
+
+
+# -- client-side sentinels ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, value, number", [
+    ("CTIERR_PROVIDER_CLOSED", "0xDEADBEEF", 0xDEADBEEF),
+    ("PROVIDER_CLOSED", "0xDEADBEEF", 0xDEADBEEF),  # by alias
+    ("CTIERR_PROTOCOL_TIMEOUT", "0xBEEFBEEF", 0xBEEFBEEF),
+])
+def test_a_client_side_sentinel_as_peripheral_error_code_is_a_located_error(name, value, number):
+    text = _FAIL.format(dialect="", body=f"failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {name}")
+    e = located(text, "rules[0].then[0].fail.peripheral_error_code", value, "client-side", "no server sends it",
+                f"give the number {number}")
+    assert "internal error" not in str(e)
+
+
+def test_the_sentinel_bits_can_still_be_given_as_a_number():
+    text = _FAIL.format(dialect="", body="failure_code: CF_GENERIC_OPERATION, peripheral_error_code: 3735928559")
+    act = load(text).rules[0].then[0]
+    assert isinstance(act, Fail) and act.peripheral_error_value == 0xDEADBEEF and act.peripheral_error_code is None
+
+
+@pytest.mark.parametrize("text, key_path, line", [
+    (_EMIT % "ccx_error_code: CTIERR_PROVIDER_CLOSED", "timeline[0].do.emit.fields.ccx_error_code", 4),
+    (_WHEN % "CTIERR_PROTOCOL_TIMEOUT", "rules[0].when.fields.invoke_id", 5),
+])
+def test_a_client_side_sentinel_in_an_integer_field_is_a_located_error(text, key_path, line):
+    located(text, key_path, "client-side", "no server sends it", "give the number", line=line)
+
+
+def test_every_sentinel_of_the_catalog_is_refused():
+    sentinels = [e for e in default() if not e.sent_by_server]
+    assert {e.name for e in sentinels} >= {"CTIERR_PROVIDER_CLOSED", "CTIERR_PROTOCOL_TIMEOUT"}
+    for e in sentinels:
+        located(_EMIT % f"ccx_error_code: {e.name}", "timeline[0].do.emit.fields.ccx_error_code", e.name,
+                "client-side")
+
+
+def test_a_sendable_ctierr_code_is_still_accepted():
+    act = load(_EMIT % "ccx_error_code: CTIERR_HOLDFAILED").timeline[0].actions[0]
+    assert isinstance(act, Emit) and act.fields == {"ccx_error_code": 0x8CCC000F}
+
+
+# -- icm_only E_CTI statuses ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status, code, closest", [
+    ("E_CTI_FUNCTION_NOT_AVAILABLE", 12, "E_CTI_UNSPECIFIED_FAILURE"),
+    ("E_CTI_INVALID_DEVICE", 87, "E_CTI_UNSPECIFIED_FAILURE"),
+    ("E_CTI_TIMEOUT", 16, "E_CTI_INVALID_TIMEOUT"),
+    ("E_INVALID_CONFIG_MSG_MASK", 95, "E_CTI_UNSPECIFIED_FAILURE"),  # the ICM spelling, an alias
+])
+@pytest.mark.parametrize("dialect", ["", "dialect: {profile: uccx}\n"])
+def test_an_icm_only_status_is_refused_under_the_uccx_profile(status, code, closest, dialect):
+    for kind in ("", "kind: FAILURE_EVENT, "):
+        text = _FAIL.format(dialect=dialect, body=f"{kind}status: {status}")
+        e = located(text, "rules[0].then[0].fail.status", f"({code})", "UCCX lists as reserved", closest,
+                    "profile: ucce")
+        assert "a UCCX server never sends it" in e.message
+    located(_EVENT.format(dialect=dialect, status=status), "timeline[0].do.failure_event.status",
+            "UCCX lists as reserved", closest)
+
+
+@pytest.mark.parametrize("status, code", [("E_CTI_FUNCTION_NOT_AVAILABLE", 12), ("E_CTI_INVALID_DEVICE", 87)])
+def test_an_icm_only_status_is_accepted_under_the_ucce_profile(status, code):
+    sc = load(_FAIL.format(dialect="dialect: {profile: ucce}\n", body=f"status: {status}"))
+    act = sc.rules[0].then[0]
+    assert isinstance(act, Fail) and act.kind == "FAILURE_CONF" and act.status_code == code
+    sc = load(_EVENT.format(dialect="dialect: {profile: ucce}\n", status=status))
+    assert sc.timeline[0].actions[0].status_code == code
+
+
+def test_every_status_with_a_uccx_name_is_accepted_and_every_reserved_one_refused():
+    statuses = default().entries("uccx_status")
+    reserved = [e for e in statuses if e.status == "icm_only"]
+    assert len(reserved) > 70 and {e.code for e in reserved} >= {12, 87}
+    for e in statuses:
+        text = _FAIL.format(dialect="", body=f"status: {e.name}")
+        if e.status == "icm_only":
+            located(text, "rules[0].then[0].fail.status", "UCCX lists as reserved")
+        else:
+            assert load(text).rules[0].then[0].status_code == e.code
+
+
+def test_an_unknown_status_under_uccx_is_answered_with_uccx_names_only():
+    e = located(_FAIL.format(dialect="", body="status: E_CTI_INVALID_DEVIC"), "rules[0].then[0].fail.status",
+                "unknown E_CTI status")
+    suggested = e.message.split("closest: ")[1].split(" (")[0].split(", ")
+    assert suggested and all(default().get(n).status != "icm_only" for n in suggested), e.message
+
+
+def test_icm_only_cf_codes_stay_allowed():
+    """For CF codes icm_only means "UCCX use unconfirmed" (protocol.md §6.2), not "reserved"."""
+    cf = [e for e in default().entries("uccx_cf") if e.status == "icm_only"]
+    assert cf
+    for e in cf[:5] + cf[-2:]:
+        act = load(_FAIL.format(dialect="", body=f"failure_code: {e.name}")).rules[0].then[0]
+        assert act.failure_code_value == e.code
+
+
+def test_a_raw_field_value_is_not_a_status_choice():
+    """emit/reply fields are raw message values: a catalog name there is only its number."""
+    text = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: FAILURE_EVENT, fields: {status: E_CTI_TIMEOUT}}}\n"
+    act = load(text).timeline[0].actions[0]
+    assert act.fields == {"status": 16}
