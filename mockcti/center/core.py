@@ -791,6 +791,10 @@ class ContactCenter:
         if target is None:
             self._queue(out, call)
         else:
+            # the call passes through the queue even when an agent is ready: bridge clients (wallboards,
+            # recorders) see the queue stage before the agent is reserved (§7.2 inbound ACD call)
+            if csq_cfg is not None:
+                self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
             self._offer(out, call, target, now)
         return call.id, out
 
@@ -802,7 +806,10 @@ class ContactCenter:
 
     def _queue(self, out: list[Delivery], call: Call) -> None:
         self.queues.setdefault(call.csq_id, []).append(call.id)
-        ev = M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
+        self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
+
+    def _queued_event(self, call: Call) -> Message:
+        return M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
                                application_id=1, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
                                calling_device_type=EXTERNAL_DEVICE, called_device_type=int(DeviceType.DEVID_ROUTE_POINT),
                                last_redirect_device_type=NONE_SHORT, num_queued=0,  # reserved (ICM NumQueued): 0
@@ -811,7 +818,6 @@ class ContactCenter:
                                calling_device_id=call.ani, called_device_id=call.dnis or None,
                                csqs=(M.QueuedCSQ(csq_id=call.csq_id, skill_group_id=NONE_ID, skill_group_priority=0),)
                                if hasattr(M, "QueuedCSQ") else ())
-        self._emit(out, call, ev, only=sorted(self.bridges))
 
     def _route_queued(self, out: list[Delivery], now: float) -> None:
         for csq_id, queue in self.queues.items():
@@ -901,8 +907,7 @@ class ContactCenter:
         if agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} must be NOT_READY to place a call"))
-        call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE if req.dialed_number in self.by_device
-                              else CallType.CALLTYPE_OUT, agent.device, dialed=req.dialed_number,
+        call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE, agent.device, dialed=req.dialed_number,
                               variables={k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data")
                                          if getattr(req, k, None)},
                               named_variables=req.named_variables)
@@ -929,6 +934,8 @@ class ContactCenter:
             return
         far = Leg(dialed, None, LCS.LCS_ALERTING)
         self._put_leg(call, far)
+        if call.type is CallType.CALLTYPE_AGENT_INSIDE:  # it leaves the switch: re-typed OUT (§7.2 make call)
+            self._retype(out, call, CallType.CALLTYPE_OUT)
         delay = self.config.external_answer_delay
         if delay <= 0:
             self._far_answers(out, call.id, dialed, now)
@@ -1015,6 +1022,8 @@ class ContactCenter:
         self._emit(out, held, self._conn_cleared(held, hleg, agent.device))
         self._end_call_for(out, held, self._sessions_of(agent))
         self._finish(out, active, now)
+        if held.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), for every session that knows it
+            self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
         self._after_call(out, agent, now)
 
     def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, now: float) -> None:
@@ -1042,6 +1051,8 @@ class ContactCenter:
         self._emit(out, call, ev, only=sorted(set(self._interested(call)) | mine))
         self._end_call_for(out, call, mine)
         if target is not None:
+            if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17)
+                self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
             self._offer(out, call, target, now)
         else:
             self._put_leg(call, Leg(req.dialed_number, None, LCS.LCS_CONNECT))
@@ -1059,7 +1070,6 @@ class ContactCenter:
             self._take_leg(active, lg.device)
             self._put_leg(held, lg)
         hleg.state = LCS.LCS_CONNECT
-        held.type = CallType.CALLTYPE_CONFERENCE
         self._conf(out, sid, M.ConferenceCallConf(
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=self._parties(held)))
@@ -1072,6 +1082,7 @@ class ContactCenter:
             controller_device_id=agent.device, added_party_device_id=others[0].device, parties=self._parties(held))
         self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
         self._finish(out, active, now)
+        self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
 
     def _alternate_call_req(self, out: list[Delivery], sid: int, req: M.AlternateCallReq, now: float) -> None:
         self._need_control(sid)
@@ -1141,7 +1152,11 @@ class ContactCenter:
                 named[nv.name if hasattr(nv, "name") else nv[0]] = nv
             call.named_variables = tuple(named.values())
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
-        self._emit(out, call, M.CallDataUpdateEvent(
+        self._emit(out, call, self._data_update(call))
+
+    def _data_update(self, call: Call) -> Message:
+        """CALL_DATA_UPDATE_EVENT: the call's data now (its CallType, ANI, DNIS, variables)."""
+        return M.CallDataUpdateEvent(
             **self._common(), call_type=int(call.type), connection_device_type=0, call_id=call.id,
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
@@ -1149,7 +1164,16 @@ class ContactCenter:
             router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
             named_variables=call.named_variables,
             **{k: v for k, v in call.variables.items() if k in (*CALL_VARIABLES, "call_wrapup_data",
-                                                                "customer_phone_number", "customer_account_number")}))
+                                                                "customer_phone_number", "customer_account_number")})
+
+    def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
+        """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred
+        ACD call TRANSFER_IN, a conferenced one CONFERENCE): CALL_DATA_UPDATE_EVENT to the sessions
+        that know the call, so that every one of them has the same CallType."""
+        if call.type is call_type:
+            return
+        call.type = call_type
+        self._emit(out, call, self._data_update(call), only=sorted(call.told))
 
     def _query_device_info_req(self, out: list[Delivery], sid: int, req: M.QueryDeviceInfoReq, now: float) -> None:
         dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)

@@ -13,7 +13,7 @@ from mockcti.wire import Dialect, MessageType as MT, decode_bytes, encode
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import (
-    CallEventMask, CCXErrorCode, ControlFailureCode, LocalConnectionState as LCS, ReasonCode, StatusCode as S,
+    CallEventMask, CallType, CCXErrorCode, ControlFailureCode, LocalConnectionState as LCS, ReasonCode, StatusCode as S,
     SystemEventID,
 )
 
@@ -131,7 +131,11 @@ def test_inbound_call_exact_sequences(w):
     w.login_ready(2, "1002", ready=False)
     cid, out = w.inbound(csq="Sales", ani="0612345678")
     assert seq(out, 1) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
-    assert seq(out, 9) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    # the bridge sees the queue stage even though an agent is ready (§7.2 inbound ACD call:
+    # CALL_QUEUED_EVENT to bridge clients, then the agent RESERVED, then the delivery)
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT", "AGENT_STATE_EVENT", "CALL_DELIVERED_EVENT"]
+    queued = only(out, 9, MT.CALL_QUEUED_EVENT)[0]
+    assert (queued.call_id, queued.num_queued, [q.csq_id for q in queued.csqs]) == (cid, 0, [1])
     assert seq(out, 2) == []  # 1002 is NOT_READY and not on the call
     assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_RESERVED
     begin = only(out, 1, MT.BEGIN_CALL_EVENT)[0]
@@ -208,9 +212,13 @@ def test_consult_transfer(w):
     # the transferring agent leaves the original call and sees the consultation call end
     assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
                            "END_CALL_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
-    # 1002 learns the surviving call first, then the transfer, then its consult call ends
+    # 1002 learns the surviving call first, then the transfer, then its consult call ends; the
+    # transferred ACD call is re-typed TRANSFER_IN (§6.17) for everyone who knows it (1002, the bridge)
     assert seq(out, 2) == ["BEGIN_CALL_EVENT", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
-                           "CALL_CLEARED_EVENT", "END_CALL_EVENT"]
+                           "CALL_CLEARED_EVENT", "END_CALL_EVENT", "CALL_DATA_UPDATE_EVENT"]
+    assert only(out, 2, MT.CALL_DATA_UPDATE_EVENT)[0].call_type == CallType.CALLTYPE_TRANSFER_IN
+    assert [m.call_type for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT)] == [CallType.CALLTYPE_TRANSFER_IN]
+    assert "CALL_DATA_UPDATE_EVENT" not in seq(out, 1)  # 1001 left the call
     ev = only(out, 2, MT.CALL_TRANSFERRED_EVENT)[0]
     assert (ev.primary_call_id, ev.secondary_call_id, ev.transferring_device_id, ev.transferred_device_id) == (
         cid, consult, "3001", "3002")
@@ -234,6 +242,11 @@ def test_consult_conference_then_clear_call(w):
     ev = only(out, 2, MT.CALL_CONFERENCED_EVENT)[0]
     assert (ev.controller_device_id, ev.added_party_device_id, ev.primary_call_id) == ("3001", "3002", cid)
     assert seq(out, 2)[0] == "BEGIN_CALL_EVENT"  # 1002 had not seen the original call yet
+    # every session that knows the call learns it is a CONFERENCE now (§7.2: CALL_DATA_UPDATE_EVENT);
+    # 1002's BEGIN_CALL_EVENT tells the type the others were told, not a different one
+    assert only(out, 2, MT.BEGIN_CALL_EVENT)[0].call_type == CallType.CALLTYPE_CCX_IN
+    for sid in (1, 2, 9):
+        assert [m.call_type for m in only(out, sid, MT.CALL_DATA_UPDATE_EVENT)] == [CallType.CALLTYPE_CONFERENCE]
     out = w.req(1, M.ClearCallReq(invoke_id=44, call_id=cid, connection_device_id="3001"))
     for sid in (1, 2, 9):
         s = seq(out, sid)
@@ -271,6 +284,9 @@ def test_blind_transfer_to_another_agent(w):
     assert seq(out, 1)[:3] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "END_CALL_EVENT"]
     assert seq(out, 2)[-2:] == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
     assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+    # a transferred ACD call is TRANSFER_IN (§6.17): 1002 is told so at once, the bridge by an update
+    assert only(out, 2, MT.BEGIN_CALL_EVENT)[0].call_type == CallType.CALLTYPE_TRANSFER_IN
+    assert [m.call_type for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT)] == [CallType.CALLTYPE_TRANSFER_IN]
 
 
 def test_far_end_hangs_up_after_a_blind_transfer_to_an_external_number(w):
@@ -321,8 +337,13 @@ def test_make_call_external_answers_after_the_configured_delay():
                                  call_variable1="crm-42"))
     conf = out[0].message
     assert conf.TYPE is MT.MAKE_CALL_CONF and conf.new_connection_device_id == "3001"
-    assert seq(out, 1)[1:] == ["BEGIN_CALL_EVENT", "CALL_SERVICE_INITIATED_EVENT", "CALL_ORIGINATED_EVENT"]
+    # an agent call starts AGENT_INSIDE and is re-typed OUT when it leaves the switch (§7.2 make call)
+    assert seq(out, 1)[1:] == ["BEGIN_CALL_EVENT", "CALL_SERVICE_INITIATED_EVENT", "CALL_ORIGINATED_EVENT",
+                               "CALL_DATA_UPDATE_EVENT"]
     assert only(out, 1, MT.BEGIN_CALL_EVENT)[0].call_variable1 == "crm-42"
+    assert only(out, 1, MT.BEGIN_CALL_EVENT)[0].call_type == CallType.CALLTYPE_AGENT_INSIDE
+    update = only(out, 1, MT.CALL_DATA_UPDATE_EVENT)[0]
+    assert (update.call_type, update.call_variable1) == (CallType.CALLTYPE_OUT, "crm-42")
     assert w.c.next_deadline() == w.t + 2.0
     assert w.c.tick(w.t + 1.0) == []
     late = encodable(w.c.tick(w.t + 2.0))
