@@ -227,6 +227,10 @@ def _type_name(v: Any) -> str:
     return type(v).__name__
 
 
+#: agent states POST /agents/{id}/state may set (LOGIN logs in: NOT_READY with AGT_LOGON)
+_SETTABLE_AGENT_STATES = ("LOGIN", "LOGOUT", "NOT_READY", "READY", "WORK", "WORK_READY")
+
+
 def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: int = 4096,
          default: str | None = None, max_bytes: int | None = None) -> str | None:
     """A text field; ``max_bytes``: the UTF-8 bytes a wire field carries (its maximum without the NUL)."""
@@ -440,7 +444,11 @@ class ControlServer:
                 if req.version >= (1, 1) and length:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if length:
-                req.body = await asyncio.wait_for(reader.readexactly(length), self.body_timeout)
+                try:
+                    req.body = await asyncio.wait_for(reader.readexactly(length), self.body_timeout)
+                except asyncio.IncompleteReadError as exc:  # the peer half-closed inside the body
+                    raise HTTPError(400, f"the connection ended after {len(exc.partial)} of the {length} body "
+                                         "bytes Content-Length announced", close=True) from None
             body_read = True  # nothing of this request is left unread
             resp = await self._dispatch(req)
         except HTTPError as err:
@@ -788,10 +796,14 @@ class ControlServer:
                             allowed=list(center.agents))
         data = req.json(("state", "reason_code"))
         name = _str(data, "state", required=True, max_len=64)
-        names = {n.removeprefix("AGENT_STATE_"): m for n, m in AgentState.__members__.items()}
+        # what an administrator or supervisor can set; TALKING, RESERVED, HOLD, … are the calls' doing
+        names = {n.removeprefix("AGENT_STATE_"): m for n, m in AgentState.__members__.items()
+                 if n.removeprefix("AGENT_STATE_") in _SETTABLE_AGENT_STATES}
         key = name.upper().removeprefix("AGENT_STATE_") if name else ""
         if key not in names:
-            raise HTTPError(400, f"unknown agent state {name!r}" + _allowed(name, names), field="state",
+            why = (" (set by the center as calls come and go, not settable)"
+                   if key in {n.removeprefix("AGENT_STATE_") for n in AgentState.__members__} else "")
+            raise HTTPError(400, f"unknown agent state {name!r}{why}" + _allowed(name, names), field="state",
                             allowed=list(names))
         reason = _int(data, "reason_code", lo=0, hi=0xFFFF, default=0)
 
@@ -832,10 +844,19 @@ class ControlServer:
 
         req.args(())
         data = req.json(("status", "text", "sessions"))
+        from mockcti.wire.enums import UCCX_STATUS_CODES
+
         name = _str(data, "status", required=True, max_len=64)
-        names = list(StatusCode.__members__)
+        # a UCCX server sends only the statuses UCCX names (reference §6.1; 32 is named on its
+        # session-failure page); the others only when the mock speaks the UCCE profile
+        uccx = self.hub.config.session.profile.name == "uccx"
+        names = [n for n, m in StatusCode.__members__.items()
+                 if not uccx or m in UCCX_STATUS_CODES or m is StatusCode.E_CTI_INCONSISTENT_AGENT_DATA]
         if name not in names:
-            raise HTTPError(400, f"unknown status {name!r}" + _allowed(name, names), field="status", allowed=names)
+            why = (" (reserved in UCCX: a UCCX server does not send it; serve the ucce profile to send it)"
+                   if name in StatusCode.__members__ else "")
+            raise HTTPError(400, f"unknown status {name!r}{why}" + _allowed(name, names), field="status",
+                            allowed=names)
         text = _str(data, "text", max_len=255, max_bytes=254)  # FAILURE_EVENT Text: 255 bytes with the NUL
         sessions = data.get("sessions")
         if sessions is not None:

@@ -343,8 +343,10 @@ async def test_failover_refuses_next_open(mock):
     ("POST", "/events/system", {"event": "SYS_NOPE"}, 400, "event", "SYS_CCX_OFFLINE"),
     ("POST", "/events/system", {"event": "SYS_CCX_OFFLINE", "text": 3}, 400, "text", "string"),
     ("POST", "/events/failure", {"status": "E_CTI_NOPE"}, 400, "status", "E_CTI_UNSPECIFIED_FAILURE"),
-    ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT", "sessions": [42]}, 400, "sessions", "no open session"),
-    ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT", "sessions": "all"}, 400, "sessions", "array"),
+    ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT"}, 400, "status", "reserved in UCCX"),
+    ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": [42]}, 400, "sessions",
+     "no open session"),
+    ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": "all"}, 400, "sessions", "array"),
     ("POST", "/failover", {"seconds": "5"}, 400, "seconds", "number"),
     ("POST", "/failover", {"seconds": -1}, 400, "seconds", "between"),
     ("POST", "/faults", {"session": 42, "kind": "reset"}, 400, "session", "no session 42"),
@@ -536,6 +538,33 @@ async def test_event_texts_longer_than_the_message_carries_are_refused(mock):
         _, _, err = await call(ctl, "POST", path, body, expect=400)
         assert err["field"] == field and "bytes" in err["error"], err
     await call(ctl, "POST", "/events/system", {"event": "SYS_TEXT_FYI", "text": "t" * 254, "device": "d" * 63})
+
+
+@pytest.mark.asyncio
+async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
+    server, ctl = mock
+    for state in ("TALKING", "AGENT_STATE_RESERVED", "HOLD", "UNKNOWN"):
+        _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": state}, expect=400)
+        assert err["field"] == "state" and "not settable" in err["error"], err
+        assert "READY" in err["allowed"] and "TALKING" not in err["allowed"]
+    assert server.center.agents["1001"].state is AS.AGENT_STATE_LOGOUT
+    _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"})
+    assert body["state"] == "AGENT_STATE_NOT_READY"
+
+
+@pytest.mark.asyncio
+async def test_a_body_cut_short_by_a_half_close_gets_400(mock):
+    _, ctl = mock
+    reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+    try:
+        writer.write(b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"csq\": ")
+        writer.write_eof()
+        resp = await asyncio.wait_for(reader.read(), 3)
+    finally:
+        writer.close()
+    status, _, body = parse_raw(resp)
+    assert status == 400 and "ended after 8 of the 100 body bytes" in body["error"]
 
 
 @pytest.mark.asyncio
