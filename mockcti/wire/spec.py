@@ -1070,11 +1070,11 @@ _msg(MT.SNAPSHOT_CALL_CONF, S2C, 'U',
         F('NumNamedVariables', USHORT),  # 10: NumNamedVariables
         F('NumNamedArrays', USHORT),  # 12: NumNamedArrays
         R('CalledPartyDisposition', USHORT, 0),  # 14: reserved (ICM CalledPartyDisposition) | 0
-        R('ReservedV11', INT, 0, unconfirmed=True),  # 16: reserved (v11) | 0
+        R('ReservedV11', INT, 0, since=11, unconfirmed=True),  # 16: reserved (v11) | 0
     ),
     floating=(
         T(8, 'ANI', STRING, 40, OPT),  # ANI calling line ID
-        T(215, 'ANI_II', STRING, 2, OPT),  # ANI_II not populated
+        T(215, 'ANI_II', STRING, 2, OPT, since=11),  # ANI_II not populated (v11, reference §3.2 line 119)
         T(9, 'UserToUserInfo', UNSPEC, 131, OPT),  # UserToUserInfo
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
@@ -1142,7 +1142,7 @@ _msg(MT.BEGIN_CALL_EVENT, S2C, 'C',
     floating=(
         T(25, 'ConnectionDeviceID', STRING, 64, REQ),  # ConnectionDeviceID
         T(8, 'ANI', STRING, 40, OPT),  # ANI calling line ID
-        T(215, 'ANI_II', STRING, 2, OPT),  # ANI_II not populated
+        T(215, 'ANI_II', STRING, 2, OPT, since=11),  # ANI_II not populated (v11, reference §3.2 line 119)
         T(9, 'UserToUserInfo', UNSPEC, 131, OPT),  # UserToUserInfo
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
@@ -1196,7 +1196,7 @@ _msg(MT.CALL_DATA_UPDATE_EVENT, S2C, 'C',
         T(25, 'ConnectionDeviceID', STRING, 64, REQ),  # ConnectionDeviceID
         T(47, 'NewConnectionDeviceID', STRING, 64, REQ),  # NewConnectionDeviceID
         T(8, 'ANI', STRING, 40, OPT),  # ANI calling line ID
-        T(215, 'ANI_II', STRING, 2, OPT),  # ANI_II not populated
+        T(215, 'ANI_II', STRING, 2, OPT, since=11),  # ANI_II not populated (v11, reference §3.2 line 119)
         T(9, 'UserToUserInfo', UNSPEC, 131, OPT),  # UserToUserInfo
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
@@ -1250,7 +1250,7 @@ _msg(MT.CALL_DELIVERED_EVENT, S2C, 'C',
         T(122, 'TrunkGroupNumber', UINT, 4, OPT),  # TrunkGroupNumber
         T(202, 'SecondaryConnectionCallID', UINT, 4, OPT),  # SecondaryConnectionCallID consult call placed from CTI port to agent (UCCX-specific meaning in ICM doc)
         T(8, 'ANI', STRING, 40, OPT),  # ANI calling line ID
-        T(215, 'ANI_II', STRING, 2, OPT),  # ANI_II not populated
+        T(215, 'ANI_II', STRING, 2, OPT, since=11),  # ANI_II not populated (v11, reference §3.2 line 119)
         T(9, 'UserToUserInfo', UNSPEC, 131, OPT),  # UserToUserInfo
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
@@ -1828,9 +1828,9 @@ _msg(MT.CONFIG_APPLICATION_EVENT, S2C, 'C',
     floating=(
         G("records", "ApplicationRecord", "NumRecords",
           T(183, "RecordType", USHORT),  # 0 add, 1 change, 2 delete; starts each record
-          T(208, "PeripheralID", UINT, reserved=True),  # reserved (v11) 0
+          T(208, "PeripheralID", UINT, reserved=True, since=11),  # reserved (v11) 0
           T(184, "ApplicationID", UINT),
-          T(213, "CurPeripheralNumber", UINT, reserved=True),  # reserved (v11) 0
+          T(213, "CurPeripheralNumber", UINT, reserved=True, since=11),  # reserved (v11) 0
           T(129, "MaxQueued", UINT),  # max sessions
           T(173, "Extension", STRING, 16, reserved=True),  # reserved "" (opt)
           T(132, "PreviousApplicationID", UINT),
@@ -1839,7 +1839,7 @@ _msg(MT.CONFIG_APPLICATION_EVENT, S2C, 'C',
           T(174, "ServiceLevelThreshold", UINT, reserved=True),  # reserved 0
           T(175, "ServiceLevelType", UINT, reserved=True),  # reserved 0
           T(176, "ConfigParam", STRING, 255, reserved=True),  # reserved ""
-          T(216, "MRDomainID", UINT, reserved=True),  # reserved (v11) 0
+          T(216, "MRDomainID", UINT, reserved=True, since=11),  # reserved (v11) 0
           doc="One application record of CONFIG_APPLICATION_EVENT (reserved fields keep their ICM tag names)."),
     ),
 )
@@ -1854,9 +1854,9 @@ _msg(MT.CONFIG_CSQ_EVENT, S2C, 'C',
           T(183, "RecordType", USHORT),  # 0 add, 1 change, 2 delete; starts each record
           # The page prints tag 184 for both this reserved (v11) field and CSQID; read as 208
           # (ICM PERIPHERAL_ID (V11), as in the other config records) - U.
-          T(208, "PeripheralID", UINT, reserved=True, unconfirmed=True),
+          T(208, "PeripheralID", UINT, reserved=True, since=11, unconfirmed=True),
           T(184, "CSQID", UINT),
-          T(213, "CurPeripheralNumber", UINT, reserved=True),  # reserved (v11) 0
+          T(213, "CurPeripheralNumber", UINT, reserved=True, since=11),  # reserved (v11) 0
           T(64, "SkillGroupPriority", USHORT, reserved=True),  # reserved 0
           T(192, "SkillGroupSkillTargetID", UINT, reserved=True),  # reserved 0
           # AutoWork: BOOL, but the page gives it size 4 - U. Declared as a UINT (4 bytes) as printed.
@@ -1864,7 +1864,7 @@ _msg(MT.CONFIG_CSQ_EVENT, S2C, 'C',
           T(173, "Extension", STRING, 16, reserved=True),  # reserved ""
           T(133, "CSQName", STRING, 64),
           T(134, "Description", STRING, 128),  # ""
-          T(216, "MRDomainID", UINT),  # (v11) 0 voice, 1 email (7.0(1)+)
+          T(216, "MRDomainID", UINT, since=11),  # (v11) 0 voice, 1 email (7.0(1)+)
           T(176, "ConfigParam", STRING, 255, reserved=True),  # reserved ""
           doc="One CSQ record of CONFIG_CSQ_EVENT."),
     ),
@@ -1878,11 +1878,11 @@ _msg(MT.CONFIG_AGENT_EVENT, S2C, 'C',
     floating=(
         G("records", "AgentRecord", "NumRecords",
           T(183, "RecordType", USHORT),  # 0 add, 1 change, 2 delete; starts each record
-          T(208, "PeripheralID", UINT, reserved=True),  # reserved (v11) 0
+          T(208, "PeripheralID", UINT, reserved=True, since=11),  # reserved (v11) 0
           T(189, "AgentType", USHORT),  # 1 agent, 2 supervisor
           T(190, "LoginID", STRING, 129),  # unique key
-          T(214, "CurLoginID", STRING, 64, reserved=True),  # reserved (v11) ""
-          T(207, "LoginName", STRING, 32, reserved=True),  # reserved (v11) ""
+          T(214, "CurLoginID", STRING, 64, reserved=True, since=11),  # reserved (v11) ""
+          T(207, "LoginName", STRING, 32, reserved=True, since=11),  # reserved (v11) ""
           T(138, "LastName", STRING, 32),
           T(137, "FirstName", STRING, 32),
           T(173, "Extension", STRING, 16),
@@ -1907,7 +1907,7 @@ _msg(MT.CONFIG_DEVICE_EVENT, S2C, 'C',
     floating=(
         G("records", "DeviceRecord", "NumRecords",
           T(183, "RecordType", USHORT),  # 0 add, 1 change, 2 delete; starts each record
-          T(208, "PeripheralID", UINT, reserved=True),  # reserved (v11) 0
+          T(208, "PeripheralID", UINT, reserved=True, since=11),  # reserved (v11) 0
           T(184, "DeviceField0", UINT),  # agent: AgentRecordID; RP/port/CCG: CallControlGroupID
           T(195, "DeviceType", USHORT),  # 3 agent, 5 route point, 6 CTI port, 7 call control group
           T(129, "MaxQueued", UINT),  # RP: SessionLimit; CCG: CTIPortCount
