@@ -5,11 +5,19 @@ its line; ``tomllib`` for TOML), merging ``include`` files, checking the documen
 ``schema.json``, and resolving every name in it (message types and fields, catalog codes, agent
 ids, states, templates, step ids, captures, regular expressions), refusing the catalog names no
 server of the scenario's profile sends (client-side sentinels anywhere; as a fail's status, the
-E_CTI values UCCX reserves, unless the profile is ucce). Every problem is a
-:class:`ScenarioError` naming the file, the line and the key path; nothing else escapes, whatever
-the input. Pure apart from reading the files named by the caller and by ``include``.
+E_CTI values UCCX reserves, unless the profile is ucce), and refusing literal text no message
+can carry: the caller's data of ``deliver_call`` and ``center.calls`` (ANI, DNIS,
+``call_variable1``..``call_variable10`` only, within BEGIN_CALL_EVENT's maximums, checked by
+:meth:`mockcti.center.core.ContactCenter.check_call_data`) and the Text of ``system_event``,
+``fail`` and ``failure_event`` (bytes within the message's maximum); a value with a
+``${substitution}`` is checked when it is used. Every problem is a :class:`ScenarioError` naming the
+file, the line and the key path; nothing else escapes, whatever the input. Pure apart from reading
+the files named by the caller and by ``include``: only regular files of at most
+:data:`MAX_FILE_BYTES` (checked with ``os.stat`` before opening, so a FIFO or a device never blocks
+or floods the reader).
 
-Must not import the engine, the center's runtime, asyncio or the server.
+Must not import the engine, asyncio or the server; of the center, only its pure parts (the
+configuration checks and the call-data check of :mod:`mockcti.center.core`), when needed.
 """
 
 from __future__ import annotations
@@ -22,13 +30,15 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import model as m
 
-__all__ = ["ScenarioError", "load_scenario", "load_scenario_text", "load_schema", "MAX_NODES", "MAX_INCLUDE_DEPTH"]
+__all__ = ["ScenarioError", "load_scenario", "load_scenario_text", "load_schema", "MAX_NODES", "MAX_INCLUDE_DEPTH",
+           "MAX_DEPTH", "MAX_FILE_BYTES"]
 
 #: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
 MAX_NODES = 200_000
@@ -36,6 +46,12 @@ MAX_NODES = 200_000
 MAX_INCLUDE_DEPTH = 16
 #: The most files one scenario may read (itself and its includes).
 MAX_FILES = 200
+#: The largest scenario or included file read, in bytes (4 MiB); a bigger one is refused before it
+#: is read, and at most this many bytes plus one are ever read from a file.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: How deep lists and mappings may nest (every value counts as a level, the document itself is 1):
+#: deeper is refused at the line where the limit is crossed, long before Python's recursion limit.
+MAX_DEPTH = 100
 
 _DEFAULT_AGENTS = ("1001", "1002", "1003", "1004")  # the embedded default center (README)
 _DEFAULT_CSQS = ("Sales", "Support")
@@ -158,16 +174,53 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null"))
 
 
+def _too_deep(file: str, line: int | None, key_path: str = "", *, where: str = "") -> ScenarioError:
+    """The error of a document nested deeper than :data:`MAX_DEPTH`; without a line (``line``
+    None: the parser could not tell where), line 1 stands for the file and the message says so."""
+    msg = f"the document is nested too deeply (more than {MAX_DEPTH} levels of lists and mappings)"
+    if line is None:
+        msg += f"; {where or 'the reader'} cannot tell the line (1 stands for the whole file)"
+        line = 1
+    return ScenarioError(msg, file=file, line=line, key_path=key_path)
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """``yaml.SafeLoader`` that refuses, while composing, a node nested deeper than :data:`MAX_DEPTH`
+    (at the node's line), before PyYAML's recursive composer can exhaust the stack."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        depth = 0
+        file = "<scenario>"
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.depth >= MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _too_deep(self.file, mark.line + 1 if mark is not None else None)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return _Loader
+
+
 def _read_yaml(text: str, file: str) -> Any:
     import yaml
 
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _yaml_loader()(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters at once
         raise ScenarioError(f"not valid YAML: {getattr(exc, 'reason', None) or exc}", file=file, line=1) from None
+    loader.file = file
     try:
         try:
             node = loader.get_single_node()
+        except RecursionError:  # (MAX_DEPTH is checked first; this is only if the stack was already deep)
+            line = getattr(loader, "line", None)
+            raise _too_deep(file, line + 1 if isinstance(line, int) else None, where="the YAML parser") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
@@ -184,13 +237,16 @@ def _read_yaml(text: str, file: str) -> Any:
         def explicit_seen(out: LDict, key: str) -> bool:
             return key in explicit_keys.get(id(out), set())
 
-        def build(n: Any, path: str = "") -> Any:
-            """The node as plain data; ``path`` (``rules[0].when``) names it in errors."""
+        def build(n: Any, path: str = "", depth: int = 1) -> Any:
+            """The node as plain data; ``path`` (``rules[0].when``) names it in errors, ``depth``
+            counts the levels (an alias can nest deeper than the text: checked here again)."""
             budget[0] -= 1
             if budget[0] < 0:
                 raise ScenarioError(f"the document expands to more than {MAX_NODES} values (aliases?)", file=file,
                                     line=n.start_mark.line + 1, key_path=path)
             line = n.start_mark.line + 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(file, line, path)
             if isinstance(n, yaml.MappingNode):
                 if n.tag != "tag:yaml.org,2002:map":
                     raise ScenarioError(f"unsupported YAML tag {n.tag!r} (scenario files are plain data)",
@@ -209,7 +265,7 @@ def _read_yaml(text: str, file: str) -> Any:
                 n_merged = len(n.value) - n_explicit
                 out = LDict(file, line)
                 for i, (k, v) in enumerate(n.value):
-                    key = build(k, path) if isinstance(k, yaml.ScalarNode) else None
+                    key = build(k, path, depth + 1) if isinstance(k, yaml.ScalarNode) else None
                     if not isinstance(key, str):
                         raise ScenarioError(f"keys must be text, got {_short(key) if key is not None else 'a collection'}"
                                             " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
@@ -217,7 +273,7 @@ def _read_yaml(text: str, file: str) -> Any:
                     if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
                         raise ScenarioError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
                                             key_path=sub)
-                    out[key] = build(v, sub)
+                    out[key] = build(v, sub, depth + 1)
                     out.lines[key] = (file, k.start_mark.line + 1)
                     if i >= n_merged:
                         explicit_keys.setdefault(id(out), set()).add(key)
@@ -233,7 +289,7 @@ def _read_yaml(text: str, file: str) -> Any:
                 active.add(id(n))
                 out_l = LList(file, line)
                 for i, item in enumerate(n.value):
-                    out_l.append(build(item, f"{path}[{i}]"))
+                    out_l.append(build(item, f"{path}[{i}]", depth + 1))
                     out_l.lines.append((file, item.start_mark.line + 1))
                 active.discard(id(n))
                 return out_l
@@ -263,6 +319,8 @@ def _read_toml(text: str, file: str) -> Any:
 
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib's parser recurses into nested arrays and inline tables
+        raise _too_deep(file, None, where="the TOML parser") from None
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         msg = getattr(exc, "msg", None) or str(exc)
@@ -280,18 +338,20 @@ def _read_toml(text: str, file: str) -> Any:
                 return i + 1
         return None
 
-    def wrap(value: Any, line: int | None, path: str = "") -> Any:
+    def wrap(value: Any, line: int | None, path: str = "", depth: int = 1) -> Any:
+        if depth > MAX_DEPTH:
+            raise _too_deep(file, line, path)
         if isinstance(value, dict):
             out = LDict(file, line)
             for k, v in value.items():
                 kl = find(k, (line or 1) - 1) or line
-                out[k] = wrap(v, kl, f"{path}.{k}" if path else k)
+                out[k] = wrap(v, kl, f"{path}.{k}" if path else k, depth + 1)
                 out.lines[k] = (file, kl)
             return out
         if isinstance(value, list):
             out_l = LList(file, line)
             for i, v in enumerate(value):
-                out_l.append(wrap(v, line, f"{path}[{i}]"))
+                out_l.append(wrap(v, line, f"{path}[{i}]", depth + 1))
                 out_l.lines.append((file, line))
             return out_l
         if hasattr(value, "isoformat"):  # TOML dates and times are text in scenarios
@@ -305,10 +365,13 @@ def _read_toml(text: str, file: str) -> Any:
 
 def _parse(text: str | bytes, file: str, fmt: str) -> Any:
     if isinstance(text, (bytes, bytearray, memoryview)):
+        raw = bytes(text)
         try:
-            text = bytes(text).decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ScenarioError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+            at = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)  # utf-8-sig counts after the BOM
+            line = raw.count(b"\n", 0, at) + 1
+            raise ScenarioError(f"not UTF-8 text (byte {at}, line {line})", file=file, line=line) from None
     if not isinstance(text, str):
         raise ScenarioError(f"expected text, got {type(text).__name__}", file=file)
     if fmt == "toml":
@@ -316,6 +379,60 @@ def _parse(text: str | bytes, file: str, fmt: str) -> Any:
     if fmt in ("yaml", "yml"):
         return _read_yaml(text, file)
     raise ScenarioError(f"unknown format {fmt!r}; allowed: yaml, toml", file=file)
+
+
+class _Unreadable(Exception):
+    """Why a file is not read (the caller words and locates the ScenarioError)."""
+
+
+def _kind_of(mode: int) -> str:
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def _read_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a scenario or included file: only a regular file (``os.stat`` first, so a FIFO,
+    a device or ``/proc/self/fd/0`` is refused before anything is opened) of at most
+    :data:`MAX_FILE_BYTES` (at most that plus one byte is read, should it grow meanwhile).
+    Raises :class:`_Unreadable` with the reason."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise _Unreadable(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = _kind_of(st.st_mode)
+        raise _Unreadable(kind if kind == "not a regular file" else f"{kind}, not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise _Unreadable(f"too large: {st.st_size} bytes; the limit is {MAX_FILE_BYTES} (MAX_FILE_BYTES)")
+    # O_NONBLOCK: should the path become a FIFO between stat and open, open still returns at once
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as exc:
+        raise _Unreadable(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the stat above
+            raise _Unreadable("not a regular file")
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unreadable(f"too large: more than {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES)")
+    return data
 
 
 def _fmt_of(path: str) -> str:
@@ -378,10 +495,9 @@ def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[st
         if len(seen) >= MAX_FILES:
             raise ScenarioError(f"more than {MAX_FILES} files included", file=ifile, line=iline, key_path=f"include[{i}]")
         try:
-            data = target.read_bytes()
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ScenarioError(f"cannot read included file {name!r}: {reason}", file=ifile, line=iline,
+            data = _read_file(target)
+        except _Unreadable as exc:
+            raise ScenarioError(f"cannot read included file {name!r}: {exc}", file=ifile, line=iline,
                                 key_path=f"include[{i}]") from None
         shown = str(target)
         seen.append(shown)
@@ -458,8 +574,8 @@ def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
     errors = []
     try:
         raw = list(_validator().iter_errors(doc))
-    except RecursionError:
-        return [ScenarioError("the document is nested too deeply", file=file)]
+    except RecursionError:  # (MAX_DEPTH is checked while reading; this is only if the stack was already deep)
+        return [_too_deep(file, None, where="the schema check")]
     for err in raw:
         path, message = _explain(err)
         f, line = _locate(doc, path, file)
@@ -950,6 +1066,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
                 ctx.reference(body[k], path + (k,), request)
         for k, v in (body.get("call_variables") or {}).items():
             ctx.reference(v, path + ("call_variables", k), request)
+        _call_data(ctx, path, body.get("ani"), body.get("dnis"), body.get("call_variables"), "call_variables")
         caps = ctx.capture_names(body.get("capture") or {}, path + ("capture",), request,
                                  sources=("call_id", "connection_device_id", "ani", "dnis"))
         return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
@@ -982,6 +1099,9 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
             ctx.err(path + ("ccx_status",), f"{status} does not fit in a UINT")
             status = None
         ctx.reference(body.get("text"), path + ("text",), request)
+        from mockcti.wire.enums import MessageType
+
+        _text(ctx, MessageType.SYSTEM_EVENT, body.get("text"), path + ("text",))
         return m.SystemEvent(body["id"], int(SystemEventID[body["id"]]), body.get("text"), status,
                              ctx.target(body.get("to", "all"), path + ("to",)), loc)
     if kind == "failover":
@@ -991,6 +1111,55 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
                                             "system_event",
                                             "failure_event", "failover")))
     return None
+
+
+def _literal(value: Any) -> bool:
+    """Whether ``value`` is text known at load time (no ``${substitution}``, checked when used)."""
+    return isinstance(value, str) and not m.references(value)
+
+
+def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables: Any, vkey: str) -> None:
+    """Refuse caller's data no call event can carry (README: a call variable is ``call_variable1``
+    .. ``call_variable10``; ANI, DNIS and each variable within BEGIN_CALL_EVENT's maximums, in UTF-8
+    bytes): the center's own check (:meth:`ContactCenter.check_call_data`), one field at a time so
+    that every bad one is located. A value with a ``${substitution}`` is checked when it is used."""
+    from mockcti.center.core import CallDataError, ContactCenter
+
+    check = ContactCenter.check_call_data
+    for key, value in (("ani", ani), ("dnis", dnis)):
+        if _literal(value):
+            try:
+                check(value if key == "ani" else "", value if key == "dnis" else "", None)
+            except CallDataError as exc:
+                ctx.err(path + (key,), str(exc))
+    if not isinstance(variables, dict):
+        return
+    for name, value in variables.items():
+        p = path + (vkey, name)
+        try:
+            check("", "", {name: ""})  # the name
+        except CallDataError as exc:
+            ctx.err(p, str(exc))
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if _literal(value):
+            try:
+                check("", "", {name: value})
+            except CallDataError as exc:
+                ctx.err(p, str(exc))
+        elif not isinstance(value, str):
+            ctx.err(p, f"{name} must be text, got {_type_name(value)}")
+
+
+def _text(ctx: _Ctx, mt: Any, value: Any, path: tuple[Any, ...]) -> None:
+    """Refuse literal Text that ``mt`` (SYSTEM_EVENT, FAILURE_CONF ...) cannot carry: its maximum
+    in UTF-8 bytes, from the message spec (the NUL excluded)."""
+    size = _field_info(mt).get("text", ("", None, False))[1]
+    if size and _literal(value):
+        n = len(value.encode("utf-8", "surrogatepass"))
+        if n > size - 1:
+            ctx.err(path, f"{mt.name} Text holds at most {size - 1} bytes (UTF-8), got {n}")
 
 
 def _agent_state_name(state: str) -> str:
@@ -1063,6 +1232,9 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
     text = body.get("text")
     if text is not None:
         ctx.reference(text, path + ("text",), request)
+        from mockcti.wire.enums import MessageType
+
+        _text(ctx, MessageType[fkind], text, path + ("text",))
     if not ok:
         return None
     return m.Fail(
@@ -1146,6 +1318,7 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
                 ctx.err(("center", "agents", i, "csqs", j), _unknown("CSQ", q, ctx.csqs))
     for i, c in enumerate(raw.get("calls", [])):
         ctx.agent(c["agent"], ("center", "calls", i, "agent"))
+        _call_data(ctx, ("center", "calls", i), c.get("ani"), None, c.get("variables"), "variables")
         if "csq" in c and c["csq"] not in ctx.csqs:
             ctx.err(("center", "calls", i, "csq"), _unknown("CSQ", c["csq"], ctx.csqs))
         ctx.call_captures.append(ctx.capture_names(c.get("capture") or {}, ("center", "calls", i, "capture"), None,
@@ -1371,8 +1544,8 @@ def _guarded(text: str | bytes, file: str, fmt: str) -> m.Scenario:
         return _load(text, file, fmt)
     except ScenarioError:
         raise
-    except RecursionError:
-        raise ScenarioError("the document is nested too deeply", file=file) from None
+    except RecursionError:  # (MAX_DEPTH is checked while reading; this is only if the stack was already deep)
+        raise _too_deep(file, None, where="the loader") from None
     except MemoryError:
         raise ScenarioError("the document is too large", file=file) from None
     except Exception as exc:  # noqa: BLE001 - the promise: nothing but ScenarioError escapes
@@ -1387,13 +1560,13 @@ def load_scenario_text(text: str | bytes, *, filename: str = "<scenario>", fmt: 
 
 
 def load_scenario(path: str | os.PathLike[str]) -> m.Scenario:
-    """Load a scenario file (``.toml`` is TOML, anything else YAML). Raises :class:`ScenarioError`."""
+    """Load a scenario file (``.toml`` is TOML, anything else YAML). Raises :class:`ScenarioError`,
+    also for a file that is not a regular file or is larger than :data:`MAX_FILE_BYTES`."""
     file = os.fspath(path)
     try:
-        data = Path(file).read_bytes()
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError(f"cannot read the file: {reason}", file=str(file)) from None
+        data = _read_file(file)
+    except _Unreadable as exc:
+        raise ScenarioError(f"cannot read the file: {exc}", file=str(file)) from None
     return _guarded(data, str(file), _fmt_of(str(file)))
 
 
