@@ -30,6 +30,19 @@ AGENT_STATE_NAMES = {
 CALL_STATES = ("ringing", "talking", "held")
 
 
+def _call_data_max() -> dict[str, int]:
+    """Bytes (without the NUL) BEGIN_CALL_EVENT carries of ANI, DNIS and CallVariable1..10 (§5.4)."""
+    from mockcti.wire.messages import BeginCallEvent
+
+    fields = {f.attr: f for f in BeginCallEvent.SPEC.floating if hasattr(f, "attr")}
+    names = ("ani", "dnis", *(f"call_variable{i}" for i in range(1, 11)))
+    return {n: fields[n].max_len - 1 for n in names}
+
+
+#: a caller's data a call event can carry: the center refuses more (ContactCenter.check_call_data)
+CALL_DATA_MAX: dict[str, int] = _call_data_max()
+
+
 class CenterConfigError(ValueError):
     """A center description is wrong; ``str()`` names the file and the key path."""
 
@@ -136,11 +149,13 @@ def default_center() -> CenterConfig:
 
 def load_center_file(path: str | Path) -> CenterConfig:
     """Read a center description from TOML (``.toml``) or YAML (anything else)."""
+    from mockcti.files import Unreadable, read_regular_file
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise CenterConfigError(f"cannot read: {e.strerror or e}", file=str(p)) from None
+    try:  # a regular file of at most MAX_FILE_BYTES: a FIFO or a device is refused, never read
+        text = read_regular_file(p).decode("utf-8")
+    except Unreadable as e:
+        raise CenterConfigError(f"cannot read: {e}", file=str(p)) from None
     except UnicodeDecodeError:
         raise CenterConfigError("not UTF-8 text", file=str(p)) from None
     if p.suffix.lower() == ".toml":
@@ -291,7 +306,18 @@ class _Builder:
             var = c.get("variables", {})
             if not isinstance(var, Mapping):
                 raise self.err(f"{p}.variables", "expected a mapping of call variable names to strings")
-            calls.append(CallConfig(agent=agent, ani=self.string(c.get("ani", "0600000000"), f"{p}.ani"), csq=csq,
+            ani = self.string(c.get("ani", "0600000000"), f"{p}.ani")
+            fields = [("ani", ani, f"{p}.ani")]
+            for k, v in var.items():
+                if str(k) not in CALL_DATA_MAX or not str(k).startswith("call_variable"):
+                    raise self.err(f"{p}.variables.{k}", f"unknown call variable {str(k)!r}; allowed: "
+                                                        "call_variable1 .. call_variable10")
+                fields.append((str(k), str(v), f"{p}.variables.{k}"))
+            for name, value, where in fields:  # what BEGIN_CALL_EVENT carries (bytes without the NUL)
+                n = len(value.encode("utf-8", "surrogateescape"))
+                if n > CALL_DATA_MAX[name]:
+                    raise self.err(where, f"{name} is {n} bytes; a call event carries at most {CALL_DATA_MAX[name]}")
+            calls.append(CallConfig(agent=agent, ani=ani, csq=csq,
                                     state=st, variables=tuple((str(k), str(v)) for k, v in var.items())))
         kw: dict[str, Any] = {}
         if "after_call_state" in d:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockcti.center.config import AgentConfig, CenterConfig, default_center
+from mockcti.center.config import CALL_DATA_MAX, AgentConfig, CenterConfig, default_center
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
@@ -193,14 +193,7 @@ class CallDataError(ValueError):
         self.field = field
 
 
-def _call_data_max() -> dict[str, int]:
-    """Bytes (without the NUL) BEGIN_CALL_EVENT carries of ANI, DNIS and CallVariable1..10."""
-    fields = {f.attr: f for f in M.BeginCallEvent.SPEC.floating if hasattr(f, "attr")}
-    names = ("ani", "dnis", *(f"call_variable{i}" for i in range(1, 11)))
-    return {n: fields[n].max_len - 1 for n in names}
-
-
-_CALL_DATA_MAX = _call_data_max()
+_CALL_DATA_MAX = CALL_DATA_MAX  # (mockcti.center.config: what BEGIN_CALL_EVENT carries)
 
 
 class Refused(Exception):

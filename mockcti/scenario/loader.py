@@ -30,10 +30,13 @@ import json
 import math
 import os
 import re
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from mockcti.files import MAX_FILE_BYTES  # the largest scenario or included file read (4 MiB)
+from mockcti.files import Unreadable as _Unreadable
+from mockcti.files import read_regular_file as _read_file
 
 from . import model as m
 
@@ -46,9 +49,6 @@ MAX_NODES = 200_000
 MAX_INCLUDE_DEPTH = 16
 #: The most files one scenario may read (itself and its includes).
 MAX_FILES = 200
-#: The largest scenario or included file read, in bytes (4 MiB); a bigger one is refused before it
-#: is read, and at most this many bytes plus one are ever read from a file.
-MAX_FILE_BYTES = 4 * 1024 * 1024
 #: How deep lists and mappings may nest (every value counts as a level, the document itself is 1):
 #: deeper is refused at the line where the limit is crossed, long before Python's recursion limit.
 MAX_DEPTH = 100
@@ -379,60 +379,6 @@ def _parse(text: str | bytes, file: str, fmt: str) -> Any:
     if fmt in ("yaml", "yml"):
         return _read_yaml(text, file)
     raise ScenarioError(f"unknown format {fmt!r}; allowed: yaml, toml", file=file)
-
-
-class _Unreadable(Exception):
-    """Why a file is not read (the caller words and locates the ScenarioError)."""
-
-
-def _kind_of(mode: int) -> str:
-    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return word
-    return "not a regular file"
-
-
-def _read_file(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a scenario or included file: only a regular file (``os.stat`` first, so a FIFO,
-    a device or ``/proc/self/fd/0`` is refused before anything is opened) of at most
-    :data:`MAX_FILE_BYTES` (at most that plus one byte is read, should it grow meanwhile).
-    Raises :class:`_Unreadable` with the reason."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError) as exc:
-        raise _Unreadable(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) from None
-    if not stat.S_ISREG(st.st_mode):
-        kind = _kind_of(st.st_mode)
-        raise _Unreadable(kind if kind == "not a regular file" else f"{kind}, not a regular file")
-    if st.st_size > MAX_FILE_BYTES:
-        raise _Unreadable(f"too large: {st.st_size} bytes; the limit is {MAX_FILE_BYTES} (MAX_FILE_BYTES)")
-    # O_NONBLOCK: should the path become a FIFO between stat and open, open still returns at once
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except (OSError, ValueError) as exc:
-        raise _Unreadable(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the stat above
-            raise _Unreadable("not a regular file")
-        chunks: list[bytes] = []
-        left = MAX_FILE_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as exc:
-        raise _Unreadable(exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_FILE_BYTES:
-        raise _Unreadable(f"too large: more than {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES)")
-    return data
 
 
 def _fmt_of(path: str) -> str:

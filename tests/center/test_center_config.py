@@ -76,6 +76,14 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("csqs: [{name: A, id: 1}, {name: B, id: 1}]", "csqs[1].id", ["duplicate"]),
     ("calls: [{agent: '9'}]", "calls[0].agent", ["unknown agent"]),
     ("acd_failure_mode: loud", "acd_failure_mode", ["cf", "ctierr"]),
+    ("control_failure_codes: csta", "control_failure_codes", ["uccx", "icm"]),
+    # a preset call's data must fit BEGIN_CALL_EVENT (it would fail to be announced otherwise)
+    ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {account: '7'}}]",
+     "calls[0].variables.account", ["unknown call variable", "call_variable1"]),
+    ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', ani: '" + "0" * 40 + "'}]",
+     "calls[0].ani", ["40 bytes", "at most 39"]),
+    ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {call_variable2: '" + "é" * 21 + "'}}]",
+     "calls[0].variables.call_variable2", ["42 bytes", "at most 40"]),
     ("agents: {id: 1}", "agents", ["list"]),
 ])
 def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words):
@@ -93,6 +101,14 @@ def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words
 def test_unreadable_and_unparsable_files(tmp_path):
     with pytest.raises(CenterConfigError, match="cannot read"):
         load_center_file(tmp_path / "missing.toml")
+    with pytest.raises(CenterConfigError, match="cannot read: a directory, not a regular file"):
+        load_center_file(tmp_path)
+    if hasattr(os, "mkfifo"):  # refused before it is opened: reading it would block until a writer comes
+        fifo = tmp_path / "center.toml"
+        os.mkfifo(fifo)
+        with pytest.raises(CenterConfigError, match="cannot read: a FIFO"):
+            load_center_file(fifo)
+        fifo.unlink()
     bad = tmp_path / "x.yaml"
     bad.write_text("agents: [\n")
     with pytest.raises(CenterConfigError, match="line 2: invalid YAML"):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mockcti import files
 from mockcti.cli import main
 from mockcti.scenario import ScenarioError, load_scenario, load_scenario_text
 from mockcti.scenario import loader
@@ -212,7 +213,7 @@ def test_a_device_is_refused_before_it_is_read(tmp_path, never_opened):
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     assert loader.MAX_FILE_BYTES == 4 * 1024 * 1024
-    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 100, raising=False)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     ok = tmp_path / "ok.yaml"
     ok.write_bytes(b"name: x\n" + b"#" * 91 + b"\n")  # exactly 100 bytes
     assert load_scenario(ok).name == "x"
@@ -230,7 +231,7 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
 
 def test_at_most_the_limit_plus_one_byte_is_read(tmp_path, monkeypatch):
     # a file that grows between stat and read (here: stat says small) is read no further than the limit + 1
-    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 100, raising=False)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     p = tmp_path / "grows.yaml"
     p.write_bytes(b"#" * 5000)
     real_stat, reads = os.stat, []
@@ -241,8 +242,8 @@ def test_at_most_the_limit_plus_one_byte_is_read(tmp_path, monkeypatch):
                                st.st_atime, st.st_mtime, st.st_ctime)) if Path(path) == p else st
 
     real_read = os.read
-    monkeypatch.setattr(loader.os, "stat", small_stat)
-    monkeypatch.setattr(loader.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    monkeypatch.setattr(files.os, "stat", small_stat)
+    monkeypatch.setattr(files.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
     with pytest.raises(ScenarioError, match="too large: more than 100 bytes"):
         load_scenario(p)
     assert sum(reads) <= 101
