@@ -388,8 +388,8 @@ class Session:
         self._frames = FrameBuffer(self.config.max_body)
         # frames cut but not yet read, behind an OPEN_REQ or CLOSE_REQ of the same chunk: what they
         # mean depends on how the hub answers it (the session opened in the OPEN_REQ's version, or
-        # refused; the connection closing), so they wait for :meth:`resume` (``held``)
-        self._held: list[Frame | FrameError | int] = []
+        # refused; the connection closing), so they wait: non-empty, the hub calls :meth:`resume`
+        self.held: list[Frame | FrameError | int] = []
         self._barrier = False
         self._outstanding: dict[int, MT] = {}
         # calls the client was told of and not yet told ended, least recently named first (bounded)
@@ -421,9 +421,9 @@ class Session:
         half = self.idle_timeout / 2 if self.idle_timeout else None
         quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
         items = self._frames.feed(data, quick_type=quick_type)
-        if self._held:
-            items = self._held + items
-            self._held = []
+        if self.held:
+            items = self.held + items
+            self.held = []
         for i, item in enumerate(items):
             if type(item) is int:  # a HEARTBEAT_REQ (InvokeID only), cut without a Frame object
                 if (quick_type is not None and self.state is _OPEN and not self.ended_by_failure_event
@@ -451,16 +451,11 @@ class Session:
             if self._barrier:  # an OPEN_REQ or CLOSE_REQ: the rest waits for the hub's answer to it
                 self._barrier = False
                 if i + 1 < len(items):
-                    self._held = items[i + 1:]
+                    self.held = items[i + 1:]
                 break
         if answered:
             events.append(HeartbeatsAnswered(bytes(replies), answered))
         return events
-
-    @property
-    def held(self) -> bool:
-        """Frames wait behind an OPEN_REQ or CLOSE_REQ the hub has now answered: call :meth:`resume`."""
-        return bool(self._held)
 
     def resume(self, now: float, *, answer_heartbeats: bool = False) -> list[Event]:
         """What the held frames mean now (as :meth:`receive_data` with no new bytes)."""
@@ -472,7 +467,7 @@ class Session:
         HEARTBEAT_CONFs, as the one event receive_data would return. None when the chunk holds
         anything else or a heartbeat needs the full path (cadence, a reused InvokeID, the session's
         state); then nothing was consumed."""
-        if self.state is not _OPEN or self.ended_by_failure_event or self._held:
+        if self.state is not _OPEN or self.ended_by_failure_event or self.held:
             return None
         last = self.last_received
         if last is not None and self.idle_timeout and now - last > self.idle_timeout / 2:
