@@ -193,9 +193,6 @@ class CallDataError(ValueError):
         self.field = field
 
 
-_CALL_DATA_MAX = CALL_DATA_MAX  # (mockcti.center.config: what BEGIN_CALL_EVENT carries)
-
-
 class Refused(Exception):
     """Raised inside a handler to answer the request with a failure (never leaves the center)."""
 
@@ -751,10 +748,10 @@ class ContactCenter:
         NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names. Checked
         before a call exists, so a bad value never leaves a call behind that cannot be announced."""
         for name in variables or ():
-            if not (isinstance(name, str) and name.startswith("call_variable") and name in _CALL_DATA_MAX):
+            if not (isinstance(name, str) and name.startswith("call_variable") and name in CALL_DATA_MAX):
                 raise CallDataError(name, f"unknown call variable {name!r}; allowed: call_variable1 .. call_variable10")
         for name, value in (("ani", ani), ("dnis", dnis), *((variables or {}).items())):
-            limit = _CALL_DATA_MAX[name]
+            limit = CALL_DATA_MAX[name]
             if not isinstance(value, str):
                 raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
             n = len(value.encode("utf-8", "surrogateescape"))

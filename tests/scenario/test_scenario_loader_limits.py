@@ -67,7 +67,7 @@ def test_deliver_call_data_at_the_maximums_loads():
 
 
 def test_every_bad_call_data_field_is_reported_and_the_limits_come_from_the_center():
-    from mockcti.center.core import _CALL_DATA_MAX
+    from mockcti.center.config import CALL_DATA_MAX as _CALL_DATA_MAX
 
     err = refused(happening('{deliver_call: {agent: "1001", ani: "' + "1" * (_CALL_DATA_MAX["ani"] + 1) + '", '
                             'dnis: "' + "2" * (_CALL_DATA_MAX["dnis"] + 1) + '", call_variables: '
