@@ -23,6 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-version", type=int, help="highest protocol version accepted (default: the profile's)")
     g.add_argument("--v18-length-width", type=int, choices=[1, 2], default=2,
                    help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
+    g.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
+                   help="wire number of a message whose number is unknown (reference §4, U: the mock uses "
+                        "provisional numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
+    g.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                   help="largest message body accepted (reference §2.4, U: default 12492); a bigger one "
+                        "is answered FAILURE_CONF and its connection closed")
     g.add_argument("--strict", action="store_true",
                    help="strict protocol: reject wrong reserved fields and IdleTimeout >= 120; "
                         "and exit non-zero when any violation (or internal error of the mock) was recorded")
@@ -135,6 +141,27 @@ def run(args: argparse.Namespace) -> int:
     if args.min_version is not None or args.max_version is not None:
         profile = dataclasses.replace(profile, min_version=args.min_version or profile.min_version,
                                       max_version=args.max_version or profile.max_version)
+    remap: dict[str, int] = {}
+    for item in args.message_id:
+        name, sep, number = item.partition("=")
+        try:
+            remap[name.strip().upper()] = int(number, 0)
+            if not sep:
+                raise ValueError
+        except ValueError:
+            print(f"mockcti serve: --message-id {item!r}: expected NAME=NUMBER, e.g. "
+                  "QUERY_QUEUE_STATISTICS_REQ=259", file=sys.stderr)
+            return 2
+    if remap:
+        try:
+            profile = profile.with_type_ids(remap)
+        except (KeyError, ValueError) as exc:
+            why = f"unknown message {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+            print(f"mockcti serve: --message-id: {why}", file=sys.stderr)
+            return 2
+    if args.max_body is not None and not 8 <= args.max_body <= 0xFFFFFFFF:
+        print(f"mockcti serve: --max-body {args.max_body}: expected 8 .. {0xFFFFFFFF} bytes", file=sys.stderr)
+        return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report it precisely and stop
@@ -143,8 +170,9 @@ def run(args: argparse.Namespace) -> int:
     journal = Journal(keep=False)
     if not args.quiet:
         journal.add_sink(Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level))
+    session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
-                                                 strict=args.strict))
+                                                 strict=args.strict, **session_kw))
     center = ContactCenter(center_config, seed=args.seed)
     server = MockServer(center, config=ServerConfig(host=args.host, port=args.port), hub_config=hub_config,
                         journal=journal)

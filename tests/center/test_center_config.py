@@ -180,3 +180,60 @@ def test_mockcti_serve_refuses_a_broken_center_file(tmp_path):
     proc = _serve("--center", str(p))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and f"{p}: agents[0]: missing key 'extension'" in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--message-id", "QUERY_QUEUE_STATISTICS_REQ"], "expected NAME=NUMBER"),
+    (["--message-id", "NO_SUCH_MESSAGE=300"], "unknown message 'NO_SUCH_MESSAGE'"),
+    (["--message-id", "HEARTBEAT_REQ=300"], "HEARTBEAT_REQ has a documented number"),
+    (["--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"], "wire number 5 is already HEARTBEAT_REQ"),
+    (["--max-body", "4"], "--max-body 4"),
+])
+def test_mockcti_serve_refuses_bad_protocol_options(args, needle):
+    proc = _serve(*args)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and needle in err, err
+
+
+@pytest.mark.asyncio
+async def test_mockcti_serve_message_numbers_and_body_limit_are_configurable():
+    """The two U values a deployment may need to change from the command line: the wire numbers of
+    the messages whose numbers are unknown (reference §4) and the body limit (§2.4, 12,492)."""
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import FailureConf, OpenConf, OpenReq
+
+    proc = _serve("--quiet", "--message-id", "query_queue_statistics_req=0x103", "--max-body", "100")
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
+        port = int(line.split()[3].split(":")[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        d, fb = Dialect.uccx(14), FrameBuffer()
+
+        async def recv():
+            while True:
+                frames = fb.feed(await asyncio.wait_for(reader.read(65536), 10))
+                if frames:
+                    return decode(frames[0], d)
+
+        writer.write(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
+                                    call_msg_mask=0, agent_state_mask=0, client_id="b", client_password=b""), d))
+        assert isinstance(await recv(), OpenConf)
+        # wire number 259 is now QUERY_QUEUE_STATISTICS_REQ: known to the protocol (not simulated by the mock)
+        from mockcti.wire.dialect import UCCX
+        from mockcti.wire.messages import QueryQueueStatisticsReq
+
+        remapped = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259}), version=14)
+        data = encode(QueryQueueStatisticsReq(invoke_id=7, csq_id=1), remapped)
+        assert data[4:8] == (259).to_bytes(4, "big")
+        writer.write(data)
+        reply = await recv()
+        assert isinstance(reply, FailureConf) and reply.invoke_id == 7, reply
+        assert reply.status == 17 and "QUERY_QUEUE_STATISTICS_REQ" in (reply.text or "")
+        # a body over 100 bytes: FAILURE_CONF, then the connection is closed
+        writer.write((101).to_bytes(4, "big") + (5).to_bytes(4, "big") + bytes(101))
+        assert isinstance(await recv(), FailureConf)
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
