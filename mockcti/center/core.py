@@ -535,6 +535,53 @@ class ContactCenter:
             csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(agent.state))
                        for c in agent.csq_ids)))
 
+    # statistics queries (reference §5.7: UCCX-only; wire numbers unknown, provisional, configurable) ----------
+
+    def _agent_counts(self, agents: Iterable[Agent]) -> dict[str, int]:
+        """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF: logged in, talking, ready, not
+        ready, in work (WORK or WORK_READY), reserved."""
+        n = {"logged_in_agents": 0, "in_session_agents": 0, "available_agents": 0, "un_available_agents": 0,
+             "in_work_agents": 0, "selected_agents": 0}
+        key = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
+               AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
+               AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
+        for a in agents:
+            if a.state is not AS.AGENT_STATE_LOGOUT:
+                n["logged_in_agents"] += 1
+                if a.state in key:
+                    n[key[a.state]] += 1
+        return n
+
+    def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
+                                          req: M.QueryAgentQueueStatisticsReq, now: float) -> None:
+        """The calls waiting in the agent's CSQs and the wait of the oldest, in whole seconds."""
+        agent = self.agents.get(req.agent_id or "")
+        if agent is None:
+            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {req.agent_id!r}"))
+        waiting = [self.calls[c] for q in agent.csq_ids for c in self.queues.get(q, ()) if c in self.calls]
+        oldest = max((now - c.started for c in waiting), default=0.0)
+        self._conf(out, sid, M.QueryAgentQueueStatisticsConf(
+            invoke_id=req.invoke_id, calls_in_queue=len(waiting), oldest_call_in_queue=int(oldest),
+            agent_id=agent.id))
+
+    def _query_queue_statistics_req(self, out: list[Delivery], sid: int, req: M.QueryQueueStatisticsReq,
+                                    now: float) -> None:
+        """One CSQ: its agents by state and the calls waiting in it (one priority: all in queue 1).
+        An unknown CSQID is FAILURE_CONF E_CTI_INVALID_CSQ (§7.1)."""
+        if not any(c.id == req.csq_id for c in self.config.csqs):
+            raise Refused(failure_conf(S.E_CTI_INVALID_CSQ, f"unknown CSQID {req.csq_id}"))
+        self._conf(out, sid, M.QueryQueueStatisticsConf(
+            invoke_id=req.invoke_id, calls_in_priority_queue1=len(self.queues.get(req.csq_id, ())),
+            **self._agent_counts(a for a in self.agents.values() if req.csq_id in a.csq_ids)))
+
+    def _query_summary_statistics_req(self, out: list[Delivery], sid: int, req: M.QuerySummaryStatisticsReq,
+                                      now: float) -> None:
+        """The whole center: CSQs, agents by state, calls waiting (one priority: all in queue 1)."""
+        self._conf(out, sid, M.QuerySummaryStatisticsConf(
+            invoke_id=req.invoke_id, num_queues=len(self.config.csqs),
+            calls_in_priority_queue1=sum(len(q) for q in self.queues.values()),
+            **self._agent_counts(self.agents.values())))
+
     # calls: helpers --------------------------------------------------------------------------------
 
     def _agent_calls(self, agent: Agent) -> list[Call]:
@@ -1433,6 +1480,9 @@ class ContactCenter:
         MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
         MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
         MT.TEAM_CONFIG_REQ: _team_config_req,
+        MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: _query_agent_queue_statistics_req,
+        MT.QUERY_QUEUE_STATISTICS_REQ: _query_queue_statistics_req,
+        MT.QUERY_SUMMARY_STATISTICS_REQ: _query_summary_statistics_req,
     }
 
 

@@ -202,36 +202,37 @@ async def test_mockcti_serve_message_numbers_and_body_limit_are_configurable():
     from mockcti.wire import Dialect, FrameBuffer, decode, encode
     from mockcti.wire.messages import FailureConf, OpenConf, OpenReq
 
-    proc = _serve("--quiet", "--message-id", "query_queue_statistics_req=0x103", "--max-body", "100")
+    proc = _serve("--quiet", "--message-id", "query_queue_statistics_req=0x103",
+                  "--message-id", "QUERY_QUEUE_STATISTICS_CONF=260", "--max-body", "100")
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
         port = int(line.split()[3].split(":")[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        d, fb = Dialect.uccx(14), FrameBuffer()
+        from mockcti.wire.dialect import UCCX
+        from mockcti.wire.messages import QueryQueueStatisticsConf, QueryQueueStatisticsReq
+
+        d = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259,
+                                                "QUERY_QUEUE_STATISTICS_CONF": 260}), version=14)
+        fb = FrameBuffer()
 
         async def recv():
             while True:
                 frames = fb.feed(await asyncio.wait_for(reader.read(65536), 10))
                 if frames:
-                    return decode(frames[0], d)
+                    return frames[0], decode(frames[0], d)
 
         writer.write(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
                                     call_msg_mask=0, agent_state_mask=0, client_id="b", client_password=b""), d))
-        assert isinstance(await recv(), OpenConf)
-        # wire number 259 is now QUERY_QUEUE_STATISTICS_REQ: known to the protocol (not simulated by the mock)
-        from mockcti.wire.dialect import UCCX
-        from mockcti.wire.messages import QueryQueueStatisticsReq
-
-        remapped = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259}), version=14)
-        data = encode(QueryQueueStatisticsReq(invoke_id=7, csq_id=1), remapped)
+        assert isinstance((await recv())[1], OpenConf)
+        # wire number 259 is now QUERY_QUEUE_STATISTICS_REQ, and its answer goes out as 260
+        data = encode(QueryQueueStatisticsReq(invoke_id=7, csq_id=1), d)
         assert data[4:8] == (259).to_bytes(4, "big")
         writer.write(data)
-        reply = await recv()
-        assert isinstance(reply, FailureConf) and reply.invoke_id == 7, reply
-        assert reply.status == 17 and "QUERY_QUEUE_STATISTICS_REQ" in (reply.text or "")
+        frame, reply = await recv()
+        assert frame.type_id == 260 and isinstance(reply, QueryQueueStatisticsConf) and reply.invoke_id == 7
         # a body over 100 bytes: FAILURE_CONF, then the connection is closed
         writer.write((101).to_bytes(4, "big") + (5).to_bytes(4, "big") + bytes(101))
-        assert isinstance(await recv(), FailureConf)
+        assert isinstance((await recv())[1], FailureConf)
         assert await asyncio.wait_for(reader.read(), 10) == b""
         writer.close()
     finally:

@@ -630,3 +630,33 @@ def test_an_agent_mode_session_cannot_act_for_another_agent(w, kw):
                                       agent_id="1001", agent_instrument="3001"))
     assert out[0].message == M.SetAgentStateConf(invoke_id=7)
     assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
+
+
+def test_statistics_queries_count_the_center(w):
+    """QUERY_QUEUE / AGENT_QUEUE / SUMMARY_STATISTICS (reference §5.7; numbers provisional, U): the
+    agents of a CSQ by state, the calls waiting, the oldest wait; an unknown CSQID is
+    E_CTI_INVALID_CSQ (§7.1), an unknown agent E_CTI_INVALID_AGENT_DATA."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    [d] = w.req(9, M.QueryQueueStatisticsReq(invoke_id=1, csq_id=1))
+    assert d.message == M.QueryQueueStatisticsConf(invoke_id=1, logged_in_agents=2, available_agents=1,
+                                                   un_available_agents=1, calls_in_priority_queue1=0)
+    w.inbound(csq="Sales")  # 1001 is reserved for it
+    t_queued = w.t + 1
+    w.inbound(csq="Sales")  # nobody ready: it waits
+    [d] = w.req(9, M.QueryQueueStatisticsReq(invoke_id=2, csq_id=1))
+    assert (d.message.available_agents, d.message.selected_agents, d.message.calls_in_priority_queue1) == (0, 1, 1)
+    w.t += 5
+    [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=3, agent_id="1003"))
+    assert d.message == M.QueryAgentQueueStatisticsConf(invoke_id=3, calls_in_queue=1,
+                                                        oldest_call_in_queue=int(w.t - t_queued), agent_id="1003")
+    [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=4, agent_id="1004"))  # Support only: nothing waits
+    assert (d.message.calls_in_queue, d.message.oldest_call_in_queue) == (0, 0)
+    [d] = w.req(9, M.QuerySummaryStatisticsReq(invoke_id=5))
+    assert d.message == M.QuerySummaryStatisticsConf(invoke_id=5, num_queues=2, logged_in_agents=2,
+                                                     un_available_agents=1, selected_agents=1,
+                                                     calls_in_priority_queue1=1)
+    [d] = w.req(9, M.QueryQueueStatisticsReq(invoke_id=6, csq_id=99))
+    assert d.message.TYPE is MT.FAILURE_CONF and (d.message.status, d.message.invoke_id) == (S.E_CTI_INVALID_CSQ, 6)
+    [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=7, agent_id="9999"))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
