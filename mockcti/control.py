@@ -243,9 +243,13 @@ def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: 
         raise HTTPError(400, f"{key!r} must be a string, got {_type_name(v)}", field=key)
     if len(v) > max_len:
         raise HTTPError(400, f"{key!r} is longer than {max_len} characters", field=key)
-    if max_bytes is not None and len(v.encode("utf-8", "surrogateescape")) > max_bytes:
-        raise HTTPError(400, f"{key!r} is {len(v.encode('utf-8', 'surrogateescape'))} bytes; the message carries "
-                             f"at most {max_bytes}", field=key)
+    if max_bytes is not None:
+        try:
+            n = len(v.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): no message can carry it
+            raise HTTPError(400, f"{key!r} holds a lone UTF-16 surrogate, which is not text", field=key) from None
+        if n > max_bytes:
+            raise HTTPError(400, f"{key!r} is {n} bytes; the message carries at most {max_bytes}", field=key)
     return v
 
 
@@ -808,13 +812,19 @@ class ControlServer:
         reason = _int(data, "reason_code", lo=0, hi=0xFFFF, default=0)
 
         def go(hub: Any, now: float) -> None:
+            hub.deliver(hub.center.set_agent_state(now, agent_id, names[key], reason or 0))
             hub.journal.record("happening", now, None, what="control API agent state", agent=agent_id,
                                state=names[key].name, reason_code=reason)
-            hub.deliver(hub.center.set_agent_state(now, agent_id, names[key], reason or 0))
 
-        self._call(go)
+        try:
+            self._call(go)
+        except ValueError as exc:  # LOGOUT while the agent has a call
+            raise HTTPError(409, str(exc), field="state") from None
         a = center.agents[agent_id]
-        return {"agent": agent_id, "state": a.state.name, "reason_code": a.reason}
+        body = {"agent": agent_id, "state": a.state.name, "reason_code": a.reason}
+        if a.pending is not None:  # asked while on a call: taken when the call ends (§7.2)
+            body["after_call"] = a.pending.name
+        return body
 
     async def post_system_event(self, req: Request) -> Any:
         from mockcti.wire.enums import SystemEventID

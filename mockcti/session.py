@@ -442,6 +442,10 @@ class Session:
                 events.append(HeartbeatsAnswered(bytes(replies), answered))
                 replies, answered = None, 0
             if isinstance(item, FrameError):
+                if self.state is _CLOSING:  # behind a CLOSE_REQ (or a close) that is answered: nothing more goes out
+                    if self.close_requested:
+                        events.append(Violation("PROTO-AFTER-CLOSE", f"message type {item.type_id} after CLOSE_REQ"))
+                    break
                 # the hub answers it and closes the connection, after what came before it (the
                 # frames before it in this chunk are answered in the state they were sent in)
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))

@@ -25,6 +25,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import StatusCode, SystemEventID
+from mockcti.wire.messages import AnswerCallReq
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -544,6 +545,13 @@ async def test_event_texts_longer_than_the_message_carries_are_refused(mock):
         _, _, err = await call(ctl, "POST", path, body, expect=400)
         assert err["field"] == field and "bytes" in err["error"], err
     await call(ctl, "POST", "/events/system", {"event": "SYS_TEXT_FYI", "text": "t" * 254, "device": "d" * 63})
+    # a lone surrogate (JSON allows "\ud800") is no text a message can carry: 400, not a 500
+    for path, body, field in (("/events/system", {"event": "SYS_TEXT_FYI", "text": "\ud800"}, "text"),
+                              ("/calls", {"csq": "Sales", "ani": "\ud800"}, "ani"),
+                              ("/calls", {"csq": "Sales", "variables": {"call_variable1": "\ud800"}},
+                               "variables.call_variable1")):
+        _, _, err = await call(ctl, "POST", path, body, expect=400)
+        assert err["field"] == field and "surrogate" in err["error"], err
 
 
 @pytest.mark.asyncio
@@ -556,6 +564,24 @@ async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
     assert server.center.agents["1001"].state is AS.AGENT_STATE_LOGOUT
     _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"})
     assert body["state"] == "AGENT_STATE_NOT_READY"
+
+
+@pytest.mark.asyncio
+async def test_an_agent_on_a_call_keeps_it(mock):
+    """READY asked for a TALKING agent is taken when the call ends (it used to be applied at once,
+    and the next ACD call went to the busy agent); LOGOUT is refused with 409."""
+    server, ctl = mock
+    c = await agent_client(server, "1001")
+    _, _, body = await call(ctl, "POST", "/calls", {"agent": "1001"})
+    await c.next_event(MT.CALL_DELIVERED_EVENT)
+    await c.request(AnswerCallReq(invoke_id=0, call_id=body["call_id"], connection_device_id="3001"))
+    _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "READY"})
+    assert (body["state"], body["after_call"]) == ("AGENT_STATE_TALKING", "AGENT_STATE_READY")
+    _, _, body = await call(ctl, "POST", "/calls", {"csq": "Sales"})
+    assert body["queued"] is True  # nobody ready: 1001 is busy
+    _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGOUT"}, expect=409)
+    assert err["field"] == "state" and "has a call" in err["error"]
+    await c.close()
 
 
 @pytest.mark.asyncio

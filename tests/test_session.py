@@ -193,6 +193,13 @@ def test_frames_behind_a_close_req_wait_for_its_answer():
     assert kinds(evs) == ["Received"] and s.held
     s.closing()  # the hub sent CLOSE_CONF
     assert kinds(s.resume(1.0)) == ["Violation:PROTO-AFTER-CLOSE"]
+    # an oversized header behind the CLOSE_REQ: nothing more is answered (nothing to journal as sent)
+    s = opened_session()
+    evs = s.receive_data(wire(CloseReq(invoke_id=6, status=0)) + (0x04000000).to_bytes(4, "big")
+                         + (5).to_bytes(4, "big"), 1.0)
+    assert kinds(evs) == ["Received"] and s.held
+    s.closing()
+    assert kinds(s.resume(1.0)) == ["Violation:PROTO-AFTER-CLOSE"]
 
 
 def test_idle_timeout_resets_without_message():

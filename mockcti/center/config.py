@@ -314,7 +314,10 @@ class _Builder:
                                                         "call_variable1 .. call_variable10")
                 fields.append((str(k), str(v), f"{p}.variables.{k}"))
             for name, value, where in fields:  # what BEGIN_CALL_EVENT carries (bytes without the NUL)
-                n = len(value.encode("utf-8", "surrogateescape"))
+                try:
+                    n = len(value.encode("utf-8", "surrogateescape"))
+                except UnicodeEncodeError:
+                    raise self.err(where, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
                 if n > CALL_DATA_MAX[name]:
                     raise self.err(where, f"{name} is {n} bytes; a call event carries at most {CALL_DATA_MAX[name]}")
             calls.append(CallConfig(agent=agent, ani=ani, csq=csq,

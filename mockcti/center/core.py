@@ -407,7 +407,8 @@ class ContactCenter:
             if named and named != agent.id:
                 raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
                                            f"AgentID {named!r} is not this session's agent {agent.id!r}"))
-            for name in ("agent_instrument", "agent_extension"):
+            # (an authenticate-only LOGIN, ForcedFlag 2, names the instrument "unknown": §5.2)
+            for name in ("agent_instrument", "agent_extension") if getattr(msg, "forced_flag", 0) != 2 else ():
                 dev = getattr(msg, name, None)
                 if dev and dev != agent.device and dev != agent.cfg.extension:
                     raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
@@ -467,13 +468,20 @@ class ContactCenter:
         self._set_state(out, agent, want, reason, now)
 
     def set_agent_state(self, now: float, agent_id: str, state: AgentState | int, reason: int = 0) -> list[Delivery]:
-        """A supervisor or the administration changes an agent's state (scenarios, control API)."""
+        """A supervisor or the administration changes an agent's state (scenarios, control API).
+        An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
+        call (as the agent's own request does, §7.2); LOGOUT is refused (ValueError)."""
         out: list[Delivery] = []
         agent = self.agents[agent_id]
         want = AS(state)
         if want is AS.AGENT_STATE_LOGIN:
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
+        if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
+            agent.pending, agent.pending_reason = want, reason
+            return out
+        if want is AS.AGENT_STATE_LOGOUT and agent.state is not AS.AGENT_STATE_RESERVED and self._agent_calls(agent):
+            raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
         if agent.state is AS.AGENT_STATE_RESERVED and want is not AS.AGENT_STATE_RESERVED:
             self._withdraw_offer(out, agent, now)
         self._set_state(out, agent, want, reason, now)
@@ -801,7 +809,10 @@ class ContactCenter:
             limit = CALL_DATA_MAX[name]
             if not isinstance(value, str):
                 raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
-            n = len(value.encode("utf-8", "surrogateescape"))
+            try:
+                n = len(value.encode("utf-8", "surrogateescape"))
+            except UnicodeEncodeError:  # a lone surrogate such as "\ud800": no message can carry it
+                raise CallDataError(name, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
             if n > limit:
                 raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
 
@@ -930,6 +941,12 @@ class ContactCenter:
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._retrieved(call, leg))
 
+    def _not_itself(self, agent: Agent, dialed: str | None) -> None:
+        """A phone cannot call (consult, transfer to) itself: CF_INVALID_CALLED_DEVICE."""
+        if dialed and self.by_device.get(dialed) is agent:
+            raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"{dialed} is the agent's own phone"))
+
     def _make_call_req(self, out: list[Delivery], sid: int, req: M.MakeCallReq, now: float) -> None:
         self._need_control(sid)
         agent = self._requester_agent(sid, req)
@@ -937,6 +954,7 @@ class ContactCenter:
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "MAKE_CALL_REQ needs DialedNumber"))
         self._guard(agent, "MakeCall", dest=req.dialed_number)
+        self._not_itself(agent, req.dialed_number)
         if any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
                for c in self._agent_calls(agent)):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
@@ -998,6 +1016,7 @@ class ContactCenter:
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "CONSULT_CALL_REQ needs DialedNumber"))
         self._guard(agent, "Consult", call=active, leg=leg, dest=req.dialed_number)
+        self._not_itself(agent, req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {active.id} is not connected at {leg.device}"))
@@ -1042,6 +1061,8 @@ class ContactCenter:
         for lg in others:
             self._take_leg(active, lg.device)
             self._put_leg(held, lg)
+            if lg.agent is not None:  # now on the transferred call, not a consultation any more
+                self.agents[lg.agent].consult_offer = False
             if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
                 self._emit(out, held, self._delivered(held, lg, agent.device))
         self._conf(out, sid, M.TransferCallConf(
@@ -1068,6 +1089,7 @@ class ContactCenter:
         call = self._lookup_call(req.active_call_id)
         leg = self._my_leg(call, agent, req.active_connection_device_id)
         self._guard(agent, "Connect", call=call, leg=leg, dest=req.dialed_number)
+        self._not_itself(agent, req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))

@@ -404,7 +404,10 @@ class ScenarioEngine:
             if agent not in hub.center.agents:
                 raise _ActionError(f"unknown agent {agent!r}")
             hub.journal.record("happening", now, None, what="agent state set", agent=agent, state=act.state)
-            hub.deliver(hub.center.set_agent_state(now, agent, act.state_value, act.reason_code or 0))
+            try:
+                hub.deliver(hub.center.set_agent_state(now, agent, act.state_value, act.reason_code or 0))
+            except ValueError as exc:  # LOGOUT while the agent has a call
+                raise _ActionError(str(exc)) from None
         elif isinstance(act, m.SystemEvent):
             deliveries = hub.center.system_event(now, act.id_value, text=substitute(act.text, env))
             if act.ccx_status is not None:

@@ -81,6 +81,8 @@ class Profile:
         table = dict(self.by_wire_id)
         for key, wid in mapping.items():
             mt = MessageType[key] if isinstance(key, str) else MessageType(key)
+            if not isinstance(wid, int) or isinstance(wid, bool) or not 0 <= wid <= 0xFFFFFFFF:
+                raise ValueError(f"wire number {wid!r} of {mt.name} is not a UINT (0 .. {0xFFFFFFFF})")
             if mt not in PROVISIONAL_MESSAGE_TYPES:
                 raise ValueError(f"{mt.name} has a documented number ({int(mt)}); only "
                                  f"{sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES)} can be remapped")

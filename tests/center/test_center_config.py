@@ -188,6 +188,8 @@ def test_mockcti_serve_refuses_a_broken_center_file(tmp_path):
     (["--message-id", "HEARTBEAT_REQ=300"], "HEARTBEAT_REQ has a documented number"),
     (["--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"], "wire number 5 is already HEARTBEAT_REQ"),
     (["--max-body", "4"], "--max-body 4"),
+    (["--message-id", "QUERY_QUEUE_STATISTICS_CONF=-1"], "is not a UINT"),
+    (["--message-id", "QUERY_QUEUE_STATISTICS_CONF=0x100000000"], "is not a UINT"),
 ])
 def test_mockcti_serve_refuses_bad_protocol_options(args, needle):
     proc = _serve(*args)

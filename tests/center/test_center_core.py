@@ -660,3 +660,98 @@ def test_statistics_queries_count_the_center(w):
     assert d.message.TYPE is MT.FAILURE_CONF and (d.message.status, d.message.invoke_id) == (S.E_CTI_INVALID_CSQ, 6)
     [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=7, agent_id="9999"))
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
+
+
+def test_an_authenticate_only_login_names_the_instrument_unknown(w):
+    """§5.2: SET_AGENT_STATE_REQ LOGIN with ForcedFlag 2 (authenticate only) sends AgentInstrument
+    "unknown": not another phone, so the identity check does not refuse it."""
+    out = w.req(1, M.SetAgentStateReq(invoke_id=8, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      forced_flag=2, agent_id="1001", agent_instrument="unknown"))
+    assert out[0].message == M.SetAgentStateConf(invoke_id=8)
+    # any other ForcedFlag with a phone that is not the agent's is still refused
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      forced_flag=1, agent_instrument="unknown"))
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
+
+
+@pytest.mark.parametrize("request_of", [
+    lambda cid: M.MakeCallReq(invoke_id=9, agent_instrument="3001", dialed_number="3001"),
+    lambda cid: M.ConsultCallReq(invoke_id=9, active_call_id=cid, active_connection_device_id="3001",
+                                 consult_type=1, dialed_number="3001"),
+    lambda cid: M.TransferCallReq(invoke_id=9, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                                  held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                  dialed_number="3001"),
+], ids=["make", "consult", "single-step transfer"])
+@pytest.mark.parametrize("rules", [True, False])
+def test_a_phone_cannot_call_itself(request_of, rules):
+    """With the ACD rules off, MAKE_CALL to the agent's own extension used to overwrite the agent's
+    leg with a far end of the same device; the next MAKE_CALL then crashed (AttributeError)."""
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), acd_rules=rules))
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001", ready=False)
+    cid = None
+    if not isinstance(request_of(0), M.MakeCallReq):
+        w.login_ready(1, "1001")
+        cid, _ = w.inbound(agent_id="1001")
+        w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    before = {k: dict(c.legs) for k, c in w.c.calls.items()}
+    [d] = w.req(1, request_of(cid))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF, d.message
+    assert (d.message.failure_code, d.message.ccx_error_code) == (ControlFailureCode.CF_INVALID_CALLED_DEVICE,
+                                                                 CCXErrorCode.CCX_INVALID_ARGUMENT)
+    assert {k: dict(c.legs) for k, c in w.c.calls.items()} == before
+
+
+def test_a_transfer_while_the_consulted_phone_rings_is_not_a_cancelled_consultation():
+    """The consulted agent's reservation becomes one for the transferred ACD call: if the caller then
+    hangs up, that agent goes to the after-call state, not NOT_READY / AGT_CANCEL_CONSULT."""
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), acd_rules=False))
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(2, "1002"))
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid, _ = w.inbound(agent_id="1001")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    conf = only(w.req(1, M.ConsultCallReq(invoke_id=4, active_call_id=cid, active_connection_device_id="3001",
+                                          consult_type=1, dialed_number="3002")), 1, MT.CONSULT_CALL_CONF)[0]
+    assert w.c.agents["1002"].consult_offer
+    w.req(1, M.TransferCallReq(invoke_id=5, active_call_id=conf.new_call_id, held_call_id=cid,
+                               active_connection_device_id="3001", held_connection_device_id="3001"))
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED and not w.c.agents["1002"].consult_offer
+    out = encodable(w.c.hang_up(w.t + 1, cid))
+    ev = only(out, 2, MT.AGENT_STATE_EVENT)[-1]
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_READY, 0)
+
+
+def test_an_administrator_cannot_take_an_agent_off_a_call():
+    """ContactCenter.set_agent_state (control API, scenarios) on an agent who is TALKING: READY /
+    NOT_READY / WORK become the state after the call (as the agent's own request), LOGOUT is refused.
+    READY used to be applied at once, and the next ACD call was routed to the busy agent."""
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+    cid, _ = w.inbound(agent_id="1001")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    assert w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY) == []
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    with pytest.raises(ValueError, match="has a call"):
+        w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_LOGOUT)
+    w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_WORK, 7)
+    out = w.req(1, M.ClearConnectionReq(invoke_id=4, call_id=cid, connection_device_id="3001"))
+    ev = only(out, 1, MT.AGENT_STATE_EVENT)[-1]
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_WORK, 7)
+
+
+@pytest.mark.parametrize("kw, field", [(dict(ani="\ud800"), "ani"),
+                                       (dict(variables={"call_variable1": "a\ud800"}), "call_variable1")])
+def test_a_lone_surrogate_is_call_data_no_event_carries(kw, field):
+    from mockcti.center.core import CallDataError
+
+    c = ContactCenter()
+    with pytest.raises(CallDataError, match="lone UTF-16 surrogate") as info:
+        c.deliver_call(1.0, csq="Sales", **kw)
+    assert info.value.field == field and c.calls == {}

@@ -15,6 +15,7 @@ from mockcti.scenario.loader import load_scenario_text
 from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, StatusCode, decode, decode_bytes, encode
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as W
+from mockcti.wire.enums import AgentState as AS
 
 D = Dialect.uccx(14)
 AGENT_SVC = 0x7  # CLIENT_EVENTS | CALL_DATA_UPDATE | CLIENT_CONTROL
@@ -1164,3 +1165,29 @@ def test_a_variable_not_captured_yet_never_crashes_the_hub():
     results = {r.name: r for r in h.engine.verify()}
     assert not results["answered"].met and "received 1" in results["answered"].detail
     assert not results["never-bound"].met and "'${held}' (no value) failed" in results["never-bound"].near_miss
+
+
+def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
+    """A scenario's set_agent_state is the administration's: LOGOUT of an agent with a call is a
+    journalled action fault (not an exception out of the hub), READY waits for the call's end."""
+    h = H("""
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then:
+          - set_agent_state: {agent: "1001", state: LOGOUT}
+          - set_agent_state: {agent: "1001", state: READY}
+          - default
+    """)
+    sid = h.open()
+    h.req(sid, W.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                  agent_instrument="3001"), 2.0)
+    h.req(sid, W.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY, agent_instrument="3001"), 2.1)
+    call_id, deliveries = h.hub.center.deliver_call(2.2, agent_id="1001")
+    h.hub.deliver(deliveries)
+    h.req(sid, W.AnswerCallReq(invoke_id=4, call_id=call_id, connection_device_id="3001"), 2.3)
+    msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=5), 2.4)
+    assert [m.agent_state for m in msgs if m.TYPE is MT.QUERY_AGENT_STATE_CONF] == [AS.AGENT_STATE_TALKING]
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"]) for f in faults] == [
+        ("SetAgentState", "agent 1001 has a call; it cannot be logged out now")]
+    assert h.hub.center.agents["1001"].pending is AS.AGENT_STATE_READY
