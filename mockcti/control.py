@@ -47,6 +47,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from mockcti.journal import json_text
+
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
     "add_serve_arguments", "serve_feature",
@@ -305,7 +307,7 @@ class Response:
             return self.body
         if isinstance(self.body, str):
             return self.body.encode("utf-8")
-        return (json.dumps(self.body, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        return (json_text(self.body) + "\n").encode("utf-8")
 
 
 Handler = Callable[[Request], Awaitable[Response | Any]]

@@ -50,7 +50,20 @@ class Entry:
         return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, "session": self.session, **self.data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
+        return json_text(self.to_dict())
+
+
+def json_text(obj: Any, **kw: Any) -> str:
+    """JSON text for a file, a stream or a socket: non-ASCII as it is, unless a string holds bytes a
+    client sent that were not UTF-8 (the codec keeps them as lone surrogates, ``\udcff``): then
+    everything is escaped, so the text is valid UTF-8 and nothing is lost (``json.loads`` gives the
+    same strings back)."""
+    text = json.dumps(obj, ensure_ascii=False, default=str, **kw)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, default=str, **kw)
+    return text
 
 
 class Journal:

@@ -16,7 +16,7 @@ other files on shutdown. Pure rendering functions, plus :func:`write_reports` fo
 
 from __future__ import annotations
 
-import json
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mockcti.journal import Journal, JsonLinesSink
+from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "rule_catalog",
@@ -161,7 +161,23 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
     root.set("failures", str(failures))
     root.set("errors", "1" if internal else "0")
     ET.indent(root)
+    for el in root.iter():  # text from clients and scenario files may hold what XML 1.0 forbids
+        el.text, el.tail = _xml_text(el.text), _xml_text(el.tail)
+        for k, v in el.attrib.items():
+            el.attrib[k] = _xml_text(v)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+#: characters XML 1.0 does not allow (control characters, lone surrogates, U+FFFE/U+FFFF)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str | None) -> str | None:
+    """``value`` with every character XML 1.0 forbids written as a visible escape (``\x01``,
+    ``\udcff``), so that junit.xml stays well-formed whatever a client or a scenario name holds."""
+    if not value or not _NOT_XML.search(value):
+        return value
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
 
 
 def _violation_line(v: Mapping[str, Any]) -> str:
@@ -215,7 +231,7 @@ def write_reports(journal: Journal, directory: str | Path, *,
     d.mkdir(parents=True, exist_ok=True)
     summary = build_summary(journal, expectations=expectations, seed=seed, extra=extra)
     paths = {"summary": d / "summary.json", "junit": d / "junit.xml"}
-    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
+    paths["summary"].write_text(json_text(summary, indent=2) + "\n", encoding="utf-8")
     paths["junit"].write_text(junit_xml(summary))
     return paths
 
@@ -246,10 +262,14 @@ class _ReportFeature:
             server.journal.remove_sink(self._sink)
         if self._stream is not None:
             self._stream.close()
-        write_reports(server.journal, self.directory, seed=getattr(args, "seed", None))
+        # a scenario served with --scenario: its expectations are part of the verdict (as in /report)
+        engine = getattr(server.hub, "engine", None)
+        expectations = engine.verify(server.now()) if engine is not None and hasattr(engine, "verify") else ()
+        seed = getattr(args, "seed", None)
+        write_reports(server.journal, self.directory, expectations=expectations, seed=seed)
         import sys
 
-        print(terminal_table(build_summary(server.journal, seed=getattr(args, "seed", None))), file=sys.stderr)
+        print(terminal_table(build_summary(server.journal, expectations=expectations, seed=seed)), file=sys.stderr)
 
     def exit_status(self, server, args, status: int) -> int:
         return status

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class ScenarioRun:
     client_exit: int | None = None
     client_output: str = ""
     journal: Any = None
+    #: the file of ``mockcti run --report DIR`` that holds this run's journal (JSON Lines)
+    journal_file: str = ""
 
     @property
     def passed(self) -> bool:
@@ -99,8 +102,11 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
         if client_cmd:
             env = dict(os.environ, CTI_HOST=str(server.host), CTI_PORT=str(server.port), CTI_SCENARIO=name)
             try:
+                # its own process group: at the end the shell *and* what it started are stopped (a
+                # terminate() reached only /bin/sh; the client kept running, orphaned)
                 proc = await asyncio.create_subprocess_shell(client_cmd, env=env, stdout=asyncio.subprocess.PIPE,
-                                                             stderr=asyncio.subprocess.STDOUT)
+                                                             stderr=asyncio.subprocess.STDOUT,
+                                                             start_new_session=os.name == "posix")
             except OSError as exc:
                 run.client_exit = 127
                 run.client_output = f"cannot start {client_cmd!r}: {exc}"
@@ -138,13 +144,16 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
                 run.client_exit = 1
                 run.client_output = f"{type(exc).__name__}: {exc}"
         if proc is not None:
-            if proc.returncode is None:
-                proc.terminate()
+            exited = proc.returncode is not None
+            _signal_group(proc, signal.SIGTERM)  # the client and anything it left behind
+            if not exited:
                 try:
                     await asyncio.wait_for(proc.wait(), 5)
                 except asyncio.TimeoutError:
-                    proc.kill()
+                    _signal_group(proc, signal.SIGKILL)
                     await proc.wait()
+            else:
+                _signal_group(proc, signal.SIGKILL)
             run.client_exit = proc.returncode if run.end_reason.startswith("client exited") else (
                 proc.returncode if proc.returncode and proc.returncode > 0 else 0)
             if reader is not None:
@@ -159,6 +168,18 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
                                 extra={"scenario": name, "file": path, "end": run.end_reason,
                                        "client_exit": run.client_exit})
     return run
+
+
+def _signal_group(proc: Any, sig: int) -> None:
+    """Send ``sig`` to the client's process group (POSIX: it was started in a session of its own),
+    else to the process; a group already gone is fine."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, sig)
+        elif proc.returncode is None:
+            proc.terminate() if sig == signal.SIGTERM else proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 async def _drain(stream: Any, into: bytearray, keep: int = 64 * 1024) -> None:

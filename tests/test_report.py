@@ -197,3 +197,70 @@ def test_an_internal_error_of_the_mock_fails_the_run_in_every_report():
     text = terminal_table(s)
     assert "INTERNAL ERROR in mockcti (receive; please report it): RuntimeError: engine bug" in text
     assert text.endswith("FAILED")
+
+
+def test_bytes_a_client_sent_that_are_not_utf8_keep_every_report_valid(tmp_path):
+    """The codec keeps a client's non-UTF-8 bytes as lone surrogates; writing them to the JSON Lines
+    journal raised (under `serve --report` an internal error of the hub, the client got no answer)
+    and `mockcti run` lost summary.json and junit.xml. Now the JSON is escaped instead (valid UTF-8,
+    the same strings back) and junit.xml shows them as escapes."""
+    import asyncio
+
+    from mockcti.client import CTIClient, RequestFailed
+    from mockcti.server import MockServer, ServerConfig
+
+    async def go():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        with open(tmp_path / "journal.jsonl", "w", encoding="utf-8") as fh:
+            sink = JsonLinesSink(fh)
+            server.journal.add_sink(sink)
+            c = await CTIClient.connect(server.host, server.port, version=14)
+            try:
+                await c.open_agent(agent_id="10\udcff1", heartbeat=0)  # 0xFF on the wire
+            except RequestFailed as exc:  # unknown agent: refused, but answered
+                assert exc.reply.TYPE.name == "FAILURE_CONF"
+            await c.close()
+            await server.stop()
+            server.journal.remove_sink(sink)
+        return server
+
+    server = asyncio.run(go())
+    assert server.internal_errors == 0
+    lines = (tmp_path / "journal.jsonl").read_bytes().decode("utf-8").splitlines()
+    ins = [json.loads(line) for line in lines if json.loads(line)["kind"] == "in"]
+    assert ins[0]["message"]["fields"]["agent_id"] == "10\udcff1"  # the same string back
+    server.journal.record("violation", 1.0, 1, rule="PROTO-X", detail="agent 10\udcff1\x01")
+    paths = write_reports(server.journal, tmp_path / "rep")
+    assert "10\\udcff1" in paths["summary"].read_bytes().decode("utf-8")
+    root = ET.parse(paths["junit"]).getroot()  # well-formed although the detail holds \x01 and \udcff
+    assert any("10\\udcff1\\x01" in (f.text or "") + f.get("message", "") for f in root.iter("failure"))
+
+
+def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path):
+    """``serve --scenario F --report DIR``: the report's verdict includes the scenario's
+    expectations (it said PASSED with "expectations": [] while stderr printed MISS)."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "s.yaml").write_text("name: wants-a-query\nexpect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ}\n")
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
+                             "--report", str(reports), "--scenario", str(tmp_path / "s.yaml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "MISS asked" in err and "FAILED" in err
+    summary = json.loads((reports / "summary.json").read_text())
+    assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("asked", False)]
+    assert summary["passed"] is False
+    root = ET.parse(reports / "junit.xml").getroot()
+    assert int(root.get("failures")) >= 1

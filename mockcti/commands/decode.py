@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 
@@ -42,6 +41,7 @@ def parse_hex(text: str) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, MessageType, decode
     from mockcti.wire.dialect import PROFILES
+    from mockcti.journal import json_text
     from mockcti.wire.render import format_message, message_to_dict
 
     try:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):
             dialect = dialect.with_version(msg.version_number)  # later frames follow the session's version
         if args.json:
-            print(json.dumps({"offset": item.offset, **message_to_dict(msg)}, ensure_ascii=False))
+            print(json_text({"offset": item.offset, **message_to_dict(msg)}))
         else:
             print(format_message(msg, reserved=args.reserved))
     if not fb.at_frame_boundary():

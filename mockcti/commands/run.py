@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import re
 import sys
 
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
+    from mockcti.journal import json_text
     from mockcti.report import junit_xml
     from mockcti.runner import print_run, run_scenario
     from mockcti.scenario.loader import ScenarioError, load_scenario
@@ -51,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
             bad += 1
     if bad:
         return 2
-    if args.timeout <= 0:
-        print("mockcti run: --timeout must be positive", file=sys.stderr)
+    if not (0 < args.timeout < float("inf")):  # (nan compares false both ways)
+        print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
     report_dir = Path(args.report)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
                                      announce=lambda s: print(s, file=sys.stderr, flush=True))
             run.path = path
             runs.append(run)
-            with open(report_dir / f"{run.name}.jsonl", "w", encoding="utf-8") as fh:
+            # the scenario's name as a file name: only safe characters, unique within this run
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", run.name).strip("._") or "scenario"
+            used = {r.journal_file for r in runs[:-1]}
+            run.journal_file = next(f for i in range(1, len(runs) + 1)
+                                    if (f := f"{stem}.jsonl" if i == 1 else f"{stem}-{i}.jsonl") not in used)
+            with open(report_dir / run.journal_file, "w", encoding="utf-8") as fh:
                 for entry in run.journal:
                     fh.write(entry.to_json() + "\n")
             print_run(run)
@@ -77,16 +83,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     combined = {
         "tool": "mockcti", "passed": all(r.exit_code == 0 for r in runs),
-        "scenarios": [{"name": r.name, "file": r.path, "seed": r.seed, "end": r.end_reason,
-                       "exit_code": r.exit_code, "client_exit": r.client_exit, **r.summary} for r in runs],
+        "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
+                       "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit} for r in runs],
         "violations": [v for r in runs for v in r.summary["violations"]],
         "expectations": [e for r in runs for e in r.summary["expectations"]],
         "faults": [f for r in runs for f in r.summary["faults"]],
     }
-    (report_dir / "summary.json").write_text(json.dumps(combined, indent=2, default=str) + "\n")
+    (report_dir / "summary.json").write_text(json_text(combined, indent=2) + "\n", encoding="utf-8")
     (report_dir / "junit.xml").write_text(junit_xml(combined))
     if args.json:
-        print(json.dumps(combined, indent=2, default=str))
+        print(json_text(combined, indent=2))
     print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed; "
           f"report in {report_dir}/", file=sys.stderr)
     codes = [r.exit_code for r in runs]

@@ -140,11 +140,66 @@ def test_invalid_scenario_exits_2_naming_file_line_and_key(files):
     assert not (files / "report" / "summary.json").exists()
 
 
-def test_bad_timeout_exits_2(files):
-    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--timeout", "0",
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
+def test_bad_timeout_exits_2(files, timeout):
+    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--timeout", timeout,
            "--report", str(files / "report")]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=files)
-    assert r.returncode == 2 and "--timeout must be positive" in r.stderr
+    assert r.returncode == 2 and "--timeout must be a positive number" in r.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups")
+def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(tmp_path):
+    """The client command runs in a shell: at the timeout the shell *and* its children are stopped
+    (a terminate() reached only /bin/sh; the client lived on, orphaned, and the run waited for it)."""
+    import os
+    import signal
+    import time
+
+    (tmp_path / "noend.yaml").write_text("name: noend\nend: {after: 600}\n")
+    pidfile = tmp_path / "pid"
+    (tmp_path / "hang.py").write_text(
+        "import os, sys, time\n"
+        f"open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(300)\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "--timeout", "2", "--report", "rep",
+           "--client-cmd", f"{sys.executable} hang.py"]
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    took = time.monotonic() - t0
+    assert "timeout after 2 s" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert took < 12, took  # 2 s of run, not 2 + 5 + 5 waiting for an orphan's output
+    pid = int(pidfile.read_text())
+    for _ in range(50):  # gone (or a zombie reaped by init) within a few seconds
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"the client {pid} outlived the run")
+
+
+def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
+    """A scenario name is not a path (it used to be: "../x" wrote outside --report, "a/b" crashed);
+    two scenarios with one name keep both journals; a control character in the name keeps junit.xml
+    well-formed; summary.json says which file each scenario came from."""
+    for i, name in enumerate(["../escaped", "sub/dir", "sub/dir", "ctl\x01name"]):
+        (tmp_path / f"s{i}.yaml").write_text(f"name: {json.dumps(name)}\nend: {{after: 0.2}}\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", *(f"s{i}.yaml" for i in range(4)), "--timeout", "5",
+           "--report", "rep"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "escaped.jsonl").exists()
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == [
+        "ctl_name.jsonl", "escaped.jsonl", "junit.xml", "sub_dir-2.jsonl", "sub_dir.jsonl", "summary.json"]
+    ET.parse(tmp_path / "rep" / "junit.xml")  # well-formed
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert [(s["file"], s["journal"]) for s in summary["scenarios"]] == [
+        ("s0.yaml", "escaped.jsonl"), ("s1.yaml", "sub_dir.jsonl"), ("s2.yaml", "sub_dir-2.jsonl"),
+        ("s3.yaml", "ctl_name.jsonl")]
 
 
 def test_shipped_scenario_runs_with_a_retrying_client(tmp_path):
