@@ -184,10 +184,11 @@ def _too_deep(file: str, line: int | None, key_path: str = "", *, where: str = "
     return ScenarioError(msg, file=file, line=line, key_path=key_path)
 
 
-@functools.cache
 def _yaml_loader() -> Any:
     """``yaml.SafeLoader`` that refuses, while composing, a node nested deeper than :data:`MAX_DEPTH`
-    (at the node's line), before PyYAML's recursive composer can exhaust the stack."""
+    (at the node's line), before PyYAML's recursive composer can exhaust the stack. Made per load,
+    not cached: a class kept across calls would stay bound to the ``yaml`` module of its first call,
+    and a test harness that re-imports modules (pytester) would get nodes of foreign classes."""
     import yaml
 
     class _Loader(yaml.SafeLoader):

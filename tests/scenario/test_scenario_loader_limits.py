@@ -318,3 +318,17 @@ def test_non_utf8_names_byte_and_line(data, byte, line):
     err = info.value
     assert err.line == line and err.message == f"not UTF-8 text (byte {byte}, line {line})"
     assert str(err) == f"u.yaml:{line}: not UTF-8 text (byte {byte}, line {line})"
+
+
+def test_loading_survives_a_reimported_yaml_module(monkeypatch):
+    """A test harness that re-imports modules (pytester's in-process runs) gave nodes of a new
+    ``yaml`` module to a loader class cached from the old one: every mapping was refused as an
+    "unsupported YAML tag 'tag:yaml.org,2002:map'"."""
+    import importlib
+    import sys
+
+    assert load_scenario_text("name: a\nend: {after: 1}\n", filename="a.yaml").name == "a"
+    for name in [k for k in sys.modules if k == "yaml" or k.startswith("yaml.")]:
+        monkeypatch.delitem(sys.modules, name)  # restored after the test
+    importlib.import_module("yaml")
+    assert load_scenario_text("name: b\nend: {after: 1}\n", filename="b.yaml").name == "b"
