@@ -23,7 +23,7 @@ exit codes:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--client-cmd", metavar="CMD", required=True,
+    p.add_argument("--client-cmd", metavar="CMD",
                    help="shell command starting the client; it finds the mock in CTI_HOST and CTI_PORT")
     p.add_argument("--seed", type=int, help="seed of the search (default: random, printed); same seed, same cases")
     p.add_argument("--count", type=int, default=100, metavar="N", help="at most N generated cases (default 100)")
@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         for name, status in DEFECTS.items():
             print(f"{name}  ({status.name})")
         return 0
+    if not args.client_cmd:
+        return _usage("--client-cmd is required (the command that starts the client under test)")
     if args.count < 1 or args.time <= 0 or args.window <= 0 or args.repeat < 1 or args.max_items < 1 \
             or args.max_calls < 1 or args.reconnect_timeout <= 0 or args.start_timeout <= 0 or args.max_window <= 0:
         return _usage("--count, --repeat, --max-items and --max-calls must be >= 1; times must be positive")

@@ -125,8 +125,24 @@ class CaseItem:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CaseItem":
-        if d.get("kind") not in ("events", "malformed"):
-            raise ValueError(f"item kind must be 'events' or 'malformed', not {d.get('kind')!r}")
+        if not isinstance(d, dict) or d.get("kind") not in ("events", "malformed"):
+            raise ValueError(f"item kind must be 'events' or 'malformed', not {d.get('kind') if isinstance(d, dict) else d!r}")
+        frames = d.get("frames")
+        if not isinstance(frames, list) or not frames or not all(isinstance(f, str) for f in frames):
+            raise ValueError("an item's frames must be a non-empty list of hex strings")
+        for f in frames:
+            try:
+                bytes.fromhex(f)
+            except ValueError:
+                raise ValueError(f"frame {f[:40]!r} is not hex") from None
+        chunk = d.get("chunk")
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+            raise ValueError(f"chunk must be a positive number of bytes, not {chunk!r}")
+        if d["kind"] == "events":  # events are decoded when replayed: check they are frames now
+            for f in frames:
+                data = bytes.fromhex(f)
+                if len(data) < 8 or int.from_bytes(data[:4], "big") != len(data) - 8:
+                    raise ValueError(f"event frame {f[:40]!r} is not one whole message (8-byte header + body)")
         return cls(kind=d["kind"], frames=tuple(d["frames"]), types=tuple(d.get("types", ())),
                    defect=d.get("defect"), closes_connection=bool(d.get("closes_connection", False)),
                    chunk=d.get("chunk"))
@@ -170,6 +186,12 @@ class FuzzCase:
         if not isinstance(d, dict) or "items" not in d:
             raise ValueError("not a mockcti fuzz case (no 'items')")
         dia = d.get("dialect", {})
+        from mockcti.wire.dialect import PROFILES
+
+        if not isinstance(dia, dict) or dia.get("profile", "uccx") not in PROFILES:
+            raise ValueError(f"unknown dialect {dia!r}")
+        if not isinstance(d["items"], list) or not d["items"]:
+            raise ValueError("'items' must be a non-empty list")
         return cls(items=tuple(CaseItem.from_dict(i) for i in d["items"]), profile=dia.get("profile", "uccx"),
                    version=int(dia.get("version", 18)), v18_length_width=int(dia.get("v18_length_width", 2)))
 

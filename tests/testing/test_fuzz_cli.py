@@ -71,5 +71,28 @@ def test_usage_errors_exit_2(args, capsys):
 
 
 def test_list_defects(capsys):
-    assert main(["fuzz", "--client-cmd", "true", "--list-defects"]) == 0
+    assert main(["fuzz", "--list-defects"]) == 0  # no client needed to list them
     assert "garbage" in capsys.readouterr().out
+    assert main(["fuzz"]) == 2
+    assert "--client-cmd is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case, needle", [
+    ({"items": [{"kind": "events", "frames": ["zz"]}]}, "is not hex"),
+    ({"items": [{"kind": "events", "frames": ["0000000100000005"]}]}, "not one whole message"),
+    ({"items": [{"kind": "malformed", "frames": ["00"], "chunk": 0}]}, "chunk must be"),
+    ({"items": [{"kind": "events", "frames": []}]}, "non-empty list of hex"),
+    ({"items": []}, "non-empty list"),
+    ({"items": [{"kind": "x"}]}, "item kind"),
+    ({"dialect": {"profile": "cisco"}, "items": [{"kind": "malformed", "frames": ["00"]}]}, "unknown dialect"),
+])
+def test_a_corrupt_case_file_is_a_usage_error(tmp_path, capsys, case, needle):
+    """--replay of a damaged case file: exit 2 naming the problem (it was a traceback and exit 1,
+    which means "failing case found")."""
+    import json
+
+    p = tmp_path / "case.json"
+    p.write_text(json.dumps(case))
+    assert main(["fuzz", "--client-cmd", "true", "--replay", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err, err
