@@ -120,7 +120,14 @@ def _report_dir(config: pytest.Config) -> Path | None:
 
 
 def _safe(nodeid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", nodeid).strip("_")[:180] or "test"
+    """A directory name for a test: its node id in safe characters; when that changed or cut the id,
+    a short hash of the id keeps two tests apart (``[a b]``, ``[a_b]`` and ``[a/b]`` all read ``a_b``)."""
+    safe = re.sub(r"[^A-Za-z0-9_.\-]+", "_", nodeid).strip("_")[:180] or "test"
+    if safe != re.sub(r"::|/", "_", nodeid).strip("_"):  # more than the usual separators went: keep apart
+        import hashlib
+
+        safe += "-" + hashlib.sha1(nodeid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
 
 
 def _verify(handle: "ServerHelpers") -> str | None:

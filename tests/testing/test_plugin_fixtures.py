@@ -221,6 +221,24 @@ def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
+    """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
+    report directory (two of three reports used to be overwritten)."""
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("x", ["a b", "a_b", "a/b"])
+        def test_c(cti_server, x):
+            pass
+    """)
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=3)
+    dirs = sorted(p.name for p in (pytester.path / "out").iterdir())
+    assert len(dirs) == 3 and all(d.startswith("test_cti_report_keeps_parametrized_tests_apart.py_test_c_a_b")
+                                  for d in dirs), dirs
+    tests = sorted(json.loads((pytester.path / "out" / d / "summary.json").read_text())["test"] for d in dirs)
+    assert [t.split("::")[1] for t in tests] == ["test_c[a b]", "test_c[a/b]", "test_c[a_b]"]
+
+
 def test_cti_report_ini_option_is_relative_to_rootdir(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncti_report = ini-reports\n")
     pytester.mkdir("sub")
