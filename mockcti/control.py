@@ -749,7 +749,7 @@ class ControlServer:
         if variables is not None:
             if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
                 raise HTTPError(400, "'variables' must be an object of strings", field="variables")
-        from mockcti.center.core import CallDataError
+        from mockcti.center.config import CallDataError
 
         try:  # what the call events cannot carry is refused here, before any call exists
             center.check_call_data(ani or "", dnis or "", variables)

@@ -39,8 +39,37 @@ def _call_data_max() -> dict[str, int]:
     return {n: fields[n].max_len - 1 for n in names}
 
 
-#: a caller's data a call event can carry: the center refuses more (ContactCenter.check_call_data)
+#: a caller's data a call event can carry: the center refuses more (check_call_data)
 CALL_DATA_MAX: dict[str, int] = _call_data_max()
+
+
+class CallDataError(ValueError):
+    """A caller's data (ANI, DNIS, a call variable) that no call event can carry; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | None) -> None:
+    """Raise :class:`CallDataError` (naming the field) unless the caller's data fits the call
+    events: ANI, DNIS and CallVariable1..10 within BEGIN_CALL_EVENT's maximums (UTF-8 bytes without
+    the NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names. The
+    one check for the center (before a call exists), the control API, scenarios and center files."""
+    for name in variables or ():
+        if not (isinstance(name, str) and name.startswith("call_variable") and name in CALL_DATA_MAX):
+            raise CallDataError(str(name), f"unknown call variable {name!r}; allowed: call_variable1 .. call_variable10")
+    fields = [("ani", ani), *([("dnis", dnis)] if dnis is not None else []), *(variables or {}).items()]
+    for name, value in fields:
+        limit = CALL_DATA_MAX[name]
+        if not isinstance(value, str):
+            raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
+        try:
+            n = len(value.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:  # a lone surrogate such as "\ud800": no message can carry it
+            raise CallDataError(name, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
+        if n > limit:
+            raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
 
 
 class CenterConfigError(ValueError):
@@ -307,19 +336,10 @@ class _Builder:
             if not isinstance(var, Mapping):
                 raise self.err(f"{p}.variables", "expected a mapping of call variable names to strings")
             ani = self.string(c.get("ani", "0600000000"), f"{p}.ani")
-            fields = [("ani", ani, f"{p}.ani")]
-            for k, v in var.items():
-                if str(k) not in CALL_DATA_MAX or not str(k).startswith("call_variable"):
-                    raise self.err(f"{p}.variables.{k}", f"unknown call variable {str(k)!r}; allowed: "
-                                                        "call_variable1 .. call_variable10")
-                fields.append((str(k), str(v), f"{p}.variables.{k}"))
-            for name, value, where in fields:  # what BEGIN_CALL_EVENT carries (bytes without the NUL)
-                try:
-                    n = len(value.encode("utf-8", "surrogateescape"))
-                except UnicodeEncodeError:
-                    raise self.err(where, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
-                if n > CALL_DATA_MAX[name]:
-                    raise self.err(where, f"{name} is {n} bytes; a call event carries at most {CALL_DATA_MAX[name]}")
+            try:  # what BEGIN_CALL_EVENT carries
+                check_call_data(ani, None, {str(k): str(v) for k, v in var.items()})
+            except CallDataError as exc:
+                raise self.err(f"{p}.ani" if exc.field == "ani" else f"{p}.variables.{exc.field}", str(exc)) from None
             calls.append(CallConfig(agent=agent, ani=ani, csq=csq,
                                     state=st, variables=tuple((str(k), str(v)) for k, v in var.items())))
         kw: dict[str, Any] = {}

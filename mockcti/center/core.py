@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockcti.center.config import CALL_DATA_MAX, AgentConfig, CenterConfig, default_center
+from mockcti.center.config import AgentConfig, CenterConfig, check_call_data, default_center
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
@@ -71,6 +71,10 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
             "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED},
 }
+#: the statistics CONFs' count of agents in each state (§5.7)
+_STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
+                AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
+                AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
@@ -183,14 +187,6 @@ def failure_conf(status: StatusCode, text: str) -> Failure:
 
 def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Failure:
     return Failure("control_failure_conf", failure_code=int(cf), ccx_error_code=int(ccx), text=text)
-
-
-class CallDataError(ValueError):
-    """A caller's data (ANI, DNIS, a call variable) that no call event can carry; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class Refused(Exception):
@@ -548,16 +544,12 @@ class ContactCenter:
     def _agent_counts(self, agents: Iterable[Agent]) -> dict[str, int]:
         """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF: logged in, talking, ready, not
         ready, in work (WORK or WORK_READY), reserved."""
-        n = {"logged_in_agents": 0, "in_session_agents": 0, "available_agents": 0, "un_available_agents": 0,
-             "in_work_agents": 0, "selected_agents": 0}
-        key = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
-               AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
-               AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
+        n = dict.fromkeys(("logged_in_agents", *_STATS_FIELD.values()), 0)
         for a in agents:
             if a.state is not AS.AGENT_STATE_LOGOUT:
                 n["logged_in_agents"] += 1
-                if a.state in key:
-                    n[key[a.state]] += 1
+                if a.state in _STATS_FIELD:
+                    n[_STATS_FIELD[a.state]] += 1
         return n
 
     def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
@@ -796,25 +788,8 @@ class ContactCenter:
 
     # -- inbound calls and routing ------------------------------------------------------------------------
 
-    @staticmethod
-    def check_call_data(ani: str, dnis: str, variables: dict[str, str] | None) -> None:
-        """Raise :class:`CallDataError` (naming the field) unless the caller's data fits the call
-        events: ANI, DNIS and CallVariable1..10 within BEGIN_CALL_EVENT's maximums (bytes with the
-        NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names. Checked
-        before a call exists, so a bad value never leaves a call behind that cannot be announced."""
-        for name in variables or ():
-            if not (isinstance(name, str) and name.startswith("call_variable") and name in CALL_DATA_MAX):
-                raise CallDataError(name, f"unknown call variable {name!r}; allowed: call_variable1 .. call_variable10")
-        for name, value in (("ani", ani), ("dnis", dnis), *((variables or {}).items())):
-            limit = CALL_DATA_MAX[name]
-            if not isinstance(value, str):
-                raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
-            try:
-                n = len(value.encode("utf-8", "surrogateescape"))
-            except UnicodeEncodeError:  # a lone surrogate such as "\ud800": no message can carry it
-                raise CallDataError(name, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
-            if n > limit:
-                raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
+    #: the caller's-data check of :func:`mockcti.center.config.check_call_data` (deliver_call runs it)
+    check_call_data = staticmethod(check_call_data)
 
     def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
                      ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None

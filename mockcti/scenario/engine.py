@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mockcti.center.core import CallDataError
+from mockcti.center.config import CallDataError
 from mockcti.scenario import model as m
 from mockcti.scenario.model import substitute
 from mockcti.wire import Message, MessageType

@@ -8,7 +8,7 @@ server of the scenario's profile sends (client-side sentinels anywhere; as a fai
 E_CTI values UCCX reserves, unless the profile is ucce), and refusing literal text no message
 can carry: the caller's data of ``deliver_call`` and ``center.calls`` (ANI, DNIS,
 ``call_variable1``..``call_variable10`` only, within BEGIN_CALL_EVENT's maximums, checked by
-:meth:`mockcti.center.core.ContactCenter.check_call_data`) and the Text of ``system_event``,
+:func:`mockcti.center.config.check_call_data`) and the Text of ``system_event``,
 ``fail`` and ``failure_event`` (bytes within the message's maximum); a value with a
 ``${substitution}`` is checked when it is used. Every problem is a :class:`ScenarioError` naming the
 file, the line and the key path; nothing else escapes, whatever the input. Pure apart from reading
@@ -1068,11 +1068,11 @@ def _literal(value: Any) -> bool:
 def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables: Any, vkey: str) -> None:
     """Refuse caller's data no call event can carry (README: a call variable is ``call_variable1``
     .. ``call_variable10``; ANI, DNIS and each variable within BEGIN_CALL_EVENT's maximums, in UTF-8
-    bytes): the center's own check (:meth:`ContactCenter.check_call_data`), one field at a time so
+    bytes): the center's own check (:func:`mockcti.center.config.check_call_data`), one field at a time so
     that every bad one is located. A value with a ``${substitution}`` is checked when it is used."""
-    from mockcti.center.core import CallDataError, ContactCenter
+    from mockcti.center.config import CallDataError, check_call_data
 
-    check = ContactCenter.check_call_data
+    check = check_call_data
     for key, value in (("ani", ani), ("dnis", dnis)):
         if _literal(value):
             try:

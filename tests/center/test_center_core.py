@@ -605,7 +605,7 @@ def test_deliver_call_refuses_data_no_call_event_carries_before_the_call_exists(
     """Every way in (control API, scenario deliver_call, load mode) goes through deliver_call: a bad
     value is a CallDataError naming the field, and no call is left behind (it used to be queued and
     then fail in BeginCallEvent(**variables) when an agent went READY)."""
-    from mockcti.center.core import CallDataError
+    from mockcti.center.config import CallDataError
 
     c = ContactCenter()
     with pytest.raises(CallDataError) as info:
@@ -749,7 +749,7 @@ def test_an_administrator_cannot_take_an_agent_off_a_call():
 @pytest.mark.parametrize("kw, field", [(dict(ani="\ud800"), "ani"),
                                        (dict(variables={"call_variable1": "a\ud800"}), "call_variable1")])
 def test_a_lone_surrogate_is_call_data_no_event_carries(kw, field):
-    from mockcti.center.core import CallDataError
+    from mockcti.center.config import CallDataError
 
     c = ContactCenter()
     with pytest.raises(CallDataError, match="lone UTF-16 surrogate") as info:
