@@ -32,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, default=1.0, metavar="S",
                    help="watch the client for S seconds after each case (default 1)")
     p.add_argument("--max-window", type=float, default=3.0, metavar="S",
-                   help="lengthen the window up to S seconds to see heartbeats of a short IdleTimeout (default 3)")
+                   help="watch 0.75 x IdleTimeout instead when that is longer than --window and at most S seconds: "
+                        "the heartbeat cadence of a short IdleTimeout (default 3)")
     p.add_argument("--reconnect-timeout", type=float, default=10.0, metavar="S",
                    help="after a malformed frame the client may reset; it must reopen within S s (default 10)")
     p.add_argument("--start-timeout", type=float, default=10.0, metavar="S",

@@ -591,13 +591,23 @@ class _Fuzzer:
                 size = len(item.data()) if item.kind == "malformed" else sum(len(f) // 2 for f in item.frames)
                 dribble += -(-size // max(item.chunk, -(-size // _MAX_PIECES))) * _DRIBBLE_INTERVAL
         self.quiet_until = time.monotonic() + dribble + _SETTLE
-        window = self.window
-        if idle:
-            window = max(window, min(0.75 * idle + 0.05, self.max_window))
+        window = self.observation_window(idle)
         outcome = self._observe(case, sid, mark, idle, window)
         if outcome.failure:
             self.restart = True
         return outcome
+
+    def observation_window(self, idle: float | None) -> float:
+        """How long a case is watched: ``window``, or long enough to see the client's heartbeat
+        cadence (0.75 × IdleTimeout; silence past half of it fails) when that fits in ``max_window``.
+        A longer IdleTimeout cannot be judged within ``max_window`` anyway, so the case keeps
+        ``window``; the silence check runs in every case, so heartbeats that stopped are still caught
+        by a later case once half the IdleTimeout has passed."""
+        if idle:
+            needed = 0.75 * idle + 0.05
+            if needed <= self.max_window:
+                return max(self.window, needed)
+        return self.window
 
     def _observe(self, case: FuzzCase, sid: int, mark: int, idle: float | None, window: float) -> _Outcome:
         start = time.monotonic()
@@ -711,8 +721,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     process, on a thread with its own event loop, until ``stop_event`` is set). A client that
     exits is started again for the next case.
 
-    Each case is observed for ``window`` seconds, longer (up to ``max_window``) when the session's
-    IdleTimeout is short enough to see its heartbeats. ``min_idle_timeout`` is the server's lower
+    Each case is observed for ``window`` seconds, or for 0.75 × the session's IdleTimeout when that
+    is longer and at most ``max_window`` (long enough to see its heartbeat cadence). ``min_idle_timeout`` is the server's lower
     bound for IdleTimeout (20 s like UCCX; lower it to fuzz clients with quick heartbeats).
     Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
     ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).

@@ -109,6 +109,38 @@ def test_same_seed_same_cases():
     assert keys(8) != first
 
 
+def test_the_window_is_widened_only_to_see_a_short_idle_timeout():
+    from mockcti.testing.fuzz import _Fuzzer
+
+    f = _Fuzzer(None, None, window=0.2, max_window=3.0, reconnect_timeout=1, start_timeout=1, deadline=0, log=None)
+    assert f.observation_window(None) == 0.2
+    assert f.observation_window(1) == pytest.approx(0.8)  # 0.75 x 1 s + 0.05: one heartbeat gap is seen
+    assert f.observation_window(3) == pytest.approx(2.3)
+    assert f.observation_window(4) == 0.2  # 3.05 s would be past max_window
+    assert f.observation_window(20) == 0.2  # 15 s would not fit in max_window: nothing to gain from 3 s
+    assert _Fuzzer(None, None, window=5.0, max_window=3.0, reconnect_timeout=1, start_timeout=1, deadline=0,
+                   log=None).observation_window(1) == 5.0
+
+
+def test_a_case_against_a_client_with_the_usual_idle_timeout_takes_the_window_not_max_window():
+    # IdleTimeout 20 s, default max_window 3 s: every case used to be watched for 3 s whatever the window
+    case = FuzzCase.from_dict({"items": [{"kind": "events", "frames": [_system_event_hex()]}]})
+    t0 = time.monotonic()
+    result = replay_case(case, client=agent_client(idle_timeout=20), window=0.2, repeat=3)
+    assert result.passed, result.summary()
+    assert result.cases_run == 3
+    assert time.monotonic() - t0 < 3.0  # three cases: 3 x 0.2 s (+ start and stop), not 3 x 3 s
+
+
+def _system_event_hex() -> str:
+    """A SYSTEM_EVENT (Unified CCX online): a legal, unsolicited message any client takes."""
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire import messages as M
+    from mockcti.wire.enums import SystemEventID
+
+    return encode(M.SystemEvent(system_event_id=int(SystemEventID.SYS_CCX_ONLINE)), Dialect.uccx(18)).hex()
+
+
 def test_the_time_budget_bounds_the_run():
     t0 = time.monotonic()
     result = fuzz_client(client=agent_client(), seed=3, count=10_000, time_budget=1.5, window=0.2, max_window=0.2)
