@@ -14,6 +14,8 @@ connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
 - ``crash-on-hold``: raises (the process exits 1) on CALL_HELD_EVENT
 - ``reuse-invoke-id``: answers CALL_DELIVERED_EVENT with two QUERY_AGENT_STATE_REQ that share one InvokeID
 - ``stop-heartbeat-on-hold``: stops heartbeating after CALL_HELD_EVENT
+- ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
+  server's field) instead of skipping it
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from mockcti.client import CTIClient
 from mockcti.wire import MessageType, encode
 from mockcti.wire.messages import HeartbeatReq, QueryAgentStateReq
 
-BUGS = ("crash-on-hold", "reuse-invoke-id", "stop-heartbeat-on-hold")
+BUGS = ("crash-on-hold", "reuse-invoke-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag")
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -61,6 +63,8 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                         ev = await cti.next_event(timeout=0.05)
                     except (asyncio.TimeoutError, Exception):
                         continue
+                    if ev.extra_fields and bug == "crash-on-unknown-tag":
+                        raise RuntimeError(f"bug: unknown floating tag {ev.extra_fields[0][0]} in {ev.TYPE.name}")
                     if ev.TYPE is MessageType.CALL_HELD_EVENT:
                         if bug == "crash-on-hold":
                             raise RuntimeError("bug: cannot handle CALL_HELD_EVENT")

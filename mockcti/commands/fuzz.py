@@ -43,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-calls", type=int, default=2, metavar="N", help="calls per event sequence (default 2)")
     p.add_argument("--no-malformed", action="store_true", help="legal event sequences only")
     p.add_argument("--defects", metavar="LIST",
-                   help="comma-separated malformed-frame defects to use (default all; see --list-defects)")
+                   help="comma-separated defects to use: malformed frames, an event with an undefined floating tag "
+                        "(default all; see --list-defects)")
     p.add_argument("--list-defects", action="store_true", help="print the defect labels and exit")
     p.add_argument("--no-chunking", action="store_true", help="never deliver an item in small pieces")
     p.add_argument("--min-idle-timeout", type=int, default=20, metavar="S",
@@ -66,11 +67,12 @@ def _usage(msg: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mockcti.testing.strategies import DEFECTS
+    from mockcti.testing.fuzz import fuzz_defects
 
+    DEFECTS = fuzz_defects()
     if args.list_defects:
-        for name, status in DEFECTS.items():
-            print(f"{name}  ({status.name})")
+        for name, what in DEFECTS.items():
+            print(f"{name}  ({what})")
         return 0
     if not args.client_cmd:
         return _usage("--client-cmd is required (the command that starts the client under test)")

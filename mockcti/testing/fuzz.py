@@ -62,7 +62,7 @@ from typing import Any
 
 __all__ = [
     "CaseItem", "FuzzCase", "FuzzFailure", "FuzzResult", "cases", "fuzz_client", "replay_case", "load_case",
-    "EXIT_CODES", "InProcessClient",
+    "EXIT_CODES", "InProcessClient", "TAGGED_EVENT", "fuzz_defects",
 ]
 
 EXIT_CODES = {
@@ -207,16 +207,32 @@ def load_case(path: str | Path) -> FuzzCase:
     return FuzzCase.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+#: the defect of a legal event sequence in which one event carries a floating tag no message defines
+#: (what a newer server may send): the client should skip the field; like a malformed frame, it may
+#: instead reset the connection, but then must reopen its session (it must not die)
+TAGGED_EVENT = "event with an undefined floating tag"
+
+
+def fuzz_defects() -> dict[str, str]:
+    """Every defect a fuzz case may carry, label -> what it is (``cases(defects=...)``, ``--defects``)."""
+    from mockcti.testing.strategies import DEFECTS
+
+    out = {name: f"malformed frame; a server answers {status.name} ({int(status)})" for name, status in DEFECTS.items()}
+    out[TAGGED_EVENT] = "a legal event with a floating tag no message defines; a client should skip it"
+    return out
+
+
 def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malformed: bool = True,
           defects: Sequence[str] | None = None, chunking: bool = True) -> Any:
     """Hypothesis strategy of :class:`FuzzCase` for ``dialect`` (default UCCX v18).
 
-    Shrinks towards fewer items, event sequences rather than malformed frames, fewer calls and
-    whole (unchunked) delivery.
+    ``defects`` selects among :func:`fuzz_defects` (default all): the malformed-frame defects of
+    :data:`~mockcti.testing.strategies.DEFECTS` and :data:`TAGGED_EVENT`. Shrinks towards fewer
+    items, event sequences rather than malformed frames, fewer calls and whole (unchunked) delivery.
     """
     from hypothesis import strategies as st
 
-    from mockcti.testing.strategies import event_sequences, malformed_frames
+    from mockcti.testing.strategies import DEFECTS, event_sequences, malformed_frames, undefined_floating_fields
     from mockcti.wire import Dialect, encode
 
     d = dialect or Dialect.uccx(18)
@@ -232,9 +248,27 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
         return CaseItem("malformed", (fr.data.hex(),), defect=fr.defect, closes_connection=fr.closes_connection,
                         chunk=c)
 
+    def tagged_item(draw: Any) -> CaseItem:
+        msgs = draw(event_sequences(dialect=d, max_calls=max_calls))
+        frames = [encode(m, d) for m in msgs]
+        i = draw(st.integers(0, len(frames) - 1))
+        body = frames[i][8:] + draw(undefined_floating_fields(dialect=d))
+        frames[i] = len(body).to_bytes(4, "big") + frames[i][4:8] + body
+        return CaseItem("malformed", tuple(f.hex() for f in frames), tuple(m.TYPE.name for m in msgs),
+                        defect=TAGGED_EVENT, chunk=draw(chunk))
+
     item = st.tuples(event_sequences(dialect=d, max_calls=max_calls), chunk).map(events_item)
     if malformed:
-        item = item | st.tuples(malformed_frames(dialect=d, defects=defects), chunk).map(malformed_item)
+        known = fuzz_defects()
+        chosen = list(known) if defects is None else list(defects)
+        unknown = [x for x in chosen if x not in known]
+        if unknown or not chosen:
+            raise ValueError(f"defects must be a non-empty selection of {list(known)}; got {chosen!r}")
+        frame_defects = [x for x in chosen if x in DEFECTS]
+        if frame_defects:
+            item = item | st.tuples(malformed_frames(dialect=d, defects=frame_defects), chunk).map(malformed_item)
+        if TAGGED_EVENT in chosen:
+            item = item | st.composite(tagged_item)()
     return st.lists(item, min_size=1, max_size=max_items).map(
         lambda items: FuzzCase(tuple(items), d.profile.name, d.version, d.v18_length_width))
 

@@ -8,7 +8,8 @@ strings within their maximum byte length). ``frames()`` draws complete encoded m
 ``st.from_type(OpenReq)`` works.
 
 ``malformed_frames()`` draws client->server byte strings with one labelled defect and the
-E_CTI status the codec (and so the server) answers; ``event_sequences()`` draws the
+E_CTI status the server answers (the codec's, or for an undefined floating tag, which the codec
+keeps in ``extra_fields``, the session's); ``event_sequences()`` draws the
 server->client events of legal call flows at one agent (reference §7.2); ``error_codes()``
 draws entries of the error catalog. ``st.from_type(MalformedFrame)`` works too.
 
@@ -29,14 +30,14 @@ from mockcti.wire import Dialect, MessageType, StatusCode, encode
 from mockcti.wire.codec import HEADER
 from mockcti.wire.enums import (
     AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType, DeviceType, EventCause, LineType,
-    LocalConnectionState, ReasonCode,
+    LocalConnectionState, ReasonCode, Tag,
 )
 from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group, MessageSpec
 from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray, NamedVariable
 
 __all__ = [
     "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for", "field_value",
-    "MalformedFrame", "DEFECTS", "malformed_frames", "event_sequences", "error_codes",
+    "MalformedFrame", "DEFECTS", "malformed_frames", "undefined_floating_fields", "event_sequences", "error_codes",
 ]
 
 # UCCX dialects worth covering: 1-byte widths, the v12/v14 fixed-part changes, v18 both length widths; UCCE 2+2.
@@ -220,7 +221,12 @@ DEFECTS: dict[str, StatusCode] = {
     "unknown message type": _S.E_CTI_INVALID_MESSAGE_TYPE,  # a number the profile does not know
     "required field missing": _S.E_CTI_REQUIRED_DATA_MISSING,  # fixed part only, a REQ field absent
     "named variable without NUL": _S.E_CTI_INVALID_FIELD,  # NAMEDVAR whose VariableName never ends
+    "unknown floating tag": _S.E_CTI_INVALID_FIELD,  # a tag no message defines (UCCX answers 3, reference §2.3)
 }
+
+#: floating tags some message defines (UCCX and ICM tables, reference Appendix A): never "unknown"
+_DEFINED_TAGS = frozenset(int(t) for t in Tag)
+_UNDEFINED_SMALL_TAGS = tuple(n for n in range(1, 0x100) if n not in _DEFINED_TAGS)
 
 
 def _requests(dialect: Dialect, keep=lambda spec, d: True) -> list[MessageType]:
@@ -373,9 +379,23 @@ def _appended(draw, dialect: Dialect, defect: str) -> MalformedFrame:
         f = draw(st.sampled_from(_fields(msg.SPEC, d, lambda f, d: f.kind is NAMEDVAR)))
         data = draw(st.binary(min_size=0, max_size=f.max_len).map(lambda b: b.replace(b"\x00", b"x")))
         extra = _tlv_header(f.tag, len(data), d) + data
+    elif defect == "unknown floating tag":
+        extra = draw(undefined_floating_fields(dialect=d))
     else:  # pragma: no cover
         raise ValueError(defect)
     return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body + extra), defect, DEFECTS[defect])
+
+
+def undefined_floating_fields(*, dialect: Dialect | None = None, max_size: int = 40) -> st.SearchStrategy[bytes]:
+    """One floating field (tag, length, data in the dialect's widths) whose tag no message defines:
+    what a newer server or client might add. Appended to a request, the server answers
+    E_CTI_INVALID_FIELD (reference §2.3); appended to an event, a client should skip it."""
+    d = dialect or Dialect.uccx(18)
+    tags = st.sampled_from(_UNDEFINED_SMALL_TAGS)
+    if d.tag_width > 1:
+        tags = tags | st.integers(max(_DEFINED_TAGS) + 1, 0xFFFF)
+    return st.tuples(tags, st.binary(max_size=min(max_size, 0xFF if d.length_width == 1 else 0xFFFF))).map(
+        lambda tv: _tlv_header(tv[0], len(tv[1]), d) + tv[1])
 
 
 @st.composite

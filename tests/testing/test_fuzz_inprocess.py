@@ -69,6 +69,54 @@ def test_heartbeats_that_stop_are_caught_with_a_short_idle_timeout():
     assert "CALL_HELD_EVENT" in _types(result.failure.case)
 
 
+def test_a_client_that_dies_on_an_undefined_floating_tag_is_caught():
+    from mockcti.testing.fuzz import TAGGED_EVENT
+
+    result = fuzz_client(client=agent_client(bug="crash-on-unknown-tag"), seed=11, defects=[TAGGED_EVENT],
+                         **{**QUICK, "count": 10})
+    assert not result.passed, result.summary()
+    assert "unknown floating tag" in result.failure.reason
+    assert [i.defect for i in result.failure.case.items if i.kind == "malformed"] == [TAGGED_EVENT]
+    assert TAGGED_EVENT in result.summary()
+    # the same cases against a client that skips the field: nothing to report
+    assert fuzz_client(client=agent_client(), seed=11, defects=[TAGGED_EVENT], **QUICK).passed
+
+
+def test_events_with_an_undefined_floating_tag_are_legal_events_plus_one_field():
+    from hypothesis import given, settings
+
+    from mockcti.testing.fuzz import TAGGED_EVENT, cases
+    from mockcti.wire import Dialect, decode
+    from mockcti.wire.codec import Frame
+    from mockcti.wire.enums import Tag
+
+    for dialect in (Dialect.uccx(10), Dialect.uccx(18)):
+        @settings(max_examples=30, deadline=None, database=None)
+        @given(cases(dialect=dialect, defects=[TAGGED_EVENT], max_items=1))
+        def check(case):
+            item = case.items[0]
+            if item.kind == "events":
+                return
+            assert item.defect == TAGGED_EVENT and len(item.types) == len(item.frames)
+            tagged = []
+            for hexed, name in zip(item.frames, item.types):
+                data = bytes.fromhex(hexed)
+                msg = decode(Frame(int.from_bytes(data[4:8], "big"), data[8:]), dialect)
+                assert msg.TYPE.name == name
+                tagged += [tag for tag, _ in msg.extra_fields]
+            assert len(tagged) == 1 and tagged[0] not in {int(t) for t in Tag}
+            assert tagged[0] <= (0xFF if dialect.tag_width == 1 else 0xFFFF)
+
+        check()
+
+
+def test_unknown_defect_names_are_refused():
+    from mockcti.testing.fuzz import cases
+
+    with pytest.raises(ValueError, match="no such defect"):
+        cases(defects=["no such defect"])
+
+
 def test_a_reset_after_garbage_is_accepted_when_the_client_reopens():
     result = fuzz_client(client=agent_client(), seed=5, defects=["garbage", "body length over the limit"],
                          **QUICK)

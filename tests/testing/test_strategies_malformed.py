@@ -1,4 +1,4 @@
-"""malformed_frames(): every generated frame fails to decode with exactly its labelled status."""
+"""malformed_frames(): every generated frame is refused with exactly its labelled status."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ MALFORMED = [malformed_frames(dialect=d) for d in DIALECTS]  # built once per di
 
 
 def decode_stream(data: bytes, dialect: Dialect) -> DecodeError | None:
-    """What a server does with the bytes: cut frames, decode them; the first error, else None."""
+    """What a server does with the bytes: cut frames, decode them, refuse undefined floating tags
+    (the codec keeps them in ``extra_fields``; the session answers E_CTI_INVALID_FIELD); the first
+    error, else None."""
     fb = FrameBuffer(dialect.max_body)
     items = fb.feed(data)
     assert fb.at_frame_boundary() or isinstance(fb.failed, FrameError), "the frame was not complete"
@@ -23,9 +25,11 @@ def decode_stream(data: bytes, dialect: Dialect) -> DecodeError | None:
         if isinstance(item, FrameError):
             return item
         try:
-            decode(item, dialect)
+            msg = decode(item, dialect)
         except DecodeError as exc:
             return exc
+        if msg.extra_fields:
+            return DecodeError("undefined floating tag", status=StatusCode.E_CTI_INVALID_FIELD)
     return None
 
 
@@ -76,3 +80,31 @@ def test_bad_arguments_are_refused():
         malformed_frames(defects=["no such defect"]).validate()
     with pytest.raises(InvalidArgument):
         malformed_frames(defects=[]).validate()
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_undefined_floating_tag_is_answered_e_cti_invalid_field_by_the_session(data):
+    """The defect's status is the session's answer on the real request path, with the frame's InvokeID."""
+    from mockcti.session import Rejected, Session, SessionConfig, Violation
+    from mockcti.wire import encode
+    from mockcti.wire import messages as M
+    from mockcti.wire.dialect import PROFILES
+
+    i = data.draw(st.integers(0, len(DIALECTS) - 1), label="dialect")
+    dialect = DIALECTS[i]
+    frame = data.draw(malformed_frames(dialect=dialect, defects=["unknown floating tag"]), label="frame")
+    s = Session(1, SessionConfig(profile=PROFILES[dialect.profile.name], v18_length_width=dialect.length_width))
+    opening = M.OpenReq(invoke_id=1, version_number=dialect.version, idle_timeout=60, services_requested=0x7,
+                        call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, client_id="t", client_password=b"",
+                        agent_id="1001", agent_instrument="3001", agent_extension="3001")
+    s.receive_data(encode(opening, dialect), 0.0)
+    s.opened(0x7)
+    events = s.receive_data(frame.data, 1.0)
+    rejected = [e for e in events if isinstance(e, Rejected)]
+    if int.from_bytes(frame.data[4:8], "big") == 3:  # an OPEN_REQ in an open session: refused as such first
+        assert rejected, events
+        return
+    assert [e.rule for e in events if isinstance(e, Violation)] == ["PROTO-UNKNOWN-TAG"], events
+    assert len(rejected) == 1 and rejected[0].status is StatusCode.E_CTI_INVALID_FIELD, events
+    assert rejected[0].invoke_id == int.from_bytes(frame.data[8:12], "big")
