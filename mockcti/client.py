@@ -10,7 +10,13 @@ iterate the unsolicited events (``await client.next_event(...)``, ``async for ev
         await cti.request(SetAgentStateReq(agent_state=AgentState.AGENT_STATE_LOGIN, ...))
         event = await cti.next_event(MessageType.AGENT_STATE_EVENT)
 
-Confirmations are matched by InvokeID; the client numbers its requests itself.
+Confirmations are matched by InvokeID (and checked to be the request's confirmation, FAILURE_CONF
+or CONTROL_FAILURE_CONF); the client numbers its requests itself, and refuses an explicit InvokeID
+that is already waiting for its confirmation. Heartbeats follow reference §3.4: one HEARTBEAT_REQ
+per interval without waiting for the previous answer; three unanswered, or a FAILURE_CONF to one
+(the server is offline), and the client resets the connection (``closed`` is set, ``close_reason``
+says why). Once the connection is gone, a request or a wait for an event raises
+:class:`ConnectionClosed` at once (events already received are still handed out first).
 """
 
 from __future__ import annotations
@@ -62,6 +68,11 @@ class ConnectionClosed(Exception):
     """The connection ended while something was waiting for the server."""
 
 
+_CLOSED = object()  # the last item of the event queue once the connection is gone
+#: unanswered heartbeats after which the client declares the session failed (reference §3.4)
+HEARTBEATS_UNANSWERED_LIMIT = 3
+
+
 class CTIClient:
     """One connection to a CTI server."""
 
@@ -72,7 +83,7 @@ class CTIClient:
         self.dialect = dialect or Dialect.uccx(18)
         self._invoke = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
-        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._frames = FrameBuffer()
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
         self._heartbeat_task: asyncio.Task | None = None
@@ -81,6 +92,8 @@ class CTIClient:
         self.close_reason: str | None = None
         self.received: list[Message] = []  # everything the server sent, in order (tests read this)
         self.heartbeats_sent = 0
+        self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
+        self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -97,16 +110,22 @@ class CTIClient:
         await self.close()
 
     def next_invoke_id(self) -> int:
-        return next(self._invoke)
+        """The next InvokeID not waiting for a confirmation."""
+        while True:
+            inv = next(self._invoke) & 0xFFFFFFFF
+            if inv and inv not in self._pending and inv not in self._heartbeats_waiting:
+                return inv
 
     async def open(self, *, client_id: str = "mockcti-client", services: int, call_msg_mask: int = ALL_CALL_EVENTS,
                    agent_state_mask: int = ALL_AGENT_STATES, config_msg_mask: int = 0, idle_timeout: int = 60,
-                   heartbeat: float | None = None, timeout: float = 10.0, **fields: Any) -> OpenConf:
+                   heartbeat: float | None = None, timeout: float = 10.0, client_password: bytes = b"",
+                   **fields: Any) -> OpenConf:
         """Send OPEN_REQ and wait for OPEN_CONF; start heartbeating every ``heartbeat`` seconds
         (default IdleTimeout / 4, as the guide recommends; 0 = never)."""
         req = OpenReq(invoke_id=self.next_invoke_id(), version_number=self.dialect.version, idle_timeout=idle_timeout,
                       services_requested=services, call_msg_mask=call_msg_mask, agent_state_mask=agent_state_mask,
-                      config_msg_mask=config_msg_mask, client_id=client_id, client_password=b"", **fields)
+                      config_msg_mask=config_msg_mask, client_id=client_id, client_password=client_password,
+                      **fields)
         conf = await self.request(req, timeout=timeout)
         self.open_conf = conf
         interval = idle_timeout / 4 if heartbeat is None else heartbeat
@@ -139,19 +158,28 @@ class CTIClient:
         self._writer.write(encode(message, self.dialect))
 
     def send_bytes(self, data: bytes) -> None:
+        if self._writer.is_closing():
+            raise ConnectionClosed(self.close_reason or "connection closed")
         self._writer.write(data)
 
     async def request(self, message: Message, *, timeout: float = 10.0, check: bool = True) -> Message:
         """Send a request and return its confirmation.
 
-        An InvokeID of 0 in ``message`` is replaced by the next one. With ``check`` (default) a
-        FAILURE_CONF / CONTROL_FAILURE_CONF raises :class:`RequestFailed`; otherwise it is returned.
+        An InvokeID of 0 in ``message`` is replaced by the next one; an InvokeID already waiting
+        for its confirmation is refused (ValueError). With ``check`` (default) a FAILURE_CONF /
+        CONTROL_FAILURE_CONF raises :class:`RequestFailed`; otherwise it is returned. On a closed
+        connection: :class:`ConnectionClosed` at once.
         """
+        if self.closed.is_set():
+            raise ConnectionClosed(self.close_reason or "connection closed")
         if getattr(message, "invoke_id", None) == 0:
             message = dataclasses.replace(message, invoke_id=self.next_invoke_id())
         inv = message.invoke_id
+        if inv in self._pending or inv in self._heartbeats_waiting:
+            raise ValueError(f"InvokeID {inv} is already waiting for its confirmation")
+        want = CONFIRMATION_OF.get(message.TYPE)
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._pending[inv] = fut
+        self._pending[inv] = (fut, want)
         try:
             self.send(message)
             reply = await asyncio.wait_for(fut, timeout)
@@ -197,19 +225,24 @@ class CTIClient:
 
     async def next_event(self, *types: MessageType, timeout: float = 5.0,
                          where: Callable[[Message], bool] | None = None) -> Message:
-        """The next unsolicited message (of one of ``types``, matching ``where``); others are skipped."""
+        """The next unsolicited message (of one of ``types``, matching ``where``); others are skipped.
+
+        Events already received come first, even with ``timeout=0``; once they are used up on a
+        closed connection, :class:`ConnectionClosed` (at once, not after ``timeout``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        events = self._events
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise asyncio.TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'} within {timeout} s")
-            try:
-                ev = await asyncio.wait_for(self._events.get(), remaining)
-            except asyncio.TimeoutError:
-                if self.closed.is_set() and self._events.empty():
-                    raise ConnectionClosed(self.close_reason or "closed") from None
-                raise
+            if not events.empty():
+                ev = events.get_nowait()
+            else:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'} within {timeout} s")
+                ev = await asyncio.wait_for(events.get(), remaining)
+            if ev is _CLOSED:
+                events.put_nowait(_CLOSED)  # every later wait ends the same way
+                raise ConnectionClosed(self.close_reason or "closed")
             if (not types or ev.TYPE in types) and (where is None or where(ev)):
                 return ev
 
@@ -226,64 +259,93 @@ class CTIClient:
         """The events already received and not consumed yet."""
         out = []
         while not self._events.empty():
-            out.append(self._events.get_nowait())
+            ev = self._events.get_nowait()
+            if ev is _CLOSED:
+                self._events.put_nowait(_CLOSED)
+                break
+            out.append(ev)
         return out
 
     async def __aiter__(self) -> AsyncIterator[Message]:  # type: ignore[override]
-        while not (self.closed.is_set() and self._events.empty()):
+        """Every event until the connection is gone (an hour of silence ends it with TimeoutError)."""
+        while True:
             try:
-                yield await self.next_event(timeout=3600)
+                ev = await self.next_event(timeout=3600)
             except ConnectionClosed:
                 return
+            yield ev
 
     # -- internals ------------------------------------------------------------------------------
 
     async def _heartbeat_loop(self, interval: float) -> None:
-        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, asyncio.TimeoutError, RequestFailed,
-                                 ConnectionError):
+        """One HEARTBEAT_REQ per interval, answered or not; the answers are taken by _dispatch."""
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, ConnectionError):
             while not self.closed.is_set():
                 await asyncio.sleep(interval)
+                if self.closed.is_set():
+                    return
+                if len(self._heartbeats_waiting) >= HEARTBEATS_UNANSWERED_LIMIT:
+                    self._fail_session(f"{len(self._heartbeats_waiting)} heartbeats unanswered (reference §3.4)")
+                    return
+                inv = self.next_invoke_id()
+                self._heartbeats_waiting.add(inv)
                 self.heartbeats_sent += 1
-                await self.request(HeartbeatReq(invoke_id=self.next_invoke_id()), timeout=interval * 3)
+                self.send(HeartbeatReq(invoke_id=inv))
+
+    def _fail_session(self, reason: str) -> None:
+        """The client declares the session failed: reset the TCP connection (reference §3.4)."""
+        if self.close_reason is None:
+            self.close_reason = reason
+        self._writer.transport.abort()
 
     async def _read_loop(self) -> None:
         try:
             while True:
                 data = await self._reader.read(65536)
                 if not data:
-                    self.close_reason = "closed by server"
+                    self.close_reason = self.close_reason or "closed by server"
                     break
                 for item in self._frames.feed(data):
-                    if isinstance(item, FrameError):
-                        self.close_reason = f"bad frame from server: {item}"
+                    if isinstance(item, FrameError):  # the stream cannot be followed: reset it (§3.1)
+                        self._fail_session(f"bad frame from server: {item}")
                         return
                     try:
                         msg = decode(item, self.dialect)
                     except DecodeError as exc:
-                        self.close_reason = f"undecodable message from server: {exc}"
+                        self.undecodable.append(f"type {item.type_id}: {exc}")
                         continue
                     self.received.append(msg)
                     self._dispatch(msg)
         except (ConnectionError, OSError) as exc:
-            self.close_reason = f"connection lost: {exc}"
+            self.close_reason = self.close_reason or f"connection lost: {exc}"
         except asyncio.CancelledError:
             pass
         finally:
             self.closed.set()
-            for fut in self._pending.values():
+            self._events.put_nowait(_CLOSED)
+            for fut, _ in self._pending.values():
                 if not fut.done():
                     fut.set_exception(ConnectionClosed(self.close_reason or "closed"))
 
     def _dispatch(self, msg: Message) -> None:
-        inv = getattr(msg, "invoke_id", None)
-        is_conf = msg.TYPE in _CONF_TYPES
-        if is_conf and inv in self._pending:
-            fut = self._pending[inv]
-            if not fut.done():
-                fut.set_result(msg)
-            # TEAM_CONFIG_CONF ends a TEAM_CONFIG exchange; other confirmations are single
-            return
-        self._events.put_nowait(msg)
+        mt = msg.TYPE
+        if mt in _CONF_TYPES:
+            inv = getattr(msg, "invoke_id", None)
+            if inv in self._heartbeats_waiting and mt in _HEARTBEAT_ANSWERS:
+                self._heartbeats_waiting.discard(inv)
+                if mt is not MT.HEARTBEAT_CONF:  # the server is offline: reset (reference §3.4)
+                    self._fail_session(f"{mt.name} to HEARTBEAT_REQ (status {getattr(msg, 'status', None)}): "
+                                       "the server is offline")
+                return
+            waiting = self._pending.get(inv)
+            if waiting is not None:
+                fut, want = waiting
+                if not fut.done() and (mt is want or mt in _FAILURES or want is None):
+                    fut.set_result(msg)
+                    return
+        self._events.put_nowait(msg)  # unsolicited, or a confirmation nobody waits for (any more)
 
 
-_CONF_TYPES = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
+_FAILURES = frozenset({MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF})
+_CONF_TYPES = frozenset(CONFIRMATION_OF.values()) | _FAILURES
+_HEARTBEAT_ANSWERS = frozenset({MT.HEARTBEAT_CONF}) | _FAILURES

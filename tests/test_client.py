@@ -1,0 +1,255 @@
+"""mockcti.client.CTIClient against a scripted server: what a user of the client relies on when the
+server misbehaves (closes, stops answering, answers FAILURE_CONF, sends what cannot be framed)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from mockcti.client import ConnectionClosed, CTIClient, RequestFailed
+from mockcti.wire import Dialect, FrameBuffer, FrameError, decode, encode
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+
+D = Dialect.uccx(18)
+Handler = Callable[[M.Message, asyncio.StreamWriter], None]
+
+
+def default_reply(msg) -> M.Message | None:
+    if msg.TYPE is MT.OPEN_REQ:
+        return M.OpenConf(invoke_id=msg.invoke_id, agent_id=msg.agent_id or None)
+    if msg.TYPE is MT.HEARTBEAT_REQ:
+        return M.HeartbeatConf(invoke_id=msg.invoke_id)
+    if msg.TYPE is MT.CLOSE_REQ:
+        return M.CloseConf(invoke_id=msg.invoke_id)
+    return None
+
+
+class Scripted:
+    """A CTI server on 127.0.0.1 whose answers ``handler(msg, writer)`` decides; it records requests."""
+
+    def __init__(self, handler: Handler | None = None) -> None:
+        self.handler = handler or (lambda msg, w: self.reply(w, default_reply(msg)))
+        self.seen: list[M.Message] = []
+        self.writers: list[asyncio.StreamWriter] = []
+
+    @staticmethod
+    def reply(writer: asyncio.StreamWriter, msg: M.Message | None) -> None:
+        if msg is not None:
+            writer.write(encode(msg, D))
+
+    async def __aenter__(self) -> "Scripted":
+        async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.writers.append(writer)
+            fb = FrameBuffer()
+            try:
+                while data := await reader.read(65536):
+                    for item in fb.feed(data):
+                        if isinstance(item, FrameError):
+                            return
+                        msg = decode(item, D)
+                        self.seen.append(msg)
+                        self.handler(msg, writer)
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(on_conn, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for w in self.writers:
+            w.close()
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def client(self, **open_kw) -> CTIClient:
+        cti = await CTIClient.connect("127.0.0.1", self.port, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", **{"heartbeat": 0, **open_kw})
+        return cti
+
+
+def _hold(invoke_id: int = 0) -> M.HoldCallReq:
+    return M.HoldCallReq(invoke_id=invoke_id, call_id=7, connection_device_id="3001")
+
+
+@pytest.mark.asyncio
+async def test_after_the_server_closes_requests_and_event_waits_end_at_once():
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.writers[0].close()
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionClosed, match="closed by server"):
+            await cti.request(_hold(), timeout=10)
+        with pytest.raises(ConnectionClosed):
+            await cti.next_event(timeout=10)
+        with pytest.raises(ConnectionClosed):  # and again: every later wait ends the same way
+            await cti.next_event(timeout=10)
+        assert time.monotonic() - t0 < 2
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_async_for_ends_when_the_connection_drops_after_the_events_already_received():
+    async with Scripted() as srv:
+        cti = await srv.client()
+        got: list[MT] = []
+
+        async def consume() -> None:
+            async for ev in cti:
+                got.append(ev.TYPE)
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.05)
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3))
+        await asyncio.sleep(0.05)
+        srv.writers[0].close()
+        await asyncio.wait_for(task, 5)  # was blocked for up to an hour
+        assert got == [MT.SYSTEM_EVENT]
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_an_event_already_received_is_returned_with_timeout_zero():
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3))
+        for _ in range(100):
+            if cti.received and cti.received[-1].TYPE is MT.SYSTEM_EVENT:
+                break
+            await asyncio.sleep(0.01)
+        assert (await cti.next_event(timeout=0)).TYPE is MT.SYSTEM_EVENT
+        with pytest.raises(asyncio.TimeoutError):
+            await cti.next_event(timeout=0)
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_a_frame_that_cannot_be_cut_resets_the_connection():
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.writers[0].write(b"\x7f\xff\xff\xff\x00\x00\x00\x03")  # a BodyLength no server sends
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert cti.close_reason.startswith("bad frame from server")
+        with pytest.raises(ConnectionClosed):
+            await cti.request(_hold(), timeout=5)
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_an_undecodable_message_is_recorded_and_the_connection_stays():
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.writers[0].write(b"\x00\x00\x00\x00\x00\x00\xee\xee")  # a message type nobody defines
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3))
+        assert (await cti.next_event(timeout=5)).TYPE is MT.SYSTEM_EVENT
+        assert len(cti.undecodable) == 1 and "61166" in cti.undecodable[0]
+        assert cti.close_reason is None and not cti.closed.is_set()
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_three_unanswered_heartbeats_reset_the_connection():
+    def mute(msg, w):
+        if msg.TYPE is not MT.HEARTBEAT_REQ:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(mute) as srv:
+        cti = await srv.client(heartbeat=0.05)
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert "3 heartbeats unanswered" in cti.close_reason
+        assert sum(m.TYPE is MT.HEARTBEAT_REQ for m in srv.seen) == 3
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_one_lost_heartbeat_conf_does_not_stop_heartbeating():
+    lost: list[int] = []
+
+    def lose_first(msg, w):
+        if msg.TYPE is MT.HEARTBEAT_REQ and not lost:
+            lost.append(msg.invoke_id)
+            return
+        Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(lose_first) as srv:
+        cti = await srv.client(heartbeat=0.05)
+        await asyncio.sleep(0.6)
+        assert not cti.closed.is_set()
+        assert sum(m.TYPE is MT.HEARTBEAT_REQ for m in srv.seen) >= 6  # one per interval, answered or not
+        assert not cti.drain_events()  # HEARTBEAT_CONFs are the heartbeat's, not events
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_a_failure_conf_to_a_heartbeat_resets_the_connection():
+    def offline(msg, w):
+        if msg.TYPE is MT.HEARTBEAT_REQ:
+            Scripted.reply(w, M.FailureConf(invoke_id=msg.invoke_id, status=17, text="offline"))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(offline) as srv:
+        cti = await srv.client(heartbeat=0.05)
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert "FAILURE_CONF to HEARTBEAT_REQ" in cti.close_reason and "offline" in cti.close_reason
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_an_invoke_id_already_waiting_is_refused_and_the_counter_skips_it():
+    def hold_late(msg, w):
+        if msg.TYPE is MT.HOLD_CALL_REQ:
+            asyncio.get_running_loop().call_later(0.2, Scripted.reply, w, M.HoldCallConf(invoke_id=msg.invoke_id))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(hold_late) as srv:
+        cti = await srv.client()
+        nxt = cti.next_invoke_id() + 1
+        first = asyncio.create_task(cti.request(_hold(nxt), timeout=5))
+        await asyncio.sleep(0.02)
+        with pytest.raises(ValueError, match=f"InvokeID {nxt} is already waiting"):
+            await cti.request(_hold(nxt), timeout=5)
+        assert cti.next_invoke_id() != nxt  # the counter does not hand it out while it waits
+        assert (await first).TYPE is MT.HOLD_CALL_CONF
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_a_confirmation_of_another_type_does_not_answer_the_request():
+    def wrong(msg, w):
+        if msg.TYPE is MT.HOLD_CALL_REQ:
+            Scripted.reply(w, M.RetrieveCallConf(invoke_id=msg.invoke_id))
+            Scripted.reply(w, M.HoldCallConf(invoke_id=msg.invoke_id))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(wrong) as srv:
+        cti = await srv.client()
+        assert (await cti.request(_hold(), timeout=5)).TYPE is MT.HOLD_CALL_CONF
+        assert [m.TYPE for m in cti.drain_events()] == [MT.RETRIEVE_CALL_CONF]  # handed out as unsolicited
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_failure_conf_raises_request_failed_and_client_password_is_sent():
+    def refuse(msg, w):
+        if msg.TYPE is MT.HOLD_CALL_REQ:
+            Scripted.reply(w, M.FailureConf(invoke_id=msg.invoke_id, status=4, text="no such call"))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(refuse) as srv:
+        cti = await srv.client(client_password=b"s3cret")
+        assert srv.seen[0].client_password == b"s3cret"
+        with pytest.raises(RequestFailed) as exc:
+            await cti.request(_hold(), timeout=5)
+        assert exc.value.status == 4
+        await cti.close()
