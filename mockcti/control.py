@@ -230,9 +230,6 @@ def _type_name(v: Any) -> str:
 
 
 #: agent states POST /agents/{id}/state may set (LOGIN logs in: NOT_READY with AGT_LOGON)
-_SETTABLE_AGENT_STATES = ("LOGIN", "LOGOUT", "NOT_READY", "READY", "WORK", "WORK_READY")
-
-
 def _str(data: Mapping[str, Any], key: str, *, required: bool = False, max_len: int = 4096,
          default: str | None = None, max_bytes: int | None = None) -> str | None:
     """A text field; ``max_bytes``: the UTF-8 bytes a wire field carries (its maximum without the NUL)."""
@@ -803,8 +800,9 @@ class ControlServer:
         data = req.json(("state", "reason_code"))
         name = _str(data, "state", required=True, max_len=64)
         # what an administrator or supervisor can set; TALKING, RESERVED, HOLD, … are the calls' doing
-        names = {n.removeprefix("AGENT_STATE_"): m for n, m in AgentState.__members__.items()
-                 if n.removeprefix("AGENT_STATE_") in _SETTABLE_AGENT_STATES}
+        from mockcti.center.core import SETTABLE_AGENT_STATES
+
+        names = {m.name.removeprefix("AGENT_STATE_"): m for m in SETTABLE_AGENT_STATES}
         key = name.upper().removeprefix("AGENT_STATE_") if name else ""
         if key not in names:
             why = (" (set by the center as calls come and go, not settable)"

@@ -42,7 +42,8 @@ from mockcti.wire.enums import (
 )
 from mockcti.wire.records import fast_frozen_init
 
-__all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure"]
+__all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure",
+           "SETTABLE_AGENT_STATES"]
 
 # the enums' members as plain attributes (wire.enums.Members): every call step reads several
 MT = Members(MessageType)
@@ -122,6 +123,10 @@ ENTER_FROM = {
     AS.AGENT_STATE_WORK_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY},
 }
 PENDING_WHILE_TALKING = {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY}
+#: what a supervisor or the administration can set (set_agent_state: control API, scenarios, test
+#: helpers); the other states follow the agent's calls
+SETTABLE_AGENT_STATES = (AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY,
+                         AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY)
 
 
 # -- what the hub exchanges with the center ------------------------------------------------------------
@@ -464,12 +469,17 @@ class ContactCenter:
         self._set_state(out, agent, want, reason, now)
 
     def set_agent_state(self, now: float, agent_id: str, state: AgentState | int, reason: int = 0) -> list[Delivery]:
-        """A supervisor or the administration changes an agent's state (scenarios, control API).
+        """A supervisor or the administration changes an agent's state (scenarios, control API,
+        test helpers) to one of :data:`SETTABLE_AGENT_STATES` (others: ValueError — TALKING, HOLD,
+        RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
         call (as the agent's own request does, §7.2); LOGOUT is refused (ValueError)."""
         out: list[Delivery] = []
         agent = self.agents[agent_id]
         want = AS(state)
+        if want not in SETTABLE_AGENT_STATES:
+            raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
+                             + ", ".join(s.name for s in SETTABLE_AGENT_STATES))
         if want is AS.AGENT_STATE_LOGIN:
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)

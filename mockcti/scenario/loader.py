@@ -1030,7 +1030,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
         from mockcti.wire.enums import AgentState
 
         ctx.agent(body["agent"], path + ("agent",))
-        name = _agent_state_name(body["state"])
+        name = _agent_state_name(body["state"])  # (the schema lets only the settable states through)
         return m.SetAgentState(body["agent"], name, int(AgentState[name]), body.get("reason_code"), loc)
     if kind == "system_event":
         from mockcti.wire.enums import CCXStatus, SystemEventID

@@ -360,14 +360,20 @@ class ServerHelpers:
 
     def set_agent_state(self, agent_id: str, state: AgentState | int | str, reason: int = 0) -> str:
         """A supervisor changes an agent's state (``"READY"``, ``"AGENT_STATE_READY"``, an
-        :class:`AgentState` or its number). Returns the agent's state name afterwards."""
+        :class:`AgentState` or its number): LOGIN, LOGOUT, NOT_READY, READY, WORK or WORK_READY
+        (ValueError otherwise, and for LOGOUT of an agent on a call; READY, NOT_READY, WORK and
+        WORK_READY asked during a call are taken when it ends). Returns the agent's state name afterwards."""
+        from mockcti.center.core import SETTABLE_AGENT_STATES
+
+        settable = [s.name.removeprefix("AGENT_STATE_") for s in SETTABLE_AGENT_STATES]
         if isinstance(state, str):
             key = state.upper()
             key = key if key.startswith("AGENT_STATE_") else "AGENT_STATE_" + key
             if key not in AgentState.__members__:
-                raise ValueError(f"unknown agent state {state!r}; known: "
-                                 f"{[n.removeprefix('AGENT_STATE_') for n in AgentState.__members__]}")
+                raise ValueError(f"unknown agent state {state!r}; settable: {settable}")
             state = AgentState[key]
+        if AgentState(state) not in SETTABLE_AGENT_STATES:
+            raise ValueError(f"{AgentState(state).name} is set by the center as calls come and go; settable: {settable}")
 
         def go(hub: Hub, now: float) -> str:
             if agent_id not in hub.center.agents:

@@ -746,6 +746,20 @@ def test_an_administrator_cannot_take_an_agent_off_a_call():
     assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_WORK, 7)
 
 
+@pytest.mark.parametrize("state", [AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD, AS.AGENT_STATE_RESERVED,
+                                   AS.AGENT_STATE_UNKNOWN])
+def test_states_that_follow_the_calls_cannot_be_set_by_the_administration(state):
+    """HOLD set by hand on an agent with no call left it stuck: READY confirmed but not taken,
+    LOGOUT refused. Only LOGIN, LOGOUT, NOT_READY, READY, WORK and WORK_READY are settable."""
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+    with pytest.raises(ValueError, match=f"{state.name} is set by the center as calls come and go"):
+        w.c.set_agent_state(w.t, "1001", state)
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    assert "1001" in w.c.ready  # still offered calls
+
+
 @pytest.mark.parametrize("kw, field", [(dict(ani="\ud800"), "ani"),
                                        (dict(variables={"call_variable1": "a\ud800"}), "call_variable1")])
 def test_a_lone_surrogate_is_call_data_no_event_carries(kw, field):

@@ -184,6 +184,8 @@ def test_minimal_document_defaults():
     ("name: x\ntimeline:\n  - {after: nostep, do: close}\n", 3, "timeline[0].after", "unknown step id 'nostep'"),
     ("name: x\ncenter: {agents: [{id: '1001'}]}\ntimeline:\n  - at: 1\n    do: {set_agent_state: {agent: '1002', state: READY}}\n",
      5, "timeline[0].do.set_agent_state.agent", "unknown agent id '1002'; allowed: 1001"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {set_agent_state: {agent: '1001', state: TALKING}}\n",
+     4, "timeline[0].do.set_agent_state.state", "unknown value 'TALKING'; allowed: AGENT_STATE_LOGIN"),
     ("name: x\nsteps:\n  - expect:\n      message: OPEN_REQ\n      fields: {agent_id: {regex: '(('}}\n",
      5, "steps[0].expect.fields.agent_id.regex", "bad regular expression"),
     ("name: x\nsteps:\n  - send: {message: SYSTEM_EVENT, fields: {text: '${nope}'}}\n",

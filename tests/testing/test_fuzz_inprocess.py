@@ -42,7 +42,9 @@ def test_a_client_crashing_on_hold_is_caught_with_a_small_case(tmp_path):
     assert not result.passed and result.exit_code == 1
     assert "RuntimeError" in result.failure.reason
     case = result.failure.case
-    assert len(case.items) == 1 and "CALL_HELD_EVENT" in _types(case)
+    # small: Hypothesis does not always get rid of a harmless malformed item before the call flow
+    assert len(case.items) <= 2 and [i.kind for i in case.items].count("events") == 1
+    assert "CALL_HELD_EVENT" in _types(case)
     assert len(_types(case)) <= 20
     assert "CALL_HELD_EVENT" in result.summary()
     assert load_case(save) == case

@@ -131,6 +131,9 @@ def test_center_actions(server: ThreadedServer) -> None:
     assert [e.data["what"] for e in server.events("happening")] == ["test agent state"] * 2 + ["test call"]
     with pytest.raises(ValueError, match="unknown agent state 'BUSY'"):
         server.set_agent_state("1003", "BUSY")
+    with pytest.raises(ValueError, match="AGENT_STATE_HOLD is set by the center"):  # calls' doing, not settable
+        server.set_agent_state("1003", "HOLD")
+    assert server.agent_state("1003") == "AGENT_STATE_RESERVED"
     with pytest.raises(KeyError, match="unknown agent '9999'"):
         server.deliver_call(agent="9999")
     with pytest.raises(ValueError, match="unknown journal entry kind"):
