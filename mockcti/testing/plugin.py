@@ -8,18 +8,21 @@ Fixtures (the server machinery is imported when a fixture is first used):
   ``journal``, ``call(fn)``, ``report()``, ``assert_received(...)``, ``assert_no_violations()``,
   ``deliver_call(...)``, ``set_agent_state(...)``, ``events(kind)`` ...
 - ``cti_async_server`` — the same helpers, the server running in the test's own event loop
-  (needs pytest-asyncio).
+  (needs pytest-asyncio; an async test in the function-scoped loop, a usage error otherwise).
 - ``cti_server_factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None,
   seed=None)`` — more servers; every one is stopped at teardown.
 - ``cti_center`` — the center the fixtures use (None: the default center); override it in a
-  conftest to return a :class:`~mockcti.center.CenterConfig` or a center file path.
+  conftest to return a :class:`~mockcti.center.CenterConfig` or a center file path (relative to
+  the test file, then to rootdir).
 
 Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_server`` (and
 ``cti_async_server``) load that scenario (path relative to the test file, then to rootdir); at
 teardown every expectation is verified and the test fails (teardown error) when one is unmet.
+The marker on a test that uses neither fixture is a usage error (the scenario would not run).
 
 Option ``--cti-report DIR`` (ini ``cti_report``): write ``summary.json`` and ``junit.xml`` of each
-test's server(s) into ``DIR/<test id>/``.
+test's server(s) into ``DIR/<test id>/`` (``-async`` for cti_async_server's, ``-N`` for the
+factory's N-th server).
 """
 
 from __future__ import annotations
@@ -49,6 +52,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=None)
 
 
+_SERVING = ("cti_server", "cti_async_server")  # the fixtures that run the marker's scenario
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A marker no fixture runs would verify nothing: the test would pass with its scenario unused."""
+    if item.get_closest_marker(MARKER) is not None and not set(_SERVING) & set(getattr(item, "fixturenames", ())):
+        _usage(f"@pytest.mark.{MARKER} on a test that uses neither cti_server nor cti_async_server: the scenario "
+               "would not run (cti_server_factory takes scenario= instead)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -64,7 +78,8 @@ def _usage(text: str) -> NoReturn:
     pytest.fail(f"mockcti usage error: {text}", pytrace=False)
 
 
-def _resolve(request: pytest.FixtureRequest, path: str | Path) -> Path:
+def _resolve(request: pytest.FixtureRequest, path: str | Path, what: str = f"@pytest.mark.{MARKER}: scenario file") -> Path:
+    """A path relative to the test file, then to rootdir (or absolute)."""
     p = Path(path)
     if p.is_absolute():
         candidates = [p]
@@ -73,8 +88,7 @@ def _resolve(request: pytest.FixtureRequest, path: str | Path) -> Path:
     for c in candidates:
         if c.is_file():
             return c
-    _usage(f"@pytest.mark.{MARKER}: scenario file {str(path)!r} not found (looked at "
-           + ", ".join(str(c) for c in candidates) + ")")
+    _usage(f"{what} {str(path)!r} not found (looked at " + ", ".join(str(c) for c in candidates) + ")")
 
 
 def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None) -> Any:
@@ -105,7 +119,21 @@ def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
     if path is None or len(args) > 1 or kwargs:
         _usage(f"@pytest.mark.{MARKER} takes (path, *, seed=None); got args={marker.args!r} "
                                 f"kwargs={marker.kwargs!r}")
+    from mockcti.scenario.model import Scenario
+
+    if not isinstance(path, (str, Path, Scenario)):
+        _usage(f"@pytest.mark.{MARKER}: the scenario is a file path (or a loaded Scenario), not {path!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        _usage(f"@pytest.mark.{MARKER}: seed must be an integer, not {seed!r}")
     return _engine(request, path, seed), seed
+
+
+def _center_of(request: pytest.FixtureRequest, center: Any) -> Any:
+    """``cti_center`` as the servers take it: a center file path is found like the marker's scenario
+    (relative to the test file, then rootdir), not relative to wherever pytest was started."""
+    if isinstance(center, (str, Path)):
+        return _resolve(request, center, "cti_center: center file")
+    return center
 
 
 def _report_dir(config: pytest.Config) -> Path | None:
@@ -146,15 +174,17 @@ def _verify(handle: "ServerHelpers") -> str | None:
     return f"{len(bad)} scenario expectation(s) unmet on {handle.host}:{handle.port}:\n{format_expectations(exps)}"
 
 
-def _write_report(request: pytest.FixtureRequest, handle: "ServerHelpers", index: int) -> None:
+def _write_report(request: pytest.FixtureRequest, handle: "ServerHelpers", suffix: str) -> None:
+    """``DIR/<test id>/`` for cti_server, ``…-async`` for cti_async_server, ``…-N`` for the factory's
+    N-th server: one test with several servers gets one directory per server."""
     directory = _report_dir(request.config)
     if directory is None:
         return
     from mockcti.report import write_reports
 
     d = directory / _safe(request.node.nodeid)
-    if index:
-        d = d.with_name(f"{d.name}-{index}")
+    if suffix:
+        d = d.with_name(f"{d.name}-{suffix}")
     seed = getattr(handle.engine, "seed", None) if handle.engine is not None else None
     write_reports(handle.journal, d, expectations=handle.expectations, seed=handle.seed if seed is None else seed,
                   extra={"test": request.node.nodeid})
@@ -181,7 +211,7 @@ def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
     from mockcti.testing.fixtures import ThreadedServer
 
     engine, seed = _marker_engine(request)
-    server = ThreadedServer(cti_center, engine=engine, seed=seed).start()
+    server = ThreadedServer(_center_of(request, cti_center), engine=engine, seed=seed).start()
     problems: list[str] = []
     try:
         yield server
@@ -190,7 +220,7 @@ def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
             problems.append(problem)
     finally:
         server.stop()
-        _write_report(request, server, 0)
+        _write_report(request, server, "")
     _fail_if(problems)
 
 
@@ -227,19 +257,41 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
                 server.stop()
             finally:
                 if server.server is not None:
-                    _write_report(request, server, i + 1)
+                    _write_report(request, server, str(i + 1))
     _fail_if(problems)
+
+
+def _check_async_test(request: pytest.FixtureRequest) -> None:
+    """cti_async_server serves in the function-scoped loop: a test in another loop (a sync test, or
+    one running in a module/class/session loop) would wait on a server whose loop is not running."""
+    import inspect
+
+    fn = getattr(request.node, "function", None)
+    if fn is None or not inspect.iscoroutinefunction(fn):
+        _usage("cti_async_server runs in the test's event loop, so it needs an async test "
+               "(pytest-asyncio); a sync test uses cti_server")
+    marker = request.node.get_closest_marker("asyncio")
+    scope = (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")) if marker is not None else None
+    if scope is None:
+        try:
+            scope = request.config.getini("asyncio_default_test_loop_scope") or None
+        except ValueError:  # an older pytest-asyncio: tests run in the function loop
+            scope = None
+    if scope not in (None, "function"):
+        _usage(f"cti_async_server runs in the function-scoped event loop, this test in the {scope!r} loop; "
+               "use cti_server (its own thread), or run the test with loop_scope='function'")
 
 
 if pytest_asyncio is not None:
 
-    @pytest_asyncio.fixture
+    @pytest_asyncio.fixture(loop_scope="function")
     async def cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
-        """A running mock CTI server in the test's own event loop: an AsyncServer."""
+        """A running mock CTI server in the test's own event loop (function scope): an AsyncServer."""
         from mockcti.testing.fixtures import AsyncServer
 
+        _check_async_test(request)
         engine, seed = _marker_engine(request)
-        server = await AsyncServer(cti_center, engine=engine, seed=seed).start()
+        server = await AsyncServer(_center_of(request, cti_center), engine=engine, seed=seed).start()
         problems: list[str] = []
         try:
             yield server
@@ -248,5 +300,5 @@ if pytest_asyncio is not None:
                 problems.append(problem)
         finally:
             await server.stop()
-            _write_report(request, server, 0)
+            _write_report(request, server, "async")
         _fail_if(problems)

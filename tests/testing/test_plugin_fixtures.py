@@ -49,15 +49,24 @@ def test_marker_and_option_are_registered(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*@pytest.mark.cti_scenario(path, *, seed=None)*"])
     result = run(pytester, "--help")
     result.stdout.fnmatch_lines(["*--cti-report=DIR*"])
-    # a test carrying the marker without using the fixtures is collected under --strict-markers
+    # the marker is known under --strict-markers; on a test without a serving fixture it is a usage
+    # error (the scenario would not run, and the test would pass with nothing checked)
     pytester.makepyfile("""
         import pytest
 
         @pytest.mark.cti_scenario("whatever.yaml", seed=3)
         def test_marked():
             pass
+
+        @pytest.mark.cti_scenario("whatever.yaml")
+        def test_marked_factory(cti_server_factory):
+            pass
     """)
-    run(pytester, "--strict-markers").assert_outcomes(passed=1)
+    result = run(pytester, "--strict-markers")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario on a test that uses neither "
+                                 "cti_server nor cti_async_server*"])
+    assert "not found in `markers`" not in result.stdout.str()
 
 
 def test_sync_test_with_a_blocking_client(pytester: pytest.Pytester) -> None:
@@ -250,3 +259,116 @@ def test_cti_report_ini_option_is_relative_to_rootdir(pytester: pytest.Pytester)
     finally:
         monkey.undo()
     assert (pytester.path / "ini-reports" / "sub_test_ini.py_test_one" / "junit.xml").is_file()
+
+
+def test_cti_async_server_outside_the_function_loop_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """The server runs in the function-scoped loop; a sync test, or a test in a module loop, used to
+    hang until its client timed out."""
+    pytester.makepyfile("""
+        import pytest
+
+        def test_sync(cti_async_server):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop(cti_async_server):
+            pass
+
+        @pytest.mark.asyncio
+        async def test_function_loop(cti_async_server):
+            assert cti_async_server.port
+    """)
+    result = run(pytester, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*cti_async_server runs in the test's event loop, so it needs an async test*",
+                                 "*cti_async_server runs in the function-scoped event loop, this test in the "
+                                 "'module' loop*"])
+
+
+def test_cti_async_server_with_a_session_default_fixture_loop(pytester: pytest.Pytester) -> None:
+    """asyncio_default_fixture_loop_scope=session (what pytest-asyncio's warning leads users to set)
+    used to start the server in the session loop while the test ran in its own: the client hung."""
+    pytester.makepyfile(helpers=ASYNC_CLIENT)
+    pytester.makepyfile(test_loop="""
+        import pytest
+        from helpers import agent_session
+
+        @pytest.mark.asyncio
+        async def test_it(cti_async_server):
+            await agent_session(cti_async_server)
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                "-o", "asyncio_default_fixture_loop_scope=session", "--timeout", "60")
+    result.assert_outcomes(passed=1)
+
+
+def test_one_test_with_both_servers_gets_both_reports(pytester: pytest.Pytester) -> None:
+    """cti_server's report used to overwrite cti_async_server's (both wrote DIR/<test id>/)."""
+    pytester.makepyfile("""
+        import asyncio
+        import pytest
+        from mockcti.client import CTIClient
+
+        @pytest.mark.asyncio
+        async def test_both(cti_server, cti_async_server):
+            cti = await CTIClient.connect(cti_async_server.host, cti_async_server.port)
+            await cti.open_bridge(heartbeat=0)
+            await cti.abort()  # no CLOSE_REQ: a violation in the async server's report only
+            for _ in range(500):
+                if cti_async_server.events("close"):
+                    break
+                await asyncio.sleep(0.01)
+    """)
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=1)
+    out = pytester.path / "out"
+    dirs = sorted(p.name for p in out.iterdir())
+    assert dirs == ["test_one_test_with_both_servers_gets_both_reports.py_test_both",
+                    "test_one_test_with_both_servers_gets_both_reports.py_test_both-async"]
+    assert json.loads((out / dirs[0] / "summary.json").read_text())["passed"]
+    assert not json.loads((out / dirs[1] / "summary.json").read_text())["passed"]
+
+
+@pytest.mark.parametrize("args, text", [
+    ("5", "the scenario is a file path (or a loaded Scenario), not 5"),
+    ('"s.yaml", seed="abc"', "seed must be an integer, not 'abc'"),
+    ('"s.yaml", seed=1.5', "seed must be an integer, not 1.5"),
+])
+def test_marker_arguments_are_checked(pytester: pytest.Pytester, args: str, text: str) -> None:
+    pytester.makefile(".yaml", s="name: s\n")
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.cti_scenario({args})
+        def test_it(cti_server):
+            pass
+    """)
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*mockcti usage error: @pytest.mark.cti_scenario: {text}*"])
+
+
+def test_a_cti_center_file_is_found_next_to_the_test_whatever_the_directory(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "center.toml").write_text(
+        '[[agents]]\nid = "7001"\nextension = "4001"\ninstrument = "4001"\npassword = "pw"\n')
+    pytester.makepyfile(**{"tests/conftest": """
+        import pytest
+
+        @pytest.fixture
+        def cti_center():
+            return "center.toml"
+    """, "tests/test_center_path": """
+        def test_it(cti_server):
+            assert cti_server.set_agent_state("7001", "LOGIN") == "AGENT_STATE_NOT_READY"
+    """})
+    run(pytester, "tests").assert_outcomes(passed=1)  # from the project root, not from tests/
+    pytester.makepyfile(**{"tests/conftest": """
+        import pytest
+
+        @pytest.fixture
+        def cti_center():
+            return "nowhere.toml"
+    """})
+    result = run(pytester, "tests")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockcti usage error: cti_center: center file 'nowhere.toml' not found*"])
