@@ -292,10 +292,17 @@ class CTIClient:
                 self.heartbeats_sent += 1
                 self.send(HeartbeatReq(invoke_id=inv))
 
-    def _fail_session(self, reason: str) -> None:
-        """The client declares the session failed: reset the TCP connection (reference §3.4)."""
+    def _fail_session(self, reason: str, *, say_close: bool = False) -> None:
+        """The client declares the session failed: reset the TCP connection (reference §3.4). With
+        ``say_close`` (what it reads is broken, what it writes is not) a CLOSE_REQ goes out first,
+        without waiting for a CLOSE_CONF it could not read."""
         if self.close_reason is None:
             self.close_reason = reason
+        if say_close and self.open_conf is not None and not self._writer.is_closing():
+            with contextlib.suppress(Exception):
+                self._writer.write(encode(CloseReq(invoke_id=self.next_invoke_id(), status=0), self.dialect))
+            self._writer.close()  # (sends what is buffered, then closes)
+            return
         self._writer.transport.abort()
 
     async def _read_loop(self) -> None:
@@ -306,8 +313,8 @@ class CTIClient:
                     self.close_reason = self.close_reason or "closed by server"
                     break
                 for item in self._frames.feed(data):
-                    if isinstance(item, FrameError):  # the stream cannot be followed: reset it (§3.1)
-                        self._fail_session(f"bad frame from server: {item}")
+                    if isinstance(item, FrameError):  # the stream cannot be followed: CLOSE_REQ and reset
+                        self._fail_session(f"bad frame from server: {item}", say_close=True)
                         return
                     try:
                         msg = decode(item, self.dialect)

@@ -618,20 +618,31 @@ class Session:
                                 frame.type_id))
             return True
         if state is _AWAITING_OPEN and mt is not _OPEN_REQ:
-            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ"))
+            msg = self._as_received(frame)
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_REQ", msg))
             out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "no session is open on this connection", invoke,
-                                frame.type_id))
+                                frame.type_id, msg))
             return True
         if state in (_OPEN, _OPENING) and mt is _OPEN_REQ:
-            out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection"))
+            msg = self._as_received(frame)
+            out.append(Violation("PROTO-OPEN-TWICE", "second OPEN_REQ on one connection", msg))
             out.append(Rejected(S.E_CTI_SESSION_ALREADY_OPEN, "a session is already open on this connection",
-                                invoke, frame.type_id))
+                                invoke, frame.type_id, msg))
             return True
         if state is _OPENING:
-            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF"))
-            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id))
+            msg = self._as_received(frame)
+            out.append(Violation("PROTO-OPEN-FIRST", f"{mt.name} before OPEN_CONF", msg))
+            out.append(Rejected(S.E_CTI_SESSION_NOT_OPEN, "the session is not open yet", invoke, frame.type_id, msg))
             return True
         return False
+
+    def _as_received(self, frame: Frame) -> Message | None:
+        """A well-formed request refused for its moment (before OPEN_REQ, OPEN_REQ twice) is still a
+        message the client sent: decoded, it is journalled as received (None when it does not decode)."""
+        try:
+            return decode(frame, self.dialect)
+        except DecodeError:
+            return None
 
     def _check_open(self, msg: OpenReq, now: float) -> list[Event]:
         out: list[Event] = []

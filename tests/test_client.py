@@ -139,6 +139,11 @@ async def test_a_frame_that_cannot_be_cut_resets_the_connection():
         assert cti.close_reason.startswith("bad frame from server")
         with pytest.raises(ConnectionClosed):
             await cti.request(_hold(), timeout=5)
+        for _ in range(200):  # what it writes still works: a CLOSE_REQ before the connection closes
+            if srv.seen[-1].TYPE is MT.CLOSE_REQ:
+                break
+            await asyncio.sleep(0.01)
+        assert srv.seen[-1].TYPE is MT.CLOSE_REQ
         await cti.close()
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -166,3 +167,24 @@ def test_importing_the_plugin_is_cheap() -> None:
             "print(any(m in sys.modules for m in ('construct', 'yaml', 'jsonschema')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_requests_refused_for_their_moment_are_still_received(server: ThreadedServer) -> None:
+    """A HEARTBEAT_REQ before OPEN_REQ and a second OPEN_REQ arrived: assert_received sees them
+    (they were journalled only as 'rejected', so a count of OPEN_REQs said 1 when 2 came)."""
+    from mockcti.wire.messages import OpenReq
+
+    d = Dialect.uccx(18)
+    opening = OpenReq(invoke_id=1, version_number=18, idle_timeout=60, services_requested=0x7, call_msg_mask=0,
+                      agent_state_mask=0, client_id="x", client_password=b"", agent_id="1002",
+                      agent_extension="3002", agent_instrument="3002")
+    with socket.create_connection((server.host, server.port), timeout=5) as s:
+        s.sendall(encode(HeartbeatReq(invoke_id=9), d) + encode(opening, d))
+        server.wait_until(lambda: server.sent("OPEN_CONF"))
+        s.sendall(encode(dataclasses.replace(opening, invoke_id=2), d))
+        server.wait_until(lambda: len(server.sent("FAILURE_CONF")) == 2)
+    server.assert_received("HEARTBEAT_REQ", invoke_id=9, count=1)
+    server.assert_received("OPEN_REQ", count=2)
+    rules = [e.data["rule"] for e in server.events("violation")]
+    assert rules[:2] == ["PROTO-OPEN-FIRST", "PROTO-OPEN-TWICE"]
+    assert [e.data.get("request") for e in server.events("violation")][:2] == ["HEARTBEAT_REQ", "OPEN_REQ"]
