@@ -49,7 +49,7 @@ class ServerConfig:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end")
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -59,6 +59,7 @@ class _Connection(asyncio.Protocol):
         self.closing = False
         self.peer = ""
         self.dribble_end = 0.0  # loop time when the last dribbled chunk is due (keeps byte order)
+        self.eof_sent = False  # a half_close fault sent our FIN: reading goes on, nothing more can be written
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -98,6 +99,12 @@ class _Connection(asyncio.Protocol):
 
     def flush(self) -> None:
         if not self.pending or self.transport is None or self.transport.is_closing():
+            self.pending.clear()
+            return
+        if self.eof_sent:  # after our FIN nothing can be written (write() would raise): dropped, journalled
+            srv = self.server
+            srv.hub.journal.record("fault", srv.now(), self.sid, fault="write after half_close dropped",
+                                   bytes=sum(len(p) for p in self.pending))
             self.pending.clear()
             return
         data = b"".join(self.pending) if len(self.pending) > 1 else self.pending[0]
@@ -243,8 +250,9 @@ class MockServer:
                 self._dribble(conn, a.data, a.chunk, a.interval)
             elif isinstance(a, HalfClose):
                 conn.flush()
-                if conn.transport is not None and conn.transport.can_write_eof():
+                if conn.transport is not None and not conn.eof_sent and conn.transport.can_write_eof():
                     conn.transport.write_eof()
+                    conn.eof_sent = True
             elif isinstance(a, PauseReading):
                 if conn.transport is not None:
                     conn.transport.pause_reading()
@@ -271,7 +279,7 @@ class MockServer:
         at = start_at
         for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
-            loop.call_at(at, lambda p=piece: conn.transport is not None and not conn.closing
+            loop.call_at(at, lambda p=piece: conn.transport is not None and not conn.closing and not conn.eof_sent
                          and not conn.transport.is_closing() and conn.transport.write(p))
             at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder
         conn.dribble_end = at

@@ -11,7 +11,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import Dialect, FrameBuffer, decode, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
-    CloseConf, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
+    CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -417,5 +417,41 @@ async def test_a_bug_below_the_server_is_contained_recorded_and_resets_only_its_
         assert "internal error in the hub (receive)" in err and "RuntimeError: engine bug" in err
         assert "ZeroDivisionError: timer bug" in err
         bystander.close()
+    finally:
+        await server.stop()
+
+
+async def test_requests_after_a_half_close_are_read_and_their_answers_dropped_not_a_crash():
+    """half_close sends FIN and keeps reading. The next answer used to raise 'Cannot call write()
+    after write_eof()' out of data_received: asyncio tore the connection down and the client was
+    charged PROTO-NO-CLOSE. Now the answers are dropped (journalled) and the requests still count."""
+    from mockcti.hub import HalfClose
+
+    server = await started()
+    try:
+        c = await Raw.connect(server)
+        c.send(open_req())
+        assert isinstance(await c.recv(), OpenConf)
+        sid = max(server.connections)
+        server.call(lambda hub, now: hub.act(HalfClose(sid)))
+        assert await c.closed()  # our FIN
+        c.send(HeartbeatReq(invoke_id=5))
+        await asyncio.sleep(0.1)
+        c.send(HeartbeatReq(invoke_id=6))
+        await asyncio.sleep(0.1)
+        c.send(CloseReq(invoke_id=7, status=0))
+        for _ in range(300):
+            if not server.connections:
+                break
+            await asyncio.sleep(0.01)
+        assert not server.connections  # CLOSE_REQ read and taken: the server closed the connection
+        assert server.internal_errors == 0
+        journal = server.journal.entries()
+        dropped = [e for e in journal if e.kind == "fault" and e.data.get("fault") == "write after half_close dropped"]
+        assert len(dropped) == 3 and all(e.session == sid for e in dropped)  # two HEARTBEAT_CONFs, the CLOSE_CONF
+        assert [e.data["message"]["type"] for e in journal if e.kind == "in"][-3:] == ["HEARTBEAT_REQ", "HEARTBEAT_REQ",
+                                                                                 "CLOSE_REQ"]
+        assert not [e for e in journal if e.kind == "violation"]
+        c.close()
     finally:
         await server.stop()
