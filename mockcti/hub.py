@@ -44,7 +44,7 @@ __all__ = [
 MT = MessageType
 S = StatusCode
 # enum members read on every message, as globals: reading one off its class costs ~120 ns on Python 3.11
-_OPEN = SessionState.OPEN
+_OPEN, _OPENING = SessionState.OPEN, SessionState.OPENING
 _OPEN_REQ, _HEARTBEAT_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.HEARTBEAT_REQ, MT.CLOSE_REQ
 _FAILURE_EVENT = MT.FAILURE_EVENT
 
@@ -307,10 +307,33 @@ class Hub:
     # -- primitives (also used by the scenario engine and the control API) ----------------------------
 
     def send(self, sid: int, message: Message) -> None:
-        """Encode ``message`` for session ``sid`` and queue it; record it in the journal."""
+        """Encode ``message`` for session ``sid`` and queue it; record it in the journal.
+
+        An OPEN_CONF, or a FAILURE_CONF with its InvokeID, sent (by a scenario) to a session whose
+        OPEN_REQ waits for its answer is that answer: the session opens (and the center subscribes it,
+        with the ServicesGranted sent) or goes back to waiting for an OPEN_REQ."""
         conn = self.conns.get(sid)
         if conn is not None:
+            session = conn.session
+            if session.state is _OPENING and session.open_req is not None:
+                self._answer_open(sid, conn, message)
             self._send(sid, conn, message)
+
+    def _answer_open(self, sid: int, conn: _Conn, message: Message) -> None:
+        session = conn.session
+        req = session.open_req
+        if message.TYPE is MT.OPEN_CONF:
+            granted = int(message.services_granted)
+            result = self.center.open_session(self._subscription(sid, req, granted), self.now)
+            if result.status == S.E_CTI_NO_ERROR:
+                conn.subscribed = True
+            else:  # the scenario opens a session the center would refuse: open, but the center does not see it
+                self.journal.record("fault", self.now, sid, fault="scenario OPEN_CONF for a session the center "
+                                    f"refuses ({S(result.status).name}: {result.text}); its requests go unanswered "
+                                    "by the center")
+            session.opened(granted)
+        elif message.TYPE is MT.FAILURE_CONF and message.invoke_id == req.invoke_id:
+            session.open_refused(self.now)
 
     def _send(self, sid: int, conn: _Conn, message: Message) -> None:
         try:
@@ -448,14 +471,7 @@ class Hub:
         svc = req.services_requested
         granted = int(svc & self.config.grantable_services)  # a plain int: IntFlag arithmetic is slow
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
-        sub = Subscription(
-            session_id=sid, mode="agent" if agent_mode else "bridge", services=granted,
-            call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
-            config_msg_mask=req.config_msg_mask, version=req.version_number,
-            agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
-            client_id=req.client_id or "",
-        )
-        result = self.center.open_session(sub, now)
+        result = self.center.open_session(self._subscription(sid, req, granted), now)
         if result.status != S.E_CTI_NO_ERROR:
             self.send(sid, FailureConf(invoke_id=req.invoke_id, status=int(result.status), text=result.text))
             session.open_refused(now)
@@ -481,6 +497,15 @@ class Hub:
         session.opened(granted)
         conn.subscribed = True
         self.send(sid, conf)
+
+    def _subscription(self, sid: int, req: OpenReq, granted: int) -> Subscription:
+        return Subscription(
+            session_id=sid, mode="agent" if req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS else "bridge",
+            services=granted, call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
+            config_msg_mask=req.config_msg_mask, version=req.version_number,
+            agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
+            client_id=req.client_id or "",
+        )
 
     # -- internals ----------------------------------------------------------------------------------
 

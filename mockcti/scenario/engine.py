@@ -436,12 +436,7 @@ class ScenarioEngine:
         else:
             msg = W.FailureConf(invoke_id=invoke, status=act.status_code if act.status_code is not None
                                 else int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text=text)
-        hub.send(ctx.session_id, msg)
-        if ctx.request is not None and ctx.request.TYPE is MT.OPEN_REQ and ctx.session_id is not None:
-            # a refused OPEN_REQ leaves the connection waiting for a new one (as when the center refuses)
-            session = hub.session(ctx.session_id)
-            if session is not None:
-                session.open_refused(hub.now)
+        hub.send(ctx.session_id, msg)  # (to an OPEN_REQ waiting for its answer: the hub refuses the open)
 
     def _text_for(self, act: m.Fail) -> str | None:
         """Text of a failure: the seed-000 (or other catalog) code named by ``text_code``."""

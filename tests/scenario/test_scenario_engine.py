@@ -1191,3 +1191,30 @@ def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     assert [(f["action"], f["error"]) for f in faults] == [
         ("SetAgentState", "agent 1001 has a call; it cannot be logged out now")]
     assert h.hub.center.agents["1001"].pending is AS.AGENT_STATE_READY
+
+
+def test_a_scenario_that_answers_open_req_opens_or_refuses_the_session():
+    """A rule replying OPEN_CONF itself left the session half-open: every later request (CLOSE_REQ
+    too) got E_CTI_SESSION_NOT_OPEN and a PROTO-OPEN-FIRST violation. The scenario's OPEN_CONF now
+    opens it (the center subscribes it with the ServicesGranted sent); a FAILURE_CONF refuses it."""
+    h = H("""
+    rules:
+      - when: {message: OPEN_REQ, fields: {agent_id: "1001"}}
+        then:
+          - reply: {message: OPEN_CONF, fields: {services_granted: 7, unified_ccx_online: 0,
+                                                 agent_state: AGENT_STATE_NOT_READY, agent_id: "1001",
+                                                 agent_extension: "3001", agent_instrument: "3001"}}
+      - when: {message: OPEN_REQ, fields: {agent_id: "1002"}}
+        then: [{reply: {message: FAILURE_CONF, fields: {status: E_CTI_INVALID_PASSWORD}}}]
+    """, center=True)
+    sid = h.connect(1.0)
+    [conf] = h.req(sid, h.open_req("1001"), 1.0)
+    assert conf.TYPE is MT.OPEN_CONF and conf.unified_ccx_online == 0
+    [state] = h.req(sid, W.QueryAgentStateReq(invoke_id=2, agent_instrument="3001", agent_id="1001"), 2.0)
+    assert state.TYPE is MT.QUERY_AGENT_STATE_CONF and state.agent_id == "1001"
+    assert [m.TYPE for m in h.req(sid, W.CloseReq(invoke_id=3, status=0), 3.0)] == [MT.CLOSE_CONF]
+    other = h.connect(4.0)
+    [refused] = h.req(other, h.open_req("1002"), 4.0)
+    assert refused.TYPE is MT.FAILURE_CONF and refused.status == StatusCode.E_CTI_INVALID_PASSWORD
+    assert h.hub.session(other).state.name == "AWAITING_OPEN"  # waits for a new OPEN_REQ
+    assert not [e for e in h.hub.journal.entries() if e.kind == "violation"]
