@@ -200,30 +200,42 @@ class ScenarioEngine:
             if f.messages is not None and message.TYPE in f.messages and self._chance(f):
                 # bound to messages: each matching message is one draw, one fault (not "armed for good")
                 self._arm(session_id, sf, f, now, session_wide=False)
-        if message.TYPE is MT.HEARTBEAT_REQ and sf.drop_heartbeat_conf:
-            sf.drop_heartbeat_conf -= 1
-            self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)
-            return True
-        if message.TYPE is MT.OPEN_REQ and sf.late_open_conf:
-            delay, sf.late_open_conf = sf.late_open_conf, 0.0
-            self._journal(f"fault: OPEN_CONF late by {delay:g} s", session=session_id)
-            hub.schedule(now + delay, lambda: hub.default(session_id, message, hub.now))
-            return True
         ctx = _Ctx(session_id, message)
-        # the current expect step
+        # the current expect step: a request arrived, whatever the faults below do with its answer
         step = self._current_step()
+        matched: m.ExpectStep | None = None
         if isinstance(step, m.ExpectStep) and step.match.matches(message, state=self.state, agent=agent,
                                                                 env=self._env(ctx)):
+            matched = step
             self._capture(step.capture, message)
             self._journal("step matched", step=step.id, session=session_id)
             self._step_deadline = None
             self.step_index += 1
-            if step.respond is not None:
-                self._run(step.respond, ctx, now)
-                self._step_done(step, now)
+        # protocol faults on the answer: it is withheld or late (no rule and no step response runs)
+        if message.TYPE is MT.HEARTBEAT_REQ and sf.drop_heartbeat_conf:
+            sf.drop_heartbeat_conf -= 1
+            self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)
+            if matched is not None:
+                hub.schedule(now, lambda: self._step_done(matched, hub.now))
+            return True
+        if message.TYPE is MT.OPEN_REQ and sf.late_open_conf:
+            delay, sf.late_open_conf = sf.late_open_conf, 0.0
+            self._journal(f"fault: OPEN_CONF late by {delay:g} s", session=session_id)
+
+            def late() -> None:
+                hub.default(session_id, message, hub.now)
+                if matched is not None:  # the flow goes on once the answer is out
+                    self._step_done(matched, hub.now)
+
+            hub.schedule(now + delay, late)
+            return True
+        if matched is not None:
+            if matched.respond is not None:
+                self._run(matched.respond, ctx, now)
+                self._step_done(matched, now)
                 return True
             # the rules or the center answer first; the flow goes on right after that answer
-            hub.schedule(now, lambda: self._step_done(step, hub.now))
+            hub.schedule(now, lambda: self._step_done(matched, hub.now))
         for rule in self.scenario.rules:
             if not rule.when.matches(message, state=self.state, agent=agent, env=self._env(ctx)):
                 continue

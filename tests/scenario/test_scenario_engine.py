@@ -1218,3 +1218,26 @@ def test_a_scenario_that_answers_open_req_opens_or_refuses_the_session():
     assert refused.TYPE is MT.FAILURE_CONF and refused.status == StatusCode.E_CTI_INVALID_PASSWORD
     assert h.hub.session(other).state.name == "AWAITING_OPEN"  # waits for a new OPEN_REQ
     assert not [e for e in h.hub.journal.entries() if e.kind == "violation"]
+
+
+def test_a_request_whose_answer_a_fault_withholds_or_delays_still_meets_its_step():
+    """late_open_conf / no_heartbeat_conf returned before the steps looked at the request: the
+    expect step never matched ('still waiting for OPEN_REQ') and what came after it never ran."""
+    h = H("""
+    faults:
+      - {kind: late_open_conf, params: {seconds: 0.5}}
+      - {kind: no_heartbeat_conf}
+    steps:
+      - {id: opened, expect: {message: OPEN_REQ, timeout: 3}}
+      - {id: beat, expect: {message: HEARTBEAT_REQ, timeout: 3}}
+    timeline:
+      - {after: opened, do: {system_event: {id: SYS_TEXT_FYI, text: "after-open"}}}
+    end: {after: 5, when: all_steps_done}
+    """, center=True)
+    sid = h.connect(1.0)
+    assert h.req(sid, h.open_req("1001"), 1.0) == []  # OPEN_CONF is late
+    out = h.msgs(h.tick(1.6), sid)
+    assert [m.TYPE for m in out] == [MT.OPEN_CONF, MT.SYSTEM_EVENT]  # the answer, then the flow after the step
+    assert h.hb(sid, 2.0) == []  # withheld, and still the step's request
+    h.tick(2.1)
+    assert h.engine.finished and "all steps done" in (h.engine.end_reason or "")
