@@ -118,12 +118,8 @@ class ScenarioEngine:
         for i, names in enumerate(self.scenario.call_captures):
             if i < len(center.preset_call_ids):
                 call = center.calls[center.preset_call_ids[i]]
-                agent_leg = call.agent_legs()[0] if call.agent_legs() else None
-                values = {"call_id": call.id, "ani": call.ani, "agent": agent_leg.agent if agent_leg else None,
-                          "agent_id": agent_leg.agent if agent_leg else None,
-                          "connection_device_id": agent_leg.device if agent_leg else None}
                 for var, fld in names.items():
-                    self.env[var] = values.get(fld, call.id)
+                    self.env[var] = _call_value(call, fld)
         return center
 
     def hub_config(self) -> Any:
@@ -392,8 +388,9 @@ class ScenarioEngine:
                 raise _ActionError(str(exc.args[0]) if exc.args else "unknown name") from None
             except CallDataError as exc:  # a substituted value no call event can carry (no call was made)
                 raise _ActionError(str(exc)) from None
+            call = center.calls.get(call_id)
             for var, fld in act.capture.items():
-                self.env[var] = call_id if fld in ("call_id", "CallID") else getattr(center.calls.get(call_id), fld, call_id)
+                self.env[var] = call_id if call is None else _call_value(call, fld)
             hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq)
             hub.deliver(deliveries)
         elif isinstance(act, m.HangUp):
@@ -766,6 +763,19 @@ class ScenarioEngine:
         hub = self.hub
         if hub is not None:
             hub.journal.record("happening", hub.now, data.pop("session", None), what=f"scenario: {what}", **data)
+
+
+def _call_value(call: Any, fld: str) -> Any:
+    """What a call capture names (schema: call_id | connection_device_id | ani | dnis): the device is
+    the one the call was delivered to (an agent's phone; None while the call waits in a queue)."""
+    if fld in ("call_id", "CallID"):
+        return call.id
+    if fld == "connection_device_id":
+        legs = call.agent_legs()
+        return legs[0].device if legs else None
+    if fld in ("ani", "dnis"):
+        return getattr(call, fld)
+    raise KeyError(fld)  # (the loader allows only the four above)
 
 
 @dataclass(frozen=True)

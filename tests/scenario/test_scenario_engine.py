@@ -1241,3 +1241,32 @@ def test_a_request_whose_answer_a_fault_withholds_or_delays_still_meets_its_step
     assert h.hb(sid, 2.0) == []  # withheld, and still the step's request
     h.tick(2.1)
     assert h.engine.finished and "all steps done" in (h.engine.end_reason or "")
+
+
+def test_call_captures_take_the_field_they_name():
+    """deliver_call's and center.calls' capture of connection_device_id / dnis gave the CallID."""
+    h = H("""
+    center:
+      csqs: [{name: Sales, id: 1}]
+      agents:
+        - {id: "1001", extension: "3001", password: "1234", csqs: [Sales], state: READY}
+        - {id: "1002", extension: "3002", password: "1234", csqs: [Sales], state: NOT_READY}
+      calls:
+        - {agent: "1002", ani: "0622", csq: Sales, state: talking,
+           capture: {pdev: connection_device_id, pdnis: dnis, pani: ani}}
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then:
+          - reply: {message: HEARTBEAT_CONF}
+          - deliver_call: {agent: "1001", ani: "0611", dnis: "7200",
+                           capture: {call: call_id, dev: connection_device_id, d: dnis, a: ani}}
+    """)
+    sid = h.open()
+    h.hb(sid, 2.0)
+    env = h.engine.env
+    assert isinstance(env["call"], int)
+    assert (env["dev"], env["d"], env["a"]) == ("3001", "7200", "0611")
+    assert (env["pdev"], env["pani"]) == ("3002", "0622")
+    preset = next(c for c in h.hub.center.calls.values() if c.ani == "0622")
+    assert env["pdnis"] == preset.dnis and env["pdnis"] != preset.id
