@@ -465,6 +465,11 @@ class ScenarioEngine:
         assert hub is not None
         values = dict(substitute(dict(fields), env))
         cls = W.by_name(mt.name)
+        for f in cls.SPEC.floating:  # a text field set to one ${…} holding a number takes its text
+            if getattr(f, "kind", None) is not None and f.kind.py_type is str:
+                v = values.get(f.attr)
+                if v is not None and not isinstance(v, str):
+                    values[f.attr] = str(v)
         if "invoke_id" in cls.__dataclass_fields__ and "invoke_id" not in values:
             values["invoke_id"] = getattr(ctx.request, "invoke_id", 0) if ctx.request is not None else 0
         try:

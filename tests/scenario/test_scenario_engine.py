@@ -1270,3 +1270,15 @@ def test_call_captures_take_the_field_they_name():
     assert (env["pdev"], env["pani"]) == ("3002", "0622")
     preset = next(c for c in h.hub.center.calls.values() if c.ani == "0622")
     assert env["pdnis"] == preset.dnis and env["pdnis"] != preset.id
+
+
+def test_a_text_field_that_is_one_substitution_gets_its_text():
+    """text: "${request.invoke_id}" failed ('cannot encode 2 as STRING') and nothing was sent."""
+    h = H("""
+    rules:
+      - when: {message: HOLD_CALL_REQ}
+        then: [{reply: {message: FAILURE_CONF, fields: {status: 17, text: "${request.invoke_id}"}}}]
+    """, center=True)
+    sid = h.open()
+    (fc,) = h.req(sid, hold(20, call_id=7), 2.0)
+    assert fc.TYPE is MT.FAILURE_CONF and fc.text == "20"
