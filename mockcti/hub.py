@@ -114,6 +114,8 @@ class Engine(Protocol):
 
     def on_disconnect(self, session_id: int, now: float) -> None: ...
 
+    # optional: ``on_refused(session_id, message, now)`` sees a well-formed request the session refused
+    # for its moment (before OPEN_REQ, OPEN_REQ twice): already answered, it only counts as received
     # optional: ``sees_heartbeats = False`` lets the hub answer plain HEARTBEAT_REQs without the engine
     # optional: ``on_send(session_id, message, data, now) -> list[Action] | None`` sees every
     # encoded outgoing message; a list replaces the plain write (transport/framing/protocol faults)
@@ -521,6 +523,9 @@ class Hub:
                                 type_id=ev.type_id, invoke_id=ev.invoke_id)
             if ev.message is not None:
                 self._journal_message("in", now, sid, ev.message)
+                refused = getattr(self.engine, "on_refused", None)
+                if refused is not None:
+                    refused(sid, ev.message, now)
             self.send(sid, ev.failure_conf())
             if ev.close:
                 self.close(sid, f"unrecoverable frame: {ev.text}")

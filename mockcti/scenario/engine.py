@@ -183,6 +183,14 @@ class ScenarioEngine:
 
     # -- requests ------------------------------------------------------------------------------------
 
+    def on_refused(self, session_id: int, message: Message, now: float) -> None:
+        """A request the session refused for its moment (a second OPEN_REQ, a request before OPEN_REQ):
+        the client sent it, so expectations count it; rules and steps do not answer it (it was)."""
+        agent = self._agent_of(session_id)
+        self.received.append(Received(now - self.t0, session_id, message, self.state, agent))
+        if self.scenario.end.when == "all_expectations_met":
+            self._count_for_end(message, agent)
+
     def on_request(self, session_id: int, message: Message, now: float) -> bool:
         hub = self.hub
         assert hub is not None

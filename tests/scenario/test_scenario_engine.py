@@ -1282,3 +1282,19 @@ def test_a_text_field_that_is_one_substitution_gets_its_text():
     sid = h.open()
     (fc,) = h.req(sid, hold(20, call_id=7), 2.0)
     assert fc.TYPE is MT.FAILURE_CONF and fc.text == "20"
+
+
+def test_requests_the_session_refused_count_for_expectations():
+    """A second OPEN_REQ and a HEARTBEAT_REQ before OPEN_REQ reached the journal but not the
+    expectations: 'OPEN_REQ at most once' and 'never HEARTBEAT_REQ' were reported met."""
+    h = H("""
+    expect:
+      - {id: opens-once, message: OPEN_REQ, max: 1}
+      - {id: no-early-beat, message: HEARTBEAT_REQ, never: true}
+    """, center=True)
+    sid = h.connect(1.0)
+    assert h.hb(sid, 1.0)[0].status == StatusCode.E_CTI_SESSION_NOT_OPEN  # before OPEN_REQ: refused
+    assert h.req(sid, h.open_req("1001"), 1.1)[0].TYPE is MT.OPEN_CONF
+    assert h.req(sid, h.open_req("1001", invoke=2), 1.2)[0].status == StatusCode.E_CTI_SESSION_ALREADY_OPEN
+    results = {r.name: r for r in h.engine.verify(2.0)}
+    assert not results["opens-once"].met and not results["no-early-beat"].met
