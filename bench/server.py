@@ -209,7 +209,7 @@ class MixEngine:
             return True
         return False
 
-    def on_disconnect(self, sid, now):
+    def on_disconnect(self, sid, now, reason):
         pass
 
     def tick(self, now):

@@ -112,7 +112,9 @@ class Engine(Protocol):
     def on_request(self, session_id: int, message: Message, now: float) -> bool:
         """Handle a legal request; return True when the scenario answered it (no default handling)."""
 
-    def on_disconnect(self, session_id: int, now: float) -> None: ...
+    def on_disconnect(self, session_id: int, now: float, reason: str) -> None:
+        """The connection is gone; ``reason``: "peer closed", "peer reset", "closed by server" or the
+        reason the hub closed it for."""
 
     # optional: ``on_refused(session_id, message, now)`` sees a well-formed request the session refused
     # for its moment (before OPEN_REQ, OPEN_REQ twice): already answered, it only counts as received
@@ -253,7 +255,7 @@ class Hub:
             self._deliver(self.center.close_session(sid, now), now)
         self.journal.record("close", now, sid, reason=reason)
         if self.engine is not None:
-            self.engine.on_disconnect(sid, now)
+            self.engine.on_disconnect(sid, now, reason)
         return self._take()
 
     def tick(self, now: float) -> list[Action]:

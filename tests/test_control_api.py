@@ -128,7 +128,7 @@ class FakeEngine:
     def on_request(self, session_id, message, now):
         return False
 
-    def on_disconnect(self, session_id, now):
+    def on_disconnect(self, session_id, now, reason):
         pass
 
     def tick(self, now):

@@ -369,7 +369,7 @@ class _BuggyEngine:
             raise RuntimeError("engine bug")
         return False
 
-    def on_disconnect(self, sid, now):
+    def on_disconnect(self, sid, now, reason):
         pass
 
     def tick(self, now):

@@ -162,10 +162,13 @@ class ScenarioEngine:
             if f.messages is None and self._chance(f):
                 self._arm(session_id, sf, f, now, session_wide=True)
 
-    def on_disconnect(self, session_id: int, now: float) -> None:
+    def on_disconnect(self, session_id: int, now: float, reason: str = "peer closed") -> None:
         self.faults.pop(session_id, None)
         hub = self.hub
-        if self.scenario.end.when == "disconnect" and hub is not None and not hub.conns:
+        # end: {when: disconnect} is the client's leaving: a connection the server dropped (failover,
+        # a reset or close fault, the close action) leaves the client to reconnect
+        if self.scenario.end.when == "disconnect" and hub is not None and not hub.conns \
+                and reason in ("peer closed", "peer reset"):
             self._finish("the client disconnected")
 
     def tick(self, now: float) -> None:

@@ -1298,3 +1298,22 @@ def test_requests_the_session_refused_count_for_expectations():
     assert h.req(sid, h.open_req("1001", invoke=2), 1.2)[0].status == StatusCode.E_CTI_SESSION_ALREADY_OPEN
     results = {r.name: r for r in h.engine.verify(2.0)}
     assert not results["opens-once"].met and not results["no-early-beat"].met
+
+
+def test_end_when_disconnect_waits_for_the_client_not_for_a_connection_the_server_dropped():
+    """end: {when: disconnect} ended the run when the server itself dropped the connection (a close
+    action, a reset fault, failover) — before the client could reconnect, which is what such a
+    scenario tests."""
+    h = H("""
+    rules:
+      - when: {message: HOLD_CALL_REQ}
+        then: [close]
+    end: {when: disconnect, after: 30}
+    """, center=True)
+    sid = h.open()
+    h.send(sid, hold(5, call_id=7), 2.0)
+    h.hub.disconnected(sid, 2.1, reason="closed by server")
+    assert not h.engine.finished
+    again = h.open(now=3.0)  # the client reconnects, then leaves
+    h.hub.disconnected(again, 4.0, reason="peer closed")
+    assert h.engine.finished and h.engine.end_reason == "the client disconnected"
