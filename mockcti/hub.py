@@ -376,6 +376,11 @@ class Hub:
         if conn is None:
             return
         conn.session.closing()
+        hold = getattr(self._engine, "close_after", None) if not abort else None
+        at = hold(sid, self.now) if hold is not None else None
+        if at is not None:  # a scenario's delayed write is still to come: the close follows it
+            self.schedule(at, lambda: self._actions.append(Close(sid, reason, abort)) if sid in self.conns else None)
+            return
         self._actions.append(Close(sid, reason, abort))
 
     def schedule(self, at: float, fn: Callable[[], None]) -> None:

@@ -243,6 +243,9 @@ class MockServer:
                 if a.abort:
                     conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
                     conn.abort()
+                elif loop is not None and conn.dribble_end > loop.time():
+                    conn.flush()
+                    loop.call_at(conn.dribble_end, conn.close)  # after the last dribbled piece, not cutting it
                 else:
                     conn.close()
             elif isinstance(a, WriteChunked):

@@ -56,6 +56,10 @@ class Received:
     agent: str | None
 
 
+#: seconds messages held by coalesce / out_of_order_events wait at most for the rest of their batch
+HOLD_BOUND = 0.5
+
+
 @dataclass
 class _SessionFaults:
     """What faults currently do to one session's outgoing messages (and some incoming ones)."""
@@ -73,6 +77,8 @@ class _SessionFaults:
     reorder_buffer: list[bytes] = field(default_factory=list)
     invoke_offset: int = 0
     invoke_offset_count: int = 0
+    release_at: float = 0.0  # when the last delayed write goes out: later writes wait behind it (TCP order)
+    holding: int = 0  # which batch of held (coalesced / reordered) messages the bound's flush is for
     #: delay/dribble armed by a rule action or a message-bound fault shape only the next message
     once: set[str] = field(default_factory=set)
 
@@ -289,40 +295,84 @@ class ScenarioEngine:
             out = out * 2
             self._journal("fault: duplicate event", session=session_id, message=message.TYPE.name)
         if sf.reorder and message.TYPE.name.endswith("_EVENT"):
+            if not sf.reorder_buffer:
+                self._bound_hold(session_id, sf, now)
             sf.reorder_buffer.extend(out)
             if len(sf.reorder_buffer) < sf.reorder:
                 return []
             out, sf.reorder_buffer, sf.reorder = list(reversed(sf.reorder_buffer)), [], 0
             self._journal("fault: events out of order", session=session_id, count=len(out))
         if sf.coalesce:
+            if not sf.held:
+                self._bound_hold(session_id, sf, now)
             sf.held.extend(out)
             if len(sf.held) < sf.coalesce:
                 return []
             out, sf.held, sf.coalesce = [b"".join(sf.held)], [], 0
         payload = b"".join(out)
         tail = self._after_write(session_id, after, now)
-        if sf.delay > 0:
-            hub = self.hub
-            assert hub is not None
-            delay = sf.delay
-            if "delay" in sf.once:
-                sf.delay = 0.0
-                sf.once.discard("delay")
-
-            def later() -> None:
-                hub.act(Write(session_id, payload))
-                for a in tail:
-                    hub.act(a)
-
-            hub.schedule(now + delay, later)
-            return []
+        write: Write | WriteChunked = Write(session_id, payload)
         if sf.dribble is not None:
             chunk, interval = sf.dribble
             if "dribble" in sf.once:
                 sf.dribble = None
                 sf.once.discard("dribble")
-            return [WriteChunked(session_id, payload, chunk, interval), *tail]
-        return [Write(session_id, payload), *tail]
+            write = WriteChunked(session_id, payload, chunk, interval)
+        at = 0.0
+        if sf.delay > 0:
+            at = now + sf.delay
+            if "delay" in sf.once:
+                sf.delay = 0.0
+                sf.once.discard("delay")
+        if at or now < sf.release_at:  # delayed, or behind a delayed write not out yet: bytes keep their order
+            hub = self.hub
+            assert hub is not None
+            sf.release_at = at = max(at, sf.release_at)
+
+            def later() -> None:
+                hub.act(write)
+                for a in tail:
+                    hub.act(a)
+
+            hub.schedule(at, later)
+            return []
+        return [write, *tail]
+
+    def _bound_hold(self, sid: int, sf: _SessionFaults, now: float) -> None:
+        """Messages held by coalesce / out_of_order_events go out at the latest HOLD_BOUND seconds
+        after the first of them, as they are (fewer than ``count`` came): never held for good."""
+        hub = self.hub
+        assert hub is not None
+        sf.holding += 1
+        batch = sf.holding
+
+        def flush() -> None:
+            if self.faults.get(sid) is sf and sf.holding == batch:
+                self._release_held(sid, sf, "the hold's bound")
+
+        hub.schedule(now + HOLD_BOUND, flush)
+
+    def _release_held(self, sid: int, sf: _SessionFaults, why: str) -> None:
+        from mockcti.hub import Write
+
+        hub = self.hub
+        assert hub is not None
+        held = list(reversed(sf.reorder_buffer)) + sf.held
+        if not held:
+            return
+        sf.reorder_buffer, sf.held, sf.reorder, sf.coalesce = [], [], 0, 0
+        sf.holding += 1
+        self._journal(f"fault: {len(held)} held message(s) written at {why}", session=sid)
+        hub.act(Write(sid, b"".join(held)))
+
+    def close_after(self, session_id: int, now: float) -> float | None:
+        """The hub is closing the connection: held messages go out first, and the close waits for a
+        delayed write still to come (it used to be lost, or cut by the close)."""
+        sf = self.faults.get(session_id)
+        if sf is None:
+            return None
+        self._release_held(session_id, sf, "the close")
+        return sf.release_at if sf.release_at > now else None
 
     def _after_write(self, sid: int, faults: list, now: float) -> list:
         """Transport actions that follow the write of a message a fault is bound to."""

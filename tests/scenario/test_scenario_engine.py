@@ -1317,3 +1317,66 @@ def test_end_when_disconnect_waits_for_the_client_not_for_a_connection_the_serve
     again = h.open(now=3.0)  # the client reconnects, then leaves
     h.hub.disconnected(again, 4.0, reason="peer closed")
     assert h.engine.finished and h.engine.end_reason == "the client disconnected"
+
+
+def test_a_delayed_write_keeps_its_place_and_the_close_waits_for_it():
+    """delay on every session: the CLOSE_CONF (and any answer still delayed) was lost, the close ran
+    at once; a delay bound to one message let later messages overtake it (a reordering no TCP
+    connection makes)."""
+    h = H("""
+    faults:
+      - {kind: delay, params: {seconds: 0.5}, messages: [QUERY_AGENT_STATE_CONF]}
+    """, center=True)
+    sid = h.open()
+    assert h.req(sid, W.QueryAgentStateReq(invoke_id=2, agent_instrument="3001", agent_id="1001"), 2.0) == []
+    assert h.hb(sid, 2.1, 3) == []  # behind the delayed confirmation
+    out = h.msgs(h.tick(2.5), sid)
+    assert [m.TYPE for m in out] == [MT.QUERY_AGENT_STATE_CONF, MT.HEARTBEAT_CONF]
+    assert h.hb(sid, 2.6, 4) == [W.HeartbeatConf(invoke_id=4)]  # nothing held any more: at once
+
+    h2 = H("""
+    faults:
+      - {kind: delay, params: {seconds: 0.5}}
+    """, center=True)
+    sid = h2.connect(1.0)
+    h2.send(sid, h2.open_req("1001"), 1.0)
+    h2.msgs(h2.tick(1.5), sid)
+    actions = h2.send(sid, W.CloseReq(invoke_id=9, status=0), 2.0)
+    assert not [a for a in actions if isinstance(a, (Write, Close))]  # the close waits for the CLOSE_CONF
+    later = h2.tick(2.5)
+    assert [type(a).__name__ for a in later if a.session_id == sid] == ["Write", "Close"]
+    assert [m.TYPE for m in h2.msgs(later, sid)] == [MT.CLOSE_CONF]
+
+
+def test_coalesced_or_reordered_messages_are_not_held_for_ever():
+    """coalesce (count 3) withheld OPEN_CONF from a client that sends nothing until it has it;
+    out_of_order_events (count 3) with one event kept that event for good. They go out as they are
+    HOLD_BOUND seconds after the first was held, and before a close."""
+    from mockcti.scenario.engine import HOLD_BOUND
+
+    h = H("""
+    faults:
+      - {kind: coalesce}
+    """, center=True)
+    sid = h.connect(1.0)
+    assert h.req(sid, h.open_req("1001"), 1.0) == []
+    assert h.msgs(h.tick(1.0 + HOLD_BOUND), sid)[0].TYPE is MT.OPEN_CONF
+
+    h2 = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - default
+          - fault: {kind: out_of_order_events, params: {count: 3}}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: lone}}
+    """, center=True)
+    sid = h2.open()
+    out = h2.hb(sid, 2.0, 5)
+    assert [m.TYPE for m in out] == [MT.HEARTBEAT_CONF]
+    out = h2.msgs(h2.tick(2.0 + HOLD_BOUND), sid)
+    assert [(m.TYPE, m.text) for m in out] == [(MT.SYSTEM_EVENT, "lone")]
+    h2.hb(sid, 3.0, 6)  # holds another SYSTEM_EVENT; the CLOSE_REQ lets it out before the close
+    closing = h2.send(sid, W.CloseReq(invoke_id=7, status=0), 3.1)
+    # (the confirmation is no event: out of order, it overtakes the held one; both precede the close)
+    assert [m.TYPE for m in h2.msgs(closing, sid)] == [MT.CLOSE_CONF, MT.SYSTEM_EVENT]
+    assert type(closing[-1]).__name__ == "Close"

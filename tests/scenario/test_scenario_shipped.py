@@ -933,11 +933,14 @@ async def test_dribble():
         c = await agent(server)
         await c.set_agent_state(AS.AGENT_STATE_READY)
         seen["ev"] = await c.next_event(MT.AGENT_STATE_EVENT, timeout=2)
-        await c.close()
+        # the close waits for the dribbled CLOSE_CONF (it used to cut it: no CLOSE_CONF arrived)
+        seen["close"] = await c.request(M.CloseReq(invoke_id=0, status=0), timeout=3)
+        await c.abort()
 
     r = await run("dribble", driver)
     assert_passed(r)
     assert seen["ev"].agent_state == AS.AGENT_STATE_READY
+    assert seen["close"].TYPE is MT.CLOSE_CONF
 
 
 @pytest.mark.asyncio
