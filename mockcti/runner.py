@@ -3,7 +3,8 @@
 Server layer (asyncio is allowed here): starts a :class:`~mockcti.server.MockServer` with a
 :class:`~mockcti.scenario.engine.ScenarioEngine`, optionally starts the client under test as a
 subprocess with ``CTI_HOST``/``CTI_PORT`` in its environment, waits until the scenario ends, the
-client exits or the timeout passes, then verifies the expectations and builds the report.
+client exits or the timeout passes, shuts the server down (the sessions closed from the server's
+side) before it stops a client still running, then verifies the expectations and builds the report.
 
 Exit codes of ``mockcti run`` (:data:`EXIT_CODES`): 0 every expectation met and no violation;
 1 an expectation unmet or a violation recorded; 2 a scenario file is invalid (or bad usage);
@@ -133,9 +134,19 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
         else:
             run.end_reason = f"timeout after {timeout:g} s"
     finally:
+        # The run is over: the server shuts down first (SYSTEM_EVENT SYS_CCX_OFFLINE, then it closes
+        # every connection itself, as `mockcti serve` does on Ctrl-C), then the client still running is
+        # stopped. The other way round, a client merely stopped at the end left "without CLOSE_REQ"
+        # (PROTO-NO-CLOSE after the scenario ended) and failed the run. begin_stop() does not await:
+        # the cancel and the SIGTERM below go out before the loop runs again, so the client is stopped
+        # before it can see the shutdown (how it would react to one is not what this run tested).
+        server.begin_stop()
+        if driver is not None and not driver.done():
+            driver.cancel()
+        exited = proc is not None and proc.returncode is not None
+        if proc is not None:
+            _signal_group(proc, signal.SIGTERM)  # the client and anything it left behind
         if driver is not None:
-            if not driver.done():
-                driver.cancel()
             try:
                 await driver
             except asyncio.CancelledError:
@@ -144,8 +155,6 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
                 run.client_exit = 1
                 run.client_output = f"{type(exc).__name__}: {exc}"
         if proc is not None:
-            exited = proc.returncode is not None
-            _signal_group(proc, signal.SIGTERM)  # the client and anything it left behind
             if not exited:
                 try:
                     await asyncio.wait_for(proc.wait(), 5)

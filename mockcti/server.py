@@ -152,6 +152,7 @@ class MockServer:
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
+        self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -199,13 +200,22 @@ class MockServer:
         self.run_actions()
         return result
 
+    def begin_stop(self) -> None:
+        """The first half of :meth:`stop`, at once (no await): stop listening, send every open session
+        SYSTEM_EVENT SYS_CCX_OFFLINE and close every connection from this side, so that what a client
+        does from now on (being killed, say) is a server shutdown to the journal, not its own leaving."""
+        if self._server is None or self._stopping:
+            return
+        self._stopping = True
+        self._server.close()
+        self._run(self.hub.shutdown(self.now()))
+        self._flush()
+
     async def stop(self) -> None:
         """Graceful shutdown: SYSTEM_EVENT SYS_CCX_OFFLINE to every open session, then close all."""
         if self._server is None:
             return
-        self._server.close()
-        self._run(self.hub.shutdown(self.now()))
-        self._flush()
+        self.begin_stop()
         deadline = self.now() + self.config.shutdown_grace
         while self.connections and self.now() < deadline:
             await asyncio.sleep(0.01)
@@ -215,6 +225,7 @@ class MockServer:
         if self._timer is not None:
             self._timer.cancel()
         self._server = None
+        self._stopping = False
 
     async def serve_forever(self) -> None:
         assert self._server is not None

@@ -252,3 +252,97 @@ def test_shipped_scenario_runs_with_a_retrying_client(tmp_path):
            "--client-cmd", f"{sys.executable} {client}"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+
+# A desktop-like client under test: opens an agent session (heartbeats on) and stays connected until it
+# is stopped. With "leave" it drops the connection without CLOSE_REQ first (a rule broken while the
+# scenario runs) and lingers, still running, until it is stopped.
+DESKTOP = """\
+import asyncio, os, sys
+from mockcti.client import CTIClient
+
+async def main():
+    c = await CTIClient.connect(os.environ["CTI_HOST"], int(os.environ["CTI_PORT"]), timeout=5)
+    await c.open_agent(agent_id="1001", instrument="3001", timeout=5)
+    if sys.argv[1:] == ["leave"]:
+        await c.abort()
+    print("opened", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+# ends 1 s after the OPEN_REQ, however long the client takes to start
+OPEN_THEN_WAIT = """\
+name: desktop
+steps:
+  - {expect: {message: OPEN_REQ, timeout: 30}}
+  - {wait: 1}
+expect:
+  - {id: opens, message: OPEN_REQ}
+end: {when: all_steps_done}
+"""
+
+
+def run_desktop(tmp_path: Path, *client_args: str) -> tuple[subprocess.CompletedProcess, dict, list]:
+    (tmp_path / "s.yaml").write_text(OPEN_THEN_WAIT)
+    (tmp_path / "desktop.py").write_text(DESKTOP)
+    cmd = [sys.executable, "-m", "mockcti", "run", "s.yaml", "--timeout", "30", "--report", "rep",
+           "--client-cmd", " ".join([sys.executable, "desktop.py", *client_args])]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    journal = [json.loads(line) for line in (tmp_path / "rep" / "desktop.jsonl").read_text().splitlines()]
+    return r, summary, journal
+
+
+def test_a_client_still_connected_when_the_scenario_ends_passes(tmp_path):
+    """README: exit 0 when every expectation is met and no violation was recorded. A client still
+    connected at the end (a desktop runs until it is stopped) was stopped before the server, and its
+    disconnect was journalled as PROTO-NO-CLOSE after "scenario ended": every such run exited 1. The
+    server now shuts down first (SYSTEM_EVENT SYS_CCX_OFFLINE, then it closes the connection)."""
+    r, summary, journal = run_desktop(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "PASS desktop (seed 0; all steps done)" in r.stderr and "VIOLATION" not in r.stderr
+    assert summary["passed"] is True and summary["violations"] == []
+    assert summary["scenarios"][0]["client_exit"] == 0
+    offline = [e for e in journal if e["kind"] == "out" and e["message"]["type"] == "SYSTEM_EVENT"]
+    assert offline and offline[0]["message"]["names"]["system_event_id"] == "SYS_CCX_OFFLINE"
+    assert [e["reason"] for e in journal if e["kind"] == "close"] == ["closed by server"]
+
+
+def test_a_client_that_left_without_close_req_before_the_end_still_fails(tmp_path):
+    """The other side of the test above: what a client did while the scenario ran still counts, even
+    when it is still running at the end (and so stopped by the runner, the server first)."""
+    r, summary, journal = run_desktop(tmp_path, "leave")
+    assert r.returncode == 1, r.stderr
+    assert "VIOLATION PROTO-NO-CLOSE" in r.stderr
+    (v,) = summary["violations"]
+    ended = next(e["t"] for e in journal if e.get("what") == "scenario: scenario ended")
+    assert v["rule"] == "PROTO-NO-CLOSE" and v["t"] < ended
+
+
+@pytest.mark.parametrize("end, timeout, reason", [("end: {after: 0.5}", 30, "after 0.5 s"),
+                                                  ("", 0.5, "timeout after 0.5 s")])
+def test_run_scenario_stops_the_server_before_a_driver_still_running(tmp_path, end, timeout, reason):
+    """``run_scenario(path, on_started=driver)``: a driver still connected when the scenario ends (or
+    at the timeout) is cancelled after the server has closed its connection, so the driver's own
+    clean-up (an abort here) is no violation; the run passes."""
+    import asyncio
+
+    from mockcti.client import CTIClient
+    from mockcti.runner import run_scenario
+
+    (tmp_path / "s.yaml").write_text(f"name: driven\nexpect:\n  - {{message: OPEN_REQ}}\n{end}\n")
+
+    async def driver(server):
+        c = await CTIClient.connect(server.host, server.port, timeout=3)
+        try:
+            await c.open_agent(agent_id="1001", instrument="3001", timeout=3, heartbeat=0)
+            await asyncio.sleep(30)
+        finally:
+            await c.abort()
+
+    run = asyncio.run(run_scenario(tmp_path / "s.yaml", on_started=driver, timeout=timeout))
+    assert run.exit_code == 0, (run.end_reason, run.summary["violations"], run.client_output)
+    assert run.end_reason == reason and run.summary["violations"] == []
