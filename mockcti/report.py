@@ -265,7 +265,10 @@ class _ReportFeature:
         # a scenario served with --scenario: its expectations are part of the verdict (as in /report)
         engine = getattr(server.hub, "engine", None)
         expectations = engine.verify(server.now()) if engine is not None and hasattr(engine, "verify") else ()
-        seed = getattr(args, "seed", None)
+        # the seed the run used: the served scenario's (--seed replaces it), else the center's (--seed, 0)
+        seed = getattr(engine, "seed", None)
+        if seed is None:
+            seed = getattr(args, "seed", None) or 0
         write_reports(server.journal, self.directory, expectations=expectations, seed=seed)
         import sys
 

@@ -223,7 +223,8 @@ def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
 
 def add_serve_arguments(p: Any) -> None:
     p.add_argument("--scenario", metavar="FILE",
-                   help="serve this scenario with no end (its center replaces --center); its expectations "
+                   help="serve this scenario with no end (its center replaces --center, its dialect "
+                        "--profile/--min-version/--max-version; --seed replaces its seed); its expectations "
                         "are checked and printed on shutdown")
 
 
@@ -232,20 +233,34 @@ class _ScenarioFeature:
         self.path = path
         self.engine: Any = None
 
-    async def start(self, server: Any, args: Any) -> None:
+    def prepare(self, server: Any, args: Any) -> None:
+        """Before the server listens: load the scenario (an invalid file stops ``serve`` with status 2
+        and the errors, file:line: key path, as ``mockcti run`` reports them), serve its dialect (its
+        profile and version range replace --profile/--min-version/--max-version, as ``mockcti run``
+        serves it; --strict, --max-body, --v18-length-width and --message-id still apply) and its
+        center. ``--seed`` overrides the scenario's seed, 0 included."""
         from mockcti.scenario.engine import ScenarioEngine
-        from mockcti.scenario.loader import load_scenario
+        from mockcti.scenario.loader import ScenarioError, load_scenario
 
-        self.engine = ScenarioEngine(load_scenario(self.path), seed=getattr(args, "seed", None) or None)
-        center = self.engine.build_center()
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            for e in getattr(exc, "errors", None) or [exc]:
+                print(f"mockcti serve: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        self.engine = ScenarioEngine(scenario, seed=getattr(args, "seed", None))
+        hub = server.hub
+        hub.config = _with_profile(hub.config, self.engine.hub_config().session.profile)
+        hub.center = self.engine.build_center()
 
-        def install(hub: Any, now: float) -> None:
-            hub.center = center
-            hub.set_engine(self.engine, now)
-
-        server.call(install)
-        print(f"mockcti: serving scenario {self.engine.scenario.name!r} (seed {self.engine.seed})",
-              file=sys.stderr, flush=True)
+    async def start(self, server: Any, args: Any) -> None:
+        if self.engine is None:  # not prepared (nothing has run since the server started listening)
+            self.prepare(server, args)
+        engine = self.engine
+        server.call(lambda hub, now: hub.set_engine(engine, now))
+        profile = server.hub.config.session.profile
+        print(f"mockcti: serving scenario {engine.scenario.name!r} (seed {engine.seed}; profile {profile.name}, "
+              f"versions {profile.min_version}-{profile.max_version})", file=sys.stderr, flush=True)
 
     async def stop(self, server: Any, args: Any) -> None:
         if self.engine is None:
@@ -259,6 +274,22 @@ class _ScenarioFeature:
         if getattr(args, "strict", False) and any(not e.met for e in getattr(self, "results", [])):
             return status or 1
         return status
+
+
+def _with_profile(hub_config: Any, profile: Any) -> Any:
+    """``hub_config`` serving ``profile`` (a scenario's dialect) instead of its own, keeping its other
+    session settings and the wire numbers its profile was given (``--message-id``)."""
+    import dataclasses
+
+    from mockcti.wire.dialect import PROFILES
+
+    current = hub_config.session.profile
+    stock = PROFILES.get(current.name)
+    if stock is not None:
+        moved = {mt: wid for wid, mt in current.by_wire_id.items() if stock.by_wire_id.get(wid) is not mt}
+        if moved:
+            profile = profile.with_type_ids(moved)
+    return dataclasses.replace(hub_config, session=dataclasses.replace(hub_config.session, profile=profile))
 
 
 def serve_feature(args: Any) -> _ScenarioFeature | None:

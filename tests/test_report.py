@@ -243,7 +243,8 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     import subprocess
     import sys
 
-    (tmp_path / "s.yaml").write_text("name: wants-a-query\nexpect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ}\n")
+    (tmp_path / "s.yaml").write_text("name: wants-a-query\nseed: 7\n"
+                                     "expect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ}\n")
     reports = tmp_path / "reports"
     proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
                              "--report", str(reports), "--scenario", str(tmp_path / "s.yaml")],
@@ -262,5 +263,6 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     summary = json.loads((reports / "summary.json").read_text())
     assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("asked", False)]
     assert summary["passed"] is False
+    assert summary["seed"] == 7  # the scenario's seed, the one the run used (it said --seed's default, 0)
     root = ET.parse(reports / "junit.xml").getroot()
     assert int(root.get("failures")) >= 1

@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--center", metavar="FILE", help="TOML or YAML file describing agents and CSQs")
     g.add_argument("--calls-per-minute", type=float, default=0.0,
                    help="generate inbound calls to the CSQs at this rate (default 0: off)")
-    g.add_argument("--seed", type=int, default=0, help="seed for generated calls")
+    g.add_argument("--seed", type=int, default=None,
+                   help="seed for generated calls (default 0); with --scenario, replaces the scenario's seed")
     g = p.add_argument_group("output")
     out = g.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the bound address and errors")
@@ -173,11 +174,15 @@ def run(args: argparse.Namespace) -> int:
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
                                                  strict=args.strict, **session_kw))
-    center = ContactCenter(center_config, seed=args.seed)
+    center = ContactCenter(center_config, seed=args.seed or 0)
     server = MockServer(center, config=ServerConfig(host=args.host, port=args.port), hub_config=hub_config,
                         journal=journal)
     server.hub.standby = args.standby
     features = _features(args)
+    for f in features:  # before the server listens: what a feature changes applies to every connection
+        prepare = getattr(f, "prepare", None)
+        if prepare is not None:
+            prepare(server, args)
 
     async def main() -> int:
         import signal
@@ -189,11 +194,12 @@ def run(args: argparse.Namespace) -> int:
         except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
             pass
         await server.start()
-        print(f"mockcti listening on {server.host}:{server.port} (profile {profile.name}, versions "
-              f"{profile.min_version}-{profile.max_version}, {len(center_config.agents)} agents, {loop_name} loop)",
-              flush=True)
+        served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
+        print(f"mockcti listening on {server.host}:{server.port} (profile {served.name}, versions "
+              f"{served.min_version}-{served.max_version}, {len(server.center.config.agents)} agents, "
+              f"{loop_name} loop)", flush=True)
         if args.calls_per_minute > 0:
-            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed))
+            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0))
         for f in features:
             await f.start(server, args)
         try:
@@ -237,7 +243,8 @@ def event_loop(choice: str) -> tuple[str, Any]:
 
 
 def _features(args: argparse.Namespace) -> list:
-    """Objects with start/stop/exit_status hooks contributed by optional modules."""
+    """Objects with start/stop/exit_status hooks contributed by optional modules (and optionally
+    ``prepare(server, args)``, run before the server listens)."""
     import importlib
 
     out = []

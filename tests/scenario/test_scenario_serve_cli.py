@@ -1,0 +1,116 @@
+"""``mockcti serve --scenario FILE``: the scenario is served as ``mockcti run`` serves it — its
+dialect (profile and version range), its seed unless ``--seed`` replaces it (0 included) — and an
+invalid file stops the server before it listens, naming file, line and key path."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockcti.client import CTIClient, RequestFailed
+from mockcti.wire import messages as M
+from mockcti.wire.enums import StatusCode
+
+
+class Served:
+    def __init__(self, tmp_path: Path, scenario: str, *args: str) -> None:
+        (tmp_path / "s.yaml").write_text(scenario)
+        self.proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
+                                      "--scenario", str(tmp_path / "s.yaml"), *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.line = self.proc.stdout.readline()
+
+    @property
+    def port(self) -> int:
+        assert self.line.startswith("mockcti listening on 127.0.0.1:"), self.line + self.stop()
+        return int(self.line.split()[3].split(":")[1])
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.stderr.read()
+
+
+@pytest.fixture
+def served(tmp_path):
+    started = []
+
+    def start(scenario: str, *args: str) -> Served:
+        started.append(Served(tmp_path, scenario, *args))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+async def opens(port: int, version: int) -> int | None:
+    """None when an agent session opens at ``version``, else the FAILURE_CONF status."""
+    c = await CTIClient.connect("127.0.0.1", port, version=version, timeout=5)
+    try:
+        await c.open_agent(agent_id="1001", instrument="3001", timeout=5, heartbeat=0)
+    except RequestFailed as exc:
+        await c.abort()
+        return exc.reply.status
+    await c.close()
+    return None
+
+
+def test_the_scenarios_dialect_is_served(served):
+    """A scenario for protocol versions 14 to 16: a version-18 OPEN_REQ is refused
+    E_CTI_INVALID_VERSION and a version-16 one opens, as under ``mockcti run`` (serve used to apply
+    only --profile/--min-version/--max-version and opened every version 10-18)."""
+    s = served("name: v14-16\ndialect: {profile: uccx, min_version: 14, max_version: 16}\n")
+    assert "(profile uccx, versions 14-16," in s.line
+    assert asyncio.run(opens(s.port, 18)) == StatusCode.E_CTI_INVALID_VERSION
+    assert asyncio.run(opens(s.port, 13)) == StatusCode.E_CTI_INVALID_VERSION
+    assert asyncio.run(opens(s.port, 16)) is None
+    err = s.stop()
+    assert "serving scenario 'v14-16' (seed 0; profile uccx, versions 14-16)" in err and "Traceback" not in err
+
+
+SEEDED = """\
+name: seeded
+seed: 11
+rules:
+  - when: {message: QUERY_AGENT_STATE_REQ}
+    then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "seed ${seed}"}}]
+"""
+
+
+@pytest.mark.parametrize("args, seed", [((), 11), (("--seed", "0"), 0), (("--seed", "5"), 5)])
+def test_seed_option_replaces_the_scenarios_seed_zero_included(served, args, seed):
+    """``--seed 0`` used to be read as "no --seed" (``or None``): the scenario's own seed was used."""
+    s = served(SEEDED, *args)
+
+    async def ask() -> str:
+        c = await CTIClient.connect("127.0.0.1", s.port, version=16, timeout=5)
+        await c.open_agent(agent_id="1001", instrument="3001", timeout=5, heartbeat=0)
+        with pytest.raises(RequestFailed) as exc:
+            await c.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"), timeout=5)
+        await c.close()
+        return exc.value.reply.text
+
+    assert asyncio.run(ask()) == f"seed {seed}"
+    assert f"serving scenario 'seeded' (seed {seed};" in s.stop()
+
+
+def test_an_invalid_scenario_exits_2_naming_file_line_and_key(tmp_path):
+    """It used to start listening and then die with a traceback (exit 1)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nrules:\n  - when: {message: HOLD_CALL_REQQ}\n    then: [default]\n")
+    r = subprocess.run([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--scenario", str(bad)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"mockcti serve: {bad}:3: rules[0].when.message: unknown message type 'HOLD_CALL_REQQ'" in r.stderr
+    assert "listening" not in r.stdout
