@@ -4,10 +4,12 @@ Owns the rendering of a run (a :class:`~mockcti.journal.Journal`, plus scenario 
 results when scenarios ran) into:
 
 - ``summary.json`` — counts, per-session figures, every violation with its rule, every
-  expectation with its outcome, the seed;
+  expectation with its outcome and where the scenario file states it (``file``, ``line``,
+  ``where`` = "file:line"), the seed;
 - ``junit.xml`` — one ``<testsuite>`` per family (protocol conduct, ACD state rules, each
-  scenario), one ``<testcase>`` per rule or expectation; a broken rule or an unmet expectation is
-  a ``<failure>`` carrying the violations (what CI servers display);
+  scenario), one ``<testcase>`` per rule or expectation (an expectation's with ``file`` and
+  ``line`` attributes, as pytest's xunit1 files have them); a broken rule or an unmet expectation
+  is a ``<failure>`` carrying the violations, or file:line and the near miss (what CI servers display);
 - a terminal table for people.
 
 ``mockcti serve --report DIR`` writes ``journal.jsonl`` continuously (flushed per entry) and the
@@ -40,6 +42,20 @@ class Expectation:
     met: bool
     detail: str = ""
     near_miss: str = ""
+    #: where the scenario states it (the expectation, step or key): file and 1-based line, if known
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def where(self) -> str | None:
+        """``file:line`` (or the file alone), None when unknown."""
+        return _where(self.file, self.line)
+
+
+def _where(file: str | None, line: int | None) -> str | None:
+    if not file:
+        return None
+    return f"{file}:{line}" if line is not None else file
 
 
 def rule_catalog() -> dict[str, dict[str, str]]:
@@ -57,7 +73,8 @@ def rule_catalog() -> dict[str, dict[str, str]]:
 
 def _expectation_dict(e: Expectation | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(e, Expectation):
-        return {"scenario": e.scenario, "name": e.name, "met": e.met, "detail": e.detail, "near_miss": e.near_miss}
+        return {"scenario": e.scenario, "name": e.name, "met": e.met, "detail": e.detail, "near_miss": e.near_miss,
+                "file": e.file, "line": e.line, "where": e.where}
     return dict(e)
 
 
@@ -138,10 +155,18 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         fails = 0
         for e in exps:
             case = ET.SubElement(suite, "testcase", classname=f"mockcti.scenario.{scen}", name=str(e.get("name")))
+            where = e.get("where") or _where(e.get("file"), e.get("line"))
+            if e.get("file"):  # (CI servers that annotate files read these; the others ignore them)
+                case.set("file", str(e["file"]))
+                if e.get("line") is not None:
+                    case.set("line", str(e["line"]))
             if not e.get("met"):
                 fails += 1
-                fail = ET.SubElement(case, "failure", type="expectation", message=str(e.get("detail") or "unmet"))
-                fail.text = "\n".join(x for x in (e.get("detail"), e.get("near_miss")) if x)
+                message = str(e.get("detail") or "unmet")
+                if where:
+                    message = f"{where}: {message}"
+                fail = ET.SubElement(case, "failure", type="expectation", message=message)
+                fail.text = "\n".join(x for x in (message, e.get("near_miss")) if x)
         suite.set("tests", str(len(exps)))
         suite.set("failures", str(fails))
         suite.set("errors", "0")
@@ -211,6 +236,9 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
             mark = "ok  " if e.get("met") else "FAIL"
             lines.append(f"  {mark} {e.get('scenario')}: {e.get('name')}"
                          + ("" if e.get("met") else f" — {e.get('detail', '')}"))
+            where = e.get("where") or _where(e.get("file"), e.get("line"))
+            if not e.get("met") and where:
+                lines.append(f"       at {where}")
             if not e.get("met") and e.get("near_miss"):
                 lines.append(f"       closest: {e['near_miss']}")
     internal = _internal_errors(summary.get("faults", []))

@@ -179,6 +179,16 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
     return run
 
 
+def _print_expectations(expectations: Any, stream: Any = sys.stderr) -> None:
+    """One line per expectation; an unmet one also says where the scenario states it and the near miss."""
+    for e in expectations:
+        print(f"  {'ok  ' if e.met else 'MISS'} {e.name}: {e.detail}", file=stream)
+        if not e.met and e.where:
+            print(f"       at {e.where}", file=stream)
+        if not e.met and e.near_miss:
+            print(f"       near miss: {e.near_miss}", file=stream)
+
+
 def _signal_group(proc: Any, sig: int) -> None:
     """Send ``sig`` to the client's process group (POSIX: it was started in a session of its own),
     else to the process; a group already gone is fine."""
@@ -206,11 +216,7 @@ def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
     """A short readable account of one run."""
     status = "PASS" if run.exit_code == 0 else "FAIL"
     print(f"{status} {run.name} (seed {run.seed}; {run.end_reason})", file=stream)
-    for e in run.expectations:
-        mark = "ok  " if e.met else "MISS"
-        print(f"  {mark} {e.name}: {e.detail}", file=stream)
-        if not e.met and e.near_miss:
-            print(f"       near miss: {e.near_miss}", file=stream)
+    _print_expectations(run.expectations, stream)
     for v in run.summary.get("violations", []):
         d = v.get("data", v)
         print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}", file=stream)
@@ -266,9 +272,7 @@ class _ScenarioFeature:
         if self.engine is None:
             return
         self.results = self.engine.verify(server.now())
-        for e in self.results:
-            print(f"  {'ok  ' if e.met else 'MISS'} {e.name}: {e.detail}"
-                  + (f" ({e.near_miss})" if not e.met and e.near_miss else ""), file=sys.stderr)
+        _print_expectations(self.results, sys.stderr)
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         if getattr(args, "strict", False) and any(not e.met for e in getattr(self, "results", [])):

@@ -266,3 +266,53 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     assert summary["seed"] == 7  # the scenario's seed, the one the run used (it said --seed's default, 0)
     root = ET.parse(reports / "junit.xml").getroot()
     assert int(root.get("failures")) >= 1
+
+
+def test_every_report_names_the_scenario_file_and_line_of_an_unmet_expectation(tmp_path):
+    """README: every error names the file and the line. An unmet expectation, a step still waiting
+    and expect_order are reported with where the scenario states them — an included file's name for
+    what it holds — in summary.json (file, line, where), junit.xml (file/line attributes, the
+    failure's message) and the terminal table; they only named the scenario and an id."""
+    from mockcti.scenario import load_scenario
+    from mockcti.scenario.engine import ScenarioEngine
+
+    (tmp_path / "common.yaml").write_text("expect:\n  - {id: closes, message: CLOSE_REQ}\n")
+    (tmp_path / "main.yaml").write_text(
+        "name: located\n"
+        "include: [common.yaml]\n"
+        "steps:\n"
+        "  - {id: opened, expect: {message: OPEN_REQ}}\n"
+        "expect:\n"
+        "  - {message: HOLD_CALL_REQ}\n"
+        "expect_order: true\n")
+    main, common = str(tmp_path / "main.yaml"), str(tmp_path / "common.yaml")
+    exps = ScenarioEngine(load_scenario(main)).verify(0.0)
+    s = build_summary(Journal(), expectations=exps)
+    where = {e["name"]: (e["file"], e["line"], e["where"]) for e in s["expectations"]}
+    assert where == {"closes": (common, 2, f"{common}:2"), "expect2": (main, 6, f"{main}:6"),
+                     "expect_order": (main, 7, f"{main}:7"), "step opened": (main, 4, f"{main}:4")}
+    assert json.loads(json.dumps(s))["expectations"] == s["expectations"]
+
+    suite = next(su for su in ET.fromstring(junit_xml(s)).findall("testsuite")
+                 if su.get("name") == "mockcti.scenario.located")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert (cases["expect2"].get("file"), cases["expect2"].get("line")) == (main, "6")
+    assert cases["expect2"].find("failure").get("message") == \
+        f"{main}:6: HOLD_CALL_REQ: expected 1+ time(s), received 0"
+    assert cases["closes"].find("failure").get("message").startswith(f"{common}:2: CLOSE_REQ")
+    assert cases["step opened"].find("failure").text.startswith(f"{main}:4: still waiting for OPEN_REQ")
+    assert cases["expect_order"].get("line") == "7" and cases["expect_order"].find("failure") is None
+
+    lines = terminal_table(s).splitlines()
+    i = lines.index("  FAIL located: expect2 — HOLD_CALL_REQ: expected 1+ time(s), received 0")
+    assert lines[i + 1] == f"       at {main}:6"
+
+
+def test_an_expectation_without_a_location_reports_none():
+    """Built in code (not read from a file) or from an older caller: no file, no line, no "at"."""
+    s = build_summary(Journal(), expectations=[Expectation("x", "y", False, "never")])
+    (e,) = s["expectations"]
+    assert (e["file"], e["line"], e["where"]) == (None, None, None)
+    (case,) = [c for c in ET.fromstring(junit_xml(s)).iter("testcase") if c.get("classname") == "mockcti.scenario.x"]
+    assert case.get("file") is None and case.find("failure").get("message") == "never"
+    assert " at " not in terminal_table(s)

@@ -744,7 +744,7 @@ class ScenarioEngine:
                                                               ("" if exp.max == exp.min else f"..{exp.max}")))
             detail = f"{exp.match.message.name}: expected {want} time(s), received {count}"
             near = None if met or count else self._near_miss(exp.match)
-            out.append(R(scenario=name, name=exp.id, met=met, detail=detail, near_miss=near))
+            out.append(R(scenario=name, name=exp.id, met=met, detail=detail, near_miss=near, **_at(exp.loc)))
             if hits:
                 firsts.append((hits[0], exp))
         if self.scenario.expect_order:
@@ -752,16 +752,19 @@ class ScenarioEngine:
             declared = [e.id for e in self.scenario.expect if e.id in order]
             ok = order == declared
             out.append(R(scenario=name, name="expect_order", met=ok,
-                         detail="in order" if ok else f"first arrivals in order {order}, declared {declared}"))
+                         detail="in order" if ok else f"first arrivals in order {order}, declared {declared}",
+                         **_at(self.scenario.expect_order_loc)))
         for step, why in self.step_failures:
             near = self._near_miss(step.match) if isinstance(step, m.ExpectStep) else None
-            out.append(R(scenario=name, name=f"step {step.id}", met=False, detail=why, near_miss=near))
+            out.append(R(scenario=name, name=f"step {step.id}", met=False, detail=why, near_miss=near,
+                         **_at(step.loc)))
         pending = self._current_step()
         if pending is not None and not self.step_failures:
             why = (f"still waiting for {pending.match.message.name}" if isinstance(pending, m.ExpectStep)
                    else "the flow did not reach this step")
             near = self._near_miss(pending.match) if isinstance(pending, m.ExpectStep) else None
-            out.append(R(scenario=name, name=f"step {pending.id}", met=False, detail=why, near_miss=near))
+            out.append(R(scenario=name, name=f"step {pending.id}", met=False, detail=why, near_miss=near,
+                         **_at(pending.loc)))
         return out
 
     def _near_miss(self, match: m.Match) -> str | None:
@@ -870,6 +873,13 @@ class _Env(dict):
 
     def __missing__(self, name: str) -> Any:
         raise _Unbound(f"no value for ${{{name}}} (not captured yet, or no request here)")
+
+
+def _at(loc: m.Location) -> dict[str, Any]:
+    """A report entry's ``file`` and ``line``: where the scenario states it (nothing when unknown)."""
+    if loc == m.Location("<scenario>", None, ""):  # built in code, not read from a file
+        return {}
+    return {"file": loc.file, "line": loc.line}
 
 
 def _replace(msg: Message, **kw: Any) -> Message:

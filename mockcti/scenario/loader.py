@@ -1441,6 +1441,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         center=center, states=ctx.states, rules=tuple(rules), steps=tuple(steps), timeline=tuple(timeline),
         expect=tuple(expect), expect_order=bool(doc.get("expect_order", False)), faults=tuple(faults), end=end,
         templates=templates, captures=frozenset(ctx.captures), call_captures=tuple(ctx.call_captures), files=tuple(files), loc=ctx.loc(()),
+        expect_order_loc=ctx.loc(("expect_order",)),
     )
 
 

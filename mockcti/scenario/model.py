@@ -493,6 +493,8 @@ class Scenario:
     call_captures: tuple[Mapping[str, str], ...] = ()
     files: tuple[str, ...] = ()
     loc: Location = field(default=_NOWHERE, compare=False)
+    #: where ``expect_order`` is written (the report points there when the order is wrong)
+    expect_order_loc: Location = field(default=_NOWHERE, compare=False)
 
     @property
     def initial_state(self) -> str:

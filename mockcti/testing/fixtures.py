@@ -92,6 +92,10 @@ def format_expectations(expectations: Iterable[Expectation | Mapping[str, Any]])
         mark = "ok  " if _get(e, "met") else "UNMET"
         lines.append(f"  {mark} {_get(e, 'scenario')}: {_get(e, 'name')}"
                      + ("" if _get(e, "met") or not _get(e, "detail") else f" - {_get(e, 'detail')}"))
+        where = _get(e, "where") or (f"{_get(e, 'file')}:{_get(e, 'line')}" if _get(e, "line") is not None
+                                     else _get(e, "file"))
+        if not _get(e, "met") and where:
+            lines.append(f"        at {where}")
         near = str(_get(e, "near_miss") or "")
         if not _get(e, "met") and near:
             lines.append(f"        {near if near.startswith('closest') else 'closest: ' + near}")

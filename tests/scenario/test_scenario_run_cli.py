@@ -98,15 +98,19 @@ def test_misbehaving_client_exits_1_with_the_near_miss(files):
     assert r.returncode == 1, r.stderr
     assert "FAIL cli-demo" in r.stderr
     assert "MISS query-1001: QUERY_AGENT_STATE_REQ: expected 1+ time(s), received 0" in r.stderr
+    assert f"       at {files / 'demo.yaml'}:8\n" in r.stderr  # where the scenario states it
     assert "near miss: closest: QUERY_AGENT_STATE_REQ" in r.stderr
     assert "agent_id equals '1001' failed: got '1003'" in r.stderr
     summary = json.loads((files / "report" / "summary.json").read_text())
     assert summary["passed"] is False and summary["scenarios"][0]["exit_code"] == 1
     (exp,) = summary["expectations"]
     assert exp["met"] is False and "got '1003'" in exp["near_miss"]
+    assert exp["where"] == f"{files / 'demo.yaml'}:8"
     root = ET.parse(files / "report" / "junit.xml").getroot()
     failures = list(root.iter("failure"))
     assert failures and any("got '1003'" in (f.get("message", "") + (f.text or "")) for f in failures)
+    (case,) = [c for c in root.iter("testcase") if c.get("name") == "query-1001"]
+    assert case.get("line") == "8" and case.find("failure").get("message").startswith(f"{files / 'demo.yaml'}:8: ")
 
 
 def test_client_exiting_non_zero_exits_3(files):

@@ -87,6 +87,7 @@ def test_met_and_unmet_expectations(pytester: pytest.Pytester) -> None:
         "*1 scenario expectation(s) unmet on 127.0.0.1:*",
         "*ok   ready-agent: opens-once*",
         "*UNMET ready-agent: goes-ready - SET_AGENT_STATE_REQ: expected 1+ time(s), received 0*",
+        "        at *scenarios/ready.yaml:9",  # where the scenario states it
         "        closest: SET_AGENT_STATE_REQ from session 1 at *",
     ])
     import json
