@@ -889,13 +889,17 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
                 real = op if val else ("absent" if op == "present" else "present")
                 out.append(m.Predicate(fname, real, True, oloc))
             elif op == "regex":
+                # ${name} stands for the value, matched literally (escaped, substituted at each test):
+                # checked here with a stand-in value
                 ctx.reference(val, op_path, request)
+                refs = m.references(val)
                 try:
-                    pat = re.compile(val)
+                    pat = re.compile(m.regex_text(val, dict.fromkeys(refs, "x")))
                 except (re.error, RecursionError, OverflowError, ValueError) as exc:
-                    ctx.err(op_path, f"bad regular expression: {exc}")
+                    ctx.err(op_path, f"bad regular expression: {exc}"
+                                     + (" (each ${name} standing for a value)" if refs else ""))
                     continue
-                out.append(m.Predicate(fname, "regex", val, oloc, pat))
+                out.append(m.Predicate(fname, "regex", val, oloc, None if refs else pat))
             elif op in ("min", "max"):
                 if isinstance(val, float) and not math.isfinite(val):
                     ctx.err(op_path, "must be a finite number")

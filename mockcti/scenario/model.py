@@ -13,6 +13,7 @@ anything above ``scenario`` in the layer stack.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ __all__ = [
     "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
     "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
     "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
-    "substitute", "references",
+    "substitute", "references", "regex_text",
 ]
 
 
@@ -95,6 +96,26 @@ def substitute(value: Any, env: Mapping[str, Any]) -> Any:
     return value
 
 
+def regex_text(pattern: str, env: Mapping[str, Any]) -> str:
+    """The regular expression ``pattern`` with each ``${name}`` replaced by ``env[name]`` escaped
+    (:func:`re.escape`: the value is matched literally, whatever characters it holds; bytes as
+    UTF-8 text); ``$${`` is ``${``. Unknown names raise KeyError."""
+    return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else re.escape(_as_text(env[mm.group(1)])), pattern)
+
+
+def _as_text(value: Any) -> str:
+    """A value as the text a regular expression sees: bytes (UNSPEC fields) decoded as UTF-8
+    (undecodable bytes as surrogate escapes, so equal bytes give equal text)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
 # -- predicates ------------------------------------------------------------------------------------
 
 PREDICATE_OPS = ("equals", "not_equals", "in", "not_in", "regex", "present", "absent", "min", "max")
@@ -106,7 +127,9 @@ class Predicate:
 
     ``value`` is resolved (enum and catalog names of integer fields are numbers) but may hold
     ``${name}``; for ``in``/``not_in`` it is a tuple; for ``regex`` the pattern text (``pattern``
-    is the compiled form); for ``present``/``absent`` it is True."""
+    is the compiled form, None when the text holds a ``${name}``: then each test substitutes the
+    values, escaped, with :func:`regex_text` and compiles the result, cached); for
+    ``present``/``absent`` it is True."""
 
     field: str
     op: str
@@ -131,8 +154,13 @@ class Predicate:
         if actual is None:
             return op in ("not_equals", "not_in")
         if op == "regex":
-            pat = self.pattern or re.compile(self.value)
-            return pat.search(str(actual)) is not None
+            pat = self.pattern
+            if pat is None:
+                try:
+                    pat = _compiled(regex_text(self.value, env))
+                except (re.error, RecursionError, OverflowError, ValueError):
+                    return False  # a value that breaks the pattern (e.g. a range [z-${x}]): no match
+            return pat.search(_as_text(actual)) is not None
         if op in ("min", "max"):
             if isinstance(actual, bool) or not isinstance(actual, (int, float)):
                 return False

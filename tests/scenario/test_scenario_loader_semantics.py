@@ -1,0 +1,111 @@
+"""What the loader makes of a file, checked on the model and through a Hub: ``${name}`` in a regex,
+includes that override, ``agent:${name}`` targets, bytes (UNSPEC) fields, TOML lines of
+``[[array]]`` items."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mockcti.hub import Hub, Write, WriteChunked
+from mockcti.scenario import ScenarioError, load_scenario_text
+from mockcti.scenario.engine import ScenarioEngine
+from mockcti.wire import Dialect, FrameBuffer, FrameError, decode, encode
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as W
+
+D = Dialect.uccx(14)
+
+
+class H:
+    """One scenario in a Hub at a fake clock; what each session is written, decoded."""
+
+    def __init__(self, text: str) -> None:
+        self.scenario = load_scenario_text(textwrap.dedent(text), filename="t.yaml")
+        self.engine = ScenarioEngine(self.scenario)
+        self.hub = Hub(self.engine.build_center(), engine=self.engine)
+        self.fbs: dict[int, FrameBuffer] = {}
+
+    def msgs(self, actions, sid: int) -> list:
+        out = []
+        for a in actions:
+            if isinstance(a, (Write, WriteChunked)) and a.session_id == sid:
+                for f in self.fbs[sid].feed(a.data):
+                    assert not isinstance(f, FrameError), f
+                    out.append(decode(f, D))
+        return out
+
+    def open(self, agent: str = "1001", now: float = 1.0, password: bytes = b"") -> int:
+        sid = self.hub.connect(now)
+        self.fbs[sid] = FrameBuffer()
+        ext = "300" + agent[-1]
+        req = W.OpenReq(invoke_id=1, version_number=14, idle_timeout=600, services_requested=0x7,
+                        call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="desk" + agent,
+                        client_password=password, agent_extension=ext, agent_instrument=ext, agent_id=agent)
+        msgs = self.msgs(self.hub.receive(sid, encode(req, D), now), sid)
+        assert msgs and msgs[0].TYPE is MT.OPEN_CONF, msgs
+        return sid
+
+    def req(self, sid: int, msg, now: float) -> list:
+        return self.msgs(self.hub.receive(sid, encode(msg, D), now), sid)
+
+
+def query(invoke_id: int, agent: str = "1001") -> W.QueryAgentStateReq:
+    return W.QueryAgentStateReq(invoke_id=invoke_id, agent_instrument="3001", agent_id=agent)
+
+
+# == ${name} in a regex ============================================================================
+
+
+REGEX_CAPTURE = """\
+name: regex-with-capture
+rules:
+  - id: cap
+    when: {message: QUERY_AGENT_STATE_REQ}
+    times: 1
+    capture: {who: agent_id}
+    then: [default]
+  - id: by-regex
+    when: {message: QUERY_AGENT_STATE_REQ, fields: {agent_id: {regex: "^${who}$"}}}
+    then: [{fail: {status: E_CTI_INVALID_FIELD, text: "regex with capture matched"}}]
+"""
+
+
+def test_regex_substitutes_a_capture_on_the_wire():
+    h = H(REGEX_CAPTURE)
+    sid = h.open()
+    (first,) = h.req(sid, query(10), 2)
+    assert first.TYPE is MT.QUERY_AGENT_STATE_CONF
+    (second,) = h.req(sid, query(11), 3)
+    assert second.TYPE is MT.FAILURE_CONF and second.text == "regex with capture matched"
+
+
+def test_regex_values_are_matched_literally_and_an_unbound_name_does_not_match():
+    sc = load_scenario_text(
+        "name: x\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    capture: {v: invoke_id}\n    then: [default]\n"
+        "  - when: {message: HOLD_CALL_REQ, fields: {connection_device_id: {regex: '^${v}-[0-9]+$'}}}\n"
+        "    then: [default]\n", filename="t.yaml")
+    pred = sc.rules[1].when.fields[0]
+    assert pred.pattern is None  # substituted at each test
+    assert pred.test("a.b-12", {"v": "a.b"})
+    assert not pred.test("axb-12", {"v": "a.b"})  # "." of the value is a dot, not any character
+    assert pred.test("(1+)-3", {"v": "(1+)"})  # a value that is no valid regex on its own
+    assert pred.test("7-1", {"v": 7})  # numbers as text
+    assert not pred.test("x-1", {})  # not captured yet: the condition does not hold
+    # without a ${...} the pattern is compiled once, at load
+    plain = load_scenario_text("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: "
+                               "{regex: '^30'}}}\n", filename="t.yaml").expect[0].match.fields[0]
+    assert plain.pattern is not None and plain.test("3001") and not plain.test("4001")
+
+
+def test_a_regex_with_a_substitution_is_still_checked_at_load():
+    text = ("name: x\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    capture: {v: invoke_id}\n    then: [default]\n"
+            "  - when: {message: HOLD_CALL_REQ, fields: {connection_device_id: {regex: '(${v}'}}}\n"
+            "    then: [default]\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, filename="t.yaml")
+    assert info.value.key_path == "rules[1].when.fields.connection_device_id.regex" and info.value.line == 6
+    assert "bad regular expression" in info.value.message and "each ${name} standing for a value" in info.value.message
+    with pytest.raises(ScenarioError, match=r"unknown substitution '\$\{nope\}'"):
+        load_scenario_text(text.replace("(${v}", "^${nope}$"), filename="t.yaml")
