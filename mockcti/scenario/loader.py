@@ -734,9 +734,21 @@ class _Ctx:
         if str(agent) not in self.agents:
             self.err(path, _unknown("agent id", agent, self.agents))
 
-    def target(self, to: Any, path: tuple[Any, ...]) -> str:
+    def target(self, to: Any, path: tuple[Any, ...], request: Any) -> str:
+        """``to`` of emit, fail and system_event: ``agent:<id>`` names a known agent, or holds a
+        ``${name}`` of a capture (checked as every substitution; the engine substitutes it when it
+        sends, with the captures only: a built-in such as ``${session.agent_id}`` or
+        ``${request.agent_id}`` has no value there, so it is refused here)."""
         if isinstance(to, str) and to.startswith("agent:"):
-            self.agent(to[len("agent:"):], path)
+            names = m.references(to)
+            if not names:
+                self.agent(to[len("agent:"):], path)
+            for name in sorted(names):
+                if name in m.BUILTIN_NAMES or name.startswith("request."):
+                    self.err(path, f"${{{name}}}: a target substitutes captures only; capture the agent id "
+                                   f"first (e.g. capture: {{who: agent_id}}, then to: \"agent:${{who}}\")")
+                else:
+                    self.refs.append((name, path, request))
         return to
 
     def state(self, state: Any, path: tuple[Any, ...]) -> None:
@@ -1054,7 +1066,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
 
         _text(ctx, MessageType.SYSTEM_EVENT, body.get("text"), path + ("text",))
         return m.SystemEvent(body["id"], int(SystemEventID[body["id"]]), body.get("text"), status,
-                             ctx.target(body.get("to", "all"), path + ("to",)), loc)
+                             ctx.target(body.get("to", "all"), path + ("to",), request), loc)
     if kind == "failover":
         return m.Failover(float(body["seconds"]), loc)
     ctx.err(path, _unknown("action", kind, ("reply", "fail", "emit", "delay", "fault", "close", "goto", "default",
@@ -1127,7 +1139,7 @@ def _emit(ctx: _Ctx, body: Any, path: tuple[Any, ...], request: Any, loc: m.Loca
         if SPECS[mt].direction != "S->C":
             ctx.err(path + ("message",), f"{mt.name} is a client message; the server can only send server messages")
     fields = _fields(ctx, mt, body.get("fields"), path + ("fields",), request)
-    to = ctx.target(body.get("to", "requester"), path + ("to",))
+    to = ctx.target(body.get("to", "requester"), path + ("to",), request)
     return m.Emit(mt, fields, to, loc) if mt is not None else None
 
 
@@ -1194,7 +1206,7 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
         failure_code=failure.name if failure else None, failure_code_value=failure.code if failure else None,
         peripheral_error_code=periph.name if periph else None, peripheral_error_value=pvalue,
         text_code=text_code.name if text_code else None, text_code_value=text_code.code if text_code else None,
-        text=text, to=ctx.target(body.get("to", "requester"), path + ("to",)), loc=loc,
+        text=text, to=ctx.target(body.get("to", "requester"), path + ("to",), request), loc=loc,
     )
 
 

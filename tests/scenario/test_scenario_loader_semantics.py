@@ -52,7 +52,7 @@ class H:
 
 
 def query(invoke_id: int, agent: str = "1001") -> W.QueryAgentStateReq:
-    return W.QueryAgentStateReq(invoke_id=invoke_id, agent_instrument="3001", agent_id=agent)
+    return W.QueryAgentStateReq(invoke_id=invoke_id, agent_instrument="300" + agent[-1], agent_id=agent)
 
 
 # == ${name} in a regex ============================================================================
@@ -109,3 +109,50 @@ def test_a_regex_with_a_substitution_is_still_checked_at_load():
     assert "bad regular expression" in info.value.message and "each ${name} standing for a value" in info.value.message
     with pytest.raises(ScenarioError, match=r"unknown substitution '\$\{nope\}'"):
         load_scenario_text(text.replace("(${v}", "^${nope}$"), filename="t.yaml")
+
+
+# == agent:${name} targets =========================================================================
+
+
+AGENT_TARGET = """\
+name: tell-the-asking-agent
+rules:
+  - when: {message: QUERY_AGENT_STATE_REQ}
+    capture: {who: agent_id}
+    then: [default, {emit: {message: SYSTEM_EVENT, to: "%s", fields: {system_event_id: SYS_TEXT_FYI, text: hi}}}]
+"""
+
+
+def test_an_agent_target_with_a_capture_loads_and_reaches_that_agent():
+    h = H(AGENT_TARGET % "agent:${who}")
+    assert h.scenario.rules[0].then[1].to == "agent:${who}"
+    a, b = h.open("1001"), h.open("1002", now=1.5)
+    out = h.req(b, query(5, "1002"), 2)
+    assert [m.TYPE for m in out] == [MT.QUERY_AGENT_STATE_CONF, MT.SYSTEM_EVENT] and out[1].text == "hi"
+    assert h.msgs(h.hub.tick(2.5), a) == []  # 1001 did not ask: nothing for it
+
+
+@pytest.mark.parametrize("to, needle", [
+    ("agent:${nobody}", "unknown substitution '${nobody}'"),
+    ("agent:${session.agent_id}", "${session.agent_id}: a target substitutes captures only"),
+    ("agent:${request.agent_id}", "${request.agent_id}: a target substitutes captures only"),
+    ("agent:9999", "unknown agent id '9999'"),
+])
+def test_an_agent_target_is_checked(to, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(AGENT_TARGET % to, filename="t.yaml")
+    assert needle in info.value.message
+    assert info.value.key_path == "rules[0].then[1].emit.to" and info.value.line == 5
+
+
+def test_agent_targets_of_fail_and_system_event_take_a_capture_too():
+    sc = load_scenario_text("""\
+name: x
+rules:
+  - when: {message: QUERY_AGENT_STATE_REQ}
+    capture: {who: agent_id}
+    then:
+      - {failure_event: {status: E_CTI_INVALID_FIELD, to: "agent:${who}"}}
+      - {system_event: {id: SYS_TEXT_FYI, text: x, to: "agent:${who}"}}
+""", filename="t.yaml")
+    assert [a.to for a in sc.rules[0].then] == ["agent:${who}", "agent:${who}"]
