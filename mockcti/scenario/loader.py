@@ -636,8 +636,8 @@ def _field_info(mt: Any) -> dict[str, tuple[str, int | None, bool]]:
             k = out.get(it.attr, ("",))[0]
             if k == "int":
                 out[it.attr] = ("int", it.kind.size, False)
-            elif k == "str":
-                out[it.attr] = ("str", it.max_len, False)
+            elif k in ("str", "bytes"):  # (str: the NUL included; bytes: UNSPEC, no NUL)
+                out[it.attr] = (k, it.max_len, False)
     out.pop("extra_fields", None)
     return out
 
@@ -810,7 +810,7 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
     kind, size, _ = info
     if isinstance(value, str) and m.references(value):
         ctx.reference(value, path, request)
-        return value
+        return m.BytesText(value) if kind == "bytes" else value
     if kind == "int":
         if isinstance(value, bool):
             return int(value)
@@ -852,11 +852,14 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
         if size and len(value.encode("utf-8", "surrogatepass")) > size - 1:
             ctx.err(path, f"{fname} holds at most {size - 1} bytes, got {len(value.encode('utf-8', 'surrogatepass'))}")
         return value
-    if kind == "bytes":
+    if kind == "bytes":  # UNSPEC: the text's UTF-8 bytes (compared and sent as bytes)
         if not isinstance(value, str):
             ctx.err(path, f"{fname} is a bytes field: give text, got {_type_name(value)}")
             return None
-        return value
+        data = value.encode("utf-8", "surrogatepass")
+        if size and len(data) > size:
+            ctx.err(path, f"{fname} holds at most {size} bytes, got {len(data)} (UTF-8)")
+        return data
     if not isinstance(value, list):
         ctx.err(path, f"{fname} is a repeated field: give a list, got {_type_name(value)}")
         return None

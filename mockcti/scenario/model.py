@@ -28,7 +28,7 @@ __all__ = [
     "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
     "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
     "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
-    "substitute", "references", "regex_text",
+    "substitute", "references", "regex_text", "BytesText",
 ]
 
 
@@ -76,17 +76,28 @@ def references(value: Any) -> set[str]:
     return out
 
 
+class BytesText(str):
+    """Text with ``${name}`` given for a bytes (UNSPEC) field, e.g. ``client_password`` or
+    ``user_to_user_info``: :func:`substitute` makes it bytes (the text in UTF-8, a bytes value
+    as it is). Literal text for such a field is already bytes when loaded."""
+
+    __slots__ = ()
+
+
 def substitute(value: Any, env: Mapping[str, Any]) -> Any:
     """Replace ``${name}`` with ``env[name]``. A string that is exactly one ``${name}`` becomes the
-    value itself (an int stays an int); otherwise the value is formatted into the text.
-    Lists, tuples and dicts are substituted element by element. Unknown names raise KeyError."""
+    value itself (an int stays an int); otherwise the value is formatted into the text (bytes as
+    UTF-8 text). A :class:`BytesText` becomes bytes. Lists, tuples and dicts are substituted
+    element by element. Unknown names raise KeyError."""
+    if isinstance(value, BytesText):
+        return _substitute_bytes(value, env)
     if isinstance(value, str):
         if "$" not in value:
             return value
         m = SUBSTITUTION.fullmatch(value)
         if m and m.group(1):
             return env[m.group(1)]
-        return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else str(env[mm.group(1)]), value)
+        return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else _as_text(env[mm.group(1)]), value)
     if isinstance(value, Mapping):
         return {k: substitute(v, env) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -94,6 +105,23 @@ def substitute(value: Any, env: Mapping[str, Any]) -> Any:
     if isinstance(value, list):
         return [substitute(v, env) for v in value]
     return value
+
+
+def _substitute_bytes(value: str, env: Mapping[str, Any]) -> bytes | None:
+    m = SUBSTITUTION.fullmatch(value)
+    if m and m.group(1) and env[m.group(1)] is None:
+        return None  # a captured field that was absent: absent here too
+    out, pos = bytearray(), 0
+    for mm in SUBSTITUTION.finditer(value):
+        out += value[pos:mm.start()].encode("utf-8")
+        pos = mm.end()
+        if not mm.group(1):
+            out += b"${"
+            continue
+        v = env[mm.group(1)]
+        out += bytes(v) if isinstance(v, (bytes, bytearray)) else _as_text(v).encode("utf-8", "surrogateescape")
+    out += value[pos:].encode("utf-8")
+    return bytes(out)
 
 
 def regex_text(pattern: str, env: Mapping[str, Any]) -> str:
@@ -176,6 +204,8 @@ class Predicate:
 def _same(actual: Any, expected: Any) -> bool:
     if actual == expected:
         return True
+    if isinstance(actual, (bytes, bytearray)) and isinstance(expected, str):  # a bytes field, text given
+        return bytes(actual) == expected.encode("utf-8", "surrogateescape")
     # "1001" in a file versus 1001 on the wire (or the other way round): compare as text
     if isinstance(actual, (int, str)) and isinstance(expected, (int, str)) and not isinstance(actual, bool):
         return str(actual) == str(expected)

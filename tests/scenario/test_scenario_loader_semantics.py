@@ -156,3 +156,64 @@ rules:
       - {system_event: {id: SYS_TEXT_FYI, text: x, to: "agent:${who}"}}
 """, filename="t.yaml")
     assert [a.to for a in sc.rules[0].then] == ["agent:${who}", "agent:${who}"]
+
+
+# == bytes (UNSPEC) fields =========================================================================
+
+
+BYTES = """\
+name: password-check
+steps:
+  - {id: opened, expect: {message: OPEN_REQ, capture: {pw: client_password}}}
+rules:
+  - when: {message: SNAPSHOT_CALL_REQ}
+    responses:
+      - [{reply: {message: SNAPSHOT_CALL_CONF, fields: {user_to_user_info: "héllo"}}}]
+      - [{reply: {message: SNAPSHOT_CALL_CONF, fields: {user_to_user_info: "pw=${pw}"}}}]
+  - when: {message: SET_CALL_DATA_REQ, fields: {user_to_user_info: "${pw}"}}
+    then: [{fail: {status: E_CTI_INVALID_FIELD, text: "same as the password ${pw}"}}]
+expect:
+  - {id: pw-eq, message: OPEN_REQ, fields: {client_password: "secret"}}
+  - {id: pw-rx, message: OPEN_REQ, fields: {client_password: {regex: "^sec"}}}
+  - {id: pw-in, message: OPEN_REQ, fields: {client_password: {in: [other, secret]}}}
+  - {id: pw-ne, message: OPEN_REQ, fields: {client_password: {not_equals: "secret"}}, never: true}
+"""
+
+
+def test_bytes_fields_are_matched_as_utf8_text():
+    sc = load_scenario_text(BYTES, filename="t.yaml")
+    assert sc.expect[0].match.fields[0].value == b"secret"
+    assert sc.expect[2].match.fields[0].value == (b"other", b"secret")
+    h = H(BYTES)
+    h.open(password=b"secret")
+    results = {r.name: r for r in h.engine.verify()}
+    assert all(results[k].met for k in ("pw-eq", "pw-rx", "pw-in", "pw-ne")), results
+    h2 = H(BYTES)
+    h2.open(password=b"wrong")
+    miss = {r.name: r for r in h2.engine.verify()}["pw-eq"]
+    assert not miss.met and "client_password equals b'secret' failed: got b'wrong'" in miss.near_miss
+
+
+def test_bytes_fields_are_sent_as_utf8_and_substituted_as_bytes():
+    h = H(BYTES)
+    sid = h.open(password=b"secret")
+    (conf,) = h.req(sid, W.SnapshotCallReq(invoke_id=5, call_id=1, connection_device_id="3001"), 2)
+    assert conf.TYPE is MT.SNAPSHOT_CALL_CONF and conf.user_to_user_info == "héllo".encode()
+    (conf,) = h.req(sid, W.SnapshotCallReq(invoke_id=6, call_id=1, connection_device_id="3001"), 3)
+    assert conf.user_to_user_info == b"pw=secret"
+    (fail,) = h.req(sid, W.SetCallDataReq(invoke_id=7, call_id=1, connection_device_id="3001",
+                                          user_to_user_info=b"secret"), 4)
+    assert fail.TYPE is MT.FAILURE_CONF and fail.text == "same as the password secret"  # not "b'secret'"
+
+
+@pytest.mark.parametrize("fields, key_path, needle", [
+    ("client_password: " + "x" * 65, "expect[0].fields.client_password",
+     "client_password holds at most 64 bytes, got 65 (UTF-8)"),
+    ("client_password: {in: [a, " + "é" * 33 + "]}", "expect[0].fields.client_password.in[1]",
+     "client_password holds at most 64 bytes, got 66 (UTF-8)"),
+    ("client_password: 12", "expect[0].fields.client_password", "client_password is a bytes field: give text"),
+])
+def test_bytes_field_values_are_checked_at_load(fields, key_path, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text("name: x\nexpect:\n  - message: OPEN_REQ\n    fields: {%s}\n" % fields, filename="t.yaml")
+    assert info.value.key_path == key_path and needle in info.value.message and info.value.line == 4
