@@ -332,28 +332,41 @@ def _read_toml(text: str, file: str) -> Any:
     lines = text.splitlines()
 
     def find(key: str, start: int) -> int | None:
-        pat = re.compile(r'^\s*(?:\[\[?\s*)?(?:[^=\[\]#]*\.)?["\']?' + re.escape(key) + r'["\']?\s*(?:=|\]|\.)')
+        pat = re.compile(r'^\s*(?:\[\[?\s*)?(?:[^=\[\]#]*\.\s*)?["\']?' + re.escape(key) + r'["\']?\s*(?:=|\]|\.)')
         inline = re.compile(r'[{,]\s*["\']?' + re.escape(key) + r'["\']?\s*=')
         for i in range(start, len(lines)):
             if pat.search(lines[i]) or inline.search(lines[i]):
                 return i + 1
         return None
 
-    def wrap(value: Any, line: int | None, path: str = "", depth: int = 1) -> Any:
+    def headers(keys: tuple[str, ...], start: int) -> list[int]:
+        """The lines of the ``[[k1.k2]]`` headers (an array of tables: one per item) from line
+        index ``start`` on; a key may be quoted."""
+        name = r"\s*\.\s*".join(f"(?:{re.escape(k)}|\"{re.escape(k)}\"|'{re.escape(k)}')" for k in keys)
+        pat = re.compile(r"^\s*\[\[\s*" + name + r"\s*\]\]")
+        return [i + 1 for i in range(start, len(lines)) if pat.match(lines[i])]
+
+    def wrap(value: Any, line: int | None, path: str = "", depth: int = 1, keys: tuple[str, ...] = ()) -> Any:
         if depth > MAX_DEPTH:
             raise _too_deep(file, line, path)
         if isinstance(value, dict):
             out = LDict(file, line)
             for k, v in value.items():
                 kl = find(k, (line or 1) - 1) or line
-                out[k] = wrap(v, kl, f"{path}.{k}" if path else k, depth + 1)
+                out[k] = wrap(v, kl, f"{path}.{k}" if path else k, depth + 1, (*keys, k))
                 out.lines[k] = (file, kl)
             return out
         if isinstance(value, list):
             out_l = LList(file, line)
+            # items of an array of tables start at their own [[key]] header (the n-th after the
+            # table holding the array); items of an inline array keep the array's line
+            item_lines: list[int | None] = []
+            if keys and value and all(isinstance(v, dict) for v in value):
+                item_lines = list(headers(keys, (line or 1) - 1)[:len(value)])
             for i, v in enumerate(value):
-                out_l.append(wrap(v, line, f"{path}[{i}]", depth + 1))
-                out_l.lines.append((file, line))
+                il = item_lines[i] if i < len(item_lines) else line
+                out_l.append(wrap(v, il, f"{path}[{i}]", depth + 1, keys))
+                out_l.lines.append((file, il))
             return out_l
         if hasattr(value, "isoformat"):  # TOML dates and times are text in scenarios
             return value.isoformat()

@@ -217,3 +217,64 @@ def test_bytes_field_values_are_checked_at_load(fields, key_path, needle):
     with pytest.raises(ScenarioError) as info:
         load_scenario_text("name: x\nexpect:\n  - message: OPEN_REQ\n    fields: {%s}\n" % fields, filename="t.yaml")
     assert info.value.key_path == key_path and needle in info.value.message and info.value.line == 4
+
+
+# == TOML: the line of each [[array]] item =========================================================
+
+
+TOML_ARRAYS = """\
+name = "t"
+states = ["start", "held"]
+
+[[rules]]
+id = "r1"
+when = {message = "HOLD_CALL_REQ"}
+then = ["default"]
+
+[[rules]]
+id = "r2"
+when = {message = "%s"}
+
+[[rules.then]]
+goto = {state = "held"}
+
+[[rules.then]]
+goto = {state = "%s"}
+
+[[expect]]
+message = "CLOSE_REQ"
+times = 1
+
+[[expect]]
+message = "HOLD_CALL_REQ"
+times = %s
+
+[[ "center" . agents ]]
+id = "1001"
+extension = "3001"
+state = "READY"
+
+[[center.agents]]
+id = "1002"
+extension = "3002"
+state = "%s"
+"""
+
+
+@pytest.mark.parametrize("values, line, key_path", [
+    (("HOLD_CAL_REQ", "held", "1", "READY"), 11, "rules[1].when.message"),
+    (("RETRIEVE_CALL_REQ", "nope", "1", "READY"), 17, "rules[1].then[1].goto.state"),
+    (("RETRIEVE_CALL_REQ", "held", "-1", "READY"), 25, "expect[1].times"),
+    (("RETRIEVE_CALL_REQ", "held", "1", "NOPE"), 35, "center.agents[1].state"),
+])
+def test_toml_errors_name_the_line_of_the_nth_array_item(values, line, key_path):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(TOML_ARRAYS % values, filename="t.toml", fmt="toml")
+    assert (info.value.line, info.value.key_path) == (line, key_path), info.value
+
+
+def test_toml_array_items_are_located():
+    sc = load_scenario_text(TOML_ARRAYS % ("RETRIEVE_CALL_REQ", "held", "1", "READY"), filename="t.toml", fmt="toml")
+    assert [r.loc.line for r in sc.rules] == [4, 9]
+    assert [e.loc.line for e in sc.expect] == [19, 23]
+    assert [a.loc.line for a in sc.rules[1].then] == [14, 17]
