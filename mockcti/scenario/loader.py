@@ -118,14 +118,21 @@ class LDict(dict):
 
 
 class LList(list):
-    """A sequence read from a file; ``lines[i]`` is (file, line) of item i."""
+    """A sequence read from a file; ``lines[i]`` is (file, line) of item i; ``index[i]`` its index
+    in the list of that file (a list merged from includes: rules[0] of the included file may be
+    item 3 here); none given: the item's position."""
 
-    __slots__ = ("file", "line", "lines")
+    __slots__ = ("file", "line", "lines", "index")
 
     def __init__(self, file: str, line: int | None) -> None:
         super().__init__()
         self.file, self.line = file, line
         self.lines: list[tuple[str, int | None]] = []
+        self.index: list[int] = []
+
+    def origin(self, i: int) -> int:
+        """The index item ``i`` has in its own file."""
+        return self.index[i] if 0 <= i < len(self.index) else i
 
 
 def _plain(value: Any) -> Any:
@@ -146,6 +153,21 @@ def _fmt_path(path: Iterable[Any]) -> str:
         else:
             out += f"[{json.dumps(str(p))}]"
     return out
+
+
+def _own_path(root: Any, path: Iterable[Any]) -> tuple[Any, ...]:
+    """``path`` (into the merged document) as the file that wrote the value names it: each list
+    index the item's index in its own file (:meth:`LList.origin`)."""
+    out: list[Any] = []
+    node = root
+    for p in path:
+        if isinstance(node, LList) and isinstance(p, int):
+            out.append(node.origin(p))
+            node = node[p] if 0 <= p < len(node) else None
+        else:
+            out.append(p)
+            node = node.get(p) if isinstance(node, dict) else None
+    return tuple(out)
 
 
 def _locate(root: Any, path: Iterable[Any], default_file: str) -> tuple[str, int | None]:
@@ -402,30 +424,73 @@ def _fmt_of(path: str) -> str:
 # -- includes --------------------------------------------------------------------------------------
 
 
-def _merge(base: Any, over: Any, key: str | None = None) -> Any:
-    """``over`` (the including file) wins for scalars; mappings merge; lists concatenate, the
-    included items first (``states``: the including file's first, without duplicates)."""
+#: Mappings whose entries are replaced whole by the including file's entry of the same name.
+_BY_NAME_MAPS = frozenset({("templates",)})
+#: Lists whose items are named by a key: the including file's item of the same name replaces the
+#: included one (in its place).
+_BY_NAME_LISTS = {("rules",): "id", ("steps",): "id", ("timeline",): "id", ("expect",): "id",
+                  ("center", "agents"): "id", ("center", "csqs"): "name"}
+#: Lists whose including file's items come first (rules: tried first; states: the first is the initial one).
+_OVER_FIRST = frozenset({("rules",), ("states",)})
+
+
+def _merge(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
+    """Merge ``over`` (the including file, or a later include) into ``base`` (an included file):
+    ``over`` wins. Scalars: ``over``'s. Mappings merge key by key, except that an entry of
+    ``templates`` replaces the included entry of that name whole. Lists join: a named item
+    (rules, steps, timeline, expect by ``id``; center agents by ``id``, CSQs by ``name``)
+    replaces the included item of that name; ``rules`` and ``states`` list ``over``'s items first
+    (its rules are tried before the included ones; ``states`` without duplicates), the others the
+    included items first. Every list item keeps its file, line and index in its own file."""
     if isinstance(base, LDict) and isinstance(over, LDict):
         out = LDict(over.file, over.line)
         for k in base:
             out[k] = base[k]
             out.lines[k] = base.lines.get(k, (base.file, base.line))
         for k in over:
-            if k in out:
-                out[k] = _merge(out[k], over[k], k)
+            if k in out and path not in _BY_NAME_MAPS:
+                out[k] = _merge(out[k], over[k], (*path, k))
             else:
                 out[k] = over[k]
             out.lines[k] = over.lines.get(k, (over.file, over.line))
         return out
     if isinstance(base, LList) and isinstance(over, LList):
         out_l = LList(over.file, over.line)
-        first, second = (over, base) if key == "states" else (base, over)
-        for lst in (first, second):
-            for i, v in enumerate(lst):
-                if key == "states" and v in out_l:
+
+        def add(lst: LList, i: int) -> None:
+            out_l.append(lst[i])
+            out_l.lines.append(lst.lines[i] if i < len(lst.lines) else (lst.file, lst.line))
+            out_l.index.append(lst.origin(i))
+
+        key = _BY_NAME_LISTS.get(path)
+
+        def name(v: Any) -> str | None:
+            n = v.get(key) if key is not None and isinstance(v, dict) else None
+            return n if isinstance(n, str) else None
+
+        named = {n: i for i, v in enumerate(over) if (n := name(v)) is not None}
+        placed: set[int] = set()
+        if path in _OVER_FIRST:
+            for i, v in enumerate(over):
+                if path == ("states",) and v in out_l:
                     continue
-                out_l.append(v)
-                out_l.lines.append(lst.lines[i] if i < len(lst.lines) else (lst.file, lst.line))
+                add(over, i)
+            for i, v in enumerate(base):
+                if path == ("states",) and v in out_l or name(v) in named:
+                    continue
+                add(base, i)
+            return out_l
+        for i, v in enumerate(base):
+            n = name(v)
+            if n in named:  # replaced in its place by the including file's item
+                if named[n] not in placed:
+                    placed.add(named[n])
+                    add(over, named[n])
+                continue
+            add(base, i)
+        for i in range(len(over)):
+            if i not in placed:
+                add(over, i)
         return out_l
     return over
 
@@ -539,7 +604,7 @@ def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
     for err in raw:
         path, message = _explain(err)
         f, line = _locate(doc, path, file)
-        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(path)))
+        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path))))
     errors.sort(key=lambda e: (e.file != file, e.file, e.line or 0, e.key_path))
     out, seen = [], set()
     for e in errors:
@@ -682,7 +747,7 @@ class _Ctx:
 
     def loc(self, path: tuple[Any, ...]) -> m.Location:
         f, line = _locate(self.doc, path, self.file)
-        return m.Location(f, line, _fmt_path(path))
+        return m.Location(f, line, _fmt_path(_own_path(self.doc, path)))
 
     def err(self, path: tuple[Any, ...], message: str) -> None:
         if self.via:
@@ -691,7 +756,7 @@ class _Ctx:
         key = (f, line, path, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(path)))
+            self.errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(self.doc, path))))
 
     # -- names --------------------------------------------------------------------------------------
 
@@ -986,7 +1051,7 @@ def _use(ctx: _Ctx, name: str, path: tuple[Any, ...], request: Any) -> tuple[m.A
         ctx.err(path, f"template cycle: {chain}")
         return ()
     ctx.template_stack.append(name)
-    ctx.via.append(_fmt_path(path))
+    ctx.via.append(_fmt_path(_own_path(ctx.doc, path)))
     try:
         return _actions(ctx, ctx.templates_raw[name], ("templates", name), request)
     finally:

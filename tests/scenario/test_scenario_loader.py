@@ -392,10 +392,10 @@ def test_includes_merge_relative_to_the_including_file(tmp_path):
         """)
     sc = load_scenario(main)
     assert sc.states == ("start", "held", "extra")
-    assert [r.id for r in sc.rules] == ["from-toml", "rule2"]
+    assert [r.id for r in sc.rules] == ["rule1", "from-toml"]  # the including file's rules first
     assert sc.center["agents"][0]["id"] == "2001"
     assert len(sc.files) == 3 and sc.files[0] == str(main)
-    assert sc.rules[1].then[0].loc.file.endswith("agents.yaml")
+    assert sc.rules[0].then[0].loc.file.endswith("agents.yaml")
 
 
 def test_include_errors_point_into_the_included_file(tmp_path):

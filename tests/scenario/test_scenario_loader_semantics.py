@@ -5,11 +5,12 @@ includes that override, ``agent:${name}`` targets, bytes (UNSPEC) fields, TOML l
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from mockcti.hub import Hub, Write, WriteChunked
-from mockcti.scenario import ScenarioError, load_scenario_text
+from mockcti.scenario import Default, Fail, ScenarioError, load_scenario, load_scenario_text
 from mockcti.scenario.engine import ScenarioEngine
 from mockcti.wire import Dialect, FrameBuffer, FrameError, decode, encode
 from mockcti.wire import MessageType as MT
@@ -21,8 +22,9 @@ D = Dialect.uccx(14)
 class H:
     """One scenario in a Hub at a fake clock; what each session is written, decoded."""
 
-    def __init__(self, text: str) -> None:
-        self.scenario = load_scenario_text(textwrap.dedent(text), filename="t.yaml")
+    def __init__(self, text: str | Path) -> None:
+        self.scenario = (load_scenario(text) if isinstance(text, Path)
+                         else load_scenario_text(textwrap.dedent(text), filename="t.yaml"))
         self.engine = ScenarioEngine(self.scenario)
         self.hub = Hub(self.engine.build_center(), engine=self.engine)
         self.fbs: dict[int, FrameBuffer] = {}
@@ -278,3 +280,142 @@ def test_toml_array_items_are_located():
     assert [r.loc.line for r in sc.rules] == [4, 9]
     assert [e.loc.line for e in sc.expect] == [19, 23]
     assert [a.loc.line for a in sc.rules[1].then] == [14, 17]
+
+
+# == includes: the including file wins ============================================================
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+COMMON = """\
+templates:
+  answer: [default]
+rules:
+  - id: common-query
+    when: {message: QUERY_AGENT_STATE_REQ}
+    then: [{use: answer}]
+"""
+OVERRIDE = """\
+name: include-override
+include: [common.yaml]
+templates:
+  answer:
+    - fail: {status: E_CTI_INVALID_FIELD, text: "overridden template"}
+rules:
+  - id: main-query
+    when: {message: QUERY_AGENT_STATE_REQ, fields: {agent_id: "1001"}}
+    then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "main rule"}}]
+"""
+
+
+def test_an_including_file_overrides_a_template_and_its_rules_come_first(tmp_path):
+    write(tmp_path, "common.yaml", COMMON)
+    h = H(write(tmp_path, "main.yaml", OVERRIDE))
+    sc = h.scenario
+    assert [r.id for r in sc.rules] == ["main-query", "common-query"]
+    assert [type(a) for a in sc.templates["answer"]] == [Fail]  # replaced, not [default, fail]
+    assert sc.rules[1].then[0].text == "overridden template"  # the included rule uses the override
+    a, b = h.open("1001"), h.open("1002", now=1.5)
+    assert [(m.TYPE, m.text) for m in h.req(a, query(5), 2)] == [(MT.FAILURE_CONF, "main rule")]  # once
+    assert [(m.TYPE, m.text) for m in h.req(b, query(6, "1002"), 3)] == [(MT.FAILURE_CONF, "overridden template")]
+
+
+def test_named_items_of_the_including_file_replace_the_included_ones(tmp_path):
+    write(tmp_path, "base.yaml", """\
+        center:
+          csqs: [{name: Sales, id: 1}, {name: Support, id: 2}]
+          agents: [{id: "1001", extension: "3001", csqs: [Sales]}, {id: "1002", extension: "3002"}]
+        rules:
+          - {id: hold, when: {message: HOLD_CALL_REQ}, then: [default]}
+          - {id: clear, when: {message: CLEAR_CALL_REQ}, then: [default]}
+        steps:
+          - {id: open, expect: {message: OPEN_REQ}}
+          - {id: query, expect: {message: QUERY_AGENT_STATE_REQ}}
+          - {id: close, expect: {message: CLOSE_REQ}}
+        expect:
+          - {id: no-hold, message: HOLD_CALL_REQ, never: true}
+        end: {after: 30, when: all_steps_done}
+        """)
+    sc = load_scenario(write(tmp_path, "main.yaml", """\
+        name: x
+        include: [base.yaml]
+        center:
+          csqs: [{name: Support, id: 7}]
+          agents: [{id: "1002", extension: "4002", csqs: [Support]}]
+        rules:
+          - {id: hold, when: {message: HOLD_CALL_REQ}, then: [{fail: {status: E_CTI_INVALID_FIELD}}]}
+        steps:
+          - {id: query, expect: {message: QUERY_AGENT_STATE_REQ, timeout: 5}}
+          - {id: extra, wait: 1}
+        expect:
+          - {id: no-hold, message: HOLD_CALL_REQ, max: 2}
+        end: {after: 10}
+        """))
+    assert [r.id for r in sc.rules] == ["hold", "clear"] and isinstance(sc.rules[0].then[0], Fail)
+    assert sc.rules[0].loc.file.endswith("main.yaml") and sc.rules[1].loc.file.endswith("base.yaml")
+    assert [s.id for s in sc.steps] == ["open", "query", "close", "extra"]  # replaced in its place
+    assert sc.steps[1].timeout == 5 and sc.steps[1].loc.file.endswith("main.yaml")
+    assert [(e.id, e.max) for e in sc.expect] == [("no-hold", 2)]
+    assert (sc.end.after, sc.end.when) == (10.0, "all_steps_done")
+    assert [(c["name"], c["id"]) for c in sc.center["csqs"]] == [("Sales", 1), ("Support", 7)]
+    assert [(a["id"], a["extension"]) for a in sc.center["agents"]] == [("1001", "3001"), ("1002", "4002")]
+
+
+def test_a_later_include_overrides_an_earlier_one(tmp_path):
+    for name in ("a", "b"):
+        write(tmp_path, f"{name}.yaml", f"""\
+            templates:
+              t: [{{fail: {{status: E_CTI_INVALID_FIELD, text: from-{name}}}}}]
+              only-{name}: [default]
+            rules:
+              - {{id: {name}-rule, when: {{message: HOLD_CALL_REQ}}, then: [{{use: t}}]}}
+            """)
+    sc = load_scenario(write(tmp_path, "main.yaml", """\
+        name: x
+        include: [a.yaml, b.yaml]
+        rules:
+          - {id: own, when: {message: CLEAR_CALL_REQ}, then: [default]}
+        """))
+    assert [r.id for r in sc.rules] == ["own", "b-rule", "a-rule"]
+    assert sc.templates["t"][0].text == "from-b" and set(sc.templates) == {"t", "only-a", "only-b"}
+    assert isinstance(sc.templates["only-a"][0], Default)
+
+
+def test_key_paths_after_an_include_name_the_index_in_the_file(tmp_path):
+    write(tmp_path, "inc.yaml", """\
+        rules:
+          - {when: {message: HOLD_CALL_REQ}, then: [{goto: {state: nope}}]}
+        steps:
+          - {expect: {message: OPEN_REQ}}
+          - {expect: {message: QUERY_AGENT_STATE_REQ}}
+        """)
+    main = write(tmp_path, "main.yaml", """\
+        name: x
+        include: [inc.yaml]
+        rules:
+          - {when: {message: CLEAR_CALL_REQ}, then: [default]}
+        steps:
+          - {expect: {message: OPEN_REQ, fields: {agent_idd: "1001"}}}
+          - {wait: 1}
+        """)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    got = [(Path(e.file).name, e.line, e.key_path) for e in info.value.errors]
+    assert got == [("main.yaml", 6, "steps[0].expect.fields.agent_idd"),  # merged: steps[2]
+                   ("inc.yaml", 2, "rules[0].then[0].goto.state")]  # merged: rules[1]
+    with pytest.raises(ScenarioError) as info:  # a schema error
+        load_scenario(write(tmp_path, "main.yaml", main.read_text().replace("{wait: 1}", "{wait: -1}")))
+    assert (Path(info.value.file).name, info.value.line, info.value.key_path) == ("main.yaml", 7, "steps[1].wait")
+    # and the locations of what loads
+    inc = tmp_path / "inc.yaml"
+    inc.write_text(inc.read_text().replace("nope", "start"))
+    sc = load_scenario(write(tmp_path, "ok.yaml", main.read_text().replace("agent_idd", "agent_id")
+                             .replace("{wait: -1}", "{wait: 1}")))
+    assert [(Path(s.loc.file).name, s.loc.key_path) for s in sc.steps] == [
+        ("inc.yaml", "steps[0]"), ("inc.yaml", "steps[1]"), ("ok.yaml", "steps[0]"), ("ok.yaml", "steps[1]")]
+    assert [(Path(r.loc.file).name, r.loc.key_path) for r in sc.rules] == [("ok.yaml", "rules[0]"),
+                                                                           ("inc.yaml", "rules[0]")]
