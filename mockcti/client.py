@@ -22,6 +22,7 @@ says why). Once the connection is gone, a request or a wait for an event raises
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import itertools
@@ -77,7 +78,7 @@ class CTIClient:
     """One connection to a CTI server."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 dialect: Dialect | None = None) -> None:
+                 dialect: Dialect | None = None, keep_received: int | None = 100_000) -> None:
         self._reader = reader
         self._writer = writer
         self.dialect = dialect or Dialect.uccx(18)
@@ -90,7 +91,9 @@ class CTIClient:
         self.open_conf: OpenConf | None = None
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
-        self.received: list[Message] = []  # everything the server sent, in order (tests read this)
+        # what the server sent, in order (tests read this): the latest ``keep_received`` messages
+        # (None: all), so a long-running bridge does not grow without bound
+        self.received: collections.deque[Message] = collections.deque(maxlen=keep_received)
         self.heartbeats_sent = 0
         self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
         self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
@@ -99,9 +102,10 @@ class CTIClient:
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int = 18,
-                      dialect: Dialect | None = None, timeout: float = 10.0) -> "CTIClient":
+                      dialect: Dialect | None = None, timeout: float = 10.0,
+                      keep_received: int | None = 100_000) -> "CTIClient":
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        return cls(reader, writer, dialect=dialect or Dialect.uccx(version))
+        return cls(reader, writer, dialect=dialect or Dialect.uccx(version), keep_received=keep_received)
 
     async def __aenter__(self) -> "CTIClient":
         return self

@@ -258,3 +258,20 @@ async def test_failure_conf_raises_request_failed_and_client_password_is_sent():
             await cti.request(_hold(), timeout=5)
         assert exc.value.status == 4
         await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_received_keeps_the_latest_messages_only():
+    """A long-running bridge kept every message it ever got (about 1 GB an hour under load)."""
+    async with Scripted() as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5, keep_received=3)
+        await cti.open_bridge(heartbeat=0)
+        for i in range(5):
+            srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3, text=f"n{i}"))
+        for _ in range(200):
+            if cti.received and getattr(cti.received[-1], "text", None) == "n4":
+                break
+            await asyncio.sleep(0.01)
+        assert [m.text for m in cti.received] == ["n2", "n3", "n4"]
+        assert len(cti.drain_events()) == 5  # the events not read yet are all still there
+        await cti.close()
