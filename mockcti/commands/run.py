@@ -6,6 +6,8 @@ import argparse
 import re
 import sys
 
+from mockcti.commands.serve import port_number
+
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
 
 EPILOG = """exit codes:
@@ -25,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="end each scenario after S seconds at the latest (default 60)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
+    p.add_argument("--port", type=port_number, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
     p.add_argument("--report", metavar="DIR", default="mockcti-report",
                    help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report)")
@@ -56,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
     report_dir = Path(args.report)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, no permission ...
+        print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
     async def main() -> list:
         runs = []

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
+#: most inbound calls a minute --calls-per-minute takes (1,000 a second: far beyond any CCX)
+MAX_CALLS_PER_MINUTE = 60_000.0
+
+
+def port_number(text: str) -> int:
+    """argparse type of a TCP port: 0 (any free port) .. 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port number (0-65535)")
+    return port
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("listening")
     g.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only unless told)")
-    g.add_argument("--port", type=int, default=42027, help="TCP port (default 42027; 0 = any free port)")
+    g.add_argument("--port", type=port_number, default=42027, help="TCP port (default 42027; 0 = any free port)")
     g.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
                    help="event loop: uvloop (the 'speed' extra) or the standard asyncio loop; auto (default) "
                         "takes uvloop when it is installed")
@@ -37,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("contact center")
     g.add_argument("--center", metavar="FILE", help="TOML or YAML file describing agents and CSQs")
     g.add_argument("--calls-per-minute", type=float, default=0.0,
-                   help="generate inbound calls to the CSQs at this rate (default 0: off)")
+                   help=f"generate inbound calls to the CSQs at this rate (default 0: off; at most "
+                        f"{MAX_CALLS_PER_MINUTE:,.0f})")
     g.add_argument("--seed", type=int, default=None,
                    help="seed for generated calls (default 0); with --scenario, replaces the scenario's seed")
     g = p.add_argument_group("output")
@@ -67,23 +83,81 @@ def _add_optional_features(p: argparse.ArgumentParser) -> None:
 
 
 class Trace:
-    """Prints journal entries as they happen: a readable line per message, or JSON lines."""
+    """Prints journal entries as they happen: a readable line per message, or JSON lines.
 
-    def __init__(self, stream, *, json_lines: bool, verbose: bool, level: str) -> None:
+    The server's event loop never waits for the terminal: lines go through a bounded queue to a
+    writer thread. A reader that does not keep up loses lines (counted, said once on stderr), a
+    reader that went away (a closed pipe: ``mockcti serve | head -1``) ends the trace; the server
+    goes on serving either way (a blocked stdout used to freeze it, a closed one broke every new
+    connection)."""
+
+    def __init__(self, stream, *, json_lines: bool, verbose: bool, level: str, max_lines: int = 10_000) -> None:
+        import queue
+        import threading
+
         self.stream = stream
         self.json_lines = json_lines
         self.verbose = verbose
         self.level = level
+        self.dropped = 0
+        self.broken: str | None = None  # why the trace stopped (the stream failed)
+        self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
+        self._writer = threading.Thread(target=self._write_lines, name="mockcti-trace", daemon=True)
+        self._writer.start()
+
+    def _write_lines(self) -> None:
+        import queue
+
+        while True:
+            line = self._lines.get()
+            if line is None:
+                return
+            batch = [line]
+            try:
+                while len(batch) < 512:
+                    more = self._lines.get_nowait()
+                    if more is None:
+                        self._lines.put(None)
+                        break
+                    batch.append(more)
+            except queue.Empty:
+                pass
+            try:
+                self.stream.write("".join(batch))
+                self.stream.flush()
+            except (OSError, ValueError) as exc:  # a closed pipe or stream: the trace ends, the server goes on
+                self.broken = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(Exception):
+                    print(f"mockcti serve: the trace stopped ({self.broken}); the server goes on", file=sys.stderr)
+                return
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds) and stop the writer."""
+        with contextlib.suppress(Exception):
+            self._lines.put(None, timeout=timeout)
+        self._writer.join(timeout)
+        if self.dropped:
+            print(f"mockcti serve: {self.dropped} trace line(s) dropped (the output was not read fast enough)",
+                  file=sys.stderr)
+
+    def _emit(self, line: str) -> None:
+        if self.broken is not None:
+            return
+        try:
+            self._lines.put_nowait(line)
+        except Exception:  # full: the reader is behind; the server must not wait for it
+            self.dropped += 1
 
     def __call__(self, entry) -> None:
+        if self.broken is not None:
+            return
+        if entry.kind in ("in", "out", "connect", "close") and self.level in ("warning", "error"):
+            return
         if self.json_lines:
-            self.stream.write(entry.to_json() + "\n")
-            self.stream.flush()
+            self._emit(entry.to_json() + "\n")
             return
         d = entry.data
         if entry.kind in ("in", "out"):
-            if self.level in ("warning", "error"):
-                return
             m = d["message"]
             names = m.get("names", {})
             fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
@@ -96,14 +170,11 @@ class Trace:
             rest = " ".join(f"{k}={v}" for k, v in d.items())
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
         elif entry.kind in ("connect", "close"):
-            if self.level in ("warning", "error"):
-                return
             rest = " ".join(f"{k}={v}" for k, v in d.items())
             line = f"{entry.t:9.3f} s{entry.session:<4} -- {entry.kind} {rest}"
         else:
             line = f"{entry.t:9.3f} {entry.kind} {d}"
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        self._emit(line + "\n")
 
 
 _DEFAULT_RESERVED = {"peripheral_id", "monitor_id", "peripheral_type", "session_id", "mrd_id", "num_tasks",
@@ -140,8 +211,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     profile = PROFILES[args.profile]
     if args.min_version is not None or args.max_version is not None:
-        profile = dataclasses.replace(profile, min_version=args.min_version or profile.min_version,
-                                      max_version=args.max_version or profile.max_version)
+        lo = profile.min_version if args.min_version is None else args.min_version
+        hi = profile.max_version if args.max_version is None else args.max_version
+        if not profile.min_version <= lo <= hi <= profile.max_version:
+            print(f"mockcti serve: --min-version {lo} / --max-version {hi}: the {profile.name} profile speaks "
+                  f"versions {profile.min_version}-{profile.max_version}, and min must not exceed max",
+                  file=sys.stderr)
+            return 2
+        profile = dataclasses.replace(profile, min_version=lo, max_version=hi)
     remap: dict[str, int] = {}
     for item in args.message_id:
         name, sep, number = item.partition("=")
@@ -163,14 +240,20 @@ def run(args: argparse.Namespace) -> int:
     if args.max_body is not None and not 8 <= args.max_body <= 0xFFFFFFFF:
         print(f"mockcti serve: --max-body {args.max_body}: expected 8 .. {0xFFFFFFFF} bytes", file=sys.stderr)
         return 2
+    if not (0 <= args.calls_per_minute <= MAX_CALLS_PER_MINUTE):  # (nan compares false)
+        print(f"mockcti serve: --calls-per-minute {args.calls_per_minute}: expected 0 .. "
+              f"{MAX_CALLS_PER_MINUTE:,.0f}", file=sys.stderr)
+        return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report it precisely and stop
         print(f"mockcti serve: {exc}", file=sys.stderr)
         return 2
     journal = Journal(keep=False)
+    trace = None
     if not args.quiet:
-        journal.add_sink(Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level))
+        trace = Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level)
+        journal.add_sink(trace)
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
                                                  strict=args.strict, **session_kw))
@@ -193,15 +276,35 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signal.SIGTERM, me.cancel)
         except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
             pass
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:  # port in use, an address not of this host, a name that does not resolve
+            print(f"mockcti serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        started: list = []
+        try:
+            for f in features:
+                await f.start(server, args)
+                started.append(f)
+        except OSError as exc:  # a feature's port or directory (--control-port, --report)
+            print(f"mockcti serve: {exc}", file=sys.stderr)
+            for f in reversed(started):
+                await f.stop(server, args)
+            await server.stop()
+            return 2
+        if args.calls_per_minute > 0:
+            if not server.center.config.csqs:
+                print("mockcti serve: --calls-per-minute: the contact center has no CSQ to send calls to",
+                      file=sys.stderr)
+                for f in reversed(started):
+                    await f.stop(server, args)
+                await server.stop()
+                return 2
+            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
         print(f"mockcti listening on {server.host}:{server.port} (profile {served.name}, versions "
               f"{served.min_version}-{served.max_version}, {len(server.center.config.agents)} agents, "
               f"{loop_name} loop)", flush=True)
-        if args.calls_per_minute > 0:
-            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0))
-        for f in features:
-            await f.start(server, args)
         try:
             await server.serve_forever()
         except asyncio.CancelledError:
@@ -217,6 +320,10 @@ def run(args: argparse.Namespace) -> int:
             status = runner.run(main())
     except KeyboardInterrupt:
         status = 0
+    if trace is not None:
+        trace.close()
+    if status == 2:  # could not start: nothing was served
+        return status
     for f in features:
         status = f.exit_status(server, args, status)
     if args.strict and server.journal.counts.get("violation", 0):
