@@ -109,8 +109,10 @@ def test_sync_desk_handles_a_call(cti_server):
     cti_server.assert_received("ANSWER_CALL_REQ", call_id=call_id, connection_device_id="3001")
     cti_server.assert_received("HOLD_CALL_REQ", count=1)
     cti_server.assert_no_violations()
-    # the journal, entry by entry: what happened in the contact center
-    assert [e.data["what"] for e in cti_server.events("happening")] == ["test call"]
+    # the journal, entry by entry: what happened in the contact center (the desk closed its session with
+    # the agent READY: nobody drives agent 1001 any more, and it is no longer offered calls)
+    assert [e.data["what"] for e in cti_server.events("happening")] == [
+        "test call", "agent 1001: last session closed, NOT_READY (AGT_CONN_DOWN)"]
 
 
 def test_a_client_that_forgets_close_req_is_caught(cti_server):

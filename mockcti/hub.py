@@ -252,7 +252,7 @@ class Hub:
         for ev in conn.session.closed(peer_initiated=reason in ("peer closed", "peer reset")):
             self._on_event(sid, ev, now, conn)
         if conn.subscribed:
-            self._deliver(self.center.close_session(sid, now), now)
+            self._close_center_session(sid, now)
         self.journal.record("close", now, sid, reason=reason)
         if self.engine is not None:
             self.engine.on_disconnect(sid, now, reason)
@@ -459,7 +459,7 @@ class Hub:
             self.send(sid, CloseConf(invoke_id=msg.invoke_id))
             if conn.subscribed:
                 conn.subscribed = False
-                self._deliver(self.center.close_session(sid, now), now)
+                self._close_center_session(sid, now)
             self.close(sid, "CLOSE_REQ")
         elif session.state is _OPEN:
             center = self.center
@@ -469,6 +469,17 @@ class Hub:
                     self.journal.record("violation", now, sid, **{k: val for k, val in v.items() if k != "session_id"})
                 center.violations.clear()
             self._deliver(deliveries, now)
+
+    def _close_center_session(self, sid: int, now: float) -> None:
+        """The center forgets the session; what it does about an agent left without a session
+        (``on_agent_disconnect``) goes out to the others and into the journal."""
+        center = self.center
+        deliveries = center.close_session(sid, now)
+        if center.happenings:
+            for h in center.happenings:
+                self.journal.record("happening", now, sid, **h)
+            center.happenings.clear()
+        self._deliver(deliveries, now)
 
     def _open(self, sid: int, conn: _Conn, req: OpenReq, now: float) -> None:
         session = conn.session

@@ -18,7 +18,7 @@ from mockcti.wire.enums import AgentState
 
 __all__ = [
     "AgentConfig", "CSQConfig", "CallConfig", "CenterConfig", "CenterConfigError", "default_center",
-    "load_center_file", "AGENT_STATE_NAMES",
+    "load_center_file", "AGENT_STATE_NAMES", "ON_AGENT_DISCONNECT",
 ]
 
 #: agent states a configuration may name (reference §6.4); LOGIN is a request, not a state
@@ -28,6 +28,8 @@ AGENT_STATE_NAMES = {
     "WORK_READY": AgentState.AGENT_STATE_WORK_READY,
 }
 CALL_STATES = ("ringing", "talking", "held")
+#: the choices of CenterConfig.on_agent_disconnect
+ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 
 
 def _call_data_max() -> dict[str, int]:
@@ -145,6 +147,14 @@ class CenterConfig:
     control_failure_codes: str = "uccx"
     #: overrides of the inferred ACD choices (see mockcti.acd.AcdConfig)
     acd: Mapping[str, Any] = field(default_factory=dict)
+    #: what happens to a logged-in agent when its last agent-mode session ends (CLOSE_REQ or a lost
+    #: connection; reference §6.19 AGT_CONN_DOWN 32765 "desktop/IPPA failed or connection lost"):
+    #: "not_ready" (the default) the agent goes NOT_READY with reason AGT_CONN_DOWN, "logout" it is
+    #: logged out with that reason (both: a call ringing at the agent goes back to its queue, the calls
+    #: its phone holds stay, and the new state comes when the last of them ends), "keep" nothing changes
+    #: (a READY agent goes on being offered calls, which ring until someone answers). See
+    #: ContactCenter.close_session
+    on_agent_disconnect: str = "not_ready"
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
@@ -218,7 +228,8 @@ def _allowed(bad: str, names: list[str]) -> str:
 
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
-           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes")
+           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
+           "on_agent_disconnect")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id")
     CALL = ("agent", "ani", "csq", "state", "variables")
@@ -364,6 +375,11 @@ class _Builder:
                 raise self.err("control_failure_codes",
                                f"unknown choice {d['control_failure_codes']!r}; allowed: uccx, icm")
             kw["control_failure_codes"] = d["control_failure_codes"]
+        if "on_agent_disconnect" in d:
+            if d["on_agent_disconnect"] not in ON_AGENT_DISCONNECT:
+                raise self.err("on_agent_disconnect", f"unknown choice {d['on_agent_disconnect']!r}; allowed: "
+                               + ", ".join(ON_AGENT_DISCONNECT))
+            kw["on_agent_disconnect"] = d["on_agent_disconnect"]
         if "acd_rules" in d:
             if not isinstance(d["acd_rules"], bool):
                 raise self.err("acd_rules", "expected true or false")

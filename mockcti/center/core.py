@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockcti.center.config import AgentConfig, CenterConfig, check_call_data, default_center
+from mockcti.center.config import ON_AGENT_DISCONNECT, AgentConfig, CenterConfig, check_call_data, default_center
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
@@ -64,6 +64,8 @@ _CEC_NONE = int(EventCause.CEC_NONE)
 #: call of a simulated agent is on its ICD extension (the only line a configured agent has), so 3
 _LINE_BUSINESS = 3
 _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
+_CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
+_AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
 #: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
 #: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
@@ -202,6 +204,10 @@ class Refused(Exception):
         self.failure, self.violation = failure, violation
 
 
+def _short_state(state: AgentState) -> str:
+    return state.name.removeprefix("AGENT_STATE_")
+
+
 def _first_call_id(pair: tuple[Call, Leg]) -> int:
     return pair[0].id
 
@@ -219,6 +225,10 @@ class Agent:
     pending_reason: int = 0
     #: RESERVED for a consultation call (not an ACD call): cancelled, the agent goes NOT_READY (AGT_CANCEL_CONSULT)
     consult_offer: bool = False
+    #: its last agent-mode session ended while its phone held calls: when the last of them ends the agent
+    #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
+    #: state requested for it meanwhile, cancels that
+    desktop_lost: bool = False
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
@@ -303,8 +313,14 @@ class ContactCenter:
         self._seq = itertools.count()
         self.acd = _load_acd(self.config)
         self._cf = _CF_CHOICES[self.config.control_failure_codes]
+        if self.config.on_agent_disconnect not in ON_AGENT_DISCONNECT:
+            raise ValueError(f"on_agent_disconnect {self.config.on_agent_disconnect!r}: expected one of "
+                             + ", ".join(ON_AGENT_DISCONNECT))
         #: violations of the ACD rules, drained by the hub into the journal
         self.violations: list[dict[str, Any]] = []
+        #: what the center did on its own that a report should tell (an agent whose desktop went away),
+        #: drained by the hub into the journal as "happening" entries
+        self.happenings: list[dict[str, Any]] = []
         out: list[Delivery] = []
         #: CallIDs of the calls in progress at start, in the order of ``config.calls``
         self.preset_call_ids: list[int] = []
@@ -344,7 +360,8 @@ class ContactCenter:
                 return OpenResult(S.E_CTI_DEVICE_IN_USE,
                                   text=f"phone {agent.device} is used by another client session")
         for k in kicked:
-            self._forget(k)
+            self._forget(k)  # the agent keeps a session: the new one (no on_agent_disconnect)
+        agent.desktop_lost = False  # the desktop is back: after its calls the agent takes the usual state
         sub = Subscription(**{**sub.__dict__, "agent_id": agent.id, "agent_extension": agent.cfg.extension,
                               "agent_instrument": agent.device})
         self.subs[sub.session_id] = sub
@@ -353,8 +370,53 @@ class ContactCenter:
                           agent_extension=agent.cfg.extension, agent_instrument=agent.device, kicked=tuple(kicked))
 
     def close_session(self, sid: int, now: float) -> list[Delivery]:
+        """A session ends: CLOSE_REQ, or its connection is gone. When it was the last agent-mode session
+        of a logged-in agent, nobody drives that agent any more, and ``config.on_agent_disconnect``
+        says what UCCX does (reference §6.19 AGT_CONN_DOWN 32765, "desktop/IPPA failed or connection
+        lost"): an ACD call ringing at the agent goes back to the head of its queue, as after a
+        ring-no-answer, and is offered to the next READY agent; the calls the agent's phone holds stay
+        as they are (the phone still has them: a new session of the agent gets them back through
+        SNAPSHOT_DEVICE_REQ and can clear them); the agent goes NOT_READY ("not_ready") or LOGOUT
+        ("logout") with reason AGT_CONN_DOWN — at once when it has no call left, else when its last
+        call ends (instead of the after-call state); an agent already NOT_READY stays as it is with
+        "not_ready". ``"keep"`` changes nothing. A bridge session, or the session of a client that
+        opened a new one for the same agent (the agent keeps a session), only goes. Returns the events (AGENT_STATE_EVENT, call
+        events) for the sessions still open; what was done is in :attr:`happenings`."""
+        sub = self.subs.get(sid)
         self._forget(sid)
-        return []
+        out: list[Delivery] = []
+        if (sub is not None and sub.mode == "agent" and sub.agent_id and not self.agent_sessions.get(sub.agent_id)
+                and self.config.on_agent_disconnect != "keep"):
+            self._desktop_gone(out, self.agents[sub.agent_id], now)
+        return out
+
+    def _disconnect_state(self) -> AgentState:
+        return AS.AGENT_STATE_LOGOUT if self.config.on_agent_disconnect == "logout" else AS.AGENT_STATE_NOT_READY
+
+    def _desktop_gone(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """The agent's last session ended (see :meth:`close_session`)."""
+        if not agent.logged_in:
+            return
+        before = agent.state
+        requeued = self._withdraw_offer(out, agent, now)
+        target = self._disconnect_state()
+        kept = [c.id for c in self._agent_calls(agent)]
+        if kept:
+            agent.desktop_lost = True
+        elif agent.state is not target:
+            self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
+        if requeued:
+            self._route_queued(out, now)
+        short = _short_state
+        if kept:
+            done = f"on a call: {short(target)} (AGT_CONN_DOWN) when the calls its phone holds end"
+        elif agent.state is not before:
+            done = f"{short(agent.state)} (AGT_CONN_DOWN)"
+        else:
+            return  # nothing to tell: a NOT_READY agent with nothing ringing stays as it is
+        self.happenings.append({"what": f"agent {agent.id}: last session closed, {done}", "agent": agent.id,
+                                "state_before": before.name, "state": agent.state.name,
+                                "calls_requeued": requeued, "calls_kept": kept})
 
     def _forget(self, sid: int) -> None:
         sub = self.subs.pop(sid, None)
@@ -454,7 +516,7 @@ class ContactCenter:
             raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
             # the guide: WORK requested while TALKING takes effect when the call ends (§7.2)
-            agent.pending, agent.pending_reason = want, reason
+            agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             return
         if agent.state not in ENTER_FROM[want]:
@@ -463,10 +525,11 @@ class ContactCenter:
         if want is AS.AGENT_STATE_LOGOUT and self._agent_calls(agent):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"agent {agent.id} has a call"))
-        if agent.state is AS.AGENT_STATE_RESERVED:
-            self._withdraw_offer(out, agent, now)
+        requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)
+        if requeued:
+            self._route_queued(out, now)
 
     def set_agent_state(self, now: float, agent_id: str, state: AgentState | int, reason: int = 0) -> list[Delivery]:
         """A supervisor or the administration changes an agent's state (scenarios, control API,
@@ -484,13 +547,14 @@ class ContactCenter:
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
-            agent.pending, agent.pending_reason = want, reason
+            agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
             return out
         if want is AS.AGENT_STATE_LOGOUT and agent.state is not AS.AGENT_STATE_RESERVED and self._agent_calls(agent):
             raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
-        if agent.state is AS.AGENT_STATE_RESERVED and want is not AS.AGENT_STATE_RESERVED:
-            self._withdraw_offer(out, agent, now)
+        requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._set_state(out, agent, want, reason, now)
+        if requeued:
+            self._route_queued(out, now)
         return out
 
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
@@ -873,14 +937,30 @@ class ContactCenter:
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
 
-    def _withdraw_offer(self, out: list[Delivery], agent: Agent, now: float) -> None:
-        """The reserved agent leaves READY before answering: the alerting call goes back to its queue."""
-        for call in self._agent_calls(agent):
-            leg = call.leg_of(agent.id)
-            if leg is not None and leg.state is LCS.LCS_ALERTING and call.acd:
-                self._drop_leg(out, call, leg, now, cause=EventCause.CEC_CALL_NOT_ANSWERED)
-                if call.id in self.calls and call.csq_id != NONE_ID:
-                    self.queues.setdefault(call.csq_id, []).append(call.id)
+    def _withdraw_offer(self, out: list[Delivery], agent: Agent, now: float) -> bool:
+        """The agent's phone stops ringing before it is answered (the reserved agent's state changes, or
+        its desktop is gone), as after a ring-no-answer: each ACD call ringing there leaves the phone
+        (CALL_CONNECTION_CLEARED with cause CEC_CALL_NOT_ANSWERED, END_CALL to the agent's sessions) and,
+        with nobody else on it, goes back to the head of its CSQ's queue (CALL_QUEUED_EVENT to the
+        bridges); a call without a CSQ (delivered to this agent) ends. The agent's state is the
+        caller's to set, and then the queues' to route (:meth:`_route_queued`): whether a call went back
+        to a queue is returned."""
+        requeued = False
+        for call, leg in self.agent_call_legs(agent.id):
+            if leg.state is not LCS.LCS_ALERTING or not call.acd:
+                continue
+            self._emit(out, call, self._conn_cleared(call, leg, leg.device, cause=_CEC_CALL_NOT_ANSWERED))
+            self._take_leg(call, leg.device)
+            self._end_call_for(out, call, self._sessions_of(agent))
+            if call.agent_legs() or len(call.legs) > 1:
+                continue  # others are still on the call (a conference): it goes on without this phone
+            if call.csq_id != NONE_ID and call.legs:
+                self.queues.setdefault(call.csq_id, []).insert(0, call.id)
+                self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
+                requeued = True
+            else:
+                self._finish(out, call, now)
+        return requeued
 
     # -- call-control requests ----------------------------------------------------------------------------
 
@@ -1254,19 +1334,18 @@ class ContactCenter:
     def _sessions_of(self, agent: Agent) -> set[int]:
         return set(self.agent_sessions.get(agent.id, ()))
 
-    def _conn_cleared(self, call: Call, leg: Leg, releasing: str) -> Message:
+    def _conn_cleared(self, call: Call, leg: Leg, releasing: str, cause: int = _CEC_NONE) -> Message:
         cfg = self.config
         return M.CallConnectionClearedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
             connection_device_type=0, call_id=call.id, releasing_device_type=self._dev_type(leg),
-            local_connection_state=_LCS_NULL, event_cause=_CEC_NONE,
+            local_connection_state=_LCS_NULL, event_cause=cause,
             connection_device_id=leg.device, releasing_device_id=releasing)
 
     def _drop_quietly(self, call: Call, leg: Leg) -> None:
         self._take_leg(call, leg.device)
 
-    def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float,
-                  cause: EventCause = EventCause.CEC_NONE) -> None:
+    def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float) -> None:
         """One party hangs up: CALL_CONNECTION_CLEARED; END_CALL to that agent; the call ends when
         fewer than two parties remain (§7.2 Clear)."""
         self._emit(out, call, self._conn_cleared(call, leg, leg.device))
@@ -1301,8 +1380,15 @@ class ContactCenter:
                 q.remove(call.id)
 
     def _after_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
-        """The agent's last call ended: the pending state, else the configured after-call state."""
+        """The agent's last call ended: the pending state, else the configured after-call state; for an
+        agent whose desktop went away meanwhile, the state of ``on_agent_disconnect`` (AGT_CONN_DOWN)."""
         if self._agent_calls(agent):
+            return
+        if agent.desktop_lost:
+            agent.desktop_lost = False
+            target = self._disconnect_state()
+            if agent.logged_in and agent.state is not target:
+                self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
         if agent.state is AS.AGENT_STATE_RESERVED and agent.consult_offer:
             # a consultation cancelled before the consulted agent answered (§6.19 AGT_CANCEL_CONSULT:

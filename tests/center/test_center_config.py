@@ -18,6 +18,7 @@ from mockcti.wire.enums import AgentState
 TOML = """
 after_call_state = "NOT_READY"
 external_answer_delay = 1.5
+on_agent_disconnect = "logout"
 
 [[csqs]]
 name = "Billing"
@@ -57,6 +58,7 @@ def test_toml_file(tmp_path):
     assert (a.id, a.extension, a.device, a.password, a.csqs, a.team, a.state) == (
         "5001", "6001", "6001", "s3cret", ("Billing",), "Blue", AgentState.AGENT_STATE_READY)
     assert cfg.after_call_state is AgentState.AGENT_STATE_NOT_READY and cfg.external_answer_delay == 1.5
+    assert cfg.on_agent_disconnect == "logout" and default_center().on_agent_disconnect == "not_ready"
     assert ContactCenter(cfg).agents["5001"].csq_ids == (7,)
 
 
@@ -77,6 +79,7 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("calls: [{agent: '9'}]", "calls[0].agent", ["unknown agent"]),
     ("acd_failure_mode: loud", "acd_failure_mode", ["cf", "ctierr"]),
     ("control_failure_codes: csta", "control_failure_codes", ["uccx", "icm"]),
+    ("on_agent_disconnect: logoff", "on_agent_disconnect", ["not_ready", "logout", "keep"]),
     # a preset call's data must fit BEGIN_CALL_EVENT (it would fail to be announced otherwise)
     ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {account: '7'}}]",
      "calls[0].variables.account", ["unknown call variable", "call_variable1"]),
