@@ -21,7 +21,8 @@ from typing import IO, Any
 
 from mockcti.wire.render import message_to_dict
 
-__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS"]
+__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS", "FINDING_KINDS", "DEFAULT_MAX_OTHER",
+           "DEFAULT_MAX_FINDINGS", "DEFAULT_MAX_CLOSED_SESSIONS"]
 
 # kind -> meaning
 ENTRY_KINDS = {
@@ -36,6 +37,20 @@ ENTRY_KINDS = {
     "close": "a connection ended",
     "note": "anything else worth keeping",
 }
+_MESSAGE_KINDS = frozenset(("in", "out"))
+#: the kinds a report lists one by one (summary.json "violations" and "faults"): kept up to ``max_findings``
+FINDING_KINDS = frozenset(("violation", "fault"))
+_OTHER_KINDS = frozenset(ENTRY_KINDS) - _MESSAGE_KINDS - FINDING_KINDS
+#: what ``Journal(keep=False)`` keeps in memory at most (``mockcti serve``, load runs: a server that runs for
+#: days must not grow): entries that are neither messages nor findings (connect, close, happening,
+#: scenario, note, rejected) ...
+DEFAULT_MAX_OTHER = 10_000
+#: ... violations and faults (the first half of them for good, then the most recent) ...
+DEFAULT_MAX_FINDINGS = 10_000
+#: ... and the per-session records (``Journal.sessions``) of closed sessions; older ones are added up
+#: in ``Journal.sessions_folded``. Counts (``counts``, ``violations_by_rule``, ``faults_by_kind``) stay exact
+DEFAULT_MAX_CLOSED_SESSIONS = 1_000
+_DEFAULT: Any = object()  # "the default for this ``keep``"
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,18 @@ def json_text(obj: Any, **kw: Any) -> str:
 
 class Journal:
     """Append-only record of a run. ``keep=False`` streams messages to the sinks without keeping
-    them in memory (for long or loaded runs); everything else (violations, faults, scenario
-    events …) is always kept, and counters are kept either way."""
+    them in memory (for long or loaded runs), and bounds what else it keeps: at most ``max_other``
+    entries that are neither messages nor findings (connect, close, happening …: the oldest go
+    first), ``max_findings`` violations and faults (the first half of them stay, then the most
+    recent), and the records of ``max_closed_sessions`` closed sessions in :attr:`sessions` (older
+    ones are added up in :attr:`sessions_folded`); ``Journal()`` keeps everything unless told. The
+    sinks see every entry, and the counters (:attr:`counts`, :attr:`violations_by_rule`,
+    :attr:`faults_by_kind`) count every entry either way; :attr:`dropped` counts, by kind, the
+    entries no longer in memory."""
 
-    def __init__(self, *, keep: bool = True, messages: bool = True, max_messages: int | None = None) -> None:
+    def __init__(self, *, keep: bool = True, messages: bool = True, max_messages: int | None = None,
+                 max_other: int | None = _DEFAULT, max_findings: int | None = _DEFAULT,
+                 max_closed_sessions: int | None = _DEFAULT) -> None:
         self._sinks: list[Callable[[Entry], None]] = []
         #: read-only: what :meth:`wants_messages` returns, kept up to date by ``keep``, ``messages``
         #: and the sinks (an attribute read: the hub asks for every chunk and every delivery batch)
@@ -83,6 +106,17 @@ class Journal:
         self.max_messages = max_messages
         self.dropped_messages = 0
         self._kept_messages = 0
+        #: keep at most this many entries that are not messages, violations or faults (None: no cap)
+        self.max_other: int | None = (None if keep else DEFAULT_MAX_OTHER) if max_other is _DEFAULT else max_other
+        #: keep at most this many violations and faults (None: no cap)
+        self.max_findings: int | None = (
+            (None if keep else DEFAULT_MAX_FINDINGS) if max_findings is _DEFAULT else max_findings)
+        #: keep the per-session records of at most this many closed sessions (None: every one)
+        self.max_closed_sessions: int | None = (
+            (None if keep else DEFAULT_MAX_CLOSED_SESSIONS) if max_closed_sessions is _DEFAULT else max_closed_sessions)
+        self._kept_other = self._kept_findings = 0
+        #: entries recorded but no longer in memory, by kind (messages: also ``dropped_messages``)
+        self.dropped: Counter[str] = Counter()
         self._entries: list[Entry] = []
         self._seq = 0
         self._counts: Counter[str] = Counter()
@@ -90,7 +124,14 @@ class Journal:
         # ints: a Counter update costs ~3x a plain one; added to ``counts`` when it is read
         self._uncounted_in = self._uncounted_out = 0
         self.violations_by_rule: Counter[str] = Counter()
+        #: faults by their ``fault`` field ("internal error", "cannot encode", a scenario's fault …)
+        self.faults_by_kind: Counter[str] = Counter()
+        #: per session: messages in and out, violations, and what the "connect" entry said (peer)
         self.sessions: dict[int, dict[str, Any]] = {}
+        #: the records of the closed sessions no longer in :attr:`sessions`, added up
+        self.sessions_folded: dict[str, int] = _no_sessions()
+        self._closed: dict[int, None] = {}  # closed sessions still in ``sessions``, oldest first
+        self._folded_upto = 0  # the highest session ID folded (a later entry for it is added to the totals)
 
     @property
     def keep(self) -> bool:
@@ -143,37 +184,93 @@ class Journal:
         self._counts[kind] += 1
         if kind == "violation":
             self.violations_by_rule[data.get("rule", "?")] += 1
+        elif kind == "fault":
+            self.faults_by_kind[str(data.get("fault", "?"))] += 1
         if session is not None:
-            info = self.sessions.setdefault(session, {"in": 0, "out": 0, "violations": 0})
-            if kind in ("in", "out"):
+            info = self.sessions.get(session)
+            if info is None:
+                if kind != "connect" and session <= self._folded_upto:
+                    info = self.sessions_folded  # an entry for a session already folded: into the totals
+                else:
+                    info = self.sessions[session] = {"in": 0, "out": 0, "violations": 0}
+            if kind in _MESSAGE_KINDS:
                 info[kind] += 1
             elif kind == "violation":
                 info["violations"] += 1
             elif kind == "connect":
                 info.update(data)
-        if self._keep or kind not in ("in", "out"):
-            self._entries.append(entry)
-            if kind in ("in", "out"):
+            elif kind == "close" and self.max_closed_sessions is not None and info is not self.sessions_folded:
+                self._session_closed(session)
+        if kind in _MESSAGE_KINDS:
+            if self._keep:
+                self._entries.append(entry)
                 self._kept_messages += 1
                 if self.max_messages is not None and self._kept_messages > self.max_messages:
                     self._trim_messages()
+        elif kind in FINDING_KINDS:
+            self._entries.append(entry)
+            self._kept_findings += 1
+            if self.max_findings is not None and self._kept_findings > self.max_findings:
+                self._trim_findings()
+        else:
+            self._entries.append(entry)
+            self._kept_other += 1
+            if self.max_other is not None and self._kept_other > self.max_other:
+                self._trim_other()
         for sink in self._sinks:
             sink(entry)
         return entry
 
+    def _session_closed(self, session: int) -> None:
+        """Past ``max_closed_sessions`` closed sessions, the oldest one's record goes into the totals."""
+        closed = self._closed
+        closed[session] = None
+        while len(closed) > (self.max_closed_sessions or 0):
+            sid = next(iter(closed))
+            del closed[sid]
+            info = self.sessions.pop(sid, None)
+            if info is not None:
+                folded = self.sessions_folded
+                folded["sessions"] += 1
+                for k in ("in", "out", "violations"):
+                    folded[k] += info.get(k, 0)
+                self._folded_upto = max(self._folded_upto, sid)
+
+    def _drop(self, kinds: frozenset[str], n: int, *, spare_first: int = 0) -> int:
+        """Drop the ``n`` oldest kept entries of ``kinds`` (the first ``spare_first`` of them stay);
+        return how many went."""
+        kept: list[Entry] = []
+        seen = gone = 0
+        dropped = self.dropped
+        for e in self._entries:
+            if gone < n and e.kind in kinds:
+                seen += 1
+                if seen > spare_first:
+                    gone += 1
+                    dropped[e.kind] += 1
+                    continue
+            kept.append(e)
+        self._entries = kept
+        return gone
+
+    def _trim_other(self) -> None:
+        """Down to half the cap, the oldest first (amortised: runs once per ``max_other / 2`` entries)."""
+        assert self.max_other is not None
+        self._kept_other -= self._drop(_OTHER_KINDS, self._kept_other - self.max_other // 2)
+
+    def _trim_findings(self) -> None:
+        """The first half of the cap stays (what went wrong first); then down to three quarters, the
+        oldest of the rest first."""
+        assert self.max_findings is not None
+        self._kept_findings -= self._drop(FINDING_KINDS, self._kept_findings - self.max_findings * 3 // 4,
+                                          spare_first=self.max_findings // 2)
+
     def _trim_messages(self) -> None:
         """Drop the oldest message entries down to half the cap (amortised: rarely runs)."""
         assert self.max_messages is not None
-        drop = self._kept_messages - self.max_messages // 2
-        kept: list[Entry] = []
-        for e in self._entries:
-            if drop and e.kind in ("in", "out"):
-                drop -= 1
-                self.dropped_messages += 1
-                self._kept_messages -= 1
-                continue
-            kept.append(e)
-        self._entries = kept
+        gone = self._drop(_MESSAGE_KINDS, self._kept_messages - self.max_messages // 2)
+        self.dropped_messages += gone
+        self._kept_messages -= gone
 
     def wants_messages(self) -> bool:
         """Whether anyone can read rendered message entries (kept in memory, or a sink)."""
@@ -232,11 +329,21 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
-        self._kept_messages = 0
+        self._kept_messages = self._kept_other = self._kept_findings = 0
+        self.dropped_messages = 0
+        self.dropped.clear()
         self._counts.clear()
         self._uncounted_in = self._uncounted_out = 0
         self.violations_by_rule.clear()
+        self.faults_by_kind.clear()
         self.sessions.clear()
+        self.sessions_folded = _no_sessions()
+        self._closed.clear()
+        self._folded_upto = 0
+
+
+def _no_sessions() -> dict[str, int]:
+    return {"sessions": 0, "in": 0, "out": 0, "violations": 0}
 
 
 class JsonLinesSink:

@@ -80,27 +80,35 @@ def _expectation_dict(e: Expectation | Mapping[str, Any]) -> dict[str, Any]:
 
 def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapping[str, Any]] = (),
                   seed: int | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A JSON-able summary of the run."""
+    """A JSON-able summary of the run. The counts and the verdict count every entry the journal
+    recorded; the lists (``violations``, ``faults``, ``sessions``) hold what it still keeps in memory
+    (a bounded journal, ``Journal(keep=False)``, keeps the first and the latest findings: ``dropped``
+    says how many of each kind it no longer holds, ``sessions_folded`` adds up the closed sessions
+    whose records it let go; journal.jsonl has everything)."""
     violations = [e.to_dict() for e in journal.violations()]
     exps = [_expectation_dict(e) for e in expectations]
     faults = [e.to_dict() for e in journal.entries(kind="fault")]
-    internal = _internal_errors(faults)
+    counts = journal.counts
+    n_violations = counts.get("violation", 0)
+    n_internal = journal.faults_by_kind.get("internal error", 0)
     by_rule: dict[str, int] = dict(journal.violations_by_rule)
     summary = {
         "tool": "mockcti",
         "seed": seed,
-        "counts": {"messages_in": journal.counts.get("in", 0), "messages_out": journal.counts.get("out", 0),
-                   "connections": journal.counts.get("connect", 0), "violations": len(violations),
-                   "rejected": journal.counts.get("rejected", 0), "faults": len(faults),
+        "counts": {"messages_in": counts.get("in", 0), "messages_out": counts.get("out", 0),
+                   "connections": counts.get("connect", 0), "violations": n_violations,
+                   "rejected": counts.get("rejected", 0), "faults": counts.get("fault", 0),
                    "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if not e.get("met")),
-                   "internal_errors": len(internal)},
+                   "internal_errors": n_internal},
         "violations_by_rule": by_rule,
         "violations": violations,
         "faults": faults,
         "expectations": exps,
         "sessions": {str(k): v for k, v in journal.sessions.items()},
+        "sessions_folded": dict(journal.sessions_folded),
+        "dropped": {k: n for k, n in sorted(journal.dropped.items()) if n},
         # an internal error of the mock (server.py contains it) fails the run: its verdict can't be trusted
-        "passed": not violations and not internal and all(e.get("met") for e in exps),
+        "passed": not n_violations and not n_internal and all(e.get("met") for e in exps),
     }
     if extra:
         summary.update(extra)
@@ -116,8 +124,10 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
     """JUnit XML: a test case per rule (protocol, ACD) and per scenario expectation, and an
     ``<error>`` case when the mock itself had an internal error."""
     rules = dict(rules if rules is not None else rule_catalog())
-    for v in summary["violations"]:  # a rule seen in the run but not in the catalog still gets a case
-        rules.setdefault(v.get("rule", "?"), {"family": "other", "title": v.get("rule", "?"), "explanation": ""})
+    counted: Mapping[str, int] = summary.get("violations_by_rule") or {}
+    # a rule seen in the run but not in the catalog still gets a case
+    for rid in [*(v.get("rule", "?") for v in summary["violations"]), *counted]:
+        rules.setdefault(rid, {"family": "other", "title": rid, "explanation": ""})
     by_rule: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for v in summary["violations"]:
         by_rule[v.get("rule", "?")].append(v)
@@ -135,12 +145,15 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
             case = ET.SubElement(suite, "testcase", classname=f"mockcti.{family}",
                                  name=f"{rid}: {info.get('title', '')}".strip().rstrip(":"))
             seen = by_rule.get(rid, [])
-            if seen:
+            n = max(counted.get(rid, 0), len(seen))  # every one counted, kept in memory or not
+            if n:
                 fails += 1
                 text = "\n".join(_violation_line(v) for v in seen)
+                if n > len(seen):
+                    text += f"\n... and {n - len(seen)} more no longer kept in memory (journal.jsonl has them)"
                 fail = ET.SubElement(case, "failure", type=rid,
-                                     message=f"{len(seen)} violation(s): {info.get('explanation', '')}".strip())
-                fail.text = text
+                                     message=f"{n} violation(s): {info.get('explanation', '')}".strip())
+                fail.text = text.strip("\n")
         suite.set("tests", str(len(ids)))
         suite.set("failures", str(fails))
         suite.set("errors", "0")
@@ -174,17 +187,18 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         total += len(exps)
         failures += fails
     internal = _internal_errors(summary.get("faults", []))
-    if internal:
+    n_internal = max(summary.get("counts", {}).get("internal_errors", 0), len(internal))
+    if n_internal:
         suite = ET.SubElement(root, "testsuite", name="mockcti.internal", tests="1", failures="0", errors="1",
                               skipped="0")
         case = ET.SubElement(suite, "testcase", classname="mockcti.internal", name="the mock ran without an internal error")
         err = ET.SubElement(case, "error", type="internal error",
-                            message=f"{len(internal)} internal error(s) in mockcti; please report them")
+                            message=f"{n_internal} internal error(s) in mockcti; please report them")
         err.text = "\n".join(f"t={f.get('t')} {f.get('where', '')}: {f.get('error', '')}" for f in internal)
         total += 1
     root.set("tests", str(total))
     root.set("failures", str(failures))
-    root.set("errors", "1" if internal else "0")
+    root.set("errors", "1" if n_internal else "0")
     ET.indent(root)
     for el in root.iter():  # text from clients and scenario files may hold what XML 1.0 forbids
         el.text, el.tail = _xml_text(el.text), _xml_text(el.tail)
@@ -242,10 +256,13 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
             if not e.get("met") and e.get("near_miss"):
                 lines.append(f"       closest: {e['near_miss']}")
     internal = _internal_errors(summary.get("faults", []))
-    if internal:
+    n_internal = max(c.get("internal_errors", 0), len(internal))
+    if n_internal:
         lines.append("")
         for f in internal:
             lines.append(f"  INTERNAL ERROR in mockcti ({f.get('where', '')}; please report it): {f.get('error', '')}")
+        if n_internal > len(internal):
+            lines.append(f"  {n_internal - len(internal)} more INTERNAL ERROR(s) in mockcti, no longer kept in memory")
     lines.append("")
     lines.append("PASSED" if summary["passed"] else "FAILED")
     return "\n".join(lines)
