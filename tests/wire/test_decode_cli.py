@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+
+import pytest
 
 from mockcti.cli import main
 
@@ -91,3 +94,257 @@ def test_subprocess_entry_point():
     proc = subprocess.run([sys.executable, "-m", "mockcti", "decode", HEARTBEAT_PAIR], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.splitlines()[0] == "HEARTBEAT_REQ invoke_id=2"
+
+
+# -- bad input: a precise message and exit 2, never a traceback -------------------------------------
+
+
+@pytest.mark.parametrize("profile, version, range_", [
+    ("uccx", "-1", "10..18"), ("uccx", "0", "10..18"), ("uccx", "9", "10..18"), ("uccx", "99", "10..18"),
+    ("uccx", "4294967296", "10..18"), ("ucce", "8", "9..24"), ("ucce", "25", "9..24"),
+])
+def test_a_version_the_profile_does_not_have_is_a_usage_error(capsys, profile, version, range_):
+    """--version was taken as given and the frames decoded with the widths of the nearest version."""
+    assert main(["decode", "--profile", profile, f"--version={version}", HEARTBEAT_PAIR]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"--version {version} is not a {profile} protocol version ({range_})" in err
+
+
+def test_the_ends_of_each_profile_range_are_accepted(capsys):
+    for profile, version in (("uccx", 10), ("uccx", 18), ("ucce", 9), ("ucce", 24)):
+        assert main(["decode", "--profile", profile, "--version", str(version), HEARTBEAT_PAIR]) == 0
+        assert capsys.readouterr().out.splitlines()[0] == "HEARTBEAT_REQ invoke_id=2"
+
+
+def test_help_names_each_profile_default_version(capsys):
+    from mockcti.wire.dialect import PROFILES
+
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "else 18" not in text  # ucce's default is 24
+    for p in PROFILES.values():
+        assert f"{p.max_version} for {p.name}" in text and f"{p.name} {p.min_version}-{p.max_version}" in text
+
+
+def test_a_frame_longer_than_the_input_is_incomplete_not_over_a_limit(capsys):
+    # BodyLength 256, 4 body bytes given: the input's size is no limit of the protocol
+    assert main(["decode", "00 00 01 00 00 00 00 05 00 00 00 02"]) == 1
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert cap.err.strip() == "offset 0: incomplete frame: header says 256 body bytes, 4 given"
+    assert main(["decode", HEARTBEAT_PAIR + " 00 00 00"]) == 1
+    cap = capsys.readouterr()
+    assert len(cap.out.splitlines()) == 2
+    assert cap.err.strip() == "offset 24: incomplete frame: 3 of the 8 header bytes given"
+
+
+def test_file_must_be_a_regular_file(tmp_path, capsys):
+    """/dev/zero was read until memory ran out (MemoryError traceback); a FIFO blocked forever."""
+    import os
+
+    if os.path.exists("/dev/zero"):
+        assert main(["decode", "--file", "/dev/zero"]) == 2
+        assert "--file /dev/zero: a character device, not a regular file" in capsys.readouterr().err
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        assert main(["decode", "--file", str(fifo)]) == 2  # refused before it is opened: no writer needed
+        assert "a FIFO (named pipe), not a regular file" in capsys.readouterr().err
+    assert main(["decode", "--file", str(tmp_path)]) == 2
+    assert "a directory, not a regular file" in capsys.readouterr().err
+    assert main(["decode", "--file", str(tmp_path / "missing.bin")]) == 2
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_no_bytes_and_mixed_sources_are_usage_errors(tmp_path, capsys, monkeypatch):
+    import io
+
+    p = tmp_path / "cap.bin"
+    p.write_bytes(bytes.fromhex(HEARTBEAT_PAIR.replace(" ", "")))
+    assert main(["decode", "--file", str(p), "00 00 00 04"]) == 2  # the hex was silently ignored
+    assert "give hex (arguments or '-') or --file, not both" in capsys.readouterr().err
+    assert main(["decode", "-", HEARTBEAT_PAIR]) == 2
+    assert "or '-' (hex on stdin), not both" in capsys.readouterr().err
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert main(["decode", "--file", str(empty)]) == 2  # exited 0 with no output
+    assert "no bytes given" in capsys.readouterr().err
+    for text in ("", "\n  \n"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        assert main(["decode", "-"]) == 2
+        cap = capsys.readouterr()
+        assert cap.out == "" and "no bytes given on stdin" in cap.err
+    assert main(["decode", " "]) == 2
+    assert "no bytes given in the arguments" in capsys.readouterr().err
+
+
+def test_stdin_that_is_not_text_is_a_usage_error(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\x00\x00\x00\x04\xff\xfe"), encoding="utf-8"))
+    assert main(["decode", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "stdin is not text" in err and "--file" in err
+
+
+# -- dumps: hexdump -C, xxd, od -A x -t x1 ---------------------------------------------------------
+
+# reference §8.1 OPEN_REQ and §8.7 HEARTBEAT_REQ/CONF: 104 bytes, with text ("agent1001")
+GOLDEN = bytes.fromhex(OPEN_REQ_V14 + HEARTBEAT_PAIR)
+GOLDEN_LINES = ["HEARTBEAT_REQ invoke_id=2", "HEARTBEAT_CONF invoke_id=2"]
+
+# the tools' output for GOLDEN, captured with util-linux 2.38.1 hexdump, xxd 2022-01-14 and GNU od 9.1;
+# used where the tool is not installed
+CAPTURED = {
+    "hexdump -C": """\
+00000000  00 00 00 48 00 00 00 03  00 00 00 01 00 00 00 0e  |...H............|
+00000010  00 00 00 3c 00 00 00 00  00 00 00 07 00 00 ff ff  |...<............|
+00000020  00 00 01 ff 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+00000030  00 00 00 00 01 0a 61 67  65 6e 74 31 30 30 31 00  |......agent1001.|
+00000040  02 00 06 05 33 30 30 31  00 c2 05 31 30 30 31 00  |....3001...1001.|
+00000050  00 00 00 04 00 00 00 05  00 00 00 02 00 00 00 04  |................|
+00000060  00 00 00 06 00 00 00 02                           |........|
+00000068
+""",
+    "xxd": """\
+00000000: 0000 0048 0000 0003 0000 0001 0000 000e  ...H............
+00000010: 0000 003c 0000 0000 0000 0007 0000 ffff  ...<............
+00000020: 0000 01ff 0000 0000 0000 0000 0000 0000  ................
+00000030: 0000 0000 010a 6167 656e 7431 3030 3100  ......agent1001.
+00000040: 0200 0605 3330 3031 00c2 0531 3030 3100  ....3001...1001.
+00000050: 0000 0004 0000 0005 0000 0002 0000 0004  ................
+00000060: 0000 0006 0000 0002                      ........
+""",
+    "od -A x -t x1": """\
+000000 00 00 00 48 00 00 00 03 00 00 00 01 00 00 00 0e
+000010 00 00 00 3c 00 00 00 00 00 00 00 07 00 00 ff ff
+000020 00 00 01 ff 00 00 00 00 00 00 00 00 00 00 00 00
+000030 00 00 00 00 01 0a 61 67 65 6e 74 31 30 30 31 00
+000040 02 00 06 05 33 30 30 31 00 c2 05 31 30 30 31 00
+000050 00 00 00 04 00 00 00 05 00 00 00 02 00 00 00 04
+000060 00 00 00 06 00 00 00 02
+000068
+""",
+}
+
+# the same tools with other options; only run where the tool is installed
+MORE_DUMPS = ["xxd -g1", "xxd -g4", "xxd -c 24", "xxd -d", "xxd -a", "xxd -s 5", "hexdump -C -s 5",
+              "od -A d -t x1", "od -t x1", "od -A x -t x1z", "od -A x -t x1 -w8", "od -A x -t x1 -j 5"]
+
+
+def dump(tool: str, data: bytes, tmp_path) -> str:
+    """``tool``'s output for ``data``: the real tool, else the captured sample (for GOLDEN), else skip."""
+    import shutil
+
+    argv = tool.split()
+    if shutil.which(argv[0]) is None:
+        if data == GOLDEN and tool in CAPTURED:
+            return CAPTURED[tool]
+        pytest.skip(f"{argv[0]} is not installed")
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    return subprocess.run([*argv, str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def expected_bytes(tool: str, data: bytes) -> bytes:
+    return data[5:] if " -s 5" in tool or " -j 5" in tool else data
+
+
+@pytest.mark.parametrize("tool", list(CAPTURED))
+def test_dumps_decode_through_stdin(tool, tmp_path, capsys, monkeypatch):
+    """hexdump -C was refused (not hex: '|'), xxd too (not hex: '.', and its offsets were read as
+    bytes), od -A x -t x1 (one space after the offset) lost no offset, and the end offset that
+    hexdump and od print last was read as bytes."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(dump(tool, GOLDEN, tmp_path)))
+    assert main(["decode", "-"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == ""
+    lines = cap.out.splitlines()
+    assert lines[0].startswith("OPEN_REQ invoke_id=1 version_number=14") and "client_id='agent1001'" in lines[0]
+    assert lines[1:] == GOLDEN_LINES
+
+
+@pytest.mark.parametrize("tool", list(CAPTURED))
+def test_captured_samples_parse(tool):
+    """The embedded samples themselves (they stand in for a missing tool)."""
+    from mockcti.commands.decode import parse_hex
+
+    assert parse_hex(CAPTURED[tool]) == GOLDEN
+
+
+# bytes that make the text column hard (| > < * : and hex digits shown as text, spaces at the ends),
+# repeated lines (hexdump, od and xxd -a print '*' for them) and a short input
+TRICKY = [
+    GOLDEN,
+    b" |>0a< *|: dead beef 00 |" * 3 + b"|",
+    bytes(16) * 4 + bytes.fromhex(HEARTBEAT_PAIR.replace(" ", "")),
+    bytes.fromhex("00000008000000070000000900000000") * 5 + b"\x01",
+    b"\x00\x00\x00\x04\x00",
+    b"  ",
+]
+
+
+@pytest.mark.parametrize("tool", [*CAPTURED, *MORE_DUMPS])
+@pytest.mark.parametrize("data", TRICKY, ids=[f"data{i}" for i in range(len(TRICKY))])
+def test_dumps_give_back_their_bytes(tool, data, tmp_path):
+    from mockcti.commands.decode import parse_hex
+
+    if not expected_bytes(tool, data):
+        pytest.skip("nothing left after -s 5 / -j 5")
+    text = dump(tool, data, tmp_path)
+    assert parse_hex(text) == expected_bytes(tool, data)
+    # pasted: trailing spaces lost, Windows line ends
+    assert parse_hex("\r\n".join(line.rstrip() for line in text.splitlines())) == expected_bytes(tool, data)
+
+
+def test_reference_vectors_as_printed_in_protocol_md(capsys, monkeypatch):
+    import io
+
+    v8_8 = ("0000  00 00 00 08 00 00 00 07 00 00 00 09 00 00 00 00\n"
+            "0010  00 00 00 04 00 00 00 08 00 00 00 09\n")  # §8.8, two lines
+    monkeypatch.setattr(sys, "stdin", io.StringIO(v8_8))
+    assert main(["decode", "-"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["CLOSE_REQ invoke_id=9 status=E_CTI_NO_ERROR",
+                                                    "CLOSE_CONF invoke_id=9"]
+
+
+@pytest.mark.parametrize("text", [
+    "00000004 00000005 00000002",            # 4-byte groups: the first is no offset
+    "0000000400000005 00000002",
+    "0000000c 00 00 00 01",                  # one space after a word: plain hex
+    "0x00,0x00,0x00,0x04",
+    "00:00:00:04",
+    "000000040000000500000002",
+    "0000 0004\n0000 0005\n0000 0002",
+])
+def test_plain_hex_is_not_taken_for_a_dump(text):
+    from mockcti.commands.decode import parse_hex
+
+    assert parse_hex(text) == bytes.fromhex(re.sub(r"0x|[^0-9a-f]", "", text))
+
+
+@pytest.mark.parametrize("text, needle", [
+    # a line missing from an xxd dump: the offsets say so
+    ("00000000: 0000 0048 0000 0003 0000 0001 0000 000e  ...H............\n"
+     "00000020: 0000 01ff 0000 0000 0000 0000 0000 0000  ................\n",
+     "line 2: offset 00000020 (hex) does not follow the 16 byte(s) from offset 00000000 on line 1"),
+    # two spaces inside the hex of an 'offset:' line: not xxd's text column
+    ("00000000: 00 00 00 04  00 00 00 05 00 00 00 02\n", "line 1: '00 00 00 05 00 00 00 02' after two spaces"),
+    # hexdump's and od's 2-byte words are in the machine's byte order
+    ("0000000 0000 0400 0000 0500 0000 0200\n000000c\n", "only single bytes (2 hex digits) are read, not '0000'"),
+    ("00000000  00 00 00 04  |....|\n*\n", "line 2: '*'"),
+    ("00000000  00 00 00 04  |....|\n0000000a  00\n", "line 2: offset 0000000a"),
+    ("00000000  00 00 00 04 |....|\nxyz\n", "line 2: no offset at its start"),
+    ("00 00 00 00\n*\n00 00 00 01\n", "'*' line"),
+    ("00000000  00 0g 00 04  |....|\n", "line 1: not hex: 'g'"),
+])
+def test_damaged_dumps_are_usage_errors_naming_the_line(text, needle, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["decode", "-"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and needle in cap.err and "Traceback" not in cap.err, cap.err
