@@ -8,7 +8,9 @@
     ... --json                               machine-readable output
 
 Exit status 0 when something matched, 1 when nothing did (with a message on stderr), 2 on a
-usage error. The module top stays cheap; the catalog is loaded inside ``run``.
+usage error (a number that cannot be a code: codes are 32-bit). With ``--source``, a code the
+source does not have is still shown, marked unknown (with the notes of a reserved range it falls
+in), and the status is 1. The module top stays cheap; the catalog is loaded inside ``run``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 HELP = "look up error and status codes by code, name or text (any language)"
 
 _INT_RE = re.compile(r"^[+-]?(?:0[xX][0-9a-fA-F]+|\d+)$")
+#: every code is a 32-bit value: an INT, a UINT, or a u32 source's signed form
+_CODE_MIN, _CODE_MAX = -(1 << 31), (1 << 32) - 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
     if args.query is not None:
         query = args.query.strip()
         if _INT_RE.match(query):
-            return _by_code(cat, query, args.source, args.json)
+            code = _code(query)
+            if code is None:
+                print(f"mockcti catalog: {_shorten(query)} cannot be a code: codes are 32-bit, "
+                      f"{_CODE_MIN} .. {_CODE_MAX} (0x0 .. 0xFFFFFFFF)", file=sys.stderr)
+                return 2
+            return _by_code(cat, query, code, args.source, args.json)
         entry = cat.get(query)
         if entry is None or args.source not in (None, entry.source):
             if entry is not None:
@@ -93,8 +102,21 @@ def run(args: argparse.Namespace) -> int:
     return _list_sources(cat, args.json)
 
 
-def _by_code(cat: Catalog, query: str, source: str | None, as_json: bool) -> int:
-    code = int(query, 16) if "x" in query.lower() else int(query, 10)
+def _code(query: str) -> int | None:
+    """The number ``query`` spells (decimal, or hex after 0x), or None if it cannot be a code (not
+    32-bit, or too many digits for ``int()``: a decimal of over 4,300 digits raises ValueError)."""
+    try:
+        code = int(query, 16) if "x" in query.lower() else int(query, 10)
+    except ValueError:
+        return None
+    return code if _CODE_MIN <= code <= _CODE_MAX else None
+
+
+def _shorten(text: str, keep: int = 24) -> str:
+    return text if len(text) <= keep else f"{text[:keep - 8]}…{text[-6:]} ({len(text)} characters)"
+
+
+def _by_code(cat: Catalog, query: str, code: int, source: str | None, as_json: bool) -> int:
     if source is not None:
         entry = cat.lookup(source, code)
         _show(cat, [entry], as_json)
@@ -123,9 +145,16 @@ def _by_code(cat: Catalog, query: str, source: str | None, as_json: bool) -> int
 # -- output -------------------------------------------------------------------------------
 
 
+def _as_dict(e: Entry) -> dict[str, Any]:
+    d = e.as_dict()
+    if e.unknown:  # synthesized for a code the source does not have: not known to be sent by a server
+        d["sent_by_server"] = False
+    return d
+
+
 def _show(cat: Catalog, entries: list[Entry], as_json: bool, heading: str | None = None) -> int:
     if as_json:
-        _print_json([e.as_dict() for e in entries])
+        _print_json([_as_dict(e) for e in entries])
     elif len(entries) == 1 and heading is None:
         _print_detail(entries[0])
     else:
@@ -204,7 +233,9 @@ def _print_detail(e: Entry) -> None:
     rows.append(("description", e.description_en))
     if e.description_original:
         rows.append((f"original ({e.original_lang})", e.description_original))
-    if not e.sent_by_server:
+    if e.unknown:
+        rows.append(("on the wire", "not in the catalog: not known to be sent by any server"))
+    elif not e.sent_by_server:
         rows.append(("on the wire", "never sent by a server (client-side value)"))
     if e.notes:
         rows.append(("notes", e.notes))

@@ -95,6 +95,45 @@ def test_nothing_matched_exits_1_with_a_message(capsys: pytest.CaptureFixture[st
     assert rc == 1 and "is in cisco_ctierr" in err
 
 
+def test_a_miss_in_one_source_is_shown_marked_unknown_not_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --source a code the source lacks is shown as a synthesized entry (exit 1), so a reserved
+    range's notes can be read; its JSON said "sent_by_server": true, as if a server sent it."""
+    rc, out, err = run(capsys, "1124", "--source", "uccx_status", "--json")
+    assert rc == 1 and "code 1124 is not in uccx_status" in err
+    (doc,) = json.loads(out)
+    assert doc["name"] == "UCCX_STATUS_UNKNOWN_1124"
+    assert (doc["unknown"], doc["status"], doc["sent_by_server"]) == (True, "unknown", False)
+    rc, out, _ = run(capsys, "--source", "uccx_cf", "47", "--json")  # reserved: the range's notes
+    (doc,) = json.loads(out)
+    assert rc == 1 and doc["unknown"] and not doc["sent_by_server"] and "Reserved" in doc["notes"]
+    rc, out, _ = run(capsys, "1124", "--source", "uccx_status")
+    assert rc == 1 and "[unknown code]" in out and "not known to be sent by any server" in out
+    rc, out, _ = run(capsys, "1124", "--source", "cn_ngcc", "--json")  # a catalogued entry is unchanged
+    (doc,) = json.loads(out)
+    assert rc == 0 and doc["sent_by_server"] is True and doc["unknown"] is False
+
+
+@pytest.mark.parametrize("query", [
+    "1" * 5000,                      # int() refuses over 4,300 digits: it was a ValueError traceback
+    "0x" + "f" * 5000,
+    "4294967296", "-2147483649", "0x100000000", "+99999999999",
+])
+def test_a_number_that_cannot_be_a_code_is_a_usage_error(capsys: pytest.CaptureFixture[str], query: str) -> None:
+    for extra in ([], ["--source", "uccx_status"], ["--json"]):
+        rc, out, err = run(capsys, query, *extra)
+        assert (rc, out) == (2, ""), err
+        assert "cannot be a code: codes are 32-bit, -2147483648 .. 4294967295" in err
+        assert len(err) < 300  # the number is abbreviated, not echoed in full
+
+
+def test_the_ends_of_the_32_bit_range_are_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    for query in ("4294967295", "-2147483648", "0xFFFFFFFF", "0x00000000000001124"):
+        rc, out, err = run(capsys, query)
+        assert (rc, out) == (1, "") and "no source has code" in err, query  # a miss, not a usage error
+    rc, out, _ = run(capsys, "0xDEADBEEF")
+    assert rc == 0 and "0xDEADBEEF" in out
+
+
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = run(capsys, "--source", "nope")
     assert rc == 2 and "known sources" in err
