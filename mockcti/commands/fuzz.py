@@ -16,7 +16,7 @@ and reopens within --reconnect-timeout.
 exit codes:
   0  no failure found
   1  a failing case was found (or the replayed case failed)
-  2  bad usage
+  2  bad usage, or Hypothesis is not installed (pip install 'mockcti[test]')
   3  the client could not start (no session opened within --start-timeout)"""
 
 
@@ -66,7 +66,31 @@ def _usage(msg: str) -> int:
     return 2
 
 
+# the options given in seconds: each must be a finite number > 0 (nan passed a `<= 0` check and
+# made a timeout that never expires)
+_SECONDS = ("time", "window", "max_window", "reconnect_timeout", "start_timeout")
+
+
+def _hypothesis_missing() -> str | None:
+    """Why Hypothesis (the test extra, not a dependency of the plain install) cannot be imported, or None."""
+    import importlib
+
+    try:
+        importlib.import_module("hypothesis")
+    except ImportError as exc:
+        if exc.name is not None and exc.name.split(".")[0] == "hypothesis":
+            return "mockcti fuzz needs Hypothesis: pip install 'mockcti[test]'"
+        return f"mockcti fuzz needs Hypothesis, which cannot be imported ({exc}): pip install 'mockcti[test]'"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    import math
+
+    missing = _hypothesis_missing()
+    if missing is not None:
+        print(missing, file=sys.stderr)
+        return 2
     from mockcti.testing.fuzz import fuzz_defects
 
     DEFECTS = fuzz_defects()
@@ -76,11 +100,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.client_cmd:
         return _usage("--client-cmd is required (the command that starts the client under test)")
-    if args.count < 1 or args.time <= 0 or args.window <= 0 or args.repeat < 1 or args.max_items < 1 \
-            or args.max_calls < 1 or args.reconnect_timeout <= 0 or args.start_timeout <= 0 or args.max_window <= 0:
-        return _usage("--count, --repeat, --max-items and --max-calls must be >= 1; times must be positive")
+    if args.count < 1 or args.repeat < 1 or args.max_items < 1 or args.max_calls < 1:
+        return _usage("--count, --repeat, --max-items and --max-calls must be >= 1")
+    for name in _SECONDS:
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value > 0):
+            return _usage(f"--{name.replace('_', '-')} must be a finite number of seconds > 0, not {value!r}")
     if args.min_idle_timeout < 1:
         return _usage("--min-idle-timeout must be >= 1")
+    if not 0 <= args.port <= 65535:  # was an OverflowError traceback from bind()
+        return _usage(f"--port must be 0 (any free port) .. 65535, not {args.port}")
     defects = None
     if args.defects:
         defects = [d.strip() for d in args.defects.split(",") if d.strip()]

@@ -70,6 +70,53 @@ def test_usage_errors_exit_2(args, capsys):
     assert main(["fuzz", "--client-cmd", "true", *args]) == 2
 
 
+@pytest.mark.parametrize("option", ["--time", "--window", "--max-window", "--reconnect-timeout", "--start-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_seconds_must_be_finite_and_positive(option, value, capsys):
+    """nan passed the `<= 0` check (a --start-timeout of nan never expires); inf is no time limit either."""
+    assert main(["fuzz", "--client-cmd", "true", "--count", "1", "--start-timeout", "2", f"{option}={value}"]) == 2
+    err = capsys.readouterr().err
+    assert f"mockcti fuzz: {option} must be a finite number of seconds > 0, not {float(value)!r}" in err
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "70000"])
+def test_a_port_out_of_range_is_a_usage_error(port, capsys):
+    assert main(["fuzz", "--client-cmd", "true", "--count", "1", f"--port={port}"]) == 2  # was bind()'s OverflowError
+    assert f"--port must be 0 (any free port) .. 65535, not {port}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--list-defects"], ["--client-cmd", "true", "--count", "1"]])
+def test_without_hypothesis_it_says_how_to_install_it(argv):
+    """The plain install (pip install -e .) has no Hypothesis (the test extra brings it): even
+    --list-defects died with ModuleNotFoundError, exit 1. A fresh interpreter, as there, with the
+    module made unimportable (this process has imported it already)."""
+    import subprocess
+
+    code = ("import sys; sys.modules['hypothesis'] = None\n"
+            "from mockcti.cli import main\n"
+            f"sys.exit(main(['fuzz', *{argv!r}]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == "mockcti fuzz needs Hypothesis: pip install 'mockcti[test]'"
+
+
+def test_a_broken_hypothesis_is_named(monkeypatch, capsys):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *a, **kw):
+        if name == "hypothesis":
+            raise ModuleNotFoundError("No module named 'sortedcontainers'", name="sortedcontainers")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    assert main(["fuzz", "--list-defects"]) == 2
+    err = capsys.readouterr().err
+    assert "needs Hypothesis, which cannot be imported (No module named 'sortedcontainers')" in err
+
+
 def test_list_defects(capsys):
     assert main(["fuzz", "--list-defects"]) == 0  # no client needed to list them
     assert "garbage" in capsys.readouterr().out
