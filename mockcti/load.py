@@ -3,9 +3,12 @@
 Owns the load mode of ``mockcti serve``: inbound calls arrive at a constant rate (``calls_per_s``,
 SIPp ``-r``), optionally capped in total (``limit=``, SIPp ``-m``) and in concurrency (``max=``,
 SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client drives (no open
-agent-mode session for it) is logged in READY at start; a call offered to such an agent is answered
-about ``answer_after`` seconds later and cleared ``handle_time`` seconds after that. Agents that a
-client drives are left alone: the client answers (or not) and clears its calls. Callers take part
+agent-mode session for it) is made READY whenever it is idle — at start, after each call whatever
+the center's ``after_call_state``, and when a client that logged it out or left it NOT_READY goes
+away; a call offered to such an agent is answered about ``answer_after`` seconds later and cleared
+``handle_time`` seconds after that. Agents that a client drives are left alone: the client answers
+(or not) and clears its calls; a call a client answered whose agent no client drives any more (its
+connection dropped) is cleared ``handle_time`` seconds after the generator notices. Callers take part
 too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
 client) is ended by the caller ``handle_time`` seconds after the answer, and with
 ``abandon_after=S`` a call no agent has answered S seconds after it arrived is abandoned (the
@@ -28,6 +31,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockcti.wire.enums import AgentState
+
 __all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "LoadGenerator", "LoadStats",
            "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
 
@@ -43,6 +48,10 @@ ALLOWED_KEYS = {
     "abandon_after": "seconds after which a caller no agent has answered hangs up (default: never)",
 }
 _INTS = {"agents", "limit", "max"}
+
+#: agent states the generator leaves as they are: available, or on a call (RESERVED: ringing)
+_NOT_IDLE = frozenset({AgentState.AGENT_STATE_READY, AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TALKING,
+                       AgentState.AGENT_STATE_HOLD})
 
 #: the virtual session ID the generator acts through (never a real connection: the hub drops its deliveries)
 LOAD_SESSION = -4242
@@ -142,6 +151,7 @@ class _Tracked:
     answered: bool = False
     answer_due: bool = False  # an auto answer is scheduled
     end_planned: bool = False  # the caller's hang-up after handle_time is scheduled (or was decided against)
+    ending: bool = False  # the caller's hang-up or the generator's clear is scheduled: the call ends by itself
     variables: dict[str, str] = field(default_factory=dict)
 
 
@@ -166,16 +176,14 @@ class LoadGenerator:
 
     def start(self, hub: Any, now: float) -> None:
         from mockcti.center import Subscription
-        from mockcti.wire.enums import AgentState, ServiceMask
+        from mockcti.wire.enums import ServiceMask
 
         self.hub, self.running, self.started_at = hub, True, now
         center = hub.center
         center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
                                          services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
                                          call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
-        for agent in center.agents.values():
-            if self._may_drive(agent.id) and not agent.logged_in:
-                hub.deliver(center.set_agent_state(now, agent.id, AgentState.AGENT_STATE_READY))
+        self._ready_idle_agents(now)
         names = [c.name for c in center.config.csqs] or [None]
         self._csqs = itertools.cycle(names)
         hub.schedule(now, self._arrive)
@@ -192,6 +200,16 @@ class LoadGenerator:
         if self.auto_agents is not None and agent_id not in self.auto_agents:
             return False
         return not self.hub.center.agent_sessions.get(agent_id)
+
+    def _ready_idle_agents(self, now: float) -> None:
+        """Every agent the generator drives that is idle (no call; LOGOUT, NOT_READY, WORK or
+        WORK_READY: the center's ``after_call_state``, its configured start state, or what a client
+        that has gone left it in) is made READY, so that it takes calls again."""
+        center = self.hub.center
+        for agent in center.agents.values():
+            if agent.state in _NOT_IDLE or not self._may_drive(agent.id) or center.agent_call_legs(agent.id):
+                continue
+            self.hub.deliver(center.set_agent_state(now, agent.id, AgentState.AGENT_STATE_READY))
 
     # -- timers -----------------------------------------------------------------------------------
 
@@ -225,6 +243,7 @@ class LoadGenerator:
         """Follow the generated calls: answered by a client, ended, or routed from a queue to an
         undriven agent (then answered ~answer_after later)."""
         hub = self.hub
+        self._ready_idle_agents(hub.now)
         for call_id in list(self.calls):
             self._check(call_id, hub.now)
         if self.running or self.calls:
@@ -241,14 +260,22 @@ class LoadGenerator:
             del self.calls[call_id]
             self.stats.cleared += 1
             return
-        for leg in call.legs.values():
+        for leg in list(call.legs.values()):
             if leg.agent is None:
                 continue
-            if leg.state is not LCS.LCS_ALERTING and not t.answered:
-                t.answered = True
-                self.stats.answered += 1
-                self._plan_caller_end(call_id, t, now)  # answered by a client
-            elif leg.state is LCS.LCS_ALERTING and not t.answer_due and self._may_drive(leg.agent):
+            if leg.state is not LCS.LCS_ALERTING:
+                if not t.answered:  # answered by a client
+                    t.answered = True
+                    self.stats.answered += 1
+                    if self._plan_caller_end(call_id, t, now):
+                        t.ending = True
+                if not t.ending and self._may_drive(leg.agent):
+                    # answered by a client that no longer drives the agent (its connection dropped):
+                    # nobody else would ever clear it
+                    t.ending = True
+                    self.hub.schedule(now + self.spec.handle_time,
+                                      lambda c=call_id, d=leg.device: self._clear(c, d))
+            elif not t.answer_due and self._may_drive(leg.agent):
                 t.answer_due = True
                 self.hub.schedule(now + self.spec.answer_after, lambda c=call_id, d=leg.device: self._answer(c, d))
 
@@ -282,11 +309,14 @@ class LoadGenerator:
             self._check(call_id, self.hub.now)  # withdrawn, moved, or a client took the agent over
             return
         if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
-            t.answered = True
-            self.stats.answered += 1
-            self.stats.auto_answered += 1
-            if not self._plan_caller_end(call_id, t, self.hub.now):
-                self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
+            if not t.answered:
+                t.answered = True
+                self.stats.answered += 1
+                self.stats.auto_answered += 1
+            if not t.ending:
+                t.ending = True
+                if not self._plan_caller_end(call_id, t, self.hub.now):
+                    self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
 
     def _plan_caller_end(self, call_id: int, t: _Tracked, now: float) -> bool:
         """Whether the caller ends this answered call (``caller_hangup`` of them, evenly spread:
@@ -310,6 +340,9 @@ class LoadGenerator:
 
     def _caller_hangs_up(self, call_id: int, *, abandon: bool) -> None:
         hub = self.hub
+        t = self.calls.get(call_id)
+        if t is not None and not abandon:
+            t.ending = False  # the call may go on without the caller (a conference): looked at again
         call = hub.center.calls.get(call_id)
         if call is not None and call.ani in call.legs:  # not already over or transferred away from the caller
             hub.deliver(hub.center.hang_up(hub.now, call_id))
@@ -324,8 +357,12 @@ class LoadGenerator:
     def _clear(self, call_id: int, device: str) -> None:
         from mockcti.wire.messages import ClearConnectionReq
 
+        t = self.calls.get(call_id)
+        if t is not None:
+            t.ending = False  # the call may go on (another agent on it): looked at again
         call = self.hub.center.calls.get(call_id)
-        if call is not None and device in call.legs:
+        leg = call.legs.get(device) if call is not None else None
+        if leg is not None and leg.agent is not None and self._may_drive(leg.agent):  # not if a client took it over
             self._request(ClearConnectionReq(invoke_id=next(self._invoke), call_id=call_id,
                                              connection_device_id=device))
         self._check(call_id, self.hub.now)

@@ -15,6 +15,7 @@ from mockcti.load import LoadSpec, LoadSpecError, center_config_for, parse_load_
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import ServiceMask as SM
 
 # -- the spec parser ----------------------------------------------------------------------------------
 
@@ -271,6 +272,149 @@ async def test_a_call_a_client_answered_is_ended_by_the_caller():
             await asyncio.sleep(0.6)  # a sweep or two of the generator
         s = load.gen.summary()
         assert s["answered"] == 1 and s["auto_answered"] == 0 and s["caller_ended"] == 1 and s["cleared"] == 1
+
+
+# -- agents the generator drives go back to READY; calls a client left are cleared -------------------------
+
+
+class Desk:
+    """An agent desktop on a hub with no sockets (pure): OPEN_REQ in agent mode, then requests."""
+
+    def __init__(self, hub, agent_id: str, now: float) -> None:
+        from mockcti.wire import Dialect
+        from mockcti.wire.messages import OpenReq
+
+        self.hub, self.dialect, self.invoke = hub, Dialect.uccx(14), 100
+        self.agent = hub.center.agents[agent_id]
+        self.sid = hub.connect(now, "desk")
+        self.send(OpenReq(invoke_id=1, version_number=14, idle_timeout=3600, services_requested=int(SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL),
+                          call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id=f"desk-{agent_id}",
+                          client_password=b"", agent_id=agent_id, agent_extension=self.agent.cfg.extension,
+                          agent_instrument=self.agent.cfg.instrument), now)
+        assert hub.center.agent_sessions.get(agent_id) == {self.sid}
+
+    def send(self, message, now: float) -> None:
+        from mockcti.wire import encode
+
+        self.hub.receive(self.sid, encode(message, self.dialect), now)
+
+    def set_state(self, state, now: float, password: str | None = None) -> None:
+        from mockcti.wire.messages import SetAgentStateReq
+
+        self.invoke += 1
+        self.send(SetAgentStateReq(invoke_id=self.invoke, agent_state=int(state), event_reason_code=0,
+                                   agent_instrument=self.agent.cfg.instrument, agent_id=self.agent.id,
+                                   agent_password=password), now)
+
+    def answer(self, call_id: int, now: float) -> None:
+        from mockcti.wire.messages import AnswerCallReq
+
+        self.invoke += 1
+        self.send(AnswerCallReq(invoke_id=self.invoke, call_id=call_id, connection_device_id=self.agent.device), now)
+
+    def drop(self, now: float) -> None:
+        """The desk's connection is gone (crash, network): no CLOSE_REQ."""
+        self.hub.disconnected(self.sid, now, reason="peer reset")
+
+
+def hub_with(config, spec_text: str, *, auto_agents=None):
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.load import LoadGenerator
+
+    spec = parse_load_spec(spec_text)
+    hub = Hub(ContactCenter(config))
+    return hub, LoadGenerator(spec, auto_agents=auto_agents)
+
+
+def advance(hub, start: float, seconds: float, step: float = 0.05) -> float:
+    """Tick the hub from ``start`` for ``seconds`` (bounded, pure); returns the time reached."""
+    n = int(round(seconds / step))
+    for i in range(1, n + 1):
+        hub.tick(start + i * step)
+    return start + n * step
+
+
+def two_agent_center(**changes):
+    import dataclasses
+
+    base = default_center()
+    return dataclasses.replace(base, agents=base.agents[:2], **changes)
+
+
+@pytest.mark.parametrize("after", ["AGENT_STATE_NOT_READY", "AGENT_STATE_WORK", "AGENT_STATE_WORK_READY"])
+def test_undriven_agents_take_call_after_call_whatever_the_after_call_state(after):
+    """A center whose agents go NOT_READY, WORK or WORK_READY after a call: the generator makes its
+    agents READY again, so two agents at 1 call/s lasting 0.5 s answer and clear every call (each
+    agent took one call and never another: offered 8, answered 2, active 6 and growing)."""
+    hub, gen = hub_with(two_agent_center(after_call_state=AS[after]),
+                        "calls_per_s=1,limit=8,handle_time=0.5,answer_after=0.1")
+    gen.start(hub, 0.0)
+    advance(hub, 0.0, 10.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["auto_answered"] == s["cleared"] == 8, s
+    assert s["active"] == 0 and s["errors"] == 0 and not hub.center.calls
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
+
+
+def test_agents_configured_logged_in_not_ready_are_made_ready():
+    import dataclasses
+
+    cfg = two_agent_center()
+    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, state=AS.AGENT_STATE_NOT_READY)
+                                                 for a in cfg.agents))
+    hub, gen = hub_with(cfg, "calls_per_s=2,limit=6,handle_time=0.3,answer_after=0.1")
+    assert all(a.state is AS.AGENT_STATE_NOT_READY for a in hub.center.agents.values())
+    gen.start(hub, 0.0)
+    advance(hub, 0.0, 6.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 6 and s["active"] == 0, s
+
+
+@pytest.mark.parametrize("left_in", ["AGENT_STATE_LOGOUT", "AGENT_STATE_NOT_READY"])
+def test_an_agent_a_client_left_logged_out_or_not_ready_takes_calls_again(left_in):
+    """A client drives agent 1001 (the generator leaves it alone), logs it out or leaves it
+    NOT_READY, and disconnects: the agent is the generator's again and takes calls."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=2,limit=6,handle_time=0.1,answer_after=0.05",
+                        auto_agents={"1001"})
+    desk = Desk(hub, "1001", 0.0)
+    desk.set_state(AS.AGENT_STATE_LOGIN, 0.0, password="1234")
+    if left_in == "AGENT_STATE_LOGOUT":
+        desk.set_state(AS.AGENT_STATE_LOGOUT, 0.0)
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 1.0)
+    assert gen.stats.answered == 0 and hub.center.agents["1001"].state is AS[left_in]  # the client's agent
+    assert gen.active == 3  # queued: 1002 is nobody's and logged out, 1001 the client's
+    desk.drop(t)
+    advance(hub, t, 5.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 6 and s["active"] == 0, s
+    assert hub.center.agents["1001"].state is AS.AGENT_STATE_READY
+
+
+def test_a_call_a_client_answered_is_cleared_once_its_connection_drops():
+    """A client answers a generated call and its connection drops mid-call: handle_time later the
+    generator clears it (it stayed TALKING for ever, 'active' never went back to 0 and the sweep
+    kept running after stop)."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=5,limit=1,handle_time=0.5,answer_after=0.05",
+                        auto_agents={"1001"})
+    desk = Desk(hub, "1001", 0.0)
+    desk.set_state(AS.AGENT_STATE_LOGIN, 0.0, password="1234")
+    desk.set_state(AS.AGENT_STATE_READY, 0.0)
+    gen.start(hub, 0.0)
+    hub.tick(0.0)  # the first arrival
+    (call_id,) = hub.center.calls
+    desk.answer(call_id, 0.1)
+    t = advance(hub, 0.1, 1.0)
+    assert gen.stats.answered == 1 and gen.active == 1  # the client's call: left to the client
+    desk.drop(t)  # 1001 is nobody's now: the generator's
+    t = advance(hub, t, 1.0)
+    s = gen.summary()
+    assert s["active"] == 0 and s["cleared"] == 1 and s["auto_answered"] == 0 and not hub.center.calls, s
+    assert hub.center.agents["1001"].state is AS.AGENT_STATE_READY
+    gen.stop()
+    hub.tick(t + 1.0)
+    assert hub.next_deadline() is None  # nothing left to sweep: the generator's timers are done
 
 
 # -- the hub's journal fast path (a performance change made for the benchmarks) -----------------------
