@@ -402,22 +402,33 @@ class _LoadFeature:
         self.gen = LoadGenerator(spec)
         self._task: Any = None
 
+    def prepare(self, server: Any, args: Any) -> None:
+        """Before the server listens: the ``agents=N`` center is in place before any client connects
+        (and before the control API records the center its POST /reset rebuilds)."""
+        self._build_center(server, args)
+
     async def start(self, server: Any, args: Any) -> None:
         import asyncio
 
-        from mockcti.center import ContactCenter
-
-        cfg = center_config_for(self.spec, server.center.config)
-        if cfg is not server.center.config:
-            if server.hub.conns:  # cannot happen before the loop ran; refuse rather than corrupt sessions
-                raise RuntimeError("--load: cannot replace the center after clients connected")
-            server.hub.center = ContactCenter(cfg, seed=getattr(args, "seed", 0) or 0, now=server.now())
-            print(f"mockcti load: center with {len(cfg.agents)} agents (ids 1001..{1000 + len(cfg.agents)}, "
-                  f"extensions 3001..{3000 + len(cfg.agents)}), CSQs {', '.join(c.name for c in cfg.csqs)}",
-                  file=sys.stderr, flush=True)
+        self._build_center(server, args)  # done by prepare, unless a feature (--scenario) replaced it since
         server.call(lambda hub, now: self.gen.start(hub, now))
         if not getattr(args, "quiet", False):
             self._task = asyncio.get_running_loop().create_task(self._display(server))
+
+    def _build_center(self, server: Any, args: Any) -> None:
+        from mockcti.center import ContactCenter
+
+        cfg = center_config_for(self.spec, server.center.config)
+        if cfg is server.center.config:
+            return
+        if server.hub.conns:  # their sessions belong to this center: keep it rather than corrupt them
+            print(f"mockcti load: clients are connected to a center of {len(server.center.agents)} agents; "
+                  f"it is kept (agents={self.spec.agents} not built)", file=sys.stderr, flush=True)
+            return
+        server.hub.center = ContactCenter(cfg, seed=getattr(args, "seed", 0) or 0, now=server.now())
+        print(f"mockcti load: center with {len(cfg.agents)} agents (ids 1001..{1000 + len(cfg.agents)}, "
+              f"extensions 3001..{3000 + len(cfg.agents)}), CSQs {', '.join(c.name for c in cfg.csqs)}",
+              file=sys.stderr, flush=True)
 
     async def _display(self, server: Any) -> None:
         import asyncio

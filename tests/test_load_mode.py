@@ -274,6 +274,40 @@ async def test_a_call_a_client_answered_is_ended_by_the_caller():
         assert s["answered"] == 1 and s["auto_answered"] == 0 and s["caller_ended"] == 1 and s["cleared"] == 1
 
 
+def test_serve_builds_the_load_center_before_it_listens(monkeypatch):
+    """`serve --load agents=N --control-port 0`: a client that connects the moment the port listens
+    (a CI harness polling it) meets the N-agent center, and so does the control API, which records
+    the center its POST /reset rebuilds. The load feature used to replace the center only after the
+    control API started: such a client made it raise RuntimeError out of `mockcti serve`."""
+    from mockcti import cli
+    from mockcti.control import ControlServer
+
+    seen: dict = {}
+    real_start, real_control_start = MockServer.start, ControlServer.start
+
+    async def start(self):
+        await real_start(self)
+        seen["agents when listening"] = len(self.center.agents)
+        self.hub.connect(self.now(), "127.0.0.1:9")  # a client in at once
+        return self
+
+    async def control_start(self):
+        await real_control_start(self)
+        seen["agents POST /reset rebuilds"] = len(self._base_config.agents)
+        return self
+
+    async def serve_forever(self):  # the run ends at once, as after Ctrl-C
+        seen["agents served"] = len(self.center.agents)
+
+    monkeypatch.setattr(MockServer, "start", start)
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    monkeypatch.setattr(ControlServer, "start", control_start)
+    status = cli.main(["serve", "--port", "0", "--quiet", "--control-port", "0",
+                       "--load", "agents=10,calls_per_s=1"])
+    assert status == 0
+    assert seen == {"agents when listening": 10, "agents POST /reset rebuilds": 10, "agents served": 10}
+
+
 # -- agents the generator drives go back to READY; calls a client left are cleared -------------------------
 
 
