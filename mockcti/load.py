@@ -134,16 +134,17 @@ class LoadStats:
     offered: int = 0  # calls generated
     answered: int = 0  # generated calls that reached an agent's CONNECT state (auto or by a client)
     auto_answered: int = 0
-    cleared: int = 0  # generated calls that are over
+    cleared: int = 0  # generated calls that are over (offered = cleared + active + lost)
     skipped: int = 0  # arrivals not placed because ``max`` concurrent calls were up
     errors: int = 0  # auto answer/clear requests the center refused
     abandoned: int = 0  # calls whose caller hung up before an agent answered (``abandon_after``)
     caller_ended: int = 0  # answered calls the caller ended (``caller_hangup``)
+    lost: int = 0  # calls in progress when the control API or a scenario replaced the center (gone with it)
 
     def as_dict(self, active: int) -> dict[str, int]:
         return {"offered": self.offered, "answered": self.answered, "auto_answered": self.auto_answered,
                 "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors,
-                "abandoned": self.abandoned, "caller_ended": self.caller_ended}
+                "abandoned": self.abandoned, "caller_ended": self.caller_ended, "lost": self.lost}
 
 
 @dataclass
@@ -156,7 +157,12 @@ class _Tracked:
 
 
 class LoadGenerator:
-    """Generates calls on the hub's timers. ``start(hub, now)``; ``stop()``; read :attr:`stats`."""
+    """Generates calls on the hub's timers. ``start(hub, now)``; ``stop()``; read :attr:`stats`.
+
+    The center it drives is ``hub.center``: when the control API (POST /reset, POST /scenario with
+    a center) or a scenario puts in another one, the generator notices at its next timer and starts
+    over on it (its virtual session, idle agents READY, the new center's CSQs); the calls it followed
+    went with the old center and are counted as ``lost``, not ``cleared``."""
 
     def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
         self.spec = spec
@@ -167,6 +173,7 @@ class LoadGenerator:
         self.hub: Any = None
         self.running = False
         self.started_at = 0.0
+        self._center: Any = None  # the center the generator set up (its session, its CSQs)
         self._csqs: itertools.cycle | None = None
         self._n = 0
         self._invoke = itertools.count(1)
@@ -175,17 +182,8 @@ class LoadGenerator:
     # -- life cycle -------------------------------------------------------------------------------
 
     def start(self, hub: Any, now: float) -> None:
-        from mockcti.center import Subscription
-        from mockcti.wire.enums import ServiceMask
-
         self.hub, self.running, self.started_at = hub, True, now
-        center = hub.center
-        center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
-                                         services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
-                                         call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
-        self._ready_idle_agents(now)
-        names = [c.name for c in center.config.csqs] or [None]
-        self._csqs = itertools.cycle(names)
+        self._attach(now)
         hub.schedule(now, self._arrive)
         hub.schedule(now + self.sweep_interval, self._sweep)
 
@@ -195,6 +193,34 @@ class LoadGenerator:
     @property
     def active(self) -> int:
         return len(self.calls)
+
+    def _attach(self, now: float) -> None:
+        """Set up ``hub.center``: the virtual session requests go through, idle agents READY, the CSQs."""
+        from mockcti.center import Subscription
+        from mockcti.wire.enums import ServiceMask
+
+        center = self._center = self.hub.center
+        center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
+                                         services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
+                                         call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
+        self._ready_idle_agents(now)
+        names = [c.name for c in center.config.csqs] or [None]
+        self._csqs = itertools.cycle(names)
+
+    def _follow_center(self, now: float) -> None:
+        """First thing in every timer: if the center was replaced, start over on the new one."""
+        hub = self.hub
+        if hub.center is self._center:
+            return
+        lost = len(self.calls)
+        self.calls.clear()  # their timers find them gone and do nothing (CallIDs start over in a new center)
+        self.stats.lost += lost
+        hub.journal.record("happening", now, None, what="load: the center was replaced; the generator follows "
+                           "the new one", lost_calls=lost)
+        if self.running:
+            self._attach(now)
+        else:
+            self._center = hub.center
 
     def _may_drive(self, agent_id: str) -> bool:
         if self.auto_agents is not None and agent_id not in self.auto_agents:
@@ -218,6 +244,7 @@ class LoadGenerator:
             return
         hub, spec = self.hub, self.spec
         now = hub.now
+        self._follow_center(now)
         if spec.limit is not None and self.stats.offered >= spec.limit:
             self.running = False
             return
@@ -234,20 +261,27 @@ class LoadGenerator:
         self.stats.offered += 1
         hub.journal.record("happening", now, None, what="load call", call_id=call_id, csq=csq, ani=ani)
         hub.deliver(deliveries)
-        self.calls[call_id] = _Tracked(variables=variables)
+        t = self.calls[call_id] = _Tracked(variables=variables)
         if spec.abandon_after is not None:
-            hub.schedule(now + spec.abandon_after, lambda: self._abandon(call_id))
+            hub.schedule(now + spec.abandon_after, lambda: self._abandon(call_id, t))
         self._check(call_id, now)
 
     def _sweep(self) -> None:
         """Follow the generated calls: answered by a client, ended, or routed from a queue to an
-        undriven agent (then answered ~answer_after later)."""
+        undriven agent (then answered ~answer_after later); and make idle undriven agents READY."""
         hub = self.hub
+        self._follow_center(hub.now)
         self._ready_idle_agents(hub.now)
         for call_id in list(self.calls):
             self._check(call_id, hub.now)
         if self.running or self.calls:
             hub.schedule(hub.now + self.sweep_interval, self._sweep)
+
+    def _mine(self, call_id: int, t: _Tracked) -> bool:
+        """Whether a timer set for ``t`` still has its call to act on (not over, not gone with a
+        replaced center)."""
+        self._follow_center(self.hub.now)
+        return self.calls.get(call_id) is t
 
     def _check(self, call_id: int, now: float) -> None:
         from mockcti.wire.enums import LocalConnectionState as LCS
@@ -274,10 +308,10 @@ class LoadGenerator:
                     # nobody else would ever clear it
                     t.ending = True
                     self.hub.schedule(now + self.spec.handle_time,
-                                      lambda c=call_id, d=leg.device: self._clear(c, d))
+                                      lambda d=leg.device: self._clear(call_id, t, d))
             elif not t.answer_due and self._may_drive(leg.agent):
                 t.answer_due = True
-                self.hub.schedule(now + self.spec.answer_after, lambda c=call_id, d=leg.device: self._answer(c, d))
+                self.hub.schedule(now + self.spec.answer_after, lambda d=leg.device: self._answer(call_id, t, d))
 
     def _request(self, message: Any) -> bool:
         from mockcti.wire import MessageType
@@ -294,19 +328,17 @@ class LoadGenerator:
             self.stats.errors += 1
         return ok
 
-    def _answer(self, call_id: int, device: str) -> None:
+    def _answer(self, call_id: int, t: _Tracked, device: str) -> None:
         from mockcti.wire.enums import LocalConnectionState as LCS
         from mockcti.wire.messages import AnswerCallReq
 
-        t = self.calls.get(call_id)
-        call = self.hub.center.calls.get(call_id)
-        if t is None or call is None:
-            self._check(call_id, self.hub.now)
+        if not self._mine(call_id, t):
             return
         t.answer_due = False
-        leg = call.legs.get(device)
+        call = self.hub.center.calls.get(call_id)
+        leg = call.legs.get(device) if call is not None else None
         if leg is None or leg.state is not LCS.LCS_ALERTING or leg.agent is None or not self._may_drive(leg.agent):
-            self._check(call_id, self.hub.now)  # withdrawn, moved, or a client took the agent over
+            self._check(call_id, self.hub.now)  # over, withdrawn, moved, or a client took the agent over
             return
         if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
             if not t.answered:
@@ -316,7 +348,7 @@ class LoadGenerator:
             if not t.ending:
                 t.ending = True
                 if not self._plan_caller_end(call_id, t, self.hub.now):
-                    self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, device))
+                    self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, t, device))
 
     def _plan_caller_end(self, call_id: int, t: _Tracked, now: float) -> bool:
         """Whether the caller ends this answered call (``caller_hangup`` of them, evenly spread:
@@ -328,20 +360,22 @@ class LoadGenerator:
         if self._hangup_share < 1.0 - 1e-9:
             return False
         self._hangup_share -= 1.0
-        self.hub.schedule(now + self.spec.handle_time, lambda: self._caller_hangs_up(call_id, abandon=False))
+        self.hub.schedule(now + self.spec.handle_time, lambda: self._caller_hangs_up(call_id, t, abandon=False))
         return True
 
-    def _abandon(self, call_id: int) -> None:
+    def _abandon(self, call_id: int, t: _Tracked) -> None:
         """``abandon_after`` since the arrival: the caller hangs up unless an agent answered."""
+        if not self._mine(call_id, t):
+            return
         self._check(call_id, self.hub.now)
-        t = self.calls.get(call_id)
-        if t is not None and not t.answered:
-            self._caller_hangs_up(call_id, abandon=True)
+        if self.calls.get(call_id) is t and not t.answered:
+            self._caller_hangs_up(call_id, t, abandon=True)
 
-    def _caller_hangs_up(self, call_id: int, *, abandon: bool) -> None:
+    def _caller_hangs_up(self, call_id: int, t: _Tracked, *, abandon: bool) -> None:
+        if not self._mine(call_id, t):
+            return
         hub = self.hub
-        t = self.calls.get(call_id)
-        if t is not None and not abandon:
+        if not abandon:
             t.ending = False  # the call may go on without the caller (a conference): looked at again
         call = hub.center.calls.get(call_id)
         if call is not None and call.ani in call.legs:  # not already over or transferred away from the caller
@@ -354,12 +388,12 @@ class LoadGenerator:
                 self.stats.caller_ended += 1
         self._check(call_id, hub.now)
 
-    def _clear(self, call_id: int, device: str) -> None:
+    def _clear(self, call_id: int, t: _Tracked, device: str) -> None:
         from mockcti.wire.messages import ClearConnectionReq
 
-        t = self.calls.get(call_id)
-        if t is not None:
-            t.ending = False  # the call may go on (another agent on it): looked at again
+        if not self._mine(call_id, t):
+            return
+        t.ending = False  # the call may go on (another agent on it): looked at again
         call = self.hub.center.calls.get(call_id)
         leg = call.legs.get(device) if call is not None else None
         if leg is not None and leg.agent is not None and self._may_drive(leg.agent):  # not if a client took it over

@@ -97,13 +97,15 @@ def test_center_grows_only_when_asked_for_more_agents():
 
 @contextlib.asynccontextmanager
 async def load_server(spec_text: str):
-    """A mock on 127.0.0.1:0 with the load feature of ``spec_text``, not yet started: ``await
-    load.start()`` (after the test's clients are in, unless the spec rebuilds the center); the
-    feature and the server are stopped at the end."""
+    """A mock on 127.0.0.1:0 with the load feature of ``spec_text`` prepared (its center in place),
+    not yet started: ``await load.start()`` (after the test's clients are in); the feature and the
+    server are stopped at the end."""
     args = argparse.Namespace(load=parse_load_spec(spec_text), quiet=True, seed=0)
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    server = MockServer(config=ServerConfig(host="127.0.0.1", port=0))
     feature = serve_feature(args)
     assert feature is not None
+    feature.prepare(server, args)  # as `mockcti serve` does: the load center before the server listens
+    await server.start()
     try:
         yield SimpleNamespace(server=server, gen=feature.gen, start=lambda: feature.start(server, args))
     finally:
@@ -449,6 +451,97 @@ def test_a_call_a_client_answered_is_cleared_once_its_connection_drops():
     gen.stop()
     hub.tick(t + 1.0)
     assert hub.next_deadline() is None  # nothing left to sweep: the generator's timers are done
+
+
+# -- a center replaced under the generator (control API POST /reset, POST /scenario with a center) ---------
+
+
+def test_the_generator_starts_over_on_a_center_put_in_its_place():
+    """What POST /reset does: a new center (every agent logged out, no calls, CallIDs from the
+    start). The generator sets it up as at start and carries on; the calls that went with the old
+    center are 'lost', not 'cleared' (they were counted as cleared, and the new center's agents were
+    never made READY: its calls queued for ever)."""
+    from mockcti.center import ContactCenter
+
+    hub, gen = hub_with(default_center(), "calls_per_s=4,handle_time=0.5,answer_after=0.1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 2.0)
+    before = gen.summary()
+    assert before["active"] > 0 and before["lost"] == 0
+    hub.center = ContactCenter(default_center(), now=t)
+    t = advance(hub, t, 3.0)
+    gen.stop()
+    advance(hub, t, 2.0)
+    s = gen.summary()
+    assert s["lost"] == before["active"] and s["cleared"] == before["cleared"] + (s["offered"] - before["offered"])
+    assert s["offered"] == s["cleared"] + s["active"] + s["lost"] and s["active"] == 0
+    assert s["answered"] - before["answered"] >= 10 and s["errors"] == 0  # the new center's calls: all answered
+    assert not hub.center.calls and all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
+    assert len(happenings(hub, "load: the center was replaced; the generator follows the new one")) == 1
+
+
+def test_the_generator_follows_a_scenario_center_with_other_csqs():
+    """A scenario's center without the CSQs the generator was cycling through: its calls go to the
+    new center's CSQs (every arrival raised KeyError "unknown CSQ 'Sales'" in the hub's timer)."""
+    from mockcti.center import CenterConfig, ContactCenter
+
+    hub, gen = hub_with(default_center(), "calls_per_s=4,handle_time=0.2,answer_after=0.1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 1.0)
+    other = CenterConfig.from_mapping({"csqs": [{"name": "Billing", "id": 7}],
+                                       "agents": [{"id": "5001", "extension": "6001", "password": "x",
+                                                   "csqs": ["Billing"], "state": "READY"}]})
+    hub.center = ContactCenter(other, now=t)
+    offered = gen.stats.offered
+    advance(hub, t, 2.0)  # raised KeyError out of hub.tick
+    arrivals = [e.data for e in happenings(hub, "load call")][offered:]
+    assert len(arrivals) == 8 and {a["csq"] for a in arrivals} == {"Billing"}
+    assert gen.stats.answered >= offered + 3 and gen.stats.errors == 0
+
+
+async def http_json(port: int, method: str, path: str):
+    import http.client
+    import json
+
+    def go():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request(method, path, body=b"{}" if method == "POST" else None,
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status == 200, resp.read()
+            return json.loads(resp.read())
+        finally:
+            conn.close()
+
+    return await asyncio.to_thread(go)
+
+
+@pytest.mark.asyncio
+async def test_control_api_reset_under_load_rebuilds_the_load_center_and_the_load_goes_on():
+    """`serve --load agents=8 --control-port`: POST /reset rebuilds the 8-agent load center (it
+    rebuilt the 4-agent center recorded before the load one replaced it), and the generator drives
+    it: calls answered and cleared, none left queued."""
+    from mockcti.control import ControlServer
+
+    async with load_server("agents=8,calls_per_s=20,handle_time=0.2,answer_after=0.05") as load:
+        server = load.server
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        try:
+            await load.start()
+            await asyncio.sleep(0.5)
+            old = server.center
+            r = await http_json(ctl.port, "POST", "/reset")
+            assert r["reset"] is True and server.center is not old
+            answered = load.gen.stats.answered
+            await asyncio.sleep(1.0)
+            state = await http_json(ctl.port, "GET", "/state")
+            assert len(state["agents"]) == 8
+            assert not any(state["queues"].values())
+            s = load.gen.summary()
+            assert s["answered"] - answered >= 10 and s["lost"] >= 1 and s["errors"] == 0, s
+        finally:
+            await ctl.stop()
 
 
 # -- the hub's journal fast path (a performance change made for the benchmarks) -----------------------
