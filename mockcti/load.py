@@ -28,10 +28,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockcti.wire.enums import AgentState
+# mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
+from mockcti.wire import MessageType
+from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
+from mockcti.wire.messages import AnswerCallReq, ClearConnectionReq
 
 __all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "LoadGenerator", "LoadStats",
            "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
@@ -49,9 +53,13 @@ ALLOWED_KEYS = {
 }
 _INTS = {"agents", "limit", "max"}
 
-#: agent states the generator leaves as they are: available, or on a call (RESERVED: ringing)
-_NOT_IDLE = frozenset({AgentState.AGENT_STATE_READY, AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TALKING,
-                       AgentState.AGENT_STATE_HOLD})
+_READY = AgentState.AGENT_STATE_READY
+_ALERTING = LocalConnectionState.LCS_ALERTING
+#: agent states of an agent on a call (RESERVED: ringing): where a generated call that left its queue is found
+_ON_CALL = frozenset({AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TALKING, AgentState.AGENT_STATE_HOLD})
+_REFUSALS = frozenset({MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF})
+# where a tracked call is: just placed, at an agent (looked at every sweep), waiting in a queue (looked at in turn)
+_NEW, _AT_AGENT, _QUEUED = 0, 1, 2
 
 #: the virtual session ID the generator acts through (never a real connection: the hub drops its deliveries)
 LOAD_SESSION = -4242
@@ -153,6 +161,8 @@ class _Tracked:
     answer_due: bool = False  # an auto answer is scheduled
     end_planned: bool = False  # the caller's hang-up after handle_time is scheduled (or was decided against)
     ending: bool = False  # the caller's hang-up or the generator's clear is scheduled: the call ends by itself
+    where: int = _NEW  # _AT_AGENT (some leg is an agent's) or _QUEUED, as of the last look
+    in_turn: bool = False  # in the generator's turn of queued calls
     variables: dict[str, str] = field(default_factory=dict)
 
 
@@ -162,7 +172,16 @@ class LoadGenerator:
     The center it drives is ``hub.center``: when the control API (POST /reset, POST /scenario with
     a center) or a scenario puts in another one, the generator notices at its next timer and starts
     over on it (its virtual session, idle agents READY, the new center's CSQs); the calls it followed
-    went with the old center and are counted as ``lost``, not ``cleared``."""
+    went with the old center and are counted as ``lost``, not ``cleared``.
+
+    What a sweep costs does not grow with the queue: it looks at every agent (idle ones it drives
+    are made READY; a generated call routed from a queue is found at its agent), at every call that
+    is at an agent, and at ``queued_looks`` of the queued calls, in turn (they change only when
+    routed — found at the agent — or when a caller hangs up: the generator's own abandon looks at
+    once; a hang-up from outside, the control API or a scenario, is noticed within a turn)."""
+
+    #: queued calls looked at per sweep
+    queued_looks = 32
 
     def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
         self.spec = spec
@@ -170,6 +189,8 @@ class LoadGenerator:
         self.auto_agents = set(auto_agents) if auto_agents is not None else None  # None: every undriven agent
         self.sweep_interval = sweep_interval
         self.calls: dict[int, _Tracked] = {}
+        self._at_agents: set[int] = set()  # CallIDs of the tracked calls at an agent
+        self._turn: deque[int] = deque()  # CallIDs of queued tracked calls, to look at in turn
         self.hub: Any = None
         self.running = False
         self.started_at = 0.0
@@ -197,13 +218,12 @@ class LoadGenerator:
     def _attach(self, now: float) -> None:
         """Set up ``hub.center``: the virtual session requests go through, idle agents READY, the CSQs."""
         from mockcti.center import Subscription
-        from mockcti.wire.enums import ServiceMask
 
         center = self._center = self.hub.center
         center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
                                          services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
                                          call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
-        self._ready_idle_agents(now)
+        self._look_at_agents(now)
         names = [c.name for c in center.config.csqs] or [None]
         self._csqs = itertools.cycle(names)
 
@@ -214,6 +234,8 @@ class LoadGenerator:
             return
         lost = len(self.calls)
         self.calls.clear()  # their timers find them gone and do nothing (CallIDs start over in a new center)
+        self._at_agents.clear()
+        self._turn.clear()
         self.stats.lost += lost
         hub.journal.record("happening", now, None, what="load: the center was replaced; the generator follows "
                            "the new one", lost_calls=lost)
@@ -227,15 +249,27 @@ class LoadGenerator:
             return False
         return not self.hub.center.agent_sessions.get(agent_id)
 
-    def _ready_idle_agents(self, now: float) -> None:
-        """Every agent the generator drives that is idle (no call; LOGOUT, NOT_READY, WORK or
+    def _look_at_agents(self, now: float) -> None:
+        """Every agent: one the generator drives that is idle (no call; LOGOUT, NOT_READY, WORK or
         WORK_READY: the center's ``after_call_state``, its configured start state, or what a client
-        that has gone left it in) is made READY, so that it takes calls again."""
-        center = self.hub.center
+        that has gone left it in) is made READY, so that it takes calls again; a queued generated
+        call that was routed to an agent is found there."""
+        center, calls, deliver = self.hub.center, self.calls, self.hub.deliver
         for agent in center.agents.values():
-            if agent.state in _NOT_IDLE or not self._may_drive(agent.id) or center.agent_call_legs(agent.id):
+            state = agent.state
+            if state is _READY:
                 continue
-            self.hub.deliver(center.set_agent_state(now, agent.id, AgentState.AGENT_STATE_READY))
+            if state not in _ON_CALL:
+                if not self._may_drive(agent.id) or center.agent_call_legs(agent.id):
+                    continue
+                deliver(center.set_agent_state(now, agent.id, _READY))  # routes a queued call to it at once
+                if agent.state not in _ON_CALL:
+                    continue
+            for call, _leg in center.agent_call_legs(agent.id):
+                t = calls.get(call.id)
+                if t is not None and t.where != _AT_AGENT:
+                    t.where = _AT_AGENT
+                    self._at_agents.add(call.id)
 
     # -- timers -----------------------------------------------------------------------------------
 
@@ -270,12 +304,31 @@ class LoadGenerator:
         """Follow the generated calls: answered by a client, ended, or routed from a queue to an
         undriven agent (then answered ~answer_after later); and make idle undriven agents READY."""
         hub = self.hub
-        self._follow_center(hub.now)
-        self._ready_idle_agents(hub.now)
-        for call_id in list(self.calls):
-            self._check(call_id, hub.now)
+        now = hub.now
+        self._follow_center(now)
+        self._look_at_agents(now)
+        for call_id in list(self._at_agents):
+            self._check(call_id, now)
+        self._look_at_queued(now)
         if self.running or self.calls:
-            hub.schedule(hub.now + self.sweep_interval, self._sweep)
+            hub.schedule(now + self.sweep_interval, self._sweep)
+
+    def _look_at_queued(self, now: float) -> None:
+        """``queued_looks`` queued calls, in turn (one hung up from outside is noticed within a turn)."""
+        turn, calls, looks = self._turn, self.calls, self.queued_looks
+        while turn and looks > 0:  # bounded: every pass takes one CallID out of the turn
+            call_id = turn.popleft()
+            t = calls.get(call_id)
+            if t is None:
+                continue  # over: nothing to look at (not counted)
+            t.in_turn = False
+            if t.where != _QUEUED:
+                continue  # found at an agent since
+            looks -= 1
+            self._check(call_id, now)
+            if t.where == _QUEUED and calls.get(call_id) is t:
+                t.in_turn = True
+                turn.append(call_id)
 
     def _mine(self, call_id: int, t: _Tracked) -> bool:
         """Whether a timer set for ``t`` still has its call to act on (not over, not gone with a
@@ -284,44 +337,53 @@ class LoadGenerator:
         return self.calls.get(call_id) is t
 
     def _check(self, call_id: int, now: float) -> None:
-        from mockcti.wire.enums import LocalConnectionState as LCS
-
         t = self.calls.get(call_id)
         if t is None:
             return
         call = self.hub.center.calls.get(call_id)
         if call is None:
             del self.calls[call_id]
+            self._at_agents.discard(call_id)
             self.stats.cleared += 1
             return
-        for leg in list(call.legs.values()):
-            if leg.agent is None:
+        at_agent = False
+        for leg in call.legs.values():  # nothing below changes the legs (requests run from timers)
+            agent = leg.agent
+            if agent is None:
                 continue
-            if leg.state is not LCS.LCS_ALERTING:
+            at_agent = True
+            if leg.state is not _ALERTING:
                 if not t.answered:  # answered by a client
                     t.answered = True
                     self.stats.answered += 1
                     if self._plan_caller_end(call_id, t, now):
                         t.ending = True
-                if not t.ending and self._may_drive(leg.agent):
+                if not t.ending and self._may_drive(agent):
                     # answered by a client that no longer drives the agent (its connection dropped):
                     # nobody else would ever clear it
                     t.ending = True
                     self.hub.schedule(now + self.spec.handle_time,
                                       lambda d=leg.device: self._clear(call_id, t, d))
-            elif not t.answer_due and self._may_drive(leg.agent):
+            elif not t.answer_due and self._may_drive(agent):
                 t.answer_due = True
                 self.hub.schedule(now + self.spec.answer_after, lambda d=leg.device: self._answer(call_id, t, d))
+        if at_agent:
+            if t.where != _AT_AGENT:
+                t.where = _AT_AGENT
+                self._at_agents.add(call_id)
+        elif t.where != _QUEUED:  # waiting in a queue (placed there, or back from an agent that left READY)
+            t.where = _QUEUED
+            self._at_agents.discard(call_id)
+            if not t.in_turn:
+                t.in_turn = True
+                self._turn.append(call_id)
 
     def _request(self, message: Any) -> bool:
-        from mockcti.wire import MessageType
-
         hub = self.hub
         deliveries = hub.center.handle(LOAD_SESSION, message, hub.now)
         ok = True
         for d in deliveries:
-            if d.session_id == LOAD_SESSION and d.message.TYPE in (MessageType.FAILURE_CONF,
-                                                                   MessageType.CONTROL_FAILURE_CONF):
+            if d.session_id == LOAD_SESSION and d.message.TYPE in _REFUSALS:
                 ok = False
         hub.deliver(deliveries)
         if not ok:
@@ -329,15 +391,12 @@ class LoadGenerator:
         return ok
 
     def _answer(self, call_id: int, t: _Tracked, device: str) -> None:
-        from mockcti.wire.enums import LocalConnectionState as LCS
-        from mockcti.wire.messages import AnswerCallReq
-
         if not self._mine(call_id, t):
             return
         t.answer_due = False
         call = self.hub.center.calls.get(call_id)
         leg = call.legs.get(device) if call is not None else None
-        if leg is None or leg.state is not LCS.LCS_ALERTING or leg.agent is None or not self._may_drive(leg.agent):
+        if leg is None or leg.state is not _ALERTING or leg.agent is None or not self._may_drive(leg.agent):
             self._check(call_id, self.hub.now)  # over, withdrawn, moved, or a client took the agent over
             return
         if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
@@ -389,8 +448,6 @@ class LoadGenerator:
         self._check(call_id, hub.now)
 
     def _clear(self, call_id: int, t: _Tracked, device: str) -> None:
-        from mockcti.wire.messages import ClearConnectionReq
-
         if not self._mine(call_id, t):
             return
         t.ending = False  # the call may go on (another agent on it): looked at again

@@ -453,6 +453,48 @@ def test_a_call_a_client_answered_is_cleared_once_its_connection_drops():
     assert hub.next_deadline() is None  # nothing left to sweep: the generator's timers are done
 
 
+def test_what_a_sweep_looks_at_does_not_grow_with_the_queue():
+    """Over capacity (4 agents, 50 calls/s lasting 2 s, no max= or abandon_after=) the queue grows by
+    thousands. A sweep looks at the agents, the calls at agents and a fixed number of queued calls,
+    and a call that ends is not looked for in the queues (every sweep looked at every tracked call,
+    and every ending call searched every queue: CPU per simulated second grew with the queue)."""
+
+    class Queue(list):
+        searched = 0
+
+        def __contains__(self, item):
+            Queue.searched += 1
+            return super().__contains__(item)
+
+    hub, gen = hub_with(default_center(), "calls_per_s=50,handle_time=2,answer_after=0.1")
+    hub.center.queues = {csq_id: Queue() for csq_id in hub.center.queues}
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 40.0, step=0.25)
+    assert sum(len(q) for q in hub.center.queues.values()) > 1500
+    looked = []
+    check = gen._check
+    gen._check = lambda call_id, now: (looked.append(call_id), check(call_id, now))[1]
+    Queue.searched, cleared = 0, gen.stats.cleared
+    advance(hub, t, 10.0, step=0.25)  # 40 sweeps, 500 arrivals
+    assert gen.stats.cleared >= cleared + 15  # calls ended meanwhile (answered ones: none was in a queue)
+    assert len(looked) / 40 < 100, len(looked)  # 32 queued calls, the few at agents, the arrivals (was > 1500)
+    assert Queue.searched == 0
+
+
+def test_a_queued_call_hung_up_from_outside_is_noticed_within_a_turn():
+    """What POST /calls/ID/hangup does to a generated call waiting in a queue: the generator, which
+    looks at queued calls 32 per sweep, counts it over within a turn of the queue."""
+    hub, gen = hub_with(default_center(), "calls_per_s=50,limit=200,handle_time=30,answer_after=0.1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 5.0, step=0.25)
+    queued = [cid for q in hub.center.queues.values() for cid in q]
+    assert len(queued) > 150 and gen.stats.cleared == 0
+    for call_id in queued[-3:]:
+        hub.deliver(hub.center.hang_up(t, call_id))
+    advance(hub, t, 0.25 * (len(queued) // gen.queued_looks + 2), step=0.25)
+    assert gen.stats.cleared == 3 and gen.active == 197
+
+
 # -- a center replaced under the generator (control API POST /reset, POST /scenario with a center) ---------
 
 

@@ -269,6 +269,9 @@ class Call:
     consult_of: int | None = None  # the call a consultation call was made from
     acd: bool = False  # routed from a CSQ (the agent's state follows it)
     started: float = 0.0
+    #: put in a CSQ queue and not taken out by routing: only such a call is looked for in the queues
+    #: when it ends (looking for every ending call cost O(queued calls) each)
+    queued: bool = False
 
     def agent_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.agent is not None]
@@ -903,6 +906,7 @@ class ContactCenter:
 
     def _queue(self, out: list[Delivery], call: Call) -> None:
         self.queues.setdefault(call.csq_id, []).append(call.id)
+        call.queued = True
         self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
 
     def _queued_event(self, call: Call) -> Message:
@@ -924,6 +928,7 @@ class ContactCenter:
                     break
                 call = self.calls.get(queue.pop(0))
                 if call is not None:
+                    call.queued = False
                     self._offer(out, call, agent, now)
 
     def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float) -> None:
@@ -956,6 +961,7 @@ class ContactCenter:
                 continue  # others are still on the call (a conference): it goes on without this phone
             if call.csq_id != NONE_ID and call.legs:
                 self.queues.setdefault(call.csq_id, []).insert(0, call.id)
+                call.queued = True
                 self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
                 requeued = True
             else:
@@ -1375,9 +1381,11 @@ class ContactCenter:
         for device in list(call.legs):
             self._take_leg(call, device)
         self.calls.pop(call.id, None)
-        for q in self.queues.values():
-            if call.id in q:
-                q.remove(call.id)
+        if call.queued:  # a caller who hangs up in the queue leaves it
+            call.queued = False
+            for q in self.queues.values():
+                if call.id in q:
+                    q.remove(call.id)
 
     def _after_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
         """The agent's last call ended: the pending state, else the configured after-call state; for an
