@@ -154,7 +154,10 @@ class Journal:
         self._update_rendering()
 
     def _update_rendering(self) -> None:
-        self.rendering = bool(self._messages and (self._keep or self._sinks))
+        # a sink that prints no messages (``mockcti serve --log-level warning``) says so with a false
+        # ``wants_messages`` attribute: messages are then not rendered for it
+        self.rendering = bool(self._messages and (self._keep or any(getattr(s, "wants_messages", True)
+                                                                     for s in self._sinks)))
 
     @property
     def counts(self) -> Counter[str]:
@@ -168,6 +171,8 @@ class Journal:
         return c
 
     def add_sink(self, sink: Callable[[Entry], None]) -> None:
+        """Every entry goes to ``sink`` as it is recorded; a sink with ``wants_messages = False``
+        gets no messages in and out, unless the journal renders them anyway (kept, or another sink)."""
         self._sinks.append(sink)
         self._update_rendering()
 
@@ -273,7 +278,7 @@ class Journal:
         self._kept_messages -= gone
 
     def wants_messages(self) -> bool:
-        """Whether anyone can read rendered message entries (kept in memory, or a sink)."""
+        """Whether anyone can read rendered message entries (kept in memory, or a sink that wants them)."""
         return self.rendering
 
     def count_messages(self, direction: str, session: int | None, n: int = 1) -> None:

@@ -477,13 +477,16 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "[,answer_after=A][,caller_hangup=P][,abandon_after=S]; undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "callers not answered within S s abandon; a statistics line on stderr every second "
-                        "(not with --quiet) and a summary at the end")
+                        "(not with --quiet; --log-level warning leaves out the per-message trace) and a "
+                        "summary at the end")
 
 
-def _line(gen: LoadGenerator, server: Any, t: float, events_per_s: float) -> str:
+def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> str:
+    """The live statistics line. ``messages_per_s``: every message the server sent to its clients
+    (events, confirmations, HEARTBEAT_CONFs), from the journal's counters: no trace needed."""
     s = gen.stats
     return (f"load t={t:6.1f}s offered {s.offered} answered {s.answered} active {gen.active} "
-            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} events/s {events_per_s:.0f} "
+            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} messages/s {messages_per_s:.0f} "
             f"clients {len(server.hub.conns)}")
 
 

@@ -211,7 +211,7 @@ def test_the_statistics_line_shows_the_callers_abandons():
     gen.stats.offered, gen.stats.answered, gen.stats.cleared, gen.stats.abandoned = 9, 5, 7, 3
     line = _line(gen, SimpleNamespace(hub=SimpleNamespace(conns={1: None, 2: None})), 12.0, 40.0)
     assert line == ("load t=  12.0s offered 9 answered 5 active 0 cleared 7 abandoned 3 skipped 0 "
-                    "events/s 40 clients 2")
+                    "messages/s 40 clients 2")  # every message out (confirmations too): not "events/s"
 
 
 @pytest.mark.asyncio
@@ -648,6 +648,35 @@ def test_whether_messages_are_rendered_follows_keep_messages_and_sinks():
     _drive(quiet)
     assert len(quiet.entries(kind="in")) == 6 and len(quiet.entries(kind="out")) == 6
     assert quiet.counts["in"] == quiet.counts["out"] == 12
+
+
+@pytest.mark.parametrize("level, json_lines, rendered", [("warning", False, False), ("error", False, False),
+                                                          ("info", False, True), ("debug", False, True),
+                                                          ("warning", True, True)])
+def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(monkeypatch, level, json_lines,
+                                                                                rendered):
+    """`mockcti serve --log-level warning` (the live load line without the per-message trace): the
+    trace prints no message, so none is rendered (every one was, for nobody); violations and faults
+    still print. --json prints every entry at any level."""
+    import io
+
+    import mockcti.journal
+    from mockcti.commands.serve import Trace
+    from mockcti.journal import Journal
+
+    renders = []
+    real = mockcti.journal.message_to_dict
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m: renders.append(m) or real(m))
+    out = io.StringIO()
+    journal = Journal(keep=False)
+    journal.add_sink(Trace(out, json_lines=json_lines, verbose=False, level=level))
+    assert journal.rendering is rendered
+    hub = _drive(journal)
+    hub.journal.record("violation", 9.0, 1, rule="PROTO-TEST", detail="a violation", explanation="")
+    assert bool(renders) is rendered and (len(renders) == 12 if rendered else True)
+    assert "PROTO-TEST" in out.getvalue()
+    assert ("HEARTBEAT_CONF" in out.getvalue()) is rendered
+    assert journal.counts["in"] == journal.counts["out"] == 6  # counted either way
 
 
 # -- `mockcti serve --calls-per-minute R --seed S`: Poisson arrivals (Hub.start_inbound_calls) -----------------

@@ -99,6 +99,8 @@ class Trace:
         self.json_lines = json_lines
         self.verbose = verbose
         self.level = level
+        #: read by the journal: at warning and error no message is printed (text or JSON), so none is rendered
+        self.wants_messages = level not in ("warning", "error")
         self.dropped = 0
         self.broken: str | None = None  # why the trace stopped (the stream failed)
         self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
