@@ -353,9 +353,10 @@ def event_loop(choice: str) -> tuple[str, Any]:
 
 def _features(args: argparse.Namespace) -> list:
     """Objects with start/stop/exit_status hooks contributed by optional modules, and optionally
-    ``prepare(server, args)``: called on the event loop before the server listens (to replace the
-    center, say: once a client is connected, or the control API has recorded the center that POST
-    /reset rebuilds, that is too late); ``start`` runs once it listens, in the order below."""
+    ``prepare(server, args)``: called before the event loop runs and the server listens (to replace
+    the center, say: once a client is connected, or the control API has recorded the center that
+    POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
+    ``start`` runs once it listens, in the order below."""
     import importlib
 
     out = []
