@@ -842,7 +842,7 @@ class ControlServer:
 
         def go(hub: Any, now: float) -> int:
             hub.journal.record("happening", now, None, what="control API system event", event=eid.name, text=text)
-            deliveries = hub.center.system_event(now, eid, text=text, device=device)
+            deliveries = hub.center.system_event(now, eid, text=text, device=device, wall_time=hub.wall_time(now))
             hub.deliver(deliveries)
             return len(deliveries)
 

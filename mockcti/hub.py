@@ -160,6 +160,9 @@ class Hub:
         self._ids = itertools.count(1)
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._timer_seq = itertools.count()
+        #: seconds since 1970 UTC at the hub's time 0 (the server sets it: the hub reads no clock); 0
+        #: leaves CCXTime in hub seconds, as a pure test wants
+        self.epoch = 0.0
         self._actions: list[Action] = []
         self._standby_until: float | None = None  # failover: answer OPEN_REQ with E_CTI_SERVER_NOT_MASTER
         self._next_session_check = 0.0
@@ -302,7 +305,8 @@ class Hub:
         self.now = now
         for sid, conn in list(self.conns.items()):
             if conn.session.state is SessionState.OPEN:
-                self.send(sid, SystemEvent(ccx_status=int(CCXStatus.CCX_SHUTTING_DOWN), ccx_time=int(now),
+                self.send(sid, SystemEvent(ccx_status=int(CCXStatus.CCX_SHUTTING_DOWN),
+                                           ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
                                            system_event_id=int(SystemEventID.SYS_CCX_OFFLINE),
                                            event_device_type=0xFFFF, text="server shutting down"))
             self.close(sid, "server shutdown")
@@ -382,6 +386,10 @@ class Hub:
             self.schedule(at, lambda: self._actions.append(Close(sid, reason, abort)) if sid in self.conns else None)
             return
         self._actions.append(Close(sid, reason, abort))
+
+    def wall_time(self, now: float) -> float:
+        """``now`` as seconds since 1970 UTC (CCXTime of SYSTEM_EVENT, reference §5.1)."""
+        return self.epoch + now
 
     def schedule(self, at: float, fn: Callable[[], None]) -> None:
         """Run ``fn`` at time ``at`` (from :meth:`tick`); actions it queues go out then."""

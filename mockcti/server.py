@@ -146,6 +146,7 @@ class MockServer:
         self._clock = clock
         self._t0 = clock()
         self.hub = Hub(center, config=hub_config, journal=journal)
+        self.hub.epoch = time.time() - self.now()  # CCXTime is wall-clock time (reference §5.1)
         if engine is not None:
             self.hub.set_engine(engine, self.now())
         self.connections: dict[int, _Connection] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -306,9 +307,12 @@ async def test_graceful_shutdown_tells_clients():
     raw = await Raw.connect(server)
     raw.send(open_req())
     await raw.recv()
+    before = time.time()
     await server.stop()
     ev = await raw.recv()
     assert isinstance(ev, SystemEvent) and ev.system_event_id == 4  # SYS_CCX_OFFLINE
+    # CCXTime is seconds since 1970 UTC (reference §5.1), not the server's uptime
+    assert before - 2 <= ev.ccx_time <= time.time() + 1
     assert await raw.closed()
 
 

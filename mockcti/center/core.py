@@ -1429,8 +1429,10 @@ class ContactCenter:
         return out
 
     def system_event(self, now: float, event_id: SystemEventID | int, *, text: str | None = None,
-                     device: str | None = None) -> list[Delivery]:
-        """SYSTEM_EVENT to every open session (reference §3.6); CCX offline/online changes :attr:`online`."""
+                     device: str | None = None, wall_time: float | None = None) -> list[Delivery]:
+        """SYSTEM_EVENT to every open session (reference §3.6); CCX offline/online changes :attr:`online`.
+        ``wall_time``: seconds since 1970 UTC now, for CCXTime (§5.1; the hub knows it, the center
+        reads no clock); without it, ``now``."""
         eid = SystemEventID(event_id)
         if eid in (SystemEventID.SYS_CCX_OFFLINE, SystemEventID.SYS_PERIPHERAL_GATEWAY_OFFLINE,
                    SystemEventID.SYS_CTI_SERVER_OFFLINE, SystemEventID.SYS_CENTRAL_CONTROLLER_OFFLINE):
@@ -1439,7 +1441,8 @@ class ContactCenter:
                      SystemEventID.SYS_CENTRAL_CONTROLLER_ONLINE):
             self.online = True
         status = CCXStatus.CCX_IN_SERVICE if self.online else CCXStatus.CCX_OUT_OF_SERVICE
-        ev = M.SystemEvent(ccx_status=int(status), ccx_time=int(now), system_event_id=int(eid), system_event_arg1=0,
+        ev = M.SystemEvent(ccx_status=int(status), ccx_time=int(now if wall_time is None else wall_time) & 0xFFFFFFFF,
+                           system_event_id=int(eid), system_event_arg1=0,
                            system_event_arg2=0, system_event_arg3=0,
                            event_device_type=0 if device else NONE_SHORT, text=text, event_device_id=device)
         return [Delivery(sid, ev) for sid in sorted(self.subs)]

@@ -479,7 +479,8 @@ class ScenarioEngine:
             except ValueError as exc:  # LOGOUT while the agent has a call
                 raise _ActionError(str(exc)) from None
         elif isinstance(act, m.SystemEvent):
-            deliveries = hub.center.system_event(now, act.id_value, text=substitute(act.text, env))
+            deliveries = hub.center.system_event(now, act.id_value, text=substitute(act.text, env),
+                                                 wall_time=hub.wall_time(now))
             if act.ccx_status is not None:
                 deliveries = [type(d)(d.session_id, _replace(d.message, ccx_status=act.ccx_status)) for d in deliveries]
             wanted = set(self._targets(act.to, ctx))
