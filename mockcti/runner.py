@@ -241,10 +241,11 @@ class _ScenarioFeature:
 
     def prepare(self, server: Any, args: Any) -> None:
         """Before the server listens: load the scenario (an invalid file stops ``serve`` with status 2
-        and the errors, file:line: key path, as ``mockcti run`` reports them), serve its dialect (its
-        profile and version range replace --profile/--min-version/--max-version, as ``mockcti run``
-        serves it; --strict, --max-body, --v18-length-width and --message-id still apply) and its
-        center. ``--seed`` overrides the scenario's seed, 0 included."""
+        and the errors, file:line: key path, as ``mockcti run`` reports them), serve its dialect when
+        it has one (its profile and version range replace --profile/--min-version/--max-version, as
+        ``mockcti run`` serves it; --strict, --max-body, --v18-length-width and --message-id still
+        apply) and its center when it has one (else --center's, or the default, stays). ``--seed``
+        overrides the scenario's seed, 0 included."""
         from mockcti.scenario.engine import ScenarioEngine
         from mockcti.scenario.loader import ScenarioError, load_scenario
 
@@ -256,8 +257,10 @@ class _ScenarioFeature:
             raise SystemExit(2) from None
         self.engine = ScenarioEngine(scenario, seed=getattr(args, "seed", None))
         hub = server.hub
-        hub.config = _with_profile(hub.config, self.engine.hub_config().session.profile)
-        hub.center = self.engine.build_center()
+        if scenario.dialect.given:  # else --profile / --min-version / --max-version stay
+            hub.config = _with_profile(hub.config, self.engine.hub_config().session.profile)
+        if scenario.center:  # else the --center (or default) center stays
+            hub.center = self.engine.build_center()
 
     async def start(self, server: Any, args: Any) -> None:
         if self.engine is None:  # not prepared (nothing has run since the server started listening)

@@ -1412,7 +1412,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
                                       f"({prof.min_version}-{prof.max_version})")
     if lo is not None and hi is not None and lo > hi:
         ctx.err(("dialect", "min_version"), f"min_version {lo} is greater than max_version {hi}")
-    dialect = m.DialectSpec(prof.name, lo, hi, ctx.loc(("dialect",)))
+    dialect = m.DialectSpec(prof.name, lo, hi, ctx.loc(("dialect",)), given=doc.get("dialect") is not None)
 
     ctx.templates_raw = dict(doc.get("templates") or {})
     templates = {name: _actions(ctx, acts, ("templates", name), _ANY) for name, acts in ctx.templates_raw.items()}

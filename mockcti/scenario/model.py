@@ -525,6 +525,7 @@ class DialectSpec:
     min_version: int | None = None
     max_version: int | None = None
     loc: Location = field(default=_NOWHERE, compare=False)
+    given: bool = False  # the file says ``dialect:`` (else a server's own profile may stay)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,3 +114,21 @@ def test_an_invalid_scenario_exits_2_naming_file_line_and_key(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert f"mockcti serve: {bad}:3: rules[0].when.message: unknown message type 'HOLD_CALL_REQQ'" in r.stderr
     assert "listening" not in r.stdout
+
+
+def test_a_scenario_without_center_or_dialect_is_served_on_the_command_lines(served, tmp_path):
+    """`serve --center my.toml --scenario nocenter.yaml` served the default center (agent 5001 of
+    my.toml was unknown), and --profile was replaced by the scenario's default profile."""
+    center = tmp_path / "c.toml"
+    center.write_text('[[agents]]\nid = "5001"\nextension = "4001"\ninstrument = "4001"\npassword = "pw"\n')
+    s = served("name: plain\n", "--center", str(center), "--profile", "ucce", "--max-version", "20")
+    assert "(profile ucce, versions 9-20, 1 agents," in s.line
+
+    async def open_5001() -> int:
+        c = await CTIClient.connect("127.0.0.1", s.port, version=20, timeout=5)
+        conf = await c.open_agent(agent_id="5001", instrument="4001", timeout=5, heartbeat=0)
+        await c.close()
+        return conf.agent_state
+
+    asyncio.run(open_5001())
+    assert "Traceback" not in s.stop()
