@@ -349,6 +349,7 @@ class ControlServer:
         self._paused: dict[int, float | None] = {}  # session -> resume time (None: until resumed)
         self._fault_gen: dict[int, int] = {}  # session -> generation; a scheduled resume of an older one is void
         self._initial_standby = False
+        self._base_hub_config: Any = None
         self._base_config: Any = None  # the center configuration before any scenario brought its own
         self._routes = self._build_routes()
 
@@ -366,6 +367,7 @@ class ControlServer:
                                "(--control-allow-remote / allow_remote=True)")
         self._initial_standby = bool(self.mock.hub.standby)
         self._base_config = self.mock.hub.center.config
+        self._base_hub_config = self.mock.hub.config  # what a scenario's dialect: replaces, and unloading restores
         if self.scenario is None and self.mock.hub.engine is not None:  # loaded by --scenario, say
             self.scenario = getattr(self.mock.hub.engine, "scenario", None)
         self._server = await asyncio.start_server(self._client, self.host, self.port,
@@ -984,10 +986,13 @@ class ControlServer:
             center = self._center_for(scenario, engine, self.seed)
             dropped = await self._drop_all("control API: scenario loaded")
 
+        hub_config = self._hub_config_for(scenario, engine)
+
         def go(hub: Any, now: float) -> None:
             _detach(hub.engine, now)
             if center is not None:
                 hub.center = center
+            hub.config = hub_config
             hub.set_engine(engine, now)
             hub.journal.record("scenario", now, None, what="loaded by the control API",
                                scenario=getattr(scenario, "name", None))
@@ -996,11 +1001,26 @@ class ControlServer:
         self.scenario = scenario
         return dropped
 
+    def _hub_config_for(self, scenario: Any, engine: Any) -> Any:
+        """The server's hub configuration serving ``scenario``'s ``dialect:`` when it has one (as
+        ``mockcti run`` and ``serve --scenario`` serve it; sessions already open keep theirs)."""
+        base = self._base_hub_config if self._base_hub_config is not None else self.mock.hub.config
+        dialect = getattr(scenario, "dialect", None)
+        if dialect is None or not getattr(dialect, "given", False) or not hasattr(engine, "hub_config"):
+            return base
+        from mockcti.runner import _with_profile
+
+        return _with_profile(base, engine.hub_config().session.profile)
+
     async def delete_scenario(self, req: Request) -> Any:
         req.args(())
         previous = getattr(self.scenario, "name", None)
 
+        base = self._base_hub_config
+
         def go(hub: Any, now: float) -> None:
+            if base is not None:
+                hub.config = base  # new connections get the server's own dialect again
             if hub.engine is not None:
                 _detach(hub.engine, now)
                 hub.set_engine(None, now)
@@ -1102,8 +1122,11 @@ class ControlServer:
         for sid in list(self._fault_gen):
             self._fault_gen[sid] += 1
 
+        hub_config = self._hub_config_for(scenario if engine is not None else None, engine)
+
         def go(hub: Any, now: float) -> None:
             hub.center = center
+            hub.config = hub_config
             hub.end_failover(now)
             hub.standby = self._initial_standby
             _detach(hub.engine, now)

@@ -904,3 +904,30 @@ async def test_real_scenario_engine_center_expectations_and_reset(mock):
     assert r["previous"] == "login-success" and server.hub.engine is None
     _, _, rep = await call(ctl, "GET", "/report")
     assert rep["expectations"] == []
+
+
+@pytest.mark.asyncio
+async def test_a_scenario_loaded_through_the_api_serves_its_dialect_until_it_is_unloaded(mock):
+    """POST /scenario with `dialect: {min_version: 14, max_version: 16}` left the server opening every
+    version (mockcti run and serve --scenario serve the scenario's dialect)."""
+    server, ctl = mock
+    _, _, r = await call(ctl, "POST", "/scenario",
+                         {"yaml": "name: narrow\ndialect: {profile: uccx, min_version: 14, max_version: 16}\n"})
+    assert r["scenario"] == "narrow"
+
+    async def status_at(version: int):
+        c = await CTIClient.connect(server.host, server.port, version=version, timeout=5)
+        try:
+            await c.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        except RequestFailed as exc:
+            await c.abort()
+            return exc.reply.status
+        await c.close()
+        return None
+
+    assert await status_at(18) == StatusCode.E_CTI_INVALID_VERSION
+    assert await status_at(16) is None
+    await call(ctl, "POST", "/reset")  # the scenario stays loaded: so does its dialect
+    assert await status_at(18) == StatusCode.E_CTI_INVALID_VERSION
+    await call(ctl, "DELETE", "/scenario")
+    assert await status_at(18) is None  # the server's own profile again
