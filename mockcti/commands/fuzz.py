@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import Any
 
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
@@ -130,6 +132,20 @@ def run(args: argparse.Namespace) -> int:
                   profile=args.profile, host=args.host, port=args.port, log=log)
     from mockcti.testing.fuzz import fuzz_client, load_case, replay_case
 
+    if args.save:  # a failing case found after minutes of fuzzing must not be lost to a bad path
+        from pathlib import Path
+
+        parent = Path(args.save).resolve().parent
+        if Path(args.save).is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+            return _usage(f"--save {args.save}: not a file that can be written (its directory must exist)")
+    try:
+        return _fuzz(args, defects, common, fuzz_client, load_case, replay_case)
+    except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
+        return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")
+
+
+def _fuzz(args: argparse.Namespace, defects: Any, common: dict, fuzz_client: Any, load_case: Any,
+          replay_case: Any) -> int:
     if args.replay:
         try:
             case = load_case(args.replay)

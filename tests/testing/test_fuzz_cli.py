@@ -143,3 +143,17 @@ def test_a_corrupt_case_file_is_a_usage_error(tmp_path, capsys, case, needle):
     assert main(["fuzz", "--client-cmd", "true", "--replay", str(p)]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err, err
+
+
+def test_a_server_that_cannot_listen_or_a_save_path_that_cannot_be_written_is_a_usage_error(capsys, tmp_path):
+    """They were tracebacks with exit 1, which reads as 'a failing case was found'."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fuzz", "--client-cmd", "true", "--port", str(port), "--time", "3"]) == 2
+    assert "cannot run" in capsys.readouterr().err
+    assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path / "no" / "x.json"), "--time", "3"]) == 2
+    assert "--save" in capsys.readouterr().err
