@@ -255,7 +255,10 @@ class LoadGenerator:
         that has gone left it in) is made READY, so that it takes calls again; a queued generated
         call that was routed to an agent is found there."""
         center, calls, deliver = self.hub.center, self.calls, self.hub.deliver
-        for agent in center.agents.values():
+        agents = center.agents
+        # only the agents it may drive (auto_agents: a few among thousands of client-driven ones)
+        pool = agents.values() if self.auto_agents is None else filter(None, map(agents.get, self.auto_agents))
+        for agent in pool:
             state = agent.state
             if state is _READY:
                 continue
