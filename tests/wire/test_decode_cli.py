@@ -287,13 +287,12 @@ TRICKY = [
 ]
 
 
-@pytest.mark.parametrize("tool", [*CAPTURED, *MORE_DUMPS])
-@pytest.mark.parametrize("data", TRICKY, ids=[f"data{i}" for i in range(len(TRICKY))])
+@pytest.mark.parametrize("tool, data", [  # (a dump that skips 5 bytes of a 5-byte input has nothing to give back)
+    pytest.param(tool, data, id=f"{tool}-data{i}") for tool in [*CAPTURED, *MORE_DUMPS]
+    for i, data in enumerate(TRICKY) if expected_bytes(tool, data)])
 def test_dumps_give_back_their_bytes(tool, data, tmp_path):
     from mockcti.commands.decode import parse_hex
 
-    if not expected_bytes(tool, data):
-        pytest.skip("nothing left after -s 5 / -j 5")
     text = dump(tool, data, tmp_path)
     assert parse_hex(text) == expected_bytes(tool, data)
     # pasted: trailing spaces lost, Windows line ends
