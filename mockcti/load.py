@@ -81,6 +81,12 @@ class LoadSpec:
     abandon_after: float | None = None
 
 
+#: bounds of --load far beyond any contact center (1e9 calls a second spun the timer loop past
+#: SIGTERM; 5,000,000 agents took minutes to build, deaf to SIGTERM)
+MAX_CALLS_PER_S = 1_000
+MAX_AGENTS = 100_000
+
+
 def parse_load_spec(text: str) -> LoadSpec:
     """Parse ``agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M][,answer_after=A]``."""
     allowed = ", ".join(ALLOWED_KEYS)
@@ -103,8 +109,10 @@ def parse_load_spec(text: str) -> LoadSpec:
             raise LoadSpecError(f"--load: key {key!r} must be {kind}, not {raw!r}") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise LoadSpecError(f"--load: key {key!r} must be finite, not {raw!r}")
-        if key == "calls_per_s" and value <= 0:
-            raise LoadSpecError(f"--load: key 'calls_per_s' must be > 0, not {raw!r}")
+        if key == "calls_per_s" and not 0 < value <= MAX_CALLS_PER_S:
+            raise LoadSpecError(f"--load: key 'calls_per_s' must be > 0 and at most {MAX_CALLS_PER_S:,}, not {raw!r}")
+        if key == "agents" and value > MAX_AGENTS:
+            raise LoadSpecError(f"--load: key 'agents' must be at most {MAX_AGENTS:,}, not {raw!r}")
         if key in ("agents", "limit", "max") and value < 1:
             raise LoadSpecError(f"--load: key {key!r} must be >= 1, not {raw!r}")
         if key in ("handle_time", "answer_after") and value < 0:

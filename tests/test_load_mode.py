@@ -731,3 +731,13 @@ def test_a_bridge_sees_every_generated_call_begin():
     begun = [m.call_id for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT]
     assert calls and begun == [d["call_id"] for d in calls]
     assert {m.ani for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT} == {d["ani"] for d in calls}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("calls_per_s=1e9", "must be > 0 and at most 1,000"),
+    ("calls_per_s=1,agents=5000000", "'agents' must be at most 100,000"),
+])
+def test_rates_and_sizes_beyond_any_contact_center_are_refused(text, message):
+    """--load calls_per_s=1e9 spun the timer loop past SIGTERM; agents=5000000 built for minutes."""
+    with pytest.raises(LoadSpecError, match=message):
+        parse_load_spec(text)
