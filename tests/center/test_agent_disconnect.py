@@ -12,65 +12,17 @@ import dataclasses
 
 import pytest
 
-from mockcti.center import ContactCenter, Subscription, default_center
+from center_world import World, agent_sub, bridge_sub, encodable, only, seq  # tests/support, on the path
+
+from mockcti.center import ContactCenter, default_center
 from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
-from mockcti.wire import Dialect, MessageType as MT, decode_bytes, encode
+from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
-from mockcti.wire.enums import EventCause, LocalConnectionState as LCS, ReasonCode, StatusCode as S
+from mockcti.wire.enums import EventCause, LocalConnectionState as LCS, ReasonCode
 
 CONN_DOWN = ReasonCode.AGT_CONN_DOWN  # 32765
-ALL_CALLS, ALL_STATES = 0xFFFFFF, 0x3FF
-
-
-def agent_sub(sid, agent_id):
-    return Subscription(sid, "agent", 0x7, ALL_CALLS, ALL_STATES, agent_id=agent_id, client_id=f"desk{sid}")
-
-
-def bridge_sub(sid):
-    return Subscription(sid, "bridge", 0x16, ALL_CALLS, ALL_STATES, client_id=f"bridge{sid}")
-
-
-def seq(deliveries, sid):
-    return [d.message.TYPE.name for d in deliveries if d.session_id == sid]
-
-
-def only(deliveries, sid, mt):
-    return [d.message for d in deliveries if d.session_id == sid and d.message.TYPE is mt]
-
-
-def encodable(deliveries):
-    for d in deliveries:
-        dia = Dialect.uccx(14)
-        assert decode_bytes(encode(d.message, dia), dia) == d.message
-    return deliveries
-
-
-class World:
-    def __init__(self, config):
-        self.c = ContactCenter(config)
-        self.t = 0.0
-
-    def open(self, sub):
-        r = self.c.open_session(sub, self.t)
-        assert r.status == S.E_CTI_NO_ERROR, r
-        return r
-
-    def req(self, sid, msg):
-        self.t += 1
-        return encodable(self.c.handle(sid, msg, self.t))
-
-    def login_ready(self, sid, agent_id, *, ready=True):
-        self.req(sid, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
-                                         agent_id=agent_id))
-        if ready:
-            self.req(sid, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
-
-    def inbound(self, **kw):
-        self.t += 1
-        cid, out = self.c.deliver_call(self.t, **kw)
-        return cid, encodable(out)
 
 
 def world(policy: str | None = None) -> World:
