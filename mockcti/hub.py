@@ -278,6 +278,8 @@ class Hub:
             self.standby = False
             self.journal.record("happening", now, None, what="failover ended: this node is master again")
         self._deliver(self.center.tick(now), now)
+        if self.center.happenings:  # its timers: a ring-no-answer, a wrap-up time over
+            self._record_happenings(None, now)
         if self.engine is not None:
             self.engine.tick(now)
         return self._take()
@@ -484,10 +486,15 @@ class Hub:
         center = self.center
         deliveries = center.close_session(sid, now)
         if center.happenings:
-            for h in center.happenings:
-                self.journal.record("happening", now, sid, **h)
-            center.happenings.clear()
+            self._record_happenings(sid, now)
         self._deliver(deliveries, now)
+
+    def _record_happenings(self, sid: int | None, now: float) -> None:
+        """What the center did on its own (``ContactCenter.happenings``) into the journal."""
+        center = self.center
+        for h in center.happenings:
+            self.journal.record("happening", now, sid, **h)
+        center.happenings.clear()
 
     def _open(self, sid: int, conn: _Conn, req: OpenReq, now: float) -> None:
         session = conn.session

@@ -28,6 +28,8 @@ AGENT_STATE_NAMES = {
     "WORK_READY": AgentState.AGENT_STATE_WORK_READY,
 }
 CALL_STATES = ("ringing", "talking", "held")
+#: the longest wrap-up time a center or CSQ may set, in seconds (two hours: a bound against typos, not a UCCX limit)
+MAX_WRAPUP = 7200.0
 #: the choices of CenterConfig.on_agent_disconnect
 ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 
@@ -85,10 +87,13 @@ class CenterConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CSQConfig:
-    """A Contact Service Queue (ICM: skill group). ``id`` is the CSQID of the events."""
+    """A Contact Service Queue (ICM: skill group). ``id`` is the CSQID of the events;
+    ``wrapup_time`` overrides the center's :attr:`CenterConfig.wrapup_time` for this CSQ's calls
+    (UCCX sets the wrap-up time per CSQ)."""
 
     name: str
     id: int
+    wrapup_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,15 @@ class CenterConfig:
     #: (a READY agent goes on being offered calls, which ring until someone answers). See
     #: ContactCenter.close_session
     on_agent_disconnect: str = "not_ready"
+    #: seconds an ACD call rings at the agent it was routed to before the center gives up on that agent
+    #: (UCCX: the Select Resource step's timeout, 10 s by default in its scripts): the call goes back to the
+    #: head of its CSQ's queue (CALL_CONNECTION_CLEARED CEC_CALL_NOT_ANSWERED) and the agent goes NOT_READY
+    #: with reason AGT_RNA 32763 (reference §6.19). 0 (the default): a call rings until someone answers
+    ring_no_answer: float = 0.0
+    #: seconds an agent stays in WORK or WORK_READY after an ACD call before the wrap-up timer ends it:
+    #: WORK_READY -> READY, WORK -> NOT_READY with reason AGT_WORK_TIMER_EXP 32758 (reference §6.19);
+    #: a CSQ's own ``wrapup_time`` wins for its calls. 0 (the default): the agent stays until it asks
+    wrapup_time: float = 0.0
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
@@ -229,9 +243,9 @@ def _allowed(bad: str, names: list[str]) -> str:
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
-           "on_agent_disconnect")
+           "on_agent_disconnect", "ring_no_answer", "wrapup_time")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
-    CSQ = ("name", "id")
+    CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables")
 
     def __init__(self, file: str | None, base: str) -> None:
@@ -266,6 +280,11 @@ class _Builder:
             raise self.err(path, f"{v} is outside {lo}..{hi}")
         return v
 
+    def seconds(self, v: Any, path: str, hi: float) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:  # nan fails too
+            raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}")
+        return float(v)
+
     def state(self, v: Any, path: str) -> AgentState:
         names = list(AGENT_STATE_NAMES)
         if isinstance(v, str):
@@ -285,7 +304,9 @@ class _Builder:
             c = self.mapping(c, p, self.CSQ)
             if "name" not in c:
                 raise self.err(p, "missing key 'name'")
-            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name"), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE)))
+            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name"), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE),
+                                  self.seconds(c["wrapup_time"], f"{p}.wrapup_time", MAX_WRAPUP)
+                                  if "wrapup_time" in c else None))
         names = [c.name for c in csqs]
         for i, c in enumerate(csqs):
             if names.index(c.name) != i:
@@ -357,10 +378,11 @@ class _Builder:
         if "after_call_state" in d:
             kw["after_call_state"] = self.state(d["after_call_state"], "after_call_state")
         if "external_answer_delay" in d:
-            v = d["external_answer_delay"]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3600:
-                raise self.err("external_answer_delay", "expected seconds between 0 and 3600")
-            kw["external_answer_delay"] = float(v)
+            kw["external_answer_delay"] = self.seconds(d["external_answer_delay"], "external_answer_delay", 3600)
+        if "ring_no_answer" in d:
+            kw["ring_no_answer"] = self.seconds(d["ring_no_answer"], "ring_no_answer", 3600)
+        if "wrapup_time" in d:
+            kw["wrapup_time"] = self.seconds(d["wrapup_time"], "wrapup_time", MAX_WRAPUP)
         for k in ("peripheral_id", "first_call_id"):
             if k in d:
                 kw[k] = self.integer(d[k], k, 0, 0xFFFFFFFE)

@@ -25,6 +25,7 @@ Must not import :mod:`mockcti.hub`, :mod:`mockcti.server` or construct.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -66,6 +67,8 @@ _LINE_BUSINESS = 3
 _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
+_AGT_RNA = int(ReasonCode.AGT_RNA)
+_AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 #: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
 #: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
@@ -229,6 +232,8 @@ class Agent:
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
     #: state requested for it meanwhile, cancels that
     desktop_lost: bool = False
+    #: CSQID of the last ACD call routed to the agent: its wrap-up time applies after the call
+    wrap_csq: int = NONE_ID
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
@@ -316,6 +321,8 @@ class ContactCenter:
         self._seq = itertools.count()
         self.acd = _load_acd(self.config)
         self._cf = _CF_CHOICES[self.config.control_failure_codes]
+        #: CSQ id -> its own wrap-up time (the others use config.wrapup_time)
+        self._wrapup_of = {c.id: c.wrapup_time for c in self.config.csqs if c.wrapup_time is not None}
         if self.config.on_agent_disconnect not in ON_AGENT_DISCONNECT:
             raise ValueError(f"on_agent_disconnect {self.config.on_agent_disconnect!r}: expected one of "
                              + ", ".join(ON_AGENT_DISCONNECT))
@@ -938,9 +945,56 @@ class ContactCenter:
                                                      AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
+            if call.acd:
+                agent.wrap_csq = call.csq_id
+                if self.config.ring_no_answer > 0:
+                    self._schedule(now + self.config.ring_no_answer,
+                                   functools.partial(self._ring_no_answer, agent, call.id, agent.since))
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
+
+    def _ring_no_answer(self, agent: Agent, call_id: int, since: float, out: list[Delivery], now: float) -> None:
+        """``ring_no_answer`` seconds after an ACD call reserved the agent, the call still rings there
+        (reference §6.19 AGT_RNA 32763): it leaves the phone and goes back to the head of its CSQ's queue
+        (:meth:`_withdraw_offer`), the agent goes NOT_READY with reason AGT_RNA, and the queue goes on to
+        the next READY agent. Nothing happens when the agent's state changed meanwhile (answered, its
+        own request, a supervisor, its desktop gone): ``since`` tells."""
+        if agent.state is not AS.AGENT_STATE_RESERVED or agent.since != since:
+            return
+        pair = self._calls_of.get(agent.id, {}).get(call_id)
+        if pair is None or pair[1].state is not LCS.LCS_ALERTING:
+            return
+        requeued = self._withdraw_offer(out, agent, now)
+        self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_RNA, now)
+        if requeued:
+            self._route_queued(out, now)
+        self.happenings.append({
+            "what": f"agent {agent.id}: call {call_id} not answered in {self.config.ring_no_answer:g} s, "
+                    f"NOT_READY (AGT_RNA)" + (", the call back to its queue" if requeued else ""),
+            "agent": agent.id, "call_id": call_id, "state": agent.state.name, "calls_requeued": requeued})
+
+    def _start_wrapup(self, agent: Agent, now: float) -> None:
+        """The agent went to WORK or WORK_READY after an ACD call: with a wrap-up time (its call's CSQ's,
+        else the center's), the wrap-up timer ends that state (:meth:`_wrapup_over`)."""
+        seconds = self._wrapup_of.get(agent.wrap_csq, self.config.wrapup_time)
+        if seconds > 0:
+            self._schedule(now + seconds, functools.partial(self._wrapup_over, agent, agent.state, agent.since, seconds))
+
+    def _wrapup_over(self, agent: Agent, state: AgentState, since: float, seconds: float,
+                     out: list[Delivery], now: float) -> None:
+        """The wrap-up timer expired (reference §6.19 AGT_WORK_TIMER_EXP 32758): WORK_READY becomes READY
+        (and the queues route to the agent), WORK becomes NOT_READY with reason AGT_WORK_TIMER_EXP.
+        Nothing happens when the agent left that state meanwhile."""
+        if agent.state is not state or agent.since != since:
+            return
+        ready = state is AS.AGENT_STATE_WORK_READY
+        target = AS.AGENT_STATE_READY if ready else AS.AGENT_STATE_NOT_READY
+        self.happenings.append({  # (told first: READY may route a waiting call to the agent at once)
+            "what": f"agent {agent.id}: wrap-up time ({seconds:g} s) over, {_short_state(target)}"
+                    + ("" if ready else " (AGT_WORK_TIMER_EXP)"),
+            "agent": agent.id, "state_before": state.name, "state": target.name})
+        self._set_state(out, agent, target, 0 if ready else _AGT_WORK_TIMER_EXP, now)
 
     def _withdraw_offer(self, out: list[Delivery], agent: Agent, now: float) -> bool:
         """The agent's phone stops ringing before it is answered (the reserved agent's state changes, or
@@ -1407,6 +1461,8 @@ class ContactCenter:
             reason = agent.pending_reason if agent.pending else (
                 int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)
             self._set_state(out, agent, nxt, reason, now)
+            if nxt is AS.AGENT_STATE_WORK or nxt is AS.AGENT_STATE_WORK_READY:
+                self._start_wrapup(agent, now)
 
     # -- happenings pushed by scenarios, the control API or the call generator ------------------------------
 
