@@ -391,7 +391,16 @@ class LoadGenerator:
 
     def _request(self, message: Any) -> bool:
         hub = self.hub
-        deliveries = hub.center.handle(LOAD_SESSION, message, hub.now)
+        center = hub.center
+        deliveries = center.handle(LOAD_SESSION, message, hub.now)
+        if center.violations:
+            # an ACD rule the generator's own request broke is not a client's doing: left in the
+            # center, the hub charged it to the next client request it handled. A happening instead
+            # (the refusal below counts as one of the generator's errors)
+            for v in center.violations:
+                hub.journal.record("happening", hub.now, None, what=f"load generator's {v.get('request')} refused: "
+                                   f"{v.get('rule')}", **{k: val for k, val in v.items() if k != "session_id"})
+            center.violations.clear()
         ok = True
         for d in deliveries:
             if d.session_id == LOAD_SESSION and d.message.TYPE in _REFUSALS:

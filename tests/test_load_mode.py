@@ -741,3 +741,20 @@ def test_rates_and_sizes_beyond_any_contact_center_are_refused(text, message):
     """--load calls_per_s=1e9 spun the timer loop past SIGTERM; agents=5000000 built for minutes."""
     with pytest.raises(LoadSpecError, match=message):
         parse_load_spec(text)
+
+
+def test_an_acd_rule_the_generator_breaks_is_not_charged_to_a_client():
+    """The generator's own request refused by an ACD rule (here every ClearConnection, with the
+    rule's allowed states narrowed to one the generator never sees) is a generator error and a
+    happening; it used to stay in the center and be journalled as a violation of whichever client
+    sent the next request."""
+    hub, gen = hub_with(two_agent_center(acd={"allowed_states": {"ACD-1159": ["Line2AllHeld"]}}),
+                        "calls_per_s=5,limit=1,handle_time=0.2,answer_after=0.05", auto_agents={"1001"})
+    desk = Desk(hub, "1002", 0.0)
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 1.0)
+    assert gen.stats.answered == 1 and gen.stats.errors >= 1  # its clear was refused
+    desk.set_state(AS.AGENT_STATE_LOGIN, t, password="1234")
+    assert [e.data["rule"] for e in hub.journal.violations()] == []
+    refused = happenings(hub, "load generator's CLEAR_CONNECTION_REQ refused: ACD-1159")
+    assert refused and refused[0].data["rule"] == "ACD-1159"
