@@ -1517,6 +1517,10 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         ctx.err(("end", "when"), "all_steps_done needs steps")
     if when == "all_expectations_met" and not doc.get("expect"):
         ctx.err(("end", "when"), "all_expectations_met needs expect")
+    elif when == "all_expectations_met" and expect and all(e.min == 0 for e in expect):
+        # each holds before the client sends anything: the scenario ended at the first request
+        ctx.err(("end", "when"), "all_expectations_met needs an expectation the client must meet (min 1 or more); "
+                "never and min: 0 ones hold from the start (use end: {after: SECONDS} instead)")
     end = m.End(_f(end_raw.get("after")), when, ctx.loc(("end",)))
 
     # substitutions refer to something defined

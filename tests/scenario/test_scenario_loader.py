@@ -249,6 +249,9 @@ def test_minimal_document_defaults():
      3, 'expect[0].min', 'min 3 is greater than max 2'),
     ('name: x\nend: {when: all_expectations_met}\n',
      2, 'end.when', 'all_expectations_met needs expect'),
+    ('name: x\nexpect:\n  - {message: HOLD_CALL_REQ, never: true}\n  - {message: CLOSE_REQ, min: 0, max: 1}\n'
+     'end: {when: all_expectations_met}\n',
+     5, 'end.when', 'needs an expectation the client must meet (min 1 or more)'),
     ('name: x\nend: {when: all_steps_done}\n',
      2, 'end.when', 'all_steps_done needs steps'),
     ("name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, text: '${request.call_id}'}}}\n",
