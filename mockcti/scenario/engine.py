@@ -554,7 +554,8 @@ class ScenarioEngine:
         if to == "bridge":
             return [s for s in open_ if s in subs and subs[s].mode == "bridge"]
         if to.startswith("agent:"):
-            agent = str(substitute(to.split(":", 1)[1], self.env))  # (_Unbound: the action fails)
+            # captures and the built-ins (${session.agent_id}, ${request.agent_id} …); _Unbound: the action fails
+            agent = str(substitute(to.split(":", 1)[1], self._env(ctx)))
             return [s for s in open_ if s in subs and subs[s].agent_id == agent]
         raise _ActionError(f"unknown target {to!r}")
 

@@ -813,20 +813,15 @@ class _Ctx:
             self.err(path, _unknown("agent id", agent, self.agents))
 
     def target(self, to: Any, path: tuple[Any, ...], request: Any) -> str:
-        """``to`` of emit, fail and system_event: ``agent:<id>`` names a known agent, or holds a
-        ``${name}`` of a capture (checked as every substitution; the engine substitutes it when it
-        sends, with the captures only: a built-in such as ``${session.agent_id}`` or
-        ``${request.agent_id}`` has no value there, so it is refused here)."""
+        """``to`` of emit, fail and system_event: ``agent:<id>`` names a known agent, or holds
+        ``${name}`` substitutions (a capture, ``${session.agent_id}``, ``${request.agent_id}`` …),
+        checked as every substitution and substituted by the engine when it sends."""
         if isinstance(to, str) and to.startswith("agent:"):
             names = m.references(to)
             if not names:
                 self.agent(to[len("agent:"):], path)
             for name in sorted(names):
-                if name in m.BUILTIN_NAMES or name.startswith("request."):
-                    self.err(path, f"${{{name}}}: a target substitutes captures only; capture the agent id "
-                                   f"first (e.g. capture: {{who: agent_id}}, then to: \"agent:${{who}}\")")
-                else:
-                    self.refs.append((name, path, request))
+                self.refs.append((name, path, request))
         return to
 
     def state(self, state: Any, path: tuple[Any, ...]) -> None:

@@ -134,10 +134,26 @@ def test_an_agent_target_with_a_capture_loads_and_reaches_that_agent():
     assert h.msgs(h.hub.tick(2.5), a) == []  # 1001 did not ask: nothing for it
 
 
+@pytest.mark.parametrize("to", ["agent:${session.agent_id}", "agent:${request.agent_id}"])
+def test_an_agent_target_with_a_builtin_reaches_the_agent_it_names(to):
+    """(Refused at load until 2026-12-01: targets were substituted with the captures only.)"""
+    h = H(AGENT_TARGET % to)
+    a, b = h.open("1001"), h.open("1002", now=1.5)
+    out = h.req(b, query(5, "1002"), 2)
+    assert [m.TYPE for m in out] == [MT.QUERY_AGENT_STATE_CONF, MT.SYSTEM_EVENT] and out[1].text == "hi"
+    assert h.msgs(h.hub.tick(2.5), a) == []
+
+
+def test_an_agent_target_with_a_request_field_where_there_is_no_request_is_refused():
+    text = "name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, text: x, to: 'agent:${request.agent_id}'}}}\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, filename="t.yaml")
+    assert "there is no request here" in info.value.message and info.value.line == 3
+
+
 @pytest.mark.parametrize("to, needle", [
     ("agent:${nobody}", "unknown substitution '${nobody}'"),
-    ("agent:${session.agent_id}", "${session.agent_id}: a target substitutes captures only"),
-    ("agent:${request.agent_id}", "${request.agent_id}: a target substitutes captures only"),
+    ("agent:${request.colour}", "unknown field of QUERY_AGENT_STATE_REQ in ${request.colour}"),
     ("agent:9999", "unknown agent id '9999'"),
 ])
 def test_an_agent_target_is_checked(to, needle):
