@@ -565,6 +565,9 @@ def _allowed(name: Any, allowed: Iterable[str]) -> str:
 
 
 def _unknown(what: str, name: Any, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    if not allowed:  # e.g. use: a template in a file that defines none
+        return f"unknown {what} {_short(name)}; this scenario defines no {what}"
     return f"unknown {what} {_short(name)}; {_allowed(name, allowed)}"
 
 

@@ -254,6 +254,8 @@ def test_minimal_document_defaults():
      5, 'end.when', 'needs an expectation the client must meet (min 1 or more)'),
     ('name: x\nend: {when: all_steps_done}\n',
      2, 'end.when', 'all_steps_done needs steps'),
+    ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{use: greet}]\n',
+     4, 'rules[0].then[0].use', "unknown template 'greet'; this scenario defines no template"),
     ("name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, text: '${request.call_id}'}}}\n",
      3, 'timeline[0].do.system_event.text', 'there is no request here'),
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - reply: {message: HOLD_CALL_CONF, fields: {invoke_id: '${request.colour}'}}\n",
