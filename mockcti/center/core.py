@@ -1396,9 +1396,12 @@ class ContactCenter:
 
     def _conn_cleared(self, call: Call, leg: Leg, releasing: str, cause: int = _CEC_NONE) -> Message:
         cfg = self.config
+        # ReleasingDeviceType is the type of ReleasingDeviceID (§5.4), not of the cleared connection: the
+        # caller hanging up releases the agent's connection too, and a recorder reads who hung up from it
         return M.CallConnectionClearedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
-            connection_device_type=0, call_id=call.id, releasing_device_type=self._dev_type(leg),
+            connection_device_type=0, call_id=call.id,
+            releasing_device_type=AGENT_DEVICE if releasing in self.by_device else EXTERNAL_DEVICE,
             local_connection_state=_LCS_NULL, event_cause=cause,
             connection_device_id=leg.device, releasing_device_id=releasing)
 

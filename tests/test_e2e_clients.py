@@ -1,0 +1,107 @@
+"""End to end over real TCP, as the CTI clients that use mockcti see it: an agent desktop, a call
+recorder and a wallboard (bridge mode), each a ``CTIClient`` on its own connection. Each test is a
+behaviour a real client relies on, checked field by field against reference §5 (the event tables)
+and §7 (the flows): what the client receives, not how the center stores it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+from mockcti.client import CTIClient
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import DeviceType
+from mockcti.wire.messages import AnswerCallReq, ClearCallReq
+
+pytestmark = pytest.mark.asyncio
+AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)
+EXTERNAL = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
+
+
+@pytest_asyncio.fixture
+async def server():
+    srv = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    yield srv
+    await srv.stop()
+
+
+async def settle():
+    """Let every message in flight arrive (bounded)."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+async def desktop(srv, agent_id, *, version=14, **kw):
+    ext = str(int(agent_id) + 2000)
+    c = await CTIClient.connect(srv.host, srv.port, version=version)
+    await c.open_agent(agent_id=agent_id, extension=ext, instrument=ext, heartbeat=0,
+                       client_id=kw.pop("client_id", f"desk{agent_id}"), **kw)
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await c.set_agent_state(AS.AGENT_STATE_READY)
+    return c
+
+
+async def bridge(srv, *, version=14, client_id="recorder", **kw):
+    c = await CTIClient.connect(srv.host, srv.port, version=version)
+    await c.open_bridge(client_id=client_id, heartbeat=0, **kw)
+    return c
+
+
+def inbound(srv, *, csq="Sales", ani="0612345678"):
+    def go(hub, now):
+        call_id, deliveries = hub.center.deliver_call(now, csq=csq, ani=ani)
+        hub.deliver(deliveries)
+        return call_id
+    return srv.call(go)
+
+
+def hang_up(srv, call_id, device=None):
+    def go(hub, now):
+        hub.deliver(hub.center.hang_up(now, call_id, device))
+    srv.call(go)
+
+
+async def answered_call(srv, desk, ext):
+    call_id = inbound(srv)
+    await desk.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == call_id)
+    await desk.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id=ext))
+    return call_id
+
+
+# -- CALL_CONNECTION_CLEARED: ReleasingDeviceType describes ReleasingDeviceID (§5.4) ----------------------
+
+
+async def test_releasing_device_type_is_the_type_of_the_releasing_device(server):
+    """A recorder tells "the caller hung up" from "the agent hung up" by ReleasingDeviceID and its
+    ReleasingDeviceType. When the caller hangs up, the agent's connection is cleared too, and that
+    CALL_CONNECTION_CLEARED names the caller as the releasing device: its type is the caller's
+    (DEVID_DEVICE_IDENTIFIER), not the agent phone's. Likewise CLEAR_CALL by the agent: the caller's
+    connection is released by the agent's phone (DEVID_AGENT_DEVICE)."""
+    desk = await desktop(server, "1001")
+    rec = await bridge(server)
+    for how in ("caller hangs up", "agent clears the call"):
+        call_id = await answered_call(server, desk, "3001")
+        await settle()
+        start = {desk: len(desk.received), rec: len(rec.received)}
+        if how == "caller hangs up":
+            hang_up(server, call_id)
+            releasing, releasing_type = "0612345678", EXTERNAL
+        else:
+            await desk.request(ClearCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+            releasing, releasing_type = "3001", AGENT_DEVICE
+        await desk.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == call_id)
+        await settle()
+        for client in (desk, rec):
+            cleared = [e for e in list(client.received)[start[client]:]
+                       if e.TYPE is MT.CALL_CONNECTION_CLEARED_EVENT and e.call_id == call_id]
+            assert {e.connection_device_id for e in cleared} == {"0612345678", "3001"}, (how, cleared)
+            for e in cleared:
+                assert (e.releasing_device_id, e.releasing_device_type) == (releasing, releasing_type), (how, e)
+        await desk.set_agent_state(AS.AGENT_STATE_READY)
+    await desk.close()
+    await rec.close()
