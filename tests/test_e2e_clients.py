@@ -15,8 +15,8 @@ from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
-from mockcti.wire.enums import DeviceType
-from mockcti.wire.messages import AnswerCallReq, ClearCallReq
+from mockcti.wire.enums import DeviceType, ServiceMask
+from mockcti.wire.messages import AnswerCallReq, ClearCallReq, ConfigRequestEvent
 
 pytestmark = pytest.mark.asyncio
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)
@@ -105,3 +105,34 @@ async def test_releasing_device_type_is_the_type_of_the_releasing_device(server)
         await desk.set_agent_state(AS.AGENT_STATE_READY)
     await desk.close()
     await rec.close()
+
+
+# -- OPEN_REQ ConfigMsgMask chooses the configuration events a bridge gets (§3.3, §6.8) -------------------
+
+CONFIG_RECORDS = {MT.CONFIG_APPLICATION_EVENT, MT.CONFIG_CSQ_EVENT, MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}
+
+
+@pytest.mark.parametrize("version", [14, 18])
+@pytest.mark.parametrize(("config_msg_mask", "records"), [
+    (0x0F, {MT.CONFIG_CSQ_EVENT, MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}),  # all (no applications to send)
+    (0x02, {MT.CONFIG_CSQ_EVENT}),                       # CONFIG_CSQ_MASK
+    (0x01 | 0x08, {MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}),  # CONFIG_AGENT_MASK | CONFIG_DEVICE_MASK
+    (0, set()),                                          # nothing asked for
+])
+async def test_config_msg_mask_chooses_the_configuration_records(server, version, config_msg_mask, records):
+    """A wallboard that asked (OPEN_REQ ConfigMsgMask, which a v18 OPEN_CONF grants back in
+    ConfigMsgMaskGranted) for the CSQ configuration only gets CONFIG_CSQ_EVENTs for a full
+    CONFIG_REQUEST_EVENT, not the agent and device records it masked off; CONFIG_BEGIN_EVENT's
+    ConfigurationMask (the other bit order) says what the block holds."""
+    wb = await bridge(server, version=version, client_id="wallboard", config_msg_mask=config_msg_mask,
+                      services=int(ServiceMask.CTI_SERVICE_ALL_EVENTS | ServiceMask.CTI_SERVICE_CONFIG_EVENTS))
+    if version >= 18:
+        assert wb.open_conf.config_msg_mask_granted == config_msg_mask
+    wb.send(ConfigRequestEvent(configuration_mask=0x0F, customer_id=0))
+    await wb.next_event(MT.CONFIG_END_EVENT)
+    got = [m for m in wb.received if m.TYPE is not MT.OPEN_CONF]
+    assert {m.TYPE for m in got if m.TYPE in CONFIG_RECORDS} == records
+    [begin] = [m for m in got if m.TYPE is MT.CONFIG_BEGIN_EVENT]
+    kinds = {0x02: MT.CONFIG_CSQ_EVENT, 0x04: MT.CONFIG_AGENT_EVENT, 0x08: MT.CONFIG_DEVICE_EVENT}
+    assert {t for bit, t in kinds.items() if begin.configuration_mask & bit} == records
+    await wb.close()

@@ -81,7 +81,10 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
                 AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
-_AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
+_AGENT_STATES = {int(a): a for a in AS}
+#: each configuration kind's bit in OPEN_REQ ConfigMsgMask and in CONFIG_REQUEST_EVENT ConfigurationMask
+#: (reference §6.8: the two bit orders differ): agent, CSQ, application, device, terminal
+_CONFIG_KINDS = ((0x01, 0x04), (0x02, 0x02), (0x04, 0x01), (0x08, 0x08), (0x10, 0x10))  # value -> AgentState without the enum call
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
@@ -1535,6 +1538,10 @@ class ContactCenter:
         mask = getattr(msg, "configuration_mask", 0) or 0
         if mask == 0:  # "updates only": nothing changes in a mock's configuration
             return
+        # only the kinds the session's OPEN_REQ ConfigMsgMask asked for (§3.3: "ConfigMsgMask which
+        # configuration events are sent"; at v18 OPEN_CONF grants them in ConfigMsgMaskGranted); the
+        # two masks number the kinds differently (§6.8)
+        mask &= sum(bit for open_bit, bit in _CONFIG_KINDS if sub.config_msg_mask & open_bit)
         out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
         if mask & 0x02:
             recs = [M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,

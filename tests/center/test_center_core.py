@@ -390,8 +390,8 @@ def test_agent_csq_config():
 
 def test_configuration_download_for_bridge_clients_that_ask():
     c = ContactCenter()
-    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
-    c.open_session(Subscription(2, "bridge", 0x10, 0, 0, client_id="plain"), 0)
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, config_msg_mask=0x0F, client_id="cfg"), 0)
+    c.open_session(Subscription(2, "bridge", 0x10, 0, 0, config_msg_mask=0x0F, client_id="plain"), 0)
     [key] = encodable(c.handle(1, M.ConfigRequestKeyEvent(), 1))
     assert key.message.TYPE is MT.CONFIG_KEY_EVENT and key.message.status == 0
     assert len(key.message.agent_config_key) == 8 and key.message.agent_config_key != bytes(8)
@@ -415,7 +415,7 @@ def test_configuration_download_for_bridge_clients_that_ask():
 def test_more_than_ten_records_are_split():
     cfg = CenterConfig(agents=tuple(AgentConfig(str(5000 + n), str(6000 + n)) for n in range(23)))
     c = ContactCenter(cfg)
-    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, config_msg_mask=0x01, client_id="cfg"), 0)
     out = encodable(c.handle(1, M.ConfigRequestEvent(configuration_mask=0x04), 1))
     assert [len(d.message.records) for d in out[1:-1]] == [10, 10, 3]
 
