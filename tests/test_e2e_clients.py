@@ -16,7 +16,10 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import DeviceType, ServiceMask
-from mockcti.wire.messages import AnswerCallReq, ClearCallReq, ConfigRequestEvent
+from mockcti.wire.messages import (
+    AnswerCallReq, ClearCallReq, ClearConnectionReq, ConferenceCallReq, ConfigRequestEvent, ConsultCallReq,
+    SnapshotCallReq,
+)
 
 pytestmark = pytest.mark.asyncio
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)
@@ -136,3 +139,40 @@ async def test_config_msg_mask_chooses_the_configuration_records(server, version
     kinds = {0x02: MT.CONFIG_CSQ_EVENT, 0x04: MT.CONFIG_AGENT_EVENT, 0x08: MT.CONFIG_DEVICE_EVENT}
     assert {t for bit, t in kinds.items() if begin.configuration_mask & bit} == records
     await wb.close()
+
+
+# -- an agent leaving a conference leaves the other parties talking (§7.2 Clear, README) ------------------
+
+
+async def test_agent_leaving_a_conference_with_an_outside_party_leaves_the_call_up(server):
+    """The agent conferences an outside number (0699000000) into the customer's call, then drops out
+    (CLEAR_CONNECTION_REQ). Two parties are left, still talking: the call is not over. The desktop
+    gets END_CALL for its connection; the recorder sees the agent's connection cleared, no
+    CALL_CLEARED, and a SNAPSHOT_CALL with the two parties; when the outside party hangs up, the
+    call ends (CALL_CLEARED, END_CALL) — as after a single-step transfer to an outside number."""
+    desk = await desktop(server, "1001")
+    rec = await bridge(server)
+    call_id = await answered_call(server, desk, "3001")
+    consult = await desk.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, consult_type=2,
+                                                active_connection_device_id="3001", dialed_number="0699000000"))
+    await desk.next_event(MT.CALL_ESTABLISHED_EVENT, where=lambda e: e.call_id == consult.new_call_id)
+    await desk.request(ConferenceCallReq(invoke_id=0, held_call_id=call_id, held_connection_device_id="3001",
+                                         active_call_id=consult.new_call_id, active_connection_device_id="3001",
+                                         agent_instrument="3001"))
+    await settle()
+    start = len(rec.received)
+    await desk.request(ClearConnectionReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await desk.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == call_id)
+    await settle()
+    seen = [e for e in list(rec.received)[start:] if getattr(e, "call_id", None) == call_id]
+    assert [e.TYPE for e in seen] == [MT.CALL_CONNECTION_CLEARED_EVENT], seen
+    assert seen[0].connection_device_id == "3001"
+    snap = await rec.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="0612345678"))
+    assert sorted(d.call_device_id for d in snap.call_devices) == ["0612345678", "0699000000"]
+    assert (await desk.next_event(MT.AGENT_STATE_EVENT)).agent_state == AS.AGENT_STATE_READY
+    hang_up(server, call_id, "0699000000")
+    await settle()
+    seen = [e.TYPE for e in list(rec.received)[start:] if getattr(e, "call_id", None) == call_id]
+    assert seen[-2:] == [MT.CALL_CLEARED_EVENT, MT.END_CALL_EVENT], seen
+    await desk.close()
+    await rec.close()

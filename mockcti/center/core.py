@@ -1413,11 +1413,13 @@ class ContactCenter:
 
     def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float) -> None:
         """One party hangs up: CALL_CONNECTION_CLEARED; END_CALL to that agent; the call ends when
-        fewer than two parties remain (§7.2 Clear)."""
+        fewer than two parties remain (§7.2 Clear). Two outside parties left talking (an agent leaving
+        the conference of a customer and an outside number) are a call that goes on, as after a
+        single-step transfer to an outside number, until one of them hangs up."""
         self._emit(out, call, self._conn_cleared(call, leg, leg.device))
         self._take_leg(call, leg.device)
         agent = self.agents.get(leg.agent) if leg.agent else None
-        if len(call.legs) < 2 or not call.agent_legs():
+        if len(call.legs) < 2:
             survivors = [self.agents[lg.agent] for lg in call.agent_legs()]
             for lg in list(call.legs.values()):
                 if lg.agent is not None:
