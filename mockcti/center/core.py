@@ -81,10 +81,10 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
                 AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
-_AGENT_STATES = {int(a): a for a in AS}
+_AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 #: each configuration kind's bit in OPEN_REQ ConfigMsgMask and in CONFIG_REQUEST_EVENT ConfigurationMask
 #: (reference §6.8: the two bit orders differ): agent, CSQ, application, device, terminal
-_CONFIG_KINDS = ((0x01, 0x04), (0x02, 0x02), (0x04, 0x01), (0x08, 0x08), (0x10, 0x10))  # value -> AgentState without the enum call
+_CONFIG_KINDS = ((0x01, 0x04), (0x02, 0x02), (0x04, 0x01), (0x08, 0x08), (0x10, 0x10))
 NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
