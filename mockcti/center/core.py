@@ -68,6 +68,10 @@ _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
+_BUSY_OTHER = int(AS.BUSY_OTHER)
+#: the states in which an agent is busy with an ACD call of one CSQ (its other CSQs: BUSY_OTHER)
+_BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD,
+                               AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 #: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
 #: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
@@ -235,7 +239,8 @@ class Agent:
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
     #: state requested for it meanwhile, cancels that
     desktop_lost: bool = False
-    #: CSQID of the last ACD call routed to the agent: its wrap-up time applies after the call
+    #: CSQID of the last ACD call routed to the agent: its wrap-up time applies after the call, and the
+    #: agent is BUSY_OTHER in its other CSQs meanwhile (QUERY_AGENT_STATE_CONF)
     wrap_csq: int = NONE_ID
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
@@ -619,11 +624,16 @@ class ContactCenter:
 
     def _query_agent_state_req(self, out: list[Delivery], sid: int, req: M.QueryAgentStateReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
+        state = int(agent.state)
+        # an agent busy with a CSQ's call (reserved for it, talking, in its wrap-up) is BUSY_OTHER in its other
+        # CSQs: CSQState 7, which UCCX sends only here (reference §6.4)
+        busy_in = agent.wrap_csq if agent.state in _BUSY_WITH_A_CALL and agent.wrap_csq != NONE_ID else None
         self._conf(out, sid, M.QueryAgentStateConf(
-            invoke_id=req.invoke_id, agent_state=int(agent.state), mrd_id=1, num_tasks=0, agent_mode=0,
+            invoke_id=req.invoke_id, agent_state=state, mrd_id=1, num_tasks=0, agent_mode=0,
             max_task_limit=0, icm_agent_id=0, agent_availability_status=1, agent_extension=agent.cfg.extension,
             agent_instrument=agent.device, agent_id=agent.id,
-            csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0, csq_state=int(agent.state))
+            csqs=tuple(M.CSQInfo(csq_id=c, skill_group_id=NONE_ID, skill_group_priority=0,
+                                 csq_state=state if busy_in is None or c == busy_in else _BUSY_OTHER)
                        for c in agent.csq_ids)))
 
     # statistics queries (reference §5.7: UCCX-only; wire numbers unknown, provisional, configurable) ----------
@@ -948,11 +958,10 @@ class ContactCenter:
                                                      AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
-            if call.acd:
-                agent.wrap_csq = call.csq_id
-                if self.config.ring_no_answer > 0:
-                    self._schedule(now + self.config.ring_no_answer,
-                                   functools.partial(self._ring_no_answer, agent, call.id, agent.since))
+            agent.wrap_csq = call.csq_id
+            if call.acd and self.config.ring_no_answer > 0:
+                self._schedule(now + self.config.ring_no_answer,
+                               functools.partial(self._ring_no_answer, agent, call.id, agent.since))
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
@@ -1042,6 +1051,7 @@ class ContactCenter:
         agent = self.agents.get(leg.agent) if leg.agent else None
         if agent is not None and agent.state is not AS.AGENT_STATE_TALKING:
             if call.acd or agent.state is AS.AGENT_STATE_RESERVED:
+                agent.wrap_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
         # the caller side of an agent-placed call is connected when the far end answers
         for other in call.legs.values():
@@ -1629,7 +1639,11 @@ class ContactCenter:
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         self._put_leg(call, Leg(agent.device, agent.id, state))
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
+        agent.wrap_csq = call.csq_id
         self.ready.pop(agent.id, None)
+        if state is LCS.LCS_ALERTING and self.config.ring_no_answer > 0:
+            self._schedule(now + self.config.ring_no_answer,
+                           functools.partial(self._ring_no_answer, agent, call.id, agent.since))
         self.preset_call_ids.append(call.id)
 
     _HANDLERS: dict[MessageType, Callable[..., None]] = {

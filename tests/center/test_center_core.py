@@ -707,3 +707,25 @@ def test_a_lone_surrogate_is_call_data_no_event_carries(kw, field):
     with pytest.raises(CallDataError, match="lone UTF-16 surrogate") as info:
         c.deliver_call(1.0, csq="Sales", **kw)
     assert info.value.field == field and c.calls == {}
+
+
+def test_query_agent_state_says_busy_other_in_the_csqs_the_call_did_not_come_from():
+    """Reference §6.4: CSQState 7 BUSY_OTHER ("busy on another CSQ") is sent only in
+    QUERY_AGENT_STATE_CONF. Agent 1001 is in Sales (1) and Support (2)."""
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+
+    def csq_states():
+        (conf,) = only(w.req(1, M.QueryAgentStateReq(invoke_id=9, agent_id="1001")), 1, MT.QUERY_AGENT_STATE_CONF)
+        return conf.agent_state, {c.csq_id: c.csq_state for c in conf.csqs}
+
+    assert csq_states() == (AS.AGENT_STATE_READY, {1: 3, 2: 3})
+    call, _ = w.inbound(csq="Support")
+    assert csq_states() == (AS.AGENT_STATE_RESERVED, {1: 7, 2: 8})
+    w.req(1, M.AnswerCallReq(invoke_id=5, call_id=call, connection_device_id="3001"))
+    assert csq_states() == (AS.AGENT_STATE_TALKING, {1: 7, 2: 4})
+    w.req(1, M.ClearConnectionReq(invoke_id=6, call_id=call, connection_device_id="3001"))
+    assert csq_states() == (AS.AGENT_STATE_READY, {1: 3, 2: 3})
+    call, _ = w.inbound(agent_id="1001")  # no CSQ: busy in none in particular
+    assert csq_states() == (AS.AGENT_STATE_RESERVED, {1: 8, 2: 8})

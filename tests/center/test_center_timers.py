@@ -273,3 +273,17 @@ def test_a_scenarios_center_section_takes_the_timers_and_a_mistake_names_file_an
     with pytest.raises(ScenarioError) as e:
         load_scenario_text(text.replace("wrapup_time: 3", "wrapup_time: -3"), filename="scenarios/rna.yaml")
     assert str(e.value).startswith("scenarios/rna.yaml:6: center.csqs[0].wrapup_time:")
+
+
+def test_a_preset_ringing_call_is_not_answered_in_time_either():
+    from mockcti.center import ContactCenter
+    from mockcti.center.config import CallConfig
+
+    cfg = dataclasses.replace(default_center(), ring_no_answer=6,
+                              calls=(CallConfig(agent="1001", csq="Sales", state="ringing"),))
+    c = ContactCenter(cfg, now=100.0)
+    (call,) = c.preset_call_ids
+    assert c.next_deadline() == 106.0
+    c.tick(106.0)
+    assert (c.agents["1001"].state, c.agents["1001"].reason) == (AS.AGENT_STATE_NOT_READY, RNA)
+    assert c.queues[1] == [call]
