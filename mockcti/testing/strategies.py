@@ -179,12 +179,20 @@ def frames(*, dialect: Dialect | None = None, types: Sequence[MessageType] | Non
     return messages(dialect=dialect, types=types).map(lambda m: encode(m, dialect))
 
 
+def chunkings(data: bytes, *, max_chunks: int = 20) -> st.SearchStrategy[list[bytes]]:
+    """A way to split ``data`` into at most ``max_chunks`` consecutive non-empty chunks, as TCP
+    might deliver it (``[b""]`` for no data)."""
+    if isinstance(max_chunks, bool) or not isinstance(max_chunks, int) or max_chunks < 1:
+        raise InvalidArgument(f"max_chunks must be an int >= 1, not {max_chunks!r}")
+    return _chunkings(bytes(data), max_chunks)
+
+
 @st.composite
-def chunkings(draw, data: bytes, *, max_chunks: int = 20) -> list[bytes]:
-    """A way to split ``data`` into consecutive chunks, as TCP might deliver it."""
+def _chunkings(draw, data: bytes, max_chunks: int) -> list[bytes]:
     if not data:
         return [b""]
-    cuts = sorted(set(draw(st.lists(st.integers(1, len(data) - 1), max_size=min(max_chunks, len(data) - 1)))
+    # n chunks are n - 1 cuts
+    cuts = sorted(set(draw(st.lists(st.integers(1, len(data) - 1), max_size=min(max_chunks, len(data)) - 1))
                       if len(data) > 1 else []))
     bounds = [0, *cuts, len(data)]
     return [data[a:b] for a, b in zip(bounds, bounds[1:])]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument, NoSuchExample
 
 from mockcti.testing import strategies as S
 from mockcti.testing.strategies import (
@@ -89,3 +91,22 @@ def test_floating_fields_are_fields_of_the_type(pair):
     field, value = pair
     assert field.tag in from_message_type.__globals__["SPECS"][MessageType.BEGIN_CALL_EVENT].fields_by_tag
     assert value is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=60), st.integers(1, 8), st.data())
+def test_chunkings_give_at_most_max_chunks_chunks(stream, max_chunks, data):
+    """max_chunks=N gave up to N + 1 chunks (N cuts): max_chunks=1 split the stream in two."""
+    chunks = data.draw(chunkings(stream, max_chunks=max_chunks))
+    assert b"".join(chunks) == stream and len(chunks) <= max_chunks
+    assert all(chunks) or chunks == [b""]
+
+
+def test_chunkings_with_max_chunks_1_never_split():
+    search = settings(database=None, max_examples=500)
+    with pytest.raises(NoSuchExample):
+        find(chunkings(bytes(10), max_chunks=1), lambda c: len(c) > 1, settings=search)
+    assert len(find(chunkings(bytes(50), max_chunks=3), lambda c: len(c) == 3, settings=search)) == 3
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(InvalidArgument):
+            chunkings(b"abc", max_chunks=bad).validate()
