@@ -52,9 +52,12 @@ def dialects() -> st.SearchStrategy[Dialect]:
     return st.sampled_from(DIALECTS)
 
 
-def strings_for(max_bytes: int, *, alphabet: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[str]:
-    """Text whose UTF-8 encoding plus its NUL fits in ``max_bytes`` (no NUL inside)."""
-    chars = alphabet or st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+def strings_for(max_bytes: int, *, alphabet: st.SearchStrategy[str] | str | None = None) -> st.SearchStrategy[str]:
+    """Text whose UTF-8 encoding plus its NUL fits in ``max_bytes`` (no NUL inside); ``alphabet``
+    as for ``st.text`` (default: any character but NUL and surrogates)."""
+    # (not ``alphabet or ...``: the truth value of a strategy draws a HypothesisWarning)
+    chars = alphabet if alphabet is not None else st.characters(blacklist_categories=("Cs",),
+                                                                blacklist_characters="\x00")
     limit = max(max_bytes - 1, 0)
     return st.text(chars, max_size=limit).filter(lambda s: len(s.encode("utf-8")) <= limit)
 

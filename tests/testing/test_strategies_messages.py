@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from itertools import product
+
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
@@ -110,3 +113,16 @@ def test_chunkings_with_max_chunks_1_never_split():
     for bad in (0, -1, 2.0, True):
         with pytest.raises(InvalidArgument):
             chunkings(b"abc", max_chunks=bad).validate()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_strings_for_takes_an_alphabet_without_a_warning(data):
+    """alphabet= was tested for truth (``alphabet or default``): a HypothesisWarning on every call."""
+    cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)  # 3 UTF-8 bytes each
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strategy = strings_for(33, alphabet=cjk)
+    text = data.draw(strategy)
+    assert all(0x4E00 <= ord(c) <= 0x9FFF for c in text) and len(text.encode()) + 1 <= 33
+    assert data.draw(strings_for(8, alphabet="ab")) in {"".join(p) for n in range(8) for p in product("ab", repeat=n)}
