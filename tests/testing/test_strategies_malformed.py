@@ -108,3 +108,34 @@ def test_an_undefined_floating_tag_is_answered_e_cti_invalid_field_by_the_sessio
     assert [e.rule for e in events if isinstance(e, Violation)] == ["PROTO-UNKNOWN-TAG"], events
     assert len(rejected) == 1 and rejected[0].status is StatusCode.E_CTI_INVALID_FIELD, events
     assert rejected[0].invoke_id == int.from_bytes(frame.data[8:12], "big")
+
+
+@pytest.mark.parametrize("max_body", [0xFFFF_FFFF, 0xFFFF_0000, 0x2000_0000])
+def test_a_body_limit_near_4_gib_still_builds_malformed_frames(max_body):
+    """max_body 0xFFFFFFFF (mockcti serve --max-body 4294967295) made malformed_frames() fail with
+    'Cannot have max_value=4294967295 < min_value=4294967296'; a limit above 0x20000000 made the
+    garbage defect filter out every draw (FailedHealthCheck). Under default settings, as users run it."""
+    dialect = Dialect.uccx(14, max_body=max_body)
+    seen = set()
+
+    @settings(database=None, deadline=None)
+    @given(malformed_frames(dialect=dialect))
+    def run(frame):
+        seen.add(frame.defect)
+        err = decode_stream(frame.data, dialect)
+        assert err is not None and err.status is frame.expected_status, f"{frame.defect}: {err}"
+
+    run()
+    assert ("garbage" in seen) == (max_body < 0xFFFF_FFFF)
+
+    if max_body < 0xFFFF_FFFF:
+        @settings(database=None, deadline=None, max_examples=50)
+        @given(malformed_frames(dialect=dialect, defects=["garbage"]))
+        def garbage(frame):
+            assert int.from_bytes(frame.data[:4], "big") > max_body and frame.closes_connection
+            assert isinstance(decode_stream(frame.data, dialect), FrameError)
+
+        garbage()
+    else:
+        with pytest.raises(InvalidArgument, match="can be built"):
+            malformed_frames(dialect=dialect, defects=["garbage", "body length over the limit"]).validate()
