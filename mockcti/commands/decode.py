@@ -249,6 +249,33 @@ def _read_input(args: argparse.Namespace) -> bytes:
     return data
 
 
+def _version_hint(frame, profile, v18_length_width: int) -> str:
+    """Why an OPEN_REQ may not decode: a VersionNumber the profile lacks is read with the field widths
+    of the profile's nearest version, and a version both profiles have can differ in widths (v18:
+    UCCX 2-byte tags, UCCE 1-byte ones; UCCE v19 1-byte, UCCX has no v19). '' when nothing to add."""
+    from mockcti.wire import DecodeError, Dialect, MessageType, decode
+    from mockcti.wire.dialect import PROFILES
+
+    if profile.message_type(frame.type_id) is not MessageType.OPEN_REQ or len(frame.body) < 8:
+        return ""
+    version = int.from_bytes(frame.body[4:8], "big")
+    parts = []
+    if not profile.supports(version):
+        nearest = min(max(version, profile.min_version), profile.max_version)
+        parts.append(f"OPEN_REQ VersionNumber {version} is not a {profile.name} protocol version "
+                     f"({profile.min_version}..{profile.max_version}): read with version {nearest}'s field widths")
+    for other in PROFILES.values():
+        if other.name == profile.name or not other.supports(version):
+            continue
+        try:
+            decode(frame, Dialect(profile=other, version=version, v18_length_width=v18_length_width))
+        except DecodeError:
+            continue
+        parts.append(f"it decodes with --profile {other.name}")
+        break
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def run(args: argparse.Namespace) -> int:
     from mockcti.journal import json_text
     from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, MessageType, decode
@@ -278,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
             msg = decode(item, dialect)
         except DecodeError as exc:
             where = item.offset + 8 + (exc.offset or 0) if exc.offset is not None else item.offset
-            print(f"offset {where}: {exc}", file=sys.stderr)
+            print(f"offset {where}: {exc}{_version_hint(item, profile, args.v18_length_width)}", file=sys.stderr)
             status = 1
             continue
         if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):

@@ -347,3 +347,43 @@ def test_damaged_dumps_are_usage_errors_naming_the_line(text, needle, capsys, mo
     assert main(["decode", "-"]) == 2
     cap = capsys.readouterr()
     assert cap.out == "" and needle in cap.err and "Traceback" not in cap.err, cap.err
+
+
+OPEN_REQ_V19_UCCERTWEB = (  # reference §8.11: an ICM-shaped OPEN_REQ, VersionNumber 19, 1-byte tags and lengths
+    "00 00 00 66 00 00 00 03 04 03 02 01 00 00 00 13 ff ff ff ff 02 03 04 05 00 00 00 10 00 00 60 00 "
+    "00 00 02 08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 09 43 6c 69 65 6e 74 49 44 00 02 "
+    "00 03 10 43 6c 69 65 6e 74 53 69 67 6e 61 74 75 72 65 00 04 05 33 30 30 31 00 05 05 31 30 30 31 "
+    "00 06 05 33 30 30 31 00 61 04 03 04 05 06"
+)
+OPEN_REQ_V18 = (  # reference §8.2: UCCX v18, 2-byte tags and lengths
+    "00 00 00 50 00 00 00 03 00 00 00 01 00 00 00 12 00 00 00 3c 00 00 00 00 00 00 00 07 00 00 ff ff "
+    "00 00 01 ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 0a 61 67 65 6e 74 31 30 30 "
+    "31 00 00 02 00 00 00 06 00 05 33 30 30 31 00 00 c2 00 05 31 30 30 31 00"
+)
+
+
+def test_an_open_req_of_the_other_profile_says_so(capsys):
+    """A UCCE v19 OPEN_REQ under the default uccx profile was reported only as 'floating field tag
+    265 claims 17260 bytes' (its 1-byte tags read as 2-byte ones), no word of the version."""
+    assert main(["decode", OPEN_REQ_V19_UCCERTWEB]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("offset 52: floating field tag 265 claims 17260 bytes")
+    assert ("(OPEN_REQ VersionNumber 19 is not a uccx protocol version (10..18): read with version 18's field "
+            "widths; it decodes with --profile ucce)") in err
+    assert main(["decode", "--profile", "ucce", OPEN_REQ_V19_UCCERTWEB]) == 0
+    assert capsys.readouterr().out.startswith("OPEN_REQ invoke_id=67305985 version_number=19")
+    # version 18 is in both profiles, with other widths: UCCE 1-byte tags, UCCX 2-byte ones
+    assert main(["decode", "--profile", "ucce", OPEN_REQ_V18]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("offset 55: ") and err.rstrip().endswith("(it decodes with --profile uccx)")
+
+
+def test_an_open_req_that_decodes_nowhere_gets_only_the_version_note(capsys):
+    broken = bytearray.fromhex(OPEN_REQ_V19_UCCERTWEB)
+    broken[53] = 0x7F  # ClientID claims 127 bytes: past the end in either width
+    assert main(["decode", bytes(broken).hex()]) == 1
+    err = capsys.readouterr().err
+    assert "VersionNumber 19 is not a uccx protocol version" in err and "--profile" not in err
+    assert main(["decode", "--profile", "ucce", bytes(broken).hex()]) == 1
+    err = capsys.readouterr().err
+    assert "claims 127 bytes" in err and "VersionNumber" not in err and "--profile" not in err
