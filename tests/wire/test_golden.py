@@ -166,10 +166,11 @@ def test_golden_encode_and_decode(name, dump, dialect, expected):
 
 def test_agent_state_event_defaults_are_the_uccx_reserved_values():
     # 8.9: the reserved fixed fields of AGENT_STATE_EVENT are 0, 1, 0, 21 ... as UCCX sends them
-    ev = decode_bytes(hexdump(V8_9)[0x3A + 8 - 8 + 0x00:0x3A + 8 + 66 + 0x23 - 0x23][: 8 + 0x4F], Dialect.uccx(14)) \
-        if False else AgentStateEvent()
-    assert (ev.monitor_id, ev.peripheral_id, ev.session_id, ev.peripheral_type) == (0, 1, 0, 21)
-    assert (ev.skill_group_id, ev.mrd_id, ev.agent_availability_status) == (0xFFFFFFFF, 1, 1)
+    frames = FrameBuffer().feed(hexdump(V8_9))
+    decoded = decode(frames[2], Dialect.uccx(14))
+    for ev in (AgentStateEvent(), decoded):
+        assert (ev.monitor_id, ev.peripheral_id, ev.session_id, ev.peripheral_type) == (0, 1, 0, 21)
+        assert (ev.skill_group_id, ev.mrd_id, ev.agent_availability_status) == (0xFFFFFFFF, 1, 1)
 
 
 def test_open_req_fixed_part_accepted_with_32_and_44_bytes():
@@ -200,11 +201,48 @@ def test_uccertweb_vector_decodes_in_the_ucce_profile():
     assert msg.extra_fields == ((5, b"1001\x00"),)  # not a UCCX OPEN_REQ field: kept, not lost
 
 
+# §8.11: uccertweb's HEARTBEAT_REQ and CLOSE_REQ vectors ("MessageTypeID + body"), BodyLength 4 resp. 8 prefixed
+V8_11_HEARTBEAT = "00 00 00 05 02 03 04 05"
+V8_11_CLOSE = "00 00 00 07 04 05 06 07 00 00 00 62"
+ALL_VERSIONS = ([Dialect.uccx(v) for v in range(10, 19)] + [Dialect.uccx(18, v18_length_width=1)]
+                + [Dialect.ucce(v) for v in range(9, 25)])
+
+
+@pytest.mark.parametrize("dialect", ALL_VERSIONS, ids=lambda d: f"{d.profile.name}{d.version}-{d.length_width}")
+def test_uccertweb_heartbeat_and_close_vectors_in_every_version(dialect):
+    cases = [(V8_11_HEARTBEAT, 4, HeartbeatReq(invoke_id=0x02030405)),
+             (V8_11_CLOSE, 8, CloseReq(invoke_id=0x04050607, status=StatusCode.E_CTI_INVALID_REQUEST_TYPE))]
+    for vector, body_length, msg in cases:
+        wire = body_length.to_bytes(4, "big") + bytes.fromhex(vector)
+        assert decode_bytes(wire, dialect) == msg
+        assert encode(msg, dialect) == wire and encode_construct(msg, dialect) == wire
+
+
+@pytest.mark.parametrize("dialect", [Dialect.ucce(v) for v in range(9, 25)], ids=lambda d: f"ucce{d.version}")
+def test_uccertweb_open_req_encodes_back_to_its_bytes(dialect):
+    """8.11 in every UCCE connection version (an OPEN_REQ is read with its own version's widths): the
+    same message, and the same bytes but for the field UCCX does not define (ICM AgentID, tag 5),
+    which is kept in extra_fields and sent after the known fields."""
+    wire = hexdump(V8_11)
+    msg = decode_bytes(wire, dialect)
+    assert msg == decode_bytes(wire, Dialect.ucce(19)) and msg.version_number == 19
+    agent_id = bytes.fromhex("05 05 31 30 30 31 00")
+    moved = wire.replace(agent_id, b"") + agent_id
+    assert encode(msg, dialect) == moved and encode_construct(msg, dialect) == moved
+    assert decode_bytes(moved, dialect) == msg
+
+
 def test_vectors_match_reference(shared_dir):
     text = (shared_dir / "reference" / "protocol.md").read_text()
     dumps = re.findall(r"^### (8\.\w+) .*?\n```\n(.*?)```", text, re.S | re.M)
     found = {k: hexdump(v) for k, v in dumps}
     ours = {"8.1": V8_1, "8.2": V8_2, "8.3": V8_3, "8.4": V8_4, "8.5": V8_5, "8.6": V8_6, "8.7": V8_7,
             "8.8": V8_8, "8.9": V8_9, "8.10a": V8_10A, "8.10b": V8_10B, "8.11": V8_11}
+    assert set(found) == set(ours), "a §8 dump without its copy here (or a copy of a dump no longer there)"
     for key, dump in ours.items():
         assert found[key] == hexdump(dump), key
+    # the vectors given inline in §8.11's prose
+    section = text[text.index("### 8.11 "):text.index("## 9. ")]
+    inline = dict(re.findall(r"(HEARTBEAT_REQ|CLOSE_REQ) vector `([0-9a-f ]+)`", section))
+    assert inline == {"HEARTBEAT_REQ": V8_11_HEARTBEAT, "CLOSE_REQ": V8_11_CLOSE}
+    assert "prefix BodyLength 4 resp. 8" in section
