@@ -139,3 +139,35 @@ def test_a_body_limit_near_4_gib_still_builds_malformed_frames(max_body):
     else:
         with pytest.raises(InvalidArgument, match="can be built"):
             malformed_frames(dialect=dialect, defects=["garbage", "body length over the limit"]).validate()
+
+
+EVERY_VERSION = ([Dialect.uccx(v) for v in range(10, 19)] + [Dialect.uccx(18, v18_length_width=1)]
+                 + [Dialect.ucce(v) for v in range(9, 25)])
+MALFORMED_EVERY_VERSION = [malformed_frames(dialect=d) for d in EVERY_VERSION]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_session_answers_every_defect_with_its_status_in_every_version(data):
+    """What a client sees: each frame fed to a Session of the dialect's profile (an OPEN_REQ to a new
+    connection, anything else to a session opened in the dialect's version) is refused with the
+    labelled status, and the connection is closed exactly for the unrecoverable ones."""
+    from mockcti.session import Rejected, Session, SessionConfig
+    from mockcti.wire import encode
+    from mockcti.wire import messages as M
+    from mockcti.wire.dialect import PROFILES
+
+    i = data.draw(st.integers(0, len(EVERY_VERSION) - 1), label="dialect")
+    dialect = EVERY_VERSION[i]
+    frame = data.draw(MALFORMED_EVERY_VERSION[i], label="frame")
+    s = Session(1, SessionConfig(profile=PROFILES[dialect.profile.name], v18_length_width=dialect.v18_length_width))
+    if frame.closes_connection or int.from_bytes(frame.data[4:8], "big") != 3:
+        opening = M.OpenReq(invoke_id=1, version_number=dialect.version, idle_timeout=60, services_requested=0x7,
+                            call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, client_id="t", client_password=b"",
+                            agent_id="1001", agent_instrument="3001", agent_extension="3001")
+        s.receive_data(encode(opening, dialect), 0.0)
+        s.opened(0x7)
+    rejected = [e for e in s.receive_data(frame.data, 1.0) if isinstance(e, Rejected)]
+    assert len(rejected) == 1, (frame.defect, rejected)
+    assert rejected[0].status is frame.expected_status, (frame.defect, rejected[0])
+    assert rejected[0].close == frame.closes_connection

@@ -14,7 +14,7 @@ from mockcti.testing import strategies as S
 from mockcti.testing.strategies import (
     DIALECTS, MalformedFrame, chunkings, floating_fields, frames, from_message_type, messages, strings_for,
 )
-from mockcti.wire import MESSAGE_CLASSES, FrameBuffer, MessageType, decode, decode_bytes, encode
+from mockcti.wire import MESSAGE_CLASSES, Dialect, FrameBuffer, MessageType, decode, decode_bytes, encode
 from mockcti.wire.messages import AgentStateEvent, OpenReq
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,3 +126,21 @@ def test_strings_for_takes_an_alphabet_without_a_warning(data):
     text = data.draw(strategy)
     assert all(0x4E00 <= ord(c) <= 0x9FFF for c in text) and len(text.encode()) + 1 <= 33
     assert data.draw(strings_for(8, alphabet="ab")) in {"".join(p) for n in range(8) for p in product("ab", repeat=n)}
+
+
+EVERY_VERSION = ([Dialect.uccx(v) for v in range(10, 19)] + [Dialect.uccx(18, v18_length_width=1)]
+                 + [Dialect.ucce(v) for v in range(9, 25)])
+MESSAGES_EVERY_VERSION = [messages(dialect=d) for d in EVERY_VERSION]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_messages_round_trip_in_every_version_of_both_profiles(data):
+    """Not only the representative DIALECTS: UCCX 10..18 (v18 with either length width) and UCCE 9..24,
+    each message within the body limit and byte-identical when encoded again."""
+    i = data.draw(st.integers(0, len(EVERY_VERSION) - 1), label="dialect")
+    dialect, msg = EVERY_VERSION[i], data.draw(MESSAGES_EVERY_VERSION[i], label="message")
+    wire = encode(msg, dialect)
+    assert len(wire) - 8 <= dialect.max_body
+    back = decode_bytes(wire, dialect)
+    assert back == msg and encode(back, dialect) == wire
