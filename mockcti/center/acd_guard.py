@@ -59,7 +59,18 @@ def agent_legs(center: "ContactCenter", agent: "Agent") -> list[tuple["Call", An
 
 
 def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None) -> LineState:
-    """The agent's calls read as one ACD line state (§3.3 meanings)."""
+    """The agent's calls read as one ACD line state (§3.3 meanings).
+
+    One call: ringing at the phone → Delivered; being dialled (the agent's connection initiated, or
+    the far end ringing) → Originated; held → Line1Held, however many parties the call has (the
+    agent alone, the call waiting to be retrieved — a held conference too); else Line1Connected,
+    Line2Conferenced or Line3Conferenced by the number of other parties. Several calls, in this
+    order: one being dialled (a consultation) → Originated; the agent talking on one → with a
+    held one, Line2Connected when the talking call is a consultation of a held one, else Held;
+    with none held (a second call ringing beside it), what the talking call alone reads; none
+    talking but one ringing at the phone → Delivered (a held call does not stop the agent from
+    answering another); every call held → Line2AllHeld.
+    """
     if legs is None:
         legs = agent_legs(center, agent)
     if not legs:
@@ -72,19 +83,34 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
         if leg.state is _INITIATE or other_ringing:
             return L.Originated
         if leg.state is _HOLD:
-            return L.Line1Held if others <= 1 else L.Held
-        return L.Line1Connected if others <= 1 else L.Line2Conferenced if others == 2 else L.Line3Conferenced
-    held = [(c, lg) for c, lg in legs if lg.state is _HOLD]
-    active = [(c, lg) for c, lg in legs if lg.state is not _HOLD]
-    if not active:
-        return L.Line2AllHeld
-    call, leg = active[0]
-    _, other_ringing = _others(call, leg)
-    if leg.state in (_INITIATE, _ALERTING) or other_ringing:
-        return L.Originated if held else L.Delivered
-    if held and call.consult_of == held[0][0].id:
-        return L.Line2Connected
-    return L.Held
+            return L.Line1Held
+        return _talking(others)
+    held: list[int] = []
+    talking = None
+    ringing = False
+    for call, leg in legs:
+        state = leg.state
+        if state is _HOLD:
+            held.append(call.id)
+        elif state is _ALERTING:
+            ringing = True
+        else:
+            others, other_ringing = _others(call, leg)
+            if state is _INITIATE or other_ringing:
+                return L.Originated
+            if talking is None:
+                talking = (call, others)
+    if talking is not None:
+        call, others = talking
+        if not held:
+            return _talking(others)
+        return L.Line2Connected if call.consult_of in held else L.Held
+    return L.Delivered if ringing else L.Line2AllHeld
+
+
+def _talking(others: int) -> LineState:
+    """The agent connected on a call with ``others`` other parties."""
+    return L.Line1Connected if others <= 1 else L.Line2Conferenced if others == 2 else L.Line3Conferenced
 
 
 def _others(call: "Call", leg: Any) -> tuple[int, bool]:

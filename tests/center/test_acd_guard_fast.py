@@ -40,29 +40,38 @@ def ref_legs(center: Any, agent: Any) -> list[tuple[Call, Leg]]:
 
 
 def ref_line_state(legs: list[tuple[Call, Leg]]) -> LineState:
+    def others(call: Call, leg: Leg) -> list[Leg]:
+        return [lg for lg in call.legs.values() if lg is not leg]
+
+    def dialling(call: Call, leg: Leg) -> bool:
+        return leg.state is LCS.LCS_INITIATE or any(o.state is LCS.LCS_ALERTING for o in others(call, leg))
+
+    def by_parties(call: Call, leg: Leg) -> LineState:
+        return {0: L.Line1Connected, 1: L.Line1Connected, 2: L.Line2Conferenced}.get(len(others(call, leg)),
+                                                                                      L.Line3Conferenced)
+
     if not legs:
         return L.Idle
     if len(legs) == 1:
         call, leg = legs[0]
-        others = [lg for lg in call.legs.values() if lg is not leg]
         if leg.state is LCS.LCS_ALERTING:
             return L.Delivered
-        if leg.state is LCS.LCS_INITIATE or any(o.state is LCS.LCS_ALERTING for o in others):
+        if dialling(call, leg):
             return L.Originated
         if leg.state is LCS.LCS_HOLD:
-            return L.Line1Held if len(others) <= 1 else L.Held
-        return {0: L.Line1Connected, 1: L.Line1Connected, 2: L.Line2Conferenced}.get(len(others), L.Line3Conferenced)
-    held = [(c, lg) for c, lg in legs if lg.state is LCS.LCS_HOLD]
-    active = [(c, lg) for c, lg in legs if lg.state is not LCS.LCS_HOLD]
-    if not active:
-        return L.Line2AllHeld
-    call, leg = active[0]
-    others = [lg for lg in call.legs.values() if lg is not leg]
-    if leg.state in (LCS.LCS_INITIATE, LCS.LCS_ALERTING) or any(o.state is LCS.LCS_ALERTING for o in others):
-        return L.Originated if held else L.Delivered
-    if held and call.consult_of == held[0][0].id:
-        return L.Line2Connected
-    return L.Held
+            return L.Line1Held  # a held conference too: the agent alone, the call to retrieve
+        return by_parties(call, leg)
+    held = [c for c, lg in legs if lg.state is LCS.LCS_HOLD]
+    ringing = [c for c, lg in legs if lg.state is LCS.LCS_ALERTING]
+    rest = [(c, lg) for c, lg in legs if lg.state not in (LCS.LCS_HOLD, LCS.LCS_ALERTING)]
+    if any(dialling(c, lg) for c, lg in rest):
+        return L.Originated
+    if rest:
+        call, leg = rest[0]
+        if not held:
+            return by_parties(call, leg)
+        return L.Line2Connected if any(call.consult_of == h.id for h in held) else L.Held
+    return L.Delivered if ringing else L.Line2AllHeld
 
 
 def ref_request(agent: Any, legs: list, op: Operation, p: dict[str, Any]) -> AcdRequest:
