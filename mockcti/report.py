@@ -223,7 +223,8 @@ def _violation_line(v: Mapping[str, Any]) -> str:
     where = f"session {v.get('session')}" if v.get("session") is not None else "server"
     extra = ""
     if v.get("code") is not None:
-        extra = f" [code {v.get('code')} {v.get('code_name', '')}: {v.get('code_text', '')}]"
+        text = f": {v['code_text']}" if v.get("code_text") else ""
+        extra = f" [code {v.get('code')} {v.get('code_name', '')}{text}]"
     req = f" ({v['request']})" if v.get("request") else ""
     return f"t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
 

@@ -63,6 +63,16 @@ def test_junit_structure_ci_servers_read():
     assert int(root.get("failures")) == sum(int(su.get("failures")) for su in root.findall("testsuite"))
 
 
+def test_a_violation_line_shows_the_code_and_its_text_only_when_given():
+    j = Journal()
+    j.record("violation", 1.0, 1, rule="ACD-1128", detail="Hold in Idle", code=1128, code_name="ACD_HOLD_BAD_STATE")
+    j.record("violation", 2.0, 1, rule="ACD-1132", detail="Retrieve in Idle", code=1132,
+             code_name="ACD_RETRIEVE_BAD_STATE", code_text="Retrieve: the ACD state is wrong.")
+    text = "\n".join(f.text for f in ET.fromstring(junit_xml(build_summary(j))).iter("failure"))
+    assert "Hold in Idle [code 1128 ACD_HOLD_BAD_STATE]" in text
+    assert "Retrieve in Idle [code 1132 ACD_RETRIEVE_BAD_STATE: Retrieve: the ACD state is wrong.]" in text
+
+
 def test_terminal_table_lists_rules_and_expectations():
     s = build_summary(run_journal(), expectations=[Expectation("login", "CLOSE_REQ arrives", False, "never")])
     text = terminal_table(s)

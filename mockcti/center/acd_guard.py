@@ -164,6 +164,13 @@ class _IdBlindPlans:
         return blind
 
 
+def _code_text(code: int) -> str:
+    """The seed-000 text of a cn_ngcc code (``catalog/cn_ngcc.toml``, English), for the violation."""
+    from mockcti import catalog
+
+    return catalog.default().lookup("cn_ngcc", code).description_en
+
+
 class AcdGuard:
     def __init__(self, config: Any) -> None:
         raw = dict(config.acd or {})
@@ -231,8 +238,8 @@ class AcdGuard:
                               ccx_error_code=int(wf.ccx_error or CCXErrorCode.CCX_DEFAULT_ERROR_CODE), text=text[:255])
         raise Refused(failure, violation={
             "rule": check.rule_id, "operation": str(operation), "acd_state": str(state), "agent_id": agent.id,
-            "code": check.code, "code_name": check.code_name, "inferred": check.inferred,
-            "detail": f"{operation} in {state}: {check.explanation}",
+            "code": check.code, "code_name": check.code_name, "code_text": _code_text(check.code),
+            "inferred": check.inferred, "detail": f"{operation} in {state}: {check.explanation}",
             "explanation": check.explanation,
         })
 

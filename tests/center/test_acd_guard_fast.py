@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mockcti import catalog
 from mockcti.acd import AcdLine, AcdRequest, LineState, Operation, wire_failure
 from mockcti.center import ContactCenter, Subscription, default_center
 from mockcti.center.acd_guard import AcdGuard, line_state
@@ -109,7 +110,8 @@ def ref_outcome(guard: AcdGuard, center: Any, agent: Any, op: str, params: dict[
     wf = wire_failure(operation)
     ccx = None if guard.mode == "ctierr" else int(wf.ccx_error or CCXErrorCode.CCX_DEFAULT_ERROR_CODE)
     return {"rule": check.rule_id, "operation": str(operation), "acd_state": str(state), "agent_id": agent.id,
-            "code": check.code, "code_name": check.code_name, "inferred": check.inferred,
+            "code": check.code, "code_name": check.code_name,
+            "code_text": catalog.default().lookup("cn_ngcc", check.code).description_en, "inferred": check.inferred,
             "detail": f"{operation} in {state}: {check.explanation}", "explanation": check.explanation,
             "failure_code": int(wf.cf_code), "ccx_error_code": ccx}
 

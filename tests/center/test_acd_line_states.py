@@ -153,6 +153,7 @@ def test_each_situation_reads_its_state_and_refuses_with_the_documented_fields(s
     [v] = w.c.violations
     assert (v["rule"], v["acd_state"], v["agent_id"], v["code"], v["code_name"], v["request"]) == (
         rule, want_state, ME, check.code, check.code_name, req.TYPE.name)
+    assert v["code_text"] == catalog.default().lookup("cn_ngcc", check.code).description_en != ""
 
 
 def test_a_second_call_ringing_beside_a_held_one_can_be_answered():

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import pytest_asyncio
 
+from mockcti import catalog
 from mockcti.acd import CHECKS
 from mockcti.center import CenterConfig, ContactCenter, default_center
 from mockcti.client import CTIClient, RequestFailed
@@ -189,6 +190,10 @@ async def test_ctierr_mode_and_the_report(env):
     hold = next(c for n, c in cases.items() if "ACD-1128" in n)
     failure = hold.find("failure")
     assert failure is not None and "1128" in (failure.get("message", "") + (failure.text or ""))
+    # the seed-000 text of the code, from the catalog (the line ended "[code 1128 ACD_HOLD_BAD_STATE: ]")
+    seed_text = catalog.default().lookup("cn_ngcc", 1128).description_en
+    assert f"[code 1128 ACD_HOLD_BAD_STATE: {seed_text}]" in failure.text
+    assert summary["violations"][0]["code_text"] == seed_text
     passed = next(c for n, c in cases.items() if "ACD-1132" in n)
     assert passed.find("failure") is None
 
