@@ -352,14 +352,27 @@ def _no_sessions() -> dict[str, int]:
 
 
 class JsonLinesSink:
-    """Writes each entry as one JSON line and flushes at once (a crash loses nothing written)."""
+    """Writes each entry as one JSON line and flushes at once (a crash loses nothing written).
 
-    def __init__(self, stream: IO[str]) -> None:
+    A stream that cannot be written (a full disk, a removed mount) is not tried again: ``error``
+    keeps the OSError and ``on_error`` (when given) is called once with it. The entry is still
+    recorded: the journal, the server and the reports built from memory carry on."""
+
+    def __init__(self, stream: IO[str], *, on_error: Callable[[OSError], None] | None = None) -> None:
         self.stream = stream
+        self.on_error = on_error
+        self.error: OSError | None = None
 
     def __call__(self, entry: Entry) -> None:
-        self.stream.write(entry.to_json() + "\n")
-        self.stream.flush()
+        if self.error is not None:
+            return
+        try:
+            self.stream.write(entry.to_json() + "\n")
+            self.stream.flush()
+        except OSError as exc:
+            self.error = exc
+            if self.on_error is not None:
+                self.on_error(exc)
 
 
 def summarize(entries: Iterable[Entry]) -> dict[str, int]:

@@ -29,8 +29,8 @@ from typing import Any
 from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
 
-__all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "rule_catalog",
-           "add_serve_arguments", "serve_feature"]
+__all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
+           "rule_catalog", "add_serve_arguments", "serve_feature"]
 
 
 @dataclass(frozen=True)
@@ -277,9 +277,21 @@ def write_reports(journal: Journal, directory: str | Path, *,
     d.mkdir(parents=True, exist_ok=True)
     summary = build_summary(journal, expectations=expectations, seed=seed, extra=extra)
     paths = {"summary": d / "summary.json", "junit": d / "junit.xml"}
-    paths["summary"].write_text(json_text(summary, indent=2) + "\n", encoding="utf-8")
-    paths["junit"].write_text(junit_xml(summary))
+    write_report_file(paths["summary"], json_text(summary, indent=2) + "\n")
+    write_report_file(paths["junit"], junit_xml(summary))
     return paths
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """``text`` into ``path`` as UTF-8 — what junit.xml's declaration says, whatever the locale (an
+    ASCII or cp1252 locale made a report with a "§" or a client's non-ASCII text raise). An OSError
+    names the file (a failed write alone says only "No space left on device")."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 # -- `mockcti serve --report DIR` -------------------------------------------------------------------
@@ -292,22 +304,40 @@ def add_serve_arguments(p) -> None:
 
 
 class _ReportFeature:
+    """``serve --report DIR``. A file that cannot be written (a full disk …) is one line on stderr
+    naming it, the server carries on, and ``serve`` exits 2: the report is incomplete."""
+
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
         self._stream = None
         self._sink = None
+        self.errors: list[str] = []
+
+    def _complain(self, text: str) -> None:
+        import sys
+
+        self.errors.append(text)
+        print(f"mockcti serve: --report {self.directory}: {text}", file=sys.stderr, flush=True)
+
+    def _journal_failed(self, exc: OSError) -> None:
+        self._complain(f"cannot write {self.directory / 'journal.jsonl'}: {exc.strerror or exc}; it is no "
+                       "longer written (summary.json and junit.xml still are, at shutdown)")
 
     async def start(self, server, args) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._stream = open(self.directory / "journal.jsonl", "w", encoding="utf-8")
-        self._sink = JsonLinesSink(self._stream)
+        self._sink = JsonLinesSink(self._stream, on_error=self._journal_failed)
         server.journal.add_sink(self._sink)
 
     async def stop(self, server, args) -> None:
         if self._sink is not None:
             server.journal.remove_sink(self._sink)
         if self._stream is not None:
-            self._stream.close()
+            try:
+                self._stream.close()
+            except OSError as exc:  # what is still buffered cannot be written either
+                if self._sink is None or self._sink.error is None:
+                    self._journal_failed(exc)
         # a scenario served with --scenario: its expectations are part of the verdict (as in /report)
         engine = getattr(server.hub, "engine", None)
         expectations = engine.verify(server.now()) if engine is not None and hasattr(engine, "verify") else ()
@@ -315,13 +345,16 @@ class _ReportFeature:
         seed = getattr(engine, "seed", None)
         if seed is None:
             seed = getattr(args, "seed", None) or 0
-        write_reports(server.journal, self.directory, expectations=expectations, seed=seed)
+        try:
+            write_reports(server.journal, self.directory, expectations=expectations, seed=seed)
+        except OSError as exc:
+            self._complain(f"cannot write the report: {exc}")
         import sys
 
         print(terminal_table(build_summary(server.journal, expectations=expectations, seed=seed)), file=sys.stderr)
 
     def exit_status(self, server, args, status: int) -> int:
-        return status
+        return 2 if self.errors else status
 
 
 def serve_feature(args) -> _ReportFeature | None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
 
 from mockcti.journal import Journal, JsonLinesSink
 from mockcti.report import Expectation, build_summary, junit_xml, terminal_table, write_reports
@@ -326,3 +329,117 @@ def test_an_expectation_without_a_location_reports_none():
     (case,) = [c for c in ET.fromstring(junit_xml(s)).iter("testcase") if c.get("classname") == "mockcti.scenario.x"]
     assert case.get("file") is None and case.find("failure").get("message") == "never"
     assert " at " not in terminal_table(s)
+
+
+def test_reports_are_utf8_whatever_the_locale(tmp_path):
+    """junit.xml declares UTF-8 but was written in the locale's encoding: in an ASCII locale (or
+    cp1252) a report holding a "§" of a rule's explanation or a client's non-ASCII text raised
+    UnicodeEncodeError and no junit.xml was written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "from mockcti.journal import Journal\n"
+            "from mockcti.report import write_reports\n"
+            "j = Journal()\n"
+            "j.record('violation', 0.0, 1, rule='PROTO-OPEN-FIRST', detail='agent J\\u00fcrgen \\u5f20')\n"
+            "write_reports(j, sys.argv[1])\n")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "rep")], capture_output=True, text=True,
+                       env=env, cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    assert r.returncode == 0, r.stderr
+    raw = (tmp_path / "rep" / "junit.xml").read_bytes()
+    assert raw.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    (failure,) = ET.fromstring(raw).iter("failure")
+    assert "J\u00fcrgen \u5f20" in failure.text and "\u00a7" in failure.get("message")
+
+
+def test_a_journal_stream_that_fails_is_left_and_named_once():
+    """A full disk under the JSON Lines journal: the sink stops writing and says so once; the
+    journal keeps recording (it raised out of Journal.record, into the server)."""
+
+    class Full:
+        writes = 0
+
+        def write(self, text):
+            Full.writes += 1
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+    errors = []
+    sink = JsonLinesSink(Full(), on_error=errors.append)
+    j = Journal()
+    j.add_sink(sink)
+    for n in range(3):
+        j.record("violation", float(n), 1, rule="PROTO-NO-CLOSE", detail="gone")
+    assert [e.strerror for e in errors] == ["No space left on device"] and sink.error is errors[0]
+    assert Full.writes == 1 and len(j.violations()) == 3
+
+
+def _serve_with_report(reports, *, full: str):
+    """``serve --report reports`` with reports/<full> on /dev/full (a disk that is full): a client
+    opens and closes; returns (exit status, stderr, the client's OPEN reply type)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import CloseReq, OpenReq
+
+    reports.mkdir()
+    os.symlink("/dev/full", reports / full)
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", "--report",
+                             str(reports)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.split()[3].split(":")[1])
+        d = Dialect.uccx(14)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
+                                     call_msg_mask=0, agent_state_mask=0, client_id="c", client_password=b"",
+                                     agent_id="1001", agent_instrument="3001", agent_extension="3001"), d))
+            fb, frames = FrameBuffer(), []
+            while not frames:
+                frames = fb.feed(s.recv(65536))
+            reply = decode(frames[0], d).TYPE.name
+            s.sendall(encode(CloseReq(invoke_id=2), d))
+            while s.recv(65536):
+                pass
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(20)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return status, err, reply
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_serve_report_on_a_full_disk_serves_on_and_says_which_file(tmp_path):
+    """journal.jsonl cannot be written: every connection failed (the sink's OSError out of the hub:
+    the client got no OPEN_CONF) and shutdown ended in a traceback. Now the client is served, one
+    line names the file, summary.json and junit.xml are written, and serve exits 2."""
+    status, err, reply = _serve_with_report(tmp_path / "rep", full="journal.jsonl")
+    assert reply == "OPEN_CONF"
+    assert "Traceback" not in err and status == 2, err
+    assert err.count(f"mockcti serve: --report {tmp_path / 'rep'}: cannot write {tmp_path / 'rep' / 'journal.jsonl'}: "
+                     "No space left on device") == 1
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]["connections"] == 1
+    ET.parse(tmp_path / "rep" / "junit.xml")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_serve_report_that_cannot_write_junit_names_it_and_exits_2(tmp_path):
+    status, err, reply = _serve_with_report(tmp_path / "rep", full="junit.xml")
+    assert reply == "OPEN_CONF" and "Traceback" not in err and status == 2, err
+    assert f"cannot write the report: [Errno 28] No space left on device: '{tmp_path / 'rep' / 'junit.xml'}'" in err
+    assert "PASSED" in err  # the table still follows

@@ -13,7 +13,7 @@ HELP = "run scenario files against a client under test; exit 0 only when every e
 EPILOG = """exit codes:
   0  every expectation met, no violation recorded
   1  an expectation unmet or a violation recorded
-  2  a scenario file is invalid, or bad usage
+  2  a scenario file is invalid, bad usage, or a report file could not be written
   3  the client under test could not start or exited non-zero"""
 
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mockcti.journal import json_text
-    from mockcti.report import junit_xml
+    from mockcti.report import junit_xml, write_report_file
     from mockcti.runner import print_run, run_scenario
     from mockcti.scenario.loader import ScenarioError, load_scenario
 
@@ -64,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
+    unwritten: list[str] = []  # report files that could not be written (a full disk …): exit 2
+
+    def cannot_write(path: Path, exc: OSError) -> None:
+        unwritten.append(str(path))
+        print(f"mockcti run: --report {args.report}: cannot write {path}: {exc.strerror or exc}",
+              file=sys.stderr, flush=True)
+
     async def main() -> list:
         runs = []
         for path, sc in scenarios:
@@ -77,9 +84,13 @@ def run(args: argparse.Namespace) -> int:
             used = {r.journal_file for r in runs[:-1]}
             run.journal_file = next(f for i in range(1, len(runs) + 1)
                                     if (f := f"{stem}.jsonl" if i == 1 else f"{stem}-{i}.jsonl") not in used)
-            with open(report_dir / run.journal_file, "w", encoding="utf-8") as fh:
-                for entry in run.journal:
-                    fh.write(entry.to_json() + "\n")
+            path = report_dir / run.journal_file
+            try:
+                with open(path, "w", encoding="utf-8") as fh:
+                    for entry in run.journal:
+                        fh.write(entry.to_json() + "\n")
+            except OSError as exc:
+                cannot_write(path, exc)
             print_run(run)
         return runs
 
@@ -95,11 +106,16 @@ def run(args: argparse.Namespace) -> int:
         "expectations": [e for r in runs for e in r.summary["expectations"]],
         "faults": [f for r in runs for f in r.summary["faults"]],
     }
-    (report_dir / "summary.json").write_text(json_text(combined, indent=2) + "\n", encoding="utf-8")
-    (report_dir / "junit.xml").write_text(junit_xml(combined))
+    for name, text in (("summary.json", json_text(combined, indent=2) + "\n"), ("junit.xml", junit_xml(combined))):
+        try:
+            write_report_file(report_dir / name, text)
+        except OSError as exc:
+            cannot_write(report_dir / name, exc)
     if args.json:
         print(json_text(combined, indent=2))
     print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed; "
           f"report in {report_dir}/", file=sys.stderr)
+    if unwritten:
+        return 2
     codes = [r.exit_code for r in runs]
     return 1 if 1 in codes else (3 if 3 in codes else 0)

@@ -4,6 +4,7 @@ CTI_HOST/CTI_PORT, exit codes 0/1/2/3, the near miss printed, and the report fil
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -350,3 +351,17 @@ def test_run_scenario_stops_the_server_before_a_driver_still_running(tmp_path, e
     run = asyncio.run(run_scenario(tmp_path / "s.yaml", on_started=driver, timeout=timeout))
     assert run.exit_code == 0, (run.end_reason, run.summary["violations"], run.client_output)
     assert run.end_reason == reason and run.summary["violations"] == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_report_file_that_cannot_be_written_is_named_and_exits_2(files):
+    """A full disk under junit.xml (/dev/full): a traceback, and summary.json's verdict looked
+    like the run's. Now one line names the file, the rest of the report is written, exit 2."""
+    (files / "report").mkdir()
+    os.symlink("/dev/full", files / "report" / "junit.xml")
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert (f"mockcti run: --report {files / 'report'}: cannot write {files / 'report' / 'junit.xml'}: "
+            "No space left on device") in r.stderr
+    assert json.loads((files / "report" / "summary.json").read_text())["passed"] is True
+    assert (files / "report" / "cli-demo.jsonl").read_text()
