@@ -68,11 +68,11 @@ _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
+_AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 _BUSY_OTHER = int(AS.BUSY_OTHER)
 #: the states in which an agent is busy with an ACD call of one CSQ (its other CSQs: BUSY_OTHER)
 _BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD,
                                AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
-_AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 #: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
 #: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
@@ -239,9 +239,9 @@ class Agent:
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
     #: state requested for it meanwhile, cancels that
     desktop_lost: bool = False
-    #: CSQID of the last ACD call routed to the agent: its wrap-up time applies after the call, and the
-    #: agent is BUSY_OTHER in its other CSQs meanwhile (QUERY_AGENT_STATE_CONF)
-    wrap_csq: int = NONE_ID
+    #: CSQID of the call the agent was last reserved for or talked on as an ACD agent: the agent is
+    #: BUSY_OTHER in its other CSQs meanwhile (QUERY_AGENT_STATE_CONF), and its wrap-up time applies after it
+    call_csq: int = NONE_ID
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
@@ -627,7 +627,7 @@ class ContactCenter:
         state = int(agent.state)
         # an agent busy with a CSQ's call (reserved for it, talking, in its wrap-up) is BUSY_OTHER in its other
         # CSQs: CSQState 7, which UCCX sends only here (reference §6.4)
-        busy_in = agent.wrap_csq if agent.state in _BUSY_WITH_A_CALL and agent.wrap_csq != NONE_ID else None
+        busy_in = agent.call_csq if agent.state in _BUSY_WITH_A_CALL and agent.call_csq != NONE_ID else None
         self._conf(out, sid, M.QueryAgentStateConf(
             invoke_id=req.invoke_id, agent_state=state, mrd_id=1, num_tasks=0, agent_mode=0,
             max_task_limit=0, icm_agent_id=0, agent_availability_status=1, agent_extension=agent.cfg.extension,
@@ -958,13 +958,18 @@ class ContactCenter:
                                                      AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
-            agent.wrap_csq = call.csq_id
-            if call.acd and self.config.ring_no_answer > 0:
-                self._schedule(now + self.config.ring_no_answer,
-                               functools.partial(self._ring_no_answer, agent, call.id, agent.since))
+            agent.call_csq = call.csq_id
+            if call.acd:
+                self._ring_timer(agent, call.id, now)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
+
+    def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
+        """An ACD call has just reserved the agent: with ``ring_no_answer`` set, it is given that long."""
+        if self.config.ring_no_answer > 0:
+            self._schedule(now + self.config.ring_no_answer,
+                           functools.partial(self._ring_no_answer, agent, call_id, agent.since))
 
     def _ring_no_answer(self, agent: Agent, call_id: int, since: float, out: list[Delivery], now: float) -> None:
         """``ring_no_answer`` seconds after an ACD call reserved the agent, the call still rings there
@@ -989,7 +994,7 @@ class ContactCenter:
     def _start_wrapup(self, agent: Agent, now: float) -> None:
         """The agent went to WORK or WORK_READY after an ACD call: with a wrap-up time (its call's CSQ's,
         else the center's), the wrap-up timer ends that state (:meth:`_wrapup_over`)."""
-        seconds = self._wrapup_of.get(agent.wrap_csq, self.config.wrapup_time)
+        seconds = self._wrapup_of.get(agent.call_csq, self.config.wrapup_time)
         if seconds > 0:
             self._schedule(now + seconds, functools.partial(self._wrapup_over, agent, agent.state, agent.since, seconds))
 
@@ -1051,7 +1056,7 @@ class ContactCenter:
         agent = self.agents.get(leg.agent) if leg.agent else None
         if agent is not None and agent.state is not AS.AGENT_STATE_TALKING:
             if call.acd or agent.state is AS.AGENT_STATE_RESERVED:
-                agent.wrap_csq = call.csq_id
+                agent.call_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
         # the caller side of an agent-placed call is connected when the far end answers
         for other in call.legs.values():
@@ -1639,11 +1644,10 @@ class ContactCenter:
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         self._put_leg(call, Leg(agent.device, agent.id, state))
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
-        agent.wrap_csq = call.csq_id
+        agent.call_csq = call.csq_id
         self.ready.pop(agent.id, None)
-        if state is LCS.LCS_ALERTING and self.config.ring_no_answer > 0:
-            self._schedule(now + self.config.ring_no_answer,
-                           functools.partial(self._ring_no_answer, agent, call.id, agent.since))
+        if state is LCS.LCS_ALERTING:
+            self._ring_timer(agent, call.id, now)
         self.preset_call_ids.append(call.id)
 
     _HANDLERS: dict[MessageType, Callable[..., None]] = {
