@@ -126,7 +126,8 @@ def test_a_body_limit_near_4_gib_still_builds_malformed_frames(max_body):
         assert err is not None and err.status is frame.expected_status, f"{frame.defect}: {err}"
 
     run()
-    assert ("garbage" in seen) == (max_body < 0xFFFF_FFFF)
+    if max_body == 0xFFFF_FFFF:  # no first word can exceed the limit: never drawn (whether a draw of 100 hits
+        assert "garbage" not in seen  # it otherwise is chance: the explicit draws below test it)
 
     if max_body < 0xFFFF_FFFF:
         @settings(database=None, deadline=None, max_examples=50)
