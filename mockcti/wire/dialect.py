@@ -61,6 +61,17 @@ class Profile:
         v = self.max_version if version is None else version
         return Dialect(profile=self, version=v, **options)
 
+    def __repr__(self) -> str:
+        # short: the wire-number table has 94 entries (a Dialect's repr, in a Hypothesis strategy's or a
+        # test id, ran to kilobytes)
+        base = PROFILES.get(self.name)
+        remapped = "" if base is not None and base.by_wire_id == self.by_wire_id else ", remapped message numbers"
+        return f"<Profile {self.name} {self.min_version}..{self.max_version}{remapped}>"
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        """The same for pretty printers (Hypothesis, IPython), which otherwise list a dataclass's fields."""
+        printer.text(repr(self))  # type: ignore[attr-defined]
+
     def message_type(self, wire_id: int) -> MessageType | None:
         return self.by_wire_id.get(wire_id)
 

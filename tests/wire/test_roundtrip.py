@@ -89,3 +89,20 @@ def test_decoder_is_the_compiled_decoder_decode_uses_and_refuses_what_decode_doe
         decoder(MessageType.OPEN_REQ, d)
     with pytest.raises(ValueError, match="strict"):
         decoder(msg.TYPE, Dialect.uccx(14, strict=True))
+
+
+def test_a_dialect_prints_in_a_line_not_with_its_message_number_table():
+    """A Dialect's repr (and Hypothesis's pretty printing of it, in every strategy built with one)
+    listed the profile's 94-entry wire-number table: the fuzzer's case strategy printed as 53 kB
+    and Hypothesis warned 'Generating overly large repr' on every fuzz run."""
+    from hypothesis.vendor.pretty import pretty
+
+    from mockcti.testing.fuzz import cases
+    from mockcti.wire.dialect import UCCX
+
+    d = Dialect.uccx(14)
+    assert repr(d) == ("Dialect(profile=<Profile uccx 10..18>, version=14, v18_length_width=2, strict=False, "
+                       f"max_body={d.max_body})")
+    assert "by_wire_id" not in pretty(d) and "<Profile uccx 10..18>" in pretty(d)
+    assert repr(UCCX.with_type_ids({"CONFIG_TERMINAL_EVENT": 999})) == "<Profile uccx 10..18, remapped message numbers>"
+    assert len(repr(cases(dialect=d))) < 10_000
