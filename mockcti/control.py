@@ -188,7 +188,12 @@ class Request:
         except json.JSONDecodeError as exc:
             raise HTTPError(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
                 from None
+        except RecursionError:  # [[[[... deeper than the decoder recurses: not a 500
+            raise HTTPError(400, "the body is nested too deeply (the API takes JSON objects "
+                                 "a few levels deep)") from None
         except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's own 4300-digit limit, and its advice
+                raise HTTPError(400, "the body holds an integer of more than 4300 digits") from None
             raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise HTTPError(400, f"the body must be a JSON object, got {_type_name(data)}")

@@ -25,7 +25,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import StatusCode, SystemEventID
-from mockcti.wire.messages import AnswerCallReq
+from mockcti.wire.messages import AnswerCallReq, HeartbeatReq
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -392,6 +392,28 @@ async def test_bad_json_types_and_methods(mock):
     # the mock is still serving
     _, _, h = await call(ctl, "GET", "/health")
     assert h["ok"] is True and server.journal.entries(kind="note") == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("raw,needle", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # RecursionError in the decoder: was a 500
+    (b'{"agent": {"a": ' * 20_000 + b"1" + b"}" * 20_001, "nested too deeply"),
+    (b'{"seconds": 1' + b"0" * 5000 + b"}", "more than 4300 digits"),  # not Python's sys.set_int_max_str_digits advice
+])
+async def test_bodies_the_json_decoder_cannot_take_are_400_not_500(mock, raw, needle):
+    server, ctl = mock
+    bridge = await CTIClient.connect(server.host, server.port, version=14)
+    await bridge.open_bridge()
+    bridge.drain_events()
+    _, headers, err = await call(ctl, "POST", "/failover", raw_body=raw, headers={"Content-Type": "application/json"},
+                                 expect=400)
+    assert headers["content-type"] == "application/json"
+    assert needle in err["error"] and "internal" not in err["error"] and "sys." not in err["error"], err
+    assert err["field"] is None
+    assert server.journal.entries(kind="note") == []  # no handler failure recorded
+    hb = await bridge.request(HeartbeatReq(invoke_id=bridge.next_invoke_id()))  # the CTI client is not disturbed
+    assert hb.TYPE is MT.HEARTBEAT_CONF and not bridge.closed.is_set()
+    await bridge.close()
 
 
 @pytest.mark.asyncio
