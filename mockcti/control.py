@@ -33,6 +33,7 @@ drops every session; ``/report`` carries the engine's expectations (``engine.ver
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import difflib
 import importlib
@@ -880,8 +881,13 @@ class ControlServer:
             if not isinstance(sessions, list) or not all(isinstance(s, int) and not isinstance(s, bool)
                                                          for s in sessions):
                 raise HTTPError(400, "'sessions' must be an array of session ids (integers)", field="sessions")
+            twice = sorted(s for s, n in collections.Counter(sessions).items() if n > 1)
+            if twice:  # each would get the FAILURE_EVENT once per mention
+                raise HTTPError(400, f"'sessions' lists session {', '.join(map(str, twice))} more than once",
+                                field="sessions")
             open_ = self.hub.open_sessions()
-            unknown = [s for s in sessions if s not in open_]
+            open_set = set(open_)
+            unknown = [s for s in sessions if s not in open_set]
             if unknown:
                 raise HTTPError(400, f"no open session {unknown}; open sessions: {open_ or 'none'}",
                                 field="sessions", allowed=open_)

@@ -259,6 +259,28 @@ async def test_client_sees_every_mutation(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_failure_event_for_a_session_listed_twice_is_refused(mock):
+    """`"sessions": [1, 1]` sent that session the FAILURE_EVENT twice (and answered "sessions": [1, 1])."""
+    server, ctl = mock
+    c = await agent_client(server)
+    try:
+        sid = c_sid(server)
+        _, _, err = await call(ctl, "POST", "/events/failure",
+                               {"status": "E_CTI_UNSPECIFIED_FAILURE", "sessions": [sid, sid]}, expect=400)
+        assert err["field"] == "sessions" and f"session {sid} more than once" in err["error"], err
+        _, _, r = await call(ctl, "POST", "/events/failure", {"status": "E_CTI_UNSPECIFIED_FAILURE", "sessions": [sid]})
+        assert r["sessions"] == [sid]
+        ev = await c.next_event(MT.FAILURE_EVENT)
+        assert ev.status == StatusCode.E_CTI_UNSPECIFIED_FAILURE
+        await asyncio.sleep(0.2)  # (a FAILURE_EVENT ends the session: the client may send nothing more, §3.5)
+        assert [e.TYPE for e in c.drain_events()].count(MT.FAILURE_EVENT) == 0
+        assert [e.data["message"]["type"] for e in server.journal.entries(kind="out", session=sid)].count(
+            "FAILURE_EVENT") == 1
+    finally:
+        await c.abort()
+
+
+@pytest.mark.asyncio
 async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
     server, ctl = mock
     c = await agent_client(server)
