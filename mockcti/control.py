@@ -352,7 +352,8 @@ class ControlServer:
         self._clients: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
         self.scenario: Any = None  # the loaded Scenario (POST /scenario)
-        self._paused: dict[int, float | None] = {}  # session -> resume time (None: until resumed)
+        #: session -> (fault kind, resume time or None: until resumed); sessions gone are pruned
+        self._paused: dict[int, tuple[str, float | None]] = {}
         self._fault_gen: dict[int, int] = {}  # session -> generation; a scheduled resume of an older one is void
         self._initial_standby = False
         self._base_hub_config: Any = None
@@ -1043,9 +1044,15 @@ class ControlServer:
 
     # -- transport faults ------------------------------------------------------------------------------
 
+    def _prune_paused(self) -> None:
+        """Forget the pauses of sessions that are gone (closed by a fault, the client, failover)."""
+        for sid in [s for s in self._paused if s not in self.hub.conns]:
+            del self._paused[sid]
+
     def _faults_view(self) -> list[dict[str, Any]]:
-        return [{"session": sid, "kind": "pause_reading",
-                 "until": None if until is None else round(until, 6)} for sid, until in sorted(self._paused.items())]
+        self._prune_paused()
+        return [{"session": sid, "kind": kind, "until": None if until is None else round(until, 6)}
+                for sid, (kind, until) in sorted(self._paused.items())]
 
     async def get_faults(self, req: Request) -> Any:
         req.args(())
@@ -1072,7 +1079,7 @@ class ControlServer:
                 if kind in ("pause_reading", "delay"):
                     gen = self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
                     hub.act(PauseReading(sid))
-                    self._paused[sid] = None if seconds is None else now + seconds
+                    self._paused[sid] = (kind, None if seconds is None else now + seconds)
                     if seconds is not None:
                         hub.schedule(now + seconds, lambda sid=sid, gen=gen: self._resume(sid, gen))
                 elif kind == "resume_reading":
@@ -1103,6 +1110,7 @@ class ControlServer:
 
         req.args(())
         data = req.json(("session",))
+        self._prune_paused()
         if data.get("session") is None:
             sids = sorted(self._paused)
         else:

@@ -845,6 +845,39 @@ async def test_faults_resume_reading_replaced_pause_and_clearing_one_session(moc
 
 
 @pytest.mark.asyncio
+async def test_faults_in_force_name_their_kind_and_leave_with_their_session(mock):
+    """GET /faults listed a delay as pause_reading, and kept listing the pauses of sessions that
+    were gone (closed by a fault, dropped by a failover) for ever, in GET /state too."""
+    server, ctl = mock
+    a, b = await agent_client(server, "1001", ready=False), await agent_client(server, "1002", ready=False)
+    try:
+        sa, sb = sorted(server.hub.open_sessions())
+        await call(ctl, "POST", "/faults", {"session": sa, "kind": "delay", "seconds": 60})
+        await call(ctl, "POST", "/faults", {"session": sb, "kind": "pause_reading"})
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert [(x["session"], x["kind"]) for x in f["faults"]] == [(sa, "delay"), (sb, "pause_reading")]
+
+        await call(ctl, "POST", "/faults", {"session": sa, "kind": "close"})
+        await asyncio.wait_for(a.closed.wait(), 3)
+        await wait_for(lambda: sa not in server.hub.conns)
+        _, _, f = await call(ctl, "GET", "/faults")
+        assert [(x["session"], x["kind"]) for x in f["faults"]] == [(sb, "pause_reading")]
+        _, _, st = await call(ctl, "GET", "/state")
+        assert [x["session"] for x in st["faults"]] == [sb]
+
+        await call(ctl, "POST", "/failover", {"seconds": 0.1})
+        await asyncio.wait_for(b.closed.wait(), 3)
+        _, _, f = await call(ctl, "GET", "/faults")
+        _, _, st = await call(ctl, "GET", "/state")
+        assert f["faults"] == [] and st["faults"] == [] and st["connections"] == []
+        _, _, r = await call(ctl, "DELETE", "/faults")
+        assert r == {"cleared": []}  # nothing in force: no session to resume
+    finally:
+        await a.abort()
+        await b.abort()
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("kind", ["close", "reset", "half_close"])
 async def test_faults_that_end_the_connection(mock, kind):
     server, ctl = mock
