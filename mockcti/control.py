@@ -127,11 +127,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _allowed(name: Any, allowed: Iterable[str]) -> str:
-    allowed = list(allowed)
-    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6)
+def _allowed(name: Any, allowed: Iterable[Any], *, show: int = 50, guess: bool = True) -> str:
+    """``" (did you mean X?); allowed: a, b, c"``: at most ``show`` of them named, ``none`` when empty;
+    no guess for numbers (call ids, sessions, phone numbers), where a near miss is another one."""
+    allowed = [str(a) for a in allowed]
+    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6) if guess else []
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return f"{hint}; allowed: {', '.join(allowed)}"
+    listed = ", ".join(allowed[:show]) + (f" … ({len(allowed)} in all)" if len(allowed) > show else "")
+    return f"{hint}; allowed: {listed or 'none'}"
 
 
 # -- requests and responses --------------------------------------------------------------------
@@ -655,7 +658,8 @@ class ControlServer:
                             field="session")
         if v not in self.hub.conns:
             known = sorted(self.hub.conns)
-            raise HTTPError(400, f"no session {v}; sessions: {known or 'none'}", field="session", allowed=known)
+            raise HTTPError(400, f"unknown session {v}" + _allowed(v, known, guess=False), field="session",
+                            allowed=known)
         return [v]
 
     # -- read-only endpoints --------------------------------------------------------------------------
@@ -781,14 +785,15 @@ class ControlServer:
         call = self.hub.center.calls.get(int(text)) if text.isdecimal() and len(text) <= 10 else None
         if call is None:
             known = sorted(self.hub.center.calls)
-            raise HTTPError(404, f"unknown call {text[:40]!r}; calls: {known[:20]}", field="call", allowed=known[:100])
+            raise HTTPError(404, f"unknown call {text[:40]!r}" + _allowed(text, known, show=20, guess=False),
+                            field="call", allowed=known[:100])
         data = req.json(("device",))
         device = _str(data, "device", max_len=64)
         party = call.ani if device is None else device
         if party not in call.legs:
             who = f"{device!r} is" if device is not None else f"the caller ({call.ani}) is no longer"
-            raise HTTPError(400, f"{who} not on call {call.id}; parties: {sorted(call.legs)}", field="device",
-                            allowed=sorted(call.legs))
+            raise HTTPError(400, f"{who} not on call {call.id}" + _allowed(device, sorted(call.legs), guess=False),
+                            field="device", allowed=sorted(call.legs))
 
         def go(hub: Any, now: float) -> bool:
             hub.journal.record("happening", now, None, what="control API hang-up", call_id=call.id, device=party)
@@ -890,8 +895,8 @@ class ControlServer:
             open_set = set(open_)
             unknown = [s for s in sessions if s not in open_set]
             if unknown:
-                raise HTTPError(400, f"no open session {unknown}; open sessions: {open_ or 'none'}",
-                                field="sessions", allowed=open_)
+                raise HTTPError(400, f"unknown session {', '.join(map(str, unknown))} (not open)"
+                                + _allowed("", open_, guess=False), field="sessions", allowed=open_)
         status = StatusCode[name]
 
         def go(hub: Any, now: float) -> list[int]:

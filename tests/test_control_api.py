@@ -291,6 +291,9 @@ async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
         await c.next_event(MT.CALL_DELIVERED_EVENT)
         _, _, err = await call(ctl, "POST", f"/calls/{call_id}/hangup", {"device": "0699"}, expect=400)
         assert err["field"] == "device" and err["allowed"] == ["0612345678", "3001"]
+        assert err["error"] == f"'0699' is not on call {call_id}; allowed: 0612345678, 3001"  # as every name list
+        _, _, err = await call(ctl, "POST", f"/calls/{call_id + 1}/hangup", expect=404)
+        assert err["error"] == f"unknown call '{call_id + 1}'; allowed: {call_id}"
         _, _, r = await call(ctl, "POST", f"/calls/{call_id}/hangup")  # no body: the caller hangs up
         assert r == {"call_id": call_id, "device": "0612345678", "ended": True}
         cleared = await c.next_event(MT.CALL_CONNECTION_CLEARED_EVENT)
@@ -368,11 +371,13 @@ async def test_failover_refuses_next_open(mock):
     ("POST", "/events/failure", {"status": "E_CTI_NOPE"}, 400, "status", "E_CTI_UNSPECIFIED_FAILURE"),
     ("POST", "/events/failure", {"status": "E_CTI_TIMEOUT"}, 400, "status", "reserved in UCCX"),
     ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": [42]}, 400, "sessions",
-     "no open session"),
+     "unknown session 42 (not open); allowed: none"),
     ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": "all"}, 400, "sessions", "array"),
     ("POST", "/failover", {"seconds": "5"}, 400, "seconds", "number"),
     ("POST", "/failover", {"seconds": -1}, 400, "seconds", "between"),
-    ("POST", "/faults", {"session": 42, "kind": "reset"}, 400, "session", "no session 42"),
+    ("POST", "/faults", {"session": 42, "kind": "reset"}, 400, "session", "unknown session 42; allowed: none"),
+    ("DELETE", "/faults", {"session": 42}, 400, "session", "unknown session 42; allowed: none"),
+    ("POST", "/calls/16777999/hangup", {}, 404, "call", "unknown call '16777999'; allowed: none"),
     ("POST", "/faults", {"session": "all", "kind": "explode"}, 400, "kind", "pause_reading"),
     ("POST", "/faults", {"session": "all", "kind": "close", "seconds": 1}, 400, "seconds", "takes no"),
     ("POST", "/faults", {"kind": "close"}, 400, "session", "missing"),
