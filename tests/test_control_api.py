@@ -583,6 +583,35 @@ async def test_call_data_no_call_event_can_carry_is_refused_and_makes_no_call(mo
 
 
 @pytest.mark.asyncio
+async def test_a_call_from_an_agents_own_phone_is_refused(mock):
+    """POST /calls with the ANI of an agent's phone: delivered to that agent, the caller's leg was
+    overwritten by the agent's ringing leg (a call of one party, from nobody; hanging up 'the
+    caller' hung up the agent); to another agent, the caller's phone belonged to an agent who saw
+    nothing of the call. Now a 400 naming 'ani' and the agent; no call is made."""
+    server, ctl = mock
+    c = await agent_client(server)  # 1001 on 3001, READY
+    try:
+        for body in ({"agent": "1001", "ani": "3001"}, {"csq": "Sales", "ani": "3001"},
+                     {"agent": "1001", "ani": "3002"}):
+            _, _, err = await call(ctl, "POST", "/calls", body, expect=400)
+            assert err["field"] == "ani" and "phone of agent" in err["error"], err
+            assert repr(body["ani"]) in err["error"]
+        _, _, st = await call(ctl, "GET", "/state")
+        assert st["calls"] == [] and st["queues"] == {}
+        assert [a["state"] for a in st["agents"] if a["id"] == "1001"] == ["AGENT_STATE_READY"]
+        with pytest.raises(asyncio.TimeoutError):
+            await c.next_event(MT.BEGIN_CALL_EVENT, timeout=0.2)
+        # an outside number rings the agent, with the caller and the agent on the call
+        _, _, r = await call(ctl, "POST", "/calls", {"agent": "1001", "ani": "0612345678"})
+        await c.next_event(MT.CALL_DELIVERED_EVENT)
+        _, _, st = await call(ctl, "GET", "/state")
+        assert [lg["device"] for lg in st["calls"][0]["legs"]] == ["0612345678", "3001"]
+        assert server.internal_errors == 0
+    finally:
+        await c.abort()
+
+
+@pytest.mark.asyncio
 async def test_event_texts_longer_than_the_message_carries_are_refused(mock):
     """SYSTEM_EVENT / FAILURE_EVENT Text: 255 bytes with the NUL, so 254 of text (UTF-8 bytes, not
     characters); EventDeviceID 63. They used to be accepted (200) and then silently not sent."""

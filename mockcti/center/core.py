@@ -30,11 +30,13 @@ import hashlib
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockcti.center.config import ON_AGENT_DISCONNECT, AgentConfig, CenterConfig, check_call_data, default_center
+from mockcti.center.config import (
+    ON_AGENT_DISCONNECT, AgentConfig, CallDataError, CenterConfig, check_call_data, default_center,
+)
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
@@ -885,8 +887,16 @@ class ContactCenter:
 
     # -- inbound calls and routing ------------------------------------------------------------------------
 
-    #: the caller's-data check of :func:`mockcti.center.config.check_call_data` (deliver_call runs it)
-    check_call_data = staticmethod(check_call_data)
+    def check_call_data(self, ani: str, dnis: str | None, variables: Mapping[str, str] | None) -> None:
+        """The caller's-data check of :func:`mockcti.center.config.check_call_data` (deliver_call runs
+        it), and an ANI that is not a phone of this center: an inbound call comes from outside, and
+        a call's parties are its devices — from an agent's own phone the caller's leg was the agent's
+        ringing leg (a call from nobody), from another agent's phone that agent saw nothing of it."""
+        check_call_data(ani, dnis, variables)
+        owner = self.by_device.get(ani)
+        if owner is not None:
+            raise CallDataError("ani", f"ani {ani!r} is the phone of agent {owner.id}: an inbound call comes from "
+                                       "outside the center (an agent's call is its MAKE_CALL_REQ)")
 
     def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
                      ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None

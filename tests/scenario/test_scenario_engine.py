@@ -352,6 +352,24 @@ def test_hang_up_from_the_timeline_the_caller_abandons_while_ringing():
     assert all(f["where"].startswith("t.yaml:") for f in faults)
 
 
+def test_deliver_call_from_an_agents_phone_is_a_journalled_fault_and_makes_no_call():
+    """A deliver_call whose ANI is an agent's phone made a call of one party (the caller's leg
+    overwritten by the agent's ringing leg); now the action fails, named, and nothing is sent."""
+    h = H("""
+    timeline:
+      - {at: 2, do: {deliver_call: {agent: "1001", ani: "3001"}}}
+      - {at: 3, do: {deliver_call: {csq: Sales, ani: "3002"}}}
+    """, center=True)
+    a, br = h.open("1001"), h.open(None)
+    for t in (2.0, 3.0):
+        acts = h.tick(t)
+        assert h.msgs(acts, a) == [] and h.msgs(acts, br) == []
+    assert h.hub.center.calls == {}
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], "is the phone of agent" in f["error"]) for f in faults] == [("DeliverCall", True)] * 2
+    assert "'3001'" in faults[0]["error"] and "'3002'" in faults[1]["error"]
+
+
 def test_set_agent_state_system_event_and_failover_from_the_timeline():
     h = H("""
     timeline:
