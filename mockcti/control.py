@@ -66,10 +66,11 @@ ENDPOINTS: dict[str, str] = {
     "GET /violations": "violations recorded: ?since=SEQ&session=SID",
     "GET /report": "the JSON summary of the run (as summary.json)",
     "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
-    "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}',
+    "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}; optional '
+                   '"dnis" and "variables": {"call_variable1": "..."}',
     "POST /calls/{id}/hangup": '{} (the caller hangs up) or {"device": "0699999999"} (that party hangs up)',
     "POST /agents/{id}/state": '{"state": "READY", "reason_code": 0}',
-    "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "..."}',
+    "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "...", "device": "3001"} (text, device optional)',
     "POST /events/failure": '{"status": "E_CTI_...", "text": "...", "sessions": [1, 2]}',
     "POST /failover": '{"seconds": 5}: drop every session, refuse OPEN_REQ with E_CTI_SERVER_NOT_MASTER',
     "GET /scenario": "the loaded scenario",
@@ -79,7 +80,8 @@ ENDPOINTS: dict[str, str] = {
     "POST /faults": '{"session": 3 | "all", "kind": "pause_reading|resume_reading|delay|close|reset|half_close", '
                     '"seconds": 2}',
     "DELETE /faults": '{"session": 3 | "all"} (default all): resume reading, cancel pending resumes',
-    "POST /reset": "drop every session, clear the journal and faults, rebuild the center (and scenario)",
+    "POST /reset": '{} or {"seed": 7}: drop every session, clear the journal and faults, rebuild the center '
+                   '(and scenario)',
 }
 
 #: fault kind -> parameters it takes
