@@ -430,7 +430,7 @@ class ControlServer:
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Read one request and answer it; True to keep the connection for another."""
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_timeout)
+            head = await asyncio.wait_for(self._read_head(reader), self.idle_timeout)
         except asyncio.LimitOverrunError:
             await self._send(writer, self._error_response(HTTPError(
                 431, f"the request line and headers exceed {self.max_header_bytes} bytes")), keep=False)
@@ -475,6 +475,28 @@ class ControlServer:
         if not keep and not body_read:
             await self._linger(reader)  # the client may still be sending a body we refused
         return keep
+
+    async def _read_head(self, reader: asyncio.StreamReader) -> bytes:
+        """The request line and headers, up to the empty line that ends them: CRLF CRLF, or a bare LF
+        one (answered 400 by :meth:`_parse_head`; waiting for a CRLF CRLF that never comes left such a
+        client without an answer until the idle timeout). Empty lines before the request line are
+        skipped (RFC 9112 §2.2). LimitOverrunError when one line exceeds the limit (431);
+        IncompleteReadError with all that was read when the peer ends first."""
+        lines: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raise asyncio.IncompleteReadError(b"".join(lines) + exc.partial, None) from None
+            total += len(line)
+            if total > self.max_header_bytes:
+                return b"".join(lines) + line  # (431 by the caller)
+            if line in (b"\r\n", b"\n"):
+                if lines:
+                    return b"".join(lines) + line
+                continue
+            lines.append(line)
 
     async def _linger(self, reader: asyncio.StreamReader) -> None:
         """Before closing, read and discard what the client is still sending (a body refused with 413,

@@ -502,6 +502,10 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
     assert status == 400
     status, _, body = parse_raw(await raw_exchange(ctl, b"GET http://x/health HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert status == 400 and body["field"] == "target"
+    # empty lines before the request line are skipped (RFC 9112 §2.2; they made a 400 'malformed request line')
+    status, _, body = parse_raw(await raw_exchange(
+        ctl, b"\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert status == 200 and body["ok"] is True
     # HTTP/1.0 without Host is fine and closes
     status, headers, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.0\r\n\r\n"))
     assert status == 200 and headers["connection"] == "close" and body["ok"] is True
@@ -513,6 +517,9 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
      "only 100-continue"),
     (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400, None, "folding"),
     (b"GET /health HTTP/1.1\nHost: x\r\n\r\n", 400, None, "bare CR or LF"),
+    # ended by a bare-LF empty line: it waited for a CRLF CRLF, no answer until the 30 s idle timeout
+    (b"GET /health HTTP/1.1\nHost: x\n\n", 400, None, "bare CR or LF"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n\n", 400, None, "bare CR or LF"),
     (b"GET /journal?kind=in&kind=out HTTP/1.1\r\nHost: x\r\n\r\n", 400, "kind", "given 2 times"),
     (b"GET /journal?kind=%ff HTTP/1.1\r\nHost: x\r\n\r\n", 400, "query", "malformed query string"),
     (b"GET /journal?limit=0 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "limit", "between 1 and 100000, got 0"),
