@@ -184,6 +184,11 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         suite.set("failures", str(fails))
         suite.set("errors", "0")
         suite.set("skipped", "0")
+        # what the client under test printed (mockcti run), where CI servers show it beside the failures
+        output = "".join(str(s.get("client_output") or "") for s in summary.get("scenarios", [])
+                         if isinstance(s, Mapping) and s.get("name") == scen)
+        if output.strip():
+            ET.SubElement(suite, "system-out").text = output
         total += len(exps)
         failures += fails
     internal = _internal_errors(summary.get("faults", []))

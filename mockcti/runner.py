@@ -212,8 +212,12 @@ async def _drain(stream: Any, into: bytearray, keep: int = 64 * 1024) -> None:
             del into[:-keep]
 
 
+#: how many of the last lines of the client's output ``print_run`` shows for a run that failed
+CLIENT_OUTPUT_LINES = 40
+
+
 def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
-    """A short readable account of one run."""
+    """A short readable account of one run (for a run that failed, the end of the client's output)."""
     status = "PASS" if run.exit_code == 0 else "FAIL"
     print(f"{status} {run.name} (seed {run.seed}; {run.end_reason})", file=stream)
     _print_expectations(run.expectations, stream)
@@ -222,6 +226,14 @@ def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
         print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}", file=stream)
     if run.client_exit not in (None, 0):
         print(f"  client exited with status {run.client_exit}", file=stream)
+    if run.exit_code != 0 and run.client_output.strip():
+        # what the client printed (its traceback, "not found" from the shell …) is kept for a failed run
+        lines = run.client_output.rstrip("\n").splitlines()
+        shown = lines[-CLIENT_OUTPUT_LINES:]
+        more = f"last {len(shown)} of {len(lines)} lines" if len(shown) < len(lines) else f"{len(lines)} line(s)"
+        print(f"  client output ({more}):", file=stream)
+        for line in shown:
+            print(f"  | {line}", file=stream)
 
 
 # -- `mockcti serve --scenario FILE` -----------------------------------------------------------------

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     combined = {
         "tool": "mockcti", "passed": all(r.exit_code == 0 for r in runs),
         "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
-                       "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit} for r in runs],
+                       "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,
+                       "client_output": r.client_output} for r in runs],
         "violations": [v for r in runs for v in r.summary["violations"]],
         "expectations": [e for r in runs for e in r.summary["expectations"]],
         "faults": [f for r in runs for f in r.summary["faults"]],

@@ -122,6 +122,37 @@ def test_client_exiting_non_zero_exits_3(files):
     assert summary["scenarios"][0]["client_exit"] == 7 and summary["scenarios"][0]["exit_code"] == 3
 
 
+def test_what_a_failing_client_printed_is_shown_and_reported(files):
+    """The client's stdout and stderr were read and thrown away: a client that crashed (its
+    traceback) or a command the shell could not find ("not found") left only a status number. Now a
+    failed run prints the end of the client's output, summary.json keeps it and junit.xml has it as
+    the scenario's <system-out>; a passing run prints none of it."""
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 7")  # prints "client done", exits 7
+    assert r.returncode == 3, r.stderr
+    assert "  client output (1 line(s)):\n  | client done\n" in r.stderr, r.stderr
+    summary = json.loads((files / "report" / "summary.json").read_text())
+    assert summary["scenarios"][0]["client_output"] == "client done\n"
+    root = ET.parse(files / "report" / "junit.xml").getroot()
+    (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "mockcti.scenario.cli-demo"]
+    assert suite.find("system-out").text == "client done\n"
+
+    crash = files / "crash.py"
+    crash.write_text("import sys\nprint('connecting to', 'nowhere')\nraise RuntimeError('my client broke')\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--report", str(files / "report"),
+           "--timeout", "20", "--client-cmd", f"{sys.executable} {crash}"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=files)
+    assert r.returncode == 1, r.stderr  # the expectation is unmet too
+    assert "  | connecting to nowhere\n" in r.stderr and "  | RuntimeError: my client broke\n" in r.stderr, r.stderr
+
+    cmd[-1] = "no-such-client-xyz --go"
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=files)
+    assert "  client exited with status 127\n  client output (1 line(s)):\n  | " in r.stderr, r.stderr
+    assert "no-such-client-xyz" in r.stderr.split("client output")[1]  # the shell's "not found"
+
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 0 and "client done" not in r.stderr and "client output" not in r.stderr, r.stderr
+
+
 def test_client_that_cannot_start_exits_3(files):
     cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--report", str(files / "report"),
            "--timeout", "10", "--client-cmd", str(files / "no-such-client")]
