@@ -78,8 +78,9 @@ def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, se
 
 async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout: float = 60.0,
                        host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
-                       announce: Any = None, on_started: Any = None) -> ScenarioRun:
-    """Serve one scenario until it ends, the client exits, or ``timeout`` seconds pass.
+                       announce: Any = None, on_started: Any = None, stop: Any = None) -> ScenarioRun:
+    """Serve one scenario until it ends, the client exits, ``timeout`` seconds pass or ``stop`` (an
+    optional :class:`asyncio.Event`) is set (``mockcti run`` sets it on SIGINT/SIGTERM).
 
     ``on_started(server)`` (optional, may be a coroutine function) runs once the server listens;
     tests use it to drive a ``mockcti.client`` in-process instead of a subprocess.
@@ -118,6 +119,8 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
             if asyncio.iscoroutine(res):
                 driver = asyncio.ensure_future(res)
         while loop.time() < deadline and not engine.done:
+            if stop is not None and stop.is_set():
+                break
             if proc is not None and proc.returncode is not None:
                 break
             if driver is not None and driver.done():
@@ -125,7 +128,9 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
             await asyncio.sleep(0.02)
         # let what is in flight arrive (bounded)
         await asyncio.sleep(0.05)
-        if engine.done:
+        if stop is not None and stop.is_set():
+            run.end_reason = "interrupted"
+        elif engine.done:
             run.end_reason = engine.end_reason or "ended"
         elif proc is not None and proc.returncode is not None:
             run.end_reason = f"client exited with status {proc.returncode}"

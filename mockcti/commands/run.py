@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 
 from mockcti.commands.serve import port_number
@@ -14,7 +15,8 @@ EPILOG = """exit codes:
   0  every expectation met, no violation recorded
   1  an expectation unmet or a violation recorded
   2  a scenario file is invalid, bad usage, or a report file could not be written
-  3  the client under test could not start or exited non-zero"""
+  3  the client under test could not start or exited non-zero
+  130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,11 +73,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti run: --report {args.report}: cannot write {path}: {exc.strerror or exc}",
               file=sys.stderr, flush=True)
 
+    caught: list[int] = []  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
+
     async def main() -> list:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def interrupted(sig: int) -> None:
+            if not caught:
+                print(f"mockcti run: {signal.Signals(sig).name}: stopping the client and the server",
+                      file=sys.stderr, flush=True)
+            caught.append(sig)
+            stop.set()
+
+        # a CI job cancelled (SIGTERM) or Ctrl-C: the client runs in a process group of its own, so
+        # mockcti run stops it itself (killed by the signal's default action, it left the client running)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, interrupted, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform / thread
+                pass
         runs = []
         for path, sc in scenarios:
+            if stop.is_set():
+                break
             run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
-                                     port=args.port, seed=args.seed,
+                                     port=args.port, seed=args.seed, stop=stop,
                                      announce=lambda s: print(s, file=sys.stderr, flush=True))
             run.path = path
             runs.append(run)
@@ -96,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         runs = asyncio.run(main())
-    except KeyboardInterrupt:
-        return 1
+    except KeyboardInterrupt:  # (where no signal handler could be installed)
+        return 128 + signal.SIGINT
     combined = {
         "tool": "mockcti", "passed": all(r.exit_code == 0 for r in runs),
         "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
@@ -114,8 +137,11 @@ def run(args: argparse.Namespace) -> int:
             cannot_write(report_dir / name, exc)
     if args.json:
         print(json_text(combined, indent=2))
-    print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed; "
-          f"report in {report_dir}/", file=sys.stderr)
+    skipped = len(scenarios) - len(runs)
+    print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed"
+          + (f", {skipped} not run" if skipped else "") + f"; report in {report_dir}/", file=sys.stderr)
+    if caught:
+        return 128 + caught[0]
     if unwritten:
         return 2
     codes = [r.exit_code for r in runs]

@@ -218,6 +218,55 @@ def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(t
         pytest.fail(f"the client {pid} outlived the run")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups, POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path, sig):
+    """A CI job cancelled (SIGTERM to mockcti run) killed mockcti run at once and left the client
+    under test running (it has a process group of its own), with no report; Ctrl-C exited 1, the
+    status of an unmet expectation. Now either signal stops the scenario, the client (as at the end
+    of a run), writes the report and exits 128 + the signal; the scenarios after it are not run."""
+    import signal
+    import time
+
+    (tmp_path / "noend.yaml").write_text("name: noend\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
+    pidfile = tmp_path / "pid"
+    (tmp_path / "hang.py").write_text(
+        "import os, time\n"
+        f"open({str(pidfile)!r} + '.tmp', 'w').write(str(os.getpid()))\n"
+        f"os.replace({str(pidfile)!r} + '.tmp', {str(pidfile)!r})\n"
+        "time.sleep(300)\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "noend.yaml", "--timeout", "120", "--report", "rep",
+           "--client-cmd", f"{sys.executable} hang.py"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for _ in range(300):
+            if pidfile.exists():
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the client did not start")
+        pid = int(pidfile.read_text())
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=30)
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)  # the orphan and its shell (a group of their own)
+            pytest.fail(f"the client {pid} outlived mockcti run")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + getattr(signal, sig), err
+    assert f"mockcti run: {sig}: stopping the client and the server" in err and "Traceback" not in err, err
+    assert "FAIL noend (seed 0; interrupted)" in err and "0/1 scenario(s) passed, 1 not run" in err, err
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert [s["end"] for s in summary["scenarios"]] == ["interrupted"] and summary["passed"] is False
+
+
 def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
     """A scenario name is not a path (it used to be: "../x" wrote outside --report, "a/b" crashed);
     two scenarios with one name keep both journals; a control character in the name keeps junit.xml
