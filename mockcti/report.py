@@ -199,7 +199,8 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         case = ET.SubElement(suite, "testcase", classname="mockcti.internal", name="the mock ran without an internal error")
         err = ET.SubElement(case, "error", type="internal error",
                             message=f"{n_internal} internal error(s) in mockcti; please report them")
-        err.text = "\n".join(f"t={f.get('t')} {f.get('where', '')}: {f.get('error', '')}" for f in internal)
+        err.text = "\n".join((f"scenario {f['scenario']} " if f.get("scenario") is not None else "")
+                             + f"t={f.get('t')} {f.get('where', '')}: {f.get('error', '')}" for f in internal)
         total += 1
     root.set("tests", str(total))
     root.set("failures", str(failures))
@@ -231,7 +232,8 @@ def _violation_line(v: Mapping[str, Any]) -> str:
         text = f": {v['code_text']}" if v.get("code_text") else ""
         extra = f" [code {v.get('code')} {v.get('code_name', '')}{text}]"
     req = f" ({v['request']})" if v.get("request") else ""
-    return f"t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
+    scenario = f"scenario {v['scenario']} " if v.get("scenario") is not None else ""  # (mockcti run)
+    return f"{scenario}t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
 
 
 def terminal_table(summary: Mapping[str, Any]) -> str:

@@ -126,9 +126,10 @@ def run(args: argparse.Namespace) -> int:
         "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
                        "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,
                        "client_output": r.client_output} for r in runs],
-        "violations": [v for r in runs for v in r.summary["violations"]],
+        # each run numbers its sessions from 1: a violation or fault names its scenario (and journal)
+        "violations": [{**v, "scenario": r.name, "journal": r.journal_file} for r in runs for v in r.summary["violations"]],
         "expectations": [e for r in runs for e in r.summary["expectations"]],
-        "faults": [f for r in runs for f in r.summary["faults"]],
+        "faults": [{**f, "scenario": r.name, "journal": r.journal_file} for r in runs for f in r.summary["faults"]],
     }
     for name, text in (("summary.json", json_text(combined, indent=2) + "\n"), ("junit.xml", junit_xml(combined))):
         try:

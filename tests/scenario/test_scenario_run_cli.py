@@ -267,6 +267,39 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
     assert [s["end"] for s in summary["scenarios"]] == ["interrupted"] and summary["passed"] is False
 
 
+def test_a_violation_names_its_scenario_when_several_run(tmp_path):
+    """Each scenario's server numbers its sessions from 1: with two scenarios, the combined junit.xml
+    failure read "t=… session 1: disconnected without CLOSE_REQ" twice and summary.json's violations
+    did not say which scenario (or journal) each came from."""
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nend: {{after: 20, when: disconnect}}\n")
+    (tmp_path / "rude.py").write_text(textwrap.dedent("""\
+        import os, socket
+        from mockcti.wire import Dialect, FrameBuffer, encode, messages as W
+        D = Dialect.uccx(14)
+        s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+        s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
+                                   call_msg_mask=0, agent_state_mask=0, client_id="rude", client_password=b"",
+                                   agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+        fb = FrameBuffer()
+        while not fb.feed(s.recv(4096)):
+            pass
+        s.close()  # no CLOSE_REQ
+        """))
+    cmd = [sys.executable, "-m", "mockcti", "run", "first.yaml", "second.yaml", "--timeout", "20", "--report", "rep",
+           "--client-cmd", f"{sys.executable} rude.py"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert [(v["rule"], v["scenario"], v["journal"], v["session"]) for v in summary["violations"]] == [
+        ("PROTO-NO-CLOSE", "first", "first.jsonl", 1), ("PROTO-NO-CLOSE", "second", "second.jsonl", 1)]
+    root = ET.parse(tmp_path / "rep" / "junit.xml").getroot()
+    (failure,) = [f for f in root.iter("failure") if f.get("type") == "PROTO-NO-CLOSE"]
+    lines = failure.text.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("scenario first t=") and lines[1].startswith("scenario second t=")
+    assert all(line.endswith("session 1: disconnected without CLOSE_REQ") for line in lines), lines
+
+
 def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
     """A scenario name is not a path (it used to be: "../x" wrote outside --report, "a/b" crashed);
     two scenarios with one name keep both journals; a control character in the name keeps junit.xml
