@@ -752,6 +752,9 @@ class _Ctx:
         f, line = _locate(self.doc, path, self.file)
         return m.Location(f, line, _fmt_path(_own_path(self.doc, path)))
 
+    def has_error_at(self, path: tuple[Any, ...]) -> bool:
+        return any(key[2] == path for key in self._seen)
+
     def err(self, path: tuple[Any, ...], message: str) -> None:
         if self.via:
             message += f" (in template used at {self.via[-1]})"
@@ -1336,15 +1339,16 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
         except Exception:  # noqa: BLE001 - the center package is optional for loading; README defaults apply
             pass
         return None
+    # a center given replaces the default one whole: what it leaves out it does not have (names
+    # checked against the default center's agents and CSQs loaded fine and failed when they ran)
+    ctx.agents, ctx.csqs = set(), set()
     if "agents" in raw:
-        ctx.agents = set()
         for i, a in enumerate(raw["agents"]):
             aid = a["id"]
             if aid in ctx.agents:
                 ctx.err(("center", "agents", i, "id"), f"duplicate agent id {aid!r}")
             ctx.agents.add(aid)
     if "csqs" in raw:
-        ctx.csqs = set()
         ids: set[int] = set()
         for i, c in enumerate(raw["csqs"]):
             if c["name"] in ctx.csqs:
@@ -1376,7 +1380,8 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
         CenterConfig.from_mapping(plain, base="center")
     except CenterConfigError as exc:
         parts = tuple(int(x) if x.isdigit() else x for x in re.findall(r"[^.\[\]]+", exc.key_path or "center"))
-        ctx.err(parts or ("center",), exc.reason)
+        if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
+            ctx.err(parts or ("center",), exc.reason)
     return plain
 
 

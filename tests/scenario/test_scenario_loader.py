@@ -556,3 +556,24 @@ def test_center_is_the_center_file_shape_and_checked_by_the_center():
     pytest.importorskip("mockcti.center.config")
     errs = errors_of("name: x\ncenter:\n  agents: [{id: '1001', csqs: [Nope]}]\n  csqs: [{name: Sales}]\n")
     assert any(e.key_path == "center.agents[0].csqs[0]" and "unknown CSQ 'Nope'" in e.message for e in errs)
+
+
+def test_a_center_given_has_only_the_agents_and_csqs_it_names():
+    """A scenario's center replaces the default one whole. The loader checked agent and CSQ names
+    against the default center's (1001-1004, Sales, Support) when the center left agents or CSQs
+    out: a deliver_call to agent 1001 validated OK and at run time was only a journalled fault
+    ("unknown agent '1001'": no call, and the run passed), and an agent's CSQ was refused twice,
+    once with the default names as "allowed" and once with "allowed: " and nothing."""
+    pytest.importorskip("mockcti.center.config")
+    errs = errors_of("name: x\ncenter:\n  csqs: [{name: Sales, id: 1}]\n"
+                     "timeline:\n  - {at: 0.1, do: {deliver_call: {agent: '1001', csq: Support}}}\n")
+    assert [str(e) for e in errs] == [
+        "scenarios/x.yaml:5: timeline[0].do.deliver_call.agent: unknown agent id '1001'; this scenario defines no agent id",
+        "scenarios/x.yaml:5: timeline[0].do.deliver_call.csq: unknown CSQ 'Support'; allowed: Sales"]
+    errs = errors_of("name: x\ncenter:\n  agents: [{id: '1001', extension: '3001', csqs: [Sales]}]\n"
+                     "timeline:\n  - {at: 0.1, do: {deliver_call: {csq: Sales}}}\n")
+    assert [str(e) for e in errs] == [
+        "scenarios/x.yaml:3: center.agents[0].csqs[0]: unknown CSQ 'Sales'; this scenario defines no CSQ",
+        "scenarios/x.yaml:5: timeline[0].do.deliver_call.csq: unknown CSQ 'Sales'; this scenario defines no CSQ"]
+    # no center: the default one's names
+    load("name: x\ntimeline:\n  - {at: 0.1, do: {deliver_call: {agent: '1004', csq: Support}}}\n")
