@@ -741,6 +741,48 @@ async def test_acd_violation_fails_a_misbehaving_client(name):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("name", [n for n in sorted(ACD_CASES) if n.startswith(("acd-violation-line2",
+                                                                                 "acd-violation-originated"))])
+async def test_acd_violation_catches_a_client_that_connects_as_a_process_does(name):
+    """Under `mockcti run` the client is a process: it connects some time after the server listens.
+    These scenarios delivered their inbound call at 0.2 s of the server's clock, before such a
+    client was there: it never saw CALL_DELIVERED_EVENT, never reached the request the scenario is
+    about, and a client with that very bug passed. The call now rings 0.2 s after the OPEN_REQ."""
+    bad, rule, _state, _code = ACD_CASES[name]
+    seen = {}
+
+    async def driver(server):
+        await asyncio.sleep(0.6)  # a client process starting (interpreter, imports)
+        c = await agent(server)
+        seen["reply"] = await bad(c)
+        await c.close()
+
+    r = await run(name, driver)
+    assert r.exit_code == 1 and r.client_exit is None, (r.client_output, r.end_reason)
+    assert seen["reply"].TYPE is MT.CONTROL_FAILURE_CONF
+    assert violations(r) == [rule]
+
+
+@pytest.mark.asyncio
+async def test_event_storm_reaches_a_client_that_connects_as_a_process_does():
+    """The storm blew at 0.3-0.39 s of the server's clock: a client process connecting later got
+    none of it and passed without being tested. It now starts 0.3 s after the OPEN_REQ."""
+    seen = {}
+
+    async def driver(server):
+        await asyncio.sleep(0.6)
+        c = await agent(server)
+        await asyncio.sleep(0.6)
+        seen["alive"] = await alive(c, 2)
+        seen["agent"] = [e.TYPE for e in c.drain_events()]
+        await c.close()
+
+    r = await run("event-storm", driver)
+    assert_passed(r)
+    assert seen["alive"] and seen["agent"].count(MT.SYSTEM_EVENT) == 200
+
+
+@pytest.mark.asyncio
 async def test_acd_violation_line1held_passes_a_client_that_retrieves():
     async def driver(server):
         c = await agent(server)
