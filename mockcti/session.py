@@ -379,6 +379,9 @@ class Session:
     connected_at: float = 0.0
     last_received: float | None = None
     ended_by_failure_event: bool = False
+    #: the latest HEARTBEAT_REQ went unanswered (the server withheld its HEARTBEAT_CONF): a client
+    #: that then resets the connection does what reference §3.4 asks, not a PROTO-NO-CLOSE
+    heartbeat_unanswered: bool = False
     close_requested: bool = False
     refused_at: float | None = None
 
@@ -736,7 +739,7 @@ class Session:
         """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
         out: list[Event] = []
         if peer_initiated and self.state is _OPEN and not self.close_requested \
-                and not self.ended_by_failure_event:
+                and not self.ended_by_failure_event and not self.heartbeat_unanswered:
             out.append(Violation("PROTO-NO-CLOSE", "disconnected without CLOSE_REQ"))
         self.state = _CLOSED
         return out

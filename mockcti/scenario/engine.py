@@ -225,6 +225,10 @@ class ScenarioEngine:
             self._step_deadline = None
             self.step_index += 1
         # protocol faults on the answer: it is withheld or late (no rule and no step response runs)
+        if message.TYPE is MT.HEARTBEAT_REQ:  # §3.4: unanswered heartbeats, the client resets the connection
+            conn = hub.conns.get(session_id)
+            if conn is not None:
+                conn.session.heartbeat_unanswered = bool(sf.drop_heartbeat_conf)
         if message.TYPE is MT.HEARTBEAT_REQ and sf.drop_heartbeat_conf:
             sf.drop_heartbeat_conf -= 1
             self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)

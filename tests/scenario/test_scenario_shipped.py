@@ -863,6 +863,49 @@ async def test_heartbeat_loss():
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("name, interval", [("heartbeat-loss", 0.2), ("heartbeat-loss", 5.0), ("truncated-frame", 5.0)],
+                         ids=["fast", "reference-minimum", "truncated-frame"])
+async def test_heartbeat_loss_passes_a_client_that_follows_the_reference(name, interval):
+    """Reference §3.4: three heartbeats unanswered, the client declares the session failed and
+    resets the TCP connection, as mockcti.client.CTIClient does. The scenario failed such a client
+    twice over: it ended after 8 s, before three heartbeats at the minimum interval of 5 s had gone
+    unanswered (reconnects unmet), and the reset was a PROTO-NO-CLOSE violation. A client that
+    leaves without CLOSE_REQ while its heartbeats are answered still breaks the rule."""
+    seen = {}
+
+    async def driver(server):
+        c = await connect(server)
+        await c.open_agent(agent_id="1001", instrument=D, idle_timeout=20, heartbeat=interval, timeout=3)
+        await c.set_agent_state(AS.AGENT_STATE_READY)
+        await asyncio.wait_for(c.closed.wait(), 5 * interval + 5)
+        seen["reason"] = c.close_reason
+        c = await reopen(server)
+        await c.close()
+
+    r = await run(name, driver, timeout=40)
+    assert_passed(r)
+    if name == "heartbeat-loss":
+        assert seen["reason"] == "3 heartbeats unanswered (reference §3.4)"
+
+
+@pytest.mark.asyncio
+async def test_leaving_without_close_req_while_heartbeats_are_answered_is_still_a_violation():
+    from mockcti.scenario.loader import load_scenario_text
+
+    sc = load_scenario_text("name: hb\nfaults: [{kind: no_heartbeat_conf, params: {count: 1}}]\nend: {after: 10}\n",
+                            filename="hb.yaml")
+
+    async def driver(server):
+        c = await agent(server)
+        assert not await alive(c, 0.3)  # withheld
+        assert await alive(c, 2)  # answered: the server is there
+        await c.abort()
+
+    r = await run_scenario(sc, on_started=driver, timeout=10)
+    assert violations(r) == ["PROTO-NO-CLOSE"]
+
+
+@pytest.mark.asyncio
 async def test_heartbeat_loss_fails_a_client_that_does_not_reconnect():
     async def driver(server):
         c = await agent(server)
