@@ -747,8 +747,9 @@ class ScenarioEngine:
             count = len(hits)
             met = exp.satisfied_by(count)
             want = ("never" if exp.never else f"{exp.min}" + ("+" if exp.max is None else
-                                                              ("" if exp.max == exp.min else f"..{exp.max}")))
-            detail = f"{exp.match.message.name}: expected {want} time(s), received {count}"
+                                                              ("" if exp.max == exp.min else f"..{exp.max}"))
+                    + " time(s)")
+            detail = f"{exp.match.message.name}: expected {want}, received {count}"
             near = None if met or count else self._near_miss(exp.match)
             out.append(R(scenario=name, name=exp.id, met=met, detail=detail, near_miss=near, **_at(exp.loc)))
             if hits:
