@@ -201,6 +201,16 @@ def open_sender(cls: type) -> Any:
         def fn(session: "Session", m: Message) -> bytes:
             session._call_ended(m.call_id)
             return encode_shared(m, session.dialect)
+    elif cls.TYPE is MT.FAILURE_CONF:
+        def fn(session: "Session", m: Message) -> bytes:
+            if session._outstanding.pop(m.invoke_id, None) is MT.HEARTBEAT_REQ:
+                session.heartbeat_unanswered = True  # §3.4: a client resets after a failed heartbeat
+            return encode(m, session.dialect)
+    elif cls.TYPE is MT.HEARTBEAT_CONF:
+        def fn(session: "Session", m: Message) -> bytes:
+            session._outstanding.pop(m.invoke_id, None)
+            session.heartbeat_unanswered = False
+            return encode(m, session.dialect)
     elif conf and not revealing and not lists:
         def fn(session: "Session", m: Message) -> bytes:
             session._outstanding.pop(m.invoke_id, None)
@@ -379,8 +389,9 @@ class Session:
     connected_at: float = 0.0
     last_received: float | None = None
     ended_by_failure_event: bool = False
-    #: the latest HEARTBEAT_REQ went unanswered (the server withheld its HEARTBEAT_CONF): a client
-    #: that then resets the connection does what reference §3.4 asks, not a PROTO-NO-CLOSE
+    #: the latest HEARTBEAT_REQ went unanswered (the server withheld its HEARTBEAT_CONF) or was answered
+    #: FAILURE_CONF: a client that then resets the connection does what reference §3.4 asks, not a
+    #: PROTO-NO-CLOSE; a HEARTBEAT_CONF sent clears it
     heartbeat_unanswered: bool = False
     close_requested: bool = False
     refused_at: float | None = None
@@ -436,6 +447,7 @@ class Session:
                     self.last_received = now
                     if replies is None:
                         replies = bytearray()
+                        self.heartbeat_unanswered = False  # answered HEARTBEAT_CONF (below)
                     replies += _HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, item)
                     answered += 1
                     continue
@@ -489,6 +501,7 @@ class Session:
         self.bytes_in += len(data)
         self.messages_in += len(ids)
         self.last_received = now
+        self.heartbeat_unanswered = False
         if len(ids) == 1:
             return HeartbeatsAnswered(_HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, ids[0]), 1)
         return HeartbeatsAnswered(b"".join([_HEARTBEAT_CONF_FRAME.pack(4, _HEARTBEAT_CONF_ID, i) for i in ids]),

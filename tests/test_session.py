@@ -650,3 +650,26 @@ def test_the_hub_resets_a_connection_that_never_opens():
     closes = [a for t in (2.0, 4.0, 6.0) for a in hub.tick(t) if isinstance(a, Close)]
     assert [(c.session_id, c.abort) for c in closes] == [(silent, True)]
     assert "no OPEN_REQ" in closes[0].reason
+
+
+def test_a_reset_after_a_heartbeat_answered_failure_conf_is_not_a_missing_close():
+    """Reference §3.4: a FAILURE_CONF to a HEARTBEAT_REQ means the session failed; the client resets
+    the connection, without CLOSE_REQ. That is not PROTO-NO-CLOSE; once a later heartbeat is answered
+    HEARTBEAT_CONF, leaving without CLOSE_REQ is again."""
+    s = opened_session()
+    s.receive_data(wire(HeartbeatReq(invoke_id=7)), 1.0)
+    s.encode(FailureConf(invoke_id=7, status=int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text="offline"))
+    assert kinds(s.closed(peer_initiated=True)) == []
+
+    s = opened_session()
+    s.receive_data(wire(HeartbeatReq(invoke_id=7)), 1.0)
+    s.encode(FailureConf(invoke_id=7, status=int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text="offline"))
+    for inv in (8, 9):  # answered again: the connection is healthy
+        s.receive_data(wire(HeartbeatReq(invoke_id=inv)), 2.0)
+        s.encode(HeartbeatConf(invoke_id=inv))
+    assert kinds(s.closed(peer_initiated=True)) == ["Violation:PROTO-NO-CLOSE"]
+
+    s = opened_session()  # a FAILURE_CONF to another request is no reason to reset
+    s.receive_data(wire(HoldCallReq(invoke_id=5, call_id=1, connection_device_id="3001")), 1.0)
+    s.encode(FailureConf(invoke_id=5, status=int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text="no"))
+    assert kinds(s.closed(peer_initiated=True)) == ["Violation:PROTO-NO-CLOSE"]
