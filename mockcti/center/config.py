@@ -368,6 +368,10 @@ class _Builder:
             if not isinstance(var, Mapping):
                 raise self.err(f"{p}.variables", "expected a mapping of call variable names to strings")
             ani = self.string(c.get("ani", "0600000000"), f"{p}.ani")
+            owner = next((a.id for a in agents if ani in (a.extension, a.instrument)), None)
+            if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
+                raise self.err(f"{p}.ani", f"ani {ani!r} is the phone of agent {owner}: a call in progress comes "
+                                           "from outside the center")
             try:  # what BEGIN_CALL_EVENT carries
                 check_call_data(ani, None, {str(k): str(v) for k, v in var.items()})
             except CallDataError as exc:

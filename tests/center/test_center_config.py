@@ -88,6 +88,9 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {call_variable2: '" + "é" * 21 + "'}}]",
      "calls[0].variables.call_variable2", ["42 bytes", "at most 40"]),
     ("agents: {id: 1}", "agents", ["list"]),
+    # a preset call's caller is outside the center: from an agent's phone the caller's leg was the agent's
+    ("agents: [{id: '1', extension: '2'}, {id: '5', extension: '6'}]\ncalls: [{agent: '1', ani: '6'}]",
+     "calls[0].ani", ["the phone of agent 5", "outside the center"]),
 ])
 def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words):
     p = tmp_path / "bad.yaml"
