@@ -783,6 +783,32 @@ async def test_event_storm_reaches_a_client_that_connects_as_a_process_does():
 
 
 @pytest.mark.asyncio
+async def test_event_storm_waits_for_a_heartbeat_at_the_clients_own_cadence():
+    """The scenario ended after 8 s and expected a HEARTBEAT_REQ by then: a client heartbeating every
+    IdleTimeout/4 = 15 s (CTIClient's default at IdleTimeout 60; any interval over 8 s) failed it. Now
+    it waits up to 65 s for the heartbeat after the storm and ends there."""
+    async def driver(server):
+        c = await agent(server, heartbeat=9)
+        await asyncio.sleep(9.8)
+        await c.close()
+
+    r = await run("event-storm", driver, timeout=20)
+    assert_passed(r)
+    assert r.end_reason == "all steps done"
+
+
+@pytest.mark.asyncio
+async def test_event_storm_fails_a_client_that_stops_heartbeating():
+    async def driver(server):
+        c = await agent(server)  # heartbeat=0: it never heartbeats
+        await asyncio.sleep(1.0)
+        await c.close()
+
+    r = await run("event-storm", driver, timeout=2)
+    assert "heartbeat-after-the-storm" in " ".join(e.name for e in r.expectations if not e.met)
+
+
+@pytest.mark.asyncio
 async def test_acd_violation_line1held_passes_a_client_that_retrieves():
     async def driver(server):
         c = await agent(server)
