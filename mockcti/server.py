@@ -63,13 +63,17 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        srv = self.server
+        if not srv._accepting:  # accepted as the server stopped listening: nobody would ever close it
+            self.closing = True
+            transport.close()
+            return
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        srv = self.server
         self.sid = srv.hub.connect(srv.now(), self.peer)
         srv.connections[self.sid] = self
         srv._run(srv.hub.take_actions())
@@ -87,6 +91,8 @@ class _Connection(asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.sid:  # closed in connection_made: never a session
+            return
         srv = self.server
         srv.connections.pop(self.sid, None)
         if self.closing:
@@ -154,6 +160,7 @@ class MockServer:
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
+        self._accepting = False  # listening: start() ran, begin_stop() not (else a new connection is closed)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,6 +189,7 @@ class MockServer:
             reuse_address=True)
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
+        self._accepting = True
         self._arm_timer()
         return self
 
@@ -208,6 +216,7 @@ class MockServer:
         if self._server is None or self._stopping:
             return
         self._stopping = True
+        self._accepting = False
         self._server.close()
         self._run(self.hub.shutdown(self.now()))
         self._flush()
