@@ -4,7 +4,11 @@ exit 2 before anything says "listening"; the trace never makes the server wait f
 from __future__ import annotations
 
 import io
+import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -125,3 +129,64 @@ def test_json_lines_follow_the_log_level():
     trace.close()
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1 and "PROTO-NO-CLOSE" in lines[0]
+
+
+def _interactive_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal (a test run started in the background ignores SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_report_holds_the_shutdown_of_the_clients_still_connected(tmp_path, sig, loop):
+    """README: Ctrl-C (or SIGTERM) sends every open session SYSTEM_EVENT SYS_CCX_OFFLINE, then closes
+    it; --report writes journal.jsonl as things happen and the summary at shutdown. The report was
+    finished before the server shut down: journal.jsonl and summary.json had neither the
+    SYSTEM_EVENT the client received nor the close of any connection still open."""
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import OpenReq
+
+    d = Dialect.uccx(14)
+    reports = tmp_path / "rep"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", "--loop", loop,
+                             "--report", str(reports)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interactive_sigint)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.split()[3].split(":")[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as agent, \
+                socket.create_connection(("127.0.0.1", port), timeout=10):  # connected, no OPEN_REQ yet
+            agent.sendall(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7,
+                                         call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, client_id="t",
+                                         client_password=b"", agent_id="1001"), d))
+            fb, got = FrameBuffer(), []
+            while not got:
+                got = [decode(f, d).TYPE.name for f in fb.feed(agent.recv(65536))]
+            assert got == ["OPEN_CONF"]
+            journal = reports / "journal.jsonl"
+            for _ in range(1000):  # both connections taken (journalled as it happens) before the signal
+                if journal.read_text().count('"kind": "connect"') == 2:
+                    break
+                time.sleep(0.01)
+            proc.send_signal(sig)
+            while True:
+                data = agent.recv(65536)
+                if not data:
+                    break
+                got += [decode(f, d).TYPE.name for f in fb.feed(data)]
+        status = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert got == ["OPEN_CONF", "SYSTEM_EVENT"] and status == 0
+    entries = [json.loads(x) for x in journal.read_text().splitlines()]
+    said = [(e["kind"], e["session"], e["message"]["type"] if "message" in e else e.get("reason")) for e in entries
+            if e["kind"] in ("out", "close")]
+    assert said[:2] == [("out", 1, "OPEN_CONF"), ("out", 1, "SYSTEM_EVENT")]
+    assert sorted(said[2:]) == [("close", 1, "closed by server"), ("close", 2, "closed by server")]
+    summary = json.loads((reports / "summary.json").read_text())
+    assert summary["counts"]["messages_out"] == 2 and summary["sessions"]["1"]["out"] == 2

@@ -312,9 +312,11 @@ def run(args: argparse.Namespace) -> int:
         except asyncio.CancelledError:
             pass
         finally:
+            # the server first: every client told (SYSTEM_EVENT) and closed, all of it in the journal
+            # before the features finish (the report is written from it, the scenario verified)
+            await server.stop()
             for f in reversed(features):
                 await f.stop(server, args)
-            await server.stop()
         return 0
 
     try:
