@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -34,6 +35,8 @@ from mockcti.hub import Close, HalfClose, Hub, HubConfig, PauseReading, ResumeRe
 from mockcti.journal import Journal
 
 __all__ = ["ServerConfig", "MockServer", "serve"]
+
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST instead of FIN
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,17 @@ class _Connection(asyncio.Protocol):
         self.transport.close()
 
     def abort(self) -> None:
+        """End the connection at once with a TCP reset (RST: the peer's next read fails with
+        ECONNRESET), dropping what is queued. A plain abort() of the transport closes the socket,
+        which sends FIN: the peer would see an orderly end of stream, not the reset §3.4 speaks of."""
         if self.transport is None:
             return
         self.pending.clear()
         self.closing = True
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         self.transport.abort()
 
 

@@ -68,3 +68,47 @@ def test_connections_that_arrive_as_the_server_stops_are_closed_not_left_open(lo
             assert len(server.journal.entries(kind="close")) == len(served)
 
     run_on(loop, main)
+
+
+async def _open_session(server: MockServer, idle_timeout: int = 60) -> socket.socket:
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import OpenReq
+
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setblocking(False)
+    await loop.sock_connect(sock, (server.host, server.port))
+    await loop.sock_sendall(sock, encode(OpenReq(
+        invoke_id=1, version_number=14, idle_timeout=idle_timeout, services_requested=0x10, call_msg_mask=0xFFFF,
+        agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
+    assert await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)  # OPEN_CONF
+    return sock
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_expired_session_and_a_reset_fault_end_with_a_tcp_reset(loop):
+    """Reference §3.4: a session silent past its IdleTimeout is declared failed and its TCP connection
+    reset; a `reset` fault (Close(abort=True): scenarios, the control API, failover) resets too. The
+    transport's abort() only closed the socket: the client read an orderly end of stream (FIN), never
+    ECONNRESET. Now the socket is closed with SO_LINGER 0: the client's read fails with a reset."""
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            aloop = asyncio.get_running_loop()
+            for how in ("IdleTimeout", "reset fault"):
+                sock = await _open_session(server, idle_timeout=20)
+                sid = max(server.connections)
+                if how == "IdleTimeout":  # the server's clock moves past IdleTimeout instead of waiting
+                    server._t0 -= 21
+                    server._on_timer()
+                else:
+                    server.call(lambda hub, now: hub.close(sid, "fault: reset", abort=True))
+                with pytest.raises(ConnectionResetError):
+                    await asyncio.wait_for(aloop.sock_recv(sock, 65536), 10)
+                sock.close()
+            rules = [e.data["rule"] for e in server.journal.violations()]
+            assert rules == ["PROTO-IDLE-EXPIRED"]
+        finally:
+            await server.stop()
+
+    run_on(loop, main)
