@@ -52,7 +52,7 @@ class ServerConfig:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent")
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -63,6 +63,7 @@ class _Connection(asyncio.Protocol):
         self.peer = ""
         self.dribble_end = 0.0  # loop time when the last dribbled chunk is due (keeps byte order)
         self.eof_sent = False  # a half_close fault sent our FIN: reading goes on, nothing more can be written
+        self.why = ""  # why the server ended the connection (the hub's reason), for the journal's "close"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -99,7 +100,7 @@ class _Connection(asyncio.Protocol):
         srv = self.server
         srv.connections.pop(self.sid, None)
         if self.closing:
-            reason = "closed by server"
+            reason = f"closed by server: {self.why}" if self.why else "closed by server"
         else:
             reason = "peer reset" if exc is not None else "peer closed"
         srv._run(srv.hub.disconnected(self.sid, srv.now(), reason=reason))
@@ -124,22 +125,24 @@ class _Connection(asyncio.Protocol):
             srv.hub.journal.record("fault", srv.now(), self.sid, fault="slow reader disconnected",
                                    buffered=self.transport.get_write_buffer_size())
             srv.slow_readers += 1
-            self.abort()
+            self.abort("slow reader")
 
-    def close(self) -> None:
+    def close(self, why: str = "") -> None:
         if self.transport is None:
             return
         self.flush()
+        self.why = self.why or why
         self.closing = True
         self.transport.close()
 
-    def abort(self) -> None:
+    def abort(self, why: str = "") -> None:
         """End the connection at once with a TCP reset (RST: the peer's next read fails with
         ECONNRESET), dropping what is queued. A plain abort() of the transport closes the socket,
         which sends FIN: the peer would see an orderly end of stream, not the reset §3.4 speaks of."""
         if self.transport is None:
             return
         self.pending.clear()
+        self.why = self.why or why
         self.closing = True
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
@@ -240,7 +243,7 @@ class MockServer:
         while self.connections and self.now() < deadline:
             await asyncio.sleep(0.01)
         for conn in list(self.connections.values()):
-            conn.abort()
+            conn.abort("server shutdown")
         await self._server.wait_closed()
         if self._timer is not None:
             self._timer.cancel()
@@ -273,12 +276,12 @@ class MockServer:
             elif isinstance(a, Close):
                 if a.abort:
                     conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
-                    conn.abort()
+                    conn.abort(a.reason)
                 elif loop is not None and conn.dribble_end > loop.time():
                     conn.flush()
-                    loop.call_at(conn.dribble_end, conn.close)  # after the last dribbled piece, not cutting it
+                    loop.call_at(conn.dribble_end, conn.close, a.reason)  # after the last dribbled piece, not cutting it
                 else:
-                    conn.close()
+                    conn.close(a.reason)
             elif isinstance(a, WriteChunked):
                 conn.flush()
                 self._dribble(conn, a.data, a.chunk, a.interval)
@@ -364,7 +367,7 @@ class MockServer:
         self._run(self.hub.take_actions())
         if conn is not None:
             conn.flush()
-            conn.abort()
+            conn.abort("internal error")
 
 
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:

@@ -187,6 +187,7 @@ def test_the_report_holds_the_shutdown_of_the_clients_still_connected(tmp_path, 
     said = [(e["kind"], e["session"], e["message"]["type"] if "message" in e else e.get("reason")) for e in entries
             if e["kind"] in ("out", "close")]
     assert said[:2] == [("out", 1, "OPEN_CONF"), ("out", 1, "SYSTEM_EVENT")]
-    assert sorted(said[2:]) == [("close", 1, "closed by server"), ("close", 2, "closed by server")]
+    assert sorted(said[2:]) == [("close", 1, "closed by server: server shutdown"),
+                                 ("close", 2, "closed by server: server shutdown")]
     summary = json.loads((reports / "summary.json").read_text())
     assert summary["counts"]["messages_out"] == 2 and summary["sessions"]["1"]["out"] == 2

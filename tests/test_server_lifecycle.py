@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 import pytest
@@ -110,5 +111,56 @@ def test_an_expired_session_and_a_reset_fault_end_with_a_tcp_reset(loop):
             assert rules == ["PROTO-IDLE-EXPIRED"]
         finally:
             await server.stop()
+
+    run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_journal_says_why_the_server_ended_a_connection(loop):
+    """Every connection the server ended was journalled "close reason=closed by server", whatever the
+    cause: a connection dropped for sending no OPEN_REQ (open_timeout) left nothing else in the journal
+    to tell why. The hub's reason now follows it: "closed by server: no OPEN_REQ", ": CLOSE_REQ", ..."""
+    import struct
+
+    from mockcti.hub import HubConfig
+    from mockcti.session import SessionConfig
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import CloseReq
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0),
+                                  hub_config=HubConfig(session=SessionConfig(open_timeout=5))).start()
+        aloop = asyncio.get_running_loop()
+
+        async def until_closed(sock: socket.socket) -> None:
+            with contextlib.suppress(ConnectionError):
+                while await asyncio.wait_for(aloop.sock_recv(sock, 65536), 10):
+                    pass
+            sock.close()
+
+        try:
+            silent = socket.socket()  # never sends OPEN_REQ
+            silent.setblocking(False)
+            await aloop.sock_connect(silent, (server.host, server.port))
+            while not server.connections:
+                await asyncio.sleep(0.01)
+            server._t0 -= 6  # past open_timeout, without waiting
+            server._on_timer()
+            await until_closed(silent)
+            polite = await _open_session(server)
+            await aloop.sock_sendall(polite, encode(CloseReq(invoke_id=2), Dialect.uccx(14)))
+            await until_closed(polite)
+            huge = await _open_session(server)
+            await aloop.sock_sendall(huge, struct.pack(">II", 0xFFFFFF00, 5))  # a BodyLength over the limit
+            await until_closed(huge)
+            stays = await _open_session(server)
+            await server.stop()
+            await until_closed(stays)
+        finally:
+            await server.stop()
+        reasons = [e.data["reason"] for e in server.journal.entries(kind="close")]
+        assert reasons == ["closed by server: no OPEN_REQ", "closed by server: CLOSE_REQ",
+                           "closed by server: unrecoverable frame: BodyLength 4294967040 exceeds the limit of "
+                           "12492 bytes", "closed by server: server shutdown"]
 
     run_on(loop, main)

@@ -426,7 +426,7 @@ def test_a_client_still_connected_when_the_scenario_ends_passes(tmp_path):
     assert summary["scenarios"][0]["client_exit"] == 0
     offline = [e for e in journal if e["kind"] == "out" and e["message"]["type"] == "SYSTEM_EVENT"]
     assert offline and offline[0]["message"]["names"]["system_event_id"] == "SYS_CCX_OFFLINE"
-    assert [e["reason"] for e in journal if e["kind"] == "close"] == ["closed by server"]
+    assert [e["reason"] for e in journal if e["kind"] == "close"] == ["closed by server: server shutdown"]
 
 
 def test_a_client_that_left_without_close_req_before_the_end_still_fails(tmp_path):
