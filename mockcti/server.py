@@ -247,6 +247,7 @@ class MockServer:
         await self._server.wait_closed()
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = self._timer_at = None  # (a cancelled handle left here kept a restart from arming one)
         self._server = None
         self._stopping = False
 

@@ -164,3 +164,30 @@ def test_the_journal_says_why_the_server_ended_a_connection(loop):
                            "12492 bytes", "closed by server: server shutdown"]
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_restarted_server_still_runs_its_timers(loop):
+    """stop() cancelled the timer but kept its handle: after start() again no timer was ever armed
+    (idle timeouts, open_timeout, center and scenario timers, generated calls all stopped). A
+    connection that sends no OPEN_REQ is reset after open_timeout in every run of the server."""
+    from mockcti.hub import HubConfig
+    from mockcti.session import SessionConfig
+
+    async def main():
+        server = MockServer(config=ServerConfig(port=0), hub_config=HubConfig(session=SessionConfig(open_timeout=0.2)))
+        aloop = asyncio.get_running_loop()
+        for _ in range(3):
+            await server.start()
+            try:
+                sock = socket.socket()
+                sock.setblocking(False)
+                await aloop.sock_connect(sock, (server.host, server.port))
+                with pytest.raises(ConnectionResetError):  # (a 10 s bound: open_timeout is 0.2 s)
+                    await asyncio.wait_for(aloop.sock_recv(sock, 65536), 10)
+                sock.close()
+            finally:
+                await server.stop()
+        assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["closed by server: no OPEN_REQ"] * 3
+
+    run_on(loop, main)
