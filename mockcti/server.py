@@ -196,6 +196,11 @@ class MockServer:
         return self.hub.journal
 
     async def start(self) -> "MockServer":
+        """Listen (a second start() of a listening server changes nothing: one socket, one port)."""
+        if self._server is not None:
+            if self._stopping:
+                raise RuntimeError("MockServer.start(): the server is stopping; await stop() first")
+            return self
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
             lambda: _Connection(self), self.config.host, self.config.port, backlog=self.config.backlog,

@@ -191,3 +191,18 @@ def test_a_restarted_server_still_runs_its_timers(loop):
         assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["closed by server: no OPEN_REQ"] * 3
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_start_on_a_listening_server_changes_nothing(loop):
+    """start() on a listening server opened a second listening socket on another port; stop() closed
+    only that one, and the first went on accepting connections (and leaked)."""
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        port = server.port
+        assert await server.start() is server and server.port == port
+        await server.stop()
+        with pytest.raises(ConnectionRefusedError):  # nothing listens any more
+            await asyncio.wait_for(asyncio.open_connection(server.host, port), 10)
+
+    run_on(loop, main)
