@@ -241,7 +241,8 @@ class MockServer:
 
     async def stop(self) -> None:
         """Graceful shutdown: SYSTEM_EVENT SYS_CCX_OFFLINE to every open session, then close all."""
-        if self._server is None:
+        server = self._server
+        if server is None:
             return
         self.begin_stop()
         deadline = self.now() + self.config.shutdown_grace
@@ -249,12 +250,13 @@ class MockServer:
             await asyncio.sleep(0.01)
         for conn in list(self.connections.values()):
             conn.abort("server shutdown")
-        await self._server.wait_closed()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = self._timer_at = None  # (a cancelled handle left here kept a restart from arming one)
-        self._server = None
-        self._stopping = False
+        await server.wait_closed()
+        if self._server is server:  # (another stop() running at the same time may have finished first)
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = self._timer_at = None  # (a cancelled handle left here kept a restart from arming one)
+            self._server = None
+            self._stopping = False
 
     async def serve_forever(self) -> None:
         assert self._server is not None

@@ -206,3 +206,22 @@ def test_start_on_a_listening_server_changes_nothing(loop):
             await asyncio.wait_for(asyncio.open_connection(server.host, port), 10)
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_two_stops_at_once_both_finish(loop):
+    """Two stop() at once (a signal handler and a fixture, say): the one finishing second raised
+    AttributeError ('NoneType' object has no attribute 'wait_closed')."""
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        sock = await _open_session(server)
+        await asyncio.gather(server.stop(), server.stop())
+        aloop = asyncio.get_running_loop()
+        got = b""
+        with contextlib.suppress(ConnectionError):
+            while data := await asyncio.wait_for(aloop.sock_recv(sock, 65536), 10):  # SYSTEM_EVENT, the close
+                got += data
+        sock.close()
+        assert got and not server.connections and not server.hub.conns
+
+    run_on(loop, main)
