@@ -68,7 +68,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
-        if not srv._accepting:  # accepted as the server stopped listening: nobody would ever close it
+        if srv._refusing:  # accepted as the server stopped listening: nobody would ever close it
             self.closing = True
             transport.close()
             return
@@ -173,7 +173,7 @@ class MockServer:
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
-        self._accepting = False  # listening: start() ran, begin_stop() not (else a new connection is closed)
+        self._refusing = False  # begin_stop() ran, start() not since: a new connection is closed at once
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,7 +207,7 @@ class MockServer:
             reuse_address=True)
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
-        self._accepting = True
+        self._refusing = False
         self._arm_timer()
         return self
 
@@ -234,7 +234,7 @@ class MockServer:
         if self._server is None or self._stopping:
             return
         self._stopping = True
-        self._accepting = False
+        self._refusing = True
         self._server.close()
         self._run(self.hub.shutdown(self.now()))
         self._flush()
