@@ -333,6 +333,10 @@ class CTIClient:
             pass
         finally:
             self.closed.set()
+            if self._heartbeat_task is not None:
+                self._heartbeat_task.cancel()
+            if not self._writer.is_closing():  # the server is gone: our side too (it stayed open, unclosed,
+                self._writer.close()           # until the object was collected: ResourceWarning)
             self._events.put_nowait(_CLOSED)
             for fut, _ in self._pending.values():
                 if not fut.done():

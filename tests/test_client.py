@@ -96,6 +96,27 @@ async def test_after_the_server_closes_requests_and_event_waits_end_at_once():
 
 
 @pytest.mark.asyncio
+async def test_a_client_left_unclosed_after_the_server_closed_leaks_no_socket():
+    """The server closing the connection left the client's socket open until the object was
+    collected (ResourceWarning 'unclosed transport') for a user who never called close()."""
+    import gc
+    import warnings
+
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.writers[0].close()
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        await asyncio.sleep(0.05)
+        sock = cti._writer.get_extra_info("socket")
+        assert sock.fileno() == -1  # closed by the client itself
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del cti, sock
+            gc.collect()
+        assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.asyncio
 async def test_async_for_ends_when_the_connection_drops_after_the_events_already_received():
     async with Scripted() as srv:
         cti = await srv.client()
