@@ -969,14 +969,14 @@ class ContactCenter:
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
             agent.call_csq = call.csq_id
-            if call.acd:
+            if call.acd and self.config.ring_no_answer > 0:
                 self._ring_timer(agent, call.id, now)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
 
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
-        """An ACD call has just reserved the agent: with ``ring_no_answer`` set, it is given that long."""
+        """An ACD call has just reserved the agent: it is given ``ring_no_answer`` seconds (when set)."""
         if self.config.ring_no_answer > 0:
             self._schedule(now + self.config.ring_no_answer,
                            functools.partial(self._ring_no_answer, agent, call_id, agent.since))
