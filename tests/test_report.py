@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -26,6 +28,19 @@ def run_journal() -> Journal:
     j.record("close", 2.0, 1, reason="peer closed")
     return j
 
+
+
+def _sigterm(proc: subprocess.Popen) -> tuple[int, str]:
+    """SIGTERM to a ``mockcti serve`` subprocess: its exit status and what it printed on stderr."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(20), proc.stderr.read()
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """A subprocess still running at the end of a test is killed and waited for."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 def test_summary_counts_and_verdict():
     s = build_summary(run_journal(), expectations=[Expectation("login", "OPEN_REQ arrives", True)], seed=7)
@@ -142,9 +157,7 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
     """README: ``mockcti serve --report reports/ --strict`` writes journal.jsonl as things happen,
     summary.json, junit.xml and a table on stderr at shutdown (SIGTERM, as CI runners stop it), and
     exits non-zero because a client broke a rule."""
-    import signal
     import socket
-    import subprocess
     import sys
     import time
 
@@ -175,13 +188,9 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
             time.sleep(0.05)
         entries = [json.loads(x) for x in journal.read_text().splitlines()]
         assert any(e["kind"] == "violation" and e["rule"] == "PROTO-OPEN-FIRST" for e in entries)
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(20)
-        err = proc.stderr.read()
+        status, err = _sigterm(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _reap(proc)
     assert status == 1 and "violation(s) recorded (--strict)" in err
     assert "PROTO-OPEN-FIRST" in err and "FAILED" in err  # the summary table
     summary = json.loads((reports / "summary.json").read_text())
@@ -252,8 +261,6 @@ def test_bytes_a_client_sent_that_are_not_utf8_keep_every_report_valid(tmp_path)
 def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path):
     """``serve --scenario F --report DIR``: the report's verdict includes the scenario's
     expectations (it said PASSED with "expectations": [] while stderr printed MISS)."""
-    import signal
-    import subprocess
     import sys
 
     (tmp_path / "s.yaml").write_text("name: wants-a-query\nseed: 7\n"
@@ -265,13 +272,9 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     try:
         line = proc.stdout.readline()
         assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
-        err = proc.stderr.read()
+        _, err = _sigterm(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _reap(proc)
     assert "MISS asked" in err and "FAILED" in err
     summary = json.loads((reports / "summary.json").read_text())
     assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("asked", False)]
@@ -385,9 +388,7 @@ def _serve_with_report(reports, *, full: str):
     """``serve --report reports`` with reports/<full> on /dev/full (a disk that is full): a client
     opens and closes; returns (exit status, stderr, the client's OPEN reply type)."""
     import os
-    import signal
     import socket
-    import subprocess
     import sys
 
     from mockcti.wire import Dialect, FrameBuffer, decode, encode
@@ -413,13 +414,9 @@ def _serve_with_report(reports, *, full: str):
             s.sendall(encode(CloseReq(invoke_id=2), d))
             while s.recv(65536):
                 pass
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(20)
-        err = proc.stderr.read()
+        status, err = _sigterm(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _reap(proc)
     return status, err, reply
 
 

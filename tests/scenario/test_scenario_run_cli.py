@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -70,6 +71,17 @@ def mockcti_run(tmp: Path, *args: str, client: str | None = None) -> subprocess.
     if client is not None:
         cmd += ["--client-cmd", f"{sys.executable} {tmp / 'client.py'} {client}"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp)
+
+
+def _gone(pid: int, seconds: float = 5.0) -> bool:
+    """Whether process ``pid`` is gone (or a zombie reaped by init) within ``seconds`` (bounded poll)."""
+    for _ in range(int(seconds / 0.1)):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_passing_client_exits_0_and_writes_the_reports(files):
@@ -190,7 +202,6 @@ def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(t
     (a terminate() reached only /bin/sh; the client lived on, orphaned, and the run waited for it)."""
     import os
     import signal
-    import time
 
     (tmp_path / "noend.yaml").write_text("name: noend\nend: {after: 600}\n")
     pidfile = tmp_path / "pid"
@@ -207,13 +218,7 @@ def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(t
     assert "timeout after 2 s" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert took < 12, took  # 2 s of run, not 2 + 5 + 5 waiting for an orphan's output
     pid = int(pidfile.read_text())
-    for _ in range(50):  # gone (or a zombie reaped by init) within a few seconds
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
+    if not _gone(pid):
         os.kill(pid, signal.SIGKILL)
         pytest.fail(f"the client {pid} outlived the run")
 
@@ -226,7 +231,6 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
     status of an unmet expectation. Now either signal stops the scenario, the client (as at the end
     of a run), writes the report and exits 128 + the signal; the scenarios after it are not run."""
     import signal
-    import time
 
     (tmp_path / "noend.yaml").write_text("name: noend\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
     pidfile = tmp_path / "pid"
@@ -248,13 +252,7 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
         pid = int(pidfile.read_text())
         proc.send_signal(getattr(signal, sig))
         out, err = proc.communicate(timeout=30)
-        for _ in range(50):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
+        if not _gone(pid):
             os.killpg(os.getpgid(pid), signal.SIGKILL)  # the orphan and its shell (a group of their own)
             pytest.fail(f"the client {pid} outlived mockcti run")
     finally:
