@@ -229,6 +229,12 @@ def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
     for v in run.summary.get("violations", []):
         d = v.get("data", v)
         print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}", file=stream)
+    for f in run.summary.get("faults", []):
+        # an action of the scenario that could not be carried out (a call the center refused, a target
+        # with no session …): the client was not tested as the scenario says, even when the run passes
+        if f.get("fault") == "scenario action failed":
+            print(f"  WARNING the scenario's {f.get('action')} at {f.get('where')} was not carried out: "
+                  f"{f.get('error')}", file=stream)
     if run.client_exit not in (None, 0):
         print(f"  client exited with status {run.client_exit}", file=stream)
     if run.exit_code != 0 and run.client_output.strip():

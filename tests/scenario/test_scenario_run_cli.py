@@ -476,3 +476,17 @@ def test_a_report_file_that_cannot_be_written_is_named_and_exits_2(files):
             "No space left on device") in r.stderr
     assert json.loads((files / "report" / "summary.json").read_text())["passed"] is True
     assert (files / "report" / "cli-demo.jsonl").read_text()
+
+
+def test_a_scenario_action_that_was_not_carried_out_is_printed(files):
+    """A scenario action that fails at run time (here: a call delivered from an agent's own phone,
+    which the center refuses) is a journalled fault; the run may still pass, so the terminal says
+    the client was not tested as the scenario says (it said nothing)."""
+    (files / "bad-call.yaml").write_text(SCENARIO.replace("name: cli-demo", "name: bad-call").replace(
+        "end: {after: 30}",
+        "timeline:\n  - {at: 0, do: {deliver_call: {agent: '1001', ani: '3002'}}}\nend: {after: 30}"))
+    r = mockcti_run(files, str(files / "bad-call.yaml"), client="1001 0")
+    assert r.returncode == 0, r.stderr
+    assert "WARNING the scenario's DeliverCall at " in r.stderr, r.stderr
+    assert ("bad-call.yaml:10: timeline[0].do.deliver_call was not carried out: ani '3002' is the phone of "
+            "agent 1002") in r.stderr, r.stderr
