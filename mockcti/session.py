@@ -107,7 +107,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-FRAME-TOO-LARGE", "Frames within the size limit", "A frame announced a body larger than the limit; the connection was closed (§2.4)."),
     ("PROTO-INVOKEID-REUSED", "Unique outstanding InvokeIDs", "A request reused the InvokeID of a request still waiting for its confirmation."),
     ("PROTO-UNKNOWN-CALL", "Only calls the client was told about", f"A request named a CallID that no event or confirmation ever gave this session (or one whose END_CALL_EVENT went out more than {ENDED_CALLS_KEPT} ended calls ago, or, for a session that never gets END_CALL_EVENT, one not named to it among its last {KNOWN_CALLS_KEPT} calls)."),
-    ("PROTO-HEARTBEAT-CADENCE", "Heartbeats keep the session alive", "The gap between two messages exceeded half the IdleTimeout: heartbeats at that cadence let the session expire (§3.4)."),
+    ("PROTO-HEARTBEAT-CADENCE", "Heartbeats keep the session alive", "The gap between two messages exceeded half the IdleTimeout (plus 5 %, at most 0.5 s, for timers and the network): heartbeats at that cadence let the session expire (§3.4)."),
     ("PROTO-IDLE-EXPIRED", "Session kept alive", "Nothing arrived within IdleTimeout; the server reset the connection (§3.4)."),
     ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
@@ -370,6 +370,14 @@ Event = Received | Rejected | Violation | ConnectionFailed | HeartbeatsAnswered
 # -- the session ----------------------------------------------------------------------------
 
 
+def cadence_limit(idle_timeout: float) -> float:
+    """The longest gap between two messages of a session that is not PROTO-HEARTBEAT-CADENCE: half
+    the IdleTimeout (the OPEN_REQ page: IdleTimeout >= 2 x the heartbeat interval, reference §3.4)
+    plus a little for timers and the network — 5 % of the IdleTimeout, at most 0.5 s — so that a
+    client heartbeating at exactly IdleTimeout/2 is not flagged for arriving a few ms late."""
+    return idle_timeout / 2 + min(0.5, idle_timeout / 20)
+
+
 @dataclass
 class Session:
     """The protocol state of one connection.
@@ -385,6 +393,8 @@ class Session:
     dialect: Dialect = None  # type: ignore[assignment]
     open_req: OpenReq | None = None
     idle_timeout: float | None = None
+    #: the longest gap between two messages that is not PROTO-HEARTBEAT-CADENCE (see cadence_limit)
+    cadence_limit: float | None = None
     services: int = 0
     connected_at: float = 0.0
     last_received: float | None = None
@@ -432,7 +442,7 @@ class Session:
         events: list[Event] = []
         replies = None  # HEARTBEAT_CONFs answered here, made only when there is one
         answered = 0
-        half = self.idle_timeout / 2 if self.idle_timeout else None
+        half = self.cadence_limit
         quick_type = _HEARTBEAT_REQ_ID if answer_heartbeats else None
         items = self._frames.feed(data, quick_type=quick_type)
         if self.held:
@@ -489,7 +499,7 @@ class Session:
         if self.state is not _OPEN or self.ended_by_failure_event or self.held:
             return None
         last = self.last_received
-        if last is not None and self.idle_timeout and now - last > self.idle_timeout / 2:
+        if last is not None and self.cadence_limit and now - last > self.cadence_limit:
             return None
         ids = self._frames.uint_frames(data, _HEARTBEAT_REQ_ID)
         if ids is None:
@@ -512,9 +522,9 @@ class Session:
         self.messages_in += 1
         state = self.state
         last = self.last_received
-        if last is not None and self.idle_timeout and state is _OPEN:
+        if last is not None and self.cadence_limit and state is _OPEN:
             gap = now - last
-            if gap > self.idle_timeout / 2:
+            if gap > self.cadence_limit:
                 out.append(Violation("PROTO-HEARTBEAT-CADENCE",
                                      f"{gap:.1f} s without a message; IdleTimeout is {self.idle_timeout:g} s"))
         self.last_received = now
@@ -734,6 +744,7 @@ class Session:
         self.dialect = self.dialect.with_version(req.version_number)
         self.services = int(services_granted)
         self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)
+        self.cadence_limit = cadence_limit(self.idle_timeout) if self.idle_timeout else None
 
     def open_refused(self, now: float) -> None:
         """The hub refused the OPEN_REQ (FAILURE_CONF sent): back to waiting for one."""

@@ -213,8 +213,22 @@ def test_idle_timeout_resets_without_message():
 
 def test_heartbeat_cadence_violation():
     s = opened_session()
-    evs = s.receive_data(wire(HeartbeatReq(invoke_id=2)), 31.0)  # IdleTimeout 60: gap > 30
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=2)), 31.0)  # IdleTimeout 60: gap > 30 (+ 0.5 s)
     assert "Violation:PROTO-HEARTBEAT-CADENCE" in kinds(evs)
+
+
+@pytest.mark.parametrize("answer_heartbeats", [False, True])
+def test_a_heartbeat_at_half_the_idle_timeout_a_little_late_is_no_cadence_violation(answer_heartbeats):
+    """A client may heartbeat every IdleTimeout/2 (reference §3.4: IdleTimeout >= 2 x the interval);
+    its heartbeat arriving 0.2 s late (timers, the network) was PROTO-HEARTBEAT-CADENCE. The slack is
+    5 % of the IdleTimeout, at most 0.5 s."""
+    s = opened_session()  # IdleTimeout 60, the OPEN_REQ at 0.0
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=2)), 30.2, answer_heartbeats=answer_heartbeats)
+    evs += s.receive_data(wire(HeartbeatReq(invoke_id=3)), 60.6, answer_heartbeats=answer_heartbeats)
+    assert "Violation:PROTO-HEARTBEAT-CADENCE" not in kinds(evs)
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=4)), 91.3, answer_heartbeats=answer_heartbeats)
+    assert "Violation:PROTO-HEARTBEAT-CADENCE" in kinds(evs)  # 30.7 s: over 30 + 0.5
+    assert session_module.cadence_limit(20) == 10.5 and session_module.cadence_limit(2) == 1.1
 
 
 def test_invoke_id_reuse_while_outstanding_and_after_confirmation():
