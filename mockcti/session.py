@@ -746,6 +746,11 @@ class Session:
         self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)
         self.cadence_limit = cadence_limit(self.idle_timeout) if self.idle_timeout else None
 
+    def forget_request(self, invoke_id: int) -> None:
+        """The server will not answer this request (a scenario fault withheld its confirmation): its
+        InvokeID is no longer outstanding, so the client may use it again."""
+        self._outstanding.pop(invoke_id, None)
+
     def open_refused(self, now: float) -> None:
         """The hub refused the OPEN_REQ (FAILURE_CONF sent): back to waiting for one."""
         self.state = _AWAITING_OPEN

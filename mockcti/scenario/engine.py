@@ -232,6 +232,9 @@ class ScenarioEngine:
         if message.TYPE is MT.HEARTBEAT_REQ and sf.drop_heartbeat_conf:
             sf.drop_heartbeat_conf -= 1
             self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)
+            conn = hub.conns.get(session_id)
+            if conn is not None:  # never answered: its InvokeID is the client's to use again (no
+                conn.session.forget_request(message.invoke_id)  # PROTO-INVOKEID-REUSED for our fault)
             if matched is not None:
                 hub.schedule(now, lambda: self._step_done(matched, hub.now))
             return True

@@ -723,6 +723,17 @@ def test_no_heartbeat_conf_session_wide_and_counted():
     assert all(h2.hb(sid, 2.0 + i) == [] for i in range(20))
 
 
+def test_a_withheld_heartbeats_invoke_id_may_be_used_again():
+    """A client that numbers every HEARTBEAT_REQ the same (answered before the next, which is legal)
+    was charged PROTO-INVOKEID-REUSED after the mock withheld one HEARTBEAT_CONF: the withheld
+    request stayed outstanding for ever."""
+    h = H("faults: [{kind: no_heartbeat_conf, params: {count: 1}}]\n")
+    sid = h.open()
+    assert h.hb(sid, 2.0, 5) == []  # withheld
+    assert h.hb(sid, 3.0, 5) == [W.HeartbeatConf(invoke_id=5)]
+    assert [e.data["rule"] for e in h.hub.journal.violations()] == []
+
+
 def test_late_open_conf():
     h = H("faults: [{kind: late_open_conf, params: {seconds: 4}}]\n")
     sid = h.connect(1.0)
