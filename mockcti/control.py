@@ -62,7 +62,7 @@ MAX_BODY_BYTES = 1024 * 1024
 ENDPOINTS: dict[str, str] = {
     "GET /health": "liveness: {ok, sessions}",
     "GET /state": "the contact center snapshot plus every connection and open session",
-    "GET /journal": "journal entries: ?since=SEQ&kind=KIND&session=SID&limit=N -> {entries, next, more}",
+    "GET /journal": "journal entries: ?since=SEQ&kind=KIND&session=SID&limit=N -> {entries, next, more, dropped}",
     "GET /violations": "violations recorded: ?since=SEQ&session=SID",
     "GET /report": "the JSON summary of the run (as summary.json)",
     "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
@@ -728,8 +728,11 @@ class ControlServer:
         else:
             stored = journal.since(since or 0)
             nxt = stored[-1].seq if stored else (since or 0)
+        # entries recorded but no longer in memory (the message cap, the bounds of a keep=False journal):
+        # a reader paging with ``since`` sees a gap in ``seq`` and, here, how many of each kind went
         return {"entries": [e.to_dict() for e in page], "next": nxt, "more": more,
-                "keeps_messages": bool(journal.keep and journal.messages)}
+                "keeps_messages": bool(journal.keep and journal.messages),
+                "dropped": dict(sorted(journal.dropped.items()))}
 
     async def get_violations(self, req: Request) -> Any:
         args = req.args(("since", "session"))

@@ -1049,3 +1049,25 @@ async def test_a_scenario_loaded_through_the_api_serves_its_dialect_until_it_is_
     assert await status_at(18) == StatusCode.E_CTI_INVALID_VERSION
     await call(ctl, "DELETE", "/scenario")
     assert await status_at(18) is None  # the server's own profile again
+
+
+@pytest.mark.asyncio
+async def test_journal_says_how_many_entries_are_no_longer_kept():
+    """Past the journal's message cap the oldest message entries go; GET /journal said nothing of it
+    (a reader paging with since= saw only a gap in seq)."""
+    from mockcti.journal import Journal
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0), journal=Journal(max_messages=10)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    try:
+        _, _, j = await call(ctl, "GET", "/journal")
+        assert j["dropped"] == {}
+        c = await agent_client(server)
+        for _ in range(10):
+            await c.request(HeartbeatReq(invoke_id=0))
+        _, _, j = await call(ctl, "GET", "/journal")
+        assert j["dropped"].get("in", 0) + j["dropped"].get("out", 0) == server.journal.dropped_messages > 0
+        await c.close()
+    finally:
+        await ctl.stop()
+        await server.stop()
