@@ -13,9 +13,9 @@ import dataclasses
 import pytest
 
 from center_world import World, agent_sub, bridge_sub, encodable, only, seq  # tests/support, on the path
+from tcp_world import bridge_and_ready_desk, deliver_call  # tests/support
 
 from mockcti.center import ContactCenter, default_center
-from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
@@ -216,24 +216,14 @@ async def _settle() -> None:
 async def test_over_tcp_a_vanished_desktop_is_seen_by_the_bridge_and_journalled(polite):
     server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
     try:
-        bridge = await CTIClient.connect(server.host, server.port)
-        await bridge.open_bridge(client_id="wallboard", heartbeat=0)
-        desk = await CTIClient.connect(server.host, server.port)
-        await desk.open_agent(agent_id="1002", client_id="desk-1002", heartbeat=0)
-        await desk.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-        await desk.set_agent_state(AS.AGENT_STATE_READY)
+        bridge, desk = await bridge_and_ready_desk(server, "1002")
         await _settle()
         bridge.drain_events()
         await (desk.close() if polite else desk.abort())
         ev = await bridge.next_event(MT.AGENT_STATE_EVENT, timeout=3)
         assert (ev.agent_id, ev.agent_state, ev.event_reason_code) == ("1002", AS.AGENT_STATE_NOT_READY, CONN_DOWN)
 
-        def deliver(hub, now):
-            call_id, deliveries = hub.center.deliver_call(now, csq="Sales")
-            hub.deliver(deliveries)
-            return call_id
-
-        call_id = server.call(deliver)
+        call_id = deliver_call(server, csq="Sales")
         await _settle()
         seen = [e.TYPE for e in bridge.drain_events()]
         assert seen == [MT.BEGIN_CALL_EVENT, MT.CALL_QUEUED_EVENT]  # queued, not offered to 1002

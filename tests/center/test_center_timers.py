@@ -13,10 +13,10 @@ import dataclasses
 import pytest
 
 from center_world import World, agent_sub, bridge_sub, encodable, only, seq  # tests/support, on the path
+from tcp_world import bridge_and_ready_desk, deliver_call  # tests/support
 
 from mockcti.center import CenterConfig, CenterConfigError, default_center
 from mockcti.center.config import CSQConfig
-from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
@@ -222,21 +222,11 @@ async def test_over_tcp_ring_no_answer_reaches_the_desktop_and_the_bridge_and_th
     cfg = dataclasses.replace(default_center(), ring_no_answer=0.3)
     server = await MockServer(cfg, config=ServerConfig(host="127.0.0.1", port=0)).start()
     try:
-        bridge = await CTIClient.connect(server.host, server.port)
-        await bridge.open_bridge(client_id="wallboard", heartbeat=0)
-        desk = await CTIClient.connect(server.host, server.port)
-        await desk.open_agent(agent_id="1001", client_id="desk-1001", heartbeat=0)
-        await desk.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-        await desk.set_agent_state(AS.AGENT_STATE_READY)
+        bridge, desk = await bridge_and_ready_desk(server, "1001")
         await desk.next_event(MT.AGENT_STATE_EVENT, timeout=3)
         await desk.next_event(MT.AGENT_STATE_EVENT, timeout=3)
 
-        def deliver(hub, now):
-            call_id, deliveries = hub.center.deliver_call(now, csq="Sales")
-            hub.deliver(deliveries)
-            return call_id
-
-        call_id = server.call(deliver)
+        call_id = deliver_call(server, csq="Sales")
         delivered = await desk.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
         assert delivered.call_id == call_id
         # nobody answers: 0.3 s later the phone stops ringing and the agent is NOT_READY / AGT_RNA
