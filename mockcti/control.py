@@ -859,7 +859,7 @@ class ControlServer:
 
         try:
             self._call(go)
-        except ValueError as exc:  # LOGOUT while the agent has a call
+        except ValueError as exc:  # LOGOUT while the agent has a call, LOGIN of an agent logged in
             raise HTTPError(409, str(exc), field="state") from None
         a = center.agents[agent_id]
         body = {"agent": agent_id, "state": a.state.name, "reason_code": a.reason}

@@ -649,6 +649,11 @@ async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
     assert server.center.agents["1001"].state is AS.AGENT_STATE_LOGOUT
     _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"})
     assert body["state"] == "AGENT_STATE_NOT_READY"
+    # a second LOGIN is refused, as the agent's own is (it moved a READY agent to NOT_READY)
+    await call(ctl, "POST", "/agents/1001/state", {"state": "READY"})
+    _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"}, expect=409)
+    assert err["field"] == "state" and err["error"] == "agent 1001 is already logged in (READY)"
+    assert server.center.agents["1001"].state is AS.AGENT_STATE_READY
 
 
 @pytest.mark.asyncio

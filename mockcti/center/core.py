@@ -556,7 +556,8 @@ class ContactCenter:
         test helpers) to one of :data:`SETTABLE_AGENT_STATES` (others: ValueError — TALKING, HOLD,
         RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
-        call (as the agent's own request does, §7.2); LOGOUT is refused (ValueError)."""
+        call (as the agent's own request does, §7.2); LOGOUT is refused (ValueError), and so is LOGIN
+        of an agent already logged in."""
         out: list[Delivery] = []
         agent = self.agents[agent_id]
         want = AS(state)
@@ -564,6 +565,8 @@ class ContactCenter:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
                              + ", ".join(s.name for s in SETTABLE_AGENT_STATES))
         if want is AS.AGENT_STATE_LOGIN:
+            if agent.logged_in:  # as the agent's own LOGIN is refused (it moved the agent to NOT_READY)
+                raise ValueError(f"agent {agent.id} is already logged in ({_short_state(agent.state)})")
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
