@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,6 +29,19 @@ def run_journal() -> Journal:
     j.record("close", 2.0, 1, reason="peer closed")
     return j
 
+
+
+def _serve(*args: str) -> tuple[subprocess.Popen, int]:
+    """``mockcti serve --port 0 --quiet ARGS`` in a subprocess, once it listens: the process and its port."""
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+    except BaseException:
+        _reap(proc)
+        raise
+    return proc, int(line.split()[3].split(":")[1])
 
 
 def _sigterm(proc: subprocess.Popen) -> tuple[int, str]:
@@ -158,20 +172,14 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
     summary.json, junit.xml and a table on stderr at shutdown (SIGTERM, as CI runners stop it), and
     exits non-zero because a client broke a rule."""
     import socket
-    import sys
     import time
 
     from mockcti.wire import Dialect, FrameBuffer, MessageType, decode, encode
     from mockcti.wire.messages import HeartbeatReq
 
     reports = tmp_path / "reports"
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
-                             "--report", str(reports), "--strict"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, port = _serve("--report", str(reports), "--strict")
     try:
-        line = proc.stdout.readline()
-        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
-        port = int(line.split()[3].split(":")[1])
         d = Dialect.uccx(14)
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(encode(HeartbeatReq(invoke_id=4), d))  # before OPEN_REQ: PROTO-OPEN-FIRST
@@ -261,17 +269,12 @@ def test_bytes_a_client_sent_that_are_not_utf8_keep_every_report_valid(tmp_path)
 def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path):
     """``serve --scenario F --report DIR``: the report's verdict includes the scenario's
     expectations (it said PASSED with "expectations": [] while stderr printed MISS)."""
-    import sys
 
     (tmp_path / "s.yaml").write_text("name: wants-a-query\nseed: 7\n"
                                      "expect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ}\n")
     reports = tmp_path / "reports"
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
-                             "--report", str(reports), "--scenario", str(tmp_path / "s.yaml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, _ = _serve("--report", str(reports), "--scenario", str(tmp_path / "s.yaml"))
     try:
-        line = proc.stdout.readline()
-        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
         _, err = _sigterm(proc)
     finally:
         _reap(proc)
@@ -389,19 +392,14 @@ def _serve_with_report(reports, *, full: str):
     opens and closes; returns (exit status, stderr, the client's OPEN reply type)."""
     import os
     import socket
-    import sys
 
     from mockcti.wire import Dialect, FrameBuffer, decode, encode
     from mockcti.wire.messages import CloseReq, OpenReq
 
     reports.mkdir()
     os.symlink("/dev/full", reports / full)
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", "--report",
-                             str(reports)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, port = _serve("--report", str(reports))
     try:
-        line = proc.stdout.readline()
-        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
-        port = int(line.split()[3].split(":")[1])
         d = Dialect.uccx(14)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
