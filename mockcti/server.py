@@ -84,8 +84,12 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         srv = self.server
+        now = srv.now()
+        due = srv._timer_at
+        if due is not None and due <= now:  # the loop may hand us input before a timer already due:
+            srv._timers_due()              # what was due happens first (a scenario's wait, a timeout)
         try:
-            actions = srv.hub.receive(self.sid, data, srv.now())
+            actions = srv.hub.receive(self.sid, data, now)
         except Exception as exc:  # a bug below: contained (module docstring), never asyncio's fatal error
             srv._internal_error(exc, self)
             return
@@ -350,6 +354,12 @@ class MockServer:
             self._timer.cancel()
         self._timer_at = due
         self._timer = loop.call_later(max(0.0, due - self.now()) + 0.001, self._on_timer)
+
+    def _timers_due(self) -> None:
+        """Run the hub's timers now, ahead of the loop's callback (which is cancelled)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._on_timer()
 
     def _on_timer(self) -> None:
         self._timer = None

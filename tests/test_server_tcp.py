@@ -459,3 +459,33 @@ async def test_requests_after_a_half_close_are_read_and_their_answers_dropped_no
         c.close()
     finally:
         await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_input_after_a_timer_already_due_sees_that_timer_first():
+    """The loop may hand the server a client's bytes before the timer callback that was already due
+    (a busy loop, timers 1 ms late by design): a scenario's 0.5 s wait was still running when a
+    heartbeat came 0.6 s later, and the 'heartbeat after the wait' step missed it (a flaky
+    event-storm run in CI). Now the hub's due timers run before the input."""
+    from mockcti.client import CTIClient
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.scenario.loader import load_scenario_text
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.wire import messages as W
+
+    fake = [100.0]  # the server's clock, moved by hand: its timers (real loop time) stay 0.5 s away
+    sc = load_scenario_text("name: t\nsteps:\n  - {id: opened, expect: {message: OPEN_REQ}}\n"
+                            "  - {id: pause, wait: 0.5}\n  - {id: beat, expect: {message: HEARTBEAT_REQ}}\n",
+                            filename="t.yaml")
+    engine = ScenarioEngine(sc)
+    server = await MockServer(engine.build_center(), config=ServerConfig(host="127.0.0.1", port=0),
+                              hub_config=engine.hub_config(), engine=engine, clock=lambda: fake[0]).start()
+    try:
+        c = await CTIClient.connect(server.host, server.port)
+        await c.open_agent(agent_id="1001", heartbeat=0)
+        fake[0] += 1.0  # the wait is over by the server's clock; its timer callback has not run yet
+        await c.request(W.HeartbeatReq(invoke_id=0), timeout=3)
+        assert [(r.name, r.detail) for r in engine.verify() if not r.met] == []  # "beat" took the heartbeat
+        await c.close()
+    finally:
+        await server.stop()
