@@ -483,6 +483,13 @@ async def test_input_after_a_timer_already_due_sees_that_timer_first():
     try:
         c = await CTIClient.connect(server.host, server.port)
         await c.open_agent(agent_id="1001", heartbeat=0)
+        # the "opened" step completes (and the wait begins, at 0 by the server's clock) in a timer
+        # callback of its own, due at once: wait for it, the clock still at 0 (bounded)
+        for _ in range(300):
+            if server.hub.next_deadline() not in (None, 0.0):
+                break
+            await asyncio.sleep(0.01)
+        assert server.hub.next_deadline() == 0.5  # the wait's end
         fake[0] += 1.0  # the wait is over by the server's clock; its timer callback has not run yet
         await c.request(W.HeartbeatReq(invoke_id=0), timeout=3)
         assert [(r.name, r.detail) for r in engine.verify() if not r.met] == []  # "beat" took the heartbeat
