@@ -30,7 +30,7 @@ from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
-           "rule_catalog", "add_serve_arguments", "serve_feature"]
+           "rule_catalog", "add_serve_arguments", "serve_feature", "outcome"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class Expectation:
     #: where the scenario states it (the expectation, step or key): file and 1-based line, if known
     file: str | None = None
     line: int | None = None
+    #: a scenario step the flow never reached (an earlier step failed or was still waiting): neither
+    #: met nor a failure of its own; ``met`` is False
+    skipped: bool = False
 
     @property
     def where(self) -> str | None:
@@ -71,10 +74,16 @@ def rule_catalog() -> dict[str, dict[str, str]]:
     return rules
 
 
+def outcome(e: Expectation | Mapping[str, Any]) -> str:
+    """"met", "unmet" or "skipped" (a step the flow never reached) for a report entry or its dict."""
+    get = e.get if isinstance(e, Mapping) else lambda key: getattr(e, key, None)
+    return "met" if get("met") else "skipped" if get("skipped") else "unmet"
+
+
 def _expectation_dict(e: Expectation | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(e, Expectation):
-        return {"scenario": e.scenario, "name": e.name, "met": e.met, "detail": e.detail, "near_miss": e.near_miss,
-                "file": e.file, "line": e.line, "where": e.where}
+        return {"scenario": e.scenario, "name": e.name, "met": e.met, "skipped": e.skipped, "detail": e.detail,
+                "near_miss": e.near_miss, "file": e.file, "line": e.line, "where": e.where}
     return dict(e)
 
 
@@ -98,7 +107,8 @@ def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapp
         "counts": {"messages_in": counts.get("in", 0), "messages_out": counts.get("out", 0),
                    "connections": counts.get("connect", 0), "violations": n_violations,
                    "rejected": counts.get("rejected", 0), "faults": counts.get("fault", 0),
-                   "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if not e.get("met")),
+                   "expectations": len(exps), "expectations_unmet": sum(1 for e in exps if outcome(e) == "unmet"),
+                   "expectations_skipped": sum(1 for e in exps if outcome(e) == "skipped"),
                    "internal_errors": n_internal},
         "violations_by_rule": by_rule,
         "violations": violations,
@@ -108,7 +118,7 @@ def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapp
         "sessions_folded": dict(journal.sessions_folded),
         "dropped": {k: n for k, n in sorted(journal.dropped.items()) if n},
         # an internal error of the mock (server.py contains it) fails the run: its verdict can't be trusted
-        "passed": not n_violations and not n_internal and all(e.get("met") for e in exps),
+        "passed": not n_violations and not n_internal and all(outcome(e) != "unmet" for e in exps),
     }
     if extra:
         summary.update(extra)
@@ -165,7 +175,7 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         by_scenario[e.get("scenario", "scenario")].append(e)
     for scen, exps in sorted(by_scenario.items()):
         suite = ET.SubElement(root, "testsuite", name=f"mockcti.scenario.{scen}")
-        fails = 0
+        fails = skips = 0
         for e in exps:
             case = ET.SubElement(suite, "testcase", classname=f"mockcti.scenario.{scen}", name=str(e.get("name")))
             where = e.get("where") or _where(e.get("file"), e.get("line"))
@@ -173,7 +183,11 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
                 case.set("file", str(e["file"]))
                 if e.get("line") is not None:
                     case.set("line", str(e["line"]))
-            if not e.get("met"):
+            result = outcome(e)
+            if result == "skipped":
+                skips += 1
+                ET.SubElement(case, "skipped", message=str(e.get("detail") or "not reached"))
+            elif result == "unmet":
                 fails += 1
                 message = str(e.get("detail") or "unmet")
                 if where:
@@ -183,7 +197,7 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         suite.set("tests", str(len(exps)))
         suite.set("failures", str(fails))
         suite.set("errors", "0")
-        suite.set("skipped", "0")
+        suite.set("skipped", str(skips))
         # what the client under test printed (mockcti run), where CI servers show it beside the failures
         output = "".join(str(s.get("client_output") or "") for s in summary.get("scenarios", [])
                          if isinstance(s, Mapping) and s.get("name") == scen)
@@ -236,6 +250,9 @@ def _violation_line(v: Mapping[str, Any]) -> str:
     return f"{scenario}t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
 
 
+_MARKS = {"met": "ok  ", "unmet": "FAIL", "skipped": "skip"}
+
+
 def terminal_table(summary: Mapping[str, Any]) -> str:
     """A readable summary for a terminal."""
     c = summary["counts"]
@@ -255,13 +272,13 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
     if summary.get("expectations"):
         lines.append("")
         for e in summary["expectations"]:
-            mark = "ok  " if e.get("met") else "FAIL"
-            lines.append(f"  {mark} {e.get('scenario')}: {e.get('name')}"
-                         + ("" if e.get("met") else f" — {e.get('detail', '')}"))
+            result = outcome(e)
+            lines.append(f"  {_MARKS[result]} {e.get('scenario')}: {e.get('name')}"
+                         + ("" if result == "met" else f" — {e.get('detail', '')}"))
             where = e.get("where") or _where(e.get("file"), e.get("line"))
-            if not e.get("met") and where:
+            if result == "unmet" and where:
                 lines.append(f"       at {where}")
-            if not e.get("met") and e.get("near_miss"):
+            if result == "unmet" and e.get("near_miss"):
                 lines.append(f"       closest: {e['near_miss']}")
     internal = _internal_errors(summary.get("faults", []))
     n_internal = max(c.get("internal_errors", 0), len(internal))

@@ -184,13 +184,19 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
     return run
 
 
+_MARKS = {"met": "ok  ", "unmet": "MISS", "skipped": "skip"}
+
+
 def _print_expectations(expectations: Any, stream: Any = sys.stderr) -> None:
     """One line per expectation; an unmet one also says where the scenario states it and the near miss."""
+    from mockcti.report import outcome
+
     for e in expectations:
-        print(f"  {'ok  ' if e.met else 'MISS'} {e.name}: {e.detail}", file=stream)
-        if not e.met and e.where:
+        result = outcome(e)
+        print(f"  {_MARKS[result]} {e.name}: {e.detail}", file=stream)
+        if result == "unmet" and e.where:
             print(f"       at {e.where}", file=stream)
-        if not e.met and e.near_miss:
+        if result == "unmet" and e.near_miss:
             print(f"       near miss: {e.near_miss}", file=stream)
 
 
@@ -301,7 +307,9 @@ class _ScenarioFeature:
         _print_expectations(self.results, sys.stderr)
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
-        if getattr(args, "strict", False) and any(not e.met for e in getattr(self, "results", [])):
+        from mockcti.report import outcome
+
+        if getattr(args, "strict", False) and any(outcome(e) == "unmet" for e in getattr(self, "results", [])):
             return status or 1
         return status
 

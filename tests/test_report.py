@@ -438,3 +438,35 @@ def test_serve_report_that_cannot_write_junit_names_it_and_exits_2(tmp_path):
     assert reply == "OPEN_CONF" and "Traceback" not in err and status == 2, err
     assert f"cannot write the report: [Errno 28] No space left on device: '{tmp_path / 'rep' / 'junit.xml'}'" in err
     assert "PASSED" in err  # the table still follows
+
+
+def test_a_step_never_reached_is_skipped_in_every_report_not_failed():
+    """A scenario step behind the one that failed: <skipped/> in JUnit, "skip" in the tables, counted
+    apart in the summary, and not among the unmet entries the pytest plugin and `mockcti run` name."""
+    import io
+
+    from mockcti.runner import _print_expectations
+    from mockcti.testing.fixtures import format_expectations, unmet
+
+    entries = [Expectation("s", "step open", True, "received OPEN_REQ", file="f.yaml", line=3),
+               Expectation("s", "step hb", False, "no matching HEARTBEAT_REQ within 5 s", file="f.yaml", line=5),
+               Expectation("s", "step tail", False, "not reached: the flow stopped at step hb", file="f.yaml",
+                            line=9, skipped=True)]
+    summary = build_summary(Journal(), expectations=entries)
+    assert summary["counts"]["expectations_unmet"] == 1 and summary["counts"]["expectations_skipped"] == 1
+    assert [e["skipped"] for e in summary["expectations"]] == [False, False, True]
+    assert not summary["passed"]
+    suite = ET.fromstring(junit_xml(summary, rules={})).find("testsuite[@name='mockcti.scenario.s']")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    tail = suite.find("testcase[@name='step tail']")
+    assert tail.find("failure") is None and tail.find("skipped").get("message") == "not reached: the flow stopped at step hb"
+    table = terminal_table(summary)
+    assert "  skip s: step tail — not reached: the flow stopped at step hb" in table
+    assert "at f.yaml:9" not in table and "at f.yaml:5" in table  # only the failure says where to look
+    assert unmet(entries) == [entries[1]]
+    text = format_expectations(entries)
+    assert "  skip  s: step tail - not reached" in text and "f.yaml:9" not in text
+    out = io.StringIO()
+    _print_expectations(entries, out)
+    assert "  skip step tail: not reached: the flow stopped at step hb" in out.getvalue()
+    assert "  MISS step hb" in out.getvalue()

@@ -764,17 +764,26 @@ class ScenarioEngine:
             out.append(R(scenario=name, name="expect_order", met=ok,
                          detail="in order" if ok else f"first arrivals in order {order}, declared {declared}",
                          **_at(self.scenario.expect_order_loc)))
-        for step, why in self.step_failures:
-            near = self._near_miss(step.match) if isinstance(step, m.ExpectStep) else None
-            out.append(R(scenario=name, name=f"step {step.id}", met=False, detail=why, near_miss=near,
-                         **_at(step.loc)))
+        # every step is a case of its own, in every run (a CI server follows each by its name): done,
+        # failed (timed out, or where the flow still stood when verified) or, behind that, not reached
+        failed = {id(step): why for step, why in self.step_failures}
         pending = self._current_step()
-        if pending is not None and not self.step_failures:
-            why = (f"still waiting for {pending.match.message.name}" if isinstance(pending, m.ExpectStep)
-                   else "the flow did not reach this step")
-            near = self._near_miss(pending.match) if isinstance(pending, m.ExpectStep) else None
-            out.append(R(scenario=name, name=f"step {pending.id}", met=False, detail=why, near_miss=near,
-                         **_at(pending.loc)))
+        stopped: str | None = None  # the step the flow stopped at
+        for step in self.scenario.steps:
+            case = f"step {step.id}"
+            if stopped is not None:
+                out.append(R(scenario=name, name=case, met=False, skipped=True,
+                             detail=f"not reached: the flow stopped at step {stopped}", **_at(step.loc)))
+                continue
+            is_expect = isinstance(step, m.ExpectStep)
+            if id(step) in failed or step is pending:
+                why = failed.get(id(step)) or (f"still waiting for {step.match.message.name}" if is_expect
+                                               else "the flow did not reach this step")
+                near = self._near_miss(step.match) if is_expect else None
+                out.append(R(scenario=name, name=case, met=False, detail=why, near_miss=near, **_at(step.loc)))
+                stopped = step.id
+            else:
+                out.append(R(scenario=name, name=case, met=True, detail=_step_done_text(step), **_at(step.loc)))
         return out
 
     def _near_miss(self, match: m.Match) -> str | None:
@@ -883,6 +892,17 @@ class _Env(dict):
 
     def __missing__(self, name: str) -> Any:
         raise _Unbound(f"no value for ${{{name}}} (not captured yet, or no request here)")
+
+
+def _step_done_text(step: m.Step) -> str:
+    """What a step that is done did, for its report case."""
+    if isinstance(step, m.ExpectStep):
+        return f"received {step.match.message.name}"
+    if isinstance(step, m.WaitStep):
+        return f"waited {step.seconds:g} s"
+    if isinstance(step, m.SendStep):
+        return f"sent {step.emit.message.name}"
+    return "done"
 
 
 def _at(loc: m.Location) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 from mockcti.center import CenterConfig, ContactCenter
 from mockcti.hub import Hub, HubConfig
 from mockcti.journal import Entry, Journal
-from mockcti.report import Expectation, build_summary
+from mockcti.report import Expectation, build_summary, outcome
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire.enums import AgentState, MessageType
 
@@ -79,7 +79,8 @@ def load_scenario_engine(path: str | Path, *, seed: int | None = None) -> Any:
 
 
 def unmet(expectations: Iterable[Expectation | Mapping[str, Any]]) -> list[Any]:
-    return [e for e in expectations if not _get(e, "met")]
+    """The entries that failed (a step the flow never reached is not one: the step it stopped at is)."""
+    return [e for e in expectations if outcome(e) == "unmet"]
 
 
 def _get(e: Any, key: str) -> Any:
@@ -89,15 +90,16 @@ def _get(e: Any, key: str) -> Any:
 def format_expectations(expectations: Iterable[Expectation | Mapping[str, Any]]) -> str:
     lines = []
     for e in expectations:
-        mark = "ok  " if _get(e, "met") else "UNMET"
+        result = outcome(e)
+        mark = {"met": "ok  ", "unmet": "UNMET", "skipped": "skip "}[result]
         lines.append(f"  {mark} {_get(e, 'scenario')}: {_get(e, 'name')}"
-                     + ("" if _get(e, "met") or not _get(e, "detail") else f" - {_get(e, 'detail')}"))
+                     + ("" if result == "met" or not _get(e, "detail") else f" - {_get(e, 'detail')}"))
         where = _get(e, "where") or (f"{_get(e, 'file')}:{_get(e, 'line')}" if _get(e, "line") is not None
                                      else _get(e, "file"))
-        if not _get(e, "met") and where:
+        if result == "unmet" and where:
             lines.append(f"        at {where}")
         near = str(_get(e, "near_miss") or "")
-        if not _get(e, "met") and near:
+        if result == "unmet" and near:
             lines.append(f"        {near if near.startswith('closest') else 'closest: ' + near}")
     return "\n".join(lines)
 

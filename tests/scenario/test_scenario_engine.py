@@ -910,6 +910,45 @@ def test_steps_in_order_with_captures_respond_send_wait_and_do():
     assert all(e.met for e in h.engine.verify())
 
 
+def test_a_passing_and_a_failing_run_report_the_same_cases():
+    """CI servers follow a test case by its name from run to run: a failing run must not add cases a
+    passing one lacks (before, a step was a case only once it failed). The JUnit file of each run has
+    every step; a step behind the failed one is <skipped/>, not a failure of its own."""
+    import xml.etree.ElementTree as ET
+
+    from mockcti.report import build_summary, junit_xml, terminal_table
+
+    def cases(h: H) -> tuple[list[str], ET.Element, str]:
+        summary = build_summary(h.hub.journal, expectations=h.engine.verify())
+        suite = next(s for s in ET.fromstring(junit_xml(summary, rules={})) if s.get("name").startswith("mockcti.scenario."))
+        return [c.get("name") for c in suite], suite, terminal_table(summary)
+
+    good = H(FLOW)
+    sid = good.open(now=1.0)
+    good.tick(1.0)
+    good.tick(3.0)
+    good.hb(sid, 3.5, 61)
+    passed, suite, _ = cases(good)
+    assert suite.get("tests") == "5" and suite.get("failures") == "0" and suite.get("skipped") == "0"
+
+    bad = H(FLOW)
+    bad.open(now=1.0)
+    bad.tick(1.0)
+    bad.tick(3.0)
+    bad.tick(8.0)  # no HEARTBEAT_REQ within the step's 5 s
+    failed, suite, table = cases(bad)
+    assert failed == passed == ["step open", "step hello", "step pause", "step first-hb", "step tail"]
+    assert suite.get("tests") == "5" and suite.get("failures") == "1" and suite.get("skipped") == "1"
+    by_name = {c.get("name"): c for c in suite}
+    assert by_name["step first-hb"].find("failure") is not None
+    tail = by_name["step tail"]
+    assert tail.find("failure") is None
+    assert tail.find("skipped").get("message") == "not reached: the flow stopped at step first-hb"
+    assert "  skip FLOW: step tail — not reached: the flow stopped at step first-hb" in table.replace(
+        f"{bad.engine.scenario.name}:", "FLOW:")
+    assert table.endswith("FAILED")
+
+
 def test_timeline_at_fires_late_when_ticked_late():
     h = H(FLOW)
     sid = h.open(now=1.0)
@@ -937,8 +976,15 @@ def test_expect_step_times_out_and_verify_reports_it_with_a_near_miss():
     assert not h.engine.done
     h.tick(8.0)
     assert h.engine.done  # end when all_steps_done: the flow cannot go on
-    (res,) = [r for r in h.engine.verify() if not r.met]
+    results = h.engine.verify()
+    (res,) = [r for r in results if not r.met and not r.skipped]
     assert res.name == "step first-hb" and "no matching HEARTBEAT_REQ within 5 s" in res.detail
+    # every step has its case, whatever happened (a CI server follows each by name): the three before
+    # it passed, the one behind it was not reached
+    assert [(r.name, r.met, r.skipped, r.detail) for r in results if r is not res] == [
+        ("step open", True, False, "received OPEN_REQ"), ("step hello", True, False, "sent SYSTEM_EVENT"),
+        ("step pause", True, False, "waited 2 s"),
+        ("step tail", False, True, "not reached: the flow stopped at step first-hb")]
     assert "message is QUERY_AGENT_STATE_REQ, not HEARTBEAT_REQ" in res.near_miss  # the latest of equally close ones
     # a late HEARTBEAT_REQ is answered by the center again
     assert h.hb(sid, 9.0, 3) == [W.HeartbeatConf(invoke_id=3)]
@@ -948,11 +994,13 @@ def test_pending_step_is_unmet_in_verify():
     h = H(FLOW)
     sid = h.open(now=1.0)
     h.tick(1.0)
-    (res,) = [r for r in h.engine.verify() if not r.met]
+    (res,) = [r for r in h.engine.verify() if not r.met and not r.skipped]
     assert res.name == "step pause"
     h.tick(3.0)
-    (res,) = [r for r in h.engine.verify() if not r.met]
+    results = h.engine.verify()
+    (res,) = [r for r in results if not r.met and not r.skipped]
     assert res.name == "step first-hb" and "still waiting for HEARTBEAT_REQ" in res.detail
+    assert [r.name for r in results if r.skipped] == ["step tail"]
     assert sid
 
 
