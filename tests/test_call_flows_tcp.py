@@ -247,3 +247,28 @@ async def test_requests_the_center_cannot_honour(world):
         reply.TYPE is MT.CONTROL_FAILURE_CONF
     # the session goes on
     assert (await a.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))).TYPE is MT.QUERY_AGENT_STATE_CONF
+
+
+async def test_direct_call_takes_a_ready_agent_out_of_routing(world):
+    """§6.19 AGT_NON_ICD: a READY agent whose phone another agent calls (MAKE_CALL, not an ACD call)
+    goes NOT_READY, so the CSQ does not offer it a caller while it talks; it stays NOT_READY after."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await login_ready(b)
+    await world.settle()
+    b.drain_events(), bridge.drain_events()
+    seen_before = len(bridge.received)
+    conf = await a.request(MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="3002"))
+    call_id = conf.new_call_id
+    ev = await b.next_event(MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_NON_ICD)
+    await b.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3002"))
+    assert (await b.request(QueryAgentStateReq(invoke_id=0, agent_id="1002"))).agent_state == AS.AGENT_STATE_NOT_READY
+    queued = world.inbound(csq="Sales")  # 1002 is the only agent of Sales logged in: the caller waits
+    await bridge.next_event(MT.CALL_QUEUED_EVENT, where=lambda e: e.call_id == queued)
+    await b.request(ClearConnectionReq(invoke_id=0, call_id=call_id, connection_device_id="3002"))
+    await b.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == call_id)
+    await world.settle()
+    assert call_types(b.received, queued) == []  # never offered to 1002
+    assert agent_states(b.received, "1002")[-1] == AS.AGENT_STATE_NOT_READY
+    assert agent_states(list(bridge.received)[seen_before:], "1002") == [AS.AGENT_STATE_NOT_READY]

@@ -70,6 +70,7 @@ _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
+_AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 _BUSY_OTHER = int(AS.BUSY_OTHER)
 #: the states in which an agent is busy with an ACD call of one CSQ (its other CSQs: BUSY_OTHER)
@@ -974,6 +975,12 @@ class ContactCenter:
             agent.call_csq = call.csq_id
             if call.acd and self.config.ring_no_answer > 0:
                 self._ring_timer(agent, call.id, now)
+        elif agent.state is _READY and not call.acd and not consult:
+            # a direct call (another agent's MAKE_CALL, a non-ACD call transferred here) takes a READY
+            # agent out of routing, as UCCX does (§6.19 AGT_NON_ICD 32761: "direct non-business call
+            # received"): NOT_READY, and it stays so after the call (a NOT_READY agent's direct call
+            # changes nothing, §7.2 make call). Left READY, the queues offered it calls while it talked.
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
