@@ -22,7 +22,7 @@ from mockcti.wire.enums import LocalConnectionState as LCS
 from mockcti.wire.enums import ReasonCode, StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
-    QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, TransferCallReq,
+    QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, SnapshotCallReq, TransferCallReq,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -272,3 +272,28 @@ async def test_direct_call_takes_a_ready_agent_out_of_routing(world):
     assert call_types(b.received, queued) == []  # never offered to 1002
     assert agent_states(b.received, "1002")[-1] == AS.AGENT_STATE_NOT_READY
     assert agent_states(list(bridge.received)[seen_before:], "1002") == [AS.AGENT_STATE_NOT_READY]
+
+
+async def test_every_field_set_call_data_sets_is_kept_and_carried(world):
+    """SET_CALL_DATA_REQ's fields (§5.3) reach CALL_DATA_UPDATE_EVENT and the call's later events: the
+    ICM customer fields (only CALL_DATA_UPDATE has them) no longer break the next BEGIN_CALL (an internal
+    error that reset the requester's connection), CallerEnteredDigits and DialedNumber are not dropped."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                   customer_phone_number="0611111111", customer_account_number="ACC-7",
+                                   caller_entered_digits="42", dialed_number="8000", call_variable2="gold"))
+    for client in (a, bridge):
+        upd = await client.next_event(MT.CALL_DATA_UPDATE_EVENT, where=lambda e: e.call_id == call_id)
+        assert (upd.customer_phone_number, upd.customer_account_number, upd.caller_entered_digits,
+                upd.dialed_number, upd.call_variable2) == ("0611111111", "ACC-7", "42", "8000", "gold")
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert (snap.caller_entered_digits, snap.dialed_number, snap.call_variable2) == ("42", "8000", "gold")
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=1, dialed_number="3002"))
+    begin = await b.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == conf.new_call_id)
+    assert (begin.caller_entered_digits, begin.call_variable2) == ("42", "gold")

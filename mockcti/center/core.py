@@ -96,6 +96,12 @@ NONE_SHORT = 0xFFFF
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
 CALL_VARIABLES = tuple(f"call_variable{i}" for i in range(1, 11))
+#: the call data SET_CALL_DATA_REQ sets that a Call keeps in ``variables`` (ANI, DNIS and DialedNumber
+#: are attributes of their own); CALL_DATA_UPDATE_EVENT carries every one of them, BEGIN_CALL_EVENT,
+#: CALL_DELIVERED_EVENT and SNAPSHOT_CALL_CONF all but the two ICM customer fields (§5.3, §5.4 layouts)
+CALL_DATA_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "caller_entered_digits", "user_to_user_info",
+                  "customer_phone_number", "customer_account_number")
+_UPDATE_ONLY_KEYS = frozenset({"customer_phone_number", "customer_account_number"})
 
 #: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7)
 STATE_MASK = {
@@ -750,7 +756,8 @@ class ContactCenter:
             named_variables=call.named_variables, **self._vars(call))
 
     def _vars(self, call: Call) -> dict[str, str]:
-        return {k: v for k, v in call.variables.items() if v is not None}
+        """The call's data for BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL_CONF (no customer fields)."""
+        return {k: v for k, v in call.variables.items() if v is not None and k not in _UPDATE_ONLY_KEYS}
 
     def _emit(self, out: list[Delivery], call: Call, ev: Message, *, only: Iterable[int] | None = None) -> None:
         """Send a call event to every interested session (BEGIN_CALL_EVENT first where needed)."""
@@ -1358,14 +1365,15 @@ class ContactCenter:
 
     def _set_call_data_req(self, out: list[Delivery], sid: int, req: M.SetCallDataReq, now: float) -> None:
         call = self._lookup_call(req.call_id)
-        changed = {k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data", "ani", "dnis",
-                                                 "customer_phone_number", "customer_account_number")
+        changed = {k: getattr(req, k) for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
                    if getattr(req, k, None) is not None}
         for k, v in changed.items():
             if k == "ani":
                 call.ani = v
             elif k == "dnis":
                 call.dnis = v
+            elif k == "dialed_number":
+                call.dialed = v
             else:
                 call.variables[k] = v
         if req.named_variables:
@@ -1383,10 +1391,9 @@ class ContactCenter:
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
             new_connection_device_id=next(iter(call.legs), call.ani), ani=call.ani, dnis=call.dnis or None,
-            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
+            dialed_number=call.dialed or None, router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
             named_variables=call.named_variables,
-            **{k: v for k, v in call.variables.items() if k in (*CALL_VARIABLES, "call_wrapup_data",
-                                                                "customer_phone_number", "customer_account_number")})
+            **{k: v for k, v in call.variables.items() if k in CALL_DATA_KEYS})
 
     def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
         """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred
