@@ -19,7 +19,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import LocalConnectionState as LCS
-from mockcti.wire.enums import ReasonCode, StatusCode
+from mockcti.wire.enums import ControlFailureCode, ReasonCode, StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
     QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, SnapshotCallReq, TransferCallReq,
@@ -297,3 +297,23 @@ async def test_every_field_set_call_data_sets_is_kept_and_carried(world):
                                           consult_type=1, dialed_number="3002"))
     begin = await b.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == conf.new_call_id)
     assert (begin.caller_entered_digits, begin.call_variable2) == ("42", "gold")
+
+
+async def test_an_agent_desktop_sets_the_data_of_its_own_calls_only(world):
+    """SET_CALL_DATA_REQ from an agent-mode session for a call its phone is not on, or naming another
+    phone, is refused (CF_INVALID_CSTA_CONNECTION_ID, as every call request naming such a connection)
+    and changes nothing; the recorder (bridge) may set any call's data."""
+    a, c, bridge = world.agents["1001"], world.agents["1003"], world.bridge
+    await login_ready(a)
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    for device in ("3003", "3001"):
+        with pytest.raises(RequestFailed) as exc:
+            await c.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id=device,
+                                           call_variable1="hijacked"))
+        assert exc.value.reply.failure_code == ControlFailureCode.CF_INVALID_CSTA_CONNECTION_ID
+    await bridge.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                        call_variable2="tagged"))
+    upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert (upd.call_variable1, upd.call_variable2) == (None, "tagged")

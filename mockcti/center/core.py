@@ -1365,6 +1365,12 @@ class ContactCenter:
 
     def _set_call_data_req(self, out: list[Delivery], sid: int, req: M.SetCallDataReq, now: float) -> None:
         call = self._lookup_call(req.call_id)
+        sub = self.subs.get(sid)
+        if sub is not None and sub.mode == "agent":
+            # an agent desktop sets the data of its own phone's calls (§7.1 delivery: it sees only those);
+            # a bridge (a recorder, a wallboard) may set any call's
+            agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+            self._my_leg(call, agent, req.connection_device_id)
         changed = {k: getattr(req, k) for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
                    if getattr(req, k, None) is not None}
         for k, v in changed.items():
