@@ -87,7 +87,7 @@ class _Connection(asyncio.Protocol):
         now = srv.now()
         due = srv._timer_at
         if due is not None and due <= now:  # the loop may hand us input before a timer already due:
-            srv._timers_due()              # what was due happens first (a scenario's wait, a timeout)
+            srv._timers_due(now)           # what was due happens first (a scenario's wait, a timeout)
         try:
             actions = srv.hub.receive(self.sid, data, now)
         except Exception as exc:  # a bug below: contained (module docstring), never asyncio's fatal error
@@ -226,8 +226,10 @@ class MockServer:
         self._run(self.hub.take_actions())
 
     def call(self, fn: Callable[[Hub, float], Any]) -> Any:
-        """Run ``fn(hub, now)`` on the loop's thread and carry out what it queued."""
-        result = fn(self.hub, self.now())
+        """Run ``fn(hub, now)`` on the loop's thread and carry out what it queued. The hub's clock is
+        ``now`` meanwhile (what ``fn`` sends is journalled at that time, not at the hub's last input)."""
+        now = self.hub.now = self.now()
+        result = fn(self.hub, now)
         self.run_actions()
         return result
 
@@ -355,17 +357,18 @@ class MockServer:
         self._timer_at = due
         self._timer = loop.call_later(max(0.0, due - self.now()) + 0.001, self._on_timer)
 
-    def _timers_due(self) -> None:
-        """Run the hub's timers now, ahead of the loop's callback (which is cancelled)."""
+    def _timers_due(self, now: float) -> None:
+        """Run the hub's timers at ``now`` (the time of the input that follows: the journal's times
+        stay in order), ahead of the loop's callback (which is cancelled)."""
         if self._timer is not None:
             self._timer.cancel()
-        self._on_timer()
+        self._on_timer(now)
 
-    def _on_timer(self) -> None:
+    def _on_timer(self, now: float | None = None) -> None:
         self._timer = None
         self._timer_at = None
         try:
-            actions = self.hub.tick(self.now())
+            actions = self.hub.tick(self.now() if now is None else now)
         except Exception as exc:  # a bug below: contained, and the timer keeps running
             self._internal_error(exc, None)
             return

@@ -474,25 +474,71 @@ async def test_input_after_a_timer_already_due_sees_that_timer_first():
     from mockcti.wire import messages as W
 
     fake = [100.0]  # the server's clock, moved by hand: its timers (real loop time) stay 0.5 s away
+
+    def clock() -> float:  # ... and a microsecond on at every reading, as a real clock goes on
+        fake[0] += 1e-6
+        return fake[0]
     sc = load_scenario_text("name: t\nsteps:\n  - {id: opened, expect: {message: OPEN_REQ}}\n"
-                            "  - {id: pause, wait: 0.5}\n  - {id: beat, expect: {message: HEARTBEAT_REQ}}\n",
+                            "  - {id: pause, wait: 0.5}\n  - {id: beat, expect: {message: HEARTBEAT_REQ}}\n"
+                            "timeline:\n  - {after: pause, do: {emit: {message: SYSTEM_EVENT, fields: {text: over}}}}\n",
                             filename="t.yaml")
     engine = ScenarioEngine(sc)
     server = await MockServer(engine.build_center(), config=ServerConfig(host="127.0.0.1", port=0),
-                              hub_config=engine.hub_config(), engine=engine, clock=lambda: fake[0]).start()
+                              hub_config=engine.hub_config(), engine=engine, clock=clock).start()
     try:
         c = await CTIClient.connect(server.host, server.port)
         await c.open_agent(agent_id="1001", heartbeat=0)
         # the "opened" step completes (and the wait begins, at 0 by the server's clock) in a timer
         # callback of its own, due at once: wait for it, the clock still at 0 (bounded)
         for _ in range(300):
-            if server.hub.next_deadline() not in (None, 0.0):
+            if (server.hub.next_deadline() or 0.0) >= 0.5:
                 break
             await asyncio.sleep(0.01)
-        assert server.hub.next_deadline() == 0.5  # the wait's end
+        assert 0.5 <= server.hub.next_deadline() < 0.51  # the wait's end
         fake[0] += 1.0  # the wait is over by the server's clock; its timer callback has not run yet
         await c.request(W.HeartbeatReq(invoke_id=0), timeout=3)
         assert [(r.name, r.detail) for r in engine.verify() if not r.met] == []  # "beat" took the heartbeat
+        # the timers ran at the time of the input that followed: the journal's times stay in order (they
+        # ran at a later reading of the clock, and what they did came before the input in the journal)
+        times = [e.t for e in server.hub.journal.entries()]
+        assert times == sorted(times)
+        await c.close()
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_what_a_call_on_the_loop_sends_is_journalled_at_the_calls_time():
+    """``MockServer.call`` (the control API, the fixtures' helpers) runs ``fn(hub, now)``: what it sends
+    is journalled at that ``now``; it was journalled at the time of the hub's last input, before the
+    happening of that same call."""
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.wire.enums import AgentState
+
+    fake = [0.0]
+
+    def clock() -> float:
+        fake[0] += 0.001
+        return fake[0]
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0), clock=clock).start()
+    try:
+        c = await CTIClient.connect(server.host, server.port)
+        await c.open_agent(agent_id="1001", heartbeat=0)
+        await c.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        fake[0] += 5.0  # the desktop is quiet for 5 s, then a supervisor makes the agent READY
+
+        def ready(hub, now):
+            hub.journal.record("happening", now, None, what="supervisor: READY")
+            hub.deliver(hub.center.set_agent_state(now, "1001", AgentState.AGENT_STATE_READY))
+            return now
+
+        at = server.call(ready)
+        journal = server.hub.journal.entries()
+        sent = [e for e in journal if e.kind == "out" and e.data["message"]["type"] == "AGENT_STATE_EVENT"]
+        assert sent[-1].t == at
+        times = [e.t for e in journal]
+        assert times == sorted(times)
         await c.close()
     finally:
         await server.stop()
