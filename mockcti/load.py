@@ -260,8 +260,10 @@ class LoadGenerator:
     def _look_at_agents(self, now: float) -> None:
         """Every agent: one the generator drives that is idle (no call; LOGOUT, NOT_READY, WORK or
         WORK_READY: the center's ``after_call_state``, its configured start state, or what a client
-        that has gone left it in) is made READY, so that it takes calls again; a queued generated
-        call that was routed to an agent is found there."""
+        that has gone left it in) is made READY, so that it takes calls again — unless the center's
+        wrap-up time runs for it (``wrapup_time``: its timer ends WORK / WORK_READY, then the agent
+        is made READY if it is not already); a queued generated call that was routed to an agent is
+        found there."""
         center, calls, deliver = self.hub.center, self.calls, self.hub.deliver
         agents = center.agents
         # only the agents it may drive (auto_agents: a few among thousands of client-driven ones)
@@ -271,8 +273,8 @@ class LoadGenerator:
             if state is _READY:
                 continue
             if state not in _ON_CALL:
-                if not self._may_drive(agent.id) or center.agent_call_legs(agent.id):
-                    continue
+                if not self._may_drive(agent.id) or center.agent_call_legs(agent.id) or center.wrapping_up(agent):
+                    continue  # (a wrap-up time the center runs is left to it: it ends WORK / WORK_READY)
                 deliver(center.set_agent_state(now, agent.id, _READY))  # routes a queued call to it at once
                 if agent.state not in _ON_CALL:
                     continue

@@ -393,6 +393,33 @@ def test_undriven_agents_take_call_after_call_whatever_the_after_call_state(afte
     assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
 
 
+@pytest.mark.parametrize("after, then", [
+    ("AGENT_STATE_WORK_READY", ["READY"]),
+    ("AGENT_STATE_WORK", ["NOT_READY", "READY"]),  # AGT_WORK_TIMER_EXP, then the generator's READY
+])
+def test_a_wrapup_time_of_the_center_is_taken_before_the_agent_is_made_ready(after, then):
+    """A center with a wrap-up time (3 s after each call), a call every 5 s: the agent the generator drives stays in
+    WORK_READY / WORK until the center's timer ends it, then takes calls again (the generator made it
+    READY at its next quarter-second sweep: the wrap-up never showed on a wallboard)."""
+    hub, gen = hub_with(two_agent_center(after_call_state=AS[after], wrapup_time=3.0),
+                        "calls_per_s=0.2,limit=2,handle_time=1,answer_after=0.1", auto_agents={"1001"})
+    gen.start(hub, 0.0)
+    agent = hub.center.agents["1001"]
+    seen, t = [], 0.0
+    for _ in range(200):  # 10 s in steps of 0.05 s
+        t = advance(hub, t, 0.05)
+        state = agent.state.name.removeprefix("AGENT_STATE_")
+        if not seen or seen[-1][0] != state:
+            seen.append((state, round(t, 2)))
+    states = [s for s, _ in seen]
+    assert states == ["RESERVED", "TALKING", after.removeprefix("AGENT_STATE_"), *then,
+                      "RESERVED", "TALKING", after.removeprefix("AGENT_STATE_"), *then], seen
+    wrapup_began = seen[2][1]
+    assert seen[3][1] - wrapup_began >= 3.0 - 1e-9, seen  # the whole wrap-up time
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 2 and s["errors"] == 0, s
+
+
 def test_agents_configured_logged_in_not_ready_are_made_ready():
     import dataclasses
 

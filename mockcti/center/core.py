@@ -88,6 +88,7 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
                 AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
+_WRAPUP_STATES = frozenset({AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 #: each configuration kind's bit in OPEN_REQ ConfigMsgMask and in CONFIG_REQUEST_EVENT ConfigurationMask
 #: (reference §6.8: the two bit orders differ): agent, CSQ, application, device, terminal
@@ -251,6 +252,9 @@ class Agent:
     #: CSQID of the call the agent was last reserved for or talked on as an ACD agent: the agent is
     #: BUSY_OTHER in its other CSQs meanwhile (QUERY_AGENT_STATE_CONF), and its wrap-up time applies after it
     call_csq: int = NONE_ID
+    #: ``since`` of the WORK / WORK_READY state a wrap-up timer was armed for (:meth:`ContactCenter._start_wrapup`):
+    #: while the agent is still in that very state (same ``since``), the timer will end it
+    wrapup_since: float | None = field(default=None, compare=False)
     csq_ids: tuple[int, ...] = ()
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
@@ -1023,7 +1027,14 @@ class ContactCenter:
         else the center's), the wrap-up timer ends that state (:meth:`_wrapup_over`)."""
         seconds = self._wrapup_of.get(agent.call_csq, self.config.wrapup_time)
         if seconds > 0:
+            agent.wrapup_since = agent.since
             self._schedule(now + seconds, functools.partial(self._wrapup_over, agent, agent.state, agent.since, seconds))
+
+    @staticmethod
+    def wrapping_up(agent: Agent) -> bool:
+        """Whether the agent is in the WORK or WORK_READY state a wrap-up timer was armed for (the
+        timer will end it: READY, or NOT_READY with AGT_WORK_TIMER_EXP)."""
+        return agent.wrapup_since == agent.since and agent.state in _WRAPUP_STATES
 
     def _wrapup_over(self, agent: Agent, state: AgentState, since: float, seconds: float,
                      out: list[Delivery], now: float) -> None:
