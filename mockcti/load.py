@@ -54,6 +54,7 @@ ALLOWED_KEYS = {
 _INTS = {"agents", "limit", "max"}
 
 _READY = AgentState.AGENT_STATE_READY
+_LOGIN, _LOGOUT = AgentState.AGENT_STATE_LOGIN, AgentState.AGENT_STATE_LOGOUT
 _ALERTING = LocalConnectionState.LCS_ALERTING
 #: agent states of an agent on a call (RESERVED: ringing): where a generated call that left its queue is found
 _ON_CALL = frozenset({AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TALKING, AgentState.AGENT_STATE_HOLD})
@@ -275,6 +276,8 @@ class LoadGenerator:
             if state not in _ON_CALL:
                 if not self._may_drive(agent.id) or center.agent_call_legs(agent.id) or center.wrapping_up(agent):
                     continue  # (a wrap-up time the center runs is left to it: it ends WORK / WORK_READY)
+                if state is _LOGOUT:  # logged in as a desktop logs in: NOT_READY (AGT_LOGON), then READY
+                    deliver(center.set_agent_state(now, agent.id, _LOGIN))
                 deliver(center.set_agent_state(now, agent.id, _READY))  # routes a queued call to it at once
                 if agent.state not in _ON_CALL:
                     continue

@@ -455,6 +455,55 @@ def test_an_agent_a_client_left_logged_out_or_not_ready_takes_calls_again(left_i
     assert hub.center.agents["1001"].state is AS.AGENT_STATE_READY
 
 
+class BridgeTap:
+    """A bridge-mode session on a hub with no sockets: the AGENT_STATE_EVENTs it is sent, as
+    (agent, state name, reason code). Feed it what ``hub.tick`` / ``hub.receive`` return."""
+
+    def __init__(self, hub, now: float) -> None:
+        from mockcti.wire import Dialect, encode
+        from mockcti.wire.messages import OpenReq
+
+        self.dialect, self.events, self.buf = Dialect.uccx(14), [], b""
+        self.sid = hub.connect(now, "bridge")
+        self.take(hub.receive(self.sid, encode(OpenReq(
+            invoke_id=1, version_number=14, idle_timeout=3600, services_requested=int(SM.CTI_SERVICE_ALL_EVENTS),
+            call_msg_mask=0xFFFFFF, agent_state_mask=0x3FF, client_id="tap", client_password=b""), self.dialect), now))
+
+    def take(self, actions) -> None:
+        from mockcti.hub import Write
+        from mockcti.wire import decode_bytes
+
+        for a in actions:
+            if type(a) is Write and a.session_id == self.sid:
+                buf = self.buf + a.data
+                while len(buf) >= 8 and len(buf) >= 8 + int.from_bytes(buf[:4], "big"):
+                    end = 8 + int.from_bytes(buf[:4], "big")
+                    m = decode_bytes(buf[:end], self.dialect)
+                    buf = buf[end:]
+                    if m.TYPE is MT.AGENT_STATE_EVENT:
+                        self.events.append((m.agent_id, AS(m.agent_state).name.removeprefix("AGENT_STATE_"),
+                                            m.event_reason_code))
+                self.buf = buf
+
+
+def test_an_agent_the_generator_logs_in_goes_not_ready_with_agt_logon_first():
+    """A client logs agent 1001 out and goes away: the generator logs it in as a desktop would — a
+    bridge (a wallboard) sees NOT_READY with reason AGT_LOGON 32760, then READY (it saw a logged-out
+    agent become READY in one step, which no UCCX login does)."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=0.1,limit=1,handle_time=1", auto_agents={"1001"})
+    desk = Desk(hub, "1001", 0.0)
+    desk.set_state(AS.AGENT_STATE_LOGIN, 0.0, password="1234")
+    desk.set_state(AS.AGENT_STATE_LOGOUT, 0.0)
+    tap = BridgeTap(hub, 0.0)
+    gen.start(hub, 0.0)
+    desk.drop(0.1)
+    for i in range(1, 21):
+        tap.take(hub.tick(0.1 * i))
+    assert [e for e in tap.events if e[0] == "1001"][:2] == [("1001", "NOT_READY", 32760), ("1001", "READY", 0)], \
+        tap.events
+    assert gen.stats.answered == 1  # and it took the call waiting for it
+
+
 def test_a_call_a_client_answered_is_cleared_once_its_connection_drops():
     """A client answers a generated call and its connection drops mid-call: handle_time later the
     generator clears it (it stayed TALKING for ever, 'active' never went back to 0 and the sweep
