@@ -42,7 +42,8 @@ __all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", 
 
 #: key -> (meaning, converter)
 ALLOWED_KEYS = {
-    "agents": "number of agents (a center with N agents is built when N exceeds the configured ones)",
+    "agents": "number of agents the generator drives (a center with N agents is built when N exceeds the "
+              "configured ones; with fewer, its first N)",
     "calls_per_s": "call arrival rate, calls per second (constant rate)",
     "handle_time": "seconds an auto-answered call lasts before it is cleared (default 30)",
     "limit": "total number of calls, then arrivals stop (default: no limit)",
@@ -195,7 +196,10 @@ class LoadGenerator:
     def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
         self.spec = spec
         self.stats = LoadStats()
-        self.auto_agents = set(auto_agents) if auto_agents is not None else None  # None: every undriven agent
+        self.auto_agents = set(auto_agents) if auto_agents is not None else None  # None: see _attach
+        #: the agents it may drive in the current center: ``auto_agents``; else the first ``spec.agents``
+        #: of a center that has more; None: every agent (no client driving it)
+        self.driven: set[str] | None = self.auto_agents
         self.sweep_interval = sweep_interval
         self.calls: dict[int, _Tracked] = {}
         self._at_agents: set[int] = set()  # CallIDs of the tracked calls at an agent
@@ -229,6 +233,9 @@ class LoadGenerator:
         from mockcti.center import Subscription
 
         center = self._center = self.hub.center
+        if self.auto_agents is None:  # agents=N of a center with more agents: its first N, the others are left alone
+            n, ids = self.spec.agents, [a.id for a in center.config.agents]
+            self.driven = set(ids[:n]) if n is not None and n < len(ids) else None
         center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
                                          services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
                                          call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
@@ -254,7 +261,7 @@ class LoadGenerator:
             self._center = hub.center
 
     def _may_drive(self, agent_id: str) -> bool:
-        if self.auto_agents is not None and agent_id not in self.auto_agents:
+        if self.driven is not None and agent_id not in self.driven:
             return False
         return not self.hub.center.agent_sessions.get(agent_id)
 
@@ -268,7 +275,7 @@ class LoadGenerator:
         center, calls, deliver = self.hub.center, self.calls, self.hub.deliver
         agents = center.agents
         # only the agents it may drive (auto_agents: a few among thousands of client-driven ones)
-        pool = agents.values() if self.auto_agents is None else filter(None, map(agents.get, self.auto_agents))
+        pool = agents.values() if self.driven is None else filter(None, map(agents.get, self.driven))
         for agent in pool:
             state = agent.state
             if state is _READY:
@@ -520,6 +527,7 @@ class _LoadFeature:
         self.spec = spec
         self.gen = LoadGenerator(spec)
         self._task: Any = None
+        self._told = False
 
     def prepare(self, server: Any, args: Any) -> None:
         """Before the server listens: the ``agents=N`` center is in place before any client connects
@@ -539,6 +547,13 @@ class _LoadFeature:
 
         cfg = center_config_for(self.spec, server.center.config)
         if cfg is server.center.config:
+            n, have = self.spec.agents, len(cfg.agents)
+            if n is not None and n < have and not self._told:
+                self._told = True
+                ids = [a.id for a in cfg.agents][:n]
+                which = ", ".join(ids) if n <= 4 else f"{ids[0]} ... {ids[-1]}, in the center's order"
+                print(f"mockcti load: agents={n}: the generator drives {n} of the center's {have} agents ({which}); "
+                      f"the others are left to your clients", file=sys.stderr, flush=True)
             return
         if server.hub.conns:  # their sessions belong to this center: keep it rather than corrupt them
             print(f"mockcti load: clients are connected to a center of {len(server.center.agents)} agents; "

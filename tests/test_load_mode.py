@@ -92,6 +92,19 @@ def test_center_grows_only_when_asked_for_more_agents():
     assert all(a.csqs == ("Sales", "Support") for a in big.agents)
 
 
+def test_agents_fewer_than_the_center_has_are_the_ones_the_generator_drives():
+    """agents=2 on the default center of 4: the generator drives its first two agents and leaves the
+    other two alone (it drove all four: agents=N below the center's count did nothing)."""
+    hub, gen = hub_with(default_center(), "agents=2,calls_per_s=2,limit=6,handle_time=30,answer_after=0.1")
+    gen.start(hub, 0.0)
+    advance(hub, 0.0, 4.0)
+    agents = hub.center.agents
+    assert [agents[a].state for a in ("1001", "1002")] == [AS.AGENT_STATE_TALKING] * 2
+    assert [agents[a].state for a in ("1003", "1004")] == [AS.AGENT_STATE_LOGOUT] * 2
+    s = gen.summary()
+    assert s["offered"] == 6 and s["answered"] == 2 and s["active"] == 6, s  # four wait in the queue
+
+
 # -- a real run ---------------------------------------------------------------------------------------
 
 
