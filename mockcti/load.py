@@ -567,13 +567,13 @@ class _LoadFeature:
     async def _display(self, server: Any) -> None:
         import asyncio
 
-        last_out = server.journal.counts.get("out", 0)
+        last_out, last_t = server.journal.counts.get("out", 0), server.now()
         while True:
-            await asyncio.sleep(1.0)
-            out = server.journal.counts.get("out", 0)
-            print(_line(self.gen, server, server.now() - self.gen.started_at, out - last_out),
-                  file=sys.stderr, flush=True)
-            last_out = out
+            await asyncio.sleep(1.0)  # (a busy loop wakes it late: the rate is over the time it took)
+            out, now = server.journal.counts.get("out", 0), server.now()
+            print(_line(self.gen, server, now - self.gen.started_at,
+                        (out - last_out) / (now - last_t) if now > last_t else 0.0), file=sys.stderr, flush=True)
+            last_out, last_t = out, now
 
     async def stop(self, server: Any, args: Any) -> None:
         self.gen.stop()

@@ -228,6 +228,32 @@ def test_the_statistics_line_shows_the_callers_abandons():
 
 
 @pytest.mark.asyncio
+async def test_the_lines_messages_per_second_is_over_the_time_the_second_took(monkeypatch, capsys):
+    """A loop too busy to wake the display on time (each 1-second sleep took 2 s, 1,000 messages
+    went out meanwhile): the line says 500 messages/s (it said 1000: the count of the interval)."""
+    clock, counts = [0.0], {"out": 0}
+    server = SimpleNamespace(now=lambda: clock[0], journal=SimpleNamespace(counts=counts),
+                             hub=SimpleNamespace(conns={}))
+    feature = serve_feature(argparse.Namespace(load=parse_load_spec("calls_per_s=1"), quiet=True, seed=0))
+    feature.gen.started_at = 0.0
+    slept = []
+
+    async def late_sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > 3:  # bounded: the display runs until cancelled
+            raise asyncio.CancelledError
+        clock[0] += 2 * seconds
+        counts["out"] += 1000
+
+    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+    with pytest.raises(asyncio.CancelledError):
+        await feature._display(server)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and all("messages/s 500 " in line for line in lines), lines
+    assert "t=   6.0s" in lines[-1], lines
+
+
+@pytest.mark.asyncio
 async def test_a_bridge_sees_who_hung_up():
     """Over the wire: with caller_hangup=0.5 half the answered calls are released by the caller
     (CALL_CONNECTION_CLEARED with its ANI as the releasing device), the others by the agent."""
