@@ -98,6 +98,13 @@ def _offset_of(frame: bytes, marker: int) -> int:
 # -- pre-encoded frames -------------------------------------------------------------------------------
 
 HB_CONF_LEN = len(_enc(M.HeartbeatConf(invoke_id=1)))
+
+
+def hb_conf_ring(depth: int) -> bytes:
+    """The HEARTBEAT_CONFs answering InvokeIDs 1..depth, twice: the replies of a window of heartbeats
+    are compared with a slice of it (one bytes comparison per read: a reply of another type, length
+    or InvokeID is an error, not a round trip)."""
+    return b"".join(_enc(M.HeartbeatConf(invoke_id=i + 1)) for i in range(depth)) * 2
 CALL_ID_AT = _offset_of(_enc(M.CallDeliveredEvent(
     call_id=0x5EED1234, connection_device_id="3001", alerting_device_id="3001", calling_device_id="0612345678",
     called_device_id="3001")), 0x5EED1234) - 8  # offset of CallID in the body
@@ -591,16 +598,19 @@ async def connect(port: int, opening: bytes) -> Conn:
 async def hb_session(c: Conn, start: asyncio.Event, stop_at: list[float], depth: int, counts: list[int]) -> None:
     frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
     ring = b"".join(frames) * 2
+    confs = hb_conf_ring(depth)
     flen = len(frames[0])
     await start.wait()
     loop = asyncio.get_running_loop()
     w, r = c.w, c.r
-    done = 0
+    done = errors = 0
     if depth == 1:
-        frame = frames[0]
+        frame, conf = frames[0], confs[:HB_CONF_LEN]
         while loop.time() < stop_at[0]:
             w.write(frame)
-            await r.readexactly(HB_CONF_LEN)
+            if await r.readexactly(HB_CONF_LEN) != conf:
+                errors += 1
+                break
             done += 1
     else:
         cursor = 0
@@ -612,6 +622,9 @@ async def hb_session(c: Conn, start: asyncio.Event, stop_at: list[float], depth:
                 break
             pending += data
             n = len(pending) // HB_CONF_LEN
+            if pending[:n * HB_CONF_LEN] != confs[cursor * HB_CONF_LEN:(cursor + n) * HB_CONF_LEN]:
+                errors += 1
+                break
             pending = pending[n * HB_CONF_LEN:]
             done += n
             if loop.time() >= stop_at[0]:
@@ -623,6 +636,8 @@ async def hb_session(c: Conn, start: asyncio.Event, stop_at: list[float], depth:
                 cursor = (cursor + k) % depth
                 n -= k
     counts.append(done)
+    if errors:
+        counts.append(-errors)
 
 
 async def mix_session(c: Conn, agent: str, start: asyncio.Event, stop_at: list[float], pipelined: bool,
@@ -699,6 +714,7 @@ class HbProtocol(_Driven):
         self.depth = depth
         frames = [_enc(M.HeartbeatReq(invoke_id=i + 1)) for i in range(depth)]
         self.ring, self.flen = b"".join(frames) * 2, len(frames[0])
+        self.confs = hb_conf_ring(depth)
         self.cursor = 0
         self.running = False
 
@@ -719,6 +735,12 @@ class HbProtocol(_Driven):
         n = len(buf) // HB_CONF_LEN
         self.buf = buf[n * HB_CONF_LEN:]
         if not self.running or not n:
+            return
+        if buf[:n * HB_CONF_LEN] != self.confs[self.cursor * HB_CONF_LEN:(self.cursor + n) * HB_CONF_LEN]:
+            self.errors += 1  # not the HEARTBEAT_CONFs of the heartbeats in flight: the session stops
+            self.running = False
+            if not self.done.done():
+                self.done.set_result(None)
             return
         self.cycles += n
         if self.time() >= self.stop_at[0]:

@@ -101,3 +101,36 @@ def test_bench_server_runs_the_mix_against_the_other_baselines(baseline):
     assert results and all(r["baseline"] == baseline for r in results)
     for r in results:
         assert r["raw"]["errors"] == 0 and r["raw"]["done"] >= 2 * r["sessions"], r
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("driver", ["callbacks", "streams"])
+@pytest.mark.parametrize("pipelined", [False, True], ids=["lockstep", "pipelined"])
+async def test_the_heartbeat_workload_counts_a_refused_heartbeat_as_an_error_not_a_round_trip(driver, pipelined):
+    """A server that answers every HEARTBEAT_REQ with FAILURE_CONF: the hb workload reports errors
+    and no round trips (it counted the reply bytes in HEARTBEAT_CONF lengths: a refusing server
+    'made' 1.4 M round trips a second, with no error, and the smoke test's errors == 0 held for any
+    reply)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import server as bench_server
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    from mockcti.wire import messages as M
+
+    replies, delivered = bench_server.raw_replies()
+    refusal = bench_server._enc(M.FailureConf(invoke_id=1, status=1))
+    replies[int(bench_server.MT.HEARTBEAT_REQ)] = (refusal[:8], refusal[12:])
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(lambda: bench_server.RawProtocol(replies, delivered), "127.0.0.1", 0)
+    try:
+        port = srv.sockets[0].getsockname()[1]
+        r = await bench_server.run_config(port, SimpleNamespace(cpu=lambda: 0.0), "hb", 2, pipelined, 4, 0.2, 1001,
+                                          driver)
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert r["errors"] == 2 and r["done"] == 0, r
