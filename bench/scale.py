@@ -307,6 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--auto", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--lifetime", type=float, default=600.0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    for name, value, ok, expected in (
+            ("--sessions", args.sessions, args.sessions >= 1, "at least 1"),
+            ("--seconds", args.seconds, args.seconds > 0, "more than 0"),
+            ("--calls-per-s", args.calls_per_s, 0 < args.calls_per_s <= 1000, "more than 0, at most 1000"),
+            ("--handle-time", args.handle_time, args.handle_time >= 0, "0 or more"),
+            ("--parallel-opens", args.parallel_opens, args.parallel_opens >= 1, "at least 1")):
+        if not ok:  # (nan compares false) the per-session and per-second figures need one of each
+            p.error(f"{name} {value:g}: expected {expected}")
     if args.serve:
         # the server holds one descriptor per session too
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -134,3 +134,19 @@ async def test_the_heartbeat_workload_counts_a_refused_heartbeat_as_an_error_not
         srv.close()
         await srv.wait_closed()
     assert r["errors"] == 2 and r["done"] == 0, r
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sessions", "0"], "--sessions 0: expected at least 1"),
+    (["--seconds", "0"], "--seconds 0: expected more than 0"),
+    (["--seconds", "nan"], "--seconds nan: expected more than 0"),
+    (["--calls-per-s", "0"], "--calls-per-s 0: expected more than 0, at most 1000"),
+])
+def test_scale_refuses_values_its_figures_cannot_be_computed_with(argv, message):
+    """bench/scale.py with no session or no measured time is a usage error naming the option, before
+    anything starts (--sessions 0 ran the whole benchmark, then died of a ZeroDivisionError in the
+    KB-per-session figure; --calls-per-s 0 divided by zero in the server's load generator)."""
+    done = subprocess.run([sys.executable, str(BENCH.parent / "scale.py"), *argv], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "ulimit" not in done.stdout  # refused before anything ran
