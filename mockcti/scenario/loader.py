@@ -881,6 +881,66 @@ def _int_range(size: int | None, value: int) -> bool:
     return -(1 << (bits - 1)) <= value < (1 << bits)
 
 
+#: The catalog sources whose codes an enumerated field carries, by the field's enumeration (the
+#: enumeration's own names are accepted too): a name from another source or enumeration is refused.
+_CODE_DOMAINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "StatusCode": ("an E_CTI status", ("uccx_status",)),
+    "ControlFailureCode": ("a CF failure code", ("uccx_cf",)),
+    "CCXErrorCode": ("a UCCX error code (CCX_*) or CTIERR code", ("uccx_ccx", "cisco_ctierr")),
+}
+
+
+def _field_enum(mt: Any, fname: str) -> Any:
+    """The enumeration the values of field ``fname`` of ``mt`` come from (reference §6), or None."""
+    from mockcti.wire.render import field_enum
+
+    return field_enum(mt, fname)
+
+
+def _catalog_value(ctx: _Ctx, entry: Any, path: tuple[Any, ...]) -> int | None:
+    """The number to send for catalog ``entry`` in a raw field; None (and an error) when no server sends it."""
+    if not entry.sent_by_server:
+        ctx.err(path, _client_side(entry, True))
+        return None
+    if entry.code is None:
+        ctx.err(path, f"{entry.name} has no known value (status {entry.status}); it cannot be sent")
+        return None
+    return entry.code
+
+
+def _name_in_domain(ctx: _Ctx, mt: Any, fname: str, enum_cls: Any, key: str, path: tuple[Any, ...]) -> int | None:
+    """A name in an enumerated field (``FAILURE_CONF.status``, ``CONTROL_FAILURE_CONF.failure_code`` …):
+    a member of the field's enumeration or a catalog code of the sources that field carries. A name
+    of another kind (a CF code as a status, an agent state as a failure code) is an error naming its
+    kind, not the number it happens to have elsewhere."""
+    members = enum_cls.__members__
+    if key in members:
+        return int(members[key])
+    what, sources = _CODE_DOMAINS.get(enum_cls.__name__, (f"a {enum_cls.__name__} name", ()))
+    entry = ctx.catalog.get(key)
+    if entry is not None and entry.source in sources:
+        return _catalog_value(ctx, entry, path)
+    allowed = [*members, *(e.name for s in sources for e in ctx.catalog.entries(s) if e.sendable)]
+    takes = f"{mt.name}.{fname} takes {what} (or a number)"
+    if entry is not None:
+        ctx.err(path, f"{entry.name} is a {entry.source} code; {takes}: {_allowed(key, allowed)}")
+    elif key in _enum_names():
+        owners = _enum_owners(key)
+        ctx.err(path, f"{key} is a name of {'/'.join(owners)}; {takes}: {_allowed(key, allowed)}")
+    else:
+        ctx.err(path, f"unknown name {_short(key)}; {takes}: {_allowed(key, allowed)}")
+    return None
+
+
+def _enum_owners(name: str) -> list[str]:
+    """The enumerations of mockcti.wire.enums that have a member ``name``."""
+    from mockcti.wire import enums
+
+    return sorted(obj.__name__ for obj in vars(enums).values()
+                  if isinstance(obj, type) and issubclass(obj, enum.Enum) and obj.__module__ == enums.__name__
+                  and name in obj.__members__)
+
+
 def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ...], request: Any) -> Any:
     """Check (and resolve names in) one field value of message ``mt``."""
     info = _field_info(mt).get(fname)
@@ -895,21 +955,21 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
             return int(value)
         if isinstance(value, str):
             key = value.strip()
-            enums = _enum_names()
-            if key in enums:
-                if enums[key] is None:
-                    ctx.err(path, f"{key} names different values in different enumerations; give the number")
-                    return None
-                return enums[key]
-            entry = ctx.catalog.get(key)
-            if entry is not None and not entry.sent_by_server:
-                ctx.err(path, _client_side(entry, True))
-                return None
-            if entry is not None and entry.code is not None:
-                return entry.code
             if re.fullmatch(r"-?\d{1,20}", key):
                 value = int(key)
             else:
+                enum_cls = _field_enum(mt, fname)
+                if enum_cls is not None:
+                    return _name_in_domain(ctx, mt, fname, enum_cls, key, path)
+                enums = _enum_names()
+                if key in enums:
+                    if enums[key] is None:
+                        ctx.err(path, f"{key} names different values in different enumerations; give the number")
+                        return None
+                    return enums[key]
+                entry = ctx.catalog.get(key)
+                if entry is not None:
+                    return _catalog_value(ctx, entry, path)
                 ctx.err(path, f"{fname} is an integer field: give a number, an enum or catalog name, or ${{name}}; "
                               f"unknown name {_short(value)}")
                 return None

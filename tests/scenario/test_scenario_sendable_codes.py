@@ -145,3 +145,52 @@ def test_a_raw_field_value_is_not_a_status_choice():
     text = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: FAILURE_EVENT, fields: {status: E_CTI_TIMEOUT}}}\n"
     act = load(text).timeline[0].actions[0]
     assert act.fields == {"status": 16}
+
+
+# -- names of the wrong kind in enumerated raw fields ---------------------------------------------------------
+
+_RAW = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: %s, fields: {%s}}}\n"
+
+
+@pytest.mark.parametrize("message, field, name, kind, takes", [
+    # a CF code as a status was sent as status 1 (E_CTI_INVALID_VERSION), a CTIERR code as 2362179599,
+    # an agent state as 3 (E_CTI_INVALID_FIELD): a number of another table, silently
+    ("FAILURE_CONF", "status", "CF_GENERIC_OPERATION", "uccx_cf code", "an E_CTI status"),
+    ("FAILURE_EVENT", "status", "CTIERR_HOLDFAILED", "cisco_ctierr code", "an E_CTI status"),
+    ("FAILURE_CONF", "status", "AGENT_STATE_READY", "name of AgentState", "an E_CTI status"),
+    ("CONTROL_FAILURE_CONF", "failure_code", "E_CTI_INVALID_FIELD", "uccx_status code", "a CF failure code"),
+    ("CONTROL_FAILURE_CONF", "failure_code", "CCX_AGENT_INVALID", "uccx_ccx code", "a CF failure code"),
+    ("CONTROL_FAILURE_CONF", "ccx_error_code", "ACD_HOLD_BAD_STATE", "cn_ngcc code", "a UCCX error code"),
+    ("CONTROL_FAILURE_CONF", "ccx_error_code", "CF_GENERIC_OPERATION", "uccx_cf code", "a UCCX error code"),
+])
+def test_a_code_of_the_wrong_kind_in_a_raw_field_is_a_located_error(message, field, name, kind, takes):
+    located(_RAW % (message, f"{field}: {name}"), f"timeline[0].do.emit.fields.{field}",
+            f"{name} is a {kind}", f"{message}.{field} takes {takes}")
+
+
+def test_a_code_of_the_wrong_kind_in_a_condition_is_a_located_error():
+    text = "name: x\nrules:\n  - when:\n      message: CLOSE_REQ\n      fields: {status: CF_GENERIC_OPERATION}\n" \
+           "    then: [default]\n"
+    located(text, "rules[0].when.fields.status", "CF_GENERIC_OPERATION is a uccx_cf code",
+            "CLOSE_REQ.status takes an E_CTI status", line=5)
+
+
+def test_an_unknown_name_in_a_raw_status_names_the_closest_statuses():
+    e = located(_RAW % ("FAILURE_CONF", "status: E_CTI_INVALID_FEILD"), "timeline[0].do.emit.fields.status",
+                "unknown name 'E_CTI_INVALID_FEILD'", "FAILURE_CONF.status takes an E_CTI status")
+    assert "E_CTI_INVALID_FIELD" in e.message
+
+
+def test_an_unconfirmed_code_in_a_raw_field_says_it_has_no_value():
+    located(_RAW % ("CONTROL_FAILURE_CONF", "ccx_error_code: CFWDALL_ALREADY_OFF"),
+            "timeline[0].do.emit.fields.ccx_error_code", "CFWDALL_ALREADY_OFF has no known value")
+
+
+def test_codes_of_the_right_kind_in_raw_fields_are_their_numbers():
+    act = load(_RAW % ("CONTROL_FAILURE_CONF", "failure_code: CF_GENERIC_OPERATION, ccx_error_code: CTIERR_HOLDFAILED"
+                       )).timeline[0].actions[0]
+    assert act.fields == {"failure_code": 1, "ccx_error_code": 0x8CCC000F}
+    act = load(_RAW % ("CONTROL_FAILURE_CONF", "failure_code: 21, ccx_error_code: CCX_AGENT_INVALID")).timeline[0].actions[0]
+    assert act.fields == {"failure_code": 21, "ccx_error_code": 88009}
+    act = load(_RAW % ("FAILURE_EVENT", "status: E_CTI_INVALID_FIELD_TAG")).timeline[0].actions[0]  # the ICM alias
+    assert act.fields == {"status": 3}
