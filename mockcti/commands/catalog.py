@@ -117,15 +117,18 @@ def _shorten(text: str, keep: int = 24) -> str:
 
 
 def _by_code(cat: Catalog, query: str, code: int, source: str | None, as_json: bool) -> int:
+    # Codes the source prints but the catalog reads differently (seed 000's 4401/4402, EM's 1818).
     if source is not None:
         entry = cat.lookup(source, code)
+        reread = [e for e in cat.entries(source) if e.code_as_printed == code and e is not entry]
+        if reread:  # printed so in this source: that entry (not a synthesized one), with a note
+            return _show_reread(cat, [] if entry.unknown else [entry], reread, code, as_json)
         _show(cat, [entry], as_json)
         if entry.unknown:
             print(f"mockcti catalog: code {query} is not in {source}", file=sys.stderr)
             return 1
         return 0
     found = cat.by_code(code)
-    # Codes the source prints but the catalog reads differently (seed 000's 4401/4402, EM's 1818).
     reread = [e for e in cat if e.code_as_printed == code and e not in found]
     if not found and not reread:
         print(
@@ -134,6 +137,10 @@ def _by_code(cat: Catalog, query: str, code: int, source: str | None, as_json: b
             file=sys.stderr,
         )
         return 1
+    return _show_reread(cat, found, reread, code, as_json)
+
+
+def _show_reread(cat: Catalog, found: list[Entry], reread: list[Entry], code: int, as_json: bool) -> int:
     if as_json:
         return _show(cat, found + reread, as_json)
     _show(cat, found or reread, as_json)

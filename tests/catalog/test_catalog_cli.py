@@ -151,3 +151,17 @@ def test_subprocess_and_cheap_module_top() -> None:
     code = "import sys, mockcti.commands.catalog; print('mockcti.catalog' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_reread_code_is_found_in_its_own_source_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """The number a source prints is found with --source as without: `--source cucm_em 1818` said
+    "code 1818 is not in cucm_em" (exit 1) although the catalog records that cucm_em prints 1818 for 18."""
+    rc, out, err = run(capsys, "--source", "cucm_em", "1818")
+    assert rc == 0 and err == "" and "EM_DEVICE_ALREADY_LOGGED_IN" in out and "read as code 18" in out
+    assert "[unknown code]" not in out
+    rc, out, _ = run(capsys, "--source", "cucm_em", "1818", "--json")
+    assert rc == 0 and [d["name"] for d in json.loads(out)] == ["EM_DEVICE_ALREADY_LOGGED_IN"]
+    rc, out, _ = run(capsys, "--source", "cn_ngcc", "4401")  # 4401 itself, and the row printed 4401 read as 4402
+    assert rc == 0 and "AGENT_SIGNIN_FAILED" in out and "prints 4401 for AGENT_SIGNOUT_OK, read as code 4402" in out
+    rc, out, _ = run(capsys, "--source", "cn_ngcc", "4401", "--json")
+    assert [d["name"] for d in json.loads(out)] == ["AGENT_SIGNIN_FAILED", "AGENT_SIGNOUT_OK"]
