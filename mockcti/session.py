@@ -99,7 +99,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-AGENT-FIELDS-IN-BRIDGE", "No agent fields in bridge mode", "A bridge-mode OPEN_REQ carried AgentExtension/AgentID/AgentInstrument (§3.3)."),
     ("PROTO-AGENT-IDENTITY", "Agent identity in agent mode", "An agent-mode OPEN_REQ carried none of AgentExtension/AgentID/AgentInstrument (§3.2)."),
     ("PROTO-REQUIRED-FIELD", "Required fields present", "A request lacked a required floating field (§2.3)."),
-    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size (§2)."),
+    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size, a single floating field repeated (§2)."),
     ("PROTO-FIELD-LENGTH", "Fields within their maximum", "A floating field was longer than its maximum (§2.3)."),
     ("PROTO-UNKNOWN-TAG", "Only defined floating tags", "A request carried a floating tag that the message does not define (§2.3)."),
     ("PROTO-UNKNOWN-MESSAGE", "Only UCCX message types", "The client sent a message type the server does not implement (§4)."),
@@ -302,6 +302,18 @@ def _base_dialect(config: "SessionConfig") -> Dialect:
                                           v18_length_width=config.v18_length_width, strict=config.strict,
                                           max_body=config.max_body)
     return d
+
+
+def _repeated_fields(mt: MT, version: int, extra_fields: tuple[tuple[int, bytes], ...]) -> dict[int, str]:
+    """Of the tags decode() kept in ``extra_fields``, those ``mt`` defines in ``version`` (so a repeat
+    of a single field, not an unknown tag): tag -> field name."""
+    defined = SPECS[mt].fields_by_tag
+    out: dict[int, str] = {}
+    for tag, _ in extra_fields:
+        f = defined.get(tag)
+        if f is not None and (f.since is None or version >= f.since):
+            out[tag] = f.name
+    return out
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -622,10 +634,18 @@ class Session:
                                     frame.type_id))
                 return None
         if msg.extra_fields and self.config.reject_unknown_tags:
-            tags = ", ".join(str(t) for t, _ in msg.extra_fields)
-            out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
-            out.append(Rejected(S.E_CTI_INVALID_FIELD, f"invalid floating field tag(s) {tags}",
-                                invoke_id_of(frame.body) or 0, frame.type_id, msg))
+            version = msg.version_number if mt is _OPEN_REQ else dialect.version  # type: ignore[attr-defined]
+            repeated = _repeated_fields(mt, version, msg.extra_fields)
+            undefined = [t for t, _ in msg.extra_fields if t not in repeated]
+            if undefined:
+                tags = ", ".join(map(str, undefined))
+                out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
+                text = f"invalid floating field tag(s) {tags}"
+            else:  # a tag the message defines, sent again: not an unknown tag (§2.2: each field at most once)
+                names = ", ".join(f"{name} (tag {tag})" for tag, name in repeated.items())
+                out.append(Violation("PROTO-MALFORMED", f"{mt.name} carried {names} more than once", msg))
+                text = f"floating field {names} repeated"
+            out.append(Rejected(S.E_CTI_INVALID_FIELD, text, invoke_id_of(frame.body) or 0, frame.type_id, msg))
             return None
         return msg
 

@@ -140,6 +140,27 @@ def test_missing_required_field_and_unknown_tag():
     assert kinds(evs)[-1] == "Received"
 
 
+@pytest.mark.parametrize("dialect", [Dialect.uccx(10), D14, Dialect.uccx(18), Dialect.ucce(24)])
+def test_a_defined_floating_field_sent_twice_is_not_an_undefined_tag(dialect):
+    """HOLD_CALL_REQ with ConnectionDeviceID (tag 25) twice: the journal said "carried undefined floating
+    tag(s) 25" (PROTO-UNKNOWN-TAG) and the FAILURE_CONF "invalid floating field tag(s) 25", of a tag the
+    message defines. It is a repeated field: PROTO-MALFORMED, naming the field; status still E_CTI_INVALID_FIELD."""
+    s = Session(1, SessionConfig(profile=dialect.profile))
+    s.receive_data(wire(open_req(version_number=dialect.version), dialect=dialect), 0.0)
+    s.opened(0x7)
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=8, call_id=1, connection_device_id="3001",
+                                          extra_fields=((25, b"3002\0"),)), dialect=dialect), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"]
+    assert evs[0].detail == "HOLD_CALL_REQ carried ConnectionDeviceID (tag 25) more than once"
+    assert evs[1].status is S.E_CTI_INVALID_FIELD and evs[1].invoke_id == 8
+    assert evs[1].text == "floating field ConnectionDeviceID (tag 25) repeated"
+    # an undefined tag beside the repeat: the undefined one is named (the repeat is not called undefined)
+    evs = s.receive_data(wire(HoldCallReq(invoke_id=9, call_id=1, connection_device_id="3001",
+                                          extra_fields=((25, b"3002\0"), (250, b"x"))), dialect=dialect), 1.0)
+    assert kinds(evs) == ["Violation:PROTO-UNKNOWN-TAG", "Rejected"]
+    assert evs[0].detail.endswith("undefined floating tag(s) 250") and evs[1].status is S.E_CTI_INVALID_FIELD
+
+
 def test_field_too_long_is_invalid_field_length():
     s = opened_session()
     good = encode(HoldCallReq(invoke_id=9, call_id=1, connection_device_id="3001"), D14)
@@ -629,8 +650,8 @@ def test_an_open_session_takes_each_request_type_as_decode_says(data, strict):
         if isinstance(want, DecodeError):
             rejected = [e for e in evs if isinstance(e, Rejected)]
             assert len(rejected) == 1 and rejected[0].status == want.status, (evs, want)
-        elif want.extra_fields:
-            assert any(isinstance(e, Violation) and e.rule == "PROTO-UNKNOWN-TAG" for e in evs)
+        elif want.extra_fields:  # undefined tags, or a defined single field repeated
+            assert any(isinstance(e, Violation) and e.rule in ("PROTO-UNKNOWN-TAG", "PROTO-MALFORMED") for e in evs)
         else:
             received = [e for e in evs if isinstance(e, Received)]
             assert len(received) == 1 and received[0].message == want and type(received[0].message) is type(want)
