@@ -628,7 +628,7 @@ class Session:
             except DecodeError as exc:
                 rule = {S.E_CTI_INVALID_FIELD_LENGTH: "PROTO-FIELD-LENGTH",
                         S.E_CTI_REQUIRED_DATA_MISSING: "PROTO-REQUIRED-FIELD"}.get(exc.status, "PROTO-MALFORMED")
-                out.append(Violation(rule, str(exc)))
+                out.append(Violation(rule, str(exc) + (self._width_hint(frame) if mt is _OPEN_REQ else "")))
                 out.append(Rejected(exc.status, exc.reason,
                                     exc.invoke_id if exc.invoke_id is not None else invoke_id_of(frame.body) or 0,
                                     frame.type_id))
@@ -648,6 +648,20 @@ class Session:
             out.append(Rejected(S.E_CTI_INVALID_FIELD, text, invoke_id_of(frame.body) or 0, frame.type_id, msg))
             return None
         return msg
+
+    def _width_hint(self, frame: Frame) -> str:
+        """For an OPEN_REQ that does not decode: whether it decodes with the other UCCX v18 length
+        width (reference §2.3: unconfirmed, a server setting): then the client and the server disagree
+        on that width, not on the bytes, and the journal says which setting fits."""
+        other = 3 - self.config.v18_length_width
+        d = self.dialect
+        try:
+            decode(frame, Dialect(profile=d.profile, version=d.version, v18_length_width=other, strict=d.strict,
+                                  max_body=d.max_body))
+        except DecodeError:
+            return ""
+        return (f"; it decodes with the other version-18 floating length width, {other} byte(s) "
+                f"(mockcti serve --v18-length-width {other})")
 
     def _refused_now(self, frame: Frame, mt: MT | None, state: SessionState, out: list[Event]) -> bool:
         """The transition table for what is not a request of an open session: an unknown or

@@ -708,3 +708,23 @@ def test_a_reset_after_a_heartbeat_answered_failure_conf_is_not_a_missing_close(
     s.receive_data(wire(HoldCallReq(invoke_id=5, call_id=1, connection_device_id="3001")), 1.0)
     s.encode(FailureConf(invoke_id=5, status=int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text="no"))
     assert kinds(s.closed(peer_initiated=True)) == ["Violation:PROTO-NO-CLOSE"]
+
+
+@pytest.mark.parametrize("server_width", [1, 2])
+def test_a_v18_open_req_in_the_other_length_width_says_which_setting_fits(server_width):
+    """The v18 floating length width is unconfirmed (reference §2.3), so a client and the mock may
+    disagree: the OPEN_REQ is refused as malformed (E_CTI_UNSPECIFIED_FAILURE, as before), and the
+    journal's detail now says it decodes with the other width and which option selects it; it only
+    said 'floating field tag 1 claims 632 bytes but only 12 remain'."""
+    other = 3 - server_width
+    s = Session(1, SessionConfig(v18_length_width=server_width))
+    evs = s.receive_data(wire(open_req(version_number=18), dialect=Dialect.uccx(18, v18_length_width=other)), 0.0)
+    assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"]
+    assert evs[0].detail.endswith(f"it decodes with the other version-18 floating length width, {other} byte(s) "
+                                  f"(mockcti serve --v18-length-width {other})"), evs[0].detail
+    assert evs[1].status is S.E_CTI_UNSPECIFIED_FAILURE and evs[1].invoke_id == 1
+    # a body that decodes with neither width gets no such hint
+    bad = wire(open_req(version_number=18), dialect=Dialect.uccx(18, v18_length_width=server_width))
+    bad = (len(bad) - 8 + 1).to_bytes(4, "big") + bad[4:] + b"\x01"  # one stray byte after the fields
+    evs = Session(3, SessionConfig(v18_length_width=server_width)).receive_data(bad, 0.0)
+    assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"] and "other version-18" not in evs[0].detail
