@@ -54,6 +54,9 @@ class Received:
     message: Message
     state: str
     agent: str | None
+    #: the session's agent phone numbers when the request came (``${session.agent_extension}`` …)
+    extension: str | None = None
+    instrument: str | None = None
 
 
 #: seconds messages held by coalesce / out_of_order_events wait at most for the rest of their batch
@@ -195,18 +198,19 @@ class ScenarioEngine:
     def on_refused(self, session_id: int, message: Message, now: float) -> None:
         """A request the session refused for its moment (a second OPEN_REQ, a request before OPEN_REQ):
         the client sent it, so expectations count it; rules and steps do not answer it (it was)."""
-        agent = self._agent_of(session_id)
-        self.received.append(Received(now - self.t0, session_id, message, self.state, agent))
+        r = self._received(session_id, message, now)
+        self.received.append(r)
         if self.scenario.end.when == "all_expectations_met":
-            self._count_for_end(message, agent)
+            self._count_for_end(r)
 
     def on_request(self, session_id: int, message: Message, now: float) -> bool:
         hub = self.hub
         assert hub is not None
-        agent = self._agent_of(session_id)
-        self.received.append(Received(now - self.t0, session_id, message, self.state, agent))
+        r = self._received(session_id, message, now)
+        self.received.append(r)
+        agent = r.agent
         if self.scenario.end.when == "all_expectations_met":
-            self._count_for_end(message, agent)
+            self._count_for_end(r)
         sf = self.faults.setdefault(session_id, _SessionFaults())
         # session-wide faults that act on requests
         for f in self.scenario.faults:
@@ -716,11 +720,12 @@ class ScenarioEngine:
         self._journal("timeline", happening=h.id)
         self._run(h.actions, _Ctx(None, None), hub.now)
 
-    def _count_for_end(self, message: Message, agent: str | None) -> None:
+    def _count_for_end(self, r: Received) -> None:
         """``end: {when: all_expectations_met}``: count this request, end once every expectation holds."""
         counts = self._expect_counts
+        env = self._received_env(r)
         for i, exp in enumerate(self.scenario.expect):
-            if exp.match.matches(message, state=self.state, agent=agent, env=self.env):
+            if exp.match.matches(r.message, state=r.state, agent=r.agent, env=env):
                 counts[i] += 1
         if all(exp.satisfied_by(n) for exp, n in zip(self.scenario.expect, counts)):
             self._finish("all expectations met")
@@ -744,9 +749,10 @@ class ScenarioEngine:
         name = self.scenario.name
         out: list[R] = []
         firsts: list[tuple[int, m.Expectation]] = []
+        envs = [self._received_env(r) for r in self.received] if self.scenario.expect else []
         for exp in self.scenario.expect:
             hits = [i for i, r in enumerate(self.received)
-                    if exp.match.matches(r.message, state=r.state, agent=r.agent, env=self.env)]
+                    if exp.match.matches(r.message, state=r.state, agent=r.agent, env=envs[i])]
             count = len(hits)
             met = exp.satisfied_by(count)
             want = ("never" if exp.never else f"{exp.min}" + ("+" if exp.max is None else
@@ -793,12 +799,13 @@ class ScenarioEngine:
             same_type = r.message.TYPE is match.message
             score = 100 if same_type else 0
             failed = None if same_type else f"message is {r.message.TYPE.name}, not {match.message.name}"
+            env = self._received_env(r) if match.fields else self.env
             for p in match.fields:
-                if p.test(getattr(r.message, p.field, None), self.env):
+                if p.test(getattr(r.message, p.field, None), env):
                     score += 1
                 elif failed is None:
                     try:
-                        wanted = repr(substitute(p.value, self.env))
+                        wanted = repr(substitute(p.value, env))
                     except KeyError:  # a ${name} never captured: the condition could not hold
                         wanted = f"{p.value!r} (no value)"
                     failed = (f"{p.field} {p.op} {wanted} failed: "
@@ -816,14 +823,33 @@ class ScenarioEngine:
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
-    def _agent_of(self, sid: int) -> str | None:
+    def _received(self, sid: int, message: Message, now: float) -> Received:
+        """A request as the expectations see it: when, from which session and agent, in which state."""
         hub = self.hub
         sub = hub.center.subs.get(sid) if hub is not None else None
         if sub is not None:
-            return sub.agent_id
-        session = hub.session(sid) if hub is not None else None
-        req = getattr(session, "open_req", None)
-        return getattr(req, "agent_id", None)
+            agent, ext, instr = sub.agent_id, sub.agent_extension, sub.agent_instrument
+        else:
+            req = getattr(hub.session(sid) if hub is not None else None, "open_req", None)
+            agent, ext, instr = (getattr(req, "agent_id", None), getattr(req, "agent_extension", None),
+                                 getattr(req, "agent_instrument", None))
+        return Received(now - self.t0, sid, message, self.state, agent, ext, instr)
+
+    def _received_env(self, r: Received) -> "_RequestEnv":
+        """The substitutions of an expectation tested on the request ``r``, as a rule sees them when
+        that request comes: the captures, ``${state}`` then, ``${seed}``, ``${session.*}`` of its
+        session and ``${request.*}`` of the request itself."""
+        env = _RequestEnv(self.env)
+        env.request = r.message
+        env["state"] = r.state
+        env["seed"] = self.seed
+        env["session.id"] = r.session_id
+        if r.agent is not None:
+            env["session.agent_id"] = r.agent
+            env["session.agent_extension"] = r.extension
+            env["session.agent_instrument"] = r.instrument
+        env["session.invoke_id"] = getattr(r.message, "invoke_id", None)
+        return env
 
     def _env(self, ctx: "_Ctx") -> "_Env":
         env = _Env(self.env)
@@ -903,6 +929,18 @@ def _step_done_text(step: m.Step) -> str:
     if isinstance(step, m.SendStep):
         return f"sent {step.emit.message.name}"
     return "done"
+
+
+class _RequestEnv(_Env):
+    """An :class:`_Env` whose ``${request.<field>}`` are the fields of ``request`` (looked up when used)."""
+
+    request: Message | None = None
+
+    def __missing__(self, name: str) -> Any:
+        req = self.request
+        if req is not None and name.startswith("request.") and name[8:] in req.__dataclass_fields__:
+            return getattr(req, name[8:])
+        return super().__missing__(name)
 
 
 def _at(loc: m.Location) -> dict[str, Any]:

@@ -1111,6 +1111,38 @@ def test_near_miss_with_nothing_received():
     assert not r.met and r.near_miss == "no request was received at all"
 
 
+def test_expectations_substitute_the_built_ins_of_the_request_they_test():
+    # ${session.*}, ${request.*}, ${state} and ${seed} in an expectation are those of each request
+    # tested, as in a rule's condition; they had no value at the end and the expectation never held
+    text = """
+    seed: 7
+    states: [start, asked]
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then: [default, {goto: {state: asked}}]
+    expect:
+      - {id: own-agent, message: QUERY_AGENT_STATE_REQ, fields: {agent_id: "${session.agent_id}"}, times: 1}
+      - {id: own-phone, message: QUERY_AGENT_STATE_REQ, fields: {agent_extension: "${session.agent_extension}"}}
+      - {id: echo, message: QUERY_AGENT_STATE_REQ, fields: {invoke_id: "${request.invoke_id}"}, times: 2}
+      - {id: state-then, message: HOLD_CALL_REQ, fields: {connection_device_id: "${state}"}}
+      - {id: seed, message: HOLD_CALL_REQ, fields: {call_id: "${seed}"}}
+    """
+    for when in ("", "end: {when: all_expectations_met}\n"):
+        h = H(text + when, center=True)
+        sid = h.open()
+        h.req(sid, W.QueryAgentStateReq(invoke_id=3, agent_id="1001", agent_extension="3001"), 2)
+        h.req(sid, W.QueryAgentStateReq(invoke_id=4, agent_id="1002"), 3)
+        assert not h.engine.done
+        h.req(sid, hold(call_id=7, connection_device_id="asked"), 4)
+        r = verify_by_name(h)
+        assert {k: v.met for k, v in r.items()} == dict.fromkeys(r, True), r
+        assert h.engine.done == bool(when)
+    h = H(text, center=True)
+    sid = h.open()
+    h.req(sid, W.QueryAgentStateReq(invoke_id=4, agent_id="1002"), 3)
+    assert "agent_id equals '1001' failed: got '1002'" in verify_by_name(h)["own-agent"].near_miss
+
+
 def test_expectations_count_requests_taken_by_rules_and_faults_too():
     h = H("""
     rules:
