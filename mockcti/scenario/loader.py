@@ -823,20 +823,29 @@ class _Ctx:
         ``${name}`` substitutions (a capture, ``${session.agent_id}``, ``${request.agent_id}`` …),
         checked as every substitution and substituted by the engine when it sends."""
         if isinstance(to, str) and to.startswith("agent:"):
+            if not self.reference(to, path, request):
+                return to
             names = m.references(to)
             if not names:
                 self.agent(to[len("agent:"):], path)
-            for name in sorted(names):
-                self.refs.append((name, path, request))
         return to
 
     def state(self, state: Any, path: tuple[Any, ...]) -> None:
         if state not in self.states:
             self.err(path, _unknown("state", state, self.states))
 
-    def reference(self, value: Any, path: tuple[Any, ...], request: Any) -> None:
+    def reference(self, value: Any, path: tuple[Any, ...], request: Any) -> bool:
+        """Note each ``${name}`` in ``value`` (checked once the whole file is read); False, and an
+        error, when ``value`` holds a ``${`` that is no ``${name}`` (``${call``, ``${ call }``): it
+        would be sent or compared as that literal text."""
+        bad = m.malformed_reference(value)
+        if bad is not None:
+            self.err(path, f"malformed substitution {_short(bad)}: write ${{name}} (letters, digits, _ and ., "
+                           f"no spaces), or $${{ for a literal ${{")
+            return False
         for name in m.references(value):
             self.refs.append((name, path, request))
+        return True
 
     def capture_names(self, caps: Any, path: tuple[Any, ...], request: Any, sources: Iterable[str] | None = None
                       ) -> dict[str, str]:
@@ -947,9 +956,11 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
     if info is None:
         return value
     kind, size, _ = info
-    if isinstance(value, str) and m.references(value):
-        ctx.reference(value, path, request)
-        return m.BytesText(value) if kind == "bytes" else value
+    if isinstance(value, str) and "${" in value:
+        if not ctx.reference(value, path, request):
+            return None
+        if m.references(value):
+            return m.BytesText(value) if kind == "bytes" else value
     if kind == "int":
         if isinstance(value, bool):
             return int(value)
@@ -1177,11 +1188,9 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
         return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
                              dict(body.get("call_variables") or {}), caps, loc)
     if kind == "hang_up":
-        for k in ("call", "device"):
-            if k in body:
-                ctx.reference(body[k], path + (k,), request)
+        ok = all(ctx.reference(body[k], path + (k,), request) for k in ("call", "device") if k in body)
         call = body["call"]
-        if isinstance(call, str) and not m.references(call) and not call.isdecimal():
+        if ok and isinstance(call, str) and not m.references(call) and not call.isdecimal():
             ctx.err(path + ("call",), f"{call!r} is not a CallID (a number, or ${{variable}} holding one)")
         return m.HangUp(call, body.get("device"), loc)
     if kind == "set_agent_state":

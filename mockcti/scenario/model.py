@@ -28,7 +28,7 @@ __all__ = [
     "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
     "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
     "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
-    "substitute", "references", "regex_text", "BytesText",
+    "substitute", "references", "malformed_reference", "regex_text", "BytesText",
 ]
 
 
@@ -58,6 +58,27 @@ BUILTIN_NAMES: frozenset[str] = frozenset({
     "session.id", "session.agent_id", "session.agent_extension", "session.agent_instrument",
     "session.invoke_id", "state", "seed",
 })
+
+
+def malformed_reference(value: Any) -> str | None:
+    """The first ``${`` in a value (strings, and lists/dicts of them) that starts no ``${name}``
+    and is no ``$${``, from it to the end of its text (``'${call'``, ``'${ call }'``, ``'${}'``);
+    None when there is none."""
+    if isinstance(value, str):
+        pos = 0
+        for m in SUBSTITUTION.finditer(value):
+            bad = value.find("${", pos, m.start())
+            if bad >= 0:
+                return value[bad:]
+            pos = m.end()
+        bad = value.find("${", pos)
+        return value[bad:] if bad >= 0 else None
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
+    for v in items:
+        bad = malformed_reference(v)
+        if bad is not None:
+            return bad
+    return None
 
 
 def references(value: Any) -> set[str]:

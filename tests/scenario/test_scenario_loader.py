@@ -270,6 +270,21 @@ def test_minimal_document_defaults():
      3, 'timeline[0].do.system_event.text', "unknown substitution '${nope}'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {deliver_call: {csq: Sales, call_variables: {a: '${nope}'}}}\n",
      4, 'timeline[0].do.deliver_call.call_variables.a', "unknown substitution '${nope}'"),
+    # a ${ that starts no ${name} was sent or compared as that literal text
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: '${dev'}}\n",
+     3, 'expect[0].fields.connection_device_id', "malformed substitution '${dev': write ${name}"),
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {call_id: '${ call }'}}\n",
+     3, 'expect[0].fields.call_id', "malformed substitution '${ call }'"),
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: {regex: '^${dev'}}}\n",
+     3, 'expect[0].fields.connection_device_id.regex', "malformed substitution '${dev'"),
+    ("name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, text: 'ok $${x} ${seed} ${} !'}}}\n",
+     3, 'timeline[0].do.system_event.text', "malformed substitution '${} !'"),
+    ("name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, to: 'agent:${who'}}}\n",
+     3, 'timeline[0].do.system_event.to', "malformed substitution '${who'"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {deliver_call: {csq: Sales, call_variables: {call_variable1: 'a ${b c}'}}}\n",
+     4, 'timeline[0].do.deliver_call.call_variables.call_variable1', "malformed substitution '${b c}'"),
+    ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${call'}}\n",
+     4, 'timeline[0].do.hang_up.call', "malformed substitution '${call'"),
 ])
 def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, needle):
     errs = errors_of(text)
@@ -320,6 +335,12 @@ def test_integer_field_values_are_resolved_at_load_time(given, sent):
     """Booleans, catalog names, enum names, numeric text and whole floats become the integer sent."""
     sc = load(_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", f"invoke_id: {given}"))
     assert sc.rules[0].then[0].fields == {"invoke_id": sent}
+
+
+def test_literal_dollar_brace_and_well_formed_substitutions_still_load():
+    sc = load("name: x\ntimeline:\n  - {at: 1, do: {system_event: {id: SYS_TEXT_FYI, text: 'a $${b} ${seed} $$ $'}}}\n")
+    assert sc.timeline[0].actions[0].text == "a $${b} ${seed} $$ $"
+    assert len(errors_of("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${call'}}\n")) == 1
 
 
 def test_a_number_in_a_text_field_is_sent_as_its_text():
