@@ -1080,6 +1080,14 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
 
 def _match(ctx: _Ctx, raw: Any, path: tuple[Any, ...], *, with_state: bool = True) -> m.Match | None:
     mt = ctx.message(raw.get("message"), path + ("message",))
+    if mt is not None:
+        from mockcti.wire.spec import SPECS
+
+        if SPECS[mt].direction != "C->S":
+            # the session refuses one a client sends (PROTO-WRONG-DIRECTION) before the scenario sees it
+            ctx.err(path + ("message",), f"{mt.name} is a server message: what is matched here is a request "
+                                         f"the client sends, and a client's {mt.name} is refused before the "
+                                         f"scenario sees it (this would never match)")
     states = None
     if with_state and "state" in raw:
         st = raw["state"]

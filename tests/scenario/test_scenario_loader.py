@@ -270,6 +270,14 @@ def test_minimal_document_defaults():
      3, 'timeline[0].do.system_event.text', "unknown substitution '${nope}'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {deliver_call: {csq: Sales, call_variables: {a: '${nope}'}}}\n",
      4, 'timeline[0].do.deliver_call.call_variables.a', "unknown substitution '${nope}'"),
+    # what the client sends is matched: a server message there never matched (the session refuses a
+    # client's one before the scenario sees it), the step waited for ever, the rule never ran
+    ("name: x\nrules:\n  - when: {message: AGENT_STATE_EVENT}\n    then: [default]\n",
+     3, 'rules[0].when.message', "AGENT_STATE_EVENT is a server message"),
+    ("name: x\nsteps:\n  - expect: {message: HOLD_CALL_CONF, timeout: 5}\n",
+     3, 'steps[0].expect.message', "HOLD_CALL_CONF is a server message"),
+    ("name: x\nexpect:\n  - {message: OPEN_CONF, min: 2}\n",
+     3, 'expect[0].message', "OPEN_CONF is a server message"),
     # a ${ that starts no ${name} was sent or compared as that literal text
     ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: '${dev'}}\n",
      3, 'expect[0].fields.connection_device_id', "malformed substitution '${dev': write ${name}"),
