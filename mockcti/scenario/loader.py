@@ -1069,6 +1069,12 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
                 if isinstance(val, float) and not math.isfinite(val):
                     ctx.err(op_path, "must be a finite number")
                     continue
+                kind = info[fname][0]
+                if kind != "int":  # the condition holds for numbers only: it never would
+                    what = {"str": "a text", "bytes": "a bytes", "tuple": "a repeated"}.get(kind, "not a number")
+                    ctx.err(op_path, f"{op} compares numbers and {fname} is {what} field: it would never hold "
+                                     f"(match text with regex or in)")
+                    continue
                 out.append(m.Predicate(fname, op, val, oloc))
             elif op in ("in", "not_in"):
                 vals = tuple(_field_value(ctx, mt, fname, v, op_path + (i,), request) for i, v in enumerate(val))

@@ -278,6 +278,11 @@ def test_minimal_document_defaults():
      3, 'steps[0].expect.message', "HOLD_CALL_CONF is a server message"),
     ("name: x\nexpect:\n  - {message: OPEN_CONF, min: 2}\n",
      3, 'expect[0].message', "OPEN_CONF is a server message"),
+    # min/max hold for numbers only: on a text field the condition loaded and never held
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: {min: 3000, max: 3999}}}\n",
+     3, 'expect[0].fields.connection_device_id.min', "min compares numbers and connection_device_id is a text field"),
+    ("name: x\nexpect:\n  - {message: OPEN_REQ, fields: {client_password: {max: 5}}}\n",
+     3, 'expect[0].fields.client_password.max', "client_password is a bytes field"),
     # a ${ that starts no ${name} was sent or compared as that literal text
     ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {connection_device_id: '${dev'}}\n",
      3, 'expect[0].fields.connection_device_id', "malformed substitution '${dev': write ${name}"),
