@@ -925,7 +925,8 @@ def _name_in_domain(ctx: _Ctx, mt: Any, fname: str, enum_cls: Any, key: str, pat
     members = enum_cls.__members__
     if key in members:
         return int(members[key])
-    what, sources = _CODE_DOMAINS.get(enum_cls.__name__, (f"a {enum_cls.__name__} name", ()))
+    what, sources = _CODE_DOMAINS.get(enum_cls.__name__, (f"an {enum_cls.__name__} name" if enum_cls.__name__[0] in "AEIOU"
+                                                          else f"a {enum_cls.__name__} name", ()))
     entry = ctx.catalog.get(key)
     if entry is not None and entry.source in sources:
         return _catalog_value(ctx, entry, path)

@@ -194,3 +194,22 @@ def test_codes_of_the_right_kind_in_raw_fields_are_their_numbers():
     assert act.fields == {"failure_code": 21, "ccx_error_code": 88009}
     act = load(_RAW % ("FAILURE_EVENT", "status: E_CTI_INVALID_FIELD_TAG")).timeline[0].actions[0]  # the ICM alias
     assert act.fields == {"status": 3}
+
+
+@pytest.mark.parametrize("message, field, name, needles", [
+    # enumerations that are not codes: another enumeration's name was its number here, silently
+    # (SYS_TEXT_FYI is 1: AGENT_STATE_LOGOUT), and a short name had no suggestion
+    ("AGENT_STATE_EVENT", "agent_state", "SYS_TEXT_FYI",
+     ("SYS_TEXT_FYI is a name of SystemEventID", "AGENT_STATE_EVENT.agent_state takes an AgentState name")),
+    ("AGENT_STATE_EVENT", "agent_state", "E_CTI_INVALID_FIELD", ("E_CTI_INVALID_FIELD is a uccx_status code",)),
+    ("AGENT_STATE_EVENT", "agent_state", "READY", ("unknown name 'READY'", "closest: ", "AGENT_STATE_READY")),
+    ("CALL_HELD_EVENT", "event_cause", "AGENT_STATE_HOLD",
+     ("AGENT_STATE_HOLD is a name of AgentState", "CALL_HELD_EVENT.event_cause takes an EventCause name")),
+])
+def test_a_name_of_another_enumeration_is_a_located_error(message, field, name, needles):
+    located(_RAW % (message, f"{field}: {name}"), f"timeline[0].do.emit.fields.{field}", *needles)
+
+
+def test_a_name_of_the_fields_own_enumeration_is_its_number():
+    assert load(_RAW % ("AGENT_STATE_EVENT", "agent_state: AGENT_STATE_READY")).timeline[0].actions[0].fields == {
+        "agent_state": 3}
