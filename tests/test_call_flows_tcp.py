@@ -291,8 +291,17 @@ async def test_every_field_set_call_data_sets_is_kept_and_carried(world):
         upd = await client.next_event(MT.CALL_DATA_UPDATE_EVENT, where=lambda e: e.call_id == call_id)
         assert (upd.customer_phone_number, upd.customer_account_number, upd.caller_entered_digits,
                 upd.dialed_number, upd.call_variable2) == ("0611111111", "ACC-7", "42", "8000", "gold")
+    # a second SET_CALL_DATA: its update carries only what changed (§5.4 "only changed items are sent"),
+    # a recorder logging changes does not see the earlier items again
+    await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001", call_variable3="vip"))
+    for client in (a, bridge):
+        upd = await client.next_event(MT.CALL_DATA_UPDATE_EVENT, where=lambda e: e.call_id == call_id)
+        assert upd.call_variable3 == "vip"
+        assert (upd.customer_phone_number, upd.caller_entered_digits, upd.dialed_number, upd.call_variable2,
+                upd.ani, upd.dnis, upd.named_variables) == (None, None, None, None, None, None, ())
     snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
-    assert (snap.caller_entered_digits, snap.dialed_number, snap.call_variable2) == ("42", "8000", "gold")
+    assert (snap.caller_entered_digits, snap.dialed_number, snap.call_variable2, snap.call_variable3) == (
+        "42", "8000", "gold", "vip")
     conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
                                           consult_type=1, dialed_number="3002"))
     begin = await b.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == conf.new_call_id)

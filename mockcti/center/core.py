@@ -1399,18 +1399,17 @@ class ContactCenter:
                 named[nv.name if hasattr(nv, "name") else nv[0]] = nv
             call.named_variables = tuple(named.values())
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
-        self._emit(out, call, self._data_update(call))
+        self._emit(out, call, self._data_update(call, changed, tuple(req.named_variables or ())))
 
-    def _data_update(self, call: Call) -> Message:
-        """CALL_DATA_UPDATE_EVENT: the call's data now (its CallType, ANI, DNIS, variables)."""
+    def _data_update(self, call: Call, changed: Mapping[str, Any] | None = None, named: tuple = ()) -> Message:
+        """CALL_DATA_UPDATE_EVENT for the call as it is now (its CallType in the fixed part) with the
+        items that changed: "only changed items are sent" (§5.4) — what a SET_CALL_DATA_REQ set
+        (``changed``, its named variables ``named``), nothing of the call's data for a re-typing."""
         return M.CallDataUpdateEvent(
             **self._common(), call_type=int(call.type), connection_device_type=0, call_id=call.id,
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
-            new_connection_device_id=next(iter(call.legs), call.ani), ani=call.ani, dnis=call.dnis or None,
-            dialed_number=call.dialed or None, router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
-            named_variables=call.named_variables,
-            **{k: v for k, v in call.variables.items() if k in CALL_DATA_KEYS})
+            new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, **(changed or {}))
 
     def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
         """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred

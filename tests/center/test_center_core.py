@@ -281,7 +281,8 @@ def test_make_call_external_answers_after_the_configured_delay():
     assert only(out, 1, MT.BEGIN_CALL_EVENT)[0].call_variable1 == "crm-42"
     assert only(out, 1, MT.BEGIN_CALL_EVENT)[0].call_type == CallType.CALLTYPE_AGENT_INSIDE
     update = only(out, 1, MT.CALL_DATA_UPDATE_EVENT)[0]
-    assert (update.call_type, update.call_variable1) == (CallType.CALLTYPE_OUT, "crm-42")
+    # only changed items are sent (§5.4): the new CallType; the call variable is unchanged, not repeated
+    assert (update.call_type, update.call_variable1) == (CallType.CALLTYPE_OUT, None)
     assert w.c.next_deadline() == w.t + 2.0
     assert w.c.tick(w.t + 1.0) == []
     late = encodable(w.c.tick(w.t + 2.0))
