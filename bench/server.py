@@ -10,8 +10,9 @@ every request whose inputs are known is sent at once):
            ANSWER, HOLD, RETRIEVE, then the call ends by CLEAR_CONNECTION (even cycles) or by a
            single-step TRANSFER to an external number (odd cycles; the far end then hangs up) — the
            agent goes back to READY —, LOGOUT: 7 requests; the mock answers with 21 messages
-           (20 when the call is transferred: the confirmations and every event a real server
-           sends), the raw server with 8.
+           (the confirmations and every event a real server sends; 20 for a transfer until
+           2026-12-01, when the transferring agent's CALL_CONNECTION_CLEARED was added), the raw
+           server with 8.
 
 The same driver runs against both servers:
 

@@ -1274,12 +1274,17 @@ class ContactCenter:
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
+        target = self.by_device.get(req.dialed_number)
+        # the parties of the call once transferred (as a consultative transfer's): the others and the destination
+        parties = (*(p for p in self._parties(call) if p.connected_party_device_id != leg.device),
+                   M.ConnectedParty(connected_party_call_id=call.id,
+                                    connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
+                                    connected_party_device_id=req.dialed_number))
         self._conf(out, sid, M.TransferCallConf(invoke_id=req.invoke_id, new_call_id=call.id,
                                                 new_connection_device_type=0,
-                                                new_connection_device_id=req.dialed_number, parties=()))
+                                                new_connection_device_id=req.dialed_number, parties=parties))
         mine = self._sessions_of(agent)
         self._drop_quietly(call, leg)
-        target = self.by_device.get(req.dialed_number)
         ev = M.CallTransferredEvent(
             **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=NONE_SHORT,
@@ -1287,8 +1292,11 @@ class ContactCenter:
             transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
             event_cause=int(EventCause.CEC_TRANSFER),  # 1028 CECX_BLIND_TRANSFER is reserved in UCCX (§6.11)
             primary_device_id=call.ani, secondary_device_id="",
-            transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=self._parties(call))
-        self._emit(out, call, ev, only=sorted(set(self._interested(call)) | mine))
+            transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=parties)
+        watchers = sorted(set(self._interested(call)) | mine)
+        self._emit(out, call, ev, only=watchers)
+        # the transferring agent's connection is gone, as after a consultative transfer (§7.2)
+        self._emit(out, call, self._conn_cleared(call, leg, agent.device), only=watchers)
         self._end_call_for(out, call, mine)
         if target is not None:
             if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17)

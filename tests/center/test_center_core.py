@@ -9,6 +9,7 @@ import pytest
 
 from mockcti.center import CenterConfig, ContactCenter, Subscription, default_center
 from mockcti.center.config import AgentConfig, CSQConfig
+from mockcti.center.core import AGENT_DEVICE, EXTERNAL_DEVICE
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
@@ -219,7 +220,16 @@ def test_blind_transfer_to_another_agent(w):
     out = w.req(1, M.TransferCallReq(invoke_id=60, active_call_id=cid, held_call_id=0xFFFFFFFF,
                                      held_connection_device_type=0xFFFF, active_connection_device_id="3001",
                                      dialed_number="3002"))
-    assert seq(out, 1)[:3] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "END_CALL_EVENT"]
+    # as after a consultative transfer (§7.2): the transferring agent's connection is cleared, then its call ends
+    assert seq(out, 1)[:4] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                               "END_CALL_EVENT"]
+    cleared = only(out, 9, MT.CALL_CONNECTION_CLEARED_EVENT)[0]  # the recorder sees it too
+    assert (cleared.connection_device_id, cleared.releasing_device_id) == ("3001", "3001")
+    # the parties once transferred: the caller and the destination (the conf and the event alike)
+    parties = [(p.connected_party_device_id, p.connected_party_device_type) for p in out[0].message.parties]
+    assert parties == [("0600000000", EXTERNAL_DEVICE), ("3002", AGENT_DEVICE)]
+    assert [(p.connected_party_device_id, p.connected_party_device_type)
+            for p in only(out, 9, MT.CALL_TRANSFERRED_EVENT)[0].parties] == parties
     assert seq(out, 2)[-2:] == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
     assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
     # a transferred ACD call is TRANSFER_IN (§6.17): 1002 is told so at once, the bridge by an update
@@ -233,7 +243,9 @@ def test_far_end_hangs_up_after_a_blind_transfer_to_an_external_number(w):
     out = w.req(1, M.TransferCallReq(invoke_id=61, active_call_id=cid, held_call_id=0xFFFFFFFF,
                                      held_connection_device_type=0xFFFF, active_connection_device_id="3001",
                                      dialed_number="0699999999"))
-    assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                           "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert [p.connected_party_device_id for p in out[0].message.parties] == ["0600000000", "0699999999"]
     assert sorted(w.c.calls[cid].legs) == ["0600000000", "0699999999"]  # caller and far end: no agent left
     with pytest.raises(KeyError, match="'3001' is not on call"):
         w.c.hang_up(w.t, cid, "3001")
