@@ -157,3 +157,33 @@ def test_sequences_vary():
 def test_bad_max_calls_is_refused():
     with pytest.raises(InvalidArgument):
         event_sequences(max_calls=0).validate()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_failing_case_shrinks_to_one_plain_call(seed):
+    """What `mockcti fuzz` reports is Hypothesis' smallest failing case: a case failing on the event with
+    an undefined tag must shrink to that one item, a call without holds (a filtered draw in the flow
+    kept a harmless 10..27-event item in front of it; "hold" as the first choice kept three hold/retrieve
+    pairs in it)."""
+    from hypothesis import Phase
+    from hypothesis import seed as hseed
+
+    from mockcti.testing.fuzz import TAGGED_EVENT, cases
+
+    smallest = []
+
+    @settings(max_examples=30, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
+              report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    @hseed(seed)
+    @given(cases(defects=[TAGGED_EVENT]))  # event flows, one of them with an undefined tag
+    def search(case):
+        if any(item.defect == TAGGED_EVENT for item in case.items):
+            smallest.append(case)
+            raise AssertionError("tagged")
+
+    with pytest.raises(AssertionError, match="tagged"):
+        search()
+    case = smallest[-1]
+    assert [item.defect for item in case.items] == [TAGGED_EVENT]
+    types = case.items[0].types
+    assert "CALL_HELD_EVENT" not in types and len(types) <= 10, types
