@@ -104,13 +104,33 @@ class CaseItem:
     def data(self) -> bytes:
         return b"".join(bytes.fromhex(f) for f in self.frames)
 
-    def describe(self) -> str:
+    def describe(self, dialect: Any = None) -> str:
+        """One line; with the case's ``dialect``, an event carrying an undefined floating tag is named
+        with its tag (the events of such an item are listed, not dumped as hex)."""
         how = "" if self.chunk is None else f" (delivered {self.chunk} byte(s) at a time)"
+        if self.kind == "malformed" and self.types and len(self.types) == len(self.frames):
+            names = [self._tagged(t, f, dialect) for t, f in zip(self.types, self.frames)]
+            return f"{len(self.types)} event(s), {self.defect}{how}: " + ", ".join(names)
         if self.kind == "malformed":
             data = self.data()
             hexed = data.hex(" ") if len(data) <= 48 else data[:48].hex(" ") + f" ... ({len(data)} bytes)"
             return f"malformed frame [{self.defect}]{how}: {hexed}"
         return f"{len(self.types)} event(s){how}: " + ", ".join(self.types)
+
+    @staticmethod
+    def _tagged(name: str, frame: str, dialect: Any) -> str:
+        """``name``, plus the floating fields the event carries that its type does not define."""
+        if dialect is None:
+            return name
+        from mockcti.wire import DecodeError, decode_bytes
+
+        try:
+            extra = decode_bytes(bytes.fromhex(frame), dialect).extra_fields
+        except DecodeError:
+            return f"{name} (undecodable)"
+        if not extra:
+            return name
+        return f"{name} [+ " + ", ".join(f"undefined tag {tag} ({len(value)} byte(s))" for tag, value in extra) + "]"
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "frames": list(self.frames)}
@@ -174,7 +194,8 @@ class FuzzCase:
         return sum(len(i.frames) for i in self.items), sum(len(f) // 2 for i in self.items for f in i.frames)
 
     def describe(self) -> str:
-        return "\n".join(f"  {n}. {item.describe()}" for n, item in enumerate(self.items, 1))
+        dialect = self.dialect
+        return "\n".join(f"  {n}. {item.describe(dialect)}" for n, item in enumerate(self.items, 1))
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "mockcti-fuzz-case/1", "dialect": {"profile": self.profile, "version": self.version,

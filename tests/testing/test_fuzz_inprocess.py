@@ -100,14 +100,20 @@ def test_events_with_an_undefined_floating_tag_are_legal_events_plus_one_field()
             if item.kind == "events":
                 return
             assert item.defect == TAGGED_EVENT and len(item.types) == len(item.frames)
-            tagged = []
+            tagged, carrier = [], None
             for hexed, name in zip(item.frames, item.types):
                 data = bytes.fromhex(hexed)
                 msg = decode(Frame(int.from_bytes(data[4:8], "big"), data[8:]), dialect)
                 assert msg.TYPE.name == name
                 tagged += [tag for tag, _ in msg.extra_fields]
+                carrier = carrier or (msg.extra_fields and name)
             assert len(tagged) == 1 and tagged[0] not in {int(t) for t in Tag}
             assert tagged[0] <= (0xFF if dialect.tag_width == 1 else 0xFFFF)
+            # what the fuzzer prints: the events, and which one carries which tag (was the first 48 bytes in hex)
+            text = case.describe()
+            assert f"{len(item.types)} event(s), {TAGGED_EVENT}" in text
+            assert f"{carrier} [+ undefined tag {tagged[0]} (" in text
+            assert text.count("_EVENT") == len(item.types)
 
         check()
 
