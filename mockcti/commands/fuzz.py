@@ -155,7 +155,10 @@ def _fuzz(args: argparse.Namespace, defects: Any, common: dict, fuzz_client: Any
         print(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
               file=sys.stderr)
         if not result.client_started:
-            print(f"the client could not start: {result.start_error}", file=sys.stderr)
+            from mockcti.testing.fuzz import output_lines
+
+            for line in [f"the client could not start: {result.start_error}", *output_lines(result.client_output)]:
+                print(line, file=sys.stderr)
         elif result.failure is not None:
             print(f"FAILURE: {result.failure.reason}", file=sys.stderr)
             for d in result.failure.details:

@@ -333,7 +333,8 @@ class FuzzResult:
         head = (f"mockcti fuzz: {self.cases_run} case(s) run in {self.elapsed:.1f} s, seed {self.seed}"
                 + (" (time budget reached)" if self.budget_exhausted else ""))
         if not self.client_started:
-            return f"{head}\nthe client could not start: {self.start_error}"
+            return "\n".join([head, f"the client could not start: {self.start_error}",
+                              *output_lines(self.client_output)])
         if self.passed:
             return f"{head}: no failure found"
         assert self.failure is not None
@@ -347,6 +348,12 @@ class FuzzResult:
         if self.search_command:
             lines.append(f"repeat the search:  {self.search_command}")
         return "\n".join(lines)
+
+
+def output_lines(output: str, last: int = 15) -> list[str]:
+    """``client output (last lines):`` and the last ``last`` lines of ``output``, each behind ``| ``."""
+    lines = output.strip().splitlines()[-last:]
+    return ["client output (last lines):", *[f"| {line}" for line in lines]] if lines else []
 
 
 @dataclass
@@ -728,11 +735,7 @@ class _Fuzzer:
         return outcome
 
     def _output_details(self) -> list[str]:
-        out = self.runner.output().strip()
-        if not out:
-            return []
-        lines = out.splitlines()[-15:]
-        return ["client output (last lines):", *[f"| {line}" for line in lines]]
+        return output_lines(self.runner.output())
 
 
 class _QuietLostWrites:

@@ -59,10 +59,20 @@ def test_bad_client_exits_1_with_replay_command_and_replays(client_script, tmp_p
     assert main(["fuzz", "--client-cmd", client_script, "--replay", str(save), "--window", "0.15"]) == 0
 
 
-def test_client_that_cannot_start_exits_3(capsys):
-    assert main(["fuzz", "--client-cmd", f"{shlex_quote(sys.executable)} -c 'import sys; sys.exit(4)'",
-                 "--start-timeout", "3", "--count", "1"]) == 3
-    assert "could not start" in capsys.readouterr().err
+@pytest.mark.parametrize("replay", [False, True])
+def test_client_that_cannot_start_exits_3_and_shows_why(capsys, tmp_path, replay):
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+
+    dies = "import sys; print('cannot import my_desk', file=sys.stderr); sys.exit(4)"
+    args = ["--start-timeout", "3", "--count", "1"]
+    if replay:
+        FuzzCase((CaseItem("malformed", ("0000000000000005",), defect="truncated body"),)).save(tmp_path / "c.json")
+        args += ["--replay", str(tmp_path / "c.json")]
+    assert main(["fuzz", "--client-cmd", f"{shlex_quote(sys.executable)} -c {shlex_quote(dies)}", *args]) == 3
+    err = capsys.readouterr().err
+    assert "could not start" in err and "exited with status 4" in err
+    # what the client said before it died (was dropped: the user saw only the exit status)
+    assert "client output (last lines):\n| cannot import my_desk" in err
 
 
 @pytest.mark.parametrize("args", [["--count", "0"], ["--time", "0"], ["--defects", "no such defect"]])
