@@ -91,21 +91,21 @@ def _resolve(request: pytest.FixtureRequest, path: str | Path, what: str = f"@py
     _usage(f"{what} {str(path)!r} not found (looked at " + ", ".join(str(c) for c in candidates) + ")")
 
 
-def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None) -> Any:
-    """A ScenarioEngine for ``scenario`` (a path, or a loaded Scenario)."""
-    path = _resolve(request, scenario) if isinstance(scenario, (str, Path)) else None
+def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None, who: str = f"@pytest.mark.{MARKER}") -> Any:
+    """A ScenarioEngine for ``scenario`` (a path, or a loaded Scenario); ``who`` asked for it (the marker,
+    or ``cti_server_factory(scenario=...)``): usage errors name it."""
+    path = _resolve(request, scenario, f"{who}: scenario file") if isinstance(scenario, (str, Path)) else None
     try:
         from mockcti.scenario.engine import ScenarioEngine
     except ImportError as exc:
-        _usage(f"@pytest.mark.{MARKER} needs the scenario engine (mockcti.scenario.engine), "
-               f"which cannot be imported: {exc}")
+        _usage(f"{who} needs the scenario engine (mockcti.scenario.engine), which cannot be imported: {exc}")
     if path is not None:
         from mockcti.scenario import ScenarioError, load_scenario
 
         try:
             scenario = load_scenario(path)
         except ScenarioError as exc:
-            _usage(f"@pytest.mark.{MARKER}: {exc}")
+            _usage(f"{who}: {exc}")
     return ScenarioEngine(scenario, seed=seed)
 
 
@@ -238,7 +238,7 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
         if scenario is not None:
             if engine is not None:
                 raise TypeError("give scenario= or engine=, not both")
-            engine = _engine(request, scenario, seed)
+            engine = _engine(request, scenario, seed, "cti_server_factory(scenario=...)")
         server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
         made.append(server)
         return server.start()

@@ -181,3 +181,21 @@ def test_marker_without_the_engine_is_a_clear_usage_error(pytester: pytest.Pytes
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario needs the scenario engine "
                                  "(mockcti.scenario.engine), which cannot be imported*"])
+
+
+@needs_engine
+def test_the_factorys_scenario_errors_name_the_factory_not_the_marker(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", broken="name: x\nseed: many\n")
+    pytester.makepyfile("""
+        def test_missing(cti_server_factory):
+            cti_server_factory(scenario="nope.yaml")
+
+        def test_broken(cti_server_factory):
+            cti_server_factory(scenario="broken.yaml")
+    """)
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*mockcti usage error: cti_server_factory(scenario=...): scenario file 'nope.yaml' not found (looked at *",
+        "*mockcti usage error: cti_server_factory(scenario=...): *broken.yaml:2: seed: *"])
+    result.stdout.no_fnmatch_line("*pytest.mark.cti_scenario*")
