@@ -111,7 +111,10 @@ def _type_name(message_type: MessageType | str | int) -> str:
         return MessageType(message_type).name
     name = str(message_type).upper()
     if name not in MessageType.__members__:
-        close = [n for n in MessageType.__members__ if name.replace("_", "") in n.replace("_", "")][:5]
+        import difflib
+
+        close = [n for n in MessageType.__members__ if name.replace("_", "") in n.replace("_", "")][:5] \
+            or difflib.get_close_matches(name, list(MessageType.__members__), n=5, cutoff=0.75)  # a typo
         raise ValueError(f"unknown message type {message_type!r}" + (f" (did you mean {', '.join(close)}?)"
                                                                        if close else ""))
     return name

@@ -94,6 +94,8 @@ def test_assert_received_failure_lists_what_was_received(server: ThreadedServer)
         server.assert_sent("HOLD_CALL_CONF")
     with pytest.raises(ValueError, match="unknown message type 'HOLD_REQ'"):
         server.assert_received("HOLD_REQ")
+    with pytest.raises(ValueError, match=r"unknown message type 'OPEN_REQQ' \(did you mean OPEN_REQ\?\)"):
+        server.assert_received("OPEN_REQQ")  # a typo: no substring of a name, still its closest
 
 
 def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> None:
