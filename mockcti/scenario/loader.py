@@ -597,8 +597,6 @@ def _type_name(v: Any) -> str:
 
 
 def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
-    from mockcti.wire.enums import MessageType  # noqa: F401  (imported for the message-name check)
-
     errors = []
     try:
         raw = list(_validator().iter_errors(doc))
@@ -644,8 +642,13 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         missing = [r for r in val if r not in inst]
         return path, f"missing required key {missing[0]!r}" if missing else err.message
     if v == "enum":
-        what = "message type" if len(val) > 50 else "value"
-        return path, _unknown(what, inst, [str(x) for x in val])
+        from mockcti.wire.enums import MessageType
+
+        names = MessageType.__members__
+        is_messages = all(str(x) in names for x in val)  # message_name, or client_message_name
+        if is_messages and isinstance(inst, str) and inst.strip() in names:
+            return path, _server_message(inst.strip())  # (a valid name not in this list: a server message)
+        return path, _unknown("message type" if is_messages else "value", inst, [str(x) for x in val])
     if v == "type":
         types = val if isinstance(val, list) else [val]
         return path, f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)} {_short(inst, 40)}"
@@ -1085,16 +1088,20 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
     return tuple(out)
 
 
+def _server_message(name: str) -> str:
+    """Why a server message cannot be matched (the schema offers only client messages there too)."""
+    # the session refuses one a client sends (PROTO-WRONG-DIRECTION) before the scenario sees it
+    return (f"{name} is a server message: what is matched here is a request the client sends, and a "
+            f"client's {name} is refused before the scenario sees it (this would never match)")
+
+
 def _match(ctx: _Ctx, raw: Any, path: tuple[Any, ...], *, with_state: bool = True) -> m.Match | None:
     mt = ctx.message(raw.get("message"), path + ("message",))
     if mt is not None:
         from mockcti.wire.spec import SPECS
 
         if SPECS[mt].direction != "C->S":
-            # the session refuses one a client sends (PROTO-WRONG-DIRECTION) before the scenario sees it
-            ctx.err(path + ("message",), f"{mt.name} is a server message: what is matched here is a request "
-                                         f"the client sends, and a client's {mt.name} is refused before the "
-                                         f"scenario sees it (this would never match)")
+            ctx.err(path + ("message",), _server_message(mt.name))
     states = None
     if with_state and "state" in raw:
         st = raw["state"]

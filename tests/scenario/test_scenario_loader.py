@@ -582,6 +582,16 @@ def test_schema_is_valid_draft_2020_12_and_describes_properties():
         assert schema["properties"][key].get("description"), key
     names = set(schema["$defs"]["message_name"]["enum"])
     assert {"HOLD_CALL_REQ", "FAILURE_CONF", "CONTROL_FAILURE_CONF"} <= names
+    # what rules, expect steps and expectations match are requests: an editor completes only those
+    from mockcti.wire.enums import MessageType
+    from mockcti.wire.spec import SPECS
+
+    client = set(schema["$defs"]["client_message_name"]["enum"])
+    assert client == {n for n in names if SPECS[MessageType[n]].direction == "C->S"} and "OPEN_REQ" in client
+    defs = schema["$defs"]
+    for where in (defs["match"]["properties"]["message"], defs["step"]["properties"]["expect"]["properties"]["message"],
+                  defs["expectation"]["properties"]["message"]):
+        assert where == {"$ref": "#/$defs/client_message_name"}
 
 
 def test_center_is_the_center_file_shape_and_checked_by_the_center():
