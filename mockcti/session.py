@@ -28,7 +28,7 @@ from mockcti.wire import (
     encode_shared, invoke_id_of,
 )
 from mockcti.wire.dialect import UCCX, Profile
-from mockcti.wire.enums import ServiceMask
+from mockcti.wire.enums import SERVICES_NEEDED, ServiceMask, services_text
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
 
@@ -112,7 +112,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1)."),
-    ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5)."),
+    ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5); the server refused it."),
     ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2)."),
 )
 
@@ -245,21 +245,6 @@ def _receive_plan(mt: MessageType, dialect: Dialect) -> tuple:
     return (mt, fn, *_request_plan(cls), cls)
 
 
-# services a request needs (reference §6.5), checked as a conduct rule
-_NEEDS_SERVICE: dict[MT, int] = {
-    MT.SET_CALL_DATA_REQ: ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE,
-    MT.TEAM_CONFIG_REQ: ServiceMask.CTI_SERVICE_SUPERVISOR,
-    MT.SUPERVISE_CALL_REQ: ServiceMask.CTI_SERVICE_SUPERVISOR,
-    MT.CONFIG_REQUEST_KEY_EVENT: ServiceMask.CTI_SERVICE_CONFIG_EVENTS,
-    MT.CONFIG_REQUEST_EVENT: ServiceMask.CTI_SERVICE_CONFIG_EVENTS,
-}
-_CONTROL_REQUESTS = frozenset({
-    MT.SET_AGENT_STATE_REQ, MT.ALTERNATE_CALL_REQ, MT.ANSWER_CALL_REQ, MT.CLEAR_CALL_REQ, MT.CLEAR_CONNECTION_REQ,
-    MT.CONFERENCE_CALL_REQ, MT.CONSULT_CALL_REQ, MT.HOLD_CALL_REQ, MT.MAKE_CALL_REQ, MT.RECONNECT_CALL_REQ,
-    MT.RETRIEVE_CALL_REQ, MT.TRANSFER_CALL_REQ, MT.SEND_DTMF_SIGNAL_REQ,
-})
-# SET_AGENT_STATE_REQ is also allowed with this service instead of CLIENT_CONTROL (reference §6.5)
-_AGENT_STATE_CONTROL_ONLY = int(ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY)
 #: per request class: (tracked until confirmed, service bits it needs or 0, its CALL_ID_FIELDS)
 _REQUEST_PLAN: dict[type, tuple[bool, int, tuple[str, ...]]] = {}
 
@@ -268,8 +253,8 @@ def _request_plan(cls: type) -> tuple[bool, int, tuple[str, ...]]:
     plan = _REQUEST_PLAN.get(cls)
     if plan is None:
         mt = cls.TYPE
-        need = ServiceMask.CTI_SERVICE_CLIENT_CONTROL if mt in _CONTROL_REQUESTS else _NEEDS_SERVICE.get(mt, 0)
-        plan = (mt in CONFIRMATION_OF and "invoke_id" in {f.name for f in dataclasses.fields(cls)}, int(need),
+        need = SERVICES_NEEDED.get(mt, 0)  # (reference §6.5; the center refuses what this flags)
+        plan = (mt in CONFIRMATION_OF and "invoke_id" in {f.name for f in dataclasses.fields(cls)}, need,
                 _plan(cls)[0])
         _REQUEST_PLAN[cls] = plan
     return plan
@@ -753,9 +738,8 @@ class Session:
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of {mt.name}; {self._outstanding[inv].name} is unanswered", msg))
             self._outstanding[inv] = mt
-        if need and not self.services & need and not (
-                mt is MT.SET_AGENT_STATE_REQ and self.services & _AGENT_STATE_CONTROL_ONLY):
-            out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {ServiceMask(need).name}", msg))
+        if need and not self.services & need:
+            out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {services_text(need)}", msg))
         for name in call_fields:
             cid = getattr(msg, name)
             if (cid is not None and cid != _NULL_CALL_ID and cid not in self._known_calls

@@ -10,7 +10,7 @@ import pytest
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import Dialect, FrameBuffer, decode, encode
-from mockcti.wire.enums import StatusCode
+from mockcti.wire.enums import AgentState, StatusCode
 from mockcti.wire.messages import (
     CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
 )
@@ -152,6 +152,26 @@ async def test_the_same_client_opening_again_ends_its_old_session_with_new_sessi
         new.send(HeartbeatReq(invoke_id=3))
         assert (await new.recv()) == HeartbeatConf(invoke_id=3)
         new.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_request_outside_the_granted_services_is_refused_not_carried_out():
+    """Reference §6.5 / §3.2: the client must check ServicesGranted; an agent desktop granted
+    CLIENT_EVENTS only may not log its agent in. The server refuses (FAILURE_CONF 17 naming the service)
+    and journals PROTO-SERVICE-NOT-GRANTED; the agent stays logged out (it used to be logged in)."""
+    server = await started()
+    try:
+        desk = await CTIClient.connect(server.host, server.port, version=14)
+        conf = await desk.open_agent(agent_id="1001", services=0x1, heartbeat=0)
+        assert conf.services_granted == 0x1
+        with pytest.raises(RequestFailed) as exc:
+            await desk.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        assert exc.value.status == S.E_CTI_UNSPECIFIED_FAILURE
+        assert "CTI_SERVICE_CLIENT_CONTROL" in exc.value.reply.text
+        assert server.center.agents["1001"].state is AgentState.AGENT_STATE_LOGOUT
+        assert [v.data["rule"] for v in server.journal.violations()] == ["PROTO-SERVICE-NOT-GRANTED"]
+        await desk.close()
     finally:
         await server.stop()
 

@@ -41,7 +41,8 @@ from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SystemEventID,
+    SERVICES_NEEDED, EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SystemEventID,
+    services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 
@@ -131,7 +132,6 @@ STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
-_CONTROL_BITS = int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_SUPERVISOR)
 
 #: SET_AGENT_STATE_REQ: the states each requested state may be entered from (reference §6.4;
 #: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
@@ -464,10 +464,23 @@ class ContactCenter:
     def handle(self, sid: int, msg: Message, now: float) -> list[Delivery]:
         """Answer one request of an open session: a confirmation plus the events it causes."""
         out: list[Delivery] = []
-        handler = self._HANDLERS.get(msg.TYPE)
+        mt = msg.TYPE
+        handler = self._HANDLERS.get(mt)
         invoke_id = getattr(msg, "invoke_id", 0)
+        need = SERVICES_NEEDED.get(mt)
+        if need is not None:
+            # a request needs a service the session was granted (reference §6.5: the client must check
+            # ServicesGranted); the session journals PROTO-SERVICE-NOT-GRANTED, the request changes nothing
+            sub = self.subs.get(sid)
+            if sub is not None and not sub.services & need:
+                if mt in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
+                    return out  # no InvokeID: nothing to confirm, nothing sent
+                out.append(Delivery(sid, failure_conf(
+                    S.E_CTI_UNSPECIFIED_FAILURE,
+                    f"{mt.name} needs {services_text(need)} in ServicesRequested").message(invoke_id)))
+                return out
         if handler is None:
-            if msg.TYPE in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
+            if mt in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
                 self._config_request(out, sid, msg)
                 return out
             out.append(Delivery(sid, M.FailureConf(
@@ -864,9 +877,8 @@ class ContactCenter:
 
     def _one_call(self, sid: int, req: Message, call_attr: str, device_attr: str, *,
                   op: str | None = None) -> tuple[Agent, Call, Leg]:
-        """The common start of a one-call request: control service, acting agent, the call and the
+        """The common start of a one-call request (its service was checked by handle): acting agent, the call and the
         agent's connection on it (FAILURE_CONF / CONTROL_FAILURE_CONF otherwise), then the ACD rules."""
-        self._need_control(sid)
         agent = self._requester_agent(sid, req, fields=(device_attr,))
         call = self._lookup_call(getattr(req, call_attr))
         leg = self._my_leg(call, agent, getattr(req, device_attr))
@@ -877,7 +889,6 @@ class ContactCenter:
     def _held_and_active(self, sid: int, req: Message, *, op: str) -> tuple[Agent, Call, Leg, Call, Leg]:
         """The common start of TRANSFER/CONFERENCE/RECONNECT: the held and the active call, the
         agent's connection on each, then the ACD rules."""
-        self._need_control(sid)
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
         held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
         hleg = self._my_leg(held, agent, req.held_connection_device_id)
@@ -888,12 +899,6 @@ class ContactCenter:
     def _need_logged_in(self, agent: Agent) -> None:
         if not agent.logged_in:
             raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
-
-    def _need_control(self, sid: int) -> None:
-        sub = self.subs.get(sid)
-        if sub is not None and not sub.services & _CONTROL_BITS:
-            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
-                                       "call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"))
 
     def _guard(self, agent: Agent, op: str, **params: Any) -> None:
         """Apply the ACD line-state rules (mockcti.acd) before the center acts."""
@@ -1129,7 +1134,6 @@ class ContactCenter:
                                           f"{dialed} is the agent's own phone"))
 
     def _make_call_req(self, out: list[Delivery], sid: int, req: M.MakeCallReq, now: float) -> None:
-        self._need_control(sid)
         agent = self._requester_agent(sid, req)
         self._need_logged_in(agent)
         if not req.dialed_number:
@@ -1190,7 +1194,6 @@ class ContactCenter:
         self._emit(out, call, self._established(call, far, caller.device if caller else call.ani))
 
     def _consult_call_req(self, out: list[Delivery], sid: int, req: M.ConsultCallReq, now: float) -> None:
-        self._need_control(sid)
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
         active = self._lookup_call(req.active_call_id)
         leg = self._my_leg(active, agent, req.active_connection_device_id)
@@ -1223,7 +1226,6 @@ class ContactCenter:
         return held, active
 
     def _transfer_call_req(self, out: list[Delivery], sid: int, req: M.TransferCallReq, now: float) -> None:
-        self._need_control(sid)
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
         if req.held_call_id in (None, NONE_ID) and req.dialed_number:
             return self._blind_transfer(out, sid, req, agent, now)
@@ -1333,7 +1335,6 @@ class ContactCenter:
         self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
 
     def _alternate_call_req(self, out: list[Delivery], sid: int, req: M.AlternateCallReq, now: float) -> None:
-        self._need_control(sid)
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
         active, other = self._two_calls(agent, req.active_call_id, req.other_call_id)
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
@@ -1637,10 +1638,6 @@ class ContactCenter:
     def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:
         """TEAM_CONFIG_EVENT per team (Operation 1 add; members with AgentFlags 0x4 for supervisors),
         then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR."""
-        sub = self.subs.get(sid)
-        if sub is not None and not sub.services & ServiceMask.CTI_SERVICE_SUPERVISOR:
-            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
-                                       "TEAM_CONFIG_REQ needs CTI_SERVICE_SUPERVISOR in ServicesRequested"))
         if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
             teams: dict[str, list[AgentConfig]] = {}
             for a in self.config.agents:

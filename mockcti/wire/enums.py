@@ -57,6 +57,8 @@ __all__ = [
     "TeamConfigStatus",
     "ICM_ONLY_MESSAGE_TYPES",
     "PROVISIONAL_MESSAGE_TYPES",
+    "SERVICES_NEEDED",
+    "services_text",
     "UCCX_TAGS",
     "ICM_ONLY_TAGS",
     "UCCX_STATUS_CODES",
@@ -855,6 +857,32 @@ class ServiceMask(IntFlag):
     CTI_SERVICE_IGNORE_CONF = 0x00200000  # ICM only
     CTI_SERVICE_ACD_LINE_ONLY = 0x00400000  # ICM only
     CTI_SERVICE_DEBUG = 0x80000000  # ICM only
+
+
+#: the services a client request needs (reference §6.5): the request is allowed when the session was
+#: granted *any* of the bits. CLIENT_CONTROL "may control calls and agent state of its phone",
+#: CTI_AGENT_STATE_CONTROL_ONLY (v12) agent state only, CALL_DATA_UPDATE "may modify call context
+#: data", SUPERVISOR the supervisor functions and team configuration, CONFIG_EVENTS the configuration
+#: requests. The session journals a request outside them (PROTO-SERVICE-NOT-GRANTED) and the contact
+#: center refuses it; both read this one table.
+SERVICES_NEEDED: dict[MessageType, int] = {
+    **{mt: int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL) for mt in (
+        MessageType.ALTERNATE_CALL_REQ, MessageType.ANSWER_CALL_REQ, MessageType.CLEAR_CALL_REQ,
+        MessageType.CLEAR_CONNECTION_REQ, MessageType.CONFERENCE_CALL_REQ, MessageType.CONSULT_CALL_REQ,
+        MessageType.HOLD_CALL_REQ, MessageType.MAKE_CALL_REQ, MessageType.RECONNECT_CALL_REQ,
+        MessageType.RETRIEVE_CALL_REQ, MessageType.TRANSFER_CALL_REQ, MessageType.SEND_DTMF_SIGNAL_REQ)},
+    MessageType.SET_AGENT_STATE_REQ: int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY),
+    MessageType.SET_CALL_DATA_REQ: int(ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE),
+    MessageType.TEAM_CONFIG_REQ: int(ServiceMask.CTI_SERVICE_SUPERVISOR),
+    MessageType.SUPERVISE_CALL_REQ: int(ServiceMask.CTI_SERVICE_SUPERVISOR),
+    MessageType.CONFIG_REQUEST_KEY_EVENT: int(ServiceMask.CTI_SERVICE_CONFIG_EVENTS),
+    MessageType.CONFIG_REQUEST_EVENT: int(ServiceMask.CTI_SERVICE_CONFIG_EVENTS),
+}
+
+
+def services_text(mask: int) -> str:
+    """``mask``'s service names joined by " or " (what a request needing any of them lacks)."""
+    return " or ".join(m.name for m in ServiceMask if m & mask) or f"0x{mask:08X}"
 
 
 class CallEventMask(IntFlag):

@@ -323,14 +323,37 @@ def test_requests_the_center_cannot_honour(w):
     assert w.c.calls[cid].leg_of("1001").state is LCS.LCS_CONNECT
 
 
-def test_call_control_needs_the_control_service(w):
-    w.open(agent_sub(3, "1003", services=0x1))
-    w.login_ready(3, "1003")
-    cid, _ = w.inbound(agent_id="1003")
-    [d] = w.req(3, M.AnswerCallReq(invoke_id=90, call_id=cid, connection_device_id="3003"))
-    # ICM's E_CTI_FUNCTION_NOT_AVAILABLE (12) is reserved in UCCX (reference §6.1): 17 with a text
-    assert d.message == M.FailureConf(invoke_id=90, status=S.E_CTI_UNSPECIFIED_FAILURE,
-                                      text="call control needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested")
+def test_a_request_needs_a_service_the_session_was_granted(w):
+    """Reference §6.5: CLIENT_CONTROL controls calls and agent state (CTI_AGENT_STATE_CONTROL_ONLY agent
+    state only), CALL_DATA_UPDATE sets call data, SUPERVISOR is neither. A request without its service
+    is refused and changes nothing (it was carried out, with only a PROTO-SERVICE-NOT-GRANTED)."""
+    def refused(d, mt, services):
+        # ICM's E_CTI_FUNCTION_NOT_AVAILABLE (12) is reserved in UCCX (reference §6.1): 17 with a text
+        assert d.message == M.FailureConf(invoke_id=d.message.invoke_id, status=S.E_CTI_UNSPECIFIED_FAILURE,
+                                          text=f"{mt} needs {services} in ServicesRequested")
+
+    w.open(agent_sub(3, "1003", services=0x1))  # events only
+    [d] = w.req(3, M.SetAgentStateReq(invoke_id=90, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      agent_id="1003"))
+    refused(d, "SET_AGENT_STATE_REQ", "CTI_SERVICE_CLIENT_CONTROL or CTI_AGENT_STATE_CONTROL_ONLY")
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_LOGOUT
+    w.open(agent_sub(4, "1004", services=0x2001))  # agent state control only: the agent's state, no calls
+    w.login_ready(4, "1004")
+    assert w.c.agents["1004"].state is AS.AGENT_STATE_READY
+    cid, _ = w.inbound(agent_id="1004")
+    [d] = w.req(4, M.AnswerCallReq(invoke_id=91, call_id=cid, connection_device_id="3004"))
+    refused(d, "ANSWER_CALL_REQ", "CTI_SERVICE_CLIENT_CONTROL")
+    assert w.c.calls[cid].leg_of("1004").state is LCS.LCS_ALERTING
+    [d] = w.req(4, M.SetCallDataReq(invoke_id=92, call_id=cid, connection_device_id="3004", call_variable1="x"))
+    refused(d, "SET_CALL_DATA_REQ", "CTI_SERVICE_CALL_DATA_UPDATE")
+    assert "call_variable1" not in w.c.calls[cid].variables
+    w.open(Subscription(5, "bridge", 0x90, ALL_CALLS, ALL_STATES, client_id="supervisor"))  # ALL_EVENTS + SUPERVISOR
+    [d] = w.req(5, M.AnswerCallReq(invoke_id=93, call_id=cid, connection_device_id="3004"))
+    refused(d, "ANSWER_CALL_REQ", "CTI_SERVICE_CLIENT_CONTROL")
+    assert w.c.calls[cid].leg_of("1004").state is LCS.LCS_ALERTING
+    [d] = w.req(4, M.TeamConfigReq(invoke_id=94, config_param=1))
+    refused(d, "TEAM_CONFIG_REQ", "CTI_SERVICE_SUPERVISOR")
+    assert w.req(4, M.ConfigRequestKeyEvent(customer_id=0)) == []  # no InvokeID: nothing to refuse with
 
 
 def test_work_requested_while_talking_is_taken_when_the_call_ends(w):
@@ -380,7 +403,8 @@ def test_system_and_failure_events_reach_every_session(w):
 
 
 def test_unsimulated_requests_get_a_failure_conf(w):
-    [d] = w.req(1, M.SuperviseCallReq(invoke_id=97))
+    w.open(agent_sub(3, "1003", services=0x87))  # a supervisor's desktop: SUPERVISE_CALL_REQ is its service
+    [d] = w.req(3, M.SuperviseCallReq(invoke_id=97))
     assert d.message == M.FailureConf(invoke_id=97, status=S.E_CTI_UNSPECIFIED_FAILURE,
                                       text="mockcti does not simulate SUPERVISE_CALL_REQ")
 
