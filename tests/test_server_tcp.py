@@ -9,7 +9,7 @@ import pytest
 
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.server import MockServer, ServerConfig
-from mockcti.wire import Dialect, FrameBuffer, decode, encode
+from mockcti.wire import Dialect, FrameBuffer, MessageType, decode, encode
 from mockcti.wire.enums import AgentState, StatusCode
 from mockcti.wire.messages import (
     CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
@@ -172,6 +172,28 @@ async def test_a_request_outside_the_granted_services_is_refused_not_carried_out
         assert server.center.agents["1001"].state is AgentState.AGENT_STATE_LOGOUT
         assert [v.data["rule"] for v in server.journal.violations()] == ["PROTO-SERVICE-NOT-GRANTED"]
         await desk.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_session_granted_neither_client_events_nor_all_events_gets_no_events():
+    """Reference §3.3 / §6.5: events are the CLIENT_EVENTS (one agent) or ALL_EVENTS (all) service. A
+    session that asked for neither (a control-only connector) gets its confirmations and no one
+    else's events; it used to be treated as a bridge and got every agent's and call's events."""
+    server = await started()
+    try:
+        connector = await CTIClient.connect(server.host, server.port, version=14)
+        assert (await connector.open(services=0x4, client_id="connector", heartbeat=0)).services_granted == 0x4
+        bridge = await CTIClient.connect(server.host, server.port, version=14)
+        await bridge.open_bridge(client_id="wallboard", heartbeat=0)
+        desk = await CTIClient.connect(server.host, server.port, version=14)
+        await desk.open_agent(agent_id="1001", heartbeat=0)
+        await desk.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await bridge.next_event(MessageType.AGENT_STATE_EVENT)  # the login reached the bridge ...
+        await connector.request(HeartbeatReq(invoke_id=0))  # ... and everything before this answer
+        assert [m.TYPE.name for m in connector.received] == ["OPEN_CONF", "HEARTBEAT_CONF"]
+        for c in (desk, bridge, connector):
+            await c.close()
     finally:
         await server.stop()
 

@@ -132,6 +132,7 @@ STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
+_ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
 
 #: SET_AGENT_STATE_REQ: the states each requested state may be entered from (reference §6.4;
 #: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
@@ -364,7 +365,10 @@ class ContactCenter:
         """Admit a session (reference §7.1 OPEN_REQ rows) or say which status refuses it."""
         if sub.mode == "bridge":
             self.subs[sub.session_id] = sub
-            self.bridges.add(sub.session_id)
+            # every call and agent event is the ALL_EVENTS service (reference §3.3, §6.5): a session
+            # granted neither it nor CLIENT_EVENTS (CLIENT_CONTROL alone, say) gets its confirmations only
+            if sub.services & _ALL_EVENTS:
+                self.bridges.add(sub.session_id)
             return OpenResult(S.E_CTI_NO_ERROR)
         agent = None
         if sub.agent_id:

@@ -563,7 +563,8 @@ class ScenarioEngine:
             return open_
         subs = hub.center.subs
         if to == "bridge":
-            return [s for s in open_ if s in subs and subs[s].mode == "bridge"]
+            bridges = hub.center.bridges  # (bridge mode: granted ALL_EVENTS)
+            return [s for s in open_ if s in bridges]
         if to.startswith("agent:"):
             # captures and the built-ins (${session.agent_id}, ${request.agent_id} …); _Unbound: the action fails
             agent = str(substitute(to.split(":", 1)[1], self._env(ctx)))
