@@ -478,6 +478,8 @@ class Hub:
                 for v in center.violations:
                     self.journal.record("violation", now, sid, **{k: val for k, val in v.items() if k != "session_id"})
                 center.violations.clear()
+            if center.happenings:  # what the request did not do, and why (a configuration request offline)
+                self._record_happenings(sid, now)
             self._deliver(deliveries, now)
 
     def _close_center_session(self, sid: int, now: float) -> None:

@@ -15,10 +15,10 @@ from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire.enums import AgentState as AS
-from mockcti.wire.enums import DeviceType, ServiceMask
+from mockcti.wire.enums import DeviceType, ServiceMask, SystemEventID
 from mockcti.wire.messages import (
-    AnswerCallReq, ClearCallReq, ClearConnectionReq, ConferenceCallReq, ConfigRequestEvent, ConsultCallReq,
-    SnapshotCallReq,
+    AnswerCallReq, ClearCallReq, ClearConnectionReq, ConferenceCallReq, ConfigRequestEvent, ConfigRequestKeyEvent,
+    ConsultCallReq, QueryAgentStateReq, SnapshotCallReq,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -138,6 +138,31 @@ async def test_config_msg_mask_chooses_the_configuration_records(server, version
     [begin] = [m for m in got if m.TYPE is MT.CONFIG_BEGIN_EVENT]
     kinds = {0x02: MT.CONFIG_CSQ_EVENT, 0x04: MT.CONFIG_AGENT_EVENT, 0x08: MT.CONFIG_DEVICE_EVENT}
     assert {t for bit, t in kinds.items() if begin.configuration_mask & bit} == records
+    await wb.close()
+
+
+async def test_configuration_requests_are_not_answered_while_unified_ccx_is_offline(server):
+    """Reference §3.6: configuration requests are only accepted while the server is online. A wallboard
+    that asks for its configuration after SYS_CCX_OFFLINE gets nothing (it used to get the whole block)
+    and the journal says why; once SYS_CCX_ONLINE came, the same request is answered."""
+    wb = await bridge(server, client_id="wallboard", config_msg_mask=0x0F,
+                      services=int(ServiceMask.CTI_SERVICE_ALL_EVENTS | ServiceMask.CTI_SERVICE_CONFIG_EVENTS))
+
+    def system(event):
+        server.call(lambda hub, now: hub.deliver(hub.center.system_event(now, event)))
+
+    system(SystemEventID.SYS_CCX_OFFLINE)
+    await wb.next_event(MT.SYSTEM_EVENT)
+    wb.send(ConfigRequestKeyEvent(customer_id=0))
+    wb.send(ConfigRequestEvent(configuration_mask=0x0F, customer_id=0))
+    await wb.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))  # answered after the two requests
+    assert not [m for m in wb.received if m.TYPE in CONFIG_RECORDS | {MT.CONFIG_KEY_EVENT, MT.CONFIG_BEGIN_EVENT}]
+    said = [e.data["what"] for e in server.journal.entries(kind="happening")]
+    assert said == [f"{n} not answered: Unified CCX is offline (reference §3.6)"
+                    for n in ("CONFIG_REQUEST_KEY_EVENT", "CONFIG_REQUEST_EVENT")]
+    system(SystemEventID.SYS_CCX_ONLINE)
+    wb.send(ConfigRequestKeyEvent(customer_id=0))
+    assert (await wb.next_event(MT.CONFIG_KEY_EVENT)).status == 0
     await wb.close()
 
 

@@ -1600,9 +1600,13 @@ class ContactCenter:
     def _config_request(self, out: list[Delivery], sid: int, msg: Message) -> None:
         """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN_EVENT,
         CONFIG_CSQ/AGENT/DEVICE_EVENT records (at most 10 per message), CONFIG_END_EVENT (reference
-        §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS."""
+        §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS, and only while
+        online (§3.6; offline, nothing is sent and a happening says so)."""
         sub = self.subs.get(sid)
         if sub is None or not sub.services & ServiceMask.CTI_SERVICE_CONFIG_EVENTS:
+            return
+        if not self.online:  # reference §3.6: configuration requests are only accepted while online
+            self.happenings.append({"what": f"{msg.TYPE.name} not answered: Unified CCX is offline (reference §3.6)"})
             return
         keys = self._config_keys()
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
