@@ -30,7 +30,7 @@ from mockcti.session import (
     open_sender,
 )
 from mockcti.wire import EncodeError, Message, MessageType, StatusCode
-from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID
+from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, services_of_version
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
@@ -506,7 +506,8 @@ class Hub:
             session.open_refused(now)
             return
         svc = req.services_requested
-        granted = int(svc & self.config.grantable_services)  # a plain int: IntFlag arithmetic is slow
+        # a plain int: IntFlag arithmetic is slow; a bit the session's version does not define is not granted
+        granted = int(svc & self.config.grantable_services) & services_of_version(req.version_number)
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
         result = self.center.open_session(self._subscription(sid, req, granted), now)
         if result.status != S.E_CTI_NO_ERROR:

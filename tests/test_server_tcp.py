@@ -176,6 +176,26 @@ async def test_a_request_outside_the_granted_services_is_refused_not_carried_out
         await server.stop()
 
 
+@pytest.mark.parametrize(("version", "granted"), [(10, 0x1), (11, 0x1), (12, 0x2001), (18, 0x2001)])
+async def test_agent_state_control_only_is_a_version_12_service(version, granted):
+    """Reference §3.2: CTI_AGENT_STATE_CONTROL_ONLY (0x2000) came with protocol version 12. A v10/v11
+    session asking for it is not granted it (an unknown bit is ignored, §3.3), so it may not set its
+    agent's state; from v12 on it is granted and may. (v10/v11 used to be granted it.)"""
+    server = await started()
+    try:
+        desk = await CTIClient.connect(server.host, server.port, version=version)
+        conf = await desk.open_agent(agent_id="1001", services=0x2001, heartbeat=0)
+        assert conf.services_granted == granted
+        if granted & 0x2000:
+            await desk.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        else:
+            with pytest.raises(RequestFailed):
+                await desk.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await desk.close()
+    finally:
+        await server.stop()
+
+
 async def test_a_session_granted_neither_client_events_nor_all_events_gets_no_events():
     """Reference §3.3 / §6.5: events are the CLIENT_EVENTS (one agent) or ALL_EVENTS (all) service. A
     session that asked for neither (a control-only connector) gets its confirmations and no one

@@ -59,6 +59,8 @@ __all__ = [
     "PROVISIONAL_MESSAGE_TYPES",
     "SERVICES_NEEDED",
     "services_text",
+    "SERVICE_SINCE_VERSION",
+    "services_of_version",
     "UCCX_TAGS",
     "ICM_ONLY_TAGS",
     "UCCX_STATUS_CODES",
@@ -878,6 +880,20 @@ SERVICES_NEEDED: dict[MessageType, int] = {
     MessageType.CONFIG_REQUEST_KEY_EVENT: int(ServiceMask.CTI_SERVICE_CONFIG_EVENTS),
     MessageType.CONFIG_REQUEST_EVENT: int(ServiceMask.CTI_SERVICE_CONFIG_EVENTS),
 }
+
+
+#: services that only exist from a protocol version on (reference §3.2: CTI_AGENT_STATE_CONTROL_ONLY is
+#: a v12 addition): a session of an older version is not granted them (unknown bits are ignored, §3.3)
+SERVICE_SINCE_VERSION: dict[int, int] = {int(ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY): 12}
+
+
+def services_of_version(version: int) -> int:
+    """The service bits a session of protocol ``version`` may be granted (every bit but the later ones)."""
+    mask = 0xFFFFFFFF
+    for bit, since in SERVICE_SINCE_VERSION.items():
+        if version < since:
+            mask &= ~bit
+    return mask
 
 
 def services_text(mask: int) -> str:
