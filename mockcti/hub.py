@@ -357,6 +357,8 @@ class Hub:
             replaced = hook(sid, message, data, self.now)
             if replaced is not None:  # the scenario's faults decide what goes out instead (maybe nothing)
                 self._actions.extend(replaced)
+                for a in replaced:
+                    self._reading(a)
                 if message.TYPE is _FAILURE_EVENT:
                     conn.session.failure_event_sent()
                 return
@@ -376,6 +378,19 @@ class Hub:
     def act(self, action: Action) -> None:
         """Queue a transport action (faults)."""
         self._actions.append(action)
+        self._reading(action)
+
+    def _reading(self, action: Action) -> None:
+        """A PauseReading / ResumeReading fault: the session stops (starts again) measuring the
+        client's silence — what the client sends meanwhile waits unread in the socket."""
+        kind = type(action)
+        if kind is PauseReading or kind is ResumeReading:
+            conn = self.conns.get(action.session_id)
+            if conn is not None:
+                if kind is PauseReading:
+                    conn.session.pause_reading()
+                else:
+                    conn.session.resume_reading(self.now)
 
     def close(self, sid: int, reason: str, *, abort: bool = False) -> None:
         conn = self.conns.get(sid)

@@ -402,6 +402,10 @@ class Session:
     heartbeat_unanswered: bool = False
     close_requested: bool = False
     refused_at: float | None = None
+    #: the server stopped reading this connection (a stop_reading / pause_reading fault): what the client
+    #: sends waits in the socket unread, so its silence is not the client's — no idle timeout while
+    #: paused, and the idle clock (and the cadence gap) starts again when reading resumes
+    reading_paused: bool = False
 
     def __post_init__(self) -> None:
         if self.dialect is None:
@@ -775,6 +779,19 @@ class Session:
         self.open_req = None
         self.refused_at = now
 
+    def pause_reading(self) -> None:
+        """The server stops reading the connection (a transport fault): see :attr:`reading_paused`."""
+        self.reading_paused = True
+
+    def resume_reading(self, now: float) -> None:
+        """The server reads the connection again: the client's silence is measured from ``now``."""
+        if self.reading_paused:
+            self.reading_paused = False
+            if self.last_received is not None:
+                self.last_received = now
+            if self.state is _AWAITING_OPEN:
+                self.connected_at = max(self.connected_at, now)
+
     def closing(self) -> None:
         """Nothing more will be read from the peer (CLOSE_CONF sent, or the server is closing)."""
         self.state = _CLOSING
@@ -792,7 +809,10 @@ class Session:
         return out
 
     def check_timers(self, now: float) -> list[Event]:
-        """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message."""
+        """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message. Not while
+        the server does not read the connection (:attr:`reading_paused`)."""
+        if self.reading_paused:
+            return []
         if self.state is _OPEN and self.idle_timeout is not None and self.last_received is not None:
             if now - self.last_received > self.idle_timeout:
                 self.state = _CLOSED
@@ -807,6 +827,8 @@ class Session:
         return []
 
     def next_deadline(self) -> float | None:
+        if self.reading_paused:
+            return None
         if self.state is _OPEN and self.idle_timeout is not None and self.last_received is not None:
             return self.last_received + self.idle_timeout
         if self.state is _AWAITING_OPEN and self.config.open_timeout is not None:

@@ -728,3 +728,29 @@ def test_a_v18_open_req_in_the_other_length_width_says_which_setting_fits(server
     bad = (len(bad) - 8 + 1).to_bytes(4, "big") + bad[4:] + b"\x01"  # one stray byte after the fields
     evs = Session(3, SessionConfig(v18_length_width=server_width)).receive_data(bad, 0.0)
     assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"] and "other version-18" not in evs[0].detail
+
+
+@pytest.mark.parametrize("paused_for", [12.0, 40.0])
+def test_a_client_heartbeating_while_the_server_does_not_read_is_not_blamed(paused_for):
+    """A stop_reading / pause_reading fault: the server reads nothing, the client's heartbeats (every
+    5 s, IdleTimeout 20) wait in the socket. That silence is the server's: no idle reset while paused
+    (it reset the client, PROTO-IDLE-EXPIRED), and the heartbeats read at the resume are no
+    PROTO-HEARTBEAT-CADENCE gap; the idle clock starts again at the resume."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Close, Hub, PauseReading, ResumeReading
+
+    hub = Hub(ContactCenter())
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req(idle_timeout=20)), 0.0)
+    hub.receive(sid, wire(HeartbeatReq(invoke_id=2)), 5.0)
+    hub.act(PauseReading(sid))
+    assert hub.session(sid).next_deadline() is None
+    actions = [a for t in range(6, 6 + int(paused_for)) for a in hub.tick(float(t))]
+    now = 6.0 + paused_for
+    hub.act(ResumeReading(sid))
+    actions += hub.receive(sid, wire(*(HeartbeatReq(invoke_id=i) for i in range(3, 6))), now)
+    assert not [a for a in actions if isinstance(a, Close)]
+    assert hub.journal.violations() == []
+    assert hub.session(sid).next_deadline() == now + 20  # supervised again, from the resume
+    closes = [a for a in hub.tick(now + 21) if isinstance(a, Close)]
+    assert [c.reason for c in closes] == ["idle timeout"]  # a client silent after the resume is reset
