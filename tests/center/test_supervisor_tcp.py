@@ -1,0 +1,58 @@
+"""A supervisor desktop and a wallboard against the mock over TCP: what they may do with the services
+they were granted, the configuration they are given, and the answers to what they ask."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from mockcti.client import CTIClient
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import ServiceMask as SM
+from mockcti.wire.enums import StatusCode as S
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def server():
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    clients: list[CTIClient] = []
+
+    async def connect() -> CTIClient:
+        c = await CTIClient.connect(server.host, server.port, version=14)
+        clients.append(c)
+        return c
+
+    server.connect = connect
+    yield server
+    for c in clients:
+        await c.close()
+    await server.stop()
+
+
+async def test_a_wallboard_without_control_sets_no_agent_state(server):
+    """A wallboard granted ALL_EVENTS alone asks to log agent 1003 in: FAILURE_CONF
+    E_CTI_UNSPECIFIED_FAILURE naming the service, as for call control without it; the agent stays
+    logged out and nobody gets an AGENT_STATE_EVENT. A desktop granted CTI_AGENT_STATE_CONTROL_ONLY
+    (§6.5) may log its agent in, and still controls no call."""
+    wb = await server.connect()
+    await wb.open_bridge(client_id="wallboard", heartbeat=0, services=int(SM.CTI_SERVICE_ALL_EVENTS))
+    reply = await wb.request(M.SetAgentStateReq(invoke_id=0, agent_state=int(AS.AGENT_STATE_LOGIN), agent_id="1003",
+                                                agent_password="1234", agent_instrument="3003"), check=False)
+    assert reply.TYPE is MT.FAILURE_CONF and reply.status == S.E_CTI_UNSPECIFIED_FAILURE
+    assert "CTI_SERVICE_CLIENT_CONTROL" in reply.text
+    state = await wb.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1003"))
+    assert state.agent_state == AS.AGENT_STATE_LOGOUT
+    assert not [e for e in wb.drain_events() if e.TYPE is MT.AGENT_STATE_EVENT]
+
+    desk = await server.connect()
+    await desk.open_agent(agent_id="1003", client_id="desk", heartbeat=0,
+                          services=int(SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_AGENT_STATE_CONTROL_ONLY))
+    await desk.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    assert (await desk.next_event(MT.AGENT_STATE_EVENT)).agent_state == AS.AGENT_STATE_NOT_READY
+    reply = await desk.request(M.MakeCallReq(invoke_id=0, agent_instrument="3003", dialed_number="0611"), check=False)
+    assert reply.TYPE is MT.FAILURE_CONF and reply.status == S.E_CTI_UNSPECIFIED_FAILURE
