@@ -470,23 +470,20 @@ class ContactCenter:
         out: list[Delivery] = []
         mt = msg.TYPE
         handler = self._HANDLERS.get(mt)
-        invoke_id = getattr(msg, "invoke_id", 0)
+        # a request without an InvokeID (CONFIG_REQUEST_KEY_EVENT, CONFIG_REQUEST_EVENT) reads None here
+        # (Message.invoke_id): its FAILURE_CONF echoes 0, None does not encode
+        invoke_id = msg.invoke_id or 0
         need = SERVICES_NEEDED.get(mt)
         if need is not None:
             # a request needs a service the session was granted (reference §6.5: the client must check
             # ServicesGranted); the session journals PROTO-SERVICE-NOT-GRANTED, the request changes nothing
             sub = self.subs.get(sid)
             if sub is not None and not sub.services & need:
-                if mt in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
-                    return out  # no InvokeID: nothing to confirm, nothing sent
                 out.append(Delivery(sid, failure_conf(
                     S.E_CTI_UNSPECIFIED_FAILURE,
                     f"{mt.name} needs {services_text(need)} in ServicesRequested").message(invoke_id)))
                 return out
         if handler is None:
-            if mt in (MT.CONFIG_REQUEST_KEY_EVENT, MT.CONFIG_REQUEST_EVENT):
-                self._config_request(out, sid, msg)
-                return out
             out.append(Delivery(sid, M.FailureConf(
                 invoke_id=invoke_id, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
                 text=f"mockcti does not simulate {msg.TYPE.name}")))
@@ -1597,17 +1594,16 @@ class ContactCenter:
                 "agent_config_key": key(tuple((a.id, a.extension, a.csqs) for a in self.config.agents)),
                 "device_config_key": key(tuple(sorted(self.by_device)))}
 
-    def _config_request(self, out: list[Delivery], sid: int, msg: Message) -> None:
+    def _config_request(self, out: list[Delivery], sid: int, msg: Message, now: float) -> None:
         """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN_EVENT,
         CONFIG_CSQ/AGENT/DEVICE_EVENT records (at most 10 per message), CONFIG_END_EVENT (reference
-        §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS, and only while
-        online (§3.6; offline, nothing is sent and a happening says so)."""
-        sub = self.subs.get(sid)
-        if sub is None or not sub.services & ServiceMask.CTI_SERVICE_CONFIG_EVENTS:
-            return
-        if not self.online:  # reference §3.6: configuration requests are only accepted while online
-            self.happenings.append({"what": f"{msg.TYPE.name} not answered: Unified CCX is offline (reference §3.6)"})
-            return
+        §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS (:meth:`handle`
+        checks it) and only while Unified CCX is online (§3.6); otherwise FAILURE_CONF
+        E_CTI_UNSPECIFIED_FAILURE with a text (InvokeID 0: these requests carry none): a client left
+        without an answer waited for ever for a CONFIG_KEY_EVENT or CONFIG_END_EVENT."""
+        if not self.online:  # ICM's E_CTI_CTI_SERVER_OFFLINE (15) is reserved in UCCX: 17, as for a heartbeat
+            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
+                                       f"Unified CCX is offline: {msg.TYPE.name} is accepted only online"))
         keys = self._config_keys()
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
             out.append(Delivery(sid, M.ConfigKeyEvent(status=0, **keys)))
@@ -1618,6 +1614,7 @@ class ContactCenter:
         # only the kinds the session's OPEN_REQ ConfigMsgMask asked for (§3.3: "ConfigMsgMask which
         # configuration events are sent"; at v18 OPEN_CONF grants them in ConfigMsgMaskGranted); the
         # two masks number the kinds differently (§6.8)
+        sub = self.subs[sid]
         mask &= sum(bit for open_bit, bit in _CONFIG_KINDS if sub.config_msg_mask & open_bit)
         out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
         if mask & 0x02:
@@ -1726,6 +1723,8 @@ class ContactCenter:
         MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
         MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
         MT.TEAM_CONFIG_REQ: _team_config_req,
+        MT.CONFIG_REQUEST_KEY_EVENT: _config_request,
+        MT.CONFIG_REQUEST_EVENT: _config_request,
         MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: _query_agent_queue_statistics_req,
         MT.QUERY_QUEUE_STATISTICS_REQ: _query_queue_statistics_req,
         MT.QUERY_SUMMARY_STATISTICS_REQ: _query_summary_statistics_req,

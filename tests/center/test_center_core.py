@@ -353,7 +353,9 @@ def test_a_request_needs_a_service_the_session_was_granted(w):
     assert w.c.calls[cid].leg_of("1004").state is LCS.LCS_ALERTING
     [d] = w.req(4, M.TeamConfigReq(invoke_id=94, config_param=1))
     refused(d, "TEAM_CONFIG_REQ", "CTI_SERVICE_SUPERVISOR")
-    assert w.req(4, M.ConfigRequestKeyEvent(customer_id=0)) == []  # no InvokeID: nothing to refuse with
+    [d] = w.req(4, M.ConfigRequestKeyEvent(customer_id=0))  # no InvokeID: refused with 0
+    refused(d, "CONFIG_REQUEST_KEY_EVENT", "CTI_SERVICE_CONFIG_EVENTS")
+    assert d.message.invoke_id == 0
 
 
 def test_work_requested_while_talking_is_taken_when_the_call_ends(w):
@@ -444,8 +446,11 @@ def test_configuration_download_for_bridge_clients_that_ask():
         ("1001", "3001", 1), ("1002", "3002", 1), ("1003", "3003", 1), ("1004", "3004", 2)]
     assert [x.csq_id for x in agents[0].csqs] == [1, 2]
     assert {r.device_field4 for r in out[3].message.records} == {"3001", "3002", "3003", "3004"}
-    # a session without CTI_SERVICE_CONFIG_EVENTS gets nothing; "updates only" has nothing to send
-    assert c.handle(2, M.ConfigRequestEvent(configuration_mask=0x0F), 3) == []
+    # a session without CTI_SERVICE_CONFIG_EVENTS is refused (no InvokeID to echo: 0); "updates only" has
+    # nothing to send
+    assert [d.message for d in c.handle(2, M.ConfigRequestEvent(configuration_mask=0x0F), 3)] == [M.FailureConf(
+        invoke_id=0, status=S.E_CTI_UNSPECIFIED_FAILURE,
+        text="CONFIG_REQUEST_EVENT needs CTI_SERVICE_CONFIG_EVENTS in ServicesRequested")]
     assert c.handle(1, M.ConfigRequestEvent(configuration_mask=0), 3) == []
 
 

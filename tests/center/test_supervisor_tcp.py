@@ -56,3 +56,39 @@ async def test_a_wallboard_without_control_sets_no_agent_state(server):
     assert (await desk.next_event(MT.AGENT_STATE_EVENT)).agent_state == AS.AGENT_STATE_NOT_READY
     reply = await desk.request(M.MakeCallReq(invoke_id=0, agent_instrument="3003", dialed_number="0611"), check=False)
     assert reply.TYPE is MT.FAILURE_CONF and reply.status == S.E_CTI_UNSPECIFIED_FAILURE
+
+
+async def test_a_configuration_request_that_cannot_be_served_is_answered(server):
+    """CONFIG_REQUEST_KEY_EVENT / CONFIG_REQUEST_EVENT from a wallboard not granted
+    CTI_SERVICE_CONFIG_EVENTS, and from one granted it while Unified CCX is offline (§3.6:
+    accepted only online), get FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE saying why (InvokeID 0: the
+    requests carry none) — not silence, which left the client waiting for ever for CONFIG_KEY_EVENT
+    or CONFIG_END_EVENT. Back online, the download is served."""
+    from mockcti.wire.enums import SystemEventID
+
+    plain = await server.connect()
+    await plain.open_bridge(client_id="plain", heartbeat=0, services=int(SM.CTI_SERVICE_ALL_EVENTS), config_msg_mask=0xF)
+    cfg = await server.connect()
+    await cfg.open_bridge(client_id="cfg", heartbeat=0, config_msg_mask=0xF,
+                          services=int(SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_CONFIG_EVENTS))
+    plain.send(M.ConfigRequestKeyEvent(reserved_v11=0, customer_id=0))
+    plain.send(M.ConfigRequestEvent(configuration_mask=0x0F, reserved_v11=0, customer_id=0))
+    for name in ("CONFIG_REQUEST_KEY_EVENT", "CONFIG_REQUEST_EVENT"):
+        fail = await plain.next_event(MT.FAILURE_CONF, timeout=5)
+        assert fail == M.FailureConf(invoke_id=0, status=S.E_CTI_UNSPECIFIED_FAILURE,
+                                     text=f"{name} needs CTI_SERVICE_CONFIG_EVENTS in ServicesRequested")
+
+    def offline(hub, now):
+        hub.deliver(hub.center.system_event(now, SystemEventID.SYS_CCX_OFFLINE))
+
+    server.call(offline)
+    cfg.send(M.ConfigRequestKeyEvent(reserved_v11=0, customer_id=0))
+    fail = await cfg.next_event(MT.FAILURE_CONF, timeout=5)
+    assert fail.status == S.E_CTI_UNSPECIFIED_FAILURE and "offline" in fail.text
+
+    def online(hub, now):
+        hub.deliver(hub.center.system_event(now, SystemEventID.SYS_CCX_ONLINE))
+
+    server.call(online)
+    cfg.send(M.ConfigRequestKeyEvent(reserved_v11=0, customer_id=0))
+    assert (await cfg.next_event(MT.CONFIG_KEY_EVENT, timeout=5)).status == 0
