@@ -117,8 +117,9 @@ CONFIG_RECORDS = {MT.CONFIG_APPLICATION_EVENT, MT.CONFIG_CSQ_EVENT, MT.CONFIG_AG
 
 @pytest.mark.parametrize("version", [14, 18])
 @pytest.mark.parametrize(("config_msg_mask", "records"), [
-    (0x0F, {MT.CONFIG_CSQ_EVENT, MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}),  # all (no applications to send)
+    (0x0F, CONFIG_RECORDS),                              # all
     (0x02, {MT.CONFIG_CSQ_EVENT}),                       # CONFIG_CSQ_MASK
+    (0x04, {MT.CONFIG_APPLICATION_EVENT}),               # CONFIG_APPLICATION_MASK
     (0x01 | 0x08, {MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}),  # CONFIG_AGENT_MASK | CONFIG_DEVICE_MASK
     (0, set()),                                          # nothing asked for
 ])
@@ -136,7 +137,8 @@ async def test_config_msg_mask_chooses_the_configuration_records(server, version
     got = [m for m in wb.received if m.TYPE is not MT.OPEN_CONF]
     assert {m.TYPE for m in got if m.TYPE in CONFIG_RECORDS} == records
     [begin] = [m for m in got if m.TYPE is MT.CONFIG_BEGIN_EVENT]
-    kinds = {0x02: MT.CONFIG_CSQ_EVENT, 0x04: MT.CONFIG_AGENT_EVENT, 0x08: MT.CONFIG_DEVICE_EVENT}
+    kinds = {0x01: MT.CONFIG_APPLICATION_EVENT, 0x02: MT.CONFIG_CSQ_EVENT, 0x04: MT.CONFIG_AGENT_EVENT,
+             0x08: MT.CONFIG_DEVICE_EVENT}
     assert {t for bit, t in kinds.items() if begin.configuration_mask & bit} == records
     await wb.close()
 

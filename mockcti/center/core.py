@@ -95,6 +95,9 @@ _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum 
 #: (reference §6.8: the two bit orders differ): agent, CSQ, application, device, terminal
 _CONFIG_KINDS = ((0x01, 0x04), (0x02, 0x02), (0x04, 0x01), (0x08, 0x08), (0x10, 0x10))
 NONE_SHORT = 0xFFFF
+#: the application that routes the CSQs' calls: its ID in the call events, its record in CONFIG_APPLICATION_EVENT
+_APPLICATION_ID = 1
+_APPLICATION_NAME = "mockcti"
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
 CALL_VARIABLES = tuple(f"call_variable{i}" for i in range(1, 11))
@@ -815,7 +818,7 @@ class ContactCenter:
         cfg = self.config
         return M.CallDeliveredEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
-            application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
+            application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
@@ -829,7 +832,7 @@ class ContactCenter:
         cfg = self.config
         return M.CallEstablishedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
-            application_id=NONE_ID if call.csq_id == NONE_ID else 1, service_id=NONE_ID, csq_id=call.csq_id,
+            application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
@@ -962,7 +965,7 @@ class ContactCenter:
 
     def _queued_event(self, call: Call) -> Message:
         return M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
-                               application_id=1, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
+                               application_id=_APPLICATION_ID, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
                                calling_device_type=EXTERNAL_DEVICE, called_device_type=int(DeviceType.DEVID_ROUTE_POINT),
                                last_redirect_device_type=NONE_SHORT, num_queued=0,  # reserved (ICM NumQueued): 0
                                local_connection_state=int(LCS.LCS_QUEUED), event_cause=int(EventCause.CEC_NONE),
@@ -1589,7 +1592,7 @@ class ContactCenter:
         """The four 8-byte configuration keys (UNSPEC, reference §5.6); they change with the content."""
         def key(*parts: object) -> bytes:  # stable across runs (not hash(): randomised per process)
             return hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-        return {"application_config_key": key("apps"),
+        return {"application_config_key": key("apps", _APPLICATION_ID, _APPLICATION_NAME),
                 "csq_config_key": key(tuple((c.name, c.id) for c in self.config.csqs)),
                 "agent_config_key": key(tuple((a.id, a.extension, a.csqs) for a in self.config.agents)),
                 "device_config_key": key(tuple(sorted(self.by_device)))}
@@ -1617,6 +1620,14 @@ class ContactCenter:
         sub = self.subs[sid]
         mask &= sum(bit for open_bit, bit in _CONFIG_KINDS if sub.config_msg_mask & open_bit)
         out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
+        if mask & 0x01:
+            # the one application of the mock: every CSQ call's CALL_QUEUED / CALL_DELIVERED / CALL_ESTABLISHED
+            # names ApplicationID 1, which a wallboard looks up here
+            out.append(Delivery(sid, M.ConfigApplicationEvent(records=(M.ApplicationRecord(
+                record_type=0, peripheral_id=0, application_id=_APPLICATION_ID, cur_peripheral_number=0, max_queued=0,
+                extension="", previous_application_id=_APPLICATION_ID, application_name=_APPLICATION_NAME,
+                description="routes every call of the CSQs", service_level_threshold=0, service_level_type=0,
+                config_param="", mr_domain_id=0),))))
         if mask & 0x02:
             recs = [M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,
                                 skill_group_priority=0, skill_group_skill_target_id=0, auto_work=0, extension="",

@@ -438,8 +438,12 @@ def test_configuration_download_for_bridge_clients_that_ask():
     c2.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, client_id="cfg"), 0)
     assert c2.handle(1, M.ConfigRequestKeyEvent(), 1)[0].message == key.message
     out = encodable(c.handle(1, M.ConfigRequestEvent(configuration_mask=0x0F), 2))
-    assert [d.message.TYPE.name for d in out] == ["CONFIG_BEGIN_EVENT", "CONFIG_CSQ_EVENT", "CONFIG_AGENT_EVENT",
-                                                  "CONFIG_DEVICE_EVENT", "CONFIG_END_EVENT"]
+    assert [d.message.TYPE.name for d in out] == ["CONFIG_BEGIN_EVENT", "CONFIG_APPLICATION_EVENT", "CONFIG_CSQ_EVENT",
+                                                  "CONFIG_AGENT_EVENT", "CONFIG_DEVICE_EVENT", "CONFIG_END_EVENT"]
+    assert out[0].message.configuration_mask == 0x0F
+    [app] = out[1].message.records  # the ApplicationID of every CSQ call's events
+    assert (app.record_type, app.application_id, app.application_name) == (0, 1, "mockcti")
+    out = out[1:]
     assert [r.csq_name for r in out[1].message.records] == ["Sales", "Support"]
     agents = out[2].message.records
     assert [(r.login_id, r.extension, r.agent_type) for r in agents] == [

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
+from tcp_world import deliver_call  # tests/support, on the path
+
 from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
@@ -92,3 +94,25 @@ async def test_a_configuration_request_that_cannot_be_served_is_answered(server)
     server.call(online)
     cfg.send(M.ConfigRequestKeyEvent(reserved_v11=0, customer_id=0))
     assert (await cfg.next_event(MT.CONFIG_KEY_EVENT, timeout=5)).status == 0
+
+
+async def test_the_configuration_describes_the_application_and_csq_of_the_call_events(server):
+    """A wallboard downloads the whole configuration (ConfigurationMask 0x0F, whose application bit
+    CONFIG_BEGIN_EVENT shows), then a caller waits in Sales: the ApplicationID and CSQID its
+    CALL_QUEUED_EVENT names are both in the download — the application record was missing, so the
+    wallboard could not name the application of any call."""
+    wb = await server.connect()
+    await wb.open_bridge(client_id="wallboard", heartbeat=0, config_msg_mask=0x0F,
+                         services=int(SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_CONFIG_EVENTS))
+    wb.send(M.ConfigRequestEvent(configuration_mask=0x0F, reserved_v11=0, customer_id=0))
+    await wb.next_event(MT.CONFIG_END_EVENT)
+    got = list(wb.received)
+    [begin] = [m for m in got if m.TYPE is MT.CONFIG_BEGIN_EVENT]
+    assert begin.configuration_mask == 0x0F
+    apps = {r.application_id: r.application_name for m in got if m.TYPE is MT.CONFIG_APPLICATION_EVENT
+            for r in m.records}
+    csqs = {r.csq_id: r.csq_name for m in got if m.TYPE is MT.CONFIG_CSQ_EVENT for r in m.records}
+    deliver_call(server, csq="Sales")  # nobody is logged in: the caller waits
+    queued = await wb.next_event(MT.CALL_QUEUED_EVENT)
+    assert csqs[queued.csqs[0].csq_id] == "Sales"
+    assert apps[queued.application_id] == "mockcti"
