@@ -32,6 +32,12 @@ CALL_STATES = ("ringing", "talking", "held")
 MAX_WRAPUP = 7200.0
 #: the choices of CenterConfig.on_agent_disconnect
 ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
+#: the longest names the events carry, in bytes without the NUL (reference §5.6 CONFIG_CSQ_EVENT CSQName 64,
+#: TEAM_CONFIG_EVENT TeamName 50; §5.2 AgentInstrument 64, all counting the NUL): a longer one did not
+#: encode, and the event that needed it was never sent
+MAX_CSQ_NAME = 63
+MAX_TEAM_NAME = 49
+MAX_INSTRUMENT = 63
 
 
 def _call_data_max() -> dict[str, int]:
@@ -304,7 +310,7 @@ class _Builder:
             c = self.mapping(c, p, self.CSQ)
             if "name" not in c:
                 raise self.err(p, "missing key 'name'")
-            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name"), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE),
+            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name", max_len=MAX_CSQ_NAME), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE),
                                   self.seconds(c["wrapup_time"], f"{p}.wrapup_time", MAX_WRAPUP)
                                   if "wrapup_time" in c else None))
         names = [c.name for c in csqs]
@@ -334,9 +340,10 @@ class _Builder:
                 raise self.err(f"{p}.supervisor", "expected true or false")
             agents.append(AgentConfig(
                 id=self.string(a["id"], f"{p}.id", max_len=128), extension=self.string(a["extension"], f"{p}.extension", max_len=15),
-                instrument=self.string(a["instrument"], f"{p}.instrument") if "instrument" in a else None,
+                instrument=self.string(a["instrument"], f"{p}.instrument", max_len=MAX_INSTRUMENT)
+                if "instrument" in a else None,
                 password=str(a.get("password", "1234")), csqs=tuple(acsqs),
-                team=self.string(a.get("team", "Default"), f"{p}.team"), supervisor=sup,
+                team=self.string(a.get("team", "Default"), f"{p}.team", max_len=MAX_TEAM_NAME), supervisor=sup,
                 state=self.state(a["state"], f"{p}.state") if "state" in a else AgentState.AGENT_STATE_LOGOUT,
                 reason_code=self.integer(a.get("reason_code", 0), f"{p}.reason_code", 0, 0xFFFF)))
         seen: dict[str, str] = {}

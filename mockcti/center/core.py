@@ -1662,7 +1662,7 @@ class ContactCenter:
                 recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=0x4 if a.supervisor else 0, record_type=0,
                                           member_type=1) for a in members[:64])
                 out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=1, reserved=bytes(8),
-                                                           team_name=name[:49], records=recs)))
+                                                           team_name=name, records=recs)))
         out.append(Delivery(sid, M.TeamConfigConf(invoke_id=req.invoke_id, status=0)))
 
     def snapshot(self) -> dict[str, Any]:

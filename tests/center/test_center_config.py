@@ -88,6 +88,12 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {call_variable2: '" + "é" * 21 + "'}}]",
      "calls[0].variables.call_variable2", ["42 bytes", "at most 40"]),
     ("agents: {id: 1}", "agents", ["list"]),
+    # names the events carry must fit them with their NUL (CSQName 64, AgentInstrument 64, TeamName 50): a
+    # longer one did not encode, and the CONFIG_CSQ_EVENT, AGENT_STATE_EVENT or TEAM_CONFIG_EVENT was never sent
+    ("csqs: [{name: '" + "Q" * 64 + "'}]", "csqs[0].name", ["longer than 63 bytes"]),
+    ("agents: [{id: '1', extension: '2', instrument: '" + "9" * 64 + "'}]", "agents[0].instrument",
+     ["longer than 63 bytes"]),
+    ("agents: [{id: '1', extension: '2', team: '" + "é" * 25 + "'}]", "agents[0].team", ["longer than 49 bytes"]),
     # a preset call's caller is outside the center: from an agent's phone the caller's leg was the agent's
     ("agents: [{id: '1', extension: '2'}, {id: '5', extension: '6'}]\ncalls: [{agent: '1', ani: '6'}]",
      "calls[0].ani", ["the phone of agent 5", "outside the center"]),

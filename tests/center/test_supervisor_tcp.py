@@ -116,3 +116,30 @@ async def test_the_configuration_describes_the_application_and_csq_of_the_call_e
     queued = await wb.next_event(MT.CALL_QUEUED_EVENT)
     assert csqs[queued.csqs[0].csq_id] == "Sales"
     assert apps[queued.application_id] == "mockcti"
+
+
+async def test_the_longest_names_a_center_file_allows_reach_the_supervisor():
+    """A CSQ name, an instrument and a team name of the longest lengths a center file accepts go out in
+    CONFIG_CSQ_EVENT, AGENT_STATE_EVENT and TEAM_CONFIG_EVENT whole (a team name was cut to 49
+    characters: two long team names could arrive as one)."""
+    from mockcti.center import CenterConfig, ContactCenter
+
+    team, csq, instrument = "T" * 47 + "é", "Q" * 63, "9" * 63  # 49, 63 and 63 bytes
+    cfg = CenterConfig.from_mapping({"csqs": [{"name": csq}], "agents": [
+        {"id": "1", "extension": "2", "instrument": instrument, "team": team, "csqs": [csq], "state": "READY"}]})
+    server = await MockServer(ContactCenter(cfg), config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        sup = await CTIClient.connect(server.host, server.port, version=14)
+        await sup.open_bridge(client_id="sup", heartbeat=0, config_msg_mask=0x0F, services=int(
+            SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR
+            | SM.CTI_SERVICE_CONFIG_EVENTS))
+        sup.send(M.ConfigRequestEvent(configuration_mask=0x02, reserved_v11=0, customer_id=0))
+        assert (await sup.next_event(MT.CONFIG_CSQ_EVENT)).records[0].csq_name == csq
+        await sup.request(M.TeamConfigReq(invoke_id=0, config_param=1, reserved=bytes(8)))
+        assert (await sup.next_event(MT.TEAM_CONFIG_EVENT)).team_name == team
+        await sup.request(M.SetAgentStateReq(invoke_id=0, agent_state=int(AS.AGENT_STATE_NOT_READY), agent_id="1",
+                                             agent_instrument=instrument))
+        assert (await sup.next_event(MT.AGENT_STATE_EVENT)).agent_instrument == instrument
+        await sup.close()
+    finally:
+        await server.stop()
