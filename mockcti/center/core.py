@@ -232,6 +232,13 @@ def _short_state(state: AgentState) -> str:
     return state.name.removeprefix("AGENT_STATE_")
 
 
+def _fit(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` bytes of UTF-8 on a character boundary: a made-up name
+    (LastName "Agent <id>", 31 bytes) of an agent whose ID is long (up to 128 bytes) still encodes."""
+    data = text.encode()
+    return text if len(data) <= max_bytes else data[:max_bytes].decode(errors="ignore")
+
+
 def _first_call_id(pair: tuple[Call, Leg]) -> int:
     return pair[0].id
 
@@ -1637,7 +1644,7 @@ class ContactCenter:
         csq_ids = {c.name: c.id for c in self.config.csqs}
         if mask & 0x04:
             recs = [M.AgentRecord(record_type=0, peripheral_id=0, agent_type=2 if a.supervisor else 1, login_id=a.id,
-                                  cur_login_id="", login_name="", last_name=f"Agent {a.id}", first_name="",
+                                  cur_login_id="", login_name="", last_name=_fit(f"Agent {a.id}", 31), first_name="",
                                   extension=a.extension, description="", agent_skill_target_id=0,
                                   csqs=tuple(M.AgentRecordCSQ(csq_id=csq_ids[n], skill_group_priority=0)
                                              for n in a.csqs if n in csq_ids))
@@ -1646,7 +1653,7 @@ class ContactCenter:
         if mask & 0x08:
             recs = [M.DeviceRecord(record_type=0, peripheral_id=0, device_field0=n, device_type=3, max_queued=0,
                                    device_field1=0, device_field2=a.id, device_field3="", device_field4=a.extension,
-                                   description=f"phone of agent {a.id}")
+                                   description=_fit(f"phone of agent {a.id}", 127))
                     for n, a in enumerate(self.config.agents, 1)]
             out.extend(Delivery(sid, M.ConfigDeviceEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
         out.append(Delivery(sid, M.ConfigEndEvent(status=0)))

@@ -143,3 +143,29 @@ async def test_the_longest_names_a_center_file_allows_reach_the_supervisor():
         await sup.close()
     finally:
         await server.stop()
+
+
+async def test_an_agent_with_a_long_login_id_is_in_the_configuration():
+    """Agents whose LoginID is long (a center file allows 128 bytes; 'jane.doe.supervisor@example'
+    is 27) are in CONFIG_AGENT_EVENT and CONFIG_DEVICE_EVENT: the made-up LastName 'Agent <id>'
+    (LastName holds 31 bytes) and device description (127) did not encode, and the whole record
+    block — up to ten agents — never reached the wallboard."""
+    from mockcti.center import CenterConfig, ContactCenter
+
+    ids = ["jane.doe.supervisor@example", "é" * 64, "1001"]
+    cfg = CenterConfig.from_mapping({"agents": [{"id": a, "extension": str(3000 + n)} for n, a in enumerate(ids)]})
+    server = await MockServer(ContactCenter(cfg), config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        wb = await CTIClient.connect(server.host, server.port, version=14)
+        await wb.open_bridge(client_id="wb", heartbeat=0, config_msg_mask=0x0F,
+                             services=int(SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_CONFIG_EVENTS))
+        wb.send(M.ConfigRequestEvent(configuration_mask=0x0C, reserved_v11=0, customer_id=0))
+        agents = await wb.next_event(MT.CONFIG_AGENT_EVENT)
+        assert [r.login_id for r in agents.records] == ids
+        assert agents.records[0].last_name == "Agent jane.doe.supervisor@example"[:31]  # LastName: 31 bytes
+        assert agents.records[2].last_name == "Agent 1001"
+        devices = await wb.next_event(MT.CONFIG_DEVICE_EVENT)
+        assert [r.device_field2 for r in devices.records] == ids
+        await wb.close()
+    finally:
+        await server.stop()
