@@ -1660,16 +1660,19 @@ class ContactCenter:
 
     def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:
         """TEAM_CONFIG_EVENT per team (Operation 1 add; members with AgentFlags 0x4 for supervisors),
-        then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR."""
+        then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR (checked
+        by :meth:`handle`). An event holds at most 64 members (§5.6 NumRecords): a larger team's further
+        members follow in Operation 3 (change team) events adding them (RecordType 0), 64 at a time."""
         if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
             teams: dict[str, list[AgentConfig]] = {}
             for a in self.config.agents:
                 teams.setdefault(a.team, []).append(a)
             for team_id, (name, members) in enumerate(sorted(teams.items()), 1):
-                recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=0x4 if a.supervisor else 0, record_type=0,
-                                          member_type=1) for a in members[:64])
-                out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=1, reserved=bytes(8),
-                                                           team_name=name, records=recs)))
+                for first in range(0, len(members), 64):
+                    recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=0x4 if a.supervisor else 0, record_type=0,
+                                              member_type=1) for a in members[first:first + 64])
+                    out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=3 if first else 1,
+                                                               reserved=bytes(8), team_name=name, records=recs)))
         out.append(Delivery(sid, M.TeamConfigConf(invoke_id=req.invoke_id, status=0)))
 
     def snapshot(self) -> dict[str, Any]:

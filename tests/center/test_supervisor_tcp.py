@@ -169,3 +169,28 @@ async def test_an_agent_with_a_long_login_id_is_in_the_configuration():
         await wb.close()
     finally:
         await server.stop()
+
+
+async def test_every_member_of_a_large_team_reaches_the_supervisor():
+    """A team of 150 agents: TEAM_CONFIG_EVENT holds at most 64 members (§5.6), so the team comes as
+    Operation 1 (add team) with the first 64 and Operation 3 (change team) events adding the others —
+    the members after the 64th were dropped, and the supervisor never saw them."""
+    from mockcti.center import CenterConfig, ContactCenter
+
+    ids = [str(5000 + n) for n in range(150)]
+    cfg = CenterConfig.from_mapping({"agents": [{"id": a, "extension": str(int(a) + 1000), "team": "Big"}
+                                                for a in ids]})
+    server = await MockServer(ContactCenter(cfg), config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        sup = await CTIClient.connect(server.host, server.port, version=14)
+        await sup.open_bridge(client_id="sup", heartbeat=0,
+                              services=int(SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_SUPERVISOR))
+        await sup.request(M.TeamConfigReq(invoke_id=0, config_param=1, reserved=bytes(8)))
+        teams = [m for m in sup.received if m.TYPE is MT.TEAM_CONFIG_EVENT]
+        assert [(t.team_id, t.team_name, t.operation, len(t.records)) for t in teams] == [
+            (1, "Big", 1, 64), (1, "Big", 3, 64), (1, "Big", 3, 22)]
+        assert [r.agent_id for t in teams for r in t.records] == ids
+        assert {r.record_type for t in teams for r in t.records} == {0}
+        await sup.close()
+    finally:
+        await server.stop()
