@@ -493,7 +493,7 @@ class Hub:
                 for v in center.violations:
                     self.journal.record("violation", now, sid, **{k: val for k, val in v.items() if k != "session_id"})
                 center.violations.clear()
-            if center.happenings:  # what the request did not do, and why (a configuration request offline)
+            if center.happenings:  # what the request made happen beyond its messages (a bad call report)
                 self._record_happenings(sid, now)
             self._deliver(deliveries, now)
 

@@ -21,7 +21,7 @@ from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import LocalConnectionState as LCS
 from mockcti.wire.enums import ControlFailureCode, ReasonCode, StatusCode
 from mockcti.wire.messages import (
-    AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
+    AnswerCallReq, BadCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
     QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, SnapshotCallReq, TransferCallReq,
 )
 
@@ -326,3 +326,24 @@ async def test_an_agent_desktop_sets_the_data_of_its_own_calls_only(world):
                                         call_variable2="tagged"))
     upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
     assert (upd.call_variable1, upd.call_variable2) == (None, "tagged")
+
+
+async def test_a_bad_call_report_is_confirmed_and_journalled(world):
+    """BAD_CALL_REQ (§5.5, bad voice quality for the server's log) gets BAD_CALL_CONF and a journal
+    happening naming the call (it got FAILURE_CONF 'mockcti does not simulate'); an unknown CallID is
+    FAILURE_CONF E_CTI_INVALID_CALLID, as for every call request; 0xFFFFFFFF names no call."""
+    a = world.agents["1001"]
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    conf = await a.request(BadCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001", agent_id="1001"))
+    assert conf.TYPE is MT.BAD_CALL_CONF
+    assert (await a.request(BadCallReq(invoke_id=0, call_id=0xFFFFFFFF, connection_device_id="3001"))).TYPE \
+        is MT.BAD_CALL_CONF
+    with pytest.raises(RequestFailed) as exc:
+        await a.request(BadCallReq(invoke_id=0, call_id=424242, connection_device_id="3001"))
+    assert exc.value.reply.status == StatusCode.E_CTI_INVALID_CALLID
+    reports = [e.data for e in world.server.journal.entries(kind="happening") if e.data.get("what") == "bad call reported"]
+    assert reports == [{"what": "bad call reported", "call_id": call_id, "device": "3001", "agent": "1001"},
+                       {"what": "bad call reported", "call_id": None, "device": "3001", "agent": None}]

@@ -1394,6 +1394,15 @@ class ContactCenter:
                                           f"invalid DTMF digits {req.dtmf_string!r}"))
         self._conf(out, sid, M.SendDtmfSignalConf(invoke_id=req.invoke_id))
 
+    def _bad_call_req(self, out: list[Delivery], sid: int, req: M.BadCallReq, now: float) -> None:
+        """A report of bad voice quality, for the server's log (§5.5): BAD_CALL_CONF; the report is
+        journalled as a happening. A CallID (0xFFFFFFFF: none) must name a call of the center."""
+        if req.call_id not in (None, NONE_ID):
+            self._lookup_call(req.call_id)
+        self._conf(out, sid, M.BadCallConf(invoke_id=req.invoke_id))
+        self.happenings.append({"what": "bad call reported", "call_id": None if req.call_id == NONE_ID else req.call_id,
+                                "device": req.connection_device_id, "agent": req.agent_id})
+
     def _set_call_data_req(self, out: list[Delivery], sid: int, req: M.SetCallDataReq, now: float) -> None:
         call = self._lookup_call(req.call_id)
         sub = self.subs.get(sid)
@@ -1739,6 +1748,7 @@ class ContactCenter:
         MT.CLEAR_CONNECTION_REQ: _clear_connection_req,
         MT.CLEAR_CALL_REQ: _clear_call_req,
         MT.SEND_DTMF_SIGNAL_REQ: _send_dtmf_signal_req,
+        MT.BAD_CALL_REQ: _bad_call_req,
         MT.SET_CALL_DATA_REQ: _set_call_data_req,
         MT.QUERY_DEVICE_INFO_REQ: _query_device_info_req,
         MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
