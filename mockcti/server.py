@@ -7,8 +7,9 @@ need no extra loop turn); when it also makes messages for other connections (a b
 agent of a call), everything is written at the end of the loop turn, one ``transport.write`` per
 connection however many chunks of other connections fed it; a client that stops reading
 is disconnected once its write buffer passes ``max_write_buffer`` and the fact is recorded,
-so it never stalls anyone else. The listen backlog is large enough for thousands of
-simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
+so it never stalls anyone else; a client that sends as fast as it can waits a loop turn after
+each big read (``fair_read_bytes``), so it does not either. The listen backlog is large enough for
+thousands of simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
 then closes. A bug below (an exception out of the hub) is contained: it is recorded in the journal
 as an "internal error" fault with its traceback on stderr, what the hub had queued still goes out,
 the connection whose input hit it is reset (its session may be half-updated), the timer is
@@ -48,11 +49,16 @@ class ServerConfig:
     backlog: int = 8192  # thousands of simultaneous connects
     max_write_buffer: int = 4 * 1024 * 1024  # bytes queued to one slow reader before it is disconnected
     read_chunk_pause: int = 0  # reserved
+    #: a read of at least this many bytes makes its connection wait one loop turn before the next read:
+    #: uvloop (libuv) reads a socket up to 32 times in a row while data is there, so a client sending as
+    #: fast as it can held the loop for a second and more (every other client and every timer waited)
+    fair_read_bytes: int = 64 * 1024
     shutdown_grace: float = 1.0  # seconds to let SYSTEM_EVENT / CLOSE_CONF drain at shutdown
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why")
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why",
+                 "fault_paused", "yielding")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -64,6 +70,8 @@ class _Connection(asyncio.Protocol):
         self.dribble_end = 0.0  # loop time when the last dribbled chunk is due (keeps byte order)
         self.eof_sent = False  # a half_close fault sent our FIN: reading goes on, nothing more can be written
         self.why = ""  # why the server ended the connection (the hub's reason), for the journal's "close"
+        self.fault_paused = False  # a pause_reading fault holds reading (only its resume_reading resumes it)
+        self.yielding = False  # reading paused for one loop turn after a big read (ServerConfig.fair_read_bytes)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -94,6 +102,24 @@ class _Connection(asyncio.Protocol):
             srv._internal_error(exc, self)
             return
         srv._run(actions, self)
+        if len(data) >= srv.config.fair_read_bytes and not self.yielding:
+            self._yield_turn()
+
+    def _yield_turn(self) -> None:
+        """After a big read, let the other connections and the timers have the loop before the next
+        read of this one (see ServerConfig.fair_read_bytes)."""
+        transport = self.transport
+        if transport is None or self.closing or self.fault_paused or transport.is_closing():
+            return
+        transport.pause_reading()
+        self.yielding = True
+        self.server._loop.call_soon(self._end_yield)  # type: ignore[union-attr]
+
+    def _end_yield(self) -> None:
+        self.yielding = False
+        transport = self.transport
+        if transport is not None and not self.closing and not self.fault_paused and not transport.is_closing():
+            transport.resume_reading()
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -305,9 +331,11 @@ class MockServer:
                     conn.transport.write_eof()
                     conn.eof_sent = True
             elif isinstance(a, PauseReading):
+                conn.fault_paused = True
                 if conn.transport is not None:
                     conn.transport.pause_reading()
             elif isinstance(a, ResumeReading):
+                conn.fault_paused = False
                 if conn.transport is not None:
                     conn.transport.resume_reading()
         dirty = self._dirty
@@ -393,6 +421,6 @@ class MockServer:
 
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:
     """Start a mock server (``serve(port=0)`` for tests) and return it running."""
-    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace"}
+    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes"}
     cfg = ServerConfig(**{k: kwargs.pop(k) for k in list(kwargs) if k in config_keys})
     return await MockServer(center, config=cfg, **kwargs).start()

@@ -1,4 +1,5 @@
-"""MockServer start/stop over real TCP (127.0.0.1, port 0), on the standard asyncio loop and on uvloop."""
+"""MockServer over real TCP (127.0.0.1, port 0), on the standard asyncio loop and on uvloop: start/stop, and
+what depends on the loop."""
 
 from __future__ import annotations
 
@@ -223,5 +224,52 @@ def test_two_stops_at_once_both_finish(loop):
                 got += data
         sock.close()
         assert got and not server.connections and not server.hub.conns
+
+    run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_client_sending_as_fast_as_it_can_does_not_hold_the_loop(loop):
+    """uvloop (libuv) reads a socket up to 32 times in a row while data is there: a client sending
+    heartbeats as fast as it could held the loop for over a second at a time (everyone else's answers
+    and every timer waited). Now a big read makes its connection wait a turn of the loop: between
+    two turns the server reads at most one chunk (256 KiB) of it, and every heartbeat is answered."""
+    import struct
+
+    from mockcti.journal import Journal
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0), journal=Journal(keep=False)).start()
+        try:
+            aloop = asyncio.get_running_loop()
+            sock = await _open_session(server)
+            sid = max(server.connections)
+            total = 8 * 1024 * 1024 // 12
+            flood = b"".join(struct.pack(">III", 4, 5, 10 + i % 8192) for i in range(total))
+            answered = 0
+
+            async def read_answers() -> None:
+                nonlocal answered
+                while answered < total * 12:
+                    data = await aloop.sock_recv(sock, 1 << 20)
+                    if not data:
+                        return
+                    answered += len(data)
+
+            reader = aloop.create_task(read_answers())
+            sender = aloop.create_task(aloop.sock_sendall(sock, flood))
+            counted, biggest = server.journal.sessions[sid]["in"], 0
+            for _ in range(1_000_000):  # a turn of the loop each (bounded)
+                await asyncio.sleep(0)
+                now_counted = server.journal.sessions[sid]["in"]
+                biggest, counted = max(biggest, now_counted - counted), now_counted
+                if counted >= total + 1 or reader.done():
+                    break
+            await asyncio.wait_for(asyncio.gather(sender, reader), 60)
+            assert counted == total + 1 and answered == total * 12  # (+1: the OPEN_REQ)
+            assert biggest <= 256 * 1024 // 12 + 1, f"{biggest} heartbeats read in one turn of the loop"
+            sock.close()
+        finally:
+            await server.stop()
 
     run_on(loop, main)
