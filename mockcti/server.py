@@ -12,8 +12,8 @@ each big read (``fair_read_bytes``), so it does not either. The listen backlog i
 thousands of simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
 then closes. A bug below (an exception out of the hub) is contained: it is recorded in the journal
 as an "internal error" fault with its traceback on stderr, what the hub had queued still goes out,
-the connection whose input hit it is reset (its session may be half-updated), the timer is
-re-armed, and every other connection carries on.
+the connection whose input (or arrival) hit it is reset (its session may be half-updated), the
+timer is re-armed, and every other connection carries on; one as a connection goes is recorded too.
 
 Everything else (protocol, center, scenario, journal) is sans-IO and lives below.
 """
@@ -86,9 +86,19 @@ class _Connection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sid = srv.hub.connect(srv.now(), self.peer)
+        hub = srv.hub
+        try:
+            self.sid = hub.connect(srv.now(), self.peer)
+        except Exception as exc:  # a bug below (a scenario's on_connect): contained, this connection reset
+            # the session connect() registered before it raised, if it got that far (IDs only grow)
+            sid = next(reversed(hub.conns), 0)
+            if sid and sid not in srv.connections:
+                self.sid = sid
+                srv.connections[sid] = self
+            srv._internal_error(exc, self, "connect")
+            return
         srv.connections[self.sid] = self
-        srv._run(srv.hub.take_actions())
+        srv._run(hub.take_actions())
 
     def data_received(self, data: bytes) -> None:
         srv = self.server
@@ -99,7 +109,7 @@ class _Connection(asyncio.Protocol):
         try:
             actions = srv.hub.receive(self.sid, data, now)
         except Exception as exc:  # a bug below: contained (module docstring), never asyncio's fatal error
-            srv._internal_error(exc, self)
+            srv._internal_error(exc, self, "receive")
             return
         srv._run(actions, self)
         if len(data) >= srv.config.fair_read_bytes and not self.yielding:
@@ -133,7 +143,12 @@ class _Connection(asyncio.Protocol):
             reason = f"closed by server: {self.why}" if self.why else "closed by server"
         else:
             reason = "peer reset" if exc is not None else "peer closed"
-        srv._run(srv.hub.disconnected(self.sid, srv.now(), reason=reason))
+        try:
+            actions = srv.hub.disconnected(self.sid, srv.now(), reason=reason)
+        except Exception as exc:  # a bug below (a scenario's on_disconnect): contained, recorded
+            srv._internal_error(exc, self, "disconnect")
+            return
+        srv._run(actions)
 
     # -- writes, batched (see the module docstring) ----------------------------------------------
 
@@ -398,23 +413,23 @@ class MockServer:
         try:
             actions = self.hub.tick(self.now() if now is None else now)
         except Exception as exc:  # a bug below: contained, and the timer keeps running
-            self._internal_error(exc, None)
+            self._internal_error(exc, None, "timer")
             return
         self._run(actions)
 
-    def _internal_error(self, exc: Exception, conn: _Connection | None) -> None:
-        """An exception out of the hub: record it, send what was queued, reset ``conn`` (whose
-        input hit it), keep the timer armed. Other connections are not touched."""
+    def _internal_error(self, exc: Exception, conn: _Connection | None, where: str) -> None:
+        """An exception out of the hub (``where``: "connect", "receive", "disconnect" or "timer"):
+        record it, send what was queued, reset ``conn`` (whose connection or input hit it; one already
+        gone is left so), keep the timer armed. Other connections are not touched."""
         self.internal_errors += 1
-        where = "receive" if conn is not None else "timer"
-        self.hub.journal.record("fault", self.now(), conn.sid if conn is not None else None, fault="internal error",
-                                where=where, error=f"{type(exc).__name__}: {exc}")
+        self.hub.journal.record("fault", self.now(), conn.sid or None if conn is not None else None,
+                                fault="internal error", where=where, error=f"{type(exc).__name__}: {exc}")
         print(f"mockcti: internal error in the hub ({where}); please report it:", file=sys.stderr)
         traceback.print_exception(exc, file=sys.stderr)
-        if conn is None:  # the same deadline may fail again: try the timer again in a second, not at once
+        if where == "timer":  # the same deadline may fail again: try the timer again in a second, not at once
             self._timer_calm_until = self.now() + 1.0
         self._run(self.hub.take_actions())
-        if conn is not None:
+        if conn is not None and where != "disconnect":
             conn.flush()
             conn.abort("internal error")
 

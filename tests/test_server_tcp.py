@@ -487,6 +487,61 @@ async def test_a_bug_below_the_server_is_contained_recorded_and_resets_only_its_
         await server.stop()
 
 
+class _BuggyEdgesEngine(_BuggyEngine):
+    """An engine whose on_connect raises for the first connection and on_disconnect for ``leaving``."""
+
+    def __init__(self):
+        super().__init__()
+        self.ticks = 3  # no timer
+        self.connects = 0
+        self.leaving = None
+
+    def on_connect(self, sid, now):
+        self.connects += 1
+        if self.connects == 1:
+            raise RuntimeError("on_connect bug")
+
+    def on_disconnect(self, sid, now, reason):
+        if sid == self.leaving:
+            raise KeyError("on_disconnect bug")
+
+
+async def test_a_bug_as_a_client_connects_or_leaves_is_contained_and_recorded(capsys):
+    """An exception out of the hub as a connection came up escaped to asyncio ("Exception in
+    callback"): the connection stayed open and unanswered for ever (its OPEN_REQ was never read), the
+    hub kept its session, nothing was journalled and --strict passed. One as a connection went was
+    not recorded either. Both are now internal errors like one out of a request: journalled (the
+    first also resets its connection, which ends in the journal), on stderr, counted."""
+    engine = _BuggyEdgesEngine()
+    server = await started(engine=engine)
+    try:
+        victim = await Raw.connect(server)
+        victim.send(open_req(client_id="victim"))
+        with pytest.raises((EOFError, ConnectionError)):
+            await victim.recv()
+        bystander = await Raw.connect(server)
+        bystander.send(open_req(client_id="bystander"))
+        assert isinstance(await bystander.recv(), OpenConf)
+        engine.leaving = max(server.connections)
+        bystander.close()
+        for _ in range(300):  # bounded wait for the server to see it go
+            if not server.connections:
+                break
+            await asyncio.sleep(0.01)
+        assert not server.connections and not server.hub.conns
+        faults = [(e.session, e.data["where"], e.data["error"]) for e in server.journal.entries(kind="fault")]
+        assert faults == [(1, "connect", "RuntimeError: on_connect bug"),
+                          (2, "disconnect", "KeyError: 'on_disconnect bug'")]
+        assert [(e.session, e.data["reason"]) for e in server.journal.entries(kind="close")][0] == (
+            1, "closed by server: internal error")
+        assert server.internal_errors == 2
+        err = capsys.readouterr().err
+        assert "internal error in the hub (connect)" in err and "internal error in the hub (disconnect)" in err
+        victim.close()
+    finally:
+        await server.stop()
+
+
 async def test_requests_after_a_half_close_are_read_and_their_answers_dropped_not_a_crash():
     """half_close sends FIN and keeps reading. The next answer used to raise 'Cannot call write()
     after write_eof()' out of data_received: asyncio tore the connection down and the client was
