@@ -297,6 +297,14 @@ class MockServer:
             await asyncio.sleep(0.01)
         for conn in list(self.connections.values()):
             conn.abort("server shutdown")
+        # an aborted connection's connection_lost (its "close" in the journal, its session's end in the
+        # hub) comes a loop turn or two later: stop() returned before it, and a report written then
+        # (``serve --report``) lacked it. Wait for them (bounded: the grace again at most)
+        deadline = self.now() + self.config.shutdown_grace
+        for turn in range(10_000):
+            if not self.connections or self.now() >= deadline:
+                break
+            await asyncio.sleep(0 if turn < 10 else 0.01)
         await server.wait_closed()
         if self._server is server:  # (another stop() running at the same time may have finished first)
             if self._timer is not None:

@@ -273,3 +273,41 @@ def test_a_client_sending_as_fast_as_it_can_does_not_hold_the_loop(loop):
             await server.stop()
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_stop_returns_once_every_connection_it_ended_is_in_the_journal(loop):
+    """A client that does not read keeps the server's writes queued, so stop() resets its connection
+    once shutdown_grace is over; the reset's connection_lost comes a loop turn later, and stop()
+    returned before it: the connection's "close" was missing from what `serve --report` wrote right
+    after (journal.jsonl, summary.json), and the hub still held its session."""
+    from mockcti.hub import Write
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import OpenReq
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0, shutdown_grace=0.2)).start()
+        aloop = asyncio.get_running_loop()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        sock.setblocking(False)
+        await aloop.sock_connect(sock, (server.host, server.port))
+        await aloop.sock_sendall(sock, encode(OpenReq(
+            invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10, call_msg_mask=0xFFFF,
+            agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
+        for _ in range(500):  # bounded wait for the session
+            if server.hub.open_sessions():
+                break
+            await asyncio.sleep(0.01)
+        sid = max(server.connections)
+        server.call(lambda hub, now: hub.act(Write(sid, bytes(3_000_000))))  # never read: stays queued
+        for _ in range(3):  # (written at the end of the loop turn)
+            await asyncio.sleep(0)
+        assert server.connections[sid].transport.get_write_buffer_size() > 0
+        await server.stop()
+        assert not server.connections and not server.hub.conns
+        assert [(e.session, e.data["reason"]) for e in server.journal.entries(kind="close")] == [
+            (sid, "closed by server: server shutdown")]
+        sock.close()
+
+    run_on(loop, main)
