@@ -54,6 +54,9 @@ class ServerConfig:
     #: fast as it can held the loop for a second and more (every other client and every timer waited)
     fair_read_bytes: int = 64 * 1024
     shutdown_grace: float = 1.0  # seconds to let SYSTEM_EVENT / CLOSE_CONF drain at shutdown
+    #: seconds a connection the server closes (after CLOSE_REQ, a new session of the same client …) may
+    #: take to drain what is queued for it; a peer that reads none of it is then reset
+    close_linger: float = 10.0
 
 
 class _Connection(asyncio.Protocol):
@@ -178,7 +181,20 @@ class _Connection(asyncio.Protocol):
         self.flush()
         self.why = self.why or why
         self.closing = True
-        self.transport.close()
+        transport = self.transport
+        transport.close()
+        # what is still queued goes out before the FIN; a peer that never reads it would keep the
+        # connection (and its session) for ever: it gets ServerConfig.close_linger seconds
+        if transport.get_write_buffer_size() and self.server._loop is not None:
+            self.server._loop.call_later(self.server.config.close_linger, self._close_overdue)
+
+    def _close_overdue(self) -> None:
+        srv = self.server
+        if srv.connections.get(self.sid) is not self or self.transport is None:
+            return  # gone meanwhile
+        srv.hub.journal.record("fault", srv.now(), self.sid, fault="unread at close, reset",
+                               buffered=self.transport.get_write_buffer_size())
+        self.abort()
 
     def abort(self, why: str = "") -> None:
         """End the connection at once with a TCP reset (RST: the peer's next read fails with
@@ -444,6 +460,6 @@ class MockServer:
 
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:
     """Start a mock server (``serve(port=0)`` for tests) and return it running."""
-    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes"}
+    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes", "close_linger"}
     cfg = ServerConfig(**{k: kwargs.pop(k) for k in list(kwargs) if k in config_keys})
     return await MockServer(center, config=cfg, **kwargs).start()

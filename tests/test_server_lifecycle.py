@@ -311,3 +311,45 @@ def test_stop_returns_once_every_connection_it_ended_is_in_the_journal(loop):
         sock.close()
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_connection_closed_by_the_server_that_never_reads_is_reset_after_close_linger(loop):
+    """A client that sends CLOSE_REQ (or is replaced by a new session of the same client) and then
+    reads nothing kept its connection, and the hub its session, for ever: the close waited for the
+    queued bytes to drain. Now it is reset after ServerConfig.close_linger seconds (journalled)."""
+    from mockcti.hub import Write
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import CloseReq, OpenReq
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0, close_linger=0.2)).start()
+        try:
+            aloop = asyncio.get_running_loop()
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+            sock.setblocking(False)
+            await aloop.sock_connect(sock, (server.host, server.port))
+            await aloop.sock_sendall(sock, encode(OpenReq(
+                invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10, call_msg_mask=0xFFFF,
+                agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
+            for _ in range(500):  # bounded wait for the session
+                if server.hub.open_sessions():
+                    break
+                await asyncio.sleep(0.01)
+            sid = max(server.connections)
+            server.call(lambda hub, now: hub.act(Write(sid, bytes(3_000_000))))  # never read: stays queued
+            await aloop.sock_sendall(sock, encode(CloseReq(invoke_id=2), Dialect.uccx(14)))
+            for _ in range(500):  # bounded: 5 s, the linger is 0.2 s
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.01)
+            assert not server.connections and not server.hub.conns
+            assert [(e.session, e.data["reason"]) for e in server.journal.entries(kind="close")] == [
+                (sid, "closed by server: CLOSE_REQ")]
+            assert [e.data["fault"] for e in server.journal.entries(kind="fault")] == ["unread at close, reset"]
+            sock.close()
+        finally:
+            await server.stop()
+
+    run_on(loop, main)
