@@ -7,8 +7,8 @@ need no extra loop turn); when it also makes messages for other connections (a b
 agent of a call), everything is written at the end of the loop turn, one ``transport.write`` per
 connection however many chunks of other connections fed it; a client that stops reading
 is disconnected once its write buffer passes ``max_write_buffer`` and the fact is recorded,
-so it never stalls anyone else; a client that sends as fast as it can waits a loop turn after
-each big read (``fair_read_bytes``), so it does not either. The listen backlog is large enough for
+so it never stalls anyone else; a client that sends as fast as it can does not either: reads are
+at most ``fair_read_bytes`` and a full one waits a loop turn before the next. The listen backlog is large enough for
 thousands of simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
 then closes. A bug below (an exception out of the hub) is contained: it is recorded in the journal
 as an "internal error" fault with its traceback on stderr, what the hub had queued still goes out,
@@ -49,17 +49,22 @@ class ServerConfig:
     backlog: int = 8192  # thousands of simultaneous connects
     max_write_buffer: int = 4 * 1024 * 1024  # bytes queued to one slow reader before it is disconnected
     read_chunk_pause: int = 0  # reserved
-    #: a read of at least this many bytes makes its connection wait one loop turn before the next read:
-    #: uvloop (libuv) reads a socket up to 32 times in a row while data is there, so a client sending as
-    #: fast as it can held the loop for a second and more (every other client and every timer waited)
-    fair_read_bytes: int = 64 * 1024
+    #: the most one read of a connection takes (a multiple of 12: heartbeat frames stay whole), and a read
+    #: that fills it makes its connection wait one loop turn before the next: a client sending as fast as
+    #: it can held the loop for a second and more (uvloop reads a socket up to 32 times in a row while
+    #: data is there; a 256 KiB read with the trace on took 1.5 s), and every other client and timer waited
+    fair_read_bytes: int = 12 * 1024
     shutdown_grace: float = 1.0  # seconds to let SYSTEM_EVENT / CLOSE_CONF drain at shutdown
     #: seconds a connection the server closes (after CLOSE_REQ, a new session of the same client …) may
     #: take to drain what is queued for it; a peer that reads none of it is then reset
     close_linger: float = 10.0
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
+    """One client connection. It reads into the server's read buffer (``get_buffer``), at most
+    ``ServerConfig.fair_read_bytes`` at a time, and a read that fills it waits one loop turn before
+    the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
+
     __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why",
                  "fault_paused", "yielding")
 
@@ -74,7 +79,7 @@ class _Connection(asyncio.Protocol):
         self.eof_sent = False  # a half_close fault sent our FIN: reading goes on, nothing more can be written
         self.why = ""  # why the server ended the connection (the hub's reason), for the journal's "close"
         self.fault_paused = False  # a pause_reading fault holds reading (only its resume_reading resumes it)
-        self.yielding = False  # reading paused for one loop turn after a big read (ServerConfig.fair_read_bytes)
+        self.yielding = False  # reading paused for one loop turn after a full read (ServerConfig.fair_read_bytes)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -115,11 +120,18 @@ class _Connection(asyncio.Protocol):
             srv._internal_error(exc, self, "receive")
             return
         srv._run(actions, self)
-        if len(data) >= srv.config.fair_read_bytes and not self.yielding:
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server._read_view  # one for all connections: each read is taken before the next one
+
+    def buffer_updated(self, nbytes: int) -> None:
+        view = self.server._read_view
+        self.data_received(bytes(view[:nbytes]))
+        if nbytes == len(view) and not self.yielding:  # a full read: more is waiting, the others go first
             self._yield_turn()
 
     def _yield_turn(self) -> None:
-        """After a big read, let the other connections and the timers have the loop before the next
+        """After a full read, let the other connections and the timers have the loop before the next
         read of this one (see ServerConfig.fair_read_bytes)."""
         transport = self.transport
         if transport is None or self.closing or self.fault_paused or transport.is_closing():
@@ -241,6 +253,7 @@ class MockServer:
         self.internal_errors = 0  # exceptions out of the hub, contained (see _internal_error)
         self._timer_calm_until = 0.0  # after a timer's internal error: no timer before this (no busy loop)
         self.slow_readers = 0
+        self._read_view = memoryview(bytearray(max(1, self.config.fair_read_bytes)))  # (see _Connection)
         self.host = self.config.host
         self.port = self.config.port
 
