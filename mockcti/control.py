@@ -337,6 +337,7 @@ class ControlServer:
     max_body_bytes = MAX_BODY_BYTES
     idle_timeout = 30.0  # seconds a keep-alive connection may wait for its next request
     body_timeout = 30.0  # seconds to receive a body once its headers are in
+    send_timeout = 30.0  # seconds a client may take to read an answer before its connection is dropped
     linger_seconds = 2.0  # before closing, discard what the client still sends for at most this long ...
     linger_bytes = 16 * 1024 * 1024  # ... and at most this much
 
@@ -584,7 +585,14 @@ class ControlServer:
                  f"Connection: {'keep-alive' if keep else 'close'}"]
         lines += [f"{k}: {v}" for k, v in resp.headers.items()]
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body))
-        await writer.drain()
+        try:
+            await asyncio.wait_for(writer.drain(), self.send_timeout)
+        except asyncio.TimeoutError:
+            # a client that reads nothing of its answer (a big GET /journal, say) would keep this task
+            # and the answer's bytes for ever: dropped (a reset, the queued bytes are discarded)
+            self._note(f"control client read nothing of a {len(body)}-byte answer in {self.send_timeout:g} s: dropped")
+            writer.transport.abort()
+            raise
         if not keep:
             with contextlib.suppress(Exception):
                 if writer.can_write_eof():

@@ -1076,3 +1076,29 @@ async def test_journal_says_how_many_entries_are_no_longer_kept():
     finally:
         await ctl.stop()
         await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_control_client_that_reads_nothing_of_a_big_answer_is_dropped(mock):
+    """GET /journal with a big page to a client that reads nothing: the answer's drain() waited for
+    ever, holding the connection's task and the answer's bytes. After ``send_timeout`` the connection
+    is dropped (a reset) and a journal note says so; the control API serves the others meanwhile."""
+    import socket
+
+    server, ctl = mock
+    ctl.send_timeout = 0.5
+    for i in range(60_000):  # a page of ~16 MB: more than the kernel's socket buffers hold
+        server.hub.journal.record("happening", 0.0, None, what="x" * 200, n=i)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", ctl.port))
+    try:
+        sock.send(b"GET /journal?limit=60000 HTTP/1.1\r\nHost: x\r\n\r\n")  # and never read
+        await wait_for(lambda: any(e.data.get("what", "").startswith("control client read nothing")
+                                   for e in server.hub.journal.entries(kind="note")), timeout=10)
+        await wait_for(lambda: not ctl._tasks, timeout=3)  # the connection's task has ended
+        status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        assert status == 200
+    finally:
+        sock.close()
