@@ -276,32 +276,40 @@ def test_a_client_sending_as_fast_as_it_can_does_not_hold_the_loop(loop):
     run_on(loop, main)
 
 
+async def _a_client_that_reads_nothing(server: MockServer) -> tuple[socket.socket, int]:
+    """A bridge session (small receive window) that reads nothing, with 3 MB queued for it by the
+    server: its socket and session ID."""
+    from mockcti.hub import Write
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import OpenReq
+
+    aloop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    sock.setblocking(False)
+    await aloop.sock_connect(sock, (server.host, server.port))
+    await aloop.sock_sendall(sock, encode(OpenReq(
+        invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10, call_msg_mask=0xFFFF,
+        agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
+    for _ in range(500):  # bounded wait for the session
+        if server.hub.open_sessions():
+            break
+        await asyncio.sleep(0.01)
+    sid = max(server.connections)
+    server.call(lambda hub, now: hub.act(Write(sid, bytes(3_000_000))))  # never read: stays queued
+    return sock, sid
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_stop_returns_once_every_connection_it_ended_is_in_the_journal(loop):
     """A client that does not read keeps the server's writes queued, so stop() resets its connection
     once shutdown_grace is over; the reset's connection_lost comes a loop turn later, and stop()
     returned before it: the connection's "close" was missing from what `serve --report` wrote right
     after (journal.jsonl, summary.json), and the hub still held its session."""
-    from mockcti.hub import Write
-    from mockcti.wire import Dialect, encode
-    from mockcti.wire.messages import OpenReq
 
     async def main():
         server = await MockServer(config=ServerConfig(port=0, shutdown_grace=0.2)).start()
-        aloop = asyncio.get_running_loop()
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
-        sock.setblocking(False)
-        await aloop.sock_connect(sock, (server.host, server.port))
-        await aloop.sock_sendall(sock, encode(OpenReq(
-            invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10, call_msg_mask=0xFFFF,
-            agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
-        for _ in range(500):  # bounded wait for the session
-            if server.hub.open_sessions():
-                break
-            await asyncio.sleep(0.01)
-        sid = max(server.connections)
-        server.call(lambda hub, now: hub.act(Write(sid, bytes(3_000_000))))  # never read: stays queued
+        sock, sid = await _a_client_that_reads_nothing(server)
         for _ in range(3):  # (written at the end of the loop turn)
             await asyncio.sleep(0)
         assert server.connections[sid].transport.get_write_buffer_size() > 0
@@ -319,27 +327,14 @@ def test_a_connection_closed_by_the_server_that_never_reads_is_reset_after_close
     """A client that sends CLOSE_REQ (or is replaced by a new session of the same client) and then
     reads nothing kept its connection, and the hub its session, for ever: the close waited for the
     queued bytes to drain. Now it is reset after ServerConfig.close_linger seconds (journalled)."""
-    from mockcti.hub import Write
     from mockcti.wire import Dialect, encode
-    from mockcti.wire.messages import CloseReq, OpenReq
+    from mockcti.wire.messages import CloseReq
 
     async def main():
         server = await MockServer(config=ServerConfig(port=0, close_linger=0.2)).start()
         try:
             aloop = asyncio.get_running_loop()
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
-            sock.setblocking(False)
-            await aloop.sock_connect(sock, (server.host, server.port))
-            await aloop.sock_sendall(sock, encode(OpenReq(
-                invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10, call_msg_mask=0xFFFF,
-                agent_state_mask=0x3FFF, client_id="t", client_password=b""), Dialect.uccx(14)))
-            for _ in range(500):  # bounded wait for the session
-                if server.hub.open_sessions():
-                    break
-                await asyncio.sleep(0.01)
-            sid = max(server.connections)
-            server.call(lambda hub, now: hub.act(Write(sid, bytes(3_000_000))))  # never read: stays queued
+            sock, sid = await _a_client_that_reads_nothing(server)
             await aloop.sock_sendall(sock, encode(CloseReq(invoke_id=2), Dialect.uccx(14)))
             for _ in range(500):  # bounded: 5 s, the linger is 0.2 s
                 if not server.connections:
