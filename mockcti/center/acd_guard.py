@@ -64,7 +64,9 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
     One call: ringing at the phone → Delivered; being dialled (the agent's connection initiated, or
     the far end ringing) → Originated; held → Line1Held, however many parties the call has (the
     agent alone, the call waiting to be retrieved — a held conference too); else Line1Connected,
-    Line2Conferenced or Line3Conferenced by the number of other parties. Several calls, in this
+    Line2Conferenced or Line3Conferenced by the number of other parties — Line1Conferenced for one
+    other party on a call a CONFERENCE_CALL_REQ joined (a conference that parties left: §3.3
+    Line2Conferenced --ClearConnection--> Line1Conferenced, the seed's "one party through the mixer"). Several calls, in this
     order: one being dialled (a consultation) → Originated; the agent talking on one → with a
     held one, Line2Connected when the talking call is a consultation of a held one, else Held;
     with none held (a second call ringing beside it), what the talking call alone reads; none
@@ -84,7 +86,7 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
             return L.Originated
         if leg.state is _HOLD:
             return L.Line1Held
-        return _talking(others)
+        return _talking(call, others)
     held: list[int] = []
     talking = None
     ringing = False
@@ -103,14 +105,16 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
     if talking is not None:
         call, others = talking
         if not held:
-            return _talking(others)
+            return _talking(call, others)
         return L.Line2Connected if call.consult_of in held else L.Held
     return L.Delivered if ringing else L.Line2AllHeld
 
 
-def _talking(others: int) -> LineState:
-    """The agent connected on a call with ``others`` other parties."""
-    return L.Line1Connected if others <= 1 else L.Line2Conferenced if others == 2 else L.Line3Conferenced
+def _talking(call: "Call", others: int) -> LineState:
+    """The agent connected on ``call`` with ``others`` other parties."""
+    if others <= 1:
+        return L.Line1Conferenced if call.conferenced else L.Line1Connected
+    return L.Line2Conferenced if others == 2 else L.Line3Conferenced
 
 
 def _others(call: "Call", leg: Any) -> tuple[int, bool]:

@@ -309,6 +309,10 @@ class Call:
     #: put in a CSQ queue and not taken out by routing: only such a call is looked for in the queues
     #: when it ends (looking for every ending call cost O(queued calls) each)
     queued: bool = False
+    #: joined by CONFERENCE_CALL_REQ (the parties talk through the conference mixer): when parties leave
+    #: and one other party is left, the agent reads Line1Conferenced, not Line1Connected (error-catalogs
+    #: §3.3: Line2Conferenced --ClearConnection--> Line1Conferenced)
+    conferenced: bool = False
 
     def agent_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.agent is not None]
@@ -1331,6 +1335,7 @@ class ContactCenter:
             self._take_leg(active, lg.device)
             self._put_leg(held, lg)
         hleg.state = LCS.LCS_CONNECT
+        held.conferenced = True
         self._conf(out, sid, M.ConferenceCallConf(
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=self._parties(held)))

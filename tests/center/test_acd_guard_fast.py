@@ -48,8 +48,8 @@ def ref_line_state(legs: list[tuple[Call, Leg]]) -> LineState:
         return leg.state is LCS.LCS_INITIATE or any(o.state is LCS.LCS_ALERTING for o in others(call, leg))
 
     def by_parties(call: Call, leg: Leg) -> LineState:
-        return {0: L.Line1Connected, 1: L.Line1Connected, 2: L.Line2Conferenced}.get(len(others(call, leg)),
-                                                                                      L.Line3Conferenced)
+        one = L.Line1Conferenced if call.conferenced else L.Line1Connected  # a conference parties left
+        return {0: one, 1: one, 2: L.Line2Conferenced}.get(len(others(call, leg)), L.Line3Conferenced)
 
     if not legs:
         return L.Idle
@@ -153,7 +153,8 @@ def centers(draw: st.DrawFn) -> Center:
     for i in range(draw(st.integers(0, 3))):
         cid = base + i
         consult_of = draw(st.sampled_from([None, *(c.id for c in calls)]))
-        call = Call(id=cid, type=CallType.CALLTYPE_CCX_IN, ani="0600", consult_of=consult_of)
+        call = Call(id=cid, type=CallType.CALLTYPE_CCX_IN, ani="0600", consult_of=consult_of,
+                    conferenced=draw(st.booleans()))  # joined by a CONFERENCE_CALL_REQ (Line1Conferenced)
         if draw(st.booleans()):  # the far end first, as a delivered call has it
             call.legs["0600"] = Leg("0600", None, draw(st.sampled_from(LEG_STATES)))
         if draw(st.integers(0, 4)):

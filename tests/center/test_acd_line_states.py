@@ -101,6 +101,12 @@ def conference(w):
                             dialed_number="3003")
 
 
+def conference_a_party_left(w):
+    cid = conference(w).active_call_id
+    accepted(w, 2, M.ClearConnectionReq(invoke_id=9, call_id=cid, connection_device_id="3002"))
+    return retrieve(cid)  # the agent talks with the caller through the mixer: nothing is held
+
+
 def two_held(w):
     cid = answered(w)
     new = consult(w, cid)
@@ -120,6 +126,7 @@ SITUATIONS = {
     "consultation ringing, original held": (consult_ringing, "Originated", "ACD-1133", "CTIERR_CONFERENCE_FAILED"),
     "consultation answered, original held": (consult_answered, "Line2Connected", "ACD-1126", "CTIERR_HOLDFAILED"),
     "conference": (conference, "Line2Conferenced", "ACD-1148", "CTIERR_CONSULT_CALL_FAILURE"),
+    "conference a party left": (conference_a_party_left, "Line1Conferenced", "ACD-1132", "CTIERR_RETRIEVEFAILED"),
     "two held calls": (two_held, "Line2AllHeld", "ACD-MAKECALL-BUSY", "CTIERR_ILLEGAL_CALLINGPARTY"),
     "a call alerting": (alerting, "Delivered", "ACD-1128", "CTIERR_HOLDFAILED"),
 }
@@ -196,3 +203,35 @@ def test_a_held_conference_is_line1held_and_can_be_retrieved():
     assert state(w) == "Line1Held" and state(w, OTHER) == "Line2Conferenced"
     accepted(w, 1, retrieve(cid))
     assert state(w) == "Line2Conferenced" and not w.c.violations
+
+
+def test_a_conference_left_by_a_party_is_line1conferenced_for_whoever_stays():
+    """error-catalogs §3.3: Line2Conferenced --ClearConnection--> Line1Conferenced (one party through
+    the mixer), and a hold of it comes back to it. It read Line1Connected: Line1Conferenced was never
+    produced, so a center file that tells the two apart (here: no consultation from a conference left
+    by a party) had no effect, and reports named the wrong state."""
+    cfg = dataclasses.replace(default_center(), acd={"allowed_states": {"ACD-1148": ["Line1Connected", "Line1Held"]}})
+    w = World(cfg)
+    w.open(agent_sub(1, ME))
+    w.open(agent_sub(2, OTHER))
+    w.login_ready(1, ME)
+    w.login_ready(2, OTHER, ready=False)
+    cid = conference(w).active_call_id
+    accepted(w, 1, M.ClearConnectionReq(invoke_id=9, call_id=cid, connection_device_id="3001"))  # the controller leaves
+    assert state(w, OTHER) == "Line1Conferenced" and state(w) == "Idle"
+    accepted(w, 2, M.HoldCallReq(invoke_id=10, call_id=cid, connection_device_id="3002"))
+    assert state(w, OTHER) == "Line1Held"
+    accepted(w, 2, M.RetrieveCallReq(invoke_id=11, held_call_id=cid, held_connection_device_id="3002"))
+    assert state(w, OTHER) == "Line1Conferenced"
+    out = w.req(2, M.ConsultCallReq(invoke_id=12, active_call_id=cid, active_connection_device_id="3002",
+                                    consult_type=1, dialed_number="3003"))
+    [conf] = only(out, 2, MT.CONTROL_FAILURE_CONF)
+    assert conf.text.startswith("ACD_CONSULT_BAD_STATE (1148)")
+    [v] = w.c.violations
+    assert (v["rule"], v["acd_state"], v["agent_id"]) == ("ACD-1148", "Line1Conferenced", OTHER)
+    # an ordinary two-party call is still Line1Connected: the consultation the center file allows
+    w.c.hang_up(w.t, cid)
+    w.req(2, M.SetAgentStateReq(invoke_id=13, agent_state=3))
+    other = w.inbound(agent_id=OTHER)[0]
+    accepted(w, 2, M.AnswerCallReq(invoke_id=14, call_id=other, connection_device_id="3002"))
+    assert state(w, OTHER) == "Line1Connected"
