@@ -224,6 +224,32 @@ async def test_consult_then_conference(world):
     assert ev.controller_device_id in (None, "3001")
 
 
+async def test_single_step_conference(world):
+    """CONFERENCE_CALL_REQ with HeldCallID 0xFFFFFFFF and DialedNumber (§5.3): the consulted agent's
+    desktop sees the call ring, then CALL_CONFERENCED (§5.4: after CALL_DELIVERED, even for a blind
+    conference); the recorder sees the same; after the answer all three parties are on one call."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    cc = await a.request(ConferenceCallReq(invoke_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                                           active_call_id=call_id, active_connection_device_id="3001",
+                                           agent_instrument="3001", dialed_number="3002"))
+    assert cc.TYPE is MT.CONFERENCE_CALL_CONF and cc.new_call_id == call_id
+    assert [p.connected_party_device_id for p in cc.parties] == ["0612345678", "3001", "3002"]
+    ev = await b.next_event(MT.CALL_CONFERENCED_EVENT)
+    assert (ev.primary_call_id, ev.added_party_device_id, ev.controller_device_id) == (call_id, "3002", "3001")
+    seen = [e.TYPE for e in b.received if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
+    assert seen[:3] == [MT.BEGIN_CALL_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_CONFERENCED_EVENT]
+    await b.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3002"))
+    await bridge.next_event(MT.CALL_ESTABLISHED_EVENT, where=lambda e: e.connection_device_id == "3002")
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert sorted((d.call_device_id, d.call_device_connection_state) for d in snap.call_devices) == [
+        ("0612345678", LCS.LCS_CONNECT), ("3001", LCS.LCS_CONNECT), ("3002", LCS.LCS_CONNECT)]
+
+
 async def test_make_call_and_call_data(world):
     a = world.agents["1001"]
     await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")

@@ -16,7 +16,7 @@ wire of its own, and UCCX does not document per-request failure codes. The choic
   Get/SetAttr CF_OBJECT_NOT_KNOWN (4) (no extension row for ``did``). Only UCCX-confirmed values
   (0-22) are used.
 * CCXErrorCode: CCX_JTAPI_CCM_PROBLEM (88001) for call-control requests UCCX forwards to Unified
-  CM, CCX_INVALID_ARGUMENT (88010) for MakeCall (its checks are about arguments); None for
+  CM (Bridge too: a single-step CONFERENCE_CALL_REQ is read as Bridge), CCX_INVALID_ARGUMENT (88010) for MakeCall (its checks are about arguments); None for
   operations no UCCX request carries (media, routing, feature and attribute operations).
 * CTIERR: the JTAPI name of the same failure (Hold → CTIERR_HOLDFAILED, Retrieve →
   CTIERR_RETRIEVEFAILED, Transfer → CTIERR_TRANSFERFAILED, Conference/Bridge →
@@ -87,7 +87,7 @@ WIRE_FAILURES: Mapping[Operation, WireFailure] = types.MappingProxyType(
         O.ClearCall: WireFailure(_STATE, _CM, "CTIERR_ILLEGAL_CALLSTATE"),
         O.Connect: WireFailure(CF.CF_INVALID_DESTINATION, None, "CTIERR_REDIRECT_ERR"),
         O.RouteSelect: WireFailure(CF.CF_INVALID_DESTINATION, None, "CTIERR_REDIRECT_CALL_UNKNOWN_DESTINATION"),
-        O.Bridge: WireFailure(_STATE, None, "CTIERR_CONFERENCE_FAILED"),
+        O.Bridge: WireFailure(_STATE, _CM, "CTIERR_CONFERENCE_FAILED"),
         O.Play: WireFailure(_STATE, None, "CTIERR_OPERATION_NOT_ALLOWED"),
         O.Collect: WireFailure(_STATE, None, "CTIERR_OPERATION_NOT_ALLOWED"),
         O.Record: WireFailure(_STATE, None, "CTIERR_OPERATION_NOT_ALLOWED"),

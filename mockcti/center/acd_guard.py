@@ -135,7 +135,7 @@ _LINES: dict[LineState, AcdLine] = {s: AcdLine(s) for s in LineState}
 _DEST_IS_CALL = frozenset({Operation.Hold, Operation.Retrieve, Operation.ClearConnection})
 _DEST_IS_DIALED = frozenset({Operation.MakeCall, Operation.Consult, Operation.Connect})
 _LINE_AND_DEST = frozenset({Operation.Alternate, Operation.ReConnect, Operation.Transfer})
-_MAKE_CALL, _ANSWER = Operation.MakeCall, Operation.Answer
+_MAKE_CALL, _ANSWER, _BRIDGE = Operation.MakeCall, Operation.Answer, Operation.Bridge
 #: operations whose request, when they name the agent's only call, is built from that call alone
 #: (its CallID as ``dest``, ``line_info`` and the talking/held party) and its connection state
 _ONE_CALL_OPS = _DEST_IS_CALL | {_ANSWER}
@@ -269,6 +269,8 @@ class AcdGuard:
             other = p.get("other")
             if other is not None:
                 line, dest = str(p.get("call").id), str(other.id)
+        elif op is _BRIDGE:  # single-step conference: dest joins the call named (the line)
+            line, dest = str(p.get("call").id), p.get("dest") or ""
         elif op is _ANSWER:
             leg = p.get("leg")
             phone_ringing = leg is not None and leg.state is _ALERTING

@@ -1324,6 +1324,8 @@ class ContactCenter:
         self._after_call(out, agent, now)
 
     def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
+        if req.held_call_id in (None, NONE_ID) and req.dialed_number:
+            return self._blind_conference(out, sid, req, now)
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="Conference")
         others = [lg for lg in active.legs.values() if lg is not aleg]
         if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
@@ -1349,6 +1351,54 @@ class ContactCenter:
         self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
         self._finish(out, active, now)
         self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
+
+    def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
+        """Single-step conference (§5.3 CONFERENCE_CALL_REQ: HeldCallID 0xFFFFFFFF, HeldConnectionDeviceType
+        0xFFFF, DialedNumber = the number to conference in): the number joins the agent's active call. An
+        agent's phone rings (BEGIN_CALL, CALL_DELIVERED to its desktop, RESERVED for an ACD call) and joins
+        when it answers; any other number answers (after ``external_answer_delay``). CALL_CONFERENCED_EVENT
+        follows the CALL_DELIVERED_EVENT (§5.4: "even for blind conference"); no secondary call. The ACD
+        rules read it as the seed's Bridge (add ``dest`` to the call ``line``; §3.3: Line1Connected →
+        Line2Conferenced)."""
+        agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
+        call = self._lookup_call(req.active_call_id)
+        leg = self._my_leg(call, agent, req.active_connection_device_id)
+        dialed = req.dialed_number
+        self._guard(agent, "Bridge", call=call, leg=leg, dest=dialed)
+        self._not_itself(agent, dialed)
+        if leg.state is not LCS.LCS_CONNECT:
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {call.id} is not connected at {leg.device}"))
+        target = self.by_device.get(dialed)
+        if dialed in call.legs or (target is not None and call.leg_of(target.id) is not None):
+            raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"{dialed} is already on call {call.id}"))
+        added = M.ConnectedParty(connected_party_call_id=call.id,
+                                 connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
+                                 connected_party_device_id=target.device if target else dialed)
+        self._conf(out, sid, M.ConferenceCallConf(
+            invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
+            new_connection_device_id=agent.device, parties=(*self._parties(call), added)))
+        if target is not None:
+            self._offer(out, call, target, now)
+        else:
+            self._put_leg(call, Leg(dialed, None, LCS.LCS_ALERTING))
+        call.conferenced = True
+        self._emit(out, call, M.CallConferencedEvent(
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
+            skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0,
+            secondary_device_type=NONE_SHORT, secondary_call_id=NONE_ID, controller_device_type=AGENT_DEVICE,
+            added_party_device_type=added.connected_party_device_type, local_connection_state=int(LCS.LCS_CONNECT),
+            event_cause=int(EventCause.CEC_NONE), primary_device_id=call.ani, secondary_device_id="",
+            controller_device_id=agent.device, added_party_device_id=added.connected_party_device_id,
+            parties=self._parties(call)))
+        self._retype(out, call, CallType.CALLTYPE_CONFERENCE)
+        if target is None:
+            delay = self.config.external_answer_delay
+            if delay <= 0:
+                self._far_answers(out, call.id, dialed, now)
+            else:
+                self._schedule(now + delay, lambda o, t: self._far_answers(o, call.id, dialed, t))
 
     def _alternate_call_req(self, out: list[Delivery], sid: int, req: M.AlternateCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))

@@ -92,6 +92,8 @@ def ref_request(agent: Any, legs: list, op: Operation, p: dict[str, Any]) -> Acd
         kw.update(line=str(call.id), dest=str(other.id))
     elif op is Operation.Connect:
         kw.update(dest=p.get("dest") or "")
+    elif op is Operation.Bridge:  # single-step conference: dest joins the call named
+        kw.update(line=str(call.id), dest=p.get("dest") or "")
     elif op is Operation.Answer:
         leg = p.get("leg")
         kw.update(phone_ringing=leg is not None and leg.state is LCS.LCS_ALERTING)

@@ -775,3 +775,77 @@ def test_query_agent_state_says_busy_other_in_the_csqs_the_call_did_not_come_fro
     assert csq_states() == (AS.AGENT_STATE_READY, {1: 3, 2: 3})
     call, _ = w.inbound(agent_id="1001")  # no CSQ: busy in none in particular
     assert csq_states() == (AS.AGENT_STATE_RESERVED, {1: 8, 2: 8})
+
+
+def blind_conference(call_id, dialed, device="3001"):
+    """A single-step CONFERENCE_CALL_REQ (§5.3: HeldCallID 0xFFFFFFFF, HeldConnectionDeviceType 0xFFFF,
+    no HeldConnectionDeviceID, DialedNumber = the number to conference in)."""
+    return M.ConferenceCallReq(invoke_id=70, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                               active_call_id=call_id, active_connection_device_id=device, agent_instrument=device,
+                               dialed_number=dialed)
+
+
+def test_single_step_conference_of_another_agent(w):
+    """§5.3 CONFERENCE_CALL_REQ single-step: the number joins the active call; §5.4: CALL_CONFERENCED_EVENT
+    after the CALL_DELIVERED_EVENT at the added phone, even for a blind conference. It was answered
+    FAILURE_CONF E_CTI_INVALID_CALLID ("no call with CallID 4294967295")."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid = answered(w)
+    out = w.req(1, blind_conference(cid, "3002"))
+    conf = out[0].message
+    assert conf.TYPE is MT.CONFERENCE_CALL_CONF and (conf.invoke_id, conf.new_call_id) == (70, cid)
+    assert [p.connected_party_device_id for p in conf.parties] == ["0600000000", "3001", "3002"]
+    assert seq(out, 1) == ["CONFERENCE_CALL_CONF", "CALL_DELIVERED_EVENT", "CALL_CONFERENCED_EVENT",
+                           "CALL_DATA_UPDATE_EVENT"]
+    assert seq(out, 2) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT", "CALL_CONFERENCED_EVENT",
+                           "CALL_DATA_UPDATE_EVENT"]
+    assert seq(out, 9) == ["AGENT_STATE_EVENT", "CALL_DELIVERED_EVENT", "CALL_CONFERENCED_EVENT",
+                           "CALL_DATA_UPDATE_EVENT"]
+    ev = only(out, 2, MT.CALL_CONFERENCED_EVENT)[0]
+    assert (ev.primary_call_id, ev.secondary_call_id, ev.controller_device_id, ev.added_party_device_id,
+            ev.added_party_device_type) == (cid, 0xFFFFFFFF, "3001", "3002", AGENT_DEVICE)
+    assert [p.connected_party_device_id for p in ev.parties] == ["0600000000", "3001", "3002"]
+    assert only(out, 2, MT.CALL_DELIVERED_EVENT)[0].local_connection_state == LCS.LCS_ALERTING
+    assert only(out, 2, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_RESERVED  # an ACD call rings there
+    assert [m.call_type for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT)] == [CallType.CALLTYPE_CONFERENCE]
+    out = w.req(2, M.AnswerCallReq(invoke_id=71, call_id=cid, connection_device_id="3002"))
+    assert "CALL_ESTABLISHED_EVENT" in seq(out, 1) and w.c.agents["1002"].state is AS.AGENT_STATE_TALKING
+    assert {d: lg.state for d, lg in w.c.calls[cid].legs.items()} == {
+        "0600000000": LCS.LCS_CONNECT, "3001": LCS.LCS_CONNECT, "3002": LCS.LCS_CONNECT}
+    # the conference behaves as one made by consult + conference: the controller leaves, the others go on
+    w.req(1, M.ClearConnectionReq(invoke_id=72, call_id=cid, connection_device_id="3001"))
+    assert set(w.c.calls[cid].legs) == {"0600000000", "3002"} and w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    assert not w.c.violations
+
+
+def test_single_step_conference_of_an_outside_number(w):
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    out = w.req(1, blind_conference(cid, "0655555555"))
+    assert seq(out, 1) == ["CONFERENCE_CALL_CONF", "CALL_CONFERENCED_EVENT", "CALL_DATA_UPDATE_EVENT",
+                           "CALL_ESTABLISHED_EVENT"]  # answers at once (external_answer_delay 0)
+    ev = only(out, 9, MT.CALL_CONFERENCED_EVENT)[0]
+    assert (ev.added_party_device_id, ev.added_party_device_type) == ("0655555555", EXTERNAL_DEVICE)
+    assert w.c.calls[cid].legs["0655555555"].state is LCS.LCS_CONNECT
+
+
+@pytest.mark.parametrize("how, dialed, want", [
+    ("held", "3002", ControlFailureCode.CF_INVALID_OBJECT_STATE),
+    ("talking", "3001", ControlFailureCode.CF_INVALID_CALLED_DEVICE),  # itself
+    ("talking", "0600000000", ControlFailureCode.CF_INVALID_CALLED_DEVICE),  # already on the call
+    ("ringing", "3002", ControlFailureCode.CF_INVALID_OBJECT_STATE),  # ACD rules: Bridge in Delivered (ACD-1149)
+])
+def test_single_step_conference_refusals_change_nothing(w, how, dialed, want):
+    w.login_ready(1, "1001")
+    if how == "ringing":
+        cid, _ = w.inbound(agent_id="1001")
+    else:
+        cid = answered(w)
+        if how == "held":
+            w.req(1, M.HoldCallReq(invoke_id=5, call_id=cid, connection_device_id="3001"))
+    before = {d: lg.state for d, lg in w.c.calls[cid].legs.items()}
+    [d] = w.req(1, blind_conference(cid, dialed))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == want
+    assert {d: lg.state for d, lg in w.c.calls[cid].legs.items()} == before
+    assert [v["rule"] for v in w.c.violations] == (["ACD-1149"] if how == "ringing" else [])
