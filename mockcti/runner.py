@@ -7,7 +7,8 @@ client exits or the timeout passes, shuts the server down (the sessions closed f
 side) before it stops a client still running, then verifies the expectations and builds the report.
 
 Exit codes of ``mockcti run`` (:data:`EXIT_CODES`): 0 every expectation met and no violation;
-1 an expectation unmet or a violation recorded; 2 a scenario file is invalid (or bad usage);
+1 an expectation unmet or a violation recorded; 2 a scenario file is invalid (or bad usage, or the
+server could not listen: :class:`CannotListen`);
 3 the client command could not start or exited non-zero.
 """
 
@@ -21,14 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ScenarioRun", "run_scenario", "EXIT_CODES", "scenario_server"]
+__all__ = ["ScenarioRun", "run_scenario", "EXIT_CODES", "scenario_server", "CannotListen"]
 
 EXIT_CODES = {
     0: "every expectation met, no violation recorded",
     1: "an expectation unmet or a violation recorded",
-    2: "a scenario file is invalid, or bad usage",
+    2: "a scenario file is invalid, bad usage, or the server could not listen",
     3: "the client under test could not start or exited non-zero",
 }
+
+
+class CannotListen(OSError):
+    """The scenario's server could not listen (a port in use, an address not of this host, a name
+    that does not resolve): nothing was run, the client was not started."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 @dataclass
@@ -89,7 +98,10 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
 
     path = str(scenario) if isinstance(scenario, (str, Path)) else None
     server, engine = scenario_server(scenario, host=host, port=port, seed=seed)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:  # (not the run's verdict: `mockcti run` exits 2, as `mockcti serve` does)
+        raise CannotListen(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     name = engine.scenario.name
     if announce is not None:
         announce(f"scenario {name}: listening on {server.host}:{server.port} (seed {engine.seed})")

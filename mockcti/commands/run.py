@@ -14,7 +14,8 @@ HELP = "run scenario files against a client under test; exit 0 only when every e
 EPILOG = """exit codes:
   0  every expectation met, no violation recorded
   1  an expectation unmet or a violation recorded
-  2  a scenario file is invalid, bad usage, or a report file could not be written
+  2  a scenario file is invalid, bad usage, the server could not listen (--host/--port),
+     or a report file could not be written
   3  the client under test could not start or exited non-zero
   130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)"""
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from mockcti.journal import json_text
     from mockcti.report import junit_xml, write_report_file
-    from mockcti.runner import print_run, run_scenario
+    from mockcti.runner import CannotListen, print_run, run_scenario
     from mockcti.scenario.loader import ScenarioError, load_scenario
 
     scenarios = []
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     caught: list[int] = []  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
+    cannot_listen: list[str] = []  # a port in use …: the run stops there (exit 2), reports written
 
     async def main() -> list:
         stop = asyncio.Event()
@@ -97,9 +99,14 @@ def run(args: argparse.Namespace) -> int:
         for path, sc in scenarios:
             if stop.is_set():
                 break
-            run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
-                                     port=args.port, seed=args.seed, stop=stop,
-                                     announce=lambda s: print(s, file=sys.stderr, flush=True))
+            try:
+                run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
+                                         port=args.port, seed=args.seed, stop=stop,
+                                         announce=lambda s: print(s, file=sys.stderr, flush=True))
+            except CannotListen as exc:  # (a traceback and exit 1, as if the client had failed, before)
+                cannot_listen.append(str(exc))
+                print(f"mockcti run: scenario {sc.name}: {exc}", file=sys.stderr, flush=True)
+                break
             run.path = path
             runs.append(run)
             # the scenario's name as a file name: only safe characters, unique within this run
@@ -122,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # (where no signal handler could be installed)
         return 128 + signal.SIGINT
     combined = {
-        "tool": "mockcti", "passed": all(r.exit_code == 0 for r in runs),
+        # a scenario not run (the server could not listen, an interrupt) did not pass
+        "tool": "mockcti", "passed": len(runs) == len(scenarios) and all(r.exit_code == 0 for r in runs),
+        "not_run": [str(path) for path, _ in scenarios[len(runs):]],
         "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
                        "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,
                        "client_output": r.client_output} for r in runs],
@@ -143,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
           + (f", {skipped} not run" if skipped else "") + f"; report in {report_dir}/", file=sys.stderr)
     if caught:
         return 128 + caught[0]
-    if unwritten:
+    if unwritten or cannot_listen:
         return 2
     codes = [r.exit_code for r in runs]
     return 1 if 1 in codes else (3 if 3 in codes else 0)

@@ -490,3 +490,25 @@ def test_a_scenario_action_that_was_not_carried_out_is_printed(files):
     assert "WARNING the scenario's DeliverCall at " in r.stderr, r.stderr
     assert ("bad-call.yaml:10: timeline[0].do.deliver_call was not carried out: ani '3002' is the phone of "
             "agent 1002") in r.stderr, r.stderr
+
+
+def test_a_port_in_use_exits_2_with_one_line_and_no_scenario_passes(files):
+    """`--port` of a port another process listens on: a traceback and exit 1 (what an unmet
+    expectation exits), and nothing written. Now one line names the address, exit 2 (as `mockcti
+    serve` does), the client is not started, and the report says the scenarios were not run: not
+    passed."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        r = mockcti_run(files, str(files / "demo.yaml"), str(files / "demo.yaml"), "--port", str(port),
+                        client="1001 0")
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "client done" not in r.stderr, r.stderr
+    assert f"mockcti run: scenario cli-demo: cannot listen on 127.0.0.1:{port}: " in r.stderr
+    assert "0/0 scenario(s) passed, 2 not run" in r.stderr
+    summary = json.loads((files / "report" / "summary.json").read_text())
+    assert summary["passed"] is False and summary["scenarios"] == []
+    assert summary["not_run"] == [str(files / "demo.yaml")] * 2
