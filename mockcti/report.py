@@ -173,9 +173,16 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
     by_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for e in summary.get("expectations", []):
         by_scenario[e.get("scenario", "scenario")].append(e)
+    # the scenarios `mockcti run` ran (with the client under test's exit status), expectations or not
+    runs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for s in summary.get("scenarios", []):
+        if isinstance(s, Mapping) and s.get("name") is not None:
+            runs[str(s["name"])].append(s)
+            by_scenario.setdefault(str(s["name"]), [])
+    errors = 0
     for scen, exps in sorted(by_scenario.items()):
         suite = ET.SubElement(root, "testsuite", name=f"mockcti.scenario.{scen}")
-        fails = skips = 0
+        fails = skips = errs = 0
         for e in exps:
             case = ET.SubElement(suite, "testcase", classname=f"mockcti.scenario.{scen}", name=str(e.get("name")))
             where = e.get("where") or _where(e.get("file"), e.get("line"))
@@ -194,17 +201,31 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
                     message = f"{where}: {message}"
                 fail = ET.SubElement(case, "failure", type="expectation", message=message)
                 fail.text = "\n".join(x for x in (message, e.get("near_miss")) if x)
-        suite.set("tests", str(len(exps)))
+        # the client under test's exit (mockcti run --client-cmd): a case in every run, an <error> when
+        # it could not start or exited non-zero (exit 3), else a CI server showed all green for it
+        clients = [s for s in runs.get(scen, []) if s.get("client_exit") is not None]
+        for s in clients:
+            case = ET.SubElement(suite, "testcase", classname=f"mockcti.scenario.{scen}",
+                                 name="the client under test exits with status 0")
+            status = s["client_exit"]
+            if status != 0:
+                errs += 1
+                message = (f"the client under test could not start (status {status})" if status in (126, 127)
+                           else f"the client under test exited with status {status}")
+                err = ET.SubElement(case, "error", type="client exit", message=message)
+                err.text = "\n".join(x for x in (message, f"the scenario ended: {s.get('end')}" if s.get("end")
+                                                  else "") if x)
+        suite.set("tests", str(len(exps) + len(clients)))
         suite.set("failures", str(fails))
-        suite.set("errors", "0")
+        suite.set("errors", str(errs))
         suite.set("skipped", str(skips))
         # what the client under test printed (mockcti run), where CI servers show it beside the failures
-        output = "".join(str(s.get("client_output") or "") for s in summary.get("scenarios", [])
-                         if isinstance(s, Mapping) and s.get("name") == scen)
+        output = "".join(str(s.get("client_output") or "") for s in runs.get(scen, []))
         if output.strip():
             ET.SubElement(suite, "system-out").text = output
-        total += len(exps)
+        total += len(exps) + len(clients)
         failures += fails
+        errors += errs
     internal = _internal_errors(summary.get("faults", []))
     n_internal = max(summary.get("counts", {}).get("internal_errors", 0), len(internal))
     if n_internal:
@@ -216,9 +237,10 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         err.text = "\n".join((f"scenario {f['scenario']} " if f.get("scenario") is not None else "")
                              + f"t={f.get('t')} {f.get('where', '')}: {f.get('error', '')}" for f in internal)
         total += 1
+        errors += 1
     root.set("tests", str(total))
     root.set("failures", str(failures))
-    root.set("errors", "1" if n_internal else "0")
+    root.set("errors", str(errors))
     ET.indent(root)
     for el in root.iter():  # text from clients and scenario files may hold what XML 1.0 forbids
         el.text, el.tail = _xml_text(el.text), _xml_text(el.tail)

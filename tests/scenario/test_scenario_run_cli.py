@@ -512,3 +512,29 @@ def test_a_port_in_use_exits_2_with_one_line_and_no_scenario_passes(files):
     summary = json.loads((files / "report" / "summary.json").read_text())
     assert summary["passed"] is False and summary["scenarios"] == []
     assert summary["not_run"] == [str(files / "demo.yaml")] * 2
+
+
+def test_a_client_exiting_non_zero_is_an_error_case_in_junit(files):
+    """Exit 3 (the client exited 7, every expectation met) left junit.xml all green: failures="0"
+    errors="0", so a CI server showed a passing run the job failed. The client's exit is now a case
+    of the scenario's suite in every run with --client-cmd, the same name passing or not, an <error>
+    when the client exited non-zero, counted in the suite's and the root's errors."""
+    def client_case(root: ET.Element) -> ET.Element:
+        (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "mockcti.scenario.cli-demo"]
+        (case,) = [c for c in suite.iter("testcase") if c.get("name") == "the client under test exits with status 0"]
+        return suite, case
+
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 7")
+    assert r.returncode == 3, r.stderr
+    root = ET.parse(files / "report" / "junit.xml").getroot()
+    suite, case = client_case(root)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "0", "1")
+    assert root.get("errors") == "1" and root.get("failures") == "0"
+    assert case.find("error").get("message") == "the client under test exited with status 7"
+    assert int(root.get("tests")) == sum(int(s.get("tests")) for s in root.iter("testsuite"))
+
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(files / "report" / "junit.xml").getroot()
+    suite, case = client_case(root)
+    assert list(case) == [] and suite.get("errors") == "0" and root.get("errors") == "0"
