@@ -128,17 +128,25 @@ def run(args: argparse.Namespace) -> int:
         runs = asyncio.run(main())
     except KeyboardInterrupt:  # (where no signal handler could be installed)
         return 128 + signal.SIGINT
+    # each run's name in the report: its scenario's, made unique (two files of the same `name:`, a file
+    # given twice) so that junit.xml keeps one suite per run (merged, with both clients' output, before)
+    labels: list[str] = []
+    for r in runs:
+        labels.append(next(label for i in range(1, len(runs) + 1)
+                           if (label := r.name if i == 1 else f"{r.name}-{i}") not in labels))
     combined = {
         # a scenario not run (the server could not listen, an interrupt) did not pass
         "tool": "mockcti", "passed": len(runs) == len(scenarios) and all(r.exit_code == 0 for r in runs),
         "not_run": [str(path) for path, _ in scenarios[len(runs):]],
-        "scenarios": [{**r.summary, "name": r.name, "file": r.path, "journal": r.journal_file, "seed": r.seed,
+        "scenarios": [{**r.summary, "name": label, "file": r.path, "journal": r.journal_file, "seed": r.seed,
                        "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,
-                       "client_output": r.client_output} for r in runs],
+                       "client_output": r.client_output} for r, label in zip(runs, labels)],
         # each run numbers its sessions from 1: a violation or fault names its scenario (and journal)
-        "violations": [{**v, "scenario": r.name, "journal": r.journal_file} for r in runs for v in r.summary["violations"]],
-        "expectations": [e for r in runs for e in r.summary["expectations"]],
-        "faults": [{**f, "scenario": r.name, "journal": r.journal_file} for r in runs for f in r.summary["faults"]],
+        "violations": [{**v, "scenario": label, "journal": r.journal_file}
+                       for r, label in zip(runs, labels) for v in r.summary["violations"]],
+        "expectations": [{**e, "scenario": label} for r, label in zip(runs, labels) for e in r.summary["expectations"]],
+        "faults": [{**f, "scenario": label, "journal": r.journal_file}
+                   for r, label in zip(runs, labels) for f in r.summary["faults"]],
     }
     for name, text in (("summary.json", json_text(combined, indent=2) + "\n"), ("junit.xml", junit_xml(combined))):
         try:

@@ -538,3 +538,23 @@ def test_a_client_exiting_non_zero_is_an_error_case_in_junit(files):
     root = ET.parse(files / "report" / "junit.xml").getroot()
     suite, case = client_case(root)
     assert list(case) == [] and suite.get("errors") == "0" and root.get("errors") == "0"
+
+
+def test_two_runs_of_one_scenario_name_are_two_junit_suites(files):
+    """Two scenarios of the same `name:` (here one file given twice) were one JUnit suite holding
+    both runs' cases under the same names (a CI server that keys cases by class and name keeps one)
+    and both clients' output. Each run is now reported under a name of its own, in junit.xml and
+    summary.json alike, as its journal file is."""
+    r = mockcti_run(files, str(files / "demo.yaml"), str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 0, r.stderr
+    root = ET.parse(files / "report" / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite") if s.get("name").startswith("mockcti.scenario.")}
+    assert sorted(suites) == ["mockcti.scenario.cli-demo", "mockcti.scenario.cli-demo-2"]
+    for name, suite in suites.items():
+        assert [c.get("name") for c in suite.iter("testcase")] == ["query-1001",
+                                                                   "the client under test exits with status 0"]
+        assert {c.get("classname") for c in suite.iter("testcase")} == {name}
+    summary = json.loads((files / "report" / "summary.json").read_text())
+    assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [("cli-demo", "cli-demo.jsonl"),
+                                                                         ("cli-demo-2", "cli-demo-2.jsonl")]
+    assert [e["scenario"] for e in summary["expectations"]] == ["cli-demo", "cli-demo-2"]
