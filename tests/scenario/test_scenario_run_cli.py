@@ -123,7 +123,7 @@ def test_misbehaving_client_exits_1_with_the_near_miss(files):
     failures = list(root.iter("failure"))
     assert failures and any("got '1003'" in (f.get("message", "") + (f.text or "")) for f in failures)
     (case,) = [c for c in root.iter("testcase") if c.get("name") == "query-1001"]
-    assert case.get("line") == "8" and case.find("failure").get("message").startswith(f"{files / 'demo.yaml'}:8: ")
+    assert case.find("failure").get("message").startswith(f"{files / 'demo.yaml'}:8: ")
 
 
 def test_client_exiting_non_zero_exits_3(files):
