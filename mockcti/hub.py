@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mockcti.center import ContactCenter, Delivery, Subscription
+from mockcti.center import ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
     SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
@@ -526,7 +526,7 @@ class Hub:
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
         result = self.center.open_session(self._subscription(sid, req, granted), now)
         if result.status != S.E_CTI_NO_ERROR:
-            self.send(sid, FailureConf(invoke_id=req.invoke_id, status=int(result.status), text=result.text))
+            self.send(sid, Failure("failure_conf", status=int(result.status), text=result.text).message(req.invoke_id))
             session.open_refused(now)
             return
         for other in result.kicked:

@@ -31,11 +31,13 @@ from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import SERVICES_NEEDED, ServiceMask, services_text
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
+from mockcti.wire.types import fit_string
 
 _UINT = struct.Struct(">I")
 _HEARTBEAT_CONF_FRAME = struct.Struct(">III")
 _HEARTBEAT_REQ_ID = int(MessageType.HEARTBEAT_REQ)
 _HEARTBEAT_CONF_ID = int(MessageType.HEARTBEAT_CONF)
+_TEXT_MAX = SPECS[MessageType.FAILURE_CONF].fields_by_tag[7].max_len  # FAILURE_CONF Text: 255 bytes with the NUL
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
@@ -328,7 +330,8 @@ class Rejected:
     close: bool = False
 
     def failure_conf(self) -> FailureConf:
-        return FailureConf(invoke_id=self.invoke_id, status=int(self.status), text=self.text[:254] or None)
+        return FailureConf(invoke_id=self.invoke_id, status=int(self.status),
+                           text=fit_string(self.text, _TEXT_MAX) or None)
 
 
 @fast_frozen_init

@@ -12,7 +12,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import Dialect, FrameBuffer, MessageType, decode, encode
 from mockcti.wire.enums import AgentState, StatusCode
 from mockcti.wire.messages import (
-    CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, SystemEvent,
+    CloseConf, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, OpenConf, OpenReq, QueryAgentStateReq, SystemEvent,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -115,6 +115,31 @@ async def test_session_level_errors_over_tcp():
         rules = {v.data["rule"] for v in server.journal.violations()}
         assert {"PROTO-OPEN-FIRST", "PROTO-VERSION", "PROTO-IDLE-TIMEOUT-VALUE", "PROTO-SERVICE-MASK",
                 "PROTO-AGENT-IDENTITY", "PROTO-OPEN-TWICE", "PROTO-UNKNOWN-MESSAGE"} <= rules
+    finally:
+        await server.stop()
+
+
+async def test_a_refusal_quoting_what_the_client_sent_still_fits_the_failure_conf_text():
+    # the center's refusal texts quote the client's AgentID ("unknown agent '\\x01...'"): 128 control
+    # characters are 514 characters of repr, over FAILURE_CONF's Text (255 bytes with the NUL). The
+    # confirmation could not be encoded and the request went unanswered ("cannot encode" fault).
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        odd = "\x01" * 128  # an AgentID of the maximum size (129 with the NUL), no such agent
+        raw.send(open_req(invoke_id=3, agent_id=odd, agent_extension=None, agent_instrument=None))
+        reply = await raw.recv()
+        assert isinstance(reply, FailureConf) and reply.invoke_id == 3
+        assert reply.status == S.E_CTI_INVALID_AGENT_DATA
+        assert reply.text.startswith("unknown agent '\\x01") and len(reply.text.encode()) == 254
+        raw.send(open_req(invoke_id=4, services_requested=0x10, agent_id=None, agent_extension=None,
+                          agent_instrument=None))
+        assert isinstance(await raw.recv(), OpenConf)
+        raw.send(QueryAgentStateReq(invoke_id=5, agent_id=odd))
+        reply = await raw.recv()
+        assert isinstance(reply, FailureConf) and reply.invoke_id == 5
+        assert reply.status == S.E_CTI_INVALID_AGENT_DATA and len(reply.text.encode()) == 254
+        assert not [e for e in server.journal if e.kind == "fault"]
     finally:
         await server.stop()
 

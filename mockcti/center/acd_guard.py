@@ -236,10 +236,10 @@ class AcdGuard:
 
             entry = catalog.default().by_name(wf.ctierr_name)
             failure = Failure("control_failure_conf", failure_code=int(wf.cf_code),
-                              ccx_error_code=entry.code & 0xFFFFFFFF, text=f"{wf.ctierr_name}: {text}"[:255])
+                              ccx_error_code=entry.code & 0xFFFFFFFF, text=f"{wf.ctierr_name}: {text}")
         else:
             failure = Failure("control_failure_conf", failure_code=int(wf.cf_code),
-                              ccx_error_code=int(wf.ccx_error or CCXErrorCode.CCX_DEFAULT_ERROR_CODE), text=text[:255])
+                              ccx_error_code=int(wf.ccx_error or CCXErrorCode.CCX_DEFAULT_ERROR_CODE), text=text)
         raise Refused(failure, violation={
             "rule": check.rule_id, "operation": str(operation), "acd_state": str(state), "agent_id": agent.id,
             "code": check.code, "code_name": check.code_name, "code_text": _code_text(check.code),

@@ -45,6 +45,8 @@ from mockcti.wire.enums import (
     services_text,
 )
 from mockcti.wire.records import fast_frozen_init
+from mockcti.wire.spec import SPECS
+from mockcti.wire.types import fit_string
 
 __all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure",
            "SETTABLE_AGENT_STATES"]
@@ -195,6 +197,11 @@ class OpenResult:
     text: str | None = None
 
 
+# Text (tag 7) of FAILURE_CONF / CONTROL_FAILURE_CONF: 255 bytes with the NUL (reference §5.1)
+TEXT_MAX = min(SPECS[MessageType.FAILURE_CONF].fields_by_tag[7].max_len,
+               SPECS[MessageType.CONTROL_FAILURE_CONF].fields_by_tag[7].max_len)
+
+
 @dataclass(frozen=True)
 class Failure:
     """How the center refused a request; also what a violation records."""
@@ -206,10 +213,13 @@ class Failure:
     text: str | None = None
 
     def message(self, invoke_id: int) -> Message:
+        # the text may quote what the client sent (an AgentID of 128 control characters is 514 of
+        # repr): cut to what the Text field carries, or the confirmation could not be encoded at all
+        text = None if self.text is None else fit_string(self.text, TEXT_MAX)
         if self.kind == "failure_conf":
-            return M.FailureConf(invoke_id=invoke_id, status=self.status, text=self.text)
+            return M.FailureConf(invoke_id=invoke_id, status=self.status, text=text)
         return M.ControlFailureConf(invoke_id=invoke_id, failure_code=self.failure_code,
-                                    ccx_error_code=self.ccx_error_code, text=self.text)
+                                    ccx_error_code=self.ccx_error_code, text=text)
 
 
 def failure_conf(status: StatusCode, text: str) -> Failure:

@@ -33,6 +33,7 @@ from mockcti.scenario.model import substitute
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as W
 from mockcti.wire.enums import StatusCode
+from mockcti.wire.types import fit_string
 
 if TYPE_CHECKING:
     from mockcti.center import ContactCenter
@@ -530,7 +531,7 @@ class ScenarioEngine:
             entry = catalog.default().by_name(act.text_code)
         except Exception:  # noqa: BLE001 - the loader checked the name; keep the bare code if not found
             return f"{act.text_code_value} {act.text_code}"
-        return f"{entry.code} {entry.name}: {entry.description_en}"[:254]
+        return fit_string(f"{entry.code} {entry.name}: {entry.description_en}", 255)  # FAILURE_CONF Text, NUL included
 
     def _send_built(self, sid: int, mt: MessageType, fields: Mapping[str, Any], env: Mapping[str, Any],
                     ctx: "_Ctx") -> None:

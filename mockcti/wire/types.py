@@ -36,7 +36,7 @@ from construct import (
 __all__ = [
     "CHAR", "UCHAR", "SHORT", "USHORT", "INT", "UINT", "BOOL", "TIME", "UNSPEC_FIXED",
     "Kind", "STRING", "UNSPEC", "NAMEDVAR", "NAMEDARRAY", "NUMERIC_KINDS",
-    "NamedVariable", "NamedArray", "fixed_format", "MAX_NAMED_DATA",
+    "NamedVariable", "NamedArray", "fixed_format", "MAX_NAMED_DATA", "fit_string",
 ]
 
 # -- fixed-part primitives (reference §1) ------------------------------------------------
@@ -84,6 +84,22 @@ def _str_decode(data: bytes) -> str:
 
 def _str_encode(value: str) -> bytes:
     return value.encode("utf-8", "surrogateescape") + b"\x00"
+
+
+def fit_string(value: str, max_len: int) -> str:
+    """``value`` cut, on a character boundary, to the longest prefix a STRING field of ``max_len``
+    bytes can carry (its UTF-8 bytes plus the NUL; reference §1: the maximum counts bytes, NUL
+    included). For texts the server writes itself (a FAILURE_CONF's Text quoting what a client
+    sent): a STRING over its maximum cannot be encoded at all."""
+    if len(value) < max_len // 4:  # at most 4 bytes a character: fits whatever the characters
+        return value
+    room = max_len - 1
+    used = 0
+    for i, ch in enumerate(value):
+        used += len(ch.encode("utf-8", "surrogateescape"))
+        if used > room:
+            return value[:i]
+    return value
 
 
 class _LenientString(Adapter):

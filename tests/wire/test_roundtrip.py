@@ -106,3 +106,19 @@ def test_a_dialect_prints_in_a_line_not_with_its_message_number_table():
     assert "by_wire_id" not in pretty(d) and "<Profile uccx 10..18>" in pretty(d)
     assert repr(UCCX.with_type_ids({"CONFIG_TERMINAL_EVENT": 999})) == "<Profile uccx 10..18, remapped message numbers>"
     assert len(repr(cases(dialect=d))) < 10_000
+
+
+@pytest.mark.parametrize("value,max_len,expected", [
+    ("abc", 4, "abc"),                      # 3 bytes + NUL: fits exactly
+    ("abcd", 4, "abc"),                     # one byte too many
+    ("ab\u00e9", 4, "ab"),                  # é is 2 bytes: not cut in half
+    ("a\u20ac\u20ac", 8, "a\u20ac\u20ac"),  # 7 bytes + NUL
+    ("a\u20ac\u20ac", 7, "a\u20ac"),
+    ("\udcff" * 10, 5, "\udcff" * 4),      # a byte kept by surrogateescape is one byte
+])
+def test_fit_string_cuts_to_the_bytes_a_string_field_carries(value, max_len, expected):
+    from mockcti.wire.types import STRING, fit_string
+
+    fitted = fit_string(value, max_len)
+    assert fitted == expected
+    assert len(STRING.encode(fitted)) <= max_len
