@@ -38,6 +38,9 @@ ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 MAX_CSQ_NAME = 63
 MAX_TEAM_NAME = 49
 MAX_INSTRUMENT = 63
+#: the largest CSQ id: CALL_QUEUED_EVENT and QUERY_QUEUE_STATISTICS_REQ carry CSQID (tag 62) as an INT
+#: (reference §5.4, §5.7); a larger id did not encode, and the bridges never got the call's CALL_QUEUED_EVENT
+MAX_CSQ_ID = 0x7FFFFFFF
 
 
 def _call_data_max() -> dict[str, int]:
@@ -286,6 +289,12 @@ class _Builder:
             raise self.err(path, f"{v} is outside {lo}..{hi}")
         return v
 
+    def csq_id(self, v: Any, path: str) -> int:
+        if isinstance(v, int) and not isinstance(v, bool) and v > MAX_CSQ_ID:
+            raise self.err(path, f"{v} is outside 0..{MAX_CSQ_ID}: CALL_QUEUED_EVENT carries a CSQID as an INT "
+                                 "(reference §5.4)")
+        return self.integer(v, path, 0, MAX_CSQ_ID)
+
     def seconds(self, v: Any, path: str, hi: float) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:  # nan fails too
             raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}")
@@ -310,7 +319,7 @@ class _Builder:
             c = self.mapping(c, p, self.CSQ)
             if "name" not in c:
                 raise self.err(p, "missing key 'name'")
-            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name", max_len=MAX_CSQ_NAME), self.integer(c.get("id", i + 1), f"{p}.id", 0, 0xFFFFFFFE),
+            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name", max_len=MAX_CSQ_NAME), self.csq_id(c.get("id", i + 1), f"{p}.id"),
                                   self.seconds(c["wrapup_time"], f"{p}.wrapup_time", MAX_WRAPUP)
                                   if "wrapup_time" in c else None))
         names = [c.name for c in csqs]

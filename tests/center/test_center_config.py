@@ -94,6 +94,8 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("agents: [{id: '1', extension: '2', instrument: '" + "9" * 64 + "'}]", "agents[0].instrument",
      ["longer than 63 bytes"]),
     ("agents: [{id: '1', extension: '2', team: '" + "é" * 25 + "'}]", "agents[0].team", ["longer than 49 bytes"]),
+    # CALL_QUEUED_EVENT carries CSQID as an INT: a larger id did not encode, the bridges never got the event
+    ("csqs: [{name: Big, id: 2147483648}]", "csqs[0].id", ["2147483648", "0..2147483647", "CALL_QUEUED_EVENT"]),
     # a preset call's caller is outside the center: from an agent's phone the caller's leg was the agent's
     ("agents: [{id: '1', extension: '2'}, {id: '5', extension: '6'}]\ncalls: [{agent: '1', ani: '6'}]",
      "calls[0].ani", ["the phone of agent 5", "outside the center"]),
