@@ -1518,12 +1518,12 @@ class ContactCenter:
         dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)
         if not dev or dev not in self.by_device:
             raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
-        # a UCCX agent phone: one ACD line plus a second for consultation (reference §5.3 QUERY_DEVICE_INFO_CONF)
+        # a UCCX agent phone: one active call, one held (consultation), a conference of 4. The reserved ICM
+        # fields keep the values UCCX sends (reference §5.3 QUERY_DEVICE_INFO_CONF, the UCCX page: PeripheralType,
+        # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21
         self._conf(out, sid, M.QueryDeviceInfoConf(
-            invoke_id=req.invoke_id, peripheral_type=self.config.peripheral_type, type_of_device=NONE_SHORT,
-            class_of_device=0, num_lines=2, reserved=0, max_active_calls=1, max_held_calls=1,
-            max_devices_in_conference=4, make_call_setup=0, transfer_conference_setup=0, call_events_supported=0,
-            call_control_supported=0, other_features_supported=0))
+            invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1, max_devices_in_conference=4,
+            make_call_setup=0))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)

@@ -10,6 +10,7 @@ import pytest
 from mockcti.center import CenterConfig, ContactCenter, Subscription, default_center
 from mockcti.center.config import AgentConfig, CSQConfig
 from mockcti.center.core import AGENT_DEVICE, EXTERNAL_DEVICE
+from mockcti.wire import Dialect, encode
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
@@ -378,7 +379,13 @@ def test_set_call_data_snapshot_and_device_info(w):
     dev = w.req(1, M.SnapshotDeviceReq(invoke_id=95))[0].message
     assert [c.call_connection_call_id for c in dev.calls] == [cid]
     info = w.req(1, M.QueryDeviceInfoReq(invoke_id=96, agent_instrument="3001"))[0].message
-    assert info.TYPE is MT.QUERY_DEVICE_INFO_CONF and info.num_lines == 2
+    assert info.TYPE is MT.QUERY_DEVICE_INFO_CONF
+    # the reserved ICM fields carry what UCCX sends (reference §5.3, the UCCX page): PeripheralType, TypeOfDevice
+    # and ClassOfDevice -1, NumLines 0, reserved 0 — not the events' PeripheralType 21 nor a count of lines
+    body = encode(info, Dialect.uccx(14))[8:]
+    assert body[:14] == bytes.fromhex("00000060 ffff ffff ffff 0000 0000")
+    assert body[14:20] == bytes.fromhex("0001 0001 0004")  # MaxActiveCalls, MaxHeldCalls, MaxDevicesInConference
+    assert body[24:40] == bytes(16) and len(body) == 40
 
 
 def test_open_session_rules():
