@@ -1047,13 +1047,17 @@ _msg(MT.QUERY_DEVICE_INFO_CONF, S2C, 'C',
     ),
 )
 
-# SNAPSHOT_CALL_REQ (82) C->S; layout source I
-_msg(MT.SNAPSHOT_CALL_REQ, C2S, 'I',
+# SNAPSHOT_CALL_REQ (82) C->S; layout source C (the UCCX page) and I (ICM guides v14/v15)
+# protocol.md §5.3 prints ConnectionDeviceType at 8 and CallID at 10; the UCCX page
+# (developer.cisco.com/docs/contact-center-express/snapshot_call_req) and the ICM guides' table
+# "SNAPSHOT_CALL_REQ Message Format" both give CallID (ICM ConnectionCallID) UINT at 8, then
+# ConnectionDeviceType USHORT at 12 -- followed here (tests/wire/test_golden.py).
+_msg(MT.SNAPSHOT_CALL_REQ, C2S, 'C',
     fixed=(
         F('InvokeID', UINT),  # 0: InvokeID | client-chosen; echoed in the CONF
         R('PeripheralID', UINT, 1),  # 4: reserved (ICM PeripheralID) | 1
-        F('ConnectionDeviceType', USHORT),  # 8: ConnectionDeviceType
-        F('CallID', UINT),  # 10: CallID
+        F('CallID', UINT),  # 8: CallID (ICM ConnectionCallID)
+        F('ConnectionDeviceType', USHORT),  # 12: ConnectionDeviceType
     ),
     floating=(
         T(25, 'ConnectionDeviceID', STRING, 64, REQ),  # ConnectionDeviceID

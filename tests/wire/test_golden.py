@@ -246,3 +246,23 @@ def test_vectors_match_reference(shared_dir):
     inline = dict(re.findall(r"(HEARTBEAT_REQ|CLOSE_REQ) vector `([0-9a-f ]+)`", section))
     assert inline == {"HEARTBEAT_REQ": V8_11_HEARTBEAT, "CLOSE_REQ": V8_11_CLOSE}
     assert "prefix BodyLength 4 resp. 8" in section
+
+
+def test_snapshot_call_req_has_the_call_id_before_the_device_type():
+    # SNAPSHOT_CALL_REQ as the UCCX page (developer.cisco.com snapshot_call_req) and the ICM guides
+    # (Protocol Version 14/15, table "SNAPSHOT_CALL_REQ Message Format") print it: InvokeID,
+    # reserved/PeripheralID 1, CallID UINT at 8, ConnectionDeviceType USHORT at 12, then tag 25.
+    # protocol.md §5.3 printed the two fields the other way round; a client written from the Cisco
+    # page got E_CTI_INVALID_CALLID for every snapshot.
+    import struct
+
+    from mockcti.wire.messages import SnapshotCallReq
+
+    body = struct.pack(">IIIH", 7, 1, 0x01020304, 0) + bytes([25, 5]) + b"3001\x00"
+    wire = struct.pack(">II", len(body), 82) + body
+    for dialect in (Dialect.uccx(14), Dialect.ucce(19)):
+        msg = decode_bytes(wire, dialect)
+        assert (msg.invoke_id, msg.call_id, msg.connection_device_type) == (7, 0x01020304, 0)
+        assert msg.connection_device_id == "3001"
+        assert encode(SnapshotCallReq(invoke_id=7, call_id=0x01020304, connection_device_type=0,
+                                      connection_device_id="3001"), dialect) == wire
