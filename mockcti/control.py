@@ -1276,7 +1276,12 @@ class _ControlFeature:
             journal.keep = True
             journal.max_messages = 100_000
         self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed)
-        await self.control.start()
+        try:
+            await self.control.start()
+        except OSError as exc:  # its strerror is the whole line `serve` prints: the option and the address
+            self.control = None
+            raise OSError(exc.errno, f"--control-port {self.port}: cannot listen on {self.host}:{self.port}: "
+                                     f"{exc.strerror or exc}") from exc
         print(f"mockcti control API on {self.control.url}", file=sys.stderr, flush=True)
 
     async def stop(self, server: Any, args: Any) -> None:

@@ -318,13 +318,28 @@ def write_reports(journal: Journal, directory: str | Path, *,
                   expectations: Iterable[Expectation | Mapping[str, Any]] = (), seed: int | None = None,
                   extra: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Write ``summary.json`` and ``junit.xml`` into ``directory``; return their paths."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+    d = make_report_dir(directory)
     summary = build_summary(journal, expectations=expectations, seed=seed, extra=extra)
     paths = {"summary": d / "summary.json", "junit": d / "junit.xml"}
     write_report_file(paths["summary"], json_text(summary, indent=2) + "\n")
     write_report_file(paths["junit"], junit_xml(summary))
     return paths
+
+
+def make_report_dir(directory: str | Path) -> Path:
+    """Create the report directory ``directory`` (with its parents) and return it. An OSError says
+    in its ``strerror`` what is wrong, in words: a file where the directory (or a parent of it)
+    should be reads "not a directory (a file of that name exists)", not "File exists"."""
+    d = Path(directory)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OSError(exc.errno, "not a directory (a file of that name exists)", str(d)) from exc
+    except NotADirectoryError as exc:
+        raise OSError(exc.errno, "a parent of it is a file, not a directory", str(d)) from exc
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot create the directory: {exc.strerror or exc}", str(d)) from exc
+    return d
 
 
 def write_report_file(path: Path, text: str) -> None:
@@ -369,8 +384,17 @@ class _ReportFeature:
                        "longer written (summary.json and junit.xml still are, at shutdown)")
 
     async def start(self, server, args) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._stream = open(self.directory / "journal.jsonl", "w", encoding="utf-8")
+        # an OSError's strerror is the whole line `serve` prints: it names the option and the path
+        try:
+            make_report_dir(self.directory)
+        except OSError as exc:
+            raise OSError(exc.errno, f"--report {self.directory}: {exc.strerror}") from exc
+        journal = self.directory / "journal.jsonl"
+        try:
+            self._stream = open(journal, "w", encoding="utf-8")
+        except OSError as exc:
+            raise OSError(exc.errno, f"--report {self.directory}: cannot write {journal}: "
+                                     f"{exc.strerror or exc}") from exc
         self._sink = JsonLinesSink(self._stream, on_error=self._journal_failed)
         server.journal.add_sink(self._sink)
 

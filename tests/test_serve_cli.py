@@ -55,11 +55,31 @@ def test_a_port_in_use_is_a_usage_error_before_any_listening_line(capsys):
 
 
 def test_a_report_directory_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    """The line was "mockcti serve: [Errno 17] File exists: '.../afile'": neither the option nor
+    what is wrong. Now it names --report and says a file is where the directory should be."""
     f = tmp_path / "afile"
     f.write_text("x")
     assert main(["serve", "--port", "0", "--loop", "asyncio", "--report", str(f)]) == 2
     out = capsys.readouterr()
-    assert "afile" in out.err and "listening" not in out.out
+    assert out.err == f"mockcti serve: --report {f}: not a directory (a file of that name exists)\n"
+    assert "listening" not in out.out
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--report", str(f / "sub")]) == 2
+    assert capsys.readouterr().err == (f"mockcti serve: --report {f / 'sub'}: a parent of it is a file, "
+                                       "not a directory\n")
+
+
+def test_a_control_port_in_use_names_the_option(capsys):
+    """The line was "mockcti serve: [Errno 98] error while attempting to bind on address ...": which of
+    the two ports? Now it names --control-port, as a CTI port in use names the address."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", "0", "--loop", "asyncio", "--control-port", str(port)]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith(f"mockcti serve: --control-port {port}: cannot listen on 127.0.0.1:{port}: ")
+    assert "address already in use" in out.err and "[Errno" not in out.err and len(out.err.splitlines()) == 1
+    assert "listening" not in out.out
 
 
 def test_calls_per_minute_needs_a_csq(tmp_path, capsys):

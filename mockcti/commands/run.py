@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mockcti.journal import json_text
-    from mockcti.report import junit_xml, write_report_file
+    from mockcti.report import junit_xml, make_report_dir, write_report_file
     from mockcti.runner import CannotListen, print_run, run_scenario
     from mockcti.scenario.loader import ScenarioError, load_scenario
 
@@ -60,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if not (0 < args.timeout < float("inf")):  # (nan compares false both ways)
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
-    report_dir = Path(args.report)
     try:
-        report_dir.mkdir(parents=True, exist_ok=True)
+        report_dir = make_report_dir(args.report)
     except OSError as exc:  # a file of that name, no permission ...
         print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -288,8 +288,8 @@ def run(args: argparse.Namespace) -> int:
             for f in features:
                 await f.start(server, args)
                 started.append(f)
-        except OSError as exc:  # a feature's port or directory (--control-port, --report)
-            print(f"mockcti serve: {exc}", file=sys.stderr)
+        except OSError as exc:  # a feature's port or directory (--control-port, --report): its strerror names it
+            print(f"mockcti serve: {exc.strerror or exc}", file=sys.stderr)
             for f in reversed(started):
                 await f.stop(server, args)
             await server.stop()

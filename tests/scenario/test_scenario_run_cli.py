@@ -558,3 +558,12 @@ def test_two_runs_of_one_scenario_name_are_two_junit_suites(files):
     assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [("cli-demo", "cli-demo.jsonl"),
                                                                          ("cli-demo-2", "cli-demo-2.jsonl")]
     assert [e["scenario"] for e in summary["expectations"]] == ["cli-demo", "cli-demo-2"]
+
+
+def test_a_report_directory_that_is_a_file_says_so(files):
+    """`--report FILE` said only "File exists"; now what is wrong: a file where the directory goes."""
+    (files / "afile").write_text("x")
+    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--report", str(files / "afile")]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=files)
+    assert r.returncode == 2
+    assert r.stderr == f"mockcti run: --report {files / 'afile'}: not a directory (a file of that name exists)\n"
