@@ -151,6 +151,30 @@ def test_json_lines_follow_the_log_level():
     assert len(lines) == 1 and "PROTO-NO-CLOSE" in lines[0]
 
 
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json"])
+def test_log_level_error_shows_only_violations_and_faults(json_lines):
+    """--log-level error printed exactly what warning prints (happenings, control API notes …): a
+    choice that did nothing. Now warning adds happenings, error only what fails a run."""
+    shown = {}
+    for level in ("warning", "error"):
+        stream = io.StringIO()
+        trace = Trace(stream, json_lines=json_lines, verbose=False, level=level)
+        journal = Journal(keep=False)
+        trace(journal.record("connect", 0.0, 1, peer="x"))
+        trace(journal.record("happening", 0.1, None, what="agent 1001: ring no answer"))
+        trace(journal.record("note", 0.2, None, what="control API reset"))
+        trace(journal.record("violation", 0.3, 1, rule="PROTO-NO-CLOSE", detail="d"))
+        trace(journal.record("fault", 0.4, 1, fault="reset"))
+        trace.close()
+        shown[level] = stream.getvalue()
+    assert "ring no answer" in shown["warning"] and "control API reset" in shown["warning"]
+    assert "ring no answer" not in shown["error"] and "control API reset" not in shown["error"]
+    for level in ("warning", "error"):
+        assert "PROTO-NO-CLOSE" in shown[level] and "reset" in shown[level] and "peer" not in shown[level]
+    if not json_lines:  # a note reads as the other happenings do, not as a dict
+        assert "  ** note what=control API reset\n" in shown["warning"], shown["warning"]
+
+
 def _interactive_sigint() -> None:
     """In the child: Ctrl-C as in a terminal (a test run started in the background ignores SIGINT)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)

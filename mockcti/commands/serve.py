@@ -59,10 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     out = g.add_mutually_exclusive_group()
     out.add_argument("--quiet", "-q", action="store_true", help="print only the bound address and errors")
-    out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields and session events")
+    out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields (as --log-level debug)")
     out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   help="level of the trace (debug = every field; info = messages; warning = violations and faults)")
+                   help="level of the trace (debug = every field; info = messages; warning = violations, faults "
+                        "and happenings; error = violations and faults only)")
     _add_optional_features(p)
 
 
@@ -101,6 +102,9 @@ class Trace:
         self.level = level
         #: read by the journal: at warning and error no message is printed (text or JSON), so none is rendered
         self.wants_messages = level not in ("warning", "error")
+        #: entry kinds this level leaves out: warning the messages and connections, error all but what
+        #: fails a run (violations, faults)
+        self._hidden = frozenset() if self.wants_messages else frozenset(_LOW_KINDS[level])
         self.dropped = 0
         self.broken: str | None = None  # why the trace stopped (the stream failed)
         self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
@@ -153,7 +157,7 @@ class Trace:
     def __call__(self, entry) -> None:
         if self.broken is not None:
             return
-        if entry.kind in ("in", "out", "connect", "close") and self.level in ("warning", "error"):
+        if entry.kind in self._hidden:
             return
         if self.json_lines:
             self._emit(entry.to_json() + "\n")
@@ -168,7 +172,7 @@ class Trace:
             line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {m['type']} {fields}"
         elif entry.kind == "violation":
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
-        elif entry.kind in ("fault", "happening", "scenario", "rejected"):
+        elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
             rest = " ".join(f"{k}={v}" for k, v in d.items())
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
         elif entry.kind in ("connect", "close"):
@@ -178,6 +182,10 @@ class Trace:
             line = f"{entry.t:9.3f} {entry.kind} {d}"
         self._emit(line + "\n")
 
+
+#: what --log-level warning / error leave out of the trace
+_LOW_KINDS = {"warning": ("in", "out", "connect", "close"),
+              "error": ("in", "out", "connect", "close", "happening", "scenario", "rejected", "note")}
 
 _DEFAULT_RESERVED = {"peripheral_id", "monitor_id", "peripheral_type", "session_id", "mrd_id", "num_tasks",
                      "agent_mode", "max_task_limit", "icm_agent_id", "agent_availability_status", "skill_group_id",
