@@ -67,3 +67,64 @@ def test_the_uccx_adaptation_is_described_as_the_code_has_it():
                     assert state in text, (where, rule, state)
                 else:
                     assert re.search(rf"\b{ops[rule]}\b[^.]*\balso\b[^.]*\b{state}\b", text), (where, rule, state)
+
+
+def _python_block(first_line: str) -> str:
+    (block,) = [b for b in blocks("python") if b.startswith(first_line)]
+    return block
+
+
+def test_the_wire_example_runs_and_gives_the_bytes_it_shows():
+    block = _python_block("from mockcti.wire import")
+    ns: dict = {}
+    exec(compile(block, "README.md (wire example)", "exec"), ns)  # noqa: S102 - the README's own code
+    shown = re.search(r'# (b"[^"]*")', block).group(1)
+    assert ns["data"] == eval(shown)  # noqa: S307 - a bytes literal from the README
+
+
+def test_the_catalog_example_gives_the_values_its_comments_show():
+    """Each line `expression  # value ...` of the catalog example: the expression has that value."""
+    block = _python_block("from mockcti.catalog import")
+    ns: dict = {}
+    checked = 0
+    for line in block.splitlines():
+        code, _, comment = line.partition("#")
+        code = code.strip()
+        m = re.match(r'\s*(\d+|"[^"]*"|True|False|U32Forms\(.*\))(?:[;:( ]|$)', comment)
+        if not code:
+            continue
+        if m is None:  # an import, an assignment, or an expression whose comment shows no value
+            exec(code, ns)  # noqa: S102 - the README's own code
+            continue
+        value, shown = eval(code, ns), m.group(1)  # noqa: S307 - the README's own expression
+        if shown.startswith("U32Forms"):
+            assert repr(value) == shown, line
+        else:
+            assert value == eval(shown), line  # noqa: S307 - a literal from the README
+        checked += 1
+    assert checked >= 5
+
+
+def test_the_catalog_commands_exit_0(capsys):
+    """Every `mockcti catalog ...` line the README shows finds something (exit status 0)."""
+    import shlex
+
+    from mockcti.cli import main
+
+    lines = re.findall(r"^    mockcti catalog(.*?)(?:\s+#.*)?$", README.read_text(), re.M)
+    assert len(lines) >= 8
+    for rest in lines:
+        assert main(["catalog", *shlex.split(rest)]) == 0, rest
+    capsys.readouterr()
+
+
+def test_the_quick_start_runs_against_a_server(cti_server, capsys):
+    """The quick start, as printed, against the mock (its port instead of 42027)."""
+    block = _python_block("import asyncio\nfrom mockcti.client import CTIClient")
+    assert '"127.0.0.1", 42027' in block
+    code = block.replace('"127.0.0.1", 42027', f'"{cti_server.host}", {cti_server.port}')
+    exec(compile(code, "README.md (quick start)", "exec"), {"__name__": "readme"})  # noqa: S102
+    out = capsys.readouterr().out
+    assert out.startswith("logged out? True\nAgentStateEvent(") and "agent_state=3," in out
+    cti_server.assert_received("CLOSE_REQ", count=1)
+    cti_server.assert_no_violations()
