@@ -41,8 +41,8 @@ from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    SERVICES_NEEDED, EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SystemEventID,
-    services_text,
+    SERVICES_NEEDED, EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SupervisoryAction,
+    SystemEventID, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -87,6 +87,25 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
             "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED},
 }
+#: the refusals of the supervisor requests whose status UCCX does not name, by CenterConfig.control_failure_codes.
+#: §7.1 says only "supervisor assist / emergency with no supervisor available: FAILURE_CONF", and §6.1 lists
+#: ICM's E_CTI_SUPERVISOR_NOT_FOUND (64) and E_CTI_INVALID_SUPERVISORY_ACTION (82) as reserved in UCCX: "uccx"
+#: sends only what UCCX names (E_CTI_UNSPECIFIED_FAILURE / E_CTI_INVALID_AGENT_DATA with a text saying why,
+#: a SupervisoryAction UCCX does not document as CF_VALUE_OUT_OF_RANGE like any bad argument), "icm" the ICM
+#: statuses, which UCCX may or may not send (U)
+_SUPERVISOR_REFUSALS: dict[str, dict[str, Callable[[str], Failure]]] = {
+    "uccx": {"no_supervisor": lambda text: failure_conf(S.E_CTI_UNSPECIFIED_FAILURE, text),
+             "not_supervisor": lambda text: failure_conf(S.E_CTI_INVALID_AGENT_DATA, text),
+             "bad_action": lambda text: control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT, text)},
+    "icm": {"no_supervisor": lambda text: failure_conf(S.E_CTI_SUPERVISOR_NOT_FOUND, text),
+            "not_supervisor": lambda text: failure_conf(S.E_CTI_SUPERVISOR_NOT_FOUND, text),
+            "bad_action": lambda text: failure_conf(S.E_CTI_INVALID_SUPERVISORY_ACTION, text)},
+}
+#: the SupervisoryAction values UCCX documents (reference §6.20): clear, barge-in, intercept
+_SUPERVISOR_CLEAR = int(SupervisoryAction.SUPERVISOR_CLEAR)
+_SUPERVISOR_BARGE_IN = int(SupervisoryAction.SUPERVISOR_BARGE_IN)
+_SUPERVISOR_INTERCEPT = int(SupervisoryAction.SUPERVISOR_INTERCEPT)
+_SUPERVISORY_ACTIONS = frozenset({_SUPERVISOR_CLEAR, _SUPERVISOR_BARGE_IN, _SUPERVISOR_INTERCEPT})
 #: the statistics CONFs' count of agents in each state (§5.7)
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
@@ -323,6 +342,9 @@ class Call:
     #: and one other party is left, the agent reads Line1Conferenced, not Line1Connected (error-catalogs
     #: §3.3: Line2Conferenced --ClearConnection--> Line1Conferenced)
     conferenced: bool = False
+    #: EventCause of the call's CALL_DELIVERED_EVENTs: CEC_NEW_CALL, or the supervisor feature that made
+    #: the call (CEC_SUPERVISOR_ASSIST / CEC_EMERGENCY_CALL, reference §6.11)
+    cause: int = _CEC_NEW_CALL
 
     def agent_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.agent is not None]
@@ -367,6 +389,7 @@ class ContactCenter:
         self._seq = itertools.count()
         self.acd = _load_acd(self.config)
         self._cf = _CF_CHOICES[self.config.control_failure_codes]
+        self._sup_refusal = _SUPERVISOR_REFUSALS[self.config.control_failure_codes]
         #: CSQ id -> its own wrap-up time (the others use config.wrapup_time)
         self._wrapup_of = {c.id: c.wrapup_time for c in self.config.csqs if c.wrapup_time is not None}
         if self.config.on_agent_disconnect not in ON_AGENT_DISCONNECT:
@@ -546,13 +569,19 @@ class ContactCenter:
                     raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
                                                f"{name} {dev!r} is not the phone of this session's agent {agent.id!r}"))
             return agent
-        agent_id = getattr(msg, "agent_id", None)
+        return self._agent_named(msg, "agent_id", ("agent_instrument", "agent_extension", *fields))
+
+    def _agent_named(self, msg: Message, id_field: str | None, device_fields: Iterable[str]) -> Agent:
+        """The agent a request names by ``id_field`` (an AgentID) or else by the first of ``device_fields``
+        it fills (a phone): E_CTI_INVALID_AGENT_DATA for an unknown one, E_CTI_REQUIRED_DATA_MISSING
+        for none (§7.1)."""
+        agent_id = getattr(msg, id_field, None) if id_field else None
         if agent_id:
             agent = self.agents.get(agent_id)
             if agent is None:
                 raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {agent_id!r}"))
             return agent
-        for name in ("agent_instrument", "agent_extension", *fields):
+        for name in device_fields:
             dev = getattr(msg, name, None)
             if dev:
                 agent = self.by_device.get(dev)
@@ -835,7 +864,7 @@ class ContactCenter:
     def _dev_type(self, leg: Leg) -> int:
         return AGENT_DEVICE if leg.agent is not None else EXTERNAL_DEVICE
 
-    def _delivered(self, call: Call, leg: Leg, calling: str) -> Message:
+    def _delivered(self, call: Call, leg: Leg, calling: str, cause: int | None = None) -> Message:
         cfg = self.config
         return M.CallDeliveredEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
@@ -843,13 +872,13 @@ class ContactCenter:
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
-            local_connection_state=int(leg.state), event_cause=_CEC_NEW_CALL,
+            local_connection_state=int(leg.state), event_cause=call.cause if cause is None else cause,
             connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
             named_variables=call.named_variables, **self._vars(call))
 
-    def _established(self, call: Call, leg: Leg, calling: str) -> Message:
+    def _established(self, call: Call, leg: Leg, calling: str, cause: int = _CEC_NONE) -> Message:
         cfg = self.config
         return M.CallEstablishedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
@@ -857,7 +886,7 @@ class ContactCenter:
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
             called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
-            local_connection_state=_LCS_CONNECT, event_cause=_CEC_NONE,
+            local_connection_state=_LCS_CONNECT, event_cause=cause,
             connection_device_id=leg.device, answering_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device)
 
@@ -1017,14 +1046,19 @@ class ContactCenter:
             if call.acd and self.config.ring_no_answer > 0:
                 self._ring_timer(agent, call.id, now)
         elif agent.state is _READY and not call.acd and not consult:
-            # a direct call (another agent's MAKE_CALL, a non-ACD call transferred here) takes a READY
-            # agent out of routing, as UCCX does (§6.19 AGT_NON_ICD 32761: "direct non-business call
-            # received"): NOT_READY, and it stays so after the call (a NOT_READY agent's direct call
-            # changes nothing, §7.2 make call). Left READY, the queues offered it calls while it talked.
-            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
+            self._direct_call(out, agent, now)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani))
+
+    def _direct_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """A direct call reaches a READY agent's phone (another agent's MAKE_CALL, a non-ACD call
+        transferred here, a supervisor's assist call or barge-in): it takes the agent out of routing, as
+        UCCX does (§6.19 AGT_NON_ICD 32761: "direct non-business call received"): NOT_READY, and it stays
+        so after the call (a NOT_READY agent's direct call changes nothing, §7.2 make call). Left READY,
+        the queues offered it calls while it talked."""
+        if agent.state is _READY:
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
 
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
         """An ACD call has just reserved the agent: it is given ``ring_no_answer`` seconds (when set)."""
@@ -1163,15 +1197,7 @@ class ContactCenter:
         self._need_logged_in(agent)
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "MAKE_CALL_REQ needs DialedNumber"))
-        self._guard(agent, "MakeCall", dest=req.dialed_number)
-        self._not_itself(agent, req.dialed_number)
-        if any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
-               for c in self._agent_calls(agent)):
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
-                                          f"{agent.device} already has an active call"))
-        if agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED):
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
-                                          f"agent {agent.id} must be NOT_READY to place a call"))
+        self._may_place_call(agent, req.dialed_number)
         call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE, agent.device, dialed=req.dialed_number,
                               variables={k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data")
                                          if getattr(req, k, None)},
@@ -1179,6 +1205,42 @@ class ContactCenter:
         self._place(out, sid, call, agent, req.dialed_number, now, conf=lambda leg: M.MakeCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=leg.device))
+
+    def _busy_phone(self, agent: Agent) -> bool:
+        """Whether the agent's phone has a call it is talking on, dialling or ringing with (held calls aside)."""
+        return any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
+                   for c in self._agent_calls(agent))
+
+    def _may_place_call(self, agent: Agent, dialed: str) -> None:
+        """What a new call from the agent's phone needs (MAKE_CALL_REQ, a supervisor assist or emergency
+        call without a related call): the ACD rules, another phone, a free phone, the agent NOT_READY."""
+        self._guard(agent, "MakeCall", dest=dialed)
+        self._not_itself(agent, dialed)
+        if self._busy_phone(agent):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"{agent.device} already has an active call"))
+        if agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"agent {agent.id} must be NOT_READY to place a call"))
+
+    def _may_consult(self, agent: Agent, active: Call, leg: Leg, dialed: str) -> None:
+        """What a consultation from the agent's call needs (CONSULT_CALL_REQ, a supervisor assist or
+        emergency call about that call): the ACD rules, another phone, the call connected or held, no
+        second call."""
+        self._guard(agent, "Consult", call=active, leg=leg, dest=dialed)
+        self._not_itself(agent, dialed)
+        if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"call {active.id} is not connected at {leg.device}"))
+        if any(c is not active and c.leg_of(agent.id) is not None for c in self._agent_calls(agent)):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"{leg.device} already has a second call"))
+
+    def _hold_for_consult(self, out: list[Delivery], call: Call, leg: Leg) -> None:
+        """A consultation holds the agent's connected call first (§7.2: CALL_HELD_EVENT, then the new call)."""
+        if leg.state is LCS.LCS_CONNECT:
+            leg.state = LCS.LCS_HOLD
+            self._emit(out, call, self._held(call, leg))
 
     def _place(self, out: list[Delivery], sid: int, call: Call, agent: Agent, dialed: str, now: float,
                conf: Callable[[Leg], Message]) -> None:
@@ -1224,17 +1286,8 @@ class ContactCenter:
         leg = self._my_leg(active, agent, req.active_connection_device_id)
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "CONSULT_CALL_REQ needs DialedNumber"))
-        self._guard(agent, "Consult", call=active, leg=leg, dest=req.dialed_number)
-        self._not_itself(agent, req.dialed_number)
-        if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
-                                          f"call {active.id} is not connected at {leg.device}"))
-        if any(c is not active and c.leg_of(agent.id) is not None for c in self._agent_calls(agent)):
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
-                                          f"{leg.device} already has a second call"))
-        if leg.state is LCS.LCS_CONNECT:
-            leg.state = LCS.LCS_HOLD
-            self._emit(out, active, self._held(active, leg))
+        self._may_consult(agent, active, leg, req.dialed_number)
+        self._hold_for_consult(out, active, leg)
         consult = self._new_call(now, CallType.CALLTYPE_CONSULT, agent.device, dialed=req.dialed_number,
                                  consult_of=active.id, csq_id=active.csq_id,
                                  variables=dict(active.variables), named_variables=active.named_variables)
@@ -1544,6 +1597,169 @@ class ContactCenter:
                                for lg in call.legs.values()),
             **self._vars(call)))
 
+    # -- supervisor requests (reference §5.5, §7.2 supervisor functions) ------------------------------------
+
+    def _team_supervisor(self, agent: Agent) -> Agent:
+        """The supervisor an assist or emergency call of ``agent`` goes to: a supervisor of the agent's team
+        (``supervisor = true`` in the center file) that is available — logged in, its phone not talking,
+        dialling or ringing — the team's primary one (the first configured) first (UCCX: "once an
+        available supervisor is found"; which one is not said: U). None: the configured refusal
+        (FAILURE_CONF, §7.1)."""
+        team = agent.cfg.team
+        supervisors = [self.agents[a.id] for a in self.config.agents if a.supervisor and a.team == team
+                       and a.id != agent.id]
+        for sup in supervisors:
+            if sup.logged_in and not self._busy_phone(sup):
+                return sup
+        if not supervisors:
+            raise Refused(self._sup_refusal["no_supervisor"](f"team {team!r} of agent {agent.id} has no supervisor"))
+        raise Refused(self._sup_refusal["no_supervisor"](
+            f"no supervisor of team {team!r} is available (logged in, phone free): "
+            + ", ".join(f"{s.id} {_short_state(s.state)}" for s in supervisors)))
+
+    def _call_supervisor(self, out: list[Delivery], sid: int, req: Message, call_id: int | None, now: float, *,
+                         call_type: CallType, cause: EventCause,
+                         conf: Callable[[Call, Leg], Message], event: Callable[[Call, Agent], Message]) -> None:
+        """SUPERVISOR_ASSIST_REQ and EMERGENCY_CALL_REQ: a call of type ``call_type`` from the agent's phone to
+        its team's supervisor (:meth:`_team_supervisor`), placed as the agent's own calls are — about a
+        related call (``call_id``) as a consultation of it (the call is held first, and the agent can then
+        conference or transfer the supervisor in, or reconnect), else as a new call (the agent NOT_READY,
+        its phone free). The supervisor's phone rings (CALL_DELIVERED with EventCause ``cause``) and the
+        supervisor's agent-mode sessions and every bridge get ``event`` (no mask filters it, §6.6)."""
+        agent = self._requester_agent(sid, req, fields=("connection_device_id",))
+        self._need_logged_in(agent)
+        related = leg = None
+        if call_id is not None and call_id != NONE_ID:
+            related = self._lookup_call(call_id)
+            leg = self._my_leg(related, agent, req.connection_device_id)
+        else:
+            self._my_phone(agent, req.connection_device_id)
+        sup = self._team_supervisor(agent)
+        if related is not None and leg is not None:
+            self._may_consult(agent, related, leg, sup.device)
+            self._hold_for_consult(out, related, leg)
+            call = self._new_call(now, call_type, agent.device, dialed=sup.device, consult_of=related.id,
+                                  variables=dict(related.variables), named_variables=related.named_variables)
+        else:
+            self._may_place_call(agent, sup.device)
+            call = self._new_call(now, call_type, agent.device, dialed=sup.device)
+        call.cause = int(cause)
+        self._place(out, sid, call, agent, sup.device, now, conf=lambda lg: conf(call, lg))
+        ev = event(call, agent)
+        out.extend(Delivery(s, ev) for s in sorted(self._sessions_of(sup) | self.bridges))
+
+    def _my_phone(self, agent: Agent, device: str | None) -> None:
+        """A request without a call names the agent's own phone (ConnectionDeviceID), if any."""
+        if device and device not in (agent.device, agent.cfg.extension):
+            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
+                                       f"ConnectionDeviceID {device!r} is not the phone of agent {agent.id}"))
+
+    def _supervisor_assist_req(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq, now: float) -> None:
+        client = self.subs[sid].client_id if sid in self.subs else ""
+        self._call_supervisor(
+            out, sid, req, req.call_id, now, call_type=CallType.CALLTYPE_ASSIST, cause=EventCause.CEC_SUPERVISOR_ASSIST,
+            conf=lambda call, lg: M.SupervisorAssistConf(invoke_id=req.invoke_id, call_id=call.id,
+                                                         connection_device_type=0, connection_device_id=lg.device),
+            event=lambda call, agent: M.SupervisorAssistEvent(
+                call_id=call.id, connection_device_type=0, connection_device_id=agent.device,
+                client_id=_fit(client, 63), text=req.text))
+
+    def _emergency_call_req(self, out: list[Delivery], sid: int, req: M.EmergencyCallReq, now: float) -> None:
+        client = self.subs[sid].client_id if sid in self.subs else ""
+        self._call_supervisor(
+            out, sid, req, req.connection_call_id, now, call_type=CallType.CALLTYPE_EMERGENCY,
+            cause=EventCause.CEC_EMERGENCY_CALL,
+            conf=lambda call, lg: M.EmergencyCallConf(
+                invoke_id=req.invoke_id, connection_call_id=call.id, connection_device_type=0, line_handle=NONE_SHORT,
+                line_type=_LINE_BUSINESS, connection_device_id=lg.device),
+            # InvokeID: printed on the UCCX page only (ICM has none, U): 0, the event answers no request of
+            # its receiver; SessionID: the session of the agent that declared the emergency
+            event=lambda call, agent: M.EmergencyCallEvent(
+                invoke_id=0, peripheral_id=self.config.peripheral_id, connection_call_id=call.id,
+                connection_device_type=0, session_id=sid, connection_device_id=agent.device,
+                client_id=_fit(client, 63) or None, agent_extension=agent.cfg.extension, agent_id=agent.id,
+                agent_instrument=agent.device))
+
+    def _supervise_call_req(self, out: list[Delivery], sid: int, req: M.SuperviseCallReq, now: float) -> None:
+        """A supervisor barges in on, intercepts or leaves a call of an agent of its team (UCCX documents
+        SupervisoryAction 3 BARGE_IN, 4 INTERCEPT and 0 CLEAR; §6.20). Barge-in conferences the supervisor's
+        phone into the agent's call: CALL_DELIVERED, CALL_ESTABLISHED (EventCause CEC_SUPERVISOR_BARGE_IN)
+        and CALL_CONFERENCED_EVENT (the agent's phone the controller, the supervisor's the added party),
+        the call re-typed SUPERVISOR_BARGE_IN (§6.17, §7.2: CALL_DATA_UPDATE to whoever knows it);
+        intercept does the same if the supervisor is not on the call yet, then clears the agent's
+        connection (CALL_CONNECTION_CLEARED with CEC_SUPERVISOR_INTERCEPT, END_CALL to the agent, who takes
+        its after-call state) — the supervisor stays with the other parties, the call re-typed
+        SUPERVISOR_INTERCEPT; clear takes the supervisor's phone off the call (CEC_SUPERVISOR_CLEAR),
+        which ends the call when fewer than two parties are left. SUPERVISE_CALL_CONF names the call and
+        the supervised agent's phone. The supervisor is the session's agent (agent mode) or the phone
+        SupervisorInstrument / SupervisorConnectionDeviceID names (bridge mode); the agent is named by
+        AgentID, AgentInstrument, AgentExtension or AgentConnectionDeviceID. Silent monitoring and whisper
+        (1, 2: ICM values) are not UCCX's (its silent monitoring is not a CTI request): refused."""
+        sub = self.subs.get(sid)
+        if sub is not None and sub.mode == "agent" and sub.agent_id:
+            sup = self.agents[sub.agent_id]
+            self._my_phone(sup, req.supervisor_instrument)
+        else:
+            sup = self._agent_named(req, None, ("supervisor_instrument", "supervisor_connection_device_id"))
+        if not sup.cfg.supervisor:
+            raise Refused(self._sup_refusal["not_supervisor"](f"agent {sup.id} is not a supervisor"))
+        self._need_logged_in(sup)
+        action = req.supervisory_action
+        if action not in _SUPERVISORY_ACTIONS:
+            raise Refused(self._sup_refusal["bad_action"](
+                f"SupervisoryAction {action} is not simulated; UCCX documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT"))
+        agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
+        if agent is sup or agent.cfg.team != sup.cfg.team:
+            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
+                                       f"agent {agent.id} (team {agent.cfg.team!r}) is not in the team of "
+                                       f"supervisor {sup.id} ({sup.cfg.team!r})"))
+        call = self._lookup_call(req.agent_call_id)
+        if req.supervisor_call_id not in (None, NONE_ID):
+            self._lookup_call(req.supervisor_call_id)
+        conf = M.SuperviseCallConf(invoke_id=req.invoke_id, call_id=call.id, connection_device_type=0,
+                                   connection_device_id=agent.device)
+        if action == _SUPERVISOR_CLEAR:
+            sleg = self._my_leg(call, sup, req.supervisor_connection_device_id)
+            self._conf(out, sid, conf)
+            self._drop_leg(out, call, sleg, now, cause=int(EventCause.CEC_SUPERVISOR_CLEAR))
+            return
+        aleg = self._my_leg(call, agent, req.agent_connection_device_id)
+        if aleg.state is not LCS.LCS_CONNECT:
+            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"agent {agent.id} is not talking on call {call.id}"))
+        sleg = call.leg_of(sup.id)
+        if sleg is None and self._busy_phone(sup):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"supervisor {sup.id}'s phone {sup.device} already has an active call"))
+        if sleg is not None and action == _SUPERVISOR_BARGE_IN:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"supervisor {sup.id} is already on call {call.id}"))
+        intercept = action == _SUPERVISOR_INTERCEPT
+        cause = int(EventCause.CEC_SUPERVISOR_INTERCEPT if intercept else EventCause.CEC_SUPERVISOR_BARGE_IN)
+        self._conf(out, sid, conf)
+        self._retype(out, call, CallType.CALLTYPE_SUPERVISOR_INTERCEPT if intercept
+                     else CallType.CALLTYPE_SUPERVISOR_BARGE_IN)
+        if sleg is None:
+            self._barge_in(out, call, sup, aleg, cause, now)
+        if intercept:
+            self._drop_leg(out, call, aleg, now, cause=cause)
+
+    def _barge_in(self, out: list[Delivery], call: Call, sup: Agent, aleg: Leg, cause: int, now: float) -> None:
+        """The supervisor's phone joins the agent's call as a conference party (see :meth:`_supervise_call_req`)."""
+        self._direct_call(out, sup, now)
+        leg = Leg(sup.device, sup.id, LCS.LCS_ALERTING)
+        self._put_leg(call, leg)
+        self._emit(out, call, self._delivered(call, leg, call.ani, cause))
+        leg.state = LCS.LCS_CONNECT
+        self._emit(out, call, self._established(call, leg, call.ani, cause))
+        self._emit(out, call, M.CallConferencedEvent(
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
+            skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0,
+            secondary_device_type=NONE_SHORT, secondary_call_id=NONE_ID, controller_device_type=AGENT_DEVICE,
+            added_party_device_type=AGENT_DEVICE, local_connection_state=_LCS_CONNECT, event_cause=cause,
+            primary_device_id=call.ani, secondary_device_id="", controller_device_id=aleg.device,
+            added_party_device_id=sup.device, parties=self._parties(call)))
+
     # -- call teardown ------------------------------------------------------------------------------------
 
     def _sessions_of(self, agent: Agent) -> set[int]:
@@ -1563,12 +1779,13 @@ class ContactCenter:
     def _drop_quietly(self, call: Call, leg: Leg) -> None:
         self._take_leg(call, leg.device)
 
-    def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float) -> None:
-        """One party hangs up: CALL_CONNECTION_CLEARED; END_CALL to that agent; the call ends when
-        fewer than two parties remain (§7.2 Clear). Two outside parties left talking (an agent leaving
-        the conference of a customer and an outside number) are a call that goes on, as after a
-        single-step transfer to an outside number, until one of them hangs up."""
-        self._emit(out, call, self._conn_cleared(call, leg, leg.device))
+    def _drop_leg(self, out: list[Delivery], call: Call, leg: Leg, now: float, cause: int = _CEC_NONE) -> None:
+        """One party hangs up: CALL_CONNECTION_CLEARED (EventCause ``cause``: a supervisor's clear or
+        intercept says so); END_CALL to that agent; the call ends when fewer than two parties remain
+        (§7.2 Clear). Two outside parties left talking (an agent leaving the conference of a customer
+        and an outside number) are a call that goes on, as after a single-step transfer to an outside
+        number, until one of them hangs up."""
+        self._emit(out, call, self._conn_cleared(call, leg, leg.device, cause))
         self._take_leg(call, leg.device)
         agent = self.agents.get(leg.agent) if leg.agent else None
         if len(call.legs) < 2:
@@ -1819,6 +2036,9 @@ class ContactCenter:
         MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
         MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
         MT.TEAM_CONFIG_REQ: _team_config_req,
+        MT.SUPERVISOR_ASSIST_REQ: _supervisor_assist_req,
+        MT.EMERGENCY_CALL_REQ: _emergency_call_req,
+        MT.SUPERVISE_CALL_REQ: _supervise_call_req,
         MT.CONFIG_REQUEST_KEY_EVENT: _config_request,
         MT.CONFIG_REQUEST_EVENT: _config_request,
         MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: _query_agent_queue_statistics_req,

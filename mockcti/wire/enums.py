@@ -872,7 +872,10 @@ SERVICES_NEEDED: dict[MessageType, int] = {
         MessageType.ALTERNATE_CALL_REQ, MessageType.ANSWER_CALL_REQ, MessageType.CLEAR_CALL_REQ,
         MessageType.CLEAR_CONNECTION_REQ, MessageType.CONFERENCE_CALL_REQ, MessageType.CONSULT_CALL_REQ,
         MessageType.HOLD_CALL_REQ, MessageType.MAKE_CALL_REQ, MessageType.RECONNECT_CALL_REQ,
-        MessageType.RETRIEVE_CALL_REQ, MessageType.TRANSFER_CALL_REQ, MessageType.SEND_DTMF_SIGNAL_REQ)},
+        MessageType.RETRIEVE_CALL_REQ, MessageType.TRANSFER_CALL_REQ, MessageType.SEND_DTMF_SIGNAL_REQ,
+        # an agent's supervisor assist and emergency calls are calls its phone places (not a supervisor
+        # function: the agent's desktop is not granted SUPERVISOR); which service UCCX checks is not said (U)
+        MessageType.SUPERVISOR_ASSIST_REQ, MessageType.EMERGENCY_CALL_REQ)},
     MessageType.SET_AGENT_STATE_REQ: int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY),
     MessageType.SET_CALL_DATA_REQ: int(ServiceMask.CTI_SERVICE_CALL_DATA_UPDATE),
     MessageType.TEAM_CONFIG_REQ: int(ServiceMask.CTI_SERVICE_SUPERVISOR),

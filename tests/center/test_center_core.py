@@ -411,13 +411,6 @@ def test_system_and_failure_events_reach_every_session(w):
     assert [(d.session_id, d.message.status) for d in out] == [(9, S.E_CTI_AUTO_CONFIG_RESET)]
 
 
-def test_unsimulated_requests_get_a_failure_conf(w):
-    w.open(agent_sub(3, "1003", services=0x87))  # a supervisor's desktop: SUPERVISE_CALL_REQ is its service
-    [d] = w.req(3, M.SuperviseCallReq(invoke_id=97))
-    assert d.message == M.FailureConf(invoke_id=97, status=S.E_CTI_UNSPECIFIED_FAILURE,
-                                      text="mockcti does not simulate SUPERVISE_CALL_REQ")
-
-
 def test_preset_calls_from_config():
     cfg = CenterConfig.from_mapping({
         "csqs": [{"name": "Sales", "id": 5}],

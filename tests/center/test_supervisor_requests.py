@@ -1,0 +1,304 @@
+"""The supervisor requests in the pure center (reference §5.5, §7.2 supervisor functions): what each
+session — the agent's desktop, its supervisor's desktop, a bridge — receives for a barge-in, an
+intercept and a clear (SUPERVISE_CALL_REQ), an agent's SUPERVISOR_ASSIST_REQ and EMERGENCY_CALL_REQ,
+and the refusals. Default center: Team1 = 1001, 1002 (no supervisor); Team2 = 1003 and its
+supervisor 1004; CSQ Sales = 1001-1003."""
+
+from __future__ import annotations
+
+import pytest
+
+from center_world import World, agent_sub, bridge_sub, only, seq  # tests/support, on the path
+
+from mockcti.center import CenterConfig, Subscription, default_center
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CallType as CT
+from mockcti.wire.enums import ControlFailureCode as CF
+from mockcti.wire.enums import EventCause as EC
+from mockcti.wire.enums import LocalConnectionState as LCS
+from mockcti.wire.enums import ReasonCode
+from mockcti.wire.enums import StatusCode as S
+
+NONE = 0xFFFFFFFF
+AGENT, SUP, BRIDGE = 3, 4, 9
+SUP_SVC = 0x87  # a supervisor's desktop: CLIENT_EVENTS, CALL_DATA_UPDATE, CLIENT_CONTROL, SUPERVISOR
+
+
+def world(*, icm: bool = False, sup_ready: bool = False) -> World:
+    """Agent 1003 READY, its supervisor 1004 logged in (NOT_READY unless ``sup_ready``), a bridge."""
+    cfg = default_center()
+    if icm:
+        cfg = CenterConfig(agents=cfg.agents, csqs=cfg.csqs, control_failure_codes="icm")
+    w = World(cfg)
+    w.open(bridge_sub(BRIDGE))
+    w.open(agent_sub(AGENT, "1003"))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=sup_ready)
+    return w
+
+
+def talking(w: World) -> int:
+    """An inbound Sales call that agent 1003 answered; its CallID."""
+    cid, _ = w.inbound(csq="Sales", ani="0611")
+    w.req(AGENT, M.AnswerCallReq(invoke_id=5, call_id=cid, connection_device_type=0, connection_device_id="3003"))
+    return cid
+
+
+def supervise(w: World, cid: int, action: int, *, sid: int = SUP, invoke_id: int = 20, **kw):
+    fields = {"agent_id": "1003", **kw}
+    return w.req(sid, M.SuperviseCallReq(invoke_id=invoke_id, agent_call_id=cid, supervisor_call_id=NONE,
+                                         agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                         supervisory_action=action, **fields))
+
+
+def test_barge_in_conferences_the_supervisor_into_the_agents_call():
+    """SUPERVISOR_BARGE_IN: SUPERVISE_CALL_CONF (the call, the agent's phone) to the supervisor; the call
+    re-typed SUPERVISOR_BARGE_IN (CALL_DATA_UPDATE to the sessions that know it); the supervisor's phone
+    joins — CALL_DELIVERED, CALL_ESTABLISHED and CALL_CONFERENCED (agent's phone the controller, the
+    supervisor's the added party, EventCause CEC_SUPERVISOR_BARGE_IN) to the agent, the supervisor (after
+    its BEGIN_CALL, with the new CallType) and the bridge. The agent stays TALKING."""
+    w = world()
+    cid = talking(w)
+    out = supervise(w, cid, 3)
+    assert seq(out, SUP) == ["SUPERVISE_CALL_CONF", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT",
+                             "CALL_ESTABLISHED_EVENT", "CALL_CONFERENCED_EVENT"]
+    for sid in (AGENT, BRIDGE):
+        assert seq(out, sid) == ["CALL_DATA_UPDATE_EVENT", "CALL_DELIVERED_EVENT", "CALL_ESTABLISHED_EVENT",
+                                 "CALL_CONFERENCED_EVENT"]
+    assert only(out, SUP, MT.SUPERVISE_CALL_CONF) == [M.SuperviseCallConf(
+        invoke_id=20, call_id=cid, connection_device_type=0, connection_device_id="3003")]
+    assert only(out, SUP, MT.BEGIN_CALL_EVENT)[0].call_type == CT.CALLTYPE_SUPERVISOR_BARGE_IN
+    assert only(out, AGENT, MT.CALL_DATA_UPDATE_EVENT)[0].call_type == CT.CALLTYPE_SUPERVISOR_BARGE_IN
+    [delivered] = only(out, SUP, MT.CALL_DELIVERED_EVENT)
+    assert (delivered.connection_device_id, delivered.event_cause, delivered.local_connection_state) == (
+        "3004", EC.CEC_SUPERVISOR_BARGE_IN, LCS.LCS_ALERTING)
+    [established] = only(out, SUP, MT.CALL_ESTABLISHED_EVENT)
+    assert (established.answering_device_id, established.event_cause) == ("3004", EC.CEC_SUPERVISOR_BARGE_IN)
+    [conf] = only(out, BRIDGE, MT.CALL_CONFERENCED_EVENT)
+    assert (conf.primary_call_id, conf.controller_device_id, conf.added_party_device_id, conf.event_cause) == (
+        cid, "3003", "3004", EC.CEC_SUPERVISOR_BARGE_IN)
+    assert [p.connected_party_device_id for p in conf.parties] == ["0611", "3003", "3004"]
+    assert not only(out, AGENT, MT.AGENT_STATE_EVENT) and w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
+    # a second barge-in on the same call: the supervisor is already on it
+    [d] = supervise(w, cid, 3, invoke_id=21)
+    assert d.session_id == SUP and d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert d.message.failure_code == CF.CF_INVALID_OBJECT_STATE
+
+
+def test_intercept_after_a_barge_in_clears_the_agent_and_the_supervisor_stays():
+    """SUPERVISOR_INTERCEPT while barged in: the call re-typed SUPERVISOR_INTERCEPT, the agent's
+    connection cleared (CEC_SUPERVISOR_INTERCEPT) with END_CALL to the agent, who goes READY (its
+    after-call state); the supervisor and the caller go on. SUPERVISOR_CLEAR then takes the supervisor off
+    (CEC_SUPERVISOR_CLEAR): the caller alone is no call, CALL_CLEARED and END_CALL follow."""
+    w = world()
+    cid = talking(w)
+    supervise(w, cid, 3)
+    out = supervise(w, cid, 4, invoke_id=21)
+    assert seq(out, SUP) == ["SUPERVISE_CALL_CONF", "CALL_DATA_UPDATE_EVENT", "CALL_CONNECTION_CLEARED_EVENT"]
+    assert seq(out, AGENT) == ["CALL_DATA_UPDATE_EVENT", "CALL_CONNECTION_CLEARED_EVENT", "END_CALL_EVENT",
+                               "AGENT_STATE_EVENT"]
+    assert seq(out, BRIDGE) == ["CALL_DATA_UPDATE_EVENT", "CALL_CONNECTION_CLEARED_EVENT", "AGENT_STATE_EVENT"]
+    assert only(out, BRIDGE, MT.CALL_DATA_UPDATE_EVENT)[0].call_type == CT.CALLTYPE_SUPERVISOR_INTERCEPT
+    [cleared] = only(out, SUP, MT.CALL_CONNECTION_CLEARED_EVENT)
+    assert (cleared.connection_device_id, cleared.releasing_device_id, cleared.event_cause) == (
+        "3003", "3003", EC.CEC_SUPERVISOR_INTERCEPT)
+    assert only(out, AGENT, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_READY
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3004"]
+
+    out = supervise(w, cid, 0, invoke_id=22)
+    assert seq(out, SUP) == ["SUPERVISE_CALL_CONF", "CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT",
+                             "END_CALL_EVENT"]
+    assert seq(out, BRIDGE) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT"]
+    assert seq(out, AGENT) == []
+    assert only(out, SUP, MT.CALL_CONNECTION_CLEARED_EVENT)[0].event_cause == EC.CEC_SUPERVISOR_CLEAR
+    assert cid not in w.c.calls and w.c.agents["1004"].state is AS.AGENT_STATE_NOT_READY
+
+
+def test_intercept_without_barge_in_and_clear_after_a_barge_in():
+    """SUPERVISOR_INTERCEPT straight away joins the supervisor (EventCause CEC_SUPERVISOR_INTERCEPT) and
+    clears the agent in one request; a READY supervisor goes NOT_READY (AGT_NON_ICD: a direct call, out
+    of routing). After a plain barge-in, SUPERVISOR_CLEAR leaves the agent and the caller talking."""
+    w = world(sup_ready=True)
+    cid = talking(w)
+    out = supervise(w, cid, 4)
+    assert seq(out, SUP) == ["SUPERVISE_CALL_CONF", "AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT",
+                             "CALL_ESTABLISHED_EVENT", "CALL_CONFERENCED_EVENT", "CALL_CONNECTION_CLEARED_EVENT"]
+    [state] = only(out, SUP, MT.AGENT_STATE_EVENT)
+    assert (state.agent_state, state.event_reason_code) == (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_NON_ICD)
+    assert {m.event_cause for m in only(out, BRIDGE, MT.CALL_CONFERENCED_EVENT)} == {EC.CEC_SUPERVISOR_INTERCEPT}
+    assert only(out, SUP, MT.BEGIN_CALL_EVENT)[0].call_type == CT.CALLTYPE_SUPERVISOR_INTERCEPT
+    assert "END_CALL_EVENT" in seq(out, AGENT) and sorted(w.c.calls[cid].legs) == ["0611", "3004"]
+
+    w = world()
+    cid = talking(w)
+    supervise(w, cid, 3)
+    out = supervise(w, cid, 0, invoke_id=21)
+    assert seq(out, SUP) == ["SUPERVISE_CALL_CONF", "CALL_CONNECTION_CLEARED_EVENT", "END_CALL_EVENT"]
+    assert seq(out, AGENT) == seq(out, BRIDGE) == ["CALL_CONNECTION_CLEARED_EVENT"]
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3003"]
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
+
+
+def test_a_bridge_granted_supervisor_supervises_by_naming_the_supervisors_phone():
+    """A bridge session granted CTI_SERVICE_SUPERVISOR acts for the supervisor its
+    SupervisorInstrument names (and for none: E_CTI_REQUIRED_DATA_MISSING)."""
+    w = world()
+    w.open(Subscription(8, "bridge", 0x96, 0xFFFFFF, 0x3FF, client_id="sup-bridge"))
+    cid = talking(w)
+    [d] = supervise(w, cid, 3, sid=8)
+    assert d.message == M.FailureConf(invoke_id=20, status=S.E_CTI_REQUIRED_DATA_MISSING,
+                                      text="the request names no agent or device")
+    out = supervise(w, cid, 3, sid=8, supervisor_instrument="3004")
+    assert seq(out, 8)[0] == "SUPERVISE_CALL_CONF" and "3004" in w.c.calls[cid].legs
+
+
+def _refusal(out, sid=SUP):
+    [d] = out  # a refused request changes nothing: its refusal is all that goes out
+    assert d.session_id == sid
+    return d.message
+
+
+@pytest.mark.parametrize("icm", [False, True], ids=["uccx", "icm"])
+def test_supervise_call_refusals(icm):
+    """Each refusal is the one confirmation, nothing changes: unknown call E_CTI_INVALID_CALLID; agent
+    ringing or holding (not talking) CF_INVALID_OBJECT_STATE (icm: CF_NO_ACTIVE_CALL); an agent of another team, or an unknown
+    one, E_CTI_INVALID_AGENT_DATA; a requester who is no supervisor E_CTI_INVALID_AGENT_DATA (icm:
+    E_CTI_SUPERVISOR_NOT_FOUND); monitor/whisper CF_VALUE_OUT_OF_RANGE (icm: E_CTI_INVALID_SUPERVISORY_ACTION);
+    clear while not on the call CF_INVALID_CSTA_CONNECTION_ID; supervisor logged out E_CTI_AGENT_NOT_LOGGED_ON;
+    a supervisor's phone busy with its own call CF_INVALID_OBJECT_STATE; no SUPERVISOR service: the
+    service refusal."""
+    w = world(icm=icm)
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001", ready=False)
+    assert _refusal(supervise(w, 424242, 3)).status == S.E_CTI_INVALID_CALLID
+    cid, _ = w.inbound(csq="Sales", ani="0611")  # rings at 1003
+    not_talking = CF.CF_NO_ACTIVE_CALL if icm else CF.CF_INVALID_OBJECT_STATE  # as for HOLD_CALL_REQ
+    m = _refusal(supervise(w, cid, 3))
+    assert (m.TYPE, m.failure_code, m.text) == (MT.CONTROL_FAILURE_CONF, not_talking,
+                                                f"agent 1003 is not talking on call {cid}")
+    w.req(AGENT, M.AnswerCallReq(invoke_id=5, call_id=cid, connection_device_type=0, connection_device_id="3003"))
+    w.req(AGENT, M.HoldCallReq(invoke_id=6, call_id=cid, connection_device_type=0, connection_device_id="3003"))
+    assert _refusal(supervise(w, cid, 3)).failure_code == not_talking
+    w.req(AGENT, M.RetrieveCallReq(invoke_id=7, held_call_id=cid, held_connection_device_type=0,
+                                   held_connection_device_id="3003"))
+    m = _refusal(supervise(w, cid, 3, agent_id="1001"))
+    assert (m.status, m.text) == (S.E_CTI_INVALID_AGENT_DATA,
+                                  "agent 1001 (team 'Team1') is not in the team of supervisor 1004 ('Team2')")
+    assert _refusal(supervise(w, cid, 3, agent_id="9999")).status == S.E_CTI_INVALID_AGENT_DATA
+    m = _refusal(supervise(w, cid, 3, sid=AGENT), AGENT)  # 1003's desktop is not granted SUPERVISOR
+    assert (m.status, m.text) == (S.E_CTI_UNSPECIFIED_FAILURE,
+                                  "SUPERVISE_CALL_REQ needs CTI_SERVICE_SUPERVISOR in ServicesRequested")
+    w.open(agent_sub(2, "1002", services=SUP_SVC))  # granted SUPERVISOR, but 1002 is no supervisor
+    m = _refusal(supervise(w, cid, 3, sid=2), sid=2)
+    assert (m.status, m.text) == (S.E_CTI_SUPERVISOR_NOT_FOUND if icm else S.E_CTI_INVALID_AGENT_DATA,
+                                  "agent 1002 is not a supervisor")
+    for action in (1, 2, 7):
+        m = _refusal(supervise(w, cid, action))
+        if icm:
+            assert (m.TYPE, m.status) == (MT.FAILURE_CONF, S.E_CTI_INVALID_SUPERVISORY_ACTION)
+        else:
+            assert (m.TYPE, m.failure_code) == (MT.CONTROL_FAILURE_CONF, CF.CF_VALUE_OUT_OF_RANGE)
+    assert _refusal(supervise(w, cid, 0)).failure_code == CF.CF_INVALID_CSTA_CONNECTION_ID
+    w.req(SUP, M.MakeCallReq(invoke_id=8, agent_instrument="3004", dialed_number="0699"))  # its own call
+    m = _refusal(supervise(w, cid, 3))
+    assert (m.failure_code, m.text) == (CF.CF_INVALID_OBJECT_STATE,
+                                        "supervisor 1004's phone 3004 already has an active call")
+    w.c.hang_up(w.t, next(c for c in w.c.calls if c != cid), "0699")
+    w.req(SUP, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGOUT))
+    assert _refusal(supervise(w, cid, 3)).status == S.E_CTI_AGENT_NOT_LOGGED_ON
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3003"]
+
+
+def test_supervisor_assist_about_a_call_is_a_consultation_of_the_supervisor():
+    """SUPERVISOR_ASSIST_REQ naming the agent's call: the call is held, an ASSIST call (CallType 19) goes
+    from the agent's phone to its team's supervisor — SUPERVISOR_ASSIST_CONF (the new call, the agent's
+    phone), CALL_SERVICE_INITIATED, CALL_ORIGINATED, CALL_DELIVERED at the supervisor's phone (EventCause
+    CEC_SUPERVISOR_ASSIST) — and the supervisor and the bridge get SUPERVISOR_ASSIST_EVENT (the new call,
+    the agent's phone, the asking client, the text). The supervisor answers; the agent conferences it in."""
+    w = world()
+    cid = talking(w)
+    out = w.req(AGENT, M.SupervisorAssistReq(invoke_id=30, call_id=cid, connection_device_type=0,
+                                             connection_device_id="3003", text="angry caller"))
+    new = only(out, AGENT, MT.SUPERVISOR_ASSIST_CONF)[0].call_id
+    assert seq(out, AGENT) == ["CALL_HELD_EVENT", "SUPERVISOR_ASSIST_CONF", "BEGIN_CALL_EVENT",
+                               "CALL_SERVICE_INITIATED_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT"]
+    assert seq(out, SUP) == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT", "SUPERVISOR_ASSIST_EVENT"]
+    assert seq(out, BRIDGE) == ["CALL_HELD_EVENT", "BEGIN_CALL_EVENT", "CALL_SERVICE_INITIATED_EVENT",
+                                "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "SUPERVISOR_ASSIST_EVENT"]
+    assert only(out, AGENT, MT.SUPERVISOR_ASSIST_CONF) == [M.SupervisorAssistConf(
+        invoke_id=30, call_id=new, connection_device_type=0, connection_device_id="3003")]
+    assert only(out, SUP, MT.SUPERVISOR_ASSIST_EVENT) == [M.SupervisorAssistEvent(
+        call_id=new, connection_device_type=0, connection_device_id="3003", client_id="desk3", text="angry caller")]
+    assert only(out, SUP, MT.BEGIN_CALL_EVENT)[0].call_type == CT.CALLTYPE_ASSIST
+    [delivered] = only(out, SUP, MT.CALL_DELIVERED_EVENT)
+    assert (delivered.connection_device_id, delivered.event_cause) == ("3004", EC.CEC_SUPERVISOR_ASSIST)
+
+    w.req(SUP, M.AnswerCallReq(invoke_id=31, call_id=new, connection_device_type=0, connection_device_id="3004"))
+    out = w.req(AGENT, M.ConferenceCallReq(invoke_id=32, held_call_id=cid, held_connection_device_type=0,
+                                           held_connection_device_id="3003", active_call_id=new,
+                                           active_connection_device_type=0, active_connection_device_id="3003"))
+    assert seq(out, AGENT)[0] == "CONFERENCE_CALL_CONF"
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3003", "3004"] and new not in w.c.calls
+
+
+def test_emergency_call_without_a_call_and_its_event():
+    """EMERGENCY_CALL_REQ of a NOT_READY agent with no call (ConnectionCallID 0xFFFFFFFF): an EMERGENCY call
+    (CallType 20) to the supervisor; EMERGENCY_CALL_CONF (the call, the agent's phone, lineHandle 0xFFFF,
+    lineType 3) and EMERGENCY_CALL_EVENT (InvokeID 0, the asking session and client, the agent's
+    identity) to the supervisor's desktop and the bridge; the CALL_DELIVERED carries CEC_EMERGENCY_CALL."""
+    w = world()
+    w.req(AGENT, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY))
+    out = w.req(AGENT, M.EmergencyCallReq(invoke_id=40, peripheral_id=1, connection_call_id=NONE,
+                                          connection_device_type=0, connection_device_id="3003"))
+    [conf] = only(out, AGENT, MT.EMERGENCY_CALL_CONF)
+    assert conf == M.EmergencyCallConf(invoke_id=40, connection_call_id=conf.connection_call_id,
+                                       connection_device_type=0, line_handle=0xFFFF, line_type=3,
+                                       connection_device_id="3003")
+    assert seq(out, AGENT) == ["EMERGENCY_CALL_CONF", "BEGIN_CALL_EVENT", "CALL_SERVICE_INITIATED_EVENT",
+                               "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT"]
+    assert seq(out, SUP) == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT", "EMERGENCY_CALL_EVENT"]
+    assert only(out, BRIDGE, MT.EMERGENCY_CALL_EVENT) == only(out, SUP, MT.EMERGENCY_CALL_EVENT) == [
+        M.EmergencyCallEvent(invoke_id=0, peripheral_id=1, connection_call_id=conf.connection_call_id,
+                             connection_device_type=0, session_id=AGENT, connection_device_id="3003",
+                             client_id="desk3", agent_extension="3003", agent_id="1003", agent_instrument="3003")]
+    assert only(out, SUP, MT.BEGIN_CALL_EVENT)[0].call_type == CT.CALLTYPE_EMERGENCY
+    assert only(out, SUP, MT.CALL_DELIVERED_EVENT)[0].event_cause == EC.CEC_EMERGENCY_CALL
+
+
+@pytest.mark.parametrize("icm", [False, True], ids=["uccx", "icm"])
+def test_assist_and_emergency_refusals(icm):
+    """No supervisor available — logged out, or its phone busy — FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE
+    saying so (icm: E_CTI_SUPERVISOR_NOT_FOUND), as for a team without a supervisor; an agent not logged
+    on E_CTI_AGENT_NOT_LOGGED_ON; an unknown call E_CTI_INVALID_CALLID; a READY agent without a call is
+    refused as for MAKE_CALL_REQ; no CLIENT_CONTROL: the service refusal. Nothing changes."""
+    w = world(icm=icm)
+    no_sup = S.E_CTI_SUPERVISOR_NOT_FOUND if icm else S.E_CTI_UNSPECIFIED_FAILURE
+
+    def assist(sid, **kw):
+        return w.req(sid, M.SupervisorAssistReq(invoke_id=50, **{"call_id": NONE, "connection_device_type": 0,
+                                                                 "connection_device_id": "x", **kw}))
+
+    m = _refusal(assist(AGENT, connection_device_id="3003"), AGENT)  # READY, no call
+    assert (m.failure_code, m.text) == (CF.CF_INVALID_OBJECT_STATE, "agent 1003 must be NOT_READY to place a call")
+    w.req(AGENT, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY))
+    assert _refusal(assist(AGENT, call_id=424242, connection_device_id="3003"), AGENT).status == S.E_CTI_INVALID_CALLID
+    w.req(SUP, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_LOGOUT))
+    m = _refusal(assist(AGENT, connection_device_id="3003"), AGENT)
+    assert (m.status, m.text) == (no_sup, "no supervisor of team 'Team2' is available (logged in, phone free): "
+                                          "1004 LOGOUT")
+    m = _refusal(w.req(AGENT, M.EmergencyCallReq(invoke_id=51, peripheral_id=1, connection_call_id=NONE,
+                                                 connection_device_type=0, connection_device_id="3003")), AGENT)
+    assert m.status == no_sup
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001", ready=False)
+    m = _refusal(assist(1, connection_device_id="3001"), 1)
+    assert (m.status, m.text) == (no_sup, "team 'Team1' of agent 1001 has no supervisor")
+    w.open(agent_sub(2, "1002"))
+    assert _refusal(assist(2, connection_device_id="3002"), 2).status == S.E_CTI_AGENT_NOT_LOGGED_ON
+    w.open(Subscription(5, "bridge", 0x10, 0xFFFFFF, 0x3FF, client_id="wallboard"))  # no CLIENT_CONTROL
+    m = _refusal(assist(5, agent_id="1003", connection_device_id="3003"), 5)
+    assert m.text == "SUPERVISOR_ASSIST_REQ needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"
+    assert not w.c.calls
