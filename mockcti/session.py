@@ -141,7 +141,11 @@ CONFIRMATION_OF: dict[MT, MT] = {
 _CONFIRMATIONS = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
 
 # Fields of client requests that name a call, and fields of server messages that reveal one.
-CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id", "agent_call_id",
+# SUPERVISE_CALL_REQ's AgentCallID is not one of them: it names a call of another agent's phone, which a
+# supervisor's agent-mode session is never told of (§7.1 delivery rules: its own phone's events only) —
+# the desktop learns it elsewhere (a bridge, the agent's SUPERVISOR_ASSIST_EVENT); its SupervisorCallID
+# names a call of its own phone and is checked.
+CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id",
                   "connection_call_id", "supervisor_call_id")
 _REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
                      "secondary_connection_call_id")

@@ -270,6 +270,22 @@ def test_unknown_call_id_is_a_violation():
     assert "Violation:PROTO-UNKNOWN-CALL" in kinds(evs) and isinstance(evs[-1], Received)
 
 
+def test_a_supervisor_naming_its_agents_call_is_no_unknown_call_violation():
+    """A supervisor's desktop barges in on a call of its team's agent: SUPERVISE_CALL_REQ's AgentCallID
+    names a call its session was never told of (it gets its own phone's events) — no PROTO-UNKNOWN-CALL;
+    a SupervisorCallID naming a call of its own phone it never heard of still is one."""
+    from mockcti.wire.messages import SuperviseCallReq
+
+    s = opened_session()
+    s.opened(0x87)
+    evs = s.receive_data(wire(SuperviseCallReq(invoke_id=3, agent_call_id=99, supervisor_call_id=0xFFFFFFFF,
+                                               supervisory_action=3, agent_id="1003")), 1.0)
+    assert kinds(evs) == ["Received"]
+    evs = s.receive_data(wire(SuperviseCallReq(invoke_id=4, agent_call_id=99, supervisor_call_id=98,
+                                               supervisory_action=0, agent_id="1003")), 1.5)
+    assert "Violation:PROTO-UNKNOWN-CALL" in kinds(evs)
+
+
 @pytest.mark.parametrize("rendering", [False, True], ids=["open-sender", "general-path"])
 def test_ended_calls_are_remembered_bounded_and_a_late_request_on_one_is_no_violation(rendering):
     """A session that hears of many calls keeps only the live ones and the last ENDED_CALLS_KEPT

@@ -194,3 +194,77 @@ async def test_every_member_of_a_large_team_reaches_the_supervisor():
         await sup.close()
     finally:
         await server.stop()
+
+
+async def test_an_agent_asks_its_supervisor_for_help_and_the_supervisor_barges_in_and_takes_the_call(server):
+    """Over TCP, an agent desktop (1003), its supervisor's desktop (1004, granted CTI_SERVICE_SUPERVISOR)
+    and a bridge: the agent, talking to a caller, asks for help (SUPERVISOR_ASSIST_REQ): the call is
+    held, the supervisor's phone rings with an ASSIST call and its desktop and the bridge get
+    SUPERVISOR_ASSIST_EVENT; the supervisor answers, the agent gives up the assist call
+    (RECONNECT_CALL_REQ) and is back with the caller. The supervisor barges in (SUPERVISE_CALL_REQ
+    BARGE_IN, naming a call its own session never saw): everybody sees the CALL_CONFERENCED_EVENT;
+    it intercepts: the agent's connection is cleared and the agent is READY again; it clears: the
+    call is over. The journal holds no violation."""
+    from mockcti.wire.enums import CallType as CT
+    from mockcti.wire.enums import EventCause as EC
+
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    sup = await server.connect()
+    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
+        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_CALL_DATA_UPDATE
+        | SM.CTI_SERVICE_SUPERVISOR))
+    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    try:
+        cid = deliver_call(server, csq="Sales", ani="0611")
+        await desk.next_event(MT.CALL_DELIVERED_EVENT)
+        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                           connection_device_id="3003"))
+
+        conf = await desk.request(M.SupervisorAssistReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                                        connection_device_id="3003", text="angry caller"))
+        assist = conf.call_id
+        rings = await sup.next_event(MT.CALL_DELIVERED_EVENT)  # (next_event skips what comes before)
+        assert (rings.call_id, rings.event_cause) == (assist, EC.CEC_SUPERVISOR_ASSIST)
+        for client in (sup, bridge):
+            ev = await client.next_event(MT.SUPERVISOR_ASSIST_EVENT)
+            assert (ev.call_id, ev.connection_device_id, ev.client_id, ev.text) == (
+                assist, "3003", "desk-1003", "angry caller")
+        await sup.request(M.AnswerCallReq(invoke_id=0, call_id=assist, connection_device_type=0,
+                                          connection_device_id="3004"))
+        await desk.request(M.ReconnectCallReq(invoke_id=0, active_call_id=assist, active_connection_device_type=0,
+                                              active_connection_device_id="3003", held_call_id=cid,
+                                              held_connection_device_type=0, held_connection_device_id="3003"))
+        await sup.next_event(MT.END_CALL_EVENT, where=lambda m: m.call_id == assist)
+
+        def supervise(action: int) -> M.SuperviseCallReq:
+            return M.SuperviseCallReq(invoke_id=0, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                      agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                      supervisory_action=action, agent_id="1003")
+
+        conf = await sup.request(supervise(3))
+        assert (conf.call_id, conf.connection_device_id) == (cid, "3003")
+        begin = await sup.next_event(MT.BEGIN_CALL_EVENT, where=lambda m: m.call_id == cid)
+        assert begin.call_type == CT.CALLTYPE_SUPERVISOR_BARGE_IN
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONFERENCED_EVENT)
+            assert (ev.primary_call_id, ev.controller_device_id, ev.added_party_device_id, ev.event_cause) == (
+                cid, "3003", "3004", EC.CEC_SUPERVISOR_BARGE_IN)
+
+        await sup.request(supervise(4))
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, where=lambda m: m.call_id == cid)
+            assert (ev.connection_device_id, ev.event_cause) == ("3003", EC.CEC_SUPERVISOR_INTERCEPT)
+        assert (await desk.next_event(MT.END_CALL_EVENT)).call_id == cid
+        ready = await bridge.next_event(MT.AGENT_STATE_EVENT, where=lambda m: m.agent_id == "1003")
+        assert ready.agent_state == AS.AGENT_STATE_READY
+
+        await sup.request(supervise(0))
+        assert (await sup.next_event(MT.END_CALL_EVENT, where=lambda m: m.call_id == cid)).call_id == cid
+        cleared = await bridge.next_event(MT.CALL_CLEARED_EVENT, where=lambda m: m.call_id == cid)
+        assert cleared.call_id == cid
+        assert not server.journal.violations(), server.journal.violations()
+    finally:
+        for client in (bridge, desk):
+            await client.close()
