@@ -1244,3 +1244,49 @@ def test_no_client_behaviour_makes_a_shipped_scenario_raise(path):
                 hub.deliver(hub.center.deliver_call(now, agent_id=agent)[1])
         hub.tick(now + 100)
         engine.verify(now + 100)  # verifying what this client did must not raise either
+
+
+# -- supervisor ----------------------------------------------------------------------------------------
+
+
+def supervise(call: int, action: int) -> M.SuperviseCallReq:
+    return M.SuperviseCallReq(invoke_id=0, agent_call_id=call, supervisor_call_id=NONE, agent_connection_device_type=0,
+                              supervisor_connection_device_type=0, supervisory_action=action, agent_id="1001")
+
+
+@pytest.mark.asyncio
+async def test_supervisor_barge_in():
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        sup = await agent(server, "1009", services=0x87)  # a supervisor's desktop: SUPERVISOR granted
+        call = await ready_and_answer(c)
+        seen["confs"] = [(await sup.request(supervise(call, action))).TYPE for action in (3, 4, 0)]
+        seen["agent"] = await c.events_until(MT.END_CALL_EVENT, timeout=2)
+        seen["sup"] = [e.TYPE for e in await sup.events_until(MT.END_CALL_EVENT, timeout=2)]
+        await c.close()
+        await sup.close()
+
+    r = await run("supervisor-barge-in", driver)
+    assert_passed(r)
+    assert seen["confs"] == [MT.SUPERVISE_CALL_CONF] * 3
+    causes = {e.TYPE: e.event_cause for e in seen["agent"] if hasattr(e, "event_cause")}
+    assert causes[MT.CALL_CONFERENCED_EVENT] == 48 and causes[MT.CALL_CONNECTION_CLEARED_EVENT] == 49
+    assert seen["sup"][:2] == [MT.BEGIN_CALL_EVENT, MT.CALL_DELIVERED_EVENT] and MT.CALL_CLEARED_EVENT in seen["sup"]
+
+
+@pytest.mark.asyncio
+async def test_supervisor_barge_in_fails_a_supervisor_that_never_clears():
+    async def driver(server):
+        c = await agent(server)
+        sup = await agent(server, "1009", services=0x87)
+        call = await ready_and_answer(c)
+        await sup.request(supervise(call, 3))
+        await sup.request(supervise(call, 4))
+        await c.close()
+        await sup.close()
+
+    r = await run("supervisor-barge-in", driver)
+    assert r.exit_code == 1
+    assert unmet(r)["step clear"].detail == "still waiting for SUPERVISE_CALL_REQ"
