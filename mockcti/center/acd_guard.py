@@ -71,7 +71,10 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
     held one, Line2Connected when the talking call is a consultation of a held one, else Held;
     with none held (a second call ringing beside it), what the talking call alone reads; none
     talking but one ringing at the phone → Delivered (a held call does not stop the agent from
-    answering another); every call held → Line2AllHeld.
+    answering another); every call held → Line2AllHeld. "Talking on a consultation of a held one"
+    means either call of the pair: after an Alternate the agent talks on the original and the
+    consultation is held, which is still Line2Connected (conference, transfer, alternate and
+    reconnect go on as before the Alternate).
     """
     if legs is None:
         legs = agent_legs(center, agent)
@@ -88,12 +91,15 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
             return L.Line1Held
         return _talking(call, others)
     held: list[int] = []
+    held_from: list[int] = []  # the calls the held consultations were placed from
     talking = None
     ringing = False
     for call, leg in legs:
         state = leg.state
         if state is _HOLD:
             held.append(call.id)
+            if call.consult_of is not None:
+                held_from.append(call.consult_of)
         elif state is _ALERTING:
             ringing = True
         else:
@@ -106,7 +112,10 @@ def line_state(center: "ContactCenter", agent: "Agent", legs: list | None = None
         call, others = talking
         if not held:
             return _talking(call, others)
-        return L.Line2Connected if call.consult_of in held else L.Held
+        # a consultation and the call it was placed from, one talking, the other held: Line2Connected
+        # either way round (after an Alternate between them too, as the model's own Alternate cell in
+        # Line2Connected keeps Line2Connected); any other held call beside the talking one: Held
+        return L.Line2Connected if call.consult_of in held or call.id in held_from else L.Held
     return L.Delivered if ringing else L.Line2AllHeld
 
 

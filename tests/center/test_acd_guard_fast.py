@@ -71,7 +71,9 @@ def ref_line_state(legs: list[tuple[Call, Leg]]) -> LineState:
         call, leg = rest[0]
         if not held:
             return by_parties(call, leg)
-        return L.Line2Connected if any(call.consult_of == h.id for h in held) else L.Held
+        # a consultation and the call it was placed from, either way round (after an Alternate too)
+        pair = any(call.consult_of == h.id or h.consult_of == call.id for h in held)
+        return L.Line2Connected if pair else L.Held
     return L.Delivered if ringing else L.Line2AllHeld
 
 

@@ -235,3 +235,57 @@ def test_a_conference_left_by_a_party_is_line1conferenced_for_whoever_stays():
     other = w.inbound(agent_id=OTHER)[0]
     accepted(w, 2, M.AnswerCallReq(invoke_id=14, call_id=other, connection_device_id="3002"))
     assert state(w, OTHER) == "Line1Connected"
+
+
+def alternate(active: int, other: int) -> M.AlternateCallReq:
+    return M.AlternateCallReq(invoke_id=11, active_call_id=active, other_call_id=other,
+                              active_connection_device_id="3001", other_connection_device_id="3001")
+
+
+@pytest.mark.parametrize("finish", ["conference", "transfer", "reconnect", "alternate back"])
+def test_after_an_alternate_the_consultation_pair_is_still_line2connected(finish):
+    """Consult, the consulted agent answers, Alternate back to the caller (the consultation held), then
+    conference them: the UCCX flow of reference §7.2 with a toggle in between. The pair read Held after
+    the Alternate, where the seed allows no Conference: CONFERENCE_CALL_REQ was refused ACD-1133 (a false
+    violation; the model's own Alternate cell in Line2Connected keeps Line2Connected)."""
+    w = world("cf")
+    cid = answered(w)
+    new = consult(w, cid)
+    accepted(w, 2, M.AnswerCallReq(invoke_id=3, call_id=new, connection_device_id="3002"))
+    accepted(w, 1, alternate(new, cid))  # talking to the caller, the consultation held
+    assert state(w) == "Line2Connected"
+    both = dict(held_call_id=new, active_call_id=cid, held_connection_device_id="3001",
+                active_connection_device_id="3001")
+    if finish == "conference":
+        out = accepted(w, 1, M.ConferenceCallReq(invoke_id=12, **both))
+        assert only(out, 1, MT.CONFERENCE_CALL_CONF) and state(w) == "Line2Conferenced"
+    elif finish == "transfer":
+        out = accepted(w, 1, M.TransferCallReq(invoke_id=12, **both))
+        assert only(out, 1, MT.TRANSFER_CALL_CONF) and state(w) == "Idle"
+    elif finish == "reconnect":  # drop the caller, back to the consulted agent
+        out = accepted(w, 1, M.ReconnectCallReq(invoke_id=12, **both))
+        assert only(out, 1, MT.RECONNECT_CALL_CONF) and state(w) == "Line1Connected"
+    else:
+        accepted(w, 1, alternate(cid, new))
+        assert state(w) == "Line2Connected"
+    assert not w.c.violations
+
+
+def test_an_unrelated_held_call_beside_the_talking_one_stays_held():
+    """Only a consultation and its original are Line2Connected: a second call answered after holding
+    the first is Held either way round, and conferencing those is still ACD-1133 (scenario
+    acd-violation-held)."""
+    w = world("cf")
+    first = answered(w)
+    accepted(w, 1, hold(first))
+    second, _ = w.inbound(agent_id=ME)
+    accepted(w, 1, M.AnswerCallReq(invoke_id=10, call_id=second, connection_device_id="3001"))
+    for active, other in ((second, first), (first, second)):
+        assert state(w) == "Held"
+        accepted(w, 1, alternate(active, other))
+    assert state(w) == "Held"
+    out = w.req(1, M.ConferenceCallReq(invoke_id=12, held_call_id=first, active_call_id=second,
+                                       held_connection_device_id="3001", active_connection_device_id="3001"))
+    [conf] = only(out, 1, MT.CONTROL_FAILURE_CONF)
+    assert conf.text.startswith("ACD_CONFERENCE_BAD_STATE (1133)")
+    assert [v["rule"] for v in w.c.violations] == ["ACD-1133"]
