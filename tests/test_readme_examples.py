@@ -128,3 +128,25 @@ def test_the_quick_start_runs_against_a_server(cti_server, capsys):
     assert out.startswith("logged out? True\nAgentStateEvent(") and "agent_state=3," in out
     cti_server.assert_received("CLOSE_REQ", count=1)
     cti_server.assert_no_violations()
+
+
+def test_the_acd_paragraph_names_every_rule_that_is_not_a_seed_code_row():
+    """The README's ACD paragraph says which rules are checked: the seed's §3.2 rows are
+    ACD-<code>, and every other rule of the table (the mock's own, for §3.3 cells the seed leaves
+    open) is named there with its code, as is every key the center's [acd] table takes. It listed
+    ACD-1119 … ACD-1175 only, so a MAKE_CALL_REQ refused ACD-MAKECALL-BUSY (code 2140) with a call on
+    hold was a violation the documentation did not mention."""
+    from mockcti.acd import CHECKS
+    from mockcti.acd.config import _KEYS
+
+    readme = _flat(README.read_text())
+    par = re.search(r"ACD state rules\*\* \(mockcti/acd, pure\)", readme)
+    assert par
+    start = par.start()
+    text = readme[start:readme.index("Each agent's calls are read as an ACD line state", start)]
+    for c in CHECKS:
+        if not re.fullmatch(r"ACD-\d{4}", c.rule_id):
+            assert c.rule_id in text and str(c.code) in text, c.rule_id
+    assert "ACD-CELL-<state>-<operation>" in text
+    for key in _KEYS:
+        assert key in text, key
