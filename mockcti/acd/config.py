@@ -15,7 +15,7 @@ Build one in code or from a plain mapping (a TOML/YAML table)::
     Transfer = "End"
 
 Unknown keys, states, operations or rule ids raise ``ValueError`` naming the key and listing the
-allowed names.
+allowed names; so does a rejection code in ``transitions`` that is not a cn_ngcc catalog code.
 
 When an override admits a state whose §3.3 cell is a rejection code (e.g. Transfer in
 Line3Conferenced) and no transition is configured for it, the operation's *admit default* applies:
@@ -84,6 +84,13 @@ def _cell(value: object, key: str) -> Cell:
     if isinstance(value, bool):
         raise ValueError(f"{key}: expected an ACD state name or a rejection code, got {value!r}")
     if isinstance(value, int):
+        # the violation cites the code's seed-000 name and text: a number the catalog does not hold
+        # (a typo: 11280 for 1128) would be reported as CN_NGCC_UNKNOWN_11280, so it is refused here
+        from mockcti import catalog
+
+        if catalog.default().lookup("cn_ngcc", value).unknown:
+            raise ValueError(f"{key}: {value} is not a code of the cn_ngcc catalog (seed 000, codes 1001-4608); "
+                             f"a rejection cell gives one, e.g. 1128 (ACD_HOLD_BAD_STATE), or an ACD state name")
         return Cell(code=value)
     if isinstance(value, str) and value.lower() == "unchanged":
         return Cell()

@@ -280,6 +280,10 @@ def test_config_cells_order_disable_allowed_states():
         ({"transitions": {"Nowhere": {"Hold": "Held"}}}, "transitions.Nowhere"),
         ({"transitions": {"Idle": {"Hodl": "Held"}}}, "transitions.Idle.Hodl"),
         ({"transitions": {"Idle": {"Hold": "Hled"}}}, "transitions.Idle.Hold"),
+        # a rejection code the cn_ngcc catalog does not hold (1128 mistyped): reported as
+        # CN_NGCC_UNKNOWN_11280, "Code 11280 is not in the cn_ngcc catalog", it was accepted
+        ({"transitions": {"Line1Connected": {"Hold": 11280}}},
+         "transitions.Line1Connected.Hold: 11280 is not a code of the cn_ngcc catalog"),
     ],
 )
 def test_config_errors(data, needle):
