@@ -12,7 +12,9 @@ when the server stops answering heartbeats or sends bytes that cannot be framed,
 connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
 
 - ``crash-on-hold``: raises (the process exits 1) on CALL_HELD_EVENT
-- ``reuse-invoke-id``: answers CALL_DELIVERED_EVENT with two QUERY_AGENT_STATE_REQ that share one InvokeID
+- ``unknown-call-id``: answers CALL_DELIVERED_EVENT with a HOLD_CALL_REQ naming a CallID no event gave it
+  (PROTO-UNKNOWN-CALL; a pipelined reuse of an InvokeID is no violation against the fuzzer's server, which
+  answers each request before it reads the next: see PROTO-INVOKEID-REUSED in the README)
 - ``stop-heartbeat-on-hold``: stops heartbeating after CALL_HELD_EVENT
 - ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
   server's field) instead of skipping it
@@ -30,9 +32,9 @@ from typing import Any
 
 from mockcti.client import CTIClient
 from mockcti.wire import MessageType, encode
-from mockcti.wire.messages import HeartbeatReq, QueryAgentStateReq
+from mockcti.wire.messages import HeartbeatReq, HoldCallReq
 
-BUGS = ("crash-on-hold", "reuse-invoke-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag")
+BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag")
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -70,10 +72,10 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                             raise RuntimeError("bug: cannot handle CALL_HELD_EVENT")
                         if bug == "stop-heartbeat-on-hold":
                             state["heartbeat"] = False
-                    if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "reuse-invoke-id":
-                        inv = cti.next_invoke_id()
-                        req = QueryAgentStateReq(invoke_id=inv, agent_instrument=extension, agent_id=agent)
-                        cti.send_bytes(encode(req, cti.dialect) * 2)
+                    if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "unknown-call-id":
+                        req = HoldCallReq(invoke_id=cti.next_invoke_id(), call_id=(ev.call_id + 1_000_000) & 0xFFFFFFFF,
+                                          connection_device_id=extension, connection_device_type=0)
+                        cti.send_bytes(encode(req, cti.dialect))
             finally:
                 beat.cancel()
                 with contextlib.suppress(BaseException):

@@ -423,6 +423,7 @@ class Session:
         # refused; the connection closing), so they wait: non-empty, the hub calls :meth:`resume`
         self.held: list[Frame | FrameError | int] = []
         self._barrier = False
+        self._deferred = False  # with _barrier: the frame read last waits too (a possibly reused InvokeID)
         self._outstanding: dict[int, MT] = {}
         # calls the client was told of and not yet told ended, least recently named first (bounded)
         self._known_calls: dict[int, None] = {}
@@ -487,7 +488,10 @@ class Session:
             self._on_frame(item, now, events)
             if self._barrier:  # an OPEN_REQ or CLOSE_REQ: the rest waits for the hub's answer to it
                 self._barrier = False
-                if i + 1 < len(items):
+                if self._deferred:  # this frame too waits for the hub (see _wait_for_hub)
+                    self._deferred = False
+                    self.held = items[i:]
+                elif i + 1 < len(items):
                     self.held = items[i + 1:]
                 break
         if answered:
@@ -549,6 +553,8 @@ class Session:
             inv = _UINT.unpack(frame.body)[0]
             msg = HeartbeatReq(invoke_id=inv)
             if inv in self._outstanding:
+                if self._wait_for_hub(out):
+                    return
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of HEARTBEAT_REQ; {self._outstanding[inv].name} is unanswered",
                                      msg))
@@ -588,6 +594,24 @@ class Session:
         if type(msg) is not cls:  # (decode() gives the spec's class: never, unless a profile says otherwise)
             tracked, need, call_fields = _request_plan(type(msg))
         self._check_request(msg, out, tracked, need, call_fields)
+
+    def _wait_for_hub(self, out: list[Event]) -> bool:
+        """A request whose InvokeID is outstanding, read while ``out`` still holds requests the hub
+        has not handled (received or refused earlier in the same chunk): whether it reuses an
+        outstanding InvokeID depends on how the hub answers those, so the frame is read again once
+        it has (:meth:`resume`) — a request is outstanding from its arrival until the server has
+        produced its confirmation, and the server takes one request at a time, whatever the TCP
+        chunking. True when the frame waits; it is counted when it is read again (a frame read
+        earlier in the same call came at the same ``now``: it left no cadence gap to undo)."""
+        for ev in out:
+            kind = type(ev)
+            if kind is Received or kind is Rejected:
+                break
+        else:
+            return False
+        self.messages_in -= 1
+        self._barrier = self._deferred = True
+        return True
 
     def _unsupported_version(self, frame: Frame, dialect: Dialect, out: list[Event], now: float) -> bool:
         """An OPEN_REQ whose VersionNumber (fixed part, bytes 4-7) the profile does not support and
@@ -746,6 +770,8 @@ class Session:
         if tracked:
             inv = msg.invoke_id
             if inv in self._outstanding:
+                if self._wait_for_hub(out):
+                    return out
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of {mt.name}; {self._outstanding[inv].name} is unanswered", msg))
             self._outstanding[inv] = mt

@@ -391,8 +391,12 @@ def test_heartbeat_fast_path_is_byte_exact_and_keeps_the_checks(dialect):
     conf = HeartbeatConf(invoke_id=0x01020304)
     assert s.encode(conf) == encode(conf, dialect) == bytes.fromhex("00000004 00000006 01020304")
     events = s.receive_data(encode(HeartbeatReq(invoke_id=9), dialect) * 2, 1.0)
-    assert [type(e).__name__ for e in events] == ["Received", "Violation", "Received"]
-    assert events[0].message == HeartbeatReq(invoke_id=9) and events[1].rule == "PROTO-INVOKEID-REUSED"
+    # the second waits until the hub has handled the first (answered, it is no reuse): here it was not
+    assert [type(e).__name__ for e in events] == ["Received"] and len(s.held) == 1
+    assert events[0].message == HeartbeatReq(invoke_id=9)
+    events = s.resume(1.0)
+    assert [type(e).__name__ for e in events] == ["Violation", "Received"]
+    assert events[0].rule == "PROTO-INVOKEID-REUSED" and s.messages_in == 3 and not s.held
 
 
 def test_heartbeats_answered_in_the_session_keep_order_and_checks():
@@ -770,3 +774,87 @@ def test_a_client_heartbeating_while_the_server_does_not_read_is_not_blamed(paus
     assert hub.session(sid).next_deadline() == now + 20  # supervised again, from the resume
     closes = [a for a in hub.tick(now + 21) if isinstance(a, Close)]
     assert [c.reason for c in closes] == ["idle timeout"]  # a client silent after the resume is reset
+
+
+class _Withholding:
+    """A scenario engine that never answers QUERY_DEVICE_INFO_REQ (its InvokeID stays outstanding)
+    and leaves everything else to the default handling; ``sees_heartbeats`` picks the hub's mode."""
+
+    def __init__(self, sees_heartbeats: bool) -> None:
+        self.sees_heartbeats = sees_heartbeats
+
+    def attach(self, hub, now): pass
+
+    def on_connect(self, sid, now): pass
+
+    def on_request(self, sid, message, now):
+        return message.TYPE is MessageType.QUERY_DEVICE_INFO_REQ
+
+    def on_disconnect(self, sid, now, reason): pass
+
+    def tick(self, now): pass
+
+    def next_deadline(self): return None
+
+
+def _requests(kinds_and_ids):
+    from mockcti.wire.messages import QueryAgentStateReq, QueryDeviceInfoReq
+
+    make = {"hb": lambda i: HeartbeatReq(invoke_id=i),
+            "query": lambda i: QueryAgentStateReq(invoke_id=i, agent_instrument="3001", agent_id="1001"),
+            "withheld": lambda i: QueryDeviceInfoReq(invoke_id=i, agent_instrument="3001")}
+    return [make[k](i) for k, i in kinds_and_ids]
+
+
+#: the hub's modes: who reads what it receives and sends decides how it reads (heartbeats answered
+#: in the session or as requests; the whole-chunk heartbeat path; the general path)
+_HUB_MODES = {"quiet": (False, False), "rendered": (True, False), "engine-sees-heartbeats": (False, True)}
+
+
+def _run_hub(data: bytes, cuts: list[int], mode: str):
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, Write
+    from mockcti.journal import Journal
+
+    keep, sees = _HUB_MODES[mode]
+    journal = Journal(keep=keep)
+    hub = Hub(ContactCenter(), journal=journal, engine=_Withholding(sees_heartbeats=sees))
+    sid = hub.connect(0.0)
+    out = bytearray()
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)]) if a < b]
+    for piece in pieces:
+        out += b"".join(a.data for a in hub.receive(sid, piece, 1.0) if isinstance(a, Write))
+    return [(e.data["rule"], e.data["detail"]) for e in journal.violations()], bytes(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(reqs=st.lists(st.tuples(st.sampled_from(["hb", "hb", "query", "withheld"]), st.integers(1, 4)),
+                     min_size=1, max_size=12),
+       cut_points=st.lists(st.integers(0, 400), max_size=10), mode=st.sampled_from(sorted(_HUB_MODES)))
+def test_a_reused_invoke_id_is_judged_the_same_however_the_bytes_are_cut_and_in_every_mode(reqs, cut_points, mode):
+    """A request is outstanding from its arrival until the server has produced its confirmation,
+    and the server takes one request at a time: two requests with one InvokeID in a chunk are no
+    PROTO-INVOKEID-REUSED when the first is answered at once, and always one when the first is
+    withheld — the same byte stream, cut anywhere, in every mode of the hub, gives the same
+    violations and the same bytes back as the stream read one frame at a time."""
+    msgs = _requests(reqs)
+    frames = [wire(open_req())] + [wire(m) for m in msgs]
+    data = b"".join(frames)
+    one_at_a_time, ends = [], 0
+    for f in frames:
+        ends += len(f)
+        one_at_a_time.append(ends)
+    expected = _run_hub(data, one_at_a_time[:-1], "rendered")
+    cuts = sorted({c % (len(data) + 1) for c in cut_points})
+    assert _run_hub(data, cuts, mode) == expected
+    # and the verdict is the rule's: reused while a withheld request with that InvokeID is unanswered
+    # (a confirmation with that InvokeID, the reusing request's, answers it for the client)
+    withheld: set[int] = set()
+    reused = 0
+    for m in msgs:
+        reused += m.invoke_id in withheld
+        if m.TYPE is MessageType.QUERY_DEVICE_INFO_REQ:
+            withheld.add(m.invoke_id)
+        else:
+            withheld.discard(m.invoke_id)
+    assert [r for r, _ in expected[0]].count("PROTO-INVOKEID-REUSED") == reused

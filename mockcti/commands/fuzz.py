@@ -11,7 +11,7 @@ from typing import Any
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
 EPILOG = """checks, for every case: the client keeps running; no PROTO-* conduct violation (heartbeat
-cadence, malformed requests, reused InvokeIDs, unknown calls ...); a message at least every half
+cadence, malformed requests, unknown calls ...); a message at least every half
 IdleTimeout; the connection stays up, or after a malformed frame the client resets, reconnects
 and reopens within --reconnect-timeout.
 

@@ -10,7 +10,7 @@ session, injects each case into that session and watches the client for a window
 - the client must keep running (a subprocess that exits, an in-process client that returns or
   raises, fails the case);
 - no protocol-conduct violation (``PROTO-*``, :data:`mockcti.session.RULES`) may appear: heartbeat
-  cadence, malformed or unknown requests, reused InvokeIDs, unknown call IDs, ...
+  cadence, malformed or unknown requests, unknown call IDs, ...
   (``PROTO-NO-CLOSE`` is excused after a malformed frame: resetting is what the guide asks);
 - messages must keep coming: silence longer than half the session's IdleTimeout fails
   (reference §3.4);

@@ -54,10 +54,10 @@ def test_a_client_crashing_on_hold_is_caught_with_a_small_case(tmp_path):
     assert fixed.passed, fixed.summary()
 
 
-def test_a_reused_invoke_id_is_a_protocol_violation():
-    result = fuzz_client(client=agent_client(bug="reuse-invoke-id"), seed=11, **QUICK)
+def test_a_request_naming_an_unknown_call_is_a_protocol_violation():
+    result = fuzz_client(client=agent_client(bug="unknown-call-id"), seed=11, **QUICK)
     assert not result.passed
-    assert "PROTO-INVOKEID-REUSED" in result.failure.reason
+    assert "PROTO-UNKNOWN-CALL" in result.failure.reason
     assert "CALL_DELIVERED_EVENT" in _types(result.failure.case)
 
 
