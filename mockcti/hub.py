@@ -544,8 +544,10 @@ class Hub:
             num_peripherals=1 if v >= 14 else None,
             flt_peripheral_id=self.config.peripheral_id if v >= 14 else None,
             multiline_agent_control=1 if v >= 14 else None,
+            # UCCX's use of tag 248 (v18); an ICM client reads tag 248 as TASK_LIFE: not under the ucce profile
             config_msg_mask_granted=(req.config_msg_mask & 0x1F
-                                     if v >= 18 and granted & ServiceMask.CTI_SERVICE_CONFIG_EVENTS else None),
+                                     if v >= 18 and granted & ServiceMask.CTI_SERVICE_CONFIG_EVENTS
+                                     and not session.dialect.profile.icm else None),
         )
         session.opened(granted)
         conn.subscribed = True

@@ -48,6 +48,10 @@ class Profile:
     max_version: int
     wide_tags_from: int
     wide_lengths_from: int
+    #: the ICM (UCCE CTI Server) choices where ICM and UCCX differ: no UCCX reuse of an ICM tag (OPEN_CONF
+    #: ConfigMsgMaskGranted, tag 248, is ICM's TASK_LIFE) and ICM's specific FAILURE_CONF statuses where
+    #: UCCX lists the number as reserved (reference §6.1, §7.1; :meth:`status`)
+    icm: bool = False
     # wire number -> MessageType (aliases collapse to the primary member)
     by_wire_id: Mapping[int, MessageType] = field(default_factory=lambda: MappingProxyType(_default_type_ids()))
 
@@ -105,7 +109,7 @@ class Profile:
 
 
 UCCX = Profile("uccx", min_version=10, max_version=18, wide_tags_from=18, wide_lengths_from=18)
-UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20)
+UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20, icm=True)
 PROFILES = {"uccx": UCCX, "ucce": UCCE}
 
 
