@@ -477,8 +477,8 @@ class Hub:
         elif mt is _HEARTBEAT_REQ:
             if self.center.online:
                 self.send(sid, HeartbeatConf(invoke_id=msg.invoke_id))
-            else:  # offline: FAILURE_CONF; status unspecified by UCCX (reference §7.1: use 17)
-                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
+            else:  # offline: FAILURE_CONF; status unspecified by UCCX (reference §7.1: use 17), ICM's 15 under ucce
+                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(session.dialect.profile.status("offline")),
                                            text="Unified CCX is offline"))
         elif mt is _CLOSE_REQ:
             self.send(sid, CloseConf(invoke_id=msg.invoke_id))

@@ -28,7 +28,7 @@ from mockcti.wire import (
     encode_shared, invoke_id_of,
 )
 from mockcti.wire.dialect import UCCX, Profile
-from mockcti.wire.enums import SERVICES_NEEDED, ServiceMask, services_text
+from mockcti.wire.enums import ICM_ONLY_TAGS, SERVICES_NEEDED, UCCX_TAGS, ServiceMask, services_text
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
@@ -305,6 +305,17 @@ def _repeated_fields(mt: MT, version: int, extra_fields: tuple[tuple[int, bytes]
         if f is not None and (f.since is None or version >= f.since):
             out[tag] = f.name
     return out
+
+
+def _unknown_tag_status(profile: Profile, tag: int) -> StatusCode:
+    """The FAILURE_CONF status of a request carrying floating ``tag`` that ``mt`` does not define
+    (reference §2.3): E_CTI_INVALID_FIELD (3) in UCCX for every such tag; ICM tells a tag it defines for
+    other messages (E_CTI_INVALID_TAG_FOR_MSG_TYPE, 26) from an unknown one (E_CTI_INVALID_FIELD_TAG, 3).
+    (ICM's E_CTI_INVALID_TAG_FOR_VERSION has no case here: the one request field with a ``since``,
+    SET_AGENT_STATE_REQ ActiveTerminal, tag 303, cannot be sent with the 1-byte tags of UCCE below v20.)"""
+    if tag in UCCX_TAGS or tag in ICM_ONLY_TAGS:
+        return profile.status("tag_for_message")
+    return S.E_CTI_INVALID_FIELD
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -661,11 +672,13 @@ class Session:
                 tags = ", ".join(map(str, undefined))
                 out.append(Violation("PROTO-UNKNOWN-TAG", f"{mt.name} carried undefined floating tag(s) {tags}", msg))
                 text = f"invalid floating field tag(s) {tags}"
+                status = _unknown_tag_status(dialect.profile, undefined[0])
             else:  # a tag the message defines, sent again: not an unknown tag (§2.2: each field at most once)
                 names = ", ".join(f"{name} (tag {tag})" for tag, name in repeated.items())
                 out.append(Violation("PROTO-MALFORMED", f"{mt.name} carried {names} more than once", msg))
                 text = f"floating field {names} repeated"
-            out.append(Rejected(S.E_CTI_INVALID_FIELD, text, invoke_id_of(frame.body) or 0, frame.type_id, msg))
+                status = S.E_CTI_INVALID_FIELD
+            out.append(Rejected(status, text, invoke_id_of(frame.body) or 0, frame.type_id, msg))
             return None
         return msg
 
@@ -744,8 +757,8 @@ class Session:
             reject = (S.E_CTI_INVALID_TIMEOUT, "Invalid timeout")
         elif agent_mode and bridge_mode:
             out.append(Violation("PROTO-SERVICE-MASK", f"ServicesRequested 0x{svc:08X} asks for both modes", msg))
-            # ICM answers E_CTI_INVALID_SERVICE_MASK (19), reserved in UCCX: the reference recommends 17 (U)
-            reject = (S.E_CTI_UNSPECIFIED_FAILURE, "CLIENT_EVENTS and ALL_EVENTS are mutually exclusive")
+            # ICM answers E_CTI_INVALID_SERVICE_MASK (19), reserved in UCCX: the reference recommends 17 (U) there
+            reject = (prof.status("service_mask"), "CLIENT_EVENTS and ALL_EVENTS are mutually exclusive")
         elif bridge_mode and agent_fields:
             out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))
             reject = (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent fields are not allowed in bridge mode")

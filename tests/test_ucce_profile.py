@@ -57,3 +57,63 @@ def test_uccx_v18_open_conf_still_grants_the_config_mask_in_tag_248():
     (conf,) = frames_out(hub.receive(sid, open_req(dialect), 0.0))
     assert 248 in floating_tags(conf.body, 26, dialect)
     assert decode(conf, dialect).config_msg_mask_granted == 0x1F
+
+
+def failure_status(actions) -> int:
+    (frame,) = frames_out(actions)
+    assert frame.type_id == int(MessageType.FAILURE_CONF)
+    return int.from_bytes(frame.body[4:8], "big")
+
+
+def opened(profile: str, dialect: Dialect) -> tuple[Hub, int]:
+    hub, sid = serve(profile)
+    (conf,) = frames_out(hub.receive(sid, open_req(dialect), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)
+    return hub, sid
+
+
+# (ucce version, uccx version): each profile's newest version with 1-byte and with 2-byte tags
+DIALECTS = [("ucce", Dialect.ucce(19)), ("ucce", Dialect.ucce(24)), ("uccx", Dialect.uccx(14)),
+            ("uccx", Dialect.uccx(18))]
+IDS = ["ucce19", "ucce24", "uccx14", "uccx18"]
+ICM = {"ucce": True, "uccx": False}
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_both_modes_requested_is_icm_invalid_service_mask_under_ucce(profile, dialect):
+    hub, sid = serve(profile)
+    req = open_req(dialect, services_requested=int(ServiceMask.CTI_SERVICE_CLIENT_EVENTS | ServiceMask.CTI_SERVICE_ALL_EVENTS),
+                   agent_id="1001", agent_instrument="3001", agent_extension="3001")
+    # ICM: E_CTI_INVALID_SERVICE_MASK (19); UCCX lists 19 as reserved: E_CTI_UNSPECIFIED_FAILURE (17)
+    assert failure_status(hub.receive(sid, req, 0.0)) == (19 if ICM[profile] else 17)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_heartbeat_while_offline_is_icm_cti_server_offline_under_ucce(profile, dialect):
+    from mockcti.wire.messages import HeartbeatReq
+
+    hub, sid = opened(profile, dialect)
+    hub.center.online = False
+    assert failure_status(hub.receive(sid, encode(HeartbeatReq(invoke_id=7), dialect), 1.0)) == (15 if ICM[profile] else 17)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_floating_field_past_body_length_is_icm_bad_message_format_under_ucce(profile, dialect):
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    hub, sid = opened(profile, dialect)
+    data = bytearray(encode(QueryAgentStateReq(invoke_id=7, agent_instrument="3001"), dialect))
+    at = 8 + 16 + dialect.tag_width  # header, the 16-byte fixed part, AgentInstrument's tag: its length
+    data[at:at + dialect.length_width] = (200).to_bytes(dialect.length_width, "big")  # runs past BodyLength
+    assert failure_status(hub.receive(sid, bytes(data), 1.0)) == (25 if ICM[profile] else 17)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_tag_of_another_message_is_icm_invalid_tag_for_msg_type_under_ucce(profile, dialect):
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    hub, sid = opened(profile, dialect)
+    for tag, icm_status in ((1, 26), (250, 26), (240, 3)):
+        # 1 ClientID (OPEN_REQ), 250 an ICM-only tag: defined, not in QUERY_AGENT_STATE_REQ; the last one unknown
+        req = QueryAgentStateReq(invoke_id=7, agent_instrument="3001", extra_fields=((tag, b"x\0"),))
+        assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (icm_status if ICM[profile] else 3), tag

@@ -234,6 +234,15 @@ DEFECTS: dict[str, StatusCode] = {
     "unknown floating tag": _S.E_CTI_INVALID_FIELD,  # a tag no message defines (UCCX answers 3, reference §2.3)
 }
 
+#: the defects of a body the decoder cannot cut: the profile's status (UCCX 17 as above, ICM's
+#: E_CTI_BAD_MESSAGE_FORMAT under the ucce profile, ``Profile.status("bad_format")``)
+_BAD_FORMAT = frozenset({"truncated body", "floating length past the end", "truncated floating header"})
+
+
+def _status(defect: str, dialect: Dialect) -> StatusCode:
+    return dialect.profile.status("bad_format") if defect in _BAD_FORMAT else DEFECTS[defect]
+
+
 #: floating tags some message defines (UCCX and ICM tables, reference Appendix A): never "unknown"
 _DEFINED_TAGS = frozenset(int(t) for t in Tag)
 _UNDEFINED_SMALL_TAGS = tuple(n for n in range(1, 0x100) if n not in _DEFINED_TAGS)
@@ -324,7 +333,7 @@ def _truncated_body(draw, dialect: Dialect) -> MalformedFrame:
     body = encode(msg, d)[HEADER.size:]
     size = min(_fixed_size(msg.SPEC, d.version), _fixed_size(msg.SPEC, dialect.version))
     cut = draw(st.integers(0, size - 1))
-    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body[:cut]), "truncated body", DEFECTS["truncated body"])
+    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body[:cut]), "truncated body", _status("truncated body", d))
 
 
 @st.composite
@@ -395,7 +404,7 @@ def _appended(draw, dialect: Dialect, defect: str) -> MalformedFrame:
         extra = draw(undefined_floating_fields(dialect=d))
     else:  # pragma: no cover
         raise ValueError(defect)
-    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body + extra), defect, DEFECTS[defect])
+    return MalformedFrame(_frame(d.profile.wire_id(msg.TYPE), body + extra), defect, _status(defect, d))
 
 
 def undefined_floating_fields(*, dialect: Dialect | None = None, max_size: int = 40) -> st.SearchStrategy[bytes]:

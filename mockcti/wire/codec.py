@@ -369,7 +369,18 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
             return fn(body)
         except Exception:  # irregular input: the generic path gives the precise DecodeError
             pass
-    return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id)
+    try:
+        return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id)
+    except DecodeError as exc:
+        _profile_status(exc, dialect)
+        raise
+
+
+def _profile_status(exc: DecodeError, dialect: Dialect) -> None:
+    """A body that cannot be cut (shorter than its fixed part, a floating field past BodyLength, §2.3)
+    gets the profile's status: UCCX's E_CTI_UNSPECIFIED_FAILURE, ICM's E_CTI_BAD_MESSAGE_FORMAT."""
+    if exc.status is S.E_CTI_UNSPECIFIED_FAILURE:
+        exc.status = dialect.profile.status("bad_format")
 
 
 def decoder(mt: MessageType, dialect: Dialect):
@@ -626,7 +637,8 @@ def decode_construct(frame: Frame, dialect: Dialect) -> Message:
     try:
         parsed = con.parse(frame.body)
     except ConstructError as exc:
-        raise DecodeError(f"construct: {exc}", status=S.E_CTI_UNSPECIFIED_FAILURE, type_id=frame.type_id) from None
+        raise DecodeError(f"construct: {exc}", status=dialect.profile.status("bad_format"),
+                          type_id=frame.type_id) from None
     kw: dict[str, Any] = {f.attr: parsed[f.attr] for f in head}
     if tail:
         kw.update({f.attr: (0 if "tail" in parsed else None) for f in tail})

@@ -22,12 +22,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from .enums import ICM_ONLY_MESSAGE_TYPES, PROVISIONAL_MESSAGE_TYPES, MessageType
+from .enums import ICM_ONLY_MESSAGE_TYPES, PROVISIONAL_MESSAGE_TYPES, MessageType, StatusCode
 
 __all__ = ["Profile", "Dialect", "UCCX", "UCCE", "DEFAULT_MAX_BODY"]
 
 # ICM v24 "messaging conventions": 12,500 bytes including the 8-byte header (reference §2.4, U for UCCX).
 DEFAULT_MAX_BODY = 12_492
+
+
+_S = StatusCode
+#: the FAILURE_CONF status of a situation where ICM and UCCX answer differently: (UCCX, ICM). UCCX lists the
+#: ICM number as reserved and answers with a code it names (reference §6.1, §7.1, §2.3); :meth:`Profile.status`
+_STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
+    # OPEN_REQ asks for CLIENT_EVENTS and ALL_EVENTS (§3.3, §7.1: UCCX undocumented, 17 recommended, U)
+    "service_mask": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_SERVICE_MASK),
+    # a request (HEARTBEAT_REQ, a configuration request) while the server is offline (§7.1)
+    "offline": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_CTI_SERVER_OFFLINE),
+    # a body shorter than its fixed part, a floating field running past BodyLength (§2.3)
+    "bad_format": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_BAD_MESSAGE_FORMAT),
+    # a floating tag the protocol defines, not in this message (§2.3)
+    "tag_for_message": (_S.E_CTI_INVALID_FIELD, _S.E_CTI_INVALID_TAG_FOR_MSG_TYPE),
+})
 
 
 def _default_type_ids() -> Mapping[int, MessageType]:
@@ -54,6 +69,12 @@ class Profile:
     icm: bool = False
     # wire number -> MessageType (aliases collapse to the primary member)
     by_wire_id: Mapping[int, MessageType] = field(default_factory=lambda: MappingProxyType(_default_type_ids()))
+
+    def status(self, situation: str) -> StatusCode:
+        """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
+        "offline", "bad_format", "tag_for_message"): ICM's specific code under the ucce
+        profile, the code UCCX names under uccx."""
+        return _STATUSES[situation][1 if self.icm else 0]
 
     def supports(self, version: int) -> bool:
         return self.min_version <= version <= self.max_version
