@@ -315,6 +315,8 @@ def _read_toml(text: str, file: str) -> Any:
         if line is None:
             mm = re.search(r"line (\d+)", str(exc))
             line = int(mm.group(1)) if mm else None
+        if line is None and "end of document" in str(exc):  # the last line, then
+            line = max(1, len(text.splitlines()))
         raise ReadError(f"not valid TOML: {msg}", file=file, line=line) from None
     lines = text.splitlines()
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "mockcti"
-PURE = ["wire", "catalog.py", "acd", "center", "session.py", "hub.py", "journal.py", "report.py", "scenario"]
+PURE = ["wire", "catalog.py", "located.py", "acd", "center", "session.py", "hub.py", "journal.py", "report.py",
+        "scenario"]
 IO_MODULES = {"asyncio", "socket", "threading", "subprocess", "selectors", "ssl"}
 CLOCK_CALLS = {("time", "time"), ("time", "monotonic"), ("time", "sleep"), ("time", "perf_counter"),
                ("datetime", "now")}
@@ -49,6 +50,15 @@ def test_pure_layers_do_no_io_and_import_nothing_above_them(path):
                 and isinstance(node.func.value, ast.Name):
             assert (node.func.value.id, node.func.attr) not in CLOCK_CALLS, \
                 f"{path.name}:{node.lineno} calls {node.func.value.id}.{node.func.attr}"
+
+
+@pytest.mark.parametrize("path", [*files(["center", "acd", "located.py", "files.py"])],
+                         ids=lambda p: str(p.relative_to(PKG)))
+def test_below_scenario_nothing_imports_it(path):
+    # the center reads its files with mockcti.located, the reader scenario files share (no copy in either)
+    for name, line in imports(path):
+        assert not (name == "mockcti.scenario" or name.startswith("mockcti.scenario.")), \
+            f"{path.relative_to(PKG)}:{line} imports {name}"
 
 
 @pytest.mark.parametrize("path", [p for p in PKG.rglob("*.py") if "wire" not in p.parts],

@@ -33,6 +33,24 @@ def test_center_toml_example_loads():
         ContactCenter(cfg)
 
 
+def test_center_error_example_is_what_the_example_file_with_that_typo_gives(tmp_path):
+    """The README prints the error of the center example with CSQ 'Biling' for 'Billing': that exact
+    text, line included."""
+    from mockcti.center import CenterConfigError, load_center_file
+
+    shown = re.search(r"`(center\.toml:\d+: agents\[0\]\.csqs\[0\]: unknown CSQ 'Biling'[^`]*)`",
+                      README.read_text()).group(1)
+    example = next(b for b in blocks("toml") if "[[agents]]" in b)
+    p = tmp_path / "center.toml"
+    p.write_text(example.replace('csqs = ["Billing"]', 'csqs = ["Biling"]'))
+    try:
+        load_center_file(p)
+    except CenterConfigError as exc:
+        assert str(exc).replace(str(p), "center.toml") == shown
+    else:
+        raise AssertionError("the example with the typo loaded")
+
+
 def test_first_lines_are_the_two_commands_and_ci_runs_the_test_command():
     text = README.read_text()
     cmds = re.findall(r"^\s*(python3 -m venv .*)$", "\n".join(text.splitlines()[:20]), re.M)

@@ -3,17 +3,20 @@ behaviours a deployment configures (state after a call, ring time of external pa
 ACD rule violations are answered).
 
 Built from a plain mapping (a TOML or YAML file, or a scenario's ``center:`` section). Every
-error is a :class:`CenterConfigError` naming the file, the key path and, for a bad name, the
+error is a :class:`CenterConfigError` naming the file, the line (data read from a file by
+:mod:`mockcti.located`, the reader scenario files share), the key path and, for a bad name, the
 allowed ones. Pure: no I/O except :func:`load_center_file`, which only reads the file.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from mockcti.located import fmt_path, locate, type_name
 from mockcti.wire.enums import AgentState
 
 __all__ = [
@@ -38,6 +41,9 @@ ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 MAX_CSQ_NAME = 63
 MAX_TEAM_NAME = 49
 MAX_INSTRUMENT = 63
+#: the longest agent password, in bytes without the NUL (reference §5.2 SET_AGENT_STATE_REQ AgentPassword 64
+#: counting the NUL): a longer one no client can send, and the agent could never log in
+MAX_PASSWORD = 63
 #: the largest CSQ id: CALL_QUEUED_EVENT and QUERY_QUEUE_STATISTICS_REQ carry CSQID (tag 62) as an INT
 #: (reference §5.4, §5.7); a larger id did not encode, and the bridges never got the call's CALL_QUEUED_EVENT
 MAX_CSQ_ID = 0x7FFFFFFF
@@ -86,11 +92,15 @@ def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | N
 
 
 class CenterConfigError(ValueError):
-    """A center description is wrong; ``str()`` names the file and the key path."""
+    """A center description is wrong; ``str()`` is ``file:line: key_path: reason`` (the line when
+    the description was read from a file, see :func:`load_center_file`). ``path`` is the key path
+    as a tuple (``("agents", 0, "state")``)."""
 
-    def __init__(self, message: str, *, file: str | None = None, key_path: str = "") -> None:
-        self.file, self.key_path, self.reason = file, key_path, message
-        where = ": ".join(p for p in (file, key_path) if p)
+    def __init__(self, message: str, *, file: str | None = None, key_path: str = "", line: int | None = None,
+                 path: tuple[Any, ...] = ()) -> None:
+        self.file, self.key_path, self.reason, self.line, self.path = file, key_path, message, line, path
+        at = f"{file}:{line}" if file and line is not None else file
+        where = ": ".join(p for p in (at, key_path) if p)
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -192,9 +202,12 @@ class CenterConfig:
         return None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, file: str | None = None, base: str = "") -> "CenterConfig":
-        """Build and check a configuration; ``base`` prefixes key paths (e.g. ``center``)."""
-        return _Builder(file, base).center(data)
+    def from_mapping(cls, data: Mapping[str, Any], *, file: str | None = None, base: str = "",
+                     lines: Any = None) -> "CenterConfig":
+        """Build and check a configuration; ``base`` prefixes key paths (e.g. ``center``). Data read
+        by :mod:`mockcti.located` (``lines``: the document ``base`` is in, if not ``data`` itself)
+        gives each error its line."""
+        return _Builder(file, base, data if lines is None else lines, lines is not None).center(data)
 
 
 def default_center() -> CenterConfig:
@@ -210,39 +223,37 @@ def default_center() -> CenterConfig:
 
 
 def load_center_file(path: str | Path) -> CenterConfig:
-    """Read a center description from TOML (``.toml``) or YAML (anything else)."""
+    """Read a center description from TOML (``.toml``) or YAML (anything else), a file of center
+    keys or one with a ``center:`` section (a scenario's). Read as scenario files are
+    (:mod:`mockcti.located`: a duplicate key, a YAML tag or a document nested too deep is refused),
+    and every error names the file, the line and the key path."""
     from mockcti.files import Unreadable, read_regular_file
+    from mockcti.located import ReadError, fmt_of, parse
 
     p = Path(path)
+    file = str(p)
     try:  # a regular file of at most MAX_FILE_BYTES: a FIFO or a device is refused, never read
-        text = read_regular_file(p).decode("utf-8")
+        raw = read_regular_file(p)
     except Unreadable as e:
-        raise CenterConfigError(f"cannot read: {e}", file=str(p)) from None
-    except UnicodeDecodeError:
-        raise CenterConfigError("not UTF-8 text", file=str(p)) from None
-    if p.suffix.lower() == ".toml":
-        import tomllib
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise CenterConfigError(f"invalid TOML: {e}", file=str(p)) from None
-    else:
-        import yaml
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            raise CenterConfigError(f"{where}invalid YAML: {getattr(e, 'problem', None) or e}", file=str(p)) from None
-    if isinstance(data, dict) and "center" in data and isinstance(data["center"], dict) and "agents" not in data:
-        return CenterConfig.from_mapping(data["center"], file=str(p), base="center")
-    return CenterConfig.from_mapping(data if data is not None else {}, file=str(p))
+        raise CenterConfigError(f"cannot read: {e}", file=file) from None
+    try:
+        data = parse(raw, file, fmt_of(file))
+    except ReadError as e:
+        raise CenterConfigError(e.message, file=file, line=e.line, key_path=e.key_path) from None
+    if data is None or data == {}:
+        raise CenterConfigError("the file is empty: a center file describes at least its agents (agents: [] for "
+                                "none); without --center the embedded default center is used", file=file, line=1)
+    if isinstance(data, dict) and "center" in data and "agents" not in data:
+        return CenterConfig.from_mapping(data["center"], file=file, base="center", lines=data)
+    return CenterConfig.from_mapping(data, file=file)
 
 
 # -- checking ---------------------------------------------------------------------------------------
 
 
 def _allowed(bad: str, names: list[str]) -> str:
+    if not names:
+        return "none is defined"
     close = difflib.get_close_matches(bad, names, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     shown = ", ".join(names[:20]) + (f", … ({len(names)} in all)" if len(names) > 20 else "")
@@ -257,50 +268,54 @@ class _Builder:
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables")
 
-    def __init__(self, file: str | None, base: str) -> None:
-        self.file, self.base = file, base
+    def __init__(self, file: str | None, base: str, root: Any, root_has_base: bool) -> None:
+        self.file, self.root, self.root_has_base = file, root, root_has_base
+        self.base: tuple[Any, ...] = tuple(base.split(".")) if base else ()
 
-    def err(self, path: str, msg: str) -> CenterConfigError:
-        full = ".".join(p for p in (self.base, path) if p).replace(".[", "[")
-        return CenterConfigError(msg, file=self.file, key_path=full)
+    def err(self, path: tuple[Any, ...], msg: str) -> CenterConfigError:
+        """The error at ``path`` (below ``base``): the key path, and the line of the key when the
+        data was read from a file (:mod:`mockcti.located`; plain data has no lines)."""
+        full = (*self.base, *path)
+        _, line = locate(self.root, full if self.root_has_base else path, self.file or "")
+        return CenterConfigError(msg, file=self.file, key_path=fmt_path(full), line=line, path=full)
 
-    def mapping(self, v: Any, path: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    def mapping(self, v: Any, path: tuple[Any, ...], keys: tuple[str, ...]) -> Mapping[str, Any]:
         if not isinstance(v, Mapping):
-            raise self.err(path, f"expected a table/mapping, got {type(v).__name__}")
+            raise self.err(path, f"expected a table/mapping, got {type_name(v)}")
         for k in v:
             if k not in keys:
-                raise self.err(f"{path}.{k}" if path else str(k), f"unknown key {k!r}; {_allowed(str(k), list(keys))}")
+                raise self.err((*path, k), f"unknown key {k!r}; {_allowed(str(k), list(keys))}")
         return v
 
-    def string(self, v: Any, path: str, *, max_len: int = 64) -> str:
+    def string(self, v: Any, path: tuple[Any, ...], *, max_len: int = 64, empty: bool = False) -> str:
         if isinstance(v, bool) or not isinstance(v, (str, int)):
-            raise self.err(path, f"expected a string, got {type(v).__name__}")
+            raise self.err(path, f"expected a string, got {type_name(v)}")
         s = str(v)
-        if not s:
+        if not s and not empty:
             raise self.err(path, "must not be empty")
-        if len(s.encode()) > max_len:
+        if len(s.encode("utf-8", "surrogateescape")) > max_len:
             raise self.err(path, f"longer than {max_len} bytes")
         return s
 
-    def integer(self, v: Any, path: str, lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
+    def integer(self, v: Any, path: tuple[Any, ...], lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(path, f"expected an integer, got {type(v).__name__}")
+            raise self.err(path, f"expected an integer, got {type_name(v)}")
         if not lo <= v <= hi:
             raise self.err(path, f"{v} is outside {lo}..{hi}")
         return v
 
-    def csq_id(self, v: Any, path: str) -> int:
+    def csq_id(self, v: Any, path: tuple[Any, ...]) -> int:
         if isinstance(v, int) and not isinstance(v, bool) and v > MAX_CSQ_ID:
             raise self.err(path, f"{v} is outside 0..{MAX_CSQ_ID}: CALL_QUEUED_EVENT carries a CSQID as an INT "
                                  "(reference §5.4)")
         return self.integer(v, path, 0, MAX_CSQ_ID)
 
-    def seconds(self, v: Any, path: str, hi: float) -> float:
+    def seconds(self, v: Any, path: tuple[Any, ...], hi: float) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:  # nan fails too
             raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}")
         return float(v)
 
-    def state(self, v: Any, path: str) -> AgentState:
+    def state(self, v: Any, path: tuple[Any, ...]) -> AgentState:
         names = list(AGENT_STATE_NAMES)
         if isinstance(v, str):
             key = v.upper().removeprefix("AGENT_STATE_")
@@ -308,135 +323,138 @@ class _Builder:
                 return AGENT_STATE_NAMES[key]
         raise self.err(path, f"unknown agent state {v!r}; {_allowed(str(v), names)}")
 
+    def choice(self, v: Any, path: tuple[Any, ...], what: str, allowed: tuple[str, ...]) -> str:
+        if not isinstance(v, str) or v not in allowed:
+            raise self.err(path, f"unknown {what} {v!r}; allowed: {', '.join(allowed)}")
+        return v
+
+    def boolean(self, v: Any, path: tuple[Any, ...]) -> bool:
+        if not isinstance(v, bool):
+            raise self.err(path, f"expected true or false, got {v!r}")
+        return v
+
+    def items(self, d: Mapping[str, Any], key: str) -> list[Any]:
+        raw = d.get(key, [])
+        if not isinstance(raw, list):
+            raise self.err((key,), f"expected a list, got {type_name(raw)}")
+        return raw
+
     def center(self, data: Any) -> CenterConfig:
-        d = self.mapping(data, "", self.TOP)
+        d = self.mapping(data, (), self.TOP)
         csqs = []
-        raw_csqs = d.get("csqs", [])
-        if not isinstance(raw_csqs, list):
-            raise self.err("csqs", "expected a list")
-        for i, c in enumerate(raw_csqs):
-            p = f"csqs[{i}]"
+        for i, c in enumerate(self.items(d, "csqs")):
+            p = ("csqs", i)
             c = self.mapping(c, p, self.CSQ)
             if "name" not in c:
                 raise self.err(p, "missing key 'name'")
-            csqs.append(CSQConfig(self.string(c["name"], f"{p}.name", max_len=MAX_CSQ_NAME), self.csq_id(c.get("id", i + 1), f"{p}.id"),
-                                  self.seconds(c["wrapup_time"], f"{p}.wrapup_time", MAX_WRAPUP)
+            csqs.append(CSQConfig(self.string(c["name"], (*p, "name"), max_len=MAX_CSQ_NAME),
+                                  self.csq_id(c.get("id", i + 1), (*p, "id")),
+                                  self.seconds(c["wrapup_time"], (*p, "wrapup_time"), MAX_WRAPUP)
                                   if "wrapup_time" in c else None))
         names = [c.name for c in csqs]
         for i, c in enumerate(csqs):
             if names.index(c.name) != i:
-                raise self.err(f"csqs[{i}].name", f"duplicate CSQ {c.name!r}")
+                raise self.err(("csqs", i, "name"), f"duplicate CSQ {c.name!r}")
             if [x.id for x in csqs].index(c.id) != i:
-                raise self.err(f"csqs[{i}].id", f"duplicate CSQ id {c.id}")
+                raise self.err(("csqs", i, "id"), f"duplicate CSQ id {c.id}")
         agents = []
-        raw_agents = d.get("agents", [])
-        if not isinstance(raw_agents, list):
-            raise self.err("agents", "expected a list")
-        for i, a in enumerate(raw_agents):
-            p = f"agents[{i}]"
+        for i, a in enumerate(self.items(d, "agents")):
+            p = ("agents", i)
             a = self.mapping(a, p, self.AGENT)
             for k in ("id", "extension"):
                 if k not in a:
                     raise self.err(p, f"missing key {k!r}")
             acsqs = a.get("csqs", [])
             if not isinstance(acsqs, list):
-                raise self.err(f"{p}.csqs", "expected a list of CSQ names")
+                raise self.err((*p, "csqs"), f"expected a list of CSQ names, got {type_name(acsqs)}")
             for j, n in enumerate(acsqs):
+                if not isinstance(n, str):
+                    raise self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}")
                 if n not in names:
-                    raise self.err(f"{p}.csqs[{j}]", f"unknown CSQ {n!r}; {_allowed(str(n), names)}")
-            sup = a.get("supervisor", False)
-            if not isinstance(sup, bool):
-                raise self.err(f"{p}.supervisor", "expected true or false")
+                    raise self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}")
             agents.append(AgentConfig(
-                id=self.string(a["id"], f"{p}.id", max_len=128), extension=self.string(a["extension"], f"{p}.extension", max_len=15),
-                instrument=self.string(a["instrument"], f"{p}.instrument", max_len=MAX_INSTRUMENT)
+                id=self.string(a["id"], (*p, "id"), max_len=128),
+                extension=self.string(a["extension"], (*p, "extension"), max_len=15),
+                instrument=self.string(a["instrument"], (*p, "instrument"), max_len=MAX_INSTRUMENT)
                 if "instrument" in a else None,
-                password=str(a.get("password", "1234")), csqs=tuple(acsqs),
-                team=self.string(a.get("team", "Default"), f"{p}.team", max_len=MAX_TEAM_NAME), supervisor=sup,
-                state=self.state(a["state"], f"{p}.state") if "state" in a else AgentState.AGENT_STATE_LOGOUT,
-                reason_code=self.integer(a.get("reason_code", 0), f"{p}.reason_code", 0, 0xFFFF)))
+                password=self.string(a.get("password", "1234"), (*p, "password"), max_len=MAX_PASSWORD, empty=True),
+                csqs=tuple(acsqs),
+                team=self.string(a.get("team", "Default"), (*p, "team"), max_len=MAX_TEAM_NAME),
+                supervisor=self.boolean(a.get("supervisor", False), (*p, "supervisor")),
+                state=self.state(a["state"], (*p, "state")) if "state" in a else AgentState.AGENT_STATE_LOGOUT,
+                reason_code=self.integer(a.get("reason_code", 0), (*p, "reason_code"), 0, 0xFFFF)))
         seen: dict[str, str] = {}
         for i, a in enumerate(agents):
             for key, val in (("id", "a" + a.id), ("extension", "d" + a.extension)):
                 if val in seen:
-                    raise self.err(f"agents[{i}].{key}", f"duplicate {key} {val[1:]!r}")
+                    raise self.err(("agents", i, key), f"duplicate {key} {val[1:]!r}")
                 seen[val] = key
         ids = [a.id for a in agents]
         calls = []
-        raw_calls = d.get("calls", [])
-        if not isinstance(raw_calls, list):
-            raise self.err("calls", "expected a list")
-        for i, c in enumerate(raw_calls):
-            p = f"calls[{i}]"
+        for i, c in enumerate(self.items(d, "calls")):
+            p = ("calls", i)
             c = self.mapping(c, p, self.CALL)
             if "agent" not in c:
                 raise self.err(p, "missing key 'agent'")
-            agent = str(c["agent"])
+            agent = self.string(c["agent"], (*p, "agent"), max_len=128)
             if agent not in ids:
-                raise self.err(f"{p}.agent", f"unknown agent {agent!r}; {_allowed(agent, ids)}")
-            st = c.get("state", "talking")
-            if st not in CALL_STATES:
-                raise self.err(f"{p}.state", f"unknown call state {st!r}; allowed: {', '.join(CALL_STATES)}")
+                raise self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}")
+            st = self.choice(c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
             csq = c.get("csq")
-            if csq is not None and csq not in names:
-                raise self.err(f"{p}.csq", f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}")
+            if csq is not None and (not isinstance(csq, str) or csq not in names):
+                raise self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}")
             var = c.get("variables", {})
             if not isinstance(var, Mapping):
-                raise self.err(f"{p}.variables", "expected a mapping of call variable names to strings")
-            ani = self.string(c.get("ani", "0600000000"), f"{p}.ani")
+                raise self.err((*p, "variables"), "expected a mapping of call variable names to strings, got "
+                                                  f"{type_name(var)}")
+            variables = {k: self.string(v, (*p, "variables", k), max_len=1 << 16, empty=True) for k, v in var.items()}
+            ani = self.string(c.get("ani", "0600000000"), (*p, "ani"))
             owner = next((a.id for a in agents if ani in (a.extension, a.instrument)), None)
             if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
-                raise self.err(f"{p}.ani", f"ani {ani!r} is the phone of agent {owner}: a call in progress comes "
-                                           "from outside the center")
+                raise self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in progress comes "
+                                            "from outside the center")
             try:  # what BEGIN_CALL_EVENT carries
-                check_call_data(ani, None, {str(k): str(v) for k, v in var.items()})
+                check_call_data(ani, None, variables)
             except CallDataError as exc:
-                raise self.err(f"{p}.ani" if exc.field == "ani" else f"{p}.variables.{exc.field}", str(exc)) from None
-            calls.append(CallConfig(agent=agent, ani=ani, csq=csq,
-                                    state=st, variables=tuple((str(k), str(v)) for k, v in var.items())))
+                raise self.err((*p, "ani") if exc.field == "ani" else (*p, "variables", exc.field), str(exc)) from None
+            calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items())))
         kw: dict[str, Any] = {}
         if "after_call_state" in d:
-            kw["after_call_state"] = self.state(d["after_call_state"], "after_call_state")
+            kw["after_call_state"] = self.state(d["after_call_state"], ("after_call_state",))
         if "external_answer_delay" in d:
-            kw["external_answer_delay"] = self.seconds(d["external_answer_delay"], "external_answer_delay", 3600)
+            kw["external_answer_delay"] = self.seconds(d["external_answer_delay"], ("external_answer_delay",), 3600)
         if "ring_no_answer" in d:
-            kw["ring_no_answer"] = self.seconds(d["ring_no_answer"], "ring_no_answer", 3600)
+            kw["ring_no_answer"] = self.seconds(d["ring_no_answer"], ("ring_no_answer",), 3600)
         if "wrapup_time" in d:
-            kw["wrapup_time"] = self.seconds(d["wrapup_time"], "wrapup_time", MAX_WRAPUP)
+            kw["wrapup_time"] = self.seconds(d["wrapup_time"], ("wrapup_time",), MAX_WRAPUP)
         for k in ("peripheral_id", "first_call_id"):
             if k in d:
-                kw[k] = self.integer(d[k], k, 0, 0xFFFFFFFE)
+                kw[k] = self.integer(d[k], (k,), 0, 0xFFFFFFFE)
         if "peripheral_type" in d:
-            kw["peripheral_type"] = self.integer(d["peripheral_type"], "peripheral_type", 0, 0xFFFF)
+            kw["peripheral_type"] = self.integer(d["peripheral_type"], ("peripheral_type",), 0, 0xFFFF)
         if "acd_failure_mode" in d:
-            if d["acd_failure_mode"] not in ("cf", "ctierr"):
-                raise self.err("acd_failure_mode", f"unknown mode {d['acd_failure_mode']!r}; allowed: cf, ctierr")
-            kw["acd_failure_mode"] = d["acd_failure_mode"]
+            kw["acd_failure_mode"] = self.choice(d["acd_failure_mode"], ("acd_failure_mode",), "mode", ("cf", "ctierr"))
         if "control_failure_codes" in d:
-            if d["control_failure_codes"] not in ("uccx", "icm"):
-                raise self.err("control_failure_codes",
-                               f"unknown choice {d['control_failure_codes']!r}; allowed: uccx, icm")
-            kw["control_failure_codes"] = d["control_failure_codes"]
+            kw["control_failure_codes"] = self.choice(d["control_failure_codes"], ("control_failure_codes",),
+                                                      "choice", ("uccx", "icm"))
         if "on_agent_disconnect" in d:
-            if d["on_agent_disconnect"] not in ON_AGENT_DISCONNECT:
-                raise self.err("on_agent_disconnect", f"unknown choice {d['on_agent_disconnect']!r}; allowed: "
-                               + ", ".join(ON_AGENT_DISCONNECT))
-            kw["on_agent_disconnect"] = d["on_agent_disconnect"]
+            kw["on_agent_disconnect"] = self.choice(d["on_agent_disconnect"], ("on_agent_disconnect",), "choice",
+                                                    ON_AGENT_DISCONNECT)
         if "acd_rules" in d:
-            if not isinstance(d["acd_rules"], bool):
-                raise self.err("acd_rules", "expected true or false")
-            kw["acd_rules"] = d["acd_rules"]
+            kw["acd_rules"] = self.boolean(d["acd_rules"], ("acd_rules",))
         if "acd" in d:
             if not isinstance(d["acd"], Mapping):
-                raise self.err("acd", "expected a mapping of ACD overrides")
+                raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(d['acd'])}")
             acd = dict(d["acd"])
-            if not isinstance(acd.get("uccx_adaptation", True), bool):
-                raise self.err("acd.uccx_adaptation", "expected true or false")
+            self.boolean(acd.get("uccx_adaptation", True), ("acd", "uccx_adaptation"))
             from mockcti.acd import AcdConfig
 
             try:
                 AcdConfig.from_mapping({k: v for k, v in acd.items() if k != "uccx_adaptation"})
-            except ValueError as exc:
-                raise self.err("acd", str(exc)) from None
+            except ValueError as exc:  # "order.answer: ...": the key below acd, then what is wrong
+                key, sep, why = str(exc).partition(": ")
+                if sep and re.fullmatch(r"[A-Za-z_][\w.]*", key):
+                    raise self.err(("acd", *key.split(".")), why) from None
+                raise self.err(("acd",), str(exc)) from None
             kw["acd"] = acd
         return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)

@@ -1150,7 +1150,7 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
     try:
         CenterConfig.from_mapping(plain, base="center")
     except CenterConfigError as exc:
-        parts = tuple(int(x) if x.isdigit() else x for x in re.findall(r"[^.\[\]]+", exc.key_path or "center"))
+        parts = exc.path
         if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
             ctx.err(parts or ("center",), exc.reason)
     return plain

@@ -109,7 +109,8 @@ def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words
     with pytest.raises(CenterConfigError) as exc:
         load_center_file(p)
     msg = str(exc.value)
-    assert msg.startswith(f"{p}: {key_path}:"), msg
+    assert exc.value.line in (1, 2)  # the line of the key (every text above is one or two lines)
+    assert msg.startswith(f"{p}:{exc.value.line}: {key_path}:"), msg
     assert exc.value.key_path == key_path
     for w in words:
         assert w in msg
@@ -128,12 +129,110 @@ def test_unreadable_and_unparsable_files(tmp_path):
         fifo.unlink()
     bad = tmp_path / "x.yaml"
     bad.write_text("agents: [\n")
-    with pytest.raises(CenterConfigError, match="line 2: invalid YAML"):
+    with pytest.raises(CenterConfigError, match=r"x\.yaml:2: not valid YAML"):
         load_center_file(bad)
     bad = tmp_path / "x.toml"
     bad.write_text("agents = [")
-    with pytest.raises(CenterConfigError, match="invalid TOML"):
+    with pytest.raises(CenterConfigError, match=r"x\.toml:1: not valid TOML"):
         load_center_file(bad)
+
+
+def _load_error(tmp_path, name: str, text: str | bytes) -> CenterConfigError:
+    p = tmp_path / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(p)
+    return exc.value
+
+
+@pytest.mark.parametrize("name, text, line, key_path, message", [
+    # a duplicate key was accepted, the last one winning (extension 6002 was served)
+    ("dup.yaml", 'agents:\n  - {id: "5001", extension: "6001", extension: "6002"}\n', 2, "agents[0].extension",
+     "duplicate key 'extension'"),
+    ("dup.yaml", 'agents: [{id: "1", extension: "2"}]\nagents: [{id: "3", extension: "4"}]\n', 2, "agents",
+     "duplicate key 'agents'"),
+    ("dup.toml", '[[agents]]\nid = "5001"\nextension = "6001"\nextension = "6002"\n', 4, "",
+     "not valid TOML: Cannot overwrite a value (at line 4, column 19)"),
+    # the line of the key: the same mistake as in a scenario's center: section
+    ("c3.yaml", 'agents:\n  - id: "5001"\n    extension: "6001"\n    stat: READY\n', 4, "agents[0].stat",
+     "unknown key 'stat'; allowed: id, extension, instrument, password, csqs, team, supervisor, state, reason_code; "
+     "did you mean state?"),
+    ("c3.toml", '[[agents]]\nid = "5001"\nextension = "6001"\nstat = "READY"\n', 4, "agents[0].stat",
+     "unknown key 'stat'; allowed: id, extension, instrument, password, csqs, team, supervisor, state, reason_code; "
+     "did you mean state?"),
+    ("c.toml", '[[csqs]]\nname = "A"\n\n[[agents]]\nid = "1"\nextension = "2"\n\n[[agents]]\nid = "3"\n', 8,
+     "agents[1]", "missing key 'extension'"),
+    ("c.yaml", "# center\n\nagents:\n  - id: '1'\n    extension: '2'\n    state: SLEEPING\n", 6, "agents[0].state",
+     "unknown agent state 'SLEEPING'; allowed: LOGOUT, NOT_READY, READY, WORK, WORK_READY"),
+    ("c.yaml", "name: s\ncenter:\n  csqs: [{name: A}]\n  agents:\n    - {id: '1', extension: '2', csqs: [B]}\n", 5,
+     "center.agents[0].csqs[0]", "unknown CSQ 'B'; allowed: A"),
+    ("c.yaml", "center: 5\n", 1, "center", "expected a table/mapping, got an integer"),  # was: unknown key 'center'
+    ("c.yaml", "agents: []\nacd:\n  order: {}\n  colour: red\n", 4, "acd.colour",
+     "unknown ACD config key; allowed: transfer_allowed, clear_connection_allowed, answer_requires_delivered, "
+     "setattr_response_applies_to_all, disabled_rules, allowed_states, order, transitions"),
+    # wrong types: a list was taken as its repr ("[1, 2]"), or named as an unknown value
+    ("c.yaml", "agents: [{id: '1', extension: '2', password: [1, 2]}]\n", 1, "agents[0].password",
+     "expected a string, got a list"),
+    ("c.yaml", "agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {call_variable1: [7]}}]\n", 2,
+     "calls[0].variables.call_variable1", "expected a string, got a list"),
+    ("c.yaml", "agents: [{id: '1', extension: '2'}]\ncalls: [{agent: ['1']}]\n", 2, "calls[0].agent",
+     "expected a string, got a list"),
+    ("c.yaml", "csqs: [{name: A}]\nagents: [{id: '1', extension: '2', csqs: [[A]]}]\n", 2, "agents[0].csqs[0]",
+     "expected a CSQ name, got a list"),
+    ("c.yaml", "agents: [{id: '1', extension: '2', supervisor: 'no'}]\n", 1, "agents[0].supervisor",
+     "expected true or false, got 'no'"),
+    ("c.yaml", "agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', csq: Sales}]\n", 2, "calls[0].csq",
+     "unknown CSQ 'Sales'; none is defined"),
+    ("c.yaml", "agents: [{id: '1', extension: '2', password: '" + "p" * 64 + "'}]\n", 1, "agents[0].password",
+     "longer than 63 bytes"),  # AgentPassword is 64 bytes with its NUL (§5.2): the agent could never log in
+    ("c.yaml", "- agents\n", 1, "", "expected a table/mapping, got a list"),
+    # read as scenarios are: plain data only, a bounded depth (this was a RecursionError traceback)
+    ("c.yaml", "agents: !!python/object:os.system {}\n", 1, "agents",
+     "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system' (only plain data is read)"),
+    ("c.yaml", "\n\nacd: " + "[" * 5000 + "]" * 5000 + "\n", 3, "",
+     "the document is nested too deeply (more than 100 levels of lists and mappings)"),
+    ("c.yaml", b"agents:\n  - {id: '1', extension: '\xff'}\n", 2, "", "not UTF-8 text (byte 34, line 2)"),
+    # an empty file described a center without agents or CSQs, silently
+    ("c.yaml", "", 1, "", "the file is empty: a center file describes at least its agents (agents: [] for none); "
+                          "without --center the embedded default center is used"),
+    ("c.yaml", "# nothing yet\n", 1, "", "the file is empty: a center file describes at least its agents "
+                                          "(agents: [] for none); without --center the embedded default center is used"),
+    ("c.toml", "", 1, "", "the file is empty: a center file describes at least its agents (agents: [] for none); "
+                          "without --center the embedded default center is used"),
+])
+def test_errors_name_file_line_and_key(tmp_path, name, text, line, key_path, message):
+    err = _load_error(tmp_path, name, text)
+    p = tmp_path / name
+    assert (err.file, err.line, err.key_path, err.reason) == (str(p), line, key_path, message)
+    assert str(err) == f"{p}:{line}: {key_path}: {message}" if key_path else f"{p}:{line}: {message}"
+
+
+def test_an_explicitly_empty_center_still_loads(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("agents: []\n")
+    assert load_center_file(p).agents == ()
+
+
+def test_files_that_are_not_read(tmp_path):
+    from mockcti.files import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(huge)
+    assert str(exc.value) == (f"{huge}: cannot read: too large: {MAX_FILE_BYTES + 1} bytes; the limit is "
+                              f"{MAX_FILE_BYTES} (MAX_FILE_BYTES)")
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(tmp_path)
+    assert str(exc.value) == f"{tmp_path}: cannot read: a directory, not a regular file"
+    if os.geteuid() != 0:  # (root reads it anyway)
+        locked = tmp_path / "locked.yaml"
+        locked.write_text("agents: []\n")
+        locked.chmod(0)
+        with pytest.raises(CenterConfigError) as exc:
+            load_center_file(locked)
+        assert str(exc.value) == f"{locked}: cannot read: Permission denied"
 
 
 def _interactive_sigint() -> None:
@@ -196,7 +295,16 @@ def test_mockcti_serve_refuses_a_broken_center_file(tmp_path):
     p.write_text('[[agents]]\nid = "1"\n')
     proc = _serve("--center", str(p))
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2 and f"{p}: agents[0]: missing key 'extension'" in err
+    assert proc.returncode == 2 and f"{p}:1: agents[0]: missing key 'extension'" in err
+
+
+def test_mockcti_serve_refuses_a_center_file_with_a_duplicate_key(tmp_path):
+    # it served extension 6002 (the last one wins), silently
+    p = tmp_path / "c.yaml"
+    p.write_text('agents:\n  - {id: "5001", extension: "6001", extension: "6002"}\n')
+    proc = _serve("--center", str(p))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and err == f"mockcti serve: {p}:2: agents[0].extension: duplicate key 'extension'\n"
 
 
 @pytest.mark.parametrize("args, needle", [
