@@ -79,8 +79,8 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("calls: [{agent: '9'}]", "calls[0].agent", ["unknown agent"]),
     ("acd_failure_mode: loud", "acd_failure_mode", ["cf", "ctierr"]),
     # a rejection cell's code must be a cn_ngcc code (the violation cites its name and seed text)
-    ("acd: {transitions: {Line1Connected: {Hold: 11280}}}", "acd",
-     ["transitions.Line1Connected.Hold", "11280 is not a code of the cn_ngcc catalog"]),
+    ("acd: {transitions: {Line1Connected: {Hold: 11280}}}", "acd.transitions.Line1Connected.Hold",
+     ["11280 is not a code of the cn_ngcc catalog"]),
     ("control_failure_codes: csta", "control_failure_codes", ["uccx", "icm"]),
     ("on_agent_disconnect: logoff", "on_agent_disconnect", ["not_ready", "logout", "keep"]),
     # a preset call's data must fit BEGIN_CALL_EVENT (it would fail to be announced otherwise)
