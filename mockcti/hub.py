@@ -26,12 +26,13 @@ from typing import Any, Protocol
 from mockcti.center import ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
-    SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
+    CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
     open_sender,
 )
-from mockcti.wire import EncodeError, Message, MessageType, StatusCode
+from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, services_of_version
 from mockcti.wire.records import fast_frozen_init
+from mockcti.wire.types import fit_string
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
 )
@@ -47,6 +48,9 @@ S = StatusCode
 _OPEN, _OPENING = SessionState.OPEN, SessionState.OPENING
 _OPEN_REQ, _HEARTBEAT_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.HEARTBEAT_REQ, MT.CLOSE_REQ
 _FAILURE_EVENT = MT.FAILURE_EVENT
+#: what answers a request (reference §4): one of these that cannot be encoded is replaced by a FAILURE_CONF
+_CONFIRMATION_TYPES = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
+_FAILURE_TEXT_MAX = SPECS[MT.FAILURE_CONF].fields_by_tag[7].max_len  # Text: 255 bytes with the NUL
 
 
 # -- actions for the server ---------------------------------------------------------------------
@@ -349,8 +353,10 @@ class Hub:
         try:
             data = conn.session.encode(message)
         except EncodeError as exc:
-            self._cannot_encode(sid, message, exc)
-            return
+            answer = self._cannot_encode(sid, conn, message, exc)
+            if answer is None:
+                return
+            message, data = answer
         self._journal_message("out", self.now, sid, message)
         hook = self._on_send
         if hook is not None:
@@ -366,9 +372,36 @@ class Hub:
         if message.TYPE is _FAILURE_EVENT:
             conn.session.failure_event_sent()
 
-    def _cannot_encode(self, sid: int, message: Message, exc: EncodeError) -> None:
-        # a message we (or a scenario) built does not fit this session's version: record it, send nothing
-        self.journal.record("fault", self.now, sid, fault="cannot encode", message=message.TYPE.name, error=str(exc))
+    def _cannot_encode(self, sid: int, conn: _Conn, message: Message,
+                       exc: EncodeError) -> tuple[Message, bytes] | None:
+        """A message we (or a scenario) built does not fit this session's version: a "cannot encode"
+        fault. An event is not sent. A confirmation is replaced by what goes out instead (returned,
+        encoded): FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE with the request's InvokeID and a Text naming
+        the confirmation — dropped, it left the client's request unanswered for ever. An OPEN_CONF so
+        replaced refuses the open (the client was told it failed)."""
+        name = message.TYPE.name
+        self.journal.record("fault", self.now, sid, fault="cannot encode", message=name, error=str(exc))
+        invoke_id = getattr(message, "invoke_id", None)
+        if (message.TYPE not in _CONFIRMATION_TYPES or type(invoke_id) is not int
+                or not 0 <= invoke_id <= 0xFFFFFFFF):
+            return None
+        why = str(exc).removeprefix(f"{name}: ")
+        answer = FailureConf(invoke_id=invoke_id, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
+                             text=fit_string(f"the server could not build its {name}: {why}", _FAILURE_TEXT_MAX))
+        session = conn.session
+        try:
+            data = session.encode(answer)
+        except EncodeError as again:  # (not expected: the fallback is built to fit) never a loop
+            self.journal.record("fault", self.now, sid, fault="cannot encode", message=answer.TYPE.name,
+                                error=str(again))
+            return None
+        if message.TYPE is MT.OPEN_CONF and session.state is _OPEN and session.open_req is not None \
+                and session.open_req.invoke_id == invoke_id:
+            if conn.subscribed:
+                conn.subscribed = False
+                self._close_center_session(sid, self.now)
+            session.open_refused(self.now)
+        return answer, data
 
     def send_raw(self, sid: int, data: bytes, *, note: str = "raw bytes") -> None:
         if sid in self.conns:
@@ -620,8 +653,10 @@ class Hub:
             try:
                 data = (senders.get(type(message)) or open_sender(type(message)))(session, message)
             except EncodeError as exc:
-                self._cannot_encode(sid, message, exc)
-                continue
+                answer = self._cannot_encode(sid, conn, message, exc)
+                if answer is None:
+                    continue
+                message, data = answer
             if sid == first:
                 mine.append(data)
             elif first < 0:

@@ -12,7 +12,7 @@ from mockcti.session import (
     open_sender,
 )
 from mockcti.testing.strategies import from_message_type
-from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode, encode
+from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode, decode_bytes, encode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, BeginCallEvent, CallDeliveredEvent, CallHeldEvent, EndCallEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
@@ -608,6 +608,50 @@ def test_a_message_that_does_not_fit_the_version_is_a_fault_and_the_rest_of_the_
         faults = journal.entries(kind="fault")
         assert len(faults) == 1 and faults[0].data["fault"] == "cannot encode"
         assert faults[0].data["message"] == "CALL_DELIVERED_EVENT"
+
+
+def test_a_confirmation_that_cannot_be_encoded_is_answered_failure_conf_not_left_unanswered():
+    """A confirmation the server built that does not encode (here: a center built through the API
+    with an agent extension of 80 bytes; AgentExtension carries 16) was a "cannot encode" fault and
+    nothing else: the client's request stayed unanswered for ever. Now the fault is kept and the
+    request gets FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE with its InvokeID and a Text naming the
+    confirmation, on both delivery paths; an OPEN_CONF so replaced refuses the open."""
+    from mockcti.center import CenterConfig, ContactCenter
+    from mockcti.center.config import AgentConfig, CSQConfig
+    from mockcti.hub import Hub, Write
+    from mockcti.journal import Journal
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    cfg = CenterConfig(agents=(AgentConfig(id="1001", extension="3001", csqs=("Sales",)),
+                               AgentConfig(id="1002", extension="9" * 80, csqs=("Sales",))),
+                       csqs=(CSQConfig("Sales", 1),))
+    why = "AgentExtension is 81 bytes; the maximum is 16; field AgentExtension"
+    for journal in (Journal(keep=True), Journal(keep=False)):  # rendered, and the quiet path of serve --quiet
+        hub = Hub(ContactCenter(cfg), journal=journal)
+        sid = hub.connect(0.0)
+        hub.receive(sid, wire(open_req(services_requested=0x16, agent_id=None, agent_extension=None,
+                                       agent_instrument=None)), 0.0)
+        hub.take_actions()
+        out = hub.receive(sid, wire(QueryAgentStateReq(invoke_id=9, agent_id="1002")), 1.0)
+        assert b"".join(a.data for a in out if isinstance(a, Write)) == wire(FailureConf(
+            invoke_id=9, status=int(S.E_CTI_UNSPECIFIED_FAILURE),
+            text=f"the server could not build its QUERY_AGENT_STATE_CONF: {why}"))
+        assert hub.session(sid).outstanding == {}
+        assert journal.counts["fault"] == 1 and journal.counts["out"] == 2  # OPEN_CONF, FAILURE_CONF
+        if journal.keep:
+            [fault] = journal.entries(kind="fault")
+            assert fault.data == {"fault": "cannot encode", "message": "QUERY_AGENT_STATE_CONF", "error": why}
+
+    # the agent's own OPEN_CONF carries the extension: refused, the connection waits for another OPEN_REQ
+    hub = Hub(ContactCenter(cfg), journal=Journal(keep=True))
+    sid = hub.connect(0.0)
+    out = hub.receive(sid, wire(open_req(invoke_id=4, agent_id="1002", agent_extension=None,
+                                         agent_instrument=None)), 0.0)
+    assert b"".join(a.data for a in out if isinstance(a, Write)) == wire(FailureConf(
+        invoke_id=4, status=int(S.E_CTI_UNSPECIFIED_FAILURE), text=f"the server could not build its OPEN_CONF: {why}"))
+    assert hub.session(sid).state is SessionState.AWAITING_OPEN and not hub.conns[sid].subscribed
+    out = hub.receive(sid, wire(HeartbeatReq(invoke_id=5)), 1.0)
+    assert decode_bytes(out[0].data, D14).status == S.E_CTI_SESSION_NOT_OPEN
 
 
 _CONFIRMATIONS_SENT = set(CONFIRMATION_OF.values()) | {MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF}

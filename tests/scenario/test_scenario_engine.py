@@ -1195,7 +1195,8 @@ def test_actions_that_fail_at_run_time_are_journalled_faults_and_the_session_goe
     scenario): names that center lacks, and captured values that do not fit the field they are put
     in, fail at run time. Each such action is a fault in the journal ("scenario action failed" with
     action, error and file:line; a message built but not encodable: "cannot encode"), nothing
-    half-done goes out, and the rest of the rule still runs."""
+    half-done goes out, and the rest of the rule still runs. A reply that cannot be encoded is
+    answered FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE instead (the request is never left unanswered)."""
     from mockcti.center import CenterConfig, ContactCenter
     from mockcti.center.config import AgentConfig, CSQConfig
 
@@ -1216,13 +1217,18 @@ def test_actions_that_fail_at_run_time_are_journalled_faults_and_the_session_goe
     h.engine.attach(h.hub, 0.0)
     sid = h.open()
     msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 2.0)
-    assert [(m.TYPE, getattr(m, "text", None)) for m in msgs] == [(MT.SYSTEM_EVENT, "after 1001")]
+    assert [(m.TYPE, getattr(m, "text", None)) for m in msgs] == [
+        (MT.FAILURE_CONF, "the server could not build its QUERY_AGENT_STATE_CONF: fixed field agent_state does "
+                          "not fit: required argument is not an integer; field agent_state"),
+        (MT.SYSTEM_EVENT, "after 1001")]
+    assert (msgs[0].invoke_id, msgs[0].status) == (6, StatusCode.E_CTI_UNSPECIFIED_FAILURE)
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
         ("DeliverCall", "unknown agent '1002'"), ("DeliverCall", "unknown CSQ 'Support'"),
         ("SetAgentState", "unknown agent '1002'")], faults
     assert all(f["where"].startswith("t.yaml:") for f in faults)
-    # the captured text "1001" in the integer AgentState: built, but it cannot be encoded — not sent
+    # the captured text "1001" in the integer AgentState: built, but it cannot be encoded — not sent (above:
+    # the FAILURE_CONF sent in its place)
     [enc] = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "cannot encode"]
     assert enc["message"] == "QUERY_AGENT_STATE_CONF" and "agent_state" in enc["error"].lower()
     assert h.hub.center.calls == {}
