@@ -592,7 +592,7 @@ class Hub:
             services=granted, call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
             config_msg_mask=req.config_msg_mask, version=req.version_number,
             agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
-            client_id=req.client_id or "",
+            client_id=req.client_id or "", profile=self.conns[sid].session.dialect.profile.name,
         )
 
     # -- internals ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import heapq
 import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockcti.center.config import (
@@ -194,6 +194,22 @@ class Subscription:
     agent_extension: str | None = None
     agent_instrument: str | None = None
     client_id: str = ""
+    #: the protocol profile the session speaks ("uccx" or "ucce", its dialect's): what it is sent
+    #: differs where UCCX and ICM differ (RouterCallKey*, see ROUTER_CALL_KEY)
+    profile: str = "uccx"
+
+
+#: RouterCallKeyDay/CallID/SequenceNumber (tags 72/73/110) of BEGIN_CALL_EVENT, CALL_DELIVERED_EVENT and
+#: SNAPSHOT_CALL_CONF: assigned by the ICM router, "normally absent on UCCX" (reference §5.4; the UCCX
+#: CALL_DELIVERED_EVENT of §8.10b has none). Sent (as 0: no router call key) only to a session of the
+#: ICM profile ("ucce"), left out for a UCCX one
+ROUTER_CALL_KEY = {"router_call_key_day": 0, "router_call_key_call_id": 0, "router_call_key_sequence_number": 0}
+_NO_ROUTER_CALL_KEY: dict[str, int] = {}
+
+
+def _router_call_key(sub: Subscription | None) -> dict[str, int]:
+    """The RouterCallKey fields for ``sub``'s session: ROUTER_CALL_KEY under ICM, none under UCCX."""
+    return ROUTER_CALL_KEY if sub is not None and sub.profile != "uccx" else _NO_ROUTER_CALL_KEY
 
 
 @fast_frozen_init
@@ -823,18 +839,21 @@ class ContactCenter:
             monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.config.peripheral_type,
             call_type=int(call.type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
             connection_device_id=dev, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
-            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
-            named_variables=call.named_variables, **self._vars(call))
+            named_variables=call.named_variables, **_router_call_key(sub), **self._vars(call))
 
     def _vars(self, call: Call) -> dict[str, str]:
         """The call's data for BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL_CONF (no customer fields)."""
         return {k: v for k, v in call.variables.items() if v is not None and k not in _UPDATE_ONLY_KEYS}
 
-    def _emit(self, out: list[Delivery], call: Call, ev: Message, *, only: Iterable[int] | None = None) -> None:
-        """Send a call event to every interested session (BEGIN_CALL_EVENT first where needed)."""
+    def _emit(self, out: list[Delivery], call: Call, ev: Message, *, only: Iterable[int] | None = None,
+              keyed: bool = False) -> None:
+        """Send a call event to every interested session (BEGIN_CALL_EVENT first where needed).
+        ``keyed``: ``ev`` is built without RouterCallKey fields, which a session of the ICM profile gets
+        (a copy with ROUTER_CALL_KEY, made once)."""
         bit = EVENT_MASK.get(ev.TYPE, 0)
         subs = self.subs
         told = call.told
+        icm = None
         for sid in (self._interested(call) if only is None else only):
             sub = subs.get(sid)
             if sub is None:
@@ -844,7 +863,12 @@ class ContactCenter:
                 if sub.call_msg_mask & _BEGIN_CALL_BIT:
                     out.append(Delivery(sid, self._begin_call(call, sub)))
             if sub.call_msg_mask & bit:
-                out.append(Delivery(sid, ev))
+                if keyed and sub.profile != "uccx":
+                    if icm is None:
+                        icm = replace(ev, **ROUTER_CALL_KEY)
+                    out.append(Delivery(sid, icm))
+                else:
+                    out.append(Delivery(sid, ev))
 
     def _end_call_for(self, out: list[Delivery], call: Call, sids: Iterable[int]) -> None:
         for sid in sorted(sids):
@@ -865,6 +889,7 @@ class ContactCenter:
         return AGENT_DEVICE if leg.agent is not None else EXTERNAL_DEVICE
 
     def _delivered(self, call: Call, leg: Leg, calling: str, cause: int | None = None) -> Message:
+        """CALL_DELIVERED_EVENT as UCCX sends it (no RouterCallKey: _emit(keyed=True) adds them for ICM)."""
         cfg = self.config
         return M.CallDeliveredEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
@@ -875,7 +900,6 @@ class ContactCenter:
             local_connection_state=int(leg.state), event_cause=call.cause if cause is None else cause,
             connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
-            router_call_key_day=0, router_call_key_call_id=0, router_call_key_sequence_number=0,
             named_variables=call.named_variables, **self._vars(call))
 
     def _established(self, call: Call, leg: Leg, calling: str, cause: int = _CEC_NONE) -> Message:
@@ -1049,7 +1073,7 @@ class ContactCenter:
             self._direct_call(out, agent, now)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
-        self._emit(out, call, self._delivered(call, leg, call.ani))
+        self._emit(out, call, self._delivered(call, leg, call.ani), keyed=True)
 
     def _direct_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
         """A direct call reaches a READY agent's phone (another agent's MAKE_CALL, a non-ACD call
@@ -1325,7 +1349,7 @@ class ContactCenter:
             if lg.agent is not None:  # now on the transferred call, not a consultation any more
                 self.agents[lg.agent].consult_offer = False
             if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
-                self._emit(out, held, self._delivered(held, lg, agent.device))
+                self._emit(out, held, self._delivered(held, lg, agent.device), keyed=True)
         self._conf(out, sid, M.TransferCallConf(
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=others[0].device, parties=self._parties(held)))
@@ -1589,8 +1613,8 @@ class ContactCenter:
         call = self._lookup_call(req.call_id)
         self._conf(out, sid, M.SnapshotCallConf(
             invoke_id=req.invoke_id, call_type=int(call.type), called_party_disposition=0,
-            ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None, router_call_key_day=0,
-            router_call_key_call_id=0, router_call_key_sequence_number=0, named_variables=call.named_variables,
+            ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
+            named_variables=call.named_variables, **_router_call_key(self.subs.get(sid)),
             call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,
                                             call_connection_device_id=lg.device, call_device_type=self._dev_type(lg),
                                             call_device_id=lg.device, call_device_connection_state=int(lg.state))
@@ -1749,7 +1773,7 @@ class ContactCenter:
         self._direct_call(out, sup, now)
         leg = Leg(sup.device, sup.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
-        self._emit(out, call, self._delivered(call, leg, call.ani, cause))
+        self._emit(out, call, self._delivered(call, leg, call.ani, cause), keyed=True)
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._established(call, leg, call.ani, cause))
         self._emit(out, call, M.CallConferencedEvent(

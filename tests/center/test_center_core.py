@@ -849,3 +849,59 @@ def test_single_step_conference_refusals_change_nothing(w, how, dialed, want):
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == want
     assert {d: lg.state for d, lg in w.c.calls[cid].legs.items()} == before
     assert [v["rule"] for v in w.c.violations] == (["ACD-1149"] if how == "ringing" else [])
+
+
+def _floating_tags(body: bytes, fixed: int) -> list[int]:
+    """The floating tags of a v14 message body (1-byte tags and lengths) whose fixed part is ``fixed`` bytes."""
+    tags, i = [], fixed
+    while i < len(body):
+        tags.append(body[i])
+        i += 2 + body[i + 1]
+    return tags
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_router_call_keys_only_under_the_icm_profile(profile):
+    """RouterCallKeyDay/CallID/SequenceNumber (tags 72/73/110) are "ICM; normally absent on UCCX"
+    (reference §5.4): the UCCX CALL_DELIVERED_EVENT of §8.10b has a 54-byte fixed part and the
+    floating fields ConnectionDeviceID, AlertingDeviceID, CallingDeviceID, CalledDeviceID, ANI,
+    DialedNumber and none of them. The center sent them (as zeros) to every session; now a session
+    of the UCCX profile gets the §8.10b layout (plus DNIS) in CALL_DELIVERED_EVENT, and no keys in
+    BEGIN_CALL_EVENT or SNAPSHOT_CALL_CONF either; a session of the UCCE profile (ICM) keeps them."""
+    from mockcti.hub import Hub, HubConfig, Write
+    from mockcti.session import SessionConfig
+    from mockcti.wire import FrameBuffer, decode
+    from mockcti.wire.dialect import PROFILES
+
+    d = Dialect(profile=PROFILES[profile], version=14)
+    hub = Hub(ContactCenter(default_center()), config=HubConfig(session=SessionConfig(profile=PROFILES[profile])))
+    sid = hub.connect(0.0)
+    for m in (M.OpenReq(invoke_id=1, version_number=14, idle_timeout=0xFFFFFFFF, services_requested=0x7,
+                        call_msg_mask=ALL_CALLS, agent_state_mask=ALL_STATES, client_id="desk", client_password=b"",
+                        agent_id="1001"),
+              M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                 agent_instrument="3001"),
+              M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY, agent_instrument="3001")):
+        hub.receive(sid, encode(m, d), 0.0)
+    hub.take_actions()
+    cid, deliveries = hub.center.deliver_call(1.0, agent_id="1001", ani="2005", dnis="7000")
+    hub.deliver(deliveries)
+    sent = hub.take_actions() + hub.receive(sid, encode(M.SnapshotCallReq(
+        invoke_id=4, call_id=cid, connection_device_type=0, connection_device_id="3001"), d), 2.0)
+    frames = {f.type_id: f for a in sent if isinstance(a, Write) for f in FrameBuffer().feed(a.data)}
+    delivered, begin = frames[int(MT.CALL_DELIVERED_EVENT)], frames[int(MT.BEGIN_CALL_EVENT)]
+    snapshot = decode(frames[int(MT.SNAPSHOT_CALL_CONF)], d)
+    keys = [72, 73, 110]
+    v8_10b = [25, 26, 27, 28, 8, 11]  # reference §8.10b; here also DNIS (10, "7000") between ANI and DialedNumber
+    layout = _floating_tags(delivered.body, 54)
+    if profile == "uccx":
+        assert layout == [25, 26, 27, 28, 8, 10, 11]
+        assert [t for t in layout if t != 10] == v8_10b
+        assert not set(_floating_tags(begin.body, 26)) & set(keys)
+        assert (snapshot.router_call_key_day, snapshot.router_call_key_call_id,
+                snapshot.router_call_key_sequence_number) == (None, None, None)
+    else:
+        assert layout == [25, 26, 27, 28, 8, 10, 11, *keys]
+        assert set(keys) <= set(_floating_tags(begin.body, 26))
+        assert (snapshot.router_call_key_day, snapshot.router_call_key_call_id,
+                snapshot.router_call_key_sequence_number) == (0, 0, 0)
