@@ -205,3 +205,34 @@ async def test_agent_leaving_a_conference_with_an_outside_party_leaves_the_call_
     assert seen[-2:] == [MT.CALL_CLEARED_EVENT, MT.END_CALL_EVENT], seen
     await desk.close()
     await rec.close()
+
+
+async def test_a_client_that_dials_when_make_call_setup_allows_it_can_dial_in_not_ready(server):
+    """QUERY_DEVICE_INFO_CONF MakeCallSetup: "agent-state mask bits in which MAKE_CALL_REQ is allowed"
+    (reference §5.3, bits of §6.7). It was 0 (nowhere), so a client that dials only when the mask
+    allows its state never dialled, while the center accepts MAKE_CALL_REQ in NOT_READY, WORK and
+    WORK_READY. Now the mask is that rule: in each state, the mask allows a call exactly when the
+    center places it (WORK_READY reads AGENT_WORK_MASK, as for AGENT_STATE_EVENTs)."""
+    from mockcti.wire.enums import AgentStateMask as ASM
+    from mockcti.wire.messages import MakeCallReq, QueryDeviceInfoReq
+
+    bit_of = {AS.AGENT_STATE_NOT_READY: ASM.AGENT_NOT_READY_MASK, AS.AGENT_STATE_READY: ASM.AGENT_AVAILABLE_MASK,
+              AS.AGENT_STATE_WORK: ASM.AGENT_WORK_MASK, AS.AGENT_STATE_WORK_READY: ASM.AGENT_WORK_MASK}
+    c = await CTIClient.connect(server.host, server.port, version=14)
+    await c.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="dialer")
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")  # -> NOT_READY
+    info = await c.request(QueryDeviceInfoReq(invoke_id=0, agent_instrument="3001"))
+    setup = info.make_call_setup
+    assert setup & ASM.AGENT_NOT_READY_MASK  # the client may dial now: it does, and the call is placed
+    placed = await c.request(MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="0699"))
+    assert placed.TYPE is MT.MAKE_CALL_CONF
+    await c.request(ClearCallReq(invoke_id=0, call_id=placed.new_call_id, connection_device_id="3001"))
+    for state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_NOT_READY,
+                  AS.AGENT_STATE_WORK_READY):
+        await c.set_agent_state(state)
+        reply = await c.request(MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="0699"), check=False)
+        assert (reply.TYPE is MT.MAKE_CALL_CONF) == bool(setup & bit_of[state]), (state, hex(setup), reply)
+        if reply.TYPE is MT.MAKE_CALL_CONF:
+            await c.request(ClearCallReq(invoke_id=0, call_id=reply.new_call_id, connection_device_id="3001"))
+            await c.set_agent_state(AS.AGENT_STATE_NOT_READY)
+    await c.close()

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import heapq
 import itertools
+import operator
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -154,6 +155,17 @@ EVENT_MASK = {
 # the masks as plain ints: IntFlag arithmetic is slow and these tests run for every event and session
 STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
+#: the agent states in which an agent's phone may place a call (MAKE_CALL_REQ): logged on and not
+#: offered routed calls. The one rule: _make_call_req refuses the other states (CF_INVALID_OBJECT_STATE;
+#: READY and RESERVED: the agent is being given ACD calls; TALKING: its line has a call) and
+#: QUERY_DEVICE_INFO_CONF reports it as MakeCallSetup (MAKE_CALL_SETUP)
+MAKE_CALL_STATES = (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY)
+#: MakeCallSetup of QUERY_DEVICE_INFO_CONF, "agent-state mask bits in which MAKE_CALL_REQ is allowed"
+#: (reference §5.3): the AgentStateMask bits (§6.7) of MAKE_CALL_STATES, through STATE_MASK — the bits
+#: the center filters AGENT_STATE_EVENTs by, so a client reads both masks the same way. WORK_READY has
+#: no bit of its own in UCCX (U, §6.7): the mock's choice, there and here, is AGENT_WORK_MASK (0x20) with
+#: WORK (0x40 is AGENT_TALKING_PENDING_WORK_MASK in UCCX); no center setting changes it
+MAKE_CALL_SETUP = functools.reduce(operator.or_, (STATE_MASK[s] for s in MAKE_CALL_STATES))
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
 _ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
@@ -1243,9 +1255,11 @@ class ContactCenter:
         if self._busy_phone(agent):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"{agent.device} already has an active call"))
-        if agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_RESERVED):
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
-                                          f"agent {agent.id} must be NOT_READY to place a call"))
+        if agent.state not in MAKE_CALL_STATES:  # the states QUERY_DEVICE_INFO_CONF's MakeCallSetup names
+            raise Refused(control_failure(
+                CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                f"agent {agent.id} is {AS(agent.state).name.removeprefix('AGENT_STATE_')}: a call is placed in "
+                + ", ".join(s.name.removeprefix("AGENT_STATE_") for s in MAKE_CALL_STATES)))
 
     def _may_consult(self, agent: Agent, active: Call, leg: Leg, dialed: str) -> None:
         """What a consultation from the agent's call needs (CONSULT_CALL_REQ, a supervisor assist or
@@ -1600,7 +1614,7 @@ class ContactCenter:
         # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1, max_devices_in_conference=4,
-            make_call_setup=0))
+            make_call_setup=MAKE_CALL_SETUP))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)

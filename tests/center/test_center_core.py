@@ -512,6 +512,9 @@ def _ringing_world(choice: str = "uccx"):
      _CF.CF_INVALID_OBJECT_STATE, _CCX.CCX_AGENT_DEVICE_BUSY),
     ("held", lambda c: M.HoldCallReq(invoke_id=9, call_id=c, connection_device_id="3001"),
      _CF.CF_NO_ACTIVE_CALL, _CCX.CCX_DEFAULT_ERROR_CODE),
+    # TALKING (the call held) is not a state MakeCallSetup allows: refused, as the ACD rules refuse it
+    ("held", lambda c: M.MakeCallReq(invoke_id=9, agent_instrument="3001", dialed_number="0699"),
+     _CF.CF_INVALID_OBJECT_STATE, _CCX.CCX_DEFAULT_ERROR_CODE),
 ])
 @pytest.mark.parametrize("choice", ["uccx", "icm"])
 def test_without_the_acd_rules_the_center_refuses_call_control_out_of_place(phase, request_of, failure, ccx, choice):
