@@ -282,7 +282,7 @@ def test_assist_and_emergency_refusals(icm):
                                                                  "connection_device_id": "x", **kw}))
 
     m = _refusal(assist(AGENT, connection_device_id="3003"), AGENT)  # READY, no call
-    assert (m.failure_code, m.text) == (CF.CF_INVALID_OBJECT_STATE, "agent 1003 must be NOT_READY to place a call")
+    assert (m.failure_code, m.text) == (CF.CF_INVALID_OBJECT_STATE, "agent 1003 is READY: a call is placed in NOT_READY, WORK, WORK_READY")
     w.req(AGENT, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY))
     assert _refusal(assist(AGENT, call_id=424242, connection_device_id="3003"), AGENT).status == S.E_CTI_INVALID_CALLID
     w.req(SUP, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_LOGOUT))
