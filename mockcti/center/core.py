@@ -296,6 +296,24 @@ def _fit(text: str, max_bytes: int) -> str:
     return text if len(data) <= max_bytes else data[:max_bytes].decode(errors="ignore")
 
 
+def merged_named(variables: tuple, arrays: tuple, new_variables: Iterable[Any] = (),
+                 new_arrays: Iterable[Any] = ()) -> tuple[tuple, tuple]:
+    """A call's ECC data (``variables``, ``arrays``) with ``new_variables`` and ``new_arrays`` set over it
+    (SET_CALL_DATA_REQ): a NamedVariable replaces the one of its name, a NamedArray element the one of
+    its name and VariableIndex, in place; others are added at the end."""
+    if new_variables:
+        byname = {v.name: v for v in variables}
+        for v in new_variables:
+            byname[v.name] = v
+        variables = tuple(byname.values())
+    if new_arrays:
+        elements = {(a.name, a.index): a for a in arrays}
+        for a in new_arrays:
+            elements[(a.name, a.index)] = a
+        arrays = tuple(elements.values())
+    return variables, arrays
+
+
 def _first_call_id(pair: tuple[Call, Leg]) -> int:
     return pair[0].id
 
@@ -357,7 +375,9 @@ class Call:
     dialed: str = ""
     csq_id: int = NONE_ID
     variables: dict[str, str] = field(default_factory=dict)
+    #: the call's ECC data (NamedVariable, NamedArray): every BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL carries it
     named_variables: tuple = ()
+    named_arrays: tuple = ()
     legs: dict[str, Leg] = field(default_factory=dict)
     told: set[int] = field(default_factory=set)  # sessions that got BEGIN_CALL_EVENT and no END_CALL_EVENT yet
     consult_of: int | None = None  # the call a consultation call was made from
@@ -851,7 +871,8 @@ class ContactCenter:
             monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.config.peripheral_type,
             call_type=int(call.type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
             connection_device_id=dev, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
-            named_variables=call.named_variables, **_router_call_key(sub), **self._vars(call))
+            named_variables=call.named_variables, named_arrays=call.named_arrays, **_router_call_key(sub),
+            **self._vars(call))
 
     def _vars(self, call: Call) -> dict[str, str]:
         """The call's data for BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL_CONF (no customer fields)."""
@@ -912,7 +933,7 @@ class ContactCenter:
             local_connection_state=int(leg.state), event_cause=call.cause if cause is None else cause,
             connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
             called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
-            named_variables=call.named_variables, **self._vars(call))
+            named_variables=call.named_variables, named_arrays=call.named_arrays, **self._vars(call))
 
     def _established(self, call: Call, leg: Leg, calling: str, cause: int = _CEC_NONE) -> Message:
         cfg = self.config
@@ -1237,7 +1258,7 @@ class ContactCenter:
         call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE, agent.device, dialed=req.dialed_number,
                               variables={k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data")
                                          if getattr(req, k, None)},
-                              named_variables=req.named_variables)
+                              named_variables=tuple(req.named_variables), named_arrays=tuple(req.named_arrays))
         self._place(out, sid, call, agent, req.dialed_number, now, conf=lambda leg: M.MakeCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=leg.device))
@@ -1328,7 +1349,8 @@ class ContactCenter:
         self._hold_for_consult(out, active, leg)
         consult = self._new_call(now, CallType.CALLTYPE_CONSULT, agent.device, dialed=req.dialed_number,
                                  consult_of=active.id, csq_id=active.csq_id,
-                                 variables=dict(active.variables), named_variables=active.named_variables)
+                                 variables=dict(active.variables), named_variables=active.named_variables,
+                                 named_arrays=active.named_arrays)
         self._place(out, sid, consult, agent, req.dialed_number, now, conf=lambda lg: M.ConsultCallConf(
             invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0,
             new_connection_device_id=lg.device))
@@ -1578,23 +1600,24 @@ class ContactCenter:
                 call.dialed = v
             else:
                 call.variables[k] = v
-        if req.named_variables:
-            named = {nv.name if hasattr(nv, "name") else nv[0]: nv for nv in call.named_variables}
-            for nv in req.named_variables:
-                named[nv.name if hasattr(nv, "name") else nv[0]] = nv
-            call.named_variables = tuple(named.values())
+        call.named_variables, call.named_arrays = merged_named(call.named_variables, call.named_arrays,
+                                                              req.named_variables, req.named_arrays)
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
-        self._emit(out, call, self._data_update(call, changed, tuple(req.named_variables or ())))
+        self._emit(out, call, self._data_update(call, changed, tuple(req.named_variables or ()),
+                                                tuple(req.named_arrays or ())))
 
-    def _data_update(self, call: Call, changed: Mapping[str, Any] | None = None, named: tuple = ()) -> Message:
+    def _data_update(self, call: Call, changed: Mapping[str, Any] | None = None, named: tuple = (),
+                     arrays: tuple = ()) -> Message:
         """CALL_DATA_UPDATE_EVENT for the call as it is now (its CallType in the fixed part) with the
         items that changed: "only changed items are sent" (§5.4) — what a SET_CALL_DATA_REQ set
-        (``changed``, its named variables ``named``), nothing of the call's data for a re-typing."""
+        (``changed``, its named variables ``named`` and array elements ``arrays``), nothing of the call's data
+        for a re-typing."""
         return M.CallDataUpdateEvent(
             **self._common(), call_type=int(call.type), connection_device_type=0, call_id=call.id,
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
-            new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, **(changed or {}))
+            new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, named_arrays=arrays,
+            **(changed or {}))
 
     def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
         """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred
@@ -1628,7 +1651,8 @@ class ContactCenter:
         self._conf(out, sid, M.SnapshotCallConf(
             invoke_id=req.invoke_id, call_type=int(call.type), called_party_disposition=0,
             ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
-            named_variables=call.named_variables, **_router_call_key(self.subs.get(sid)),
+            named_variables=call.named_variables, named_arrays=call.named_arrays,
+            **_router_call_key(self.subs.get(sid)),
             call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,
                                             call_connection_device_id=lg.device, call_device_type=self._dev_type(lg),
                                             call_device_id=lg.device, call_device_connection_state=int(lg.state))
@@ -1677,7 +1701,8 @@ class ContactCenter:
             self._may_consult(agent, related, leg, sup.device)
             self._hold_for_consult(out, related, leg)
             call = self._new_call(now, call_type, agent.device, dialed=sup.device, consult_of=related.id,
-                                  variables=dict(related.variables), named_variables=related.named_variables)
+                                  variables=dict(related.variables), named_variables=related.named_variables,
+                                  named_arrays=related.named_arrays)
         else:
             self._may_place_call(agent, sup.device)
             call = self._new_call(now, call_type, agent.device, dialed=sup.device)

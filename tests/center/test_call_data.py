@@ -1,0 +1,77 @@
+"""Call data as a CRM connector reads and writes it (reference §5.3 SET_CALL_DATA_REQ, MAKE_CALL_REQ,
+CONSULT_CALL_REQ; §5.4 BEGIN_CALL_EVENT, CALL_DELIVERED_EVENT, CALL_DATA_UPDATE_EVENT; SNAPSHOT_CALL_CONF):
+what one agent sets reaches the other agents and the bridges, and the call's later events carry it."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.types import NamedArray, NamedVariable
+
+from center_world import World, agent_sub, bridge_sub, only  # tests/support
+
+
+@pytest.fixture
+def w():
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(2, "1002"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    return w
+
+
+def answered(w, agent="1001", sid=1, device="3001"):
+    cid, _ = w.inbound(agent_id=agent)
+    w.req(sid, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id=device))
+    return cid
+
+
+ITEMS = (NamedArray(index=0, name="user.items", value="router"), NamedArray(index=1, name="user.items", value="modem"))
+
+
+def test_named_arrays_set_by_one_agent_reach_the_update_the_snapshot_and_the_consulted_agent(w):
+    """SET_CALL_DATA_REQ's NamedArray elements (tag 83) were dropped: CALL_DATA_UPDATE_EVENT, SNAPSHOT_CALL_CONF
+    and the consulted agent's BEGIN_CALL / CALL_DELIVERED carried none. An element replaces the one of its
+    name and index."""
+    cid = answered(w)
+    out = w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001", named_arrays=ITEMS,
+                                    named_variables=(NamedVariable(name="user.cust", value="C-42"),)))
+    for sid in (1, 9):
+        [upd] = only(out, sid, MT.CALL_DATA_UPDATE_EVENT)
+        assert upd.named_arrays == ITEMS
+    out = w.req(1, M.SetCallDataReq(invoke_id=5, call_id=cid, connection_device_id="3001",
+                                    named_arrays=(NamedArray(index=1, name="user.items", value="fibre"),)))
+    assert only(out, 9, MT.CALL_DATA_UPDATE_EVENT)[0].named_arrays == (
+        NamedArray(index=1, name="user.items", value="fibre"),)  # only what changed (§5.4)
+    now = (ITEMS[0], NamedArray(index=1, name="user.items", value="fibre"))
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
+    assert snap.named_arrays == now and snap.named_variables == (NamedVariable(name="user.cust", value="C-42"),)
+    out = w.req(1, M.ConsultCallReq(invoke_id=7, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    [begin] = only(out, 2, MT.BEGIN_CALL_EVENT)
+    [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
+    assert begin.named_arrays == delivered.named_arrays == now
+    consult = begin.call_id
+    w.req(2, M.AnswerCallReq(invoke_id=8, call_id=consult, connection_device_id="3002"))
+    out = w.req(1, M.TransferCallReq(invoke_id=9, active_call_id=consult, active_connection_device_id="3001",
+                                     held_call_id=cid, held_connection_device_id="3001"))
+    # the transferred call's first event at the consulted agent carries the data the first agent set
+    [begin] = [m for m in only(out, 2, MT.BEGIN_CALL_EVENT) if m.call_id == cid]
+    assert begin.named_arrays == now and begin.named_variables == (NamedVariable(name="user.cust", value="C-42"),)
+
+
+def test_make_call_keeps_its_named_arrays(w):
+    """MAKE_CALL_REQ's NamedArray elements (tag 83) are the new call's, as its NamedVariables are."""
+    w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_NOT_READY))  # may place a call
+    out = w.req(1, M.MakeCallReq(invoke_id=5, agent_instrument="3001", dialed_number="3002", named_arrays=ITEMS,
+                                 named_variables=(NamedVariable(name="user.cust", value="C-42"),)))
+    for sid in (1, 2, 9):
+        [begin] = only(out, sid, MT.BEGIN_CALL_EVENT)
+        assert begin.named_arrays == ITEMS, sid
+    [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
+    assert delivered.named_arrays == ITEMS
