@@ -129,6 +129,9 @@ CALL_VARIABLES = tuple(f"call_variable{i}" for i in range(1, 11))
 CALL_DATA_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "caller_entered_digits", "user_to_user_info",
                   "customer_phone_number", "customer_account_number")
 _UPDATE_ONLY_KEYS = frozenset({"customer_phone_number", "customer_account_number"})
+#: the call data MAKE_CALL_REQ and CONSULT_CALL_REQ carry for the call they place (§5.3; with their
+#: NamedVariables and NamedArrays)
+PLACED_CALL_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "user_to_user_info")
 
 #: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7)
 STATE_MASK = {
@@ -312,6 +315,11 @@ def merged_named(variables: tuple, arrays: tuple, new_variables: Iterable[Any] =
             elements[(a.name, a.index)] = a
         arrays = tuple(elements.values())
     return variables, arrays
+
+
+def _placed_call_data(req: Message) -> dict[str, Any]:
+    """The call data (:data:`PLACED_CALL_KEYS`) a request placing a call carries for it."""
+    return {k: v for k in PLACED_CALL_KEYS if (v := getattr(req, k, None)) is not None}
 
 
 def _first_call_id(pair: tuple[Call, Leg]) -> int:
@@ -1255,10 +1263,9 @@ class ContactCenter:
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "MAKE_CALL_REQ needs DialedNumber"))
         self._may_place_call(agent, req.dialed_number)
+        named, arrays = merged_named((), (), req.named_variables, req.named_arrays)
         call = self._new_call(now, CallType.CALLTYPE_AGENT_INSIDE, agent.device, dialed=req.dialed_number,
-                              variables={k: getattr(req, k) for k in (*CALL_VARIABLES, "call_wrapup_data")
-                                         if getattr(req, k, None)},
-                              named_variables=tuple(req.named_variables), named_arrays=tuple(req.named_arrays))
+                              variables=_placed_call_data(req), named_variables=named, named_arrays=arrays)
         self._place(out, sid, call, agent, req.dialed_number, now, conf=lambda leg: M.MakeCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=leg.device))
@@ -1346,11 +1353,15 @@ class ContactCenter:
         if not req.dialed_number:
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "CONSULT_CALL_REQ needs DialedNumber"))
         self._may_consult(agent, active, leg, req.dialed_number)
+        # the consultation starts with the call's data, and the request's own over it (§5.3: CONSULT_CALL_REQ
+        # carries call variables, UserToUserInfo, CallWrapupData, named variables and arrays for it)
+        named, arrays = merged_named(active.named_variables, active.named_arrays,
+                                     req.named_variables, req.named_arrays)
         self._hold_for_consult(out, active, leg)
         consult = self._new_call(now, CallType.CALLTYPE_CONSULT, agent.device, dialed=req.dialed_number,
                                  consult_of=active.id, csq_id=active.csq_id,
-                                 variables=dict(active.variables), named_variables=active.named_variables,
-                                 named_arrays=active.named_arrays)
+                                 variables={**active.variables, **_placed_call_data(req)},
+                                 named_variables=named, named_arrays=arrays)
         self._place(out, sid, consult, agent, req.dialed_number, now, conf=lambda lg: M.ConsultCallConf(
             invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0,
             new_connection_device_id=lg.device))

@@ -75,3 +75,37 @@ def test_make_call_keeps_its_named_arrays(w):
         assert begin.named_arrays == ITEMS, sid
     [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
     assert delivered.named_arrays == ITEMS
+
+
+def test_consult_call_req_carries_its_own_data_to_the_consulted_agent(w):
+    """CONSULT_CALL_REQ's call variables, UserToUserInfo, CallWrapupData, named variables and arrays (§5.3) are
+    the consultation's, over the copy of the call's data: a desktop passing a note to the consulted agent
+    this way saw it dropped (the consulted agent's BEGIN_CALL / CALL_DELIVERED had the call's data only)."""
+    cid = answered(w)
+    w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001", call_variable1="C-42",
+                              call_variable2="gold", named_variables=(NamedVariable(name="user.cust", value="C-42"),)))
+    out = w.req(1, M.ConsultCallReq(invoke_id=5, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002", call_variable2="platinum",
+                                    call_variable3="wants a refund", user_to_user_info=b"\x01note",
+                                    named_variables=(NamedVariable(name="user.reason", value="refund"),),
+                                    named_arrays=ITEMS[:1]))
+    [begin] = only(out, 2, MT.BEGIN_CALL_EVENT)
+    [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
+    for ev in (begin, delivered):
+        assert (ev.call_variable1, ev.call_variable2, ev.call_variable3, ev.user_to_user_info) == (
+            "C-42", "platinum", "wants a refund", b"\x01note")
+        assert ev.named_variables == (NamedVariable(name="user.cust", value="C-42"),
+                                      NamedVariable(name="user.reason", value="refund"))
+        assert ev.named_arrays == ITEMS[:1]
+    # the original call keeps its own data
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
+    assert (snap.call_variable2, snap.call_variable3, snap.named_arrays) == ("gold", None, ())
+
+
+def test_make_call_keeps_its_user_to_user_info(w):
+    """MAKE_CALL_REQ's UserToUserInfo (§5.3) is the new call's, as its call variables are (it was dropped)."""
+    w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_NOT_READY))
+    out = w.req(1, M.MakeCallReq(invoke_id=5, agent_instrument="3001", dialed_number="3002",
+                                 user_to_user_info=b"crm:42", call_variable1="C-42"))
+    [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
+    assert (delivered.user_to_user_info, delivered.call_variable1) == (b"crm:42", "C-42")
