@@ -47,7 +47,7 @@ from mockcti.wire.enums import (
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
-from mockcti.wire.types import fit_string
+from mockcti.wire.types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, fit_string
 
 __all__ = ["ContactCenter", "Delivery", "Subscription", "OpenResult", "Agent", "Call", "Leg", "Failure",
            "SETTABLE_AGENT_STATES"]
@@ -303,7 +303,10 @@ def merged_named(variables: tuple, arrays: tuple, new_variables: Iterable[Any] =
                  new_arrays: Iterable[Any] = ()) -> tuple[tuple, tuple]:
     """A call's ECC data (``variables``, ``arrays``) with ``new_variables`` and ``new_arrays`` set over it
     (SET_CALL_DATA_REQ): a NamedVariable replaces the one of its name, a NamedArray element the one of
-    its name and VariableIndex, in place; others are added at the end."""
+    its name and VariableIndex, in place; others are added at the end. Every BEGIN_CALL_EVENT,
+    CALL_DELIVERED_EVENT and SNAPSHOT_CALL_CONF of the call carries all of them, and one message carries
+    at most 2,000 bytes of them (reference §1): data that would grow past that is refused, FAILURE_CONF
+    E_CTI_INVALID_FIELD_LENGTH (what a request carrying more is answered), and the call keeps what it had."""
     if new_variables:
         byname = {v.name: v for v in variables}
         for v in new_variables:
@@ -314,6 +317,13 @@ def merged_named(variables: tuple, arrays: tuple, new_variables: Iterable[Any] =
         for a in new_arrays:
             elements[(a.name, a.index)] = a
         arrays = tuple(elements.values())
+    if new_variables or new_arrays:
+        size = sum(len(NAMEDVAR.encode(v)) for v in variables) + sum(len(NAMEDARRAY.encode(a)) for a in arrays)
+        if size > MAX_NAMED_DATA:
+            raise Refused(failure_conf(
+                S.E_CTI_INVALID_FIELD_LENGTH,
+                f"the call's named variables and arrays would be {size} bytes; a call event carries at most "
+                f"{MAX_NAMED_DATA}"))
     return variables, arrays
 
 
@@ -1600,6 +1610,7 @@ class ContactCenter:
             # a bridge (a recorder, a wallboard) may set any call's
             agent = self._requester_agent(sid, req, fields=("connection_device_id",))
             self._my_leg(call, agent, req.connection_device_id)
+        named, arrays = merged_named(call.named_variables, call.named_arrays, req.named_variables, req.named_arrays)
         changed = {k: getattr(req, k) for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
                    if getattr(req, k, None) is not None}
         for k, v in changed.items():
@@ -1611,8 +1622,7 @@ class ContactCenter:
                 call.dialed = v
             else:
                 call.variables[k] = v
-        call.named_variables, call.named_arrays = merged_named(call.named_variables, call.named_arrays,
-                                                              req.named_variables, req.named_arrays)
+        call.named_variables, call.named_arrays = named, arrays
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
         self._emit(out, call, self._data_update(call, changed, tuple(req.named_variables or ()),
                                                 tuple(req.named_arrays or ())))

@@ -9,6 +9,7 @@ import pytest
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import StatusCode as S
 from mockcti.wire.types import NamedArray, NamedVariable
 
 from center_world import World, agent_sub, bridge_sub, only  # tests/support
@@ -109,3 +110,37 @@ def test_make_call_keeps_its_user_to_user_info(w):
                                  user_to_user_info=b"crm:42", call_variable1="C-42"))
     [delivered] = only(out, 2, MT.CALL_DELIVERED_EVENT)
     assert (delivered.user_to_user_info, delivered.call_variable1) == (b"crm:42", "C-42")
+
+
+def _eight(prefix):
+    """Eight named variables of 189 bytes each (1,512 bytes: one request may carry them)."""
+    return tuple(NamedVariable(name=f"user.{prefix}{j}", value="x" * 180) for j in range(8))
+
+
+def test_named_data_a_call_event_cannot_carry_is_refused(w):
+    """A call's named variables and arrays, all carried by its BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL,
+    may be at most 2,000 bytes in one message (reference §1). Two SET_CALL_DATA_REQs of 1,512 bytes each were
+    both confirmed, and then no SNAPSHOT_CALL_CONF, no consulted agent's BEGIN_CALL could be encoded (over TCP:
+    SNAPSHOT_CALL_REQ unanswered, a 'cannot encode' fault). The request that would grow the call's data past
+    2,000 bytes is refused E_CTI_INVALID_FIELD_LENGTH, as one carrying more is, and changes nothing."""
+    cid = answered(w)
+    w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001", named_variables=_eight("a")))
+    out = w.req(1, M.SetCallDataReq(invoke_id=5, call_id=cid, connection_device_id="3001", call_variable1="lost",
+                                    named_variables=_eight("b")))
+    [d] = out
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_FIELD_LENGTH
+    assert "3024 bytes" in d.message.text and "2000" in d.message.text
+    # replacing variables the call has is not growing it: accepted
+    out = w.req(1, M.SetCallDataReq(invoke_id=6, call_id=cid, connection_device_id="3001", named_variables=_eight("a")))
+    assert only(out, 1, MT.SET_CALL_DATA_CONF)
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=7, call_id=cid, connection_device_id="3001"))[0].message
+    assert snap.TYPE is MT.SNAPSHOT_CALL_CONF and snap.named_variables == _eight("a") and snap.call_variable1 is None
+    # a consultation's own named data over the call's: the same limit, refused before the call is held
+    out = w.req(1, M.ConsultCallReq(invoke_id=8, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002", named_variables=_eight("c")))
+    assert [d.message.TYPE for d in out] == [MT.FAILURE_CONF]
+    assert out[0].message.status == S.E_CTI_INVALID_FIELD_LENGTH
+    assert w.c.calls[cid].leg_of("1001").state.name == "LCS_CONNECT"
+    out = w.req(1, M.ConsultCallReq(invoke_id=9, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    assert only(out, 2, MT.BEGIN_CALL_EVENT)[0].named_variables == _eight("a")
