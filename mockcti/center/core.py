@@ -31,6 +31,7 @@ import heapq
 import itertools
 import operator
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -132,6 +133,9 @@ _UPDATE_ONLY_KEYS = frozenset({"customer_phone_number", "customer_account_number
 #: the call data MAKE_CALL_REQ and CONSULT_CALL_REQ carry for the call they place (§5.3; with their
 #: NamedVariables and NamedArrays)
 PLACED_CALL_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "user_to_user_info")
+#: a number a phone can dial outside the center: digits, * and #, a leading + (the numbers the ACD rules
+#: accept, mockcti.acd.rules); an agent's phone is dialled by its extension or instrument, whatever they are
+_DIALABLE = re.compile(r"\+?[0-9*#]+")
 
 #: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7)
 STATE_MASK = {
@@ -1262,10 +1266,18 @@ class ContactCenter:
         self._emit(out, call, self._retrieved(call, leg))
 
     def _not_itself(self, agent: Agent, dialed: str | None) -> None:
-        """A phone cannot call (consult, transfer to) itself: CF_INVALID_CALLED_DEVICE."""
-        if dialed and self.by_device.get(dialed) is agent:
+        """A phone cannot call (consult, transfer, conference to) itself, nor a number no phone can dial
+        (``"+33 1 23"``, ``"abc"``: Unified CM rejects the call): CF_INVALID_CALLED_DEVICE."""
+        if not dialed:
+            return
+        owner = self.by_device.get(dialed)
+        if owner is agent:
             raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
                                           f"{dialed} is the agent's own phone"))
+        if owner is None and _DIALABLE.fullmatch(dialed) is None:
+            raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"DialedNumber {dialed!r} is not a number a phone can dial "
+                                          "(digits, * and #, a leading +)"))
 
     def _make_call_req(self, out: list[Delivery], sid: int, req: M.MakeCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req)

@@ -9,6 +9,7 @@ import pytest
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
 from mockcti.wire.enums import StatusCode as S
 from mockcti.wire.types import NamedArray, NamedVariable
 
@@ -144,3 +145,45 @@ def test_named_data_a_call_event_cannot_carry_is_refused(w):
     out = w.req(1, M.ConsultCallReq(invoke_id=9, active_call_id=cid, active_connection_device_id="3001",
                                     consult_type=1, dialed_number="3002"))
     assert only(out, 2, MT.BEGIN_CALL_EVENT)[0].named_variables == _eight("a")
+
+
+@pytest.mark.parametrize("number", ["+33 1 23 45 67 89", "(555) 123-4567", "alice", "12ab", "+"])
+def test_a_number_no_phone_can_dial_is_refused(w, number):
+    """MAKE_CALL_REQ, CONSULT_CALL_REQ and single-step TRANSFER / CONFERENCE to a DialedNumber that is no
+    number (spaces, letters, punctuation: a CRM's formatted number sent as is) were answered by a made-up
+    external party that picked up; Unified CM rejects such a call: CONTROL_FAILURE_CONF
+    CF_INVALID_CALLED_DEVICE / CCX_INVALID_ARGUMENT, and nothing changes."""
+    w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_NOT_READY))
+    [d] = w.req(1, M.MakeCallReq(invoke_id=5, agent_instrument="3001", dialed_number=number))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert (d.message.failure_code, d.message.ccx_error_code) == (
+        ControlFailureCode.CF_INVALID_CALLED_DEVICE, CCXErrorCode.CCX_INVALID_ARGUMENT)
+    assert repr(number) in d.message.text and not w.c.calls
+    w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_READY))
+    cid = answered(w)
+    for req in (M.ConsultCallReq(invoke_id=7, active_call_id=cid, active_connection_device_id="3001",
+                                 consult_type=1, dialed_number=number),
+                M.TransferCallReq(invoke_id=8, active_call_id=cid, active_connection_device_id="3001",
+                                  held_call_id=0xFFFFFFFF, dialed_number=number),
+                M.ConferenceCallReq(invoke_id=9, active_call_id=cid, active_connection_device_id="3001",
+                                    held_call_id=0xFFFFFFFF, dialed_number=number)):
+        [d] = w.req(1, req)
+        assert d.message.TYPE is MT.CONTROL_FAILURE_CONF, req
+        assert d.message.failure_code == ControlFailureCode.CF_INVALID_CALLED_DEVICE
+    assert list(w.c.calls) == [cid] and len(w.c.calls[cid].legs) == 2
+    assert w.c.calls[cid].leg_of("1001").state.name == "LCS_CONNECT"
+
+
+def test_numbers_and_agent_phones_are_dialled():
+    """Digits, * and #, a leading + reach an external party; an agent's phone is dialled by its extension,
+    whatever characters the center file gave it."""
+    from mockcti.center import CenterConfig
+    w = World(CenterConfig.from_mapping({"agents": [{"id": "1", "extension": "ops-1", "password": "p"},
+                                                    {"id": "2", "extension": "ops-2", "password": "p"}]}))
+    w.open(agent_sub(1, "1"))
+    w.open(agent_sub(2, "2"))
+    w.req(1, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="p"))
+    for number in ("+33123456789", "*67#0611", "ops-2"):
+        out = w.req(1, M.MakeCallReq(invoke_id=2, agent_instrument="ops-1", dialed_number=number))
+        [conf] = only(out, 1, MT.MAKE_CALL_CONF)
+        w.req(1, M.ClearCallReq(invoke_id=3, call_id=conf.new_call_id, connection_device_id="ops-1"))
