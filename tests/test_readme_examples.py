@@ -168,3 +168,20 @@ def test_the_acd_paragraph_names_every_rule_that_is_not_a_seed_code_row():
     assert "ACD-CELL-<state>-<operation>" in text
     for key in _KEYS:
         assert key in text, key
+
+
+def test_the_fixture_handle_documents_how_to_inject_a_call_with_data():
+    """The pytest handle's `deliver_call` takes the call's DNIS and CallVariable1..10 (what a CRM connector
+    pops the customer from), but the README listed `deliver_call(agent=, csq=, ani=)` only: a test suite
+    could not learn that a call with data can be injected. Every parameter of the method is named."""
+    import inspect
+
+    from mockcti.testing.fixtures import ServerHelpers
+
+    text = README.read_text()
+    shown = re.search(r"`deliver_call\(([^`]*)\)`", text)
+    assert shown, "the handle's deliver_call is not shown"
+    for name in inspect.signature(ServerHelpers.deliver_call).parameters:
+        if name != "self":
+            assert f"{name}=" in shown.group(1), name
+    assert "call_variable1" in text[shown.start():shown.start() + 600]
