@@ -25,6 +25,7 @@ Must not import :mod:`mockcti.hub`, :mod:`mockcti.server` or construct.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import heapq
@@ -349,6 +350,10 @@ class Agent:
     state: AgentState
     reason: int = 0
     since: float = 0.0
+    #: when the agent entered its current state with its current reason code: AGENT_STATE_EVENT's
+    #: StateDuration ("seconds in current state", reference §5.2) counts from it. ``since`` moves with every
+    #: state set (the timers' mark); this one stays when the same state is set again (READY asked for twice)
+    entered: float = 0.0
     pending: AgentState | None = None  # state requested while on a call, taken when it ends
     pending_reason: int = 0
     #: RESERVED for a consultation call (not an ACD call): cancelled, the agent goes NOT_READY (AGT_CANCEL_CONSULT)
@@ -439,7 +444,7 @@ class ContactCenter:
         self.by_device: dict[str, Agent] = {}
         csq_ids = {c.name: c.id for c in self.config.csqs}
         for a in self.config.agents:
-            agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now,
+            agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now, entered=now,
                           csq_ids=tuple(csq_ids[n] for n in a.csqs if n in csq_ids))
             self.agents[a.id] = agent
             if agent.state is AS.AGENT_STATE_READY:
@@ -730,6 +735,13 @@ class ContactCenter:
 
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
                    csq_id: int = NONE_ID) -> None:
+        # StateDuration, seconds in the current state (§5.2): 0 for a new state; the same state and reason
+        # set again (READY asked for twice, a supervisor's NOT_READY of a NOT_READY agent) is still the
+        # state the agent entered at ``entered``
+        if state is agent.state and reason == agent.reason:
+            duration = int(now - agent.entered)
+        else:
+            agent.entered, duration = now, 0
         agent.state, agent.reason, agent.since, agent.consult_offer = state, reason, now, False
         aid = agent.id
         ready = self.ready
@@ -740,6 +752,8 @@ class ContactCenter:
             agent.pending = None
         bit = STATE_MASK.get(state, 0)
         ev = agent.state_events.get((state, reason, csq_id)) or self._state_event(agent, state, reason, csq_id)
+        if duration:
+            ev = dataclasses.replace(ev, state_duration=min(duration, 0xFFFFFFFF))
         subs = self.subs
         mine = self.agent_sessions.get(aid)
         if mine:
@@ -756,7 +770,8 @@ class ContactCenter:
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
         messages are immutable: each agent keeps the events it has had (at most 64, then starts over),
-        so a repeated state costs neither building nor encoding (the session reuses the bytes)."""
+        so a repeated state costs neither building nor encoding (the session reuses the bytes). These
+        announce a new state: StateDuration 0 (a re-announced one gets its duration in :meth:`_set_state`)."""
         key = (state, reason, csq_id)
         cache = agent.state_events
         ev = cache.get(key)

@@ -1,0 +1,56 @@
+"""The agent state machine as an agent desktop and a wallboard see it (reference §5.2, §6.4, §6.7, §6.19,
+§7.2): AGENT_STATE_EVENT's fields, who receives it, which SET_AGENT_STATE_REQs are refused. The center is
+driven with explicit ``now`` values (it reads no clock)."""
+
+from __future__ import annotations
+
+import struct
+
+from mockcti.center import ContactCenter, default_center
+from mockcti.wire import Dialect, encode
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+
+from center_world import agent_sub, bridge_sub, only
+
+
+def _center():
+    c = ContactCenter(default_center(), now=0.0)
+    for sub in (agent_sub(1, "1001"), agent_sub(2, "1002"), bridge_sub(9)):
+        c.open_session(sub, 0.0)
+    return c
+
+
+def _state_req(c, now, state, reason=0, *, sid=1, **kw):
+    return c.handle(sid, M.SetAgentStateReq(invoke_id=1, agent_state=int(state), event_reason_code=reason, **kw), now)
+
+
+def _duration_on_the_wire(ev):
+    """StateDuration, the UINT at offset 16 of AGENT_STATE_EVENT's fixed part (§5.2), after the 8-byte header."""
+    return struct.unpack_from(">I", encode(ev, Dialect.uccx(14)), 8 + 16)[0]
+
+
+def test_state_duration_is_the_seconds_in_the_current_state():
+    """§5.2 StateDuration: "seconds in current state". An event that announces a new state (or a new reason
+    code) says 0; the same state set again — READY asked for twice, NOT_READY with the reason it has, a
+    supervisor's change to what the agent already is — re-announces the state the agent is in, with the
+    whole seconds since it entered it, to the agent's desktop and to the bridges (a wallboard)."""
+    c = _center()
+    _state_req(c, 10.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    out = _state_req(c, 20.0, AS.AGENT_STATE_READY)
+    assert [_duration_on_the_wire(e) for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [0]
+    out = _state_req(c, 95.0, AS.AGENT_STATE_READY)
+    for sid in (1, 9):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_state, ev.state_duration, _duration_on_the_wire(ev)) == (AS.AGENT_STATE_READY, 75, 75)
+    out = _state_req(c, 100.0, AS.AGENT_STATE_NOT_READY, 5)
+    assert only(out, 9, MT.AGENT_STATE_EVENT)[0].state_duration == 0
+    out = _state_req(c, 130.7, AS.AGENT_STATE_NOT_READY, 5)  # whole seconds
+    assert only(out, 9, MT.AGENT_STATE_EVENT)[0].state_duration == 30
+    out = _state_req(c, 140.0, AS.AGENT_STATE_NOT_READY, 7)  # another reason: a new state for a wallboard
+    assert only(out, 9, MT.AGENT_STATE_EVENT)[0].state_duration == 0
+    out = c.set_agent_state(200.0, "1001", AS.AGENT_STATE_NOT_READY, 7)  # a supervisor
+    assert [e.state_duration for e in only(out, 9, MT.AGENT_STATE_EVENT)] == [60]
+    out = _state_req(c, 230.0, AS.AGENT_STATE_READY)  # READY again: a new state, 0 (not the 75 s above)
+    assert [e.state_duration for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [0]
