@@ -745,8 +745,9 @@ class ContactCenter:
         agent.state, agent.reason, agent.since, agent.consult_offer = state, reason, now, False
         aid = agent.id
         ready = self.ready
-        ready.pop(aid, None)
-        if state is _READY:
+        if state is not _READY:
+            ready.pop(aid, None)
+        elif aid not in ready:  # READY asked for again keeps the agent's place in the longest-ready order
             ready[aid] = agent
         if state is not _TALKING:
             agent.pending = None

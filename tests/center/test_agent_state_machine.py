@@ -54,3 +54,18 @@ def test_state_duration_is_the_seconds_in_the_current_state():
     assert [e.state_duration for e in only(out, 9, MT.AGENT_STATE_EVENT)] == [60]
     out = _state_req(c, 230.0, AS.AGENT_STATE_READY)  # READY again: a new state, 0 (not the 75 s above)
     assert [e.state_duration for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [0]
+
+
+def test_ready_asked_for_again_keeps_the_agents_place_in_the_longest_ready_order():
+    """Routing takes the longest-READY agent (README, §7.2). An agent that asks for READY while READY (a
+    desktop re-sending its state, StateDuration going on) has not become READY again: it keeps its place,
+    and the next call of its CSQ still goes to it, not to the agent that became READY after it."""
+    c = _center()
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_READY)
+    _state_req(c, 3.0, AS.AGENT_STATE_LOGIN, sid=2, agent_password="1234")
+    _state_req(c, 4.0, AS.AGENT_STATE_READY, sid=2)
+    _state_req(c, 5.0, AS.AGENT_STATE_READY)  # 1001 again
+    _, out = c.deliver_call(6.0, csq="Sales")
+    assert [e.agent_id for e in only(out, 9, MT.AGENT_STATE_EVENT)] == ["1001"]
+    assert only(out, 1, MT.CALL_DELIVERED_EVENT) and not only(out, 2, MT.CALL_DELIVERED_EVENT)
