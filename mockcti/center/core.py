@@ -673,13 +673,18 @@ class ContactCenter:
                                           f"AgentState {req.agent_state} is not a settable state"))
         reason = req.event_reason_code or 0
         if want is AS.AGENT_STATE_LOGIN:
-            if agent.logged_in:
+            # ForcedFlag 2 (v12): "authenticate only, no state change" (§5.2, §6.20) — the password is
+            # checked, whatever state the agent is in, and nothing else happens
+            authenticate_only = req.forced_flag == 2
+            if agent.logged_in and not authenticate_only:
                 raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_INVALID,
                                               f"agent {agent.id} is already logged in"))
             if (req.agent_password or "") != agent.cfg.password:
                 raise Refused(control_failure(self._cf["bad_password"], CCX.CCX_AGENT_INVALID,
                                               f"wrong password for agent {agent.id}"))
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            if authenticate_only:
+                return
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_LOGON), now)
             return
         if want not in ENTER_FROM:

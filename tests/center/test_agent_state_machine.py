@@ -69,3 +69,26 @@ def test_ready_asked_for_again_keeps_the_agents_place_in_the_longest_ready_order
     _, out = c.deliver_call(6.0, csq="Sales")
     assert [e.agent_id for e in only(out, 9, MT.AGENT_STATE_EVENT)] == ["1001"]
     assert only(out, 1, MT.CALL_DELIVERED_EVENT) and not only(out, 2, MT.CALL_DELIVERED_EVENT)
+
+
+def test_an_authenticate_only_login_checks_the_password_and_changes_no_state():
+    """§5.2/§6.20 ForcedFlag 2 with LOGIN: "authenticate only, no state change". A desktop checks the
+    agent's credentials before it logs in (or while the agent is logged in elsewhere): SET_AGENT_STATE_CONF
+    for the right password, CONTROL_FAILURE_CONF for a wrong one, and never an AGENT_STATE_EVENT."""
+    c = _center()
+
+    def authenticate(now, password):
+        return c.handle(1, M.SetAgentStateReq(invoke_id=4, agent_state=int(AS.AGENT_STATE_LOGIN), forced_flag=2,
+                                              agent_id="1001", agent_instrument="unknown",
+                                              agent_password=password), now)
+
+    out = authenticate(1.0, "1234")
+    assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
+    assert c.agents["1001"].state is AS.AGENT_STATE_LOGOUT
+    [d] = authenticate(2.0, "nope")
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.ccx_error_code == 88009
+    _state_req(c, 3.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 4.0, AS.AGENT_STATE_READY)
+    out = authenticate(5.0, "1234")  # logged in: still only a check
+    assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
+    assert c.agents["1001"].state is AS.AGENT_STATE_READY
