@@ -75,6 +75,7 @@ _LINE_BUSINESS = 3
 _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
+_AGT_LOGON = int(ReasonCode.AGT_LOGON)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
 _AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
@@ -175,6 +176,8 @@ MAKE_CALL_STATES = (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STAT
 #: WORK (0x40 is AGENT_TALKING_PENDING_WORK_MASK in UCCX); no center setting changes it
 MAKE_CALL_SETUP = functools.reduce(operator.or_, (STATE_MASK[s] for s in MAKE_CALL_STATES))
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
+#: AGENT_LOGIN_MASK (§6.7) lets the event of a login through: NOT_READY with reason AGT_LOGON
+_LOGIN_BIT = int(AgentStateMask.AGENT_LOGIN_MASK)
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
 _ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
 
@@ -685,7 +688,7 @@ class ContactCenter:
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             if authenticate_only:
                 return
-            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_LOGON), now)
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_LOGON, now)
             return
         if want not in ENTER_FROM:
             raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
@@ -757,6 +760,8 @@ class ContactCenter:
         if state is not _TALKING:
             agent.pending = None
         bit = STATE_MASK.get(state, 0)
+        if reason == _AGT_LOGON:  # a login: UCCX has no login state (§6.4), its event is NOT_READY AGT_LOGON
+            bit |= _LOGIN_BIT
         ev = agent.state_events.get((state, reason, csq_id)) or self._state_event(agent, state, reason, csq_id)
         if duration:
             ev = dataclasses.replace(ev, state_duration=min(duration, 0xFFFFFFFF))

@@ -92,3 +92,23 @@ def test_an_authenticate_only_login_checks_the_password_and_changes_no_state():
     out = authenticate(5.0, "1234")  # logged in: still only a check
     assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
     assert c.agents["1001"].state is AS.AGENT_STATE_READY
+
+
+def test_the_login_mask_lets_the_event_of_a_login_through():
+    """§6.7 AGENT_LOGIN_MASK 0x1 / AGENT_LOGOUT_MASK 0x2: a wallboard that counts who is logged in asks
+    for these two. UCCX has no login state (§6.4): a login is announced as NOT_READY with reason AGT_LOGON
+    (§7.2), and that event is the one the login mask lets through — as does NOT_READY's own bit."""
+    c = _center()
+    c.open_session(bridge_sub(8, state_mask=0x1 | 0x2), 0.0)
+    c.open_session(bridge_sub(7, state_mask=0x4), 0.0)  # NOT_READY only
+    out = _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    for sid in (8, 7):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_state, ev.event_reason_code, ev.agent_id) == (AS.AGENT_STATE_NOT_READY, 32760, "1001")
+    assert only(_state_req(c, 2.0, AS.AGENT_STATE_READY), 8, MT.AGENT_STATE_EVENT) == []
+    out = _state_req(c, 3.0, AS.AGENT_STATE_NOT_READY, 5)  # a NOT_READY that is no login
+    assert only(out, 8, MT.AGENT_STATE_EVENT) == [] and only(out, 7, MT.AGENT_STATE_EVENT)
+    [ev] = only(_state_req(c, 4.0, AS.AGENT_STATE_LOGOUT, 9), 8, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_LOGOUT, 9)
+    out = c.set_agent_state(5.0, "1001", AS.AGENT_STATE_LOGIN)  # the administration logs the agent in
+    assert [e.event_reason_code for e in only(out, 8, MT.AGENT_STATE_EVENT)] == [32760]
