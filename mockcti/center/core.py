@@ -76,6 +76,9 @@ _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
 _AGT_LOGON = int(ReasonCode.AGT_LOGON)
+#: the highest EventReasonCode a client may ask for: 1..~32740 are the administrator's Not Ready / Logout
+#: codes, the values from the lowest system code up to 32767 are the system's (reference §6.19)
+_LAST_CLIENT_REASON = min(int(r) for r in ReasonCode if r > 32000) - 1
 _AGT_RNA = int(ReasonCode.AGT_RNA)
 _AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
@@ -675,6 +678,13 @@ class ContactCenter:
             raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
                                           f"AgentState {req.agent_state} is not a settable state"))
         reason = req.event_reason_code or 0
+        if reason > _LAST_CLIENT_REASON:
+            # a system code (AGT_LOGON, AGT_RNA …) from a desktop would tell every wallboard something that
+            # did not happen; above 32767 no code exists (§6.19)
+            raise Refused(control_failure(
+                CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                f"EventReasonCode {reason} is " + ("a system-generated code" if reason <= 32767 else "out of range")
+                + f"; a client's reason codes are 1..{_LAST_CLIENT_REASON} (0: none)"))
         if want is AS.AGENT_STATE_LOGIN:
             # ForcedFlag 2 (v12): "authenticate only, no state change" (§5.2, §6.20) — the password is
             # checked, whatever state the agent is in, and nothing else happens
