@@ -661,15 +661,29 @@ class ContactCenter:
             agent = self.agents.get(agent_id)
             if agent is None:
                 raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {agent_id!r}"))
-            return agent
+            return self._same_agent(msg, agent)
         for name in device_fields:
             dev = getattr(msg, name, None)
             if dev:
                 agent = self.by_device.get(dev)
                 if agent is None:
                     raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
-                return agent
+                return self._same_agent(msg, agent)
         raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "the request names no agent or device"))
+
+    @staticmethod
+    def _same_agent(msg: Message, agent: Agent) -> Agent:
+        """``agent``, when the AgentInstrument and AgentExtension the request also fills are its phone: a
+        bridge naming agent 1001 and another agent's phone is E_CTI_INCONSISTENT_AGENT_DATA (§7.1, as for an
+        OPEN_REQ whose agent identity does not match), not applied to 1001 (an authenticate-only LOGIN,
+        ForcedFlag 2, names the instrument "unknown": §5.2)."""
+        if getattr(msg, "forced_flag", 0) != 2:
+            for name in ("agent_instrument", "agent_extension"):
+                dev = getattr(msg, name, None)
+                if dev and dev != agent.device and dev != agent.cfg.extension:
+                    raise Refused(failure_conf(S.E_CTI_INCONSISTENT_AGENT_DATA,
+                                               f"{name} {dev!r} is not the phone of agent {agent.id!r}"))
+        return agent
 
     def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
         agent = self._requester_agent(sid, req)

@@ -135,3 +135,33 @@ def test_a_reason_code_outside_the_administrators_range_is_refused(reason, what,
     assert c.agents["1001"].state is AS.AGENT_STATE_READY
     [ev] = only(_state_req(c, 4.0, state, 32740), 9, MT.AGENT_STATE_EVENT)
     assert (ev.agent_state, ev.event_reason_code) == (state, 32740)
+
+
+@pytest.mark.parametrize("phone", ["3002", "9999"])
+def test_a_bridge_naming_an_agent_and_another_phone_is_inconsistent_agent_data(phone):
+    """A bridge (a supervisor's tool, a CRM connector) logs agent 1001 in on a phone: 3002 is agent 1002's,
+    9999 no agent's. §7.1: agent data that do not match each other are E_CTI_INCONSISTENT_AGENT_DATA; the
+    request was applied to 1001 as if its phone were 3002 (READY for 1001 "on 3002" too)."""
+    c = _center()
+    [d] = c.handle(9, M.SetAgentStateReq(invoke_id=3, agent_state=int(AS.AGENT_STATE_LOGIN), agent_password="1234",
+                                         agent_id="1001", agent_instrument=phone), 1.0)
+    assert d.message == M.FailureConf(invoke_id=3, status=32,
+                                      text=f"agent_instrument '{phone}' is not the phone of agent '1001'")
+    assert c.agents["1001"].state is AS.AGENT_STATE_LOGOUT
+    out = c.handle(9, M.SetAgentStateReq(invoke_id=4, agent_state=int(AS.AGENT_STATE_LOGIN), agent_password="1234",
+                                         agent_id="1001", agent_instrument="3001"), 2.0)
+    assert out[0].message == M.SetAgentStateConf(invoke_id=4)
+
+
+@pytest.mark.parametrize("kw", [dict(agent_id="1001", agent_instrument="3002"),
+                                dict(agent_id="1001", agent_extension="3002"),
+                                dict(agent_instrument="3001", agent_extension="3002")])
+def test_a_query_naming_an_agent_and_another_phone_is_inconsistent_agent_data(kw):
+    """QUERY_AGENT_STATE_REQ names the agent by AgentID, AgentExtension and/or AgentInstrument (§5.2): a
+    wallboard naming 1001 and 1002's phone got 1001's state as if nothing were wrong."""
+    c = _center()
+    [d] = c.handle(9, M.QueryAgentStateReq(invoke_id=5, **kw), 1.0)
+    assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == 32
+    [d] = c.handle(9, M.QueryAgentStateReq(invoke_id=6, agent_id="1001", agent_extension="3001",
+                                           agent_instrument="3001"), 2.0)
+    assert d.message.TYPE is MT.QUERY_AGENT_STATE_CONF and d.message.agent_id == "1001"
