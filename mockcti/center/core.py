@@ -724,12 +724,14 @@ class ContactCenter:
             agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             return
-        if agent.state not in ENTER_FROM[want]:
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
-                                          f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
+        # LOGOUT with a call on the phone (talking, held, ringing, a direct call while NOT_READY): one answer,
+        # the busy device's, whatever state the call left the agent in
         if want is AS.AGENT_STATE_LOGOUT and self._agent_calls(agent):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"agent {agent.id} has a call"))
+        if agent.state not in ENTER_FROM[want]:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)

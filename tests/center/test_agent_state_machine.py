@@ -165,3 +165,32 @@ def test_a_query_naming_an_agent_and_another_phone_is_inconsistent_agent_data(kw
     [d] = c.handle(9, M.QueryAgentStateReq(invoke_id=6, agent_id="1001", agent_extension="3001",
                                            agent_instrument="3001"), 2.0)
     assert d.message.TYPE is MT.QUERY_AGENT_STATE_CONF and d.message.agent_id == "1001"
+
+
+@pytest.mark.parametrize("how", ["talking on an ACD call", "ringing (RESERVED)", "on hold", "a direct call"])
+def test_logout_with_a_call_on_the_phone_is_one_refusal(how):
+    """An agent cannot log out with a call on its phone. The refusal was CONTROL_FAILURE_CONF
+    CF_INVALID_OBJECT_STATE with CCX_AGENT_DEVICE_BUSY (88005, as in the §8.9 example) when the call had left
+    the agent NOT_READY (a direct call), but CCX_DEFAULT_ERROR_CODE 0 ("cannot go from TALKING to LOGOUT")
+    when it was an ACD call: a desktop telling the agent why got two answers for one situation."""
+    c = _center()
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_READY)
+    if how == "a direct call":  # agent 1002 calls 1001's extension: 1001 stays NOT_READY (AGT_NON_ICD)
+        _state_req(c, 3.0, AS.AGENT_STATE_LOGIN, sid=2, agent_password="1234")
+        [conf] = only(c.handle(2, M.MakeCallReq(invoke_id=5, agent_instrument="3002", dialed_number="3001"), 4.0),
+                      2, MT.MAKE_CALL_CONF)
+        cid = conf.new_call_id
+    else:
+        cid, _ = c.deliver_call(4.0, csq="Sales")
+    if how != "ringing (RESERVED)":
+        c.handle(1, M.AnswerCallReq(invoke_id=2, call_id=cid, connection_device_id="3001"), 5.0)
+    if how == "on hold":
+        c.handle(1, M.HoldCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), 6.0)
+    before = c.agents["1001"].state
+    assert before is {"a direct call": AS.AGENT_STATE_NOT_READY,
+                      "ringing (RESERVED)": AS.AGENT_STATE_RESERVED}.get(how, AS.AGENT_STATE_TALKING)
+    [d] = _state_req(c, 7.0, AS.AGENT_STATE_LOGOUT, 9)
+    assert d.message == M.ControlFailureConf(invoke_id=1, failure_code=22, ccx_error_code=88005,
+                                             text="agent 1001 has a call")
+    assert c.agents["1001"].state is before
