@@ -231,17 +231,17 @@ def _read_yaml(text: str, file: str) -> Any:
             budget[0] -= 1
             if budget[0] < 0:
                 raise ReadError(f"the document expands to more than {MAX_NODES} values (aliases?)", file=file,
-                                    line=n.start_mark.line + 1, key_path=path)
+                                line=n.start_mark.line + 1, key_path=path)
             line = n.start_mark.line + 1
             if depth > MAX_DEPTH:
                 raise too_deep(file, line, path)
             if isinstance(n, yaml.MappingNode):
                 if n.tag != "tag:yaml.org,2002:map":
                     raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
-                                        file=file, line=line, key_path=path)
+                                    file=file, line=line, key_path=path)
                 if id(n) in active:
                     raise ReadError("a recursive alias (a value that contains itself)", file=file, line=line,
-                                        key_path=path)
+                                    key_path=path)
                 active.add(id(n))
                 n_explicit = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
                 try:
@@ -249,18 +249,18 @@ def _read_yaml(text: str, file: str) -> Any:
                 except yaml.MarkedYAMLError as exc:  # e.g. ``<<: 5``: only mappings can be merged
                     mark = exc.problem_mark or n.start_mark
                     raise ReadError(f"bad merge key (<<): {exc.problem or exc}", file=file,
-                                        line=mark.line + 1, key_path=path) from None
+                                    line=mark.line + 1, key_path=path) from None
                 n_merged = len(n.value) - n_explicit
                 out = LDict(file, line)
                 for i, (k, v) in enumerate(n.value):
                     key = build(k, path, depth + 1) if isinstance(k, yaml.ScalarNode) else None
                     if not isinstance(key, str):
                         raise ReadError(f"keys must be text, got {short(key) if key is not None else 'a collection'}"
-                                            " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
+                                        " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
                     sub = f"{path}.{key}" if path else key
                     if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
                         raise ReadError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
-                                            key_path=sub)
+                                        key_path=sub)
                     out[key] = build(v, sub, depth + 1)
                     out.lines[key] = (file, k.start_mark.line + 1)
                     if i >= n_merged:
@@ -270,10 +270,10 @@ def _read_yaml(text: str, file: str) -> Any:
             if isinstance(n, yaml.SequenceNode):
                 if n.tag != "tag:yaml.org,2002:seq":
                     raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
-                                        file=file, line=line, key_path=path)
+                                    file=file, line=line, key_path=path)
                 if id(n) in active:
                     raise ReadError("a recursive alias (a value that contains itself)", file=file, line=line,
-                                        key_path=path)
+                                    key_path=path)
                 active.add(id(n))
                 out_l = LList(file, line)
                 for i, item in enumerate(n.value):
@@ -285,7 +285,7 @@ def _read_yaml(text: str, file: str) -> Any:
                 return n.value
             if n.tag not in _SCALAR_TAGS:
                 raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
-                                    file=file, line=line, key_path=path)
+                                file=file, line=line, key_path=path)
             try:
                 value = loader.construct_object(n, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
@@ -294,7 +294,7 @@ def _read_yaml(text: str, file: str) -> Any:
                 raise ReadError(f"not a finite number: {n.value!r}", file=file, line=line, key_path=path)
             if isinstance(value, str) and _SURROGATE.search(value):
                 raise ReadError("text with a lone UTF-16 surrogate (an escape such as \\ud800)", file=file,
-                                    line=line, key_path=path)
+                                line=line, key_path=path)
             return value
 
         return build(node)
