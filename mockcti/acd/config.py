@@ -21,7 +21,9 @@ When an override admits a state whose §3.3 cell is a rejection code (e.g. Trans
 Line3Conferenced) and no transition is configured for it, the operation's *admit default* applies:
 Transfer/ClearConnection/ClearCall → End, MakeCall → Originated, anything else → unchanged. Code
 cells of the built-in table are descriptive (the checks reject first); code cells given in
-``transitions`` are enforced.
+``transitions`` are enforced. A center's ``[acd]`` table takes only code cells in ``transitions``
+(:func:`mockcti.center.acd_guard.center_acd_config`): the center reads the line state from its
+calls, so a next state there could not take effect.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ ReConnect also Held (how the center reads a connected call next to a held one it
 consultation of) and Originated (the consultation still being dialled or ringing, the original
 held), so a desktop can drop the consultation call and get the original back in each of those.
 A center configured with ``acd = {uccx_adaptation = false}`` applies the seed's sets unchanged.
-Everything else in the center's ``acd`` table is passed to :class:`mockcti.acd.AcdConfig`.
+Everything else in the center's ``acd`` table is passed to :class:`mockcti.acd.AcdConfig`
+(:func:`center_acd_config`), except that its ``transitions`` cells must be rejection codes: the line
+state is read from the calls, so a next-state cell could not take effect and is refused.
 
 Pure. Must not import the hub or the server.
 """
@@ -37,7 +39,7 @@ from mockcti.wire.enums import CCXErrorCode, LocalConnectionState, Members
 if TYPE_CHECKING:
     from mockcti.center.core import Agent, Call, ContactCenter
 
-__all__ = ["AcdGuard", "UCCX_ADAPTATION", "line_state"]
+__all__ = ["AcdGuard", "UCCX_ADAPTATION", "center_acd_config", "line_state"]
 
 LCS = LocalConnectionState
 L = Members(LineState)  # the members as plain attributes: line_state runs for every guarded request
@@ -184,20 +186,45 @@ def _code_text(code: int) -> str:
     return catalog.default().lookup("cn_ngcc", code).description_en
 
 
+def center_acd_config(acd: Any) -> AcdConfig:
+    """The :class:`~mockcti.acd.AcdConfig` of a center's ``acd`` table (``uccx_adaptation`` applied).
+
+    ``ValueError("<key path below acd>: why")`` for a mistake — the center-file loader reads the key
+    path off it to name the file, line and key. A ``transitions`` cell must be a rejection code: the
+    center reads each agent's line state from its calls (:func:`line_state`), so the next state a cell
+    names (or ``"unchanged"``) could never take effect — it is refused rather than silently ignored.
+    """
+    raw = dict(acd or {})
+    adapt = raw.pop("uccx_adaptation", True)
+    if not isinstance(adapt, bool):
+        raise ValueError("uccx_adaptation: expected true or false")
+    config = AcdConfig.from_mapping(raw)  # every key, state, operation and code checked first
+    for st_name, row in raw.get("transitions", {}).items():  # the names as written: the error's key path
+        for op_name, value in row.items():
+            if not (isinstance(value, int) or getattr(value, "code", None) is not None):
+                raise ValueError(
+                    f"transitions.{st_name}.{op_name}: a center takes only rejection codes in transitions, "
+                    f"got {value!r}; the center reads each agent's ACD state from its calls, so a next state "
+                    f"given here would have no effect (give a cn_ngcc code to refuse {op_name} in {st_name}, "
+                    f"or leave the cell out)")
+    if adapt:
+        extra = dict(raw.get("allowed_states", {}))
+        for rid, states in UCCX_ADAPTATION.items():
+            if rid not in extra:  # an explicit override in the center file wins
+                allowed = next(c.allowed_states for c in CHECKS if c.rule_id == rid) or frozenset()
+                extra[rid] = sorted(str(s) for s in allowed | set(states))
+        raw["allowed_states"] = extra
+        config = AcdConfig.from_mapping(raw)
+    return config
+
+
 class AcdGuard:
     def __init__(self, config: Any) -> None:
-        raw = dict(config.acd or {})
-        adapt = raw.pop("uccx_adaptation", True)
-        if not isinstance(adapt, bool):
-            raise ValueError("acd.uccx_adaptation: expected true or false")
-        if adapt:
-            extra = dict(raw.get("allowed_states", {}))
-            for rid, states in UCCX_ADAPTATION.items():
-                if rid not in extra:  # an explicit override in the center file wins
-                    allowed = next(c.allowed_states for c in CHECKS if c.rule_id == rid) or frozenset()
-                    extra[rid] = sorted(str(s) for s in allowed | set(states))
-            raw["allowed_states"] = extra
-        self.model = AcdModel(AcdConfig.from_mapping(raw))
+        try:
+            acd = center_acd_config(config.acd)
+        except ValueError as exc:
+            raise ValueError(f"acd.{exc}") from None
+        self.model = AcdModel(acd)
         self.mode = config.acd_failure_mode
         #: verdicts of one-call requests, by (plan, connection state, no connection named)
         self._verdicts: dict[tuple[Any, Any, bool], Check | None] = {}

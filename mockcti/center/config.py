@@ -447,10 +447,10 @@ class _Builder:
                 raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(d['acd'])}")
             acd = dict(d["acd"])
             self.boolean(acd.get("uccx_adaptation", True), ("acd", "uccx_adaptation"))
-            from mockcti.acd import AcdConfig
+            from mockcti.center.acd_guard import center_acd_config
 
             try:
-                AcdConfig.from_mapping({k: v for k, v in acd.items() if k != "uccx_adaptation"})
+                center_acd_config(acd)  # what the center's guard builds: refused here with file:line
             except ValueError as exc:  # "order.answer: ...": the key below acd, then what is wrong
                 key, sep, why = str(exc).partition(": ")
                 if sep and re.fullmatch(r"[A-Za-z_][\w.]*", key):

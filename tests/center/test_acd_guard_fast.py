@@ -192,7 +192,7 @@ GUARD_CONFIGS = {
                           "transfer_allowed": ["Line3Conferenced", "Held"],
                           "clear_connection_allowed": ["Line1Connected", "Delivered"],
                           "order": {"ClearConnection": ["ACD-1159", "ACD-1158", "ACD-1157"]},
-                          "transitions": {"Line1Connected": {"Consult": 1148, "Hold": "Held"},
+                          "transitions": {"Line1Connected": {"Consult": 1148},
                                           "Line1Held": {"Retrieve": 2140}}}},
 }
 GUARDS = {name: AcdGuard(dataclasses.replace(default_center(), **kw)) for name, kw in GUARD_CONFIGS.items()}

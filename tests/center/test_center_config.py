@@ -145,6 +145,11 @@ def _load_error(tmp_path, name: str, text: str | bytes) -> CenterConfigError:
     return exc.value
 
 
+_NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {got}; the center reads each agent's "
+                    "ACD state from its calls, so a next state given here would have no effect (give a cn_ngcc "
+                    "code to refuse {op} in {state}, or leave the cell out)")
+
+
 @pytest.mark.parametrize("name, text, line, key_path, message", [
     # a duplicate key was accepted, the last one winning (extension 6002 was served)
     ("dup.yaml", 'agents:\n  - {id: "5001", extension: "6001", extension: "6002"}\n', 2, "agents[0].extension",
@@ -199,12 +204,30 @@ def _load_error(tmp_path, name: str, text: str | bytes) -> CenterConfigError:
                                           "(agents: [] for none); without --center the embedded default center is used"),
     ("c.toml", "", 1, "", "the file is empty: a center file describes at least its agents (agents: [] for none); "
                           "without --center the embedded default center is used"),
+    # a next-state cell was accepted and did nothing: the center reads the line state from its calls
+    ("c.toml", 'agents = []\n\n[acd.transitions.Line1Connected]\nConsult = 1148\nHold = "Line2AllHeld"\n', 5,
+     "acd.transitions.Line1Connected.Hold", _NEXT_STATE_CELL.format(got="'Line2AllHeld'", op="Hold",
+                                                                      state="Line1Connected")),
+    ("c.yaml", "agents: []\nacd:\n  transitions:\n    Line3Conferenced:\n      Transfer: unchanged\n", 5,
+     "acd.transitions.Line3Conferenced.Transfer", _NEXT_STATE_CELL.format(got="'unchanged'", op="Transfer",
+                                                                          state="Line3Conferenced")),
 ])
 def test_errors_name_file_line_and_key(tmp_path, name, text, line, key_path, message):
     err = _load_error(tmp_path, name, text)
     p = tmp_path / name
     assert (err.file, err.line, err.key_path, err.reason) == (str(p), line, key_path, message)
     assert str(err) == f"{p}:{line}: {key_path}: {message}" if key_path else f"{p}:{line}: {message}"
+
+
+def test_a_center_built_in_code_refuses_a_next_state_cell_too():
+    """CenterConfig built without the loader: the center's ACD guard refuses the cell it cannot apply."""
+    import dataclasses
+
+    cfg = dataclasses.replace(default_center(), acd={"transitions": {"Line1Connected": {"Hold": "Held"}}})
+    with pytest.raises(ValueError, match=r"^acd\.transitions\.Line1Connected\.Hold: a center takes only rejection "):
+        ContactCenter(cfg)
+    ok = dataclasses.replace(default_center(), acd={"transitions": {"Line1Connected": {"Hold": 1128}}})
+    ContactCenter(ok)
 
 
 def test_an_explicitly_empty_center_still_loads(tmp_path):
