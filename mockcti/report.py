@@ -31,7 +31,7 @@ from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
-           "rule_catalog", "add_serve_arguments", "serve_feature", "outcome"]
+           "rule_catalog", "rule_info", "add_serve_arguments", "serve_feature", "outcome"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,23 @@ def rule_catalog() -> dict[str, dict[str, str]]:
         rules[r["id"]] = {"family": "acd", "title": r["title"], "explanation": r["explanation"],
                           "code": r["code"], "code_name": r["code_name"]}
     return rules
+
+
+def rule_info(rule_id: str, rules: Mapping[str, Mapping[str, Any]] | None = None) -> Mapping[str, Any]:
+    """The family, title and explanation of ``rule_id``: from ``rules`` (default :func:`rule_catalog`),
+    else a rule the ACD model names per configuration (``ACD-CELL-<state>-<operation>``, a code cell
+    of a center's ``[acd] transitions``: family ``acd``), else family ``other`` titled by its id."""
+    info = (rules if rules is not None else rule_catalog()).get(rule_id)
+    if info is not None:
+        return info
+    try:
+        from mockcti import acd
+    except ImportError:  # the ACD model is optional for reporting
+        acd = None  # type: ignore[assignment]
+    r = acd.report_rule(rule_id) if acd is not None else None
+    if r is not None:
+        return {"family": "acd", "title": r["title"], "explanation": r["explanation"]}
+    return {"family": "other", "title": rule_id, "explanation": ""}
 
 
 def outcome(e: Expectation | Mapping[str, Any]) -> str:
@@ -138,7 +155,8 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
     counted: Mapping[str, int] = summary.get("violations_by_rule") or {}
     # a rule seen in the run but not in the catalog still gets a case
     for rid in [*(v.get("rule", "?") for v in summary["violations"]), *counted]:
-        rules.setdefault(rid, {"family": "other", "title": rid, "explanation": ""})
+        if rid not in rules:
+            rules[rid] = rule_info(rid, rules)
     by_rule: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for v in summary["violations"]:
         by_rule[v.get("rule", "?")].append(v)
@@ -288,7 +306,7 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
         lines.append("")
         lines.append(f"  {'rule':<{w}}  count  explanation")
         for rid, n in sorted(summary["violations_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
-            expl = rules.get(rid, {}).get("explanation", "")
+            expl = rule_info(rid, rules).get("explanation", "")
             lines.append(f"  {rid:<{w}}  {n:>5}  {expl}")
     if summary.get("expectations"):
         lines.append("")

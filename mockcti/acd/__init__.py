@@ -17,7 +17,7 @@ seed ``shared/seeds/000_*.txt``).
 """
 
 from mockcti.acd.config import ADMIT_DEFAULTS, AcdConfig
-from mockcti.acd.model import AcdModel, Rejection, Verdict, apply_cell, report_rules
+from mockcti.acd.model import AcdModel, Rejection, Verdict, apply_cell, report_rule, report_rules
 from mockcti.acd.rules import (
     CHECKS,
     CLEAR_CONNECTION_ALLOWED,
@@ -69,6 +69,7 @@ __all__ = [
     "checks_for",
     "parse_operation",
     "parse_state",
+    "report_rule",
     "report_rules",
     "wire_failure",
 ]

@@ -13,7 +13,7 @@ from mockcti.acd.rules import CHECKS, PARAM_TESTS, AcdRequest, Check
 from mockcti.acd.states import AcdLine, LineState, Operation, SrfState
 from mockcti.acd.transitions import Cell
 
-__all__ = ["AcdModel", "Rejection", "Verdict", "apply_cell", "report_rules"]
+__all__ = ["AcdModel", "Rejection", "Verdict", "apply_cell", "report_rule", "report_rules"]
 
 _PRE_HOLD = frozenset({LineState.Line1Connected, LineState.Line1Conferenced})
 _SRF_STOP = SrfState.SRFStop
@@ -46,6 +46,10 @@ def _code_name(code: int) -> str:
     return catalog.default().lookup("cn_ngcc", code).name
 
 
+def _cell_explanation(state: LineState, op: Operation) -> str:
+    return f"{op} in {state}: rejected by a configured transition cell."
+
+
 def _cell_check(state: LineState, op: Operation, cell: Cell) -> Check:
     assert cell.code is not None
     return Check(
@@ -54,7 +58,7 @@ def _cell_check(state: LineState, op: Operation, cell: Cell) -> Check:
         order=99,
         code=cell.code,
         code_name=_code_name(cell.code),
-        explanation=f"{op} in {state}: rejected by a configured transition cell.",
+        explanation=_cell_explanation(state, op),
         inferred=True,
         allowed_states=frozenset(LineState) - {state},
     )
@@ -178,6 +182,22 @@ def apply_cell(line: AcdLine, request: AcdRequest, cell: Cell) -> AcdLine:
     if nxt is LineState.End and line.state is not LineState.End:
         srf = SrfState.SRFStop  # entering End stops any media
     return AcdLine(nxt, srf, pre_hold)
+
+
+def report_rule(rule_id: str) -> dict[str, object] | None:
+    """The report entry (as :func:`report_rules` gives) of a rule id that is not a row of the table:
+    ``ACD-CELL-<state>-<operation>``, a code cell of a configuration's ``transitions`` (its code is
+    the configuration's: the violations carry it). None for any other id."""
+    prefix = "ACD-CELL-"
+    if not rule_id.startswith(prefix):
+        return None
+    state_name, _, op_name = rule_id[len(prefix):].partition("-")
+    try:
+        state, op = LineState(state_name), Operation(op_name)
+    except ValueError:
+        return None
+    return {"id": rule_id, "title": f"{op} in {state} (configured transition cell)",
+            "explanation": _cell_explanation(state, op), "source": "cn_ngcc", "inferred": True}
 
 
 def report_rules() -> list[dict[str, object]]:

@@ -218,6 +218,23 @@ def center_acd_config(acd: Any) -> AcdConfig:
     return config
 
 
+def _detail(operation: Operation, state: LineState, explanation: str) -> str:
+    """What the violation says: the operation and the ACD state it was refused in, then why, once.
+    An explanation opens with what it is about ("Hold: dest is empty.", "Play mode 0: …"): the state
+    goes there ("Hold in Line1Held: dest is empty."); one whose opening already names the state
+    ("Hold in Line1Connected: …", a configured cell's "Hold in Line1Connected: rejected by …") is
+    the detail as it is; one naming several states gets the state in brackets. Anything else is
+    prefixed with "<operation> in <state>: "."""
+    about, sep, why = explanation.partition(": ")
+    if not sep or not about.startswith(str(operation)):
+        return f"{operation} in {state}: {explanation}"
+    if about.endswith(f" in {state}"):
+        return explanation
+    if " in " in about:  # "Play mode 1 in Line1/Line2Conferenced": which of them
+        return f"{about} ({state}): {why}"
+    return f"{about} in {state}: {why}"
+
+
 class AcdGuard:
     def __init__(self, config: Any) -> None:
         try:
@@ -279,7 +296,7 @@ class AcdGuard:
         raise Refused(failure, violation={
             "rule": check.rule_id, "operation": str(operation), "acd_state": str(state), "agent_id": agent.id,
             "code": check.code, "code_name": check.code_name, "code_text": _code_text(check.code),
-            "inferred": check.inferred, "detail": f"{operation} in {state}: {check.explanation}",
+            "inferred": check.inferred, "detail": _detail(operation, state, check.explanation),
             "explanation": check.explanation,
         })
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mockcti import catalog
 from mockcti.acd import AcdLine, AcdRequest, LineState, Operation, wire_failure
 from mockcti.center import ContactCenter, Subscription, default_center
-from mockcti.center.acd_guard import AcdGuard, line_state
+from mockcti.center.acd_guard import AcdGuard, _detail, line_state
 from mockcti.center.core import Call, Leg, Refused
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
@@ -116,7 +116,7 @@ def ref_outcome(guard: AcdGuard, center: Any, agent: Any, op: str, params: dict[
     return {"rule": check.rule_id, "operation": str(operation), "acd_state": str(state), "agent_id": agent.id,
             "code": check.code, "code_name": check.code_name,
             "code_text": catalog.default().lookup("cn_ngcc", check.code).description_en, "inferred": check.inferred,
-            "detail": f"{operation} in {state}: {check.explanation}", "explanation": check.explanation,
+            "detail": _detail(operation, state, check.explanation), "explanation": check.explanation,
             "failure_code": int(wf.cf_code), "ccx_error_code": ccx}
 
 
@@ -262,3 +262,24 @@ def test_guard_on_a_real_center_call_flow() -> None:
 def test_unknown_operation_still_raises() -> None:
     with pytest.raises(ValueError):
         GUARDS["default"].check(Center([]), AGENT, "Nope", {})
+
+
+def test_violation_detail_names_operation_and_state_once():
+    """Every form of a check's explanation gives a detail with the operation and the state said once."""
+    from mockcti.acd import CHECKS
+    from mockcti.acd import LineState as S
+    from mockcti.acd import Operation as O
+
+    expl = {c.rule_id: c.explanation for c in CHECKS}
+    assert _detail(O.Hold, S.Line1Connected, expl["ACD-1124"]) == \
+        "Hold in Line1Connected: dest is not the party talking to the agent."
+    assert _detail(O.Hold, S.Line1Held, expl["ACD-1122"]) == "Hold in Line1Held: dest is empty."
+    assert _detail(O.Play, S.Line2Conferenced, expl["ACD-1137"]).startswith(
+        "Play mode 1 in Line1/Line2Conferenced (Line2Conferenced): line must be")
+    assert _detail(O.Answer, S.Line1Connected, expl["ACD-1175-ACD"]).startswith(
+        "Answer outside Delivered in Line1Connected: mock reuse of 1175")
+    for c in CHECKS:
+        for state in sorted(c.when_states or {S.Line1Held}):
+            d = _detail(c.operation, state, c.explanation)
+            assert d.count(f"{c.operation}") == 1 + c.explanation.partition(": ")[2].count(f"{c.operation}"), d
+            assert str(state) in d, d

@@ -14,7 +14,7 @@ from mockcti import catalog
 from mockcti.acd import CHECKS
 from mockcti.center import CenterConfig, ContactCenter, default_center
 from mockcti.client import CTIClient, RequestFailed
-from mockcti.report import build_summary, junit_xml
+from mockcti.report import build_summary, junit_xml, terminal_table
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
@@ -208,3 +208,36 @@ async def test_acd_rules_can_be_switched_off(env, choice, code):
     # the center's own answer: no active call to hold (CF value per control_failure_codes), no ACD violation
     assert reply.failure_code == code
     assert not [v for v in server.journal.violations() if v.data["rule"].startswith("ACD-")]
+
+
+async def test_a_configured_code_cell_in_the_report(env):
+    """A refusal by a code cell of the center's [acd] transitions: its detail says once what was refused
+    (it read "Hold in Line1Connected: Hold in Line1Connected: rejected …"), and its JUnit case is in the
+    ACD suite with the other ACD rules (it was filed under mockcti.other)."""
+    server, a, b = await env(acd={"transitions": {"Line1Connected": {"Hold": 1128}}})
+    cid = await answered(server, a)
+    reply = await refused(a, M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert reply.text == "ACD_HOLD_BAD_STATE (1128): Hold in Line1Connected: rejected by a configured transition cell."
+    [v] = server.journal.violations()
+    assert v.data["rule"] == "ACD-CELL-Line1Connected-Hold"
+    assert v.data["detail"] == "Hold in Line1Connected: rejected by a configured transition cell."
+    summary = build_summary(server.journal)
+    assert "  ACD-CELL-Line1Connected-Hold      1  Hold in Line1Connected: rejected by a configured transition cell." \
+        in terminal_table(summary).splitlines()
+    root = ET.fromstring(junit_xml(summary))
+    [case] = [c for c in root.iter("testcase") if c.get("name", "").startswith("ACD-CELL-")]
+    assert case.get("classname") == "mockcti.acd"
+    assert case.get("name") == "ACD-CELL-Line1Connected-Hold: Hold in Line1Connected (configured transition cell)"
+    [suite] = [s for s in root.iter("testsuite") if case in list(s)]
+    assert suite.get("name") == "mockcti.acd"
+    assert not [s for s in root.iter("testsuite") if s.get("name") == "mockcti.other"]
+    failure = case.find("failure")
+    assert failure.get("message") == "1 violation(s): Hold in Line1Connected: rejected by a configured transition cell."
+    assert "Hold in Line1Connected: rejected by a configured transition cell. [code 1128 ACD_HOLD_BAD_STATE: " \
+        in failure.text
+    # a rule of the table says the operation and the state once too (it read "Retrieve in Line1Connected:
+    # Retrieve: the ACD state must be …")
+    await refused(a, M.RetrieveCallReq(invoke_id=0, held_call_id=cid, held_connection_device_id="3001"))
+    v = next(e for e in server.journal.violations() if e.data["rule"] == "ACD-1132")
+    assert v.data["detail"] == "Retrieve in Line1Connected: the ACD state must be Line1Held or Line2AllHeld."
+
