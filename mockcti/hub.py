@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from mockcti.center import ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
-    CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, Received, Rejected, Session, SessionConfig, SessionState, Violation,
-    open_sender,
+    CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, Received, Rejected, Session,
+    SessionConfig, SessionState, Violation, open_sender,
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, services_of_version
@@ -169,6 +169,8 @@ class Hub:
         self.epoch = 0.0
         self._actions: list[Action] = []
         self._standby_until: float | None = None  # failover: answer OPEN_REQ with E_CTI_SERVER_NOT_MASTER
+        #: refused OPEN_REQs by client identity, across connections (PROTO-RETRY-TOO-SOON)
+        self._refusals = OpenRefusals()
         self._next_session_check = 0.0
         self.standby = False
         self._engine: Engine | None = None
@@ -199,7 +201,7 @@ class Hub:
     def connect(self, now: float, peer: str | None = None) -> int:
         sid = next(self._ids)
         self.now = now
-        self.conns[sid] = _Conn(Session(sid, self.config.session, connected_at=now), peer)
+        self.conns[sid] = _Conn(Session(sid, self.config.session, connected_at=now, refusals=self._refusals), peer)
         self.journal.record("connect", now, sid, peer=peer)
         if self.engine is not None:
             self.engine.on_connect(sid, now)
@@ -347,7 +349,7 @@ class Hub:
                                     "by the center")
             session.opened(granted)
         elif message.TYPE is MT.FAILURE_CONF and message.invoke_id == req.invoke_id:
-            session.open_refused(self.now)
+            session.open_refused(self.now, message.status)
 
     def _send(self, sid: int, conn: _Conn, message: Message) -> None:
         try:
@@ -551,7 +553,7 @@ class Hub:
         if self.standby:
             self.send(sid, FailureConf(invoke_id=req.invoke_id, status=int(S.E_CTI_SERVER_NOT_MASTER),
                                        text="this node is not the master"))
-            session.open_refused(now)
+            session.open_refused(now, S.E_CTI_SERVER_NOT_MASTER)
             return
         svc = req.services_requested
         # a plain int: IntFlag arithmetic is slow; a bit the session's version does not define is not granted
@@ -560,7 +562,7 @@ class Hub:
         result = self.center.open_session(self._subscription(sid, req, granted), now)
         if result.status != S.E_CTI_NO_ERROR:
             self.send(sid, Failure("failure_conf", status=int(result.status), text=result.text).message(req.invoke_id))
-            session.open_refused(now)
+            session.open_refused(now, result.status)
             return
         for other in result.kicked:
             if other in self.conns:

@@ -41,7 +41,7 @@ _TEXT_MAX = SPECS[MessageType.FAILURE_CONF].fields_by_tag[7].max_len  # FAILURE_
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
-    "HeartbeatsAnswered",
+    "HeartbeatsAnswered", "OpenRefusals", "RETRY_WAIT", "client_identity",
     "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS", "SENDERS", "open_sender",
 ]
 
@@ -115,7 +115,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1)."),
     ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5); the server refused it."),
-    ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2)."),
+    ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2): flagged on the same connection, and on a new one for the same client (ClientID and agent fields as sent); not after E_CTI_SERVER_NOT_MASTER, when the client tries the other node at once (§3.1)."),
 )
 
 # request -> its positive confirmation (reference §4); a request is outstanding until one of
@@ -393,6 +393,56 @@ def cadence_limit(idle_timeout: float) -> float:
     return idle_timeout / 2 + min(0.5, idle_timeout / 20)
 
 
+#: after a refused OPEN_REQ the client waits at least this long before it opens again (reference §3.2)
+RETRY_WAIT = 10.0
+
+
+def client_identity(req: OpenReq) -> tuple[str, str, str, str]:
+    """Who sent an OPEN_REQ, across connections: its ClientID and agent fields as sent."""
+    return (req.client_id or "", req.agent_id or "", req.agent_extension or "", req.agent_instrument or "")
+
+
+def _status_name(status: int) -> str:
+    try:
+        return S(status).name
+    except ValueError:
+        return str(status)
+
+
+class OpenRefusals:
+    """The OPEN_REQs refused lately, by :func:`client_identity`, shared by the sessions of one server:
+    a client that resets the connection and opens again at once is the same client retrying too soon
+    (PROTO-RETRY-TOO-SOON), on whichever connection. A refusal E_CTI_SERVER_NOT_MASTER is not kept:
+    the client tries the other node next (§3.1), at once, and a mock that plays both nodes on one
+    port cannot tell that from a retry. Bounded: the ``limit`` most recent identities (an entry older
+    than RETRY_WAIT decides nothing anyway). Pure: ``now`` comes from the caller."""
+
+    __slots__ = ("_by_client", "limit")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._by_client: dict[tuple[str, str, str, str], tuple[float, int, int]] = {}
+        self.limit = limit
+
+    def refused(self, req: OpenReq, status: int, session_id: int, now: float) -> None:
+        if status == S.E_CTI_SERVER_NOT_MASTER:
+            return
+        key = client_identity(req)
+        book = self._by_client
+        book.pop(key, None)  # most recent last: the oldest go first
+        book[key] = (now, int(status), session_id)
+        while len(book) > self.limit:
+            del book[next(iter(book))]
+
+    def last(self, req: OpenReq, now: float) -> tuple[float, int, int] | None:
+        """(when, status, session id) of this client's refusal less than RETRY_WAIT before ``now``."""
+        key = client_identity(req)
+        entry = self._by_client.get(key)
+        if entry is not None and now - entry[0] >= RETRY_WAIT:
+            del self._by_client[key]
+            return None
+        return entry
+
+
 @dataclass
 class Session:
     """The protocol state of one connection.
@@ -420,6 +470,8 @@ class Session:
     heartbeat_unanswered: bool = False
     close_requested: bool = False
     refused_at: float | None = None
+    #: the refusals of every connection of the server (PROTO-RETRY-TOO-SOON across connections)
+    refusals: OpenRefusals | None = None
     #: the server stopped reading this connection (a stop_reading / pause_reading fault): what the client
     #: sends waits in the socket unread, so its silence is not the client's — no idle timeout while
     #: paused, and the idle clock (and the cadence gap) starts again when reading resumes
@@ -740,8 +792,15 @@ class Session:
     def _check_open(self, msg: OpenReq, now: float) -> list[Event]:
         out: list[Event] = []
         prof = self.dialect.profile
-        if self.refused_at is not None and now - self.refused_at < 10:
+        if self.refused_at is not None and now - self.refused_at < RETRY_WAIT:
             out.append(Violation("PROTO-RETRY-TOO-SOON", "OPEN_REQ again on a connection whose OPEN_REQ was refused"))
+        elif self.refusals is not None:
+            last = self.refusals.last(msg, now)
+            if last is not None:
+                when, status, sid = last
+                out.append(Violation("PROTO-RETRY-TOO-SOON", f"OPEN_REQ {now - when:.2f} s after this client's "
+                                     f"OPEN_REQ was refused {_status_name(status)} (session {sid}); wait at least "
+                                     f"{RETRY_WAIT:g} s", msg))
         reject = None
         svc = msg.services_requested
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
@@ -767,6 +826,8 @@ class Session:
             reject = (S.E_CTI_REQUIRED_DATA_MISSING, "agent mode needs the agent's identity")
         if reject is not None:
             self.refused_at = now
+            if self.refusals is not None:
+                self.refusals.refused(msg, reject[0], self.session_id, now)
             out.append(Rejected(reject[0], reject[1], msg.invoke_id, int(MT.OPEN_REQ), msg))
             return out
         self.state = _OPENING
@@ -819,8 +880,10 @@ class Session:
         InvokeID is no longer outstanding, so the client may use it again."""
         self._outstanding.pop(invoke_id, None)
 
-    def open_refused(self, now: float) -> None:
-        """The hub refused the OPEN_REQ (FAILURE_CONF sent): back to waiting for one."""
+    def open_refused(self, now: float, status: int = S.E_CTI_UNSPECIFIED_FAILURE) -> None:
+        """The hub refused the OPEN_REQ (FAILURE_CONF ``status`` sent): back to waiting for one."""
+        if self.refusals is not None and self.open_req is not None:
+            self.refusals.refused(self.open_req, status, self.session_id, now)
         self.state = _AWAITING_OPEN
         self.open_req = None
         self.refused_at = now

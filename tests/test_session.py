@@ -904,3 +904,72 @@ def test_a_reused_invoke_id_is_judged_the_same_however_the_bytes_are_cut_and_in_
         else:
             withheld.discard(m.invoke_id)
     assert [r for r, _ in expected[0]].count("PROTO-INVOKEID-REUSED") == reused
+
+
+def _retry_hub():
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.journal import Journal
+
+    journal = Journal()
+    return Hub(ContactCenter(), journal=journal), journal
+
+
+def _attempt(hub, now, **kw):
+    """A new connection that sends OPEN_REQ at ``now``; the client resets it if the OPEN_REQ is refused."""
+    sid = hub.connect(now)
+    hub.receive(sid, wire(open_req(**kw)), now)
+    if hub.session(sid).state is not SessionState.OPEN:
+        hub.disconnected(sid, now, reason="peer reset")
+    return sid
+
+
+def _retries(journal):
+    return [(v.session, v.data["detail"]) for v in journal.violations() if v.data["rule"] == "PROTO-RETRY-TOO-SOON"]
+
+
+@pytest.mark.parametrize("refused, retry, status", [
+    # refused by the session's checks; the retry (the same client: ClientID and agent fields) is fine otherwise
+    (dict(idle_timeout=10), dict(), "E_CTI_INVALID_TIMEOUT"),
+    # refused by the center; the client blindly sends the same OPEN_REQ again
+    (dict(agent_instrument="3002"), dict(agent_instrument="3002"), "E_CTI_INCONSISTENT_AGENT_DATA"),
+])
+def test_retry_too_soon_across_connections(refused, retry, status):
+    """Reference §3.2: after a refused OPEN_REQ the client resets the connection and waits at least
+    10 s. A client that reset and opened again at once on a new connection was never flagged (only a
+    retry on the same connection was)."""
+    hub, journal = _retry_hub()
+    first = _attempt(hub, 0.0, **refused)
+    again = _attempt(hub, 2.0, **retry)
+    assert _retries(journal) == [(again, f"OPEN_REQ 2.00 s after this client's OPEN_REQ was refused {status} "
+                                         f"(session {first}); wait at least 10 s")]
+    if not retry:
+        assert hub.session(again).state is SessionState.OPEN  # a finding, not a refusal
+
+
+def test_retry_after_the_wait_by_another_client_or_after_server_not_master_is_fine():
+    hub, journal = _retry_hub()
+    _attempt(hub, 0.0, agent_instrument="3002")
+    _attempt(hub, 10.0, agent_instrument="3002")  # the same OPEN_REQ after 10 s: a correct client (refused again)
+    _attempt(hub, 20.0, agent_id="1002", agent_instrument="3003", agent_extension="3002", client_id="u")  # refused
+    _attempt(hub, 20.5, agent_id="1003", agent_instrument="3003", agent_extension="3003", client_id="v")  # another client
+    # standby (E_CTI_SERVER_NOT_MASTER): the client tries the other node at once (§3.1); one port plays both
+    hub.failover(30.0, 1.0)
+    _attempt(hub, 30.1, client_id="w", agent_id="1004", agent_instrument="3004", agent_extension="3004")
+    hub.tick(31.1)
+    sid = _attempt(hub, 31.2, client_id="w", agent_id="1004", agent_instrument="3004", agent_extension="3004")
+    assert hub.session(sid).state is SessionState.OPEN
+    assert _retries(journal) == []
+    assert [v.data["rule"] for v in journal.violations() if v.data["rule"] != "PROTO-NO-CLOSE"] == []
+
+
+def test_open_refusals_are_bounded():
+    from mockcti.session import OpenRefusals
+
+    book = OpenRefusals(limit=3)
+    reqs = [open_req(client_id=f"c{i}") for i in range(5)]
+    for i, r in enumerate(reqs):
+        book.refused(r, S.E_CTI_INVALID_TIMEOUT, i, 0.0)
+    assert book.last(reqs[0], 1.0) is None and book.last(reqs[1], 1.0) is None
+    assert book.last(reqs[4], 1.0) == (0.0, int(S.E_CTI_INVALID_TIMEOUT), 4)
+    assert book.last(reqs[4], 10.0) is None  # waited RETRY_WAIT

@@ -214,6 +214,20 @@ async def test_open_refused_fails_a_client_that_retries_on_the_same_connection()
 
 
 @pytest.mark.asyncio
+async def test_open_refused_fails_a_client_that_resets_and_retries_at_once():
+    """The client resets the connection as it should, but opens again at once on a new one: the
+    retry §3.2 asks to wait 10 s for (it was flagged on the same connection only)."""
+    async def driver(server):
+        for _ in range(2):  # a new connection per attempt (refused, then reset), no wait
+            await open_refused(server, agent_id="1001", instrument="3001")
+
+    r = await run("open-refused-invalid-agent-data", driver)
+    assert r.exit_code == 1
+    [v] = [v for v in r.summary["violations"] if v["rule"] == "PROTO-RETRY-TOO-SOON"]
+    assert "after this client's OPEN_REQ was refused E_CTI_INVALID_AGENT_DATA" in v["detail"]
+
+
+@pytest.mark.asyncio
 async def test_open_refused_server_not_master_then_master():
     seen = {"refusals": []}
 
