@@ -31,6 +31,7 @@ from mockcti.session import (
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, services_of_version
+from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
 from mockcti.wire.messages import (
@@ -559,7 +560,7 @@ class Hub:
         # a plain int: IntFlag arithmetic is slow; a bit the session's version does not define is not granted
         granted = int(svc & self.config.grantable_services) & services_of_version(req.version_number)
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
-        result = self.center.open_session(self._subscription(sid, req, granted), now)
+        result = self.center.open_session(self._subscription(sid, req, granted, session.dialect.profile), now)
         if result.status != S.E_CTI_NO_ERROR:
             self.send(sid, Failure("failure_conf", status=int(result.status), text=result.text).message(req.invoke_id))
             session.open_refused(now, result.status)
@@ -588,13 +589,13 @@ class Hub:
         conn.subscribed = True
         self.send(sid, conf)
 
-    def _subscription(self, sid: int, req: OpenReq, granted: int) -> Subscription:
+    def _subscription(self, sid: int, req: OpenReq, granted: int, profile: Profile) -> Subscription:
         return Subscription(
             session_id=sid, mode="agent" if req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS else "bridge",
             services=granted, call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
             config_msg_mask=req.config_msg_mask, version=req.version_number,
             agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
-            client_id=req.client_id or "", profile=self.conns[sid].session.dialect.profile.name,
+            client_id=req.client_id or "", profile=profile,
         )
 
     # -- internals ----------------------------------------------------------------------------------

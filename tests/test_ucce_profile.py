@@ -117,3 +117,43 @@ def test_a_tag_of_another_message_is_icm_invalid_tag_for_msg_type_under_ucce(pro
         # 1 ClientID (OPEN_REQ), 250 an ICM-only tag: defined, not in QUERY_AGENT_STATE_REQ; the last one unknown
         req = QueryAgentStateReq(invoke_id=7, agent_instrument="3001", extra_fields=((tag, b"x\0"),))
         assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (icm_status if ICM[profile] else 3), tag
+
+
+
+def agent_opened(profile: str, dialect: Dialect, agent_state_mask: int) -> tuple[Hub, int]:
+    hub, sid = serve(profile)
+    req = open_req(dialect, services_requested=0x7, agent_state_mask=agent_state_mask, agent_id="1001",
+                   agent_instrument="3001", agent_extension="3001")
+    (conf,) = frames_out(hub.receive(sid, req, 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)
+    return hub, sid
+
+
+def state_events(hub: Hub, sid: int, dialect: Dialect, states) -> list[int]:
+    """Each state requested in turn (SET_AGENT_STATE_REQ): the AgentState of every AGENT_STATE_EVENT on the wire."""
+    from mockcti.wire.messages import SetAgentStateReq
+
+    seen = []
+    for n, state in enumerate(states, start=1):
+        req = SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234", agent_id="1001",
+                               agent_instrument="3001")
+        frames = frames_out(hub.receive(sid, encode(req, dialect), float(n)))
+        seen += [decode(f, dialect).agent_state for f in frames if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+    return seen
+
+
+LOGIN, NOT_READY, WORK, WORK_READY = 0, 2, 5, 6
+# login (-> NOT_READY), then WORK_READY, NOT_READY, WORK, NOT_READY
+STATES = [LOGIN, WORK_READY, NOT_READY, WORK, NOT_READY]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("mask,icm_events,uccx_events", [
+    # NOT_READY + 0x40: ICM's AGENT_WORK_READY_MASK; UCCX's TALKING_PENDING_WORK (its WORK_READY is under 0x20)
+    (0x04 | 0x40, [NOT_READY, WORK_READY, NOT_READY, NOT_READY], [NOT_READY, NOT_READY, NOT_READY]),
+    # NOT_READY + 0x20: ICM's WORK_NOT_READY only; UCCX's WORK, which also lets WORK_READY through
+    (0x04 | 0x20, [NOT_READY, NOT_READY, WORK, NOT_READY], [NOT_READY, WORK_READY, NOT_READY, WORK, NOT_READY]),
+], ids=["mask0x44", "mask0x24"])
+def test_agent_state_mask_bits_have_the_profiles_meaning(profile, dialect, mask, icm_events, uccx_events):
+    hub, sid = agent_opened(profile, dialect, mask)
+    assert state_events(hub, sid, dialect, STATES) == (icm_events if ICM[profile] else uccx_events)

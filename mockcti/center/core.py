@@ -42,9 +42,10 @@ from mockcti.center.config import (
 )
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
+from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    SERVICES_NEEDED, EventCause, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SupervisoryAction,
+    SERVICES_NEEDED, EventCause, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SupervisoryAction,
     SystemEventID, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
@@ -142,13 +143,25 @@ PLACED_CALL_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "user_to_user_info")
 #: accept, mockcti.acd.rules); an agent's phone is dialled by its extension or instrument, whatever they are
 _DIALABLE = re.compile(r"\+?[0-9*#]+")
 
-#: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7)
+#: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7), UCCX's meaning
 STATE_MASK = {
     AS.AGENT_STATE_LOGIN: AgentStateMask.AGENT_LOGIN_MASK, AS.AGENT_STATE_LOGOUT: AgentStateMask.AGENT_LOGOUT_MASK,
     AS.AGENT_STATE_NOT_READY: AgentStateMask.AGENT_NOT_READY_MASK, AS.AGENT_STATE_READY: AgentStateMask.AGENT_AVAILABLE_MASK,
     AS.AGENT_STATE_TALKING: AgentStateMask.AGENT_TALKING_MASK, AS.AGENT_STATE_WORK: AgentStateMask.AGENT_WORK_MASK,
     AS.AGENT_STATE_WORK_READY: AgentStateMask.AGENT_WORK_MASK, AS.AGENT_STATE_RESERVED: AgentStateMask.AGENT_RESERVED_MASK,
     AS.AGENT_STATE_HOLD: AgentStateMask.AGENT_TALKING_MASK,
+}
+#: the same under the ucce profile (``Profile.icm``): ICM gives every state a bit of its own, and 0x20-0x80 are
+#: WORK_NOT_READY, WORK_READY and BUSY_OTHER (UCCX: WORK, TALKING_PENDING_WORK, TALKING_PENDING_NOT_READY)
+_ICM = IcmAgentStateMask
+ICM_STATE_MASK = {
+    AS.AGENT_STATE_LOGIN: _ICM.AGENT_LOGIN_MASK, AS.AGENT_STATE_LOGOUT: _ICM.AGENT_LOGOUT_MASK,
+    AS.AGENT_STATE_NOT_READY: _ICM.AGENT_NOT_READY_MASK, AS.AGENT_STATE_AVAILABLE: _ICM.AGENT_AVAILABLE_MASK,
+    AS.AGENT_STATE_TALKING: _ICM.AGENT_TALKING_MASK, AS.AGENT_STATE_WORK_NOT_READY: _ICM.AGENT_WORK_NOT_READY_MASK,
+    AS.AGENT_STATE_WORK_READY: _ICM.AGENT_WORK_READY_MASK, AS.BUSY_OTHER: _ICM.AGENT_BUSY_OTHER_MASK,
+    AS.AGENT_STATE_RESERVED: _ICM.AGENT_RESERVED_MASK, AS.AGENT_STATE_HOLD: _ICM.AGENT_HOLD_MASK,
+    AS.AGENT_STATE_ACTIVE: _ICM.AGENT_ACTIVE_MASK, AS.AGENT_STATE_PAUSED: _ICM.AGENT_PAUSED_MASK,
+    AS.AGENT_STATE_INTERRUPTED: _ICM.AGENT_INTERRUPTED_MASK, AS.AGENT_STATE_NOT_ACTIVE: _ICM.AGENT_NOT_ACTIVE_MASK,
 }
 #: the CallEventMask bit of each call event type (reference §6.6)
 EVENT_MASK = {
@@ -166,6 +179,9 @@ EVENT_MASK = {
 
 # the masks as plain ints: IntFlag arithmetic is slow and these tests run for every event and session
 STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
+ICM_STATE_MASK = {k: int(v) for k, v in ICM_STATE_MASK.items()}
+#: the bit of each state in :attr:`Subscription.state_filter`
+_STATE_BIT = {s: 1 << int(s) for s in AS}
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
 #: the agent states in which an agent's phone may place a call (MAKE_CALL_REQ): logged on and not
 #: offered routed calls. The one rule: _make_call_req refuses the other states (CF_INVALID_OBJECT_STATE;
@@ -178,9 +194,12 @@ MAKE_CALL_STATES = (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STAT
 #: no bit of its own in UCCX (U, §6.7): the mock's choice, there and here, is AGENT_WORK_MASK (0x20) with
 #: WORK (0x40 is AGENT_TALKING_PENDING_WORK_MASK in UCCX); no center setting changes it
 MAKE_CALL_SETUP = functools.reduce(operator.or_, (STATE_MASK[s] for s in MAKE_CALL_STATES))
+#: the same under the ICM profile, whose AgentStateMask gives each state its own bit (ICM_STATE_MASK)
+ICM_MAKE_CALL_SETUP = functools.reduce(operator.or_, (ICM_STATE_MASK[s] for s in MAKE_CALL_STATES))
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
-#: AGENT_LOGIN_MASK (§6.7) lets the event of a login through: NOT_READY with reason AGT_LOGON
-_LOGIN_BIT = int(AgentStateMask.AGENT_LOGIN_MASK)
+#: AGENT_LOGIN_MASK (§6.7) lets the event of a login through: NOT_READY with reason AGT_LOGON (the bit of
+#: the LOGIN state in Subscription.state_filter, set when the session's mask has AGENT_LOGIN_MASK)
+_LOGIN_BIT = _STATE_BIT[AS.AGENT_STATE_LOGIN]
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
 _ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
 
@@ -220,9 +239,18 @@ class Subscription:
     agent_extension: str | None = None
     agent_instrument: str | None = None
     client_id: str = ""
-    #: the protocol profile the session speaks ("uccx" or "ucce", its dialect's): what it is sent
-    #: differs where UCCX and ICM differ (RouterCallKey*, see ROUTER_CALL_KEY)
-    profile: str = "uccx"
+    #: the profile the session speaks (the hub's): which meaning its AgentStateMask bits have, which status
+    #: a refusal carries where ICM and UCCX differ (``Profile.icm``, ``Profile.status``)
+    profile: Profile = UCCX
+    #: the states whose AGENT_STATE_EVENT the session gets, bit ``1 << state``: its AgentStateMask read once,
+    #: here, with its profile's meaning of the bits (:data:`STATE_MASK`, :data:`ICM_STATE_MASK`)
+    state_filter: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table = ICM_STATE_MASK if self.profile.icm else STATE_MASK
+        mask = self.agent_state_mask
+        object.__setattr__(self, "state_filter", sum(_STATE_BIT[s] for s, bit in table.items() if mask & bit))
+
 
 
 #: RouterCallKeyDay/CallID/SequenceNumber (tags 72/73/110) of BEGIN_CALL_EVENT, CALL_DELIVERED_EVENT and
@@ -235,7 +263,7 @@ _NO_ROUTER_CALL_KEY: dict[str, int] = {}
 
 def _router_call_key(sub: Subscription | None) -> dict[str, int]:
     """The RouterCallKey fields for ``sub``'s session: ROUTER_CALL_KEY under ICM, none under UCCX."""
-    return ROUTER_CALL_KEY if sub is not None and sub.profile != "uccx" else _NO_ROUTER_CALL_KEY
+    return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _NO_ROUTER_CALL_KEY
 
 
 @fast_frozen_init
@@ -525,8 +553,8 @@ class ContactCenter:
         for k in kicked:
             self._forget(k)  # the agent keeps a session: the new one (no on_agent_disconnect)
         agent.desktop_lost = False  # the desktop is back: after its calls the agent takes the usual state
-        sub = Subscription(**{**sub.__dict__, "agent_id": agent.id, "agent_extension": agent.cfg.extension,
-                              "agent_instrument": agent.device})
+        sub = dataclasses.replace(sub, agent_id=agent.id, agent_extension=agent.cfg.extension,
+                                  agent_instrument=agent.device)
         self.subs[sub.session_id] = sub
         self.agent_sessions.setdefault(agent.id, set()).add(sub.session_id)
         return OpenResult(S.E_CTI_NO_ERROR, agent_state=int(agent.state), agent_id=agent.id,
@@ -785,7 +813,7 @@ class ContactCenter:
             ready[aid] = agent
         if state is not _TALKING:
             agent.pending = None
-        bit = STATE_MASK.get(state, 0)
+        bit = _STATE_BIT[state]
         if reason == _AGT_LOGON:  # a login: UCCX has no login state (§6.4), its event is NOT_READY AGT_LOGON
             bit |= _LOGIN_BIT
         ev = agent.state_events.get((state, reason, csq_id)) or self._state_event(agent, state, reason, csq_id)
@@ -795,11 +823,11 @@ class ContactCenter:
         mine = self.agent_sessions.get(aid)
         if mine:
             for sid in sorted(mine) if len(mine) > 1 else mine:
-                if subs[sid].agent_state_mask & bit:
+                if subs[sid].state_filter & bit:
                     out.append(Delivery(sid, ev))
         if self.bridges:
             for sid in sorted(self.bridges):
-                if subs[sid].agent_state_mask & bit:
+                if subs[sid].state_filter & bit:
                     out.append(Delivery(sid, ev))
         if state is _READY:
             self._route_queued(out, now)
@@ -970,7 +998,7 @@ class ContactCenter:
                 if sub.call_msg_mask & _BEGIN_CALL_BIT:
                     out.append(Delivery(sid, self._begin_call(call, sub)))
             if sub.call_msg_mask & bit:
-                if keyed and sub.profile != "uccx":
+                if keyed and sub.profile.icm:
                     if icm is None:
                         icm = replace(ev, **ROUTER_CALL_KEY)
                     out.append(Delivery(sid, icm))
@@ -1722,7 +1750,7 @@ class ContactCenter:
         # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1, max_devices_in_conference=4,
-            make_call_setup=MAKE_CALL_SETUP))
+            make_call_setup=ICM_MAKE_CALL_SETUP if sid in self.subs and self.subs[sid].profile.icm else MAKE_CALL_SETUP))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)

@@ -23,6 +23,7 @@ __all__ = [
     "ServiceMask",
     "CallEventMask",
     "AgentStateMask",
+    "IcmAgentStateMask",
     "AgentState",
     "ConfigMsgMask",
     "ConfigurationMask",
@@ -950,6 +951,28 @@ class AgentStateMask(IntFlag):
     AGENT_TALKING_PENDING_WORK_MASK = 0x00000040  # ICM: AGENT_WORK_READY_MASK
     AGENT_TALKING_PENDING_NOT_READY_MASK = 0x00000080  # ICM: AGENT_BUSY_OTHER_MASK
     AGENT_RESERVED_MASK = 0x00000100  # ICM: AGENT_RESERVED_MASK
+
+
+class IcmAgentStateMask(IntFlag):
+    """Agent state masks as the ICM CTI Server reads OPEN_REQ AgentStateMask (ICM guide "Agent State
+    Masks"; reference §6.7, I): one bit per agent state, the ucce profile's meaning. The bits up to
+    0x10 and 0x100 mean what UCCX's do; 0x20-0x80 do not (UCCX: WORK, TALKING_PENDING_WORK,
+    TALKING_PENDING_NOT_READY)."""
+    AGENT_LOGIN_MASK = 0x00000001
+    AGENT_LOGOUT_MASK = 0x00000002
+    AGENT_NOT_READY_MASK = 0x00000004
+    AGENT_AVAILABLE_MASK = 0x00000008
+    AGENT_TALKING_MASK = 0x00000010
+    AGENT_WORK_NOT_READY_MASK = 0x00000020
+    AGENT_WORK_READY_MASK = 0x00000040
+    AGENT_BUSY_OTHER_MASK = 0x00000080
+    AGENT_RESERVED_MASK = 0x00000100
+    AGENT_HOLD_MASK = 0x00000200
+    AGENT_ACTIVE_MASK = 0x00000400
+    AGENT_PAUSED_MASK = 0x00000800
+    AGENT_INTERRUPTED_MASK = 0x00001000
+    AGENT_NOT_ACTIVE_MASK = 0x00002000
+
 
 class AgentState(IntEnum):
     """Agent states, AgentState / CSQState, USHORT (UCCX "What Is an Agent State"; reference §6.4).
