@@ -157,3 +157,14 @@ STATES = [LOGIN, WORK_READY, NOT_READY, WORK, NOT_READY]
 def test_agent_state_mask_bits_have_the_profiles_meaning(profile, dialect, mask, icm_events, uccx_events):
     hub, sid = agent_opened(profile, dialect, mask)
     assert state_events(hub, sid, dialect, STATES) == (icm_events if ICM[profile] else uccx_events)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_configuration_request_while_offline_is_icm_cti_server_offline_under_ucce(profile, dialect):
+    from mockcti.wire.messages import ConfigRequestEvent, ConfigRequestKeyEvent
+
+    hub, sid = opened(profile, dialect)  # a bridge granted CTI_SERVICE_CONFIG_EVENTS
+    hub.center.online = False
+    for req in (ConfigRequestKeyEvent(customer_id=0), ConfigRequestEvent(configuration_mask=0x0F, customer_id=0)):
+        # as for a heartbeat while offline: ICM's E_CTI_CTI_SERVER_OFFLINE (15), reserved in UCCX (17)
+        assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (15 if ICM[profile] else 17), req

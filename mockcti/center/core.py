@@ -2075,11 +2075,12 @@ class ContactCenter:
         """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN_EVENT,
         CONFIG_CSQ/AGENT/DEVICE_EVENT records (at most 10 per message), CONFIG_END_EVENT (reference
         §7.2 configuration download). Only for sessions granted CTI_SERVICE_CONFIG_EVENTS (:meth:`handle`
-        checks it) and only while Unified CCX is online (§3.6); otherwise FAILURE_CONF
-        E_CTI_UNSPECIFIED_FAILURE with a text (InvokeID 0: these requests carry none): a client left
-        without an answer waited for ever for a CONFIG_KEY_EVENT or CONFIG_END_EVENT."""
-        if not self.online:  # ICM's E_CTI_CTI_SERVER_OFFLINE (15) is reserved in UCCX: 17, as for a heartbeat
-            raise Refused(failure_conf(S.E_CTI_UNSPECIFIED_FAILURE,
+        checks it) and only while Unified CCX is online (§3.6); otherwise FAILURE_CONF with the session's
+        profile's "offline" status, as for a heartbeat (ICM's E_CTI_CTI_SERVER_OFFLINE under ucce,
+        E_CTI_UNSPECIFIED_FAILURE under uccx, which reserves 15), and a text (InvokeID 0: these requests
+        carry none): a client left without an answer waited for ever for a CONFIG_KEY_EVENT or CONFIG_END_EVENT."""
+        if not self.online:
+            raise Refused(failure_conf(self.subs[sid].profile.status("offline"),
                                        f"Unified CCX is offline: {msg.TYPE.name} is accepted only online"))
         keys = self._config_keys()
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
