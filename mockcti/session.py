@@ -754,6 +754,13 @@ class Session:
         invoke = invoke_id_of(frame.body) or 0
         if mt is None or mt not in SPECS:
             out.append(Violation("PROTO-UNKNOWN-MESSAGE", f"message type {frame.type_id}"))
+            prof, version = self.dialect.profile, self.dialect.version
+            since = prof.type_since(frame.type_id) if state is _OPEN else None
+            if since is not None and version < since:  # ICM: E_CTI_INVALID_MSG_TYPE_FOR_VERSION (48), reserved in UCCX
+                out.append(Rejected(prof.status("type_for_version"), f"message type {frame.type_id} is defined from "
+                                    f"protocol version {since}; this session opened version {version}",
+                                    invoke, frame.type_id))
+                return True
             out.append(Rejected(S.E_CTI_INVALID_MESSAGE_TYPE, f"message type {frame.type_id} is not supported",
                                 invoke, frame.type_id))
             return True

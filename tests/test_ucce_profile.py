@@ -168,3 +168,14 @@ def test_a_configuration_request_while_offline_is_icm_cti_server_offline_under_u
     for req in (ConfigRequestKeyEvent(customer_id=0), ConfigRequestEvent(configuration_mask=0x0F, customer_id=0)):
         # as for a heartbeat while offline: ICM's E_CTI_CTI_SERVER_OFFLINE (15), reserved in UCCX (17)
         assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (15 if ICM[profile] else 17), req
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_message_type_icm_defines_from_a_later_version_is_icm_invalid_msg_type_for_version(profile, dialect):
+    hub, sid = opened(profile, dialect)
+    for type_id in (255, 282, 283, 112):
+        # 255-282: ICM's v20-v24 messages (reference §4); 283: no message at all; 112 QUERY_AGENT_STATISTICS_REQ,
+        # an ICM message of every version the mock does not simulate: E_CTI_INVALID_MESSAGE_TYPE (2) in both
+        frame = (4).to_bytes(4, "big") + type_id.to_bytes(4, "big") + (9).to_bytes(4, "big")
+        icm_below_20 = ICM[profile] and dialect.version < 20 and 255 <= type_id <= 282
+        assert failure_status(hub.receive(sid, frame, 1.0)) == (48 if icm_below_20 else 2), type_id

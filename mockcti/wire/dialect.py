@@ -42,6 +42,8 @@ _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
     "bad_format": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_BAD_MESSAGE_FORMAT),
     # a floating tag the protocol defines, not in this message (§2.3)
     "tag_for_message": (_S.E_CTI_INVALID_FIELD, _S.E_CTI_INVALID_TAG_FOR_MSG_TYPE),
+    # a message type the profile defines only from a protocol version later than the session's (§4; Profile.types_since)
+    "type_for_version": (_S.E_CTI_INVALID_MESSAGE_TYPE, _S.E_CTI_INVALID_MSG_TYPE_FOR_VERSION),
 })
 
 
@@ -67,14 +69,27 @@ class Profile:
     #: ConfigMsgMaskGranted, tag 248, is ICM's TASK_LIFE) and ICM's specific FAILURE_CONF statuses where
     #: UCCX lists the number as reserved (reference §6.1, §7.1; :meth:`status`)
     icm: bool = False
+    #: wire numbers of message types the profile's server defines only from a protocol version on, as
+    #: ``(first, last, version)`` ranges: a session of an earlier version sending one is answered
+    #: ``status("type_for_version")`` (ICM E_CTI_INVALID_MSG_TYPE_FOR_VERSION), a later one as any other message
+    #: the mock does not simulate (E_CTI_INVALID_MESSAGE_TYPE). ucce: 255-282, ICM's v20-v24 messages (§4)
+    types_since: tuple[tuple[int, int, int], ...] = ()
     # wire number -> MessageType (aliases collapse to the primary member)
     by_wire_id: Mapping[int, MessageType] = field(default_factory=lambda: MappingProxyType(_default_type_ids()))
 
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
-        "offline", "bad_format", "tag_for_message"): ICM's specific code under the ucce
+        "offline", "bad_format", "tag_for_message", "type_for_version"): ICM's specific code under the ucce
         profile, the code UCCX names under uccx."""
         return _STATUSES[situation][1 if self.icm else 0]
+
+    def type_since(self, wire_id: int) -> int | None:
+        """The protocol version from which the profile's server defines message number ``wire_id``, when it
+        defines it only from a later version than its first (:attr:`types_since`); None otherwise."""
+        for first, last, version in self.types_since:
+            if first <= wire_id <= last:
+                return version
+        return None
 
     def supports(self, version: int) -> bool:
         return self.min_version <= version <= self.max_version
@@ -130,7 +145,8 @@ class Profile:
 
 
 UCCX = Profile("uccx", min_version=10, max_version=18, wide_tags_from=18, wide_lengths_from=18)
-UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20, icm=True)
+UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20, icm=True,
+               types_since=((255, 282, 20),))
 PROFILES = {"uccx": UCCX, "ucce": UCCE}
 
 
