@@ -179,3 +179,21 @@ def test_a_message_type_icm_defines_from_a_later_version_is_icm_invalid_msg_type
         frame = (4).to_bytes(4, "big") + type_id.to_bytes(4, "big") + (9).to_bytes(4, "big")
         icm_below_20 = ICM[profile] and dialect.version < 20 and 255 <= type_id <= 282
         assert failure_status(hub.receive(sid, frame, 1.0)) == (48 if icm_below_20 else 2), type_id
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_request_for_a_service_not_granted_is_icm_function_not_available_under_ucce(profile, dialect):
+    from mockcti.wire.messages import ConfigRequestKeyEvent, SetAgentStateReq
+
+    hub, sid = agent_opened(profile, dialect, 0x3FFF)  # CLIENT_EVENTS | CALL_DATA_UPDATE | CLIENT_CONTROL
+    req = SetAgentStateReq(invoke_id=5, agent_state=LOGIN, agent_password="1234", agent_id="1001",
+                           agent_instrument="3001")
+    assert frames_out(hub.receive(sid, encode(req, dialect), 1.0))[0].type_id == int(MessageType.SET_AGENT_STATE_CONF)
+    # CTI_SERVICE_CONFIG_EVENTS was not requested: ICM's E_CTI_FUNCTION_NOT_AVAILABLE (12), reserved in UCCX (17)
+    assert failure_status(hub.receive(sid, encode(ConfigRequestKeyEvent(customer_id=0), dialect), 2.0)) == \
+        (12 if ICM[profile] else 17)
+    hub, sid = serve(profile)
+    (conf,) = frames_out(hub.receive(sid, open_req(dialect, services_requested=0x1, agent_id="1001",
+                                                   agent_instrument="3001", agent_extension="3001"), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)  # CLIENT_EVENTS only: no CLIENT_CONTROL
+    assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (12 if ICM[profile] else 17)

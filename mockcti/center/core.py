@@ -14,8 +14,9 @@ can do (CONTROL_FAILURE_CONF with a CF code: CF_INVALID_OBJECT_STATE, or with
 ``control_failure_codes = "icm"`` the specific ICM code such as CF_NO_HELD_CALL).
 
 Only statuses that UCCX names are sent (reference §6.1: 12, 24, 87 and the other ICM values are
-reserved in UCCX): what ICM answers with E_CTI_FUNCTION_NOT_AVAILABLE is E_CTI_UNSPECIFIED_FAILURE
-with a text here, an unknown device E_CTI_INVALID_AGENT_DATA, bad DTMF digits CONTROL_FAILURE_CONF
+reserved in UCCX), except where a session speaks the ucce profile (``Subscription.profile``, ``Profile.status``):
+what ICM answers with E_CTI_FUNCTION_NOT_AVAILABLE is E_CTI_UNSPECIFIED_FAILURE with a text under uccx
+(a service not granted: ICM's 12 under ucce), an unknown device E_CTI_INVALID_AGENT_DATA, bad DTMF digits CONTROL_FAILURE_CONF
 CF_VALUE_OUT_OF_RANGE / CCX_INVALID_ARGUMENT.
 
 Pure: no asyncio, sockets, sleeping or clock reads; ``now`` comes in with every call, and
@@ -633,10 +634,11 @@ class ContactCenter:
         if need is not None:
             # a request needs a service the session was granted (reference §6.5: the client must check
             # ServicesGranted); the session journals PROTO-SERVICE-NOT-GRANTED, the request changes nothing
+            # (ICM: E_CTI_FUNCTION_NOT_AVAILABLE, reserved in UCCX: the session's profile says which)
             sub = self.subs.get(sid)
             if sub is not None and not sub.services & need:
                 out.append(Delivery(sid, failure_conf(
-                    S.E_CTI_UNSPECIFIED_FAILURE,
+                    sub.profile.status("not_granted"),
                     f"{mt.name} needs {services_text(need)} in ServicesRequested").message(invoke_id)))
                 return out
         if handler is None:
