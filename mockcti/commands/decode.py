@@ -311,9 +311,9 @@ def run(args: argparse.Namespace) -> int:
         if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):
             dialect = dialect.with_version(msg.version_number)  # later frames follow the session's version
         if args.json:
-            print(json_text({"offset": item.offset, **message_to_dict(msg)}))
+            print(json_text({"offset": item.offset, **message_to_dict(msg, icm=profile.icm)}))
         else:
-            print(format_message(msg, reserved=args.reserved))
+            print(format_message(msg, reserved=args.reserved, icm=profile.icm))
     if not fb.at_frame_boundary():
         left = data[fb.offset:]
         if len(left) < 8:

@@ -33,6 +33,8 @@ _FIELD_ENUMS: dict[str, type] = {
     "consult_type": E.ConsultType, "supervisory_action": E.SupervisoryAction,
     "event_reason_code": E.ReasonCode,
 }
+#: where the ucce profile (``Profile.icm``) reads a field with ICM's meaning (reference §6.7)
+_ICM_FIELD_ENUMS: dict[str, type] = {"agent_state_mask": E.IcmAgentStateMask}
 _DEVICE_TYPE_FIELDS = {
     "alerting_device_type", "calling_device_type", "called_device_type", "last_redirect_device_type",
     "answering_device_type", "holding_device_type", "retrieving_device_type", "releasing_device_type",
@@ -47,8 +49,10 @@ _CONNECTION_TYPE_FIELDS = {
 }
 
 
-def field_enum(message_type: E.MessageType | None, attr: str) -> type | None:
-    """The enumeration a field's values come from, or None."""
+def field_enum(message_type: E.MessageType | None, attr: str, *, icm: bool = False) -> type | None:
+    """The enumeration a field's values come from, or None; ``icm``: as the ucce profile reads it."""
+    if icm and attr in _ICM_FIELD_ENUMS:
+        return _ICM_FIELD_ENUMS[attr]
     if attr == "status":
         if message_type in (E.MessageType.FAILURE_CONF, E.MessageType.FAILURE_EVENT, E.MessageType.CLOSE_REQ):
             return E.StatusCode
@@ -77,11 +81,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def message_to_dict(msg: Message, *, names: bool = True) -> dict[str, Any]:
+def message_to_dict(msg: Message, *, names: bool = True, icm: bool = False) -> dict[str, Any]:
     """``{"type": "HOLD_CALL_REQ", "type_id": 54, "fields": {...}, "names": {...}}``.
 
     Absent floating fields and empty groups are left out; ``names`` maps enumerated fields to
-    their symbolic names (``{"agent_state": "AGENT_STATE_READY"}``).
+    their symbolic names (``{"agent_state": "AGENT_STATE_READY"}``), with ICM's meaning where the
+    ucce profile differs when ``icm`` (AgentStateMask).
     """
     fields: dict[str, Any] = {}
     named: dict[str, str] = {}
@@ -91,7 +96,7 @@ def message_to_dict(msg: Message, *, names: bool = True) -> dict[str, Any]:
             continue
         fields[f.name] = _plain(v)
         if names and isinstance(v, int):
-            enum_cls = field_enum(msg.TYPE, f.name)
+            enum_cls = field_enum(msg.TYPE, f.name, icm=icm)
             if enum_cls is not None:
                 named[f.name] = E.enum_name(enum_cls, v)
     out: dict[str, Any] = {"type": msg.TYPE.name, "type_id": int(msg.TYPE), "fields": fields}
@@ -114,10 +119,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def format_message(msg: Message, *, reserved: bool = False) -> str:
+def format_message(msg: Message, *, reserved: bool = False, icm: bool = False) -> str:
     """One readable line: ``HOLD_CALL_REQ invoke_id=7 call_id=16777217 connection_device_id='3001'``.
 
-    Reserved fields that carry the value UCCX sends are left out unless ``reserved`` is true.
+    Reserved fields that carry the value UCCX sends are left out unless ``reserved`` is true; ``icm``
+    names values as the ucce profile reads them (:func:`message_to_dict`).
     """
     spec = msg.SPEC
     defaults = {f.attr: f.default for f in spec.fixed if f.reserved}
@@ -128,7 +134,7 @@ def format_message(msg: Message, *, reserved: bool = False) -> str:
             continue
         if not reserved and f.name in defaults and v == defaults[f.name]:
             continue
-        enum_cls = field_enum(msg.TYPE, f.name) if isinstance(v, int) else None
+        enum_cls = field_enum(msg.TYPE, f.name, icm=icm) if isinstance(v, int) else None
         text = E.enum_name(enum_cls, v) if enum_cls is not None else _fmt(v)
         parts.append(f"{f.name}={text}")
     return " ".join(parts)

@@ -387,3 +387,14 @@ def test_an_open_req_that_decodes_nowhere_gets_only_the_version_note(capsys):
     assert main(["decode", "--profile", "ucce", bytes(broken).hex()]) == 1
     err = capsys.readouterr().err
     assert "claims 127 bytes" in err and "VersionNumber" not in err and "--profile" not in err
+
+
+def test_ucce_names_agent_state_mask_bits_as_icm_does(capsys):
+    """The uccertweb vector's AgentStateMask 0x208 is ICM's AVAILABLE | HOLD; --profile ucce named it with UCCX's
+    table (…|0x200), as it would have named 0x40 TALKING_PENDING_WORK instead of ICM's WORK_READY."""
+    assert main(["decode", "--profile", "ucce", OPEN_REQ_V19_UCCERTWEB]) == 0
+    assert " agent_state_mask=AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK " in capsys.readouterr().out
+    assert main(["decode", "--json", "--profile", "ucce", OPEN_REQ_V19_UCCERTWEB]) == 0
+    assert json.loads(capsys.readouterr().out)["names"]["agent_state_mask"] == "AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK"
+    assert main(["decode", OPEN_REQ_V14]) == 0  # uccx: UCCX's names (0x1FF: up to RESERVED)
+    assert "|AGENT_TALKING_PENDING_WORK_MASK|" in capsys.readouterr().out
