@@ -197,3 +197,16 @@ def test_a_request_for_a_service_not_granted_is_icm_function_not_available_under
                                                    agent_instrument="3001", agent_extension="3001"), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF)  # CLIENT_EVENTS only: no CLIENT_CONTROL
     assert failure_status(hub.receive(sid, encode(req, dialect), 1.0)) == (12 if ICM[profile] else 17)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_make_call_setup_names_the_states_with_the_profiles_bits(profile, dialect):
+    """QUERY_DEVICE_INFO_CONF's MakeCallSetup names NOT_READY, WORK and WORK_READY with the bits the session
+    filters its AGENT_STATE_EVENTs by: UCCX 0x04 | 0x20 (WORK_READY under AGENT_WORK_MASK), ICM 0x04 | 0x20 |
+    0x40 (WORK_NOT_READY, WORK_READY) — an ICM client reading 0x24 never dialled in WORK_READY."""
+    from mockcti.wire.messages import QueryDeviceInfoReq
+
+    hub, sid = agent_opened(profile, dialect, 0x3FFF)
+    (conf,) = frames_out(hub.receive(sid, encode(QueryDeviceInfoReq(invoke_id=3, agent_instrument="3001"), dialect),
+                                     1.0))
+    assert decode(conf, dialect).make_call_setup == (0x64 if ICM[profile] else 0x24)
