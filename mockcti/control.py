@@ -49,6 +49,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
+from mockcti.located import fmt_path
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -67,7 +68,8 @@ ENDPOINTS: dict[str, str] = {
     "GET /report": "the JSON summary of the run (as summary.json)",
     "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
     "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}; optional '
-                   '"dnis" and "variables": {"call_variable1": "..."}',
+                   '"dnis", "variables": {"call_variable1": "..."}, "named_variables": {"user.customer.id": "..."} '
+                   'and "named_arrays": {"user.items": ["...", null, "..."]}',
     "POST /calls/{id}/hangup": '{} (the caller hangs up) or {"device": "0699999999"} (that party hangs up)',
     "POST /agents/{id}/state": '{"state": "READY", "reason_code": 0}',
     "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "...", "device": "3001"} (text, device optional)',
@@ -775,7 +777,7 @@ class ControlServer:
 
     async def post_calls(self, req: Request) -> Any:
         req.args(())
-        data = req.json(("agent", "csq", "ani", "dnis", "variables"))
+        data = req.json(("agent", "csq", "ani", "dnis", "variables", "named_variables", "named_arrays"))
         center = self.hub.center
         agent = _str(data, "agent", max_len=64)
         csq = _str(data, "csq", max_len=64)
@@ -796,15 +798,16 @@ class ControlServer:
                 raise HTTPError(400, "'variables' must be an object of strings", field="variables")
         from mockcti.center.config import CallDataError
 
+        named_variables, named_arrays = data.get("named_variables"), data.get("named_arrays")
         try:  # what the call events cannot carry is refused here, before any call exists
-            center.check_call_data(ani or "", dnis or "", variables)
+            center.check_call_data(ani or "", dnis or "", variables, named_variables, named_arrays)
         except CallDataError as exc:
-            field = exc.field if exc.field in ("ani", "dnis") else f"variables.{exc.field}"
-            raise HTTPError(400, str(exc), field=field) from None
+            raise HTTPError(400, str(exc), field=fmt_path(exc.key_path("variables"))) from None
 
         def go(hub: Any, now: float) -> int:
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
-                                                          variables=variables)
+                                                          variables=variables, named_variables=named_variables,
+                                                          named_arrays=named_arrays)
             hub.journal.record("happening", now, None, what="control API call", call_id=call_id, csq=csq,
                                agent=agent, ani=ani)
             hub.deliver(deliveries)

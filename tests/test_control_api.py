@@ -590,6 +590,48 @@ async def test_call_data_no_call_event_can_carry_is_refused_and_makes_no_call(mo
 
 
 @pytest.mark.asyncio
+async def test_a_call_with_named_variables_and_arrays(mock):
+    """POST /calls took "variables" (CallVariable1..10) only, so a CRM connector popping the customer from
+    an ECC variable could not be tested from another language; "named_variables" and "named_arrays"
+    reach the agent's BEGIN_CALL_EVENT, CALL_DELIVERED_EVENT and SNAPSHOT_CALL_CONF; what no call event
+    can carry is a 400 naming the field, and no call is made."""
+    from mockcti.wire.messages import SnapshotCallReq
+    from mockcti.wire.types import NamedArray, NamedVariable
+
+    server, ctl = mock
+    cases = [({"named_variables": {"user.id": "v" * 211}}, 'named_variables["user.id"]', "at most 210"),
+             ({"named_variables": {"u" * 33: "1"}}, "named_variables." + "u" * 33, "at most 32"),
+             ({"named_variables": ["user.id"]}, "named_variables", "must be a mapping"),
+             ({"named_arrays": {"user.items": ["a", 7]}}, 'named_arrays["user.items"][1]', "must be text"),
+             ({"named_arrays": {"user.items": "a"}}, 'named_arrays["user.items"]', "must be a list"),
+             ({"named_variables": {f"user.v{i}": "v" * 200 for i in range(10)}}, 'named_variables["user.v9"]',
+              "at most 2000")]
+    for body, field, needle in cases:
+        _, _, err = await call(ctl, "POST", "/calls", {"csq": "Sales", **body}, expect=400)
+        assert err["field"] == field and needle in err["error"], err
+    assert server.center.calls == {}
+    c = await agent_client(server)
+    try:
+        _, _, res = await call(ctl, "POST", "/calls", {
+            "agent": "1001", "named_variables": {"user.customer.id": "C-42"},
+            "named_arrays": {"user.items": ["router", None, "modem"]}})
+        ecc = (NamedVariable(name="user.customer.id", value="C-42"),)
+        items = (NamedArray(index=0, name="user.items", value="router"),
+                 NamedArray(index=2, name="user.items", value="modem"))
+        begin = await c.next_event(MT.BEGIN_CALL_EVENT, timeout=3)
+        delivered = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+        assert begin.call_id == delivered.call_id == res["call_id"]
+        assert (begin.named_variables, begin.named_arrays) == (delivered.named_variables, delivered.named_arrays) \
+            == (ecc, items)
+        snap = await c.request(SnapshotCallReq(invoke_id=c.next_invoke_id(), call_id=res["call_id"],
+                                               connection_device_id="3001"))
+        assert (snap.named_variables, snap.named_arrays) == (ecc, items)
+        assert server.internal_errors == 0
+    finally:
+        await c.close()
+
+
+@pytest.mark.asyncio
 async def test_a_call_from_an_agents_own_phone_is_refused(mock):
     """POST /calls with the ANI of an agent's phone: delivered to that agent, the caller's leg was
     overwritten by the agent's ringing leg (a call of one party, from nobody; hanging up 'the

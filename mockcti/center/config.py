@@ -18,10 +18,14 @@ from typing import Any, Mapping
 
 from mockcti.located import fmt_path, locate, type_name
 from mockcti.wire.enums import AgentState
+from mockcti.wire.types import (
+    MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NAMEDVAR_NAME_MAX, NAMEDVAR_VALUE_MAX, NamedArray, NamedVariable,
+)
 
 __all__ = [
     "AgentConfig", "CSQConfig", "CallConfig", "CenterConfig", "CenterConfigError", "default_center",
-    "load_center_file", "AGENT_STATE_NAMES", "ON_AGENT_DISCONNECT",
+    "load_center_file", "AGENT_STATE_NAMES", "ON_AGENT_DISCONNECT", "CallDataError", "check_call_data",
+    "named_call_data", "MAX_ARRAY_ELEMENTS",
 ]
 
 #: agent states a configuration may name (reference §6.4); LOGIN is a request, not a state
@@ -62,22 +66,41 @@ def _call_data_max() -> dict[str, int]:
 CALL_DATA_MAX: dict[str, int] = _call_data_max()
 
 
-class CallDataError(ValueError):
-    """A caller's data (ANI, DNIS, a call variable) that no call event can carry; ``field`` names it."""
+#: the most elements of one named array: NAMEDARRAY's VariableIndex is a UCHAR (reference §1), indexes 0..255
+MAX_ARRAY_ELEMENTS = 256
 
-    def __init__(self, field: str, message: str) -> None:
+
+class CallDataError(ValueError):
+    """A caller's data (ANI, DNIS, a call variable, a named variable or array element) that no call
+    event can carry; ``field`` names it (``ani``, ``call_variable1``, ``named_variables["user.id"]``),
+    ``path`` is the key path of a named one below the call (``("named_variables", "user.id")``)."""
+
+    def __init__(self, field: str, message: str, path: tuple[Any, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
+        self.path = path
+
+    def key_path(self, variables_key: str) -> tuple[Any, ...]:
+        """The key path of the field below a call given as a mapping whose call variables are under
+        ``variables_key`` (``variables``, or a scenario deliver_call's ``call_variables``)."""
+        if self.path:
+            return self.path
+        return (self.field,) if self.field in ("ani", "dnis") else (variables_key, self.field)
 
 
-def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | None) -> None:
+def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | None,
+                    named_variables: Any = None, named_arrays: Any = None
+                    ) -> tuple[tuple[NamedVariable, ...], tuple[NamedArray, ...]]:
     """Raise :class:`CallDataError` (naming the field) unless the caller's data fits the call
     events: ANI, DNIS and CallVariable1..10 within BEGIN_CALL_EVENT's maximums (UTF-8 bytes without
-    the NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names. The
-    one check for the center (before a call exists), the control API, scenarios and center files."""
+    the NUL, reference §5.4), only ``call_variable1``..``call_variable10`` as variable names, and the
+    named variables and arrays as :func:`named_call_data` says, which gives them back as the events
+    carry them. The one check for the center (before a call exists), the control API, scenarios,
+    center files and the pytest handle."""
     for name in variables or ():
         if not (isinstance(name, str) and name.startswith("call_variable") and name in CALL_DATA_MAX):
-            raise CallDataError(str(name), f"unknown call variable {name!r}; allowed: call_variable1 .. call_variable10")
+            raise CallDataError(str(name), f"unknown call variable {name!r}; allowed: call_variable1 .. "
+                                           "call_variable10 (a named ECC variable goes in named_variables)")
     fields = [("ani", ani), *([("dnis", dnis)] if dnis is not None else []), *(variables or {}).items()]
     for name, value in fields:
         limit = CALL_DATA_MAX[name]
@@ -89,6 +112,86 @@ def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | N
             raise CallDataError(name, f"{name} holds a lone UTF-16 surrogate, which is not text") from None
         if n > limit:
             raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
+    return named_call_data(named_variables, named_arrays)
+
+
+def _named_fail(path: tuple[Any, ...], message: str) -> CallDataError:
+    return CallDataError(fmt_path(path), message, path)
+
+
+def _named_text(value: Any, path: tuple[Any, ...], what: str, limit: int) -> None:
+    """``value`` as a NamedVariable/NamedArray VariableName or VariableValue: text without NUL (it ends
+    the string on the wire) within ``limit`` bytes of UTF-8 (the field's maximum less its NUL)."""
+    if not isinstance(value, str):
+        raise _named_fail(path, f"{what} must be text, got {type_name(value)}")
+    if "\x00" in value:
+        raise _named_fail(path, f"{what} holds a NUL character, which ends the string on the wire")
+    try:
+        n = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800": no message can carry it
+        raise _named_fail(path, f"{what} holds a lone UTF-16 surrogate, which is not text") from None
+    if n > limit:
+        raise _named_fail(path, f"{what} is {n} bytes; a call event carries at most {limit} (UTF-8)")
+
+
+def named_call_data(named_variables: Any = None, named_arrays: Any = None
+                    ) -> tuple[tuple[NamedVariable, ...], tuple[NamedArray, ...]]:
+    """A caller's ECC data as the call events carry it (BEGIN_CALL_EVENT, CALL_DELIVERED_EVENT,
+    SNAPSHOT_CALL_CONF: NamedVariable tag 82, NamedArray tag 83, reference §1), or
+    :class:`CallDataError` naming the first field that cannot be carried, its ``path`` the key path
+    (``("named_arrays", "user.items", 2)``).
+
+    ``named_variables`` maps a name to its value (``{"user.customer.id": "C-42"}``); ``named_arrays``
+    maps a name to the list of its values, index 0 first (``None`` leaves an index unset). A name is
+    1..32 bytes, a value at most 210 (UTF-8, without the NUL the wire adds; no NUL inside), an array
+    at most 256 elements (VariableIndex is one byte), and all of them together at most 2,000 bytes as
+    the wire counts them (each name and value with its NUL, an element's index byte). The one check
+    of every place a call is injected: scenarios, center files, the control API, the pytest handle."""
+    variables: list[NamedVariable] = []
+    arrays: list[NamedArray] = []
+    size = 0
+
+    def add(encoded: int, path: tuple[Any, ...]) -> None:
+        nonlocal size
+        size += encoded
+        if size > MAX_NAMED_DATA:
+            raise _named_fail(path, f"the named variables and arrays reach {size} bytes here; a call event carries "
+                                    f"at most {MAX_NAMED_DATA} of them (each name and value with its NUL, an array "
+                                    "element's index byte, reference §1)")
+
+    def name_ok(name: Any, path: tuple[Any, ...], what: str) -> None:
+        _named_text(name, path, f"the name of {what}", NAMEDVAR_NAME_MAX - 1)
+        if not name:
+            raise _named_fail(path, f"{what} has an empty name")
+
+    for key, given in (("named_variables", named_variables), ("named_arrays", named_arrays)):
+        if given is not None and not isinstance(given, Mapping):
+            kind = "a value" if key == "named_variables" else "a list of values"
+            raise _named_fail((key,), f"{key} must be a mapping of names to {kind}, got {type_name(given)}")
+    for name, value in (named_variables or {}).items():
+        path = ("named_variables", name)
+        name_ok(name, path, f"named variable {name!r}")
+        _named_text(value, path, f"named variable {name!r}", NAMEDVAR_VALUE_MAX - 1)
+        v = NamedVariable(name=name, value=value)
+        add(len(NAMEDVAR.encode(v)), path)
+        variables.append(v)
+    for name, values in (named_arrays or {}).items():
+        path = ("named_arrays", name)
+        name_ok(name, path, f"named array {name!r}")
+        if not isinstance(values, (list, tuple)):
+            raise _named_fail(path, f"named array {name!r} must be a list of its values (index 0 first, null for "
+                                    f"an index left unset), got {type_name(values)}")
+        if len(values) > MAX_ARRAY_ELEMENTS:
+            raise _named_fail(path, f"named array {name!r} has {len(values)} elements; VariableIndex is one byte, "
+                                    f"so at most {MAX_ARRAY_ELEMENTS} (indexes 0..{MAX_ARRAY_ELEMENTS - 1})")
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            _named_text(value, (*path, index), f"element {index} of named array {name!r}", NAMEDVAR_VALUE_MAX - 1)
+            a = NamedArray(index=index, name=name, value=value)
+            add(len(NAMEDARRAY.encode(a)), (*path, index))
+            arrays.append(a)
+    return tuple(variables), tuple(arrays)
 
 
 class CenterConfigError(ValueError):
@@ -143,6 +246,9 @@ class CallConfig:
     csq: str | None = None
     state: str = "talking"  # ringing | talking | held
     variables: tuple[tuple[str, str], ...] = ()
+    #: its ECC data (NamedVariable, NamedArray elements), as :func:`named_call_data` gives them
+    named_variables: tuple[NamedVariable, ...] = ()
+    named_arrays: tuple[NamedArray, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,13 +366,24 @@ def _allowed(bad: str, names: list[str]) -> str:
     return f"allowed: {shown}{hint}"
 
 
+def _texts(v: Any) -> Any:
+    """A center file's named variables or arrays with integers as text (``user.id: 42``), as the
+    file's other strings take them; anything else is left for :func:`named_call_data` to refuse."""
+    def one(x: Any) -> Any:
+        return str(x) if isinstance(x, int) and not isinstance(x, bool) else x
+
+    if not isinstance(v, Mapping):
+        return v
+    return {k: [one(x) for x in x_] if isinstance(x_, list) else one(x_) for k, x_ in v.items()}
+
+
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
            "on_agent_disconnect", "ring_no_answer", "wrapup_time")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
-    CALL = ("agent", "ani", "csq", "state", "variables")
+    CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
 
     def __init__(self, file: str | None, base: str, root: Any, root_has_base: bool) -> None:
         self.file, self.root, self.root_has_base = file, root, root_has_base
@@ -413,11 +530,13 @@ class _Builder:
             if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
                 raise self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in progress comes "
                                             "from outside the center")
-            try:  # what BEGIN_CALL_EVENT carries
-                check_call_data(ani, None, variables)
+            try:  # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables)
+                named, arrays = check_call_data(ani, None, variables, _texts(c.get("named_variables")),
+                                                _texts(c.get("named_arrays")))
             except CallDataError as exc:
-                raise self.err((*p, "ani") if exc.field == "ani" else (*p, "variables", exc.field), str(exc)) from None
-            calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items())))
+                raise self.err((*p, *exc.key_path("variables")), str(exc)) from None
+            calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items()),
+                                    named_variables=named, named_arrays=arrays))
         kw: dict[str, Any] = {}
         if "after_call_state" in d:
             kw["after_call_state"] = self.state(d["after_call_state"], ("after_call_state",))

@@ -34,7 +34,7 @@ import itertools
 import operator
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -1122,24 +1122,31 @@ class ContactCenter:
 
     # -- inbound calls and routing ------------------------------------------------------------------------
 
-    def check_call_data(self, ani: str, dnis: str | None, variables: Mapping[str, str] | None) -> None:
+    def check_call_data(self, ani: str, dnis: str | None, variables: Mapping[str, str] | None,
+                        named_variables: Any = None, named_arrays: Any = None) -> tuple[tuple, tuple]:
         """The caller's-data check of :func:`mockcti.center.config.check_call_data` (deliver_call runs
-        it), and an ANI that is not a phone of this center: an inbound call comes from outside, and
+        it; it gives back the named variables and arrays as the events carry them), and an ANI that is
+        not a phone of this center: an inbound call comes from outside, and
         a call's parties are its devices — from an agent's own phone the caller's leg was the agent's
         ringing leg (a call from nobody), from another agent's phone that agent saw nothing of it."""
-        check_call_data(ani, dnis, variables)
+        named = check_call_data(ani, dnis, variables, named_variables, named_arrays)
         owner = self.by_device.get(ani)
         if owner is not None:
             raise CallDataError("ani", f"ani {ani!r} is the phone of agent {owner.id}: an inbound call comes from "
                                        "outside the center (an agent's call is its MAKE_CALL_REQ)")
+        return named
 
     def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
-                     ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None
-                     ) -> tuple[int, list[Delivery]]:
+                     ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None,
+                     named_variables: Mapping[str, str] | None = None,
+                     named_arrays: Mapping[str, Sequence[str | None]] | None = None) -> tuple[int, list[Delivery]]:
         """A caller arrives: to ``agent_id`` directly, or through ``csq`` to its longest-ready agent,
-        queued (CALL_QUEUED_EVENT to bridges) when nobody is ready. Returns the CallID and deliveries."""
+        queued (CALL_QUEUED_EVENT to bridges) when nobody is ready. Returns the CallID and deliveries.
+        ``named_variables`` ({name: value}) and ``named_arrays`` ({name: [value, ...]}) are the call's ECC
+        data (:func:`mockcti.center.config.named_call_data`), carried by its BEGIN_CALL, CALL_DELIVERED
+        and SNAPSHOT_CALL."""
         out: list[Delivery] = []
-        self.check_call_data(ani, dnis, variables)
+        named, arrays = self.check_call_data(ani, dnis, variables, named_variables, named_arrays)
         csq_cfg = self.config.csq(csq) if csq else None
         if csq and csq_cfg is None:
             raise KeyError(f"unknown CSQ {csq!r}")
@@ -1147,7 +1154,7 @@ class ContactCenter:
             raise KeyError(f"unknown agent {agent_id!r}")
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
-                              variables=dict(variables or {}))
+                              variables=dict(variables or {}), named_variables=named, named_arrays=arrays)
         self._put_leg(call, Leg(ani, None, LCS.LCS_CONNECT))
         if agent_id is not None:
             self._offer(out, call, self.agents[agent_id], now)
@@ -2183,7 +2190,8 @@ class ContactCenter:
         if not agent.logged_in:
             agent.state = AS.AGENT_STATE_NOT_READY
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN, c.ani, csq_id=csq.id if csq else NONE_ID, acd=True,
-                              variables=dict(c.variables))
+                              variables=dict(c.variables), named_variables=c.named_variables,
+                              named_arrays=c.named_arrays)
         self._put_leg(call, Leg(c.ani, None, LCS.LCS_CONNECT))
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         self._put_leg(call, Leg(agent.device, agent.id, state))

@@ -456,7 +456,10 @@ class ScenarioEngine:
                 call_id, deliveries = center.deliver_call(
                     now, csq=substitute(act.csq, env), agent_id=substitute(act.agent, env),
                     ani=substitute(act.ani, env) or "0600000000", dnis=substitute(act.dnis, env) or "7000",
-                    variables={k: str(substitute(v, env)) for k, v in act.call_variables.items()})
+                    variables={k: str(substitute(v, env)) for k, v in act.call_variables.items()},
+                    named_variables={k: str(substitute(v, env)) for k, v in act.named_variables.items()},
+                    named_arrays={k: [None if v is None else str(substitute(v, env)) for v in vs]
+                                  for k, vs in act.named_arrays.items()})
             except KeyError as exc:  # an agent or CSQ the running center does not have
                 raise _ActionError(str(exc.args[0]) if exc.args else "unknown name") from None
             except CallDataError as exc:  # a substituted value no call event can carry (no call was made)

@@ -8,7 +8,8 @@ server of the scenario's profile sends (client-side sentinels anywhere; as a fai
 E_CTI values UCCX reserves, unless the profile is ucce), and refusing literal text no message
 can carry: the caller's data of ``deliver_call`` and ``center.calls`` (ANI, DNIS,
 ``call_variable1``..``call_variable10`` only, within BEGIN_CALL_EVENT's maximums, checked by
-:func:`mockcti.center.config.check_call_data`) and the Text of ``system_event``,
+:func:`mockcti.center.config.check_call_data`; named variables and arrays by
+:func:`mockcti.center.config.named_call_data`) and the Text of ``system_event``,
 ``fail`` and ``failure_event`` (bytes within the message's maximum); a value with a
 ``${substitution}`` is checked when it is used. Every problem is a :class:`ScenarioError` naming the
 file, the line and the key path; nothing else escapes, whatever the input. Pure apart from reading
@@ -884,11 +885,23 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
                 ctx.reference(body[k], path + (k,), request)
         for k, v in (body.get("call_variables") or {}).items():
             ctx.reference(v, path + ("call_variables", k), request)
+        named_ok = True
+        for k, v in (body.get("named_variables") or {}).items():
+            named_ok &= ctx.reference(v, path + ("named_variables", k), request)
+        for k, vs in (body.get("named_arrays") or {}).items():
+            for i, v in enumerate(vs if isinstance(vs, list) else ()):
+                named_ok &= ctx.reference(v, path + ("named_arrays", k, i), request)
         _call_data(ctx, path, body.get("ani"), body.get("dnis"), body.get("call_variables"), "call_variables")
+        if named_ok:
+            _named_data(ctx, path, body.get("named_variables"), body.get("named_arrays"))
         caps = ctx.capture_names(body.get("capture") or {}, path + ("capture",), request,
                                  sources=("call_id", "connection_device_id", "ani", "dnis"))
+        arrays = body.get("named_arrays") or {}
         return m.DeliverCall(body.get("agent"), body.get("csq"), body.get("ani"), body.get("dnis"),
-                             dict(body.get("call_variables") or {}), caps, loc)
+                             dict(body.get("call_variables") or {}),
+                             named_variables=dict(body.get("named_variables") or {}),
+                             named_arrays={k: tuple(v) if isinstance(v, list) else v for k, v in arrays.items()},
+                             capture=caps, loc=loc)
     if kind == "hang_up":
         ok = all(ctx.reference(body[k], path + (k,), request) for k in ("call", "device") if k in body)
         call = body["call"]
@@ -966,6 +979,40 @@ def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables:
                 ctx.err(p, str(exc))
         elif not isinstance(value, str):
             ctx.err(p, f"{name} must be text, got {_type_name(value)}")
+
+
+def _named_data(ctx: _Ctx, path: tuple[Any, ...], named_variables: Any, named_arrays: Any) -> None:
+    """Refuse a deliver_call's named variables and arrays no call event can carry: the center's own
+    check (:func:`mockcti.center.config.named_call_data`), one name and value at a time so that every
+    bad one is located, then all together (their 2,000 bytes). A value holding a ``${substitution}``
+    counts as empty here (the least it can be) and is checked again when it is used. (``center.calls``
+    are checked by the center's configuration, :meth:`CenterConfig.from_mapping`.)"""
+    from mockcti.center.config import CallDataError, named_call_data
+
+    def known(v: Any) -> Any:  # the value as sent, or "" (the least it can be) when substituted at run time
+        if isinstance(v, str):
+            return "" if m.references(v) else m.substitute(v, {})  # ($${ is a literal ${)
+        return v
+
+    probe_v = ({k: known(v) for k, v in named_variables.items()} if isinstance(named_variables, dict)
+               else named_variables)
+    probe_a = ({k: [known(v) for v in vs] if isinstance(vs, list) else vs for k, vs in named_arrays.items()}
+               if isinstance(named_arrays, dict) else named_arrays)
+    failed = False
+    one: list[tuple[Any, Any]] = [(probe_v, None)] if not isinstance(probe_v, dict) else \
+        [({k: v}, None) for k, v in probe_v.items()]
+    one += [(None, probe_a)] if not isinstance(probe_a, dict) else [(None, {k: v}) for k, v in probe_a.items()]
+    for nv, na in one:
+        try:
+            named_call_data(nv, na)
+        except CallDataError as exc:
+            ctx.err(path + exc.path, str(exc))
+            failed = True
+    if not failed:
+        try:
+            named_call_data(probe_v, probe_a)
+        except CallDataError as exc:
+            ctx.err(path + exc.path, str(exc))
 
 
 def _text(ctx: _Ctx, mt: Any, value: Any, path: tuple[Any, ...]) -> None:

@@ -371,13 +371,17 @@ class Capture:
 @dataclass(frozen=True, slots=True)
 class DeliverCall:
     """An inbound call arrives for ``agent`` (or is queued to ``csq``). ``capture`` maps
-    variable -> call_id | connection_device_id | ani | dnis of the new call."""
+    variable -> call_id | connection_device_id | ani | dnis of the new call. ``named_variables``
+    ({name: value}) and ``named_arrays`` ({name: (value or None, ...)}) are its ECC data; their values
+    may hold ``${substitutions}``, their names not."""
 
     agent: str | None = None
     csq: str | None = None
     ani: str | None = None
     dnis: str | None = None
     call_variables: Mapping[str, str] = field(default_factory=dict)
+    named_variables: Mapping[str, str] = field(default_factory=dict)
+    named_arrays: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)
     capture: Mapping[str, str] = field(default_factory=dict)
     loc: Location = field(default=_NOWHERE, compare=False)
 

@@ -24,7 +24,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -337,9 +337,13 @@ class ServerHelpers:
     # -- the contact center -------------------------------------------------------------------------
 
     def deliver_call(self, agent: str | None = None, csq: str | None = None, ani: str = "0600000000", *,
-                     dnis: str = "7000", variables: Mapping[str, str] | None = None) -> int:
+                     dnis: str = "7000", variables: Mapping[str, str] | None = None,
+                     named_variables: Mapping[str, str] | None = None,
+                     named_arrays: Mapping[str, Sequence[str | None]] | None = None) -> int:
         """A caller arrives: to ``agent`` directly, or through ``csq`` to its longest-ready agent
-        (queued when nobody is ready). Returns the CallID."""
+        (queued when nobody is ready). Returns the CallID. ``named_variables`` ({name: value}) and
+        ``named_arrays`` ({name: [value, ...]}, None for an index left unset) are its ECC data; data no
+        call event can carry is a ValueError naming the field, before any call exists."""
 
         def go(hub: Hub, now: float) -> int:
             if agent is not None and agent not in hub.center.agents:
@@ -347,7 +351,8 @@ class ServerHelpers:
             if csq is not None and hub.center.config.csq(csq) is None:
                 raise KeyError(f"unknown CSQ {csq!r}; known: {[c.name for c in hub.center.config.csqs]}")
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
-                                                          variables=dict(variables or {}))
+                                                          variables=dict(variables or {}),
+                                                          named_variables=named_variables, named_arrays=named_arrays)
             hub.journal.record("happening", now, None, what="test call", call_id=call_id, csq=csq, agent=agent,
                                ani=ani)
             hub.deliver(deliveries)

@@ -187,3 +187,107 @@ def test_numbers_and_agent_phones_are_dialled():
         out = w.req(1, M.MakeCallReq(invoke_id=2, agent_instrument="ops-1", dialed_number=number))
         [conf] = only(out, 1, MT.MAKE_CALL_CONF)
         w.req(1, M.ClearCallReq(invoke_id=3, call_id=conf.new_call_id, connection_device_id="ops-1"))
+
+
+# -- named variables and arrays given with an injected call (deliver_call, preset calls) ----------------
+
+ECC = {"user.customer.id": "C-42", "user.tier": "gold"}
+ECC_ARRAYS = {"user.items": ["router", None, "modem"]}
+ECC_WIRE = (NamedVariable(name="user.customer.id", value="C-42"), NamedVariable(name="user.tier", value="gold"))
+ECC_ARRAYS_WIRE = (NamedArray(index=0, name="user.items", value="router"),
+                   NamedArray(index=2, name="user.items", value="modem"))
+
+
+def test_an_injected_calls_named_data_reaches_begin_call_delivered_and_the_snapshot(w):
+    """deliver_call took ANI, DNIS and CallVariable1..10 only: a CRM connector popping the customer from
+    an ECC variable (NamedVariable tag 82, NamedArray tag 83) could not be tested. The agent's and the
+    bridge's BEGIN_CALL_EVENT, the CALL_DELIVERED_EVENT and SNAPSHOT_CALL_CONF carry them (World checks
+    every message encodes and decodes back equal at v14 and v18); None leaves an array index unset."""
+    cid, out = w.inbound(agent_id="1001", named_variables=ECC, named_arrays=ECC_ARRAYS)
+    for sid in (1, 9):
+        [begin] = only(out, sid, MT.BEGIN_CALL_EVENT)
+        [delivered] = only(out, sid, MT.CALL_DELIVERED_EVENT)
+        assert begin.named_variables == delivered.named_variables == ECC_WIRE
+        assert begin.named_arrays == delivered.named_arrays == ECC_ARRAYS_WIRE
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
+    assert (snap.named_variables, snap.named_arrays) == (ECC_WIRE, ECC_ARRAYS_WIRE)
+
+
+def test_named_data_at_the_limits_is_carried_and_a_byte_more_is_refused_naming_it():
+    from mockcti.center.config import CallDataError, named_call_data
+    from mockcti.wire import Dialect, decode_bytes, encode
+
+    # 8 x (32-byte name + NUL + 210-byte value + NUL) + ("x" NUL + 45 bytes NUL) = 1952 + 48 = 2,000 bytes
+    full = {f"user.{i}".ljust(32, "n"): "é" * 105 for i in range(8)}
+    named, arrays = named_call_data({**full, "x": "v" * 45}, {})
+    msg = M.SnapshotCallConf(invoke_id=1, call_type=1, called_party_disposition=0, named_variables=named)
+    dia = Dialect.uccx(18)
+    assert decode_bytes(encode(msg, dia), dia).named_variables == named and arrays == ()
+    with pytest.raises(CallDataError) as info:
+        named_call_data({**full, "x": "v" * 46}, {})
+    assert info.value.path == ("named_variables", "x") and info.value.field == 'named_variables.x'
+    assert "reach 2001 bytes here; a call event carries at most 2000" in str(info.value)
+    with pytest.raises(CallDataError) as info:  # the arrays count with the variables
+        named_call_data({**full, "x": "v" * 30}, {"user.items": ["a", "b"]})  # 1984 + 14 + 14 bytes
+    assert info.value.path == ("named_arrays", "user.items", 1)
+
+
+@pytest.mark.parametrize("named_variables, named_arrays, path, needle", [
+    ({"u" * 33: "1"}, None, ("named_variables", "u" * 33), "is 33 bytes; a call event carries at most 32"),
+    ({"é" * 17: "1"}, None, ("named_variables", "é" * 17), "is 34 bytes"),
+    ({"": "1"}, None, ("named_variables", ""), "has an empty name"),
+    ({"user.id": "v" * 211}, None, ("named_variables", "user.id"), "is 211 bytes; a call event carries at most 210"),
+    ({"user.id": 42}, None, ("named_variables", "user.id"), "must be text, got an integer"),
+    ({"user.id": "a\x00b"}, None, ("named_variables", "user.id"), "holds a NUL character"),
+    ({"user.id": "\ud800"}, None, ("named_variables", "user.id"), "lone UTF-16 surrogate"),
+    (["user.id"], None, ("named_variables",), "must be a mapping of names to a value, got a list"),
+    (None, {"user.items": "router"}, ("named_arrays", "user.items"), "must be a list of its values"),
+    (None, {"user.items": ["a", 7]}, ("named_arrays", "user.items", 1), "element 1 of named array 'user.items' "
+                                                                       "must be text"),
+    (None, {"user.items": ["x"] * 257}, ("named_arrays", "user.items"), "has 257 elements; VariableIndex is one byte"),
+    (None, {"user.items": [None, "v" * 211]}, ("named_arrays", "user.items", 1), "is 211 bytes"),
+])
+def test_named_data_no_call_event_can_carry_is_refused_naming_it_and_makes_no_call(w, named_variables, named_arrays,
+                                                                                    path, needle):
+    from mockcti.center.config import CallDataError
+    from mockcti.located import fmt_path
+
+    before = dict(w.c.calls)
+    with pytest.raises(CallDataError) as info:
+        w.c.deliver_call(w.t, csq="Sales", named_variables=named_variables, named_arrays=named_arrays)
+    assert info.value.path == path and info.value.field == fmt_path(path)
+    assert needle in str(info.value)
+    assert w.c.calls == before and not any(w.c.queues.values())
+
+
+def test_a_preset_calls_named_data_is_the_calls(tmp_path):
+    """A center file's preset call takes named_variables and named_arrays (a number is text, as for
+    its other strings); SNAPSHOT_CALL_CONF of the call carries them. A bad one is file:line: key."""
+    from mockcti.center import ContactCenter
+    from mockcti.center.config import CenterConfigError, load_center_file
+
+    from center_world import World
+
+    p = tmp_path / "center.yaml"
+    p.write_text("agents: [{id: '1001', extension: '3001'}]\n"
+                 "calls:\n"
+                 "  - agent: '1001'\n"
+                 "    named_variables: {user.customer.id: C-42, user.tier: gold}\n"
+                 "    named_arrays: {user.items: [router, null, modem], user.n: [7]}\n")
+    w = World(load_center_file(p))
+    w.open(agent_sub(1, "1001"))
+    [cid] = w.c.preset_call_ids
+    snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
+    assert snap.named_variables == ECC_WIRE
+    assert snap.named_arrays == (*ECC_ARRAYS_WIRE, NamedArray(index=0, name="user.n", value="7"))
+    p.write_text("agents: [{id: '1001', extension: '3001'}]\n"
+                 "calls:\n"
+                 "  - agent: '1001'\n"
+                 "    named_arrays:\n"
+                 "      user.items: [router, '" + "v" * 211 + "']\n")
+    with pytest.raises(CenterConfigError) as info:
+        load_center_file(p)
+    assert (info.value.line, info.value.key_path) == (5, 'calls[0].named_arrays["user.items"][1]')
+    assert str(info.value).startswith(f"{p}:5: calls[0].named_arrays[\"user.items\"][1]: element 1 of named array "
+                                      "'user.items' is 211 bytes; a call event carries at most 210")
+    assert ContactCenter  # (imported for the reader: ContactCenter(load_center_file(p)) is what serve does)

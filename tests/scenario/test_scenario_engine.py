@@ -352,6 +352,46 @@ def test_hang_up_from_the_timeline_the_caller_abandons_while_ringing():
     assert all(f["where"].startswith("t.yaml:") for f in faults)
 
 
+def test_deliver_call_carries_named_variables_and_arrays_with_substitutions():
+    """deliver_call took call_variable1..10 only: a scenario could not pop a CRM screen from an ECC
+    variable. Its named_variables and named_arrays (values ${substituted} when the call is delivered)
+    are in the bytes of the agent's and the bridge's BEGIN_CALL_EVENT and CALL_DELIVERED_EVENT; a
+    substituted value no event can carry is a journalled fault naming it, and no call is made."""
+    from mockcti.wire.types import NamedArray, NamedVariable
+
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - capture: {n: invoke_id}
+          - reply: {message: HEARTBEAT_CONF}
+          - deliver_call:
+              agent: "1001"
+              named_variables: {user.customer.id: "C-${n}", user.note: "$${literal}"}
+              named_arrays: {user.items: ["${n}", null, modem]}
+    timeline:
+      - {at: 5, do: {deliver_call: {csq: Sales, named_variables: {user.big: "${n}%s"}}}}
+    """ % ("x" * 209) + """
+    """, center=True)
+    a, br = h.open("1001"), h.open(None)
+    acts = h.send(a, W.HeartbeatReq(invoke_id=42), 2.0)
+    for sid in (a, br):
+        msgs = h.msgs(acts, sid)
+        begin = next(m for m in msgs if m.TYPE is MT.BEGIN_CALL_EVENT)
+        delivered = next(m for m in msgs if m.TYPE is MT.CALL_DELIVERED_EVENT)
+        for ev in (begin, delivered):
+            assert ev.named_variables == (NamedVariable(name="user.customer.id", value="C-42"),
+                                          NamedVariable(name="user.note", value="${literal}"))
+            assert ev.named_arrays == (NamedArray(index=0, name="user.items", value="42"),
+                                       NamedArray(index=2, name="user.items", value="modem"))
+    calls = dict(h.hub.center.calls)
+    acts = h.tick(5.0)
+    assert h.msgs(acts, br) == [] and h.hub.center.calls == calls
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [f["action"] for f in faults] == ["DeliverCall"]
+    assert "named variable 'user.big' is 211 bytes; a call event carries at most 210" in faults[0]["error"]
+
+
 def test_deliver_call_from_an_agents_phone_is_a_journalled_fault_and_makes_no_call():
     """A deliver_call whose ANI is an agent's phone made a call of one party (the caller's leg
     overwritten by the agent's ringing leg); now the action fails, named, and nothing is sent."""

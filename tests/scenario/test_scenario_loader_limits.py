@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 import os
 import textwrap
 import time
@@ -113,6 +114,73 @@ def test_center_preset_calls_are_checked():
     sc = load('name: x\ncenter:\n  agents: [{id: "1001", extension: "3001"}]\n'
               '  calls: [{agent: "1001", ani: "' + "1" * 39 + '", variables: {call_variable1: 42}}]\n')
     assert sc.center["calls"][0]["ani"] == "1" * 39
+
+
+def test_deliver_call_named_variables_and_arrays_load_and_every_bad_one_is_located():
+    """deliver_call's named_variables ({name: value}) and named_arrays ({name: [value, null, ...]}) load
+    (they were an unknown key); a name, value or array no call event can carry is an error at its
+    line and key path, all of them at once; the 2,000 bytes of them all at the element that passes it."""
+    sc = load("""\
+        name: x
+        timeline:
+          - at: 1
+            do:
+              deliver_call:
+                agent: "1001"
+                named_variables: {user.customer.id: C-42}
+                named_arrays: {user.items: [router, null, modem]}
+        """)
+    act = sc.timeline[0].actions[0]
+    assert act.named_variables == {"user.customer.id": "C-42"}
+    assert act.named_arrays == {"user.items": ("router", None, "modem")}
+    err = refused("""\
+        name: x
+        timeline:
+          - at: 1
+            do:
+              deliver_call:
+                agent: "1001"
+                named_variables:
+                  user.ok: fine
+                  user.long: "%s"
+                named_arrays:
+                  user.items: [router, "%s"]
+                  "%s": [a]
+        """ % ("v" * 211, "é" * 106, "é" * 17))
+    where = {(e.line, e.key_path): e.message for e in err.errors}
+    at = "timeline[0].do.deliver_call."
+    assert "named variable 'user.long' is 211 bytes; a call event carries at most 210" in \
+        where[(9, at + 'named_variables["user.long"]')]
+    assert "element 1 of named array 'user.items' is 212 bytes" in where[(11, at + 'named_arrays["user.items"][1]')]
+    assert "is 34 bytes; a call event carries at most 32" in where[(12, at + f'named_arrays[{json.dumps("é" * 17)}]')]
+    err = refused(happening("{deliver_call: {agent: '1001', named_variables: {%s: x}}}" % ("n" * 33)))
+    assert err.key_path == "timeline[0].do.deliver_call.named_variables"  # the schema: at most 32 characters
+    err = refused(happening("{deliver_call: {agent: '1001', named_variables: {%s}}}"
+                            % ", ".join(f"user.v{i}: '{'v' * 200}'" for i in range(10))))
+    assert (err.line, err.key_path) == (4, 'timeline[0].do.deliver_call.named_variables["user.v9"]')
+    assert "reach 2090 bytes here; a call event carries at most 2000" in err.message
+
+
+def test_substituted_named_data_counts_as_empty_at_load_and_is_checked_when_used():
+    sc = load(happening("{deliver_call: {agent: '1001', named_variables: {user.id: '${seed}%s'}}}" % ("v" * 300)))
+    assert sc.timeline[0].actions[0].named_variables["user.id"].startswith("${seed}")
+    err = refused(happening("{deliver_call: {agent: '1001', named_arrays: {user.a: ['${seed}', '%s']}}}" % ("v" * 211)))
+    assert err.key_path == 'timeline[0].do.deliver_call.named_arrays["user.a"][1]'
+    err = refused(happening("{deliver_call: {agent: '1001', named_variables: {user.id: '${nope}'}}}"))
+    assert "unknown substitution '${nope}'" in err.message
+
+
+def test_center_preset_calls_take_named_data_checked_by_the_center():
+    sc = load('name: x\ncenter:\n  agents: [{id: "1001", extension: "3001"}]\n'
+              '  calls: [{agent: "1001", named_variables: {user.id: 42}, named_arrays: {user.a: [x, null]}}]\n')
+    assert sc.center["calls"][0]["named_variables"] == {"user.id": 42}
+    err = refused('name: x\ncenter:\n  agents: [{id: "1001", extension: "3001"}]\n  calls:\n'
+                  '    - agent: "1001"\n      named_arrays: {user.a: [x, "%s"]}\n' % ("v" * 211))
+    assert (err.line, err.key_path) == (6, 'center.calls[0].named_arrays["user.a"][1]')
+    assert "element 1 of named array 'user.a' is 211 bytes" in err.message
+    err = refused('name: x\ncenter:\n  agents: [{id: "1001", extension: "3001"}]\n  calls:\n'
+                  '    - agent: "1001"\n      variables: {user.id: "7"}\n')
+    assert "(a named ECC variable goes in named_variables)" in err.message
 
 
 def test_substituted_call_data_is_left_to_run_time():

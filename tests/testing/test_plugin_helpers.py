@@ -152,6 +152,39 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.hang_up(call_id)
 
 
+def test_deliver_call_with_named_variables_and_arrays(server: ThreadedServer) -> None:
+    """The handle's deliver_call took call_variable1..10 only (a TypeError for named_variables): a desktop
+    popping the customer from an ECC variable could not be tested. The agent's BEGIN_CALL_EVENT and
+    CALL_DELIVERED_EVENT carry them; what no event can carry is a ValueError naming the field, no call."""
+    from mockcti.wire import MessageType as MT
+    from mockcti.wire.types import NamedArray, NamedVariable
+
+    with pytest.raises(ValueError, match="^named variable 'user.id' is 211 bytes; a call event carries at most 210"):
+        server.deliver_call(csq="Sales", named_variables={"user.id": "v" * 211})
+    with pytest.raises(ValueError, match="^element 0 of named array 'user.items' must be text, got an integer"):
+        server.deliver_call(csq="Sales", named_arrays={"user.items": [7]})
+    assert server.call(lambda hub, now: dict(hub.center.calls)) == {}
+
+    async def desk() -> tuple:
+        async with await CTIClient.connect(server.host, server.port) as cti:
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+            await cti.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+            await cti.set_agent_state(AgentState.AGENT_STATE_READY)
+            call_id = await asyncio.to_thread(server.deliver_call, agent="1001",
+                                              named_variables={"user.customer.id": "C-42"},
+                                              named_arrays={"user.items": ["router", None, "modem"]})
+            begin = await cti.next_event(MT.BEGIN_CALL_EVENT)
+            delivered = await cti.next_event(MT.CALL_DELIVERED_EVENT)
+            return call_id, begin, delivered
+
+    call_id, begin, delivered = asyncio.run(desk())
+    items = (NamedArray(index=0, name="user.items", value="router"), NamedArray(index=2, name="user.items", value="modem"))
+    for ev in (begin, delivered):
+        assert ev.call_id == call_id
+        assert ev.named_variables == (NamedVariable(name="user.customer.id", value="C-42"),)
+        assert ev.named_arrays == items
+
+
 def test_wait_received_times_out_with_the_listing(server: ThreadedServer) -> None:
     with pytest.raises(AssertionError, match="nothing was received"):
         server.wait_received("OPEN_REQ", timeout=0.2)
