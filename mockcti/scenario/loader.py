@@ -947,6 +947,12 @@ def _literal(value: Any) -> bool:
     return isinstance(value, str) and not m.references(value)
 
 
+def _sent(value: str) -> str:
+    """The text a literal ``value`` is sent as: its ``$${`` escapes are a ``${`` by then (the engine
+    substitutes every value), one byte less than written."""
+    return m.substitute(value, {}) if "$" in value else value
+
+
 def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables: Any, vkey: str) -> None:
     """Refuse caller's data no call event can carry (README: a call variable is ``call_variable1``
     .. ``call_variable10``; ANI, DNIS and each variable within BEGIN_CALL_EVENT's maximums, in UTF-8
@@ -958,7 +964,7 @@ def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables:
     for key, value in (("ani", ani), ("dnis", dnis)):
         if _literal(value):
             try:
-                check(value if key == "ani" else "", value if key == "dnis" else "", None)
+                check(_sent(value) if key == "ani" else "", _sent(value) if key == "dnis" else "", None)
             except CallDataError as exc:
                 ctx.err(path + (key,), str(exc))
     if not isinstance(variables, dict):
@@ -974,7 +980,7 @@ def _call_data(ctx: _Ctx, path: tuple[Any, ...], ani: Any, dnis: Any, variables:
             value = str(value)
         if _literal(value):
             try:
-                check("", "", {name: value})
+                check("", "", {name: _sent(value)})
             except CallDataError as exc:
                 ctx.err(p, str(exc))
         elif not isinstance(value, str):
@@ -991,7 +997,7 @@ def _named_data(ctx: _Ctx, path: tuple[Any, ...], named_variables: Any, named_ar
 
     def known(v: Any) -> Any:  # the value as sent, or "" (the least it can be) when substituted at run time
         if isinstance(v, str):
-            return "" if m.references(v) else m.substitute(v, {})  # ($${ is a literal ${)
+            return _sent(v) if _literal(v) else ""
         return v
 
     probe_v = ({k: known(v) for k, v in named_variables.items()} if isinstance(named_variables, dict)
@@ -1020,7 +1026,7 @@ def _text(ctx: _Ctx, mt: Any, value: Any, path: tuple[Any, ...]) -> None:
     in UTF-8 bytes, from the message spec (the NUL excluded)."""
     size = _field_info(mt).get("text", ("", None, False))[1]
     if size and _literal(value):
-        n = len(value.encode("utf-8", "surrogatepass"))
+        n = len(_sent(value).encode("utf-8", "surrogatepass"))
         if n > size - 1:
             ctx.err(path, f"{mt.name} Text holds at most {size - 1} bytes (UTF-8), got {n}")
 

@@ -392,6 +392,18 @@ def test_deliver_call_carries_named_variables_and_arrays_with_substitutions():
     assert "named variable 'user.big' is 211 bytes; a call event carries at most 210" in faults[0]["error"]
 
 
+def test_a_literal_dollar_escape_at_a_maximum_is_sent_as_one_character():
+    """call_variable1 "$${x}" + 36 bytes is sent as "${x}" + 36 bytes, 40, what BEGIN_CALL_EVENT carries:
+    the loader refused it, counting the escape's two characters."""
+    h = H("""
+    timeline:
+      - {at: 2, do: {deliver_call: {agent: "1001", call_variables: {call_variable1: "$${x}%s"}}}}
+    """ % ("v" * 36), center=True)
+    a = h.open("1001")
+    begin = next(m for m in h.msgs(h.tick(2.0), a) if m.TYPE is MT.BEGIN_CALL_EVENT)
+    assert begin.call_variable1 == "${x}" + "v" * 36
+
+
 def test_deliver_call_from_an_agents_phone_is_a_journalled_fault_and_makes_no_call():
     """A deliver_call whose ANI is an agent's phone made a call of one party (the caller's leg
     overwritten by the agent's ringing leg); now the action fails, named, and nothing is sent."""

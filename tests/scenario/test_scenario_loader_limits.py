@@ -183,6 +183,23 @@ def test_center_preset_calls_take_named_data_checked_by_the_center():
     assert "(a named ECC variable goes in named_variables)" in err.message
 
 
+@pytest.mark.parametrize("do", [
+    '{deliver_call: {agent: "1001", ani: "$${x}%s"}}' % ("1" * 35),
+    '{deliver_call: {agent: "1001", dnis: "$${x}%s"}}' % ("7" * 27),
+    '{deliver_call: {agent: "1001", call_variables: {call_variable1: "$${x}%s"}}}' % ("v" * 36),
+    '{deliver_call: {agent: "1001", named_variables: {user.id: "$${x}%s"}}}' % ("v" * 206),
+    '{system_event: {id: SYS_TEXT_FYI, text: "$${x}%s"}}' % ("t" * 250),
+    '{failure_event: {status: E_CTI_UNSPECIFIED_FAILURE, text: "$${x}%s"}}' % ("t" * 250),
+])
+def test_a_literal_dollar_escape_counts_as_the_one_character_it_is_sent_as(do):
+    """$${ is sent as ${ (the engine substitutes every value): text at its maximum once sent was refused at
+    load, counted a byte longer than it is; one more byte is still refused."""
+    load(happening(do))
+    longer = do.replace('$${x}', '$${x}z')
+    err = refused(happening(longer))
+    assert err.line == 4 and ("at most" in err.message or "maxLength is 255" in err.message), err.message
+
+
 def test_substituted_call_data_is_left_to_run_time():
     sc = load(happening('{deliver_call: {agent: "1001", ani: "${seed}' + "1" * 60 + '", '
                         'call_variables: {call_variable1: "${seed}' + "v" * 60 + '"}}}'))
