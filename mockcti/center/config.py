@@ -106,6 +106,8 @@ def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | N
         limit = CALL_DATA_MAX[name]
         if not isinstance(value, str):
             raise CallDataError(name, f"{name} must be text, got {type(value).__name__}")
+        if "\x00" in value:  # a STRING ends at its NUL: a client would read only what comes before it
+            raise CallDataError(name, f"{name} holds a NUL character, which ends the string on the wire")
         try:
             n = len(value.encode("utf-8", "surrogateescape"))
         except UnicodeEncodeError:  # a lone surrogate such as "\ud800": no message can carry it

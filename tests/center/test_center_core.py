@@ -758,6 +758,20 @@ def test_a_lone_surrogate_is_call_data_no_event_carries(kw, field):
     assert info.value.field == field and c.calls == {}
 
 
+@pytest.mark.parametrize("kw, field", [(dict(ani="06\x0012"), "ani"), (dict(dnis="70\x0000"), "dnis"),
+                                       (dict(variables={"call_variable1": "C-\x0042"}), "call_variable1")])
+def test_a_nul_inside_call_data_is_refused_naming_the_field(kw, field):
+    """A STRING ends at its NUL (reference §1): an ANI "06\\x0012" was accepted and sent as the bytes
+    06 NUL 12 NUL, which a client reads as "06" (and this mock's decoder as "06\\x0012"), so the
+    call data a test injected was not the data a desktop saw. Refused, naming the field, no call."""
+    from mockcti.center.config import CallDataError
+
+    c = ContactCenter()
+    with pytest.raises(CallDataError, match="holds a NUL character, which ends the string on the wire") as info:
+        c.deliver_call(1.0, csq="Sales", **kw)
+    assert info.value.field == field and c.calls == {}
+
+
 def test_query_agent_state_says_busy_other_in_the_csqs_the_call_did_not_come_from():
     """Reference §6.4: CSQState 7 BUSY_OTHER ("busy on another CSQ") is sent only in
     QUERY_AGENT_STATE_CONF. Agent 1001 is in Sales (1) and Support (2)."""
