@@ -341,7 +341,7 @@ class Hub:
         req = session.open_req
         if message.TYPE is MT.OPEN_CONF:
             granted = int(message.services_granted)
-            result = self.center.open_session(self._subscription(sid, req, granted), self.now)
+            result = self.center.open_session(self._subscription(sid, req, granted, session.dialect.profile), self.now)
             if result.status == S.E_CTI_NO_ERROR:
                 conn.subscribed = True
             else:  # the scenario opens a session the center would refuse: open, but the center does not see it
