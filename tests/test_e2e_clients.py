@@ -18,7 +18,7 @@ from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import DeviceType, ServiceMask, SystemEventID
 from mockcti.wire.messages import (
     AnswerCallReq, ClearCallReq, ClearConnectionReq, ConferenceCallReq, ConfigRequestEvent, ConfigRequestKeyEvent,
-    ConsultCallReq, QueryAgentStateReq, SnapshotCallReq,
+    ConsultCallReq, HoldCallReq, QueryAgentStateReq, RetrieveCallReq, SnapshotCallReq,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -110,6 +110,43 @@ async def test_releasing_device_type_is_the_type_of_the_releasing_device(server)
     await rec.close()
 
 
+# -- media events: a recorder follows an agent phone's RTP streams (§5.4 RTP_STARTED/STOPPED, §7.2) --------
+
+RTP = (MT.RTP_STARTED_EVENT, MT.RTP_STOPPED_EVENT)
+
+
+@pytest.mark.parametrize("version", [14, 18])
+async def test_a_recorder_follows_the_media_of_an_agent_phone(server, version):
+    """A bridge-mode recorder (every call event in its mask, the client's default) is told when the
+    agent phone's media starts (answer, retrieve) and stops (hold, the caller hanging up): each time a
+    pair of events, input then output, naming the call, the phone, its agent and the RTP endpoints —
+    the phone (ClientAddress, clientPort) and its far end (SendingAddress, SendingPort, the voice
+    gateway for a caller) — the same for the start and the stop of one stream."""
+    desk = await desktop(server, "1001")
+    rec = await bridge(server, version=version)
+    call_id = await answered_call(server, desk, "3001")
+    await desk.request(HoldCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await desk.request(RetrieveCallReq(invoke_id=0, held_call_id=call_id, held_connection_device_id="3001"))
+    hang_up(server, call_id)
+    await rec.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == call_id)
+    seen = [e for e in list(rec.received) if e.TYPE in RTP]
+    assert [(e.TYPE, e.direction) for e in seen] == [
+        (MT.RTP_STARTED_EVENT, 0), (MT.RTP_STARTED_EVENT, 1), (MT.RTP_STOPPED_EVENT, 0), (MT.RTP_STOPPED_EVENT, 1),
+        (MT.RTP_STARTED_EVENT, 0), (MT.RTP_STARTED_EVENT, 1), (MT.RTP_STOPPED_EVENT, 0), (MT.RTP_STOPPED_EVENT, 1)]
+    stream = {(e.call_id, e.connection_device_id, e.client_address, e.client_port, e.sending_address, e.sending_port,
+               e.agent_id, e.agent_extension, e.agent_instrument) for e in seen}
+    [(cid, device, client, client_port, sending, sending_port, agent, ext, instrument)] = stream
+    assert (cid, device, client, sending, agent, ext, instrument) == (
+        call_id, "3001", "10.0.0.1", "172.16.0.1", "1001", "3001", "3001")
+    assert 16384 <= min(client_port, sending_port) and max(client_port, sending_port) <= 32766
+    first = seen[0]
+    assert (first.rtp_type, first.payload_type, first.packet_size) == (0, 3, 20)  # audio, G.711 u-law, 20 ms
+    # the desktop, on the same connection kinds, gets its own phone's events as well
+    assert [e.TYPE for e in list(desk.received) if e.TYPE in RTP] == [e.TYPE for e in seen]
+    await desk.close()
+    await rec.close()
+
+
 # -- OPEN_REQ ConfigMsgMask chooses the configuration events a bridge gets (§3.3, §6.8) -------------------
 
 CONFIG_RECORDS = {MT.CONFIG_APPLICATION_EVENT, MT.CONFIG_CSQ_EVENT, MT.CONFIG_AGENT_EVENT, MT.CONFIG_DEVICE_EVENT}
@@ -194,7 +231,8 @@ async def test_agent_leaving_a_conference_with_an_outside_party_leaves_the_call_
     await desk.next_event(MT.END_CALL_EVENT, where=lambda e: e.call_id == call_id)
     await settle()
     seen = [e for e in list(rec.received)[start:] if getattr(e, "call_id", None) == call_id]
-    assert [e.TYPE for e in seen] == [MT.CALL_CONNECTION_CLEARED_EVENT], seen
+    # (and the agent phone's media stopping: RTP_STOPPED_EVENT input and output, reference §5.4)
+    assert [e.TYPE for e in seen] == [MT.CALL_CONNECTION_CLEARED_EVENT, MT.RTP_STOPPED_EVENT, MT.RTP_STOPPED_EVENT], seen
     assert seen[0].connection_device_id == "3001"
     snap = await rec.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="0612345678"))
     assert sorted(d.call_device_id for d in snap.call_devices) == ["0612345678", "0699000000"]

@@ -296,6 +296,10 @@ class CenterConfig:
     #: WORK_READY -> READY, WORK -> NOT_READY with reason AGT_WORK_TIMER_EXP 32758 (reference §6.19);
     #: a CSQ's own ``wrapup_time`` wins for its calls. 0 (the default): the agent stays until it asks
     wrapup_time: float = 0.0
+    #: send RTP_STARTED_EVENT / RTP_STOPPED_EVENT (reference §5.4, "optional" in the UCCX guide; §7.2 lists
+    #: them with answer, hold and retrieve) to the sessions whose call-event mask asks for them (RTP_STARTED_MASK
+    #: 0x00200000, RTP_STOPPED_MASK 0x00400000). false: never, whatever the masks (a UCCX that sends none)
+    rtp_events: bool = True
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
@@ -382,7 +386,7 @@ def _texts(v: Any) -> Any:
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
-           "on_agent_disconnect", "ring_no_answer", "wrapup_time")
+           "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -561,8 +565,9 @@ class _Builder:
         if "on_agent_disconnect" in d:
             kw["on_agent_disconnect"] = self.choice(d["on_agent_disconnect"], ("on_agent_disconnect",), "choice",
                                                     ON_AGENT_DISCONNECT)
-        if "acd_rules" in d:
-            kw["acd_rules"] = self.boolean(d["acd_rules"], ("acd_rules",))
+        for k in ("acd_rules", "rtp_events"):
+            if k in d:
+                kw[k] = self.boolean(d[k], (k,))
         if "acd" in d:
             if not isinstance(d["acd"], Mapping):
                 raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(d['acd'])}")

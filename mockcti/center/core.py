@@ -46,8 +46,8 @@ from mockcti.wire import messages as M
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    SERVICES_NEEDED, EventCause, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode, ServiceMask, StatusCode, SupervisoryAction,
-    SystemEventID, services_text,
+    SERVICES_NEEDED, AudioCodec, EventCause, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode,
+    RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -176,6 +176,7 @@ EVENT_MASK = {
     MT.CALL_SERVICE_INITIATED_EVENT: CallEventMask.CALL_SERVICE_INITIATED_MASK,
     MT.BEGIN_CALL_EVENT: CallEventMask.BEGIN_CALL_MASK, MT.END_CALL_EVENT: CallEventMask.END_CALL_MASK,
     MT.CALL_DATA_UPDATE_EVENT: CallEventMask.CALL_DATA_UPDATE_MASK, MT.CALL_FAILED_EVENT: CallEventMask.CALL_FAILED_MASK,
+    MT.RTP_STARTED_EVENT: CallEventMask.RTP_STARTED_MASK, MT.RTP_STOPPED_EVENT: CallEventMask.RTP_STOPPED_MASK,
 }
 
 # the masks as plain ints: IntFlag arithmetic is slow and these tests run for every event and session
@@ -203,6 +204,19 @@ _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 _LOGIN_BIT = _STATE_BIT[AS.AGENT_STATE_LOGIN]
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
 _ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
+#: the media events' mask bits (reference §6.6): a session with neither costs the media tracking nothing
+_RTP_BITS = int(CallEventMask.RTP_STARTED_MASK | CallEventMask.RTP_STOPPED_MASK)
+#: the media endpoints of RTP_STARTED/STOPPED_EVENT (reference §5.4; the guide gives no values, so a made-up,
+#: deterministic scheme, README "Media events"): an agent's phone is 10.x.y.z from its place in the center's
+#: agents (the first 10.0.0.1), every party outside the center talks through one voice gateway, every
+#: conferenced call through one conference bridge; each endpoint's RTP port on a call is even, in 16384-32766
+_GATEWAY_ADDRESS = "172.16.0.1"
+_BRIDGE_ADDRESS = "172.16.0.2"
+_RTP_INPUT, _RTP_OUTPUT = int(RTPDirection.INPUT), int(RTPDirection.OUTPUT)
+_RTP_AUDIO = int(RTPType.AUDIO)
+_G711ULAW = int(AudioCodec.G711ULAW64K)
+#: PacketSize of the media streams, in ms (a Cisco phone's G.711 default)
+_RTP_PACKET_MS = 20
 
 #: SET_AGENT_STATE_REQ: the states each requested state may be entered from (reference §6.4;
 #: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
@@ -376,6 +390,13 @@ def _first_call_id(pair: tuple[Call, Leg]) -> int:
     return pair[0].id
 
 
+def _rtp_port(call_id: int, endpoint: str) -> int:
+    """The RTP port of a media endpoint on a call in the media events: even, in 16384-32766 (a Cisco
+    phone's range), from SHA-1 of "<CallID>/<endpoint>" (the same on every run and for every session)."""
+    digest = hashlib.sha1(f"{call_id}/{endpoint}".encode()).digest()
+    return 16384 + 2 * (int.from_bytes(digest[:2], "big") % 8192)
+
+
 # -- the simulated world ------------------------------------------------------------------------------
 
 
@@ -455,6 +476,11 @@ class Call:
     #: EventCause of the call's CALL_DELIVERED_EVENTs: CEC_NEW_CALL, or the supervisor feature that made
     #: the call (CEC_SUPERVISOR_ASSIST / CEC_EMERGENCY_CALL, reference §6.11)
     cause: int = _CEC_NEW_CALL
+    #: the agent phones whose media streams RTP_STARTED_EVENT announced on this call and no RTP_STOPPED_EVENT
+    #: ended yet: device -> (agent ID, far-end device or None for the conference bridge) (ContactCenter._sync_media)
+    media: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: the media events of each stream, built once: (device, media) -> ((started in, out), (stopped in, out))
+    media_events: dict[tuple, tuple] = field(default_factory=dict, repr=False, compare=False)
 
     def agent_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.agent is not None]
@@ -494,6 +520,12 @@ class ContactCenter:
         self.subs: dict[int, Subscription] = {}
         self.agent_sessions: dict[str, set[int]] = {}
         self.bridges: set[int] = set()
+        #: media events: on (``config.rtp_events``) and asked for by this many open sessions (their masks);
+        #: with none, no call's media is tracked (:meth:`_sync_media` returns at once)
+        self._rtp_sessions = 0
+        #: an agent phone's IP address in the media events (see _GATEWAY_ADDRESS)
+        self._phone_address = {a.id: f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+                               for n, a in enumerate(self.config.agents, start=1)}
         self._ids = itertools.count(self.config.first_call_id)
         self._timers: list[tuple[float, int, Callable[[list[Delivery], float], None]]] = []
         self._seq = itertools.count()
@@ -526,6 +558,7 @@ class ContactCenter:
             # granted neither it nor CLIENT_EVENTS (CLIENT_CONTROL alone, say) gets its confirmations only
             if sub.services & _ALL_EVENTS:
                 self.bridges.add(sub.session_id)
+            self._watch_media(sub, +1)
             return OpenResult(S.E_CTI_NO_ERROR)
         agent = None
         if sub.agent_id:
@@ -558,6 +591,7 @@ class ContactCenter:
                                   agent_instrument=agent.device)
         self.subs[sub.session_id] = sub
         self.agent_sessions.setdefault(agent.id, set()).add(sub.session_id)
+        self._watch_media(sub, +1)
         return OpenResult(S.E_CTI_NO_ERROR, agent_state=int(agent.state), agent_id=agent.id,
                           agent_extension=agent.cfg.extension, agent_instrument=agent.device, kicked=tuple(kicked))
 
@@ -614,6 +648,7 @@ class ContactCenter:
         sub = self.subs.pop(sid, None)
         if sub is None:
             return
+        self._watch_media(sub, -1)
         self.bridges.discard(sid)
         if sub.agent_id in self.agent_sessions:
             self.agent_sessions[sub.agent_id].discard(sid)
@@ -1019,6 +1054,83 @@ class ContactCenter:
                         peripheral_type=self.config.peripheral_type, connection_device_type=0, call_id=call.id,
                         connection_device_id=dev)))
 
+    # -- media: RTP_STARTED_EVENT / RTP_STOPPED_EVENT ----------------------------------------------------------
+
+    def _watch_media(self, sub: Subscription, step: int) -> None:
+        """Count the open sessions that ask for a media event (``config.rtp_events`` on). When the first
+        opens, each call's media is taken as it is, without events: a recorder that joins a call hears of
+        its streams from their next change on (nothing announces media that already flows)."""
+        if not (sub.call_msg_mask & _RTP_BITS and self.config.rtp_events):
+            return
+        if step > 0 and not self._rtp_sessions:
+            for call in self.calls.values():
+                call.media = self._media_wanted(call)
+        self._rtp_sessions += step
+
+    def _media_wanted(self, call: Call) -> dict[str, tuple[str, str | None]]:
+        """The agent phones on ``call`` whose media flows, as :attr:`Call.media` holds them: each connected
+        (LCS_CONNECT) agent phone while another party is connected too (a held, ringing or dialling
+        connection has none). The far end (SendingAddress/SendingPort) is the conference bridge on a
+        conferenced call, else the other connected party: another agent's phone or the voice gateway."""
+        connected = [lg for lg in call.legs.values() if lg.state is LCS.LCS_CONNECT]
+        if len(connected) < 2:
+            return {}
+        wanted: dict[str, tuple[str, str | None]] = {}
+        for lg in connected:
+            if lg.agent is not None:
+                wanted[lg.device] = (lg.agent, None if call.conferenced
+                                     else next(o for o in connected if o is not lg).device)
+        return wanted
+
+    def _sync_media(self, out: list[Delivery], call: Call, *, ending: bool = False) -> None:
+        """Tell the changes of the call's media after a step's call events (reference §5.4, §7.2): an
+        RTP_STOPPED_EVENT pair (input, output) for each agent phone whose stream stopped (held, cleared,
+        transferred away, ``ending``: the call is over; or whose far end changed: a conference), then an
+        RTP_STARTED_EVENT pair for each whose stream started (answered, retrieved, a transfer or conference
+        completed) — to the bridges and the sessions of the phone's agent, by their masks (:meth:`_emit`)."""
+        if not self._rtp_sessions:
+            return
+        had = call.media
+        wanted = {} if ending else self._media_wanted(call)
+        if had == wanted:
+            return
+        for device, media in had.items():
+            if wanted.get(device) != media:
+                self._rtp_events(out, call, device, media, started=False)
+        for device, media in wanted.items():
+            if had.get(device) != media:
+                self._rtp_events(out, call, device, media, started=True)
+        call.media = wanted
+
+    def _rtp_events(self, out: list[Delivery], call: Call, device: str, media: tuple[str, str | None], *,
+                    started: bool) -> None:
+        agent_id, far = media
+        sids = self.bridges | self.agent_sessions.get(agent_id, set())
+        if not sids:
+            return
+        events = call.media_events.get((device, media))
+        if events is None:  # (a stream held and retrieved again is the same stream: its events are reused)
+            agent = self.agents[agent_id]
+            if far is None:
+                address, port = _BRIDGE_ADDRESS, _rtp_port(call.id, "bridge/" + device)
+            else:
+                far_agent = self.by_device.get(far)
+                address = _GATEWAY_ADDRESS if far_agent is None else self._phone_address[far_agent.id]
+                port = _rtp_port(call.id, far)
+            fields = dict(monitor_id=0, peripheral_id=self.config.peripheral_id,
+                          client_port=_rtp_port(call.id, device), connection_device_type=0, call_id=call.id,
+                          connection_device_id=device, client_address=self._phone_address[agent_id],
+                          sending_address=address, sending_port=port, agent_extension=agent.cfg.extension,
+                          agent_id=agent_id, agent_instrument=agent.device)
+            events = call.media_events[(device, media)] = (
+                tuple(M.RtpStartedEvent(direction=d, rtp_type=_RTP_AUDIO, bit_rate=0, echo_cancellation=0,
+                                        packet_size=_RTP_PACKET_MS, payload_type=_G711ULAW, **fields)
+                      for d in (_RTP_INPUT, _RTP_OUTPUT)),
+                tuple(M.RtpStoppedEvent(direction=d, **fields) for d in (_RTP_INPUT, _RTP_OUTPUT)))
+        only = sorted(sids)
+        for ev in events[0 if started else 1]:
+            self._emit(out, call, ev, only=only)
+
     def _common(self) -> dict[str, int]:
         return {"monitor_id": 0, "peripheral_id": self.config.peripheral_id, "peripheral_type": self.config.peripheral_type}
 
@@ -1332,6 +1444,7 @@ class ContactCenter:
         for other in call.legs.values():
             if other.agent is not None and other is not leg and other.state is LCS.LCS_INITIATE:
                 other.state = LCS.LCS_CONNECT
+        self._sync_media(out, call)
 
     def _hold_call_req(self, out: list[Delivery], sid: int, req: M.HoldCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Hold")
@@ -1341,6 +1454,7 @@ class ContactCenter:
         self._conf(out, sid, M.HoldCallConf(invoke_id=req.invoke_id))
         leg.state = LCS.LCS_HOLD
         self._emit(out, call, self._held(call, leg))
+        self._sync_media(out, call)
 
     def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "held_call_id", "held_connection_device_id", op="Retrieve")
@@ -1353,6 +1467,7 @@ class ContactCenter:
         self._conf(out, sid, M.RetrieveCallConf(invoke_id=req.invoke_id))
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._retrieved(call, leg))
+        self._sync_media(out, call)
 
     def _not_itself(self, agent: Agent, dialed: str | None) -> None:
         """A phone cannot call (consult, transfer, conference to) itself, nor a number no phone can dial
@@ -1418,6 +1533,7 @@ class ContactCenter:
         if leg.state is LCS.LCS_CONNECT:
             leg.state = LCS.LCS_HOLD
             self._emit(out, call, self._held(call, leg))
+            self._sync_media(out, call)
 
     def _place(self, out: list[Delivery], sid: int, call: Call, agent: Agent, dialed: str, now: float,
                conf: Callable[[Leg], Message]) -> None:
@@ -1456,6 +1572,7 @@ class ContactCenter:
         if caller is not None and caller.state is LCS.LCS_INITIATE:
             caller.state = LCS.LCS_CONNECT
         self._emit(out, call, self._established(call, far, caller.device if caller else call.ani))
+        self._sync_media(out, call)
 
     def _consult_call_req(self, out: list[Delivery], sid: int, req: M.ConsultCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
@@ -1523,6 +1640,7 @@ class ContactCenter:
         self._emit(out, held, self._conn_cleared(held, hleg, agent.device))
         self._end_call_for(out, held, self._sessions_of(agent))
         self._finish(out, active, now)
+        self._sync_media(out, held)  # the consulted party talks on the transferred call now
         if held.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), for every session that knows it
             self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
         self._after_call(out, agent, now)
@@ -1559,6 +1677,7 @@ class ContactCenter:
         self._emit(out, call, ev, only=watchers)
         # the transferring agent's connection is gone, as after a consultative transfer (§7.2)
         self._emit(out, call, self._conn_cleared(call, leg, agent.device), only=watchers)
+        self._sync_media(out, call)
         self._end_call_for(out, call, mine)
         if target is not None:
             if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17)
@@ -1595,6 +1714,7 @@ class ContactCenter:
             controller_device_id=agent.device, added_party_device_id=others[0].device, parties=self._parties(held))
         self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
         self._finish(out, active, now)
+        self._sync_media(out, held)  # the parties talk through the conference bridge now
         self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
 
     def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
@@ -1657,7 +1777,9 @@ class ContactCenter:
         self._conf(out, sid, M.AlternateCallConf(invoke_id=req.invoke_id))
         aleg.state, oleg.state = LCS.LCS_HOLD, LCS.LCS_CONNECT
         self._emit(out, active, self._held(active, aleg))
+        self._sync_media(out, active)
         self._emit(out, other, self._retrieved(other, oleg))
+        self._sync_media(out, other)
 
     def _reconnect_call_req(self, out: list[Delivery], sid: int, req: M.ReconnectCallReq, now: float) -> None:
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="ReConnect")
@@ -1668,6 +1790,7 @@ class ContactCenter:
         self._drop_leg(out, active, aleg, now)
         hleg.state = LCS.LCS_CONNECT
         self._emit(out, held, self._retrieved(held, hleg))
+        self._sync_media(out, held)
 
     def _clear_connection_req(self, out: list[Delivery], sid: int, req: M.ClearConnectionReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearConnection")
@@ -1944,6 +2067,7 @@ class ContactCenter:
             added_party_device_type=AGENT_DEVICE, local_connection_state=_LCS_CONNECT, event_cause=cause,
             primary_device_id=call.ani, secondary_device_id="", controller_device_id=aleg.device,
             added_party_device_id=sup.device, parties=self._parties(call)))
+        self._sync_media(out, call)  # the parties talk through the conference bridge now
 
     # -- call teardown ------------------------------------------------------------------------------------
 
@@ -1972,6 +2096,7 @@ class ContactCenter:
         number, until one of them hangs up."""
         self._emit(out, call, self._conn_cleared(call, leg, leg.device, cause))
         self._take_leg(call, leg.device)
+        self._sync_media(out, call)
         agent = self.agents.get(leg.agent) if leg.agent else None
         if len(call.legs) < 2:
             survivors = [self.agents[lg.agent] for lg in call.agent_legs()]
@@ -1987,7 +2112,8 @@ class ContactCenter:
             self._after_call(out, agent, now)
 
     def _finish(self, out: list[Delivery], call: Call, now: float) -> None:
-        """The call is over: CALL_CLEARED, then END_CALL to every session that saw it begin."""
+        """The call is over: its media stops, CALL_CLEARED, then END_CALL to every session that saw it begin."""
+        self._sync_media(out, call, ending=True)
         cfg = self.config
         self._emit(out, call, M.CallClearedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,

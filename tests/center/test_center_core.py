@@ -23,6 +23,10 @@ from center_world import (  # tests/support, on the path by pyproject's pytest p
     ALL_CALLS, ALL_STATES, World, agent_sub, bridge_sub, calls_index_matches_a_scan, encodable, only, seq,
 )
 
+#: a phone's media starting / stopping: a pair of RTP events, input then output (reference §5.4, §7.2)
+STARTED = ["RTP_STARTED_EVENT"] * 2
+STOPPED = ["RTP_STOPPED_EVENT"] * 2
+
 
 @pytest.fixture
 def w():
@@ -84,18 +88,19 @@ def test_inbound_call_exact_sequences(w):
     assert (dl.local_connection_state, dl.alerting_device_type, dl.alerting_device_id, dl.csq_id) == (
         LCS.LCS_ALERTING, 76, "3001", 1)
     out = w.req(1, M.AnswerCallReq(invoke_id=20, call_id=cid, connection_device_id="3001"))
-    assert seq(out, 1) == ["ANSWER_CALL_CONF", "CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT"]
-    assert seq(out, 9) == ["CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 1) == ["ANSWER_CALL_CONF", "CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT", *STARTED]
+    assert seq(out, 9) == ["CALL_ESTABLISHED_EVENT", "AGENT_STATE_EVENT", *STARTED]
     assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_TALKING
     out = w.req(1, M.HoldCallReq(invoke_id=21, call_id=cid, connection_device_id="3001"))
-    assert seq(out, 1) == ["HOLD_CALL_CONF", "CALL_HELD_EVENT"] and seq(out, 9) == ["CALL_HELD_EVENT"]
+    assert seq(out, 1) == ["HOLD_CALL_CONF", "CALL_HELD_EVENT", *STOPPED] and seq(out, 9) == ["CALL_HELD_EVENT", *STOPPED]
     assert only(out, 9, MT.CALL_HELD_EVENT)[0].local_connection_state == LCS.LCS_HOLD
     out = w.req(1, M.RetrieveCallReq(invoke_id=22, held_call_id=cid, held_connection_device_id="3001"))
-    assert seq(out, 1) == ["RETRIEVE_CALL_CONF", "CALL_RETRIEVED_EVENT"]
+    assert seq(out, 1) == ["RETRIEVE_CALL_CONF", "CALL_RETRIEVED_EVENT", *STARTED]
     out = w.req(1, M.ClearConnectionReq(invoke_id=23, call_id=cid, connection_device_id="3001"))
-    assert seq(out, 1) == ["CLEAR_CONNECTION_CONF", "CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT",
+    assert seq(out, 1) == ["CLEAR_CONNECTION_CONF", "CALL_CONNECTION_CLEARED_EVENT", *STOPPED, "CALL_CLEARED_EVENT",
                            "END_CALL_EVENT", "AGENT_STATE_EVENT"]
-    assert seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", *STOPPED, "CALL_CLEARED_EVENT", "END_CALL_EVENT",
+                           "AGENT_STATE_EVENT"]
     assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_READY
     assert w.c.calls == {}
 
@@ -150,12 +155,14 @@ def test_consult_transfer(w):
     out = w.req(1, M.TransferCallReq(invoke_id=42, active_call_id=consult, held_call_id=cid,
                                      active_connection_device_id="3001", held_connection_device_id="3001"))
     # the transferring agent leaves the original call and sees the consultation call end
+    # (its phone's media on the consultation call stops with it)
     assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
-                           "END_CALL_EVENT", "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
-    # 1002 learns the surviving call first, then the transfer, then its consult call ends; the
+                           "END_CALL_EVENT", *STOPPED, "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    # 1002 learns the surviving call first, then the transfer, then its consult call ends; its media
+    # moves to the transferred call (§5.4: RTP started "when the transfer ... operations are completed"); the
     # transferred ACD call is re-typed TRANSFER_IN (§6.17) for everyone who knows it (1002, the bridge)
-    assert seq(out, 2) == ["BEGIN_CALL_EVENT", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
-                           "CALL_CLEARED_EVENT", "END_CALL_EVENT", "CALL_DATA_UPDATE_EVENT"]
+    assert seq(out, 2) == ["BEGIN_CALL_EVENT", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT", *STOPPED,
+                           "CALL_CLEARED_EVENT", "END_CALL_EVENT", *STARTED, "CALL_DATA_UPDATE_EVENT"]
     assert only(out, 2, MT.CALL_DATA_UPDATE_EVENT)[0].call_type == CallType.CALLTYPE_TRANSFER_IN
     assert [m.call_type for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT)] == [CallType.CALLTYPE_TRANSFER_IN]
     assert "CALL_DATA_UPDATE_EVENT" not in seq(out, 1)  # 1001 left the call
@@ -203,13 +210,13 @@ def test_alternate_and_reconnect(w):
     assert w.c.calls[consult].legs["0699999999"].state is LCS.LCS_CONNECT  # external party answers at once
     out = w.req(1, M.AlternateCallReq(invoke_id=50, active_call_id=consult, other_call_id=cid,
                                       active_connection_device_id="3001", other_connection_device_id="3001"))
-    assert seq(out, 1) == ["ALTERNATE_CALL_CONF", "CALL_HELD_EVENT", "CALL_RETRIEVED_EVENT"]
+    assert seq(out, 1) == ["ALTERNATE_CALL_CONF", "CALL_HELD_EVENT", *STOPPED, "CALL_RETRIEVED_EVENT", *STARTED]
     assert only(out, 1, MT.CALL_HELD_EVENT)[0].call_id == consult
     out = w.req(1, M.AlternateCallReq(invoke_id=51, active_call_id=cid, other_call_id=consult,
                                       active_connection_device_id="3001", other_connection_device_id="3001"))
     out = w.req(1, M.ReconnectCallReq(invoke_id=52, active_call_id=consult, held_call_id=cid,
                                       active_connection_device_id="3001", held_connection_device_id="3001"))
-    assert seq(out, 1)[0] == "RECONNECT_CALL_CONF" and seq(out, 1)[-1] == "CALL_RETRIEVED_EVENT"
+    assert seq(out, 1)[0] == "RECONNECT_CALL_CONF" and seq(out, 1)[-3:] == ["CALL_RETRIEVED_EVENT", *STARTED]
     assert "END_CALL_EVENT" in seq(out, 1) and consult not in w.c.calls
     assert w.c.calls[cid].leg_of("1001").state is LCS.LCS_CONNECT
 
@@ -222,8 +229,8 @@ def test_blind_transfer_to_another_agent(w):
                                      held_connection_device_type=0xFFFF, active_connection_device_id="3001",
                                      dialed_number="3002"))
     # as after a consultative transfer (§7.2): the transferring agent's connection is cleared, then its call ends
-    assert seq(out, 1)[:4] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
-                               "END_CALL_EVENT"]
+    assert seq(out, 1)[:6] == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+                               *STOPPED, "END_CALL_EVENT"]
     cleared = only(out, 9, MT.CALL_CONNECTION_CLEARED_EVENT)[0]  # the recorder sees it too
     assert (cleared.connection_device_id, cleared.releasing_device_id) == ("3001", "3001")
     # the parties once transferred: the caller and the destination (the conf and the event alike)
@@ -245,7 +252,7 @@ def test_far_end_hangs_up_after_a_blind_transfer_to_an_external_number(w):
                                      held_connection_device_type=0xFFFF, active_connection_device_id="3001",
                                      dialed_number="0699999999"))
     assert seq(out, 1) == ["TRANSFER_CALL_CONF", "CALL_TRANSFERRED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
-                           "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+                           *STOPPED, "END_CALL_EVENT", "AGENT_STATE_EVENT"]
     assert [p.connected_party_device_id for p in out[0].message.parties] == ["0600000000", "0699999999"]
     assert sorted(w.c.calls[cid].legs) == ["0600000000", "0699999999"]  # caller and far end: no agent left
     with pytest.raises(KeyError, match="'3001' is not on call"):
@@ -264,7 +271,7 @@ def test_caller_hangs_up_on_a_connected_agent_and_while_queued(w):
     w.login_ready(1, "1001")
     cid = answered(w)
     out = encodable(w.c.hang_up(w.t + 1, cid))  # device None: the caller (the call's ANI)
-    assert seq(out, 1) == seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_CONNECTION_CLEARED_EVENT",
+    assert seq(out, 1) == seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", *STOPPED, "CALL_CONNECTION_CLEARED_EVENT",
                                           "CALL_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
     cleared = only(out, 1, MT.CALL_CONNECTION_CLEARED_EVENT)  # the caller's connection, then the agent's
     assert [(e.call_id, e.connection_device_id, e.releasing_device_id) for e in cleared] == [
@@ -299,7 +306,7 @@ def test_make_call_external_answers_after_the_configured_delay():
     assert w.c.next_deadline() == w.t + 2.0
     assert w.c.tick(w.t + 1.0) == []
     late = encodable(w.c.tick(w.t + 2.0))
-    assert seq(late, 1) == ["CALL_ESTABLISHED_EVENT"]
+    assert seq(late, 1) == ["CALL_ESTABLISHED_EVENT", *STARTED]
     assert w.c.next_deadline() is None
 
 
@@ -840,8 +847,10 @@ def test_single_step_conference_of_an_outside_number(w):
     w.login_ready(1, "1001")
     cid = answered(w)
     out = w.req(1, blind_conference(cid, "0655555555"))
+    # answers at once (external_answer_delay 0); the agent's media goes through the conference bridge
+    # from then on (§5.4: RTP stopped, then started "when the ... conference operations are completed")
     assert seq(out, 1) == ["CONFERENCE_CALL_CONF", "CALL_CONFERENCED_EVENT", "CALL_DATA_UPDATE_EVENT",
-                           "CALL_ESTABLISHED_EVENT"]  # answers at once (external_answer_delay 0)
+                           "CALL_ESTABLISHED_EVENT", *STOPPED, *STARTED]
     ev = only(out, 9, MT.CALL_CONFERENCED_EVENT)[0]
     assert (ev.added_party_device_id, ev.added_party_device_type) == ("0655555555", EXTERNAL_DEVICE)
     assert w.c.calls[cid].legs["0655555555"].state is LCS.LCS_CONNECT
