@@ -1071,14 +1071,16 @@ class ContactCenter:
         """The agent phones on ``call`` whose media flows, as :attr:`Call.media` holds them: each connected
         (LCS_CONNECT) agent phone while another party is connected too (a held, ringing or dialling
         connection has none). The far end (SendingAddress/SendingPort) is the conference bridge on a
-        conferenced call, else the other connected party: another agent's phone or the voice gateway."""
+        conferenced call (or one of three connected parties or more: a supervisor's barge-in), else the other
+        connected party: another agent's phone or the voice gateway."""
         connected = [lg for lg in call.legs.values() if lg.state is LCS.LCS_CONNECT]
         if len(connected) < 2:
             return {}
+        bridged = call.conferenced or len(connected) > 2
         wanted: dict[str, tuple[str, str | None]] = {}
         for lg in connected:
             if lg.agent is not None:
-                wanted[lg.device] = (lg.agent, None if call.conferenced
+                wanted[lg.device] = (lg.agent, None if bridged
                                      else next(o for o in connected if o is not lg).device)
         return wanted
 
@@ -2057,6 +2059,7 @@ class ContactCenter:
         self._direct_call(out, sup, now)
         leg = Leg(sup.device, sup.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
+        call.conferenced = True  # through the conference bridge, as a conference (media, ACD line state)
         self._emit(out, call, self._delivered(call, leg, call.ani, cause), keyed=True)
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._established(call, leg, call.ani, cause))

@@ -239,3 +239,33 @@ def test_a_phone_whose_only_other_party_holds_stops_too(w):
     assert rtp(out, 2) == pair("RTP_STOPPED", cid, "3002")
     out = w.req(1, M.RetrieveCallReq(invoke_id=32, held_call_id=cid, held_connection_device_id="3001"))
     assert rtp(out, 9) == pair("RTP_STARTED", cid, "3001") + pair("RTP_STARTED", cid, "3002")
+
+
+def test_a_barge_in_and_an_intercept_move_the_media():
+    """SUPERVISE_CALL_REQ barge-in: the supervisor's phone joins through the conference bridge, so the
+    agent's stream (to the caller's gateway) stops and starts again through the bridge, and the
+    supervisor's starts; an intercept then clears the agent's connection: its media stops, the
+    supervisor's goes on."""
+    w = World()
+    w.open(agent_sub(3, "1003"))
+    w.open(agent_sub(4, "1004", services=0x87))
+    w.open(bridge_sub(9))
+    w.login_ready(3, "1003")
+    w.login_ready(4, "1004", ready=False)
+    cid, _ = w.inbound(csq="Sales", ani="0611")
+    answer(w, 3, cid, "3003")
+
+    def supervise(action, invoke_id):
+        return w.req(4, M.SuperviseCallReq(invoke_id=invoke_id, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                           agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                           supervisory_action=action, agent_id="1003"))
+
+    out = supervise(3, 20)  # SUPERVISOR_BARGE_IN
+    assert rtp(out, 9) == (pair("RTP_STOPPED", cid, "3003") + pair("RTP_STARTED", cid, "3003")
+                           + pair("RTP_STARTED", cid, "3004"))
+    assert rtp(out, 3) == pair("RTP_STOPPED", cid, "3003") + pair("RTP_STARTED", cid, "3003")
+    assert rtp(out, 4) == pair("RTP_STARTED", cid, "3004")  # each desktop hears of its own phone only
+    assert {e.sending_address for e in only(out, 9, MT.RTP_STARTED_EVENT)} == {BRIDGE}
+    out = supervise(4, 21)  # SUPERVISOR_INTERCEPT
+    assert rtp(out, 9) == rtp(out, 3) == pair("RTP_STOPPED", cid, "3003")
+    assert rtp(out, 4) == []

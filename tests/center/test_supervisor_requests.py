@@ -6,6 +6,8 @@ supervisor 1004; CSQ Sales = 1001-1003."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from center_world import World, agent_sub, bridge_sub, only, seq  # tests/support, on the path
@@ -27,10 +29,11 @@ SUP_SVC = 0x87  # a supervisor's desktop: CLIENT_EVENTS, CALL_DATA_UPDATE, CLIEN
 
 
 def world(*, icm: bool = False, sup_ready: bool = False) -> World:
-    """Agent 1003 READY, its supervisor 1004 logged in (NOT_READY unless ``sup_ready``), a bridge."""
-    cfg = default_center()
+    """Agent 1003 READY, its supervisor 1004 logged in (NOT_READY unless ``sup_ready``), a bridge. Without
+    RTP events: the media of a barge-in and an intercept are tested in test_rtp_events.py."""
+    cfg = dataclasses.replace(default_center(), rtp_events=False)
     if icm:
-        cfg = CenterConfig(agents=cfg.agents, csqs=cfg.csqs, control_failure_codes="icm")
+        cfg = dataclasses.replace(cfg, control_failure_codes="icm")
     w = World(cfg)
     w.open(bridge_sub(BRIDGE))
     w.open(agent_sub(AGENT, "1003"))
