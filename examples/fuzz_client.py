@@ -18,6 +18,7 @@ connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
 - ``stop-heartbeat-on-hold``: stops heartbeating after CALL_HELD_EVENT
 - ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
   server's field) instead of skipping it
+- ``crash-on-transfer``: raises on CALL_TRANSFERRED_EVENT (only ``--flows transfer`` generates one)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from mockcti.client import CTIClient
 from mockcti.wire import MessageType, encode
 from mockcti.wire.messages import HeartbeatReq, HoldCallReq
 
-BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag")
+BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer")
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -72,6 +73,8 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                             raise RuntimeError("bug: cannot handle CALL_HELD_EVENT")
                         if bug == "stop-heartbeat-on-hold":
                             state["heartbeat"] = False
+                    if ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-on-transfer":
+                        raise RuntimeError("bug: cannot handle CALL_TRANSFERRED_EVENT")
                     if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "unknown-call-id":
                         req = HoldCallReq(invoke_id=cti.next_invoke_id(), call_id=(ev.call_id + 1_000_000) & 0xFFFFFFFF,
                                           connection_device_id=extension, connection_device_type=0)

@@ -43,6 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-items", type=int, default=3, metavar="N",
                    help="event sequences / malformed frames per case (default 3)")
     p.add_argument("--max-calls", type=int, default=2, metavar="N", help="calls per event sequence (default 2)")
+    p.add_argument("--flows", metavar="LIST",
+                   help="comma-separated call flows of the event sequences, played through the simulated contact "
+                        "center: consultations, transfers, conferences, placed calls, barge-in (default: inbound "
+                        "ACD calls only; see --list-flows)")
+    p.add_argument("--list-flows", action="store_true", help="print the call flow names and exit")
     p.add_argument("--no-malformed", action="store_true", help="legal event sequences only")
     p.add_argument("--defects", metavar="LIST",
                    help="comma-separated defects to use: malformed frames, an event with an undefined floating tag "
@@ -100,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
         for name, what in DEFECTS.items():
             print(f"{name}  ({what})")
         return 0
+    from mockcti.testing.strategies import FLOWS
+
+    if args.list_flows:
+        for name, what in FLOWS.items():
+            print(f"{name}  ({what})")
+        return 0
     if not args.client_cmd:
         return _usage("--client-cmd is required (the command that starts the client under test)")
     if args.count < 1 or args.repeat < 1 or args.max_items < 1 or args.max_calls < 1:
@@ -118,6 +129,12 @@ def run(args: argparse.Namespace) -> int:
         unknown = [d for d in defects if d not in DEFECTS]
         if unknown or not defects:
             return _usage(f"unknown defect(s) {unknown}; known: {', '.join(DEFECTS)}")
+    flows = None
+    if args.flows is not None:
+        flows = [f.strip() for f in args.flows.split(",") if f.strip()]
+        unknown = [f for f in flows if f not in FLOWS]
+        if unknown or not flows:
+            return _usage(f"--flows: unknown flow(s) {unknown}; known: {', '.join(FLOWS)}")
     center = None
     if args.center:
         from mockcti.center import load_center_file
@@ -139,12 +156,12 @@ def run(args: argparse.Namespace) -> int:
         if Path(args.save).is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
             return _usage(f"--save {args.save}: not a file that can be written (its directory must exist)")
     try:
-        return _fuzz(args, defects, common, fuzz_client, load_case, replay_case)
+        return _fuzz(args, defects, flows, common, fuzz_client, load_case, replay_case)
     except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
         return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")
 
 
-def _fuzz(args: argparse.Namespace, defects: Any, common: dict, fuzz_client: Any, load_case: Any,
+def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz_client: Any, load_case: Any,
           replay_case: Any) -> int:
     if args.replay:
         try:
@@ -171,7 +188,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, common: dict, fuzz_client: Any
             common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
         result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
                              max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
-                             defects=defects, chunking=not args.no_chunking, save=args.save, **common)
+                             defects=defects, chunking=not args.no_chunking, flows=flows, save=args.save, **common)
         print(result.summary(), file=sys.stderr)
     if args.json:
         out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,

@@ -244,11 +244,13 @@ def fuzz_defects() -> dict[str, str]:
 
 
 def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malformed: bool = True,
-          defects: Sequence[str] | None = None, chunking: bool = True) -> Any:
+          defects: Sequence[str] | None = None, chunking: bool = True, flows: Sequence[str] | None = None) -> Any:
     """Hypothesis strategy of :class:`FuzzCase` for ``dialect`` (default UCCX v18).
 
     ``defects`` selects among :func:`fuzz_defects` (default all): the malformed-frame defects of
-    :data:`~mockcti.testing.strategies.DEFECTS` and :data:`TAGGED_EVENT`. Shrinks towards fewer
+    :data:`~mockcti.testing.strategies.DEFECTS` and :data:`TAGGED_EVENT`. ``flows`` selects the call
+    flows of the event sequences (:data:`~mockcti.testing.strategies.FLOWS`, played through the
+    contact center; default: the inbound ACD calls of ``event_sequences()``). Shrinks towards fewer
     items, event sequences rather than malformed frames, fewer calls and whole (unchunked) delivery.
     """
     from hypothesis import strategies as st
@@ -258,6 +260,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
 
     d = dialect or Dialect.uccx(18)
     chunk = st.none() | st.integers(1, 64) if chunking else st.none()
+    sequences = event_sequences(dialect=d, max_calls=max_calls, flows=flows)
 
     def events_item(pair: tuple[list, int | None]) -> CaseItem:
         msgs, c = pair
@@ -270,7 +273,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
                         chunk=c)
 
     def tagged_item(draw: Any) -> CaseItem:
-        msgs = draw(event_sequences(dialect=d, max_calls=max_calls))
+        msgs = draw(sequences)
         frames = [encode(m, d) for m in msgs]
         i = draw(st.integers(0, len(frames) - 1))
         body = frames[i][8:] + draw(undefined_floating_fields(dialect=d))
@@ -278,7 +281,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
         return CaseItem("malformed", tuple(f.hex() for f in frames), tuple(m.TYPE.name for m in msgs),
                         defect=TAGGED_EVENT, chunk=draw(chunk))
 
-    item = st.tuples(event_sequences(dialect=d, max_calls=max_calls), chunk).map(events_item)
+    item = st.tuples(sequences, chunk).map(events_item)
     if malformed:
         known = fuzz_defects()
         chosen = list(known) if defects is None else list(defects)
@@ -768,6 +771,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 count: int = 100, time_budget: float = 60.0, window: float = 1.0, max_window: float = 3.0,
                 reconnect_timeout: float = 10.0, start_timeout: float = 10.0, max_items: int = 3, max_calls: int = 2,
                 malformed: bool = True, defects: Sequence[str] | None = None, chunking: bool = True,
+                flows: Sequence[str] | None = None,
                 min_idle_timeout: int = 20, center: Any = None, profile: str | None = None,
                 host: str = "127.0.0.1", port: int = 0, save: str | Path | None = None,
                 log: Callable[[str], None] | None = None,
@@ -784,7 +788,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     bound for IdleTimeout (20 s like UCCX; lower it to fuzz clients with quick heartbeats).
     Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
     ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).
-    ``on_case(case, failure_reason_or_None)`` is called after each case actually run.
+    ``on_case(case, failure_reason_or_None)`` is called after each case actually run. ``flows``: the
+    call flows of the event sequences (see :func:`cases`).
     """
     import random
 
@@ -824,7 +829,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             log(f"mockcti fuzz: client session open ({dialect.profile.name} v{dialect.version}, IdleTimeout "
                 f"{idle if idle else 'none'}); seed {seed}, up to {count} case(s) in {time_budget:g} s")
         strategy = cases(dialect=dialect, max_items=max_items, max_calls=max_calls, malformed=malformed,
-                         defects=defects, chunking=chunking)
+                         defects=defects, chunking=chunking, flows=flows)
         cache: dict[str, _Outcome] = {}
         failing: list[tuple[FuzzCase, _Outcome]] = []
 
@@ -892,6 +897,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     parts += ["--defects", shlex.quote(",".join(defects))]
                 if not chunking:
                     parts.append("--no-chunking")
+                if flows:
+                    parts += ["--flows", shlex.quote(",".join(flows))]
                 if profile:
                     parts += ["--profile", profile]
                 if isinstance(center, (str, Path)):

@@ -10,7 +10,9 @@ strings within their maximum byte length). ``frames()`` draws complete encoded m
 ``malformed_frames()`` draws client->server byte strings with one labelled defect and the
 E_CTI status the server answers (the codec's, or for an undefined floating tag, which the codec
 keeps in ``extra_fields``, the session's); ``event_sequences()`` draws the
-server->client events of legal call flows at one agent (reference §7.2); ``error_codes()``
+server->client events of legal call flows at one agent (reference §7.2: inbound ACD calls, and with
+``flows=`` consultations, transfers, conferences, placed calls and barge-in played through the
+simulated contact center); ``error_codes()``
 draws entries of the error catalog. ``st.from_type(MalformedFrame)`` works too.
 
 Options are keyword-only; names are plural nouns.
@@ -36,7 +38,8 @@ from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray,
 
 __all__ = [
     "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for", "field_value",
-    "MalformedFrame", "DEFECTS", "malformed_frames", "undefined_floating_fields", "event_sequences", "error_codes",
+    "MalformedFrame", "DEFECTS", "malformed_frames", "undefined_floating_fields", "event_sequences", "FLOWS",
+    "error_codes",
 ]
 
 # UCCX dialects worth covering: 1-byte widths, the v12/v14 fixed-part changes, v18 both length widths; UCCE 2+2.
@@ -505,19 +508,37 @@ def _call_event(mt: MessageType, call: dict, **kw) -> Any:
                                call_id=call["id"], connection_device_id=call["device"], **kw)
 
 
-def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3) -> st.SearchStrategy[list]:
-    """Server->client messages of legal inbound ACD call flows at one agent (reference §7.2).
+def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3,
+                    flows: Iterable[str] | None = None) -> st.SearchStrategy[list]:
+    """Server->client messages of legal call flows at one agent (reference §7.2).
 
-    One agent (ID, extension = instrument) takes 1..``max_calls`` calls in turn, drawn from a
-    small state machine: READY -> RESERVED -> BEGIN_CALL -> DELIVERED (alerting) -> answered
-    (ESTABLISHED and TALKING in either order), held and retrieved up to three times, cleared by
-    either party (CONNECTION_CLEARED, CLEARED, END_CALL) -> WORK / READY / NOT_READY; or not
-    answered (ring-no-answer: NOT_READY reason AGT_RNA) or abandoned while alerting. Call IDs
-    increase and are never reused; every call event names the agent's extension.
+    Without ``flows``: inbound ACD calls. One agent (ID, extension = instrument) takes 1..``max_calls``
+    calls in turn, drawn from a small state machine: READY -> RESERVED -> BEGIN_CALL -> DELIVERED
+    (alerting) -> answered (ESTABLISHED and TALKING in either order), held and retrieved up to three
+    times, cleared by either party (CONNECTION_CLEARED, CLEARED, END_CALL, the agent's next state
+    before, between or after them) -> WORK / READY / NOT_READY; or not answered (ring-no-answer:
+    NOT_READY reason AGT_RNA) or abandoned while alerting. Call IDs increase and are never reused;
+    every call event names the agent's extension.
+
+    With ``flows`` (a non-empty selection of :data:`FLOWS`: ``"inbound"``, ``"consult"``,
+    ``"transfer"``, ``"conference"``, ``"make_call"``, ``"barge_in"``): each of the 1..``max_calls``
+    calls is one of those flows, played request by request through the simulated contact center
+    (:class:`mockcti.center.ContactCenter`, the one ``mockcti serve`` runs) with another agent, a
+    supervisor of the agent's team and an external number to consult, transfer, conference or call;
+    the sequence is every event the agent's desktop session is sent (the confirmations left out: the
+    agent works its phone), starting with the agent's state, in the order the center sends them.
+    A consultation or conference puts two call IDs in flight at once; each call still begins with
+    BEGIN_CALL_EVENT and ends with END_CALL_EVENT.
     """
-    if not isinstance(max_calls, int) or max_calls < 1:
+    if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
         raise InvalidArgument(f"max_calls must be an int >= 1, not {max_calls!r}")
-    return _event_sequences(dialect or Dialect.uccx(18), max_calls)
+    if flows is None:
+        return _event_sequences(dialect or Dialect.uccx(18), max_calls)
+    chosen = tuple([flows] if isinstance(flows, str) else flows)
+    unknown = [f for f in chosen if f not in FLOWS]
+    if unknown or not chosen:
+        raise InvalidArgument(f"flows must be a non-empty selection of {list(FLOWS)}; got {chosen!r}")
+    return _center_sequences(dialect or Dialect.uccx(18), max_calls, tuple(dict.fromkeys(chosen)))
 
 
 @st.composite
@@ -609,6 +630,317 @@ def _event_sequences(draw, dialect: Dialect, max_calls: int) -> list:
         clearing.insert(draw(st.integers(0, len(clearing))), _agent_state_event(agent, state, after[1]))
         out.extend(clearing)
     return out
+
+
+# -- call flows through the contact center -----------------------------------------------------------
+
+#: the call flows :func:`event_sequences` draws with ``flows=``: each is played through the simulated contact
+#: center (:class:`mockcti.center.ContactCenter`), so its events are what ``mockcti serve`` sends for it
+FLOWS: dict[str, str] = {
+    "inbound": "an ACD call routed to the agent: answered (held and retrieved, cleared by either party), not "
+               "answered (ring-no-answer) or abandoned while ringing",
+    "consult": "an answered ACD call, a consultation with another agent or an external number, alternated "
+               "between, then reconnected to the caller",
+    "transfer": "an answered ACD call transferred to another agent or an external number: after a "
+                "consultation, or single-step",
+    "conference": "an answered ACD call conferenced with another agent or an external number: after a "
+                  "consultation, or single-step; then a party leaves",
+    "make_call": "a call the agent places (MAKE_CALL_REQ) to another agent or an external number",
+    "barge_in": "a supervisor barges in on the agent's answered ACD call (SUPERVISE_CALL_REQ)",
+}
+#: the flows that start with an ACD call routed to the agent (READY first); the others start NOT_READY
+_INBOUND_PARTS = frozenset({"inbound", "consult", "transfer", "conference", "barge_in"})
+_SUPERVISOR_BARGE_IN = 3  # SupervisoryAction SUPERVISOR_BARGE_IN (reference §6.20)
+
+
+def _other_number(taken: set[str], draw_digits: str) -> str:
+    """``draw_digits``, or the nearest number (last digits counted up) that is not in ``taken``: distinct
+    numbers without a filter (a rejected draw stops Hypothesis from shrinking the case)."""
+    n = draw_digits
+    for _ in range(len(taken) + 1):  # at most len(taken) numbers can be in the way
+        if n not in taken:
+            break
+        n = str(int(n) + 1).zfill(len(n))
+    taken.add(n)
+    return n
+
+
+def _flow_plan(flow: str) -> st.SearchStrategy[dict]:
+    """The choices of one call of ``flow``, each list's first entry the simplest (Hypothesis shrinks to it)."""
+    after = st.sampled_from([None, _AS.AGENT_STATE_WORK, _AS.AGENT_STATE_NOT_READY, _AS.AGENT_STATE_READY])
+    target = st.sampled_from(["external", "agent"])
+    holds = st.integers(0, 5)  # hold / retrieve steps: an odd number leaves the call held
+    if flow == "inbound":
+        return st.fixed_dictionaries({"outcome": st.sampled_from(["answered", "answered", "not answered", "abandoned"]),
+                                      "holds": holds, "after": after, "releaser": st.sampled_from(["agent", "caller"])})
+    if flow == "consult":
+        return st.fixed_dictionaries({"target": target, "answered": st.booleans().map(lambda b: not b),
+                                      "alternates": st.integers(0, 3), "after": after,
+                                      "releaser": st.sampled_from(["agent", "caller"])})
+    if flow == "transfer":
+        # (after a consultation the consulted party has answered: the ACD rules refuse a transfer to a
+        # phone that still rings, ACD_TRANSFER_BAD_STATE)
+        return st.fixed_dictionaries({"kind": st.sampled_from(["consult", "single-step"]), "target": target,
+                                      "after": after})
+    if flow == "conference":
+        return st.fixed_dictionaries({"kind": st.sampled_from(["consult", "single-step"]), "target": target,
+                                      "after": after, "releaser": st.sampled_from(["agent", "caller", "added"])})
+    if flow == "make_call":
+        return st.fixed_dictionaries({"target": target, "answered": st.booleans().map(lambda b: not b),
+                                      "holds": holds, "releaser": st.sampled_from(["agent", "far"])})
+    if flow == "barge_in":
+        return st.fixed_dictionaries({"after": after, "releaser": st.sampled_from(["agent", "caller", "supervisor"])})
+    raise InvalidArgument(f"unknown flow {flow!r}")  # pragma: no cover - checked by event_sequences
+
+
+class _Replay:
+    """Plays drawn call flows through a :class:`~mockcti.center.ContactCenter` (pure; ``now`` advances one
+    second a step) and keeps what the watched agent's session is sent, confirmations left out (the
+    agent works its phone: the desktop sees the events only)."""
+
+    RING = 30.0  # ring_no_answer of the generated center
+
+    def __init__(self, dialect: Dialect, names: dict[str, str], csq: int, first_call_id: int) -> None:
+        from mockcti.center import AgentConfig, ContactCenter, CSQConfig, Subscription
+        from mockcti.center.config import CenterConfig
+
+        self.n = names
+        nr = _AS.AGENT_STATE_NOT_READY
+        config = CenterConfig(
+            agents=(AgentConfig(id=names["agent_id"], extension=names["agent"], instrument=names["agent"],
+                                csqs=("Q",), team="T", state=nr),
+                    AgentConfig(id=names["other_id"], extension=names["other"], instrument=names["other"],
+                                team="T", state=nr),
+                    AgentConfig(id=names["supervisor_id"], extension=names["supervisor"],
+                                instrument=names["supervisor"], team="T", supervisor=True, state=nr)),
+            csqs=(CSQConfig("Q", csq),), first_call_id=first_call_id, ring_no_answer=self.RING)
+        self.center = ContactCenter(config)
+        self.now = 0.0
+        self.invoke = 0
+        self.events: list = []
+        self.sid = {"agent": 1, "other": 2, "supervisor": 3}
+        for who, sid in self.sid.items():
+            # CLIENT_EVENTS | CALL_DATA_UPDATE | CLIENT_CONTROL, and SUPERVISOR for the supervisor; every mask bit
+            services = 0x7 | (0x80 if who == "supervisor" else 0)
+            res = self.center.open_session(Subscription(
+                sid, "agent", services, 0xFFFFFF, 0xFFFF, version=dialect.version, agent_id=names[f"{who}_id"],
+                client_id=f"mockcti-strategies-{who}", profile=dialect.profile.name), self.now)
+            assert res.status == StatusCode.E_CTI_NO_ERROR, res
+
+    def _keep(self, deliveries: list) -> None:
+        mine = self.sid["agent"]
+        self.events.extend(d.message for d in deliveries
+                           if d.session_id == mine and not d.message.TYPE.name.endswith("_CONF"))
+
+    def step(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def req(self, who: str, cls: str, **kw: Any) -> None:
+        from mockcti.wire import messages as WM
+
+        self.invoke += 1
+        out = self.center.handle(self.sid[who], getattr(WM, cls)(invoke_id=self.invoke, **kw), self.step())
+        for d in out:  # a refusal means the flow is not one the center plays: a bug of this module
+            if d.session_id == self.sid[who] and d.message.TYPE in (_M.FAILURE_CONF, _M.CONTROL_FAILURE_CONF):
+                raise AssertionError(f"the center refused {cls} {kw}: {d.message}")  # pragma: no cover
+        self._keep(out)
+
+    def state(self, who: str, state: AgentState, reason: int = 0) -> None:
+        self.req(who, "SetAgentStateReq", agent_state=int(state), event_reason_code=reason)
+
+    def hang_up(self, call_id: int, device: str | None) -> None:
+        if call_id in self.center.calls and (device is None or device in self.center.calls[call_id].legs):
+            self._keep(self.center.hang_up(self.step(), call_id, device))
+
+    def clean(self) -> None:
+        """Every call still up ends (its outside parties hang up first, then the agents' phones), and the
+        other agent and the supervisor are free for the next flow; the watched agent keeps its state."""
+        for _ in range(8):  # a flow leaves at most two calls of at most four parties
+            if not self.center.calls:
+                return
+            call = self.center.calls[min(self.center.calls)]
+            legs = sorted(call.legs.values(), key=lambda lg: lg.agent is not None)
+            if not legs:  # pragma: no cover - the center drops a call with its last party
+                del self.center.calls[call.id]
+                continue
+            self.hang_up(call.id, legs[0].device)
+        raise AssertionError(f"calls left after a flow: {sorted(self.center.calls)}")  # pragma: no cover
+
+    # -- the watched agent's calls ---------------------------------------------------------------------
+
+    def agent(self) -> Any:
+        return self.center.agents[self.n["agent_id"]]
+
+    def legs(self, who: str = "agent") -> list:
+        return self.center.agent_call_legs(self.n[f"{who}_id"])
+
+    def ready(self) -> None:
+        if self.agent().state is not _AS.AGENT_STATE_READY:
+            self.state("agent", _AS.AGENT_STATE_READY)
+
+    def inbound(self) -> int:
+        self.ready()
+        call_id, out = self.center.deliver_call(self.step(), csq="Q", ani=self.n["caller"], dnis=self.n["trigger"])
+        self._keep(out)
+        return call_id
+
+    def answer(self, who: str, call_id: int) -> None:
+        self.req(who, "AnswerCallReq", call_id=call_id, connection_device_id=self.n[who])
+
+    def holds(self, call_id: int, steps: int) -> None:
+        for i in range(steps):
+            if i % 2 == 0:
+                self.req("agent", "HoldCallReq", call_id=call_id, connection_device_id=self.n["agent"])
+            else:
+                self.req("agent", "RetrieveCallReq", held_call_id=call_id, held_connection_device_id=self.n["agent"])
+
+    def pending(self, after: AgentState | None) -> None:
+        if after is not None:  # asked for while talking: the state after the call (§7.2)
+            self.state("agent", after)
+
+    def held_and_active(self) -> tuple[int, int]:
+        legs = self.legs()
+        held = next(c.id for c, lg in legs if lg.state is _LCS.LCS_HOLD)
+        active = next(c.id for c, lg in legs if c.id != held)
+        return held, active
+
+    def two_calls(self) -> dict[str, Any]:
+        """The held and the active call of the agent's phone, as the two-call requests name them."""
+        held, active = self.held_and_active()
+        me = self.n["agent"]
+        return dict(held_call_id=held, active_call_id=active, held_connection_device_id=me,
+                    active_connection_device_id=me)
+
+    def number(self, target: str) -> str:
+        return self.n["other"] if target == "agent" else self.n["external"]
+
+    def consult(self, call_id: int, target: str, answered: bool) -> int:
+        self.req("agent", "ConsultCallReq", active_call_id=call_id, active_connection_device_id=self.n["agent"],
+                 dialed_number=self.number(target))
+        consult_id = max(c.id for c, _ in self.legs())
+        if target == "agent" and answered:
+            self.answer("other", consult_id)
+        return consult_id
+
+    def alternate(self) -> None:
+        legs = self.legs()
+        active = next(c.id for c, lg in legs if lg.state is _LCS.LCS_CONNECT)
+        other = next(c.id for c, _ in legs if c.id != active)
+        me = self.n["agent"]
+        self.req("agent", "AlternateCallReq", active_call_id=active, other_call_id=other,
+                 active_connection_device_id=me, other_connection_device_id=me)
+
+    def release(self, call_id: int, releaser: str) -> None:
+        device = {"agent": self.n["agent"], "caller": None, "far": None, "supervisor": self.n["supervisor"],
+                  "added": None}[releaser]
+        call = self.center.calls.get(call_id)
+        if call is not None and releaser in ("far", "added"):
+            device = next((d for d in call.legs if d not in (self.n["agent"], self.n["caller"])), None)
+        self.hang_up(call_id, device)
+
+    # -- the flows ---------------------------------------------------------------------------------------
+
+    def play(self, flow: str, p: dict) -> None:
+        getattr(self, "_" + flow)(p)
+        self.clean()
+
+    def _inbound(self, p: dict) -> None:
+        call_id = self.inbound()
+        if p["outcome"] == "not answered":  # ring-no-answer; the caller then gives up in the queue
+            self._keep(self.center.tick(self.now + self.RING))
+            self.now += self.RING
+            return
+        if p["outcome"] == "abandoned":
+            return  # clean(): the caller hangs up while it rings
+        self.answer("agent", call_id)
+        self.pending(p["after"])
+        self.holds(call_id, p["holds"])
+        self.release(call_id, p["releaser"])
+
+    def _answered_inbound(self, p: dict) -> int:
+        call_id = self.inbound()
+        self.answer("agent", call_id)
+        self.pending(p["after"])
+        return call_id
+
+    def _consult(self, p: dict) -> None:
+        call_id = self._answered_inbound(p)
+        self.consult(call_id, p["target"], p["answered"])
+        if p["target"] == "external" or p["answered"]:
+            for _ in range(p["alternates"]):
+                self.alternate()
+        self.req("agent", "ReconnectCallReq", **self.two_calls())
+        self.release(call_id, p["releaser"])
+
+    def _transfer(self, p: dict) -> None:
+        call_id = self._answered_inbound(p)
+        if p["kind"] == "single-step":
+            self.req("agent", "TransferCallReq", active_call_id=call_id, held_call_id=_NO_ID,
+                     active_connection_device_id=self.n["agent"], held_connection_device_type=0xFFFF,
+                     dialed_number=self.number(p["target"]))
+            return
+        self.consult(call_id, p["target"], True)
+        self.req("agent", "TransferCallReq", **self.two_calls())
+
+    def _conference(self, p: dict) -> None:
+        call_id = self._answered_inbound(p)
+        if p["kind"] == "single-step":
+            self.req("agent", "ConferenceCallReq", active_call_id=call_id, held_call_id=_NO_ID,
+                     active_connection_device_id=self.n["agent"], held_connection_device_type=0xFFFF,
+                     dialed_number=self.number(p["target"]))
+            if p["target"] == "agent":
+                self.answer("other", call_id)
+        else:
+            self.consult(call_id, p["target"], True)
+            self.req("agent", "ConferenceCallReq", **self.two_calls())
+        self.release(call_id, p["releaser"])
+
+    def _make_call(self, p: dict) -> None:
+        from mockcti.center.core import MAKE_CALL_STATES
+
+        if self.agent().state not in MAKE_CALL_STATES:  # (READY: the agent takes ACD calls, it places none)
+            self.state("agent", _AS.AGENT_STATE_NOT_READY)
+        self.req("agent", "MakeCallReq", dialed_number=self.number(p["target"]))
+        call_id = max(c.id for c, _ in self.legs())
+        if p["target"] == "agent":
+            if not p["answered"]:
+                return  # clean(): the agent gives up while it rings there
+            self.answer("other", call_id)
+        self.holds(call_id, p["holds"])
+        self.release(call_id, p["releaser"])
+
+    def _barge_in(self, p: dict) -> None:
+        call_id = self._answered_inbound(p)
+        self.req("supervisor", "SuperviseCallReq", agent_call_id=call_id, supervisor_call_id=_NO_ID,
+                 supervisor_connection_device_type=0xFFFF, supervisory_action=_SUPERVISOR_BARGE_IN,
+                 agent_connection_device_id=self.n["agent"], agent_id=self.n["agent_id"])
+        self.release(call_id, p["releaser"])
+
+
+@st.composite
+def _center_sequences(draw, dialect: Dialect, max_calls: int, flows: tuple[str, ...]) -> list:
+    from mockcti.wire import decode_bytes
+
+    # the plan first, then the replay: every choice is drawn before the center plays it, so a shrunk
+    # plan is still a plan the center can play (fewer calls, earlier flows, simpler choices)
+    plans = draw(st.lists(st.sampled_from(flows).flatmap(lambda f: _flow_plan(f).map(lambda p: (f, p))),
+                          min_size=1, max_size=max_calls))
+    taken: set[str] = set()
+    names = {k: _other_number(taken, draw(_digits)) for k in
+             ("agent", "agent_id", "other", "other_id", "supervisor", "supervisor_id", "caller", "trigger", "external")}
+    r = _Replay(dialect, names, draw(st.integers(1, 99)), draw(st.integers(1, 0x7FFF_0000)))
+    first = plans[0][0]
+    # the sequence opens with the agent's state (what a desktop knows the agent by): READY for a routed call,
+    # NOT_READY (with a reason code of the administrator's) before a call it places
+    if first in _INBOUND_PARTS:
+        r.ready()
+    else:
+        r.state("agent", _AS.AGENT_STATE_NOT_READY, draw(st.integers(0, 999)))
+    for flow, plan in plans:
+        r.play(flow, plan)
+    # what the client decodes: a field the dialect's version lacks is not sent
+    return [decode_bytes(encode(m, dialect), dialect) for m in r.events]
 
 
 # -- error codes ---------------------------------------------------------------------------------------

@@ -167,3 +167,24 @@ def test_a_server_that_cannot_listen_or_a_save_path_that_cannot_be_written_is_a_
     assert "cannot run" in capsys.readouterr().err
     assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path / "no" / "x.json"), "--time", "3"]) == 2
     assert "--save" in capsys.readouterr().err
+
+
+def test_flows_option_finds_a_client_that_dies_on_a_transfer_and_the_search_command_keeps_it(client_script,
+                                                                                                tmp_path, capsys):
+    crashing = f"{client_script} --bug crash-on-transfer"
+    save = tmp_path / "f.json"
+    args = ["fuzz", "--client-cmd", crashing, "--seed", "3", "--no-malformed", "--save", str(save), *FAST]
+    assert main([*args, "--flows", "transfer"]) == 1
+    err = capsys.readouterr().err
+    assert "CALL_TRANSFERRED_EVENT" in err
+    assert "repeat the search:" in err and "--flows transfer" in err
+    assert main(["fuzz", "--client-cmd", crashing, "--replay", str(save), "--window", "0.3"]) == 1
+
+
+def test_list_flows_and_a_bad_flow(capsys):
+    assert main(["fuzz", "--list-flows"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == [
+        "inbound", "consult", "transfer", "conference", "make_call", "barge_in"]
+    assert main(["fuzz", "--client-cmd", "true", "--flows", "inbound,fax"]) == 2
+    assert "--flows: unknown flow(s) ['fax']; known: inbound, consult" in capsys.readouterr().err

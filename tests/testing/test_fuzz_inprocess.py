@@ -226,3 +226,41 @@ def test_usage_errors():
         fuzz_client("true", client=agent_client())
     with pytest.raises(ValueError):
         fuzz_client(client=agent_client(), count=0)
+
+
+def test_a_client_crashing_on_a_transfer_is_caught_only_with_the_transfer_flow(tmp_path):
+    """The default event sequences are inbound calls only: a client that dies on CALL_TRANSFERRED_EVENT
+    passes them; with flows=("transfer",) the fuzzer finds it, and the smallest case is one transfer."""
+    crashing = agent_client(bug="crash-on-transfer")
+    default = fuzz_client(client=crashing, seed=11, malformed=False, **QUICK)
+    assert default.passed, default.summary()
+    save = tmp_path / "failure.json"
+    result = fuzz_client(client=crashing, seed=11, malformed=False, flows=("inbound", "transfer"), save=save,
+                         **QUICK)
+    assert not result.passed and "CALL_TRANSFERRED_EVENT" in result.failure.reason
+    case = result.failure.case
+    assert len(case.items) == 1 and _types(case).count("CALL_TRANSFERRED_EVENT") == 1
+    assert _types(case).count("BEGIN_CALL_EVENT") <= 2, _types(case)  # the call and its consultation at most
+    again = replay_case(save, client=crashing, window=0.2)
+    assert not again.passed
+    fixed = replay_case(save, client=agent_client(), window=0.2)
+    assert fixed.passed, fixed.summary()
+
+
+def test_a_well_behaved_client_passes_every_flow():
+    """Consultations, conferences, placed calls and barge-in name two calls, other agents and a supervisor:
+    none of it is a protocol violation of a client that only heartbeats."""
+    from mockcti.testing.strategies import FLOWS
+
+    result = fuzz_client(client=agent_client(), seed=5, malformed=False, flows=tuple(FLOWS), **QUICK)
+    assert result.passed, result.summary()
+    assert result.cases_run == QUICK["count"]
+
+
+def test_unknown_flows_are_refused():
+    from hypothesis.errors import InvalidArgument
+
+    from mockcti.testing.fuzz import cases
+
+    with pytest.raises(InvalidArgument, match="flows must be"):
+        cases(flows=["fax"]).validate()

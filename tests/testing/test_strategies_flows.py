@@ -1,0 +1,245 @@
+"""event_sequences(flows=...): consultations, transfers, conferences, placed calls and barge-in, played
+through the simulated contact center, checked against the protocol's ordering rules."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from mockcti.testing.strategies import DIALECTS, FLOWS, event_sequences
+from mockcti.wire import SPECS, MessageType, decode_bytes, encode
+from mockcti.wire.enums import NULL_CALL_ID, AgentState, CallType, EventCause, ReasonCode
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FIND = settings(max_examples=300, deadline=None, database=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))
+M = MessageType
+ALL = tuple(FLOWS)
+NO_ID = 0xFFFFFFFF
+
+
+def call_ids(ev) -> list[int]:
+    """The call IDs an event names (CALL_TRANSFERRED / CALL_CONFERENCED name two, none is NO_ID)."""
+    ids = [getattr(ev, a, None) for a in ("call_id", "primary_call_id", "secondary_call_id")]
+    return [i for i in ids if i is not None and i != NO_ID]
+
+
+@SETTINGS
+@given(st.data())
+def test_every_event_is_a_server_event_that_round_trips_in_the_dialect(data):
+    dialect = data.draw(st.sampled_from(DIALECTS), label="dialect")
+    events = data.draw(event_sequences(dialect=dialect, flows=ALL), label="events")
+    assert events[0].TYPE is M.AGENT_STATE_EVENT, "the sequence opens with the agent's state"
+    for ev in events:
+        assert SPECS[ev.TYPE].direction == "S->C"
+        assert not ev.TYPE.name.endswith("_CONF"), "events only: the agent works its phone"
+        assert decode_bytes(encode(ev, dialect), dialect) == ev
+
+
+@SETTINGS
+@given(st.integers(1, 3).flatmap(lambda n: st.tuples(st.just(n), event_sequences(max_calls=n, flows=ALL))))
+def test_each_call_begins_first_and_ends_last_and_ids_are_consistent(case):
+    max_calls, events = case
+    per_call = defaultdict(list)
+    order = []
+    for i, ev in enumerate(events):
+        for cid in call_ids(ev):
+            if cid not in per_call:
+                order.append(cid)
+            per_call[cid].append((i, ev.TYPE))
+    assert NULL_CALL_ID not in per_call
+    assert order == sorted(order), "call IDs are handed out in increasing order, never reused"
+    # a flow makes at most two calls (the call and its consultation)
+    assert 1 <= len({cid for cid in per_call}) <= 2 * max_calls
+    for cid, evs in per_call.items():
+        types = [t for _, t in evs]
+        assert types[0] is M.BEGIN_CALL_EVENT, (cid, types)
+        assert types[-1] is M.END_CALL_EVENT, (cid, types)
+        assert types.count(M.BEGIN_CALL_EVENT) == 1 and types.count(M.END_CALL_EVENT) == 1, (cid, types)
+    # one agent: every AGENT_STATE_EVENT is its own, and every END_CALL_EVENT names its phone
+    agents = {(e.agent_id, e.agent_extension, e.agent_instrument) for e in events if e.TYPE is M.AGENT_STATE_EVENT}
+    assert len(agents) == 1
+    ((_, ext, _),) = agents
+    assert {e.connection_device_id for e in events if e.TYPE in (M.END_CALL_EVENT, M.BEGIN_CALL_EVENT)} == {ext}
+
+
+@SETTINGS
+@given(event_sequences(flows=ALL, max_calls=3))
+def test_at_most_two_calls_at_once_and_all_over_at_the_end(events):
+    up: set[int] = set()
+    for ev in events:
+        if ev.TYPE is M.BEGIN_CALL_EVENT:
+            up.add(ev.call_id)
+            assert len(up) <= 2, "a call and its consultation"
+        elif ev.TYPE is M.END_CALL_EVENT:
+            up.discard(ev.call_id)
+    assert not up, "every call the agent was told about ended"
+
+
+# what shows that a sequence has a flow of each kind (the center's events for it)
+def _consult_reconnected(evs):
+    ids = [e.call_id for e in evs if e.TYPE is M.BEGIN_CALL_EVENT]
+    return (len(ids) == 2 and any(e.TYPE is M.CALL_SERVICE_INITIATED_EVENT and e.call_id == ids[1] for e in evs)
+            and any(e.TYPE is M.CALL_RETRIEVED_EVENT and e.call_id == ids[0] for e in evs))
+
+
+def _alternated(evs):
+    ids = [e.call_id for e in evs if e.TYPE is M.BEGIN_CALL_EVENT]
+    # ALTERNATE_CALL_REQ: the consultation held, the original call retrieved
+    return len(ids) == 2 and any(e.TYPE is M.CALL_HELD_EVENT and e.call_id == ids[1] for e in evs)
+
+
+def _consult_transfer(evs):
+    return any(e.TYPE is M.CALL_TRANSFERRED_EVENT and e.secondary_call_id != NO_ID for e in evs)
+
+
+def _single_step_transfer(evs):
+    return any(e.TYPE is M.CALL_TRANSFERRED_EVENT and e.secondary_call_id == NO_ID for e in evs)
+
+
+def _consult_conference(evs):
+    return any(e.TYPE is M.CALL_CONFERENCED_EVENT and e.secondary_call_id != NO_ID for e in evs)
+
+
+def _single_step_conference(evs):
+    return any(e.TYPE is M.CALL_CONFERENCED_EVENT and e.secondary_call_id == NO_ID
+               and e.event_cause == EventCause.CEC_NONE for e in evs)
+
+
+def _make_call(evs):
+    return evs[1].TYPE is M.BEGIN_CALL_EVENT and any(e.TYPE is M.CALL_ORIGINATED_EVENT for e in evs)
+
+
+def _barge_in(evs):
+    return any(e.TYPE is M.CALL_CONFERENCED_EVENT and e.event_cause == EventCause.CEC_SUPERVISOR_BARGE_IN
+               for e in evs)
+
+
+def _ring_no_answer(evs):
+    return any(e.TYPE is M.AGENT_STATE_EVENT and e.event_reason_code == ReasonCode.AGT_RNA for e in evs)
+
+
+def _consult_external(evs):
+    # the consulted outside number answers at once: no CALL_DELIVERED_EVENT on the consultation
+    ids = [e.call_id for e in evs if e.TYPE is M.BEGIN_CALL_EVENT]
+    return (len(ids) == 2 and any(e.TYPE is M.CALL_ESTABLISHED_EVENT and e.call_id == ids[1] for e in evs)
+            and not any(e.TYPE is M.CALL_DELIVERED_EVENT and e.call_id == ids[1] for e in evs))
+
+
+PLAIN = {M.BEGIN_CALL_EVENT, M.CALL_DELIVERED_EVENT, M.CALL_ESTABLISHED_EVENT, M.CALL_HELD_EVENT,
+         M.CALL_RETRIEVED_EVENT, M.CALL_CONNECTION_CLEARED_EVENT, M.CALL_CLEARED_EVENT, M.END_CALL_EVENT}
+
+
+def _plain_inbound(evs):
+    """An ACD call and nothing else from its BEGIN_CALL_EVENT to its END_CALL_EVENT."""
+    for i, ev in enumerate(evs):
+        if ev.TYPE is M.BEGIN_CALL_EVENT and ev.call_type == CallType.CALLTYPE_CCX_IN:
+            end = next(j for j in range(i, len(evs)) if evs[j].TYPE is M.END_CALL_EVENT
+                       and evs[j].call_id == ev.call_id)
+            if all(e.TYPE is M.AGENT_STATE_EVENT or (e.TYPE in PLAIN and call_ids(e) == [ev.call_id])
+                   for e in evs[i:end + 1]):
+                return True
+    return False
+
+
+SHOWN_BY = {
+    "inbound": [_ring_no_answer, _plain_inbound],
+    "consult": [_consult_reconnected, _alternated, _consult_external],
+    "transfer": [_consult_transfer, _single_step_transfer],
+    "conference": [_consult_conference, _single_step_conference],
+    "make_call": [_make_call],
+    "barge_in": [_barge_in],
+}
+
+
+@pytest.mark.parametrize("flow,shows", [(f, s) for f, ss in SHOWN_BY.items() for s in ss],
+                         ids=lambda x: x if isinstance(x, str) else x.__name__.strip("_"))
+def test_each_flow_is_generated(flow, shows):
+    found = find(event_sequences(flows=(flow,), max_calls=1), shows, settings=FIND)
+    assert shows(found)
+
+
+def test_without_flows_nothing_but_inbound_calls_are_generated():
+    """The default stays the inbound model: none of the new flows' events."""
+    new = {M.CALL_TRANSFERRED_EVENT, M.CALL_CONFERENCED_EVENT, M.CALL_ORIGINATED_EVENT,
+           M.CALL_SERVICE_INITIATED_EVENT, M.CALL_DATA_UPDATE_EVENT}
+    seen: set = set()
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(event_sequences(max_calls=2))
+    def collect(events):
+        seen.update(e.TYPE for e in events)
+
+    collect()
+    assert not seen & new
+
+
+def test_a_mix_of_flows_draws_every_flow():
+    """Counting over a bounded number of examples: with every flow selected, each kind turns up."""
+    counts: Counter = Counter()
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(event_sequences(flows=ALL, max_calls=2))
+    def collect(events):
+        for flow, shows in SHOWN_BY.items():
+            if any(s(events) for s in shows):
+                counts[flow] += 1
+
+    collect()
+    assert set(counts) == set(FLOWS), counts
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_transfer_shrinks_to_one_plain_transfer(seed):
+    """The plan is drawn first and then played: a case that fails on a transfer shrinks to the one call
+    that makes it, a consultation with the outside number (the simplest target) and no holds."""
+    from hypothesis import Phase
+    from hypothesis import seed as hseed
+
+    smallest = []
+
+    @settings(max_examples=300, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
+              report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    @hseed(seed)
+    @given(event_sequences(flows=ALL, max_calls=3))
+    def search(events):
+        if _consult_transfer(events):
+            smallest.append(events)
+            raise AssertionError("transferred")
+
+    with pytest.raises(AssertionError, match="transferred"):
+        search()
+    found = smallest[-1]
+    names = [e.TYPE.name for e in found]
+    ids = [e.call_id for e in found if e.TYPE is M.BEGIN_CALL_EVENT]
+    assert len(ids) == 2, names  # one call and its consultation
+    assert not any(e.TYPE is M.CALL_DELIVERED_EVENT and e.call_id == ids[1] for e in found), names  # external
+    assert not any(e.TYPE is M.CALL_HELD_EVENT and e.call_id == ids[1] for e in found), names
+    assert len(found) <= 17, names
+
+
+@pytest.mark.parametrize("flows", [(), ("inbound", "fax"), "fax"])
+def test_unknown_or_no_flows_are_refused(flows):
+    with pytest.raises(InvalidArgument, match="flows must be"):
+        event_sequences(flows=flows).validate()
+
+
+def test_one_flow_may_be_named_as_a_string():
+    found = find(event_sequences(flows="make_call", max_calls=1), _make_call, settings=FIND)
+    assert _make_call(found)
+
+
+def test_the_agent_s_state_follows_what_it_asked_for_during_the_call():
+    """WORK asked for while talking is the state after the call (§7.2): the center's rule, in the sequence."""
+    def asked_work(evs):
+        states = [AgentState(e.agent_state) for e in evs if e.TYPE is M.AGENT_STATE_EVENT]
+        return AgentState.AGENT_STATE_WORK in states and _consult_transfer(evs)
+
+    found = find(event_sequences(flows=("transfer",), max_calls=1), asked_work, settings=FIND)
+    last = [e for e in found if e.TYPE is M.AGENT_STATE_EVENT][-1]
+    assert AgentState(last.agent_state) is AgentState.AGENT_STATE_WORK
+    assert found.index(last) > [i for i, e in enumerate(found) if e.TYPE is M.CALL_TRANSFERRED_EVENT][0]
