@@ -509,7 +509,10 @@ def _identity(hub: Any, session: Any) -> tuple[str, str, str] | None:
 
 
 def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
-    """The sequence's made-up agent replaced by the session's agent (so the client recognises it)."""
+    """The sequence's made-up agent replaced by the session's agent (so the client recognises it), in
+    every field that names it, the records of a group too (CALL_CONFERENCED_EVENT's and
+    CALL_TRANSFERRED_EVENT's ConnectedParty list). A made-up party that happens to have the session's
+    agent's ID or extension takes the made-up agent's instead, so it stays another party."""
     if ident is None:
         return messages
     from mockcti.wire import MessageType
@@ -519,19 +522,34 @@ def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
         return messages
     old_id, old_ext = first.agent_id, first.agent_extension
     agent_id, ext, instrument = ident
-    out = []
-    for m in messages:
+    ids = {old_id: agent_id}
+    devices = {old_ext: ext}
+    if agent_id != old_id:
+        ids[agent_id] = old_id
+    for new in (ext, instrument):
+        if new != old_ext:
+            devices.setdefault(new, old_ext)
+
+    def swap(record: Any) -> Any:
         kw = {}
-        for f in dataclasses.fields(m):
-            v = getattr(m, f.name)
-            if not isinstance(v, str):
+        for f in dataclasses.fields(record):
+            v = getattr(record, f.name)
+            if isinstance(v, str):
+                if f.name == "agent_id":
+                    new = ids.get(v, v)
+                elif v == old_ext and f.name in ("agent_instrument", "active_terminal"):
+                    new = instrument
+                else:
+                    new = devices.get(v, v)
+            elif isinstance(v, tuple) and v and dataclasses.is_dataclass(v[0]):
+                new = tuple(swap(item) for item in v)
+            else:
                 continue
-            if f.name == "agent_id" and v == old_id:
-                kw[f.name] = agent_id
-            elif v == old_ext:
-                kw[f.name] = instrument if f.name in ("agent_instrument", "active_terminal") else ext
-        out.append(dataclasses.replace(m, **kw) if kw else m)
-    return out
+            if new != v:
+                kw[f.name] = new
+        return dataclasses.replace(record, **kw) if kw else record
+
+    return [swap(m) for m in messages]
 
 
 class _Fuzzer:

@@ -264,3 +264,57 @@ def test_unknown_flows_are_refused():
 
     with pytest.raises(InvalidArgument, match="flows must be"):
         cases(flows=["fax"]).validate()
+
+
+def _strings(value) -> list[str]:
+    """Every string a message carries, in its group records too."""
+    import dataclasses
+
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, tuple):
+        return [s for v in value for s in _strings(v)]
+    if dataclasses.is_dataclass(value):
+        return [s for f in dataclasses.fields(value) for s in _strings(getattr(value, f.name))]
+    return []
+
+
+def test_the_session_s_agent_replaces_the_made_up_one_in_the_parties_of_a_conference_too():
+    """The fuzzer gives the client its own agent in the events (_rewrite): the ConnectedParty records of
+    CALL_CONFERENCED_EVENT kept the made-up extension, so the client read a conference its phone was not in."""
+    from hypothesis import HealthCheck, find, settings
+
+    from mockcti.testing.fuzz import _rewrite
+    from mockcti.testing.strategies import event_sequences
+    from mockcti.wire import MessageType
+
+    events = find(event_sequences(flows=("conference",), max_calls=1),
+                  lambda evs: any(e.TYPE is MessageType.CALL_CONFERENCED_EVENT for e in evs),
+                  settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+    made_up = events[0].agent_extension
+    out = _rewrite(events, ("1001", "3001", "3001"))
+    assert not [m.TYPE.name for m in out if made_up in _strings(m)]
+    conferenced = next(m for m in out if m.TYPE is MessageType.CALL_CONFERENCED_EVENT)
+    assert "3001" in [p.connected_party_device_id for p in conferenced.parties]
+    assert conferenced.controller_device_id == "3001"
+
+
+def test_a_made_up_party_with_the_session_s_extension_stays_another_party():
+    """A made-up number (the other agent's phone, a caller) equal to the session's extension became the
+    session's own phone after the rewrite: the client was shown a call from itself."""
+    from hypothesis import HealthCheck, find, settings
+
+    from mockcti.testing.fuzz import _rewrite
+    from mockcti.testing.strategies import event_sequences
+    from mockcti.wire import MessageType
+
+    events = find(event_sequences(flows=("make_call",), max_calls=1),
+                  lambda evs: any(e.TYPE is MessageType.CALL_DELIVERED_EVENT for e in evs),
+                  settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+    other = next(e for e in events if e.TYPE is MessageType.CALL_DELIVERED_EVENT).alerting_device_id
+    mine = events[0].agent_extension
+    assert other != mine
+    out = _rewrite(events, ("1001", other, other))  # the live agent's phone has the other agent's number
+    delivered = next(e for e in out if e.TYPE is MessageType.CALL_DELIVERED_EVENT)
+    assert delivered.alerting_device_id != other, "the called phone is not the session's own"
+    assert next(e for e in out if e.TYPE is MessageType.BEGIN_CALL_EVENT).connection_device_id == other
