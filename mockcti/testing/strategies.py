@@ -724,7 +724,7 @@ class _Replay:
             services = 0x7 | (0x80 if who == "supervisor" else 0)
             res = self.center.open_session(Subscription(
                 sid, "agent", services, 0xFFFFFF, 0xFFFF, version=dialect.version, agent_id=names[f"{who}_id"],
-                client_id=f"mockcti-strategies-{who}", profile=dialect.profile.name), self.now)
+                client_id=f"mockcti-strategies-{who}", profile=dialect.profile), self.now)
             assert res.status == StatusCode.E_CTI_NO_ERROR, res
 
     def _keep(self, deliveries: list) -> None:
