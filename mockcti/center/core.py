@@ -92,9 +92,11 @@ _BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, 
 #: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "uccx": {"no_call_to_answer": CF.CF_INVALID_OBJECT_STATE, "no_active_call": CF.CF_INVALID_OBJECT_STATE,
-             "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED},
+             "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED,
+             "conference_full": CF.CF_INVALID_OBJECT_STATE},
     "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
-            "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED},
+            "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED,
+            "conference_full": CF.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED},
 }
 #: the refusals of the supervisor requests whose status UCCX does not name, by CenterConfig.control_failure_codes.
 #: §7.1 says only "supervisor assist / emergency with no supervisor available: FAILURE_CONF", and §6.1 lists
@@ -198,6 +200,12 @@ MAKE_CALL_STATES = (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STAT
 MAKE_CALL_SETUP = functools.reduce(operator.or_, (STATE_MASK[s] for s in MAKE_CALL_STATES))
 #: the same under the ICM profile, whose AgentStateMask gives each state its own bit (ICM_STATE_MASK)
 ICM_MAKE_CALL_SETUP = functools.reduce(operator.or_, (ICM_STATE_MASK[s] for s in MAKE_CALL_STATES))
+#: the phones and parties a call may have once conferenced: what QUERY_DEVICE_INFO_CONF's
+#: MaxDevicesInConference tells the client (a Unified CM ad hoc conference's default, 4); a CONFERENCE_CALL_REQ
+#: (consultative or single-step) or a supervisor's barge-in that would pass it is refused CF_INVALID_OBJECT_STATE
+#: (UCCX publishes CF 0-22 only; ICM's CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED with control_failure_codes = "icm"),
+#: CCX_JTAPI_CCM_PROBLEM (Unified CM refuses the conference); §5's events carry at most 16 parties anyway
+MAX_DEVICES_IN_CONFERENCE = 4
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 #: AGENT_LOGIN_MASK (§6.7) lets the event of a login through: NOT_READY with reason AGT_LOGON (the bit of
 #: the LOGIN state in Subscription.state_filter, set when the session's mask has AGENT_LOGIN_MASK)
@@ -1485,6 +1493,14 @@ class ContactCenter:
                                           f"DialedNumber {dialed!r} is not a number a phone can dial "
                                           "(digits, * and #, a leading +)"))
 
+    def _room_in_conference(self, call: Call, joining: int) -> None:
+        """``joining`` more parties on ``call`` keep it within MAX_DEVICES_IN_CONFERENCE, else the refusal."""
+        if len(call.legs) + joining > MAX_DEVICES_IN_CONFERENCE:
+            raise Refused(control_failure(
+                self._cf["conference_full"], CCX.CCX_JTAPI_CCM_PROBLEM,
+                f"call {call.id} has {len(call.legs)} parties: a conference has at most {MAX_DEVICES_IN_CONFERENCE} "
+                "(QUERY_DEVICE_INFO_CONF MaxDevicesInConference)"))
+
     def _make_call_req(self, out: list[Delivery], sid: int, req: M.MakeCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
         self._need_logged_in(agent)
@@ -1697,6 +1713,7 @@ class ContactCenter:
         if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           "conference needs the original call held and the consulted party connected"))
+        self._room_in_conference(held, len(others))
         before = self._interested(active)
         self._drop_quietly(active, aleg)
         for lg in others:
@@ -1740,6 +1757,7 @@ class ContactCenter:
         if dialed in call.legs or (target is not None and call.leg_of(target.id) is not None):
             raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
                                           f"{dialed} is already on call {call.id}"))
+        self._room_in_conference(call, 1)
         added = M.ConnectedParty(connected_party_call_id=call.id,
                                  connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
                                  connected_party_device_id=target.device if target else dialed)
@@ -1883,7 +1901,8 @@ class ContactCenter:
         # fields keep the values UCCX sends (reference §5.3 QUERY_DEVICE_INFO_CONF, the UCCX page: PeripheralType,
         # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21
         self._conf(out, sid, M.QueryDeviceInfoConf(
-            invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1, max_devices_in_conference=4,
+            invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1,
+            max_devices_in_conference=MAX_DEVICES_IN_CONFERENCE,
             make_call_setup=ICM_MAKE_CALL_SETUP if sid in self.subs and self.subs[sid].profile.icm else MAKE_CALL_SETUP))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
@@ -2044,6 +2063,8 @@ class ContactCenter:
         if sleg is not None and action == _SUPERVISOR_BARGE_IN:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"supervisor {sup.id} is already on call {call.id}"))
+        if sleg is None:
+            self._room_in_conference(call, 1)
         intercept = action == _SUPERVISOR_INTERCEPT
         cause = int(EventCause.CEC_SUPERVISOR_INTERCEPT if intercept else EventCause.CEC_SUPERVISOR_BARGE_IN)
         self._conf(out, sid, conf)

@@ -703,7 +703,7 @@ def test_a_transfer_while_the_consulted_phone_rings_is_not_a_cancelled_consultat
     hangs up, that agent goes to the after-call state, not NOT_READY / AGT_CANCEL_CONSULT."""
     import dataclasses
 
-    w = World(dataclasses.replace(default_center(), acd_rules=False))
+    w = World(dataclasses.replace(default_center(), acd_rules=False, control_failure_codes="icm"))
     w.open(agent_sub(1, "1001"))
     w.open(agent_sub(2, "1002"))
     w.login_ready(1, "1001")
@@ -875,6 +875,78 @@ def test_single_step_conference_refusals_change_nothing(w, how, dialed, want):
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == want
     assert {d: lg.state for d, lg in w.c.calls[cid].legs.items()} == before
     assert [v["rule"] for v in w.c.violations] == (["ACD-1149"] if how == "ringing" else [])
+
+
+def conference_full(m, cf) -> bool:
+    """``m`` is the refusal of a fifth conference party: ``cf``, CCX_JTAPI_CCM_PROBLEM, the limit named."""
+    return (m.TYPE is MT.CONTROL_FAILURE_CONF and (m.failure_code, m.ccx_error_code) == (cf, 88001)
+            and "a conference has at most 4" in m.text)
+
+
+def test_a_conference_has_at_most_the_devices_query_device_info_announces(w):
+    """QUERY_DEVICE_INFO_CONF says MaxDevicesInConference 4: a fifth party (single-step conference,
+    consult + conference, a supervisor's barge-in) is refused and changes nothing: CF_INVALID_OBJECT_STATE
+    (the CF values UCCX publishes), ICM's CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED with control_failure_codes =
+    "icm". Without the limit a single-step conference took a 21st party, and past 16 the
+    CONFERENCE_CALL_CONF, CALL_CONFERENCED_EVENT and SNAPSHOT_CALL_CONF broke §5's NumParties <= 16."""
+    w.login_ready(1, "1001")
+    [info] = w.req(1, M.QueryDeviceInfoReq(invoke_id=60, agent_instrument="3001"))
+    assert info.message.max_devices_in_conference == 4
+    cid = answered(w)
+    for n, number in enumerate(("0655555501", "0655555502")):  # 2 -> 4 parties
+        assert w.req(1, blind_conference(cid, number))[0].message.TYPE is MT.CONFERENCE_CALL_CONF, n
+    before = {d: lg.state for d, lg in w.c.calls[cid].legs.items()}
+    assert len(before) == 4
+    [d] = w.req(1, blind_conference(cid, "0655555503"))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert conference_full(d.message, ControlFailureCode.CF_INVALID_OBJECT_STATE)
+    assert {dv: lg.state for dv, lg in w.c.calls[cid].legs.items()} == before
+
+
+def test_consult_and_conference_onto_a_full_conference_is_refused():
+    """The consultative way to a fifth party (the ACD rules refuse a consultation from a conference,
+    ACD-1148, so only with ``acd_rules = false``): the conference is refused, the consultation stays
+    (here with control_failure_codes = "icm": ICM's CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED)."""
+    import dataclasses
+
+    from mockcti.center import default_center
+
+    w = World(dataclasses.replace(default_center(), acd_rules=False, control_failure_codes="icm"))
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    for number in ("0655555501", "0655555502"):
+        w.req(1, blind_conference(cid, number))
+    before = set(w.c.calls[cid].legs)
+    out = w.req(1, M.ConsultCallReq(invoke_id=61, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=2, dialed_number="0655555504"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    [d] = w.req(1, M.ConferenceCallReq(invoke_id=62, held_call_id=cid, active_call_id=consult,
+                                       held_connection_device_id="3001", active_connection_device_id="3001"))
+    assert conference_full(d.message, ControlFailureCode.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED)
+    assert set(w.c.calls[cid].legs) == before and consult in w.c.calls
+
+
+def test_a_barge_in_on_a_full_conference_is_refused():
+    """The supervisor's phone would be a fifth party: refused, no event."""
+    from mockcti.center import default_center
+
+    w = World(default_center())
+    w.open(agent_sub(3, "1003"))
+    w.open(agent_sub(4, "1004", services=0x87))
+    w.login_ready(3, "1003")
+    w.login_ready(4, "1004", ready=False)
+    cid, _ = w.inbound(csq="Sales", ani="0611")
+    w.req(3, M.AnswerCallReq(invoke_id=5, call_id=cid, connection_device_id="3003"))
+    for number in ("0655555501", "0655555502"):
+        w.req(3, blind_conference(cid, number, device="3003"))
+    [d] = w.req(4, M.SuperviseCallReq(invoke_id=20, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                      agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                      supervisory_action=3, agent_id="1003"))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert conference_full(d.message, ControlFailureCode.CF_INVALID_OBJECT_STATE)
+    assert "3004" not in w.c.calls[cid].legs
 
 
 def _floating_tags(body: bytes, fixed: int) -> list[int]:
