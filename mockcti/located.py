@@ -225,6 +225,17 @@ def _read_yaml(text: str, file: str) -> Any:
         def explicit_seen(out: LDict, key: str) -> bool:
             return key in explicit_keys.get(id(out), set())
 
+        def enter(n: Any, tag: str, line: int, path: str) -> None:
+            """A mapping or sequence node is plain data (its standard tag) and not inside itself (an alias
+            of an enclosing node): it is now being built."""
+            if n.tag != tag:
+                raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
+                                file=file, line=line, key_path=path)
+            if id(n) in active:
+                raise ReadError("a recursive alias (a value that contains itself)", file=file, line=line,
+                                key_path=path)
+            active.add(id(n))
+
         def build(n: Any, path: str = "", depth: int = 1) -> Any:
             """The node as plain data; ``path`` (``rules[0].when``) names it in errors, ``depth``
             counts the levels (an alias can nest deeper than the text: checked here again)."""
@@ -236,13 +247,7 @@ def _read_yaml(text: str, file: str) -> Any:
             if depth > MAX_DEPTH:
                 raise too_deep(file, line, path)
             if isinstance(n, yaml.MappingNode):
-                if n.tag != "tag:yaml.org,2002:map":
-                    raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
-                                    file=file, line=line, key_path=path)
-                if id(n) in active:
-                    raise ReadError("a recursive alias (a value that contains itself)", file=file, line=line,
-                                    key_path=path)
-                active.add(id(n))
+                enter(n, "tag:yaml.org,2002:map", line, path)
                 n_explicit = sum(1 for k, _ in n.value if k.tag != "tag:yaml.org,2002:merge")
                 try:
                     loader.flatten_mapping(n)  # YAML merge keys (<<): merged keys first, explicit keys win
@@ -268,13 +273,7 @@ def _read_yaml(text: str, file: str) -> Any:
                 active.discard(id(n))
                 return out
             if isinstance(n, yaml.SequenceNode):
-                if n.tag != "tag:yaml.org,2002:seq":
-                    raise ReadError(f"unsupported YAML tag {n.tag!r} (only plain data is read)",
-                                    file=file, line=line, key_path=path)
-                if id(n) in active:
-                    raise ReadError("a recursive alias (a value that contains itself)", file=file, line=line,
-                                    key_path=path)
-                active.add(id(n))
+                enter(n, "tag:yaml.org,2002:seq", line, path)
                 out_l = LList(file, line)
                 for i, item in enumerate(n.value):
                     out_l.append(build(item, f"{path}[{i}]", depth + 1))

@@ -13,15 +13,12 @@ from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
 from mockcti.wire.enums import StatusCode as S
 from mockcti.wire.types import NamedArray, NamedVariable
 
-from center_world import World, agent_sub, bridge_sub, only  # tests/support
+from center_world import World, agent_sub, only, two_desktops_and_a_bridge  # tests/support
 
 
 @pytest.fixture
 def w():
-    w = World()
-    w.open(agent_sub(1, "1001"))
-    w.open(agent_sub(2, "1002"))
-    w.open(bridge_sub(9))
+    w = two_desktops_and_a_bridge()
     w.login_ready(1, "1001")
     w.login_ready(2, "1002", ready=False)
     return w

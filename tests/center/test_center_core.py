@@ -21,6 +21,7 @@ from mockcti.wire.enums import (
 
 from center_world import (  # tests/support, on the path by pyproject's pytest pythonpath
     ALL_CALLS, ALL_STATES, World, agent_sub, bridge_sub, calls_index_matches_a_scan, encodable, only, seq,
+    two_desktops_and_a_bridge,
 )
 
 #: a phone's media starting / stopping: a pair of RTP events, input then output (reference §5.4, §7.2)
@@ -30,11 +31,7 @@ STOPPED = ["RTP_STOPPED_EVENT"] * 2
 
 @pytest.fixture
 def w():
-    w = World()
-    w.open(agent_sub(1, "1001"))
-    w.open(agent_sub(2, "1002"))
-    w.open(bridge_sub(9))
-    return w
+    return two_desktops_and_a_bridge()
 
 
 def test_login_ready_not_ready_logout_sequences(w):

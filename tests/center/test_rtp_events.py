@@ -18,7 +18,7 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import CallEventMask, RTPDirection
 
-from center_world import ALL_CALLS, World, agent_sub, bridge_sub, only, seq
+from center_world import ALL_CALLS, World, agent_sub, bridge_sub, only, seq, two_desktops_and_a_bridge
 
 RTP_BITS = int(CallEventMask.RTP_STARTED_MASK | CallEventMask.RTP_STOPPED_MASK)
 STARTED = ["RTP_STARTED_EVENT"] * 2
@@ -39,10 +39,7 @@ def pair(kind, call_id, device):
 
 @pytest.fixture
 def w():
-    w = World()
-    w.open(agent_sub(1, "1001"))
-    w.open(agent_sub(2, "1002"))
-    w.open(bridge_sub(9))
+    w = two_desktops_and_a_bridge()
     w.login_ready(1, "1001")
     return w
 

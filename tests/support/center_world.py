@@ -70,6 +70,16 @@ class World:
         return cid, encodable(out)
 
 
+def two_desktops_and_a_bridge(config=None) -> World:
+    """The usual cast: agent 1001's desktop (session 1), 1002's (session 2) and a bridge (session 9),
+    opened, nobody logged in."""
+    w = World(config)
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(2, "1002"))
+    w.open(bridge_sub(9))
+    return w
+
+
 def calls_index_matches_a_scan(c):
     """The center's agent -> calls index (kept on every leg change) says what a scan of every call says."""
     for agent in c.agents.values():
