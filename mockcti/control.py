@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
-from mockcti.located import fmt_path
+from mockcti.located import fmt_path, type_name
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -225,21 +225,7 @@ def _no_constant(name: str) -> Any:
 
 
 def _type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "an array"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
+    return type_name(v, json=True)
 
 
 #: agent states POST /agents/{id}/state may set (LOGIN logs in: NOT_READY with AGT_LOGON)

@@ -135,8 +135,9 @@ def short(value: Any, n: int = 60) -> str:
     return r if len(r) <= n else r[: n - 3] + "..."
 
 
-def type_name(v: Any) -> str:
-    """What a value is, in words (``an integer``, ``a list``)."""
+def type_name(v: Any, *, json: bool = False) -> str:
+    """What a value is, in words (``an integer``, ``a list``); ``json``: in JSON's words (``a string``,
+    ``an array``, ``an object``), for the control API's bodies."""
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -146,11 +147,11 @@ def type_name(v: Any) -> str:
     if isinstance(v, float):
         return "a number"
     if isinstance(v, str):
-        return "text"
+        return "a string" if json else "text"
     if isinstance(v, dict):
-        return "a mapping"
+        return "an object" if json else "a mapping"
     if isinstance(v, list):
-        return "a list"
+        return "an array" if json else "a list"
     return type(v).__name__
 
 
