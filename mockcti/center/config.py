@@ -51,6 +51,10 @@ MAX_PASSWORD = 63
 #: the largest CSQ id: CALL_QUEUED_EVENT and QUERY_QUEUE_STATISTICS_REQ carry CSQID (tag 62) as an INT
 #: (reference §5.4, §5.7); a larger id did not encode, and the bridges never got the call's CALL_QUEUED_EVENT
 MAX_CSQ_ID = 0x7FFFFFFF
+#: the most CSQs an agent may be in: QUERY_AGENT_STATE_CONF carries one CSQ group per CSQ of the agent and
+#: at most 20 (reference §5.2 NumCSQs 0..20; AGENT_STATE_EVENT allows 99): with more the confirmation broke
+#: the guide's limit
+MAX_AGENT_CSQS = 20
 
 
 def _call_data_max() -> dict[str, int]:
@@ -490,6 +494,9 @@ class _Builder:
             acsqs = a.get("csqs", [])
             if not isinstance(acsqs, list):
                 raise self.err((*p, "csqs"), f"expected a list of CSQ names, got {type_name(acsqs)}")
+            if len(acsqs) > MAX_AGENT_CSQS:
+                raise self.err((*p, "csqs"), f"{len(acsqs)} CSQs; an agent is in at most {MAX_AGENT_CSQS} "
+                               "(QUERY_AGENT_STATE_CONF carries at most 20 CSQ groups, reference §5.2)")
             for j, n in enumerate(acsqs):
                 if not isinstance(n, str):
                     raise self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}")

@@ -388,3 +388,29 @@ async def test_mockcti_serve_message_numbers_and_body_limit_are_configurable():
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_an_agent_in_more_csqs_than_query_agent_state_conf_carries_is_refused(tmp_path):
+    """QUERY_AGENT_STATE_CONF carries one CSQ group per CSQ of the agent, at most 20 (reference §5.2):
+    an agent in 21 CSQs loaded, and its confirmation carried 21 groups. 20 still load."""
+    from mockcti.wire import Dialect, decode_bytes, encode
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    def center(n: int) -> str:
+        csqs = "".join(f"  - {{name: Q{i}, id: {i}}}\n" for i in range(1, 22))
+        mine = ", ".join(f"Q{i}" for i in range(1, n + 1))
+        return f"csqs:\n{csqs}agents:\n  - {{id: '1001', extension: '3001', csqs: [{mine}]}}\n"
+
+    p = tmp_path / "c.yaml"
+    p.write_text(center(21))
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(p)
+    assert str(exc.value) == (f"{p}:24: agents[0].csqs: 21 CSQs; an agent is in at most 20 "
+                              "(QUERY_AGENT_STATE_CONF carries at most 20 CSQ groups, reference §5.2)")
+    p.write_text(center(20))
+    c = ContactCenter(load_center_file(p))
+    from center_world import agent_sub
+
+    c.open_session(agent_sub(1, "1001"), 0.0)
+    (d,) = c.handle(1, QueryAgentStateReq(invoke_id=1, agent_id="1001"), 1.0)
+    assert len(decode_bytes(encode(d.message, Dialect.uccx(14)), Dialect.uccx(14)).csqs) == 20
