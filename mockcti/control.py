@@ -15,7 +15,8 @@ once. Off unless ``mockcti serve --control-port PORT``; listens on loopback only
 
 Endpoints (see :data:`ENDPOINTS`)::
 
-    GET    /health  /state  /journal?since=&kind=&session=&limit=  /violations?since=&session=
+    GET    /health  /state?limit=  /calls?agent=&csq=&after=&limit=  /calls/{id}
+           /journal?since=&kind=&session=&limit=  /violations?since=&session=
     GET    /report  /report/junit  /scenario  /faults
     POST   /calls  /agents/{id}/state  /events/system  /events/failure  /failover  /scenario
            /faults  /reset
@@ -62,7 +63,11 @@ MAX_BODY_BYTES = 1024 * 1024
 #: method, path -> what it does (also served at ``GET /``)
 ENDPOINTS: dict[str, str] = {
     "GET /health": "liveness: {ok, sessions}",
-    "GET /state": "the contact center snapshot plus every connection and open session",
+    "GET /state": "the contact center snapshot plus every connection and open session: ?limit=N calls at most "
+                  "(default 1000; calls_total, calls_truncated)",
+    "GET /calls": "the calls with their data, oldest first: ?agent=ID&csq=NAME&after=CALL_ID&limit=N -> "
+                  "{calls, count, more, next}",
+    "GET /calls/{id}": "one call: type, ANI, DNIS, variables, named variables and arrays, CSQ, queued, legs",
     "GET /journal": "journal entries: ?since=SEQ&kind=KIND&session=SID&limit=N -> {entries, next, more, dropped}",
     "GET /violations": "violations recorded: ?since=SEQ&session=SID",
     "GET /report": "the JSON summary of the run (as summary.json)",
@@ -600,7 +605,8 @@ class ControlServer:
             ("/violations", {"GET": self.get_violations}),
             ("/report", {"GET": self.get_report}),
             ("/report/junit", {"GET": self.get_report_junit}),
-            ("/calls", {"POST": self.post_calls}),
+            ("/calls", {"GET": self.get_calls, "POST": self.post_calls}),
+            ("/calls/(?P<call>[^/]+)", {"GET": self.get_call}),
             ("/calls/(?P<call>[^/]+)/hangup", {"POST": self.post_call_hangup}),
             ("/agents/(?P<agent>[^/]+)/state", {"POST": self.post_agent_state}),
             ("/events/system", {"POST": self.post_system_event}),
@@ -696,9 +702,10 @@ class ControlServer:
                 "scenario": getattr(self.scenario, "name", None)}
 
     async def get_state(self, req: Request) -> Any:
-        req.args(())
+        args = req.args(("limit",))
+        limit = _query_int(args, "limit", lo=0, hi=100_000, default=1000)
         hub = self.hub
-        snap = hub.center.snapshot()
+        snap = hub.center.snapshot(max_calls=limit)
         return {**snap, "open_sessions": hub.open_sessions(), "connections": self._sessions_detail(),
                 "standby": bool(hub.standby), "scenario": getattr(self.scenario, "name", None),
                 "faults": self._faults_view(), "now": round(self.mock.now(), 6)}
@@ -803,14 +810,54 @@ class ControlServer:
         queued = any(call_id in q for q in center.queues.values())
         return {"call_id": call_id, "queued": queued}
 
-    async def post_call_hangup(self, req: Request) -> Any:
-        req.args(())
+    def _call_param(self, req: Request) -> Any:
+        """The call ``{id}`` of the path names, or 404 naming ``call`` (and some calls there are)."""
         text = req.params["call"]
         call = self.hub.center.calls.get(int(text)) if text.isdecimal() and len(text) <= 10 else None
         if call is None:
             known = sorted(self.hub.center.calls)
             raise HTTPError(404, f"unknown call {text[:40]!r}" + _allowed(text, known, show=20, guess=False),
                             field="call", allowed=known[:100])
+        return call
+
+    async def get_calls(self, req: Request) -> Any:
+        args = req.args(("agent", "csq", "after", "limit"))
+        center = self.hub.center
+        after = _query_int(args, "after", lo=0, hi=2 ** 62, default=0) or 0
+        limit = _query_int(args, "limit", lo=1, hi=100_000, default=1000) or 1000
+        agent, csq = args.get("agent"), args.get("csq")
+        if agent is not None and agent not in center.agents:
+            raise HTTPError(400, f"unknown agent {agent!r}" + _allowed(agent, center.agents), field="agent",
+                            allowed=list(center.agents))
+        csq_id = None
+        if csq is not None:
+            csqs = {c.name: c.id for c in center.config.csqs}
+            if csq not in csqs:
+                raise HTTPError(400, f"unknown CSQ {csq!r}" + _allowed(csq, csqs), field="csq", allowed=list(csqs))
+            csq_id = csqs[csq]
+        # calls are kept in the order they were made, call IDs rising: ``after`` pages through them
+        page: list[Any] = []
+        count = 0
+        for c in center.calls.values():
+            if (csq_id is not None and c.csq_id != csq_id) or \
+                    (agent is not None and all(lg.agent != agent for lg in c.legs.values())):
+                continue
+            count += 1
+            if c.id > after and len(page) <= limit:
+                page.append(c)
+        more = len(page) > limit
+        page = page[:limit]
+        positions = center.queue_positions() if page else {}
+        return {"calls": [center.call_view(c, positions) for c in page], "count": count, "more": more,
+                "next": page[-1].id if page else after}
+
+    async def get_call(self, req: Request) -> Any:
+        req.args(())
+        return self.hub.center.call_view(self._call_param(req))
+
+    async def post_call_hangup(self, req: Request) -> Any:
+        req.args(())
+        call = self._call_param(req)
         data = req.json(("device",))
         device = _str(data, "device", max_len=64)
         party = call.ani if device is None else device

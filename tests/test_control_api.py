@@ -411,7 +411,8 @@ async def test_bad_json_types_and_methods(mock):
                            headers={"Content-Type": "application/x-www-form-urlencoded"}, expect=415)
     assert err["field"] == "Content-Type"
     _, headers, err = await call(ctl, "DELETE", "/calls", expect=405)
-    assert headers["allow"] == "POST" and err["field"] == "method" and err["allowed"] == ["POST"]
+    assert headers["allow"] == "GET, POST, HEAD" and err["field"] == "method"
+    assert err["allowed"] == ["GET", "POST", "HEAD"]
     _, headers, err = await call(ctl, "PUT", "/scenario", {"yaml": "name: x"}, expect=405)
     assert headers["allow"] == "DELETE, GET, POST, HEAD"
     _, _, err = await call(ctl, "GET", "/health?verbose=1", expect=400)
@@ -1018,7 +1019,7 @@ async def test_reset_drops_sessions_clears_journal_rebuilds_center(mock):
 async def test_handler_bug_is_500_json_and_the_mock_keeps_serving(mock, monkeypatch):
     server, ctl = mock
 
-    def broken():
+    def broken(**kw):
         raise RuntimeError("snapshot exploded")
 
     monkeypatch.setattr(server.hub.center, "snapshot", broken)
@@ -1144,3 +1145,106 @@ async def test_a_control_client_that_reads_nothing_of_a_big_answer_is_dropped(mo
         assert status == 200
     finally:
         sock.close()
+
+
+# -- the calls and their data (GET /calls, GET /calls/{id}, GET /state) ---------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_calls_show_their_data(mock):
+    """GET /state showed a call's type, ANI, CSQID and legs only, and there was no GET /calls: a suite that
+    injected a call with a DNIS, call variables and ECC data could not check what the center holds. GET
+    /calls/{id}, GET /calls and GET /state show the call's data in a fixed key order, the ECC arrays in the
+    shape POST /calls takes them, where the call waits in its queue, bytes (UserToUserInfo) in hex and a
+    client's non-UTF-8 bytes escaped in a valid UTF-8 answer."""
+    from mockcti.wire.messages import SetCallDataReq
+
+    server, ctl = mock
+    _, _, r = await call(ctl, "POST", "/calls", {
+        "csq": "Sales", "ani": "0612345678", "dnis": "7001",
+        "variables": {"call_variable2": "b", "call_variable1": "a"},
+        "named_variables": {"user.customer.id": "C-42"}, "named_arrays": {"user.items": ["router", None, "modem"]}})
+    assert r["queued"] is True
+    cid = r["call_id"]
+    _, _, view = await call(ctl, "GET", f"/calls/{cid}")
+    assert list(view) == ["call_id", "type", "ani", "dnis", "dialed", "csq_id", "csq", "acd", "queued",
+                          "queue_position", "started", "consult_of", "conferenced", "variables", "named_variables",
+                          "named_arrays", "legs"]
+    assert {k: v for k, v in view.items() if k != "started"} == {
+        "call_id": cid, "type": "CALLTYPE_CCX_IN", "ani": "0612345678", "dnis": "7001", "dialed": "7001",
+        "csq_id": 1, "csq": "Sales", "acd": True, "queued": True, "queue_position": 0, "consult_of": None,
+        "conferenced": False, "variables": {"call_variable1": "a", "call_variable2": "b"},
+        "named_variables": {"user.customer.id": "C-42"}, "named_arrays": {"user.items": ["router", None, "modem"]},
+        "legs": [{"device": "0612345678", "agent": None, "state": "LCS_CONNECT"}]}
+    assert list(view["variables"]) == ["call_variable1", "call_variable2"]
+    _, _, second = await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": "0699999999"})
+    _, _, listed = await call(ctl, "GET", "/calls")
+    assert listed["calls"][0] == view and listed["calls"][1]["queue_position"] == 1
+    assert (listed["count"], listed["more"], listed["next"]) == (2, False, second["call_id"])
+    _, _, state = await call(ctl, "GET", "/state")
+    assert state["calls"] == listed["calls"] and (state["calls_total"], state["calls_truncated"]) == (2, 0)
+
+    # an agent takes the call and sets data a client may send: bytes, and text that is not UTF-8
+    c = await agent_client(server, ready=False)
+    try:
+        await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await c.set_agent_state(AS.AGENT_STATE_READY)  # the queued call is routed to the agent
+        await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+        await c.request(AnswerCallReq(invoke_id=c.next_invoke_id(), call_id=cid, connection_device_id="3001"))
+        await c.request(SetCallDataReq(invoke_id=c.next_invoke_id(), call_id=cid, connection_device_id="3001",
+                                       call_variable10="caf\udce9", user_to_user_info=b"\x00\x01\xff"))
+        status, headers, payload = await asyncio.to_thread(_request, ctl.port, "GET", f"/calls/{cid}")
+        assert status == 200
+        payload.decode("utf-8")  # valid UTF-8 on the wire
+        view = json.loads(payload)
+        assert view["variables"] == {"call_variable1": "a", "call_variable2": "b", "call_variable10": "caf\udce9",
+                                     "user_to_user_info": "0001ff"}
+        assert (view["queued"], view["queue_position"]) == (False, None)
+        assert [(lg["device"], lg["agent"], lg["state"]) for lg in view["legs"]] == [
+            ("0612345678", None, "LCS_CONNECT"), ("3001", "1001", "LCS_CONNECT")]
+        _, _, mine = await call(ctl, "GET", "/calls?agent=1001")
+        assert [x["call_id"] for x in mine["calls"]] == [cid]
+        assert server.internal_errors == 0
+    finally:
+        await c.close()
+
+
+@pytest.mark.asyncio
+async def test_calls_are_paged_and_state_is_bounded(mock):
+    """A center with thousands of calls: GET /calls pages with ?after= and ?limit=, GET /state shows at most
+    ?limit= calls (1000 unless told) and says how many it left out."""
+    server, ctl = mock
+    ids = [(await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": f"06000000{i:02d}"}))[2]["call_id"]
+           for i in range(5)]
+    _, _, page = await call(ctl, "GET", "/calls?limit=2")
+    assert [x["call_id"] for x in page["calls"]] == ids[:2] and page["more"] is True and page["count"] == 5
+    _, _, page = await call(ctl, "GET", f"/calls?limit=2&after={page['next']}")
+    assert [x["call_id"] for x in page["calls"]] == ids[2:4] and page["more"] is True
+    _, _, page = await call(ctl, "GET", f"/calls?limit=2&after={page['next']}")
+    assert [x["call_id"] for x in page["calls"]] == ids[4:] and page["more"] is False
+    assert [x["queue_position"] for x in page["calls"]] == [4]
+    _, _, page = await call(ctl, "GET", "/calls?csq=Support")
+    assert (page["calls"], page["count"], page["more"]) == ([], 0, False)
+    _, _, state = await call(ctl, "GET", "/state?limit=2")
+    assert [x["call_id"] for x in state["calls"]] == ids[:2]
+    assert (state["calls_total"], state["calls_truncated"]) == (5, 3)
+    _, _, state = await call(ctl, "GET", "/state")
+    assert state["calls_truncated"] == 0 and len(state["calls"]) == 5
+
+
+@pytest.mark.parametrize("path,status,field,needle", [
+    ("/calls/16777999", 404, "call", "unknown call '16777999'"),
+    ("/calls/abc", 404, "call", "unknown call 'abc'"),
+    ("/calls?limit=0", 400, "limit", "between 1 and 100000"),
+    ("/calls?after=-1", 400, "after", "non-negative integer"),
+    ("/calls?agent=9999", 400, "agent", "allowed: 1001"),
+    ("/calls?csq=Sale", 400, "csq", "did you mean Sales"),
+    ("/calls?state=x", 400, "state", "unknown query parameter"),
+    ("/calls/16777216?x=1", 400, "x", "this endpoint takes none"),
+    ("/state?limit=x", 400, "limit", "non-negative integer"),
+])
+@pytest.mark.asyncio
+async def test_call_views_refuse_unknown_calls_and_bad_queries(mock, path, status, field, needle):
+    server, ctl = mock
+    _, _, err = await call(ctl, "GET", path, expect=status)
+    assert err["field"] == field and needle in err["error"], err

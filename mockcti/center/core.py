@@ -2302,8 +2302,12 @@ class ContactCenter:
                                                                reserved=bytes(8), team_name=name, records=recs)))
         out.append(Delivery(sid, M.TeamConfigConf(invoke_id=req.invoke_id, status=0)))
 
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready picture of the center (control API, reports)."""
+    def snapshot(self, max_calls: int | None = None) -> dict[str, Any]:
+        """A JSON-ready picture of the center (control API, reports): the calls as :meth:`call_view`
+        shows them, the oldest first, at most ``max_calls`` of them (``calls_truncated``: how many
+        more there are)."""
+        calls = list(itertools.islice(self.calls.values(), max_calls))
+        positions = self.queue_positions() if calls else {}
         return {
             "online": self.online,
             "agents": [{"id": a.id, "extension": a.cfg.extension, "instrument": a.device, "state": a.state.name,
@@ -2311,11 +2315,45 @@ class ContactCenter:
                         "sessions": sorted(self.agent_sessions.get(a.id, ())),
                         "acd_state": self.acd.line_state_name(self, a) if self.acd is not None else None}
                        for a in self.agents.values()],
-            "calls": [{"call_id": c.id, "type": c.type.name, "ani": c.ani, "csq_id": c.csq_id,
-                       "legs": [{"device": lg.device, "agent": lg.agent, "state": lg.state.name}
-                                for lg in c.legs.values()]} for c in self.calls.values()],
+            "calls": [self.call_view(c, positions) for c in calls],
+            "calls_total": len(self.calls),
+            "calls_truncated": len(self.calls) - len(calls),
             "queues": {str(k): list(v) for k, v in self.queues.items() if v},
             "sessions": {"agent": sum(len(v) for v in self.agent_sessions.values()), "bridge": len(self.bridges)},
+        }
+
+    def queue_positions(self) -> dict[int, tuple[int, int]]:
+        """Every queued call: call ID -> (CSQID, its place in that queue, 0 first)."""
+        return {cid: (csq_id, i) for csq_id, q in self.queues.items() for i, cid in enumerate(q)}
+
+    def call_view(self, call: Call, positions: Mapping[int, tuple[int, int]] | None = None) -> dict[str, Any]:
+        """A JSON-ready picture of one call, in a fixed key order: what the call events carry (type,
+        ANI, DNIS, dialed number, call variables in wire order, the ECC named variables and named arrays
+        in the shape a call is injected with: ``{"user.items": ["a", null, "b"]}``), the CSQ, whether it
+        waits in a queue and where, and its legs. Bytes (UserToUserInfo) are shown in hex; a text a
+        client sent that was not UTF-8 keeps its bytes as lone surrogates (``json_text`` escapes them).
+        ``positions``: :meth:`queue_positions`, computed once for many calls."""
+        if positions is None:
+            positions = self.queue_positions()
+        where = positions.get(call.id)
+        csq = next((c.name for c in self.config.csqs if c.id == call.csq_id), None)
+        order = {k: i for i, k in enumerate(CALL_DATA_KEYS)}
+        arrays: dict[str, list[str | None]] = {}
+        for a in call.named_arrays:
+            values = arrays.setdefault(a.name, [])
+            values.extend([None] * (a.index + 1 - len(values)))
+            values[a.index] = a.value
+        return {
+            "call_id": call.id, "type": call.type.name, "ani": call.ani, "dnis": call.dnis, "dialed": call.dialed,
+            "csq_id": call.csq_id if call.csq_id != NONE_ID else None, "csq": csq,
+            "acd": call.acd, "queued": where is not None, "queue_position": where[1] if where is not None else None,
+            "started": round(call.started, 6), "consult_of": call.consult_of, "conferenced": call.conferenced,
+            "variables": {k: (v.hex() if isinstance(v, bytes) else v)
+                          for k, v in sorted(call.variables.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+                          if v is not None},
+            "named_variables": {v.name: v.value for v in call.named_variables},
+            "named_arrays": arrays,
+            "legs": [{"device": lg.device, "agent": lg.agent, "state": lg.state.name} for lg in call.legs.values()],
         }
 
     # -- timers -----------------------------------------------------------------------------------------------
