@@ -19,6 +19,11 @@ connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
 - ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
   server's field) instead of skipping it
 - ``crash-on-transfer``: raises on CALL_TRANSFERRED_EVENT (only ``--flows transfer`` generates one)
+- ``crash-on-queued``: raises on CALL_QUEUED_EVENT (only a bridge is sent one: run it with ``--bridge``
+  under ``mockcti fuzz --view bridge --flows inbound``)
+
+``--bridge`` opens a bridge-mode session (CTI_SERVICE_ALL_EVENTS, a wallboard's or recorder's) instead of
+the agent's.
 """
 
 from __future__ import annotations
@@ -35,11 +40,12 @@ from mockcti.client import CTIClient
 from mockcti.wire import MessageType, encode
 from mockcti.wire.messages import HeartbeatReq, HoldCallReq
 
-BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer")
+BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
+        "crash-on-queued")
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
-                 version: int = 18) -> Any:
+                 version: int = 18, bridge: bool = False) -> Any:
     """An async client ``client(host, port, stop_event)`` for :func:`mockcti.testing.fuzz.fuzz_client`."""
     if bug is not None and bug not in BUGS:
         raise ValueError(f"unknown bug {bug!r}; known: {BUGS}")
@@ -53,8 +59,11 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                 continue
             state = {"heartbeat": True}
             try:
-                await cti.open_agent(agent_id=agent, extension=extension, instrument=extension,
-                                     idle_timeout=idle_timeout, heartbeat=0, timeout=5)
+                if bridge:
+                    await cti.open_bridge(idle_timeout=idle_timeout, heartbeat=0, timeout=5)
+                else:
+                    await cti.open_agent(agent_id=agent, extension=extension, instrument=extension,
+                                         idle_timeout=idle_timeout, heartbeat=0, timeout=5)
             except Exception:  # noqa: BLE001 - refused or dropped: reset and retry
                 await cti.abort()
                 await asyncio.sleep(0.2)
@@ -75,6 +84,8 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                             state["heartbeat"] = False
                     if ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-on-transfer":
                         raise RuntimeError("bug: cannot handle CALL_TRANSFERRED_EVENT")
+                    if ev.TYPE is MessageType.CALL_QUEUED_EVENT and bug == "crash-on-queued":
+                        raise RuntimeError("bug: cannot handle CALL_QUEUED_EVENT")
                     if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "unknown-call-id":
                         req = HoldCallReq(invoke_id=cti.next_invoke_id(), call_id=(ev.call_id + 1_000_000) & 0xFFFFFFFF,
                                           connection_device_id=extension, connection_device_type=0)
@@ -114,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-timeout", type=int, default=20)
     p.add_argument("--agent", default="1001")
     p.add_argument("--extension", default="3001")
+    p.add_argument("--bridge", action="store_true", help="open a bridge-mode session instead of the agent's")
     args = p.parse_args(argv)
     host, port = os.environ.get("CTI_HOST", "127.0.0.1"), int(os.environ.get("CTI_PORT", "42027"))
-    client = agent_client(bug=args.bug, agent=args.agent, extension=args.extension, idle_timeout=args.idle_timeout)
+    client = agent_client(bug=args.bug, agent=args.agent, extension=args.extension, idle_timeout=args.idle_timeout,
+                          bridge=args.bridge)
 
     async def go() -> None:
         stop = asyncio.Event()

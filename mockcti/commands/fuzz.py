@@ -48,6 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "center: consultations, transfers, conferences, placed calls, barge-in (default: inbound "
                         "ACD calls only; see --list-flows)")
     p.add_argument("--list-flows", action="store_true", help="print the call flow names and exit")
+    p.add_argument("--view", metavar="VIEW", default="agent",
+                   help="whose events the --flows sequences are: 'agent' (default: the agent desktop's) or 'bridge' "
+                        "(a bridge-mode session's, CTI_SERVICE_ALL_EVENTS: every agent's events, CALL_QUEUED, every "
+                        "phone's media; the client must open in bridge mode)")
     p.add_argument("--no-malformed", action="store_true", help="legal event sequences only")
     p.add_argument("--defects", metavar="LIST",
                    help="comma-separated defects to use: malformed frames, an event with an undefined floating tag "
@@ -135,6 +139,13 @@ def run(args: argparse.Namespace) -> int:
         unknown = [f for f in flows if f not in FLOWS]
         if unknown or not flows:
             return _usage(f"--flows: unknown flow(s) {unknown}; known: {', '.join(FLOWS)}")
+    from mockcti.testing.strategies import VIEWS
+
+    if args.view not in VIEWS:
+        return _usage(f"--view: unknown view {args.view!r}; known: {', '.join(VIEWS)}")
+    if args.view != "agent" and flows is None:
+        return _usage(f"--view {args.view} needs --flows (the events a bridge is sent while the contact center "
+                      f"plays them), e.g. --flows inbound")
     center = None
     if args.center:
         from mockcti.center import load_center_file
@@ -188,7 +199,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
         result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
                              max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
-                             defects=defects, chunking=not args.no_chunking, flows=flows, save=args.save, **common)
+                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view,
+                             save=args.save, **common)
         print(result.summary(), file=sys.stderr)
     if args.json:
         out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,

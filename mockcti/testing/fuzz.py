@@ -244,13 +244,17 @@ def fuzz_defects() -> dict[str, str]:
 
 
 def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malformed: bool = True,
-          defects: Sequence[str] | None = None, chunking: bool = True, flows: Sequence[str] | None = None) -> Any:
+          defects: Sequence[str] | None = None, chunking: bool = True, flows: Sequence[str] | None = None,
+          view: str = "agent") -> Any:
     """Hypothesis strategy of :class:`FuzzCase` for ``dialect`` (default UCCX v18).
 
     ``defects`` selects among :func:`fuzz_defects` (default all): the malformed-frame defects of
     :data:`~mockcti.testing.strategies.DEFECTS` and :data:`TAGGED_EVENT`. ``flows`` selects the call
     flows of the event sequences (:data:`~mockcti.testing.strategies.FLOWS`, played through the
-    contact center; default: the inbound ACD calls of ``event_sequences()``). Shrinks towards fewer
+    contact center; default: the inbound ACD calls of ``event_sequences()``). ``view="bridge"`` (with
+    ``flows`` only): the event sequences are what a bridge-mode session of that center is sent (every
+    agent's events, CALL_QUEUED_EVENT, every phone's media), for a client that opens in bridge mode
+    (:data:`~mockcti.testing.strategies.VIEWS`). Shrinks towards fewer
     items, event sequences rather than malformed frames, fewer calls and whole (unchunked) delivery.
     """
     from hypothesis import strategies as st
@@ -260,7 +264,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
 
     d = dialect or Dialect.uccx(18)
     chunk = st.none() | st.integers(1, 64) if chunking else st.none()
-    sequences = event_sequences(dialect=d, max_calls=max_calls, flows=flows)
+    sequences = event_sequences(dialect=d, max_calls=max_calls, flows=flows, view=view)
 
     def events_item(pair: tuple[list, int | None]) -> CaseItem:
         msgs, c = pair
@@ -607,6 +611,10 @@ class _Fuzzer:
             self.started_once = True
         return self.wait_session(self.start_timeout)
 
+    def agent_mode(self, sid: int) -> bool:
+        """Whether session ``sid`` opened in agent mode (CTI_SERVICE_CLIENT_EVENTS)."""
+        return bool(self.server.call(lambda hub, now: getattr(hub.session(sid), "agent_mode", False)))
+
     # -- one case ---------------------------------------------------------------------------------------
 
     def run_case(self, case: FuzzCase) -> _Outcome:
@@ -789,7 +797,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 count: int = 100, time_budget: float = 60.0, window: float = 1.0, max_window: float = 3.0,
                 reconnect_timeout: float = 10.0, start_timeout: float = 10.0, max_items: int = 3, max_calls: int = 2,
                 malformed: bool = True, defects: Sequence[str] | None = None, chunking: bool = True,
-                flows: Sequence[str] | None = None,
+                flows: Sequence[str] | None = None, view: str = "agent",
                 min_idle_timeout: int = 20, center: Any = None, profile: str | None = None,
                 host: str = "127.0.0.1", port: int = 0, save: str | Path | None = None,
                 log: Callable[[str], None] | None = None,
@@ -807,7 +815,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
     ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).
     ``on_case(case, failure_reason_or_None)`` is called after each case actually run. ``flows``: the
-    call flows of the event sequences (see :func:`cases`).
+    call flows of the event sequences; ``view="bridge"`` (with ``flows``): what a bridge-mode session is
+    sent, for a client that opens in bridge mode (see :func:`cases`; a client that opens an agent-mode
+    session instead is reported as not started).
     """
     import random
 
@@ -820,6 +830,12 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         raise ValueError("give exactly one of client_cmd and client")
     if count < 1 or time_budget <= 0 or window <= 0:
         raise ValueError("count must be >= 1, time_budget and window > 0")
+    from mockcti.testing.strategies import VIEWS
+
+    if not isinstance(view, str) or view not in VIEWS:
+        raise ValueError(f"view must be one of {list(VIEWS)}, not {view!r}")
+    if view != "agent" and not flows:
+        raise ValueError(f"view={view!r} needs flows (the events a bridge is sent while the center plays them)")
     seed = random.randrange(2 ** 31) if seed is None else int(seed)
     t0 = time.monotonic()
     deadline = t0 + time_budget
@@ -836,6 +852,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             got = fuzzer.ensure_client()
         except OSError as exc:
             got = f"cannot start {client_cmd!r}: {exc}"
+        if not isinstance(got, str) and view == "bridge" and fuzzer.agent_mode(got[0]):
+            got = ("view 'bridge': the client opened an agent-mode session (CTI_SERVICE_CLIENT_EVENTS); a bridge "
+                   "client asks for CTI_SERVICE_ALL_EVENTS")
         if isinstance(got, str):
             result.client_started = False
             result.passed = False
@@ -847,7 +866,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             log(f"mockcti fuzz: client session open ({dialect.profile.name} v{dialect.version}, IdleTimeout "
                 f"{idle if idle else 'none'}); seed {seed}, up to {count} case(s) in {time_budget:g} s")
         strategy = cases(dialect=dialect, max_items=max_items, max_calls=max_calls, malformed=malformed,
-                         defects=defects, chunking=chunking, flows=flows)
+                         defects=defects, chunking=chunking, flows=flows, view=view)
         cache: dict[str, _Outcome] = {}
         failing: list[tuple[FuzzCase, _Outcome]] = []
 
@@ -917,6 +936,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     parts.append("--no-chunking")
                 if flows:
                     parts += ["--flows", shlex.quote(",".join(flows))]
+                if view != "agent":
+                    parts += ["--view", view]
                 if profile:
                     parts += ["--profile", profile]
                 if isinstance(center, (str, Path)):

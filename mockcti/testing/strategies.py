@@ -12,7 +12,8 @@ E_CTI status the server answers (the codec's, or for an undefined floating tag, 
 keeps in ``extra_fields``, the session's); ``event_sequences()`` draws the
 server->client events of legal call flows at one agent (reference §7.2: inbound ACD calls, and with
 ``flows=`` consultations, transfers, conferences, placed calls and barge-in played through the
-simulated contact center); ``error_codes()``
+simulated contact center; ``view="bridge"``: the same replay as a bridge-mode session receives it);
+``error_codes()``
 draws entries of the error catalog. ``st.from_type(MalformedFrame)`` works too.
 
 Options are keyword-only; names are plural nouns.
@@ -31,14 +32,14 @@ from mockcti.wire import Dialect, MessageType, StatusCode, encode
 from mockcti.wire.codec import HEADER
 from mockcti.wire.enums import (
     AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType, DeviceType, EventCause, LineType,
-    LocalConnectionState, ReasonCode, Tag,
+    LocalConnectionState, ReasonCode, ServiceMask, Tag,
 )
 from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group, MessageSpec
 from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray, NamedVariable
 
 __all__ = [
     "messages", "from_message_type", "floating_fields", "frames", "chunkings", "dialects", "strings_for", "field_value",
-    "MalformedFrame", "DEFECTS", "malformed_frames", "undefined_floating_fields", "event_sequences", "FLOWS",
+    "MalformedFrame", "DEFECTS", "malformed_frames", "undefined_floating_fields", "event_sequences", "FLOWS", "VIEWS",
     "error_codes",
 ]
 
@@ -509,7 +510,7 @@ def _call_event(mt: MessageType, call: dict, **kw) -> Any:
 
 
 def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3,
-                    flows: Iterable[str] | None = None) -> st.SearchStrategy[list]:
+                    flows: Iterable[str] | None = None, view: str = "agent") -> st.SearchStrategy[list]:
     """Server->client messages of legal call flows at one agent (reference §7.2).
 
     Without ``flows``: inbound ACD calls. One agent (ID, extension = instrument) takes 1..``max_calls``
@@ -529,16 +530,29 @@ def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3,
     agent works its phone), starting with the agent's state, in the order the center sends them.
     A consultation or conference puts two call IDs in flight at once; each call still begins with
     BEGIN_CALL_EVENT and ends with END_CALL_EVENT.
+
+    ``view`` (with ``flows`` only) says whose deliveries the sequence is: ``"agent"`` (default) the
+    agent's desktop session as above; ``"bridge"`` a bridge-mode session (CTI_SERVICE_ALL_EVENTS, every
+    call event and agent state bit: a wallboard, recorder or CRM bridge) opened in the same generated
+    center, so the same replay: every agent's and the supervisor's events, CALL_QUEUED_EVENT and
+    CALL_DEQUEUED_EVENT, the RTP media events of every phone, END_CALL_EVENT with an empty
+    ConnectionDeviceID (reference §7.2). Each call the bridge hears of still begins with BEGIN_CALL_EVENT
+    and ends with END_CALL_EVENT, once.
     """
     if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
         raise InvalidArgument(f"max_calls must be an int >= 1, not {max_calls!r}")
+    if not isinstance(view, str) or view not in VIEWS:
+        raise InvalidArgument(f"view must be one of {list(VIEWS)}, not {view!r}")
     if flows is None:
+        if view != "agent":
+            raise InvalidArgument(f"view={view!r} needs flows= (the bridge's events are those the contact center "
+                                  f"sends while it plays the flows); without flows only view='agent'")
         return _event_sequences(dialect or Dialect.uccx(18), max_calls)
     chosen = tuple([flows] if isinstance(flows, str) else flows)
     unknown = [f for f in chosen if f not in FLOWS]
     if unknown or not chosen:
         raise InvalidArgument(f"flows must be a non-empty selection of {list(FLOWS)}; got {chosen!r}")
-    return _center_sequences(dialect or Dialect.uccx(18), max_calls, tuple(dict.fromkeys(chosen)))
+    return _center_sequences(dialect or Dialect.uccx(18), max_calls, tuple(dict.fromkeys(chosen)), view)
 
 
 @st.composite
@@ -651,6 +665,13 @@ FLOWS: dict[str, str] = {
 #: the flows that start with an ACD call routed to the agent (READY first); the others start NOT_READY
 _INBOUND_PARTS = frozenset({"inbound", "consult", "transfer", "conference", "barge_in"})
 _SUPERVISOR_BARGE_IN = 3  # SupervisoryAction SUPERVISOR_BARGE_IN (reference §6.20)
+#: whose deliveries :func:`event_sequences` collects (``view=``): the watched agent's desktop session, or a
+#: bridge-mode session (CTI_SERVICE_ALL_EVENTS) of the same center
+VIEWS: dict[str, str] = {
+    "agent": "the watched agent's desktop session (agent mode, CTI_SERVICE_CLIENT_EVENTS)",
+    "bridge": "a bridge-mode session (CTI_SERVICE_ALL_EVENTS): every agent's events, CALL_QUEUED/DEQUEUED, "
+              "the RTP media events of every phone",
+}
 
 
 def _other_number(taken: set[str], draw_digits: str) -> str:
@@ -695,12 +716,14 @@ def _flow_plan(flow: str) -> st.SearchStrategy[dict]:
 
 class _Replay:
     """Plays drawn call flows through a :class:`~mockcti.center.ContactCenter` (pure; ``now`` advances one
-    second a step) and keeps what the watched agent's session is sent, confirmations left out (the
-    agent works its phone: the desktop sees the events only)."""
+    second a step) and keeps what the watched session is sent, confirmations left out (the agent works
+    its phone: the desktop sees the events only): the watched agent's desktop (``view="agent"``) or a
+    bridge-mode session opened before the agents' (``view="bridge"``)."""
 
     RING = 30.0  # ring_no_answer of the generated center
 
-    def __init__(self, dialect: Dialect, names: dict[str, str], csq: int, first_call_id: int) -> None:
+    def __init__(self, dialect: Dialect, names: dict[str, str], csq: int, first_call_id: int,
+                 view: str = "agent") -> None:
         from mockcti.center import AgentConfig, ContactCenter, CSQConfig, Subscription
         from mockcti.center.config import CenterConfig
 
@@ -719,6 +742,14 @@ class _Replay:
         self.invoke = 0
         self.events: list = []
         self.sid = {"agent": 1, "other": 2, "supervisor": 3}
+        self.watched = self.sid["agent"]
+        if view == "bridge":
+            # ALL_EVENTS (bridge mode; no agent fields), every call event and agent state bit
+            self.watched = 4
+            res = self.center.open_session(Subscription(
+                self.watched, "bridge", int(ServiceMask.CTI_SERVICE_ALL_EVENTS), 0xFFFFFF, 0xFFFF,
+                version=dialect.version, client_id="mockcti-strategies-bridge", profile=dialect.profile), self.now)
+            assert res.status == StatusCode.E_CTI_NO_ERROR, res
         for who, sid in self.sid.items():
             # CLIENT_EVENTS | CALL_DATA_UPDATE | CLIENT_CONTROL, and SUPERVISOR for the supervisor; every mask bit
             services = 0x7 | (0x80 if who == "supervisor" else 0)
@@ -728,7 +759,7 @@ class _Replay:
             assert res.status == StatusCode.E_CTI_NO_ERROR, res
 
     def _keep(self, deliveries: list) -> None:
-        mine = self.sid["agent"]
+        mine = self.watched
         self.events.extend(d.message for d in deliveries
                            if d.session_id == mine and not d.message.TYPE.name.endswith("_CONF"))
 
@@ -919,7 +950,7 @@ class _Replay:
 
 
 @st.composite
-def _center_sequences(draw, dialect: Dialect, max_calls: int, flows: tuple[str, ...]) -> list:
+def _center_sequences(draw, dialect: Dialect, max_calls: int, flows: tuple[str, ...], view: str = "agent") -> list:
     from mockcti.wire import decode_bytes
 
     # the plan first, then the replay: every choice is drawn before the center plays it, so a shrunk
@@ -929,7 +960,7 @@ def _center_sequences(draw, dialect: Dialect, max_calls: int, flows: tuple[str, 
     taken: set[str] = set()
     names = {k: _other_number(taken, draw(_digits)) for k in
              ("agent", "agent_id", "other", "other_id", "supervisor", "supervisor_id", "caller", "trigger", "external")}
-    r = _Replay(dialect, names, draw(st.integers(1, 99)), draw(st.integers(1, 0x7FFF_0000)))
+    r = _Replay(dialect, names, draw(st.integers(1, 99)), draw(st.integers(1, 0x7FFF_0000)), view)
     first = plans[0][0]
     # the sequence opens with the agent's state (what a desktop knows the agent by): READY for a routed call,
     # NOT_READY (with a reason code of the administrator's) before a call it places

@@ -188,3 +188,31 @@ def test_list_flows_and_a_bad_flow(capsys):
         "inbound", "consult", "transfer", "conference", "make_call", "barge_in"]
     assert main(["fuzz", "--client-cmd", "true", "--flows", "inbound,fax"]) == 2
     assert "--flows: unknown flow(s) ['fax']; known: inbound, consult" in capsys.readouterr().err
+
+
+def test_view_bridge_finds_a_bridge_client_that_dies_on_call_queued_and_the_search_command_keeps_it(
+        client_script, tmp_path, capsys):
+    """--view bridge: the events are a bridge session's (CALL_QUEUED_EVENT only a bridge is sent)."""
+    crashing = f"{client_script} --bridge --bug crash-on-queued"
+    save = tmp_path / "f.json"
+    args = ["fuzz", "--client-cmd", crashing, "--seed", "3", "--no-malformed", "--flows", "inbound",
+            "--save", str(save), *FAST]
+    assert main([*args, "--view", "bridge"]) == 1
+    err = capsys.readouterr().err
+    assert "CALL_QUEUED_EVENT" in err and "the client process exited with status 1" in err
+    assert "repeat the search:" in err and "--flows inbound --view bridge" in err
+    assert main(["fuzz", "--client-cmd", crashing, "--replay", str(save), "--window", "0.3"]) == 1
+
+
+def test_view_bridge_refuses_a_client_that_opens_an_agent_session(client_script, capsys):
+    assert main(["fuzz", "--client-cmd", client_script, "--flows", "inbound", "--view", "bridge", *FAST]) == 3
+    assert "view 'bridge': the client opened an agent-mode session" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--flows", "inbound", "--view", "wallboard"], "--view: unknown view 'wallboard'; known: agent, bridge"),
+    (["--view", "bridge"], "--view bridge needs --flows"),
+])
+def test_a_bad_view_exits_2(args, message, capsys):
+    assert main(["fuzz", "--client-cmd", "true", *args]) == 2
+    assert message in capsys.readouterr().err

@@ -266,6 +266,25 @@ def test_unknown_flows_are_refused():
         cases(flows=["fax"]).validate()
 
 
+def test_view_bridge_passes_a_bridge_client_and_sends_what_a_bridge_gets():
+    """An in-process bridge client under view="bridge": the cases' events are a bridge session's
+    (unchanged by the agent rewrite) and a well-behaved bridge client passes."""
+    from mockcti.wire import MessageType
+
+    sent: list = []
+    result = fuzz_client(client=agent_client(bridge=True), seed=5, malformed=False, flows=("inbound",), view="bridge",
+                         on_case=lambda case, failure: sent.extend(t for i in case.items for t in i.types), **QUICK)
+    assert result.passed, result.summary()
+    assert MessageType.CALL_QUEUED_EVENT.name in sent
+
+
+@pytest.mark.parametrize("kw,match", [({"view": "wallboard", "flows": ("inbound",)}, "view must be one of"),
+                                      ({"view": "bridge"}, "view='bridge' needs flows")])
+def test_a_bad_view_is_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        fuzz_client(client=agent_client(), seed=1, **kw, **QUICK)
+
+
 def _strings(value) -> list[str]:
     """Every string a message carries, in its group records too."""
     import dataclasses

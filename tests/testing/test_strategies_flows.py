@@ -246,3 +246,68 @@ def test_the_agent_s_state_follows_what_it_asked_for_during_the_call():
     last = [e for e in found if e.TYPE is M.AGENT_STATE_EVENT][-1]
     assert AgentState(last.agent_state) is AgentState.AGENT_STATE_WORK
     assert found.index(last) > [i for i, e in enumerate(found) if e.TYPE is M.CALL_TRANSFERRED_EVENT][0]
+
+
+# -- view="bridge": what a bridge-mode session (ALL_EVENTS) of the same center is sent ------------------
+
+
+@SETTINGS
+@given(st.data())
+def test_bridge_view_every_event_round_trips_in_each_dialect(data):
+    dialect = data.draw(st.sampled_from(DIALECTS), label="dialect")
+    events = data.draw(event_sequences(dialect=dialect, flows=ALL, view="bridge"), label="events")
+    assert events[0].TYPE is M.AGENT_STATE_EVENT, "the bridge first hears of the agent's state"
+    for ev in events:
+        assert SPECS[ev.TYPE].direction == "S->C"
+        assert not ev.TYPE.name.endswith("_CONF"), "events only: the bridge asked for nothing"
+        assert decode_bytes(encode(ev, dialect), dialect) == ev
+
+
+@SETTINGS
+@given(event_sequences(flows=ALL, max_calls=3, view="bridge"))
+def test_bridge_view_each_call_begins_first_and_ends_last_once(events):
+    per_call = defaultdict(list)
+    for ev in events:
+        for cid in call_ids(ev):
+            per_call[cid].append(ev.TYPE)
+    assert per_call and NULL_CALL_ID not in per_call
+    for cid, types in per_call.items():
+        assert types[0] is M.BEGIN_CALL_EVENT, (cid, types)
+        assert types[-1] is M.END_CALL_EVENT, (cid, types)
+        assert types.count(M.BEGIN_CALL_EVENT) == 1 and types.count(M.END_CALL_EVENT) == 1, (cid, types)
+    # a bridge's END_CALL_EVENT names no phone (reference §7.2)
+    assert {e.connection_device_id for e in events if e.TYPE is M.END_CALL_EVENT} == {""}
+
+
+def test_bridge_view_sees_both_agents_and_the_queue():
+    """What the agent's desktop never gets: the other agent's state and CALL_QUEUED_EVENT (a bounded find)."""
+    def shows(events):
+        agents = {e.agent_id for e in events if e.TYPE is M.AGENT_STATE_EVENT}
+        return len(agents) >= 2 and any(e.TYPE is M.CALL_QUEUED_EVENT for e in events)
+
+    found = find(event_sequences(flows=("inbound", "consult"), max_calls=2, view="bridge"), shows, settings=FIND)
+    assert shows(found)
+
+
+def test_agent_view_is_the_default_and_gets_no_queue_events():
+    seen: set = set()
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(event_sequences(flows=("inbound",), max_calls=2))
+    def collect(events):
+        seen.update(e.TYPE for e in events)
+        assert len({e.agent_id for e in events if e.TYPE is M.AGENT_STATE_EVENT}) == 1
+
+    collect()
+    assert M.CALL_QUEUED_EVENT not in seen
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"view": "bridge"}, "view='bridge' needs flows="),
+    ({"flows": ALL, "view": "wallboard"}, "view must be one of \\['agent', 'bridge'\\]"),
+    ({"flows": ALL, "view": None}, "view must be one of"),
+    ({"flows": ALL, "view": ["bridge"]}, "view must be one of"),
+])
+def test_bad_view_is_refused(kw, match):
+    with pytest.raises(InvalidArgument, match=match):
+        event_sequences(**kw).validate()
