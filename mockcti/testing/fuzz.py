@@ -1,7 +1,8 @@
 """Fuzzing CTI clients: generated event sequences and malformed frames against a live client.
 
-A *case* (:class:`FuzzCase`) is a short list of items, each a legal call flow for one agent
-(:func:`~mockcti.testing.strategies.event_sequences`, encoded for the client's dialect) or a
+A *case* (:class:`FuzzCase`) is a short list of items, each a legal call flow as one agent's desktop
+or, with ``view="bridge"``, a bridge session sees it (:func:`~mockcti.testing.strategies.event_sequences`,
+encoded for the client's dialect) or a
 malformed frame (:func:`~mockcti.testing.strategies.malformed_frames`, raw bytes labelled with
 its defect), optionally delivered in small pieces (``chunk`` bytes at a time). The fuzzer
 serves a :class:`~mockcti.testing.fixtures.ThreadedServer`, lets the client under test open a
