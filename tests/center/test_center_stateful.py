@@ -1,0 +1,388 @@
+"""A stateful property test of the whole pure center: one ContactCenter (the default one or a generated
+variant: media events on/off, ACD rules on/off, "uccx" or "icm" refusal codes, timers (an outside
+party answering late, ring-no-answer, wrap-up), the after-call state, the supervisor in every
+team, the bridge speaking UCCX or UCCE) driven by random requests of the desktops of agents 1001-1004
+(1004 a supervisor) and a bridge — every request type the center handles — plus callers arriving and
+hanging up and the clock moving on. Call IDs and devices are drawn mostly from the live ones, so most
+requests mean something; some are random.
+
+After every step: nothing escapes handle() (an internal error is a bug), every delivered message encodes
+(UCCX v18 and UCCE v24), per session and call BEGIN_CALL_EVENT comes first and END_CALL_EVENT last, every
+RTP_STOPPED_EVENT ends a stream an RTP_STARTED_EVENT began, a conference has at most 4 parties, the
+agent -> calls index matches a scan, and an agent TALKING / RESERVED / HOLD has a call. At the end every
+call is hung up: no call is left, and no agent is left TALKING / RESERVED / HOLD."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from center_world import ALL_CALLS, ALL_STATES, AGENT_SVC, BRIDGE_SVC, agent_sub, calls_index_matches_a_scan
+
+from mockcti.center import ContactCenter, Subscription, default_center
+from mockcti.wire import Dialect, decode_bytes, encode
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.dialect import UCCE, UCCX
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import LocalConnectionState as LCS
+
+NONE = 0xFFFFFFFF
+AGENTS = {1: "1001", 2: "1002", 3: "1003", 4: "1004"}
+BRIDGE = 9
+SUP_SVC = 0x87 | AGENT_SVC
+DEVICES = ["3001", "3002", "3003", "3004"]
+EXTERNAL = ["0611", "0622", "+33123", "*86#"]
+BUSY = (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD)
+SETTABLE = [AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY,
+            AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY, AS.AGENT_STATE_TALKING]
+DIALECTS = (Dialect.uccx(18), Dialect.ucce(24))
+#: the call events whose CallID (or PrimaryCallID) is the call they are about
+CALL_EVENTS = {MT.BEGIN_CALL_EVENT, MT.END_CALL_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_ESTABLISHED_EVENT,
+               MT.CALL_HELD_EVENT, MT.CALL_RETRIEVED_EVENT, MT.CALL_CLEARED_EVENT,
+               MT.CALL_CONNECTION_CLEARED_EVENT, MT.CALL_ORIGINATED_EVENT, MT.CALL_CONFERENCED_EVENT,
+               MT.CALL_TRANSFERRED_EVENT, MT.CALL_SERVICE_INITIATED_EVENT, MT.CALL_DATA_UPDATE_EVENT,
+               MT.CALL_FAILED_EVENT, MT.RTP_STARTED_EVENT, MT.RTP_STOPPED_EVENT, MT.CALL_QUEUED_EVENT}
+
+
+def call_of(msg) -> int | None:
+    cid = getattr(msg, "call_id", None)
+    return getattr(msg, "primary_call_id", None) if cid is None else cid
+
+
+@st.composite
+def centers(draw):
+    cfg = default_center()
+    cfg = dataclasses.replace(cfg, rtp_events=draw(st.booleans()), acd_rules=draw(st.booleans()),
+                              control_failure_codes=draw(st.sampled_from(["uccx", "icm"])),
+                              # the timers tick() runs: a far end answering, a ring-no-answer, a wrap-up ending
+                              external_answer_delay=draw(st.sampled_from([0.0, 2.0])),
+                              ring_no_answer=draw(st.sampled_from([0.0, 3.0])),
+                              wrapup_time=draw(st.sampled_from([0.0, 4.0])),
+                              after_call_state=draw(st.sampled_from([AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK_READY,
+                                                                     AS.AGENT_STATE_NOT_READY])))
+    if draw(st.booleans()):  # the supervisor in every agent's team
+        cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") for a in cfg.agents))
+    return cfg
+
+
+class CenterMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = ContactCenter(default_center())
+        self.now = 0.0
+        self.invoke = 0
+        self.told: dict[tuple[int, int], str] = {}  # (sid, CallID) -> "begun" | "ended"
+        self.streams: dict[int, set[tuple]] = {}  # sid -> media streams started and not stopped
+
+    @initialize(cfg=centers(), bridge_ucce=st.booleans(), logins=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+    def start(self, cfg, bridge_ucce, logins):
+        self.c = ContactCenter(cfg)
+        for sid, agent in AGENTS.items():
+            r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC), 0.0)
+            assert r.status == 0, r
+        r = self.c.open_session(Subscription(BRIDGE, "bridge", BRIDGE_SVC, ALL_CALLS, ALL_STATES, client_id="bridge",
+                                             profile=UCCE if bridge_ucce else UCCX), 0.0)
+        assert r.status == 0, r
+        for (sid, agent), on in zip(AGENTS.items(), logins):
+            if on:  # mostly logged in and READY
+                self.send(sid, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN,
+                                                  agent_password="1234", agent_id=agent))
+                self.send(sid, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
+
+    # -- checking what every step delivers ---------------------------------------------------------------
+
+    def check(self, out):
+        for d in out:
+            for dia in DIALECTS:
+                assert decode_bytes(encode(d.message, dia), dia) == d.message, (dia, d.message)
+            mt = d.message.TYPE
+            if mt not in CALL_EVENTS:
+                continue
+            key = (d.session_id, call_of(d.message))
+            was = self.told.get(key)
+            if mt is MT.BEGIN_CALL_EVENT:
+                assert was != "begun", f"BEGIN_CALL_EVENT twice: {key}"
+                self.told[key] = "begun"
+            else:
+                assert was == "begun", f"{mt.name} to session {key[0]} for call {key[1]} " + (
+                    "after its END_CALL_EVENT" if was else "before its BEGIN_CALL_EVENT")
+                if mt is MT.END_CALL_EVENT:
+                    self.told[key] = "ended"
+            if mt in (MT.RTP_STARTED_EVENT, MT.RTP_STOPPED_EVENT):
+                m = d.message
+                stream = (m.call_id, m.connection_device_id, m.direction)
+                mine = self.streams.setdefault(d.session_id, set())
+                if mt is MT.RTP_STARTED_EVENT:
+                    assert stream not in mine, f"RTP_STARTED twice to session {d.session_id}: {stream}"
+                    mine.add(stream)
+                else:
+                    assert stream in mine, f"RTP_STOPPED of no started stream to session {d.session_id}: {stream}"
+                    mine.discard(stream)
+        calls_index_matches_a_scan(self.c)
+        return out
+
+    def send(self, sid, msg):
+        self.now += 1
+        return self.check(self.c.handle(sid, msg, self.now))
+
+    # -- drawing call IDs, devices and numbers ------------------------------------------------------------
+
+    def call_id(self, data, sid=None, lcs=None):
+        """Mostly a call of the session's agent (in connection state ``lcs`` if it has one), else any live
+        call, sometimes an ID no call has."""
+        roll = data.draw(st.integers(0, 19))
+        agent = AGENTS.get(sid)
+        if agent is not None and roll < 15:
+            mine = [(call.id, leg.state) for call, leg in self.c.agent_call_legs(agent)]
+            fit = [cid for cid, state in mine if lcs is None or state is lcs] or [cid for cid, _ in mine]
+            if fit:
+                return data.draw(st.sampled_from(fit))
+        live = sorted(self.c.calls)
+        if live and roll < 18:
+            return data.draw(st.sampled_from(live))
+        return data.draw(st.sampled_from([NONE, 0, 16777499, 99999999]))
+
+    def device(self, data, sid, cid=None):
+        """Mostly the session's own phone (its requests name it), else a party of the call or anything."""
+        roll = data.draw(st.integers(0, 19))
+        if sid in AGENTS and roll < 16:
+            return DEVICES[sid - 1]
+        call = self.c.calls.get(cid)
+        if call is not None and roll < 18:
+            return data.draw(st.sampled_from(sorted(call.legs)))
+        return data.draw(st.sampled_from([*DEVICES, "0611", "", "9999"]))
+
+    def sid(self, data, lcs=None):
+        """Mostly the desktop of an agent with a call (in connection state ``lcs``), else any session."""
+        busy = [sid for sid, agent in AGENTS.items()
+                if any(lcs is None or leg.state is lcs for _, leg in self.c.agent_call_legs(agent))]
+        if busy and data.draw(st.integers(0, 3)):
+            return data.draw(st.sampled_from(busy))
+        return data.draw(self.sids)
+
+    def number(self, data):
+        return data.draw(st.sampled_from([*DEVICES, *DEVICES, *EXTERNAL, "", "abc"]))
+
+    def nid(self):
+        self.invoke += 1
+        return self.invoke
+
+    sids = st.sampled_from([1, 2, 3, 4, BRIDGE])
+    #: SUPERVISE_CALL_REQ: mostly the supervisor's desktop (the only session granted CTI_SERVICE_SUPERVISOR)
+    supervisor_sids = st.sampled_from([4, 4, 4, 4, 1, BRIDGE])
+
+    # -- the requests -------------------------------------------------------------------------------------
+
+    @rule(sid=sids, state=st.sampled_from(SETTABLE), reason=st.sampled_from([0, 0, 5, 32000]), data=st.data())
+    def set_agent_state(self, sid, state, reason, data):
+        agent = AGENTS.get(sid, data.draw(st.sampled_from(list(AGENTS.values()))))
+        self.send(sid, M.SetAgentStateReq(invoke_id=self.nid(), agent_state=state, event_reason_code=reason,
+                                          agent_password=data.draw(st.sampled_from(["1234", "1234", "x"])),
+                                          agent_id=agent if sid == BRIDGE or data.draw(st.booleans()) else None))
+
+    @rule(sid=sids, data=st.data())
+    def make_call(self, sid, data):
+        self.send(sid, M.MakeCallReq(invoke_id=self.nid(), dialed_number=self.number(data),
+                                     agent_instrument=self.device(data, sid), call_variable1="mc"))
+
+    @rule(data=st.data())
+    def answer(self, data):
+        sid = self.sid(data, LCS.LCS_ALERTING)
+        cid = self.call_id(data, sid, LCS.LCS_ALERTING)
+        self.send(sid, M.AnswerCallReq(invoke_id=self.nid(), call_id=cid, connection_device_id=self.device(data, sid, cid)))
+
+    @rule(data=st.data())
+    def pick_up(self, data):  # answering twice as often as the rest: calls get past ringing, media flows
+        self.answer(data)
+
+    @rule(data=st.data())
+    def hold(self, data):
+        sid = self.sid(data, LCS.LCS_CONNECT)
+        cid = self.call_id(data, sid, LCS.LCS_CONNECT)
+        self.send(sid, M.HoldCallReq(invoke_id=self.nid(), call_id=cid, connection_device_id=self.device(data, sid, cid)))
+
+    @rule(data=st.data())
+    def retrieve(self, data):
+        sid = self.sid(data, LCS.LCS_HOLD)
+        cid = self.call_id(data, sid, LCS.LCS_HOLD)
+        self.send(sid, M.RetrieveCallReq(invoke_id=self.nid(), held_call_id=cid,
+                                         held_connection_device_id=self.device(data, sid, cid)))
+
+    @rule(data=st.data())
+    def consult(self, data):
+        sid = self.sid(data, LCS.LCS_CONNECT)
+        cid = self.call_id(data, sid, LCS.LCS_CONNECT)
+        self.send(sid, M.ConsultCallReq(invoke_id=self.nid(), active_call_id=cid,
+                                        active_connection_device_id=self.device(data, sid, cid),
+                                        dialed_number=self.number(data), call_variable2="consult",
+                                        agent_instrument=DEVICES[sid - 1] if sid in AGENTS else None))
+
+    def two(self, data, sid):
+        active = self.call_id(data, sid, LCS.LCS_CONNECT)
+        agent = AGENTS.get(sid)
+        held = [call.id for call, leg in self.c.agent_call_legs(agent) if call.id != active] if agent else []
+        held = data.draw(st.sampled_from(held)) if held and data.draw(st.integers(0, 4)) else self.call_id(data, sid, LCS.LCS_HOLD)
+        return held, active, self.device(data, sid, held), self.device(data, sid, active)
+
+    @rule(single=st.booleans(), data=st.data())
+    def transfer(self, single, data):
+        sid = self.sid(data, LCS.LCS_HOLD)
+        held, active, hdev, adev = self.two(data, sid)
+        if single:
+            self.send(sid, M.TransferCallReq(invoke_id=self.nid(), active_call_id=active, held_call_id=NONE,
+                                             active_connection_device_id=adev, dialed_number=self.number(data)))
+        else:
+            self.send(sid, M.TransferCallReq(invoke_id=self.nid(), active_call_id=active, held_call_id=held,
+                                             active_connection_device_id=adev, held_connection_device_id=hdev))
+
+    @rule(single=st.booleans(), data=st.data())
+    def conference(self, single, data):
+        sid = self.sid(data, LCS.LCS_HOLD)
+        held, active, hdev, adev = self.two(data, sid)
+        if single:
+            self.send(sid, M.ConferenceCallReq(invoke_id=self.nid(), active_call_id=active, held_call_id=NONE,
+                                               held_connection_device_type=0xFFFF, active_connection_device_id=adev,
+                                               dialed_number=self.number(data)))
+        else:
+            self.send(sid, M.ConferenceCallReq(invoke_id=self.nid(), active_call_id=active, held_call_id=held,
+                                               active_connection_device_id=adev, held_connection_device_id=hdev))
+
+    @rule(data=st.data())
+    def alternate(self, data):
+        sid = self.sid(data, LCS.LCS_HOLD)
+        held, active, hdev, adev = self.two(data, sid)
+        self.send(sid, M.AlternateCallReq(invoke_id=self.nid(), active_call_id=active, other_call_id=held,
+                                          active_connection_device_id=adev, other_connection_device_id=hdev))
+
+    @rule(data=st.data())
+    def reconnect(self, data):
+        sid = self.sid(data, LCS.LCS_HOLD)
+        held, active, hdev, adev = self.two(data, sid)
+        self.send(sid, M.ReconnectCallReq(invoke_id=self.nid(), active_call_id=active, held_call_id=held,
+                                          active_connection_device_id=adev, held_connection_device_id=hdev))
+
+    @rule(whole=st.booleans(), data=st.data())
+    def clear(self, whole, data):
+        sid = self.sid(data, None)
+        cid = self.call_id(data, sid)
+        dev = self.device(data, sid, cid)
+        req = M.ClearCallReq if whole else M.ClearConnectionReq
+        self.send(sid, req(invoke_id=self.nid(), call_id=cid, connection_device_id=dev))
+
+    @rule(data=st.data())
+    def set_call_data(self, data):
+        sid = self.sid(data, None)
+        cid = self.call_id(data, sid)
+        named = data.draw(st.sampled_from([(), (M.NamedVariable(name="user.a", value="1"),), (M.NamedVariable(name="user.b", value="x" * 200),)]))
+        arrays = data.draw(st.sampled_from([(), (M.NamedArray(name="user.arr", index=0, value="v"),), (M.NamedArray(name="user.arr", index=3, value="w"),)]))
+        self.send(sid, M.SetCallDataReq(invoke_id=self.nid(), call_id=cid, connection_device_id=self.device(data, sid, cid),
+                                        call_variable3=data.draw(st.sampled_from([None, "", "v3"])),
+                                        customer_phone_number=data.draw(st.sampled_from([None, "0612"])),
+                                        call_type=data.draw(st.sampled_from([None, 1, 9])),
+                                        named_variables=named, named_arrays=arrays))
+
+    @rule(sid=sids, data=st.data())
+    def snapshots(self, sid, data):
+        cid = self.call_id(data)
+        self.send(sid, M.SnapshotCallReq(invoke_id=self.nid(), call_id=cid, connection_device_id=self.device(data, sid, cid)))
+        self.send(sid, M.SnapshotDeviceReq(invoke_id=self.nid(), agent_instrument=self.device(data, sid)))
+
+    @rule(sid=supervisor_sids, action=st.sampled_from([0, 3, 4, 4, 1]), data=st.data())
+    def supervise(self, sid, action, data):
+        agent = data.draw(st.sampled_from(["1001", "1002", "1003", "1003"]))
+        cid = self.call_id(data, int(agent) - 1000, LCS.LCS_CONNECT)
+        kw = {"supervisor_instrument": "3004"} if sid == BRIDGE else {}
+        self.send(sid, M.SuperviseCallReq(invoke_id=self.nid(), agent_call_id=cid, supervisor_call_id=NONE,
+                                          agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                          supervisory_action=action, agent_id=agent, **kw))
+
+    @rule(related=st.booleans(), emergency=st.booleans(), data=st.data())
+    def call_the_supervisor(self, related, emergency, data):
+        sid = self.sid(data, LCS.LCS_CONNECT)
+        cid = self.call_id(data, sid, LCS.LCS_CONNECT) if related else NONE
+        dev = self.device(data, sid, cid)
+        agent = AGENTS.get(sid, data.draw(st.sampled_from(list(AGENTS.values()))))
+        if emergency:
+            self.send(sid, M.EmergencyCallReq(invoke_id=self.nid(), connection_call_id=cid, connection_device_id=dev,
+                                              agent_id=agent))
+        else:
+            self.send(sid, M.SupervisorAssistReq(invoke_id=self.nid(), call_id=cid, connection_device_id=dev,
+                                                 agent_id=agent, text="help"))
+
+    @rule(sid=sids, data=st.data())
+    def queries(self, sid, data):
+        agent = data.draw(st.sampled_from([*AGENTS.values(), "9"]))
+        self.send(sid, M.QueryAgentStateReq(invoke_id=self.nid(), agent_id=agent))
+        self.send(sid, M.QueryDeviceInfoReq(invoke_id=self.nid(), agent_instrument=self.device(data, sid)))
+        self.send(sid, M.QueryAgentQueueStatisticsReq(invoke_id=self.nid(), agent_id=agent))
+        self.send(sid, M.QueryQueueStatisticsReq(invoke_id=self.nid(), csq_id=data.draw(st.sampled_from([1, 2, 7]))))
+        self.send(sid, M.QuerySummaryStatisticsReq(invoke_id=self.nid()))
+
+    # -- the world around -----------------------------------------------------------------------------------
+
+    @rule(to=st.sampled_from(["Sales", "Support", "Sales", "1001", "1002", "1003", "1004"]),
+          named=st.booleans())
+    def deliver_call(self, to, named):
+        self.now += 1
+        where = {"csq": to} if not to.isdigit() else {"agent_id": to}
+        _, out = self.c.deliver_call(self.now, ani="0699", variables={"call_variable1": "in"},
+                                     named_variables={"user.in": "1"} if named else None, **where)
+        self.check(out)
+
+    @rule(to=st.sampled_from(["Sales", "Support"]))
+    def another_caller(self, to):  # callers arrive as often as two kinds of request are made: calls to work on
+        self.deliver_call(to, False)
+
+    @precondition(lambda self: self.c.calls)
+    @rule(data=st.data())
+    def hang_up(self, data):
+        cid = data.draw(st.sampled_from(sorted(self.c.calls)))
+        dev = data.draw(st.sampled_from([None, *sorted(self.c.calls[cid].legs)]))
+        if dev is None and self.c.calls[cid].ani not in self.c.calls[cid].legs:
+            return
+        self.now += 1
+        self.check(self.c.hang_up(self.now, cid, dev))
+
+    @rule(step=st.sampled_from([0.5, 5.0, 60.0]))
+    def tick(self, step):
+        self.now += step
+        self.check(self.c.tick(self.now))
+
+    # -- invariants -----------------------------------------------------------------------------------------
+
+    @invariant()
+    def conferences_have_at_most_four_parties(self):
+        for call in self.c.calls.values():
+            assert not call.conferenced or len(call.legs) <= 4, (call.id, sorted(call.legs))
+
+    @invariant()
+    def busy_agents_have_a_call(self):
+        for agent in self.c.agents.values():
+            if agent.state in BUSY:
+                assert self.c.agent_call_legs(agent.id), f"agent {agent.id} {agent.state.name} without a call"
+
+    def teardown(self):
+        for _ in range(100):  # bounded: every hang-up takes a leg off a call
+            if not self.c.calls:
+                break
+            call = self.c.calls[min(self.c.calls)]
+            self.now += 1
+            self.check(self.c.hang_up(self.now, call.id, next(iter(call.legs))))
+        self.now += 10_000
+        self.check(self.c.tick(self.now))
+        assert not self.c.calls, sorted(self.c.calls)
+        for agent in self.c.agents.values():
+            assert agent.state not in BUSY, f"agent {agent.id} left {agent.state.name} with no call"
+        for sid, streams in self.streams.items():
+            assert not streams, f"session {sid}: media streams never stopped: {sorted(streams)}"
+        for (sid, cid), was in self.told.items():
+            assert was == "ended" or sid not in self.c.subs, f"session {sid} never got END_CALL for {cid}"
+
+
+CenterMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=40, deadline=None,
+                                           suppress_health_check=[HealthCheck.too_slow])
+TestCenterStateful = CenterMachine.TestCase
