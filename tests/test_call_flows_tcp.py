@@ -224,16 +224,22 @@ async def test_consult_then_conference(world):
     assert ev.controller_device_id in (None, "3001")
 
 
-async def test_single_step_conference(world):
-    """CONFERENCE_CALL_REQ with HeldCallID 0xFFFFFFFF and DialedNumber (§5.3): the consulted agent's
-    desktop sees the call ring, then CALL_CONFERENCED (§5.4: after CALL_DELIVERED, even for a blind
-    conference); the recorder sees the same; after the answer all three parties are on one call."""
+async def _1001_talks_1002_logged_in(world):
+    """1001 READY answers an inbound call; 1002 logged in (NOT_READY): the two desktops, the bridge, the call."""
     a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
     await login_ready(a)
     await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
     call_id = world.inbound(agent_id="1001")
     await a.next_event(MT.CALL_DELIVERED_EVENT)
     await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    return a, b, bridge, call_id
+
+
+async def test_single_step_conference(world):
+    """CONFERENCE_CALL_REQ with HeldCallID 0xFFFFFFFF and DialedNumber (§5.3): the consulted agent's
+    desktop sees the call ring, then CALL_CONFERENCED (§5.4: after CALL_DELIVERED, even for a blind
+    conference); the recorder sees the same; after the answer all three parties are on one call."""
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world)
     cc = await a.request(ConferenceCallReq(invoke_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
                                            active_call_id=call_id, active_connection_device_id="3001",
                                            agent_instrument="3001", dialed_number="3002"))
@@ -304,12 +310,7 @@ async def test_every_field_set_call_data_sets_is_kept_and_carried(world):
     """SET_CALL_DATA_REQ's fields (§5.3) reach CALL_DATA_UPDATE_EVENT and the call's later events: the
     ICM customer fields (only CALL_DATA_UPDATE has them) no longer break the next BEGIN_CALL (an internal
     error that reset the requester's connection), CallerEnteredDigits and DialedNumber are not dropped."""
-    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
-    await login_ready(a)
-    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    call_id = world.inbound(agent_id="1001")
-    await a.next_event(MT.CALL_DELIVERED_EVENT)
-    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world)
     await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
                                    customer_phone_number="0611111111", customer_account_number="ACC-7",
                                    caller_entered_digits="42", dialed_number="8000", call_variable2="gold"))
