@@ -28,15 +28,18 @@ def call_ids(ev) -> list[int]:
     return [i for i in ids if i is not None and i != NO_ID]
 
 
+@pytest.mark.parametrize("view", ["agent", "bridge"])
 @SETTINGS
 @given(st.data())
-def test_every_event_is_a_server_event_that_round_trips_in_the_dialect(data):
+def test_every_event_is_a_server_event_that_round_trips_in_the_dialect(view, data):
+    """Both views open with the agent's state and carry events only (the agent works its phone, the
+    bridge asked for nothing), each of which round-trips in the drawn dialect."""
     dialect = data.draw(st.sampled_from(DIALECTS), label="dialect")
-    events = data.draw(event_sequences(dialect=dialect, flows=ALL), label="events")
+    events = data.draw(event_sequences(dialect=dialect, flows=ALL, view=view), label="events")
     assert events[0].TYPE is M.AGENT_STATE_EVENT, "the sequence opens with the agent's state"
     for ev in events:
         assert SPECS[ev.TYPE].direction == "S->C"
-        assert not ev.TYPE.name.endswith("_CONF"), "events only: the agent works its phone"
+        assert not ev.TYPE.name.endswith("_CONF"), "events only"
         assert decode_bytes(encode(ev, dialect), dialect) == ev
 
 
@@ -249,18 +252,6 @@ def test_the_agent_s_state_follows_what_it_asked_for_during_the_call():
 
 
 # -- view="bridge": what a bridge-mode session (ALL_EVENTS) of the same center is sent ------------------
-
-
-@SETTINGS
-@given(st.data())
-def test_bridge_view_every_event_round_trips_in_each_dialect(data):
-    dialect = data.draw(st.sampled_from(DIALECTS), label="dialect")
-    events = data.draw(event_sequences(dialect=dialect, flows=ALL, view="bridge"), label="events")
-    assert events[0].TYPE is M.AGENT_STATE_EVENT, "the bridge first hears of the agent's state"
-    for ev in events:
-        assert SPECS[ev.TYPE].direction == "S->C"
-        assert not ev.TYPE.name.endswith("_CONF"), "events only: the bridge asked for nothing"
-        assert decode_bytes(encode(ev, dialect), dialect) == ev
 
 
 @SETTINGS
