@@ -328,7 +328,8 @@ class _ScenarioFeature:
 
 def _with_profile(hub_config: Any, profile: Any) -> Any:
     """``hub_config`` serving ``profile`` (a scenario's dialect) instead of its own, keeping its other
-    session settings and the wire numbers its profile was given (``--message-id``)."""
+    session settings, the wire numbers its profile was given (``--message-id``) and its field tags
+    (``--field-tag``)."""
     import dataclasses
 
     from mockcti.wire.dialect import PROFILES
@@ -339,6 +340,8 @@ def _with_profile(hub_config: Any, profile: Any) -> Any:
         moved = {mt: wid for wid, mt in current.by_wire_id.items() if stock.by_wire_id.get(wid) is not mt}
         if moved:
             profile = profile.with_type_ids(moved)
+    if current.field_tags:
+        profile = profile.with_field_tags({f"{mt.name}.{name}": tag for mt, name, tag in current.field_tags})
     return dataclasses.replace(hub_config, session=dataclasses.replace(hub_config.session, profile=profile))
 
 

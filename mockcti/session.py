@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from mockcti.wire import (
     SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, Message, MessageType, StatusCode, decode, decoder, encode,
-    encode_shared, invoke_id_of,
+    encode_shared, invoke_id_of, spec_in,
 )
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import ICM_ONLY_TAGS, SERVICES_NEEDED, UCCX_TAGS, ServiceMask, services_text
@@ -295,10 +295,11 @@ def _base_dialect(config: "SessionConfig") -> Dialect:
     return d
 
 
-def _repeated_fields(mt: MT, version: int, extra_fields: tuple[tuple[int, bytes], ...]) -> dict[int, str]:
-    """Of the tags decode() kept in ``extra_fields``, those ``mt`` defines in ``version`` (so a repeat
-    of a single field, not an unknown tag): tag -> field name."""
-    defined = SPECS[mt].fields_by_tag
+def _repeated_fields(mt: MT, dialect: Dialect, version: int,
+                     extra_fields: tuple[tuple[int, bytes], ...]) -> dict[int, str]:
+    """Of the tags decode() kept in ``extra_fields``, those ``mt`` defines in ``version`` in the dialect's
+    profile (so a repeat of a single field, not an unknown tag): tag -> field name."""
+    defined = spec_in(mt, dialect).fields_by_tag
     out: dict[int, str] = {}
     for tag, _ in extra_fields:
         f = defined.get(tag)
@@ -718,7 +719,7 @@ class Session:
                 return None
         if msg.extra_fields and self.config.reject_unknown_tags:
             version = msg.version_number if mt is _OPEN_REQ else dialect.version  # type: ignore[attr-defined]
-            repeated = _repeated_fields(mt, version, msg.extra_fields)
+            repeated = _repeated_fields(mt, dialect, version, msg.extra_fields)
             undefined = [t for t, _ in msg.extra_fields if t not in repeated]
             if undefined:
                 tags = ", ".join(map(str, undefined))

@@ -28,6 +28,9 @@ from mockcti.journal import Journal
     (["--min-version", "15", "--max-version", "12"], "min must not exceed max"),
     (["--min-version", "0"], "the uccx profile speaks versions 10-18"),
     (["--profile", "uccx", "--max-version", "24"], "the uccx profile speaks versions 10-18"),
+    (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState"], "expected MESSAGE.Field=TAG"),
+    (["--field-tag", "SNAPSHOT_DEVICE_CONF.State=75"], "SNAPSHOT_DEVICE_CONF has no floating field 'State'"),
+    (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=56"], "tag 56 is CallConnectionCallID's"),
 ])
 def test_bad_values_are_usage_errors(args, text, capsys):
     argv = ["serve", *args] if args[0] == "--port" else ["serve", "--port", "0", *args]

@@ -684,3 +684,66 @@ async def test_what_a_call_on_the_loop_sends_is_journalled_at_the_calls_time():
         await c.close()
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize("profile, dialect, state_tag", [
+    ("uccx", Dialect.uccx(14), 61), ("uccx", Dialect.uccx(18), 61),
+    ("ucce", Dialect.ucce(19), 75), ("ucce", Dialect.ucce(24), 75),
+    ("uccx SNAPSHOT_DEVICE_CONF.CallState=75", None, 75),
+], ids=["uccx14", "uccx18", "ucce19", "ucce24", "uccx14-field-tag-75"])
+async def test_snapshot_device_conf_carries_each_calls_state_in_the_profiles_tag(profile, dialect, state_tag):
+    """A client's SNAPSHOT_DEVICE_REQ for a phone with a ringing call: the CONF's per-call group is
+    CallConnectionCallID (56), CallConnectionDeviceType (57), CallConnectionDeviceID (58) and the call's
+    state in tag 61 in a UCCX session (the UCCX page: CallDeviceConnectionState[61]), in ICM's
+    CALL_STATE_TAG 75 in a UCCE one (or a UCCX one given that reading: ``--field-tag``). mockcti sent 75
+    to both: a client written from the UCCX page found no call state."""
+    from mockcti.commands import with_field_tags
+    from mockcti.hub import HubConfig
+    from mockcti.session import SessionConfig
+    from mockcti.testing.fixtures import hub_config_for
+    from mockcti.wire import UCCX
+    from mockcti.wire.messages import SnapshotDeviceReq
+    from tcp_world import deliver_call
+
+    if dialect is None:  # what `mockcti serve --field-tag SNAPSHOT_DEVICE_CONF.CallState=75` serves
+        uccx = with_field_tags(UCCX, profile.split()[1:])
+        dialect = Dialect(profile=uccx, version=14)
+        server = await started(hub_config=HubConfig(session=SessionConfig(profile=uccx)))
+    else:
+        server = await started(hub_config=hub_config_for(profile))
+    desk = await CTIClient.connect(server.host, server.port, dialect=dialect)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        await desk.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, client_id="desk")
+        await desk.set_agent_state(AgentState.AGENT_STATE_LOGIN, password="1234")
+        await desk.set_agent_state(AgentState.AGENT_STATE_READY)
+        call_id = deliver_call(server, agent_id="1001")
+        await desk.next_event(MessageType.CALL_DELIVERED_EVENT)
+        # a bridge on a bare socket, to see the bytes: OPEN_REQ, then SNAPSHOT_DEVICE_REQ for the phone
+        writer.write(encode(OpenReq(invoke_id=1, version_number=dialect.version, idle_timeout=60,
+                                    services_requested=0x14, call_msg_mask=0, agent_state_mask=0,
+                                    client_id="snap", client_password=b""), dialect)
+                     + encode(SnapshotDeviceReq(invoke_id=2, snapshot_device_type=0, agent_instrument="3001"), dialect))
+        fb, found = FrameBuffer(), None
+        for _ in range(50):  # bounded: the OPEN_CONF and the SNAPSHOT_DEVICE_CONF, maybe events between
+            data = await asyncio.wait_for(reader.read(65536), 5.0)
+            assert data, "the server closed the connection"
+            found = next((f for f in fb.feed(data) if f.type_id == int(MessageType.SNAPSHOT_DEVICE_CONF)), None)
+            if found is not None:
+                break
+        assert found is not None
+        tw, lw = dialect.tag_width, dialect.length_width
+        fields, pos = [], 6  # InvokeID, NumCalls
+        while pos < len(found.body):
+            tag = int.from_bytes(found.body[pos:pos + tw], "big")
+            n = int.from_bytes(found.body[pos + tw:pos + tw + lw], "big")
+            fields.append((tag, found.body[pos + tw + lw:pos + tw + lw + n]))
+            pos += tw + lw + n
+        assert found.body[:6] == bytes.fromhex("00000002 0001")
+        assert fields == [(56, call_id.to_bytes(4, "big")), (57, b"\x00\x00"), (58, b"3001\x00"),
+                          (state_tag, b"\x00\x02")]  # LCS_ALERTING
+        assert decode(found, dialect).calls[0].call_state == 2
+    finally:
+        writer.close()
+        await desk.close()
+        await server.stop()

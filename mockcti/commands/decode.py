@@ -6,6 +6,8 @@ import argparse
 import re
 import sys
 
+from mockcti.commands import FIELD_TAG_HELP, with_field_tags
+
 HELP = "decode CTI frames given as hex (argument or '-' for stdin) or raw bytes (--file)"
 
 #: the most hex text read from stdin (a hexdump -C line carries 16 bytes in 78 characters)
@@ -29,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=["uccx", "ucce"], default="uccx", help="protocol profile (default uccx)")
     p.add_argument("--v18-length-width", type=int, choices=[1, 2], default=2,
                    help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
+    p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
     p.add_argument("--reserved", action="store_true", help="also show reserved fields that carry their usual value")
 
 
@@ -282,7 +285,11 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.wire.dialect import PROFILES
     from mockcti.wire.render import format_message, message_to_dict
 
-    profile = PROFILES[args.profile]
+    try:
+        profile = with_field_tags(PROFILES[args.profile], args.field_tag)
+    except ValueError as exc:
+        print(f"mockcti decode: --field-tag: {exc}", file=sys.stderr)
+        return 2
     if args.version is not None and not profile.supports(args.version):
         print(f"mockcti decode: --version {args.version} is not a {profile.name} protocol version "
               f"({profile.min_version}..{profile.max_version})", file=sys.stderr)

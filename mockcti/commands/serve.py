@@ -7,6 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
+from mockcti.commands import FIELD_TAG_HELP, with_field_tags
+
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
 #: most inbound calls a minute --calls-per-minute takes (1,000 a second: far beyond any CCX)
@@ -41,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
                    help="wire number of a message whose number is unknown (reference §4, U: the mock uses "
                         "provisional numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
+    g.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
     g.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                    help="largest message body accepted (reference §2.4, U: default 12492); a bigger one "
                         "is answered FAILURE_CONF and its connection closed")
@@ -247,6 +250,11 @@ def run(args: argparse.Namespace) -> int:
             why = f"unknown message {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
             print(f"mockcti serve: --message-id: {why}", file=sys.stderr)
             return 2
+    try:
+        profile = with_field_tags(profile, args.field_tag)
+    except ValueError as exc:
+        print(f"mockcti serve: --field-tag: {exc}", file=sys.stderr)
+        return 2
     if args.max_body is not None and not 8 <= args.max_body <= 0xFFFFFFFF:
         print(f"mockcti serve: --max-body {args.max_body}: expected 8 .. {0xFFFFFFFF} bytes", file=sys.stderr)
         return 2

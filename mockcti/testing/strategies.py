@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from mockcti.wire import Dialect, MessageType, StatusCode, encode
+from mockcti.wire import Dialect, MessageType, StatusCode, encode, spec_in
 from mockcti.wire.codec import HEADER
 from mockcti.wire.enums import (
     AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType, DeviceType, EventCause, LineType,
@@ -121,7 +121,7 @@ def from_message_type(message_type: MessageType | type, *, dialect: Dialect | No
     if isinstance(message_type, type):
         message_type = message_type.TYPE
     dialect = dialect or Dialect.uccx(18)
-    spec = SPECS[MessageType(message_type)]
+    spec = spec_in(MessageType(message_type), dialect)  # the profile's tags (Profile.retag)
     kw: dict[str, st.SearchStrategy] = {}
     fixed = spec.fixed_for(dialect.version)
     tail = fixed[len(fixed) - spec.optional_tail:] if spec.optional_tail else ()
@@ -175,7 +175,7 @@ def messages(*, dialect: Dialect | None = None, types: Sequence[MessageType] | N
 def floating_fields(message_type: MessageType, *, dialect: Dialect | None = None) -> st.SearchStrategy:
     """(FloatingField, value) pairs of one message type's simple floating fields."""
     dialect = dialect or Dialect.uccx(18)
-    fields = [f for f in SPECS[message_type].fields_by_tag.values() if _fits(f, dialect)]
+    fields = [f for f in spec_in(MessageType(message_type), dialect).fields_by_tag.values() if _fits(f, dialect)]
     return st.sampled_from(fields).flatmap(lambda f: st.tuples(st.just(f), field_value(f)))
 
 
@@ -262,7 +262,7 @@ def _requests(dialect: Dialect, keep=lambda spec, d: True) -> list[MessageType]:
             dialect.profile.wire_id(mt)
         except KeyError:
             continue
-        if keep(spec, dialect):
+        if keep(spec_in(mt, dialect), dialect):
             out.append(mt)
     return out
 
@@ -393,15 +393,15 @@ def _appended(draw, dialect: Dialect, defect: str) -> MalformedFrame:
     elif defect == "truncated floating header":
         extra = draw(st.binary(min_size=1, max_size=d.tag_width + d.length_width - 1))
     elif defect == "numeric field of wrong size":
-        f = draw(st.sampled_from(_fields(msg.SPEC, d, _is_numeric)))
+        f = draw(st.sampled_from(_fields(spec_in(msg.TYPE, d), d, _is_numeric)))
         length = draw(st.integers(0, f.kind.size + 4).filter(lambda n: n != f.kind.size))
         extra = _tlv_header(f.tag, length, d) + draw(st.binary(min_size=length, max_size=length))
     elif defect == "field longer than its maximum":
-        f = draw(st.sampled_from(_fields(msg.SPEC, d, _has_room_to_overflow)))
+        f = draw(st.sampled_from(_fields(spec_in(msg.TYPE, d), d, _has_room_to_overflow)))
         length = draw(st.integers(f.max_len + 1, min(max_len, f.max_len + 40)))
         extra = _tlv_header(f.tag, length, d) + draw(st.binary(min_size=length, max_size=length))
     elif defect == "named variable without NUL":
-        f = draw(st.sampled_from(_fields(msg.SPEC, d, lambda f, d: f.kind is NAMEDVAR)))
+        f = draw(st.sampled_from(_fields(spec_in(msg.TYPE, d), d, lambda f, d: f.kind is NAMEDVAR)))
         data = draw(st.binary(min_size=0, max_size=f.max_len).map(lambda b: b.replace(b"\x00", b"x")))
         extra = _tlv_header(f.tag, len(data), d) + data
     elif defect == "unknown floating tag":

@@ -13,6 +13,7 @@ Nothing in this package does I/O, sleeps or reads a clock.
 from . import enums, messages
 from .codec import (
     Frame, decode, decode_bytes, decoder, decode_construct, encode, encode_construct, encode_shared, invoke_id_of,
+    spec_in,
 )
 from .dialect import UCCE, UCCX, Dialect, Profile
 from .enums import MessageType, StatusCode, Tag
@@ -24,7 +25,7 @@ from .spec import MESSAGE_CLASSES, SPECS, Message, MessageSpec, spec_for
 __all__ = [
     "enums", "messages",
     "Frame", "decode", "decoder", "decode_bytes", "decode_construct", "encode", "encode_construct", "encode_shared",
-    "invoke_id_of",
+    "invoke_id_of", "spec_in",
     "UCCE", "UCCX", "Dialect", "Profile",
     "MessageType", "StatusCode", "Tag",
     "CTIError", "DecodeError", "EncodeError", "FrameError",

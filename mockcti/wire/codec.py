@@ -33,12 +33,12 @@ from .dialect import Dialect
 from .enums import MessageType, StatusCode
 from .errors import DecodeError, EncodeError
 from .fastpath import build_decoder, build_encoder
-from .spec import SPECS, FloatingField, Group, Message, MessageSpec
+from .spec import SPECS, FloatingField, Group, Message, MessageSpec, spec_for
 from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable, fixed_format
 
 __all__ = [
     "Frame", "decode", "decoder", "encode", "decode_construct", "encode_construct", "decode_bytes",
-    "invoke_id_of", "HEADER",
+    "invoke_id_of", "HEADER", "spec_in",
 ]
 
 HEADER = struct.Struct(">II")  # BodyLength (bytes after the header), MessageTypeID
@@ -118,9 +118,17 @@ def _field_ok_for(f: FloatingField, tw: int) -> bool:
     return tw == 2 or f.tag <= 0xFF
 
 
+def spec_in(mt: MessageType, dialect: Dialect) -> MessageSpec:
+    """The layout of ``mt`` in ``dialect``'s profile: the declaration with the tags the profile gives
+    some fields (:meth:`~mockcti.wire.dialect.Profile.retag`; SNAPSHOT_DEVICE_CONF CallState is 61 under
+    uccx, 75 under ucce). What the codec encodes and decodes with, compiled once per dialect."""
+    return spec_for(mt, dialect.profile.retag(mt))
+
+
 @lru_cache(maxsize=None)
-def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int) -> _Layout:
-    spec = SPECS[mt]
+def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int,
+            retag: tuple[tuple[str, int], ...] = ()) -> _Layout:
+    spec = spec_for(mt, retag)
     fixed = spec.fixed_for(version)
     tail = fixed[len(fixed) - spec.optional_tail:] if spec.optional_tail else ()
     head = fixed[: len(fixed) - len(tail)]
@@ -167,7 +175,8 @@ def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int) -> _L
 
 
 def _layout_for(mt: MessageType, dialect: Dialect) -> _Layout:
-    return _layout(mt, dialect.version, dialect.tag_width, dialect.length_width, dialect.profile.wire_id(mt))
+    return _layout(mt, dialect.version, dialect.tag_width, dialect.length_width, dialect.profile.wire_id(mt),
+                   dialect.profile.retag(mt))
 
 
 def _build_groups(g: Group, instances: list[dict]) -> tuple:
@@ -354,7 +363,7 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
             raise DecodeError(f"message type {type_id} is not part of the {dialect.profile.name} protocol",
                               status=S.E_CTI_INVALID_MESSAGE_TYPE, invoke_id=invoke_id_of(body), type_id=type_id)
         fn = None if mt is MessageType.OPEN_REQ else _decoder(mt, dialect.version, dialect.tag_width,
-                                                               dialect.length_width)
+                                                               dialect.length_width, dialect.profile.retag(mt))
         entry = cache[type_id] = (mt, fn)
     mt, fn = entry
     if fn is None:  # OPEN_REQ: one decoder per VersionNumber
@@ -362,7 +371,7 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
         key = (type_id, d.version)
         fn = cache.get(key)
         if fn is None:
-            fn = cache[key] = _decoder(mt, d.version, d.tag_width, d.length_width)
+            fn = cache[key] = _decoder(mt, d.version, d.tag_width, d.length_width, d.profile.retag(mt))
         dialect = d
     if not dialect.strict:
         try:
@@ -390,17 +399,18 @@ def decoder(mt: MessageType, dialect: Dialect):
     of its own VersionNumber) nor a strict dialect (decode() checks reserved fields there)."""
     if mt is MessageType.OPEN_REQ or dialect.strict:
         raise ValueError(f"decode() does not use a dialect's compiled decoder for {mt.name} / a strict dialect")
-    return _decoder(mt, dialect.version, dialect.tag_width, dialect.length_width)
+    return _decoder(mt, dialect.version, dialect.tag_width, dialect.length_width, dialect.profile.retag(mt))
 
 
 @lru_cache(maxsize=None)
-def _decoder(mt: MessageType, version: int, tw: int, lw: int):
-    return build_decoder(SPECS[mt], version, tw, lw, _place, _build_groups)
+def _decoder(mt: MessageType, version: int, tw: int, lw: int, retag: tuple[tuple[str, int], ...] = ()):
+    return build_decoder(spec_for(mt, retag), version, tw, lw, _place, _build_groups)
 
 
 @lru_cache(maxsize=None)
-def _encoder(mt: MessageType, version: int, tw: int, lw: int, wire_id: int):
-    return build_encoder(SPECS[mt], version, tw, lw, wire_id, _enc_value)
+def _encoder(mt: MessageType, version: int, tw: int, lw: int, wire_id: int,
+             retag: tuple[tuple[str, int], ...] = ()):
+    return build_encoder(spec_for(mt, retag), version, tw, lw, wire_id, _enc_value)
 
 
 def decode_bytes(data: bytes, dialect: Dialect) -> Message:
@@ -581,10 +591,11 @@ def _encoder_for(msg: Message, dialect: Dialect):
         fn = cache.get(key)
         if fn is None:
             d = _version_dialect(dialect, msg.version_number)
-            fn = cache[key] = _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt))
+            fn = cache[key] = _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt),
+                                       d.profile.retag(mt))
         return fn
     fn = cache[type(msg)] = _encoder(mt, dialect.version, dialect.tag_width, dialect.length_width,
-                                     dialect.profile.wire_id(mt))
+                                     dialect.profile.wire_id(mt), dialect.profile.retag(mt))
     return fn
 
 
@@ -594,10 +605,10 @@ def _encoder_for(msg: Message, dialect: Dialect):
 
 
 @lru_cache(maxsize=None)
-def _construct_for(mt: MessageType, version: int, tw: int, lw: int):
+def _construct_for(mt: MessageType, version: int, tw: int, lw: int, retag: tuple[tuple[str, int], ...] = ()):
     """The whole body as one construct Struct. OPEN_REQ gets a Select: first the 44-byte form
     (Reserved1..3 must be the 12 zero bytes), else the 32-byte form."""
-    spec = SPECS[mt]
+    spec = spec_for(mt, retag)
     fixed = spec.fixed_for(version)
     tail = fixed[len(fixed) - spec.optional_tail:] if spec.optional_tail else ()
     head = fixed[: len(fixed) - len(tail)]
@@ -633,7 +644,8 @@ def decode_construct(frame: Frame, dialect: Dialect) -> Message:
                           status=S.E_CTI_INVALID_MESSAGE_TYPE, type_id=frame.type_id)
     if mt is MessageType.OPEN_REQ:
         dialect = _open_req_dialect(frame.body, dialect)
-    spec, head, tail, con, _ = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width)
+    spec, head, tail, con, _ = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width,
+                                              dialect.profile.retag(mt))
     try:
         parsed = con.parse(frame.body)
     except ConstructError as exc:
@@ -711,7 +723,8 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
     if mt is MessageType.OPEN_REQ:
         dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),
                                            dialect.profile.max_version))
-    spec, head, tail, con, variants = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width)
+    spec, head, tail, con, variants = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width,
+                                                     dialect.profile.retag(mt))
     obj: dict[str, Any] = {}
     for f in head:
         v = getattr(msg, f.attr)

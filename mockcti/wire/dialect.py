@@ -78,6 +78,10 @@ class Profile:
     types_since: tuple[tuple[int, int, int], ...] = ()
     # wire number -> MessageType (aliases collapse to the primary member)
     by_wire_id: Mapping[int, MessageType] = field(default_factory=lambda: MappingProxyType(_default_type_ids()))
+    #: floating-field tags given to this profile on top of the layout its guide prints (the declarations'
+    #: per-profile tags, ``spec.T(..., tags=...)``): ``((MessageType, field name, tag), ...)``, from
+    #: :meth:`with_field_tags` -- for a tag the guides leave unconfirmed (SNAPSHOT_DEVICE_CONF CallState)
+    field_tags: tuple[tuple[MessageType, str, int], ...] = ()
 
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
@@ -108,7 +112,8 @@ class Profile:
         # test id, ran to kilobytes)
         base = PROFILES.get(self.name)
         remapped = "" if base is not None and base.by_wire_id == self.by_wire_id else ", remapped message numbers"
-        return f"<Profile {self.name} {self.min_version}..{self.max_version}{remapped}>"
+        tags = "".join(f", {m.name}.{n}={t}" for m, n, t in self.field_tags)
+        return f"<Profile {self.name} {self.min_version}..{self.max_version}{remapped}{tags}>"
 
     def _repr_pretty_(self, printer: object, cycle: bool) -> None:
         """The same for pretty printers (Hypothesis, IPython), which otherwise list a dataclass's fields."""
@@ -127,6 +132,49 @@ class Profile:
             cache = {mt: wid for wid, mt in self.by_wire_id.items()}
             object.__setattr__(self, "_wire_cache", cache)
         return cache
+
+    def retag(self, mt: MessageType) -> tuple[tuple[str, int], ...]:
+        """The floating fields of ``mt`` that carry another tag than the declaration's in this profile:
+        ``((field name, tag), ...)`` for :func:`mockcti.wire.spec.spec_for` -- the declarations' tags for
+        this profile (``spec.T(..., tags=...)``), then :attr:`field_tags`. Computed once per message type."""
+        cache = self.__dict__.get("_retag_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_retag_cache", cache)
+        out = cache.get(mt)
+        if out is None:
+            from .spec import SPECS
+
+            table = dict(SPECS[mt].profile_tags(self.name)) if mt in SPECS else {}
+            for m, name, tag in self.field_tags:
+                if m is mt:
+                    table[name] = tag
+            base = {f.name: f.tag for f in SPECS[mt].floating_fields()} if mt in SPECS else {}
+            out = cache[mt] = tuple(sorted((n, t) for n, t in table.items() if base.get(n) != t))
+        return out
+
+    def with_field_tags(self, mapping: Mapping[str, int]) -> "Profile":
+        """Send and read floating fields with other tags: ``{"SNAPSHOT_DEVICE_CONF.CallState": 75}``
+        (``MESSAGE.Field``, the guide's field name). For a tag the guides do not agree on; a message or
+        field that does not exist, a tag outside 1 .. 65535 or one another field of the message has is a
+        ValueError."""
+        from .spec import SPECS
+
+        table = {(m, n): t for m, n, t in self.field_tags}
+        for key, tag in mapping.items():
+            msg_name, dot, field_name = str(key).partition(".")
+            try:
+                mt = MessageType[msg_name.strip().upper()]
+            except KeyError:
+                raise ValueError(f"{key!r}: no message {msg_name.strip()!r} (expected MESSAGE.Field, "
+                                 "e.g. SNAPSHOT_DEVICE_CONF.CallState)") from None
+            if not dot or mt not in SPECS:
+                raise ValueError(f"{key!r}: expected MESSAGE.Field, e.g. SNAPSHOT_DEVICE_CONF.CallState")
+            table[(mt, field_name.strip())] = tag
+        profile = replace(self, field_tags=tuple((m, n, t) for (m, n), t in table.items()))
+        for mt in {m for m, _ in table}:  # each message's new layout must hold together
+            SPECS[mt].retagged(profile.retag(mt))
+        return profile
 
     def with_type_ids(self, mapping: Mapping[MessageType | str, int]) -> "Profile":
         """Map messages to other wire numbers, e.g. give CONFIG_TERMINAL_EVENT its real number

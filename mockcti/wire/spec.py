@@ -92,6 +92,9 @@ class FloatingField:
     reserved: bool = False
     unconfirmed: bool = False
     repeated: bool = False  # NAMEDVAR/NAMEDARRAY: may appear many times, kept as a tuple
+    #: the tag under a profile whose guide numbers the field otherwise: ``(("uccx", 61),)``
+    #: (:meth:`MessageSpec.profile_tags`; the codec sends and reads that tag in the profile's sessions)
+    profile_tags: tuple[tuple[str, int], ...] = ()
 
     @property
     def required(self) -> bool:
@@ -165,6 +168,60 @@ class MessageSpec:
     def has_invoke_id(self) -> bool:
         return bool(self.fixed) and self.fixed[0].attr == "invoke_id"
 
+    def floating_fields(self) -> list[FloatingField]:
+        """Every floating field, group members included, in declaration order."""
+        out: list[FloatingField] = []
+
+        def walk(items):
+            for it in items:
+                if isinstance(it, Group):
+                    walk(it.members)
+                else:
+                    out.append(it)
+
+        walk(self.floating)
+        return out
+
+    def profile_tags(self, profile: str) -> tuple[tuple[str, int], ...]:
+        """The fields this message declares with another tag under ``profile`` (a profile name),
+        as ``((field name, tag), ...)``: the ``retag`` that gives the profile's layout."""
+        return tuple((f.name, t) for f in self.floating_fields() for p, t in f.profile_tags if p == profile)
+
+    def retagged(self, retag: tuple[tuple[str, int], ...]) -> "MessageSpec":
+        """This message with the floating fields named in ``retag`` (``((field name, tag), ...)``)
+        carrying those tags: one profile's layout (:func:`spec_for`). The message class is the same;
+        a name the message does not have, or a tag another of its fields has, is a ValueError."""
+        if not retag:
+            return self
+        table = dict(retag)
+        names = {f.name for f in self.floating_fields()}
+        for name, tag in table.items():
+            if name not in names:
+                raise ValueError(f"{self.name} has no floating field {name!r} "
+                                 f"(it has {', '.join(sorted(names)) or 'none'})")
+            if not isinstance(tag, int) or isinstance(tag, bool) or not 1 <= tag <= 0xFFFF:
+                raise ValueError(f"{self.name}.{name}: tag {tag!r} is not 1 .. 65535")
+
+        def walk(items):
+            out = []
+            for it in items:
+                if isinstance(it, Group):
+                    out.append(dataclasses.replace(it, members=walk(it.members)))
+                elif it.name in table:
+                    out.append(dataclasses.replace(it, tag=table[it.name]))
+                else:
+                    out.append(it)
+            return tuple(out)
+
+        spec = dataclasses.replace(self, floating=walk(self.floating))
+        object.__setattr__(spec, "cls", self.cls)
+        for f in spec.floating_fields():
+            if f.name not in table:
+                for name, tag in table.items():
+                    if tag == f.tag:
+                        raise ValueError(f"{self.name}: tag {tag} is {f.name}'s; {name} cannot have it too")
+        return spec
+
 
 # -- declaration helpers -------------------------------------------------------------------
 
@@ -197,7 +254,8 @@ def _kind(k: Any) -> Kind:
 
 def T(tag: int, name: str, kind: Any, max_len: int | None = None, presence: str = OPT, *,
       since: int | None = None, reserved: bool = False, unconfirmed: bool = False,
-      attr: str | None = None, numeric: str | None = None) -> FloatingField:
+      attr: str | None = None, numeric: str | None = None,
+      tags: dict[str, int] | None = None) -> FloatingField:
     k = NUMERIC_KINDS[numeric] if numeric else _kind(kind)
     if k.size is not None:
         max_len = k.size
@@ -205,7 +263,7 @@ def T(tag: int, name: str, kind: Any, max_len: int | None = None, presence: str 
     if repeated and attr is None:
         attr = "named_variables" if k is NAMEDVAR else "named_arrays"
     return FloatingField(tag, name, attr or snake(name), k, max_len or 0, presence, since, reserved,
-                         unconfirmed, repeated)
+                         unconfirmed, repeated, tuple(sorted((tags or {}).items())))
 
 
 GROUP_CLASSES: dict[str, type] = {}
@@ -310,8 +368,19 @@ def _msg(mt: MT, direction: str, source: str, *, fixed: tuple, floating: tuple, 
     MESSAGE_CLASSES[mt] = cls
 
 
-def spec_for(mt: MT) -> MessageSpec:
-    return SPECS[mt]
+_RETAGGED: dict[tuple[MT, tuple[tuple[str, int], ...]], MessageSpec] = {}
+
+
+def spec_for(mt: MT, retag: tuple[tuple[str, int], ...] = ()) -> MessageSpec:
+    """The declaration of ``mt``; with ``retag`` (``((field name, tag), ...)``, e.g. a profile's
+    :meth:`MessageSpec.profile_tags`) the layout with those fields carrying those tags (cached)."""
+    if not retag:
+        return SPECS[mt]
+    key = (mt, retag)
+    spec = _RETAGGED.get(key)
+    if spec is None:
+        spec = _RETAGGED[key] = SPECS[mt].retagged(retag)
+    return spec
 
 
 def message_class(mt: MT) -> type:
@@ -1124,7 +1193,12 @@ _msg(MT.SNAPSHOT_DEVICE_CONF, S2C, 'U',
           T(56, 'CallConnectionCallID', UINT, 4),  # CallConnectionCallID
           T(57, 'CallConnectionDeviceType', USHORT, 2),  # CallConnectionDeviceType
           T(58, 'CallConnectionDeviceID', STRING, 64),  # CallConnectionDeviceID
-          T(75, 'CallState', USHORT, 2),  # CallState LCS
+          # CallState LCS: ICM's CALL_STATE_TAG, 75 (the ICM guides' tag table, "CALL_STATE_TAG |
+          # SNAPSHOT_DEVICE_CONF | 75"); the UCCX page (developer.cisco.com/docs/contact-center-express/
+          # snapshot_device_conf) prints the row "CallDeviceConnectionState[61] (optional) | The active state
+          # of the call (LocalConnectionState (LCS) Values). There can be more than one CallState field ..."
+          # -- tag 61, ICM's CALL_DEV_CONN_STATE_TAG, in UCCX sessions (its text's "CallState" name: U)
+          T(75, 'CallState', USHORT, 2, tags={"uccx": 61}, unconfirmed=True),
           doc="A call at the device (SNAPSHOT_DEVICE_CONF)."),
     ),
 )

@@ -96,6 +96,30 @@ def test_subprocess_entry_point():
     assert proc.returncode == 0 and proc.stdout.splitlines()[0] == "HEARTBEAT_REQ invoke_id=2"
 
 
+# SNAPSHOT_DEVICE_CONF (v14 widths), one call at "3001", LCS_CONNECT in tag 61 (UCCX) / 75 (ICM)
+SNAPSHOT_DEVICE_CONF_V14 = ("00 00 00 1b 00 00 00 55 00 00 00 07 00 01 38 04 01 00 00 01 39 02 00 00 "
+                            "3a 05 33 30 30 31 00 {tag} 02 00 03")
+
+
+@pytest.mark.parametrize("profile, tag, version", [("uccx", "3d", "14"), ("ucce", "4b", "19")])
+def test_snapshot_device_conf_call_state_is_read_in_the_profiles_tag(capsys, profile, tag, version):
+    """The per-call state of SNAPSHOT_DEVICE_CONF is tag 61 in UCCX (its page), ICM's CALL_STATE_TAG 75
+    in UCCE: each profile decodes its own, and shows the other's as an unknown tag, not as the state."""
+    assert main(["decode", "--profile", profile, "--version", version, SNAPSHOT_DEVICE_CONF_V14.format(tag=tag)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "call_state=3}" in line and "extra_fields" not in line, line
+    other = "4b" if tag == "3d" else "3d"
+    assert main(["decode", "--profile", profile, "--version", version, SNAPSHOT_DEVICE_CONF_V14.format(tag=other)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "call_state" not in line and f"extra_fields=[[{int(other, 16)}, 0x0003]]" in line, line
+    # --field-tag reads it with the other profile's tag
+    assert main(["decode", "--profile", profile, "--version", version, "--field-tag",
+                 f"SNAPSHOT_DEVICE_CONF.CallState={int(other, 16)}", SNAPSHOT_DEVICE_CONF_V14.format(tag=other)]) == 0
+    assert "call_state=3}" in capsys.readouterr().out
+    assert main(["decode", "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=x", SNAPSHOT_DEVICE_CONF_V14.format(tag=tag)]) == 2
+    assert "--field-tag: 'SNAPSHOT_DEVICE_CONF.CallState=x': expected MESSAGE.Field=TAG" in capsys.readouterr().err
+
+
 # -- bad input: a precise message and exit 2, never a traceback -------------------------------------
 
 

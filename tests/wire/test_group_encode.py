@@ -93,7 +93,7 @@ def _generic(msg, d: Dialect) -> bytes:
 
 def _compiled(msg, d: Dialect):
     mt = msg.TYPE
-    return _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt))
+    return _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt), d.profile.retag(mt))
 
 
 def _check(msg, d: Dialect) -> bytes:
