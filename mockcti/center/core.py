@@ -284,9 +284,20 @@ ROUTER_CALL_KEY = {"router_call_key_day": 0, "router_call_key_call_id": 0, "rout
 _NO_ROUTER_CALL_KEY: dict[str, int] = {}
 
 
+#: SNAPSHOT_CALL_CONF under UCCX: its page prints "reserved[72] (required) | This value is set to 0. | UINT | 4"
+#: and "reserved [73] (required) | This value is set to 0." (no tag 110): the ICM RouterCallKeyDay/CallID, as 0
+_UCCX_SNAPSHOT_CALL_KEY = {"router_call_key_day": 0, "router_call_key_call_id": 0}
+
+
 def _router_call_key(sub: Subscription | None) -> dict[str, int]:
     """The RouterCallKey fields for ``sub``'s session: ROUTER_CALL_KEY under ICM, none under UCCX."""
     return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _NO_ROUTER_CALL_KEY
+
+
+def _snapshot_call_key(sub: Subscription | None) -> dict[str, int]:
+    """The RouterCallKey fields of a SNAPSHOT_CALL_CONF for ``sub``'s session: ROUTER_CALL_KEY under ICM;
+    under UCCX the two its page requires (tags 72, 73: 0)."""
+    return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _UCCX_SNAPSHOT_CALL_KEY
 
 
 @fast_frozen_init
@@ -1918,7 +1929,7 @@ class ContactCenter:
             invoke_id=req.invoke_id, call_type=int(call.type), called_party_disposition=0,
             ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays,
-            **_router_call_key(self.subs.get(sid)),
+            **_snapshot_call_key(self.subs.get(sid)),
             call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,
                                             call_connection_device_id=lg.device, call_device_type=self._dev_type(lg),
                                             call_device_id=lg.device, call_device_connection_state=int(lg.state))

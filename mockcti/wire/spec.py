@@ -1152,9 +1152,13 @@ _msg(MT.SNAPSHOT_CALL_CONF, S2C, 'U',
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
         T(12, 'CallerEnteredDigits', STRING, 40, OPT),  # CallerEnteredDigits
-        T(72, 'RouterCallKeyDay', UINT, 4, OPT),  # RouterCallKeyDay ICM; normally absent on UCCX
-        T(73, 'RouterCallKeyCallID', UINT, 4, OPT),  # RouterCallKeyCallID ICM; normally absent on UCCX
-        T(110, 'RouterCallKeySequenceNumber', UINT, 4, OPT),  # RouterCallKeySequenceNumber ICM; normally absent on UCCX
+        # RouterCallKeyDay/CallID: the reference has "ICM; normally absent on UCCX", but the UCCX page
+        # (developer.cisco.com/docs/contact-center-express/snapshot_call_conf) prints "reserved[72] (required)
+        # | This value is set to 0." and "reserved [73] (required)": the center sends both, 0, to UCCX sessions
+        # (ICM: optional; the encoder and decoder take either)
+        T(72, 'RouterCallKeyDay', UINT, 4, OPT),  # RouterCallKeyDay
+        T(73, 'RouterCallKeyCallID', UINT, 4, OPT),  # RouterCallKeyCallID
+        T(110, 'RouterCallKeySequenceNumber', UINT, 4, OPT),  # RouterCallKeySequenceNumber ICM; not on the UCCX page
         *_callvars(41),  # 13..22 CallVariable1..CallVariable10
         T(46, 'CallWrapupData', STRING, 40, OPT),  # CallWrapupData
         T(82, 'NamedVariable', NAMEDVAR, 251, OPT),  # NamedVariable (ECC variable) repeat NumNamedVariables times; all NAMEDVAR+NAMEDARRAY <= 2000 bytes

@@ -962,7 +962,10 @@ def test_router_call_keys_only_under_the_icm_profile(profile):
     floating fields ConnectionDeviceID, AlertingDeviceID, CallingDeviceID, CalledDeviceID, ANI,
     DialedNumber and none of them. The center sent them (as zeros) to every session; now a session
     of the UCCX profile gets the §8.10b layout (plus DNIS) in CALL_DELIVERED_EVENT, and no keys in
-    BEGIN_CALL_EVENT or SNAPSHOT_CALL_CONF either; a session of the UCCE profile (ICM) keeps them."""
+    BEGIN_CALL_EVENT; a session of the UCCE profile (ICM) keeps them. SNAPSHOT_CALL_CONF is the exception:
+    its UCCX page prints "reserved[72] (required) | This value is set to 0." and "reserved [73] (required)"
+    (no 110), so a UCCX session gets those two, 0 -- it got none, and a client that checks the page's
+    required fields refused the snapshot."""
     from mockcti.hub import Hub, HubConfig, Write
     from mockcti.session import SessionConfig
     from mockcti.wire import FrameBuffer, decode
@@ -994,7 +997,11 @@ def test_router_call_keys_only_under_the_icm_profile(profile):
         assert [t for t in layout if t != 10] == v8_10b
         assert not set(_floating_tags(begin.body, 26)) & set(keys)
         assert (snapshot.router_call_key_day, snapshot.router_call_key_call_id,
-                snapshot.router_call_key_sequence_number) == (None, None, None)
+                snapshot.router_call_key_sequence_number) == (0, 0, None)
+        # the UCCX page's order: ANI, DNIS, DialedNumber, reserved[72], reserved[73], then per device (the
+        # caller's and the agent's phone) CallConnectionCallID .. CallDeviceConnectionState, 56 .. 61
+        assert _floating_tags(frames[int(MT.SNAPSHOT_CALL_CONF)].body, 20) == [8, 10, 11, 72, 73, *range(56, 62),
+                                                                               *range(56, 62)]
     else:
         assert layout == [25, 26, 27, 28, 8, 10, 11, *keys]
         assert set(keys) <= set(_floating_tags(begin.body, 26))
