@@ -567,3 +567,22 @@ def test_a_report_directory_that_is_a_file_says_so(files):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=files)
     assert r.returncode == 2
     assert r.stderr == f"mockcti run: --report {files / 'afile'}: not a directory (a file of that name exists)\n"
+
+
+def test_a_scenarios_profile_keeps_the_field_tags_the_server_was_given():
+    """`mockcti serve --field-tag ... --scenario` with a scenario of another dialect: the hub serves the
+    scenario's profile with the field tags (and message numbers) the command line gave, as for --message-id."""
+    from mockcti.commands import with_field_tags
+    from mockcti.hub import HubConfig
+    from mockcti.runner import _with_profile
+    from mockcti.session import SessionConfig
+    from mockcti.wire import UCCE, UCCX, MessageType
+
+    served = with_field_tags(UCCX, ["SNAPSHOT_DEVICE_CONF.CallState=75"])
+    assert served.retag(MessageType.SNAPSHOT_DEVICE_CONF) == ()  # 75 is the declaration's tag: nothing to change
+    config = _with_profile(HubConfig(session=SessionConfig(profile=served)), UCCX)
+    assert config.session.profile.retag(MessageType.SNAPSHOT_DEVICE_CONF) == ()
+    assert UCCX.retag(MessageType.SNAPSHOT_DEVICE_CONF) == (("CallState", 61),)
+    served = with_field_tags(UCCE, ["SNAPSHOT_DEVICE_CONF.CallState=61"])
+    config = _with_profile(HubConfig(session=SessionConfig(profile=served)), UCCE)
+    assert config.session.profile.retag(MessageType.SNAPSHOT_DEVICE_CONF) == (("CallState", 61),)
