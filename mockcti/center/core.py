@@ -186,6 +186,17 @@ STATE_MASK = {k: int(v) for k, v in STATE_MASK.items()}
 ICM_STATE_MASK = {k: int(v) for k, v in ICM_STATE_MASK.items()}
 #: the bit of each state in :attr:`Subscription.state_filter`
 _STATE_BIT = {s: 1 << int(s) for s in AS}
+#: the bits, in :attr:`Subscription.state_filter`, of the events that announce a state asked for during a call
+#: (AgentState TALKING, NextAgentState the state after the call): UCCX's AGENT_TALKING_PENDING_WORK_MASK (0x40)
+#: and AGENT_TALKING_PENDING_NOT_READY_MASK (0x80), §6.7 ("talking pending work" / "talking pending not ready"
+#: AGENT_STATE_EVENTs); above every state's bit
+_PENDING_WORK_BIT, _PENDING_NOT_READY_BIT = 1 << 16, 1 << 17
+#: the bit of the event announcing each pending state: WORK_READY with WORK (as AGENT_WORK_MASK covers both);
+#: READY pending has no UCCX bit of its own, its event is a TALKING one (0x10)
+_PENDING_BIT = {AS.AGENT_STATE_WORK: _PENDING_WORK_BIT, AS.AGENT_STATE_WORK_READY: _PENDING_WORK_BIT,
+                AS.AGENT_STATE_NOT_READY: _PENDING_NOT_READY_BIT, AS.AGENT_STATE_READY: _STATE_BIT[AS.AGENT_STATE_TALKING]}
+_UCCX_PENDING_MASKS = ((int(AgentStateMask.AGENT_TALKING_PENDING_WORK_MASK), _PENDING_WORK_BIT),
+                       (int(AgentStateMask.AGENT_TALKING_PENDING_NOT_READY_MASK), _PENDING_NOT_READY_BIT))
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
 #: the agent states in which an agent's phone may place a call (MAKE_CALL_REQ): logged on and not
 #: offered routed calls. The one rule: _make_call_req refuses the other states (CF_INVALID_OBJECT_STATE;
@@ -272,7 +283,15 @@ class Subscription:
     def __post_init__(self) -> None:
         table = ICM_STATE_MASK if self.profile.icm else STATE_MASK
         mask = self.agent_state_mask
-        object.__setattr__(self, "state_filter", sum(_STATE_BIT[s] for s, bit in table.items() if mask & bit))
+        filt = sum(_STATE_BIT[s] for s, bit in table.items() if mask & bit)
+        if self.profile.icm:
+            # ICM has no pending-state bits (its 0x40/0x80 are WORK_READY and BUSY_OTHER): the event of a
+            # state pending after the call is a TALKING one, NextAgentState telling what comes next
+            if filt & _STATE_BIT[_TALKING]:
+                filt |= _PENDING_WORK_BIT | _PENDING_NOT_READY_BIT
+        else:
+            filt |= sum(b for m, b in _UCCX_PENDING_MASKS if mask & m)
+        object.__setattr__(self, "state_filter", filt)
 
 
 
@@ -805,8 +824,8 @@ class ContactCenter:
             raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
             # the guide: WORK requested while TALKING takes effect when the call ends (§7.2)
-            agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            self._set_pending(out, agent, want, reason, now)
             return
         # LOGOUT with a call on the phone (talking, held, ringing, a direct call while NOT_READY): one answer,
         # the busy device's, whatever state the call left the agent in
@@ -827,7 +846,7 @@ class ContactCenter:
         test helpers) to one of :data:`SETTABLE_AGENT_STATES` (others: ValueError — TALKING, HOLD,
         RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
-        call (as the agent's own request does, §7.2); LOGOUT is refused (ValueError), and so is LOGIN
+        call (as the agent's own request does, §7.2; announced at once, :meth:`_set_pending`); LOGOUT is refused (ValueError), and so is LOGIN
         of an agent already logged in."""
         out: list[Delivery] = []
         agent = self.agents[agent_id]
@@ -841,7 +860,7 @@ class ContactCenter:
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
-            agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
+            self._set_pending(out, agent, want, reason, now)
             return out
         if want is AS.AGENT_STATE_LOGOUT and agent.state is not AS.AGENT_STATE_RESERVED and self._agent_calls(agent):
             raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
@@ -875,8 +894,14 @@ class ContactCenter:
         ev = agent.state_events.get((state, reason, csq_id)) or self._state_event(agent, state, reason, csq_id)
         if duration:
             ev = dataclasses.replace(ev, state_duration=min(duration, 0xFFFFFFFF))
+        self._send_state_event(out, aid, ev, bit)
+        if state is _READY:
+            self._route_queued(out, now)
+
+    def _send_state_event(self, out: list[Delivery], agent_id: str, ev: Message, bit: int) -> None:
+        """``ev`` to the agent's sessions and the bridges whose AgentStateMask lets ``bit`` through."""
         subs = self.subs
-        mine = self.agent_sessions.get(aid)
+        mine = self.agent_sessions.get(agent_id)
         if mine:
             for sid in sorted(mine) if len(mine) > 1 else mine:
                 if subs[sid].state_filter & bit:
@@ -885,8 +910,21 @@ class ContactCenter:
             for sid in sorted(self.bridges):
                 if subs[sid].state_filter & bit:
                     out.append(Delivery(sid, ev))
-        if state is _READY:
-            self._route_queued(out, now)
+
+    def _set_pending(self, out: list[Delivery], agent: Agent, want: AgentState, reason: int, now: float) -> None:
+        """``want`` (NOT_READY, READY, WORK, WORK_READY), asked for while the agent is on a call, is the state
+        after the call (§7.2), and the agent's sessions and the bridges learn it now: AGENT_STATE_EVENT with
+        the agent's state as it is (TALKING, its reason code, CSQID and StateDuration) and NextAgentState
+        (tag 123, ICM "the next agent state (if known)", §5.2) the pending state — UCCX's "talking pending
+        work" / "talking pending not ready" events, which AgentStateMask 0x40 / 0x80 select (§6.7; a pending
+        READY, which has no bit, TALKING's 0x10). Under ucce, ICM having no such bits, TALKING's for all."""
+        agent.pending, agent.pending_reason, agent.desktop_lost = want, reason, False
+        state, csq_id = agent.state, agent.call_csq
+        ev = agent.state_events.get((state, agent.reason, csq_id)) or self._state_event(agent, state, agent.reason,
+                                                                                        csq_id)
+        ev = dataclasses.replace(ev, state_duration=min(int(now - agent.entered), 0xFFFFFFFF),
+                                 next_agent_state=int(want))
+        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want])
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and

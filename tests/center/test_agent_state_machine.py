@@ -194,3 +194,80 @@ def test_logout_with_a_call_on_the_phone_is_one_refusal(how):
     assert d.message == M.ControlFailureConf(invoke_id=1, failure_code=22, ccx_error_code=88005,
                                              text="agent 1001 has a call")
     assert c.agents["1001"].state is before
+
+
+def _talking(c, now=5.0):
+    """Agent 1001 logged in, READY, talking on a Sales call (the agent's desktop is session 1)."""
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_READY)
+    cid, _ = c.deliver_call(3.0, csq="Sales")
+    c.handle(1, M.AnswerCallReq(invoke_id=2, call_id=cid, connection_device_id="3001"), now)
+    assert c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    return cid
+
+
+#: NextAgentState (tag 123, USHORT) as a v14 floating field: 1-byte tag, 1-byte length (§2.3, §5.2)
+def _next_state_field(state):
+    return bytes([123, 2]) + struct.pack(">H", int(state))
+
+
+@pytest.mark.parametrize("want, mask", [(AS.AGENT_STATE_WORK, 0x40), (AS.AGENT_STATE_WORK_READY, 0x40),
+                                        (AS.AGENT_STATE_NOT_READY, 0x80), (AS.AGENT_STATE_READY, 0x10)])
+def test_a_state_asked_for_during_a_call_is_announced_with_next_agent_state(want, mask):
+    """§5.2 AGENT_STATE_EVENT tag 123 NextAgentState (ICM: "the next agent state (if known)") and §6.7's
+    AGENT_TALKING_PENDING_WORK_MASK 0x40 / AGENT_TALKING_PENDING_NOT_READY_MASK 0x80 ("talking pending work" /
+    "talking pending not ready" AGENT_STATE_EVENTs). WORK or NOT_READY asked for while TALKING was confirmed
+    and kept for after the call, and nobody was told: a desktop could not show "Not Ready after this call",
+    and a wallboard asking for the pending bits only got nothing ever. Now the agent's sessions and the
+    bridges whose mask selects it get AGENT_STATE_EVENT AgentState TALKING (still), NextAgentState the
+    pending state; the mask bit is the pending kind's (a pending READY has none: TALKING's)."""
+    c = _center()
+    c.open_session(bridge_sub(8, state_mask=mask), 0.0)
+    c.open_session(bridge_sub(7, state_mask=0xFF & ~mask), 0.0)  # every other bit
+    _talking(c)
+    out = _state_req(c, 9.0, want, 6 if want is AS.AGENT_STATE_NOT_READY else 0)
+    assert out[0].message == M.SetAgentStateConf(invoke_id=1)
+    for sid in (1, 9, 8):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_state, ev.csq_state, ev.next_agent_state, ev.state_duration, ev.agent_id) \
+            == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_TALKING, want, 4, "1001")
+        assert _next_state_field(want) in encode(ev, Dialect.uccx(14))
+    assert only(out, 7, MT.AGENT_STATE_EVENT) == []
+    assert c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    # the call ends: the pending state is taken, and that event has no NextAgentState
+    out = c.hang_up(20.0, next(iter(c.calls)))
+    [ev] = only(out, 9, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.next_agent_state) == (want, None)
+
+
+def test_the_events_before_and_after_a_pending_state_carry_no_next_agent_state():
+    """NextAgentState is sent only while a state is pending: the TALKING event of the answer and the
+    after-call state's event have none (tag 123 is absent from their bytes)."""
+    c = _center()
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_READY)
+    cid, _ = c.deliver_call(3.0, csq="Sales")
+    out = c.handle(1, M.AnswerCallReq(invoke_id=2, call_id=cid, connection_device_id="3001"), 5.0)
+    [talking] = only(out, 1, MT.AGENT_STATE_EVENT)
+    assert talking.next_agent_state is None
+    out = c.set_agent_state(6.0, "1001", AS.AGENT_STATE_NOT_READY, 7)  # a supervisor, during the call
+    [ev] = only(out, 9, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.next_agent_state, ev.event_reason_code) == (AS.AGENT_STATE_TALKING,
+                                                                           AS.AGENT_STATE_NOT_READY, 0)
+    [ev] = only(c.hang_up(8.0, cid), 1, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.event_reason_code, ev.next_agent_state) == (AS.AGENT_STATE_NOT_READY, 7, None)
+
+
+@pytest.mark.parametrize("mask, gets", [(0x10, True), (0x40, False), (0x80, False), (0x20, False)])
+def test_under_ucce_a_pending_state_s_event_is_a_talking_one(mask, gets):
+    """ICM's AgentStateMask has no pending bits: 0x40 is WORK_READY, 0x80 BUSY_OTHER (§6.7). A UCCE
+    session gets the pending state's event (AgentState TALKING, NextAgentState) through TALKING's 0x10."""
+    from mockcti.wire.dialect import UCCE
+
+    c = _center()
+    c.open_session(bridge_sub(8, state_mask=mask, profile=UCCE), 0.0)
+    _talking(c)
+    out = _state_req(c, 9.0, AS.AGENT_STATE_WORK)
+    evs = only(out, 8, MT.AGENT_STATE_EVENT)
+    assert [(e.agent_state, e.next_agent_state) for e in evs] == (
+        [(AS.AGENT_STATE_TALKING, AS.AGENT_STATE_WORK)] if gets else [])

@@ -367,7 +367,8 @@ def test_work_requested_while_talking_is_taken_when_the_call_ends(w):
     w.login_ready(1, "1001")
     cid = answered(w)
     out = w.req(1, M.SetAgentStateReq(invoke_id=91, agent_state=AS.AGENT_STATE_WORK))
-    assert seq(out, 1) == ["SET_AGENT_STATE_CONF"]
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]  # TALKING, NextAgentState WORK
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].next_agent_state == AS.AGENT_STATE_WORK
     out = w.req(1, M.ClearConnectionReq(invoke_id=92, call_id=cid, connection_device_id="3001"))
     assert only(out, 1, MT.AGENT_STATE_EVENT)[-1].agent_state == AS.AGENT_STATE_WORK
 
@@ -727,7 +728,8 @@ def test_an_administrator_cannot_take_an_agent_off_a_call():
     w.login_ready(1, "1001")
     cid, _ = w.inbound(agent_id="1001")
     w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
-    assert w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY) == []
+    [d] = w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)  # announced: TALKING, NextAgentState READY
+    assert (d.message.agent_state, d.message.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
     assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
     with pytest.raises(ValueError, match="has a call"):
         w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_LOGOUT)

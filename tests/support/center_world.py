@@ -20,8 +20,8 @@ def agent_sub(sid, agent_id, *, client="desk", call_mask=ALL_CALLS, state_mask=A
     return Subscription(sid, "agent", services, call_mask, state_mask, agent_id=agent_id, client_id=f"{client}{sid}", **kw)
 
 
-def bridge_sub(sid, *, call_mask=ALL_CALLS, state_mask=ALL_STATES):
-    return Subscription(sid, "bridge", BRIDGE_SVC, call_mask, state_mask, client_id=f"bridge{sid}")
+def bridge_sub(sid, *, call_mask=ALL_CALLS, state_mask=ALL_STATES, **kw):
+    return Subscription(sid, "bridge", BRIDGE_SVC, call_mask, state_mask, client_id=f"bridge{sid}", **kw)
 
 
 def seq(deliveries, sid):
