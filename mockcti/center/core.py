@@ -46,7 +46,7 @@ from mockcti.wire import messages as M
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    SERVICES_NEEDED, AudioCodec, EventCause, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode,
+    SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode,
     RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
@@ -81,6 +81,10 @@ _AGT_LOGON = int(ReasonCode.AGT_LOGON)
 #: the highest EventReasonCode a client may ask for: 1..~32740 are the administrator's Not Ready / Logout
 #: codes, the values from the lowest system code up to 32767 are the system's (reference §6.19)
 _LAST_CLIENT_REASON = min(int(r) for r in ReasonCode if r > 32000) - 1
+#: SET_AGENT_STATE_REQ ForcedFlag (§5.2, §6.20): 0 FALSE and 1 TRUE in every version; 2, "authenticate only",
+#: exists from UCCX protocol version 12 (§3.2 version-dependent additions)
+_AUTHENTICATE_ONLY = int(ForcedFlag.AUTHENTICATE_ONLY)
+_AUTHENTICATE_ONLY_SINCE = 12
 _AGT_RNA = int(ReasonCode.AGT_RNA)
 _AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
@@ -789,6 +793,7 @@ class ContactCenter:
         return agent
 
     def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
+        self._check_forced_flag(sid, req.forced_flag)
         agent = self._requester_agent(sid, req)
         want = _AGENT_STATES.get(req.agent_state)
         if want is None:
@@ -840,6 +845,24 @@ class ContactCenter:
         self._set_state(out, agent, want, reason, now)
         if requeued:
             self._route_queued(out, now)
+
+    def _check_forced_flag(self, sid: int, flag: int) -> None:
+        """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only" (§5.2, §6.20):
+        another value, or 2 on a UCCX session opened below version 12 (the field is there from version 10,
+        this meaning of it is not), is refused CF_VALUE_OUT_OF_RANGE / CCX_INVALID_ARGUMENT — it was taken as a
+        login (3 …) or an authentication (2 at version 10-11) the server of that version does not do. Under
+        ucce, ICM numbering its versions otherwise, 2 is taken at every version."""
+        if flag <= 1:
+            return
+        if flag != _AUTHENTICATE_ONLY:
+            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"ForcedFlag {flag} is not 0 (FALSE), 1 (TRUE) or 2 (authenticate only)"))
+        sub = self.subs.get(sid)
+        if sub is not None and not sub.profile.icm and sub.version < _AUTHENTICATE_ONLY_SINCE:
+            raise Refused(control_failure(
+                CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                f"ForcedFlag 2 (authenticate only) exists from protocol version {_AUTHENTICATE_ONLY_SINCE}; "
+                f"this session opened with version {sub.version}: 0 (FALSE) or 1 (TRUE)"))
 
     def set_agent_state(self, now: float, agent_id: str, state: AgentState | int, reason: int = 0) -> list[Delivery]:
         """A supervisor or the administration changes an agent's state (scenarios, control API,

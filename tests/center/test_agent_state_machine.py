@@ -271,3 +271,40 @@ def test_under_ucce_a_pending_state_s_event_is_a_talking_one(mask, gets):
     evs = only(out, 8, MT.AGENT_STATE_EVENT)
     assert [(e.agent_state, e.next_agent_state) for e in evs] == (
         [(AS.AGENT_STATE_TALKING, AS.AGENT_STATE_WORK)] if gets else [])
+
+
+@pytest.mark.parametrize("version, flag, refused", [(10, 2, "from protocol version 12; this session opened with version 10"),
+                                                    (11, 2, "from protocol version 12; this session opened with version 11"),
+                                                    (12, 2, None), (18, 2, None),
+                                                    (14, 3, "ForcedFlag 3 is not 0 (FALSE), 1 (TRUE) or 2"),
+                                                    (18, 255, "ForcedFlag 255 is not")])
+def test_forced_flag_values_outside_the_session_s_version_are_refused(version, flag, refused):
+    """§5.2/§6.20 ForcedFlag: 0 FALSE, 1 TRUE, 2 "authenticate only" — a v12 meaning (§3.2: "v12 …
+    ForcedFlag=2"); the field itself is in the v10-v11 17-byte fixed part too. A desktop on a v11 session
+    sending 2 had its agent authenticated as a v12 server would, where a v11 server has no such request: the
+    client's mistake went unseen. And 3 or 255 was taken as a login. Both are now CONTROL_FAILURE_CONF
+    CF_VALUE_OUT_OF_RANGE / CCX_INVALID_ARGUMENT naming the value (and the version), nothing changes."""
+    c = ContactCenter(default_center(), now=0.0)
+    c.open_session(agent_sub(1, "1001", version=version), 0.0)
+    out = c.handle(1, M.SetAgentStateReq(invoke_id=4, agent_state=int(AS.AGENT_STATE_LOGIN), forced_flag=flag,
+                                         agent_id="1001", agent_instrument="unknown" if flag == 2 else "3001",
+                                         agent_password="1234"), 1.0)
+    if refused is None:
+        assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
+    else:
+        [d] = out
+        assert (d.message.TYPE, d.message.failure_code, d.message.ccx_error_code) == (MT.CONTROL_FAILURE_CONF, 3, 88010)
+        assert refused in d.message.text
+        encode(d.message, Dialect.uccx(version))
+    assert c.agents["1001"].state is AS.AGENT_STATE_LOGOUT
+
+
+def test_under_ucce_forced_flag_2_is_taken_at_every_version():
+    """ICM numbers its protocol versions otherwise (ucce: 9-24); UCCX's "from version 12" is not applied."""
+    from mockcti.wire.dialect import UCCE
+
+    c = ContactCenter(default_center(), now=0.0)
+    c.open_session(agent_sub(1, "1001", version=9, profile=UCCE), 0.0)
+    out = c.handle(1, M.SetAgentStateReq(invoke_id=4, agent_state=int(AS.AGENT_STATE_LOGIN), forced_flag=2,
+                                         agent_id="1001", agent_instrument="unknown", agent_password="1234"), 1.0)
+    assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
