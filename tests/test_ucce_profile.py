@@ -210,3 +210,29 @@ def test_make_call_setup_names_the_states_with_the_profiles_bits(profile, dialec
     (conf,) = frames_out(hub.receive(sid, encode(QueryDeviceInfoReq(invoke_id=3, agent_instrument="3001"), dialect),
                                      1.0))
     assert decode(conf, dialect).make_call_setup == (0x64 if ICM[profile] else 0x24)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("mask", [0x10, 0x40])
+def test_work_asked_for_during_a_call_is_on_the_wire_with_next_agent_state(profile, dialect, mask):
+    """A desktop asks for WORK while TALKING: besides SET_AGENT_STATE_CONF it is sent AGENT_STATE_EVENT
+    AgentState TALKING (fixed part offset 30) with NextAgentState 5 (tag 123) — through UCCX's
+    AGENT_TALKING_PENDING_WORK_MASK 0x40, or ICM's TALKING 0x10 (ICM's 0x40 is WORK_READY)."""
+    from mockcti.wire.messages import AnswerCallReq, SetAgentStateReq
+
+    hub, sid = agent_opened(profile, dialect, 0x08 | mask)  # READY + the mask under test
+    for n, state in enumerate((0, 3), start=1):  # LOGIN, READY
+        hub.receive(sid, encode(SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                 agent_id="1001", agent_instrument="3001"), dialect), float(n))
+    cid, _ = hub.center.deliver_call(3.0, csq="Sales")
+    hub.receive(sid, encode(AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), dialect), 4.0)
+    frames = frames_out(hub.receive(sid, encode(SetAgentStateReq(invoke_id=4, agent_state=5, agent_instrument="3001"),
+                                                dialect), 5.0))
+    events = [f for f in frames if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+    expected = mask == 0x40 if not ICM[profile] else mask == 0x10
+    assert len(events) == int(expected)
+    if expected:
+        (ev,) = events
+        assert int.from_bytes(ev.body[30:32], "big") == 4  # AgentState TALKING
+        assert 123 in floating_tags(ev.body, 58, dialect)
+        assert decode(ev, dialect).next_agent_state == 5
