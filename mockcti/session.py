@@ -28,7 +28,7 @@ from mockcti.wire import (
     encode_shared, invoke_id_of, spec_in,
 )
 from mockcti.wire.dialect import UCCX, Profile
-from mockcti.wire.enums import ICM_ONLY_TAGS, SERVICES_NEEDED, UCCX_TAGS, ServiceMask, services_text
+from mockcti.wire.enums import ICM_ONLY_TAGS, SERVICES_NEEDED, UCCX_TAGS, IcmAgentStateMask, ServiceMask, services_text
 from mockcti.wire.messages import FailureConf, HeartbeatReq, OpenReq
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
@@ -91,6 +91,10 @@ ENDED_CALLS_KEPT = 256
 #: later is PROTO-UNKNOWN-CALL). A session with END_CALL_EVENT in its mask stays far below it.
 KNOWN_CALLS_KEPT = 65536
 
+#: the AgentStateMask bits ICM defines, one per agent state (reference §6.7, I): AGENT_LOGIN_MASK 0x1 …
+#: AGENT_NOT_ACTIVE_MASK 0x2000. ICM refuses an OPEN_REQ setting another (E_CTI_INVALID_AGENT_STATE_MASK, §3.3)
+ICM_AGENT_STATE_MASK_BITS = int(sum(IcmAgentStateMask))
+
 # Protocol-conduct rules. Stable IDs: they appear in reports and JUnit test names.
 RULES: dict[str, Rule] = _rules(
     ("PROTO-OPEN-FIRST", "OPEN_REQ first", "A message other than OPEN_REQ arrived before a session was open (§3.2, §7.1)."),
@@ -98,6 +102,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-VERSION", "Supported protocol version", "OPEN_REQ asked for a protocol version outside the server's range (§3.2)."),
     ("PROTO-IDLE-TIMEOUT-VALUE", "Valid IdleTimeout", "OPEN_REQ IdleTimeout is below 20 s, or 120 s and above in strict mode (§3.4)."),
     ("PROTO-SERVICE-MASK", "Legal service mask", "CLIENT_EVENTS (agent mode) and ALL_EVENTS (bridge mode) are mutually exclusive (§3.3)."),
+    ("PROTO-AGENT-STATE-MASK", "Defined agent state mask bits", f"Under the ucce profile an OPEN_REQ AgentStateMask set a bit ICM does not define (above 0x{ICM_AGENT_STATE_MASK_BITS:X}): ICM refuses it E_CTI_INVALID_AGENT_STATE_MASK (§3.3, §6.7); UCCX ignores unknown bits."),
     ("PROTO-AGENT-FIELDS-IN-BRIDGE", "No agent fields in bridge mode", "A bridge-mode OPEN_REQ carried AgentExtension/AgentID/AgentInstrument (§3.3)."),
     ("PROTO-AGENT-IDENTITY", "Agent identity in agent mode", "An agent-mode OPEN_REQ carried none of AgentExtension/AgentID/AgentInstrument (§3.2)."),
     ("PROTO-REQUIRED-FIELD", "Required fields present", "A request lacked a required floating field (§2.3)."),
@@ -826,6 +831,14 @@ class Session:
             out.append(Violation("PROTO-SERVICE-MASK", f"ServicesRequested 0x{svc:08X} asks for both modes", msg))
             # ICM answers E_CTI_INVALID_SERVICE_MASK (19), reserved in UCCX: the reference recommends 17 (U) there
             reject = (prof.status("service_mask"), "CLIENT_EVENTS and ALL_EVENTS are mutually exclusive")
+        elif prof.icm and msg.agent_state_mask & ~ICM_AGENT_STATE_MASK_BITS:
+            # unused bits must be zero: ICM refuses them (§3.3); UCCX lists 21 as reserved, and its guide's own
+            # example (0x3FFF) sets bits it does not define, so under uccx unknown bits are ignored (U)
+            extra = msg.agent_state_mask & ~ICM_AGENT_STATE_MASK_BITS
+            out.append(Violation("PROTO-AGENT-STATE-MASK", f"AgentStateMask 0x{msg.agent_state_mask:08X} sets "
+                                 f"0x{extra:08X}, bits ICM does not define", msg))
+            reject = (S.E_CTI_INVALID_AGENT_STATE_MASK,
+                      f"AgentStateMask bits 0x{extra:08X} are not defined (defined: 0x{ICM_AGENT_STATE_MASK_BITS:08X})")
         elif bridge_mode and agent_fields:
             out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))
             reject = (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent fields are not allowed in bridge mode")

@@ -213,6 +213,32 @@ def test_make_call_setup_names_the_states_with_the_profiles_bits(profile, dialec
 
 
 @pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("mask", [0x4000, 0xFFFFFFFF, 0x80003FFF])
+def test_agent_state_mask_bits_icm_does_not_define_are_icm_invalid_agent_state_mask_under_ucce(profile, dialect, mask):
+    """§3.3: "unused bits should be zero (ICM rejects them with 19/20/21; UCCX lists those codes as reserved — a
+    mock should ignore unknown bits)". ICM's AgentStateMask has a bit per state, 0x1 LOGIN … 0x2000 NOT_ACTIVE
+    (§6.7). The ucce profile opened such a session anyway: an ICM client setting 0xFFFFFFFF passed against the
+    mock and was refused by a real UCCE. Now FAILURE_CONF E_CTI_INVALID_AGENT_STATE_MASK (21), the OPEN_REQ's
+    InvokeID echoed, and the violation PROTO-AGENT-STATE-MASK; uccx still opens (its own example sets 0x3FFF)."""
+    hub, sid = serve(profile)
+    actions = hub.receive(sid, open_req(dialect, invoke_id=42, agent_state_mask=mask), 0.0)
+    (frame,) = frames_out(actions)
+    if ICM[profile]:
+        assert frame.type_id == int(MessageType.FAILURE_CONF)
+        assert (int.from_bytes(frame.body[:4], "big"), int.from_bytes(frame.body[4:8], "big")) == (42, 21)
+        assert [e.data["rule"] for e in hub.journal.violations()] == ["PROTO-AGENT-STATE-MASK"]
+    else:
+        assert frame.type_id == int(MessageType.OPEN_CONF)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_the_defined_agent_state_mask_bits_open_under_both_profiles(profile, dialect):
+    hub, sid = serve(profile)
+    (frame,) = frames_out(hub.receive(sid, open_req(dialect, agent_state_mask=0x3FFF), 0.0))
+    assert frame.type_id == int(MessageType.OPEN_CONF)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
 @pytest.mark.parametrize("mask", [0x10, 0x40])
 def test_work_asked_for_during_a_call_is_on_the_wire_with_next_agent_state(profile, dialect, mask):
     """A desktop asks for WORK while TALKING: besides SET_AGENT_STATE_CONF it is sent AGENT_STATE_EVENT
