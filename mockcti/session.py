@@ -837,7 +837,7 @@ class Session:
             extra = msg.agent_state_mask & ~ICM_AGENT_STATE_MASK_BITS
             out.append(Violation("PROTO-AGENT-STATE-MASK", f"AgentStateMask 0x{msg.agent_state_mask:08X} sets "
                                  f"0x{extra:08X}, bits ICM does not define", msg))
-            reject = (S.E_CTI_INVALID_AGENT_STATE_MASK,
+            reject = (prof.status("agent_state_mask"),
                       f"AgentStateMask bits 0x{extra:08X} are not defined (defined: 0x{ICM_AGENT_STATE_MASK_BITS:08X})")
         elif bridge_mode and agent_fields:
             out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))

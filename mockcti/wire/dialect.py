@@ -36,6 +36,9 @@ _S = StatusCode
 _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
     # OPEN_REQ asks for CLIENT_EVENTS and ALL_EVENTS (§3.3, §7.1: UCCX undocumented, 17 recommended, U)
     "service_mask": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_SERVICE_MASK),
+    # OPEN_REQ AgentStateMask sets a bit the profile does not define (§3.3: ICM refuses it; UCCX, whose guide's
+    # own example is 0x3FFF, ignores unknown bits — the session checks it under ucce only)
+    "agent_state_mask": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_AGENT_STATE_MASK),
     # a request that needs a service the session was not granted (§6.5, §6.1: ICM E_CTI_FUNCTION_NOT_AVAILABLE)
     "not_granted": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_FUNCTION_NOT_AVAILABLE),
     # a request (HEARTBEAT_REQ, a configuration request) while the server is offline (§7.1)
@@ -85,7 +88,7 @@ class Profile:
 
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
-        "not_granted", "offline", "bad_format", "tag_for_message", "type_for_version"): ICM's specific code under the ucce
+        "agent_state_mask", "not_granted", "offline", "bad_format", "tag_for_message", "type_for_version"): ICM's specific code under the ucce
         profile, the code UCCX names under uccx."""
         return _STATUSES[situation][1 if self.icm else 0]
 
