@@ -85,6 +85,7 @@ _LAST_CLIENT_REASON = min(int(r) for r in ReasonCode if r > 32000) - 1
 #: exists from UCCX protocol version 12 (§3.2 version-dependent additions)
 _AUTHENTICATE_ONLY = int(ForcedFlag.AUTHENTICATE_ONLY)
 _AUTHENTICATE_ONLY_SINCE = 12
+_LOGIN_STATE = int(AS.AGENT_STATE_LOGIN)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
 _AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
@@ -793,7 +794,7 @@ class ContactCenter:
         return agent
 
     def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
-        self._check_forced_flag(sid, req.forced_flag)
+        self._check_forced_flag(sid, req.forced_flag, req.agent_state)
         agent = self._requester_agent(sid, req)
         want = _AGENT_STATES.get(req.agent_state)
         if want is None:
@@ -846,17 +847,23 @@ class ContactCenter:
         if requeued:
             self._route_queued(out, now)
 
-    def _check_forced_flag(self, sid: int, flag: int) -> None:
-        """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only" (§5.2, §6.20):
-        another value, or 2 on a UCCX session opened below version 12 (the field is there from version 10,
-        this meaning of it is not), is refused CF_VALUE_OUT_OF_RANGE / CCX_INVALID_ARGUMENT — it was taken as a
-        login (3 …) or an authentication (2 at version 10-11) the server of that version does not do. Under
-        ucce, ICM numbering its versions otherwise, 2 is taken at every version."""
+    def _check_forced_flag(self, sid: int, flag: int, state: int) -> None:
+        """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only", with LOGIN
+        (§5.2, §6.20): another value, 2 with another AgentState, or 2 on a UCCX session opened below version 12
+        (the field is there from version 10, this meaning of it is not), is refused CF_VALUE_OUT_OF_RANGE /
+        CCX_INVALID_ARGUMENT — it was taken as a login (3 …), as a state change with the phone checks of an
+        authentication skipped (2 with NOT_READY), or as an authentication the server of that version does not
+        do (2 at version 10-11). Under ucce, ICM numbering its versions otherwise, 2 is taken at every version."""
         if flag <= 1:
             return
         if flag != _AUTHENTICATE_ONLY:
             raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
                                           f"ForcedFlag {flag} is not 0 (FALSE), 1 (TRUE) or 2 (authenticate only)"))
+        if state != _LOGIN_STATE:
+            name = _AGENT_STATES[state].name if state in _AGENT_STATES else str(state)
+            raise Refused(control_failure(
+                CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                f"ForcedFlag 2 (authenticate only, no state change) goes with AgentState LOGIN, not {name}"))
         sub = self.subs.get(sid)
         if sub is not None and not sub.profile.icm and sub.version < _AUTHENTICATE_ONLY_SINCE:
             raise Refused(control_failure(

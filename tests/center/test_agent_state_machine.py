@@ -308,3 +308,24 @@ def test_under_ucce_forced_flag_2_is_taken_at_every_version():
     out = c.handle(1, M.SetAgentStateReq(invoke_id=4, agent_state=int(AS.AGENT_STATE_LOGIN), forced_flag=2,
                                          agent_id="1001", agent_instrument="unknown", agent_password="1234"), 1.0)
     assert [d.message for d in out] == [M.SetAgentStateConf(invoke_id=4)]
+
+
+@pytest.mark.parametrize("sid, kw", [(1, {}), (1, dict(agent_instrument="3002")),
+                                     (9, dict(agent_id="1001", agent_instrument="3002"))],
+                         ids=["own phone", "desktop naming another phone", "bridge naming another phone"])
+@pytest.mark.parametrize("state", [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_LOGOUT])
+def test_forced_flag_2_with_a_state_other_than_login_is_refused(sid, kw, state):
+    """§5.2/§6.20: ForcedFlag 2 is "authentication only, no agent state change", to be used with
+    AGENT_STATE_LOGIN. With NOT_READY it changed the agent's state, and the phone checks an authentication
+    skips (its AgentInstrument is "unknown") were skipped too: a desktop naming another agent's phone, which
+    is E_CTI_INVALID_AGENT_DATA with ForcedFlag 0, was obeyed. Now CONTROL_FAILURE_CONF CF_VALUE_OUT_OF_RANGE /
+    CCX_INVALID_ARGUMENT naming the state; nothing changes."""
+    c = _center()
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_NOT_READY, 5)
+    before = (c.agents["1001"].state, c.agents["1001"].reason)
+    [d] = _state_req(c, 3.0, state, sid=sid, forced_flag=2, **kw)
+    assert (d.message.TYPE, d.message.failure_code, d.message.ccx_error_code) == (MT.CONTROL_FAILURE_CONF, 3, 88010)
+    assert d.message.text == ("ForcedFlag 2 (authenticate only, no state change) goes with AgentState LOGIN, "
+                              f"not {state.name}")
+    assert (c.agents["1001"].state, c.agents["1001"].reason) == before
