@@ -137,6 +137,7 @@ _APPLICATION_ID = 1
 _APPLICATION_NAME = "mockcti"
 AGENT_DEVICE = int(DeviceType.DEVID_AGENT_DEVICE)  # 76
 EXTERNAL_DEVICE = int(DeviceType.DEVID_DEVICE_IDENTIFIER)
+_ROUTE_POINT = int(DeviceType.DEVID_ROUTE_POINT)
 CALL_VARIABLES = tuple(f"call_variable{i}" for i in range(1, 11))
 #: the call data SET_CALL_DATA_REQ sets that a Call keeps in ``variables`` (ANI, DNIS and DialedNumber
 #: are attributes of their own); CALL_DATA_UPDATE_EVENT carries every one of them, BEGIN_CALL_EVENT,
@@ -1229,28 +1230,43 @@ class ContactCenter:
     def _delivered(self, call: Call, leg: Leg, calling: str, cause: int | None = None) -> Message:
         """CALL_DELIVERED_EVENT as UCCX sends it (no RouterCallKey: _emit(keyed=True) adds them for ICM)."""
         cfg = self.config
+        called_type, called = self._called(call, leg)
         return M.CallDeliveredEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
-            called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
+            called_device_type=called_type, last_redirect_device_type=NONE_SHORT,
             local_connection_state=int(leg.state), event_cause=call.cause if cause is None else cause,
             connection_device_id=leg.device, alerting_device_id=leg.device, calling_device_id=calling,
-            called_device_id=leg.device, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
+            called_device_id=called, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays, **self._vars(call))
+
+    def _called(self, call: Call, leg: Leg) -> tuple[int, str]:
+        """CalledDeviceType and CalledDeviceID of CALL_DELIVERED / CALL_ESTABLISHED: the device the caller
+        called, which the ringing or answering phone (AlertingDeviceID / AnsweringDeviceID) need not be.
+        An ACD call called its trigger, the DNIS (reference §8.10b: CalledDeviceID "7000" for the call
+        alerting at agent 2006; a route point, as CALL_QUEUED_EVENT's CalledDevice); a placed call the
+        number its agent dialled; a call without either the phone itself."""
+        if call.acd and call.dnis:
+            return _ROUTE_POINT, call.dnis
+        called = call.dialed or leg.device
+        if called == leg.device:
+            return self._dev_type(leg), called
+        return (AGENT_DEVICE if called in self.by_device else EXTERNAL_DEVICE), called
 
     def _established(self, call: Call, leg: Leg, calling: str, cause: int = _CEC_NONE) -> Message:
         cfg = self.config
+        called_type, called = self._called(call, leg)
         return M.CallEstablishedEvent(
             monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
-            called_device_type=self._dev_type(leg), last_redirect_device_type=NONE_SHORT,
+            called_device_type=called_type, last_redirect_device_type=NONE_SHORT,
             local_connection_state=_LCS_CONNECT, event_cause=cause,
             connection_device_id=leg.device, answering_device_id=leg.device, calling_device_id=calling,
-            called_device_id=leg.device)
+            called_device_id=called)
 
     def _held(self, call: Call, leg: Leg) -> Message:
         cfg = self.config

@@ -15,7 +15,8 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import (
-    CallEventMask, CallType, CCXErrorCode, ControlFailureCode, LocalConnectionState as LCS, ReasonCode, StatusCode as S,
+    CallEventMask, CallType, CCXErrorCode, ControlFailureCode, DeviceType, LocalConnectionState as LCS, ReasonCode,
+    StatusCode as S,
     SystemEventID,
 )
 
@@ -100,6 +101,29 @@ def test_inbound_call_exact_sequences(w):
                            "AGENT_STATE_EVENT"]
     assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_READY
     assert w.c.calls == {}
+
+
+def test_an_acd_calls_called_device_is_its_trigger_and_a_placed_calls_the_number_dialled(w):
+    """CALL_DELIVERED / CALL_ESTABLISHED: CalledDeviceID is the device the caller called, the alerting or
+    answering phone being AlertingDeviceID / AnsweringDeviceID (reference §8.10b: the call alerting at agent
+    2006 has CalledDeviceID "7000", its trigger, the DNIS). It was the agent's phone, so a desktop could not
+    tell which trigger (which service line) the caller dialled from these events."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    cid, out = w.inbound(csq="Sales", ani="0612345678", dnis="7000")
+    for sid in (1, 9):
+        dl = only(out, sid, MT.CALL_DELIVERED_EVENT)[0]
+        assert (dl.alerting_device_id, dl.called_device_id, dl.called_device_type, dl.dnis) == (
+            "3001", "7000", DeviceType.DEVID_ROUTE_POINT, "7000")
+    out = w.req(1, M.AnswerCallReq(invoke_id=20, call_id=cid, connection_device_id="3001"))
+    est = only(out, 1, MT.CALL_ESTABLISHED_EVENT)[0]
+    assert (est.answering_device_id, est.called_device_id, est.called_device_type) == (
+        "3001", "7000", DeviceType.DEVID_ROUTE_POINT)
+    # a consultation called the consulted agent's extension: that phone is the called device
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    dl = only(out, 2, MT.CALL_DELIVERED_EVENT)[0]
+    assert (dl.alerting_device_id, dl.called_device_id, dl.called_device_type) == ("3002", "3002", AGENT_DEVICE)
 
 
 def test_masks_filter_what_each_session_receives(w):
