@@ -1727,8 +1727,11 @@ class ContactCenter:
         if hleg.state is not LCS.LCS_HOLD or not others:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           "transfer needs the original call held and the consultation call set up"))
+        data = self._joined_data(held, active, req)
         # the consulted parties join the held call; the transferring agent leaves both
         before = self._interested(active)
+        knew = set(held.told)
+        update = self._set_joined_data(held, data)
         self._drop_quietly(held, hleg)
         self._drop_quietly(active, aleg)
         for lg in others:
@@ -1754,6 +1757,8 @@ class ContactCenter:
         self._end_call_for(out, held, self._sessions_of(agent))
         self._finish(out, active, now)
         self._sync_media(out, held)  # the consulted party talks on the transferred call now
+        if update is not None:
+            self._emit(out, held, update, only=sorted(knew & held.told))
         if held.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), for every session that knows it
             self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
         self._after_call(out, agent, now)
@@ -1767,6 +1772,7 @@ class ContactCenter:
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
+        data = self._joined_data(call, None, req)
         target = self.by_device.get(req.dialed_number)
         # the parties of the call once transferred (as a consultative transfer's): the others and the destination
         parties = (*(p for p in self._parties(call) if p.connected_party_device_id != leg.device),
@@ -1777,6 +1783,8 @@ class ContactCenter:
                                                 new_connection_device_type=0,
                                                 new_connection_device_id=req.dialed_number, parties=parties))
         mine = self._sessions_of(agent)
+        knew = set(call.told)
+        update = self._set_joined_data(call, data)
         self._drop_quietly(call, leg)
         ev = M.CallTransferredEvent(
             **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
@@ -1792,6 +1800,8 @@ class ContactCenter:
         self._emit(out, call, self._conn_cleared(call, leg, agent.device), only=watchers)
         self._sync_media(out, call)
         self._end_call_for(out, call, mine)
+        if update is not None:
+            self._emit(out, call, update, only=sorted(knew & call.told))
         if target is not None:
             if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17)
                 self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
@@ -1809,7 +1819,10 @@ class ContactCenter:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           "conference needs the original call held and the consulted party connected"))
         self._room_in_conference(held, len(others))
+        data = self._joined_data(held, active, req)
         before = self._interested(active)
+        knew = set(held.told)
+        update = self._set_joined_data(held, data)
         self._drop_quietly(active, aleg)
         for lg in others:
             self._take_leg(active, lg.device)
@@ -1829,6 +1842,8 @@ class ContactCenter:
         self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
         self._finish(out, active, now)
         self._sync_media(out, held)  # the parties talk through the conference bridge now
+        if update is not None:
+            self._emit(out, held, update, only=sorted(knew & held.told))
         self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
 
     def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
@@ -1853,12 +1868,16 @@ class ContactCenter:
             raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
                                           f"{dialed} is already on call {call.id}"))
         self._room_in_conference(call, 1)
+        data = self._joined_data(call, None, req)
         added = M.ConnectedParty(connected_party_call_id=call.id,
                                  connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
                                  connected_party_device_id=target.device if target else dialed)
         self._conf(out, sid, M.ConferenceCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=(*self._parties(call), added)))
+        update = self._set_joined_data(call, data)
+        if update is not None:
+            self._emit(out, call, update)
         if target is not None:
             self._offer(out, call, target, now)
         else:
@@ -1978,6 +1997,33 @@ class ContactCenter:
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
             new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, named_arrays=arrays,
             **(changed or {}))
+
+    def _joined_data(self, call: Call, consult: Call | None, req: Message) -> tuple[dict[str, str], tuple, tuple]:
+        """The call data ``call`` carries once a TRANSFER_CALL_REQ or CONFERENCE_CALL_REQ completes: the
+        consultation's data (``consult``: it began as a copy of the call's, with what CONSULT_CALL_REQ and
+        SET_CALL_DATA_REQ set on it since — what the consulted party was shown) over the call's, then the
+        request's own call variables, CallWrapupData, UserToUserInfo, named variables and arrays (§5.3: both
+        requests carry them for the resulting call). Only computed: a refusal (named data past 2,000 bytes)
+        comes before the request changes anything; :meth:`_set_joined_data` applies it."""
+        variables = {**call.variables, **(consult.variables if consult is not None else {}), **_placed_call_data(req)}
+        named, arrays = call.named_variables, call.named_arrays
+        if consult is not None:
+            named, arrays = merged_named(named, arrays, consult.named_variables, consult.named_arrays)
+        named, arrays = merged_named(named, arrays, req.named_variables, req.named_arrays)
+        return variables, named, arrays
+
+    def _set_joined_data(self, call: Call, data: tuple[dict[str, str], tuple, tuple]) -> Message | None:
+        """Give ``call`` the data of :meth:`_joined_data`; the CALL_DATA_UPDATE_EVENT with the items that
+        changed (None when nothing did), for the sessions that knew the call before (a session told of the
+        call from now on reads all of it in its BEGIN_CALL_EVENT)."""
+        variables, named, arrays = data
+        changed = {k: v for k, v in variables.items() if call.variables.get(k) != v}
+        new_named = tuple(v for v in named if v not in call.named_variables)
+        new_arrays = tuple(a for a in arrays if a not in call.named_arrays)
+        call.variables, call.named_variables, call.named_arrays = variables, named, arrays
+        if not (changed or new_named or new_arrays):
+            return None
+        return self._data_update(call, changed, new_named, new_arrays)
 
     def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
         """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred

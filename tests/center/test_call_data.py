@@ -101,6 +101,68 @@ def test_consult_call_req_carries_its_own_data_to_the_consulted_agent(w):
     assert (snap.call_variable2, snap.call_variable3, snap.named_arrays) == ("gold", None, ())
 
 
+def _consulted(w, **consult_data):
+    """1001 talks on an ACD call and consults 1002, who answers: (original CallID, consultation CallID)."""
+    cid = answered(w)
+    w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001", call_variable1="C-42",
+                              call_variable2="gold"))
+    out = w.req(1, M.ConsultCallReq(invoke_id=5, active_call_id=cid, active_connection_device_id="3001",
+                                    dialed_number="3002", **consult_data))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    w.req(2, M.AnswerCallReq(invoke_id=6, call_id=consult, connection_device_id="3002"))
+    return cid, consult
+
+
+def test_a_transfer_keeps_the_consultations_data_and_the_requests_own(w):
+    """The transferred call carries what the consulted agent was shown on the consultation (CONSULT_CALL_REQ's
+    own data, SET_CALL_DATA_REQ on the consultation) and TRANSFER_CALL_REQ's own call data (§5.3: its call
+    variables, named variables and arrays are the resulting call's). Both were lost: the consulted agent's
+    BEGIN_CALL for the transferred call had the original's data only, and the request's was ignored. The
+    sessions that knew the call (the bridge) get one CALL_DATA_UPDATE_EVENT with what changed."""
+    cid, consult = _consulted(w, call_variable2="platinum")
+    w.req(2, M.SetCallDataReq(invoke_id=7, call_id=consult, connection_device_id="3002",
+                              call_variable3="refund agreed"))
+    out = w.req(1, M.TransferCallReq(invoke_id=8, active_call_id=consult, active_connection_device_id="3001",
+                                     held_call_id=cid, held_connection_device_id="3001", call_variable4="ticket 7",
+                                     named_variables=(NamedVariable(name="user.case", value="7"),)))
+    [begin] = [m for m in only(out, 2, MT.BEGIN_CALL_EVENT) if m.call_id == cid]
+    assert (begin.call_variable1, begin.call_variable2, begin.call_variable3, begin.call_variable4) == (
+        "C-42", "platinum", "refund agreed", "ticket 7")
+    assert begin.named_variables == (NamedVariable(name="user.case", value="7"),)
+    [upd] = [m for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT) if m.call_variable4 is not None]
+    assert (upd.call_id, upd.call_variable1, upd.call_variable2, upd.call_variable3, upd.call_variable4) == (
+        cid, None, "platinum", "refund agreed", "ticket 7")  # only what changed (§5.4)
+    assert upd.named_variables == (NamedVariable(name="user.case", value="7"),)
+    assert not [m for m in only(out, 2, MT.CALL_DATA_UPDATE_EVENT) if m.call_variable2]  # its BEGIN_CALL had it
+    snap = w.req(2, M.SnapshotCallReq(invoke_id=9, call_id=cid, connection_device_id="3002"))[0].message
+    assert (snap.call_variable2, snap.call_variable3, snap.call_variable4) == ("platinum", "refund agreed", "ticket 7")
+
+
+def test_a_conference_keeps_the_consultations_data_and_the_requests_own(w):
+    """As a transfer: the conferencing agent, who knew the call, gets the CALL_DATA_UPDATE_EVENT; the
+    conferenced agent's BEGIN_CALL carries all of it."""
+    cid, consult = _consulted(w, call_variable2="platinum")
+    out = w.req(1, M.ConferenceCallReq(invoke_id=8, held_call_id=cid, active_call_id=consult,
+                                       held_connection_device_id="3001", active_connection_device_id="3001",
+                                       agent_instrument="3001", call_wrapup_data="conferenced"))
+    for sid in (1, 9):
+        [upd] = [m for m in only(out, sid, MT.CALL_DATA_UPDATE_EVENT) if m.call_wrapup_data is not None]
+        assert (upd.call_id, upd.call_variable2, upd.call_wrapup_data) == (cid, "platinum", "conferenced")
+    [begin] = [m for m in only(out, 2, MT.BEGIN_CALL_EVENT) if m.call_id == cid]
+    assert (begin.call_variable1, begin.call_variable2, begin.call_wrapup_data) == ("C-42", "platinum", "conferenced")
+
+
+def test_a_single_step_transfer_keeps_the_requests_data(w):
+    cid = answered(w)
+    out = w.req(1, M.TransferCallReq(invoke_id=8, active_call_id=cid, active_connection_device_id="3001",
+                                     held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                                     dialed_number="3002", call_variable5="from 1001"))
+    [begin] = only(out, 2, MT.BEGIN_CALL_EVENT)
+    assert begin.call_variable5 == "from 1001"
+    [upd] = [m for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT) if m.call_variable5 is not None]
+    assert upd.call_variable5 == "from 1001"
+
+
 def test_make_call_keeps_its_user_to_user_info(w):
     """MAKE_CALL_REQ's UserToUserInfo (§5.3) is the new call's, as its call variables are (it was dropped)."""
     w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_NOT_READY))
