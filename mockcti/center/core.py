@@ -1655,9 +1655,11 @@ class ContactCenter:
         leg = Leg(agent.device, agent.id, LCS.LCS_INITIATE)
         self._put_leg(call, leg)
         self._conf(out, sid, conf(leg))
+        # CSQID: a consultation is about its call's CSQ (the UCCX transferred-call flow: agent 2006's consultation
+        # of the CSQ 1 call has CSQID 1, ApplicationID -1); an agent's own call has none
         self._emit(out, call, M.CallServiceInitiatedEvent(
             **self._common(), connection_device_type=0, call_id=call.id,
-            application_id=NONE_ID, csq_id=NONE_ID, line_type=_LINE_BUSINESS,
+            application_id=NONE_ID, csq_id=call.csq_id, line_type=_LINE_BUSINESS,
             calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))

@@ -195,6 +195,25 @@ def test_consult_transfer(w):
     assert set(w.c.calls[cid].legs) == {"0600000000", "3002"}
 
 
+def test_a_consultations_service_initiated_event_names_its_calls_csq(w):
+    """UCCX's transferred-call flow: agent 2006's consultation of a CSQ 1 call starts with
+    CALL_SERVICE_INITIATED_EVENT CSQID 1, ApplicationID -1 (the consultation is about that CSQ's call);
+    CSQID was always 0xFFFFFFFF. An agent's own call (MAKE_CALL) has no CSQ."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    out = w.req(2, M.MakeCallReq(invoke_id=41, agent_instrument="3002", dialed_number="0611111111"))
+    assert only(out, 2, MT.CALL_SERVICE_INITIATED_EVENT)[0].csq_id == 0xFFFFFFFF
+    w.req(2, M.ClearCallReq(invoke_id=42, call_id=only(out, 2, MT.MAKE_CALL_CONF)[0].new_call_id,
+                            connection_device_id="3002"))
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=30, call_id=cid, connection_device_id="3001"))
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    for sid in (1, 9):
+        [ev] = only(out, sid, MT.CALL_SERVICE_INITIATED_EVENT)
+        assert (ev.csq_id, ev.application_id) == (1, 0xFFFFFFFF)
+
+
 def test_consult_conference_then_clear_call(w):
     w.login_ready(1, "1001")
     w.login_ready(2, "1002", ready=False)
