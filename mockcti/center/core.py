@@ -1665,7 +1665,10 @@ class ContactCenter:
         self._emit(out, call, self._originated(call, leg, dialed))
         target = self.by_device.get(dialed)
         if target is not None and target is not agent:  # rings even if that agent is logged out: a phone is a phone
-            self._offer(out, call, target, now)
+            if self._busy_phone(target):
+                self._busy(out, call, target, dialed)
+            else:
+                self._offer(out, call, target, now)
             return
         far = Leg(dialed, None, LCS.LCS_ALERTING)
         self._put_leg(call, far)
@@ -1676,6 +1679,18 @@ class ContactCenter:
             self._far_answers(out, call.id, dialed, now)
         else:
             self._schedule(now + delay, lambda o, t: self._far_answers(o, call.id, dialed, t))
+
+    def _busy(self, out: list[Delivery], call: Call, target: Agent, dialed: str) -> None:
+        """The dialled agent's phone is busy (talking, dialling or ringing: QUERY_DEVICE_INFO_CONF gives it one
+        active call, and a UCCX agent line takes no second incoming one — the UCCX Call Consult Transfer step
+        has a "Busy" outcome for it): the call does not ring there. CALL_FAILED_EVENT (LCS_FAIL, EventCause
+        CEC_BUSY, FailingDeviceID the busy phone) to the sessions that watch the call; the dialling agent hears
+        busy and ends the attempt (RECONNECT_CALL_REQ or CLEAR_CONNECTION_REQ). The busy agent sees nothing."""
+        self._emit(out, call, M.CallFailedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, failing_device_type=AGENT_DEVICE,
+            called_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_FAIL),
+            event_cause=int(EventCause.CEC_BUSY), connection_device_id=target.device,
+            failing_device_id=target.device, called_device_id=dialed))
 
     def _far_answers(self, out: list[Delivery], call_id: int, device: str, now: float) -> None:
         call = self.calls.get(call_id)

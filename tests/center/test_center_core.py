@@ -15,9 +15,8 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import (
-    CallEventMask, CallType, CCXErrorCode, ControlFailureCode, DeviceType, LocalConnectionState as LCS, ReasonCode,
-    StatusCode as S,
-    SystemEventID,
+    CallEventMask, CallType, CCXErrorCode, ControlFailureCode, DeviceType, EventCause, LocalConnectionState as LCS,
+    ReasonCode, StatusCode as S, SystemEventID,
 )
 
 from center_world import (  # tests/support, on the path by pyproject's pytest pythonpath
@@ -212,6 +211,36 @@ def test_a_consultations_service_initiated_event_names_its_calls_csq(w):
     for sid in (1, 9):
         [ev] = only(out, sid, MT.CALL_SERVICE_INITIATED_EVENT)
         assert (ev.csq_id, ev.application_id) == (1, 0xFFFFFFFF)
+
+
+def test_a_call_to_a_busy_agents_phone_fails_busy_and_the_consultation_can_be_given_up(w):
+    """A consultation (or MAKE_CALL) to an agent who is talking rang there, and its ANSWER_CALL_REQ was refused
+    (ACD-1175): a consultation that rang for ever. A UCCX agent line takes one call (QUERY_DEVICE_INFO_CONF:
+    MaxActiveCalls 1; the UCCX Call Consult Transfer step has a Busy outcome): the call fails, CALL_FAILED_EVENT
+    (LCS_FAIL, CEC_BUSY, FailingDeviceID the busy phone) to the dialling agent and the bridges, nothing to the
+    busy agent, whose call and state are untouched; the consulting agent reconnects to its held call."""
+    w.open(agent_sub(3, "1003"))
+    for sid, agent in ((1, "1001"), (2, "1002"), (3, "1003")):
+        w.login_ready(sid, agent)
+    cid = answered(w)
+    other = answered(w, "1002", 2)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert seq(out, 2) == [] and seq(out, 1)[-2:] == ["CALL_ORIGINATED_EVENT", "CALL_FAILED_EVENT"]
+    for sid in (1, 9):
+        [ev] = only(out, sid, MT.CALL_FAILED_EVENT)
+        assert (ev.call_id, ev.connection_device_id, ev.failing_device_id, ev.called_device_id, ev.event_cause,
+                ev.local_connection_state) == (consult, "3002", "3002", "3002", EventCause.CEC_BUSY, LCS.LCS_FAIL)
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_TALKING and set(w.c.calls[other].legs) == {"0600000000", "3002"}
+    out = w.req(1, M.ReconnectCallReq(invoke_id=41, active_call_id=consult, held_call_id=cid,
+                                      active_connection_device_id="3001", held_connection_device_id="3001"))
+    assert seq(out, 1)[:2] == ["RECONNECT_CALL_CONF", "CALL_CONNECTION_CLEARED_EVENT"]
+    assert "CALL_RETRIEVED_EVENT" in seq(out, 1) and consult not in w.c.calls and seq(out, 2) == []
+    # a NOT_READY agent's own call to the busy phone fails the same way
+    w.req(3, M.SetAgentStateReq(invoke_id=42, agent_state=AS.AGENT_STATE_NOT_READY))
+    out = w.req(3, M.MakeCallReq(invoke_id=43, agent_instrument="3003", dialed_number="3002"))
+    assert seq(out, 3)[-1] == "CALL_FAILED_EVENT" and seq(out, 2) == []
 
 
 def test_consult_conference_then_clear_call(w):
