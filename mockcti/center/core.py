@@ -2015,24 +2015,31 @@ class ContactCenter:
             new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, named_arrays=arrays,
             **(changed or {}))
 
-    def _joined_data(self, call: Call, consult: Call | None, req: Message) -> tuple[dict[str, str], tuple, tuple]:
+    def _joined_data(self, call: Call, consult: Call | None,
+                     req: Message) -> tuple[dict[str, str], tuple, tuple] | None:
         """The call data ``call`` carries once a TRANSFER_CALL_REQ or CONFERENCE_CALL_REQ completes: the
         consultation's data (``consult``: it began as a copy of the call's, with what CONSULT_CALL_REQ and
         SET_CALL_DATA_REQ set on it since — what the consulted party was shown) over the call's, then the
         request's own call variables, CallWrapupData, UserToUserInfo, named variables and arrays (§5.3: both
         requests carry them for the resulting call). Only computed: a refusal (named data past 2,000 bytes)
-        comes before the request changes anything; :meth:`_set_joined_data` applies it."""
-        variables = {**call.variables, **(consult.variables if consult is not None else {}), **_placed_call_data(req)}
+        comes before the request changes anything; :meth:`_set_joined_data` applies it. None: nothing to join
+        (a single-step request without call data, the usual)."""
+        placed = _placed_call_data(req)
+        if consult is None and not (placed or req.named_variables or req.named_arrays):
+            return None
+        variables = {**call.variables, **(consult.variables if consult is not None else {}), **placed}
         named, arrays = call.named_variables, call.named_arrays
         if consult is not None:
             named, arrays = merged_named(named, arrays, consult.named_variables, consult.named_arrays)
         named, arrays = merged_named(named, arrays, req.named_variables, req.named_arrays)
         return variables, named, arrays
 
-    def _set_joined_data(self, call: Call, data: tuple[dict[str, str], tuple, tuple]) -> Message | None:
+    def _set_joined_data(self, call: Call, data: tuple[dict[str, str], tuple, tuple] | None) -> Message | None:
         """Give ``call`` the data of :meth:`_joined_data`; the CALL_DATA_UPDATE_EVENT with the items that
         changed (None when nothing did), for the sessions that knew the call before (a session told of the
         call from now on reads all of it in its BEGIN_CALL_EVENT)."""
+        if data is None:
+            return None
         variables, named, arrays = data
         changed = {k: v for k, v in variables.items() if call.variables.get(k) != v}
         new_named = tuple(v for v in named if v not in call.named_variables)
