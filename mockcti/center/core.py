@@ -1951,12 +1951,13 @@ class ContactCenter:
     def _clear_call_req(self, out: list[Delivery], sid: int, req: M.ClearCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearCall")
         self._conf(out, sid, M.ClearCallConf(invoke_id=req.invoke_id))
-        agents = [self.agents[lg.agent] for lg in call.agent_legs()]
+        agents = [(self.agents[lg.agent], lg.agent != agent.id and self._consulted(call, lg))
+                  for lg in call.agent_legs()]
         for lg in list(call.legs.values()):
             self._emit(out, call, self._conn_cleared(call, lg, agent.device))
         self._finish(out, call, now)
-        for a in agents:
-            self._after_call(out, a, now)
+        for a, cancelled in agents:
+            self._after_call(out, a, now, consult_cancelled=cancelled)
 
     def _send_dtmf_signal_req(self, out: list[Delivery], sid: int, req: M.SendDtmfSignalReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id")
@@ -2274,6 +2275,12 @@ class ContactCenter:
             local_connection_state=_LCS_NULL, event_cause=cause,
             connection_device_id=leg.device, releasing_device_id=releasing)
 
+    @staticmethod
+    def _consulted(call: Call, leg: Leg) -> bool:
+        """Whether ``leg`` is a consulted agent's connection on a consultation call (CONSULT_CALL_REQ's, not
+        transferred or conferenced yet): an agent's, other than the consulting phone that placed it."""
+        return call.type is CallType.CALLTYPE_CONSULT and leg.agent is not None and leg.device != call.ani
+
     def _drop_quietly(self, call: Call, leg: Leg) -> None:
         self._take_leg(call, leg.device)
 
@@ -2288,13 +2295,13 @@ class ContactCenter:
         self._sync_media(out, call)
         agent = self.agents.get(leg.agent) if leg.agent else None
         if len(call.legs) < 2:
-            survivors = [self.agents[lg.agent] for lg in call.agent_legs()]
+            survivors = [(self.agents[lg.agent], self._consulted(call, lg)) for lg in call.agent_legs()]
             for lg in list(call.legs.values()):
                 if lg.agent is not None:
                     self._emit(out, call, self._conn_cleared(call, lg, leg.device))
             self._finish(out, call, now)
-            for a in survivors:
-                self._after_call(out, a, now)
+            for a, cancelled in survivors:
+                self._after_call(out, a, now, consult_cancelled=cancelled)
         elif agent is not None:
             self._end_call_for(out, call, self._sessions_of(agent))
         if agent is not None:
@@ -2318,9 +2325,12 @@ class ContactCenter:
                 if call.id in q:
                     q.remove(call.id)
 
-    def _after_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
+    def _after_call(self, out: list[Delivery], agent: Agent, now: float, *, consult_cancelled: bool = False) -> None:
         """The agent's last call ended: the pending state, else the configured after-call state; for an
-        agent whose desktop went away meanwhile, the state of ``on_agent_disconnect`` (AGT_CONN_DOWN)."""
+        agent whose desktop went away meanwhile, the state of ``on_agent_disconnect`` (AGT_CONN_DOWN).
+        ``consult_cancelled``: the agent was consulted and the consultation was given up by the other side
+        (the consulting agent reconnected to its held call or cleared the consultation): NOT_READY,
+        AGT_CANCEL_CONSULT, ringing or answered."""
         if self._agent_calls(agent):
             return
         if agent.desktop_lost:
@@ -2329,9 +2339,12 @@ class ContactCenter:
             if agent.logged_in and agent.state is not target:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
-        if agent.state is AS.AGENT_STATE_RESERVED and agent.consult_offer:
-            # a consultation cancelled before the consulted agent answered (§6.19 AGT_CANCEL_CONSULT:
-            # "consulted agent to Not Ready (Cancel)")
+        if (agent.state is AS.AGENT_STATE_RESERVED and agent.consult_offer) or (
+                consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD)):
+            # a consultation cancelled, before or after the consulted agent answered (§6.19 AGT_CANCEL_CONSULT:
+            # "consulted agent to Not Ready (Cancel)"; UCCX's reason-code list: "Agent's state changes from
+            # Talking to Not Ready because the Cancel feature is triggered during an ICD consult call"), not the
+            # after-call state of an ACD call, which made a NOT_READY agent READY after a colleague's question
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
         elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD):
             nxt = agent.pending or self.config.after_call_state
