@@ -6,7 +6,8 @@ SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client
 agent-mode session for it) is made READY whenever it is idle — at start, after each call whatever
 the center's ``after_call_state``, and when a client that logged it out or left it NOT_READY goes
 away; a call offered to such an agent is answered about ``answer_after`` seconds later and cleared
-``handle_time`` seconds after that. Agents that a client drives are left alone: the client answers
+``handle_time`` seconds after that — a call it did not place too (the control API's, a client's
+call to the agent's extension: counted apart, ``other_answered``). Agents that a client drives are left alone: the client answers
 (or not) and clears its calls; a call a client answered whose agent no client drives any more (its
 connection dropped) is cleared ``handle_time`` seconds after the generator notices. Callers take part
 too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
@@ -158,11 +159,16 @@ class LoadStats:
     abandoned: int = 0  # calls whose caller hung up before an agent answered (``abandon_after``)
     caller_ended: int = 0  # answered calls the caller ended (``caller_hangup``)
     lost: int = 0  # calls in progress when the control API or a scenario replaced the center (gone with it)
+    #: calls the generator did not place (the control API's POST /calls, --calls-per-minute, a scenario,
+    #: a client's call or consultation to an agent's extension) that one of its agents answered; not
+    #: in the counts above
+    other_answered: int = 0
 
     def as_dict(self, active: int) -> dict[str, int]:
         return {"offered": self.offered, "answered": self.answered, "auto_answered": self.auto_answered,
                 "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors,
-                "abandoned": self.abandoned, "caller_ended": self.caller_ended, "lost": self.lost}
+                "abandoned": self.abandoned, "caller_ended": self.caller_ended, "lost": self.lost,
+                "other_answered": self.other_answered}
 
 
 @dataclass
@@ -174,6 +180,9 @@ class _Tracked:
     where: int = _NEW  # _AT_AGENT (some leg is an agent's) or _QUEUED, as of the last look
     in_turn: bool = False  # in the generator's turn of queued calls
     variables: dict[str, str] = field(default_factory=dict)
+    #: False: a call from elsewhere that rang at an agent the generator drives (answered and cleared
+    #: like its own, counted apart: ``other_answered``)
+    generated: bool = True
 
 
 class LoadGenerator:
@@ -202,6 +211,7 @@ class LoadGenerator:
         self.driven: set[str] | None = self.auto_agents
         self.sweep_interval = sweep_interval
         self.calls: dict[int, _Tracked] = {}
+        self._others = 0  # how many of ``calls`` the generator did not place (not ``active``)
         self._at_agents: set[int] = set()  # CallIDs of the tracked calls at an agent
         self._turn: deque[int] = deque()  # CallIDs of queued tracked calls, to look at in turn
         self.hub: Any = None
@@ -226,7 +236,7 @@ class LoadGenerator:
 
     @property
     def active(self) -> int:
-        return len(self.calls)
+        return len(self.calls) - self._others
 
     def _attach(self, now: float) -> None:
         """Set up ``hub.center``: the virtual session requests go through, idle agents READY, the CSQs."""
@@ -248,7 +258,8 @@ class LoadGenerator:
         hub = self.hub
         if hub.center is self._center:
             return
-        lost = len(self.calls)
+        lost = len(self.calls) - self._others
+        self._others = 0
         self.calls.clear()  # their timers find them gone and do nothing (CallIDs start over in a new center)
         self._at_agents.clear()
         self._turn.clear()
@@ -290,9 +301,23 @@ class LoadGenerator:
                     continue
             for call, _leg in center.agent_call_legs(agent.id):
                 t = calls.get(call.id)
-                if t is not None and t.where != _AT_AGENT:
+                if t is None:
+                    if self.running and self._may_drive(agent.id):
+                        self._adopt(call.id, now)
+                    continue
+                if t.where != _AT_AGENT:
                     t.where = _AT_AGENT
                     self._at_agents.add(call.id)
+
+    def _adopt(self, call_id: int, now: float) -> None:
+        """A call the generator did not place is at an agent it drives (ringing there, or already
+        talking: a preset call): followed as its own are — answered ``answer_after`` after it is
+        found, cleared ``handle_time`` after the answer — but with no caller of the generator's
+        (no ``caller_hangup``, no ``abandon_after``) and counted apart. Left alone, it rang for ever
+        and that agent took no call again."""
+        self.calls[call_id] = _Tracked(end_planned=True, generated=False)
+        self._others += 1
+        self._check(call_id, now)
 
     # -- timers -----------------------------------------------------------------------------------
 
@@ -367,7 +392,10 @@ class LoadGenerator:
         if call is None:
             del self.calls[call_id]
             self._at_agents.discard(call_id)
-            self.stats.cleared += 1
+            if t.generated:
+                self.stats.cleared += 1
+            else:
+                self._others -= 1
             return
         at_agent = False
         for leg in call.legs.values():  # nothing below changes the legs (requests run from timers)
@@ -378,7 +406,8 @@ class LoadGenerator:
             if leg.state is not _ALERTING:
                 if not t.answered:  # answered by a client
                     t.answered = True
-                    self.stats.answered += 1
+                    if t.generated:
+                        self.stats.answered += 1
                     if self._plan_caller_end(call_id, t, now):
                         t.ending = True
                 if not t.ending and self._may_drive(agent):
@@ -387,7 +416,7 @@ class LoadGenerator:
                     t.ending = True
                     self.hub.schedule(now + self.spec.handle_time,
                                       lambda d=leg.device: self._clear(call_id, t, d))
-            elif not t.answer_due and self._may_drive(agent):
+            elif not t.answer_due and self._may_drive(agent) and not self._on_another_call(agent, call_id):
                 t.answer_due = True
                 self.hub.schedule(now + self.spec.answer_after, lambda d=leg.device: self._answer(call_id, t, d))
         if at_agent:
@@ -400,6 +429,13 @@ class LoadGenerator:
             if not t.in_turn:
                 t.in_turn = True
                 self._turn.append(call_id)
+
+    def _on_another_call(self, agent_id: str, call_id: int) -> bool:
+        """Whether the agent has an older call than ``call_id`` (a call from elsewhere that rings
+        while it talks: the center refuses an answer then, so it is answered once the agent is free;
+        two ringing at once: the older first)."""
+        legs = self.hub.center.agent_call_legs(agent_id)  # oldest call first
+        return bool(legs) and legs[0][0].id != call_id
 
     def _request(self, message: Any) -> bool:
         hub = self.hub
@@ -432,7 +468,10 @@ class LoadGenerator:
             self._check(call_id, self.hub.now)  # over, withdrawn, moved, or a client took the agent over
             return
         if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
-            if not t.answered:
+            if not t.generated:
+                t.answered = True
+                self.stats.other_answered += 1
+            elif not t.answered:
                 t.answered = True
                 self.stats.answered += 1
                 self.stats.auto_answered += 1

@@ -873,3 +873,66 @@ def test_an_acd_rule_the_generator_breaks_is_not_charged_to_a_client():
     assert [e.data["rule"] for e in hub.journal.violations()] == []
     refused = happenings(hub, "load generator's CLEAR_CONNECTION_REQ refused: ACD-1159")
     assert refused and refused[0].data["rule"] == "ACD-1159"
+
+
+def _agent_on(hub, call_id):
+    """The agent whose leg is on ``call_id`` and that leg's state name (None when the call is over)."""
+    call = hub.center.calls.get(call_id)
+    if call is None:
+        return None
+    return [(leg.agent, leg.state.name) for leg in call.legs.values() if leg.agent is not None]
+
+
+def test_a_call_from_elsewhere_at_an_undriven_agent_is_answered_and_cleared():
+    """Calls the generator did not place — the control API's POST /calls to an agent or a CSQ,
+    --calls-per-minute — that ring at an agent no client drives are answered answer_after later and
+    cleared handle_time after that, as the generator's own are, and counted apart
+    (``other_answered``). They rang for ever: the agent stayed RESERVED and took no call again,
+    and the generated calls queued behind it for the rest of the run."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=0.01,handle_time=2,answer_after=0.5")
+    gen.start(hub, 0.0)
+    hub.tick(0.0)  # the generator's first call: to the longest-ready agent
+    (generated,) = hub.center.calls
+    (busy, _), = _agent_on(hub, generated)
+    free = ({"1001", "1002"} - {busy}).pop()
+    direct, deliveries = hub.center.deliver_call(0.1, agent_id=free, ani="0611111111")  # POST /calls {"agent"}
+    hub.deliver(deliveries)
+    queued, deliveries = hub.center.deliver_call(0.1, csq="Sales", ani="0622222222")  # POST /calls {"csq"}
+    hub.deliver(deliveries)
+    t = advance(hub, 0.1, 1.0)
+    assert _agent_on(hub, direct) == [(free, "LCS_CONNECT")]  # answered ~answer_after later
+    assert _agent_on(hub, queued) == []  # waiting: both agents talk
+    t = advance(hub, t, 9.0)
+    assert not hub.center.calls  # all three cleared handle_time after their answer
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 1 and s["active"] == 0, s  # its own call only
+    assert s["other_answered"] == 2 and s["errors"] == 0, s
+
+
+def test_a_clients_call_to_an_undriven_agent_talking_is_answered_once_it_is_free():
+    """A client's desk dials the extension of an agent the generator drives while that agent talks
+    on a generated call (a consultation to a colleague): the agent answers it once its call is over
+    (the center refuses an answer on a second line), and hangs up handle_time later."""
+    from mockcti.wire.messages import MakeCallReq
+
+    hub, gen = hub_with(default_center(), "agents=2,calls_per_s=0.01,handle_time=2,answer_after=0.5")
+    gen.start(hub, 0.0)
+    hub.tick(0.0)
+    (generated,) = hub.center.calls
+    t = advance(hub, 0.0, 1.0)
+    (busy, state), = _agent_on(hub, generated)
+    assert state == "LCS_CONNECT"
+    desk = Desk(hub, "1003", t)
+    desk.set_state(AS.AGENT_STATE_LOGIN, t, password="1234")
+    desk.invoke += 1
+    desk.send(MakeCallReq(invoke_id=desk.invoke, agent_instrument="3003",
+                          dialed_number=hub.center.agents[busy].cfg.extension), t)
+    (internal,) = set(hub.center.calls) - {generated}
+    t = advance(hub, t, 2.5)  # the generated call is over; the desk's call is answered
+    assert generated not in hub.center.calls
+    assert (busy, "LCS_CONNECT") in _agent_on(hub, internal)
+    t = advance(hub, t, 3.0)
+    assert not hub.center.calls
+    s = gen.summary()
+    assert s["other_answered"] == 1 and s["errors"] == 0 and s["active"] == 0, s
