@@ -567,6 +567,7 @@ class _LoadFeature:
         self.gen = LoadGenerator(spec)
         self._task: Any = None
         self._told = False
+        self._ended_at: float | None = None  # when the run was told to end (halt)
 
     def prepare(self, server: Any, args: Any) -> None:
         """Before the server listens: the ``agents=N`` center is in place before any client connects
@@ -614,13 +615,20 @@ class _LoadFeature:
                         (out - last_out) / (now - last_t) if now > last_t else 0.0), file=sys.stderr, flush=True)
             last_out, last_t = out, now
 
-    async def stop(self, server: Any, args: Any) -> None:
+    def halt(self, server: Any, args: Any) -> None:
+        """The run ends (Ctrl-C, SIGTERM): no call is offered from now on, while the server tells its
+        clients and lets them drain; the duration ends here."""
+        if self._ended_at is None:
+            self._ended_at = server.now()
         self.gen.stop()
         if self._task is not None:
             self._task.cancel()
+
+    async def stop(self, server: Any, args: Any) -> None:
+        self.halt(server, args)
         s = self.gen.summary()
         print("mockcti load summary: " + " ".join(f"{k} {v}" for k, v in s.items())
-              + f" duration {server.now() - self.gen.started_at:.1f}s", file=sys.stderr, flush=True)
+              + f" duration {self._ended_at - self.gen.started_at:.1f}s", file=sys.stderr, flush=True)
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         return status

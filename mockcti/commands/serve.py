@@ -328,6 +328,12 @@ def run(args: argparse.Namespace) -> int:
         except asyncio.CancelledError:
             pass
         finally:
+            # what makes traffic of its own stops at once (the load generator offers no more calls
+            # while the clients drain, and its duration ends here)
+            for f in reversed(features):
+                halt = getattr(f, "halt", None)
+                if halt is not None:
+                    halt(server, args)
             # the server first: every client told (SYSTEM_EVENT) and closed, all of it in the journal
             # before the features finish (the report is written from it, the scenario verified)
             await server.stop()
@@ -374,7 +380,8 @@ def _features(args: argparse.Namespace) -> list:
     ``prepare(server, args)``: called before the event loop runs and the server listens (to replace
     the center, say: once a client is connected, or the control API has recorded the center that
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
-    ``start`` runs once it listens, in the order below."""
+    ``start`` runs once it listens, in the order below; optionally ``halt(server, args)`` (no await)
+    when the run ends, before the server's shutdown, and ``stop`` after it."""
     import importlib
 
     out = []
