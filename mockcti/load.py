@@ -328,8 +328,7 @@ class LoadGenerator:
         now = hub.now
         self._follow_center(now)
         if spec.limit is not None and self.stats.offered >= spec.limit:
-            self.running = False
-            return
+            return  # no more arrivals; the agents it drives go on (READY when idle, answering what rings)
         self._n += 1
         # constant rate anchored at the start: no drift however late a timer fires
         hub.schedule(self.started_at + self._n / spec.calls_per_s, self._arrive)

@@ -962,3 +962,21 @@ def test_no_call_is_offered_once_serve_is_told_to_stop(monkeypatch, capsys):
     (summary,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mockcti load summary:")]
     offered = int(summary.split(" offered ")[1].split()[0])
     assert offered <= 1, summary  # the first arrival (due at start) at most; ~50 during the shutdown
+
+
+def test_agents_it_drives_still_answer_once_the_limit_is_reached():
+    """limit=1: once its one call is over, the generator offers no more, but its agents still act as
+    agents: a call from elsewhere (POST /calls) is answered and cleared. Reaching the limit stopped
+    the generator as a whole: the call rang for ever."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=5,limit=1,handle_time=0.5,answer_after=0.1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 3.0)
+    s = gen.summary()
+    assert s["offered"] == s["cleared"] == 1 and s["active"] == 0 and not hub.center.calls, s
+    call_id, deliveries = hub.center.deliver_call(t, agent_id="1002", ani="0611111111")
+    hub.deliver(deliveries)
+    t = advance(hub, t, 0.5)
+    assert _agent_on(hub, call_id) == [("1002", "LCS_CONNECT")]
+    advance(hub, t, 1.0)
+    assert call_id not in hub.center.calls
+    assert gen.summary()["offered"] == 1 and gen.stats.other_answered == 1
