@@ -292,13 +292,16 @@ class LoadGenerator:
             if state is _READY:
                 continue
             if state not in _ON_CALL:
-                if not self._may_drive(agent.id) or center.agent_call_legs(agent.id) or center.wrapping_up(agent):
-                    continue  # (a wrap-up time the center runs is left to it: it ends WORK / WORK_READY)
-                if state is _LOGOUT:  # logged in as a desktop logs in: NOT_READY (AGT_LOGON), then READY
-                    deliver(center.set_agent_state(now, agent.id, _LOGIN))
-                deliver(center.set_agent_state(now, agent.id, _READY))  # routes a queued call to it at once
-                if agent.state not in _ON_CALL:
+                if not self._may_drive(agent.id):
                     continue
+                if not center.agent_call_legs(agent.id):  # idle (else a call rings at it, NOT_READY: below)
+                    if center.wrapping_up(agent):
+                        continue  # (a wrap-up time the center runs is left to it: it ends WORK / WORK_READY)
+                    if state is _LOGOUT:  # logged in as a desktop logs in: NOT_READY (AGT_LOGON), then READY
+                        deliver(center.set_agent_state(now, agent.id, _LOGIN))
+                    deliver(center.set_agent_state(now, agent.id, _READY))  # routes a queued call to it at once
+                    if agent.state not in _ON_CALL:
+                        continue
             for call, _leg in center.agent_call_legs(agent.id):
                 t = calls.get(call.id)
                 if t is None:

@@ -980,3 +980,25 @@ def test_agents_it_drives_still_answer_once_the_limit_is_reached():
     advance(hub, t, 1.0)
     assert call_id not in hub.center.calls
     assert gen.summary()["offered"] == 1 and gen.stats.other_answered == 1
+
+
+def test_a_clients_call_to_an_idle_undriven_agent_is_answered():
+    """A client's desk dials the extension of an idle agent the generator drives: the center makes
+    that agent NOT_READY while its phone rings (not an ACD call), and the generator answers it,
+    hangs up handle_time later and makes the agent READY again (an agent NOT_READY with a call was
+    passed over as 'not idle': the call rang for ever)."""
+    from mockcti.wire.messages import MakeCallReq
+
+    hub, gen = hub_with(default_center(), "agents=2,calls_per_s=5,limit=1,handle_time=1,answer_after=0.2")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 3.0)  # the generator's one call is over
+    desk = Desk(hub, "1003", t)
+    desk.set_state(AS.AGENT_STATE_LOGIN, t, password="1234")
+    desk.invoke += 1
+    desk.send(MakeCallReq(invoke_id=desk.invoke, agent_instrument="3003", dialed_number="3002"), t)
+    (call_id,) = hub.center.calls
+    t = advance(hub, t, 0.6)
+    assert ("1002", "LCS_CONNECT") in _agent_on(hub, call_id)
+    advance(hub, t, 1.5)
+    assert not hub.center.calls and hub.center.agents["1002"].state is AS.AGENT_STATE_READY
+    assert gen.stats.other_answered == 1 and gen.stats.errors == 0
