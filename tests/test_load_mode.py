@@ -1002,3 +1002,35 @@ def test_a_clients_call_to_an_idle_undriven_agent_is_answered():
     advance(hub, t, 1.5)
     assert not hub.center.calls and hub.center.agents["1002"].state is AS.AGENT_STATE_READY
     assert gen.stats.other_answered == 1 and gen.stats.errors == 0
+
+
+def test_a_client_consults_an_undriven_agent_and_transfers_the_call_to_it():
+    """The client under test answers a generated call, consults an agent the generator drives and
+    transfers the caller to it: that agent answers the consultation, takes the caller and hangs up
+    handle_time later (the consultation rang for ever: the transfer could never be completed)."""
+    from mockcti.wire.messages import ConsultCallReq, TransferCallReq
+
+    hub, gen = hub_with(default_center(), "agents=2,calls_per_s=5,limit=3,handle_time=2,answer_after=0.3")
+    desk = Desk(hub, "1003", 0.0)
+    desk.set_state(AS.AGENT_STATE_LOGIN, 0.0, password="1234")
+    desk.set_state(AS.AGENT_STATE_READY, 0.0)
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 0.6)
+    (mine,) = [c.id for c in hub.center.calls.values() if "3003" in c.legs]
+    desk.answer(mine, t)
+    t = advance(hub, t, 2.5)  # the generator's own two calls are over
+    desk.invoke += 1
+    desk.send(ConsultCallReq(invoke_id=desk.invoke, active_call_id=mine, active_connection_device_id="3003",
+                             consult_type=1, dialed_number="3002"), t)
+    (consult,) = set(hub.center.calls) - {mine}
+    t = advance(hub, t, 0.6)
+    assert ("1002", "LCS_CONNECT") in _agent_on(hub, consult)
+    desk.invoke += 1
+    desk.send(TransferCallReq(invoke_id=desk.invoke, active_call_id=consult, held_call_id=mine,
+                              active_connection_device_id="3003", held_connection_device_id="3003"), t)
+    assert _agent_on(hub, mine) == [("1002", "LCS_CONNECT")]
+    advance(hub, t, 3.0)
+    assert not hub.center.calls and not hub.journal.violations()
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 3 and s["active"] == 0, s
+    assert s["other_answered"] == 1 and s["errors"] == 0, s
