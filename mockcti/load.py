@@ -38,8 +38,8 @@ from mockcti.wire import MessageType
 from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
 from mockcti.wire.messages import AnswerCallReq, ClearConnectionReq
 
-__all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "LoadGenerator", "LoadStats",
-           "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
+__all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "unserved_csqs", "LoadGenerator",
+           "LoadStats", "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
 
 #: key -> (meaning, converter)
 ALLOWED_KEYS = {
@@ -146,6 +146,13 @@ def center_config_for(spec: LoadSpec, base: Any) -> Any:
                                csqs=names, team="Team1")
                    for n in range(1, spec.agents + 1))
     return dataclasses.replace(base, agents=agents, csqs=csqs, calls=())
+
+
+def unserved_csqs(config: Any) -> list[str]:
+    """The CSQs of ``config`` that no agent is in: the generated calls sent there (round-robin) are
+    never routed; they wait in the queue until their caller abandons."""
+    served = {name for agent in config.agents for name in agent.csqs}
+    return [c.name for c in config.csqs if c.name not in served]
 
 
 @dataclass
@@ -580,6 +587,14 @@ class _LoadFeature:
         import asyncio
 
         self._build_center(server, args)  # done by prepare, unless a feature (--scenario) replaced it since
+        config = server.center.config
+        empty = unserved_csqs(config)
+        if empty:
+            until = (f"until the caller abandons (abandon_after={self.spec.abandon_after:g})"
+                     if self.spec.abandon_after is not None else "for ever (no abandon_after=)")
+            print(f"mockcti load: warning: no agent is in CSQ {', '.join(empty)}: the calls sent there "
+                  f"({len(empty)} in {len(config.csqs)}) are never answered, they wait in the queue {until}",
+                  file=sys.stderr, flush=True)
         server.call(lambda hub, now: self.gen.start(hub, now))
         if not getattr(args, "quiet", False):
             self._task = asyncio.get_running_loop().create_task(self._display(server))

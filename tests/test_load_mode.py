@@ -1034,3 +1034,25 @@ def test_a_client_consults_an_undriven_agent_and_transfers_the_call_to_it():
     s = gen.summary()
     assert s["offered"] == s["answered"] == s["cleared"] == 3 and s["active"] == 0, s
     assert s["other_answered"] == 1 and s["errors"] == 0, s
+
+
+def test_a_csq_no_agent_is_in_is_named_at_start(tmp_path, monkeypatch, capsys):
+    """A center file with a CSQ no agent is in: half the generated calls go there (round-robin) and
+    are never answered. `serve --load` says so at start, naming the CSQ (it did not: 'active'
+    just grew)."""
+    from mockcti import cli
+
+    center = tmp_path / "center.yaml"
+    center.write_text("csqs:\n  - {name: Sales, id: 1}\n  - {name: Nobody, id: 2}\n"
+                      "agents:\n  - {id: '2001', extension: '4001', password: '1', csqs: [Sales]}\n")
+
+    async def serve_forever(self):  # the run ends at once, as after Ctrl-C
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    assert cli.main(["serve", "--port", "0", "--quiet", "--center", str(center), "--load", "calls_per_s=1"]) == 0
+    err = capsys.readouterr().err
+    (line,) = [x for x in err.splitlines() if "no agent is in CSQ" in x]
+    assert "Nobody" in line and "Sales" not in line and "1 in 2" in line and "for ever" in line
+    assert cli.main(["serve", "--port", "0", "--quiet", "--load", "calls_per_s=1"]) == 0  # the default center
+    assert "no agent is in CSQ" not in capsys.readouterr().err
