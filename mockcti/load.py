@@ -7,8 +7,8 @@ agent-mode session for it) is made READY whenever it is idle — at start, after
 the center's ``after_call_state``, and when a client that logged it out or left it NOT_READY goes
 away; a call offered to such an agent is answered about ``answer_after`` seconds later and cleared
 ``handle_time`` seconds after that — a call it did not place too (the control API's, a client's
-call to the agent's extension: counted apart, ``other_answered``). Agents that a client drives are left alone: the client answers
-(or not) and clears its calls; a call a client answered whose agent no client drives any more (its
+call to the agent's extension: counted apart, ``other_answered``). Agents that a client drives are
+left alone: the client answers (or not) and clears its calls; a call a client answered whose agent no client drives any more (its
 connection dropped) is cleared ``handle_time`` seconds after the generator notices. Callers take part
 too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
 client) is ended by the caller ``handle_time`` seconds after the answer, and with
