@@ -262,3 +262,28 @@ def test_work_asked_for_during_a_call_is_on_the_wire_with_next_agent_state(profi
         assert int.from_bytes(ev.body[30:32], "big") == 4  # AgentState TALKING
         assert 123 in floating_tags(ev.body, 58, dialect)
         assert decode(ev, dialect).next_agent_state == 5
+
+
+def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v24_one_with_it():
+    """One AGENT_STATE_EVENT with ActiveTerminal (tag 303, UCCX v18) sent (as a scenario's `emit` to `all`
+    does) to a UCCE v19 and a UCCE v24 session at once: each gets it in its own version, the v19 one
+    without the field its 1-byte tags cannot carry (as a UCCX v17 session gets it), the v24 one with it.
+    The v19 session used to get nothing: a "cannot encode" fault, the event dropped."""
+    from mockcti.wire.messages import AgentStateEvent
+
+    hub, old = opened("ucce", Dialect.ucce(19))
+    new = hub.connect(0.0)
+    (conf,) = frames_out(hub.receive(new, open_req(Dialect.ucce(24), client_id="icm24"), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)
+    event = AgentStateEvent(agent_state=3, agent_id="1001", agent_extension="3001", agent_instrument="3001",
+                            active_terminal="SEP0001")
+    for sid in (old, new):
+        hub.send(sid, event)
+    actions = hub.take_actions()
+    assert hub.journal.entries(kind="fault") == []
+    for sid, dialect, has_terminal in ((old, Dialect.ucce(19), False), (new, Dialect.ucce(24), True)):
+        (frame,) = frames_out(a for a in actions if isinstance(a, Write) and a.session_id == sid)
+        assert frame.type_id == int(MessageType.AGENT_STATE_EVENT)
+        assert (303 in floating_tags(frame.body, 58, dialect)) is has_terminal
+        got = decode(frame, dialect)
+        assert (got.agent_id, got.agent_state, got.active_terminal) == ("1001", 3, "SEP0001" if has_terminal else None)

@@ -452,7 +452,7 @@ def _enc_group(g: Group, instances: tuple, tw: int, lw: int, out: list, version:
             v = getattr(inst, m.attr)
             if isinstance(m, Group):
                 _enc_group(m, v, tw, lw, out, version)
-            elif v is not None and (m.since is None or version >= m.since):
+            elif v is not None and m.exists_in(version, tw):
                 _enc_value(m, v, tw, lw, out)
 
 
@@ -475,8 +475,8 @@ def _encode_body(lay: _Layout, msg: Message) -> bytes:
     named = 0
     for kind, f in lay.enc_items:
         v = getattr(msg, f.attr)
-        if kind == _SIMPLE and f.since is not None and lay.version < f.since:
-            continue  # the field does not exist in this protocol version: not sent
+        if kind == _SIMPLE and not f.exists_in(lay.version, tw):
+            continue  # the field does not exist in this protocol version (tag width): not sent
         if kind == _SIMPLE:
             if v is None:
                 if f.required:
@@ -524,7 +524,8 @@ def _version_dialect(dialect: Dialect, version: int) -> Dialect:
 def encode(msg: Message, dialect: Dialect) -> bytes:
     """Encode a message into bytes (header included), for the given dialect.
 
-    Floating fields that do not exist in the dialect's protocol version (``since``) are not sent.
+    Floating fields that do not exist in the dialect (``FloatingField.exists_in``: a later version's,
+    or one whose tag needs the 2-byte tags the dialect lacks) are not sent.
     OPEN_REQ is encoded with the widths of its own VersionNumber.
     """
     # The dialect's cache is keyed by the message class: one C-level lookup on the hot path
@@ -751,7 +752,7 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
                 v = getattr(inst, m.attr)
                 if isinstance(m, Group):
                     add_group(m, v)
-                elif v is not None and (m.since is None or dialect.version >= m.since):
+                elif v is not None and m.exists_in(dialect.version, dialect.tag_width):
                     add(m, v)
 
     for item in spec.floating:
@@ -762,7 +763,7 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
                 add(item, v)
         else:
             v = getattr(msg, item.attr)
-            if v is not None and (item.since is None or dialect.version >= item.since):
+            if v is not None and item.exists_in(dialect.version, dialect.tag_width):
                 add(item, v)
     for tag, data in msg.extra_fields:
         tlvs.append({"tag": tag, "length": len(data), "data": data})

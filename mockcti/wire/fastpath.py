@@ -251,9 +251,9 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
     tag and length are literals in the source), a run of numeric group members that are all set
     is one pack for the whole run, and a variable-length field appends a precomputed tag+length
     prefix and its bytes. Group instances are read by attribute, exactly like ``_enc_group``;
-    members that do not exist in ``version`` (``since``) are not sent, ``None`` members are
-    omitted. Whatever the generic path would reject (a set member whose tag needs 2-byte tags, a
-    value over its maximum length, a value ``struct`` cannot pack) raises :class:`Irregular` or
+    members that do not exist in ``version`` (``FloatingField.exists_in``) are not sent, ``None``
+    members are omitted. Whatever the generic path would reject (a set member whose tag needs
+    2-byte tags, a value over its maximum length, a value ``struct`` cannot pack) raises :class:`Irregular` or
     fails inside ``struct``, and the caller re-encodes the message on the generic path, which
     raises the precise ``EncodeError``. ``enc_value`` (the generic path's) is called only for the
     one case not written out, a repeated field whose tag does not fit the tag width.
@@ -287,7 +287,7 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
     hdr_codes = ("B" if tw == 1 else "H") + ("B" if lw == 1 else "H")
 
     def in_version(f: FloatingField) -> bool:
-        return f.since is None or version >= f.since
+        return f.exists_in(version, tw)
 
     def tag_fits(f: FloatingField) -> bool:
         return tw == 2 or f.tag <= 0xFF
@@ -394,10 +394,13 @@ def build_encoder(spec: MessageSpec, version: int, tw: int, lw: int, wire_id: in
                 lines.append(f"    for v in m.{item.attr}: _enc_value(_F{j}, v, {tw}, {lw}, parts)")
             continue
         if not in_version(item):
-            continue  # the field does not exist in this version: not sent (as on the generic path)
+            # the field does not exist in this version (FloatingField.exists_in: a field of a later
+            # version, or one with a tag above 255 in a dialect of 1-byte tags, UCCE v18/v19's
+            # ActiveTerminal): not sent, as on the generic path
+            continue
         if not tag_fits(item):
-            # a set field whose tag needs 2-byte tags cannot be sent with 1-byte tags (UCCE v18/v19:
-            # ActiveTerminal, tag 303): the generic path raises the EncodeError, never drop it silently
+            # a set field whose tag needs 2-byte tags, of a message that has no meaning with 1-byte
+            # tags (CONFIG_TERMINAL_EVENT below v18): the generic path raises the EncodeError
             lines.append(f"    if m.{item.attr} is not None: raise _IRR")
             continue
         if item.required:

@@ -100,6 +100,16 @@ class FloatingField:
     def required(self) -> bool:
         return self.presence == REQ
 
+    def exists_in(self, version: int, tag_width: int) -> bool:
+        """Whether a field that came with a protocol version (``since``) exists in a dialect of
+        ``version`` with ``tag_width``-byte tags: from that version on and, a tag above 255, only
+        where tags have 2 bytes (reference §2.3: "tags 302-305 therefore only exist in v18"; in the
+        UCCE profile from v20, ICM's 2-byte tags: a UCCE v18/v19 session has no ActiveTerminal, as a
+        UCCX v17 one has none). A field that does not exist is not sent. Fields without ``since``
+        always exist (a set one whose tag does not fit is an EncodeError: its message has no meaning
+        in that dialect, e.g. CONFIG_TERMINAL_EVENT below v18)."""
+        return self.since is None or (version >= self.since and (tag_width == 2 or self.tag <= 0xFF))
+
 
 @dataclass(frozen=True, slots=True)
 class Group:

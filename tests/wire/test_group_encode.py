@@ -161,7 +161,9 @@ def test_nested_groups(dialect):
 def test_member_that_does_not_exist_in_the_version_is_not_sent():
     rec = AgentRecord(record_type=0, login_id="a1", terminal_device_name="SEP0001")
     without = dataclasses.replace(rec, terminal_device_name=None)
-    for d in (Dialect.uccx(17), Dialect.ucce(17)):
+    # TerminalDeviceName (tag 303) came with v18's 2-byte tags: UCCE v18/v19 still has 1-byte tags (it
+    # was an EncodeError there, and the whole CONFIG_AGENT_EVENT was not sent)
+    for d in (Dialect.uccx(17), Dialect.ucce(17), Dialect.ucce(18), Dialect.ucce(19)):
         assert _check(ConfigAgentEvent(records=(rec,)), d) == _check(ConfigAgentEvent(records=(without,)), d)
     for d in (Dialect.uccx(18), Dialect.ucce(20)):
         assert b"SEP0001\x00" in _check(ConfigAgentEvent(records=(rec,)), d)
@@ -173,11 +175,11 @@ def _with(mt: MessageType, **kw):
 
 # (message, dialect, the field the generic path's EncodeError names)
 IRREGULAR = [
-    # TerminalDeviceName (tag 303) exists from v18, but UCCE v18/v19 still has 1-byte tags
-    (ConfigAgentEvent(records=(AgentRecord(record_type=0, terminal_device_name="SEP0001"),)), Dialect.ucce(19),
-     "TerminalDeviceName"),
+    # CONFIG_TERMINAL_EVENT (tags 302-305, no version of their own) has no meaning with 1-byte tags:
+    # refused, not sent with its records cut short
     (ConfigTerminalEvent(records=(TerminalRecord(record_type=0), TerminalRecord(record_type=0, terminal_type=1))),
      Dialect.uccx(17), "TerminalType"),
+    (ConfigTerminalEvent(records=(TerminalRecord(record_type=0, terminal_type=1),)), Dialect.ucce(19), "TerminalType"),
     # too long for the member's maximum (64 bytes with the NUL), though a 1-byte length could carry it
     (_with(MessageType.TRANSFER_CALL_CONF, parties=(
         ConnectedParty(connected_party_call_id=1, connected_party_device_id="x" * 64),)), Dialect.uccx(14),
@@ -230,19 +232,24 @@ def test_open_req_encoders_follow_its_own_version_number_in_one_dialect():
     assert encode(msg, d) != encode(dataclasses.replace(msg, version_number=14), d)
 
 
-@pytest.mark.parametrize("version", [18, 19])
-def test_a_set_field_whose_tag_needs_two_bytes_is_refused_not_dropped(version):
-    """UCCE v18/v19 use 1-byte tags; ActiveTerminal (tag 303) cannot be written: the fast path
-    hands over to the generic path, which raises like the construct oracle (it used to drop it)."""
-    d = Dialect.ucce(version)
-    assert d.tag_width == 1
+@pytest.mark.parametrize("d", [UCCX.dialect(v) for v in range(10, 19)] + [UCCE.dialect(v) for v in range(9, 25)],
+                         ids=lambda d: f"{d.profile.name}{d.version}")
+def test_active_terminal_exists_only_where_tags_have_two_bytes(d):
+    """ActiveTerminal (tag 303) came with UCCX v18, whose tags have 2 bytes (reference §2.3: "tags
+    302-305 therefore only exist in v18"); UCCE has 2-byte tags from v20. Where it does not exist it
+    is left out, the rest of the message sent, on the fast path, the generic path and the oracle alike:
+    a UCCE v18/v19 session got no AGENT_STATE_EVENT at all (EncodeError) while a UCCX v17 one got it
+    without ActiveTerminal."""
     msg = AgentStateEvent(agent_id="1001", active_terminal="SEP0001")
-    with pytest.raises(EncodeError, match="ActiveTerminal"):
-        encode(msg, d)
-    with pytest.raises(EncodeError):
-        encode_construct(msg, d)
-    assert encode(AgentStateEvent(agent_id="1001"), d) == encode_construct(AgentStateEvent(agent_id="1001"), d)
-
+    data = encode(msg, d)
+    assert data == encode_construct(msg, d)
+    assert HEADER.pack(*HEADER.unpack_from(data)) + _encode_body(_layout_for(msg.TYPE, d), msg) == data
+    exists = d.version >= 18 and d.tag_width == 2  # UCCX 18, UCCE 20-24
+    assert (b"SEP0001\0" in data) is exists
+    without = encode(AgentStateEvent(agent_id="1001"), d)
+    # BodyLength counts the field where it exists: its tag, its length and "SEP0001" with the NUL
+    assert len(data) == len(without) + (d.tag_width + d.length_width + 8 if exists else 0)
+    assert int.from_bytes(data[:4], "big") == len(data) - 8
 
 
 def _fixed_only(d: Dialect) -> list[MessageType]:
