@@ -30,7 +30,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from mockcti.session import CONFIRMATION_OF
-from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, decode, encode
+from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, Profile, decode, encode
+from mockcti.wire.dialect import PROFILES
 from mockcti.wire.enums import AgentState, ServiceMask
 from mockcti.wire.messages import (
     CloseReq, ControlFailureConf, FailureConf, HeartbeatReq, OpenConf, OpenReq, SetAgentStateReq,
@@ -101,11 +102,21 @@ class CTIClient:
     # -- connecting --------------------------------------------------------------------------
 
     @classmethod
-    async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int = 18,
-                      dialect: Dialect | None = None, timeout: float = 10.0,
+    async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int | None = None,
+                      profile: str | Profile = "uccx", dialect: Dialect | None = None, timeout: float = 10.0,
                       keep_received: int | None = 100_000) -> "CTIClient":
+        """Connect; the session will speak protocol ``version`` of ``profile`` ("uccx", default, or
+        "ucce"; default version: the profile's newest, 18 or 24), or ``dialect`` when given. The profile
+        decides the widths of the floating tags and lengths: UCCX v18 has 2-byte tags, UCCE v18/v19
+        1-byte ones (a version outside the profile is sent as is, with its nearest version's widths:
+        the server's E_CTI_INVALID_VERSION can be tested)."""
+        if dialect is None:
+            prof = profile if isinstance(profile, Profile) else PROFILES.get(profile)
+            if prof is None:
+                raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+            dialect = prof.dialect(version)
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        return cls(reader, writer, dialect=dialect or Dialect.uccx(version), keep_received=keep_received)
+        return cls(reader, writer, dialect=dialect, keep_received=keep_received)
 
     async def __aenter__(self) -> "CTIClient":
         return self

@@ -296,3 +296,33 @@ async def test_received_keeps_the_latest_messages_only():
         assert [m.text for m in cti.received] == ["n2", "n3", "n4"]
         assert len(cti.drain_events()) == 5  # the events not read yet are all still there
         await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_connect_speaks_the_profile_asked_for_in_each_of_its_versions():
+    """``CTIClient.connect(version=N, profile="ucce")`` opens a session of every UCCE version against a
+    ucce server, in that version's widths: connect() always built a UCCX dialect, so a UCCE v18/v19
+    client wrote its OPEN_REQ with UCCX v18's 2-byte tags and the server refused it (FAILURE_CONF
+    E_CTI_BAD_MESSAGE_FORMAT). The default is UCCX's newest version, 18."""
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.testing.fixtures import hub_config_for
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0), hub_config=hub_config_for("ucce")).start()
+    try:
+        for version in range(9, 25):
+            cti = await CTIClient.connect(server.host, server.port, version=version, profile="ucce", timeout=5)
+            assert cti.dialect == Dialect.ucce(version)
+            conf = await cti.open_bridge(heartbeat=0, timeout=5)
+            assert conf.num_peripherals == (1 if version >= 14 else None), version
+            reply = await cti.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"), timeout=5)
+            assert reply.TYPE is MT.QUERY_AGENT_STATE_CONF and reply.agent_id == "1001"
+            await cti.close()
+        cti = await CTIClient.connect(server.host, server.port, profile="ucce", timeout=5)
+        assert cti.dialect == Dialect.ucce(24)
+        await cti.abort()
+    finally:
+        await server.stop()
+    with pytest.raises(ValueError, match="unknown profile 'icm'"):
+        await CTIClient.connect("127.0.0.1", 1, profile="icm")
+    assert not server.journal.entries(kind="fault")
