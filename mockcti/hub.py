@@ -30,7 +30,7 @@ from mockcti.session import (
     SessionConfig, SessionState, Violation, open_sender,
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
-from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, services_of_version
+from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, config_masks_of_version, services_of_version
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
@@ -593,7 +593,9 @@ class Hub:
         return Subscription(
             session_id=sid, mode="agent" if req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS else "bridge",
             services=granted, call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
-            config_msg_mask=req.config_msg_mask, version=req.version_number,
+            # a bit the session's version does not define (v18's CONFIG_TERMINAL_MASK below 18) is ignored
+            config_msg_mask=req.config_msg_mask & config_masks_of_version(req.version_number),
+            version=req.version_number,
             agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
             client_id=req.client_id or "", profile=profile,
         )

@@ -180,6 +180,23 @@ async def test_config_msg_mask_chooses_the_configuration_records(server, version
     await wb.close()
 
 
+@pytest.mark.parametrize("version", range(10, 19))
+async def test_the_terminal_bit_is_a_version_18_configuration_mask(server, version):
+    """Reference §6.8: CONFIG_TERMINAL_MASK (0x10, in OPEN_REQ ConfigMsgMask and CONFIG_REQUEST_EVENT
+    ConfigurationMask alike) came with protocol version 18. A v10-v17 wallboard asking for 0x1F has
+    the bit ignored (§3.3: unknown bits are ignored): its CONFIG_BEGIN_EVENT says 0x0F, not a kind of
+    configuration its version does not have (it said 0x1F at every version); v18 keeps it, and its
+    OPEN_CONF grants it back."""
+    wb = await bridge(server, version=version, client_id="wallboard", config_msg_mask=0x1F,
+                      services=int(ServiceMask.CTI_SERVICE_ALL_EVENTS | ServiceMask.CTI_SERVICE_CONFIG_EVENTS))
+    assert wb.open_conf.config_msg_mask_granted == (0x1F if version >= 18 else None)
+    wb.send(ConfigRequestEvent(configuration_mask=0x1F, customer_id=0))
+    begin = await wb.next_event(MT.CONFIG_BEGIN_EVENT)
+    assert begin.configuration_mask == (0x1F if version >= 18 else 0x0F)
+    await wb.next_event(MT.CONFIG_END_EVENT)
+    await wb.close()
+
+
 async def test_configuration_requests_are_refused_while_unified_ccx_is_offline(server):
     """Reference §3.6: configuration requests are only accepted while the server is online. A wallboard
     that asks for its configuration after SYS_CCX_OFFLINE gets no configuration (it used to get the

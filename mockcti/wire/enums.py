@@ -62,6 +62,8 @@ __all__ = [
     "services_text",
     "SERVICE_SINCE_VERSION",
     "services_of_version",
+    "CONFIG_MASK_SINCE_VERSION",
+    "config_masks_of_version",
     "UCCX_TAGS",
     "ICM_ONLY_TAGS",
     "UCCX_STATUS_CODES",
@@ -891,13 +893,27 @@ SERVICES_NEEDED: dict[MessageType, int] = {
 SERVICE_SINCE_VERSION: dict[int, int] = {int(ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY): 12}
 
 
-def services_of_version(version: int) -> int:
-    """The service bits a session of protocol ``version`` may be granted (every bit but the later ones)."""
+#: OPEN_REQ ConfigMsgMask bits that only exist from a protocol version on (reference §6.8: CONFIG_TERMINAL_MASK,
+#: 0x10, is a v18 addition): a session of an older version does not get them (unknown bits are ignored, §3.3)
+CONFIG_MASK_SINCE_VERSION: dict[int, int] = {0x10: 18}
+
+
+def _bits_of_version(since_version: dict[int, int], version: int) -> int:
     mask = 0xFFFFFFFF
-    for bit, since in SERVICE_SINCE_VERSION.items():
+    for bit, since in since_version.items():
         if version < since:
             mask &= ~bit
     return mask
+
+
+def services_of_version(version: int) -> int:
+    """The service bits a session of protocol ``version`` may be granted (every bit but the later ones)."""
+    return _bits_of_version(SERVICE_SINCE_VERSION, version)
+
+
+def config_masks_of_version(version: int) -> int:
+    """The OPEN_REQ ConfigMsgMask bits a session of protocol ``version`` has (every bit but the later ones)."""
+    return _bits_of_version(CONFIG_MASK_SINCE_VERSION, version)
 
 
 def services_text(mask: int) -> str:
