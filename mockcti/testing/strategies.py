@@ -135,6 +135,9 @@ def from_message_type(message_type: MessageType | type, *, dialect: Dialect | No
             signed = getattr(f.con, "fmtstr", ">L")[-1].islower()
             lo, hi = (-(1 << (size * 8 - 1)), (1 << (size * 8 - 1)) - 1) if signed else (0, (1 << (size * 8)) - 1)
             kw[f.attr] = st.integers(lo, hi)
+    for f in spec.fixed:
+        if f not in fixed:  # a later version's fixed field (AgentCapacity below 12): not in this version's message
+            kw[f.attr] = st.none()
     if spec.type is MessageType.OPEN_REQ:
         prof = dialect.profile
         same_widths = [v for v in range(prof.min_version, prof.max_version + 1)

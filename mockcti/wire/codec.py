@@ -95,6 +95,8 @@ class _Layout:
     count_idx: tuple[tuple[int, str], ...]  # (index in fixed values, attr of the list it counts)
     tail_attrs: tuple[str, ...]  # OPEN_REQ's optional Reserved1..3
     tail_struct: struct.Struct | None
+    #: fixed fields of a later protocol version (``since``): not on the wire, decoded as None
+    absent_attrs: tuple[str, ...]
     handlers: dict[int, tuple]
     required: tuple[FloatingField, ...]
     groups: tuple[Group, ...]
@@ -166,6 +168,7 @@ def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int,
         count_idx=tuple((i, f.count_of) for i, f in enumerate(head) if f.count_of),
         tail_attrs=tuple(f.attr for f in tail),
         tail_struct=tail_struct,
+        absent_attrs=tuple(f.attr for f in spec.fixed if f not in fixed),
         handlers=handlers,
         required=tuple(required),
         groups=tuple(i for i in spec.floating if isinstance(i, Group)),
@@ -228,6 +231,8 @@ def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Messa
             path=(lay.spec.name,))
     values = lay.fixed_struct.unpack_from(body)
     kw = dict(zip(lay.fixed_attrs, values))
+    for a in lay.absent_attrs:  # a later version's fixed field: this message has none (not its default)
+        kw[a] = None
     if strict:
         for i in lay.reserved_idx:
             if values[i] != lay.fixed_defaults[i]:
@@ -653,6 +658,7 @@ def decode_construct(frame: Frame, dialect: Dialect) -> Message:
         raise DecodeError(f"construct: {exc}", status=dialect.profile.status("bad_format"),
                           type_id=frame.type_id) from None
     kw: dict[str, Any] = {f.attr: parsed[f.attr] for f in head}
+    kw.update({f.attr: None for f in spec.fixed if f not in head and f not in tail})  # a later version's
     if tail:
         kw.update({f.attr: (0 if "tail" in parsed else None) for f in tail})
     table = _oracle_fields(spec)

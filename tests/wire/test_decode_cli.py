@@ -85,6 +85,21 @@ def test_version_flag_for_non_open_frames(capsys):
     assert main(["decode", "--version", "14", frame.hex()]) == 1
 
 
+def test_a_fixed_field_the_version_lacks_is_not_shown(capsys):
+    """A v11 SET_AGENT_STATE_REQ has no AgentCapacity (v12): it was printed as agent_capacity=0, in the
+    lines and in the JSON, as if the client had sent one; v12 shows the one it sent."""
+    body = bytes.fromhex("0000000a00000001000300000000000000") + bytes((6, 5)) + b"3001\0"
+    frame = (len(body)).to_bytes(4, "big") + (38).to_bytes(4, "big") + body
+    assert main(["decode", "--version", "11", frame.hex()]) == 0
+    assert main(["decode", "--json", "--version", "11", frame.hex()]) == 0
+    out = capsys.readouterr().out
+    assert "agent_capacity" not in out and "agent_instrument" in out
+    body12 = body[:17] + (1).to_bytes(4, "big") + body[17:]
+    frame12 = (len(body12)).to_bytes(4, "big") + (38).to_bytes(4, "big") + body12
+    assert main(["decode", "--json", "--version", "12", frame12.hex()]) == 0
+    assert json.loads(capsys.readouterr().out)["fields"]["agent_capacity"] == 1
+
+
 def test_not_hex_is_a_usage_error(capsys):
     assert main(["decode", "zz"]) == 2
     assert "not hex" in capsys.readouterr().err
@@ -422,3 +437,4 @@ def test_ucce_names_agent_state_mask_bits_as_icm_does(capsys):
     assert json.loads(capsys.readouterr().out)["names"]["agent_state_mask"] == "AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK"
     assert main(["decode", OPEN_REQ_V14]) == 0  # uccx: UCCX's names (0x1FF: up to RESERVED)
     assert "|AGENT_TALKING_PENDING_WORK_MASK|" in capsys.readouterr().out
+

@@ -6,16 +6,19 @@ checks the copies against ``../shared/reference/protocol.md`` when it is beside 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
-from mockcti.wire import Dialect, FrameBuffer, decode, decode_bytes, decode_construct, encode, encode_construct
+from mockcti.wire import SPECS, Dialect, FrameBuffer, decode, decode_bytes, decode_construct, encode, encode_construct
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import (
     AgentStateEvent, CallDeliveredEvent, CloseConf, CloseReq, ControlFailureConf, FailureConf, HeartbeatConf,
     HeartbeatReq, OpenConf, OpenReq, SetAgentStateConf, SetAgentStateReq, SystemEvent,
 )
+from mockcti.wire.spec import FloatingField
+from mockcti.wire.types import STRING
 
 
 def hexdump(text: str) -> bytes:
@@ -325,3 +328,39 @@ def test_a_profile_can_be_given_another_tag_for_a_field():
                      ({"SNAPSHOT_DEVICE_CONF": 75}, "expected MESSAGE.Field")]:
         with pytest.raises(ValueError, match=re.escape(why)):
             UCCX.with_field_tags(bad)
+
+
+# every fixed field that came with a protocol version (AgentCapacity 12, SkillGroupNumber 14, the v11 reserved fields)
+LATER_FIXED = [(mt, f) for mt, spec in sorted(SPECS.items(), key=lambda kv: int(kv[0])) for f in spec.fixed
+               if f.since is not None]
+
+
+@pytest.mark.parametrize("dialect", ALL_VERSIONS, ids=lambda d: f"{d.profile.name}{d.version}-{d.length_width}")
+def test_a_fixed_field_of_a_later_version_is_neither_sent_nor_decoded(dialect):
+    """Reference §2.2: "the fixed-part length depends on the negotiated VersionNumber". A fixed field
+    exists from its version on: sent there, in its place (the fixed part is the version's, BodyLength
+    counts it); below, it is not on the wire and the decoded message has None, not the field's default
+    (a v11 SET_AGENT_STATE_REQ decoded with AgentCapacity 0, which `mockcti decode` printed and a
+    scenario's `absent` could not tell from a v12 client's 0)."""
+    assert {(mt.name, f.attr) for mt, f in LATER_FIXED} >= {("SET_AGENT_STATE_REQ", "agent_capacity"),
+                                                            ("MAKE_CALL_REQ", "skill_group_number")}
+    for mt, f in LATER_FIXED:
+        spec = SPECS[mt]
+        base = spec.cls(**{g.attr: "1" if g.kind is STRING else 1 for g in spec.floating  # required fields only
+                           if isinstance(g, FloatingField) and g.required})
+        msg = dataclasses.replace(base, **{f.attr: 7})
+        data = encode(msg, dialect)
+        fixed = spec.fixed_for(dialect.version)
+        assert (f in fixed) is (dialect.version >= f.since)
+        without = encode(dataclasses.replace(base, **{f.attr: 0}), dialect)
+        assert int.from_bytes(data[:4], "big") == len(data) - 8
+        offset = 8 + sum(g.size for g in spec.fixed[:spec.fixed.index(f)])
+        if f in fixed:
+            assert data[offset:offset + f.size] == (7).to_bytes(f.size, "big"), mt.name
+            want = 7
+        else:
+            assert data == without, mt.name  # nothing of it on the wire
+            want = None
+        frame = FrameBuffer().feed(data)[0]
+        assert getattr(decode(frame, dialect), f.attr) == want, (mt.name, f.attr)
+        assert decode(frame, dialect) == decode_construct(frame, dialect)
