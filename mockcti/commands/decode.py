@@ -279,6 +279,40 @@ def _version_hint(frame, profile, v18_length_width: int) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def _ranges(versions: list[int]) -> str:
+    """``[10, 11, 12, 14]`` -> ``"10..12, 14"``."""
+    out: list[str] = []
+    for v in versions:
+        if out and out[-1].split("..")[-1] == str(v - 1):
+            out[-1] = f"{out[-1].split('..')[0]}..{v}"
+        else:
+            out.append(str(v))
+    return ", ".join(out)
+
+
+def _other_version_hint(frame, dialect, source: str) -> str:
+    """Why a frame other than OPEN_REQ may not decode: the protocol version it was read with
+    (``source`` says where that came from) and the profile's versions it decodes with, if any."""
+    from mockcti.wire import DecodeError, MessageType, decode
+
+    profile = dialect.profile
+    if profile.message_type(frame.type_id) is MessageType.OPEN_REQ:
+        return ""
+    fits = []
+    for v in range(profile.min_version, profile.max_version + 1):
+        if v == dialect.version:
+            continue
+        try:
+            decode(frame, dialect.with_version(v))
+        except DecodeError:
+            continue
+        fits.append(v)
+    hint = f"read as protocol version {dialect.version}, {source}"
+    if fits:
+        hint += f"; it decodes with --version {_ranges(fits)}"
+    return f" ({hint})"
+
+
 def run(args: argparse.Namespace) -> int:
     from mockcti.journal import json_text
     from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, MessageType, decode
@@ -301,6 +335,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     version = args.version if args.version is not None else profile.max_version
+    source = ("given by --version" if args.version is not None
+              else "the profile's newest: no --version and no OPEN_REQ before it")
     dialect = Dialect(profile=profile, version=version, v18_length_width=args.v18_length_width)
     fb = FrameBuffer(max_body=0xFFFFFFFF)  # any BodyLength: a frame longer than the input is incomplete
     status = 0
@@ -312,11 +348,14 @@ def run(args: argparse.Namespace) -> int:
             msg = decode(item, dialect)
         except DecodeError as exc:
             where = item.offset + 8 + (exc.offset or 0) if exc.offset is not None else item.offset
-            print(f"offset {where}: {exc}{_version_hint(item, profile, args.v18_length_width)}", file=sys.stderr)
+            hint = (_version_hint(item, profile, args.v18_length_width)
+                    or _other_version_hint(item, dialect, source))
+            print(f"offset {where}: {exc}{hint}", file=sys.stderr)
             status = 1
             continue
         if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):
             dialect = dialect.with_version(msg.version_number)  # later frames follow the session's version
+            source = f"the version of the OPEN_REQ at offset {item.offset}"
         if args.json:
             print(json_text({"offset": item.offset, **message_to_dict(msg, icm=profile.icm)}))
         else:

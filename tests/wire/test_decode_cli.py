@@ -438,3 +438,26 @@ def test_ucce_names_agent_state_mask_bits_as_icm_does(capsys):
     assert main(["decode", OPEN_REQ_V14]) == 0  # uccx: UCCX's names (0x1FF: up to RESERVED)
     assert "|AGENT_TALKING_PENDING_WORK_MASK|" in capsys.readouterr().out
 
+
+def test_a_frame_that_does_not_decode_in_the_version_read_says_which_versions_it_decodes_with(capsys):
+    """A v14 server capture (OPEN_CONF first, no OPEN_REQ) read with the profile's newest version
+    failed with only "floating field tag 1029 claims 13104 bytes": the report now names the version
+    it was read with, where that came from, and the versions the frame decodes with."""
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import OpenConf, SetAgentStateReq
+
+    conf = encode(OpenConf(invoke_id=1, services_granted=1, agent_id="1001", num_peripherals=1,
+                           flt_peripheral_id=5, multiline_agent_control=1), Dialect.uccx(14))
+    assert main(["decode", conf.hex()]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("offset 34: ")
+    assert ("(read as protocol version 18, the profile's newest: no --version and no OPEN_REQ before it; "
+            "it decodes with --version 10..17)") in err
+    assert main(["decode", "--version", "14", conf.hex()]) == 0
+    # a v11 SET_AGENT_STATE_REQ (17-byte fixed part) after a v14 OPEN_REQ, and with --version 12
+    req = encode(SetAgentStateReq(invoke_id=2, agent_state=0, agent_instrument="3001"), Dialect.uccx(11))
+    assert main(["decode", OPEN_REQ_V14 + req.hex()]) == 1
+    assert "(read as protocol version 14, the version of the OPEN_REQ at offset 0; it decodes with --version 10..11)" \
+        in capsys.readouterr().err
+    assert main(["decode", "--version", "12", req.hex()]) == 1
+    assert "(read as protocol version 12, given by --version; it decodes with --version 10..11)" in capsys.readouterr().err
