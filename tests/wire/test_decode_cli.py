@@ -460,4 +460,5 @@ def test_a_frame_that_does_not_decode_in_the_version_read_says_which_versions_it
     assert "(read as protocol version 14, the version of the OPEN_REQ at offset 0; it decodes with --version 10..11)" \
         in capsys.readouterr().err
     assert main(["decode", "--version", "12", req.hex()]) == 1
-    assert "(read as protocol version 12, given by --version; it decodes with --version 10..11)" in capsys.readouterr().err
+    assert ("(read as protocol version 12, given by --version; it decodes with --version 10..11)"
+            in capsys.readouterr().err)
