@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
+import pytest_asyncio
 
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.server import MockServer, ServerConfig
@@ -34,12 +36,17 @@ async def started(**kw) -> MockServer:
 
 
 class Raw:
-    """A bare TCP peer that sends bytes and reads decoded messages."""
+    """A bare TCP peer that sends bytes and reads decoded messages. Every one a test opens is closed
+    when the test ends (:func:`_close_raw_peers`): a peer the server ended stays open on our side
+    (asyncio keeps a half-closed transport) and was left for the garbage collector."""
+
+    opened: list["Raw"] = []
 
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
         self.fb = FrameBuffer()
         self.pending = []
+        Raw.opened.append(self)
 
     @classmethod
     async def connect(cls, server):
@@ -68,6 +75,16 @@ class Raw:
 
     def close(self):
         self.writer.close()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_raw_peers():
+    yield
+    peers, Raw.opened[:] = list(Raw.opened), []
+    for peer in peers:
+        peer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await asyncio.wait_for(peer.writer.wait_closed(), 5)
 
 
 async def test_open_heartbeat_close_golden_bytes():
