@@ -14,6 +14,7 @@ import pytest
 from mockcti.journal import Journal, JsonLinesSink
 from mockcti.report import Expectation, build_summary, junit_xml, terminal_table, write_reports
 from mockcti.session import RULES
+from processes import reap  # tests/support
 
 
 def run_journal() -> Journal:
@@ -39,7 +40,7 @@ def _serve(*args: str) -> tuple[subprocess.Popen, int]:
         line = proc.stdout.readline()
         assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
     except BaseException:
-        _reap(proc)
+        reap(proc)
         raise
     return proc, int(line.split()[3].split(":")[1])
 
@@ -49,12 +50,6 @@ def _sigterm(proc: subprocess.Popen) -> tuple[int, str]:
     proc.send_signal(signal.SIGTERM)
     return proc.wait(20), proc.stderr.read()
 
-
-def _reap(proc: subprocess.Popen) -> None:
-    """A subprocess still running at the end of a test is killed and waited for."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
 
 def test_summary_counts_and_verdict():
     s = build_summary(run_journal(), expectations=[Expectation("login", "OPEN_REQ arrives", True)], seed=7)
@@ -198,7 +193,7 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
         assert any(e["kind"] == "violation" and e["rule"] == "PROTO-OPEN-FIRST" for e in entries)
         status, err = _sigterm(proc)
     finally:
-        _reap(proc)
+        reap(proc)
     assert status == 1 and "violation(s) recorded (--strict)" in err
     assert "PROTO-OPEN-FIRST" in err and "FAILED" in err  # the summary table
     summary = json.loads((reports / "summary.json").read_text())
@@ -277,7 +272,7 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     try:
         _, err = _sigterm(proc)
     finally:
-        _reap(proc)
+        reap(proc)
     assert "MISS asked" in err and "FAILED" in err
     summary = json.loads((reports / "summary.json").read_text())
     assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("asked", False)]
@@ -414,7 +409,7 @@ def _serve_with_report(reports, *, full: str):
                 pass
         status, err = _sigterm(proc)
     finally:
-        _reap(proc)
+        reap(proc)
     return status, err, reply
 
 

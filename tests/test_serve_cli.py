@@ -17,6 +17,7 @@ import pytest
 from mockcti.cli import main
 from mockcti.commands.serve import Trace
 from mockcti.journal import Journal
+from processes import reap  # tests/support
 
 
 @pytest.mark.parametrize("args, text", [
@@ -226,9 +227,7 @@ def test_the_report_holds_the_shutdown_of_the_clients_still_connected(tmp_path, 
                 got += [decode(f, d).TYPE.name for f in fb.feed(data)]
         status = proc.wait(30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     assert got == ["OPEN_CONF", "SYSTEM_EVENT"] and status == 0
     entries = [json.loads(x) for x in journal.read_text().splitlines()]
     said = [(e["kind"], e["session"], e["message"]["type"] if "message" in e else e.get("reason")) for e in entries

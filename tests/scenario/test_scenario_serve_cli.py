@@ -15,6 +15,7 @@ import pytest
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.wire import messages as M
 from mockcti.wire.enums import StatusCode
+from processes import reap  # tests/support
 
 
 class Served:
@@ -31,6 +32,9 @@ class Served:
         return int(self.line.split()[3].split(":")[1])
 
     def stop(self) -> str:
+        """SIGTERM (then SIGKILL after 20 s): what it printed on stderr; its pipes closed. Again: the same."""
+        if self.proc.stderr.closed:
+            return self.err
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -38,7 +42,9 @@ class Served:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return self.proc.stderr.read()
+        self.err = self.proc.stderr.read()
+        reap(self.proc)
+        return self.err
 
 
 @pytest.fixture
