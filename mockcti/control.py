@@ -64,7 +64,7 @@ MAX_BODY_BYTES = 1024 * 1024
 ENDPOINTS: dict[str, str] = {
     "GET /health": "liveness: {ok, sessions}",
     "GET /state": "the contact center snapshot plus every connection and open session: ?limit=N calls at most "
-                  "(default 1000; calls_total, calls_truncated)",
+                  "and N call IDs per CSQ queue (default 1000; calls_total, calls_truncated, queues_truncated)",
     "GET /calls": "the calls with their data, oldest first: ?agent=ID&csq=NAME&after=CALL_ID&limit=N -> "
                   "{calls, count, more, next}",
     "GET /calls/{id}": "one call: type, ANI, DNIS, variables, named variables and arrays, CSQ, queued, legs",

@@ -1212,7 +1212,8 @@ async def test_the_calls_show_their_data(mock):
 @pytest.mark.asyncio
 async def test_calls_are_paged_and_state_is_bounded(mock):
     """A center with thousands of calls: GET /calls pages with ?after= and ?limit=, GET /state shows at most
-    ?limit= calls (1000 unless told) and says how many it left out."""
+    ?limit= calls (1000 unless told) and says how many it left out; its queues too (they listed every
+    queued call ID, however many: ?limit=2 still answered 5, and 100,000 queued calls all 100,000)."""
     server, ctl = mock
     ids = [(await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": f"06000000{i:02d}"}))[2]["call_id"]
            for i in range(5)]
@@ -1228,8 +1229,13 @@ async def test_calls_are_paged_and_state_is_bounded(mock):
     _, _, state = await call(ctl, "GET", "/state?limit=2")
     assert [x["call_id"] for x in state["calls"]] == ids[:2]
     assert (state["calls_total"], state["calls_truncated"]) == (5, 3)
+    sales = str(server.center.config.csq("Sales").id)
+    assert state["queues"] == {sales: ids[:2]} and state["queues_truncated"] == {sales: 3}  # the head of the queue
+    _, _, state = await call(ctl, "GET", "/state?limit=0")
+    assert (state["calls"], state["queues"], state["queues_truncated"]) == ([], {sales: []}, {sales: 5})
     _, _, state = await call(ctl, "GET", "/state")
     assert state["calls_truncated"] == 0 and len(state["calls"]) == 5
+    assert state["queues"] == {sales: ids} and state["queues_truncated"] == {}
 
 
 @pytest.mark.parametrize("path,status,field,needle", [

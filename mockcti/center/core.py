@@ -2483,9 +2483,11 @@ class ContactCenter:
     def snapshot(self, max_calls: int | None = None) -> dict[str, Any]:
         """A JSON-ready picture of the center (control API, reports): the calls as :meth:`call_view`
         shows them, the oldest first, at most ``max_calls`` of them (``calls_truncated``: how many
-        more there are)."""
+        more there are); each CSQ's queue, its head first, at most ``max_calls`` call IDs of it
+        (``queues_truncated``: CSQ -> how many more wait in it, for the queues cut short)."""
         calls = list(itertools.islice(self.calls.values(), max_calls))
         positions = self.queue_positions() if calls else {}
+        waiting = {str(k): v for k, v in self.queues.items() if v}
         return {
             "online": self.online,
             "agents": [{"id": a.id, "extension": a.cfg.extension, "instrument": a.device, "state": a.state.name,
@@ -2496,7 +2498,9 @@ class ContactCenter:
             "calls": [self.call_view(c, positions) for c in calls],
             "calls_total": len(self.calls),
             "calls_truncated": len(self.calls) - len(calls),
-            "queues": {str(k): list(v) for k, v in self.queues.items() if v},
+            "queues": {k: v[:max_calls] for k, v in waiting.items()},
+            "queues_truncated": {k: len(v) - max_calls for k, v in waiting.items()
+                                 if max_calls is not None and len(v) > max_calls},
             "sessions": {"agent": sum(len(v) for v in self.agent_sessions.values()), "bridge": len(self.bridges)},
         }
 
