@@ -30,7 +30,9 @@ from mockcti.session import (
     SessionConfig, SessionState, Violation, open_sender,
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
-from mockcti.wire.enums import CCXStatus, ServiceMask, SystemEventID, config_masks_of_version, services_of_version
+from mockcti.wire.enums import (
+    CCXStatus, LocalConnectionState, ServiceMask, SystemEventID, config_masks_of_version, services_of_version,
+)
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
@@ -52,6 +54,10 @@ _FAILURE_EVENT = MT.FAILURE_EVENT
 #: what answers a request (reference §4): one of these that cannot be encoded is replaced by a FAILURE_CONF
 _CONFIRMATION_TYPES = frozenset(CONFIRMATION_OF.values()) | {MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF}
 _FAILURE_TEXT_MAX = SPECS[MT.FAILURE_CONF].fields_by_tag[7].max_len  # Text: 255 bytes with the NUL
+_ALERTING = LocalConnectionState.LCS_ALERTING
+#: seconds a generated inbound caller (:meth:`Hub.start_inbound_calls`, ``serve --calls-per-minute``)
+#: waits for an agent to answer before hanging up
+DEFAULT_ABANDON_AFTER = 120.0
 
 
 # -- actions for the server ---------------------------------------------------------------------
@@ -480,9 +486,13 @@ class Hub:
             self.journal.record("happening", now, None, what="failover ended early: this node is master again")
 
     def start_inbound_calls(self, now: float, per_minute: float, *, seed: int = 0,
-                            csqs: Iterable[str] | None = None) -> None:
+                            csqs: Iterable[str] | None = None,
+                            abandon_after: float | None = DEFAULT_ABANDON_AFTER) -> None:
         """Generate inbound calls at ``per_minute`` (Poisson arrivals, seeded, reproducible),
-        each queued to a CSQ picked at random and delivered to a READY agent of that CSQ."""
+        each queued to a CSQ picked at random and delivered to a READY agent of that CSQ. A caller
+        no agent has answered ``abandon_after`` seconds after arriving hangs up, in the queue or
+        while ringing (as ``--load``'s ``abandon_after``): calls nobody takes do not pile up for
+        ever. ``None``: callers wait for ever."""
         if per_minute <= 0:
             return
         rng = random.Random(seed)
@@ -492,10 +502,23 @@ class Hub:
         def arrive() -> None:
             csq = rng.choice(names)
             ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
-            call_id, deliveries = self.center.deliver_call(self.now, csq=csq, ani=ani)
+            center = self.center
+            call_id, deliveries = center.deliver_call(self.now, csq=csq, ani=ani)
             self.journal.record("happening", self.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
             self._deliver(deliveries, self.now)
+            if abandon_after is not None:
+                call = center.calls[call_id]
+                self.schedule(self.now + abandon_after, lambda: abandon(center, call))
             self.schedule(self.now + rng.expovariate(1.0 / mean), arrive)
+
+        def abandon(center: ContactCenter, call: Any) -> None:
+            if self.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:
+                return  # over, or the center was replaced (its calls went with it)
+            if any(leg.agent is not None and leg.state is not _ALERTING for leg in call.legs.values()):
+                return  # answered
+            self._deliver(center.hang_up(self.now, call.id), self.now)
+            self.journal.record("happening", self.now, None, what="inbound caller abandoned", call_id=call.id,
+                                waited=abandon_after)
 
         self.schedule(now + rng.expovariate(1.0 / mean), arrive)
 

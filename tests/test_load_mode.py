@@ -799,15 +799,17 @@ def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(m
 # -- `mockcti serve --calls-per-minute R --seed S`: Poisson arrivals (Hub.start_inbound_calls) -----------------
 
 
-def _arrivals(per_minute: float, seed: int, *, csqs=None, seconds: int = 600, bridge: bool = False):
+def _arrivals(per_minute: float, seed: int, *, csqs=None, seconds: int = 600, bridge: bool = False, hub=None,
+              **kw):
     """Arrivals over ``seconds`` of a hub ticked once a second (pure, no sleeping): the journal's
-    "inbound call" happenings, and the frames a bridge session was written (when ``bridge``)."""
+    "inbound call" happenings, and the frames a bridge session was written (when ``bridge``).
+    ``kw``: more arguments of start_inbound_calls (abandon_after)."""
     from mockcti.center import ContactCenter
     from mockcti.hub import Hub, Write
     from mockcti.wire import Dialect, FrameBuffer, decode, encode
     from mockcti.wire.messages import OpenReq
 
-    hub = Hub(ContactCenter(default_center()))
+    hub = hub or Hub(ContactCenter(default_center()))
     frames = FrameBuffer()
     written = []
     sid = None
@@ -816,7 +818,7 @@ def _arrivals(per_minute: float, seed: int, *, csqs=None, seconds: int = 600, br
         hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=3600, services_requested=0x10,
                                         call_msg_mask=0xFFFFFF, agent_state_mask=0, client_id="wallboard",
                                         client_password=b""), Dialect.uccx(14)), 0.0)
-    hub.start_inbound_calls(0.0, per_minute, seed=seed, csqs=csqs)
+    hub.start_inbound_calls(0.0, per_minute, seed=seed, csqs=csqs, **kw)
     for i in range(1, seconds + 1):
         for a in hub.tick(float(i)):
             if isinstance(a, Write) and a.session_id == sid:
@@ -846,6 +848,69 @@ def test_a_bridge_sees_every_generated_call_begin():
     begun = [m.call_id for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT]
     assert calls and begun == [d["call_id"] for d in calls]
     assert {m.ani for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT} == {d["ani"] for d in calls}
+
+
+def test_calls_per_minute_callers_nobody_answers_abandon_so_calls_do_not_pile_up():
+    """serve --calls-per-minute with no agent to take the calls queued every one for ever (2,300 calls
+    an hour at 60 a minute, growing): a caller no agent answered abandon_after seconds (default 120)
+    after arriving hangs up; a bridge sees each one's CALL_CONNECTION_CLEARED and END_CALL."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import DEFAULT_ABANDON_AFTER, Hub
+
+    hub = Hub(ContactCenter(default_center()))
+    calls, seen = _arrivals(12, seed=3, seconds=600, bridge=True, hub=hub)
+    arrived = {e.data["call_id"]: e.t for e in happenings(hub, "inbound call")}
+    assert len(arrived) == len(calls) > 60
+    gone = [cid for cid, t in arrived.items() if t + DEFAULT_ABANDON_AFTER <= 600]
+    assert [e.data["call_id"] for e in happenings(hub, "inbound caller abandoned")] == gone
+    assert sorted(hub.center.calls) == [cid for cid in arrived if cid not in gone]  # the last 120 s only
+    assert not any(cid in q for q in hub.center.queues.values() for cid in gone)
+    cleared = [m.call_id for m in seen if m.TYPE == MT.CALL_CONNECTION_CLEARED_EVENT]
+    ended = [m.call_id for m in seen if m.TYPE == MT.END_CALL_EVENT]
+    assert cleared == ended == gone
+    assert all(m.releasing_device_id == next(d["ani"] for d in calls if d["call_id"] == m.call_id)
+               for m in seen if m.TYPE == MT.CALL_CONNECTION_CLEARED_EVENT)  # the caller hung up
+    kept = Hub(ContactCenter(default_center()))
+    _arrivals(12, seed=3, seconds=600, hub=kept, abandon_after=None)  # callers who wait for ever: all still there
+    assert len(kept.center.calls) == len(calls) and not happenings(kept, "inbound caller abandoned")
+
+
+def test_calls_per_minute_an_answered_call_is_kept_and_one_ringing_is_abandoned():
+    """A desktop answers the first call; the next rings at a READY agent no client drives and is
+    abandoned while ringing (that agent's phone stops ringing); the answered one goes on."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import AnswerCallReq, OpenReq
+
+    d = Dialect.uccx(14)
+    hub = Hub(ContactCenter(default_center()))
+    desk = hub.connect(0.0)
+    hub.receive(desk, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=3600, services_requested=0x7,
+                                     call_msg_mask=0xFFFFFF, agent_state_mask=0x3FFF, client_id="desk",
+                                     client_password=b"", agent_id="1001", agent_instrument="3001",
+                                     agent_extension="3001"), d), 0.0)
+    for agent in ("1001", "1002"):
+        hub.deliver(hub.center.set_agent_state(0.0, agent, AS.AGENT_STATE_LOGIN))
+        hub.deliver(hub.center.set_agent_state(0.0, agent, AS.AGENT_STATE_READY))
+    hub.start_inbound_calls(0.0, 6, seed=1, csqs=["Sales"], abandon_after=30)
+    first = second = None
+    for i in range(1, 601):
+        hub.tick(float(i))
+        arrived = [e.data["call_id"] for e in happenings(hub, "inbound call")]
+        if first is None and arrived:
+            first = arrived[0]
+            hub.receive(desk, encode(AnswerCallReq(invoke_id=2, call_id=first, connection_device_id="3001"), d),
+                        float(i))
+        if len(arrived) > 1 and second is None:
+            second = arrived[1]
+            assert [lg.device for lg in hub.center.calls[second].legs.values() if lg.agent] == ["3002"]  # ringing
+        if second is not None and second not in hub.center.calls:
+            break
+    abandoned = [e.data["call_id"] for e in happenings(hub, "inbound caller abandoned")]
+    assert second in abandoned and first not in abandoned
+    assert first in hub.center.calls and hub.center.agents["1001"].state is AS.AGENT_STATE_TALKING
+    assert second not in [c.id for c, _ in hub.center.agent_call_legs("1002")]  # its phone stopped ringing
 
 
 @pytest.mark.parametrize("text, message", [

@@ -26,6 +26,9 @@ from processes import reap  # tests/support
     (["--calls-per-minute", "nan"], "--calls-per-minute nan: expected 0 .. 60,000"),
     (["--calls-per-minute", "inf"], "--calls-per-minute inf: expected 0 .. 60,000"),
     (["--calls-per-minute", "-5"], "--calls-per-minute -5.0: expected 0 .. 60,000"),
+    (["--abandon-after", "0"], "--abandon-after 0.0: expected seconds > 0 and at most 86,400"),
+    (["--abandon-after", "nan"], "--abandon-after nan: expected seconds > 0 and at most 86,400"),
+    (["--abandon-after", "1e9"], "--abandon-after 1000000000.0: expected seconds > 0 and at most 86,400"),
     (["--min-version", "15", "--max-version", "12"], "min must not exceed max"),
     (["--min-version", "0"], "the uccx profile speaks versions 10-18"),
     (["--profile", "uccx", "--max-version", "24"], "the uccx profile speaks versions 10-18"),
@@ -92,6 +95,27 @@ def test_calls_per_minute_needs_a_csq(tmp_path, capsys):
     assert main(["serve", "--port", "0", "--loop", "asyncio", "--center", str(center),
                  "--calls-per-minute", "6"]) == 2
     assert "no CSQ to send calls to" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, patience", [([], 120.0), (["--abandon-after", "45"], 45.0)])
+def test_calls_per_minute_callers_abandon_after_the_patience_given(args, patience, monkeypatch):
+    """serve --calls-per-minute queued every call for ever when no agent took it; now its callers hang
+    up after --abandon-after seconds (default 120) unanswered (tests/test_load_mode.py: what they do)."""
+    from mockcti.commands import serve
+    from mockcti.hub import DEFAULT_ABANDON_AFTER, Hub
+    from mockcti.server import MockServer
+
+    started = []
+    monkeypatch.setattr(Hub, "start_inbound_calls", lambda hub, now, rate, **kw: started.append((rate, kw)))
+
+    async def served(self):  # the server starts, the calls start, and it is stopped at once
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--quiet", "--loop", "asyncio", "--calls-per-minute", "6", *args]) == 0
+    rate, kw = started[0]
+    assert len(started) == 1 and rate == 6.0 and kw.get("abandon_after", DEFAULT_ABANDON_AFTER) == patience
+    assert serve.DEFAULT_ABANDON_AFTER == DEFAULT_ABANDON_AFTER  # what --help says is the hub's default
 
 
 class _Blocked(io.StringIO):

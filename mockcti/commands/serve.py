@@ -13,6 +13,10 @@ HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded defa
 
 #: most inbound calls a minute --calls-per-minute takes (1,000 a second: far beyond any CCX)
 MAX_CALLS_PER_MINUTE = 60_000.0
+#: longest --abandon-after (a day)
+MAX_ABANDON_AFTER = 86_400.0
+#: what --help says the hub's default is (mockcti.hub.DEFAULT_ABANDON_AFTER, not imported here: --help stays fast)
+DEFAULT_ABANDON_AFTER = 120.0
 
 
 def port_number(text: str) -> int:
@@ -57,6 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--calls-per-minute", type=float, default=0.0,
                    help=f"generate inbound calls to the CSQs at this rate (default 0: off; at most "
                         f"{MAX_CALLS_PER_MINUTE:,.0f})")
+    g.add_argument("--abandon-after", type=float, default=None, metavar="SECONDS",
+                   help="with --calls-per-minute: a caller no agent has answered this many seconds after arriving "
+                        f"hangs up, in the queue or while ringing (default {DEFAULT_ABANDON_AFTER:g}; at most "
+                        f"{MAX_ABANDON_AFTER:,.0f})")
     g.add_argument("--seed", type=int, default=None,
                    help="seed for generated calls (default 0); with --scenario, replaces the scenario's seed")
     g = p.add_argument_group("output")
@@ -262,6 +270,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti serve: --calls-per-minute {args.calls_per_minute}: expected 0 .. "
               f"{MAX_CALLS_PER_MINUTE:,.0f}", file=sys.stderr)
         return 2
+    if args.abandon_after is not None and not (0 < args.abandon_after <= MAX_ABANDON_AFTER):
+        print(f"mockcti serve: --abandon-after {args.abandon_after}: expected seconds > 0 and at most "
+              f"{MAX_ABANDON_AFTER:,.0f}", file=sys.stderr)
+        return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report it precisely and stop
@@ -318,7 +330,9 @@ def run(args: argparse.Namespace) -> int:
                     await f.stop(server, args)
                 await server.stop()
                 return 2
-            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0))
+            patience = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
+            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
+                                                                 **patience))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
         print(f"mockcti listening on {server.host}:{server.port} (profile {served.name}, versions "
               f"{served.min_version}-{served.max_version}, {len(server.center.config.agents)} agents, "
