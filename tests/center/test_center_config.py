@@ -14,6 +14,7 @@ import pytest
 from mockcti.center import CenterConfigError, ContactCenter, default_center, load_center_file
 from mockcti.client import CTIClient
 from mockcti.wire.enums import AgentState
+from processes import reap  # tests/support
 
 TOML = """
 after_call_state = "NOT_READY"
@@ -290,9 +291,7 @@ async def test_mockcti_serve_default_center_then_ctrl_c(sig, loop):
         proc.send_signal(sig)
         assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 20) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
 
 
 def test_serve_loop_choice(monkeypatch):
