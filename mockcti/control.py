@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
 from mockcti.located import fmt_path, type_name
+from mockcti.server import stop_listening
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -350,6 +351,7 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._stopping = False  # stop() has begun: a connection that comes up now is closed at once
         self.scenario: Any = None  # the loaded Scenario (POST /scenario)
         #: session -> (fault kind, resume time or None: until resumed); sessions gone are pruned
         self._paused: dict[int, tuple[str, float | None]] = {}
@@ -385,7 +387,8 @@ class ControlServer:
     async def stop(self) -> None:
         if self._server is None:
             return
-        self._server.close()
+        self._stopping = True
+        stop_listening(self._server)  # what it accepted last comes up and is closed at once (_client)
         for w in list(self._clients):
             w.close()
         for t in list(self._tasks):
@@ -393,6 +396,7 @@ class ControlServer:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         self._server = None
+        self._stopping = False
 
     async def __aenter__(self) -> "ControlServer":
         return await self.start()
@@ -403,6 +407,9 @@ class ControlServer:
     # -- HTTP/1.1 --------------------------------------------------------------------------------
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._stopping:  # accepted as stop() began: nobody would close it
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)

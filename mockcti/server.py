@@ -224,6 +224,22 @@ class _Connection(asyncio.BufferedProtocol):
         self.transport.abort()
 
 
+def stop_listening(server: asyncio.Server) -> None:
+    """``server.close()``, without leaking what it accepted last: accept no more connections at once,
+    and close the listening socket once the connections already accepted have their transports (the
+    caller closes those as they come up). On the standard asyncio loop a socket accepted this loop
+    turn gets its transport in a task that runs next turn; a server closed meanwhile made that task
+    fail (CPython issue #109564) and the accepted socket was left open, its client never told, until
+    the garbage collector closed it with a ResourceWarning. uvloop has no such gap."""
+    loop = server.get_loop()
+    if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop) and server.is_serving():
+        for sock in server.sockets:
+            loop.remove_reader(sock.fileno())  # no accept from now on (one due this turn is cancelled)
+        loop.call_soon(server.close)  # after the tasks that give what was accepted its transport
+    else:
+        server.close()
+
+
 class MockServer:
     """A running mock: ``await MockServer(...).start()``; ``host``/``port`` tell where it listens."""
 
@@ -311,9 +327,12 @@ class MockServer:
             return
         self._stopping = True
         self._refusing = True
-        self._server.close()
+        self._stop_listening()
         self._run(self.hub.shutdown(self.now()))
         self._flush()
+
+    def _stop_listening(self) -> None:
+        stop_listening(self._server)  # what was accepted comes up and is closed (_Connection.connection_made)
 
     async def stop(self) -> None:
         """Graceful shutdown: SYSTEM_EVENT SYS_CCX_OFFLINE to every open session, then close all."""
