@@ -20,14 +20,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ReadError", "LDict", "LList", "MAX_NODES", "MAX_DEPTH", "parse", "too_deep", "fmt_path", "own_path",
-           "locate", "plain", "short", "type_name", "fmt_of"]
+__all__ = ["ReadError", "LDict", "LList", "MAX_NODES", "MAX_DEPTH", "MAX_SHOWN_ERRORS", "parse", "too_deep", "fmt_path",
+           "own_path", "locate", "plain", "short", "type_name", "fmt_of", "collate", "shown_errors"]
 
 #: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
 MAX_NODES = 200_000
 #: How deep lists and mappings may nest (every value counts as a level, the document itself is 1):
 #: deeper is refused at the line where the limit is crossed, long before Python's recursion limit.
 MAX_DEPTH = 100
+#: The most errors of one file a reader shows; the rest are counted ("and N more errors").
+MAX_SHOWN_ERRORS = 50
 
 
 class ReadError(ValueError):
@@ -41,6 +43,28 @@ class ReadError(ValueError):
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: {self.key_path}: {self.message}" if self.key_path else f"{where}: {self.message}"
+
+
+def collate(errors: Iterable[Any], file: str | None = None) -> list[Any]:
+    """Errors of one document (each with ``file``, ``line`` and its ``str()``) in the order a reader
+    shows them: ``file``'s own first, then by file and line (an error without a line after the
+    located ones, in the order found), each text once."""
+    order = sorted(errors, key=lambda e: (e.file != file, e.file or "", e.line is None, e.line or 0))
+    out, seen = [], set()
+    for e in order:
+        if str(e) not in seen:
+            seen.add(str(e))
+            out.append(e)
+    return out
+
+
+def shown_errors(errors: Iterable[Any], limit: int = MAX_SHOWN_ERRORS) -> list[str]:
+    """The lines that show ``errors``: at most ``limit``, then ``and N more errors``."""
+    lines = [str(e) for e in errors]
+    if len(lines) <= limit:
+        return lines
+    n = len(lines) - limit
+    return [*lines[:limit], f"and {n} more error{'s' if n != 1 else ''}"]
 
 
 # -- located data: dicts and lists that remember where their items were written -------------------

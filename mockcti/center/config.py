@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from mockcti.located import fmt_path, locate, type_name
+from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, type_name
 from mockcti.wire.enums import AgentState
 from mockcti.wire.types import (
     MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NAMEDVAR_NAME_MAX, NAMEDVAR_VALUE_MAX, NamedArray, NamedVariable,
@@ -203,14 +203,29 @@ def named_call_data(named_variables: Any = None, named_arrays: Any = None
 class CenterConfigError(ValueError):
     """A center description is wrong; ``str()`` is ``file:line: key_path: reason`` (the line when
     the description was read from a file, see :func:`load_center_file`). ``path`` is the key path
-    as a tuple (``("agents", 0, "state")``)."""
+    as a tuple (``("agents", 0, "state")``). ``errors`` holds every mistake found, sorted by line
+    (this one, the first, included); with more than one, ``str()`` shows each on its own line (at
+    most :data:`mockcti.located.MAX_SHOWN_ERRORS`, then ``and N more errors``)."""
 
     def __init__(self, message: str, *, file: str | None = None, key_path: str = "", line: int | None = None,
-                 path: tuple[Any, ...] = ()) -> None:
+                 path: tuple[Any, ...] = (), errors: list["CenterConfigError"] | None = None) -> None:
         self.file, self.key_path, self.reason, self.line, self.path = file, key_path, message, line, path
+        self.errors: list[CenterConfigError] = errors if errors else [self]
         at = f"{file}:{line}" if file and line is not None else file
         where = ": ".join(p for p in (at, key_path) if p)
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else message
+        if len(self.errors) > 1:
+            from mockcti.located import shown_errors
+
+            text = "\n".join([text, *shown_errors(self.errors[1:], MAX_SHOWN_ERRORS - 1)])
+        super().__init__(text)
+
+    @classmethod
+    def of(cls, errors: list["CenterConfigError"]) -> "CenterConfigError":
+        """One error that carries all of ``errors`` (already in order), the first one's fields its own."""
+        first = errors[0]
+        return cls(first.reason, file=first.file, key_path=first.key_path, line=first.line, path=first.path,
+                   errors=list(errors))
 
 
 @dataclass(frozen=True)
@@ -387,6 +402,10 @@ def _texts(v: Any) -> Any:
     return {k: [one(x) for x in x_] if isinstance(x_, list) else one(x_) for k, x_ in v.items()}
 
 
+#: what a failed check gives back (its mistake recorded): the value it stands for is not used
+_BAD: Any = type("_Bad", (), {"__repr__": lambda self: "<bad>"})()
+
+
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
@@ -398,6 +417,17 @@ class _Builder:
     def __init__(self, file: str | None, base: str, root: Any, root_has_base: bool) -> None:
         self.file, self.root, self.root_has_base = file, root, root_has_base
         self.base: tuple[Any, ...] = tuple(base.split(".")) if base else ()
+        #: every mistake found so far: a check that fails raises its error, :meth:`check` records it
+        #: and the checks of what does not depend on it go on
+        self.errors: list[CenterConfigError] = []
+
+    def check(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """``fn(*args, **kw)``, or :data:`_BAD` when it raised a mistake (recorded)."""
+        try:
+            return fn(*args, **kw)
+        except CenterConfigError as exc:
+            self.errors.append(exc)
+            return _BAD
 
     def err(self, path: tuple[Any, ...], msg: str) -> CenterConfigError:
         """The error at ``path`` (below ``base``): the key path, and the line of the key when the
@@ -407,11 +437,13 @@ class _Builder:
         return CenterConfigError(msg, file=self.file, key_path=fmt_path(full), line=line, path=full)
 
     def mapping(self, v: Any, path: tuple[Any, ...], keys: tuple[str, ...]) -> Mapping[str, Any]:
+        """``v`` when it is a mapping (else the error: what is in it is not checked); each unknown key
+        is recorded, the known ones are checked."""
         if not isinstance(v, Mapping):
             raise self.err(path, f"expected a table/mapping, got {type_name(v)}")
         for k in v:
             if k not in keys:
-                raise self.err((*path, k), f"unknown key {k!r}; {_allowed(str(k), list(keys))}")
+                self.errors.append(self.err((*path, k), f"unknown key {k!r}; {_allowed(str(k), list(keys))}"))
         return v
 
     def string(self, v: Any, path: tuple[Any, ...], *, max_len: int = 64, empty: bool = False) -> str:
@@ -467,127 +499,183 @@ class _Builder:
         return raw
 
     def center(self, data: Any) -> CenterConfig:
+        """The configuration, or a :class:`CenterConfigError` carrying every independent mistake in
+        ``data`` (sorted by line): a value whose own type is wrong hides only what is inside it, and a
+        name is reported unknown only when every definition of its kind could be read (a CSQ with a
+        broken name does not make each agent in it a second error)."""
+        config = None
+        try:
+            config = self._center(data)
+        except CenterConfigError as exc:  # the whole description is not a mapping: nothing else to check
+            self.errors.append(exc)
+        if self.errors or config is None:
+            raise CenterConfigError.of(collate(self.errors, self.file))
+        return config
+
+    def _center(self, data: Any) -> CenterConfig | None:
         d = self.mapping(data, (), self.TOP)
-        csqs = []
-        for i, c in enumerate(self.items(d, "csqs")):
+        ck = self.check
+        csq_at: dict[int, CSQConfig] = {}
+        name_at: dict[int, str] = {}  # every CSQ name that could be read (its CSQ may be wrong otherwise)
+        id_at: dict[int, int] = {}
+        names_known = True  # every CSQ's name could be read: a name not among them is unknown
+        raw_csqs = ck(self.items, d, "csqs")
+        names_known &= raw_csqs is not _BAD
+        for i, c in enumerate(raw_csqs if raw_csqs is not _BAD else []):
             p = ("csqs", i)
-            c = self.mapping(c, p, self.CSQ)
-            if "name" not in c:
-                raise self.err(p, "missing key 'name'")
-            csqs.append(CSQConfig(self.string(c["name"], (*p, "name"), max_len=MAX_CSQ_NAME),
-                                  self.csq_id(c.get("id", i + 1), (*p, "id")),
-                                  self.seconds(c["wrapup_time"], (*p, "wrapup_time"), MAX_WRAPUP)
-                                  if "wrapup_time" in c else None))
-        names = [c.name for c in csqs]
-        for i, c in enumerate(csqs):
-            if names.index(c.name) != i:
-                raise self.err(("csqs", i, "name"), f"duplicate CSQ {c.name!r}")
-            if [x.id for x in csqs].index(c.id) != i:
-                raise self.err(("csqs", i, "id"), f"duplicate CSQ id {c.id}")
-        agents = []
-        for i, a in enumerate(self.items(d, "agents")):
+            c = ck(self.mapping, c, p, self.CSQ)
+            if c is _BAD or "name" not in c:
+                if c is not _BAD:
+                    self.errors.append(self.err(p, "missing key 'name'"))
+                names_known = False
+                continue
+            name = ck(self.string, c["name"], (*p, "name"), max_len=MAX_CSQ_NAME)
+            cid = ck(self.csq_id, c.get("id", i + 1), (*p, "id"))
+            wrap = ck(self.seconds, c["wrapup_time"], (*p, "wrapup_time"), MAX_WRAPUP) if "wrapup_time" in c else None
+            if name is _BAD:
+                names_known = False
+            else:
+                name_at[i] = name
+            if cid is not _BAD:
+                id_at[i] = cid
+            if _BAD not in (name, cid, wrap):
+                csq_at[i] = CSQConfig(name, cid, wrap)
+        for what, key, at in (("CSQ", "name", name_at), ("CSQ id", "id", id_at)):
+            first: dict[Any, int] = {}
+            for i, v in at.items():
+                if first.setdefault(v, i) != i:
+                    self.errors.append(self.err(("csqs", i, key), f"duplicate {what} {v!r}" if key == "name"
+                                                else f"duplicate {what} {v}"))
+        csqs = list(csq_at.values())
+        names = list(dict.fromkeys(name_at.values()))
+        agent_at: dict[int, AgentConfig] = {}
+        phone_at: dict[int, dict[str, Any]] = {}  # each agent's id, extension and instrument that could be read
+        ids_known = True  # every agent's id could be read: an id not among them is unknown
+        raw_agents = ck(self.items, d, "agents")
+        ids_known &= raw_agents is not _BAD
+        for i, a in enumerate(raw_agents if raw_agents is not _BAD else []):
             p = ("agents", i)
-            a = self.mapping(a, p, self.AGENT)
+            a = ck(self.mapping, a, p, self.AGENT)
+            if a is _BAD:
+                ids_known = False
+                continue
             for k in ("id", "extension"):
                 if k not in a:
-                    raise self.err(p, f"missing key {k!r}")
+                    self.errors.append(self.err(p, f"missing key {k!r}"))
             acsqs = a.get("csqs", [])
             if not isinstance(acsqs, list):
-                raise self.err((*p, "csqs"), f"expected a list of CSQ names, got {type_name(acsqs)}")
-            if len(acsqs) > MAX_AGENT_CSQS:
-                raise self.err((*p, "csqs"), f"{len(acsqs)} CSQs; an agent is in at most {MAX_AGENT_CSQS} "
-                               "(QUERY_AGENT_STATE_CONF carries at most 20 CSQ groups, reference §5.2)")
-            for j, n in enumerate(acsqs):
+                self.errors.append(self.err((*p, "csqs"), f"expected a list of CSQ names, got {type_name(acsqs)}"))
+                acsqs = _BAD
+            elif len(acsqs) > MAX_AGENT_CSQS:
+                self.errors.append(self.err((*p, "csqs"), f"{len(acsqs)} CSQs; an agent is in at most "
+                                            f"{MAX_AGENT_CSQS} (QUERY_AGENT_STATE_CONF carries at most 20 CSQ groups, "
+                                            "reference §5.2)"))
+            for j, n in enumerate(acsqs if acsqs is not _BAD else []):
                 if not isinstance(n, str):
-                    raise self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}")
-                if n not in names:
-                    raise self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}")
-            agents.append(AgentConfig(
-                id=self.string(a["id"], (*p, "id"), max_len=128),
-                extension=self.string(a["extension"], (*p, "extension"), max_len=15),
-                instrument=self.string(a["instrument"], (*p, "instrument"), max_len=MAX_INSTRUMENT)
+                    self.errors.append(self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}"))
+                elif n not in names and names_known:
+                    self.errors.append(self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}"))
+            fields = dict(
+                id=ck(self.string, a["id"], (*p, "id"), max_len=128) if "id" in a else _BAD,
+                extension=ck(self.string, a["extension"], (*p, "extension"), max_len=15) if "extension" in a else _BAD,
+                instrument=ck(self.string, a["instrument"], (*p, "instrument"), max_len=MAX_INSTRUMENT)
                 if "instrument" in a else None,
-                password=self.string(a.get("password", "1234"), (*p, "password"), max_len=MAX_PASSWORD, empty=True),
-                csqs=tuple(acsqs),
-                team=self.string(a.get("team", "Default"), (*p, "team"), max_len=MAX_TEAM_NAME),
-                supervisor=self.boolean(a.get("supervisor", False), (*p, "supervisor")),
-                state=self.state(a["state"], (*p, "state")) if "state" in a else AgentState.AGENT_STATE_LOGOUT,
-                reason_code=self.integer(a.get("reason_code", 0), (*p, "reason_code"), 0, 0xFFFF)))
+                password=ck(self.string, a.get("password", "1234"), (*p, "password"), max_len=MAX_PASSWORD, empty=True),
+                csqs=tuple(acsqs) if acsqs is not _BAD else _BAD,
+                team=ck(self.string, a.get("team", "Default"), (*p, "team"), max_len=MAX_TEAM_NAME),
+                supervisor=ck(self.boolean, a.get("supervisor", False), (*p, "supervisor")),
+                state=ck(self.state, a["state"], (*p, "state")) if "state" in a else AgentState.AGENT_STATE_LOGOUT,
+                reason_code=ck(self.integer, a.get("reason_code", 0), (*p, "reason_code"), 0, 0xFFFF))
+            ids_known &= fields["id"] is not _BAD
+            phone_at[i] = {k: fields[k] for k in ("id", "extension", "instrument") if fields[k] not in (_BAD, None)}
+            if _BAD not in fields.values():
+                agent_at[i] = AgentConfig(**fields)
         seen: dict[str, str] = {}
-        for i, a in enumerate(agents):
-            for key, val in (("id", "a" + a.id), ("extension", "d" + a.extension)):
+        for i, known in phone_at.items():
+            for key, val in (("id", "a" + known.get("id", "")), ("extension", "d" + known.get("extension", ""))):
+                if len(val) == 1:
+                    continue
                 if val in seen:
-                    raise self.err(("agents", i, key), f"duplicate {key} {val[1:]!r}")
+                    self.errors.append(self.err(("agents", i, key), f"duplicate {key} {val[1:]!r}"))
                 seen[val] = key
-        ids = [a.id for a in agents]
+        agents = list(agent_at.values())
+        ids = list(dict.fromkeys(k["id"] for k in phone_at.values() if "id" in k))
         calls = []
-        for i, c in enumerate(self.items(d, "calls")):
+        raw_calls = ck(self.items, d, "calls")
+        for i, c in enumerate(raw_calls if raw_calls is not _BAD else []):
             p = ("calls", i)
-            c = self.mapping(c, p, self.CALL)
+            c = ck(self.mapping, c, p, self.CALL)
+            if c is _BAD:
+                continue
             if "agent" not in c:
-                raise self.err(p, "missing key 'agent'")
-            agent = self.string(c["agent"], (*p, "agent"), max_len=128)
-            if agent not in ids:
-                raise self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}")
-            st = self.choice(c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
+                self.errors.append(self.err(p, "missing key 'agent'"))
+                agent = _BAD
+            else:
+                agent = ck(self.string, c["agent"], (*p, "agent"), max_len=128)
+            if agent is not _BAD and agent not in ids and ids_known:
+                self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}"))
+            st = ck(self.choice, c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
             csq = c.get("csq")
-            if csq is not None and (not isinstance(csq, str) or csq not in names):
-                raise self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}")
+            if csq is not None and not isinstance(csq, str) or csq is not None and csq not in names and names_known:
+                self.errors.append(self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}"))
             var = c.get("variables", {})
             if not isinstance(var, Mapping):
-                raise self.err((*p, "variables"), "expected a mapping of call variable names to strings, got "
-                                                  f"{type_name(var)}")
-            variables = {k: self.string(v, (*p, "variables", k), max_len=1 << 16, empty=True) for k, v in var.items()}
-            ani = self.string(c.get("ani", "0600000000"), (*p, "ani"))
-            owner = next((a.id for a in agents if ani in (a.extension, a.instrument)), None)
+                self.errors.append(self.err((*p, "variables"), "expected a mapping of call variable names to "
+                                                               f"strings, got {type_name(var)}"))
+                variables = _BAD
+            else:
+                checked = {k: ck(self.string, v, (*p, "variables", k), max_len=1 << 16, empty=True)
+                           for k, v in var.items()}
+                variables = checked if _BAD not in checked.values() else _BAD
+            ani = ck(self.string, c.get("ani", "0600000000"), (*p, "ani"))
+            owner = next((k.get("id", "?") for k in phone_at.values()
+                          if ani in (k.get("extension"), k.get("instrument"))), None)
             if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
-                raise self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in progress comes "
-                                            "from outside the center")
+                self.errors.append(self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in "
+                                                         "progress comes from outside the center"))
+            if _BAD in (ani, variables):
+                continue
             try:  # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables)
                 named, arrays = check_call_data(ani, None, variables, _texts(c.get("named_variables")),
                                                 _texts(c.get("named_arrays")))
             except CallDataError as exc:
-                raise self.err((*p, *exc.key_path("variables")), str(exc)) from None
-            calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items()),
-                                    named_variables=named, named_arrays=arrays))
+                self.errors.append(self.err((*p, *exc.key_path("variables")), str(exc)))
+                continue
+            if _BAD not in (agent, st):
+                calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items()),
+                                        named_variables=named, named_arrays=arrays))
+        checks: dict[str, tuple[Any, ...]] = {
+            "after_call_state": (self.state,), "external_answer_delay": (self.seconds, 3600),
+            "ring_no_answer": (self.seconds, 3600), "wrapup_time": (self.seconds, MAX_WRAPUP),
+            "peripheral_id": (self.integer, 0, 0xFFFFFFFE), "first_call_id": (self.integer, 0, 0xFFFFFFFE),
+            "peripheral_type": (self.integer, 0, 0xFFFF),
+            "acd_failure_mode": (self.choice, "mode", ("cf", "ctierr")),
+            "control_failure_codes": (self.choice, "choice", ("uccx", "icm")),
+            "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),
+            "acd_rules": (self.boolean,), "rtp_events": (self.boolean,),
+        }
         kw: dict[str, Any] = {}
-        if "after_call_state" in d:
-            kw["after_call_state"] = self.state(d["after_call_state"], ("after_call_state",))
-        if "external_answer_delay" in d:
-            kw["external_answer_delay"] = self.seconds(d["external_answer_delay"], ("external_answer_delay",), 3600)
-        if "ring_no_answer" in d:
-            kw["ring_no_answer"] = self.seconds(d["ring_no_answer"], ("ring_no_answer",), 3600)
-        if "wrapup_time" in d:
-            kw["wrapup_time"] = self.seconds(d["wrapup_time"], ("wrapup_time",), MAX_WRAPUP)
-        for k in ("peripheral_id", "first_call_id"):
+        for k, (fn, *extra) in checks.items():
             if k in d:
-                kw[k] = self.integer(d[k], (k,), 0, 0xFFFFFFFE)
-        if "peripheral_type" in d:
-            kw["peripheral_type"] = self.integer(d["peripheral_type"], ("peripheral_type",), 0, 0xFFFF)
-        if "acd_failure_mode" in d:
-            kw["acd_failure_mode"] = self.choice(d["acd_failure_mode"], ("acd_failure_mode",), "mode", ("cf", "ctierr"))
-        if "control_failure_codes" in d:
-            kw["control_failure_codes"] = self.choice(d["control_failure_codes"], ("control_failure_codes",),
-                                                      "choice", ("uccx", "icm"))
-        if "on_agent_disconnect" in d:
-            kw["on_agent_disconnect"] = self.choice(d["on_agent_disconnect"], ("on_agent_disconnect",), "choice",
-                                                    ON_AGENT_DISCONNECT)
-        for k in ("acd_rules", "rtp_events"):
-            if k in d:
-                kw[k] = self.boolean(d[k], (k,))
+                kw[k] = ck(fn, d[k], (k,), *extra)
         if "acd" in d:
-            if not isinstance(d["acd"], Mapping):
-                raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(d['acd'])}")
-            acd = dict(d["acd"])
-            self.boolean(acd.get("uccx_adaptation", True), ("acd", "uccx_adaptation"))
-            from mockcti.center.acd_guard import center_acd_config
-
-            try:
-                center_acd_config(acd)  # what the center's guard builds: refused here with file:line
-            except ValueError as exc:  # "order.answer: ...": the key below acd, then what is wrong
-                key, sep, why = str(exc).partition(": ")
-                if sep and re.fullmatch(r"[A-Za-z_][\w.]*", key):
-                    raise self.err(("acd", *key.split(".")), why) from None
-                raise self.err(("acd",), str(exc)) from None
-            kw["acd"] = acd
+            kw["acd"] = ck(self.acd, d["acd"])
+        if self.errors:
+            return None  # (center() reports them)
         return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)
+
+    def acd(self, v: Any) -> dict[str, Any]:
+        if not isinstance(v, Mapping):
+            raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(v)}")
+        acd = dict(v)
+        self.boolean(acd.get("uccx_adaptation", True), ("acd", "uccx_adaptation"))
+        from mockcti.center.acd_guard import center_acd_config
+
+        try:
+            center_acd_config(acd)  # what the center's guard builds: refused here with file:line
+        except ValueError as exc:  # "order.answer: ...": the key below acd, then what is wrong
+            key, sep, why = str(exc).partition(": ")
+            if sep and re.fullmatch(r"[A-Za-z_][\w.]*", key):
+                raise self.err(("acd", *key.split(".")), why) from None
+            raise self.err(("acd",), str(exc)) from None
+        return acd

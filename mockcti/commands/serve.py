@@ -276,8 +276,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
-    except CenterConfigError as exc:  # a broken config file: report it precisely and stop
-        print(f"mockcti serve: {exc}", file=sys.stderr)
+    except CenterConfigError as exc:  # a broken config file: report every mistake precisely and stop
+        for line in str(exc).splitlines():
+            print(f"mockcti serve: {line}", file=sys.stderr)
         return 2
     journal = Journal(keep=False)
     trace = None

@@ -1203,9 +1203,10 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
     try:
         CenterConfig.from_mapping(plain, base="center")
     except CenterConfigError as exc:
-        parts = exc.path
-        if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
-            ctx.err(parts or ("center",), exc.reason)
+        for e in exc.errors:  # every mistake the center's checks found
+            parts = e.path
+            if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
+                ctx.err(parts or ("center",), e.reason)
     return plain
 
 

@@ -413,3 +413,90 @@ def test_an_agent_in_more_csqs_than_query_agent_state_conf_carries_is_refused(tm
     c.open_session(agent_sub(1, "1001"), 0.0)
     (d,) = c.handle(1, QueryAgentStateReq(invoke_id=1, agent_id="1001"), 1.0)
     assert len(decode_bytes(encode(d.message, Dialect.uccx(14)), Dialect.uccx(14)).csqs) == 20
+
+
+# -- every mistake of a file at once (each was a run of its own: fix one, rerun, see the next) --------
+
+
+def _located(err: CenterConfigError) -> list[tuple[int | None, str, str]]:
+    return [(e.line, e.key_path, e.reason) for e in err.errors]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("three.yaml", "csqs:\n  - {name: Sales}\nagents:\n  - id: '1001'\n    extension: '3001'\n"
+                   "    state: SLEEPING\n    csqs: [Slaes]\nrtp_events: 'no'\n"),
+    ("three.toml", '''rtp_events = "no"\n\n[[csqs]]\nname = "Sales"\n\n[[agents]]\nid = "1001"\nextension = "3001"\n'''
+                   '''csqs = ["Slaes"]\nstate = "SLEEPING"\n'''),
+])
+def test_three_independent_mistakes_are_three_located_errors(tmp_path, name, text):
+    err = _load_error(tmp_path, name, text)
+    p = tmp_path / name
+    got = _located(err)
+    yaml = name.endswith(".yaml")
+    assert got == sorted(got) and len(got) == 3, got
+    assert {(k, r.split(";")[0]) for _, k, r in got} == {
+        ("rtp_events", "expected true or false, got 'no'"),
+        ("agents[0].state", "unknown agent state 'SLEEPING'"),
+        ("agents[0].csqs[0]", "unknown CSQ 'Slaes'"),
+    }
+    assert [line for line, _, _ in got] == ([6, 7, 8] if yaml else [1, 9, 10])
+    # the first error is the exception's own (its line, key path and reason), and str() shows each on its line
+    assert (err.line, err.key_path, err.reason) == got[0]
+    assert str(err).splitlines() == [f"{p}:{line}: {key}: {reason}" for line, key, reason in got]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a list of agents that is not a list: its calls are not "unknown agent" on top
+    ("agents: {id: '1001'}\ncalls: [{agent: '1001'}]\n", [(1, "agents", "expected a list, got a mapping")]),
+    # an agent that is not a mapping: which ids exist is unknown, so a call to it is not an error of its own
+    ("agents: ['1001']\ncalls: [{agent: '1001'}]\n", [(1, "agents[0]", "expected a table/mapping, got text")]),
+    # a CSQ whose name is wrong: the agents in it are not "unknown CSQ" on top
+    ("csqs: [{name: [Sales]}]\nagents: [{id: '1', extension: '2', csqs: [Sales]}]\ncalls: [{agent: '1', csq: Sales}]\n",
+     [(1, "csqs[0].name", "expected a string, got a list")]),
+    # a table whose type is wrong: the keys inside it are not checked
+    ("agents: [{id: '1', extension: '2', csqs: {Sales: 1, colour: red}}]\n",
+     [(1, "agents[0].csqs", "expected a list of CSQ names, got a mapping")]),
+    # a CSQ that is wrong only in its id keeps its name: an agent in it is fine
+    ("csqs: [{name: Sales, id: x}]\nagents: [{id: '1', extension: '2', csqs: [Sales]}]\n",
+     [(1, "csqs[0].id", "expected an integer, got text")]),
+])
+def test_a_mistake_is_not_cascaded_into_the_errors_that_depend_on_it(tmp_path, text, expected):
+    assert _located(_load_error(tmp_path, "c.yaml", text)) == expected
+
+
+def test_errors_are_capped_with_a_count_of_the_rest(tmp_path):
+    from mockcti.located import MAX_SHOWN_ERRORS
+
+    n = MAX_SHOWN_ERRORS + 7
+    agents = "".join(f"  - {{id: '{i}', extension: '{i}', state: NAPPING}}\n" for i in range(n))
+    err = _load_error(tmp_path, "c.yaml", "agents:\n" + agents)
+    assert len(err.errors) == n and [e.line for e in err.errors] == list(range(2, n + 2))
+    lines = str(err).splitlines()
+    assert len(lines) == MAX_SHOWN_ERRORS + 1 and lines[-1] == "and 7 more errors"
+    assert lines[0].endswith("c.yaml:2: agents[0].state: unknown agent state 'NAPPING'; allowed: LOGOUT, "
+                             "NOT_READY, READY, WORK, WORK_READY")
+
+
+def test_a_plain_mapping_names_the_key_path_of_every_mistake():
+    from mockcti.center import CenterConfig
+
+    with pytest.raises(CenterConfigError) as info:
+        CenterConfig.from_mapping({"agents": [{"id": "1", "extension": "2", "state": "NAPPING"}, {"id": "3"}],
+                                   "wrapup_time": "long"}, base="center")
+    assert [(e.file, e.line, e.key_path) for e in info.value.errors] == [
+        (None, None, "center.agents[0].state"), (None, None, "center.agents[1]"), (None, None, "center.wrapup_time")]
+    assert str(info.value).splitlines()[1:] == ["center.agents[1]: missing key 'extension'",
+                                                "center.wrapup_time: expected seconds between 0 and 7200, got 'long'"]
+
+
+def test_mockcti_serve_prints_every_mistake_of_a_center_file(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('wrapup_time = -1\n\n[[agents]]\nid = "1"\nstate = "NAPPING"\n')
+    proc = _serve("--center", str(p))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and out == ""
+    assert err.splitlines() == [
+        f"mockcti serve: {p}:1: wrapup_time: expected seconds between 0 and 7200, got -1",
+        f"mockcti serve: {p}:3: agents[0]: missing key 'extension'",
+        f"mockcti serve: {p}:5: agents[0].state: unknown agent state 'NAPPING'; allowed: LOGOUT, NOT_READY, READY, "
+        "WORK, WORK_READY"]

@@ -602,6 +602,16 @@ def test_center_is_the_center_file_shape_and_checked_by_the_center():
     assert any(e.key_path == "center.agents[0].csqs[0]" and "unknown CSQ 'Nope'" in e.message for e in errs)
 
 
+def test_every_mistake_the_center_finds_in_a_center_section_is_reported():
+    # only the first one the center's checks found was said: fix it, validate again, see the next
+    pytest.importorskip("mockcti.center.config")
+    errs = errors_of("name: x\ncenter:\n  agents:\n    - {id: '1', extension: '2', password: '" + "p" * 64 + "'}\n"
+                     "    - {id: '3', extension: '2'}\n")
+    assert [str(e) for e in errs] == [
+        "scenarios/x.yaml:4: center.agents[0].password: longer than 63 bytes",
+        "scenarios/x.yaml:5: center.agents[1].extension: duplicate extension '2'"]
+
+
 def test_a_center_given_has_only_the_agents_and_csqs_it_names():
     """A scenario's center replaces the default one whole. The loader checked agent and CSQ names
     against the default center's (1001-1004, Sales, Support) when the center left agents or CSQs
