@@ -211,6 +211,8 @@ class CenterConfigError(ValueError):
                  path: tuple[Any, ...] = (), errors: list["CenterConfigError"] | None = None) -> None:
         self.file, self.key_path, self.reason, self.line, self.path = file, key_path, message, line, path
         self.errors: list[CenterConfigError] = errors if errors else [self]
+        #: a name that refers to an agent or CSQ the description does not define (``unknown CSQ``)
+        self.reference = False
         at = f"{file}:{line}" if file and line is not None else file
         where = ": ".join(p for p in (at, key_path) if p)
         text = f"{where}: {message}" if where else message
@@ -429,12 +431,15 @@ class _Builder:
             self.errors.append(exc)
             return _BAD
 
-    def err(self, path: tuple[Any, ...], msg: str) -> CenterConfigError:
+    def err(self, path: tuple[Any, ...], msg: str, *, reference: bool = False) -> CenterConfigError:
         """The error at ``path`` (below ``base``): the key path, and the line of the key when the
-        data was read from a file (:mod:`mockcti.located`; plain data has no lines)."""
+        data was read from a file (:mod:`mockcti.located`; plain data has no lines). ``reference``:
+        a name that refers to an agent or CSQ not defined."""
         full = (*self.base, *path)
         _, line = locate(self.root, full if self.root_has_base else path, self.file or "")
-        return CenterConfigError(msg, file=self.file, key_path=fmt_path(full), line=line, path=full)
+        exc = CenterConfigError(msg, file=self.file, key_path=fmt_path(full), line=line, path=full)
+        exc.reference = reference
+        return exc
 
     def mapping(self, v: Any, path: tuple[Any, ...], keys: tuple[str, ...]) -> Mapping[str, Any]:
         """``v`` when it is a mapping (else the error: what is in it is not checked); each unknown key
@@ -574,7 +579,8 @@ class _Builder:
                 if not isinstance(n, str):
                     self.errors.append(self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}"))
                 elif n not in names and names_known:
-                    self.errors.append(self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}"))
+                    self.errors.append(self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}",
+                                                reference=True))
             fields = dict(
                 id=ck(self.string, a["id"], (*p, "id"), max_len=128) if "id" in a else _BAD,
                 extension=ck(self.string, a["extension"], (*p, "extension"), max_len=15) if "extension" in a else _BAD,
@@ -613,11 +619,13 @@ class _Builder:
             else:
                 agent = ck(self.string, c["agent"], (*p, "agent"), max_len=128)
             if agent is not _BAD and agent not in ids and ids_known:
-                self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}"))
+                self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}",
+                                                reference=True))
             st = ck(self.choice, c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
             csq = c.get("csq")
             if csq is not None and not isinstance(csq, str) or csq is not None and csq not in names and names_known:
-                self.errors.append(self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}"))
+                self.errors.append(self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}",
+                                                reference=isinstance(csq, str)))
             var = c.get("variables", {})
             if not isinstance(var, Mapping):
                 self.errors.append(self.err((*p, "variables"), "expected a mapping of call variable names to "

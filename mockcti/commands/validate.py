@@ -16,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mockcti.located import shown_errors
     from mockcti.scenario.loader import ScenarioError, load_scenario, load_schema
 
     if args.schema:
@@ -34,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps({"file": path, "ok": False, "errors": [e.as_dict() for e in exc.errors]},
                                  ensure_ascii=False))
             else:
-                for e in exc.errors:
-                    print(str(e), file=sys.stderr)
+                for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
+                    print(line, file=sys.stderr)
                 print(f"INVALID {path} ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})")
             continue
         if args.json:

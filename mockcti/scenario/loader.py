@@ -277,13 +277,24 @@ _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "inte
 # -- schema errors ---------------------------------------------------------------------------------
 
 
-def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
+def _schema_errors(doc: Any, file: str, cuts: dict[tuple[Any, ...], bool] | None = None) -> list[ScenarioError]:
+    """Every JSON Schema error of ``doc`` (``iter_errors``), located, sorted and de-duplicated;
+    ``cuts`` gets the paths of what the semantic checks must not see (:func:`_schema_cut`), each
+    with True when it is only an unknown key."""
     errors = []
     try:
         raw = list(_validator().iter_errors(doc))
     except RecursionError:  # (MAX_DEPTH is checked while reading; this is only if the stack was already deep)
+        if cuts is not None:
+            cuts[()] = False
         return [_too_deep(file, None, where="the schema check")]
+    wrong_type = {tuple(err.absolute_path) for err in raw if err.validator == "type"}
     for err in raw:
+        if err.validator != "type" and tuple(err.absolute_path) in wrong_type:
+            continue  # a value of the wrong type: "expected text", not also "unknown value [1]" (enum, pattern)
+        if cuts is not None:
+            for cut, only_key in _schema_cut(err):
+                cuts[cut] = cuts.get(cut, True) and only_key
         path, message = _explain(err)
         f, line = _locate(doc, path, file)
         errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path))))
@@ -295,6 +306,63 @@ def _schema_errors(doc: Any, file: str) -> list[ScenarioError]:
             seen.add(k)
             out.append(e)
     return out
+
+
+def _schema_cut(err: Any) -> list[tuple[tuple[Any, ...], bool]]:
+    """What a schema error takes out of the document the semantic checks read: an unknown key
+    only that key (the rest of its mapping is valid and checked), anything else the smallest unit
+    whose checks do not depend on its neighbours: the list item (``rules[2]``, ``center.agents[0]``)
+    holding the wrong value, or the top-level key (``end``, ``dialect``); ``()`` (the document
+    itself, e.g. no ``name``) takes nothing out. Each with True when it is only an unknown key."""
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = err.schema.get("properties", {})
+        patterns = err.schema.get("patternProperties", {})
+        extra = [k for k in err.instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
+        if extra:
+            return [((*path, k), True) for k in extra]
+    for i, p in enumerate(path):
+        if isinstance(p, int):
+            return [(path[:i + 1], False)]
+    return [(path[:1], False)]
+
+
+def _without(node: Any, cuts: Iterable[tuple[Any, ...]]) -> Any:
+    """A copy of ``node`` without the values at ``cuts`` (paths into it), each value keeping the
+    file and line it was read at, and each list item the index it has in its own file (errors
+    found in the copy name the file's key paths)."""
+    cuts = set(cuts)
+    if not cuts:
+        return node
+    if () in cuts:
+        return None
+    here = {c[0] for c in cuts if len(c) == 1}
+    below: dict[Any, set[tuple[Any, ...]]] = {}
+    for c in cuts:
+        if len(c) > 1:
+            below.setdefault(c[0], set()).add(c[1:])
+    if isinstance(node, LDict):
+        out = LDict(node.file, node.line)
+        for k, v in node.items():
+            if k not in here:
+                out[k] = _without(v, below.get(k, set()))
+                if k in node.lines:
+                    out.lines[k] = node.lines[k]
+        return out
+    if isinstance(node, LList):
+        out_l = LList(node.file, node.line)
+        for i, v in enumerate(node):
+            if i not in here:
+                out_l.append(_without(v, below.get(i, set())))
+                out_l.lines.append(node.lines[i] if i < len(node.lines) else (node.file, node.line))
+                out_l.index.append(node.origin(i))
+        return out_l
+    return node
+
+
+#: top-level keys that define nothing another part of a scenario refers to (a capture, a name)
+_DEFINES_NOTHING = frozenset({"$schema", "name", "description", "seed", "end", "expect_order", "dialect", "states",
+                              "include"})
 
 
 def _explain(err: Any) -> tuple[list[Any], str]:
@@ -431,10 +499,32 @@ class _Ctx:
         self.via: list[str] = []
         self.call_captures: list[dict[str, str]] = []
         self.profile = "uccx"  # the dialect profile (set by _build before anything is resolved)
+        #: what the semantic checks read only in part (a schema error took a part out, see
+        #: :func:`_schema_cut`): "center" (its agents and CSQs), "states", "templates", "steps", "expect",
+        #: "captures", "dialect". A name that is not among the ones read is then not called unknown
+        #: (it may be in the part left out): no error follows from another one.
+        self.incomplete: set[str] = set()
+        #: the ``center:`` as written (a center file's shape) when schema errors cut parts of it, and
+        #: those schema errors: see :func:`_center_checks`
+        self.written_center: Any = None
+        self.schema_errors: list[ScenarioError] = []
 
     def loc(self, path: tuple[Any, ...]) -> m.Location:
         f, line = _locate(self.doc, path, self.file)
         return m.Location(f, line, _fmt_path(_own_path(self.doc, path)))
+
+    def said_by_schema(self, key_path: str, message: str) -> bool:
+        """Whether a schema error is at ``key_path`` or around it (a value of the wrong type: what is
+        inside it is not checked again); a missing key is said again only when no schema error there
+        names it."""
+        for e in self.schema_errors:
+            if key_path.startswith(e.key_path) and key_path[len(e.key_path):][:1] in (".", "["):
+                return True
+            if key_path == e.key_path:
+                missing = re.fullmatch(r"missing key ('[^']*')", message)
+                if not missing or missing.group(1) in e.message:
+                    return True
+        return False
 
     def has_error_at(self, path: tuple[Any, ...]) -> bool:
         return any(key[2] == path for key in self._seen)
@@ -469,7 +559,8 @@ class _Ctx:
         E_CTI status (UCCX lists the value as reserved; protocol.md §6.1: "A UCCX mock should
         only ever send the codes with a UCCX name") under the ``uccx`` profile. CF codes marked
         ``icm_only`` only mean "UCCX use unconfirmed" (§6.2) and are not refused."""
-        return self.profile == "uccx" and entry.source == "uccx_status" and entry.status == "icm_only"
+        return (self.profile == "uccx" and "dialect" not in self.incomplete and entry.source == "uccx_status"
+                and entry.status == "icm_only")
 
     def catalog_name(self, name: Any, sources: tuple[str, ...], what: str, path: tuple[Any, ...], *,
                      takes_numbers: bool = False) -> Any:
@@ -499,7 +590,7 @@ class _Ctx:
         return entry
 
     def agent(self, agent: Any, path: tuple[Any, ...]) -> None:
-        if str(agent) not in self.agents:
+        if str(agent) not in self.agents and "center" not in self.incomplete:
             self.err(path, _unknown("agent id", agent, self.agents))
 
     def target(self, to: Any, path: tuple[Any, ...], request: Any) -> str:
@@ -515,7 +606,7 @@ class _Ctx:
         return to
 
     def state(self, state: Any, path: tuple[Any, ...]) -> None:
-        if state not in self.states:
+        if state not in self.states and "states" not in self.incomplete:
             self.err(path, _unknown("state", state, self.states))
 
     def reference(self, value: Any, path: tuple[Any, ...], request: Any) -> bool:
@@ -819,7 +910,8 @@ def _actions(ctx: _Ctx, raw: Any, path: tuple[Any, ...], request: Any) -> tuple[
 
 def _use(ctx: _Ctx, name: str, path: tuple[Any, ...], request: Any) -> tuple[m.Action, ...]:
     if name not in ctx.templates_raw:
-        ctx.err(path, _unknown("template", name, ctx.templates_raw))
+        if "templates" not in ctx.incomplete:
+            ctx.err(path, _unknown("template", name, ctx.templates_raw))
         return ()
     if name in ctx.template_stack:
         chain = " -> ".join([*ctx.template_stack[ctx.template_stack.index(name):], name])
@@ -876,7 +968,7 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
     if kind == "deliver_call":
         if "agent" in body:
             ctx.agent(body["agent"], path + ("agent",))
-        if "csq" in body and body["csq"] not in ctx.csqs:
+        if "csq" in body and body["csq"] not in ctx.csqs and "center" not in ctx.incomplete:
             ctx.err(path + ("csq",), _unknown("CSQ", body["csq"], ctx.csqs))
         if "agent" not in body and "csq" not in body:
             ctx.err(path, "deliver_call needs agent or csq")
@@ -1184,30 +1276,50 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
                 ids.add(c["id"])
     for i, a in enumerate(raw.get("agents", [])):
         for j, q in enumerate(a.get("csqs", [])):
-            if q not in ctx.csqs:
+            if q not in ctx.csqs and "center" not in ctx.incomplete:
                 ctx.err(("center", "agents", i, "csqs", j), _unknown("CSQ", q, ctx.csqs))
     for i, c in enumerate(raw.get("calls", [])):
         ctx.agent(c["agent"], ("center", "calls", i, "agent"))
         _call_data(ctx, ("center", "calls", i), c.get("ani"), None, c.get("variables"), "variables")
-        if "csq" in c and c["csq"] not in ctx.csqs:
+        if "csq" in c and c["csq"] not in ctx.csqs and "center" not in ctx.incomplete:
             ctx.err(("center", "calls", i, "csq"), _unknown("CSQ", c["csq"], ctx.csqs))
         ctx.call_captures.append(ctx.capture_names(c.get("capture") or {}, ("center", "calls", i, "capture"), None,
                                                    sources=("call_id", "connection_device_id", "ani", "dnis")))
+    plain = _center_shape(raw)
+    _center_checks(ctx, plain)
+    return plain
+
+
+def _center_shape(raw: Any) -> Any:
+    """A scenario's ``center:`` as plain data of a center file's shape (a call's ``capture`` left out)."""
     plain = _plain(raw)
-    for c in plain.get("calls", []):
-        c.pop("capture", None)  # the rest is exactly a center file's shape
+    calls = plain.get("calls") if isinstance(plain, dict) else None
+    for c in calls if isinstance(calls, list) else []:
+        if isinstance(c, dict):
+            c.pop("capture", None)  # the rest is exactly a center file's shape
+    return plain
+
+
+def _center_checks(ctx: _Ctx, plain: Any) -> None:
+    """The center's own checks (:meth:`CenterConfig.from_mapping`) of the center: of the whole
+    ``center:`` as written when schema errors cut parts of it (:attr:`_Ctx.written_center`: the
+    center's checks say what follows from a wrong value no more than once), without what a schema
+    error already says."""
+    if ctx.written_center is not None:
+        plain = ctx.written_center
     try:  # the center's own checks, when the center package is present
         from mockcti.center.config import CenterConfig, CenterConfigError
     except ImportError:
-        return plain
+        return
     try:
         CenterConfig.from_mapping(plain, base="center")
     except CenterConfigError as exc:
         for e in exc.errors:  # every mistake the center's checks found
             parts = e.path
+            if ctx.written_center is not None and (e.reference or ctx.said_by_schema(e.key_path, e.reason)):
+                continue  # (a name is checked above, knowing what the schema errors cut)
             if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
                 ctx.err(parts or ("center",), e.reason)
-    return plain
 
 
 def _unique_id(ctx: _Ctx, used: set[str], given: Any, auto: str, path: tuple[Any, ...]) -> str:
@@ -1228,6 +1340,8 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
             ctx.err(("states", i), f"duplicate state {s!r}")
         seen_states.add(s)
     center = _center(ctx, doc.get("center"))
+    if "center" not in doc and isinstance(ctx.written_center, dict):  # (a schema error cut it whole)
+        _center_checks(ctx, ctx.written_center)
 
     dialect_raw = doc.get("dialect") or {}
     from mockcti.wire.dialect import PROFILES
@@ -1303,7 +1417,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         hid = _unique_id(ctx, used, h.get("id"), f"happening{i + 1}", p)
         if ("at" in h) == ("after" in h):
             ctx.err(p, "a timeline entry needs exactly one of at or after")
-        if "after" in h and h["after"] not in step_ids:
+        if "after" in h and h["after"] not in step_ids and "steps" not in ctx.incomplete:
             ctx.err(p + ("after",), _unknown("step id", h["after"], step_ids))
         if "delay" in h and "after" not in h:
             ctx.err(p + ("delay",), "delay goes with after (use at for a time from the start)")
@@ -1341,9 +1455,11 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
 
     end_raw = doc.get("end") or {}
     when = end_raw.get("when")
-    if when == "all_steps_done" and not doc.get("steps"):
+    if when == "all_steps_done" and not doc.get("steps") and "steps" not in ctx.incomplete:
         ctx.err(("end", "when"), "all_steps_done needs steps")
-    if when == "all_expectations_met" and not doc.get("expect"):
+    if "expect" in ctx.incomplete:
+        pass  # (an expectation the semantic checks did not read may be the one needed)
+    elif when == "all_expectations_met" and not doc.get("expect"):
         ctx.err(("end", "when"), "all_expectations_met needs expect")
     elif when == "all_expectations_met" and expect and all(e.min == 0 for e in expect):
         # each holds before the client sends anything: the scenario ended at the first request
@@ -1355,6 +1471,8 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
     for name, path, request in ctx.refs:
         if name in ctx.captures or name in m.BUILTIN_NAMES:
             continue
+        if "captures" in ctx.incomplete and not name.startswith("request."):
+            continue  # (it may be captured in a part the semantic checks did not read)
         if name.startswith("request."):
             if request is None:
                 ctx.err(path, f"${{{name}}}: there is no request here (request.* works in rules and expect steps)")
@@ -1366,7 +1484,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         ctx.err(path, _unknown("substitution", "${" + name + "}", ["${" + k + "}" for k in known]))
 
     return m.Scenario(
-        name=doc["name"], description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,
+        name=doc.get("name", ""), description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,
         center=center, states=ctx.states, rules=tuple(rules), steps=tuple(steps), timeline=tuple(timeline),
         expect=tuple(expect), expect_order=bool(doc.get("expect_order", False)), faults=tuple(faults), end=end,
         templates=templates, captures=frozenset(ctx.captures), call_captures=tuple(ctx.call_captures), files=tuple(files), loc=ctx.loc(()),
@@ -1403,17 +1521,59 @@ def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
     except (OSError, RuntimeError, ValueError):
         start = file
     doc = _resolve_includes(doc, file, (start,), files)
-    errors = _schema_errors(doc, file)
-    if errors:
-        first = errors[0]
-        raise ScenarioError(first.message, file=first.file, line=first.line, key_path=first.key_path, errors=errors)
+    cuts: dict[tuple[Any, ...], bool] = {}
+    schema_errors = _schema_errors(doc, file, cuts)
     ctx = _Ctx(doc, file)
-    scenario = _build(ctx, doc, files)
-    if ctx.errors:
-        errs = sorted(ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
+    scenario = None
+    if not schema_errors:
+        scenario = _build(ctx, doc, files)
+    else:
+        ctx.errors = _semantic_errors_beside(doc, file, files, cuts, schema_errors)
+    errs = sorted(schema_errors + ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
+    if errs:
         first = errs[0]
         raise ScenarioError(first.message, file=first.file, line=first.line, key_path=first.key_path, errors=errs)
+    assert scenario is not None
     return scenario
+
+
+#: how many times the semantic checks cut what a schema error is in and check the rest again (a
+#: cut can leave a list too short, say): past that they are left out
+_MAX_CUT_ROUNDS = 4
+
+
+def _semantic_errors_beside(doc: LDict, file: str, files: list[str], cuts: dict[tuple[Any, ...], bool],
+                            schema_errors: list[ScenarioError]) -> list[ScenarioError]:
+    """The semantic errors (unknown code names, agents, states …) of what the schema errors leave
+    valid: the parts they are in are cut out (:func:`_schema_cut`), and a name that may be defined
+    in a part cut out is not called unknown (:attr:`_Ctx.incomplete`). None when what is left is
+    still not valid (the schema errors are then all there is to say)."""
+    all_cuts = dict(cuts)
+    for _ in range(_MAX_CUT_ROUNDS):
+        if () in all_cuts:
+            return []
+        rest = _without(doc, all_cuts)
+        more: dict[tuple[Any, ...], bool] = {}
+        if not _schema_errors(rest, file, more):
+            break
+        # (a path here is into ``rest``, whose lists may be shorter: only its top-level keys are cut)
+        all_cuts.update({c[:1]: False for c in more})
+    else:
+        return []
+    ctx = _Ctx(rest, file)
+    ctx.schema_errors = schema_errors
+    if "center" in doc and any(c[:1] == ("center",) for c in all_cuts):
+        ctx.written_center = _center_shape(doc["center"])
+    for c, only_key in all_cuts.items():
+        if not only_key:  # (an unknown key means nothing: what is around it is read whole)
+            ctx.incomplete.add(str(c[0]))
+            if c[0] not in _DEFINES_NOTHING:
+                ctx.incomplete.add("captures")
+    try:
+        _build(ctx, rest, files)
+    except Exception:  # noqa: BLE001 - checks written for valid documents: the schema errors say enough
+        return []
+    return ctx.errors
 
 
 def _guarded(text: str | bytes, file: str, fmt: str) -> m.Scenario:

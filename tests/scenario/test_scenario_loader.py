@@ -631,3 +631,32 @@ def test_a_center_given_has_only_the_agents_and_csqs_it_names():
         "scenarios/x.yaml:5: timeline[0].do.deliver_call.csq: unknown CSQ 'Sales'; this scenario defines no CSQ"]
     # no center: the default one's names
     load("name: x\ntimeline:\n  - {at: 0.1, do: {deliver_call: {agent: '1004', csq: Support}}}\n")
+
+
+# -- schema errors and semantic errors together, neither cascaded --------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an agent the schema refuses: a call delivered to it is not "unknown agent id" on top
+    ("name: x\ncenter:\n  agents: [{id: '5001', extension: 6001}]\n"
+     "timeline:\n  - {at: 1, do: {deliver_call: {agent: '5001'}}}\n",
+     [(3, "center.agents[0].extension", "expected text, got an integer 6001")]),
+    # a state the schema refuses: a goto to it is not "unknown state" on top
+    ("name: x\nstates: [start, [held]]\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{goto: {state: held}}]\n",
+     [(2, "states[1]", "expected text, got a list ['held']")]),
+    # a rule the schema refuses captures x: ${x} in a step is not "unknown substitution" on top
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    capture: {x: call_id}\n    times: many\n"
+     "    then: [default]\nsteps:\n  - {send: {message: SYSTEM_EVENT, fields: {text: '${x}'}}}\n",
+     [(5, "rules[0].times", "expected an integer, got text 'many'")]),
+    # a wrong type is one error, not also "unknown value" (the enum of the right type)
+    ("name: x\ncenter:\n  agents: [{id: '1', extension: '2'}]\n  calls: [{agent: '1', state: [held]}]\n",
+     [(4, "center.calls[0].state", "expected text, got a list ['held']")]),
+    # an unknown key takes only that key out: the rest of its rule is checked
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    colour: red\n    then: [{goto: {state: nowhere}}]\n",
+     [(4, "rules[0].colour", "unknown key 'colour'; allowed: capture, description, exhausted, id, responses, then, "
+                             "times, when"),
+      (5, "rules[0].then[0].goto.state", "unknown state 'nowhere'; allowed: start")]),
+])
+def test_schema_errors_do_not_hide_semantic_errors_nor_cascade(text, expected):
+    errs = errors_of(text)
+    assert [(e.line, e.key_path, e.message) for e in errs] == expected

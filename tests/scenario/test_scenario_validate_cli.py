@@ -51,3 +51,45 @@ def test_as_a_process(tmp_path):
     assert done.returncode == 1
     assert f"OK {p} (t, 0 rules, 0 steps)" in done.stdout
     assert "missing.yaml: cannot read the file" in done.stderr
+
+
+# a schema error (a wrong type, an unknown key) hid every semantic error (an unknown code name, agent, state):
+# fix it, validate again, see the next
+THREE = """\
+name: three
+rules:
+  - when: {message: HOLD_CALL_REQ}
+    then: [{fail: {status: E_CTI_NOPE}}]
+timeline:
+  - {at: 1, do: {deliver_call: {agent: '9999'}}}
+end: {after: soon}
+"""
+
+
+def test_a_schema_error_and_two_semantic_errors_are_three_located_errors(tmp_path, capsys):
+    p = tmp_path / "three.yaml"
+    p.write_text(THREE)
+    assert main(["validate", str(p)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"INVALID {p} (3 errors)\n"
+    assert [line.split(";")[0] for line in err.splitlines()] == [
+        f"{p}:4: rules[0].then[0].fail.status: unknown E_CTI status 'E_CTI_NOPE'",
+        f"{p}:6: timeline[0].do.deliver_call.agent: unknown agent id '9999'",
+        f"{p}:7: end.after: expected a number, got text 'soon'"]
+
+
+def test_errors_shown_are_capped_with_a_count_of_the_rest(tmp_path, capsys):
+    from mockcti.located import MAX_SHOWN_ERRORS
+
+    n = MAX_SHOWN_ERRORS + 3
+    p = tmp_path / "many.yaml"
+    p.write_text("name: many\nrules:\n" + "".join(f"  - {{when: {{message: HOLD_CALL_REQ}}, then: [{{goto: nope{i}}}]}}\n"
+                                                  for i in range(n)))
+    assert main(["validate", str(p)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"INVALID {p} ({n} errors)\n"
+    lines = err.splitlines()
+    assert len(lines) == MAX_SHOWN_ERRORS + 1 and lines[-1] == "and 3 more errors"
+    assert lines[0].startswith(f"{p}:3: rules[0].then[0].goto")
+    assert main(["validate", "--json", str(p)]) == 1  # --json: every one
+    assert len(json.loads(capsys.readouterr().out)["errors"]) == n
