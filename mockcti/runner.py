@@ -293,8 +293,10 @@ class _ScenarioFeature:
         try:
             scenario = load_scenario(self.path)
         except ScenarioError as exc:
-            for e in getattr(exc, "errors", None) or [exc]:
-                print(f"mockcti serve: {e}", file=sys.stderr)
+            from mockcti.located import shown_errors
+
+            for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
+                print(f"mockcti serve: {line}", file=sys.stderr)
             raise SystemExit(2) from None
         self.engine = ScenarioEngine(scenario, seed=getattr(args, "seed", None))
         hub = server.hub

@@ -52,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             scenarios.append((path, load_scenario(path)))
         except ScenarioError as exc:
-            for e in getattr(exc, "errors", [exc]):
-                print(f"mockcti run: {e}", file=sys.stderr)
+            from mockcti.located import shown_errors
+
+            for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
+                print(f"mockcti run: {line}", file=sys.stderr)
             bad += 1
     if bad:
         return 2

@@ -104,8 +104,10 @@ def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None, who
 
         try:
             scenario = load_scenario(path)
-        except ScenarioError as exc:
-            _usage(f"{who}: {exc}")
+        except ScenarioError as exc:  # every error, one a line (at most MAX_SHOWN_ERRORS, then "and N more")
+            from mockcti.located import shown_errors
+
+            _usage(f"{who}: " + "\n".join(shown_errors(exc.errors)))
     return ScenarioEngine(scenario, seed=seed)
 
 

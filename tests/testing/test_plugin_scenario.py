@@ -144,6 +144,24 @@ def test_invalid_scenario_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 @needs_engine
+def test_every_error_of_an_invalid_scenario_is_in_the_usage_error(pytester: pytest.Pytester) -> None:
+    # only the first one was shown: fix it, rerun the test, see the next
+    pytester.makefile(".yaml", broken="name: x\nseed: many\nrules:\n  - when: {message: HOLD_CAL_REQ}\n"
+                                      "    then: [default]\n")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.cti_scenario("broken.yaml")
+        def test_it(cti_server):
+            pass
+    """)
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario: *broken.yaml:2: seed: *",
+                                 "*broken.yaml:4: rules[[]0[]].when.message: unknown message type 'HOLD_CAL_REQ'*"])
+
+
+@needs_engine
 @pytest.mark.skipif(not (REPO / "scenarios" / "login-success.yaml").is_file(), reason="shipped scenario missing")
 def test_shipped_scenario_with_its_own_center(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(client_helpers=CLIENT)
