@@ -25,7 +25,7 @@ from mockcti.wire.types import (
 __all__ = [
     "AgentConfig", "CSQConfig", "CallConfig", "CenterConfig", "CenterConfigError", "default_center",
     "load_center_file", "AGENT_STATE_NAMES", "ON_AGENT_DISCONNECT", "CallDataError", "check_call_data",
-    "named_call_data", "MAX_ARRAY_ELEMENTS",
+    "named_call_data", "MAX_ARRAY_ELEMENTS", "call_data_errors",
 ]
 
 #: agent states a configuration may name (reference §6.4); LOGIN is a request, not a state
@@ -119,6 +119,33 @@ def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | N
         if n > limit:
             raise CallDataError(name, f"{name} is {n} bytes; a call event carries at most {limit}")
     return named_call_data(named_variables, named_arrays)
+
+
+def call_data_errors(ani: Any, dnis: Any, variables: Mapping[str, Any] | None, named_variables: Any = None,
+                     named_arrays: Any = None) -> list[CallDataError]:
+    """Every reason :func:`check_call_data` refuses this caller's data, not only the first: the ANI,
+    the DNIS, each call variable, each named variable and each named array checked on its own, then
+    (none of them wrong) all together (the 2,000 bytes of named data). Empty: it is accepted."""
+    errors: list[CallDataError] = []
+
+    def probe(*args: Any) -> None:
+        try:
+            check_call_data(*args)
+        except CallDataError as exc:
+            errors.append(exc)
+
+    probe(ani, None, None)
+    if dnis is not None:
+        probe("", dnis, None)
+    for name, value in (variables or {}).items():
+        probe("", None, {name: value})
+    for key, given in (("named_variables", named_variables), ("named_arrays", named_arrays)):
+        parts = [{k: v} for k, v in given.items()] if isinstance(given, Mapping) else [given]
+        for part in parts:
+            probe("", None, None, *((part, None) if key == "named_variables" else (None, part)))
+    if not errors:
+        probe(ani, dnis, variables, named_variables, named_arrays)
+    return errors
 
 
 def _named_fail(path: tuple[Any, ...], message: str) -> CallDataError:
@@ -641,14 +668,15 @@ class _Builder:
             if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
                 self.errors.append(self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in "
                                                          "progress comes from outside the center"))
-            if _BAD in (ani, variables):
-                continue
-            try:  # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables)
-                named, arrays = check_call_data(ani, None, variables, _texts(c.get("named_variables")),
-                                                _texts(c.get("named_arrays")))
-            except CallDataError as exc:
+            # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables): every field wrong
+            given = (ani if ani is not _BAD else "", None, variables if variables is not _BAD else None,
+                     _texts(c.get("named_variables")), _texts(c.get("named_arrays")))
+            problems = call_data_errors(*given)
+            for exc in problems:
                 self.errors.append(self.err((*p, *exc.key_path("variables")), str(exc)))
+            if problems or _BAD in (ani, variables):
                 continue
+            named, arrays = check_call_data(*given)
             if _BAD not in (agent, st):
                 calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items()),
                                         named_variables=named, named_arrays=arrays))

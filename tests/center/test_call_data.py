@@ -350,3 +350,24 @@ def test_a_preset_calls_named_data_is_the_calls(tmp_path):
     assert str(info.value).startswith(f"{p}:5: calls[0].named_arrays[\"user.items\"][1]: element 1 of named array "
                                       "'user.items' is 211 bytes; a call event carries at most 210")
     assert ContactCenter  # (imported for the reader: ContactCenter(load_center_file(p)) is what serve does)
+
+
+def test_every_bad_field_of_a_preset_call_is_its_own_located_error(tmp_path):
+    """A preset call's caller data was refused at its first bad field: fix it, rerun, see the next."""
+    from mockcti.center.config import CenterConfigError, load_center_file
+
+    p = tmp_path / "center.yaml"
+    p.write_text("agents: [{id: '1001', extension: '3001'}]\n"
+                 "calls:\n"
+                 "  - agent: '1001'\n"
+                 "    ani: '" + "9" * 40 + "'\n"
+                 "    variables: {call_variable11: x}\n"
+                 "    named_variables: {user.a: '" + "a" * 211 + "', user.b: ok}\n"
+                 "    named_arrays: {user.items: [router, '" + "v" * 211 + "']}\n")
+    with pytest.raises(CenterConfigError) as info:
+        load_center_file(p)
+    assert [(e.line, e.key_path, e.reason.split(";")[0]) for e in info.value.errors] == [
+        (4, "calls[0].ani", "ani is 40 bytes"),
+        (5, "calls[0].variables.call_variable11", "unknown call variable 'call_variable11'"),
+        (6, 'calls[0].named_variables["user.a"]', "named variable 'user.a' is 211 bytes"),
+        (7, 'calls[0].named_arrays["user.items"][1]', "element 1 of named array 'user.items' is 211 bytes")]
