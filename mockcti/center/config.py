@@ -420,15 +420,18 @@ def _allowed(bad: str, names: list[str]) -> str:
     return f"allowed: {shown}{hint}"
 
 
-def _texts(v: Any) -> Any:
-    """A center file's named variables or arrays with integers as text (``user.id: 42``), as the
-    file's other strings take them; anything else is left for :func:`named_call_data` to refuse."""
+def _texts(v: Any, *, arrays: bool = False) -> Any:
+    """A center file's named variables (``arrays``: named arrays' elements) with integers as text
+    (``user.id: 42``), as the file's other strings take them; anything else (an array that is not a
+    list, a variable that is) is left as written for :func:`named_call_data` to refuse."""
     def one(x: Any) -> Any:
         return str(x) if isinstance(x, int) and not isinstance(x, bool) else x
 
     if not isinstance(v, Mapping):
         return v
-    return {k: [one(x) for x in x_] if isinstance(x_, list) else one(x_) for k, x_ in v.items()}
+    if arrays:
+        return {k: [one(x) for x in x_] if isinstance(x_, list) else x_ for k, x_ in v.items()}
+    return {k: one(x_) for k, x_ in v.items()}
 
 
 #: what a failed check gives back (its mistake recorded): the value it stands for is not used
@@ -670,7 +673,7 @@ class _Builder:
                                                          "progress comes from outside the center"))
             # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables): every field wrong
             given = (ani if ani is not _BAD else "", None, variables if variables is not _BAD else None,
-                     _texts(c.get("named_variables")), _texts(c.get("named_arrays")))
+                     _texts(c.get("named_variables")), _texts(c.get("named_arrays"), arrays=True))
             problems = call_data_errors(*given)
             for exc in problems:
                 self.errors.append(self.err((*p, *exc.key_path("variables")), str(exc)))

@@ -371,3 +371,17 @@ def test_every_bad_field_of_a_preset_call_is_its_own_located_error(tmp_path):
         (5, "calls[0].variables.call_variable11", "unknown call variable 'call_variable11'"),
         (6, 'calls[0].named_variables["user.a"]', "named variable 'user.a' is 211 bytes"),
         (7, 'calls[0].named_arrays["user.items"][1]', "element 1 of named array 'user.items' is 211 bytes")]
+
+
+def test_a_preset_calls_named_array_of_a_number_is_named_a_number(tmp_path):
+    """``user.items: 5`` was "must be a list of its values ..., got text" (the 5 made text first)."""
+    from mockcti.center.config import CenterConfigError, load_center_file
+
+    p = tmp_path / "center.yaml"
+    p.write_text("agents: [{id: '1001', extension: '3001'}]\ncalls:\n  - agent: '1001'\n"
+                 "    named_arrays: {user.items: 5}\n    named_variables: {user.v: [7]}\n")
+    with pytest.raises(CenterConfigError) as info:
+        load_center_file(p)
+    assert [(e.line, e.key_path, e.reason.rpartition(", got ")[2]) for e in info.value.errors] == [
+        (4, 'calls[0].named_arrays["user.items"]', "an integer"),
+        (5, 'calls[0].named_variables["user.v"]', "a list")]
