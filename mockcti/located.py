@@ -220,7 +220,7 @@ def _yaml_loader() -> Any:
     return _Loader
 
 
-def _read_yaml(text: str, file: str) -> Any:
+def _read_yaml(text: str, file: str, problems: list[ReadError] | None = None) -> Any:
     import yaml
 
     try:
@@ -289,8 +289,11 @@ def _read_yaml(text: str, file: str) -> Any:
                                         " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
                     sub = f"{path}.{key}" if path else key
                     if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
-                        raise ReadError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1,
-                                        key_path=sub)
+                        dup = ReadError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1, key_path=sub)
+                        if problems is None:
+                            raise dup
+                        problems.append(dup)  # the first value stays; the reading goes on
+                        continue
                     out[key] = build(v, sub, depth + 1)
                     out.lines[key] = (file, k.start_mark.line + 1)
                     if i >= n_merged:
@@ -390,10 +393,12 @@ def _read_toml(text: str, file: str) -> Any:
     return wrap(data, 1)
 
 
-def parse(text: str | bytes, file: str, fmt: str) -> Any:
+def parse(text: str | bytes, file: str, fmt: str, problems: list[ReadError] | None = None) -> Any:
     """The document in ``text`` (``fmt`` ``yaml`` or ``toml``; bytes must be UTF-8, a BOM is
     skipped) as :class:`LDict` / :class:`LList` / scalars, None for an empty YAML document.
-    Raises :class:`ReadError` naming ``file`` and the line."""
+    Raises :class:`ReadError` naming ``file`` and the line. ``problems`` given, a mistake after
+    which the reading can go on (a YAML duplicate key: the first value stays) is added to it
+    instead, so that the caller reports it with the errors it finds in the data."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         raw = bytes(text)
         try:
@@ -407,7 +412,7 @@ def parse(text: str | bytes, file: str, fmt: str) -> Any:
     if fmt == "toml":
         return _read_toml(text, file)
     if fmt in ("yaml", "yml"):
-        return _read_yaml(text, file)
+        return _read_yaml(text, file, problems)
     raise ReadError(f"unknown format {fmt!r}; allowed: yaml, toml", file=file)
 
 

@@ -396,16 +396,27 @@ def load_center_file(path: str | Path) -> CenterConfig:
         raw = read_regular_file(p)
     except Unreadable as e:
         raise CenterConfigError(f"cannot read: {e}", file=file) from None
+    problems: list[ReadError] = []  # (a duplicate key: reported with the mistakes of the data)
     try:
-        data = parse(raw, file, fmt_of(file))
+        data = parse(raw, file, fmt_of(file), problems)
     except ReadError as e:
         raise CenterConfigError(e.message, file=file, line=e.line, key_path=e.key_path) from None
+    read_errors = [CenterConfigError(e.message, file=file, line=e.line, key_path=e.key_path) for e in problems]
     if data is None or data == {}:
         raise CenterConfigError("the file is empty: a center file describes at least its agents (agents: [] for "
                                 "none); without --center the embedded default center is used", file=file, line=1)
-    if isinstance(data, dict) and "center" in data and "agents" not in data:
-        return CenterConfig.from_mapping(data["center"], file=file, base="center", lines=data)
-    return CenterConfig.from_mapping(data, file=file)
+    try:
+        if isinstance(data, dict) and "center" in data and "agents" not in data:
+            config = CenterConfig.from_mapping(data["center"], file=file, base="center", lines=data)
+        else:
+            config = CenterConfig.from_mapping(data, file=file)
+    except CenterConfigError as exc:
+        if not read_errors:
+            raise
+        raise CenterConfigError.of(collate(read_errors + exc.errors, file)) from None
+    if read_errors:
+        raise CenterConfigError.of(read_errors)
+    return config
 
 
 # -- checking ---------------------------------------------------------------------------------------

@@ -118,11 +118,16 @@ def _scenario_error(exc: ReadError) -> ScenarioError:
     return ScenarioError(exc.message, file=exc.file, line=exc.line, key_path=exc.key_path)
 
 
-def _parse(text: str | bytes, file: str, fmt: str) -> Any:
+def _parse(text: str | bytes, file: str, fmt: str, problems: list[ScenarioError] | None = None) -> Any:
+    """The document; ``problems`` given, a mistake the reading goes on after (a duplicate key) is added to it."""
+    read: list[ReadError] | None = [] if problems is not None else None
     try:
-        return parse(text, file, fmt)
+        return parse(text, file, fmt, read)
     except ReadError as exc:
         raise _scenario_error(exc) from None
+    finally:
+        if problems is not None and read:
+            problems.extend(_scenario_error(e) for e in read)
 
 
 # -- includes --------------------------------------------------------------------------------------
@@ -199,7 +204,8 @@ def _merge(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
     return over
 
 
-def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[str]) -> Any:
+def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[str],
+                      problems: list[ScenarioError] | None = None) -> Any:
     if not isinstance(doc, LDict) or "include" not in doc:
         return doc
     inc = doc["include"]
@@ -230,12 +236,12 @@ def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[st
                                 key_path=f"include[{i}]") from None
         shown = str(target)
         seen.append(shown)
-        sub = _parse(data, shown, _fmt_of(shown))
+        sub = _parse(data, shown, _fmt_of(shown), problems)
         if sub is None:
             sub = LDict(shown, 1)
         if not isinstance(sub, LDict):
             raise ScenarioError("an included file must be a mapping of scenario keys", file=shown, line=1)
-        sub = _resolve_includes(sub, shown, (*stack, key), seen)
+        sub = _resolve_includes(sub, shown, (*stack, key), seen, problems)
         merged = sub if merged is None else _merge(merged, sub)
     rest = LDict(doc.file, doc.line)
     for k, v in doc.items():
@@ -1509,7 +1515,8 @@ def _single(ctx: _Ctx, do: Any, path: tuple[Any, ...]) -> tuple[m.Action, ...]:
 
 
 def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
-    doc = _parse(text, file, fmt)
+    read_errors: list[ScenarioError] = []  # a duplicate key: reported with the other errors
+    doc = _parse(text, file, fmt, read_errors)
     if doc is None:
         raise ScenarioError("the file is empty; a scenario needs at least a name", file=file, line=1)
     if not isinstance(doc, LDict):
@@ -1520,7 +1527,7 @@ def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
         start = str(Path(file).resolve())
     except (OSError, RuntimeError, ValueError):
         start = file
-    doc = _resolve_includes(doc, file, (start,), files)
+    doc = _resolve_includes(doc, file, (start,), files, read_errors)
     cuts: dict[tuple[Any, ...], bool] = {}
     schema_errors = _schema_errors(doc, file, cuts)
     ctx = _Ctx(doc, file)
@@ -1529,7 +1536,7 @@ def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
         scenario = _build(ctx, doc, files)
     else:
         ctx.errors = _semantic_errors_beside(doc, file, files, cuts, schema_errors)
-    errs = sorted(schema_errors + ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
+    errs = sorted(read_errors + schema_errors + ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
     if errs:
         first = errs[0]
         raise ScenarioError(first.message, file=first.file, line=first.line, key_path=first.key_path, errors=errs)

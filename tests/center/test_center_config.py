@@ -500,3 +500,13 @@ def test_mockcti_serve_prints_every_mistake_of_a_center_file(tmp_path):
         f"mockcti serve: {p}:3: agents[0]: missing key 'extension'",
         f"mockcti serve: {p}:5: agents[0].state: unknown agent state 'NAPPING'; allowed: LOGOUT, NOT_READY, READY, "
         "WORK, WORK_READY"]
+
+
+def test_a_duplicate_key_is_reported_with_the_other_mistakes(tmp_path):
+    # the reader stopped at the duplicate key: the file's other mistakes came one run later
+    err = _load_error(tmp_path, "c.yaml", 'agents:\n  - {id: "5001", extension: "6001", extension: "6002", '
+                                         'state: NAPPING}\nwrapup_time: -1\n')
+    assert [(e.line, e.key_path, e.reason.split(";")[0]) for e in err.errors] == [
+        (2, "agents[0].extension", "duplicate key 'extension'"),
+        (2, "agents[0].state", "unknown agent state 'NAPPING'"),
+        (3, "wrapup_time", "expected seconds between 0 and 7200, got -1")]

@@ -93,3 +93,13 @@ def test_errors_shown_are_capped_with_a_count_of_the_rest(tmp_path, capsys):
     assert lines[0].startswith(f"{p}:3: rules[0].then[0].goto")
     assert main(["validate", "--json", str(p)]) == 1  # --json: every one
     assert len(json.loads(capsys.readouterr().out)["errors"]) == n
+
+
+def test_a_duplicate_key_is_reported_with_the_other_errors(tmp_path, capsys):
+    p = tmp_path / "dup.yaml"
+    p.write_text("name: x\nname: y\nrules:\n  - when: {message: HOLD_CAL_REQ}\n    then: [default]\n")
+    assert main(["validate", str(p)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"INVALID {p} (2 errors)\n"
+    assert [line.split(";")[0] for line in err.splitlines()] == [
+        f"{p}:2: name: duplicate key 'name'", f"{p}:4: rules[0].when.message: unknown message type 'HOLD_CAL_REQ'"]
