@@ -73,7 +73,10 @@ def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float,
         server = MockServer(CenterConfig(agents=agents, csqs=csqs),
                             config=ServerConfig(host="127.0.0.1", port=0), journal=Journal(keep=False))
         await server.start()
-        gen = LoadGenerator(LoadSpec(calls_per_s=calls_per_s, handle_time=handle_time), auto_agents=auto_ids)
+        # the plain mix (LoadSpec's default mix holds, transfers and conferences calls), so that the
+        # figures stay comparable with the runs before load mode had that mix
+        gen = LoadGenerator(LoadSpec(calls_per_s=calls_per_s, handle_time=handle_time, hold=0, transfer=0,
+                                     conference=0), auto_agents=auto_ids)
         done = asyncio.Event()
 
         def watch_stdin() -> None:

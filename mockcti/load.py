@@ -36,7 +36,8 @@ from typing import Any
 # mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
 from mockcti.wire import MessageType
 from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
-from mockcti.wire.messages import AnswerCallReq, ClearConnectionReq
+from mockcti.wire.messages import (AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq,
+                                   RetrieveCallReq, TransferCallReq)
 
 __all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "unserved_csqs", "LoadGenerator",
            "LoadStats", "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
@@ -52,12 +53,20 @@ ALLOWED_KEYS = {
     "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
     "caller_hangup": "fraction (0..1) of answered calls the caller ends, handle_time after the answer (default 0)",
     "abandon_after": "seconds after which a caller no agent has answered hangs up (default: never)",
+    "hold": "fraction (0..1) of the calls its agents answer that the agent holds once, hold_time seconds (default 0.2)",
+    "hold_time": "seconds a held call stays on hold (default: handle_time/5)",
+    "transfer": "fraction (0..1) of the calls its agents answer that the agent transfers, consultatively, to "
+                "another idle agent it drives (default 0.1)",
+    "conference": "fraction (0..1) of the calls its agents answer that the agent conferences with another idle "
+                  "agent it drives, then leaves to it (default 0.05; transfer + conference at most 1)",
 }
 _INTS = {"agents", "limit", "max"}
+_SHARES = ("caller_hangup", "hold", "transfer", "conference")
 
 _READY = AgentState.AGENT_STATE_READY
 _LOGIN, _LOGOUT = AgentState.AGENT_STATE_LOGIN, AgentState.AGENT_STATE_LOGOUT
 _ALERTING = LocalConnectionState.LCS_ALERTING
+_CONNECT, _HELD = LocalConnectionState.LCS_CONNECT, LocalConnectionState.LCS_HOLD
 #: agent states of an agent on a call (RESERVED: ringing): where a generated call that left its queue is found
 _ON_CALL = frozenset({AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TALKING, AgentState.AGENT_STATE_HOLD})
 _REFUSALS = frozenset({MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF})
@@ -82,6 +91,20 @@ class LoadSpec:
     answer_after: float = 1.0
     caller_hangup: float = 0.0
     abandon_after: float | None = None
+    # the call mix of the calls the generator's agents answer (typical, not measured from a real center)
+    hold: float = 0.2
+    hold_time: float | None = None  # None: handle_time / 5
+    transfer: float = 0.1
+    conference: float = 0.05
+
+    @property
+    def hold_seconds(self) -> float:
+        return self.handle_time / 5 if self.hold_time is None else self.hold_time
+
+    @property
+    def plain(self) -> bool:
+        """No hold, transfer or conference of the generator's own: queue, ring, answer, talk, hang up."""
+        return not (self.hold or self.transfer or self.conference)
 
 
 #: bounds of --load far beyond any contact center (1e9 calls a second spun the timer loop past
@@ -91,7 +114,8 @@ MAX_AGENTS = 100_000
 
 
 def parse_load_spec(text: str) -> LoadSpec:
-    """Parse ``agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M][,answer_after=A]``."""
+    """Parse ``agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M][,answer_after=A]...`` (the
+    keys of :data:`ALLOWED_KEYS`)."""
     allowed = ", ".join(ALLOWED_KEYS)
     values: dict[str, Any] = {}
     for part in (p.strip() for p in text.split(",")):
@@ -118,16 +142,25 @@ def parse_load_spec(text: str) -> LoadSpec:
             raise LoadSpecError(f"--load: key 'agents' must be at most {MAX_AGENTS:,}, not {raw!r}")
         if key in ("agents", "limit", "max") and value < 1:
             raise LoadSpecError(f"--load: key {key!r} must be >= 1, not {raw!r}")
-        if key in ("handle_time", "answer_after") and value < 0:
+        if key in ("handle_time", "answer_after", "hold_time") and value < 0:
             raise LoadSpecError(f"--load: key {key!r} must be >= 0, not {raw!r}")
-        if key == "caller_hangup" and not 0 <= value <= 1:
-            raise LoadSpecError(f"--load: key 'caller_hangup' must be between 0 and 1, not {raw!r}")
+        if key in _SHARES and not 0 <= value <= 1:
+            raise LoadSpecError(f"--load: key {key!r} must be between 0 and 1, not {raw!r}")
         if key == "abandon_after" and value <= 0:
             raise LoadSpecError(f"--load: key 'abandon_after' must be > 0, not {raw!r}")
         values[key] = value
     if "calls_per_s" not in values:
         raise LoadSpecError(f"--load: key 'calls_per_s' is required; allowed keys: {allowed}")
-    return LoadSpec(**values)
+    # a call is transferred or conferenced, not both: the default of the one not given gives way
+    # (transfer=1 alone transfers every call), two given must add up to at most 1
+    for key, other in (("transfer", "conference"), ("conference", "transfer")):
+        if key in values and other not in values:
+            values[other] = min(getattr(LoadSpec, other), round(1.0 - values[key], 12))
+    spec = LoadSpec(**values)
+    if spec.transfer + spec.conference > 1 + 1e-9:
+        raise LoadSpecError(f"--load: keys 'transfer' and 'conference' must add up to at most 1 (a call is "
+                            f"transferred or conferenced, not both), not {spec.transfer:g} + {spec.conference:g}")
+    return spec
 
 
 def center_config_for(spec: LoadSpec, base: Any) -> Any:
@@ -170,12 +203,34 @@ class LoadStats:
     #: a client's call or consultation to an agent's extension) that one of its agents answered; not
     #: in the counts above
     other_answered: int = 0
+    # the call mix of the auto-answered calls (``hold``, ``transfer``, ``conference``): calls the center
+    # confirmed it for
+    held: int = 0
+    transferred: int = 0
+    conferenced: int = 0
+    #: calls drawn for a transfer or a conference that went on without it: no idle agent to consult
+    transfer_skipped: int = 0
 
     def as_dict(self, active: int) -> dict[str, int]:
         return {"offered": self.offered, "answered": self.answered, "auto_answered": self.auto_answered,
                 "cleared": self.cleared, "active": active, "skipped": self.skipped, "errors": self.errors,
                 "abandoned": self.abandoned, "caller_ended": self.caller_ended, "lost": self.lost,
-                "other_answered": self.other_answered}
+                "other_answered": self.other_answered, "held": self.held, "transferred": self.transferred,
+                "conferenced": self.conferenced, "transfer_skipped": self.transfer_skipped}
+
+
+@dataclass
+class _Script:
+    """What the agent that answered a generated call does on it (hold, transfer, conference), step
+    by step: each step is a timer at its planned time or, when the one before it ran late, right
+    after it (see LoadGenerator._step)."""
+    start: float  # when it was answered
+    device: str  # the phone of the generator's agent on the call (the consulted agent's once it took it)
+    hold: bool
+    kind: str | None  # "transfer", "conference" or None
+    caller_ends: bool  # the caller hangs up at the end (caller_hangup), else the agent clears
+    consult_id: int | None = None  # the consultation call, while there is one
+    consulted: str | None = None  # the consulted agent's phone
 
 
 @dataclass
@@ -190,6 +245,7 @@ class _Tracked:
     #: False: a call from elsewhere that rang at an agent the generator drives (answered and cleared
     #: like its own, counted apart: ``other_answered``)
     generated: bool = True
+    script: _Script | None = None  # a hold, transfer or conference planned for it
 
 
 class LoadGenerator:
@@ -231,6 +287,11 @@ class LoadGenerator:
         self._n = 0
         self._invoke = itertools.count(1)
         self._hangup_share = 0.0  # caller_hangup accumulated: the caller ends a call each time it reaches 1
+        # the mix, accumulated the same way: a hold, a consultation (transfer + conference), and of
+        # the consultations the transfers (transfer / (transfer + conference) of them)
+        self._hold_share = self._consult_share = self._transfer_share = 0.0
+        #: consultation call ID -> the generated call it is about (not offered calls: not in ``calls``)
+        self._consults: dict[int, int] = {}
         self._burst_at, self._burst_n = -1.0, 0  # arrivals placed in the timer run at time _burst_at
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -273,6 +334,7 @@ class LoadGenerator:
         self.calls.clear()  # their timers find them gone and do nothing (CallIDs start over in a new center)
         self._at_agents.clear()
         self._turn.clear()
+        self._consults.clear()
         self.stats.lost += lost
         hub.journal.record("happening", now, None, what="load: the center was replaced; the generator follows "
                            "the new one", lost_calls=lost)
@@ -315,7 +377,7 @@ class LoadGenerator:
             for call, _leg in center.agent_call_legs(agent.id):
                 t = calls.get(call.id)
                 if t is None:
-                    if self.running and self._may_drive(agent.id):
+                    if self.running and self._may_drive(agent.id) and call.id not in self._consults:
                         self._adopt(call.id, now)
                     continue
                 if t.where != _AT_AGENT:
@@ -458,7 +520,9 @@ class LoadGenerator:
         legs = self.hub.center.agent_call_legs(agent_id)  # oldest call first
         return bool(legs) and legs[0][0].id != call_id
 
-    def _request(self, message: Any) -> bool:
+    def _request(self, message: Any) -> Any:
+        """Send ``message`` as the generator's virtual session; its confirmation, or None when the
+        center refused it (counted in ``errors``)."""
         hub = self.hub
         center = hub.center
         deliveries = center.handle(LOAD_SESSION, message, hub.now)
@@ -470,14 +534,16 @@ class LoadGenerator:
                 hub.journal.record("happening", hub.now, None, what=f"load generator's {v.get('request')} refused: "
                                    f"{v.get('rule')}", **{k: val for k, val in v.items() if k != "session_id"})
             center.violations.clear()
-        ok = True
+        conf: Any = True  # (the center confirms every request: its confirmation is the answer)
         for d in deliveries:
-            if d.session_id == LOAD_SESSION and d.message.TYPE in _REFUSALS:
-                ok = False
+            if d.session_id == LOAD_SESSION and (d.message.TYPE in _REFUSALS or d.message.TYPE.name.endswith("_CONF")):
+                conf = d.message
+                break
         hub.deliver(deliveries)
-        if not ok:
+        if conf is not True and conf.TYPE in _REFUSALS:
             self.stats.errors += 1
-        return ok
+            return None
+        return conf
 
     def _answer(self, call_id: int, t: _Tracked, device: str) -> None:
         if not self._mine(call_id, t):
@@ -488,7 +554,8 @@ class LoadGenerator:
         if leg is None or leg.state is not _ALERTING or leg.agent is None or not self._may_drive(leg.agent):
             self._check(call_id, self.hub.now)  # over, withdrawn, moved, or a client took the agent over
             return
-        if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id, connection_device_id=device)):
+        if self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=call_id,
+                                       connection_device_id=device)) is not None:
             if not t.generated:
                 t.answered = True
                 self.stats.other_answered += 1
@@ -498,12 +565,29 @@ class LoadGenerator:
                 self.stats.auto_answered += 1
             if not t.ending:
                 t.ending = True
-                if not self._plan_caller_end(call_id, t, self.hub.now):
-                    self.hub.schedule(self.hub.now + self.spec.handle_time, lambda: self._clear(call_id, t, device))
+                now = self.hub.now
+                script = self._plan_mix(t, device, now) if t.generated and not t.end_planned else None
+                if script is not None:  # the caller's hang-up, if any, is the script's last step
+                    script.caller_ends = self._caller_ends(t)
+                    t.script = script
+                    if script.hold:
+                        self._step(call_id, t, now + self.spec.handle_time / 4, self._hold)
+                    else:
+                        self._step(call_id, t, now + self.spec.handle_time / 2, self._consult)
+                elif not self._plan_caller_end(call_id, t, now):
+                    self.hub.schedule(now + self.spec.handle_time, lambda: self._clear(call_id, t, device))
 
     def _plan_caller_end(self, call_id: int, t: _Tracked, now: float) -> bool:
+        """Whether the caller ends this answered call (see :meth:`_caller_ends`); if so, it hangs up
+        ``handle_time`` from now."""
+        if not self._caller_ends(t):
+            return False
+        self.hub.schedule(now + self.spec.handle_time, lambda: self._caller_hangs_up(call_id, t, abandon=False))
+        return True
+
+    def _caller_ends(self, t: _Tracked) -> bool:
         """Whether the caller ends this answered call (``caller_hangup`` of them, evenly spread:
-        exactly that share of every run of calls); if so, it hangs up ``handle_time`` from now."""
+        exactly that share of every run of calls); decided once per call."""
         if t.end_planned:
             return False
         t.end_planned = True
@@ -511,8 +595,198 @@ class LoadGenerator:
         if self._hangup_share < 1.0 - 1e-9:
             return False
         self._hangup_share -= 1.0
-        self.hub.schedule(now + self.spec.handle_time, lambda: self._caller_hangs_up(call_id, t, abandon=False))
         return True
+
+    # -- the call mix: hold, transfer, conference ------------------------------------------------------
+
+    def _plan_mix(self, t: _Tracked, device: str, now: float) -> _Script | None:
+        """What the agent does on a generated call it has just answered, evenly spread like
+        ``caller_hangup`` (exactly ``hold`` of every run of calls is held, ``transfer`` transferred,
+        ``conference`` conferenced); None: it just talks (the plain mix)."""
+        spec = self.spec
+        if spec.plain:
+            return None
+        hold = kind = None
+        self._hold_share += spec.hold
+        if self._hold_share >= 1.0 - 1e-9:
+            self._hold_share -= 1.0
+            hold = True
+        consult = spec.transfer + spec.conference
+        if consult:
+            self._consult_share += consult
+            if self._consult_share >= 1.0 - 1e-9:
+                self._consult_share -= 1.0
+                self._transfer_share += spec.transfer / consult
+                if self._transfer_share >= 1.0 - 1e-9:
+                    self._transfer_share -= 1.0
+                    kind = "transfer"
+                else:
+                    kind = "conference"
+        if not hold and kind is None:
+            return None
+        return _Script(start=now, device=device, hold=bool(hold), kind=kind, caller_ends=False)
+
+    def _step(self, call_id: int, t: _Tracked, at: float, fn: Any) -> None:
+        """Schedule the next step of ``t``'s script at ``at``, or at once if that time has passed
+        (the step before it ran late: a long hold, a consulted agent slow to answer)."""
+        self.hub.schedule(max(at, self.hub.now), lambda: fn(call_id, t))
+
+    def _leg(self, call_id: int | None, device: str | None, state: Any = None) -> Any:
+        """The connection of ``device`` on call ``call_id`` if the generator may act on it (in
+        ``state`` when given; its agent not taken over by a client), else None."""
+        call = self.hub.center.calls.get(call_id) if call_id is not None else None
+        leg = call.legs.get(device) if call is not None and device is not None else None
+        if leg is None or leg.agent is None or not self._may_drive(leg.agent):
+            return None
+        return leg if state is None or leg.state is state else None
+
+    def _hold(self, call_id: int, t: _Tracked) -> None:
+        """A quarter into the handle time: the agent holds the call (HOLD_CALL_REQ), for hold_time."""
+        if not self._mine(call_id, t):
+            return
+        s, now = t.script, self.hub.now
+        if self._leg(call_id, s.device, _CONNECT) is None:
+            return self._to_end(call_id, t)  # a client took the agent over, or the call is moving
+        if self._request(HoldCallReq(invoke_id=next(self._invoke), call_id=call_id,
+                                     connection_device_id=s.device)) is not None:
+            self.stats.held += 1
+            self._step(call_id, t, now + self.spec.hold_seconds, self._retrieve)
+        else:
+            self._after_hold(call_id, t)
+
+    def _retrieve(self, call_id: int, t: _Tracked) -> None:
+        if not self._mine(call_id, t):
+            return
+        s = t.script
+        if self._leg(call_id, s.device, _HELD) is not None:
+            self._request(RetrieveCallReq(invoke_id=next(self._invoke), held_call_id=call_id,
+                                          held_connection_device_id=s.device))
+        self._after_hold(call_id, t)
+
+    def _after_hold(self, call_id: int, t: _Tracked) -> None:
+        s = t.script
+        if s.kind:
+            self._step(call_id, t, s.start + self.spec.handle_time / 2, self._consult)
+        else:
+            self._to_end(call_id, t)
+
+    def _consult(self, call_id: int, t: _Tracked) -> None:
+        """Half-way into the handle time: the agent consults an idle agent the generator drives
+        (CONSULT_CALL_REQ to its extension, ConsultType transfer or conference); with none free,
+        the call goes on without it (``transfer_skipped``)."""
+        if not self._mine(call_id, t):
+            return
+        s, center = t.script, self.hub.center
+        if self._leg(call_id, s.device, _CONNECT) is None:
+            return self._to_end(call_id, t)
+        other = self._idle_agent(s.device)
+        if other is None:
+            self.stats.transfer_skipped += 1
+            return self._to_end(call_id, t)
+        conf = self._request(ConsultCallReq(
+            invoke_id=next(self._invoke), active_call_id=call_id, active_connection_device_id=s.device,
+            consult_type=1 if s.kind == "transfer" else 2, dialed_number=other.cfg.extension))
+        consult = center.calls.get(conf.new_call_id) if conf is not None else None
+        if consult is None:  # refused (in errors), or over already
+            return self._give_up(call_id, t)
+        s.consult_id, s.consulted = consult.id, other.device
+        self._consults[consult.id] = call_id
+        self._step(call_id, t, self.hub.now + self.spec.answer_after, self._consulted_answers)
+
+    def _idle_agent(self, besides: str) -> Any:
+        """An agent the generator drives that is READY with no call (the longest READY first), not
+        the one on ``besides``; None when none is."""
+        center = self.hub.center
+        for agent in center.ready.values():  # READY agents only: none when calls wait in a queue
+            if agent.device != besides and self._may_drive(agent.id) and not center.agent_call_legs(agent.id):
+                return agent
+        return None
+
+    def _consulted_answers(self, call_id: int, t: _Tracked) -> None:
+        """``answer_after`` after the consultation rang: the consulted agent answers it, and the first
+        agent completes the transfer (it is free; the consulted agent talks out the handle time) or
+        the conference (the three talk; three quarters into the handle time the first agent leaves)."""
+        s = t.script
+        if not self._mine(call_id, t):
+            return self._drop_consult(call_id, s)  # the call is over (its caller hung up): so is the consultation
+
+        consulted = self._leg(s.consult_id, s.consulted, _ALERTING)
+        if (consulted is None or self._leg(call_id, s.device, _HELD) is None
+                or self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=s.consult_id,
+                                               connection_device_id=s.consulted)) is None):
+            return self._give_up(call_id, t)
+        if self._leg(s.consult_id, s.device, _CONNECT) is None:  # the consulted agent answered: both connected
+            return self._give_up(call_id, t)
+        args = dict(invoke_id=next(self._invoke), held_call_id=call_id, active_call_id=s.consult_id,
+                    held_connection_device_id=s.device, active_connection_device_id=s.device)
+        transfer = s.kind == "transfer"
+        if self._request(TransferCallReq(**args) if transfer else ConferenceCallReq(**args)) is None:
+            return self._give_up(call_id, t)
+        self._consults.pop(s.consult_id, None)
+        s.consult_id = None
+        if transfer:
+            self.stats.transferred += 1
+            s.device = s.consulted  # the call is the consulted agent's now
+            self._to_end(call_id, t)
+        else:
+            self.stats.conferenced += 1
+            self._step(call_id, t, s.start + self.spec.handle_time * 3 / 4, self._leave_conference)
+        self._check(call_id, self.hub.now)
+
+    def _leave_conference(self, call_id: int, t: _Tracked) -> None:
+        """The first agent drops out of the conference (CLEAR_CONNECTION_REQ); the consulted agent
+        finishes the call."""
+        if not self._mine(call_id, t):
+            return
+        s = t.script
+        if self._leg(call_id, s.device) is not None:
+            self._request(ClearConnectionReq(invoke_id=next(self._invoke), call_id=call_id,
+                                             connection_device_id=s.device))
+        if self._leg(call_id, s.consulted) is not None:
+            s.device = s.consulted
+        self._check(call_id, self.hub.now)
+        if self.calls.get(call_id) is t:
+            self._to_end(call_id, t)
+
+    def _give_up(self, call_id: int, t: _Tracked) -> None:
+        """The consultation did not come to a transfer or a conference (refused, or its call gone):
+        the agent leaves the consultation (CLEAR_CONNECTION_REQ) and takes its call back
+        (RETRIEVE_CALL_REQ), as a desktop would; the call goes on to its end."""
+        s = t.script
+        self._drop_consult(call_id, s)
+        if self._leg(call_id, s.device, _HELD) is not None:
+            self._request(RetrieveCallReq(invoke_id=next(self._invoke), held_call_id=call_id,
+                                          held_connection_device_id=s.device))
+        self._check(call_id, self.hub.now)
+        if self.calls.get(call_id) is t:
+            self._to_end(call_id, t)
+
+    def _drop_consult(self, call_id: int, s: _Script) -> None:
+        """The consulting agent hangs up the consultation about ``call_id`` (CLEAR_CONNECTION_REQ),
+        if it is still up."""
+        consult_id, s.consult_id = s.consult_id, None
+        if consult_id is None or self._consults.get(consult_id) != call_id:
+            return  # none, or gone with a replaced center
+        del self._consults[consult_id]
+        if self._leg(consult_id, s.device) is not None:
+            self._request(ClearConnectionReq(invoke_id=next(self._invoke), call_id=consult_id,
+                                             connection_device_id=s.device))
+
+    def _to_end(self, call_id: int, t: _Tracked) -> None:
+        """The last step: the end of the handle time (at once if it is past)."""
+        self._step(call_id, t, t.script.start + self.spec.handle_time, self._end)
+
+    def _end(self, call_id: int, t: _Tracked) -> None:
+        """The handle time is over: the caller hangs up (``caller_hangup``) or the generator's agent
+        on the call now (the consulted one after a transfer or a conference) clears it."""
+        if not self._mine(call_id, t):
+            return
+        s = t.script
+        self._drop_consult(call_id, s)
+        if s.caller_ends:
+            self._caller_hangs_up(call_id, t, abandon=False)
+        else:
+            self._clear(call_id, t, s.device)
 
     def _abandon(self, call_id: int, t: _Tracked) -> None:
         """``abandon_after`` since the arrival: the caller hangs up unless an agent answered."""
@@ -566,8 +840,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--load", metavar="SPEC", type=spec,
                    help="generate load, SIPp style: agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M]"
-                        "[,answer_after=A][,caller_hangup=P][,abandon_after=S]; undriven agents answer after "
+                        "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,hold=P][,hold_time=S]"
+                        "[,transfer=P][,conference=P]; undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
+                        "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
+                        "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
                         "callers not answered within S s abandon; a statistics line on stderr every second "
                         "(not with --quiet; --log-level warning leaves out the per-message trace) and a "
                         "summary at the end")
@@ -578,8 +855,8 @@ def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> s
     (events, confirmations, HEARTBEAT_CONFs), from the journal's counters: no trace needed."""
     s = gen.stats
     return (f"load t={t:6.1f}s offered {s.offered} answered {s.answered} active {gen.active} "
-            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} messages/s {messages_per_s:.0f} "
-            f"clients {len(server.hub.conns)}")
+            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} held {s.held} xfer {s.transferred} "
+            f"conf {s.conferenced} messages/s {messages_per_s:.0f} clients {len(server.hub.conns)}")
 
 
 class _LoadFeature:

@@ -224,7 +224,7 @@ def test_the_statistics_line_shows_the_callers_abandons():
     gen.stats.offered, gen.stats.answered, gen.stats.cleared, gen.stats.abandoned = 9, 5, 7, 3
     line = _line(gen, SimpleNamespace(hub=SimpleNamespace(conns={1: None, 2: None})), 12.0, 40.0)
     assert line == ("load t=  12.0s offered 9 answered 5 active 0 cleared 7 abandoned 3 skipped 0 "
-                    "messages/s 40 clients 2")  # every message out (confirmations too): not "events/s"
+                    "held 0 xfer 0 conf 0 messages/s 40 clients 2")  # every message out (confirmations too): not "events/s"
 
 
 @pytest.mark.asyncio
@@ -258,7 +258,9 @@ async def test_a_bridge_sees_who_hung_up():
     """Over the wire: with caller_hangup=0.5 half the answered calls are released by the caller
     (CALL_CONNECTION_CLEARED with its ANI as the releasing device), the others by the agent."""
     # the default center's four agents: the bridge can connect before the generator starts
-    async with load_server("calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=20,caller_hangup=0.5") as load:
+    # the plain mix (a conference's first agent leaving is released by an agent too)
+    async with load_server("calls_per_s=20,handle_time=0.3,answer_after=0.1,limit=20,caller_hangup=0.5,"
+                           "hold=0,transfer=0,conference=0") as load:
         async with await CTIClient.connect(load.server.host, load.server.port, version=14) as bridge:
             await bridge.open_bridge(heartbeat=0, client_id="load-bridge")
             await load.start()
@@ -496,13 +498,14 @@ def test_an_agent_a_client_left_logged_out_or_not_ready_takes_calls_again(left_i
 
 class BridgeTap:
     """A bridge-mode session on a hub with no sockets: the AGENT_STATE_EVENTs it is sent, as
-    (agent, state name, reason code). Feed it what ``hub.tick`` / ``hub.receive`` return."""
+    (agent, state name, reason code), and every message it is sent (``messages``). Feed it what
+    ``hub.tick`` / ``hub.receive`` return."""
 
     def __init__(self, hub, now: float) -> None:
         from mockcti.wire import Dialect, encode
         from mockcti.wire.messages import OpenReq
 
-        self.dialect, self.events, self.buf = Dialect.uccx(14), [], b""
+        self.dialect, self.events, self.buf, self.messages = Dialect.uccx(14), [], b"", []
         self.sid = hub.connect(now, "bridge")
         self.take(hub.receive(self.sid, encode(OpenReq(
             invoke_id=1, version_number=14, idle_timeout=3600, services_requested=int(SM.CTI_SERVICE_ALL_EVENTS),
@@ -519,6 +522,7 @@ class BridgeTap:
                     end = 8 + int.from_bytes(buf[:4], "big")
                     m = decode_bytes(buf[:end], self.dialect)
                     buf = buf[end:]
+                    self.messages.append(m)
                     if m.TYPE is MT.AGENT_STATE_EVENT:
                         self.events.append((m.agent_id, AS(m.agent_state).name.removeprefix("AGENT_STATE_"),
                                             m.event_reason_code))
@@ -1138,3 +1142,274 @@ def test_a_timer_fired_late_catches_up_in_slices_not_in_one_go():
     for k in range(1, 101):  # loop turns a millisecond apart
         hub.tick(2.0 + k / 1000)
     assert 2100 <= gen.stats.offered <= 2101  # 0, 0.001, ... 2.1 s: none lost
+
+
+# -- the call mix: hold, transfer, conference -------------------------------------------------------------
+
+PLAIN = "hold=0,transfer=0,conference=0"
+
+
+def tapped_run(config, spec_text: str, seconds: float, *, step: float = 0.05):
+    """The generator on ``config`` with a bridge (a wallboard, a recorder) watching from the start:
+    (hub, gen, tap) after ``seconds`` of hub time, every message the bridge was sent in ``tap.messages``."""
+    hub, gen = hub_with(config, spec_text)
+    tap = BridgeTap(hub, 0.0)
+    gen.start(hub, 0.0)
+    for i in range(0, int(round(seconds / step)) + 1):
+        tap.take(hub.tick(i * step))
+    return hub, gen, tap
+
+
+def _of(tap, mt):
+    return [m for m in tap.messages if m.TYPE is mt]
+
+
+def test_with_hold_1_every_answered_call_is_held_and_retrieved_for_a_bridge():
+    """hold=1: the agent that answered each generated call holds it a quarter into the handle time
+    for hold_time seconds, then retrieves it, through HOLD_CALL_REQ / RETRIEVE_CALL_REQ: a bridge
+    sees CALL_HELD_EVENT then CALL_RETRIEVED_EVENT for every call, from the agent's phone (the
+    generator put no call on hold: a wallboard under load never saw one)."""
+    hub, gen, tap = tapped_run(default_center(), "calls_per_s=4,limit=6,handle_time=2,answer_after=0.1,hold=1,"
+                               "hold_time=0.5,transfer=0,conference=0", 6.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == s["held"] == 6 and s["active"] == 0, s
+    assert s["errors"] == 0 and s["transferred"] == s["conferenced"] == 0, s
+    held, retrieved = _of(tap, MT.CALL_HELD_EVENT), _of(tap, MT.CALL_RETRIEVED_EVENT)
+    assert sorted(m.call_id for m in held) == sorted(m.call_id for m in retrieved) and len(held) == 6
+    assert all(m.holding_device_id.startswith("300") for m in held), held
+    for m in held:  # held, then retrieved hold_time later, then the call ends
+        order = [x.TYPE for x in tap.messages if getattr(x, "call_id", None) == m.call_id
+                 and x.TYPE in (MT.CALL_ESTABLISHED_EVENT, MT.CALL_HELD_EVENT, MT.CALL_RETRIEVED_EVENT,
+                                MT.CALL_CLEARED_EVENT)]
+        assert order == [MT.CALL_ESTABLISHED_EVENT, MT.CALL_HELD_EVENT, MT.CALL_RETRIEVED_EVENT,
+                         MT.CALL_CLEARED_EVENT], order
+    assert not hub.journal.violations() and not hub.center.calls
+
+
+def test_hold_time_is_how_long_the_call_stays_on_hold():
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=1,limit=1,handle_time=4,answer_after=0.5,hold=1,"
+                        "hold_time=1.5,transfer=0,conference=0")
+    gen.start(hub, 0.0)
+    call = None
+    seen = []
+    for i in range(0, 121):  # 0 .. 6 s
+        hub.tick(i * 0.05)
+        call = call or next(iter(hub.center.calls.values()), None)
+        if call is not None:
+            seen.append((round(i * 0.05, 2), _agent_on(hub, call.id)))
+    held = [t for t, on in seen if on and on[0][1] == "LCS_HOLD"]
+    # answered at 0.5; held at 0.5 + 4/4 = 1.5, retrieved at 3.0; cleared at 4.5
+    assert held[0] == 1.5 and held[-1] == 2.95, held
+    assert [t for t, on in seen if on is None][0] == 4.5
+
+
+def test_with_transfer_1_a_bridge_sees_the_transfer_and_the_call_ends_at_the_second_agent():
+    """transfer=1: half-way into the handle time the agent consults an idle agent the generator
+    drives (CONSULT_CALL_REQ to its extension), that agent answers answer_after later, the first
+    agent completes the transfer (TRANSFER_CALL_REQ) and is free; the second talks out the handle
+    time and clears the call. The transferred call is still one call: offered = cleared."""
+    hub, gen, tap = tapped_run(default_center(), "calls_per_s=1,limit=2,handle_time=2,answer_after=0.2,"
+                               "hold=0,transfer=1", 6.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == s["transferred"] == 2 and s["active"] == 0, s
+    assert s["errors"] == s["transfer_skipped"] == s["other_answered"] == s["conferenced"] == 0, s
+    transferred = _of(tap, MT.CALL_TRANSFERRED_EVENT)
+    assert len(transferred) == 2
+    for ev in transferred:
+        first, second = ev.transferring_device_id, ev.transferred_device_id
+        assert first != second and {first, second} <= {"3001", "3002", "3003", "3004"}
+        # the call (its CallID kept) ends at the second agent: it releases it, after the transfer
+        (last,) = [m for m in _of(tap, MT.CALL_CONNECTION_CLEARED_EVENT)
+                   if m.call_id == ev.primary_call_id and m.releasing_device_id != first]
+        assert last.releasing_device_id == second, last
+        assert any(m.call_id == ev.primary_call_id for m in _of(tap, MT.CALL_CLEARED_EVENT))
+    consults = [m for m in _of(tap, MT.CALL_ORIGINATED_EVENT)]
+    assert len(consults) == 2  # the two consultations, dialled from the first agents' phones
+    assert not hub.journal.violations() and not hub.center.calls
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
+
+
+def test_the_transferring_agent_is_free_while_the_second_talks():
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=1,limit=1,handle_time=4,answer_after=0.2,hold=0,transfer=1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 1.0)  # answered at 0.2
+    (call_id,) = hub.center.calls
+    ((first, state),) = _agent_on(hub, call_id)
+    assert state == "LCS_CONNECT"
+    second = ({"1001", "1002"} - {first}).pop()
+    t = advance(hub, t, 1.5)  # consultation at 2.2, answered and transferred at 2.4
+    assert _agent_on(hub, call_id) == [(second, "LCS_CONNECT")]  # the same call, at the second agent
+    assert hub.center.agents[first].state is AS.AGENT_STATE_READY  # made READY again: takes calls
+    assert gen.stats.transferred == 1 and gen.active == 1
+    advance(hub, t, 2.0)  # the second agent clears it at 4.2
+    assert not hub.center.calls and gen.summary()["cleared"] == 1
+
+
+def test_with_conference_1_a_bridge_sees_the_conference_and_the_second_agent_finishes():
+    """conference=1: consult + conference (CONFERENCE_CALL_REQ): the three talk, three quarters into
+    the handle time the first agent drops out (CLEAR_CONNECTION_REQ), the second finishes the call."""
+    hub, gen, tap = tapped_run(default_center(), "calls_per_s=1,limit=2,handle_time=2,answer_after=0.2,"
+                               "hold=0,transfer=0,conference=1", 6.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == s["conferenced"] == 2 and s["active"] == 0, s
+    assert s["errors"] == s["transfer_skipped"] == s["transferred"] == 0, s
+    conferenced = _of(tap, MT.CALL_CONFERENCED_EVENT)
+    assert len(conferenced) == 2
+    for ev in conferenced:
+        first, second = ev.controller_device_id, ev.added_party_device_id
+        assert first != second and len(ev.parties) == 3  # the caller and the two agents
+        released = [m.releasing_device_id for m in _of(tap, MT.CALL_CONNECTION_CLEARED_EVENT)
+                    if m.call_id == ev.primary_call_id]
+        assert released[:2] == [first, second], released  # the first agent leaves, the second ends it
+    assert not hub.journal.violations() and not hub.center.calls
+
+
+@pytest.mark.parametrize("key, count_key", [("hold", "held"), ("transfer", "transferred"),
+                                            ("conference", "conferenced")])
+def test_shares_of_the_mix_are_exact_over_a_run(key, count_key):
+    """0.25 of 40 answered calls is 10, exactly (spread evenly, as caller_hangup is)."""
+    mix = {"hold": 0, "transfer": 0, "conference": 0, key: 0.25}
+    hub, gen = run_on_hub("agents=20,calls_per_s=10,limit=40,handle_time=1,answer_after=0.1,"
+                          + ",".join(f"{k}={v}" for k, v in mix.items()), seconds=8.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 40 and s["active"] == 0, s
+    assert s[count_key] == 10 and s["transfer_skipped"] == 0 and s["errors"] == 0, s
+    assert sum(s[k] for k in ("held", "transferred", "conferenced")) == 10, s
+    assert not hub.journal.violations() and not hub.center.calls
+
+
+def test_the_default_mix_holds_transfers_and_conferences_and_the_counts_still_add_up():
+    """The default spec (hold 0.2, transfer 0.1, conference 0.05) over 100 calls: 20 held, 10
+    transferred, 5 conferenced; a consultation is not an offered call (offered = cleared + active +
+    lost, nothing in other_answered)."""
+    hub, gen = run_on_hub("agents=30,calls_per_s=20,limit=100,handle_time=1,answer_after=0.1", seconds=10.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 100 and s["active"] == s["lost"] == 0, s
+    assert (s["held"], s["transferred"], s["conferenced"], s["transfer_skipped"]) == (20, 10, 5, 0), s
+    assert s["other_answered"] == 0 and s["errors"] == 0, s
+    assert not hub.journal.violations() and not hub.center.calls
+
+
+def test_a_transfer_with_no_idle_agent_to_consult_is_skipped_and_the_call_goes_on():
+    """One agent: nobody to consult. The calls drawn for a transfer go on without it (counted
+    transfer_skipped) and end as plain calls."""
+    hub, gen = run_on_hub("agents=1,calls_per_s=1,limit=3,handle_time=1,answer_after=0.1,hold=0,transfer=1",
+                          seconds=6.0)
+    s = gen.summary()
+    assert s["offered"] == s["answered"] == s["cleared"] == 3 and s["active"] == 0, s
+    assert s["transfer_skipped"] == 3 and s["transferred"] == 0 and s["errors"] == 0, s
+
+
+def test_max_counts_a_transferred_call_once():
+    """max=2 with every call transferred: the consultation is no generated call, so two calls at a
+    time are up (a transfer does not make room for a third, nor take one more)."""
+    hub, gen = hub_with(default_center(), "calls_per_s=10,max=2,limit=6,handle_time=1,answer_after=0.1,"
+                        "hold=0,transfer=1")
+    gen.start(hub, 0.0)
+    peak = consulting = 0
+    for i in range(0, 121):
+        hub.tick(i * 0.05)
+        peak = max(peak, gen.active)
+        assert gen.active == len([c for c in hub.center.calls.values() if c.consult_of is None])
+        consulting += any(c.consult_of is not None for c in hub.center.calls.values())
+    assert peak == 2 and consulting
+    s = gen.summary()
+    assert s["offered"] == s["cleared"] == 6 and s["active"] == 0 and s["skipped"] > 0, s
+    assert s["transferred"] + s["transfer_skipped"] == 6 and s["transferred"] > 0, s
+
+
+def test_the_caller_hangs_up_a_transferred_call_at_the_end():
+    """caller_hangup=1 with transfer=1: the caller ends the call once the consulted agent has
+    talked out the handle time."""
+    hub, gen, tap = tapped_run(default_center(), "calls_per_s=1,limit=1,handle_time=2,answer_after=0.2,"
+                               "caller_hangup=1,hold=0,transfer=1", 4.0)
+    s = gen.summary()
+    assert s["transferred"] == s["caller_ended"] == s["cleared"] == 1 and not hub.center.calls, s
+    (ev,) = _of(tap, MT.CALL_TRANSFERRED_EVENT)
+    released = [m.releasing_device_id for m in _of(tap, MT.CALL_CONNECTION_CLEARED_EVENT)
+                if m.call_id == ev.primary_call_id]
+    assert released[0] == ev.transferring_device_id and released[1].startswith("06"), released
+
+
+def test_a_caller_hanging_up_during_the_consultation_leaves_no_consultation_behind():
+    """The caller hangs up (POST /calls/... of the control API) while the consulted phone rings: the
+    consultation is ended too, and both agents take calls again (it rang for ever)."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=1,limit=1,handle_time=2,answer_after=0.5,hold=0,transfer=1")
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 1.7)  # answered at 0.5, consultation at 1.5: the second phone rings
+    (call_id,) = [c.id for c in hub.center.calls.values() if c.consult_of is None]
+    assert len(hub.center.calls) == 2
+    hub.deliver(hub.center.hang_up(t, call_id))
+    advance(hub, t, 1.5)
+    assert not hub.center.calls, hub.center.calls
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
+    s = gen.summary()
+    assert s["cleared"] == 1 and s["active"] == 0 and s["transferred"] == 0 and s["other_answered"] == 0, s
+
+
+@pytest.mark.parametrize("text, key", [
+    ("calls_per_s=1,hold=1.5", "hold"),
+    ("calls_per_s=1,hold=-0.1", "hold"),
+    ("calls_per_s=1,transfer=x", "transfer"),
+    ("calls_per_s=1,conference=2", "conference"),
+    ("calls_per_s=1,hold_time=-1", "hold_time"),
+    ("calls_per_s=1,hold_time=nan", "hold_time"),
+    ("calls_per_s=1,transfer=0.7,conference=0.5", "conference"),
+])
+def test_bad_mix_values_name_the_key(text, key):
+    with pytest.raises(LoadSpecError) as e:
+        parse_load_spec(text)
+    assert repr(key) in str(e.value), str(e.value)
+
+
+def test_the_mix_defaults_and_how_to_turn_it_off():
+    spec = parse_load_spec("calls_per_s=1,handle_time=30")
+    assert (spec.hold, spec.hold_seconds, spec.transfer, spec.conference) == (0.2, 6.0, 0.1, 0.05)
+    assert not spec.plain and parse_load_spec(f"calls_per_s=1,{PLAIN}").plain
+    assert parse_load_spec("calls_per_s=1,hold_time=2").hold_seconds == 2.0
+
+
+def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
+    """A bounded `mockcti serve --load` run in a subprocess: the live line counts held, transferred
+    and conferenced calls, the summary has them and transfer_skipped."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"),) if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "warning",
+                             "--load", "agents=40,calls_per_s=20,limit=20,handle_time=0.4,answer_after=0.05,"
+                             "hold=0.5,transfer=0.25,conference=0.25"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err, lines = b"", []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded: a line a second, the calls are over in ~1.5 s
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                chunk = os.read(proc.stderr.fileno(), 65536)
+                if not chunk:
+                    break
+                err += chunk
+            lines = [x for x in err.decode().splitlines() if x.startswith("load t=")]
+            if lines and " offered 20 " in lines[-1] and " active 0 " in lines[-1]:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=30)
+        err += rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode()
+    # (a real clock: a consultation may find no idle agent, and the call goes on without it)
+    assert lines and " held 10 xfer " in lines[-1] and " conf " in lines[-1], text
+    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
+    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    assert counts["held"] == "10", summary
+    assert int(counts["transferred"]) + int(counts["conferenced"]) + int(counts["transfer_skipped"]) == 10, summary
+    assert f" xfer {counts['transferred']} conf {counts['conferenced']} " in lines[-1], (lines[-1], summary)
+    assert " offered 20 " in summary and " cleared 20 " in summary and " errors 0 " in summary, summary
