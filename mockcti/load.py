@@ -13,11 +13,16 @@ connection dropped) is cleared ``handle_time`` seconds after the generator notic
 too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
 client) is ended by the caller ``handle_time`` seconds after the answer, and with
 ``abandon_after=S`` a call no agent has answered S seconds after it arrived is abandoned (the
-caller hangs up, in the queue or while ringing) — both through ``ContactCenter.hang_up``.
+caller hangs up, in the queue or while ringing) — both through ``ContactCenter.hang_up``. The
+agents it drives also hold (``hold=P``, for ``hold_time``), transfer (``transfer=P``) and conference
+(``conference=P``) that share of the generated calls they answer, each a script of timed steps on
+the call (:meth:`LoadGenerator._plan_mix`): a consultative transfer or conference goes to an idle
+READY agent it drives (none: ``transfer_skipped``), which answers ``answer_after`` later.
 
 Pure and timer-driven: :class:`LoadGenerator` runs only from :meth:`Hub.schedule` timers, acts on the
 center through its request functions (a virtual bridge-mode subscription that sees no events sends
-ANSWER_CALL_REQ / CLEAR_CONNECTION_REQ naming the agent's device), and reads no clock. The only
+ANSWER_CALL_REQ / CLEAR_CONNECTION_REQ, HOLD_CALL_REQ / RETRIEVE_CALL_REQ, CONSULT_CALL_REQ and
+TRANSFER_CALL_REQ / CONFERENCE_CALL_REQ naming the agent's device), and reads no clock. The only
 asyncio here is the once-a-second statistics display of the serve feature.
 
 Every generated call carries ``call_variable1 = "mockcti-load t=<arrival time>"`` (seconds on the
