@@ -279,6 +279,7 @@ class LoadGenerator:
         #: the agents it may drive in the current center: ``auto_agents``; else the first ``spec.agents``
         #: of a center that has more; None: every agent (no client driving it)
         self.driven: set[str] | None = self.auto_agents
+        self._driven_order: list[str] | None = None
         self.sweep_interval = sweep_interval
         self.calls: dict[int, _Tracked] = {}
         self._others = 0  # how many of ``calls`` the generator did not place (not ``active``)
@@ -322,6 +323,9 @@ class LoadGenerator:
         if self.auto_agents is None:  # agents=N of a center with more agents: its first N, the others are left alone
             n, ids = self.spec.agents, [a.id for a in center.config.agents]
             self.driven = set(ids[:n]) if n is not None and n < len(ids) else None
+        #: the driven agents in the center's order (where a consultation looks for an idle one)
+        self._driven_order = None if self.driven is None else \
+            [a.id for a in center.config.agents if a.id in self.driven]
         center.open_session(Subscription(session_id=LOAD_SESSION, mode="bridge",
                                          services=int(ServiceMask.CTI_SERVICE_CLIENT_CONTROL),
                                          call_msg_mask=0, agent_state_mask=0, client_id="mockcti-load"), now)
@@ -702,7 +706,12 @@ class LoadGenerator:
         """An agent the generator drives that is READY with no call (the longest READY first), not
         the one on ``besides``; None when none is."""
         center = self.hub.center
-        for agent in center.ready.values():  # READY agents only: none when calls wait in a queue
+        ready, driven = center.ready, self._driven_order
+        # READY agents only (none when calls wait in a queue); the fewer of them and the driven ones
+        # (a few driven agents among thousands of client-driven READY ones: those few)
+        pool = ready.values() if driven is None or len(driven) >= len(ready) else \
+            (a for a in map(ready.get, self._driven_order) if a is not None)
+        for agent in pool:
             if agent.device != besides and self._may_drive(agent.id) and not center.agent_call_legs(agent.id):
                 return agent
         return None

@@ -1359,7 +1359,23 @@ def test_a_caller_hanging_up_during_the_consultation_leaves_no_consultation_behi
 def test_bad_mix_values_name_the_key(text, key):
     with pytest.raises(LoadSpecError) as e:
         parse_load_spec(text)
-    assert repr(key) in str(e.value), str(e.value)
+    assert repr(key) in str(e.value) and "unknown key" not in str(e.value), str(e.value)
+
+
+def test_a_transfer_the_center_refuses_counts_in_errors_and_the_agent_takes_its_call_back():
+    """An ACD rule narrowed so that every Transfer (ACD-1156) is refused: the refusal counts in
+    errors and is a happening, not a client's violation; the agent clears the consultation and
+    retrieves its call (RETRIEVE_CALL_REQ), which ends at the handle time as a plain call; the
+    consulted agent takes calls again."""
+    hub, gen, tap = tapped_run(two_agent_center(acd={"allowed_states": {"ACD-1156": ["Line2AllHeld"]}}),
+                               "calls_per_s=1,limit=1,handle_time=2,answer_after=0.2,hold=0,transfer=1", 5.0)
+    s = gen.summary()
+    assert s["transferred"] == 0 and s["errors"] == 1 and s["cleared"] == 1 and s["active"] == 0, s
+    assert happenings(hub, "load generator's TRANSFER_CALL_REQ refused: ACD-1156")
+    assert not hub.journal.violations() and not hub.center.calls
+    (ev,) = _of(tap, MT.CALL_RETRIEVED_EVENT)  # the call taken back after the consultation
+    assert ev.call_id == next(m.call_id for m in _of(tap, MT.CALL_HELD_EVENT))
+    assert all(a.state is AS.AGENT_STATE_READY for a in hub.center.agents.values())
 
 
 def test_the_mix_defaults_and_how_to_turn_it_off():
@@ -1413,3 +1429,22 @@ def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
     assert int(counts["transferred"]) + int(counts["conferenced"]) + int(counts["transfer_skipped"]) == 10, summary
     assert f" xfer {counts['transferred']} conf {counts['conferenced']} " in lines[-1], (lines[-1], summary)
     assert " offered 20 " in summary and " cleared 20 " in summary and " errors 0 " in summary, summary
+
+
+def test_an_agent_a_client_drives_is_never_consulted():
+    """The only other READY agent is driven by a client (its desk is logged in): the generator's
+    agent does not consult it (its client would have to answer for the generator), the transfer is
+    skipped and the call goes on."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=1,limit=1,handle_time=2,answer_after=0.2,hold=0,transfer=1",
+                        auto_agents={"1001"})
+    gen.start(hub, 0.0)
+    hub.tick(0.0)  # the call rings at 1001, the only READY agent
+    desk = Desk(hub, "1002", 0.05)
+    desk.set_state(AS.AGENT_STATE_LOGIN, 0.05, password="1234")
+    desk.set_state(AS.AGENT_STATE_READY, 0.05)
+    rang_at_desk = False
+    for i in range(2, 81):
+        hub.tick(i * 0.05)
+        rang_at_desk = rang_at_desk or bool(hub.center.agent_call_legs("1002"))
+    s = gen.summary()
+    assert s["transfer_skipped"] == 1 and s["transferred"] == 0 and s["cleared"] == 1 and not rang_at_desk, s
