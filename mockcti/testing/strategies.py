@@ -432,6 +432,10 @@ def _unknown_type(draw, dialect: Dialect) -> MalformedFrame:
     small = [n for n in range(0, 300) if n not in known]  # ICM-only numbers and gaps
     type_id = draw(st.sampled_from(small) | st.integers(0x10000, 0xFFFFFFFF))
     body = draw(st.binary(max_size=min(64, dialect.max_body)))
+    since = dialect.profile.type_since(type_id)
+    if since is not None and dialect.version < since:  # a number of the profile's later versions (UCCE 255-282 below 20)
+        return MalformedFrame(_frame(type_id, body), "unknown message type",
+                              dialect.profile.status("type_for_version"))
     return MalformedFrame(_frame(type_id, body), "unknown message type", DEFECTS["unknown message type"])
 
 
