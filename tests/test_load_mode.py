@@ -979,11 +979,12 @@ def test_a_call_from_elsewhere_at_an_undriven_agent_is_answered_and_cleared():
     assert s["other_answered"] == 2 and s["errors"] == 0, s
 
 
-def test_a_clients_call_to_an_undriven_agent_talking_is_answered_once_it_is_free():
-    """A client's desk dials the extension of an agent the generator drives while that agent talks
-    on a generated call (a consultation to a colleague): the agent answers it once its call is over
-    (the center refuses an answer on a second line), and hangs up handle_time later."""
-    from mockcti.wire.messages import MakeCallReq
+def test_a_call_for_an_undriven_agent_talking_is_answered_once_it_is_free():
+    """A call injected for an agent the generator drives (POST /calls {"agent"}) while that agent talks
+    on a generated call rings there: the agent answers it once its call is over (the center refuses an
+    answer on a second line), and hangs up handle_time later. A client's desk dialling that busy agent
+    is not put through (the center fails it busy, CEC_BUSY): the generator sees no call of it."""
+    from mockcti.wire.messages import ClearConnectionReq, MakeCallReq
 
     hub, gen = hub_with(default_center(), "agents=2,calls_per_s=0.01,handle_time=2,answer_after=0.5")
     gen.start(hub, 0.0)
@@ -997,12 +998,18 @@ def test_a_clients_call_to_an_undriven_agent_talking_is_answered_once_it_is_free
     desk.invoke += 1
     desk.send(MakeCallReq(invoke_id=desk.invoke, agent_instrument="3003",
                           dialed_number=hub.center.agents[busy].cfg.extension), t)
-    (internal,) = set(hub.center.calls) - {generated}
-    t = advance(hub, t, 2.5)  # the generated call is over; the desk's call is answered
+    (dialled,) = set(hub.center.calls) - {generated}
+    assert _agent_on(hub, dialled) == [("1003", "LCS_INITIATE")]  # busy (CALL_FAILED): it does not ring at the busy agent
+    desk.invoke += 1
+    desk.send(ClearConnectionReq(invoke_id=desk.invoke, call_id=dialled, connection_device_id="3003"), t)
+    assert set(hub.center.calls) == {generated}
+    internal, deliveries = hub.center.deliver_call(t, agent_id=busy, ani="0611111111")  # POST /calls {"agent"}
+    hub.deliver(deliveries)
+    t = advance(hub, t, 2.5)  # the generated call is over; the injected call is answered
     assert generated not in hub.center.calls
     assert (busy, "LCS_CONNECT") in _agent_on(hub, internal)
     t = advance(hub, t, 3.0)
-    assert not hub.center.calls
+    assert internal not in hub.center.calls
     s = gen.summary()
     assert s["other_answered"] == 1 and s["errors"] == 0 and s["active"] == 0, s
 
