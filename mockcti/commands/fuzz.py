@@ -48,10 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "center: consultations, transfers, conferences, placed calls, barge-in (default: inbound "
                         "ACD calls only; see --list-flows)")
     p.add_argument("--list-flows", action="store_true", help="print the call flow names and exit")
-    p.add_argument("--view", metavar="VIEW", default="agent",
+    p.add_argument("--view", metavar="VIEW", default=None,
                    help="whose events the --flows sequences are: 'agent' (default: the agent desktop's) or 'bridge' "
                         "(a bridge-mode session's, CTI_SERVICE_ALL_EVENTS: every agent's events, CALL_QUEUED, every "
-                        "phone's media; the client must open in bridge mode)")
+                        "phone's media; the client must open in bridge mode). A --replay case file records its view")
     p.add_argument("--no-malformed", action="store_true", help="legal event sequences only")
     p.add_argument("--defects", metavar="LIST",
                    help="comma-separated defects to use: malformed frames, an event with an undefined floating tag "
@@ -141,9 +141,9 @@ def run(args: argparse.Namespace) -> int:
             return _usage(f"--flows: unknown flow(s) {unknown}; known: {', '.join(FLOWS)}")
     from mockcti.testing.strategies import VIEWS
 
-    if args.view not in VIEWS:
+    if args.view is not None and args.view not in VIEWS:
         return _usage(f"--view: unknown view {args.view!r}; known: {', '.join(VIEWS)}")
-    if args.view != "agent" and flows is None:
+    if args.view not in (None, "agent") and flows is None and not args.replay:
         return _usage(f"--view {args.view} needs --flows (the events a bridge is sent while the contact center "
                       f"plays them), e.g. --flows inbound")
     center = None
@@ -179,6 +179,9 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             case = load_case(args.replay)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             return _usage(f"--replay {args.replay}: {exc}")
+        if args.view is not None and args.view != case.view:
+            return _usage(f"--view {args.view}: {args.replay} holds a case of the {case.view} view (its file says "
+                          f"so; a replay runs a case as it was generated)")
         result = replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
         print(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
               file=sys.stderr)
@@ -199,7 +202,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
         result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
                              max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
-                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view,
+                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
                              save=args.save, **common)
         print(result.summary(), file=sys.stderr)
     if args.json:

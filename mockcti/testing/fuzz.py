@@ -169,14 +169,22 @@ class CaseItem:
                    chunk=d.get("chunk"))
 
 
+#: the views a case's event sequences may be generated for (``mockcti.testing.strategies.VIEWS``; spelt out
+#: here so a case file loads without Hypothesis)
+_VIEWS = ("agent", "bridge")
+
+
 @dataclass(frozen=True)
 class FuzzCase:
-    """What one fuzz case sends, in order, and the dialect its events were encoded with."""
+    """What one fuzz case sends, in order, the dialect its events were encoded with and the view they
+    were generated for (``"agent"``: an agent desktop's events, given the session's own agent when sent;
+    ``"bridge"``: a bridge-mode session's, sent unchanged to a client that must open in bridge mode)."""
 
     items: tuple[CaseItem, ...]
     profile: str = "uccx"
     version: int = 18
     v18_length_width: int = 2
+    view: str = "agent"
 
     @property
     def dialect(self) -> Any:
@@ -201,7 +209,7 @@ class FuzzCase:
     def to_dict(self) -> dict[str, Any]:
         return {"format": "mockcti-fuzz-case/1", "dialect": {"profile": self.profile, "version": self.version,
                                                              "v18_length_width": self.v18_length_width},
-                "items": [i.to_dict() for i in self.items]}
+                "view": self.view, "items": [i.to_dict() for i in self.items]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FuzzCase":
@@ -214,8 +222,12 @@ class FuzzCase:
             raise ValueError(f"unknown dialect {dia!r}")
         if not isinstance(d["items"], list) or not d["items"]:
             raise ValueError("'items' must be a non-empty list")
+        view = d.get("view", "agent")  # a case saved before the view was recorded: an agent desktop's
+        if view not in _VIEWS:
+            raise ValueError(f"view must be one of {list(_VIEWS)}, not {view!r}")
         return cls(items=tuple(CaseItem.from_dict(i) for i in d["items"]), profile=dia.get("profile", "uccx"),
-                   version=int(dia.get("version", 18)), v18_length_width=int(dia.get("v18_length_width", 2)))
+                   version=int(dia.get("version", 18)), v18_length_width=int(dia.get("v18_length_width", 2)),
+                   view=view)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
@@ -299,7 +311,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
         if TAGGED_EVENT in chosen:
             item = item | st.composite(tagged_item)()
     return st.lists(item, min_size=1, max_size=max_items).map(
-        lambda items: FuzzCase(tuple(items), d.profile.name, d.version, d.v18_length_width))
+        lambda items: FuzzCase(tuple(items), d.profile.name, d.version, d.v18_length_width, view))
 
 
 # -- results -----------------------------------------------------------------------------------------
@@ -616,6 +628,18 @@ class _Fuzzer:
         """Whether session ``sid`` opened in agent mode (CTI_SERVICE_CLIENT_EVENTS)."""
         return bool(self.server.call(lambda hub, now: getattr(hub.session(sid), "agent_mode", False)))
 
+    def start(self, view: str, client_cmd: str | None) -> tuple[int, Any] | str:
+        """The client started with an open session fit for ``view``'s cases (:meth:`ensure_client`), or why not:
+        a bridge view's events are a bridge-mode session's, which an agent-mode session is not sent."""
+        try:
+            got = self.ensure_client()
+        except OSError as exc:
+            return f"cannot start {client_cmd!r}: {exc}"
+        if not isinstance(got, str) and view == "bridge" and self.agent_mode(got[0]):
+            return ("view 'bridge': the client opened an agent-mode session (CTI_SERVICE_CLIENT_EVENTS); a bridge "
+                    "client asks for CTI_SERVICE_ALL_EVENTS")
+        return got
+
     # -- one case ---------------------------------------------------------------------------------------
 
     def run_case(self, case: FuzzCase) -> _Outcome:
@@ -648,7 +672,8 @@ class _Fuzzer:
             session = hub.session(sid)
             if session is None:
                 return mark
-            ident = _identity(hub, session)
+            # an agent desktop's events get the session's own agent; a bridge's are sent as generated
+            ident = _identity(hub, session) if case.view == "agent" else None
             for item, msgs in batches:
                 if msgs is not None:
                     msgs = _rewrite(msgs, ident)
@@ -849,13 +874,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
                      start_timeout=start_timeout, deadline=deadline, log=log)
     try:
-        try:
-            got = fuzzer.ensure_client()
-        except OSError as exc:
-            got = f"cannot start {client_cmd!r}: {exc}"
-        if not isinstance(got, str) and view == "bridge" and fuzzer.agent_mode(got[0]):
-            got = ("view 'bridge': the client opened an agent-mode session (CTI_SERVICE_CLIENT_EVENTS); a bridge "
-                   "client asks for CTI_SERVICE_ALL_EVENTS")
+        got = fuzzer.start(view, client_cmd)
         if isinstance(got, str):
             result.client_started = False
             result.passed = False
@@ -969,7 +988,9 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 start_timeout: float = 10.0, min_idle_timeout: int = 20, center: Any = None,
                 profile: str | None = None, host: str = "127.0.0.1", port: int = 0, time_budget: float = 120.0,
                 log: Callable[[str], None] | None = None) -> FuzzResult:
-    """Run one saved case against the client (``repeat`` times, stopping at the first failure)."""
+    """Run one saved case against the client (``repeat`` times, stopping at the first failure), as the search
+    ran it: a case of the bridge view (``case.view``) needs a client that opens in bridge mode (else the
+    result is "not started"), and its events are sent unchanged."""
     if isinstance(case, (str, Path)):
         case = load_case(case)
     if (client_cmd is None) == (client is None):
@@ -984,10 +1005,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
                      start_timeout=start_timeout, deadline=t0 + time_budget, log=log)
     try:
-        try:
-            got = fuzzer.ensure_client()
-        except OSError as exc:
-            got = f"cannot start {client_cmd!r}: {exc}"
+        got = fuzzer.start(case.view, client_cmd)  # a saved bridge case needs a bridge client, as its search did
         if isinstance(got, str):
             result.client_started, result.passed, result.start_error = False, False, got
             result.client_output = runner.output()

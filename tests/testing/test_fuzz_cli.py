@@ -216,3 +216,22 @@ def test_view_bridge_refuses_a_client_that_opens_an_agent_session(client_script,
 def test_a_bad_view_exits_2(args, message, capsys):
     assert main(["fuzz", "--client-cmd", "true", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_replay_takes_the_view_from_the_case_file_and_a_contradicting_view_is_bad_usage(client_script, tmp_path,
+                                                                                          capsys):
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire import messages as M
+    from mockcti.wire.enums import SystemEventID
+
+    frame = encode(M.SystemEvent(system_event_id=int(SystemEventID.SYS_CCX_ONLINE)), Dialect.uccx(18)).hex()
+    FuzzCase((CaseItem("events", (frame,), ("SYSTEM_EVENT",)),), view="bridge").save(tmp_path / "b.json")
+    assert main(["fuzz", "--client-cmd", client_script, "--replay", str(tmp_path / "b.json"), "--view", "agent"]) == 2
+    assert "--view agent: " + str(tmp_path / "b.json") + " holds a case of the bridge view" in capsys.readouterr().err
+    # without --view: the file's view; an agent client is not what a bridge case is for (exit 3, as the search)
+    assert main(["fuzz", "--client-cmd", client_script, "--replay", str(tmp_path / "b.json"),
+                 "--window", "0.15", "--start-timeout", "10"]) == 3
+    assert "view 'bridge': the client opened an agent-mode session" in capsys.readouterr().err
+    assert main(["fuzz", "--client-cmd", client_script + " --bridge", "--replay", str(tmp_path / "b.json"),
+                 "--window", "0.15", "--start-timeout", "10"]) == 0

@@ -337,3 +337,73 @@ def test_a_made_up_party_with_the_session_s_extension_stays_another_party():
     delivered = next(e for e in out if e.TYPE is MessageType.CALL_DELIVERED_EVENT)
     assert delivered.alerting_device_id != other, "the called phone is not the session's own"
     assert next(e for e in out if e.TYPE is MessageType.BEGIN_CALL_EVENT).connection_device_id == other
+
+
+# -- the view a case was generated for is part of the case ----------------------------------------------
+
+
+def _recording_client(got: list, *, bridge: bool):
+    """An in-process client that opens an agent (1001/3001) or a bridge session and keeps every event."""
+    from mockcti.client import CTIClient
+
+    async def run(host: str, port: int, stop: asyncio.Event) -> None:
+        cti = await CTIClient.connect(host, port)
+        if bridge:
+            await cti.open_bridge(idle_timeout=20, heartbeat=0)
+        else:
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, heartbeat=0)
+        while not stop.is_set():  # until the fuzzer stops it (after the case's window)
+            with __import__("contextlib").suppress(asyncio.TimeoutError):
+                got.append(await cti.next_event(timeout=0.05))
+        await cti.close()
+
+    return run
+
+
+def _bridge_case() -> FuzzCase:
+    from hypothesis import HealthCheck, find, settings
+
+    from mockcti.testing.fuzz import cases
+
+    return find(cases(flows=("inbound",), view="bridge", malformed=False, chunking=False, max_items=1),
+                lambda c: any("CALL_QUEUED_EVENT" in i.types for i in c.items),
+                settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+
+
+def test_a_saved_bridge_case_replays_the_same_messages_and_only_to_a_bridge_client(tmp_path):
+    """The case file did not say which view its events were generated for: a bridge case replayed against an
+    agent client was sent rewritten to that agent (other messages than the search sent) and passed."""
+    import json
+
+    from mockcti.wire import encode
+
+    case = _bridge_case()
+    assert case.view == "bridge"
+    case.save(tmp_path / "bridge.json")
+    assert json.loads((tmp_path / "bridge.json").read_text())["view"] == "bridge"
+    loaded = load_case(tmp_path / "bridge.json")
+    assert loaded == case
+    got: list = []
+    result = replay_case(loaded, client=_recording_client(got, bridge=True), window=0.3)
+    assert result.passed, result.summary()
+    sent = [bytes.fromhex(f) for item in case.items for f in item.frames]
+    assert [encode(m, case.dialect) for m in got] == sent  # byte for byte what the search sent
+    got.clear()
+    refused = replay_case(loaded, client=_recording_client(got, bridge=False), window=0.3)
+    assert refused.exit_code == 3 and not refused.client_started
+    assert "view 'bridge': the client opened an agent-mode session" in refused.start_error
+    assert not [m for m in got if m.TYPE.name in case.items[0].types]
+
+
+def test_a_case_file_without_a_view_is_an_agent_case_and_a_bad_view_is_refused():
+    d = FuzzCase.from_dict({"items": [{"kind": "events", "frames": [_system_event_hex()]}]})
+    assert d.view == "agent" and d.to_dict()["view"] == "agent"
+    with pytest.raises(ValueError, match=r"view must be one of \['agent', 'bridge'\], not 'wallboard'"):
+        FuzzCase.from_dict({"view": "wallboard", "items": [{"kind": "events", "frames": [_system_event_hex()]}]})
+
+
+def test_the_case_views_are_the_strategies_views():
+    from mockcti.testing.fuzz import _VIEWS
+    from mockcti.testing.strategies import VIEWS
+
+    assert _VIEWS == tuple(VIEWS)
