@@ -938,12 +938,24 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 case.save(save, seed=seed, reason=outcome.failure, details=outcome.details)
                 result.saved_to = str(save)
             if client_cmd is not None:
-                parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}",
-                         "--window", f"{window:g}"]
+                # what decides a case's verdict: the server, how long a case is watched and what the client
+                # is given to start and to reconnect; the search and the replay of its case both need it
+                # (the replay command left out --max-window, --reconnect-timeout and --start-timeout: a
+                # failure seen only in a window widened to a short IdleTimeout passed when replayed)
+                watch = ["--window", f"{window:g}"]
                 if max_window != 3.0:
-                    parts += ["--max-window", f"{max_window:g}"]
+                    watch += ["--max-window", f"{max_window:g}"]
+                if reconnect_timeout != 10.0:
+                    watch += ["--reconnect-timeout", f"{reconnect_timeout:g}"]
+                if start_timeout != 10.0:
+                    watch += ["--start-timeout", f"{start_timeout:g}"]
                 if min_idle_timeout != 20:
-                    parts += ["--min-idle-timeout", str(min_idle_timeout)]
+                    watch += ["--min-idle-timeout", str(min_idle_timeout)]
+                if profile:
+                    watch += ["--profile", profile]
+                if isinstance(center, (str, Path)):
+                    watch += ["--center", shlex.quote(str(center))]
+                parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}"]
                 if max_items != 3:
                     parts += ["--max-items", str(max_items)]
                 if max_calls != 2:
@@ -958,20 +970,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     parts += ["--flows", shlex.quote(",".join(flows))]
                 if view != "agent":
                     parts += ["--view", view]
-                if profile:
-                    parts += ["--profile", profile]
-                if isinstance(center, (str, Path)):
-                    parts += ["--center", shlex.quote(str(center))]
-                result.search_command = _command(client_cmd, parts)
+                result.search_command = _command(client_cmd, parts + watch)
                 if save is not None:
-                    rparts = ["--replay", shlex.quote(str(save)), "--window", f"{window:g}"]
-                    if min_idle_timeout != 20:
-                        rparts += ["--min-idle-timeout", str(min_idle_timeout)]
-                    if profile:
-                        rparts += ["--profile", profile]
-                    if isinstance(center, (str, Path)):
-                        rparts += ["--center", shlex.quote(str(center))]
-                    result.replay_command = _command(client_cmd, rparts)
+                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *watch])
                 else:
                     result.replay_command = result.search_command
         return result

@@ -235,3 +235,27 @@ def test_replay_takes_the_view_from_the_case_file_and_a_contradicting_view_is_ba
     assert "view 'bridge': the client opened an agent-mode session" in capsys.readouterr().err
     assert main(["fuzz", "--client-cmd", client_script + " --bridge", "--replay", str(tmp_path / "b.json"),
                  "--window", "0.15", "--start-timeout", "10"]) == 0
+
+
+def test_the_printed_replay_and_search_commands_keep_every_option_that_decides_the_verdict(client_script, tmp_path,
+                                                                                           capsys):
+    """The replay command left out --max-window, --reconnect-timeout and --start-timeout (and the search command
+    the two timeouts): a case that failed only in a window widened to a short IdleTimeout (--max-window) passed
+    when replayed with the printed command. Both commands now carry them; the printed replay fails again."""
+    import shlex
+
+    cmd = client_script + " --bug crash-on-hold"
+    save = tmp_path / "f.json"
+    watch = ["--window", "0.15", "--max-window", "0.3", "--reconnect-timeout", "4", "--start-timeout", "8",
+             "--min-idle-timeout", "2"]
+    assert main(["fuzz", "--client-cmd", cmd, "--seed", "2", "--count", "30", "--time", "30", "--no-malformed",
+                 "--max-items", "1", "--max-calls", "1", "--save", str(save), *watch]) == 1
+    err = capsys.readouterr().err
+    replay = next(line for line in err.splitlines() if line.startswith("replay it:  "))
+    search = next(line for line in err.splitlines() if line.startswith("repeat the search:  "))
+    for line in (replay, search):
+        assert " ".join(watch) in line, line
+    argv = shlex.split(replay.removeprefix("replay it:  "))
+    assert argv[:2] == ["mockcti", "fuzz"]
+    assert main(argv[1:]) == 1
+    assert "FAILURE" in capsys.readouterr().err
