@@ -383,6 +383,12 @@ class _Outcome:
     inconclusive: bool = False
 
 
+class _BudgetSpent(BaseException):
+    """Ends the search once the time budget is spent: Hypothesis lets a BaseException through at once (it
+    neither generates nor shrinks any further), where a rejected example (``assume(False)``) only skipped one
+    attempt and the shrinker went on drawing cases — seconds past the budget."""
+
+
 class _CaseFailed(AssertionError):
     def __init__(self, case: FuzzCase, outcome: _Outcome) -> None:
         super().__init__(outcome.failure)
@@ -847,7 +853,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     """
     import random
 
-    from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
     from hypothesis.errors import Flaky, Unsatisfiable
@@ -896,17 +902,13 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         @hseed(seed)
         @given(st.data())
         def search(data: Any) -> None:
-            over = time.monotonic() >= deadline
-            if over and not failing:
+            if time.monotonic() >= deadline:
                 result.budget_exhausted = True
-                assume(False)
+                raise _BudgetSpent  # the smallest failing case seen so far is the result
             case = data.draw(strategy, label="case")
             key = case.key()
             outcome = cache.get(key)
             if outcome is None:
-                if over:
-                    result.budget_exhausted = True
-                    assume(False)
                 outcome = fuzzer.run_case(case)
                 if not outcome.inconclusive:
                     cache[key] = outcome
@@ -924,9 +926,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             search()
         except _CaseFailed as exc:
             found = (exc.case, exc.outcome)
-        except (Flaky, Unsatisfiable, BaseExceptionGroup):  # type: ignore[misc]
+        except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
             pass
-        if found is None and failing:  # Hypothesis gave up consistently: take the smallest we saw
+        if found is None and failing:  # out of time, or Hypothesis gave up consistently: the smallest we saw
             found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
         result.failures_seen = len(failing)
         if found is not None:

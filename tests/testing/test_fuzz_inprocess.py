@@ -205,6 +205,29 @@ def test_the_time_budget_bounds_the_run():
     assert time.monotonic() - t0 < 1.5 + 6  # grace: the case in progress, client and server shutdown
 
 
+def test_once_the_time_budget_is_spent_no_case_is_drawn_and_the_smallest_failure_is_the_result(monkeypatch):
+    """Past the deadline the search only skipped cases (assume(False)): Hypothesis's shrinker went on drawing
+    them (the center replays included) for seconds after the budget (5 s past --time 8 with a client that
+    takes 3 s to start). Now the search ends at the deadline, with the smallest failing case run so far."""
+    import mockcti.testing.fuzz as F
+
+    drawn: list[float] = []
+    deadlines: list[float] = []
+    real_cases, real_init = F.cases, F._Fuzzer.__init__
+    monkeypatch.setattr(F, "cases", lambda **kw: real_cases(**kw).map(lambda c: drawn.append(time.monotonic()) or c))
+
+    def init(self, *args, **kw):
+        deadlines.append(kw["deadline"])
+        real_init(self, *args, **kw)
+
+    monkeypatch.setattr(F._Fuzzer, "__init__", init)
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, count=10_000, time_budget=2, window=0.1,
+                         max_window=0.1, malformed=False)
+    assert not result.passed and result.budget_exhausted, result.summary()
+    assert "CALL_HELD_EVENT" in _types(result.failure.case)
+    assert drawn and not [t for t in drawn if t >= deadlines[0]], "cases drawn after the deadline"
+
+
 def test_case_json_round_trip():
     from hypothesis import given, settings
 
