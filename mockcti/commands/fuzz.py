@@ -194,7 +194,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             print(f"FAILURE: {result.failure.reason}", file=sys.stderr)
             for d in result.failure.details:
                 print(f"  {d}", file=sys.stderr)
-            print("case:\n" + case.describe(), file=sys.stderr)
+            print("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
         else:
             print("no failure: the case passed", file=sys.stderr)
     else:

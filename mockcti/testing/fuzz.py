@@ -105,9 +105,25 @@ class CaseItem:
     def data(self) -> bytes:
         return b"".join(bytes.fromhex(f) for f in self.frames)
 
-    def describe(self, dialect: Any = None) -> str:
+    def describe(self, dialect: Any = None, *, decoded: bool = False) -> str:
         """One line; with the case's ``dialect``, an event carrying an undefined floating tag is named
-        with its tag (the events of such an item are listed, not dumped as hex)."""
+        with its tag (the events of such an item are listed, not dumped as hex); ``decoded`` (with the
+        dialect) adds each event decoded, one line each, its fields as ``mockcti decode`` prints them."""
+        line = self._line(dialect)
+        if not decoded or dialect is None or not self.types or len(self.types) != len(self.frames):
+            return line
+        from mockcti.wire import DecodeError, decode_bytes
+        from mockcti.wire.render import format_message
+
+        out = [line]
+        for name, frame in zip(self.types, self.frames):
+            try:
+                out.append("     " + format_message(decode_bytes(bytes.fromhex(frame), dialect), icm=dialect.profile.icm))
+            except DecodeError as exc:
+                out.append(f"     {name} (undecodable: {exc})")
+        return "\n".join(out)
+
+    def _line(self, dialect: Any) -> str:
         how = "" if self.chunk is None else f" (delivered {self.chunk} byte(s) at a time)"
         if self.kind == "malformed" and self.types and len(self.types) == len(self.frames):
             names = [self._tagged(t, f, dialect) for t, f in zip(self.types, self.frames)]
@@ -202,9 +218,32 @@ class FuzzCase:
         """(messages and frames, bytes): smaller is simpler."""
         return sum(len(i.frames) for i in self.items), sum(len(f) // 2 for i in self.items for f in i.frames)
 
-    def describe(self) -> str:
+    def describe(self, *, decoded: bool = False) -> str:
+        """One line per item; ``decoded``: each event decoded on a line of its own below its item (an agent
+        view's events as generated, and a line saying so: the fuzzer sends them with the session's own agent
+        ID and extension in place of the generated agent's, the one of the item's first AGENT_STATE_EVENT)."""
         dialect = self.dialect
-        return "\n".join(f"  {n}. {item.describe(dialect)}" for n, item in enumerate(self.items, 1))
+        out = []
+        for n, item in enumerate(self.items, 1):
+            out.append(f"  {n}. {item.describe(dialect, decoded=decoded)}")
+            agent = self._made_up_agent(item) if decoded and self.view == "agent" else None
+            if agent is not None:
+                out.append(f"     (sent with the session's own agent in place of agent ID {agent[0]!r}, "
+                           f"extension {agent[1]!r})")
+        return "\n".join(out)
+
+    def _made_up_agent(self, item: CaseItem) -> tuple[str, str] | None:
+        """(agent ID, extension) of the item's first AGENT_STATE_EVENT: the agent the fuzzer replaces."""
+        from mockcti.wire import DecodeError, decode_bytes
+
+        for name, frame in zip(item.types, item.frames):
+            if name == "AGENT_STATE_EVENT":
+                try:
+                    ev = decode_bytes(bytes.fromhex(frame), self.dialect)
+                except DecodeError:
+                    return None
+                return ev.agent_id, ev.agent_extension
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "mockcti-fuzz-case/1", "dialect": {"profile": self.profile, "version": self.version,
@@ -360,7 +399,7 @@ class FuzzResult:
         assert self.failure is not None
         lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
-                 "smallest failing case:", self.failure.case.describe()]
+                 "smallest failing case (each event decoded below its item):", self.failure.case.describe(decoded=True)]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
         if self.replay_command:

@@ -258,4 +258,8 @@ def test_the_printed_replay_and_search_commands_keep_every_option_that_decides_t
     argv = shlex.split(replay.removeprefix("replay it:  "))
     assert argv[:2] == ["mockcti", "fuzz"]
     assert main(argv[1:]) == 1
-    assert "FAILURE" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "FAILURE" in err
+    # the case's events decoded, the one the client dies on among them
+    assert "case (each event decoded below its item):" in err
+    assert "\n     CALL_HELD_EVENT connection_device_type=CONNECTION_ID_STATIC call_id=" in err

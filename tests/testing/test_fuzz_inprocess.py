@@ -430,3 +430,32 @@ def test_the_case_views_are_the_strategies_views():
     from mockcti.testing.strategies import VIEWS
 
     assert _VIEWS == tuple(VIEWS)
+
+
+def test_the_summary_decodes_the_smallest_case_s_events_and_names_the_agent_the_fuzzer_replaces():
+    """The summary named the events by type only: which call, which phone, which state had to be dug out of
+    the hex in the case file. Now each event is decoded below its item (as `mockcti decode` prints it)."""
+    from hypothesis import HealthCheck, find, settings
+
+    from mockcti.testing.fuzz import CaseItem, FuzzFailure, FuzzResult
+    from mockcti.testing.strategies import event_sequences
+    from mockcti.wire import Dialect, MessageType, encode
+    from mockcti.wire.render import format_message
+
+    d = Dialect.uccx(18)
+    events = find(event_sequences(dialect=d, max_calls=1), lambda evs: any(e.TYPE is MessageType.CALL_HELD_EVENT
+                                                                           for e in evs),
+                  settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+    item = CaseItem("events", tuple(encode(m, d).hex() for m in events), tuple(m.TYPE.name for m in events))
+    garbage = CaseItem("malformed", ("474554202f20485454502f312e310d0a",), defect="garbage")
+    case = FuzzCase((garbage, item))
+    text = FuzzResult(passed=False, seed=1, count=1, failure=FuzzFailure(case, "the client raised")).summary()
+    lines = text.splitlines()
+    start = lines.index("smallest failing case (each event decoded below its item):")
+    assert lines[start + 1] == "  1. malformed frame [garbage]: 47 45 54 20 2f 20 48 54 54 50 2f 31 2e 31 0d 0a"
+    assert lines[start + 2].startswith(f"  2. {len(events)} event(s): AGENT_STATE_EVENT")
+    assert lines[start + 3:start + 3 + len(events)] == ["     " + format_message(m) for m in events]
+    held = next(m for m in events if m.TYPE is MessageType.CALL_HELD_EVENT)
+    assert f"     CALL_HELD_EVENT connection_device_type=CONNECTION_ID_STATIC call_id={held.call_id} " in text
+    assert lines[start + 3 + len(events)] == (f"     (sent with the session's own agent in place of agent ID "
+                                              f"{events[0].agent_id!r}, extension {events[0].agent_extension!r})")
