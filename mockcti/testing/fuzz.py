@@ -948,6 +948,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             key = case.key()
             outcome = cache.get(key)
             if outcome is None:
+                if time.monotonic() >= deadline:  # spent while the case was drawn: not started
+                    result.budget_exhausted = True
+                    raise _BudgetSpent
                 outcome = fuzzer.run_case(case)
                 if not outcome.inconclusive:
                     cache[key] = outcome
