@@ -256,9 +256,9 @@ def test_a_mix_of_flows_draws_every_flow():
     assert set(counts) == set(FLOWS), counts
 
 
-# (Hypothesis's shrinking is a heuristic: for some seeds it keeps a harmless call before the transfer — 4 of
-# seeds 0..19 before the far end's answer was drawn, 2 (seeds 1 and 18) since; these seeds shrink all the way)
-@pytest.mark.parametrize("seed", [0, 2, 3])
+# (Hypothesis's shrinking is a heuristic: for some seeds it keeps a harmless call before the transfer — 2 of
+# seeds 0..19, 14 and 18; 4 before the plans were drawn as tuples with the opening reason code always drawn)
+@pytest.mark.parametrize("seed", range(3))
 def test_a_transfer_shrinks_to_one_plain_transfer(seed):
     """The plan is drawn first and then played: a case that fails on a transfer shrinks to the one call
     that makes it, a consultation with the outside number (the simplest target) answered at once and no holds."""
