@@ -74,6 +74,11 @@ def test_every_defect_can_be_built_in_every_dialect(dialect, defect, data):
     frame = data.draw(malformed_frames(dialect=dialect, defects=[defect]))
     assert frame.defect == defect
     err = decode_stream(frame.data, dialect)
+    if frame.expected_status is dialect.profile.status("type_for_version") is not DEFECTS[defect]:
+        # a UCCE number of a later version (255-282 below 20): the codec knows no such message; the session
+        # that opened the version answers 48 (test_the_session_answers_every_defect_with_its_status_in_every_version)
+        assert defect == "unknown message type" and err is not None and err.status is DEFECTS[defect], f"{defect}: {err}"
+        return
     assert err is not None and err.status is frame.expected_status, f"{defect}: {err}"
     assert frame.expected_status in (DEFECTS[defect], dialect.profile.status("bad_format"))
 
