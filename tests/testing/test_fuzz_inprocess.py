@@ -271,7 +271,9 @@ def test_a_client_crashing_on_a_transfer_is_caught_only_with_the_transfer_flow(t
     assert not result.passed and "CALL_TRANSFERRED_EVENT" in result.failure.reason
     case = result.failure.case
     assert len(case.items) == 1 and _types(case).count("CALL_TRANSFERRED_EVENT") == 1
-    assert _types(case).count("BEGIN_CALL_EVENT") <= 2, _types(case)  # the call and its consultation at most
+    # how far Hypothesis shrinks the plan (a harmless leading call kept or not) depends on the modules the
+    # process has loaded (it draws constants from them): the full suite kept one where this file alone does
+    # not; the shrink itself is held to account over fixed seeds in tests/testing/test_strategies_flows.py
     again = replay_case(save, client=crashing, window=0.2)
     assert not again.passed
     fixed = replay_case(save, client=agent_client(), window=0.2)
