@@ -243,6 +243,18 @@ def test_a_call_to_a_busy_agents_phone_fails_busy_and_the_consultation_can_be_gi
     assert seq(out, 3)[-1] == "CALL_FAILED_EVENT" and seq(out, 2) == []
 
 
+def consultation_answered(w, ready: bool):
+    """1001 answers a caller and consults 1002 (READY or not), who answers: (the call, the consultation)."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=ready)
+    cid = answered(w)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    return cid, consult
+
+
 @pytest.mark.parametrize("gives_up", ["reconnect", "clear connection", "clear call"])
 @pytest.mark.parametrize("ready", [False, True], ids=["not ready", "ready"])
 def test_a_consultation_given_up_after_the_answer_leaves_the_consulted_agent_not_ready(w, gives_up, ready):
@@ -251,13 +263,7 @@ def test_a_consultation_given_up_after_the_answer_leaves_the_consulted_agent_not
     Talking to Not Ready because the Cancel feature is triggered during an ICD consult call"), as when it is
     given up while ringing. It went to the after-call state of an ACD call: a NOT_READY agent answering a
     colleague's question came back READY and was routed callers."""
-    w.login_ready(1, "1001")
-    w.login_ready(2, "1002", ready=ready)
-    cid = answered(w)
-    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
-                                    consult_type=1, dialed_number="3002"))
-    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
-    w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    cid, consult = consultation_answered(w, ready)
     assert w.c.agents["1002"].state is AS.AGENT_STATE_TALKING
     req = {"reconnect": M.ReconnectCallReq(invoke_id=42, active_call_id=consult, held_call_id=cid,
                                            active_connection_device_id="3001", held_connection_device_id="3001"),
@@ -273,13 +279,7 @@ def test_a_consultation_given_up_after_the_answer_leaves_the_consulted_agent_not
 def test_a_consulted_agent_hanging_up_itself_takes_the_after_call_state(w):
     """Only the consulting side gives a consultation up: the consulted agent ending it goes to the after-call
     state (READY here), and the consulting agent is untouched."""
-    w.login_ready(1, "1001")
-    w.login_ready(2, "1002", ready=False)
-    cid = answered(w)
-    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
-                                    consult_type=1, dialed_number="3002"))
-    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
-    w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    cid, consult = consultation_answered(w, ready=False)
     out = w.req(2, M.ClearConnectionReq(invoke_id=42, call_id=consult, connection_device_id="3002"))
     [ev] = only(out, 2, MT.AGENT_STATE_EVENT)
     assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_READY, 0)

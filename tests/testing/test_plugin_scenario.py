@@ -129,21 +129,6 @@ def test_paths_resolve_from_the_test_file_then_rootdir(pytester: pytest.Pytester
 
 
 @needs_engine
-def test_invalid_scenario_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", broken="name: x\nseed: many\n")
-    pytester.makepyfile("""
-        import pytest
-
-        @pytest.mark.cti_scenario("broken.yaml")
-        def test_it(cti_server):
-            pass
-    """)
-    result = pytester.runpytest(*QUIET)
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario: *broken.yaml:2: seed: *"])
-
-
-@needs_engine
 def test_every_error_of_an_invalid_scenario_is_in_the_usage_error(pytester: pytest.Pytester) -> None:
     # only the first one was shown: fix it, rerun the test, see the next
     pytester.makefile(".yaml", broken="name: x\nseed: many\nrules:\n  - when: {message: HOLD_CAL_REQ}\n"
