@@ -126,6 +126,8 @@ _SUPERVISORY_ACTIONS = frozenset({_SUPERVISOR_CLEAR, _SUPERVISOR_BARGE_IN, _SUPE
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
                 AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
+#: the largest count a statistics CONF's USHORT field carries: a larger one is sent as this
+_STATS_COUNT_MAX = 0xFFFF
 _WRAPUP_STATES = frozenset({AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 #: each configuration kind's bit in OPEN_REQ ConfigMsgMask and in CONFIG_REQUEST_EVENT ConfigurationMask
@@ -1005,7 +1007,9 @@ class ContactCenter:
                 n["logged_in_agents"] += 1
                 if a.state in _STATS_FIELD:
                     n[_STATS_FIELD[a.state]] += 1
-        return n
+        # the counts are USHORTs (§5.7): a center larger than they carry (``--load agents=`` goes up to
+        # 100,000) says "65,535 or more" rather than failing the whole CONF
+        return {k: min(v, _STATS_COUNT_MAX) for k, v in n.items()}
 
     def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
                                           req: M.QueryAgentQueueStatisticsReq, now: float) -> None:
@@ -1033,7 +1037,7 @@ class ContactCenter:
                                       now: float) -> None:
         """The whole center: CSQs, agents by state, calls waiting (one priority: all in queue 1)."""
         self._conf(out, sid, M.QuerySummaryStatisticsConf(
-            invoke_id=req.invoke_id, num_queues=len(self.config.csqs),
+            invoke_id=req.invoke_id, num_queues=min(len(self.config.csqs), _STATS_COUNT_MAX),
             calls_in_priority_queue1=sum(len(q) for q in self.queues.values()),
             **self._agent_counts(self.agents.values())))
 

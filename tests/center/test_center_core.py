@@ -769,6 +769,25 @@ def test_statistics_queries_count_the_center(w):
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
 
 
+def test_statistics_of_a_center_larger_than_a_ushort_saturate_instead_of_failing():
+    """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF are USHORTs (§5.7), and a center may have
+    more agents (``--load agents=`` up to 100,000): the wallboard reads 65,535 ("that many or more"),
+    not a FAILURE_CONF saying the server could not build its CONF."""
+    agents = tuple(AgentConfig(id=str(100000 + n), extension=str(200000 + n), csqs=("Sales",),
+                               state=AS.AGENT_STATE_READY) for n in range(0x10000 + 2))
+    w = World(CenterConfig(agents=agents, csqs=(CSQConfig("Sales", 1),)))
+    w.open(bridge_sub(9))
+    dia = Dialect.uccx(14)
+    [d] = w.req(9, M.QuerySummaryStatisticsReq(invoke_id=1))
+    assert (d.message.TYPE, d.message.logged_in_agents, d.message.available_agents) == (
+        MT.QUERY_SUMMARY_STATISTICS_CONF, 0xFFFF, 0xFFFF)
+    # LoggedInAgents and AvailableAgents on the wire (offsets 6 and 10 of the body, after the 8-byte header)
+    assert encode(d.message, dia)[8 + 6:8 + 12] == b"\xff\xff\x00\x00\xff\xff"
+    [d] = w.req(9, M.QueryQueueStatisticsReq(invoke_id=2, csq_id=1))
+    assert (d.message.TYPE, d.message.logged_in_agents, d.message.available_agents) == (
+        MT.QUERY_QUEUE_STATISTICS_CONF, 0xFFFF, 0xFFFF)
+
+
 def test_an_authenticate_only_login_names_the_instrument_unknown(w):
     """§5.2: SET_AGENT_STATE_REQ LOGIN with ForcedFlag 2 (authenticate only) sends AgentInstrument
     "unknown": not another phone, so the identity check does not refuse it."""
