@@ -1013,10 +1013,9 @@ class ContactCenter:
 
     def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
                                           req: M.QueryAgentQueueStatisticsReq, now: float) -> None:
-        """The calls waiting in the agent's CSQs and the wait of the oldest, in whole seconds."""
-        agent = self.agents.get(req.agent_id or "")
-        if agent is None:
-            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {req.agent_id!r}"))
+        """The calls waiting in the agent's CSQs and the wait of the oldest, in whole seconds. The agent is
+        named as in any agent request: a bridge names any agent, an agent-mode session its own only."""
+        agent = self._requester_agent(sid, req)
         waiting = [self.calls[c] for q in agent.csq_ids for c in self.queues.get(q, ()) if c in self.calls]
         oldest = max((now - c.started for c in waiting), default=0.0)
         self._conf(out, sid, M.QueryAgentQueueStatisticsConf(

@@ -769,6 +769,22 @@ def test_statistics_queries_count_the_center(w):
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
 
 
+def test_an_agent_desktop_asks_queue_statistics_for_its_own_agent_only(w):
+    """One session, one agent: QUERY_AGENT_QUEUE_STATISTICS_REQ names an AgentID, and an agent-mode
+    session naming another agent is refused E_CTI_INVALID_AGENT_DATA, as its other requests are; its own
+    agent, and any agent from a bridge, get the statistics."""
+    w.login_ready(1, "1001", ready=False)
+    [d] = w.req(1, M.QueryAgentQueueStatisticsReq(invoke_id=1, agent_id="1002"))
+    assert d.message.TYPE is MT.FAILURE_CONF and (d.message.invoke_id, d.message.status) == (
+        1, S.E_CTI_INVALID_AGENT_DATA)
+    assert "'1002'" in d.message.text and "'1001'" in d.message.text
+    [d] = w.req(1, M.QueryAgentQueueStatisticsReq(invoke_id=2, agent_id="1001"))
+    assert d.message == M.QueryAgentQueueStatisticsConf(invoke_id=2, calls_in_queue=0, oldest_call_in_queue=0,
+                                                        agent_id="1001")
+    [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=3, agent_id="1002"))
+    assert d.message.TYPE is MT.QUERY_AGENT_QUEUE_STATISTICS_CONF and d.message.agent_id == "1002"
+
+
 def test_statistics_of_a_center_larger_than_a_ushort_saturate_instead_of_failing():
     """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF are USHORTs (§5.7), and a center may have
     more agents (``--load agents=`` up to 100,000): the wallboard reads 65,535 ("that many or more"),
