@@ -2402,14 +2402,42 @@ class ContactCenter:
         sids = sorted(self.subs) if session_ids is None else sorted(s for s in session_ids if s in self.subs)
         return [Delivery(sid, ev) for sid in sids]
 
-    def _config_keys(self) -> dict[str, bytes]:
-        """The four 8-byte configuration keys (UNSPEC, reference §5.6); they change with the content."""
-        def key(*parts: object) -> bytes:  # stable across runs (not hash(): randomised per process)
-            return hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
-        return {"application_config_key": key("apps", _APPLICATION_ID, _APPLICATION_NAME),
-                "csq_config_key": key(tuple((c.name, c.id) for c in self.config.csqs)),
-                "agent_config_key": key(tuple((a.id, a.extension, a.csqs) for a in self.config.agents)),
-                "device_config_key": key(tuple(sorted(self.by_device)))}
+    def _config_records(self) -> dict[int, tuple[Message, ...]]:
+        """The configuration records, by their ConfigurationMask bit (reference §6.8): application, CSQs,
+        agents, devices — what CONFIG_REQUEST_EVENT downloads and what the keys are made from."""
+        # the one application of the mock: every CSQ call's CALL_QUEUED / CALL_DELIVERED / CALL_ESTABLISHED
+        # names ApplicationID 1, which a wallboard looks up here
+        apps = (M.ApplicationRecord(
+            record_type=0, peripheral_id=0, application_id=_APPLICATION_ID, cur_peripheral_number=0, max_queued=0,
+            extension="", previous_application_id=_APPLICATION_ID, application_name=_APPLICATION_NAME,
+            description="routes every call of the CSQs", service_level_threshold=0, service_level_type=0,
+            config_param="", mr_domain_id=0),)
+        csqs = tuple(M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,
+                                 skill_group_priority=0, skill_group_skill_target_id=0, auto_work=0, extension="",
+                                 csq_name=c.name, description="", mr_domain_id=0, config_param="")
+                     for c in self.config.csqs)
+        csq_ids = {c.name: c.id for c in self.config.csqs}
+        agents = tuple(M.AgentRecord(record_type=0, peripheral_id=0, agent_type=2 if a.supervisor else 1, login_id=a.id,
+                                     cur_login_id="", login_name="", last_name=_fit(f"Agent {a.id}", 31), first_name="",
+                                     extension=a.extension, description="", agent_skill_target_id=0,
+                                     csqs=tuple(M.AgentRecordCSQ(csq_id=csq_ids[n], skill_group_priority=0)
+                                                for n in a.csqs if n in csq_ids))
+                       for a in self.config.agents)
+        devices = tuple(M.DeviceRecord(record_type=0, peripheral_id=0, device_field0=n, device_type=3, max_queued=0,
+                                       device_field1=0, device_field2=a.id, device_field3="", device_field4=a.extension,
+                                       description=_fit(f"phone of agent {a.id}", 127))
+                        for n, a in enumerate(self.config.agents, 1))
+        return {0x01: apps, 0x02: csqs, 0x04: agents, 0x08: devices}
+
+    @staticmethod
+    def _config_keys(records: Mapping[int, tuple[Message, ...]]) -> dict[str, bytes]:
+        """The four 8-byte configuration keys (UNSPEC, reference §5.6), each a digest of the records it
+        stands for: a client that cached the records by key downloads again whenever any field of them
+        changes (an agent made supervisor, phones given to other agents), and only then."""
+        def key(recs: tuple[Message, ...]) -> bytes:  # stable across runs (not hash(): randomised per process)
+            return hashlib.blake2b(repr(recs).encode(), digest_size=8).digest()
+        return {"application_config_key": key(records[0x01]), "csq_config_key": key(records[0x02]),
+                "agent_config_key": key(records[0x04]), "device_config_key": key(records[0x08])}
 
     def _config_request(self, out: list[Delivery], sid: int, msg: Message, now: float) -> None:
         """CONFIG_REQUEST_KEY_EVENT -> CONFIG_KEY_EVENT; CONFIG_REQUEST_EVENT -> CONFIG_BEGIN_EVENT,
@@ -2422,7 +2450,8 @@ class ContactCenter:
         if not self.online:
             raise Refused(failure_conf(self.subs[sid].profile.status("offline"),
                                        f"Unified CCX is offline: {msg.TYPE.name} is accepted only online"))
-        keys = self._config_keys()
+        records = self._config_records()
+        keys = self._config_keys(records)
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
             out.append(Delivery(sid, M.ConfigKeyEvent(status=0, **keys)))
             return
@@ -2435,35 +2464,11 @@ class ContactCenter:
         sub = self.subs[sid]
         mask &= sum(bit for open_bit, bit in _CONFIG_KINDS if sub.config_msg_mask & open_bit)
         out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
-        if mask & 0x01:
-            # the one application of the mock: every CSQ call's CALL_QUEUED / CALL_DELIVERED / CALL_ESTABLISHED
-            # names ApplicationID 1, which a wallboard looks up here
-            out.append(Delivery(sid, M.ConfigApplicationEvent(records=(M.ApplicationRecord(
-                record_type=0, peripheral_id=0, application_id=_APPLICATION_ID, cur_peripheral_number=0, max_queued=0,
-                extension="", previous_application_id=_APPLICATION_ID, application_name=_APPLICATION_NAME,
-                description="routes every call of the CSQs", service_level_threshold=0, service_level_type=0,
-                config_param="", mr_domain_id=0),))))
-        if mask & 0x02:
-            recs = [M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,
-                                skill_group_priority=0, skill_group_skill_target_id=0, auto_work=0, extension="",
-                                csq_name=c.name, description="", mr_domain_id=0, config_param="")
-                    for c in self.config.csqs]
-            out.extend(Delivery(sid, M.ConfigCsqEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
-        csq_ids = {c.name: c.id for c in self.config.csqs}
-        if mask & 0x04:
-            recs = [M.AgentRecord(record_type=0, peripheral_id=0, agent_type=2 if a.supervisor else 1, login_id=a.id,
-                                  cur_login_id="", login_name="", last_name=_fit(f"Agent {a.id}", 31), first_name="",
-                                  extension=a.extension, description="", agent_skill_target_id=0,
-                                  csqs=tuple(M.AgentRecordCSQ(csq_id=csq_ids[n], skill_group_priority=0)
-                                             for n in a.csqs if n in csq_ids))
-                    for a in self.config.agents]
-            out.extend(Delivery(sid, M.ConfigAgentEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
-        if mask & 0x08:
-            recs = [M.DeviceRecord(record_type=0, peripheral_id=0, device_field0=n, device_type=3, max_queued=0,
-                                   device_field1=0, device_field2=a.id, device_field3="", device_field4=a.extension,
-                                   description=_fit(f"phone of agent {a.id}", 127))
-                    for n, a in enumerate(self.config.agents, 1)]
-            out.extend(Delivery(sid, M.ConfigDeviceEvent(records=tuple(recs[i:i + 10]))) for i in range(0, len(recs), 10))
+        for bit, event in ((0x01, M.ConfigApplicationEvent), (0x02, M.ConfigCsqEvent), (0x04, M.ConfigAgentEvent),
+                           (0x08, M.ConfigDeviceEvent)):
+            if mask & bit:
+                recs = records[bit]
+                out.extend(Delivery(sid, event(records=recs[i:i + 10])) for i in range(0, len(recs), 10))
         out.append(Delivery(sid, M.ConfigEndEvent(status=0)))
 
     def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:

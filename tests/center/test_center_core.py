@@ -578,6 +578,37 @@ def test_configuration_download_for_bridge_clients_that_ask():
     assert c.handle(1, M.ConfigRequestEvent(configuration_mask=0), 3) == []
 
 
+def _config_keys_of(cfg):
+    c = ContactCenter(cfg)
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x40000, 0, 0, config_msg_mask=0x0F, client_id="cfg"), 0)
+    [key] = encodable(c.handle(1, M.ConfigRequestKeyEvent(), 1))
+    [begin] = only(c.handle(1, M.ConfigRequestEvent(configuration_mask=0x0F), 2), 1, MT.CONFIG_BEGIN_EVENT)
+    assert begin.agent_config_key == key.message.agent_config_key  # the same keys in both
+    return key.message
+
+
+def test_configuration_keys_change_whenever_the_records_they_stand_for_change():
+    """A wallboard caches the configuration by its keys (§5.6: CONFIG_KEY_EVENT, then CONFIG_REQUEST_EVENT only
+    for the kinds whose key changed): a key must change when any field of its records does. An agent made
+    supervisor (CONFIG_AGENT_EVENT AgentType 2) or two agents' phones swapped (CONFIG_DEVICE_EVENT's LoginID
+    of each phone) changed no key, and the wallboard kept showing the old records."""
+    import dataclasses
+
+    base = default_center()
+    before = _config_keys_of(base)
+    promoted = dataclasses.replace(base, agents=tuple(dataclasses.replace(a, supervisor=a.id in ("1001", "1004"))
+                                                      for a in base.agents))
+    after = _config_keys_of(promoted)
+    assert after.agent_config_key != before.agent_config_key
+    assert (after.csq_config_key, after.device_config_key, after.application_config_key) == (
+        before.csq_config_key, before.device_config_key, before.application_config_key)
+    a1, a2, *rest = base.agents
+    swapped = dataclasses.replace(base, agents=(dataclasses.replace(a1, extension="3002", instrument="3002"),
+                                                dataclasses.replace(a2, extension="3001", instrument="3001"), *rest))
+    assert _config_keys_of(swapped).device_config_key != before.device_config_key
+    assert _config_keys_of(default_center()) == before  # and stays the same for the same records
+
+
 def test_more_than_ten_records_are_split():
     cfg = CenterConfig(agents=tuple(AgentConfig(str(5000 + n), str(6000 + n)) for n in range(23)))
     c = ContactCenter(cfg)
