@@ -921,6 +921,10 @@ class ContactCenter:
             ready[aid] = agent
         if state is not _TALKING:
             agent.pending = None
+            if state not in _BUSY_WITH_A_CALL:
+                # done with the CSQ's call: a WORK the agent asks for later (from READY or NOT_READY, or after
+                # a new login) is no wrap-up of it, and leaves its other CSQs BUSY_OTHER no more
+                agent.call_csq = NONE_ID
         bit = _STATE_BIT[state]
         if reason == _AGT_LOGON:  # a login: UCCX has no login state (§6.4), its event is NOT_READY AGT_LOGON
             bit |= _LOGIN_BIT

@@ -981,6 +981,34 @@ def test_query_agent_state_says_busy_other_in_the_csqs_the_call_did_not_come_fro
     assert csq_states() == (AS.AGENT_STATE_RESERVED, {1: 8, 2: 8})
 
 
+def test_busy_other_ends_with_the_call_and_its_wrapup():
+    """BUSY_OTHER in QUERY_AGENT_STATE_CONF is for an agent busy with a CSQ's call (§6.4): its wrap-up after
+    the call still is (WORK, the call's CSQ WORK and the other BUSY_OTHER), a WORK it asks for later is not.
+    The call's CSQ was remembered for ever: READY, NOT_READY, even a new login, and then a WORK of the
+    agent's own showed it BUSY_OTHER in Sales, busy with a Support call long over."""
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), after_call_state=AS.AGENT_STATE_WORK))
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+
+    def csq_states():
+        (conf,) = only(w.req(1, M.QueryAgentStateReq(invoke_id=9, agent_id="1001")), 1, MT.QUERY_AGENT_STATE_CONF)
+        return conf.agent_state, {c.csq_id: c.csq_state for c in conf.csqs}
+
+    call, _ = w.inbound(csq="Support")
+    w.req(1, M.AnswerCallReq(invoke_id=5, call_id=call, connection_device_id="3001"))
+    w.req(1, M.ClearConnectionReq(invoke_id=6, call_id=call, connection_device_id="3001"))
+    assert csq_states() == (AS.AGENT_STATE_WORK, {1: 7, 2: 5})  # the wrap-up of the Support call
+    w.req(1, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_READY))
+    w.req(1, M.SetAgentStateReq(invoke_id=8, agent_state=AS.AGENT_STATE_WORK))
+    assert csq_states() == (AS.AGENT_STATE_WORK, {1: 5, 2: 5})
+    w.req(1, M.SetAgentStateReq(invoke_id=10, agent_state=AS.AGENT_STATE_LOGOUT))
+    w.login_ready(1, "1001", ready=False)
+    w.req(1, M.SetAgentStateReq(invoke_id=11, agent_state=AS.AGENT_STATE_WORK_READY))
+    assert csq_states() == (AS.AGENT_STATE_WORK_READY, {1: 6, 2: 6})
+
+
 def blind_conference(call_id, dialed, device="3001"):
     """A single-step CONFERENCE_CALL_REQ (§5.3: HeldCallID 0xFFFFFFFF, HeldConnectionDeviceType 0xFFFF,
     no HeldConnectionDeviceID, DialedNumber = the number to conference in)."""
