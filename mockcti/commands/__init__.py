@@ -5,6 +5,31 @@ FIELD_TAG_HELP = ("tag of a floating field the guides number differently, as MES
                   "61, unconfirmed); repeatable")
 
 
+MESSAGE_ID_HELP = ("wire number of a message whose number is unknown (reference §4, U: the mock uses provisional "
+                   "numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
+
+
+def with_message_ids(profile, items):
+    """``profile`` with the ``--message-id NAME=NUMBER`` items (``Profile.with_type_ids``), the same for
+    ``mockcti serve`` and ``mockcti decode``. A malformed item, an unknown message, one with a documented
+    number, a number out of range or taken: ValueError naming it."""
+    remap: dict[str, int] = {}
+    for item in items:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            remap[name.strip().upper()] = int(number, 0)
+        except ValueError:
+            raise ValueError(f"{item!r}: expected NAME=NUMBER, e.g. QUERY_QUEUE_STATISTICS_REQ=259") from None
+    if not remap:
+        return profile
+    try:
+        return profile.with_type_ids(remap)
+    except KeyError as exc:
+        raise ValueError(f"unknown message {exc.args[0]!r}") from None
+
+
 def with_field_tags(profile, items):
     """``profile`` with the ``--field-tag MESSAGE.Field=TAG`` items (``Profile.with_field_tags``).
     A malformed item, an unknown message or field, a tag out of range or taken: ValueError naming it."""

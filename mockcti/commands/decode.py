@@ -6,7 +6,7 @@ import argparse
 import re
 import sys
 
-from mockcti.commands import FIELD_TAG_HELP, with_field_tags
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, with_field_tags, with_message_ids
 
 HELP = "decode CTI frames given as hex (argument or '-' for stdin) or raw bytes (--file)"
 
@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--v18-length-width", type=int, choices=[1, 2], default=2,
                    help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
     p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
+    p.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
+                   help=MESSAGE_ID_HELP + " (as given to mockcti serve, to read its capture)")
     p.add_argument("--reserved", action="store_true", help="also show reserved fields that carry their usual value")
 
 
@@ -320,7 +322,12 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.wire.render import format_message, message_to_dict
 
     try:
-        profile = with_field_tags(PROFILES[args.profile], args.field_tag)
+        profile = with_message_ids(PROFILES[args.profile], args.message_id)
+    except ValueError as exc:
+        print(f"mockcti decode: --message-id: {exc}", file=sys.stderr)
+        return 2
+    try:
+        profile = with_field_tags(profile, args.field_tag)
     except ValueError as exc:
         print(f"mockcti decode: --field-tag: {exc}", file=sys.stderr)
         return 2

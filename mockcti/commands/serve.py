@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, with_field_tags
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, with_field_tags, with_message_ids
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
@@ -44,9 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-version", type=int, help="highest protocol version accepted (default: the profile's)")
     g.add_argument("--v18-length-width", type=int, choices=[1, 2], default=2,
                    help="floating length width at UCCX version 18 (unconfirmed in the guide; default 2)")
-    g.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
-                   help="wire number of a message whose number is unknown (reference §4, U: the mock uses "
-                        "provisional numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
+    g.add_argument("--message-id", action="append", default=[], metavar="NAME=N", help=MESSAGE_ID_HELP)
     g.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
     g.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                    help="largest message body accepted (reference §2.4, U: default 12492); a bigger one "
@@ -240,24 +238,11 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         profile = dataclasses.replace(profile, min_version=lo, max_version=hi)
-    remap: dict[str, int] = {}
-    for item in args.message_id:
-        name, sep, number = item.partition("=")
-        try:
-            remap[name.strip().upper()] = int(number, 0)
-            if not sep:
-                raise ValueError
-        except ValueError:
-            print(f"mockcti serve: --message-id {item!r}: expected NAME=NUMBER, e.g. "
-                  "QUERY_QUEUE_STATISTICS_REQ=259", file=sys.stderr)
-            return 2
-    if remap:
-        try:
-            profile = profile.with_type_ids(remap)
-        except (KeyError, ValueError) as exc:
-            why = f"unknown message {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
-            print(f"mockcti serve: --message-id: {why}", file=sys.stderr)
-            return 2
+    try:
+        profile = with_message_ids(profile, args.message_id)
+    except ValueError as exc:
+        print(f"mockcti serve: --message-id: {exc}", file=sys.stderr)
+        return 2
     try:
         profile = with_field_tags(profile, args.field_tag)
     except ValueError as exc:

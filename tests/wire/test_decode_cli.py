@@ -135,6 +135,28 @@ def test_snapshot_device_conf_call_state_is_read_in_the_profiles_tag(capsys, pro
     assert "--field-tag: 'SNAPSHOT_DEVICE_CONF.CallState=x': expected MESSAGE.Field=TAG" in capsys.readouterr().err
 
 
+# QUERY_QUEUE_STATISTICS_CONF as `mockcti serve --message-id QUERY_QUEUE_STATISTICS_CONF=260` sends it (v14):
+# InvokeID 7, 3 logged in, 1 talking, 1 ready, 1 not ready, 0 work, 0 reserved, 4 calls waiting
+QUEUE_STATISTICS_CONF_260 = "00 00 00 14 00 00 01 04 00 00 00 07 00 03 00 01 00 01 00 01 00 00 00 00 00 00 00 04"
+
+
+def test_message_id_reads_a_capture_of_a_server_given_the_same_numbers(capsys):
+    """The statistics messages have no published number (§4, U): a wallboard team runs `mockcti serve
+    --message-id QUERY_QUEUE_STATISTICS_CONF=260` and decodes its capture with the same option, as with
+    --field-tag. Without it, 260 is no UCCX message (exit 1); decode had no --message-id at all (exit 2)."""
+    assert main(["decode", "--version", "14", QUEUE_STATISTICS_CONF_260]) == 1
+    assert "message type 260 is not part of the uccx protocol" in capsys.readouterr().err
+    assert main(["decode", "--version", "14", "--message-id", "QUERY_QUEUE_STATISTICS_CONF=260",
+                 QUEUE_STATISTICS_CONF_260]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "QUERY_QUEUE_STATISTICS_CONF invoke_id=7 logged_in_agents=3 in_session_agents=1 available_agents=1 "
+        "un_available_agents=1 in_work_agents=0 selected_agents=0 calls_in_priority_queue1=4"]
+    assert main(["decode", "--message-id", "QUERY_QUEUE_STATISTICS_CONF", QUEUE_STATISTICS_CONF_260]) == 2
+    assert "--message-id: 'QUERY_QUEUE_STATISTICS_CONF': expected NAME=NUMBER" in capsys.readouterr().err
+    assert main(["decode", "--message-id", "QUERY_QUEUE_STATISTICS_CONF=5", QUEUE_STATISTICS_CONF_260]) == 2
+    assert "--message-id: wire number 5 is already HEARTBEAT_REQ" in capsys.readouterr().err
+
+
 # -- bad input: a precise message and exit 2, never a traceback -------------------------------------
 
 
