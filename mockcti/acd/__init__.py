@@ -16,7 +16,7 @@ seed ``shared/seeds/000_*.txt``).
 (False, 1124, 'ACD_HOLD_NOT_PARTY_L1CONNECTED')
 """
 
-from mockcti.acd.config import ADMIT_DEFAULTS, AcdConfig
+from mockcti.acd.config import ADMIT_DEFAULTS, AcdConfig, AcdConfigError
 from mockcti.acd.model import AcdModel, Rejection, Verdict, apply_cell, report_rule, report_rules
 from mockcti.acd.rules import (
     CHECKS,
@@ -54,6 +54,7 @@ __all__ = [
     "WIRE_FAILURES",
     "WIRE_OPERATIONS",
     "AcdConfig",
+    "AcdConfigError",
     "AcdLine",
     "AcdModel",
     "AcdRequest",

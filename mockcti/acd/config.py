@@ -14,8 +14,10 @@ Build one in code or from a plain mapping (a TOML/YAML table)::
     [transitions.Line3Conferenced]           # a §3.3 cell: a state name or a rejection code
     Transfer = "End"
 
-Unknown keys, states, operations or rule ids raise ``ValueError`` naming the key and listing the
-allowed names; so does a rejection code in ``transitions`` that is not a cn_ngcc catalog code.
+Unknown keys, states, operations or rule ids raise :class:`AcdConfigError` (a ``ValueError``)
+naming the key and listing the allowed names; so does a rejection code in ``transitions`` that is
+not a cn_ngcc catalog code. It carries every independent mistake of the table (``errors``: key path,
+message), not only the first; a value of the wrong type hides only what is inside it.
 
 When an override admits a state whose §3.3 cell is a rejection code (e.g. Transfer in
 Line3Conferenced) and no transition is configured for it, the operation's *admit default* applies:
@@ -36,8 +38,9 @@ from typing import Any
 from mockcti.acd.rules import CHECKS, CLEAR_CONNECTION_ALLOWED, TRANSFER_ALLOWED, Check, checks_for
 from mockcti.acd.states import LineState, Operation, parse_operation, parse_state
 from mockcti.acd.transitions import TRANSITIONS, Cell
+from mockcti.located import fmt_path
 
-__all__ = ["ADMIT_DEFAULTS", "AcdConfig"]
+__all__ = ["ADMIT_DEFAULTS", "AcdConfig", "AcdConfigError"]
 
 #: Next state when an override admits a state whose built-in cell is a rejection code.
 ADMIT_DEFAULTS: Mapping[Operation, Cell] = types.MappingProxyType(
@@ -62,25 +65,84 @@ _KEYS = (
 )
 
 
-def _rule(rule_id: object, key: str) -> Check:
+class AcdConfigError(ValueError):
+    """Every independent mistake of an ACD config table. ``errors`` holds (key path, message) pairs,
+    the key path a tuple below the table (``("order", "Record")``, ``("transfer_allowed", 1)``; empty:
+    the table itself); ``str()`` shows each as ``key.path: message`` on a line of its own."""
+
+    def __init__(self, errors: Iterable[tuple[tuple[Any, ...], str]]) -> None:
+        self.errors: list[tuple[tuple[Any, ...], str]] = [(tuple(p), m) for p, m in errors]
+        super().__init__("\n".join(f"{fmt_path(p) or 'acd config'}: {m}" for p, m in self.errors))
+
+    def under(self, *prefix: Any) -> AcdConfigError:
+        """The same errors, each key path below ``prefix`` (``under("acd")``: as a center file names them)."""
+        return AcdConfigError([((*prefix, *p), m) for p, m in self.errors])
+
+
+#: what a failed check gives back (its mistake recorded): the value it stands for is not used
+_BAD: Any = type("_Bad", (), {"__repr__": lambda self: "<bad>"})()
+
+
+class _Problems:
+    """The mistakes found so far; a check that fails is recorded and the checks of what does not
+    depend on it go on (a value of the wrong type hides only what is inside it)."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[tuple[Any, ...], str]] = []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        self.errors.append((path, message))
+
+    def run(self, path: tuple[Any, ...], fn: Any, *args: Any) -> Any:
+        """``fn(*args, key=<path>)``, or :data:`_BAD` with its ``ValueError`` recorded at ``path``
+        (the ``key: `` the message opens with left out: the path says it)."""
+        key = fmt_path(path)
+        try:
+            return fn(*args, key=key)
+        except ValueError as exc:
+            self.add(path, str(exc).removeprefix(f"{key}: "))
+            return _BAD
+
+    def items(self, value: object, path: tuple[Any, ...], what: str) -> list[Any] | None:
+        """``value`` as a list, or None (recorded: expected a list of ``what``)."""
+        if isinstance(value, str) or not isinstance(value, Iterable) or isinstance(value, Mapping):
+            self.add(path, f"expected a list of {what}, got {value!r}")
+            return None
+        return list(value)
+
+    def mapping(self, value: object, path: tuple[Any, ...]) -> Mapping[Any, Any] | None:
+        if not isinstance(value, Mapping):
+            self.add(path, f"expected a table/mapping, got {value!r}")
+            return None
+        return value
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise AcdConfigError(self.errors)
+
+
+def _rule(rule_id: object, key: str = "") -> Check:
     if not isinstance(rule_id, str) or rule_id not in _RULE_IDS:
         raise ValueError(f"{key}: unknown ACD rule id {rule_id!r}; allowed: {', '.join(_RULE_IDS)}")
     return _RULE_IDS[rule_id]
 
 
-def _states(value: object, key: str) -> frozenset[LineState]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValueError(f"{key}: expected a list of ACD state names, got {value!r}")
-    return frozenset(parse_state(v, key=key) for v in value)
+def _states(problems: _Problems, value: object, path: tuple[Any, ...]) -> Any:
+    """The states of the list ``value``: every name that is not one recorded at its index."""
+    items = problems.items(value, path, "ACD state names")
+    if items is None:
+        return _BAD
+    states = [problems.run((*path, i), parse_state, v) for i, v in enumerate(items)]
+    return _BAD if _BAD in states else frozenset(states)
 
 
-def _bool(value: object, key: str) -> bool:
+def _bool(value: object, key: str = "") -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{key}: expected true or false, got {value!r}")
     return value
 
 
-def _cell(value: object, key: str) -> Cell:
+def _cell(value: object, key: str = "") -> Cell:
     if isinstance(value, Cell):
         return value
     if isinstance(value, bool):
@@ -99,10 +161,15 @@ def _cell(value: object, key: str) -> Cell:
     return Cell(next=parse_state(value, key=key))
 
 
-def _mapping(value: object, key: str) -> Mapping[Any, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{key}: expected a table/mapping, got {value!r}")
-    return value
+def _no_state_set(problems: _Problems, rid: str) -> None:
+    if _RULE_IDS[rid].allowed_states is None:
+        problems.add(("allowed_states", rid), f"rule {rid} has no state set to override")
+
+
+def _permutation(problems: _Problems, path: tuple[Any, ...], op: Operation, ids: Iterable[str]) -> None:
+    want = sorted(c.rule_id for c in checks_for(op))
+    if sorted(ids) != want:
+        problems.add(path, f"must list each of {', '.join(want)} exactly once, got {list(ids)}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,15 +191,15 @@ class AcdConfig:
     transitions: Mapping[tuple[LineState, Operation], Cell] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        problems = _Problems()
         for rid in self.disabled_rules:
-            _rule(rid, "disabled_rules")
+            problems.run(("disabled_rules",), _rule, rid)
         for rid in self.allowed_states:
-            if _rule(rid, "allowed_states").allowed_states is None:
-                raise ValueError(f"allowed_states: rule {rid} has no state set to override")
+            if problems.run(("allowed_states", rid), _rule, rid) is not _BAD:
+                _no_state_set(problems, rid)
         for op, ids in self.order.items():
-            want = sorted(c.rule_id for c in checks_for(op))
-            if sorted(ids) != want:
-                raise ValueError(f"order.{op}: must list each of {', '.join(want)} exactly once, got {list(ids)}")
+            _permutation(problems, ("order", str(op)), op, ids)
+        problems.raise_any()
         # per operation, the checks to run with their allowed-state sets, worked out once
         object.__setattr__(self, "_plans", {})
 
@@ -147,44 +214,55 @@ class AcdConfig:
     # -- building ----------------------------------------------------------------------------
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> AcdConfig:
-        """A config from a plain mapping (see the module docstring for the keys)."""
-        data = _mapping(data, "acd config")
-        unknown = [k for k in data if k not in _KEYS]
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown ACD config key; allowed: {', '.join(_KEYS)}")
+        """A config from a plain mapping (see the module docstring for the keys), or
+        :class:`AcdConfigError` carrying every independent mistake, each at its key path: a value of
+        the wrong type hides only what is inside it, and an order is checked to be a permutation only
+        when its operation and every rule id in it are known."""
+        problems = _Problems()
+        data = problems.mapping(data, ())  # type: ignore[assignment]
+        problems.raise_any()
+        for k in data:
+            if k not in _KEYS:
+                problems.add((k,), f"unknown ACD config key; allowed: {', '.join(_KEYS)}")
         kw: dict[str, Any] = {}
         for key in ("transfer_allowed", "clear_connection_allowed"):
             if key in data:
-                kw[key] = _states(data[key], key)
+                kw[key] = _states(problems, data[key], (key,))
         for key in ("answer_requires_delivered", "setattr_response_applies_to_all"):
             if key in data:
-                kw[key] = _bool(data[key], key)
+                kw[key] = problems.run((key,), _bool, data[key])
         if "disabled_rules" in data:
-            raw = data["disabled_rules"]
-            if isinstance(raw, str) or not isinstance(raw, Iterable):
-                raise ValueError(f"disabled_rules: expected a list of rule ids, got {raw!r}")
-            kw["disabled_rules"] = frozenset(_rule(r, "disabled_rules").rule_id for r in raw)
-        if "allowed_states" in data:
-            kw["allowed_states"] = {
-                _rule(rid, f"allowed_states.{rid}").rule_id: _states(v, f"allowed_states.{rid}")
-                for rid, v in _mapping(data["allowed_states"], "allowed_states").items()
-            }
-        if "order" in data:
-            order: dict[Operation, tuple[str, ...]] = {}
-            for op_name, ids in _mapping(data["order"], "order").items():
-                op = parse_operation(op_name, key=f"order.{op_name}")
-                if isinstance(ids, str) or not isinstance(ids, Iterable):
-                    raise ValueError(f"order.{op_name}: expected a list of rule ids, got {ids!r}")
-                order[op] = tuple(_rule(r, f"order.{op_name}").rule_id for r in ids)
-            kw["order"] = order
-        if "transitions" in data:
-            cells: dict[tuple[LineState, Operation], Cell] = {}
-            for st_name, row in _mapping(data["transitions"], "transitions").items():
-                state = parse_state(st_name, key=f"transitions.{st_name}")
-                for op_name, value in _mapping(row, f"transitions.{st_name}").items():
-                    key = f"transitions.{st_name}.{op_name}"
-                    cells[(state, parse_operation(op_name, key=key))] = _cell(value, key)
-            kw["transitions"] = cells
+            raw = problems.items(data["disabled_rules"], ("disabled_rules",), "rule ids")
+            ids = [problems.run(("disabled_rules", i), _rule, r) for i, r in enumerate(raw or ())]
+            kw["disabled_rules"] = frozenset(c.rule_id for c in ids if c is not _BAD)
+        allowed = problems.mapping(data["allowed_states"], ("allowed_states",)) if "allowed_states" in data else {}
+        kw["allowed_states"] = {}
+        for rid, v in (allowed or {}).items():
+            path = ("allowed_states", rid)
+            if problems.run(path, _rule, rid) is not _BAD:
+                _no_state_set(problems, rid)
+            kw["allowed_states"][rid] = _states(problems, v, path)
+        order_raw = problems.mapping(data["order"], ("order",)) if "order" in data else {}
+        kw["order"] = {}
+        for op_name, ids in (order_raw or {}).items():
+            path = ("order", op_name)
+            op = problems.run(path, parse_operation, op_name)
+            raw_ids = problems.items(ids, path, "rule ids")
+            checks = [problems.run((*path, j), _rule, r) for j, r in enumerate(raw_ids or ())]
+            if op is not _BAD and raw_ids is not None and _BAD not in checks:
+                kw["order"][op] = tuple(c.rule_id for c in checks)
+                _permutation(problems, path, op, kw["order"][op])
+        table = problems.mapping(data["transitions"], ("transitions",)) if "transitions" in data else {}
+        kw["transitions"] = {}
+        for st_name, row in (table or {}).items():
+            state = problems.run(("transitions", st_name), parse_state, st_name)
+            for op_name, value in (problems.mapping(row, ("transitions", st_name)) or {}).items():
+                path = ("transitions", st_name, op_name)
+                op = problems.run(path, parse_operation, op_name)
+                cell = problems.run(path, _cell, value)
+                if _BAD not in (state, op, cell):
+                    kw["transitions"][(state, op)] = cell
+        problems.raise_any()
         return cls(**kw)
 
     # -- queries the model uses ------------------------------------------------------------

@@ -29,10 +29,12 @@ Pure. Must not import the hub or the server.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mockcti.acd import (
-    CHECKS, AcdConfig, AcdLine, AcdModel, AcdRequest, Check, LineState, Operation, wire_failure,
+    CHECKS, AcdConfig, AcdConfigError, AcdLine, AcdModel, AcdRequest, Cell, Check, LineState, Operation,
+    wire_failure,
 )
 from mockcti.wire.enums import CCXErrorCode, LocalConnectionState, Members
 
@@ -189,24 +191,37 @@ def _code_text(code: int) -> str:
 def center_acd_config(acd: Any) -> AcdConfig:
     """The :class:`~mockcti.acd.AcdConfig` of a center's ``acd`` table (``uccx_adaptation`` applied).
 
-    ``ValueError("<key path below acd>: why")`` for a mistake — the center-file loader reads the key
-    path off it to name the file, line and key. A ``transitions`` cell must be a rejection code: the
-    center reads each agent's line state from its calls (:func:`line_state`), so the next state a cell
-    names (or ``"unchanged"``) could never take effect — it is refused rather than silently ignored.
+    :class:`~mockcti.acd.AcdConfigError` carrying every independent mistake, each with its key path
+    below ``acd`` — the center-file loader names the file, line and key of each. A ``transitions`` cell
+    must be a rejection code: the center reads each agent's line state from its calls
+    (:func:`line_state`), so the next state a cell names (or ``"unchanged"``) could never take effect —
+    it is refused rather than silently ignored (once: not also as an unknown state name).
     """
     raw = dict(acd or {})
+    errors: list[tuple[tuple[Any, ...], str]] = []
     adapt = raw.pop("uccx_adaptation", True)
     if not isinstance(adapt, bool):
-        raise ValueError("uccx_adaptation: expected true or false")
-    config = AcdConfig.from_mapping(raw)  # every key, state, operation and code checked first
-    for st_name, row in raw.get("transitions", {}).items():  # the names as written: the error's key path
-        for op_name, value in row.items():
-            if not (isinstance(value, int) or getattr(value, "code", None) is not None):
-                raise ValueError(
-                    f"transitions.{st_name}.{op_name}: a center takes only rejection codes in transitions, "
-                    f"got {value!r}; the center reads each agent's ACD state from its calls, so a next state "
-                    f"given here would have no effect (give a cn_ngcc code to refuse {op_name} in {st_name}, "
-                    f"or leave the cell out)")
+        errors.append((("uccx_adaptation",), f"expected true or false, got {adapt!r}"))
+    checked = dict(raw)
+    table = raw.get("transitions")
+    if isinstance(table, Mapping):
+        checked["transitions"] = {st_name: dict(row) if isinstance(row, Mapping) else row
+                                  for st_name, row in table.items()}
+        for st_name, row in checked["transitions"].items():  # the names as written: the error's key path
+            for op_name, value in row.items() if isinstance(row, dict) else ():
+                if not (isinstance(value, int) or getattr(value, "code", None) is not None):
+                    errors.append((("transitions", st_name, op_name),
+                                   f"a center takes only rejection codes in transitions, got {value!r}; the center "
+                                   f"reads each agent's ACD state from its calls, so a next state given here would "
+                                   f"have no effect (give a cn_ngcc code to refuse {op_name} in {st_name}, or leave "
+                                   f"the cell out)"))
+                    row[op_name] = Cell()  # (said here; the names around it are still checked)
+    try:
+        config = AcdConfig.from_mapping(checked)  # every key, state, operation and code checked first
+    except AcdConfigError as exc:
+        errors += exc.errors
+    if errors:
+        raise AcdConfigError(errors)
     if adapt:
         extra = dict(raw.get("allowed_states", {}))
         for rid, states in UCCX_ADAPTATION.items():
@@ -239,8 +254,8 @@ class AcdGuard:
     def __init__(self, config: Any) -> None:
         try:
             acd = center_acd_config(config.acd)
-        except ValueError as exc:
-            raise ValueError(f"acd.{exc}") from None
+        except AcdConfigError as exc:  # every mistake, each named by its key path below acd
+            raise exc.under("acd") from None
         self.model = AcdModel(acd)
         self.mode = config.acd_failure_mode
         #: verdicts of one-call requests, by (plan, connection state, no connection named)

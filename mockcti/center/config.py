@@ -11,7 +11,6 @@ allowed ones. Pure: no I/O except :func:`load_center_file`, which only reads the
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -715,17 +714,17 @@ class _Builder:
         return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)
 
     def acd(self, v: Any) -> dict[str, Any]:
+        """The ``acd`` table; every mistake the center's guard would refuse (:func:`center_acd_config`)
+        recorded with its file, line and key path, each on its own."""
         if not isinstance(v, Mapping):
             raise self.err(("acd",), f"expected a mapping of ACD overrides, got {type_name(v)}")
         acd = dict(v)
-        self.boolean(acd.get("uccx_adaptation", True), ("acd", "uccx_adaptation"))
+        from mockcti.acd import AcdConfigError
         from mockcti.center.acd_guard import center_acd_config
 
         try:
             center_acd_config(acd)  # what the center's guard builds: refused here with file:line
-        except ValueError as exc:  # "order.answer: ...": the key below acd, then what is wrong
-            key, sep, why = str(exc).partition(": ")
-            if sep and re.fullmatch(r"[A-Za-z_][\w.]*", key):
-                raise self.err(("acd", *key.split(".")), why) from None
-            raise self.err(("acd",), str(exc)) from None
+        except AcdConfigError as exc:
+            for path, why in exc.errors:
+                self.errors.append(self.err(("acd", *path), why))
         return acd

@@ -292,6 +292,25 @@ def test_config_errors(data, needle):
     assert needle in str(exc.value)
 
 
+def test_config_errors_are_every_independent_mistake_each_at_its_key_path():
+    from mockcti.acd import AcdConfigError
+
+    with pytest.raises(AcdConfigError) as exc:
+        AcdConfig.from_mapping({"transfer_alowed": [], "disabled_rules": ["ACD-1124", "ACD-9999"],
+                                "allowed_states": {"ACD-1152": ["Held", "Hled"]},
+                                "transitions": {"Nowhere": {"Hodl": 1128}}})
+    assert [(p, m.split(";")[0]) for p, m in exc.value.errors] == [
+        (("transfer_alowed",), "unknown ACD config key"),
+        (("disabled_rules", 1), "unknown ACD rule id 'ACD-9999'"),
+        (("allowed_states", "ACD-1152", 1), "unknown ACD state 'Hled'"),
+        (("transitions", "Nowhere"), "unknown ACD state 'Nowhere'"),
+        (("transitions", "Nowhere", "Hodl"), "unknown ACD operation 'Hodl'"),
+    ]
+    assert [line.split(":")[0] for line in str(exc.value).splitlines()] == [
+        "transfer_alowed", "disabled_rules[1]", "allowed_states.ACD-1152[1]", "transitions.Nowhere",
+        "transitions.Nowhere.Hodl"]
+
+
 def test_config_error_lists_allowed_names():
     with pytest.raises(ValueError, match="transfer_alowed.*transfer_allowed.*clear_connection_allowed"):
         AcdConfig.from_mapping({"transfer_alowed": []})

@@ -229,6 +229,12 @@ def test_a_center_built_in_code_refuses_a_next_state_cell_too():
         ContactCenter(cfg)
     ok = dataclasses.replace(default_center(), acd={"transitions": {"Line1Connected": {"Hold": 1128}}})
     ContactCenter(ok)
+    two = dataclasses.replace(default_center(), acd={"transitions": {"Line1Connected": {"Hold": "Held"}},
+                                                     "disabled_rules": ["ACD-9999"]})
+    with pytest.raises(ValueError) as exc:  # every mistake, each named below acd
+        ContactCenter(two)
+    assert [line.split(":")[0] for line in str(exc.value).splitlines()] == [
+        "acd.transitions.Line1Connected.Hold", "acd.disabled_rules[0]"]
 
 
 def test_an_explicitly_empty_center_still_loads(tmp_path):
@@ -462,6 +468,49 @@ def test_three_independent_mistakes_are_three_located_errors(tmp_path, name, tex
 ])
 def test_a_mistake_is_not_cascaded_into_the_errors_that_depend_on_it(tmp_path, text, expected):
     assert _located(_load_error(tmp_path, "c.yaml", text)) == expected
+
+
+_STATE_HELT = ("unknown ACD state 'Helt'; allowed: Idle, Originated, Delivered, Line1Connected, Line1Conferenced, "
+               "Line1Held, Line2Connected, Line2Conferenced, Line2AllHeld, Held, Line3Conferenced, End (and the "
+               "seed's alias 'Origated')")
+
+
+@pytest.mark.parametrize("name, text, lines", [
+    ("acd.toml", 'agents = []\n\n[acd]\ntransfer_allowed = ["Line2Connected", "Helt"]\n'
+                 'answer_requires_delivered = "no"\n\n[acd.order]\nRecord = ["ACD-1143"]\n', [4, 5, 8]),
+    ("acd.yaml", "agents: []\nacd:\n  transfer_allowed:\n    - Line2Connected\n    - Helt\n"
+                 "  answer_requires_delivered: 'no'\n  order:\n    Record: [ACD-1143]\n", [5, 6, 8]),
+])
+def test_three_mistakes_of_the_acd_table_are_three_located_errors(tmp_path, name, text, lines):
+    """The acd table reported only its first mistake (fix it, rerun, see the next), while the rest of
+    the file reported all of them."""
+    err = _load_error(tmp_path, name, text)
+    assert _located(err) == list(zip(lines, ["acd.transfer_allowed[1]", "acd.answer_requires_delivered",
+                                             "acd.order.Record"], [
+        _STATE_HELT, "expected true or false, got 'no'",
+        "must list each of ACD-1142, ACD-1143 exactly once, got ['ACD-1143']"]))
+    p = tmp_path / name
+    assert str(err).splitlines() == [f"{p}:{line}: {e.key_path}: {e.reason}" for line, e in zip(lines, err.errors)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an order naming an unknown rule: the rule is the mistake, not also "must list each of ... exactly once"
+    ("agents: []\nacd:\n  order:\n    Record: [ACD-1143, ACD-114]\n",
+     [(4, "acd.order.Record[1]", "unknown ACD rule id 'ACD-114'")]),
+    # a next-state cell in a center names no state the center could use: said once, not also an unknown state
+    ("agents: []\nacd:\n  transitions:\n    Line1Connected:\n      Hold: Hled\n      Consult: 11480\n",
+     [(5, "acd.transitions.Line1Connected.Hold", "a center takes only rejection codes in transitions, got 'Hled'"),
+      (6, "acd.transitions.Line1Connected.Consult", "11480 is not a code of the cn_ngcc catalog (seed 000, codes "
+                                                   "1001-4608)")]),
+    # a table of the wrong type hides what is inside it; the keys beside it are still checked
+    ("agents: []\nacd:\n  allowed_states: [ACD-1152]\n  uccx_adaptation: 1\n  disabled_rules: ACD-1152\n",
+     [(3, "acd.allowed_states", "expected a table/mapping, got ['ACD-1152']"),
+      (4, "acd.uccx_adaptation", "expected true or false, got 1"),
+      (5, "acd.disabled_rules", "expected a list of rule ids, got 'ACD-1152'")]),
+])
+def test_a_mistake_in_the_acd_table_is_not_cascaded(tmp_path, text, expected):
+    got = _located(_load_error(tmp_path, "c.yaml", text))
+    assert [(line, key, reason.split(";")[0]) for line, key, reason in got] == expected
 
 
 def test_errors_are_capped_with_a_count_of_the_rest(tmp_path):
