@@ -1,5 +1,7 @@
 """Subcommands of the ``mockcti`` CLI, one module each (see :mod:`mockcti.cli`)."""
 
+import sys
+
 FIELD_TAG_HELP = ("tag of a floating field the guides number differently, as MESSAGE.Field=TAG (the guide's field "
                   "name), e.g. SNAPSHOT_DEVICE_CONF.CallState=75 (ICM's tag; the uccx profile sends the UCCX page's "
                   "61, unconfirmed); repeatable")
@@ -43,3 +45,10 @@ def with_field_tags(profile, items):
         except ValueError:
             raise ValueError(f"{item!r}: expected MESSAGE.Field=TAG, e.g. SNAPSHOT_DEVICE_CONF.CallState=75") from None
     return profile.with_field_tags(table) if table else profile
+
+
+def print_error(command: str, message: object) -> None:
+    """``message`` on stderr, each of its lines opening with ``mockcti COMMAND: `` — an error that lists
+    several mistakes (every one of a center file, one a line) reads as that many errors of the command."""
+    for line in str(message).splitlines() or [""]:
+        print(f"mockcti {command}: {line}", file=sys.stderr)

@@ -73,7 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _usage(msg: str) -> int:
-    print(f"mockcti fuzz: {msg}", file=sys.stderr)
+    from mockcti.commands import print_error
+
+    print_error("fuzz", msg)  # each line prefixed: a center file's mistakes are one a line
     return 2
 
 
@@ -148,10 +150,12 @@ def run(args: argparse.Namespace) -> int:
                       f"plays them), e.g. --flows inbound")
     center = None
     if args.center:
-        from mockcti.center import load_center_file
+        from mockcti.center import CenterConfigError, load_center_file
 
         try:
             center = load_center_file(args.center)
+        except CenterConfigError as exc:  # every mistake, each naming the file and line (as mockcti serve)
+            return _usage(str(exc))
         except Exception as exc:  # noqa: BLE001 - any invalid file is a usage error
             return _usage(f"--center {args.center}: {exc}")
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else None

@@ -52,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             scenarios.append((path, load_scenario(path)))
         except ScenarioError as exc:
+            from mockcti.commands import print_error
             from mockcti.located import shown_errors
 
-            for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
-                print(f"mockcti run: {line}", file=sys.stderr)
+            # at most MAX_SHOWN_ERRORS, then "and N more errors"
+            print_error("run", "\n".join(shown_errors(exc.errors)))
             bad += 1
     if bad:
         return 2

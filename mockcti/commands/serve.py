@@ -262,8 +262,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report every mistake precisely and stop
-        for line in str(exc).splitlines():
-            print(f"mockcti serve: {line}", file=sys.stderr)
+        from mockcti.commands import print_error
+
+        print_error("serve", exc)
         return 2
     journal = Journal(keep=False)
     trace = None

@@ -80,6 +80,18 @@ def test_usage_errors_exit_2(args, capsys):
     assert main(["fuzz", "--client-cmd", "true", *args]) == 2
 
 
+def test_every_mistake_of_a_center_file_is_a_line_of_mockcti_fuzz(tmp_path, capsys):
+    """Only the first error line said `mockcti fuzz:` (and named the file twice); the others printed bare."""
+    p = tmp_path / "c.toml"
+    p.write_text('wrapup_time = -1\n\n[[agents]]\nid = "1"\nstate = "NAPPING"\n')
+    assert main(["fuzz", "--client-cmd", "true", "--count", "1", "--center", str(p)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"mockcti fuzz: {p}:1: wrapup_time: expected seconds between 0 and 7200, got -1",
+        f"mockcti fuzz: {p}:3: agents[0]: missing key 'extension'",
+        f"mockcti fuzz: {p}:5: agents[0].state: unknown agent state 'NAPPING'; allowed: LOGOUT, NOT_READY, READY, "
+        "WORK, WORK_READY"]
+
+
 @pytest.mark.parametrize("option", ["--time", "--window", "--max-window", "--reconnect-timeout", "--start-timeout"])
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
 def test_seconds_must_be_finite_and_positive(option, value, capsys):
