@@ -64,13 +64,15 @@ _DEFAULT_CSQS = ("Sales", "Support")
 class ScenarioError(Exception):
     """A scenario file is not valid. ``file``, ``line`` (1-based, None if unknown), ``key_path``
     (``rules[0].then[1].fail.status``) and ``message`` say what and where; ``errors`` holds every
-    problem found (this one first)."""
+    problem found (this one first). ``path``, when known, is the key path into the document as merged
+    from its includes (``key_path`` names the value as its own file does: the indexes may differ)."""
 
     def __init__(self, message: str, *, file: str = "<scenario>", line: int | None = None, key_path: str = "",
-                 errors: list["ScenarioError"] | None = None) -> None:
+                 errors: list["ScenarioError"] | None = None, path: tuple[Any, ...] = ()) -> None:
         self.file = file
         self.line = line
         self.key_path = key_path
+        self.path = path
         self.message = message
         self.errors: list[ScenarioError] = errors if errors is not None else [self]
         super().__init__(str(self))
@@ -303,7 +305,8 @@ def _schema_errors(doc: Any, file: str, cuts: dict[tuple[Any, ...], bool] | None
                 cuts[cut] = cuts.get(cut, True) and only_key
         path, message = _explain(err)
         f, line = _locate(doc, path, file)
-        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path))))
+        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path)),
+                                    path=tuple(path)))
     errors.sort(key=lambda e: (e.file != file, e.file, e.line or 0, e.key_path))
     out, seen = [], set()
     for e in errors:
@@ -510,39 +513,53 @@ class _Ctx:
         #: "captures", "dialect". A name that is not among the ones read is then not called unknown
         #: (it may be in the part left out): no error follows from another one.
         self.incomplete: set[str] = set()
-        #: the ``center:`` as written (a center file's shape) when schema errors cut parts of it, and
-        #: those schema errors: see :func:`_center_checks`
+        #: the ``center:`` as written (a center file's shape) when schema errors cut parts of it, the
+        #: document it is the center of (merged, nothing cut: its paths locate the center's errors), and
+        #: those schema errors (their ``path`` into that document): see :func:`_center_checks`
         self.written_center: Any = None
+        self.written_doc: Any = None
         self.schema_errors: list[ScenarioError] = []
 
     def loc(self, path: tuple[Any, ...]) -> m.Location:
         f, line = _locate(self.doc, path, self.file)
         return m.Location(f, line, _fmt_path(_own_path(self.doc, path)))
 
-    def said_by_schema(self, key_path: str, message: str) -> bool:
-        """Whether a schema error is at ``key_path`` or around it (a value of the wrong type: what is
-        inside it is not checked again); a missing key is said again only when no schema error there
-        names it."""
+    def said_by_schema(self, path: tuple[Any, ...], message: str) -> bool:
+        """Whether a schema error is at ``path`` (into the merged document, as the schema errors'
+        ``path``: not the key path text, whose list indexes are each file's own) or around it (a value
+        of the wrong type: what is inside it is not checked again); a missing key is said again only
+        when no schema error there names it."""
         for e in self.schema_errors:
-            if key_path.startswith(e.key_path) and key_path[len(e.key_path):][:1] in (".", "["):
+            if path[:len(e.path)] == e.path and len(path) > len(e.path):
                 return True
-            if key_path == e.key_path:
+            if path == e.path:
                 missing = re.fullmatch(r"missing key ('[^']*')", message)
                 if not missing or missing.group(1) in e.message:
                     return True
         return False
 
-    def has_error_at(self, path: tuple[Any, ...]) -> bool:
-        return any(key[2] == path for key in self._seen)
+    def where(self, path: tuple[Any, ...], doc: Any = None) -> tuple[str, int | None, str]:
+        """The file, line and key path (the file's own indexes) of ``path`` into ``doc`` (default: the
+        document checked, from which schema errors may have cut parts: its lists may be shorter)."""
+        doc = self.doc if doc is None else doc
+        f, line = _locate(doc, path, self.file)
+        return f, line, _fmt_path(_own_path(doc, path))
 
-    def err(self, path: tuple[Any, ...], message: str) -> None:
+    def has_error_at(self, path: tuple[Any, ...], doc: Any = None) -> bool:
+        """Whether an error names the value at ``path`` (into ``doc``, as :meth:`where`): its file and
+        own key path, whichever document's path found it."""
+        f, _, key_path = self.where(path, doc)
+        return any((e.file, e.key_path) == (f, key_path) for e in self.errors)
+
+    def err(self, path: tuple[Any, ...], message: str, doc: Any = None) -> None:
+        """The error at ``path`` into ``doc`` (default: the document checked)."""
         if self.via:
             message += f" (in template used at {self.via[-1]})"
-        f, line = _locate(self.doc, path, self.file)
-        key = (f, line, path, message)
+        f, line, key_path = self.where(path, doc)
+        key = (f, line, key_path, message)
         if key not in self._seen:
             self._seen.add(key)
-            self.errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(self.doc, path))))
+            self.errors.append(ScenarioError(message, file=f, line=line, key_path=key_path))
 
     # -- names --------------------------------------------------------------------------------------
 
@@ -1311,8 +1328,9 @@ def _center_checks(ctx: _Ctx, plain: Any) -> None:
     ``center:`` as written when schema errors cut parts of it (:attr:`_Ctx.written_center`: the
     center's checks say what follows from a wrong value no more than once), without what a schema
     error already says."""
+    doc = None  # (the center checked is the document's own: its paths are into ctx.doc)
     if ctx.written_center is not None:
-        plain = ctx.written_center
+        plain, doc = ctx.written_center, ctx.written_doc  # (its paths are into the merged document, uncut)
     try:  # the center's own checks, when the center package is present
         from mockcti.center.config import CenterConfig, CenterConfigError
     except ImportError:
@@ -1321,11 +1339,11 @@ def _center_checks(ctx: _Ctx, plain: Any) -> None:
         CenterConfig.from_mapping(plain, base="center")
     except CenterConfigError as exc:
         for e in exc.errors:  # every mistake the center's checks found
-            parts = e.path
-            if ctx.written_center is not None and (e.reference or ctx.said_by_schema(e.key_path, e.reason)):
+            parts = e.path or ("center",)
+            if ctx.written_center is not None and (e.reference or ctx.said_by_schema(parts, e.reason)):
                 continue  # (a name is checked above, knowing what the schema errors cut)
-            if not ctx.has_error_at(parts or ("center",)):  # (said once, by the checks above)
-                ctx.err(parts or ("center",), e.reason)
+            if not ctx.has_error_at(parts, doc):  # (said once, by the checks above)
+                ctx.err(parts, e.reason, doc)
 
 
 def _unique_id(ctx: _Ctx, used: set[str], given: Any, auto: str, path: tuple[Any, ...]) -> str:
@@ -1570,7 +1588,7 @@ def _semantic_errors_beside(doc: LDict, file: str, files: list[str], cuts: dict[
     ctx = _Ctx(rest, file)
     ctx.schema_errors = schema_errors
     if "center" in doc and any(c[:1] == ("center",) for c in all_cuts):
-        ctx.written_center = _center_shape(doc["center"])
+        ctx.written_center, ctx.written_doc = _center_shape(doc["center"]), doc
     for c, only_key in all_cuts.items():
         if not only_key:  # (an unknown key means nothing: what is around it is read whole)
             ctx.incomplete.add(str(c[0]))

@@ -660,3 +660,25 @@ def test_a_center_given_has_only_the_agents_and_csqs_it_names():
 def test_schema_errors_do_not_hide_semantic_errors_nor_cascade(text, expected):
     errs = errors_of(text)
     assert [(e.line, e.key_path, e.message) for e in errs] == expected
+
+
+@pytest.mark.parametrize("mine, expected", [
+    # the schema refuses this file's agents[0] (merged agents[1]): the included agents[0]'s password, which
+    # only the center checks, was taken for a value inside it ("center.agents[0]" as text) and not reported,
+    # and the center's own "expected a table/mapping" was reported again at the wrong line
+    ("- oops", [("main.yaml", 5, "center.agents[0]", "expected a mapping, got text 'oops'"),
+                ("inc.yaml", 3, "center.agents[0].password", "longer than 63 bytes")]),
+    # a value both refuse: said once (the center's "center.agents[1].reason_code" was not the schema's text)
+    ("- {id: '2001', extension: '4001', reason_code: 70000}",
+     [("main.yaml", 5, "center.agents[0].reason_code", "must be <= 65535, got 70000"),
+      ("inc.yaml", 3, "center.agents[0].password", "longer than 63 bytes")]),
+])
+def test_a_center_merged_from_an_include_has_each_error_once(tmp_path, mine, expected):
+    """The center checks' errors were matched to the schema errors by key path text, whose list indexes
+    are each file's own, while the center checks count in the merged list (included agents first)."""
+    write(tmp_path, "inc.yaml", "center:\n  agents:\n    - {id: '1001', extension: '3001', password: '" + "p" * 70
+          + "'}\n")
+    main = write(tmp_path, "main.yaml", f"name: x\ninclude: [inc.yaml]\ncenter:\n  agents:\n    {mine}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    assert [(Path(e.file).name, e.line, e.key_path, e.message) for e in info.value.errors] == expected
