@@ -192,7 +192,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         if not result.client_started:
             from mockcti.testing.fuzz import output_lines
 
-            for line in [f"the client could not start: {result.start_error}", *output_lines(result.client_output)]:
+            for line in [f"the client could not start: {result.start_error}",
+                         *output_lines(result.client_output, runs=result.client_runs)]:
                 print(line, file=sys.stderr)
         elif result.failure is not None:
             print(f"FAILURE: {result.failure.reason}", file=sys.stderr)

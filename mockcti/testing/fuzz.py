@@ -380,7 +380,10 @@ class FuzzResult:
     saved_to: str | None = None
     budget_exhausted: bool = False
     failures_seen: int = 0
+    #: what the client printed in its last run (a client that exits is started again for the next case)
     client_output: str = ""
+    #: how many times the client was started
+    client_runs: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -393,7 +396,7 @@ class FuzzResult:
                 + (" (time budget reached)" if self.budget_exhausted else ""))
         if not self.client_started:
             return "\n".join([head, f"the client could not start: {self.start_error}",
-                              *output_lines(self.client_output)])
+                              *output_lines(self.client_output, runs=self.client_runs)])
         if self.passed:
             return f"{head}: no failure found"
         assert self.failure is not None
@@ -409,10 +412,12 @@ class FuzzResult:
         return "\n".join(lines)
 
 
-def output_lines(output: str, last: int = 15) -> list[str]:
-    """``client output (last lines):`` and the last ``last`` lines of ``output``, each behind ``| ``."""
+def output_lines(output: str, last: int = 15, *, runs: int = 1) -> list[str]:
+    """``client output (last lines):`` and the last ``last`` lines of ``output`` (the client's last run),
+    each behind ``| ``; a client started ``runs`` times (more than once) says that it is the last run's."""
     lines = output.strip().splitlines()[-last:]
-    return ["client output (last lines):", *[f"| {line}" for line in lines]] if lines else []
+    head = "client output (last lines):" if runs <= 1 else f"client output (last lines of the last of {runs} runs):"
+    return [head, *[f"| {line}" for line in lines]] if lines else []
 
 
 @dataclass
@@ -439,15 +444,21 @@ class _CaseFailed(AssertionError):
 
 
 class _SubprocessClient:
-    """A shell command in a process group of its own; output goes to a temporary file."""
+    """A shell command in a process group of its own; output goes to a temporary file, each run's
+    after the previous one's (:meth:`output` is the last run's)."""
 
     def __init__(self, cmd: str, host: str, port: int) -> None:
         self.cmd = cmd
         self.env = dict(os.environ, CTI_HOST=str(host), CTI_PORT=str(port), CTI_FUZZ="1")
         self.proc: subprocess.Popen | None = None
         self._out = tempfile.TemporaryFile()
+        self._run_start = 0  # where the last run's output begins in the file
+        self.runs = 0
 
     def start(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._run_start = self._out.seek(0, os.SEEK_END)  # (the previous run was stopped: it writes no more)
+        self.runs += 1
         self.proc = subprocess.Popen(self.cmd, shell=True, env=self.env, stdin=subprocess.DEVNULL, stdout=self._out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -471,10 +482,11 @@ class _SubprocessClient:
                 continue
 
     def output(self, limit: int = 4000) -> str:
+        """The end (at most ``limit`` bytes) of what the last run printed."""
         with contextlib.suppress(OSError, ValueError):
             self._out.seek(0, os.SEEK_END)
             size = self._out.tell()
-            self._out.seek(max(0, size - limit))
+            self._out.seek(max(self._run_start, size - limit))
             return self._out.read().decode("utf-8", "replace")
         return ""
 
@@ -495,10 +507,13 @@ class _InProcessClient:
         self._task: asyncio.Task | None = None
         self._result: str | None = None
         self._log: list[str] = []
+        self.runs = 0
 
     def start(self) -> None:
         ready = threading.Event()
         self._result = None
+        self._log = []  # (the last run's: a run that ends without an exception leaves none)
+        self.runs += 1
 
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
@@ -547,7 +562,7 @@ class _InProcessClient:
             t.join(timeout)
 
     def output(self, limit: int = 4000) -> str:
-        """The traceback of the client's last exception."""
+        """The traceback of the exception that ended the client's last run."""
         return "".join(self._log)[-limit:]
 
     def close(self) -> None:
@@ -643,8 +658,14 @@ class _Fuzzer:
 
         return self.server.call(go)
 
-    def wait_session(self, timeout: float) -> tuple[int, Any] | str:
+    def wait_session(self, timeout: float, *, bounded: bool = False) -> tuple[int, Any] | str | None:
+        """The client's open session, or why there is none after ``timeout`` seconds; ``bounded``: no
+        waiting past the time budget (``deadline`` and the grace a case has to finish), None when it
+        came first (the client may yet open: no verdict)."""
         end = time.monotonic() + timeout
+        cut = bounded and self.deadline + _GRACE < end
+        if cut:
+            end = self.deadline + _GRACE
         while True:
             got = self._latest_open()
             if got is not None:
@@ -653,11 +674,12 @@ class _Fuzzer:
             if ended:
                 return ended
             if time.monotonic() >= end:
-                return f"no session opened within {timeout:g} s"
+                return None if cut else f"no session opened within {timeout:g} s"
             time.sleep(_POLL)
 
-    def ensure_client(self) -> tuple[int, Any] | str:
-        """The client running with an open session: (session ID, (dialect, idle timeout)), or why not."""
+    def ensure_client(self, *, bounded: bool = False) -> tuple[int, Any] | str | None:
+        """The client running with an open session: (session ID, (dialect, idle timeout)), or why not;
+        ``bounded``: None when the time budget ran out first (:meth:`wait_session`)."""
         if self.runner.ended() is not None or self.restart:
             self.restart = False
             if self.started_once:
@@ -667,7 +689,7 @@ class _Fuzzer:
                                                    for sid in list(hub.conns)])
             self.runner.start()
             self.started_once = True
-        return self.wait_session(self.start_timeout)
+        return self.wait_session(self.start_timeout, bounded=bounded)
 
     def agent_mode(self, sid: int) -> bool:
         """Whether session ``sid`` opened in agent mode (CTI_SERVICE_CLIENT_EVENTS)."""
@@ -677,9 +699,10 @@ class _Fuzzer:
         """The client started with an open session fit for ``view``'s cases (:meth:`ensure_client`), or why not:
         a bridge view's events are a bridge-mode session's, which an agent-mode session is not sent."""
         try:
-            got = self.ensure_client()
+            got = self.ensure_client()  # (the first start is no case: --start-timeout whatever the budget)
         except OSError as exc:
             return f"cannot start {client_cmd!r}: {exc}"
+        assert got is not None
         if not isinstance(got, str) and view == "bridge" and self.agent_mode(got[0]):
             return ("view 'bridge': the client opened an agent-mode session (CTI_SERVICE_CLIENT_EVENTS); a bridge "
                     "client asks for CTI_SERVICE_ALL_EVENTS")
@@ -692,7 +715,11 @@ class _Fuzzer:
         pause = self.quiet_until - time.monotonic()
         if pause > 0:
             time.sleep(min(pause, 5.0))
-        got = self.ensure_client()
+        # a client restarted for a case started just before the deadline: waited for no longer than a
+        # case may overrun the budget (--start-timeout would have added up to its seconds), no verdict then
+        got = self.ensure_client(bounded=True)
+        if got is None:
+            return _Outcome(inconclusive=True)
         if isinstance(got, str):
             return _Outcome(f"the client is not running with an open session: {got}",
                             self._output_details())
@@ -835,7 +862,7 @@ class _Fuzzer:
         return outcome
 
     def _output_details(self) -> list[str]:
-        return output_lines(self.runner.output())
+        return output_lines(self.runner.output(), runs=self.runner.runs)
 
 
 class _QuietLostWrites:
@@ -1022,6 +1049,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         return result
     finally:
         result.cases_run = fuzzer.cases_run
+        result.client_runs = runner.runs
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)
@@ -1069,6 +1097,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
         return result
     finally:
         result.cases_run = fuzzer.cases_run
+        result.client_runs = runner.runs
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)

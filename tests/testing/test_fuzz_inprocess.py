@@ -469,3 +469,91 @@ def test_the_summary_decodes_the_smallest_case_s_events_and_names_the_agent_the_
     assert f"     CALL_HELD_EVENT connection_device_type=CONNECTION_ID_STATIC call_id={held.call_id} " in text
     assert lines[start + 3 + len(events)] == (f"     (sent with the session's own agent in place of agent ID "
                                               f"{events[0].agent_id!r}, extension {events[0].agent_extension!r})")
+
+
+def test_the_client_output_shown_is_its_last_run_s_and_says_how_many_runs_there_were(tmp_path):
+    """Every restart of a subprocess client wrote to one file, and the "client output (last lines)" of a
+    failure showed them all: 15 identical crash lines of as many runs, not what the failing run said."""
+    import shlex
+    import sys
+
+    from mockcti.testing.fuzz import _Fuzzer, _SubprocessClient, output_lines
+
+    count = tmp_path / "runs"
+    script = (f"import pathlib, sys; p = pathlib.Path({str(count)!r}); n = int(p.read_text() or 0) + 1 "
+              "if p.exists() else 1; p.write_text(str(n)); print(f'run {n}: starting'); print(f'run {n}: crash'); "
+              "sys.exit(1)")
+    runner = _SubprocessClient(f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}", "127.0.0.1", 1)
+    fuzzer = _Fuzzer(None, runner, window=0.2, max_window=0.2, reconnect_timeout=1, start_timeout=1, deadline=0,
+                     log=None)
+    try:
+        runner.start()
+        runner.proc.wait(30)
+        assert fuzzer._output_details() == ["client output (last lines):", "| run 1: starting", "| run 1: crash"]
+        for _ in range(2):
+            runner.start()
+            runner.proc.wait(30)
+        assert fuzzer._output_details() == ["client output (last lines of the last of 3 runs):",
+                                            "| run 3: starting", "| run 3: crash"]
+    finally:
+        runner.close()
+    assert output_lines("", runs=3) == []
+
+
+def test_a_client_restart_for_a_case_does_not_wait_past_the_time_budget():
+    """A case started just before the deadline whose client had to be restarted waited the whole
+    --start-timeout for its session, and a client slower than the time left was a failure ("not running with
+    an open session: no session opened within N s"); the wait now ends with the budget, and the case has no
+    verdict."""
+    import mockcti.testing.fuzz as F
+
+    class NeverOpens:  # a client that starts and never opens a session (it is still starting)
+        runs = 0
+
+        def start(self):
+            self.runs += 1
+
+        def ended(self):
+            return None
+
+        def stop(self, timeout=3.0):
+            pass
+
+        def output(self, limit=4000):
+            return ""
+
+        def close(self):
+            pass
+
+    server = F._server(None, None, 20, "127.0.0.1", 0)
+    try:
+        fuzzer = F._Fuzzer(server, NeverOpens(), window=0.1, max_window=0.1, reconnect_timeout=1, start_timeout=4,
+                           deadline=time.monotonic() - F._GRACE, log=None)
+        fuzzer.started_once = fuzzer.restart = True  # the previous case failed: the client starts afresh
+        outcome = fuzzer.run_case(FuzzCase(()))
+    finally:
+        server.stop(timeout=5)
+    assert (outcome.failure, outcome.inconclusive) == (None, True)
+    assert fuzzer.runner.runs == 1 and fuzzer.cases_run == 0
+    # the first start is no case: it has its --start-timeout whatever the budget
+    assert fuzzer.wait_session(0.1) == "no session opened within 0.1 s"
+
+
+def test_an_in_process_client_s_output_is_its_last_run_s_too():
+    """The traceback of an earlier run was shown for a later run that ended without one."""
+    from mockcti.testing.fuzz import _InProcessClient
+
+    calls = []
+
+    async def client(host, port, stop):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("first run dies")
+
+    runner = _InProcessClient(client, "127.0.0.1", 1)
+    runner.start()
+    runner._thread.join(10)
+    assert "RuntimeError: first run dies" in runner.output()
+    runner.start()
+    runner._thread.join(10)
+    assert (runner.ended(), runner.output(), runner.runs) == ("the client returned", "", 2)
