@@ -14,6 +14,7 @@ from mockcti.session import (
 from mockcti.testing.strategies import from_message_type
 from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode, decode_bytes, encode
 from mockcti.wire.enums import StatusCode
+from mockcti.wire.types import STRING
 from mockcti.wire.messages import (
     AnswerCallReq, BeginCallEvent, CallDeliveredEvent, CallHeldEvent, EndCallEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
     SetAgentStateReq,
@@ -973,3 +974,58 @@ def test_open_refusals_are_bounded():
     assert book.last(reqs[0], 1.0) is None and book.last(reqs[1], 1.0) is None
     assert book.last(reqs[4], 1.0) == (0.0, int(S.E_CTI_INVALID_TIMEOUT), 4)
     assert book.last(reqs[4], 10.0) is None  # waited RETRY_WAIT
+
+
+def _string_cases():
+    """(message type, STRING field) for every single STRING floating field a client sends in v14."""
+    out = []
+    for mt in sorted((mt for mt in SPECS if SPECS[mt].direction == "C->S"), key=int):
+        for f in SPECS[mt].floating:
+            if getattr(f, "kind", None) is STRING and not f.repeated and f.exists_in(14, 1) and f.max_len < 0xFF:
+                out.append(pytest.param(mt, f, id=f"{mt.name}.{f.name}"))
+    return out
+
+
+def _request_with(mt, f, data: bytes, invoke_id: int = 4242) -> bytes:
+    """A v14 frame of ``mt`` (OPEN_REQ: :func:`open_req`; otherwise required STRINGs "1", the rest
+    defaults) whose floating field ``f`` carries ``data``: the encoded field is cut out and ``data`` appended."""
+    if mt is MessageType.OPEN_REQ:
+        msg = open_req(invoke_id=invoke_id, **{f.attr: "1"})
+    else:
+        kw = {g.attr: "1" for g in SPECS[mt].floating if getattr(g, "kind", None) is STRING and g.required}
+        msg = SPECS[mt].cls(**kw, **({"invoke_id": invoke_id} if SPECS[mt].has_invoke_id else {}))
+    raw = encode(msg, D14)
+    pos = 8 + sum(x.size for x in SPECS[mt].fixed_for(14))
+    body, rest = bytearray(raw[8:pos]), raw[pos:]
+    while rest:  # v14: 1-byte tag, 1-byte length
+        tag, n = rest[0], rest[1]
+        if tag != f.tag:
+            body += rest[:2 + n]
+        rest = rest[2 + n:]
+    body += bytes((f.tag, len(data))) + data
+    return len(body).to_bytes(4, "big") + raw[4:8] + bytes(body)
+
+
+def _session_for(mt) -> Session:
+    return Session(1) if mt is MessageType.OPEN_REQ else opened_session()
+
+
+@pytest.mark.parametrize("mt,f", _string_cases())
+def test_every_request_string_at_its_maximum_counts_the_nul(mt, f):
+    """Reference §1: a STRING's maximum counts its NUL; a client may leave the NUL out (§1: lenient).
+    Max - 1 bytes of text are taken with or without the NUL; max bytes of text are refused with
+    E_CTI_INVALID_FIELD_LENGTH (23), InvokeID echoed, the journal's PROTO-FIELD-LENGTH naming the
+    field — also without the NUL (before, those were taken, and the text could not be sent on: a
+    MAKE_CALL_REQ's 41-byte CallVariable1 made its BEGIN_CALL_EVENT fail to encode)."""
+    m = f.max_len
+    for data in (b"7" * (m - 1), b"7" * (m - 1) + b"\0"):
+        evs = _session_for(mt).receive_data(_request_with(mt, f, data), 1.0)
+        assert isinstance(evs[-1], Received) and "Violation:PROTO-FIELD-LENGTH" not in kinds(evs), (data, evs)
+        assert getattr(evs[-1].message, f.attr) == "7" * (m - 1)  # (other rules, e.g. PROTO-UNKNOWN-CALL, may speak)
+    for data in (b"7" * m, b"7" * m + b"\0"):
+        evs = _session_for(mt).receive_data(_request_with(mt, f, data), 1.0)
+        assert kinds(evs) == ["Violation:PROTO-FIELD-LENGTH", "Rejected"], (data, evs)
+        assert f"{f.name} (tag {f.tag}) has {len(data)} bytes" in evs[0].detail
+        rej = evs[1]
+        assert rej.status is S.E_CTI_INVALID_FIELD_LENGTH and rej.invoke_id == 4242
+        assert rej.failure_conf().text.startswith(f"{f.name} (tag {f.tag}) has {len(data)} bytes")

@@ -34,7 +34,7 @@ from .enums import MessageType, StatusCode
 from .errors import DecodeError, EncodeError
 from .fastpath import build_decoder, build_encoder
 from .spec import SPECS, FloatingField, Group, Message, MessageSpec, spec_for
-from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable, fixed_format
+from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, STRING, NamedArray, NamedVariable, fixed_format
 
 __all__ = [
     "Frame", "decode", "decoder", "encode", "decode_construct", "encode_construct", "decode_bytes",
@@ -295,6 +295,9 @@ def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Messa
             raise DecodeError(f"{f.name} (tag {tag}) has {length} bytes; the maximum is {max_len}",
                               status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start, path=(f.name,),
                               invoke_id=invoke_id_of(body), type_id=type_id)
+        elif length == max_len and length and f.kind is STRING and data[-1]:
+            raise DecodeError(_unterminated(f, tag, length), status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start,
+                              path=(f.name,), invoke_id=invoke_id_of(body), type_id=type_id)
         if kind == _SIMPLE:
             if attr in kw:  # a repeat of a single field: kept raw, not silently dropped
                 extras.append((tag, data))
@@ -341,6 +344,13 @@ def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Messa
     if extras:
         kw["extra_fields"] = tuple(extras)
     return lay.cls(**kw)
+
+
+def _unterminated(f: FloatingField, tag: int, length: int) -> str:
+    """A STRING at its maximum without the NUL the maximum counts (reference §1): its text is one byte
+    longer than the field can carry, so the value could not be sent on (in an event) as it came."""
+    return (f"{f.name} (tag {tag}) has {length} bytes without the terminating NUL; the maximum is "
+            f"{f.max_len} with the NUL, so at most {f.max_len - 1} bytes of text")
 
 
 def _check_named(value: NamedVariable | NamedArray, f: FloatingField, start: int, body: bytes, type_id: int) -> None:
@@ -673,6 +683,8 @@ def decode_construct(frame: Frame, dialect: Dialect) -> Message:
         f, path = entry
         if f.kind.size is not None and len(data) != f.kind.size or f.kind.size is None and len(data) > f.max_len:
             raise DecodeError(f"{f.name}: bad length {len(data)}", status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
+        if f.kind is STRING and len(data) == f.max_len and data and data[-1]:
+            raise DecodeError(_unterminated(f, tag, len(data)), status=S.E_CTI_INVALID_FIELD_LENGTH, path=(f.name,))
         try:
             value = f.kind.con.parse(data)
         except ConstructError as exc:

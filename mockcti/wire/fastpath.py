@@ -125,7 +125,9 @@ def build_decoder(spec: MessageSpec, version: int, tw: int, lw: int,
     def value_code(f: FloatingField, var: str, indent: str) -> list[str]:
         k = f.kind
         if k is STRING:
-            return [f"{indent}if ln > {f.max_len}: raise _IRR",
+            # the maximum counts the NUL (reference §1): a string sent without it (accepted, §1) has at most
+            # max - 1 bytes, or the value could not be sent on again (one comparison for a shorter field)
+            return [f"{indent}if ln >= {f.max_len} and (ln > {f.max_len} or body[end - 1]): raise _IRR",
                     f"{indent}{var} = (body[pos:end - 1] if ln and body[end - 1] == 0 else body[pos:end])"
                     f".decode('utf-8', 'surrogateescape')"]
         if k is UNSPEC:
