@@ -17,6 +17,7 @@ import pytest_asyncio
 from mockcti.client import CTIClient, RequestFailed
 from mockcti.server import MockServer, ServerConfig
 from mockcti.wire import MessageType as MT
+from mockcti.wire import encode
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import LocalConnectionState as LCS
 from mockcti.wire.enums import ControlFailureCode, ReasonCode, StatusCode
@@ -374,3 +375,37 @@ async def test_a_bad_call_report_is_confirmed_and_journalled(world):
     reports = [e.data for e in world.server.journal.entries(kind="happening") if e.data.get("what") == "bad call reported"]
     assert reports == [{"what": "bad call reported", "call_id": call_id, "device": "3001", "agent": "1001"},
                        {"what": "bad call reported", "call_id": None, "device": "3001", "agent": None}]
+
+
+async def test_a_call_variable_the_server_sent_can_be_set_back(world):
+    """CallVariable1..10 carry 40 characters and the NUL (41 bytes) in every message, the server's
+    BEGIN_CALL_EVENT as a client's MAKE_CALL_REQ: SET_CALL_DATA_REQ too (it took 40 bytes, so a desktop
+    writing back the 40-character variable it was given was refused E_CTI_INVALID_FIELD_LENGTH);
+    41 characters are refused there as everywhere, InvokeID echoed, the session kept."""
+    a = world.agents["1001"]
+    await login_ready(a)
+    full = "V" * 40
+
+    def go(hub, now):
+        call_id, deliveries = hub.center.deliver_call(now, agent_id="1001", variables={"call_variable1": full})
+        hub.deliver(deliveries)
+        return call_id
+    call_id = world.server.call(go)
+    begin = await a.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == call_id)
+    assert begin.call_variable1 == full
+    conf = await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                          call_variable1=begin.call_variable1, call_variable2=full))
+    assert conf.TYPE is MT.SET_CALL_DATA_CONF
+    upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert upd.call_variable2 == full
+    violations = world.server.journal.entries(kind="violation")
+    assert not [e for e in violations if e.data["rule"] == "PROTO-FIELD-LENGTH"]
+    # 41 characters (the client library cannot encode them: the frame is cut by hand, v14: 1-byte tag and length)
+    raw = encode(SetCallDataReq(invoke_id=31, call_id=call_id, connection_device_id="3001"), a.dialect)
+    body = raw[8:] + bytes((15, 42)) + (full + "W").encode() + b"\0"  # CallVariable3
+    a.send_bytes(len(body).to_bytes(4, "big") + raw[4:8] + body)
+    fail = await a.next_event(MT.FAILURE_CONF)
+    assert (fail.invoke_id, fail.status) == (31, StatusCode.E_CTI_INVALID_FIELD_LENGTH)
+    assert fail.text == "CallVariable3 (tag 15) has 42 bytes; the maximum is 41"
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert (snap.call_variable1, snap.call_variable2, snap.call_variable3) == (full, full, None)

@@ -1069,7 +1069,9 @@ _msg(MT.SET_CALL_DATA_REQ, C2S, 'C',
         T(25, 'ConnectionDeviceID', STRING, 64, REQ),  # ConnectionDeviceID
         T(8, 'ANI', STRING, 40, OPT),  # ANI
         T(12, 'CallerEnteredDigits', STRING, 40, OPT),  # CallerEnteredDigits
-        *_callvars(40),  # 13..22 CallVariable1..10
+        # 13..22 CallVariable1..10: the UCCX page prints 40, ICM 41 (40 characters + NUL); 41 as in every other
+        # message, the events the server sends included: a client can set back a variable it was given
+        *_callvars(41),
         T(9, 'UserToUserInfo', UNSPEC, 131, OPT),  # UserToUserInfo
         T(10, 'DNIS', STRING, 32, OPT),  # DNIS
         T(11, 'DialedNumber', STRING, 40, OPT),  # DialedNumber
