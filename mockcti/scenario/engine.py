@@ -547,6 +547,10 @@ class ScenarioEngine:
                 v = values.get(f.attr)
                 if v is not None and not isinstance(v, str):
                     values[f.attr] = str(v)
+        for item in cls.SPEC.floating:  # NamedVariables/NamedArrays and groups: mappings, checked at load
+            v = values.get(item.attr)
+            if isinstance(v, (list, tuple)):
+                values[item.attr] = tuple(_instances(item, v))
         if "invoke_id" in cls.__dataclass_fields__ and "invoke_id" not in values:
             values["invoke_id"] = getattr(ctx.request, "invoke_id", 0) if ctx.request is not None else 0
         try:
@@ -959,3 +963,32 @@ def _replace(msg: Message, **kw: Any) -> Message:
     import dataclasses
 
     return dataclasses.replace(msg, **kw)
+
+
+def _instances(item: Any, values: Any) -> Any:
+    """The instances a repeated field of an emitted or replied message takes, from the scenario's
+    mappings (:func:`mockcti.scenario.loader._repeated_value` checked them): NamedVariable, NamedArray
+    or the group's class, a nested group's too; a text member given a number (a ``${…}``) takes its text."""
+    from mockcti.wire.spec import Group
+    from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, NamedArray, NamedVariable
+
+    for v in values:
+        if not isinstance(v, Mapping):  # already an instance (e.g. ${request.named_variables})
+            yield v
+        elif isinstance(item, Group):
+            members = {mb.attr: mb for mb in item.members}
+            kw = {}
+            for key, x in v.items():
+                mb = members.get(key)
+                if isinstance(mb, Group) and isinstance(x, (list, tuple)):
+                    x = tuple(_instances(mb, x))
+                elif mb is not None and mb.kind.py_type is str and x is not None and not isinstance(x, str):
+                    x = str(x)
+                kw[key] = x
+            yield item.cls(**kw)
+        elif item.kind is NAMEDVAR:
+            yield NamedVariable(name=str(v["name"]), value=str(v["value"]))
+        elif item.kind is NAMEDARRAY:
+            yield NamedArray(index=int(v["index"]), name=str(v["name"]), value=str(v["value"]))
+        else:
+            yield v

@@ -749,9 +749,93 @@ def _enum_owners(name: str) -> list[str]:
                   and name in obj.__members__)
 
 
-def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ...], request: Any) -> Any:
-    """Check (and resolve names in) one field value of message ``mt``."""
-    info = _field_info(mt).get(fname)
+def _member_info(item: Any) -> tuple[str, int | None, bool]:
+    """(kind, max size, signed) of a group member or NamedVariable/NamedArray part, as :func:`_field_info`."""
+    k = item.kind
+    if k.size is not None:
+        return ("int", k.size, False)
+    return ("bytes" if k.py_type is bytes else "str", item.max_len, False)
+
+
+#: the parts of one NamedVariable / NamedArray in a scenario (reference §1: VariableName <= 33 and
+#: VariableValue <= 211 bytes with their NULs, VariableIndex a UCHAR)
+_NAMED_PARTS = {"NAMEDVAR": (("name", "str", 33), ("value", "str", 211)),
+                "NAMEDARRAY": (("index", "int", 1), ("name", "str", 33), ("value", "str", 211))}
+
+
+def _repeated_value(ctx: _Ctx, mt: Any, fname: str, value: list, path: tuple[Any, ...], request: Any) -> Any:
+    """A repeated field of an emitted or replied message: NamedVariables / NamedArrays (mappings of
+    name, value and, for an array, index) or a group's instances (mappings of its members), each part
+    checked as a field is (kind, range, length: a value the message cannot carry is a load error at
+    its key, not a fault when it is sent). Kept plain: the engine builds the instances once ``${…}``
+    are substituted."""
+    from mockcti.wire.spec import SPECS, Group
+
+    item = next((it for it in SPECS[mt].floating if it.attr == fname), None)
+    if item is None:
+        return _plain(value)
+    if isinstance(item, Group):
+        members = {mb.attr: mb for mb in item.members}
+        parts = {a: (mb if isinstance(mb, Group) else _member_info(mb)) for a, mb in members.items()}
+        what = f"{item.cls.__name__} member of {mt.name}.{fname}"
+    else:
+        parts = {n: (k, size, False) for n, k, size in _NAMED_PARTS[item.kind.name]}
+        what = f"part of a {item.kind.name} (name, value{', index' if item.kind.name == 'NAMEDARRAY' else ''})"
+    out = []
+    for i, inst in enumerate(value):
+        p = path + (i,)
+        if not isinstance(inst, dict):
+            ctx.err(p, f"{fname}[{i}] must be a mapping of {', '.join(parts)}, got {_type_name(inst)}")
+            continue
+        got = {}
+        for key, v in inst.items():
+            if key not in parts:
+                ctx.err(p + (key,), _unknown(what, key, parts))
+                continue
+            info = parts[key]
+            if isinstance(info, Group):
+                if not isinstance(v, list):
+                    ctx.err(p + (key,), f"{key} is a repeated field: give a list, got {_type_name(v)}")
+                    continue
+                got[key] = _repeated_group(ctx, mt, info, v, p + (key,), request)
+            else:
+                got[key] = _field_value(ctx, mt, key, v, p + (key,), request, info=info)
+        if not isinstance(item, Group):
+            missing = [n for n in parts if n not in inst]
+            if missing:
+                ctx.err(p, f"{fname}[{i}] needs {' and '.join(missing)}")
+        out.append(got)
+    return out
+
+
+def _repeated_group(ctx: _Ctx, mt: Any, group: Any, value: list, path: tuple[Any, ...], request: Any) -> Any:
+    """A nested group's instances (see :func:`_repeated_value`)."""
+    from mockcti.wire.spec import Group
+
+    members = {mb.attr: mb for mb in group.members}
+    out = []
+    for i, inst in enumerate(value):
+        if not isinstance(inst, dict):
+            ctx.err(path + (i,), f"{group.attr}[{i}] must be a mapping of {', '.join(members)}, got {_type_name(inst)}")
+            continue
+        got = {}
+        for key, v in inst.items():
+            mb = members.get(key)
+            if mb is None:
+                ctx.err(path + (i, key), _unknown(f"{group.cls.__name__} member", key, members))
+            elif isinstance(mb, Group):
+                got[key] = _repeated_group(ctx, mt, mb, v, path + (i, key), request) if isinstance(v, list) else v
+            else:
+                got[key] = _field_value(ctx, mt, key, v, path + (i, key), request, info=_member_info(mb))
+        out.append(got)
+    return out
+
+
+def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ...], request: Any,
+                 info: tuple[str, int | None, bool] | None = None) -> Any:
+    """Check (and resolve names in) one field value of message ``mt`` (``info``: of a group member)."""
+    if info is None:
+        info = _field_info(mt).get(fname)
     if info is None:
         return value
     kind, size, _ = info
@@ -826,7 +910,29 @@ def _fields(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: Any) -
             ctx.err(path + (fname,), _unknown(f"field of {mt.name}", fname, info))
             continue
         out[fname] = _field_value(ctx, mt, fname, value, path + (fname,), request)
+        if info[fname][0] == "tuple" and isinstance(value, list) and out[fname] is not None:
+            out[fname] = _repeated_value(ctx, mt, fname, value, path + (fname,), request)
+    _named_total(ctx, out, path)
     return out
+
+
+def _named_total(ctx: _Ctx, fields: dict[str, Any], path: tuple[Any, ...]) -> None:
+    """All NamedVariables and NamedArrays of one message together: at most 2,000 bytes (reference §1,
+    each name and value with its NUL, an element's index byte); ``${…}`` values count as empty."""
+    from mockcti.wire.types import MAX_NAMED_DATA
+
+    def size(v: Any) -> int:
+        return 0 if not isinstance(v, str) or m.references(v) else len(v.encode("utf-8", "surrogatepass"))
+
+    total = 0
+    for fname, extra in (("named_variables", 2), ("named_arrays", 3)):
+        for inst in fields.get(fname) or ():
+            if isinstance(inst, dict):
+                total += extra + size(inst.get("name")) + size(inst.get("value"))
+    if total > MAX_NAMED_DATA:
+        key = "named_arrays" if fields.get("named_arrays") else "named_variables"
+        ctx.err(path + (key,), f"the named variables and arrays of one message are {total} bytes; at most "
+                               f"{MAX_NAMED_DATA} (each name and value with its NUL, an element's index byte)")
 
 
 def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: Any) -> tuple[m.Predicate, ...]:

@@ -1547,3 +1547,28 @@ def test_coalesced_or_reordered_messages_are_not_held_for_ever():
     # (the confirmation is no event: out of order, it overtakes the held one; both precede the close)
     assert [m.TYPE for m in h2.msgs(closing, sid)] == [MT.CLOSE_CONF, MT.SYSTEM_EVENT]
     assert type(closing[-1]).__name__ == "Close"
+
+
+def test_emit_builds_named_variables_arrays_and_groups_from_mappings():
+    """Repeated fields of an emitted message are given as mappings (NamedVariable: name and value;
+    NamedArray: index too; a group: its members), ``${…}`` substituted: the client gets them. Before,
+    the mappings went to the message as they were: a NamedVariable was a fault (cannot encode) and a
+    group (CTIClient) raised out of the hub."""
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: BEGIN_CALL_EVENT, fields: {call_id: 5, connection_device_id: "3001",
+                   named_variables: [{name: user.case, value: "C-${session.agent_id}"}],
+                   named_arrays: [{index: 2, name: user.list, value: b}],
+                   cti_clients: [{cti_client_signature: sig, cti_client_timestamp: 7}]}}
+    """)
+    a = h.open("1001")
+    msgs = h.msgs(h.send(a, W.HeartbeatReq(invoke_id=3), 2.0), a)
+    begin = [m for m in msgs if m.TYPE is MT.BEGIN_CALL_EVENT]
+    assert len(begin) == 1
+    assert begin[0].named_variables == (W.NamedVariable(name="user.case", value="C-1001"),)
+    assert begin[0].named_arrays == (W.NamedArray(index=2, name="user.list", value="b"),)
+    assert [(c.cti_client_signature, c.cti_client_timestamp) for c in begin[0].cti_clients] == [("sig", 7)]
+    assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]

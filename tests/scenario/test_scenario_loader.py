@@ -331,6 +331,27 @@ _EMIT = "name: x\ntimeline:\n  - at: 1\n    do: {emit: {message: %s, fields: {%s
     (_EMIT % ("CALL_DELIVERED_EVENT", "named_variables: abc"), "timeline[0].do.emit.fields.named_variables",
      "named_variables is a repeated field: give a list, got text"),
     (_EMIT % ("AGENT_STATE_EVENT", "agent_state: 3, agent_mode: AGENT"), "timeline[0].do.emit.fields.agent_mode", "AGENT names different values in different enumerations; give the number"),
+    # repeated fields: each NamedVariable/NamedArray part and group member checked as a field is
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_variables: [{name: a, value: " + "x" * 211 + "}]"),
+     "timeline[0].do.emit.fields.named_variables[0].value", "value holds at most 210 bytes, got 211"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_variables: [{name: " + "n" * 33 + ", value: v}]"),
+     "timeline[0].do.emit.fields.named_variables[0].name", "name holds at most 32 bytes, got 33"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_arrays: [{index: 256, name: a, value: v}]"),
+     "timeline[0].do.emit.fields.named_arrays[0].index", "256 does not fit in index (1 byte(s))"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_variables: [{name: a}]"),
+     "timeline[0].do.emit.fields.named_variables[0]", "named_variables[0] needs value"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_variables: [abc]"),
+     "timeline[0].do.emit.fields.named_variables[0]", "named_variables[0] must be a mapping of name, value, got text"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_variables: [" + ", ".join(f"{{name: v{i}, value: {'x' * 200}}}" for i in range(10)) + "]"),
+     "timeline[0].do.emit.fields.named_variables", "the named variables and arrays of one message are 2040 bytes; at most 2000"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "cti_clients: [{cti_client_signature: " + "s" * 64 + ", cti_client_timestamp: 0}]"),
+     "timeline[0].do.emit.fields.cti_clients[0].cti_client_signature", "cti_client_signature holds at most 63 bytes, got 64"),
+    (_REPLY % ("SNAPSHOT_CALL_REQ", "SNAPSHOT_CALL_CONF", "call_devices: [{call_device_id: " + "d" * 64 + "}]"),
+     "rules[0].then[0].reply.fields.call_devices[0].call_device_id", "call_device_id holds at most 63 bytes, got 64"),
+    (_REPLY % ("SNAPSHOT_CALL_REQ", "SNAPSHOT_CALL_CONF", "call_devices: [{bogus: 1}]"),
+     "rules[0].then[0].reply.fields.call_devices[0].bogus", "unknown CallDevice member of SNAPSHOT_CALL_CONF.call_devices 'bogus'"),
+    (_REPLY % ("SNAPSHOT_CALL_REQ", "SNAPSHOT_CALL_CONF", "call_devices: [{call_device_connection_state: 70000}]"),
+     "rules[0].then[0].reply.fields.call_devices[0].call_device_connection_state", "70000 does not fit in call_device_connection_state (2 byte(s))"),
 ])
 def test_field_values_of_the_wrong_kind_are_located_errors(text, key_path, needle):
     """A field value a message cannot carry (wrong type, unknown or ambiguous name, out of the
