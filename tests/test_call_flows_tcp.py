@@ -409,3 +409,31 @@ async def test_a_call_variable_the_server_sent_can_be_set_back(world):
     assert fail.text == "CallVariable3 (tag 15) has 42 bytes; the maximum is 41"
     snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
     assert (snap.call_variable1, snap.call_variable2, snap.call_variable3) == (full, full, None)
+
+
+async def test_a_string_at_its_maximum_without_its_nul_is_refused_and_the_session_goes_on(world):
+    """Reference §1: a STRING's maximum counts the NUL, also when a client leaves it out. A
+    MAKE_CALL_REQ whose CallVariable1 is 41 bytes of text and no NUL is refused FAILURE_CONF
+    E_CTI_INVALID_FIELD_LENGTH, InvokeID echoed, the journal's PROTO-FIELD-LENGTH naming the field; the
+    session answers the next request. Before, the call was made and its BEGIN_CALL_EVENT (CallVariable1
+    41 bytes + NUL) could not be encoded: a fault, and the desktop never heard the call begin. 40 bytes
+    without the NUL are taken."""
+    a = world.agents["1001"]
+    await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+
+    def make_call(invoke_id: int, variable: bytes) -> bytes:
+        raw = encode(MakeCallReq(invoke_id=invoke_id, agent_instrument="3001", dialed_number="0611111111"), a.dialect)
+        body = raw[8:] + bytes((13, len(variable))) + variable  # v14: 1-byte tag and length
+        return len(body).to_bytes(4, "big") + raw[4:8] + body
+
+    a.send_bytes(make_call(41, b"y" * 41))
+    fail = await a.next_event(MT.FAILURE_CONF)
+    assert (fail.invoke_id, fail.status) == (41, StatusCode.E_CTI_INVALID_FIELD_LENGTH)
+    assert fail.text.startswith("CallVariable1 (tag 13) has 41 bytes without the terminating NUL")
+    [v] = [e for e in world.server.journal.entries(kind="violation") if e.data["rule"] == "PROTO-FIELD-LENGTH"]
+    assert "CallVariable1 (tag 13)" in v.data["detail"]
+    a.send_bytes(make_call(42, b"z" * 40))
+    conf = await a.next_event(MT.MAKE_CALL_CONF)
+    assert conf.invoke_id == 42
+    begin = await a.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == conf.new_call_id)
+    assert begin.call_variable1 == "z" * 40
