@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
+from mockcti.hub import CATCH_UP_SLICE, CatchUp
 from mockcti.wire import MessageType
 from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
 from mockcti.wire.messages import (AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq,
@@ -269,8 +270,8 @@ class LoadGenerator:
 
     #: queued calls looked at per sweep
     queued_looks = 32
-    #: most arrivals placed in one run of the timers when catching up (see _arrive)
-    burst = 50
+    #: most arrivals placed in one run of the timers when catching up (see _arrive, hub.CatchUp)
+    burst = CATCH_UP_SLICE
 
     def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
         self.spec = spec
@@ -298,7 +299,7 @@ class LoadGenerator:
         self._hold_share = self._consult_share = self._transfer_share = 0.0
         #: consultation call ID -> the generated call it is about (not offered calls: not in ``calls``)
         self._consults: dict[int, int] = {}
-        self._burst_at, self._burst_n = -1.0, 0  # arrivals placed in the timer run at time _burst_at
+        self._pace = CatchUp(self.burst)  # when the next arrival's timer runs (anchored, caught up in slices)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -418,13 +419,7 @@ class LoadGenerator:
         # fired late catches up in slices of ``burst`` arrivals, each a timer of its own, so that the
         # server reads its sockets and signals in between (all at once, a loop late by a second at
         # 1,000 calls/s placed a thousand calls in one go and fell further behind)
-        due = self.started_at + self._n / spec.calls_per_s
-        if now != self._burst_at:
-            self._burst_at, self._burst_n = now, 0
-        self._burst_n += 1
-        if due <= now and self._burst_n >= self.burst:
-            due = now + 1e-6
-        hub.schedule(due, self._arrive)
+        hub.schedule(self._pace.timer_at(self.started_at + self._n / spec.calls_per_s, now), self._arrive)
         if spec.max is not None and self.active >= spec.max:
             self.stats.skipped += 1
             return

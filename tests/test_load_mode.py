@@ -849,6 +849,60 @@ def test_calls_per_minute_arrivals_are_reproducible_from_the_seed_and_at_the_rat
     assert len({d["call_id"] for d in a}) == len(a)
 
 
+def _arrival_times(per_minute: float, seed: int, step: float | None, *, until: float = 600.0) -> list[float]:
+    """When the "inbound call" happenings of start_inbound_calls were placed on a hub ticked every
+    ``step`` seconds, or (``None``) exactly at each of its deadlines, up to ``until``."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+
+    hub = Hub(ContactCenter(default_center()))
+    hub.start_inbound_calls(0.0, per_minute, seed=seed, abandon_after=None)
+    t = 0.0
+    for _ in range(100_000):  # bounded: ~10 * per_minute deadlines, or until / step steps
+        nxt = hub.next_deadline() if step is None else t + step
+        if nxt is None or nxt > until:
+            break
+        t = nxt
+        hub.tick(t)
+    hub.tick(until)
+    return [e.t for e in happenings(hub, "inbound call")]
+
+
+@pytest.mark.parametrize("step", [1.0, 7.0])
+def test_calls_per_minute_arrivals_are_anchored_not_drifting_with_coarse_timer_steps(step):
+    """Each next arrival was scheduled from the time of the timer step that placed the one before,
+    not from when that one was due: 60 calls a minute on 1-second steps came out at ~40. Now the
+    arrivals are anchored at the start: however coarse the steps, 10 minutes hold the arrivals that
+    timers run at their exact deadlines place (10 * N on average, Poisson), each late by less than
+    a step."""
+    total = 0
+    for seed in range(4):
+        exact = _arrival_times(60, seed, None)
+        coarse = _arrival_times(60, seed, step)
+        assert abs(len(coarse) - len(exact)) <= 1, (seed, len(coarse), len(exact))
+        assert all(0 <= c - e < step for c, e in zip(coarse, exact)), seed
+        total += len(coarse)
+    assert 4 * 600 * 0.9 <= total <= 4 * 600 * 1.1, total  # 2,400 expected (sd ~49); drifting: ~1,500
+
+
+def test_calls_per_minute_a_late_timer_catches_up_in_slices_not_in_one_go():
+    """60,000 calls a minute (the most serve takes) on a loop late by 2 s: the ~2,000 arrivals due are
+    placed a slice (50, as --load's: README) per run of the timers, each run a loop turn of its own where
+    the server reads its sockets and signals, not all at once; once caught up, none is missing."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+
+    hub = Hub(ContactCenter(default_center()))
+    hub.start_inbound_calls(0.0, 60_000, seed=1, abandon_after=None)
+    hub.tick(2.0)
+    assert len(happenings(hub, "inbound call")) == 50
+    for k in range(1, 101):  # loop turns a millisecond apart
+        hub.tick(2.0 + k / 1000)
+    placed = len(happenings(hub, "inbound call"))
+    assert 2100 * 0.9 <= placed <= 2100 * 1.1, placed  # 1,000 a second over 2.1 s (sd ~46)
+    assert placed == len(_arrival_times(60_000, 1, None, until=2.1))
+
+
 def test_calls_per_minute_can_be_limited_to_csqs_and_zero_means_none():
     only, _ = _arrivals(6, seed=1, csqs=["Support"])
     assert only and {d["csq"] for d in only} == {"Support"}
