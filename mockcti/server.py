@@ -263,6 +263,7 @@ class MockServer:
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
         self._refusing = False  # begin_stop() ran, start() not since: a new connection is closed at once
+        self._served: asyncio.Future[None] | None = None  # what serve_forever() awaits: done once stop() begins
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -327,6 +328,8 @@ class MockServer:
             return
         self._stopping = True
         self._refusing = True
+        if self._served is not None and not self._served.done():
+            self._served.set_result(None)  # serve_forever() returns
         self._stop_listening()
         self._run(self.hub.shutdown(self.now()))
         self._flush()
@@ -362,8 +365,17 @@ class MockServer:
             self._stopping = False
 
     async def serve_forever(self) -> None:
-        assert self._server is not None
-        await self._server.serve_forever()
+        """Serve until cancelled (``mockcti serve``: Ctrl-C, SIGTERM), or until :meth:`stop` begins.
+        The server listens from :meth:`start` on; the listening socket is left to :meth:`stop`, which
+        the caller awaits next. asyncio's ``Server.serve_forever()`` closed it itself when cancelled,
+        before stop() ran: a connection accepted in that loop turn got no transport (CPython issue
+        #109564) and stayed open, its client never told (see :func:`stop_listening`)."""
+        assert self._server is not None and self._loop is not None
+        if self._stopping:
+            return
+        if self._served is None or self._served.done():
+            self._served = self._loop.create_future()
+        await asyncio.shield(self._served)  # (a cancelled caller leaves it for another one)
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -87,6 +87,54 @@ def test_connections_that_arrive_as_the_server_stops_are_closed_not_left_open(lo
 
     run_on(loop, main)
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_connections_that_arrive_as_serve_forever_is_cancelled_are_closed_not_leaked(loop):
+    """``mockcti serve`` on Ctrl-C / SIGTERM cancels ``MockServer.serve_forever()``, then stop()s the
+    server. asyncio's ``Server.serve_forever()`` closed the listening socket itself when cancelled,
+    before stop() ran: a socket accepted in that loop turn got no transport (CPython issue #109564)
+    and stayed open, its client never told, until the garbage collector closed it with a
+    ResourceWarning. Now serve_forever() leaves the listening socket to stop() (stop_listening), and
+    every client sees its connection end."""
+    async def main():
+        gc.collect()  # what earlier tests left is not this test's
+        for yields in range(8):  # where the accept lands relative to the cancellation depends on the loop
+            server = await MockServer(config=ServerConfig(port=0, shutdown_grace=60)).start()
+            serving = asyncio.create_task(server.serve_forever())
+            await asyncio.sleep(0)
+            clients = []
+            for _ in range(20):  # connecting without a turn of the loop: the server accepts them in its own time
+                sock = socket.socket()
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", server.port))
+                clients.append(sock)
+            for _ in range(yields):
+                await asyncio.sleep(0)
+            serving.cancel()  # what serve's SIGTERM handler (and Ctrl-C) does
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            await asyncio.wait_for(server.stop(), 10)  # then serve stops the server (not the 60 s grace)
+            for _ in range(10):  # transports still coming up
+                await asyncio.sleep(0)
+            with warnings.catch_warnings(record=True) as caught:  # no accepted socket left for the collector
+                warnings.simplefilter("always", ResourceWarning)
+                gc.collect()
+            leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+            for sock in clients if leaked else ():
+                sock.close()
+            assert not leaked, f"{len(leaked)} ResourceWarnings after Ctrl-C ({yields} yields): {leaked[0]}"
+            for sock in clients:
+                host, port = sock.getsockname()[:2]
+                assert await ended(sock), f"connection {host}:{port} left open after Ctrl-C ({yields} yields)"
+                sock.close()
+            assert not server.connections and not server.hub.conns
+        server = await MockServer(config=ServerConfig(port=0)).start()  # stopped from elsewhere: it returns
+        serving = asyncio.create_task(server.serve_forever())
+        await asyncio.sleep(0)
+        await server.stop()
+        assert await asyncio.wait_for(serving, 10) is None
+
+    run_on(loop, main)
+
 
 async def _open_session(server: MockServer, idle_timeout: int = 60) -> socket.socket:
     from mockcti.wire import Dialect, encode
