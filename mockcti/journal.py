@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from mockcti.wire.render import message_to_dict
 
-__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS", "FINDING_KINDS", "DEFAULT_MAX_OTHER",
+__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS", "FINDING_KINDS", "CALL_TRAFFIC", "DEFAULT_MAX_OTHER",
            "DEFAULT_MAX_FINDINGS", "DEFAULT_MAX_CLOSED_SESSIONS"]
 
 # kind -> meaning
@@ -38,6 +38,12 @@ ENTRY_KINDS = {
     "note": "anything else worth keeping",
 }
 _MESSAGE_KINDS = frozenset(("in", "out"))
+#: the ``what`` of the happenings a call generator records for every call it places (its arrival, its
+#: caller hanging up or abandoning: ``serve --calls-per-minute``, ``serve --load``): traffic, as
+#: messages are, not news (50 calls/s is 50 such lines a second); ``--log-level warning`` leaves
+#: them out with the messages and keeps the other happenings
+CALL_TRAFFIC = frozenset(("inbound call", "inbound caller abandoned", "load call", "load caller hung up",
+                          "load caller abandoned"))
 #: the kinds a report lists one by one (summary.json "violations" and "faults"): kept up to ``max_findings``
 FINDING_KINDS = frozenset(("violation", "fault"))
 _OTHER_KINDS = frozenset(ENTRY_KINDS) - _MESSAGE_KINDS - FINDING_KINDS

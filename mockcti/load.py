@@ -855,7 +855,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
                         "callers not answered within S s abandon; a statistics line on stderr every second "
-                        "(not with --quiet; --log-level warning leaves out the per-message trace) and a "
+                        "(not with --quiet; --log-level warning leaves out the per-message and per-call trace) and a "
                         "summary at the end")
 
 

@@ -808,6 +808,47 @@ def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(m
     assert journal.counts["in"] == journal.counts["out"] == 6  # counted either way
 
 
+@pytest.mark.parametrize("json_lines", [False, True], ids=["text", "json"])
+def test_log_level_warning_leaves_out_the_per_call_happenings_of_the_generators(json_lines):
+    """README: `--log-level warning` keeps the load line and leaves out the per-message trace; yet
+    every generated call still printed a happening line ("load call", its caller hanging up or
+    abandoning; "inbound call" of --calls-per-minute): at 50 calls/s a trace of its own. At warning
+    they are left out with the messages; what is news stays (the center replaced under the
+    generator, a violation); at info they are all there."""
+    import io
+
+    from mockcti.center import ContactCenter
+    from mockcti.commands.serve import Trace
+    from mockcti.hub import Hub
+    from mockcti.journal import Journal
+    from mockcti.load import LoadGenerator
+
+    shown = {}
+    for level in ("info", "warning"):
+        out = io.StringIO()
+        journal = Journal(keep=False)
+        trace = Trace(out, json_lines=json_lines, verbose=False, level=level)
+        journal.add_sink(trace)
+        hub = Hub(ContactCenter(two_agent_center()), journal=journal)
+        gen = LoadGenerator(parse_load_spec("calls_per_s=4,handle_time=0.5,answer_after=0.1,caller_hangup=1,"
+                                            "abandon_after=0.3,hold=0,transfer=0,conference=0"))
+        gen.start(hub, 0.0)
+        hub.start_inbound_calls(0.0, 600, seed=1, abandon_after=0.2)
+        t = advance(hub, 0.0, 3.0)
+        hub.center = ContactCenter(two_agent_center())  # (as POST /reset does)
+        advance(hub, t, 0.5)
+        hub.journal.record("violation", 9.0, 1, rule="PROTO-TEST", detail="a violation", explanation="")
+        trace.close()  # (the trace writes on a thread of its own: all of it is out once closed)
+        shown[level] = out.getvalue()
+    for what in ("load call", "load caller hung up", "load caller abandoned", "inbound call",
+                 "inbound caller abandoned"):
+        assert what in shown["info"], what
+    per_call = [line for line in shown["warning"].splitlines()
+                if any(w in line for w in ("load call", "load caller", "inbound call", "inbound caller"))]
+    assert per_call == [], per_call[:3]
+    assert "the center was replaced" in shown["warning"] and "PROTO-TEST" in shown["warning"]
+
+
 # -- `mockcti serve --calls-per-minute R --seed S`: Poisson arrivals (Hub.start_inbound_calls) -----------------
 
 

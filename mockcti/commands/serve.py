@@ -72,7 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="level of the trace (debug = every field; info = messages; warning = violations, faults "
-                        "and happenings; error = violations and faults only)")
+                        "and happenings, but not the per-call ones of --calls-per-minute and --load; error = "
+                        "violations and faults only)")
     _add_optional_features(p)
 
 
@@ -114,6 +115,8 @@ class Trace:
         #: entry kinds this level leaves out: warning the messages and connections, error all but what
         #: fails a run (violations, faults)
         self._hidden = frozenset() if self.wants_messages else frozenset(_LOW_KINDS[level])
+        #: happenings this level leaves out (``what``): at warning a call generator's per-call ones
+        self._traffic = frozenset() if self.wants_messages else _call_traffic()
         self.dropped = 0
         self.broken: str | None = None  # why the trace stopped (the stream failed)
         self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
@@ -168,6 +171,8 @@ class Trace:
             return
         if entry.kind in self._hidden:
             return
+        if entry.kind == "happening" and self._traffic and entry.data.get("what") in self._traffic:
+            return
         if self.json_lines:
             self._emit(entry.to_json() + "\n")
             return
@@ -192,7 +197,14 @@ class Trace:
         self._emit(line + "\n")
 
 
-#: what --log-level warning / error leave out of the trace
+def _call_traffic() -> frozenset[str]:
+    from mockcti.journal import CALL_TRAFFIC  # (imported when a trace is made: --help stays fast)
+
+    return CALL_TRAFFIC
+
+
+#: what --log-level warning / error leave out of the trace (warning: a call generator's per-call
+#: happenings too, mockcti.journal.CALL_TRAFFIC)
 _LOW_KINDS = {"warning": ("in", "out", "connect", "close"),
               "error": ("in", "out", "connect", "close", "happening", "scenario", "rejected", "note")}
 
