@@ -526,26 +526,41 @@ class Hub:
         if per_minute <= 0:
             return
         rng = random.Random(seed)
-        names = list(csqs) if csqs is not None else [c.name for c in self.center.config.csqs]
+        wanted = list(csqs) if csqs is not None else None
         mean = 60.0 / per_minute
+        # the CSQs calls go to, of the center now in place: the control API (POST /reset, POST /scenario)
+        # or a scenario may put in another one, with other CSQs (a name it lacks raised KeyError in the
+        # timer, and arrivals stopped for good)
+        names: list[str] = []
+        of: ContactCenter | None = None
         # anchored at the start: each arrival is due an exponential gap after the one before was due,
         # not after the timer run that placed it (CatchUp)
         due = now + rng.expovariate(1.0 / mean)
         pace = CatchUp()
 
         def arrive() -> None:
-            nonlocal due
-            csq = rng.choice(names)
-            ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
+            nonlocal due, names, of
             center = self.center
+            if center is not of:
+                known = [c.name for c in center.config.csqs]
+                names = known if wanted is None else [n for n in wanted if n in known]
+                if not names:
+                    self.journal.record("happening", self.now, None, what="inbound calls: the contact center has "
+                                        "no CSQ to call; no call is placed while it has none", csqs=wanted)
+                of = center
+            if names:  # (the draws in their first order: a seed places the calls it always placed)
+                csq = rng.choice(names)
+                ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
+            due += rng.expovariate(1.0 / mean)
+            self.schedule(pace.timer_at(due, self.now), arrive)
+            if not names:
+                return
             call_id, deliveries = center.deliver_call(self.now, csq=csq, ani=ani)
             self.journal.record("happening", self.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
             self._deliver(deliveries, self.now)
             if abandon_after is not None:
                 call = center.calls[call_id]
                 self.schedule(self.now + abandon_after, lambda: abandon(center, call))
-            due += rng.expovariate(1.0 / mean)
-            self.schedule(pace.timer_at(due, self.now), arrive)
 
         def abandon(center: ContactCenter, call: Any) -> None:
             if self.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:

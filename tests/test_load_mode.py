@@ -950,6 +950,37 @@ def test_calls_per_minute_can_be_limited_to_csqs_and_zero_means_none():
     assert _arrivals(0, seed=1)[0] == []
 
 
+def test_calls_per_minute_follow_a_center_put_in_place_with_other_csqs():
+    """The control API (POST /scenario with a center, POST /reset) or a scenario may put in a center
+    with other CSQs: the next arrival raised KeyError ("unknown CSQ 'Sales'") in the server's timer
+    (an internal error) and no call arrived again. Now the calls go to the CSQs of the center in
+    place; one with no CSQ gets no call (a happening says so once) until a center with CSQs is back."""
+    import dataclasses
+
+    from mockcti.center import ContactCenter
+    from mockcti.center.config import CSQConfig
+    from mockcti.hub import Hub
+
+    base = default_center()
+    billing = dataclasses.replace(base, csqs=(CSQConfig("Billing", 7),),
+                                  agents=tuple(dataclasses.replace(a, csqs=("Billing",)) for a in base.agents))
+    hub = Hub(ContactCenter(base))
+    hub.start_inbound_calls(0.0, 60, seed=1)
+    for center, start in ((ContactCenter(billing), 60), (ContactCenter(dataclasses.replace(base, csqs=(),
+                          agents=tuple(dataclasses.replace(a, csqs=()) for a in base.agents))), 120),
+                          (ContactCenter(base), 180)):
+        for i in range(start - 59, start + 1):
+            hub.tick(float(i))
+        hub.center = center
+    for i in range(181, 241):
+        hub.tick(float(i))
+    calls = happenings(hub, "inbound call")
+    by_minute = [{e.data["csq"] for e in calls if m * 60 < e.t <= (m + 1) * 60} for m in range(4)]
+    assert by_minute == [{"Sales", "Support"}, {"Billing"}, set(), {"Sales", "Support"}], by_minute
+    none = [e for e in hub.journal.entries(kind="happening") if "no CSQ to call" in e.data["what"]]
+    assert len(none) == 1 and 120 < none[0].t <= 121
+
+
 def test_a_bridge_sees_every_generated_call_begin():
     calls, seen = _arrivals(12, seed=3, seconds=120, bridge=True)
     begun = [m.call_id for m in seen if m.TYPE == MT.BEGIN_CALL_EVENT]
