@@ -261,3 +261,38 @@ def test_the_report_holds_the_shutdown_of_the_clients_still_connected(tmp_path, 
                                  ("close", 2, "closed by server: server shutdown")]
     summary = json.loads((reports / "summary.json").read_text())
     assert summary["counts"]["messages_out"] == 2 and summary["sessions"]["1"]["out"] == 2
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, monkeypatch, loop):
+    """SIGTERM cancelled serve's main task; a second SIGTERM while the server told its clients and let
+    them drain (up to the shutdown grace) cancelled that shutdown: a CancelledError traceback, exit
+    status 1 and a --report without its summary. The shutdown under way now goes to its end."""
+    import asyncio
+    import os
+
+    from mockcti.server import MockServer
+
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    real_forever, real_stop = MockServer.serve_forever, MockServer.stop
+    signals = []
+
+    async def serve_forever(self):
+        signals.append("first")
+        os.kill(os.getpid(), signal.SIGTERM)  # the run ends
+        await real_forever(self)
+
+    async def stop(self):
+        if self._server is not None and len(signals) == 1:
+            signals.append("second")
+            os.kill(os.getpid(), signal.SIGTERM)  # again, while the server shuts down
+            for _ in range(5):  # (loop turns for the handler: bounded)
+                await asyncio.sleep(0.01)
+        await real_stop(self)
+
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    monkeypatch.setattr(MockServer, "stop", stop)
+    assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
+    assert signals == ["first", "second"]
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]

@@ -301,8 +301,17 @@ def run(args: argparse.Namespace) -> int:
 
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
+        ending = False  # the shutdown has begun
+
+        def on_sigterm() -> None:
+            # a second SIGTERM while the clients are told and drained (bounded by the shutdown grace)
+            # does not cut that short: it cancelled the shutdown itself, which ended in a traceback,
+            # exit status 1 and no report summary
+            if not ending:
+                me.cancel()
+
         try:  # SIGTERM (CI runners, containers) shuts down as cleanly as Ctrl-C
-            loop.add_signal_handler(signal.SIGTERM, me.cancel)
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
             pass
         try:
@@ -341,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
         except asyncio.CancelledError:
             pass
         finally:
+            ending = True
             # what makes traffic of its own stops at once (the load generator offers no more calls
             # while the clients drain, and its duration ends here)
             for f in reversed(features):
