@@ -118,6 +118,22 @@ def test_calls_per_minute_callers_abandon_after_the_patience_given(args, patienc
     assert serve.DEFAULT_ABANDON_AFTER == DEFAULT_ABANDON_AFTER  # what --help says is the hub's default
 
 
+@pytest.mark.parametrize("args", [[], ["--calls-per-minute", "0"], ["--load", "calls_per_s=1"]])
+def test_abandon_after_without_calls_per_minute_is_a_usage_error(args, monkeypatch, capsys):
+    """--abandon-after is the patience of the --calls-per-minute callers; without them it did nothing,
+    silently (with --load, whose callers never abandoned: --load takes abandon_after= in its SPEC)."""
+    from mockcti.server import MockServer
+
+    async def served(self):  # (were it to start, the run ends at once)
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--quiet", "--loop", "asyncio", "--abandon-after", "30", *args]) == 2
+    err = capsys.readouterr()
+    assert "--abandon-after 30: it is the patience of the --calls-per-minute callers" in err.err
+    assert "abandon_after=" in err.err and "listening" not in err.out
+
+
 class _Blocked(io.StringIO):
     """A terminal nobody reads: write() blocks until released."""
 

@@ -271,6 +271,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti serve: --abandon-after {args.abandon_after}: expected seconds > 0 and at most "
               f"{MAX_ABANDON_AFTER:,.0f}", file=sys.stderr)
         return 2
+    if args.abandon_after is not None and not args.calls_per_minute > 0:  # it did nothing, silently
+        print(f"mockcti serve: --abandon-after {args.abandon_after:g}: it is the patience of the --calls-per-minute "
+              f"callers, and no --calls-per-minute is given (--load takes abandon_after= in its SPEC)",
+              file=sys.stderr)
+        return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report every mistake precisely and stop
