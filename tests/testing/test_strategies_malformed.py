@@ -41,10 +41,14 @@ def test_every_malformed_frame_fails_with_its_labelled_status(data):
     assert isinstance(frame, MalformedFrame)
     # the table's status; a body the decoder cannot cut gets the profile's (ICM's E_CTI_BAD_MESSAGE_FORMAT under ucce)
     bad_format = frame.defect in ("truncated body", "floating length past the end", "truncated floating header")
-    assert frame.expected_status is (dialect.profile.status("bad_format") if bad_format else DEFECTS[frame.defect])
+    later_type = frame.defect == "unknown message type" and frame.expected_status is not DEFECTS[frame.defect]
+    if later_type:  # a UCCE number of a later version: the session answers 48, the codec (no session) 2
+        assert frame.expected_status is dialect.profile.status("type_for_version")
+    else:
+        assert frame.expected_status is (dialect.profile.status("bad_format") if bad_format else DEFECTS[frame.defect])
     err = decode_stream(frame.data, dialect)
     assert err is not None, f"{frame.defect}: decoded without error"
-    assert err.status is frame.expected_status, f"{frame.defect}: {err}"
+    assert err.status is (DEFECTS[frame.defect] if later_type else frame.expected_status), f"{frame.defect}: {err}"
     assert isinstance(err, FrameError) == frame.closes_connection
     if isinstance(err, FrameError):
         assert not err.recoverable
