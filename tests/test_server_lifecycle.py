@@ -37,6 +37,27 @@ async def ended(sock: socket.socket) -> bool:
     return True
 
 
+async def nothing_leaked(clients, after: str) -> None:
+    """No accepted socket is left for the garbage collector (the clients' sockets are closed if one is)."""
+    for _ in range(10):  # transports still coming up
+        await asyncio.sleep(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    for sock in clients if leaked else ():
+        sock.close()
+    assert not leaked, f"{len(leaked)} ResourceWarnings after {after}: {leaked[0]}"
+
+
+async def all_ended(clients, after: str) -> None:
+    """Every client sees its connection end (then its socket is closed)."""
+    for sock in clients:
+        host, port = sock.getsockname()[:2]
+        assert await ended(sock), f"connection {host}:{port} left open after {after}"
+        sock.close()
+
+
 @pytest.mark.parametrize("which", ["cti", "control"])
 @pytest.mark.parametrize("loop", LOOPS)
 def test_connections_that_arrive_as_the_server_stops_are_closed_not_left_open(loop, which):
@@ -66,20 +87,9 @@ def test_connections_that_arrive_as_the_server_stops_are_closed_not_left_open(lo
             for _ in range(yields):
                 await asyncio.sleep(0)
             await asyncio.wait_for(stopped(), 10)  # not the 60 s grace
-            for _ in range(10):  # transports still coming up
-                await asyncio.sleep(0)
-            with warnings.catch_warnings(record=True) as caught:  # no accepted socket left for the collector
-                warnings.simplefilter("always", ResourceWarning)
-                gc.collect()
-            leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-            for sock in clients if leaked else ():
-                sock.close()
-            assert not leaked, f"{len(leaked)} ResourceWarnings after stop() ({yields} yields): {leaked[0]}"
+            await nothing_leaked(clients, f"stop() ({yields} yields)")
             served = {e.data["peer"] for e in server.journal.entries(kind="connect")}
-            for sock in clients:
-                host, port = sock.getsockname()[:2]
-                assert await ended(sock), f"connection {host}:{port} left open after stop() ({yields} yields)"
-                sock.close()
+            await all_ended(clients, f"stop() ({yields} yields)")
             if control is not None:
                 await server.stop()
             assert not server.connections and not server.hub.conns
@@ -113,19 +123,8 @@ def test_connections_that_arrive_as_serve_forever_is_cancelled_are_closed_not_le
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
             await asyncio.wait_for(server.stop(), 10)  # then serve stops the server (not the 60 s grace)
-            for _ in range(10):  # transports still coming up
-                await asyncio.sleep(0)
-            with warnings.catch_warnings(record=True) as caught:  # no accepted socket left for the collector
-                warnings.simplefilter("always", ResourceWarning)
-                gc.collect()
-            leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-            for sock in clients if leaked else ():
-                sock.close()
-            assert not leaked, f"{len(leaked)} ResourceWarnings after Ctrl-C ({yields} yields): {leaked[0]}"
-            for sock in clients:
-                host, port = sock.getsockname()[:2]
-                assert await ended(sock), f"connection {host}:{port} left open after Ctrl-C ({yields} yields)"
-                sock.close()
+            await nothing_leaked(clients, f"Ctrl-C ({yields} yields)")
+            await all_ended(clients, f"Ctrl-C ({yields} yields)")
             assert not server.connections and not server.hub.conns
         server = await MockServer(config=ServerConfig(port=0)).start()  # stopped from elsewhere: it returns
         serving = asyncio.create_task(server.serve_forever())

@@ -11,19 +11,27 @@ MESSAGE_ID_HELP = ("wire number of a message whose number is unknown (reference 
                    "numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
 
 
+def _numbered(items, example: str) -> dict[str, int]:
+    """``KEY=NUMBER`` items (the number in any base ``int(x, 0)`` reads) as {KEY: NUMBER}; a malformed
+    item: ValueError naming it and showing ``example``."""
+    table: dict[str, int] = {}
+    for item in items:
+        key, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            table[key.strip()] = int(number, 0)
+        except ValueError:
+            raise ValueError(f"{item!r}: expected {example}") from None
+    return table
+
+
 def with_message_ids(profile, items):
     """``profile`` with the ``--message-id NAME=NUMBER`` items (``Profile.with_type_ids``), the same for
     ``mockcti serve`` and ``mockcti decode``. A malformed item, an unknown message, one with a documented
     number, a number out of range or taken: ValueError naming it."""
-    remap: dict[str, int] = {}
-    for item in items:
-        name, sep, number = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            remap[name.strip().upper()] = int(number, 0)
-        except ValueError:
-            raise ValueError(f"{item!r}: expected NAME=NUMBER, e.g. QUERY_QUEUE_STATISTICS_REQ=259") from None
+    remap = {name.upper(): n for name, n in
+             _numbered(items, "NAME=NUMBER, e.g. QUERY_QUEUE_STATISTICS_REQ=259").items()}
     if not remap:
         return profile
     try:
@@ -35,16 +43,21 @@ def with_message_ids(profile, items):
 def with_field_tags(profile, items):
     """``profile`` with the ``--field-tag MESSAGE.Field=TAG`` items (``Profile.with_field_tags``).
     A malformed item, an unknown message or field, a tag out of range or taken: ValueError naming it."""
-    table: dict[str, int] = {}
-    for item in items:
-        key, sep, number = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            table[key.strip()] = int(number, 0)
-        except ValueError:
-            raise ValueError(f"{item!r}: expected MESSAGE.Field=TAG, e.g. SNAPSHOT_DEVICE_CONF.CallState=75") from None
+    table = _numbered(items, "MESSAGE.Field=TAG, e.g. SNAPSHOT_DEVICE_CONF.CallState=75")
     return profile.with_field_tags(table) if table else profile
+
+
+def renumbered(command: str, profile, args):
+    """``profile`` with the command's ``--message-id`` and ``--field-tag`` options applied; None (the
+    error said on stderr, naming the option) when one is bad — the caller exits 2."""
+    for option, apply, items in (("--message-id", with_message_ids, args.message_id),
+                                 ("--field-tag", with_field_tags, args.field_tag)):
+        try:
+            profile = apply(profile, items)
+        except ValueError as exc:
+            print(f"mockcti {command}: {option}: {exc}", file=sys.stderr)
+            return None
+    return profile
 
 
 def print_error(command: str, message: object) -> None:

@@ -6,7 +6,7 @@ import argparse
 import re
 import sys
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, with_field_tags, with_message_ids
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
 
 HELP = "decode CTI frames given as hex (argument or '-' for stdin) or raw bytes (--file)"
 
@@ -321,15 +321,8 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.wire.dialect import PROFILES
     from mockcti.wire.render import format_message, message_to_dict
 
-    try:
-        profile = with_message_ids(PROFILES[args.profile], args.message_id)
-    except ValueError as exc:
-        print(f"mockcti decode: --message-id: {exc}", file=sys.stderr)
-        return 2
-    try:
-        profile = with_field_tags(profile, args.field_tag)
-    except ValueError as exc:
-        print(f"mockcti decode: --field-tag: {exc}", file=sys.stderr)
+    profile = renumbered("decode", PROFILES[args.profile], args)
+    if profile is None:
         return 2
     if args.version is not None and not profile.supports(args.version):
         print(f"mockcti decode: --version {args.version} is not a {profile.name} protocol version "

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, with_field_tags, with_message_ids
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
@@ -250,15 +250,8 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         profile = dataclasses.replace(profile, min_version=lo, max_version=hi)
-    try:
-        profile = with_message_ids(profile, args.message_id)
-    except ValueError as exc:
-        print(f"mockcti serve: --message-id: {exc}", file=sys.stderr)
-        return 2
-    try:
-        profile = with_field_tags(profile, args.field_tag)
-    except ValueError as exc:
-        print(f"mockcti serve: --field-tag: {exc}", file=sys.stderr)
+    profile = renumbered("serve", profile, args)
+    if profile is None:
         return 2
     if args.max_body is not None and not 8 <= args.max_body <= 0xFFFFFFFF:
         print(f"mockcti serve: --max-body {args.max_body}: expected 8 .. {0xFFFFFFFF} bytes", file=sys.stderr)

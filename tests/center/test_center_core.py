@@ -243,13 +243,14 @@ def test_a_call_to_a_busy_agents_phone_fails_busy_and_the_consultation_can_be_gi
     assert seq(out, 3)[-1] == "CALL_FAILED_EVENT" and seq(out, 2) == []
 
 
-def consultation_answered(w, ready: bool):
-    """1001 answers a caller and consults 1002 (READY or not), who answers: (the call, the consultation)."""
+def consultation_answered(w, ready: bool, consult_type: int = 1):
+    """1001 answers a caller and consults 1002 (READY or not; ConsultType 1 transfer, 2 conference), who
+    answers: (the call, the consultation)."""
     w.login_ready(1, "1001")
     w.login_ready(2, "1002", ready=ready)
     cid = answered(w)
     out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
-                                    consult_type=1, dialed_number="3002"))
+                                    consult_type=consult_type, dialed_number="3002"))
     consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
     w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
     return cid, consult
@@ -287,13 +288,7 @@ def test_a_consulted_agent_hanging_up_itself_takes_the_after_call_state(w):
 
 
 def test_consult_conference_then_clear_call(w):
-    w.login_ready(1, "1001")
-    w.login_ready(2, "1002", ready=False)
-    cid = answered(w)
-    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
-                                    consult_type=2, dialed_number="3002"))
-    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
-    w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    cid, consult = consultation_answered(w, ready=False, consult_type=2)
     out = w.req(1, M.ConferenceCallReq(invoke_id=43, held_call_id=cid, active_call_id=consult,
                                        held_connection_device_id="3001", active_connection_device_id="3001"))
     conf = only(out, 1, MT.CONFERENCE_CALL_CONF)[0]
