@@ -312,3 +312,35 @@ def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, mo
     assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
     assert signals == ["first", "second"]
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeypatch, loop):
+    """A SIGTERM that came while the server was still starting (binding, its features starting: a
+    CI job cancelled in its first instants) cancelled that start: a CancelledError traceback out
+    of `mockcti serve`, exit status 1, the listening socket never closed and no report summary.
+    Now the start finishes and the server shuts down as after any SIGTERM: status 0, the summary."""
+    import asyncio
+    import os
+
+    from mockcti.server import MockServer
+
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    real_start = MockServer.start
+    served = []
+
+    async def start(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # the job is cancelled while the server binds
+        for _ in range(5):  # (loop turns for the handler: bounded)
+            await asyncio.sleep(0.01)
+        await real_start(self)
+
+    async def serve_forever(self):
+        served.append(True)
+
+    monkeypatch.setattr(MockServer, "start", start)
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
+    assert served == []  # it never served: the signal had already come
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]

@@ -299,13 +299,19 @@ def run(args: argparse.Namespace) -> int:
 
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
+        serving = False  # serve_forever() is awaited: a SIGTERM cancels it
         ending = False  # the shutdown has begun
+        terminated = False  # a SIGTERM came
 
         def on_sigterm() -> None:
-            # a second SIGTERM while the clients are told and drained (bounded by the shutdown grace)
-            # does not cut that short: it cancelled the shutdown itself, which ended in a traceback,
-            # exit status 1 and no report summary
-            if not ending:
+            # only serving is cancelled: a SIGTERM while the server starts (it cancelled the start:
+            # a traceback, exit status 1, the socket left open) lets the start finish, and the server
+            # then shuts down at once; a second SIGTERM while the clients are told and drained
+            # (bounded by the shutdown grace) does not cut that short (it cancelled the shutdown
+            # itself: a traceback, exit status 1 and no report summary)
+            nonlocal terminated
+            terminated = True
+            if serving and not ending:
                 me.cancel()
 
         try:  # SIGTERM (CI runners, containers) shuts down as cleanly as Ctrl-C
@@ -344,7 +350,9 @@ def run(args: argparse.Namespace) -> int:
               f"{served.min_version}-{served.max_version}, {len(server.center.config.agents)} agents, "
               f"{loop_name} loop)", flush=True)
         try:
-            await server.serve_forever()
+            serving = True
+            if not terminated:  # (no await between the flag and this test: a handler cannot run between)
+                await server.serve_forever()
         except asyncio.CancelledError:
             pass
         finally:
