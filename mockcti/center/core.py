@@ -1621,6 +1621,28 @@ class ContactCenter:
         return any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
                    for c in self._agent_calls(agent))
 
+    def _busy_destination(self, agent: Agent, dialed: str | None) -> Agent | None:
+        """The other agent whose phone ``dialed`` is, when that phone is busy (:meth:`_busy_phone`): a call a
+        client sends there does not ring (a UCCX agent line takes one call: QUERY_DEVICE_INFO_CONF
+        MaxActiveCalls 1; the UCCX Call Consult Transfer step has a Busy outcome). The one rule for every way
+        a client offers a call to an agent's phone: a call placed there (MAKE_CALL, CONSULT, a supervisor
+        assist or emergency call) fails busy once dialled (:meth:`_busy`), a single-step transfer or
+        conference is refused (:meth:`_refuse_busy_destination`)."""
+        target = self.by_device.get(dialed) if dialed else None
+        return target if target is not None and target is not agent and self._busy_phone(target) else None
+
+    def _refuse_busy_destination(self, agent: Agent, dialed: str | None, what: str) -> None:
+        """A single-step transfer or conference to a busy agent's phone (:meth:`_busy_destination`) fails as a
+        request, as the JTAPI request UCCX makes of Unified CM does (CTIERR_TRANSFERFAILED_DESTINATION_BUSY,
+        "attempt to transfer to a busy destination"): CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE with
+        CCX_AGENT_DEVICE_BUSY (88005, "agent device busy", as for the requester's own busy phone); the call
+        stays as it was, with the requesting agent. Its phone never rang there."""
+        target = self._busy_destination(agent, dialed)
+        if target is not None:
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"cannot {what} to {dialed}: the phone of agent {target.id} is busy "
+                                          "(it has an active call)"))
+
     def _may_place_call(self, agent: Agent, dialed: str) -> None:
         """What a new call from the agent's phone needs (MAKE_CALL_REQ, a supervisor assist or emergency
         call without a related call): the ACD rules, another phone, a free phone, the agent NOT_READY."""
@@ -1670,12 +1692,13 @@ class ContactCenter:
             calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))
+        busy = self._busy_destination(agent, dialed)
+        if busy is not None:
+            self._busy(out, call, busy, dialed)
+            return
         target = self.by_device.get(dialed)
         if target is not None and target is not agent:  # rings even if that agent is logged out: a phone is a phone
-            if self._busy_phone(target):
-                self._busy(out, call, target, dialed)
-            else:
-                self._offer(out, call, target, now)
+            self._offer(out, call, target, now)
             return
         far = Leg(dialed, None, LCS.LCS_ALERTING)
         self._put_leg(call, far)
@@ -1796,6 +1819,7 @@ class ContactCenter:
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
+        self._refuse_busy_destination(agent, req.dialed_number, f"transfer call {call.id}")
         data = self._joined_data(call, None, req)
         target = self.by_device.get(req.dialed_number)
         # the parties of the call once transferred (as a consultative transfer's): the others and the destination
@@ -1892,6 +1916,7 @@ class ContactCenter:
             raise Refused(control_failure(CF.CF_INVALID_CALLED_DEVICE, CCX.CCX_INVALID_ARGUMENT,
                                           f"{dialed} is already on call {call.id}"))
         self._room_in_conference(call, 1)
+        self._refuse_busy_destination(agent, dialed, f"conference call {call.id}")
         data = self._joined_data(call, None, req)
         added = M.ConnectedParty(connected_party_call_id=call.id,
                                  connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,

@@ -243,6 +243,38 @@ def test_a_call_to_a_busy_agents_phone_fails_busy_and_the_consultation_can_be_gi
     assert seq(out, 3)[-1] == "CALL_FAILED_EVENT" and seq(out, 2) == []
 
 
+@pytest.mark.parametrize("single_step", ["transfer", "conference"])
+def test_a_single_step_transfer_or_conference_to_a_busy_agents_phone_is_refused(w, single_step):
+    """MAKE_CALL and CONSULT to a busy agent's phone failed busy, but a single-step TRANSFER_CALL_REQ or
+    CONFERENCE_CALL_REQ to it rang there beside the call it talked on (the transferring agent already gone).
+    One busy rule for every call a client sends to an agent's phone; a single-step request fails as a request,
+    as the JTAPI transfer UCCX makes does (CTIERR_TRANSFERFAILED_DESTINATION_BUSY): CONTROL_FAILURE_CONF
+    CF_INVALID_OBJECT_STATE, CCX_AGENT_DEVICE_BUSY 88005, nothing to the busy agent nor the bridge, both calls as
+    they were. Once the phone is free the same request rings there."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002")
+    cid = answered(w)
+    other = answered(w, "1002", 2)
+    legs = {c: {d: lg.state for d, lg in w.c.calls[c].legs.items()} for c in (cid, other)}
+    req = (M.TransferCallReq(invoke_id=60, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                             held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                             dialed_number="3002")
+           if single_step == "transfer" else blind_conference(cid, "3002"))
+    out = w.req(1, req)
+    assert seq(out, 1) == ["CONTROL_FAILURE_CONF"] and seq(out, 2) == [] and seq(out, 9) == []
+    m = out[0].message
+    assert (m.invoke_id, m.failure_code, m.ccx_error_code) == (
+        req.invoke_id, ControlFailureCode.CF_INVALID_OBJECT_STATE, CCXErrorCode.CCX_AGENT_DEVICE_BUSY)
+    assert "3002" in m.text and "agent 1002" in m.text and "busy" in m.text
+    assert {c: {d: lg.state for d, lg in w.c.calls[c].legs.items()} for c in (cid, other)} == legs
+    assert (w.c.agents["1001"].state, w.c.agents["1002"].state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_TALKING)
+    w.c.hang_up(w.t, other)  # 1002's phone is free: the same request rings there
+    w.t += 1
+    out = w.req(1, req)
+    assert seq(out, 1)[0] in ("TRANSFER_CALL_CONF", "CONFERENCE_CALL_CONF")
+    assert "CALL_DELIVERED_EVENT" in seq(out, 2)
+
+
 def consultation_answered(w, ready: bool, consult_type: int = 1):
     """1001 answers a caller and consults 1002 (READY or not; ConsultType 1 transfer, 2 conference), who
     answers: (the call, the consultation)."""
