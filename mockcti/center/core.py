@@ -460,6 +460,10 @@ class Agent:
     pending_reason: int = 0
     #: RESERVED for a consultation call (not an ACD call): cancelled, the agent goes NOT_READY (AGT_CANCEL_CONSULT)
     consult_offer: bool = False
+    #: (state, reason code, ``call_csq``) of the agent when a call last reserved it (:meth:`ContactCenter._offer`):
+    #: a call that stops ringing there unanswered because its caller hung up gives that back (no wrap-up of a
+    #: call never taken); None (a call set ringing by a scenario's ``center.calls``): READY
+    offered_from: tuple[AgentState, int, int] | None = None
     #: its last agent-mode session ended while its phone held calls: when the last of them ends the agent
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
     #: state requested for it meanwhile, cancels that
@@ -1432,6 +1436,7 @@ class ContactCenter:
         consult = call.type is CallType.CALLTYPE_CONSULT
         if (call.acd or consult) and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY,
                                                      AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
+            agent.offered_from = (agent.state, agent.reason, agent.call_csq)
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
             agent.call_csq = call.csq_id
@@ -2378,7 +2383,21 @@ class ContactCenter:
             # Talking to Not Ready because the Cancel feature is triggered during an ICD consult call"), not the
             # after-call state of an ACD call, which made a NOT_READY agent READY after a colleague's question
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
-        elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_HOLD):
+        elif agent.state is AS.AGENT_STATE_RESERVED:
+            # the call ended while it still rang there (its caller hung up): the agent never took it, so no
+            # after-call state and no wrap-up — it is what it was before the call was offered (Finesse's state
+            # table: RESERVED -> READY, "an agent can become RESERVED but never take a call"; NOT_READY with
+            # its reason for an agent a call was transferred to while NOT_READY, the wrap-up it was in). A system
+            # reason is not given again (AGT_LOGON would announce a login, AGT_RNA a ring-no-answer): a NOT_READY
+            # that had one comes back with AGT_CALL_ENDED, as after a call
+            state, reason, csq = agent.offered_from or (_READY, 0, NONE_ID)
+            if reason > _LAST_CLIENT_REASON:
+                reason = int(ReasonCode.AGT_CALL_ENDED) if state is AS.AGENT_STATE_NOT_READY else 0
+            agent.call_csq = csq
+            self._set_state(out, agent, state, reason, now)
+            if state is AS.AGENT_STATE_WORK or state is AS.AGENT_STATE_WORK_READY:
+                self._start_wrapup(agent, now)
+        elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
             nxt = agent.pending or self.config.after_call_state
             reason = agent.pending_reason if agent.pending else (
                 int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)

@@ -906,7 +906,8 @@ def test_a_phone_cannot_call_itself(request_of, rules):
 
 def test_a_transfer_while_the_consulted_phone_rings_is_not_a_cancelled_consultation():
     """The consulted agent's reservation becomes one for the transferred ACD call: if the caller then
-    hangs up, that agent goes to the after-call state, not NOT_READY / AGT_CANCEL_CONSULT."""
+    hangs up, that agent is not NOT_READY / AGT_CANCEL_CONSULT, but what it was before the call rang there
+    (NOT_READY; its login's reason AGT_LOGON not given again: AGT_CALL_ENDED), a call never taken."""
     import dataclasses
 
     w = World(dataclasses.replace(default_center(), acd_rules=False, control_failure_codes="icm"))
@@ -924,7 +925,41 @@ def test_a_transfer_while_the_consulted_phone_rings_is_not_a_cancelled_consultat
     assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED and not w.c.agents["1002"].consult_offer
     out = encodable(w.c.hang_up(w.t + 1, cid))
     ev = only(out, 2, MT.AGENT_STATE_EVENT)[-1]
-    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_READY, 0)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED)
+
+
+def test_a_caller_hanging_up_while_the_call_rings_leaves_the_agent_as_it_was_before_the_offer():
+    """A call abandoned while it rings at the agent was never taken: no after-call state, no wrap-up. The agent
+    went to the after-call state (WORK, with its wrap-up timer) as if it had talked; UCCX/Finesse: RESERVED ->
+    READY, "an agent can become RESERVED but never take a call". A READY agent is READY again (and routed the
+    next caller), one a call was transferred to while NOT_READY (reason 7) is NOT_READY 7 again, not READY."""
+    import dataclasses
+
+    w = two_desktops_and_a_bridge(dataclasses.replace(default_center(), after_call_state=AS.AGENT_STATE_WORK,
+                                                      wrapup_time=30))
+    w.login_ready(1, "1001")
+    cid, _ = w.inbound(csq="Sales")
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED
+    out = encodable(w.c.hang_up(w.t + 1, cid))
+    for sid in (1, 9):
+        assert [(m.agent_state, m.event_reason_code) for m in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_READY, 0)], sid
+    assert seq(out, 2) == []
+    assert encodable(w.c.tick(w.t + 60)) == []  # no wrap-up timer was armed
+    second, out = w.inbound(csq="Sales")  # READY: the next caller is routed to it
+    assert only(out, 1, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_RESERVED
+    w.req(1, M.AnswerCallReq(invoke_id=30, call_id=second, connection_device_id="3001"))
+    # a NOT_READY agent (reason 7) a single-step transfer rings: the caller hangs up, NOT_READY 7 again
+    w.login_ready(2, "1002", ready=False)
+    w.req(2, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=7))
+    w.req(1, M.TransferCallReq(invoke_id=60, active_call_id=second, held_call_id=0xFFFFFFFF,
+                               held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                               dialed_number="3002"))
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+    out = encodable(w.c.hang_up(w.t + 1, second))
+    for sid in (2, 9):
+        assert [(m.agent_state, m.event_reason_code) for m in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_NOT_READY, 7)], sid
 
 
 def test_an_administrator_cannot_take_an_agent_off_a_call():
