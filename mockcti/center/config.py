@@ -335,8 +335,8 @@ class CenterConfig:
     #: ContactCenter.close_session
     on_agent_disconnect: str = "not_ready"
     #: seconds an ACD call rings at the agent it was routed to before the center gives up on that agent
-    #: (UCCX: the Select Resource step's timeout, 10 s by default in its scripts): the call goes back to the
-    #: head of its CSQ's queue (CALL_CONNECTION_CLEARED CEC_CALL_NOT_ANSWERED) and the agent goes NOT_READY
+    #: (UCCX: the Select Resource step's timeout, 10 s by default in its scripts): the call goes back to
+    #: its CSQ's queue in arrival order (CALL_CONNECTION_CLEARED CEC_CALL_NOT_ANSWERED) and the agent goes NOT_READY
     #: with reason AGT_RNA 32763 (reference §6.19). 0 (the default): a call rings until someone answers
     ring_no_answer: float = 0.0
     #: seconds an agent stays in WORK or WORK_READY after an ACD call before the wrap-up timer ends it:

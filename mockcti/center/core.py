@@ -649,8 +649,8 @@ class ContactCenter:
         """A session ends: CLOSE_REQ, or its connection is gone. When it was the last agent-mode session
         of a logged-in agent, nobody drives that agent any more, and ``config.on_agent_disconnect``
         says what UCCX does (reference §6.19 AGT_CONN_DOWN 32765, "desktop/IPPA failed or connection
-        lost"): an ACD call ringing at the agent goes back to the head of its queue, as after a
-        ring-no-answer, and is offered to the next READY agent; the calls the agent's phone holds stay
+        lost"): an ACD call ringing at the agent goes back to its queue (in arrival order), as after
+        a ring-no-answer, and is offered to the next READY agent; the calls the agent's phone holds stay
         as they are (the phone still has them: a new session of the agent gets them back through
         SNAPSHOT_DEVICE_REQ and can clear them); the agent goes NOT_READY ("not_ready") or LOGOUT
         ("logout") with reason AGT_CONN_DOWN — at once when it has no call left, else when its last
@@ -1409,6 +1409,21 @@ class ContactCenter:
         call.queued = True
         self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
 
+    def _requeue(self, call: Call) -> None:
+        """A call withdrawn from an agent's phone goes back into its CSQ's queue in its arrival order (its
+        start, then its CallID): ahead of the callers who came after it — at the head, as a routed call is
+        older than those still waiting — and behind any older one, also when several are withdrawn in one
+        step (two ring-no-answers due together: the older call first, not the last one withdrawn)."""
+        queue = self.queues.setdefault(call.csq_id, [])
+        key, calls, i = (call.started, call.id), self.calls, 0
+        while i < len(queue):  # stops at once in the usual case (the withdrawn call is the oldest)
+            other = calls.get(queue[i])
+            if other is not None and (other.started, other.id) > key:
+                break
+            i += 1
+        queue.insert(i, call.id)
+        call.queued = True
+
     def _queued_event(self, call: Call) -> Message:
         return M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,
                                application_id=_APPLICATION_ID, service_id=NONE_ID, queue_device_type=int(DeviceType.DEVID_QUEUE),
@@ -1465,8 +1480,8 @@ class ContactCenter:
 
     def _ring_no_answer(self, agent: Agent, call_id: int, since: float, out: list[Delivery], now: float) -> None:
         """``ring_no_answer`` seconds after an ACD call reserved the agent, the call still rings there
-        (reference §6.19 AGT_RNA 32763): it leaves the phone and goes back to the head of its CSQ's queue
-        (:meth:`_withdraw_offer`), the agent goes NOT_READY with reason AGT_RNA, and the queue goes on to
+        (reference §6.19 AGT_RNA 32763): it leaves the phone and goes back to its CSQ's queue, in arrival
+        order (:meth:`_withdraw_offer`), the agent goes NOT_READY with reason AGT_RNA, and the queue goes on to
         the next READY agent. Nothing happens when the agent's state changed meanwhile (answered, its
         own request, a supervisor, its desktop gone): ``since`` tells."""
         if agent.state is not AS.AGENT_STATE_RESERVED or agent.since != since:
@@ -1516,8 +1531,8 @@ class ContactCenter:
         """The agent's phone stops ringing before it is answered (the reserved agent's state changes, or
         its desktop is gone), as after a ring-no-answer: each ACD call ringing there leaves the phone
         (CALL_CONNECTION_CLEARED with cause CEC_CALL_NOT_ANSWERED, END_CALL to the agent's sessions) and,
-        with nobody else on it, goes back to the head of its CSQ's queue (CALL_QUEUED_EVENT to the
-        bridges); a call without a CSQ (delivered to this agent) ends. The agent's state is the
+        with nobody else on it, goes back to its CSQ's queue in its arrival order (:meth:`_requeue`;
+        CALL_QUEUED_EVENT to the bridges); a call without a CSQ (delivered to this agent) ends. The agent's state is the
         caller's to set, and then the queues' to route (:meth:`_route_queued`): whether a call went back
         to a queue is returned."""
         requeued = False
@@ -1530,8 +1545,7 @@ class ContactCenter:
             if call.agent_legs() or len(call.legs) > 1:
                 continue  # others are still on the call (a conference): it goes on without this phone
             if call.csq_id != NONE_ID and call.legs:
-                self.queues.setdefault(call.csq_id, []).insert(0, call.id)
-                call.queued = True
+                self._requeue(call)
                 self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
                 requeued = True
             else:

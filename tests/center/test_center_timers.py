@@ -80,6 +80,24 @@ def test_an_unanswered_acd_call_goes_to_the_next_agent_and_the_first_goes_not_re
     assert w.c.next_deadline() is None
 
 
+def test_two_calls_timing_out_together_go_back_to_the_queue_oldest_first():
+    """Both agents let their calls ring past ``ring_no_answer`` and the timers run in one step: each withdrawn
+    call was put at the head of the queue, so the younger one, withdrawn last, went ahead of the older one.
+    The queue keeps arrival order: the older caller is offered first to the next READY agent."""
+    w = world(ring_no_answer=10)
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002")
+    older, _ = w.inbound(csq="Sales")
+    younger, _ = w.inbound(csq="Sales")
+    assert (ringing_at(w, older), ringing_at(w, younger)) == (["3001"], ["3002"])
+    out = tick(w, w.t + 30)
+    assert states(out) == [("1001", "AGENT_STATE_NOT_READY", RNA), ("1002", "AGENT_STATE_NOT_READY", RNA)]
+    assert w.c.queues[1] == [older, younger]
+    assert [m.call_id for m in only(out, 9, MT.CALL_QUEUED_EVENT)] == [older, younger]
+    out = w.req(2, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_READY))
+    assert [m.call_id for m in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [older] and w.c.queues[1] == [younger]
+
+
 def test_a_call_answered_in_time_is_left_alone():
     w = world(ring_no_answer=10)
     w.login_ready(1, "1001")
