@@ -1399,8 +1399,12 @@ class ContactCenter:
         return call.id, out
 
     def _ready_agent(self, csq_id: int) -> Agent | None:
+        """The longest-READY agent of the CSQ whose phone is not busy (:meth:`_busy_phone`): a READY agent still
+        talking on or dialling a call of its own (READY asked for meanwhile, a wrap-up ended) is offered no
+        caller until that call ends (:meth:`_after_call` routes then) — the busy rule of every offer."""
+        calls_of = self._calls_of
         for a in self.ready.values():
-            if csq_id == NONE_ID or csq_id in a.csq_ids:
+            if (csq_id == NONE_ID or csq_id in a.csq_ids) and not (a.id in calls_of and self._busy_phone(a)):
                 return a
         return None
 
@@ -2411,6 +2415,10 @@ class ContactCenter:
             self._set_state(out, agent, state, reason, now)
             if state is AS.AGENT_STATE_WORK or state is AS.AGENT_STATE_WORK_READY:
                 self._start_wrapup(agent, now)
+        elif agent.state is _READY:
+            # READY while its phone had a call of its own (READY asked for meanwhile): the queues skipped it
+            # (:meth:`_ready_agent`), and may route to it now
+            self._route_queued(out, now)
         elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
             nxt = agent.pending or self.config.after_call_state
             reason = agent.pending_reason if agent.pending else (

@@ -275,6 +275,40 @@ def test_a_single_step_transfer_or_conference_to_a_busy_agents_phone_is_refused(
     assert "CALL_DELIVERED_EVENT" in seq(out, 2)
 
 
+@pytest.mark.parametrize("placed", ["outside number", "supervisor assist"])
+def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
+    """A NOT_READY agent talking on (or still dialling) its own call may ask for READY; the next caller was then
+    routed to it and rang beside that call (two live calls on a line that takes one: MaxActiveCalls 1). ACD
+    routing keeps the busy rule too: the caller waits in the queue (CALL_QUEUED to the bridge, nothing to the
+    agent) and is offered to the agent once its phone is free."""
+    import dataclasses
+
+    cfg = default_center()
+    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") for a in cfg.agents))
+    w = World(cfg)
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(4, "1004"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001", ready=False)
+    if placed == "outside number":
+        out = w.req(1, M.MakeCallReq(invoke_id=41, agent_instrument="3001", dialed_number="0611111111"))
+        own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    else:  # dialling its supervisor, whose phone rings (1004 NOT_READY, not answering)
+        w.login_ready(4, "1004", ready=False)
+        out = w.req(1, M.SupervisorAssistReq(invoke_id=41, call_id=0xFFFFFFFF, connection_device_id="3001",
+                                             text="help"))
+        own = only(out, 1, MT.SUPERVISOR_ASSIST_CONF)[0].call_id
+    w.req(1, M.SetAgentStateReq(invoke_id=42, agent_state=AS.AGENT_STATE_READY))
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    caller, out = w.inbound(csq="Sales")
+    assert seq(out, 1) == [] and "CALL_QUEUED_EVENT" in seq(out, 9)
+    assert w.c.queues[1] == [caller] and set(w.c.calls[caller].legs) == {"0600000000"}
+    out = w.req(1, M.ClearCallReq(invoke_id=43, call_id=own, connection_device_id="3001"))
+    assert seq(out, 1)[-3:] == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED and w.c.queues[1] == []
+
+
 def consultation_answered(w, ready: bool, consult_type: int = 1):
     """1001 answers a caller and consults 1002 (READY or not; ConsultType 1 transfer, 2 conference), who
     answers: (the call, the consultation)."""
