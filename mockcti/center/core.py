@@ -462,7 +462,8 @@ class Agent:
     consult_offer: bool = False
     #: (state, reason code, ``call_csq``) of the agent when a call last reserved it (:meth:`ContactCenter._offer`):
     #: a call that stops ringing there unanswered because its caller hung up gives that back (no wrap-up of a
-    #: call never taken); None (a call set ringing by a scenario's ``center.calls``): READY
+    #: call never taken), and an agent a call was sent to while NOT_READY is NOT_READY again after it; None (a
+    #: call a scenario's ``center.calls`` put there): READY, and the after-call state
     offered_from: tuple[AgentState, int, int] | None = None
     #: its last agent-mode session ended while its phone held calls: when the last of them ends the agent
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
@@ -2419,6 +2420,13 @@ class ContactCenter:
             # READY while its phone had a call of its own (READY asked for meanwhile): the queues skipped it
             # (:meth:`_ready_agent`), and may route to it now
             self._route_queued(out, now)
+        elif (agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and agent.pending is None
+              and agent.offered_from is not None and agent.offered_from[0] is AS.AGENT_STATE_NOT_READY):
+            # a call a colleague sent to a NOT_READY agent (a consultation, a transfer or conference to its phone):
+            # after handling it the agent is NOT_READY again, not READY and routed callers (UCCX Historical
+            # Reports guide, CALL_ENDED 32755: "an agent ... in the Not Ready state [that] gets a consult
+            # Unified CCX call from another agent ... after handling the call, moves back to the Not Ready state")
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CALL_ENDED), now)
         elif agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
             nxt = agent.pending or self.config.after_call_state
             reason = agent.pending_reason if agent.pending else (
@@ -2644,7 +2652,7 @@ class ContactCenter:
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         self._put_leg(call, Leg(agent.device, agent.id, state))
         agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
-        agent.call_csq = call.csq_id
+        agent.call_csq, agent.offered_from = call.csq_id, None
         self.ready.pop(agent.id, None)
         if state is LCS.LCS_ALERTING:
             self._ring_timer(agent, call.id, now)

@@ -343,14 +343,57 @@ def test_a_consultation_given_up_after_the_answer_leaves_the_consulted_agent_not
     assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING  # still on its held call
 
 
-def test_a_consulted_agent_hanging_up_itself_takes_the_after_call_state(w):
+@pytest.mark.parametrize("ready", [True, False], ids=["ready", "not ready"])
+def test_a_consulted_agent_hanging_up_itself_takes_the_after_call_state(w, ready):
     """Only the consulting side gives a consultation up: the consulted agent ending it goes to the after-call
-    state (READY here), and the consulting agent is untouched."""
-    cid, consult = consultation_answered(w, ready=False)
+    state (READY here), and the consulting agent is untouched — a consulted agent that was NOT_READY is NOT_READY
+    again, AGT_CALL_ENDED (UCCX Historical Reports guide, CALL_ENDED 32755: a Not Ready agent that "gets a
+    consult Unified CCX call from another agent ... after handling the call, moves back to the Not Ready
+    state"); it came back READY and was routed callers."""
+    cid, consult = consultation_answered(w, ready=ready)
     out = w.req(2, M.ClearConnectionReq(invoke_id=42, call_id=consult, connection_device_id="3002"))
     [ev] = only(out, 2, MT.AGENT_STATE_EVENT)
-    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_READY, 0)
+    assert (ev.agent_state, ev.event_reason_code) == (
+        (AS.AGENT_STATE_READY, 0) if ready else (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED))
     assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+
+
+@pytest.mark.parametrize("how", ["transfer", "conference", "single-step transfer"])
+def test_a_not_ready_agent_handling_a_colleagues_call_is_not_ready_again_after_it(w, how):
+    """A NOT_READY agent (reason 7) answers a call a colleague sends it — the consultation it then gets transferred
+    or conferenced, a single-step transfer — and the caller hangs up: NOT_READY, AGT_CALL_ENDED (UCCX: CALL_ENDED
+    32755), to its desktop and the bridge. It went to the after-call state, READY, and was routed the next
+    caller; one that asked for another state while talking still gets that one."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    w.req(2, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=7))
+    cid = answered(w)
+    if how == "single-step transfer":
+        w.req(1, M.TransferCallReq(invoke_id=60, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                                   held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                   dialed_number="3002"))
+        w.req(2, M.AnswerCallReq(invoke_id=41, call_id=cid, connection_device_id="3002"))
+    else:
+        out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                        consult_type=1, dialed_number="3002"))
+        consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+        w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+        req = M.TransferCallReq if how == "transfer" else M.ConferenceCallReq
+        w.req(1, req(invoke_id=42, active_call_id=consult, held_call_id=cid, active_connection_device_id="3001",
+                     held_connection_device_id="3001"))
+        if how == "conference":
+            w.req(1, M.ClearConnectionReq(invoke_id=43, call_id=cid, connection_device_id="3001"))
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_TALKING
+    out = encodable(w.c.hang_up(w.t + 1, cid))
+    for sid in (2, 9):
+        assert [(m.agent_id, m.agent_state, m.event_reason_code) for m in only(out, sid, MT.AGENT_STATE_EVENT)
+                if m.agent_id == "1002"] == [("1002", AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED)], sid
+    # a state the agent asked for while talking wins: READY after a call offered while NOT_READY
+    cid = answered(w, "1002", 2)
+    assert w.c.agents["1002"].offered_from[0] is AS.AGENT_STATE_NOT_READY
+    w.req(2, M.SetAgentStateReq(invoke_id=44, agent_state=AS.AGENT_STATE_READY))
+    encodable(w.c.hang_up(w.t + 1, cid))
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_READY
 
 
 def test_consult_conference_then_clear_call(w):
