@@ -2381,13 +2381,41 @@ class ContactCenter:
                 if call.id in q:
                     q.remove(call.id)
 
+    def _offer_gone(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """The call that reserved the agent stopped ringing there unanswered (its caller hung up, the consultation
+        was given up). A consultation cancelled: NOT_READY, AGT_CANCEL_CONSULT (§6.19: "consulted agent to Not
+        Ready (Cancel)"; UCCX's reason-code list: "Agent's state changes from Talking to Not Ready because the
+        Cancel feature is triggered during an ICD consult call" — also once answered, see :meth:`_after_call`),
+        not the after-call state of an ACD call, which made a NOT_READY agent READY after a colleague's
+        question. Any other call: the agent never took it, so no after-call state and no wrap-up — it is what
+        it was before the call was offered (Finesse's state table: RESERVED -> READY, "an agent can become
+        RESERVED but never take a call"; NOT_READY with its reason for an agent a call was transferred to while
+        NOT_READY, the wrap-up it was in). A system reason is not given again (AGT_LOGON would announce a login,
+        AGT_RNA a ring-no-answer): a NOT_READY that had one comes back with AGT_CALL_ENDED, as after a call."""
+        if agent.consult_offer:
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
+            return
+        state, reason, csq = agent.offered_from or (_READY, 0, NONE_ID)
+        if reason > _LAST_CLIENT_REASON:
+            reason = int(ReasonCode.AGT_CALL_ENDED) if state is AS.AGENT_STATE_NOT_READY else 0
+        agent.call_csq = csq
+        self._set_state(out, agent, state, reason, now)
+        if state is AS.AGENT_STATE_WORK or state is AS.AGENT_STATE_WORK_READY:
+            self._start_wrapup(agent, now)
+
     def _after_call(self, out: list[Delivery], agent: Agent, now: float, *, consult_cancelled: bool = False) -> None:
         """The agent's last call ended: the pending state, else the configured after-call state; for an
         agent whose desktop went away meanwhile, the state of ``on_agent_disconnect`` (AGT_CONN_DOWN).
         ``consult_cancelled``: the agent was consulted and the consultation was given up by the other side
         (the consulting agent reconnected to its held call or cleared the consultation): NOT_READY,
         AGT_CANCEL_CONSULT, ringing or answered."""
-        if self._agent_calls(agent):
+        calls = self._agent_calls(agent)
+        if calls:
+            if (agent.state is AS.AGENT_STATE_RESERVED and not agent.desktop_lost
+                    and all(c.leg_of(agent.id).state is not LCS.LCS_ALERTING for c in calls)):
+                # the call that reserved it no longer rings there, a call of its own (held) stays: the
+                # reservation is over all the same (it stayed RESERVED with nothing ringing until that call ended)
+                self._offer_gone(out, agent, now)
             return
         if agent.desktop_lost:
             agent.desktop_lost = False
@@ -2395,27 +2423,10 @@ class ContactCenter:
             if agent.logged_in and agent.state is not target:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
-        if (agent.state is AS.AGENT_STATE_RESERVED and agent.consult_offer) or (
-                consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD)):
-            # a consultation cancelled, before or after the consulted agent answered (§6.19 AGT_CANCEL_CONSULT:
-            # "consulted agent to Not Ready (Cancel)"; UCCX's reason-code list: "Agent's state changes from
-            # Talking to Not Ready because the Cancel feature is triggered during an ICD consult call"), not the
-            # after-call state of an ACD call, which made a NOT_READY agent READY after a colleague's question
+        if consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
         elif agent.state is AS.AGENT_STATE_RESERVED:
-            # the call ended while it still rang there (its caller hung up): the agent never took it, so no
-            # after-call state and no wrap-up — it is what it was before the call was offered (Finesse's state
-            # table: RESERVED -> READY, "an agent can become RESERVED but never take a call"; NOT_READY with
-            # its reason for an agent a call was transferred to while NOT_READY, the wrap-up it was in). A system
-            # reason is not given again (AGT_LOGON would announce a login, AGT_RNA a ring-no-answer): a NOT_READY
-            # that had one comes back with AGT_CALL_ENDED, as after a call
-            state, reason, csq = agent.offered_from or (_READY, 0, NONE_ID)
-            if reason > _LAST_CLIENT_REASON:
-                reason = int(ReasonCode.AGT_CALL_ENDED) if state is AS.AGENT_STATE_NOT_READY else 0
-            agent.call_csq = csq
-            self._set_state(out, agent, state, reason, now)
-            if state is AS.AGENT_STATE_WORK or state is AS.AGENT_STATE_WORK_READY:
-                self._start_wrapup(agent, now)
+            self._offer_gone(out, agent, now)
         elif agent.state is _READY:
             # READY while its phone had a call of its own (READY asked for meanwhile): the queues skipped it
             # (:meth:`_ready_agent`), and may route to it now

@@ -1039,6 +1039,40 @@ def test_a_caller_hanging_up_while_the_call_rings_leaves_the_agent_as_it_was_bef
             (AS.AGENT_STATE_NOT_READY, 7)], sid
 
 
+@pytest.mark.parametrize("offer", ["single-step transfer", "consultation"])
+def test_a_reservation_ends_with_the_offer_even_beside_a_held_call(w, offer):
+    """1002 (NOT_READY, reason 7) holds a call of its own; a colleague's call rings at its phone (a held call leaves
+    the line free) and stops ringing unanswered — the caller hangs up, or the consultation is given up. 1002 stayed
+    RESERVED, with nothing ringing, until its own held call ended; the reservation ends with the offer:
+    NOT_READY 7 (AGT_CANCEL_CONSULT for a consultation), to its desktop and the bridge, its held call untouched."""
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    w.req(2, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=7))
+    own = only(w.req(2, M.MakeCallReq(invoke_id=4, agent_instrument="3002", dialed_number="0611111111")),
+               2, MT.MAKE_CALL_CONF)[0].new_call_id
+    w.req(2, M.HoldCallReq(invoke_id=5, call_id=own, connection_device_id="3002"))
+    cid = answered(w)
+    if offer == "single-step transfer":
+        w.req(1, M.TransferCallReq(invoke_id=60, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                                   held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                   dialed_number="3002"))
+        assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+        out = encodable(w.c.hang_up(w.t + 1, cid))
+        want = (AS.AGENT_STATE_NOT_READY, 7)
+    else:
+        out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                        consult_type=1, dialed_number="3002"))
+        consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+        assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+        out = w.req(1, M.ReconnectCallReq(invoke_id=41, active_call_id=consult, held_call_id=cid,
+                                          active_connection_device_id="3001", held_connection_device_id="3001"))
+        want = (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CANCEL_CONSULT)
+    for sid in (2, 9):
+        assert [(m.agent_state, m.event_reason_code) for m in only(out, sid, MT.AGENT_STATE_EVENT)
+                if m.agent_id == "1002"] == [want], sid
+    assert w.c.calls[own].legs["3002"].state is LCS.LCS_HOLD
+
+
 def test_an_administrator_cannot_take_an_agent_off_a_call():
     """ContactCenter.set_agent_state (control API, scenarios) on an agent who is TALKING: READY /
     NOT_READY / WORK become the state after the call (as the agent's own request), LOGOUT is refused.
