@@ -9,7 +9,8 @@ requests mean something; some are random.
 After every step: nothing escapes handle() (an internal error is a bug), every delivered message encodes
 (UCCX v18 and UCCE v24), per session and call BEGIN_CALL_EVENT comes first and END_CALL_EVENT last, every
 RTP_STOPPED_EVENT ends a stream an RTP_STARTED_EVENT began, a conference has at most 4 parties, the
-agent -> calls index matches a scan, and an agent TALKING / RESERVED / HOLD has a call. At the end every
+agent -> calls index matches a scan, an agent TALKING / RESERVED / HOLD has a call (RESERVED: one ringing at its
+phone), and each CSQ queue is in arrival order. At the end every
 call is hung up: no call is left, and no agent is left TALKING / RESERVED / HOLD."""
 
 from __future__ import annotations
@@ -364,6 +365,18 @@ class CenterMachine(RuleBasedStateMachine):
         for agent in self.c.agents.values():
             if agent.state in BUSY:
                 assert self.c.agent_call_legs(agent.id), f"agent {agent.id} {agent.state.name} without a call"
+
+    @invariant()
+    def reserved_agents_have_a_call_ringing_at_their_phone(self):
+        for agent in self.c.agents.values():
+            if agent.state is AS.AGENT_STATE_RESERVED:
+                assert any(leg.state is LCS.LCS_ALERTING for _, leg in self.c.agent_call_legs(agent.id)), (
+                    f"agent {agent.id} RESERVED with nothing ringing at its phone")
+
+    @invariant()
+    def queues_keep_arrival_order(self):
+        for csq, queue in self.c.queues.items():
+            assert queue == sorted(queue), (csq, queue)
 
     def teardown(self):
         for _ in range(100):  # bounded: every hang-up takes a leg off a call
