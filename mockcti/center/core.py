@@ -2391,11 +2391,15 @@ class ContactCenter:
         it was before the call was offered (Finesse's state table: RESERVED -> READY, "an agent can become
         RESERVED but never take a call"; NOT_READY with its reason for an agent a call was transferred to while
         NOT_READY, the wrap-up it was in). A system reason is not given again (AGT_LOGON would announce a login,
-        AGT_RNA a ring-no-answer): a NOT_READY that had one comes back with AGT_CALL_ENDED, as after a call."""
-        if agent.consult_offer:
+        AGT_RNA a ring-no-answer): a NOT_READY that had one comes back with AGT_CALL_ENDED, as after a call.
+        Under the ucce profile a cancelled consultation is no exception: ICM has no AGT_CANCEL_CONSULT (a UCCX
+        reason code), and Finesse's Unified CCE transitions return the agent to its state before."""
+        if agent.consult_offer and not self._speaks_icm(agent):
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
             return
         state, reason, csq = agent.offered_from or (_READY, 0, NONE_ID)
+        if agent.pending is not None:  # a state it asked for meanwhile
+            state, reason = agent.pending, agent.pending_reason
         if reason > _LAST_CLIENT_REASON:
             reason = int(ReasonCode.AGT_CALL_ENDED) if state is AS.AGENT_STATE_NOT_READY else 0
         agent.call_csq = csq
@@ -2403,12 +2407,19 @@ class ContactCenter:
         if state is AS.AGENT_STATE_WORK or state is AS.AGENT_STATE_WORK_READY:
             self._start_wrapup(agent, now)
 
+    def _speaks_icm(self, agent: Agent) -> bool:
+        """Whether the agent's desktops (else, for an agent without one, the open sessions: one server speaks
+        one profile) speak the ucce profile, whose center follows ICM where ICM and UCCX differ."""
+        subs = self.subs
+        sids = self.agent_sessions.get(agent.id) or subs
+        return any(subs[sid].profile.icm for sid in sids if sid in subs)
+
     def _after_call(self, out: list[Delivery], agent: Agent, now: float, *, consult_cancelled: bool = False) -> None:
         """The agent's last call ended: the pending state, else the configured after-call state; for an
         agent whose desktop went away meanwhile, the state of ``on_agent_disconnect`` (AGT_CONN_DOWN).
         ``consult_cancelled``: the agent was consulted and the consultation was given up by the other side
         (the consulting agent reconnected to its held call or cleared the consultation): NOT_READY,
-        AGT_CANCEL_CONSULT, ringing or answered."""
+        AGT_CANCEL_CONSULT, ringing or answered; under the ucce profile the state it had before (ICM)."""
         calls = self._agent_calls(agent)
         if calls:
             if (agent.state is AS.AGENT_STATE_RESERVED and not agent.desktop_lost
@@ -2424,7 +2435,14 @@ class ContactCenter:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
         if consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
-            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
+            if self._speaks_icm(agent):
+                # UCCE has no AGT_CANCEL_CONSULT (a UCCX reason code, §6.19): back to the state it had before the
+                # consultation reserved it, with its reason code, or to one it asked for while talking (Finesse's
+                # Unified CCE transitions: TALKING -> READY / NOT_READY "if the agent was in READY / NOT_READY
+                # state before the call")
+                self._offer_gone(out, agent, now)
+            else:
+                self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
         elif agent.state is AS.AGENT_STATE_RESERVED:
             self._offer_gone(out, agent, now)
         elif agent.state is _READY:

@@ -11,6 +11,7 @@ from mockcti.center import CenterConfig, ContactCenter, Subscription, default_ce
 from mockcti.center.config import AgentConfig, CSQConfig
 from mockcti.center.core import AGENT_DEVICE, EXTERNAL_DEVICE
 from mockcti.wire import Dialect, encode
+from mockcti.wire.dialect import UCCE
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
@@ -341,6 +342,35 @@ def test_a_consultation_given_up_after_the_answer_leaves_the_consulted_agent_not
         [ev] = [m for m in only(out, sid, MT.AGENT_STATE_EVENT) if m.agent_id == "1002"]
         assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CANCEL_CONSULT)
     assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING  # still on its held call
+
+
+@pytest.mark.parametrize("answered_first", [False, True], ids=["ringing", "answered"])
+@pytest.mark.parametrize("before", ["ready", "not ready 7", "work ready"])
+def test_under_ucce_a_consultation_given_up_returns_the_consulted_agent_to_its_state_before(before, answered_first):
+    """ICM has no AGT_CANCEL_CONSULT (UCCX's reason-code list): under the ucce profile the consulted agent
+    goes back to the state (and reason code) it had before the consultation reserved it — Finesse's Unified
+    CCE transitions: RESERVED -> READY "an agent can become RESERVED but never take a call", TALKING ->
+    READY / NOT_READY "if the agent was in READY / NOT_READY state before the call". It went NOT_READY
+    32749, a reason code an ICM client does not know, and a READY agent was out of routing."""
+    w = two_desktops_and_a_bridge(profile=UCCE)
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=before == "ready")
+    want = {"ready": (AS.AGENT_STATE_READY, 0), "not ready 7": (AS.AGENT_STATE_NOT_READY, 7),
+            "work ready": (AS.AGENT_STATE_WORK_READY, 0)}[before]
+    if before != "ready":
+        w.req(2, M.SetAgentStateReq(invoke_id=5, agent_state=want[0], event_reason_code=want[1]))
+    cid = answered(w)
+    out = w.req(1, M.ConsultCallReq(invoke_id=40, active_call_id=cid, active_connection_device_id="3001",
+                                    consult_type=1, dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+    if answered_first:
+        w.req(2, M.AnswerCallReq(invoke_id=41, call_id=consult, connection_device_id="3002"))
+    out = w.req(1, M.ReconnectCallReq(invoke_id=42, active_call_id=consult, held_call_id=cid,
+                                      active_connection_device_id="3001", held_connection_device_id="3001"))
+    for sid in (2, 9):
+        [ev] = [m for m in only(out, sid, MT.AGENT_STATE_EVENT) if m.agent_id == "1002"]
+        assert (ev.agent_state, ev.event_reason_code) == want
 
 
 @pytest.mark.parametrize("ready", [True, False], ids=["ready", "not ready"])

@@ -70,13 +70,14 @@ class World:
         return cid, encodable(out)
 
 
-def two_desktops_and_a_bridge(config=None) -> World:
+def two_desktops_and_a_bridge(config=None, *, profile=None) -> World:
     """The usual cast: agent 1001's desktop (session 1), 1002's (session 2) and a bridge (session 9),
-    opened, nobody logged in."""
+    opened, nobody logged in; ``profile``: the profile they speak (default uccx)."""
     w = World(config)
-    w.open(agent_sub(1, "1001"))
-    w.open(agent_sub(2, "1002"))
-    w.open(bridge_sub(9))
+    kw = {} if profile is None else {"profile": profile}
+    w.open(agent_sub(1, "1001", **kw))
+    w.open(agent_sub(2, "1002", **kw))
+    w.open(bridge_sub(9, **kw))
     return w
 
 
