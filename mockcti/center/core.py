@@ -2136,11 +2136,14 @@ class ContactCenter:
 
     def _snapshot_call_req(self, out: list[Delivery], sid: int, req: M.SnapshotCallReq, now: float) -> None:
         call = self._lookup_call(req.call_id)
+        sub = self.subs.get(sid)
         self._conf(out, sid, M.SnapshotCallConf(
-            invoke_id=req.invoke_id, call_type=int(call.type), called_party_disposition=0,
+            # CallType: the call's under ICM; the UCCX page prints "This value is set to 0."
+            invoke_id=req.invoke_id, call_type=int(call.type) if sub is not None and sub.profile.icm else 0,
+            called_party_disposition=0,
             ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays,
-            **_snapshot_call_key(self.subs.get(sid)),
+            **_snapshot_call_key(sub),
             call_devices=tuple(M.CallDevice(call_connection_call_id=call.id, call_connection_device_type=0,
                                             call_connection_device_id=lg.device, call_device_type=self._dev_type(lg),
                                             call_device_id=lg.device, call_device_connection_state=int(lg.state))

@@ -1149,7 +1149,7 @@ _msg(MT.SNAPSHOT_CALL_REQ, C2S, 'C',
 _msg(MT.SNAPSHOT_CALL_CONF, S2C, 'U',
     fixed=(
         F('InvokeID', UINT),  # 0: InvokeID | echo
-        F('CallType', USHORT),  # 4: CallType | 6.17
+        F('CallType', USHORT),  # 4: CallType | 6.17 (ICM); the UCCX page: "This value is set to 0." (the center sends 0 under uccx)
         R('NumCTIClients', USHORT, 0),  # 6: reserved (ICM NumCTIClients) | 0
         F('NumCallDevices', USHORT),  # 8: NumCallDevices | <=16
         F('NumNamedVariables', USHORT),  # 10: NumNamedVariables

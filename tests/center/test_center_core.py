@@ -1369,20 +1369,12 @@ def _floating_tags(body: bytes, fixed: int) -> list[int]:
     return tags
 
 
-@pytest.mark.parametrize("profile", ["uccx", "ucce"])
-def test_router_call_keys_only_under_the_icm_profile(profile):
-    """RouterCallKeyDay/CallID/SequenceNumber (tags 72/73/110) are "ICM; normally absent on UCCX"
-    (reference §5.4): the UCCX CALL_DELIVERED_EVENT of §8.10b has a 54-byte fixed part and the
-    floating fields ConnectionDeviceID, AlertingDeviceID, CallingDeviceID, CalledDeviceID, ANI,
-    DialedNumber and none of them. The center sent them (as zeros) to every session; now a session
-    of the UCCX profile gets the §8.10b layout (plus DNIS) in CALL_DELIVERED_EVENT, and no keys in
-    BEGIN_CALL_EVENT; a session of the UCCE profile (ICM) keeps them. SNAPSHOT_CALL_CONF is the exception:
-    its UCCX page prints "reserved[72] (required) | This value is set to 0." and "reserved [73] (required)"
-    (no 110), so a UCCX session gets those two, 0 -- it got none, and a client that checks the page's
-    required fields refused the snapshot."""
+def _a_desktops_call_and_its_snapshot(profile: str):
+    """Through the hub, v14 of ``profile``: agent 1001's desktop logs in READY, a caller (2005, DNIS 7000)
+    is delivered to it, and it asks for SNAPSHOT_CALL: (the dialect, the frames it got by message type)."""
     from mockcti.hub import Hub, HubConfig, Write
     from mockcti.session import SessionConfig
-    from mockcti.wire import FrameBuffer, decode
+    from mockcti.wire import FrameBuffer
     from mockcti.wire.dialect import PROFILES
 
     d = Dialect(profile=PROFILES[profile], version=14)
@@ -1400,7 +1392,36 @@ def test_router_call_keys_only_under_the_icm_profile(profile):
     hub.deliver(deliveries)
     sent = hub.take_actions() + hub.receive(sid, encode(M.SnapshotCallReq(
         invoke_id=4, call_id=cid, connection_device_type=0, connection_device_id="3001"), d), 2.0)
-    frames = {f.type_id: f for a in sent if isinstance(a, Write) for f in FrameBuffer().feed(a.data)}
+    return d, {f.type_id: f for a in sent if isinstance(a, Write) for f in FrameBuffer().feed(a.data)}
+
+
+@pytest.mark.parametrize(("profile", "call_type"), [("uccx", 0), ("ucce", int(CallType.CALLTYPE_CCX_IN))])
+def test_snapshot_call_conf_call_type_is_0_under_uccx_and_the_calls_type_under_ucce(profile, call_type):
+    """The UCCX SNAPSHOT_CALL_CONF page prints its CallType (fixed part, offset 4) as "This value is set to
+    0." (as its reserved[72]/[73], which the mock already sends as 0); the ICM guide's is the call's general
+    classification. A UCCX session got the call's type (1, ACD_IN, for a CSQ caller), which a UCCX server
+    does not send; a UCCE session keeps it. BEGIN_CALL_EVENT carries the type under both."""
+    from mockcti.wire import decode
+
+    d, frames = _a_desktops_call_and_its_snapshot(profile)
+    assert frames[int(MT.SNAPSHOT_CALL_CONF)].body[4:6] == call_type.to_bytes(2, "big")
+    assert decode(frames[int(MT.BEGIN_CALL_EVENT)], d).call_type == CallType.CALLTYPE_CCX_IN
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_router_call_keys_only_under_the_icm_profile(profile):
+    """RouterCallKeyDay/CallID/SequenceNumber (tags 72/73/110) are "ICM; normally absent on UCCX"
+    (reference §5.4): the UCCX CALL_DELIVERED_EVENT of §8.10b has a 54-byte fixed part and the
+    floating fields ConnectionDeviceID, AlertingDeviceID, CallingDeviceID, CalledDeviceID, ANI,
+    DialedNumber and none of them. The center sent them (as zeros) to every session; now a session
+    of the UCCX profile gets the §8.10b layout (plus DNIS) in CALL_DELIVERED_EVENT, and no keys in
+    BEGIN_CALL_EVENT; a session of the UCCE profile (ICM) keeps them. SNAPSHOT_CALL_CONF is the exception:
+    its UCCX page prints "reserved[72] (required) | This value is set to 0." and "reserved [73] (required)"
+    (no 110), so a UCCX session gets those two, 0 -- it got none, and a client that checks the page's
+    required fields refused the snapshot."""
+    from mockcti.wire import decode
+
+    d, frames = _a_desktops_call_and_its_snapshot(profile)
     delivered, begin = frames[int(MT.CALL_DELIVERED_EVENT)], frames[int(MT.BEGIN_CALL_EVENT)]
     snapshot = decode(frames[int(MT.SNAPSHOT_CALL_CONF)], d)
     keys = [72, 73, 110]
