@@ -2152,7 +2152,17 @@ class ContactCenter:
 
     # -- supervisor requests (reference §5.5, §7.2 supervisor functions) ------------------------------------
 
-    def _team_supervisor(self, agent: Agent) -> Agent:
+    def _sup_refused(self, sid: int, key: str, text: str) -> Refused:
+        """The refusal ``key`` of a supervisor request (:data:`_SUPERVISOR_REFUSALS`): by the center's
+        ``control_failure_codes``; a session of the ucce profile gets ICM's E_CTI_SUPERVISOR_NOT_FOUND, the
+        status ICM defines and UCCX reserves (as for the profile's other statuses, ``Profile.status``). A
+        SupervisoryAction not simulated keeps the center's choice: ICM's 1 and 2 are no invalid action."""
+        sub = self.subs.get(sid)
+        table = _SUPERVISOR_REFUSALS["icm"] if sub is not None and sub.profile.icm and key != "bad_action" \
+            else self._sup_refusal
+        return Refused(table[key](text))
+
+    def _team_supervisor(self, sid: int, agent: Agent) -> Agent:
         """The supervisor an assist or emergency call of ``agent`` goes to: a supervisor of the agent's team
         (``supervisor = true`` in the center file) that is available — logged in, its phone not talking,
         dialling or ringing — the team's primary one (the first configured) first (UCCX: "once an
@@ -2165,10 +2175,10 @@ class ContactCenter:
             if sup.logged_in and not self._busy_phone(sup):
                 return sup
         if not supervisors:
-            raise Refused(self._sup_refusal["no_supervisor"](f"team {team!r} of agent {agent.id} has no supervisor"))
-        raise Refused(self._sup_refusal["no_supervisor"](
-            f"no supervisor of team {team!r} is available (logged in, phone free): "
-            + ", ".join(f"{s.id} {_short_state(s.state)}" for s in supervisors)))
+            raise self._sup_refused(sid, "no_supervisor", f"team {team!r} of agent {agent.id} has no supervisor")
+        raise self._sup_refused(sid, "no_supervisor",
+                                f"no supervisor of team {team!r} is available (logged in, phone free): "
+                                + ", ".join(f"{s.id} {_short_state(s.state)}" for s in supervisors))
 
     def _call_supervisor(self, out: list[Delivery], sid: int, req: Message, call_id: int | None, now: float, *,
                          call_type: CallType, cause: EventCause,
@@ -2187,7 +2197,7 @@ class ContactCenter:
             leg = self._my_leg(related, agent, req.connection_device_id)
         else:
             self._my_phone(agent, req.connection_device_id)
-        sup = self._team_supervisor(agent)
+        sup = self._team_supervisor(sid, agent)
         if related is not None and leg is not None:
             self._may_consult(agent, related, leg, sup.device)
             self._hold_for_consult(out, related, leg)
@@ -2256,12 +2266,12 @@ class ContactCenter:
         else:
             sup = self._agent_named(req, None, ("supervisor_instrument", "supervisor_connection_device_id"))
         if not sup.cfg.supervisor:
-            raise Refused(self._sup_refusal["not_supervisor"](f"agent {sup.id} is not a supervisor"))
+            raise self._sup_refused(sid, "not_supervisor", f"agent {sup.id} is not a supervisor")
         self._need_logged_in(sup)
         action = req.supervisory_action
         if action not in _SUPERVISORY_ACTIONS:
-            raise Refused(self._sup_refusal["bad_action"](
-                f"SupervisoryAction {action} is not simulated; UCCX documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT"))
+            raise self._sup_refused(sid, "bad_action",
+                                    f"SupervisoryAction {action} is not simulated; UCCX documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
         agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
         if agent is sup or agent.cfg.team != sup.cfg.team:
             raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,

@@ -305,3 +305,26 @@ def test_assist_and_emergency_refusals(icm):
     m = _refusal(assist(5, agent_id="1003", connection_device_id="3003"), 5)
     assert m.text == "SUPERVISOR_ASSIST_REQ needs CTI_SERVICE_CLIENT_CONTROL in ServicesRequested"
     assert not w.c.calls
+
+
+def test_under_ucce_no_supervisor_is_icm_supervisor_not_found():
+    """ICM defines E_CTI_SUPERVISOR_NOT_FOUND (64), which UCCX lists as reserved (§6.1): a session of the ucce
+    profile gets it, as it gets ICM's other statuses where UCCX reserves the number (Profile.status), for an
+    assist or emergency request with no supervisor and for a SUPERVISE_CALL_REQ from an agent who is none —
+    not the UCCX stand-ins E_CTI_UNSPECIFIED_FAILURE / E_CTI_INVALID_AGENT_DATA, which it got unless the center
+    file said control_failure_codes = "icm". A uccx session of the same center still gets those."""
+    from mockcti.wire.dialect import UCCE
+
+    w = World(dataclasses.replace(default_center(), rtp_events=False))
+    w.open(agent_sub(1, "1001", profile=UCCE))  # Team1: no supervisor
+    w.open(agent_sub(2, "1002"))
+    w.open(agent_sub(5, "1003", services=SUP_SVC, profile=UCCE))  # granted SUPERVISOR, but no supervisor
+    for sid, aid in ((1, "1001"), (2, "1002"), (5, "1003")):
+        w.login_ready(sid, aid, ready=False)
+    for sid, status in ((1, S.E_CTI_SUPERVISOR_NOT_FOUND), (2, S.E_CTI_UNSPECIFIED_FAILURE)):
+        m = _refusal(w.req(sid, M.EmergencyCallReq(invoke_id=40, connection_call_id=NONE, connection_device_type=0,
+                                                  connection_device_id=w.c.agents[f"100{sid}"].device)), sid)
+        assert (m.TYPE, m.invoke_id, m.status) == (MT.FAILURE_CONF, 40, status)
+    cid, _ = w.inbound(agent_id="1001")
+    m = _refusal(supervise(w, cid, 3, sid=5, agent_id="1001"), sid=5)
+    assert (m.TYPE, m.status, m.text) == (MT.FAILURE_CONF, S.E_CTI_SUPERVISOR_NOT_FOUND, "agent 1003 is not a supervisor")
