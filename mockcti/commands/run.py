@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
 from mockcti.commands.serve import port_number
 
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
@@ -35,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="DIR", default="mockcti-report",
                    help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
+                   help=MESSAGE_ID_HELP + " (applied to each scenario's profile, as mockcti serve does)")
+    p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.journal import json_text
     from mockcti.report import junit_xml, make_report_dir, write_report_file
     from mockcti.runner import CannotListen, print_run, run_scenario
+    from mockcti.scenario.engine import scenario_profile
     from mockcti.scenario.loader import ScenarioError, load_scenario
 
     scenarios = []
@@ -60,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
             bad += 1
     if bad:
         return 2
+    # each scenario's dialect with --message-id / --field-tag (the same helper as serve and decode),
+    # every one checked before anything runs
+    profiles = []
+    for path, sc in scenarios:
+        profile = renumbered(f"run: {path}" if len(scenarios) > 1 else "run", scenario_profile(sc), args)
+        if profile is None:
+            return 2
+        profiles.append(profile)
     if not (0 < args.timeout < float("inf")):  # (nan compares false both ways)
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
@@ -98,12 +111,12 @@ def run(args: argparse.Namespace) -> int:
             except (NotImplementedError, RuntimeError, ValueError):  # not on this platform / thread
                 pass
         runs = []
-        for path, sc in scenarios:
+        for (path, sc), profile in zip(scenarios, profiles):
             if stop.is_set():
                 break
             try:
                 run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
-                                         port=args.port, seed=args.seed, stop=stop,
+                                         port=args.port, seed=args.seed, stop=stop, profile=profile,
                                          announce=lambda s: print(s, file=sys.stderr, flush=True))
             except CannotListen as exc:  # (a traceback and exit 1, as if the client had failed, before)
                 cannot_listen.append(str(exc))

@@ -87,6 +87,20 @@ class _SessionFaults:
     once: set[str] = field(default_factory=set)
 
 
+def scenario_profile(scenario: Any) -> Any:
+    """The protocol profile a scenario's ``dialect`` names (profile and version range)."""
+    import dataclasses
+
+    from mockcti.wire.dialect import PROFILES
+
+    d = scenario.dialect
+    profile = PROFILES[d.profile]
+    if d.min_version is not None or d.max_version is not None:
+        profile = dataclasses.replace(profile, min_version=d.min_version or profile.min_version,
+                                      max_version=d.max_version or profile.max_version)
+    return profile
+
+
 class ScenarioEngine:
     """Runs one scenario; ``done`` tells when it has ended, ``verify`` what it found."""
 
@@ -132,20 +146,13 @@ class ScenarioEngine:
                     self.env[var] = _call_value(call, fld)
         return center
 
-    def hub_config(self) -> Any:
-        """The hub configuration for the scenario's ``dialect`` (profile and version range)."""
-        import dataclasses
-
+    def hub_config(self, profile: Any = None) -> Any:
+        """The hub configuration for the scenario's ``dialect`` (profile and version range), or for
+        ``profile`` when given (the scenario's made to other wire numbers: ``mockcti run --message-id``)."""
         from mockcti.hub import HubConfig
         from mockcti.session import SessionConfig
-        from mockcti.wire.dialect import PROFILES
 
-        d = self.scenario.dialect
-        profile = PROFILES[d.profile]
-        if d.min_version is not None or d.max_version is not None:
-            profile = dataclasses.replace(profile, min_version=d.min_version or profile.min_version,
-                                          max_version=d.max_version or profile.max_version)
-        return HubConfig(session=SessionConfig(profile=profile))
+        return HubConfig(session=SessionConfig(profile=profile or scenario_profile(self.scenario)))
 
     @property
     def done(self) -> bool:

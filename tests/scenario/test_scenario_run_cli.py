@@ -586,3 +586,90 @@ def test_a_scenarios_profile_keeps_the_field_tags_the_server_was_given():
     served = with_field_tags(UCCE, ["SNAPSHOT_DEVICE_CONF.CallState=61"])
     config = _with_profile(HubConfig(session=SessionConfig(profile=served)), UCCE)
     assert config.session.profile.retag(MessageType.SNAPSHOT_DEVICE_CONF) == (("CallState", 61),)
+
+
+# A client whose deployment numbers QUERY_QUEUE_STATISTICS_REQ/CONF 259/260 (reference §4, U): it asks
+# for CSQ 1's statistics and exits 0 only when the answer came back as wire number 260.
+RENUMBERED_CLIENT = """\
+import os, socket, sys
+from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
+from mockcti.wire.dialect import UCCX
+
+D = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259, "QUERY_QUEUE_STATISTICS_CONF": 260}),
+            version=14)
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+fb = FrameBuffer()
+
+def read_one():
+    while True:
+        frames = fb.feed(s.recv(4096) or b"")
+        if frames:
+            return frames[0].type_id, decode(frames[0], D)
+
+s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
+                           call_msg_mask=0, agent_state_mask=0, client_id="sup", client_password=b""), D))
+assert read_one()[1].TYPE.name == "OPEN_CONF"
+s.sendall(encode(W.QueryQueueStatisticsReq(invoke_id=2, csq_id=1), D))
+type_id, reply = read_one()
+print("reply", type_id, reply.TYPE.name)
+s.sendall(encode(W.CloseReq(invoke_id=3), D))
+read_one()
+sys.exit(0 if (type_id, reply.TYPE.name) == (260, "QUERY_QUEUE_STATISTICS_CONF") else 4)
+"""
+
+RENUMBERED_SCENARIO = """\
+name: renumbered
+center:
+  csqs: [{name: Sales, id: 1}]
+expect:
+  - {id: stats, message: QUERY_QUEUE_STATISTICS_REQ, fields: {csq_id: 1}}
+end: {after: 30, when: disconnect}
+"""
+
+
+def test_run_serves_the_scenario_with_the_message_ids_given(tmp_path):
+    """`mockcti run --message-id` (as `serve` and `decode` take it): a client of a deployment that numbers
+    the provisional messages otherwise can be run against scenarios. run had no such option (usage error)."""
+    (tmp_path / "s.yaml").write_text(RENUMBERED_SCENARIO)
+    (tmp_path / "client.py").write_text(RENUMBERED_CLIENT)
+    cmd = [sys.executable, "-m", "mockcti", "run", str(tmp_path / "s.yaml"), "--report", str(tmp_path / "report"),
+           "--timeout", "20", "--client-cmd", f"{sys.executable} {tmp_path / 'client.py'}",
+           "--message-id", "QUERY_QUEUE_STATISTICS_REQ=259", "--message-id", "query_queue_statistics_conf=0x104"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["passed"] is True and summary["violations"] == []
+    assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("stats", True)]
+    assert summary["scenarios"][0]["client_exit"] == 0
+    # without the option, 259 is no UCCX message: the client's request is a violation, its answer not 260
+    cmd = cmd[:cmd.index("--message-id")]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "PROTO-UNKNOWN-MESSAGE" in r.stderr
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--message-id", "QUERY_QUEUE_STATISTICS_REQ"],
+     "mockcti run: --message-id: 'QUERY_QUEUE_STATISTICS_REQ': expected NAME=NUMBER, e.g. QUERY_QUEUE_STATISTICS_REQ=259"),
+    (["--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"], "mockcti run: --message-id: wire number 5 is already HEARTBEAT_REQ"),
+    (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=56"], "mockcti run: --field-tag: "),
+])
+def test_run_refuses_a_bad_renumbering_before_anything_runs(files, args, error):
+    r = mockcti_run(files, str(files / "demo.yaml"), *args, client="1001 0")
+    assert r.returncode == 2 and r.stderr.startswith(error), r.stderr
+    assert "listening" not in r.stderr and not (files / "report").exists()
+
+
+def test_run_scenario_serves_the_profile_it_is_given():
+    """The Python API under `mockcti run --message-id/--field-tag`: the profile replaces the scenario's."""
+    from mockcti.commands import with_message_ids
+    from mockcti.runner import scenario_server
+    from mockcti.scenario.loader import load_scenario_text
+    from mockcti.wire import UCCE
+
+    sc = load_scenario_text("name: x\ndialect: {profile: ucce}\nend: {after: 1}\n")
+    profile = with_message_ids(UCCE, ["QUERY_QUEUE_STATISTICS_REQ=259"])
+    server, _ = scenario_server(sc, profile=profile)
+    assert server.hub.config.session.profile is profile
+    server, _ = scenario_server(sc)
+    assert server.hub.config.session.profile.name == "ucce" and server.hub.config.session.profile is not profile
