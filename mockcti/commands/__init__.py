@@ -60,6 +60,22 @@ def renumbered(command: str, profile, args):
     return profile
 
 
+def renumbering_options(profile) -> list[str]:
+    """The ``--message-id`` and ``--field-tag`` options that make ``profile`` from the stock profile of
+    its name (the inverse of :func:`renumbered`): for a command line printed to repeat a run."""
+    from mockcti.wire.dialect import PROFILES
+
+    options: list[str] = []
+    stock = PROFILES.get(profile.name)
+    if stock is not None:
+        for wid, mt in sorted(profile.by_wire_id.items()):
+            if stock.by_wire_id.get(wid) is not mt:
+                options += ["--message-id", f"{mt.name}={wid}"]
+    for mt, name, tag in profile.field_tags:
+        options += ["--field-tag", f"{mt.name}.{name}={tag}"]
+    return options
+
+
 def print_error(command: str, message: object) -> None:
     """``message`` on stderr, each of its lines opening with ``mockcti COMMAND: `` — an error that lists
     several mistakes (every one of a center file, one a line) reads as that many errors of the command."""

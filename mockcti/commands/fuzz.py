@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
+
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
 EPILOG = """checks, for every case: the client keeps running; no PROTO-* conduct violation (heartbeat
@@ -61,6 +63,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-idle-timeout", type=int, default=20, metavar="S",
                    help="smallest IdleTimeout the server accepts (default 20, as UCCX; lower it for quick heartbeats)")
     p.add_argument("--profile", choices=["uccx", "ucce"], default=None, help="protocol profile (default uccx)")
+    p.add_argument("--message-id", action="append", default=[], metavar="NAME=N", help=MESSAGE_ID_HELP)
+    p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
     p.add_argument("--center", metavar="FILE", help="contact center description (agents the client logs in as)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
@@ -148,6 +152,13 @@ def run(args: argparse.Namespace) -> int:
     if args.view not in (None, "agent") and flows is None and not args.replay:
         return _usage(f"--view {args.view} needs --flows (the events a bridge is sent while the contact center "
                       f"plays them), e.g. --flows inbound")
+    profile: Any = args.profile
+    if args.message_id or args.field_tag:  # the server speaks the client's numbering (as mockcti serve does)
+        from mockcti.wire.dialect import PROFILES
+
+        profile = renumbered("fuzz", PROFILES[args.profile or "uccx"], args)
+        if profile is None:
+            return 2
     center = None
     if args.center:
         from mockcti.center import CenterConfigError, load_center_file
@@ -161,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else None
     common = dict(window=args.window, max_window=args.max_window, reconnect_timeout=args.reconnect_timeout,
                   start_timeout=args.start_timeout, min_idle_timeout=args.min_idle_timeout, center=center,
-                  profile=args.profile, host=args.host, port=args.port, log=log)
+                  profile=profile, host=args.host, port=args.port, log=log)
     from mockcti.testing.fuzz import fuzz_client, load_case, replay_case
 
     if args.save:  # a failing case found after minutes of fuzzing must not be lost to a bad path

@@ -43,19 +43,22 @@ DEFAULT_SHUTDOWN_GRACE = 0.25
 _MAX_LISTED = 60  # messages listed in a failed assertion
 
 
-def hub_config_for(profile: str | None = None, hub_config: HubConfig | None = None) -> HubConfig | None:
-    """``profile`` ("uccx" or "ucce") applied to ``hub_config`` (or the default HubConfig)."""
+def hub_config_for(profile: Any = None, hub_config: HubConfig | None = None) -> HubConfig | None:
+    """``profile`` ("uccx" or "ucce", or a :class:`~mockcti.wire.dialect.Profile`, e.g. one with other
+    message numbers) applied to ``hub_config`` (or the default HubConfig)."""
     if profile is None:
         return hub_config
     import dataclasses
 
     from mockcti.session import SessionConfig
-    from mockcti.wire.dialect import PROFILES
+    from mockcti.wire.dialect import PROFILES, Profile
 
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+    if not isinstance(profile, Profile):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
+        profile = PROFILES[profile]
     base = hub_config or HubConfig()
-    session = dataclasses.replace(base.session or SessionConfig(), profile=PROFILES[profile])
+    session = dataclasses.replace(base.session or SessionConfig(), profile=profile)
     return dataclasses.replace(base, session=session)
 
 

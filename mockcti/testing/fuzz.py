@@ -876,7 +876,7 @@ class _QuietLostWrites:
 # -- entry points ------------------------------------------------------------------------------------
 
 
-def _server(center: Any, profile: str | None, min_idle_timeout: int, host: str, port: int) -> Any:
+def _server(center: Any, profile: Any, min_idle_timeout: int, host: str, port: int) -> Any:
     from mockcti.hub import HubConfig
     from mockcti.journal import Journal
     from mockcti.session import SessionConfig
@@ -885,6 +885,18 @@ def _server(center: Any, profile: str | None, min_idle_timeout: int, host: str, 
     hub_config = hub_config_for(profile, HubConfig(session=SessionConfig(min_idle_timeout=min_idle_timeout)))
     # keep=False: violations, connects and closes are kept; messages are only counted (bounded memory)
     return ThreadedServer(center, host=host, port=port, hub_config=hub_config, journal=Journal(keep=False)).start()
+
+
+def _profile_options(profile: Any) -> list[str]:
+    """``--profile NAME`` and, for a Profile with other message numbers or field tags, the
+    ``--message-id``/``--field-tag`` options that make it (the server a replay must serve)."""
+    from mockcti.wire.dialect import Profile
+
+    if not isinstance(profile, Profile):
+        return ["--profile", str(profile)]
+    from mockcti.commands import renumbering_options
+
+    return ["--profile", profile.name, *renumbering_options(profile)]
 
 
 def _command(client_cmd: str, parts: list[str]) -> str:
@@ -896,7 +908,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 reconnect_timeout: float = 10.0, start_timeout: float = 10.0, max_items: int = 3, max_calls: int = 2,
                 malformed: bool = True, defects: Sequence[str] | None = None, chunking: bool = True,
                 flows: Sequence[str] | None = None, view: str = "agent",
-                min_idle_timeout: int = 20, center: Any = None, profile: str | None = None,
+                min_idle_timeout: int = 20, center: Any = None, profile: Any = None,
                 host: str = "127.0.0.1", port: int = 0, save: str | Path | None = None,
                 log: Callable[[str], None] | None = None,
                 on_case: Callable[[FuzzCase, str | None], None] | None = None) -> FuzzResult:
@@ -1023,7 +1035,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if min_idle_timeout != 20:
                     watch += ["--min-idle-timeout", str(min_idle_timeout)]
                 if profile:
-                    watch += ["--profile", profile]
+                    watch += _profile_options(profile)
                 if isinstance(center, (str, Path)):
                     watch += ["--center", shlex.quote(str(center))]
                 parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}"]
@@ -1059,7 +1071,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
 def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, client: InProcessClient | None = None,
                 repeat: int = 1, window: float = 1.0, max_window: float = 3.0, reconnect_timeout: float = 10.0,
                 start_timeout: float = 10.0, min_idle_timeout: int = 20, center: Any = None,
-                profile: str | None = None, host: str = "127.0.0.1", port: int = 0, time_budget: float = 120.0,
+                profile: Any = None, host: str = "127.0.0.1", port: int = 0, time_budget: float = 120.0,
                 log: Callable[[str], None] | None = None) -> FuzzResult:
     """Run one saved case against the client (``repeat`` times, stopping at the first failure), as the search
     ran it: a case of the bridge view (``case.view``) needs a client that opens in bridge mode (else the

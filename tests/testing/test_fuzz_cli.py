@@ -275,3 +275,14 @@ def test_the_printed_replay_and_search_commands_keep_every_option_that_decides_t
     # the case's events decoded, the one the client dies on among them
     assert "case (each event decoded below its item):" in err
     assert "\n     CALL_HELD_EVENT connection_device_type=CONNECTION_ID_STATIC call_id=" in err
+
+
+def test_fuzz_takes_message_id_and_field_tag_as_serve_does(client_script, capsys):
+    """`mockcti fuzz --message-id/--field-tag` (commands.renumbered, as serve, decode and run): it had
+    neither option (argparse exit 2), so a client of another numbering could not be fuzzed."""
+    assert main(["fuzz", "--client-cmd", client_script, "--seed", "2", "--message-id",
+                 "QUERY_QUEUE_STATISTICS_REQ=259", "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=75",
+                 "--save", "", *FAST, "--count", "2"]) == 0
+    assert "no failure found" in capsys.readouterr().err
+    assert main(["fuzz", "--client-cmd", client_script, "--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"]) == 2
+    assert capsys.readouterr().err == "mockcti fuzz: --message-id: wire number 5 is already HEARTBEAT_REQ\n"

@@ -557,3 +557,61 @@ def test_an_in_process_client_s_output_is_its_last_run_s_too():
     runner.start()
     runner._thread.join(10)
     assert (runner.ended(), runner.output(), runner.runs) == ("the client returned", "", 2)
+
+
+def _stats_client(profile):
+    """An agent desktop of a deployment whose numbering ``profile`` is: it asks for CSQ 1's statistics
+    (QUERY_QUEUE_STATISTICS_REQ, a message of provisional number) every 50 ms while it runs."""
+    from mockcti.client import CTIClient
+    from mockcti.wire import encode
+    from mockcti.wire.messages import QueryQueueStatisticsReq
+
+    async def run(host, port, stop):
+        cti = await CTIClient.connect(host, port, profile=profile, version=18, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, heartbeat=0,
+                             timeout=5)
+        for _ in range(2000):  # bounded: 100 s at most
+            if stop.is_set() or cti.closed.is_set():
+                break
+            cti.send_bytes(encode(QueryQueueStatisticsReq(invoke_id=cti.next_invoke_id(), csq_id=1), cti.dialect))
+            try:
+                await asyncio.wait_for(stop.wait(), 0.05)
+            except asyncio.TimeoutError:
+                pass
+        await cti.close(timeout=2)
+
+    return run
+
+
+def test_the_fuzzer_serves_the_profile_it_is_given():
+    """`mockcti fuzz --message-id` (profile= a renumbered Profile): a client of a deployment numbering the
+    provisional messages otherwise is fuzzed, not failed for each such request (PROTO-UNKNOWN-MESSAGE)."""
+    from mockcti.commands import with_message_ids
+    from mockcti.wire.dialect import UCCX
+
+    renumbered = with_message_ids(UCCX, ["QUERY_QUEUE_STATISTICS_REQ=259", "QUERY_QUEUE_STATISTICS_CONF=260"])
+    quick = {**QUICK, "count": 2}
+    result = fuzz_client(client=_stats_client(renumbered), seed=3, profile=renumbered, malformed=False, **quick)
+    assert result.passed, result.summary()
+    result = fuzz_client(client=_stats_client(renumbered), seed=3, malformed=False, **quick)
+    assert not result.passed and "PROTO-UNKNOWN-MESSAGE" in result.summary()
+
+
+def test_the_command_to_repeat_a_fuzz_run_serves_the_same_numbering():
+    """The replay and search commands printed for a renumbered profile carry its --message-id/--field-tag
+    (they said only --profile: the replay served the stock numbering and failed the client otherwise)."""
+    import argparse
+
+    from mockcti.commands import renumbered
+    from mockcti.testing.fuzz import _profile_options
+    from mockcti.wire.dialect import UCCE
+
+    args = argparse.Namespace(message_id=["QUERY_QUEUE_STATISTICS_REQ=259"],
+                              field_tag=["SNAPSHOT_DEVICE_CONF.CallState=61"])
+    profile = renumbered("fuzz", UCCE, args)
+    options = _profile_options(profile)
+    assert options == ["--profile", "ucce", "--message-id", "QUERY_QUEUE_STATISTICS_REQ=259",
+                       "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=61"]
+    again = argparse.Namespace(message_id=[options[3]], field_tag=[options[5]])
+    assert renumbered("fuzz", UCCE, again) == profile
+    assert _profile_options("uccx") == ["--profile", "uccx"]
