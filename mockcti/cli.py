@@ -3,13 +3,17 @@
 Each subcommand lives in its own module under :mod:`mockcti.commands`; a command module is
 imported only when its subcommand runs, and its top level must stay cheap (heavy imports go
 inside ``run``). A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int`` (the process exit status).
+``run(args) -> int`` (the process exit status), and ``VERDICT = True`` when that status is a
+verdict (run, serve, validate, fuzz): a reader of its stdout or stderr that goes away (``| head``)
+then only silences that stream, and the command runs on to its verdict and its reports. Without
+it (decode, catalog: the output is the product) a closed pipe ends the command with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -52,15 +56,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _OutputMayClose:
+    """A text stream (sys.stdout, sys.stderr) whose reader may go away: once a write or a flush meets
+    a closed pipe, what follows is dropped (the file descriptor goes to /dev/null, so the interpreter's
+    last flush does not fail either) and the command goes on. A closed pipe raised BrokenPipeError
+    wherever it was printing: ``mockcti run … 2>&1 | head`` stopped the run after its first scenario,
+    wrote no summary.json nor junit.xml, and exited 0; ``mockcti run --json | head`` exited 0 for a
+    failed run."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)  # type: ignore[attr-defined]
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()  # type: ignore[attr-defined]
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.closed_by_reader = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())  # type: ignore[attr-defined]
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no descriptor (a StringIO, pytest's capture)
+            pass
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    module = sys.modules.get(getattr(args._run, "__module__", ""), None)
+    saved = sys.stdout, sys.stderr
+    if getattr(module, "VERDICT", False):
+        sys.stdout, sys.stderr = _OutputMayClose(sys.stdout), _OutputMayClose(sys.stderr)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # e.g. `mockcti decode ... | head`
+    except BrokenPipeError:  # e.g. `mockcti decode ... | head`: the output was the product
         return 0
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -203,9 +203,11 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
 _MARKS = {"met": "ok  ", "unmet": "MISS", "skipped": "skip"}
 
 
-def _print_expectations(expectations: Any, stream: Any = sys.stderr) -> None:
+def _print_expectations(expectations: Any, stream: Any = None) -> None:
     """One line per expectation; an unmet one also says where the scenario states it and the near miss."""
     from mockcti.report import outcome
+
+    stream = sys.stderr if stream is None else stream  # (at call time: mockcti.cli may have wrapped it)
 
     for e in expectations:
         result = outcome(e)
@@ -243,8 +245,9 @@ async def _drain(stream: Any, into: bytearray, keep: int = 64 * 1024) -> None:
 CLIENT_OUTPUT_LINES = 40
 
 
-def print_run(run: ScenarioRun, stream: Any = sys.stderr) -> None:
+def print_run(run: ScenarioRun, stream: Any = None) -> None:
     """A short readable account of one run (for a run that failed, the end of the client's output)."""
+    stream = sys.stderr if stream is None else stream  # (at call time: mockcti.cli may have wrapped it)
     status = "PASS" if run.exit_code == 0 else "FAIL"
     print(f"{status} {run.name} (seed {run.seed}; {run.end_reason})", file=stream)
     _print_expectations(run.expectations, stream)

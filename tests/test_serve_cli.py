@@ -344,3 +344,20 @@ def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeyp
     assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
     assert served == []  # it never served: the signal had already come
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]
+
+
+def test_a_closed_pipe_behind_the_cli_s_stdout_ends_the_trace_too(capsys):
+    """mockcti.cli wraps stdout for `serve` (a closed pipe must not cost the exit status): the wrapper
+    drops what follows, and the trace still sees that its reader went away and stops rendering."""
+    from mockcti.cli import _OutputMayClose
+
+    trace = Trace(_OutputMayClose(_Closed()), json_lines=True, verbose=False, level="info")
+    journal = Journal(keep=False)
+    trace(_entry(journal, 1))
+    for _ in range(200):
+        if trace.broken:
+            break
+        time.sleep(0.01)
+    assert trace.broken and "BrokenPipeError" in trace.broken
+    trace.close()
+    assert "the trace stopped" in capsys.readouterr().err

@@ -12,6 +12,9 @@ from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
 
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
+#: the exit status is a verdict: a closed stdout/stderr (| head) silences it, the command runs on (mockcti.cli)
+VERDICT = True
+
 EPILOG = """checks, for every case: the client keeps running; no PROTO-* conduct violation (heartbeat
 cadence, malformed requests, unknown calls ...); a message at least every half
 IdleTimeout; the connection stays up, or after a malformed frame the client resets, reconnects

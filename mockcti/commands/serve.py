@@ -11,6 +11,9 @@ from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
+#: the exit status is a verdict: a closed stdout/stderr (| head) silences it, the command runs on (mockcti.cli)
+VERDICT = True
+
 #: most inbound calls a minute --calls-per-minute takes (1,000 a second: far beyond any CCX)
 MAX_CALLS_PER_MINUTE = 60_000.0
 #: longest --abandon-after (a day)
@@ -143,6 +146,8 @@ class Trace:
             try:
                 self.stream.write("".join(batch))
                 self.stream.flush()
+                if getattr(self.stream, "closed_by_reader", False):  # mockcti.cli's stdout: its reader went away
+                    raise BrokenPipeError(32, "Broken pipe")
             except (OSError, ValueError) as exc:  # a closed pipe or stream: the trace ends, the server goes on
                 self.broken = f"{type(exc).__name__}: {exc}"
                 with contextlib.suppress(Exception):

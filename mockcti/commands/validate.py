@@ -8,6 +8,9 @@ import sys
 
 HELP = "check scenario files (YAML or TOML): names, fields, codes, states, includes; --schema prints the JSON Schema"
 
+#: the exit status is a verdict: a closed stdout/stderr (| head) silences it, the command runs on (mockcti.cli)
+VERDICT = True
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="scenario files to check")

@@ -673,3 +673,47 @@ def test_run_scenario_serves_the_profile_it_is_given():
     assert server.hub.config.session.profile is profile
     server, _ = scenario_server(sc)
     assert server.hub.config.session.profile.name == "ucce" and server.hub.config.session.profile is not profile
+
+
+def _closed_pipe() -> int:
+    """The write end of a pipe whose reader is gone (what `| head` leaves once head has exited)."""
+    r, w = os.pipe()
+    os.close(r)
+    return w
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+def test_a_reader_that_goes_away_costs_neither_the_verdict_nor_the_report(files, closed):
+    """`mockcti run … --json | head` exited 0 for a failed run, and `mockcti run … 2>&1 | head` stopped
+    after the first scenario with no summary.json nor junit.xml, exit 0 (BrokenPipeError, taken for the
+    end of a `decode | head`). Now a closed stdout or stderr only silences it: every scenario runs, the
+    reports are written and the exit status is the verdict."""
+    w = _closed_pipe()
+    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), str(files / "demo.yaml"), "--json",
+           "--report", str(files / "report"), "--timeout", "20",
+           "--client-cmd", f"{sys.executable} {files / 'client.py'} 1003 0"]
+    try:
+        r = subprocess.run(cmd, stdout=w if closed != "stderr" else subprocess.DEVNULL,
+                           stderr=w if closed != "stdout" else subprocess.PIPE, timeout=90, cwd=files)
+    finally:
+        os.close(w)
+    assert r.returncode == 1
+    if closed == "stdout":
+        assert b"Traceback" not in r.stderr and b"0/2 scenario(s) passed" in r.stderr
+    summary = json.loads((files / "report" / "summary.json").read_text())
+    assert [s["exit_code"] for s in summary["scenarios"]] == [1, 1] and summary["passed"] is False
+    assert ET.parse(files / "report" / "junit.xml").getroot().get("failures") == "2"
+
+
+def test_validate_with_a_closed_stdout_still_says_a_file_is_invalid(tmp_path):
+    """`mockcti validate a.yaml b.yaml | head -1` exited 0 although b.yaml is invalid."""
+    (tmp_path / "a.yaml").write_text("name: a\nend: {after: 1}\n")
+    (tmp_path / "b.yaml").write_text("name: b\nend: {afterwards: 1}\n")
+    w = _closed_pipe()
+    try:
+        r = subprocess.run([sys.executable, "-m", "mockcti", "validate", "a.yaml", "b.yaml"], stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path)
+    finally:
+        os.close(w)
+    assert r.returncode == 1
+    assert "b.yaml:2: end" in r.stderr and "Traceback" not in r.stderr
