@@ -12,7 +12,15 @@ HELP = "check scenario files (YAML or TOML): names, fields, codes, states, inclu
 VERDICT = True
 
 
+EPILOG = """exit codes:
+  0  every file is valid (or --schema printed the schema)
+  1  a file is invalid or cannot be read (its errors on stderr, file:line: key path: error)
+  2  bad usage: no FILE, or FILE with --schema"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("files", nargs="*", metavar="FILE", help="scenario files to check")
     p.add_argument("--json", action="store_true", help="one JSON object per file (ok, name, counts, errors)")
     p.add_argument("--schema", action="store_true", help="print the JSON Schema of scenario files and exit")
@@ -23,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.scenario.loader import ScenarioError, load_scenario, load_schema
 
     if args.schema:
+        if args.files:  # it printed the schema and checked none of them: a CI step green for nothing
+            print(f"mockcti validate: --schema prints the JSON Schema and checks no file; to check "
+                  f"{args.files[0]}, leave --schema out", file=sys.stderr)
+            return 2
         print(json.dumps(load_schema(), indent=2))
         return 0
     if not args.files:

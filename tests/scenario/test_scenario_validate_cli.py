@@ -103,3 +103,30 @@ def test_a_duplicate_key_is_reported_with_the_other_errors(tmp_path, capsys):
     assert out == f"INVALID {p} (2 errors)\n"
     assert [line.split(";")[0] for line in err.splitlines()] == [
         f"{p}:2: name: duplicate key 'name'", f"{p}:4: rules[0].when.message: unknown message type 'HOLD_CAL_REQ'"]
+
+
+def test_schema_with_files_is_bad_usage_not_a_pass(tmp_path, capsys):
+    """`mockcti validate --schema scenarios/*.yaml` printed the schema, checked none of the files and exited
+    0: a CI lint step green for an invalid scenario. Now bad usage (2), naming what to do."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    assert main(["validate", "--schema", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"mockcti validate: --schema prints the JSON Schema and checks no file; to check "
+                                 f"{bad}, leave --schema out\n")
+
+
+def test_the_exit_codes_are_in_the_help_and_are_the_ones_returned(tmp_path, capsys):
+    """validate's exit codes (0 valid, 1 invalid, 2 bad usage) were in neither --help nor the README."""
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    help_text = capsys.readouterr().out
+    for line in ("exit codes:", "  0  every file is valid", "  1  a file is invalid or cannot be read",
+                 "  2  bad usage"):
+        assert line in help_text, help_text
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(GOOD)
+    bad.write_text(BAD)
+    assert [main(["validate", str(good)]), main(["validate", str(good), str(bad)]), main(["validate"])] == [0, 1, 2]
