@@ -153,8 +153,11 @@ def run(args: argparse.Namespace) -> int:
         labels.append(next(label for i in range(1, len(runs) + 1)
                            if (label := r.name if i == 1 else f"{r.name}-{i}") not in labels))
     combined = {
-        # a scenario not run (the server could not listen, an interrupt) did not pass
-        "tool": "mockcti", "passed": len(runs) == len(scenarios) and all(r.exit_code == 0 for r in runs),
+        # a scenario not run (the server could not listen, an interrupt) did not pass, nor did a run cut
+        # short by SIGINT/SIGTERM (it said "passed": true, exit 143, when what had run so far was fine)
+        "tool": "mockcti",
+        "passed": not caught and len(runs) == len(scenarios) and all(r.exit_code == 0 for r in runs),
+        "interrupted": signal.Signals(caught[0]).name if caught else None,
         "not_run": [str(path) for path, _ in scenarios[len(runs):]],
         "scenarios": [{**r.summary, "name": label, "file": r.path, "journal": r.journal_file, "seed": r.seed,
                        "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,

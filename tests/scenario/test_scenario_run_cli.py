@@ -717,3 +717,43 @@ def test_validate_with_a_closed_stdout_still_says_a_file_is_invalid(tmp_path):
         os.close(w)
     assert r.returncode == 1
     assert "b.yaml:2: end" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_run_cut_short_by_a_signal_is_not_passed_in_summary_json(tmp_path):
+    """A cancelled CI job (SIGTERM) whose one scenario had met its expectations so far: exit 143, but
+    summary.json said "passed": true. Now not passed, and `interrupted` names the signal."""
+    import signal
+
+    (tmp_path / "noend.yaml").write_text("name: noend\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
+    (tmp_path / "opener.py").write_text(
+        "import os, socket, time\n"
+        "from mockcti.wire import Dialect, encode, messages as W\n"
+        "D = Dialect.uccx(14)\n"
+        "s = socket.create_connection((os.environ['CTI_HOST'], int(os.environ['CTI_PORT'])), timeout=10)\n"
+        "s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,\n"
+        "                           call_msg_mask=0, agent_state_mask=0, client_id='b', client_password=b''), D))\n"
+        "assert s.recv(4096)\n"  # OPEN_CONF: the OPEN_REQ is in
+        "open('opened.tmp', 'w').close()\n"
+        "os.replace('opened.tmp', 'opened')\n"
+        "time.sleep(300)\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "--timeout", "120", "--report", "rep",
+           "--client-cmd", f"{sys.executable} opener.py"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for _ in range(300):  # until the client has its OPEN_CONF (bounded: 30 s)
+            if (tmp_path / "opened").exists():
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the client did not open")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert [(s["end"], s["exit_code"]) for s in summary["scenarios"]] == [("interrupted", 0)], err
+    assert summary["passed"] is False and summary["interrupted"] == "SIGTERM"
