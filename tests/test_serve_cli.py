@@ -361,3 +361,14 @@ def test_a_closed_pipe_behind_the_cli_s_stdout_ends_the_trace_too(capsys):
     assert trace.broken and "BrokenPipeError" in trace.broken
     trace.close()
     assert "the trace stopped" in capsys.readouterr().err
+
+
+def test_serve_help_lists_its_exit_codes(capsys):
+    """A CI job reads serve's status (0, --strict's 1, 2 for usage / could not start); --help did not say
+    them (run and fuzz do)."""
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "\nexit codes (after Ctrl-C or SIGTERM" in out
+    assert "\n  1  --strict: a violation or an internal error of the mock was recorded" in out
+    assert "\n  2  bad usage or the server could not start" in out

@@ -33,7 +33,18 @@ def port_number(text: str) -> int:
     return port
 
 
+EPILOG = """exit codes (after Ctrl-C or SIGTERM, which shut the server down cleanly):
+  0  the server ran and stopped (whatever clients did, unless --strict says otherwise)
+  1  --strict: a violation or an internal error of the mock was recorded, or a --scenario
+     expectation is unmet
+  2  bad usage or the server could not start (a port in use, a --center/--scenario file that
+     does not load, a --report path that is a file ...), before the "listening" line; or a
+     --report file could not be written"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     g = p.add_argument_group("listening")
     g.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only unless told)")
     g.add_argument("--port", type=port_number, default=42027, help="TCP port (default 42027; 0 = any free port)")
