@@ -21,7 +21,9 @@ EPILOG = """exit codes:
   2  a scenario file is invalid, bad usage, the server could not listen (--host/--port),
      or a report file could not be written
   3  the client under test could not start or exited non-zero
-  130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)"""
+  130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)
+when several apply: 130/143, then 2, then 1, then 3 (a client that could not start at all is 3
+even if the expectations are unmet; one that crashed mid-run usually leaves some unmet: 1)"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -757,3 +757,19 @@ def test_a_run_cut_short_by_a_signal_is_not_passed_in_summary_json(tmp_path):
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert [(s["end"], s["exit_code"]) for s in summary["scenarios"]] == [("interrupted", 0)], err
     assert summary["passed"] is False and summary["interrupted"] == "SIGTERM"
+
+
+def test_the_precedence_of_the_exit_codes_is_the_documented_one(files, capsys):
+    """When several exit codes apply the order was nowhere: a client that crashed with the expectation
+    unmet exits 1, one the shell cannot start exits 3 though nothing was met; --help says so."""
+    from mockcti.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "when several apply: 130/143, then 2, then 1, then 3" in capsys.readouterr().out
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1003 7")  # expectation unmet, client exit 7
+    assert r.returncode == 1, r.stderr
+    cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--report", str(files / "report"),
+           "--timeout", "20", "--client-cmd", "./no-such-client"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=files)
+    assert r.returncode == 3, r.stderr
