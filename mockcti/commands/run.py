@@ -78,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
         if profile is None:
             return 2
         profiles.append(profile)
+    if args.client_cmd is not None and not args.client_cmd.strip():
+        # (an unset CI variable: `--client-cmd "$CLIENT"`) it ran the scenarios with no client at all, and one
+        # whose expectations a silent client meets (`never`, `min: 0`) passed
+        print("mockcti run: --client-cmd is empty: give the command that starts the client under test, or leave "
+              "the option out to start the client yourself (CTI_HOST/CTI_PORT from the listening line)",
+              file=sys.stderr)
+        return 2
     if not (0 < args.timeout < float("inf")):  # (nan compares false both ways)
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2

@@ -773,3 +773,16 @@ def test_the_precedence_of_the_exit_codes_is_the_documented_one(files, capsys):
            "--timeout", "20", "--client-cmd", "./no-such-client"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=files)
     assert r.returncode == 3, r.stderr
+
+
+@pytest.mark.parametrize("client_cmd", ["", "   "])
+def test_an_empty_client_command_is_bad_usage_not_a_run_without_the_client(tmp_path, client_cmd):
+    """`--client-cmd "$CLIENT"` with the variable unset ran the scenario with no client at all: one whose
+    expectations a silent client meets passed (exit 0). Now bad usage, before anything listens."""
+    (tmp_path / "quiet.yaml").write_text("name: quiet\nexpect: [{message: HOLD_CALL_REQ, never: true}]\n"
+                                         "end: {after: 0.5}\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", "quiet.yaml", "--report", "rep", "--client-cmd", client_cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("mockcti run: --client-cmd is empty: give the command that starts the client")
+    assert "listening on" not in r.stderr and not (tmp_path / "rep").exists()
