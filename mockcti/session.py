@@ -106,7 +106,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-AGENT-FIELDS-IN-BRIDGE", "No agent fields in bridge mode", "A bridge-mode OPEN_REQ carried AgentExtension/AgentID/AgentInstrument (§3.3)."),
     ("PROTO-AGENT-IDENTITY", "Agent identity in agent mode", "An agent-mode OPEN_REQ carried none of AgentExtension/AgentID/AgentInstrument (§3.2)."),
     ("PROTO-REQUIRED-FIELD", "Required fields present", "A request lacked a required floating field (§2.3)."),
-    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size, a single floating field repeated (§2)."),
+    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size, a single floating field repeated, or the connection ended in the middle of a frame (§2)."),
     ("PROTO-FIELD-LENGTH", "Fields within their maximum", "A floating field was longer than its maximum (§2.3)."),
     ("PROTO-UNKNOWN-TAG", "Only defined floating tags", "A request carried a floating tag that the message does not define (§2.3)."),
     ("PROTO-UNKNOWN-MESSAGE", "Only UCCX message types", "The client sent a message type the server does not implement (§4)."),
@@ -932,11 +932,28 @@ class Session:
     def closed(self, *, peer_initiated: bool) -> list[Event]:
         """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
         out: list[Event] = []
+        if peer_initiated and self.state in (_AWAITING_OPEN, _OPENING, _OPEN) and not self._frames.at_frame_boundary():
+            out.append(Violation("PROTO-MALFORMED", self._cut_frame()))
         if peer_initiated and self.state is _OPEN and not self.close_requested \
                 and not self.ended_by_failure_event and not self.heartbeat_unanswered:
             out.append(Violation("PROTO-NO-CLOSE", "disconnected without CLOSE_REQ"))
         self.state = _CLOSED
         return out
+
+    def _cut_frame(self) -> str:
+        """What of a frame had arrived when the peer ended the connection in the middle of it (a client
+        that closes mid-write, or whose BodyLength announces more bytes than it sends: the server waits
+        for the rest, the client for an answer, until it gives up)."""
+        fb = self._frames
+        header = fb.pending_header()
+        if header is None:
+            return (f"the connection ended mid-frame: {fb.buffered} of the 8 header bytes of a frame arrived, "
+                    f"the rest never did")
+        length, type_id = header
+        mt = self.dialect.profile.message_type(type_id)
+        name = mt.name if mt is not None else f"message type {type_id}"
+        return (f"the connection ended mid-frame: {fb.buffered - 8} of the {length} body bytes its header "
+                f"announced (BodyLength {length}) of a {name} frame arrived, the rest never did")
 
     def check_timers(self, now: float) -> list[Event]:
         """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message. Not while

@@ -764,3 +764,46 @@ async def test_snapshot_device_conf_carries_each_calls_state_in_the_profiles_tag
         writer.close()
         await desk.close()
         await server.stop()
+
+
+async def _journal_closed(server, sid, bound=300):
+    for _ in range(bound):
+        if any(e.kind == "close" and e.session == sid for e in server.journal.entries()):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"session {sid} not closed")
+
+
+async def test_a_client_that_leaves_mid_frame_is_told_so_in_the_journal():
+    """A CLOSE_REQ whose BodyLength counts the 8 header bytes too (16, not 8) leaves the server waiting
+    for 8 more bytes; the client waits for CLOSE_CONF, gives up and closes. The journal used to say only
+    PROTO-NO-CLOSE, "disconnected without CLOSE_REQ", and nothing of the bytes the client did send. The
+    same for a client that closes in the middle of a header, before any session."""
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req())
+        assert isinstance(await raw.recv(), OpenConf)
+        sid = max(server.connections)
+        raw.writer.write(bytes.fromhex("00000010 00000007 00000009 00000000"))  # BodyLength 16, 8 bytes follow
+        raw.close()
+        await _journal_closed(server, sid)
+        found = {v.data["rule"]: v.data["detail"] for v in server.journal.violations() if v.session == sid}
+        assert found["PROTO-MALFORMED"] == ("the connection ended mid-frame: 8 of the 16 body bytes its header "
+                                            "announced (BodyLength 16) of a CLOSE_REQ frame arrived, the rest never did")
+        assert "PROTO-NO-CLOSE" in found
+
+        before = set(server.connections)
+        early = await Raw.connect(server)
+        early.writer.write(bytes.fromhex("000000"))
+        for _ in range(300):
+            if set(server.connections) - before:
+                break
+            await asyncio.sleep(0.01)
+        (sid,) = set(server.connections) - before
+        early.close()
+        await _journal_closed(server, sid)
+        assert [v.data["detail"] for v in server.journal.violations() if v.session == sid] == [
+            "the connection ended mid-frame: 3 of the 8 header bytes of a frame arrived, the rest never did"]
+    finally:
+        await server.stop()

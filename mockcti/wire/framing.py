@@ -158,3 +158,10 @@ class FrameBuffer:
     def at_frame_boundary(self) -> bool:
         """True when no partial frame is buffered (useful to tell a clean EOF from a cut one)."""
         return not self._buf and not self._skip
+
+    def pending_header(self) -> tuple[int, int] | None:
+        """(BodyLength, MessageTypeID) of the frame begun but not complete, when its 8-byte header is
+        buffered; None otherwise (nothing buffered, or fewer than 8 bytes: see :attr:`buffered`)."""
+        if len(self._buf) < HEADER.size:
+            return None
+        return HEADER.unpack_from(self._buf, 0)
