@@ -27,7 +27,7 @@ from mockcti.center import ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
     CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, Received, Rejected, Session,
-    SessionConfig, SessionState, Violation, open_sender,
+    SessionConfig, SessionState, Violation, open_sender, requested_agent_id,
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import (
@@ -670,7 +670,8 @@ class Hub:
             # a bit the session's version does not define (v18's CONFIG_TERMINAL_MASK below 18) is ignored
             config_msg_mask=req.config_msg_mask & config_masks_of_version(req.version_number),
             version=req.version_number,
-            agent_id=req.agent_id, agent_extension=req.agent_extension, agent_instrument=req.agent_instrument,
+            agent_id=requested_agent_id(req, profile), agent_extension=req.agent_extension,
+            agent_instrument=req.agent_instrument,
             client_id=req.client_id or "", profile=profile,
         )
 

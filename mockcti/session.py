@@ -41,7 +41,7 @@ _TEXT_MAX = SPECS[MessageType.FAILURE_CONF].fields_by_tag[7].max_len  # FAILURE_
 
 __all__ = [
     "SessionState", "SessionConfig", "Session", "Received", "Rejected", "Violation", "ConnectionFailed",
-    "HeartbeatsAnswered", "OpenRefusals", "RETRY_WAIT", "client_identity",
+    "HeartbeatsAnswered", "OpenRefusals", "RETRY_WAIT", "client_identity", "requested_agent_id",
     "RULES", "Rule", "CONFIRMATION_OF", "CALL_ID_FIELDS", "SENDERS", "open_sender",
 ]
 
@@ -401,6 +401,15 @@ def cadence_limit(idle_timeout: float) -> float:
 
 #: after a refused OPEN_REQ the client waits at least this long before it opens again (reference §3.2)
 RETRY_WAIT = 10.0
+
+
+def requested_agent_id(req: OpenReq, profile: Profile) -> str | None:
+    """The AgentID an OPEN_REQ names: tag 194 (UCCX's AgentID) or, under the ucce profile, ICM's AgentID,
+    tag 5 (the ICM guides' OPEN_REQ: "at least one of AgentExtension, AgentID, or AgentInstrument"),
+    which UCCX lists as reserved."""
+    if req.agent_id:
+        return req.agent_id
+    return req.legacy_agent_id if profile.icm and req.legacy_agent_id else None
 
 
 def client_identity(req: OpenReq) -> tuple[str, str, str, str]:
@@ -818,7 +827,9 @@ class Session:
         svc = msg.services_requested
         agent_mode = bool(svc & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
         bridge_mode = bool(svc & ServiceMask.CTI_SERVICE_ALL_EVENTS)
-        agent_fields = [n for n in ("agent_extension", "agent_id", "agent_instrument") if getattr(msg, n)]
+        agent_fields = [n for n in ("agent_extension", "agent_instrument") if getattr(msg, n)]
+        if requested_agent_id(msg, prof):
+            agent_fields.insert(1, "agent_id" if msg.agent_id else "agent_id (ICM's, tag 5)")
         if not prof.supports(msg.version_number):
             out.append(Violation("PROTO-VERSION", f"VersionNumber {msg.version_number}; supported "
                                                   f"{prof.min_version}..{prof.max_version}", msg))
@@ -843,8 +854,10 @@ class Session:
             out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))
             reject = (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent fields are not allowed in bridge mode")
         elif agent_mode and not agent_fields:
-            out.append(Violation("PROTO-AGENT-IDENTITY", "no AgentExtension, AgentID or AgentInstrument", msg))
-            reject = (S.E_CTI_REQUIRED_DATA_MISSING, "agent mode needs the agent's identity")
+            # ICM's AgentID (tag 5) is reserved in UCCX, whose AgentID is tag 194: say so to an ICM-written client
+            legacy = " (tag 5, ICM's AgentID, is reserved in UCCX: AgentID is tag 194)" if msg.legacy_agent_id else ""
+            out.append(Violation("PROTO-AGENT-IDENTITY", f"no AgentExtension, AgentID or AgentInstrument{legacy}", msg))
+            reject = (S.E_CTI_REQUIRED_DATA_MISSING, f"agent mode needs the agent's identity{legacy}")
         if reject is not None:
             self.refused_at = now
             if self.refusals is not None:

@@ -287,3 +287,40 @@ def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v
         assert (303 in floating_tags(frame.body, 58, dialect)) is has_terminal
         got = decode(frame, dialect)
         assert (got.agent_id, got.agent_state, got.active_terminal) == ("1001", 3, "SEP0001" if has_terminal else None)
+
+
+def icm_agent_open_req(version: int, agent_id: bytes) -> bytes:
+    """An agent-mode OPEN_REQ as the ICM guide prints it, by hand: the 44-byte fixed part, then ClientID,
+    an empty ClientPassword and AgentID in ICM's tag 5 (AGENT_ID_TAG) as the agent's only identity."""
+    import struct
+
+    fixed = struct.pack(">11I", 1, version, 60, 0xFFFFFFFF, 0x7, 0xFFFF, 0x3FFF, 0, 0, 0, 0)
+    fmt = ">BB" if version < 20 else ">HH"  # ICM: 2-byte tags and lengths from version 20
+    body = fixed + b"".join(struct.pack(fmt, tag, len(data)) + data
+                            for tag, data in ((1, b"icm\0"), (2, b""), (5, agent_id + b"\0")))
+    return struct.pack(">II", len(body), 3) + body
+
+
+@pytest.mark.parametrize("version", [19, 24])
+def test_an_icm_client_naming_its_agent_in_tag_5_opens_an_agent_session_under_ucce(version):
+    """ICM's OPEN_REQ carries AgentID in tag 5 ("at least one of AgentExtension, AgentID, or
+    AgentInstrument must be provided"). The ucce profile refused it E_CTI_INVALID_TAG_FOR_MSG_TYPE (26,
+    "a tag ICM defines for other messages"): an ICM desktop could not open an agent session at all."""
+    dialect = Dialect.ucce(version)
+    hub, sid = serve("ucce")
+    (conf,) = frames_out(hub.receive(sid, icm_agent_open_req(version, b"1002"), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF), conf.body[4:8].hex()
+    assert conf.body[:8] == bytes.fromhex("00000001 00000007")  # InvokeID 1, ServicesGranted 0x7
+    tw, lw = dialect.tag_width, dialect.length_width
+    for tag, value in ((4, b"3002\0"), (6, b"3002\0"), (194, b"1002\0")):  # the agent's extension, phone, ID
+        assert tag.to_bytes(tw, "big") + len(value).to_bytes(lw, "big") + value in conf.body[26:]
+
+
+def test_icms_agent_id_in_tag_5_is_reserved_under_uccx_and_the_refusal_says_so():
+    """UCCX names tag 5 reserved and its AgentID is tag 194: an agent-mode OPEN_REQ whose only identity
+    is in tag 5 lacks the agent's identity, E_CTI_REQUIRED_DATA_MISSING, and the Text points at tag 194."""
+    hub, sid = serve("uccx")
+    (frame,) = frames_out(hub.receive(sid, icm_agent_open_req(14, b"1002"), 0.0))
+    assert frame.type_id == int(MessageType.FAILURE_CONF) and frame.body[:8] == bytes.fromhex("00000001 00000006")
+    text = b"agent mode needs the agent's identity (tag 5, ICM's AgentID, is reserved in UCCX: AgentID is tag 194)\0"
+    assert frame.body[8:] == bytes((7, len(text))) + text

@@ -445,6 +445,9 @@ _msg(MT.OPEN_REQ, C2S, 'C', optional_tail=3,
         T(2, 'ClientPassword', UNSPEC, 64, REQ),  # ClientPassword may be zero-length (tag 02, len 00); UCCX does not check it (U)
         T(3, 'ClientSignature', STRING, 64, OPT),  # ClientSignature
         T(4, 'AgentExtension', STRING, 16, 'agent mode'),  # AgentExtension agent-mode identity; not allowed in bridge mode
+        # ICM's AgentID (AGENT_ID_TAG, the agent's ACD login ID; ICM guides' OPEN_REQ, the §8.11 uccertweb vector):
+        # the agent's identity under the ucce profile; UCCX names tag 5 reserved (OPEN_CONF), a uccx session ignores it
+        T(5, 'LegacyAgentID', STRING, 12, OPT, reserved=True),
         T(6, 'AgentInstrument', STRING, 64, 'agent mode'),  # AgentInstrument agent IP phone DN
         T(194, 'AgentID', STRING, 129, 'agent mode'),  # AgentID agent login ID
         T(97, 'ApplicationPathID', INT, 4, 'never'),  # ApplicationPathID ICM only - reject/ignore on UCCX
