@@ -946,7 +946,7 @@ class Session:
         """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
         out: list[Event] = []
         if peer_initiated and self.state in (_AWAITING_OPEN, _OPENING, _OPEN) and not self._frames.at_frame_boundary():
-            out.append(Violation("PROTO-MALFORMED", self._cut_frame()))
+            out.append(Violation("PROTO-MALFORMED", f"the connection ended mid-frame: {self._cut_frame()}"))
         if peer_initiated and self.state is _OPEN and not self.close_requested \
                 and not self.ended_by_failure_event and not self.heartbeat_unanswered:
             out.append(Violation("PROTO-NO-CLOSE", "disconnected without CLOSE_REQ"))
@@ -960,13 +960,12 @@ class Session:
         fb = self._frames
         header = fb.pending_header()
         if header is None:
-            return (f"the connection ended mid-frame: {fb.buffered} of the 8 header bytes of a frame arrived, "
-                    f"the rest never did")
+            return f"{fb.buffered} of the 8 header bytes of a frame arrived, the rest never did"
         length, type_id = header
         mt = self.dialect.profile.message_type(type_id)
         name = mt.name if mt is not None else f"message type {type_id}"
-        return (f"the connection ended mid-frame: {fb.buffered - 8} of the {length} body bytes its header "
-                f"announced (BodyLength {length}) of a {name} frame arrived, the rest never did")
+        return (f"{fb.buffered - 8} of the {length} body bytes its header announced (BodyLength {length}) "
+                f"of a {name} frame arrived, the rest never did")
 
     def check_timers(self, now: float) -> list[Event]:
         """Idle supervision (reference §3.4): silent past IdleTimeout -> reset, no message. Not while
@@ -976,8 +975,10 @@ class Session:
         if self.state is _OPEN and self.idle_timeout is not None and self.last_received is not None:
             if now - self.last_received > self.idle_timeout:
                 self.state = _CLOSED
+                # bytes of a frame that never completed are no message (§3.4: "no messages received")
+                cut = "" if self._frames.at_frame_boundary() else f"; a frame was left incomplete: {self._cut_frame()}"
                 return [Violation("PROTO-IDLE-EXPIRED", f"silent for {now - self.last_received:.1f} s "
-                                                        f"(IdleTimeout {self.idle_timeout:g} s)"),
+                                                        f"(IdleTimeout {self.idle_timeout:g} s){cut}"),
                         ConnectionFailed("idle timeout")]
         if self.state is _AWAITING_OPEN and self.config.open_timeout is not None:
             since = self.last_received if self.last_received is not None else self.connected_at

@@ -807,3 +807,32 @@ async def test_a_client_that_leaves_mid_frame_is_told_so_in_the_journal():
             "the connection ended mid-frame: 3 of the 8 header bytes of a frame arrived, the rest never did"]
     finally:
         await server.stop()
+
+
+async def test_an_idle_timeout_with_a_frame_left_half_sent_says_so():
+    """Bytes of a frame that never completes are no message (§3.4): the session expires, and the journal
+    says what was waiting instead of calling the client silent, which it was not."""
+    server = await started()
+    try:
+        raw = await Raw.connect(server)
+        raw.send(open_req(idle_timeout=20))
+        assert isinstance(await raw.recv(), OpenConf)
+        sid = max(server.connections)
+        sent = len(encode(open_req(idle_timeout=20), D)) + 10
+        raw.writer.write(bytes.fromhex("00000004 00000005 0000"))  # a HEARTBEAT_REQ short of 2 bytes
+        for _ in range(300):
+            if server.call(lambda hub, now: hub.conns[sid].session.bytes_in) == sent:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the server did not read the bytes")
+        server._t0 -= 21  # IdleTimeout 20 s: move the server clock instead of waiting
+        server.run_actions()
+        server._on_timer()
+        assert await raw.closed()
+        await _journal_closed(server, sid)
+        (detail,) = [v.data["detail"] for v in server.journal.violations() if v.data["rule"] == "PROTO-IDLE-EXPIRED"]
+        assert detail.endswith("(IdleTimeout 20 s); a frame was left incomplete: 2 of the 4 body bytes its header "
+                               "announced (BodyLength 4) of a HEARTBEAT_REQ frame arrived, the rest never did")
+    finally:
+        await server.stop()
