@@ -759,9 +759,47 @@ class Session:
             decode(frame, Dialect(profile=d.profile, version=d.version, v18_length_width=other, strict=d.strict,
                                   max_body=d.max_body))
         except DecodeError:
-            return ""
+            return self._tag_width_hint(frame)
         return (f"; it decodes with the other version-18 floating length width, {other} byte(s) "
                 f"(mockcti serve --v18-length-width {other})")
+
+    def _tag_width_hint(self, frame: Frame) -> str:
+        """For an OPEN_REQ that does not decode: whether its floating part decodes with the tag and length
+        widths of other versions of the profile (reference §2.3: 1-byte tags and lengths up to UCCX 17 and
+        UCCE 19, 2-byte ones in UCCX 18 and UCCE 20+): a client that says version 18 but writes the 1-byte
+        fields of 17, or the reverse. Then the journal says which widths fit."""
+        body = frame.body
+        d = self.dialect
+        prof = d.profile
+        version = int.from_bytes(body[4:8], "big") if len(body) >= 8 else None
+        if version is None or not prof.supports(version):
+            return ""
+
+        def dialect_of(v: int) -> Dialect:
+            return Dialect(profile=prof, version=v, v18_length_width=self.config.v18_length_width,
+                           strict=d.strict, max_body=d.max_body)
+
+        mine = dialect_of(version)
+        widths: tuple[int, int] | None = None
+        fits: list[int] = []
+        for v in range(prof.min_version, prof.max_version + 1):
+            alt = dialect_of(v)
+            w = (alt.tag_width, alt.length_width)
+            if w == (mine.tag_width, mine.length_width) or (widths is not None and w != widths):
+                continue
+            if widths is None:
+                try:
+                    decode(Frame(frame.type_id, body[:4] + v.to_bytes(4, "big") + body[8:], frame.offset), alt)
+                except DecodeError:
+                    continue
+                widths = w
+            fits.append(v)
+        if widths is None:
+            return ""
+        span = f"{fits[0]}..{fits[-1]}" if len(fits) > 1 else str(fits[0])
+        return (f"; it decodes with {widths[0]}-byte tags and {widths[1]}-byte lengths, those of protocol "
+                f"version {span}: version {version} has {mine.tag_width}-byte tags and {mine.length_width}-byte "
+                f"lengths (§2.3)")
 
     def _refused_now(self, frame: Frame, mt: MT | None, state: SessionState, out: list[Event]) -> bool:
         """The transition table for what is not a request of an open session: an unknown or

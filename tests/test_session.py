@@ -797,6 +797,40 @@ def test_a_v18_open_req_in_the_other_length_width_says_which_setting_fits(server
     assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"] and "other version-18" not in evs[0].detail
 
 
+def _hand_open_req(version: int, tag_fmt: str) -> bytes:
+    """A bridge OPEN_REQ built by hand with the given floating tag/length struct format (">BB", ">HH")."""
+    import struct
+
+    fixed = struct.pack(">11I", 1, version, 60, 0, 0x10, 0, 0, 0, 0, 0, 0)
+    body = fixed + struct.pack(tag_fmt, 1, 4) + b"abc\0" + struct.pack(tag_fmt, 2, 0)
+    return struct.pack(">II", len(body), 3) + body
+
+
+@pytest.mark.parametrize("profile,version,fmt,hint", [
+    ("uccx", 18, ">BB", "it decodes with 1-byte tags and 1-byte lengths, those of protocol version 10..17: "
+                        "version 18 has 2-byte tags and 2-byte lengths (§2.3)"),
+    ("uccx", 14, ">HH", "it decodes with 2-byte tags and 2-byte lengths, those of protocol version 18: "
+                        "version 14 has 1-byte tags and 1-byte lengths (§2.3)"),
+    ("ucce", 20, ">BB", "it decodes with 1-byte tags and 1-byte lengths, those of protocol version 9..19: "
+                        "version 20 has 2-byte tags and 2-byte lengths (§2.3)"),
+])
+def test_an_open_req_in_the_floating_widths_of_other_versions_says_which_fit(profile, version, fmt, hint):
+    """A client that says version 18 but writes the 1-byte tags and lengths of 17 (or the reverse) is refused
+    as malformed (E_CTI_UNSPECIFIED_FAILURE; ucce: E_CTI_BAD_MESSAGE_FORMAT); the journal only said "floating field tag 259 claims 30513
+    bytes but only 3 remain", which does not point at the widths."""
+    from mockcti.testing.fixtures import hub_config_for
+
+    s = Session(1, hub_config_for(profile).session)
+    evs = s.receive_data(_hand_open_req(version, fmt), 0.0)
+    assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"]
+    assert evs[0].detail.endswith("; " + hint), evs[0].detail
+    assert evs[1].status is (S.E_CTI_BAD_MESSAGE_FORMAT if profile == "ucce" else S.E_CTI_UNSPECIFIED_FAILURE)
+    assert evs[1].invoke_id == 1
+    # in its own version's widths the same OPEN_REQ opens
+    own = ">HH" if fmt == ">BB" else ">BB"
+    assert kinds(Session(2, hub_config_for(profile).session).receive_data(_hand_open_req(version, own), 0.0)) == ["Received"]
+
+
 @pytest.mark.parametrize("paused_for", [12.0, 40.0])
 def test_a_client_heartbeating_while_the_server_does_not_read_is_not_blamed(paused_for):
     """A stop_reading / pause_reading fault: the server reads nothing, the client's heartbeats (every
