@@ -412,9 +412,11 @@ def requested_agent_id(req: OpenReq, profile: Profile) -> str | None:
     return req.legacy_agent_id if profile.icm and req.legacy_agent_id else None
 
 
-def client_identity(req: OpenReq) -> tuple[str, str, str, str]:
-    """Who sent an OPEN_REQ, across connections: its ClientID and agent fields as sent."""
-    return (req.client_id or "", req.agent_id or "", req.agent_extension or "", req.agent_instrument or "")
+def client_identity(req: OpenReq) -> tuple[str, str, str, str, str]:
+    """Who sent an OPEN_REQ, across connections: its ClientID and agent fields as sent (ICM's AgentID,
+    tag 5, too: under the ucce profile the one identity of an ICM client)."""
+    return (req.client_id or "", req.agent_id or "", req.agent_extension or "", req.agent_instrument or "",
+            req.legacy_agent_id or "")
 
 
 def _status_name(status: int) -> str:
@@ -435,7 +437,7 @@ class OpenRefusals:
     __slots__ = ("_by_client", "limit")
 
     def __init__(self, limit: int = 4096) -> None:
-        self._by_client: dict[tuple[str, str, str, str], tuple[float, int, int]] = {}
+        self._by_client: dict[tuple[str, str, str, str, str], tuple[float, int, int]] = {}
         self.limit = limit
 
     def refused(self, req: OpenReq, status: int, session_id: int, now: float) -> None:

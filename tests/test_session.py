@@ -998,6 +998,36 @@ def test_retry_after_the_wait_by_another_client_or_after_server_not_master_is_fi
     assert [v.data["rule"] for v in journal.violations() if v.data["rule"] != "PROTO-NO-CLOSE"] == []
 
 
+def test_an_icm_client_naming_another_agent_in_tag_5_is_another_client_not_a_retry():
+    """Under ucce an ICM client's only agent identity may be ICM's AgentID, tag 5: a desktop refused for
+    agent 1002 (unknown to it, say) and another one opening agent 1003 at once, both with the ClientID
+    "icm", are two clients, as two with different AgentIDs in tag 194 are; the same tag-5 agent is a retry."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.journal import Journal
+    from mockcti.testing.fixtures import hub_config_for
+
+    journal = Journal()
+    hub = Hub(ContactCenter(), journal=journal, config=hub_config_for("ucce"))
+    def attempt(now, agent, **kw):
+        sid = hub.connect(now)
+        req = open_req(client_id="icm", version_number=19, agent_id=None, agent_extension=None,
+                       agent_instrument=None, legacy_agent_id=agent, **kw)
+        hub.receive(sid, wire(req, dialect=Dialect.ucce(19)), now)
+        if hub.session(sid).state is not SessionState.OPEN:
+            hub.disconnected(sid, now, reason="peer reset")
+            return sid, False
+        return sid, True
+
+    first, _ = attempt(0.0, "1002", idle_timeout=10)
+    _, opened = attempt(1.0, "1003")
+    assert opened and _retries(journal) == []
+    again, opened = attempt(2.0, "1002")
+    assert opened
+    assert _retries(journal) == [(again, f"OPEN_REQ 2.00 s after this client's OPEN_REQ was refused "
+                                         f"E_CTI_INVALID_TIMEOUT (session {first}); wait at least 10 s")]
+
+
 def test_open_refusals_are_bounded():
     from mockcti.session import OpenRefusals
 
