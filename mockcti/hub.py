@@ -662,6 +662,19 @@ class Hub:
         session.opened(granted)
         conn.subscribed = True
         self.send(sid, conf)
+        if session.dialect.profile.icm and granted & ServiceMask.CTI_SERVICE_ALL_EVENTS \
+                and sid in self.conns and session.state is SessionState.OPEN:
+            # ICM (CTI Server guide, session initialization): "In addition to the OPEN_CONF, SYSTEM_EVENT
+            # messages are sent to the ALL_EVENTS client, per peripheral, to indicate the status of each
+            # peripheral". UCCX sends SYSTEM_EVENT only on a change (§3.6; OPEN_CONF's UnifiedCCXOnline is the
+            # status). The mock has one peripheral, the one OPEN_CONF names (FltPeripheralID): SystemEventArg1 (U)
+            online = self.center.online
+            self.send(sid, SystemEvent(
+                ccx_status=int(CCXStatus.CCX_IN_SERVICE if online else CCXStatus.CCX_OUT_OF_SERVICE),
+                ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
+                system_event_id=int(SystemEventID.SYS_PERIPHERAL_ONLINE if online
+                                    else SystemEventID.SYS_PERIPHERAL_OFFLINE),
+                system_event_arg1=self.config.peripheral_id, event_device_type=0xFFFF))
 
     def _subscription(self, sid: int, req: OpenReq, granted: int, profile: Profile) -> Subscription:
         return Subscription(

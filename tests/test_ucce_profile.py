@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from mockcti.center import ContactCenter
@@ -32,6 +34,13 @@ def frames_out(actions) -> list:
     return FrameBuffer(100_000).feed(b"".join(a.data for a in actions if isinstance(a, Write)))
 
 
+def open_conf_of(actions):
+    """The OPEN_CONF a bridge's OPEN_REQ got; under ucce a SYSTEM_EVENT (the peripheral's status) follows it."""
+    conf, *rest = frames_out(actions)
+    assert [f.type_id for f in rest] in ([], [int(MessageType.SYSTEM_EVENT)])
+    return conf
+
+
 def floating_tags(body: bytes, fixed: int, dialect: Dialect) -> list[int]:
     tw, lw = dialect.tag_width, dialect.length_width
     tags, pos = [], fixed
@@ -45,7 +54,7 @@ def floating_tags(body: bytes, fixed: int, dialect: Dialect) -> list[int]:
 def test_ucce_open_conf_leaves_out_uccx_tag_248_which_icm_reads_as_task_life(version):
     dialect = Dialect.ucce(version)
     hub, sid = serve("ucce")
-    (conf,) = frames_out(hub.receive(sid, open_req(dialect), 0.0))
+    conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF)
     assert floating_tags(conf.body, 26, dialect) == [228, 208, 224]  # NumPeripherals, FltPeripheralID, MultilineAgentControl
     assert decode(conf, dialect).config_msg_mask_granted is None
@@ -54,7 +63,7 @@ def test_ucce_open_conf_leaves_out_uccx_tag_248_which_icm_reads_as_task_life(ver
 def test_uccx_v18_open_conf_still_grants_the_config_mask_in_tag_248():
     dialect = Dialect.uccx(18)
     hub, sid = serve("uccx")
-    (conf,) = frames_out(hub.receive(sid, open_req(dialect), 0.0))
+    conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
     assert 248 in floating_tags(conf.body, 26, dialect)
     assert decode(conf, dialect).config_msg_mask_granted == 0x1F
 
@@ -67,7 +76,7 @@ def failure_status(actions) -> int:
 
 def opened(profile: str, dialect: Dialect) -> tuple[Hub, int]:
     hub, sid = serve(profile)
-    (conf,) = frames_out(hub.receive(sid, open_req(dialect), 0.0))
+    conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF)
     return hub, sid
 
@@ -234,7 +243,7 @@ def test_agent_state_mask_bits_icm_does_not_define_are_icm_invalid_agent_state_m
 @pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
 def test_the_defined_agent_state_mask_bits_open_under_both_profiles(profile, dialect):
     hub, sid = serve(profile)
-    (frame,) = frames_out(hub.receive(sid, open_req(dialect, agent_state_mask=0x3FFF), 0.0))
+    frame = open_conf_of(hub.receive(sid, open_req(dialect, agent_state_mask=0x3FFF), 0.0))
     assert frame.type_id == int(MessageType.OPEN_CONF)
 
 
@@ -273,7 +282,7 @@ def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v
 
     hub, old = opened("ucce", Dialect.ucce(19))
     new = hub.connect(0.0)
-    (conf,) = frames_out(hub.receive(new, open_req(Dialect.ucce(24), client_id="icm24"), 0.0))
+    conf = open_conf_of(hub.receive(new, open_req(Dialect.ucce(24), client_id="icm24"), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF)
     event = AgentStateEvent(agent_state=3, agent_id="1001", agent_extension="3001", agent_instrument="3001",
                             active_terminal="SEP0001")
@@ -292,8 +301,6 @@ def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v
 def icm_agent_open_req(version: int, agent_id: bytes) -> bytes:
     """An agent-mode OPEN_REQ as the ICM guide prints it, by hand: the 44-byte fixed part, then ClientID,
     an empty ClientPassword and AgentID in ICM's tag 5 (AGENT_ID_TAG) as the agent's only identity."""
-    import struct
-
     fixed = struct.pack(">11I", 1, version, 60, 0xFFFFFFFF, 0x7, 0xFFFF, 0x3FFF, 0, 0, 0, 0)
     fmt = ">BB" if version < 20 else ">HH"  # ICM: 2-byte tags and lengths from version 20
     body = fixed + b"".join(struct.pack(fmt, tag, len(data)) + data
@@ -324,3 +331,34 @@ def test_icms_agent_id_in_tag_5_is_reserved_under_uccx_and_the_refusal_says_so()
     assert frame.type_id == int(MessageType.FAILURE_CONF) and frame.body[:8] == bytes.fromhex("00000001 00000006")
     text = b"agent mode needs the agent's identity (tag 5, ICM's AgentID, is reserved in UCCX: AgentID is tag 194)\0"
     assert frame.body[8:] == bytes((7, len(text))) + text
+
+
+def bridge_open_req(version: int, wide: bool) -> bytes:
+    """An ALL_EVENTS OPEN_REQ by hand: the 44-byte fixed part, ClientID and an empty ClientPassword,
+    with 2-byte tags and lengths when ``wide``."""
+    fixed = struct.pack(">11I", 1, version, 60, 0xFFFFFFFF, 0x10, 0xFFFF, 0x3FFF, 0, 0, 0, 0)
+    fmt = ">HH" if wide else ">BB"
+    body = fixed + struct.pack(fmt, 1, 4) + b"icm\0" + struct.pack(fmt, 2, 0)
+    return struct.pack(">II", len(body), 3) + body
+
+
+@pytest.mark.parametrize("profile,version,wide", [("ucce", 19, False), ("ucce", 24, True), ("uccx", 14, False),
+                                                  ("uccx", 18, True)])
+@pytest.mark.parametrize("online", [True, False])
+def test_an_icm_all_events_client_gets_the_peripherals_status_after_open_conf(profile, version, wide, online):
+    """ICM's session initialization: "In addition to the OPEN_CONF, SYSTEM_EVENT messages are sent to the
+    ALL_EVENTS client, per peripheral, to indicate the status of each peripheral". A bridge written from the
+    ICM guide waits for it; the ucce profile sent OPEN_CONF alone. UCCX sends SYSTEM_EVENT only on a change
+    (reference §3.6): a uccx bridge gets OPEN_CONF alone, as before."""
+    hub, sid = serve(profile)
+    hub.center.online = online
+    got = frames_out(hub.receive(sid, bridge_open_req(version, wide), 0.0))
+    assert [f.type_id for f in got] == ([4, 31] if profile == "ucce" else [4])
+    assert got[0].body[20:22] == (b"\0\1" if online else b"\0\0")  # OPEN_CONF UnifiedCCXOnline / PeripheralOnline
+    if profile == "ucce":
+        event = got[1].body
+        assert len(event) == 26  # no floating part
+        status, _time, event_id, arg1, arg2, arg3, device_type = struct.unpack(">IIIIIIH", event)
+        # SYS_PERIPHERAL_ONLINE (3) / OFFLINE (4), the peripheral OPEN_CONF names (FltPeripheralID 0), no device
+        assert (event_id, arg1, arg2, arg3, device_type) == ((3 if online else 4), 0, 0, 0, 0xFFFF)
+        assert status == (0x400 if online else 0x600)  # the mock's status of every SYSTEM_EVENT (CCX_IN/OUT_OF_SERVICE)
