@@ -237,6 +237,40 @@ class ScenarioEngine:
             self._step_deadline = None
             self.step_index += 1
         # protocol faults on the answer: it is withheld or late (no rule and no step response runs)
+        if self._faulted_answer(session_id, message, now, matched):
+            return True
+        if matched is not None:
+            if matched.respond is not None:
+                self._run(matched.respond, ctx, now)
+                self._step_done(matched, now)
+                return True
+            # the rules or the center answer first; the flow goes on right after that answer
+            hub.schedule(now, lambda: self._step_done(matched, hub.now))
+        for rule in self.scenario.rules:
+            if not rule.when.matches(message, state=self.state, agent=agent, env=self._env(ctx)):
+                continue
+            n = self.rule_counts.get(rule.id, 0)
+            actions = rule.actions_for(n)
+            if actions is None:
+                continue  # this rule takes no more requests
+            self.rule_counts[rule.id] = n + 1
+            self._capture(rule.capture, message)
+            self._journal("rule matched", rule=rule.id, session=session_id, request=message.TYPE.name)
+            self._run(actions, ctx, now)
+            return True
+        return False
+
+    def _faulted_answer(self, session_id: int, message: Message, now: float,
+                        matched: "m.ExpectStep | None" = None) -> bool:
+        """The center's answer to ``message`` under the protocol faults armed for its session:
+        ``no_heartbeat_conf`` withholds a HEARTBEAT_CONF, ``late_open_conf`` sends OPEN_CONF late.
+        True when a fault took the answer (withheld, or scheduled), False when the center may answer
+        now. Checked when the request arrives (a session-wide fault) and again by a ``default`` action,
+        so a fault a rule arms for the request it answers (``[{fault: {kind: late_open_conf}}, default]``
+        on OPEN_REQ) acts on that answer, not on a later request's."""
+        hub = self.hub
+        assert hub is not None
+        sf = self.faults.setdefault(session_id, _SessionFaults())
         if message.TYPE is MT.HEARTBEAT_REQ:  # §3.4: unanswered heartbeats, the client resets the connection
             conn = hub.conns.get(session_id)
             if conn is not None:
@@ -260,25 +294,6 @@ class ScenarioEngine:
                     self._step_done(matched, hub.now)
 
             hub.schedule(now + delay, late)
-            return True
-        if matched is not None:
-            if matched.respond is not None:
-                self._run(matched.respond, ctx, now)
-                self._step_done(matched, now)
-                return True
-            # the rules or the center answer first; the flow goes on right after that answer
-            hub.schedule(now, lambda: self._step_done(matched, hub.now))
-        for rule in self.scenario.rules:
-            if not rule.when.matches(message, state=self.state, agent=agent, env=self._env(ctx)):
-                continue
-            n = self.rule_counts.get(rule.id, 0)
-            actions = rule.actions_for(n)
-            if actions is None:
-                continue  # this rule takes no more requests
-            self.rule_counts[rule.id] = n + 1
-            self._capture(rule.capture, message)
-            self._journal("rule matched", rule=rule.id, session=session_id, request=message.TYPE.name)
-            self._run(actions, ctx, now)
             return True
         return False
 
@@ -452,7 +467,8 @@ class ScenarioEngine:
             self._journal("state", old=self.state, new=act.state)
             self.state = act.state
         elif isinstance(act, m.Default):
-            if ctx.request is not None:
+            if ctx.request is not None and not (
+                    ctx.session_id is not None and self._faulted_answer(ctx.session_id, ctx.request, now)):
                 hub.default(ctx.session_id, ctx.request, now)
         elif isinstance(act, m.Capture):
             if ctx.request is not None:

@@ -795,6 +795,41 @@ def test_late_open_conf():
     assert conf.TYPE is MT.OPEN_CONF and conf.invoke_id == 1
 
 
+def test_no_heartbeat_conf_armed_by_a_rule_on_heartbeat_req_withholds_that_heartbeats_conf():
+    """A rule on HEARTBEAT_REQ that arms no_heartbeat_conf and lets the center answer withholds the
+    HEARTBEAT_CONF of that heartbeat; before, it went out and the next heartbeat's was withheld."""
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then: [{fault: {kind: no_heartbeat_conf}}, default]
+    """)
+    sid = h.open()
+    assert h.hb(sid, 2.0, 5) == []
+    assert h.hb(sid, 3.0, 5) == [W.HeartbeatConf(invoke_id=5)]  # its InvokeID free again, no violation
+    assert h.hb(sid, 4.0, 6) == [W.HeartbeatConf(invoke_id=6)]
+    assert [e.data["rule"] for e in h.hub.journal.violations()] == []
+
+
+def test_late_open_conf_armed_by_a_rule_on_open_req_delays_that_open_conf():
+    """A rule on OPEN_REQ that arms late_open_conf and lets the center answer sends that OPEN_CONF
+    late; before, it went out at once (the fault waited for a second OPEN_REQ that never comes)."""
+    h = H("""
+    rules:
+      - when: {message: OPEN_REQ}
+        times: 1
+        then: [{fault: {kind: late_open_conf, params: {seconds: 2}}}, default]
+    """)
+    sid = h.connect(1.0)
+    assert h.msgs(h.send(sid, h.open_req(), 1.0), sid) == []
+    assert h.msgs(h.tick(2.9), sid) == []
+    (conf,) = h.msgs(h.tick(3.0), sid)
+    assert conf.TYPE is MT.OPEN_CONF and conf.invoke_id == 1
+    sid2 = h.connect(4.0)  # times: 1 — the next session is answered at once
+    (conf2,) = h.msgs(h.send(sid2, h.open_req("1002"), 4.0), sid2)
+    assert conf2.TYPE is MT.OPEN_CONF
+
+
 def test_duplicate_event():
     h = H("""
     rules:
