@@ -717,6 +717,7 @@ class ScenarioEngine:
                 return
             if isinstance(step, m.ExpectStep):
                 self._step_deadline = now + step.timeout if step.timeout is not None else None
+                self._step_started = now  # (a request before this took no part in the step: the near miss says so)
                 return
             if isinstance(step, m.WaitStep):
                 # the flow stays on the wait step until it is over (the next expect step takes nothing before)
@@ -817,15 +818,17 @@ class ScenarioEngine:
             if id(step) in failed or step is pending:
                 why = failed.get(id(step)) or (f"still waiting for {step.match.message.name}" if is_expect
                                                else "the flow did not reach this step")
-                near = self._near_miss(step.match) if is_expect else None
+                near = self._near_miss(step.match, reached=self._step_started - self.t0) if is_expect else None
                 out.append(R(scenario=name, name=case, met=False, detail=why, near_miss=near, **_at(step.loc)))
                 stopped = step.id
             else:
                 out.append(R(scenario=name, name=case, met=True, detail=_step_done_text(step), **_at(step.loc)))
         return out
 
-    def _near_miss(self, match: m.Match) -> str | None:
-        """The received request closest to ``match`` and the first predicate it fails."""
+    def _near_miss(self, match: m.Match, *, reached: float | None = None) -> str | None:
+        """The received request closest to ``match`` and the first predicate it fails; for an
+        expect step, ``reached`` (seconds into the scenario) is when the flow came to it: a request
+        that matches it but came before then is said to be early."""
         best: tuple[int, Received, str] | None = None
         for r in self.received:
             same_type = r.message.TYPE is match.message
@@ -846,6 +849,8 @@ class ScenarioEngine:
                 failed = f"scenario state was {r.state!r}, not one of {list(match.states)}"
             if failed is None and match.agent is not None and r.agent != match.agent:
                 failed = f"sent by agent {r.agent!r}, not {match.agent!r}"
+            if failed is None and reached is not None and r.at < reached:
+                failed = f"it matches, but came before the flow reached this step (at {reached:.3f} s)"
             if best is None or score >= best[0]:  # ties: the latest request is the most telling
                 best = (score, r, failed or "matched too late or too often")
         if best is None:

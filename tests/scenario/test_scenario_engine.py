@@ -1077,6 +1077,22 @@ def test_expect_step_times_out_and_verify_reports_it_with_a_near_miss():
     assert h.hb(sid, 9.0, 3) == [W.HeartbeatConf(invoke_id=3)]
 
 
+def test_a_step_near_miss_that_came_before_the_flow_reached_the_step_says_so():
+    """A HEARTBEAT_REQ sent during the wait step before the expect step goes to the center, and the
+    expect step times out: its near miss said "matched too late or too often" of a request that came
+    too early; it names when the flow reached the step."""
+    h = H(FLOW)
+    sid = h.open(now=1.0)
+    h.tick(1.0)
+    assert h.hb(sid, 2.0, 3) == [W.HeartbeatConf(invoke_id=3)]  # during the pause: the center answers
+    h.tick(3.0)  # the pause is over: the flow waits for first-hb from now on
+    h.tick(8.0)
+    (res,) = [r for r in h.engine.verify() if not r.met and not r.skipped]
+    assert res.name == "step first-hb"
+    assert res.near_miss == ("closest: HEARTBEAT_REQ from session 1 at 2.000 s; it matches, but came before "
+                             "the flow reached this step (at 3.000 s)")
+
+
 def test_pending_step_is_unmet_in_verify():
     h = H(FLOW)
     sid = h.open(now=1.0)
