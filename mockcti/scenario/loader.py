@@ -1504,6 +1504,11 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
             then = _actions(ctx, r["then"], p + ("then",), mt)
         if "responses" in r:
             responses = tuple(_actions(ctx, acts, p + ("responses", j), mt) for j, acts in enumerate(r["responses"]))
+            times = r.get("times")
+            if isinstance(times, int) and times < len(r["responses"]):  # (a rule takes no request after `times`)
+                ctx.err(p + ("times",), f"times {times} leaves responses[{times}:] unused: the rule takes at most "
+                        f"{times} request(s), answered with the first {times} of its {len(r['responses'])} "
+                        f"responses; drop times or the responses after it")
         elif "exhausted" in r:
             ctx.err(p + ("exhausted",), "exhausted applies to responses only")
         if match is not None:

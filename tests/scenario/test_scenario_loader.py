@@ -239,6 +239,12 @@ def test_minimal_document_defaults():
      4, 'rules[0].capture', 'does not match the pattern'),
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [default]\n    exhausted: cycle\n',
      5, 'rules[0].exhausted', 'exhausted applies to responses only'),
+    # times below the number of responses: the later responses were never sent, silently
+    ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    times: 1\n    responses: [[default], [close]]\n',
+     4, 'rules[0].times', 'times 1 leaves responses[1:] unused'),
+    ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    times: 2\n    exhausted: cycle\n'
+     '    responses: [[default], [close], [default]]\n',
+     4, 'rules[0].times', 'the first 2 of its 3 responses'),
     ('name: x\nsteps:\n  - {id: a, wait: 1, send: {message: SYSTEM_EVENT}}\n',
      3, 'steps[0]', 'exactly one of expect, send, wait, do; got send, wait'),
     ('name: x\nsteps:\n  - {id: a}\n',
