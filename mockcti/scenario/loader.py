@@ -1319,6 +1319,10 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
     if "text_code" in body:
         text_code = ctx.catalog_name(body["text_code"], ("cn_ngcc",), "seed-000 (cn_ngcc) code", path + ("text_code",))
         ok = ok and text_code is not None
+        if "text" in body:  # (one Text field: text won and text_code was silently dropped)
+            ctx.err(path + ("text_code",), "text and text_code both give the Text field; keep one (text_code "
+                                           "sends the code, its name and its seed-000 text)")
+            ok = False
     text = body.get("text")
     if text is not None:
         ctx.reference(text, path + ("text",), request)

@@ -239,6 +239,9 @@ def test_minimal_document_defaults():
      4, 'rules[0].capture', 'does not match the pattern'),
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [default]\n    exhausted: cycle\n',
      5, 'rules[0].exhausted', 'exhausted applies to responses only'),
+    ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n'
+     '      - fail: {failure_code: CF_GENERIC_OPERATION, text_code: ACD_HOLD_BAD_STATE, text: "hold failed"}\n',
+     5, 'rules[0].then[0].fail.text_code', 'text and text_code both give the Text field'),
     # times below the number of responses: the later responses were never sent, silently
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    times: 1\n    responses: [[default], [close]]\n',
      4, 'rules[0].times', 'times 1 leaves responses[1:] unused'),
