@@ -303,10 +303,10 @@ def _schema_errors(doc: Any, file: str, cuts: dict[tuple[Any, ...], bool] | None
         if cuts is not None:
             for cut, only_key in _schema_cut(err):
                 cuts[cut] = cuts.get(cut, True) and only_key
-        path, message = _explain(err)
-        f, line = _locate(doc, path, file)
-        errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path)),
-                                    path=tuple(path)))
+        for path, message in _explain_all(err):
+            f, line = _locate(doc, path, file)
+            errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path)),
+                                        path=tuple(path)))
     errors.sort(key=lambda e: (e.file != file, e.file, e.line or 0, e.key_path))
     out, seen = [], set()
     for e in errors:
@@ -372,6 +372,25 @@ def _without(node: Any, cuts: Iterable[tuple[Any, ...]]) -> Any:
 #: top-level keys that define nothing another part of a scenario refers to (a capture, a name)
 _DEFINES_NOTHING = frozenset({"$schema", "name", "description", "seed", "end", "expect_order", "dialect", "states",
                               "include"})
+
+
+def _explain_all(err: Any) -> list[tuple[list[Any], str]]:
+    """Each error a schema error stands for: of an ``anyOf`` (an action, a predicate), every error of
+    the alternative that came closest — a fault action with a misspelt ``kind`` and a misspelt
+    parameter is two errors; :func:`_explain` alone said only the deeper one."""
+    subs = [e for e in err.context or () if not (e.validator == "type" and not e.relative_path)]
+    if not subs:
+        return [_explain(err)]
+    best = max(subs, key=lambda e: (len(e.absolute_path), e.validator != "enum"))
+    branch = best.relative_schema_path[0] if best.relative_schema_path else None
+    same = [e for e in subs if e.relative_schema_path and e.relative_schema_path[0] == branch] or [best]
+    wrong_type = {tuple(e.absolute_path) for e in same if e.validator == "type"}
+    out: list[tuple[list[Any], str]] = []
+    for e in same:
+        if e.validator != "type" and tuple(e.absolute_path) in wrong_type:
+            continue  # (a value of the wrong type: that, not also "unknown value")
+        out.extend(_explain_all(e))
+    return out
 
 
 def _explain(err: Any) -> tuple[list[Any], str]:

@@ -686,6 +686,11 @@ def test_a_center_given_has_only_the_agents_and_csqs_it_names():
      [(4, "rules[0].colour", "unknown key 'colour'; allowed: capture, description, exhausted, id, responses, then, "
                              "times, when"),
       (5, "rules[0].then[0].goto.state", "unknown state 'nowhere'; allowed: start")]),
+    # two schema errors in one action (an anyOf): both, not only the deeper one (the misspelt kind was lost)
+    ("name: x\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    then:\n      - fault: {kind: dely, params: {secs: 1}}\n",
+     [(5, "rules[0].then[0].fault.kind", "unknown value 'dely'; closest: delay (18 allowed)"),
+      (5, "rules[0].then[0].fault.params.secs",
+       "unknown key 'secs'; allowed: bytes, chunk, count, interval, length, message, offset, seconds, tag, type_id")]),
 ])
 def test_schema_errors_do_not_hide_semantic_errors_nor_cascade(text, expected):
     errs = errors_of(text)
