@@ -304,6 +304,7 @@ def _schema_errors(doc: Any, file: str, cuts: dict[tuple[Any, ...], bool] | None
             for cut, only_key in _schema_cut(err):
                 cuts[cut] = cuts.get(cut, True) and only_key
         for path, message in _explain_all(err):
+            message = _fault_param_explained(doc, path, message)
             f, line = _locate(doc, path, file)
             errors.append(ScenarioError(message, file=f, line=line, key_path=_fmt_path(_own_path(doc, path)),
                                         path=tuple(path)))
@@ -315,6 +316,25 @@ def _schema_errors(doc: Any, file: str, cuts: dict[tuple[Any, ...], bool] | None
             seen.add(k)
             out.append(e)
     return out
+
+
+def _fault_param_explained(doc: Any, path: list[Any], message: str) -> str:
+    """An unknown key in a fault's ``params``: the schema knows only the parameters of every kind
+    together, so its "allowed" listed ``bytes`` … for a ``delay``; say what this fault's kind takes,
+    as the semantic check does of a parameter of another kind."""
+    if len(path) < 2 or path[-2] != "params" or not message.startswith("unknown key"):
+        return message
+    node = doc
+    for p in path[:-2]:
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            return message
+    kind = node.get("kind") if isinstance(node, dict) else None
+    if not isinstance(kind, str) or kind not in m.FAULT_PARAMS:
+        return message
+    allowed = m.FAULT_PARAMS[kind]
+    return f"{kind} takes no parameter {path[-1]!r}; " + ("allowed: " + ", ".join(allowed) if allowed else "it takes none")
 
 
 def _schema_cut(err: Any) -> list[tuple[tuple[Any, ...], bool]]:

@@ -691,6 +691,10 @@ def test_a_center_given_has_only_the_agents_and_csqs_it_names():
      [(5, "rules[0].then[0].fault.kind", "unknown value 'dely'; closest: delay (18 allowed)"),
       (5, "rules[0].then[0].fault.params.secs",
        "unknown key 'secs'; allowed: bytes, chunk, count, interval, length, message, offset, seconds, tag, type_id")]),
+    # a parameter the schema does not know at all: what this kind takes, not every kind's parameters
+    ("name: x\nfaults:\n  - {kind: delay, params: {secs: 2}}\n  - {kind: reset, params: {secs: 2}}\n",
+     [(3, "faults[0].params.secs", "delay takes no parameter 'secs'; allowed: seconds"),
+      (4, "faults[1].params.secs", "reset takes no parameter 'secs'; it takes none")]),
 ])
 def test_schema_errors_do_not_hide_semantic_errors_nor_cascade(text, expected):
     errs = errors_of(text)
