@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -239,13 +239,11 @@ class ScenarioEngine:
         # protocol faults on the answer: it is withheld or late (no rule and no step response runs)
         if self._faulted_answer(session_id, message, now, matched):
             return True
-        if matched is not None:
-            if matched.respond is not None:
-                self._run(matched.respond, ctx, now)
+        if matched is not None and matched.respond is not None:
+            # the flow goes on once the response is out: after its last action, a delay included
+            if self._run(matched.respond, ctx, now, then=lambda t: self._step_done(matched, t)):
                 self._step_done(matched, now)
-                return True
-            # the rules or the center answer first; the flow goes on right after that answer
-            hub.schedule(now, lambda: self._step_done(matched, hub.now))
+            return True
         for rule in self.scenario.rules:
             if not rule.when.matches(message, state=self.state, agent=agent, env=self._env(ctx)):
                 continue
@@ -256,8 +254,13 @@ class ScenarioEngine:
             self.rule_counts[rule.id] = n + 1
             self._capture(rule.capture, message)
             self._journal("rule matched", rule=rule.id, session=session_id, request=message.TYPE.name)
-            self._run(actions, ctx, now)
+            if matched is None:
+                self._run(actions, ctx, now)
+            elif self._run(actions, ctx, now, then=lambda t: self._step_done(matched, t)):
+                hub.schedule(now, lambda: self._step_done(matched, hub.now))  # right after the rule's answer
             return True
+        if matched is not None:  # the center answers first; the flow goes on right after that answer
+            hub.schedule(now, lambda: self._step_done(matched, hub.now))
         return False
 
     def _faulted_answer(self, session_id: int, message: Message, now: float,
@@ -429,7 +432,10 @@ class ScenarioEngine:
 
     # -- actions -----------------------------------------------------------------------------------------
 
-    def _run(self, actions: Sequence[m.Action], ctx: "_Ctx", now: float) -> None:
+    def _run(self, actions: Sequence[m.Action], ctx: "_Ctx", now: float,
+             then: Callable[[float], None] | None = None) -> bool:
+        """Run ``actions``; True when all ran now. A delay schedules the rest and returns False; once
+        the rest has run, ``then(now)`` is called (a step's flow goes on after its delayed response)."""
         hub = self.hub
         assert hub is not None
         for i, act in enumerate(actions):
@@ -437,13 +443,19 @@ class ScenarioEngine:
                                             and ctx.request is not None and i < len(actions) - 1):
                 seconds = act.seconds if isinstance(act, m.Delay) else float(act.params.get("seconds", 1.0))
                 rest = tuple(actions[i + 1:])
-                hub.schedule(now + seconds, lambda rest=rest: self._run(rest, ctx, hub.now))
-                return
+
+                def resume(rest: tuple[m.Action, ...] = rest) -> None:
+                    if self._run(rest, ctx, hub.now, then) and then is not None:
+                        then(hub.now)
+
+                hub.schedule(now + seconds, resume)
+                return False
             try:
                 self._do(act, ctx, now)
             except _ActionError as exc:
                 hub.journal.record("fault", now, ctx.session_id, fault="scenario action failed",
                                    action=type(act).__name__, error=str(exc), where=str(act.loc))
+        return True
 
     def _do(self, act: m.Action, ctx: "_Ctx", now: float) -> None:
         hub = self.hub
@@ -723,13 +735,22 @@ class ScenarioEngine:
                 # the flow stays on the wait step until it is over (the next expect step takes nothing before)
                 hub.schedule(now + step.seconds, lambda step=step: self._wait_over(step))
                 return
+            if isinstance(step, m.DoStep):
+                # the flow stays on a do step until its last action has run (a delay in it included)
+                if not self._run(step.actions, _Ctx(None, None), now, then=lambda t, step=step: self._do_over(step, t)):
+                    return
+                self.step_index += 1
+                self._step_done(step, now, advance=False)
+                continue
             self.step_index += 1
             if isinstance(step, m.SendStep):
                 self._run((step.emit,), _Ctx(None, None), now)
                 self._step_done(step, now, advance=False)
-            elif isinstance(step, m.DoStep):
-                self._run(step.actions, _Ctx(None, None), now)
-                self._step_done(step, now, advance=False)
+
+    def _do_over(self, step: m.DoStep, now: float) -> None:
+        if self._current_step() is step:
+            self.step_index += 1
+            self._step_done(step, now)
 
     def _wait_over(self, step: m.WaitStep) -> None:
         hub = self.hub

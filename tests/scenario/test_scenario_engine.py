@@ -1093,6 +1093,55 @@ def test_a_step_near_miss_that_came_before_the_flow_reached_the_step_says_so():
                              "the flow reached this step (at 3.000 s)")
 
 
+@pytest.mark.parametrize("answer", [
+    "respond: [{delay: {seconds: 1}}, default]",        # the step's own response, delayed
+    "capture: {q: invoke_id}",                            # a rule answers it, delayed (below)
+])
+def test_the_flow_goes_on_after_a_delayed_answer_of_an_expect_step(answer):
+    """A step whose answer is delayed: the next step went out before the answer, and with
+    end: all_steps_done the scenario ended before the answer was ever sent."""
+    h = H(f"""
+    steps:
+      - id: query
+        expect:
+          message: QUERY_AGENT_STATE_REQ
+          {answer}
+      - {{id: after, send: {{message: SYSTEM_EVENT, fields: {{system_event_id: SYS_TEXT_FYI, text: after}}}}}}
+    rules:
+      - when: {{message: QUERY_AGENT_STATE_REQ}}
+        then: [{{delay: {{seconds: 1}}}}, default]
+    end: {{when: all_steps_done}}
+    """, center=True)
+    sid = h.open()
+    assert h.types(h.send(sid, W.QueryAgentStateReq(invoke_id=2, agent_id="1001"), 2.0), sid) == []
+    assert h.types(h.tick(2.5), sid) == [] and not h.engine.done
+    assert h.types(h.tick(3.0), sid) == ["QUERY_AGENT_STATE_CONF", "SYSTEM_EVENT"]
+    assert h.engine.done
+
+
+def test_a_do_step_with_a_delay_holds_the_flow_until_its_last_action():
+    """A do step [emit, delay, emit] followed by a send step: the send went out before the
+    delayed emit, and an expect step after it took requests during the delay."""
+    h = H("""
+    steps:
+      - {id: open, expect: {message: OPEN_REQ}}
+      - id: two-texts
+        do:
+          - {emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: one}}}
+          - {delay: {seconds: 2}}
+          - {emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: two}}}
+      - {id: three, send: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: three}}}
+      - {id: hb, expect: {message: HEARTBEAT_REQ, respond: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: step}}]}}
+    """)
+    sid = h.connect(1.0)
+    (conf,) = h.msgs(h.send(sid, h.open_req(), 1.0), sid)
+    assert conf.TYPE is MT.OPEN_CONF
+    assert [m.text for m in h.msgs(h.tick(1.0), sid)] == ["one"]  # the flow goes on right after OPEN_CONF
+    assert h.hb(sid, 2.0, 5) == [W.HeartbeatConf(invoke_id=5)]  # during the delay: not the hb step's
+    assert [m.text for m in h.msgs(h.tick(3.0), sid)] == ["two", "three"]
+    assert [m.text for m in h.hb(sid, 4.0, 6)] == ["step"]
+
+
 def test_pending_step_is_unmet_in_verify():
     h = H(FLOW)
     sid = h.open(now=1.0)
