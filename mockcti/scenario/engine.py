@@ -601,17 +601,25 @@ class ScenarioEngine:
         if to == "requester":
             if ctx.session_id is not None:
                 return [ctx.session_id]
+            if not open_:  # (a step's or the timeline's message with no client connected: nobody got it)
+                raise _ActionError("no open session to send to")
             return open_[:1]
         if to == "all":
             return open_
         subs = hub.center.subs
         if to == "bridge":
             bridges = hub.center.bridges  # (bridge mode: granted ALL_EVENTS)
-            return [s for s in open_ if s in bridges]
+            sids = [s for s in open_ if s in bridges]
+            if not sids:
+                raise _ActionError("no bridge-mode session is open")
+            return sids
         if to.startswith("agent:"):
             # captures and the built-ins (${session.agent_id}, ${request.agent_id} …); _Unbound: the action fails
             agent = str(substitute(to.split(":", 1)[1], self._env(ctx)))
-            return [s for s in open_ if s in subs and subs[s].agent_id == agent]
+            sids = [s for s in open_ if s in subs and subs[s].agent_id == agent]
+            if not sids:  # (README: a target with no session is a "scenario action failed" fault)
+                raise _ActionError(f"agent {agent!r} has no open session")
+            return sids
         raise _ActionError(f"unknown target {to!r}")
 
     # -- faults ------------------------------------------------------------------------------------------

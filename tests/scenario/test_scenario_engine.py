@@ -1387,6 +1387,34 @@ def test_actions_that_fail_at_run_time_are_journalled_faults_and_the_session_goe
     assert h.hb(sid, 3.0, 7) == [W.HeartbeatConf(invoke_id=7)]
 
 
+def test_a_message_to_a_target_with_no_open_session_is_a_scenario_action_failed_fault():
+    """README: a target with no session is a "scenario action failed" fault (a WARNING under the
+    result). An emit to agent:1002 (not connected), to the bridge (none open) and a send step with no
+    session open went nowhere without a word: the run passed as if the client had been told."""
+    h = H("""
+    steps:
+      - {id: nobody-yet, send: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: early}}}
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then:
+          - emit: {message: SYSTEM_EVENT, to: "agent:1002", fields: {system_event_id: SYS_TEXT_FYI, text: a}}
+          - emit: {message: SYSTEM_EVENT, to: bridge, fields: {system_event_id: SYS_TEXT_FYI, text: b}}
+          - system_event: {id: SYS_TEXT_FYI, text: c, to: "agent:1002"}
+          - emit: {message: SYSTEM_EVENT, to: "agent:1001", fields: {system_event_id: SYS_TEXT_FYI, text: d}}
+          - default
+    """, center=True)
+    sid = h.open()
+    msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 2.0)
+    assert [(m.TYPE, getattr(m, "text", None)) for m in msgs] == [(MT.SYSTEM_EVENT, "d"),
+                                                                  (MT.QUERY_AGENT_STATE_CONF, None)]
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"], f["where"]) for f in faults] == [
+        ("Emit", "no open session to send to", "t.yaml:4: steps[0].send"),
+        ("Emit", "agent '1002' has no open session", "t.yaml:8: rules[0].then[0].emit"),
+        ("Emit", "no bridge-mode session is open", "t.yaml:9: rules[0].then[1].emit"),
+        ("SystemEvent", "agent '1002' has no open session", "t.yaml:10: rules[0].then[2].system_event")]
+
+
 def test_a_variable_not_captured_yet_never_crashes_the_hub():
     """Found by reading uncovered lines: a condition or an action naming a ${variable} that is not
     captured yet raised KeyError out of Hub.receive / Hub.tick (over TCP: the connection dropped
