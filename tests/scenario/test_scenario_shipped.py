@@ -407,6 +407,57 @@ async def test_blind_transfer():
     assert seen["ev"].transferred_device_id == "0622222222"
 
 
+async def screen_pop(c: CTIClient, seen: dict) -> int:
+    """READY; the call rings with its data; answered; returns its CallID."""
+    await c.set_agent_state(AS.AGENT_STATE_READY)
+    seen["begin"] = await c.next_event(MT.BEGIN_CALL_EVENT, timeout=3)
+    seen["delivered"] = await c.next_event(MT.CALL_DELIVERED_EVENT, timeout=3)
+    call = seen["delivered"].call_id
+    await c.request(M.AnswerCallReq(invoke_id=0, call_id=call, connection_device_id="3001"))
+    return call
+
+
+@pytest.mark.asyncio
+async def test_crm_screen_pop():
+    from mockcti.wire.types import NamedArray, NamedVariable
+
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        call = await screen_pop(c, seen)
+        await c.request(M.SetCallDataReq(invoke_id=0, call_id=call, connection_device_id="3001",
+                                         call_variable2="CASE-123"))
+        seen["update"] = await c.next_event(MT.CALL_DATA_UPDATE_EVENT, timeout=2)
+        await c.close()
+
+    r = await run("crm-screen-pop", driver)
+    assert r.exit_code == 0, unmet(r)
+    for ev in (seen["begin"], seen["delivered"]):
+        assert ev.named_variables == (NamedVariable(name="user.customer.id", value="C-0815"),)
+        assert ev.named_arrays == (NamedArray(index=0, name="user.items", value="router"),
+                                   NamedArray(index=2, name="user.items", value="modem"))
+    assert seen["begin"].call_variable1 == "ACC-4711" and seen["begin"].ani == "0612345678"
+    assert seen["update"].call_variable2 == "CASE-123"
+
+
+@pytest.mark.asyncio
+async def test_crm_screen_pop_fails_a_connector_that_writes_no_case_number():
+    async def driver(server):
+        c = await agent(server)
+        call = await screen_pop(c, {})
+        await c.request(M.SetCallDataReq(invoke_id=0, call_id=call, connection_device_id="3001",
+                                         call_variable2="ACC-4711"))
+        await c.close()
+
+    r = await run("crm-screen-pop", driver)
+    assert r.exit_code == 1
+    miss = unmet(r)
+    assert set(miss) == {"writes-the-case-back"}
+    assert "call_variable2 regex" in miss["writes-the-case-back"].near_miss and "'ACC-4711'" in miss[
+        "writes-the-case-back"].near_miss
+
+
 @pytest.mark.asyncio
 async def test_caller_abandons():
     seen = {}
