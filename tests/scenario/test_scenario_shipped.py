@@ -407,6 +407,39 @@ async def test_blind_transfer():
     assert seen["ev"].transferred_device_id == "0622222222"
 
 
+@pytest.mark.asyncio
+async def test_slow_answer():
+    seen = []
+
+    async def driver(server):
+        c = await agent(server)
+        c.send(M.QueryAgentStateReq(invoke_id=77, agent_id="1001"))
+        for _ in range(2):  # the answer 2 s late, then the flow's next step
+            seen.append(await c.next_event(timeout=4))
+        await c.close()
+
+    r = await run("slow-answer", driver)
+    assert r.exit_code == 0, unmet(r)
+    assert r.end_reason == "all steps done"
+    assert [m.TYPE for m in seen] == [MT.QUERY_AGENT_STATE_CONF, MT.SYSTEM_EVENT]
+    assert seen[0].invoke_id == 77 and seen[1].text == "the server is back to speed"
+
+
+@pytest.mark.asyncio
+async def test_slow_answer_fails_an_impatient_client():
+    async def driver(server):
+        c = await agent(server)
+        with pytest.raises(asyncio.TimeoutError):
+            await c.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"), timeout=1)
+        await c.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"), timeout=3)  # asked again
+        await c.next_event(MT.SYSTEM_EVENT, timeout=3)
+        await c.close()
+
+    r = await run("slow-answer", driver)
+    assert r.exit_code == 1
+    assert set(unmet(r)) == {"asks-once-meanwhile"}
+
+
 async def screen_pop(c: CTIClient, seen: dict) -> int:
     """READY; the call rings with its data; answered; returns its CallID."""
     await c.set_agent_state(AS.AGENT_STATE_READY)
