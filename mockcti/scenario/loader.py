@@ -85,6 +85,15 @@ class ScenarioError(Exception):
         return {"file": self.file, "line": self.line, "key_path": self.key_path, "message": self.message}
 
 
+class _IncludeError(ScenarioError):
+    """An include that could not be read (missing, a cycle, not a mapping …): reported with the
+    other errors of the file, whose rest is checked without it (:func:`_load`)."""
+
+
+#: what an include that could not be read may have defined: no name is called unknown for its sake
+_WHAT_AN_INCLUDE_DEFINES = frozenset({"center", "states", "templates", "steps", "expect", "captures", "dialect"})
+
+
 # -- the schema ------------------------------------------------------------------------------------
 
 
@@ -208,12 +217,23 @@ def _merge(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
 
 def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[str],
                       problems: list[ScenarioError] | None = None) -> Any:
+    """``doc`` merged with its includes. ``problems`` given, an include that cannot be read is an
+    :class:`_IncludeError` added to it and left out (the rest of the file is still checked);
+    without, it is raised."""
     if not isinstance(doc, LDict) or "include" not in doc:
         return doc
+
+    def failed(message: str, **where: Any) -> None:
+        err = _IncludeError(message, **where)
+        if problems is None:
+            raise err
+        problems.append(err)
+
     inc = doc["include"]
     if not isinstance(inc, LList) or not all(isinstance(x, str) and x for x in inc):
         where = doc.lines.get("include", (file, None))
-        raise ScenarioError("must be a list of file names", file=where[0], line=where[1], key_path="include")
+        failed("must be a list of file names", file=where[0], line=where[1], key_path="include")
+        inc = LList(file, 1)
     base_dir = Path(file).parent
     merged: Any = None
     for i, name in enumerate(inc):
@@ -225,24 +245,27 @@ def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[st
             key = str(target)
         if key in stack:
             chain = " -> ".join([*(os.path.basename(s) for s in stack[stack.index(key):]), os.path.basename(key)])
-            raise ScenarioError(f"include cycle: {chain}", file=ifile, line=iline, key_path=f"include[{i}]")
+            failed(f"include cycle: {chain}", file=ifile, line=iline, key_path=f"include[{i}]")
+            continue
         if len(stack) >= MAX_INCLUDE_DEPTH:
-            raise ScenarioError(f"includes nest deeper than {MAX_INCLUDE_DEPTH}", file=ifile, line=iline,
-                                key_path=f"include[{i}]")
+            failed(f"includes nest deeper than {MAX_INCLUDE_DEPTH}", file=ifile, line=iline, key_path=f"include[{i}]")
+            continue
         if len(seen) >= MAX_FILES:
-            raise ScenarioError(f"more than {MAX_FILES} files included", file=ifile, line=iline, key_path=f"include[{i}]")
+            failed(f"more than {MAX_FILES} files included", file=ifile, line=iline, key_path=f"include[{i}]")
+            continue
         try:
             data = _read_file(target)
         except _Unreadable as exc:
-            raise ScenarioError(f"cannot read included file {name!r}: {exc}", file=ifile, line=iline,
-                                key_path=f"include[{i}]") from None
+            failed(f"cannot read included file {name!r}: {exc}", file=ifile, line=iline, key_path=f"include[{i}]")
+            continue
         shown = str(target)
         seen.append(shown)
         sub = _parse(data, shown, _fmt_of(shown), problems)
         if sub is None:
             sub = LDict(shown, 1)
         if not isinstance(sub, LDict):
-            raise ScenarioError("an included file must be a mapping of scenario keys", file=shown, line=1)
+            failed("an included file must be a mapping of scenario keys", file=shown, line=1)
+            continue
         sub = _resolve_includes(sub, shown, (*stack, key), seen, problems)
         merged = sub if merged is None else _merge(merged, sub)
     rest = LDict(doc.file, doc.line)
@@ -1700,14 +1723,22 @@ def _load(text: str | bytes, file: str, fmt: str) -> m.Scenario:
     except (OSError, RuntimeError, ValueError):
         start = file
     doc = _resolve_includes(doc, file, (start,), files, read_errors)
+    include_failed = any(isinstance(e, _IncludeError) for e in read_errors)
     cuts: dict[tuple[Any, ...], bool] = {}
     schema_errors = _schema_errors(doc, file, cuts)
+    if include_failed:  # (the name, say, may be in the include that could not be read: not asked for)
+        schema_errors = [e for e in schema_errors if not (e.path == () and e.message.startswith("missing required key"))]
+        cuts.pop((), None)
+        if "name" not in doc:
+            doc["name"] = "-"
+            doc.lines["name"] = (file, None)
     ctx = _Ctx(doc, file)
     scenario = None
-    if not schema_errors:
+    if not schema_errors and not include_failed:
         scenario = _build(ctx, doc, files)
     else:
-        ctx.errors = _semantic_errors_beside(doc, file, files, cuts, schema_errors)
+        ctx.errors = _semantic_errors_beside(doc, file, files, cuts, schema_errors,
+                                             incomplete=_WHAT_AN_INCLUDE_DEFINES if include_failed else frozenset())
     errs = sorted(read_errors + schema_errors + ctx.errors, key=lambda e: (e.file != file, e.file, e.line or 0))
     if errs:
         first = errs[0]
@@ -1722,7 +1753,8 @@ _MAX_CUT_ROUNDS = 4
 
 
 def _semantic_errors_beside(doc: LDict, file: str, files: list[str], cuts: dict[tuple[Any, ...], bool],
-                            schema_errors: list[ScenarioError]) -> list[ScenarioError]:
+                            schema_errors: list[ScenarioError],
+                            incomplete: frozenset[str] = frozenset()) -> list[ScenarioError]:
     """The semantic errors (unknown code names, agents, states …) of what the schema errors leave
     valid: the parts they are in are cut out (:func:`_schema_cut`), and a name that may be defined
     in a part cut out is not called unknown (:attr:`_Ctx.incomplete`). None when what is left is
@@ -1741,6 +1773,7 @@ def _semantic_errors_beside(doc: LDict, file: str, files: list[str], cuts: dict[
         return []
     ctx = _Ctx(rest, file)
     ctx.schema_errors = schema_errors
+    ctx.incomplete.update(incomplete)  # (an include that could not be read: what it may define)
     if "center" in doc and any(c[:1] == ("center",) for c in all_cuts):
         ctx.written_center, ctx.written_doc = _center_shape(doc["center"]), doc
     for c, only_key in all_cuts.items():

@@ -489,6 +489,32 @@ def test_include_cycle_is_refused(tmp_path):
         load_scenario(self_inc)
 
 
+def test_an_include_that_cannot_be_read_is_one_error_among_the_files_others(tmp_path):
+    """README: every error of a file in one run. A misspelt include stopped the checks: the file's
+    other mistakes came one fix later. Now they are reported beside it, and nothing the include may
+    have defined (a template, the name, an agent) is called unknown."""
+    write(tmp_path, "center.yaml", "center:\n  csqs: [{name: Sales, id: 1}]\n  agents: [{id: '1001', extension: '3001'}]\n")
+    main = write(tmp_path, "main.yaml", "include: [center.yaml, tempaltes.yaml]\n"
+                                        "states: start\n"
+                                        "rules:\n"
+                                        "  - when: {message: HOLD_CAL_REQ}\n"
+                                        "    then: [default]\n"
+                                        "  - when: {message: HOLD_CALL_REQ}\n"
+                                        "    then: [{use: center-answers}, {fail: {failure_code: CF_GENERIC_OPERATON}}]\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(main)
+    assert [(e.line, e.key_path, e.message.split(";")[0]) for e in info.value.errors] == [
+        (1, "include[1]", "cannot read included file 'tempaltes.yaml': No such file or directory"),
+        (2, "states", "expected a list, got text 'start'"),
+        (4, "rules[0].when.message", "unknown message type 'HOLD_CAL_REQ'"),
+        (7, "rules[1].then[1].fail.failure_code", "unknown CF failure code 'CF_GENERIC_OPERATON'")]
+    # include: not a list is one error too
+    other = write(tmp_path, "other.yaml", "name: y\ninclude: center.yaml\nend: {after: -1}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(other)
+    assert [(e.line, e.key_path) for e in info.value.errors] == [(2, "include"), (3, "end.after")]
+
+
 def test_missing_include_and_missing_file(tmp_path):
     main = write(tmp_path, "main.yaml", "name: x\ninclude:\n  - nothere.yaml\n")
     with pytest.raises(ScenarioError) as info:
