@@ -157,6 +157,8 @@ def _as_text(value: Any) -> str:
     (undecodable bytes as surrogate escapes, so equal bytes give equal text)."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "surrogateescape")
+    if value is None:  # a captured field that was absent: no text (it was sent as "None")
+        return ""
     return str(value)
 
 
@@ -200,8 +202,14 @@ class Predicate:
             return actual is not None
         if op == "absent":
             return actual is None
-        if actual is None:
-            return op in ("not_equals", "not_in")
+        if actual is None:  # absent: equal only to a captured field that was absent too
+            if op in ("equals", "not_equals"):
+                same = substitute(self.value, env) is None
+                return same if op == "equals" else not same
+            if op in ("in", "not_in"):
+                found = any(substitute(v, env) is None for v in self.value)
+                return found if op == "in" else not found
+            return False
         if op == "regex":
             pat = self.pattern
             if pat is None:

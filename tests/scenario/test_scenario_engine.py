@@ -1415,6 +1415,26 @@ def test_a_message_to_a_target_with_no_open_session_is_a_scenario_action_failed_
         ("SystemEvent", "agent '1002' has no open session", "t.yaml:10: rules[0].then[2].system_event")]
 
 
+def test_a_captured_field_that_was_absent_is_no_text_and_equals_an_absent_field():
+    """capture of a field the request did not carry (call_variable1 of a MAKE_CALL_REQ without it):
+    formatted into a Text it went on the wire as "None", and an expectation asking for the same
+    field equal to it was unmet with the near miss "call_variable1 equals None failed: got None"."""
+    h = H("""
+    rules:
+      - when: {message: MAKE_CALL_REQ}
+        capture: {cv: call_variable1}
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, text: "cv=[${cv}]"}}]
+    expect:
+      - {id: same, message: MAKE_CALL_REQ, fields: {call_variable1: "${cv}"}}
+      - {id: listed, message: MAKE_CALL_REQ, fields: {call_variable1: {in: ["${cv}"]}}}
+      - {id: differs, message: MAKE_CALL_REQ, fields: {call_variable1: {not_equals: "${cv}"}}, never: true}
+    """, center=True)
+    sid = h.open()
+    (fc,) = h.req(sid, W.MakeCallReq(invoke_id=2, agent_instrument="3001", dialed_number="0612"), 2.0)
+    assert fc.text == "cv=[]"
+    assert {r.name: r.met for r in h.engine.verify()} == {"same": True, "listed": True, "differs": True}
+
+
 def test_a_variable_not_captured_yet_never_crashes_the_hub():
     """Found by reading uncovered lines: a condition or an action naming a ${variable} that is not
     captured yet raised KeyError out of Hub.receive / Hub.tick (over TCP: the connection dropped
