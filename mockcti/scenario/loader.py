@@ -1031,6 +1031,14 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
                     ctx.err(op_path, f"bad regular expression: {exc}"
                                      + (" (each ${name} standing for a value)" if refs else ""))
                     continue
+                enum_cls = None if refs else _field_enum(mt, fname)
+                if enum_cls is not None:
+                    members = enum_cls.__members__
+                    if any(pat.search(n) for n in members) and not any(pat.search(str(int(v))) for v in members.values()):
+                        # (the field's value is a number: a pattern written for its names never matched)
+                        ctx.err(op_path, f"{fname} is a number ({enum_cls.__name__}): a regex sees its digits, not "
+                                         f"its name, so {val!r}, written for names, would not match them; list the names with in or not_in")
+                        continue
                 out.append(m.Predicate(fname, "regex", val, oloc, None if refs else pat))
             elif op in ("min", "max"):
                 if isinstance(val, float) and not math.isfinite(val):

@@ -242,6 +242,10 @@ def test_minimal_document_defaults():
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n'
      '      - fail: {failure_code: CF_GENERIC_OPERATION, text_code: ACD_HOLD_BAD_STATE, text: "hold failed"}\n',
      5, 'rules[0].then[0].fail.text_code', 'text and text_code both give the Text field'),
+    # a regex written for the names of an enumerated field: the field is a number, it never matched
+    ('name: x\nrules:\n  - when: {message: SET_AGENT_STATE_REQ, fields: {agent_state: {regex: "READY$"}}}\n'
+     '    then: [default]\n',
+     3, 'rules[0].when.fields.agent_state.regex', "agent_state is a number (AgentState): a regex sees its digits"),
     # times below the number of responses: the later responses were never sent, silently
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    times: 1\n    responses: [[default], [close]]\n',
      4, 'rules[0].times', 'times 1 leaves responses[1:] unused'),
