@@ -1386,7 +1386,7 @@ class ContactCenter:
                               variables=dict(variables or {}), named_variables=named, named_arrays=arrays)
         self._put_leg(call, Leg(ani, None, LCS.LCS_CONNECT))
         if agent_id is not None:
-            self._offer(out, call, self.agents[agent_id], now)
+            self._offer(out, call, self.agents[agent_id], now, routed=True)
             return call.id, out
         target = self._ready_agent(call.csq_id)
         if target is None:
@@ -1396,7 +1396,7 @@ class ContactCenter:
             # recorders) see the queue stage before the agent is reserved (§7.2 inbound ACD call)
             if csq_cfg is not None:
                 self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
-            self._offer(out, call, target, now)
+            self._offer(out, call, target, now, routed=True)
         return call.id, out
 
     def _ready_agent(self, csq_id: int) -> Agent | None:
@@ -1449,10 +1449,16 @@ class ContactCenter:
                 call = self.calls.get(queue.pop(0))
                 if call is not None:
                     call.queued = False
-                    self._offer(out, call, agent, now)
+                    self._offer(out, call, agent, now, routed=True)
 
-    def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float) -> None:
-        """Ring an agent's phone: RESERVED (ACD and consultation calls, §7.2), BEGIN_CALL, CALL_DELIVERED."""
+    def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float, *, routed: bool = False) -> None:
+        """Ring an agent's phone: RESERVED (ACD and consultation calls, §7.2), BEGIN_CALL, CALL_DELIVERED.
+        ``routed``: the ACD offers the call (a caller routed from its CSQ, or delivered to this agent), and only
+        such an offer has a ring-no-answer timer (:meth:`_ring_timer`): UCCX's script gives up on the agent
+        after its Select Resource / Connect step's Timeout ("before the contact is retrieved back into the
+        queue", below Unified CM's Call Forward No Answer time). An ACD call an agent sends to a colleague's
+        phone (a single-step or consultative transfer or conference, a consultation) is a Unified CM call no
+        script watches: it rings until answered or given up, however it was sent."""
         consult = call.type is CallType.CALLTYPE_CONSULT
         if (call.acd or consult) and agent.state in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY,
                                                      AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY):
@@ -1460,7 +1466,7 @@ class ContactCenter:
             self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now, csq_id=call.csq_id)
             agent.consult_offer = consult and not call.acd
             agent.call_csq = call.csq_id
-            if call.acd and self.config.ring_no_answer > 0:
+            if routed and self.config.ring_no_answer > 0:
                 self._ring_timer(agent, call.id, now)
         elif agent.state is _READY and not call.acd and not consult:
             self._direct_call(out, agent, now)
@@ -1478,13 +1484,14 @@ class ContactCenter:
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
 
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
-        """An ACD call has just reserved the agent: it is given ``ring_no_answer`` seconds (when set)."""
+        """The ACD has just offered the agent a call (:meth:`_offer` ``routed``, a preset ringing call): it is
+        given ``ring_no_answer`` seconds (when set)."""
         if self.config.ring_no_answer > 0:
             self._schedule(now + self.config.ring_no_answer,
                            functools.partial(self._ring_no_answer, agent, call_id, agent.since))
 
     def _ring_no_answer(self, agent: Agent, call_id: int, since: float, out: list[Delivery], now: float) -> None:
-        """``ring_no_answer`` seconds after an ACD call reserved the agent, the call still rings there
+        """``ring_no_answer`` seconds after the ACD offered the agent a call, the call still rings there
         (reference §6.19 AGT_RNA 32763): it leaves the phone and goes back to its CSQ's queue, in arrival
         order (:meth:`_withdraw_offer`), the agent goes NOT_READY with reason AGT_RNA, and the queue goes on to
         the next READY agent. Nothing happens when the agent's state changed meanwhile (answered, its

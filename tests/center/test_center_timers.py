@@ -136,6 +136,50 @@ def test_a_call_without_a_csq_not_answered_ends():
     assert states(out) == [("1001", "AGENT_STATE_NOT_READY", RNA)]
 
 
+
+NONE = 0xFFFFFFFF
+
+
+def _transfer_single_step(w: World, call: int):
+    return w.req(1, M.TransferCallReq(invoke_id=6, active_call_id=call, active_connection_device_id="3001",
+                                      held_call_id=NONE, dialed_number="3002"))
+
+
+def _conference_single_step(w: World, call: int):
+    return w.req(1, M.ConferenceCallReq(invoke_id=6, active_call_id=call, active_connection_device_id="3001",
+                                        held_call_id=NONE, held_connection_device_type=0xFFFF, dialed_number="3002"))
+
+
+def _transfer_consultative(w: World, call: int):
+    out = w.req(1, M.ConsultCallReq(invoke_id=6, active_call_id=call, active_connection_device_id="3001",
+                                    dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    return w.req(1, M.TransferCallReq(invoke_id=7, active_call_id=consult, active_connection_device_id="3001",
+                                      held_call_id=call, held_connection_device_id="3001"))
+
+
+@pytest.mark.parametrize("send", [_transfer_single_step, _conference_single_step, _transfer_consultative])
+def test_an_acd_call_an_agent_sends_to_a_colleague_rings_until_answered(send):
+    """Ring-no-answer is the ACD's: UCCX's script gives up on an agent it offered the contact to (the Select
+    Resource / Connect step's Timeout) — not on a colleague's phone an agent sends the call to, whether by a
+    single-step transfer or conference or by a consultative transfer completed while that phone rings (it took
+    AGT_RNA and a requeue for the first two, nothing for the third). The colleague stays RESERVED, its phone
+    ringing, and answers when it will; nobody is told AGT_RNA, the call goes to no queue."""
+    w = world(ring_no_answer=10, acd_rules=False)  # (the seed's ACD rules refuse a transfer to a ringing phone)
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    call, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=5, call_id=call, connection_device_id="3001"))
+    send(w, call)
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED and "3002" in ringing_at(w, call)
+    out = tick(w, w.t + 60)
+    assert states(out, 2) == states(out) == [] and only(out, 9, MT.CALL_QUEUED_EVENT) == []
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED and "3002" in ringing_at(w, call)
+    assert w.c.queues[1] == [] and w.c.happenings == []
+    out = w.req(2, M.AnswerCallReq(invoke_id=8, call_id=call, connection_device_id="3002"))
+    assert states(out, 2) == [("1002", "AGENT_STATE_TALKING", 0)]
+
+
 # -- wrap-up ---------------------------------------------------------------------------------------------
 
 
