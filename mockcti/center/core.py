@@ -680,12 +680,21 @@ class ContactCenter:
         kept = [c.id for c in self._agent_calls(agent)]
         if kept:
             agent.desktop_lost = True
+            if self._routable_beside_calls(agent):
+                # READY (a held call of its own on the phone), WORK/WORK_READY (its wrap-up would make it READY),
+                # RESERVED with the offer just withdrawn: offered calls with nobody to answer them, or stuck
+                # RESERVED with nothing ringing until the kept calls end. Out of routing now; with "logout" the
+                # LOGOUT comes when the calls end (an agent with a call cannot be logged out)
+                self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_CONN_DOWN, now)
         elif agent.state is not target:
             self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
         if requeued:
             self._route_queued(out, now)
         short = _short_state
-        if kept:
+        if kept and agent.state is not before:
+            done = f"{short(agent.state)} (AGT_CONN_DOWN), its phone keeping its calls" + (
+                "" if agent.state is target else f": {short(target)} when they end")
+        elif kept:
             done = f"on a call: {short(target)} (AGT_CONN_DOWN) when the calls its phone holds end"
         elif agent.state is not before:
             done = f"{short(agent.state)} (AGT_CONN_DOWN)"
@@ -694,6 +703,16 @@ class ContactCenter:
         self.happenings.append({"what": f"agent {agent.id}: last session closed, {done}", "agent": agent.id,
                                 "state_before": before.name, "state": agent.state.name,
                                 "calls_requeued": requeued, "calls_kept": kept})
+
+    def _routable_beside_calls(self, agent: Agent) -> bool:
+        """Whether the agent, whose phone has calls, is in a state the queues route to or will route to (READY,
+        WORK, WORK_READY) or RESERVED with nothing ringing at its phone any more (the offer withdrawn or gone):
+        not TALKING/HOLD on an ACD call, not NOT_READY, not RESERVED for a call still ringing."""
+        state = agent.state
+        if state is _READY or state in _WRAPUP_STATES:
+            return True
+        return state is AS.AGENT_STATE_RESERVED and all(
+            leg.state is not LCS.LCS_ALERTING for _, leg in self.agent_call_legs(agent.id))
 
     def _forget(self, sid: int) -> None:
         sub = self.subs.pop(sid, None)
@@ -2442,11 +2461,15 @@ class ContactCenter:
         AGT_CANCEL_CONSULT, ringing or answered; under the ucce profile the state it had before (ICM)."""
         calls = self._agent_calls(agent)
         if calls:
-            if (agent.state is AS.AGENT_STATE_RESERVED and not agent.desktop_lost
+            if (agent.state is AS.AGENT_STATE_RESERVED
                     and all(c.leg_of(agent.id).state is not LCS.LCS_ALERTING for c in calls)):
                 # the call that reserved it no longer rings there, a call of its own (held) stays: the
-                # reservation is over all the same (it stayed RESERVED with nothing ringing until that call ended)
-                self._offer_gone(out, agent, now)
+                # reservation is over all the same (it stayed RESERVED with nothing ringing until that call ended);
+                # with its desktop gone, not back to READY but out of routing (see _desktop_gone)
+                if agent.desktop_lost:
+                    self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_CONN_DOWN, now)
+                else:
+                    self._offer_gone(out, agent, now)
             return
         if agent.desktop_lost:
             agent.desktop_lost = False

@@ -203,6 +203,71 @@ def test_a_call_delivered_to_the_agent_without_a_csq_ends_when_withdrawn():
     assert cid not in w.c.calls and not any(w.c.queues.values())
 
 
+
+def _holding_a_call_of_its_own(w: World, sid: int = 1, agent: str = "1001") -> int:
+    """The agent logged in, NOT_READY, has called an outside number and holds that call, then asks for READY
+    (a held call leaves the phone free for an ACD call). Returns the held call's ID."""
+    phone = w.c.agents[agent].device
+    w.login_ready(sid, agent, ready=False)
+    own = only(w.req(sid, M.MakeCallReq(invoke_id=3, dialed_number="5551234")), sid, MT.MAKE_CALL_CONF)[0].new_call_id
+    w.req(sid, M.HoldCallReq(invoke_id=4, call_id=own, connection_device_id=phone))
+    w.req(sid, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_READY))
+    return own
+
+
+@pytest.mark.parametrize("policy", ["not_ready", "logout"])
+def test_a_vanished_agent_reserved_beside_a_held_call_is_not_ready_at_once(policy):
+    """The ACD call ringing at 1001 goes back to the queue: the reservation is over, and with no desktop the
+    agent is out of routing now (NOT_READY AGT_CONN_DOWN), not RESERVED with nothing ringing until its held
+    call ends; with "logout" it is logged out when that call ends (not with a call on the phone)."""
+    w = world(policy)
+    own = _holding_a_call_of_its_own(w)
+    cid, _ = w.inbound(csq="Sales")
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED
+    out = close(w, 1)
+    assert seq(out, 9) == ["CALL_CONNECTION_CLEARED_EVENT", "CALL_QUEUED_EVENT", "AGENT_STATE_EVENT"]
+    assert states(out) == [("1001", "AGENT_STATE_NOT_READY", CONN_DOWN)]
+    assert w.c.queues[1] == [cid] and legs(w, own) == {"3001": "LCS_HOLD", "5551234": "LCS_CONNECT"}
+    assert w.c.happenings[-1]["what"] == "agent 1001: last session closed, NOT_READY (AGT_CONN_DOWN), its phone " \
+        "keeping its calls" + ("" if policy == "not_ready" else ": LOGOUT when they end")
+    # the caller goes on to the next READY agent
+    w.req(2, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    out = w.req(2, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
+    assert [d.call_id for d in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [cid]
+    w.t += 1
+    out = w.c.hang_up(w.t, own, "5551234")
+    assert states(out) == ([] if policy == "not_ready" else [("1001", "AGENT_STATE_LOGOUT", CONN_DOWN)])
+
+
+def test_a_vanished_agent_ready_beside_a_held_call_is_offered_nothing_more():
+    w = world()
+    _holding_a_call_of_its_own(w)
+    assert states(close(w, 1)) == [("1001", "AGENT_STATE_NOT_READY", CONN_DOWN)]
+    cid, out = w.inbound(csq="Sales")
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"] and w.c.queues[1] == [cid]
+
+
+def test_a_consultation_given_up_at_a_vanished_agent_beside_a_held_call_leaves_it_not_ready():
+    """1001's consultation rings at 1002 (RESERVED: a consultation is not withdrawn when the desktop goes),
+    whose phone holds a call of its own; 1002's desktop goes, then 1001 gives the consultation up (RECONNECT):
+    1002's reservation is over — NOT_READY AGT_CONN_DOWN at once, not RESERVED with nothing ringing until
+    its held call ends."""
+    w = world()
+    w.login_ready(1, "1001")
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    _holding_a_call_of_its_own(w, 2, "1002")
+    out = w.req(1, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_id="3001",
+                                    dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
+    assert states(close(w, 2)) == [] and legs(w, consult)["3002"] == "LCS_ALERTING"
+    out = w.req(1, M.ReconnectCallReq(invoke_id=7, active_call_id=consult, active_connection_device_id="3001",
+                                      held_call_id=cid, held_connection_device_id="3001"))
+    assert states(out) == [("1002", "AGENT_STATE_NOT_READY", CONN_DOWN)]
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_NOT_READY
+
+
 # -- over TCP, through the hub ---------------------------------------------------------------------
 
 
