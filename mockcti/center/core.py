@@ -98,10 +98,12 @@ _BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, 
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "uccx": {"no_call_to_answer": CF.CF_INVALID_OBJECT_STATE, "no_active_call": CF.CF_INVALID_OBJECT_STATE,
              "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED,
-             "conference_full": CF.CF_INVALID_OBJECT_STATE},
+             "conference_full": CF.CF_INVALID_OBJECT_STATE, "ready_while_busy": CF.CF_INVALID_OBJECT_STATE},
     "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
             "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED,
-            "conference_full": CF.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED},
+            "conference_full": CF.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED,
+            # (Finesse's guide shows Unified CCX answering errorData 33 for it: see _set_agent_state_req)
+            "ready_while_busy": CF.CF_RESOURCE_BUSY},
 }
 #: the refusals of the supervisor requests whose status UCCX does not name, by CenterConfig.control_failure_codes.
 #: §7.1 says only "supervisor assist / emergency with no supervisor available: FAILURE_CONF", and §6.1 lists
@@ -868,6 +870,15 @@ class ContactCenter:
         if agent.state not in ENTER_FROM[want]:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
+        if want is _READY and agent.id in self._calls_of and self._busy_phone(agent):
+            # on a call that is not an ACD call (its own, a direct call: UCCX keeps such an agent NOT_READY, or
+            # in its wrap-up), READY is refused, now or pending: Finesse's guide, coresident with Unified CCX,
+            # "does not allow an agent to set a pending state of READY while that agent is talking on a non-ICD
+            # call", errorData 33 CF_RESOURCE_BUSY (sent with control_failure_codes = "icm"; "uccx" keeps to the
+            # published CF 0-22: CF_INVALID_OBJECT_STATE). It made the agent READY and skipped by routing
+            raise Refused(control_failure(
+                self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
+                f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends"))
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)

@@ -278,10 +278,13 @@ def test_a_single_step_transfer_or_conference_to_a_busy_agents_phone_is_refused(
 
 @pytest.mark.parametrize("placed", ["outside number", "supervisor assist"])
 def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
-    """A NOT_READY agent talking on (or still dialling) its own call may ask for READY; the next caller was then
-    routed to it and rang beside that call (two live calls on a line that takes one: MaxActiveCalls 1). ACD
-    routing keeps the busy rule too: the caller waits in the queue (CALL_QUEUED to the bridge, nothing to the
-    agent) and is offered to the agent once its phone is free."""
+    """A NOT_READY agent talking on (or still dialling) its own call asks for READY: refused (UCCX: no READY,
+    pending or not, during a non-ICD call; Finesse's guide: errorData 33 CF_RESOURCE_BUSY, which
+    control_failure_codes = "icm" sends; "uccx" CF_INVALID_OBJECT_STATE, CF 0-22) — it was made READY.
+    A supervisor's READY (the control API, a scenario) is still taken; the next caller was then routed to it
+    and rang beside that call (two live calls on a line that takes one: MaxActiveCalls 1). ACD routing keeps
+    the busy rule too: the caller waits in the queue (CALL_QUEUED to the bridge, nothing to the agent) and is
+    offered to the agent once its phone is free."""
     import dataclasses
 
     cfg = default_center()
@@ -299,7 +302,15 @@ def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
         out = w.req(1, M.SupervisorAssistReq(invoke_id=41, call_id=0xFFFFFFFF, connection_device_id="3001",
                                              text="help"))
         own = only(out, 1, MT.SUPERVISOR_ASSIST_CONF)[0].call_id
-    w.req(1, M.SetAgentStateReq(invoke_id=42, agent_state=AS.AGENT_STATE_READY))
+    out = w.req(1, M.SetAgentStateReq(invoke_id=42, agent_state=AS.AGENT_STATE_READY))
+    m = out[0].message
+    assert seq(out, 1) == ["CONTROL_FAILURE_CONF"] and seq(out, 9) == []
+    assert (m.invoke_id, m.failure_code, m.ccx_error_code) == (
+        42, ControlFailureCode.CF_INVALID_OBJECT_STATE, CCXErrorCode.CCX_AGENT_DEVICE_BUSY)
+    assert "agent 1001" in m.text and "not an ACD call" in m.text and "READY once it ends" in m.text
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
+    w.t += 1
+    w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)  # a supervisor's
     assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
     caller, out = w.inbound(csq="Sales")
     assert seq(out, 1) == [] and "CALL_QUEUED_EVENT" in seq(out, 9)
@@ -309,6 +320,35 @@ def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
     assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
     assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED and w.c.queues[1] == []
 
+
+
+@pytest.mark.parametrize("choice, failure", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
+                                             ("icm", ControlFailureCode.CF_RESOURCE_BUSY)])
+@pytest.mark.parametrize("before", [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK])
+def test_ready_asked_for_during_a_call_of_its_own_is_refused(choice, failure, before):
+    """UCCX keeps an agent on a non-ICD call NOT_READY (Finesse: "In Unified CCX deployments, the user is in this
+    state while on a non-routed call") and "does not allow an agent to set a pending state of READY while that
+    agent is talking on a non-ICD call" (errorData 33 CF_RESOURCE_BUSY). The one confirmation, no event for
+    anyone, the agent as it was; once the call ends, READY is taken."""
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), control_failure_codes=choice))
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001", ready=False)
+    if before is AS.AGENT_STATE_WORK:
+        w.req(1, M.SetAgentStateReq(invoke_id=40, agent_state=AS.AGENT_STATE_WORK))
+    out = w.req(1, M.MakeCallReq(invoke_id=41, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    out = w.req(1, M.SetAgentStateReq(invoke_id=42, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["CONTROL_FAILURE_CONF"] and seq(out, 9) == []
+    m = out[0].message
+    assert (m.invoke_id, m.failure_code, m.ccx_error_code) == (42, failure, CCXErrorCode.CCX_AGENT_DEVICE_BUSY)
+    assert w.c.agents["1001"].state is before and "1001" not in w.c.ready
+    w.req(1, M.ClearConnectionReq(invoke_id=43, call_id=own, connection_device_id="3001"))
+    out = w.req(1, M.SetAgentStateReq(invoke_id=44, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
 
 def consultation_answered(w, ready: bool, consult_type: int = 1):
     """1001 answers a caller and consults 1002 (READY or not; ConsultType 1 transfer, 2 conference), who
