@@ -2481,10 +2481,20 @@ class ContactCenter:
                     self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_CONN_DOWN, now)
                 else:
                     self._offer_gone(out, agent, now)
-            return
+                return
+            if (agent.state is not AS.AGENT_STATE_TALKING and agent.state is not AS.AGENT_STATE_HOLD) or any(
+                    c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls):
+                return
+            # TALKING, and the ACD call (or consultation) it talked on is over: what is left on the phone is a call
+            # of its own (held beside the ACD call), which keeps no agent TALKING (UCCX: TALKING is for routed
+            # calls, an agent on a non-routed call is NOT_READY). The after-call state now, not when that call
+            # ends; READY routes it a caller only when its phone is free (:meth:`_ready_agent`)
         if agent.desktop_lost:
-            agent.desktop_lost = False
             target = self._disconnect_state()
+            if calls and target is AS.AGENT_STATE_LOGOUT:
+                target = AS.AGENT_STATE_NOT_READY  # (no LOGOUT with a call on the phone: when it ends)
+            else:
+                agent.desktop_lost = False
             if agent.logged_in and agent.state is not target:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return

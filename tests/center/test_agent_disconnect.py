@@ -268,6 +268,23 @@ def test_a_consultation_given_up_at_a_vanished_agent_beside_a_held_call_leaves_i
     assert w.c.agents["1002"].state is AS.AGENT_STATE_NOT_READY
 
 
+
+@pytest.mark.parametrize("policy", ["not_ready", "logout"])
+def test_a_vanished_agent_whose_acd_call_ends_beside_a_held_call_is_not_ready_then(policy):
+    """1001 talks on an ACD call beside a held call of its own when its desktop goes; the caller hangs up: its
+    disconnect state comes then (NOT_READY AGT_CONN_DOWN; "logout": NOT_READY now, LOGOUT once the held call
+    ends, no LOGOUT with a call on the phone) — it stayed TALKING until the held call ended."""
+    w = world(policy)
+    own = _holding_a_call_of_its_own(w)
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))
+    assert close(w, 1) == [] and w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    w.t += 1
+    assert states(w.c.hang_up(w.t, cid)) == [("1001", "AGENT_STATE_NOT_READY", CONN_DOWN)]
+    w.t += 1
+    out = w.c.hang_up(w.t, own, "5551234")
+    assert states(out) == ([] if policy == "not_ready" else [("1001", "AGENT_STATE_LOGOUT", CONN_DOWN)])
+
 # -- over TCP, through the hub ---------------------------------------------------------------------
 
 

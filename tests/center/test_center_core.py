@@ -350,6 +350,36 @@ def test_ready_asked_for_during_a_call_of_its_own_is_refused(choice, failure, be
     assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
     assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
 
+
+@pytest.mark.parametrize("after", [AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK])
+def test_the_acd_call_over_the_agent_leaves_talking_though_a_call_of_its_own_is_held(after):
+    """1001 holds a call of its own (an outside number), goes READY and answers a caller. The caller hangs up:
+    the after-call state comes now (AGENT_STATE_EVENT to the desktop and the bridge) — it stayed TALKING, on
+    no ACD call, until its own held call ended (UCCX: TALKING is for routed calls only), the next caller
+    waiting meanwhile although the phone was free (a held call keeps no ACD call from ringing)."""
+    import dataclasses
+
+    w = World(dataclasses.replace(default_center(), after_call_state=after))
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001", ready=False)
+    own = only(w.req(1, M.MakeCallReq(invoke_id=41, dialed_number="0611111111")), 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    w.req(1, M.HoldCallReq(invoke_id=42, call_id=own, connection_device_id="3001"))
+    w.req(1, M.SetAgentStateReq(invoke_id=43, agent_state=AS.AGENT_STATE_READY))
+    caller, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=44, call_id=caller, connection_device_id="3001"))
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    w.t += 1
+    out = w.c.hang_up(w.t, caller)
+    for sid in (1, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [(after, 0)]
+    assert w.c.agents["1001"].state is after and own in w.c.calls
+    nxt, out = w.inbound(csq="Sales")
+    if after is AS.AGENT_STATE_READY:  # routed to it: its phone only holds a call
+        assert [m.call_id for m in only(out, 1, MT.CALL_DELIVERED_EVENT)] == [nxt]
+    else:
+        assert w.c.queues[1] == [nxt] and seq(out, 1) == []
+
 def consultation_answered(w, ready: bool, consult_type: int = 1):
     """1001 answers a caller and consults 1002 (READY or not; ConsultType 1 transfer, 2 conference), who
     answers: (the call, the consultation)."""
