@@ -29,6 +29,7 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.dialect import UCCE, UCCX
 from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CallType
 from mockcti.wire.enums import LocalConnectionState as LCS
 
 NONE = 0xFFFFFFFF
@@ -127,6 +128,8 @@ class CenterMachine(RuleBasedStateMachine):
         return out
 
     def send(self, sid, msg):
+        if sid not in self.c.subs:  # a desktop gone (close_desktop): the hub sends nothing for it
+            return []
         self.now += 1
         return self.check(self.c.handle(sid, msg, self.now))
 
@@ -348,6 +351,29 @@ class CenterMachine(RuleBasedStateMachine):
         self.now += 1
         self.check(self.c.hang_up(self.now, cid, dev))
 
+    @precondition(lambda self: any(sid in self.c.subs for sid in AGENTS))
+    @rule(data=st.data())
+    def close_desktop(self, data):
+        """An agent's desktop goes (on_agent_disconnect "not_ready"): a logged-in agent is out of routing at once
+        unless it talks on an ACD call — never READY or in a wrap-up that would make it READY with nobody to
+        answer."""
+        sid = data.draw(st.sampled_from([sid for sid in AGENTS if sid in self.c.subs]))
+        self.now += 1
+        self.check(self.c.close_session(sid, self.now))
+        self.told = {k: v for k, v in self.told.items() if k[0] != sid}
+        self.streams.pop(sid, None)
+        agent = self.c.agents[AGENTS[sid]]
+        assert agent.state not in (AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY), (
+            f"agent {agent.id} {agent.state.name} with its desktop gone")
+
+    @precondition(lambda self: any(sid not in self.c.subs for sid in AGENTS))
+    @rule(data=st.data())
+    def reopen_desktop(self, data):
+        sid = data.draw(st.sampled_from([sid for sid in AGENTS if sid not in self.c.subs]))
+        agent = AGENTS[sid]
+        r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC), self.now)
+        assert r.status == 0, r
+
     @rule(step=st.sampled_from([0.5, 5.0, 60.0]))
     def tick(self, step):
         self.now += step
@@ -372,6 +398,17 @@ class CenterMachine(RuleBasedStateMachine):
             if agent.state is AS.AGENT_STATE_RESERVED:
                 assert any(leg.state is LCS.LCS_ALERTING for _, leg in self.c.agent_call_legs(agent.id)), (
                     f"agent {agent.id} RESERVED with nothing ringing at its phone")
+
+    @invariant()
+    def talking_agents_are_on_an_acd_call_or_a_consultation(self):
+        """TALKING (HOLD) is for routed calls (UCCX; Finesse: "In Unified CCX deployments, this is for routed
+        calls only"): an ACD call, a consultation, a call about one. Not a call of the agent's own left on its
+        phone once the ACD call it talked on is over."""
+        for agent in self.c.agents.values():
+            if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
+                calls = [call for call, _ in self.c.agent_call_legs(agent.id)]
+                assert any(c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls), (
+                    f"agent {agent.id} {agent.state.name} on no ACD call: {[(c.id, c.type) for c in calls]}")
 
     @invariant()
     def queues_keep_arrival_order(self):
