@@ -930,7 +930,11 @@ class ContactCenter:
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
             self._set_pending(out, agent, want, reason, now)
             return out
-        if want is AS.AGENT_STATE_LOGOUT and agent.state is not AS.AGENT_STATE_RESERVED and self._agent_calls(agent):
+        if want is AS.AGENT_STATE_LOGOUT and any(leg.state is not LCS.LCS_ALERTING or not call.acd
+                                                 for call, leg in self.agent_call_legs(agent.id)):
+            # (an ACD call ringing at a RESERVED agent is withdrawn, back to its queue; any other call — one of its
+            # own held beside it, a consultation ringing — stays on the phone: no LOGOUT with it, as the agent's own
+            # LOGOUT is refused)
             raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._set_state(out, agent, want, reason, now)

@@ -1193,6 +1193,39 @@ def test_an_administrator_cannot_take_an_agent_off_a_call():
     assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_WORK, 7)
 
 
+
+@pytest.mark.parametrize("beside", ["a held call of its own", "a consultation ringing"])
+def test_an_administrator_cannot_log_out_a_reserved_agent_whose_phone_has_another_call(beside):
+    """LOGOUT of a RESERVED agent (control API, scenarios) withdraws the ACD call ringing there (back to its
+    queue) and logs it out — also when its phone had another call, which stayed on the phone of a logged-out
+    agent (a held call of its own; a consultation ringing, which is no ACD call and is not withdrawn). Such an
+    agent has a call: refused, nothing changes, as the agent's own LOGOUT is."""
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.open(agent_sub(2, "1002"))
+    w.open(bridge_sub(9))
+    if beside == "a held call of its own":
+        w.login_ready(1, "1001", ready=False)
+        out = w.req(1, M.MakeCallReq(invoke_id=41, dialed_number="0611111111"))
+        other = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+        w.req(1, M.HoldCallReq(invoke_id=42, call_id=other, connection_device_id="3001"))
+        w.req(1, M.SetAgentStateReq(invoke_id=43, agent_state=AS.AGENT_STATE_READY))
+        w.inbound(csq="Sales")
+    else:  # 1002 consults 1001, who is RESERVED for the consultation (no ACD call rings there)
+        w.login_ready(1, "1001", ready=False)
+        w.login_ready(2, "1002")
+        cid = answered(w, "1002", 2)
+        out = w.req(2, M.ConsultCallReq(invoke_id=44, active_call_id=cid, active_connection_device_id="3002",
+                                        dialed_number="3001"))
+        other = only(out, 2, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED
+    calls = {c.id: dict(c.legs) for c in w.c._agent_calls(w.c.agents["1001"])}
+    w.t += 1
+    with pytest.raises(ValueError, match="agent 1001 has a call; it cannot be logged out now"):
+        w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_LOGOUT)
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED and other in calls
+    assert {c.id: dict(c.legs) for c in w.c._agent_calls(w.c.agents["1001"])} == calls
+
 @pytest.mark.parametrize("state", [AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD, AS.AGENT_STATE_RESERVED,
                                    AS.AGENT_STATE_UNKNOWN])
 def test_states_that_follow_the_calls_cannot_be_set_by_the_administration(state):
