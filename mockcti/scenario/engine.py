@@ -237,7 +237,11 @@ class ScenarioEngine:
             self._step_deadline = None
             self.step_index += 1
         # protocol faults on the answer: it is withheld or late (no rule and no step response runs)
-        if self._faulted_answer(session_id, message, now, matched):
+        then = None if matched is None else (lambda t: self._step_done(matched, t))
+        fault = self._faulted_answer(session_id, message, now, then)
+        if fault is not None:
+            if fault == "withheld" and matched is not None:
+                hub.schedule(now, lambda: self._step_done(matched, hub.now))
             return True
         if matched is not None and matched.respond is not None:
             # the flow goes on once the response is out: after its last action, a delay included
@@ -264,13 +268,13 @@ class ScenarioEngine:
         return False
 
     def _faulted_answer(self, session_id: int, message: Message, now: float,
-                        matched: "m.ExpectStep | None" = None) -> bool:
+                        then: Callable[[float], None] | None = None) -> str | None:
         """The center's answer to ``message`` under the protocol faults armed for its session:
-        ``no_heartbeat_conf`` withholds a HEARTBEAT_CONF, ``late_open_conf`` sends OPEN_CONF late.
-        True when a fault took the answer (withheld, or scheduled), False when the center may answer
-        now. Checked when the request arrives (a session-wide fault) and again by a ``default`` action,
-        so a fault a rule arms for the request it answers (``[{fault: {kind: late_open_conf}}, default]``
-        on OPEN_REQ) acts on that answer, not on a later request's."""
+        ``no_heartbeat_conf`` withholds a HEARTBEAT_CONF ("withheld"), ``late_open_conf`` sends
+        OPEN_CONF late ("late": ``then(now)`` runs once it is out); None when the center may answer
+        now. Checked when the request arrives (a session-wide fault) and again by a ``default``
+        action, so a fault a rule arms for the request it answers (``[{fault: {kind: late_open_conf}},
+        default]`` on OPEN_REQ) acts on that answer, not on a later request's."""
         hub = self.hub
         assert hub is not None
         sf = self.faults.setdefault(session_id, _SessionFaults())
@@ -284,21 +288,19 @@ class ScenarioEngine:
             conn = hub.conns.get(session_id)
             if conn is not None:  # never answered: its InvokeID is the client's to use again (no
                 conn.session.forget_request(message.invoke_id)  # PROTO-INVOKEID-REUSED for our fault)
-            if matched is not None:
-                hub.schedule(now, lambda: self._step_done(matched, hub.now))
-            return True
+            return "withheld"
         if message.TYPE is MT.OPEN_REQ and sf.late_open_conf:
             delay, sf.late_open_conf = sf.late_open_conf, 0.0
             self._journal(f"fault: OPEN_CONF late by {delay:g} s", session=session_id)
 
             def late() -> None:
                 hub.default(session_id, message, hub.now)
-                if matched is not None:  # the flow goes on once the answer is out
-                    self._step_done(matched, hub.now)
+                if then is not None:  # what waits for the answer goes on once it is out
+                    then(hub.now)
 
             hub.schedule(now + delay, late)
-            return True
-        return False
+            return "late"
+        return None
 
     # -- outgoing messages (faults) ----------------------------------------------------------------------
 
@@ -450,6 +452,21 @@ class ScenarioEngine:
 
                 hub.schedule(now + seconds, resume)
                 return False
+            if isinstance(act, m.Default) and ctx.request is not None and ctx.session_id is not None:
+                # the center's answer, unless a protocol fault withholds it or makes it late: then what
+                # follows (the rest of the list, a step's flow) waits for it, as behind a delay
+                rest = tuple(actions[i + 1:])
+
+                def after_late(t: float, rest: tuple[m.Action, ...] = rest) -> None:
+                    if self._run(rest, ctx, t, then) and then is not None:
+                        then(t)
+
+                fault = self._faulted_answer(ctx.session_id, ctx.request, now, after_late)
+                if fault == "late":
+                    return False
+                if fault is None:
+                    hub.default(ctx.session_id, ctx.request, now)
+                continue
             try:
                 self._do(act, ctx, now)
             except _ActionError as exc:
@@ -479,9 +496,7 @@ class ScenarioEngine:
             self._journal("state", old=self.state, new=act.state)
             self.state = act.state
         elif isinstance(act, m.Default):
-            if ctx.request is not None and not (
-                    ctx.session_id is not None and self._faulted_answer(ctx.session_id, ctx.request, now)):
-                hub.default(ctx.session_id, ctx.request, now)
+            pass  # (without a request there is nothing to answer; with one, _run answers it)
         elif isinstance(act, m.Capture):
             if ctx.request is not None:
                 self._capture(act.names, ctx.request)

@@ -1720,3 +1720,35 @@ def test_emit_builds_named_variables_arrays_and_groups_from_mappings():
     assert begin[0].named_arrays == (W.NamedArray(index=2, name="user.list", value="b"),)
     assert [(c.cti_client_signature, c.cti_client_timestamp) for c in begin[0].cti_clients] == [("sig", 7)]
     assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]
+
+
+@pytest.mark.parametrize("answer", [
+    "respond: [{fault: {kind: late_open_conf, params: {seconds: 2}}}, default]",
+    "rule",
+])
+def test_a_step_whose_default_answer_a_fault_makes_late_goes_on_once_it_is_out(answer):
+    """An expect step answered by [{fault: late_open_conf}, default] (its respond, or a rule's then):
+    the flow went on at once, so the send step after it ran before OPEN_CONF (to no open session:
+    the client never got it) and all_steps_done ended the scenario before the answer."""
+    rule = """
+    rules:
+      - when: {message: OPEN_REQ}
+        then: [{fault: {kind: late_open_conf, params: {seconds: 2}}}, default, {goto: {state: opened}}]
+    """ if answer == "rule" else ""
+    respond = "" if answer == "rule" else ", " + answer
+    h = H(rule + """
+    states: [start, opened]
+    steps:
+      - {id: opened, expect: {message: OPEN_REQ, timeout: 3%s}}
+      - {id: fyi, send: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: after}}}
+    end: {after: 9, when: all_steps_done}
+    """ % respond, center=True)
+    sid = h.connect(1.0)
+    assert h.req(sid, h.open_req("1001"), 1.0) == []  # OPEN_CONF is late
+    assert not h.engine.finished
+    out = h.msgs(h.tick(3.0), sid)
+    assert [m.TYPE for m in out] == [MT.OPEN_CONF, MT.SYSTEM_EVENT]  # the answer, then the flow after it
+    assert h.engine.finished and "all steps done" in (h.engine.end_reason or "")
+    assert not [e for e in h.hub.journal.entries() if e.kind == "fault" and "action failed" in str(e.data)]
+    if answer == "rule":
+        assert h.engine.state == "opened"  # the actions after default ran once the answer was out
