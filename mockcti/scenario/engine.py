@@ -946,13 +946,14 @@ class ScenarioEngine:
                 env["session.agent_instrument"] = sub.agent_instrument
         if ctx.request is not None:
             env["session.invoke_id"] = getattr(ctx.request, "invoke_id", None)
+            mt = ctx.request.TYPE
             for name in ctx.request.__dataclass_fields__:
-                env[f"request.{name}"] = getattr(ctx.request, name)
+                env[f"request.{name}"] = m.named_value(mt, name, getattr(ctx.request, name))
         return env
 
     def _capture(self, names: Mapping[str, str], message: Message) -> None:
         for var, fld in names.items():
-            self.env[var] = getattr(message, fld, None)
+            self.env[var] = m.named_value(message.TYPE, fld, getattr(message, fld, None))
 
     def _journal(self, what: str, **data: Any) -> None:
         hub = self.hub
@@ -998,6 +999,13 @@ class _Env(dict):
     """The substitution environment: a missing name raises :class:`_Unbound`, never a bare KeyError."""
 
     def __missing__(self, name: str) -> Any:
+        if name.endswith(m.NUMBER_SUFFIX):  # ${request.agent_state.number}: the number, not the name
+            try:
+                value = self[name[:-len(m.NUMBER_SUFFIX)]]
+            except _Unbound:
+                pass
+            else:
+                return int(value) if isinstance(value, m.EnumValue) else value
         raise _Unbound(f"no value for ${{{name}}} (not captured yet, or no request here)")
 
 
@@ -1020,7 +1028,7 @@ class _RequestEnv(_Env):
     def __missing__(self, name: str) -> Any:
         req = self.request
         if req is not None and name.startswith("request.") and name[8:] in req.__dataclass_fields__:
-            return getattr(req, name[8:])
+            return m.named_value(req.TYPE, name[8:], getattr(req, name[8:]))
         return super().__missing__(name)
 
 

@@ -1680,14 +1680,21 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
     for name, path, request in ctx.refs:
         if name in ctx.captures or name in m.BUILTIN_NAMES:
             continue
+        number = name.endswith(m.NUMBER_SUFFIX)
+        base = name[:-len(m.NUMBER_SUFFIX)] if number else name
+        if number and base in ctx.captures:
+            continue  # ${captured.number}: the number of a captured enumerated field
         if "captures" in ctx.incomplete and not name.startswith("request."):
             continue  # (it may be captured in a part the semantic checks did not read)
         if name.startswith("request."):
+            fld = base[len("request."):]
             if request is None:
                 ctx.err(path, f"${{{name}}}: there is no request here (request.* works in rules and expect steps)")
-            elif request is not _ANY and name[len("request."):] not in _field_info(request):
-                ctx.err(path, _unknown(f"field of {request.name} in ${{{name}}}", name[len("request."):],
-                                       _field_info(request)))
+            elif request is not _ANY and fld not in _field_info(request):
+                ctx.err(path, _unknown(f"field of {request.name} in ${{{name}}}", fld, _field_info(request)))
+            elif number and request is not _ANY and not m.names_values(request, fld):
+                ctx.err(path, f"${{{name}}}: {request.name}.{fld} has no names (not an enumerated field): "
+                              f"${{{base}}} is its value already")
             continue
         known = sorted(ctx.captures) + sorted(m.BUILTIN_NAMES) + ["request.<field>"]
         ctx.err(path, _unknown("substitution", "${" + name + "}", ["${" + k + "}" for k in known]))

@@ -28,7 +28,8 @@ __all__ = [
     "DeliverCall", "HangUp", "SetAgentState", "SystemEvent", "Failover", "Action", "REQUEST_ACTIONS",
     "Rule", "ExpectStep", "SendStep", "WaitStep", "DoStep", "Step", "Happening", "Expectation",
     "End", "DialectSpec", "Scenario", "FAULT_KINDS", "FAULT_PARAMS", "BUILTIN_NAMES",
-    "substitute", "references", "malformed_reference", "regex_text", "BytesText",
+    "substitute", "references", "malformed_reference", "regex_text", "BytesText", "EnumValue", "named_value",
+    "NUMBER_SUFFIX", "names_values",
 ]
 
 
@@ -103,6 +104,68 @@ class BytesText(str):
     as it is). Literal text for such a field is already bytes when loaded."""
 
     __slots__ = ()
+
+
+#: ``${request.agent_state.number}``, ``${captured.number}``: the number of an enumerated value
+NUMBER_SUFFIX = ".number"
+
+
+class EnumValue(int):
+    """The number of an enumerated field (``agent_state``, ``event_cause``, ``status`` …) with its
+    name: formatted into text it is the name (``AGENT_STATE_READY``), as a whole value (a field set
+    to one ``${name}``) and in comparisons the number; ``${name.number}`` is the number as text."""
+
+    name: str
+
+    def __new__(cls, value: int, name: str) -> "EnumValue":
+        obj = super().__new__(cls, value)
+        obj.name = name
+        return obj
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return self.name if not spec else int.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+    def __reduce__(self) -> Any:
+        return (EnumValue, (int(self), self.name))
+
+
+@functools.lru_cache(maxsize=512)
+def _names_of(message: MessageType, field_name: str) -> Any:
+    """The enumeration whose names a field's values are read by (reference §6), or None: none for a
+    mask (IntFlag: several bits) and for ``event_reason_code`` (administrator-defined numbers)."""
+    import enum
+
+    from mockcti.wire.render import field_enum
+
+    cls = field_enum(message, field_name)
+    if cls is None or issubclass(cls, enum.IntFlag) or cls.__name__ == "ReasonCode":
+        return None
+    return cls
+
+
+def names_values(message: MessageType, field_name: str) -> bool:
+    """Whether ``${…}`` of this field of ``message`` formats into text as a name (see :class:`EnumValue`)."""
+    return _names_of(message, field_name) is not None
+
+
+def named_value(message: MessageType, field_name: str, value: Any) -> Any:
+    """``value`` of a field of a ``message``, as a substitution holds it: the number of a known
+    member of the field's enumeration as an :class:`EnumValue`; anything else as it is."""
+    if type(value) is not int:
+        return value
+    cls = _names_of(message, field_name)
+    if cls is None:
+        return value
+    try:
+        return EnumValue(value, cls(value).name)
+    except ValueError:  # a number the enumeration does not name: the number
+        return value
 
 
 def substitute(value: Any, env: Mapping[str, Any]) -> Any:

@@ -1752,3 +1752,29 @@ def test_a_step_whose_default_answer_a_fault_makes_late_goes_on_once_it_is_out(a
     assert not [e for e in h.hub.journal.entries() if e.kind == "fault" and "action failed" in str(e.data)]
     if answer == "rule":
         assert h.engine.state == "opened"  # the actions after default ran once the answer was out
+
+
+def test_an_enumerated_field_formats_into_text_by_name_and_dot_number_gives_its_number():
+    """${request.agent_state} in a Text read '2' where the README and the catalog say
+    AGENT_STATE_NOT_READY; as a whole field it stays the number on the wire, and ${….number} (of a
+    request field or a capture) is the number in text. An unnamed number and a reason code (an
+    administrator's number) stay numbers."""
+    h = H("""
+    rules:
+      - when: {message: SET_AGENT_STATE_REQ}
+        capture: {st: agent_state}
+        then:
+          - emit: {message: AGENT_STATE_EVENT, fields: {agent_state: "${request.agent_state}", agent_id: "1001",
+                   agent_extension: "3001", agent_instrument: "${st}"}}
+          - fail: {status: E_CTI_UNSPECIFIED_FAILURE,
+                   text: "no ${request.agent_state} (${request.agent_state.number}), ${st}=${st.number}, reason ${request.event_reason_code}"}
+    """, center=True)
+    sid = h.open()
+    out = h.req(sid, W.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=22,
+                                        agent_instrument="3001"), 2.0)
+    ev, fc = out
+    assert ev.TYPE is MT.AGENT_STATE_EVENT and ev.agent_state == AS.AGENT_STATE_NOT_READY
+    assert ev.agent_instrument == "AGENT_STATE_NOT_READY"  # a text field set to one ${…} takes its text: the name
+    assert fc.text == "no AGENT_STATE_NOT_READY (2), AGENT_STATE_NOT_READY=2, reason 22"
+    ev2, fc2 = h.req(sid, W.SetAgentStateReq(invoke_id=6, agent_state=77, agent_instrument="3001"), 3.0)
+    assert fc2.text == "no 77 (77), 77=77, reason 0"  # a number no state names: the number

@@ -437,3 +437,25 @@ def test_key_paths_after_an_include_name_the_index_in_the_file(tmp_path):
         ("inc.yaml", "steps[0]"), ("inc.yaml", "steps[1]"), ("ok.yaml", "steps[0]"), ("ok.yaml", "steps[1]")]
     assert [(Path(r.loc.file).name, r.loc.key_path) for r in sc.rules] == [("ok.yaml", "rules[0]"),
                                                                            ("inc.yaml", "rules[0]")]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("${request.invoke_id.number}", "${request.invoke_id.number}: SET_AGENT_STATE_REQ.invoke_id has no names"),
+    ("${request.agent_id.number}", "SET_AGENT_STATE_REQ.agent_id has no names (not an enumerated field)"),
+    ("${request.nope.number}", "unknown field of SET_AGENT_STATE_REQ in ${request.nope.number}"),
+    ("${other.number}", "unknown substitution '${other.number}'"),
+])
+def test_dot_number_is_for_an_enumerated_request_field_or_a_capture(text, needle):
+    """${X.number} (the number of an enumerated value, whose ${X} in text is its name) is checked at
+    load: a field without names, an unknown field and an unknown capture are errors at their key."""
+    ok = """
+    name: n
+    rules:
+      - when: {message: SET_AGENT_STATE_REQ}
+        capture: {st: agent_state}
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "${request.agent_state.number} ${st.number}"}}]
+    """
+    load_scenario_text(textwrap.dedent(ok), filename="x.yaml")
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent(ok.replace("${st.number}", text)), filename="x.yaml")
+    assert "x.yaml:6: rules[0].then[0].fail.text" in str(ei.value) and needle in str(ei.value), str(ei.value)
