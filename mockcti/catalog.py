@@ -37,6 +37,7 @@ __all__ = [
     "Source",
     "U32Forms",
     "UnknownCodeName",
+    "code_text",
     "default",
     "load",
     "u32_forms",
@@ -112,6 +113,13 @@ class U32Forms(NamedTuple):
     hex: str  #: ``0x8CCC000F`` (Jabber/CTI logs)
     unsigned: int  #: ``2362179599`` (CUCM SDL traces, "error code=")
     signed: int  #: ``-1932787697`` (JTAPI ``getErrorCode()``, CUCM alarms "Reason code")
+
+
+def code_text(name: str, code: int | None, explanation: str) -> str:
+    """The Text of a failure that names a catalog code, as the contact center writes it when it
+    refuses a request (``ACD_HOLD_BAD_STATE (1128): Hold from CTI: …``) and as a scenario's
+    ``text_code`` does: one format for a client's log parser."""
+    return f"{name} ({code}): {explanation}" if code is not None else f"{name}: {explanation}"
 
 
 def u32_forms(value: int) -> U32Forms:

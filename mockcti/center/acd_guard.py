@@ -297,11 +297,11 @@ class AcdGuard:
     def _refuse(self, agent: "Agent", operation: Operation, state: LineState, check: Check) -> NoReturn:
         from mockcti.center.core import Failure, Refused
 
-        wf = wire_failure(operation)
-        text = f"{check.code_name} ({check.code}): {check.explanation}"
-        if self.mode == "ctierr":
-            from mockcti import catalog
+        from mockcti import catalog
 
+        wf = wire_failure(operation)
+        text = catalog.code_text(check.code_name, check.code, check.explanation)
+        if self.mode == "ctierr":
             entry = catalog.default().by_name(wf.ctierr_name)
             failure = Failure("control_failure_conf", failure_code=int(wf.cf_code),
                               ccx_error_code=entry.code & 0xFFFFFFFF, text=f"{wf.ctierr_name}: {text}")

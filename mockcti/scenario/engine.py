@@ -583,8 +583,9 @@ class ScenarioEngine:
         try:
             entry = catalog.default().by_name(act.text_code)
         except Exception:  # noqa: BLE001 - the loader checked the name; keep the bare code if not found
-            return f"{act.text_code_value} {act.text_code}"
-        return fit_string(f"{entry.code} {entry.name}: {entry.description_en}", 255)  # FAILURE_CONF Text, NUL included
+            return f"{act.text_code} ({act.text_code_value})"
+        # as the center's own refusals write it; FAILURE_CONF Text, NUL included
+        return fit_string(catalog.code_text(entry.name, entry.code, entry.description_en), 255)
 
     def _send_built(self, sid: int, mt: MessageType, fields: Mapping[str, Any], env: Mapping[str, Any],
                     ctx: "_Ctx") -> None:

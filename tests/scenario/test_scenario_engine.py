@@ -161,7 +161,7 @@ def test_fail_control_failure_conf_with_uccx_code_cisco_ctierr_and_text_code():
     assert b == W.ControlFailureConf(invoke_id=12, failure_code=3, ccx_error_code=0x8CCC000F)
     (c,) = h.req(sid, hold(13, call_id=3), 2.2)
     assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.invoke_id == 13 and c.ccx_error_code == 0
-    assert c.text.startswith("1001 SOAP_UPDATE_FAILED")
+    assert c.text.startswith("SOAP_UPDATE_FAILED (1001): ")
     (d,) = h.req(sid, hold(14, call_id=4), 2.3)
     assert d.ccx_error_code == 12345
 
@@ -1778,3 +1778,27 @@ def test_an_enumerated_field_formats_into_text_by_name_and_dot_number_gives_its_
     assert fc.text == "no AGENT_STATE_NOT_READY (2), AGENT_STATE_NOT_READY=2, reason 22"
     ev2, fc2 = h.req(sid, W.SetAgentStateReq(invoke_id=6, agent_state=77, agent_instrument="3001"), 3.0)
     assert fc2.text == "no 77 (77), 77=77, reason 0"  # a number no state names: the number
+
+
+def test_text_code_writes_the_code_as_the_centers_own_refusals_do():
+    """fail: {text_code: ACD_HOLD_BAD_STATE} wrote '1128 ACD_HOLD_BAD_STATE: …' while the center's
+    own refusal of that hold reads 'ACD_HOLD_BAD_STATE (1128): …': a client parsing Text met two formats."""
+    from mockcti import catalog
+
+    h = H("""
+    center:
+      acd: {transitions: {Line1Connected: {Hold: 1128}}}
+      csqs: [{name: Sales, id: 1}]
+      agents: [{id: "1001", extension: "3001", password: "1234", csqs: [Sales], state: NOT_READY}]
+      calls: [{agent: "1001", ani: "0612345678", csq: Sales, state: talking, capture: {call: call_id}}]
+    rules:
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 999}}
+        then: [{fail: {failure_code: CF_INVALID_OBJECT_STATE, text_code: ACD_HOLD_BAD_STATE}}]
+    """)
+    sid = h.open()
+    (own,) = h.req(sid, hold(20, call_id=h.engine.env["call"]), 2.0)
+    (scripted,) = h.req(sid, hold(21, call_id=999), 3.0)
+    assert own.TYPE is scripted.TYPE is MT.CONTROL_FAILURE_CONF
+    assert own.text.startswith("ACD_HOLD_BAD_STATE (1128): ")
+    seed = catalog.default().lookup("cn_ngcc", 1128).description_en
+    assert scripted.text == f"ACD_HOLD_BAD_STATE (1128): {seed}"[:254]
