@@ -532,14 +532,15 @@ def _field_info(mt: Any) -> dict[str, tuple[str, int | None, bool]]:
     for ff in spec.fixed:
         if out.get(ff.attr, ("",))[0] == "int":
             try:
-                out[ff.attr] = ("int", ff.con.sizeof(), False)
+                signed = str(getattr(ff.con, "fmtstr", "")).endswith(("b", "h", "l", "q"))  # INT, SHORT, CHAR
+                out[ff.attr] = ("int", ff.con.sizeof(), signed)
             except Exception:  # noqa: BLE001 - a construct without a fixed size: no range check
                 pass
     for it in spec.floating:
         if isinstance(it, FloatingField) and not isinstance(it, Group):
             k = out.get(it.attr, ("",))[0]
             if k == "int":
-                out[it.attr] = ("int", it.kind.size, False)
+                out[it.attr] = ("int", it.kind.size, (it.kind.min_value or 0) < 0)
             elif k in ("str", "bytes"):  # (str: the NUL included; bytes: UNSPEC, no NUL)
                 out[it.attr] = (k, it.max_len, False)
     out.pop("extra_fields", None)
@@ -743,11 +744,25 @@ def _client_side(entry: Any, takes_numbers: bool) -> str:
     return msg
 
 
-def _int_range(size: int | None, value: int) -> bool:
+def _int_bounds(size: int | None) -> str:
+    """The numbers :func:`_wire_int` takes for a field of ``size`` bytes, as text."""
+    bits = 8 * (size or 8)
+    return f"{-(1 << (bits - 1))}..{(1 << bits) - 1}"
+
+
+def _wire_int(size: int | None, signed: bool, value: int) -> int | None:
+    """``value`` for an integer field of ``size`` bytes as the wire carries it, or None when it does
+    not fit. Either form of the bits is taken (-2^(n-1)..2^n-1): a negative number in an unsigned
+    field is its two's complement (a JTAPI error code as Java logs print it, ``-1932787697`` for
+    ``0x8CCC000F``), a number above the signed range in a signed field (INT, SHORT) the negative
+    one with those bits."""
     if size is None:
-        return -(1 << 63) <= value < (1 << 64)
+        return value if -(1 << 63) <= value < (1 << 64) else None
     bits = 8 * size
-    return -(1 << (bits - 1)) <= value < (1 << bits)
+    if not -(1 << (bits - 1)) <= value < (1 << bits):
+        return None
+    value %= 1 << bits
+    return value - (1 << bits) if signed and value >= 1 << (bits - 1) else value
 
 
 #: The catalog sources whose codes an enumerated field carries, by the field's enumeration (the
@@ -815,7 +830,7 @@ def _member_info(item: Any) -> tuple[str, int | None, bool]:
     """(kind, max size, signed) of a group member or NamedVariable/NamedArray part, as :func:`_field_info`."""
     k = item.kind
     if k.size is not None:
-        return ("int", k.size, False)
+        return ("int", k.size, (k.min_value or 0) < 0)
     return ("bytes" if k.py_type is bytes else "str", item.max_len, False)
 
 
@@ -900,7 +915,7 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
         info = _field_info(mt).get(fname)
     if info is None:
         return value
-    kind, size, _ = info
+    kind, size, signed = info
     if isinstance(value, str) and "${" in value:
         if not ctx.reference(value, path, request):
             return None
@@ -934,10 +949,10 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
         if not isinstance(value, int):
             ctx.err(path, f"{fname} is an integer field, got {_type_name(value)}")
             return None
-        if not _int_range(size, value):
-            ctx.err(path, f"{value} does not fit in {fname} ({size} byte(s))")
-            return None
-        return value
+        wire = _wire_int(size, signed, value)
+        if wire is None:
+            ctx.err(path, f"{value} does not fit in {fname} ({size} byte(s)): give {_int_bounds(size)}")
+        return wire
     if kind == "str":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
@@ -1374,11 +1389,16 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
     pvalue = None
     if "peripheral_error_code" in body:
         pe = body["peripheral_error_code"]
-        if isinstance(pe, int):
-            if not 0 <= pe < 1 << 32:
-                ctx.err(path + ("peripheral_error_code",), f"{pe} does not fit in a UINT (CCXErrorCode)")
+        if isinstance(pe, str) and re.fullmatch(r"-?\d{1,20}", pe.strip()):
+            pe = int(pe.strip())  # a number quoted, as a raw field takes it
+        if isinstance(pe, int) and not isinstance(pe, bool):
+            # either form of the 32 bits: -1932787697 (JTAPI, as Java logs print it) is 0x8CCC000F
+            pvalue = _wire_int(4, False, pe)
+            if pvalue is None:
+                ctx.err(path + ("peripheral_error_code",),
+                        f"{pe} does not fit in a UINT (CCXErrorCode): give {_int_bounds(4)} "
+                        f"(a negative number is the 32 bits' two's complement, as JTAPI prints it)")
                 ok = False
-            pvalue = pe
         else:
             periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "UCCX error code or CTIERR code",
                                       path + ("peripheral_error_code",), takes_numbers=True)

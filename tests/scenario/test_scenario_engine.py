@@ -1802,3 +1802,34 @@ def test_text_code_writes_the_code_as_the_centers_own_refusals_do():
     assert own.text.startswith("ACD_HOLD_BAD_STATE (1128): ")
     seed = catalog.default().lookup("cn_ngcc", 1128).description_en
     assert scripted.text == f"ACD_HOLD_BAD_STATE (1128): {seed}"[:254]
+
+
+def test_a_32_bit_value_in_either_form_goes_on_the_wire_as_the_field_reads_it():
+    """peripheral_error_code -1932787697 (a JTAPI error number as Java logs print it) was refused 'does
+    not fit in a UINT', and a raw ccx_error_code of -1932787697 loaded but failed to encode at run time
+    (a FAILURE_CONF 'could not build' instead); the same bits above an INT field's range (mrd_id
+    4294967295) loaded and failed the same way. Each is now the field's own form of those 32 bits."""
+    h = H("""
+    rules:
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 1}}
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: -1932787697}}]
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: 2}}
+        then: [{reply: {message: CONTROL_FAILURE_CONF, fields: {failure_code: 1, ccx_error_code: "-1932787697"}}}]
+      - when: {message: HOLD_CALL_REQ, fields: {call_id: -1}}  # a condition too: 0xFFFFFFFF
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: "-1"}}]
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - reply: {message: HEARTBEAT_CONF}
+          - emit: {message: AGENT_STATE_EVENT, fields: {agent_state: AGENT_STATE_READY, agent_id: "1001",
+                   agent_extension: "3001", mrd_id: 4294967295}}
+    """, center=True)
+    sid = h.open()
+    (a,) = h.req(sid, hold(11, call_id=1), 2.0)
+    assert a == W.ControlFailureConf(invoke_id=11, failure_code=1, ccx_error_code=0x8CCC000F)
+    (b,) = h.req(sid, hold(12, call_id=2), 2.1)
+    assert b == W.ControlFailureConf(invoke_id=12, failure_code=1, ccx_error_code=0x8CCC000F)
+    (c,) = h.req(sid, hold(13, call_id=0xFFFFFFFF), 2.2)
+    assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.ccx_error_code == 0xFFFFFFFF
+    _, ev = h.hb(sid, 3.0)
+    assert ev.TYPE is MT.AGENT_STATE_EVENT and ev.mrd_id == -1
+    assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]

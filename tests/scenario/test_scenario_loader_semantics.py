@@ -459,3 +459,28 @@ def test_dot_number_is_for_an_enumerated_request_field_or_a_capture(text, needle
     with pytest.raises(ScenarioError) as ei:
         load_scenario_text(textwrap.dedent(ok.replace("${st.number}", text)), filename="x.yaml")
     assert "x.yaml:6: rules[0].then[0].fail.text" in str(ei.value) and needle in str(ei.value), str(ei.value)
+
+
+@pytest.mark.parametrize("value, fail_value", [(-1932787697, 0x8CCC000F), ('"-1932787697"', 0x8CCC000F),
+                                               (-2147483648, 0x80000000), (4294967295, 0xFFFFFFFF)])
+def test_peripheral_error_code_takes_either_form_of_32_bits(value, fail_value):
+    sc = load_scenario_text(textwrap.dedent(f"""
+    name: p
+    rules:
+      - when: {{message: HOLD_CALL_REQ}}
+        then: [{{fail: {{failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {value}}}}}]
+    """), filename="x.yaml")
+    assert sc.rules[0].then[0].peripheral_error_value == fail_value
+
+
+@pytest.mark.parametrize("value", [-2147483649, 4294967296, '"-99999999999"'])
+def test_peripheral_error_code_outside_32_bits_is_refused_at_its_key(value):
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent(f"""
+        name: p
+        rules:
+          - when: {{message: HOLD_CALL_REQ}}
+            then: [{{fail: {{failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {value}}}}}]
+        """), filename="x.yaml")
+    assert str(ei.value).startswith("x.yaml:5: rules[0].then[0].fail.peripheral_error_code: "), str(ei.value)
+    assert "does not fit in a UINT (CCXErrorCode): give -2147483648..4294967295" in str(ei.value)
