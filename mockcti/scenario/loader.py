@@ -1596,10 +1596,13 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
             ctx.err(p, "a rule needs exactly one of then or responses")
         if "then" in r:
             then = _actions(ctx, r["then"], p + ("then",), mt)
+        times = r.get("times")
+        if times == 0 and not isinstance(times, bool):  # (not "no limit", as 0 means in some tools)
+            ctx.err(p + ("times",), "times 0 takes no request: the rule would never answer; leave times out "
+                                    "for no limit, give 1 or more to stop after that many, or remove the rule")
         if "responses" in r:
             responses = tuple(_actions(ctx, acts, p + ("responses", j), mt) for j, acts in enumerate(r["responses"]))
-            times = r.get("times")
-            if isinstance(times, int) and times < len(r["responses"]):  # (a rule takes no request after `times`)
+            if isinstance(times, int) and 0 < times < len(r["responses"]):  # (a rule takes no request after `times`)
                 ctx.err(p + ("times",), f"times {times} leaves responses[{times}:] unused: the rule takes at most "
                         f"{times} request(s), answered with the first {times} of its {len(r['responses'])} "
                         f"responses; drop times or the responses after it")

@@ -484,3 +484,21 @@ def test_peripheral_error_code_outside_32_bits_is_refused_at_its_key(value):
         """), filename="x.yaml")
     assert str(ei.value).startswith("x.yaml:5: rules[0].then[0].fail.peripheral_error_code: "), str(ei.value)
     assert "does not fit in a UINT (CCXErrorCode): give -2147483648..4294967295" in str(ei.value)
+
+
+def test_a_rule_with_times_0_is_refused_at_its_key():
+    """times: 0 loaded and the rule never answered a request (0 means 'no limit' in many tools); an
+    expectation's times: 0 (exactly never) stays allowed."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent("""
+        name: t0
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            times: 0
+            then: [{fail: {failure_code: CF_GENERIC_OPERATION}}]
+        expect:
+          - {message: CLOSE_REQ, times: 0}
+        """), filename="x.yaml")
+    assert [str(e) for e in ei.value.errors] == [
+        "x.yaml:5: rules[0].times: times 0 takes no request: the rule would never answer; leave times out "
+        "for no limit, give 1 or more to stop after that many, or remove the rule"]
