@@ -208,11 +208,17 @@ def _substitute_bytes(value: str, env: Mapping[str, Any]) -> bytes | None:
     return bytes(out)
 
 
-def regex_text(pattern: str, env: Mapping[str, Any]) -> str:
+def regex_text(pattern: str, env: Mapping[str, Any], *, numbers: bool = False) -> str:
     """The regular expression ``pattern`` with each ``${name}`` replaced by ``env[name]`` escaped
     (:func:`re.escape`: the value is matched literally, whatever characters it holds; bytes as
-    UTF-8 text); ``$${`` is ``${``. Unknown names raise KeyError."""
-    return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else re.escape(_as_text(env[mm.group(1)])), pattern)
+    UTF-8 text); ``$${`` is ``${``. Unknown names raise KeyError. ``numbers``: the pattern is for a
+    number field, whose digits it sees: an enumerated value (:class:`EnumValue`) stands there as its
+    number, not its name."""
+    def value(name: str) -> str:
+        v = env[name]
+        return str(int(v)) if numbers and isinstance(v, EnumValue) else _as_text(v)
+
+    return SUBSTITUTION.sub(lambda mm: "${" if not mm.group(1) else re.escape(value(mm.group(1))), pattern)
 
 
 def _as_text(value: Any) -> str:
@@ -277,7 +283,7 @@ class Predicate:
             pat = self.pattern
             if pat is None:
                 try:
-                    pat = _compiled(regex_text(self.value, env))
+                    pat = _compiled(regex_text(self.value, env, numbers=isinstance(actual, int)))
                 except (re.error, RecursionError, OverflowError, ValueError):
                     return False  # a value that breaks the pattern (e.g. a range [z-${x}]): no match
             return pat.search(_as_text(actual)) is not None

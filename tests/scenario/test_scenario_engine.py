@@ -1833,3 +1833,24 @@ def test_a_32_bit_value_in_either_form_goes_on_the_wire_as_the_field_reads_it():
     _, ev = h.hb(sid, 3.0)
     assert ev.TYPE is MT.AGENT_STATE_EVENT and ev.mrd_id == -1
     assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]
+
+
+def test_a_regex_on_a_number_field_sees_a_captured_enumerated_value_as_its_number():
+    """An enumerated capture formats into text as its name; a regex on a number field
+    (agent_state: {regex: "^${st}$"}) sees the field's digits, so there it stands for its number
+    (with the name the condition never held)."""
+    h = H("""
+    rules:
+      - when: {message: SET_AGENT_STATE_REQ}
+        times: 1
+        capture: {st: agent_state}
+        then: [default]
+      - when: {message: SET_AGENT_STATE_REQ, fields: {agent_state: {regex: "^${st}$"}}}
+        then: [{fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: "again ${st}"}}]
+    """, center=True)
+    sid = h.open()
+    first = h.req(sid, W.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_NOT_READY, agent_instrument="3001"), 2.0)
+    assert first[0].TYPE is MT.SET_AGENT_STATE_CONF
+    (again,) = h.req(sid, W.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_NOT_READY,
+                                             agent_instrument="3001"), 3.0)
+    assert again == W.FailureConf(invoke_id=6, status=17, text="again AGENT_STATE_NOT_READY")
