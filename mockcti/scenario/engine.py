@@ -544,7 +544,7 @@ class ScenarioEngine:
             except ValueError as exc:  # LOGOUT while the agent has a call
                 raise _ActionError(str(exc)) from None
         elif isinstance(act, m.SystemEvent):
-            deliveries = hub.center.system_event(now, act.id_value, text=substitute(act.text, env),
+            deliveries = hub.center.system_event(now, act.id_value, text=_text(act.text, env),
                                                  wall_time=hub.wall_time(now))
             if act.ccx_status is not None:
                 deliveries = [type(d)(d.session_id, _replace(d.message, ccx_status=act.ccx_status)) for d in deliveries]
@@ -559,7 +559,7 @@ class ScenarioEngine:
     def _fail(self, act: m.Fail, ctx: "_Ctx", env: Mapping[str, Any]) -> None:
         hub = self.hub
         assert hub is not None
-        text = substitute(act.text, env) if act.text is not None else self._text_for(act)
+        text = _text(act.text, env) if act.text is not None else self._text_for(act)
         invoke = getattr(ctx.request, "invoke_id", 0) if ctx.request is not None else 0
         if act.kind == "FAILURE_EVENT":
             msg: Message = W.FailureEvent(status=act.status_code or 0, text=text)
@@ -960,6 +960,18 @@ class ScenarioEngine:
         hub = self.hub
         if hub is not None:
             hub.journal.record("happening", hub.now, data.pop("session", None), what=f"scenario: {what}", **data)
+
+
+def _text(value: Any, env: Mapping[str, Any]) -> str | None:
+    """A Text (fail, failure_event, system_event) with its ``${…}`` substituted: one ``${name}``
+    holding a number (``${request.invoke_id}``) is that number's text, an absent captured field no
+    Text; a number there could not be encoded (the message was not sent)."""
+    v = substitute(value, env)
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", "surrogateescape")
+    return str(v)
 
 
 def _call_value(call: Any, fld: str) -> Any:

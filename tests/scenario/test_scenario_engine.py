@@ -1854,3 +1854,23 @@ def test_a_regex_on_a_number_field_sees_a_captured_enumerated_value_as_its_numbe
     (again,) = h.req(sid, W.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_NOT_READY,
                                              agent_instrument="3001"), 3.0)
     assert again == W.FailureConf(invoke_id=6, status=17, text="again AGENT_STATE_NOT_READY")
+
+
+def test_a_failure_or_system_event_text_that_is_one_substitution_of_a_number_gets_its_text():
+    """fail, failure_event and system_event with text: "${request.invoke_id}" sent nothing: 'cannot
+    encode 20 as STRING' (the CONTROL_FAILURE_CONF became the server's own FAILURE_CONF); only
+    emit/reply turned such a value into its text."""
+    h = H("""
+    rules:
+      - when: {message: HOLD_CALL_REQ}
+        then:
+          - fail: {failure_code: CF_GENERIC_OPERATION, text: "${request.invoke_id}"}
+          - system_event: {id: SYS_TEXT_FYI, text: "${request.call_id}", to: requester}
+          - failure_event: {status: E_CTI_UNSPECIFIED_FAILURE, text: "${request.invoke_id}"}
+    """, center=True)
+    sid = h.open()
+    fc, se, fe = h.req(sid, hold(20, call_id=7), 2.0)
+    assert fc == W.ControlFailureConf(invoke_id=20, failure_code=1, ccx_error_code=0, text="20")
+    assert se.TYPE is MT.SYSTEM_EVENT and se.text == "7"
+    assert fe == W.FailureEvent(status=17, text="20")
+    assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]
