@@ -471,7 +471,14 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         return path, _unknown("message type" if is_messages else "value", inst, [str(x) for x in val])
     if v == "type":
         types = val if isinstance(val, list) else [val]
-        return path, f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)} {_short(inst, 40)}"
+        msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)} {_short(inst, 40)}"
+        required = err.schema.get("required") if isinstance(err.schema, dict) else None
+        if types == ["object"] and isinstance(required, list) and len(required) == 1 and path \
+                and isinstance(path[-1], str) and isinstance(inst, (int, float, str)) and not isinstance(inst, bool):
+            # the body of a key with one required key (delay: 2 for delay: {seconds: 2}); not a list item
+            # (an agent written as its id alone is more than its id)
+            msg += f": write {{{required[0]}: {_short(inst, 40)}}}"
+        return path, msg
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
         return path, f"must be {word} {val}, got {_short(inst, 40)}"

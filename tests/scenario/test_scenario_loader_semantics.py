@@ -502,3 +502,17 @@ def test_a_rule_with_times_0_is_refused_at_its_key():
     assert [str(e) for e in ei.value.errors] == [
         "x.yaml:5: rules[0].times: times 0 takes no request: the rule would never answer; leave times out "
         "for no limit, give 1 or more to stop after that many, or remove the rule"]
+
+
+def test_a_scalar_given_for_a_one_key_action_says_how_to_write_it():
+    """{delay: 0.3} (as an author first writes it) read only 'expected a mapping, got a number 0.3'."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent("""
+        name: d
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{delay: 0.3}, {goto: start}, default]
+        """), filename="x.yaml")
+    assert [str(e) for e in ei.value.errors] == [
+        "x.yaml:5: rules[0].then[0].delay: expected a mapping, got a number 0.3: write {seconds: 0.3}",
+        "x.yaml:5: rules[0].then[1].goto: expected a mapping, got text 'start': write {state: 'start'}"]
