@@ -12,6 +12,7 @@ from mockcti.journal import Journal
 from mockcti.testing.fixtures import hub_config_for
 from mockcti.wire import Dialect, FrameBuffer, MessageType, decode, encode
 from mockcti.wire.enums import ServiceMask
+from mockcti.wire import messages as M
 from mockcti.wire.messages import OpenReq
 
 BRIDGE_WITH_CONFIG = int(ServiceMask.CTI_SERVICE_ALL_EVENTS | ServiceMask.CTI_SERVICE_CONFIG_EVENTS)
@@ -362,3 +363,25 @@ def test_an_icm_all_events_client_gets_the_peripherals_status_after_open_conf(pr
         # SYS_PERIPHERAL_ONLINE (3) / OFFLINE (4), the peripheral OPEN_CONF names (FltPeripheralID 0), no device
         assert (event_id, arg1, arg2, arg3, device_type) == ((3 if online else 4), 0, 0, 0, 0xFFFF)
         assert status == (0x400 if online else 0x600)  # the mock's status of every SYSTEM_EVENT (CCX_IN/OUT_OF_SERVICE)
+
+
+STATISTICS = [(M.QueryAgentQueueStatisticsReq(invoke_id=9, agent_id="1001"), MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF),
+              (M.QueryQueueStatisticsReq(invoke_id=9, csq_id=1), MessageType.QUERY_QUEUE_STATISTICS_CONF),
+              (M.QuerySummaryStatisticsReq(invoke_id=9), MessageType.QUERY_SUMMARY_STATISTICS_CONF)]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("req,conf", STATISTICS, ids=lambda m: getattr(m, "name", None) or type(m).__name__)
+def test_the_uccx_statistics_requests_are_unknown_message_types_under_ucce(profile, dialect, req, conf):
+    """QUERY_AGENT_QUEUE / QUEUE / SUMMARY_STATISTICS are UCCX's (reference §4, provisional numbers
+    0xFF02..0xFF07); ICM's CTI Server has no such messages and refuses an unknown type
+    E_CTI_INVALID_MESSAGE_TYPE (2). A ucce session was answered with the UCCX confirmation."""
+    hub, sid = opened(profile, dialect)
+    # the request as a UCCX client of the same widths writes it (the ucce profile cannot encode it any more)
+    data = encode(req, dialect if not ICM[profile] else Dialect.uccx(18 if dialect.tag_width == 2 else 14))
+    (frame,) = frames_out(hub.receive(sid, data, 1.0))
+    if ICM[profile]:
+        assert frame.type_id == int(MessageType.FAILURE_CONF)
+        assert frame.body[:8] == bytes.fromhex("00000009 00000002")  # InvokeID 9, E_CTI_INVALID_MESSAGE_TYPE
+    else:
+        assert frame.type_id == int(conf) and frame.body[:4] == bytes.fromhex("00000009")

@@ -645,6 +645,17 @@ class _Ctx:
                 mt = None
         if mt is None:
             self.err(path, _unknown("message type", name, classes))
+            return None
+        if "dialect" not in self.incomplete:
+            from mockcti.wire.dialect import PROFILES
+
+            prof = PROFILES.get(self.profile)
+            if prof is not None and not prof.defines(mt):  # the UCCX statistics under ucce (UCCX_ONLY_MESSAGE_TYPES)
+                self.err(path, f"{mt.name} is a UCCX message the {prof.name} profile does not have (ICM's CTI "
+                               f"Server has no such message): a {prof.name} client's is refused "
+                               f"E_CTI_INVALID_MESSAGE_TYPE before the scenario sees it and the server cannot send "
+                               f"one (drop it, or set dialect: {{profile: uccx}})")
+                return None
         return mt
 
     def uccx_only(self, entry: Any) -> bool:

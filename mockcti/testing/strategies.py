@@ -117,10 +117,13 @@ def _extra_fields(draw, spec: MessageSpec, dialect: Dialect) -> tuple:
 
 def from_message_type(message_type: MessageType | type, *, dialect: Dialect | None = None,
                       extra_fields: bool = True) -> st.SearchStrategy:
-    """Messages of one type, valid for ``dialect`` (default: UCCX v18)."""
+    """Messages of one type, valid for ``dialect`` (default: UCCX v18). A type the dialect's profile does not
+    have (the UCCX statistics messages under ucce, ``Profile.defines``) is a ValueError: it has no wire form."""
     if isinstance(message_type, type):
         message_type = message_type.TYPE
     dialect = dialect or Dialect.uccx(18)
+    if not dialect.profile.defines(MessageType(message_type)):
+        raise ValueError(f"{MessageType(message_type).name} is not a message of the {dialect.profile.name} profile")
     spec = spec_in(MessageType(message_type), dialect)  # the profile's tags (Profile.retag)
     kw: dict[str, st.SearchStrategy] = {}
     fixed = spec.fixed_for(dialect.version)
@@ -170,8 +173,9 @@ def from_message_type(message_type: MessageType | type, *, dialect: Dialect | No
 
 def messages(*, dialect: Dialect | None = None, types: Sequence[MessageType] | None = None,
              extra_fields: bool = True) -> st.SearchStrategy:
-    """Any message (optionally one of ``types``), valid for ``dialect``."""
-    chosen = list(types) if types is not None else list(SPECS)
+    """Any message of the dialect's profile (optionally one of ``types``), valid for ``dialect``."""
+    prof = (dialect or Dialect.uccx(18)).profile
+    chosen = list(types) if types is not None else [mt for mt in SPECS if prof.defines(mt)]
     return st.one_of([from_message_type(t, dialect=dialect, extra_fields=extra_fields) for t in chosen])
 
 
@@ -261,9 +265,7 @@ def _requests(dialect: Dialect, keep=lambda spec, d: True) -> list[MessageType]:
     for mt, spec in SPECS.items():
         if spec.direction != C2S:
             continue
-        try:
-            dialect.profile.wire_id(mt)
-        except KeyError:
+        if not dialect.profile.defines(mt):
             continue
         if keep(spec_in(mt, dialect), dialect):
             out.append(mt)
@@ -430,7 +432,9 @@ def undefined_floating_fields(*, dialect: Dialect | None = None, max_size: int =
 def _unknown_type(draw, dialect: Dialect) -> MalformedFrame:
     known = {wid for wid, mt in dialect.profile.by_wire_id.items() if mt in SPECS}
     small = [n for n in range(0, 300) if n not in known]  # ICM-only numbers and gaps
-    type_id = draw(st.sampled_from(small) | st.integers(0x10000, 0xFFFFFFFF))
+    # the numbers of messages another profile has (the UCCX statistics under ucce) or that were remapped
+    others = sorted({int(mt) for mt in SPECS} - known)
+    type_id = draw(st.sampled_from(small + others) | st.integers(0x10000, 0xFFFFFFFF))
     body = draw(st.binary(max_size=min(64, dialect.max_body)))
     since = dialect.profile.type_since(type_id)
     if since is not None and dialect.version < since:  # a number of the profile's later versions (UCCE 255-282 below 20)

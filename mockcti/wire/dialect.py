@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from .enums import ICM_ONLY_MESSAGE_TYPES, PROVISIONAL_MESSAGE_TYPES, MessageType, StatusCode
+from .enums import ICM_ONLY_MESSAGE_TYPES, PROVISIONAL_MESSAGE_TYPES, UCCX_ONLY_MESSAGE_TYPES, MessageType, StatusCode
+from .errors import EncodeError
 
 __all__ = ["Profile", "Dialect", "UCCX", "UCCE", "DEFAULT_MAX_BODY"]
 
@@ -52,10 +53,12 @@ _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
 })
 
 
-def _default_type_ids() -> Mapping[int, MessageType]:
+def _default_type_ids(icm: bool = False) -> Mapping[int, MessageType]:
+    """The profile's message table: every message the mock simulates, less the UCCX-only ones under ICM
+    (``icm``: the statistics requests, ``UCCX_ONLY_MESSAGE_TYPES``, which ICM's CTI Server does not have)."""
     out = {}
     for mt in MessageType:
-        if mt in ICM_ONLY_MESSAGE_TYPES:
+        if mt in ICM_ONLY_MESSAGE_TYPES or (icm and mt in UCCX_ONLY_MESSAGE_TYPES):
             continue
         out.setdefault(int(mt), mt)
     return out
@@ -125,8 +128,22 @@ class Profile:
     def message_type(self, wire_id: int) -> MessageType | None:
         return self.by_wire_id.get(wire_id)
 
+    def defines(self, mt: MessageType) -> bool:
+        """Whether the profile has message ``mt`` (its message table, :attr:`by_wire_id`): the ucce profile has
+        no UCCX-only statistics messages (``UCCX_ONLY_MESSAGE_TYPES``), no profile ICM's messages the mock does
+        not simulate."""
+        return mt in self._wire_ids
+
     def wire_id(self, mt: MessageType) -> int:
-        return self._wire_ids[mt]
+        """The number ``mt`` has on the wire; a message the profile does not have: EncodeError (its server
+        never sends it, and a client's is refused E_CTI_INVALID_MESSAGE_TYPE)."""
+        wid = self._wire_ids.get(mt)
+        if wid is None:
+            raise EncodeError(f"{MessageType(mt).name} is not a message of the {self.name} profile"
+                              + (" (a UCCX message: ICM's CTI Server has no such message)"
+                                 if self.icm and mt in UCCX_ONLY_MESSAGE_TYPES else ""),
+                              status=StatusCode.E_CTI_INVALID_MESSAGE_TYPE)
+        return wid
 
     @property
     def _wire_ids(self) -> dict[MessageType, int]:
@@ -187,6 +204,10 @@ class Profile:
             mt = MessageType[key] if isinstance(key, str) else MessageType(key)
             if not isinstance(wid, int) or isinstance(wid, bool) or not 0 <= wid <= 0xFFFFFFFF:
                 raise ValueError(f"wire number {wid!r} of {mt.name} is not a UINT (0 .. {0xFFFFFFFF})")
+            if not self.defines(mt):
+                raise ValueError(f"{mt.name} is not a message of the {self.name} profile"
+                                 + (" (a UCCX message: ICM's CTI Server has no such message)"
+                                    if self.icm and mt in UCCX_ONLY_MESSAGE_TYPES else ""))
             if mt not in PROVISIONAL_MESSAGE_TYPES:
                 raise ValueError(f"{mt.name} has a documented number ({int(mt)}); only "
                                  f"{sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES)} can be remapped")
@@ -199,7 +220,7 @@ class Profile:
 
 UCCX = Profile("uccx", min_version=10, max_version=18, wide_tags_from=18, wide_lengths_from=18)
 UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20, icm=True,
-               types_since=((255, 282, 20),))
+               types_since=((255, 282, 20),), by_wire_id=MappingProxyType(_default_type_ids(icm=True)))
 PROFILES = {"uccx": UCCX, "ucce": UCCE}
 
 

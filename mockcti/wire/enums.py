@@ -58,6 +58,7 @@ __all__ = [
     "TeamConfigStatus",
     "ICM_ONLY_MESSAGE_TYPES",
     "PROVISIONAL_MESSAGE_TYPES",
+    "UCCX_ONLY_MESSAGE_TYPES",
     "SERVICES_NEEDED",
     "services_text",
     "SERVICE_SINCE_VERSION",
@@ -330,6 +331,19 @@ ICM_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
 
 PROVISIONAL_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
     MessageType.CONFIG_TERMINAL_EVENT,
+    MessageType.QUERY_AGENT_QUEUE_STATISTICS_REQ,
+    MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF,
+    MessageType.QUERY_QUEUE_STATISTICS_REQ,
+    MessageType.QUERY_QUEUE_STATISTICS_CONF,
+    MessageType.QUERY_SUMMARY_STATISTICS_REQ,
+    MessageType.QUERY_SUMMARY_STATISTICS_CONF,
+})
+
+#: UCCX messages that ICM's CTI Server does not have (reference §4: "UCCX-only messages whose number is
+#: unknown"; the ICM guides' message tables, v9-v24, have no queue/summary statistics of this kind: ICM's are
+#: QUERY_AGENT_STATISTICS / QUERY_SKILL_GROUP_STATISTICS, 112-115). The ucce profile leaves them out of its
+#: message table (``Profile.by_wire_id``): a ucce session sending one is refused E_CTI_INVALID_MESSAGE_TYPE.
+UCCX_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
     MessageType.QUERY_AGENT_QUEUE_STATISTICS_REQ,
     MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF,
     MessageType.QUERY_QUEUE_STATISTICS_REQ,

@@ -75,6 +75,7 @@ class CenterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.c = ContactCenter(default_center())
+        self.bridge_profile = UCCX
         self.now = 0.0
         self.invoke = 0
         self.told: dict[tuple[int, int], str] = {}  # (sid, CallID) -> "begun" | "ended"
@@ -83,6 +84,7 @@ class CenterMachine(RuleBasedStateMachine):
     @initialize(cfg=centers(), bridge_ucce=st.booleans(), logins=st.lists(st.integers(0, 4), min_size=4, max_size=4))
     def start(self, cfg, bridge_ucce, logins):
         self.c = ContactCenter(cfg)
+        self.bridge_profile = UCCE if bridge_ucce else UCCX
         for sid, agent in AGENTS.items():
             r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC), 0.0)
             assert r.status == 0, r
@@ -99,9 +101,10 @@ class CenterMachine(RuleBasedStateMachine):
 
     def check(self, out):
         for d in out:
-            for dia in DIALECTS:
-                assert decode_bytes(encode(d.message, dia), dia) == d.message, (dia, d.message)
             mt = d.message.TYPE
+            for dia in DIALECTS:
+                if dia.profile.defines(mt):  # (ucce has no UCCX statistics: its sessions never ask for them)
+                    assert decode_bytes(encode(d.message, dia), dia) == d.message, (dia, d.message)
             if mt not in CALL_EVENTS:
                 continue
             key = (d.session_id, call_of(d.message))
@@ -322,6 +325,8 @@ class CenterMachine(RuleBasedStateMachine):
         agent = data.draw(st.sampled_from([*AGENTS.values(), "9"]))
         self.send(sid, M.QueryAgentStateReq(invoke_id=self.nid(), agent_id=agent))
         self.send(sid, M.QueryDeviceInfoReq(invoke_id=self.nid(), agent_instrument=self.device(data, sid)))
+        if sid == BRIDGE and not self.bridge_profile.defines(MT.QUERY_QUEUE_STATISTICS_REQ):
+            return  # the UCCX statistics: a ucce session's are refused E_CTI_INVALID_MESSAGE_TYPE before the center
         self.send(sid, M.QueryAgentQueueStatisticsReq(invoke_id=self.nid(), agent_id=agent))
         self.send(sid, M.QueryQueueStatisticsReq(invoke_id=self.nid(), csq_id=data.draw(st.sampled_from([1, 2, 7]))))
         self.send(sid, M.QuerySummaryStatisticsReq(invoke_id=self.nid()))

@@ -668,7 +668,7 @@ def test_run_scenario_serves_the_profile_it_is_given():
     from mockcti.wire import UCCE
 
     sc = load_scenario_text("name: x\ndialect: {profile: ucce}\nend: {after: 1}\n")
-    profile = with_message_ids(UCCE, ["QUERY_QUEUE_STATISTICS_REQ=259"])
+    profile = with_message_ids(UCCE, ["CONFIG_TERMINAL_EVENT=259"])  # (ucce has no UCCX statistics messages)
     server, _ = scenario_server(sc, profile=profile)
     assert server.hub.config.session.profile is profile
     server, _ = scenario_server(sc)

@@ -213,3 +213,27 @@ def test_a_name_of_another_enumeration_is_a_located_error(message, field, name, 
 def test_a_name_of_the_fields_own_enumeration_is_its_number():
     assert load(_RAW % ("AGENT_STATE_EVENT", "agent_state: AGENT_STATE_READY")).timeline[0].actions[0].fields == {
         "agent_state": 3}
+
+
+# -- messages the profile does not have ------------------------------------------------------------------
+
+_STATS = ("name: x\n{dialect}rules:\n  - when: {{message: QUERY_SUMMARY_STATISTICS_REQ}}\n    then:\n"
+          "      - reply: {{message: QUERY_SUMMARY_STATISTICS_CONF}}\nexpect:\n  - message: QUERY_QUEUE_STATISTICS_REQ\n")
+
+
+def test_a_uccx_statistics_message_is_a_located_error_under_the_ucce_profile():
+    """ICM has no QUERY_*_STATISTICS: a ucce session's is refused E_CTI_INVALID_MESSAGE_TYPE before any rule
+    sees it, and the server cannot send the confirmation. The scenario validated, its rule never matched
+    and its expectation could never be met."""
+    text = _STATS.format(dialect="dialect: {profile: ucce}\n")
+    for key_path, name, line in (("rules[0].when.message", "QUERY_SUMMARY_STATISTICS_REQ", 4),
+                                 ("rules[0].then[0].reply.message", "QUERY_SUMMARY_STATISTICS_CONF", 6),
+                                 ("expect[0].message", "QUERY_QUEUE_STATISTICS_REQ", 8)):
+        located(text, key_path, f"{name} is a UCCX message the ucce profile does not have",
+                "E_CTI_INVALID_MESSAGE_TYPE", "profile: uccx", line=line)
+
+
+@pytest.mark.parametrize("dialect", ["", "dialect: {profile: uccx}\n"])
+def test_the_uccx_statistics_messages_stay_usable_under_the_uccx_profile(dialect):
+    sc = load(_STATS.format(dialect=dialect))
+    assert sc.rules[0].when.message.name == "QUERY_SUMMARY_STATISTICS_REQ"

@@ -606,11 +606,12 @@ def test_the_command_to_repeat_a_fuzz_run_serves_the_same_numbering():
     from mockcti.testing.fuzz import _profile_options
     from mockcti.wire.dialect import UCCE
 
-    args = argparse.Namespace(message_id=["QUERY_QUEUE_STATISTICS_REQ=259"],
+    # (CONFIG_TERMINAL_EVENT: the ucce profile has no UCCX statistics messages to renumber)
+    args = argparse.Namespace(message_id=["CONFIG_TERMINAL_EVENT=259"],
                               field_tag=["SNAPSHOT_DEVICE_CONF.CallState=61"])
     profile = renumbered("fuzz", UCCE, args)
     options = _profile_options(profile)
-    assert options == ["--profile", "ucce", "--message-id", "QUERY_QUEUE_STATISTICS_REQ=259",
+    assert options == ["--profile", "ucce", "--message-id", "CONFIG_TERMINAL_EVENT=259",
                        "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=61"]
     again = argparse.Namespace(message_id=[options[3]], field_tag=[options[5]])
     assert renumbered("fuzz", UCCE, again) == profile

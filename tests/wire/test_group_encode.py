@@ -255,7 +255,7 @@ def test_active_terminal_exists_only_where_tags_have_two_bytes(d):
 
 def _fixed_only(d: Dialect) -> list[MessageType]:
     """Types with nothing floating in ``d``'s version (most confirmations: InvokeID only)."""
-    return [mt for mt in sorted(SPECS, key=int) if mt is not MessageType.OPEN_REQ
+    return [mt for mt in sorted(SPECS, key=int) if mt is not MessageType.OPEN_REQ and d.profile.defines(mt)
             and not _layout_for(mt, d).handlers and not _layout_for(mt, d).count_idx]
 
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from mockcti.testing.strategies import DIALECTS, chunkings, from_message_type
 from mockcti.wire import (
-    SPECS, DecodeError, Dialect, Frame, FrameBuffer, FrameError, decode, decode_construct, encode, encode_construct,
+    SPECS, DecodeError, Dialect, EncodeError, Frame, FrameBuffer, FrameError, StatusCode, decode, decode_construct,
+    encode, encode_construct,
 )
 from mockcti.wire.codec import HEADER
 
@@ -21,6 +22,8 @@ ALL_TYPES = sorted(SPECS, key=int)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_type_round_trips_and_both_paths_agree(mt, dialect, data):
+    if not dialect.profile.defines(mt):  # the UCCX statistics under ucce: test_types_a_profile_lacks_...
+        return
     msg = data.draw(from_message_type(mt, dialect=dialect))
     wire = encode(msg, dialect)
     assert encode_construct(msg, dialect) == wire
@@ -29,6 +32,43 @@ def test_every_type_round_trips_and_both_paths_agree(mt, dialect, data):
     frame = Frame(type_id, wire[8:])
     assert decode(frame, dialect) == msg
     assert decode_construct(frame, dialect) == msg
+
+
+LACKING = [(d, mt) for d in DIALECTS for mt in ALL_TYPES if not d.profile.defines(mt)]
+
+
+def test_the_ucce_profile_lacks_exactly_the_uccx_statistics_and_uccx_lacks_nothing():
+    from mockcti.wire.enums import UCCX_ONLY_MESSAGE_TYPES
+
+    assert {mt for d, mt in LACKING if d.profile.name == "ucce"} == UCCX_ONLY_MESSAGE_TYPES
+    assert not [mt for d, mt in LACKING if d.profile.name == "uccx"]
+
+
+@pytest.mark.parametrize("dialect,mt", LACKING, ids=lambda x: getattr(x, "name", None) or
+                         f"{x.profile.name}{x.version}")
+def test_types_a_profile_lacks_are_neither_encoded_nor_decoded_nor_drawn(dialect, mt):
+    """ICM has no QUERY_*_STATISTICS (UCCX-only, provisional numbers 0xFF02-0xFF07): under ucce the encoder
+    refuses them, their number decodes as an unknown type (E_CTI_INVALID_MESSAGE_TYPE), and the strategies
+    draw none (``messages()`` leaves them out, ``from_message_type`` refuses them)."""
+    from mockcti.testing.strategies import messages
+
+    msg = SPECS[mt].cls()
+    with pytest.raises(EncodeError, match=f"{mt.name} is not a message of the ucce profile"):
+        encode(msg, dialect)
+    with pytest.raises(EncodeError):
+        encode_construct(msg, dialect)
+    with pytest.raises(DecodeError) as got:
+        decode(Frame(int(mt), b"\0" * 4), dialect)
+    assert got.value.status == StatusCode.E_CTI_INVALID_MESSAGE_TYPE
+    with pytest.raises(ValueError, match="not a message of the ucce profile"):
+        from_message_type(mt, dialect=dialect)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(m=messages(dialect=dialect, extra_fields=False))
+    def never_drawn(m):
+        assert m.TYPE is not mt
+
+    never_drawn()
 
 
 @settings(max_examples=300, deadline=None)
