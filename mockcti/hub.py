@@ -31,7 +31,7 @@ from mockcti.session import (
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import (
-    CCXStatus, LocalConnectionState, ServiceMask, SystemEventID, config_masks_of_version, services_of_version,
+    AgentState, CCXStatus, LocalConnectionState, ServiceMask, SystemEventID, config_masks_of_version, services_of_version,
 )
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
@@ -645,19 +645,26 @@ class Hub:
                                               text="session terminated: the client opened a new session"))
                 self.close(other, "new session opened by the same client")
         v = req.version_number
+        icm = session.dialect.profile.icm
         conf = OpenConf(
             invoke_id=req.invoke_id, services_granted=granted, unified_ccx_online=int(self.center.online),
             agent_state=result.agent_state if agent_mode else 0,
             agent_extension=result.agent_extension if agent_mode else None,
             agent_instrument=result.agent_instrument if agent_mode else None,
             agent_id=result.agent_id if agent_mode else None,
+            # ICM's AgentID, tag 5 (STRING 12): "the agent's ACD login ID, when Client Events service has been
+            # granted and the agent is currently logged in on the ACD" (ICM guides' OPEN_CONF); UCCX reserves
+            # tag 5 ("ignore this value"). An ID of 12 bytes or more has no room in it: tag 194 carries it alone
+            legacy_agent_id=(result.agent_id if icm and agent_mode and result.agent_id
+                             and result.agent_state != AgentState.AGENT_STATE_LOGOUT
+                             and len(result.agent_id.encode()) < 12 else None),
             num_peripherals=1 if v >= 14 else None,
             flt_peripheral_id=self.config.peripheral_id if v >= 14 else None,
             multiline_agent_control=1 if v >= 14 else None,
             # UCCX's use of tag 248 (v18); an ICM client reads tag 248 as TASK_LIFE: not under the ucce profile
             config_msg_mask_granted=(req.config_msg_mask & 0x1F
                                      if v >= 18 and granted & ServiceMask.CTI_SERVICE_CONFIG_EVENTS
-                                     and not session.dialect.profile.icm else None),
+                                     and not icm else None),
         )
         session.opened(granted)
         conn.subscribed = True

@@ -385,3 +385,53 @@ def test_the_uccx_statistics_requests_are_unknown_message_types_under_ucce(profi
         assert frame.body[:8] == bytes.fromhex("00000009 00000002")  # InvokeID 9, E_CTI_INVALID_MESSAGE_TYPE
     else:
         assert frame.type_id == int(conf) and frame.body[:4] == bytes.fromhex("00000009")
+
+
+def serve_with_agent_in(state: int, profile: str) -> tuple[Hub, int]:
+    """A hub whose agent 1002 starts in ``state`` (AgentState)."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    cfg = default_center()
+    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, state=state) if a.id == "1002" else a
+                                                for a in cfg.agents))
+    hub = Hub(ContactCenter(cfg), journal=Journal(), config=hub_config_for(profile))
+    return hub, hub.connect(0.0)
+
+
+@pytest.mark.parametrize("profile,version", [("ucce", 19), ("ucce", 24), ("uccx", 14), ("uccx", 18)])
+@pytest.mark.parametrize("state,logged_in", [(3, True), (2, True), (1, False)])  # READY, NOT_READY, LOGOUT
+def test_an_icm_desktops_open_conf_names_its_logged_in_agent_in_icms_agent_id_tag_5(profile, version, state,
+                                                                                     logged_in):
+    """ICM's OPEN_CONF: "AgentID (Client Events Service Only): The agent's ACD login ID, when Client Events
+    service has been granted and the agent is currently logged in on the ACD", tag 5, STRING 12. The ucce
+    profile sent the ID in UCCX's tag 194 only: an ICM desktop reading tag 5 found no agent. UCCX names tag 5
+    reserved ("ignore this value"): a uccx OPEN_CONF leaves it out, as before."""
+    dialect = Dialect.ucce(version) if profile == "ucce" else Dialect.uccx(version)
+    hub, sid = serve_with_agent_in(state, profile)
+    req = open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002")
+    (conf,) = frames_out(hub.receive(sid, req, 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF) and conf.body[24:26] == state.to_bytes(2, "big")
+    tw, lw = dialect.tag_width, dialect.length_width
+    tag5 = (5).to_bytes(tw, "big") + (5).to_bytes(lw, "big") + b"1002\0"
+    assert (tag5 in conf.body[26:]) is (profile == "ucce" and logged_in)
+    assert (194).to_bytes(tw, "big") + (5).to_bytes(lw, "big") + b"1002\0" in conf.body[26:]  # UCCX's AgentID too
+
+
+def test_an_agent_id_too_long_for_icms_12_bytes_goes_in_tag_194_alone():
+    import dataclasses
+
+    from mockcti.center.config import AgentConfig, default_center
+
+    cfg = default_center()
+    cfg = dataclasses.replace(cfg, agents=(*cfg.agents, AgentConfig(id="agent-with-a-long-id", extension="3099",
+                                                                    state=3)))
+    hub = Hub(ContactCenter(cfg), journal=Journal(), config=hub_config_for("ucce"))
+    sid = hub.connect(0.0)
+    dialect = Dialect.ucce(24)
+    (conf,) = frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="agent-with-a-long-id",
+                                                   agent_instrument="3099"), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)
+    got = decode(conf, dialect)
+    assert (got.agent_id, got.legacy_agent_id) == ("agent-with-a-long-id", None)
