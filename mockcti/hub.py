@@ -31,7 +31,8 @@ from mockcti.session import (
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import (
-    AgentState, CCXStatus, LocalConnectionState, ServiceMask, SystemEventID, config_masks_of_version, services_of_version,
+    AgentState, CCXStatus, LocalConnectionState, PGStatus, ServiceMask, SystemEventID, config_masks_of_version,
+    services_of_version,
 )
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
@@ -345,13 +346,18 @@ class Hub:
 
     def shutdown(self, now: float) -> list[Action]:
         """Tell every open session the server is going (SYSTEM_EVENT SYS_CCX_OFFLINE with
-        CCXStatus CCX_SHUTTING_DOWN, reference §3.6, §6.12–6.13), then close every connection."""
+        CCXStatus CCX_SHUTTING_DOWN, reference §3.6, §6.12–6.13; under the ucce profile ICM's
+        SYS_PERIPHERAL_OFFLINE, the same number, with PGStatus PGS_PERIPHERAL_OFFLINE and the peripheral in
+        SystemEventArg1), then close every connection."""
         self.now = now
         for sid, conn in list(self.conns.items()):
             if conn.session.state is SessionState.OPEN:
-                self.send(sid, SystemEvent(ccx_status=int(CCXStatus.CCX_SHUTTING_DOWN),
+                icm = conn.session.dialect.profile.icm
+                self.send(sid, SystemEvent(ccx_status=int(PGStatus.PGS_PERIPHERAL_OFFLINE if icm
+                                                          else CCXStatus.CCX_SHUTTING_DOWN),
                                            ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
                                            system_event_id=int(SystemEventID.SYS_CCX_OFFLINE),
+                                           system_event_arg1=self.config.peripheral_id if icm else 0,
                                            event_device_type=0xFFFF, text="server shutting down"))
             self.close(sid, "server shutdown")
         return self._take()
@@ -648,6 +654,10 @@ class Hub:
         icm = session.dialect.profile.icm
         conf = OpenConf(
             invoke_id=req.invoke_id, services_granted=granted, unified_ccx_online=int(self.center.online),
+            # ICM's PGStatus ("any non-zero indicates a component failure", 0 normal) and ICMCentralControllerTime
+            # ("the current Central Controller date and time"), which UCCX reserves (0)
+            pg_status=self.center.system_status(True) if icm else 0,
+            icm_central_controller_time=int(self.wall_time(now)) & 0xFFFFFFFF if icm else 0,
             agent_state=result.agent_state if agent_mode else 0,
             agent_extension=result.agent_extension if agent_mode else None,
             agent_instrument=result.agent_instrument if agent_mode else None,
@@ -677,7 +687,7 @@ class Hub:
             # status). The mock has one peripheral, the one OPEN_CONF names (FltPeripheralID): SystemEventArg1 (U)
             online = self.center.online
             self.send(sid, SystemEvent(
-                ccx_status=int(CCXStatus.CCX_IN_SERVICE if online else CCXStatus.CCX_OUT_OF_SERVICE),
+                ccx_status=self.center.system_status(True),  # ICM's PGStatus: 0, or the failure's bits
                 ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
                 system_event_id=int(SystemEventID.SYS_PERIPHERAL_ONLINE if online
                                     else SystemEventID.SYS_PERIPHERAL_OFFLINE),

@@ -362,7 +362,9 @@ def test_an_icm_all_events_client_gets_the_peripherals_status_after_open_conf(pr
         status, _time, event_id, arg1, arg2, arg3, device_type = struct.unpack(">IIIIIIH", event)
         # SYS_PERIPHERAL_ONLINE (3) / OFFLINE (4), the peripheral OPEN_CONF names (FltPeripheralID 0), no device
         assert (event_id, arg1, arg2, arg3, device_type) == ((3 if online else 4), 0, 0, 0, 0xFFFF)
-        assert status == (0x400 if online else 0x600)  # the mock's status of every SYSTEM_EVENT (CCX_IN/OUT_OF_SERVICE)
+        # ICM's PGStatus, not UCCX's CCXStatus (CCX_IN_SERVICE 0x400, which an ICM client reads as failure bits):
+        # 0 online, PGS_PERIPHERAL_OFFLINE (0x4) offline
+        assert status == (0 if online else 0x4)
 
 
 STATISTICS = [(M.QueryAgentQueueStatisticsReq(invoke_id=9, agent_id="1001"), MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF),
@@ -435,3 +437,68 @@ def test_an_agent_id_too_long_for_icms_12_bytes_goes_in_tag_194_alone():
     assert conf.type_id == int(MessageType.OPEN_CONF)
     got = decode(conf, dialect)
     assert (got.agent_id, got.legacy_agent_id) == ("agent-with-a-long-id", None)
+
+
+
+def system_events_after(hub: Hub, sid: int, dialect: Dialect, event: int, now: float) -> list:
+    """The SYSTEM_EVENTs session ``sid`` gets when the center reports ``event`` (the control API's
+    POST /events/system, a scenario's system_event)."""
+    hub.deliver(hub.center.system_event(now, event, wall_time=1_700_000_000 + now))
+    frames = frames_out(hub.take_actions())
+    return [decode(f, dialect) for f in frames if f.type_id == int(MessageType.SYSTEM_EVENT)]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_system_events_first_field_is_icms_pg_status_under_ucce(profile, dialect):
+    """ICM's SYSTEM_EVENT opens with PGStatus, a bit per failure, 0 when all is well ("any non-zero indicates
+    a component failure or communication outage"); UCCX's with CCXStatus, an enumerated value (0x400 in
+    service). The ucce profile sent UCCX's 0x400 (to an ICM client: failure bits) and 0x600 for every failure.
+    Under ucce: the failure's own bit (ICM's PGStatusCode values), 0 again once online."""
+    hub, sid = opened(profile, dialect)
+    icm = ICM[profile]
+    for n, (event, pg_status, ccx_status) in enumerate((
+            (2, 0x2, 0x600),  # SYS_CENTRAL_CONTROLLER_OFFLINE: PGS_CC_DOWN
+            (7, 0x2 | 0x8, 0x600),  # SYS_CTI_SERVER_OFFLINE as well: PGS_CTI_SERVER_OFFLINE added
+            (5, 0x2 | 0x8, 0x600),  # SYS_TEXT_FYI: the status as it is
+            (3, 0, 0x400),  # SYS_CCX_ONLINE / SYS_PERIPHERAL_ONLINE: all well again
+            (6, 0x1, 0x600),  # SYS_PERIPHERAL_GATEWAY_OFFLINE: PGS_OPC_DOWN
+            (8, 0, 0x400),  # SYS_CTI_SERVER_ONLINE
+            (4, 0x4, 0x600),  # SYS_CCX_OFFLINE / SYS_PERIPHERAL_OFFLINE: PGS_PERIPHERAL_OFFLINE
+    ), start=1):
+        (ev,) = system_events_after(hub, sid, dialect, event, float(n))
+        assert (ev.system_event_id, ev.ccx_status) == (event, pg_status if icm else ccx_status)
+        assert ev.ccx_time == 1_700_000_000 + n  # (UCCX's CCXTime, ICM's ICMCentralControllerTime)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("online", [True, False])
+def test_an_icm_open_conf_carries_pg_status_and_the_central_controller_time(profile, dialect, online):
+    """ICM's OPEN_CONF: PGStatus (offset 12, "any non-zero indicates a component failure") and
+    ICMCentralControllerTime (offset 16, "the current Central Controller date and time"), which UCCX reserves
+    (0). The ucce profile sent UCCX's zeros: an offline peripheral with PGStatus "normal", the time 1970."""
+    hub, sid = serve(profile)
+    hub.epoch = 1_700_000_000.0  # (the server's: the clock at its start)
+    hub.center.online = online
+    conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
+    pg_status, cc_time = struct.unpack(">II", conf.body[12:20])
+    if ICM[profile]:
+        assert pg_status == (0 if online else 0x4)  # PGS_PERIPHERAL_OFFLINE: the mock's one peripheral
+        assert cc_time == 1_700_000_000
+    else:
+        assert (pg_status, cc_time) == (0, 0)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_the_shutdown_system_event_speaks_the_profiles_status(profile, dialect):
+    """At shutdown every session gets SYSTEM_EVENT 4 (UCCX SYS_CCX_OFFLINE, CCXStatus CCX_SHUTTING_DOWN 0x200;
+    ICM SYS_PERIPHERAL_OFFLINE, whose PGStatus is PGS_PERIPHERAL_OFFLINE 0x4 and whose SystemEventArg1 is
+    the peripheral, OPEN_CONF's FltPeripheralID)."""
+    import dataclasses
+
+    hub = Hub(ContactCenter(), journal=Journal(), config=dataclasses.replace(hub_config_for(profile), peripheral_id=5))
+    sid = hub.connect(0.0)
+    conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
+    assert decode(conf, dialect).flt_peripheral_id == 5
+    (frame,) = [f for f in frames_out(hub.shutdown(5.0)) if f.type_id == int(MessageType.SYSTEM_EVENT)]
+    status, _time, event_id, arg1 = struct.unpack(">IIII", frame.body[:16])
+    assert (status, event_id, arg1) == ((0x4, 4, 5) if ICM[profile] else (0x200, 4, 0))

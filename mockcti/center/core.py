@@ -46,8 +46,8 @@ from mockcti.wire import messages as M
 from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
-    SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, ReasonCode,
-    RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID, services_text,
+    SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, PGStatus,
+    ReasonCode, RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -545,6 +545,16 @@ class Call:
         return None
 
 
+#: the PGStatus bit (ICM) of each SYSTEM_EVENT that takes the center offline (ICM guides: SystemEventID and
+#: PGStatusCode values, same failure each; SYS_CCX_OFFLINE is ICM's SYS_PERIPHERAL_OFFLINE, number 4)
+_PG_STATUS_DOWN: dict[SystemEventID, int] = {
+    SystemEventID.SYS_CCX_OFFLINE: int(PGStatus.PGS_PERIPHERAL_OFFLINE),
+    SystemEventID.SYS_PERIPHERAL_GATEWAY_OFFLINE: int(PGStatus.PGS_OPC_DOWN),
+    SystemEventID.SYS_CTI_SERVER_OFFLINE: int(PGStatus.PGS_CTI_SERVER_OFFLINE),
+    SystemEventID.SYS_CENTRAL_CONTROLLER_OFFLINE: int(PGStatus.PGS_CC_DOWN),
+}
+
+
 class ContactCenter:
     """Agents, phones, calls and CSQs shared by every session of one server."""
 
@@ -552,6 +562,8 @@ class ContactCenter:
         self.config = config or default_center()
         self.rng = random.Random(seed)
         self.online = True
+        #: the PGStatus bits (ICM) of the SYSTEM_EVENTs that took the center offline, cleared when it comes back
+        self._pg_down = 0
         self.agents: dict[str, Agent] = {}
         #: READY agents, longest-ready first (insertion order): routing takes the first of the CSQ
         self.ready: dict[str, Agent] = {}
@@ -2558,18 +2570,37 @@ class ContactCenter:
         ``wall_time``: seconds since 1970 UTC now, for CCXTime (§5.1; the hub knows it, the center
         reads no clock); without it, ``now``."""
         eid = SystemEventID(event_id)
-        if eid in (SystemEventID.SYS_CCX_OFFLINE, SystemEventID.SYS_PERIPHERAL_GATEWAY_OFFLINE,
-                   SystemEventID.SYS_CTI_SERVER_OFFLINE, SystemEventID.SYS_CENTRAL_CONTROLLER_OFFLINE):
+        if eid in _PG_STATUS_DOWN:
             self.online = False
+            self._pg_down |= _PG_STATUS_DOWN[eid]
         elif eid in (SystemEventID.SYS_CCX_ONLINE, SystemEventID.SYS_CTI_SERVER_ONLINE,
                      SystemEventID.SYS_CENTRAL_CONTROLLER_ONLINE):
             self.online = True
-        status = CCXStatus.CCX_IN_SERVICE if self.online else CCXStatus.CCX_OUT_OF_SERVICE
-        ev = M.SystemEvent(ccx_status=int(status), ccx_time=int(now if wall_time is None else wall_time) & 0xFFFFFFFF,
-                           system_event_id=int(eid), system_event_arg1=0,
-                           system_event_arg2=0, system_event_arg3=0,
-                           event_device_type=0 if device else NONE_SHORT, text=text, event_device_id=device)
-        return [Delivery(sid, ev) for sid in sorted(self.subs)]
+            self._pg_down = 0
+        by_profile: dict[bool, Message] = {}  # the event as each profile's sessions get it (its first field)
+
+        def event(icm: bool) -> Message:
+            ev = by_profile.get(icm)
+            if ev is None:
+                ev = by_profile[icm] = M.SystemEvent(
+                    ccx_status=self.system_status(icm), ccx_time=int(now if wall_time is None else wall_time) & 0xFFFFFFFF,
+                    system_event_id=int(eid), system_event_arg1=0, system_event_arg2=0, system_event_arg3=0,
+                    event_device_type=0 if device else NONE_SHORT, text=text, event_device_id=device)
+            return ev
+
+        return [Delivery(sid, event(self.subs[sid].profile.icm)) for sid in sorted(self.subs)]
+
+    def system_status(self, icm: bool) -> int:
+        """The first field of a SYSTEM_EVENT (and, under ICM, OPEN_CONF's PGStatus) as a session of the profile
+        reads it: UCCX's CCXStatus, an enumerated value (CCX_IN_SERVICE 0x400, CCX_OUT_OF_SERVICE 0x600; §6.13),
+        or, under the ucce profile (``icm``), ICM's PGStatus, a bit per failure and 0 when all is well
+        (ICM's PGStatusCode values: the bit of each SYSTEM_EVENT that took the center offline, PGS_CC_DOWN for
+        SYS_CENTRAL_CONTROLLER_OFFLINE, PGS_PERIPHERAL_OFFLINE for SYS_PERIPHERAL_OFFLINE, PGS_OPC_DOWN for
+        SYS_PERIPHERAL_GATEWAY_OFFLINE, PGS_CTI_SERVER_OFFLINE for SYS_CTI_SERVER_OFFLINE; the mock's one
+        peripheral offline, PGS_PERIPHERAL_OFFLINE, when it went offline otherwise)."""
+        if not icm:
+            return int(CCXStatus.CCX_IN_SERVICE if self.online else CCXStatus.CCX_OUT_OF_SERVICE)
+        return 0 if self.online else (self._pg_down or int(PGStatus.PGS_PERIPHERAL_OFFLINE))
 
     def failure_event(self, now: float, status: StatusCode | int, *, text: str | None = None,
                       session_ids: Iterable[int] | None = None) -> list[Delivery]:

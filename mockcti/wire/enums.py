@@ -32,6 +32,7 @@ __all__ = [
     "EventCause",
     "SystemEventID",
     "CCXStatus",
+    "PGStatus",
     "LocalConnectionState",
     "DeviceType",
     "ConnectionDeviceType",
@@ -1214,6 +1215,19 @@ class CCXStatus(IntEnum):
     CCX_IN_SERVICE = 0x400
     CCX_PARTIAL_SERVICE = 0x500
     CCX_OUT_OF_SERVICE = 0x600
+
+
+class PGStatus(IntFlag):
+    """ICM's PGStatus, UINT: what the ucce profile sends where UCCX sends CCXStatus (SYSTEM_EVENT's first field)
+    and a reserved 0 (OPEN_CONF offset 12) (ICM "PGStatusCode Values"; reference §6.13, I): a bit per failure,
+    "any non-zero indicates a component failure or communication outage"; 0 is normal operation."""
+
+    PGS_NORMAL = 0
+    PGS_OPC_DOWN = 0x1  # CTI Server <-> the PG's OPC lost: no call or agent events
+    PGS_CC_DOWN = 0x2  # PG <-> Central Controller lost: routing affected, events still sent
+    PGS_PERIPHERAL_OFFLINE = 0x4  # one or more of the PG's peripherals offline
+    PGS_CTI_SERVER_OFFLINE = 0x8  # CTI Server <-> CTI client lost
+    PGS_LIMITED_FUNCTION = 0x10  # (a software layer between CTI Server and client: limited local call control)
 
 
 class LocalConnectionState(IntEnum):
