@@ -1239,14 +1239,23 @@ def _action(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any
         name = _agent_state_name(body["state"])  # (the schema lets only the settable states through)
         return m.SetAgentState(body["agent"], name, int(AgentState[name]), body.get("reason_code"), loc)
     if kind == "system_event":
-        from mockcti.wire.enums import CCXStatus, SystemEventID
+        from mockcti.wire.enums import CCXStatus, PGStatus, SystemEventID
 
         status = body.get("ccx_status")
         if isinstance(status, str):
-            if status in CCXStatus.__members__:
-                status = int(CCXStatus[status])
+            # the first field as the profile's clients read it: UCCX's CCXStatus, ICM's PGStatus under ucce
+            names, other = (PGStatus, CCXStatus) if ctx.profile == "ucce" else (CCXStatus, PGStatus)
+            if status in names.__members__:
+                status = int(names[status])
+            elif status in other.__members__:
+                ctx.err(path + ("ccx_status",), f"{status} is a {other.__name__} value: under the {ctx.profile} "
+                        f"profile the first field of SYSTEM_EVENT is {names.__name__} ("
+                        + ("ICM's PGStatus, a bit per failure, 0 when all is well" if names is PGStatus else
+                           "UCCX's CCXStatus, an enumerated value, CCX_IN_SERVICE when all is well")
+                        + f"); allowed: {', '.join(sorted(names.__members__))}")
+                status = None
             else:
-                ctx.err(path + ("ccx_status",), _unknown("CCXStatus", status, CCXStatus.__members__))
+                ctx.err(path + ("ccx_status",), _unknown(names.__name__, status, names.__members__))
                 status = None
         elif status is not None and not 0 <= status < 1 << 32:
             ctx.err(path + ("ccx_status",), f"{status} does not fit in a UINT")

@@ -237,3 +237,26 @@ def test_a_uccx_statistics_message_is_a_located_error_under_the_ucce_profile():
 def test_the_uccx_statistics_messages_stay_usable_under_the_uccx_profile(dialect):
     sc = load(_STATS.format(dialect=dialect))
     assert sc.rules[0].when.message.name == "QUERY_SUMMARY_STATISTICS_REQ"
+
+
+# -- a SYSTEM_EVENT's status as the profile's clients read it ---------------------------------------------
+
+_SYSTEM = "name: x\n{dialect}timeline:\n  - at: 1\n    do: {{system_event: {{id: SYS_CENTRAL_CONTROLLER_OFFLINE, ccx_status: {status}}}}}\n"
+
+
+def test_a_ucce_scenario_names_icms_pg_status_and_not_uccxs_ccx_status():
+    """Under ucce a SYSTEM_EVENT opens with ICM's PGStatus: a scenario could name only UCCX's CCXStatus values
+    (PGS_CC_DOWN was 'unknown CCXStatus'), and CCX_IN_SERVICE, 0x400, went to ICM clients as failure bits."""
+    sc = load(_SYSTEM.format(dialect="dialect: {profile: ucce}\n", status="PGS_CC_DOWN"))
+    assert sc.timeline[0].actions[0].ccx_status == 0x2
+    e = located(_SYSTEM.format(dialect="dialect: {profile: ucce}\n", status="CCX_IN_SERVICE"),
+                "timeline[0].do.system_event.ccx_status", "CCX_IN_SERVICE is a CCXStatus value",
+                "under the ucce profile the first field of SYSTEM_EVENT is PGStatus", "PGS_NORMAL")
+    assert "unknown" not in e.message
+
+
+@pytest.mark.parametrize("dialect", ["", "dialect: {profile: uccx}\n"])
+def test_a_uccx_scenario_names_ccx_status_and_not_icms_pg_status(dialect):
+    assert load(_SYSTEM.format(dialect=dialect, status="CCX_OUT_OF_SERVICE")).timeline[0].actions[0].ccx_status == 0x600
+    located(_SYSTEM.format(dialect=dialect, status="PGS_CC_DOWN"), "timeline[0].do.system_event.ccx_status",
+            "PGS_CC_DOWN is a PGStatus value", "the first field of SYSTEM_EVENT is CCXStatus", "CCX_IN_SERVICE")
