@@ -270,7 +270,7 @@ class Hub:
                 if type(ev) is Received:  # the common case first
                     msg = ev.message
                     if rendered:
-                        journal.message("in", now, sid, msg)
+                        journal.message("in", now, sid, msg, icm=session.dialect.profile.icm)
                     else:
                         counted += 1
                     if self._engine is None or not self._engine.on_request(sid, msg, now):
@@ -796,7 +796,8 @@ class Hub:
         it (rendering every message was half the CPU of a call flow, bench/README.md)."""
         j = self.journal
         if j.rendering:
-            j.message(direction, now, sid, message)
+            conn = self.conns.get(sid)
+            j.message(direction, now, sid, message, icm=conn is not None and conn.session.dialect.profile.icm)
         else:
             j.count_messages(direction, sid)
 

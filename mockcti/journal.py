@@ -308,14 +308,15 @@ class Journal:
         if info is not None:
             info["out"] += n
 
-    def message(self, direction: str, now: float, session: int, message: Any) -> Entry | None:
-        """Record a decoded message (``direction`` is ``"in"`` or ``"out"``)."""
+    def message(self, direction: str, now: float, session: int, message: Any, *, icm: bool = False) -> Entry | None:
+        """Record a decoded message (``direction`` is ``"in"`` or ``"out"``); ``icm``: the session speaks the
+        ucce profile, whose values are named as ICM reads them (AgentStateMask, SYSTEM_EVENT's PGStatus)."""
         if not self.messages:
             self._counts[direction] += 1
             if session in self.sessions:
                 self.sessions[session][direction] += 1
             return None
-        return self.record(direction, now, session, message=message_to_dict(message))
+        return self.record(direction, now, session, message=message_to_dict(message, icm=icm))
 
     # -- reading ----------------------------------------------------------------------------
 

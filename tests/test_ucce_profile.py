@@ -502,3 +502,16 @@ def test_the_shutdown_system_event_speaks_the_profiles_status(profile, dialect):
     (frame,) = [f for f in frames_out(hub.shutdown(5.0)) if f.type_id == int(MessageType.SYSTEM_EVENT)]
     status, _time, event_id, arg1 = struct.unpack(">IIII", frame.body[:16])
     assert (status, event_id, arg1) == ((0x4, 4, 5) if ICM[profile] else (0x200, 4, 0))
+
+
+def test_the_journal_names_a_ucce_sessions_values_as_icm_does():
+    """The trace and report of a ucce server named a SYSTEM_EVENT's PGStatus with UCCX's CCXStatus table
+    ("UNKNOWN(4)") and an OPEN_REQ's AgentStateMask with UCCX's bits: the journal now renders each message
+    with its session's profile."""
+    hub, sid = serve("ucce")
+    hub.center.online = False
+    open_conf_of(hub.receive(sid, open_req(Dialect.ucce(24), agent_state_mask=0x208), 0.0))
+    by_type = {m["type"]: m for d in ("in", "out") for m in hub.journal.messages_of(sid, d)}
+    assert by_type["OPEN_REQ"]["names"]["agent_state_mask"] == "AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK"
+    assert by_type["SYSTEM_EVENT"]["names"]["ccx_status"] == "PGS_PERIPHERAL_OFFLINE"
+    assert by_type["SYSTEM_EVENT"]["names"]["system_event_id"] == "SYS_PERIPHERAL_OFFLINE"

@@ -33,6 +33,7 @@ __all__ = [
     "SystemEventID",
     "CCXStatus",
     "PGStatus",
+    "IcmSystemEventID",
     "LocalConnectionState",
     "DeviceType",
     "ConnectionDeviceType",
@@ -1202,6 +1203,23 @@ class SystemEventID(IntEnum):
     # ICM names of 3 and 4
     SYS_PERIPHERAL_ONLINE = 3
     SYS_PERIPHERAL_OFFLINE = 4
+
+
+class IcmSystemEventID(IntEnum):
+    """SYSTEM_EVENT SystemEventID as the ucce profile names it (ICM "SystemEventID Values"; reference §6.12):
+    the same numbers as :class:`SystemEventID`, ICM's names first (3 and 4 are a peripheral's, not UCCX's)."""
+
+    SYS_CENTRAL_CONTROLLER_ONLINE = 1
+    SYS_CENTRAL_CONTROLLER_OFFLINE = 2
+    SYS_PERIPHERAL_ONLINE = 3
+    SYS_PERIPHERAL_OFFLINE = 4
+    SYS_TEXT_FYI = 5
+    SYS_PERIPHERAL_GATEWAY_OFFLINE = 6
+    SYS_CTI_SERVER_OFFLINE = 7
+    SYS_CTI_SERVER_ONLINE = 8
+    SYS_HALF_HOUR_CHANGE = 9
+    SYS_INSTRUMENT_OUT_OF_SERVICE = 10
+    SYS_INSTRUMENT_BACK_IN_SERVICE = 11
 
 
 class CCXStatus(IntEnum):

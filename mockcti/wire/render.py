@@ -34,7 +34,12 @@ _FIELD_ENUMS: dict[str, type] = {
     "event_reason_code": E.ReasonCode,
 }
 #: where the ucce profile (``Profile.icm``) reads a field with ICM's meaning (reference §6.7)
-_ICM_FIELD_ENUMS: dict[str, type] = {"agent_state_mask": E.IcmAgentStateMask}
+_ICM_FIELD_ENUMS: dict[str, type] = {
+    "agent_state_mask": E.IcmAgentStateMask,
+    # SYSTEM_EVENT's first field is ICM's PGStatus, a bit per failure (UCCX: CCXStatus), as is OPEN_CONF's
+    # PGStatus (UCCX: reserved); SystemEventID 3 and 4 are ICM's SYS_PERIPHERAL_ONLINE / OFFLINE
+    "ccx_status": E.PGStatus, "pg_status": E.PGStatus, "system_event_id": E.IcmSystemEventID,
+}
 _DEVICE_TYPE_FIELDS = {
     "alerting_device_type", "calling_device_type", "called_device_type", "last_redirect_device_type",
     "answering_device_type", "holding_device_type", "retrieving_device_type", "releasing_device_type",

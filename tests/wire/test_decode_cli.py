@@ -484,3 +484,25 @@ def test_a_frame_that_does_not_decode_in_the_version_read_says_which_versions_it
     assert main(["decode", "--version", "12", req.hex()]) == 1
     assert ("(read as protocol version 12, given by --version; it decodes with --version 10..11)"
             in capsys.readouterr().err)
+
+
+# SYSTEM_EVENT 2 (SYS_CENTRAL_CONTROLLER_OFFLINE) whose first field is 0x6, then SYSTEM_EVENT 3 with 0
+SYSTEM_EVENTS = ("0000001a0000001f 00000006 00000005 00000002 00000000 00000000 00000000 ffff"
+                 "0000001a0000001f 00000000 00000005 00000003 00000000 00000000 00000000 ffff")
+
+
+def test_ucce_names_a_system_events_status_and_id_as_icm_does(capsys):
+    """Under ucce a SYSTEM_EVENT opens with ICM's PGStatus (a bit per failure, 0 normal) and its event 3 is ICM's
+    SYS_PERIPHERAL_ONLINE: --profile ucce named them with UCCX's CCXStatus (UNKNOWN(6), UNKNOWN(0)) and
+    SYS_CCX_ONLINE."""
+    assert main(["decode", "--profile", "ucce", SYSTEM_EVENTS]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert " ccx_status=PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE " in out[0]
+    assert " ccx_status=0 " in out[1] and " system_event_id=SYS_PERIPHERAL_ONLINE " in out[1]
+    assert main(["decode", "--json", "--profile", "ucce", SYSTEM_EVENTS]) == 0
+    names = [json.loads(line)["names"] for line in capsys.readouterr().out.splitlines()]
+    assert names[0]["ccx_status"] == "PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE"
+    assert names[1]["system_event_id"] == "SYS_PERIPHERAL_ONLINE"
+    assert main(["decode", SYSTEM_EVENTS]) == 0  # uccx: UCCX's names
+    out = capsys.readouterr().out.splitlines()
+    assert " ccx_status=UNKNOWN(6) " in out[0] and " system_event_id=SYS_CCX_ONLINE " in out[1]
