@@ -27,11 +27,12 @@ import struct
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mockcti.center import CenterConfig, ContactCenter, default_center
+from mockcti.center import CenterConfig, ContactCenter
+from mockcti.center.config import as_center_config
 from mockcti.hub import Close, HalfClose, Hub, HubConfig, PauseReading, ResumeReading, Write, WriteChunked
 from mockcti.journal import Journal
 
@@ -243,13 +244,13 @@ def stop_listening(server: asyncio.Server) -> None:
 class MockServer:
     """A running mock: ``await MockServer(...).start()``; ``host``/``port`` tell where it listens."""
 
-    def __init__(self, center: ContactCenter | CenterConfig | None = None, *, config: ServerConfig | None = None,
+    def __init__(self, center: ContactCenter | CenterConfig | Mapping[str, Any] | None = None, *,
+                 config: ServerConfig | None = None,
                  hub_config: HubConfig | None = None, journal: Journal | None = None, engine: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if center is None:
-            center = ContactCenter(default_center())
-        elif isinstance(center, CenterConfig):
-            center = ContactCenter(center)
+        if not isinstance(center, ContactCenter):  # None, a CenterConfig or a mapping; TypeError otherwise
+            center = ContactCenter(as_center_config(
+                center, "MockServer", "a ContactCenter, a CenterConfig, a mapping in a center file's shape or None"))
         self.config = config or ServerConfig()
         self._clock = clock
         self._t0 = clock()

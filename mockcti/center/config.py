@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Mapping
 
 from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, type_name
@@ -367,6 +367,26 @@ class CenterConfig:
         by :mod:`mockcti.located` (``lines``: the document ``base`` is in, if not ``data`` itself)
         gives each error its line."""
         return _Builder(file, base, data if lines is None else lines, lines is not None).center(data)
+
+
+def as_center_config(value: Any, who: str = "ContactCenter",
+                     kinds: str = "a CenterConfig, a mapping in a center file's shape or None") -> "CenterConfig":
+    """What a center is built from given from Python: None (the default center), a
+    :class:`CenterConfig`, or a mapping in a center file's shape (checked by
+    :meth:`CenterConfig.from_mapping`: a :class:`CenterConfigError` naming each key path). Anything
+    else is a TypeError naming ``who`` took it (a center file's path goes through
+    :func:`load_center_file`)."""
+    if value is None:
+        return default_center()
+    if isinstance(value, CenterConfig):
+        return value
+    if isinstance(value, Mapping):
+        return CenterConfig.from_mapping(value)
+    import reprlib
+
+    hint = "; a center file's path: load_center_file(path)" if isinstance(value, (str, PurePath)) else ""
+    raise TypeError(f"{who}: the center is {kinds}, "
+                    f"not {type(value).__name__} {reprlib.repr(value)}{hint}")
 
 
 def default_center() -> CenterConfig:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockcti.center.config import (
-    ON_AGENT_DISCONNECT, AgentConfig, CallDataError, CenterConfig, check_call_data, default_center,
+    ON_AGENT_DISCONNECT, AgentConfig, CallDataError, CenterConfig, as_center_config, check_call_data,
 )
 from mockcti.wire import Message, MessageType
 from mockcti.wire import messages as M
@@ -559,7 +559,7 @@ class ContactCenter:
     """Agents, phones, calls and CSQs shared by every session of one server."""
 
     def __init__(self, config: CenterConfig | None = None, *, seed: int = 0, now: float = 0.0) -> None:
-        self.config = config or default_center()
+        self.config = as_center_config(config)  # a mapping too; TypeError for anything else
         self.rng = random.Random(seed)
         self.online = True
         #: the PGStatus bits (ICM) of the SYSTEM_EVENTs that took the center offline, cleared when it comes back

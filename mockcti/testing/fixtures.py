@@ -425,7 +425,7 @@ class ThreadedServer(ServerHelpers):
     ``stop()`` shuts it down gracefully and joins the thread. Also a context manager.
     """
 
-    def __init__(self, center: ContactCenter | CenterConfig | str | Path | None = None, *,
+    def __init__(self, center: ContactCenter | CenterConfig | Mapping[str, Any] | str | Path | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, profile: str | None = None,
                  hub_config: HubConfig | None = None, engine: Any = None, journal: Journal | None = None,
                  server_config: ServerConfig | None = None, seed: int | None = None,
@@ -562,7 +562,7 @@ class ThreadedServer(ServerHelpers):
 class AsyncServer(ServerHelpers):
     """A MockServer in the running event loop: ``await AsyncServer(...).start()``."""
 
-    def __init__(self, center: ContactCenter | CenterConfig | str | Path | None = None, *,
+    def __init__(self, center: ContactCenter | CenterConfig | Mapping[str, Any] | str | Path | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, profile: str | None = None,
                  hub_config: HubConfig | None = None, engine: Any = None, journal: Journal | None = None,
                  server_config: ServerConfig | None = None, seed: int | None = None) -> None:

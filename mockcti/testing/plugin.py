@@ -12,8 +12,8 @@ Fixtures (the server machinery is imported when a fixture is first used):
 - ``cti_server_factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None,
   seed=None)`` — more servers; every one is stopped at teardown.
 - ``cti_center`` — the center the fixtures use (None: the default center); override it in a
-  conftest to return a :class:`~mockcti.center.CenterConfig` or a center file path (relative to
-  the test file, then to rootdir).
+  conftest to return a :class:`~mockcti.center.CenterConfig`, a mapping in a center file's shape or
+  a center file path (relative to the test file, then to rootdir).
 
 Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_server`` (and
 ``cti_async_server``) load that scenario (path relative to the test file, then to rootdir); at
@@ -203,7 +203,8 @@ def _fail_if(problems: list[str]) -> None:
 @pytest.fixture
 def cti_center() -> Any:
     """The center of ``cti_server`` / ``cti_async_server``: None (the default center, or the
-    scenario's). Override in a conftest with a CenterConfig, a ContactCenter or a center file path."""
+    scenario's). Override in a conftest with a CenterConfig, a ContactCenter, a mapping in a center
+    file's shape or a center file path."""
     return None
 
 

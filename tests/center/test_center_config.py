@@ -559,3 +559,25 @@ def test_a_duplicate_key_is_reported_with_the_other_mistakes(tmp_path):
         (2, "agents[0].extension", "duplicate key 'extension'"),
         (2, "agents[0].state", "unknown agent state 'NAPPING'"),
         (3, "wrapup_time", "expected seconds between 0 and 7200, got -1")]
+
+
+def test_a_center_from_python_is_a_config_a_mapping_or_none_and_nothing_else_is_taken() -> None:
+    """ContactCenter and MockServer take a mapping in a center file's shape (checked as from_mapping
+    checks it); anything else is a TypeError naming what is taken. A dict used to be kept as it was and
+    the server failed at start() with AttributeError: 'dict' object has no attribute 'next_deadline'."""
+    from mockcti.server import MockServer
+
+    mapping = {"csqs": [{"name": "Billing", "id": 7}],
+               "agents": [{"id": "5001", "extension": "6001", "csqs": ["Billing"], "state": "READY"}]}
+    assert ContactCenter(mapping).agents["5001"].state is AgentState.AGENT_STATE_READY
+    server = MockServer(mapping)
+    assert sorted(server.center.agents) == ["5001"] and server.center.config.csq("Billing").id == 7
+    with pytest.raises(CenterConfigError, match=r"^agents\[0\]\.csqs\[0\]: unknown CSQ 'Biling'"):
+        MockServer({"csqs": [{"name": "Billing", "id": 7}],
+                    "agents": [{"id": "5001", "extension": "6001", "csqs": ["Biling"]}]})
+    with pytest.raises(TypeError, match=r"^MockServer: the center is a ContactCenter, a CenterConfig, a mapping "
+                                        r"in a center file's shape or None, not str 'c\.toml'; a center file's "
+                                        r"path: load_center_file\(path\)$"):
+        MockServer("c.toml")
+    with pytest.raises(TypeError, match=r"^ContactCenter: the center is a CenterConfig, .* not list \[\]$"):
+        ContactCenter([])

@@ -230,6 +230,40 @@ def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_a_center_given_as_a_mapping(pytester: pytest.Pytester) -> None:
+    """cti_center (and the factory) may give the center in a center file's shape as a dict: it is
+    checked as CenterConfig.from_mapping checks it (the error names the key path); it failed with
+    AttributeError: 'dict' object has no attribute 'next_deadline' from the server's thread."""
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def cti_center():
+            return {"agents": [{"id": "7001", "extension": "4001", "state": "READY"}]}
+    """)
+    pytester.makepyfile("""
+        import pytest
+        from mockcti.center import CenterConfigError
+
+        def test_fixture(cti_server):
+            assert cti_server.agent_state("7001") == "AGENT_STATE_READY"
+
+        @pytest.mark.asyncio
+        async def test_async_fixture(cti_async_server):
+            assert cti_async_server.agent_state("7001") == "AGENT_STATE_READY"
+
+        def test_factory(cti_server_factory):
+            server = cti_server_factory({"agents": [{"id": "7002", "extension": "4002", "state": "WORK"}]})
+            assert server.agent_state("7002") == "AGENT_STATE_WORK"
+            with pytest.raises(CenterConfigError) as err:
+                cti_server_factory({"agents": [{"id": "7003", "extension": "4003", "state": "REDY"}]})
+            assert str(err.value).startswith("agents[0].state: unknown agent state 'REDY'")
+            with pytest.raises(TypeError, match="the center is a ContactCenter, a CenterConfig, a mapping"):
+                cti_server_factory(7)
+    """)
+    run(pytester).assert_outcomes(passed=3)
+
+
 def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
     """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
     report directory (two of three reports used to be overwritten)."""
