@@ -10,7 +10,8 @@ Fixtures (the server machinery is imported when a fixture is first used):
 - ``cti_async_server`` — the same helpers, the server running in the test's own event loop
   (needs pytest-asyncio; an async test in the function-scoped loop, a usage error otherwise).
 - ``cti_server_factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None,
-  seed=None)`` — more servers; every one is stopped at teardown.
+  seed=None)`` — more servers; every one is stopped at teardown. A center or scenario file path is
+  relative to the test file, then to rootdir.
 - ``cti_center`` — the center the fixtures use (None: the default center); override it in a
   conftest to return a :class:`~mockcti.center.CenterConfig`, a mapping in a center file's shape or
   a center file path (relative to the test file, then to rootdir).
@@ -130,11 +131,12 @@ def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
     return _engine(request, path, seed), seed
 
 
-def _center_of(request: pytest.FixtureRequest, center: Any) -> Any:
-    """``cti_center`` as the servers take it: a center file path is found like the marker's scenario
-    (relative to the test file, then rootdir), not relative to wherever pytest was started."""
+def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_center") -> Any:
+    """``cti_center`` (or the factory's ``center``) as the servers take it: a center file path is found
+    like the marker's scenario (relative to the test file, then rootdir), not relative to wherever
+    pytest was started."""
     if isinstance(center, (str, Path)):
-        return _resolve(request, center, "cti_center: center file")
+        return _resolve(request, center, f"{who}: center file")
     return center
 
 
@@ -242,6 +244,7 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
             if engine is not None:
                 raise TypeError("give scenario= or engine=, not both")
             engine = _engine(request, scenario, seed, "cti_server_factory(scenario=...)")
+        center = _center_of(request, center, "cti_server_factory(center=...)")
         server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
         made.append(server)
         return server.start()

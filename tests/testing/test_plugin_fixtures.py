@@ -264,6 +264,25 @@ def test_a_center_given_as_a_mapping(pytester: pytest.Pytester) -> None:
     run(pytester).assert_outcomes(passed=3)
 
 
+def test_the_factory_finds_a_center_file_next_to_the_test_as_it_finds_a_scenario(pytester: pytest.Pytester) -> None:
+    """cti_server_factory("center.toml") looked in the directory pytest was started from (CenterConfigError
+    'cannot read') while scenario= and cti_center look next to the test file, then in rootdir."""
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "center.toml").write_text(
+        '[[agents]]\nid = "7001"\nextension = "4001"\nstate = "READY"\n')
+    pytester.makepyfile(**{"tests/test_factory_center": """
+        def test_it(cti_server_factory):
+            assert cti_server_factory("center.toml").agent_state("7001") == "AGENT_STATE_READY"
+
+        def test_missing(cti_server_factory):
+            cti_server_factory(center="nowhere.toml")
+    """})
+    result = run(pytester, "tests")  # from the project root, not from tests/
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*mockcti usage error: cti_server_factory(center=...): center file "
+                                 "'nowhere.toml' not found (looked at *tests/nowhere.toml, *nowhere.toml)*"])
+
+
 def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
     """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
     report directory (two of three reports used to be overwritten)."""
