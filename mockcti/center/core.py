@@ -927,7 +927,11 @@ class ContactCenter:
         RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
         call (as the agent's own request does, §7.2; announced at once, :meth:`_set_pending`); LOGOUT is refused (ValueError), and so is LOGIN
-        of an agent already logged in."""
+        of an agent already logged in. ``reason`` is the event's EventReasonCode (a USHORT, 0..65535:
+        ValueError otherwise — one the event could not carry was never sent, and the state changed
+        unannounced)."""
+        if isinstance(reason, bool) or not isinstance(reason, int) or not 0 <= reason <= 0xFFFF:
+            raise ValueError(f"reason code must be an integer in 0..65535 (EventReasonCode), got {reason!r}")
         out: list[Delivery] = []
         agent = self.agents[agent_id]
         want = AS(state)

@@ -379,7 +379,8 @@ class ServerHelpers:
         """A supervisor changes an agent's state (``"READY"``, ``"AGENT_STATE_READY"``, an
         :class:`AgentState` or its number): LOGIN, LOGOUT, NOT_READY, READY, WORK or WORK_READY
         (ValueError otherwise, and for LOGOUT of an agent on a call; READY, NOT_READY, WORK and
-        WORK_READY asked during a call are taken when it ends). Returns the agent's state name afterwards."""
+        WORK_READY asked during a call are taken when it ends). ``reason`` is the event's reason code,
+        0..65535 (ValueError otherwise). Returns the agent's state name afterwards."""
         from mockcti.center.core import SETTABLE_AGENT_STATES
 
         settable = [s.name.removeprefix("AGENT_STATE_") for s in SETTABLE_AGENT_STATES]
@@ -395,9 +396,10 @@ class ServerHelpers:
         def go(hub: Hub, now: float) -> str:
             if agent_id not in hub.center.agents:
                 raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+            deliveries = hub.center.set_agent_state(now, agent_id, state, reason)  # ValueError: nothing changed
             hub.journal.record("happening", now, None, what="test agent state", agent=agent_id,
                                state=AgentState(state).name)
-            hub.deliver(hub.center.set_agent_state(now, agent_id, state, reason))
+            hub.deliver(deliveries)
             return hub.center.agents[agent_id].state.name
 
         return self.call(go)

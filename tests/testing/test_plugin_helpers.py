@@ -152,6 +152,30 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.hang_up(call_id)
 
 
+def test_set_agent_state_reason_code_is_one_the_event_can_carry(server: ThreadedServer) -> None:
+    """A reason code AGENT_STATE_EVENT cannot carry (EventReasonCode is a USHORT: -1, 70000, "7") was
+    taken: the agent's state changed, the helper returned NOT_READY, and the event was never sent
+    (a "cannot encode" fault): a bridge waiting for it timed out. Now a ValueError, nothing changes."""
+    from mockcti.wire import MessageType as MT
+
+    async def bridge() -> list:
+        async with await CTIClient.connect(server.host, server.port) as cti:
+            await cti.open_bridge(heartbeat=0)
+            assert await asyncio.to_thread(server.set_agent_state, "1003", "LOGIN") == "AGENT_STATE_NOT_READY"
+            for bad in (-1, 70000, "7", 7.0, True):
+                with pytest.raises(ValueError, match=rf"^reason code must be an integer in 0\.\.65535 "
+                                                     rf"\(EventReasonCode\), got {bad!r}"):
+                    await asyncio.to_thread(server.set_agent_state, "1003", "NOT_READY", bad)
+            await asyncio.to_thread(server.set_agent_state, "1003", "NOT_READY", 65535)
+            return [await asyncio.wait_for(cti.next_event(MT.AGENT_STATE_EVENT), 5) for _ in range(2)]
+
+    login, not_ready = asyncio.run(bridge())
+    assert (login.agent_id, login.event_reason_code) == ("1003", 32760)
+    assert (not_ready.agent_state, not_ready.event_reason_code) == (AgentState.AGENT_STATE_NOT_READY, 65535)
+    assert [e.data["what"] for e in server.events("happening")] == ["test agent state"] * 2  # not the refused ones
+    assert not server.events("fault")
+
+
 def test_deliver_call_with_named_variables_and_arrays(server: ThreadedServer) -> None:
     """The handle's deliver_call took call_variable1..10 only (a TypeError for named_variables): a desktop
     popping the customer from an ECC variable could not be tested. The agent's BEGIN_CALL_EVENT and
