@@ -123,6 +123,39 @@ def _type_name(message_type: MessageType | str | int) -> str:
     return name
 
 
+def _check_fields(type_name: str, field_equals: Mapping[str, Any]) -> None:
+    """ValueError for a ``field=value`` no message of ``type_name`` can match: a field the message does
+    not have (a typo: ``agnt_id=``), or a name no value of the field's enumeration has
+    (``agent_state="REDY"``). Either matched nothing, silently: ``count=0`` passed whatever was sent."""
+    if not field_equals:
+        return
+    import dataclasses
+    import difflib
+
+    from mockcti.wire.render import field_enum
+    from mockcti.wire.spec import MESSAGE_CLASSES
+
+    mt = MessageType[type_name]
+    cls = MESSAGE_CLASSES.get(mt)
+    if cls is None:  # pragma: no cover - every message type the journal names has a class
+        return
+    known = [f.name for f in dataclasses.fields(cls) if f.name != "extra_fields"]
+    for key, want in field_equals.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            raise ValueError(f"{type_name} has no field {key!r}"
+                             + (f" (did you mean {', '.join(close)}?)" if close else "")
+                             + f"; its fields: {', '.join(known)}")
+        if isinstance(want, str) and _enum_value(type_name, key, want) is None:
+            enum_cls = field_enum(mt, key)
+            if enum_cls is not None:
+                names = list(enum_cls.__members__)
+                close = difflib.get_close_matches(want.upper(), names, n=3, cutoff=0.6)
+                raise ValueError(f"{type_name}.{key}: {want!r} is no {enum_cls.__name__} name"
+                                 + (f" (did you mean {', '.join(close)}?)" if close else "")
+                                 + f"; give a number, a name or a name's end: {', '.join(names)}")
+
+
 def _field_matches(message: Mapping[str, Any], key: str, want: Any) -> bool:
     fields = message.get("fields", {})
     if key not in fields:
@@ -177,6 +210,21 @@ def format_message_dict(message: Mapping[str, Any], *, only: Iterable[str] | Non
             text = text[:57] + "..."
         parts.append(f"{k}={text}")
     return " ".join(parts)
+
+
+def _check_rules(rule_ids: Iterable[Any]) -> None:
+    """ValueError for a rule id no check has (``PROTO-OPEN-FRST``): asserting no violation of it passed
+    whatever the client did."""
+    import difflib
+
+    from mockcti.report import rule_catalog, rule_info
+
+    catalog = rule_catalog()
+    for rule in sorted(rule_ids, key=str):
+        if not isinstance(rule, str) or rule_info(rule, catalog)["family"] == "other":
+            close = difflib.get_close_matches(str(rule), list(catalog), n=3, cutoff=0.6)
+            raise ValueError(f"unknown rule {rule!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+                             + "; mockcti.report.rule_catalog() lists them")
 
 
 class ServerHelpers:
@@ -253,6 +301,9 @@ class ServerHelpers:
     def _assert_messages(self, direction: str, verb: str, message_type: Any, count: int | None,
                          session: int | None, field_equals: Mapping[str, Any]) -> list[dict[str, Any]]:
         name = _type_name(message_type)
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise ValueError(f"count must be a whole number >= 0 (or None: at least once), not {count!r}")
+        _check_fields(name, field_equals)
         everything = [e for e in self.events(direction, session=session) if "message" in e.data]
         same_type = [e for e in everything if e.data["message"].get("type") == name]
         matching = [e for e in same_type
@@ -285,6 +336,8 @@ class ServerHelpers:
                              session: int | None = None) -> None:
         """Assert no client broke a protocol-conduct or ACD rule (only ``rules``, when given)."""
         wanted = {rules} if isinstance(rules, str) else (set(rules) if rules is not None else None)
+        if wanted:
+            _check_rules(wanted)
         found = [e for e in self.events("violation", session=session)
                  if wanted is None or e.data.get("rule") in wanted]
         if not found:

@@ -98,6 +98,29 @@ def test_assert_received_failure_lists_what_was_received(server: ThreadedServer)
         server.assert_received("OPEN_REQQ")  # a typo: no substring of a name, still its closest
 
 
+def test_an_assertion_that_could_never_match_is_a_usage_error(server: ThreadedServer) -> None:
+    """A field the message does not have (a typo), an enumeration name none of its values has, a rule
+    id no check has, or a negative count: each matched nothing, silently, so ``count=0`` and
+    ``assert_no_violations(rules=...)`` passed whatever the client had done. Now a ValueError naming it."""
+    asyncio.run(_login(server))
+    server.assert_received("SET_AGENT_STATE_REQ", count=1, agent_state="LOGIN")  # the login was received
+    with pytest.raises(ValueError, match=r"^SET_AGENT_STATE_REQ has no field 'agnt_state' \(did you mean "
+                                         r"agent_state, agent_instrument\?\); its fields: invoke_id, peripheral_id, agent_state, "):
+        server.assert_received("SET_AGENT_STATE_REQ", count=0, agnt_state="LOGIN")
+    with pytest.raises(ValueError, match=r"^SET_AGENT_STATE_REQ\.agent_state: 'LOGN' is no AgentState name"):
+        server.assert_received("SET_AGENT_STATE_REQ", count=0, agent_state="LOGN")
+    with pytest.raises(ValueError, match=r"^AGENT_STATE_EVENT has no field 'reason_code' \(did you mean "):
+        server.wait_received("AGENT_STATE_EVENT", reason_code=32760, timeout=60)  # at once, not after 60 s
+    with pytest.raises(ValueError, match=r"^count must be a whole number >= 0"):
+        server.assert_sent("OPEN_CONF", count=-1)
+    with pytest.raises(AssertionError, match=r"found 1 matching"):  # a right one still checks
+        server.assert_received("SET_AGENT_STATE_REQ", count=0, agent_state="AGENT_STATE_LOGIN")
+
+    server.assert_no_violations(rules=["PROTO-NO-CLOSE", "ACD-1119", "ACD-CELL-Line1Held-Hold"])
+    with pytest.raises(ValueError, match=r"^unknown rule 'PROTO-NO-CLSE' \(did you mean PROTO-NO-CLOSE"):
+        server.assert_no_violations(rules=["PROTO-NO-CLOSE", "PROTO-NO-CLSE"])
+
+
 def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> None:
     server.assert_no_violations()
     with socket.create_connection((server.host, server.port), timeout=5) as s:  # heartbeat before OPEN_REQ
