@@ -458,8 +458,15 @@ class ServerHelpers:
         return self.call(go)
 
     def agent_state(self, agent_id: str) -> str:
-        """The agent's state name in the simulated center (``"AGENT_STATE_READY"``)."""
-        return self.call(lambda hub, now: hub.center.agents[agent_id].state.name)
+        """The agent's state name in the simulated center (``"AGENT_STATE_READY"``); KeyError naming the
+        known agents for an unknown one, as :meth:`set_agent_state` and :meth:`deliver_call` do."""
+
+        def go(hub: Hub, now: float) -> str:
+            if agent_id not in hub.center.agents:
+                raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+            return hub.center.agents[agent_id].state.name
+
+        return self.call(go)
 
 
 def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None, engine: Any,

@@ -162,6 +162,10 @@ def test_center_actions(server: ThreadedServer) -> None:
     assert server.agent_state("1003") == "AGENT_STATE_RESERVED"
     with pytest.raises(KeyError, match="unknown agent '9999'"):
         server.deliver_call(agent="9999")
+    with pytest.raises(KeyError, match=r"^\"unknown agent '9999'; known: \['1001', '1002', '1003', '1004'\]\"$"):
+        server.agent_state("9999")  # was a bare KeyError('9999')
+    with pytest.raises(KeyError, match=r"unknown agent 1003; known: \['1001'"):  # an ID is text
+        server.agent_state(1003)
     with pytest.raises(ValueError, match="unknown journal entry kind"):
         server.events("message")
     # the caller gives up while 1003's phone rings: the call ends, 1003 goes to the after-call state
