@@ -95,12 +95,16 @@ def _resolve(request: pytest.FixtureRequest, path: str | Path, what: str = f"@py
 def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None, who: str = f"@pytest.mark.{MARKER}") -> Any:
     """A ScenarioEngine for ``scenario`` (a path, or a loaded Scenario); ``who`` asked for it (the marker,
     or ``cti_server_factory(scenario=...)``): usage errors name it."""
+    # (each usage error is raised outside the ``except`` that caught its cause: inside it, the test's
+    # error showed the cause first, then "During handling of the above exception, another exception
+    # occurred:", the scenario's first error twice)
     path = _resolve(request, scenario, f"{who}: scenario file") if isinstance(scenario, (str, Path)) else None
+    problem = None
     try:
         from mockcti.scenario.engine import ScenarioEngine
     except ImportError as exc:
-        _usage(f"{who} needs the scenario engine (mockcti.scenario.engine), which cannot be imported: {exc}")
-    if path is not None:
+        problem = f"{who} needs the scenario engine (mockcti.scenario.engine), which cannot be imported: {exc}"
+    if problem is None and path is not None:
         from mockcti.scenario import ScenarioError, load_scenario
 
         try:
@@ -108,7 +112,9 @@ def _engine(request: pytest.FixtureRequest, scenario: Any, seed: int | None, who
         except ScenarioError as exc:  # every error, one a line (at most MAX_SHOWN_ERRORS, then "and N more")
             from mockcti.located import shown_errors
 
-            _usage(f"{who}: " + "\n".join(shown_errors(exc.errors)))
+            problem = f"{who}: " + "\n".join(shown_errors(exc.errors))
+    if problem is not None:
+        _usage(problem)
     return ScenarioEngine(scenario, seed=seed)
 
 

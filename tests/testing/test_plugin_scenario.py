@@ -144,6 +144,10 @@ def test_every_error_of_an_invalid_scenario_is_in_the_usage_error(pytester: pyte
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario: *broken.yaml:2: seed: *",
                                  "*broken.yaml:4: rules[[]0[]].when.message: unknown message type 'HOLD_CAL_REQ'*"])
+    # the usage error alone: not the loader's exception first, then "During handling of the above
+    # exception, another exception occurred:" and the usage error (the first error read twice)
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    assert result.stdout.str().count("broken.yaml:2: seed:") == 1
 
 
 @needs_engine
@@ -184,6 +188,7 @@ def test_marker_without_the_engine_is_a_clear_usage_error(pytester: pytest.Pytes
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario needs the scenario engine "
                                  "(mockcti.scenario.engine), which cannot be imported*"])
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
 
 
 @needs_engine
