@@ -44,6 +44,24 @@ ALL_CALL_EVENTS = 0x00FFFFFF  # every call event mask bit (reference §6.6)
 ALL_AGENT_STATES = 0x3FFF  # the guide's "all agent state events" example (§6.7)
 
 
+def _message_type(t: Any) -> MessageType:
+    """A message type given as a MessageType, its number or its name (ValueError/TypeError otherwise)."""
+    if isinstance(t, MessageType):
+        return t
+    if isinstance(t, str):
+        try:
+            return MessageType[t.upper()]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(t.upper(), list(MessageType.__members__), n=3, cutoff=0.75)
+            raise ValueError(f"unknown message type {t!r}"
+                             + (f" (did you mean {', '.join(close)}?)" if close else "")) from None
+    if isinstance(t, int) and not isinstance(t, bool):
+        return MessageType(t)
+    raise TypeError(f"a message type is a MessageType, its number or its name, not {type(t).__name__} {t!r}")
+
+
 class RequestFailed(Exception):
     """The server answered a request with FAILURE_CONF or CONTROL_FAILURE_CONF."""
 
@@ -197,7 +215,11 @@ class CTIClient:
         self._pending[inv] = (fut, want)
         try:
             self.send(message)
-            reply = await asyncio.wait_for(fut, timeout)
+            try:
+                reply = await asyncio.wait_for(fut, timeout)
+            except TimeoutError:  # (wait_for's own has no text: the test read a bare "TimeoutError")
+                raise TimeoutError(f"no {want.name if want is not None else 'confirmation'} (nor FAILURE_CONF) "
+                                   f"to {message.TYPE.name} InvokeID {inv} within {timeout:g} s") from None
         finally:
             self._pending.pop(inv, None)
         if check and isinstance(reply, (FailureConf, ControlFailureConf)):
@@ -243,7 +265,11 @@ class CTIClient:
         """The next unsolicited message (of one of ``types``, matching ``where``); others are skipped.
 
         Events already received come first, even with ``timeout=0``; once they are used up on a
-        closed connection, :class:`ConnectionClosed` (at once, not after ``timeout``)."""
+        closed connection, :class:`ConnectionClosed` (at once, not after ``timeout``). A type is a
+        :class:`MessageType`, its number or its name (``"CALL_DELIVERED_EVENT"``); anything else is an
+        error at once (a name used to match nothing: the wait ran out its timeout). TimeoutError says
+        what was awaited."""
+        types = tuple(_message_type(t) for t in types)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         events = self._events
@@ -252,9 +278,14 @@ class CTIClient:
                 ev = events.get_nowait()
             else:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise asyncio.TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'} within {timeout} s")
-                ev = await asyncio.wait_for(events.get(), remaining)
+                try:
+                    if remaining <= 0:
+                        raise TimeoutError
+                    ev = await asyncio.wait_for(events.get(), remaining)
+                except TimeoutError:  # (wait_for's own has no text)
+                    raise TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'}"
+                                       + (" matching where=" if where is not None else "")
+                                       + f" within {timeout:g} s") from None
             if ev is _CLOSED:
                 events.put_nowait(_CLOSED)  # every later wait ends the same way
                 raise ConnectionClosed(self.close_reason or "closed")

@@ -326,3 +326,29 @@ async def test_connect_speaks_the_profile_asked_for_in_each_of_its_versions():
     with pytest.raises(ValueError, match="unknown profile 'icm'"):
         await CTIClient.connect("127.0.0.1", 1, profile="icm")
     assert not server.journal.entries(kind="fault")
+
+
+@pytest.mark.asyncio
+async def test_timeouts_say_what_was_awaited_and_a_type_given_by_name_is_awaited():
+    """A request or event wait that ran out raised a bare TimeoutError (asyncio.wait_for's, no text): the
+    test's failure read "TimeoutError" and nothing else. And next_event("CALL_DELIVERED_EVENT"), a name
+    as the server handles' assert_received take it, matched no event: it waited out its timeout."""
+    async with Scripted() as srv:  # answers OPEN/HEARTBEAT/CLOSE only: a HOLD_CALL_REQ goes unanswered
+        cti = await srv.client()
+        with pytest.raises(TimeoutError, match=r"^no HOLD_CALL_CONF \(nor FAILURE_CONF\) to HOLD_CALL_REQ "
+                                               r"InvokeID \d+ within 0\.05 s$"):
+            await cti.request(_hold(), timeout=0.05)
+        with pytest.raises(TimeoutError, match=r"^no CALL_DELIVERED_EVENT/END_CALL_EVENT within 0\.05 s$"):
+            await cti.next_event(MT.CALL_DELIVERED_EVENT, MT.END_CALL_EVENT, timeout=0.05)
+        with pytest.raises(TimeoutError, match=r"^no event matching where= within 0\.05 s$"):
+            await cti.next_event(timeout=0.05, where=lambda ev: False)
+        with pytest.raises(ValueError, match=r"^unknown message type 'CALL_DELIVERD_EVENT' \(did you mean "
+                                             r"CALL_DELIVERED_EVENT\b"):
+            await cti.next_event("CALL_DELIVERD_EVENT", timeout=60)  # at once, not after 60 s
+        with pytest.raises(TypeError, match=r"^a message type is a MessageType, its number or its name, not"):
+            await cti.next_event(None, timeout=60)
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3))
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=4))
+        assert (await cti.next_event("SYSTEM_EVENT", timeout=5)).system_event_id == 3
+        assert (await cti.next_event(int(MT.SYSTEM_EVENT), timeout=5)).system_event_id == 4
+        await cti.close()
