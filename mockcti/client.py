@@ -229,7 +229,17 @@ class CTIClient:
     async def set_agent_state(self, state: AgentState | int, *, agent_id: str | None = None,
                               instrument: str | None = None, password: str | None = None, reason: int = 0,
                               **kw: Any) -> Message:
-        """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted)."""
+        """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted).
+        ``state``: an :class:`AgentState`, its number or its name (``"READY"``, ``"AGENT_STATE_READY"``)."""
+        if isinstance(state, str):
+            key = state.upper() if state.upper().startswith("AGENT_STATE_") else "AGENT_STATE_" + state.upper()
+            if key not in AgentState.__members__:
+                raise ValueError(f"unknown agent state {state!r}; known: "
+                                 + ", ".join(n.removeprefix("AGENT_STATE_") for n in AgentState.__members__))
+            state = AgentState[key]
+        elif isinstance(state, bool) or not isinstance(state, int):
+            raise TypeError(f"an agent state is an AgentState, its number or its name, not {type(state).__name__} "
+                            f"{state!r}")
         oc = self.open_conf
         req = SetAgentStateReq(
             invoke_id=self.next_invoke_id(), agent_state=int(state), event_reason_code=reason,

@@ -352,3 +352,31 @@ async def test_timeouts_say_what_was_awaited_and_a_type_given_by_name_is_awaited
         assert (await cti.next_event("SYSTEM_EVENT", timeout=5)).system_event_id == 3
         assert (await cti.next_event(int(MT.SYSTEM_EVENT), timeout=5)).system_event_id == 4
         await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_set_agent_state_takes_a_state_by_name():
+    """cti.set_agent_state("READY") failed with "invalid literal for int() with base 10: 'READY'" (the
+    server handles' set_agent_state take names); now the name is sent as its AgentState."""
+    from mockcti.wire.enums import AgentState
+
+    def confirm(msg, w):
+        if msg.TYPE is MT.SET_AGENT_STATE_REQ:
+            Scripted.reply(w, M.SetAgentStateConf(invoke_id=msg.invoke_id))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(confirm) as srv:
+        cti = await srv.client()
+        await cti.set_agent_state("login", password="1234")
+        await cti.set_agent_state("AGENT_STATE_READY")
+        await cti.set_agent_state(AgentState.AGENT_STATE_NOT_READY, reason=7)
+        sent = [m for m in srv.seen if m.TYPE is MT.SET_AGENT_STATE_REQ]
+        assert [m.agent_state for m in sent] == [AgentState.AGENT_STATE_LOGIN, AgentState.AGENT_STATE_READY,
+                                                 AgentState.AGENT_STATE_NOT_READY]
+        with pytest.raises(ValueError, match=r"^unknown agent state 'REDY'; known: LOGIN, LOGOUT, NOT_READY, READY"):
+            await cti.set_agent_state("REDY")
+        with pytest.raises(TypeError, match=r"^an agent state is an AgentState, its number or its name, not NoneType"):
+            await cti.set_agent_state(None)
+        assert len([m for m in srv.seen if m.TYPE is MT.SET_AGENT_STATE_REQ]) == 3  # nothing sent for those
+        await cti.close()
