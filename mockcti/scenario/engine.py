@@ -885,11 +885,11 @@ class ScenarioEngine:
                     score += 1
                 elif failed is None:
                     try:
-                        wanted = repr(substitute(p.value, env))
+                        wanted = _shown(match.message, p.field, substitute(p.value, env))
                     except KeyError:  # a ${name} never captured: the condition could not hold
                         wanted = f"{p.value!r} (no value)"
                     failed = (f"{p.field} {p.op} {wanted} failed: "
-                              f"got {getattr(r.message, p.field, None)!r}")
+                              f"got {_shown(r.message.TYPE, p.field, getattr(r.message, p.field, None))}")
             if failed is None and match.states is not None and r.state not in match.states:
                 failed = f"scenario state was {r.state!r}, not one of {list(match.states)}"
             if failed is None and match.agent is not None and r.agent != match.agent:
@@ -1085,3 +1085,22 @@ def _instances(item: Any, values: Any) -> Any:
             yield NamedArray(index=int(v["index"]), name=str(v["name"]), value=str(v["value"]))
         else:
             yield v
+
+
+def _shown(message_type: MessageType, attr: str, value: Any) -> str:
+    """``value`` as a near miss shows it: an enumerated field's number with its name
+    (``AGENT_STATE_READY (3)``; the scenario wrote the name, the numbers alone read "equals 3 failed:
+    got 0"), a list of them each so; anything else as its repr."""
+    from mockcti.wire.enums import enum_name
+    from mockcti.wire.render import field_enum
+
+    enum_cls = field_enum(message_type, attr)
+
+    def one(v: Any) -> str:
+        if enum_cls is not None and isinstance(v, int) and not isinstance(v, bool):
+            return f"{enum_name(enum_cls, v)} ({v})"
+        return repr(v)
+
+    if isinstance(value, (list, tuple)) and enum_cls is not None:
+        return "[" + ", ".join(one(v) for v in value) + "]"
+    return one(value)

@@ -88,7 +88,9 @@ def test_met_and_unmet_expectations(pytester: pytest.Pytester) -> None:
         "*ok   ready-agent: opens-once*",
         "*UNMET ready-agent: goes-ready - SET_AGENT_STATE_REQ: expected 1+ time(s), received 0*",
         "        at *scenarios/ready.yaml:9",  # where the scenario states it
-        "        closest: SET_AGENT_STATE_REQ from session 1 at *",
+        # the enumerated field by name, as the scenario wrote it (it read "agent_state equals 3 failed: got 0")
+        "        closest: SET_AGENT_STATE_REQ from session 1 at * s; agent_state equals AGENT_STATE_READY (3) "
+        "failed: got AGENT_STATE_LOGIN (0)",
     ])
     import json
 
