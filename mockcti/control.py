@@ -373,6 +373,16 @@ class ControlServer:
             raise ControlError(f"control host {self.host!r} is not a loopback address; the control API can reset "
                                "and disrupt the mock, so it listens on loopback only unless allowed "
                                "(--control-allow-remote / allow_remote=True)")
+        # the mock's hub, timers and connections belong to the loop it serves in: run from another
+        # (a ThreadedServer, the cti_server fixture, serves on a thread of its own) the API raced the
+        # server's thread, and a failover or fault failed with "Non-thread-safe operation invoked on an
+        # event loop other than the current one" (or, without asyncio's debug mode, did it unsafely)
+        running = asyncio.get_running_loop()
+        loops = {getattr(self.mock, "_loop", None), getattr(getattr(self.mock, "server", None), "_loop", None)}
+        if any(lp is not None and lp is not running and not lp.is_closed() for lp in loops):
+            raise ControlError("the mock server serves in another event loop (a ThreadedServer, such as the "
+                               "cti_server fixture, runs on a thread of its own); start the control API in the "
+                               "mock's loop: with a MockServer or AsyncServer (cti_async_server) in this one")
         self._initial_standby = bool(self.mock.hub.standby)
         self._base_config = self.mock.hub.center.config
         self._base_hub_config = self.mock.hub.config  # what a scenario's dialect: replaces, and unloading restores

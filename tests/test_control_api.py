@@ -745,6 +745,28 @@ async def test_keep_alive_and_expect_continue(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_mock_serving_in_another_loop_is_refused_with_the_reason():
+    """ControlServer(threaded.server) or ControlServer(threaded) (the cti_server fixture) in the test's
+    loop served its requests from the wrong thread: POST /failover answered 500 "Non-thread-safe
+    operation invoked on an event loop other than the current one" (under asyncio debug; without it,
+    it raced the server's thread). It is refused at start, naming what works."""
+    from mockcti.testing.fixtures import AsyncServer, ThreadedServer
+
+    with ThreadedServer() as threaded:
+        for mock in (threaded, threaded.server):
+            ctl = ControlServer(mock, "127.0.0.1", 0)
+            with pytest.raises(ControlError, match=r"^the mock server serves in another event loop \(a "
+                                                   r"ThreadedServer, such as the cti_server fixture, runs on a thread"):
+                await ctl.start()
+            assert ctl._server is None  # nothing listens
+    async with AsyncServer() as same_loop:  # the mock in this loop: the handle and its MockServer both work
+        for mock in (same_loop, same_loop.server):
+            async with ControlServer(mock, "127.0.0.1", 0) as ctl:
+                _, _, body = await call(ctl, "POST", "/failover", {"seconds": 0.01})
+                assert body["standby_seconds"] == 0.01 and body["dropped"] == [], body
+
+
+@pytest.mark.asyncio
 async def test_non_loopback_host_refused(mock):
     server, _ = mock
     with pytest.raises(ControlError, match="loopback"):
