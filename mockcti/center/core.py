@@ -2556,7 +2556,13 @@ class ContactCenter:
         party's ClearConnection (§7.2 Clear): CALL_CONNECTION_CLEARED to the sessions that watch the
         call, END_CALL to its agent; with fewer than two parties left the call ends (CALL_CLEARED,
         END_CALL, each agent left on it to its after-call state). A queued caller hanging up leaves
-        the queue. Raises KeyError for an unknown call or a device that is not on it."""
+        the queue. Raises KeyError for an unknown call or a device that is not on it, TypeError for a
+        CallID that is no integer or a device that is no text (a CallID as text, "16777500", read
+        "unknown call 16777500; calls: [16777500]")."""
+        if isinstance(call_id, bool) or not isinstance(call_id, int):
+            raise TypeError(f"a CallID is an integer, not {type(call_id).__name__} {call_id!r}")
+        if device is not None and not isinstance(device, str):
+            raise TypeError(f"a device is text (the party's phone number), not {type(device).__name__} {device!r}")
         call = self.calls.get(call_id)
         if call is None:
             raise KeyError(f"unknown call {call_id}; calls: {sorted(self.calls)}")

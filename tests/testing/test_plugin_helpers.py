@@ -171,6 +171,11 @@ def test_center_actions(server: ThreadedServer) -> None:
     # the caller gives up while 1003's phone rings: the call ends, 1003 goes to the after-call state
     with pytest.raises(KeyError, match="'999' is not on call"):
         server.hang_up(call_id, "999")
+    # the wrong types: a TypeError saying so ("unknown call 16777500; calls: [16777500]" for the text)
+    with pytest.raises(TypeError, match=rf"^a CallID is an integer, not str '{call_id}'$"):
+        server.hang_up(str(call_id))
+    with pytest.raises(TypeError, match=r"^a device is text \(the party's phone number\), not int 555$"):
+        server.hang_up(call_id, 555)
     server.hang_up(call_id)
     assert server.call(lambda hub, now: call_id in hub.center.calls) is False
     assert server.agent_state("1003") == "AGENT_STATE_READY"  # back from RESERVED: the after-call state
