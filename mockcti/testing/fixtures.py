@@ -227,6 +227,15 @@ def _check_rules(rule_ids: Iterable[Any]) -> None:
                              + "; mockcti.report.rule_catalog() lists them")
 
 
+def _check_agent(hub: Hub, agent_id: Any) -> None:
+    """KeyError naming the known agents for an unknown one; TypeError for an ID that is no text (1001
+    read "unknown agent 1001; known: ['1001', ...]")."""
+    if not isinstance(agent_id, str):
+        raise TypeError(f"an agent ID is text, not {type(agent_id).__name__} {agent_id!r}")
+    if agent_id not in hub.center.agents:
+        raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+
+
 class ServerHelpers:
     """Journal assertions and contact-center actions shared by both server handles.
 
@@ -402,8 +411,8 @@ class ServerHelpers:
         call event can carry is a ValueError naming the field, before any call exists."""
 
         def go(hub: Hub, now: float) -> int:
-            if agent is not None and agent not in hub.center.agents:
-                raise KeyError(f"unknown agent {agent!r}; known: {sorted(hub.center.agents)}")
+            if agent is not None:
+                _check_agent(hub, agent)
             if csq is not None and hub.center.config.csq(csq) is None:
                 raise KeyError(f"unknown CSQ {csq!r}; known: {[c.name for c in hub.center.config.csqs]}")
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
@@ -447,8 +456,7 @@ class ServerHelpers:
             raise ValueError(f"{AgentState(state).name} is set by the center as calls come and go; settable: {settable}")
 
         def go(hub: Hub, now: float) -> str:
-            if agent_id not in hub.center.agents:
-                raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+            _check_agent(hub, agent_id)
             deliveries = hub.center.set_agent_state(now, agent_id, state, reason)  # ValueError: nothing changed
             hub.journal.record("happening", now, None, what="test agent state", agent=agent_id,
                                state=AgentState(state).name)
@@ -462,8 +470,7 @@ class ServerHelpers:
         known agents for an unknown one, as :meth:`set_agent_state` and :meth:`deliver_call` do."""
 
         def go(hub: Hub, now: float) -> str:
-            if agent_id not in hub.center.agents:
-                raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+            _check_agent(hub, agent_id)
             return hub.center.agents[agent_id].state.name
 
         return self.call(go)

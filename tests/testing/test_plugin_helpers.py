@@ -164,8 +164,9 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.deliver_call(agent="9999")
     with pytest.raises(KeyError, match=r"^\"unknown agent '9999'; known: \['1001', '1002', '1003', '1004'\]\"$"):
         server.agent_state("9999")  # was a bare KeyError('9999')
-    with pytest.raises(KeyError, match=r"unknown agent 1003; known: \['1001'"):  # an ID is text
-        server.agent_state(1003)
+    for helper in (server.agent_state, server.set_agent_state, server.deliver_call):  # an ID is text
+        with pytest.raises(TypeError, match=r"^an agent ID is text, not int 1003$"):  # ("unknown agent 1003")
+            helper(1003, *(("READY",) if helper == server.set_agent_state else ()))
     with pytest.raises(ValueError, match="unknown journal entry kind"):
         server.events("message")
     # the caller gives up while 1003's phone rings: the call ends, 1003 goes to the after-call state
