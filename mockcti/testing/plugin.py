@@ -69,6 +69,25 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(path, *, seed=None): run the cti_server fixture with this mockcti scenario file "
         "(relative to the test file, then rootdir); unmet expectations fail the test at teardown")
+    _check_report_dir(config)
+
+
+def _check_report_dir(config: pytest.Config) -> None:
+    """A report directory that cannot be made (a file of that name, or a file among its parents) is a
+    usage error before any test runs, as for ``mockcti serve --report``: it was found at the teardown
+    of every test that used a server, each test an error with the traceback of the mkdir."""
+    directory = _report_dir(config)
+    if directory is None:
+        return
+    existing = directory
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.is_dir():
+        return
+    what = "--cti-report" if config.getoption("cti_report", default=None) else "ini option cti_report:"
+    why = ("not a directory (a file of that name exists)" if existing == directory
+           else f"{existing} is a file, not a directory")
+    raise pytest.UsageError(f"{what} {directory}: {why}")
 
 
 # -- helpers ------------------------------------------------------------------------------------------

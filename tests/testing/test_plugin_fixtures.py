@@ -283,6 +283,27 @@ def test_the_factory_finds_a_center_file_next_to_the_test_as_it_finds_a_scenario
                                  "'nowhere.toml' not found (looked at *tests/nowhere.toml, *nowhere.toml)*"])
 
 
+def test_a_cti_report_path_that_is_a_file_is_a_usage_error_before_any_test(pytester: pytest.Pytester) -> None:
+    """--cti-report naming a file (or a path below one) failed at the teardown of every test that used a
+    server, each passing test an error with the traceback of the mkdir; now pytest stops at once."""
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            pass
+    """)
+    (pytester.path / "reports").write_text("")
+    result = run(pytester, "--cti-report", "reports")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --cti-report *reports: not a directory (a file of that name exists)"])
+    result = run(pytester, "--cti-report", "reports/sub")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --cti-report *reports/sub: *reports is a file, not a directory"])
+    result = run(pytester, "-o", "cti_report=reports")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: ini option cti_report: *reports: not a directory*"])
+    run(pytester, "--cti-report", "new/reports").assert_outcomes(passed=1)  # a directory still to make is fine
+    assert (pytester.path / "new" / "reports" / "test_a_cti_report_path_that_is_a_file_is_a_usage_error_before_any_test.py_test_it" / "summary.json").is_file()
+
+
 def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
     """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
     report directory (two of three reports used to be overwritten)."""
