@@ -251,6 +251,19 @@ class ServerHelpers:
     def call(self, fn: Callable[[Hub, float], Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _check_may_block(self) -> None:
+        """A blocking wait in the loop the server serves in stops the server too: a usage error."""
+        loop = getattr(self.server, "_loop", None) if self.server is not None else None
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread: waiting blocks nothing of the server's
+            return
+        if loop is running:
+            raise RuntimeError("wait_received/wait_until block the event loop the mock server serves in, so "
+                               "nothing a client sends could be read meanwhile; in an async test with "
+                               "cti_async_server await what the client gets back (its confirmation or event), "
+                               "then assert_received; or use cti_server, which serves on a thread of its own")
+
     # -- reading the journal --------------------------------------------------------------------
 
     def events(self, kind: str | None = None, *, session: int | None = None) -> list[Entry]:
@@ -376,8 +389,11 @@ class ServerHelpers:
 
     def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.01) -> Any:
         """Poll ``predicate()`` (on the calling thread) until it is truthy; return its value.
-        Raises AssertionError after ``timeout`` seconds. Do not use from a test whose client
-        runs in the same loop as the server (:class:`AsyncServer`): the loop would be blocked."""
+        Raises AssertionError after ``timeout`` seconds. Called in the event loop the server serves
+        in (an :class:`AsyncServer`, ``cti_async_server``, from its async test) it is a RuntimeError at
+        once: the wait would block that loop, so nothing the client sent could arrive meanwhile (it
+        failed after the timeout, "nothing was received", whatever the client had sent)."""
+        self._check_may_block()
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()
@@ -389,7 +405,9 @@ class ServerHelpers:
 
     def wait_received(self, message_type: MessageType | str | int, *, timeout: float = 5.0,
                       session: int | None = None, **field_equals: Any) -> list[dict[str, Any]]:
-        """:meth:`assert_received`, retried until it passes or ``timeout`` runs out."""
+        """:meth:`assert_received`, retried until it passes or ``timeout`` runs out (not in the server's
+        own event loop: see :meth:`wait_until`)."""
+        self._check_may_block()
         deadline = time.monotonic() + timeout
         while True:
             try:

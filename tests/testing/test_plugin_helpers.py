@@ -242,6 +242,29 @@ def test_deliver_call_with_named_variables_and_arrays(server: ThreadedServer) ->
         assert ev.named_arrays == items
 
 
+def test_waiting_in_the_servers_own_loop_is_a_usage_error_at_once() -> None:
+    """cti_async_server.wait_received(...) in its async test blocked the loop the server serves in: the
+    HEARTBEAT_REQ the client had sent could not be read, and after the timeout the assertion said
+    "found 0 matching" — a client that did send it. Now a RuntimeError at once, saying why."""
+    from mockcti.testing.fixtures import AsyncServer
+    from mockcti.wire.messages import HeartbeatReq
+
+    async def main() -> None:
+        async with AsyncServer() as srv:
+            async with await CTIClient.connect(srv.host, srv.port) as cti:
+                await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+                await cti.request(HeartbeatReq(invoke_id=0))
+                for wait in (lambda: srv.wait_received("HEARTBEAT_REQ", timeout=60),
+                             lambda: srv.wait_until(lambda: srv.received("HEARTBEAT_REQ"), timeout=60)):
+                    with pytest.raises(RuntimeError, match=r"^wait_received/wait_until block the event loop the "
+                                                           r"mock server serves in"):
+                        wait()
+                srv.assert_received("HEARTBEAT_REQ", count=1)  # what to do instead, once the CONF came
+            srv.assert_received("CLOSE_REQ", count=1)  # the client's close() awaited the CLOSE_CONF
+
+    asyncio.run(main())
+
+
 def test_wait_received_times_out_with_the_listing(server: ThreadedServer) -> None:
     with pytest.raises(AssertionError, match="nothing was received"):
         server.wait_received("OPEN_REQ", timeout=0.2)
