@@ -933,7 +933,9 @@ class ContactCenter:
         if isinstance(reason, bool) or not isinstance(reason, int) or not 0 <= reason <= 0xFFFF:
             raise ValueError(f"reason code must be an integer in 0..65535 (EventReasonCode), got {reason!r}")
         out: list[Delivery] = []
-        agent = self.agents[agent_id]
+        agent = self.agents.get(agent_id)
+        if agent is None:  # (a bare KeyError('9999') before)
+            raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(self.agents)}")
         want = AS(state)
         if want not in SETTABLE_AGENT_STATES:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "

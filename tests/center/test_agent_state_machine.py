@@ -329,3 +329,16 @@ def test_forced_flag_2_with_a_state_other_than_login_is_refused(sid, kw, state):
     assert d.message.text == ("ForcedFlag 2 (authenticate only, no state change) goes with AgentState LOGIN, "
                               f"not {state.name}")
     assert (c.agents["1001"].state, c.agents["1001"].reason) == before
+
+
+def test_a_supervisors_change_names_what_is_wrong_with_it():
+    """ContactCenter.set_agent_state (the supervisor's, the administration's) of an unknown agent was a
+    bare KeyError('9999'); a reason code no AGENT_STATE_EVENT can carry (a USHORT) changed the state and
+    the event could not be encoded. Each is refused naming it, nothing changes."""
+    c = _center()
+    with pytest.raises(KeyError, match=r"^\"unknown agent '9999'; known: \['1001', '1002', '1003', '1004'\]\"$"):
+        c.set_agent_state(1.0, "9999", AS.AGENT_STATE_LOGIN)
+    for bad in (-1, 65536, "7", None):
+        with pytest.raises(ValueError, match=r"^reason code must be an integer in 0\.\.65535 \(EventReasonCode\)"):
+            c.set_agent_state(1.0, "1001", AS.AGENT_STATE_LOGIN, bad)
+    assert c.agents["1001"].state is AS.AGENT_STATE_LOGOUT
