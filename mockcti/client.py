@@ -270,7 +270,7 @@ class CTIClient:
 
     # -- events -------------------------------------------------------------------------------
 
-    async def next_event(self, *types: MessageType, timeout: float = 5.0,
+    async def next_event(self, *types: MessageType | int | str, timeout: float | None = 5.0,
                          where: Callable[[Message], bool] | None = None) -> Message:
         """The next unsolicited message (of one of ``types``, matching ``where``); others are skipped.
 
@@ -278,18 +278,18 @@ class CTIClient:
         closed connection, :class:`ConnectionClosed` (at once, not after ``timeout``). A type is a
         :class:`MessageType`, its number or its name (``"CALL_DELIVERED_EVENT"``); anything else is an
         error at once (a name used to match nothing: the wait ran out its timeout). TimeoutError says
-        what was awaited."""
+        what was awaited; ``timeout=None`` waits without a limit (as ``request(timeout=None)`` does)."""
         types = tuple(_message_type(t) for t in types)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = None if timeout is None else loop.time() + timeout
         events = self._events
         while True:
             if not events.empty():
                 ev = events.get_nowait()
             else:
-                remaining = deadline - loop.time()
+                remaining = None if deadline is None else deadline - loop.time()
                 try:
-                    if remaining <= 0:
+                    if remaining is not None and remaining <= 0:
                         raise TimeoutError
                     ev = await asyncio.wait_for(events.get(), remaining)
                 except TimeoutError:  # (wait_for's own has no text)
@@ -302,8 +302,9 @@ class CTIClient:
             if (not types or ev.TYPE in types) and (where is None or where(ev)):
                 return ev
 
-    async def events_until(self, last: MessageType, *, timeout: float = 5.0) -> list[Message]:
-        """Every event up to and including the first of type ``last``."""
+    async def events_until(self, last: MessageType | int | str, *, timeout: float | None = 5.0) -> list[Message]:
+        """Every event up to and including the first of type ``last`` (given as next_event takes a type)."""
+        last = _message_type(last)
         out = []
         while True:
             ev = await self.next_event(timeout=timeout)

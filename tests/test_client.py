@@ -351,6 +351,11 @@ async def test_timeouts_say_what_was_awaited_and_a_type_given_by_name_is_awaited
         srv.reply(srv.writers[0], M.SystemEvent(system_event_id=4))
         assert (await cti.next_event("SYSTEM_EVENT", timeout=5)).system_event_id == 3
         assert (await cti.next_event(int(MT.SYSTEM_EVENT), timeout=5)).system_event_id == 4
+        # no limit: timeout=None (as request(timeout=None)); it was "unsupported operand type(s) for +"
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=5))
+        assert (await cti.next_event(MT.SYSTEM_EVENT, timeout=None)).system_event_id == 5
+        srv.reply(srv.writers[0], M.SystemEvent(system_event_id=6))
+        assert [ev.TYPE for ev in await cti.events_until("SYSTEM_EVENT", timeout=None)] == [MT.SYSTEM_EVENT]
         await cti.close()
 
 
