@@ -573,6 +573,7 @@ class ThreadedServer(ServerHelpers):
         if failure:
             self._thread.join(self.start_timeout)
             self._thread = None
+            self.server = None  # never served: no journal, no report (the factory wrote a passing one)
             raise failure[0]
         assert self.server is not None
         self.host, self.port = self.server.host, self.server.port

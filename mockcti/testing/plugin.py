@@ -283,12 +283,14 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
                 if problem:
                     problems.append(problem)
     finally:
-        for i, server in enumerate(made):
+        n = 0  # -N: the N-th server that started (one whose start failed has none)
+        for server in made:
             try:
                 server.stop()
             finally:
                 if server.server is not None:
-                    _write_report(request, server, str(i + 1))
+                    n += 1
+                    _write_report(request, server, str(n))
     _fail_if(problems)
 
 

@@ -304,6 +304,24 @@ def test_a_cti_report_path_that_is_a_file_is_a_usage_error_before_any_test(pytes
     assert (pytester.path / "new" / "reports" / "test_a_cti_report_path_that_is_a_file_is_a_usage_error_before_any_test.py_test_it" / "summary.json").is_file()
 
 
+def test_a_factory_server_that_failed_to_start_has_no_report(pytester: pytest.Pytester) -> None:
+    """A factory server whose start failed (its port in use) left a passing, empty report under -1, and
+    the server that did start came out as -2."""
+    pytester.makepyfile("""
+        import pytest
+
+        def test_it(cti_server_factory):
+            first = cti_server_factory()
+            with pytest.raises(OSError):
+                cti_server_factory(port=first.port)
+            cti_server_factory()
+    """)
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=1)
+    assert sorted(p.name for p in (pytester.path / "out").iterdir()) == [
+        "test_a_factory_server_that_failed_to_start_has_no_report.py_test_it-1",
+        "test_a_factory_server_that_failed_to_start_has_no_report.py_test_it-2"]
+
+
 def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
     """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
     report directory (two of three reports used to be overwritten)."""
