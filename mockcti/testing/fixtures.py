@@ -500,7 +500,20 @@ def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None
         center = engine.build_center()
     if engine is not None and hub_config is None and hasattr(engine, "hub_config"):
         hub_config = engine.hub_config()  # the scenario's dialect: profile and version range
-    config = server_config or ServerConfig(host=host, port=port, shutdown_grace=DEFAULT_SHUTDOWN_GRACE)
+    if server_config is None:
+        config = ServerConfig(host=host, port=port, shutdown_grace=DEFAULT_SHUTDOWN_GRACE)
+    else:
+        # the handle's host and port decide (127.0.0.1, a free port): a server_config given for its limits
+        # bound ServerConfig's default port, 42027 (a second such server: "address already in use")
+        import dataclasses
+
+        default = ServerConfig()
+        for name, mine in (("host", host), ("port", port)):
+            theirs = getattr(server_config, name)
+            if theirs != getattr(default, name) and theirs != mine:
+                raise ValueError(f"server_config.{name} is {theirs!r}, the server's {name} {mine!r}: the handle's "
+                                 f"host and port decide; pass {name}={theirs!r}")
+        config = dataclasses.replace(server_config, host=host, port=port)
     return MockServer(_center(center), config=config, hub_config=hub_config, journal=journal, engine=engine)
 
 

@@ -63,6 +63,20 @@ def test_context_manager_and_start_failure() -> None:
     assert not srv.running
 
 
+def test_a_server_config_keeps_the_handles_host_and_free_port() -> None:
+    """ThreadedServer(server_config=ServerConfig(close_linger=1)) bound ServerConfig's default port 42027
+    (port=0 was ignored): a second one, or one beside `mockcti serve`, failed "address already in use"."""
+    from mockcti.server import ServerConfig
+
+    with ThreadedServer(server_config=ServerConfig(close_linger=1)) as a, \
+            ThreadedServer(server_config=ServerConfig(close_linger=1)) as b:
+        assert a.port != 42027 and b.port != 42027 and a.port != b.port
+        assert a.server.config.close_linger == 1 and a.host == "127.0.0.1"
+    with pytest.raises(ValueError, match=r"^server_config\.port is 5555, the server's port 0: the handle's host "
+                                         r"and port decide; pass port=5555$"):
+        ThreadedServer(server_config=ServerConfig(port=5555)).start()
+
+
 def test_assert_received_passes_and_returns_the_messages(server: ThreadedServer) -> None:
     asyncio.run(_login(server))
     got = server.assert_received("SET_AGENT_STATE_REQ", count=2)
