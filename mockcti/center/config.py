@@ -100,6 +100,9 @@ def check_call_data(ani: str, dnis: str | None, variables: Mapping[str, str] | N
     named variables and arrays as :func:`named_call_data` says, which gives them back as the events
     carry them. The one check for the center (before a call exists), the control API, scenarios,
     center files and the pytest handle."""
+    if variables is not None and not isinstance(variables, Mapping):  # (a text's letters were taken for names)
+        raise CallDataError("variables", f"variables must be a mapping of call_variable1 .. call_variable10 to "
+                                         f"text, got {type_name(variables)}", ("variables",))
     for name in variables or ():
         if not (isinstance(name, str) and name.startswith("call_variable") and name in CALL_DATA_MAX):
             raise CallDataError(str(name), f"unknown call variable {name!r}; allowed: call_variable1 .. "

@@ -234,6 +234,12 @@ def test_deliver_call_with_named_variables_and_arrays(server: ThreadedServer) ->
         server.deliver_call(csq="Sales", named_variables={"user.id": "v" * 211})
     with pytest.raises(ValueError, match="^element 0 of named array 'user.items' must be text, got an integer"):
         server.deliver_call(csq="Sales", named_arrays={"user.items": [7]})
+    # call variables not given as a mapping: "dictionary update sequence element #0 has length 1; 2 is
+    # required" from dict(), or (the center's own check) each letter of a text taken for a variable's name
+    for bad, what in (("C-42", "text"), (["C-42"], "a list")):
+        with pytest.raises(ValueError, match=rf"^variables must be a mapping of call_variable1 \.\. call_variable10 "
+                                             rf"to text, got {what}$"):
+            server.deliver_call(csq="Sales", variables=bad)
     assert server.call(lambda hub, now: dict(hub.center.calls)) == {}
 
     async def desk() -> tuple:
