@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
 from mockcti.located import fmt_path, type_name
-from mockcti.server import stop_listening
+from mockcti.server import MockServer, stop_listening
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -338,6 +338,11 @@ class ControlServer:
     def __init__(self, mock_server: Any, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
                  engine_factory: Callable[[Any], Any] | None = None, seed: int = 0,
                  max_header_bytes: int | None = None, max_body_bytes: int | None = None) -> None:
+        # a fixtures' handle (AsyncServer, cti_async_server) stands for its MockServer: the handle has
+        # no run_actions, and a request refused in the hub (409) answered 500 "internal error"
+        inner = getattr(mock_server, "server", None)
+        if not isinstance(mock_server, MockServer) and isinstance(inner, MockServer):
+            mock_server = inner
         self.mock = mock_server
         self.host = host
         self.port = port

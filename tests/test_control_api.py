@@ -764,6 +764,12 @@ async def test_a_mock_serving_in_another_loop_is_refused_with_the_reason():
             async with ControlServer(mock, "127.0.0.1", 0) as ctl:
                 _, _, body = await call(ctl, "POST", "/failover", {"seconds": 0.01})
                 assert body["standby_seconds"] == 0.01 and body["dropped"] == [], body
+                # a request the hub refuses is its 409 (through the handle: 500, "'AsyncServer' object has
+                # no attribute 'run_actions'")
+                await call(ctl, "POST", "/agents/1003/state", {"state": "LOGIN"}, expect=None)
+                _, _, body = await call(ctl, "POST", "/agents/1003/state", {"state": "LOGIN"}, expect=409)
+                assert body["error"] == "agent 1003 is already logged in (NOT_READY)", body
+                await call(ctl, "POST", "/agents/1003/state", {"state": "LOGOUT"})
 
 
 @pytest.mark.asyncio
