@@ -70,6 +70,26 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path, *, seed=None): run the cti_server fixture with this mockcti scenario file "
         "(relative to the test file, then rootdir); unmet expectations fail the test at teardown")
     _check_report_dir(config)
+    if pytest_asyncio is None:
+        _without_asyncio(config, "(pip install pytest-asyncio)")
+    elif not config.pluginmanager.has_plugin("asyncio"):
+        _without_asyncio(config, "active (it is disabled: -p no:asyncio)")
+
+
+def _without_asyncio(config: pytest.Config, why: str) -> None:
+    """``cti_async_server`` as a usage error: without pytest-asyncio it was "fixture not found", with it
+    disabled pytest's "requested an async fixture ... with no plugin" and then an internal AssertionError
+    in the next test. (Registered after this module, its fixture is the one used.)"""
+    import types
+
+    @pytest.fixture(name="cti_async_server")
+    def unavailable() -> NoReturn:
+        _usage(f"cti_async_server runs in the test's event loop, which needs pytest-asyncio {why}; "
+               "cti_server serves sync and async tests alike from a thread of its own")
+
+    holder = types.ModuleType("mockcti_without_asyncio")
+    holder.cti_async_server = unavailable  # type: ignore[attr-defined]
+    config.pluginmanager.register(holder, "mockcti-without-asyncio")
 
 
 def _check_report_dir(config: pytest.Config) -> None:

@@ -322,6 +322,35 @@ def test_a_factory_server_that_failed_to_start_has_no_report(pytester: pytest.Py
         "test_a_factory_server_that_failed_to_start_has_no_report.py_test_it-2"]
 
 
+def test_cti_async_server_without_pytest_asyncio_is_a_usage_error(pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With pytest-asyncio disabled (-p no:asyncio) the first test got pytest's "requested an async fixture
+    ... with no plugin" and the next an internal AssertionError of pytest's; without it installed,
+    "fixture 'cti_async_server' not found". Each is now a usage error naming what is missing."""
+    import mockcti.testing.plugin as plugin
+
+    pytester.makepyfile("""
+        async def test_async(cti_async_server):
+            pass
+
+        def test_sync(cti_async_server):
+            pass
+
+        def test_threaded(cti_server):
+            assert cti_server.port
+    """)
+    result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1, errors=2)
+    assert result.stdout.str().count("mockcti usage error: cti_async_server runs in the test's event loop, which "
+                                     "needs pytest-asyncio active (it is disabled: -p no:asyncio)") == 2
+    result.stdout.no_fnmatch_line("*AssertionError*")
+    monkeypatch.setattr(plugin, "pytest_asyncio", None)  # not installed
+    result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*mockcti usage error: cti_async_server runs in the test's event loop, which needs "
+                                 "pytest-asyncio (pip install pytest-asyncio)*"])
+
+
 def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) -> None:
     """Ids that read alike once made safe for a file name ([a b], [a_b], [a/b]) each get their own
     report directory (two of three reports used to be overwritten)."""
