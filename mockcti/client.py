@@ -62,16 +62,31 @@ def _message_type(t: Any) -> MessageType:
     raise TypeError(f"a message type is a MessageType, its number or its name, not {type(t).__name__} {t!r}")
 
 
+def _code(reply: Message, attr: str) -> str:
+    """``13 E_CTI_INVALID_CALLID``: a code of ``reply`` with its name (the number alone if it has none)."""
+    from mockcti.wire.enums import enum_name
+    from mockcti.wire.render import field_enum
+
+    value = getattr(reply, attr, None)
+    enum_cls = field_enum(reply.TYPE, attr)
+    if enum_cls is None or not isinstance(value, int):
+        return str(value)
+    name = enum_name(enum_cls, value)
+    return str(value) if name in (str(value), f"UNKNOWN({value})") else f"{value} {name}"
+
+
 class RequestFailed(Exception):
     """The server answered a request with FAILURE_CONF or CONTROL_FAILURE_CONF."""
 
     def __init__(self, request: Message, reply: Message) -> None:
         self.request = request
         self.reply = reply
+        # each code with its name (the test read "FAILURE_CONF status 13" and had to look 13 up)
         if isinstance(reply, FailureConf):
-            what = f"FAILURE_CONF status {reply.status}"
+            what = f"FAILURE_CONF status {_code(reply, 'status')}"
         else:
-            what = f"CONTROL_FAILURE_CONF failure_code {reply.failure_code} ccx_error_code {reply.ccx_error_code}"
+            what = (f"CONTROL_FAILURE_CONF failure_code {_code(reply, 'failure_code')} "
+                    f"ccx_error_code {_code(reply, 'ccx_error_code')}")
         text = getattr(reply, "text", None)
         super().__init__(f"{request.TYPE.name} refused: {what}" + (f" ({text})" if text else ""))
 

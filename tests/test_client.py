@@ -278,6 +278,29 @@ async def test_failure_conf_raises_request_failed_and_client_password_is_sent():
         with pytest.raises(RequestFailed) as exc:
             await cti.request(_hold(), timeout=5)
         assert exc.value.status == 4
+        # each code with its name (it read "FAILURE_CONF status 4" alone)
+        assert str(exc.value) == "HOLD_CALL_REQ refused: FAILURE_CONF status 4 E_CTI_SESSION_NOT_OPEN (no such call)"
+        await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_request_failed_names_the_codes_of_a_control_failure_conf():
+    from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
+
+    def refuse(msg, w):
+        if msg.TYPE is MT.HOLD_CALL_REQ:
+            Scripted.reply(w, M.ControlFailureConf(invoke_id=msg.invoke_id, failure_code=int(
+                ControlFailureCode.CF_INVALID_OBJECT_STATE), ccx_error_code=int(CCXErrorCode.CCX_AGENT_DEVICE_BUSY)))
+        else:
+            Scripted.reply(w, default_reply(msg))
+
+    async with Scripted(refuse) as srv:
+        cti = await srv.client()
+        with pytest.raises(RequestFailed) as exc:
+            await cti.request(_hold(), timeout=5)
+        assert str(exc.value) == (f"HOLD_CALL_REQ refused: CONTROL_FAILURE_CONF failure_code "
+                                  f"{int(ControlFailureCode.CF_INVALID_OBJECT_STATE)} CF_INVALID_OBJECT_STATE "
+                                  f"ccx_error_code 88005 CCX_AGENT_DEVICE_BUSY")
         await cti.close()
 
 
