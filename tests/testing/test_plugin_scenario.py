@@ -102,7 +102,7 @@ def test_met_and_unmet_expectations(pytester: pytest.Pytester) -> None:
 
 
 @needs_engine
-def test_what_a_blocking_client_sent_before_it_closed_is_verified(pytester: pytest.Pytester) -> None:
+def test_what_a_blocking_client_sent_before_it_closed_is_verified_and_reported(pytester: pytest.Pytester) -> None:
     """A blocking client returns from sendall at once: its last request, then its close, were still in
     the server's socket when the teardown verified the scenario, and the expectation was unmet in about
     one run in four. The fixtures let the server read what reached it before they verify."""
@@ -119,6 +119,11 @@ def test_what_a_blocking_client_sent_before_it_closed_is_verified(pytester: pyte
             with socket.create_connection((cti_server.host, cti_server.port), timeout=5) as s:
                 s.sendall(encode(HeartbeatReq(invoke_id=1), Dialect.uccx(18)))
 
+        @pytest.mark.parametrize("i", range(60))
+        def test_no_scenario(cti_server, i):  # its report
+            with socket.create_connection((cti_server.host, cti_server.port), timeout=5) as s:
+                s.sendall(encode(HeartbeatReq(invoke_id=1), Dialect.uccx(18)))
+
         @pytest.mark.cti_scenario("hb.yaml")
         @pytest.mark.parametrize("i", range(20))
         def test_factory(cti_server, cti_server_factory, i):
@@ -127,7 +132,13 @@ def test_what_a_blocking_client_sent_before_it_closed_is_verified(pytester: pyte
                 with socket.create_connection((srv.host, srv.port), timeout=5) as s:
                     s.sendall(encode(HeartbeatReq(invoke_id=1), Dialect.uccx(18)))
     """)
-    pytester.runpytest(*QUIET).assert_outcomes(passed=80)
+    pytester.runpytest(*QUIET, "--cti-report", "reports").assert_outcomes(passed=140)
+    # the reports count it too, with or without a scenario (one in five said messages_in 0)
+    import json
+
+    summaries = list((pytester.path / "reports").glob("*test_no_scenario*/summary.json"))
+    assert len(summaries) == 60
+    assert [json.loads(p.read_text())["counts"]["messages_in"] for p in summaries] == [1] * 60
 
 
 @needs_engine
