@@ -135,6 +135,29 @@ def test_an_assertion_that_could_never_match_is_a_usage_error(server: ThreadedSe
         server.assert_no_violations(rules=["PROTO-NO-CLOSE", "PROTO-NO-CLSE"])
 
 
+def test_reads_after_a_blocking_client_left_see_what_it_did(server: ThreadedServer) -> None:
+    """A blocking client that opened a session and left without CLOSE_REQ: assert_no_violations() right
+    after passed four times in five (PROTO-NO-CLOSE was recorded once the server had read the close), and
+    assert_received of its last request failed as often. Each read of the journal settles first."""
+    from mockcti.wire.messages import HeartbeatReq, OpenReq
+
+    for i in range(30):
+        with socket.create_connection((server.host, server.port), timeout=5) as s:
+            s.sendall(encode(OpenReq(invoke_id=1, version_number=18, idle_timeout=60, services_requested=0x10,
+                                     call_msg_mask=0, agent_state_mask=0, config_msg_mask=0,
+                                     client_id=f"c{i}", client_password=b""), Dialect.uccx(18)))
+            fb, frames = FrameBuffer(), []
+            for _ in range(50):
+                if frames:
+                    break
+                frames = fb.feed(s.recv(4096))
+            s.sendall(encode(HeartbeatReq(invoke_id=2), Dialect.uccx(18)))
+        server.assert_received("HEARTBEAT_REQ", count=i + 1)
+        with pytest.raises(AssertionError, match=rf"^{i + 1} violation\(s\) of rule\(s\) PROTO-NO-CLOSE"):
+            server.assert_no_violations(rules="PROTO-NO-CLOSE")
+    assert server.report()["counts"]["violations"] == 30
+
+
 def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> None:
     server.assert_no_violations()
     with socket.create_connection((server.host, server.port), timeout=5) as s:  # heartbeat before OPEN_REQ
