@@ -194,6 +194,11 @@ class Hub:
 
     def __init__(self, center: ContactCenter, *, config: HubConfig | None = None, journal: Journal | None = None,
                  engine: Engine | None = None) -> None:
+        # a wrong type was taken, and every connection then reset by an internal error (a dict's .session)
+        for name, value, cls in (("center", center, ContactCenter), ("config", config, HubConfig),
+                                 ("journal", journal, Journal)):
+            if value is not None and not isinstance(value, cls):
+                raise TypeError(f"the hub's {name} is a {cls.__name__}, not {type(value).__name__} {value!r:.80}")
         self.center = center
         self.config = config or HubConfig()
         self.journal = journal if journal is not None else Journal()

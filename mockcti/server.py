@@ -251,6 +251,8 @@ class MockServer:
         if not isinstance(center, ContactCenter):  # None, a CenterConfig or a mapping; TypeError otherwise
             center = ContactCenter(as_center_config(
                 center, "MockServer", "a ContactCenter, a CenterConfig, a mapping in a center file's shape or None"))
+        if config is not None and not isinstance(config, ServerConfig):  # ('dict' object has no attribute ...)
+            raise TypeError(f"MockServer's config is a ServerConfig, not {type(config).__name__} {config!r:.80}")
         self.config = config or ServerConfig()
         self._clock = clock
         self._t0 = clock()

@@ -46,6 +46,8 @@ _MAX_LISTED = 60  # messages listed in a failed assertion
 def hub_config_for(profile: Any = None, hub_config: HubConfig | None = None) -> HubConfig | None:
     """``profile`` ("uccx" or "ucce", or a :class:`~mockcti.wire.dialect.Profile`, e.g. one with other
     message numbers) applied to ``hub_config`` (or the default HubConfig)."""
+    if hub_config is not None and not isinstance(hub_config, HubConfig):
+        raise TypeError(f"hub_config is a HubConfig, not {type(hub_config).__name__} {hub_config!r:.80}")
     if profile is None:
         return hub_config
     import dataclasses

@@ -77,6 +77,22 @@ def test_a_server_config_keeps_the_handles_host_and_free_port() -> None:
         ThreadedServer(server_config=ServerConfig(port=5555)).start()
 
 
+def test_configurations_of_the_wrong_type_are_refused_naming_them() -> None:
+    """hub_config={...} (a dict) was taken: the server started, and every connection was then reset by an
+    internal error ('dict' object has no attribute 'session'); MockServer(config={...}) failed with
+    "'dict' object has no attribute 'fair_read_bytes'". Each is a TypeError naming what is expected."""
+    from mockcti.server import MockServer
+
+    with pytest.raises(TypeError, match=r"^hub_config is a HubConfig, not dict \{'session': None\}$"):
+        ThreadedServer(hub_config={"session": None}).start()
+    with pytest.raises(TypeError, match=r"^hub_config is a HubConfig, not dict"):
+        ThreadedServer(profile="ucce", hub_config={"session": None})
+    with pytest.raises(TypeError, match=r"^the hub's journal is a Journal, not str 'x'$"):
+        ThreadedServer(journal="x").start()
+    with pytest.raises(TypeError, match=r"^MockServer's config is a ServerConfig, not dict \{'port': 0\}$"):
+        MockServer(config={"port": 0})
+
+
 def test_assert_received_passes_and_returns_the_messages(server: ThreadedServer) -> None:
     asyncio.run(_login(server))
     got = server.assert_received("SET_AGENT_STATE_REQ", count=2)
