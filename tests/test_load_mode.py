@@ -738,7 +738,7 @@ def test_unread_journal_counts_messages_without_rendering_them(monkeypatch):
 
     kept = _drive(Journal()).journal
     calls = []
-    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m: calls.append(m) or {})
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m, **kw: calls.append(m) or {})
     quiet = _drive(Journal(keep=False)).journal
     assert calls == []  # nobody keeps or reads it: not rendered
     assert quiet.counts["in"] == kept.counts["in"] == 6 and quiet.counts["out"] == kept.counts["out"] == 6
@@ -793,7 +793,7 @@ def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(m
 
     renders = []
     real = mockcti.journal.message_to_dict
-    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m: renders.append(m) or real(m))
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m, **kw: renders.append(m) or real(m, **kw))
     out = io.StringIO()
     journal = Journal(keep=False)
     trace = Trace(out, json_lines=json_lines, verbose=False, level=level)

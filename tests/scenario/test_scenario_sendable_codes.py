@@ -200,7 +200,7 @@ def test_codes_of_the_right_kind_in_raw_fields_are_their_numbers():
     # enumerations that are not codes: another enumeration's name was its number here, silently
     # (SYS_TEXT_FYI is 1: AGENT_STATE_LOGOUT), and a short name had no suggestion
     ("AGENT_STATE_EVENT", "agent_state", "SYS_TEXT_FYI",
-     ("SYS_TEXT_FYI is a name of SystemEventID", "AGENT_STATE_EVENT.agent_state takes an AgentState name")),
+     ("SYS_TEXT_FYI is a name of IcmSystemEventID/SystemEventID", "AGENT_STATE_EVENT.agent_state takes an AgentState name")),
     ("AGENT_STATE_EVENT", "agent_state", "E_CTI_INVALID_FIELD", ("E_CTI_INVALID_FIELD is a uccx_status code",)),
     ("AGENT_STATE_EVENT", "agent_state", "READY", ("unknown name 'READY'", "closest: ", "AGENT_STATE_READY")),
     ("CALL_HELD_EVENT", "event_cause", "AGENT_STATE_HOLD",
