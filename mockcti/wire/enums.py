@@ -331,16 +331,6 @@ ICM_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
     MessageType.CONFIG_MRD_EVENT,
 })
 
-PROVISIONAL_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
-    MessageType.CONFIG_TERMINAL_EVENT,
-    MessageType.QUERY_AGENT_QUEUE_STATISTICS_REQ,
-    MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF,
-    MessageType.QUERY_QUEUE_STATISTICS_REQ,
-    MessageType.QUERY_QUEUE_STATISTICS_CONF,
-    MessageType.QUERY_SUMMARY_STATISTICS_REQ,
-    MessageType.QUERY_SUMMARY_STATISTICS_CONF,
-})
-
 #: UCCX messages that ICM's CTI Server does not have (reference §4: "UCCX-only messages whose number is
 #: unknown"; the ICM guides' message tables, v9-v24, have no queue/summary statistics of this kind: ICM's are
 #: QUERY_AGENT_STATISTICS / QUERY_SKILL_GROUP_STATISTICS, 112-115). The ucce profile leaves them out of its
@@ -353,6 +343,10 @@ UCCX_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
     MessageType.QUERY_SUMMARY_STATISTICS_REQ,
     MessageType.QUERY_SUMMARY_STATISTICS_CONF,
 })
+
+#: messages whose wire number no source gives (placeholders, configurable): the UCCX-only statistics and
+#: CONFIG_TERMINAL_EVENT
+PROVISIONAL_MESSAGE_TYPES: frozenset[MessageType] = UCCX_ONLY_MESSAGE_TYPES | {MessageType.CONFIG_TERMINAL_EVENT}
 
 
 class Tag(IntEnum):
