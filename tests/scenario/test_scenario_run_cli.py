@@ -26,6 +26,19 @@ expect:
 end: {after: 30}
 """
 
+# What both client scripts below start with after their dialect D: a connection to the mock the run
+# serves (CTI_HOST/CTI_PORT) and read_frame(), the next frame from it.
+_CONNECT = """\
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+fb = FrameBuffer()
+
+def read_frame():
+    while True:
+        frames = fb.feed(s.recv(4096) or b"")
+        if frames:
+            return frames[0]
+"""
+
 # The client under test: opens an agent session, queries the state of agent ARGV[1], checks that the
 # scenario's refusal came back, closes, and exits with ARGV[2].
 CLIENT = """\
@@ -34,14 +47,9 @@ from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
 
 D = Dialect.uccx(14)
 agent, status = sys.argv[1], int(sys.argv[2])
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-
+""" + _CONNECT + """
 def read_one():
-    while True:
-        frames = fb.feed(s.recv(4096) or b"")
-        if frames:
-            return decode(frames[0], D)
+    return decode(read_frame(), D)
 
 s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
                            call_msg_mask=0, agent_state_mask=0, client_id="cli", client_password=b"",
@@ -597,14 +605,10 @@ from mockcti.wire.dialect import UCCX
 
 D = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259, "QUERY_QUEUE_STATISTICS_CONF": 260}),
             version=14)
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-
+""" + _CONNECT + """
 def read_one():
-    while True:
-        frames = fb.feed(s.recv(4096) or b"")
-        if frames:
-            return frames[0].type_id, decode(frames[0], D)
+    frame = read_frame()
+    return frame.type_id, decode(frame, D)
 
 s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
                            call_msg_mask=0, agent_state_mask=0, client_id="sup", client_password=b""), D))
