@@ -339,7 +339,9 @@ def test_cti_async_server_without_pytest_asyncio_is_a_usage_error(pytester: pyte
         def test_threaded(cti_server):
             assert cti_server.port
     """)
-    result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning")
+    # -rN: no short summary, whose lines are cut to the terminal's width (whole on a wide CI terminal),
+    # so the count below sees the ERRORS section only, whatever COLUMNS is
+    result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning", "-rN")
     result.assert_outcomes(passed=1, errors=2)
     assert result.stdout.str().count("mockcti usage error: cti_async_server runs in the test's event loop, which "
                                      "needs pytest-asyncio active (it is disabled: -p no:asyncio)") == 2

@@ -182,7 +182,9 @@ def test_every_error_of_an_invalid_scenario_is_in_the_usage_error(pytester: pyte
         def test_it(cti_server):
             pass
     """)
-    result = pytester.runpytest(*QUIET)
+    # -rN: the short summary repeats the error in a line cut to the terminal's width (whole on a wide CI
+    # terminal); without it the count below does not depend on COLUMNS
+    result = pytester.runpytest(*QUIET, "-rN")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockcti usage error: @pytest.mark.cti_scenario: *broken.yaml:2: seed: *",
                                  "*broken.yaml:4: rules[[]0[]].when.message: unknown message type 'HOLD_CAL_REQ'*"])
