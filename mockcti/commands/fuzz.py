@@ -72,7 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--save", metavar="FILE", default="mockcti-fuzz-failure.json",
-                   help="write the smallest failing case here (default mockcti-fuzz-failure.json)")
+                   help="write the smallest failing case here (its directory is created if missing; default "
+                        "mockcti-fuzz-failure.json; '' saves nothing)")
     p.add_argument("--replay", metavar="FILE", help="run the case saved in FILE instead of searching")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="with --replay: run the case N times")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -181,9 +182,17 @@ def run(args: argparse.Namespace) -> int:
     if args.save:  # a failing case found after minutes of fuzzing must not be lost to a bad path
         from pathlib import Path
 
-        parent = Path(args.save).resolve().parent
-        if Path(args.save).is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
-            return _usage(f"--save {args.save}: not a file that can be written (its directory must exist)")
+        from mockcti.report import make_report_dir
+
+        save = Path(args.save)
+        if save.is_dir():
+            return _usage(f"--save {args.save}: a directory, not a file (give the file the case is written to)")
+        try:  # its directory is made as `mockcti run --report DIR` makes its own (it refused a missing one)
+            parent = make_report_dir(save.resolve().parent)
+        except OSError as exc:  # a file among its parents, no permission ...
+            return _usage(f"--save {args.save}: its directory {exc.filename}: {exc.strerror or exc}")
+        if not os.access(parent, os.W_OK):
+            return _usage(f"--save {args.save}: its directory {parent} is not writable")
     try:
         return _fuzz(args, defects, flows, common, fuzz_client, load_case, replay_case)
     except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
@@ -222,7 +231,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
                              max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
                              defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
-                             save=args.save, **common)
+                             save=args.save or None, **common)
         print(result.summary(), file=sys.stderr)
     if args.json:
         out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,

@@ -177,16 +177,24 @@ def test_a_server_that_cannot_listen_or_a_save_path_that_cannot_be_written_is_a_
         port = taken.getsockname()[1]
         assert main(["fuzz", "--client-cmd", "true", "--port", str(port), "--time", "3"]) == 2
     assert "cannot run" in capsys.readouterr().err
-    assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path / "no" / "x.json"), "--time", "3"]) == 2
-    assert "--save" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("")
+    assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path / "afile" / "x.json"), "--time", "3"]) == 2
+    assert capsys.readouterr().err == (f"mockcti fuzz: --save {tmp_path / 'afile' / 'x.json'}: its directory "
+                                       f"{tmp_path / 'afile'}: not a directory (a file of that name exists)\n")
+    assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path), "--time", "3"]) == 2
+    assert capsys.readouterr().err == (f"mockcti fuzz: --save {tmp_path}: a directory, not a file (give the file "
+                                       f"the case is written to)\n")
 
 
 def test_flows_option_finds_a_client_that_dies_on_a_transfer_and_the_search_command_keeps_it(client_script,
                                                                                                 tmp_path, capsys):
     crashing = f"{client_script} --bug crash-on-transfer"
-    save = tmp_path / "f.json"
+    # --save into a directory not made yet (a CI job's artifacts/fuzz/): made as `run --report DIR` makes its
+    # own; it was a usage error ("its directory must exist"), so the search never ran
+    save = tmp_path / "artifacts" / "fuzz" / "f.json"
     args = ["fuzz", "--client-cmd", crashing, "--seed", "3", "--no-malformed", "--save", str(save), *FAST]
     assert main([*args, "--flows", "transfer"]) == 1
+    assert save.is_file()
     err = capsys.readouterr().err
     assert "CALL_TRANSFERRED_EVENT" in err
     assert "repeat the search:" in err and "--flows transfer" in err
