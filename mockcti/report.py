@@ -31,7 +31,8 @@ from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
-           "rule_catalog", "rule_info", "add_serve_arguments", "serve_feature", "outcome"]
+           "rule_catalog", "rule_info", "add_serve_arguments", "serve_feature", "outcome", "claim_report_dir",
+           "LOCK_FILE"]
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,85 @@ def make_report_dir(directory: str | Path) -> Path:
     return d
 
 
+#: the file in a report directory that a ``mockcti run`` / ``serve --report`` writing into it holds locked
+LOCK_FILE = ".mockcti.lock"
+
+
+class ReportDirLock:
+    """A report directory claimed by one command (:func:`claim_report_dir`) until :meth:`release` or the
+    process ends (the kernel drops the lock of a process that dies, so a killed run leaves none behind)."""
+
+    def __init__(self, directory: Path, fd: int | None) -> None:
+        self.directory = directory
+        self._fd = fd
+
+    def release(self) -> None:
+        """Remove the lock file (the reports are left alone), then unlock. A run that waited for this
+        file's lock finds it unlinked and takes a new one (:func:`claim_report_dir`)."""
+        if self._fd is not None:
+            import os
+
+            fd, self._fd = self._fd, None
+            try:
+                os.unlink(self.directory / LOCK_FILE)
+            except OSError:
+                pass
+            os.close(fd)  # (the lock goes with its last descriptor)
+
+
+def claim_report_dir(directory: str | Path, command: str, option: str = "--report") -> ReportDirLock:
+    """Make the report directory (:func:`make_report_dir`) and lock it for this process: two CI jobs in
+    one checkout, both writing ``mockcti-report/``, overwrote each other's summary.json and junit.xml
+    silently (the junit.xml a CI server read could be the other job's). The second is refused: an OSError
+    (errno EBUSY) whose strerror names the run that holds the directory and how to give each its own.
+    The lock is ``DIR/.mockcti.lock`` (flock; removed on release; where the platform has no flock, nothing
+    is locked), and
+    says who holds it: the pid, ``command`` (what runs, ``mockcti run a.yaml``) and when it started."""
+    import datetime
+    import errno
+    import os
+
+    d = make_report_dir(directory)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX platform
+        return ReportDirLock(d, None)
+    path = d / LOCK_FILE
+    for _ in range(100):  # (each turn another run removed the file between our open and our lock: bounded)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot create {path}: {exc.strerror or exc}", str(d)) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.read(fd, 1024).decode("utf-8", "replace").strip() or "another mockcti process"
+            except OSError:
+                holder = "another mockcti process"
+            os.close(fd)
+            raise OSError(errno.EBUSY, f"in use by {holder}: two runs writing one report directory overwrite "
+                                       f"each other's reports; give each run started in parallel its own {option} "
+                                       f"DIR (e.g. {option} mockcti-report-$JOB)", str(d)) from None
+        try:  # the file locked is still the one at the path (not one its holder removed on release)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except OSError:
+            pass
+        os.close(fd)
+    else:  # pragma: no cover - a hundred runs releasing it under our feet
+        raise OSError(errno.EBUSY, f"cannot lock {path}: it keeps being replaced", str(d))
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if len(command) > 200:
+        command = command[:197] + "..."
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} ({command}, started {started})\n".encode("utf-8", "replace"))
+    except OSError:  # (the lock is what matters; a full disk is found when the reports are written)
+        pass
+    return ReportDirLock(d, fd)
+
+
 def write_report_file(path: Path, text: str) -> None:
     """``text`` into ``path`` as UTF-8 — what junit.xml's declaration says, whatever the locale (an
     ASCII or cp1252 locale made a report with a "§" or a client's non-ASCII text raise). An OSError
@@ -389,6 +469,7 @@ class _ReportFeature:
         self.directory = Path(directory)
         self._stream = None
         self._sink = None
+        self._lock: ReportDirLock | None = None
         self.errors: list[str] = []
 
     def _complain(self, text: str) -> None:
@@ -403,8 +484,8 @@ class _ReportFeature:
 
     async def start(self, server, args) -> None:
         # an OSError's strerror is the whole line `serve` prints: it names the option and the path
-        try:
-            make_report_dir(self.directory)
+        try:  # locked while serving: a `mockcti run` or another serve writing it too is refused
+            self._lock = claim_report_dir(self.directory, "mockcti serve")
         except OSError as exc:
             raise OSError(exc.errno, f"--report {self.directory}: {exc.strerror}") from exc
         journal = self.directory / "journal.jsonl"
@@ -439,6 +520,8 @@ class _ReportFeature:
         import sys
 
         print(terminal_table(build_summary(server.journal, expectations=expectations, seed=seed)), file=sys.stderr)
+        if self._lock is not None:
+            self._lock.release()
 
     def exit_status(self, server, args, status: int) -> int:
         return 2 if self.errors else status

@@ -19,7 +19,7 @@ EPILOG = """exit codes:
   0  every expectation met, no violation recorded
   1  an expectation unmet or a violation recorded
   2  a scenario file is invalid, bad usage, the server could not listen (--host/--port),
-     or a report file could not be written
+     the report directory is in use by a run in parallel, or a report file could not be written
   3  the client under test could not start or exited non-zero
   130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)
 when several apply: 130/143, then 2, then 1, then 3 (a client that could not start at all is 3
@@ -39,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
     p.add_argument("--report", metavar="DIR", default="mockcti-report",
-                   help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report)")
+                   help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report); "
+                        "DIR is locked while the run runs: a run in parallel into the same DIR is refused (exit 2)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
                    help=MESSAGE_ID_HELP + " (applied to each scenario's profile, as mockcti serve does)")
@@ -47,12 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-    from pathlib import Path
-
-    from mockcti.journal import json_text
-    from mockcti.report import junit_xml, make_report_dir, write_report_file
-    from mockcti.runner import CannotListen, print_run, run_scenario
+    from mockcti.report import claim_report_dir
     from mockcti.scenario.engine import scenario_profile
     from mockcti.scenario.loader import ScenarioError, load_scenario
 
@@ -89,10 +85,24 @@ def run(args: argparse.Namespace) -> int:
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
     try:
-        report_dir = make_report_dir(args.report)
-    except OSError as exc:  # a file of that name, no permission ...
+        # locked until this run ends: a second run in parallel writing the same directory is refused
+        report_lock = claim_report_dir(args.report, "mockcti run " + " ".join(args.scenarios))
+    except OSError as exc:  # a file of that name, no permission, another run writing it ...
         print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, scenarios, profiles, report_lock.directory)
+    finally:
+        report_lock.release()
+
+
+def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from mockcti.journal import json_text
+    from mockcti.report import junit_xml, write_report_file
+    from mockcti.runner import CannotListen, print_run, run_scenario
 
     unwritten: list[str] = []  # report files that could not be written (a full disk …): exit 2
 

@@ -790,3 +790,50 @@ def test_an_empty_client_command_is_bad_usage_not_a_run_without_the_client(tmp_p
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("mockcti run: --client-cmd is empty: give the command that starts the client")
     assert "listening on" not in r.stderr and not (tmp_path / "rep").exists()
+
+
+WAIT_FOR_FLAG = """\
+import os, sys, time
+for _ in range(600):  # at most 30 s: until the test lets it go
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+"""
+
+
+def test_a_second_run_in_parallel_into_the_same_report_directory_is_refused_naming_the_first(files):
+    """Two CI jobs in one checkout, both with the default `mockcti-report/`: the second overwrote the first's
+    summary.json and junit.xml silently (and the first, ending later, the second's). The second is refused
+    (exit 2) naming the run that holds the directory; once that one ended, the directory is free again."""
+    (files / "wait.py").write_text(WAIT_FOR_FLAG)
+    flag = files / "go"
+    env = {**os.environ}
+    first = subprocess.Popen([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "40", "--client-cmd",
+                              f"{sys.executable} wait.py {flag}"], cwd=files, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        lock = files / "mockcti-report" / ".mockcti.lock"
+        for _ in range(400):  # at most 20 s: until the first run holds the directory
+            if lock.exists() and lock.read_text().startswith("pid "):
+                break
+            time.sleep(0.05)
+        assert lock.read_text().startswith(f"pid {first.pid} (mockcti run demo.yaml, started ")
+        second = subprocess.run([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "5"], cwd=files,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert second.stderr.startswith(f"mockcti run: --report mockcti-report: in use by pid {first.pid} "
+                                        f"(mockcti run demo.yaml, started "), second.stderr
+        assert "give each run started in parallel its own --report DIR" in second.stderr
+        assert not (files / "mockcti-report" / "summary.json").exists()  # the second wrote nothing there
+        served = subprocess.run([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--report", "mockcti-report"],
+                                cwd=files, capture_output=True, text=True, timeout=60)
+        assert served.returncode == 2 and f"in use by pid {first.pid}" in served.stderr, served.stderr
+    finally:
+        flag.write_text("")
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 1, err  # the waiting client asked nothing: query-1001 unmet
+    assert json.loads((files / "mockcti-report" / "summary.json").read_text())["scenarios"][0]["name"] == "cli-demo"
+    assert not lock.exists()  # removed when the run ended: the report directory holds the reports alone
+    third = subprocess.run([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "1"], cwd=files,
+                           capture_output=True, text=True, timeout=60)
+    assert third.returncode == 1 and "report in mockcti-report/" in third.stderr, third.stderr
