@@ -36,7 +36,7 @@ from mockcti.server import MockServer, ServerConfig
 from mockcti.wire.enums import AgentState, MessageType
 
 __all__ = ["ThreadedServer", "AsyncServer", "ServerHelpers", "hub_config_for", "load_scenario_engine",
-           "format_expectations", "unmet"]
+           "format_expectations", "unmet", "ScenarioCenterWarning", "scenario_center_wins"]
 
 # the plugin's servers answer shutdown quicker than `mockcti serve` (tests stop many servers)
 DEFAULT_SHUTDOWN_GRACE = 0.25
@@ -70,6 +70,31 @@ def _center(center: ContactCenter | CenterConfig | str | Path | None) -> Contact
 
         return load_center_file(center)
     return center
+
+
+class ScenarioCenterWarning(UserWarning):
+    """A center given beside a scenario that declares its own (``center:``): the scenario's is used."""
+
+
+def scenario_center_wins(center: Any, engine: Any, given_as: str = "center=") -> Any:
+    """The center to serve ``engine``'s scenario with: ``center`` unless the scenario declares its own
+    (``center:``), which wins — as ``mockcti serve --scenario`` replaces ``--center`` and the control API's
+    ``POST /scenario`` the center: the scenario's agents, CSQs and call captures are checked against and
+    taken from its own center. A ``center`` given then is not used, and a :class:`ScenarioCenterWarning`
+    naming both (``given_as`` says where it came from) says so: it replaced the scenario's silently, so the
+    scenario's ``${call}`` and agents were not there and the test passed or failed for another reason."""
+    scenario = getattr(engine, "scenario", None)
+    if center is None or not getattr(scenario, "center", None) or not hasattr(engine, "build_center"):
+        return center
+    import warnings
+
+    what = f"{str(center)!r}" if isinstance(center, (str, Path)) else f"a {type(center).__name__}"
+    where = f" ({scenario.files[0]})" if getattr(scenario, "files", None) else ""
+    warnings.warn(ScenarioCenterWarning(
+        f"{what} from {given_as} is not used: the scenario {scenario.name!r}{where} declares its own center "
+        f"(center:), which its server uses (as mockcti serve --scenario does); leave one of them out"),
+        stacklevel=3)
+    return None
 
 
 def load_scenario_engine(path: str | Path, *, seed: int | None = None) -> Any:
@@ -511,6 +536,7 @@ class ServerHelpers:
 
 def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None, engine: Any,
                  journal: Journal | None, server_config: ServerConfig | None) -> MockServer:
+    center = scenario_center_wins(center, engine)
     if engine is not None and center is None and hasattr(engine, "build_center"):
         center = engine.build_center()
     if engine is not None and hub_config is None and hasattr(engine, "hub_config"):

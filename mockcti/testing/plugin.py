@@ -14,7 +14,8 @@ Fixtures (the server machinery is imported when a fixture is first used):
   relative to the test file, then to rootdir.
 - ``cti_center`` — the center the fixtures use (None: the default center); override it in a
   conftest to return a :class:`~mockcti.center.CenterConfig`, a mapping in a center file's shape or
-  a center file path (relative to the test file, then to rootdir).
+  a center file path (relative to the test file, then to rootdir). A scenario that declares its own
+  ``center:`` keeps it (a ScenarioCenterWarning says the cti_center given is not used).
 
 Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_server`` (and
 ``cti_async_server``) load that scenario (path relative to the test file, then to rootdir); at
@@ -176,10 +177,29 @@ def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
     return _engine(request, path, seed), seed
 
 
-def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_center") -> Any:
+def _fixture_place(request: pytest.FixtureRequest, name: str) -> str:
+    """Where the fixture ``name`` the test uses is defined (``conftest.py:12``), or ``""``."""
+    try:
+        import inspect
+
+        fixturedef = request.node._fixtureinfo.name2fixturedefs[name][-1]  # (the closest override)
+        fn = inspect.unwrap(fixturedef.func)
+        return f" ({Path(inspect.getsourcefile(fn) or '?').name}:{fn.__code__.co_firstlineno})"
+    except Exception:  # noqa: BLE001 - a pytest without these internals: the message names no place
+        return ""
+
+
+def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_center", engine: Any = None) -> Any:
     """``cti_center`` (or the factory's ``center``) as the servers take it: a center file path is found
     like the marker's scenario (relative to the test file, then rootdir), not relative to wherever
-    pytest was started."""
+    pytest was started. With ``engine``, a scenario that declares its own center wins: ``center`` is not
+    used, and a ScenarioCenterWarning names both (:func:`mockcti.testing.fixtures.scenario_center_wins`)."""
+    if engine is not None and center is not None:
+        from mockcti.testing.fixtures import scenario_center_wins
+
+        given_as = (f"the cti_center fixture{_fixture_place(request, 'cti_center')}" if who == "cti_center"
+                    else who)
+        center = scenario_center_wins(center, engine, given_as)
     if isinstance(center, (str, Path)):
         return _resolve(request, center, f"{who}: center file")
     return center
@@ -261,7 +281,7 @@ def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
     from mockcti.testing.fixtures import ThreadedServer
 
     engine, seed = _marker_engine(request)
-    server = ThreadedServer(_center_of(request, cti_center), engine=engine, seed=seed).start()
+    server = ThreadedServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
     problems: list[str] = []
     try:
         yield server
@@ -290,7 +310,7 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
             if engine is not None:
                 raise TypeError("give scenario= or engine=, not both")
             engine = _engine(request, scenario, seed, "cti_server_factory(scenario=...)")
-        center = _center_of(request, center, "cti_server_factory(center=...)")
+        center = _center_of(request, center, "cti_server_factory(center=...)", engine=engine)
         server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
         made.append(server)
         return server.start()
@@ -346,7 +366,7 @@ if pytest_asyncio is not None:
 
         _check_async_test(request)
         engine, seed = _marker_engine(request)
-        server = await AsyncServer(_center_of(request, cti_center), engine=engine, seed=seed).start()
+        server = await AsyncServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
         problems: list[str] = []
         try:
             yield server

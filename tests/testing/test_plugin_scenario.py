@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,47 @@ def test_the_factorys_scenario_errors_name_the_factory_not_the_marker(pytester: 
         "*mockcti usage error: cti_server_factory(scenario=...): scenario file 'nope.yaml' not found (looked at *",
         "*mockcti usage error: cti_server_factory(scenario=...): *broken.yaml:2: seed: *"])
     result.stdout.no_fnmatch_line("*pytest.mark.cti_scenario*")
+
+
+@needs_engine
+def test_a_scenario_with_its_own_center_keeps_it_over_cti_center_and_a_warning_names_both(
+        pytester: pytest.Pytester) -> None:
+    """A conftest's cti_center replaced the center a marker's scenario declares, silently: its agents were not
+    there and its call captures never set (the test failed, or passed, for another reason). The scenario's
+    center wins, as `mockcti serve --scenario` replaces --center; a warning names the fixture and the file."""
+    pytester.makefile(".yaml", own=textwrap.dedent("""\
+        name: own-center
+        center:
+          csqs: [{name: Sales, id: 1}]
+          agents: [{id: "2001", extension: "4001", password: "1", csqs: [Sales], state: READY}]
+        """), plain="name: plain\n")
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def cti_center():
+            return {"csqs": [{"name": "Support", "id": 7}],
+                    "agents": [{"id": "3001", "extension": "5001", "password": "1", "csqs": ["Support"]}]}
+    """)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.cti_scenario("own.yaml")
+        def test_own(cti_server):
+            assert cti_server.agent_state("2001") == "AGENT_STATE_READY"   # the scenario's center
+
+        @pytest.mark.cti_scenario("plain.yaml")
+        def test_plain(cti_server):
+            assert cti_server.agent_state("3001") == "AGENT_STATE_LOGOUT"  # no center of its own: cti_center's
+
+        def test_factory(cti_server_factory):
+            srv = cti_server_factory({"agents": []}, scenario="own.yaml")
+            assert srv.agent_state("2001") == "AGENT_STATE_READY"
+    """)
+    result = pytester.runpytest(*QUIET, "-W", "always::mockcti.testing.fixtures.ScenarioCenterWarning")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "*ScenarioCenterWarning: a dict from the cti_center fixture (conftest.py:3) is not used: the scenario "
+        "'own-center' (*own.yaml) declares its own center (center:), which its server uses*",
+        "*ScenarioCenterWarning: a dict from cti_server_factory(center=...) is not used: the scenario 'own-center'*"])
+    assert result.stdout.str().count("ScenarioCenterWarning:") == 2  # not for the scenario without a center
