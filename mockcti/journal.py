@@ -87,6 +87,21 @@ def json_text(obj: Any, **kw: Any) -> str:
     return text
 
 
+def session_id(value: Any, what: str = "session") -> int:
+    """``value`` as a session id: an int (any integral type, not a bool), the numbers the journal, the
+    reports and the control API give sessions (1, 2 …). Anything else is a TypeError naming it."""
+    import operator
+
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    hint = f" (session={int(value)})" if isinstance(value, str) and value.strip().isdigit() else ""
+    raise TypeError(f"{what} is a session id, an int as the journal numbers sessions (1, 2 …), not "
+                    f"{value!r} ({type(value).__name__}){hint}")
+
+
 class Journal:
     """Append-only record of a run. ``keep=False`` streams messages to the sinks without keeping
     them in memory (for long or loaded runs), and bounds what else it keeps: at most ``max_other``
@@ -327,6 +342,11 @@ class Journal:
         return len(self._entries)
 
     def entries(self, *, kind: str | None = None, session: int | None = None) -> list[Entry]:
+        """The entries kept, of ``kind`` and of ``session`` (a session id, an int) when given. A session
+        id of another type is a TypeError: ``session="1"`` matched nothing, so ``assert_no_violations(
+        session="1")`` passed whatever session 1 did."""
+        if session is not None:
+            session = session_id(session)
         return [e for e in self._entries
                 if (kind is None or e.kind == kind) and (session is None or e.session == session)]
 

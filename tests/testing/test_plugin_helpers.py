@@ -201,6 +201,31 @@ def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> N
     assert summary["counts"]["violations"] == 2 and not summary["passed"]
 
 
+def test_a_session_id_given_as_text_is_refused_not_matched_against_nothing(server: ThreadedServer) -> None:
+    """``session="1"`` (an id read from a parametrize id or an environment variable) matched no entry:
+    assert_no_violations(session="1") passed whatever session 1 broke, received() was empty. A TypeError
+    naming the value, from every reader of the journal; an int (of any integral type) reads as before."""
+    with socket.create_connection((server.host, server.port), timeout=5) as s:  # heartbeat before OPEN_REQ
+        s.sendall(encode(HeartbeatReq(invoke_id=9), Dialect.uccx(18)))
+        server.wait_received("HEARTBEAT_REQ")
+    message = r"^session is a session id, an int as the journal numbers sessions \(1, 2 …\), not '1' \(str\) "
+    for read in (lambda: server.assert_no_violations(session="1"), lambda: server.received(session="1"),
+                 lambda: server.assert_received("HEARTBEAT_REQ", session="1"),
+                 lambda: server.wait_received("HEARTBEAT_REQ", session="1", timeout=60),  # at once
+                 lambda: server.events("violation", session="1"), lambda: server.journal.entries(session="1")):
+        with pytest.raises(TypeError, match=message + r"\(session=1\)$"):
+            read()
+    with pytest.raises(TypeError, match=r"not True \(bool\)$"):
+        server.assert_no_violations(session=True)
+    with pytest.raises(AssertionError, match=r"^1 violation\(s\) by the client\(s\):"):
+        server.assert_no_violations(session=1)
+
+    class Id:  # an integral type of another library (numpy.int64 …)
+        def __index__(self) -> int:
+            return 1
+    assert [e.session for e in server.journal.entries(kind="violation", session=Id())] == [1]
+
+
 def test_center_actions(server: ThreadedServer) -> None:
     assert server.set_agent_state("1003", "login") == "AGENT_STATE_NOT_READY"
     assert server.set_agent_state("1003", AgentState.AGENT_STATE_READY) == "AGENT_STATE_READY"
