@@ -597,7 +597,9 @@ class ScenarioEngine:
             if getattr(f, "kind", None) is not None and f.kind.py_type is str:
                 v = values.get(f.attr)
                 if v is not None and not isinstance(v, str):
-                    values[f.attr] = str(v)
+                    # captured bytes (client_password …) as text formatted into text is: their UTF-8, bytes
+                    # that are not UTF-8 sent as they came (str(b"secret") sent "b'secret'")
+                    values[f.attr] = m.as_text(v)
         for item in cls.SPEC.floating:  # NamedVariables/NamedArrays and groups: mappings, checked at load
             v = values.get(item.attr)
             if isinstance(v, (list, tuple)):

@@ -231,6 +231,11 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+#: a value as text, as a ``${…}`` formatted into text is (bytes: their UTF-8, undecodable bytes as surrogate
+#: escapes, which the codec sends as those bytes)
+as_text = _as_text
+
+
 @functools.lru_cache(maxsize=256)
 def _compiled(text: str) -> re.Pattern[str]:
     return re.compile(text)

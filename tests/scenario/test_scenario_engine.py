@@ -95,6 +95,36 @@ class H:
         return [m.TYPE.name for m in self.msgs(actions, sid)]
 
 
+def test_captured_bytes_put_in_a_text_field_are_sent_as_the_bytes_they_are():
+    """A bytes capture (client_password, an UNSPEC field) that is a whole text field of a reply or emit was
+    sent as Python's repr: "b'secret'" (and "b'\\xff\\xfeab'"), where the same ${pw} in a system_event's
+    text, or formatted into text, sends the bytes: its UTF-8 text; bytes that are not UTF-8 go as they came."""
+    import dataclasses
+
+    for password in (b"secret", b"\xff\xfeab"):
+        h = H("""
+        rules:
+          - when: {message: OPEN_REQ}
+            then:
+              - capture: {pw: client_password}
+              - default
+              - emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: "${pw}"}}
+              - emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: "pw ${pw}"}}
+              - system_event: {id: SYS_TEXT_FYI, text: "${pw}"}
+          - when: {message: HEARTBEAT_REQ}
+            then: [{reply: {message: FAILURE_CONF, fields: {status: 17, text: "${pw}"}}}]
+        """)
+        sid = h.connect()
+        actions = h.hub.receive(sid, encode(dataclasses.replace(h.open_req(), client_password=password), D), 1.0)
+        actions += h.hub.receive(sid, encode(W.HeartbeatReq(invoke_id=5), D), 2.0)
+        wire = b"".join(a.data for a in actions if isinstance(a, (Write, WriteChunked)) and a.session_id == sid)
+        assert b"b'" not in wire
+        assert wire.count(password + b"\x00") == 4 and wire.count(b"pw " + password + b"\x00") == 1
+        texts = [getattr(msg, "text", None) for msg in h.msgs(actions, sid)]
+        text = password.decode("utf-8", "surrogateescape")
+        assert texts == [None, text, "pw " + text, text, text]
+
+
 def hold(invoke_id: int = 30, **kw) -> W.HoldCallReq:
     kw.setdefault("connection_device_id", "3001")
     return W.HoldCallReq(invoke_id=invoke_id, **kw)
