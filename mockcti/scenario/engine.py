@@ -606,6 +606,15 @@ class ScenarioEngine:
                 values[item.attr] = tuple(_instances(item, v))
         if "invoke_id" in cls.__dataclass_fields__ and "invoke_id" not in values:
             values["invoke_id"] = getattr(ctx.request, "invoke_id", 0) if ctx.request is not None else 0
+        filled = _SERVER_FILLED.get(mt)
+        if filled is not None:  # what the server itself puts there (its clock …), for a field left out
+            session = hub.session(sid)
+            icm = bool(session is not None and session.dialect is not None and session.dialect.profile.icm)
+            for attr, fill in filled:
+                if attr not in values:
+                    value = fill(hub, icm, values)
+                    if value is not None:
+                        values[attr] = value
         try:
             msg = cls(**values)
         except (TypeError, ValueError) as exc:
@@ -962,6 +971,27 @@ class ScenarioEngine:
         hub = self.hub
         if hub is not None:
             hub.journal.record("happening", hub.now, data.pop("session", None), what=f"scenario: {what}", **data)
+
+
+def _clock(hub: Any, icm: bool, values: Mapping[str, Any]) -> int:
+    return int(hub.wall_time(hub.now)) & 0xFFFFFFFF
+
+
+#: the fields of an ``emit``/``reply`` message that the server fills as it does in its own messages when the
+#: scenario leaves them out (a value written, 0 included, is sent as written): each (attr, fill(hub, icm,
+#: values) -> value or None). Left out, they were the type's zero: a SYSTEM_EVENT dated 1970 (CCXTime 0), with
+#: CCXStatus 0 (no CCXStatus value; the center's are CCX_IN_SERVICE …) and EventDeviceType 0 (a device type,
+#: where "no device" is 0xFFFF, reference §5.1). Every other field left out is its type's zero, as written.
+_SERVER_FILLED: dict[MessageType, tuple[tuple[str, Any], ...]] = {
+    MessageType.SYSTEM_EVENT: (
+        ("ccx_time", _clock),
+        ("ccx_status", lambda hub, icm, values: hub.center.system_status(icm)),
+        ("event_device_type", lambda hub, icm, values: 0xFFFF if values.get("event_device_id") is None else None),
+    ),
+    # ICM's ICMCentralControllerTime is the server's clock; UCCX reserves it (0)
+    MessageType.OPEN_CONF: (("icm_central_controller_time", lambda hub, icm, values: _clock(hub, icm, values)
+                             if icm else None),),
+}
 
 
 def _text(value: Any, env: Mapping[str, Any]) -> str | None:

@@ -125,6 +125,34 @@ def test_captured_bytes_put_in_a_text_field_are_sent_as_the_bytes_they_are():
         assert texts == [None, text, "pw " + text, text, text]
 
 
+def test_an_emitted_system_event_is_dated_and_stated_as_the_servers_own_unless_written():
+    """An emit of SYSTEM_EVENT left CCXTime, CCXStatus and EventDeviceType out, so they went as 0: a desktop
+    showed the event as of 1970, with no CCXStatus value, naming a device type for no device. Left out, they
+    are what the server's own SYSTEM_EVENT carries (the system_event happening's); written, as written."""
+    from mockcti.wire.enums import CCXStatus
+
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: "left out"}}
+          - emit: {message: SYSTEM_EVENT, fields: {system_event_id: SYS_TEXT_FYI, text: "as written", ccx_time: 0,
+                                                   ccx_status: CCX_PARTIAL_SERVICE, event_device_type: 0}}
+          - system_event: {id: SYS_TEXT_FYI, text: "the center's"}
+          - default
+    """)
+    sid = h.open()
+    left_out, written, centers, conf = h.hb(sid, 7.0, 8)
+    assert conf.TYPE is MT.HEARTBEAT_CONF
+    clock = int(h.hub.wall_time(7.0))
+    assert clock != 0  # (the pure hub's epoch is 0: the clock reads 7 s)
+    assert (left_out.ccx_time, left_out.ccx_status, left_out.event_device_type) == (
+        clock, int(CCXStatus.CCX_IN_SERVICE), 0xFFFF) == (centers.ccx_time, centers.ccx_status,
+                                                           centers.event_device_type)
+    assert (written.ccx_time, written.ccx_status, written.event_device_type) == (
+        0, int(CCXStatus.CCX_PARTIAL_SERVICE), 0)
+
+
 def hold(invoke_id: int = 30, **kw) -> W.HoldCallReq:
     kw.setdefault("connection_device_id", "3001")
     return W.HoldCallReq(invoke_id=invoke_id, **kw)
