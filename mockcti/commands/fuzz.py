@@ -129,6 +129,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--client-cmd is required (the command that starts the client under test)")
     if args.count < 1 or args.repeat < 1 or args.max_items < 1 or args.max_calls < 1:
         return _usage("--count, --repeat, --max-items and --max-calls must be >= 1")
+    if args.repeat != 1 and not args.replay:  # it was ignored: one search ran, read as N
+        return _usage(f"--repeat {args.repeat} runs a --replay case that many times; a search is not repeated "
+                      f"(--count bounds its cases, --time its length): give --replay FILE, or leave --repeat out")
     for name in _SECONDS:
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):

@@ -186,6 +186,14 @@ def test_a_server_that_cannot_listen_or_a_save_path_that_cannot_be_written_is_a_
                                        f"the case is written to)\n")
 
 
+def test_repeat_without_replay_is_bad_usage_not_ignored(capsys):
+    """`--repeat 3` without --replay ran one search and said nothing: it reads as three."""
+    assert main(["fuzz", "--client-cmd", "true", "--repeat", "3", "--time", "3"]) == 2
+    assert capsys.readouterr().err == ("mockcti fuzz: --repeat 3 runs a --replay case that many times; a search is "
+                                       "not repeated (--count bounds its cases, --time its length): give --replay "
+                                       "FILE, or leave --repeat out\n")
+
+
 def test_flows_option_finds_a_client_that_dies_on_a_transfer_and_the_search_command_keeps_it(client_script,
                                                                                                 tmp_path, capsys):
     crashing = f"{client_script} --bug crash-on-transfer"
