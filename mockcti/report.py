@@ -412,7 +412,11 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
             raise OSError(exc.errno, f"cannot create {path}: {exc.strerror or exc}", str(d)) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                # a file system that cannot lock (ENOLCK on some NFS): the run goes on, unlocked, as before
+                os.close(fd)
+                return ReportDirLock(d, None)
             try:
                 holder = os.read(fd, 1024).decode("utf-8", "replace").strip() or "another mockcti process"
             except OSError:

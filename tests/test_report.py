@@ -515,3 +515,26 @@ def test_junit_xml_keeps_to_jenkins_junit_xsd():
         assert int(root.get(what)) == sum(int(s.get(what)) for s in suites), what
     (case,) = [c for c in root.iter("testcase") if c.get("name") == "unmet"]
     assert case.find("failure").get("message").startswith("a.yaml:5: ")
+
+
+def test_a_report_directory_on_a_file_system_that_cannot_lock_is_written_unlocked(tmp_path, monkeypatch):
+    """claim_report_dir (mockcti run, serve --report): only a lock another run holds refuses the directory;
+    a file system without locks (ENOLCK, some NFS mounts) is not "in use by another mockcti process"."""
+    import errno
+    import fcntl
+
+    from mockcti.report import claim_report_dir
+
+    held = claim_report_dir(tmp_path / "held", "mockcti run a.yaml")
+    with pytest.raises(OSError, match=r"^\[Errno \d+\] in use by pid \d+ \(mockcti run a.yaml, started "):
+        claim_report_dir(tmp_path / "held", "mockcti run b.yaml")
+    held.release()
+    assert not (tmp_path / "held" / ".mockcti.lock").exists()
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    claim = claim_report_dir(tmp_path / "nfs", "mockcti run a.yaml")
+    assert claim.directory == tmp_path / "nfs" and claim.directory.is_dir()
+    claim.release()
