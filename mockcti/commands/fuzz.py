@@ -225,6 +225,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             print(f"FAILURE: {result.failure.reason}", file=sys.stderr)
             for d in result.failure.details:
                 print(f"  {d}", file=sys.stderr)
+            if result.late:
+                print(f"late failure: {result.late}", file=sys.stderr)
             print("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
         else:
             print("no failure: the case passed", file=sys.stderr)
@@ -243,6 +245,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                "failure": None if result.failure is None else {
                    "reason": result.failure.reason, "details": result.failure.details,
                    "case": result.failure.case.to_dict()},
+               "late": result.late,
                "replay_command": result.replay_command, "search_command": result.search_command,
                "saved_to": result.saved_to}
         print(json.dumps(out, indent=2))

@@ -384,6 +384,9 @@ class FuzzResult:
     client_output: str = ""
     #: how many times the client was started
     client_runs: int = 0
+    #: set when the client failed after a case's window (seen only before or in the next case): which case,
+    #: what was seen, and how it was attributed (the case run again alone, watched longer)
+    late: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -402,6 +405,7 @@ class FuzzResult:
         assert self.failure is not None
         lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
+                 *([f"late failure: {self.late}"] if self.late else []),
                  "smallest failing case (each event decoded below its item):", self.failure.case.describe(decoded=True)]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
@@ -425,6 +429,66 @@ class _Outcome:
     failure: str | None = None
     details: list[str] = field(default_factory=list)
     inconclusive: bool = False
+    #: what the client printed in the run the outcome is about (the end of it)
+    output: str = ""
+    #: seconds from sending the case to seeing its failure
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """A case that passed its window on the client that still runs: what the check before the next case
+    (:meth:`_Fuzzer.after_window`) needs to hold a late failure against it."""
+
+    case: FuzzCase
+    number: int  # its number in the run (``case N`` of the log)
+    first_sid: int  # the session it was sent to (violations of that session and later ones count)
+    sid: int  # the session open when its window ended (a newer one after a reset and reconnect)
+    mark: int  # the journal's sequence number when it was sent
+    sent: float  # monotonic time it was sent
+    window: float  # how long it was watched
+
+
+class _LateFailure(BaseException):
+    """The client failed after the window of cases that passed (``suspects``, the last one first): found before
+    the next case was sent, or in the next case's window when that case alone, on a fresh client, passes. A
+    BaseException, like :class:`_BudgetSpent`: Hypothesis lets it through at once, for it is no verdict on the
+    case being run."""
+
+    def __init__(self, suspects: list[_Ran], outcome: _Outcome, seen: float) -> None:
+        super().__init__(outcome.failure)
+        self.suspects = suspects
+        self.ran = suspects[0]
+        self.outcome = outcome
+        self.seen = seen  # monotonic time the failure was seen
+
+    def seen_after(self, ran: _Ran | None = None) -> float:
+        """Seconds from sending ``ran`` (default the last case that passed) to seeing the failure."""
+        return self.seen - (ran or self.ran).sent
+
+
+_LATE_SUSPECTS = 3  # a late failure is looked for in the last this many cases the client passed
+_LATE_MAX_WINDOW = 60.0  # seconds: no case is watched longer, whatever the late failure took to show
+_LATE_ROUNDS = 3  # searches repeated with a wider window at most this many times
+
+
+def _tenths(seconds: float) -> float:
+    import math
+
+    return min(_LATE_MAX_WINDOW, math.ceil(seconds * 10 - 1e-9) / 10)
+
+
+def _late_window(window: float, failed_after: float) -> float:
+    """A window that sees a failure ``failed_after`` seconds after its case was sent: 1.5 times that and at
+    least twice ``window``, rounded up to 0.1 s, at most _LATE_MAX_WINDOW seconds."""
+    return max(window, _tenths(max(2 * window, 1.5 * failed_after)))
+
+
+def _suspect_window(window: float, seen_after: float) -> float:
+    """How long a case that passed is watched again alone after a failure seen ``seen_after`` seconds after it
+    was sent: generously (the watch ends as soon as the client fails), 3 times that, at least 4 windows and 1 s
+    more than one."""
+    return max(window, _tenths(max(4 * window, 3 * seen_after, window + 1.0)))
 
 
 class _BudgetSpent(BaseException):
@@ -643,7 +707,15 @@ class _Fuzzer:
         self.cases_run = 0
         self.started_once = False
         self.quiet_until = 0.0
+        self._observed_sid = 0  # the session open when the last window ended
         self.restart = False  # after a failing case the client starts afresh (keeps shrinking consistent)
+        #: the last case the running client passed: a failure found before the next case is sent is its (late)
+        self.prev: _Ran | None = None
+        #: the cases the running client passed, the last ones (at most _LATE_SUSPECTS), the last one first
+        self.passed: list[_Ran] = []
+        #: a case failing on a client that ran cases before is run again alone on a fresh client: when it passes
+        #: there, the failure came from before it (:class:`_LateFailure`); off for a replay (one case repeated)
+        self.confirm = True
 
     # -- the client's session ------------------------------------------------------------------------
 
@@ -682,6 +754,7 @@ class _Fuzzer:
         ``bounded``: None when the time budget ran out first (:meth:`wait_session`)."""
         if self.runner.ended() is not None or self.restart:
             self.restart = False
+            self.prev, self.passed = None, []
             if self.started_once:
                 self.runner.stop()
                 # a fresh start: drop what the previous incarnation left (server-side, no client violation)
@@ -711,10 +784,89 @@ class _Fuzzer:
     # -- one case ---------------------------------------------------------------------------------------
 
     def run_case(self, case: FuzzCase) -> _Outcome:
-        # what the previous case sent (dribbles included) must be over, or it would count for this one
+        """Send ``case`` to the running client (started again if it must be) and watch it: its outcome.
+
+        Raises :class:`_LateFailure` when the client turns out to have failed after the previous case's window:
+        found before this case is sent (:meth:`after_window`), or, with :attr:`confirm`, when this case fails on
+        a client that ran earlier cases and passes when run again alone on a fresh client. Either way the
+        failure is not this case's."""
+        self._settle()
+        self.check_previous()
+        history = self.prev  # the running client passed this case last (None: it starts afresh for this one)
+        outcome = self._run_case(case)
+        if not outcome.failure or history is None or not self.confirm:
+            return outcome
+        seen, suspects = time.monotonic(), self.passed
+        self.log(f"  case {self.cases_run} failed on a client that ran case {history.number} before it: "
+                 f"run again alone on a fresh client")
+        self._settle()
+        again = self._run_case(case)  # (restart is set: a fresh client, no previous case)
+        if again.failure:
+            return again
+        if again.inconclusive:  # no time left to tell: the failure stands, said so
+            return dataclasses.replace(outcome, details=[*outcome.details, "(not run again alone on a fresh client: "
+                                                         "the time budget was spent)"])
+        self.restart, self.prev = True, None
+        raise _LateFailure(suspects, outcome, seen)
+
+    def finish(self) -> None:
+        """At the end of a run whose last case passed: raise :class:`_LateFailure` when the client failed after
+        that case's window (as the next case would have found, had there been one)."""
+        self._settle()
+        self.check_previous()
+
+    def _settle(self) -> None:
+        """What the previous case sent (dribbles included) must be over, or it would count for the next one."""
         pause = self.quiet_until - time.monotonic()
         if pause > 0:
             time.sleep(min(pause, 5.0))
+
+    def check_previous(self) -> None:
+        """Raise :class:`_LateFailure` when the client failed after the window of the case it passed last."""
+        ran = self.prev
+        if ran is None or self.restart:
+            return
+        late = self.after_window(ran)
+        if late is not None:
+            self.restart, self.prev = True, None
+            raise _LateFailure(self.passed, late, time.monotonic())
+
+    def after_window(self, ran: _Ran) -> _Outcome | None:
+        """What the client did wrong since ``ran`` was sent, found after its window: it exited, broke a
+        ``PROTO-*`` rule, or dropped its connection (after legal events only; after a malformed frame it may
+        reset, but must reopen within ``reconnect_timeout``). None: it still runs, its session open."""
+        outcome = self._after_window(ran)
+        if outcome is not None:
+            outcome.output = self.runner.output()
+        return outcome
+
+    def _after_window(self, ran: _Ran) -> _Outcome | None:
+        ended = self.runner.ended()
+        if ended:
+            return _Outcome(ended, self._output_details())
+
+        def snap(hub: Any, now: float) -> tuple:
+            viol = [(e.session, e.data.get("rule", "?"), e.data.get("detail", ""))
+                    for e in hub.journal.since(ran.mark) if e.kind == "violation"]
+            return viol, hub.open_sessions()
+
+        viol, opened = self.server.call(snap)
+        bad = _conduct(viol, ran.first_sid, ran.case.has_malformed)
+        if bad is not None:
+            return self._prefer_exit(bad, bad.failure == "protocol violation: PROTO-NO-CLOSE")
+        if ran.sid in opened:
+            return None
+        if not ran.case.has_malformed:
+            return self._prefer_exit(_Outcome("the connection dropped after legal events only (reference §3.1: it "
+                                              "stays up until a failure)", [f"session {ran.sid} ended"]), True)
+        # a reset after a malformed frame: it must reopen (no verdict when the time budget runs out first)
+        got = self.wait_session(self.reconnect_timeout, bounded=True)
+        if isinstance(got, str):
+            return _Outcome(f"the client did not reconnect and reopen a session within {self.reconnect_timeout:g} s "
+                            f"after its connection ended ({got})", self._output_details())
+        return None
+
+    def _run_case(self, case: FuzzCase) -> _Outcome:
         # a client restarted for a case started just before the deadline: waited for no longer than a
         # case may overrun the budget (--start-timeout would have added up to its seconds), no verdict then
         got = self.ensure_client(bounded=True)
@@ -774,6 +926,7 @@ class _Fuzzer:
             return mark
 
         mark = self.server.call(inject)
+        sent = time.monotonic()
         dribble = 0.0
         for item in case.items:
             if item.chunk is not None:
@@ -783,7 +936,11 @@ class _Fuzzer:
         window = self.observation_window(idle)
         outcome = self._observe(case, sid, mark, idle, window)
         if outcome.failure:
-            self.restart = True
+            outcome.output, outcome.at = self.runner.output(), time.monotonic() - sent
+            self.restart, self.prev = True, None
+        elif not outcome.inconclusive:
+            self.prev = _Ran(case, n, sid, self._observed_sid, mark, sent, window)
+            self.passed = [self.prev, *self.passed[:_LATE_SUSPECTS - 1]]
         return outcome
 
     def observation_window(self, idle: float | None) -> float:
@@ -819,13 +976,9 @@ class _Fuzzer:
             if ended:
                 return _Outcome(ended, self._output_details())
             now, viol, opened, (last, idle_now) = self.server.call(snap)
-            bad = [v for v in viol if v[0] is not None and v[0] >= first_sid and str(v[1]).startswith("PROTO-")
-                   and not (excuse_no_close and v[1] == "PROTO-NO-CLOSE")]
-            if bad:
-                rules = sorted({v[1] for v in bad})
-                return self._prefer_exit(_Outcome(f"protocol violation: {', '.join(rules)}",
-                                                  [f"{r} (session {s}): {d}" for s, r, d in bad[:10]]),
-                                         rules == ["PROTO-NO-CLOSE"])
+            bad = _conduct(viol, first_sid, excuse_no_close)
+            if bad is not None:
+                return self._prefer_exit(bad, bad.failure == "protocol violation: PROTO-NO-CLOSE")
             if sid in opened:
                 if idle_now and last is not None and now - last > idle_now / 2:
                     return _Outcome(f"no message from the client for {now - last:.1f} s; half its IdleTimeout is "
@@ -848,7 +1001,27 @@ class _Fuzzer:
             if t >= self.deadline + _GRACE:
                 return _Outcome(inconclusive=True)
             if t - start >= window and dropped_at is None:
+                self._observed_sid = sid
                 return _Outcome()
+
+    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome] | None:
+        """The case ``late`` is the failure of: each suspect (the last case the client passed first) run again
+        alone on a fresh client and watched long enough to see it (:func:`_suspect_window`), until one fails:
+        that case and its outcome; None when none does (or time ran out)."""
+        window = self.window
+        try:
+            for ran in late.suspects:
+                self.window = _suspect_window(max(window, ran.window), late.seen_after(ran))
+                self.log(f"  case {ran.number} run again alone on a fresh client, watched {self.window:g} s")
+                self.restart = True
+                again = self.run_case(ran.case)
+                if again.failure:
+                    return ran, again
+                if again.inconclusive:
+                    return None
+            return None
+        finally:
+            self.window = window
 
     def _prefer_exit(self, outcome: _Outcome, about_the_connection: bool) -> _Outcome:
         """A client that dies closes its connection first: report the death, not the lost connection."""
@@ -863,6 +1036,17 @@ class _Fuzzer:
 
     def _output_details(self) -> list[str]:
         return output_lines(self.runner.output(), runs=self.runner.runs)
+
+
+def _conduct(viol: list[tuple], first_sid: int, excuse_no_close: bool) -> _Outcome | None:
+    """The failure the ``PROTO-*`` violations ``(session, rule, detail)`` of sessions from ``first_sid`` on are,
+    if any (``excuse_no_close``: after a malformed frame a reset without CLOSE_REQ is what the guide asks)."""
+    bad = [v for v in viol if v[0] is not None and v[0] >= first_sid and str(v[1]).startswith("PROTO-")
+           and not (excuse_no_close and v[1] == "PROTO-NO-CLOSE")]
+    if not bad:
+        return None
+    rules = sorted({v[1] for v in bad})
+    return _Outcome(f"protocol violation: {', '.join(rules)}", [f"{r} (session {s}): {d}" for s, r, d in bad[:10]])
 
 
 class _QuietLostWrites:
@@ -1003,22 +1187,69 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 raise _CaseFailed(case, outcome)
 
         found: tuple[FuzzCase, _Outcome] | None = None
-        try:
-            search()
-        except _CaseFailed as exc:
-            found = (exc.case, exc.outcome)
-        except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
-            pass
+        # a client that fails after a case's window is seen only before or in the next case: that failure is the
+        # earlier case's (_LateFailure), never the next one's. The earlier case is run again alone and watched
+        # longer; when it fails, the search is repeated with that window (same seed: the same cases, each
+        # watched long enough), so that the case is found and shrunk as any other; the passes seen with the
+        # shorter window no longer count
+        for _ in range(_LATE_ROUNDS + 1):
+            try:
+                try:
+                    search()
+                except _CaseFailed as exc:
+                    found = (exc.case, exc.outcome)
+                except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
+                    pass
+                if found is None and not failing:
+                    fuzzer.finish()  # the last case passed its window: is the client still there?
+                break
+            except _LateFailure as late:
+                n, w = late.ran.number, late.ran.window
+                seen = (f"{late.outcome.failure}; seen {late.seen_after():.2f} s after case {n} was sent")
+                if log:
+                    log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
+                culprit = fuzzer.find_late(late)  # each case it passed last, run again alone and watched longer
+                if culprit is not None:
+                    ran, again = culprit
+                    if on_case is not None:
+                        on_case(ran.case, again.failure)
+                    fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
+                    result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
+                                   f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after the case "
+                                   f"was sent); run again alone, case {ran.number} failed {again.at or 0:.2f} s "
+                                   f"after it was sent: the search went on watching each case {fuzzer.window:g} s "
+                                   f"(--window {fuzzer.window:g}, in the commands below)")
+                    if log:
+                        log(f"  case {ran.number} failed again: {again.failure}; searching again, each case watched "
+                            f"{fuzzer.window:g} s")
+                    failing.append((ran.case, again))
+                    cache.clear()  # passes seen with a shorter window prove nothing; failures stand
+                    cache.update({c.key(): o for c, o in failing})
+                    continue
+                # not seen again: it is the last case's all the same (the client did fail after it), and said so
+                names = ", ".join(str(r.number) for r in late.suspects)
+                result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
+                               f"again alone on a fresh client and watched longer, case(s) {names} passed (or the "
+                               f"time budget was spent): the failure may need several cases in a row, or come and go")
+                if not failing:
+                    found = (late.ran.case, _Outcome(f"{late.outcome.failure} (after the case's {w:g} s window, seen "
+                                                     f"{late.seen_after():.2f} s after it was sent; not seen again "
+                                                     f"when run alone)", late.outcome.details,
+                                                     output=late.outcome.output))
+                    failing.append(found)
+                break
         if found is None and failing:  # out of time, or Hypothesis gave up consistently: the smallest we saw
             found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
         result.failures_seen = len(failing)
+        window = fuzzer.window  # (widened after a late failure: the commands below watch as the search last did)
         if found is not None:
             case, outcome = found
             result.passed = False
             result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
             result.client_output = runner.output()
             if save is not None:
-                case.save(save, seed=seed, reason=outcome.failure, details=outcome.details)
+                extra = {"late": result.late} if result.late else {}
+                case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
                 result.saved_to = str(save)
             if client_cmd is not None:
                 # what decides a case's verdict: the server, how long a case is watched and what the client
@@ -1095,8 +1326,21 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
             result.client_started, result.passed, result.start_error = False, False, got
             result.client_output = runner.output()
             return result
-        for _ in range(max(1, repeat)):
-            outcome = fuzzer.run_case(case)
+        fuzzer.confirm = False  # one case, repeated: what failed after a repetition's window is that case's too
+        for i in range(max(1, repeat)):
+            try:
+                outcome = fuzzer.run_case(case)
+                if not outcome.failure and not outcome.inconclusive and (
+                        i == max(1, repeat) - 1 or time.monotonic() >= t0 + time_budget):
+                    fuzzer.finish()  # the last run passed its window: is the client still there?
+            except _LateFailure as late:
+                wider = _late_window(late.ran.window, late.seen_after())
+                result.late = (f"the case passed its {late.ran.window:g} s window, but the client failed after it "
+                               f"(seen {late.seen_after():.2f} s after the case was sent): watch it longer, e.g. "
+                               f"--window {wider:g}")
+                outcome = _Outcome(f"{late.outcome.failure} (after the case's {late.ran.window:g} s window, seen "
+                                   f"{late.seen_after():.2f} s after it was sent)", late.outcome.details,
+                                   output=late.outcome.output)
             if outcome.failure:
                 result.passed = False
                 result.failures_seen += 1
