@@ -380,7 +380,8 @@ class FuzzResult:
     saved_to: str | None = None
     budget_exhausted: bool = False
     failures_seen: int = 0
-    #: what the client printed in its last run (a client that exits is started again for the next case)
+    #: what the client printed in the run that failed (the reported case's), else in its last run (a client
+    #: that exits, or fails a case, is started again for the next case)
     client_output: str = ""
     #: how many times the client was started
     client_runs: int = 0
@@ -1246,7 +1247,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             case, outcome = found
             result.passed = False
             result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
-            result.client_output = runner.output()
+            result.client_output = outcome.output
             if save is not None:
                 extra = {"late": result.late} if result.late else {}
                 case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
@@ -1345,7 +1346,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 result.passed = False
                 result.failures_seen += 1
                 result.failure = FuzzFailure(case, outcome.failure, outcome.details)
-                result.client_output = runner.output()
+                result.client_output = outcome.output
                 break
             if time.monotonic() >= t0 + time_budget:
                 result.budget_exhausted = True

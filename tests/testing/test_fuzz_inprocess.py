@@ -502,6 +502,14 @@ def test_the_client_output_shown_is_its_last_run_s_and_says_how_many_runs_there_
     assert output_lines("", runs=3) == []
 
 
+def test_the_client_output_of_a_failure_is_that_of_the_run_that_failed():
+    """result.client_output was read at the end of the search: the last run, a passing shrink step (a client
+    stopped without a traceback): empty, or another run's output, for the smallest failing case."""
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, **QUICK)
+    assert not result.passed and result.client_runs > 2
+    assert "RuntimeError: bug: cannot handle CALL_HELD_EVENT" in result.client_output
+
+
 def test_a_client_restart_for_a_case_does_not_wait_past_the_time_budget():
     """A case started just before the deadline whose client had to be restarted waited the whole
     --start-timeout for its session, and a client slower than the time left was a failure ("not running with
