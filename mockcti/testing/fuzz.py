@@ -385,6 +385,9 @@ class FuzzResult:
     client_output: str = ""
     #: how many times the client was started
     client_runs: int = 0
+    #: why the client, started again for a case (after a failure), did not open a session: the search stopped
+    #: there (the case it was started for was not sent)
+    restart_error: str | None = None
     #: set when the client failed after a case's window (seen only before or in the next case): which case,
     #: what was seen, and how it was attributed (the case run again alone, watched longer)
     late: str | None = None
@@ -407,6 +410,8 @@ class FuzzResult:
         lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
                  *([f"late failure: {self.late}"] if self.late else []),
+                 *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "
+                    f"the case it was started for was not sent)"] if self.restart_error else []),
                  "smallest failing case (each event decoded below its item):", self.failure.case.describe(decoded=True)]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
@@ -496,6 +501,16 @@ class _BudgetSpent(BaseException):
     """Ends the search once the time budget is spent: Hypothesis lets a BaseException through at once (it
     neither generates nor shrinks any further), where a rejected example (``assume(False)``) only skipped one
     attempt and the shrinker went on drawing cases — seconds past the budget."""
+
+
+class _ClientLost(BaseException):
+    """The client, started again for a case (after a failure, or because it exited), did not open a session: no
+    verdict on that case, which was never sent, and none on any case after it (a BaseException: Hypothesis
+    lets it through at once, neither shrinking nor generating any further)."""
+
+    def __init__(self, reason: str, output: str, details: list[str]) -> None:
+        super().__init__(reason)
+        self.reason, self.output, self.details = reason, output, details
 
 
 class _CaseFailed(AssertionError):
@@ -801,7 +816,12 @@ class _Fuzzer:
         self.log(f"  case {self.cases_run} failed on a client that ran case {history.number} before it: "
                  f"run again alone on a fresh client")
         self._settle()
-        again = self._run_case(case)  # (restart is set: a fresh client, no previous case)
+        try:
+            again = self._run_case(case)  # (restart is set: a fresh client, no previous case)
+        except _ClientLost as lost:  # the failure stands, said so (the next case finds the client gone again)
+            self.restart = True
+            return dataclasses.replace(outcome, details=[*outcome.details, f"(not run again alone on a fresh client: "
+                                                         f"it could not be started again: {lost.reason})"])
         if again.failure:
             return again
         if again.inconclusive:  # no time left to tell: the failure stands, said so
@@ -873,9 +893,8 @@ class _Fuzzer:
         got = self.ensure_client(bounded=True)
         if got is None:
             return _Outcome(inconclusive=True)
-        if isinstance(got, str):
-            return _Outcome(f"the client is not running with an open session: {got}",
-                            self._output_details())
+        if isinstance(got, str):  # (the first start is start()'s: this is a restart)
+            raise _ClientLost(got, self.runner.output(), self._output_details())
         self.cases_run += 1
         sid, (dialect, idle) = got
         from mockcti.wire import decode_bytes
@@ -1193,52 +1212,73 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         # longer; when it fails, the search is repeated with that window (same seed: the same cases, each
         # watched long enough), so that the case is found and shrunk as any other; the passes seen with the
         # shorter window no longer count
-        for _ in range(_LATE_ROUNDS + 1):
-            try:
+        pending: _LateFailure | None = None  # a late failure being looked into
+
+        def unreproduced(late: _LateFailure) -> tuple[FuzzCase, _Outcome]:
+            """A late failure no case showed again alone: the last case's all the same, said so."""
+            outcome = _Outcome(f"{late.outcome.failure} (after the case's {late.ran.window:g} s window, seen "
+                               f"{late.seen_after():.2f} s after it was sent; not seen again when run alone)",
+                               late.outcome.details, output=late.outcome.output)
+            failing.append((late.ran.case, outcome))
+            return late.ran.case, outcome
+
+        try:
+            for _ in range(_LATE_ROUNDS + 1):
                 try:
-                    search()
-                except _CaseFailed as exc:
-                    found = (exc.case, exc.outcome)
-                except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
-                    pass
-                if found is None and not failing:
-                    fuzzer.finish()  # the last case passed its window: is the client still there?
-                break
-            except _LateFailure as late:
-                n, w = late.ran.number, late.ran.window
-                seen = (f"{late.outcome.failure}; seen {late.seen_after():.2f} s after case {n} was sent")
-                if log:
-                    log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
-                culprit = fuzzer.find_late(late)  # each case it passed last, run again alone and watched longer
-                if culprit is not None:
-                    ran, again = culprit
-                    if on_case is not None:
-                        on_case(ran.case, again.failure)
-                    fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
-                    result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
-                                   f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after the case "
-                                   f"was sent); run again alone, case {ran.number} failed {again.at or 0:.2f} s "
-                                   f"after it was sent: the search went on watching each case {fuzzer.window:g} s "
-                                   f"(--window {fuzzer.window:g}, in the commands below)")
+                    try:
+                        search()
+                    except _CaseFailed as exc:
+                        found = (exc.case, exc.outcome)
+                    except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
+                        pass
+                    if found is None and not failing:
+                        fuzzer.finish()  # the last case passed its window: is the client still there?
+                    break
+                except _LateFailure as late:
+                    pending = late
+                    n, w = late.ran.number, late.ran.window
+                    seen = (f"{late.outcome.failure}; seen {late.seen_after():.2f} s after case {n} was sent")
                     if log:
-                        log(f"  case {ran.number} failed again: {again.failure}; searching again, each case watched "
-                            f"{fuzzer.window:g} s")
-                    failing.append((ran.case, again))
-                    cache.clear()  # passes seen with a shorter window prove nothing; failures stand
-                    cache.update({c.key(): o for c, o in failing})
-                    continue
-                # not seen again: it is the last case's all the same (the client did fail after it), and said so
-                names = ", ".join(str(r.number) for r in late.suspects)
-                result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
-                               f"again alone on a fresh client and watched longer, case(s) {names} passed (or the "
-                               f"time budget was spent): the failure may need several cases in a row, or come and go")
-                if not failing:
-                    found = (late.ran.case, _Outcome(f"{late.outcome.failure} (after the case's {w:g} s window, seen "
-                                                     f"{late.seen_after():.2f} s after it was sent; not seen again "
-                                                     f"when run alone)", late.outcome.details,
-                                                     output=late.outcome.output))
-                    failing.append(found)
-                break
+                        log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
+                    culprit = fuzzer.find_late(late)  # each case it passed last, run again alone and watched longer
+                    if culprit is not None:
+                        ran, again = culprit
+                        if on_case is not None:
+                            on_case(ran.case, again.failure)
+                        fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
+                        result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
+                                       f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after the case "
+                                       f"was sent); run again alone, case {ran.number} failed {again.at or 0:.2f} s "
+                                       f"after it was sent: the search went on watching each case {fuzzer.window:g} s "
+                                       f"(--window {fuzzer.window:g}, in the commands below)")
+                        if log:
+                            log(f"  case {ran.number} failed again: {again.failure}; searching again, each case watched "
+                                f"{fuzzer.window:g} s")
+                        failing.append((ran.case, again))
+                        cache.clear()  # passes seen with a shorter window prove nothing; failures stand
+                        cache.update({c.key(): o for c, o in failing})
+                        pending = None
+                        continue
+                    # not seen again: it is the last case's all the same (the client did fail after it), and said so
+                    names = ", ".join(str(r.number) for r in late.suspects)
+                    result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
+                                   f"again alone on a fresh client and watched longer, case(s) {names} passed (or the "
+                                   f"time budget was spent): the failure may need several cases in a row, or come and go")
+                    if not failing:
+                        found = unreproduced(late)
+                    break
+        except _ClientLost as lost:  # no verdict on the case it was started for, nor on any after it
+            result.restart_error = lost.reason
+            if pending is not None and not failing:
+                result.late = (f"case {pending.ran.number} passed its {pending.ran.window:g} s window, but the client "
+                               f"failed after it ({pending.outcome.failure}; seen {pending.seen_after():.2f} s after "
+                               f"the case was sent); it could not be run again alone")
+                found = unreproduced(pending)
+            if found is None and not failing:  # it exited before any case failed, and did not start again
+                result.client_started = result.passed = False
+                result.start_error = f"it was started again (it had exited) and: {lost.reason}"
+                result.client_output = lost.output
+                return result
         if found is None and failing:  # out of time, or Hypothesis gave up consistently: the smallest we saw
             found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
         result.failures_seen = len(failing)
@@ -1334,6 +1374,9 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 if not outcome.failure and not outcome.inconclusive and (
                         i == max(1, repeat) - 1 or time.monotonic() >= t0 + time_budget):
                     fuzzer.finish()  # the last run passed its window: is the client still there?
+            except _ClientLost as lost:
+                outcome = _Outcome(f"the client is not running with an open session: {lost.reason}", lost.details,
+                                   output=lost.output)
             except _LateFailure as late:
                 wider = _late_window(late.ran.window, late.seen_after())
                 result.late = (f"the case passed its {late.ran.window:g} s window, but the client failed after it "

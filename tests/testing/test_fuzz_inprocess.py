@@ -510,6 +510,28 @@ def test_the_client_output_of_a_failure_is_that_of_the_run_that_failed():
     assert "RuntimeError: bug: cannot handle CALL_HELD_EVENT" in result.client_output
 
 
+def test_a_client_that_cannot_be_started_again_stops_the_search_and_no_unsent_case_is_blamed():
+    """A client that died on a case and could not start again (a stale lock file, ...) failed the next case,
+    never sent ("not running with an open session"), and every shrink step after it: the result was the
+    smallest case Hypothesis could draw, a malformed frame, and the crash on CALL_HELD_EVENT was lost."""
+    runs = []
+    crashing = agent_client(bug="crash-on-hold")
+
+    async def client(host, port, stop):
+        runs.append(1)
+        if len(runs) > 1:
+            raise RuntimeError("already running (a stale lock file)")
+        await crashing(host, port, stop)
+
+    result = fuzz_client(client=client, seed=11, **QUICK)
+    assert not result.passed and result.exit_code == 1, result.summary()
+    assert "cannot handle CALL_HELD_EVENT" in result.failure.reason
+    assert "CALL_HELD_EVENT" in _types(result.failure.case)
+    assert result.restart_error == "the client raised RuntimeError: already running (a stale lock file)"
+    assert ("then the client could not be started again: the client raised RuntimeError: already running (a stale "
+            "lock file) (the search stopped there; the case it was started for was not sent)") in result.summary()
+
+
 def test_a_client_restart_for_a_case_does_not_wait_past_the_time_budget():
     """A case started just before the deadline whose client had to be restarted waited the whole
     --start-timeout for its session, and a client slower than the time left was a failure ("not running with
