@@ -744,3 +744,18 @@ def test_a_search_finds_the_case_after_whose_window_the_client_dies_and_says_so(
     assert "late failure: case " in result.summary()
     saved = json.loads(save.read_text())
     assert saved["late"] == result.late and "CALL_TRANSFERRED_EVENT" in saved["reason"]
+
+
+def test_a_replay_whose_client_dies_after_the_window_fails_and_names_a_window_that_sees_it(monkeypatch):
+    """A replayed case whose client died after the window passed: nothing looked at the client again. The end
+    of a replay checks it once more (after the pause a next case would have had: 1 s here, so that the death,
+    0.4 s after the event, comes before it); the failure is the case's, said to come after its window."""
+    import mockcti.testing.fuzz as F
+
+    monkeypatch.setattr(F, "_SETTLE", 1.0)
+    poison = _one_item_case("transfer", lambda c: "CALL_TRANSFERRED_EVENT" in _types(c))
+    result = replay_case(poison, client=_dies_late("CALL_TRANSFERRED_EVENT", 0.4), window=0.15, max_window=0.15)
+    assert not result.passed, result.summary()
+    assert result.failure.reason.startswith("the client raised RuntimeError: bug: died 0.4 s after "
+                                            "CALL_TRANSFERRED_EVENT (after the case's 0.15 s window, seen ")
+    assert "the client failed after it" in result.late and "--window " in result.late
