@@ -19,6 +19,8 @@ connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
 - ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
   server's field) instead of skipping it
 - ``crash-on-transfer``: raises on CALL_TRANSFERRED_EVENT (only ``--flows transfer`` generates one)
+- ``crash-late-on-transfer``: raises 0.4 s after CALL_TRANSFERRED_EVENT: after a short ``--window``, while the
+  fuzzer goes on to the next case (it finds the death there, and holds it against the transfer's case)
 - ``crash-on-queued``: raises on CALL_QUEUED_EVENT (only a bridge is sent one: run it with ``--bridge``
   under ``mockcti fuzz --view bridge --flows inbound``)
 
@@ -41,7 +43,8 @@ from mockcti.wire import MessageType, encode
 from mockcti.wire.messages import HeartbeatReq, HoldCallReq
 
 BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
-        "crash-on-queued")
+        "crash-on-queued", "crash-late-on-transfer")
+LATE = 0.4  # seconds from CALL_TRANSFERRED_EVENT to the crash of crash-late-on-transfer
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -57,7 +60,7 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
             except OSError:
                 await asyncio.sleep(0.2)
                 continue
-            state = {"heartbeat": True}
+            state: dict[str, Any] = {"heartbeat": True, "doom": None}
             try:
                 if bridge:
                     await cti.open_bridge(idle_timeout=idle_timeout, heartbeat=0, timeout=5)
@@ -71,6 +74,8 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
             beat = asyncio.create_task(_heartbeat(cti, idle_timeout / 4, state))
             try:
                 while not stop.is_set() and not cti.closed.is_set() and not beat.done():
+                    if state["doom"] is not None and asyncio.get_running_loop().time() >= state["doom"]:
+                        raise RuntimeError(f"bug: died {LATE:g} s after CALL_TRANSFERRED_EVENT")
                     try:
                         ev = await cti.next_event(timeout=0.05)
                     except (asyncio.TimeoutError, Exception):
@@ -84,6 +89,9 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                             state["heartbeat"] = False
                     if ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-on-transfer":
                         raise RuntimeError("bug: cannot handle CALL_TRANSFERRED_EVENT")
+                    if (ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-late-on-transfer"
+                            and state["doom"] is None):
+                        state["doom"] = asyncio.get_running_loop().time() + LATE
                     if ev.TYPE is MessageType.CALL_QUEUED_EVENT and bug == "crash-on-queued":
                         raise RuntimeError("bug: cannot handle CALL_QUEUED_EVENT")
                     if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "unknown-call-id":

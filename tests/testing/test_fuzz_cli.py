@@ -302,3 +302,27 @@ def test_fuzz_takes_message_id_and_field_tag_as_serve_does(client_script, capsys
     assert "no failure found" in capsys.readouterr().err
     assert main(["fuzz", "--client-cmd", client_script, "--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"]) == 2
     assert capsys.readouterr().err == "mockcti fuzz: --message-id: wire number 5 is already HEARTBEAT_REQ\n"
+
+
+def test_a_client_dying_after_the_window_is_blamed_on_its_case_and_the_commands_watch_longer(client_script,
+                                                                                              tmp_path, capsys):
+    """A client that dies 0.4 s after CALL_TRANSFERRED_EVENT, after the 0.15 s window: the next case was failed
+    for it (a case without the transfer, its reason naming CALL_TRANSFERRED_EVENT). Now the case with the transfer
+    is saved, the output says the failure came after its window, and the printed commands watch longer."""
+    import shlex
+
+    cmd = f"{client_script} --bug crash-late-on-transfer"
+    save = tmp_path / "f.json"
+    assert main(["fuzz", "--client-cmd", cmd, "--seed", "3", "--no-malformed", "--flows", "inbound,transfer",
+                 "--save", str(save), "--json", *FAST, "--time", "10"]) == 1
+    captured = capsys.readouterr()
+    err, out = captured.err, json.loads(captured.out)
+    saved = json.loads(save.read_text())
+    assert "CALL_TRANSFERRED_EVENT" in [t for item in saved["items"] for t in item.get("types", [])], err
+    assert saved["reason"] == "the client process exited with status 1"
+    assert "| fuzz_client: bug: died 0.4 s after CALL_TRANSFERRED_EVENT" in saved["details"]  # (its output)
+    assert "passed its 0.15 s window, but the client failed after it" in saved["late"]
+    assert out["late"] == saved["late"] and "\nlate failure: case " in err
+    replay = next(line for line in err.splitlines() if line.startswith("replay it:  "))
+    window = float(shlex.split(replay)[shlex.split(replay).index("--window") + 1])
+    assert window >= 0.6  # 1.5 x the time the case took to fail alone (0.4 s at least)
