@@ -412,7 +412,9 @@ class FuzzResult:
                  *([f"late failure: {self.late}"] if self.late else []),
                  *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "
                     f"the case it was started for was not sent)"] if self.restart_error else []),
-                 "smallest failing case (each event decoded below its item):", self.failure.case.describe(decoded=True)]
+                 *(["smallest failing case (each event decoded below its item):",
+                    self.failure.case.describe(decoded=True)] if self.failure.case.items else
+                   ["no failing case: the client fails with no case sent to it"])]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
         if self.replay_command:
@@ -1024,10 +1026,12 @@ class _Fuzzer:
                 self._observed_sid = sid
                 return _Outcome()
 
-    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome] | None:
+    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome, _Outcome] | None:
         """The case ``late`` is the failure of: each suspect (the last case the client passed first) run again
         alone on a fresh client and watched long enough to see it (:func:`_suspect_window`), until one fails:
-        that case and its outcome; None when none does (or time ran out)."""
+        that case, its outcome and that of a fresh client sent no case and watched as long as the case took to
+        fail (and more): when that fails too, the client fails on its own, whatever it is sent. None when no
+        suspect fails again (or time ran out)."""
         window = self.window
         try:
             for ran in late.suspects:
@@ -1035,10 +1039,16 @@ class _Fuzzer:
                 self.log(f"  case {ran.number} run again alone on a fresh client, watched {self.window:g} s")
                 self.restart = True
                 again = self.run_case(ran.case)
-                if again.failure:
-                    return ran, again
                 if again.inconclusive:
                     return None
+                if not again.failure:
+                    continue
+                self.window = _late_window(max(window, ran.window), again.at or 0.0)
+                self.log(f"  a fresh client sent no case, watched {self.window:g} s: does it fail on its own?")
+                self.restart = True
+                alone = self.run_case(FuzzCase(()))
+                self.restart = True  # (what comes next starts afresh)
+                return ran, again, alone
             return None
         finally:
             self.window = window
@@ -1241,19 +1251,31 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     if log:
                         log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
                     culprit = fuzzer.find_late(late)  # each case it passed last, run again alone and watched longer
+                    if culprit is not None and culprit[2].failure:  # no case's: the client fails on its own
+                        alone = culprit[2]
+                        result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
+                                       f"a fresh client sent no case failed {alone.at or 0:.2f} s after its session "
+                                       f"opened")
+                        found = (FuzzCase(()), dataclasses.replace(alone, failure=(
+                            f"{alone.failure} (with no case sent: the client fails on its own, "
+                            f"{alone.at or 0:.2f} s after its session opened)")))
+                        failing.append(found)
+                        pending = None
+                        break
                     if culprit is not None:
-                        ran, again = culprit
+                        ran, again, _ = culprit
                         if on_case is not None:
                             on_case(ran.case, again.failure)
                         fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
                         result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
-                                       f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after the case "
+                                       f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after "
+                                       f"the case "
                                        f"was sent); run again alone, case {ran.number} failed {again.at or 0:.2f} s "
                                        f"after it was sent: the search went on watching each case {fuzzer.window:g} s "
                                        f"(--window {fuzzer.window:g}, in the commands below)")
                         if log:
-                            log(f"  case {ran.number} failed again: {again.failure}; searching again, each case watched "
-                                f"{fuzzer.window:g} s")
+                            log(f"  case {ran.number} failed again: {again.failure}; searching again, each case "
+                                f"watched {fuzzer.window:g} s")
                         failing.append((ran.case, again))
                         cache.clear()  # passes seen with a shorter window prove nothing; failures stand
                         cache.update({c.key(): o for c, o in failing})
@@ -1263,7 +1285,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     names = ", ".join(str(r.number) for r in late.suspects)
                     result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
                                    f"again alone on a fresh client and watched longer, case(s) {names} passed (or the "
-                                   f"time budget was spent): the failure may need several cases in a row, or come and go")
+                                   f"time budget was spent): the failure may need several cases in a row, or come "
+                                   f"and go")
                     if not failing:
                         found = unreproduced(late)
                     break
@@ -1288,7 +1311,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             result.passed = False
             result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
             result.client_output = outcome.output
-            if save is not None:
+            if save is not None and case.items:  # (a client failing with no case sent: nothing to replay)
                 extra = {"late": result.late} if result.late else {}
                 case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
                 result.saved_to = str(save)
@@ -1326,7 +1349,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if view != "agent":
                     parts += ["--view", view]
                 result.search_command = _command(client_cmd, parts + watch)
-                if save is not None:
+                if save is not None and case.items:
                     result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *watch])
                 else:
                     result.replay_command = result.search_command

@@ -759,3 +759,30 @@ def test_a_replay_whose_client_dies_after_the_window_fails_and_names_a_window_th
     assert result.failure.reason.startswith("the client raised RuntimeError: bug: died 0.4 s after "
                                             "CALL_TRANSFERRED_EVENT (after the case's 0.15 s window, seen ")
     assert "the client failed after it" in result.late and "--window " in result.late
+
+
+def test_a_client_that_dies_on_its_own_is_not_blamed_on_a_case():
+    """A client that dies 0.5 s after its session opens, whatever it is sent (a timer, its first heartbeat ...):
+    the case run again alone, watched longer, failed too, and was reported as the culprit. A fresh client sent
+    no case fails as well: no case is blamed, the result says the client fails on its own."""
+
+    def dies_after_opening(delay):
+        from mockcti.client import CTIClient
+
+        async def run(host, port, stop):
+            cti = await CTIClient.connect(host, port, version=18, timeout=5)
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, timeout=5)
+            with __import__("contextlib").suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+                await cti.close(timeout=2)
+                return
+            raise RuntimeError(f"bug: died {delay} s after opening")
+
+        return run
+
+    result = fuzz_client(client=dies_after_opening(0.5), seed=11, malformed=False, **{**QUICK, "time_budget": 10})
+    assert not result.passed, result.summary()
+    assert result.failure.case.items == ()
+    assert result.failure.reason.startswith("the client raised RuntimeError: bug: died 0.5 s after opening (with no "
+                                            "case sent: the client fails on its own, ")
+    assert "no failing case: the client fails with no case sent to it" in result.summary()
