@@ -701,15 +701,18 @@ async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
 
 @pytest.mark.asyncio
 async def test_an_agent_on_a_call_keeps_it(mock):
-    """READY asked for a TALKING agent is taken when the call ends (it used to be applied at once,
-    and the next ACD call went to the busy agent); LOGOUT is refused with 409."""
+    """NOT_READY asked for a TALKING agent is taken when the call ends (READY used to be applied at once,
+    and the next ACD call went to the busy agent); READY is refused with 409 (Unified CCX takes no pending
+    READY, as the agent's own request is refused), and so is LOGOUT."""
     server, ctl = mock
     c = await agent_client(server, "1001")
     _, _, body = await call(ctl, "POST", "/calls", {"agent": "1001"})
     await c.next_event(MT.CALL_DELIVERED_EVENT)
     await c.request(AnswerCallReq(invoke_id=0, call_id=body["call_id"], connection_device_id="3001"))
-    _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "READY"})
-    assert (body["state"], body["after_call"]) == ("AGENT_STATE_TALKING", "AGENT_STATE_READY")
+    _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": "READY"}, expect=409)
+    assert err["field"] == "state" and "talking on an ACD call" in err["error"]
+    _, _, body = await call(ctl, "POST", "/agents/1001/state", {"state": "NOT_READY"})
+    assert (body["state"], body["after_call"]) == ("AGENT_STATE_TALKING", "AGENT_STATE_NOT_READY")
     _, _, body = await call(ctl, "POST", "/calls", {"csq": "Sales"})
     assert body["queued"] is True  # nobody ready: 1001 is busy
     _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": "LOGOUT"}, expect=409)

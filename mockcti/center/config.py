@@ -38,6 +38,8 @@ CALL_STATES = ("ringing", "talking", "held")
 MAX_WRAPUP = 7200.0
 #: the choices of CenterConfig.on_agent_disconnect
 ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
+#: the choices of CenterConfig.ready_while_talking
+READY_WHILE_TALKING = ("refuse", "pending")
 #: the longest names the events carry, in bytes without the NUL (reference §5.6 CONFIG_CSQ_EVENT CSQName 64,
 #: TEAM_CONFIG_EVENT TeamName 50; §5.2 AgentInstrument 64, all counting the NUL): a longer one did not
 #: encode, and the event that needed it was never sent
@@ -350,6 +352,15 @@ class CenterConfig:
     #: them with answer, hold and retrieve) to the sessions whose call-event mask asks for them (RTP_STARTED_MASK
     #: 0x00200000, RTP_STOPPED_MASK 0x00400000). false: never, whatever the masks (a UCCX that sends none)
     rtp_events: bool = True
+    #: SET_AGENT_STATE_REQ READY (or a supervisor's READY) while the agent talks on an ACD call (TALKING, HOLD):
+    #: "refuse" (the default) answers CONTROL_FAILURE_CONF (CF_INVALID_OBJECT_STATE; ICM's
+    #: CF_INVALID_AGENT_WORKMODE 265 with control_failure_codes = "icm") and nothing changes, as the Finesse
+    #: 12.5(1) developer guide (User—Change Agent State) says coresident Unified CCX does: it "does not allow an
+    #: agent to set a pending state of READY while that agent is talking on an ICD call", errorData 265 — UCCX's
+    #: AgentStateMask has pending bits for WORK and NOT_READY only (reference §6.7). "pending": READY becomes the
+    #: state after the call, as Unified CCE does (the same page) and mockcti did; a Finesse guide, not the CTI
+    #: guide, is the source, hence the choice. Sessions of the ucce profile always get the pending READY (ICM)
+    ready_while_talking: str = "refuse"
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
@@ -474,7 +485,7 @@ _BAD: Any = type("_Bad", (), {"__repr__": lambda self: "<bad>"})()
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
-           "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events")
+           "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events", "ready_while_talking")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -724,6 +735,7 @@ class _Builder:
             "acd_failure_mode": (self.choice, "mode", ("cf", "ctierr")),
             "control_failure_codes": (self.choice, "choice", ("uccx", "icm")),
             "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),
+            "ready_while_talking": (self.choice, "choice", READY_WHILE_TALKING),
             "acd_rules": (self.boolean,), "rtp_events": (self.boolean,),
         }
         kw: dict[str, Any] = {}

@@ -98,12 +98,13 @@ _BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, 
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "uccx": {"no_call_to_answer": CF.CF_INVALID_OBJECT_STATE, "no_active_call": CF.CF_INVALID_OBJECT_STATE,
              "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED,
-             "conference_full": CF.CF_INVALID_OBJECT_STATE, "ready_while_busy": CF.CF_INVALID_OBJECT_STATE},
+             "conference_full": CF.CF_INVALID_OBJECT_STATE, "ready_while_busy": CF.CF_INVALID_OBJECT_STATE,
+             "pending_ready": CF.CF_INVALID_OBJECT_STATE},
     "icm": {"no_call_to_answer": CF.CF_NO_CALL_TO_ANSWER, "no_active_call": CF.CF_NO_ACTIVE_CALL,
             "no_held_call": CF.CF_NO_HELD_CALL, "bad_password": CF.CF_INVALID_PASSWORD_SPECIFIED,
             "conference_full": CF.CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED,
-            # (Finesse's guide shows Unified CCX answering errorData 33 for it: see _set_agent_state_req)
-            "ready_while_busy": CF.CF_RESOURCE_BUSY},
+            # (Finesse's guide shows Unified CCX answering errorData 33 and 265 for them: see _ready_refused)
+            "ready_while_busy": CF.CF_RESOURCE_BUSY, "pending_ready": CF.CF_INVALID_AGENT_WORKMODE},
 }
 #: the refusals of the supervisor requests whose status UCCX does not name, by CenterConfig.control_failure_codes.
 #: §7.1 says only "supervisor assist / emergency with no supervisor available: FAILURE_CONF", and §6.1 lists
@@ -870,7 +871,10 @@ class ContactCenter:
         if not agent.logged_in:
             raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is not logged on"))
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
-            # the guide: WORK requested while TALKING takes effect when the call ends (§7.2)
+            # the guide: WORK requested while TALKING takes effect when the call ends (§7.2); READY: see _ready_refused
+            refusal = self._ready_refused(agent) if want is _READY else None
+            if refusal is not None:
+                raise Refused(refusal)
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             self._set_pending(out, agent, want, reason, now)
             return
@@ -882,20 +886,43 @@ class ContactCenter:
         if agent.state not in ENTER_FROM[want]:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
-        if want is _READY and agent.id in self._calls_of and self._busy_phone(agent):
-            # on a call that is not an ACD call (its own, a direct call: UCCX keeps such an agent NOT_READY, or
-            # in its wrap-up), READY is refused, now or pending: Finesse's guide, coresident with Unified CCX,
-            # "does not allow an agent to set a pending state of READY while that agent is talking on a non-ICD
-            # call", errorData 33 CF_RESOURCE_BUSY (sent with control_failure_codes = "icm"; "uccx" keeps to the
-            # published CF 0-22: CF_INVALID_OBJECT_STATE). It made the agent READY and skipped by routing
-            raise Refused(control_failure(
-                self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
-                f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends"))
+        refusal = self._ready_refused(agent) if want is _READY else None
+        if refusal is not None:
+            raise Refused(refusal)
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)
         if requeued:
             self._route_queued(out, now)
+
+    def _ready_refused(self, agent: Agent) -> Failure | None:
+        """Why READY cannot be asked for the agent now, or None: the one rule of every request for READY (the
+        agent's SET_AGENT_STATE_REQ, a bridge's or supervisor's for it, :meth:`set_agent_state`). The Finesse
+        12.5(1) developer guide (User—Change Agent State, coresident Finesse with Unified CCX) shows both refusals:
+        - talking on an ACD call (TALKING, HOLD): "Unified CCX does not allow an agent to set a pending state of
+          READY while that agent is talking on an ICD call", errorData 265 CF_INVALID_AGENT_WORKMODE (sent with
+          control_failure_codes = "icm"; "uccx" keeps to the published CF 0-22: CF_INVALID_OBJECT_STATE), where
+          Unified CCE makes READY the state after the call — as a session of the ucce profile gets, and any with
+          ``ready_while_talking = "pending"`` (a Finesse guide is the source, not the CTI guide: a choice);
+        - on a call that is not an ACD call (its own, a direct call: UCCX keeps such an agent NOT_READY, or in its
+          wrap-up): READY "while that agent is talking on a non-ICD call", now or pending, errorData 33
+          CF_RESOURCE_BUSY ("uccx": CF_INVALID_OBJECT_STATE). It made the agent READY and skipped by routing."""
+        if agent.id not in self._calls_of:
+            return None
+        if agent.state is _TALKING or agent.state is AS.AGENT_STATE_HOLD:
+            if self.config.ready_while_talking == "pending" or self._speaks_icm(agent):
+                return None
+            return control_failure(
+                self._cf["pending_ready"], CCX.CCX_DEFAULT_ERROR_CODE,
+                f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
+                "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
+        if any(leg.state is LCS.LCS_CONNECT or leg.state is LCS.LCS_INITIATE
+               or (leg.state is LCS.LCS_ALERTING and not call.acd) for call, leg in self.agent_call_legs(agent.id)):
+            # (an ACD call ringing at a RESERVED agent is no such call: a supervisor's READY withdraws it)
+            return control_failure(
+                self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
+                f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends")
+        return None
 
     def _check_forced_flag(self, sid: int, flag: int, state: int) -> None:
         """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only", with LOGIN
@@ -945,6 +972,11 @@ class ContactCenter:
                 raise ValueError(f"agent {agent.id} is already logged in ({_short_state(agent.state)})")
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
+        if want is _READY and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
+            # the rule of the agent's own request (a supervisor's goes to the same server)
+            refusal = self._ready_refused(agent)
+            if refusal is not None:
+                raise ValueError(refusal.text)
         if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
             self._set_pending(out, agent, want, reason, now)
             return out

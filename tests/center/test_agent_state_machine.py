@@ -13,12 +13,13 @@ from mockcti.wire import Dialect, encode
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
 
 from center_world import agent_sub, bridge_sub, only
 
 
-def _center():
-    c = ContactCenter(default_center(), now=0.0)
+def _center(config=None):
+    c = ContactCenter(config or default_center(), now=0.0)
     for sub in (agent_sub(1, "1001"), agent_sub(2, "1002"), bridge_sub(9)):
         c.open_session(sub, 0.0)
     return c
@@ -220,8 +221,11 @@ def test_a_state_asked_for_during_a_call_is_announced_with_next_agent_state(want
     and kept for after the call, and nobody was told: a desktop could not show "Not Ready after this call",
     and a wallboard asking for the pending bits only got nothing ever. Now the agent's sessions and the
     bridges whose mask selects it get AGENT_STATE_EVENT AgentState TALKING (still), NextAgentState the
-    pending state; the mask bit is the pending kind's (a pending READY has none: TALKING's)."""
-    c = _center()
+    pending state; the mask bit is the pending kind's (a pending READY has none: TALKING's; Unified CCX refuses
+    it, so it is pending only with ready_while_talking = "pending": see the test below)."""
+    import dataclasses
+
+    c = _center(dataclasses.replace(default_center(), ready_while_talking="pending"))
     c.open_session(bridge_sub(8, state_mask=mask), 0.0)
     c.open_session(bridge_sub(7, state_mask=0xFF & ~mask), 0.0)  # every other bit
     _talking(c)
@@ -256,6 +260,70 @@ def test_the_events_before_and_after_a_pending_state_carry_no_next_agent_state()
                                                                            AS.AGENT_STATE_NOT_READY, 0)
     [ev] = only(c.hang_up(8.0, cid), 1, MT.AGENT_STATE_EVENT)
     assert (ev.agent_state, ev.event_reason_code, ev.next_agent_state) == (AS.AGENT_STATE_NOT_READY, 7, None)
+
+
+@pytest.mark.parametrize("codes, failure", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
+                                            ("icm", ControlFailureCode.CF_INVALID_AGENT_WORKMODE)])
+@pytest.mark.parametrize("held", [False, True])
+def test_ready_asked_for_while_talking_on_an_acd_call_is_refused_by_uccx(codes, failure, held):
+    """The Finesse 12.5(1) developer guide, User—Change Agent State, coresident Finesse with Unified CCX: "Unified
+    CCX does not allow an agent to set a pending state of READY while that agent is talking on an ICD call",
+    errorData 265 CF_INVALID_AGENT_WORKMODE (UCCX's §6.7 mask has pending bits for WORK and NOT_READY only).
+    The mock took it as the state after the call (SET_AGENT_STATE_CONF, a TALKING event with NextAgentState
+    READY, READY when the call ended). Now: CONTROL_FAILURE_CONF (CF_INVALID_OBJECT_STATE, UCCX publishing CF
+    0-22; 265 with control_failure_codes = "icm"), nothing to anyone, the agent TALKING with nothing pending,
+    the after-call state when the call ends; a bridge's request and a supervisor's (set_agent_state) alike."""
+    import dataclasses
+
+    c = _center(dataclasses.replace(default_center(), control_failure_codes=codes,
+                                    after_call_state=AS.AGENT_STATE_NOT_READY))
+    cid = _talking(c)
+    if held:
+        c.handle(1, M.HoldCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), 6.0)
+    out = _state_req(c, 9.0, AS.AGENT_STATE_READY)
+    assert [d.session_id for d in out] == [1]
+    m = out[0].message
+    assert (m.TYPE, m.invoke_id, m.failure_code, m.ccx_error_code) == (
+        MT.CONTROL_FAILURE_CONF, 1, failure, CCXErrorCode.CCX_DEFAULT_ERROR_CODE)
+    assert "talking on an ACD call" in m.text and "READY once the call ends" in m.text
+    # the FailureCode (USHORT after InvokeID) on the wire
+    assert struct.unpack_from(">IH", encode(m, Dialect.uccx(14)), 8) == (1, int(failure))
+    out = _state_req(c, 10.0, AS.AGENT_STATE_READY, sid=9, agent_id="1001")  # a bridge (a supervisor desktop)
+    assert [(d.session_id, d.message.TYPE) for d in out] == [(9, MT.CONTROL_FAILURE_CONF)]
+    with pytest.raises(ValueError, match="agent 1001 is talking on an ACD call"):
+        c.set_agent_state(11.0, "1001", AS.AGENT_STATE_READY)  # a supervisor, the control API, a scenario
+    agent = c.agents["1001"]
+    assert (agent.state, agent.pending) == (AS.AGENT_STATE_TALKING, None)
+    [ev] = only(c.hang_up(20.0, cid), 1, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, 32755)  # AGT_CALL_ENDED
+    out = _state_req(c, 21.0, AS.AGENT_STATE_READY)  # once the call is over
+    assert [m.TYPE for m in (d.message for d in out if d.session_id == 1)] == [MT.SET_AGENT_STATE_CONF,
+                                                                               MT.AGENT_STATE_EVENT]
+
+
+@pytest.mark.parametrize("how", ["ucce profile", "ready_while_talking pending"])
+def test_ready_asked_for_while_talking_is_pending_under_ucce_or_when_configured(how):
+    """Unified CCE takes READY asked for during a call as the state after it (the same Finesse page: "Agent
+    transitions to READY state after the call ends"): a session of the ucce profile gets that, and so does a
+    uccx one with ready_while_talking = "pending" (what mockcti did; the UCCX refusal's source is a Finesse
+    guide, not the CTI guide)."""
+    import dataclasses
+
+    from mockcti.wire.dialect import UCCE
+
+    if how == "ucce profile":
+        c = ContactCenter(default_center(), now=0.0)
+        for sub in (agent_sub(1, "1001", profile=UCCE), bridge_sub(9, profile=UCCE)):
+            c.open_session(sub, 0.0)
+    else:
+        c = _center(dataclasses.replace(default_center(), ready_while_talking="pending"))
+    cid = _talking(c)
+    out = _state_req(c, 9.0, AS.AGENT_STATE_READY)
+    assert out[0].message == M.SetAgentStateConf(invoke_id=1)
+    [ev] = only(out, 1, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
+    [ev] = only(c.hang_up(20.0, cid), 9, MT.AGENT_STATE_EVENT)
+    assert ev.agent_state == AS.AGENT_STATE_READY
 
 
 @pytest.mark.parametrize("mask, gets", [(0x10, True), (0x40, False), (0x80, False), (0x20, False)])

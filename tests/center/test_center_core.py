@@ -488,12 +488,14 @@ def test_a_not_ready_agent_handling_a_colleagues_call_is_not_ready_again_after_i
     for sid in (2, 9):
         assert [(m.agent_id, m.agent_state, m.event_reason_code) for m in only(out, sid, MT.AGENT_STATE_EVENT)
                 if m.agent_id == "1002"] == [("1002", AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED)], sid
-    # a state the agent asked for while talking wins: READY after a call offered while NOT_READY
+    # a state the agent asked for while talking wins: WORK_READY after a call offered while NOT_READY (a READY
+    # asked for while talking UCCX refuses: test_ready_asked_for_while_talking_on_an_acd_call_is_refused_by_uccx)
     cid = answered(w, "1002", 2)
     assert w.c.agents["1002"].offered_from[0] is AS.AGENT_STATE_NOT_READY
-    w.req(2, M.SetAgentStateReq(invoke_id=44, agent_state=AS.AGENT_STATE_READY))
+    out = w.req(2, M.SetAgentStateReq(invoke_id=44, agent_state=AS.AGENT_STATE_WORK_READY))
+    assert seq(out, 2) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
     encodable(w.c.hang_up(w.t + 1, cid))
-    assert w.c.agents["1002"].state is AS.AGENT_STATE_READY
+    assert w.c.agents["1002"].state is AS.AGENT_STATE_WORK_READY
 
 
 def test_consult_conference_then_clear_call(w):
@@ -1174,16 +1176,19 @@ def test_a_reservation_ends_with_the_offer_even_beside_a_held_call(w, offer):
 
 
 def test_an_administrator_cannot_take_an_agent_off_a_call():
-    """ContactCenter.set_agent_state (control API, scenarios) on an agent who is TALKING: READY /
-    NOT_READY / WORK become the state after the call (as the agent's own request), LOGOUT is refused.
-    READY used to be applied at once, and the next ACD call was routed to the busy agent."""
+    """ContactCenter.set_agent_state (control API, scenarios) on an agent who is TALKING: NOT_READY / WORK /
+    WORK_READY become the state after the call (as the agent's own request), LOGOUT is refused, and so is READY
+    (Unified CCX takes no pending READY: the agent's own request is refused too). READY used to be applied at
+    once, and the next ACD call was routed to the busy agent."""
     w = World()
     w.open(agent_sub(1, "1001"))
     w.login_ready(1, "1001")
     cid, _ = w.inbound(agent_id="1001")
     w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
-    [d] = w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)  # announced: TALKING, NextAgentState READY
-    assert (d.message.agent_state, d.message.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
+    with pytest.raises(ValueError, match="talking on an ACD call"):
+        w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)
+    [d] = w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_NOT_READY, 5)  # announced: TALKING, NextAgentState
+    assert (d.message.agent_state, d.message.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_NOT_READY)
     assert w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
     with pytest.raises(ValueError, match="has a call"):
         w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_LOGOUT)

@@ -1542,13 +1542,15 @@ def test_a_variable_not_captured_yet_never_crashes_the_hub():
 
 def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     """A scenario's set_agent_state is the administration's: LOGOUT of an agent with a call is a
-    journalled action fault (not an exception out of the hub), READY waits for the call's end."""
+    journalled action fault (not an exception out of the hub), and so is READY of an agent talking on an ACD
+    call (Unified CCX takes no pending READY); NOT_READY waits for the call's end."""
     h = H("""
     rules:
       - when: {message: QUERY_AGENT_STATE_REQ}
         then:
           - set_agent_state: {agent: "1001", state: LOGOUT}
           - set_agent_state: {agent: "1001", state: READY}
+          - set_agent_state: {agent: "1001", state: NOT_READY}
           - default
     """)
     sid = h.open()
@@ -1562,8 +1564,10 @@ def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     assert [m.agent_state for m in msgs if m.TYPE is MT.QUERY_AGENT_STATE_CONF] == [AS.AGENT_STATE_TALKING]
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("SetAgentState", "agent 1001 has a call; it cannot be logged out now")]
-    assert h.hub.center.agents["1001"].pending is AS.AGENT_STATE_READY
+        ("SetAgentState", "agent 1001 has a call; it cannot be logged out now"),
+        ("SetAgentState", "agent 1001 is talking on an ACD call: Unified CCX takes no READY pending after it "
+                          "(NOT_READY, WORK or WORK_READY are); READY once the call ends")]
+    assert h.hub.center.agents["1001"].pending is AS.AGENT_STATE_NOT_READY
 
 
 def test_a_scenario_that_answers_open_req_opens_or_refuses_the_session():
