@@ -721,6 +721,26 @@ async def test_an_agent_on_a_call_keeps_it(mock):
 
 
 @pytest.mark.asyncio
+async def test_ready_for_an_agent_on_a_call_of_its_own_is_refused(mock):
+    """A supervisor's READY (POST /agents/ID/state) for a NOT_READY agent talking on a call it placed was
+    taken: READY on the desktop and the wallboards while routing skipped the busy phone. Refused with 409, as
+    the agent's own request is (UCCX: no READY "while that agent is talking on a non-ICD call"), the agent
+    NOT_READY as it was."""
+    from mockcti.wire.messages import MakeCallReq
+
+    server, ctl = mock
+    c = await agent_client(server, "1001", ready=False)
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await c.request(MakeCallReq(invoke_id=0, agent_instrument="3001", dialed_number="0611111111"))
+    _, _, err = await call(ctl, "POST", "/agents/1001/state", {"state": "READY"}, expect=409)
+    assert err["field"] == "state" and "not an ACD call (3001 busy)" in err["error"]
+    _, _, body = await call(ctl, "GET", "/state")
+    [agent] = [a for a in body["agents"] if a["id"] == "1001"]
+    assert (agent["state"], agent["pending"]) == ("AGENT_STATE_NOT_READY", None)
+    await c.close()
+
+
+@pytest.mark.asyncio
 async def test_keep_alive_and_expect_continue(mock):
     _, ctl = mock
     reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)

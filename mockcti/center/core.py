@@ -916,13 +916,20 @@ class ContactCenter:
                 self._cf["pending_ready"], CCX.CCX_DEFAULT_ERROR_CODE,
                 f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
                 "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
-        if any(leg.state is LCS.LCS_CONNECT or leg.state is LCS.LCS_INITIATE
-               or (leg.state is LCS.LCS_ALERTING and not call.acd) for call, leg in self.agent_call_legs(agent.id)):
-            # (an ACD call ringing at a RESERVED agent is no such call: a supervisor's READY withdraws it)
+        if self._busy_off_acd(agent):
             return control_failure(
                 self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
                 f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends")
         return None
+
+    def _busy_off_acd(self, agent: Agent) -> bool:
+        """Whether the phone of the agent (not TALKING on an ACD call) is busy with a call that is not an ACD call:
+        talking on, dialling or ringing with it (an ACD call ringing at a RESERVED agent is none: a supervisor's
+        READY withdraws it). Such an agent is not made READY: requests are refused (:meth:`_ready_refused`), the
+        wrap-up timer's READY waits for the call's end (:meth:`_wrapup_over`)."""
+        return agent.id in self._calls_of and any(
+            leg.state is LCS.LCS_CONNECT or leg.state is LCS.LCS_INITIATE
+            or (leg.state is LCS.LCS_ALERTING and not call.acd) for call, leg in self.agent_call_legs(agent.id))
 
     def _check_forced_flag(self, sid: int, flag: int, state: int) -> None:
         """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only", with LOGIN
@@ -972,8 +979,7 @@ class ContactCenter:
                 raise ValueError(f"agent {agent.id} is already logged in ({_short_state(agent.state)})")
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
-        if want is _READY and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
-            # the rule of the agent's own request (a supervisor's goes to the same server)
+        if want is _READY:  # the rule of the agent's own request (a supervisor's goes to the same server)
             refusal = self._ready_refused(agent)
             if refusal is not None:
                 raise ValueError(refusal.text)
@@ -1616,6 +1622,18 @@ class ContactCenter:
         if agent.state is not state or agent.since != since:
             return
         ready = state is AS.AGENT_STATE_WORK_READY
+        if ready and self._busy_off_acd(agent):
+            # its phone is busy with a call of its own (placed from WORK_READY; a direct call): READY would leave
+            # it READY and skipped by routing — a desktop and a wallboard showing an available agent while the
+            # caller waits — where UCCX keeps an agent on a non-routed call out of READY (Finesse: NOT_READY "while
+            # on a non-routed call", READY refused "while talking on a non-ICD call"). The mock's choice (U: no
+            # source says what UCCX's timer does then): WORK_READY until that call ends, then READY (_after_call)
+            agent.pending, agent.pending_reason = _READY, 0
+            self.happenings.append({
+                "what": f"agent {agent.id}: wrap-up time ({seconds:g} s) over, its phone busy with a call that is "
+                        "not an ACD call: READY when it ends",
+                "agent": agent.id, "state_before": state.name, "state": state.name})
+            return
         target = AS.AGENT_STATE_READY if ready else AS.AGENT_STATE_NOT_READY
         self.happenings.append({  # (told first: READY may route a waiting call to the agent at once)
             "what": f"agent {agent.id}: wrap-up time ({seconds:g} s) over, {_short_state(target)}"
@@ -2524,6 +2542,11 @@ class ContactCenter:
         ``consult_cancelled``: the agent was consulted and the consultation was given up by the other side
         (the consulting agent reconnected to its held call or cleared the consultation): NOT_READY,
         AGT_CANCEL_CONSULT, ringing or answered; under the ucce profile the state it had before (ICM)."""
+        if (agent.pending is _READY and agent.state is AS.AGENT_STATE_WORK_READY
+                and not self._busy_off_acd(agent)):
+            # its wrap-up time ended while its phone was busy with a call of its own (_wrapup_over): READY now
+            self._set_state(out, agent, _READY, agent.pending_reason, now)
+            return
         calls = self._agent_calls(agent)
         if calls:
             if (agent.state is AS.AGENT_STATE_RESERVED

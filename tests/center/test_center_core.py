@@ -277,14 +277,14 @@ def test_a_single_step_transfer_or_conference_to_a_busy_agents_phone_is_refused(
 
 
 @pytest.mark.parametrize("placed", ["outside number", "supervisor assist"])
-def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
+def test_no_request_makes_an_agent_on_a_call_of_its_own_ready_and_the_caller_waits(placed):
     """A NOT_READY agent talking on (or still dialling) its own call asks for READY: refused (UCCX: no READY,
     pending or not, during a non-ICD call; Finesse's guide: errorData 33 CF_RESOURCE_BUSY, which
     control_failure_codes = "icm" sends; "uccx" CF_INVALID_OBJECT_STATE, CF 0-22) — it was made READY.
-    A supervisor's READY (the control API, a scenario) is still taken; the next caller was then routed to it
-    and rang beside that call (two live calls on a line that takes one: MaxActiveCalls 1). ACD routing keeps
-    the busy rule too: the caller waits in the queue (CALL_QUEUED to the bridge, nothing to the agent) and is
-    offered to the agent once its phone is free."""
+    A supervisor's READY (the control API, a scenario) is refused the same way (a ValueError with the same
+    text): it made the agent READY and skipped by routing, a wallboard showing an available agent while the
+    caller waited. The caller waits in the queue (CALL_QUEUED to the bridge, nothing to the agent), the agent
+    NOT_READY; once its call is over it asks for READY and is offered the caller at once."""
     import dataclasses
 
     cfg = default_center()
@@ -310,13 +310,19 @@ def test_the_queues_offer_no_call_to_a_ready_agent_whose_phone_is_busy(placed):
     assert "agent 1001" in m.text and "not an ACD call" in m.text and "READY once it ends" in m.text
     assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
     w.t += 1
-    w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)  # a supervisor's
-    assert w.c.agents["1001"].state is AS.AGENT_STATE_READY
+    with pytest.raises(ValueError, match="agent 1001 is on a call that is not an ACD call .3001 busy.: READY once"):
+        w.c.set_agent_state(w.t, "1001", AS.AGENT_STATE_READY)  # a supervisor's
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY and "1001" not in w.c.ready
     caller, out = w.inbound(csq="Sales")
     assert seq(out, 1) == [] and "CALL_QUEUED_EVENT" in seq(out, 9)
     assert w.c.queues[1] == [caller] and set(w.c.calls[caller].legs) == {"0600000000"}
     out = w.req(1, M.ClearCallReq(invoke_id=43, call_id=own, connection_device_id="3001"))
-    assert seq(out, 1)[-3:] == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    assert "AGENT_STATE_EVENT" not in seq(out, 1)  # NOT_READY it stays: nobody asked for READY after the call
+    out = w.req(1, M.SetAgentStateReq(invoke_id=44, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT", "AGENT_STATE_EVENT", "BEGIN_CALL_EVENT",
+                           "CALL_DELIVERED_EVENT"]
+    assert [m.agent_state for m in only(out, 9, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY,
+                                                                           AS.AGENT_STATE_RESERVED]
     assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
     assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED and w.c.queues[1] == []
 

@@ -204,6 +204,46 @@ def test_wrapup_time_ends_work_ready_in_ready_and_the_queue_routes_to_the_agent(
     assert [h["what"] for h in w.c.happenings] == ["agent 1001: wrap-up time (30 s) over, READY"]
 
 
+def test_a_wrapup_ending_while_the_agent_talks_on_its_own_call_makes_it_ready_when_that_call_ends():
+    """WORK_READY after an ACD call, the agent dials a number of its own (MAKE_CALL is accepted in WORK_READY)
+    and talks; its wrap-up time ends meanwhile. The timer made it READY at once: the desktop and the bridges got
+    READY while its phone was busy, and routing skipped it (a wallboard showing an available agent while the
+    next caller waited). UCCX keeps an agent on a non-routed call out of READY (its own READY request is refused
+    then): the agent stays WORK_READY — no event at the timer — and becomes READY when its call ends, the caller
+    offered to it at once."""
+    w = world(after_call_state=AS.AGENT_STATE_WORK_READY, wrapup_time=30)
+    w.login_ready(1, "1001")
+    answered_and_cleared(w)
+    ended = w.t
+    out = w.req(1, M.MakeCallReq(invoke_id=7, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    assert w.c.calls[own].legs["3001"].state.name == "LCS_CONNECT"  # the number answered
+    waiting, out = w.inbound(csq="Sales")
+    assert w.c.queues[1] == [waiting]
+    out = tick(w, ended + 30)
+    assert out == [] and w.c.agents["1001"].state is AS.AGENT_STATE_WORK_READY and "1001" not in w.c.ready
+    assert w.c.queues[1] == [waiting]
+    assert [h["what"] for h in w.c.happenings] == [
+        "agent 1001: wrap-up time (30 s) over, its phone busy with a call that is not an ACD call: READY when it ends"]
+    out = w.req(1, M.ClearConnectionReq(invoke_id=8, call_id=own, connection_device_id="3001"))
+    assert states(out, 1) == states(out) == [("1001", "AGENT_STATE_READY", 0), ("1001", "AGENT_STATE_RESERVED", 0)]
+    assert seq(out, 1)[-2:] == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"] and ringing_at(w, waiting) == ["3001"]
+
+
+def test_a_state_asked_for_after_a_wrapup_ended_during_a_call_of_its_own_wins():
+    """The READY the wrap-up timer left for after the agent's own call is the timer's: a state the agent asks for
+    meanwhile (NOT_READY, reason 7) replaces it, and the end of the call changes nothing."""
+    w = world(after_call_state=AS.AGENT_STATE_WORK_READY, wrapup_time=30)
+    w.login_ready(1, "1001")
+    answered_and_cleared(w)
+    out = w.req(1, M.MakeCallReq(invoke_id=7, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    tick(w, w.t + 30)
+    w.req(1, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=7))
+    out = w.req(1, M.ClearConnectionReq(invoke_id=8, call_id=own, connection_device_id="3001"))
+    assert states(out) == [] and (w.c.agents["1001"].state, w.c.agents["1001"].reason) == (AS.AGENT_STATE_NOT_READY, 7)
+
+
 def test_wrapup_time_ends_work_in_not_ready_with_agt_work_timer_exp():
     w = world(after_call_state=AS.AGENT_STATE_WORK, wrapup_time=30)
     w.login_ready(1, "1001")
