@@ -88,6 +88,7 @@ _AUTHENTICATE_ONLY_SINCE = 12
 _LOGIN_STATE = int(AS.AGENT_STATE_LOGIN)
 _AGT_RNA = int(ReasonCode.AGT_RNA)
 _AGT_NON_ICD = int(ReasonCode.AGT_NON_ICD)
+_AGT_OFFHOOK = int(ReasonCode.AGT_OFFHOOK)
 _AGT_WORK_TIMER_EXP = int(ReasonCode.AGT_WORK_TIMER_EXP)
 _BUSY_OTHER = int(AS.BUSY_OTHER)
 #: the states in which an agent is busy with an ACD call of one CSQ (its other CSQs: BUSY_OTHER)
@@ -1713,6 +1714,15 @@ class ContactCenter:
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._retrieved(call, leg))
         self._sync_media(out, call)
+        if agent.state is _READY and not call.acd:
+            # a READY agent takes back a call of its own it held (a held call leaves it routable): it talks on a
+            # non-routed call now, which UCCX does READY-less (Finesse User.States: NOT_READY "In Unified CCX
+            # deployments, the user is in this state while on a non-routed call"; its READY is refused then, see
+            # _ready_refused). Left READY, it was skipped by routing while desktops and wallboards showed it
+            # available. NOT_READY with AGT_OFFHOOK 32762 ("agent went off-hook", §6.19: the agent took its line
+            # up; which code UCCX gives is not said — the mock's choice); NOT_READY it stays after the call, as after a
+            # direct call (_direct_call)
+            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_OFFHOOK, now)
 
     def _not_itself(self, agent: Agent, dialed: str | None) -> None:
         """A phone cannot call (consult, transfer, conference to) itself, nor a number no phone can dial

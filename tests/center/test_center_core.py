@@ -328,6 +328,36 @@ def test_no_request_makes_an_agent_on_a_call_of_its_own_ready_and_the_caller_wai
 
 
 
+def test_a_ready_agent_retrieving_a_call_of_its_own_goes_not_ready():
+    """A NOT_READY agent holds a call it placed and asks for READY (accepted: a held call leaves the line free to
+    ring), then retrieves that call. It stayed READY while talking on it: desktops and the bridges showed an
+    available agent, routing skipped its busy phone, the next caller waited. UCCX keeps an agent on a non-routed
+    call NOT_READY (Finesse User.States): RETRIEVE_CALL_CONF, CALL_RETRIEVED, the media, then AGENT_STATE_EVENT
+    NOT_READY, reason AGT_OFFHOOK 32762 (the agent took its line up; the code is the mock's choice), to the
+    desktop and the bridge; it stays NOT_READY after the call, as after a direct call."""
+    w = World()
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001", ready=False)
+    out = w.req(1, M.MakeCallReq(invoke_id=41, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    w.req(1, M.HoldCallReq(invoke_id=42, call_id=own, connection_device_id="3001"))
+    out = w.req(1, M.SetAgentStateReq(invoke_id=43, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
+    out = w.req(1, M.RetrieveCallReq(invoke_id=44, held_call_id=own, held_connection_device_id="3001"))
+    assert seq(out, 1) == ["RETRIEVE_CALL_CONF", "CALL_RETRIEVED_EVENT", "RTP_STARTED_EVENT", "RTP_STARTED_EVENT",
+                           "AGENT_STATE_EVENT"]
+    for sid in (1, 9):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_id, ev.agent_state, ev.event_reason_code) == (
+            "1001", AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_OFFHOOK)
+    assert "1001" not in w.c.ready
+    caller, out = w.inbound(csq="Sales")
+    assert seq(out, 1) == [] and w.c.queues[1] == [caller]
+    out = w.req(1, M.ClearConnectionReq(invoke_id=45, call_id=own, connection_device_id="3001"))
+    assert "AGENT_STATE_EVENT" not in seq(out, 1) and w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
+
+
 @pytest.mark.parametrize("choice, failure", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
                                              ("icm", ControlFailureCode.CF_RESOURCE_BUSY)])
 @pytest.mark.parametrize("before", [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK])
