@@ -422,6 +422,17 @@ class CenterMachine(RuleBasedStateMachine):
                     f"agent {agent.id} {agent.state.name} on no ACD call: {[(c.id, c.type) for c in calls]}")
 
     @invariant()
+    def ready_agents_phones_are_free(self):
+        """READY is for an agent the queues can offer a caller: its phone talks, dials or rings with nothing (a
+        held call aside). No route makes an agent on a call of its own READY — its request, a supervisor's, the
+        wrap-up timer, retrieving a held call (UCCX keeps an agent on a non-routed call NOT_READY)."""
+        for agent in self.c.agents.values():
+            if agent.state is AS.AGENT_STATE_READY:
+                busy = [(call.id, leg.state.name) for call, leg in self.c.agent_call_legs(agent.id)
+                        if leg.state is not LCS.LCS_HOLD]
+                assert not busy, f"agent {agent.id} READY with its phone busy: {busy}"
+
+    @invariant()
     def queues_keep_arrival_order(self):
         for csq, queue in self.c.queues.items():
             assert queue == sorted(queue), (csq, queue)
