@@ -1720,8 +1720,8 @@ class ContactCenter:
             # deployments, the user is in this state while on a non-routed call"; its READY is refused then, see
             # _ready_refused). Left READY, it was skipped by routing while desktops and wallboards showed it
             # available. NOT_READY with AGT_OFFHOOK 32762 ("agent went off-hook", §6.19: the agent took its line
-            # up; which code UCCX gives is not said — the mock's choice); NOT_READY it stays after the call, as after a
-            # direct call (_direct_call)
+            # up; which code UCCX gives is not said — the mock's choice); NOT_READY it stays after the call, as
+            # after a direct call (_direct_call)
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_OFFHOOK, now)
 
     def _not_itself(self, agent: Agent, dialed: str | None) -> None:
