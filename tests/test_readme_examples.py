@@ -185,3 +185,43 @@ def test_the_fixture_handle_documents_how_to_inject_a_call_with_data():
         if name != "self":
             assert f"{name}=" in shown.group(1), name
     assert "call_variable1" in text[shown.start():shown.start() + 600]
+
+
+def _control_api_block() -> str:
+    (block,) = [b for b in blocks("sh") if b.startswith("C=http://127.0.0.1:8080")]
+    return block
+
+
+def test_the_control_api_examples_show_every_endpoint_it_serves():
+    """Each endpoint of the control API (`mockcti.control.ENDPOINTS`, what `GET /` lists) has a curl line
+    in the README's control API block. GET /scenario, GET /faults and GET / were served but not shown, so a
+    test suite in another language could not learn that it can read the loaded scenario or the faults in
+    force."""
+    from mockcti.control import ENDPOINTS
+
+    shown: set[str] = set()
+    for line in _control_api_block().splitlines()[1:]:
+        for cmd in line.split("#", 1)[0].split(";"):
+            cmd = cmd.strip()
+            if not cmd.startswith("curl "):
+                continue
+            m = re.search(r"-X (\w+)", cmd)
+            method = m.group(1) if m else ("POST" if "--json" in cmd else "GET")
+            path = re.search(r"\$C(/[^\s\"?]*)", cmd).group(1)
+            path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
+            shown.add(f"{method} {path}")
+    assert shown <= set(ENDPOINTS) | {"GET /"}, shown - set(ENDPOINTS)
+    missing = (set(ENDPOINTS) | {"GET /"}) - shown
+    assert not missing, f"the README's control API block shows no curl line for {sorted(missing)}"
+
+
+def test_the_control_api_section_names_the_inline_scenario_bodies():
+    """POST /scenario takes the scenario itself ({"yaml": ...} or {"toml": ...}), not only a path on the
+    server's disk: a test suite on another machine or in a container has no path to give."""
+    import json
+
+    block = _control_api_block()
+    m = re.search(r"""^curl --json '(\{"yaml": [^']*)' \$C/scenario .*\{"toml": """, block, re.M)
+    assert m, "no curl line posting a scenario's YAML (and naming TOML) to /scenario"
+    sc = load_scenario_text(json.loads(m.group(1))["yaml"], filename="README.md (control API)")
+    assert sc.name
