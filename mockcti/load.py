@@ -848,9 +848,10 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
             raise argparse.ArgumentTypeError(str(exc).removeprefix("--load: ")) from None
 
     p.add_argument("--load", metavar="SPEC", type=spec,
-                   help="generate load, SIPp style: agents=N,calls_per_s=R,handle_time=T[,limit=L][,max=M]"
+                   help="generate load, SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][,limit=L][,max=M]"
                         "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,hold=P][,hold_time=S]"
-                        "[,transfer=P][,conference=P]; undriven agents answer after "
+                        "[,transfer=P][,conference=P] (only calls_per_s is required; T default 30 s; agents "
+                        "default: every agent of the center); undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "

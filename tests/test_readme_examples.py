@@ -225,3 +225,41 @@ def test_the_control_api_section_names_the_inline_scenario_bodies():
     assert m, "no curl line posting a scenario's YAML (and naming TOML) to /scenario"
     sc = load_scenario_text(json.loads(m.group(1))["yaml"], filename="README.md (control API)")
     assert sc.name
+
+
+def test_the_load_mode_paragraph_gives_every_default_of_the_spec():
+    """`--load` needs only calls_per_s: every other key has a default, which the README gives next to the
+    key (`handle_time=T` was written as if required and its default, 30 s, was said nowhere: a
+    `--load calls_per_s=2` run cleared its calls after 30 s that no user had asked for), and says what
+    leaving `agents=` out does."""
+    import dataclasses
+
+    from mockcti.load import ALLOWED_KEYS, LoadSpec
+
+    readme = _flat(README.read_text())
+    start = readme.index("**Load mode.**")
+    para = readme[start:readme.index("mockcti serve --load agents=200", start)]
+    required = [f.name for f in dataclasses.fields(LoadSpec) if f.default is dataclasses.MISSING]
+    assert required == ["calls_per_s"]
+    assert re.search(r"only calls_per_s is required", para)
+    for f in dataclasses.fields(LoadSpec):
+        if f.default is dataclasses.MISSING or f.default is None:
+            continue
+        assert re.search(rf"\b{f.name}\b.{{0,40}}default {f.default:g}\b", para), (f.name, f.default)
+    assert re.search(r"without agents=.{0,80}every agent of the center", para)
+    assert set(ALLOWED_KEYS) == {f.name for f in dataclasses.fields(LoadSpec)}
+
+
+def test_the_load_help_marks_what_is_optional(monkeypatch, capsys):
+    """`mockcti serve --help` shows the --load SPEC with only calls_per_s outside brackets and the
+    defaults of agents and handle_time."""
+    import contextlib
+
+    from mockcti.cli import main
+
+    monkeypatch.setenv("COLUMNS", "2000")  # one line per option: no word cut by the wrapping
+    with contextlib.suppress(SystemExit):
+        main(["serve", "--help"])
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.lstrip().startswith("--load SPEC")]
+    assert "SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][," in line, line
+    assert re.search(r"T default 30\b", line) and re.search(r"agents default: every agent of the center", line)
