@@ -7,6 +7,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from mockcti.center import CenterConfig, ContactCenter
 from mockcti.scenario import load_scenario_text
 
@@ -263,3 +265,39 @@ def test_the_load_help_marks_what_is_optional(monkeypatch, capsys):
     (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.lstrip().startswith("--load SPEC")]
     assert "SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][," in line, line
     assert re.search(r"T default 30\b", line) and re.search(r"agents default: every agent of the center", line)
+
+
+@pytest.mark.parametrize("doc", ["examples/README.md", "README.md"])
+def test_the_readmes_list_the_handle_as_it_is(doc):
+    """The README's pytest plugin section and examples/README.md (where it sends a new user for worked
+    examples) list the fixture handle's methods: every public method of the handle is named with every
+    parameter a test passes. examples/README.md showed `deliver_call(agent=, csq=, ani=)`, hiding the call's
+    DNIS, variables and ECC data, `set_agent_state` without its reason, no `hang_up` nor `settle`, and a
+    cti_center of a CenterConfig or a path only (a ContactCenter and a mapping are taken too); the README
+    left out `received`, `sent`, `agent_state`, `verify` and `report`'s `extra`."""
+    import inspect
+
+    from mockcti.testing.fixtures import ServerHelpers, ThreadedServer
+
+    text = _flat((README.parent / doc).read_text())
+    for name, fn in inspect.getmembers(ThreadedServer, inspect.isfunction):
+        if name.startswith("_") or name in {"start", "stop", "assert_expectations_met"}:
+            continue
+        m = re.search(rf"(?<![\w.]){name}\(([^)]*)\)", text)
+        assert m, f"{doc} does not show the handle's {name}()"
+        shown = m.group(1)
+        if shown == "...":  # assert_sent(...): as assert_received
+            continue
+        items = [x.strip() for x in shown.split(",") if x.strip()]
+        positional = len([x for x in items if "=" not in x and not x.startswith("*")])
+        for i, p in enumerate(list(inspect.signature(fn).parameters.values())[1:]):
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in {"timeout", "interval", "session"}:
+                continue
+            if p.kind is p.POSITIONAL_OR_KEYWORD and i < positional:
+                continue  # shown in its place (`received(type)` for message_type)
+            assert re.search(rf"\b{p.name}\b", shown), (name, p.name, shown)
+    if doc == "examples/README.md":
+        row = re.search(r"\| cti_center \|([^|]*)\|", text).group(1)
+        for kind in ("CenterConfig", "ContactCenter", "mapping", "path"):
+            assert kind in row, kind
+    assert ServerHelpers.deliver_call is ThreadedServer.deliver_call
