@@ -301,3 +301,34 @@ def test_the_readmes_list_the_handle_as_it_is(doc):
         for kind in ("CenterConfig", "ContactCenter", "mapping", "path"):
             assert kind in row, kind
     assert ServerHelpers.deliver_call is ThreadedServer.deliver_call
+
+
+def test_the_decode_help_names_the_dump_forms_the_readme_names(monkeypatch, capsys):
+    """`mockcti decode --help` lists the xxd options the README says are read (`xxd -c N` was missing:
+    a user with a 4-byte-per-line dump read the help and thought it unsupported), and they all decode."""
+    import contextlib
+    import io
+    import shutil
+    import subprocess
+
+    from mockcti.cli import main
+
+    readme = _flat(README.read_text())
+    shown = re.search(r"xxd \(also ([^)]*)\)", readme).group(1)
+    opts = re.findall(r"-[a-z](?: N)?", shown)
+    assert opts
+    monkeypatch.setenv("COLUMNS", "2000")
+    with contextlib.suppress(SystemExit):
+        main(["decode", "--help"])
+    help_text = capsys.readouterr().out
+    for opt in opts:
+        assert re.search(rf"xxd \(also [^)]*{re.escape(opt)}\b", help_text), opt
+    if shutil.which("xxd") is None:
+        return
+    frame = bytes.fromhex("000000040000000500000002")
+    for opt in opts:
+        args = opt.replace("N", "4").split()
+        dump = subprocess.run(["xxd", *args], input=frame, capture_output=True, check=True, timeout=10).stdout
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(dump)))
+        assert main(["decode", "-"]) == 0, opt
+        assert capsys.readouterr().out == "HEARTBEAT_REQ invoke_id=2\n", opt

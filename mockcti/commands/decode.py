@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("hex", nargs="*",
                    help="hex bytes of one or more concatenated frames; '-' reads hex from stdin. Plain hex "
                         "(spaces, newlines, commas, colons and '0x' prefixes are ignored) or the output of "
-                        "hexdump -C, xxd (also -g N, -d, -a) or od -t x1 (-A x, d or o): offsets, the text column "
-                        "and the last line's end offset are dropped, '*' lines are expanded")
+                        "hexdump -C, xxd (also -g N, -c N, -d, -a) or od -t x1 (-A x, d or o): offsets, the text "
+                        "column and the last line's end offset are dropped, '*' lines are expanded")
     p.add_argument("--file", "-f", help="read raw bytes of concatenated frames from this file (a regular file)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--version", "-V", type=int, default=None,
