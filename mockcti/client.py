@@ -64,15 +64,11 @@ def _message_type(t: Any) -> MessageType:
 
 def _code(reply: Message, attr: str) -> str:
     """``13 E_CTI_INVALID_CALLID``: a code of ``reply`` with its name (the number alone if it has none)."""
-    from mockcti.wire.enums import enum_name
-    from mockcti.wire.render import field_enum
+    from mockcti.wire.render import value_name_of
 
     value = getattr(reply, attr, None)
-    enum_cls = field_enum(reply.TYPE, attr)
-    if enum_cls is None or not isinstance(value, int):
-        return str(value)
-    name = enum_name(enum_cls, value)
-    return str(value) if name in (str(value), f"UNKNOWN({value})") else f"{value} {name}"
+    name = value_name_of(reply.TYPE, attr, value) if isinstance(value, int) else None
+    return str(value) if name is None or name in (str(value), f"UNKNOWN({value})") else f"{value} {name}"
 
 
 class RequestFailed(Exception):

@@ -5,19 +5,21 @@ floating fields left out, enumerated values kept as numbers with their names bes
 ``format_message`` gives one readable line: the message name, then ``field=value`` pairs with
 enumerated values shown by name.
 
-Must import nothing from mockcti outside ``mockcti.wire``.
+Must import nothing from mockcti outside ``mockcti.wire`` but ``mockcti.catalog``, the other bottom
+layer, and that only when a CCXErrorCode is no CCX_* code (:func:`value_name_of`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from enum import IntEnum, IntFlag
 from typing import Any
 
 from . import enums as E
 from .spec import Message
 
-__all__ = ["message_to_dict", "format_message", "field_enum", "value_name"]
+__all__ = ["message_to_dict", "format_message", "field_enum", "value_name", "value_name_of"]
 
 # field attribute -> the enumeration its values come from (reference §6). Message-specific
 # meanings of ``status`` are handled in field_enum().
@@ -73,6 +75,34 @@ def value_name(enum_cls: type, value: int) -> str:
     return E.enum_name(enum_cls, value)
 
 
+def value_name_of(message_type: E.MessageType | None, attr: str, value: int, *, icm: bool = False) -> str | None:
+    """The name of a field's value as the messages are shown (``"AGENT_STATE_READY"``, ``"0"``,
+    ``"UNKNOWN(5)"``), None for a field with no names. CCXErrorCode carries either a UCCX error code
+    (CCX_*) or a Cisco CTIERR code (the center's ``acd_failure_mode = "ctierr"``, a scenario's
+    ``peripheral_error_code``): one CCXErrorCode does not name is named from the catalog's
+    cisco_ctierr source (``CTIERR_HOLDFAILED`` for 0x8CCC000F)."""
+    enum_cls = field_enum(message_type, attr, icm=icm)
+    if enum_cls is None:
+        return None
+    name = E.enum_name(enum_cls, value)
+    if enum_cls is _CCX and name.startswith("UNKNOWN("):
+        return _ctierr_name(value) or name
+    return name
+
+
+_CCX = E.CCXErrorCode
+
+
+@functools.lru_cache(maxsize=256)
+def _ctierr_name(value: int) -> str | None:
+    from mockcti.catalog import default  # the sibling bottom layer; read once, on the first such code
+
+    if not 0 <= value <= 0xFFFFFFFF:
+        return None
+    entry = default().lookup("cisco_ctierr", value)
+    return None if entry.unknown else entry.name
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
@@ -103,7 +133,10 @@ def message_to_dict(msg: Message, *, names: bool = True, icm: bool = False) -> d
         if names and isinstance(v, int):
             enum_cls = field_enum(msg.TYPE, f.name, icm=icm)
             if enum_cls is not None:
-                named[f.name] = E.enum_name(enum_cls, v)
+                name = E.enum_name(enum_cls, v)
+                if enum_cls is _CCX and name.startswith("UNKNOWN("):  # a CTIERR code (value_name_of)
+                    name = _ctierr_name(v) or name
+                named[f.name] = name
     out: dict[str, Any] = {"type": msg.TYPE.name, "type_id": int(msg.TYPE), "fields": fields}
     if named:
         out["names"] = named
@@ -139,7 +172,6 @@ def format_message(msg: Message, *, reserved: bool = False, icm: bool = False) -
             continue
         if not reserved and f.name in defaults and v == defaults[f.name]:
             continue
-        enum_cls = field_enum(msg.TYPE, f.name, icm=icm) if isinstance(v, int) else None
-        text = E.enum_name(enum_cls, v) if enum_cls is not None else _fmt(v)
-        parts.append(f"{f.name}={text}")
+        name = value_name_of(msg.TYPE, f.name, v, icm=icm) if isinstance(v, int) else None
+        parts.append(f"{f.name}={_fmt(v) if name is None else name}")
     return " ".join(parts)

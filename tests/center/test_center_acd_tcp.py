@@ -198,6 +198,21 @@ async def test_ctierr_mode_and_the_report(env):
     assert passed.find("failure") is None
 
 
+
+async def test_ctierr_mode_names_its_code_in_the_journal_and_the_client_error(env):
+    """The CTIERR code the ctierr mode sends in CCXErrorCode is named wherever a message is shown: the
+    journal (trace, journal.jsonl, GET /journal) and RequestFailed, whose message names each code (it
+    read "ccx_error_code 2362179599" and the journal "UNKNOWN(2362179599)")."""
+    server, a, b = await env(acd_failure_mode="ctierr")
+    cid = await answered(server, a)
+    await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    with pytest.raises(RequestFailed) as exc:
+        await a.request(M.HoldCallReq(invoke_id=78, call_id=cid, connection_device_id="3001"))
+    assert "ccx_error_code 2362179599 CTIERR_HOLDFAILED" in str(exc.value)
+    (out,) = [e for e in server.journal.entries() if e.kind == "out"
+              and e.data["message"]["type"] == "CONTROL_FAILURE_CONF" and e.data["message"]["fields"]["invoke_id"] == 78]
+    assert out.data["message"]["names"]["ccx_error_code"] == "CTIERR_HOLDFAILED"
+
 @pytest.mark.parametrize("choice, code", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
                                            ("icm", ControlFailureCode.CF_NO_ACTIVE_CALL)])
 async def test_acd_rules_can_be_switched_off(env, choice, code):

@@ -36,6 +36,23 @@ def test_enum_names_and_strings(capsys):
     assert "reserved1=0" in capsys.readouterr().out
 
 
+
+def test_a_ctierr_code_in_ccx_error_code_is_named(capsys):
+    """CONTROL_FAILURE_CONF's CCXErrorCode carries a Cisco CTIERR code under acd_failure_mode = "ctierr" (and a
+    scenario's peripheral_error_code): decode names it from the catalog, as it names the CCX_* codes; it
+    printed ccx_error_code=UNKNOWN(2362179599) for a code the mock itself sends."""
+    hold_failed = "0000000a000000230000000300018ccc000f"  # CF_GENERIC_OPERATION, 0x8CCC000F
+    assert main(["decode", hold_failed]) == 0
+    assert capsys.readouterr().out == ("CONTROL_FAILURE_CONF invoke_id=3 failure_code=CF_GENERIC_OPERATION "
+                                       "ccx_error_code=CTIERR_HOLDFAILED\n")
+    assert main(["decode", "--json", hold_failed]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["fields"]["ccx_error_code"] == 0x8CCC000F and row["names"]["ccx_error_code"] == "CTIERR_HOLDFAILED"
+    # a UCCX code keeps its CCX_* name; a number neither names stays unknown
+    assert main(["decode", "0000000a00000023000000030016000157c1", "0000000a0000002300000003001600000005"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("ccx_error_code=CCX_JTAPI_CCM_PROBLEM") and out[1].endswith("ccx_error_code=UNKNOWN(5)")
+
 def test_json_lines(capsys):
     assert main(["decode", "--json", HEARTBEAT_PAIR]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
