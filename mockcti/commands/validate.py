@@ -22,7 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("files", nargs="*", metavar="FILE", help="scenario files to check")
-    p.add_argument("--json", action="store_true", help="one JSON object per file (ok, name, counts, errors)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per file (file, ok; a valid file: name, rules, steps, timeline, expect, "
+                        "files; an invalid one: errors)")
     p.add_argument("--schema", action="store_true", help="print the JSON Schema of scenario files and exit")
 
 

@@ -130,3 +130,23 @@ def test_the_exit_codes_are_in_the_help_and_are_the_ones_returned(tmp_path, caps
     good.write_text(GOOD)
     bad.write_text(BAD)
     assert [main(["validate", str(good)]), main(["validate", str(good), str(bad)]), main(["validate"])] == [0, 1, 2]
+
+
+def test_the_json_help_names_the_keys_the_objects_have(tmp_path, capsys, monkeypatch):
+    """`validate --help` said --json gives "(ok, name, counts, errors)": there is no `counts` key (a script's
+    `.counts` read null); the help names each key a valid and an invalid file's object has."""
+    import contextlib
+    import re
+
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(GOOD)
+    bad.write_text(BAD)
+    main(["validate", "--json", str(good), str(bad)])
+    keys = {k for line in capsys.readouterr().out.splitlines() for k in json.loads(line)}
+    monkeypatch.setenv("COLUMNS", "2000")
+    with contextlib.suppress(SystemExit):
+        main(["validate", "--help"])
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.lstrip().startswith("--json")]
+    shown = set(re.findall(r"\w+", re.search(r"\(([^)]*)\)", line).group(1)))
+    assert keys <= shown, sorted(keys - shown)
+    assert shown <= keys | {"or", "a", "valid", "file", "an", "invalid", "one"}, sorted(shown - keys)
