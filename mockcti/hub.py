@@ -699,8 +699,14 @@ class Hub:
                 system_event_arg1=self.config.peripheral_id, event_device_type=0xFFFF))
 
     def _subscription(self, sid: int, req: OpenReq, granted: int, profile: Profile) -> Subscription:
+        agent_mode = bool(req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)
+        if not agent_mode:  # a ucce bridge's agent fields are ignored, as ICM does ("Client Events service only")
+            return Subscription(session_id=sid, mode="bridge", services=granted, call_msg_mask=req.call_msg_mask,
+                                agent_state_mask=req.agent_state_mask,
+                                config_msg_mask=req.config_msg_mask & config_masks_of_version(req.version_number),
+                                version=req.version_number, client_id=req.client_id or "", profile=profile)
         return Subscription(
-            session_id=sid, mode="agent" if req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS else "bridge",
+            session_id=sid, mode="agent",
             services=granted, call_msg_mask=req.call_msg_mask, agent_state_mask=req.agent_state_mask,
             # a bit the session's version does not define (v18's CONFIG_TERMINAL_MASK below 18) is ignored
             config_msg_mask=req.config_msg_mask & config_masks_of_version(req.version_number),

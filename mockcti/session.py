@@ -890,7 +890,10 @@ class Session:
                                  f"0x{extra:08X}, bits ICM does not define", msg))
             reject = (prof.status("agent_state_mask"),
                       f"AgentStateMask bits 0x{extra:08X} are not defined (defined: 0x{ICM_AGENT_STATE_MASK_BITS:08X})")
-        elif bridge_mode and agent_fields:
+        elif bridge_mode and agent_fields and not prof.icm:
+            # UCCX: "must not carry agent-mode fields" (§3.3). ICM marks them "(Client Events service only)" and
+            # ignores them in an ALL_EVENTS session (the ICM-shaped uccertweb OPEN_REQ vector, ALL_EVENTS with
+            # AgentExtension, AgentID and AgentInstrument, §8): under ucce the session opens as a bridge
             out.append(Violation("PROTO-AGENT-FIELDS-IN-BRIDGE", ", ".join(agent_fields), msg))
             reject = (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent fields are not allowed in bridge mode")
         elif agent_mode and not agent_fields:

@@ -515,3 +515,32 @@ def test_the_journal_names_a_ucce_sessions_values_as_icm_does():
     assert by_type["OPEN_REQ"]["names"]["agent_state_mask"] == "AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK"
     assert by_type["SYSTEM_EVENT"]["names"]["ccx_status"] == "PGS_PERIPHERAL_OFFLINE"
     assert by_type["SYSTEM_EVENT"]["names"]["system_event_id"] == "SYS_PERIPHERAL_OFFLINE"
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_an_icm_bridge_naming_an_agent_opens_under_ucce_and_is_refused_under_uccx(profile, dialect):
+    """UCCX: a bridge (ALL_EVENTS) "must not carry agent-mode fields" (reference §3.3), FAILURE_CONF
+    E_CTI_INCONSISTENT_AGENT_DATA (32). ICM marks OPEN_REQ's AgentExtension / AgentID / AgentInstrument "Client
+    Events service only" and ignores them in an ALL_EVENTS session (the ICM-shaped uccertweb OPEN_REQ vector is
+    ALL_EVENTS with all three, §8). The ucce profile refused such a bridge with UCCX's rule."""
+    hub, sid = serve(profile)
+    req = open_req(dialect, agent_extension="3001", agent_instrument="3001",
+                   **({"legacy_agent_id": "1001"} if ICM[profile] else {"agent_id": "1001"}))
+    got = frames_out(hub.receive(sid, req, 0.0))
+    if ICM[profile]:
+        conf = decode(got[0], dialect)
+        assert got[0].type_id == int(MessageType.OPEN_CONF) and conf.services_granted == BRIDGE_WITH_CONFIG
+        assert (conf.agent_extension, conf.agent_instrument, conf.agent_id) == (None, None, None)
+        assert not [v for v in hub.journal.violations() if v["rule"] == "PROTO-AGENT-FIELDS-IN-BRIDGE"]
+        # a bridge: it sees another agent's events (agent 1002 logging in, AGENT_STATE_LOGIN 0)
+        desk = hub.connect(0.0)
+        frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002",
+                                              agent_instrument="3002"), 0.0))
+        got = hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=2, agent_state=0, agent_instrument="3002",
+                                                          agent_id="1002", agent_password="1234"), dialect), 1.0)
+        states = [decode(f, dialect) for f in frames_out(got + hub.take_actions())
+                  if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+        assert any(ev.agent_id == "1002" for ev in states)
+    else:
+        assert [f.type_id for f in got] == [int(MessageType.FAILURE_CONF)]
+        assert got[0].body[4:8] == (32).to_bytes(4, "big")  # E_CTI_INCONSISTENT_AGENT_DATA
