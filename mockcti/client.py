@@ -119,6 +119,7 @@ class CTIClient:
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
         self._heartbeat_task: asyncio.Task | None = None
         self.open_conf: OpenConf | None = None
+        self._open_req: OpenReq | None = None  # the OPEN_REQ that opened the session (its agent identity)
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
         # what the server sent, in order (tests read this): the latest ``keep_received`` messages
@@ -172,6 +173,7 @@ class CTIClient:
                       **fields)
         conf = await self.request(req, timeout=timeout)
         self.open_conf = conf
+        self._open_req = req
         interval = idle_timeout / 4 if heartbeat is None else heartbeat
         if interval and idle_timeout != 0xFFFFFFFF:
             self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop(interval))
@@ -240,7 +242,8 @@ class CTIClient:
     async def set_agent_state(self, state: AgentState | int, *, agent_id: str | None = None,
                               instrument: str | None = None, password: str | None = None, reason: int = 0,
                               **kw: Any) -> Message:
-        """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted).
+        """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted, else from
+        the OPEN_REQ: an ICM OPEN_CONF names a logged-out agent in none of its fields).
         ``state``: an :class:`AgentState`, its number or its name (``"READY"``, ``"AGENT_STATE_READY"``)."""
         if isinstance(state, str):
             key = state.upper() if state.upper().startswith("AGENT_STATE_") else "AGENT_STATE_" + state.upper()
@@ -251,11 +254,14 @@ class CTIClient:
         elif isinstance(state, bool) or not isinstance(state, int):
             raise TypeError(f"an agent state is an AgentState, its number or its name, not {type(state).__name__} "
                             f"{state!r}")
-        oc = self.open_conf
+        oc, oq = self.open_conf, self._open_req
         req = SetAgentStateReq(
             invoke_id=self.next_invoke_id(), agent_state=int(state), event_reason_code=reason,
-            agent_instrument=instrument or (oc.agent_instrument if oc else None) or "",
-            agent_id=agent_id or (oc.agent_id if oc else None), agent_password=password, **kw)
+            agent_instrument=(instrument or (oc.agent_instrument if oc else None)
+                              or (oq.agent_instrument if oq else None) or ""),
+            agent_id=(agent_id or (oc.agent_id if oc else None) or (oq.agent_id if oq else None)
+                      or (oq.legacy_agent_id if oq else None)),
+            agent_password=password, **kw)
         return await self.request(req)
 
     async def close(self, *, timeout: float = 5.0) -> None:

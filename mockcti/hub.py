@@ -657,6 +657,10 @@ class Hub:
                 self.close(other, "new session opened by the same client")
         v = req.version_number
         icm = session.dialect.profile.icm
+        # the agent's identity fields: UCCX sends them to every agent-mode session ("required for Agent mode");
+        # ICM's OPEN_CONF has AgentExtension, AgentID and AgentInstrument only "when Client Events service has been
+        # granted and the agent is currently logged in": not for a logged-out agent under ucce
+        named = agent_mode and not (icm and result.agent_state == AgentState.AGENT_STATE_LOGOUT)
         conf = OpenConf(
             invoke_id=req.invoke_id, services_granted=granted, unified_ccx_online=int(self.center.online),
             # ICM's PGStatus ("any non-zero indicates a component failure", 0 normal) and ICMCentralControllerTime
@@ -664,14 +668,13 @@ class Hub:
             pg_status=self.center.system_status(True) if icm else 0,
             icm_central_controller_time=int(self.wall_time(now)) & 0xFFFFFFFF if icm else 0,
             agent_state=result.agent_state if agent_mode else 0,
-            agent_extension=result.agent_extension if agent_mode else None,
-            agent_instrument=result.agent_instrument if agent_mode else None,
-            agent_id=result.agent_id if agent_mode else None,
+            agent_extension=result.agent_extension if named else None,
+            agent_instrument=result.agent_instrument if named else None,
+            agent_id=result.agent_id if named else None,
             # ICM's AgentID, tag 5 (STRING 12): "the agent's ACD login ID, when Client Events service has been
             # granted and the agent is currently logged in on the ACD" (ICM guides' OPEN_CONF); UCCX reserves
             # tag 5 ("ignore this value"). An ID of 12 bytes or more has no room in it: tag 194 carries it alone
-            legacy_agent_id=(result.agent_id if icm and agent_mode and result.agent_id
-                             and result.agent_state != AgentState.AGENT_STATE_LOGOUT
+            legacy_agent_id=(result.agent_id if icm and named and result.agent_id
                              and len(result.agent_id.encode()) < 12 else None),
             num_peripherals=1 if v >= 14 else None,
             flt_peripheral_id=self.config.peripheral_id if v >= 14 else None,

@@ -315,7 +315,7 @@ def test_an_icm_client_naming_its_agent_in_tag_5_opens_an_agent_session_under_uc
     AgentInstrument must be provided"). The ucce profile refused it E_CTI_INVALID_TAG_FOR_MSG_TYPE (26,
     "a tag ICM defines for other messages"): an ICM desktop could not open an agent session at all."""
     dialect = Dialect.ucce(version)
-    hub, sid = serve("ucce")
+    hub, sid = serve_with_agent_in(3, "ucce")  # READY: ICM's OPEN_CONF names a logged-in agent only
     (conf,) = frames_out(hub.receive(sid, icm_agent_open_req(version, b"1002"), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF), conf.body[4:8].hex()
     assert conf.body[:8] == bytes.fromhex("00000001 00000007")  # InvokeID 1, ServicesGranted 0x7
@@ -418,7 +418,9 @@ def test_an_icm_desktops_open_conf_names_its_logged_in_agent_in_icms_agent_id_ta
     tw, lw = dialect.tag_width, dialect.length_width
     tag5 = (5).to_bytes(tw, "big") + (5).to_bytes(lw, "big") + b"1002\0"
     assert (tag5 in conf.body[26:]) is (profile == "ucce" and logged_in)
-    assert (194).to_bytes(tw, "big") + (5).to_bytes(lw, "big") + b"1002\0" in conf.body[26:]  # UCCX's AgentID too
+    # UCCX's AgentID too (under ucce, as ICM's fields, only while the agent is logged in)
+    assert ((194).to_bytes(tw, "big") + (5).to_bytes(lw, "big") + b"1002\0" in conf.body[26:]) is (
+        profile == "uccx" or logged_in)
 
 
 def test_an_agent_id_too_long_for_icms_12_bytes_goes_in_tag_194_alone():
@@ -544,3 +546,46 @@ def test_an_icm_bridge_naming_an_agent_opens_under_ucce_and_is_refused_under_ucc
     else:
         assert [f.type_id for f in got] == [int(MessageType.FAILURE_CONF)]
         assert got[0].body[4:8] == (32).to_bytes(4, "big")  # E_CTI_INCONSISTENT_AGENT_DATA
+
+
+@pytest.mark.parametrize("profile,version", [("ucce", 19), ("ucce", 24), ("uccx", 14), ("uccx", 18)])
+@pytest.mark.parametrize("state,logged_in", [(3, True), (2, True), (1, False)])  # READY, NOT_READY, LOGOUT
+def test_an_icm_open_conf_names_the_agent_only_while_it_is_logged_in(profile, version, state, logged_in):
+    """ICM's OPEN_CONF has AgentExtension, AgentID and AgentInstrument "when Client Events service has been
+    granted and the agent is currently logged in"; the ucce profile sent them (tags 4, 6 and 194) for a
+    logged-out agent too. UCCX's page calls them "required for Agent mode": a uccx desktop gets them in every
+    state, as before. AgentState (offset 24) is there in both."""
+    dialect = Dialect.ucce(version) if profile == "ucce" else Dialect.uccx(version)
+    hub, sid = serve_with_agent_in(state, profile)
+    req = open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002")
+    (conf,) = frames_out(hub.receive(sid, req, 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF) and conf.body[24:26] == state.to_bytes(2, "big")
+    tags = floating_tags(conf.body, 26, dialect)
+    named = logged_in or not ICM[profile]
+    assert [t for t in tags if t in (4, 5, 6, 194)] == ([4, 6, 194] if named and not ICM[profile]
+                                                        else [4, 5, 6, 194] if named else [])
+    assert [t for t in tags if t in (228, 208, 224)] == [228, 208, 224]
+
+
+def test_the_client_logs_in_a_ucce_agent_whose_open_conf_named_no_one():
+    """mockcti.client's set_agent_state took the agent's identity from OPEN_CONF only; a ucce OPEN_CONF names a
+    logged-out agent in none of its fields, so it falls back on what its OPEN_REQ sent."""
+    import asyncio
+
+    from mockcti.client import CTIClient
+    from mockcti.testing.fixtures import AsyncServer
+
+    async def main():
+        async with AsyncServer(profile="ucce") as server:
+            desk = await CTIClient.connect(server.host, server.port, profile="ucce")
+            conf = await desk.open_agent(agent_id="1001", instrument="3001", heartbeat=0)
+            assert (conf.agent_state, conf.agent_id, conf.agent_instrument) == (1, None, None)
+            await desk.set_agent_state("LOGIN", password="1234")
+            ev = await desk.next_event(MessageType.AGENT_STATE_EVENT, timeout=5)
+            assert (ev.agent_id, ev.agent_instrument) == ("1001", "3001")
+            await desk.close()
+            (sent,) = [m for e in server.journal.entries(kind="in") if (m := e.data["message"])["type"] ==
+                       "SET_AGENT_STATE_REQ"]
+            assert (sent["fields"].get("agent_instrument"), sent["fields"].get("agent_id")) == ("3001", "1001")
+
+    asyncio.run(asyncio.wait_for(main(), 20))
