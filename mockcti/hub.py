@@ -599,8 +599,9 @@ class Hub:
             if self.center.online:
                 self.send(sid, HeartbeatConf(invoke_id=msg.invoke_id))
             else:  # offline: FAILURE_CONF; status unspecified by UCCX (reference §7.1: use 17), ICM's 15 under ucce
-                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(session.dialect.profile.status("offline")),
-                                           text="Unified CCX is offline"))
+                prof = session.dialect.profile
+                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(prof.status("offline")),
+                                           text=f"{prof.system_name} is offline"))
         elif mt is _CLOSE_REQ:
             self.send(sid, CloseConf(invoke_id=msg.invoke_id))
             if conn.subscribed:

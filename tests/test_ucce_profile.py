@@ -589,3 +589,20 @@ def test_the_client_logs_in_a_ucce_agent_whose_open_conf_named_no_one():
             assert (sent["fields"].get("agent_instrument"), sent["fields"].get("agent_id")) == ("3001", "1001")
 
     asyncio.run(asyncio.wait_for(main(), 20))
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_an_offline_refusal_names_the_profiles_system(profile, dialect):
+    """The Text of the FAILURE_CONF refusing a heartbeat or a configuration request while offline said
+    "Unified CCX is offline" to an ICM client as well: under ucce it names Unified CCE."""
+    from mockcti.wire.messages import ConfigRequestKeyEvent, HeartbeatReq
+
+    hub, sid = opened(profile, dialect)
+    hub.center.online = False
+    system = "Unified CCE" if ICM[profile] else "Unified CCX"
+    for req, text in ((HeartbeatReq(invoke_id=7), f"{system} is offline"),
+                      (ConfigRequestKeyEvent(customer_id=0),
+                       f"{system} is offline: CONFIG_REQUEST_KEY_EVENT is accepted only online")):
+        (frame,) = frames_out(hub.receive(sid, encode(req, dialect), 1.0))
+        assert frame.type_id == int(MessageType.FAILURE_CONF)
+        assert decode(frame, dialect).text == text

@@ -2731,8 +2731,9 @@ class ContactCenter:
         E_CTI_UNSPECIFIED_FAILURE under uccx, which reserves 15), and a text (InvokeID 0: these requests
         carry none): a client left without an answer waited for ever for a CONFIG_KEY_EVENT or CONFIG_END_EVENT."""
         if not self.online:
-            raise Refused(failure_conf(self.subs[sid].profile.status("offline"),
-                                       f"Unified CCX is offline: {msg.TYPE.name} is accepted only online"))
+            prof = self.subs[sid].profile
+            raise Refused(failure_conf(prof.status("offline"),
+                                       f"{prof.system_name} is offline: {msg.TYPE.name} is accepted only online"))
         records = self._config_records()
         keys = self._config_keys(records)
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:

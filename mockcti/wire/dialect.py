@@ -88,6 +88,9 @@ class Profile:
     #: per-profile tags, ``spec.T(..., tags=...)``): ``((MessageType, field name, tag), ...)``, from
     #: :meth:`with_field_tags` -- for a tag the guides leave unconfirmed (SNAPSHOT_DEVICE_CONF CallState)
     field_tags: tuple[tuple[MessageType, str, int], ...] = ()
+    #: what the profile's server calls the system its clients depend on, in the Text of its refusals
+    #: ("Unified CCX is offline"; an ICM client's system is Unified CCE)
+    system_name: str = "Unified CCX"
 
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
@@ -220,7 +223,8 @@ class Profile:
 
 UCCX = Profile("uccx", min_version=10, max_version=18, wide_tags_from=18, wide_lengths_from=18)
 UCCE = Profile("ucce", min_version=9, max_version=24, wide_tags_from=20, wide_lengths_from=20, icm=True,
-               types_since=((255, 282, 20),), by_wire_id=MappingProxyType(_default_type_ids(icm=True)))
+               types_since=((255, 282, 20),), by_wire_id=MappingProxyType(_default_type_ids(icm=True)),
+               system_name="Unified CCE")
 PROFILES = {"uccx": UCCX, "ucce": UCCE}
 
 
