@@ -606,3 +606,23 @@ def test_an_offline_refusal_names_the_profiles_system(profile, dialect):
         (frame,) = frames_out(hub.receive(sid, encode(req, dialect), 1.0))
         assert frame.type_id == int(MessageType.FAILURE_CONF)
         assert decode(frame, dialect).text == text
+
+
+def test_config_terminal_event_is_uccx_only():
+    """CONFIG_TERMINAL_EVENT is UCCX's (v18 terminal records, no number in any ICM message table, fields 302-305
+    UCCX's): the ucce profile offered it as the statistics are not offered -- a ucce server could encode it
+    (on its provisional number), `--profile ucce --message-id` took its name, `decode --profile ucce` read
+    0xFF01 as it. Now it is out of the ucce message table, as the statistics are; uccx keeps it."""
+    from mockcti.wire import DecodeError, EncodeError, Frame
+    from mockcti.wire.dialect import UCCE, UCCX
+
+    ev = M.ConfigTerminalEvent(records=())
+    assert UCCX.defines(MessageType.CONFIG_TERMINAL_EVENT) and not UCCE.defines(MessageType.CONFIG_TERMINAL_EVENT)
+    assert encode(ev, Dialect.uccx(18)) == bytes.fromhex("00000002 0000ff01 0000")
+    with pytest.raises(EncodeError, match="not a message of the ucce profile .a UCCX message"):
+        encode(ev, Dialect.ucce(24))
+    with pytest.raises(DecodeError, match="message type 65281 is not part of the ucce protocol"):
+        decode(Frame(0xFF01, b"\0\0"), Dialect.ucce(24))
+    with pytest.raises(ValueError, match="CONFIG_TERMINAL_EVENT is not a message of the ucce profile"):
+        UCCE.with_type_ids({"CONFIG_TERMINAL_EVENT": 239})
+    assert UCCX.with_type_ids({"CONFIG_TERMINAL_EVENT": 239}).wire_id(MessageType.CONFIG_TERMINAL_EVENT) == 239

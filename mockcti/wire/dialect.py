@@ -55,7 +55,8 @@ _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
 
 def _default_type_ids(icm: bool = False) -> Mapping[int, MessageType]:
     """The profile's message table: every message the mock simulates, less the UCCX-only ones under ICM
-    (``icm``: the statistics requests, ``UCCX_ONLY_MESSAGE_TYPES``, which ICM's CTI Server does not have)."""
+    (``icm``: the statistics requests and CONFIG_TERMINAL_EVENT, ``UCCX_ONLY_MESSAGE_TYPES``, which ICM's CTI
+    Server does not have)."""
     out = {}
     for mt in MessageType:
         if mt in ICM_ONLY_MESSAGE_TYPES or (icm and mt in UCCX_ONLY_MESSAGE_TYPES):
@@ -133,7 +134,7 @@ class Profile:
 
     def defines(self, mt: MessageType) -> bool:
         """Whether the profile has message ``mt`` (its message table, :attr:`by_wire_id`): the ucce profile has
-        no UCCX-only statistics messages (``UCCX_ONLY_MESSAGE_TYPES``), no profile ICM's messages the mock does
+        no UCCX-only statistics or terminal messages (``UCCX_ONLY_MESSAGE_TYPES``), no profile ICM's messages the mock does
         not simulate."""
         return mt in self._wire_ids
 

@@ -332,10 +332,13 @@ ICM_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
 })
 
 #: UCCX messages that ICM's CTI Server does not have (reference §4: "UCCX-only messages whose number is
-#: unknown"; the ICM guides' message tables, v9-v24, have no queue/summary statistics of this kind: ICM's are
-#: QUERY_AGENT_STATISTICS / QUERY_SKILL_GROUP_STATISTICS, 112-115). The ucce profile leaves them out of its
-#: message table (``Profile.by_wire_id``): a ucce session sending one is refused E_CTI_INVALID_MESSAGE_TYPE.
+#: unknown"; the ICM guides' message tables, v9-v24, have no queue/summary statistics of this kind -- ICM's are
+#: QUERY_AGENT_STATISTICS / QUERY_SKILL_GROUP_STATISTICS, 112-115 -- and no terminal configuration: UCCX's v18
+#: CONFIG_TERMINAL_EVENT, whose fields 302-305 are UCCX's, has no number in any ICM table). The ucce profile
+#: leaves them out of its message table (``Profile.by_wire_id``): a ucce session sending one is refused
+#: E_CTI_INVALID_MESSAGE_TYPE, a ucce server never sends one.
 UCCX_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
+    MessageType.CONFIG_TERMINAL_EVENT,
     MessageType.QUERY_AGENT_QUEUE_STATISTICS_REQ,
     MessageType.QUERY_AGENT_QUEUE_STATISTICS_CONF,
     MessageType.QUERY_QUEUE_STATISTICS_REQ,
@@ -344,9 +347,9 @@ UCCX_ONLY_MESSAGE_TYPES: frozenset[MessageType] = frozenset({
     MessageType.QUERY_SUMMARY_STATISTICS_CONF,
 })
 
-#: messages whose wire number no source gives (placeholders, configurable): the UCCX-only statistics and
-#: CONFIG_TERMINAL_EVENT
-PROVISIONAL_MESSAGE_TYPES: frozenset[MessageType] = UCCX_ONLY_MESSAGE_TYPES | {MessageType.CONFIG_TERMINAL_EVENT}
+#: messages whose wire number no source gives (placeholders, configurable): the UCCX-only messages, the
+#: statistics and CONFIG_TERMINAL_EVENT
+PROVISIONAL_MESSAGE_TYPES: frozenset[MessageType] = UCCX_ONLY_MESSAGE_TYPES
 
 
 class Tag(IntEnum):
