@@ -666,13 +666,13 @@ def test_run_refuses_a_bad_renumbering_before_anything_runs(files, args, error):
 
 def test_run_scenario_serves_the_profile_it_is_given():
     """The Python API under `mockcti run --message-id/--field-tag`: the profile replaces the scenario's."""
-    from mockcti.commands import with_message_ids
     from mockcti.runner import scenario_server
     from mockcti.scenario.loader import load_scenario_text
     from mockcti.wire import UCCE
 
     sc = load_scenario_text("name: x\ndialect: {profile: ucce}\nend: {after: 1}\n")
-    profile = with_message_ids(UCCE, ["CONFIG_TERMINAL_EVENT=259"])  # (ucce has no UCCX statistics messages)
+    # (ucce has none of the UCCX messages whose number --message-id gives: a --field-tag makes the profile)
+    profile = UCCE.with_field_tags({"SNAPSHOT_DEVICE_CONF.CallState": 61})
     server, _ = scenario_server(sc, profile=profile)
     assert server.hub.config.session.profile is profile
     server, _ = scenario_server(sc)

@@ -636,17 +636,17 @@ def test_the_command_to_repeat_a_fuzz_run_serves_the_same_numbering():
 
     from mockcti.commands import renumbered
     from mockcti.testing.fuzz import _profile_options
-    from mockcti.wire.dialect import UCCE
+    from mockcti.wire.dialect import UCCX
 
-    # (CONFIG_TERMINAL_EVENT: the ucce profile has no UCCX statistics messages to renumber)
+    # (uccx: the ucce profile has none of the UCCX messages without a number to renumber)
     args = argparse.Namespace(message_id=["CONFIG_TERMINAL_EVENT=259"],
-                              field_tag=["SNAPSHOT_DEVICE_CONF.CallState=61"])
-    profile = renumbered("fuzz", UCCE, args)
+                              field_tag=["SNAPSHOT_DEVICE_CONF.CallState=75"])
+    profile = renumbered("fuzz", UCCX, args)
     options = _profile_options(profile)
-    assert options == ["--profile", "ucce", "--message-id", "CONFIG_TERMINAL_EVENT=259",
-                       "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=61"]
+    assert options == ["--profile", "uccx", "--message-id", "CONFIG_TERMINAL_EVENT=259",
+                       "--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=75"]
     again = argparse.Namespace(message_id=[options[3]], field_tag=[options[5]])
-    assert renumbered("fuzz", UCCE, again) == profile
+    assert renumbered("fuzz", UCCX, again) == profile
     assert _profile_options("uccx") == ["--profile", "uccx"]
 
 

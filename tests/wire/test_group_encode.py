@@ -180,7 +180,7 @@ IRREGULAR = [
     # refused, not sent with its records cut short
     (ConfigTerminalEvent(records=(TerminalRecord(record_type=0), TerminalRecord(record_type=0, terminal_type=1))),
      Dialect.uccx(17), "TerminalType"),
-    (ConfigTerminalEvent(records=(TerminalRecord(record_type=0, terminal_type=1),)), Dialect.ucce(19), "TerminalType"),
+    (ConfigTerminalEvent(records=(TerminalRecord(record_type=0, terminal_type=1),)), Dialect.uccx(16), "TerminalType"),
     # too long for the member's maximum (64 bytes with the NUL), though a 1-byte length could carry it
     (_with(MessageType.TRANSFER_CALL_CONF, parties=(
         ConnectedParty(connected_party_call_id=1, connected_party_device_id="x" * 64),)), Dialect.uccx(14),
