@@ -38,7 +38,7 @@ from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.types import fit_string
 from mockcti.wire.messages import (
-    CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq, SystemEvent,
+    CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq,
 )
 
 __all__ = [
@@ -177,7 +177,6 @@ class HubConfig:
         | ServiceMask.CTI_SERVICE_CLIENT_CONTROL | ServiceMask.CTI_SERVICE_ALL_EVENTS
         | ServiceMask.CTI_SERVICE_SUPERVISOR | ServiceMask.CTI_AGENT_STATE_CONTROL_ONLY
         | ServiceMask.CTI_SERVICE_CONFIG_EVENTS)
-    peripheral_id: int = 0  # OPEN_CONF FltPeripheralID ("given by the OPEN_REQ", U)
     # how often idle timeouts are checked (IdleTimeout is at least 20 s, so 1 s is precise enough)
     session_check_interval: float = 1.0
 
@@ -358,12 +357,9 @@ class Hub:
         for sid, conn in list(self.conns.items()):
             if conn.session.state is SessionState.OPEN:
                 icm = conn.session.dialect.profile.icm
-                self.send(sid, SystemEvent(ccx_status=int(PGStatus.PGS_PERIPHERAL_OFFLINE if icm
-                                                          else CCXStatus.CCX_SHUTTING_DOWN),
-                                           ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
-                                           system_event_id=int(SystemEventID.SYS_CCX_OFFLINE),
-                                           system_event_arg1=self.config.peripheral_id if icm else 0,
-                                           event_device_type=0xFFFF, text="server shutting down"))
+                self.send(sid, self.center.system_event_message(
+                    icm, SystemEventID.SYS_CCX_OFFLINE, self.wall_time(now), text="server shutting down",
+                    status=int(PGStatus.PGS_PERIPHERAL_OFFLINE if icm else CCXStatus.CCX_SHUTTING_DOWN)))
             self.close(sid, "server shutdown")
         return self._take()
 
@@ -678,7 +674,7 @@ class Hub:
             legacy_agent_id=(result.agent_id if icm and named and result.agent_id
                              and len(result.agent_id.encode()) < 12 else None),
             num_peripherals=1 if v >= 14 else None,
-            flt_peripheral_id=self.config.peripheral_id if v >= 14 else None,
+            flt_peripheral_id=self.center.peripheral_id(icm) if v >= 14 else None,
             multiline_agent_control=1 if v >= 14 else None,
             # UCCX's use of tag 248 (v18); an ICM client reads tag 248 as TASK_LIFE: not under the ucce profile
             config_msg_mask_granted=(req.config_msg_mask & 0x1F
@@ -693,14 +689,11 @@ class Hub:
             # ICM (CTI Server guide, session initialization): "In addition to the OPEN_CONF, SYSTEM_EVENT
             # messages are sent to the ALL_EVENTS client, per peripheral, to indicate the status of each
             # peripheral". UCCX sends SYSTEM_EVENT only on a change (§3.6; OPEN_CONF's UnifiedCCXOnline is the
-            # status). The mock has one peripheral, the one OPEN_CONF names (FltPeripheralID): SystemEventArg1 (U)
-            online = self.center.online
-            self.send(sid, SystemEvent(
-                ccx_status=self.center.system_status(True),  # ICM's PGStatus: 0, or the failure's bits
-                ccx_time=int(self.wall_time(now)) & 0xFFFFFFFF,
-                system_event_id=int(SystemEventID.SYS_PERIPHERAL_ONLINE if online
-                                    else SystemEventID.SYS_PERIPHERAL_OFFLINE),
-                system_event_arg1=self.config.peripheral_id, event_device_type=0xFFFF))
+            # status). The mock has one peripheral, the one OPEN_CONF names (FltPeripheralID): SystemEventArg1 (U);
+            # the first field ICM's PGStatus: 0, or the failure's bits
+            self.send(sid, self.center.system_event_message(
+                True, SystemEventID.SYS_PERIPHERAL_ONLINE if self.center.online else SystemEventID.SYS_PERIPHERAL_OFFLINE,
+                self.wall_time(now)))
 
     def _subscription(self, sid: int, req: OpenReq, granted: int, profile: Profile) -> Subscription:
         agent_mode = bool(req.services_requested & ServiceMask.CTI_SERVICE_CLIENT_EVENTS)

@@ -360,8 +360,9 @@ def test_an_icm_all_events_client_gets_the_peripherals_status_after_open_conf(pr
         event = got[1].body
         assert len(event) == 26  # no floating part
         status, _time, event_id, arg1, arg2, arg3, device_type = struct.unpack(">IIIIIIH", event)
-        # SYS_PERIPHERAL_ONLINE (3) / OFFLINE (4), the peripheral OPEN_CONF names (FltPeripheralID 0), no device
-        assert (event_id, arg1, arg2, arg3, device_type) == ((3 if online else 4), 0, 0, 0, 0xFFFF)
+        # SYS_PERIPHERAL_ONLINE (3) / OFFLINE (4), the peripheral OPEN_CONF names (FltPeripheralID: the center's
+        # peripheral_id, 1 by default, which its events carry), no device
+        assert (event_id, arg1, arg2, arg3, device_type) == ((3 if online else 4), 1, 0, 0, 0xFFFF)
         # ICM's PGStatus, not UCCX's CCXStatus (CCX_IN_SERVICE 0x400, which an ICM client reads as failure bits):
         # 0 online, PGS_PERIPHERAL_OFFLINE (0x4) offline
         assert status == (0 if online else 0x4)
@@ -494,13 +495,16 @@ def test_an_icm_open_conf_carries_pg_status_and_the_central_controller_time(prof
 def test_the_shutdown_system_event_speaks_the_profiles_status(profile, dialect):
     """At shutdown every session gets SYSTEM_EVENT 4 (UCCX SYS_CCX_OFFLINE, CCXStatus CCX_SHUTTING_DOWN 0x200;
     ICM SYS_PERIPHERAL_OFFLINE, whose PGStatus is PGS_PERIPHERAL_OFFLINE 0x4 and whose SystemEventArg1 is
-    the peripheral, OPEN_CONF's FltPeripheralID)."""
+    the peripheral, OPEN_CONF's FltPeripheralID: the center's peripheral_id; UCCX's are 0)."""
     import dataclasses
 
-    hub = Hub(ContactCenter(), journal=Journal(), config=dataclasses.replace(hub_config_for(profile), peripheral_id=5))
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), peripheral_id=5)), journal=Journal(),
+              config=hub_config_for(profile))
     sid = hub.connect(0.0)
     conf = open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
-    assert decode(conf, dialect).flt_peripheral_id == 5
+    assert decode(conf, dialect).flt_peripheral_id == (5 if ICM[profile] else 0)
     (frame,) = [f for f in frames_out(hub.shutdown(5.0)) if f.type_id == int(MessageType.SYSTEM_EVENT)]
     status, _time, event_id, arg1 = struct.unpack(">IIII", frame.body[:16])
     assert (status, event_id, arg1) == ((0x4, 4, 5) if ICM[profile] else (0x200, 4, 0))
@@ -626,3 +630,42 @@ def test_config_terminal_event_is_uccx_only():
     with pytest.raises(ValueError, match="CONFIG_TERMINAL_EVENT is not a message of the ucce profile"):
         UCCE.with_type_ids({"CONFIG_TERMINAL_EVENT": 239})
     assert UCCX.with_type_ids({"CONFIG_TERMINAL_EVENT": 239}).wire_id(MessageType.CONFIG_TERMINAL_EVENT) == 239
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_one_peripheral_id_names_the_ucce_peripheral_everywhere(profile, dialect):
+    """An ICM client matches the PeripheralID of its events with the peripheral OPEN_CONF and SYSTEM_EVENT name.
+    The ucce profile took FltPeripheralID and SystemEventArg1 from the hub (0) and the events' PeripheralID from
+    the center (``peripheral_id``, 1): two peripherals for one. Now the center's ``peripheral_id`` is the one
+    source under ucce (OPEN_CONF, the bridge's initial SYSTEM_EVENT, a pushed SYS_PERIPHERAL_OFFLINE/ONLINE, agent
+    and call events); uccx keeps UCCX's values (OPEN_CONF 0 as in §8.4, SystemEventArg1 0, events the center's)."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), peripheral_id=5000)), journal=Journal(),
+              config=hub_config_for(profile))
+    bridge = hub.connect(0.0)
+    got = [decode(f, dialect) for f in frames_out(hub.receive(bridge, open_req(dialect), 0.0))]
+    icm = ICM[profile]
+    here = 5000 if icm else 0  # what OPEN_CONF and SYSTEM_EVENT say
+    assert got[0].flt_peripheral_id == here
+    assert [ev.system_event_arg1 for ev in got[1:]] == ([5000] if icm else [])
+    desk = hub.connect(0.0)
+    frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
+                           0.0))
+    out = hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=2, agent_state=0, agent_instrument="3002",
+                                                      agent_id="1002", agent_password="1234"), dialect), 1.0)
+    out += hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=3, agent_state=3, agent_instrument="3002",
+                                                       agent_id="1002"), dialect), 1.0)
+    _, deliveries = hub.center.deliver_call(2.0, csq="Sales")
+    hub.deliver(deliveries)
+    for event in (4, 3):  # SYS_PERIPHERAL_OFFLINE / ONLINE (UCCX: SYS_CCX_OFFLINE / ONLINE)
+        hub.deliver(hub.center.system_event(3.0, event))
+    msgs = [decode(f, dialect) for f in frames_out(out + hub.take_actions())]
+    by_type = {}
+    for m in msgs:
+        by_type.setdefault(m.TYPE, []).append(m)
+    assert {m.peripheral_id for t in (MessageType.AGENT_STATE_EVENT, MessageType.BEGIN_CALL_EVENT,
+                                      MessageType.CALL_DELIVERED_EVENT) for m in by_type[t]} == {5000}
+    assert [m.system_event_arg1 for m in by_type[MessageType.SYSTEM_EVENT]] == [here] * 4  # 2 events, 2 sessions

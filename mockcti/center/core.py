@@ -320,6 +320,11 @@ _NO_ROUTER_CALL_KEY: dict[str, int] = {}
 _UCCX_SNAPSHOT_CALL_KEY = {"router_call_key_day": 0, "router_call_key_call_id": 0}
 
 
+#: the SYSTEM_EVENTs of a peripheral (ICM SYS_PERIPHERAL_ONLINE / OFFLINE, UCCX SYS_CCX_ONLINE / OFFLINE), whose
+#: SystemEventArg1 names the peripheral under ICM
+_PERIPHERAL_EVENTS = frozenset({int(SystemEventID.SYS_PERIPHERAL_ONLINE), int(SystemEventID.SYS_PERIPHERAL_OFFLINE)})
+
+
 def _router_call_key(sub: Subscription | None) -> dict[str, int]:
     """The RouterCallKey fields for ``sub``'s session: ROUTER_CALL_KEY under ICM, none under UCCX."""
     return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _NO_ROUTER_CALL_KEY
@@ -2659,13 +2664,34 @@ class ContactCenter:
         def event(icm: bool) -> Message:
             ev = by_profile.get(icm)
             if ev is None:
-                ev = by_profile[icm] = M.SystemEvent(
-                    ccx_status=self.system_status(icm), ccx_time=int(now if wall_time is None else wall_time) & 0xFFFFFFFF,
-                    system_event_id=int(eid), system_event_arg1=0, system_event_arg2=0, system_event_arg3=0,
-                    event_device_type=0 if device else NONE_SHORT, text=text, event_device_id=device)
+                ev = by_profile[icm] = self.system_event_message(
+                    icm, eid, now if wall_time is None else wall_time, text=text, device=device)
             return ev
 
         return [Delivery(sid, event(self.subs[sid].profile.icm)) for sid in sorted(self.subs)]
+
+    def peripheral_id(self, icm: bool) -> int:
+        """The PeripheralID a session of the profile (``icm``: ucce) is told about in OPEN_CONF (FltPeripheralID)
+        and SYSTEM_EVENT (SystemEventArg1 of a peripheral's event): under ucce the center's one peripheral, the
+        ``peripheral_id`` its call and agent events carry (ICM: one PeripheralID names the peripheral in all of
+        them); under uccx 0, what UCCX sends there (OPEN_CONF's FltPeripheralID "given by the OPEN_REQ", whose
+        PeripheralID is reserved 0, reference §8.4; SystemEventArg1 reserved) while its events carry 1 (§5.4)."""
+        return self.config.peripheral_id if icm else 0
+
+    def system_event_message(self, icm: bool, event_id: SystemEventID | int, wall_time: float, *,
+                             text: str | None = None, device: str | None = None,
+                             status: int | None = None) -> Message:
+        """SYSTEM_EVENT ``event_id`` as a session of the profile (``icm``: ucce) gets it: the first field the
+        profile's status (:meth:`system_status`, or ``status``), the time ``wall_time`` (seconds since 1970 UTC);
+        under ucce a peripheral's event (SYS_PERIPHERAL_ONLINE / OFFLINE) names the peripheral in
+        SystemEventArg1 (:meth:`peripheral_id`; ICM: "the peripheral identified by SystemEventArg1")."""
+        eid = int(event_id)
+        return M.SystemEvent(
+            ccx_status=self.system_status(icm) if status is None else status, ccx_time=int(wall_time) & 0xFFFFFFFF,
+            system_event_id=eid,
+            system_event_arg1=self.peripheral_id(icm) if icm and eid in _PERIPHERAL_EVENTS else 0,
+            system_event_arg2=0, system_event_arg3=0, event_device_type=0 if device else NONE_SHORT, text=text,
+            event_device_id=device)
 
     def system_status(self, icm: bool) -> int:
         """The first field of a SYSTEM_EVENT (and, under ICM, OPEN_CONF's PGStatus) as a session of the profile
