@@ -664,6 +664,8 @@ class Hub:
             # ("the current Central Controller date and time"), which UCCX reserves (0)
             pg_status=self.center.system_status(True) if icm else 0,
             icm_central_controller_time=int(self.wall_time(now)) & 0xFFFFFFFF if icm else 0,
+            # ICM's PeripheralType, "the type of the peripheral when Client Events service has been granted"; UCCX 0
+            peripheral_type=self.center.peripheral_type(True) if icm and agent_mode else 0,
             agent_state=result.agent_state if agent_mode else 0,
             agent_extension=result.agent_extension if named else None,
             agent_instrument=result.agent_instrument if named else None,

@@ -669,3 +669,49 @@ def test_one_peripheral_id_names_the_ucce_peripheral_everywhere(profile, dialect
     assert {m.peripheral_id for t in (MessageType.AGENT_STATE_EVENT, MessageType.BEGIN_CALL_EVENT,
                                       MessageType.CALL_DELIVERED_EVENT) for m in by_type[t]} == {5000}
     assert [m.system_event_arg1 for m in by_type[MessageType.SYSTEM_EVENT]] == [here] * 4  # 2 events, 2 sessions
+
+
+def call_flow_messages(profile: str, dialect: Dialect, **center) -> list:
+    """What a bridge and agent 1002's desktop receive: the open, a login, READY, a Sales call delivered,
+    answered and hung up by the caller."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), **center)), journal=Journal(),
+              config=hub_config_for(profile))
+    bridge, desk = hub.connect(0.0), hub.connect(0.0)
+    out = hub.receive(bridge, open_req(dialect), 0.0)
+    out += hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"), 0.0)
+    for n, state in enumerate((0, 3)):  # LOGIN, READY
+        out += hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=2 + n, agent_state=state, agent_instrument="3002",
+                                                           agent_id="1002", agent_password="1234"), dialect), 1.0)
+    call_id, deliveries = hub.center.deliver_call(2.0, csq="Sales")
+    hub.deliver(deliveries)
+    out += hub.take_actions()
+    out += hub.receive(desk, encode(M.AnswerCallReq(invoke_id=9, call_id=call_id, connection_device_type=0,
+                                                    connection_device_id="3002", agent_instrument="3002"), dialect), 3.0)
+    hub.deliver(hub.center.hang_up(4.0, call_id))
+    return [decode(f, dialect) for f in frames_out(out + hub.take_actions())]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_the_events_peripheral_type_is_the_profiles(profile, dialect):
+    """UCCX sends PeripheralType 21 (PT_ACMI_CRS, "Gateway PG over UCCX") in its call and agent events and 0 in
+    OPEN_CONF (reference §6.9). The ucce profile sent those UCCX values to ICM clients; a Unified CCE agent
+    peripheral is ICM's PT_ENTERPRISE_AGENT (17), which an ICM agent-mode OPEN_CONF names too ("the type of the
+    peripheral when Client Events service has been granted"). The center file's peripheral_type sets another."""
+    msgs = call_flow_messages(profile, dialect)
+    want = 17 if ICM[profile] else 21
+    typed = [m for m in msgs if hasattr(m, "peripheral_type") and m.TYPE is not MessageType.OPEN_CONF]
+    assert {m.TYPE for m in typed} >= {MessageType.AGENT_STATE_EVENT, MessageType.BEGIN_CALL_EVENT,
+                                       MessageType.CALL_DELIVERED_EVENT, MessageType.CALL_ESTABLISHED_EVENT,
+                                       MessageType.CALL_CONNECTION_CLEARED_EVENT, MessageType.CALL_CLEARED_EVENT,
+                                       MessageType.END_CALL_EVENT}
+    assert {(m.TYPE.name, m.peripheral_type) for m in typed} == {(m.TYPE.name, want) for m in typed}
+    bridge_conf, desk_conf = [m for m in msgs if m.TYPE is MessageType.OPEN_CONF]
+    assert (bridge_conf.peripheral_type, desk_conf.peripheral_type) == (0, 17 if ICM[profile] else 0)
+    # configured: that number, to both profiles
+    msgs = call_flow_messages(profile, dialect, peripheral_type=22)
+    assert {m.peripheral_type for m in msgs if hasattr(m, "peripheral_type") and m.TYPE is not MessageType.OPEN_CONF} \
+        == {22}

@@ -314,9 +314,12 @@ class CenterConfig:
     after_call_state: AgentState = AgentState.AGENT_STATE_READY
     #: seconds an external party rings before answering a call placed by an agent (0: at once)
     external_answer_delay: float = 0.0
-    #: reserved PeripheralID / PeripheralType values of the events (reference §5.4: 1? and 21 PT_ACMI_CRS)
+    #: reserved PeripheralID / PeripheralType values of the events (reference §5.4: 1? and 21 PT_ACMI_CRS).
+    #: ``peripheral_type`` None: the profile's -- UCCX's 21 (PT_ACMI_CRS, C) to a uccx session, 17
+    #: (PT_ENTERPRISE_AGENT, ICM's type of a Unified CCE agent peripheral: O/U) to a ucce one; a number: that,
+    #: to both
     peripheral_id: int = 1
-    peripheral_type: int = 21
+    peripheral_type: int | None = None
     #: first CallID handed out (UCCX call IDs in the guide's examples are around 16777507)
     first_call_id: int = 16777500
     #: how a request that breaks an ACD rule is answered: "cf" (CONTROL_FAILURE_CONF with CF code and UCCX

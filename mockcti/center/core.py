@@ -47,7 +47,8 @@ from mockcti.wire.dialect import UCCX, Profile
 from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
     SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, PGStatus,
-    ReasonCode, RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID, services_text,
+    PeripheralType, ReasonCode, RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID,
+    UCCX_PERIPHERAL_TYPE, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -569,6 +570,10 @@ class ContactCenter:
         self.config = as_center_config(config)  # a mapping too; TypeError for anything else
         self.rng = random.Random(seed)
         self.online = True
+        # PeripheralType of the events: the center file's, else each profile's (peripheral_type())
+        ptype = self.config.peripheral_type
+        self._ptype = UCCX_PERIPHERAL_TYPE if ptype is None else ptype
+        self._icm_ptype = int(PeripheralType.PT_ENTERPRISE_AGENT) if ptype is None else ptype
         #: the PGStatus bits (ICM) of the SYSTEM_EVENTs that took the center offline, cleared when it comes back
         self._pg_down = 0
         self.agents: dict[str, Agent] = {}
@@ -1037,17 +1042,29 @@ class ContactCenter:
             self._route_queued(out, now)
 
     def _send_state_event(self, out: list[Delivery], agent_id: str, ev: Message, bit: int) -> None:
-        """``ev`` to the agent's sessions and the bridges whose AgentStateMask lets ``bit`` through."""
+        """``ev`` to the agent's sessions and the bridges whose AgentStateMask lets ``bit`` through (a ucce
+        session: with ICM's PeripheralType, :meth:`_for_icm`)."""
         subs = self.subs
         mine = self.agent_sessions.get(agent_id)
+        icm = None
         if mine:
             for sid in sorted(mine) if len(mine) > 1 else mine:
-                if subs[sid].state_filter & bit:
-                    out.append(Delivery(sid, ev))
+                sub = subs[sid]
+                if sub.state_filter & bit:
+                    if sub.profile.icm:
+                        icm = icm or self._for_icm(ev)
+                        out.append(Delivery(sid, icm))
+                    else:
+                        out.append(Delivery(sid, ev))
         if self.bridges:
             for sid in sorted(self.bridges):
-                if subs[sid].state_filter & bit:
-                    out.append(Delivery(sid, ev))
+                sub = subs[sid]
+                if sub.state_filter & bit:
+                    if sub.profile.icm:
+                        icm = icm or self._for_icm(ev)
+                        out.append(Delivery(sid, icm))
+                    else:
+                        out.append(Delivery(sid, ev))
 
     def _set_pending(self, out: list[Delivery], agent: Agent, want: AgentState, reason: int, now: float) -> None:
         """``want`` (NOT_READY, READY, WORK, WORK_READY), asked for while the agent is on a call, is the state
@@ -1077,7 +1094,7 @@ class ContactCenter:
                 cache.clear()
             ev = cache[key] = M.AgentStateEvent(
                 monitor_id=0, peripheral_id=self.config.peripheral_id, session_id=0,
-                peripheral_type=self.config.peripheral_type, csq_state=int(state), state_duration=0,
+                peripheral_type=self._ptype, csq_state=int(state), state_duration=0,
                 csq_id=csq_id, skill_group_id=NONE_ID, skill_group_priority=0, agent_state=int(state),
                 event_reason_code=reason, mrd_id=1, num_tasks=0, agent_mode=0, max_task_limit=0, icm_agent_id=0,
                 agent_availability_status=1, agent_id=agent.id, agent_extension=agent.cfg.extension,
@@ -1203,7 +1220,7 @@ class ContactCenter:
     def _begin_call(self, call: Call, sub: Subscription) -> Message:
         dev = sub.agent_instrument if sub.mode == "agent" else next(iter(call.legs), call.ani)
         return M.BeginCallEvent(
-            monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.config.peripheral_type,
+            monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.peripheral_type(sub.profile.icm),
             call_type=int(call.type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
             connection_device_id=dev, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays, **_router_call_key(sub),
@@ -1231,9 +1248,9 @@ class ContactCenter:
                 if sub.call_msg_mask & _BEGIN_CALL_BIT:
                     out.append(Delivery(sid, self._begin_call(call, sub)))
             if sub.call_msg_mask & bit:
-                if keyed and sub.profile.icm:
+                if sub.profile.icm:
                     if icm is None:
-                        icm = replace(ev, **ROUTER_CALL_KEY)
+                        icm = self._for_icm(replace(ev, **ROUTER_CALL_KEY) if keyed else ev)
                     out.append(Delivery(sid, icm))
                 else:
                     out.append(Delivery(sid, ev))
@@ -1247,8 +1264,8 @@ class ContactCenter:
                     dev = sub.agent_instrument if sub.mode == "agent" else ""  # empty for bridges (§7.2)
                     out.append(Delivery(sid, M.EndCallEvent(
                         monitor_id=0, peripheral_id=self.config.peripheral_id,
-                        peripheral_type=self.config.peripheral_type, connection_device_type=0, call_id=call.id,
-                        connection_device_id=dev)))
+                        peripheral_type=self.peripheral_type(sub.profile.icm), connection_device_type=0,
+                        call_id=call.id, connection_device_id=dev)))
 
     # -- media: RTP_STARTED_EVENT / RTP_STOPPED_EVENT ----------------------------------------------------------
 
@@ -1330,7 +1347,20 @@ class ContactCenter:
             self._emit(out, call, ev, only=only)
 
     def _common(self) -> dict[str, int]:
-        return {"monitor_id": 0, "peripheral_id": self.config.peripheral_id, "peripheral_type": self.config.peripheral_type}
+        return {"monitor_id": 0, "peripheral_id": self.config.peripheral_id, "peripheral_type": self._ptype}
+
+    def peripheral_type(self, icm: bool) -> int:
+        """The PeripheralType of the events (and, under ucce, of an agent-mode OPEN_CONF) a session of the
+        profile (``icm``: ucce) gets: the center's ``peripheral_type``, by default UCCX's 21 (PT_ACMI_CRS) under
+        uccx and ICM's 17 (PT_ENTERPRISE_AGENT) under ucce."""
+        return self._icm_ptype if icm else self._ptype
+
+    def _for_icm(self, ev: Message) -> Message:
+        """``ev`` as a session of the ucce profile gets it: its PeripheralType ICM's (:meth:`peripheral_type`).
+        The events are built once with UCCX's; the copy is made only when the two differ."""
+        if self._icm_ptype != self._ptype and getattr(ev, "peripheral_type", None) == self._ptype:
+            return replace(ev, peripheral_type=self._icm_ptype)
+        return ev
 
     def _dev_type(self, leg: Leg) -> int:
         return AGENT_DEVICE if leg.agent is not None else EXTERNAL_DEVICE
@@ -1340,7 +1370,7 @@ class ContactCenter:
         cfg = self.config
         called_type, called = self._called(call, leg)
         return M.CallDeliveredEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -1367,7 +1397,7 @@ class ContactCenter:
         cfg = self.config
         called_type, called = self._called(call, leg)
         return M.CallEstablishedEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -1378,14 +1408,14 @@ class ContactCenter:
 
     def _held(self, call: Call, leg: Leg) -> Message:
         cfg = self.config
-        return M.CallHeldEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+        return M.CallHeldEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype,
                                connection_device_type=0, call_id=call.id, holding_device_type=self._dev_type(leg),
                                local_connection_state=_LCS_HOLD, event_cause=_CEC_NONE,
                                connection_device_id=leg.device, holding_device_id=leg.device)
 
     def _retrieved(self, call: Call, leg: Leg) -> Message:
         cfg = self.config
-        return M.CallRetrievedEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+        return M.CallRetrievedEvent(monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype,
                                     connection_device_type=0, call_id=call.id, retrieving_device_type=self._dev_type(leg),
                                     local_connection_state=_LCS_CONNECT, event_cause=_CEC_NONE,
                                     connection_device_id=leg.device, retrieving_device_id=leg.device)
@@ -2462,7 +2492,7 @@ class ContactCenter:
         # ReleasingDeviceType is the type of ReleasingDeviceID (§5.4), not of the cleared connection: the
         # caller hanging up releases the agent's connection too, and a recorder reads who hung up from it
         return M.CallConnectionClearedEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype,
             connection_device_type=0, call_id=call.id,
             releasing_device_type=AGENT_DEVICE if releasing in self.by_device else EXTERNAL_DEVICE,
             local_connection_state=_LCS_NULL, event_cause=cause,
@@ -2505,7 +2535,7 @@ class ContactCenter:
         self._sync_media(out, call, ending=True)
         cfg = self.config
         self._emit(out, call, M.CallClearedEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=cfg.peripheral_type,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype,
             connection_device_type=0, call_id=call.id, local_connection_state=_LCS_NULL,
             event_cause=_CEC_NONE, connection_device_id=next(iter(call.legs), call.ani)))
         self._end_call_for(out, call, set(call.told))
