@@ -715,3 +715,37 @@ def test_the_events_peripheral_type_is_the_profiles(profile, dialect):
     msgs = call_flow_messages(profile, dialect, peripheral_type=22)
     assert {m.peripheral_type for m in msgs if hasattr(m, "peripheral_type") and m.TYPE is not MessageType.OPEN_CONF} \
         == {22}
+
+
+@pytest.mark.parametrize("profile,version,wide", [("ucce", 19, False), ("ucce", 24, True), ("uccx", 14, False),
+                                                  ("uccx", 18, True)])
+def test_strict_checks_only_what_the_profile_reserves(profile, version, wide):
+    """`--strict` refuses a reserved fixed field without the value UCCX sends, E_CTI_INVALID_PERIPHERAL_ID. Under
+    ucce it applied UCCX's list: an ICM client's OPEN_REQ naming its peripheral (ICM's PeripheralID, offset 12,
+    which UCCX reserves) was refused "UCCX expects 0", and so was every request carrying ICM's PeripheralID. A ucce
+    server checks only the fields ICM reserves too (ReservedV11 of CONFIG_REQUEST_KEY_EVENT here)."""
+    import dataclasses
+
+    from mockcti.wire.messages import ConfigRequestKeyEvent
+
+    hc = hub_config_for(profile)
+    hub = Hub(ContactCenter(), journal=Journal(),
+              config=dataclasses.replace(hc, session=dataclasses.replace(hc.session, strict=True)))
+    sid = hub.connect(0.0)
+    fixed = struct.pack(">11I", 1, version, 60, 5000, int(BRIDGE_WITH_CONFIG), 0xFFFF, 0x3FFF, 0x0F, 0, 0, 0)
+    fmt = ">HH" if wide else ">BB"
+    body = fixed + struct.pack(fmt, 1, 4) + b"icm\0" + struct.pack(fmt, 2, 0)
+    got = frames_out(hub.receive(sid, struct.pack(">II", len(body), 3) + body, 0.0))
+    if not ICM[profile]:
+        assert [f.type_id for f in got] == [int(MessageType.FAILURE_CONF)]
+        assert got[0].body[4:8] == (7).to_bytes(4, "big")  # E_CTI_INVALID_PERIPHERAL_ID
+        return
+    assert got[0].type_id == int(MessageType.OPEN_CONF)
+    dialect = Dialect.ucce(version)
+    req = encode(ConfigRequestKeyEvent(customer_id=0), dialect)  # its fixed part: ReservedV11, then nothing
+    (ok,) = frames_out(hub.receive(sid, req, 1.0))
+    assert ok.type_id == int(MessageType.CONFIG_KEY_EVENT)
+    bad = req[:8] + (1).to_bytes(4, "big") + req[12:]  # ReservedV11 = 1: ICM reserves it too
+    (refused,) = frames_out(hub.receive(sid, bad, 2.0))
+    assert refused.type_id == int(MessageType.FAILURE_CONF) and refused.body[4:8] == (7).to_bytes(4, "big")
+    assert decode(refused, dialect).text == "reserved field reserved_v11 is 1, ICM expects 0"

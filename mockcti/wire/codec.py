@@ -92,6 +92,9 @@ class _Layout:
     fixed_attrs: tuple[str, ...]
     fixed_defaults: tuple[Any, ...]
     reserved_idx: tuple[int, ...]
+    #: the reserved fixed fields ICM reserves too (Reserved1..3, ReservedV11, ...): the rest of ``reserved_idx`` are
+    #: fields ICM defines (PeripheralID, MRDID, AgentWorkMode, ...), which an ICM client fills in
+    icm_reserved_idx: tuple[int, ...]
     count_idx: tuple[tuple[int, str], ...]  # (index in fixed values, attr of the list it counts)
     tail_attrs: tuple[str, ...]  # OPEN_REQ's optional Reserved1..3
     tail_struct: struct.Struct | None
@@ -165,6 +168,7 @@ def _layout(mt: MessageType, version: int, tw: int, lw: int, wire_id: int,
         fixed_attrs=tuple(f.attr for f in head),
         fixed_defaults=tuple(f.default for f in head),
         reserved_idx=tuple(i for i, f in enumerate(head) if f.reserved),
+        icm_reserved_idx=tuple(i for i, f in enumerate(head) if f.reserved and f.name.lower().startswith("reserved")),
         count_idx=tuple((i, f.count_of) for i, f in enumerate(head) if f.count_of),
         tail_attrs=tuple(f.attr for f in tail),
         tail_struct=tail_struct,
@@ -221,7 +225,7 @@ def _place(state: dict, path: tuple[Group, ...], f: FloatingField, value: Any) -
         cur = subs[-1]
 
 
-def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Message:
+def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int, icm: bool = False) -> Message:
     n = len(body)
     fsize = lay.fixed_struct.size
     if n < fsize:
@@ -234,10 +238,13 @@ def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int) -> Messa
     for a in lay.absent_attrs:  # a later version's fixed field: this message has none (not its default)
         kw[a] = None
     if strict:
-        for i in lay.reserved_idx:
+        # (``icm``: the ucce profile checks only the fields ICM reserves too; a UCCX "reserved (ICM X)" field is
+        # ICM's X there, which an ICM client fills in: its PeripheralID, its MRDID)
+        for i in lay.icm_reserved_idx if icm else lay.reserved_idx:
             if values[i] != lay.fixed_defaults[i]:
                 raise DecodeError(
-                    f"reserved field {lay.fixed_attrs[i]} is {values[i]!r}, UCCX expects {lay.fixed_defaults[i]!r}",
+                    f"reserved field {lay.fixed_attrs[i]} is {values[i]!r}, {'ICM' if icm else 'UCCX'} expects "
+                    f"{lay.fixed_defaults[i]!r}",
                     status=S.E_CTI_INVALID_PERIPHERAL_ID, path=(lay.fixed_attrs[i],),
                     invoke_id=invoke_id_of(body), type_id=type_id)
     pos = fsize
@@ -394,7 +401,7 @@ def decode(frame: Frame, dialect: Dialect) -> Message:
         except Exception:  # irregular input: the generic path gives the precise DecodeError
             pass
     try:
-        return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id)
+        return _decode_body(_layout_for(mt, dialect), body, dialect.strict, type_id, dialect.profile.icm)
     except DecodeError as exc:
         _profile_status(exc, dialect)
         raise
