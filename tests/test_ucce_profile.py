@@ -749,3 +749,16 @@ def test_strict_checks_only_what_the_profile_reserves(profile, version, wide):
     (refused,) = frames_out(hub.receive(sid, bad, 2.0))
     assert refused.type_id == int(MessageType.FAILURE_CONF) and refused.body[4:8] == (7).to_bytes(4, "big")
     assert decode(refused, dialect).text == "reserved field reserved_v11 is 1, ICM expects 0"
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_query_device_info_names_the_profiles_peripheral_type(profile, dialect):
+    """QUERY_DEVICE_INFO_CONF's PeripheralType (offset 4): UCCX's page has the reserved 0xFFFF; ICM's guide "the
+    type of the peripheral", the events' PT_ENTERPRISE_AGENT (17) under ucce, which sent UCCX's 0xFFFF."""
+    hub, sid = serve_with_agent_in(3, profile)
+    frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
+                           0.0))
+    (conf,) = frames_out(hub.receive(sid, encode(M.QueryDeviceInfoReq(invoke_id=4, agent_instrument="3002"), dialect),
+                                     1.0))
+    assert conf.type_id == int(MessageType.QUERY_DEVICE_INFO_CONF)
+    assert conf.body[4:6] == (17 if ICM[profile] else 0xFFFF).to_bytes(2, "big")

@@ -2275,11 +2275,14 @@ class ContactCenter:
             raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
         # a UCCX agent phone: one active call, one held (consultation), a conference of 4. The reserved ICM
         # fields keep the values UCCX sends (reference §5.3 QUERY_DEVICE_INFO_CONF, the UCCX page: PeripheralType,
-        # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21
+        # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21.
+        # Under ucce PeripheralType is ICM's "the type of the peripheral": the events' (peripheral_type())
+        icm = sid in self.subs and self.subs[sid].profile.icm
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1,
             max_devices_in_conference=MAX_DEVICES_IN_CONFERENCE,
-            make_call_setup=ICM_MAKE_CALL_SETUP if sid in self.subs and self.subs[sid].profile.icm else MAKE_CALL_SETUP))
+            make_call_setup=ICM_MAKE_CALL_SETUP if icm else MAKE_CALL_SETUP,
+            **({"peripheral_type": self.peripheral_type(True)} if icm else {})))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
