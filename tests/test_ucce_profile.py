@@ -762,3 +762,14 @@ def test_query_device_info_names_the_profiles_peripheral_type(profile, dialect):
                                      1.0))
     assert conf.type_id == int(MessageType.QUERY_DEVICE_INFO_CONF)
     assert conf.body[4:6] == (17 if ICM[profile] else 0xFFFF).to_bytes(2, "big")
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_the_line_type_of_the_call_events_can_be_set(profile, dialect):
+    """lineType 3 is UCCX's business call and ICM's LINETYPE_UNKNOWN; which LineType a Unified CCE PG reports is
+    unconfirmed, so the center file's line_type sets it (ICM's LINETYPE_INBOUND_ACD, 0, here). It was fixed."""
+    for line_type in (3, 0):
+        center = {} if line_type == 3 else {"line_type": line_type}
+        msgs = call_flow_messages(profile, dialect, **center)
+        lined = [m for m in msgs if m.TYPE in (MessageType.CALL_DELIVERED_EVENT, MessageType.CALL_ESTABLISHED_EVENT)]
+        assert len(lined) >= 2 and {m.line_type for m in lined} == {line_type}

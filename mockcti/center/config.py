@@ -320,6 +320,10 @@ class CenterConfig:
     #: to both
     peripheral_id: int = 1
     peripheral_type: int | None = None
+    #: lineType / LineType of the call events and confirmations (§6.10): UCCX's 3, a business (ICD) call; to a ucce
+    #: client 3 is ICM's LINETYPE_UNKNOWN -- which ICM LineType a Unified CCE PG reports is unconfirmed (U), so
+    #: it can be set (ICM: 0 LINETYPE_INBOUND_ACD, 1 OUTBOUND_ACD, 2 INSIDE ...)
+    line_type: int = 3
     #: first CallID handed out (UCCX call IDs in the guide's examples are around 16777507)
     first_call_id: int = 16777500
     #: how a request that breaks an ACD rule is answered: "cf" (CONTROL_FAILURE_CONF with CF code and UCCX
@@ -487,8 +491,9 @@ _BAD: Any = type("_Bad", (), {"__repr__": lambda self: "<bad>"})()
 
 class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
-           "peripheral_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd", "control_failure_codes",
-           "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events", "ready_while_talking")
+           "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
+           "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
+           "ready_while_talking")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -734,7 +739,7 @@ class _Builder:
             "after_call_state": (self.state,), "external_answer_delay": (self.seconds, 3600),
             "ring_no_answer": (self.seconds, 3600), "wrapup_time": (self.seconds, MAX_WRAPUP),
             "peripheral_id": (self.integer, 0, 0xFFFFFFFE), "first_call_id": (self.integer, 0, 0xFFFFFFFE),
-            "peripheral_type": (self.integer, 0, 0xFFFF),
+            "peripheral_type": (self.integer, 0, 0xFFFF), "line_type": (self.integer, 0, 0xFFFF),
             "acd_failure_mode": (self.choice, "mode", ("cf", "ctierr")),
             "control_failure_codes": (self.choice, "choice", ("uccx", "icm")),
             "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),

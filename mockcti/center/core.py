@@ -72,9 +72,9 @@ _LCS_CONNECT = int(LocalConnectionState.LCS_CONNECT)
 _LCS_HOLD = int(LocalConnectionState.LCS_HOLD)
 _LCS_NULL = int(LocalConnectionState.LCS_NULL)
 _CEC_NONE = int(EventCause.CEC_NONE)
-#: lineType of the call events (reference §6.10): 3 = a business (ICD) call, 10 = a non-business call. Every
-#: call of a simulated agent is on its ICD extension (the only line a configured agent has), so 3
-_LINE_BUSINESS = 3
+# lineType of the call events (reference §6.10): 3 = a business (ICD) call, 10 = a non-business call. Every
+# call of a simulated agent is on its ICD extension (the only line a configured agent has): 3, the center's
+# ``line_type`` (CenterConfig; settable for an ICM client, whose LineType 3 is LINETYPE_UNKNOWN)
 _CEC_NEW_CALL = int(EventCause.CEC_NEW_CALL)
 _CEC_CALL_NOT_ANSWERED = int(EventCause.CEC_CALL_NOT_ANSWERED)
 _AGT_CONN_DOWN = int(ReasonCode.AGT_CONN_DOWN)
@@ -1370,7 +1370,7 @@ class ContactCenter:
         cfg = self.config
         called_type, called = self._called(call, leg)
         return M.CallDeliveredEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=self.config.line_type,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, alerting_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -1397,7 +1397,7 @@ class ContactCenter:
         cfg = self.config
         called_type, called = self._called(call, leg)
         return M.CallEstablishedEvent(
-            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=_LINE_BUSINESS,
+            monitor_id=0, peripheral_id=cfg.peripheral_id, peripheral_type=self._ptype, connection_device_type=0, call_id=call.id, line_type=self.config.line_type,
             application_id=NONE_ID if call.csq_id == NONE_ID else _APPLICATION_ID, service_id=NONE_ID, csq_id=call.csq_id,
             skill_group_id=NONE_ID, skill_group_priority=0, answering_device_type=self._dev_type(leg),
             calling_device_type=EXTERNAL_DEVICE if self.by_device.get(calling) is None else AGENT_DEVICE,
@@ -1866,7 +1866,7 @@ class ContactCenter:
         # of the CSQ 1 call has CSQID 1, ApplicationID -1); an agent's own call has none
         self._emit(out, call, M.CallServiceInitiatedEvent(
             **self._common(), connection_device_type=0, call_id=call.id,
-            application_id=NONE_ID, csq_id=call.csq_id, line_type=_LINE_BUSINESS,
+            application_id=NONE_ID, csq_id=call.csq_id, line_type=self.config.line_type,
             calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))
@@ -1970,7 +1970,7 @@ class ContactCenter:
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=others[0].device, parties=self._parties(held)))
         ev = M.CallTransferredEvent(
-            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=_LINE_BUSINESS,
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
             secondary_call_id=active.id, transferring_device_type=AGENT_DEVICE,
             transferred_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
@@ -2013,7 +2013,7 @@ class ContactCenter:
         update = self._set_joined_data(call, data)
         self._drop_quietly(call, leg)
         ev = M.CallTransferredEvent(
-            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=NONE_SHORT,
             secondary_call_id=NONE_ID, transferring_device_type=AGENT_DEVICE,
             transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
@@ -2059,7 +2059,7 @@ class ContactCenter:
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=self._parties(held)))
         ev = M.CallConferencedEvent(
-            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=_LINE_BUSINESS,
+            **self._common(), primary_device_type=0, primary_call_id=held.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0, secondary_device_type=0,
             secondary_call_id=active.id, controller_device_type=AGENT_DEVICE,
             added_party_device_type=self._dev_type(others[0]), local_connection_state=int(LCS.LCS_CONNECT),
@@ -2111,7 +2111,7 @@ class ContactCenter:
             self._put_leg(call, Leg(dialed, None, LCS.LCS_ALERTING))
         call.conferenced = True
         self._emit(out, call, M.CallConferencedEvent(
-            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0,
             secondary_device_type=NONE_SHORT, secondary_call_id=NONE_ID, controller_device_type=AGENT_DEVICE,
             added_party_device_type=added.connected_party_device_type, local_connection_state=int(LCS.LCS_CONNECT),
@@ -2392,7 +2392,7 @@ class ContactCenter:
             cause=EventCause.CEC_EMERGENCY_CALL,
             conf=lambda call, lg: M.EmergencyCallConf(
                 invoke_id=req.invoke_id, connection_call_id=call.id, connection_device_type=0, line_handle=NONE_SHORT,
-                line_type=_LINE_BUSINESS, connection_device_id=lg.device),
+                line_type=self.config.line_type, connection_device_id=lg.device),
             # InvokeID: printed on the UCCX page only (ICM has none, U): 0, the event answers no request of
             # its receiver; SessionID: the session of the agent that declared the emergency
             event=lambda call, agent: M.EmergencyCallEvent(
@@ -2477,7 +2477,7 @@ class ContactCenter:
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._established(call, leg, call.ani, cause))
         self._emit(out, call, M.CallConferencedEvent(
-            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=_LINE_BUSINESS,
+            **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0,
             secondary_device_type=NONE_SHORT, secondary_call_id=NONE_ID, controller_device_type=AGENT_DEVICE,
             added_party_device_type=AGENT_DEVICE, local_connection_state=_LCS_CONNECT, event_cause=cause,
