@@ -1052,7 +1052,8 @@ class ContactCenter:
                 sub = subs[sid]
                 if sub.state_filter & bit:
                     if sub.profile.icm:
-                        icm = icm or self._for_icm(ev)
+                        if icm is None:
+                            icm = self._for_icm(ev)
                         out.append(Delivery(sid, icm))
                     else:
                         out.append(Delivery(sid, ev))
@@ -1061,7 +1062,8 @@ class ContactCenter:
                 sub = subs[sid]
                 if sub.state_filter & bit:
                     if sub.profile.icm:
-                        icm = icm or self._for_icm(ev)
+                        if icm is None:
+                            icm = self._for_icm(ev)
                         out.append(Delivery(sid, icm))
                     else:
                         out.append(Delivery(sid, ev))
