@@ -1045,20 +1045,11 @@ class ContactCenter:
         """``ev`` to the agent's sessions and the bridges whose AgentStateMask lets ``bit`` through (a ucce
         session: with ICM's PeripheralType, :meth:`_for_icm`)."""
         subs = self.subs
-        mine = self.agent_sessions.get(agent_id)
         icm = None
-        if mine:
-            for sid in sorted(mine) if len(mine) > 1 else mine:
-                sub = subs[sid]
-                if sub.state_filter & bit:
-                    if sub.profile.icm:
-                        if icm is None:
-                            icm = self._for_icm(ev)
-                        out.append(Delivery(sid, icm))
-                    else:
-                        out.append(Delivery(sid, ev))
-        if self.bridges:
-            for sid in sorted(self.bridges):
+        for group in (self.agent_sessions.get(agent_id), self.bridges):
+            if not group:
+                continue
+            for sid in sorted(group) if len(group) > 1 else group:
                 sub = subs[sid]
                 if sub.state_filter & bit:
                     if sub.profile.icm:
