@@ -29,6 +29,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from mockcti.center.config import CenterConfig
 from mockcti.session import CONFIRMATION_OF
 from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, Profile, decode, encode
 from mockcti.wire.dialect import PROFILES
@@ -166,7 +167,11 @@ class CTIClient:
                    heartbeat: float | None = None, timeout: float = 10.0, client_password: bytes = b"",
                    **fields: Any) -> OpenConf:
         """Send OPEN_REQ and wait for OPEN_CONF; start heartbeating every ``heartbeat`` seconds
-        (default IdleTimeout / 4, as the guide recommends; 0 = never)."""
+        (default IdleTimeout / 4, as the guide recommends; 0 = never). Under the ucce profile an agent-mode
+        (CLIENT_EVENTS) OPEN_REQ names its peripheral, as ICM requires: ``peripheral_id=`` (default the
+        center's default ``peripheral_id``, 1); UCCX reserves the field (0)."""
+        if self.dialect.profile.icm and services & ServiceMask.CTI_SERVICE_CLIENT_EVENTS:
+            fields.setdefault("peripheral_id", CenterConfig.peripheral_id)
         req = OpenReq(invoke_id=self.next_invoke_id(), version_number=self.dialect.version, idle_timeout=idle_timeout,
                       services_requested=services, call_msg_mask=call_msg_mask, agent_state_mask=agent_state_mask,
                       config_msg_mask=config_msg_mask, client_id=client_id, client_password=client_password,

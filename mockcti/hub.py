@@ -712,7 +712,7 @@ class Hub:
             version=req.version_number,
             agent_id=requested_agent_id(req, profile), agent_extension=req.agent_extension,
             agent_instrument=req.agent_instrument,
-            client_id=req.client_id or "", profile=profile,
+            client_id=req.client_id or "", profile=profile, peripheral_id=req.peripheral_id,
         )
 
     # -- internals ----------------------------------------------------------------------------------

@@ -1012,7 +1012,7 @@ def test_an_icm_client_naming_another_agent_in_tag_5_is_another_client_not_a_ret
     def attempt(now, agent, **kw):
         sid = hub.connect(now)
         req = open_req(client_id="icm", version_number=19, agent_id=None, agent_extension=None,
-                       agent_instrument=None, legacy_agent_id=agent, **kw)
+                       agent_instrument=None, legacy_agent_id=agent, peripheral_id=1, **kw)  # (ICM: its peripheral)
         hub.receive(sid, wire(req, dialect=Dialect.ucce(19)), now)
         if hub.session(sid).state is not SessionState.OPEN:
             hub.disconnected(sid, now, reason="peer reset")

@@ -23,6 +23,8 @@ def open_req(dialect: Dialect, **kw) -> bytes:
                 call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, config_msg_mask=0x1F, client_id="icm",
                 client_password=b"")
     base.update(kw)
+    if dialect.profile.icm and base["services_requested"] & ServiceMask.CTI_SERVICE_CLIENT_EVENTS:
+        base.setdefault("peripheral_id", 1)  # ICM: an agent-mode OPEN_REQ names its peripheral (the center's, 1)
     return encode(OpenReq(**base), dialect)
 
 
@@ -301,8 +303,9 @@ def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v
 
 def icm_agent_open_req(version: int, agent_id: bytes) -> bytes:
     """An agent-mode OPEN_REQ as the ICM guide prints it, by hand: the 44-byte fixed part, then ClientID,
-    an empty ClientPassword and AgentID in ICM's tag 5 (AGENT_ID_TAG) as the agent's only identity."""
-    fixed = struct.pack(">11I", 1, version, 60, 0xFFFFFFFF, 0x7, 0xFFFF, 0x3FFF, 0, 0, 0, 0)
+    an empty ClientPassword and AgentID in ICM's tag 5 (AGENT_ID_TAG) as the agent's only identity; its
+    PeripheralID is the peripheral's (the center's ``peripheral_id``, 1: "Required for Client Events service")."""
+    fixed = struct.pack(">11I", 1, version, 60, 1, 0x7, 0xFFFF, 0x3FFF, 0, 0, 0, 0)
     fmt = ">BB" if version < 20 else ">HH"  # ICM: 2-byte tags and lengths from version 20
     body = fixed + b"".join(struct.pack(fmt, tag, len(data)) + data
                             for tag, data in ((1, b"icm\0"), (2, b""), (5, agent_id + b"\0")))
@@ -652,8 +655,8 @@ def test_one_peripheral_id_names_the_ucce_peripheral_everywhere(profile, dialect
     assert got[0].flt_peripheral_id == here
     assert [ev.system_event_arg1 for ev in got[1:]] == ([5000] if icm else [])
     desk = hub.connect(0.0)
-    frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
-                           0.0))
+    frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002",
+                                          peripheral_id=5000 if icm else 0), 0.0))
     out = hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=2, agent_state=0, agent_instrument="3002",
                                                       agent_id="1002", agent_password="1234"), dialect), 1.0)
     out += hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=3, agent_state=3, agent_instrument="3002",
@@ -773,3 +776,41 @@ def test_the_line_type_of_the_call_events_can_be_set(profile, dialect):
         msgs = call_flow_messages(profile, dialect, **center)
         lined = [m for m in msgs if m.TYPE in (MessageType.CALL_DELIVERED_EVENT, MessageType.CALL_ESTABLISHED_EVENT)]
         assert len(lined) >= 2 and {m.line_type for m in lined} == {line_type}
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("peripheral", [0, 2, 0xFFFFFFFF])
+def test_an_icm_desktops_open_req_must_name_the_peripheral(profile, dialect, peripheral):
+    """ICM's OPEN_REQ PeripheralID (offset 12) is "the Peripheral ID of the ACD whose events are of interest to
+    the client. Required for Client Events service"; E_CTI_INVALID_PERIPHERAL_ID (7) is "a message with an
+    invalid PeripheralID value". The ucce profile did not read it: a desktop naming no peripheral (UCCX's reserved
+    0, NULL_PERIPHERAL_ID) or another one opened, and the same client failed against a CTI server. Now under ucce
+    an agent-mode OPEN_REQ naming another peripheral than the center's ``peripheral_id`` (1) is refused 7 with a
+    Text naming both; the peripheral's own opens. UCCX reserves the field (0) and opens whatever it carries."""
+    hub, sid = serve(profile)
+    out = frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1001",
+                                               peripheral_id=peripheral), 0.0))
+    if not ICM[profile]:
+        assert [f.type_id for f in out] == [int(MessageType.OPEN_CONF)]
+        return
+    (failure,) = out
+    assert failure.type_id == int(MessageType.FAILURE_CONF)
+    assert failure.body[:8] == bytes.fromhex("00000001 00000007")  # InvokeID 1, E_CTI_INVALID_PERIPHERAL_ID
+    named = "0xFFFFFFFF (NULL_PERIPHERAL_ID)" if peripheral == 0xFFFFFFFF else str(peripheral)
+    assert decode(failure, dialect).text == (f"PeripheralID {named} is not this CTI server's peripheral (1; the "
+                                             f"center file's peripheral_id)")
+    assert hub.session(sid).state.value == "awaiting-open"
+    again = hub.connect(0.0)  # the peripheral's own PeripheralID opens the same desktop
+    (conf,) = frames_out(hub.receive(again, open_req(dialect, services_requested=0x7, agent_id="1001",
+                                                     peripheral_id=1), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)
+
+
+@pytest.mark.parametrize("peripheral", [0, 0xFFFFFFFF, 0x02030405])
+def test_an_icm_bridge_opens_whatever_its_peripheral_id(peripheral):
+    """ICM asks the PeripheralID of Client Events only ("otherwise, set this field to NULL_PERIPHERAL_ID"): a
+    bridge (ALL_EVENTS) opens with any, as the uccertweb OPEN_REQ vector's 0x02030405 (§8.11) does."""
+    dialect = Dialect.ucce(19)
+    hub, sid = serve("ucce")
+    conf = open_conf_of(hub.receive(sid, open_req(dialect, peripheral_id=peripheral), 0.0))
+    assert conf.type_id == int(MessageType.OPEN_CONF)

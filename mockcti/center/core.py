@@ -286,6 +286,9 @@ class Subscription:
     agent_extension: str | None = None
     agent_instrument: str | None = None
     client_id: str = ""
+    #: the OPEN_REQ's PeripheralID as sent (UCCX reserves it, 0; ICM: "the Peripheral ID of the ACD whose events
+    #: are of interest to the client. Required for Client Events service"); None: not given (checked only under ucce)
+    peripheral_id: int | None = None
     #: the profile the session speaks (the hub's): which meaning its AgentStateMask bits have, which status
     #: a refusal carries where ICM and UCCX differ (``Profile.icm``, ``Profile.status``)
     profile: Profile = UCCX
@@ -344,6 +347,10 @@ class Delivery:
 
     session_id: int
     message: Message
+
+
+def _peripheral_text(pid: int) -> str:
+    return "0xFFFFFFFF (NULL_PERIPHERAL_ID)" if pid == 0xFFFFFFFF else str(pid)
 
 
 @dataclass(frozen=True)
@@ -637,6 +644,13 @@ class ContactCenter:
                 self.bridges.add(sub.session_id)
             self._watch_media(sub, +1)
             return OpenResult(S.E_CTI_NO_ERROR)
+        if sub.profile.icm and sub.peripheral_id is not None and sub.peripheral_id != self.config.peripheral_id:
+            # ICM's OPEN_REQ PeripheralID names the peripheral of an agent-mode (Client Events) session: one this CTI
+            # server does not have (NULL_PERIPHERAL_ID, or UCCX's reserved 0, included) is E_CTI_INVALID_PERIPHERAL_ID
+            # (7, "a message with an invalid PeripheralID value"). UCCX reserves the field (0) and does not read it
+            return OpenResult(S.E_CTI_INVALID_PERIPHERAL_ID,
+                              text=f"PeripheralID {_peripheral_text(sub.peripheral_id)} is not this CTI server's "
+                                   f"peripheral ({self.config.peripheral_id}; the center file's peripheral_id)")
         agent = None
         if sub.agent_id:
             agent = self.agents.get(sub.agent_id)

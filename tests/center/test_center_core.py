@@ -1526,7 +1526,7 @@ def _a_desktops_call_and_its_snapshot(profile: str):
     sid = hub.connect(0.0)
     for m in (M.OpenReq(invoke_id=1, version_number=14, idle_timeout=0xFFFFFFFF, services_requested=0x7,
                         call_msg_mask=ALL_CALLS, agent_state_mask=ALL_STATES, client_id="desk", client_password=b"",
-                        agent_id="1001"),
+                        agent_id="1001", peripheral_id=1 if d.profile.icm else 0),  # (ICM: the peripheral's)
               M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
                                  agent_instrument="3001"),
               M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY, agent_instrument="3001")):
