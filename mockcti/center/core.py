@@ -2326,6 +2326,26 @@ class ContactCenter:
             else self._sup_refusal
         return Refused(table[key](text))
 
+    def _bad_supervisory_action(self, sid: int, action: int) -> Refused:
+        """A SupervisoryAction the mock does not simulate. UCCX documents 0 CLEAR, 3 BARGE_IN and 4 INTERCEPT: the
+        center's ``bad_action`` refusal says so. ICM defines 1 SUPERVISOR_MONITOR and 2 SUPERVISOR_WHISPER too
+        (reference §6.20): a ucce session gets a Text that names ICM's values and says which ones the mock
+        simulates, and a value ICM does not define (5 and above) ICM's E_CTI_INVALID_SUPERVISORY_ACTION (82,
+        reserved in UCCX), as for ICM's other statuses (``Profile.status``); ICM's 1 and 2, no invalid action
+        there, keep the center's choice."""
+        sub = self.subs.get(sid)
+        if sub is None or not sub.profile.icm:
+            return self._sup_refused(sid, "bad_action", f"SupervisoryAction {action} is not simulated; UCCX "
+                                                        f"documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
+        try:
+            name = SupervisoryAction(action).name
+        except ValueError:
+            return Refused(_SUPERVISOR_REFUSALS["icm"]["bad_action"](
+                f"SupervisoryAction {action} is not defined; ICM defines 0 CLEAR, 1 MONITOR, 2 WHISPER, "
+                f"3 BARGE_IN, 4 INTERCEPT"))
+        return self._sup_refused(sid, "bad_action", f"SupervisoryAction {action} ({name}) is not simulated; "
+                                                    f"mockcti simulates 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
+
     def _team_supervisor(self, sid: int, agent: Agent) -> Agent:
         """The supervisor an assist or emergency call of ``agent`` goes to: a supervisor of the agent's team
         (``supervisor = true`` in the center file) that is available — logged in, its phone not talking,
@@ -2434,8 +2454,7 @@ class ContactCenter:
         self._need_logged_in(sup)
         action = req.supervisory_action
         if action not in _SUPERVISORY_ACTIONS:
-            raise self._sup_refused(sid, "bad_action",
-                                    f"SupervisoryAction {action} is not simulated; UCCX documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
+            raise self._bad_supervisory_action(sid, action)
         agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
         if agent is sup or agent.cfg.team != sup.cfg.team:
             raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,

@@ -328,3 +328,36 @@ def test_under_ucce_no_supervisor_is_icm_supervisor_not_found():
     cid, _ = w.inbound(agent_id="1001")
     m = _refusal(supervise(w, cid, 3, sid=5, agent_id="1001"), sid=5)
     assert (m.TYPE, m.status, m.text) == (MT.FAILURE_CONF, S.E_CTI_SUPERVISOR_NOT_FOUND, "agent 1003 is not a supervisor")
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_an_unsimulated_supervisory_action_is_refused_in_the_profiles_terms(profile):
+    """A SupervisoryAction the mock does not simulate was refused with "UCCX documents 0 CLEAR, 3 BARGE_IN,
+    4 INTERCEPT" to every session, and a value ICM does not define (7) got the center's UCCX refusal under ucce.
+    ICM's SUPERVISE_CALL_REQ defines 0 CLEAR, 1 MONITOR, 2 WHISPER, 3 BARGE_IN, 4 INTERCEPT (§6.20): a ucce
+    supervisor now reads that 1 and 2 are ICM's but not simulated (the center's refusal, CONTROL_FAILURE_CONF
+    CF_VALUE_OUT_OF_RANGE by default) and that 7 is no action at all, E_CTI_INVALID_SUPERVISORY_ACTION (82) as
+    ICM answers it. A uccx supervisor gets what it got."""
+    from mockcti.wire.dialect import PROFILES
+
+    w = World(dataclasses.replace(default_center(), rtp_events=False))
+    w.open(agent_sub(AGENT, "1003", profile=PROFILES[profile]))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=PROFILES[profile]))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    cid = talking(w)
+    got = {a: _refusal(supervise(w, cid, a)) for a in (1, 2, 7)}
+    if profile == "uccx":
+        for a, m in got.items():
+            assert (m.TYPE, m.failure_code, m.text) == (
+                MT.CONTROL_FAILURE_CONF, CF.CF_VALUE_OUT_OF_RANGE,
+                f"SupervisoryAction {a} is not simulated; UCCX documents 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
+        return
+    for a, name in ((1, "SUPERVISOR_MONITOR"), (2, "SUPERVISOR_WHISPER")):
+        assert (got[a].TYPE, got[a].failure_code, got[a].text) == (
+            MT.CONTROL_FAILURE_CONF, CF.CF_VALUE_OUT_OF_RANGE,
+            f"SupervisoryAction {a} ({name}) is not simulated; mockcti simulates 0 CLEAR, 3 BARGE_IN, 4 INTERCEPT")
+    assert (got[7].TYPE, got[7].invoke_id, got[7].status, got[7].text) == (
+        MT.FAILURE_CONF, 20, S.E_CTI_INVALID_SUPERVISORY_ACTION,
+        "SupervisoryAction 7 is not defined; ICM defines 0 CLEAR, 1 MONITOR, 2 WHISPER, 3 BARGE_IN, 4 INTERCEPT")
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3003"]  # nothing done
