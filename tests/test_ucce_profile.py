@@ -814,3 +814,37 @@ def test_an_icm_bridge_opens_whatever_its_peripheral_id(peripheral):
     hub, sid = serve("ucce")
     conf = open_conf_of(hub.receive(sid, open_req(dialect, peripheral_id=peripheral), 0.0))
     assert conf.type_id == int(MessageType.OPEN_CONF)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_ready_asked_for_during_a_call_of_its_own_is_the_state_after_it_under_ucce(profile, dialect):
+    """Finesse 12.5(1), User—Change Agent State: "While talking on a non-ICD call ..., the agent sets a pending state
+    of READY": stand-alone Finesse with Unified CCE, "Agent transitions to READY state after the call ends";
+    coresident with Unified CCX, errorData 33 CF_RESOURCE_BUSY. The mock refused it under both profiles. Now a ucce
+    desktop gets SET_AGENT_STATE_CONF and AGENT_STATE_EVENT NOT_READY (offset 30) with NextAgentState READY (tag
+    123), and AGENT_STATE_EVENT READY once its call ends; a uccx desktop CONTROL_FAILURE_CONF, NOT_READY it stays."""
+    from mockcti.wire.messages import MakeCallReq, SetAgentStateReq
+
+    hub, sid = agent_opened(profile, dialect, 0x3FFF)
+    for n, state in enumerate((0,), start=1):  # LOGIN: NOT_READY
+        hub.receive(sid, encode(SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                 agent_id="1001", agent_instrument="3001"), dialect), 1.0)
+    (conf, *_) = frames_out(hub.receive(sid, encode(MakeCallReq(invoke_id=2, agent_instrument="3001",
+                                                                dialed_number="0611111111"), dialect), 2.0))
+    own = decode(conf, dialect).new_call_id
+    hub.take_actions()
+    frames = frames_out(hub.receive(sid, encode(SetAgentStateReq(invoke_id=3, agent_state=3, agent_instrument="3001"),
+                                                dialect), 3.0))
+    if not ICM[profile]:
+        assert [f.type_id for f in frames] == [int(MessageType.CONTROL_FAILURE_CONF)]
+        assert hub.center.agents["1001"].state == 2
+        return
+    assert [f.type_id for f in frames] == [int(MessageType.SET_AGENT_STATE_CONF), int(MessageType.AGENT_STATE_EVENT)]
+    ev = frames[1]
+    assert int.from_bytes(ev.body[30:32], "big") == 2  # AgentState NOT_READY: on its own call
+    assert 123 in floating_tags(ev.body, 58, dialect) and decode(ev, dialect).next_agent_state == 3
+    assert hub.center.agents["1001"].state == 2 and "1001" not in hub.center.ready
+    hub.deliver(hub.center.hang_up(4.0, own, "0611111111"))
+    events = [f for f in frames_out(hub.take_actions()) if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+    assert [int.from_bytes(f.body[30:32], "big") for f in events] == [3]  # READY, the call over
+    assert decode(events[0], dialect).next_agent_state is None

@@ -127,6 +127,8 @@ _SUPERVISOR_CLEAR = int(SupervisoryAction.SUPERVISOR_CLEAR)
 _SUPERVISOR_BARGE_IN = int(SupervisoryAction.SUPERVISOR_BARGE_IN)
 _SUPERVISOR_INTERCEPT = int(SupervisoryAction.SUPERVISOR_INTERCEPT)
 _SUPERVISORY_ACTIONS = frozenset({_SUPERVISOR_CLEAR, _SUPERVISOR_BARGE_IN, _SUPERVISOR_INTERCEPT})
+#: the states of a logged-in agent whose phone has a call that is not an ACD call (UCCX keeps it out of TALKING)
+_OWN_CALL_STATES = frozenset({AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 #: the statistics CONFs' count of agents in each state (§5.7)
 _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
@@ -914,6 +916,10 @@ class ContactCenter:
         refusal = self._ready_refused(agent) if want is _READY else None
         if refusal is not None:
             raise Refused(refusal)
+        if want is _READY and self._ready_after_own_call(agent):
+            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            self._set_pending(out, agent, want, reason, now)
+            return
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)
@@ -931,7 +937,8 @@ class ContactCenter:
           ``ready_while_talking = "pending"`` (a Finesse guide is the source, not the CTI guide: a choice);
         - on a call that is not an ACD call (its own, a direct call: UCCX keeps such an agent NOT_READY, or in its
           wrap-up): READY "while that agent is talking on a non-ICD call", now or pending, errorData 33
-          CF_RESOURCE_BUSY ("uccx": CF_INVALID_OBJECT_STATE). It made the agent READY and skipped by routing."""
+          CF_RESOURCE_BUSY ("uccx": CF_INVALID_OBJECT_STATE). It made the agent READY and skipped by routing.
+          Under ucce no refusal: Unified CCE takes it after the call (:meth:`_ready_after_own_call`)."""
         if agent.id not in self._calls_of:
             return None
         if agent.state is _TALKING or agent.state is AS.AGENT_STATE_HOLD:
@@ -941,11 +948,20 @@ class ContactCenter:
                 self._cf["pending_ready"], CCX.CCX_DEFAULT_ERROR_CODE,
                 f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
                 "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
-        if self._busy_off_acd(agent):
+        if self._busy_off_acd(agent) and not self._ready_after_own_call(agent):
             return control_failure(
                 self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
                 f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends")
         return None
+
+    def _ready_after_own_call(self, agent: Agent) -> bool:
+        """Whether READY asked for now is the state after the call the agent's phone is busy with, a call that is not
+        an ACD call (its own, a direct call), the agent NOT_READY or in its wrap-up: under the ucce profile. The
+        Finesse 12.5(1) developer guide (User—Change Agent State), "while talking on a non-ICD call ..., the agent
+        sets a pending state of READY": stand-alone Finesse with Unified CCE, "Agent transitions to READY state
+        after the call ends"; coresident with Unified CCX, errorData 33 CF_RESOURCE_BUSY (:meth:`_ready_refused`).
+        The caller announces it (:meth:`_set_pending`), :meth:`_after_call` takes it when the call ends."""
+        return agent.state in _OWN_CALL_STATES and self._speaks_icm(agent) and self._busy_off_acd(agent)
 
     def _busy_off_acd(self, agent: Agent) -> bool:
         """Whether the phone of the agent (not TALKING on an ACD call) is busy with a call that is not an ACD call:
@@ -1008,7 +1024,8 @@ class ContactCenter:
             refusal = self._ready_refused(agent)
             if refusal is not None:
                 raise ValueError(refusal.text)
-        if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING:
+        if (agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING
+                or want is _READY and self._ready_after_own_call(agent)):
             self._set_pending(out, agent, want, reason, now)
             return out
         if want is AS.AGENT_STATE_LOGOUT and any(leg.state is not LCS.LCS_ALERTING or not call.acd
@@ -1086,7 +1103,10 @@ class ContactCenter:
                                                                                         csq_id)
         ev = dataclasses.replace(ev, state_duration=min(int(now - agent.entered), 0xFFFFFFFF),
                                  next_agent_state=int(want))
-        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want])
+        # (a READY pending after a call of its own, under ucce, is announced in the agent's NOT_READY or wrap-up
+        # state: the event of that state's bit)
+        talking = state is _TALKING or state is AS.AGENT_STATE_HOLD
+        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want] if talking else _STATE_BIT[state])
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
@@ -1665,13 +1685,15 @@ class ContactCenter:
         if agent.state is not state or agent.since != since:
             return
         ready = state is AS.AGENT_STATE_WORK_READY
-        if ready and self._busy_off_acd(agent):
+        if (ready or agent.pending is _READY) and self._busy_off_acd(agent):
             # its phone is busy with a call of its own (placed from WORK_READY; a direct call): READY would leave
             # it READY and skipped by routing — a desktop and a wallboard showing an available agent while the
             # caller waits — where UCCX keeps an agent on a non-routed call out of READY (Finesse: NOT_READY "while
             # on a non-routed call", READY refused "while talking on a non-ICD call"). The mock's choice (U: no
-            # source says what UCCX's timer does then): WORK_READY until that call ends, then READY (_after_call)
-            agent.pending, agent.pending_reason = _READY, 0
+            # source says what UCCX's timer does then): WORK_READY until that call ends, then READY (_after_call);
+            # so does WORK (ucce) when the agent asked for READY after that call (_ready_after_own_call)
+            if agent.pending is not _READY:
+                agent.pending, agent.pending_reason = _READY, 0
             self.happenings.append({
                 "what": f"agent {agent.id}: wrap-up time ({seconds:g} s) over, its phone busy with a call that is "
                         "not an ACD call: READY when it ends",
@@ -2616,9 +2638,10 @@ class ContactCenter:
         ``consult_cancelled``: the agent was consulted and the consultation was given up by the other side
         (the consulting agent reconnected to its held call or cleared the consultation): NOT_READY,
         AGT_CANCEL_CONSULT, ringing or answered; under the ucce profile the state it had before (ICM)."""
-        if (agent.pending is _READY and agent.state is AS.AGENT_STATE_WORK_READY
+        if (agent.pending is _READY and agent.state in _OWN_CALL_STATES
                 and not self._busy_off_acd(agent)):
-            # its wrap-up time ended while its phone was busy with a call of its own (_wrapup_over): READY now
+            # its wrap-up time ended while its phone was busy with a call of its own (_wrapup_over), or (ucce) it
+            # asked for READY during that call (_ready_after_own_call): READY now
             self._set_state(out, agent, _READY, agent.pending_reason, now)
             return
         calls = self._agent_calls(agent)

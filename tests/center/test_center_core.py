@@ -1586,3 +1586,50 @@ def test_router_call_keys_only_under_the_icm_profile(profile):
         assert set(keys) <= set(_floating_tags(begin.body, 26))
         assert (snapshot.router_call_key_day, snapshot.router_call_key_call_id,
                 snapshot.router_call_key_sequence_number) == (0, 0, 0)
+
+
+def test_under_ucce_a_ready_pending_after_a_call_of_its_own_outlasts_the_wrap_up_timer_and_a_supervisors_too():
+    """Under ucce READY asked for during a call of the agent's own is the state after it (Finesse, Unified CCE).
+    An agent in WORK after an ACD call (wrap-up, 30 s) places a call and asks for READY: the wrap-up time ends during the call,
+    which took it NOT_READY (AGT_WORK_TIMER_EXP) and dropped the READY it asked for; now it stays in WORK, and is
+    READY (and routed the caller waiting) when its call ends. A supervisor's READY (set_agent_state) during such a
+    call is the state after it as well, announced with NextAgentState to the desktop and the bridge."""
+    import dataclasses
+
+    from mockcti.wire.dialect import UCCE
+
+    w = two_desktops_and_a_bridge(dataclasses.replace(default_center(), wrapup_time=30,
+                                                      after_call_state=AS.AGENT_STATE_WORK), profile=UCCE)
+    w.login_ready(1, "1001")
+    first, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=first, connection_device_id="3001"))
+    w.t += 1
+    encodable(w.c.hang_up(w.t, first))  # the caller hangs up: WORK, its wrap-up timer (30 s) armed
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_WORK
+    out = w.req(1, M.MakeCallReq(invoke_id=4, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    out = w.req(1, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_READY))
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
+    for sid in (1, 9):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_WORK, AS.AGENT_STATE_READY)
+    assert encodable(w.c.tick(w.t + 60)) == []  # the wrap-up time is over: WORK until the call ends
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_WORK
+    w.t += 60
+    caller, out = w.inbound(csq="Sales")
+    assert seq(out, 1) == []
+    out = w.req(1, M.ClearConnectionReq(invoke_id=6, call_id=own, connection_device_id="3001"))
+    assert [m.agent_state for m in only(out, 1, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY,
+                                                                          AS.AGENT_STATE_RESERVED]
+    assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
+    # a supervisor's READY during agent 1002's own call
+    w.login_ready(2, "1002", ready=False)
+    out = w.req(2, M.MakeCallReq(invoke_id=7, agent_instrument="3002", dialed_number="0622222222"))
+    other = only(out, 2, MT.MAKE_CALL_CONF)[0].new_call_id
+    out = encodable(w.c.set_agent_state(w.t, "1002", AS.AGENT_STATE_READY))
+    for sid in (2, 9):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY)
+    assert "1002" not in w.c.ready
+    out = w.req(2, M.ClearConnectionReq(invoke_id=8, call_id=other, connection_device_id="3002"))
+    assert [m.agent_state for m in only(out, 2, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY]
