@@ -131,7 +131,7 @@ def test_a_scenario_without_center_or_dialect_is_served_on_the_command_lines(ser
     assert "(profile ucce, versions 9-20, 1 agents," in s.line
 
     async def open_5001() -> int:
-        c = await CTIClient.connect("127.0.0.1", s.port, version=20, timeout=5)
+        c = await CTIClient.connect("127.0.0.1", s.port, profile="ucce", version=20, timeout=5)
         conf = await c.open_agent(agent_id="5001", instrument="4001", timeout=5, heartbeat=0)
         await c.close()
         return conf.agent_state
