@@ -12,6 +12,14 @@ from mockcti.catalog import default
 from mockcti.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text output wraps and cuts at the terminal's width (COLUMNS; 100 when not a terminal): the
+    tests read whole phrases from it, so they fix the width captured output has outside any terminal.
+    With CI's (or a developer's) COLUMNS=20 a description wrapped mid-phrase and a test failed."""
+    monkeypatch.setenv("COLUMNS", "100")
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     rc = main(["catalog", *argv])
     out, err = capsys.readouterr()
