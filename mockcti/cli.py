@@ -12,6 +12,7 @@ it (decode, catalog: the output is the product) a closed pipe ends the command w
 from __future__ import annotations
 
 import argparse
+import codecs
 import importlib
 import os
 import sys
@@ -98,11 +99,57 @@ class _OutputMayClose:
         return getattr(self._stream, name)
 
 
+def _json_escape(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a character the stream's encoding lacks is written as JSON's ``\\uXXXX``
+    escape (a surrogate pair beyond the BMP), which a JSON reader decodes back to the character."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start:exc.end]:
+        code = ord(ch)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), exc.end
+
+
+codecs.register_error("mockcti-json-escape", _json_escape)
+
+
+def _escape_unencodable(stream: object) -> str | None:
+    """A stdout/stderr whose encoding is not UTF (PYTHONIOENCODING=ascii, a Latin-1 or cp1252 locale)
+    writes what it cannot encode as ``\\uXXXX`` rather than raising UnicodeEncodeError: catalog
+    descriptions (``§``), a client's non-ASCII text in a violation or a scenario's names then crashed the
+    command (``mockcti catalog CTIERR_HOLDFAILED --json`` exited 1 with a traceback). The escape keeps
+    --json output valid JSON with the same values. Returns the stream's previous error handler."""
+    encoding = getattr(stream, "encoding", None)
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is None or not encoding or codecs.lookup(encoding).name.startswith("utf"):
+        return None
+    previous = stream.errors  # type: ignore[attr-defined]
+    if previous != "strict":
+        return None  # the user chose a handler (PYTHONIOENCODING=ascii:replace): kept
+    reconfigure(errors="mockcti-json-escape")
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    saved = sys.stdout, sys.stderr
+    handlers = [(s, _escape_unencodable(s)) for s in saved]
+    try:
+        return _main(argv, saved)
+    finally:
+        for stream, previous in handlers:
+            if previous is not None:
+                stream.reconfigure(errors=previous)  # type: ignore[attr-defined]
+
+
+def _main(argv: Sequence[str] | None, saved: tuple[object, object]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = sys.modules.get(getattr(args._run, "__module__", ""), None)
-    saved = sys.stdout, sys.stderr
     if getattr(module, "VERDICT", False):
         sys.stdout, sys.stderr = _OutputMayClose(sys.stdout), _OutputMayClose(sys.stderr)
     try:

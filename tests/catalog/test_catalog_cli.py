@@ -173,3 +173,31 @@ def test_a_reread_code_is_found_in_its_own_source_too(capsys: pytest.CaptureFixt
     assert rc == 0 and "AGENT_SIGNIN_FAILED" in out and "prints 4401 for AGENT_SIGNOUT_OK, read as code 4402" in out
     rc, out, _ = run(capsys, "--source", "cn_ngcc", "4401", "--json")
     assert [d["name"] for d in json.loads(out)] == ["AGENT_SIGNIN_FAILED", "AGENT_SIGNOUT_OK"]
+
+
+def test_an_ascii_stdout_gets_escapes_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PYTHONIOENCODING=ascii (or a Latin-1 / cp1252 locale): `mockcti catalog CTIERR_HOLDFAILED --json`
+    exited 1 with a UnicodeEncodeError (its sources cite "§1.3"). What the stream cannot encode is written
+    as JSON's \\uXXXX escape: the JSON reads back equal, the text shows the escape. The subprocess's
+    environment is set here, whatever the CI's is."""
+    import io
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    argv = [sys.executable, "-m", "mockcti", "catalog", "CTIERR_HOLDFAILED"]
+    ascii_run = subprocess.run([*argv, "--json"], capture_output=True, env=env, check=False, timeout=60)
+    assert ascii_run.returncode == 0, ascii_run.stderr.decode("ascii", "replace")
+    env["PYTHONIOENCODING"] = "utf-8"
+    utf8_run = subprocess.run([*argv, "--json"], capture_output=True, env=env, check=False, timeout=60)
+    assert b"\\u00a7" in ascii_run.stdout and "\u00a7".encode() in utf8_run.stdout
+    assert json.loads(ascii_run.stdout.decode("ascii")) == json.loads(utf8_run.stdout.decode("utf-8"))
+    env["PYTHONIOENCODING"] = "ascii"
+    text = subprocess.run(argv, capture_output=True, env=env, check=False, timeout=60)
+    assert text.returncode == 0 and b"error-catalogs.md \\u00a71.3" in text.stdout, text.stderr
+    # in-process as well; beyond the BMP a surrogate pair, as JSON writes it; the stream's handler is restored
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["catalog", "CTIERR_HOLDFAILED", "--json"]) == 0
+    assert out.errors == "strict"
+    escaped = '["\U0001f4de \u5f20"]'.encode("ascii", "mockcti-json-escape")
+    assert escaped == b'["\\ud83d\\udcde \\u5f20"]' and json.loads(escaped) == ["\U0001f4de \u5f20"]
