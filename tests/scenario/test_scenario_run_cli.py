@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -74,10 +75,13 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# --client-cmd is a shell command: every path in it is quoted (shlex.join), as in the fuzz tests. A temporary
+# directory or an interpreter whose path has a space (TMPDIR="/tmp/ci tmp", a checkout in "my work/")
+# made the shell run "/tmp/ci" and ten tests here fail.
 def mockcti_run(tmp: Path, *args: str, client: str | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "mockcti", "run", *args, "--report", str(tmp / "report"), "--timeout", "20"]
     if client is not None:
-        cmd += ["--client-cmd", f"{sys.executable} {tmp / 'client.py'} {client}"]
+        cmd += ["--client-cmd", shlex.join([sys.executable, str(tmp / "client.py"), *client.split()])]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp)
 
 
@@ -159,7 +163,7 @@ def test_what_a_failing_client_printed_is_shown_and_reported(files):
     crash = files / "crash.py"
     crash.write_text("import sys\nprint('connecting to', 'nowhere')\nraise RuntimeError('my client broke')\n")
     cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), "--report", str(files / "report"),
-           "--timeout", "20", "--client-cmd", f"{sys.executable} {crash}"]
+           "--timeout", "20", "--client-cmd", shlex.join([sys.executable, str(crash)])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=files)
     assert r.returncode == 1, r.stderr  # the expectation is unmet too
     assert "  | connecting to nowhere\n" in r.stderr and "  | RuntimeError: my client broke\n" in r.stderr, r.stderr
@@ -219,7 +223,7 @@ def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(t
         "print('started', flush=True)\n"
         "time.sleep(300)\n")
     cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "--timeout", "2", "--report", "rep",
-           "--client-cmd", f"{sys.executable} hang.py"]
+           "--client-cmd", shlex.join([sys.executable, "hang.py"])]
     t0 = time.monotonic()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     took = time.monotonic() - t0
@@ -248,7 +252,7 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
         f"os.replace({str(pidfile)!r} + '.tmp', {str(pidfile)!r})\n"
         "time.sleep(300)\n")
     cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "noend.yaml", "--timeout", "120", "--report", "rep",
-           "--client-cmd", f"{sys.executable} hang.py"]
+           "--client-cmd", shlex.join([sys.executable, "hang.py"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         for _ in range(300):
@@ -293,7 +297,7 @@ def test_a_violation_names_its_scenario_when_several_run(tmp_path):
         s.close()  # no CLOSE_REQ
         """))
     cmd = [sys.executable, "-m", "mockcti", "run", "first.yaml", "second.yaml", "--timeout", "20", "--report", "rep",
-           "--client-cmd", f"{sys.executable} rude.py"]
+           "--client-cmd", shlex.join([sys.executable, "rude.py"])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
@@ -373,7 +377,7 @@ def test_shipped_scenario_runs_with_a_retrying_client(tmp_path):
         """))
     cmd = [sys.executable, "-m", "mockcti", "run", str(root / "scenarios" / "hold-fails-with-ctierr.yaml"),
            "--report", str(tmp_path / "report"), "--timeout", "20",
-           "--client-cmd", f"{sys.executable} {client}"]
+           "--client-cmd", shlex.join([sys.executable, str(client)])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
 
@@ -413,7 +417,7 @@ def run_desktop(tmp_path: Path, *client_args: str) -> tuple[subprocess.Completed
     (tmp_path / "s.yaml").write_text(OPEN_THEN_WAIT)
     (tmp_path / "desktop.py").write_text(DESKTOP)
     cmd = [sys.executable, "-m", "mockcti", "run", "s.yaml", "--timeout", "30", "--report", "rep",
-           "--client-cmd", " ".join([sys.executable, "desktop.py", *client_args])]
+           "--client-cmd", shlex.join([sys.executable, "desktop.py", *client_args])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     journal = [json.loads(line) for line in (tmp_path / "rep" / "desktop.jsonl").read_text().splitlines()]
@@ -637,7 +641,7 @@ def test_run_serves_the_scenario_with_the_message_ids_given(tmp_path):
     (tmp_path / "s.yaml").write_text(RENUMBERED_SCENARIO)
     (tmp_path / "client.py").write_text(RENUMBERED_CLIENT)
     cmd = [sys.executable, "-m", "mockcti", "run", str(tmp_path / "s.yaml"), "--report", str(tmp_path / "report"),
-           "--timeout", "20", "--client-cmd", f"{sys.executable} {tmp_path / 'client.py'}",
+           "--timeout", "20", "--client-cmd", shlex.join([sys.executable, str(tmp_path / "client.py")]),
            "--message-id", "QUERY_QUEUE_STATISTICS_REQ=259", "--message-id", "query_queue_statistics_conf=0x104"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -695,7 +699,7 @@ def test_a_reader_that_goes_away_costs_neither_the_verdict_nor_the_report(files,
     w = _closed_pipe()
     cmd = [sys.executable, "-m", "mockcti", "run", str(files / "demo.yaml"), str(files / "demo.yaml"), "--json",
            "--report", str(files / "report"), "--timeout", "20",
-           "--client-cmd", f"{sys.executable} {files / 'client.py'} 1003 0"]
+           "--client-cmd", shlex.join([sys.executable, str(files / "client.py"), "1003", "0"])]
     try:
         r = subprocess.run(cmd, stdout=w if closed != "stderr" else subprocess.DEVNULL,
                            stderr=w if closed != "stdout" else subprocess.PIPE, timeout=90, cwd=files)
@@ -742,7 +746,7 @@ def test_a_run_cut_short_by_a_signal_is_not_passed_in_summary_json(tmp_path):
         "os.replace('opened.tmp', 'opened')\n"
         "time.sleep(300)\n")
     cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "--timeout", "120", "--report", "rep",
-           "--client-cmd", f"{sys.executable} opener.py"]
+           "--client-cmd", shlex.join([sys.executable, "opener.py"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         for _ in range(300):  # until the client has its OPEN_CONF (bounded: 30 s)
@@ -809,7 +813,7 @@ def test_a_second_run_in_parallel_into_the_same_report_directory_is_refused_nami
     flag = files / "go"
     env = {**os.environ}
     first = subprocess.Popen([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "40", "--client-cmd",
-                              f"{sys.executable} wait.py {flag}"], cwd=files, env=env,
+                              shlex.join([sys.executable, "wait.py", str(flag)])], cwd=files, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         lock = files / "mockcti-report" / ".mockcti.lock"
