@@ -9,6 +9,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_python_colours():
+    """Python's own colours off for the whole run, in this process and every subprocess the tests start
+    (they inherit the environment): Python 3.13+ colours a traceback and 3.14 argparse's --help when
+    FORCE_COLOR or PYTHON_COLORS=1 is set, into a pipe or a capture too (CI often sets FORCE_COLOR for
+    pytest's colours), and the tests read them as text: a client's "RuntimeError: my client broke" that
+    `mockcti run` shows was "\x1b[1;35mRuntimeError\x1b[0m: ...". PYTHON_COLORS=0 wins over FORCE_COLOR;
+    pytest does not read it (its own colours follow PY_COLORS / FORCE_COLOR / NO_COLOR as before)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHON_COLORS", "0")
+        yield
+
+
 #: ResourceWarnings seen (a socket, transport, pipe, file or event loop left for the garbage collector)
 _LEAKS: list[str] = []
 
