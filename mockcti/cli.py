@@ -99,20 +99,20 @@ class _OutputMayClose:
         return getattr(self._stream, name)
 
 
-def _json_escape(exc: UnicodeError) -> tuple[str, int]:
+def _json_escape(exc: UnicodeError) -> tuple[str | bytes, int]:
     """Codec error handler: a character the stream's encoding lacks is written as JSON's ``\\uXXXX``
-    escape (a surrogate pair beyond the BMP), which a JSON reader decodes back to the character."""
+    escape (a surrogate pair beyond the BMP), which a JSON reader decodes back to the character; a lone
+    surrogate U+DC80..U+DCFF (a byte Python could not decode, a C locale's surrogateescape) is that byte."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    out = []
-    for ch in exc.object[exc.start:exc.end]:
-        code = ord(ch)
-        if code > 0xFFFF:
-            code -= 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    return "".join(out), exc.end
+    ch = exc.object[exc.start]
+    if "\udc80" <= ch <= "\udcff":
+        return bytes([ord(ch) - 0xDC00]), exc.start + 1
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}", exc.start + 1
+    return f"\\u{code:04x}", exc.start + 1
 
 
 codecs.register_error("mockcti-json-escape", _json_escape)
@@ -129,7 +129,7 @@ def _escape_unencodable(stream: object) -> str | None:
     if reconfigure is None or not encoding or codecs.lookup(encoding).name.startswith("utf"):
         return None
     previous = stream.errors  # type: ignore[attr-defined]
-    if previous != "strict":
+    if previous not in ("strict", "surrogateescape"):  # Python's own defaults (surrogateescape: a C locale)
         return None  # the user chose a handler (PYTHONIOENCODING=ascii:replace): kept
     reconfigure(errors="mockcti-json-escape")
     return previous

@@ -191,6 +191,11 @@ def test_an_ascii_stdout_gets_escapes_not_a_traceback(monkeypatch: pytest.Monkey
     utf8_run = subprocess.run([*argv, "--json"], capture_output=True, env=env, check=False, timeout=60)
     assert b"\\u00a7" in ascii_run.stdout and "\u00a7".encode() in utf8_run.stdout
     assert json.loads(ascii_run.stdout.decode("ascii")) == json.loads(utf8_run.stdout.decode("utf-8"))
+    # a C locale without UTF-8 mode: ASCII streams whose default handler is surrogateescape, not strict
+    c_env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    c_env.pop("PYTHONIOENCODING", None)
+    c_run = subprocess.run([*argv, "--json"], capture_output=True, env=c_env, check=False, timeout=60)
+    assert c_run.returncode == 0 and c_run.stdout == ascii_run.stdout, c_run.stderr
     env["PYTHONIOENCODING"] = "ascii"
     text = subprocess.run(argv, capture_output=True, env=env, check=False, timeout=60)
     assert text.returncode == 0 and b"error-catalogs.md \\u00a71.3" in text.stdout, text.stderr
@@ -201,3 +206,4 @@ def test_an_ascii_stdout_gets_escapes_not_a_traceback(monkeypatch: pytest.Monkey
     assert out.errors == "strict"
     escaped = '["\U0001f4de \u5f20"]'.encode("ascii", "mockcti-json-escape")
     assert escaped == b'["\\ud83d\\udcde \\u5f20"]' and json.loads(escaped) == ["\U0001f4de \u5f20"]
+    assert "a\udcff".encode("ascii", "mockcti-json-escape") == b"a\xff"  # surrogateescape's byte, kept
