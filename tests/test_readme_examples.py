@@ -13,10 +13,12 @@ from mockcti.center import CenterConfig, ContactCenter
 from mockcti.scenario import load_scenario_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+# every text file is read as UTF-8, what it is: read_text() without an encoding used the locale's (ASCII under
+# LC_ALL=C without UTF-8 mode, cp1252 on Windows) and failed on the README's first "—" or a report's "§"
 
 
 def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
 
 def test_scenario_examples_load():
@@ -41,7 +43,7 @@ def test_center_error_example_is_what_the_example_file_with_that_typo_gives(tmp_
     from mockcti.center import CenterConfigError, load_center_file
 
     shown = re.search(r"`(center\.toml:\d+: agents\[0\]\.csqs\[0\]: unknown CSQ 'Biling'[^`]*)`",
-                      README.read_text()).group(1)
+                      README.read_text(encoding="utf-8")).group(1)
     example = next(b for b in blocks("toml") if "[[agents]]" in b)
     p = tmp_path / "center.toml"
     p.write_text(example.replace('csqs = ["Billing"]', 'csqs = ["Biling"]'))
@@ -54,12 +56,12 @@ def test_center_error_example_is_what_the_example_file_with_that_typo_gives(tmp_
 
 
 def test_first_lines_are_the_two_commands_and_ci_runs_the_test_command():
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     cmds = re.findall(r"^\s*(python3 -m venv .*)$", "\n".join(text.splitlines()[:20]), re.M)
     serve = [c for c in cmds if "mockcti serve" in c]
     tests = [c for c in cmds if "pytest" in c]
     assert serve and tests
-    ci = (README.parent / ".ci" / "run").read_text()
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert tests[0].strip() in ci
 
 
@@ -73,7 +75,7 @@ def test_the_uccx_adaptation_is_described_as_the_code_has_it():
     from mockcti.acd import CHECKS
     from mockcti.center import acd_guard
 
-    readme = _flat(README.read_text())
+    readme = _flat(README.read_text(encoding="utf-8"))
     par = re.search(r"UCCX desktops conference, alternate and reconnect.*?uccx_adaptation = false", readme)
     doc = re.search(r"UCCX adaptation \(.*?uccx_adaptation = false", _flat(acd_guard.__doc__))
     assert par and doc
@@ -131,7 +133,7 @@ def test_the_catalog_commands_exit_0(capsys):
 
     from mockcti.cli import main
 
-    lines = re.findall(r"^    mockcti catalog(.*?)(?:\s+#.*)?$", README.read_text(), re.M)
+    lines = re.findall(r"^    mockcti catalog(.*?)(?:\s+#.*)?$", README.read_text(encoding="utf-8"), re.M)
     assert len(lines) >= 8
     for rest in lines:
         assert main(["catalog", *shlex.split(rest)]) == 0, rest
@@ -159,7 +161,7 @@ def test_the_acd_paragraph_names_every_rule_that_is_not_a_seed_code_row():
     from mockcti.acd import CHECKS
     from mockcti.acd.config import _KEYS
 
-    readme = _flat(README.read_text())
+    readme = _flat(README.read_text(encoding="utf-8"))
     par = re.search(r"ACD state rules\*\* \(mockcti/acd, pure\)", readme)
     assert par
     start = par.start()
@@ -180,7 +182,7 @@ def test_the_fixture_handle_documents_how_to_inject_a_call_with_data():
 
     from mockcti.testing.fixtures import ServerHelpers
 
-    text = README.read_text()
+    text = README.read_text(encoding="utf-8")
     shown = re.search(r"`deliver_call\(([^`]*)\)`", text)
     assert shown, "the handle's deliver_call is not shown"
     for name in inspect.signature(ServerHelpers.deliver_call).parameters:
@@ -238,7 +240,7 @@ def test_the_load_mode_paragraph_gives_every_default_of_the_spec():
 
     from mockcti.load import ALLOWED_KEYS, LoadSpec
 
-    readme = _flat(README.read_text())
+    readme = _flat(README.read_text(encoding="utf-8"))
     start = readme.index("**Load mode.**")
     para = readme[start:readme.index("mockcti serve --load agents=200", start)]
     required = [f.name for f in dataclasses.fields(LoadSpec) if f.default is dataclasses.MISSING]
@@ -279,7 +281,7 @@ def test_the_readmes_list_the_handle_as_it_is(doc):
 
     from mockcti.testing.fixtures import ServerHelpers, ThreadedServer
 
-    text = _flat((README.parent / doc).read_text())
+    text = _flat((README.parent / doc).read_text(encoding="utf-8"))
     for name, fn in inspect.getmembers(ThreadedServer, inspect.isfunction):
         if name.startswith("_") or name in {"start", "stop", "assert_expectations_met"}:
             continue
@@ -313,7 +315,7 @@ def test_the_decode_help_names_the_dump_forms_the_readme_names(monkeypatch, caps
 
     from mockcti.cli import main
 
-    readme = _flat(README.read_text())
+    readme = _flat(README.read_text(encoding="utf-8"))
     shown = re.search(r"xxd \(also ([^)]*)\)", readme).group(1)
     opts = re.findall(r"-[a-z](?: N)?", shown)
     assert opts

@@ -112,12 +112,12 @@ def test_write_reports_and_jsonl_sink(tmp_path):
     j.add_sink(JsonLinesSink(stream))
     j.record("violation", 0.1, 1, rule="PROTO-NO-CLOSE", detail="gone")
     # flushed per entry: readable before the file is closed
-    line = (tmp_path / "journal.jsonl").read_text().splitlines()[0]
+    line = (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()[0]
     assert json.loads(line)["rule"] == "PROTO-NO-CLOSE"
     stream.close()
     paths = write_reports(j, tmp_path / "out")
-    assert json.loads(paths["summary"].read_text())["violations_by_rule"] == {"PROTO-NO-CLOSE": 1}
-    ET.fromstring(paths["junit"].read_text())
+    assert json.loads(paths["summary"].read_text(encoding="utf-8"))["violations_by_rule"] == {"PROTO-NO-CLOSE": 1}
+    ET.fromstring(paths["junit"].read_text(encoding="utf-8"))
 
 
 def test_journal_without_keep_still_keeps_violations():
@@ -186,19 +186,19 @@ def test_mockcti_serve_report_strict_end_to_end(tmp_path):
         journal = reports / "journal.jsonl"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # written as it happens, before any shutdown
-            if journal.exists() and "PROTO-OPEN-FIRST" in journal.read_text():
+            if journal.exists() and "PROTO-OPEN-FIRST" in journal.read_text(encoding="utf-8"):
                 break
             time.sleep(0.05)
-        entries = [json.loads(x) for x in journal.read_text().splitlines()]
+        entries = [json.loads(x) for x in journal.read_text(encoding="utf-8").splitlines()]
         assert any(e["kind"] == "violation" and e["rule"] == "PROTO-OPEN-FIRST" for e in entries)
         status, err = _sigterm(proc)
     finally:
         reap(proc)
     assert status == 1 and "violation(s) recorded (--strict)" in err
     assert "PROTO-OPEN-FIRST" in err and "FAILED" in err  # the summary table
-    summary = json.loads((reports / "summary.json").read_text())
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
     assert summary["violations_by_rule"] == {"PROTO-OPEN-FIRST": 1} and summary["passed"] is False
-    failed = [c for c in ET.fromstring((reports / "junit.xml").read_text()).iter("testcase")
+    failed = [c for c in ET.fromstring((reports / "junit.xml").read_text(encoding="utf-8")).iter("testcase")
               if c.find("failure") is not None]
     assert [c.get("name").split(":")[0] for c in failed] == ["PROTO-OPEN-FIRST"]
 
@@ -274,7 +274,7 @@ def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path
     finally:
         reap(proc)
     assert "MISS asked" in err and "FAILED" in err
-    summary = json.loads((reports / "summary.json").read_text())
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
     assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("asked", False)]
     assert summary["passed"] is False
     assert summary["seed"] == 7  # the scenario's seed, the one the run used (it said --seed's default, 0)
@@ -423,7 +423,7 @@ def test_serve_report_on_a_full_disk_serves_on_and_says_which_file(tmp_path):
     assert "Traceback" not in err and status == 2, err
     assert err.count(f"mockcti serve: --report {tmp_path / 'rep'}: cannot write {tmp_path / 'rep' / 'journal.jsonl'}: "
                      "No space left on device") == 1
-    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]["connections"] == 1
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))["counts"]["connections"] == 1
     ET.parse(tmp_path / "rep" / "junit.xml")
 
 

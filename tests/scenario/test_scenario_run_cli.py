@@ -102,7 +102,7 @@ def test_passing_client_exits_0_and_writes_the_reports(files):
     assert "PASS cli-demo" in r.stderr and "ok   query-1001" in r.stderr
     assert "listening on 127.0.0.1:" in r.stderr and "(seed 11)" in r.stderr
     printed = json.loads(r.stdout)
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert printed["passed"] is True and summary["passed"] is True
     (sc,) = summary["scenarios"]
     assert sc["name"] == "cli-demo" and sc["exit_code"] == 0 and sc["client_exit"] == 0 and sc["seed"] == 11
@@ -113,7 +113,7 @@ def test_passing_client_exits_0_and_writes_the_reports(files):
     assert any(c.get("name", "").endswith("query-1001") or c.get("name") == "query-1001" for c in cases), \
         [c.attrib for c in cases]
     assert not list(root.iter("failure"))
-    journal = (files / "report" / "cli-demo.jsonl").read_text().splitlines()
+    journal = (files / "report" / "cli-demo.jsonl").read_text(encoding="utf-8").splitlines()
     assert journal and all(json.loads(line) for line in journal)
     assert "QUERY_AGENT_STATE_REQ" in "\n".join(journal) and "asked for 1001" in "\n".join(journal)
 
@@ -126,7 +126,7 @@ def test_misbehaving_client_exits_1_with_the_near_miss(files):
     assert f"       at {files / 'demo.yaml'}:8\n" in r.stderr  # where the scenario states it
     assert "near miss: closest: QUERY_AGENT_STATE_REQ" in r.stderr
     assert "agent_id equals '1001' failed: got '1003'" in r.stderr
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] is False and summary["scenarios"][0]["exit_code"] == 1
     (exp,) = summary["expectations"]
     assert exp["met"] is False and "got '1003'" in exp["near_miss"]
@@ -142,7 +142,7 @@ def test_client_exiting_non_zero_exits_3(files):
     r = mockcti_run(files, str(files / "demo.yaml"), client="1001 7")
     assert r.returncode == 3, r.stderr
     assert "client exited with status 7" in r.stderr
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["scenarios"][0]["client_exit"] == 7 and summary["scenarios"][0]["exit_code"] == 3
 
 
@@ -154,7 +154,7 @@ def test_what_a_failing_client_printed_is_shown_and_reported(files):
     r = mockcti_run(files, str(files / "demo.yaml"), client="1001 7")  # prints "client done", exits 7
     assert r.returncode == 3, r.stderr
     assert "  client output (1 line(s)):\n  | client done\n" in r.stderr, r.stderr
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["scenarios"][0]["client_output"] == "client done\n"
     root = ET.parse(files / "report" / "junit.xml").getroot()
     (suite,) = [s for s in root.iter("testsuite") if s.get("name") == "mockcti.scenario.cli-demo"]
@@ -229,7 +229,7 @@ def test_a_client_still_running_at_the_timeout_is_stopped_with_what_it_started(t
     took = time.monotonic() - t0
     assert "timeout after 2 s" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert took < 12, took  # 2 s of run, not 2 + 5 + 5 waiting for an orphan's output
-    pid = int(pidfile.read_text())
+    pid = int(pidfile.read_text(encoding="utf-8"))
     if not _gone(pid):
         os.kill(pid, signal.SIGKILL)
         pytest.fail(f"the client {pid} outlived the run")
@@ -261,7 +261,7 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
             time.sleep(0.1)
         else:
             pytest.fail("the client did not start")
-        pid = int(pidfile.read_text())
+        pid = int(pidfile.read_text(encoding="utf-8"))
         proc.send_signal(getattr(signal, sig))
         out, err = proc.communicate(timeout=30)
         if not _gone(pid):
@@ -273,7 +273,7 @@ def test_a_signal_to_mockcti_run_stops_the_client_and_writes_the_report(tmp_path
     assert proc.returncode == 128 + getattr(signal, sig), err
     assert f"mockcti run: {sig}: stopping the client and the server" in err and "Traceback" not in err, err
     assert "FAIL noend (seed 0; interrupted)" in err and "0/1 scenario(s) passed, 1 not run" in err, err
-    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
     assert [s["end"] for s in summary["scenarios"]] == ["interrupted"] and summary["passed"] is False
 
 
@@ -300,7 +300,7 @@ def test_a_violation_names_its_scenario_when_several_run(tmp_path):
            "--client-cmd", shlex.join([sys.executable, "rude.py"])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1, r.stderr
-    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
     assert [(v["rule"], v["scenario"], v["journal"], v["session"]) for v in summary["violations"]] == [
         ("PROTO-NO-CLOSE", "first", "first.jsonl", 1), ("PROTO-NO-CLOSE", "second", "second.jsonl", 1)]
     root = ET.parse(tmp_path / "rep" / "junit.xml").getroot()
@@ -324,7 +324,7 @@ def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
     assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == [
         "ctl_name.jsonl", "escaped.jsonl", "junit.xml", "sub_dir-2.jsonl", "sub_dir.jsonl", "summary.json"]
     ET.parse(tmp_path / "rep" / "junit.xml")  # well-formed
-    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
     assert [(s["file"], s["journal"]) for s in summary["scenarios"]] == [
         ("s0.yaml", "escaped.jsonl"), ("s1.yaml", "sub_dir.jsonl"), ("s2.yaml", "sub_dir-2.jsonl"),
         ("s3.yaml", "ctl_name.jsonl")]
@@ -419,8 +419,8 @@ def run_desktop(tmp_path: Path, *client_args: str) -> tuple[subprocess.Completed
     cmd = [sys.executable, "-m", "mockcti", "run", "s.yaml", "--timeout", "30", "--report", "rep",
            "--client-cmd", shlex.join([sys.executable, "desktop.py", *client_args])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
-    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
-    journal = [json.loads(line) for line in (tmp_path / "rep" / "desktop.jsonl").read_text().splitlines()]
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    journal = [json.loads(line) for line in (tmp_path / "rep" / "desktop.jsonl").read_text(encoding="utf-8").splitlines()]
     return r, summary, journal
 
 
@@ -486,8 +486,8 @@ def test_a_report_file_that_cannot_be_written_is_named_and_exits_2(files):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert (f"mockcti run: --report {files / 'report'}: cannot write {files / 'report' / 'junit.xml'}: "
             "No space left on device") in r.stderr
-    assert json.loads((files / "report" / "summary.json").read_text())["passed"] is True
-    assert (files / "report" / "cli-demo.jsonl").read_text()
+    assert json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))["passed"] is True
+    assert (files / "report" / "cli-demo.jsonl").read_text(encoding="utf-8")
 
 
 def test_a_scenario_action_that_was_not_carried_out_is_printed(files):
@@ -521,7 +521,7 @@ def test_a_port_in_use_exits_2_with_one_line_and_no_scenario_passes(files):
     assert "Traceback" not in r.stderr and "client done" not in r.stderr, r.stderr
     assert f"mockcti run: scenario cli-demo: cannot listen on 127.0.0.1:{port}: " in r.stderr
     assert "0/0 scenario(s) passed, 2 not run" in r.stderr
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] is False and summary["scenarios"] == []
     assert summary["not_run"] == [str(files / "demo.yaml")] * 2
 
@@ -566,7 +566,7 @@ def test_two_runs_of_one_scenario_name_are_two_junit_suites(files):
         assert [c.get("name") for c in suite.iter("testcase")] == ["query-1001",
                                                                    "the client under test exits with status 0"]
         assert {c.get("classname") for c in suite.iter("testcase")} == {name}
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [("cli-demo", "cli-demo.jsonl"),
                                                                          ("cli-demo-2", "cli-demo-2.jsonl")]
     assert [e["scenario"] for e in summary["expectations"]] == ["cli-demo", "cli-demo-2"]
@@ -645,7 +645,7 @@ def test_run_serves_the_scenario_with_the_message_ids_given(tmp_path):
            "--message-id", "QUERY_QUEUE_STATISTICS_REQ=259", "--message-id", "query_queue_statistics_conf=0x104"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] is True and summary["violations"] == []
     assert [(e["name"], e["met"]) for e in summary["expectations"]] == [("stats", True)]
     assert summary["scenarios"][0]["client_exit"] == 0
@@ -708,7 +708,7 @@ def test_a_reader_that_goes_away_costs_neither_the_verdict_nor_the_report(files,
     assert r.returncode == 1
     if closed == "stdout":
         assert b"Traceback" not in r.stderr and b"0/2 scenario(s) passed" in r.stderr
-    summary = json.loads((files / "report" / "summary.json").read_text())
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
     assert [s["exit_code"] for s in summary["scenarios"]] == [1, 1] and summary["passed"] is False
     assert ET.parse(files / "report" / "junit.xml").getroot().get("failures") == "2"
 
@@ -762,7 +762,7 @@ def test_a_run_cut_short_by_a_signal_is_not_passed_in_summary_json(tmp_path):
             proc.kill()
             proc.communicate()
     assert proc.returncode == 143, err
-    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
     assert [(s["end"], s["exit_code"]) for s in summary["scenarios"]] == [("interrupted", 0)], err
     assert summary["passed"] is False and summary["interrupted"] == "SIGTERM"
 
@@ -818,10 +818,10 @@ def test_a_second_run_in_parallel_into_the_same_report_directory_is_refused_nami
     try:
         lock = files / "mockcti-report" / ".mockcti.lock"
         for _ in range(400):  # at most 20 s: until the first run holds the directory
-            if lock.exists() and lock.read_text().startswith("pid "):
+            if lock.exists() and lock.read_text(encoding="utf-8").startswith("pid "):
                 break
             time.sleep(0.05)
-        assert lock.read_text().startswith(f"pid {first.pid} (mockcti run demo.yaml, started ")
+        assert lock.read_text(encoding="utf-8").startswith(f"pid {first.pid} (mockcti run demo.yaml, started ")
         second = subprocess.run([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "5"], cwd=files,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
@@ -836,7 +836,7 @@ def test_a_second_run_in_parallel_into_the_same_report_directory_is_refused_nami
         flag.write_text("")
         _, err = first.communicate(timeout=60)
     assert first.returncode == 1, err  # the waiting client asked nothing: query-1001 unmet
-    assert json.loads((files / "mockcti-report" / "summary.json").read_text())["scenarios"][0]["name"] == "cli-demo"
+    assert json.loads((files / "mockcti-report" / "summary.json").read_text(encoding="utf-8"))["scenarios"][0]["name"] == "cli-demo"
     assert not lock.exists()  # removed when the run ended: the report directory holds the reports alone
     third = subprocess.run([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "1"], cwd=files,
                            capture_output=True, text=True, timeout=60)

@@ -201,9 +201,9 @@ def test_cti_report_writes_summary_and_junit_per_test(pytester: pytest.Pytester)
     assert dirs == ["test_cti_report_writes_summary_and_junit_per_test.py_test_one",
                     "test_cti_report_writes_summary_and_junit_per_test.py_test_two-1",
                     "test_cti_report_writes_summary_and_junit_per_test.py_test_two-2"]
-    summary = json.loads((out / dirs[0] / "summary.json").read_text())
+    summary = json.loads((out / dirs[0] / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] and summary["test"].endswith("::test_one")
-    assert (out / dirs[0] / "junit.xml").read_text().startswith("<?xml")
+    assert (out / dirs[0] / "junit.xml").read_text(encoding="utf-8").startswith("<?xml")
 
 
 def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None:
@@ -367,7 +367,7 @@ def test_cti_report_keeps_parametrized_tests_apart(pytester: pytest.Pytester) ->
     dirs = sorted(p.name for p in (pytester.path / "out").iterdir())
     assert len(dirs) == 3 and all(d.startswith("test_cti_report_keeps_parametrized_tests_apart.py_test_c_a_b")
                                   for d in dirs), dirs
-    tests = sorted(json.loads((pytester.path / "out" / d / "summary.json").read_text())["test"] for d in dirs)
+    tests = sorted(json.loads((pytester.path / "out" / d / "summary.json").read_text(encoding="utf-8"))["test"] for d in dirs)
     assert [t.split("::")[1] for t in tests] == ["test_c[a b]", "test_c[a/b]", "test_c[a_b]"]
 
 
@@ -447,8 +447,8 @@ def test_one_test_with_both_servers_gets_both_reports(pytester: pytest.Pytester)
     dirs = sorted(p.name for p in out.iterdir())
     assert dirs == ["test_one_test_with_both_servers_gets_both_reports.py_test_both",
                     "test_one_test_with_both_servers_gets_both_reports.py_test_both-async"]
-    assert json.loads((out / dirs[0] / "summary.json").read_text())["passed"]
-    assert not json.loads((out / dirs[1] / "summary.json").read_text())["passed"]
+    assert json.loads((out / dirs[0] / "summary.json").read_text(encoding="utf-8"))["passed"]
+    assert not json.loads((out / dirs[1] / "summary.json").read_text(encoding="utf-8"))["passed"]
 
 
 @pytest.mark.parametrize("args, text", [

@@ -96,9 +96,9 @@ def test_met_and_unmet_expectations(pytester: pytest.Pytester) -> None:
     import json
 
     bad = json.loads((pytester.path / "reports" / "test_scen.py_test_client_that_never_goes_ready"
-                      / "summary.json").read_text())
+                      / "summary.json").read_text(encoding="utf-8"))
     assert bad["seed"] == 5 and not bad["passed"] and bad["counts"]["expectations_unmet"] == 1
-    good = json.loads((pytester.path / "reports" / "test_scen.py_test_good_client" / "summary.json").read_text())
+    good = json.loads((pytester.path / "reports" / "test_scen.py_test_good_client" / "summary.json").read_text(encoding="utf-8"))
     assert good["passed"] and good["seed"] == 11 and good["counts"]["expectations"] == 2
 
 
@@ -139,7 +139,7 @@ def test_what_a_blocking_client_sent_before_it_closed_is_verified_and_reported(p
 
     summaries = list((pytester.path / "reports").glob("*test_no_scenario*/summary.json"))
     assert len(summaries) == 60
-    assert [json.loads(p.read_text())["counts"]["messages_in"] for p in summaries] == [1] * 60
+    assert [json.loads(p.read_text(encoding="utf-8"))["counts"]["messages_in"] for p in summaries] == [1] * 60
 
 
 @needs_engine
