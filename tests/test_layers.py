@@ -28,7 +28,7 @@ def files(entries):
 
 
 def imports(path: Path) -> list[tuple[str, int]]:
-    tree = ast.parse(path.read_text(), str(path))
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -44,7 +44,7 @@ def test_pure_layers_do_no_io_and_import_nothing_above_them(path):
         top = name.split(".")[0]
         assert top not in IO_MODULES, f"{path.name}:{line} imports {name}"
         assert not any(name == u or name.startswith(u + ".") for u in UPPER), f"{path.name}:{line} imports {name}"
-    tree = ast.parse(path.read_text())
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and isinstance(node.func.value, ast.Name):

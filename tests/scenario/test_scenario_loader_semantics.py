@@ -424,14 +424,14 @@ def test_key_paths_after_an_include_name_the_index_in_the_file(tmp_path):
     assert got == [("main.yaml", 6, "steps[0].expect.fields.agent_idd"),  # merged: steps[2]
                    ("inc.yaml", 2, "rules[0].then[0].goto.state")]  # merged: rules[1]
     with pytest.raises(ScenarioError) as info:  # a schema error, and the semantic errors beside it (it hid them)
-        load_scenario(write(tmp_path, "main.yaml", main.read_text().replace("{wait: 1}", "{wait: -1}")))
+        load_scenario(write(tmp_path, "main.yaml", main.read_text(encoding="utf-8").replace("{wait: 1}", "{wait: -1}")))
     got = [(Path(e.file).name, e.line, e.key_path) for e in info.value.errors]
     assert got == [("main.yaml", 6, "steps[0].expect.fields.agent_idd"), ("main.yaml", 7, "steps[1].wait"),
                    ("inc.yaml", 2, "rules[0].then[0].goto.state")]
     # and the locations of what loads
     inc = tmp_path / "inc.yaml"
-    inc.write_text(inc.read_text().replace("nope", "start"))
-    sc = load_scenario(write(tmp_path, "ok.yaml", main.read_text().replace("agent_idd", "agent_id")
+    inc.write_text(inc.read_text(encoding="utf-8").replace("nope", "start"))
+    sc = load_scenario(write(tmp_path, "ok.yaml", main.read_text(encoding="utf-8").replace("agent_idd", "agent_id")
                              .replace("{wait: -1}", "{wait: 1}")))
     assert [(Path(s.loc.file).name, s.loc.key_path) for s in sc.steps] == [
         ("inc.yaml", "steps[0]"), ("inc.yaml", "steps[1]"), ("ok.yaml", "steps[0]"), ("ok.yaml", "steps[1]")]

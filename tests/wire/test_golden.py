@@ -232,7 +232,7 @@ def test_uccertweb_open_req_encodes_back_to_its_bytes(dialect):
 
 
 def test_vectors_match_reference(shared_dir):
-    text = (shared_dir / "reference" / "protocol.md").read_text()
+    text = (shared_dir / "reference" / "protocol.md").read_text(encoding="utf-8")
     dumps = re.findall(r"^### (8\.\w+) .*?\n```\n(.*?)```", text, re.S | re.M)
     found = {k: hexdump(v) for k, v in dumps}
     ours = {"8.1": V8_1, "8.2": V8_2, "8.3": V8_3, "8.4": V8_4, "8.5": V8_5, "8.6": V8_6, "8.7": V8_7,
