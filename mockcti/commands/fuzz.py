@@ -202,6 +202,19 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")
 
 
+#: the options that shape only a search (its cases, their generation, where the failure is saved): a
+#: --replay runs the saved case as it is, so each given with it is named as not used
+_SEARCH_ONLY = (("seed", "--seed"), ("count", "--count"), ("max_items", "--max-items"), ("max_calls", "--max-calls"),
+                ("flows", "--flows"), ("defects", "--defects"), ("no_malformed", "--no-malformed"),
+                ("no_chunking", "--no-chunking"), ("save", "--save"))
+
+
+def _search_only_given(args: argparse.Namespace) -> list[str]:
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    return [flag for dest, flag in _SEARCH_ONLY if getattr(args, dest) != defaults.get_default(dest)]
+
+
 def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz_client: Any, load_case: Any,
           replay_case: Any) -> int:
     if args.replay:
@@ -209,6 +222,10 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             case = load_case(args.replay)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             return _usage(f"--replay {args.replay}: {exc}")
+        unused = _search_only_given(args)
+        if unused:  # not an error: the printed search command with --replay added is a natural thing to run
+            print(f"mockcti fuzz: not used with --replay (they shape a search; the saved case runs as it is): "
+                  f"{', '.join(unused)}", file=sys.stderr)
         if args.view is not None and args.view != case.view:
             return _usage(f"--view {args.view}: {args.replay} holds a case of the {case.view} view (its file says "
                           f"so; a replay runs a case as it was generated)")

@@ -265,6 +265,24 @@ def test_replay_takes_the_view_from_the_case_file_and_a_contradicting_view_is_ba
                  "--window", "0.15", "--start-timeout", "10"]) == 0
 
 
+def test_search_options_given_with_replay_are_named_as_not_used(client_script, tmp_path, capsys):
+    """--seed, --flows, --count ... given with --replay were dropped without a word (the search command
+    with --replay added reads as a replay of those flows); each is named, and a plain replay says nothing."""
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire import messages as M
+    from mockcti.wire.enums import SystemEventID
+
+    frame = encode(M.SystemEvent(system_event_id=int(SystemEventID.SYS_CCX_ONLINE)), Dialect.uccx(18)).hex()
+    FuzzCase((CaseItem("events", (frame,), ("SYSTEM_EVENT",)),)).save(tmp_path / "a.json")
+    replay = ["fuzz", "--client-cmd", client_script, "--replay", str(tmp_path / "a.json"), "--window", "0.15"]
+    assert main([*replay, "--seed", "5", "--flows", "transfer", "--count", "7", "--no-malformed"]) == 0
+    assert ("mockcti fuzz: not used with --replay (they shape a search; the saved case runs as it is): --seed, "
+            "--count, --flows, --no-malformed") in capsys.readouterr().err
+    assert main(replay) == 0
+    assert "not used with --replay" not in capsys.readouterr().err
+
+
 def test_the_printed_replay_and_search_commands_keep_every_option_that_decides_the_verdict(client_script, tmp_path,
                                                                                            capsys):
     """The replay command left out --max-window, --reconnect-timeout and --start-timeout (and the search command
