@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -96,6 +97,21 @@ def run(args: argparse.Namespace) -> int:
         report_lock.release()
 
 
+def _earlier_journals(report_dir) -> set[str]:
+    """The journal files an earlier ``mockcti run`` into ``report_dir`` wrote, as its summary.json names
+    them: plain ``*.jsonl`` names in the directory itself (nothing else is ever removed). Empty when there
+    is no such summary, or it is not a run's."""
+    import json
+
+    try:
+        earlier = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+        names = {sc["journal"] for sc in earlier["scenarios"]} if earlier.get("tool") == "mockcti" else set()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return set()
+    return {n for n in names if isinstance(n, str) and n.endswith(".jsonl") and n == os.path.basename(n)
+            and not n.startswith(".")}
+
+
 def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) -> int:
     import asyncio
     from pathlib import Path
@@ -105,6 +121,7 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
     from mockcti.runner import CannotListen, print_run, run_scenario
 
     unwritten: list[str] = []  # report files that could not be written (a full disk …): exit 2
+    earlier = _earlier_journals(report_dir)
 
     def cannot_write(path: Path, exc: OSError) -> None:
         unwritten.append(str(path))
@@ -193,6 +210,16 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
             write_report_file(report_dir / name, text)
         except OSError as exc:
             cannot_write(report_dir / name, exc)
+    # the journals of an earlier run into this directory that this run did not write again: its summary.json
+    # named them, this one does not, and a CI job's artifacts showed them beside the new reports as if current
+    for name in earlier - {r.journal_file for r in runs}:
+        try:
+            (report_dir / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            print(f"mockcti run: --report {args.report}: cannot remove {report_dir / name}, the journal of an "
+                  f"earlier run: {exc.strerror or exc}", file=sys.stderr, flush=True)
     if args.json:
         print(json_text(combined, indent=2))
     skipped = len(scenarios) - len(runs)

@@ -841,3 +841,19 @@ def test_a_second_run_in_parallel_into_the_same_report_directory_is_refused_nami
     third = subprocess.run([sys.executable, "-m", "mockcti", "run", "demo.yaml", "--timeout", "1"], cwd=files,
                            capture_output=True, text=True, timeout=60)
     assert third.returncode == 1 and "report in mockcti-report/" in third.stderr, third.stderr
+
+
+def test_a_later_run_into_the_report_directory_removes_the_earlier_runs_journals_it_did_not_write(files):
+    """A CI job's report directory kept the journal of every scenario an earlier run in it had: the new
+    summary.json did not name them, the artifacts showed them beside it as if they were this run's. The
+    journals the earlier summary.json names are removed; every other file stays."""
+    (files / "other.yaml").write_text(SCENARIO.replace("name: cli-demo", "name: other-demo"))
+    report = files / "report"
+    assert mockcti_run(files, str(files / "demo.yaml"), str(files / "other.yaml"), client="1001 0").returncode == 0
+    assert {p.name for p in report.glob("*.jsonl")} == {"cli-demo.jsonl", "other-demo.jsonl"}
+    (report / "notes.jsonl").write_text("{}\n")  # not a journal a run wrote: kept
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in report.glob("*.jsonl")} == {"cli-demo.jsonl", "notes.jsonl"}
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    assert [sc["journal"] for sc in summary["scenarios"]] == ["cli-demo.jsonl"]
