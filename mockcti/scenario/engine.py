@@ -988,9 +988,14 @@ _SERVER_FILLED: dict[MessageType, tuple[tuple[str, Any], ...]] = {
         ("ccx_status", lambda hub, icm, values: hub.center.system_status(icm)),
         ("event_device_type", lambda hub, icm, values: 0xFFFF if values.get("event_device_id") is None else None),
     ),
-    # ICM's ICMCentralControllerTime is the server's clock; UCCX reserves it (0)
-    MessageType.OPEN_CONF: (("icm_central_controller_time", lambda hub, icm, values: _clock(hub, icm, values)
-                             if icm else None),),
+    # UnifiedCCXOnline: the center's, as the hub's own OPEN_CONF (left out, 0 told the client the server it had
+    # just opened was offline); ICM's PGStatus (0: all well) and ICMCentralControllerTime (the server's clock),
+    # which UCCX reserves (0)
+    MessageType.OPEN_CONF: (
+        ("unified_ccx_online", lambda hub, icm, values: int(hub.center.online)),
+        ("pg_status", lambda hub, icm, values: hub.center.system_status(True) if icm else None),
+        ("icm_central_controller_time", lambda hub, icm, values: _clock(hub, icm, values) if icm else None),
+    ),
 }
 
 

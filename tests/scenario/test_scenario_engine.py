@@ -1936,3 +1936,18 @@ def test_a_failure_or_system_event_text_that_is_one_substitution_of_a_number_get
     assert se.TYPE is MT.SYSTEM_EVENT and se.text == "7"
     assert fe == W.FailureEvent(status=17, text="20")
     assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]
+
+
+def test_a_replied_open_conf_says_the_server_is_online_unless_written():
+    """A scenario's own OPEN_CONF reply that left UnifiedCCXOnline out sent 0: the client read the server it had
+    just opened as offline (and could not tell a scenario written for that from one that forgot it). Left out,
+    it is what the server's own OPEN_CONF carries (the center's status); written, as written."""
+    for fields, online in (("{services_granted: 1}", 1), ("{services_granted: 1, unified_ccx_online: 0}", 0)):
+        h = H(f"""
+        rules:
+          - when: {{message: OPEN_REQ}}
+            then: [{{reply: {{message: OPEN_CONF, fields: {fields}}}}}]
+        """)
+        sid = h.connect(1.0)
+        (conf,) = [m for m in h.msgs(h.hub.receive(sid, encode(h.open_req(), D), 1.0), sid) if m.TYPE is MT.OPEN_CONF]
+        assert (conf.services_granted, conf.unified_ccx_online) == (1, online)
