@@ -1553,9 +1553,11 @@ class ContactCenter:
         return call.id, out
 
     def _ready_agent(self, csq_id: int) -> Agent | None:
-        """The longest-READY agent of the CSQ whose phone is not busy (:meth:`_busy_phone`): a READY agent still
-        talking on or dialling a call of its own (READY asked for meanwhile, a wrap-up ended) is offered no
-        caller until that call ends (:meth:`_after_call` routes then) — the busy rule of every offer."""
+        """The longest-READY agent of the CSQ whose phone is not busy (:meth:`_busy_phone`), the busy rule of every
+        offer. The state rules keep a READY agent's phone idle, held calls aside (READY asked for during a call is
+        refused or waits for the call's end, :meth:`_ready_refused`; the stateful test checks it), so this is a
+        guard: should a READY agent's phone be busy after all, it is offered no caller until the call ends
+        (:meth:`_after_call` routes then)."""
         calls_of = self._calls_of
         for a in self.ready.values():
             if (csq_id == NONE_ID or csq_id in a.csq_ids) and not (a.id in calls_of and self._busy_phone(a)):
