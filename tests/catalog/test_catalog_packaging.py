@@ -85,4 +85,8 @@ def test_wheel_contains_the_catalog(tmp_path: Path) -> None:
             n.rsplit("/", 1)[1]: z.read(n) for n in z.namelist()
             if n.startswith("mockcti/catalog_data/") and n.endswith(".toml")
         }
+        typing_files = {n: z.read(n) for n in ("mockcti/py.typed", "mockcti/wire/messages.pyi") if n in z.namelist()}
     assert packaged == TOP
+    # a type checker of an installed mockcti sees the message classes (py.typed and the generated stub)
+    assert set(typing_files) == {"mockcti/py.typed", "mockcti/wire/messages.pyi"}
+    assert typing_files["mockcti/wire/messages.pyi"] == (REPO / "mockcti/wire/messages.pyi").read_bytes()
