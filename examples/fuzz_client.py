@@ -40,7 +40,7 @@ from typing import Any
 
 from mockcti.client import CTIClient
 from mockcti.wire import MessageType, encode
-from mockcti.wire.messages import HeartbeatReq, HoldCallReq
+from mockcti.wire.messages import CallDeliveredEvent, HeartbeatReq, HoldCallReq
 
 BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
         "crash-on-queued", "crash-late-on-transfer")
@@ -94,7 +94,7 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                         state["doom"] = asyncio.get_running_loop().time() + LATE
                     if ev.TYPE is MessageType.CALL_QUEUED_EVENT and bug == "crash-on-queued":
                         raise RuntimeError("bug: cannot handle CALL_QUEUED_EVENT")
-                    if ev.TYPE is MessageType.CALL_DELIVERED_EVENT and bug == "unknown-call-id":
+                    if isinstance(ev, CallDeliveredEvent) and bug == "unknown-call-id":
                         req = HoldCallReq(invoke_id=cti.next_invoke_id(), call_id=(ev.call_id + 1_000_000) & 0xFFFFFFFF,
                                           connection_device_id=extension, connection_device_type=0)
                         cti.send_bytes(encode(req, cti.dialect))

@@ -15,6 +15,7 @@ Must import nothing from mockcti outside ``mockcti.wire``.
 from __future__ import annotations
 
 import struct
+from typing import Any, overload
 
 from .codec import HEADER, Frame
 from .dialect import DEFAULT_MAX_BODY
@@ -69,7 +70,12 @@ class FrameBuffer:
         """The unrecoverable error that stopped this stream, if any."""
         return self._failed
 
-    def feed(self, data: bytes, *, quick_type: int | None = None) -> list[Frame | FrameError | int]:
+    @overload
+    def feed(self, data: bytes) -> list[Frame | FrameError]: ...
+    @overload
+    def feed(self, data: bytes, *, quick_type: int | None) -> list[Frame | FrameError | int]: ...
+
+    def feed(self, data: bytes, *, quick_type: int | None = None) -> list[Any]:
         """Add bytes; return, in stream order, every frame they complete.
 
         ``quick_type``: a frame of this type whose body is exactly one UINT (HEARTBEAT_REQ) comes
@@ -79,7 +85,7 @@ class FrameBuffer:
         raised): with ``on_oversize="fail"`` it is the last item ever returned, and later calls
         return nothing; with ``"discard"`` parsing goes on after the skipped body.
         """
-        out: list[Frame | FrameError] = []
+        out: list[Frame | FrameError | int] = []
         if self._failed is not None:
             return out
         if self._skip:

@@ -139,6 +139,9 @@ class Message:
     __slots__ = ("_wire",)
     TYPE: ClassVar[MT]
     SPEC: ClassVar["MessageSpec"]
+    #: every message has it (the last field of each class): the floating fields its type does not declare,
+    #: ``(tag, bytes)`` in wire order. Declared here for type checkers only (a bare annotation: no attribute).
+    extra_fields: tuple[tuple[int, bytes], ...]
 
     @property
     def invoke_id(self) -> int | None:  # overridden by a dataclass field where one exists

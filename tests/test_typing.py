@@ -1,0 +1,82 @@
+"""mockcti ships ``py.typed``: a client's typed test suite is checked against mockcti's annotations.
+These run mypy (a test extra) as a user would, on code that uses the public API: the examples, and a
+file whose revealed types and reported mistakes are what a user relies on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytest.importorskip("mypy", reason="mypy is a test extra: pip install -e '.[test]'")
+
+
+def _mypy(tmp_path: Path, *paths: Path) -> tuple[int, str]:
+    # --follow-imports=silent: mockcti's own modules are read for their types, not reported on (as for an
+    # installed package); the cache lives in tmp_path (a cold run, nothing left in the checkout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--ignore-missing-imports", "--no-error-summary",
+         "--hide-error-context", "--no-color-output", "--show-column-numbers", "--cache-dir", str(tmp_path / "cache"),
+         *map(str, paths)],
+        capture_output=True, text=True, cwd=REPO, timeout=240, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_the_examples_type_check_clean(tmp_path: Path) -> None:
+    examples = sorted((REPO / "examples").glob("*.py"))
+    assert len(examples) >= 3
+    rc, out = _mypy(tmp_path, *examples)
+    assert rc == 0, out
+
+
+USER_CODE = '''
+import dataclasses
+from mockcti.client import CTIClient
+from mockcti.wire import FrameBuffer
+from mockcti.wire.messages import AgentStateEvent, HoldCallReq
+
+async def desk(cti: CTIClient) -> None:
+    ev = await cti.next_event(timeout=1)
+    reveal_type(ev.extra_fields)
+    if isinstance(ev, AgentStateEvent):
+        reveal_type(ev.csqs)
+        reveal_type(ev.agent_id)
+        reveal_type(ev.agent_state)
+    reveal_type(FrameBuffer().feed(b""))
+    reveal_type(dataclasses.replace(HoldCallReq(invoke_id=1, call_id=2), invoke_id=3))
+
+def mistakes(ev: AgentStateEvent) -> None:
+    AgentStateEvent(agent_sate=3)
+    ev.agent_state = 3
+    ev.csqs[0].skill_group
+'''
+
+
+def test_a_users_code_sees_the_message_fields_and_its_mistakes_are_reported(tmp_path: Path) -> None:
+    user = tmp_path / "user_code.py"
+    user.write_text(textwrap.dedent(USER_CODE), encoding="utf-8")
+    rc, out = _mypy(tmp_path, user)
+    lines = {int(m.group(1)): m.group(2) for m in re.finditer(r"user_code\.py:(\d+):\d+: (.*)", out)}
+    src = USER_CODE.splitlines()
+
+    def at(code: str) -> str:
+        return lines.get(1 + next(i for i, s in enumerate(src) if code in s), "")
+
+    assert 'Revealed type is "tuple[tuple[int, bytes], ...]"' in at("ev.extra_fields"), out
+    assert 'Revealed type is "tuple[mockcti.wire.messages.CSQInfo, ...]"' in at("ev.csqs)"), out
+    assert 'Revealed type is "str | None"' in at("ev.agent_id"), out
+    assert 'Revealed type is "int"' in at("ev.agent_state)"), out
+    # without quick_type the buffer gives frames and frame errors, never an int
+    assert re.search(r'Revealed type is "list\[.*Frame\] \| mockcti\.wire\.errors\.FrameError\]"',
+                     at("FrameBuffer()")), out
+    assert 'Revealed type is "mockcti.wire.messages.HoldCallReq"' in at("dataclasses.replace"), out
+    assert 'Unexpected keyword argument "agent_sate"' in at("agent_sate"), out
+    assert "read-only" in at("ev.agent_state = 3"), out
+    assert '"CSQInfo" has no attribute "skill_group"' in at("skill_group"), out
+    assert rc == 1
