@@ -16,9 +16,15 @@ returns bytes, events and actions.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what a type checker sees of the lazy names below (they are not imported at runtime)
+    from mockcti.center import CenterConfig, ContactCenter, default_center
+    from mockcti.client import CTIClient, RequestFailed
+    from mockcti.journal import Journal
+    from mockcti.server import MockServer, ServerConfig
 
 _LAZY = {
     "MockServer": "mockcti.server",

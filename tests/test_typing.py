@@ -37,6 +37,7 @@ def test_the_examples_type_check_clean(tmp_path: Path) -> None:
 
 USER_CODE = '''
 import dataclasses
+from mockcti import MockServer, ServerConfig, default_center
 from mockcti.client import CTIClient
 from mockcti.wire import FrameBuffer
 from mockcti.wire.messages import AgentStateEvent, HoldCallReq
@@ -51,7 +52,13 @@ async def desk(cti: CTIClient) -> None:
     reveal_type(FrameBuffer().feed(b""))
     reveal_type(dataclasses.replace(HoldCallReq(invoke_id=1, call_id=2), invoke_id=3))
 
+async def serve() -> None:
+    server = await MockServer(config=ServerConfig(port=0)).start()
+    reveal_type(server)
+    reveal_type(default_center())
+
 def mistakes(ev: AgentStateEvent) -> None:
+    ServerConfig(prot=0)
     AgentStateEvent(agent_sate=3)
     ev.agent_state = 3
     ev.csqs[0].skill_group
@@ -77,6 +84,10 @@ def test_a_users_code_sees_the_message_fields_and_its_mistakes_are_reported(tmp_
                      at("FrameBuffer()")), out
     assert 'Revealed type is "mockcti.wire.messages.HoldCallReq"' in at("dataclasses.replace"), out
     assert 'Unexpected keyword argument "agent_sate"' in at("agent_sate"), out
+    # the package's lazily imported top-level names are typed (not Any)
+    assert 'Revealed type is "mockcti.server.MockServer"' in at("reveal_type(server)"), out
+    assert 'Revealed type is "mockcti.center.config.CenterConfig"' in at("default_center()"), out
+    assert 'Unexpected keyword argument "prot" for "ServerConfig"' in at("prot=0"), out
     assert "read-only" in at("ev.agent_state = 3"), out
     assert '"CSQInfo" has no attribute "skill_group"' in at("skill_group"), out
     assert rc == 1
