@@ -191,12 +191,29 @@ def main_server(cycles: int) -> None:
         loop.close()
 
 
+def _args(argv: list[str] | None = None):
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("cycles", nargs="?", type=int, default=1000, help="cycles to run (default 1000)")
+    p.add_argument("--server", action="store_true",
+                   help="bench/server.py's pipelined mix through MockServer's connection path (default: the hub)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--calls", action="store_true", help="count Python function calls per cycle (cProfile)")
+    how.add_argument("--time", action="store_true", help="best of five timed runs, in µs per cycle")
+    args = p.parse_args(argv)
+    if args.cycles < 1:
+        p.error(f"cycles must be at least 1, not {args.cycles}")
+    return args
+
+
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1000
-    if "--server" in sys.argv:
+    args = _args()
+    n = args.cycles
+    if args.server:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         main = main_server  # noqa: F811
-    if "--calls" in sys.argv:
+    if args.calls:
         import cProfile
         import pstats
 
@@ -209,7 +226,7 @@ if __name__ == "__main__":
         total = sum(v[1] for v in st.stats.values())  # type: ignore[attr-defined]
         print(f"{total / n:.0f} Python function calls per cycle")
         st.sort_stats("tottime").print_stats(35)
-    elif "--time" in sys.argv:
+    elif args.time:
         main(50)
         best = min((lambda t0: (main(n), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
         print(f"{best / n * 1e6:.1f} µs per cycle (best of 5 runs of {n})")

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "catalog": "mockcti.commands.catalog",
     "decode": "mockcti.commands.decode",
     "fuzz": "mockcti.commands.fuzz",
+    "bench": "mockcti.commands.bench",
 }
 
 
