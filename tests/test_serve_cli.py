@@ -368,3 +368,29 @@ def test_serve_help_lists_its_exit_codes(capsys):
     assert "\nexit codes (after Ctrl-C or SIGTERM" in out
     assert "\n  1  --strict: a violation or an internal error of the mock was recorded" in out
     assert "\n  2  bad usage or the server could not start" in out
+
+
+def test_json_stdout_is_json_lines_from_the_listening_line_on(tmp_path, monkeypatch, capsys):
+    """serve --json: stdout is one JSON object a line, the first the listening one (its address, profile,
+    versions, agents, loop); it was the plain "mockcti listening on ..." line, which broke a script reading
+    stdout as JSON lines on its first line. Load and report lines stay on stderr, for people."""
+    import asyncio
+
+    from mockcti.server import MockServer
+
+    async def served(self):  # a client comes and goes (a connect and a close on the trace), then it stops
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.close()
+        await writer.wait_closed()
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--json", "--loop", "asyncio", "--report", str(tmp_path / "rep"),
+                 "--load", "calls_per_s=1"]) == 0
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines()]
+    first = lines[0]
+    assert first["kind"] == "listening" and first["host"] == "127.0.0.1" and first["port"] > 0
+    assert (first["profile"], first["min_version"], first["max_version"], first["loop"]) == ("uccx", 10, 18, "asyncio")
+    assert first["agents"] == 4
+    assert all("kind" in line for line in lines)
+    assert "listening" not in out.err and "mockcti load summary:" in out.err

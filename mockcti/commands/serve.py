@@ -362,9 +362,8 @@ def run(args: argparse.Namespace) -> int:
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
                                                                  **patience))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
-        print(f"mockcti listening on {server.host}:{server.port} (profile {served.name}, versions "
-              f"{served.min_version}-{served.max_version}, {len(server.center.config.agents)} agents, "
-              f"{loop_name} loop)", flush=True)
+        print(listening_line(server.host, server.port, served, len(server.center.config.agents), loop_name,
+                             json_lines=args.json), flush=True)
         try:
             serving = True
             if not terminated:  # (no await between the flag and this test: a handler cannot run between)
@@ -404,6 +403,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"mockcti serve: {server.internal_errors} internal error(s) of the mock (--strict)", file=sys.stderr)
         status = status or 1
     return status
+
+
+def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: str, *, json_lines: bool) -> str:
+    """The first line ``serve`` prints on stdout, once it listens: ``mockcti listening on HOST:PORT (...)``;
+    with ``--json`` a JSON object as every other line of stdout is (``"kind": "listening"``, the address
+    and what is served), so a script reading stdout as JSON lines can read the port from it (the plain line
+    broke ``json.loads`` on the first line)."""
+    if json_lines:
+        from mockcti.journal import json_text
+
+        return json_text({"kind": "listening", "host": host, "port": port, "profile": profile.name,
+                          "min_version": profile.min_version, "max_version": profile.max_version,
+                          "agents": agents, "loop": loop_name})
+    return (f"mockcti listening on {host}:{port} (profile {profile.name}, versions {profile.min_version}-"
+            f"{profile.max_version}, {agents} agents, {loop_name} loop)")
 
 
 def event_loop(choice: str) -> tuple[str, Any]:
