@@ -369,9 +369,20 @@ class ReportDirLock:
     """A report directory claimed by one command (:func:`claim_report_dir`) until :meth:`release` or the
     process ends (the kernel drops the lock of a process that dies, so a killed run leaves none behind)."""
 
-    def __init__(self, directory: Path, fd: int | None) -> None:
+    def __init__(self, directory: Path, fd: int | None, unlocked: str | None = None) -> None:
         self.directory = directory
         self._fd = fd
+        #: why the directory is not locked (a platform without flock, a file system that cannot lock), else None
+        self.unlocked = unlocked
+
+    def warning(self, option: str = "--report") -> str | None:
+        """What to tell the user when the directory is not locked (one line, naming ``option`` and the
+        directory and why), else None: a run in parallel into it is then not refused, and the user must
+        know that (the lock was skipped without a word)."""
+        if self.unlocked is None:
+            return None
+        return (f"{option} {self.directory}: not locked ({self.unlocked}): a run started in parallel into this "
+                f"directory is not refused; give each parallel run its own {option} DIR")
 
     def release(self) -> None:
         """Remove the lock file (the reports are left alone), then unlock. A run that waited for this
@@ -392,8 +403,8 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
     one checkout, both writing ``mockcti-report/``, overwrote each other's summary.json and junit.xml
     silently (the junit.xml a CI server read could be the other job's). The second is refused: an OSError
     (errno EBUSY) whose strerror names the run that holds the directory and how to give each its own.
-    The lock is ``DIR/.mockcti.lock`` (flock; removed on release; where the platform has no flock, nothing
-    is locked), and
+    The lock is ``DIR/.mockcti.lock`` (flock; removed on release; where the platform has no flock or the
+    file system cannot lock, nothing is locked and :meth:`ReportDirLock.warning` says so), and
     says who holds it: the pid, ``command`` (what runs, ``mockcti run a.yaml``) and when it started."""
     import datetime
     import errno
@@ -402,8 +413,8 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
     d = make_report_dir(directory)
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - not a POSIX platform
-        return ReportDirLock(d, None)
+    except ImportError:  # not a POSIX platform (Windows): written unlocked, and the user is told
+        return ReportDirLock(d, None, "this platform has no flock: the fcntl module is missing")
     path = d / LOCK_FILE
     for _ in range(100):  # (each turn another run removed the file between our open and our lock: bounded)
         try:
@@ -416,7 +427,7 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 # a file system that cannot lock (ENOLCK on some NFS): the run goes on, unlocked, as before
                 os.close(fd)
-                return ReportDirLock(d, None)
+                return ReportDirLock(d, None, f"the file system cannot lock {path}: {exc.strerror or exc}")
             try:
                 holder = os.read(fd, 1024).decode("utf-8", "replace").strip() or "another mockcti process"
             except OSError:
@@ -492,6 +503,11 @@ class _ReportFeature:
             self._lock = claim_report_dir(self.directory, "mockcti serve")
         except OSError as exc:
             raise OSError(exc.errno, f"--report {self.directory}: {exc.strerror}") from exc
+        warning = self._lock.warning()
+        if warning is not None:
+            import sys
+
+            print(f"mockcti serve: warning: {warning}", file=sys.stderr, flush=True)
         journal = self.directory / "journal.jsonl"
         try:
             self._stream = open(journal, "w", encoding="utf-8")

@@ -537,4 +537,24 @@ def test_a_report_directory_on_a_file_system_that_cannot_lock_is_written_unlocke
     monkeypatch.setattr(fcntl, "flock", no_locks)
     claim = claim_report_dir(tmp_path / "nfs", "mockcti run a.yaml")
     assert claim.directory == tmp_path / "nfs" and claim.directory.is_dir()
+    assert claim.warning() == (f"--report {tmp_path / 'nfs'}: not locked (the file system cannot lock "
+                               f"{tmp_path / 'nfs' / '.mockcti.lock'}: No locks available): a run started in "
+                               f"parallel into this directory is not refused; give each parallel run its own "
+                               f"--report DIR")
     claim.release()
+    assert held.warning() is None
+
+
+def test_without_fcntl_the_cli_runs_unlocked_and_says_so(tmp_path):
+    """On a platform with no fcntl (Windows) the CLI imports and `mockcti run` writes its report, unlocked,
+    and says so on stderr (the lock was skipped without a word: two parallel runs then overwrote each
+    other's reports with nothing to tell why). Simulated: fcntl made unimportable in a subprocess."""
+    (tmp_path / "sc.yaml").write_text("name: tiny\nexpect:\n  - {message: OPEN_REQ, min: 0}\n")
+    code = ("import sys; sys.modules['fcntl'] = None\n"
+            "from mockcti.cli import main\n"
+            "sys.exit(main(['run', 'sc.yaml', '--timeout', '0.2', '--report', 'rep']))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert ("mockcti run: warning: --report rep: not locked (this platform has no flock: the fcntl module is "
+            "missing): a run started in parallel into this directory is not refused") in done.stderr
+    assert (tmp_path / "rep" / "summary.json").is_file() and (tmp_path / "rep" / "junit.xml").is_file()

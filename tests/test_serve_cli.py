@@ -394,3 +394,21 @@ def test_json_stdout_is_json_lines_from_the_listening_line_on(tmp_path, monkeypa
     assert first["agents"] == 4
     assert all("kind" in line for line in lines)
     assert "listening" not in out.err and "mockcti load summary:" in out.err
+
+
+def test_a_report_directory_left_unlocked_is_said_on_stderr(tmp_path, monkeypatch, capsys):
+    """serve --report on a platform with no flock (fcntl missing: Windows) serves and writes the report
+    unlocked, and says so (it skipped the lock without a word)."""
+    from mockcti.server import MockServer
+
+    async def served(self):
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    rep = tmp_path / "rep"
+    assert main(["serve", "--port", "0", "--quiet", "--loop", "asyncio", "--report", str(rep)]) == 0
+    err = capsys.readouterr().err
+    assert (f"mockcti serve: warning: --report {rep}: not locked (this platform has no flock: the fcntl module "
+            f"is missing)") in err
+    assert (rep / "summary.json").is_file()

@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a file of that name, no permission, another run writing it ...
         print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    warning = report_lock.warning()
+    if warning is not None:
+        print(f"mockcti run: warning: {warning}", file=sys.stderr, flush=True)
     try:
         return _run(args, scenarios, profiles, report_lock.directory)
     finally:
