@@ -350,6 +350,12 @@ class Journal:
         return [e for e in self._entries
                 if (kind is None or e.kind == kind) and (session is None or e.session == session)]
 
+    def has_session(self, session: int) -> bool:
+        """Whether anything of ``session`` was recorded (its record is in :attr:`sessions`, or folded into
+        :attr:`sessions_folded`): a session that never connected has nothing to assert about."""
+        session = session_id(session)
+        return session in self.sessions or 0 < session <= self._folded_upto
+
     def violations(self, session: int | None = None) -> list[Entry]:
         return self.entries(kind="violation", session=session)
 

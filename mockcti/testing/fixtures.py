@@ -316,6 +316,24 @@ class ServerHelpers:
                 raise ValueError(f"unknown journal entry kind {kind!r}; known: {sorted(ENTRY_KINDS)}")
         return self.call(lambda hub, now: hub.journal.entries(kind=kind, session=session))
 
+    def _session_unknown(self, session: int | None) -> str | None:
+        """None when ``session`` is None or the journal has recorded it; else why an assertion about it
+        cannot hold, naming the sessions there are: a typo (``session=99``) made assert_no_violations and a
+        ``count=0`` pass for a session that never existed."""
+        if session is None:
+            return None
+        from mockcti.journal import session_id
+
+        session = session_id(session)
+        known = self.call(lambda hub, now: None if hub.journal.has_session(session) else sorted(hub.journal.sessions))
+        if known is None:
+            return None
+        if not known:
+            return f"session {session} never connected: no session has connected yet"
+        listed = ", ".join(map(str, known)) if len(known) <= 10 else \
+            f"{', '.join(map(str, known[:5]))} ... {', '.join(map(str, known[-3:]))} ({len(known)} in all)"
+        return f"session {session} never connected: the sessions so far are {listed}"
+
     def received(self, message_type: MessageType | str | int | None = None, *,
                  session: int | None = None) -> list[dict[str, Any]]:
         """Messages the server received from clients (journal dicts: type, fields, names)."""
@@ -371,7 +389,8 @@ class ServerHelpers:
         matching = [e for e in same_type
                     if all(_field_matches(e.data["message"], k, v) for k, v in field_equals.items())]
         ok = len(matching) >= 1 if count is None else len(matching) == count
-        if ok:
+        unknown = self._session_unknown(session) if not everything else None
+        if ok and unknown is None:
             return [e.data["message"] for e in matching]
         want = name
         if field_equals:
@@ -381,6 +400,8 @@ class ServerHelpers:
         if direction == "out":
             where = where.replace("from", "to")
         lines = [f"expected the server to have {verb} {want} {how} {where}; found {len(matching)} matching"]
+        if unknown is not None:
+            lines.append(unknown)
         if same_type and field_equals and len(matching) != len(same_type):
             lines.append(f"{len(same_type)} {name} {verb} with other field values:")
             for e in same_type[:_MAX_LISTED]:
@@ -403,6 +424,9 @@ class ServerHelpers:
         found = [e for e in self.events("violation", session=session)
                  if wanted is None or e.data.get("rule") in wanted]
         if not found:
+            unknown = self._session_unknown(session)
+            if unknown is not None:  # (it passed: no violation of a session that does not exist)
+                raise AssertionError(f"assert_no_violations(session={session}) checks nothing: {unknown}")
             return
         which = "" if wanted is None else f" of rule(s) {', '.join(sorted(wanted))}"
         lines = [f"{len(found)} violation(s){which} by the client(s):"]

@@ -196,7 +196,10 @@ def test_assert_no_violations_lists_rule_and_detail(server: ThreadedServer) -> N
     with pytest.raises(AssertionError, match=r"^1 violation\(s\) of rule\(s\) PROTO-NO-CLOSE"):
         server.assert_no_violations(rules=["PROTO-NO-CLOSE"])
     server.assert_no_violations(rules="PROTO-UNKNOWN-CALL")
-    server.assert_no_violations(session=3)
+    with pytest.raises(AssertionError, match=r"^assert_no_violations\(session=3\) checks nothing: session 3 never "
+                                             r"connected: the sessions so far are 1, 2$"):
+        server.assert_no_violations(session=3)  # (it passed: a typo in a session number made a test vacuous)
+    server.assert_no_violations(session=2, rules="PROTO-OPEN-FIRST")
     summary = server.report()
     assert summary["counts"]["violations"] == 2 and not summary["passed"]
 
@@ -387,3 +390,38 @@ def test_requests_refused_for_their_moment_are_still_received(server: ThreadedSe
     rules = [e.data["rule"] for e in server.events("violation")]
     assert rules[:2] == ["PROTO-OPEN-FIRST", "PROTO-OPEN-TWICE"]
     assert [e.data.get("request") for e in server.events("violation")][:2] == ["HEARTBEAT_REQ", "OPEN_REQ"]
+
+
+def test_an_assertion_about_a_session_that_never_connected_fails_naming_the_sessions(server: ThreadedServer) -> None:
+    """assert_no_violations(session=99) and assert_received(..., count=0, session=99) passed for a session
+    that never existed (a typo made the test vacuous); they fail, naming the sessions there are. Waiting
+    for a session that has not connected yet still works: wait_received retries until it has."""
+    with pytest.raises(AssertionError, match=r"checks nothing: session 1 never connected: no session has "
+                                             r"connected yet$"):
+        server.assert_no_violations(session=1)
+    with socket.create_connection((server.host, server.port), timeout=5) as s:  # heartbeat before OPEN_REQ
+        s.sendall(encode(HeartbeatReq(invoke_id=9), Dialect.uccx(18)))
+        server.wait_received("HEARTBEAT_REQ", session=1)
+    with pytest.raises(AssertionError, match=r"session 99 never connected: the sessions so far are 1$"):
+        server.assert_no_violations(session=99, rules="PROTO-OPEN-FIRST")
+    with pytest.raises(AssertionError) as exc:
+        server.assert_received("OPEN_REQ", count=0, session=99)
+    assert str(exc.value).splitlines()[:2] == [
+        "expected the server to have received OPEN_REQ exactly 0 time(s) from session 99; found 0 matching",
+        "session 99 never connected: the sessions so far are 1"]
+    with pytest.raises(AssertionError, match=r"\nsession 7 never connected: the sessions so far are 1\n"):
+        server.wait_received("HEARTBEAT_REQ", session=7, timeout=0.05)
+    server.assert_received("OPEN_REQ", count=0, session=1)  # a session that exists: as before
+    server.assert_sent("FAILURE_CONF", count=1, session=1)
+
+    def later() -> None:  # a second session connects while wait_received waits for it
+        with socket.create_connection((server.host, server.port), timeout=5) as s2:
+            s2.sendall(encode(HeartbeatReq(invoke_id=3), Dialect.uccx(18)))
+            s2.recv(4096)
+
+    t = threading.Thread(target=later)
+    t.start()
+    try:
+        server.wait_received("HEARTBEAT_REQ", session=2, timeout=30)
+    finally:
+        t.join(30)
