@@ -21,6 +21,7 @@ EPILOG = """exit codes:
   1  an expectation unmet or a violation recorded
   2  a scenario file is invalid, bad usage, the server could not listen (--host/--port),
      the report directory is in use by a run in parallel, or a report file could not be written
+     (or an earlier run's journal in it could not be removed)
   3  the client under test could not start or exited non-zero
   130/143  interrupted by SIGINT/SIGTERM (the client is stopped, the report written)
 when several apply: 130/143, then 2, then 1, then 3 (a client that could not start at all is 3
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
     from mockcti.report import junit_xml, write_report_file
     from mockcti.runner import CannotListen, print_run, run_scenario
 
-    unwritten: list[str] = []  # report files that could not be written (a full disk …): exit 2
+    unwritten: list[str] = []  # report files that could not be written (a full disk …) or removed: exit 2
     earlier = _earlier_journals(report_dir)
 
     def cannot_write(path: Path, exc: OSError) -> None:
@@ -220,9 +221,11 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
             (report_dir / name).unlink()
         except FileNotFoundError:
             pass
-        except OSError as exc:
+        except OSError as exc:  # it stays beside this run's reports as if current: the report is not right (exit 2)
+            unwritten.append(str(report_dir / name))
             print(f"mockcti run: --report {args.report}: cannot remove {report_dir / name}, the journal of an "
-                  f"earlier run: {exc.strerror or exc}", file=sys.stderr, flush=True)
+                  f"earlier run this one did not run (it would read as this run's): {exc.strerror or exc}",
+                  file=sys.stderr, flush=True)
     if args.json:
         print(json_text(combined, indent=2))
     skipped = len(scenarios) - len(runs)

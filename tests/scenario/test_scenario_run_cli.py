@@ -857,3 +857,22 @@ def test_a_later_run_into_the_report_directory_removes_the_earlier_runs_journals
     assert {p.name for p in report.glob("*.jsonl")} == {"cli-demo.jsonl", "notes.jsonl"}
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     assert [sc["journal"] for sc in summary["scenarios"]] == ["cli-demo.jsonl"]
+
+
+def test_an_earlier_runs_journal_that_cannot_be_removed_is_named_and_exits_2(files):
+    """The journal of an earlier run that cannot be removed (here a directory of its name; a file without
+    permission alike) stays beside the new reports as if it were this run's: one line names it and why, the
+    other reports are written, and the run exits 2 as for a report file that cannot be written (it exited 0,
+    the stale journal in the CI artifacts)."""
+    (files / "other.yaml").write_text(SCENARIO.replace("name: cli-demo", "name: other-demo"))
+    report = files / "report"
+    assert mockcti_run(files, str(files / "demo.yaml"), str(files / "other.yaml"), client="1001 0").returncode == 0
+    (report / "other-demo.jsonl").unlink()
+    (report / "other-demo.jsonl").mkdir()
+    (report / "other-demo.jsonl" / "x").write_text("")
+    r = mockcti_run(files, str(files / "demo.yaml"), client="1001 0")
+    assert r.returncode == 2, r.stderr
+    assert (f"mockcti run: --report {report}: cannot remove {report / 'other-demo.jsonl'}, the journal of an "
+            f"earlier run this one did not run (it would read as this run's): Is a directory\n") in r.stderr
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    assert summary["passed"] and [sc["journal"] for sc in summary["scenarios"]] == ["cli-demo.jsonl"]
