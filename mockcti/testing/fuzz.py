@@ -417,7 +417,10 @@ class FuzzResult:
                    ["no failing case: the client fails with no case sent to it"])]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
-        if self.replay_command:
+        elif self.failure.case.items:  # (`mockcti fuzz --save ''`): there is no file to --replay
+            lines.append("not saved (no save file was given): there is nothing to --replay; repeating the search "
+                         "finds it again")
+        if self.replay_command and self.replay_command != self.search_command:  # (the same: not a replay)
             lines.append(f"replay it:  {self.replay_command}")
         if self.search_command:
             lines.append(f"repeat the search:  {self.search_command}")

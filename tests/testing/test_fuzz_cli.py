@@ -209,6 +209,23 @@ def test_flows_option_finds_a_client_that_dies_on_a_transfer_and_the_search_comm
     assert main(["fuzz", "--client-cmd", crashing, "--replay", str(save), "--window", "0.3"]) == 1
 
 
+def test_save_empty_saves_nothing_and_says_so_rather_than_print_a_replay_that_is_the_search(client_script,
+                                                                                            tmp_path, monkeypatch,
+                                                                                            capsys):
+    """--save '' saves nothing (as --help says): it printed "replay it:" with the search command itself, no
+    --replay in it, beside "repeat the search:" with the same text, and no word that nothing was saved."""
+    monkeypatch.chdir(tmp_path)
+    crashing = f"{client_script} --bug crash-on-transfer"
+    args = ["fuzz", "--client-cmd", crashing, "--seed", "3", "--no-malformed", "--save", "", "--flows", "transfer",
+            *FAST]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "\nnot saved (no save file was given): there is nothing to --replay; repeating the search finds it " \
+           "again\n" in err
+    assert "replay it:" not in err and "saved to" not in err and "\nrepeat the search:  mockcti fuzz " in err
+    assert list(tmp_path.glob("*.json")) == []
+
+
 def test_list_flows_and_a_bad_flow(capsys):
     assert main(["fuzz", "--list-flows"]) == 0
     out = capsys.readouterr().out
