@@ -188,7 +188,11 @@ def run(args: argparse.Namespace) -> int:
         from mockcti.report import make_report_dir
 
         save = Path(args.save)
-        if save.is_dir():
+        try:
+            is_dir = save.is_dir()
+        except OSError as exc:  # a name too long, a loop of links ... (a traceback, exit 1, before)
+            return _usage(f"--save {args.save}: {exc.strerror or exc}")
+        if is_dir:
             return _usage(f"--save {args.save}: a directory, not a file (give the file the case is written to)")
         try:  # its directory is made as `mockcti run --report DIR` makes its own (it refused a missing one)
             parent = make_report_dir(save.resolve().parent)
@@ -264,6 +268,6 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                    "case": result.failure.case.to_dict()},
                "late": result.late, "restart_error": result.restart_error,
                "replay_command": result.replay_command, "search_command": result.search_command,
-               "saved_to": result.saved_to}
+               "saved_to": result.saved_to, "save_error": result.save_error}
         print(json.dumps(out, indent=2))
     return result.exit_code

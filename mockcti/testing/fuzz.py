@@ -378,6 +378,8 @@ class FuzzResult:
     replay_command: str | None = None
     search_command: str | None = None
     saved_to: str | None = None
+    #: why the failing case could not be written to ``save`` (it is then in the result only), else None
+    save_error: str | None = None
     budget_exhausted: bool = False
     failures_seen: int = 0
     #: what the client printed in the run that failed (the reported case's), else in its last run (a client
@@ -417,9 +419,9 @@ class FuzzResult:
                    ["no failing case: the client fails with no case sent to it"])]
         if self.saved_to:
             lines.append(f"saved to {self.saved_to}")
-        elif self.failure.case.items:  # (`mockcti fuzz --save ''`): there is no file to --replay
-            lines.append("not saved (no save file was given): there is nothing to --replay; repeating the search "
-                         "finds it again")
+        elif self.failure.case.items:  # (`mockcti fuzz --save ''`, or it could not be written): no file to --replay
+            why = self.save_error or "no save file was given"
+            lines.append(f"not saved ({why}): there is nothing to --replay; repeating the search finds it again")
         if self.replay_command and self.replay_command != self.search_command:  # (the same: not a replay)
             lines.append(f"replay it:  {self.replay_command}")
         if self.search_command:
@@ -1316,8 +1318,12 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             result.client_output = outcome.output
             if save is not None and case.items:  # (a client failing with no case sent: nothing to replay)
                 extra = {"late": result.late} if result.late else {}
-                case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
-                result.saved_to = str(save)
+                try:
+                    case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
+                    result.saved_to = str(save)
+                except OSError as exc:  # a full disk …: the failure found is still the result (it was lost to
+                    # an OSError out of here, which `mockcti fuzz` reported as "cannot run (--host …)", exit 2)
+                    result.save_error = f"cannot write {save}: {exc.strerror or exc}"
             if client_cmd is not None:
                 # what decides a case's verdict: the server, how long a case is watched and what the client
                 # is given to start and to reconnect; the search and the replay of its case both need it
@@ -1352,7 +1358,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if view != "agent":
                     parts += ["--view", view]
                 result.search_command = _command(client_cmd, parts + watch)
-                if save is not None and case.items:
+                if result.saved_to is not None:
                     result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *watch])
                 else:
                     result.replay_command = result.search_command

@@ -184,6 +184,35 @@ def test_a_server_that_cannot_listen_or_a_save_path_that_cannot_be_written_is_a_
     assert main(["fuzz", "--client-cmd", "true", "--save", str(tmp_path), "--time", "3"]) == 2
     assert capsys.readouterr().err == (f"mockcti fuzz: --save {tmp_path}: a directory, not a file (give the file "
                                        f"the case is written to)\n")
+    long = tmp_path / ("f" * 300 + ".json")  # (is_dir() raised: a traceback, exit 1)
+    assert main(["fuzz", "--client-cmd", "true", "--save", str(long), "--time", "3"]) == 2
+    assert capsys.readouterr().err == f"mockcti fuzz: --save {long}: File name too long\n"
+
+
+def test_a_failing_case_that_cannot_be_saved_is_still_the_result(client_script, tmp_path, monkeypatch, capsys):
+    """The case file written once the search ends (a full disk): the OSError left fuzz_client and mockcti fuzz
+    said "cannot run (--host 127.0.0.1, --port 0): ..." with exit 2, the failure found lost. Now the failure
+    is the result (exit 1), and the result says why it was not saved."""
+    import errno
+
+    from mockcti.testing.fuzz import FuzzCase
+
+    def full(self, path, **extra):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FuzzCase, "save", full)
+    save = tmp_path / "f.json"
+    crashing = f"{client_script} --bug crash-on-transfer"
+    assert main(["fuzz", "--client-cmd", crashing, "--seed", "3", "--no-malformed", "--save", str(save), "--flows",
+                 "transfer", "--json", *FAST]) == 1
+    out, err = capsys.readouterr()
+    assert (f"\nnot saved (cannot write {save}: No space left on device): there is nothing to --replay; repeating "
+            f"the search finds it again\n") in err
+    assert "cannot run" not in err and "replay it:" not in err and "CALL_TRANSFERRED_EVENT" in err
+    data = json.loads(out)
+    assert data["exit_code"] == 1 and data["saved_to"] is None
+    assert data["save_error"] == f"cannot write {save}: No space left on device"
+    assert data["failure"]["case"]["items"]
 
 
 def test_repeat_without_replay_is_bad_usage_not_ignored(capsys):
