@@ -166,7 +166,7 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
             driver.cancel()
         exited = proc is not None and proc.returncode is not None
         if proc is not None:
-            _signal_group(proc, signal.SIGTERM)  # the client and anything it left behind
+            signal_group(proc, signal.SIGTERM)  # the client and anything it left behind
         if driver is not None:
             try:
                 await driver
@@ -180,10 +180,10 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
                 try:
                     await asyncio.wait_for(proc.wait(), 5)
                 except asyncio.TimeoutError:
-                    _signal_group(proc, signal.SIGKILL)
+                    signal_group(proc, kill_signal(), kill=True)
                     await proc.wait()
             else:
-                _signal_group(proc, signal.SIGKILL)
+                signal_group(proc, kill_signal(), kill=True)
             run.client_exit = proc.returncode if run.end_reason.startswith("client exited") else (
                 proc.returncode if proc.returncode and proc.returncode > 0 else 0)
             if reader is not None:
@@ -218,14 +218,22 @@ def _print_expectations(expectations: Any, stream: Any = None) -> None:
             print(f"       near miss: {e.near_miss}", file=stream)
 
 
-def _signal_group(proc: Any, sig: int) -> None:
-    """Send ``sig`` to the client's process group (POSIX: it was started in a session of its own),
-    else to the process; a group already gone is fine."""
+def kill_signal() -> int:
+    """SIGKILL, or SIGTERM where the platform has no SIGKILL (Windows: :func:`signal_group` then kills the
+    process, as ``Popen.kill`` does there; a reference to ``signal.SIGKILL`` was an AttributeError)."""
+    return getattr(signal, "SIGKILL", signal.SIGTERM)
+
+
+def signal_group(proc: Any, sig: int, *, kill: bool = False) -> None:
+    """Send ``sig`` to the client's process group (POSIX: it was started in a session of its own), else
+    (no ``os.killpg``: Windows) terminate the process, or kill it when ``kill``; a group or process already
+    gone is fine. For ``mockcti run`` and ``mockcti fuzz`` (``proc``: an asyncio or a subprocess Popen)."""
     try:
-        if os.name == "posix":
-            os.killpg(proc.pid, sig)
-        elif proc.returncode is None:
-            proc.terminate() if sig == signal.SIGTERM else proc.kill()
+        killpg = getattr(os, "killpg", None)
+        if os.name == "posix" and killpg is not None:
+            killpg(proc.pid, sig)
+        elif (proc.returncode if isinstance(proc, asyncio.subprocess.Process) else proc.poll()) is None:
+            proc.kill() if kill else proc.terminate()
     except (ProcessLookupError, PermissionError):
         pass
 

@@ -559,9 +559,11 @@ class _SubprocessClient:
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)  # the group we created for it (start_new_session)
+        from mockcti.runner import kill_signal, signal_group
+
+        for sig, kill, wait in ((signal.SIGTERM, False, timeout), (kill_signal(), True, timeout)):
+            # the group we created for it (start_new_session); the process alone where there are no groups
+            signal_group(proc, sig, kill=kill)
             try:
                 proc.wait(wait)
                 return

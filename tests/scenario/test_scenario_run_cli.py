@@ -876,3 +876,29 @@ def test_an_earlier_runs_journal_that_cannot_be_removed_is_named_and_exits_2(fil
             f"earlier run this one did not run (it would read as this run's): Is a directory\n") in r.stderr
     summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     assert summary["passed"] and [sc["journal"] for sc in summary["scenarios"]] == ["cli-demo.jsonl"]
+
+
+def test_without_sigkill_and_killpg_run_and_fuzz_stop_their_clients(tmp_path, monkeypatch, capsys):
+    """Where the platform has neither SIGKILL nor process groups (Windows), `mockcti run` stops its client
+    with the process's own terminate/kill: a reference to signal.SIGKILL was an AttributeError after every
+    client that exited on its own (a traceback and no report). The fuzzer's client is stopped the same way."""
+    import signal as signal_module
+
+    from mockcti.cli import main
+    from mockcti.testing.fuzz import _SubprocessClient
+
+    monkeypatch.delattr(signal_module, "SIGKILL")
+    monkeypatch.delattr(os, "killpg")
+    (tmp_path / "s.yaml").write_text("name: quick\nexpect:\n  - {message: OPEN_REQ, min: 0}\n")
+    client = shlex.join([sys.executable, "-c", "pass"])
+    report = tmp_path / "rep"
+    assert main(["run", str(tmp_path / "s.yaml"), "--client-cmd", client, "--timeout", "20",
+                 "--report", str(report)]) == 0, capsys.readouterr().err
+    assert json.loads((report / "summary.json").read_text(encoding="utf-8"))["passed"]
+    fuzzed = _SubprocessClient(shlex.join([sys.executable, "-c", "import time; time.sleep(60)"]), "127.0.0.1", 1)
+    try:
+        fuzzed.start()
+        fuzzed.stop()
+        assert fuzzed.proc.poll() is not None
+    finally:
+        fuzzed.close()
