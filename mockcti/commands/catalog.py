@@ -30,7 +30,17 @@ _INT_RE = re.compile(r"^[+-]?(?:0[xX][0-9a-fA-F]+|\d+)$")
 _CODE_MIN, _CODE_MAX = -(1 << 31), (1 << 32) - 1
 
 
+EPILOG = """exit codes:
+  0  found (or the sources, or a --source, listed)
+  1  nothing matched (the reason on stderr); also a code the --source given does not have,
+     shown as the entry synthesized for it
+  2  bad usage: a code and --search together, an unknown --source, a number that cannot
+     be a code (codes are 32-bit)"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "query",
         nargs="?",

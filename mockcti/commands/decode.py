@@ -16,7 +16,18 @@ MAX_HEX_CHARS = 32 * 1024 * 1024
 MAX_DUMP_BYTES = 4 * 1024 * 1024
 
 
+EPILOG = """exit codes:
+  0  every frame decoded
+  1  a frame does not decode, or the input ends in the middle of one (its byte offset and
+     the reason on stderr)
+  2  bad usage: a version the profile does not have, text that is not hex, a damaged dump,
+     no bytes at all, hex arguments together with --file or -, a --file that is not a
+     regular file, a bad --message-id or --field-tag"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("hex", nargs="*",
                    help="hex bytes of one or more concatenated frames; '-' reads hex from stdin. Plain hex "
                         "(spaces, newlines, commas, colons and '0x' prefixes are ignored) or the output of "

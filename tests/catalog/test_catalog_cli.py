@@ -207,3 +207,14 @@ def test_an_ascii_stdout_gets_escapes_not_a_traceback(monkeypatch: pytest.Monkey
     escaped = '["\U0001f4de \u5f20"]'.encode("ascii", "mockcti-json-escape")
     assert escaped == b'["\\ud83d\\udcde \\u5f20"]' and json.loads(escaped) == ["\U0001f4de \u5f20"]
     assert "a\udcff".encode("ascii", "mockcti-json-escape") == b"a\xff"  # surrogateescape's byte, kept
+
+
+def test_help_lists_the_exit_codes_a_ci_script_reads(capsys):
+    """run, serve, validate and fuzz list their exit codes under --help; catalog did not (1 for nothing
+    matched, 2 for bad usage: a script branching on the status had only the README)."""
+    with pytest.raises(SystemExit):
+        main(["catalog", "--help"])
+    out = capsys.readouterr().out
+    assert "\nexit codes:\n  0  found" in out and "\n  1  nothing matched" in out and "\n  2  bad usage" in out
+    assert main(["catalog", "NO_SUCH_CODE_NAME"]) == 1
+    assert main(["catalog", "1", "--search", "hold"]) == 2

@@ -523,3 +523,14 @@ def test_ucce_names_a_system_events_status_and_id_as_icm_does(capsys):
     assert main(["decode", SYSTEM_EVENTS]) == 0  # uccx: UCCX's names
     out = capsys.readouterr().out.splitlines()
     assert " ccx_status=UNKNOWN(6) " in out[0] and " system_event_id=SYS_CCX_ONLINE " in out[1]
+
+
+def test_help_lists_the_exit_codes_a_ci_script_reads(capsys):
+    """decode's --help did not say its exit codes (1: a frame does not decode, 2: bad usage), as run, serve,
+    validate and fuzz do."""
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    out = capsys.readouterr().out
+    assert "\nexit codes:\n  0  every frame decoded\n  1  a frame does not decode" in out
+    assert "\n  2  bad usage" in out
+    assert main(["decode", "0000"]) == 1 and main(["decode", "zz"]) == 2
