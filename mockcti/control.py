@@ -1342,6 +1342,11 @@ class _ControlFeature:
                                      f"{exc.strerror or exc}") from exc
         print(f"mockcti control API on {self.control.url}", file=sys.stderr, flush=True)
 
+    def listening(self, server: Any, args: Any) -> dict[str, Any]:
+        """``serve --json``'s listening line names the API's URL (its port, with --control-port 0, was only
+        in the text line above, on stderr)."""
+        return {"control_url": self.control.url} if self.control is not None else {}
+
     async def stop(self, server: Any, args: Any) -> None:
         if self.control is not None:
             await self.control.stop()

@@ -385,11 +385,14 @@ def test_json_stdout_is_json_lines_from_the_listening_line_on(tmp_path, monkeypa
 
     monkeypatch.setattr(MockServer, "serve_forever", served)
     assert main(["serve", "--port", "0", "--json", "--loop", "asyncio", "--report", str(tmp_path / "rep"),
-                 "--load", "calls_per_s=1"]) == 0
+                 "--load", "calls_per_s=1", "--control-port", "0"]) == 0
     out = capsys.readouterr()
     lines = [json.loads(line) for line in out.out.splitlines()]
     first = lines[0]
     assert first["kind"] == "listening" and first["host"] == "127.0.0.1" and first["port"] > 0
+    # --control-port 0: the port chosen was only on stderr, in text
+    assert first["control_url"].startswith("http://127.0.0.1:") and first["control_url"] in out.err
+    assert not first["control_url"].endswith(":0")
     assert (first["profile"], first["min_version"], first["max_version"], first["loop"]) == ("uccx", 10, 18, "asyncio")
     assert first["agents"] == 4
     assert all("kind" in line for line in lines)

@@ -362,8 +362,13 @@ def run(args: argparse.Namespace) -> int:
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
                                                                  **patience))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
+        extra: dict = {}  # what a feature adds to the --json listening line (the control API's URL)
+        for f in features:
+            listening = getattr(f, "listening", None)
+            if listening is not None:
+                extra.update(listening(server, args))
         print(listening_line(server.host, server.port, served, len(server.center.config.agents), loop_name,
-                             json_lines=args.json), flush=True)
+                             json_lines=args.json, extra=extra), flush=True)
         try:
             serving = True
             if not terminated:  # (no await between the flag and this test: a handler cannot run between)
@@ -405,17 +410,18 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: str, *, json_lines: bool) -> str:
+def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: str, *, json_lines: bool,
+                   extra: dict | None = None) -> str:
     """The first line ``serve`` prints on stdout, once it listens: ``mockcti listening on HOST:PORT (...)``;
     with ``--json`` a JSON object as every other line of stdout is (``"kind": "listening"``, the address
-    and what is served), so a script reading stdout as JSON lines can read the port from it (the plain line
-    broke ``json.loads`` on the first line)."""
+    and what is served, and ``extra``: what the features add, ``control_url``), so a script reading stdout
+    as JSON lines can read the ports from it (the plain line broke ``json.loads`` on the first line)."""
     if json_lines:
         from mockcti.journal import json_text
 
         return json_text({"kind": "listening", "host": host, "port": port, "profile": profile.name,
                           "min_version": profile.min_version, "max_version": profile.max_version,
-                          "agents": agents, "loop": loop_name})
+                          "agents": agents, "loop": loop_name, **(extra or {})})
     return (f"mockcti listening on {host}:{port} (profile {profile.name}, versions {profile.min_version}-"
             f"{profile.max_version}, {agents} agents, {loop_name} loop)")
 
@@ -439,7 +445,8 @@ def _features(args: argparse.Namespace) -> list:
     ``prepare(server, args)``: called before the event loop runs and the server listens (to replace
     the center, say: once a client is connected, or the control API has recorded the center that
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
-    ``start`` runs once it listens, in the order below; optionally ``halt(server, args)`` (no await)
+    ``start`` runs once it listens, in the order below; optionally ``listening(server, args)``, once every
+    feature has started: a dict of keys for the ``--json`` listening line; optionally ``halt(server, args)`` (no await)
     when the run ends, before the server's shutdown, and ``stop`` after it."""
     import importlib
 
