@@ -547,5 +547,16 @@ class _ReportFeature:
         return 2 if self.errors else status
 
 
+#: what ``--report ''`` (an unset CI variable: ``--report "$REPORT_DIR"``) is told, by run and serve alike
+EMPTY_REPORT_DIR = ("--report is empty: give the directory the reports are written to (an unset variable in "
+                    "--report \"$DIR\"?)")
+
+
 def serve_feature(args) -> _ReportFeature | None:
-    return _ReportFeature(args.report) if getattr(args, "report", None) else None
+    report = getattr(args, "report", None)
+    if report == "":  # it served with no report at all, silently (--strict's verdict then had no report behind it)
+        import sys
+
+        print(f"mockcti serve: {EMPTY_REPORT_DIR}; leave the option out for no report", file=sys.stderr)
+        raise SystemExit(2)
+    return _ReportFeature(report) if report else None

@@ -35,6 +35,8 @@ from processes import reap  # tests/support
     (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState"], "expected MESSAGE.Field=TAG"),
     (["--field-tag", "SNAPSHOT_DEVICE_CONF.State=75"], "SNAPSHOT_DEVICE_CONF has no floating field 'State'"),
     (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=56"], "tag 56 is CallConnectionCallID's"),
+    # (an unset variable, --report "$DIR": it served with no report at all, silently)
+    (["--report", ""], "mockcti serve: --report is empty: give the directory the reports are written to"),
 ])
 def test_bad_values_are_usage_errors(args, text, capsys):
     argv = ["serve", *args] if args[0] == "--port" else ["serve", "--port", "0", *args]

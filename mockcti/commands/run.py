@@ -86,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
     if not (0 < args.timeout < float("inf")):  # (nan compares false both ways)
         print("mockcti run: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
+    if not args.report:  # it wrote the reports into the working directory (a checkout's root), and removed
+        # the journals an earlier summary.json there named
+        from mockcti.report import EMPTY_REPORT_DIR
+
+        print(f"mockcti run: {EMPTY_REPORT_DIR}; without the option they go to mockcti-report/", file=sys.stderr)
+        return 2
     try:
         # locked until this run ends: a second run in parallel writing the same directory is refused
         report_lock = claim_report_dir(args.report, "mockcti run " + " ".join(args.scenarios))

@@ -902,3 +902,17 @@ def test_without_sigkill_and_killpg_run_and_fuzz_stop_their_clients(tmp_path, mo
         assert fuzzed.proc.poll() is not None
     finally:
         fuzzed.close()
+
+
+def test_an_empty_report_option_is_bad_usage(tmp_path, monkeypatch, capsys):
+    """--report '' (an unset CI variable: --report "$DIR") wrote summary.json, junit.xml and the journals into
+    the working directory, a checkout's root, and removed the journals an earlier summary.json there named."""
+    from mockcti.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text("name: quick\nexpect:\n  - {message: OPEN_REQ, min: 0}\n")
+    assert main(["run", "s.yaml", "--timeout", "0.2", "--report", ""]) == 2
+    assert capsys.readouterr().err == ('mockcti run: --report is empty: give the directory the reports are written '
+                                       'to (an unset variable in --report "$DIR"?); without the option they go to '
+                                       'mockcti-report/\n')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
