@@ -284,7 +284,9 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
 
 
 def add_serve_arguments(p: Any) -> None:
-    p.add_argument("--scenario", metavar="FILE",
+    from mockcti.commands import file_path
+
+    p.add_argument("--scenario", metavar="FILE", type=file_path,
                    help="serve this scenario with no end (its center replaces --center, its dialect "
                         "--profile/--min-version/--max-version; --seed replaces its seed); its expectations "
                         "are checked and printed on shutdown")

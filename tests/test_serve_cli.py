@@ -37,6 +37,9 @@ from processes import reap  # tests/support
     (["--field-tag", "SNAPSHOT_DEVICE_CONF.CallState=56"], "tag 56 is CallConnectionCallID's"),
     # (an unset variable, --report "$DIR": it served with no report at all, silently)
     (["--report", ""], "mockcti serve: --report is empty: give the directory the reports are written to"),
+    # (it served the default center, or no scenario, without a word)
+    (["--center", ""], "mockcti serve: error: argument --center: is empty: give the file"),
+    (["--scenario", ""], "mockcti serve: error: argument --scenario: is empty: give the file"),
 ])
 def test_bad_values_are_usage_errors(args, text, capsys):
     argv = ["serve", *args] if args[0] == "--port" else ["serve", "--port", "0", *args]

@@ -11,6 +11,18 @@ MESSAGE_ID_HELP = ("wire number of a message whose number is unknown (reference 
                    "numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
 
 
+def file_path(text: str) -> str:
+    """argparse type of an option naming a file (--center, --scenario, --replay): an empty one is refused. It
+    read as the option left out (an unset variable in ``--center "$CENTER"``): serve ran the default center or
+    no scenario, fuzz --replay '' ran a whole search instead of the replay, all without a word."""
+    import argparse
+
+    if not text:
+        raise argparse.ArgumentTypeError("is empty: give the file (an unset variable in the command line?), or "
+                                         "leave the option out")
+    return text
+
+
 def _numbered(items, example: str) -> dict[str, int]:
     """``KEY=NUMBER`` items (the number in any base ``int(x, 0)`` reads) as {KEY: NUMBER}; a malformed
     item: ValueError naming it and showing ``example``."""

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, renumbered
 
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
@@ -68,13 +68,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=["uccx", "ucce"], default=None, help="protocol profile (default uccx)")
     p.add_argument("--message-id", action="append", default=[], metavar="NAME=N", help=MESSAGE_ID_HELP)
     p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
-    p.add_argument("--center", metavar="FILE", help="contact center description (agents the client logs in as)")
+    p.add_argument("--center", metavar="FILE", type=file_path, help="contact center description (agents the client logs in as)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--save", metavar="FILE", default="mockcti-fuzz-failure.json",
                    help="write the smallest failing case here (its directory is created if missing; default "
                         "mockcti-fuzz-failure.json; '' saves nothing)")
-    p.add_argument("--replay", metavar="FILE", help="run the case saved in FILE instead of searching")
+    p.add_argument("--replay", metavar="FILE", type=file_path, help="run the case saved in FILE instead of searching")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="with --replay: run the case N times")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per case on stderr")

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, renumbered
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--standby", action="store_true",
                    help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
     g = p.add_argument_group("contact center")
-    g.add_argument("--center", metavar="FILE", help="TOML or YAML file describing agents and CSQs")
+    g.add_argument("--center", metavar="FILE", type=file_path, help="TOML or YAML file describing agents and CSQs")
     g.add_argument("--calls-per-minute", type=float, default=0.0,
                    help=f"generate inbound calls to the CSQs at this rate (default 0: off; at most "
                         f"{MAX_CALLS_PER_MINUTE:,.0f})")

@@ -80,6 +80,16 @@ def test_usage_errors_exit_2(args, capsys):
     assert main(["fuzz", "--client-cmd", "true", *args]) == 2
 
 
+@pytest.mark.parametrize("option", ["--replay", "--center"])
+def test_an_empty_file_option_is_bad_usage(option, capsys):
+    """--replay '' (an unset variable: --replay "$CASE") ran a whole search instead of the replay asked for,
+    --center '' the default center, without a word."""
+    with pytest.raises(SystemExit) as exc:
+        main(["fuzz", "--client-cmd", "true", option, "", "--count", "1"])
+    assert exc.value.code == 2
+    assert f"mockcti fuzz: error: argument {option}: is empty: give the file" in capsys.readouterr().err
+
+
 def test_every_mistake_of_a_center_file_is_a_line_of_mockcti_fuzz(tmp_path, capsys):
     """Only the first error line said `mockcti fuzz:` (and named the file twice); the others printed bare."""
     p = tmp_path / "c.toml"
