@@ -40,6 +40,8 @@ from processes import reap  # tests/support
     # (it served the default center, or no scenario, without a word)
     (["--center", ""], "mockcti serve: error: argument --center: is empty: give the file"),
     (["--scenario", ""], "mockcti serve: error: argument --scenario: is empty: give the file"),
+    # (it bound every interface, 0.0.0.0: an unset variable in --host "$HOST" put the mock on the network)
+    (["--host", ""], "mockcti serve: error: argument --host: is empty: give the address to bind"),
 ])
 def test_bad_values_are_usage_errors(args, text, capsys):
     argv = ["serve", *args] if args[0] == "--port" else ["serve", "--port", "0", *args]
@@ -420,3 +422,14 @@ def test_a_report_directory_left_unlocked_is_said_on_stderr(tmp_path, monkeypatc
     assert (f"mockcti serve: warning: --report {rep}: not locked (this platform has no flock: the fcntl module "
             f"is missing)") in err
     assert (rep / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["run", "fuzz"])
+def test_an_empty_host_is_bad_usage_not_every_interface(command, tmp_path, capsys):
+    """`--host ''` bound 0.0.0.0 (an empty host, to a socket): every interface, where --help promises
+    127.0.0.1 unless told; run and fuzz ran on it. serve: test_bad_values_are_usage_errors."""
+    (tmp_path / "s.yaml").write_text("name: quick\nexpect:\n  - {message: OPEN_REQ, min: 0}\n")
+    argv = {"run": ["run", str(tmp_path / "s.yaml"), "--timeout", "0.2", "--report", str(tmp_path / "rep")],
+            "fuzz": ["fuzz", "--client-cmd", "true", "--count", "1", "--time", "3", "--save", ""]}[command]
+    assert _status([*argv, "--host", ""]) == 2
+    assert f"mockcti {command}: error: argument --host: is empty: give the address to bind" in capsys.readouterr().err

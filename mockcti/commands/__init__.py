@@ -23,6 +23,18 @@ def file_path(text: str) -> str:
     return text
 
 
+def host_address(text: str) -> str:
+    """argparse type of ``--host``: an empty one is refused. It bound every interface (0.0.0.0, what an empty
+    host means to a socket), so an unset variable in ``--host "$HOST"`` put the mock on the network, while
+    --help says loopback only unless told; ``--host 0.0.0.0`` says so."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the address to bind (127.0.0.1, the default, if the "
+                                         "option is left out; 0.0.0.0 for every interface)")
+    return text
+
+
 def _numbered(items, example: str) -> dict[str, int]:
     """``KEY=NUMBER`` items (the number in any base ``int(x, 0)`` reads) as {KEY: NUMBER}; a malformed
     item: ValueError naming it and showing ``example``."""

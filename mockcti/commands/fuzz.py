@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, host_address, renumbered
 
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--message-id", action="append", default=[], metavar="NAME=N", help=MESSAGE_ID_HELP)
     p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
     p.add_argument("--center", metavar="FILE", type=file_path, help="contact center description (agents the client logs in as)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", type=host_address, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--save", metavar="FILE", default="mockcti-fuzz-failure.json",
                    help="write the smallest failing case here (its directory is created if missing; default "

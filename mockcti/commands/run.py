@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, host_address, renumbered
 from mockcti.commands.serve import port_number
 
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "environment variables CTI_HOST and CTI_PORT (and CTI_SCENARIO)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="end each scenario after S seconds at the latest (default 60)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", type=host_address, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=port_number, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
     p.add_argument("--report", metavar="DIR", default="mockcti-report",

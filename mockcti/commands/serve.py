@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, host_address, renumbered
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
@@ -46,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     g = p.add_argument_group("listening")
-    g.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only unless told)")
+    g.add_argument("--host", default="127.0.0.1", type=host_address, help="address to bind (default 127.0.0.1; loopback only unless told)")
     g.add_argument("--port", type=port_number, default=42027, help="TCP port (default 42027; 0 = any free port)")
     g.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
                    help="event loop: uvloop (the 'speed' extra) or the standard asyncio loop; auto (default) "
