@@ -768,6 +768,54 @@ def test_query_device_info_names_the_profiles_peripheral_type(profile, dialect):
 
 
 @pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_query_device_info_names_an_icm_type_and_class_of_device_under_ucce(profile, dialect):
+    """QUERY_DEVICE_INFO_CONF's TypeOfDevice (offset 6) and ClassOfDevice (offset 8): UCCX's page reserves both as
+    -1 (0xFFFF). ICM's guide: "one of the values" of TypeOfDevice (0xFFFF is none of them, DEVT_OTHER being 255) and
+    "one or more of the value flags" of ClassOfDevice (0xFFFF sets flags ICM does not define); the ucce profile sent
+    UCCX's 0xFFFF to ICM clients. An agent's phone is DEVT_STATION (0) of class DEVC_VOICE (0x8) under ucce."""
+    hub, sid = serve_with_agent_in(3, profile)
+    frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
+                           0.0))
+    (conf,) = frames_out(hub.receive(sid, encode(M.QueryDeviceInfoReq(invoke_id=4, agent_instrument="3002"), dialect),
+                                     1.0))
+    assert conf.type_id == int(MessageType.QUERY_DEVICE_INFO_CONF)
+    assert conf.body[6:12] == (bytes.fromhex("0000 0008 0000") if ICM[profile] else bytes.fromhex("ffff ffff 0000"))
+
+
+def config_records(profile: str, dialect: Dialect, **center) -> list:
+    """The CONFIG_*_EVENT frames a bridge granted CTI_SERVICE_CONFIG_EVENTS gets for CONFIG_REQUEST_EVENT (all kinds)."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), **center)), journal=Journal(),
+              config=hub_config_for(profile))
+    sid = hub.connect(0.0)
+    open_conf_of(hub.receive(sid, open_req(dialect), 0.0))
+    frames = frames_out(hub.receive(sid, encode(M.ConfigRequestEvent(configuration_mask=0x0F, customer_id=0), dialect),
+                                    1.0))
+    return [f for f in frames if f.type_id in (235, 236, 237, 238)]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_the_config_records_name_the_ucce_peripheral(profile, dialect):
+    """Every configuration record opens with tag 208 after RecordType: UCCX's "reserved (v11)" 0, ICM's PERIPHERAL_ID
+    — the peripheral the record belongs to, the one OPEN_CONF's FltPeripheralID and every event name. The ucce
+    profile sent UCCX's 0, a peripheral no event of the ICM client named; now the center's ``peripheral_id``."""
+    tw, lw = dialect.tag_width, dialect.length_width
+    frames = config_records(profile, dialect, peripheral_id=5000)
+    assert sorted({f.type_id for f in frames}) == [235, 236, 237, 238]
+    want = 5000 if ICM[profile] else 0
+    for f in frames:
+        # the first record: NumRecords (2 bytes), RecordType (tag 183, 2 bytes), then tag 208, length 4, the ID
+        at = 2 + tw + lw + 2
+        assert int.from_bytes(f.body[at:at + tw], "big") == 208
+        assert int.from_bytes(f.body[at + tw:at + tw + lw], "big") == 4
+        assert f.body[at + tw + lw:at + tw + lw + 4] == want.to_bytes(4, "big"), MessageType(f.type_id).name
+        assert {r.peripheral_id for r in decode(f, dialect).records} == {want}
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
 def test_the_line_type_of_the_call_events_can_be_set(profile, dialect):
     """lineType 3 is UCCX's business call and ICM's LINETYPE_UNKNOWN; which LineType a Unified CCE PG reports is
     unconfirmed, so the center file's line_type sets it (ICM's LINETYPE_INBOUND_ACD, 0, here). It was fixed."""

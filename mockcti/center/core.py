@@ -232,6 +232,12 @@ ICM_MAKE_CALL_SETUP = functools.reduce(operator.or_, (ICM_STATE_MASK[s] for s in
 #: (UCCX publishes CF 0-22 only; ICM's CF_CONFERENCE_MEMBER_LIMIT_EXCEEDED with control_failure_codes = "icm"),
 #: CCX_JTAPI_CCM_PROBLEM (Unified CM refuses the conference); §5's events carry at most 16 parties anyway
 MAX_DEVICES_IN_CONFERENCE = 4
+#: QUERY_DEVICE_INFO_CONF's TypeOfDevice and ClassOfDevice under the ucce profile: UCCX reserves both (0xFFFF, its
+#: page's -1), which is none of ICM's TypeOfDevice values (DEVT_OTHER is 255) and sets ClassOfDevice flags ICM does
+#: not define; an agent's phone is ICM's DEVT_STATION (0, "a traditional telephone device") of class DEVC_VOICE
+#: (0x8, "used to make audio calls"). What a Unified CCE PG reports for a Unified CM phone is unconfirmed (U)
+ICM_TYPE_OF_DEVICE = 0
+ICM_CLASS_OF_DEVICE = 0x8
 _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 #: AGENT_LOGIN_MASK (§6.7) lets the event of a login through: NOT_READY with reason AGT_LOGON (the bit of
 #: the LOGIN state in Subscription.state_filter, set when the session's mask has AGENT_LOGIN_MASK)
@@ -2307,13 +2313,15 @@ class ContactCenter:
         # a UCCX agent phone: one active call, one held (consultation), a conference of 4. The reserved ICM
         # fields keep the values UCCX sends (reference §5.3 QUERY_DEVICE_INFO_CONF, the UCCX page: PeripheralType,
         # TypeOfDevice and ClassOfDevice -1, NumLines 0), the message's defaults: not the events' PeripheralType 21.
-        # Under ucce PeripheralType is ICM's "the type of the peripheral": the events' (peripheral_type())
+        # Under ucce PeripheralType is ICM's "the type of the peripheral": the events' (peripheral_type()), and
+        # TypeOfDevice / ClassOfDevice ICM values (ICM_TYPE_OF_DEVICE, ICM_CLASS_OF_DEVICE)
         icm = sid in self.subs and self.subs[sid].profile.icm
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1,
             max_devices_in_conference=MAX_DEVICES_IN_CONFERENCE,
             make_call_setup=ICM_MAKE_CALL_SETUP if icm else MAKE_CALL_SETUP,
-            **({"peripheral_type": self.peripheral_type(True)} if icm else {})))
+            **({"peripheral_type": self.peripheral_type(True), "type_of_device": ICM_TYPE_OF_DEVICE,
+                "class_of_device": ICM_CLASS_OF_DEVICE} if icm else {})))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
@@ -2795,28 +2803,31 @@ class ContactCenter:
         sids = sorted(self.subs) if session_ids is None else sorted(s for s in session_ids if s in self.subs)
         return [Delivery(sid, ev) for sid in sids]
 
-    def _config_records(self) -> dict[int, tuple[Message, ...]]:
+    def _config_records(self, icm: bool = False) -> dict[int, tuple[Message, ...]]:
         """The configuration records, by their ConfigurationMask bit (reference §6.8): application, CSQs,
-        agents, devices — what CONFIG_REQUEST_EVENT downloads and what the keys are made from."""
+        agents, devices — what CONFIG_REQUEST_EVENT downloads and what the keys are made from — as a session of
+        the profile (``icm``: ucce) gets them: each record's PeripheralID (tag 208, ICM's PERIPHERAL_ID, which
+        UCCX reserves as 0 from v11) is :meth:`peripheral_id`, under ucce the peripheral its events name."""
+        pid = self.peripheral_id(icm)
         # the one application of the mock: every CSQ call's CALL_QUEUED / CALL_DELIVERED / CALL_ESTABLISHED
         # names ApplicationID 1, which a wallboard looks up here
         apps = (M.ApplicationRecord(
-            record_type=0, peripheral_id=0, application_id=_APPLICATION_ID, cur_peripheral_number=0, max_queued=0,
+            record_type=0, peripheral_id=pid, application_id=_APPLICATION_ID, cur_peripheral_number=0, max_queued=0,
             extension="", previous_application_id=_APPLICATION_ID, application_name=_APPLICATION_NAME,
             description="routes every call of the CSQs", service_level_threshold=0, service_level_type=0,
             config_param="", mr_domain_id=0),)
-        csqs = tuple(M.CSQRecord(record_type=0, peripheral_id=0, csq_id=c.id, cur_peripheral_number=0,
+        csqs = tuple(M.CSQRecord(record_type=0, peripheral_id=pid, csq_id=c.id, cur_peripheral_number=0,
                                  skill_group_priority=0, skill_group_skill_target_id=0, auto_work=0, extension="",
                                  csq_name=c.name, description="", mr_domain_id=0, config_param="")
                      for c in self.config.csqs)
         csq_ids = {c.name: c.id for c in self.config.csqs}
-        agents = tuple(M.AgentRecord(record_type=0, peripheral_id=0, agent_type=2 if a.supervisor else 1, login_id=a.id,
+        agents = tuple(M.AgentRecord(record_type=0, peripheral_id=pid, agent_type=2 if a.supervisor else 1, login_id=a.id,
                                      cur_login_id="", login_name="", last_name=_fit(f"Agent {a.id}", 31), first_name="",
                                      extension=a.extension, description="", agent_skill_target_id=0,
                                      csqs=tuple(M.AgentRecordCSQ(csq_id=csq_ids[n], skill_group_priority=0)
                                                 for n in a.csqs if n in csq_ids))
                        for a in self.config.agents)
-        devices = tuple(M.DeviceRecord(record_type=0, peripheral_id=0, device_field0=n, device_type=3, max_queued=0,
+        devices = tuple(M.DeviceRecord(record_type=0, peripheral_id=pid, device_field0=n, device_type=3, max_queued=0,
                                        device_field1=0, device_field2=a.id, device_field3="", device_field4=a.extension,
                                        description=_fit(f"phone of agent {a.id}", 127))
                         for n, a in enumerate(self.config.agents, 1))
@@ -2844,7 +2855,7 @@ class ContactCenter:
             prof = self.subs[sid].profile
             raise Refused(failure_conf(prof.status("offline"),
                                        f"{prof.system_name} is offline: {msg.TYPE.name} is accepted only online"))
-        records = self._config_records()
+        records = self._config_records(self.subs[sid].profile.icm)
         keys = self._config_keys(records)
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
             out.append(Delivery(sid, M.ConfigKeyEvent(status=0, **keys)))
