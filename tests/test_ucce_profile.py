@@ -896,3 +896,48 @@ def test_ready_asked_for_during_a_call_of_its_own_is_the_state_after_it_under_uc
     events = [f for f in frames_out(hub.take_actions()) if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
     assert [int.from_bytes(f.body[30:32], "big") for f in events] == [3]  # READY, the call over
     assert decode(events[0], dialect).next_agent_state is None
+
+
+def control_failure_on_wire(profile: str, dialect: Dialect, mode: str) -> list[bytes]:
+    """The fixed part after the InvokeID (FailureCode, then the UINT UCCX names CCXErrorCode, ICM
+    PeripheralErrorCode) of the CONTROL_FAILURE_CONFs agent 1002's desktop gets: a LOGIN with a wrong password (the
+    center's own refusal), then, on an answered call held once, a second HOLD_CALL_REQ (an ACD rule's refusal)."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), acd_failure_mode=mode)), journal=Journal(),
+              config=hub_config_for(profile))
+    desk = hub.connect(0.0)
+    frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
+                           0.0))
+    got = []
+    for n, (state, password) in enumerate(((0, "wrong"), (0, "1234"), (3, "")), start=1):  # LOGIN refused, LOGIN, READY
+        frames = frames_out(hub.receive(desk, encode(M.SetAgentStateReq(
+            invoke_id=n, agent_state=state, agent_password=password, agent_id="1002", agent_instrument="3002"),
+            dialect), float(n)))
+        got += [f.body[4:10] for f in frames if f.type_id == int(MessageType.CONTROL_FAILURE_CONF)]
+    call_id, deliveries = hub.center.deliver_call(5.0, csq="Sales")
+    hub.deliver(deliveries)
+    hub.take_actions()
+    hub.receive(desk, encode(M.AnswerCallReq(invoke_id=6, call_id=call_id, connection_device_type=0,
+                                             connection_device_id="3002", agent_instrument="3002"), dialect), 6.0)
+    for n in (7, 8):
+        frames = frames_out(hub.receive(desk, encode(M.HoldCallReq(invoke_id=n, call_id=call_id, connection_device_id="3002"),
+                                                     dialect), float(n)))
+        got += [f.body[4:10] for f in frames if f.type_id == int(MessageType.CONTROL_FAILURE_CONF)]
+    return got
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("mode", ["cf", "ctierr"])
+def test_an_icm_clients_peripheral_error_code_holds_no_uccx_error_code(profile, dialect, mode):
+    """CONTROL_FAILURE_CONF's UINT at offset 6 is UCCX's CCXErrorCode (88xxx, §6.3) and ICM's PeripheralErrorCode:
+    "peripheral-specific error data, if available. Zero otherwise". The ucce profile sent UCCX's codes (88009
+    CCX_AGENT_INVALID for a wrong password, 88001 CCX_JTAPI_CCM_PROBLEM for an ACD rule), numbers no ICM client
+    knows; now 0 under ucce. A Cisco CTIERR code (acd_failure_mode "ctierr"), the peripheral's own, goes to both."""
+    wrong_password, second_hold = control_failure_on_wire(profile, dialect, mode)
+    # FailureCode CF_GENERIC_UNSPECIFIED (0), CF_INVALID_OBJECT_STATE (22)
+    assert wrong_password == bytes.fromhex("0000") + (0 if ICM[profile] else 88009).to_bytes(4, "big")
+    hold_code = 0x8CCC000F if mode == "ctierr" else (0 if ICM[profile] else 88001)  # CTIERR_HOLDFAILED
+    assert second_hold == (22).to_bytes(2, "big") + hold_code.to_bytes(4, "big")

@@ -137,6 +137,8 @@ _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READ
 _STATS_COUNT_MAX = 0xFFFF
 _WRAPUP_STATES = frozenset({AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
+#: UCCX's own error codes (CCXErrorCode 88001..., §6.3): ICM's PeripheralErrorCode has none of them (Failure.message)
+_UCCX_ERROR_CODES = frozenset(int(c) for c in CCXErrorCode if c)
 #: each configuration kind's bit in OPEN_REQ ConfigMsgMask and in CONFIG_REQUEST_EVENT ConfigurationMask
 #: (reference §6.8: the two bit orders differ): agent, CSQ, application, device, terminal
 _CONFIG_KINDS = ((0x01, 0x04), (0x02, 0x02), (0x04, 0x01), (0x08, 0x08), (0x10, 0x10))
@@ -387,14 +389,19 @@ class Failure:
     ccx_error_code: int = 0
     text: str | None = None
 
-    def message(self, invoke_id: int) -> Message:
+    def message(self, invoke_id: int, icm: bool = False) -> Message:
+        """The confirmation for a session of the profile (``icm``: ucce). CONTROL_FAILURE_CONF's UINT after the
+        FailureCode is UCCX's CCXErrorCode (88xxx, §6.3) and ICM's PeripheralErrorCode, "peripheral-specific error
+        data, if available. Zero otherwise": a UCCX code means nothing to an ICM client, which gets 0 instead (a
+        Cisco CTIERR code, ``acd_failure_mode = "ctierr"``, is the peripheral's own error and goes to both)."""
         # the text may quote what the client sent (an AgentID of 128 control characters is 514 of
         # repr): cut to what the Text field carries, or the confirmation could not be encoded at all
         text = None if self.text is None else fit_string(self.text, TEXT_MAX)
         if self.kind == "failure_conf":
             return M.FailureConf(invoke_id=invoke_id, status=self.status, text=text)
+        code = self.ccx_error_code
         return M.ControlFailureConf(invoke_id=invoke_id, failure_code=self.failure_code,
-                                    ccx_error_code=self.ccx_error_code, text=text)
+                                    ccx_error_code=0 if icm and code in _UCCX_ERROR_CODES else code, text=text)
 
 
 def failure_conf(status: StatusCode, text: str) -> Failure:
@@ -806,7 +813,8 @@ class ContactCenter:
                 self.violations.append({**r.violation, "session_id": sid, "request": msg.TYPE.name,
                                         "invoke_id": invoke_id})
             # events the handler queued before refusing are dropped: a refused request changes nothing
-            out = [Delivery(sid, r.failure.message(invoke_id))]
+            sub = self.subs.get(sid)
+            out = [Delivery(sid, r.failure.message(invoke_id, sub is not None and sub.profile.icm))]
         return out
 
     def _conf(self, out: list[Delivery], sid: int, msg: Message) -> None:
