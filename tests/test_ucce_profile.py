@@ -869,8 +869,9 @@ def test_ready_asked_for_during_a_call_of_its_own_is_the_state_after_it_under_uc
     """Finesse 12.5(1), User—Change Agent State: "While talking on a non-ICD call ..., the agent sets a pending state
     of READY": stand-alone Finesse with Unified CCE, "Agent transitions to READY state after the call ends";
     coresident with Unified CCX, errorData 33 CF_RESOURCE_BUSY. The mock refused it under both profiles. Now a ucce
-    desktop gets SET_AGENT_STATE_CONF and AGENT_STATE_EVENT NOT_READY (offset 30) with NextAgentState READY (tag
-    123), and AGENT_STATE_EVENT READY once its call ends; a uccx desktop CONTROL_FAILURE_CONF, NOT_READY it stays."""
+    desktop, TALKING on its own call (Unified CCE's state then), gets SET_AGENT_STATE_CONF and AGENT_STATE_EVENT
+    TALKING (offset 30) with NextAgentState READY (tag 123), and AGENT_STATE_EVENT READY once its call ends; a
+    uccx desktop CONTROL_FAILURE_CONF, NOT_READY it stays."""
     from mockcti.wire.messages import MakeCallReq, SetAgentStateReq
 
     hub, sid = agent_opened(profile, dialect, 0x3FFF)
@@ -889,9 +890,9 @@ def test_ready_asked_for_during_a_call_of_its_own_is_the_state_after_it_under_uc
         return
     assert [f.type_id for f in frames] == [int(MessageType.SET_AGENT_STATE_CONF), int(MessageType.AGENT_STATE_EVENT)]
     ev = frames[1]
-    assert int.from_bytes(ev.body[30:32], "big") == 2  # AgentState NOT_READY: on its own call
+    assert int.from_bytes(ev.body[30:32], "big") == 4  # AgentState TALKING: on its own call
     assert 123 in floating_tags(ev.body, 58, dialect) and decode(ev, dialect).next_agent_state == 3
-    assert hub.center.agents["1001"].state == 2 and "1001" not in hub.center.ready
+    assert hub.center.agents["1001"].state == 4 and "1001" not in hub.center.ready
     hub.deliver(hub.center.hang_up(4.0, own, "0611111111"))
     events = [f for f in frames_out(hub.take_actions()) if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
     assert [int.from_bytes(f.body[30:32], "big") for f in events] == [3]  # READY, the call over
@@ -941,3 +942,86 @@ def test_an_icm_clients_peripheral_error_code_holds_no_uccx_error_code(profile, 
     assert wrong_password == bytes.fromhex("0000") + (0 if ICM[profile] else 88009).to_bytes(4, "big")
     hold_code = 0x8CCC000F if mode == "ctierr" else (0 if ICM[profile] else 88001)  # CTIERR_HOLDFAILED
     assert second_hold == (22).to_bytes(2, "big") + hold_code.to_bytes(4, "big")
+
+
+def own_call_world(profile: str, dialect: Dialect):
+    """Agent 1001's desktop (all agent states) and a bridge whose AgentStateMask is ICM's/UCCX's TALKING bit alone
+    (0x10 in both); agent 1001 logged in and NOT_READY with its reason code 7."""
+    hub, desk = agent_opened(profile, dialect, 0x3FFF)
+    bridge = hub.connect(0.0)
+    open_conf_of(hub.receive(bridge, open_req(dialect, agent_state_mask=0x10), 0.0))
+    for n, (state, reason) in enumerate(((0, 0), (2, 7)), start=1):  # LOGIN, NOT_READY reason 7
+        hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                    agent_id="1001", agent_instrument="3001",
+                                                    event_reason_code=reason), dialect), 1.0)
+    hub.take_actions()
+    return hub, desk, bridge
+
+
+def agent_states_on_wire(hub: Hub, actions, sid: int, dialect: Dialect) -> list[tuple[int, int]]:
+    """(AgentState at offset 30, EventReasonCode at 32) of each AGENT_STATE_EVENT session ``sid`` got."""
+    frames = FrameBuffer(100_000).feed(b"".join(a.data for a in actions if isinstance(a, Write) and a.session_id == sid))
+    return [(int.from_bytes(f.body[30:32], "big"), int.from_bytes(f.body[32:34], "big"))
+            for f in frames if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_an_agent_placing_a_call_of_its_own_is_talking_under_ucce(profile, dialect):
+    """Finesse 12.5(1), User—Change Agent State, Unified CCE: "An agent who places a call while in NOT_READY state
+    transitions to TALKING", and back "to NOT_READY if that agent was in NOT_READY state before the call"; "agent
+    state can be TALKING in Unified CCE or NOT_READY in Unified CCX" on a non-ICD call. The ucce profile kept
+    UCCX's NOT_READY: an ICM desktop and wallboard never saw the agent talk. Now, under ucce, MAKE_CALL brings
+    AGENT_STATE_EVENT TALKING (reason 0) to the desktop and a bridge filtering on TALKING (0x10),
+    QUERY_AGENT_STATE_CONF says TALKING, and the call's end NOT_READY with the reason code it had (7). uccx: no
+    event, NOT_READY throughout."""
+    hub, desk, bridge = own_call_world(profile, dialect)
+    icm = ICM[profile]
+    out = hub.receive(desk, encode(M.MakeCallReq(invoke_id=3, agent_instrument="3001", dialed_number="0611111111"),
+                                   dialect), 2.0)
+    own = decode(frames_out([a for a in out if a.session_id == desk])[0], dialect).new_call_id
+    out += hub.take_actions()
+    assert agent_states_on_wire(hub, out, desk, dialect) == ([(4, 0)] if icm else [])
+    assert agent_states_on_wire(hub, out, bridge, dialect) == ([(4, 0)] if icm else [])
+    (conf,) = frames_out(hub.receive(desk, encode(M.QueryAgentStateReq(invoke_id=4, agent_instrument="3001"),
+                                                  dialect), 3.0))
+    assert conf.type_id == int(MessageType.QUERY_AGENT_STATE_CONF)
+    assert decode(conf, dialect).agent_state == (4 if icm else 2)
+    hub.deliver(hub.center.hang_up(4.0, own, "0611111111"))
+    out = hub.take_actions()
+    assert agent_states_on_wire(hub, out, desk, dialect) == ([(2, 7)] if icm else [])
+    assert agent_states_on_wire(hub, out, bridge, dialect) == []  # NOT_READY: not the bridge's bit
+    assert (hub.center.agents["1001"].state, hub.center.agents["1001"].reason) == (2, 7)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_an_agent_answering_a_direct_call_is_talking_and_takes_the_state_it_asked_for_after_it_under_ucce(
+        profile, dialect):
+    """Finesse 12.5(1), Unified CCE: "Agent receives and answers a non-ICD call": state=TALKING (Unified CCX: "The
+    agent remains in NOT_READY state"); a state asked for meanwhile is the state after the call (WORK here, with its
+    wrap-up). Agent 1002 calls agent 1001 (NOT_READY): under ucce 1001's desktop gets TALKING when it answers, and
+    TALKING with NextAgentState WORK for its SET_AGENT_STATE_REQ WORK; WORK when the call ends."""
+    hub, desk, bridge = own_call_world(profile, dialect)
+    icm = ICM[profile]
+    other = hub.connect(0.0)  # agent 1002's desktop: logged in (NOT_READY), it calls 1001's phone
+    frames_out(hub.receive(other, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002",
+                                           agent_extension="3002"), 0.0))
+    hub.receive(other, encode(M.SetAgentStateReq(invoke_id=1, agent_state=0, agent_password="1234", agent_id="1002",
+                                                 agent_instrument="3002"), dialect), 1.0)
+    (conf, *_) = frames_out(hub.receive(other, encode(M.MakeCallReq(invoke_id=2, agent_instrument="3002",
+                                                                    dialed_number="3001"), dialect), 2.0))
+    call_id = decode(conf, dialect).new_call_id
+    hub.take_actions()
+    out = hub.receive(desk, encode(M.AnswerCallReq(invoke_id=6, call_id=call_id, connection_device_type=0,
+                                                   connection_device_id="3001", agent_instrument="3001"), dialect), 3.0)
+    out += hub.take_actions()
+    assert agent_states_on_wire(hub, out, desk, dialect) == ([(4, 0)] if icm else [])
+    out = hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=7, agent_state=5, agent_instrument="3001"), dialect),
+                      4.0)
+    frames = frames_out([a for a in out if isinstance(a, Write) and a.session_id == desk])
+    if icm:
+        assert [f.type_id for f in frames] == [int(MessageType.SET_AGENT_STATE_CONF), int(MessageType.AGENT_STATE_EVENT)]
+        assert int.from_bytes(frames[1].body[30:32], "big") == 4 and decode(frames[1], dialect).next_agent_state == 5
+    hub.deliver(hub.center.hang_up(5.0, call_id, "3002"))
+    out = hub.take_actions()
+    assert agent_states_on_wire(hub, out, desk, dialect) == ([(5, 0)] if icm else [])
+    assert hub.center.agents["1001"].state == 5  # WORK (uccx: asked for while NOT_READY, at once)

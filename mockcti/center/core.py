@@ -501,6 +501,10 @@ class Agent:
     #: takes the state of ``on_agent_disconnect`` (reason AGT_CONN_DOWN); a new session of the agent, or a
     #: state requested for it meanwhile, cancels that
     desktop_lost: bool = False
+    #: (state, reason code) of an agent that a call of its own (not an ACD call, not a consultation) made TALKING
+    #: under the ucce profile (:meth:`ContactCenter._talk_on_own_call`): the state it goes back to when that call
+    #: ends, unless it asked for another meanwhile; None otherwise (cleared by any state but TALKING)
+    own_call_from: tuple[AgentState, int] | None = None
     #: CSQID of the call the agent was last reserved for or talked on as an ACD agent: the agent is
     #: BUSY_OTHER in its other CSQs meanwhile (QUERY_AGENT_STATE_CONF), and its wrap-up time applies after it
     call_csq: int = NONE_ID
@@ -1071,7 +1075,7 @@ class ContactCenter:
         elif aid not in ready:  # READY asked for again keeps the agent's place in the longest-ready order
             ready[aid] = agent
         if state is not _TALKING:
-            agent.pending = None
+            agent.pending = agent.own_call_from = None
             if state not in _BUSY_WITH_A_CALL:
                 # done with the CSQ's call: a WORK the agent asks for later (from READY or NOT_READY, or after
                 # a new login) is no wrap-up of it, and leaves its other CSQs BUSY_OTHER no more
@@ -1652,6 +1656,24 @@ class ContactCenter:
         if agent.state is _READY:
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
 
+    def _talk_on_own_call(self, out: list[Delivery], agent: Agent, now: float) -> bool:
+        """The agent talks on a call of its own (it placed it — MAKE_CALL, an assist call —, answered a direct call,
+        or, READY, took back one it had held): under the ucce profile a NOT_READY or READY agent goes TALKING
+        (reason 0, no CSQ), as Unified CCE reports it — Finesse 12.5(1) User—Change Agent State, Unified CCE: "An
+        agent who places a call while in NOT_READY state transitions to TALKING", "Agent receives and answers a
+        non-ICD call": state=TALKING, "agent state can be TALKING in Unified CCE or NOT_READY in Unified CCX" —
+        and back to that state (:attr:`Agent.own_call_from`) when its calls are over ("transitions to NOT_READY if
+        that agent was in NOT_READY state before the call"; READY likewise), or to the one it asked for meanwhile
+        (the TALKING rules: a pending state, announced with NextAgentState). Under uccx (UCCX keeps such an agent
+        NOT_READY) and for an agent in its wrap-up (Finesse's Unified CCE table has no WORK -> TALKING) nothing
+        changes. Whether it did."""
+        if agent.state is not AS.AGENT_STATE_NOT_READY and agent.state is not _READY or not self._speaks_icm(agent):
+            return False
+        before = (agent.state, agent.reason)
+        self._set_state(out, agent, _TALKING, 0, now)
+        agent.own_call_from = before
+        return True
+
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
         """The ACD has just offered the agent a call (:meth:`_offer` ``routed``, a preset ringing call): it is
         given ``ring_no_answer`` seconds (when set)."""
@@ -1766,6 +1788,8 @@ class ContactCenter:
             if call.acd or agent.state is AS.AGENT_STATE_RESERVED:
                 agent.call_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
+            else:  # a direct call answered (another agent's, a supervisor's): TALKING under ucce
+                self._talk_on_own_call(out, agent, now)
         # the caller side of an agent-placed call is connected when the far end answers
         for other in call.legs.values():
             if other.agent is not None and other is not leg and other.state is LCS.LCS_INITIATE:
@@ -1801,8 +1825,9 @@ class ContactCenter:
             # _ready_refused). Left READY, it was skipped by routing while desktops and wallboards showed it
             # available. NOT_READY with AGT_OFFHOOK 32762 ("agent went off-hook", §6.19: the agent took its line
             # up; which code UCCX gives is not said — the mock's choice); NOT_READY it stays after the call, as
-            # after a direct call (_direct_call)
-            self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_OFFHOOK, now)
+            # after a direct call (_direct_call). Under ucce it talks (_talk_on_own_call): TALKING, READY after it
+            if not self._talk_on_own_call(out, agent, now):
+                self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_OFFHOOK, now)
 
     def _not_itself(self, agent: Agent, dialed: str | None) -> None:
         """A phone cannot call (consult, transfer, conference to) itself, nor a number no phone can dial
@@ -1915,6 +1940,8 @@ class ContactCenter:
             calling_device_type=AGENT_DEVICE, local_connection_state=int(LCS.LCS_INITIATE),
             event_cause=int(EventCause.CEC_NONE), connection_device_id=leg.device, calling_device_id=leg.device))
         self._emit(out, call, self._originated(call, leg, dialed))
+        if call.consult_of is None and not call.acd:  # a call of its own (MAKE_CALL, an assist call without one)
+            self._talk_on_own_call(out, agent, now)
         busy = self._busy_destination(agent, dialed)
         if busy is not None:
             self._busy(out, call, busy, dialed)
@@ -2677,6 +2704,8 @@ class ContactCenter:
             if (agent.state is not AS.AGENT_STATE_TALKING and agent.state is not AS.AGENT_STATE_HOLD) or any(
                     c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls):
                 return
+            if agent.own_call_from is not None:
+                return  # (ucce) TALKING on calls of its own: until the last of them ends (_talk_on_own_call)
             # TALKING, and the ACD call (or consultation) it talked on is over: what is left on the phone is a call
             # of its own (held beside the ACD call), which keeps no agent TALKING (UCCX: TALKING is for routed
             # calls, an agent on a non-routed call is NOT_READY). The after-call state now, not when that call
@@ -2701,6 +2730,15 @@ class ContactCenter:
                 self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
         elif agent.state is AS.AGENT_STATE_RESERVED:
             self._offer_gone(out, agent, now)
+        elif agent.own_call_from is not None and agent.state is _TALKING:
+            # (ucce) its own calls are over: the state it asked for meanwhile, else the one it had before them (a
+            # system reason code such as AGT_LOGON, which told of something else, becomes AGT_CALL_ENDED)
+            nxt, reason = (agent.pending, agent.pending_reason) if agent.pending else agent.own_call_from
+            if reason > _LAST_CLIENT_REASON:
+                reason = int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0
+            self._set_state(out, agent, nxt, reason, now)
+            if nxt is AS.AGENT_STATE_WORK or nxt is AS.AGENT_STATE_WORK_READY:
+                self._start_wrapup(agent, now)
         elif agent.state is _READY:
             # READY while its phone had a call of its own (READY asked for meanwhile): the queues skipped it
             # (:meth:`_ready_agent`), and may route to it now

@@ -358,6 +358,36 @@ def test_a_ready_agent_retrieving_a_call_of_its_own_goes_not_ready():
     assert "AGENT_STATE_EVENT" not in seq(out, 1) and w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
 
 
+def test_under_ucce_an_agent_on_a_call_of_its_own_talks_held_or_not_and_takes_ready_after_it():
+    """The same steps under ucce, where Unified CCE shows an agent on a call it placed TALKING (Finesse 12.5(1),
+    User—Change Agent State: "An agent who places a call while in NOT_READY state transitions to TALKING"): TALKING
+    from MAKE_CALL on, the call held or not (as for an ACD call: the mock has no HOLD state), READY asked for
+    meanwhile is the state after the call (TALKING with NextAgentState READY), the retrieve changes nothing, and the
+    call's end makes it READY — routed the caller waiting."""
+    from mockcti.wire.dialect import UCCE
+
+    w = two_desktops_and_a_bridge(profile=UCCE)
+    w.login_ready(1, "1001", ready=False)
+    out = w.req(1, M.MakeCallReq(invoke_id=41, agent_instrument="3001", dialed_number="0611111111"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    for sid in (1, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_TALKING, 0)]
+    out = w.req(1, M.HoldCallReq(invoke_id=42, call_id=own, connection_device_id="3001"))
+    assert "AGENT_STATE_EVENT" not in seq(out, 1) and w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    out = w.req(1, M.SetAgentStateReq(invoke_id=43, agent_state=AS.AGENT_STATE_READY))
+    [ev] = only(out, 1, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
+    out = w.req(1, M.RetrieveCallReq(invoke_id=44, held_call_id=own, held_connection_device_id="3001"))
+    assert "AGENT_STATE_EVENT" not in seq(out, 1)
+    caller, out = w.inbound(csq="Sales")
+    assert seq(out, 1) == [] and w.c.queues[1] == [caller]
+    out = w.req(1, M.ClearConnectionReq(invoke_id=45, call_id=own, connection_device_id="3001"))
+    assert [e.agent_state for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY,
+                                                                           AS.AGENT_STATE_RESERVED]
+    assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
+
+
 @pytest.mark.parametrize("choice, failure", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
                                              ("icm", ControlFailureCode.CF_RESOURCE_BUSY)])
 @pytest.mark.parametrize("before", [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK])
@@ -1629,7 +1659,8 @@ def test_under_ucce_a_ready_pending_after_a_call_of_its_own_outlasts_the_wrap_up
     out = encodable(w.c.set_agent_state(w.t, "1002", AS.AGENT_STATE_READY))
     for sid in (2, 9):
         [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
-        assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY)
+        # (TALKING: a ucce agent placing a call while NOT_READY talks on it, _talk_on_own_call)
+        assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
     assert "1002" not in w.c.ready
     out = w.req(2, M.ClearConnectionReq(invoke_id=8, call_id=other, connection_device_id="3002"))
     assert [m.agent_state for m in only(out, 2, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY]
