@@ -2576,6 +2576,7 @@ class ContactCenter:
             added_party_device_type=AGENT_DEVICE, local_connection_state=_LCS_CONNECT, event_cause=cause,
             primary_device_id=call.ani, secondary_device_id="", controller_device_id=aleg.device,
             added_party_device_id=sup.device, parties=self._parties(call)))
+        self._talk_on_own_call(out, sup, now)  # (ucce) TALKING on the call its phone joined, as on a direct call
         self._sync_media(out, call)  # the parties talk through the conference bridge now
 
     # -- call teardown ------------------------------------------------------------------------------------

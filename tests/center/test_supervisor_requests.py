@@ -91,6 +91,36 @@ def test_barge_in_conferences_the_supervisor_into_the_agents_call():
     assert d.message.failure_code == CF.CF_INVALID_OBJECT_STATE
 
 
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_a_supervisor_barging_in_is_talking_under_ucce_and_back_to_not_ready_after(profile):
+    """The supervisor's phone joins the agent's call: a call not routed to it, which UCCX keeps NOT_READY and
+    Unified CCE reports TALKING ("agent state can be TALKING in Unified CCE or NOT_READY in Unified CCX" on a
+    non-ICD call, Finesse 12.5(1)). Under ucce its desktop and the bridge get AGENT_STATE_EVENT TALKING after
+    CALL_CONFERENCED, and NOT_READY (its system reason AGT_LOGON become AGT_CALL_ENDED) once SUPERVISOR_CLEAR
+    takes it off the call; under uccx no AGENT_STATE_EVENT, NOT_READY throughout."""
+    from mockcti.wire.dialect import UCCE, UCCX
+
+    prof = UCCE if profile == "ucce" else UCCX
+    w = World(dataclasses.replace(default_center(), rtp_events=False))
+    w.open(bridge_sub(BRIDGE, profile=prof))
+    w.open(agent_sub(AGENT, "1003", profile=prof))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    cid = talking(w)
+    out = supervise(w, cid, 3)
+    ucce = profile == "ucce"
+    for sid in (SUP, BRIDGE):
+        states = [(e.agent_id, e.agent_state) for e in only(out, sid, MT.AGENT_STATE_EVENT)]
+        assert states == ([("1004", AS.AGENT_STATE_TALKING)] if ucce else [])
+    if ucce:
+        assert seq(out, SUP)[-1] == "AGENT_STATE_EVENT"  # after CALL_CONFERENCED
+    out = supervise(w, cid, 0, invoke_id=22)  # SUPERVISOR_CLEAR
+    states = [(e.agent_state, e.event_reason_code) for e in only(out, SUP, MT.AGENT_STATE_EVENT)]
+    assert states == ([(AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED)] if ucce else [])
+    assert w.c.agents["1004"].state is AS.AGENT_STATE_NOT_READY
+
+
 def test_intercept_after_a_barge_in_clears_the_agent_and_the_supervisor_stays():
     """SUPERVISOR_INTERCEPT while barged in: the call re-typed SUPERVISOR_INTERCEPT, the agent's
     connection cleared (CEC_SUPERVISOR_INTERCEPT) with END_CALL to the agent, who goes READY (its
