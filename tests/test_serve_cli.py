@@ -433,3 +433,49 @@ def test_an_empty_host_is_bad_usage_not_every_interface(command, tmp_path, capsy
             "fuzz": ["fuzz", "--client-cmd", "true", "--count", "1", "--time", "3", "--save", ""]}[command]
     assert _status([*argv, "--host", ""]) == 2
     assert f"mockcti {command}: error: argument --host: is empty: give the address to bind" in capsys.readouterr().err
+
+
+def test_the_listening_line_is_the_first_line_whatever_was_journalled_while_starting(tmp_path, monkeypatch):
+    """A harness reads the bound address from the first line of ``serve --port 0``. With ``--scenario``
+    the "scenario started" happening is journalled before that line is printed, and the trace's writer
+    thread wrote it first whenever it ran first (3 runs in 4 on a busy machine): the harness read
+    ``0.613 s-    ** happening what=scenario 'failover' started`` as the address."""
+    from mockcti.commands import serve
+    from mockcti.server import MockServer
+
+    class Out(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wrote = threading.Event()
+
+        def write(self, s: str) -> int:
+            n = super().write(s)
+            self.wrote.set()
+            return n
+
+    out = Out()
+    monkeypatch.setattr(sys, "stdout", out)
+
+    class LastToStart:  # gives the trace's writer the time to write what the start journalled (bounded)
+        async def start(self, server, args) -> None:
+            out.wrote.wait(1.0)
+
+        async def stop(self, server, args) -> None:
+            return None
+
+        def exit_status(self, server, args, status: int) -> int:
+            return status
+
+    features = serve._features
+    monkeypatch.setattr(serve, "_features", lambda args: [*features(args), LastToStart()])
+
+    async def served(self):  # the server starts, then stops at once
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: first-line\nend: {after: 60}\n", encoding="utf-8")
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--scenario", str(scenario)]) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("mockcti listening on 127.0.0.1:"), lines[:2]
+    assert any("scenario 'first-line' started" in line for line in lines[1:])

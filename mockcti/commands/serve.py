@@ -114,9 +114,15 @@ class Trace:
     writer thread. A reader that does not keep up loses lines (counted, said once on stderr), a
     reader that went away (a closed pipe: ``mockcti serve | head -1``) ends the trace; the server
     goes on serving either way (a blocked stdout used to freeze it, a closed one broke every new
-    connection)."""
+    connection).
 
-    def __init__(self, stream, *, json_lines: bool, verbose: bool, level: str, max_lines: int = 10_000) -> None:
+    ``held=True`` queues lines without writing them until :meth:`release` (or :meth:`close`): ``mockcti
+    serve`` holds its trace until it has printed the "listening" line, which a harness reads as the first
+    line (what was journalled while the server started — a ``--scenario``'s "scenario started" happening —
+    was written before it, or after it, as the writer thread happened to run)."""
+
+    def __init__(self, stream, *, json_lines: bool, verbose: bool, level: str, max_lines: int = 10_000,
+                 held: bool = False) -> None:
         import queue
         import threading
 
@@ -134,12 +140,20 @@ class Trace:
         self.dropped = 0
         self.broken: str | None = None  # why the trace stopped (the stream failed)
         self._lines: queue.Queue[str | None] = queue.Queue(max_lines)
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self._writer = threading.Thread(target=self._write_lines, name="mockcti-trace", daemon=True)
         self._writer.start()
+
+    def release(self) -> None:
+        """Start writing the lines (those held so far first)."""
+        self._released.set()
 
     def _write_lines(self) -> None:
         import queue
 
+        self._released.wait()
         while True:
             line = self._lines.get()
             if line is None:
@@ -167,6 +181,7 @@ class Trace:
 
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued (for at most ``timeout`` seconds) and stop the writer."""
+        self._released.set()
         with contextlib.suppress(Exception):
             self._lines.put(None, timeout=timeout)
         self._writer.join(timeout)
@@ -295,7 +310,8 @@ def run(args: argparse.Namespace) -> int:
     journal = Journal(keep=False)
     trace = None
     if not args.quiet:
-        trace = Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level)
+        # held until the "listening" line is out: it is the first line, whatever was journalled while starting
+        trace = Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level, held=True)
         journal.add_sink(trace)
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
@@ -369,6 +385,8 @@ def run(args: argparse.Namespace) -> int:
                 extra.update(listening(server, args))
         print(listening_line(server.host, server.port, served, len(server.center.config.agents), loop_name,
                              json_lines=args.json, extra=extra), flush=True)
+        if trace is not None:
+            trace.release()
         try:
             serving = True
             if not terminated:  # (no await between the flag and this test: a handler cannot run between)
