@@ -152,6 +152,15 @@ def test_the_quick_start_runs_against_a_server(cti_server, capsys):
     cti_server.assert_no_violations()
 
 
+def test_the_running_the_server_from_python_example_runs_as_printed(capsys):
+    """The "Running the server from Python" block, pasted into a file and run: it awaited at the top
+    level (a SyntaxError: 'await' outside function, in a script and in `python -c`)."""
+    (block,) = [b for b in blocks("python") if "MockServer(config=ServerConfig(port=0))" in b]
+    exec(compile(block, "README.md (server from Python)", "exec"), {"__name__": "readme"})  # noqa: S102
+    host, port, journal = capsys.readouterr().out.split(" ", 2)
+    assert host == "127.0.0.1" and 0 < int(port) < 65536 and journal.startswith("<mockcti.journal.Journal")
+
+
 def test_the_acd_paragraph_names_every_rule_that_is_not_a_seed_code_row():
     """The README's ACD paragraph says which rules are checked: the seed's §3.2 rows are
     ACD-<code>, and every other rule of the table (the mock's own, for §3.3 cells the seed leaves
