@@ -343,3 +343,26 @@ def test_the_decode_help_names_the_dump_forms_the_readme_names(monkeypatch, caps
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(dump)))
         assert main(["decode", "-"]) == 0, opt
         assert capsys.readouterr().out == "HEARTBEAT_REQ invoke_id=2\n", opt
+
+
+def test_the_quick_start_made_my_client_py_passes_login_success(tmp_path, capsys):
+    """The scenarios section tells a new user to save the quick start as my_client.py, reading CTI_HOST and
+    CTI_PORT, to try `mockcti run`: that client passes scenarios/login-success.yaml, as it says."""
+    import shlex
+    import sys
+
+    from mockcti.cli import main
+
+    text = _flat(README.read_text(encoding="utf-8"))
+    connect = 'CTIClient.connect(os.environ["CTI_HOST"], int(os.environ["CTI_PORT"]))'
+    assert f"as my_client.py with import os and {connect}: it passes scenarios/login-success.yaml (exit 0)" in text
+    block = _python_block("import asyncio\nfrom mockcti.client import CTIClient")
+    client = tmp_path / "my_client.py"
+    client.write_text("import os\n" + block.replace('CTIClient.connect("127.0.0.1", 42027)', connect),
+                      encoding="utf-8")
+    scenario = README.parent / "scenarios" / "login-success.yaml"
+    status = main(["run", str(scenario), "--client-cmd", f"{shlex.quote(sys.executable)} {shlex.quote(str(client))}",
+                   "--timeout", "30", "--report", str(tmp_path / "report")])
+    out = capsys.readouterr()
+    assert status == 0, out.out + out.err
+    assert "PASS login-success" in out.out + out.err
