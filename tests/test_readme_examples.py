@@ -366,3 +366,13 @@ def test_the_quick_start_made_my_client_py_passes_login_success(tmp_path, capsys
     out = capsys.readouterr()
     assert status == 0, out.out + out.err
     assert "PASS login-success" in out.out + out.err
+
+
+def test_the_first_lines_name_the_python_the_package_requires():
+    """A fresh machine's python3 may be older than pyproject.toml's requires-python (Ubuntu 22.04: 3.10),
+    and `pip install -e .` then refuses it: the README's first lines name the minimum before the command."""
+    requires = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "requires-python"]
+    minimum = re.fullmatch(r">=\s*(\d+\.\d+)", requires).group(1)
+    head = _flat("\n".join(README.read_text(encoding="utf-8").splitlines()[:8]))
+    assert f"Python {minimum} or later" in head
