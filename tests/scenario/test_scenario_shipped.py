@@ -159,6 +159,26 @@ async def test_login_bad_password():
 
 
 @pytest.mark.asyncio
+async def test_login_bad_password_refuses_the_password_a_correct_client_is_configured_with():
+    """One client configuration runs every shipped scenario (`mockcti run scenarios/*.yaml --client-cmd ...`):
+    login-success wants the password 1234. login-bad-password's center had agent 1001's password 1234 too,
+    so a correct client logged in, went READY, and failed the scenario (no-ready-while-logged-out) that
+    should have shown it a refused login."""
+    seen = {}
+
+    async def driver(server):
+        c = await agent(server)
+        with pytest.raises(RequestFailed) as exc:
+            await login(c)  # the password login-success expects
+        seen["reply"] = exc.value.reply
+        await c.close()
+
+    r = await run("login-bad-password", driver)
+    assert_passed(r)
+    assert conn(seen["reply"]) == (CF.CF_GENERIC_UNSPECIFIED, CCXErrorCode.CCX_AGENT_INVALID)
+
+
+@pytest.mark.asyncio
 async def test_login_bad_password_fails_a_client_that_keeps_retrying():
     async def driver(server):
         c = await agent(server)
