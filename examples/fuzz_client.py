@@ -112,14 +112,21 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
 
 
 async def _heartbeat(cti: CTIClient, interval: float, state: dict) -> None:
-    """HEARTBEAT_REQ every ``interval``; three unanswered in a row end the session (reference §3.4)."""
+    """HEARTBEAT_REQ every ``interval``; three unanswered in a row end the session (reference §3.4).
+
+    The cadence holds while the server does not answer: the wait for a HEARTBEAT_CONF is part of the
+    interval (it was added to it, so unanswered heartbeats went out every 2 × interval and the third
+    was given up 6 intervals in: 30 s at IdleTimeout 20, past the end of scenarios/heartbeat-loss.yaml)."""
+    loop = asyncio.get_running_loop()
     missed = 0
+    due = loop.time() + interval
     while missed < 3 and not cti.closed.is_set():
-        await asyncio.sleep(interval)
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        due += interval
         if not state["heartbeat"]:
             continue
         try:
-            await cti.request(HeartbeatReq(invoke_id=cti.next_invoke_id()), timeout=interval)
+            await cti.request(HeartbeatReq(invoke_id=cti.next_invoke_id()), timeout=max(0.05, due - loop.time()))
             missed = 0
         except asyncio.TimeoutError:
             missed += 1

@@ -786,3 +786,43 @@ def test_a_client_that_dies_on_its_own_is_not_blamed_on_a_case():
     assert result.failure.reason.startswith("the client raised RuntimeError: bug: died 0.5 s after opening (with no "
                                             "case sent: the client fails on its own, ")
     assert "no failing case: the client fails with no case sent to it" in result.summary()
+
+
+def test_the_example_client_keeps_its_heartbeat_cadence_when_the_server_stops_answering(monkeypatch):
+    """examples/fuzz_client.py heartbeats every IdleTimeout/4 and gives up after three unanswered (reference
+    §3.4). It waited for each HEARTBEAT_CONF on top of the interval, so an unanswered heartbeat went out every
+    2 intervals and the session was given up 6 intervals in (30 s at IdleTimeout 20): the shipped
+    scenarios/heartbeat-loss.yaml (30 s) ended before the example reconnected. Run on a virtual clock."""
+    import asyncio
+
+    example = _example()
+    now = [0.0]
+    sent: list[float] = []
+
+    class Loop:
+        def time(self) -> float:
+            return now[0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    class Shim:  # the example's asyncio, on the virtual clock
+        TimeoutError = asyncio.TimeoutError
+        get_running_loop = staticmethod(Loop)
+
+    Shim.sleep = staticmethod(sleep)
+
+    class Unanswered:  # a server that reads heartbeats and answers none
+        closed = asyncio.Event()
+
+        def next_invoke_id(self) -> int:
+            return len(sent) + 1
+
+        async def request(self, message, *, timeout: float):
+            sent.append(now[0])
+            now[0] += timeout
+            raise asyncio.TimeoutError
+
+    monkeypatch.setattr(example, "asyncio", Shim)
+    asyncio.run(example._heartbeat(Unanswered(), 5.0, {"heartbeat": True}))
+    assert sent == [5.0, 10.0, 15.0] and now[0] == 20.0  # given up at IdleTimeout (20 s), not 30 s
