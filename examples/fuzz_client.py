@@ -7,9 +7,11 @@ Run it under the fuzzer (the fuzzer sets CTI_HOST and CTI_PORT)::
 
 or in-process: ``fuzz_client(client=agent_client(bug=None, idle_timeout=20), ...)``.
 
-Behaviour (reference §3.1, §3.4): connect, open an agent session, heartbeat every IdleTimeout/4;
+Behaviour (reference §3.1, §3.2, §3.4): connect, open an agent session, heartbeat every IdleTimeout/4;
 when the server stops answering heartbeats or sends bytes that cannot be framed, reset the
-connection and reconnect; on exit send CLOSE_REQ. Bugs (``--bug``):
+connection and reconnect; after a refused OPEN_REQ, reset and wait 10 s before the next (§3.2; at
+once after E_CTI_SERVER_NOT_MASTER, which sends the client to the other node, §3.1); on exit send
+CLOSE_REQ. Bugs (``--bug``):
 
 - ``crash-on-hold``: raises (the process exits 1) on CALL_HELD_EVENT
 - ``unknown-call-id``: answers CALL_DELIVERED_EVENT with a HOLD_CALL_REQ naming a CallID no event gave it
@@ -38,13 +40,15 @@ import signal
 import sys
 from typing import Any
 
-from mockcti.client import CTIClient
+from mockcti.client import CTIClient, RequestFailed
 from mockcti.wire import MessageType, encode
+from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import CallDeliveredEvent, HeartbeatReq, HoldCallReq
 
 BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
         "crash-on-queued", "crash-late-on-transfer")
 LATE = 0.4  # seconds from CALL_TRANSFERRED_EVENT to the crash of crash-late-on-transfer
+RETRY_AFTER_REFUSAL = 10.0  # reference §3.2: the wait before an OPEN_REQ after a refused one
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -67,9 +71,14 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                 else:
                     await cti.open_agent(agent_id=agent, extension=extension, instrument=extension,
                                          idle_timeout=idle_timeout, heartbeat=0, timeout=5)
-            except Exception:  # noqa: BLE001 - refused or dropped: reset and retry
+            except Exception as exc:  # noqa: BLE001 - refused or dropped: reset and retry
                 await cti.abort()
-                await asyncio.sleep(0.2)
+                wait = 0.2  # dropped, or a standby node (E_CTI_SERVER_NOT_MASTER): the other node at once
+                if isinstance(exc, RequestFailed) and getattr(exc.reply, "status", None) not in (
+                        None, StatusCode.E_CTI_SERVER_NOT_MASTER):
+                    wait = RETRY_AFTER_REFUSAL  # refused: 0.2 s was PROTO-RETRY-TOO-SOON
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), wait)
                 continue
             beat = asyncio.create_task(_heartbeat(cti, idle_timeout / 4, state))
             try:

@@ -219,6 +219,25 @@ async def test_open_refused(name, status):
 
 
 @pytest.mark.asyncio
+async def test_the_example_desktop_waits_after_a_refused_open():
+    """examples/fuzz_client.py, the README's well-behaved desktop, opened again 0.2 s after every refusal:
+    36 OPEN_REQs in this scenario's 8 s, each a PROTO-RETRY-TOO-SOON (§3.2 asks 10 s)."""
+    import importlib.util
+
+    path = SCENARIOS.parent / "examples" / "fuzz_client.py"
+    spec = importlib.util.spec_from_file_location("mockcti_example_fuzz_client_refused", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    async def driver(server):  # the desktop runs until the scenario ends (8 s) and cancels it
+        await example.agent_client()(server.host, server.port, asyncio.Event())
+
+    r = await run("open-refused-invalid-agent-data", driver)
+    assert r.end_reason != "driver finished", r.client_output
+    assert_passed(r)
+
+
+@pytest.mark.asyncio
 async def test_open_refused_fails_a_client_that_retries_on_the_same_connection():
     async def driver(server):
         c = await connect(server)
