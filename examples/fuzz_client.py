@@ -23,6 +23,8 @@ CLOSE_REQ. Bugs (``--bug``):
 - ``crash-on-transfer``: raises on CALL_TRANSFERRED_EVENT (only ``--flows transfer`` generates one)
 - ``crash-late-on-transfer``: raises 0.4 s after CALL_TRANSFERRED_EVENT: after a short ``--window``, while the
   fuzzer goes on to the next case (it finds the death there, and holds it against the transfer's case)
+- ``crash-after-open``: raises 0.5 s after its session opens, whatever it is sent (a bug of its own, a timer's,
+  say): no case is to blame, and the fuzzer says so (``no failing case: the client fails with no case sent to it``)
 - ``crash-on-queued``: raises on CALL_QUEUED_EVENT (only a bridge is sent one: run it with ``--bridge``
   under ``mockcti fuzz --view bridge --flows inbound``)
 
@@ -46,9 +48,10 @@ from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import CallDeliveredEvent, HeartbeatReq, HoldCallReq
 
 BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
-        "crash-on-queued", "crash-late-on-transfer")
+        "crash-on-queued", "crash-late-on-transfer", "crash-after-open")
 LATE = 0.4  # seconds from CALL_TRANSFERRED_EVENT to the crash of crash-late-on-transfer
 RETRY_AFTER_REFUSAL = 10.0  # reference §3.2: the wait before an OPEN_REQ after a refused one
+SOON = 0.5  # seconds from the session's opening to the crash of crash-after-open
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
@@ -81,8 +84,11 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                     await asyncio.wait_for(stop.wait(), wait)
                 continue
             beat = asyncio.create_task(_heartbeat(cti, idle_timeout / 4, state))
+            opened = asyncio.get_running_loop().time()
             try:
                 while not stop.is_set() and not cti.closed.is_set() and not beat.done():
+                    if bug == "crash-after-open" and asyncio.get_running_loop().time() >= opened + SOON:
+                        raise RuntimeError(f"bug: died {SOON:g} s after its session opened")
                     if state["doom"] is not None and asyncio.get_running_loop().time() >= state["doom"]:
                         raise RuntimeError(f"bug: died {LATE:g} s after CALL_TRANSFERRED_EVENT")
                     try:

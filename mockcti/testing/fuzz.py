@@ -520,6 +520,22 @@ class _ClientLost(BaseException):
         self.reason, self.output, self.details = reason, output, details
 
 
+class _OnItsOwn(BaseException):
+    """A case failed on a fresh client, and so did a fresh client sent no case (``outcome``, its failure): the
+    client fails on its own, whatever it is sent; no case is to blame (a BaseException: Hypothesis lets it
+    through at once, neither shrinking nor generating any further)."""
+
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__(outcome.failure)
+        self.outcome = outcome
+
+    def reported(self) -> _Outcome:
+        """The outcome as the result gives it: its reason says that no case was sent."""
+        o = self.outcome
+        return dataclasses.replace(o, failure=f"{o.failure} (with no case sent: the client fails on its own, "
+                                              f"{o.at or 0:.2f} s after its session opened)")
+
+
 class _CaseFailed(AssertionError):
     def __init__(self, case: FuzzCase, outcome: _Outcome) -> None:
         super().__init__(outcome.failure)
@@ -730,6 +746,9 @@ class _Fuzzer:
         self.deadline = deadline  # monotonic: no waiting beyond it
         self.log = log or (lambda s: None)
         self.cases_run = 0
+        #: a fresh client sent no case kept running this many seconds after its session opened: a failure seen on
+        #: a fresh client sooner than that after its case was sent is the case's (:meth:`_control`)
+        self.control_ok = 0.0
         self.started_once = False
         self.quiet_until = 0.0
         self._observed_sid = 0  # the session open when the last window ended
@@ -808,36 +827,66 @@ class _Fuzzer:
 
     # -- one case ---------------------------------------------------------------------------------------
 
-    def run_case(self, case: FuzzCase) -> _Outcome:
+    def run_case(self, case: FuzzCase, window: float | None = None) -> _Outcome:
         """Send ``case`` to the running client (started again if it must be) and watch it: its outcome.
 
         Raises :class:`_LateFailure` when the client turns out to have failed after the previous case's window:
         found before this case is sent (:meth:`after_window`), or, with :attr:`confirm`, when this case fails on
         a client that ran earlier cases and passes when run again alone on a fresh client. Either way the
-        failure is not this case's."""
+        failure is not this case's. With :attr:`confirm`, a case that fails on a fresh client is held against a
+        fresh client sent no case (:meth:`_control`): raises :class:`_OnItsOwn` when that fails too.
+        ``window``: watch the case at least that long (else :meth:`observation_window`)."""
         self._settle()
         self.check_previous()
-        history = self.prev  # the running client passed this case last (None: it starts afresh for this one)
-        outcome = self._run_case(case)
-        if not outcome.failure or history is None or not self.confirm:
+        # the running client passed this case last (None: it starts afresh for this one)
+        history = None if self.restart else self.prev
+        outcome = self._run_case(case, window)
+        if not outcome.failure or not self.confirm:
             return outcome
+        if history is None:  # a fresh client: the case's, unless a fresh client sent no case fails as well
+            return self._control(outcome)
         seen, suspects = time.monotonic(), self.passed
         self.log(f"  case {self.cases_run} failed on a client that ran case {history.number} before it: "
                  f"run again alone on a fresh client")
         self._settle()
         try:
-            again = self._run_case(case)  # (restart is set: a fresh client, no previous case)
+            again = self._run_case(case, window)  # (restart is set: a fresh client, no previous case)
         except _ClientLost as lost:  # the failure stands, said so (the next case finds the client gone again)
             self.restart = True
             return dataclasses.replace(outcome, details=[*outcome.details, f"(not run again alone on a fresh client: "
                                                          f"it could not be started again: {lost.reason})"])
         if again.failure:
-            return again
+            return self._control(again)
         if again.inconclusive:  # no time left to tell: the failure stands, said so
             return dataclasses.replace(outcome, details=[*outcome.details, "(not run again alone on a fresh client: "
                                                          "the time budget was spent)"])
         self.restart, self.prev = True, None
         raise _LateFailure(suspects, outcome, seen)
+
+    def _control(self, outcome: _Outcome) -> _Outcome:
+        """``outcome``, the failure of a case on a fresh client ``outcome.at`` seconds after it was sent (its session
+        had just opened), unless a fresh client sent no case, watched that long and more, fails too: then the
+        client fails on its own, whatever it is sent, and :class:`_OnItsOwn` is raised (no case is to blame). One
+        control covers every failure seen sooner than it was watched (:attr:`control_ok`): a search runs few."""
+        at = outcome.at or 0.0
+        if at <= self.control_ok:
+            return outcome
+        watch = _late_window(self.window, at)
+        self.log(f"  a fresh client sent no case, watched {watch:g} s: does it fail on its own?")
+        self._settle()
+        self.restart = True
+        try:
+            alone = self._run_case(FuzzCase(()), watch, control=True)
+        except _ClientLost as lost:  # the failure stands, said so
+            return dataclasses.replace(outcome, details=[*outcome.details, f"(not held against a fresh client sent "
+                                                         f"no case: it could not be started again: {lost.reason})"])
+        finally:
+            self.restart = True  # (what comes next starts afresh)
+        if alone.failure:
+            raise _OnItsOwn(alone)
+        if not alone.inconclusive:
+            self.control_ok = max(self.control_ok, watch)
+        return outcome
 
     def finish(self) -> None:
         """At the end of a run whose last case passed: raise :class:`_LateFailure` when the client failed after
@@ -896,7 +945,9 @@ class _Fuzzer:
                             f"after its connection ended ({got})", self._output_details())
         return None
 
-    def _run_case(self, case: FuzzCase) -> _Outcome:
+    def _run_case(self, case: FuzzCase, window: float | None = None, *, control: bool = False) -> _Outcome:
+        """Send ``case`` and watch it (at least ``window`` seconds when given); ``control``: a run with no case, to
+        see whether the client fails on its own (not counted in :attr:`cases_run`, not given to :attr:`on_case`)."""
         # a client restarted for a case started just before the deadline: waited for no longer than a
         # case may overrun the budget (--start-timeout would have added up to its seconds), no verdict then
         got = self.ensure_client(bounded=True)
@@ -904,7 +955,8 @@ class _Fuzzer:
             return _Outcome(inconclusive=True)
         if isinstance(got, str):  # (the first start is start()'s: this is a restart)
             raise _ClientLost(got, self.runner.output(), self._output_details())
-        self.cases_run += 1
+        if not control:
+            self.cases_run += 1
         sid, (dialect, idle) = got
         from mockcti.wire import decode_bytes
 
@@ -921,7 +973,8 @@ class _Fuzzer:
             from mockcti.hub import WriteChunked
             from mockcti.wire import EncodeError
 
-            mark = hub.journal.record("note", now, sid, what=f"fuzz case {n}", items=len(case.items)).seq
+            what = "fuzz: no case (does the client fail on its own?)" if control else f"fuzz case {n}"
+            mark = hub.journal.record("note", now, sid, what=what, items=len(case.items)).seq
             session = hub.session(sid)
             if session is None:
                 return mark
@@ -962,7 +1015,7 @@ class _Fuzzer:
                 size = len(item.data()) if item.kind == "malformed" else sum(len(f) // 2 for f in item.frames)
                 dribble += -(-size // max(item.chunk, -(-size // _MAX_PIECES))) * _DRIBBLE_INTERVAL
         self.quiet_until = time.monotonic() + dribble + _SETTLE
-        window = self.observation_window(idle)
+        window = max(window or 0.0, self.observation_window(idle))
         outcome = self._observe(case, sid, mark, idle, window)
         if outcome.failure:
             outcome.output, outcome.at = self.runner.output(), time.monotonic() - sent
@@ -1033,32 +1086,23 @@ class _Fuzzer:
                 self._observed_sid = sid
                 return _Outcome()
 
-    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome, _Outcome] | None:
+    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome] | None:
         """The case ``late`` is the failure of: each suspect (the last case the client passed first) run again
         alone on a fresh client and watched long enough to see it (:func:`_suspect_window`), until one fails:
-        that case, its outcome and that of a fresh client sent no case and watched as long as the case took to
-        fail (and more): when that fails too, the client fails on its own, whatever it is sent. None when no
-        suspect fails again (or time ran out)."""
-        window = self.window
-        try:
-            for ran in late.suspects:
-                self.window = _suspect_window(max(window, ran.window), late.seen_after(ran))
-                self.log(f"  case {ran.number} run again alone on a fresh client, watched {self.window:g} s")
-                self.restart = True
-                again = self.run_case(ran.case)
-                if again.inconclusive:
-                    return None
-                if not again.failure:
-                    continue
-                self.window = _late_window(max(window, ran.window), again.at or 0.0)
-                self.log(f"  a fresh client sent no case, watched {self.window:g} s: does it fail on its own?")
-                self.restart = True
-                alone = self.run_case(FuzzCase(()))
-                self.restart = True  # (what comes next starts afresh)
-                return ran, again, alone
-            return None
-        finally:
-            self.window = window
+        that case and its outcome (held against a fresh client sent no case, :meth:`_control`, which raises
+        :class:`_OnItsOwn` when the client fails on its own, whatever it is sent). None when no suspect fails
+        again (or time ran out)."""
+        for ran in late.suspects:
+            watch = _suspect_window(max(self.window, ran.window), late.seen_after(ran))
+            self.log(f"  case {ran.number} run again alone on a fresh client, watched {watch:g} s")
+            self.restart = True
+            again = self.run_case(ran.case, watch)
+            self.restart = True  # (what comes next starts afresh)
+            if again.inconclusive:
+                return None
+            if again.failure:
+                return ran, again
+        return None
 
     def _prefer_exit(self, outcome: _Outcome, about_the_connection: bool) -> _Outcome:
         """A client that dies closes its connection first: report the death, not the lost connection."""
@@ -1257,20 +1301,16 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     seen = (f"{late.outcome.failure}; seen {late.seen_after():.2f} s after case {n} was sent")
                     if log:
                         log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
-                    culprit = fuzzer.find_late(late)  # each case it passed last, run again alone and watched longer
-                    if culprit is not None and culprit[2].failure:  # no case's: the client fails on its own
-                        alone = culprit[2]
+                    try:
+                        culprit = fuzzer.find_late(late)  # each case it passed last, run again alone, watched longer
+                    except _OnItsOwn as own:  # no case's: the client fails on its own
                         result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
-                                       f"a fresh client sent no case failed {alone.at or 0:.2f} s after its session "
-                                       f"opened")
-                        found = (FuzzCase(()), dataclasses.replace(alone, failure=(
-                            f"{alone.failure} (with no case sent: the client fails on its own, "
-                            f"{alone.at or 0:.2f} s after its session opened)")))
-                        failing.append(found)
+                                       f"a fresh client sent no case failed {own.outcome.at or 0:.2f} s after its "
+                                       f"session opened")
                         pending = None
-                        break
+                        raise
                     if culprit is not None:
-                        ran, again, _ = culprit
+                        ran, again = culprit
                         if on_case is not None:
                             on_case(ran.case, again.failure)
                         fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
@@ -1297,6 +1337,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     if not failing:
                         found = unreproduced(late)
                     break
+        except _OnItsOwn as own:  # a case failed on a fresh client, and so did a fresh client sent no case
+            found = (FuzzCase(()), own.reported())
+            failing.append(found)
         except _ClientLost as lost:  # no verdict on the case it was started for, nor on any after it
             result.restart_error = lost.reason
             if pending is not None and not failing:

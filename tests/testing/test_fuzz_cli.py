@@ -400,3 +400,16 @@ def test_a_client_dying_after_the_window_is_blamed_on_its_case_and_the_commands_
     replay = next(line for line in err.splitlines() if line.startswith("replay it:  "))
     window = float(shlex.split(replay)[shlex.split(replay).index("--window") + 1])
     assert window >= 0.6  # 1.5 x the time the case took to fail alone (0.4 s at least)
+
+
+def test_a_client_dying_on_its_own_in_the_first_case_s_window_blames_no_case(client_script, tmp_path, capsys):
+    """examples/fuzz_client.py --bug crash-after-open dies 0.5 s after its session opens, inside the first case's
+    1 s window: that case was saved and printed as the smallest failing case. Now no case is blamed or saved."""
+    save = tmp_path / "f.json"
+    assert main(["fuzz", "--client-cmd", f"{client_script} --bug crash-after-open", "--seed", "3", "--no-malformed",
+                 "--save", str(save), *FAST, "--window", "1", "--max-window", "1", "--time", "15"]) == 1
+    err = capsys.readouterr().err
+    assert "reason: the client process exited with status 1 (with no case sent: the client fails on its own, " in err
+    assert "| fuzz_client: bug: died 0.5 s after its session opened" in err
+    assert "no failing case: the client fails with no case sent to it" in err
+    assert not save.exists()

@@ -826,3 +826,26 @@ def test_the_example_client_keeps_its_heartbeat_cadence_when_the_server_stops_an
     monkeypatch.setattr(example, "asyncio", Shim)
     asyncio.run(example._heartbeat(Unanswered(), 5.0, {"heartbeat": True}))
     assert sent == [5.0, 10.0, 15.0] and now[0] == 20.0  # given up at IdleTimeout (20 s), not 30 s
+
+
+def test_a_client_that_dies_on_its_own_within_the_first_case_s_window_is_not_blamed_on_it():
+    """A client that dies 0.5 s after its session opens, inside the first case's 1 s window: that case (a fresh
+    client, no case before it) was blamed, shrunk and reported as the smallest failing case. Now a case failing on
+    a fresh client is held against a fresh client sent no case: that fails too, so no case is blamed."""
+    result = fuzz_client(client=agent_client(bug="crash-after-open"), seed=11, malformed=False,
+                         **{**QUICK, "window": 1.0, "max_window": 1.0, "time_budget": 10})
+    assert not result.passed and result.exit_code == 1, result.summary()
+    assert result.failure.case.items == (), result.summary()
+    assert result.failure.reason.startswith("the client raised RuntimeError: bug: died 0.5 s after its session "
+                                            "opened (with no case sent: the client fails on its own, ")
+    assert "no failing case: the client fails with no case sent to it" in result.summary()
+
+
+def test_a_case_that_kills_a_fresh_client_is_still_blamed_once_a_client_sent_no_case_survives():
+    """The no-case control does not excuse a real failure: a client that dies on CALL_HELD_EVENT is blamed on a
+    case holding one (a fresh client sent no case outlives the time the case took to kill it)."""
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False,
+                         **{**QUICK, "window": 0.5, "max_window": 0.5, "time_budget": 15})
+    assert not result.passed, result.summary()
+    assert "CALL_HELD_EVENT" in _types(result.failure.case), result.summary()
+
