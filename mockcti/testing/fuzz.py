@@ -736,7 +736,8 @@ def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
 
 class _Fuzzer:
     def __init__(self, server: Any, runner: Any, *, window: float, max_window: float, reconnect_timeout: float,
-                 start_timeout: float, deadline: float, log: Callable[[str], None] | None) -> None:
+                 start_timeout: float, deadline: float, log: Callable[[str], None] | None,
+                 on_case: Callable[[FuzzCase, str | None], None] | None = None) -> None:
         self.server = server
         self.runner = runner
         self.window = window
@@ -745,6 +746,8 @@ class _Fuzzer:
         self.start_timeout = start_timeout
         self.deadline = deadline  # monotonic: no waiting beyond it
         self.log = log or (lambda s: None)
+        #: called after every case sent to the client and judged (re-runs included; not the no-case controls)
+        self.on_case = on_case
         self.cases_run = 0
         #: a fresh client sent no case kept running this many seconds after its session opened: a failure seen on
         #: a fresh client sooner than that after its case was sent is the case's (:meth:`_control`)
@@ -1023,6 +1026,8 @@ class _Fuzzer:
         elif not outcome.inconclusive:
             self.prev = _Ran(case, n, sid, self._observed_sid, mark, sent, window)
             self.passed = [self.prev, *self.passed[:_LATE_SUSPECTS - 1]]
+        if not control and not outcome.inconclusive and self.on_case is not None:
+            self.on_case(case, outcome.failure)  # every case sent and judged: the runs again alone too
         return outcome
 
     def observation_window(self, idle: float | None) -> float:
@@ -1189,7 +1194,10 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     bound for IdleTimeout (20 s like UCCX; lower it to fuzz clients with quick heartbeats).
     Failures are shrunk by Hypothesis; the result carries the smallest failing case, and with
     ``save`` it is written there (JSON, for :func:`replay_case` and ``mockcti fuzz --replay``).
-    ``on_case(case, failure_reason_or_None)`` is called after each case actually run. ``flows``: the
+    ``on_case(case, failure_reason_or_None)`` is called after each case actually run, with that run's outcome:
+    as often as ``cases_run`` counts, a case run again (alone on a fresh client, to tell whether a failure is its
+    own or which case a late failure comes from) each time it runs; not for a run cut short by the time budget
+    (no verdict), nor for the runs that send no case (is the client failing on its own?). ``flows``: the
     call flows of the event sequences; ``view="bridge"`` (with ``flows``): what a bridge-mode session is
     sent, for a client that opens in bridge mode (see :func:`cases`; a client that opens an agent-mode
     session instead is reported as not started).
@@ -1221,7 +1229,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     runner: Any = (_SubprocessClient(client_cmd, server.host, server.port) if client_cmd is not None
                    else _InProcessClient(client, server.host, server.port))  # type: ignore[arg-type]
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
-                     start_timeout=start_timeout, deadline=deadline, log=log)
+                     start_timeout=start_timeout, deadline=deadline, log=log, on_case=on_case)
     try:
         got = fuzzer.start(view, client_cmd)
         if isinstance(got, str):
@@ -1258,8 +1266,6 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 outcome = fuzzer.run_case(case)
                 if not outcome.inconclusive:
                     cache[key] = outcome
-                if on_case is not None:
-                    on_case(case, outcome.failure)
                 if log:
                     log(f"case {fuzzer.cases_run}: {len(case.items)} item(s) -> "
                         f"{'FAIL: ' + outcome.failure if outcome.failure else 'ok'}")
@@ -1311,8 +1317,6 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                         raise
                     if culprit is not None:
                         ran, again = culprit
-                        if on_case is not None:
-                            on_case(ran.case, again.failure)
                         fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
                         result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
                                        f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after "

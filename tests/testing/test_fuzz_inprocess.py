@@ -849,3 +849,18 @@ def test_a_case_that_kills_a_fresh_client_is_still_blamed_once_a_client_sent_no_
     assert not result.passed, result.summary()
     assert "CALL_HELD_EVENT" in _types(result.failure.case), result.summary()
 
+
+def test_on_case_is_called_for_every_case_run_the_runs_again_alone_included():
+    """on_case was called once per case the search drew: a failing case run again alone on a fresh client (to
+    tell whether the failure is its own) was run and counted in cases_run, but not reported. Now every case sent
+    is reported with its run's outcome, as many calls as cases_run (the no-case control runs are no case: neither
+    counted nor reported)."""
+    calls: list[tuple[FuzzCase, str | None]] = []
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False,
+                         on_case=lambda c, f: calls.append((c, f)), **{**QUICK, "time_budget": 30})
+    assert not result.passed and not result.budget_exhausted, result.summary()
+    assert len(calls) == result.cases_run, (len(calls), result.cases_run)
+    keys = [c.key() for c, _ in calls]
+    assert len(set(keys)) < len(keys), "a case run again alone is reported again"
+    assert all(c.items for c, _ in calls)
+    assert any(f is not None and "CALL_HELD_EVENT" in f for _, f in calls)
