@@ -21,8 +21,9 @@ CLOSE_REQ. Bugs (``--bug``):
 - ``crash-on-unknown-tag``: raises on an event carrying a floating tag it does not know (a newer
   server's field) instead of skipping it
 - ``crash-on-transfer``: raises on CALL_TRANSFERRED_EVENT (only ``--flows transfer`` generates one)
-- ``crash-late-on-transfer``: raises 0.4 s after CALL_TRANSFERRED_EVENT: after a short ``--window``, while the
-  fuzzer goes on to the next case (it finds the death there, and holds it against the transfer's case)
+- ``crash-late-on-transfer``: raises 0.4 s (``--late S``: S s) after CALL_TRANSFERRED_EVENT: after a short
+  ``--window``, while the fuzzer goes on to the next case (it finds the death there, or several cases later, and
+  holds it against the transfer's case)
 - ``crash-after-open``: raises 0.5 s after its session opens, whatever it is sent (a bug of its own, a timer's,
   say): no case is to blame, and the fuzzer says so (``no failing case: the client fails with no case sent to it``)
 - ``crash-on-queued``: raises on CALL_QUEUED_EVENT (only a bridge is sent one: run it with ``--bridge``
@@ -55,7 +56,7 @@ SOON = 0.5  # seconds from the session's opening to the crash of crash-after-ope
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
-                 version: int = 18, bridge: bool = False) -> Any:
+                 version: int = 18, bridge: bool = False, late: float = LATE) -> Any:
     """An async client ``client(host, port, stop_event)`` for :func:`mockcti.testing.fuzz.fuzz_client`."""
     if bug is not None and bug not in BUGS:
         raise ValueError(f"unknown bug {bug!r}; known: {BUGS}")
@@ -90,7 +91,7 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                     if bug == "crash-after-open" and asyncio.get_running_loop().time() >= opened + SOON:
                         raise RuntimeError(f"bug: died {SOON:g} s after its session opened")
                     if state["doom"] is not None and asyncio.get_running_loop().time() >= state["doom"]:
-                        raise RuntimeError(f"bug: died {LATE:g} s after CALL_TRANSFERRED_EVENT")
+                        raise RuntimeError(f"bug: died {late:g} s after CALL_TRANSFERRED_EVENT")
                     try:
                         ev = await cti.next_event(timeout=0.05)
                     except (asyncio.TimeoutError, Exception):
@@ -106,7 +107,7 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                         raise RuntimeError("bug: cannot handle CALL_TRANSFERRED_EVENT")
                     if (ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-late-on-transfer"
                             and state["doom"] is None):
-                        state["doom"] = asyncio.get_running_loop().time() + LATE
+                        state["doom"] = asyncio.get_running_loop().time() + late
                     if ev.TYPE is MessageType.CALL_QUEUED_EVENT and bug == "crash-on-queued":
                         raise RuntimeError("bug: cannot handle CALL_QUEUED_EVENT")
                     if isinstance(ev, CallDeliveredEvent) and bug == "unknown-call-id":
@@ -156,10 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", default="1001")
     p.add_argument("--extension", default="3001")
     p.add_argument("--bridge", action="store_true", help="open a bridge-mode session instead of the agent's")
+    p.add_argument("--late", type=float, default=LATE, metavar="S",
+                   help=f"crash-late-on-transfer: die S seconds after CALL_TRANSFERRED_EVENT (default {LATE:g})")
     args = p.parse_args(argv)
     host, port = os.environ.get("CTI_HOST", "127.0.0.1"), int(os.environ.get("CTI_PORT", "42027"))
     client = agent_client(bug=args.bug, agent=args.agent, extension=args.extension, idle_timeout=args.idle_timeout,
-                          bridge=args.bridge)
+                          bridge=args.bridge, late=args.late)
 
     async def go() -> None:
         stop = asyncio.Event()

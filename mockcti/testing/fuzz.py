@@ -475,12 +475,19 @@ class _LateFailure(BaseException):
         self.outcome = outcome
         self.seen = seen  # monotonic time the failure was seen
 
+    def lookback(self) -> list[_Ran]:
+        """The suspects a case may be watched long enough to see the failure of (sent at most _LATE_MAX_WINDOW
+        seconds before it was seen), the last one first; at least the last one."""
+        return [r for r in self.suspects if self.seen_after(r) <= _LATE_MAX_WINDOW] or self.suspects[:1]
+
     def seen_after(self, ran: _Ran | None = None) -> float:
         """Seconds from sending ``ran`` (default the last case that passed) to seeing the failure."""
         return self.seen - (ran or self.ran).sent
 
 
-_LATE_SUSPECTS = 3  # a late failure is looked for in the last this many cases the client passed
+_LATE_SUSPECTS = 3  # a late failure is looked for first in the last this many cases the client passed, each alone
+#: then among the last this many (sent at most _LATE_MAX_WINDOW s before it was seen), run together and halved
+_LATE_LOOKBACK = 16
 _LATE_MAX_WINDOW = 60.0  # seconds: no case is watched longer, whatever the late failure took to show
 _LATE_ROUNDS = 3  # searches repeated with a wider window at most this many times
 
@@ -502,6 +509,30 @@ def _suspect_window(window: float, seen_after: float) -> float:
     was sent: generously (the watch ends as soon as the client fails), 3 times that, at least 4 windows and 1 s
     more than one."""
     return max(window, _tenths(max(4 * window, 3 * seen_after, window + 1.0)))
+
+
+@dataclass
+class _Culprit:
+    """What a late failure was found to come from: ``cases`` (the oldest first), sent again as one case on a fresh
+    client (:attr:`case`), failed with ``outcome``. One case, or the cases the failure needs in a row."""
+
+    cases: list[_Ran]
+    outcome: _Outcome
+
+    @property
+    def case(self) -> FuzzCase:
+        return _joined(self.cases)
+
+    def numbers(self) -> str:
+        n = [r.number for r in self.cases]
+        return f"case {n[0]}" if len(n) == 1 else f"cases {', '.join(map(str, n))}"
+
+
+def _joined(group: list[_Ran]) -> FuzzCase:
+    """The cases of ``group`` as one: their items in order (one case: that case itself)."""
+    if len(group) == 1:
+        return group[0].case
+    return dataclasses.replace(group[0].case, items=tuple(i for r in group for i in r.case.items))
 
 
 class _BudgetSpent(BaseException):
@@ -758,7 +789,7 @@ class _Fuzzer:
         self.restart = False  # after a failing case the client starts afresh (keeps shrinking consistent)
         #: the last case the running client passed: a failure found before the next case is sent is its (late)
         self.prev: _Ran | None = None
-        #: the cases the running client passed, the last ones (at most _LATE_SUSPECTS), the last one first
+        #: the cases the running client passed, the last ones (at most _LATE_LOOKBACK), the last one first
         self.passed: list[_Ran] = []
         #: a case failing on a client that ran cases before is run again alone on a fresh client: when it passes
         #: there, the failure came from before it (:class:`_LateFailure`); off for a replay (one case repeated)
@@ -1025,7 +1056,7 @@ class _Fuzzer:
             self.restart, self.prev = True, None
         elif not outcome.inconclusive:
             self.prev = _Ran(case, n, sid, self._observed_sid, mark, sent, window)
-            self.passed = [self.prev, *self.passed[:_LATE_SUSPECTS - 1]]
+            self.passed = [self.prev, *self.passed[:_LATE_LOOKBACK - 1]]
         if not control and not outcome.inconclusive and self.on_case is not None:
             self.on_case(case, outcome.failure)  # every case sent and judged: the runs again alone too
         return outcome
@@ -1091,23 +1122,56 @@ class _Fuzzer:
                 self._observed_sid = sid
                 return _Outcome()
 
-    def find_late(self, late: _LateFailure) -> tuple[_Ran, _Outcome] | None:
-        """The case ``late`` is the failure of: each suspect (the last case the client passed first) run again
-        alone on a fresh client and watched long enough to see it (:func:`_suspect_window`), until one fails:
-        that case and its outcome (held against a fresh client sent no case, :meth:`_control`, which raises
-        :class:`_OnItsOwn` when the client fails on its own, whatever it is sent). None when no suspect fails
-        again (or time ran out)."""
-        for ran in late.suspects:
-            watch = _suspect_window(max(self.window, ran.window), late.seen_after(ran))
-            self.log(f"  case {ran.number} run again alone on a fresh client, watched {watch:g} s")
-            self.restart = True
-            again = self.run_case(ran.case, watch)
-            self.restart = True  # (what comes next starts afresh)
-            if again.inconclusive:
+    def find_late(self, late: _LateFailure) -> _Culprit | None:
+        """The case(s) ``late`` is the failure of. The last suspects (at most _LATE_SUSPECTS, the last case the
+        client passed first) are run again alone on a fresh client, watched long enough to see it
+        (:func:`_suspect_window`); the first that fails is the culprit. When none does, every suspect sent at most
+        _LATE_MAX_WINDOW s before the failure was seen (at most _LATE_LOOKBACK) is sent again, in order, as one
+        case on a fresh client: when that fails, it is halved (the older half first) as long as a half fails
+        alone, down to one case or to the cases the failure needs in a row. Each failure on a fresh client is
+        held against a fresh client sent no case (:meth:`_control`, which raises :class:`_OnItsOwn` when the
+        client fails on its own). None when nothing fails again (or time ran out)."""
+        suspects = late.lookback()
+        alone: set[int] = set()  # the numbers of the suspects that passed alone
+        for ran in suspects[:_LATE_SUSPECTS]:
+            again = self._again([ran], late)
+            if again is None:
                 return None
             if again.failure:
-                return ran, again
-        return None
+                return _Culprit([ran], again)
+            alone.add(ran.number)
+        if len(suspects) < 2:
+            return None
+        group = suspects[::-1]  # the oldest first: the order they were sent in
+        again = self._again(group, late)
+        if again is None or not again.failure:
+            return None
+        while len(group) > 1:
+            mid = len(group) // 2
+            for half in (group[:mid], group[mid:]):
+                if len(half) == 1 and half[0].number in alone:
+                    continue
+                got = self._again(half, late)
+                if got is None:  # no time left: the cases known to fail together
+                    return _Culprit(group, again)
+                if got.failure:
+                    group, again = half, got
+                    break
+            else:  # neither half fails alone: the failure needs cases of both
+                break
+        return _Culprit(group, again)
+
+    def _again(self, group: list[_Ran], late: _LateFailure) -> _Outcome | None:
+        """``group`` (suspects, the oldest first) sent again, in order, as one case on a fresh client and watched
+        long enough to see ``late`` (:func:`_suspect_window` of the oldest); None when time ran out first."""
+        watch = _suspect_window(max(self.window, *(r.window for r in group)), late.seen_after(group[0]))
+        names = f"case {group[0].number}" if len(group) == 1 else \
+            f"cases {', '.join(str(r.number) for r in group)}, one after the other as one case,"
+        self.log(f"  {names} run again alone on a fresh client, watched {watch:g} s")
+        self.restart = True
+        again = self.run_case(_joined(group), watch)
+        self.restart = True  # (what comes next starts afresh)
+        return None if again.inconclusive else again
 
     def _prefer_exit(self, outcome: _Outcome, about_the_connection: bool) -> _Outcome:
         """A client that dies closes its connection first: report the death, not the lost connection."""
@@ -1280,6 +1344,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         # watched long enough), so that the case is found and shrunk as any other; the passes seen with the
         # shorter window no longer count
         pending: _LateFailure | None = None  # a late failure being looked into
+        replay_is_search = False  # a late failure nothing reproduced: the search is its only replay
 
         def unreproduced(late: _LateFailure) -> tuple[FuzzCase, _Outcome]:
             """A late failure no case showed again alone: the last case's all the same, said so."""
@@ -1315,8 +1380,24 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                        f"session opened")
                         pending = None
                         raise
+                    if culprit is not None and len(culprit.cases) > 1:  # cases it needs in a row: that is the case
+                        again = culprit.outcome
+                        first = culprit.cases[0]
+                        fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
+                        result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
+                                       f"no case failed again alone on a fresh client, but {culprit.numbers()}, sent "
+                                       f"again one after the other as one case, failed {again.at or 0:.2f} s after it "
+                                       f"was sent ({late.seen_after(first):.2f} s after case {first.number} was sent "
+                                       f"in the search): the failure needs them in a row; that case is the one "
+                                       f"reported (not shrunk), replayed with --window {fuzzer.window:g}")
+                        if log:
+                            log(f"  {culprit.numbers()} failed again together: {again.failure}")
+                        found = (culprit.case, again)
+                        failing.append(found)
+                        pending = None
+                        break
                     if culprit is not None:
-                        ran, again = culprit
+                        ran, again = culprit.cases[0], culprit.outcome
                         fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, again.at or 0.0))
                         result.late = (f"case {ran.number} passed its {ran.window:g} s window, but the client failed "
                                        f"after it ({late.outcome.failure}; seen {late.seen_after(ran):.2f} s after "
@@ -1332,14 +1413,20 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                         cache.update({c.key(): o for c, o in failing})
                         pending = None
                         continue
-                    # not seen again: it is the last case's all the same (the client did fail after it), and said so
-                    names = ", ".join(str(r.number) for r in late.suspects)
+                    # not seen again: it is the last case's all the same (the client did fail after it), and said so;
+                    # its replay would pass: what reproduces it, if anything, is the search (the same cases in a row)
+                    back = late.lookback()
+                    names = ", ".join(str(r.number) for r in back[:_LATE_SUSPECTS])
+                    together = (f", and cases {', '.join(str(r.number) for r in back[::-1])} sent again one after "
+                                f"the other as one case" if len(back) > 1 else "")
                     result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
-                                   f"again alone on a fresh client and watched longer, case(s) {names} passed (or the "
-                                   f"time budget was spent): the failure may need several cases in a row, or come "
-                                   f"and go")
+                                   f"again alone on a fresh client and watched longer, case(s) {names}{together} "
+                                   f"passed (or the time budget was spent): the failure comes and goes, or needs more "
+                                   f"than those cases; the saved case alone passes, the search command below runs the "
+                                   f"same cases in the same order")
                     if not failing:
                         found = unreproduced(late)
+                        replay_is_search = True
                     break
         except _OnItsOwn as own:  # a case failed on a fresh client, and so did a fresh client sent no case
             found = (FuzzCase(()), own.reported())
@@ -1407,7 +1494,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if view != "agent":
                     parts += ["--view", view]
                 result.search_command = _command(client_cmd, parts + watch)
-                if result.saved_to is not None:
+                if result.saved_to is not None and not replay_is_search:
                     result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *watch])
                 else:
                     result.replay_command = result.search_command

@@ -864,3 +864,121 @@ def test_on_case_is_called_for_every_case_run_the_runs_again_alone_included():
     assert len(set(keys)) < len(keys), "a case run again alone is reported again"
     assert all(c.items for c, _ in calls)
     assert any(f is not None and "CALL_HELD_EVENT" in f for _, f in calls)
+
+
+def test_a_late_failure_caused_more_than_three_cases_back_is_attributed_to_its_case():
+    """A client that dies 1.2 s after CALL_TRANSFERRED_EVENT, with 0.15 s windows: the death is seen several cases
+    later. Only the last three cases the client passed were run again alone: the culprit, further back, was never
+    found ("not seen again when run alone"). Now the cases passed before (up to 16) are sent again together on a
+    fresh client and halved down to the one that fails alone."""
+    import mockcti.testing.fuzz as F
+
+    poison = _one_item_case("transfer", lambda c: "CALL_TRANSFERRED_EVENT" in _types(c))
+    innocent = _one_item_case("inbound", lambda c: "CALL_TRANSFERRED_EVENT" not in _types(c))
+    server = F._server(None, None, 20, "127.0.0.1", 0)
+    runner = F._InProcessClient(_dies_late("CALL_TRANSFERRED_EVENT", 1.2), server.host, server.port)
+    fuzzer = F._Fuzzer(server, runner, window=0.15, max_window=0.15, reconnect_timeout=3, start_timeout=5,
+                       deadline=time.monotonic() + 60, log=None)
+    try:
+        assert not isinstance(fuzzer.start("agent", None), str)
+        assert fuzzer.run_case(poison).failure is None
+        late = None
+        for _ in range(40):  # bounded: the death comes 1.2 s after the first case, each case takes 0.15 s or more
+            try:
+                assert fuzzer.run_case(innocent).failure is None
+            except F._LateFailure as exc:
+                late = exc
+                break
+        assert late is not None
+        assert poison not in [r.case for r in late.suspects[:3]], "the culprit is more than three cases back"
+        culprit = fuzzer.find_late(late)
+        assert culprit is not None and [r.case for r in culprit.cases] == [poison]
+        assert culprit.outcome.failure == "the client raised RuntimeError: bug: died 1.2 s after CALL_TRANSFERRED_EVENT"
+    finally:
+        runner.close()
+        server.stop(timeout=5)
+
+
+def _dies_after_nth(name: str, n: int, delay: float):
+    """An agent desktop that raises ``delay`` seconds after the ``n``-th ``name`` event it receives (across cases):
+    a failure no single case causes, only several in a row."""
+    from mockcti.client import CTIClient
+
+    async def run(host, port, stop):
+        cti = await CTIClient.connect(host, port, version=18, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, timeout=5)
+        seen, doom = 0, None
+        for _ in range(5000):  # bounded: 100 s at most
+            if stop.is_set() or cti.closed.is_set():
+                break
+            if doom is not None and time.monotonic() >= doom:
+                raise RuntimeError(f"bug: died {delay} s after the {n}th {name}")
+            with __import__("contextlib").suppress(asyncio.TimeoutError):
+                ev = await cti.next_event(timeout=0.02)
+                if ev.TYPE.name == name:
+                    seen += 1
+                    if seen == n and doom is None:
+                        doom = time.monotonic() + delay
+        await cti.close(timeout=2)
+
+    return run
+
+
+def test_a_late_failure_that_needs_several_cases_in_a_row_is_reported_with_a_replay_that_reproduces_it(tmp_path):
+    """A client that dies 0.3 s after its third CALL_DELIVERED_EVENT, one per case: no case fails alone. The last
+    case was reported "not seen again when run alone", saved, and its replay passed. Now the cases the client
+    passed are sent again together on a fresh client: they fail, and that joined case is reported and saved, with
+    a window that sees the failure; replaying it fails again."""
+    delivered = lambda c: _types(c).count("CALL_DELIVERED_EVENT") == 1  # noqa: E731
+    save = tmp_path / "failure.json"
+    result = fuzz_client(client=_dies_after_nth("CALL_DELIVERED_EVENT", 3, 0.3), seed=5, malformed=False,
+                         chunking=False, max_items=1, max_calls=1, save=save, **{**QUICK, "time_budget": 30})
+    assert not result.passed, result.summary()
+    assert "the failure needs them in a row" in (result.late or ""), result.summary()
+    case = result.failure.case
+    assert len(case.items) >= 3 and sum(delivered(FuzzCase((i,))) for i in case.items) >= 3, result.summary()
+    assert load_case(save) == case
+    window = float(result.late.split("replayed with --window ")[1].split()[0])
+    assert window >= 0.3
+    again = replay_case(save, client=_dies_after_nth("CALL_DELIVERED_EVENT", 3, 0.3), window=window, max_window=0.15)
+    assert not again.passed and "died 0.3 s after the 3th CALL_DELIVERED_EVENT" in again.failure.reason
+
+
+def test_a_late_failure_nothing_reproduces_gives_the_search_as_its_replay(tmp_path):
+    """A client that dies at its fourth CALL_DELIVERED_EVENT (one per case): the fourth case fails on a client that
+    ran three before it and passes alone; neither do the three before it fail, alone or together. The last case was
+    saved and `replay it` printed its --replay command, which passes. Now the result says the saved case passes
+    alone, prints no `replay it:`, and points to the search (same seed: the same cases in a row)."""
+    import sys
+    import textwrap
+
+    script = tmp_path / "client.py"
+    script.write_text(textwrap.dedent("""
+        import asyncio, os, sys
+        from mockcti.client import CTIClient
+
+        async def main():
+            cti = await CTIClient.connect(os.environ["CTI_HOST"], int(os.environ["CTI_PORT"]), version=18, timeout=5)
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, timeout=5)
+            seen = 0
+            for _ in range(5000):  # bounded: 100 s at most
+                try:
+                    ev = await cti.next_event(timeout=0.02)
+                except asyncio.TimeoutError:
+                    continue
+                if ev.TYPE.name == "CALL_DELIVERED_EVENT":
+                    seen += 1
+                    if seen == 4:
+                        sys.exit("bug: died at the 4th CALL_DELIVERED_EVENT")
+
+        asyncio.run(main())
+    """), encoding="utf-8")
+    cmd = f"{sys.executable} {script}"
+    save = tmp_path / "failure.json"
+    result = fuzz_client(cmd, seed=5, malformed=False, chunking=False, max_items=1, max_calls=1, save=save,
+                         **{**QUICK, "count": 5, "time_budget": 30})
+    assert not result.passed, result.summary()
+    assert "not seen again when run alone" in result.failure.reason, result.summary()
+    assert "the saved case alone passes, the search command below runs the same cases in the same order" in result.late
+    assert result.replay_command == result.search_command and "--seed 5" in result.replay_command
+    assert "replay it:" not in result.summary() and f"repeat the search:  {result.search_command}" in result.summary()
