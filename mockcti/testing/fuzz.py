@@ -1323,7 +1323,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             case = data.draw(strategy, label="case")
             key = case.key()
             outcome = cache.get(key)
-            if outcome is None:
+            ran = outcome is None
+            if ran:
                 if time.monotonic() >= deadline:  # spent while the case was drawn: not started
                     result.budget_exhausted = True
                     raise _BudgetSpent
@@ -1334,7 +1335,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     log(f"case {fuzzer.cases_run}: {len(case.items)} item(s) -> "
                         f"{'FAIL: ' + outcome.failure if outcome.failure else 'ok'}")
             if outcome.failure:
-                failing.append((case, outcome))
+                if ran:  # (a case drawn again is not run again: Hypothesis replays the failing one at the end)
+                    failing.append((case, outcome))
                 raise _CaseFailed(case, outcome)
 
         found: tuple[FuzzCase, _Outcome] | None = None

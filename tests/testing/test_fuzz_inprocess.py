@@ -982,3 +982,15 @@ def test_a_late_failure_nothing_reproduces_gives_the_search_as_its_replay(tmp_pa
     assert "the saved case alone passes, the search command below runs the same cases in the same order" in result.late
     assert result.replay_command == result.search_command and "--seed 5" in result.replay_command
     assert "replay it:" not in result.summary() and f"repeat the search:  {result.search_command}" in result.summary()
+
+
+def test_the_failing_runs_counted_are_runs_not_cases_drawn_again_from_the_cache():
+    """The summary's "N failing run(s) while shrinking" counted each time Hypothesis drew a failing case again
+    (its outcome comes from the cache; the case is not run again): "1 case(s) run ... (3 failing run(s) ...)".
+    Now it counts the failing cases actually run: never more than the cases run, as many as on_case saw fail."""
+    failed: set[str] = set()
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False,
+                         on_case=lambda c, f: f and failed.add(c.key()), **QUICK)
+    assert not result.passed, result.summary()
+    assert result.failures_seen == len(failed), (result.failures_seen, len(failed))
+    assert f"FAILURE ({len(failed)} failing run(s) while shrinking)" in result.summary()
