@@ -274,6 +274,8 @@ class CTIClient:
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         if self.open_conf is not None and not self._writer.is_closing() and not self.closed.is_set():
+            # (the server closes the socket after its CLOSE_CONF: that is the end this client asked for)
+            self.close_reason = self.close_reason or "closed by this client (CLOSE_REQ)"
             with contextlib.suppress(Exception):
                 await self.request(CloseReq(invoke_id=self.next_invoke_id(), status=0), timeout=timeout)
         await self.abort()
@@ -282,6 +284,8 @@ class CTIClient:
         """Close the socket without CLOSE_REQ."""
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
+        if not self.closed.is_set():
+            self.close_reason = self.close_reason or "closed by this client"
         if not self._writer.is_closing():
             self._writer.close()
         with contextlib.suppress(Exception):

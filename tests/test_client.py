@@ -408,3 +408,32 @@ async def test_set_agent_state_takes_a_state_by_name():
             await cti.set_agent_state(None)
         assert len([m for m in srv.seen if m.TYPE is MT.SET_AGENT_STATE_REQ]) == 3  # nothing sent for those
         await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_closed_or_aborted_itself_says_so_not_closed_by_server():
+    """After close() (CLOSE_REQ, the server's CLOSE_CONF, then the server closing the socket) a later
+    request's ConnectionClosed said "closed by server": a desktop logging why its connection ended blamed
+    the server for its own CLOSE_REQ. A server that does close the connection is still named."""
+    from mockcti.server import MockServer, ServerConfig
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        cti = await CTIClient.connect(server.host, server.port, timeout=5)
+        await cti.open_bridge(heartbeat=0, timeout=5)
+        await cti.close()
+        assert cti.close_reason == "closed by this client (CLOSE_REQ)"
+        with pytest.raises(ConnectionClosed, match=r"^closed by this client \(CLOSE_REQ\)$"):
+            await cti.next_event(timeout=1)
+        cti = await CTIClient.connect(server.host, server.port, timeout=5)
+        await cti.open_bridge(heartbeat=0, timeout=5)
+        await cti.abort()
+        assert cti.close_reason == "closed by this client"
+        cti = await CTIClient.connect(server.host, server.port, timeout=5)
+        await cti.open_bridge(heartbeat=0, timeout=5)
+    finally:
+        await server.stop()  # the server ends this one
+    await asyncio.wait_for(cti.closed.wait(), 5)
+    assert cti.close_reason == "closed by server"
+    await cti.close()
+    assert cti.close_reason == "closed by server"
