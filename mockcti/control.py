@@ -75,7 +75,8 @@ ENDPOINTS: dict[str, str] = {
     "GET /report/junit": "the JUnit XML of the run (as junit.xml)",
     "POST /calls": 'an inbound call: {"agent": "1001"} or {"csq": "Sales", "ani": "0612345678"}; optional '
                    '"dnis", "variables": {"call_variable1": "..."}, "named_variables": {"user.customer.id": "..."} '
-                   'and "named_arrays": {"user.items": ["...", null, "..."]}',
+                   'and "named_arrays": {"user.items": ["...", null, "..."]}; 409 for an agent logged out or whose '
+                   'phone is busy',
     "POST /calls/{id}/hangup": '{} (the caller hangs up) or {"device": "0699999999"} (that party hangs up)',
     "POST /agents/{id}/state": '{"state": "READY", "reason_code": 0}',
     "POST /events/system": '{"event": "SYS_CCX_OFFLINE", "text": "...", "device": "3001"} (text, device optional)',
@@ -828,7 +829,12 @@ class ControlServer:
             hub.deliver(deliveries)
             return call_id
 
-        call_id = self._call(go)
+        from mockcti.center.core import CallNotOffered
+
+        try:
+            call_id = self._call(go)
+        except CallNotOffered as exc:  # the agent logged out, or its phone busy: no call was made
+            raise HTTPError(409, str(exc), field=exc.field) from None
         queued = any(call_id in q for q in center.queues.values())
         return {"call_id": call_id, "queued": queued}
 

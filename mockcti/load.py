@@ -518,9 +518,9 @@ class LoadGenerator:
                 self._turn.append(call_id)
 
     def _on_another_call(self, agent_id: str, call_id: int) -> bool:
-        """Whether the agent has an older call than ``call_id`` (a call from elsewhere that rings
-        while it talks: the center refuses an answer then, so it is answered once the agent is free;
-        two ringing at once: the older first)."""
+        """Whether the agent has an older call than ``call_id`` (a call from elsewhere that rings beside
+        one the agent holds — its line is free then, and the center refuses a call injected for a busy
+        phone — is answered once the agent is free; two ringing at once: the older first)."""
         legs = self.hub.center.agent_call_legs(agent_id)  # oldest call first
         return bool(legs) and legs[0][0].id != call_id
 

@@ -457,7 +457,7 @@ async def test_urllib_client_and_head(mock):
 
     status, ctype, data = await asyncio.to_thread(fetch, f"{ctl.url}/health")
     assert status == 200 and ctype == "application/json" and json.loads(data)["ok"] is True
-    req = urllib.request.Request(f"{ctl.url}/calls", data=b'{"agent": "1002"}', method="POST",
+    req = urllib.request.Request(f"{ctl.url}/calls", data=b'{"csq": "Sales"}', method="POST",
                                  headers={"Content-Type": "application/json"})
     status, _, data = await asyncio.to_thread(fetch, req)
     assert status == 200 and "call_id" in json.loads(data)
@@ -721,6 +721,49 @@ async def test_an_agent_on_a_call_keeps_it(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_call_for_a_busy_or_logged_out_agent_is_a_409_and_rings_nowhere(mock):
+    """POST /calls {"agent": ...} for an agent whose phone rings with (or talks on) a call rang there a second
+    time, where its line takes one call (MaxActiveCalls 1; a client dialling it hears busy, CEC_BUSY), and one
+    for a logged-out agent rang and, answered, made it TALKING without a login. Both are 409 naming the agent
+    and why, no call is made, and neither the desktop nor a bridge hears of it; a held call leaves the line
+    free, as for a dialled call."""
+    from mockcti.wire.messages import HoldCallReq, QueryAgentStateReq
+
+    server, ctl = mock
+    c = await agent_client(server, "1001")
+    bridge = await CTIClient.connect(server.host, server.port)
+    await bridge.open_bridge()
+    _, _, body = await call(ctl, "POST", "/calls", {"agent": "1001"})
+    first = body["call_id"]
+    assert (await c.next_event(MT.CALL_DELIVERED_EVENT)).call_id == first
+    bridge.drain_events()
+    for answered in (False, True):
+        _, _, err = await call(ctl, "POST", "/calls", {"agent": "1001", "ani": "0622"}, expect=409)
+        how = "connected" if answered else "ringing"
+        assert err == {"error": f"the phone 3001 of agent 1001 is busy (call {first} {how}): a UCCX agent line "
+                                "takes one call (MaxActiveCalls 1); deliver the call when that one ends, or to a "
+                                "CSQ to queue it", "field": "agent"}
+        if not answered:
+            await c.request(AnswerCallReq(invoke_id=0, call_id=first, connection_device_id="3001"))
+    _, _, err = await call(ctl, "POST", "/calls", {"agent": "1002"}, expect=409)
+    assert err == {"error": "agent 1002 is logged out: the ACD offers a call to a logged-in agent only (log it in "
+                            "first)", "field": "agent"}
+    # nothing was offered: the events before the next confirmation are the answer's, no BEGIN_CALL of a new call
+    await c.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))
+    await bridge.request(QueryAgentStateReq(invoke_id=0, agent_id="1001"))
+    for client in (c, bridge):
+        assert {getattr(m, "call_id", first) for m in client.drain_events()} == {first}
+    _, _, body = await call(ctl, "GET", "/calls")
+    assert [x["call_id"] for x in body["calls"]] == [first]
+    # held, the call leaves the line free: a call injected then rings
+    await c.request(HoldCallReq(invoke_id=0, call_id=first, connection_device_id="3001"))
+    _, _, body = await call(ctl, "POST", "/calls", {"agent": "1001"})
+    assert (await c.next_event(MT.CALL_DELIVERED_EVENT)).call_id == body["call_id"] != first
+    await bridge.close()
+    await c.close()
+
+
+@pytest.mark.asyncio
 async def test_ready_for_an_agent_on_a_call_of_its_own_is_refused(mock):
     """A supervisor's READY (POST /agents/ID/state) for a NOT_READY agent talking on a call it placed was
     taken: READY on the desktop and the wallboards while routing skipped the busy phone. Refused with 409, as
@@ -751,7 +794,7 @@ async def test_keep_alive_and_expect_continue(mock):
             assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: keep-alive" in head
             length = int(next(ln.split(b":")[1] for ln in head.split(b"\r\n") if ln.startswith(b"Content-Length")))
             assert json.loads(await reader.readexactly(length))["ok"] is True
-        body = b'{"agent": "1003"}'
+        body = b'{"csq": "Sales"}'
         writer.write(b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
                      b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)

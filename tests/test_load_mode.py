@@ -1113,11 +1113,13 @@ def test_a_call_from_elsewhere_at_an_undriven_agent_is_answered_and_cleared():
     assert s["other_answered"] == 2 and s["errors"] == 0, s
 
 
-def test_a_call_for_an_undriven_agent_talking_is_answered_once_it_is_free():
-    """A call injected for an agent the generator drives (POST /calls {"agent"}) while that agent talks
-    on a generated call rings there: the agent answers it once its call is over (the center refuses an
-    answer on a second line), and hangs up handle_time later. A client's desk dialling that busy agent
-    is not put through (the center fails it busy, CEC_BUSY): the generator sees no call of it."""
+def test_a_call_for_an_undriven_agent_talking_is_refused_busy():
+    """A call injected for an agent the generator drives (POST /calls {"agent"}) while that agent talks on a
+    generated call rang there, a second call on a line that takes one (MaxActiveCalls 1), answered once the
+    generated call was over. It is refused now (CallNotOffered, the control API's 409), as a client's desk
+    dialling that busy agent is not put through (the center fails it busy, CEC_BUSY): the generator sees no
+    call of either, and its generated call goes on."""
+    from mockcti.center.core import CallNotOffered
     from mockcti.wire.messages import ClearConnectionReq, MakeCallReq
 
     hub, gen = hub_with(default_center(), "agents=2,calls_per_s=0.01,handle_time=2,answer_after=0.5")
@@ -1137,15 +1139,13 @@ def test_a_call_for_an_undriven_agent_talking_is_answered_once_it_is_free():
     desk.invoke += 1
     desk.send(ClearConnectionReq(invoke_id=desk.invoke, call_id=dialled, connection_device_id="3003"), t)
     assert set(hub.center.calls) == {generated}
-    internal, deliveries = hub.center.deliver_call(t, agent_id=busy, ani="0611111111")  # POST /calls {"agent"}
-    hub.deliver(deliveries)
-    t = advance(hub, t, 2.5)  # the generated call is over; the injected call is answered
-    assert generated not in hub.center.calls
-    assert (busy, "LCS_CONNECT") in _agent_on(hub, internal)
-    t = advance(hub, t, 3.0)
-    assert internal not in hub.center.calls
+    with pytest.raises(CallNotOffered, match=f"the phone 300. of agent {busy} is busy"):
+        hub.center.deliver_call(t, agent_id=busy, ani="0611111111")  # POST /calls {"agent"}
+    assert set(hub.center.calls) == {generated}
+    t = advance(hub, t, 3.0)  # the generated call is over, nothing else rang
+    assert not hub.center.calls
     s = gen.summary()
-    assert s["other_answered"] == 1 and s["errors"] == 0 and s["active"] == 0, s
+    assert s["other_answered"] == 0 and s["errors"] == 0 and s["active"] == 0 and s["answered"] == 1, s
 
 
 def test_no_call_is_offered_once_serve_is_told_to_stop(monkeypatch, capsys):

@@ -420,6 +420,21 @@ class Refused(Exception):
         self.failure, self.violation = failure, violation
 
 
+_LEG_WORDS = {LCS.LCS_CONNECT: "connected", LCS.LCS_ALERTING: "ringing", LCS.LCS_INITIATE: "dialling"}
+
+
+class CallNotOffered(ValueError):
+    """A call injected for an agent (:meth:`ContactCenter.deliver_call` ``agent_id``: the control API's
+    POST /calls, the pytest handle, a scenario's ``deliver_call``) that the agent's phone cannot take: the
+    agent is logged out (the ACD offers calls to logged-in agents only), or its phone is busy — talking,
+    dialling or ringing; a held call aside — and a UCCX agent line takes one call (MaxActiveCalls 1), as a
+    client dialling it hears busy. No call was made; ``field`` names the input at fault (``agent``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _short_state(state: AgentState) -> str:
     return state.name.removeprefix("AGENT_STATE_")
 
@@ -1550,8 +1565,10 @@ class ContactCenter:
         csq_cfg = self.config.csq(csq) if csq else None
         if csq and csq_cfg is None:
             raise KeyError(f"unknown CSQ {csq!r}")
-        if agent_id is not None and agent_id not in self.agents:
-            raise KeyError(f"unknown agent {agent_id!r}")
+        if agent_id is not None:
+            if agent_id not in self.agents:
+                raise KeyError(f"unknown agent {agent_id!r}")
+            self._may_offer_to(self.agents[agent_id])
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
                               variables=dict(variables or {}), named_variables=named, named_arrays=arrays)
@@ -1569,6 +1586,23 @@ class ContactCenter:
                 self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
             self._offer(out, call, target, now, routed=True)
         return call.id, out
+
+    def _may_offer_to(self, agent: Agent) -> None:
+        """Whether a call injected for ``agent`` may ring there (:class:`CallNotOffered` otherwise): the agent
+        logged in — a logged-out agent answering the ACD call went TALKING, then READY after it, never having
+        logged in — and its phone free (:meth:`_busy_phone`, the rule of every call offered to an agent's
+        phone: a call dialled there fails busy, a single-step transfer is refused). A NOT_READY agent, or one
+        in wrap-up, is offered the call (RESERVED; that is what delivering to an agent is for)."""
+        if not agent.logged_in:
+            raise CallNotOffered("agent", f"agent {agent.id} is logged out: the ACD offers a call to a logged-in "
+                                          "agent only (log it in first)")
+        if agent.id in self._calls_of and self._busy_phone(agent):
+            busy = [(c.id, c.leg_of(agent.id).state) for c in self._agent_calls(agent)
+                    if c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)]
+            what = ", ".join(f"call {cid} {_LEG_WORDS.get(st, st.name)}" for cid, st in busy)
+            raise CallNotOffered("agent", f"the phone {agent.device} of agent {agent.id} is busy ({what}): a UCCX "
+                                          "agent line takes one call (MaxActiveCalls 1); deliver the call when "
+                                          "that one ends, or to a CSQ to queue it")
 
     def _ready_agent(self, csq_id: int) -> Agent | None:
         """The longest-READY agent of the CSQ whose phone is not busy (:meth:`_busy_phone`), the busy rule of every

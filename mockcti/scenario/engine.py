@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mockcti.center.config import CallDataError
+from mockcti.center.core import CallNotOffered
 from mockcti.scenario import model as m
 from mockcti.scenario.model import substitute
 from mockcti.wire import Message, MessageType
@@ -514,6 +515,8 @@ class ScenarioEngine:
                 raise _ActionError(str(exc.args[0]) if exc.args else "unknown name") from None
             except CallDataError as exc:  # a substituted value no call event can carry (no call was made)
                 raise _ActionError(str(exc)) from None
+            except CallNotOffered as exc:  # the agent logged out or its phone busy (no call was made)
+                raise _ActionError(f"deliver_call: {exc}") from None
             call = center.calls.get(call_id)
             for var, fld in act.capture.items():
                 self.env[var] = call_id if call is None else _call_value(call, fld)

@@ -14,6 +14,7 @@ import pytest
 from mockcti import catalog
 from mockcti.acd import CHECKS
 from mockcti.center import default_center
+from mockcti.center.core import CallNotOffered
 from mockcti.center.acd_guard import line_state
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
@@ -178,16 +179,18 @@ def test_a_second_call_ringing_beside_a_held_one_can_be_answered():
     assert state(w) == "Held" and not w.c.violations
 
 
-def test_a_second_call_ringing_beside_a_talking_one_is_line1connected():
-    """Nothing is held, so not Held: the agent still talks on one call (Hold of it is the §3.2
-    Line1Connected check), and answering the ringing one first is refused as outside Delivered."""
+def test_a_second_call_rings_beside_a_held_one_not_beside_a_talking_one():
+    """A call injected for an agent that talks on another is refused (its line takes one call, MaxActiveCalls
+    1): no call is made and the line stays Line1Connected. Once the first call is held the line is free: the
+    second rings (Delivered beside the held call) and answering it makes the line Held."""
     w = world("cf")
     first = answered(w)
-    second, _ = w.inbound(agent_id=ME)
-    assert state(w) == "Line1Connected"
-    w.req(1, M.AnswerCallReq(invoke_id=10, call_id=second, connection_device_id="3001"))
-    assert [v["rule"] for v in w.c.violations] == ["ACD-1175-ACD"]
+    calls = set(w.c.calls)
+    with pytest.raises(CallNotOffered, match="busy"):
+        w.inbound(agent_id=ME)
+    assert set(w.c.calls) == calls and state(w) == "Line1Connected" and not w.c.violations
     accepted(w, 1, hold(first))
+    second, _ = w.inbound(agent_id=ME)
     assert state(w) == "Delivered"
     accepted(w, 1, M.AnswerCallReq(invoke_id=12, call_id=second, connection_device_id="3001"))
     assert state(w) == "Held"

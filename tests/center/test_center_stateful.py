@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from center_world import ALL_CALLS, ALL_STATES, AGENT_SVC, BRIDGE_SVC, agent_sub, calls_index_matches_a_scan
 
 from mockcti.center import ContactCenter, Subscription, default_center
+from mockcti.center.core import CallNotOffered
 from mockcti.wire import Dialect, decode_bytes, encode
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
@@ -342,8 +343,15 @@ class CenterMachine(RuleBasedStateMachine):
     def deliver_call(self, to, named):
         self.now += 1
         where = {"csq": to} if not to.isdigit() else {"agent_id": to}
-        _, out = self.c.deliver_call(self.now, ani="0699", variables={"call_variable1": "in"},
-                                     named_variables={"user.in": "1"} if named else None, **where)
+        calls = set(self.c.calls)
+        try:
+            _, out = self.c.deliver_call(self.now, ani="0699", variables={"call_variable1": "in"},
+                                         named_variables={"user.in": "1"} if named else None, **where)
+        except CallNotOffered:  # the agent logged out, or its phone busy: refused, nothing made
+            agent = self.c.agents[to]
+            assert not agent.logged_in or self.c._busy_phone(agent), (to, agent.state)
+            assert set(self.c.calls) == calls
+            return
         self.check(out)
 
     @rule(to=st.sampled_from(["Sales", "Support"]))

@@ -480,6 +480,35 @@ def test_deliver_call_from_an_agents_phone_is_a_journalled_fault_and_makes_no_ca
     assert "'3001'" in faults[0]["error"] and "'3002'" in faults[1]["error"]
 
 
+def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_makes_no_call():
+    """A second deliver_call for an agent whose phone rings with the first rang there too (a UCCX agent line takes
+    one call, MaxActiveCalls 1: a client dialling it hears busy), and one for a logged-out agent rang and, once
+    answered, made the agent TALKING without a login. Each is now a journalled fault naming the agent and why;
+    nothing reaches the desktops or the bridge, and no call is made."""
+    h = H("""
+    timeline:
+      - {at: 2, do: {deliver_call: {agent: "1001", ani: "0611", capture: {call: call_id}}}}
+      - {at: 3, do: {deliver_call: {agent: "1001", ani: "0622"}}}
+      - {at: 4, do: {set_agent_state: {agent: "1002", state: LOGOUT}}}
+      - {at: 5, do: {deliver_call: {agent: "1002", ani: "0633"}}}
+    """, center=True)
+    a, b, br = h.open("1001"), h.open("1002"), h.open(None)
+    assert MT.CALL_DELIVERED_EVENT in [m.TYPE for m in h.msgs(h.tick(2.0), a)]
+    first = h.engine.env["call"]
+    for t in (3.0, 4.0, 5.0):
+        acts = h.tick(t)
+        if t != 4.0:  # (4: 1002's LOGOUT)
+            assert h.msgs(acts, a) == [] and h.msgs(acts, b) == [] and h.msgs(acts, br) == [], t
+    assert list(h.hub.center.calls) == [first]
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"]) for f in faults] == [
+        ("DeliverCall", f"deliver_call: the phone 3001 of agent 1001 is busy (call {first} ringing): a UCCX agent "
+                        "line takes one call (MaxActiveCalls 1); deliver the call when that one ends, or to a CSQ to "
+                        "queue it"),
+        ("DeliverCall", "deliver_call: agent 1002 is logged out: the ACD offers a call to a logged-in agent only "
+                        "(log it in first)")]
+
+
 def test_set_agent_state_system_event_and_failover_from_the_timeline():
     h = H("""
     timeline:

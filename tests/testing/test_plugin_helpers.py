@@ -266,6 +266,25 @@ def test_center_actions(server: ThreadedServer) -> None:
         server.hang_up(call_id)
 
 
+def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_value_error_and_makes_no_call(server: ThreadedServer) -> None:
+    """The handle's deliver_call(agent=) rang a phone already ringing (a UCCX agent line takes one call,
+    MaxActiveCalls 1) and a logged-out agent's phone (answered, the agent went TALKING without a login). Both
+    are a ValueError naming the agent and why (the one CallNotOffered of every entry point); no call is made."""
+    from mockcti.center.core import CallNotOffered
+
+    with pytest.raises(CallNotOffered, match=r"^agent 1003 is logged out: the ACD offers a call to a logged-in "
+                                             r"agent only \(log it in first\)$"):
+        server.deliver_call(agent="1003")
+    server.set_agent_state("1003", "LOGIN")
+    first = server.deliver_call(agent="1003")  # NOT_READY: delivered all the same (RESERVED)
+    assert server.agent_state("1003") == "AGENT_STATE_RESERVED"
+    with pytest.raises(ValueError, match=rf"^the phone 3003 of agent 1003 is busy \(call {first} ringing\): a UCCX "
+                                         r"agent line takes one call \(MaxActiveCalls 1\)"):
+        server.deliver_call(agent="1003", ani="0622")
+    assert server.call(lambda hub, now: list(hub.center.calls)) == [first]
+    assert [e.data["what"] for e in server.events("happening")] == ["test agent state", "test call"]
+
+
 def test_set_agent_state_reason_code_is_one_the_event_can_carry(server: ThreadedServer) -> None:
     """A reason code AGENT_STATE_EVENT cannot carry (EventReasonCode is a USHORT: -1, 70000, "7") was
     taken: the agent's state changed, the helper returned NOT_READY, and the event was never sent
