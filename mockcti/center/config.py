@@ -689,6 +689,9 @@ class _Builder:
         agents = list(agent_at.values())
         ids = list(dict.fromkeys(k["id"] for k in phone_at.values() if "id" in k))
         calls = []
+        # each agent's line: one call talking or ringing (QUERY_DEVICE_INFO_CONF MaxActiveCalls 1) and one held
+        # (MaxHeldCalls 1), as every call offered at run time is held to (ContactCenter._may_offer_to)
+        on_phone: dict[tuple[str, bool], tuple[int, str]] = {}
         raw_calls = ck(self.items, d, "calls")
         for i, c in enumerate(raw_calls if raw_calls is not _BAD else []):
             p = ("calls", i)
@@ -704,6 +707,17 @@ class _Builder:
                 self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}",
                                                 reference=True))
             st = ck(self.choice, c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
+            if _BAD not in (agent, st) and (agent in ids or not ids_known):
+                held = st == "held"
+                other = on_phone.get((agent, held))
+                if other is not None:
+                    limit = ("holds one call (MaxHeldCalls 1)" if held else
+                             "takes one call talking or ringing (MaxActiveCalls 1), a held one aside")
+                    self.errors.append(self.err((*p, "state") if "state" in c else p,
+                                                f"agent {agent} already has {fmt_path((*self.base, 'calls', other[0]))} {other[1]}: an "
+                                                f"agent's line {limit}"))
+                else:
+                    on_phone[(agent, held)] = (i, st)
             csq = c.get("csq")
             if csq is not None and not isinstance(csq, str) or csq is not None and csq not in names and names_known:
                 self.errors.append(self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}",

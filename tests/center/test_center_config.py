@@ -120,6 +120,36 @@ def test_errors_name_file_key_and_allowed_values(tmp_path, text, key_path, words
         assert w in msg
 
 
+def test_preset_calls_fit_one_agent_line(tmp_path):
+    """Two preset calls talking (or one talking, one ringing) on one agent's phone were both set up: a line of two
+    active calls, where QUERY_DEVICE_INFO_CONF says MaxActiveCalls 1 and every call offered at run time is held to
+    it (a dialled call fails busy, an injected one is refused). Each call too many is an error at its line and key
+    path naming the call it collides with; one talking or ringing beside one held is a line UCCX has."""
+    head = "agents = [{id = '1001', extension = '3001'}, {id = '1002', extension = '3002'}]\n"
+    p = tmp_path / "c.toml"
+    p.write_text(head + "[[calls]]\nagent = '1001'\nani = '0611'\n"
+                        "[[calls]]\nagent = '1001'\nani = '0622'\nstate = 'ringing'\n"
+                        "[[calls]]\nagent = '1002'\nstate = 'held'\n"
+                        "[[calls]]\nagent = '1002'\nstate = 'held'\n")
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(p)
+    assert [str(e) for e in exc.value.errors] == [
+        f"{p}:8: calls[1].state: agent 1001 already has calls[0] talking: an agent's line takes one call talking or "
+        "ringing (MaxActiveCalls 1), a held one aside",
+        f"{p}:14: calls[3].state: agent 1002 already has calls[2] held: an agent's line holds one call (MaxHeldCalls 1)"]
+    p.write_text(head + "[[calls]]\nagent = '1001'\nstate = 'held'\n[[calls]]\nagent = '1001'\nstate = 'ringing'\n"
+                        "[[calls]]\nagent = '1002'\n")
+    assert [c.state for c in load_center_file(p).calls] == ["held", "ringing", "talking"]
+    # a scenario's center: the same reader, the key paths below center
+    from mockcti.scenario.loader import ScenarioError, load_scenario_text
+
+    with pytest.raises(ScenarioError, match=r"s\.yaml:6: center\.calls\[1\]\.state: agent 1001 already has "
+                                        r"center\.calls\[0\] talking: an agent's line takes one call"):
+        load_scenario_text("name: s\ncenter:\n  agents: [{id: '1001', extension: '3001'}]\n  calls:\n"
+                           "    - {agent: '1001'}\n    - {agent: '1001', state: ringing}\n"
+                           "expect: [{message: OPEN_REQ}]\n", filename="s.yaml")
+
+
 def test_unreadable_and_unparsable_files(tmp_path):
     with pytest.raises(CenterConfigError, match="cannot read"):
         load_center_file(tmp_path / "missing.toml")
