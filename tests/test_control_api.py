@@ -700,6 +700,35 @@ async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_state_for_a_logged_out_agent_is_a_409_until_it_logs_in(mock):
+    """POST /agents/ID/state READY (or NOT_READY, WORK, WORK_READY) for a logged-out agent made it so without a
+    login: its desktop and the bridges got AGENT_STATE_EVENT READY with no login before it, where the agent's own
+    request is refused E_CTI_AGENT_NOT_LOGGED_ON. Now a 409 saying so, nothing sent; LOGIN, then READY, works."""
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    server, ctl = mock
+    desk = await agent_client(server, "1002", ready=False)
+    bridge = await CTIClient.connect(server.host, server.port)
+    await bridge.open_bridge()
+    bridge.drain_events()
+    for state in ("READY", "NOT_READY", "WORK", "WORK_READY"):
+        _, _, err = await call(ctl, "POST", "/agents/1002/state", {"state": state}, expect=409)
+        assert err == {"error": f"agent 1002 is logged out: {state} is set for a logged-in agent (LOGIN first)",
+                       "field": "state"}
+    for client in (desk, bridge):  # nothing was announced before the answer to a request sent after them
+        await client.request(QueryAgentStateReq(invoke_id=0, agent_id="1002"))
+        assert [m.TYPE for m in client.drain_events()] == []
+    assert server.center.agents["1002"].state is AS.AGENT_STATE_LOGOUT
+    await call(ctl, "POST", "/agents/1002/state", {"state": "LOGIN"})
+    _, _, body = await call(ctl, "POST", "/agents/1002/state", {"state": "READY"})
+    assert body["state"] == "AGENT_STATE_READY"
+    ev = await bridge.next_event(MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, 32760)  # the login first
+    await bridge.close()
+    await desk.close()
+
+
+@pytest.mark.asyncio
 async def test_an_agent_on_a_call_keeps_it(mock):
     """NOT_READY asked for a TALKING agent is taken when the call ends (READY used to be applied at once,
     and the next ACD call went to the busy agent); READY is refused with 409 (Unified CCX takes no pending

@@ -1035,7 +1035,7 @@ class ContactCenter:
         RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
         call (as the agent's own request does, §7.2; announced at once, :meth:`_set_pending`); LOGOUT is refused (ValueError), and so is LOGIN
-        of an agent already logged in. ``reason`` is the event's EventReasonCode (a USHORT, 0..65535:
+        of an agent already logged in, and a state other than LOGIN or LOGOUT of one logged out (as its own requests are). ``reason`` is the event's EventReasonCode (a USHORT, 0..65535:
         ValueError otherwise — one the event could not carry was never sent, and the state changed
         unannounced)."""
         if isinstance(reason, bool) or not isinstance(reason, int) or not 0 <= reason <= 0xFFFF:
@@ -1048,6 +1048,11 @@ class ContactCenter:
         if want not in SETTABLE_AGENT_STATES:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
                              + ", ".join(s.name for s in SETTABLE_AGENT_STATES))
+        if want not in (AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT) and not agent.logged_in:
+            # as the agent's own request is refused (E_CTI_AGENT_NOT_LOGGED_ON): READY or WORK set for a logged-out
+            # agent made it so without a login, its desktop and the bridges told of a state no login preceded
+            raise ValueError(f"agent {agent.id} is logged out: {_short_state(want)} is set for a logged-in agent "
+                             "(LOGIN first)")
         if want is AS.AGENT_STATE_LOGIN:
             if agent.logged_in:  # as the agent's own LOGIN is refused (it moved the agent to NOT_READY)
                 raise ValueError(f"agent {agent.id} is already logged in ({_short_state(agent.state)})")

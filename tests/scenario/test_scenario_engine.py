@@ -490,7 +490,7 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_ma
       - {at: 2, do: {deliver_call: {agent: "1001", ani: "0611", capture: {call: call_id}}}}
       - {at: 3, do: {deliver_call: {agent: "1001", ani: "0622"}}}
       - {at: 4, do: {set_agent_state: {agent: "1002", state: LOGOUT}}}
-      - {at: 5, do: {deliver_call: {agent: "1002", ani: "0633"}}}
+      - {at: 5, do: [{deliver_call: {agent: "1002", ani: "0633"}}, {set_agent_state: {agent: "1002", state: READY}}]}
     """, center=True)
     a, b, br = h.open("1001"), h.open("1002"), h.open(None)
     assert MT.CALL_DELIVERED_EVENT in [m.TYPE for m in h.msgs(h.tick(2.0), a)]
@@ -506,7 +506,10 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_ma
                         "line takes one call (MaxActiveCalls 1); deliver the call when that one ends, or to a CSQ to "
                         "queue it"),
         ("DeliverCall", "deliver_call: agent 1002 is logged out: the ACD offers a call to a logged-in agent only "
-                        "(log it in first)")]
+                        "(log it in first)"),
+        # nor is a logged-out agent made READY without a login (it was, AGENT_STATE_EVENT READY to all)
+        ("SetAgentState", "agent 1002 is logged out: READY is set for a logged-in agent (LOGIN first)")]
+    assert h.hub.center.agents["1002"].state.name == "AGENT_STATE_LOGOUT"
 
 
 def test_set_agent_state_system_event_and_failover_from_the_timeline():

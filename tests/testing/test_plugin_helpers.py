@@ -285,6 +285,18 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_value_error_and_makes_n
     assert [e.data["what"] for e in server.events("happening")] == ["test agent state", "test call"]
 
 
+def test_set_agent_state_of_a_logged_out_agent_needs_a_login_first(server: ThreadedServer) -> None:
+    """set_agent_state("1003", "READY") for a logged-out agent made it READY without a login (the agent's own
+    request is refused E_CTI_AGENT_NOT_LOGGED_ON). A ValueError saying so, nothing changes and nothing is told."""
+    for state in ("READY", "WORK"):
+        with pytest.raises(ValueError, match=rf"^agent 1003 is logged out: {state} is set for a logged-in agent "
+                                             r"\(LOGIN first\)$"):
+            server.set_agent_state("1003", state)
+    assert server.agent_state("1003") == "AGENT_STATE_LOGOUT" and not server.events("happening")
+    assert server.set_agent_state("1003", "LOGIN") == "AGENT_STATE_NOT_READY"
+    assert server.set_agent_state("1003", "READY") == "AGENT_STATE_READY"
+
+
 def test_set_agent_state_reason_code_is_one_the_event_can_carry(server: ThreadedServer) -> None:
     """A reason code AGENT_STATE_EVENT cannot carry (EventReasonCode is a USHORT: -1, 70000, "7") was
     taken: the agent's state changed, the helper returned NOT_READY, and the event was never sent
