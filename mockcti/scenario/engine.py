@@ -541,11 +541,12 @@ class ScenarioEngine:
             agent = str(substitute(act.agent, env))
             if agent not in hub.center.agents:
                 raise _ActionError(f"unknown agent {agent!r}")
-            hub.journal.record("happening", now, None, what="agent state set", agent=agent, state=act.state)
             try:
-                hub.deliver(hub.center.set_agent_state(now, agent, act.state_value, act.reason_code or 0))
-            except ValueError as exc:  # LOGOUT while the agent has a call
-                raise _ActionError(str(exc)) from None
+                deliveries = hub.center.set_agent_state(now, agent, act.state_value, act.reason_code or 0)
+            except ValueError as exc:  # LOGOUT while the agent has a call, READY of an agent logged out ...
+                raise _ActionError(str(exc)) from None  # (a fault, no "agent state set": nothing changed)
+            hub.journal.record("happening", now, None, what="agent state set", agent=agent, state=act.state)
+            hub.deliver(deliveries)
         elif isinstance(act, m.SystemEvent):
             deliveries = hub.center.system_event(now, act.id_value, text=_text(act.text, env),
                                                  wall_time=hub.wall_time(now))

@@ -510,6 +510,9 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_ma
         # nor is a logged-out agent made READY without a login (it was, AGENT_STATE_EVENT READY to all)
         ("SetAgentState", "agent 1002 is logged out: READY is set for a logged-in agent (LOGIN first)")]
     assert h.hub.center.agents["1002"].state.name == "AGENT_STATE_LOGOUT"
+    # the journal's happenings are what happened: the refused READY is no "agent state set" (it was, beside its fault)
+    assert [e.data.get("state") for e in h.hub.journal.entries(kind="happening")
+            if e.data["what"] == "agent state set"] == ["AGENT_STATE_LOGOUT"]
 
 
 def test_set_agent_state_system_event_and_failover_from_the_timeline():
