@@ -795,10 +795,14 @@ class ControlServer:
         req.args(())
         data = req.json(("agent", "csq", "ani", "dnis", "variables", "named_variables", "named_arrays"))
         center = self.hub.center
-        agent = _str(data, "agent", max_len=64)
+        from mockcti.center.config import MAX_AGENT_ID
+
+        # (an agent ID as long as a center file takes; ANI and DNIS measured in bytes by check_call_data below,
+        # which names the limit the call events have, 39 and 31 — a cap of 64 characters here named none)
+        agent = _str(data, "agent", max_len=MAX_AGENT_ID)
         csq = _str(data, "csq", max_len=64)
-        ani = _str(data, "ani", max_len=64, default="0600000000")
-        dnis = _str(data, "dnis", max_len=64, default="7000")
+        ani = _str(data, "ani", default="0600000000")
+        dnis = _str(data, "dnis", default="7000")
         if agent is None and csq is None:
             raise HTTPError(400, "give 'agent' (deliver to that agent) or 'csq' (route through the queue)",
                             field="agent")

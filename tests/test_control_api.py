@@ -683,6 +683,36 @@ async def test_event_texts_longer_than_the_message_carries_are_refused(mock):
 
 
 @pytest.mark.asyncio
+async def test_post_calls_takes_every_agent_id_a_center_takes_and_names_the_ani_limit():
+    """POST /calls capped 'agent' at 64 characters where a center file takes agent IDs of 128: an agent with a
+    100-character ID could be logged in through the API but sent no call ("'agent' is longer than 64
+    characters"). And an ANI or DNIS over 64 characters was refused naming 64, where the call events carry 39 and
+    31 bytes (the limit named for 40..64): now every length gets the one message naming the real limit."""
+    long_id = "a" * 100
+    center = {"csqs": [{"name": "Sales", "id": 1}],
+              "agents": [{"id": long_id, "extension": "3001", "password": "1234", "csqs": ["Sales"]}]}
+    server = await MockServer(center, config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    try:
+        c = await CTIClient.connect(server.host, server.port)
+        await c.open_agent(agent_id=long_id, extension="3001", instrument="3001", heartbeat=0)
+        await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        _, _, body = await call(ctl, "POST", "/calls", {"agent": long_id})
+        ev = await c.next_event(MT.CALL_DELIVERED_EVENT)
+        assert (ev.call_id, ev.alerting_device_id) == (body["call_id"], "3001")
+        _, _, err = await call(ctl, "POST", "/calls", {"agent": "a" * 129}, expect=400)
+        assert err["field"] == "agent"
+        for field, limit in (("ani", 39), ("dnis", 31)):
+            for n in (limit + 1, 65, 300):
+                _, _, err = await call(ctl, "POST", "/calls", {"csq": "Sales", field: "1" * n}, expect=400)
+                assert err == {"error": f"{field} is {n} bytes; a call event carries at most {limit}", "field": field}
+        await c.close()
+    finally:
+        await ctl.stop()
+        await server.stop()
+
+
+@pytest.mark.asyncio
 async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
     server, ctl = mock
     for state in ("TALKING", "AGENT_STATE_RESERVED", "HOLD", "UNKNOWN"):

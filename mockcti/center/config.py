@@ -46,6 +46,9 @@ READY_WHILE_TALKING = ("refuse", "pending")
 MAX_CSQ_NAME = 63
 MAX_TEAM_NAME = 49
 MAX_INSTRUMENT = 63
+#: the longest agent ID (characters; the events' AgentID field): what a center file, and so every input naming an
+#: agent (the control API's POST /calls), takes
+MAX_AGENT_ID = 128
 #: the longest agent password, in bytes without the NUL (reference §5.2 SET_AGENT_STATE_REQ AgentPassword 64
 #: counting the NUL): a longer one no client can send, and the agent could never log in
 MAX_PASSWORD = 63
@@ -664,7 +667,7 @@ class _Builder:
                     self.errors.append(self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}",
                                                 reference=True))
             fields = dict(
-                id=ck(self.string, a["id"], (*p, "id"), max_len=128) if "id" in a else _BAD,
+                id=ck(self.string, a["id"], (*p, "id"), max_len=MAX_AGENT_ID) if "id" in a else _BAD,
                 extension=ck(self.string, a["extension"], (*p, "extension"), max_len=15) if "extension" in a else _BAD,
                 instrument=ck(self.string, a["instrument"], (*p, "instrument"), max_len=MAX_INSTRUMENT)
                 if "instrument" in a else None,
@@ -702,7 +705,7 @@ class _Builder:
                 self.errors.append(self.err(p, "missing key 'agent'"))
                 agent = _BAD
             else:
-                agent = ck(self.string, c["agent"], (*p, "agent"), max_len=128)
+                agent = ck(self.string, c["agent"], (*p, "agent"), max_len=MAX_AGENT_ID)
             if agent is not _BAD and agent not in ids and ids_known:
                 self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}",
                                                 reference=True))
