@@ -490,7 +490,9 @@ class ServerHelpers:
         """A caller arrives: to ``agent`` directly, or through ``csq`` to its longest-ready agent
         (queued when nobody is ready). Returns the CallID. ``named_variables`` ({name: value}) and
         ``named_arrays`` ({name: [value, ...]}, None for an index left unset) are its ECC data; data no
-        call event can carry is a ValueError naming the field, before any call exists."""
+        call event can carry is a ValueError naming the field, before any call exists, and so is an ``agent``
+        logged out or whose phone is busy (:class:`mockcti.center.core.CallNotOffered`: its line takes one
+        call, MaxActiveCalls 1; a held call aside)."""
 
         def go(hub: Hub, now: float) -> int:
             if agent is not None:
