@@ -218,6 +218,13 @@ class Request:
         return data
 
 
+def _unknown_agent(center: Any, name: str) -> str:
+    """What follows "unknown agent 'X'": that X is an agent's phone, when it is (no spelling guess then), and the
+    agents there are."""
+    hint = center.agent_hint(name)
+    return hint + _allowed(name, center.agents, guess=not hint)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -807,7 +814,7 @@ class ControlServer:
             raise HTTPError(400, "give 'agent' (deliver to that agent) or 'csq' (route through the queue)",
                             field="agent")
         if agent is not None and agent not in center.agents:
-            raise HTTPError(400, f"unknown agent {agent!r}" + _allowed(agent, center.agents), field="agent",
+            raise HTTPError(400, f"unknown agent {agent!r}" + _unknown_agent(center, agent), field="agent",
                             allowed=list(center.agents))
         csqs = [c.name for c in center.config.csqs]
         if csq is not None and csq not in csqs:
@@ -859,7 +866,7 @@ class ControlServer:
         limit = _query_int(args, "limit", lo=1, hi=100_000, default=1000) or 1000
         agent, csq = args.get("agent"), args.get("csq")
         if agent is not None and agent not in center.agents:
-            raise HTTPError(400, f"unknown agent {agent!r}" + _allowed(agent, center.agents), field="agent",
+            raise HTTPError(400, f"unknown agent {agent!r}" + _unknown_agent(center, agent), field="agent",
                             allowed=list(center.agents))
         csq_id = None
         if csq is not None:
@@ -912,7 +919,7 @@ class ControlServer:
         agent_id = req.params["agent"]
         center = self.hub.center
         if agent_id not in center.agents:
-            raise HTTPError(404, f"unknown agent {agent_id!r}" + _allowed(agent_id, center.agents), field="agent",
+            raise HTTPError(404, f"unknown agent {agent_id!r}" + _unknown_agent(center, agent_id), field="agent",
                             allowed=list(center.agents))
         data = req.json(("state", "reason_code"))
         name = _str(data, "state", required=True, max_len=64)

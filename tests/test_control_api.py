@@ -713,6 +713,23 @@ async def test_post_calls_takes_every_agent_id_a_center_takes_and_names_the_ani_
 
 
 @pytest.mark.asyncio
+async def test_an_agent_named_by_its_phone_is_said_to_be_one(mock):
+    """An agent named by its extension (the number a test author dials) was "unknown agent '3001' (did you mean
+    1001?)", a guess by spelling that is right only where the IDs look like the extensions. The answer now says
+    whose phone it is, in every endpoint that takes an agent; another unknown name is answered as before."""
+    _, ctl = mock
+    tail = "; allowed: 1001, 1002, 1003, 1004"
+    for method, path, body, status in (("POST", "/calls", {"agent": "3001"}, 400),
+                                       ("POST", "/agents/3001/state", {"state": "LOGIN"}, 404),
+                                       ("GET", "/calls?agent=3001", None, 400)):
+        _, _, err = await call(ctl, method, path, body, expect=status)
+        assert (err["error"], err["field"]) == (
+            "unknown agent '3001' (3001 is the phone of agent 1001: give the agent ID)" + tail, "agent"), path
+    _, _, err = await call(ctl, "POST", "/calls", {"agent": "9999"}, expect=400)
+    assert err["error"] == "unknown agent '9999'" + tail
+
+
+@pytest.mark.asyncio
 async def test_only_the_states_an_administrator_can_set_are_accepted(mock):
     server, ctl = mock
     for state in ("TALKING", "AGENT_STATE_RESERVED", "HOLD", "UNKNOWN"):

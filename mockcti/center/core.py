@@ -1043,7 +1043,7 @@ class ContactCenter:
         out: list[Delivery] = []
         agent = self.agents.get(agent_id)
         if agent is None:  # (a bare KeyError('9999') before)
-            raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(self.agents)}")
+            raise KeyError(f"unknown agent {agent_id!r}{self.agent_hint(agent_id)}; known: {sorted(self.agents)}")
         want = AS(state)
         if want not in SETTABLE_AGENT_STATES:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
@@ -1572,7 +1572,7 @@ class ContactCenter:
             raise KeyError(f"unknown CSQ {csq!r}")
         if agent_id is not None:
             if agent_id not in self.agents:
-                raise KeyError(f"unknown agent {agent_id!r}")
+                raise KeyError(f"unknown agent {agent_id!r}{self.agent_hint(agent_id)}")
             self._may_offer_to(self.agents[agent_id])
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
@@ -1591,6 +1591,13 @@ class ContactCenter:
                 self._emit(out, call, self._queued_event(call), only=sorted(self.bridges))
             self._offer(out, call, target, now, routed=True)
         return call.id, out
+
+    def agent_hint(self, name: str) -> str:
+        """For an unknown agent ``name`` that is an agent's extension or instrument: `` (3001 is the phone of agent
+        1001: give the agent ID)``, else ''. A test naming an agent by its phone was told only "unknown agent"
+        (and, by the spelling, a guess that is right only where the IDs look like the extensions)."""
+        owner = self.by_device.get(name) if isinstance(name, str) else None
+        return "" if owner is None else f" ({name} is the phone of agent {owner.id}: give the agent ID)"
 
     def _may_offer_to(self, agent: Agent) -> None:
         """Whether a call injected for ``agent`` may ring there (:class:`CallNotOffered` otherwise): the agent

@@ -540,7 +540,7 @@ class ScenarioEngine:
         elif isinstance(act, m.SetAgentState):
             agent = str(substitute(act.agent, env))
             if agent not in hub.center.agents:
-                raise _ActionError(f"unknown agent {agent!r}")
+                raise _ActionError(f"unknown agent {agent!r}{hub.center.agent_hint(agent)}")
             try:
                 deliveries = hub.center.set_agent_state(now, agent, act.state_value, act.reason_code or 0)
             except ValueError as exc:  # LOGOUT while the agent has a call, READY of an agent logged out ...

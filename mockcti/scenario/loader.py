@@ -572,6 +572,7 @@ class _Ctx:
         self.refs: list[tuple[str, tuple[Any, ...], Any]] = []  # (name, path, request message type or None)
         self.states: tuple[str, ...] = ("start",)
         self.agents: set[str] = set(_DEFAULT_AGENTS)
+        self.phones: dict[str, str] = {}  # an agent's extension or instrument -> its id (to name an ID given as one)
         self.csqs: set[str] = set(_DEFAULT_CSQS)
         self.templates_raw: dict[str, Any] = {}
         self.template_stack: list[str] = []
@@ -695,7 +696,11 @@ class _Ctx:
 
     def agent(self, agent: Any, path: tuple[Any, ...]) -> None:
         if str(agent) not in self.agents and "center" not in self.incomplete:
-            self.err(path, _unknown("agent id", agent, self.agents))
+            owner = self.phones.get(str(agent))
+            text = _unknown("agent id", agent, self.agents)
+            if owner is not None:  # (as the center says it at run time: ContactCenter.agent_hint)
+                text = text.replace(";", f" ({agent} is the phone of agent {owner}: give the agent ID);", 1)
+            self.err(path, text)
 
     def target(self, to: Any, path: tuple[Any, ...], request: Any) -> str:
         """``to`` of emit, fail and system_event: ``agent:<id>`` names a known agent, or holds
@@ -1502,6 +1507,7 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
             names = {str(c.name) for c in cfg.csqs}
             if ids:
                 ctx.agents, ctx.csqs = ids, names or ctx.csqs
+                ctx.phones = {str(dev): str(a.id) for a in cfg.agents for dev in (a.extension, a.instrument) if dev}
         except Exception:  # noqa: BLE001 - the center package is optional for loading; README defaults apply
             pass
         return None
@@ -1514,6 +1520,9 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
             if aid in ctx.agents:
                 ctx.err(("center", "agents", i, "id"), f"duplicate agent id {aid!r}")
             ctx.agents.add(aid)
+            for key in ("extension", "instrument"):
+                if isinstance(a.get(key), (str, int)) and not isinstance(a.get(key), bool):
+                    ctx.phones.setdefault(str(a[key]), str(aid))
     if "csqs" in raw:
         ids: set[int] = set()
         for i, c in enumerate(raw["csqs"]):

@@ -273,7 +273,7 @@ def _check_agent(hub: Hub, agent_id: Any) -> None:
     if not isinstance(agent_id, str):
         raise TypeError(f"an agent ID is text, not {type(agent_id).__name__} {agent_id!r}")
     if agent_id not in hub.center.agents:
-        raise KeyError(f"unknown agent {agent_id!r}; known: {sorted(hub.center.agents)}")
+        raise KeyError(f"unknown agent {agent_id!r}{hub.center.agent_hint(agent_id)}; known: {sorted(hub.center.agents)}")
 
 
 class ServerHelpers:

@@ -184,6 +184,14 @@ def test_minimal_document_defaults():
     ("name: x\ntimeline:\n  - {after: nostep, do: close}\n", 3, "timeline[0].after", "unknown step id 'nostep'"),
     ("name: x\ncenter: {agents: [{id: '1001'}]}\ntimeline:\n  - at: 1\n    do: {set_agent_state: {agent: '1002', state: READY}}\n",
      5, "timeline[0].do.set_agent_state.agent", "unknown agent id '1002'; allowed: 1001"),
+    # an agent named by its phone: said so (the default center's and a center's own extension or instrument)
+    ("name: x\ntimeline:\n  - at: 1\n    do: {deliver_call: {agent: '3002'}}\n",
+     4, "timeline[0].do.deliver_call.agent", "unknown agent id '3002' (3002 is the phone of agent 1002: give the "
+                                             "agent ID); allowed: 1001, 1002, 1003, 1004"),
+    ("name: x\ncenter: {agents: [{id: jdoe, extension: '3001', instrument: SEP1}]}\ntimeline:\n  - at: 1\n"
+     "    do: {set_agent_state: {agent: SEP1, state: READY}}\n",
+     5, "timeline[0].do.set_agent_state.agent", "unknown agent id 'SEP1' (SEP1 is the phone of agent jdoe: give "
+                                                "the agent ID); allowed: jdoe"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {set_agent_state: {agent: '1001', state: TALKING}}\n",
      4, "timeline[0].do.set_agent_state.state", "unknown value 'TALKING'; allowed: AGENT_STATE_LOGIN"),
     ("name: x\nsteps:\n  - expect:\n      message: OPEN_REQ\n      fields: {agent_id: {regex: '(('}}\n",

@@ -243,6 +243,10 @@ def test_center_actions(server: ThreadedServer) -> None:
     assert server.agent_state("1003") == "AGENT_STATE_RESERVED"
     with pytest.raises(KeyError, match="unknown agent '9999'"):
         server.deliver_call(agent="9999")
+    for helper in (server.deliver_call, server.agent_state):  # an agent named by its phone: said so
+        with pytest.raises(KeyError, match=r"^\"unknown agent '3003' \(3003 is the phone of agent 1003: give the "
+                                           r"agent ID\); known: \['1001', '1002', '1003', '1004'\]\"$"):
+            helper("3003")
     with pytest.raises(KeyError, match=r"^\"unknown agent '9999'; known: \['1001', '1002', '1003', '1004'\]\"$"):
         server.agent_state("9999")  # was a bare KeyError('9999')
     for helper in (server.agent_state, server.set_agent_state, server.deliver_call):  # an ID is text
