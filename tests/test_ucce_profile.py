@@ -755,9 +755,13 @@ def test_strict_checks_only_what_the_profile_reserves(profile, version, wide):
 
 
 @pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
-def test_query_device_info_names_the_profiles_peripheral_type(profile, dialect):
+def test_query_device_info_names_the_profiles_peripheral_type_and_an_icm_device(profile, dialect):
     """QUERY_DEVICE_INFO_CONF's PeripheralType (offset 4): UCCX's page has the reserved 0xFFFF; ICM's guide "the
-    type of the peripheral", the events' PT_ENTERPRISE_AGENT (17) under ucce, which sent UCCX's 0xFFFF."""
+    type of the peripheral", the events' PT_ENTERPRISE_AGENT (17) under ucce, which sent UCCX's 0xFFFF.
+    TypeOfDevice (offset 6) and ClassOfDevice (offset 8): UCCX's page reserves both as -1 (0xFFFF). ICM's guide:
+    "one of the values" of TypeOfDevice (0xFFFF is none of them, DEVT_OTHER being 255) and "one or more of the value
+    flags" of ClassOfDevice (0xFFFF sets flags ICM does not define); the ucce profile sent UCCX's 0xFFFF to ICM
+    clients. An agent's phone is DEVT_STATION (0) of class DEVC_VOICE (0x8) under ucce."""
     hub, sid = serve_with_agent_in(3, profile)
     frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
                            0.0))
@@ -765,20 +769,6 @@ def test_query_device_info_names_the_profiles_peripheral_type(profile, dialect):
                                      1.0))
     assert conf.type_id == int(MessageType.QUERY_DEVICE_INFO_CONF)
     assert conf.body[4:6] == (17 if ICM[profile] else 0xFFFF).to_bytes(2, "big")
-
-
-@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
-def test_query_device_info_names_an_icm_type_and_class_of_device_under_ucce(profile, dialect):
-    """QUERY_DEVICE_INFO_CONF's TypeOfDevice (offset 6) and ClassOfDevice (offset 8): UCCX's page reserves both as
-    -1 (0xFFFF). ICM's guide: "one of the values" of TypeOfDevice (0xFFFF is none of them, DEVT_OTHER being 255) and
-    "one or more of the value flags" of ClassOfDevice (0xFFFF sets flags ICM does not define); the ucce profile sent
-    UCCX's 0xFFFF to ICM clients. An agent's phone is DEVT_STATION (0) of class DEVC_VOICE (0x8) under ucce."""
-    hub, sid = serve_with_agent_in(3, profile)
-    frames_out(hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002"),
-                           0.0))
-    (conf,) = frames_out(hub.receive(sid, encode(M.QueryDeviceInfoReq(invoke_id=4, agent_instrument="3002"), dialect),
-                                     1.0))
-    assert conf.type_id == int(MessageType.QUERY_DEVICE_INFO_CONF)
     assert conf.body[6:12] == (bytes.fromhex("0000 0008 0000") if ICM[profile] else bytes.fromhex("ffff ffff 0000"))
 
 
