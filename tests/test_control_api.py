@@ -840,6 +840,26 @@ async def test_a_call_for_a_busy_or_logged_out_agent_is_a_409_and_rings_nowhere(
 
 
 @pytest.mark.asyncio
+async def test_a_call_for_an_agent_through_a_csq_it_is_not_in_is_a_409_naming_its_csqs(mock):
+    """POST /calls {"agent": ..., "csq": ...} with an agent outside that CSQ rang there all the same: its
+    CALL_DELIVERED, RESERVED and TALKING events carried a CSQ the agent does not serve, and a wallboard counted
+    it there. UCCX routes a CSQ's call to that CSQ's agents: 409 naming the field, the agent's CSQs, no call
+    made; through one of its CSQs the call rings."""
+    server, ctl = mock
+    c = await agent_client(server, "1003")  # the default center: 1003 is in Sales only
+    _, _, err = await call(ctl, "POST", "/calls", {"agent": "1003", "csq": "Support"}, expect=409)
+    assert err == {"error": "agent 1003 is not in CSQ 'Support' (its CSQs: Sales): a call routed through a CSQ "
+                            "rings at one of that CSQ's agents; name one of the agent's CSQs, or none",
+                   "field": "csq"}
+    _, _, body = await call(ctl, "GET", "/calls")
+    assert body["calls"] == []
+    _, _, body = await call(ctl, "POST", "/calls", {"agent": "1003", "csq": "Sales"})
+    delivered = await c.next_event(MT.CALL_DELIVERED_EVENT)
+    assert delivered.call_id == body["call_id"] and delivered.csq_id == 1
+    await c.close()
+
+
+@pytest.mark.asyncio
 async def test_ready_for_an_agent_on_a_call_of_its_own_is_refused(mock):
     """A supervisor's READY (POST /agents/ID/state) for a NOT_READY agent talking on a call it placed was
     taken: READY on the desktop and the wallboards while routing skipped the busy phone. Refused with 409, as

@@ -428,7 +428,8 @@ class CallNotOffered(ValueError):
     POST /calls, the pytest handle, a scenario's ``deliver_call``) that the agent's phone cannot take: the
     agent is logged out (the ACD offers calls to logged-in agents only), or its phone is busy — talking,
     dialling or ringing; a held call aside — and a UCCX agent line takes one call (MaxActiveCalls 1), as a
-    client dialling it hears busy. No call was made; ``field`` names the input at fault (``agent``)."""
+    client dialling it hears busy; or, given a CSQ too, the agent is not one of that CSQ's agents. No call was
+    made; ``field`` names the input at fault (``agent``, ``csq``)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -1573,7 +1574,14 @@ class ContactCenter:
         if agent_id is not None:
             if agent_id not in self.agents:
                 raise KeyError(f"unknown agent {agent_id!r}{self.agent_hint(agent_id)}")
-            self._may_offer_to(self.agents[agent_id])
+            agent = self.agents[agent_id]
+            if csq_cfg is not None and csq_cfg.id not in agent.csq_ids:
+                # the call would carry (CALL_DELIVERED, the agent's RESERVED and TALKING events, a wallboard's
+                # statistics) a CSQ whose agents the agent is not one of: UCCX routes a CSQ's call to its agents
+                raise CallNotOffered("csq", f"agent {agent_id} is not in CSQ {csq!r} (its CSQs: "
+                                            f"{', '.join(agent.cfg.csqs) or 'none'}): a call routed through a CSQ "
+                                            "rings at one of that CSQ's agents; name one of the agent's CSQs, or none")
+            self._may_offer_to(agent)
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN if csq_cfg or agent_id else CallType.CALLTYPE_OTHER_IN, ani,
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
                               variables=dict(variables or {}), named_variables=named, named_arrays=arrays)
