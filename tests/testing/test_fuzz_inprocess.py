@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import time
 from pathlib import Path
@@ -685,20 +686,34 @@ def _one_item_case(flow: str, wanted) -> FuzzCase:
                 settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
 
 
+@contextlib.contextmanager
+def _late_death_fuzzer(delay: float):
+    """A fuzzer with 0.15 s windows driving :func:`_dies_late` (dead ``delay`` s after CALL_TRANSFERRED_EVENT) in
+    process, started on an agent session: (a one-item case with that event, one without, the runner, the fuzzer);
+    the client and the server are stopped at the end."""
+    import mockcti.testing.fuzz as F
+
+    poison = _one_item_case("transfer", lambda c: "CALL_TRANSFERRED_EVENT" in _types(c))
+    innocent = _one_item_case("inbound", lambda c: "CALL_TRANSFERRED_EVENT" not in _types(c))
+    server = F._server(None, None, 20, "127.0.0.1", 0)
+    runner = F._InProcessClient(_dies_late("CALL_TRANSFERRED_EVENT", delay), server.host, server.port)
+    fuzzer = F._Fuzzer(server, runner, window=0.15, max_window=0.15, reconnect_timeout=3, start_timeout=5,
+                       deadline=time.monotonic() + 60, log=None)
+    try:
+        assert not isinstance(fuzzer.start("agent", None), str)
+        yield poison, innocent, runner, fuzzer
+    finally:
+        runner.close()
+        server.stop(timeout=5)
+
+
 def test_a_client_dying_after_a_case_s_window_is_that_case_s_failure_not_the_next_one_s():
     """The client lives from case to case: one that died 0.4 s after CALL_TRANSFERRED_EVENT, after that case's
     0.15 s window, was seen dead only by the next case, which was failed for it. The death is the earlier
     case's now, whether it is seen before the next case is sent or while the next case is watched."""
     import mockcti.testing.fuzz as F
 
-    poison = _one_item_case("transfer", lambda c: "CALL_TRANSFERRED_EVENT" in _types(c))
-    innocent = _one_item_case("inbound", lambda c: "CALL_TRANSFERRED_EVENT" not in _types(c))
-    server = F._server(None, None, 20, "127.0.0.1", 0)
-    runner = F._InProcessClient(_dies_late("CALL_TRANSFERRED_EVENT", 0.4), server.host, server.port)
-    fuzzer = F._Fuzzer(server, runner, window=0.15, max_window=0.15, reconnect_timeout=3, start_timeout=5,
-                       deadline=time.monotonic() + 60, log=None)
-    try:
-        assert not isinstance(fuzzer.start("agent", None), str)
+    with _late_death_fuzzer(0.4) as (poison, innocent, runner, fuzzer):
         # 1. dead before the next case is sent
         assert fuzzer.run_case(poison).failure is None  # (it dies after the window)
         for _ in range(250):  # bounded: 5 s
@@ -721,9 +736,6 @@ def test_a_client_dying_after_a_case_s_window_is_that_case_s_failure_not_the_nex
             fuzzer.run_case(innocent)
         assert late.value.ran.case == poison
         assert "CALL_TRANSFERRED_EVENT" in late.value.outcome.failure
-    finally:
-        runner.close()
-        server.stop(timeout=5)
 
 
 def test_a_search_finds_the_case_after_whose_window_the_client_dies_and_says_so(tmp_path):
@@ -873,14 +885,7 @@ def test_a_late_failure_caused_more_than_three_cases_back_is_attributed_to_its_c
     fresh client and halved down to the one that fails alone."""
     import mockcti.testing.fuzz as F
 
-    poison = _one_item_case("transfer", lambda c: "CALL_TRANSFERRED_EVENT" in _types(c))
-    innocent = _one_item_case("inbound", lambda c: "CALL_TRANSFERRED_EVENT" not in _types(c))
-    server = F._server(None, None, 20, "127.0.0.1", 0)
-    runner = F._InProcessClient(_dies_late("CALL_TRANSFERRED_EVENT", 1.2), server.host, server.port)
-    fuzzer = F._Fuzzer(server, runner, window=0.15, max_window=0.15, reconnect_timeout=3, start_timeout=5,
-                       deadline=time.monotonic() + 60, log=None)
-    try:
-        assert not isinstance(fuzzer.start("agent", None), str)
+    with _late_death_fuzzer(1.2) as (poison, innocent, runner, fuzzer):
         assert fuzzer.run_case(poison).failure is None
         late = None
         for _ in range(40):  # bounded: the death comes 1.2 s after the first case, each case takes 0.15 s or more
@@ -894,9 +899,6 @@ def test_a_late_failure_caused_more_than_three_cases_back_is_attributed_to_its_c
         culprit = fuzzer.find_late(late)
         assert culprit is not None and [r.case for r in culprit.cases] == [poison]
         assert culprit.outcome.failure == "the client raised RuntimeError: bug: died 1.2 s after CALL_TRANSFERRED_EVENT"
-    finally:
-        runner.close()
-        server.stop(timeout=5)
 
 
 def _dies_after_nth(name: str, n: int, delay: float):
