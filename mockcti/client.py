@@ -280,16 +280,25 @@ class CTIClient:
                 await self.request(CloseReq(invoke_id=self.next_invoke_id(), status=0), timeout=timeout)
         await self.abort()
 
-    async def abort(self) -> None:
-        """Close the socket without CLOSE_REQ."""
+    async def abort(self, *, flush_timeout: float = 2.0) -> None:
+        """Close the socket without CLOSE_REQ. What is still queued to send gets ``flush_timeout``
+        seconds to go out; a server that reads none of it by then is cut off (the queued bytes are
+        dropped): the socket is closed when this returns, never left open behind it."""
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         if not self.closed.is_set():
             self.close_reason = self.close_reason or "closed by this client"
         if not self._writer.is_closing():
             self._writer.close()
+        # (shielded: a wait_closed() cancelled by the timeout cancels the stream's own close waiter)
+        closed = asyncio.ensure_future(self._writer.wait_closed())
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer.wait_closed(), 2)
+            await asyncio.wait_for(asyncio.shield(closed), flush_timeout)
+        # a close() waits for the write buffer to drain; against a server that stopped reading it never
+        # did: the transport (and its socket) stayed open after abort() returned, unclosed at the loop's end
+        self._writer.transport.abort()  # (nothing when it is closed already)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(closed, 1)
         self._reader_task.cancel()
         with contextlib.suppress(BaseException):
             await self._reader_task

@@ -437,3 +437,62 @@ async def test_a_client_that_closed_or_aborted_itself_says_so_not_closed_by_serv
     assert cti.close_reason == "closed by server"
     await cti.close()
     assert cti.close_reason == "closed by server"
+
+
+class _Deaf(asyncio.Protocol):
+    """A server connection that reads nothing until told to, then counts what comes and how it ends."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.ended: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.pause_reading()  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(exc)
+
+
+@pytest.mark.asyncio
+async def test_abort_against_a_server_that_reads_nothing_closes_the_socket_before_it_returns():
+    """abort() closed the stream and waited 2 s for it to close; against a server that read nothing of what
+    the client had queued it never did, and abort() returned leaving the socket open, its bytes still queued
+    (the server got all of them whenever it read again) and the transport unclosed at the loop's end (a
+    ResourceWarning). Now what the server has not taken by then is dropped and the socket is closed."""
+    import socket
+
+    loop = asyncio.get_running_loop()
+    deaf: list[_Deaf] = []
+
+    def make() -> _Deaf:
+        deaf.append(_Deaf())
+        return deaf[-1]
+
+    server = await loop.create_server(make, "127.0.0.1", 0)
+    try:
+        cti = await CTIClient.connect("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
+        cti._writer.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sent = 0
+        for _ in range(200):  # until the kernel's buffers are full and the client queues what is left
+            cti.send_bytes(b"\0" * 65536)
+            sent += 65536
+            await asyncio.sleep(0)
+            if cti._writer.transport.get_write_buffer_size() > 1024 * 1024:
+                break
+        assert cti._writer.transport.get_write_buffer_size() > 0
+        await cti.abort()
+        assert cti.closed.is_set()
+        peer = deaf[0]
+        peer.transport.resume_reading()  # the server reads again: the stream ends without what the client dropped
+        await asyncio.wait_for(asyncio.shield(peer.ended), 10)
+        assert peer.received < sent
+    finally:
+        for d in deaf:
+            d.transport.close()
+        server.close()
+        await server.wait_closed()
