@@ -146,7 +146,11 @@ class CTIClient:
             if prof is None:
                 raise ValueError(f"unknown profile {profile!r}; known: {sorted(PROFILES)}")
             dialect = prof.dialect(version)
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except TimeoutError:  # (wait_for's own has no text: a bare "TimeoutError" named no address)
+            raise TimeoutError(f"no connection to {host}:{port} within {timeout:g} s "
+                               "(the server accepts none: a full listen backlog, a host dropping packets)") from None
         return cls(reader, writer, dialect=dialect, keep_received=keep_received)
 
     async def __aenter__(self) -> "CTIClient":

@@ -496,3 +496,18 @@ async def test_abort_against_a_server_that_reads_nothing_closes_the_socket_befor
             d.transport.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.asyncio
+async def test_a_connect_that_runs_out_says_where_it_tried():
+    """connect(timeout=) to a server that accepts no connection raised wait_for's bare TimeoutError: the
+    failure read "TimeoutError" and named neither the address nor the time waited."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: one connection fills the queue, the next one's SYN is dropped
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            with pytest.raises(TimeoutError, match=rf"^no connection to 127\.0\.0\.1:{port} within 0\.2 s \("):
+                await CTIClient.connect("127.0.0.1", port, timeout=0.2)
