@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
 from mockcti.located import fmt_path, type_name
-from mockcti.server import MockServer, stop_listening
+from mockcti.server import MockServer, listen, stop_listening
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -401,8 +401,8 @@ class ControlServer:
         self._base_hub_config = self.mock.hub.config  # what a scenario's dialect: replaces, and unloading restores
         if self.scenario is None and self.mock.hub.engine is not None:  # loaded by --scenario, say
             self.scenario = getattr(self.mock.hub.engine, "scenario", None)
-        self._server = await asyncio.start_server(self._client, self.host, self.port,
-                                                  limit=self.max_header_bytes, reuse_address=True)
+        self._server = await listen(lambda port: asyncio.start_server(
+            self._client, self.host, port, limit=self.max_header_bytes, reuse_address=True), self.port)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         return self

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import struct
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +242,36 @@ def stop_listening(server: asyncio.Server) -> None:
         server.close()
 
 
+#: how often listen() binds again when the addresses of a host got different ports (one taken meanwhile)
+_SAME_PORT_TRIES = 16
+
+
+async def listen(create: Callable[[int], Awaitable[asyncio.AbstractServer]], port: int) -> asyncio.AbstractServer:
+    """``await create(port)``, every listening socket on the same port. A host that names several addresses
+    (``localhost`` as ::1 and 127.0.0.1 on many systems, ``""`` as every interface of both families) gets one
+    socket each, and with port 0 each was given a free port of its own: the server said it listened on the
+    first one's port, and a client of the other family connecting there was refused. With port 0 the port
+    the first address got is asked of all of them (another free one when it is taken on another address)."""
+    server = await create(port)
+    if port:
+        return server
+    for _ in range(_SAME_PORT_TRIES):
+        if len({sock.getsockname()[1] for sock in server.sockets}) <= 1:
+            return server
+        chosen = server.sockets[0].getsockname()[1]
+        server.close()
+        await server.wait_closed()
+        try:
+            server = await create(chosen)
+        except OSError as exc:  # the port is taken on another of the addresses: another free one
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            server = await create(0)
+    server.close()
+    await server.wait_closed()
+    raise OSError(errno.EADDRINUSE, f"no port was free on every address of the host in {_SAME_PORT_TRIES} tries")
+
+
 class MockServer:
     """A running mock: ``await MockServer(...).start()``; ``host``/``port`` tell where it listens."""
 
@@ -296,9 +327,10 @@ class MockServer:
                 raise RuntimeError("MockServer.start(): the server is stopping; await stop() first")
             return self
         self._loop = asyncio.get_running_loop()
-        self._server = await self._loop.create_server(
-            lambda: _Connection(self), self.config.host, self.config.port, backlog=self.config.backlog,
-            reuse_address=True)
+        loop = self._loop
+        self._server = await listen(lambda port: loop.create_server(
+            lambda: _Connection(self), self.config.host, port, backlog=self.config.backlog,
+            reuse_address=True), self.config.port)
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
         self._refusing = False

@@ -412,3 +412,47 @@ def test_a_connection_closed_by_the_server_that_never_reads_is_reset_after_close
             await server.stop()
 
     run_on(loop, main)
+
+
+def test_a_host_naming_two_addresses_listens_on_the_same_port_on_both(monkeypatch):
+    """``localhost`` is ::1 and 127.0.0.1 on many systems (macOS, Fedora): with port 0 the server (and the
+    control API) bound a free port on each, different ones, and said it listened on the first one's; a
+    client reaching localhost by the other address was refused there. Every address now gets one port.
+    (localhost is made to name both here: this host's resolver may give only 127.0.0.1.)"""
+    from mockcti.client import CTIClient
+    from mockcti.control import ControlServer
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        resolve = loop.getaddrinfo
+
+        async def both(host, port, *args, **kw):  # localhost as a dual-stack host resolves it
+            if host != "localhost":
+                return await resolve(host, port, *args, **kw)
+            return [*(await resolve("::1", port, *args, **kw)), *(await resolve("127.0.0.1", port, *args, **kw))]
+
+        monkeypatch.setattr(loop, "getaddrinfo", both)
+        server = await MockServer(config=ServerConfig(host="localhost", port=0)).start()
+        control = await ControlServer(server, host="localhost", port=0).start()
+        try:
+            assert len(server._server.sockets) == 2 and len(control._server.sockets) == 2
+            for address in ("::1", "127.0.0.1"):
+                cti = await CTIClient.connect(address, server.port, timeout=5)
+                await cti.open_bridge(heartbeat=0, timeout=5)
+                await cti.close()
+                reader, writer = await asyncio.open_connection(address, control.port)
+                writer.write(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 200 OK\r\n"), address
+                writer.close()
+                await writer.wait_closed()
+        finally:
+            await control.stop()
+            await server.stop()
+
+    run_on("asyncio", main)
