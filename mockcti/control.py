@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
 from mockcti.located import fmt_path, type_name
-from mockcti.server import MockServer, listen, stop_listening
+from mockcti.server import MockServer, host_port, listen, stop_listening
 
 __all__ = [
     "ControlServer", "ControlError", "HTTPError", "ENDPOINTS", "FAULT_KINDS", "is_loopback",
@@ -378,8 +378,7 @@ class ControlServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{host_port(self.host, self.port)}"
 
     async def start(self) -> "ControlServer":
         if not self.allow_remote and not is_loopback(self.host):
@@ -1355,7 +1354,7 @@ class _ControlFeature:
             await self.control.start()
         except OSError as exc:  # its strerror is the whole line `serve` prints: the option and the address
             self.control = None
-            raise OSError(exc.errno, f"--control-port {self.port}: cannot listen on {self.host}:{self.port}: "
+            raise OSError(exc.errno, f"--control-port {self.port}: cannot listen on {host_port(self.host, self.port)}: "
                                      f"{exc.strerror or exc}") from exc
         print(f"mockcti control API on {self.control.url}", file=sys.stderr, flush=True)
 

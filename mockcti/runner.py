@@ -99,16 +99,17 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
     replaces the profile of the scenario's dialect (see :func:`scenario_server`).
     """
     from mockcti.report import build_summary
+    from mockcti.server import host_port
 
     path = str(scenario) if isinstance(scenario, (str, Path)) else None
     server, engine = scenario_server(scenario, host=host, port=port, seed=seed, profile=profile)
     try:
         await server.start()
     except OSError as exc:  # (not the run's verdict: `mockcti run` exits 2, as `mockcti serve` does)
-        raise CannotListen(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise CannotListen(exc.errno, f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
     name = engine.scenario.name
     if announce is not None:
-        announce(f"scenario {name}: listening on {server.host}:{server.port} (seed {engine.seed})")
+        announce(f"scenario {name}: listening on {host_port(server.host, server.port)} (seed {engine.seed})")
     run = ScenarioRun(name=name, path=path, seed=engine.seed, journal=server.journal)
     proc = None
     driver = None

@@ -242,6 +242,12 @@ def stop_listening(server: asyncio.Server) -> None:
         server.close()
 
 
+def host_port(host: str, port: int) -> str:
+    """``HOST:PORT`` as a URL writes it: an IPv6 address in brackets (``[::1]:42027``; ``::1:42027`` read
+    as an address alone, or as port 1 of ``::``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 #: how often listen() binds again when the addresses of a host got different ports (one taken meanwhile)
 _SAME_PORT_TRIES = 16
 

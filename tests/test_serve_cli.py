@@ -479,3 +479,30 @@ def test_the_listening_line_is_the_first_line_whatever_was_journalled_while_star
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("mockcti listening on 127.0.0.1:"), lines[:2]
     assert any("scenario 'first-line' started" in line for line in lines[1:])
+
+
+def test_an_ipv6_address_is_written_in_brackets_with_its_port(capsys):
+    """--host ::1 printed "mockcti listening on ::1:42027" (and "cannot listen on ::1:42027"): read as the
+    address ::1:42027, or port 1 of ::, it could not be pasted where HOST:PORT goes. It is [::1]:42027,
+    as in a URL (the control API's already was); an IPv4 address or a name is as before."""
+    from mockcti.commands.serve import listening_line
+    from mockcti.wire.dialect import PROFILES
+
+    uccx = PROFILES["uccx"]
+    assert listening_line("::1", 42027, uccx, 4, "asyncio", json_lines=False).startswith(
+        "mockcti listening on [::1]:42027 (profile uccx")
+    assert listening_line("127.0.0.1", 42027, uccx, 4, "asyncio", json_lines=False).startswith(
+        "mockcti listening on 127.0.0.1:42027 (profile uccx")
+    assert json.loads(listening_line("::1", 42027, uccx, 4, "asyncio", json_lines=True))["host"] == "::1"
+    try:
+        taken = socket.socket(socket.AF_INET6)
+        taken.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+    with taken:
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--host", "::1", "--port", str(port), "--loop", "asyncio"]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith(f"mockcti serve: cannot listen on [::1]:{port}: "), out.err
+    assert "listening" not in out.out

@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.center import CenterConfigError, ContactCenter, default_center, load_center_file
     from mockcti.hub import HubConfig
     from mockcti.journal import Journal
-    from mockcti.server import MockServer, ServerConfig
+    from mockcti.server import MockServer, ServerConfig, host_port
     from mockcti.session import SessionConfig
     from mockcti.wire.dialect import PROFILES
 
@@ -353,7 +353,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             await server.start()
         except OSError as exc:  # port in use, an address not of this host, a name that does not resolve
-            print(f"mockcti serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"mockcti serve: cannot listen on {host_port(args.host, args.port)}: {exc.strerror or exc}",
+                  file=sys.stderr)
             return 2
         started: list = []
         try:
@@ -440,7 +441,9 @@ def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: s
         return json_text({"kind": "listening", "host": host, "port": port, "profile": profile.name,
                           "min_version": profile.min_version, "max_version": profile.max_version,
                           "agents": agents, "loop": loop_name, **(extra or {})})
-    return (f"mockcti listening on {host}:{port} (profile {profile.name}, versions {profile.min_version}-"
+    from mockcti.server import host_port  # (loaded by then: serve runs a MockServer)
+
+    return (f"mockcti listening on {host_port(host, port)} (profile {profile.name}, versions {profile.min_version}-"
             f"{profile.max_version}, {agents} agents, {loop_name} loop)")
 
 
