@@ -340,6 +340,7 @@ class ControlServer:
     idle_timeout = 30.0  # seconds a keep-alive connection may wait for its next request
     body_timeout = 30.0  # seconds to receive a body once its headers are in
     send_timeout = 30.0  # seconds a client may take to read an answer before its connection is dropped
+    stop_grace = 1.0  # seconds stop() lets the answers in flight go out before it resets their connections
     linger_seconds = 2.0  # before closing, discard what the client still sends for at most this long ...
     linger_bytes = 16 * 1024 * 1024  # ... and at most this much
 
@@ -411,10 +412,23 @@ class ControlServer:
             return
         self._stopping = True
         stop_listening(self._server)  # what it accepted last comes up and is closed at once (_client)
-        for w in list(self._clients):
+        writers = list(self._clients)
+        for w in writers:
             w.close()
         for t in list(self._tasks):
             t.cancel()
+        # a close waits for what is queued to go out: a client reading nothing of its answer (a big GET
+        # /journal) kept its connection, and the answer's bytes, open for ever after stop() (its task,
+        # whose send_timeout would have dropped it, is cancelled). It gets stop_grace seconds, then a reset
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_grace
+        for _ in range(100_000):
+            if loop.time() >= deadline or not any(w.transport.get_write_buffer_size() for w in writers):
+                break
+            await asyncio.sleep(0.01)
+        for w in writers:
+            if w.transport.get_write_buffer_size():
+                w.transport.abort()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         self._server = None

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -1335,6 +1337,44 @@ async def test_a_control_client_that_reads_nothing_of_a_big_answer_is_dropped(mo
         assert status == 200
     finally:
         sock.close()
+
+
+@pytest.mark.asyncio
+async def test_stop_does_not_leave_open_the_connection_of_a_client_reading_nothing_of_its_answer():
+    """stop() closed each connection, which waits for what is queued to go out, and cancelled its task
+    (whose send_timeout would have dropped it): a client that read nothing of a big GET /journal kept its
+    connection and the answer's bytes open for ever after stop() returned (the whole answer still came
+    whenever it read). Now what is not out after ``stop_grace`` is dropped with a reset."""
+    import socket
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    ctl.stop_grace = 0.2
+    loop = asyncio.get_running_loop()
+    for i in range(60_000):  # a page of ~16 MB: more than the kernel's socket buffers hold
+        server.hub.journal.record("happening", 0.0, None, what="x" * 200, n=i)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", ctl.port))
+        sock.send(b"GET /journal?limit=60000 HTTP/1.1\r\nHost: x\r\n\r\n")  # and read nothing, for now
+        await wait_for(lambda: any(w.transport.get_write_buffer_size() for w in ctl._clients), timeout=10)
+        await ctl.stop()
+        got = b""
+        with contextlib.suppress(ConnectionError):
+            for _ in range(100_000):  # to the end of the stream: EOF or the reset
+                chunk = await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), 10)
+                if not chunk:
+                    break
+                got += chunk
+        head, _, body = got.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        assert len(body) < length  # cut off at stop(), not sent in full to a reader that came back later
+    finally:
+        sock.close()
+        await ctl.stop()
+        await server.stop()
 
 
 # -- the calls and their data (GET /calls, GET /calls/{id}, GET /state) ---------------------------------
