@@ -382,6 +382,12 @@ class ControlServer:
         return f"http://{host_port(self.host, self.port)}"
 
     async def start(self) -> "ControlServer":
+        """Listen (a second start() of a listening API changes nothing, as MockServer.start(): it tried to
+        bind its own port again, 'address already in use', and re-took the center POST /reset restores)."""
+        if self._server is not None:
+            if self._stopping:
+                raise RuntimeError("ControlServer.start(): the control API is stopping; await stop() first")
+            return self
         if not self.allow_remote and not is_loopback(self.host):
             raise ControlError(f"control host {self.host!r} is not a loopback address; the control API can reset "
                                "and disrupt the mock, so it listens on loopback only unless allowed "

@@ -937,6 +937,22 @@ async def test_a_mock_serving_in_another_loop_is_refused_with_the_reason():
 
 
 @pytest.mark.asyncio
+async def test_start_on_a_listening_control_api_changes_nothing(mock):
+    """A second start() tried to bind the API's own port again and raised "[Errno 98] error while
+    attempting to bind on address ... address already in use"; MockServer.start() changes nothing on a
+    listening server, and so does this one now. A stopped API starts again."""
+    _, ctl = mock
+    port = ctl.port
+    assert await ctl.start() is ctl and ctl.port == port
+    status, _, _ = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert status == 200
+    await ctl.stop()
+    await ctl.start()
+    status, _, _ = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert status == 200
+
+
+@pytest.mark.asyncio
 async def test_non_loopback_host_refused(mock):
     server, _ = mock
     with pytest.raises(ControlError, match="loopback"):
