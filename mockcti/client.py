@@ -109,7 +109,8 @@ class CTIClient:
     """One connection to a CTI server."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 dialect: Dialect | None = None, keep_received: int | None = 100_000) -> None:
+                 dialect: Dialect | None = None, keep_received: int | None = 100_000,
+                 keep_events: int | None = 100_000) -> None:
         self._reader = reader
         self._writer = writer
         self.dialect = dialect or Dialect.uccx(18)
@@ -126,6 +127,10 @@ class CTIClient:
         # what the server sent, in order (tests read this): the latest ``keep_received`` messages
         # (None: all), so a long-running bridge does not grow without bound
         self.received: collections.deque[Message] = collections.deque(maxlen=keep_received)
+        # the events not read yet: the latest ``keep_events`` (None: all); a bridge that never reads them
+        # (it watches ``received``, or only sends requests) grew by every event of the center for ever
+        self.keep_events = keep_events
+        self.events_dropped = 0  # events dropped unread, the oldest first, to stay within keep_events
         self.heartbeats_sent = 0
         self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
         self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
@@ -135,7 +140,7 @@ class CTIClient:
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int | None = None,
                       profile: str | Profile = "uccx", dialect: Dialect | None = None, timeout: float = 10.0,
-                      keep_received: int | None = 100_000) -> "CTIClient":
+                      keep_received: int | None = 100_000, keep_events: int | None = 100_000) -> "CTIClient":
         """Connect; the session will speak protocol ``version`` of ``profile`` ("uccx", default, or
         "ucce"; default version: the profile's newest, 18 or 24), or ``dialect`` when given. The profile
         decides the widths of the floating tags and lengths: UCCX v18 has 2-byte tags, UCCE v18/v19
@@ -151,7 +156,7 @@ class CTIClient:
         except TimeoutError:  # (wait_for's own has no text: a bare "TimeoutError" named no address)
             raise TimeoutError(f"no connection to {host}:{port} within {timeout:g} s "
                                "(the server accepts none: a full listen backlog, a host dropping packets)") from None
-        return cls(reader, writer, dialect=dialect, keep_received=keep_received)
+        return cls(reader, writer, dialect=dialect, keep_received=keep_received, keep_events=keep_events)
 
     async def __aenter__(self) -> "CTIClient":
         return self
@@ -450,7 +455,14 @@ class CTIClient:
                 if not fut.done() and (mt is want or mt in _FAILURES or want is None):
                     fut.set_result(msg)
                     return
-        self._events.put_nowait(msg)  # unsolicited, or a confirmation nobody waits for (any more)
+        events = self._events  # unsolicited, or a confirmation nobody waits for (any more)
+        if self.keep_events is not None and events.qsize() >= self.keep_events:
+            if self.keep_events <= 0:
+                self.events_dropped += 1
+                return
+            events.get_nowait()  # the oldest unread one makes room (the _CLOSED mark is never queued yet)
+            self.events_dropped += 1
+        events.put_nowait(msg)
 
 
 _FAILURES = frozenset({MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF})

@@ -322,6 +322,24 @@ async def test_received_keeps_the_latest_messages_only():
 
 
 @pytest.mark.asyncio
+async def test_unread_events_keep_the_latest_only_and_count_the_dropped():
+    """The events nobody read were all kept: a bridge that never reads them (it watches ``received``, or
+    only sends requests) grew by every event of the center for as long as it ran, ``keep_received``
+    notwithstanding. The latest ``keep_events`` are kept (default 100,000), the dropped ones counted; the
+    requests' confirmations are not events and still answer them."""
+    async with Scripted() as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5, keep_events=3)
+        await cti.open_bridge(heartbeat=0)
+        for i in range(5):
+            srv.reply(srv.writers[0], M.SystemEvent(system_event_id=3, text=f"n{i}"))
+        conf = await cti.request(M.HeartbeatReq(invoke_id=0), timeout=5)  # answered after the five events
+        assert conf.TYPE is MT.HEARTBEAT_CONF
+        assert [ev.text for ev in cti.drain_events()] == ["n2", "n3", "n4"] and cti.events_dropped == 2
+        assert [m.text for m in cti.received if m.TYPE is MT.SYSTEM_EVENT] == [f"n{i}" for i in range(5)]
+        await cti.close()
+
+
+@pytest.mark.asyncio
 async def test_connect_speaks_the_profile_asked_for_in_each_of_its_versions():
     """``CTIClient.connect(version=N, profile="ucce")`` opens a session of every UCCE version against a
     ucce server, in that version's widths: connect() always built a UCCX dialect, so a UCCE v18/v19
