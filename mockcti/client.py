@@ -245,8 +245,13 @@ class CTIClient:
             try:
                 reply = await asyncio.wait_for(fut, timeout)
             except TimeoutError:  # (wait_for's own has no text: the test read a bare "TimeoutError")
+                # the request may not even have gone out: a server that stopped reading (its socket
+                # buffers full) never saw it, which a bare "no ..._CONF" blamed on the server's answer
+                unsent = self._writer.transport.get_write_buffer_size()
                 raise TimeoutError(f"no {want.name if want is not None else 'confirmation'} (nor FAILURE_CONF) "
-                                   f"to {message.TYPE.name} InvokeID {inv} within {timeout:g} s") from None
+                                   f"to {message.TYPE.name} InvokeID {inv} within {timeout:g} s"
+                                   + (f"; {unsent} bytes this client wrote are still unsent: the server is not "
+                                      "reading" if unsent else "")) from None
         finally:
             self._pending.pop(inv, None)
         if check and isinstance(reply, (FailureConf, ControlFailureConf)):

@@ -4,6 +4,7 @@ server misbehaves (closes, stops answering, answers FAILURE_CONF, sends what can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -476,44 +477,57 @@ class _Deaf(asyncio.Protocol):
             self.ended.set_result(exc)
 
 
-@pytest.mark.asyncio
-async def test_abort_against_a_server_that_reads_nothing_closes_the_socket_before_it_returns():
-    """abort() closed the stream and waited 2 s for it to close; against a server that read nothing of what
-    the client had queued it never did, and abort() returned leaving the socket open, its bytes still queued
-    (the server got all of them whenever it read again) and the transport unclosed at the loop's end (a
-    ResourceWarning). Now what the server has not taken by then is dropped and the socket is closed."""
-    import socket
-
-    loop = asyncio.get_running_loop()
+@contextlib.asynccontextmanager
+async def deaf_server():
+    """A server whose connections read nothing until told to: yields (port, its connections)."""
     deaf: list[_Deaf] = []
 
     def make() -> _Deaf:
         deaf.append(_Deaf())
         return deaf[-1]
 
-    server = await loop.create_server(make, "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(make, "127.0.0.1", 0)
     try:
-        cti = await CTIClient.connect("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
-        cti._writer.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        sent = 0
-        for _ in range(200):  # until the kernel's buffers are full and the client queues what is left
-            cti.send_bytes(b"\0" * 65536)
-            sent += 65536
-            await asyncio.sleep(0)
-            if cti._writer.transport.get_write_buffer_size() > 1024 * 1024:
-                break
-        assert cti._writer.transport.get_write_buffer_size() > 0
+        yield server.sockets[0].getsockname()[1], deaf
+    finally:
+        for d in deaf:
+            d.transport.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def fill_until_queued(cti: CTIClient) -> int:
+    """Send to a server that reads nothing until the kernel's buffers are full and the client queues
+    over 1 MiB itself; the bytes sent."""
+    import socket
+
+    cti._writer.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    sent = 0
+    for _ in range(200):
+        cti.send_bytes(b"\0" * 65536)
+        sent += 65536
+        await asyncio.sleep(0)
+        if cti._writer.transport.get_write_buffer_size() > 1024 * 1024:
+            break
+    assert cti._writer.transport.get_write_buffer_size() > 0
+    return sent
+
+
+@pytest.mark.asyncio
+async def test_abort_against_a_server_that_reads_nothing_closes_the_socket_before_it_returns():
+    """abort() closed the stream and waited 2 s for it to close; against a server that read nothing of what
+    the client had queued it never did, and abort() returned leaving the socket open, its bytes still queued
+    (the server got all of them whenever it read again) and the transport unclosed at the loop's end (a
+    ResourceWarning). Now what the server has not taken by then is dropped and the socket is closed."""
+    async with deaf_server() as (port, deaf):
+        cti = await CTIClient.connect("127.0.0.1", port, timeout=5)
+        sent = await fill_until_queued(cti)
         await cti.abort()
         assert cti.closed.is_set()
         peer = deaf[0]
         peer.transport.resume_reading()  # the server reads again: the stream ends without what the client dropped
         await asyncio.wait_for(asyncio.shield(peer.ended), 10)
         assert peer.received < sent
-    finally:
-        for d in deaf:
-            d.transport.close()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.asyncio
@@ -529,3 +543,18 @@ async def test_a_connect_that_runs_out_says_where_it_tried():
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             with pytest.raises(TimeoutError, match=rf"^no connection to 127\.0\.0\.1:{port} within 0\.2 s \("):
                 await CTIClient.connect("127.0.0.1", port, timeout=0.2)
+
+
+@pytest.mark.asyncio
+async def test_a_request_timeout_says_when_the_server_is_not_reading():
+    """A request to a server that had stopped reading timed out with "no HOLD_CALL_CONF (nor FAILURE_CONF)
+    to HOLD_CALL_REQ ...": blaming the answer, when the request had not even gone out (it sat in the
+    client's buffer behind what the server had not read). The message now says so."""
+    async with deaf_server() as (port, _):
+        cti = await CTIClient.connect("127.0.0.1", port, timeout=5)
+        await fill_until_queued(cti)
+        with pytest.raises(TimeoutError, match=r"^no HOLD_CALL_CONF \(nor FAILURE_CONF\) to HOLD_CALL_REQ InvokeID "
+                                               r"\d+ within 0\.05 s; \d+ bytes this client wrote are still unsent: "
+                                               r"the server is not reading$"):
+            await cti.request(_hold(), timeout=0.05)
+        await cti.abort(flush_timeout=0)
