@@ -456,3 +456,26 @@ def test_a_host_naming_two_addresses_listens_on_the_same_port_on_both(monkeypatc
             await server.stop()
 
     run_on("asyncio", main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_both_ends_of_a_connection_have_nagle_off(loop):
+    """A CTI server answers in small frames, lock-step: with Nagle's algorithm on either end, a message
+    written in two pieces waits for the peer's delayed ACK (measured: 46 ms a round trip instead of
+    0.3 ms). The server sets TCP_NODELAY on every connection; the client's comes from the event loop
+    (asyncio and uvloop both set it): a guard, both ends read back with getsockopt."""
+    from mockcti.client import CTIClient
+
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        try:
+            cti = await CTIClient.connect(server.host, server.port, timeout=5)
+            await cti.open_bridge(heartbeat=0, timeout=5)
+            (conn,) = server.connections.values()
+            for sock in (conn.transport.get_extra_info("socket"), cti._writer.get_extra_info("socket")):
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            await cti.close()
+        finally:
+            await server.stop()
+
+    run_on(loop, main)
