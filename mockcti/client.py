@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from mockcti.center.config import CenterConfig
+from mockcti.server import host_port
 from mockcti.session import CONFIRMATION_OF
 from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, Profile, decode, encode
 from mockcti.wire.dialect import PROFILES
@@ -154,7 +155,7 @@ class CTIClient:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except TimeoutError:  # (wait_for's own has no text: a bare "TimeoutError" named no address)
-            raise TimeoutError(f"no connection to {host}:{port} within {timeout:g} s "
+            raise TimeoutError(f"no connection to {host_port(host, port)} within {timeout:g} s "
                                "(the server accepts none: a full listen backlog, a host dropping packets)") from None
         return cls(reader, writer, dialect=dialect, keep_received=keep_received, keep_events=keep_events)
 

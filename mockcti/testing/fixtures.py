@@ -32,7 +32,7 @@ from mockcti.center import CenterConfig, ContactCenter
 from mockcti.hub import Hub, HubConfig
 from mockcti.journal import Entry, Journal
 from mockcti.report import Expectation, build_summary, outcome
-from mockcti.server import MockServer, ServerConfig
+from mockcti.server import MockServer, ServerConfig, host_port
 from mockcti.wire.enums import AgentState, MessageType
 
 __all__ = ["ThreadedServer", "AsyncServer", "ServerHelpers", "hub_config_for", "load_scenario_engine",
@@ -701,7 +701,7 @@ class ThreadedServer(ServerHelpers):
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<ThreadedServer {self.host}:{self.port} {'running' if self.running else 'stopped'}>"
+        return f"<ThreadedServer {host_port(self.host, self.port)} {'running' if self.running else 'stopped'}>"
 
     # -- access -------------------------------------------------------------------------------------
 

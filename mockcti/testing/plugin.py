@@ -229,6 +229,7 @@ def _safe(nodeid: str) -> str:
 
 def _verify(handle: "ServerHelpers") -> str | None:
     """Verify the scenario's expectations; return the failure text when one is unmet."""
+    from mockcti.server import host_port
     from mockcti.testing.fixtures import format_expectations, unmet
 
     if handle.engine is None:
@@ -240,7 +241,7 @@ def _verify(handle: "ServerHelpers") -> str | None:
     bad = unmet(exps)
     if not bad:
         return None
-    return f"{len(bad)} scenario expectation(s) unmet on {handle.host}:{handle.port}:\n{format_expectations(exps)}"
+    return f"{len(bad)} scenario expectation(s) unmet on {host_port(handle.host, handle.port)}:\n{format_expectations(exps)}"
 
 
 def _write_report(request: pytest.FixtureRequest, handle: "ServerHelpers", suffix: str) -> None:

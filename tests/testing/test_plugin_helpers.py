@@ -460,3 +460,24 @@ def test_an_assertion_about_a_session_that_never_connected_fails_naming_the_sess
         server.wait_received("HEARTBEAT_REQ", session=2, timeout=30)
     finally:
         t.join(30)
+
+
+def test_an_ipv6_handle_is_written_with_its_address_in_brackets() -> None:
+    """``ThreadedServer(host="::1")`` printed ``<ThreadedServer ::1:0 ...>`` and an unmet scenario on it
+    "unmet on ::1:42027" — read as the address ::1:42027, or port 1 of ::; serve's listening line writes
+    ``[::1]:42027`` (server.host_port), and so do they."""
+    from mockcti.report import Expectation
+    from mockcti.testing.plugin import _verify
+
+    assert repr(ThreadedServer(host="::1")) == "<ThreadedServer [::1]:0 stopped>"
+    assert repr(ThreadedServer()) == "<ThreadedServer 127.0.0.1:0 stopped>"
+
+    class Handle:  # what _verify reads of a running handle
+        host, port, engine = "::1", 42027, object()
+
+        def verify(self) -> list[Expectation]:
+            return [Expectation(scenario="s", name="gets HOLD_CALL_REQ", met=False, detail="never came")]
+
+    failure = _verify(Handle())  # type: ignore[arg-type]
+    assert failure is not None and failure.startswith("1 scenario expectation(s) unmet on [::1]:42027:\n")
+    assert "UNMET s: gets HOLD_CALL_REQ - never came" in failure
