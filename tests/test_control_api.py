@@ -778,6 +778,31 @@ async def test_a_state_for_a_logged_out_agent_is_a_409_until_it_logs_in(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_state_the_agents_own_table_refuses_is_a_409_naming_both(mock):
+    """POST /agents/ID/state held to the agent's own transition table: WORK -> WORK_READY was a 200 (the agent's
+    own request is refused CF_INVALID_OBJECT_STATE) and a second LOGOUT re-sent AGENT_STATE_EVENT LOGOUT to the
+    bridges. Now 409s naming the states, nothing sent."""
+    from mockcti.wire.messages import QueryAgentStateReq
+
+    server, ctl = mock
+    bridge = await CTIClient.connect(server.host, server.port)
+    await bridge.open_bridge()
+    await call(ctl, "POST", "/agents/1002/state", {"state": "LOGIN"})
+    await call(ctl, "POST", "/agents/1002/state", {"state": "WORK"})
+    _, _, err = await call(ctl, "POST", "/agents/1002/state", {"state": "WORK_READY"}, expect=409)
+    assert err == {"error": "agent 1002 cannot go from WORK to WORK_READY; WORK_READY is set from NOT_READY, READY",
+                   "field": "state"}
+    await call(ctl, "POST", "/agents/1002/state", {"state": "LOGOUT"})
+    await bridge.request(QueryAgentStateReq(invoke_id=0, agent_id="1002"))
+    bridge.drain_events()
+    _, _, err = await call(ctl, "POST", "/agents/1002/state", {"state": "LOGOUT"}, expect=409)
+    assert err == {"error": "agent 1002 is already logged out (LOGOUT)", "field": "state"}
+    await bridge.request(QueryAgentStateReq(invoke_id=0, agent_id="1002"))
+    assert [m.TYPE for m in bridge.drain_events()] == []  # no second LOGOUT event
+    await bridge.close()
+
+
+@pytest.mark.asyncio
 async def test_an_agent_on_a_call_keeps_it(mock):
     """NOT_READY asked for a TALKING agent is taken when the call ends (READY used to be applied at once,
     and the next ACD call went to the busy agent); READY is refused with 409 (Unified CCX takes no pending

@@ -276,6 +276,16 @@ PENDING_WHILE_TALKING = {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGEN
 #: helpers); the other states follow the agent's calls
 SETTABLE_AGENT_STATES = (AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY,
                          AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY)
+#: the states a supervisor's or the administration's change (set_agent_state) may be made from: the agent's own
+#: table (:data:`ENTER_FROM`), so WORK -> WORK_READY or a second LOGOUT is refused on every path as the agent's own
+#: request is, plus RESERVED for READY, NOT_READY and LOGOUT — the changes a Finesse supervisor makes (Ready, Not
+#: Ready, Sign Out), which withdraw the call ringing at the agent back to its queue. A wrap-up (WORK,
+#: WORK_READY) follows a call, never a call's offer: from RESERVED it is refused, as the agent's own request is.
+SUPERVISOR_ENTER_FROM = {
+    want: frozenset(frm | {AS.AGENT_STATE_RESERVED}) if want in (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY,
+                                                                 AS.AGENT_STATE_LOGOUT) else frozenset(frm)
+    for want, frm in ENTER_FROM.items()
+}
 
 
 # -- what the hub exchanges with the center ------------------------------------------------------------
@@ -1036,7 +1046,9 @@ class ContactCenter:
         RESERVED … are the calls' doing; set by hand they left an agent with no call stuck in them).
         An agent on a call keeps it: READY, NOT_READY, WORK or WORK_READY become the state after the
         call (as the agent's own request does, §7.2; announced at once, :meth:`_set_pending`); LOGOUT is refused (ValueError), and so is LOGIN
-        of an agent already logged in, and a state other than LOGIN or LOGOUT of one logged out (as its own requests are). ``reason`` is the event's EventReasonCode (a USHORT, 0..65535:
+        of an agent already logged in, LOGOUT of one logged out, a state other than LOGIN or LOGOUT of one logged out, and
+        a change the agent's own table refuses (WORK -> WORK_READY …: :data:`SUPERVISOR_ENTER_FROM`), as its own
+        requests are. ``reason`` is the event's EventReasonCode (a USHORT, 0..65535:
         ValueError otherwise — one the event could not carry was never sent, and the state changed
         unannounced)."""
         if isinstance(reason, bool) or not isinstance(reason, int) or not 0 <= reason <= 0xFFFF:
@@ -1049,6 +1061,9 @@ class ContactCenter:
         if want not in SETTABLE_AGENT_STATES:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
                              + ", ".join(s.name for s in SETTABLE_AGENT_STATES))
+        if want is AS.AGENT_STATE_LOGOUT and not agent.logged_in:
+            # as the agent's own second LOGOUT is refused (E_CTI_AGENT_NOT_LOGGED_ON): it re-sent the LOGOUT event
+            raise ValueError(f"agent {agent.id} is already logged out (LOGOUT)")
         if want not in (AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT) and not agent.logged_in:
             # as the agent's own request is refused (E_CTI_AGENT_NOT_LOGGED_ON): READY or WORK set for a logged-out
             # agent made it so without a login, its desktop and the bridges told of a state no login preceded
@@ -1073,6 +1088,13 @@ class ContactCenter:
             # own held beside it, a consultation ringing — stays on the phone: no LOGOUT with it, as the agent's own
             # LOGOUT is refused)
             raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
+        allowed = SUPERVISOR_ENTER_FROM.get(want)
+        if allowed is not None and agent.state not in allowed and agent.logged_in:
+            # the agent's own transition table (CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE on the wire): WORK ->
+            # WORK_READY, WORK -> WORK were taken from a supervisor though the agent's own request is refused
+            raise ValueError(f"agent {agent.id} cannot go from {_short_state(agent.state)} to {_short_state(want)}; "
+                             f"{_short_state(want)} is set from "
+                             + ", ".join(sorted(_short_state(s) for s in allowed)))
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._set_state(out, agent, want, reason, now)
         if requeued:

@@ -410,3 +410,26 @@ def test_a_supervisors_change_names_what_is_wrong_with_it():
         with pytest.raises(ValueError, match=r"^reason code must be an integer in 0\.\.65535 \(EventReasonCode\)"):
             c.set_agent_state(1.0, "1001", AS.AGENT_STATE_LOGIN, bad)
     assert c.agents["1001"].state is AS.AGENT_STATE_LOGOUT
+
+
+def test_a_supervisors_change_keeps_to_the_agents_transition_table():
+    """set_agent_state (the control API, the handle, a scenario's action) took WORK -> WORK_READY and WORK -> WORK,
+    which the agent's own SET_AGENT_STATE_REQ is refused (CF_INVALID_OBJECT_STATE), and a second LOGOUT of a
+    logged-out agent re-sent AGENT_STATE_EVENT LOGOUT to its desktop and the bridges, where the agent's own is
+    refused E_CTI_AGENT_NOT_LOGGED_ON. Now a ValueError naming both states, nothing sent, nothing changed."""
+    c = _center()
+    _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, agent_password="1234")
+    assert only(c.set_agent_state(2.0, "1001", AS.AGENT_STATE_WORK), 9, MT.AGENT_STATE_EVENT)
+    for want in (AS.AGENT_STATE_WORK_READY, AS.AGENT_STATE_WORK):
+        [conf] = _state_req(c, 3.0, want)  # the agent's own request: refused
+        assert conf.message.TYPE is MT.CONTROL_FAILURE_CONF
+        with pytest.raises(ValueError) as exc:
+            c.set_agent_state(3.0, "1001", want)
+        name = want.name.removeprefix("AGENT_STATE_")
+        assert str(exc.value) == f"agent 1001 cannot go from WORK to {name}; {name} is set from NOT_READY, READY"
+    assert c.agents["1001"].state is AS.AGENT_STATE_WORK
+    assert only(c.set_agent_state(4.0, "1001", AS.AGENT_STATE_LOGOUT), 9, MT.AGENT_STATE_EVENT)
+    with pytest.raises(ValueError, match=r"^agent 1001 is already logged out \(LOGOUT\)$"):
+        c.set_agent_state(5.0, "1001", AS.AGENT_STATE_LOGOUT)
+    [refused] = _state_req(c, 5.0, AS.AGENT_STATE_LOGOUT)  # the agent's own second LOGOUT
+    assert refused.message.TYPE is MT.FAILURE_CONF
