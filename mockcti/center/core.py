@@ -700,7 +700,7 @@ class ContactCenter:
         if sub.agent_id:
             agent = self.agents.get(sub.agent_id)
             if agent is None:
-                return OpenResult(S.E_CTI_INVALID_AGENT_DATA, text=f"unknown agent {sub.agent_id!r}")
+                return OpenResult(S.E_CTI_INVALID_AGENT_DATA, text=self.unknown_agent_text(sub.agent_id))
         for dev in (sub.agent_instrument, sub.agent_extension):
             if dev:
                 owner = self.by_device.get(dev)
@@ -881,7 +881,7 @@ class ContactCenter:
         if agent_id:
             agent = self.agents.get(agent_id)
             if agent is None:
-                raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown agent {agent_id!r}"))
+                raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, self.unknown_agent_text(agent_id)))
             return self._same_agent(msg, agent)
         for name in device_fields:
             dev = getattr(msg, name, None)
@@ -1628,6 +1628,17 @@ class ContactCenter:
         (and, by the spelling, a guess that is right only where the IDs look like the extensions)."""
         owner = self.by_device.get(name) if isinstance(name, str) else None
         return "" if owner is None else f" ({name} is the phone of agent {owner.id}: give the agent ID)"
+
+    def unknown_agent_text(self, name: str) -> str:
+        """A FAILURE_CONF's Text for an AgentID no agent has (OPEN_REQ, a request naming the agent): with
+        :meth:`agent_hint` when it is an agent's phone — ``unknown agent '3001' (3001 is the phone of agent 1001:
+        give the agent ID)``, as the control API and the handle say; the desktop was told only "unknown agent".
+        Where that does not fit the Text field (255 bytes with the NUL: long IDs), the hint without the repeat."""
+        text = f"unknown agent {name!r}{self.agent_hint(name)}"
+        owner = self.by_device.get(name)
+        if owner is not None and len(text.encode("utf-8", "surrogateescape")) >= TEXT_MAX:
+            text = f"unknown agent {name!r}: the phone of agent {owner.id}"
+        return text
 
     def _may_offer_to(self, agent: Agent) -> None:
         """Whether a call injected for ``agent`` may ring there (:class:`CallNotOffered` otherwise): the agent

@@ -433,3 +433,27 @@ def test_a_supervisors_change_keeps_to_the_agents_transition_table():
         c.set_agent_state(5.0, "1001", AS.AGENT_STATE_LOGOUT)
     [refused] = _state_req(c, 5.0, AS.AGENT_STATE_LOGOUT)  # the agent's own second LOGOUT
     assert refused.message.TYPE is MT.FAILURE_CONF
+
+
+def test_an_agent_named_by_its_phone_on_the_wire_is_told_so():
+    """A request (here a bridge's SET_AGENT_STATE_REQ) or an OPEN_REQ whose AgentID is an agent's phone got
+    FAILURE_CONF E_CTI_INVALID_AGENT_DATA "unknown agent '3001'", where the control API and the handle say whose
+    phone it is. Now the wire says it too; with long IDs the hint is cut to fit the Text field (255 bytes)."""
+    from mockcti.center import AgentConfig, CenterConfig, CSQConfig
+    from mockcti.wire.enums import StatusCode
+
+    c = _center()
+    [d] = _state_req(c, 1.0, AS.AGENT_STATE_READY, sid=9, agent_id="3001")
+    assert (d.message.TYPE, d.message.status, d.message.text) == (
+        MT.FAILURE_CONF, StatusCode.E_CTI_INVALID_AGENT_DATA,
+        "unknown agent '3001' (3001 is the phone of agent 1001: give the agent ID)")
+    r = c.open_session(agent_sub(5, "3002"), 1.0)
+    assert (r.status, r.text) == (StatusCode.E_CTI_INVALID_AGENT_DATA,
+                                  "unknown agent '3002' (3002 is the phone of agent 1002: give the agent ID)")
+    long_id, phone = "a" * 128, "9" * 64
+    c = ContactCenter(CenterConfig(agents=(AgentConfig(id=long_id, extension=phone, csqs=("Q",)),),
+                                   csqs=(CSQConfig("Q", 1),)), now=0.0)
+    c.open_session(bridge_sub(9), 0.0)
+    [d] = _state_req(c, 1.0, AS.AGENT_STATE_READY, sid=9, agent_id=phone)
+    assert d.message.text == f"unknown agent '{phone}': the phone of agent {long_id}"
+    encode(d.message, Dialect.uccx(14))
