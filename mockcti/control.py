@@ -854,8 +854,9 @@ class ControlServer:
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
                                                           variables=variables, named_variables=named_variables,
                                                           named_arrays=named_arrays)
+            hint = hub.center.queue_hint(call_id)
             hub.journal.record("happening", now, None, what="control API call", call_id=call_id, csq=csq,
-                               agent=agent, ani=ani)
+                               agent=agent, ani=ani, **({} if hint is None else {"hint": hint}))
             hub.deliver(deliveries)
             return call_id
 
@@ -866,7 +867,11 @@ class ControlServer:
         except CallNotOffered as exc:  # the agent logged out, or its phone busy: no call was made
             raise HTTPError(409, str(exc), field=exc.field) from None
         queued = any(call_id in q for q in center.queues.values())
-        return {"call_id": call_id, "queued": queued}
+        body: dict[str, Any] = {"call_id": call_id, "queued": queued}
+        hint = center.queue_hint(call_id)
+        if hint is not None:  # queued with no agent to ring: a test waiting for the ring would wait for ever
+            body["hint"] = hint
+        return body
 
     def _call_param(self, req: Request) -> Any:
         """The call ``{id}`` of the path names, or 404 naming ``call`` (and some calls there are)."""

@@ -324,9 +324,19 @@ async def test_hang_up_a_call_the_caller_then_the_far_end(mock):
 
 @pytest.mark.asyncio
 async def test_call_through_csq_queues_without_ready_agent(mock):
+    """Queued with no agent of the CSQ logged in, the answer says so ("hint"; also in the journal's happening): the
+    answer was only `queued: true`, and a test waiting for the ring waited for ever. Queued behind agents who are
+    logged in (not READY yet): no hint, the usual queue."""
     server, ctl = mock
     _, _, r = await call(ctl, "POST", "/calls", {"csq": "Sales", "ani": "0699999999"})
-    assert r["queued"] is True
+    hint = ("queued: no agent of CSQ 'Sales' is logged in (1001, 1002, 1003); it rings once one logs in and is "
+            "READY")
+    assert r["queued"] is True and r["hint"] == hint
+    _, _, j = await call(ctl, "GET", "/journal?kind=happening")
+    assert [e.get("hint") for e in j["entries"] if e["what"] == "control API call"] == [hint]
+    await call(ctl, "POST", "/agents/1003/state", {"state": "LOGIN"})
+    _, _, second = await call(ctl, "POST", "/calls", {"csq": "Sales"})
+    assert second == {"call_id": second["call_id"], "queued": True}
     _, _, state = await call(ctl, "GET", "/state")
     assert r["call_id"] in state["queues"]["1"]
     assert any(c["call_id"] == r["call_id"] and c["ani"] == "0699999999" for c in state["calls"])

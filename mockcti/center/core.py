@@ -1669,6 +1669,26 @@ class ContactCenter:
                 return a
         return None
 
+    def queue_hint(self, call_id: int) -> str | None:
+        """Why the call ``call_id`` waits in its CSQ's queue with no one to ring, or None (not queued, or queued
+        behind agents who are logged in and may become READY): the CSQ has no agents, or none of them is logged in.
+        The call is queued all the same (a caller waiting for an agent is legitimate), but a test that delivers it
+        and waits for a ring waits for ever unless it logs an agent in: the control API's answer and the handle's
+        CallID carry this hint."""
+        call = self.calls.get(call_id)
+        if call is None or not call.queued:
+            return None
+        name = next((c.name for c in self.config.csqs if c.id == call.csq_id), str(call.csq_id))
+        members = [a for a in self.agents.values() if call.csq_id in a.csq_ids]
+        if not members:
+            return (f"queued: CSQ {name!r} has no agents, no one will be offered the call "
+                    "(give agents that CSQ in the center file)")
+        if any(a.logged_in for a in members):
+            return None
+        return (f"queued: no agent of CSQ {name!r} is logged in ("
+                + ", ".join(a.id for a in members[:10]) + (", …" if len(members) > 10 else "")
+                + "); it rings once one logs in and is READY")
+
     def _queue(self, out: list[Delivery], call: Call) -> None:
         self.queues.setdefault(call.csq_id, []).append(call.id)
         call.queued = True

@@ -520,7 +520,9 @@ class ScenarioEngine:
             call = center.calls.get(call_id)
             for var, fld in act.capture.items():
                 self.env[var] = call_id if call is None else _call_value(call, fld)
-            hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq)
+            hint = center.queue_hint(call_id)  # queued with no agent logged in to take it: said in the journal
+            hub.journal.record("happening", now, None, what="call delivered", call_id=call_id, agent=act.agent, csq=act.csq,
+                               **({} if hint is None else {"hint": hint}))
             hub.deliver(deliveries)
         elif isinstance(act, m.HangUp):
             try:

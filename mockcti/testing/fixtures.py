@@ -36,7 +36,7 @@ from mockcti.server import MockServer, ServerConfig, host_port
 from mockcti.wire.enums import AgentState, MessageType
 
 __all__ = ["ThreadedServer", "AsyncServer", "ServerHelpers", "hub_config_for", "load_scenario_engine",
-           "format_expectations", "unmet", "ScenarioCenterWarning", "scenario_center_wins"]
+           "format_expectations", "unmet", "ScenarioCenterWarning", "scenario_center_wins", "CallID"]
 
 # the plugin's servers answer shutdown quicker than `mockcti serve` (tests stop many servers)
 DEFAULT_SHUTDOWN_GRACE = 0.25
@@ -70,6 +70,19 @@ def _center(center: ContactCenter | CenterConfig | str | Path | None) -> Contact
 
         return load_center_file(center)
     return center
+
+
+class CallID(int):
+    """The CallID :meth:`ServerHelpers.deliver_call` returns: an int, with ``hint`` the reason the call waits with
+    no one to ring (``"queued: no agent of CSQ 'Sales' is logged in (1001, 1002); …"``,
+    :meth:`~mockcti.center.ContactCenter.queue_hint`), else None — a test waiting for the ring would wait for ever."""
+
+    hint: str | None = None
+
+    def __new__(cls, value: int, hint: str | None = None) -> "CallID":
+        self = super().__new__(cls, value)
+        self.hint = hint
+        return self
 
 
 class ScenarioCenterWarning(UserWarning):
@@ -486,15 +499,16 @@ class ServerHelpers:
     def deliver_call(self, agent: str | None = None, csq: str | None = None, ani: str = "0600000000", *,
                      dnis: str = "7000", variables: Mapping[str, str] | None = None,
                      named_variables: Mapping[str, str] | None = None,
-                     named_arrays: Mapping[str, Sequence[str | None]] | None = None) -> int:
+                     named_arrays: Mapping[str, Sequence[str | None]] | None = None) -> CallID:
         """A caller arrives: to ``agent`` directly, or through ``csq`` to its longest-ready agent
-        (queued when nobody is ready). Returns the CallID. ``named_variables`` ({name: value}) and
+        (queued when nobody is ready). Returns the CallID (a :class:`CallID`, an int whose ``hint`` says why a
+        queued call has no one to ring: no agent of the CSQ logged in, or none in it). ``named_variables`` ({name: value}) and
         ``named_arrays`` ({name: [value, ...]}, None for an index left unset) are its ECC data; data no
         call event can carry is a ValueError naming the field, before any call exists, and so is an ``agent``
         logged out or whose phone is busy (:class:`mockcti.center.core.CallNotOffered`: its line takes one
         call, MaxActiveCalls 1; a held call aside)."""
 
-        def go(hub: Hub, now: float) -> int:
+        def go(hub: Hub, now: float) -> CallID:
             if agent is not None:
                 _check_agent(hub, agent)
             if csq is not None and hub.center.config.csq(csq) is None:
@@ -502,10 +516,11 @@ class ServerHelpers:
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
                                                           variables=variables,
                                                           named_variables=named_variables, named_arrays=named_arrays)
+            hint = hub.center.queue_hint(call_id)
             hub.journal.record("happening", now, None, what="test call", call_id=call_id, csq=csq, agent=agent,
-                               ani=ani)
+                               ani=ani, **({} if hint is None else {"hint": hint}))
             hub.deliver(deliveries)
-            return call_id
+            return CallID(call_id, hint)
 
         return self.call(go)
 

@@ -229,6 +229,16 @@ def test_a_session_id_given_as_text_is_refused_not_matched_against_nothing(serve
     assert [e.session for e in server.journal.entries(kind="violation", session=Id())] == [1]
 
 
+def test_a_call_queued_with_no_agent_logged_in_says_so(server: ThreadedServer) -> None:
+    """deliver_call(csq=...) with no agent of the CSQ logged in returned a bare CallID: the test then waited for a
+    ring that could not come. The CallID (still an int) carries the hint; None once an agent is logged in."""
+    call_id = server.deliver_call(csq="Support")
+    assert call_id > 0 and call_id.hint == ("queued: no agent of CSQ 'Support' is logged in (1001, 1002, 1004); it "
+                                            "rings once one logs in and is READY")
+    server.set_agent_state("1004", "LOGIN")
+    assert server.deliver_call(csq="Support").hint is None
+
+
 def test_center_actions(server: ThreadedServer) -> None:
     assert server.set_agent_state("1003", "login") == "AGENT_STATE_NOT_READY"
     assert server.set_agent_state("1003", AgentState.AGENT_STATE_READY) == "AGENT_STATE_READY"
