@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, type_name
 from mockcti.wire.enums import AgentState
@@ -372,6 +372,17 @@ class CenterConfig:
     #: guide, is the source, hence the choice. Sessions of the ucce profile always get the pending READY (ICM)
     ready_while_talking: str = "refuse"
 
+    def __post_init__(self) -> None:
+        """The preset calls checked here, so a configuration built in Python gets the check a center file gets
+        (:func:`preset_call_errors`, the same messages): two calls talking at one agent were both set up, the
+        agent's line holding two active calls, and an unknown agent was a bare ``KeyError('9999')`` from
+        ContactCenter."""
+        if self.calls:
+            errors = [CenterConfigError(msg, key_path=fmt_path(path), path=path)
+                      for path, msg in preset_call_errors(self.agents, self.csqs, self.calls)]
+            if errors:
+                raise CenterConfigError.of(errors)
+
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
             if a.id == agent_id:
@@ -391,6 +402,68 @@ class CenterConfig:
         by :mod:`mockcti.located` (``lines``: the document ``base`` is in, if not ``data`` itself)
         gives each error its line."""
         return _Builder(file, base, data if lines is None else lines, lines is not None).center(data)
+
+
+def _unknown_agent(agent: str, ids: list[str]) -> str:
+    return f"unknown agent {agent!r}; {_allowed(agent, ids)}"
+
+
+def _unknown_csq(csq: Any, names: list[str]) -> str:
+    return f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}"
+
+
+def _ani_is_a_phone(ani: str, owner: str) -> str:
+    # (as ContactCenter.check_call_data: a caller is outside the center)
+    return f"ani {ani!r} is the phone of agent {owner}: a call in progress comes from outside the center"
+
+
+class _PhoneLines:
+    """Each agent's line in the preset calls: one call talking or ringing (QUERY_DEVICE_INFO_CONF MaxActiveCalls 1)
+    and one held (MaxHeldCalls 1), as every call offered at run time is held to (ContactCenter._may_offer_to)."""
+
+    def __init__(self, base: tuple[Any, ...] = ()) -> None:
+        self.base = base
+        self.on_phone: dict[tuple[str, bool], tuple[int, str]] = {}
+
+    def add(self, i: int, agent: str, state: str) -> str | None:
+        """The mistake of the call ``calls[i]`` of ``agent`` in ``state``, or None (then it is on the line)."""
+        held = state == "held"
+        other = self.on_phone.get((agent, held))
+        if other is None:
+            self.on_phone[(agent, held)] = (i, state)
+            return None
+        limit = ("holds one call (MaxHeldCalls 1)" if held else
+                 "takes one call talking or ringing (MaxActiveCalls 1), a held one aside")
+        return (f"agent {agent} already has {fmt_path((*self.base, 'calls', other[0]))} {other[1]}: an "
+                f"agent's line {limit}")
+
+
+def preset_call_errors(agents: Sequence[AgentConfig], csqs: Sequence[CSQConfig],
+                       calls: Sequence[CallConfig]) -> list[tuple[tuple[Any, ...], str]]:
+    """(key path, message) of each mistake in the preset calls of a configuration whose values are typed (one built
+    in Python; a center file's are checked as it is read, with the same messages and lines): an unknown agent, call
+    state or CSQ, an ANI that is an agent's phone, more calls on an agent's line than it takes."""
+    ids = [a.id for a in agents]
+    names = [c.name for c in csqs]
+    phones = {d: a.id for a in agents for d in (a.extension, a.instrument) if d}
+    lines = _PhoneLines()
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    for i, c in enumerate(calls):
+        p = ("calls", i)
+        known = c.agent in ids
+        if not known:
+            errors.append(((*p, "agent"), _unknown_agent(c.agent, ids)))
+        if c.state not in CALL_STATES:
+            errors.append(((*p, "state"), f"unknown call state {c.state!r}; allowed: {', '.join(CALL_STATES)}"))
+        elif known:
+            clash = lines.add(i, c.agent, c.state)
+            if clash is not None:
+                errors.append(((*p, "state"), clash))
+        if c.csq is not None and c.csq not in names:
+            errors.append(((*p, "csq"), _unknown_csq(c.csq, names)))
+        if c.ani in phones:
+            errors.append(((*p, "ani"), _ani_is_a_phone(c.ani, phones[c.ani])))
+    return errors
 
 
 def as_center_config(value: Any, who: str = "ContactCenter",
@@ -692,9 +765,7 @@ class _Builder:
         agents = list(agent_at.values())
         ids = list(dict.fromkeys(k["id"] for k in phone_at.values() if "id" in k))
         calls = []
-        # each agent's line: one call talking or ringing (QUERY_DEVICE_INFO_CONF MaxActiveCalls 1) and one held
-        # (MaxHeldCalls 1), as every call offered at run time is held to (ContactCenter._may_offer_to)
-        on_phone: dict[tuple[str, bool], tuple[int, str]] = {}
+        lines = _PhoneLines(self.base)  # each agent's line takes one active call and one held (preset_call_errors)
         raw_calls = ck(self.items, d, "calls")
         for i, c in enumerate(raw_calls if raw_calls is not _BAD else []):
             p = ("calls", i)
@@ -707,24 +778,15 @@ class _Builder:
             else:
                 agent = ck(self.string, c["agent"], (*p, "agent"), max_len=MAX_AGENT_ID)
             if agent is not _BAD and agent not in ids and ids_known:
-                self.errors.append(self.err((*p, "agent"), f"unknown agent {agent!r}; {_allowed(agent, ids)}",
-                                                reference=True))
+                self.errors.append(self.err((*p, "agent"), _unknown_agent(agent, ids), reference=True))
             st = ck(self.choice, c.get("state", "talking"), (*p, "state"), "call state", CALL_STATES)
             if _BAD not in (agent, st) and (agent in ids or not ids_known):
-                held = st == "held"
-                other = on_phone.get((agent, held))
-                if other is not None:
-                    limit = ("holds one call (MaxHeldCalls 1)" if held else
-                             "takes one call talking or ringing (MaxActiveCalls 1), a held one aside")
-                    self.errors.append(self.err((*p, "state") if "state" in c else p,
-                                                f"agent {agent} already has {fmt_path((*self.base, 'calls', other[0]))} {other[1]}: an "
-                                                f"agent's line {limit}"))
-                else:
-                    on_phone[(agent, held)] = (i, st)
+                clash = lines.add(i, agent, st)
+                if clash is not None:
+                    self.errors.append(self.err((*p, "state") if "state" in c else p, clash))
             csq = c.get("csq")
             if csq is not None and not isinstance(csq, str) or csq is not None and csq not in names and names_known:
-                self.errors.append(self.err((*p, "csq"), f"unknown CSQ {csq!r}; {_allowed(str(csq), names)}",
-                                                reference=isinstance(csq, str)))
+                self.errors.append(self.err((*p, "csq"), _unknown_csq(csq, names), reference=isinstance(csq, str)))
             var = c.get("variables", {})
             if not isinstance(var, Mapping):
                 self.errors.append(self.err((*p, "variables"), "expected a mapping of call variable names to "
@@ -737,9 +799,8 @@ class _Builder:
             ani = ck(self.string, c.get("ani", "0600000000"), (*p, "ani"))
             owner = next((k.get("id", "?") for k in phone_at.values()
                           if ani in (k.get("extension"), k.get("instrument"))), None)
-            if owner is not None:  # (as ContactCenter.check_call_data: a caller is outside the center)
-                self.errors.append(self.err((*p, "ani"), f"ani {ani!r} is the phone of agent {owner}: a call in "
-                                                         "progress comes from outside the center"))
+            if owner is not None:
+                self.errors.append(self.err((*p, "ani"), _ani_is_a_phone(ani, owner)))
             # what BEGIN_CALL_EVENT carries (a number is text here, as for the call variables): every field wrong
             given = (ani if ani is not _BAD else "", None, variables if variables is not _BAD else None,
                      _texts(c.get("named_variables")), _texts(c.get("named_arrays"), arrays=True))

@@ -150,6 +150,34 @@ def test_preset_calls_fit_one_agent_line(tmp_path):
                            "expect: [{message: OPEN_REQ}]\n", filename="s.yaml")
 
 
+def test_preset_calls_built_in_python_get_the_center_files_check():
+    """A CenterConfig built in Python (not from a center file) skipped the preset-call check: two calls talking at
+    one agent were both set up (a line of two active calls), a call's ANI that is an agent's phone made a call of
+    one leg, an unknown CSQ was taken, and an unknown agent or call state was a bare KeyError('9999') from
+    ContactCenter. Now CenterConfig itself refuses them, with the center file's messages and key paths."""
+    from mockcti.center import AgentConfig, CenterConfig, CSQConfig
+    from mockcti.center.config import CallConfig
+
+    agents, csqs = (AgentConfig("1001", "3001", csqs=("Sales",)),), (CSQConfig("Sales", 1),)
+    with pytest.raises(CenterConfigError) as exc:
+        CenterConfig(agents=agents, csqs=csqs, calls=(
+            CallConfig(agent="1001"), CallConfig(agent="1001", state="ringing"), CallConfig(agent="9999"),
+            CallConfig(agent="1001", state="on hold"), CallConfig(agent="1001", state="held", csq="Sale"),
+            CallConfig(agent="1001", state="held", ani="3001")))
+    assert [str(e) for e in exc.value.errors] == [
+        "calls[1].state: agent 1001 already has calls[0] talking: an agent's line takes one call talking or "
+        "ringing (MaxActiveCalls 1), a held one aside",
+        "calls[2].agent: unknown agent '9999'; allowed: 1001",
+        "calls[3].state: unknown call state 'on hold'; allowed: ringing, talking, held",
+        "calls[4].csq: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
+        "calls[5].state: agent 1001 already has calls[4] held: an agent's line holds one call (MaxHeldCalls 1)",
+        "calls[5].ani: ani '3001' is the phone of agent 1001: a call in progress comes from outside the center"]
+    assert exc.value.errors[1].path == ("calls", 2, "agent")
+    ok = CenterConfig(agents=agents, csqs=csqs, calls=(CallConfig(agent="1001", state="held"),
+                                                       CallConfig(agent="1001", csq="Sales")))
+    assert len(ContactCenter(ok).preset_call_ids) == 2
+
+
 def test_unreadable_and_unparsable_files(tmp_path):
     with pytest.raises(CenterConfigError, match="cannot read"):
         load_center_file(tmp_path / "missing.toml")
