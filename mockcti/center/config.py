@@ -373,15 +373,17 @@ class CenterConfig:
     ready_while_talking: str = "refuse"
 
     def __post_init__(self) -> None:
-        """The preset calls checked here, so a configuration built in Python gets the check a center file gets
-        (:func:`preset_call_errors`, the same messages): two calls talking at one agent were both set up, the
-        agent's line holding two active calls, and an unknown agent was a bare ``KeyError('9999')`` from
-        ContactCenter."""
+        """The CSQs, agents and preset calls checked here, so a configuration built in Python gets the checks a
+        center file gets (:func:`definition_errors`, :func:`preset_call_errors`, the same messages): two calls
+        talking at one agent were both set up, the agent's line holding two active calls, an unknown agent was a
+        bare ``KeyError('9999')`` from ContactCenter, a second agent 1001 replaced the first, two agents on one
+        extension rang the last one's desktop for both, and an agent in an unknown CSQ was silently in none."""
+        found = definition_errors(self)
         if self.calls:
-            errors = [CenterConfigError(msg, key_path=fmt_path(path), path=path)
-                      for path, msg in preset_call_errors(self.agents, self.csqs, self.calls)]
-            if errors:
-                raise CenterConfigError.of(errors)
+            found += preset_call_errors(self.agents, self.csqs, self.calls)
+        if found:
+            raise CenterConfigError.of([CenterConfigError(msg, key_path=fmt_path(path), path=path)
+                                        for path, msg in found])
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         for a in self.agents:
@@ -436,6 +438,37 @@ class _PhoneLines:
                  "takes one call talking or ringing (MaxActiveCalls 1), a held one aside")
         return (f"agent {agent} already has {fmt_path((*self.base, 'calls', other[0]))} {other[1]}: an "
                 f"agent's line {limit}")
+
+
+def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str]]:
+    """(key path, message) of each mistake in the CSQs and agents of a configuration built in Python, as a center
+    file's reader reports them: a CSQ name or id twice, an agent id or extension twice, an agent in a CSQ not
+    defined, a start state (or ``after_call_state``) that is no state a configuration may name."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    for what, key in (("CSQ", "name"), ("CSQ id", "id")):
+        first: dict[Any, int] = {}
+        for i, c in enumerate(config.csqs):
+            v = getattr(c, key)
+            if first.setdefault(v, i) != i:
+                errors.append((("csqs", i, key), f"duplicate {what} {v!r}" if key == "name" else f"duplicate {what} {v}"))
+    names = list(dict.fromkeys(c.name for c in config.csqs))
+    states = list(AGENT_STATE_NAMES)
+    seen: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(config.agents):
+        for key in ("id", "extension"):
+            val = getattr(a, key)
+            if seen.setdefault((key, val), i) != i:
+                errors.append((("agents", i, key), f"duplicate {key} {val!r}"))
+        for j, n in enumerate(a.csqs):
+            if n not in names:
+                errors.append((("agents", i, "csqs", j), _unknown_csq(n, names)))
+        if a.state not in AGENT_STATE_NAMES.values():
+            name = getattr(a.state, "name", str(a.state)).removeprefix("AGENT_STATE_")
+            errors.append((("agents", i, "state"), f"unknown agent state {name!r}; {_allowed(name, states)}"))
+    if config.after_call_state not in AGENT_STATE_NAMES.values():
+        name = getattr(config.after_call_state, "name", str(config.after_call_state)).removeprefix("AGENT_STATE_")
+        errors.append((("after_call_state",), f"unknown agent state {name!r}; {_allowed(name, states)}"))
+    return errors
 
 
 def preset_call_errors(agents: Sequence[AgentConfig], csqs: Sequence[CSQConfig],

@@ -178,6 +178,33 @@ def test_preset_calls_built_in_python_get_the_center_files_check():
     assert len(ContactCenter(ok).preset_call_ids) == 2
 
 
+def test_agents_and_csqs_built_in_python_get_the_center_files_check():
+    """A CenterConfig built in Python skipped the checks of its CSQs and agents a center file gets: a second agent
+    1001 silently replaced the first (its phone still ringing the survivor's desktop), two agents on extension 3001
+    made 3001 the last one's, an agent in a CSQ not defined was in none (calls to its CSQ queued for ever), a start
+    state TALKING left an agent with no call TALKING. Now a CenterConfigError with the file's messages."""
+    from mockcti.center import AgentConfig, CenterConfig, CSQConfig
+
+    with pytest.raises(CenterConfigError) as exc:
+        CenterConfig(csqs=(CSQConfig("Sales", 1), CSQConfig("Sales", 1)), agents=(
+            AgentConfig("1001", "3001", csqs=("Sales",)), AgentConfig("1001", "3002", csqs=("Sale",)),
+            AgentConfig("1003", "3001", state=AgentState.AGENT_STATE_TALKING)),
+            after_call_state=AgentState.AGENT_STATE_HOLD)
+    allowed = "allowed: LOGOUT, NOT_READY, READY, WORK, WORK_READY"
+    assert [str(e) for e in exc.value.errors] == [
+        "csqs[1].name: duplicate CSQ 'Sales'", "csqs[1].id: duplicate CSQ id 1",
+        "agents[1].id: duplicate id '1001'", "agents[1].csqs[0]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
+        "agents[2].extension: duplicate extension '3001'", f"agents[2].state: unknown agent state 'TALKING'; {allowed}",
+        f"after_call_state: unknown agent state 'HOLD'; {allowed}"]
+    # the file's reader says the same of the same mistakes
+    with pytest.raises(CenterConfigError) as exc:
+        CenterConfig.from_mapping({"csqs": [{"name": "Sales"}], "agents": [
+            {"id": "1001", "extension": "3001", "csqs": ["Sale"]}, {"id": "1001", "extension": "3001"}]})
+    assert [str(e) for e in exc.value.errors] == [
+        "agents[0].csqs[0]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
+        "agents[1].id: duplicate id '1001'", "agents[1].extension: duplicate extension '3001'"]
+
+
 def test_unreadable_and_unparsable_files(tmp_path):
     with pytest.raises(CenterConfigError, match="cannot read"):
         load_center_file(tmp_path / "missing.toml")
