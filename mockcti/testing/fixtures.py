@@ -539,7 +539,9 @@ class ServerHelpers:
     def set_agent_state(self, agent_id: str, state: AgentState | int | str, reason: int = 0) -> str:
         """A supervisor changes an agent's state (``"READY"``, ``"AGENT_STATE_READY"``, an
         :class:`AgentState` or its number): LOGIN, LOGOUT, NOT_READY, READY, WORK or WORK_READY
-        (ValueError otherwise, for LOGOUT of an agent on a call, and for another state than LOGIN or LOGOUT of one logged out; READY, NOT_READY, WORK and
+        (ValueError otherwise, for LOGOUT of an agent on a call or of one logged out, for another state than LOGIN or
+        LOGOUT of one logged out, and for a change the agent's own request is refused, e.g. WORK -> WORK_READY,
+        :data:`mockcti.center.core.SUPERVISOR_ENTER_FROM`; READY, NOT_READY, WORK and
         WORK_READY asked during a call are taken when it ends). ``reason`` is the event's reason code,
         0..65535 (ValueError otherwise). Returns the agent's state name afterwards."""
         from mockcti.center.core import SETTABLE_AGENT_STATES
