@@ -515,6 +515,30 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_ma
             if e.data["what"] == "agent state set"] == ["AGENT_STATE_LOGOUT"]
 
 
+def test_set_agent_state_the_agents_own_table_refuses_is_a_journalled_fault():
+    """A scenario's set_agent_state WORK then WORK_READY moved the agent WORK -> WORK_READY, which its own request
+    is refused (CF_INVALID_OBJECT_STATE), and a second LOGOUT re-sent AGENT_STATE_EVENT LOGOUT. Each is now a
+    journalled fault naming the states; nothing reaches the desktop or the bridge, nothing journalled as set."""
+    h = H("""
+    timeline:
+      - {at: 2, do: {set_agent_state: {agent: "1002", state: WORK}}}
+      - {at: 3, do: {set_agent_state: {agent: "1002", state: WORK_READY}}}
+      - {at: 4, do: {set_agent_state: {agent: "1002", state: LOGOUT}}}
+      - {at: 5, do: {set_agent_state: {agent: "1002", state: LOGOUT}}}
+    """, center=True)
+    b, br = h.open("1002"), h.open(None)
+    assert h.msgs(h.tick(2.0), br)  # (1002 is logged in, NOT_READY)
+    for t, sent in ((3.0, False), (4.0, True), (5.0, False)):
+        acts = h.tick(t)
+        assert bool(h.msgs(acts, b)) is sent and bool(h.msgs(acts, br)) is sent, t
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
+    assert [(f["action"], f["error"]) for f in faults] == [
+        ("SetAgentState", "agent 1002 cannot go from WORK to WORK_READY; WORK_READY is set from NOT_READY, READY"),
+        ("SetAgentState", "agent 1002 is already logged out (LOGOUT)")]
+    assert [e.data.get("state") for e in h.hub.journal.entries(kind="happening")
+            if e.data["what"] == "agent state set"] == ["AGENT_STATE_WORK", "AGENT_STATE_LOGOUT"]
+
+
 def test_set_agent_state_system_event_and_failover_from_the_timeline():
     h = H("""
     timeline:
