@@ -6,7 +6,7 @@ import argparse
 import re
 import sys
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, print_error, renumbered
 
 HELP = "decode CTI frames given as hex (argument or '-' for stdin) or raw bytes (--file)"
 
@@ -353,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for item in fb.feed(data):
         if isinstance(item, FrameError):  # cannot happen: no UINT exceeds max_body; kept for safety
-            print(f"offset {item.offset}: {item.reason}", file=sys.stderr)
+            print_error("decode", f"offset {item.offset}: {item.reason}")
             return 1
         try:
             msg = decode(item, dialect)
@@ -361,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
             where = item.offset + 8 + (exc.offset or 0) if exc.offset is not None else item.offset
             hint = (_version_hint(item, profile, args.v18_length_width)
                     or _other_version_hint(item, dialect, source))
-            print(f"offset {where}: {exc}{hint}", file=sys.stderr)
+            print_error("decode", f"offset {where}: {exc}{hint}")
             status = 1
             continue
         if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):
@@ -377,6 +377,6 @@ def run(args: argparse.Namespace) -> int:
             what = f"{len(left)} of the 8 header bytes given"
         else:
             what = f"header says {int.from_bytes(left[:4], 'big')} body bytes, {len(left) - 8} given"
-        print(f"offset {fb.offset}: incomplete frame: {what}", file=sys.stderr)
+        print_error("decode", f"offset {fb.offset}: incomplete frame: {what}")
         status = 1
     return status

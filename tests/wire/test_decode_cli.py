@@ -81,7 +81,7 @@ def test_bad_frame_reports_offset_and_reason(capsys):
     assert main(["decode", "000000040000000500000002" "000000040000001c00000007"]) == 1
     cap = capsys.readouterr()
     assert cap.out.strip() == "HEARTBEAT_REQ invoke_id=2"
-    assert cap.err.startswith("offset 12:") and "E_CTI_INVALID_MESSAGE_TYPE" in cap.err
+    assert cap.err.startswith("mockcti decode: offset 12:") and "E_CTI_INVALID_MESSAGE_TYPE" in cap.err
 
 
 def test_truncated_input_and_bad_field(capsys):
@@ -90,7 +90,7 @@ def test_truncated_input_and_bad_field(capsys):
     # FAILURE_CONF whose Text field claims 16 bytes but has 2: offset of the field inside the stream
     assert main(["decode", "--version", "14", "0000000c00000001000000010000001207104142"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("offset 16:") and "tag 7" in err
+    assert err.startswith("mockcti decode: offset 16:") and "tag 7" in err
 
 
 def test_version_flag_for_non_open_frames(capsys):
@@ -210,11 +210,11 @@ def test_a_frame_longer_than_the_input_is_incomplete_not_over_a_limit(capsys):
     assert main(["decode", "00 00 01 00 00 00 00 05 00 00 00 02"]) == 1
     cap = capsys.readouterr()
     assert cap.out == ""
-    assert cap.err.strip() == "offset 0: incomplete frame: header says 256 body bytes, 4 given"
+    assert cap.err.strip() == "mockcti decode: offset 0: incomplete frame: header says 256 body bytes, 4 given"
     assert main(["decode", HEARTBEAT_PAIR + " 00 00 00"]) == 1
     cap = capsys.readouterr()
     assert len(cap.out.splitlines()) == 2
-    assert cap.err.strip() == "offset 24: incomplete frame: 3 of the 8 header bytes given"
+    assert cap.err.strip() == "mockcti decode: offset 24: incomplete frame: 3 of the 8 header bytes given"
 
 
 def test_file_must_be_a_regular_file(tmp_path, capsys):
@@ -445,7 +445,7 @@ def test_an_open_req_of_the_other_profile_says_so(capsys):
     265 claims 17260 bytes' (its 1-byte tags read as 2-byte ones), no word of the version."""
     assert main(["decode", OPEN_REQ_V19_UCCERTWEB]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("offset 52: floating field tag 265 claims 17260 bytes")
+    assert err.startswith("mockcti decode: offset 52: floating field tag 265 claims 17260 bytes")
     assert ("(OPEN_REQ VersionNumber 19 is not a uccx protocol version (10..18): read with version 18's field "
             "widths; it decodes with --profile ucce)") in err
     assert main(["decode", "--profile", "ucce", OPEN_REQ_V19_UCCERTWEB]) == 0
@@ -453,7 +453,7 @@ def test_an_open_req_of_the_other_profile_says_so(capsys):
     # version 18 is in both profiles, with other widths: UCCE 1-byte tags, UCCX 2-byte ones
     assert main(["decode", "--profile", "ucce", OPEN_REQ_V18]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("offset 55: ") and err.rstrip().endswith("(it decodes with --profile uccx)")
+    assert err.startswith("mockcti decode: offset 55: ") and err.rstrip().endswith("(it decodes with --profile uccx)")
 
 
 def test_an_open_req_that_decodes_nowhere_gets_only_the_version_note(capsys):
@@ -489,7 +489,7 @@ def test_a_frame_that_does_not_decode_in_the_version_read_says_which_versions_it
                            flt_peripheral_id=5, multiline_agent_control=1), Dialect.uccx(14))
     assert main(["decode", conf.hex()]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("offset 34: ")
+    assert err.startswith("mockcti decode: offset 34: ")
     assert ("(read as protocol version 18, the profile's newest: no --version and no OPEN_REQ before it; "
             "it decodes with --version 10..17)") in err
     assert main(["decode", "--version", "14", conf.hex()]) == 0
