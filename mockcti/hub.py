@@ -390,7 +390,7 @@ class Hub:
                 self.journal.record("fault", self.now, sid, fault="scenario OPEN_CONF for a session the center "
                                     f"refuses ({S(result.status).name}: {result.text}); its requests go unanswered "
                                     "by the center")
-            session.opened(granted)
+            session.opened(granted, self.now)
         elif message.TYPE is MT.FAILURE_CONF and message.invoke_id == req.invoke_id:
             session.open_refused(self.now, message.status)
 
@@ -683,7 +683,7 @@ class Hub:
                                      if v >= 18 and granted & ServiceMask.CTI_SERVICE_CONFIG_EVENTS
                                      and not icm else None),
         )
-        session.opened(granted)
+        session.opened(granted, now)
         conn.subscribed = True
         self.send(sid, conf)
         if session.dialect.profile.icm and granted & ServiceMask.CTI_SERVICE_ALL_EVENTS \

@@ -479,6 +479,9 @@ class Session:
     cadence_limit: float | None = None
     services: int = 0
     connected_at: float = 0.0
+    #: when the hub accepted its OPEN_REQ (None: never opened); kept once the connection is gone, so that
+    #: a client that opened a session and ended at once is told from one that never opened (mockcti fuzz)
+    opened_at: float | None = None
     last_received: float | None = None
     ended_by_failure_event: bool = False
     #: the latest HEARTBEAT_REQ went unanswered (the server withheld its HEARTBEAT_CONF) or was answered
@@ -942,11 +945,13 @@ class Session:
 
     # -- decisions taken by the hub -------------------------------------------------------
 
-    def opened(self, services_granted: int) -> None:
-        """The hub accepted the OPEN_REQ: switch to its version, arm the idle timer."""
+    def opened(self, services_granted: int, now: float | None = None) -> None:
+        """The hub accepted the OPEN_REQ (at ``now``; default: when the connection was made): switch to its
+        version, arm the idle timer."""
         req = self.open_req
         assert req is not None, "opened() without a pending OPEN_REQ"
         self.state = _OPEN
+        self.opened_at = self.connected_at if now is None else now
         self.dialect = self.dialect.with_version(req.version_number)
         self.services = int(services_granted)
         self.idle_timeout = None if req.idle_timeout == 0xFFFFFFFF else float(req.idle_timeout)

@@ -24,7 +24,8 @@ exit codes:
   0  no failure found
   1  a failing case was found (or the replayed case failed)
   2  bad usage, or Hypothesis is not installed (pip install 'mockcti[test]')
-  3  the client could not start (no session opened within --start-timeout)"""
+  3  the client could not start (no session opened within --start-timeout); one that
+     opened a session and exited before a case, however briefly it lived, started: 1"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -765,6 +765,46 @@ def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
     return [swap(m) for m in messages]
 
 
+class _Connections:
+    """A journal sink (run on the server's thread): the sessions of the connections made since :meth:`clear`,
+    with when each closed. They outlive their connections: whether the client opened a session is told by
+    the session (``opened_at``), not by catching it open between two polls."""
+
+    wants_messages = False  # (messages are not rendered for it)
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.seen: dict[int, list] = {}  # session ID -> [Session, closed at (hub time) or None]
+
+    def __call__(self, entry: Any) -> None:
+        if entry.kind == "connect":
+            self.seen[entry.session] = [self.hub.session(entry.session), None]
+        elif entry.kind == "close" and entry.session in self.seen:
+            self.seen[entry.session][1] = entry.t
+
+    def clear(self) -> None:
+        self.seen.clear()
+
+    def opened_for(self, now: float) -> float | None:
+        """How long the first session opened since :meth:`clear` stayed open (until it closed, else until
+        ``now``); None when none opened."""
+        for session, closed_at in self.seen.values():
+            if session is not None and session.opened_at is not None:
+                return max(0.0, (now if closed_at is None else closed_at) - session.opened_at)
+        return None
+
+
+@dataclass(frozen=True)
+class _OpenedThenEnded:
+    """The client started, opened a session and ended before a case could be sent to it (``reason``: how it
+    ended; ``at``: seconds its session stayed open): it fails on its own — it did start (exit 1, not 3), however
+    briefly it lived, whether or not its session was seen open."""
+
+    reason: str
+
+    at: float
+
+
 class _Fuzzer:
     def __init__(self, server: Any, runner: Any, *, window: float, max_window: float, reconnect_timeout: float,
                  start_timeout: float, deadline: float, log: Callable[[str], None] | None,
@@ -794,6 +834,8 @@ class _Fuzzer:
         #: a case failing on a client that ran cases before is run again alone on a fresh client: when it passes
         #: there, the failure came from before it (:class:`_LateFailure`); off for a replay (one case repeated)
         self.confirm = True
+        #: the connections of the client's current run (a journal sink, installed and cleared as it is started)
+        self.connections: _Connections | None = None
 
     # -- the client's session ------------------------------------------------------------------------
 
@@ -808,10 +850,13 @@ class _Fuzzer:
 
         return self.server.call(go)
 
-    def wait_session(self, timeout: float, *, bounded: bool = False) -> tuple[int, Any] | str | None:
+    def wait_session(self, timeout: float, *,
+                     bounded: bool = False) -> tuple[int, Any] | _OpenedThenEnded | str | None:
         """The client's open session, or why there is none after ``timeout`` seconds; ``bounded``: no
         waiting past the time budget (``deadline`` and the grace a case has to finish), None when it
-        came first (the client may yet open: no verdict)."""
+        came first (the client may yet open: no verdict). A client that ended after it opened a session (seen
+        open or not: it may live a few milliseconds) is :class:`_OpenedThenEnded`, not a client that could not
+        start."""
         end = time.monotonic() + timeout
         cut = bounded and self.deadline + _GRACE < end
         if cut:
@@ -822,12 +867,14 @@ class _Fuzzer:
                 return got
             ended = self.runner.ended()
             if ended:
-                return ended
+                sink = self.connections
+                lasted = None if sink is None else self.server.call(lambda hub, now: sink.opened_for(now))
+                return ended if lasted is None else _OpenedThenEnded(ended, lasted)
             if time.monotonic() >= end:
                 return None if cut else f"no session opened within {timeout:g} s"
             time.sleep(_POLL)
 
-    def ensure_client(self, *, bounded: bool = False) -> tuple[int, Any] | str | None:
+    def ensure_client(self, *, bounded: bool = False) -> tuple[int, Any] | _OpenedThenEnded | str | None:
         """The client running with an open session: (session ID, (dialect, idle timeout)), or why not;
         ``bounded``: None when the time budget ran out first (:meth:`wait_session`)."""
         if self.runner.ended() is not None or self.restart:
@@ -838,9 +885,18 @@ class _Fuzzer:
                 # a fresh start: drop what the previous incarnation left (server-side, no client violation)
                 self.server.call(lambda hub, now: [hub.close(sid, "fuzz: client restarted", abort=True)
                                                    for sid in list(hub.conns)])
+            self.server.call(self._watch_connections)  # (the connections of this run on)
             self.runner.start()
             self.started_once = True
         return self.wait_session(self.start_timeout, bounded=bounded)
+
+    def _watch_connections(self, hub: Any, now: float) -> None:
+        """(On the server's thread) from now on, :attr:`connections` holds the client's connections."""
+        if self.connections is None:
+            self.connections = _Connections(hub)
+            hub.journal.add_sink(self.connections)
+        else:
+            self.connections.clear()
 
     def agent_mode(self, sid: int) -> bool:
         """Whether session ``sid`` opened in agent mode (CTI_SERVICE_CLIENT_EVENTS)."""
@@ -848,16 +904,26 @@ class _Fuzzer:
 
     def start(self, view: str, client_cmd: str | None) -> tuple[int, Any] | str:
         """The client started with an open session fit for ``view``'s cases (:meth:`ensure_client`), or why not:
-        a bridge view's events are a bridge-mode session's, which an agent-mode session is not sent."""
+        a bridge view's events are a bridge-mode session's, which an agent-mode session is not sent. Raises
+        :class:`_OnItsOwn` when the client opened a session and ended before any case."""
         try:
             got = self.ensure_client()  # (the first start is no case: --start-timeout whatever the budget)
         except OSError as exc:
             return f"cannot start {client_cmd!r}: {exc}"
         assert got is not None
+        if isinstance(got, _OpenedThenEnded):
+            raise self._on_its_own(got)
         if not isinstance(got, str) and view == "bridge" and self.agent_mode(got[0]):
             return ("view 'bridge': the client opened an agent-mode session (CTI_SERVICE_CLIENT_EVENTS); a bridge "
                     "client asks for CTI_SERVICE_ALL_EVENTS")
         return got
+
+    def _on_its_own(self, ended: _OpenedThenEnded) -> _OnItsOwn:
+        """The client opened a session and ended with no case sent to it: it fails on its own."""
+        self.log(f"  the client opened a session and ended {ended.at:.2f} s later, before a case was sent: "
+                 f"{ended.reason}")
+        self.restart = True
+        return _OnItsOwn(_Outcome(ended.reason, self._output_details(), output=self.runner.output(), at=ended.at))
 
     # -- one case ---------------------------------------------------------------------------------------
 
@@ -987,6 +1053,8 @@ class _Fuzzer:
         got = self.ensure_client(bounded=True)
         if got is None:
             return _Outcome(inconclusive=True)
+        if isinstance(got, _OpenedThenEnded):  # (it started: it did not fail to)
+            raise self._on_its_own(got)
         if isinstance(got, str):  # (the first start is start()'s: this is a restart)
             raise _ClientLost(got, self.runner.output(), self._output_details())
         if not control:
@@ -1295,19 +1363,25 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
                      start_timeout=start_timeout, deadline=deadline, log=log, on_case=on_case)
     try:
-        got = fuzzer.start(view, client_cmd)
+        own: _OnItsOwn | None = None  # the client opened a session and ended before the first case
+        try:
+            got = fuzzer.start(view, client_cmd)
+        except _OnItsOwn as exc:
+            own, got = exc, None
         if isinstance(got, str):
             result.client_started = False
             result.passed = False
             result.start_error = got
             result.client_output = runner.output()
             return result
-        _, (dialect, idle) = got
-        if log:
-            log(f"mockcti fuzz: client session open ({dialect.profile.name} v{dialect.version}, IdleTimeout "
-                f"{idle if idle else 'none'}); seed {seed}, up to {count} case(s) in {time_budget:g} s")
-        strategy = cases(dialect=dialect, max_items=max_items, max_calls=max_calls, malformed=malformed,
-                         defects=defects, chunking=chunking, flows=flows, view=view)
+        strategy = None
+        if got is not None:
+            _, (dialect, idle) = got
+            if log:
+                log(f"mockcti fuzz: client session open ({dialect.profile.name} v{dialect.version}, IdleTimeout "
+                    f"{idle if idle else 'none'}); seed {seed}, up to {count} case(s) in {time_budget:g} s")
+            strategy = cases(dialect=dialect, max_items=max_items, max_calls=max_calls, malformed=malformed,
+                             defects=defects, chunking=chunking, flows=flows, view=view)
         cache: dict[str, _Outcome] = {}
         failing: list[tuple[FuzzCase, _Outcome]] = []
 
@@ -1357,6 +1431,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             return late.ran.case, outcome
 
         try:
+            if own is not None:
+                raise own
             for _ in range(_LATE_ROUNDS + 1):
                 try:
                     try:
@@ -1532,7 +1608,14 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
                      start_timeout=start_timeout, deadline=t0 + time_budget, log=log)
     try:
-        got = fuzzer.start(case.view, client_cmd)  # a saved bridge case needs a bridge client, as its search did
+        try:
+            got = fuzzer.start(case.view, client_cmd)  # a saved bridge case needs a bridge client, as its search did
+        except _OnItsOwn as own:  # it opened a session and ended before the case was sent: it started
+            outcome = own.reported()
+            result.passed, result.failures_seen = False, 1
+            result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
+            result.client_output = outcome.output
+            return result
         if isinstance(got, str):
             result.client_started, result.passed, result.start_error = False, False, got
             result.client_output = runner.output()
@@ -1544,6 +1627,8 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 if not outcome.failure and not outcome.inconclusive and (
                         i == max(1, repeat) - 1 or time.monotonic() >= t0 + time_budget):
                     fuzzer.finish()  # the last run passed its window: is the client still there?
+            except _OnItsOwn as own:  # restarted for this repetition, it opened a session and ended before it
+                outcome = own.reported()
             except _ClientLost as lost:
                 outcome = _Outcome(f"the client is not running with an open session: {lost.reason}", lost.details,
                                    output=lost.output)

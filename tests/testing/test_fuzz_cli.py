@@ -413,3 +413,45 @@ def test_a_client_dying_on_its_own_in_the_first_case_s_window_blames_no_case(cli
     assert "| fuzz_client: bug: died 0.5 s after its session opened" in err
     assert "no failing case: the client fails with no case sent to it" in err
     assert not save.exists()
+
+
+ONE_SHOT = """import asyncio, os
+from mockcti.client import CTIClient
+
+async def main():
+    cti = await CTIClient.connect(os.environ["CTI_HOST"], int(os.environ["CTI_PORT"]), version=18, timeout=5)
+    await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+    print("one-shot: session opened, exiting", flush=True)
+    await cti.abort()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("replay", [False, True])
+def test_a_client_that_opens_a_session_and_exits_at_once_started_and_fails_on_its_own(tmp_path, monkeypatch,
+                                                                                       capsys, replay):
+    """A client that opens its session and exits a few milliseconds later was "could not start" (exit 3) when no
+    poll caught its session open (a loaded machine): the fuzzer told a start by a session seen open. Now a client
+    that opened a session started, whatever its lifetime: it fails on its own (exit 1). The polls are made to
+    miss the session here, as load makes them, so that the test does not depend on timing."""
+    from mockcti.testing import fuzz
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+
+    monkeypatch.setattr(fuzz._Fuzzer, "_latest_open", lambda self: None)  # no poll sees the session open
+    script = tmp_path / "one_shot.py"
+    script.write_text(ONE_SHOT)
+    args = ["--client-cmd", f"{shlex_quote(sys.executable)} {shlex_quote(str(script))}", "--save", "",
+            "--start-timeout", "20", "--json"]
+    if replay:
+        FuzzCase((CaseItem("malformed", ("0000000000000005",), defect="truncated body"),)).save(tmp_path / "c.json")
+        args = [*args[:2], "--replay", str(tmp_path / "c.json"), *args[4:]]
+    else:
+        args += ["--count", "1"]
+    assert main(["fuzz", *args]) == 1
+    captured = capsys.readouterr()
+    out, err = json.loads(captured.out), captured.err
+    assert "could not start" not in err and out["start_error"] is None
+    assert out["failure"]["reason"].startswith("the client process exited with status 0 (with no case sent: the "
+                                               "client fails on its own, ")
+    assert "| one-shot: session opened, exiting" in out["failure"]["details"]
