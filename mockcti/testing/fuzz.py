@@ -1125,6 +1125,16 @@ class _Fuzzer:
         elif not outcome.inconclusive:
             self.prev = _Ran(case, n, sid, self._observed_sid, mark, sent, window)
             self.passed = [self.prev, *self.passed[:_LATE_LOOKBACK - 1]]
+        # every run in the verbose log, its verdict with it: a case run again (alone, or as a suspect of a late
+        # failure) and the run with no case too (a search's line was printed only once the run returned a verdict to
+        # it, not when that verdict was that the client fails on its own)
+        verdict = ("no verdict (the time budget was spent)" if outcome.inconclusive
+                   else f"FAIL: {outcome.failure}" if outcome.failure else "ok")
+        if control:
+            self.log(f"  no case -> {verdict}" + (": the client fails on its own" if outcome.failure else
+                                                  ": the case's failure stands" if not outcome.inconclusive else ""))
+        else:
+            self.log(f"case {n}: {len(case.items)} item(s) -> {verdict}")
         if not control and not outcome.inconclusive and self.on_case is not None:
             self.on_case(case, outcome.failure)  # every case sent and judged: the runs again alone too
         return outcome
@@ -1402,12 +1412,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if time.monotonic() >= deadline:  # spent while the case was drawn: not started
                     result.budget_exhausted = True
                     raise _BudgetSpent
-                outcome = fuzzer.run_case(case)
+                outcome = fuzzer.run_case(case)  # (which logs each run of it, with its verdict)
                 if not outcome.inconclusive:
                     cache[key] = outcome
-                if log:
-                    log(f"case {fuzzer.cases_run}: {len(case.items)} item(s) -> "
-                        f"{'FAIL: ' + outcome.failure if outcome.failure else 'ok'}")
             if outcome.failure:
                 if ran:  # (a case drawn again is not run again: Hypothesis replays the failing one at the end)
                     failing.append((case, outcome))

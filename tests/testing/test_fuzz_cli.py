@@ -407,8 +407,13 @@ def test_a_client_dying_on_its_own_in_the_first_case_s_window_blames_no_case(cli
     1 s window: that case was saved and printed as the smallest failing case. Now no case is blamed or saved."""
     save = tmp_path / "f.json"
     assert main(["fuzz", "--client-cmd", f"{client_script} --bug crash-after-open", "--seed", "3", "--no-malformed",
-                 "--save", str(save), *FAST, "--window", "1", "--max-window", "1", "--time", "15"]) == 1
+                 "--save", str(save), *FAST, "--window", "1", "--max-window", "1", "--time", "15", "-v"]) == 1
     err = capsys.readouterr().err
+    # -v shows every run with its verdict: the case's (its line was missing: the search printed it only once the
+    # run returned, and the control run ended it) and the control run's
+    log = [line for line in err.splitlines() if line.startswith(("case ", "  no case"))]
+    assert log == ["case 1: 1 item(s) -> FAIL: the client process exited with status 1",
+                   "  no case -> FAIL: the client process exited with status 1: the client fails on its own"], err
     assert "reason: the client process exited with status 1 (with no case sent: the client fails on its own, " in err
     assert "| fuzz_client: bug: died 0.5 s after its session opened" in err
     assert "no failing case: the client fails with no case sent to it" in err
