@@ -856,8 +856,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
                         "callers not answered within S s abandon; a statistics line on stderr every second "
-                        "(not with --quiet; --log-level warning leaves out the per-message and per-call trace) and a "
-                        "summary at the end")
+                        "and a summary at the end (neither with --quiet; --log-level warning leaves out the per-message and "
+                        "per-call trace)")
 
 
 def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> str:
@@ -916,6 +916,8 @@ class _LoadFeature:
                   f"it is kept (agents={self.spec.agents} not built)", file=sys.stderr, flush=True)
             return
         server.hub.center = ContactCenter(cfg, seed=getattr(args, "seed", 0) or 0, now=server.now())
+        if getattr(args, "quiet", False):  # (serve --quiet: errors and warnings only)
+            return
         print(f"mockcti load: center with {len(cfg.agents)} agents (ids 1001..{1000 + len(cfg.agents)}, "
               f"extensions 3001..{3000 + len(cfg.agents)}), CSQs {', '.join(c.name for c in cfg.csqs)}",
               file=sys.stderr, flush=True)
@@ -943,6 +945,8 @@ class _LoadFeature:
     async def stop(self, server: Any, args: Any) -> None:
         self.halt(server, args)
         s = self.gen.summary()
+        if getattr(args, "quiet", False):  # (serve --quiet: errors only)
+            return
         print("mockcti load summary: " + " ".join(f"{k} {v}" for k, v in s.items())
               + f" duration {self._ended_at - self.gen.started_at:.1f}s", file=sys.stderr, flush=True)
 

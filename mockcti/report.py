@@ -539,7 +539,8 @@ class _ReportFeature:
             self._complain(f"cannot write the report: {exc}")
         import sys
 
-        print(terminal_table(build_summary(server.journal, expectations=expectations, seed=seed)), file=sys.stderr)
+        if not getattr(args, "quiet", False):  # (serve --quiet: errors only, the exit status is the verdict)
+            print(terminal_table(build_summary(server.journal, expectations=expectations, seed=seed)), file=sys.stderr)
         if self._lock is not None:
             self._lock.release()
 

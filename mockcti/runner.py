@@ -329,6 +329,8 @@ class _ScenarioFeature:
         engine = self.engine
         server.call(lambda hub, now: hub.set_engine(engine, now))
         profile = server.hub.config.session.profile
+        if getattr(args, "quiet", False):  # (serve --quiet: errors only)
+            return
         print(f"mockcti: serving scenario {engine.scenario.name!r} (seed {engine.seed}; profile {profile.name}, "
               f"versions {profile.min_version}-{profile.max_version})", file=sys.stderr, flush=True)
 
@@ -336,7 +338,8 @@ class _ScenarioFeature:
         if self.engine is None:
             return
         self.results = self.engine.verify(server.now())
-        _print_expectations(self.results, sys.stderr)
+        if not getattr(args, "quiet", False):  # (serve --quiet: errors only, the exit status is the verdict)
+            _print_expectations(self.results, sys.stderr)
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         from mockcti.report import outcome

@@ -1167,7 +1167,7 @@ def test_no_call_is_offered_once_serve_is_told_to_stop(monkeypatch, capsys):
 
     monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
     monkeypatch.setattr(MockServer, "stop", stop)
-    status = cli.main(["serve", "--port", "0", "--quiet", "--load", "calls_per_s=10,handle_time=30"])
+    status = cli.main(["serve", "--port", "0", "--log-level", "error", "--load", "calls_per_s=10,handle_time=30"])
     assert status == 0
     (summary,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mockcti load summary:")]
     offered = int(summary.split(" offered ")[1].split()[0])

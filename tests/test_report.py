@@ -33,8 +33,9 @@ def run_journal() -> Journal:
 
 
 def _serve(*args: str) -> tuple[subprocess.Popen, int]:
-    """``mockcti serve --port 0 --quiet ARGS`` in a subprocess, once it listens: the process and its port."""
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", *args],
+    """``mockcti serve --port 0 --log-level error ARGS`` in a subprocess, once it listens: the process and its port
+    (no message trace; not --quiet, which leaves out the report's table too: errors only)."""
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "error", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -259,6 +260,25 @@ def test_bytes_a_client_sent_that_are_not_utf8_keep_every_report_valid(tmp_path)
     assert "10\\udcff1" in paths["summary"].read_bytes().decode("utf-8")
     root = ET.parse(paths["junit"]).getroot()  # well-formed although the detail holds \x01 and \udcff
     assert any("10\\udcff1\\x01" in (f.text or "") + f.get("message", "") for f in root.iter("failure"))
+
+
+def test_serve_quiet_prints_errors_only_not_the_report_table_nor_the_scenario_s(tmp_path):
+    """``serve --quiet`` ("errors only", as run, fuzz and validate): the listening line (the address to connect
+    to) and nothing else; the --report table and the --scenario expectations went to stderr all the same. The
+    report files are written, and the exit status is the verdict."""
+    (tmp_path / "s.yaml").write_text("name: wants-a-query\nexpect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ}\n")
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", "--strict",
+                             "--report", str(reports), "--scenario", str(tmp_path / "s.yaml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("mockcti listening on 127.0.0.1:")
+        status, err = _sigterm(proc)
+        out = proc.stdout.read()
+    finally:
+        reap(proc)
+    assert (status, out, err) == (1, "", "")  # --strict: the unmet expectation
+    assert json.loads((reports / "summary.json").read_text(encoding="utf-8"))["passed"] is False
 
 
 def test_mockcti_serve_report_carries_the_served_scenarios_expectations(tmp_path):

@@ -11,6 +11,13 @@ MESSAGE_ID_HELP = ("wire number of a message whose number is unknown (reference 
                    "numbers 0xFF01..0xFF07), e.g. QUERY_QUEUE_STATISTICS_REQ=259; repeatable")
 
 
+#: what ``--quiet`` means, the same in every command that has it (run, fuzz, validate, serve): errors, warnings
+#: and what a command cannot be used without (an address to connect to) — no progress, no result table, no
+#: summary; the exit status is the verdict, and --json's output is printed all the same (it was asked for)
+QUIET_HELP = ("print only errors and warnings{what}: no progress, no result tables or summary; the exit code is the "
+              "verdict{json}")
+
+
 def file_path(text: str) -> str:
     """argparse type of an option naming a file (--center, --scenario, --replay): an empty one is refused. It
     read as the option left out (an unset variable in ``--center "$CENTER"``): serve ran the default center or

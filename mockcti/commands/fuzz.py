@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, host_address, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, QUIET_HELP, file_path, host_address, renumbered
 
 HELP = "fuzz a CTI client: generated call flows and malformed frames; report the smallest failing case"
 
@@ -78,7 +78,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", metavar="FILE", type=file_path, help="run the case saved in FILE instead of searching")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="with --replay: run the case N times")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    p.add_argument("--verbose", "-v", action="store_true", help="one line per case on stderr")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--verbose", "-v", action="store_true", help="one line per case on stderr")
+    out.add_argument("--quiet", "-q", action="store_true",
+                     help=QUIET_HELP.format(what=" (and why the client could not start)",
+                                            json=": the failing case is saved (--save); --json still prints the "
+                                                 "result"))
 
 
 def _usage(msg: str) -> int:
@@ -235,8 +240,9 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             return _usage(f"--view {args.view}: {args.replay} holds a case of the {case.view} view (its file says "
                           f"so; a replay runs a case as it was generated)")
         result = replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
-        print(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
-              file=sys.stderr)
+        say = (lambda *a, **k: None) if args.quiet else print
+        say(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
+            file=sys.stderr)
         if not result.client_started:
             from mockcti.testing.fuzz import output_lines
 
@@ -244,14 +250,14 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                          *output_lines(result.client_output, runs=result.client_runs)]:
                 print(line, file=sys.stderr)
         elif result.failure is not None:
-            print(f"FAILURE: {result.failure.reason}", file=sys.stderr)
+            say(f"FAILURE: {result.failure.reason}", file=sys.stderr)
             for d in result.failure.details:
-                print(f"  {d}", file=sys.stderr)
+                say(f"  {d}", file=sys.stderr)
             if result.late:
-                print(f"late failure: {result.late}", file=sys.stderr)
-            print("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
+                say(f"late failure: {result.late}", file=sys.stderr)
+            say("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
         else:
-            print("no failure: the case passed", file=sys.stderr)
+            say("no failure: the case passed", file=sys.stderr)
     else:
         if args.center:
             common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
@@ -259,7 +265,12 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                              max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
                              defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
                              save=args.save or None, **common)
-        print(result.summary(), file=sys.stderr)
+        if not args.quiet:
+            print(result.summary(), file=sys.stderr)
+        elif not result.client_started:  # (an error, not a verdict: no case could be run)
+            print(result.summary(), file=sys.stderr)
+        elif result.save_error:  # the failing case found is in no file
+            print(f"mockcti fuzz: --save {args.save}: {result.save_error}", file=sys.stderr)
     if args.json:
         out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,
                "cases_run": result.cases_run, "elapsed": round(result.elapsed, 3),

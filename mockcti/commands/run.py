@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, host_address, renumbered
+from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, QUIET_HELP, host_address, renumbered
 from mockcti.commands.serve import port_number
 
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
@@ -44,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report); "
                         "DIR is locked while the run runs: a run in parallel into the same DIR is refused (exit 2)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help=QUIET_HELP.format(what=" (and, without --client-cmd, each scenario's listening line: the "
+                                               "address to start the client with)",
+                                          json=", the report is written; --json still prints the summary"))
     p.add_argument("--message-id", action="append", default=[], metavar="NAME=N",
                    help=MESSAGE_ID_HELP + " (applied to each scenario's profile, as mockcti serve does)")
     p.add_argument("--field-tag", action="append", default=[], metavar="MESSAGE.Field=TAG", help=FIELD_TAG_HELP)
@@ -166,7 +170,8 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
             try:
                 run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
                                          port=args.port, seed=args.seed, stop=stop, profile=profile,
-                                         announce=lambda s: print(s, file=sys.stderr, flush=True))
+                                         announce=None if args.quiet and args.client_cmd else
+                                         lambda s: print(s, file=sys.stderr, flush=True))
             except CannotListen as exc:  # (a traceback and exit 1, as if the client had failed, before)
                 cannot_listen.append(str(exc))
                 print(f"mockcti run: scenario {sc.name}: {exc}", file=sys.stderr, flush=True)
@@ -185,7 +190,8 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
                         fh.write(entry.to_json() + "\n")
             except OSError as exc:
                 cannot_write(path, exc)
-            print_run(run)
+            if not args.quiet:
+                print_run(run)
         return runs
 
     try:
@@ -235,8 +241,9 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
     if args.json:
         print(json_text(combined, indent=2))
     skipped = len(scenarios) - len(runs)
-    print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed"
-          + (f", {skipped} not run" if skipped else "") + f"; report in {report_dir}/", file=sys.stderr)
+    if not args.quiet:
+        print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed"
+              + (f", {skipped} not run" if skipped else "") + f"; report in {report_dir}/", file=sys.stderr)
     if caught:
         return 128 + caught[0]
     if unwritten or cannot_listen:

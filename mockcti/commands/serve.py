@@ -81,7 +81,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seed for generated calls (default 0); with --scenario, replaces the scenario's seed")
     g = p.add_argument_group("output")
     out = g.add_mutually_exclusive_group()
-    out.add_argument("--quiet", "-q", action="store_true", help="print only the bound address and errors")
+    from mockcti.commands import QUIET_HELP
+
+    out.add_argument("--quiet", "-q", action="store_true",
+                     help=QUIET_HELP.format(what=" (and the addresses to connect to: the listening line, the control "
+                                                 "API's); no trace",
+                                            json=" (with --strict)"))
     out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields (as --log-level debug)")
     out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],

@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one JSON object per file (file, ok; a valid file: name, rules, steps, timeline, expect, "
                         "files; an invalid one: errors)")
     p.add_argument("--schema", action="store_true", help="print the JSON Schema of scenario files and exit")
+    from mockcti.commands import QUIET_HELP
+
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help=QUIET_HELP.format(what=" (an invalid file's errors, on stderr)",
+                                          json="; no OK/INVALID line (--json still prints its objects)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,13 +59,14 @@ def run(args: argparse.Namespace) -> int:
             else:
                 for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
                     print(line, file=sys.stderr)
-                print(f"INVALID {path} ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})")
+                if not args.quiet:
+                    print(f"INVALID {path} ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})")
             continue
         if args.json:
             print(json.dumps({"file": path, "ok": True, "name": sc.name, "rules": len(sc.rules),
                               "steps": len(sc.steps), "timeline": len(sc.timeline), "expect": len(sc.expect),
                               "files": list(sc.files)}, ensure_ascii=False))
-        else:
+        elif not args.quiet:
             print(f"OK {path} ({sc.name}, {len(sc.rules)} rule{'s' if len(sc.rules) != 1 else ''}, "
                   f"{len(sc.steps)} step{'s' if len(sc.steps) != 1 else ''})")
     return status

@@ -118,6 +118,17 @@ def test_passing_client_exits_0_and_writes_the_reports(files):
     assert "QUERY_AGENT_STATE_REQ" in "\n".join(journal) and "asked for 1001" in "\n".join(journal)
 
 
+@pytest.mark.parametrize("client", ["1001 0", "1003 0"])
+def test_quiet_prints_no_table_and_the_exit_status_and_the_report_are_the_verdict(files, client):
+    """--quiet: errors only (as validate, fuzz and serve): no listening line (a --client-cmd run needs none), no
+    PASS/FAIL table, no summary line; the exit status and the report say what happened. It was an unknown
+    option (exit 2)."""
+    r = mockcti_run(files, str(files / "demo.yaml"), "--quiet", client=client)
+    assert (r.returncode, r.stdout, r.stderr) == (0 if client == "1001 0" else 1, "", "")
+    summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["passed"] is (client == "1001 0")
+
+
 def test_misbehaving_client_exits_1_with_the_near_miss(files):
     r = mockcti_run(files, str(files / "demo.yaml"), client="1003 0")
     assert r.returncode == 1, r.stderr

@@ -21,7 +21,7 @@ from processes import reap  # tests/support
 class Served:
     def __init__(self, tmp_path: Path, scenario: str, *args: str) -> None:
         (tmp_path / "s.yaml").write_text(scenario)
-        self.proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet",
+        self.proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "error",
                                       "--scenario", str(tmp_path / "s.yaml"), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.line = self.proc.stdout.readline()

@@ -150,3 +150,17 @@ def test_the_json_help_names_the_keys_the_objects_have(tmp_path, capsys, monkeyp
     shown = set(re.findall(r"\w+", re.search(r"\(([^)]*)\)", line).group(1)))
     assert keys <= shown, sorted(keys - shown)
     assert shown <= keys | {"or", "a", "valid", "file", "an", "invalid", "one"}, sorted(shown - keys)
+
+
+def test_quiet_prints_only_the_errors_and_the_exit_status_is_the_verdict(tmp_path, capsys):
+    """--quiet (errors only, the exit status the verdict, as in run, fuzz and serve): no OK/INVALID lines; an
+    invalid file's errors, naming file:line, still on stderr. It was an unknown option (exit 2)."""
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(GOOD)
+    bad.write_text(BAD)
+    assert main(["validate", "--quiet", str(good)]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["validate", "-q", str(good), str(bad)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"{bad}:3: rules[0].when.message: unknown message type 'HOLD_CAL_REQ'; "
+                                        f"closest: HOLD_CALL_REQ") and len(err.splitlines()) == 1

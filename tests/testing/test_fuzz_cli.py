@@ -460,3 +460,25 @@ def test_a_client_that_opens_a_session_and_exits_at_once_started_and_fails_on_it
     assert out["failure"]["reason"].startswith("the client process exited with status 0 (with no case sent: the "
                                                "client fails on its own, ")
     assert "| one-shot: session opened, exiting" in out["failure"]["details"]
+
+
+def test_quiet_prints_only_errors_and_the_exit_status_is_the_verdict(client_script, tmp_path, capsys):
+    """--quiet (errors only, as run, validate and serve): a replay that passes or fails prints nothing, the exit
+    status is the verdict and --json still prints the result; a client that cannot start is an error, said. It
+    was an unknown option (exit 2); with -v it is bad usage."""
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+
+    case = tmp_path / "c.json"
+    FuzzCase((CaseItem("malformed", ("0000000000000005",), defect="truncated body"),)).save(case)
+    assert main(["fuzz", "--client-cmd", client_script, "--replay", str(case), "--window", "0.15", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["fuzz", "--client-cmd", client_script, "--replay", str(case), "--window", "0.15", "--quiet",
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and json.loads(out)["passed"] is True
+    dies = f"{shlex_quote(sys.executable)} -c 'import sys; sys.exit(4)'"
+    assert main(["fuzz", "--client-cmd", dies, "--replay", str(case), "-q", "--start-timeout", "5"]) == 3
+    assert "the client could not start: the client process exited with status 4" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["fuzz", "--client-cmd", client_script, "-q", "-v"])
+    assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
