@@ -147,20 +147,50 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stream.reconfigure(errors=previous)  # type: ignore[attr-defined]
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread wherever it is (as Ctrl-C raises KeyboardInterrupt), so that a
+    command's ``finally`` clauses run: killed by the signal's default action, ``mockcti fuzz`` left its client
+    (a process group of its own) running for ever. The exit status is then 143. A command that handles
+    SIGTERM itself in its event loop (run, serve) replaces this handler while the loop runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _on_sigterm_raise() -> object:
+    """Install :func:`_raise_terminated` for SIGTERM; the previous handler (None: none installed, not the
+    main thread or no SIGTERM here)."""
+    import signal
+
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except (ValueError, AttributeError, OSError):
+        return None
+
+
 def _main(argv: Sequence[str] | None, saved: tuple[object, object]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = sys.modules.get(getattr(args._run, "__module__", ""), None)
+    previous = None
     if getattr(module, "VERDICT", False):
         sys.stdout, sys.stderr = _OutputMayClose(sys.stdout), _OutputMayClose(sys.stderr)
+        previous = _on_sigterm_raise()  # (a verdict command has something to stop and a status to give)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 143
     except BrokenPipeError:  # e.g. `mockcti decode ... | head`: the output was the product
         return 0
     finally:
         sys.stdout, sys.stderr = saved
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":  # pragma: no cover

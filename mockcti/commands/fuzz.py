@@ -25,7 +25,9 @@ exit codes:
   1  a failing case was found (or the replayed case failed)
   2  bad usage, or Hypothesis is not installed (pip install 'mockcti[test]')
   3  the client could not start (no session opened within --start-timeout); one that
-     opened a session and exited before a case, however briefly it lived, started: 1"""
+     opened a session and exited before a case, however briefly it lived, started: 1
+  130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: the client and the server are stopped,
+     no result is printed or saved"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -206,8 +208,14 @@ def run(args: argparse.Namespace) -> int:
             return _usage(f"--save {args.save}: its directory {exc.filename}: {exc.strerror or exc}")
         if not os.access(parent, os.W_OK):
             return _usage(f"--save {args.save}: its directory {parent} is not writable")
+    from mockcti.cli import Terminated
+
     try:
         return _fuzz(args, defects, flows, common, fuzz_client, load_case, replay_case)
+    except (KeyboardInterrupt, Terminated) as exc:  # the client and the server are stopped by now (exit 130/143)
+        print(f"mockcti fuzz: {'SIGINT' if isinstance(exc, KeyboardInterrupt) else 'SIGTERM'}: stopped (the client "
+              f"and the server with it); no result", file=sys.stderr, flush=True)
+        raise
     except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
         return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")
 

@@ -56,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -577,6 +577,27 @@ class _CaseFailed(AssertionError):
 # -- clients under test --------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside the block take effect at its end, through the handlers in place
+    before it (KeyboardInterrupt, ``mockcti fuzz``'s Terminated): an exception raised inside
+    ``subprocess.Popen`` once the child exists loses the child, which nothing then stops (it ran on after
+    ``mockcti fuzz`` exited 130/143). Outside the main thread (no handlers there) the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # (None: not set from Python)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)  # (its handler runs now, as it would have in the block)
+
+
 class _SubprocessClient:
     """A shell command in a process group of its own; output goes to a temporary file, each run's
     after the previous one's (:meth:`output` is the last run's)."""
@@ -593,8 +614,9 @@ class _SubprocessClient:
         with contextlib.suppress(OSError, ValueError):
             self._run_start = self._out.seek(0, os.SEEK_END)  # (the previous run was stopped: it writes no more)
         self.runs += 1
-        self.proc = subprocess.Popen(self.cmd, shell=True, env=self.env, stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        with _signals_held():  # a Ctrl-C / SIGTERM inside Popen left the client started and unknown: never stopped
+            self.proc = subprocess.Popen(self.cmd, shell=True, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def ended(self) -> str | None:
         if self.proc is None:

@@ -482,3 +482,45 @@ def test_quiet_prints_only_errors_and_the_exit_status_is_the_verdict(client_scri
     with pytest.raises(SystemExit) as exc:
         main(["fuzz", "--client-cmd", client_script, "-q", "-v"])
     assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_to_mockcti_fuzz_stops_the_client_and_exits_128_plus_it(client_script, tmp_path, sig):
+    """SIGTERM (a cancelled CI job) killed mockcti fuzz by the signal's default action: the client, in a process
+    group of its own, ran on for ever, and nothing was said. Now SIGTERM, like Ctrl-C, stops the search, the
+    client and the server, says so, and exits 143 (130)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from processes import reap  # tests/support
+
+    pidfile = tmp_path / "client.pid"
+    cmd = f"echo $$ > {shlex_quote(str(pidfile))}; exec {client_script}"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "fuzz", "--client-cmd", cmd, "--seed", "1", "--time",
+                             "60", "--count", "1000", "--save", ""], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for _ in range(600):  # until the client runs (at most 60 s)
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            time.sleep(0.1)
+        pid = int(pidfile.read_text())
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=30)
+    finally:
+        reap(proc)
+    left = True
+    for _ in range(50):  # the client is gone (at most 5 s)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            left = False
+            break
+        time.sleep(0.1)
+    if left:
+        os.killpg(pid, signal.SIGKILL)
+    assert not left, f"the client (pid {pid}) was left running"
+    assert proc.returncode == 128 + getattr(signal, sig), err
+    assert f"mockcti fuzz: {sig}: stopped (the client and the server with it); no result" in err

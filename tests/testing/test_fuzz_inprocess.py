@@ -996,3 +996,41 @@ def test_the_failing_runs_counted_are_runs_not_cases_drawn_again_from_the_cache(
     assert not result.passed, result.summary()
     assert result.failures_seen == len(failed), (result.failures_seen, len(failed))
     assert f"FAILURE ({len(failed)} failing run(s) while shrinking)" in result.summary()
+
+
+def test_a_signal_inside_popen_does_not_lose_the_client_it_started(monkeypatch):
+    """SIGTERM (or Ctrl-C) arriving while subprocess.Popen starts the client, once the child exists, raised out of
+    Popen: the runner never got the process, so nothing stopped it — it ran on after mockcti fuzz exited 143. Now
+    the signal is held until the runner has it: raised right after, and the cleanup stops the client. The signal
+    is sent from inside Popen here (no timing)."""
+    import shlex
+    import signal
+    import subprocess
+    import sys
+
+    import mockcti.testing.fuzz as F
+    from mockcti.cli import Terminated, _raise_terminated
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        signal.raise_signal(signal.SIGTERM)  # the child exists; Popen has not returned yet
+        return started[-1]
+
+    monkeypatch.setattr(F.subprocess, "Popen", popen)
+    runner = F._SubprocessClient(f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(60)'", "127.0.0.1", 1)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)  # as mockcti fuzz has it
+    try:
+        with pytest.raises(Terminated):
+            runner.start()
+        runner.close()  # what fuzz_client's cleanup does
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
+    assert runner.proc is started[0]  # the runner knew the client it started, and stopped it
+    assert runner.proc.returncode is not None and runner.proc.returncode < 0
