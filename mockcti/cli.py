@@ -147,11 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stream.reconfigure(errors=previous)  # type: ignore[attr-defined]
 
 
-class Terminated(BaseException):
+class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread wherever it is (as Ctrl-C raises KeyboardInterrupt), so that a
     command's ``finally`` clauses run: killed by the signal's default action, ``mockcti fuzz`` left its client
     (a process group of its own) running for ever. The exit status is then 143. A command that handles
-    SIGTERM itself in its event loop (run, serve) replaces this handler while the loop runs."""
+    SIGTERM itself in its event loop (run, serve) replaces this handler while the loop runs. A KeyboardInterrupt:
+    what is done on Ctrl-C (keep what was found, stop the client) is done on SIGTERM too."""
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -179,10 +180,10 @@ def _main(argv: Sequence[str] | None, saved: tuple[object, object]) -> int:
         previous = _on_sigterm_raise()  # (a verdict command has something to stop and a status to give)
     try:
         return int(args._run(args) or 0)
+    except Terminated:  # (a KeyboardInterrupt: first)
+        return 143
     except KeyboardInterrupt:
         return 130
-    except Terminated:
-        return 143
     except BrokenPipeError:  # e.g. `mockcti decode ... | head`: the output was the product
         return 0
     finally:

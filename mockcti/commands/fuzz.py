@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -26,8 +27,8 @@ exit codes:
   2  bad usage, or Hypothesis is not installed (pip install 'mockcti[test]')
   3  the client could not start (no session opened within --start-timeout); one that
      opened a session and exited before a case, however briefly it lived, started: 1
-  130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: the client and the server are stopped,
-     no result is printed or saved"""
+  130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: the client and the server are stopped;
+     the smallest failing case found so far, if any, is saved (--save), else no result"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -212,9 +213,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return _fuzz(args, defects, flows, common, fuzz_client, load_case, replay_case)
-    except (KeyboardInterrupt, Terminated) as exc:  # the client and the server are stopped by now (exit 130/143)
-        print(f"mockcti fuzz: {'SIGINT' if isinstance(exc, KeyboardInterrupt) else 'SIGTERM'}: stopped (the client "
-              f"and the server with it); no result", file=sys.stderr, flush=True)
+    except KeyboardInterrupt as exc:  # (Terminated too) the client and the server are stopped by now (exit 130/143)
+        saved = getattr(exc, "saved_to", None)
+        what = (f"the smallest failing case found so far is saved to {saved} (maybe not shrunk all the way): "
+                f"--replay {shlex.quote(saved)}" if saved else "no result")
+        print(f"mockcti fuzz: {'SIGTERM' if isinstance(exc, Terminated) else 'SIGINT'}: stopped (the client and the "
+              f"server with it); {what}", file=sys.stderr, flush=True)
         raise
     except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
         return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")

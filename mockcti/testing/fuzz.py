@@ -1538,6 +1538,20 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         except _OnItsOwn as own:  # a case failed on a fresh client, and so did a fresh client sent no case
             found = (FuzzCase(()), own.reported())
             failing.append(found)
+        except KeyboardInterrupt as stopped:  # Ctrl-C (mockcti fuzz's SIGTERM too): what was found is not lost
+            # the smallest failing case so far is saved (it was lost to the interrupt, after minutes of search);
+            # the exception carries where (``saved_to``), and goes on: the interrupt is not a result
+            smallest = min(failing, key=lambda p: (len(p[0].items), p[0].size)) if failing else None
+            if smallest is not None and smallest[0].items and save is not None:
+                case, outcome = smallest
+                try:
+                    case.save(save, seed=seed, reason=outcome.failure, details=outcome.details,
+                              interrupted="the search was interrupted: the smallest failing case so far, maybe not "
+                                          "shrunk all the way")
+                    stopped.saved_to = str(save)  # type: ignore[attr-defined]
+                except OSError:
+                    pass
+            raise
         except _ClientLost as lost:  # no verdict on the case it was started for, nor on any after it
             result.restart_error = lost.reason
             if pending is not None and not failing:

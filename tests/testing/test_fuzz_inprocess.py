@@ -1034,3 +1034,28 @@ def test_a_signal_inside_popen_does_not_lose_the_client_it_started(monkeypatch):
             proc.wait(10)
     assert runner.proc is started[0]  # the runner knew the client it started, and stopped it
     assert runner.proc.returncode is not None and runner.proc.returncode < 0
+
+
+def test_an_interrupt_keeps_the_smallest_failing_case_found_so_far(tmp_path):
+    """Ctrl-C (and mockcti fuzz's SIGTERM, a KeyboardInterrupt) while a failure is shrunk lost it: nothing was
+    saved after minutes of search. Now the smallest failing case found so far is saved, marked as interrupted,
+    and the interrupt goes on (its ``saved_to`` names the file). The interrupt comes from on_case here."""
+    import json
+
+    save = tmp_path / "f.json"
+    failures = []
+
+    def on_case(case, failure):
+        if failure:
+            failures.append(case)
+            if len(failures) == 3:  # the first failure was confirmed and is being shrunk
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False, save=save, on_case=on_case,
+                    **{**QUICK, "count": 40, "time_budget": 60})
+    assert stopped.value.saved_to == str(save)
+    saved = json.loads(save.read_text(encoding="utf-8"))
+    assert saved["interrupted"].startswith("the search was interrupted: the smallest failing case so far")
+    assert saved["reason"].startswith("the client raised RuntimeError") and "CALL_HELD_EVENT" in _types(
+        load_case(save))
