@@ -446,6 +446,12 @@ class CallNotOffered(ValueError):
         self.field = field
 
 
+def _acd_or_consult(call: Call) -> bool:
+    """Whether the call is an ACD call or a consultation (about one, or an agent's own): the calls that reserve an
+    agent and keep it TALKING under both profiles — any other is a call of the agent's own, a direct call."""
+    return call.acd or call.consult_of is not None or call.type is CallType.CALLTYPE_CONSULT
+
+
 def _short_state(state: AgentState) -> str:
     return state.name.removeprefix("AGENT_STATE_")
 
@@ -1749,19 +1755,32 @@ class ContactCenter:
             if routed and self.config.ring_no_answer > 0:
                 self._ring_timer(agent, call.id, now)
         elif agent.state is _READY and not call.acd and not consult:
-            self._direct_call(out, agent, now)
+            self._direct_call(out, agent, now, ringing=True)
         leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani), keyed=True)
 
-    def _direct_call(self, out: list[Delivery], agent: Agent, now: float) -> None:
+    def _direct_call(self, out: list[Delivery], agent: Agent, now: float, *, ringing: bool = False) -> None:
         """A direct call reaches a READY agent's phone (another agent's MAKE_CALL, a non-ACD call
         transferred here, a supervisor's assist call or barge-in): it takes the agent out of routing, as
         UCCX does (§6.19 AGT_NON_ICD 32761: "direct non-business call received"): NOT_READY, and it stays
         so after the call (a NOT_READY agent's direct call changes nothing, §7.2 make call). Left READY,
-        the queues offered it calls while it talked."""
-        if agent.state is _READY:
+        the queues offered it calls while it talked.
+
+        Under the ucce profile the agent is READY again after the call (Finesse 12.5(1) User—Change Agent State,
+        Unified CCE: TALKING -> READY "if the agent was in READY state before the call"), so the call does not
+        make it NOT_READY: ``ringing`` (the call rings there, :meth:`_offer`), the agent is RESERVED while it
+        rings (the same table: READY -> RESERVED "an incoming call arrives at an agent"; RESERVED -> READY "an
+        agent can become RESERVED but never take a call", :meth:`_offer_gone`), TALKING once it answers
+        (:meth:`_answer`, :meth:`_talk_on_own_call`), READY (or the state it asked for meanwhile) after it; a phone
+        joining the call at once (a supervisor's barge-in) goes TALKING (:meth:`_talk_on_own_call`, by the caller)."""
+        if agent.state is not _READY:
+            return
+        if not self._speaks_icm(agent):
             self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, _AGT_NON_ICD, now)
+        elif ringing:
+            agent.offered_from = (agent.state, agent.reason, agent.call_csq)
+            self._set_state(out, agent, AS.AGENT_STATE_RESERVED, 0, now)
 
     def _talk_on_own_call(self, out: list[Delivery], agent: Agent, now: float) -> bool:
         """The agent talks on a call of its own (it placed it — MAKE_CALL, an assist call —, answered a direct call,
@@ -1774,12 +1793,28 @@ class ContactCenter:
         (the TALKING rules: a pending state, announced with NextAgentState). Under uccx (UCCX keeps such an agent
         NOT_READY) and for an agent in its wrap-up (Finesse's Unified CCE table has no WORK -> TALKING) nothing
         changes. Whether it did."""
-        if agent.state is not AS.AGENT_STATE_NOT_READY and agent.state is not _READY or not self._speaks_icm(agent):
+        state = agent.state
+        if state is AS.AGENT_STATE_RESERVED:
+            # (ucce) a READY agent a direct call rang at, RESERVED while it rang (:meth:`_direct_call`)
+            if agent.offered_from is None or not self._reserved_for_own_call(agent):
+                return False
+            before = agent.offered_from[:2]
+        elif state is AS.AGENT_STATE_NOT_READY or state is _READY:
+            before = (state, agent.reason)
+        else:
             return False
-        before = (agent.state, agent.reason)
+        if not self._speaks_icm(agent):
+            return False
         self._set_state(out, agent, _TALKING, 0, now)
         agent.own_call_from = before
         return True
+
+    def _reserved_for_own_call(self, agent: Agent) -> bool:
+        """Whether the RESERVED agent was reserved by a call of its own ringing there — no ACD call, no consultation
+        rings at its phone — (ucce: a direct call rang at it READY, :meth:`_direct_call`; it may just have been
+        answered)."""
+        return agent.state is AS.AGENT_STATE_RESERVED and not any(
+            leg.state is LCS.LCS_ALERTING and _acd_or_consult(call) for call, leg in self.agent_call_legs(agent.id))
 
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
         """The ACD has just offered the agent a call (:meth:`_offer` ``routed``, a preset ringing call): it is
@@ -1892,7 +1927,7 @@ class ContactCenter:
         self._emit(out, call, self._established(call, leg, calling))
         agent = self.agents.get(leg.agent) if leg.agent else None
         if agent is not None and agent.state is not AS.AGENT_STATE_TALKING:
-            if call.acd or agent.state is AS.AGENT_STATE_RESERVED:
+            if call.acd or agent.state is AS.AGENT_STATE_RESERVED and _acd_or_consult(call):
                 agent.call_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
             else:  # a direct call answered (another agent's, a supervisor's): TALKING under ucce
@@ -2669,7 +2704,7 @@ class ContactCenter:
 
     def _barge_in(self, out: list[Delivery], call: Call, sup: Agent, aleg: Leg, cause: int, now: float) -> None:
         """The supervisor's phone joins the agent's call as a conference party (see :meth:`_supervise_call_req`)."""
-        self._direct_call(out, sup, now)
+        self._direct_call(out, sup, now)  # (ucce: nothing, the phone joins at once: TALKING below, READY after)
         leg = Leg(sup.device, sup.id, LCS.LCS_ALERTING)
         self._put_leg(call, leg)
         call.conferenced = True  # through the conference bridge, as a conference (media, ACD line state)

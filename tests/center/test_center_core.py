@@ -388,6 +388,46 @@ def test_under_ucce_an_agent_on_a_call_of_its_own_talks_held_or_not_and_takes_re
     assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
 
 
+@pytest.mark.parametrize("answered", [True, False])
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_a_direct_call_at_a_ready_agent_returns_it_to_ready_under_ucce_only(profile, answered):
+    """Agent 1001 (NOT_READY) calls agent 1002's extension while 1002 is READY; a caller comes to CSQ Sales
+    meanwhile. UCCX takes 1002 out of routing for good: NOT_READY AGT_NON_ICD when it rings, no event when it
+    answers, NOT_READY after (the caller waits). Unified CCE (Finesse 12.5(1) User—Change Agent State, Unified CCE
+    table: READY -> RESERVED "an incoming call arrives", RESERVED -> TALKING on answer, TALKING -> READY "if the
+    agent was in READY state before the call", RESERVED -> READY "can become RESERVED but never take a call"):
+    RESERVED while it rings, TALKING on it, READY after — and routed the waiting caller. It went NOT_READY with
+    UCCX's AGT_NON_ICD and NOT_READY (AGT_CALL_ENDED) after the call. The desktop and the bridge see the same."""
+    w = two_desktops_and_a_bridge(profile=UCCE if profile == "ucce" else None)
+    w.login_ready(1, "1001", ready=False)
+    w.login_ready(2, "1002")
+
+    def states(out):
+        got = {sid: [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)
+                     if e.agent_id == "1002"] for sid in (2, 9)}
+        assert got[2] == got[9]
+        return got[2]
+
+    out = w.req(1, M.MakeCallReq(invoke_id=41, agent_instrument="3001", dialed_number="3002"))
+    own = only(out, 1, MT.MAKE_CALL_CONF)[0].new_call_id
+    ucce = profile == "ucce"
+    assert states(out) == [(AS.AGENT_STATE_RESERVED, 0) if ucce else (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_NON_ICD)]
+    caller, out = w.inbound(csq="Sales")
+    assert seq(out, 2) == [] and w.c.queues[1] == [caller]  # not routable while its phone rings
+    if answered:
+        out = w.req(2, M.AnswerCallReq(invoke_id=42, call_id=own, connection_device_id="3002"))
+        assert states(out) == ([(AS.AGENT_STATE_TALKING, 0)] if ucce else [])
+        assert w.req(2, M.QueryAgentStateReq(invoke_id=43))[0].message.agent_state == (
+            AS.AGENT_STATE_TALKING if ucce else AS.AGENT_STATE_NOT_READY)
+    out = w.req(1, M.ClearConnectionReq(invoke_id=44, call_id=own, connection_device_id="3001"))
+    if ucce:
+        assert states(out) == [(AS.AGENT_STATE_READY, 0), (AS.AGENT_STATE_RESERVED, 0)]
+        assert only(out, 2, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
+    else:
+        assert states(out) == [] and w.c.queues[1] == [caller]
+        assert w.c.agents["1002"].state is AS.AGENT_STATE_NOT_READY
+
+
 @pytest.mark.parametrize("choice, failure", [("uccx", ControlFailureCode.CF_INVALID_OBJECT_STATE),
                                              ("icm", ControlFailureCode.CF_RESOURCE_BUSY)])
 @pytest.mark.parametrize("before", [AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK])

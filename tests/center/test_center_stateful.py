@@ -1,7 +1,7 @@
 """A stateful property test of the whole pure center: one ContactCenter (the default one or a generated
 variant: media events on/off, ACD rules on/off, "uccx" or "icm" refusal codes, timers (an outside
 party answering late, ring-no-answer, wrap-up), the after-call state, the supervisor in every
-team, the bridge speaking UCCX or UCCE) driven by random requests of the desktops of agents 1001-1004
+team, the desktops and the bridge speaking UCCX or UCCE) driven by random requests of the desktops of agents 1001-1004
 (1004 a supervisor) and a bridge — every request type the center handles — plus callers arriving and
 hanging up and the clock moving on. Call IDs and devices are drawn mostly from the live ones, so most
 requests mean something; some are random.
@@ -90,7 +90,8 @@ class CenterMachine(RuleBasedStateMachine):
         self.c = ContactCenter(cfg)
         self.bridge_profile = UCCE if bridge_ucce else UCCX
         for sid, agent in AGENTS.items():
-            r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC), 0.0)
+            r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC,
+                                              profile=self.bridge_profile), 0.0)
             assert r.status == 0, r
         r = self.c.open_session(Subscription(BRIDGE, "bridge", BRIDGE_SVC, ALL_CALLS, ALL_STATES, client_id="bridge",
                                              profile=UCCE if bridge_ucce else UCCX), 0.0)
@@ -390,7 +391,8 @@ class CenterMachine(RuleBasedStateMachine):
         agent = AGENTS[sid]
         if self.c.agent_call_legs(agent):
             self.joined_mid_call.add(sid)
-        r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC), self.now)
+        r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC,
+                                              profile=self.bridge_profile), self.now)
         assert r.status == 0, r
 
     @rule(step=st.sampled_from([0.5, 5.0, 60.0]))

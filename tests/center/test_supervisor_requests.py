@@ -121,6 +121,36 @@ def test_a_supervisor_barging_in_is_talking_under_ucce_and_back_to_not_ready_aft
     assert w.c.agents["1004"].state is AS.AGENT_STATE_NOT_READY
 
 
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_a_ready_supervisor_barging_in_is_talking_then_ready_again_under_ucce(profile):
+    """A READY supervisor barges in: UCCX takes it out of routing for good (NOT_READY AGT_NON_ICD before its phone
+    joins, NOT_READY after), Unified CCE reports it TALKING on the call and READY after it (Finesse 12.5(1),
+    Unified CCE: TALKING -> READY "if the agent was in READY state before the call"). Under ucce it went NOT_READY
+    AGT_NON_ICD (a UCCX code), TALKING, then NOT_READY AGT_CALL_ENDED: never READY again."""
+    from mockcti.wire.dialect import UCCE, UCCX
+
+    prof = UCCE if profile == "ucce" else UCCX
+    w = World(dataclasses.replace(default_center(), rtp_events=False))
+    w.open(bridge_sub(BRIDGE, profile=prof))
+    w.open(agent_sub(AGENT, "1003", profile=prof))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004")
+    cid = talking(w)
+    ucce = profile == "ucce"
+    out = supervise(w, cid, 3)
+    for sid in (SUP, BRIDGE):
+        states = [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)
+                  if e.agent_id == "1004"]
+        assert states == [(AS.AGENT_STATE_TALKING, 0)] if ucce else [(AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_NON_ICD)]
+    out = supervise(w, cid, 0, invoke_id=22)  # SUPERVISOR_CLEAR
+    for sid in (SUP, BRIDGE):
+        states = [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)
+                  if e.agent_id == "1004"]
+        assert states == ([(AS.AGENT_STATE_READY, 0)] if ucce else [])
+    assert w.c.agents["1004"].state is (AS.AGENT_STATE_READY if ucce else AS.AGENT_STATE_NOT_READY)
+
+
 def test_intercept_after_a_barge_in_clears_the_agent_and_the_supervisor_stays():
     """SUPERVISOR_INTERCEPT while barged in: the call re-typed SUPERVISOR_INTERCEPT, the agent's
     connection cleared (CEC_SUPERVISOR_INTERCEPT) with END_CALL to the agent, who goes READY (its
