@@ -276,6 +276,32 @@ def test_work_asked_for_during_a_call_is_on_the_wire_with_next_agent_state(profi
         assert decode(ev, dialect).next_agent_state == 5
 
 
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_held_call_makes_a_ucce_agent_hold_on_the_wire_and_a_uccx_one_stays_talking(profile, dialect):
+    """An agent TALKING on an ACD call holds it, then retrieves it. Unified CCE reports the agent HOLD (ICM
+    AgentState 10, AGENT_STATE_HOLD; Finesse 12.5(1) User—Change Agent State: "Agent puts an ICD call on hold":
+    stand-alone Finesse with Unified CCE sends state=HOLD, then TALKING "when an agent retrieves a held call"):
+    AGENT_STATE_EVENT AgentState 10 (fixed part offset 30) through ICM's AGENT_HOLD_MASK 0x200, then 4 TALKING.
+    UCCX keeps the agent TALKING ("the agent remains in TALKING state", reference §7.2): no AGENT_STATE_EVENT."""
+    from mockcti.wire.messages import AnswerCallReq, HoldCallReq, RetrieveCallReq, SetAgentStateReq
+
+    hub, sid = agent_opened(profile, dialect, 0x3FF)
+    for n, state in enumerate((0, 3), start=1):  # LOGIN, READY
+        hub.receive(sid, encode(SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                 agent_id="1001", agent_instrument="3001"), dialect), float(n))
+    cid, _ = hub.center.deliver_call(3.0, csq="Sales")
+    hub.receive(sid, encode(AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), dialect), 4.0)
+
+    def states(req, now):
+        frames = frames_out(hub.receive(sid, encode(req, dialect), now))
+        return [int.from_bytes(f.body[30:32], "big") for f in frames if f.type_id == int(MessageType.AGENT_STATE_EVENT)]
+
+    icm = ICM[profile]
+    assert states(HoldCallReq(invoke_id=4, call_id=cid, connection_device_id="3001"), 5.0) == ([10] if icm else [])
+    assert states(RetrieveCallReq(invoke_id=5, held_call_id=cid, held_connection_device_id="3001"), 6.0) == (
+        [4] if icm else [])
+
+
 def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v24_one_with_it():
     """One AGENT_STATE_EVENT with ActiveTerminal (tag 303, UCCX v18) sent (as a scenario's `emit` to `all`
     does) to a UCCE v19 and a UCCE v24 session at once: each gets it in its own version, the v19 one

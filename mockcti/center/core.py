@@ -66,6 +66,7 @@ CF = Members(ControlFailureCode)
 CCX = Members(CCXErrorCode)
 NONE_ID = 0xFFFFFFFF
 _LOGOUT, _READY, _TALKING = AgentState.AGENT_STATE_LOGOUT, AgentState.AGENT_STATE_READY, AgentState.AGENT_STATE_TALKING
+_HOLD = AgentState.AGENT_STATE_HOLD
 # plain ints of the values the event builders use on every call step (an enum member lookup and
 # int() per field add up: bench/README.md)
 _LCS_CONNECT = int(LocalConnectionState.LCS_CONNECT)
@@ -1123,7 +1124,7 @@ class ContactCenter:
             ready.pop(aid, None)
         elif aid not in ready:  # READY asked for again keeps the agent's place in the longest-ready order
             ready[aid] = agent
-        if state is not _TALKING:
+        if state is not _TALKING and state is not _HOLD:  # (HOLD: ucce, _sync_hold)
             agent.pending = agent.own_call_from = None
             if state not in _BUSY_WITH_A_CALL:
                 # done with the CSQ's call: a WORK the agent asks for later (from READY or NOT_READY, or after
@@ -1172,8 +1173,8 @@ class ContactCenter:
                                  next_agent_state=int(want))
         # (a READY pending after a call of its own, under ucce, is announced in the agent's NOT_READY or wrap-up
         # state: the event of that state's bit)
-        talking = state is _TALKING or state is AS.AGENT_STATE_HOLD
-        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want] if talking else _STATE_BIT[state])
+        # (HOLD, a ucce state, :meth:`_sync_hold`: ICM has no pending bits, the event is a HOLD one)
+        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want] if state is _TALKING else _STATE_BIT[state])
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
@@ -1809,6 +1810,24 @@ class ContactCenter:
         agent.own_call_from = before
         return True
 
+    def _sync_hold(self, out: list[Delivery], agent: Agent, now: float) -> None:
+        """(ucce) The agent TALKING or HOLD as its phone is: HOLD (ICM AGENT_STATE_HOLD, 10) while it holds a call and
+        talks on and dials none (a call ringing there meanwhile changes nothing until answered), TALKING once it does — Finesse 12.5(1) User—Change Agent State, Unified CCE: TALKING ->
+        HOLD "an agent puts a call on hold", HOLD -> TALKING "when an agent retrieves a held call"; "Agent puts an
+        ICD call on hold": stand-alone Finesse with Unified CCE sends state=HOLD, coresident with Unified CCX none,
+        "the agent remains in TALKING state" (so under uccx nothing changes, reference §7.2: "Agent state stays
+        TALKING while on hold in UCCX"). The AGENT_STATE_EVENT carries the CSQ of the call it talks on; a pending
+        state and the state after its own calls stay (:meth:`_set_state`)."""
+        state = agent.state
+        if state is not _TALKING and state is not _HOLD or not self._speaks_icm(agent):
+            return
+        legs = self.agent_call_legs(agent.id)
+        held = any(leg.state is LCS.LCS_HOLD for _, leg in legs) and not any(
+            leg.state is LCS.LCS_CONNECT or leg.state is LCS.LCS_INITIATE for _, leg in legs)
+        if held is (state is _HOLD):
+            return
+        self._set_state(out, agent, _HOLD if held else _TALKING, 0, now, csq_id=agent.call_csq)
+
     def _reserved_for_own_call(self, agent: Agent) -> bool:
         """Whether the RESERVED agent was reserved by a call of its own ringing there — no ACD call, no consultation
         rings at its phone — (ucce: a direct call rang at it READY, :meth:`_direct_call`; it may just have been
@@ -1930,6 +1949,8 @@ class ContactCenter:
             if call.acd or agent.state is AS.AGENT_STATE_RESERVED and _acd_or_consult(call):
                 agent.call_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
+            elif agent.state is _HOLD:  # (ucce) its calls were all held: it talks on this one
+                self._sync_hold(out, agent, now)
             else:  # a direct call answered (another agent's, a supervisor's): TALKING under ucce
                 self._talk_on_own_call(out, agent, now)
         # the caller side of an agent-placed call is connected when the far end answers
@@ -1947,6 +1968,7 @@ class ContactCenter:
         leg.state = LCS.LCS_HOLD
         self._emit(out, call, self._held(call, leg))
         self._sync_media(out, call)
+        self._sync_hold(out, agent, now)
 
     def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "held_call_id", "held_connection_device_id", op="Retrieve")
@@ -1960,6 +1982,7 @@ class ContactCenter:
         leg.state = LCS.LCS_CONNECT
         self._emit(out, call, self._retrieved(call, leg))
         self._sync_media(out, call)
+        self._sync_hold(out, agent, now)
         if agent.state is _READY and not call.acd:
             # a READY agent takes back a call of its own it held (a held call leaves it routable): it talks on a
             # non-routed call now, which UCCX does READY-less (Finesse User.States: NOT_READY "In Unified CCX
@@ -2084,6 +2107,7 @@ class ContactCenter:
         self._emit(out, call, self._originated(call, leg, dialed))
         if call.consult_of is None and not call.acd:  # a call of its own (MAKE_CALL, an assist call without one)
             self._talk_on_own_call(out, agent, now)
+        self._sync_hold(out, agent, now)  # (ucce) HOLD, its calls all held, it dials: TALKING
         busy = self._busy_destination(agent, dialed)
         if busy is not None:
             self._busy(out, call, busy, dialed)
@@ -2366,6 +2390,8 @@ class ContactCenter:
         hleg.state = LCS.LCS_CONNECT
         self._emit(out, held, self._retrieved(held, hleg))
         self._sync_media(out, held)
+        # (ucce: HOLD between the two, its phone left with the held call alone; TALKING on it again)
+        self._sync_hold(out, agent, now)
 
     def _clear_connection_req(self, out: list[Delivery], sid: int, req: M.ClearConnectionReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearConnection")
@@ -2846,9 +2872,12 @@ class ContactCenter:
                 return
             if (agent.state is not AS.AGENT_STATE_TALKING and agent.state is not AS.AGENT_STATE_HOLD) or any(
                     c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls):
+                self._sync_hold(out, agent, now)  # (ucce) the calls left on its phone all held: HOLD
                 return
             if agent.own_call_from is not None:
-                return  # (ucce) TALKING on calls of its own: until the last of them ends (_talk_on_own_call)
+                # (ucce) TALKING on calls of its own: until the last of them ends (_talk_on_own_call)
+                self._sync_hold(out, agent, now)
+                return
             # TALKING, and the ACD call (or consultation) it talked on is over: what is left on the phone is a call
             # of its own (held beside the ACD call), which keeps no agent TALKING (UCCX: TALKING is for routed
             # calls, an agent on a non-routed call is NOT_READY). The after-call state now, not when that call
@@ -2873,7 +2902,7 @@ class ContactCenter:
                 self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CANCEL_CONSULT), now)
         elif agent.state is AS.AGENT_STATE_RESERVED:
             self._offer_gone(out, agent, now)
-        elif agent.own_call_from is not None and agent.state is _TALKING:
+        elif agent.own_call_from is not None and (agent.state is _TALKING or agent.state is _HOLD):
             # (ucce) its own calls are over: the state it asked for meanwhile, else the one it had before them (a
             # system reason code such as AGT_LOGON, which told of something else, becomes AGT_CALL_ENDED)
             nxt, reason = (agent.pending, agent.pending_reason) if agent.pending else agent.own_call_from

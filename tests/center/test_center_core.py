@@ -358,12 +358,12 @@ def test_a_ready_agent_retrieving_a_call_of_its_own_goes_not_ready():
     assert "AGENT_STATE_EVENT" not in seq(out, 1) and w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
 
 
-def test_under_ucce_an_agent_on_a_call_of_its_own_talks_held_or_not_and_takes_ready_after_it():
+def test_under_ucce_an_agent_on_a_call_of_its_own_talks_holds_and_takes_ready_after_it():
     """The same steps under ucce, where Unified CCE shows an agent on a call it placed TALKING (Finesse 12.5(1),
     User—Change Agent State: "An agent who places a call while in NOT_READY state transitions to TALKING"): TALKING
-    from MAKE_CALL on, the call held or not (as for an ACD call: the mock has no HOLD state), READY asked for
-    meanwhile is the state after the call (TALKING with NextAgentState READY), the retrieve changes nothing, and the
-    call's end makes it READY — routed the caller waiting."""
+    from MAKE_CALL on, HOLD while the call is held (the same table: TALKING -> HOLD, HOLD -> TALKING on retrieve),
+    READY asked for meanwhile is the state after the call (HOLD with NextAgentState READY), the retrieve makes it
+    TALKING again, and the call's end makes it READY — routed the caller waiting."""
     from mockcti.wire.dialect import UCCE
 
     w = two_desktops_and_a_bridge(profile=UCCE)
@@ -374,18 +374,68 @@ def test_under_ucce_an_agent_on_a_call_of_its_own_talks_held_or_not_and_takes_re
         assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
             (AS.AGENT_STATE_TALKING, 0)]
     out = w.req(1, M.HoldCallReq(invoke_id=42, call_id=own, connection_device_id="3001"))
-    assert "AGENT_STATE_EVENT" not in seq(out, 1) and w.c.agents["1001"].state is AS.AGENT_STATE_TALKING
+    for sid in (1, 9):
+        assert [e.agent_state for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_HOLD]
     out = w.req(1, M.SetAgentStateReq(invoke_id=43, agent_state=AS.AGENT_STATE_READY))
     [ev] = only(out, 1, MT.AGENT_STATE_EVENT)
-    assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_READY)
+    assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_HOLD, AS.AGENT_STATE_READY)
     out = w.req(1, M.RetrieveCallReq(invoke_id=44, held_call_id=own, held_connection_device_id="3001"))
-    assert "AGENT_STATE_EVENT" not in seq(out, 1)
+    assert [e.agent_state for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_TALKING]
     caller, out = w.inbound(csq="Sales")
     assert seq(out, 1) == [] and w.c.queues[1] == [caller]
     out = w.req(1, M.ClearConnectionReq(invoke_id=45, call_id=own, connection_device_id="3001"))
     assert [e.agent_state for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY,
                                                                            AS.AGENT_STATE_RESERVED]
     assert only(out, 1, MT.CALL_DELIVERED_EVENT)[0].call_id == caller
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_an_agent_whose_calls_are_all_held_is_hold_under_ucce_only(profile):
+    """Unified CCE reports an agent whose call is held HOLD (ICM AGENT_STATE_HOLD 10; Finesse 12.5(1), Unified CCE:
+    TALKING -> HOLD "an agent puts a call on hold", HOLD -> TALKING "when an agent retrieves a held call"); UCCX
+    keeps it TALKING (reference §7.2). Agent 1001 answers a Sales caller, holds it (ucce: HOLD, CSQID 1, to its
+    desktop and the bridge — not to a bridge whose AgentStateMask lacks ICM's AGENT_HOLD_MASK 0x200), asks for
+    NOT_READY (announced in HOLD, NextAgentState NOT_READY), retrieves (TALKING), consults agent 1002 (TALKING: the
+    consultation dials), 1002 answers and hangs up (HOLD: only the held call left), retrieves (TALKING), and the
+    caller's hang-up gives the NOT_READY it asked for. Under uccx: TALKING throughout, the same end."""
+    ucce = profile == "ucce"
+    w = two_desktops_and_a_bridge(profile=UCCE if ucce else None)
+    w.open(bridge_sub(8, state_mask=0x1FF, **({"profile": UCCE} if ucce else {})))  # no HOLD bit (ICM 0x200)
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002")
+    caller, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=caller, connection_device_id="3001"))
+
+    def states(out, sid=1):
+        got = [(e.agent_state, e.csq_id, e.next_agent_state) for e in only(out, sid, MT.AGENT_STATE_EVENT)
+               if e.agent_id == "1001"]
+        if sid == 1:
+            assert got == states(out, 9)
+        return got
+
+    hold = [(AS.AGENT_STATE_HOLD, 1, None)] if ucce else []
+    talk = [(AS.AGENT_STATE_TALKING, 1, None)] if ucce else []
+    out = w.req(1, M.HoldCallReq(invoke_id=4, call_id=caller, connection_device_id="3001"))
+    assert states(out) == hold and states(out, 8) == []
+    assert w.req(1, M.QueryAgentStateReq(invoke_id=5))[0].message.agent_state == (
+        AS.AGENT_STATE_HOLD if ucce else AS.AGENT_STATE_TALKING)
+    out = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=4))
+    assert states(out) == [(AS.AGENT_STATE_HOLD if ucce else AS.AGENT_STATE_TALKING, 1, AS.AGENT_STATE_NOT_READY)]
+    out = w.req(1, M.RetrieveCallReq(invoke_id=7, held_call_id=caller, held_connection_device_id="3001"))
+    assert states(out) == talk and states(out, 8) == talk
+    out = w.req(1, M.ConsultCallReq(invoke_id=8, active_call_id=caller, active_connection_device_id="3001",
+                                    dialed_number="3002"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert states(out) == []  # held, but dialling the consultation: TALKING
+    w.req(2, M.AnswerCallReq(invoke_id=9, call_id=consult, connection_device_id="3002"))
+    out = w.req(2, M.ClearConnectionReq(invoke_id=10, call_id=consult, connection_device_id="3002"))
+    assert states(out) == hold
+    out = w.req(1, M.RetrieveCallReq(invoke_id=11, held_call_id=caller, held_connection_device_id="3001"))
+    assert states(out) == talk
+    w.t += 1
+    out = encodable(w.c.hang_up(w.t, caller))
+    assert [(e.agent_state, e.event_reason_code) for e in only(out, 1, MT.AGENT_STATE_EVENT)] == [
+        (AS.AGENT_STATE_NOT_READY, 4)]
 
 
 @pytest.mark.parametrize("answered", [True, False])

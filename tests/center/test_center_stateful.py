@@ -438,6 +438,20 @@ class CenterMachine(RuleBasedStateMachine):
                     f"agent {agent.id} {agent.state.name} on no ACD call: {[(c.id, c.type) for c in calls]}")
 
     @invariant()
+    def hold_is_for_a_ucce_agent_whose_calls_are_all_held(self):
+        """Under ucce an agent on calls is HOLD while it holds a call and talks on or dials none (a call may ring
+        meanwhile), TALKING otherwise (Unified CCE, Finesse's transitions TALKING <-> HOLD); UCCX has no HOLD state
+        (the agent stays TALKING)."""
+        for agent in self.c.agents.values():
+            if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
+                legs = [leg.state for _, leg in self.c.agent_call_legs(agent.id)]
+                held = LCS.LCS_HOLD in legs and LCS.LCS_CONNECT not in legs and LCS.LCS_INITIATE not in legs
+                expected = held and self.c._speaks_icm(agent)
+                assert (agent.state is AS.AGENT_STATE_HOLD) == expected, (
+                    f"agent {agent.id} {agent.state.name} with its legs {[s.name for s in legs]}, "
+                    f"ucce {self.c._speaks_icm(agent)}")
+
+    @invariant()
     def ready_agents_phones_are_free(self):
         """READY is for an agent the queues can offer a caller: its phone talks, dials or rings with nothing (a
         held call aside). No route makes an agent on a call of its own READY — its request, a supervisor's, the
