@@ -542,13 +542,14 @@ def test_the_shutdown_system_event_speaks_the_profiles_status(profile, dialect):
 def test_the_journal_names_a_ucce_sessions_values_as_icm_does():
     """The trace and report of a ucce server named a SYSTEM_EVENT's PGStatus with UCCX's CCXStatus table
     ("UNKNOWN(4)") and an OPEN_REQ's AgentStateMask with UCCX's bits: the journal now renders each message
-    with its session's profile."""
+    with its session's profile, and by ICM's field name where ICM's guide has another (PGStatus)."""
     hub, sid = serve("ucce")
     hub.center.online = False
     open_conf_of(hub.receive(sid, open_req(Dialect.ucce(24), agent_state_mask=0x208), 0.0))
     by_type = {m["type"]: m for d in ("in", "out") for m in hub.journal.messages_of(sid, d)}
     assert by_type["OPEN_REQ"]["names"]["agent_state_mask"] == "AGENT_AVAILABLE_MASK|AGENT_HOLD_MASK"
-    assert by_type["SYSTEM_EVENT"]["names"]["ccx_status"] == "PGS_PERIPHERAL_OFFLINE"
+    assert by_type["SYSTEM_EVENT"]["names"]["pg_status"] == "PGS_PERIPHERAL_OFFLINE"
+    assert "ccx_status" not in by_type["SYSTEM_EVENT"]["fields"]
     assert by_type["SYSTEM_EVENT"]["names"]["system_event_id"] == "SYS_PERIPHERAL_OFFLINE"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from . import enums as E
 from .spec import Message
 
-__all__ = ["message_to_dict", "format_message", "field_enum", "value_name", "value_name_of"]
+__all__ = ["message_to_dict", "format_message", "field_enum", "field_label", "value_name", "value_name_of"]
 
 # field attribute -> the enumeration its values come from (reference §6). Message-specific
 # meanings of ``status`` are handled in field_enum().
@@ -41,6 +41,14 @@ _ICM_FIELD_ENUMS: dict[str, type] = {
     # SYSTEM_EVENT's first field is ICM's PGStatus, a bit per failure (UCCX: CCXStatus), as is OPEN_CONF's
     # PGStatus (UCCX: reserved); SystemEventID 3 and 4 are ICM's SYS_PERIPHERAL_ONLINE / OFFLINE
     "ccx_status": E.PGStatus, "pg_status": E.PGStatus, "system_event_id": E.IcmSystemEventID,
+}
+#: the fields the ucce profile's guide names otherwise, by (message type, attribute): CONTROL_FAILURE_CONF's UINT
+#: after FailureCode is UCCX's CCXErrorCode and ICM's PeripheralErrorCode (reference §5, CONTROL_FAILURE_CONF: "ICM
+#: equivalent: InvokeID, FailureCode USHORT, PeripheralErrorCode UINT"), SYSTEM_EVENT's first field UCCX's CCXStatus
+#: and ICM's PGStatus (§6.13: "ICM uses PGStatus bits here instead")
+_ICM_FIELD_LABELS: dict[tuple[E.MessageType, str], str] = {
+    (E.MessageType.CONTROL_FAILURE_CONF, "ccx_error_code"): "peripheral_error_code",
+    (E.MessageType.SYSTEM_EVENT, "ccx_status"): "pg_status",
 }
 _DEVICE_TYPE_FIELDS = {
     "alerting_device_type", "calling_device_type", "called_device_type", "last_redirect_device_type",
@@ -71,6 +79,12 @@ def field_enum(message_type: E.MessageType | None, attr: str, *, icm: bool = Fal
     return _FIELD_ENUMS.get(attr)
 
 
+def field_label(message_type: E.MessageType | None, attr: str, *, icm: bool = False) -> str:
+    """The name a field is shown by: its attribute, or ``icm``, the ucce profile's name for it where ICM's guide
+    names it otherwise (``peripheral_error_code`` for CONTROL_FAILURE_CONF's ``ccx_error_code``)."""
+    return _ICM_FIELD_LABELS.get((message_type, attr), attr) if icm else attr  # type: ignore[arg-type]
+
+
 def value_name(enum_cls: type, value: int) -> str:
     return E.enum_name(enum_cls, value)
 
@@ -80,7 +94,11 @@ def value_name_of(message_type: E.MessageType | None, attr: str, value: int, *, 
     ``"UNKNOWN(5)"``), None for a field with no names. CCXErrorCode carries either a UCCX error code
     (CCX_*) or a Cisco CTIERR code (the center's ``acd_failure_mode = "ctierr"``, a scenario's
     ``peripheral_error_code``): one CCXErrorCode does not name is named from the catalog's
-    cisco_ctierr source (``CTIERR_HOLDFAILED`` for 0x8CCC000F)."""
+    cisco_ctierr source (``CTIERR_HOLDFAILED`` for 0x8CCC000F). Under ``icm`` the field is ICM's PeripheralErrorCode,
+    "peripheral-specific error data", whose values UCCX's codes do not name: a CTIERR code is named, any other
+    value (0, none) has no name."""
+    if icm and attr == "ccx_error_code":
+        return _ctierr_name(value) if value else None
     enum_cls = field_enum(message_type, attr, icm=icm)
     if enum_cls is None:
         return None
@@ -129,14 +147,12 @@ def message_to_dict(msg: Message, *, names: bool = True, icm: bool = False) -> d
         v = getattr(msg, f.name)
         if v is None or v == ():
             continue
-        fields[f.name] = _plain(v)
+        label = field_label(msg.TYPE, f.name, icm=icm)
+        fields[label] = _plain(v)
         if names and isinstance(v, int):
-            enum_cls = field_enum(msg.TYPE, f.name, icm=icm)
-            if enum_cls is not None:
-                name = E.enum_name(enum_cls, v)
-                if enum_cls is _CCX and name.startswith("UNKNOWN("):  # a CTIERR code (value_name_of)
-                    name = _ctierr_name(v) or name
-                named[f.name] = name
+            name = value_name_of(msg.TYPE, f.name, v, icm=icm)
+            if name is not None:
+                named[label] = name
     out: dict[str, Any] = {"type": msg.TYPE.name, "type_id": int(msg.TYPE), "fields": fields}
     if named:
         out["names"] = named
@@ -173,5 +189,5 @@ def format_message(msg: Message, *, reserved: bool = False, icm: bool = False) -
         if not reserved and f.name in defaults and v == defaults[f.name]:
             continue
         name = value_name_of(msg.TYPE, f.name, v, icm=icm) if isinstance(v, int) else None
-        parts.append(f"{f.name}={_fmt(v) if name is None else name}")
+        parts.append(f"{field_label(msg.TYPE, f.name, icm=icm)}={_fmt(v) if name is None else name}")
     return " ".join(parts)

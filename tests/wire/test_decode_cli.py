@@ -509,20 +509,44 @@ SYSTEM_EVENTS = ("0000001a0000001f 00000006 00000005 00000002 00000000 00000000 
 
 
 def test_ucce_names_a_system_events_status_and_id_as_icm_does(capsys):
-    """Under ucce a SYSTEM_EVENT opens with ICM's PGStatus (a bit per failure, 0 normal) and its event 3 is ICM's
-    SYS_PERIPHERAL_ONLINE: --profile ucce named them with UCCX's CCXStatus (UNKNOWN(6), UNKNOWN(0)) and
-    SYS_CCX_ONLINE."""
+    """Under ucce a SYSTEM_EVENT opens with ICM's PGStatus (a bit per failure, 0 normal; shown as pg_status, §6.13
+    "ICM uses PGStatus bits here instead") and its event 3 is ICM's SYS_PERIPHERAL_ONLINE: --profile ucce named them
+    with UCCX's CCXStatus (UNKNOWN(6), UNKNOWN(0)) and SYS_CCX_ONLINE."""
     assert main(["decode", "--profile", "ucce", SYSTEM_EVENTS]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert " ccx_status=PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE " in out[0]
-    assert " ccx_status=0 " in out[1] and " system_event_id=SYS_PERIPHERAL_ONLINE " in out[1]
+    assert out[0].startswith("SYSTEM_EVENT pg_status=PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE ")
+    assert " pg_status=0 " in out[1] and " system_event_id=SYS_PERIPHERAL_ONLINE " in out[1]
     assert main(["decode", "--json", "--profile", "ucce", SYSTEM_EVENTS]) == 0
     names = [json.loads(line)["names"] for line in capsys.readouterr().out.splitlines()]
-    assert names[0]["ccx_status"] == "PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE"
+    assert names[0]["pg_status"] == "PGS_CC_DOWN|PGS_PERIPHERAL_OFFLINE"
     assert names[1]["system_event_id"] == "SYS_PERIPHERAL_ONLINE"
     assert main(["decode", SYSTEM_EVENTS]) == 0  # uccx: UCCX's names
     out = capsys.readouterr().out.splitlines()
     assert " ccx_status=UNKNOWN(6) " in out[0] and " system_event_id=SYS_CCX_ONLINE " in out[1]
+
+
+# CONTROL_FAILURE_CONF InvokeID 11, FailureCode 22 (CF_INVALID_OBJECT_STATE), then the UINT: 5, 88005, 0x8CCC000F
+CONTROL_FAILURES = "".join(f"0000000a00000023 0000000b 0016 {code:08x}" for code in (5, 88005, 0x8CCC000F))
+
+
+def test_ucce_shows_control_failure_confs_uint_as_icms_peripheral_error_code(capsys):
+    """CONTROL_FAILURE_CONF's UINT after FailureCode is UCCX's CCXErrorCode and ICM's PeripheralErrorCode (reference:
+    "ICM equivalent: InvokeID, FailureCode USHORT, PeripheralErrorCode UINT"), peripheral-specific data that UCCX's
+    88xxx names do not name: --profile ucce showed ccx_error_code=UNKNOWN(5) and CCX_AGENT_DEVICE_BUSY for 88005.
+    Under ucce: peripheral_error_code, a CTIERR code named, any other value a number; uccx unchanged."""
+    assert main(["decode", "--profile", "ucce", CONTROL_FAILURES]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in out] == ["peripheral_error_code=5", "peripheral_error_code=88005",
+                                                  "peripheral_error_code=CTIERR_HOLDFAILED"]
+    assert main(["decode", "--json", "--profile", "ucce", CONTROL_FAILURES]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["fields"]["peripheral_error_code"] for r in rows] == [5, 88005, 0x8CCC000F]
+    assert ["ccx_error_code" in r["fields"] for r in rows] == [False] * 3
+    assert [r["names"].get("peripheral_error_code") for r in rows] == [None, None, "CTIERR_HOLDFAILED"]
+    assert main(["decode", CONTROL_FAILURES]) == 0  # uccx: UCCX's CCXErrorCode
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in out] == ["ccx_error_code=UNKNOWN(5)", "ccx_error_code=CCX_AGENT_DEVICE_BUSY",
+                                                  "ccx_error_code=CTIERR_HOLDFAILED"]
 
 
 def test_help_lists_the_exit_codes_a_ci_script_reads(capsys):
