@@ -545,6 +545,9 @@ class Agent:
     #: while the agent is still in that very state (same ``since``), the timer will end it
     wrapup_since: float | None = field(default=None, compare=False)
     csq_ids: tuple[int, ...] = ()
+    #: the agents-by-state tables this agent counts in (:attr:`ContactCenter.state_counts`, then each of its CSQs'
+    #: :attr:`ContactCenter.csq_state_counts`), moved by :meth:`ContactCenter._enter_state` — set ``state`` there only
+    counts: tuple[dict[AgentState, int], ...] = field(default=(), repr=False, compare=False)
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
     #: ``cfg.id`` and ``cfg.device`` (the configuration is frozen), read on every request as attributes
@@ -639,10 +642,18 @@ class ContactCenter:
         #: READY agents, longest-ready first (insertion order): routing takes the first of the CSQ
         self.ready: dict[str, Agent] = {}
         self.by_device: dict[str, Agent] = {}
+        #: agents by state, the whole center's and each CSQ's (its agents'), kept as the states change
+        #: (:meth:`_enter_state`): what QUERY_QUEUE/SUMMARY_STATISTICS_CONF count, without a walk over every agent
+        #: per query (5,000 agents: 0.3-0.8 ms a query, a wallboard polling 150 CSQs a second 5 % of a core)
+        self.state_counts: dict[AgentState, int] = dict.fromkeys(AS, 0)
+        self.csq_state_counts: dict[int, dict[AgentState, int]] = {c.id: dict.fromkeys(AS, 0) for c in self.config.csqs}
         csq_ids = {c.name: c.id for c in self.config.csqs}
         for a in self.config.agents:
             agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now, entered=now,
                           csq_ids=tuple(csq_ids[n] for n in a.csqs if n in csq_ids))
+            agent.counts = (self.state_counts, *(self.csq_state_counts[q] for q in dict.fromkeys(agent.csq_ids)))
+            for counts in agent.counts:
+                counts[agent.state] += 1
             self.agents[a.id] = agent
             if agent.state is AS.AGENT_STATE_READY:
                 self.ready[a.id] = agent
@@ -1117,7 +1128,9 @@ class ContactCenter:
             duration = int(now - agent.entered)
         else:
             agent.entered, duration = now, 0
-        agent.state, agent.reason, agent.since, agent.consult_offer = state, reason, now, False
+        if state is not agent.state:
+            self._enter_state(agent, state)
+        agent.reason, agent.since, agent.consult_offer = reason, now, False
         aid = agent.id
         ready = self.ready
         if state is not _READY:
@@ -1139,6 +1152,16 @@ class ContactCenter:
         self._send_state_event(out, aid, ev, bit)
         if state is _READY:
             self._route_queued(out, now)
+
+    @staticmethod
+    def _enter_state(agent: Agent, state: AgentState) -> None:
+        """The agent's state becomes ``state``, moved in the agents-by-state tables it counts in (the center's and
+        its CSQs', :attr:`Agent.counts`): the one place an agent's state is set."""
+        old = agent.state
+        for counts in agent.counts:
+            counts[old] -= 1
+            counts[state] += 1
+        agent.state = state
 
     def _send_state_event(self, out: list[Delivery], agent_id: str, ev: Message, bit: int) -> None:
         """``ev`` to the agent's sessions and the bridges whose AgentStateMask lets ``bit`` through (a ucce
@@ -1215,15 +1238,16 @@ class ContactCenter:
 
     # statistics queries (reference §5.7: UCCX-only; wire numbers unknown, provisional, configurable) ----------
 
-    def _agent_counts(self, agents: Iterable[Agent]) -> dict[str, int]:
-        """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF: logged in, talking, ready, not
-        ready, in work (WORK or WORK_READY), reserved."""
+    @staticmethod
+    def _agent_counts(counts: Mapping[AgentState, int]) -> dict[str, int]:
+        """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF from an agents-by-state table (the center's or a
+        CSQ's, kept as states change): logged in, talking, ready, not ready, in work (WORK or WORK_READY), reserved."""
         n = dict.fromkeys(("logged_in_agents", *_STATS_FIELD.values()), 0)
-        for a in agents:
-            if a.state is not AS.AGENT_STATE_LOGOUT:
-                n["logged_in_agents"] += 1
-                if a.state in _STATS_FIELD:
-                    n[_STATS_FIELD[a.state]] += 1
+        for state, k in counts.items():
+            if k and state is not AS.AGENT_STATE_LOGOUT:
+                n["logged_in_agents"] += k
+                if state in _STATS_FIELD:
+                    n[_STATS_FIELD[state]] += k
         # the counts are USHORTs (§5.7): a center larger than they carry (``--load agents=`` goes up to
         # 100,000) says "65,535 or more" rather than failing the whole CONF
         return {k: min(v, _STATS_COUNT_MAX) for k, v in n.items()}
@@ -1231,23 +1255,30 @@ class ContactCenter:
     def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
                                           req: M.QueryAgentQueueStatisticsReq, now: float) -> None:
         """The calls waiting in the agent's CSQs and the wait of the oldest, in whole seconds. The agent is
-        named as in any agent request: a bridge names any agent, an agent-mode session its own only."""
+        named as in any agent request: a bridge names any agent, an agent-mode session its own only. A queue
+        holds live calls in arrival order (:meth:`_queue`, :meth:`_requeue`; :meth:`_finish` takes a caller
+        who hangs up out): its length and its first call say it, however many wait."""
         agent = self._requester_agent(sid, req)
-        waiting = [self.calls[c] for q in agent.csq_ids for c in self.queues.get(q, ()) if c in self.calls]
-        oldest = max((now - c.started for c in waiting), default=0.0)
+        calls, queues, waiting, first = self.calls, self.queues, 0, now
+        for q in dict.fromkeys(agent.csq_ids):
+            queue = queues.get(q)
+            if queue:
+                waiting += len(queue)
+                first = min(first, calls[queue[0]].started)
         self._conf(out, sid, M.QueryAgentQueueStatisticsConf(
-            invoke_id=req.invoke_id, calls_in_queue=len(waiting), oldest_call_in_queue=int(oldest),
+            invoke_id=req.invoke_id, calls_in_queue=waiting, oldest_call_in_queue=int(now - first),
             agent_id=agent.id))
 
     def _query_queue_statistics_req(self, out: list[Delivery], sid: int, req: M.QueryQueueStatisticsReq,
                                     now: float) -> None:
         """One CSQ: its agents by state and the calls waiting in it (one priority: all in queue 1).
         An unknown CSQID is FAILURE_CONF E_CTI_INVALID_CSQ (§7.1)."""
-        if not any(c.id == req.csq_id for c in self.config.csqs):
+        counts = self.csq_state_counts.get(req.csq_id)
+        if counts is None:
             raise Refused(failure_conf(S.E_CTI_INVALID_CSQ, f"unknown CSQID {req.csq_id}"))
         self._conf(out, sid, M.QueryQueueStatisticsConf(
             invoke_id=req.invoke_id, calls_in_priority_queue1=len(self.queues.get(req.csq_id, ())),
-            **self._agent_counts(a for a in self.agents.values() if req.csq_id in a.csq_ids)))
+            **self._agent_counts(counts)))
 
     def _query_summary_statistics_req(self, out: list[Delivery], sid: int, req: M.QuerySummaryStatisticsReq,
                                       now: float) -> None:
@@ -1255,7 +1286,7 @@ class ContactCenter:
         self._conf(out, sid, M.QuerySummaryStatisticsConf(
             invoke_id=req.invoke_id, num_queues=min(len(self.config.csqs), _STATS_COUNT_MAX),
             calls_in_priority_queue1=sum(len(q) for q in self.queues.values()),
-            **self._agent_counts(self.agents.values())))
+            **self._agent_counts(self.state_counts)))
 
     # calls: helpers --------------------------------------------------------------------------------
 
@@ -3189,14 +3220,14 @@ class ContactCenter:
         agent = self.agents[c.agent]
         csq = self.config.csq(c.csq) if c.csq else None
         if not agent.logged_in:
-            agent.state = AS.AGENT_STATE_NOT_READY
+            self._enter_state(agent, AS.AGENT_STATE_NOT_READY)
         call = self._new_call(now, CallType.CALLTYPE_CCX_IN, c.ani, csq_id=csq.id if csq else NONE_ID, acd=True,
                               variables=dict(c.variables), named_variables=c.named_variables,
                               named_arrays=c.named_arrays)
         self._put_leg(call, Leg(c.ani, None, LCS.LCS_CONNECT))
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
         self._put_leg(call, Leg(agent.device, agent.id, state))
-        agent.state = AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING
+        self._enter_state(agent, AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING)
         agent.call_csq, agent.offered_from = call.csq_id, None
         self.ready.pop(agent.id, None)
         if state is LCS.LCS_ALERTING:

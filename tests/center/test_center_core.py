@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mockcti.center import CenterConfig, ContactCenter, Subscription, default_center
-from mockcti.center.config import AgentConfig, CSQConfig
+from mockcti.center.config import AgentConfig, CallConfig, CSQConfig
 from mockcti.center.core import AGENT_DEVICE, EXTERNAL_DEVICE
 from mockcti.wire import Dialect, encode
 from mockcti.wire.dialect import UCCE
@@ -1160,6 +1160,52 @@ def test_statistics_queries_count_the_center(w):
     assert d.message.TYPE is MT.FAILURE_CONF and (d.message.status, d.message.invoke_id) == (S.E_CTI_INVALID_CSQ, 6)
     [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=7, agent_id="9999"))
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
+
+
+class _NoWalk(dict):
+    """The center's agents, which a statistics query may look one up in but must not walk (a wallboard polling
+    every CSQ each second walked 5,000 agents per query)."""
+
+    def _walk(self, *a):
+        raise AssertionError("a statistics query walked every agent")
+
+    __iter__ = values = items = keys = _walk
+
+
+def test_statistics_count_agents_without_walking_them():
+    """QUERY_QUEUE_STATISTICS and QUERY_SUMMARY_STATISTICS read agents-by-state tables the center keeps as
+    states change, QUERY_AGENT_QUEUE_STATISTICS the queues' lengths and heads: the wire values of a walk over
+    every agent (the center's, a CSQ's; a call in progress from the center file counts too), and no walk."""
+    cfg = default_center()
+    cfg = CenterConfig(agents=cfg.agents, csqs=cfg.csqs,
+                       calls=(CallConfig(agent="1003", csq="Sales", state="ringing"),))
+    w = World(cfg)
+    for sid, agent in ((1, "1001"), (2, "1002")):
+        w.open(agent_sub(sid, agent))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001")
+    w.login_ready(2, "1002", ready=False)
+    w.inbound(csq="Support")  # 1001 (Sales, Support) is reserved for it
+    t_queued = w.t + 1
+    w.inbound(csq="Sales")  # 1003 rings with the center file's call, 1001 is reserved: it waits
+    w.inbound(csq="Sales")
+    w.req(2, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_WORK))
+    w.t += 7
+    agents, w.c.agents = w.c.agents, _NoWalk(w.c.agents)
+    [sales], [support], [summary], [mine] = (w.c.handle(9, msg, w.t) for msg in (
+        M.QueryQueueStatisticsReq(invoke_id=1, csq_id=1), M.QueryQueueStatisticsReq(invoke_id=2, csq_id=2),
+        M.QuerySummaryStatisticsReq(invoke_id=3), M.QueryAgentQueueStatisticsReq(invoke_id=4, agent_id="1002")))
+    w.c.agents = agents
+    # Sales: 1001 RESERVED, 1002 WORK, 1003 RESERVED (the file's call); Support: 1001, 1002 and 1004 (logged out)
+    assert sales.message == M.QueryQueueStatisticsConf(invoke_id=1, logged_in_agents=3, in_work_agents=1,
+                                                       selected_agents=2, calls_in_priority_queue1=2)
+    assert support.message == M.QueryQueueStatisticsConf(invoke_id=2, logged_in_agents=2, in_work_agents=1,
+                                                         selected_agents=1, calls_in_priority_queue1=0)
+    assert summary.message == M.QuerySummaryStatisticsConf(invoke_id=3, num_queues=2, logged_in_agents=3,
+                                                           in_work_agents=1, selected_agents=2,
+                                                           calls_in_priority_queue1=2)
+    assert mine.message == M.QueryAgentQueueStatisticsConf(invoke_id=4, calls_in_queue=2,
+                                                           oldest_call_in_queue=int(w.t - t_queued), agent_id="1002")
 
 
 def test_an_agent_desktop_asks_queue_statistics_for_its_own_agent_only(w):

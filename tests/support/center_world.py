@@ -82,7 +82,25 @@ def two_desktops_and_a_bridge(config=None, *, profile=None) -> World:
 
 
 def calls_index_matches_a_scan(c):
-    """The center's agent -> calls index (kept on every leg change) says what a scan of every call says."""
+    """The center's agent -> calls index (kept on every leg change) says what a scan of every call says; so do
+    its agents-by-state tables (kept on every state change), what the statistics CONFs count
+    (:func:`state_counts_match_a_scan`)."""
     for agent in c.agents.values():
         scanned = [(call, call.leg_of(agent.id)) for call in c.calls.values() if call.leg_of(agent.id) is not None]
         assert c.agent_call_legs(agent.id) == scanned, agent.id
+    state_counts_match_a_scan(c)
+
+
+def state_counts_match_a_scan(c):
+    """The center's agents-by-state tables, the whole center's and each CSQ's, are what a walk over every agent
+    counts, and every queued CallID is a live call waiting there (the statistics CONFs read the tables and the
+    queues' lengths and heads)."""
+    from collections import Counter
+
+    assert {s: n for s, n in c.state_counts.items() if n} == Counter(a.state for a in c.agents.values())
+    for csq_id, counts in c.csq_state_counts.items():
+        scanned = Counter(a.state for a in c.agents.values() if csq_id in a.csq_ids)
+        assert {s: n for s, n in counts.items() if n} == scanned, csq_id
+    for csq_id, queue in c.queues.items():
+        for cid in queue:
+            assert cid in c.calls and c.calls[cid].queued, (csq_id, cid)
