@@ -766,12 +766,20 @@ class _Builder:
                 self.errors.append(self.err((*p, "csqs"), f"{len(acsqs)} CSQs; an agent is in at most "
                                             f"{MAX_AGENT_CSQS} (QUERY_AGENT_STATE_CONF carries at most 20 CSQ groups, "
                                             "reference §5.2)"))
+            first_at: dict[str, int] = {}
             for j, n in enumerate(acsqs if acsqs is not _BAD else []):
                 if not isinstance(n, str):
                     self.errors.append(self.err((*p, "csqs", j), f"expected a CSQ name, got {type_name(n)}"))
                 elif n not in names and names_known:
                     self.errors.append(self.err((*p, "csqs", j), f"unknown CSQ {n!r}; {_allowed(n, names)}",
                                                 reference=True))
+                elif n in first_at:
+                    # it was served: the agent's CSQ groups (AGENT_STATE_EVENT, QUERY_AGENT_STATE_CONF) named the
+                    # CSQ twice, and a wallboard's QUERY_AGENT_QUEUE_STATISTICS counted each of its calls twice
+                    self.errors.append(self.err((*p, "csqs", j), f"CSQ {n!r} is listed twice (also csqs[{first_at[n]}]): "
+                                                                 "an agent is in a CSQ once"))
+                else:
+                    first_at[n] = j
             fields = dict(
                 id=ck(self.string, a["id"], (*p, "id"), max_len=MAX_AGENT_ID) if "id" in a else _BAD,
                 extension=ck(self.string, a["extension"], (*p, "extension"), max_len=15) if "extension" in a else _BAD,

@@ -260,6 +260,10 @@ _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {go
      "unknown agent state 'SLEEPING'; allowed: LOGOUT, NOT_READY, READY, WORK, WORK_READY"),
     ("c.yaml", "name: s\ncenter:\n  csqs: [{name: A}]\n  agents:\n    - {id: '1', extension: '2', csqs: [B]}\n", 5,
      "center.agents[0].csqs[0]", "unknown CSQ 'B'; allowed: A"),
+    # an agent in a CSQ twice: its CSQ groups named it twice, its queue statistics counted each call twice
+    ("c.yaml", "csqs: [{name: A}, {name: B}]\nagents:\n  - id: '1'\n    extension: '2'\n    csqs:\n      - A\n"
+               "      - B\n      - A\n", 8, "agents[0].csqs[2]", "CSQ 'A' is listed twice (also csqs[0]): an agent is "
+                                                                    "in a CSQ once"),
     ("c.yaml", "center: 5\n", 1, "center", "expected a table/mapping, got an integer"),  # was: unknown key 'center'
     ("c.yaml", "agents: []\nacd:\n  order: {}\n  colour: red\n", 4, "acd.colour",
      "unknown ACD config key; allowed: transfer_allowed, clear_connection_allowed, answer_requires_delivered, "
