@@ -548,6 +548,9 @@ class Agent:
     #: the agents-by-state tables this agent counts in (:attr:`ContactCenter.state_counts`, then each of its CSQs'
     #: :attr:`ContactCenter.csq_state_counts`), moved by :meth:`ContactCenter._enter_state` — set ``state`` there only
     counts: tuple[dict[AgentState, int], ...] = field(default=(), repr=False, compare=False)
+    #: the READY-agents tables this agent is in while READY (:attr:`ContactCenter.ready`, then each of its CSQs'
+    #: :attr:`ContactCenter.ready_in`), kept by :meth:`ContactCenter._enter_state` too
+    ready_in: tuple[dict[str, "Agent"], ...] = field(default=(), repr=False, compare=False)
     #: AGENT_STATE_EVENTs already built for this agent, by (state, reason, CSQID) (see _state_event)
     state_events: dict[tuple[AgentState, int, int], Message] = field(default_factory=dict, repr=False, compare=False)
     #: ``cfg.id`` and ``cfg.device`` (the configuration is frozen), read on every request as attributes
@@ -639,8 +642,11 @@ class ContactCenter:
         #: the PGStatus bits (ICM) of the SYSTEM_EVENTs that took the center offline, cleared when it comes back
         self._pg_down = 0
         self.agents: dict[str, Agent] = {}
-        #: READY agents, longest-ready first (insertion order): routing takes the first of the CSQ
+        #: READY agents, longest-ready first (insertion order), the whole center's and each CSQ's (the same order):
+        #: routing takes the first of the CSQ, looking at that CSQ's READY agents only — a walk over every READY agent
+        #: for each queue with callers and nobody of its own READY made every READY change cost O(agents)
         self.ready: dict[str, Agent] = {}
+        self.ready_in: dict[int, dict[str, Agent]] = {c.id: {} for c in self.config.csqs}
         self.by_device: dict[str, Agent] = {}
         #: agents by state, the whole center's and each CSQ's (its agents'), kept as the states change
         #: (:meth:`_enter_state`): what QUERY_QUEUE/SUMMARY_STATISTICS_CONF count, without a walk over every agent
@@ -651,12 +657,15 @@ class ContactCenter:
         for a in self.config.agents:
             agent = Agent(cfg=a, state=a.state, reason=a.reason_code, since=now, entered=now,
                           csq_ids=tuple(csq_ids[n] for n in a.csqs if n in csq_ids))
-            agent.counts = (self.state_counts, *(self.csq_state_counts[q] for q in dict.fromkeys(agent.csq_ids)))
+            mine = dict.fromkeys(agent.csq_ids)
+            agent.counts = (self.state_counts, *(self.csq_state_counts[q] for q in mine))
+            agent.ready_in = (self.ready, *(self.ready_in[q] for q in mine))
             for counts in agent.counts:
                 counts[agent.state] += 1
             self.agents[a.id] = agent
             if agent.state is AS.AGENT_STATE_READY:
-                self.ready[a.id] = agent
+                for ready in agent.ready_in:
+                    ready[a.id] = agent
             self.by_device[a.extension] = agent
             if a.instrument:
                 self.by_device[a.instrument] = agent
@@ -1128,15 +1137,10 @@ class ContactCenter:
             duration = int(now - agent.entered)
         else:
             agent.entered, duration = now, 0
-        if state is not agent.state:
+        if state is not agent.state:  # (READY asked for again keeps the agent's place in the longest-ready order)
             self._enter_state(agent, state)
         agent.reason, agent.since, agent.consult_offer = reason, now, False
         aid = agent.id
-        ready = self.ready
-        if state is not _READY:
-            ready.pop(aid, None)
-        elif aid not in ready:  # READY asked for again keeps the agent's place in the longest-ready order
-            ready[aid] = agent
         if state is not _TALKING and state is not _HOLD:  # (HOLD: ucce, _sync_hold)
             agent.pending = agent.own_call_from = None
             if state not in _BUSY_WITH_A_CALL:
@@ -1155,12 +1159,19 @@ class ContactCenter:
 
     @staticmethod
     def _enter_state(agent: Agent, state: AgentState) -> None:
-        """The agent's state becomes ``state``, moved in the agents-by-state tables it counts in (the center's and
-        its CSQs', :attr:`Agent.counts`): the one place an agent's state is set."""
+        """The agent's state becomes another, ``state``: moved in the agents-by-state tables it counts in (the
+        center's and its CSQs', :attr:`Agent.counts`), and into or out of the READY tables (:attr:`Agent.ready_in`,
+        entering READY last in the longest-ready order). The one place an agent's state is set."""
         old = agent.state
         for counts in agent.counts:
             counts[old] -= 1
             counts[state] += 1
+        if old is _READY:
+            for ready in agent.ready_in:
+                del ready[agent.id]
+        elif state is _READY:
+            for ready in agent.ready_in:
+                ready[agent.id] = agent
         agent.state = state
 
     def _send_state_event(self, out: list[Delivery], agent_id: str, ev: Message, bit: int) -> None:
@@ -1702,8 +1713,9 @@ class ContactCenter:
         guard: should a READY agent's phone be busy after all, it is offered no caller until the call ends
         (:meth:`_after_call` routes then)."""
         calls_of = self._calls_of
-        for a in self.ready.values():
-            if (csq_id == NONE_ID or csq_id in a.csq_ids) and not (a.id in calls_of and self._busy_phone(a)):
+        ready = self.ready if csq_id == NONE_ID else self.ready_in.get(csq_id)
+        for a in ready.values() if ready else ():
+            if not (a.id in calls_of and self._busy_phone(a)):
                 return a
         return None
 
@@ -3229,7 +3241,6 @@ class ContactCenter:
         self._put_leg(call, Leg(agent.device, agent.id, state))
         self._enter_state(agent, AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING)
         agent.call_csq, agent.offered_from = call.csq_id, None
-        self.ready.pop(agent.id, None)
         if state is LCS.LCS_ALERTING:
             self._ring_timer(agent, call.id, now)
         self.preset_call_ids.append(call.id)

@@ -1208,6 +1208,45 @@ def test_statistics_count_agents_without_walking_them():
                                                            oldest_call_in_queue=int(w.t - t_queued), agent_id="1002")
 
 
+class _NotAskedIn(tuple):
+    """An agent's CSQs that routing must not go through: a caller of another CSQ is no business of this agent."""
+
+    def __contains__(self, csq_id):
+        raise AssertionError(f"routing a caller of CSQ {csq_id} looked at an agent not in it")
+
+
+def test_routing_looks_at_the_ready_agents_of_the_callers_csq_only():
+    """Callers wait in a CSQ whose agents are all busy while the other CSQ's agents are READY: each READY change
+    there, and each caller arriving, looked for a READY agent of the CSQ among every READY agent of the center
+    (5,000 agents: 0.2 ms per state change, 0.5 ms per caller; 50,000: 2.3 and 11 ms). The center keeps each
+    CSQ's READY agents, longest-ready first: the waiting callers stay queued, and the CSQ's own agent, once READY,
+    gets the one waiting longest."""
+    w = World(CenterConfig(csqs=(CSQConfig("Big", 1), CSQConfig("Small", 2)), agents=(
+        AgentConfig(id="1001", extension="3001", csqs=("Small",)),
+        AgentConfig(id="1002", extension="3002", csqs=("Big",)),
+        AgentConfig(id="1003", extension="3003", csqs=("Big",)))))
+    for sid, agent in ((1, "1001"), (2, "1002"), (3, "1003")):
+        w.open(agent_sub(sid, agent))
+        w.login_ready(sid, agent)
+    w.open(bridge_sub(9))
+    first, _ = w.inbound(csq="Small")  # 1001 is reserved for it
+    big = {aid: w.c.agents[aid].csq_ids for aid in ("1002", "1003")}
+    for aid, csqs in big.items():
+        w.c.agents[aid].csq_ids = _NotAskedIn(csqs)
+    second, _ = w.c.deliver_call(w.t + 1, csq="Small")
+    w.c.handle(2, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY), w.t + 2)
+    w.c.handle(2, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_READY), w.t + 3)
+    third, _ = w.c.deliver_call(w.t + 4, csq="Small")
+    w.t += 4
+    for aid, csqs in big.items():
+        w.c.agents[aid].csq_ids = csqs
+    assert w.c.queues[2] == [second, third] and list(w.c.ready) == ["1003", "1002"]
+    w.req(1, M.AnswerCallReq(invoke_id=5, call_id=first, connection_device_id="3001"))
+    out = w.c.hang_up(w.t + 1, first, "3001")  # the agent hangs up: READY after the call, offered the next caller
+    [delivered] = only(out, 1, MT.CALL_DELIVERED_EVENT)
+    assert delivered.call_id == second and w.c.queues[2] == [third]
+
+
 def test_an_agent_desktop_asks_queue_statistics_for_its_own_agent_only(w):
     """One session, one agent: QUERY_AGENT_QUEUE_STATISTICS_REQ names an AgentID, and an agent-mode
     session naming another agent is refused E_CTI_INVALID_AGENT_DATA, as its other requests are; its own

@@ -94,7 +94,7 @@ def calls_index_matches_a_scan(c):
 def state_counts_match_a_scan(c):
     """The center's agents-by-state tables, the whole center's and each CSQ's, are what a walk over every agent
     counts, and every queued CallID is a live call waiting there (the statistics CONFs read the tables and the
-    queues' lengths and heads)."""
+    queues' lengths and heads); its READY tables hold the READY agents, each CSQ's in the center's order."""
     from collections import Counter
 
     assert {s: n for s, n in c.state_counts.items() if n} == Counter(a.state for a in c.agents.values())
@@ -104,3 +104,7 @@ def state_counts_match_a_scan(c):
     for csq_id, queue in c.queues.items():
         for cid in queue:
             assert cid in c.calls and c.calls[cid].queued, (csq_id, cid)
+    # the READY tables routing reads: every READY agent, each CSQ's in the center's longest-ready order
+    assert set(c.ready) == {a.id for a in c.agents.values() if a.state is AS.AGENT_STATE_READY}
+    for csq_id, ready in c.ready_in.items():
+        assert list(ready) == [aid for aid, a in c.ready.items() if csq_id in a.csq_ids], csq_id
