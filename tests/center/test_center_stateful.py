@@ -333,9 +333,35 @@ class CenterMachine(RuleBasedStateMachine):
         self.send(sid, M.QueryDeviceInfoReq(invoke_id=self.nid(), agent_instrument=self.device(data, sid)))
         if sid == BRIDGE and not self.bridge_profile.defines(MT.QUERY_QUEUE_STATISTICS_REQ):
             return  # the UCCX statistics: a ucce session's are refused E_CTI_INVALID_MESSAGE_TYPE before the center
-        self.send(sid, M.QueryAgentQueueStatisticsReq(invoke_id=self.nid(), agent_id=agent))
-        self.send(sid, M.QueryQueueStatisticsReq(invoke_id=self.nid(), csq_id=data.draw(st.sampled_from([1, 2, 7]))))
-        self.send(sid, M.QuerySummaryStatisticsReq(invoke_id=self.nid()))
+        for d in self.send(sid, M.QueryAgentQueueStatisticsReq(invoke_id=self.nid(), agent_id=agent)):
+            if d.message.TYPE is MT.QUERY_AGENT_QUEUE_STATISTICS_CONF:  # (the desktop of another agent: refused)
+                mine = self.c.agents[agent].csq_ids
+                waiting = [self.c.calls[cid] for q in mine for cid in self.c.queues.get(q, ())]
+                assert (d.message.calls_in_queue, d.message.oldest_call_in_queue) == (
+                    len(waiting), int(max((self.now - c.started for c in waiting), default=0)))
+        csq = data.draw(st.sampled_from([1, 2, 7]))
+        for d in self.send(sid, M.QueryQueueStatisticsReq(invoke_id=self.nid(), csq_id=csq)):
+            if d.message.TYPE is MT.QUERY_QUEUE_STATISTICS_CONF:  # (CSQ 7: E_CTI_INVALID_CSQ)
+                assert self.stats_of(d.message) == self.scanned([a for a in self.c.agents.values() if csq in a.csq_ids],
+                                                                len(self.c.queues[csq]))
+        for d in self.send(sid, M.QuerySummaryStatisticsReq(invoke_id=self.nid())):
+            assert self.stats_of(d.message) == self.scanned(list(self.c.agents.values()),
+                                                            sum(map(len, self.c.queues.values())))
+
+    @staticmethod
+    def stats_of(conf):
+        return (conf.logged_in_agents, conf.in_session_agents, conf.available_agents, conf.un_available_agents,
+                conf.in_work_agents, conf.selected_agents, conf.calls_in_priority_queue1)
+
+    @staticmethod
+    def scanned(agents, waiting):
+        """A statistics CONF's values as a walk over the agents counts them (§5.7): logged in, talking, ready,
+        not ready, in work (WORK, WORK_READY), reserved; the calls waiting."""
+        def n(*states):
+            return sum(a.state in states for a in agents)
+        return (len(agents) - n(AS.AGENT_STATE_LOGOUT), n(AS.AGENT_STATE_TALKING), n(AS.AGENT_STATE_READY),
+                n(AS.AGENT_STATE_NOT_READY), n(AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY),
+                n(AS.AGENT_STATE_RESERVED), waiting)
 
     # -- the world around -----------------------------------------------------------------------------------
 
