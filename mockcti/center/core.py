@@ -3138,8 +3138,9 @@ class ContactCenter:
         out.append(Delivery(sid, M.ConfigEndEvent(status=0)))
 
     def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:
-        """TEAM_CONFIG_EVENT per team (Operation 1 add; members with AgentFlags 0x4 for supervisors),
-        then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR (checked
+        """TEAM_CONFIG_EVENT per team (Operation 1 add; members with AgentFlags 0x4 for supervisors, 0x5 for the
+        team's primary supervisor — the first configured, whom assist and emergency calls try first —, §5.6
+        "0x1 primary supervisor ... 0x4 supervisor", both bits: it is a supervisor too), then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR (checked
         by :meth:`handle`). An event holds at most 64 members (§5.6 NumRecords): a larger team's further
         members follow in Operation 3 (change team) events adding them (RecordType 0), 64 at a time."""
         if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
@@ -3147,8 +3148,10 @@ class ContactCenter:
             for a in self.config.agents:
                 teams.setdefault(a.team, []).append(a)
             for team_id, (name, members) in enumerate(sorted(teams.items()), 1):
+                primary = next((a.id for a in members if a.supervisor), None)
+                flags = {a.id: (0x5 if a.id == primary else 0x4) if a.supervisor else 0 for a in members}
                 for first in range(0, len(members), 64):
-                    recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=0x4 if a.supervisor else 0, record_type=0,
+                    recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=flags[a.id], record_type=0,
                                               member_type=1) for a in members[first:first + 64])
                     out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=3 if first else 1,
                                                                reserved=bytes(8), team_name=name, records=recs)))

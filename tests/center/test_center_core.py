@@ -987,10 +987,26 @@ def test_team_configuration_for_supervisors():
     assert [d.message.TYPE.name for d in out] == ["TEAM_CONFIG_EVENT", "TEAM_CONFIG_EVENT", "TEAM_CONFIG_CONF"]
     team2 = out[1].message
     assert team2.team_name == "Team2" and team2.operation == 1
-    assert [(m.agent_id, m.agent_flags) for m in team2.records] == [("1003", 0), ("1004", 0x4)]
+    # 1004, the team's only supervisor, is its primary one: AgentFlags 0x1 primary supervisor | 0x4 supervisor (§5.6)
+    assert [(m.agent_id, m.agent_flags) for m in team2.records] == [("1003", 0), ("1004", 0x5)]
     assert out[2].message == M.TeamConfigConf(invoke_id=8, status=0)
     [d] = c.handle(2, M.TeamConfigReq(invoke_id=9, config_param=1, reserved=bytes(8)), 1)
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_UNSPECIFIED_FAILURE
+
+
+def test_team_configuration_names_the_primary_supervisor():
+    """The first supervisor configured in a team is its primary one (the one assist and emergency calls try
+    first): its TEAM_CONFIG_EVENT record says so, AgentFlags 0x1 primary supervisor with 0x4 supervisor (§5.6);
+    the team's other supervisors are 0x4, its agents 0. A supervisor desktop showing who the primary supervisor
+    is read 0x4 for every supervisor."""
+    agents = (AgentConfig("1001", "3001", team="Blue"), AgentConfig("1002", "3002", team="Blue", supervisor=True),
+              AgentConfig("1003", "3003", team="Blue", supervisor=True), AgentConfig("1004", "3004", team="Red"),
+              AgentConfig("1005", "3005", team="Red", supervisor=True))
+    c = ContactCenter(CenterConfig(agents=agents))
+    c.open_session(Subscription(1, "bridge", 0x10 | 0x80, 0, 0, client_id="sup"), 0)
+    out = encodable(c.handle(1, M.TeamConfigReq(invoke_id=8, config_param=1, reserved=bytes(8)), 1))
+    assert [(d.message.team_name, [(m.agent_id, m.agent_flags) for m in d.message.records]) for d in out[:-1]] == [
+        ("Blue", [("1001", 0), ("1002", 0x5), ("1003", 0x4)]), ("Red", [("1004", 0), ("1005", 0x5)])]
 
 
 # -- with the ACD rules switched off (CenterConfig.acd_rules = False): the center's own refusals ----------
