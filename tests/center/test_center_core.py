@@ -11,7 +11,7 @@ from mockcti.center import CenterConfig, ContactCenter, Subscription, default_ce
 from mockcti.center.config import AgentConfig, CallConfig, CSQConfig
 from mockcti.center.core import AGENT_DEVICE, EXTERNAL_DEVICE
 from mockcti.wire import Dialect, encode
-from mockcti.wire.dialect import UCCE
+from mockcti.wire.dialect import UCCE, UCCX
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
@@ -969,6 +969,38 @@ def test_configuration_keys_change_whenever_the_records_they_stand_for_change():
                                                 dataclasses.replace(a2, extension="3001", instrument="3001"), *rest))
     assert _config_keys_of(swapped).device_config_key != before.device_config_key
     assert _config_keys_of(default_center()) == before  # and stays the same for the same records
+
+
+class _Unwalked(tuple):
+    """A center's configured agents that a request may not walk through."""
+
+    def __iter__(self):
+        raise AssertionError("the request walked every configured agent")
+
+
+def test_configuration_records_are_built_once_per_profile_not_per_request():
+    """Every bridge asks for the configuration keys when it starts (§5.6 CONFIG_REQUEST_KEY_EVENT, then
+    CONFIG_REQUEST_EVENT): each request built every record and digested them again — 80 ms at 5,000 agents,
+    1.3 s at 50,000, the whole server stalled. A center's configuration does not change: the records and keys
+    are built once per profile, and later requests, by any bridge, get the same keys and records without a walk
+    over the agents; a ucce bridge's (PeripheralID in every record) are its own."""
+    import dataclasses
+
+    c = ContactCenter(default_center())
+    for sid, profile in ((1, UCCX), (2, UCCX), (3, UCCE)):
+        c.open_session(Subscription(sid, "bridge", 0x10 | 0x40000, 0, 0, config_msg_mask=0x0F, client_id=f"cfg{sid}",
+                                    profile=profile), 0)
+    first = [d.message for d in c.handle(1, M.ConfigRequestKeyEvent(), 1) + c.handle(
+        1, M.ConfigRequestEvent(configuration_mask=0x0F), 1)]
+    agents = c.config.agents
+    c.config = dataclasses.replace(c.config, agents=_Unwalked(agents))
+    again = [d.message for d in c.handle(2, M.ConfigRequestKeyEvent(), 2) + c.handle(
+        2, M.ConfigRequestEvent(configuration_mask=0x0F), 2)]
+    assert again == first and [m.TYPE for m in again][:3] == [MT.CONFIG_KEY_EVENT, MT.CONFIG_BEGIN_EVENT,
+                                                             MT.CONFIG_APPLICATION_EVENT]
+    c.config = dataclasses.replace(c.config, agents=agents)
+    ucce = [d.message for d in c.handle(3, M.ConfigRequestEvent(configuration_mask=0x04), 3)]
+    assert {r.peripheral_id for r in ucce[1].records} == {1} and {r.peripheral_id for r in first[4].records} == {0}
 
 
 def test_more_than_ten_records_are_split():
