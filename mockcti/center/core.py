@@ -1773,15 +1773,29 @@ class ContactCenter:
                                if hasattr(M, "QueuedCSQ") else ())
 
     def _route_queued(self, out: list[Delivery], now: float) -> None:
-        for csq_id, queue in self.queues.items():
-            while queue:
-                agent = self._ready_agent(csq_id)
-                if agent is None:
-                    break
-                call = self.calls.get(queue.pop(0))
-                if call is not None:
-                    call.queued = False
-                    self._offer(out, call, agent, now, routed=True)
+        """Offer waiting callers to READY agents: the caller waiting longest first, whatever its CSQ, among those
+        whose CSQ has a READY agent (then that CSQ's longest-READY agent, :meth:`_ready_agent`), until no waiting
+        caller has one. UCCX picks the next caller by priority, then first in first out, "no skills or CSQ names
+        involved" (the mock has one priority; a queue holds its callers in arrival order, :meth:`_requeue`): an
+        agent of two CSQs becoming READY took the head of the CSQ configured first, though the other's caller had
+        waited longer, whose wait a wallboard then saw grow while later callers were served."""
+        queues, calls = self.queues, self.calls
+        while True:
+            best: tuple[tuple[float, int], list[int], Agent] | None = None
+            for csq_id, queue in queues.items():
+                if queue:
+                    head = calls[queue[0]]
+                    key = (head.started, head.id)
+                    if best is None or key < best[0]:
+                        agent = self._ready_agent(csq_id)
+                        if agent is not None:
+                            best = (key, queue, agent)
+            if best is None:
+                return
+            _, queue, agent = best
+            call = calls[queue.pop(0)]
+            call.queued = False
+            self._offer(out, call, agent, now, routed=True)
 
     def _offer(self, out: list[Delivery], call: Call, agent: Agent, now: float, *, routed: bool = False) -> None:
         """Ring an agent's phone: RESERVED (ACD and consultation calls, §7.2), BEGIN_CALL, CALL_DELIVERED.

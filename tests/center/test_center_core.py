@@ -153,6 +153,25 @@ def test_longest_ready_agent_gets_the_call(w):
     assert seq(out, 2)[-1] == "CALL_DELIVERED_EVENT" and seq(out, 1) == []
 
 
+def test_an_agent_of_two_csqs_gets_the_caller_waiting_longest_whatever_its_csq(w):
+    """UCCX takes the next caller first in first out across its queues ("no skills or CSQ names involved"; one
+    priority in the mock): agent 1001 (Sales, Support) becoming READY gets Support's caller, waiting since before
+    Sales's — it got Sales's, the CSQ configured first, and a wallboard saw Support's wait grow while a later
+    caller was served. Then 1002 (Sales, Support too) gets Sales's."""
+    w.login_ready(1, "1001", ready=False)
+    w.login_ready(2, "1002", ready=False)
+    support, _ = w.inbound(csq="Support")
+    sales, _ = w.inbound(csq="Sales")
+    out = w.req(1, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY))
+    assert [m.call_id for m in only(out, 1, MT.CALL_DELIVERED_EVENT)] == [support]
+    assert [(m.agent_state, m.csq_id) for m in only(out, 9, MT.AGENT_STATE_EVENT)] == [
+        (AS.AGENT_STATE_READY, 0xFFFFFFFF), (AS.AGENT_STATE_RESERVED, 2)]
+    [d] = w.req(9, M.QueryQueueStatisticsReq(invoke_id=4, csq_id=1))
+    assert d.message.calls_in_priority_queue1 == 1
+    out = w.req(2, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_READY))
+    assert [m.call_id for m in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [sales]
+
+
 def answered(w, sid="1001", s=1):
     cid, _ = w.inbound(agent_id=sid)
     w.req(s, M.AnswerCallReq(invoke_id=30, call_id=cid, connection_device_id=w.c.agents[sid].device))

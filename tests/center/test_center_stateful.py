@@ -493,6 +493,15 @@ class CenterMachine(RuleBasedStateMachine):
         for csq, queue in self.c.queues.items():
             assert queue == sorted(queue), (csq, queue)
 
+    @invariant()
+    def no_caller_waits_for_a_ready_agent(self):
+        """A caller waits only while its CSQ has no READY agent whose phone is free: routing offered it otherwise."""
+        for csq, queue in self.c.queues.items():
+            if queue:
+                free = [a.id for a in self.c.agents.values() if a.state is AS.AGENT_STATE_READY and csq in a.csq_ids
+                        and not any(leg.state is not LCS.LCS_HOLD for _, leg in self.c.agent_call_legs(a.id))]
+                assert not free, f"callers {queue} wait in CSQ {csq} while {free} are READY"
+
     def teardown(self):
         for _ in range(100):  # bounded: every hang-up takes a leg off a call
             if not self.c.calls:
