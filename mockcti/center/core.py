@@ -131,7 +131,9 @@ _SUPERVISORY_ACTIONS = frozenset({_SUPERVISOR_CLEAR, _SUPERVISOR_BARGE_IN, _SUPE
 #: the states of a logged-in agent whose phone has a call that is not an ACD call (UCCX keeps it out of TALKING)
 _OWN_CALL_STATES = frozenset({AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 #: the statistics CONFs' count of agents in each state (§5.7)
-_STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_READY: "available_agents",
+#: (HOLD: ucce's agent whose calls are all held, _sync_hold — in session, as UCCX's TALKING agent on hold is)
+_STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_HOLD: "in_session_agents",
+                AS.AGENT_STATE_READY: "available_agents",
                 AS.AGENT_STATE_NOT_READY: "un_available_agents", AS.AGENT_STATE_WORK: "in_work_agents",
                 AS.AGENT_STATE_WORK_READY: "in_work_agents", AS.AGENT_STATE_RESERVED: "selected_agents"}
 #: the largest count a statistics CONF's USHORT field carries: a larger one is sent as this

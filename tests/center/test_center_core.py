@@ -438,6 +438,10 @@ def test_an_agent_whose_calls_are_all_held_is_hold_under_ucce_only(profile):
     assert states(out) == hold and states(out, 8) == []
     assert w.req(1, M.QueryAgentStateReq(invoke_id=5))[0].message.agent_state == (
         AS.AGENT_STATE_HOLD if ucce else AS.AGENT_STATE_TALKING)
+    # a wallboard counts it in session (talking), in the CSQ and the center, as under uccx: HOLD was in no bucket
+    queue = w.req(9, M.QueryQueueStatisticsReq(invoke_id=50, csq_id=1))[0].message
+    summary = w.req(9, M.QuerySummaryStatisticsReq(invoke_id=51))[0].message
+    assert (queue.in_session_agents, summary.in_session_agents) == (1, 1)
     out = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=4))
     assert states(out) == [(AS.AGENT_STATE_HOLD if ucce else AS.AGENT_STATE_TALKING, 1, AS.AGENT_STATE_NOT_READY)]
     out = w.req(1, M.RetrieveCallReq(invoke_id=7, held_call_id=caller, held_connection_device_id="3001"))
