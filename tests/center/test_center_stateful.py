@@ -356,10 +356,12 @@ class CenterMachine(RuleBasedStateMachine):
     @staticmethod
     def scanned(agents, waiting):
         """A statistics CONF's values as a walk over the agents counts them (§5.7): logged in, talking, ready,
-        not ready, in work (WORK, WORK_READY), reserved; the calls waiting."""
+        not ready, in work (WORK, WORK_READY), reserved; the calls waiting. Talking is in session: a ucce agent in
+        HOLD (its calls all held) too, as a uccx agent on hold stays TALKING."""
         def n(*states):
             return sum(a.state in states for a in agents)
-        return (len(agents) - n(AS.AGENT_STATE_LOGOUT), n(AS.AGENT_STATE_TALKING), n(AS.AGENT_STATE_READY),
+        return (len(agents) - n(AS.AGENT_STATE_LOGOUT), n(AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD),
+                n(AS.AGENT_STATE_READY),
                 n(AS.AGENT_STATE_NOT_READY), n(AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY),
                 n(AS.AGENT_STATE_RESERVED), waiting)
 
