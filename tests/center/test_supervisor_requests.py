@@ -91,13 +91,9 @@ def test_barge_in_conferences_the_supervisor_into_the_agents_call():
     assert d.message.failure_code == CF.CF_INVALID_OBJECT_STATE
 
 
-@pytest.mark.parametrize("profile", ["uccx", "ucce"])
-def test_a_supervisor_barging_in_is_talking_under_ucce_and_back_to_not_ready_after(profile):
-    """The supervisor's phone joins the agent's call: a call not routed to it, which UCCX keeps NOT_READY and
-    Unified CCE reports TALKING ("agent state can be TALKING in Unified CCE or NOT_READY in Unified CCX" on a
-    non-ICD call, Finesse 12.5(1)). Under ucce its desktop and the bridge get AGENT_STATE_EVENT TALKING after
-    CALL_CONFERENCED, and NOT_READY (its system reason AGT_LOGON become AGT_CALL_ENDED) once SUPERVISOR_CLEAR
-    takes it off the call; under uccx no AGENT_STATE_EVENT, NOT_READY throughout."""
+def _barge_in_world(profile: str, *, supervisor_ready: bool):
+    """Agent 1003 on a Sales call, supervisor 1004 (READY or NOT_READY) about to barge in, a bridge; every
+    session speaking ``profile``. Returns the world and the call."""
     from mockcti.wire.dialect import UCCE, UCCX
 
     prof = UCCE if profile == "ucce" else UCCX
@@ -106,8 +102,18 @@ def test_a_supervisor_barging_in_is_talking_under_ucce_and_back_to_not_ready_aft
     w.open(agent_sub(AGENT, "1003", profile=prof))
     w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
     w.login_ready(AGENT, "1003")
-    w.login_ready(SUP, "1004", ready=False)
-    cid = talking(w)
+    w.login_ready(SUP, "1004", ready=supervisor_ready)
+    return w, talking(w)
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_a_supervisor_barging_in_is_talking_under_ucce_and_back_to_not_ready_after(profile):
+    """The supervisor's phone joins the agent's call: a call not routed to it, which UCCX keeps NOT_READY and
+    Unified CCE reports TALKING ("agent state can be TALKING in Unified CCE or NOT_READY in Unified CCX" on a
+    non-ICD call, Finesse 12.5(1)). Under ucce its desktop and the bridge get AGENT_STATE_EVENT TALKING after
+    CALL_CONFERENCED, and NOT_READY (its system reason AGT_LOGON become AGT_CALL_ENDED) once SUPERVISOR_CLEAR
+    takes it off the call; under uccx no AGENT_STATE_EVENT, NOT_READY throughout."""
+    w, cid = _barge_in_world(profile, supervisor_ready=False)
     out = supervise(w, cid, 3)
     ucce = profile == "ucce"
     for sid in (SUP, BRIDGE):
@@ -127,16 +133,7 @@ def test_a_ready_supervisor_barging_in_is_talking_then_ready_again_under_ucce(pr
     joins, NOT_READY after), Unified CCE reports it TALKING on the call and READY after it (Finesse 12.5(1),
     Unified CCE: TALKING -> READY "if the agent was in READY state before the call"). Under ucce it went NOT_READY
     AGT_NON_ICD (a UCCX code), TALKING, then NOT_READY AGT_CALL_ENDED: never READY again."""
-    from mockcti.wire.dialect import UCCE, UCCX
-
-    prof = UCCE if profile == "ucce" else UCCX
-    w = World(dataclasses.replace(default_center(), rtp_events=False))
-    w.open(bridge_sub(BRIDGE, profile=prof))
-    w.open(agent_sub(AGENT, "1003", profile=prof))
-    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
-    w.login_ready(AGENT, "1003")
-    w.login_ready(SUP, "1004")
-    cid = talking(w)
+    w, cid = _barge_in_world(profile, supervisor_ready=True)
     ucce = profile == "ucce"
     out = supervise(w, cid, 3)
     for sid in (SUP, BRIDGE):
