@@ -2,7 +2,7 @@
 
 Owns a small, strict HTTP/1.1 server on asyncio streams (no dependency): request line, headers,
 a ``Content-Length`` body; header block limited to :attr:`ControlServer.max_header_bytes`
-(431 beyond), body to :attr:`ControlServer.max_body_bytes` (413 beyond); keep-alive for
+(431 beyond; 414 for a request line, its target, longer than that), body to :attr:`ControlServer.max_body_bytes` (413 beyond); keep-alive for
 HTTP/1.1 unless ``Connection: close``; ``Expect: 100-continue`` honoured; no chunked request
 bodies (501). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
 4xx with ``{"error": ..., "field": ...}``; a bug in a handler is a 500 with a JSON body and a
@@ -122,6 +122,10 @@ class HTTPError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "field": self.field, **self.extra}
+
+
+class _RequestLineTooLong(Exception):
+    """The request line alone is longer than the head may be (answered 414 URI Too Long)."""
 
 
 class ControlError(ValueError):
@@ -474,9 +478,16 @@ class ControlServer:
         """Read one request and answer it; True to keep the connection for another."""
         try:
             head = await asyncio.wait_for(self._read_head(reader), self.idle_timeout)
+        except _RequestLineTooLong:  # the target itself: 414 URI Too Long (RFC 9110 §15.5.15), not 431
+            await self._send(writer, self._error_response(HTTPError(
+                414, f"the request line (its target, the path and query) exceeds {self.max_header_bytes} bytes",
+                field="target")), keep=False)
+            await self._linger(reader)  # the rest of the line and the headers may still be coming
+            return False
         except asyncio.LimitOverrunError:
             await self._send(writer, self._error_response(HTTPError(
                 431, f"the request line and headers exceed {self.max_header_bytes} bytes")), keep=False)
+            await self._linger(reader)
             return False
         except asyncio.IncompleteReadError as exc:
             if exc.partial.strip():
@@ -523,8 +534,9 @@ class ControlServer:
         """The request line and headers, up to the empty line that ends them: CRLF CRLF, or a bare LF
         one (answered 400 by :meth:`_parse_head`; waiting for a CRLF CRLF that never comes left such a
         client without an answer until the idle timeout). Empty lines before the request line are
-        skipped (RFC 9112 §2.2). LimitOverrunError when one line exceeds the limit (431);
-        IncompleteReadError with all that was read when the peer ends first."""
+        skipped (RFC 9112 §2.2). _RequestLineTooLong when the request line alone exceeds the limit
+        (414), LimitOverrunError when a header line does (431); IncompleteReadError with all that was
+        read when the peer ends first."""
         lines: list[bytes] = []
         total = 0
         while True:
@@ -532,8 +544,14 @@ class ControlServer:
                 line = await reader.readuntil(b"\n")
             except asyncio.IncompleteReadError as exc:
                 raise asyncio.IncompleteReadError(b"".join(lines) + exc.partial, None) from None
+            except asyncio.LimitOverrunError:
+                if not lines:
+                    raise _RequestLineTooLong() from None
+                raise
             total += len(line)
             if total > self.max_header_bytes:
+                if not lines and line not in (b"\r\n", b"\n"):
+                    raise _RequestLineTooLong()
                 return b"".join(lines) + line  # (431 by the caller)
             if line in (b"\r\n", b"\n"):
                 if lines:

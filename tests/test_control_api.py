@@ -525,6 +525,23 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
 
 
 @pytest.mark.asyncio
+async def test_an_over_long_request_target_is_414_and_over_long_headers_431(mock):
+    """RFC 9110 §15.5.15: a request line whose target is longer than the server takes is 414 URI Too
+    Long (it was 431, which names the header fields); headers over the limit stay 431."""
+    _, ctl = mock
+    for target in (b"/health?x=" + b"a" * 70000, b"/" + b"b" * 65536):
+        status, headers, body = parse_raw(await raw_exchange(ctl, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
+        assert status == 414 and headers["connection"] == "close", body
+        assert body["field"] == "target" and "65536 bytes" in body["error"]
+    # a request line within the limit whose headers take the head over it: the headers' fault
+    status, _, body = parse_raw(await raw_exchange(
+        ctl, b"GET /health?x=" + b"a" * 60000 + b" HTTP/1.1\r\nHost: x\r\nX: " + b"b" * 6000 + b"\r\n\r\n"))
+    assert status == 431 and "65536 bytes" in body["error"]
+    _, _, h = await call(ctl, "GET", "/health")
+    assert h["ok"] is True
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("head, status, field, needle", [
     (b"POST /calls HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}", 417, "Expect",
      "only 100-continue"),
