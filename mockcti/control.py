@@ -60,6 +60,7 @@ __all__ = [
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+MAX_CONNECTIONS = 64
 
 #: method, path -> what it does (also served at ``GET /``)
 ENDPOINTS: dict[str, str] = {
@@ -341,6 +342,11 @@ class ControlServer:
 
     max_header_bytes = MAX_HEADER_BYTES
     max_body_bytes = MAX_BODY_BYTES
+    #: connections served at once; one more is answered 503 with Retry-After and closed (a test harness
+    #: leaking connections, or a port scanner, would otherwise take every file descriptor of the process,
+    #: which serves CTI too). As many again may be waiting for their 503 to be read; beyond, closed at once
+    max_connections = MAX_CONNECTIONS
+    retry_after = 1  # seconds, the Retry-After of that 503
     idle_timeout = 30.0  # seconds a keep-alive connection may wait for its next request
     body_timeout = 30.0  # seconds to receive a body once its headers are in
     send_timeout = 30.0  # seconds a client may take to read an answer before its connection is dropped
@@ -350,7 +356,8 @@ class ControlServer:
 
     def __init__(self, mock_server: Any, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
                  engine_factory: Callable[[Any], Any] | None = None, seed: int = 0,
-                 max_header_bytes: int | None = None, max_body_bytes: int | None = None) -> None:
+                 max_header_bytes: int | None = None, max_body_bytes: int | None = None,
+                 max_connections: int | None = None) -> None:
         # a fixtures' handle (AsyncServer, cti_async_server) stands for its MockServer: the handle has
         # no run_actions, and a request refused in the hub (409) answered 500 "internal error"
         inner = getattr(mock_server, "server", None)
@@ -366,6 +373,12 @@ class ControlServer:
             self.max_header_bytes = max_header_bytes
         if max_body_bytes is not None:
             self.max_body_bytes = max_body_bytes
+        if max_connections is not None:
+            if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+                raise ControlError(f"max_connections must be a positive integer, got {max_connections!r}")
+            self.max_connections = max_connections
+        self._refusing = 0  # connections over the cap waiting for their 503 to be read
+        self._cap_noted = False  # the journal says once per episode that the cap was reached
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -457,6 +470,10 @@ class ControlServer:
             writer.close()
             return
         task = asyncio.current_task()
+        if len(self._clients) >= self.max_connections:
+            await self._refuse(reader, writer, task)
+            return
+        self._cap_noted = False
         if task is not None:
             self._tasks.add(task)
         self._clients.add(writer)
@@ -469,6 +486,40 @@ class ControlServer:
             self._note(f"control connection failed: {type(exc).__name__}: {exc}")
         finally:
             self._clients.discard(writer)
+            if task is not None:
+                self._tasks.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      task: asyncio.Task | None) -> None:
+        """A connection over :attr:`max_connections`: 503 with Retry-After, then closed. What the client
+        sends is read and discarded for a bounded time, so that it reads the 503 rather than a reset;
+        beyond as many such connections again, it is closed at once (a file descriptor per connection
+        stays bounded whatever the peer does). The CTI server is not touched."""
+        if not self._cap_noted:
+            self._cap_noted = True
+            self._note(f"control API: {len(self._clients)} connections open, the most it serves at once "
+                       f"(max_connections); further connections are answered 503 until one closes")
+        if self._refusing >= self.max_connections:
+            writer.transport.abort()
+            return
+        self._refusing += 1
+        if task is not None:
+            self._tasks.add(task)  # stop() cancels it
+        try:
+            err = HTTPError(503, f"the control API serves at most {self.max_connections} connections at once and "
+                                 f"{len(self._clients)} are open; close idle ones (keep-alive connections are "
+                                 f"closed after {self.idle_timeout:g} s idle) and retry",
+                            headers={"Retry-After": str(self.retry_after)}, limit=self.max_connections)
+            await self._send(writer, self._error_response(err), keep=False)
+            await self._linger(reader)
+        except (ConnectionError, asyncio.TimeoutError, asyncio.CancelledError):
+            pass
+        except Exception as exc:  # noqa: BLE001 - a broken connection must never take the mock down
+            self._note(f"control connection failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._refusing -= 1
             if task is not None:
                 self._tasks.discard(task)
             with contextlib.suppress(Exception):
@@ -1380,11 +1431,16 @@ def add_serve_arguments(p: Any) -> None:
     g.add_argument("--control-allow-remote", action="store_true",
                    help="let the control API listen on a non-loopback address (anyone who reaches it can "
                         "reset and disrupt the mock)")
+    g.add_argument("--control-max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                   help=f"connections the control API serves at once; one more is answered 503 with Retry-After "
+                        f"and closed (default {MAX_CONNECTIONS})")
 
 
 class _ControlFeature:
-    def __init__(self, host: str, port: int, allow_remote: bool, seed: int) -> None:
+    def __init__(self, host: str, port: int, allow_remote: bool, seed: int,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.host, self.port, self.allow_remote, self.seed = host, port, allow_remote, seed
+        self.max_connections = max_connections
         self.control: ControlServer | None = None
 
     async def start(self, server: Any, args: Any) -> None:
@@ -1392,7 +1448,8 @@ class _ControlFeature:
         if not journal.keep:  # GET /journal shows messages too, the most recent 100 000 of them
             journal.keep = True
             journal.max_messages = 100_000
-        self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed)
+        self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed,
+                                     max_connections=self.max_connections)
         try:
             await self.control.start()
         except OSError as exc:  # its strerror is the whole line `serve` prints: the option and the address
@@ -1423,8 +1480,14 @@ def serve_feature(args: Any) -> _ControlFeature | None:
     if not 0 <= port <= 65535:
         print(f"mockcti serve: --control-port {port} is not a TCP port (0-65535)", file=sys.stderr)
         raise SystemExit(2)
+    max_connections = getattr(args, "control_max_connections", MAX_CONNECTIONS)
+    if max_connections is None:
+        max_connections = MAX_CONNECTIONS
+    if max_connections < 1:
+        print(f"mockcti serve: --control-max-connections {max_connections} must be at least 1", file=sys.stderr)
+        raise SystemExit(2)
     if not allow and not is_loopback(host):
         print(f"mockcti serve: --control-host {host} is not a loopback address; add --control-allow-remote to "
               "serve the control API there", file=sys.stderr)
         raise SystemExit(2)
-    return _ControlFeature(host, port, allow, getattr(args, "seed", 0) or 0)
+    return _ControlFeature(host, port, allow, getattr(args, "seed", 0) or 0, max_connections)

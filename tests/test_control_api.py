@@ -1025,6 +1025,63 @@ async def test_non_loopback_host_refused(mock):
     assert serve_feature(p.parse_args(["--control-port", "0"])) is not None
 
 
+@pytest.mark.asyncio
+async def test_connections_over_the_cap_get_503_with_retry_after_and_cti_is_undisturbed():
+    """A harness leaking control connections (or a port scanner) could take every file descriptor of
+    the process that serves CTI too: the API serves max_connections at once, one more is answered 503
+    with Retry-After and closed, as many again at most wait for their 503 to be read, beyond that a
+    connection is closed at once; a CTI client connects and works all along."""
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0, max_connections=3).start()
+    held = []
+    try:
+        for _ in range(3):  # three keep-alive connections, each served once and then idle
+            r, w = await asyncio.open_connection("127.0.0.1", ctl.port)
+            w.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            held.append((r, w))
+            assert (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 3)).startswith(b"HTTP/1.1 200 ")
+        status, headers, body = await call(ctl, "GET", "/health", expect=503)
+        assert headers["retry-after"] == "1" and headers["connection"] == "close"
+        assert body["limit"] == 3 and "at most 3 connections" in body["error"]
+        notes = [e for e in server.journal.entries() if e.kind == "note" and "max_connections" in str(e.data)]
+        assert len(notes) == 1
+        # CTI is undisturbed
+        c = await agent_client(server, ready=False)
+        await c.request(HeartbeatReq(invoke_id=c.next_invoke_id()))
+        await c.close()
+        # silent connections over the cap: three wait for their 503 to be read, a seventh is closed at once
+        silent = [await asyncio.open_connection("127.0.0.1", ctl.port) for _ in range(3)]
+        await wait_for(lambda: ctl._refusing == 3)
+        r7, w7 = await asyncio.open_connection("127.0.0.1", ctl.port)
+        try:
+            got = await asyncio.wait_for(r7.read(65536), 3)
+        except ConnectionError:
+            got = b""
+        assert got == b"" and ctl._refusing == 3
+        w7.close()
+        for r, w in silent:
+            assert (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 3)).startswith(b"HTTP/1.1 503 ")
+            w.close()
+        # a connection closed frees its place
+        held.pop()[1].close()
+        await wait_for(lambda: len(ctl._clients) < 3)
+        _, _, h = await call(ctl, "GET", "/health")
+        assert h["ok"] is True
+    finally:
+        for _, w in held:
+            w.close()
+        await ctl.stop()
+        await server.stop()
+    with pytest.raises(ControlError, match="max_connections"):
+        ControlServer(server, "127.0.0.1", 0, max_connections=0)
+    p = argparse.ArgumentParser()
+    add_serve_arguments(p)
+    assert serve_feature(p.parse_args(["--control-port", "0"])).max_connections == control_mod.MAX_CONNECTIONS == 64
+    assert serve_feature(p.parse_args(["--control-port", "0", "--control-max-connections", "5"])).max_connections == 5
+    with pytest.raises(SystemExit):
+        serve_feature(p.parse_args(["--control-port", "0", "--control-max-connections", "0"]))
+
+
 def test_serve_control_port_end_to_end(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q"],
