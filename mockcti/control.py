@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mockcti.journal import json_text
-from mockcti.located import fmt_path, type_name
+from mockcti.located import counted, fmt_path, type_name
 from mockcti.server import MockServer, host_port, listen, stop_listening
 
 __all__ = [
@@ -499,7 +499,7 @@ class ControlServer:
         stays bounded whatever the peer does). The CTI server is not touched."""
         if not self._cap_noted:
             self._cap_noted = True
-            self._note(f"control API: {len(self._clients)} connections open, the most it serves at once "
+            self._note(f"control API: {counted(len(self._clients), 'connection')} open, the most it serves at once "
                        f"(max_connections); further connections are answered 503 until one closes")
         if self._refusing >= self.max_connections:
             writer.transport.abort()
@@ -508,8 +508,9 @@ class ControlServer:
         if task is not None:
             self._tasks.add(task)  # stop() cancels it
         try:
-            err = HTTPError(503, f"the control API serves at most {self.max_connections} connections at once and "
-                                 f"{len(self._clients)} are open; close idle ones (keep-alive connections are "
+            err = HTTPError(503, f"the control API serves at most {counted(self.max_connections, 'connection')} at "
+                                 f"once and {len(self._clients)} {'is' if len(self._clients) == 1 else 'are'} open; "
+                                 f"close idle ones (keep-alive connections are "
                                  f"closed after {self.idle_timeout:g} s idle) and retry",
                             headers={"Retry-After": str(self.retry_after)}, limit=self.max_connections)
             await self._send(writer, self._error_response(err), keep=False)

@@ -40,6 +40,7 @@ from typing import Any
 
 # mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
 from mockcti.hub import CATCH_UP_SLICE, CatchUp
+from mockcti.located import counted
 from mockcti.wire import MessageType
 from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
 from mockcti.wire.messages import (AnswerCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq,
@@ -891,8 +892,9 @@ class _LoadFeature:
         if empty:
             until = (f"until the caller abandons (abandon_after={self.spec.abandon_after:g})"
                      if self.spec.abandon_after is not None else "for ever (no abandon_after=)")
-            print(f"mockcti load: warning: no agent is in CSQ {', '.join(empty)}: the calls sent there "
-                  f"({len(empty)} in {len(config.csqs)}) are never answered, they wait in the queue {until}",
+            print(f"mockcti load: warning: no agent is in {'CSQ' if len(empty) == 1 else 'CSQs'} {', '.join(empty)}: "
+                  f"the calls sent there ({len(empty)} in {len(config.csqs)}) are never answered, they wait in the "
+                  f"queue {until}",
                   file=sys.stderr, flush=True)
         server.call(lambda hub, now: self.gen.start(hub, now))
         if not getattr(args, "quiet", False):
@@ -908,18 +910,22 @@ class _LoadFeature:
                 self._told = True
                 ids = [a.id for a in cfg.agents][:n]
                 which = ", ".join(ids) if n <= 4 else f"{ids[0]} ... {ids[-1]}, in the center's order"
-                print(f"mockcti load: agents={n}: the generator drives {n} of the center's {have} agents ({which}); "
+                print(f"mockcti load: agents={n}: the generator drives {n} of the center's {counted(have, 'agent')} "
+                      f"({which}); "
                       f"the others are left to your clients", file=sys.stderr, flush=True)
             return
         if server.hub.conns:  # their sessions belong to this center: keep it rather than corrupt them
-            print(f"mockcti load: clients are connected to a center of {len(server.center.agents)} agents; "
+            print(f"mockcti load: clients are connected to a center of {counted(len(server.center.agents), 'agent')}; "
                   f"it is kept (agents={self.spec.agents} not built)", file=sys.stderr, flush=True)
             return
         server.hub.center = ContactCenter(cfg, seed=getattr(args, "seed", 0) or 0, now=server.now())
         if getattr(args, "quiet", False):  # (serve --quiet: errors and warnings only)
             return
-        print(f"mockcti load: center with {len(cfg.agents)} agents (ids 1001..{1000 + len(cfg.agents)}, "
-              f"extensions 3001..{3000 + len(cfg.agents)}), CSQs {', '.join(c.name for c in cfg.csqs)}",
+        n = len(cfg.agents)
+        ids = (f"id 1001, extension 3001" if n == 1 else
+               f"ids 1001..{1000 + n}, extensions 3001..{3000 + n}")
+        print(f"mockcti load: center with {counted(n, 'agent')} ({ids}), "
+              f"{'CSQ' if len(cfg.csqs) == 1 else 'CSQs'} {', '.join(c.name for c in cfg.csqs)}",
               file=sys.stderr, flush=True)
 
     async def _display(self, server: Any) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["ReadError", "LDict", "LList", "MAX_NODES", "MAX_DEPTH", "MAX_SHOWN_ERRORS", "parse", "too_deep", "fmt_path",
-           "own_path", "locate", "plain", "short", "type_name", "fmt_of", "collate", "shown_errors"]
+           "own_path", "locate", "plain", "short", "type_name", "counted", "fmt_of", "collate", "shown_errors"]
 
 #: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
 MAX_NODES = 200_000
@@ -157,6 +157,12 @@ def short(value: Any, n: int = 60) -> str:
     """``repr(value)``, cut to ``n`` characters."""
     r = repr(value)
     return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 agent``, ``2 agents``, ``0 agents``: a count with its noun in the number it takes (``nouns``
+    when the plural is not ``noun + "s"``), for the lines a user reads."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
 def type_name(v: Any, *, json: bool = False) -> str:

@@ -1268,6 +1268,34 @@ def test_a_csq_no_agent_is_in_is_named_at_start(tmp_path, monkeypatch, capsys):
     assert "no agent is in CSQ" not in capsys.readouterr().err
 
 
+def test_counts_of_one_are_singular_in_the_lines_serve_prints(tmp_path, monkeypatch, capsys):
+    """`serve --load agents=1` on a center of CSQs only said 'center with 1 agents (ids 1001..1001,
+    extensions 3001..3001), CSQs Sales' and 'listening on ... (..., 1 agents, ...)'; two CSQs no agent
+    is in were 'no agent is in CSQ A, B'."""
+    from mockcti import cli
+
+    async def serve_forever(self):  # the run ends at once, as after Ctrl-C
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    center = tmp_path / "csqs.yaml"
+    center.write_text("csqs:\n  - {name: Sales, id: 1}\n")
+    assert cli.main(["serve", "--port", "0", "--center", str(center), "--load", "calls_per_s=1,agents=1"]) == 0
+    out, err = capsys.readouterr()
+    assert "mockcti load: center with 1 agent (id 1001, extension 3001), CSQ Sales\n" in err
+    assert ", 1 agent, " in out.splitlines()[0]
+    center.write_text("csqs:\n  - {name: Sales, id: 1}\n  - {name: A, id: 2}\n  - {name: B, id: 3}\n")
+    assert cli.main(["serve", "--port", "0", "--quiet", "--center", str(center), "--load",
+                     "calls_per_s=1,agents=2"]) == 0
+    out, err = capsys.readouterr()
+    assert ", 2 agents, " in out.splitlines()[0]
+    assert "no agent is in" not in err  # every agent the generator builds is in every CSQ
+    center.write_text(center.read_text() + "agents:\n  - {id: '2001', extension: '4001', password: '1', csqs: [Sales]}\n")
+    assert cli.main(["serve", "--port", "0", "--quiet", "--center", str(center), "--load", "calls_per_s=1"]) == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "no agent is in" in x]
+    assert "no agent is in CSQs A, B: " in line
+
+
 def test_a_timer_fired_late_catches_up_in_slices_not_in_one_go():
     """The server's loop was busy for 2 s at 1,000 calls/s: the 2,000 arrivals due are placed a
     slice (``burst``) per run of the timers, each a loop turn of its own in which the server reads

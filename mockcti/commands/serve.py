@@ -446,10 +446,11 @@ def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: s
         return json_text({"kind": "listening", "host": host, "port": port, "profile": profile.name,
                           "min_version": profile.min_version, "max_version": profile.max_version,
                           "agents": agents, "loop": loop_name, **(extra or {})})
+    from mockcti.located import counted
     from mockcti.server import host_port  # (loaded by then: serve runs a MockServer)
 
     return (f"mockcti listening on {host_port(host, port)} (profile {profile.name}, versions {profile.min_version}-"
-            f"{profile.max_version}, {agents} agents, {loop_name} loop)")
+            f"{profile.max_version}, {counted(agents, 'agent')}, {loop_name} loop)")
 
 
 def event_loop(choice: str) -> tuple[str, Any]:

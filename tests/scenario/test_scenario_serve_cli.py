@@ -128,7 +128,7 @@ def test_a_scenario_without_center_or_dialect_is_served_on_the_command_lines(ser
     center = tmp_path / "c.toml"
     center.write_text('[[agents]]\nid = "5001"\nextension = "4001"\ninstrument = "4001"\npassword = "pw"\n')
     s = served("name: plain\n", "--center", str(center), "--profile", "ucce", "--max-version", "20")
-    assert "(profile ucce, versions 9-20, 1 agents," in s.line
+    assert "(profile ucce, versions 9-20, 1 agent," in s.line
 
     async def open_5001() -> int:
         c = await CTIClient.connect("127.0.0.1", s.port, profile="ucce", version=20, timeout=5)
