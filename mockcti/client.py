@@ -109,6 +109,11 @@ HEARTBEATS_UNANSWERED_LIMIT = 3
 class CTIClient:
     """One connection to a CTI server."""
 
+    #: once the connection ends on the server's side (its FIN) or this client gives it up (a frame that
+    #: cannot be cut), what this client still has queued to send gets this long to go out, as abort()'s
+    #: ``flush_timeout``; a server that reads none of it by then is cut off, the socket closed
+    eof_flush_timeout = 2.0
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  dialect: Dialect | None = None, keep_received: int | None = 100_000,
                  keep_events: int | None = 100_000) -> None:
@@ -408,9 +413,20 @@ class CTIClient:
         if say_close and self.open_conf is not None and not self._writer.is_closing():
             with contextlib.suppress(Exception):
                 self._writer.write(encode(CloseReq(invoke_id=self.next_invoke_id(), status=0), self.dialect))
-            self._writer.close()  # (sends what is buffered, then closes)
+            self._close_socket()  # (sends what is buffered, then closes)
             return
         self._writer.transport.abort()
+
+    def _close_socket(self) -> None:
+        """Close our side of the socket: what is queued goes out first, for :attr:`eof_flush_timeout` at
+        most. A close waits for the write buffer to drain: after a server's FIN (a half-close) from a
+        server that had stopped reading, it never did, and the socket stayed open until close()/abort()
+        for a user told that no close() is needed once the server has closed."""
+        if not self._writer.is_closing():
+            self._writer.close()
+        transport = self._writer.transport
+        if transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(self.eof_flush_timeout, transport.abort)  # (nothing once closed)
 
     async def _read_loop(self) -> None:
         try:
@@ -438,8 +454,9 @@ class CTIClient:
             self.closed.set()
             if self._heartbeat_task is not None:
                 self._heartbeat_task.cancel()
-            if not self._writer.is_closing():  # the server is gone: our side too (it stayed open, unclosed,
-                self._writer.close()           # until the object was collected: ResourceWarning)
+            # the server is gone: our side too (it stayed open, unclosed, until the object was collected:
+            # ResourceWarning), what is queued given a bounded time to go out
+            self._close_socket()
             self._events.put_nowait(_CLOSED)
             for fut, _ in self._pending.values():
                 if not fut.done():

@@ -531,6 +531,26 @@ async def test_abort_against_a_server_that_reads_nothing_closes_the_socket_befor
 
 
 @pytest.mark.asyncio
+async def test_a_server_that_half_closes_and_reads_nothing_leaves_no_socket_open():
+    """The server sends its FIN (a half_close fault) and has stopped reading (pause_reading): the client's own
+    close, at the end of the stream, waited for its write buffer to drain, which it never did, and the socket
+    stayed open, its bytes queued, until close()/abort() — for a user told no close() is needed after the
+    server closed. Now the queued bytes get eof_flush_timeout, then the socket is cut off."""
+    async with deaf_server() as (port, deaf):
+        cti = await CTIClient.connect("127.0.0.1", port, timeout=5)
+        cti.eof_flush_timeout = 0.1
+        await fill_until_queued(cti)
+        deaf[0].transport.write_eof()  # the server's FIN; it still reads nothing
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert cti.close_reason == "closed by server"
+        await asyncio.wait_for(asyncio.shield(cti._writer.wait_closed()), 10)
+        assert cti._writer.get_extra_info("socket").fileno() == -1
+        assert cti._writer.transport.get_write_buffer_size() == 0
+        deaf[0].transport.resume_reading()  # the server reads again: the connection has ended
+        await asyncio.wait_for(asyncio.shield(deaf[0].ended), 10)
+
+
+@pytest.mark.asyncio
 async def test_a_connect_that_runs_out_says_where_it_tried():
     """connect(timeout=) to a server that accepts no connection raised wait_for's bare TimeoutError: the
     failure read "TimeoutError" and named neither the address nor the time waited."""
