@@ -4,7 +4,9 @@ Owns a small, strict HTTP/1.1 server on asyncio streams (no dependency): request
 a ``Content-Length`` body; header block limited to :attr:`ControlServer.max_header_bytes`
 (431 beyond; 414 for a request line, its target, longer than that), body to :attr:`ControlServer.max_body_bytes` (413 beyond); keep-alive for
 HTTP/1.1 unless ``Connection: close``; ``Expect: 100-continue`` honoured; no chunked request
-bodies (501). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
+bodies (501); a body not all in within ``body_timeout``, or a head begun and not finished within
+``idle_timeout``, is a 408 (an idle connection is closed silently); at most ``max_connections``
+connections at once (503 with Retry-After beyond). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
 4xx with ``{"error": ..., "field": ...}``; a bug in a handler is a 500 with a JSON body and a
 journal note, never a crash of the mock.
 
@@ -528,8 +530,9 @@ class ControlServer:
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Read one request and answer it; True to keep the connection for another."""
+        lines: list[bytes] = []  # the head's lines as they come: a timeout tells an idle connection from a stalled request
         try:
-            head = await asyncio.wait_for(self._read_head(reader), self.idle_timeout)
+            head = await asyncio.wait_for(self._read_head(reader, lines), self.idle_timeout)
         except _RequestLineTooLong:  # the target itself: 414 URI Too Long (RFC 9110 §15.5.15), not 431
             await self._send(writer, self._error_response(HTTPError(
                 414, f"the request line (its target, the path and query) exceeds {self.max_header_bytes} bytes",
@@ -547,6 +550,12 @@ class ControlServer:
                     400, "the connection ended inside the request head")), keep=False)
             return False
         except asyncio.TimeoutError:
+            if lines:  # a request begun and not finished: say so (an idle connection is closed silently)
+                await self._send(writer, self._error_response(HTTPError(
+                    408, f"the request head was not complete within {self.idle_timeout:g} s "
+                         f"(ControlServer.idle_timeout): {counted(len(lines), 'line')} came, not the empty line that ends "
+                         "the headers")), keep=False)
+                await self._linger(reader)
             return False
         if len(head) > self.max_header_bytes:
             await self._send(writer, self._error_response(HTTPError(
@@ -567,11 +576,7 @@ class ControlServer:
                 if req.version >= (1, 1) and length:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if length:
-                try:
-                    req.body = await asyncio.wait_for(reader.readexactly(length), self.body_timeout)
-                except asyncio.IncompleteReadError as exc:  # the peer half-closed inside the body
-                    raise HTTPError(400, f"the connection ended after {len(exc.partial)} of the {length} body "
-                                         "bytes Content-Length announced", close=True) from None
+                req.body = await self._read_body(reader, length)
             body_read = True  # nothing of this request is left unread
             resp = await self._dispatch(req)
         except HTTPError as err:
@@ -582,14 +587,39 @@ class ControlServer:
             await self._linger(reader)  # the client may still be sending a body we refused
         return keep
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> bytes:
+    async def _read_body(self, reader: asyncio.StreamReader, length: int) -> bytes:
+        """The ``length`` bytes of a body, within :attr:`body_timeout`: 408 naming how many came when
+        they do not (a Content-Length larger than the body sent, a client stalled: the connection was
+        closed without an answer), 400 when the connection ends first."""
+        chunks: list[bytes] = []
+
+        async def read_all() -> None:
+            got = 0
+            while got < length:
+                chunk = await reader.read(min(length - got, 65536))
+                if not chunk:
+                    raise HTTPError(400, f"the connection ended after {got} of the {length} body bytes "
+                                         "Content-Length announced", close=True)
+                chunks.append(chunk)
+                got += len(chunk)
+
+        try:
+            await asyncio.wait_for(read_all(), self.body_timeout)
+        except asyncio.TimeoutError:
+            got = sum(map(len, chunks))
+            raise HTTPError(408, f"the body did not come within {self.body_timeout:g} s (ControlServer.body_timeout): "
+                                 f"{got} of the {length} bytes Content-Length announced", field="Content-Length",
+                            close=True) from None
+        return b"".join(chunks)
+
+    async def _read_head(self, reader: asyncio.StreamReader, lines: list[bytes] | None = None) -> bytes:
         """The request line and headers, up to the empty line that ends them: CRLF CRLF, or a bare LF
         one (answered 400 by :meth:`_parse_head`; waiting for a CRLF CRLF that never comes left such a
         client without an answer until the idle timeout). Empty lines before the request line are
         skipped (RFC 9112 §2.2). _RequestLineTooLong when the request line alone exceeds the limit
         (414), LimitOverrunError when a header line does (431); IncompleteReadError with all that was
-        read when the peer ends first."""
-        lines: list[bytes] = []
+        read when the peer ends first. ``lines`` gets the lines as they come."""
+        lines = [] if lines is None else lines
         total = 0
         while True:
             try:

@@ -587,6 +587,29 @@ async def test_a_connection_ending_inside_a_request_gets_400(mock, sent, needle)
 
 
 @pytest.mark.asyncio
+async def test_a_body_or_head_that_does_not_come_in_time_gets_408_saying_how_much_came(mock):
+    """A body shorter than its Content-Length (a harness counting characters, not UTF-8 bytes, say) or a head
+    left unfinished: at body_timeout / idle_timeout the connection was closed without an answer. Now 408
+    with what came; a connection idle between requests is still closed silently."""
+    _, ctl = mock
+    ctl.body_timeout = ctl.idle_timeout = 0.2
+    resp = await raw_exchange(ctl, b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b'Content-Length: 20\r\n\r\n{"agent": "1001"}')
+    status, headers, body = parse_raw(resp)
+    assert status == 408 and headers["connection"] == "close" and body["field"] == "Content-Length"
+    assert "17 of the 20 bytes Content-Length announced" in body["error"] and "body_timeout" in body["error"]
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\n"))
+    assert status == 408 and "2 lines came, not the empty line that ends the headers" in body["error"]
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\n"))
+    assert status == 408 and "1 line came" in body["error"]
+    assert await raw_exchange(ctl, b"") == b""  # idle: closed without a word
+    # a keep-alive connection idle after its answer: closed without a second answer
+    resp = await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert resp.count(b"HTTP/1.1 ") == 1 and parse_raw(resp)[0] == 200
+    assert ctl.mock.hub.center is not None and not ctl.mock.hub.center.calls  # no call was made of half a body
+
+
+@pytest.mark.asyncio
 async def test_call_variables_must_be_an_object_of_strings(mock):
     _, ctl = mock
     for bad in ([1], {"a": 1}, "x"):
