@@ -249,6 +249,7 @@ _BEGIN_CALL_BIT = int(CallEventMask.BEGIN_CALL_MASK)
 _LOGIN_BIT = _STATE_BIT[AS.AGENT_STATE_LOGIN]
 _END_CALL_BIT = int(CallEventMask.END_CALL_MASK)
 _ALL_EVENTS = int(ServiceMask.CTI_SERVICE_ALL_EVENTS)
+_SUPERVISOR_SERVICE = int(ServiceMask.CTI_SERVICE_SUPERVISOR)
 #: the media events' mask bits (reference §6.6): a session with neither costs the media tracking nothing
 _RTP_BITS = int(CallEventMask.RTP_STARTED_MASK | CallEventMask.RTP_STOPPED_MASK)
 #: the media endpoints of RTP_STARTED/STOPPED_EVENT (reference §5.4; the guide gives no values, so a made-up,
@@ -289,6 +290,11 @@ SUPERVISOR_ENTER_FROM = {
                                                                  AS.AGENT_STATE_LOGOUT) else frozenset(frm)
     for want, frm in ENTER_FROM.items()
 }
+#: what a supervisor's desktop (an agent-mode session granted CTI_SERVICE_SUPERVISOR, its agent a supervisor) may
+#: set with SET_AGENT_STATE_REQ for an agent of its team: the changes a Finesse supervisor makes (Ready, Not Ready,
+#: Sign Out; Finesse User API errors: "Invalid State" for another, "Invalid Supervisor" for an agent outside the
+#: team). LOGIN needs the agent's password and phone, a wrap-up follows the agent's own call: the agent's to ask.
+SUPERVISOR_DESKTOP_STATES = (AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_LOGOUT)
 
 
 # -- what the hub exchanges with the center ------------------------------------------------------------
@@ -937,14 +943,49 @@ class ContactCenter:
                                                f"{name} {dev!r} is not the phone of agent {agent.id!r}"))
         return agent
 
-    def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
-        self._check_forced_flag(sid, req.forced_flag, req.agent_state)
-        agent = self._requester_agent(sid, req)
-        want = _AGENT_STATES.get(req.agent_state)
-        if want is None:
-            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
-                                          f"AgentState {req.agent_state} is not a settable state"))
-        reason = req.event_reason_code or 0
+    def _team_member(self, sid: int, msg: Message) -> Agent | None:
+        """The agent of its team that a supervisor's desktop names in ``msg`` (AgentID, else AgentInstrument or
+        AgentExtension), or None for a request of the session's own agent. A supervisor's desktop is an agent-mode
+        session granted CTI_SERVICE_SUPERVISOR ("client can perform agent supervisory functions", §6.5): it may
+        act for the agents of its agent's team, as a Finesse or CAD supervisor does, where any other agent-mode
+        session acts for its own agent only (:meth:`_requester_agent`). Refused: a session's agent that is no
+        supervisor (as for SUPERVISE_CALL_REQ), a supervisor not logged on (E_CTI_AGENT_NOT_LOGGED_ON), an unknown
+        agent, and one outside the team (E_CTI_INVALID_AGENT_DATA, :meth:`_check_team`)."""
+        sub = self.subs.get(sid)
+        if sub is None or sub.mode != "agent" or not sub.agent_id or not sub.services & _SUPERVISOR_SERVICE:
+            return None
+        own = self.agents[sub.agent_id]
+        named = getattr(msg, "agent_id", None)
+        if not named:
+            # named by its phone only (AgentInstrument is SET_AGENT_STATE_REQ's required field); an
+            # authenticate-only LOGIN names the instrument "unknown" (§5.2): the session's own agent
+            if getattr(msg, "forced_flag", 0) == _AUTHENTICATE_ONLY or all(
+                    not dev or dev in (own.device, own.cfg.extension)
+                    for dev in (getattr(msg, "agent_instrument", None), getattr(msg, "agent_extension", None))):
+                return None
+        elif named == own.id:
+            return None
+        agent = self._agent_named(msg, "agent_id", ("agent_instrument", "agent_extension"))
+        if agent is own:
+            return None
+        if not own.cfg.supervisor:
+            raise self._sup_refused(sid, "not_supervisor", f"agent {own.id} is not a supervisor")
+        self._need_logged_in(own)
+        self._check_team(own, agent)
+        return agent
+
+    @staticmethod
+    def _check_team(sup: Agent, agent: Agent) -> None:
+        """A supervisor acts on the agents of its team only (SUPERVISE_CALL_REQ, and SET_AGENT_STATE_REQ /
+        QUERY_AGENT_STATE_REQ from its desktop): E_CTI_INVALID_AGENT_DATA for another (Finesse: "Invalid
+        Supervisor", an agent who does not belong to that supervisor's team)."""
+        if agent is sup or agent.cfg.team != sup.cfg.team:
+            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
+                                       f"agent {agent.id} (team {agent.cfg.team!r}) is not in the team of "
+                                       f"supervisor {sup.id} ({sup.cfg.team!r})"))
+
+    @staticmethod
+    def _check_reason(reason: int) -> None:
         if reason > _LAST_CLIENT_REASON:
             # a system code (AGT_LOGON, AGT_RNA …) from a desktop would tell every wallboard something that
             # did not happen; above 32767 no code exists (§6.19)
@@ -952,6 +993,32 @@ class ContactCenter:
                 CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
                 f"EventReasonCode {reason} is " + ("a system-generated code" if reason <= 32767 else "out of range")
                 + f"; a client's reason codes are 1..{_LAST_CLIENT_REASON} (0: none)"))
+
+    def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
+        self._check_forced_flag(sid, req.forced_flag, req.agent_state)
+        member = self._team_member(sid, req)
+        want = _AGENT_STATES.get(req.agent_state)
+        if member is not None:
+            # a supervisor's desktop for an agent of its team: the center's supervisor path (set_agent_state), the
+            # agent's desktop and the bridges told as for any supervisor's change, the supervisor confirmed
+            if want not in SUPERVISOR_DESKTOP_STATES:
+                raise Refused(control_failure(
+                    CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                    f"AgentState {req.agent_state} ({want.name if want else 'unknown'}): a supervisor sets "
+                    f"{', '.join(_short_state(s) for s in SUPERVISOR_DESKTOP_STATES)} for an agent of its team"))
+            reason = req.event_reason_code or 0
+            self._check_reason(reason)
+            events: list[Delivery] = []
+            self._change_by_supervisor(events, member, want, reason, now)
+            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            out.extend(events)
+            return
+        agent = self._requester_agent(sid, req)
+        if want is None:
+            raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
+                                          f"AgentState {req.agent_state} is not a settable state"))
+        reason = req.event_reason_code or 0
+        self._check_reason(reason)
         if want is AS.AGENT_STATE_LOGIN:
             # ForcedFlag 2 (v12): "authenticate only, no state change" (§5.2, §6.20) — the password is
             # checked, whatever state the agent is in, and nothing else happens
@@ -1092,45 +1159,62 @@ class ContactCenter:
         if want not in SETTABLE_AGENT_STATES:
             raise ValueError(f"{want.name} is set by the center as calls come and go, not settable; settable: "
                              + ", ".join(s.name for s in SETTABLE_AGENT_STATES))
+        try:
+            self._change_by_supervisor(out, agent, want, reason, now)
+        except Refused as r:
+            raise ValueError(r.failure.text) from None
+        return out
+
+    def _change_by_supervisor(self, out: list[Delivery], agent: Agent, want: AgentState, reason: int,
+                              now: float) -> None:
+        """A supervisor's or the administration's change of the agent's state to ``want`` (one of
+        :data:`SETTABLE_AGENT_STATES`): :meth:`set_agent_state`, and a supervisor's desktop's SET_AGENT_STATE_REQ for
+        an agent of its team. Refused (:class:`Refused`, nothing changed) as the agent's own request would be, with
+        its statuses: not logged on E_CTI_AGENT_NOT_LOGGED_ON, a LOGOUT with a call on the phone
+        CF_INVALID_OBJECT_STATE / CCX_AGENT_DEVICE_BUSY, a change the table refuses CF_INVALID_OBJECT_STATE /
+        CCX_DEFAULT_ERROR_CODE, READY on a call :meth:`_ready_refused`'s."""
         if want is AS.AGENT_STATE_LOGOUT and not agent.logged_in:
             # as the agent's own second LOGOUT is refused (E_CTI_AGENT_NOT_LOGGED_ON): it re-sent the LOGOUT event
-            raise ValueError(f"agent {agent.id} is already logged out (LOGOUT)")
+            raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON, f"agent {agent.id} is already logged out (LOGOUT)"))
         if want not in (AS.AGENT_STATE_LOGIN, AS.AGENT_STATE_LOGOUT) and not agent.logged_in:
             # as the agent's own request is refused (E_CTI_AGENT_NOT_LOGGED_ON): READY or WORK set for a logged-out
             # agent made it so without a login, its desktop and the bridges told of a state no login preceded
-            raise ValueError(f"agent {agent.id} is logged out: {_short_state(want)} is set for a logged-in agent "
-                             "(LOGIN first)")
+            raise Refused(failure_conf(S.E_CTI_AGENT_NOT_LOGGED_ON,
+                                       f"agent {agent.id} is logged out: {_short_state(want)} is set for a "
+                                       "logged-in agent (LOGIN first)"))
         if want is AS.AGENT_STATE_LOGIN:
             if agent.logged_in:  # as the agent's own LOGIN is refused (it moved the agent to NOT_READY)
-                raise ValueError(f"agent {agent.id} is already logged in ({_short_state(agent.state)})")
+                raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_INVALID,
+                                              f"agent {agent.id} is already logged in ({_short_state(agent.state)})"))
             want = AS.AGENT_STATE_NOT_READY
             reason = reason or int(ReasonCode.AGT_LOGON)
         if want is _READY:  # the rule of the agent's own request (a supervisor's goes to the same server)
             refusal = self._ready_refused(agent)
             if refusal is not None:
-                raise ValueError(refusal.text)
+                raise Refused(refusal)
         if (agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING
                 or want is _READY and self._ready_after_own_call(agent)):
             self._set_pending(out, agent, want, reason, now)
-            return out
+            return
         if want is AS.AGENT_STATE_LOGOUT and any(leg.state is not LCS.LCS_ALERTING or not call.acd
                                                  for call, leg in self.agent_call_legs(agent.id)):
             # (an ACD call ringing at a RESERVED agent is withdrawn, back to its queue; any other call — one of its
             # own held beside it, a consultation ringing — stays on the phone: no LOGOUT with it, as the agent's own
             # LOGOUT is refused)
-            raise ValueError(f"agent {agent.id} has a call; it cannot be logged out now")
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"agent {agent.id} has a call; it cannot be logged out now"))
         allowed = SUPERVISOR_ENTER_FROM.get(want)
         if allowed is not None and agent.state not in allowed and agent.logged_in:
             # the agent's own transition table (CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE on the wire): WORK ->
             # WORK_READY, WORK -> WORK were taken from a supervisor though the agent's own request is refused
-            raise ValueError(f"agent {agent.id} cannot go from {_short_state(agent.state)} to {_short_state(want)}; "
-                             f"{_short_state(want)} is set from "
-                             + ", ".join(sorted(_short_state(s) for s in allowed)))
+            raise Refused(control_failure(
+                CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                f"agent {agent.id} cannot go from {_short_state(agent.state)} to {_short_state(want)}; "
+                f"{_short_state(want)} is set from " + ", ".join(sorted(_short_state(s) for s in allowed))))
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._set_state(out, agent, want, reason, now)
         if requeued:
             self._route_queued(out, now)
-        return out
 
     def _set_state(self, out: list[Delivery], agent: Agent, state: AgentState, reason: int, now: float,
                    csq_id: int = NONE_ID) -> None:
@@ -1238,7 +1322,9 @@ class ContactCenter:
         return ev
 
     def _query_agent_state_req(self, out: list[Delivery], sid: int, req: M.QueryAgentStateReq, now: float) -> None:
-        agent = self._requester_agent(sid, req)
+        # a supervisor's desktop may ask for the agents of its team (:meth:`_team_member`), any other agent-mode
+        # session for its own agent
+        agent = self._team_member(sid, req) or self._requester_agent(sid, req)
         state = int(agent.state)
         # an agent busy with a CSQ's call (reserved for it, talking, in its wrap-up) is BUSY_OTHER in its other
         # CSQs: CSQState 7, which UCCX sends only here (reference §6.4)
@@ -2752,10 +2838,7 @@ class ContactCenter:
         if action not in _SUPERVISORY_ACTIONS:
             raise self._bad_supervisory_action(sid, action)
         agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
-        if agent is sup or agent.cfg.team != sup.cfg.team:
-            raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
-                                       f"agent {agent.id} (team {agent.cfg.team!r}) is not in the team of "
-                                       f"supervisor {sup.id} ({sup.cfg.team!r})"))
+        self._check_team(sup, agent)
         call = self._lookup_call(req.agent_call_id)
         if req.supervisor_call_id not in (None, NONE_ID):
             self._lookup_call(req.supervisor_call_id)

@@ -17,6 +17,7 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import CallType as CT
+from mockcti.wire.enums import CCXErrorCode as CCX
 from mockcti.wire.enums import ControlFailureCode as CF
 from mockcti.wire.enums import EventCause as EC
 from mockcti.wire.enums import LocalConnectionState as LCS
@@ -418,3 +419,109 @@ def test_an_unsimulated_supervisory_action_is_refused_in_the_profiles_terms(prof
         MT.FAILURE_CONF, 20, S.E_CTI_INVALID_SUPERVISORY_ACTION,
         "SupervisoryAction 7 is not defined; ICM defines 0 CLEAR, 1 MONITOR, 2 WHISPER, 3 BARGE_IN, 4 INTERCEPT")
     assert sorted(w.c.calls[cid].legs) == ["0611", "3003"]  # nothing done
+
+
+def set_state(w: World, state: AS, *, sid: int = SUP, invoke_id: int = 30, reason: int = 0, **kw):
+    fields = {"agent_id": "1003", "agent_instrument": "3003", **kw}
+    return w.req(sid, M.SetAgentStateReq(invoke_id=invoke_id, agent_state=state, event_reason_code=reason, **fields))
+
+
+def test_a_supervisors_desktop_sets_the_state_of_an_agent_of_its_team():
+    """The supervisor's desktop (1004, granted CTI_SERVICE_SUPERVISOR) sends SET_AGENT_STATE_REQ naming agent 1003
+    of its team: NOT_READY with a reason code, READY, LOGOUT, as a Finesse supervisor does. Each time the
+    supervisor gets SET_AGENT_STATE_CONF (its InvokeID), and the agent's desktop and the bridge the AGENT_STATE_EVENT
+    of the new state; the supervisor's own state does not change. Its desktop may ask for the agent's state
+    (QUERY_AGENT_STATE_REQ), and name the agent by its phone alone. (It was refused E_CTI_INVALID_AGENT_DATA "AgentID
+    '1003' is not this session's agent '1004'", the agent left as it was.)"""
+    w = world()
+    out = set_state(w, AS.AGENT_STATE_NOT_READY, reason=12)
+    assert seq(out, SUP) == ["SET_AGENT_STATE_CONF"] and only(out, SUP, MT.SET_AGENT_STATE_CONF)[0].invoke_id == 30
+    for sid in (AGENT, BRIDGE):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_id, ev.agent_state, ev.event_reason_code, ev.agent_instrument) == (
+            "1003", AS.AGENT_STATE_NOT_READY, 12, "3003")
+    assert w.c.agents["1004"].state is AS.AGENT_STATE_NOT_READY and w.c.agents["1004"].reason == ReasonCode.AGT_LOGON
+    [conf] = only(w.req(SUP, M.QueryAgentStateReq(invoke_id=31, agent_id="1003")), SUP, MT.QUERY_AGENT_STATE_CONF)
+    assert (conf.invoke_id, conf.agent_id, conf.agent_state) == (31, "1003", AS.AGENT_STATE_NOT_READY)
+
+    out = set_state(w, AS.AGENT_STATE_READY, agent_id=None)  # AgentInstrument 3003 alone names the agent
+    assert seq(out, SUP) == ["SET_AGENT_STATE_CONF"]
+    assert [e.agent_state for e in only(out, AGENT, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY]
+    out = set_state(w, AS.AGENT_STATE_LOGOUT)
+    assert seq(out, SUP) == ["SET_AGENT_STATE_CONF"]
+    for sid in (AGENT, BRIDGE):
+        assert [e.agent_state for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_LOGOUT]
+    assert not w.c.agents["1003"].logged_in
+
+
+def test_a_supervisors_not_ready_while_the_agent_talks_is_the_state_after_the_call():
+    """NOT_READY from the supervisor's desktop for an agent talking on an ACD call: SET_AGENT_STATE_CONF, and the
+    agent's desktop and the bridge learn it at once (AGENT_STATE_EVENT TALKING, NextAgentState NOT_READY), as for
+    the agent's own request; the call ends, the agent is NOT_READY."""
+    w = world()
+    cid = talking(w)
+    out = set_state(w, AS.AGENT_STATE_NOT_READY, reason=7)
+    assert seq(out, SUP) == ["SET_AGENT_STATE_CONF"]
+    [ev] = only(out, AGENT, MT.AGENT_STATE_EVENT)
+    assert (ev.agent_state, ev.next_agent_state) == (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_NOT_READY)
+    out = w.req(AGENT, M.ClearConnectionReq(invoke_id=9, call_id=cid, connection_device_type=0,
+                                            connection_device_id="3003"))
+    assert [(e.agent_state, e.event_reason_code) for e in only(out, BRIDGE, MT.AGENT_STATE_EVENT)][-1] == (
+        AS.AGENT_STATE_NOT_READY, 7)
+
+
+@pytest.mark.parametrize("icm", [False, True], ids=["uccx", "icm"])
+def test_a_supervisors_desktop_is_refused_what_a_supervisor_may_not_do(icm):
+    """Each refusal is the one confirmation, nothing changes: an agent of another team (SET_AGENT_STATE_REQ and
+    QUERY_AGENT_STATE_REQ), or an unknown one, E_CTI_INVALID_AGENT_DATA; AgentID and another agent's phone
+    E_CTI_INCONSISTENT_AGENT_DATA; a state a supervisor does not set (WORK, WORK_READY, LOGIN) CF_VALUE_OUT_OF_RANGE
+    / CCX_INVALID_ARGUMENT; LOGOUT of an agent with a call CF_INVALID_OBJECT_STATE / CCX_AGENT_DEVICE_BUSY; READY
+    while it talks on an ACD call CF_INVALID_OBJECT_STATE (icm: CF_INVALID_AGENT_WORKMODE), as for its own request;
+    an agent logged out E_CTI_AGENT_NOT_LOGGED_ON; a desktop granted SUPERVISOR whose agent is no supervisor
+    E_CTI_INVALID_AGENT_DATA (icm: E_CTI_SUPERVISOR_NOT_FOUND); a desktop not granted SUPERVISOR acts for its own
+    agent only; the supervisor logged out E_CTI_AGENT_NOT_LOGGED_ON."""
+    w = world(icm=icm)
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001", ready=False)
+    m = _refusal(set_state(w, AS.AGENT_STATE_NOT_READY, agent_id="1001", agent_instrument="3001"))
+    assert (m.TYPE, m.status, m.text) == (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA,
+                                          "agent 1001 (team 'Team1') is not in the team of supervisor 1004 ('Team2')")
+    m = _refusal(set_state(w, AS.AGENT_STATE_NOT_READY, agent_id=None, agent_instrument="3001"))
+    assert m.status == S.E_CTI_INVALID_AGENT_DATA
+    m = _refusal(w.req(SUP, M.QueryAgentStateReq(invoke_id=31, agent_id="1001")))
+    assert (m.TYPE, m.status) == (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA)
+    assert _refusal(set_state(w, AS.AGENT_STATE_NOT_READY, agent_id="9999")).status == S.E_CTI_INVALID_AGENT_DATA
+    m = _refusal(set_state(w, AS.AGENT_STATE_NOT_READY, agent_instrument="3001"))
+    assert (m.status, m.text) == (S.E_CTI_INCONSISTENT_AGENT_DATA, "agent_instrument '3001' is not the phone of agent '1003'")
+    for state in (AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY, AS.AGENT_STATE_LOGIN):
+        m = _refusal(set_state(w, state, agent_password="1234"))
+        assert (m.TYPE, m.failure_code, m.ccx_error_code) == (MT.CONTROL_FAILURE_CONF, CF.CF_VALUE_OUT_OF_RANGE,
+                                                              CCX.CCX_INVALID_ARGUMENT)
+        assert m.text.endswith("a supervisor sets READY, NOT_READY, LOGOUT for an agent of its team"), m.text
+    cid = talking(w)
+    m = _refusal(set_state(w, AS.AGENT_STATE_LOGOUT))
+    assert (m.TYPE, m.failure_code, m.text) == (MT.CONTROL_FAILURE_CONF, CF.CF_INVALID_OBJECT_STATE,
+                                                "agent 1003 has a call; it cannot be logged out now")
+    m = _refusal(set_state(w, AS.AGENT_STATE_READY))
+    assert (m.TYPE, m.failure_code) == (MT.CONTROL_FAILURE_CONF,
+                                        CF.CF_INVALID_AGENT_WORKMODE if icm else CF.CF_INVALID_OBJECT_STATE)
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING and w.c.agents["1003"].pending is None
+    w.c.hang_up(w.t, cid, "0611")
+    set_state(w, AS.AGENT_STATE_LOGOUT)
+    m = _refusal(set_state(w, AS.AGENT_STATE_NOT_READY))
+    assert (m.status, m.text) == (S.E_CTI_AGENT_NOT_LOGGED_ON,
+                                  "agent 1003 is logged out: NOT_READY is set for a logged-in agent (LOGIN first)")
+    m = _refusal(set_state(w, AS.AGENT_STATE_NOT_READY, sid=1, agent_id="1002", agent_instrument="3002"), sid=1)
+    assert (m.status, m.text) == (S.E_CTI_INVALID_AGENT_DATA, "AgentID '1002' is not this session's agent '1001'")
+    w.open(agent_sub(2, "1002", services=SUP_SVC))  # granted SUPERVISOR, but 1002 is no supervisor
+    w.login_ready(2, "1002", ready=False)
+    m = _refusal(set_state(w, AS.AGENT_STATE_READY, sid=2, agent_id="1001", agent_instrument="3001"), sid=2)
+    assert (m.status, m.text) == (S.E_CTI_SUPERVISOR_NOT_FOUND if icm else S.E_CTI_INVALID_AGENT_DATA,
+                                  "agent 1002 is not a supervisor")
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
+    w.req(SUP, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGOUT))  # its own LOGOUT
+    w.req(AGENT, M.SetAgentStateReq(invoke_id=10, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                    agent_id="1003"))
+    m = _refusal(set_state(w, AS.AGENT_STATE_READY))
+    assert (m.status, m.text) == (S.E_CTI_AGENT_NOT_LOGGED_ON, "agent 1004 is not logged on")
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_NOT_READY

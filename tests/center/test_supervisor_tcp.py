@@ -268,3 +268,58 @@ async def test_an_agent_asks_its_supervisor_for_help_and_the_supervisor_barges_i
     finally:
         for client in (bridge, desk):
             await client.close()
+
+
+async def test_a_supervisor_desktop_makes_an_agent_of_its_team_not_ready_and_signs_it_out(server):
+    """Over TCP, supervisor 1004's desktop (agent mode, granted CTI_SERVICE_SUPERVISOR) sends SET_AGENT_STATE_REQ
+    naming agent 1003 of its team, as a Finesse or CAD supervisor changes a team member's state: NOT_READY with
+    reason code 12, then LOGOUT. Each time the supervisor gets SET_AGENT_STATE_CONF, and the agent's desktop and
+    the wallboard the agent's AGENT_STATE_EVENT; QUERY_AGENT_STATE_REQ for 1003 answers its state. Agent 1001, of
+    another team, is refused E_CTI_INVALID_AGENT_DATA and stays READY. (Every request naming 1003 was refused
+    E_CTI_INVALID_AGENT_DATA, "not this session's agent".)"""
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    try:
+        await _a_supervisor_changes_team_states(server, bridge, desk)
+    finally:
+        for c in (desk, bridge):
+            await c.close()
+
+
+async def _a_supervisor_changes_team_states(server, bridge, desk):
+    other = await server.connect()
+    await other.open_agent(agent_id="1001", client_id="desk-1001", heartbeat=0)
+    await other.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await other.set_agent_state(AS.AGENT_STATE_READY)
+    sup = await server.connect()
+    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
+        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
+    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    for c in (desk, bridge, other):
+        c.drain_events()
+
+    conf = await sup.request(M.SetAgentStateReq(invoke_id=41, agent_state=int(AS.AGENT_STATE_NOT_READY),
+                                                event_reason_code=12, agent_id="1003", agent_instrument="3003"))
+    assert conf == M.SetAgentStateConf(invoke_id=41)
+    for c in (desk, bridge):
+        ev = await c.next_event(MT.AGENT_STATE_EVENT, where=lambda m: m.agent_id == "1003")
+        assert (ev.agent_state, ev.event_reason_code) == (AS.AGENT_STATE_NOT_READY, 12)
+    state = await sup.request(M.QueryAgentStateReq(invoke_id=42, agent_id="1003"))
+    assert (state.agent_id, state.agent_state) == ("1003", AS.AGENT_STATE_NOT_READY)
+
+    refused = await sup.request(M.SetAgentStateReq(invoke_id=43, agent_state=int(AS.AGENT_STATE_NOT_READY),
+                                                   agent_id="1001", agent_instrument="3001"), check=False)
+    assert (refused.TYPE, refused.invoke_id, refused.status) == (MT.FAILURE_CONF, 43, S.E_CTI_INVALID_AGENT_DATA)
+    assert refused.text == "agent 1001 (team 'Team1') is not in the team of supervisor 1004 ('Team2')"
+    assert (await sup.request(M.QueryAgentStateReq(invoke_id=44, agent_id="1001"), check=False)).status == \
+        S.E_CTI_INVALID_AGENT_DATA
+    assert (await other.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"))).agent_state == \
+        AS.AGENT_STATE_READY
+
+    await sup.request(M.SetAgentStateReq(invoke_id=45, agent_state=int(AS.AGENT_STATE_LOGOUT), agent_id="1003",
+                                         agent_instrument="3003"))
+    for c in (desk, bridge):
+        ev = await c.next_event(MT.AGENT_STATE_EVENT, where=lambda m: m.agent_id == "1003")
+        assert ev.agent_state == AS.AGENT_STATE_LOGOUT
+    assert not [e for e in other.drain_events() if e.TYPE is MT.AGENT_STATE_EVENT]
