@@ -268,7 +268,9 @@ class CTIClient:
                               instrument: str | None = None, password: str | None = None, reason: int = 0,
                               **kw: Any) -> Message:
         """SET_AGENT_STATE_REQ for this session's agent (identity taken from OPEN_CONF when omitted, else from
-        the OPEN_REQ: an ICM OPEN_CONF names a logged-out agent in none of its fields).
+        the OPEN_REQ: an ICM OPEN_CONF names a logged-out agent in none of its fields), or for the agent ``agent_id``
+        names (a bridge; a supervisor's desktop for an agent of its team): its AgentInstrument is ``instrument``,
+        else empty — never this session's phone, which is not that agent's.
         ``state``: an :class:`AgentState`, its number or its name (``"READY"``, ``"AGENT_STATE_READY"``)."""
         if isinstance(state, str):
             key = state.upper() if state.upper().startswith("AGENT_STATE_") else "AGENT_STATE_" + state.upper()
@@ -280,13 +282,14 @@ class CTIClient:
             raise TypeError(f"an agent state is an AgentState, its number or its name, not {type(state).__name__} "
                             f"{state!r}")
         oc, oq = self.open_conf, self._open_req
+        own_id = (oc.agent_id if oc else None) or (oq.agent_id if oq else None) or (oq.legacy_agent_id if oq else None)
+        own_phone = (oc.agent_instrument if oc else None) or (oq.agent_instrument if oq else None)
+        # another agent (a supervisor naming a team member): this session's phone is not its phone, and the server
+        # refused the pair (E_CTI_INCONSISTENT_AGENT_DATA)
         req = SetAgentStateReq(
             invoke_id=self.next_invoke_id(), agent_state=int(state), event_reason_code=reason,
-            agent_instrument=(instrument or (oc.agent_instrument if oc else None)
-                              or (oq.agent_instrument if oq else None) or ""),
-            agent_id=(agent_id or (oc.agent_id if oc else None) or (oq.agent_id if oq else None)
-                      or (oq.legacy_agent_id if oq else None)),
-            agent_password=password, **kw)
+            agent_instrument=instrument or (own_phone if not agent_id or agent_id == own_id else None) or "",
+            agent_id=agent_id or own_id, agent_password=password, **kw)
         return await self.request(req)
 
     async def close(self, *, timeout: float = 5.0) -> None:

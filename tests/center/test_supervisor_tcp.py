@@ -276,7 +276,8 @@ async def test_a_supervisor_desktop_makes_an_agent_of_its_team_not_ready_and_sig
     reason code 12, then LOGOUT. Each time the supervisor gets SET_AGENT_STATE_CONF, and the agent's desktop and
     the wallboard the agent's AGENT_STATE_EVENT; QUERY_AGENT_STATE_REQ for 1003 answers its state. Agent 1001, of
     another team, is refused E_CTI_INVALID_AGENT_DATA and stays READY. (Every request naming 1003 was refused
-    E_CTI_INVALID_AGENT_DATA, "not this session's agent".)"""
+    E_CTI_INVALID_AGENT_DATA, "not this session's agent".) CTIClient.set_agent_state(..., agent_id="1003") from the
+    supervisor's desktop sends no AgentInstrument of its own phone."""
     from tcp_world import bridge_and_ready_desk
 
     bridge, desk = await bridge_and_ready_desk(server, "1003")
@@ -317,6 +318,12 @@ async def _a_supervisor_changes_team_states(server, bridge, desk):
     assert (await other.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"))).agent_state == \
         AS.AGENT_STATE_READY
 
+    # CTIClient.set_agent_state naming the team member: its AgentInstrument is not the supervisor's phone (the
+    # client filled in 3004, E_CTI_INCONSISTENT_AGENT_DATA)
+    await sup.set_agent_state("READY", agent_id="1003")
+    for c in (desk, bridge):
+        ev = await c.next_event(MT.AGENT_STATE_EVENT, where=lambda m: m.agent_id == "1003")
+        assert ev.agent_state == AS.AGENT_STATE_READY
     await sup.request(M.SetAgentStateReq(invoke_id=45, agent_state=int(AS.AGENT_STATE_LOGOUT), agent_id="1003",
                                          agent_instrument="3003"))
     for c in (desk, bridge):
