@@ -66,9 +66,18 @@ class Entry:
     kind: str
     session: int | None
     data: dict[str, Any] = field(default_factory=dict)
+    #: a message entry's decoded message (``in``/``out``) when a sink shows it its own way (the text trace,
+    #: ``renders_messages``); ``data["message"]``, its rendering (:func:`~mockcti.wire.render.message_to_dict`),
+    #: is there only when the journal keeps it or another sink reads it (:meth:`to_dict` renders it otherwise)
+    raw: Any = field(default=None, compare=False, repr=False)
+    #: ``raw`` is read as the ucce profile reads it (ICM's names)
+    icm: bool = field(default=False, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, "session": self.session, **self.data}
+        out = {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, "session": self.session, **self.data}
+        if self.raw is not None and "message" not in out:
+            out["message"] = message_to_dict(self.raw, icm=self.icm)
+        return out
 
     def to_json(self) -> str:
         return json_text(self.to_dict())
@@ -120,6 +129,10 @@ class Journal:
         #: read-only: what :meth:`wants_messages` returns, kept up to date by ``keep``, ``messages``
         #: and the sinks (an attribute read: the hub asks for every chunk and every delivery batch)
         self.rendering = False
+        #: read-only: a message entry carries its rendered dict (``data["message"]``): the journal keeps
+        #: messages, or a sink that wants them does not say ``renders_messages`` (it reads ``data``)
+        self.rendering_dicts = False
+        self._raw_sinks = False  # a sink renders messages itself: message entries carry ``raw``
         self._keep = keep
         self.messages = messages  # record every message in/out (False: only the rest)
         #: keep at most this many message entries in memory (the oldest go first; None: no cap);
@@ -179,6 +192,12 @@ class Journal:
         # ``wants_messages`` attribute: messages are then not rendered for it
         self.rendering = bool(self._messages and (self._keep or any(getattr(s, "wants_messages", True)
                                                                      for s in self._sinks)))
+        # a sink with a true ``renders_messages`` shows a message from the entry's ``raw`` message its own way
+        # (the text trace summarises a configuration download's records): no dict is built for it alone
+        wanting = [s for s in self._sinks if getattr(s, "wants_messages", True)] if self._messages else []
+        self.rendering_dicts = bool(self._messages and (self._keep or any(
+            not getattr(s, "renders_messages", False) for s in wanting)))
+        self._raw_sinks = any(getattr(s, "renders_messages", False) for s in wanting)
 
     @property
     def counts(self) -> Counter[str]:
@@ -193,7 +212,9 @@ class Journal:
 
     def add_sink(self, sink: Callable[[Entry], None]) -> None:
         """Every entry goes to ``sink`` as it is recorded; a sink with ``wants_messages = False``
-        gets no messages in and out, unless the journal renders them anyway (kept, or another sink)."""
+        gets no messages in and out, unless the journal renders them anyway (kept, or another sink).
+        A sink with ``renders_messages = True`` shows a message entry from its decoded message
+        (``Entry.raw``), and may get the entry without ``data["message"]`` when nothing else reads it."""
         self._sinks.append(sink)
         self._update_rendering()
 
@@ -205,8 +226,12 @@ class Journal:
     def record(self, kind: str, now: float, session: int | None = None, **data: Any) -> Entry:
         if kind not in ENTRY_KINDS:
             raise ValueError(f"unknown journal entry kind {kind!r}; known: {sorted(ENTRY_KINDS)}")
+        return self._record(kind, now, session, data, None, False)
+
+    def _record(self, kind: str, now: float, session: int | None, data: dict[str, Any], raw: Any,
+                icm: bool) -> Entry:
         self._seq += 1
-        entry = Entry(self._seq, now, kind, session, data)
+        entry = Entry(self._seq, now, kind, session, data, raw, icm)
         self._counts[kind] += 1
         if kind == "violation":
             self.violations_by_rule[data.get("rule", "?")] += 1
@@ -331,7 +356,13 @@ class Journal:
             if session in self.sessions:
                 self.sessions[session][direction] += 1
             return None
-        return self.record(direction, now, session, message=message_to_dict(message, icm=icm))
+        if direction not in _MESSAGE_KINDS:
+            raise ValueError(f"a message's direction is 'in' or 'out', not {direction!r}")
+        # rendered when the journal keeps it or a sink reads the dict; a sink that renders messages itself (the
+        # text trace) reads ``raw``: a configuration download (1,000 messages of 10 records at 5,000 agents) is
+        # then not rendered record by record for a trace line that summarises the records
+        data = {"message": message_to_dict(message, icm=icm)} if self.rendering_dicts else {}
+        return self._record(direction, now, session, data, message if self._raw_sinks or not data else None, icm)
 
     # -- reading ----------------------------------------------------------------------------
 

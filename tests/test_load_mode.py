@@ -777,14 +777,15 @@ def test_whether_messages_are_rendered_follows_keep_messages_and_sinks():
     assert quiet.counts["in"] == quiet.counts["out"] == 12
 
 
-@pytest.mark.parametrize("level, json_lines, rendered", [("warning", False, False), ("error", False, False),
-                                                          ("info", False, True), ("debug", False, True),
-                                                          ("warning", True, False), ("info", True, True)])
+@pytest.mark.parametrize("level, json_lines, rendered, dicts", [
+    ("warning", False, False, False), ("error", False, False, False), ("info", False, True, False),
+    ("debug", False, True, False), ("warning", True, False, False), ("info", True, True, True)])
 def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(monkeypatch, level, json_lines,
-                                                                                rendered):
+                                                                                rendered, dicts):
     """`mockcti serve --log-level warning` (the live load line without the per-message trace): the
     trace prints no message, so none is rendered (every one was, for nobody); violations and faults
-    still print. --json follows the level the same way."""
+    still print. --json follows the level the same way. The text trace prints messages from the
+    decoded message itself: no dict is rendered for it (``--json`` prints the dict)."""
     import io
 
     import mockcti.journal
@@ -802,7 +803,7 @@ def test_a_trace_that_prints_no_messages_does_not_make_the_journal_render_them(m
     hub = _drive(journal)
     hub.journal.record("violation", 9.0, 1, rule="PROTO-TEST", detail="a violation", explanation="")
     trace.close()  # (the trace writes on a thread of its own: all of it is out once closed)
-    assert bool(renders) is rendered and (len(renders) == 12 if rendered else True)
+    assert bool(renders) is dicts and (len(renders) == 12 if dicts else True)
     assert "PROTO-TEST" in out.getvalue()
     assert ("HEARTBEAT_CONF" in out.getvalue()) is rendered
     assert journal.counts["in"] == journal.counts["out"] == 6  # counted either way

@@ -506,3 +506,149 @@ def test_an_ipv6_address_is_written_in_brackets_with_its_port(capsys):
     out = capsys.readouterr()
     assert out.err.startswith(f"mockcti serve: cannot listen on [::1]:{port}: "), out.err
     assert "listening" not in out.out
+
+
+def _configuration_download(journal: Journal, *, agents: int = 12) -> None:
+    """A bridge (config mask) downloads the configuration of a center of ``agents`` agents through a hub."""
+    from mockcti.center import CenterConfig, ContactCenter
+    from mockcti.center.config import AgentConfig, CSQConfig
+    from mockcti.hub import Hub
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import ConfigRequestEvent, OpenReq
+
+    d14 = Dialect.uccx(14)
+    cfg = CenterConfig(agents=tuple(AgentConfig(id=str(5000 + n), extension=str(6000 + n), csqs=("Sales",))
+                                    for n in range(agents)), csqs=(CSQConfig("Sales", 1),))
+    hub = Hub(ContactCenter(cfg), journal=journal)
+    sid = hub.connect(0.0)
+    hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10 | 0x40000,
+                                    call_msg_mask=0, agent_state_mask=0, config_msg_mask=0x0F, client_id="bridge",
+                                    client_password=b""), d14), 0.0)
+    hub.receive(sid, encode(ConfigRequestEvent(configuration_mask=0x0F, customer_id=0), d14), 1.0)
+
+
+def _traced(level: str, *, report: io.StringIO | None = None, keep: bool = False) -> tuple[list[str], Journal]:
+    from mockcti.journal import JsonLinesSink
+
+    out = io.StringIO()
+    journal = Journal(keep=keep)
+    trace = Trace(out, json_lines=False, verbose=False, level=level)
+    journal.add_sink(trace)
+    if report is not None:  # as --report's journal.jsonl
+        journal.add_sink(JsonLinesSink(report))
+    _configuration_download(journal)
+    trace.close()
+    return out.getvalue().splitlines(), journal
+
+
+def test_the_trace_summarises_a_configuration_downloads_records_and_the_journal_keeps_them_whole(monkeypatch):
+    """A bridge's configuration download from a 5,000-agent center is ~1,000 CONFIG_* messages of 10 records:
+    the default trace (info) rendered every record of every one into a dict, then printed them all on one line
+    (0.2 s of a stalled server at 5,000 agents, ~80 % of the download). At info a message's records are now
+    summarised in its line, their count and ids; debug prints them whole, and journal.jsonl (--report) and a
+    kept journal have every record."""
+    import mockcti.journal
+
+    lines, _ = _traced("info")
+    agents = [line for line in lines if "-> CONFIG_AGENT_EVENT" in line]
+    assert [line.split(" -> ", 1)[1] for line in agents] == [
+        "CONFIG_AGENT_EVENT records=[10 records: login_id " + " ".join(f"'{5000 + n}'" for n in range(10)) + "]",
+        "CONFIG_AGENT_EVENT records=[2 records: login_id '5010' '5011']"]
+    assert any(line.endswith("-> CONFIG_CSQ_EVENT records=[1 record: csq_id/csq_name 1/'Sales']") for line in lines)
+    # the trace alone reads the decoded messages: no dict is rendered for it
+    renders: list = []
+    real = mockcti.journal.message_to_dict
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m, **kw: renders.append(m) or real(m, **kw))
+    assert _traced("info")[0] == lines and renders == []
+
+    debug, _ = _traced("debug")
+    [first] = [line for line in debug if "-> CONFIG_AGENT_EVENT" in line][:1]
+    assert "'login_id': '5000'" in first and "'last_name': 'Agent 5000'" in first and "'login_id': '5009'" in first
+
+    report = io.StringIO()
+    with_report, kept = _traced("info", report=report, keep=True)
+    assert with_report == lines  # the same trace, whoever else reads the journal
+    jsonl = [json.loads(line) for line in report.getvalue().splitlines()]
+    records = [r for e in jsonl if e["kind"] == "out" and e["message"]["type"] == "CONFIG_AGENT_EVENT"
+               for r in e["message"]["fields"]["records"]]
+    assert [(r["login_id"], r["last_name"], r["extension"]) for r in records] == [
+        (str(5000 + n), f"Agent {5000 + n}", str(6000 + n)) for n in range(12)]
+    kept_records = [r for m in kept.messages_of(1, "out") if m["type"] == "CONFIG_AGENT_EVENT"
+                    for r in m["fields"]["records"]]
+    assert kept_records == records
+
+
+def test_a_trace_entry_recorded_without_its_dict_still_gives_the_whole_message_as_json():
+    """The text trace alone makes the journal build no dict of a message; an entry's JSON (to_json, as
+    journal.jsonl writes it) still has the whole message, rendered when asked."""
+    seen: list = []
+    journal = Journal(keep=False)
+    trace = Trace(io.StringIO(), json_lines=False, verbose=False, level="info")
+    journal.add_sink(trace)
+    journal.add_sink(_RendersItself(seen))  # (a plain sink reads data["message"]: the journal would render it)
+    _configuration_download(journal)
+    trace.close()
+    [entry] = [e for e in seen if e.kind == "out" and e.raw.TYPE.name == "CONFIG_AGENT_EVENT"][:1]
+    assert "message" not in entry.data
+    message = json.loads(entry.to_json())["message"]
+    assert message["type"] == "CONFIG_AGENT_EVENT" and len(message["fields"]["records"]) == 10
+    assert message["fields"]["records"][3]["login_id"] == "5003"
+
+
+class _RendersItself:
+    renders_messages = True
+
+    def __init__(self, seen: list) -> None:
+        self.seen = seen
+
+    def __call__(self, entry) -> None:
+        self.seen.append(entry)
+
+
+def test_records_summary_names_the_first_ten_and_counts_the_rest():
+    from mockcti.wire.messages import TeamMember
+    from mockcti.wire.render import records_summary
+
+    members = tuple(TeamMember(agent_id=str(1000 + n), agent_flags=0) for n in range(13))
+    assert records_summary(members) == ("[13 records: agent_id " + " ".join(f"'{1000 + n}'" for n in range(10))
+                                        + " … +3]")
+    assert records_summary(()) == "[0 records]"
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_a_message_traced_from_its_decoded_form_reads_as_from_its_rendering(level):
+    """The text trace now prints a message from the decoded message rather than from the journal's dict:
+    every line reads as it did (values by name, texts quoted, bytes as hex, groups as their records), but
+    a ``records`` group at info, which is summarised."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from mockcti.journal import Entry
+    from mockcti.testing.strategies import from_message_type
+    from mockcti.wire import SPECS, Dialect
+    from mockcti.wire.render import message_to_dict
+
+    pairs: list = []
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def draw(data):
+        mt = data.draw(st.sampled_from(sorted(SPECS, key=int)))
+        msg = data.draw(from_message_type(mt, dialect=Dialect.uccx(18)))
+        icm = data.draw(st.booleans())
+        if level == "info" and getattr(msg, "records", ()):
+            return
+        pairs.append((Entry(1, 1.0, "out", 1, {}, msg, icm),
+                      Entry(1, 1.0, "out", 1, {"message": message_to_dict(msg, icm=icm)})))
+
+    draw()
+    out = io.StringIO()
+    trace = Trace(out, json_lines=False, verbose=False, level=level, max_lines=2 * len(pairs) + 1)
+    for raw, rendered in pairs:
+        trace(raw)
+        trace(rendered)
+    trace.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 * len(pairs) and pairs
+    for k in range(0, len(lines), 2):
+        assert lines[k] == lines[k + 1]

@@ -137,6 +137,11 @@ class Trace:
         self.level = level
         #: read by the journal: at warning and error no message is printed (text or JSON), so none is rendered
         self.wants_messages = level not in ("warning", "error")
+        #: read by the journal: the text trace shows a message from the decoded message (``Entry.raw``), no
+        #: dict is rendered for it; at info a ``records`` group (a configuration download's CONFIG_* messages)
+        #: is summarised, its count and first ids, at debug (or --verbose) printed in full
+        self.renders_messages = not json_lines
+        self._all_fields = verbose or level == "debug"
         #: entry kinds this level leaves out: warning the messages and connections, error all but what
         #: fails a run (violations, faults)
         self._hidden = frozenset() if self.wants_messages else frozenset(_LOW_KINDS[level])
@@ -214,12 +219,20 @@ class Trace:
             return
         d = entry.data
         if entry.kind in ("in", "out"):
-            m = d["message"]
-            names = m.get("names", {})
-            fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
-                              if self.verbose or self.level == "debug" or not _is_default(k, v))
+            full = self._all_fields
             arrow = "<-" if entry.kind == "in" else "->"
-            line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {m['type']} {fields}"
+            if entry.raw is not None:
+                msg = entry.raw
+                fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=entry.icm, records=full)
+                                  if full or not _is_default(k, v))
+                name = msg.TYPE.name
+            else:  # an entry recorded with its rendered message only
+                m = d["message"]
+                names = m.get("names", {})
+                fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
+                                  if full or not _is_default(k, v))
+                name = m["type"]
+            line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {name} {fields}"
         elif entry.kind == "violation":
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
         elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
@@ -231,6 +244,12 @@ class Trace:
         else:
             line = f"{entry.t:9.3f} {entry.kind} {d}"
         self._emit(line + "\n")
+
+
+def trace_fields(msg, *, icm: bool, records: bool) -> list[tuple[str, str]]:
+    from mockcti.wire.render import trace_fields as fields  # (imported when a message is traced: --help stays fast)
+
+    return fields(msg, icm=icm, records=records)
 
 
 def _call_traffic() -> frozenset[str]:

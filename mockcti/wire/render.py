@@ -19,7 +19,8 @@ from typing import Any
 from . import enums as E
 from .spec import Message
 
-__all__ = ["message_to_dict", "format_message", "field_enum", "field_label", "value_name", "value_name_of"]
+__all__ = ["message_to_dict", "format_message", "trace_fields", "records_summary", "field_enum", "field_label",
+           "value_name", "value_name_of"]
 
 # field attribute -> the enumeration its values come from (reference §6). Message-specific
 # meanings of ``status`` are handled in field_enum().
@@ -121,17 +122,37 @@ def _ctierr_name(value: int) -> str | None:
     return None if entry.unknown else entry.name
 
 
+#: a dataclass (a message, a group's record) -> the names of its fields, read once per class
+#: (``dataclasses.fields`` and ``is_dataclass`` per record were most of the cost of rendering a configuration
+#: download's records)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
+    t = type(value)
+    if t is str or t is int or value is None:
+        return value
+    if t is bytes:
         return value.hex()
-    if isinstance(value, tuple):
+    if t is tuple:
         return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None and getattr(value, f.name) != ()}
-    if isinstance(value, (IntEnum, IntFlag)):
-        return int(value)
-    return value
+    names = _FIELD_NAMES.get(t)
+    if names is None:
+        if isinstance(value, (IntEnum, IntFlag)):
+            return int(value)
+        if isinstance(value, bytes):
+            return value.hex()
+        if isinstance(value, tuple):
+            return [_plain(v) for v in value]
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        names = _FIELD_NAMES[t] = tuple(f.name for f in dataclasses.fields(value))
+    out = {}
+    for name in names:
+        v = getattr(value, name)
+        if v is not None and v != ():
+            out[name] = _plain(v)
+    return out
 
 
 def message_to_dict(msg: Message, *, names: bool = True, icm: bool = False) -> dict[str, Any]:
@@ -191,3 +212,65 @@ def format_message(msg: Message, *, reserved: bool = False, icm: bool = False) -
         name = value_name_of(msg.TYPE, f.name, v, icm=icm) if isinstance(v, int) else None
         parts.append(f"{field_label(msg.TYPE, f.name, icm=icm)}={_fmt(v) if name is None else name}")
     return " ".join(parts)
+
+
+#: the fields that identify a record of a group, shown by :func:`records_summary` (a record class not named
+#: here is counted only)
+_RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "AgentRecord": ("login_id",), "CSQRecord": ("csq_id", "csq_name"),
+    "ApplicationRecord": ("application_id", "application_name"), "DeviceRecord": ("device_field0", "device_field4"),
+    "TerminalRecord": ("terminal_device_name",), "TeamMember": ("agent_id",),
+}
+#: the records a summary names by their ids, at most
+SUMMARY_IDS = 10
+
+
+def records_summary(records: tuple[Any, ...]) -> str:
+    """A group of records in a few words, for a trace line: how many, and the ids of the first
+    :data:`SUMMARY_IDS` (``[10 records: login_id '1001' '1002' … ]``; ``csq_id/csq_name 1/'Sales'``
+    where a record has an id and a name)."""
+    n = len(records)
+    head = f"{n} record{'' if n == 1 else 's'}"
+    if not n:
+        return f"[{head}]"
+    keys = _RECORD_KEYS.get(type(records[0]).__name__)
+    if not keys:
+        return f"[{head}]"
+    first = records[:SUMMARY_IDS]
+    if len(keys) == 1:
+        k = keys[0]
+        ids = [_fmt(getattr(r, k, None)) for r in first]
+    else:
+        ids = ["/".join([_fmt(getattr(r, k, None)) for k in keys]) for r in first]
+    more = f" … +{n - SUMMARY_IDS}" if n > SUMMARY_IDS else ""
+    return f"[{head}: {'/'.join(keys)} {' '.join(ids)}{more}]"
+
+
+def trace_fields(msg: Message, *, icm: bool = False, records: bool = True) -> list[tuple[str, str]]:
+    """A message's fields as ``mockcti serve``'s trace shows them, as (label, text) pairs: what
+    :func:`message_to_dict` gives, each value by its name where it has one (``AGENT_STATE_READY``), a
+    text quoted, bytes as quoted hex, a group as the list of its records' dicts — without building
+    the dict. ``records=False``: a ``records`` group (the CONFIG_* messages of a configuration
+    download, TEAM_CONFIG_EVENT's members) is summarised by :func:`records_summary` instead."""
+    t = msg.TYPE
+    out = []
+    cls = type(msg)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(msg))  # type: ignore[arg-type]
+    for name in names:
+        v = getattr(msg, name)
+        if v is None or v == ():
+            continue
+        label = field_label(t, name, icm=icm)
+        if isinstance(v, int):
+            named = value_name_of(t, name, v, icm=icm)
+            if named is not None:
+                out.append((label, named))
+                continue
+        if not records and name == "records" and type(v) is tuple:
+            out.append((label, records_summary(v)))
+            continue
+        p = _plain(v)
+        out.append((label, repr(p) if isinstance(p, str) else str(p)))
+    return out
