@@ -652,3 +652,30 @@ def test_a_message_traced_from_its_decoded_form_reads_as_from_its_rendering(leve
     assert len(lines) == 2 * len(pairs) and pairs
     for k in range(0, len(lines), 2):
         assert lines[k] == lines[k + 1]
+
+
+def test_the_trace_leaves_out_reserved_fields_that_carry_the_value_uccx_sends():
+    """README: `--verbose` (or --log-level debug) also shows reserved fields; the info trace showed a
+    MAKE_CALL_REQ's eight reserved fields (call_placement_type=0 … skill_group_number=4294967295),
+    OPEN_CONF's pg_status and icm_central_controller_time, CONFIG_REQUEST_EVENT's reserved_v11 on every
+    line, as `mockcti decode` does not. A reserved field is left out when it carries UCCX's value, shown
+    when a client sends another (what a user debugging a client needs to see)."""
+    from mockcti.wire.messages import MakeCallReq
+
+    def traced(level: str, *messages) -> list[str]:
+        out = io.StringIO()
+        journal = Journal(keep=False)
+        trace = Trace(out, json_lines=False, verbose=False, level=level)
+        journal.add_sink(trace)
+        for m in messages:
+            journal.message("in", 1.0, 1, m)
+        trace.close()
+        return [line.split(" <- ", 1)[1] for line in out.getvalue().splitlines()]
+
+    plain = MakeCallReq(invoke_id=3, agent_instrument="3001", dialed_number="5551234")
+    odd = MakeCallReq(invoke_id=4, agent_instrument="3001", dialed_number="5551234", priority=1, alert_rings=3)
+    assert traced("info", plain, odd) == [
+        "MAKE_CALL_REQ invoke_id=3 agent_instrument='3001' dialed_number='5551234'",
+        "MAKE_CALL_REQ invoke_id=4 alert_rings=3 priority=1 agent_instrument='3001' dialed_number='5551234'"]
+    [debug] = traced("debug", plain)
+    assert "call_placement_type=0" in debug and "skill_group_number=4294967295" in debug and "peripheral_id=1" in debug

@@ -223,14 +223,15 @@ class Trace:
             arrow = "<-" if entry.kind == "in" else "->"
             if entry.raw is not None:
                 msg = entry.raw
-                fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=entry.icm, records=full)
+                fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=entry.icm, records=full, reserved=full)
                                   if full or not _is_default(k, v))
                 name = msg.TYPE.name
             else:  # an entry recorded with its rendered message only
                 m = d["message"]
                 names = m.get("names", {})
+                defaults = {} if full else _reserved_defaults(m["type"])
                 fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
-                                  if full or not _is_default(k, v))
+                                  if full or not (_is_default(k, v) or (k in defaults and v == defaults[k])))
                 name = m["type"]
             line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {name} {fields}"
         elif entry.kind == "violation":
@@ -246,10 +247,20 @@ class Trace:
         self._emit(line + "\n")
 
 
-def trace_fields(msg, *, icm: bool, records: bool) -> list[tuple[str, str]]:
+def trace_fields(msg, *, icm: bool, records: bool, reserved: bool) -> list[tuple[str, str]]:
     from mockcti.wire.render import trace_fields as fields  # (imported when a message is traced: --help stays fast)
 
-    return fields(msg, icm=icm, records=records)
+    return fields(msg, icm=icm, records=records, reserved=reserved)
+
+
+def _reserved_defaults(type_name: str) -> dict:
+    """The reserved fields of the message type named ``type_name`` and the value UCCX sends in each (none for
+    a name that is no message type)."""
+    from mockcti.wire.enums import MessageType
+    from mockcti.wire.render import reserved_defaults
+
+    mt = MessageType.__members__.get(type_name)
+    return {} if mt is None else reserved_defaults(mt)
 
 
 def _call_traffic() -> frozenset[str]:

@@ -200,14 +200,13 @@ def format_message(msg: Message, *, reserved: bool = False, icm: bool = False) -
     Reserved fields that carry the value UCCX sends are left out unless ``reserved`` is true; ``icm``
     names values as the ucce profile reads them (:func:`message_to_dict`).
     """
-    spec = msg.SPEC
-    defaults = {f.attr: f.default for f in spec.fixed if f.reserved}
+    defaults = {} if reserved else reserved_defaults(msg.TYPE)
     parts = [msg.TYPE.name]
     for f in dataclasses.fields(msg):
         v = getattr(msg, f.name)
         if v is None or v == ():
             continue
-        if not reserved and f.name in defaults and v == defaults[f.name]:
+        if f.name in defaults and _plain(v) == defaults[f.name]:
             continue
         name = value_name_of(msg.TYPE, f.name, v, icm=icm) if isinstance(v, int) else None
         parts.append(f"{field_label(msg.TYPE, f.name, icm=icm)}={_fmt(v) if name is None else name}")
@@ -246,14 +245,33 @@ def records_summary(records: tuple[Any, ...]) -> str:
     return f"[{head}: {'/'.join(keys)} {' '.join(ids)}{more}]"
 
 
-def trace_fields(msg: Message, *, icm: bool = False, records: bool = True) -> list[tuple[str, str]]:
+def reserved_defaults(message_type: E.MessageType) -> dict[str, Any]:
+    """A message type's reserved fixed fields and the value UCCX sends in each, as :func:`message_to_dict`
+    shows it (bytes as hex): what :func:`format_message` and the trace leave out unless asked."""
+    out = _RESERVED_DEFAULTS.get(message_type)
+    if out is None:
+        from .spec import SPECS
+
+        spec = SPECS.get(message_type)
+        out = {} if spec is None else {f.attr: _plain(f.default) for f in spec.fixed if f.reserved}
+        _RESERVED_DEFAULTS[message_type] = out
+    return out
+
+
+_RESERVED_DEFAULTS: dict[E.MessageType, dict[str, Any]] = {}
+
+
+def trace_fields(msg: Message, *, icm: bool = False, records: bool = True,
+                 reserved: bool = True) -> list[tuple[str, str]]:
     """A message's fields as ``mockcti serve``'s trace shows them, as (label, text) pairs: what
     :func:`message_to_dict` gives, each value by its name where it has one (``AGENT_STATE_READY``), a
     text quoted, bytes as quoted hex, a group as the list of its records' dicts — without building
     the dict. ``records=False``: a ``records`` group (the CONFIG_* messages of a configuration
-    download, TEAM_CONFIG_EVENT's members) is summarised by :func:`records_summary` instead."""
+    download, TEAM_CONFIG_EVENT's members) is summarised by :func:`records_summary` instead.
+    ``reserved=False``: a reserved field that carries the value UCCX sends is left out (:func:`format_message`)."""
     t = msg.TYPE
     out = []
+    defaults = {} if reserved else reserved_defaults(t)
     cls = type(msg)
     names = _FIELD_NAMES.get(cls)
     if names is None:
@@ -261,6 +279,8 @@ def trace_fields(msg: Message, *, icm: bool = False, records: bool = True) -> li
     for name in names:
         v = getattr(msg, name)
         if v is None or v == ():
+            continue
+        if defaults and name in defaults and _plain(v) == defaults[name]:
             continue
         label = field_label(t, name, icm=icm)
         if isinstance(v, int):
