@@ -150,7 +150,12 @@ def _plain(value: Any) -> Any:
     out = {}
     for name in names:
         v = getattr(value, name)
-        if v is not None and v != ():
+        if v is None:
+            continue
+        tv = type(v)
+        if tv is str or tv is int:  # (most of a record: no call)
+            out[name] = v
+        elif v != ():
             out[name] = _plain(v)
     return out
 
