@@ -657,24 +657,7 @@ def test_the_command_to_repeat_a_fuzz_run_serves_the_same_numbering():
 def _dies_late(poison: str, delay: float):
     """An agent desktop that heartbeats and raises ``delay`` seconds after it receives a ``poison`` event (a
     crash that comes after a short window: the client process lives on into the next case)."""
-    from mockcti.client import CTIClient
-
-    async def run(host, port, stop):
-        cti = await CTIClient.connect(host, port, version=18, timeout=5)
-        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, timeout=5)
-        doom = None
-        for _ in range(5000):  # bounded: 100 s at most
-            if stop.is_set() or cti.closed.is_set():
-                break
-            if doom is not None and time.monotonic() >= doom:
-                raise RuntimeError(f"bug: died {delay} s after {poison}")
-            with __import__("contextlib").suppress(asyncio.TimeoutError):
-                ev = await cti.next_event(timeout=0.02)
-                if doom is None and ev.TYPE.name == poison:
-                    doom = time.monotonic() + delay
-        await cti.close(timeout=2)
-
-    return run
+    return _dies_after_nth(poison, 1, delay, why=f"bug: died {delay} s after {poison}")
 
 
 def _one_item_case(flow: str, wanted) -> FuzzCase:
@@ -901,9 +884,9 @@ def test_a_late_failure_caused_more_than_three_cases_back_is_attributed_to_its_c
         assert culprit.outcome.failure == "the client raised RuntimeError: bug: died 1.2 s after CALL_TRANSFERRED_EVENT"
 
 
-def _dies_after_nth(name: str, n: int, delay: float):
+def _dies_after_nth(name: str, n: int, delay: float, why: str | None = None):
     """An agent desktop that raises ``delay`` seconds after the ``n``-th ``name`` event it receives (across cases):
-    a failure no single case causes, only several in a row."""
+    a failure no single case causes, only several in a row. ``why``: what it raises (else it names the event)."""
     from mockcti.client import CTIClient
 
     async def run(host, port, stop):
@@ -914,7 +897,7 @@ def _dies_after_nth(name: str, n: int, delay: float):
             if stop.is_set() or cti.closed.is_set():
                 break
             if doom is not None and time.monotonic() >= doom:
-                raise RuntimeError(f"bug: died {delay} s after the {n}th {name}")
+                raise RuntimeError(why or f"bug: died {delay} s after the {n}th {name}")
             with __import__("contextlib").suppress(asyncio.TimeoutError):
                 ev = await cti.next_event(timeout=0.02)
                 if ev.TYPE.name == name:
