@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, type_name
 from mockcti.wire.enums import AgentState
@@ -399,11 +399,16 @@ class CenterConfig:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, file: str | None = None, base: str = "",
-                     lines: Any = None) -> "CenterConfig":
+                     lines: Any = None, where: Callable[[tuple[Any, ...]], str] | None = None) -> "CenterConfig":
         """Build and check a configuration; ``base`` prefixes key paths (e.g. ``center``). Data read
         by :mod:`mockcti.located` (``lines``: the document ``base`` is in, if not ``data`` itself)
-        gives each error its line."""
-        return _Builder(file, base, data if lines is None else lines, lines is not None).center(data)
+        gives each error its line. ``where``: how a message names another place of the description
+        from its full key path (default: the key path, with its line when read from ``file``) — a scenario,
+        whose center may come from several files, names the file and line of each."""
+        builder = _Builder(file, base, data if lines is None else lines, lines is not None)
+        if where is not None:
+            builder.where = lambda path: where((*builder.base, *path))  # type: ignore[method-assign]
+        return builder.center(data)
 
 
 def _unknown_agent(agent: str, ids: list[str]) -> str:
@@ -453,12 +458,15 @@ def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str
                 errors.append((("csqs", i, key), f"duplicate {what} {v!r}" if key == "name" else f"duplicate {what} {v}"))
     names = list(dict.fromkeys(c.name for c in config.csqs))
     states = list(AGENT_STATE_NAMES)
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[str, int] = {}
+    clashes: dict[int, list[tuple[tuple[Any, ...], str]]] = {}  # (each agent's mistakes in its keys' order)
+    for path, msg in phone_clash_errors([(i, {"id": a.id, "extension": a.extension, "instrument": a.instrument})
+                                         for i, a in enumerate(config.agents)], fmt_path):
+        clashes.setdefault(path[1], []).append((path, msg))
     for i, a in enumerate(config.agents):
-        for key in ("id", "extension"):
-            val = getattr(a, key)
-            if seen.setdefault((key, val), i) != i:
-                errors.append((("agents", i, key), f"duplicate {key} {val!r}"))
+        if seen.setdefault(a.id, i) != i:
+            errors.append((("agents", i, "id"), f"duplicate id {a.id!r}"))
+        errors += clashes.get(i, [])
         for j, n in enumerate(a.csqs):
             if n not in names:
                 errors.append((("agents", i, "csqs", j), _unknown_csq(n, names)))
@@ -468,6 +476,34 @@ def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str
     if config.after_call_state not in AGENT_STATE_NAMES.values():
         name = getattr(config.after_call_state, "name", str(config.after_call_state)).removeprefix("AGENT_STATE_")
         errors.append((("after_call_state",), f"unknown agent state {name!r}; {_allowed(name, states)}"))
+    return errors
+
+
+def phone_clash_errors(phones: Sequence[tuple[int, Mapping[str, str]]],
+                       where: Callable[[tuple[Any, ...]], str]) -> list[tuple[tuple[Any, ...], str]]:
+    """(key path, message) of each agent phone another agent already has: ``phones`` holds (index, the agent's
+    ``id``, ``extension`` and ``instrument`` that could be read) in order, ``where`` names the key path of the first
+    owner (with its line, for a file). UCCX ties a phone's ICD extension to one agent (an agent logging in on an
+    extension another agent has is AGT_EXTENSION_CONFLICT, reference §6.19): two agents on one extension or
+    instrument — either's extension the other's instrument too — made the phone the last one's, its calls ringing
+    that desktop for both and a request naming the phone acting on the wrong agent. An agent's instrument that is
+    its own extension is one phone. The one check of a center file and of a CenterConfig built in Python."""
+    owner: dict[str, tuple[int, str, str]] = {}
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    for i, known in phones:
+        mine: set[str] = set()
+        for key in ("extension", "instrument"):
+            dev = known.get(key)
+            if not dev or dev in mine:
+                continue
+            mine.add(dev)
+            first = owner.setdefault(dev, (i, key, known.get("id", "?")))
+            if first[0] != i:
+                j, other_key, other_id = first
+                who = f" of agent {known['id']}" if "id" in known else ""
+                errors.append((("agents", i, key),
+                               f"duplicate {key} {dev!r}{who}: it is the {other_key} of agent {other_id} "
+                               f"({where(('agents', j, other_key))}); UCCX ties a phone extension to one agent"))
     return errors
 
 
@@ -632,6 +668,13 @@ class _Builder:
         exc.reference = reference
         return exc
 
+    def where(self, path: tuple[Any, ...]) -> str:
+        """The key path of ``path`` (below ``base``) and, for data read from a file, its line: how a message
+        names another place of the description (``agents[0].extension, line 5``)."""
+        full = (*self.base, *path)
+        _, line = locate(self.root, full if self.root_has_base else path, self.file or "")
+        return fmt_path(full) + (f", line {line}" if self.file and line is not None else "")
+
     def mapping(self, v: Any, path: tuple[Any, ...], keys: tuple[str, ...]) -> Mapping[str, Any]:
         """``v`` when it is a mapping (else the error: what is in it is not checked); each unknown key
         is recorded, the known ones are checked."""
@@ -795,14 +838,12 @@ class _Builder:
             phone_at[i] = {k: fields[k] for k in ("id", "extension", "instrument") if fields[k] not in (_BAD, None)}
             if _BAD not in fields.values():
                 agent_at[i] = AgentConfig(**fields)
-        seen: dict[str, str] = {}
+        seen: dict[str, int] = {}
         for i, known in phone_at.items():
-            for key, val in (("id", "a" + known.get("id", "")), ("extension", "d" + known.get("extension", ""))):
-                if len(val) == 1:
-                    continue
-                if val in seen:
-                    self.errors.append(self.err(("agents", i, key), f"duplicate {key} {val[1:]!r}"))
-                seen[val] = key
+            if "id" in known and seen.setdefault(known["id"], i) != i:
+                self.errors.append(self.err(("agents", i, "id"), f"duplicate id {known['id']!r}"))
+        for path, msg in phone_clash_errors(list(phone_at.items()), self.where):
+            self.errors.append(self.err(path, msg))
         agents = list(agent_at.values())
         ids = list(dict.fromkeys(k["id"] for k in phone_at.values() if "id" in k))
         calls = []

@@ -1571,8 +1571,14 @@ def _center_checks(ctx: _Ctx, plain: Any) -> None:
         from mockcti.center.config import CenterConfig, CenterConfigError
     except ImportError:
         return
+    def where(path: tuple[Any, ...]) -> str:  # (another agent a message names: its key path, file and line)
+        f, line, key_path = ctx.where(path, doc)
+        if line is None:
+            return key_path
+        return f"{key_path}, " + (f"line {line}" if f == ctx.file else f"{f}:{line}")
+
     try:
-        CenterConfig.from_mapping(plain, base="center")
+        CenterConfig.from_mapping(plain, base="center", where=where)
     except CenterConfigError as exc:
         for e in exc.errors:  # every mistake the center's checks found
             parts = e.path or ("center",)

@@ -194,7 +194,8 @@ def test_agents_and_csqs_built_in_python_get_the_center_files_check():
     assert [str(e) for e in exc.value.errors] == [
         "csqs[1].name: duplicate CSQ 'Sales'", "csqs[1].id: duplicate CSQ id 1",
         "agents[1].id: duplicate id '1001'", "agents[1].csqs[0]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
-        "agents[2].extension: duplicate extension '3001'", f"agents[2].state: unknown agent state 'TALKING'; {allowed}",
+        "agents[2].extension: duplicate extension '3001' of agent 1003: it is the extension of agent 1001 "
+        "(agents[0].extension); UCCX ties a phone extension to one agent", f"agents[2].state: unknown agent state 'TALKING'; {allowed}",
         f"after_call_state: unknown agent state 'HOLD'; {allowed}"]
     # the file's reader says the same of the same mistakes
     with pytest.raises(CenterConfigError) as exc:
@@ -202,7 +203,39 @@ def test_agents_and_csqs_built_in_python_get_the_center_files_check():
             {"id": "1001", "extension": "3001", "csqs": ["Sale"]}, {"id": "1001", "extension": "3001"}]})
     assert [str(e) for e in exc.value.errors] == [
         "agents[0].csqs[0]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
-        "agents[1].id: duplicate id '1001'", "agents[1].extension: duplicate extension '3001'"]
+        "agents[1].id: duplicate id '1001'", "agents[1].extension: duplicate extension '3001' of agent 1001: it is "
+        "the extension of agent 1001 (agents[0].extension); UCCX ties a phone extension to one agent"]
+
+
+def test_two_agents_on_one_phone_are_refused_naming_both(tmp_path):
+    """UCCX ties a phone's extension to one agent. Two agents with one instrument (or one's extension the other's
+    instrument) were accepted: the phone became the last one's, so its calls rang that agent's desktop for both and a
+    request naming the phone acted on it. Now refused where it is written, naming the other agent, its key and line;
+    a CenterConfig built in Python gets the same message."""
+    from mockcti.center import AgentConfig, CenterConfig
+
+    f = tmp_path / "center.yaml"
+    f.write_text("agents:\n"
+                 "  - {id: '1001', extension: '3001', instrument: '5000'}\n"
+                 "  - {id: '1002', extension: '3002', instrument: '5000'}\n"
+                 "  - {id: '1003', extension: '3003', instrument: '3001'}\n"
+                 "  - {id: '1004', extension: '3004', instrument: '3004'}\n")  # its own extension: one phone
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(f)
+    tie = "UCCX ties a phone extension to one agent"
+    assert [str(e) for e in exc.value.errors] == [
+        f"{f}:3: agents[1].instrument: duplicate instrument '5000' of agent 1002: it is the instrument of agent "
+        f"1001 (agents[0].instrument, line 2); {tie}",
+        f"{f}:4: agents[2].instrument: duplicate instrument '3001' of agent 1003: it is the extension of agent "
+        f"1001 (agents[0].extension, line 2); {tie}"]
+    with pytest.raises(CenterConfigError) as exc:
+        CenterConfig(agents=(AgentConfig("1001", "3001", "5000"), AgentConfig("1002", "3002", "5000"),
+                             AgentConfig("1003", "3003", "3001"), AgentConfig("1004", "3004", "3004")))
+    assert [str(e) for e in exc.value.errors] == [
+        f"agents[1].instrument: duplicate instrument '5000' of agent 1002: it is the instrument of agent 1001 "
+        f"(agents[0].instrument); {tie}",
+        f"agents[2].instrument: duplicate instrument '3001' of agent 1003: it is the extension of agent 1001 "
+        f"(agents[0].extension); {tie}"]
 
 
 def test_unreadable_and_unparsable_files(tmp_path):

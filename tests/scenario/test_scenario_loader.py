@@ -677,7 +677,8 @@ def test_every_mistake_the_center_finds_in_a_center_section_is_reported():
                      "    - {id: '3', extension: '2'}\n")
     assert [str(e) for e in errs] == [
         "scenarios/x.yaml:4: center.agents[0].password: longer than 63 bytes",
-        "scenarios/x.yaml:5: center.agents[1].extension: duplicate extension '2'"]
+        "scenarios/x.yaml:5: center.agents[1].extension: duplicate extension '2' of agent 3: it is the extension of "
+        "agent 1 (center.agents[0].extension, line 4); UCCX ties a phone extension to one agent"]
 
 
 def test_a_center_given_has_only_the_agents_and_csqs_it_names():
