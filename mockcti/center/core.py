@@ -1356,10 +1356,12 @@ class ContactCenter:
     def _query_agent_queue_statistics_req(self, out: list[Delivery], sid: int,
                                           req: M.QueryAgentQueueStatisticsReq, now: float) -> None:
         """The calls waiting in the agent's CSQs and the wait of the oldest, in whole seconds. The agent is
-        named as in any agent request: a bridge names any agent, an agent-mode session its own only. A queue
-        holds live calls in arrival order (:meth:`_queue`, :meth:`_requeue`; :meth:`_finish` takes a caller
-        who hangs up out): its length and its first call say it, however many wait."""
-        agent = self._requester_agent(sid, req)
+        named as in any agent request: a bridge names any agent, an agent-mode session its own only, a
+        supervisor's desktop also the agents of its team (:meth:`_team_member`: a supervisor desktop shows its
+        team's queue statistics; another team's agent is refused E_CTI_INVALID_AGENT_DATA, as for its
+        SET/QUERY_AGENT_STATE_REQ). A queue holds live calls in arrival order (:meth:`_queue`, :meth:`_requeue`;
+        :meth:`_finish` takes a caller who hangs up out): its length and its first call say it, however many wait."""
+        agent = self._team_member(sid, req) or self._requester_agent(sid, req)
         calls, queues, waiting, first = self.calls, self.queues, 0, now
         for q in dict.fromkeys(agent.csq_ids):
             queue = queues.get(q)

@@ -525,3 +525,27 @@ def test_a_supervisors_desktop_is_refused_what_a_supervisor_may_not_do(icm):
     m = _refusal(set_state(w, AS.AGENT_STATE_READY))
     assert (m.status, m.text) == (S.E_CTI_AGENT_NOT_LOGGED_ON, "agent 1004 is not logged on")
     assert w.c.agents["1003"].state is AS.AGENT_STATE_NOT_READY
+
+
+def test_a_supervisors_desktop_asks_the_queue_statistics_of_an_agent_of_its_team():
+    """A supervisor desktop shows its team members' queue statistics: QUERY_AGENT_QUEUE_STATISTICS_REQ from the
+    supervisor's desktop (1004) naming agent 1003 of its team gets the CONF of 1003's CSQs (it was refused
+    E_CTI_INVALID_AGENT_DATA "AgentID '1003' is not this session's agent '1004'", where the same desktop's
+    SET/QUERY_AGENT_STATE_REQ for 1003 are answered); an agent of another team is refused as those are, and a
+    desktop not granted SUPERVISOR still asks for its own agent only."""
+    w = world()
+    set_state(w, AS.AGENT_STATE_NOT_READY, reason=5)  # 1003 NOT_READY: a Sales caller waits
+    w.inbound(csq="Sales", ani="0611")
+    w.t += 4
+    [d] = w.req(SUP, M.QueryAgentQueueStatisticsReq(invoke_id=40, agent_id="1003"))
+    assert d.session_id == SUP and d.message == M.QueryAgentQueueStatisticsConf(
+        invoke_id=40, calls_in_queue=1, oldest_call_in_queue=5, agent_id="1003")
+    m = _refusal(w.req(SUP, M.QueryAgentQueueStatisticsReq(invoke_id=41, agent_id="1001")))
+    assert (m.TYPE, m.invoke_id, m.status, m.text) == (
+        MT.FAILURE_CONF, 41, S.E_CTI_INVALID_AGENT_DATA,
+        "agent 1001 (team 'Team1') is not in the team of supervisor 1004 ('Team2')")
+    [d] = w.req(SUP, M.QueryAgentQueueStatisticsReq(invoke_id=42, agent_id="1004"))  # its own: Support, empty
+    assert d.message == M.QueryAgentQueueStatisticsConf(invoke_id=42, calls_in_queue=0, oldest_call_in_queue=0,
+                                                        agent_id="1004")
+    m = _refusal(w.req(AGENT, M.QueryAgentQueueStatisticsReq(invoke_id=43, agent_id="1004")), sid=AGENT)
+    assert (m.status, m.text) == (S.E_CTI_INVALID_AGENT_DATA, "AgentID '1004' is not this session's agent '1003'")
