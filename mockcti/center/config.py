@@ -371,6 +371,13 @@ class CenterConfig:
     #: state after the call, as Unified CCE does (the same page) and mockcti did; a Finesse guide, not the CTI
     #: guide, is the source, hence the choice. Sessions of the ucce profile always get the pending READY (ICM)
     ready_while_talking: str = "refuse"
+    #: the EventReasonCode of a NOT_READY or LOGOUT a supervisor's desktop sets for an agent of its team without
+    #: a reason code of its own (EventReasonCode 0): true (the default) UCCX's supervisor codes, SUP_AGT_TO_NOT_READY
+    #: 33 and SUP_AGT_TO_LOGOUT 22 (reference §6.19: from the UCCX admin guide's reason codes, "supervisor changed
+    #: agent state"; the CTI page is truncated there, so U), in the AGENT_STATE_EVENT the agent's desktop and the
+    #: bridges get (and in a NOT_READY pending after the agent's call); false: 0, the request's. A reason code the
+    #: supervisor sends is kept either way; a session of the ucce profile (ICM has no such codes) sends its own
+    supervisor_reason_codes: bool = True
 
     def __post_init__(self) -> None:
         """The CSQs, agents and preset calls checked here, so a configuration built in Python gets the checks a
@@ -638,7 +645,7 @@ class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
            "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
-           "ready_while_talking")
+           "ready_while_talking", "supervisor_reason_codes")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -904,7 +911,7 @@ class _Builder:
             "control_failure_codes": (self.choice, "choice", ("uccx", "icm")),
             "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),
             "ready_while_talking": (self.choice, "choice", READY_WHILE_TALKING),
-            "acd_rules": (self.boolean,), "rtp_events": (self.boolean,),
+            "acd_rules": (self.boolean,), "rtp_events": (self.boolean,), "supervisor_reason_codes": (self.boolean,),
         }
         kw: dict[str, Any] = {}
         for k, (fn, *extra) in checks.items():

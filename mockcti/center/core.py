@@ -83,6 +83,9 @@ _AGT_LOGON = int(ReasonCode.AGT_LOGON)
 #: the highest EventReasonCode a client may ask for: 1..~32740 are the administrator's Not Ready / Logout
 #: codes, the values from the lowest system code up to 32767 are the system's (reference §6.19)
 _LAST_CLIENT_REASON = min(int(r) for r in ReasonCode if r > 32000) - 1
+#: the reason code of a supervisor's change of an agent's state (reference §6.19, U; CenterConfig.supervisor_reason_codes)
+_SUPERVISOR_REASON = {AgentState.AGENT_STATE_NOT_READY: int(ReasonCode.SUP_AGT_TO_NOT_READY),
+                      AgentState.AGENT_STATE_LOGOUT: int(ReasonCode.SUP_AGT_TO_LOGOUT)}
 #: SET_AGENT_STATE_REQ ForcedFlag (§5.2, §6.20): 0 FALSE and 1 TRUE in every version; 2, "authenticate only",
 #: exists from UCCX protocol version 12 (§3.2 version-dependent additions)
 _AUTHENTICATE_ONLY = int(ForcedFlag.AUTHENTICATE_ONLY)
@@ -1008,6 +1011,8 @@ class ContactCenter:
                     f"{', '.join(_short_state(s) for s in SUPERVISOR_DESKTOP_STATES)} for an agent of its team"))
             reason = req.event_reason_code or 0
             self._check_reason(reason)
+            if not reason:
+                reason = self._supervisor_reason(sid, want)
             events: list[Delivery] = []
             self._change_by_supervisor(events, member, want, reason, now)
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
@@ -1067,6 +1072,16 @@ class ContactCenter:
         self._set_state(out, agent, want, reason, now)
         if requeued:
             self._route_queued(out, now)
+
+    def _supervisor_reason(self, sid: int, want: AgentState) -> int:
+        """The EventReasonCode of ``want`` set by the supervisor's desktop ``sid`` for an agent of its team, the
+        request naming none: UCCX's SUP_AGT_TO_NOT_READY 33 / SUP_AGT_TO_LOGOUT 22 (reference §6.19, U: the UCCX
+        admin guide's codes, the CTI page truncated there) with ``supervisor_reason_codes`` (the default), else 0.
+        A session of the ucce profile: 0 (ICM defines no such codes)."""
+        code = _SUPERVISOR_REASON.get(want)
+        if code is None or not self.config.supervisor_reason_codes or self.subs[sid].profile.icm:
+            return 0
+        return code
 
     def _ready_refused(self, agent: Agent) -> Failure | None:
         """Why READY cannot be asked for the agent now, or None: the one rule of every request for READY (the

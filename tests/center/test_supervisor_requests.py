@@ -549,3 +549,39 @@ def test_a_supervisors_desktop_asks_the_queue_statistics_of_an_agent_of_its_team
                                                         agent_id="1004")
     m = _refusal(w.req(AGENT, M.QueryAgentQueueStatisticsReq(invoke_id=43, agent_id="1004")), sid=AGENT)
     assert (m.status, m.text) == (S.E_CTI_INVALID_AGENT_DATA, "AgentID '1004' is not this session's agent '1003'")
+
+
+@pytest.mark.parametrize("profile, codes, sent", [("uccx", True, (33, 33, 22)), ("uccx", False, (0, 0, 0)),
+                                                  ("ucce", True, (0, 0, 0))])
+def test_a_supervisors_not_ready_and_logout_carry_the_supervisor_reason_codes(profile, codes, sent):
+    """A supervisor's desktop setting NOT_READY or LOGOUT for an agent of its team without a reason code of its own:
+    the AGENT_STATE_EVENT to the agent's desktop and the bridge carries UCCX's supervisor codes (reference §6.19, U),
+    SUP_AGT_TO_NOT_READY 33 and SUP_AGT_TO_LOGOUT 22 — also a NOT_READY pending while the agent talks, when the
+    call ends (it carried 0: a wallboard could not tell a supervisor's change from the agent's own). Off with
+    ``supervisor_reason_codes = false``; a ucce session sends its own (ICM has no such codes). READY has no code."""
+    from mockcti.wire.dialect import UCCE, UCCX
+
+    prof = UCCE if profile == "ucce" else UCCX
+    w = World(dataclasses.replace(default_center(), rtp_events=False, supervisor_reason_codes=codes))
+    w.open(bridge_sub(BRIDGE, profile=prof))
+    w.open(agent_sub(AGENT, "1003", profile=prof))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    got = []
+    out = set_state(w, AS.AGENT_STATE_NOT_READY)
+    for sid in (AGENT, BRIDGE):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert ev.agent_state == AS.AGENT_STATE_NOT_READY
+        got.append(ev.event_reason_code)
+    out = set_state(w, AS.AGENT_STATE_READY)
+    assert [e.event_reason_code for e in only(out, BRIDGE, MT.AGENT_STATE_EVENT)] == [0]
+    cid = talking(w)
+    set_state(w, AS.AGENT_STATE_NOT_READY)  # pending: the state after the call
+    out = w.c.hang_up(w.t + 1, cid, "0611")
+    [ev] = [e for e in only(out, BRIDGE, MT.AGENT_STATE_EVENT) if e.agent_state == AS.AGENT_STATE_NOT_READY]
+    assert ev.event_reason_code == got[0]
+    out = set_state(w, AS.AGENT_STATE_LOGOUT)
+    [ev] = only(out, AGENT, MT.AGENT_STATE_EVENT)
+    assert ev.agent_state == AS.AGENT_STATE_LOGOUT
+    assert (*got, ev.event_reason_code) == sent  # (a code of its own is kept: the test of reason 12 above)
