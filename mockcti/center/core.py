@@ -1855,7 +1855,11 @@ class ContactCenter:
         """A call withdrawn from an agent's phone goes back into its CSQ's queue in its arrival order (its
         start, then its CallID): ahead of the callers who came after it — at the head, as a routed call is
         older than those still waiting — and behind any older one, also when several are withdrawn in one
-        step (two ring-no-answers due together: the older call first, not the last one withdrawn)."""
+        step (two ring-no-answers due together: the older call first, not the last one withdrawn). Its wait
+        (OldestCallInQueue, ``queue_position``) counts from its first arrival too. Source: the Select Resource /
+        Connect step's Timeout is the time "before the contact is retrieved back into the queue" (the contact stays
+        in its CSQ's queue; Unified CM's call queuing likewise returns an unanswered caller "to the previous position
+        in the queue"); a script re-queueing by hand (Connect = No, Failed, Goto Select Resource) is not simulated."""
         queue = self.queues.setdefault(call.csq_id, [])
         key, calls, i = (call.started, call.id), self.calls, 0
         while i < len(queue):  # stops at once in the usual case (the withdrawn call is the oldest)

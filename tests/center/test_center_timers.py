@@ -379,3 +379,22 @@ def test_a_preset_ringing_call_is_not_answered_in_time_either():
     c.tick(106.0)
     assert (c.agents["1001"].state, c.agents["1001"].reason) == (AS.AGENT_STATE_NOT_READY, RNA)
     assert c.queues[1] == [call]
+
+
+def test_a_call_back_from_ring_no_answer_keeps_its_first_arrival_in_routing_and_statistics():
+    """UCCX's Select Resource step retrieves an unanswered contact "back into the queue": it keeps its place. The
+    routing order, the wallboard's OldestCallInQueue and the call's queue_position all count from its first arrival
+    — ahead of a caller who came while it rang, its wait not restarted."""
+    w = world(ring_no_answer=10)
+    w.login_ready(1, "1001")
+    first, _ = w.inbound(csq="Sales")
+    arrived = w.t
+    later, _ = w.inbound(csq="Sales")  # nobody READY: it waits
+    tick(w, arrived + 10)
+    assert w.c.queues[1] == [first, later]
+    [d] = w.req(9, M.QueryAgentQueueStatisticsReq(invoke_id=3, agent_id="1001"))
+    assert d.message == M.QueryAgentQueueStatisticsConf(invoke_id=3, calls_in_queue=2,
+                                                        oldest_call_in_queue=int(w.t - arrived), agent_id="1001")
+    assert w.c.call_view(w.c.calls[first])["queue_position"] == 0
+    out = w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_READY))
+    assert [m.call_id for m in only(out, 1, MT.CALL_DELIVERED_EVENT)] == [first]
