@@ -1042,3 +1042,47 @@ def test_an_agent_answering_a_direct_call_is_talking_and_takes_the_state_it_aske
     out = hub.take_actions()
     assert agent_states_on_wire(hub, out, desk, dialect) == ([(5, 0)] if icm else [])
     assert hub.center.agents["1001"].state == 5  # WORK (uccx: asked for while NOT_READY, at once)
+
+
+def consulting_world(profile: str, dialect: Dialect):
+    """Agent 1001's desktop (all agent states) and a bridge (all agent states): 1001 answered a Sales call and
+    consulted an outside number, which answered (``external_answer_delay`` 0); the wire so far taken."""
+    hub, desk = agent_opened(profile, dialect, 0x3FFF)
+    bridge = hub.connect(0.0)
+    open_conf_of(hub.receive(bridge, open_req(dialect, agent_state_mask=0x3FFF), 0.0))
+    for n, state in enumerate((0, 3), start=1):  # LOGIN, READY
+        hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                    agent_id="1001", agent_instrument="3001"), dialect), float(n))
+    call_id, deliveries = hub.center.deliver_call(3.0, csq="Sales")
+    hub.deliver(deliveries)
+    hub.receive(desk, encode(M.AnswerCallReq(invoke_id=3, call_id=call_id, connection_device_id="3001"), dialect), 4.0)
+    frames = frames_out(hub.receive(desk, encode(M.ConsultCallReq(
+        invoke_id=4, active_call_id=call_id, active_connection_device_id="3001", dialed_number="0611111111"),
+        dialect), 5.0))
+    (conf,) = [f for f in frames if f.type_id == int(MessageType.CONSULT_CALL_CONF)]
+    consult_id = decode(conf, dialect).new_call_id
+    hub.take_actions()
+    assert hub.center.agents["1001"].state == 4  # TALKING on the consultation, the Sales call held
+    return hub, desk, bridge, call_id, consult_id
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_reconnect_keeps_a_ucce_agent_talking_without_a_passing_hold(profile, dialect):
+    """RECONNECT_CALL_REQ clears the consultation and retrieves the held call in one request. Under ucce the agent
+    went HOLD for an instant (the consultation cleared first, its phone left with the held call alone): its desktop
+    and the bridge got AGENT_STATE_EVENT HOLD (10), then TALKING (4), for a state that never changed. Now no
+    AGENT_STATE_EVENT under either profile; the call events are unchanged (CALL_CONNECTION_CLEARED ... then
+    CALL_RETRIEVED), and the agent is TALKING on the retrieved call."""
+    hub, desk, bridge, call_id, consult_id = consulting_world(profile, dialect)
+    out = hub.receive(desk, encode(M.ReconnectCallReq(
+        invoke_id=5, held_call_id=call_id, held_connection_device_id="3001", active_call_id=consult_id,
+        active_connection_device_id="3001"), dialect), 6.0) + hub.take_actions()
+    assert agent_states_on_wire(hub, out, desk, dialect) == []
+    assert agent_states_on_wire(hub, out, bridge, dialect) == []
+    types = [f.type_id for f in frames_out([a for a in out if isinstance(a, Write) and a.session_id == desk])]
+    assert types[0] == int(MessageType.RECONNECT_CALL_CONF) and types[-1] == int(MessageType.CALL_RETRIEVED_EVENT)
+    assert int(MessageType.CALL_CONNECTION_CLEARED_EVENT) in types
+    assert hub.center.agents["1001"].state == 4
+    (conf,) = frames_out(hub.receive(desk, encode(M.QueryAgentStateReq(invoke_id=6, agent_instrument="3001"),
+                                                  dialect), 7.0))
+    assert decode(conf, dialect).agent_state == 4

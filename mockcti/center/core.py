@@ -698,6 +698,9 @@ class ContactCenter:
         self._seq = itertools.count()
         self.acd = _load_acd(self.config)
         self._cf = _CF_CHOICES[self.config.control_failure_codes]
+        #: (ucce) the agent whose HOLD/TALKING :meth:`_sync_hold` leaves alone until the request that changes
+        #: several of its calls at once has changed them all (:meth:`_reconnect_call_req`): one event per real change
+        self._hold_settling: Agent | None = None
         self._sup_refusal = _SUPERVISOR_REFUSALS[self.config.control_failure_codes]
         #: CSQ id -> its own wrap-up time (the others use config.wrapup_time)
         self._wrapup_of = {c.id: c.wrapup_time for c in self.config.csqs if c.wrapup_time is not None}
@@ -1987,7 +1990,7 @@ class ContactCenter:
         TALKING while on hold in UCCX"). The AGENT_STATE_EVENT carries the CSQ of the call it talks on; a pending
         state and the state after its own calls stay (:meth:`_set_state`)."""
         state = agent.state
-        if state is not _TALKING and state is not _HOLD or not self._speaks_icm(agent):
+        if state is not _TALKING and state is not _HOLD or agent is self._hold_settling or not self._speaks_icm(agent):
             return
         legs = self.agent_call_legs(agent.id)
         held = any(leg.state is LCS.LCS_HOLD for _, leg in legs) and not any(
@@ -2554,11 +2557,17 @@ class ContactCenter:
             raise Refused(control_failure(self._cf["no_held_call"], CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {held.id} is not held at {hleg.device}"))
         self._conf(out, sid, M.ReconnectCallConf(invoke_id=req.invoke_id))
-        self._drop_leg(out, active, aleg, now)
+        # one step for the agent: its phone is left with the held call alone only between the two halves, so
+        # under ucce no HOLD then (a desktop saw AGENT_STATE_EVENT HOLD, then TALKING); it talks on, or, were
+        # it out of TALKING now, it is in the state the cleared call left it
+        self._hold_settling = agent
+        try:
+            self._drop_leg(out, active, aleg, now)
+        finally:
+            self._hold_settling = None
         hleg.state = LCS.LCS_CONNECT
         self._emit(out, held, self._retrieved(held, hleg))
         self._sync_media(out, held)
-        # (ucce: HOLD between the two, its phone left with the held call alone; TALKING on it again)
         self._sync_hold(out, agent, now)
 
     def _clear_connection_req(self, out: list[Delivery], sid: int, req: M.ClearConnectionReq, now: float) -> None:
