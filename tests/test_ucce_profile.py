@@ -1086,3 +1086,62 @@ def test_reconnect_keeps_a_ucce_agent_talking_without_a_passing_hold(profile, di
     (conf,) = frames_out(hub.receive(desk, encode(M.QueryAgentStateReq(invoke_id=6, agent_instrument="3001"),
                                                   dialect), 7.0))
     assert decode(conf, dialect).agent_state == 4
+
+
+def direct_call_ringing(profile: str, dialect: Dialect):
+    """Agent 1001 READY (desktop: all agent states); agent 1002 (NOT_READY) calls 1001's phone, which rings: under ucce
+    1001 is RESERVED (Unified CCE: READY -> RESERVED "an incoming call arrives"), under uccx NOT_READY AGT_NON_ICD."""
+    hub, desk = agent_opened(profile, dialect, 0x3FFF)
+    for n, state in enumerate((0, 3), start=1):  # LOGIN, READY
+        hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                    agent_id="1001", agent_instrument="3001"), dialect), 1.0)
+    other = hub.connect(0.0)
+    frames_out(hub.receive(other, open_req(dialect, services_requested=0x7, agent_id="1002", agent_instrument="3002",
+                                           agent_extension="3002"), 0.0))
+    hub.receive(other, encode(M.SetAgentStateReq(invoke_id=1, agent_state=0, agent_password="1234", agent_id="1002",
+                                                 agent_instrument="3002"), dialect), 1.0)
+    frames = frames_out(hub.receive(other, encode(M.MakeCallReq(invoke_id=2, agent_instrument="3002",
+                                                                dialed_number="3001"), dialect), 2.0))
+    (conf,) = [f for f in frames if f.type_id == int(MessageType.MAKE_CALL_CONF)]
+    hub.take_actions()
+    assert hub.center.agents["1001"].state == (8 if ICM[profile] else 2)
+    return hub, desk, decode(conf, dialect).new_call_id
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("want,reason", [(3, 0), (2, 7)], ids=["READY", "NOT_READY"])
+@pytest.mark.parametrize("answered", [True, False], ids=["answered", "unanswered"])
+def test_a_state_asked_for_while_a_direct_call_rings_is_the_state_after_it_under_ucce(profile, dialect, want, reason,
+                                                                                        answered):
+    """A ucce agent RESERVED because a direct call rings at its phone asks for READY or NOT_READY. The mock refused
+    READY (CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE, "cannot go from RESERVED to READY") and took NOT_READY at
+    once, the call ringing on. Unified CCE lists no request that leaves RESERVED and makes a state asked for while
+    reserved or on a call a pending one (Finesse 12.5(1) User—Change Agent State: "This state change is a pending
+    state change"): now SET_AGENT_STATE_CONF and AGENT_STATE_EVENT RESERVED (8, offset 30) with NextAgentState the
+    state asked for (tag 123); the agent stays RESERVED while the call rings, TALKING once answered, and takes the
+    state (with its reason code) when the call ends, answered or not. uccx unchanged: the direct call made the agent
+    NOT_READY, READY is refused while its phone is busy, NOT_READY is taken at once."""
+    hub, desk, call_id = direct_call_ringing(profile, dialect)
+    icm = ICM[profile]
+    out = hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=5, agent_state=want, agent_instrument="3001",
+                                                      event_reason_code=reason), dialect), 3.0)
+    frames = frames_out([a for a in out if isinstance(a, Write) and a.session_id == desk])
+    if not icm:
+        if want == 3:
+            assert [f.type_id for f in frames] == [int(MessageType.CONTROL_FAILURE_CONF)]
+        else:
+            assert [f.type_id for f in frames] == [int(MessageType.SET_AGENT_STATE_CONF),
+                                                   int(MessageType.AGENT_STATE_EVENT)]
+        return
+    assert [f.type_id for f in frames] == [int(MessageType.SET_AGENT_STATE_CONF), int(MessageType.AGENT_STATE_EVENT)]
+    assert int.from_bytes(frames[1].body[30:32], "big") == 8  # RESERVED: the call still rings
+    assert 123 in floating_tags(frames[1].body, 58, dialect) and decode(frames[1], dialect).next_agent_state == want
+    assert hub.center.agents["1001"].state == 8 and "1001" not in hub.center.ready
+    if answered:
+        out = hub.receive(desk, encode(M.AnswerCallReq(invoke_id=6, call_id=call_id, connection_device_type=0,
+                                                       connection_device_id="3001", agent_instrument="3001"),
+                                       dialect), 4.0) + hub.take_actions()
+        assert agent_states_on_wire(hub, out, desk, dialect) == [(4, 0)]  # TALKING on it
+    hub.deliver(hub.center.hang_up(5.0, call_id, "3002"))
+    assert agent_states_on_wire(hub, hub.take_actions(), desk, dialect) == [(want, reason)]
+    assert (hub.center.agents["1001"].state, hub.center.agents["1001"].reason) == (want, reason)

@@ -1060,16 +1060,16 @@ class ContactCenter:
         if want is AS.AGENT_STATE_LOGOUT and self._agent_calls(agent):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"agent {agent.id} has a call"))
+        if self._pending_after_own_call(agent, want):
+            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
+            self._set_pending(out, agent, want, reason, now)
+            return
         if agent.state not in ENTER_FROM[want]:
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} cannot go from {agent.state.name} to {want.name}"))
         refusal = self._ready_refused(agent) if want is _READY else None
         if refusal is not None:
             raise Refused(refusal)
-        if want is _READY and self._ready_after_own_call(agent):
-            self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
-            self._set_pending(out, agent, want, reason, now)
-            return
         requeued = agent.state is AS.AGENT_STATE_RESERVED and self._withdraw_offer(out, agent, now)
         self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
         self._set_state(out, agent, want, reason, now)
@@ -1108,7 +1108,7 @@ class ContactCenter:
                 self._cf["pending_ready"], CCX.CCX_DEFAULT_ERROR_CODE,
                 f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
                 "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
-        if self._busy_off_acd(agent) and not self._ready_after_own_call(agent):
+        if self._busy_off_acd(agent) and not self._pending_after_own_call(agent, _READY):
             return control_failure(
                 self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
                 f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends")
@@ -1122,6 +1122,24 @@ class ContactCenter:
         after the call ends"; coresident with Unified CCX, errorData 33 CF_RESOURCE_BUSY (:meth:`_ready_refused`).
         The caller announces it (:meth:`_set_pending`), :meth:`_after_call` takes it when the call ends."""
         return agent.state in _OWN_CALL_STATES and self._speaks_icm(agent) and self._busy_off_acd(agent)
+
+    def _pending_after_own_call(self, agent: Agent, want: AgentState) -> bool:
+        """Whether ``want``, asked for now (the agent's SET_AGENT_STATE_REQ, a supervisor's change), is the state after
+        the call of its own the agent's phone is busy with, announced at once (:meth:`_set_pending`) — under the ucce
+        profile only: READY while NOT_READY or in its wrap-up on such a call (:meth:`_ready_after_own_call`); READY or
+        NOT_READY while RESERVED because a direct call rings at its phone (:meth:`_direct_call`). Unified CCE lists no
+        request that leaves RESERVED (Finesse 12.5(1) User—Change Agent State: RESERVED is left by answering, TALKING,
+        or by the call going away, READY; "users cannot place themselves in these states"), and takes a state asked
+        for while reserved as a pending one: "An agent transitions to NOT_READY if that agent changes state to
+        NOT_READY while reserved in an Outbound Option Preview campaign. This state change is a pending state change.
+        The agent does not transition to NOT_READY until the call is complete or the ... reservation is closed or
+        rejected"; READY or NOT_READY asked for during a call is the state after it (the same page). So the call rings
+        on; the pending state is taken when it ends, answered (:meth:`_after_call`) or not (:meth:`_offer_gone`). The
+        mock refused READY (CF_INVALID_OBJECT_STATE) and took NOT_READY at once, the call still ringing."""
+        if agent.state is AS.AGENT_STATE_RESERVED:
+            return ((want is _READY or want is AS.AGENT_STATE_NOT_READY) and agent.offered_from is not None
+                    and self._reserved_for_own_call(agent) and self._busy_off_acd(agent) and self._speaks_icm(agent))
+        return want is _READY and self._ready_after_own_call(agent)
 
     def _busy_off_acd(self, agent: Agent) -> bool:
         """Whether the phone of the agent (not TALKING on an ACD call) is busy with a call that is not an ACD call:
@@ -1211,7 +1229,7 @@ class ContactCenter:
             if refusal is not None:
                 raise Refused(refusal)
         if (agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD) and want in PENDING_WHILE_TALKING
-                or want is _READY and self._ready_after_own_call(agent)):
+                or self._pending_after_own_call(agent, want)):
             self._set_pending(out, agent, want, reason, now)
             return
         if want is AS.AGENT_STATE_LOGOUT and any(leg.state is not LCS.LCS_ALERTING or not call.acd
