@@ -955,8 +955,10 @@ def test_an_icm_clients_peripheral_error_code_holds_no_uccx_error_code(profile, 
     CCX_AGENT_INVALID for a wrong password, 88001 CCX_JTAPI_CCM_PROBLEM for an ACD rule), numbers no ICM client
     knows; now 0 under ucce. A Cisco CTIERR code (acd_failure_mode "ctierr"), the peripheral's own, goes to both."""
     wrong_password, second_hold = control_failure_on_wire(profile, dialect, mode)
-    # FailureCode CF_GENERIC_UNSPECIFIED (0), CF_INVALID_OBJECT_STATE (22)
-    assert wrong_password == bytes.fromhex("0000") + (0 if ICM[profile] else 88009).to_bytes(4, "big")
+    # FailureCode CF_GENERIC_UNSPECIFIED (0; ucce: ICM's CF_INVALID_PASSWORD_SPECIFIED, 257), CF_INVALID_OBJECT_STATE
+    # (22, an ACD rule's)
+    assert wrong_password == ((257).to_bytes(2, "big") + bytes(4) if ICM[profile]
+                              else bytes.fromhex("0000") + (88009).to_bytes(4, "big"))
     hold_code = 0x8CCC000F if mode == "ctierr" else (0 if ICM[profile] else 88001)  # CTIERR_HOLDFAILED
     assert second_hold == (22).to_bytes(2, "big") + hold_code.to_bytes(4, "big")
 
@@ -1145,3 +1147,47 @@ def test_a_state_asked_for_while_a_direct_call_rings_is_the_state_after_it_under
     hub.deliver(hub.center.hang_up(5.0, call_id, "3002"))
     assert agent_states_on_wire(hub, hub.take_actions(), desk, dialect) == [(want, reason)]
     assert (hub.center.agents["1001"].state, hub.center.agents["1001"].reason) == (want, reason)
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+@pytest.mark.parametrize("codes", ["uccx", "icm"])
+def test_the_centers_own_refusals_carry_icms_failure_codes_under_ucce(profile, dialect, codes):
+    """The center's own CONTROL_FAILURE_CONFs (ACD rules off) took their FailureCode (offset 4) from the center file's
+    ``control_failure_codes``, UCCX's published CF 0-22 by default, whatever the session's profile: a ucce client got
+    CF_GENERIC_UNSPECIFIED (0) for a wrong password and CF_INVALID_OBJECT_STATE (22) for a HOLD of a ringing call, a
+    RETRIEVE of a call not held and an ANSWER of a call not ringing. ICM's CF list (reference §6.2) has a value for
+    each: now a ucce session gets CF_INVALID_PASSWORD_SPECIFIED (257), CF_NO_ACTIVE_CALL (24), CF_NO_HELD_CALL (25)
+    and CF_NO_CALL_TO_ANSWER (28) with either setting, PeripheralErrorCode 0; a uccx session what the setting says."""
+    import dataclasses
+
+    from mockcti.center.config import default_center
+
+    hub = Hub(ContactCenter(dataclasses.replace(default_center(), acd_rules=False, control_failure_codes=codes)),
+              journal=Journal(), config=hub_config_for(profile))
+    desk = hub.connect(0.0)
+    frames_out(hub.receive(desk, open_req(dialect, services_requested=0x7, agent_id="1001", agent_instrument="3001"),
+                           0.0))
+
+    def refusal(req, now: float) -> tuple[int, int]:
+        (frame,) = frames_out(hub.receive(desk, encode(req, dialect), now))
+        assert frame.type_id == int(MessageType.CONTROL_FAILURE_CONF)
+        return int.from_bytes(frame.body[4:6], "big"), int.from_bytes(frame.body[6:10], "big")
+
+    got = [refusal(M.SetAgentStateReq(invoke_id=1, agent_state=0, agent_password="wrong", agent_id="1001",
+                                      agent_instrument="3001"), 1.0)]
+    for n, state in enumerate((0, 3), start=2):  # LOGIN, READY
+        hub.receive(desk, encode(M.SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                    agent_id="1001", agent_instrument="3001"), dialect), 1.0)
+    call_id, deliveries = hub.center.deliver_call(2.0, csq="Sales")
+    hub.deliver(deliveries)
+    hub.take_actions()  # ringing at 1001
+    got.append(refusal(M.HoldCallReq(invoke_id=4, call_id=call_id, connection_device_id="3001"), 3.0))
+    got.append(refusal(M.RetrieveCallReq(invoke_id=5, held_call_id=call_id, held_connection_device_id="3001"), 3.0))
+    hub.receive(desk, encode(M.AnswerCallReq(invoke_id=6, call_id=call_id, connection_device_id="3001"), dialect), 4.0)
+    got.append(refusal(M.AnswerCallReq(invoke_id=7, call_id=call_id, connection_device_id="3001"), 5.0))
+    if ICM[profile]:
+        assert got == [(257, 0), (24, 0), (25, 0), (28, 0)]
+    elif codes == "icm":
+        assert got == [(257, 88009), (24, 0), (25, 0), (28, 0)]
+    else:
+        assert got == [(0, 88009), (22, 0), (22, 0), (22, 0)]

@@ -337,7 +337,8 @@ class CenterConfig:
     #: FailureCode of the center's own refusals (no call to answer, no active or held call, wrong
     #: password): "uccx" sends only the CF values the UCCX page publishes (0-22: CF_INVALID_OBJECT_STATE,
     #: CF_GENERIC_UNSPECIFIED), "icm" the specific ICM values (CF_NO_CALL_TO_ANSWER 28, CF_NO_ACTIVE_CALL 24,
-    #: CF_NO_HELD_CALL 25, CF_INVALID_PASSWORD_SPECIFIED 257) that UCCX may or may not send (reference §6.2: U)
+    #: CF_NO_HELD_CALL 25, CF_INVALID_PASSWORD_SPECIFIED 257) that UCCX may or may not send (reference §6.2: U). A
+    #: session of the ucce profile gets the ICM values either way (ICM's own list)
     control_failure_codes: str = "uccx"
     #: overrides of the inferred ACD choices (see mockcti.acd.AcdConfig)
     acd: Mapping[str, Any] = field(default_factory=dict)

@@ -11,7 +11,8 @@ A call-control request is checked in three steps: the call and the connection it
 exist (FAILURE_CONF E_CTI_INVALID_CALLID, §7.1); the ACD line-state rules of
 :mod:`mockcti.acd` (CONTROL_FAILURE_CONF, a violation recorded); then what the center itself
 can do (CONTROL_FAILURE_CONF with a CF code: CF_INVALID_OBJECT_STATE, or with
-``control_failure_codes = "icm"`` the specific ICM code such as CF_NO_HELD_CALL).
+``control_failure_codes = "icm"``, and always for a session of the ucce profile, the specific ICM code such as
+CF_NO_HELD_CALL).
 
 Only statuses that UCCX names are sent (reference §6.1: 12, 24, 87 and the other ICM values are
 reserved in UCCX), except where a session speaks the ucce profile (``Subscription.profile``, ``Profile.status``):
@@ -100,7 +101,9 @@ _BUSY_OTHER = int(AS.BUSY_OTHER)
 _BUSY_WITH_A_CALL = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD,
                                AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
 #: the FailureCode of the center's own refusals, by CenterConfig.control_failure_codes: "uccx" only the
-#: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U)
+#: values the UCCX CF page publishes (0-22), "icm" the specific ICM values UCCX may or may not send (§6.2: U).
+#: A session of the ucce profile gets the "icm" value whatever the center file says (the ICM CF list, reference
+#: §6.2, has a value for each: ICM's own, no UCCX choice; :meth:`ContactCenter._cf_refusal`, Failure.icm_failure_code)
 _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
     "uccx": {"no_call_to_answer": CF.CF_INVALID_OBJECT_STATE, "no_active_call": CF.CF_INVALID_OBJECT_STATE,
              "no_held_call": CF.CF_INVALID_OBJECT_STATE, "bad_password": CF.CF_GENERIC_UNSPECIFIED,
@@ -112,6 +115,7 @@ _CF_CHOICES: dict[str, dict[str, ControlFailureCode]] = {
             # (Finesse's guide shows Unified CCX answering errorData 33 and 265 for them: see _ready_refused)
             "ready_while_busy": CF.CF_RESOURCE_BUSY, "pending_ready": CF.CF_INVALID_AGENT_WORKMODE},
 }
+_ICM_CF = {key: int(cf) for key, cf in _CF_CHOICES["icm"].items()}
 #: the refusals of the supervisor requests whose status UCCX does not name, by CenterConfig.control_failure_codes.
 #: §7.1 says only "supervisor assist / emergency with no supervisor available: FAILURE_CONF", and §6.1 lists
 #: ICM's E_CTI_SUPERVISOR_NOT_FOUND (64) and E_CTI_INVALID_SUPERVISORY_ACTION (82) as reserved in UCCX: "uccx"
@@ -410,20 +414,28 @@ class Failure:
     failure_code: int = 0
     ccx_error_code: int = 0
     text: str | None = None
+    #: the FailureCode a session of the ucce profile gets instead of ``failure_code``, where ICM has a value of its
+    #: own for the refusal (:data:`_CF_CHOICES` "icm"; None: the same for both profiles)
+    icm_failure_code: int | None = None
 
     def message(self, invoke_id: int, icm: bool = False) -> Message:
         """The confirmation for a session of the profile (``icm``: ucce). CONTROL_FAILURE_CONF's UINT after the
         FailureCode is UCCX's CCXErrorCode (88xxx, §6.3) and ICM's PeripheralErrorCode, "peripheral-specific error
         data, if available. Zero otherwise": a UCCX code means nothing to an ICM client, which gets 0 instead (a
-        Cisco CTIERR code, ``acd_failure_mode = "ctierr"``, is the peripheral's own error and goes to both)."""
+        Cisco CTIERR code, ``acd_failure_mode = "ctierr"``, is the peripheral's own error and goes to both). Its
+        FailureCode is ICM's own value where the refusal has one (:attr:`icm_failure_code`)."""
         # the text may quote what the client sent (an AgentID of 128 control characters is 514 of
         # repr): cut to what the Text field carries, or the confirmation could not be encoded at all
         text = None if self.text is None else fit_string(self.text, TEXT_MAX)
         if self.kind == "failure_conf":
             return M.FailureConf(invoke_id=invoke_id, status=self.status, text=text)
-        code = self.ccx_error_code
-        return M.ControlFailureConf(invoke_id=invoke_id, failure_code=self.failure_code,
-                                    ccx_error_code=0 if icm and code in _UCCX_ERROR_CODES else code, text=text)
+        code, cf = self.ccx_error_code, self.failure_code
+        if icm:
+            if code in _UCCX_ERROR_CODES:
+                code = 0
+            if self.icm_failure_code is not None:
+                cf = self.icm_failure_code
+        return M.ControlFailureConf(invoke_id=invoke_id, failure_code=cf, ccx_error_code=code, text=text)
 
 
 def failure_conf(status: StatusCode, text: str) -> Failure:
@@ -890,6 +902,12 @@ class ContactCenter:
             out = [Delivery(sid, r.failure.message(invoke_id, sub is not None and sub.profile.icm))]
         return out
 
+    def _cf_refusal(self, key: str, ccx: CCXErrorCode, text: str) -> Failure:
+        """CONTROL_FAILURE_CONF for the center's own refusal ``key`` (:data:`_CF_CHOICES`): the FailureCode of the
+        center's ``control_failure_codes``, and to a session of the ucce profile ICM's own (Failure.message)."""
+        return Failure("control_failure_conf", failure_code=int(self._cf[key]), ccx_error_code=int(ccx), text=text,
+                       icm_failure_code=_ICM_CF[key])
+
     def _conf(self, out: list[Delivery], sid: int, msg: Message) -> None:
         out.append(Delivery(sid, msg))
 
@@ -1035,7 +1053,7 @@ class ContactCenter:
                 raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_INVALID,
                                               f"agent {agent.id} is already logged in"))
             if (req.agent_password or "") != agent.cfg.password:
-                raise Refused(control_failure(self._cf["bad_password"], CCX.CCX_AGENT_INVALID,
+                raise Refused(self._cf_refusal("bad_password", CCX.CCX_AGENT_INVALID,
                                               f"wrong password for agent {agent.id}"))
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             if authenticate_only:
@@ -1104,13 +1122,13 @@ class ContactCenter:
         if agent.state is _TALKING or agent.state is AS.AGENT_STATE_HOLD:
             if self.config.ready_while_talking == "pending" or self._speaks_icm(agent):
                 return None
-            return control_failure(
-                self._cf["pending_ready"], CCX.CCX_DEFAULT_ERROR_CODE,
+            return self._cf_refusal(
+                "pending_ready", CCX.CCX_DEFAULT_ERROR_CODE,
                 f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
                 "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
         if self._busy_off_acd(agent) and not self._pending_after_own_call(agent, _READY):
-            return control_failure(
-                self._cf["ready_while_busy"], CCX.CCX_AGENT_DEVICE_BUSY,
+            return self._cf_refusal(
+                "ready_while_busy", CCX.CCX_AGENT_DEVICE_BUSY,
                 f"agent {agent.id} is on a call that is not an ACD call ({agent.device} busy): READY once it ends")
         return None
 
@@ -2124,7 +2142,7 @@ class ContactCenter:
     def _answer_call_req(self, out: list[Delivery], sid: int, req: M.AnswerCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Answer")
         if leg.state is not LCS.LCS_ALERTING:
-            raise Refused(control_failure(self._cf["no_call_to_answer"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_call_to_answer", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not ringing at {leg.device}"))
         self._conf(out, sid, M.AnswerCallConf(invoke_id=req.invoke_id))
         self._answer(out, call, leg, now)
@@ -2151,7 +2169,7 @@ class ContactCenter:
     def _hold_call_req(self, out: list[Delivery], sid: int, req: M.HoldCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Hold")
         if leg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         self._conf(out, sid, M.HoldCallConf(invoke_id=req.invoke_id))
         leg.state = LCS.LCS_HOLD
@@ -2162,7 +2180,7 @@ class ContactCenter:
     def _retrieve_call_req(self, out: list[Delivery], sid: int, req: M.RetrieveCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "held_call_id", "held_connection_device_id", op="Retrieve")
         if leg.state is not LCS.LCS_HOLD:
-            raise Refused(control_failure(self._cf["no_held_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_held_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not held at {leg.device}"))
         if any(c.leg_of(agent.id).state is LCS.LCS_CONNECT for c in self._agent_calls(agent) if c is not call):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
@@ -2200,8 +2218,8 @@ class ContactCenter:
     def _room_in_conference(self, call: Call, joining: int) -> None:
         """``joining`` more parties on ``call`` keep it within MAX_DEVICES_IN_CONFERENCE, else the refusal."""
         if len(call.legs) + joining > MAX_DEVICES_IN_CONFERENCE:
-            raise Refused(control_failure(
-                self._cf["conference_full"], CCX.CCX_JTAPI_CCM_PROBLEM,
+            raise Refused(self._cf_refusal(
+                "conference_full", CCX.CCX_JTAPI_CCM_PROBLEM,
                 f"call {call.id} has {len(call.legs)} parties: a conference has at most {MAX_DEVICES_IN_CONFERENCE} "
                 "(QUERY_DEVICE_INFO_CONF MaxDevicesInConference)"))
 
@@ -2266,7 +2284,7 @@ class ContactCenter:
         self._guard(agent, "Consult", call=active, leg=leg, dest=dialed)
         self._not_itself(agent, dialed)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {active.id} is not connected at {leg.device}"))
         if any(c is not active and c.leg_of(agent.id) is not None for c in self._agent_calls(agent)):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
@@ -2422,7 +2440,7 @@ class ContactCenter:
         self._guard(agent, "Connect", call=call, leg=leg, dest=req.dialed_number)
         self._not_itself(agent, req.dialed_number)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         self._refuse_busy_destination(agent, req.dialed_number, f"transfer call {call.id}")
         data = self._joined_data(call, None, req)
@@ -2514,7 +2532,7 @@ class ContactCenter:
         self._guard(agent, "Bridge", call=call, leg=leg, dest=dialed)
         self._not_itself(agent, dialed)
         if leg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         target = self.by_device.get(dialed)
         if dialed in call.legs or (target is not None and call.leg_of(target.id) is not None):
@@ -2572,7 +2590,7 @@ class ContactCenter:
     def _reconnect_call_req(self, out: list[Delivery], sid: int, req: M.ReconnectCallReq, now: float) -> None:
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="ReConnect")
         if hleg.state is not LCS.LCS_HOLD:
-            raise Refused(control_failure(self._cf["no_held_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_held_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {held.id} is not held at {hleg.device}"))
         self._conf(out, sid, M.ReconnectCallConf(invoke_id=req.invoke_id))
         # one step for the agent: its phone is left with the held call alone only between the two halves, so
@@ -2607,7 +2625,7 @@ class ContactCenter:
     def _send_dtmf_signal_req(self, out: list[Delivery], sid: int, req: M.SendDtmfSignalReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id")
         if leg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
         if not req.dtmf_string or any(ch not in "0123456789*#ABCDabcd" for ch in req.dtmf_string):
             raise Refused(control_failure(CF.CF_VALUE_OUT_OF_RANGE, CCX.CCX_INVALID_ARGUMENT,
@@ -2899,7 +2917,7 @@ class ContactCenter:
             return
         aleg = self._my_leg(call, agent, req.agent_connection_device_id)
         if aleg.state is not LCS.LCS_CONNECT:
-            raise Refused(control_failure(self._cf["no_active_call"], CCX.CCX_DEFAULT_ERROR_CODE,
+            raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} is not talking on call {call.id}"))
         sleg = call.leg_of(sup.id)
         if sleg is None and self._busy_phone(sup):
