@@ -31,7 +31,7 @@ from mockcti.center.config import CallDataError
 from mockcti.center.core import CallNotOffered
 from mockcti.scenario import model as m
 from mockcti.scenario.model import substitute
-from mockcti.wire import Message, MessageType
+from mockcti.wire import Dialect, Message, MessageType
 from mockcti.wire import messages as W
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.types import fit_string
@@ -688,7 +688,9 @@ class ScenarioEngine:
             if "seconds" in p:
                 hub.schedule(now + float(p["seconds"]), lambda: hub.act(ResumeReading(sid)))
         elif f.layer == "framing":
-            hub.send_raw(sid, self._malformed(kind, p, sid), note=f"framing fault: {kind}")
+            session = hub.session(sid)
+            if session is not None:  # (a delayed fault action whose client has gone: nobody to send to)
+                hub.send_raw(sid, self._malformed(kind, p, session.dialect), note=f"framing fault: {kind}")
         elif kind == "no_heartbeat_conf":
             sf.drop_heartbeat_conf = int(p.get("count", 1_000_000 if session_wide else 1))
         elif kind == "late_open_conf":
@@ -702,14 +704,10 @@ class ScenarioEngine:
             sf.invoke_offset = int(p.get("offset", 1))
             sf.invoke_offset_count = 1_000_000 if session_wide else 1
 
-    def _malformed(self, kind: str, p: Mapping[str, Any], sid: int) -> bytes:
-        """The bytes of a framing fault, for session ``sid``'s dialect (reference §2)."""
+    def _malformed(self, kind: str, p: Mapping[str, Any], dialect: Dialect) -> bytes:
+        """The bytes of a framing fault, for a session's ``dialect`` (reference §2)."""
         from mockcti.wire import encode
 
-        hub = self.hub
-        assert hub is not None
-        session = hub.session(sid)
-        dialect = session.dialect if session is not None else None
         if kind == "garbage":
             return bytes(self.rng.randrange(256) for _ in range(int(p.get("bytes", 32))))
         if kind == "oversized_length":
@@ -727,12 +725,11 @@ class ScenarioEngine:
                 sample = W.by_name(base_type.name)()
             except TypeError:
                 sample = W.HeartbeatConf(invoke_id=0)
-        data = encode(sample, dialect) if dialect is not None else encode(sample)
+        data = encode(sample, dialect)
         if kind == "truncated":
             cut = int(p.get("bytes", max(1, (len(data) - 8) // 2)))
             return data[: max(8, len(data) - cut)]
-        tw = dialect.tag_width if dialect is not None else 1
-        lw = dialect.length_width if dialect is not None else 1
+        tw, lw = dialect.tag_width, dialect.length_width
         if kind == "unknown_tag":
             tag = int(p.get("tag", 0xF0 if tw == 1 else 0xFFF0))
             extra = tag.to_bytes(tw, "big") + (2).to_bytes(lw, "big") + b"x\x00"

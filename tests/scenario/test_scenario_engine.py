@@ -860,6 +860,23 @@ def test_framing_faults_damage_the_message_type_named_in_params(kind):
             decode(frame, D)
 
 
+@pytest.mark.parametrize("kind", ["truncated", "unknown_tag", "bad_floating_length", "garbage"])
+def test_a_delayed_framing_fault_whose_client_has_gone_sends_nothing(kind):
+    """``then: [{delay: ...}, {fault: {kind: truncated}}]`` and the client disconnects during the delay:
+    the fault has nobody to go to. The engine used to encode its frame without a dialect (TypeError
+    out of the hub's tick, mypy's "missing positional argument" in _malformed)."""
+    h = H(f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        then: [{{delay: {{seconds: 1}}}}, {{fault: {{kind: {kind}}}}}]
+    """)
+    sid = h.open()
+    assert h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0) == []
+    h.hub.disconnected(sid, 2.5)
+    assert h.tick(3.5) == []
+    assert not [e for e in h.hub.journal.entries(kind="fault") if "framing fault" in str(e.data.get("fault"))]
+
+
 def test_framing_garbage_is_seeded():
     _, _, a = framing_bytes("garbage", "{bytes: 24}", seed=1)
     _, _, b = framing_bytes("garbage", "{bytes: 24}", seed=1)
