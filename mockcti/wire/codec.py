@@ -560,7 +560,7 @@ def encode(msg: Message, dialect: Dialect) -> bytes:
     except Exception:  # something irregular: the generic path raises the precise EncodeError
         pass
     mt = msg.TYPE
-    d = _version_dialect(dialect, msg.version_number) if mt is _OPEN_REQ else dialect
+    d = _version_dialect(dialect, msg.version_number) if mt is _OPEN_REQ else dialect  # type: ignore[attr-defined]
     lay = _layout_for(mt, d)
     body = _encode_body(lay, msg)
     return HEADER.pack(len(body), lay.wire_id) + body
@@ -610,10 +610,10 @@ def _encoder_for(msg: Message, dialect: Dialect):
     mt = msg.TYPE
     cache = dialect._encoders  # type: ignore[attr-defined]
     if mt is _OPEN_REQ:
-        key = (mt, msg.version_number)
+        key = (mt, msg.version_number)  # type: ignore[attr-defined]  # (an OPEN_REQ)
         fn = cache.get(key)
         if fn is None:
-            d = _version_dialect(dialect, msg.version_number)
+            d = _version_dialect(dialect, msg.version_number)  # type: ignore[attr-defined]
             fn = cache[key] = _encoder(mt, d.version, d.tag_width, d.length_width, d.profile.wire_id(mt),
                                        d.profile.retag(mt))
         return fn
@@ -747,7 +747,7 @@ def encode_construct(msg: Message, dialect: Dialect) -> bytes:
     """Encode with construct only (slow; the oracle for the fast path)."""
     mt = msg.TYPE
     if mt is MessageType.OPEN_REQ:
-        dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),
+        dialect = dialect.with_version(min(max(msg.version_number, dialect.profile.min_version),  # type: ignore[attr-defined]
                                            dialect.profile.max_version))
     spec, head, tail, con, variants = _construct_for(mt, dialect.version, dialect.tag_width, dialect.length_width,
                                                      dialect.profile.retag(mt))

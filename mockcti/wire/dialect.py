@@ -57,7 +57,7 @@ def _default_type_ids(icm: bool = False) -> Mapping[int, MessageType]:
     """The profile's message table: every message the mock simulates, less the UCCX-only ones under ICM
     (``icm``: the statistics requests and CONFIG_TERMINAL_EVENT, ``UCCX_ONLY_MESSAGE_TYPES``, which ICM's CTI
     Server does not have)."""
-    out = {}
+    out: dict[int, MessageType] = {}
     for mt in MessageType:
         if mt in ICM_ONLY_MESSAGE_TYPES or (icm and mt in UCCX_ONLY_MESSAGE_TYPES):
             continue

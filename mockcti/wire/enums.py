@@ -11,8 +11,8 @@ nothing but the standard library.
 
 from __future__ import annotations
 
-from enum import IntEnum, IntFlag
-from typing import Any
+from enum import Enum, IntEnum, IntFlag
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "MessageType",
@@ -931,7 +931,7 @@ def config_masks_of_version(version: int) -> int:
 
 def services_text(mask: int) -> str:
     """``mask``'s service names joined by " or " (what a request needing any of them lacks)."""
-    return " or ".join(m.name for m in ServiceMask if m & mask) or f"0x{mask:08X}"
+    return " or ".join(m.name or f"0x{m:08X}" for m in ServiceMask if m & mask) or f"0x{mask:08X}"
 
 
 class CallEventMask(IntFlag):
@@ -1552,7 +1552,7 @@ MAX_NUM_CTI_CLIENTS = 16  # I
 UCCX_PERIPHERAL_TYPE = 21  # PT_ACMI_CRS, in the reserved PeripheralType of every call/agent event
 
 
-def enum_name(enum_cls: type, value: int) -> str:
+def enum_name(enum_cls: type[Any], value: int) -> str:
     """The member name of ``value`` in ``enum_cls`` — never raises.
 
     An unknown value gives ``"UNKNOWN(123)"``; an IntFlag gives ``"A|B|0x400"`` (known bits by
@@ -1561,12 +1561,12 @@ def enum_name(enum_cls: type, value: int) -> str:
     if issubclass(enum_cls, IntFlag):
         if value == 0:
             return "0"
-        names = []
+        names: list[str] = []
         rest = value
         for member in enum_cls:
             bit = int(member)
             if bit and bit & (bit - 1) == 0 and value & bit:
-                names.append(member.name)
+                names.append(member.name or f"0x{bit:X}")  # (a single-bit member always has its name)
                 rest &= ~bit
         if rest:
             names.append(f"0x{rest:X}")
@@ -1584,7 +1584,12 @@ class Members:
     ``EnumType.__getattr__`` puts every attribute read of an enum class on the slow path).
     Calling it converts a value (``AS(3)``); iterating it gives the members in definition order."""
 
-    def __init__(self, enum_cls: type) -> None:
+    _enum_cls: type[Enum]
+
+    if TYPE_CHECKING:  # the members are instance attributes, one per member name
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, enum_cls: type[Enum]) -> None:
         self.__dict__.update(enum_cls.__members__)
         self.__dict__["_enum_cls"] = enum_cls
 

@@ -207,9 +207,9 @@ def build_decoder(spec: MessageSpec, version: int, tw: int, lw: int,
             args.append(f"{f.attr}=h{i}")
     for i, f in enumerate(tail):
         args.append(f"{f.attr}=t{i}")
-    for f in spec.fixed:  # a later protocol version's fixed field: not in this message, None (not its default)
-        if f not in head and f not in tail:
-            args.append(f"{f.attr}=None")
+    for fx in spec.fixed:  # a later protocol version's fixed field: not in this message, None (not its default)
+        if fx not in head and fx not in tail:
+            args.append(f"{fx.attr}=None")
     done = set()
     for i, f in enumerate(simple):
         if f.attr in done:

@@ -140,7 +140,7 @@ class FrameBuffer:
             if pos < n:
                 self._buf = bytearray(data[pos:])
         elif pos:
-            del buf[:pos]
+            del self._buf[:pos]  # (buf is self._buf here: the bytearray data was appended to)
         self._offset += pos
         return out
 

@@ -11,7 +11,7 @@ A leaf module: it imports nothing from mockcti, so every layer may use it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["fast_frozen_init", "building_twin"]
 
@@ -32,9 +32,9 @@ def building_twin(cls: type) -> type:
     being built."""
     twin = _TWINS.get(cls)
     if twin is None:
-        twin = type(f"{cls.__name__}Building", (cls.__base__,),
+        twin = type(f"{cls.__name__}Building", (cast(type, cls.__base__),),
                     {"__slots__": tuple(cls.__dict__["__slots__"]), "__module__": cls.__module__})
-        probe = object.__new__(twin)
+        probe: Any = object.__new__(twin)
         probe.__class__ = cls  # raises TypeError if the layouts ever differ
         _TWINS[cls] = twin
     return twin
@@ -48,11 +48,13 @@ def fast_frozen_init(cls: type[_T], slots: dict[str, Any] | None = None) -> type
     to 51 fields (bench/README.md). A class decorator; fields need plain defaults or none.
 
     ``slots``: slots that are not fields (declared by a base class), set to these values as well."""
-    fields_ = dataclasses.fields(cls)
-    if not cls.__dataclass_params__.frozen or "__slots__" not in cls.__dict__:
+    fields_ = dataclasses.fields(cast(Any, cls))
+    if not cast(Any, cls).__dataclass_params__.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: fast_frozen_init needs a frozen dataclass with slots=True")
     ns: dict[str, Any] = {"_cls": cls, "_osa": object.__setattr__}
-    positional, keyword, body = [], [], []
+    positional: list[str] = []
+    keyword: list[str] = []
+    body: list[str] = []
     for i, f in enumerate(fields_):
         if f.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{f.name}: fast_frozen_init needs a plain default")
@@ -79,7 +81,7 @@ def fast_frozen_init(cls: type[_T], slots: dict[str, Any] | None = None) -> type
     exec(compile(src, f"<mockcti init {cls.__name__}>", "exec"), ns)
     init = ns["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init
+    setattr(cls, "__init__", init)
     return cls
 
 

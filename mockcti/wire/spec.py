@@ -29,10 +29,11 @@ Conventions of the declarations below:
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from construct import Construct
 
@@ -142,6 +143,9 @@ class Message:
     #: every message has it (the last field of each class): the floating fields its type does not declare,
     #: ``(tag, bytes)`` in wire order. Declared here for type checkers only (a bare annotation: no attribute).
     extra_fields: tuple[tuple[int, bytes], ...]
+    if TYPE_CHECKING:  # for type checkers only: every message class is a dataclass; ``_wire`` is the slot above
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+        _wire: tuple[Any, ...] | None
 
     @property
     def invoke_id(self) -> int | None:  # overridden by a dataclass field where one exists
@@ -157,7 +161,8 @@ class MessageSpec:
     fixed: tuple[FixedField, ...]
     floating: tuple[Any, ...]  # FloatingField | Group, in declaration order
     doc: str
-    cls: type = field(default=None, compare=False)  # type: ignore[assignment]
+    # (set once the class is made; the field named ``type`` hides the builtin in this class body)
+    cls: builtins.type[Message] = field(default=None, compare=False)  # type: ignore[assignment]
     optional_tail: int = 0  # OPEN_REQ: number of trailing fixed fields that may be absent
 
     def fixed_for(self, version: int) -> tuple[FixedField, ...]:
@@ -284,7 +289,7 @@ GROUP_CLASSES: dict[str, type] = {}
 
 def G(attr: str, cls_name: str, count: str | None, *members: Any, doc: str = "") -> Group:
     cls = GROUP_CLASSES.get(cls_name)
-    fields_ = []
+    fields_: list[tuple[str, Any, Any]] = []
     for m in members:
         if isinstance(m, Group):
             fields_.append((m.attr, tuple, dataclasses.field(default=())))
@@ -310,7 +315,7 @@ def _callvars(max_len: int) -> tuple[FloatingField, ...]:
 
 
 SPECS: dict[MT, MessageSpec] = {}
-MESSAGE_CLASSES: dict[MT, type] = {}
+MESSAGE_CLASSES: dict[MT, type[Message]] = {}
 
 
 def _class_name(name: str) -> str:
@@ -349,7 +354,7 @@ def _msg(mt: MT, direction: str, source: str, *, fixed: tuple, floating: tuple, 
     fixed = tuple(
         dataclasses.replace(f, count_of=counts.get(f.name, f.count_of)) if f.name in counts else f for f in fixed
     )
-    cls_fields = []
+    cls_fields: list[tuple[str, Any, Any]] = []
     for i, f in enumerate(fixed):
         if f.count_of:
             cls_fields.append((f.attr, int | None, dataclasses.field(default=None)))
