@@ -82,21 +82,21 @@ class LDict(dict):
 
 
 class LList(list):
-    """A sequence read from a file; ``lines[i]`` is (file, line) of item i; ``index[i]`` its index
+    """A sequence read from a file; ``lines[i]`` is (file, line) of item i; ``origins[i]`` its index
     in the list of that file (a list merged from includes: rules[0] of the included file may be
     item 3 here); none given: the item's position."""
 
-    __slots__ = ("file", "line", "lines", "index")
+    __slots__ = ("file", "line", "lines", "origins")
 
     def __init__(self, file: str, line: int | None) -> None:
         super().__init__()
         self.file, self.line = file, line
         self.lines: list[tuple[str, int | None]] = []
-        self.index: list[int] = []
+        self.origins: list[int] = []
 
     def origin(self, i: int) -> int:
         """The index item ``i`` has in its own file."""
-        return self.index[i] if 0 <= i < len(self.index) else i
+        return self.origins[i] if 0 <= i < len(self.origins) else i
 
 
 def plain(value: Any) -> Any:

@@ -180,7 +180,7 @@ def _merge(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
         def add(lst: LList, i: int) -> None:
             out_l.append(lst[i])
             out_l.lines.append(lst.lines[i] if i < len(lst.lines) else (lst.file, lst.line))
-            out_l.index.append(lst.origin(i))
+            out_l.origins.append(lst.origin(i))
 
         key = _BY_NAME_LISTS.get(path)
 
@@ -407,7 +407,7 @@ def _without(node: Any, cuts: Iterable[tuple[Any, ...]]) -> Any:
             if i not in here:
                 out_l.append(_without(v, below.get(i, set())))
                 out_l.lines.append(node.lines[i] if i < len(node.lines) else (node.file, node.line))
-                out_l.index.append(node.origin(i))
+                out_l.origins.append(node.origin(i))
         return out_l
     return node
 

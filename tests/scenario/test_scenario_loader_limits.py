@@ -417,3 +417,14 @@ def test_loading_survives_a_reimported_yaml_module(monkeypatch):
         monkeypatch.delitem(sys.modules, name)  # restored after the test
     importlib.import_module("yaml")
     assert load_scenario_text("name: b\nend: {after: 1}\n", filename="b.yaml").name == "b"
+
+
+def test_a_list_read_from_a_file_is_a_list_whose_index_method_works():
+    """Every list a scenario or center file holds is a ``located.LList`` (a list that knows its lines).
+    Its own bookkeeping hid ``list.index`` behind an attribute (``lst.index("b")``: TypeError, 'list'
+    object is not callable — and a type checker was told it was the method)."""
+    from mockcti.located import parse
+
+    doc = parse("csqs: [Sales, Support]\n", "c.yaml", "yaml")
+    assert doc["csqs"].index("Support") == 1
+    assert doc["csqs"].origin(1) == 1
