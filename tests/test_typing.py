@@ -91,3 +91,31 @@ def test_a_users_code_sees_the_message_fields_and_its_mistakes_are_reported(tmp_
     assert "read-only" in at("ev.agent_state = 3"), out
     assert '"CSQInfo" has no attribute "skill_group"' in at("skill_group"), out
     assert rc == 1
+
+
+GENERIC_CODE = '''
+import dataclasses
+from mockcti.wire import Dialect, Message, decode_bytes
+from mockcti.wire.messages import by_name
+
+def generic(data: bytes) -> None:
+    msg: Message = decode_bytes(data, Dialect.uccx(14))
+    names = [f.name for f in dataclasses.fields(msg)]
+    again = dataclasses.replace(msg)
+    made = by_name("HEARTBEAT_REQ")(invoke_id=1)
+    reveal_type(again)
+    reveal_type(made)
+'''
+
+
+def test_code_generic_over_messages_type_checks(tmp_path: Path) -> None:
+    """A message of no particular type (``decode_bytes``, ``by_name``) is a dataclass, and a class of no
+    particular type is built from its fields: ``dataclasses.fields(msg)``, ``dataclasses.replace(msg)`` and
+    ``by_name(name)(**fields)`` work at run time, and a user's type checker was told they did not (the
+    Message base declared neither its dataclass nature nor a constructor taking fields)."""
+    user = tmp_path / "generic_code.py"
+    user.write_text(textwrap.dedent(GENERIC_CODE), encoding="utf-8")
+    rc, out = _mypy(tmp_path, user)
+    assert "error" not in out, out
+    assert out.count('Revealed type is "mockcti.wire.spec.Message"') == 2, out
+    assert rc == 0, out

@@ -147,6 +147,8 @@ class Message:
         __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
         _wire: tuple[Any, ...] | None
 
+        def __init__(self, **fields: Any) -> None: ...  # a class of unknown type (by_name, MESSAGE_CLASSES)
+
     @property
     def invoke_id(self) -> int | None:  # overridden by a dataclass field where one exists
         return None
