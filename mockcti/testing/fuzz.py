@@ -235,12 +235,15 @@ class FuzzCase:
     def _made_up_agent(self, item: CaseItem) -> tuple[str, str] | None:
         """(agent ID, extension) of the item's first AGENT_STATE_EVENT: the agent the fuzzer replaces."""
         from mockcti.wire import DecodeError, decode_bytes
+        from mockcti.wire.messages import AgentStateEvent
 
         for name, frame in zip(item.types, item.frames):
             if name == "AGENT_STATE_EVENT":
                 try:
                     ev = decode_bytes(bytes.fromhex(frame), self.dialect)
                 except DecodeError:
+                    return None
+                if not isinstance(ev, AgentStateEvent):  # (a case file edited by hand: no agent to replace)
                     return None
                 return ev.agent_id, ev.agent_extension
         return None

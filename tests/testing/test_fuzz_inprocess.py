@@ -1042,3 +1042,18 @@ def test_an_interrupt_keeps_the_smallest_failing_case_found_so_far(tmp_path):
     assert saved["interrupted"].startswith("the search was interrupted: the smallest failing case so far")
     assert saved["reason"].startswith("the client raised RuntimeError") and "CALL_HELD_EVENT" in _types(
         load_case(save))
+
+
+def test_a_case_file_whose_types_do_not_match_its_frames_is_still_described():
+    """A saved case edited by hand (``mockcti fuzz --replay`` prints it, decoded, when it fails): an item whose
+    ``types`` say AGENT_STATE_EVENT over another message's frame was an AttributeError (no agent_id) instead
+    of the case's listing; the frame is shown as what it decodes to, with no agent said to be replaced."""
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatConf
+
+    frame = encode(HeartbeatConf(invoke_id=1), Dialect.uccx(14)).hex()
+    case = FuzzCase.from_dict({"items": [{"kind": "events", "frames": [frame], "types": ["AGENT_STATE_EVENT"]}],
+                               "profile": "uccx", "version": 14, "view": "agent"})
+    text = case.describe(decoded=True)
+    assert "HEARTBEAT_CONF invoke_id=1" in text
+    assert "in place of agent ID" not in text
