@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, overload
 
 from mockcti.journal import Journal, JsonLinesSink, json_text
 from mockcti.session import RULES
@@ -43,7 +43,8 @@ class Expectation:
     name: str
     met: bool
     detail: str = ""
-    near_miss: str = ""
+    #: the closest thing received to an unmet expectation; None (the scenario engine) or "" when there is none
+    near_miss: str | None = ""
     #: where the scenario states it (the expectation, step or key): file and 1-based line, if known
     file: str | None = None
     line: int | None = None
@@ -63,16 +64,19 @@ def _where(file: str | None, line: int | None) -> str | None:
     return f"{file}:{line}" if line is not None else file
 
 
-def rule_catalog() -> dict[str, dict[str, str]]:
-    """Every rule a run is checked against: protocol conduct, and ACD state rules when available."""
-    rules = {r.id: {"family": "protocol", "title": r.title, "explanation": r.explanation} for r in RULES.values()}
+def rule_catalog() -> dict[str, dict[str, Any]]:
+    """Every rule a run is checked against: protocol conduct, and ACD state rules when available. Each is
+    ``{"family", "title", "explanation"}`` (text), an ACD rule's also ``"code"`` (the int it is refused with)
+    and ``"code_name"``."""
+    rules: dict[str, dict[str, Any]] = {
+        r.id: {"family": "protocol", "title": r.title, "explanation": r.explanation} for r in RULES.values()}
     try:
         from mockcti import acd
     except ImportError:  # the ACD model is optional for reporting
         return rules
     for r in acd.report_rules():
-        rules[r["id"]] = {"family": "acd", "title": r["title"], "explanation": r["explanation"],
-                          "code": r["code"], "code_name": r["code_name"]}
+        rules[str(r["id"])] = {"family": "acd", "title": r["title"], "explanation": r["explanation"],
+                               "code": r["code"], "code_name": r["code_name"]}
     return rules
 
 
@@ -269,6 +273,12 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
 
 #: characters XML 1.0 does not allow (control characters, lone surrogates, U+FFFE/U+FFFF)
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@overload
+def _xml_text(value: str) -> str: ...
+@overload
+def _xml_text(value: None) -> None: ...
 
 
 def _xml_text(value: str | None) -> str | None:
@@ -482,8 +492,8 @@ class _ReportFeature:
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
-        self._stream = None
-        self._sink = None
+        self._stream: IO[str] | None = None
+        self._sink: JsonLinesSink | None = None
         self._lock: ReportDirLock | None = None
         self.errors: list[str] = []
 

@@ -21,6 +21,7 @@ goes through :meth:`Hub.schedule`. Must not import :mod:`mockcti.server`.
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 from collections.abc import Callable, Mapping, Sequence
@@ -168,7 +169,7 @@ class ScenarioEngine:
         hub.journal.record("happening", now, None, what=f"scenario {self.scenario.name!r} started", seed=self.seed)
         for h in self.scenario.timeline:
             if h.at is not None:
-                hub.schedule(now + h.at, lambda h=h: self._happen(h))
+                hub.schedule(now + h.at, functools.partial(self._happen, h))
         end = self.scenario.end
         if end.after is not None:
             hub.schedule(now + end.after, lambda: self._finish(f"after {end.after:g} s"))
@@ -192,6 +193,7 @@ class ScenarioEngine:
     def tick(self, now: float) -> None:
         if self._step_deadline is not None and now >= self._step_deadline:
             step = self.scenario.steps[self.step_index]
+            assert isinstance(step, m.ExpectStep)  # (only an expect step has a deadline)
             self._step_deadline = None
             self.step_failures.append((step, f"no matching {step.match.message.name} within {step.timeout:g} s"))
             self._journal("step timed out", step=step.id)
@@ -288,7 +290,7 @@ class ScenarioEngine:
             self._journal("fault: HEARTBEAT_CONF withheld", session=session_id)
             conn = hub.conns.get(session_id)
             if conn is not None:  # never answered: its InvokeID is the client's to use again (no
-                conn.session.forget_request(message.invoke_id)  # PROTO-INVOKEID-REUSED for our fault)
+                conn.session.forget_request(message.invoke_id or 0)  # PROTO-INVOKEID-REUSED for our fault)
             return "withheld"
         if message.TYPE is MT.OPEN_REQ and sf.late_open_conf:
             delay, sf.late_open_conf = sf.late_open_conf, 0.0
@@ -325,11 +327,12 @@ class ScenarioEngine:
         if sf.muted:
             return []
         out: list[bytes] = [data]
-        if sf.invoke_offset_count and hasattr(message, "invoke_id") and message.TYPE.name.endswith("_CONF"):
+        # (every *_CONF has an InvokeID; Message.invoke_id is None for a message without one)
+        if sf.invoke_offset_count and message.TYPE.name.endswith("_CONF") and (invoke := message.invoke_id) is not None:
             sf.invoke_offset_count -= 1
-            wrong = (message.invoke_id + sf.invoke_offset) & 0xFFFFFFFF
+            wrong = (invoke + sf.invoke_offset) & 0xFFFFFFFF
             out = [data[:8] + struct.pack(">I", wrong) + data[12:]]
-            self._journal("fault: wrong InvokeID", session=session_id, sent=wrong, expected=message.invoke_id)
+            self._journal("fault: wrong InvokeID", session=session_id, sent=wrong, expected=invoke)
         if sf.duplicate and message.TYPE.name.endswith("_EVENT") and sf.duplicate_type in (None, message.TYPE):
             sf.duplicate -= 1
             out = out * 2
@@ -480,6 +483,7 @@ class ScenarioEngine:
         assert hub is not None
         env = self._env(ctx)
         if isinstance(act, m.Reply):
+            assert ctx.session_id is not None  # (the loader takes reply only where a request is answered)
             self._send_built(ctx.session_id, act.message, act.fields, env, ctx)
         elif isinstance(act, m.Fail):
             self._fail(act, ctx, env)
@@ -578,6 +582,7 @@ class ScenarioEngine:
         else:
             msg = W.FailureConf(invoke_id=invoke, status=act.status_code if act.status_code is not None
                                 else int(StatusCode.E_CTI_UNSPECIFIED_FAILURE), text=text)
+        assert ctx.session_id is not None  # (the loader takes a *_CONF failure only where a request is answered)
         hub.send(ctx.session_id, msg)  # (to an OPEN_REQ waiting for its answer: the hub refuses the open)
 
     def _text_for(self, act: m.Fail) -> str | None:
@@ -737,14 +742,14 @@ class ScenarioEngine:
             return struct.pack(">II", len(body), struct.unpack(">I", data[4:8])[0]) + body
         if kind == "bad_floating_length":
             # the last floating field claims more bytes than the frame holds
-            body = bytearray(data[8:])
+            damaged = bytearray(data[8:])
             text = b"mockcti framing fault\x00"
-            pos = body.rfind(text)
+            pos = damaged.rfind(text)
             if pos >= lw:
-                body[pos - lw:pos] = (len(text) + 40).to_bytes(lw, "big")
+                damaged[pos - lw:pos] = (len(text) + 40).to_bytes(lw, "big")
             else:
-                body += (int(p.get("tag", 1))).to_bytes(tw, "big") + (200).to_bytes(lw, "big") + b"ab"
-            return struct.pack(">II", len(body), struct.unpack(">I", data[4:8])[0]) + bytes(body)
+                damaged += (int(p.get("tag", 1))).to_bytes(tw, "big") + (200).to_bytes(lw, "big") + b"ab"
+            return struct.pack(">II", len(damaged), struct.unpack(">I", data[4:8])[0]) + bytes(damaged)
         raise _ActionError(f"unknown framing fault {kind!r}")
 
     # -- steps, timeline, end ------------------------------------------------------------------------------
@@ -771,11 +776,11 @@ class ScenarioEngine:
                 return
             if isinstance(step, m.WaitStep):
                 # the flow stays on the wait step until it is over (the next expect step takes nothing before)
-                hub.schedule(now + step.seconds, lambda step=step: self._wait_over(step))
+                hub.schedule(now + step.seconds, functools.partial(self._wait_over, step))
                 return
             if isinstance(step, m.DoStep):
                 # the flow stays on a do step until its last action has run (a delay in it included)
-                if not self._run(step.actions, _Ctx(None, None), now, then=lambda t, step=step: self._do_over(step, t)):
+                if not self._run(step.actions, _Ctx(None, None), now, then=functools.partial(self._do_over, step)):
                     return
                 self.step_index += 1
                 self._step_done(step, now, advance=False)
@@ -802,7 +807,7 @@ class ScenarioEngine:
         assert hub is not None
         for h in self.scenario.timeline:
             if h.after == step.id:
-                hub.schedule(now + h.delay, lambda h=h: self._happen(h))
+                hub.schedule(now + h.delay, functools.partial(self._happen, h))
         if advance:
             self._advance_steps(now)
 
@@ -873,11 +878,12 @@ class ScenarioEngine:
                 out.append(R(scenario=name, name=case, met=False, skipped=True,
                              detail=f"not reached: the flow stopped at step {stopped}", **_at(step.loc)))
                 continue
-            is_expect = isinstance(step, m.ExpectStep)
             if id(step) in failed or step is pending:
-                why = failed.get(id(step)) or (f"still waiting for {step.match.message.name}" if is_expect
-                                               else "the flow did not reach this step")
-                near = self._near_miss(step.match, reached=self._step_started - self.t0) if is_expect else None
+                if isinstance(step, m.ExpectStep):
+                    why = failed.get(id(step)) or f"still waiting for {step.match.message.name}"
+                    near = self._near_miss(step.match, reached=self._step_started - self.t0)
+                else:
+                    why, near = failed.get(id(step)) or "the flow did not reach this step", None
                 out.append(R(scenario=name, name=case, met=False, detail=why, near_miss=near, **_at(step.loc)))
                 stopped = step.id
             else:

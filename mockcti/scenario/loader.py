@@ -1524,15 +1524,15 @@ def _center(ctx: _Ctx, raw: Any) -> dict[str, Any] | None:
                 if isinstance(a.get(key), (str, int)) and not isinstance(a.get(key), bool):
                     ctx.phones.setdefault(str(a[key]), str(aid))
     if "csqs" in raw:
-        ids: set[int] = set()
+        csq_ids: set[int] = set()
         for i, c in enumerate(raw["csqs"]):
             if c["name"] in ctx.csqs:
                 ctx.err(("center", "csqs", i, "name"), f"duplicate CSQ name {c['name']!r}")
             ctx.csqs.add(c["name"])
             if "id" in c:
-                if c["id"] in ids:
+                if c["id"] in csq_ids:
                     ctx.err(("center", "csqs", i, "id"), f"duplicate CSQ id {c['id']}")
-                ids.add(c["id"])
+                csq_ids.add(c["id"])
     for i, a in enumerate(raw.get("agents", [])):
         for j, q in enumerate(a.get("csqs", [])):
             if q not in ctx.csqs and "center" not in ctx.incomplete:

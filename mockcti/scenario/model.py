@@ -13,6 +13,7 @@ anything above ``scenario`` in the layer stack.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -76,9 +77,9 @@ def malformed_reference(value: Any) -> str | None:
         return value[bad:] if bad >= 0 else None
     items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
     for v in items:
-        bad = malformed_reference(v)
-        if bad is not None:
-            return bad
+        inner = malformed_reference(v)
+        if inner is not None:
+            return inner
     return None
 
 
@@ -259,8 +260,8 @@ class Predicate:
     field: str
     op: str
     value: Any
-    loc: Location = field(default=_NOWHERE, compare=False)
-    pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    loc: Location = dataclasses.field(default=_NOWHERE, compare=False)  # (``field`` is the attribute above)
+    pattern: re.Pattern[str] | None = dataclasses.field(default=None, compare=False)
 
     def test(self, actual: Any, env: Mapping[str, Any] | None = None) -> bool:
         """Whether ``actual`` (the field's value; None when absent) satisfies this condition. A
