@@ -17,6 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 # subcommand -> module; the order is the order of ``mockcti --help``.
 COMMANDS: dict[str, str] = {
@@ -30,8 +31,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _available_commands() -> dict[str, object]:
-    found = {}
+def _available_commands() -> dict[str, ModuleType]:
+    found: dict[str, ModuleType] = {}
     for name, module_name in COMMANDS.items():
         try:
             found[name] = importlib.import_module(module_name)
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for stream, previous in handlers:
             if previous is not None:
-                stream.reconfigure(errors=previous)  # type: ignore[attr-defined]
+                stream.reconfigure(errors=previous)  # type: ignore[union-attr]  # (one that has it: see above)
 
 
 class Terminated(KeyboardInterrupt):

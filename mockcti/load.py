@@ -240,6 +240,13 @@ class _Script:
     consulted: str | None = None  # the consulted agent's phone
 
 
+def _script_of(t: "_Tracked") -> _Script:
+    """The script of a call whose script steps run (a step is scheduled only once the script is set)."""
+    s = t.script
+    assert s is not None
+    return s
+
+
 @dataclass
 class _Tracked:
     answered: bool = False
@@ -649,7 +656,7 @@ class LoadGenerator:
         """A quarter into the handle time: the agent holds the call (HOLD_CALL_REQ), for hold_time."""
         if not self._mine(call_id, t):
             return
-        s, now = t.script, self.hub.now
+        s, now = _script_of(t), self.hub.now
         if self._leg(call_id, s.device, _CONNECT) is None:
             return self._to_end(call_id, t)  # a client took the agent over, or the call is moving
         if self._request(HoldCallReq(invoke_id=next(self._invoke), call_id=call_id,
@@ -662,14 +669,14 @@ class LoadGenerator:
     def _retrieve(self, call_id: int, t: _Tracked) -> None:
         if not self._mine(call_id, t):
             return
-        s = t.script
+        s = _script_of(t)
         if self._leg(call_id, s.device, _HELD) is not None:
             self._request(RetrieveCallReq(invoke_id=next(self._invoke), held_call_id=call_id,
                                           held_connection_device_id=s.device))
         self._after_hold(call_id, t)
 
     def _after_hold(self, call_id: int, t: _Tracked) -> None:
-        s = t.script
+        s = _script_of(t)
         if s.kind:
             self._step(call_id, t, s.start + self.spec.handle_time / 2, self._consult)
         else:
@@ -681,7 +688,7 @@ class LoadGenerator:
         the call goes on without it (``transfer_skipped``)."""
         if not self._mine(call_id, t):
             return
-        s, center = t.script, self.hub.center
+        s, center = _script_of(t), self.hub.center
         if self._leg(call_id, s.device, _CONNECT) is None:
             return self._to_end(call_id, t)
         other = self._idle_agent(s.device)
@@ -706,7 +713,7 @@ class LoadGenerator:
         # READY agents only (none when calls wait in a queue); the fewer of them and the driven ones
         # (a few driven agents among thousands of client-driven READY ones: those few)
         pool = ready.values() if driven is None or len(driven) >= len(ready) else \
-            (a for a in map(ready.get, self._driven_order) if a is not None)
+            (a for a in map(ready.get, driven) if a is not None)
         for agent in pool:
             if agent.device != besides and self._may_drive(agent.id) and not center.agent_call_legs(agent.id):
                 return agent
@@ -716,27 +723,30 @@ class LoadGenerator:
         """``answer_after`` after the consultation rang: the consulted agent answers it, and the first
         agent completes the transfer (it is free; the consulted agent talks out the handle time) or
         the conference (the three talk; three quarters into the handle time the first agent leaves)."""
-        s = t.script
+        s = _script_of(t)
         if not self._mine(call_id, t):
             return self._drop_consult(call_id, s)  # the call is over (its caller hung up): so is the consultation
 
-        consulted = self._leg(s.consult_id, s.consulted, _ALERTING)
-        if (consulted is None or self._leg(call_id, s.device, _HELD) is None
-                or self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=s.consult_id,
-                                               connection_device_id=s.consulted)) is None):
+        consult_id, consulted_device = s.consult_id, s.consulted
+        if (consult_id is None or consulted_device is None  # (no consultation: _leg gives None too)
+                or self._leg(consult_id, consulted_device, _ALERTING) is None
+                or self._leg(call_id, s.device, _HELD) is None
+                or self._request(AnswerCallReq(invoke_id=next(self._invoke), call_id=consult_id,
+                                               connection_device_id=consulted_device)) is None):
             return self._give_up(call_id, t)
-        if self._leg(s.consult_id, s.device, _CONNECT) is None:  # the consulted agent answered: both connected
+        if self._leg(consult_id, s.device, _CONNECT) is None:  # the consulted agent answered: both connected
             return self._give_up(call_id, t)
-        args = dict(invoke_id=next(self._invoke), held_call_id=call_id, active_call_id=s.consult_id,
-                    held_connection_device_id=s.device, active_connection_device_id=s.device)
         transfer = s.kind == "transfer"
-        if self._request(TransferCallReq(**args) if transfer else ConferenceCallReq(**args)) is None:
+        req = (TransferCallReq if transfer else ConferenceCallReq)(
+            invoke_id=next(self._invoke), held_call_id=call_id, active_call_id=consult_id,
+            held_connection_device_id=s.device, active_connection_device_id=s.device)
+        if self._request(req) is None:
             return self._give_up(call_id, t)
-        self._consults.pop(s.consult_id, None)
+        self._consults.pop(consult_id, None)
         s.consult_id = None
         if transfer:
             self.stats.transferred += 1
-            s.device = s.consulted  # the call is the consulted agent's now
+            s.device = consulted_device  # the call is the consulted agent's now
             self._to_end(call_id, t)
         else:
             self.stats.conferenced += 1
@@ -748,11 +758,11 @@ class LoadGenerator:
         finishes the call."""
         if not self._mine(call_id, t):
             return
-        s = t.script
+        s = _script_of(t)
         if self._leg(call_id, s.device) is not None:
             self._request(ClearConnectionReq(invoke_id=next(self._invoke), call_id=call_id,
                                              connection_device_id=s.device))
-        if self._leg(call_id, s.consulted) is not None:
+        if s.consulted is not None and self._leg(call_id, s.consulted) is not None:
             s.device = s.consulted
         self._check(call_id, self.hub.now)
         if self.calls.get(call_id) is t:
@@ -762,7 +772,7 @@ class LoadGenerator:
         """The consultation did not come to a transfer or a conference (refused, or its call gone):
         the agent leaves the consultation (CLEAR_CONNECTION_REQ) and takes its call back
         (RETRIEVE_CALL_REQ), as a desktop would; the call goes on to its end."""
-        s = t.script
+        s = _script_of(t)
         self._drop_consult(call_id, s)
         if self._leg(call_id, s.device, _HELD) is not None:
             self._request(RetrieveCallReq(invoke_id=next(self._invoke), held_call_id=call_id,
@@ -784,14 +794,14 @@ class LoadGenerator:
 
     def _to_end(self, call_id: int, t: _Tracked) -> None:
         """The last step: the end of the handle time (at once if it is past)."""
-        self._step(call_id, t, t.script.start + self.spec.handle_time, self._end)
+        self._step(call_id, t, _script_of(t).start + self.spec.handle_time, self._end)
 
     def _end(self, call_id: int, t: _Tracked) -> None:
         """The handle time is over: the caller hangs up (``caller_hangup``) or the generator's agent
         on the call now (the consulted one after a transfer or a conference) clears it."""
         if not self._mine(call_id, t):
             return
-        s = t.script
+        s = _script_of(t)
         self._drop_consult(call_id, s)
         if s.caller_ends:
             self._caller_hangs_up(call_id, t, abandon=False)
@@ -922,9 +932,9 @@ class _LoadFeature:
         if getattr(args, "quiet", False):  # (serve --quiet: errors and warnings only)
             return
         n = len(cfg.agents)
-        ids = (f"id 1001, extension 3001" if n == 1 else
-               f"ids 1001..{1000 + n}, extensions 3001..{3000 + n}")
-        print(f"mockcti load: center with {counted(n, 'agent')} ({ids}), "
+        numbers = (f"id 1001, extension 3001" if n == 1 else
+                   f"ids 1001..{1000 + n}, extensions 3001..{3000 + n}")
+        print(f"mockcti load: center with {counted(n, 'agent')} ({numbers}), "
               f"{'CSQ' if len(cfg.csqs) == 1 else 'CSQs'} {', '.join(c.name for c in cfg.csqs)}",
               file=sys.stderr, flush=True)
 
@@ -950,6 +960,7 @@ class _LoadFeature:
 
     async def stop(self, server: Any, args: Any) -> None:
         self.halt(server, args)
+        assert self._ended_at is not None  # (set by halt)
         s = self.gen.summary()
         if getattr(args, "quiet", False):  # (serve --quiet: errors only)
             return

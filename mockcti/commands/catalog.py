@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def _print_table(entries: list[Entry]) -> None:
     _emit_table(table, _width())
 
 
-def _emit_table(rows: list[tuple[str, ...]], width: int) -> None:
+def _emit_table(rows: Sequence[tuple[str, ...]], width: int) -> None:
     widths = [max(_dw(r[i]) for r in rows) for i in range(len(rows[0]))]
     fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
     last = max(20, width - fixed)

@@ -330,6 +330,7 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.journal import json_text
     from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, MessageType, decode
     from mockcti.wire.dialect import PROFILES
+    from mockcti.wire.messages import OpenReq
     from mockcti.wire.render import format_message, message_to_dict
 
     profile = renumbered("decode", PROFILES[args.profile], args)
@@ -364,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
             print_error("decode", f"offset {where}: {exc}{hint}")
             status = 1
             continue
-        if msg.TYPE is MessageType.OPEN_REQ and args.version is None and profile.supports(msg.version_number):
+        if isinstance(msg, OpenReq) and args.version is None and profile.supports(msg.version_number):
             dialect = dialect.with_version(msg.version_number)  # later frames follow the session's version
             source = f"the version of the OPEN_REQ at offset {item.offset}"
         if args.json:
