@@ -26,7 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from enum import IntEnum, IntFlag
+from typing import TYPE_CHECKING, Any
 
 from mockcti.center import CenterConfig, ContactCenter
 from mockcti.hub import Hub, HubConfig
@@ -96,7 +97,7 @@ def scenario_center_wins(center: Any, engine: Any, given_as: str = "center=") ->
     taken from its own center. A ``center`` given then is not used, and a :class:`ScenarioCenterWarning`
     naming both (``given_as`` says where it came from) says so: it replaced the scenario's silently, so the
     scenario's ``${call}`` and agents were not there and the test passed or failed for another reason."""
-    scenario = getattr(engine, "scenario", None)
+    scenario: Any = getattr(engine, "scenario", None)
     if center is None or not getattr(scenario, "center", None) or not hasattr(engine, "build_center"):
         return center
     import warnings
@@ -187,7 +188,7 @@ def _check_fields(type_name: str, field_equals: Mapping[str, Any]) -> None:
                              + (f" (did you mean {', '.join(close)}?)" if close else "")
                              + f"; its fields: {', '.join(known)}")
         if isinstance(want, str) and _enum_value(type_name, key, want) is None:
-            enum_cls = field_enum(mt, key)
+            enum_cls: type[IntEnum] | type[IntFlag] | None = field_enum(mt, key)
             if enum_cls is not None:
                 names = list(enum_cls.__members__)
                 close = difflib.get_close_matches(want.upper(), names, n=3, cutoff=0.6)
@@ -218,7 +219,7 @@ def _enum_value(type_name: Any, key: str, want: str) -> int | None:
     from mockcti.wire.render import field_enum
 
     mt = MessageType.__members__.get(str(type_name))
-    enum_cls = field_enum(mt, key)
+    enum_cls: type[IntEnum] | type[IntFlag] | None = field_enum(mt, key)
     if enum_cls is None:
         return None
     members = enum_cls.__members__
@@ -300,6 +301,12 @@ class ServerHelpers:
     engine: Any
     seed: int | None
     expectations: list[Any]
+    host: str
+    port: int
+
+    if TYPE_CHECKING:  # a property of each subclass
+        @property
+        def journal(self) -> Journal: ...
 
     def call(self, fn: Callable[[Hub, float], Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -514,7 +521,9 @@ class ServerHelpers:
             if csq is not None and hub.center.config.csq(csq) is None:
                 raise KeyError(f"unknown CSQ {csq!r}; known: {[c.name for c in hub.center.config.csqs]}")
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
-                                                          variables=variables,
+                                                          # (the center checks it is a mapping; its
+                                                          # annotation says dict, it takes any mapping)
+                                                          variables=variables,  # type: ignore[arg-type]
                                                           named_variables=named_variables, named_arrays=named_arrays)
             hint = hub.center.queue_hint(call_id)
             hub.journal.record("happening", now, None, what="test call", call_id=call_id, csq=csq, agent=agent,
@@ -773,6 +782,8 @@ class ThreadedServer(ServerHelpers):
 
 class AsyncServer(ServerHelpers):
     """A MockServer in the running event loop: ``await AsyncServer(...).start()``."""
+
+    server: MockServer  # (made by __init__, never None)
 
     def __init__(self, center: ContactCenter | CenterConfig | Mapping[str, Any] | str | Path | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, profile: str | None = None,

@@ -59,7 +59,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockcti.wire import Message
 
 __all__ = [
     "CaseItem", "FuzzCase", "FuzzFailure", "FuzzResult", "cases", "fuzz_client", "replay_case", "load_case",
@@ -232,7 +235,7 @@ class FuzzCase:
                            f"extension {agent[1]!r})")
         return "\n".join(out)
 
-    def _made_up_agent(self, item: CaseItem) -> tuple[str, str] | None:
+    def _made_up_agent(self, item: CaseItem) -> tuple[str | None, str | None] | None:
         """(agent ID, extension) of the item's first AGENT_STATE_EVENT: the agent the fuzzer replaces."""
         from mockcti.wire import DecodeError, decode_bytes
         from mockcti.wire.messages import AgentStateEvent
@@ -597,8 +600,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # (None: not set from Python)
-        for sig in dict.fromkeys(caught):
-            signal.raise_signal(sig)  # (its handler runs now, as it would have in the block)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)  # (its handler runs now, as it would have in the block)
 
 
 class _SubprocessClient:
@@ -769,9 +772,10 @@ def _rewrite(messages: list, ident: tuple[str, str, str] | None) -> list:
             devices.setdefault(new, old_ext)
 
     def swap(record: Any) -> Any:
-        kw = {}
+        kw: dict[str, Any] = {}
         for f in dataclasses.fields(record):
             v = getattr(record, f.name)
+            new: Any
             if isinstance(v, str):
                 if f.name == "agent_id":
                     new = ids.get(v, v)
@@ -1088,7 +1092,7 @@ class _Fuzzer:
         from mockcti.wire import decode_bytes
 
         case_dialect = case.dialect
-        batches = []
+        batches: list[tuple[CaseItem, list[Message] | None]] = []
         for item in case.items:
             if item.kind == "events":
                 batches.append((item, [decode_bytes(bytes.fromhex(f), case_dialect) for f in item.frames]))
@@ -1433,7 +1437,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             key = case.key()
             outcome = cache.get(key)
             ran = outcome is None
-            if ran:
+            if outcome is None:
                 if time.monotonic() >= deadline:  # spent while the case was drawn: not started
                     result.budget_exhausted = True
                     raise _BudgetSpent
@@ -1484,9 +1488,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                         log(f"  the client failed after case {n}'s {w:g} s window ({seen})")
                     try:
                         culprit = fuzzer.find_late(late)  # each case it passed last, run again alone, watched longer
-                    except _OnItsOwn as own:  # no case's: the client fails on its own
+                    except _OnItsOwn as alone:  # no case's: the client fails on its own
                         result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
-                                       f"a fresh client sent no case failed {own.outcome.at or 0:.2f} s after its "
+                                       f"a fresh client sent no case failed {alone.outcome.at or 0:.2f} s after its "
                                        f"session opened")
                         pending = None
                         raise
@@ -1538,8 +1542,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                         found = unreproduced(late)
                         replay_is_search = True
                     break
-        except _OnItsOwn as own:  # a case failed on a fresh client, and so did a fresh client sent no case
-            found = (FuzzCase(()), own.reported())
+        except _OnItsOwn as alone:  # a case failed on a fresh client, and so did a fresh client sent no case
+            found = (FuzzCase(()), alone.reported())
             failing.append(found)
         except KeyboardInterrupt as stopped:  # Ctrl-C (mockcti fuzz's SIGTERM too): what was found is not lost
             # the smallest failing case so far is saved (it was lost to the interrupt, after minutes of search);

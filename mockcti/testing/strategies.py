@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -34,7 +34,7 @@ from mockcti.wire.enums import (
     AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType, DeviceType, EventCause, LineType,
     LocalConnectionState, ReasonCode, ServiceMask, Tag,
 )
-from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group, MessageSpec
+from mockcti.wire.spec import C2S, MESSAGE_CLASSES, SPECS, FloatingField, Group, Message, MessageSpec
 from mockcti.wire.types import NAMEDARRAY, NAMEDVAR, STRING, UNSPEC, NamedArray, NamedVariable
 
 __all__ = [
@@ -59,8 +59,8 @@ def strings_for(max_bytes: int, *, alphabet: st.SearchStrategy[str] | str | None
     """Text whose UTF-8 encoding plus its NUL fits in ``max_bytes`` (no NUL inside); ``alphabet``
     as for ``st.text`` (default: any character but NUL and surrogates)."""
     # (not ``alphabet or ...``: the truth value of a strategy draws a HypothesisWarning)
-    chars = alphabet if alphabet is not None else st.characters(blacklist_categories=("Cs",),
-                                                                blacklist_characters="\x00")
+    chars = alphabet if alphabet is not None else st.characters(exclude_categories=["Cs"],
+                                                                exclude_characters="\x00")
     limit = max(max_bytes - 1, 0)
     return st.text(chars, max_size=limit).filter(lambda s: len(s.encode("utf-8")) <= limit)
 
@@ -86,7 +86,7 @@ def _fits(f: FloatingField, dialect: Dialect) -> bool:
 
 
 def _group(g: Group, dialect: Dialect, max_instances: int) -> st.SearchStrategy[tuple]:
-    members = {}
+    members: dict[str, st.SearchStrategy[Any]] = {}
     for i, m in enumerate(g.members):
         if isinstance(m, Group):
             members[m.attr] = _group(m, dialect, 3)
@@ -115,10 +115,22 @@ def _extra_fields(draw, spec: MessageSpec, dialect: Dialect) -> tuple:
     return tuple(draw(st.lists(st.tuples(tags, st.binary(max_size=min(max_len, 64))), max_size=2)))
 
 
-def from_message_type(message_type: MessageType | type, *, dialect: Dialect | None = None,
-                      extra_fields: bool = True) -> st.SearchStrategy:
-    """Messages of one type, valid for ``dialect`` (default: UCCX v18). A type the dialect's profile does not
-    have (the UCCX statistics messages under ucce, ``Profile.defines``) is a ValueError: it has no wire form."""
+_MsgT = TypeVar("_MsgT", bound=Message)
+
+
+@overload
+def from_message_type(message_type: type[_MsgT], *, dialect: Dialect | None = None,
+                      extra_fields: bool = True) -> st.SearchStrategy[_MsgT]: ...
+@overload
+def from_message_type(message_type: MessageType | int, *, dialect: Dialect | None = None,
+                      extra_fields: bool = True) -> st.SearchStrategy[Message]: ...
+
+
+def from_message_type(message_type: MessageType | int | type[Message], *, dialect: Dialect | None = None,
+                      extra_fields: bool = True) -> st.SearchStrategy[Any]:
+    """Messages of one type (a MessageType or a message class), valid for ``dialect`` (default: UCCX v18). A
+    type the dialect's profile does not have (the UCCX statistics messages under ucce, ``Profile.defines``) is a
+    ValueError: it has no wire form."""
     if isinstance(message_type, type):
         message_type = message_type.TYPE
     dialect = dialect or Dialect.uccx(18)
