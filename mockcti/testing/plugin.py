@@ -116,7 +116,7 @@ def _check_report_dir(config: pytest.Config) -> None:
 
 def _usage(text: str) -> NoReturn:
     """A mistake in how the plugin is used: the test errors with ``text`` alone (no traceback)."""
-    pytest.fail(f"mockcti usage error: {text}", pytrace=False)
+    raise pytest.fail.Exception(f"mockcti usage error: {text}", pytrace=False)  # (what pytest.fail raises)
 
 
 def _resolve(request: pytest.FixtureRequest, path: str | Path, what: str = f"@pytest.mark.{MARKER}: scenario file") -> Path:
