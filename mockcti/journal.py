@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from mockcti.wire.render import message_to_dict
+from mockcti.wire.spec import Message
 
-__all__ = ["Entry", "Journal", "JsonLinesSink", "ENTRY_KINDS", "FINDING_KINDS", "CALL_TRAFFIC", "DEFAULT_MAX_OTHER",
+__all__ = ["Entry", "Journal", "JsonLinesSink", "message_json", "ENTRY_KINDS", "FINDING_KINDS", "CALL_TRAFFIC", "DEFAULT_MAX_OTHER",
            "DEFAULT_MAX_FINDINGS", "DEFAULT_MAX_CLOSED_SESSIONS"]
 
 # kind -> meaning
@@ -80,6 +81,12 @@ class Entry:
         return out
 
     def to_json(self) -> str:
+        if self.raw is not None and not self.data:
+            # a message entry recorded without its dict (journal.jsonl, --json): the JSON text of to_dict(), spliced
+            # from its head (ASCII: numbers and the kind) and the message's text, rendered once per message
+            # (message_json): a configuration download's CONFIG_* messages go to every bridge
+            return (json.dumps({"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, "session": self.session})[:-1]
+                    + ', "message": ' + message_json(self.raw, self.icm) + "}")
         return json_text(self.to_dict())
 
 
@@ -93,6 +100,31 @@ def json_text(obj: Any, **kw: Any) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(obj, ensure_ascii=True, default=str, **kw)
+    return text
+
+
+_SET_JSON = Message.__dict__["_json"].__set__
+
+
+def message_json(message: Any, icm: bool = False) -> str:
+    """``json_text(message_to_dict(message, icm=icm))``, remembered on the message (its ``_json`` slot, for each
+    profile) as its encoding is (``codec.encode_shared``): a message is immutable, so its text stays right for as
+    long as it lives, and lives exactly as long. One message often goes to many sessions — a configuration
+    download's ~1,000 CONFIG_* messages (5,000 agents) to every bridge, a call event to the agents on the call and
+    every bridge — and is rendered once for all of them (and for journal.jsonl and ``--json`` alike)."""
+    try:
+        cached = message._json
+    except AttributeError:  # never rendered (or not a Message: rendered every time)
+        cached = None
+    if cached is not None:
+        text = cached[icm]
+        if text is not None:
+            return text
+    text = json_text(message_to_dict(message, icm=icm))
+    if isinstance(message, Message):
+        if cached is None:
+            cached = (None, None)
+        _SET_JSON(message, (cached[0], text) if icm else (text, cached[1]))
     return text
 
 
@@ -418,9 +450,14 @@ def _no_sessions() -> dict[str, int]:
 class JsonLinesSink:
     """Writes each entry as one JSON line and flushes at once (a crash loses nothing written).
 
+    It renders a message entry itself (``renders_messages``: :meth:`Entry.to_json` from the decoded message,
+    whose text is made once per message, :func:`message_json`): the journal builds no dict for it.
+
     A stream that cannot be written (a full disk, a removed mount) is not tried again: ``error``
     keeps the OSError and ``on_error`` (when given) is called once with it. The entry is still
     recorded: the journal, the server and the reports built from memory carry on."""
+
+    renders_messages = True
 
     def __init__(self, stream: IO[str], *, on_error: Callable[[OSError], None] | None = None) -> None:
         self.stream = stream

@@ -508,8 +508,10 @@ def test_an_ipv6_address_is_written_in_brackets_with_its_port(capsys):
     assert "listening" not in out.out
 
 
-def _configuration_download(journal: Journal, *, agents: int = 12) -> None:
-    """A bridge (config mask) downloads the configuration of a center of ``agents`` agents through a hub."""
+def _configuration_download(journal: Journal, *, agents: int = 12, bridges: int = 1,
+                            client_id: str = "bridge") -> None:
+    """``bridges`` bridges (config mask), one after the other, download the configuration of a center of
+    ``agents`` agents through a hub."""
     from mockcti.center import CenterConfig, ContactCenter
     from mockcti.center.config import AgentConfig, CSQConfig
     from mockcti.hub import Hub
@@ -520,11 +522,12 @@ def _configuration_download(journal: Journal, *, agents: int = 12) -> None:
     cfg = CenterConfig(agents=tuple(AgentConfig(id=str(5000 + n), extension=str(6000 + n), csqs=("Sales",))
                                     for n in range(agents)), csqs=(CSQConfig("Sales", 1),))
     hub = Hub(ContactCenter(cfg), journal=journal)
-    sid = hub.connect(0.0)
-    hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10 | 0x40000,
-                                    call_msg_mask=0, agent_state_mask=0, config_msg_mask=0x0F, client_id="bridge",
-                                    client_password=b""), d14), 0.0)
-    hub.receive(sid, encode(ConfigRequestEvent(configuration_mask=0x0F, customer_id=0), d14), 1.0)
+    for n in range(bridges):
+        sid = hub.connect(2.0 * n)
+        hub.receive(sid, encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60,
+                                        services_requested=0x10 | 0x40000, call_msg_mask=0, agent_state_mask=0,
+                                        config_msg_mask=0x0F, client_id=client_id, client_password=b""), d14), 2.0 * n)
+        hub.receive(sid, encode(ConfigRequestEvent(configuration_mask=0x0F, customer_id=0), d14), 2.0 * n + 1.0)
 
 
 def _traced(level: str, *, report: io.StringIO | None = None, keep: bool = False) -> tuple[list[str], Journal]:
@@ -603,6 +606,62 @@ class _RendersItself:
 
     def __call__(self, entry) -> None:
         self.seen.append(entry)
+
+
+def _journal_jsonl(*, old_path: bool, json_trace: bool = False, client_id: str = "bridge") -> tuple[str, list[str]]:
+    """journal.jsonl (--report's sink) of two bridges downloading a small center's configuration, and the
+    --json trace's lines. ``old_path``: a sink that reads the entries' dicts is there too, so the journal renders
+    every message to a dict and to_json() serialises that dict, as every JSON line was made before."""
+    from mockcti.journal import JsonLinesSink
+
+    report = io.StringIO()
+    journal = Journal(keep=False)
+    journal.add_sink(JsonLinesSink(report))
+    trace_out = io.StringIO()
+    trace = Trace(trace_out, json_lines=True, verbose=False, level="info") if json_trace else None
+    if trace is not None:
+        journal.add_sink(trace)
+    if old_path:
+        journal.add_sink(lambda entry: None)
+        assert journal.rendering_dicts
+    else:
+        assert not journal.rendering_dicts
+    _configuration_download(journal, bridges=2, client_id=client_id)
+    if trace is not None:
+        trace.close()
+    return report.getvalue(), trace_out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("client_id", ["bridge", "bridge-caf\udce9"], ids=["utf-8", "not-utf-8"])
+def test_journal_jsonl_rendered_once_per_message_is_byte_identical_to_the_dict_path(client_id):
+    """journal.jsonl (and --json) now write a message entry from the message's JSON text, made once per message,
+    instead of serialising a dict rendered per entry: the same bytes, line for line, for two bridges' downloads
+    (a client's text that was not UTF-8, kept as lone surrogates, makes the whole line ASCII, as before)."""
+    new, new_trace = _journal_jsonl(old_path=False, json_trace=True, client_id=client_id)
+    old, old_trace = _journal_jsonl(old_path=True, json_trace=True, client_id=client_id)
+    assert new == old
+    assert new_trace == old_trace == new.splitlines()
+    lines = [json.loads(line) for line in new.splitlines()]
+    assert [e["session"] for e in lines if e["kind"] == "out" and e["message"]["type"] == "CONFIG_AGENT_EVENT"] == [
+        1, 1, 2, 2]
+    if client_id != "bridge":
+        assert "\\udce9" in new and new.isascii()
+
+
+def test_a_configuration_download_is_rendered_once_for_every_bridge(monkeypatch):
+    """With --report, every bridge's configuration download rendered each of its ~1,000 CONFIG_* messages
+    (5,000 agents) to a dict and to JSON again (~130 ms per bridge), though the records are the same for every
+    bridge: the center now sends each bridge the same CONFIG_* messages, and the journal renders a message once."""
+    import mockcti.journal
+
+    renders: list = []
+    real = mockcti.journal.message_to_dict
+    monkeypatch.setattr(mockcti.journal, "message_to_dict", lambda m, **kw: renders.append(m) or real(m, **kw))
+    report, _ = _journal_jsonl(old_path=False)
+    config = [m for m in renders if m.TYPE.name.startswith("CONFIG_") and m.TYPE.name.endswith(("AGENT_EVENT",
+                                                                                                "DEVICE_EVENT"))]
+    assert len(config) == 4  # 12 agents: 2 CONFIG_AGENT_EVENTs and 2 CONFIG_DEVICE_EVENTs, for both bridges
+    assert report.count('"type": "CONFIG_AGENT_EVENT"') == 4
 
 
 def test_records_summary_names_the_first_ten_and_counts_the_rest():

@@ -725,7 +725,8 @@ class ContactCenter:
         #: drained by the hub into the journal as "happening" entries
         self.happenings: list[dict[str, Any]] = []
         out: list[Delivery] = []
-        #: the configuration records and their keys, by profile (``icm``), built on the first request (_config_request)
+        #: the configuration download's CONFIG_* messages (by kind: 0x01 applications … 0x08 devices, at most 10
+        #: records each) and the configuration keys, by profile (``icm``), built on the first request (_config_request)
         self._config_cache: dict[bool, tuple[dict[int, tuple[Message, ...]], dict[str, bytes]]] = {}
         #: CallIDs of the calls in progress at start, in the order of ``config.calls``
         self.preset_call_ids: list[int] = []
@@ -3286,12 +3287,17 @@ class ContactCenter:
         icm = self.subs[sid].profile.icm
         # the records and their keys follow from the center's configuration, which a center keeps for its life:
         # built once per profile (built per request, a bridge's keys cost 80 ms at 5,000 agents and 1.3 s at
-        # 50,000 — the whole server stalled while every client's connection waited)
+        # 50,000 — the whole server stalled while every client's connection waited). So are the CONFIG_* messages
+        # holding them: every bridge of a profile gets the same message objects, whose encoding (codec.encode_shared)
+        # and JSON rendering (journal.json of --report, --json) are then made once, not once per bridge
         cached = self._config_cache.get(icm)
         if cached is None:
             records = self._config_records(icm)
-            cached = self._config_cache[icm] = (records, self._config_keys(records))
-        records, keys = cached
+            events = {bit: tuple(event(records=records[bit][i:i + 10]) for i in range(0, len(records[bit]), 10))
+                      for bit, event in ((0x01, M.ConfigApplicationEvent), (0x02, M.ConfigCsqEvent),
+                                         (0x04, M.ConfigAgentEvent), (0x08, M.ConfigDeviceEvent))}
+            cached = self._config_cache[icm] = (events, self._config_keys(records))
+        events, keys = cached
         if msg.TYPE is MT.CONFIG_REQUEST_KEY_EVENT:
             out.append(Delivery(sid, M.ConfigKeyEvent(status=0, **keys)))
             return
@@ -3304,11 +3310,9 @@ class ContactCenter:
         sub = self.subs[sid]
         mask &= sum(bit for open_bit, bit in _CONFIG_KINDS if sub.config_msg_mask & open_bit)
         out.append(Delivery(sid, M.ConfigBeginEvent(config_type=1, configuration_mask=mask, **keys)))
-        for bit, event in ((0x01, M.ConfigApplicationEvent), (0x02, M.ConfigCsqEvent), (0x04, M.ConfigAgentEvent),
-                           (0x08, M.ConfigDeviceEvent)):
+        for bit in (0x01, 0x02, 0x04, 0x08):
             if mask & bit:
-                recs = records[bit]
-                out.extend(Delivery(sid, event(records=recs[i:i + 10])) for i in range(0, len(recs), 10))
+                out.extend(Delivery(sid, m) for m in events[bit])
         out.append(Delivery(sid, M.ConfigEndEvent(status=0)))
 
     def _team_config_req(self, out: list[Delivery], sid: int, req: M.TeamConfigReq, now: float) -> None:

@@ -139,8 +139,9 @@ class Trace:
         self.wants_messages = level not in ("warning", "error")
         #: read by the journal: the text trace shows a message from the decoded message (``Entry.raw``), no
         #: dict is rendered for it; at info a ``records`` group (a configuration download's CONFIG_* messages)
-        #: is summarised, its count and first ids, at debug (or --verbose) printed in full
-        self.renders_messages = not json_lines
+        #: is summarised, its count and first ids, at debug (or --verbose) printed in full. --json writes
+        #: Entry.to_json(), which renders the message's JSON text once per message (journal.message_json)
+        self.renders_messages = True
         self._all_fields = verbose or level == "debug"
         #: entry kinds this level leaves out: warning the messages and connections, error all but what
         #: fails a run (violations, faults)

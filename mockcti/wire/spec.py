@@ -136,8 +136,10 @@ class Message:
     """Base of every message dataclass. ``TYPE`` is its MessageType, ``SPEC`` its MessageSpec."""
 
     # ``_wire``: the bytes of the message's last encodings, ``(dialect, bytes, ...)`` (codec.encode_shared).
-    # Not a field: equality, hashing, repr and pickling ignore it; __init__ and the decoders set None.
-    __slots__ = ("_wire",)
+    # ``_json``: its JSON text as the journal writes it, ``(uccx text or None, ucce text or None)``
+    # (journal.message_json); unset until then (nothing sets it on the hot path).
+    # Not fields: equality, hashing, repr and pickling ignore them; __init__ and the decoders set ``_wire`` None.
+    __slots__ = ("_wire", "_json")
     TYPE: ClassVar[MT]
     SPEC: ClassVar["MessageSpec"]
     #: every message has it (the last field of each class): the floating fields its type does not declare,
