@@ -2956,6 +2956,7 @@ class ContactCenter:
             primary_device_id=call.ani, secondary_device_id="", controller_device_id=aleg.device,
             added_party_device_id=sup.device, parties=self._parties(call)))
         self._talk_on_own_call(out, sup, now)  # (ucce) TALKING on the call its phone joined, as on a direct call
+        self._sync_hold(out, sup, now)  # (ucce) HOLD, its own calls all held, it barges in: TALKING
         self._sync_media(out, call)  # the parties talk through the conference bridge now
 
     # -- call teardown ------------------------------------------------------------------------------------

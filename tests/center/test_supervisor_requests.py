@@ -585,3 +585,19 @@ def test_a_supervisors_not_ready_and_logout_carry_the_supervisor_reason_codes(pr
     [ev] = only(out, AGENT, MT.AGENT_STATE_EVENT)
     assert ev.agent_state == AS.AGENT_STATE_LOGOUT
     assert (*got, ev.event_reason_code) == sent  # (a code of its own is kept: the test of reason 12 above)
+
+
+def test_a_ucce_supervisor_on_hold_barging_in_is_talking_again():
+    """A ucce supervisor whose own call is on hold is HOLD (ICM AGENT_STATE_HOLD, its calls all held); its phone
+    joining an agent's call by a barge-in makes it talk again: AGENT_STATE_EVENT TALKING to its desktop and the
+    bridge (Finesse 12.5(1), Unified CCE: HOLD -> TALKING). It stayed HOLD, talking on the barged-in call (found
+    by the stateful machine)."""
+    w, cid = _barge_in_world("ucce", supervisor_ready=False)
+    own = only(w.req(SUP, M.MakeCallReq(invoke_id=3, dialed_number="5551234")), SUP, MT.MAKE_CALL_CONF)[0].new_call_id
+    out = w.req(SUP, M.HoldCallReq(invoke_id=4, call_id=own, connection_device_id="3004"))
+    assert [e.agent_state for e in only(out, SUP, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_HOLD]
+    out = supervise(w, cid, 3)
+    for sid in (SUP, BRIDGE):
+        assert [(e.agent_id, e.agent_state) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            ("1004", AS.AGENT_STATE_TALKING)]
+    assert w.c.agents["1004"].state is AS.AGENT_STATE_TALKING
