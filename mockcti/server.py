@@ -10,7 +10,8 @@ is disconnected once its write buffer passes ``max_write_buffer`` and the fact i
 so it never stalls anyone else; a client that sends as fast as it can does not either: reads are
 at most ``fair_read_bytes`` and a full one waits a loop turn before the next. The listen backlog is large enough for
 thousands of simultaneous connects. Graceful shutdown tells every client (SYSTEM_EVENT SYS_CCX_OFFLINE) and
-then closes. A bug below (an exception out of the hub) is contained: it is recorded in the journal
+then closes, in order as every close the server makes but a reset (our FIN, then what the client still
+sends is drained until its own FIN, so that it reads an end of stream, not ECONNRESET: _Connection.close). A bug below (an exception out of the hub) is contained: it is recorded in the journal
 as an "internal error" fault with its traceback on stderr, what the hub had queued still goes out,
 the connection whose input (or arrival) hit it is reset (its session may be half-updated), the
 timer is re-armed, and every other connection carries on; one as a connection goes is recorded too.
@@ -60,6 +61,14 @@ class ServerConfig:
     #: seconds a connection the server closes (after CLOSE_REQ, a new session of the same client …) may
     #: take to drain what is queued for it; a peer that reads none of it is then reset
     close_linger: float = 10.0
+    #: a connection the server closes in order gets its last bytes and our FIN (shutdown of the write
+    #: side), then what the peer still sends is read and discarded until its own FIN, until nothing came
+    #: for close_drain_quiet seconds, for at most close_drain seconds and close_drain_bytes bytes: a socket
+    #: closed with input unread (or arriving) sends a TCP reset (RST), which makes the peer's read fail
+    #: with ECONNRESET and may discard the last answer before the peer read it
+    close_drain: float = 2.0
+    close_drain_quiet: float = 0.25
+    close_drain_bytes: int = 1024 * 1024
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -68,7 +77,7 @@ class _Connection(asyncio.BufferedProtocol):
     the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
 
     __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why",
-                 "fault_paused", "yielding")
+                 "fault_paused", "yielding", "drain_timer", "drain_until")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -82,6 +91,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.why = ""  # why the server ended the connection (the hub's reason), for the journal's "close"
         self.fault_paused = False  # a pause_reading fault holds reading (only its resume_reading resumes it)
         self.yielding = False  # reading paused for one loop turn after a full read (ServerConfig.fair_read_bytes)
+        self.drain_timer: asyncio.TimerHandle | None = None  # the end of an orderly close's drain (close())
+        self.drain_until = 0.0  # loop time: the drain's end at the latest (ServerConfig.close_drain)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -155,17 +166,16 @@ class _Connection(asyncio.BufferedProtocol):
         if not self.sid:  # closed in connection_made: never a session
             return
         srv = self.server
-        srv.connections.pop(self.sid, None)
-        if self.closing:
-            reason = f"closed by server: {self.why}" if self.why else "closed by server"
-        else:
-            reason = "peer reset" if exc is not None else "peer closed"
-        try:
-            actions = srv.hub.disconnected(self.sid, srv.now(), reason=reason)
-        except Exception as exc:  # a bug below (a scenario's on_disconnect): contained, recorded
-            srv._internal_error(exc, self, "disconnect")
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+            self.drain_timer = None
+        srv._draining.discard(self)
+        if srv.connections.get(self.sid) is not self:  # its session already ended (_sent): a drain is over
             return
-        srv._run(actions)
+        if self.closing:
+            self._end_session(f"closed by server: {self.why}" if self.why else "closed by server")
+        else:
+            self._end_session("peer reset" if exc is not None else "peer closed")
 
     # -- writes, batched (see the module docstring) ----------------------------------------------
 
@@ -190,17 +200,97 @@ class _Connection(asyncio.BufferedProtocol):
             self.abort("slow reader")
 
     def close(self, why: str = "") -> None:
-        if self.transport is None:
+        """End the connection in order (a lingering close): what is queued goes out, then our FIN
+        (``write_eof``), and the peer's input goes on being read, and discarded (:class:`_Drain`), until
+        its own FIN, ServerConfig.close_drain_quiet seconds with nothing coming, close_drain seconds or
+        close_drain_bytes bytes; only then is the socket closed. A plain close() with input unread (a client that pipelined requests behind a frame that
+        ends the connection), or arriving after it, made the kernel send a reset: the client's read
+        failed with ECONNRESET instead of an end of stream, and a reset may discard the FAILURE_CONF
+        before the client read it. The session ends for the hub once the last bytes are out (:meth:`_sent`)."""
+        transport = self.transport
+        if transport is None:
             return
         self.flush()
         self.why = self.why or why
+        if self.closing or transport.is_closing():  # (a close already begun, a reset: nothing more to do)
+            self.closing = True
+            return
         self.closing = True
+        srv = self.server
+        loop = srv._loop
+        if loop is None or not (self.eof_sent or transport.can_write_eof()):
+            transport.close()
+            return
+        if not self.eof_sent:
+            try:
+                transport.write_eof()  # sent once what is queued is out
+            except OSError:  # the peer is gone already (ENOTCONN after its reset): nothing to drain
+                transport.close()
+                return
+            self.eof_sent = True
+        transport.set_protocol(_Drain(self, loop.time()))
+        self.fault_paused = False
+        transport.resume_reading()  # (a pause_reading fault, a fair-read yield: the drain reads)
+        if transport.get_write_buffer_size():
+            # what is still queued goes out before the FIN; a peer that never reads it would keep the
+            # connection (and its session) for ever: it gets ServerConfig.close_linger seconds. Its
+            # transport tells the drain when it is all out (resume_writing once nothing is buffered)
+            transport.set_write_buffer_limits(high=0, low=0)
+            loop.call_later(srv.config.close_linger, self._close_overdue)
+        else:
+            self._sent()
+
+    def _sent(self) -> None:
+        """Everything the server had to say on a connection it closes went out, our FIN with it: the
+        session ends now for the hub (the journal's "close", the center's session), as when the socket
+        was closed at this point; the socket drains the peer's input for ServerConfig.close_drain seconds."""
+        srv = self.server
+        if srv.connections.get(self.sid) is not self or self.transport is None or self.drain_timer is not None:
+            return
+        srv._draining.add(self)
+        loop = srv._loop
+        assert loop is not None
+        drain = self.transport.get_protocol()
+        if isinstance(drain, _Drain):
+            drain.last = now = loop.time()  # the quiet is counted from our FIN
+            self.drain_until = now + srv.config.close_drain
+            self.drain_timer = loop.call_later(min(srv.config.close_drain_quiet, srv.config.close_drain),
+                                               self._drain_due)
+        self._end_session(f"closed by server: {self.why}" if self.why else "closed by server")
+
+    def _drain_due(self) -> None:
+        """The drain ends once nothing came for ServerConfig.close_drain_quiet seconds, or at close_drain."""
+        self.drain_timer = None
         transport = self.transport
-        transport.close()
-        # what is still queued goes out before the FIN; a peer that never reads it would keep the
-        # connection (and its session) for ever: it gets ServerConfig.close_linger seconds
-        if transport.get_write_buffer_size() and self.server._loop is not None:
-            self.server._loop.call_later(self.server.config.close_linger, self._close_overdue)
+        loop = self.server._loop
+        drain = transport.get_protocol() if transport is not None else None
+        if loop is None or not isinstance(drain, _Drain):
+            return
+        now = loop.time()
+        due = min(self.drain_until, drain.last + self.server.config.close_drain_quiet)
+        if now >= due:
+            self.end_drain()
+        else:  # input came meanwhile: the quiet starts again
+            self.drain_timer = loop.call_at(due, self._drain_due)
+
+    def end_drain(self) -> None:
+        """Close the socket of a connection whose drain is over (its FIN already sent)."""
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+            self.drain_timer = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _end_session(self, reason: str) -> None:
+        """The connection's session ends for the hub (the socket is gone, or drains: :meth:`_sent`)."""
+        srv = self.server
+        del srv.connections[self.sid]
+        try:
+            actions = srv.hub.disconnected(self.sid, srv.now(), reason=reason)
+        except Exception as exc:  # a bug below (a scenario's on_disconnect): contained, recorded
+            srv._internal_error(exc, self, "disconnect")
+            return
+        srv._run(actions)
 
     def _close_overdue(self) -> None:
         srv = self.server
@@ -224,6 +314,42 @@ class _Connection(asyncio.BufferedProtocol):
             with contextlib.suppress(OSError, ValueError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
         self.transport.abort()
+
+
+class _Drain(asyncio.BufferedProtocol):
+    """The protocol of a connection the server is closing in order (:meth:`_Connection.close`): the
+    peer's input is read and discarded (the hub never sees it: its session is closing), at most
+    ServerConfig.close_drain_bytes; the peer's FIN closes the socket; the transport's ``resume_writing``
+    (write buffer limits 0) says that what was queued is out. It takes over from the connection's
+    protocol, so the per-read path of an open connection is not touched."""
+
+    __slots__ = ("conn", "left", "last")
+
+    def __init__(self, conn: _Connection, now: float) -> None:
+        self.conn = conn
+        self.left = conn.server.config.close_drain_bytes
+        self.last = now  # loop time of the last read (ServerConfig.close_drain_quiet)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.conn.server._read_view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.last = self.conn.server._loop.time()  # type: ignore[union-attr]
+        self.left -= nbytes
+        if self.left <= 0:  # a peer that goes on sending: closed (the kernel resets what keeps coming)
+            self.conn.end_drain()
+
+    def eof_received(self) -> bool:
+        return False  # the peer's FIN: the transport closes (once what is queued is out)
+
+    def pause_writing(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        self.conn._sent()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn.connection_lost(exc)
 
 
 def stop_listening(server: asyncio.Server) -> None:
@@ -298,6 +424,7 @@ class MockServer:
         if engine is not None:
             self.hub.set_engine(engine, self.now())
         self.connections: dict[int, _Connection] = {}
+        self._draining: set[_Connection] = set()  # closed in order, the session ended, the socket draining
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
         self._server: asyncio.AbstractServer | None = None
@@ -384,17 +511,21 @@ class MockServer:
         if server is None:
             return
         self.begin_stop()
+        # every connection gets its SYSTEM_EVENT and our FIN, then its client's own FIN ends it (a
+        # lingering close: _Connection.close); the grace bounds both
         deadline = self.now() + self.config.shutdown_grace
-        while self.connections and self.now() < deadline:
+        while (self.connections or self._draining) and self.now() < deadline:
             await asyncio.sleep(0.01)
-        for conn in list(self.connections.values()):
+        for conn in list(self.connections.values()):  # what is queued for it is still unread: reset
             conn.abort("server shutdown")
+        for conn in list(self._draining):  # all was sent, our FIN too: closed (what it sends now is reset)
+            conn.end_drain()
         # an aborted connection's connection_lost (its "close" in the journal, its session's end in the
         # hub) comes a loop turn or two later: stop() returned before it, and a report written then
         # (``serve --report``) lacked it. Wait for them (bounded: the grace again at most)
         deadline = self.now() + self.config.shutdown_grace
         for turn in range(10_000):
-            if not self.connections or self.now() >= deadline:
+            if not (self.connections or self._draining) or self.now() >= deadline:
                 break
             await asyncio.sleep(0 if turn < 10 else 0.01)
         await server.wait_closed()
@@ -545,6 +676,7 @@ class MockServer:
 
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:
     """Start a mock server (``serve(port=0)`` for tests) and return it running."""
-    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes", "close_linger"}
+    config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes", "close_linger",
+                   "close_drain", "close_drain_quiet", "close_drain_bytes"}
     cfg = ServerConfig(**{k: kwargs.pop(k) for k in list(kwargs) if k in config_keys})
     return await MockServer(center, config=cfg, **kwargs).start()

@@ -479,3 +479,78 @@ def test_both_ends_of_a_connection_have_nagle_off(loop):
             await server.stop()
 
     run_on(loop, main)
+
+
+async def _read_to_the_end(sock: socket.socket) -> bytes:
+    """Everything the server sends until its end of stream (b""), in at most 2,000 reads of 10 s each;
+    a reset (ConnectionResetError) is left to the caller."""
+    loop = asyncio.get_running_loop()
+    got = bytearray()
+    for _ in range(2_000):
+        data = await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), 10)
+        if not data:
+            return bytes(got)
+        got += data
+    raise AssertionError(f"no end of stream after {len(got)} bytes")
+
+
+@pytest.mark.parametrize("how", ["unrecoverable frame", "close fault", "server stop", "close with output queued"])
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_connection_the_server_closes_ends_in_order_with_requests_pipelined_behind(loop, how):
+    """A connection the server ends in order (an unrecoverable frame, a scenario's or the control API's
+    `close` fault, the server's stop, a CLOSE_REQ with answers still queued) while the client has
+    requests in flight: the socket was closed with that input unread, so the kernel sent a reset (RST)
+    and the client's read failed with ECONNRESET (a reset may also discard the FAILURE_CONF or
+    SYSTEM_EVENT before the client read it). Now the server sends what it has, then its FIN, reads and
+    discards what the client still sends, and closes once the client closed too: the client reads the
+    last answer, then the end of stream, never a reset."""
+    import struct
+
+    from mockcti.hub import Write
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import CloseConf, CloseReq, FailureConf, HeartbeatReq, SystemEvent
+
+    dialect = Dialect.uccx(14)
+    pipelined = b"".join(encode(HeartbeatReq(invoke_id=i), dialect) for i in range(10, 6_010))  # 72 KB
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            aloop = asyncio.get_running_loop()
+            sock = await _open_session(server)
+            sid = max(server.connections)
+            queued = 0
+            if how == "unrecoverable frame":  # a BodyLength over the limit, then requests the server never reads
+                await aloop.sock_sendall(sock, struct.pack(">II", 0xFFFFFF00, 5) + pipelined)
+            elif how == "close with output queued":  # 3 MB queued for the client, CLOSE_REQ, more requests
+                queued = 3_000_000
+                server.call(lambda hub, now: hub.act(Write(sid, bytes(queued))))
+                await aloop.sock_sendall(sock, encode(CloseReq(invoke_id=2), dialect) + pipelined)
+            else:  # the requests are in the server's socket, unread, when the server ends the connection
+                await aloop.sock_sendall(sock, pipelined)
+                if how == "close fault":
+                    server.call(lambda hub, now: hub.close(sid, "fault: close"))
+                else:
+                    server.begin_stop()
+            try:
+                got = await _read_to_the_end(sock)  # (ConnectionResetError before)
+            finally:
+                sock.close()
+            kinds = [type(decode(f, dialect)) for f in FrameBuffer().feed(got[queued:])]
+            if how == "unrecoverable frame":
+                assert kinds == [FailureConf]
+            elif how == "server stop":
+                assert kinds[-1:] == [SystemEvent]
+            elif how == "close with output queued":
+                assert got[:queued] == bytes(queued) and CloseConf in kinds
+        finally:
+            await server.stop()
+        assert not server.connections and not server.hub.conns
+        reason = {"unrecoverable frame": "closed by server: unrecoverable frame: BodyLength 4294967040 exceeds the "
+                                         "limit of 12492 bytes", "close fault": "closed by server: fault: close",
+                  "server stop": "closed by server: server shutdown",
+                  "close with output queued": "closed by server: CLOSE_REQ"}[how]
+        assert [e.data["reason"] for e in server.journal.entries(kind="close")] == [reason]
+        assert not server.journal.entries(kind="fault")
+
+    run_on(loop, main)
