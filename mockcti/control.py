@@ -135,6 +135,17 @@ class ControlError(ValueError):
     """The control server cannot be started as asked (for example a non-loopback host)."""
 
 
+def _buffered(reader: asyncio.StreamReader) -> bytes:
+    """What ``reader`` holds and no read has taken yet (the part of a line ``readuntil`` waits to finish).
+    StreamReader has no public peek: its buffer is read as CPython keeps it, and nothing where it does not."""
+    return bytes(getattr(reader, "_buffer", b""))
+
+
+def _preview(data: bytes, limit: int = 40) -> str:
+    """``data`` for an error message: its first ``limit`` bytes as a Python bytes literal, "…" when cut."""
+    return repr(data[:limit]) + ("…" if len(data) > limit else "")
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host.lower() in ("localhost", "localhost."):
@@ -550,12 +561,21 @@ class ControlServer:
                     400, "the connection ended inside the request head")), keep=False)
             return False
         except asyncio.TimeoutError:
-            if lines:  # a request begun and not finished: say so (an idle connection is closed silently)
-                await self._send(writer, self._error_response(HTTPError(
-                    408, f"the request head was not complete within {self.idle_timeout:g} s "
-                         f"(ControlServer.idle_timeout): {counted(len(lines), 'line')} came, not the empty line that ends "
-                         "the headers")), keep=False)
-                await self._linger(reader)
+            # a request begun and not finished: say so (an idle connection is closed silently). A request
+            # line itself unfinished is only in the reader's buffer (readuntil keeps what it has not cut):
+            # such a client was closed without an answer, as if it had sent nothing
+            partial = _buffered(reader)
+            if lines:
+                what = f"{counted(len(lines), 'line')} came, not the empty line that ends the headers"
+            elif partial.strip():
+                what = (f"{counted(len(partial), 'byte')} of the request line came ({_preview(partial)}), "
+                        "not its end (CRLF)")
+            else:
+                return False
+            await self._send(writer, self._error_response(HTTPError(
+                408, f"the request head was not complete within {self.idle_timeout:g} s "
+                     f"(ControlServer.idle_timeout): {what}")), keep=False)
+            await self._linger(reader)
             return False
         if len(head) > self.max_header_bytes:
             await self._send(writer, self._error_response(HTTPError(

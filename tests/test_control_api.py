@@ -602,6 +602,10 @@ async def test_a_body_or_head_that_does_not_come_in_time_gets_408_saying_how_muc
     assert status == 408 and "2 lines came, not the empty line that ends the headers" in body["error"]
     status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\n"))
     assert status == 408 and "1 line came" in body["error"]
+    # stalled inside the request line itself: closed without an answer, as if nothing had come
+    status, headers, body = parse_raw(await raw_exchange(ctl, b"GET /hea"))
+    assert status == 408 and headers["connection"] == "close"
+    assert "idle_timeout): 8 bytes of the request line came (b'GET /hea'), not its end (CRLF)" in body["error"]
     assert await raw_exchange(ctl, b"") == b""  # idle: closed without a word
     # a keep-alive connection idle after its answer: closed without a second answer
     resp = await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
