@@ -6,7 +6,8 @@ a ``Content-Length`` body; header block limited to :attr:`ControlServer.max_head
 HTTP/1.1 unless ``Connection: close``; ``Expect: 100-continue`` honoured; no chunked request
 bodies (501); a body not all in within ``body_timeout``, or a head begun and not finished within
 ``idle_timeout``, is a 408 (an idle connection is closed silently); at most ``max_connections``
-connections at once (503 with Retry-After beyond). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
+connections at once (beyond, the one idle longest is closed to make room, or, all busy in a request, 503
+with Retry-After). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
 4xx with ``{"error": ..., "field": ...}``; a bug in a handler is a 500 with a JSON body and a
 journal note, never a crash of the mock.
 
@@ -355,7 +356,8 @@ class ControlServer:
 
     max_header_bytes = MAX_HEADER_BYTES
     max_body_bytes = MAX_BODY_BYTES
-    #: connections served at once; one more is answered 503 with Retry-After and closed (a test harness
+    #: connections served at once; one more closes the one idle longest (_close_idle_one) or, when every one
+    #: is in the middle of a request, is answered 503 with Retry-After and closed (a test harness
     #: leaking connections, or a port scanner, would otherwise take every file descriptor of the process,
     #: which serves CTI too). As many again may be waiting for their 503 to be read; beyond, closed at once
     max_connections = MAX_CONNECTIONS
@@ -394,6 +396,10 @@ class ControlServer:
         self._cap_noted = False  # the journal says once per episode that the cap was reached
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.StreamWriter] = set()
+        #: the connections waiting for a request (loop time they began waiting, their reader, the lines of
+        #: the head come so far): the one idle longest is closed to serve a new connection at the cap
+        self._waiting: dict[asyncio.StreamWriter, tuple[float, asyncio.StreamReader, list[bytes]]] = {}
+        self._evict_noted = False  # the journal says once per episode that idle connections make room
         self._tasks: set[asyncio.Task] = set()
         self._stopping = False  # stop() has begun: a connection that comes up now is closed at once
         self.scenario: Any = None  # the loaded Scenario (POST /scenario)
@@ -483,7 +489,9 @@ class ControlServer:
             writer.close()
             return
         task = asyncio.current_task()
-        if len(self._clients) >= self.max_connections:
+        if len(self._clients) < self.max_connections:
+            self._evict_noted = False
+        elif not self._close_idle_one():
             await self._refuse(reader, writer, task)
             return
         self._cap_noted = False
@@ -499,10 +507,33 @@ class ControlServer:
             self._note(f"control connection failed: {type(exc).__name__}: {exc}")
         finally:
             self._clients.discard(writer)
+            self._waiting.pop(writer, None)
             if task is not None:
                 self._tasks.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _close_idle_one(self) -> bool:
+        """At the cap: close the connection idle longest (a keep-alive one waiting for its next request, or
+        one that has sent nothing yet; RFC 9112 §9.6 lets a server close an idle connection at any time, and
+        a client retries on a new one) to serve a new connection, as nginx does. False when every connection
+        is in the middle of a request: the new one is refused (503). Idle keep-alive connections (a harness's
+        pool) held every place until idle_timeout (30 s) while the 503 said Retry-After: 1."""
+        idle = [(since, w) for w, (since, reader, lines) in self._waiting.items()
+                if not lines and not _buffered(reader) and not w.is_closing()]
+        if not idle:
+            return False
+        since, writer = min(idle, key=lambda item: item[0])
+        self._clients.discard(writer)
+        self._waiting.pop(writer, None)
+        writer.close()  # its task reads the end of the stream and ends
+        if not self._evict_noted:
+            self._evict_noted = True
+            idle_for = asyncio.get_running_loop().time() - since
+            self._note(f"control API: {counted(self.max_connections, 'connection')} open, the most it serves at once "
+                       f"(max_connections); the one idle longest ({idle_for:.1f} s) is closed to serve a new one, "
+                       "and so on while the cap holds")
+        return True
 
     async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       task: asyncio.Task | None) -> None:
@@ -522,9 +553,9 @@ class ControlServer:
             self._tasks.add(task)  # stop() cancels it
         try:
             err = HTTPError(503, f"the control API serves at most {counted(self.max_connections, 'connection')} at "
-                                 f"once and {len(self._clients)} {'is' if len(self._clients) == 1 else 'are'} open; "
-                                 f"close idle ones (keep-alive connections are "
-                                 f"closed after {self.idle_timeout:g} s idle) and retry",
+                                 f"once and {len(self._clients)} {'is' if len(self._clients) == 1 else 'are'} open, "
+                                 f"each in the middle of a request (an idle one would have been closed to serve "
+                                 f"this one); retry",
                             headers={"Retry-After": str(self.retry_after)}, limit=self.max_connections)
             await self._send(writer, self._error_response(err), keep=False)
             await self._linger(reader)
@@ -542,6 +573,7 @@ class ControlServer:
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Read one request and answer it; True to keep the connection for another."""
         lines: list[bytes] = []  # the head's lines as they come: a timeout tells an idle connection from a stalled request
+        self._waiting[writer] = (asyncio.get_running_loop().time(), reader, lines)
         try:
             head = await asyncio.wait_for(self._read_head(reader, lines), self.idle_timeout)
         except _RequestLineTooLong:  # the target itself: 414 URI Too Long (RFC 9110 §15.5.15), not 431
@@ -577,6 +609,8 @@ class ControlServer:
                      f"(ControlServer.idle_timeout): {what}")), keep=False)
             await self._linger(reader)
             return False
+        finally:
+            self._waiting.pop(writer, None)  # a request (or the connection's end) came: not idle
         if len(head) > self.max_header_bytes:
             await self._send(writer, self._error_response(HTTPError(
                 431, f"the request line and headers exceed {self.max_header_bytes} bytes")), keep=False)
@@ -1483,8 +1517,8 @@ def add_serve_arguments(p: Any) -> None:
                    help="let the control API listen on a non-loopback address (anyone who reaches it can "
                         "reset and disrupt the mock)")
     g.add_argument("--control-max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
-                   help=f"connections the control API serves at once; one more is answered 503 with Retry-After "
-                        f"and closed (default {MAX_CONNECTIONS})")
+                   help=f"connections the control API serves at once; one more closes the connection idle longest, "
+                        f"or is answered 503 with Retry-After when all are in a request (default {MAX_CONNECTIONS})")
 
 
 class _ControlFeature:

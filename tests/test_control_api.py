@@ -1057,7 +1057,9 @@ async def test_connections_over_the_cap_get_503_with_retry_after_and_cti_is_undi
     """A harness leaking control connections (or a port scanner) could take every file descriptor of
     the process that serves CTI too: the API serves max_connections at once, one more is answered 503
     with Retry-After and closed, as many again at most wait for their 503 to be read, beyond that a
-    connection is closed at once; a CTI client connects and works all along."""
+    connection is closed at once; a CTI client connects and works all along. Idle keep-alive connections
+    (a harness's pool) held every place until idle_timeout, 30 s, while the 503 said Retry-After: 1: now
+    the one idle longest is closed to serve the new one, and only requests in progress hold a place."""
     server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
     ctl = await ControlServer(server, "127.0.0.1", 0, max_connections=3).start()
     held = []
@@ -1067,10 +1069,26 @@ async def test_connections_over_the_cap_get_503_with_retry_after_and_cti_is_undi
             w.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             held.append((r, w))
             assert (await asyncio.wait_for(r.readuntil(b"\r\n\r\n"), 3)).startswith(b"HTTP/1.1 200 ")
+            await asyncio.wait_for(r.readuntil(b"}\n"), 3)  # (the body)
+        _, _, h = await call(ctl, "GET", "/health")  # a fourth is served: the one idle longest is closed
+        assert h["ok"] is True
+        assert await asyncio.wait_for(held[0][0].read(), 3) == b""  # an orderly end, between requests
+        notes = [e for e in server.journal.entries() if e.kind == "note" and "idle longest" in str(e.data)]
+        assert len(notes) == 1 and "max_connections" in notes[0].data["what"]
+        for _, w in held:
+            w.close()
+        held.clear()
+        await wait_for(lambda: not ctl._clients)
+        for _ in range(3):  # three connections in the middle of a request: they keep their places
+            r, w = await asyncio.open_connection("127.0.0.1", ctl.port)
+            w.write(b"GET /health HTTP/1.1\r\n")
+            held.append((r, w))
+        await wait_for(lambda: len(ctl._clients) == 3 and all(lines for _, _, lines in ctl._waiting.values()))
         status, headers, body = await call(ctl, "GET", "/health", expect=503)
         assert headers["retry-after"] == "1" and headers["connection"] == "close"
         assert body["limit"] == 3 and "at most 3 connections" in body["error"]
-        notes = [e for e in server.journal.entries() if e.kind == "note" and "max_connections" in str(e.data)]
+        assert "each in the middle of a request" in body["error"]
+        notes = [e for e in server.journal.entries() if e.kind == "note" and "further connections" in str(e.data)]
         assert len(notes) == 1
         # CTI is undisturbed
         c = await agent_client(server, ready=False)
