@@ -92,7 +92,7 @@ class Entry:
 
 def json_text(obj: Any, **kw: Any) -> str:
     """JSON text for a file, a stream or a socket: non-ASCII as it is, unless a string holds bytes a
-    client sent that were not UTF-8 (the codec keeps them as lone surrogates, ``\udcff``): then
+    client sent that were not UTF-8 (the codec keeps them as lone surrogates, ``\\udcff``): then
     everything is escaped, so the text is valid UTF-8 and nothing is lost (``json.loads`` gives the
     same strings back)."""
     text = json.dumps(obj, ensure_ascii=False, default=str, **kw)

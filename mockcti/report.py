@@ -282,8 +282,8 @@ def _xml_text(value: None) -> None: ...
 
 
 def _xml_text(value: str | None) -> str | None:
-    """``value`` with every character XML 1.0 forbids written as a visible escape (``\x01``,
-    ``\udcff``), so that junit.xml stays well-formed whatever a client or a scenario name holds."""
+    """``value`` with every character XML 1.0 forbids written as a visible escape (``\\x01``,
+    ``\\udcff``), so that junit.xml stays well-formed whatever a client or a scenario name holds."""
     if not value or not _NOT_XML.search(value):
         return value
     return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)

@@ -74,3 +74,19 @@ def test_public_surface_resolves(module):
     m = importlib.import_module(module)
     for name in m.__all__:
         assert getattr(m, name) is not None, f"{module}.{name}"
+
+
+@pytest.mark.parametrize("path", list(files(["."])), ids=lambda p: str(p.relative_to(PKG)))
+def test_every_docstring_is_valid_utf8_so_the_package_imports_on_python_3_13(path):
+    """Python 3.13 cleans docstrings when it compiles (and encodes them as UTF-8): a docstring holding a
+    lone surrogate (``"\\udcff"`` written in a docstring that is not raw: the escape, not its text) made
+    the module fail to compile, and ``import mockcti`` failed with UnicodeEncodeError (journal.py, report.py)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node, clean=False)
+            if doc is not None:
+                try:
+                    doc.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    pytest.fail(f"{path.relative_to(PKG)}:{node.body[0].lineno}: docstring is not valid UTF-8 ({exc})")
