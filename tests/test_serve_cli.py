@@ -664,6 +664,61 @@ def test_a_configuration_download_is_rendered_once_for_every_bridge(monkeypatch)
     assert report.count('"type": "CONFIG_AGENT_EVENT"') == 4
 
 
+def _two_bridges_traced(*, shared: bool) -> dict[str, list[str]]:
+    """The text trace's lines, at info and at debug (two traces on one journal), of two bridges downloading a small
+    center's configuration. ``shared=False``: each trace is given every message as a copy of its own (a copy
+    remembers nothing: no ``_trace``), so every line is made from scratch, as every line was made before."""
+    journal = Journal(keep=False)
+    outs = {level: io.StringIO() for level in ("info", "debug")}
+    traces = [Trace(out, json_lines=False, verbose=False, level=level) for level, out in outs.items()]
+    for trace in traces:
+        journal.add_sink(trace if shared else _FreshCopies(trace))
+    _configuration_download(journal, bridges=2)
+    for trace in traces:
+        trace.close()
+    return {level: out.getvalue().splitlines() for level, out in outs.items()}
+
+
+class _FreshCopies:
+    """A sink giving ``sink`` each message entry with a copy of its message, which nothing was remembered on."""
+
+    renders_messages = True  # (as the trace: the journal builds no dicts)
+
+    def __init__(self, sink) -> None:
+        self.sink = sink
+
+    def __call__(self, entry) -> None:
+        import copy
+        import dataclasses
+
+        self.sink(entry if entry.raw is None else dataclasses.replace(entry, raw=copy.copy(entry.raw)))
+
+
+def test_a_configuration_download_is_traced_once_for_every_bridge_and_prints_the_same_lines(monkeypatch):
+    """The center hands every bridge the same CONFIG_* messages, whose JSON is made once; the text trace still made
+    each one's line (its records' summary) again for every bridge: 20-28 ms of a stalled server per bridge after the
+    first at 5,000 agents. A message's trace text is now made once per profile and level, the lines unchanged."""
+    import mockcti.wire.render
+
+    renders: list = []
+    real = mockcti.wire.render.trace_fields
+    monkeypatch.setattr(mockcti.wire.render, "trace_fields", lambda m, **kw: renders.append((m, kw)) or real(m, **kw))
+    new = _two_bridges_traced(shared=True)
+    config = [(m, kw["records"]) for m, kw in renders if m.TYPE.name in ("CONFIG_AGENT_EVENT", "CONFIG_DEVICE_EVENT")]
+    # 12 agents: 2 CONFIG_AGENT_EVENTs and 2 CONFIG_DEVICE_EVENTs, each made once at info and once at debug
+    assert len(config) == 8 and len({(id(m), full) for m, full in config}) == 8
+    old = _two_bridges_traced(shared=False)
+    assert new == old
+    agents_info = [line for line in new["info"] if "-> CONFIG_AGENT_EVENT" in line]
+    for level in ("info", "debug"):
+        agents = [line for line in new[level] if "-> CONFIG_AGENT_EVENT" in line]
+        assert [line.split()[1] for line in agents] == ["s1", "s1", "s2", "s2"]
+        assert [line.split(" -> ", 1)[1] for line in agents[:2]] == [line.split(" -> ", 1)[1] for line in agents[2:]]
+    last = "-> CONFIG_AGENT_EVENT records=[2 records: login_id '5010' '5011']"
+    assert [line for line in new["info"] if line.endswith(last)] == [agents_info[1], agents_info[3]]
+    assert any("'login_id': '5011'" in line for line in new["debug"])
+
+
 def test_records_summary_names_the_first_ten_and_counts_the_rest():
     from mockcti.wire.messages import TeamMember
     from mockcti.wire.render import records_summary

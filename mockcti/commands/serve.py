@@ -222,19 +222,16 @@ class Trace:
         if entry.kind in ("in", "out"):
             full = self._all_fields
             arrow = "<-" if entry.kind == "in" else "->"
-            if entry.raw is not None:
-                msg = entry.raw
-                fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=entry.icm, records=full, reserved=full)
-                                  if full or not _is_default(k, v))
-                name = msg.TYPE.name
+            if entry.raw is not None:  # the message's text, made once per message (trace_text)
+                text = trace_text(entry.raw, icm=entry.icm, full=full)
             else:  # an entry recorded with its rendered message only
                 m = d["message"]
                 names = m.get("names", {})
                 defaults = {} if full else _reserved_defaults(m["type"])
                 fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
                                   if full or not (_is_default(k, v) or (k in defaults and v == defaults[k])))
-                name = m["type"]
-            line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {name} {fields}"
+                text = f"{m['type']} {fields}"
+            line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {text}"
         elif entry.kind == "violation":
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
         elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
@@ -246,6 +243,45 @@ class Trace:
         else:
             line = f"{entry.t:9.3f} {entry.kind} {d}"
         self._emit(line + "\n")
+
+
+def trace_text(msg, *, icm: bool, full: bool) -> str:
+    """A decoded message as the text trace prints it after the arrow: its type's name and its fields (``full``: every
+    record of a ``records`` group and the reserved fields, as at debug or with --verbose; otherwise a summary of the
+    records, and no field that carries the value UCCX sends). Remembered on the message (its ``_trace`` slot, for
+    each profile and level), as its JSON text is (journal.message_json): a message is immutable, so its text stays
+    right for as long as it lives. A configuration download's ~1,000 CONFIG_* messages (5,000 agents) go to every
+    bridge — the center hands each the same ones — and are summarised once for all of them."""
+    slot = (2 if icm else 0) + (1 if full else 0)
+    try:
+        cached = msg._trace
+    except AttributeError:  # never traced (or not a Message: made every time)
+        cached = None
+    if cached is not None:
+        text = cached[slot]
+        if text is not None:
+            return text
+    fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=icm, records=full, reserved=full)
+                      if full or not _is_default(k, v))
+    text = f"{msg.TYPE.name} {fields}"
+    message_class, set_trace = _trace_slot()
+    if isinstance(msg, message_class):
+        texts = list(cached or (None, None, None, None))
+        texts[slot] = text
+        set_trace(msg, tuple(texts))
+    return text
+
+
+_TRACE_SLOT: list[tuple[type, Any]] = []
+
+
+def _trace_slot() -> tuple[type, Any]:
+    """(Message, the setter of its ``_trace`` slot), imported when a message is first traced (--help stays fast)."""
+    if not _TRACE_SLOT:
+        from mockcti.wire.spec import Message
+
+        _TRACE_SLOT.append((Message, Message.__dict__["_trace"].__set__))
+    return _TRACE_SLOT[0]
 
 
 def trace_fields(msg, *, icm: bool, records: bool, reserved: bool) -> list[tuple[str, str]]:

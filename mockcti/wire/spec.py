@@ -138,8 +138,10 @@ class Message:
     # ``_wire``: the bytes of the message's last encodings, ``(dialect, bytes, ...)`` (codec.encode_shared).
     # ``_json``: its JSON text as the journal writes it, ``(uccx text or None, ucce text or None)``
     # (journal.message_json); unset until then (nothing sets it on the hot path).
+    # ``_trace``: its text as ``mockcti serve``'s text trace prints it after the arrow, for each profile and level
+    # (commands.serve.trace_text); unset until a text trace prints it.
     # Not fields: equality, hashing, repr and pickling ignore them; __init__ and the decoders set ``_wire`` None.
-    __slots__ = ("_wire", "_json")
+    __slots__ = ("_wire", "_json", "_trace")
     TYPE: ClassVar[MT]
     SPEC: ClassVar["MessageSpec"]
     #: every message has it (the last field of each class): the floating fields its type does not declare,
