@@ -170,3 +170,26 @@ def test_the_clean_modules_type_check(tmp_path: Path) -> None:
     targets = [a for p in CLEAN_PACKAGES for a in ("-p", p)] + [a for m in CLEAN_MODULES for a in ("-m", m)]
     rc, out = _mypy(tmp_path, *targets, ignore_missing_imports=False)
     assert rc == 0 and not out.strip(), out
+
+
+CENTER_CODE = '''
+from types import MappingProxyType
+from mockcti import ContactCenter, default_center
+
+def deliver(center: ContactCenter, variables: MappingProxyType[str, str]) -> None:
+    call_id, deliveries = center.deliver_call(0.0, csq="Sales", variables=variables)
+    center.deliver_call(0.0, variables={"call_variable1": "x"})
+    reveal_type(call_id)
+'''
+
+
+def test_the_centers_deliver_call_takes_any_mapping_of_variables(tmp_path: Path) -> None:
+    """``ContactCenter.deliver_call`` (the center a handle's ``call(fn(hub, now))`` is given) checks ``variables``
+    is a mapping and copies it, as ``named_variables``: a user's type checker was told only a dict would do
+    ("incompatible type MappingProxyType[str, str]; expected dict[str, str] | None")."""
+    user = tmp_path / "center_code.py"
+    user.write_text(textwrap.dedent(CENTER_CODE), encoding="utf-8")
+    rc, out = _mypy(tmp_path, user)
+    assert "error" not in out, out
+    assert 'Revealed type is "int"' in out, out
+    assert rc == 0, out

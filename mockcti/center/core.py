@@ -1776,7 +1776,7 @@ class ContactCenter:
         return named
 
     def deliver_call(self, now: float, *, csq: str | None = None, agent_id: str | None = None,
-                     ani: str = "0600000000", dnis: str = "7000", variables: dict[str, str] | None = None,
+                     ani: str = "0600000000", dnis: str = "7000", variables: Mapping[str, str] | None = None,
                      named_variables: Mapping[str, str] | None = None,
                      named_arrays: Mapping[str, Sequence[str | None]] | None = None) -> tuple[int, list[Delivery]]:
         """A caller arrives: to ``agent_id`` directly, or through ``csq`` to its longest-ready agent,

@@ -521,9 +521,7 @@ class ServerHelpers:
             if csq is not None and hub.center.config.csq(csq) is None:
                 raise KeyError(f"unknown CSQ {csq!r}; known: {[c.name for c in hub.center.config.csqs]}")
             call_id, deliveries = hub.center.deliver_call(now, csq=csq, agent_id=agent, ani=ani, dnis=dnis,
-                                                          # (the center checks it is a mapping; its
-                                                          # annotation says dict, it takes any mapping)
-                                                          variables=variables,  # type: ignore[arg-type]
+                                                          variables=variables,
                                                           named_variables=named_variables, named_arrays=named_arrays)
             hint = hub.center.queue_hint(call_id)
             hub.journal.record("happening", now, None, what="test call", call_id=call_id, csq=csq, agent=agent,
