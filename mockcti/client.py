@@ -179,7 +179,7 @@ class CTIClient:
 
     async def open(self, *, client_id: str = "mockcti-client", services: int, call_msg_mask: int = ALL_CALL_EVENTS,
                    agent_state_mask: int = ALL_AGENT_STATES, config_msg_mask: int = 0, idle_timeout: int = 60,
-                   heartbeat: float | None = None, timeout: float = 10.0, client_password: bytes = b"",
+                   heartbeat: float | None = None, timeout: float | None = 10.0, client_password: bytes = b"",
                    **fields: Any) -> OpenConf:
         """Send OPEN_REQ and wait for OPEN_CONF; start heartbeating every ``heartbeat`` seconds
         (default IdleTimeout / 4, as the guide recommends; 0 = never). Under the ucce profile an agent-mode
@@ -228,13 +228,13 @@ class CTIClient:
             raise ConnectionClosed(self.close_reason or "connection closed")
         self._writer.write(data)
 
-    async def request(self, message: Message, *, timeout: float = 10.0, check: bool = True) -> Message:
+    async def request(self, message: Message, *, timeout: float | None = 10.0, check: bool = True) -> Message:
         """Send a request and return its confirmation.
 
         An InvokeID of 0 in ``message`` is replaced by the next one; an InvokeID already waiting
         for its confirmation is refused (ValueError). With ``check`` (default) a FAILURE_CONF /
         CONTROL_FAILURE_CONF raises :class:`RequestFailed`; otherwise it is returned. On a closed
-        connection: :class:`ConnectionClosed` at once.
+        connection: :class:`ConnectionClosed` at once. ``timeout=None`` waits without a limit.
         """
         if self.closed.is_set():
             raise ConnectionClosed(self.close_reason or "connection closed")

@@ -193,3 +193,25 @@ def test_the_centers_deliver_call_takes_any_mapping_of_variables(tmp_path: Path)
     assert "error" not in out, out
     assert 'Revealed type is "int"' in out, out
     assert rc == 0, out
+
+
+CLIENT_CODE = '''
+from mockcti.client import CTIClient
+from mockcti.wire.messages import HeartbeatReq
+
+async def patient(cti: CTIClient) -> None:
+    await cti.open(services=0x10, timeout=None)
+    await cti.request(HeartbeatReq(invoke_id=0), timeout=None)
+    await cti.next_event(timeout=None)
+'''
+
+
+def test_the_clients_requests_may_wait_without_a_limit(tmp_path: Path) -> None:
+    """``request(timeout=None)`` (and ``open``'s, which it passes on) waits without a limit, as
+    ``next_event(timeout=None)`` does, and the README and next_event's docstring say so: a user's type checker
+    was told a float was required ("incompatible type None; expected float")."""
+    user = tmp_path / "client_code.py"
+    user.write_text(textwrap.dedent(CLIENT_CODE), encoding="utf-8")
+    rc, out = _mypy(tmp_path, user)
+    assert "error" not in out, out
+    assert rc == 0, out
