@@ -27,7 +27,7 @@ import contextlib
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 from mockcti.center.config import CenterConfig
 from mockcti.server import host_port
@@ -121,7 +121,8 @@ class CTIClient:
         self._writer = writer
         self.dialect = dialect or Dialect.uccx(18)
         self._invoke = itertools.count(1)
-        self._pending: dict[int, asyncio.Future] = {}
+        # InvokeID -> (the future its confirmation resolves, the confirmation's type; None: any confirmation)
+        self._pending: dict[int | None, tuple[asyncio.Future[Message], MessageType | None]] = {}
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._frames = FrameBuffer()
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
@@ -191,7 +192,7 @@ class CTIClient:
                       services_requested=services, call_msg_mask=call_msg_mask, agent_state_mask=agent_state_mask,
                       config_msg_mask=config_msg_mask, client_id=client_id, client_password=client_password,
                       **fields)
-        conf = await self.request(req, timeout=timeout)
+        conf = cast(OpenConf, await self.request(req, timeout=timeout))  # (an OPEN_CONF: a FAILURE_CONF raised)
         self.open_conf = conf
         self._open_req = req
         interval = idle_timeout / 4 if heartbeat is None else heartbeat
@@ -244,7 +245,7 @@ class CTIClient:
         if inv in self._pending or inv in self._heartbeats_waiting:
             raise ValueError(f"InvokeID {inv} is already waiting for its confirmation")
         want = CONFIRMATION_OF.get(message.TYPE)
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[inv] = (fut, want)
         try:
             self.send(message)
@@ -337,7 +338,7 @@ class CTIClient:
         :class:`MessageType`, its number or its name (``"CALL_DELIVERED_EVENT"``); anything else is an
         error at once (a name used to match nothing: the wait ran out its timeout). TimeoutError says
         what was awaited; ``timeout=None`` waits without a limit (as ``request(timeout=None)`` does)."""
-        types = tuple(_message_type(t) for t in types)
+        wanted = tuple(_message_type(t) for t in types)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         events = self._events
@@ -351,13 +352,13 @@ class CTIClient:
                         raise TimeoutError
                     ev = await asyncio.wait_for(events.get(), remaining)
                 except TimeoutError:  # (wait_for's own has no text)
-                    raise TimeoutError(f"no {'/'.join(t.name for t in types) or 'event'}"
+                    raise TimeoutError(f"no {'/'.join(t.name for t in wanted) or 'event'}"
                                        + (" matching where=" if where is not None else "")
                                        + f" within {timeout:g} s") from None
             if ev is _CLOSED:
                 events.put_nowait(_CLOSED)  # every later wait ends the same way
                 raise ConnectionClosed(self.close_reason or "closed")
-            if (not types or ev.TYPE in types) and (where is None or where(ev)):
+            if (not wanted or ev.TYPE in wanted) and (where is None or where(ev)):
                 return ev
 
     async def events_until(self, last: MessageType | int | str, *, timeout: float | None = 5.0) -> list[Message]:
