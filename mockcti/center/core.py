@@ -174,7 +174,7 @@ PLACED_CALL_KEYS = (*CALL_VARIABLES, "call_wrapup_data", "user_to_user_info")
 _DIALABLE = re.compile(r"\+?[0-9*#]+")
 
 #: the AgentStateMask bit that lets an AGENT_STATE_EVENT for each state through (reference §6.7), UCCX's meaning
-STATE_MASK = {
+STATE_MASK: dict[AgentState, int] = {
     AS.AGENT_STATE_LOGIN: AgentStateMask.AGENT_LOGIN_MASK, AS.AGENT_STATE_LOGOUT: AgentStateMask.AGENT_LOGOUT_MASK,
     AS.AGENT_STATE_NOT_READY: AgentStateMask.AGENT_NOT_READY_MASK, AS.AGENT_STATE_READY: AgentStateMask.AGENT_AVAILABLE_MASK,
     AS.AGENT_STATE_TALKING: AgentStateMask.AGENT_TALKING_MASK, AS.AGENT_STATE_WORK: AgentStateMask.AGENT_WORK_MASK,
@@ -184,7 +184,7 @@ STATE_MASK = {
 #: the same under the ucce profile (``Profile.icm``): ICM gives every state a bit of its own, and 0x20-0x80 are
 #: WORK_NOT_READY, WORK_READY and BUSY_OTHER (UCCX: WORK, TALKING_PENDING_WORK, TALKING_PENDING_NOT_READY)
 _ICM = IcmAgentStateMask
-ICM_STATE_MASK = {
+ICM_STATE_MASK: dict[AgentState, int] = {
     AS.AGENT_STATE_LOGIN: _ICM.AGENT_LOGIN_MASK, AS.AGENT_STATE_LOGOUT: _ICM.AGENT_LOGOUT_MASK,
     AS.AGENT_STATE_NOT_READY: _ICM.AGENT_NOT_READY_MASK, AS.AGENT_STATE_AVAILABLE: _ICM.AGENT_AVAILABLE_MASK,
     AS.AGENT_STATE_TALKING: _ICM.AGENT_TALKING_MASK, AS.AGENT_STATE_WORK_NOT_READY: _ICM.AGENT_WORK_NOT_READY_MASK,
@@ -194,7 +194,7 @@ ICM_STATE_MASK = {
     AS.AGENT_STATE_INTERRUPTED: _ICM.AGENT_INTERRUPTED_MASK, AS.AGENT_STATE_NOT_ACTIVE: _ICM.AGENT_NOT_ACTIVE_MASK,
 }
 #: the CallEventMask bit of each call event type (reference §6.6)
-EVENT_MASK = {
+EVENT_MASK: dict[MessageType, int] = {
     MT.CALL_DELIVERED_EVENT: CallEventMask.CALL_DELIVERED_MASK, MT.CALL_QUEUED_EVENT: CallEventMask.CALL_QUEUED_MASK,
     MT.CALL_ESTABLISHED_EVENT: CallEventMask.CALL_ESTABLISHED_MASK, MT.CALL_HELD_EVENT: CallEventMask.CALL_HELD_MASK,
     MT.CALL_RETRIEVED_EVENT: CallEventMask.CALL_RETRIEVED_MASK, MT.CALL_CLEARED_EVENT: CallEventMask.CALL_CLEARED_MASK,
@@ -365,12 +365,12 @@ _UCCX_SNAPSHOT_CALL_KEY = {"router_call_key_day": 0, "router_call_key_call_id": 
 _PERIPHERAL_EVENTS = frozenset({int(SystemEventID.SYS_PERIPHERAL_ONLINE), int(SystemEventID.SYS_PERIPHERAL_OFFLINE)})
 
 
-def _router_call_key(sub: Subscription | None) -> dict[str, int]:
+def _router_call_key(sub: Subscription | None) -> dict[str, Any]:
     """The RouterCallKey fields for ``sub``'s session: ROUTER_CALL_KEY under ICM, none under UCCX."""
     return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _NO_ROUTER_CALL_KEY
 
 
-def _snapshot_call_key(sub: Subscription | None) -> dict[str, int]:
+def _snapshot_call_key(sub: Subscription | None) -> dict[str, Any]:
     """The RouterCallKey fields of a SNAPSHOT_CALL_CONF for ``sub``'s session: ROUTER_CALL_KEY under ICM;
     under UCCX the two its page requires (tags 72, 73: 0)."""
     return ROUTER_CALL_KEY if sub is not None and sub.profile.icm else _UCCX_SNAPSHOT_CALL_KEY
@@ -727,7 +727,7 @@ class ContactCenter:
         out: list[Delivery] = []
         #: the configuration download's CONFIG_* messages (by kind: 0x01 applications … 0x08 devices, at most 10
         #: records each) and the configuration keys, by profile (``icm``), built on the first request (_config_request)
-        self._config_cache: dict[bool, tuple[dict[int, tuple[Message, ...]], dict[str, bytes]]] = {}
+        self._config_cache: dict[bool, tuple[dict[int, tuple[Message, ...]], dict[str, Any]]] = {}
         #: CallIDs of the calls in progress at start, in the order of ``config.calls``
         self.preset_call_ids: list[int] = []
         for c in self.config.calls:
@@ -1395,7 +1395,7 @@ class ContactCenter:
     # statistics queries (reference §5.7: UCCX-only; wire numbers unknown, provisional, configurable) ----------
 
     @staticmethod
-    def _agent_counts(counts: Mapping[AgentState, int]) -> dict[str, int]:
+    def _agent_counts(counts: Mapping[AgentState, int]) -> dict[str, Any]:  # (keyword arguments of a conf: Any)
         """The agent counts of QUERY_QUEUE/SUMMARY_STATISTICS_CONF from an agents-by-state table (the center's or a
         CSQ's, kept as states change): logged in, talking, ready, not ready, in work (WORK or WORK_READY), reserved."""
         n = dict.fromkeys(("logged_in_agents", *_STATS_FIELD.values()), 0)
@@ -1431,11 +1431,11 @@ class ContactCenter:
                                     now: float) -> None:
         """One CSQ: its agents by state and the calls waiting in it (one priority: all in queue 1).
         An unknown CSQID is FAILURE_CONF E_CTI_INVALID_CSQ (§7.1)."""
-        counts = self.csq_state_counts.get(req.csq_id)
+        counts = self.csq_state_counts.get(req.csq_id)  # type: ignore[arg-type]  # (CSQID is required: the decoder refused a request without it)
         if counts is None:
             raise Refused(failure_conf(S.E_CTI_INVALID_CSQ, f"unknown CSQID {req.csq_id}"))
         self._conf(out, sid, M.QueryQueueStatisticsConf(
-            invoke_id=req.invoke_id, calls_in_priority_queue1=len(self.queues.get(req.csq_id, ())),
+            invoke_id=req.invoke_id, calls_in_priority_queue1=len(self.queues.get(req.csq_id, ())),  # type: ignore[arg-type]
             **self._agent_counts(counts)))
 
     def _query_summary_statistics_req(self, out: list[Delivery], sid: int, req: M.QuerySummaryStatisticsReq,
@@ -1464,7 +1464,7 @@ class ContactCenter:
         call.legs[leg.device] = leg
         if leg.agent is not None:
             # the agent's leg is its first on the call (what Call.leg_of answers), normally this one
-            self._calls_of.setdefault(leg.agent, {})[call.id] = (call, call.leg_of(leg.agent))
+            self._calls_of.setdefault(leg.agent, {})[call.id] = (call, call.leg_of(leg.agent))  # type: ignore[assignment]  # (the leg just put)
 
     def _take_leg(self, call: Call, device: str) -> Leg | None:
         """Every leg leaves a call here (see :meth:`_put_leg`)."""
@@ -1510,7 +1510,7 @@ class ContactCenter:
             named_variables=call.named_variables, named_arrays=call.named_arrays, **_router_call_key(sub),
             **self._vars(call))
 
-    def _vars(self, call: Call) -> dict[str, str]:
+    def _vars(self, call: Call) -> dict[str, Any]:  # (keyword arguments of an event: Any)
         """The call's data for BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL_CONF (no customer fields)."""
         return {k: v for k, v in call.variables.items() if v is not None and k not in _UPDATE_ONLY_KEYS}
 
@@ -1616,7 +1616,7 @@ class ContactCenter:
                 far_agent = self.by_device.get(far)
                 address = _GATEWAY_ADDRESS if far_agent is None else self._phone_address[far_agent.id]
                 port = _rtp_port(call.id, far)
-            fields = dict(monitor_id=0, peripheral_id=self.config.peripheral_id,
+            fields: dict[str, Any] = dict(monitor_id=0, peripheral_id=self.config.peripheral_id,
                           client_port=_rtp_port(call.id, device), connection_device_type=0, call_id=call.id,
                           connection_device_id=device, client_address=self._phone_address[agent_id],
                           sending_address=address, sending_port=port, agent_extension=agent.cfg.extension,
@@ -1630,7 +1630,7 @@ class ContactCenter:
         for ev in events[0 if started else 1]:
             self._emit(out, call, ev, only=only)
 
-    def _common(self) -> dict[str, int]:
+    def _common(self) -> dict[str, Any]:  # (keyword arguments of an event: Any)
         return {"monitor_id": 0, "peripheral_id": self.config.peripheral_id, "peripheral_type": self._ptype}
 
     def peripheral_type(self, icm: bool) -> int:
@@ -1740,7 +1740,7 @@ class ContactCenter:
             self._guard(agent, op, call=call, leg=leg)
         return agent, call, leg
 
-    def _held_and_active(self, sid: int, req: Message, *, op: str) -> tuple[Agent, Call, Leg, Call, Leg]:
+    def _held_and_active(self, sid: int, req: M.TransferCallReq | M.ConferenceCallReq | M.ReconnectCallReq, *, op: str) -> tuple[Agent, Call, Leg, Call, Leg]:
         """The common start of TRANSFER/CONFERENCE/RECONNECT: the held and the active call, the
         agent's connection on each, then the ACD rules."""
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
@@ -1846,8 +1846,8 @@ class ContactCenter:
             raise CallNotOffered("agent", f"agent {agent.id} is logged out: the ACD offers a call to a logged-in "
                                           "agent only (log it in first)")
         if agent.id in self._calls_of and self._busy_phone(agent):
-            busy = [(c.id, c.leg_of(agent.id).state) for c in self._agent_calls(agent)
-                    if c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)]
+            busy = [(c.id, c.leg_of(agent.id).state) for c in self._agent_calls(agent)  # type: ignore[union-attr]  # (a call of the agent's: its leg is there)
+                    if c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)]  # type: ignore[union-attr]
             what = ", ".join(f"call {cid} {_LEG_WORDS.get(st, st.name)}" for cid, st in busy)
             raise CallNotOffered("agent", f"the phone {agent.device} of agent {agent.id} is busy ({what}): a UCCX "
                                           "agent line takes one call (MaxActiveCalls 1); deliver the call when "
@@ -2183,7 +2183,7 @@ class ContactCenter:
         if leg.state is not LCS.LCS_HOLD:
             raise Refused(self._cf_refusal("no_held_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not held at {leg.device}"))
-        if any(c.leg_of(agent.id).state is LCS.LCS_CONNECT for c in self._agent_calls(agent) if c is not call):
+        if any(c.leg_of(agent.id).state is LCS.LCS_CONNECT for c in self._agent_calls(agent) if c is not call):  # type: ignore[union-attr]
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"{leg.device} has another active call; use ALTERNATE_CALL_REQ"))
         self._conf(out, sid, M.RetrieveCallConf(invoke_id=req.invoke_id))
@@ -2239,7 +2239,7 @@ class ContactCenter:
 
     def _busy_phone(self, agent: Agent) -> bool:
         """Whether the agent's phone has a call it is talking on, dialling or ringing with (held calls aside)."""
-        return any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)
+        return any(c.leg_of(agent.id).state in (LCS.LCS_CONNECT, LCS.LCS_ALERTING, LCS.LCS_INITIATE)  # type: ignore[union-attr]
                    for c in self._agent_calls(agent))
 
     def _busy_destination(self, agent: Agent, dialed: str | None) -> Agent | None:
@@ -2389,7 +2389,7 @@ class ContactCenter:
     def _transfer_call_req(self, out: list[Delivery], sid: int, req: M.TransferCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
         if req.held_call_id in (None, NONE_ID) and req.dialed_number:
-            return self._blind_transfer(out, sid, req, agent, now)
+            return self._blind_transfer(out, sid, req, agent, req.dialed_number, now)
         held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
         hleg = self._my_leg(held, agent, req.held_connection_device_id)
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
@@ -2434,26 +2434,27 @@ class ContactCenter:
             self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
         self._after_call(out, agent, now)
 
-    def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, now: float) -> None:
+    def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, dialed: str,
+                        now: float) -> None:
         """Single-step transfer (ICM rule, U for UCCX): HeldCallID 0xFFFFFFFF, DialedNumber = destination."""
         call = self._lookup_call(req.active_call_id)
         leg = self._my_leg(call, agent, req.active_connection_device_id)
-        self._guard(agent, "Connect", call=call, leg=leg, dest=req.dialed_number)
-        self._not_itself(agent, req.dialed_number)
+        self._guard(agent, "Connect", call=call, leg=leg, dest=dialed)
+        self._not_itself(agent, dialed)
         if leg.state not in (LCS.LCS_CONNECT, LCS.LCS_HOLD):
             raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"call {call.id} is not connected at {leg.device}"))
-        self._refuse_busy_destination(agent, req.dialed_number, f"transfer call {call.id}")
+        self._refuse_busy_destination(agent, dialed, f"transfer call {call.id}")
         data = self._joined_data(call, None, req)
-        target = self.by_device.get(req.dialed_number)
+        target = self.by_device.get(dialed)
         # the parties of the call once transferred (as a consultative transfer's): the others and the destination
         parties = (*(p for p in self._parties(call) if p.connected_party_device_id != leg.device),
                    M.ConnectedParty(connected_party_call_id=call.id,
                                     connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
-                                    connected_party_device_id=req.dialed_number))
+                                    connected_party_device_id=dialed))
         self._conf(out, sid, M.TransferCallConf(invoke_id=req.invoke_id, new_call_id=call.id,
                                                 new_connection_device_type=0,
-                                                new_connection_device_id=req.dialed_number, parties=parties))
+                                                new_connection_device_id=dialed, parties=parties))
         mine = self._sessions_of(agent)
         knew = set(call.told)
         update = self._set_joined_data(call, data)
@@ -2465,7 +2466,7 @@ class ContactCenter:
             transferred_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE, local_connection_state=int(LCS.LCS_NULL),
             event_cause=int(EventCause.CEC_TRANSFER),  # 1028 CECX_BLIND_TRANSFER is reserved in UCCX (§6.11)
             primary_device_id=call.ani, secondary_device_id="",
-            transferring_device_id=agent.device, transferred_device_id=req.dialed_number, parties=parties)
+            transferring_device_id=agent.device, transferred_device_id=dialed, parties=parties)
         watchers = sorted(set(self._interested(call)) | mine)
         self._emit(out, call, ev, only=watchers)
         # the transferring agent's connection is gone, as after a consultative transfer (§7.2)
@@ -2479,12 +2480,12 @@ class ContactCenter:
                 self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
             self._offer(out, call, target, now)
         else:
-            self._put_leg(call, Leg(req.dialed_number, None, LCS.LCS_CONNECT))
+            self._put_leg(call, Leg(dialed, None, LCS.LCS_CONNECT))
         self._after_call(out, agent, now)
 
     def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
         if req.held_call_id in (None, NONE_ID) and req.dialed_number:
-            return self._blind_conference(out, sid, req, now)
+            return self._blind_conference(out, sid, req, req.dialed_number, now)
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="Conference")
         others = [lg for lg in active.legs.values() if lg is not aleg]
         if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
@@ -2518,7 +2519,8 @@ class ContactCenter:
             self._emit(out, held, update, only=sorted(knew & held.told))
         self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
 
-    def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
+    def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, dialed: str,
+                          now: float) -> None:
         """Single-step conference (§5.3 CONFERENCE_CALL_REQ: HeldCallID 0xFFFFFFFF, HeldConnectionDeviceType
         0xFFFF, DialedNumber = the number to conference in): the number joins the agent's active call. An
         agent's phone rings (BEGIN_CALL, CALL_DELIVERED to its desktop, RESERVED for an ACD call) and joins
@@ -2529,7 +2531,6 @@ class ContactCenter:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
         call = self._lookup_call(req.active_call_id)
         leg = self._my_leg(call, agent, req.active_connection_device_id)
-        dialed = req.dialed_number
         self._guard(agent, "Bridge", call=call, leg=leg, dest=dialed)
         self._not_itself(agent, dialed)
         if leg.state is not LCS.LCS_CONNECT:
@@ -2542,8 +2543,8 @@ class ContactCenter:
         self._room_in_conference(call, 1)
         self._refuse_busy_destination(agent, dialed, f"conference call {call.id}")
         data = self._joined_data(call, None, req)
-        added = M.ConnectedParty(connected_party_call_id=call.id,
-                                 connected_party_device_type=AGENT_DEVICE if target else EXTERNAL_DEVICE,
+        added_type = AGENT_DEVICE if target else EXTERNAL_DEVICE
+        added = M.ConnectedParty(connected_party_call_id=call.id, connected_party_device_type=added_type,
                                  connected_party_device_id=target.device if target else dialed)
         self._conf(out, sid, M.ConferenceCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
@@ -2560,7 +2561,7 @@ class ContactCenter:
             **self._common(), primary_device_type=0, primary_call_id=call.id, line_type=self.config.line_type,
             skill_group_number=NONE_ID, skill_group_id=NONE_ID, skill_group_priority=0,
             secondary_device_type=NONE_SHORT, secondary_call_id=NONE_ID, controller_device_type=AGENT_DEVICE,
-            added_party_device_type=added.connected_party_device_type, local_connection_state=int(LCS.LCS_CONNECT),
+            added_party_device_type=added_type, local_connection_state=int(LCS.LCS_CONNECT),
             event_cause=int(EventCause.CEC_NONE), primary_device_id=call.ani, secondary_device_id="",
             controller_device_id=agent.device, added_party_device_id=added.connected_party_device_id,
             parties=self._parties(call)))
@@ -2615,7 +2616,7 @@ class ContactCenter:
     def _clear_call_req(self, out: list[Delivery], sid: int, req: M.ClearCallReq, now: float) -> None:
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="ClearCall")
         self._conf(out, sid, M.ClearCallConf(invoke_id=req.invoke_id))
-        agents = [(self.agents[lg.agent], lg.agent != agent.id and self._consulted(call, lg))
+        agents = [(self.agents[lg.agent], lg.agent != agent.id and self._consulted(call, lg))  # type: ignore[index]  # (agent_legs: legs with an agent)
                   for lg in call.agent_legs()]
         for lg in list(call.legs.values()):
             self._emit(out, call, self._conn_cleared(call, lg, agent.device))
@@ -2681,7 +2682,7 @@ class ContactCenter:
             **(changed or {}))
 
     def _joined_data(self, call: Call, consult: Call | None,
-                     req: Message) -> tuple[dict[str, str], tuple, tuple] | None:
+                     req: M.TransferCallReq | M.ConferenceCallReq) -> tuple[dict[str, str], tuple, tuple] | None:
         """The call data ``call`` carries once a TRANSFER_CALL_REQ or CONFERENCE_CALL_REQ completes: the
         consultation's data (``consult``: it began as a copy of the call's, with what CONSULT_CALL_REQ and
         SET_CALL_DATA_REQ set on it since — what the consulted party was shown) over the call's, then the
@@ -2733,17 +2734,17 @@ class ContactCenter:
         # Under ucce PeripheralType is ICM's "the type of the peripheral": the events' (peripheral_type()), and
         # TypeOfDevice / ClassOfDevice ICM values (ICM_TYPE_OF_DEVICE, ICM_CLASS_OF_DEVICE)
         icm = sid in self.subs and self.subs[sid].profile.icm
+        icm_fields: dict[str, Any] = {"peripheral_type": self.peripheral_type(True), "type_of_device": ICM_TYPE_OF_DEVICE,
+                                      "class_of_device": ICM_CLASS_OF_DEVICE} if icm else {}
         self._conf(out, sid, M.QueryDeviceInfoConf(
             invoke_id=req.invoke_id, max_active_calls=1, max_held_calls=1,
             max_devices_in_conference=MAX_DEVICES_IN_CONFERENCE,
-            make_call_setup=ICM_MAKE_CALL_SETUP if icm else MAKE_CALL_SETUP,
-            **({"peripheral_type": self.peripheral_type(True), "type_of_device": ICM_TYPE_OF_DEVICE,
-                "class_of_device": ICM_CLASS_OF_DEVICE} if icm else {})))
+            make_call_setup=ICM_MAKE_CALL_SETUP if icm else MAKE_CALL_SETUP, **icm_fields))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
         agent = self._requester_agent(sid, req)
         calls = tuple(M.DeviceCall(call_connection_call_id=c.id, call_connection_device_type=0,
-                                   call_connection_device_id=agent.device, call_state=int(c.leg_of(agent.id).state))
+                                   call_connection_device_id=agent.device, call_state=int(c.leg_of(agent.id).state))  # type: ignore[union-attr]
                       for c in self._agent_calls(agent))
         self._conf(out, sid, M.SnapshotDeviceConf(invoke_id=req.invoke_id, calls=calls))
 
@@ -2813,7 +2814,8 @@ class ContactCenter:
                                 f"no supervisor of team {team!r} is available (logged in, phone free): "
                                 + ", ".join(f"{s.id} {_short_state(s.state)}" for s in supervisors))
 
-    def _call_supervisor(self, out: list[Delivery], sid: int, req: Message, call_id: int | None, now: float, *,
+    def _call_supervisor(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq | M.EmergencyCallReq,
+                         call_id: int | None, now: float, *,
                          call_type: CallType, cause: EventCause,
                          conf: Callable[[Call, Leg], Message], event: Callable[[Call, Agent], Message]) -> None:
         """SUPERVISOR_ASSIST_REQ and EMERGENCY_CALL_REQ: a call of type ``call_type`` from the agent's phone to
@@ -2912,9 +2914,9 @@ class ContactCenter:
         conf = M.SuperviseCallConf(invoke_id=req.invoke_id, call_id=call.id, connection_device_type=0,
                                    connection_device_id=agent.device)
         if action == _SUPERVISOR_CLEAR:
-            sleg = self._my_leg(call, sup, req.supervisor_connection_device_id)
+            cleared = self._my_leg(call, sup, req.supervisor_connection_device_id)
             self._conf(out, sid, conf)
-            self._drop_leg(out, call, sleg, now, cause=int(EventCause.CEC_SUPERVISOR_CLEAR))
+            self._drop_leg(out, call, cleared, now, cause=int(EventCause.CEC_SUPERVISOR_CLEAR))
             return
         aleg = self._my_leg(call, agent, req.agent_connection_device_id)
         if aleg.state is not LCS.LCS_CONNECT:
@@ -2995,7 +2997,7 @@ class ContactCenter:
         self._sync_media(out, call)
         agent = self.agents.get(leg.agent) if leg.agent else None
         if len(call.legs) < 2:
-            survivors = [(self.agents[lg.agent], self._consulted(call, lg)) for lg in call.agent_legs()]
+            survivors = [(self.agents[lg.agent], self._consulted(call, lg)) for lg in call.agent_legs()]  # type: ignore[index]  # (agent_legs: legs with an agent)
             for lg in list(call.legs.values()):
                 if lg.agent is not None:
                     self._emit(out, call, self._conn_cleared(call, lg, leg.device))
@@ -3073,7 +3075,7 @@ class ContactCenter:
         calls = self._agent_calls(agent)
         if calls:
             if (agent.state is AS.AGENT_STATE_RESERVED
-                    and all(c.leg_of(agent.id).state is not LCS.LCS_ALERTING for c in calls)):
+                    and all(c.leg_of(agent.id).state is not LCS.LCS_ALERTING for c in calls)):  # type: ignore[union-attr]
                 # the call that reserved it no longer rings there, a call of its own (held) stays: the
                 # reservation is over all the same (it stayed RESERVED with nothing ringing until that call ended);
                 # with its desktop gone, not back to READY but out of routing (see _desktop_gone)
@@ -3233,7 +3235,7 @@ class ContactCenter:
         sids = sorted(self.subs) if session_ids is None else sorted(s for s in session_ids if s in self.subs)
         return [Delivery(sid, ev) for sid in sids]
 
-    def _config_records(self, icm: bool = False) -> dict[int, tuple[Message, ...]]:
+    def _config_records(self, icm: bool = False) -> dict[int, tuple[Any, ...]]:  # (each bit its record class)
         """The configuration records, by their ConfigurationMask bit (reference §6.8): application, CSQs,
         agents, devices — what CONFIG_REQUEST_EVENT downloads and what the keys are made from — as a session of
         the profile (``icm``: ucce) gets them: each record's PeripheralID (tag 208, ICM's PERIPHERAL_ID, which
@@ -3264,7 +3266,7 @@ class ContactCenter:
         return {0x01: apps, 0x02: csqs, 0x04: agents, 0x08: devices}
 
     @staticmethod
-    def _config_keys(records: Mapping[int, tuple[Message, ...]]) -> dict[str, bytes]:
+    def _config_keys(records: Mapping[int, tuple[Message, ...]]) -> dict[str, Any]:  # (name -> 8 bytes; keyword arguments)
         """The four 8-byte configuration keys (UNSPEC, reference §5.6), each a digest of the records it
         stands for: a client that cached the records by key downloads again whenever any field of them
         changes (an agent made supervisor, phones given to other agents), and only then."""
@@ -3294,7 +3296,7 @@ class ContactCenter:
         cached = self._config_cache.get(icm)
         if cached is None:
             records = self._config_records(icm)
-            events = {bit: tuple(event(records=records[bit][i:i + 10]) for i in range(0, len(records[bit]), 10))
+            events: dict[int, tuple[Message, ...]] = {bit: tuple(event(records=records[bit][i:i + 10]) for i in range(0, len(records[bit]), 10))
                       for bit, event in ((0x01, M.ConfigApplicationEvent), (0x02, M.ConfigCsqEvent),
                                          (0x04, M.ConfigAgentEvent), (0x08, M.ConfigDeviceEvent))}
             cached = self._config_cache[icm] = (events, self._config_keys(records))
