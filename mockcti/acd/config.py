@@ -238,7 +238,7 @@ class AcdConfig:
         allowed = problems.mapping(data["allowed_states"], ("allowed_states",)) if "allowed_states" in data else {}
         kw["allowed_states"] = {}
         for rid, v in (allowed or {}).items():
-            path = ("allowed_states", rid)
+            path: tuple[Any, ...] = ("allowed_states", rid)
             if problems.run(path, _rule, rid) is not _BAD:
                 _no_state_set(problems, rid)
             kw["allowed_states"][rid] = _states(problems, v, path)

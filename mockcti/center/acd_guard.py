@@ -161,7 +161,7 @@ _ID_BLIND_TESTS = frozenset({
     "dest_not_in_line_info", "line_not_talking_to", "line_not_in_line_info", "line_dest_bad", "mode_not_0_or_1",
     "mode_not_0", "not_yealink", "phone_state_wrong", "answer_key_failed",
 })
-_UNSEEN = object()
+_UNSEEN: Any = object()
 
 
 class _IdBlindPlans:
@@ -303,6 +303,7 @@ class AcdGuard:
         text = catalog.code_text(check.code_name, check.code, check.explanation)
         if self.mode == "ctierr":
             entry = catalog.default().by_name(wf.ctierr_name)
+            assert entry.code is not None  # (every CTIERR name of WIRE_FAILURES has its code in the catalog)
             failure = Failure("control_failure_conf", failure_code=int(wf.cf_code),
                               ccx_error_code=entry.code & 0xFFFFFFFF, text=f"{wf.ctierr_name}: {text}")
         else:
@@ -328,7 +329,7 @@ class AcdGuard:
         dest = line = did = ""
         phone_ringing = True
         if op in _DEST_IS_CALL:
-            dest = str(p.get("call").id)
+            dest = str(p["call"].id)
         elif op in _DEST_IS_DIALED:  # Connect: single-step transfer re-routes the party to dest (§3.2 derived facts)
             dest = p.get("dest") or ""
             if op is _MAKE_CALL:
@@ -336,9 +337,9 @@ class AcdGuard:
         elif op in _LINE_AND_DEST:
             other = p.get("other")
             if other is not None:
-                line, dest = str(p.get("call").id), str(other.id)
+                line, dest = str(p["call"].id), str(other.id)
         elif op is _BRIDGE:  # single-step conference: dest joins the call named (the line)
-            line, dest = str(p.get("call").id), p.get("dest") or ""
+            line, dest = str(p["call"].id), p.get("dest") or ""
         elif op is _ANSWER:
             leg = p.get("leg")
             phone_ringing = leg is not None and leg.state is _ALERTING

@@ -487,7 +487,7 @@ def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str
     return errors
 
 
-def phone_clash_errors(phones: Sequence[tuple[int, Mapping[str, str]]],
+def phone_clash_errors(phones: Sequence[tuple[int, Mapping[str, str | None]]],
                        where: Callable[[tuple[Any, ...]], str]) -> list[tuple[tuple[Any, ...], str]]:
     """(key path, message) of each agent phone another agent already has: ``phones`` holds (index, the agent's
     ``id``, ``extension`` and ``instrument`` that could be read) in order, ``where`` names the key path of the first
@@ -496,7 +496,7 @@ def phone_clash_errors(phones: Sequence[tuple[int, Mapping[str, str]]],
     instrument — either's extension the other's instrument too — made the phone the last one's, its calls ringing
     that desktop for both and a request naming the phone acting on the wrong agent. An agent's instrument that is
     its own extension is one phone. The one check of a center file and of a CenterConfig built in Python."""
-    owner: dict[str, tuple[int, str, str]] = {}
+    owner: dict[str, tuple[int, str, str | None]] = {}
     errors: list[tuple[tuple[Any, ...], str]] = []
     for i, known in phones:
         mine: set[str] = set()
