@@ -394,7 +394,7 @@ class ControlServer:
             self.max_connections = max_connections
         self._refusing = 0  # connections over the cap waiting for their 503 to be read
         self._cap_noted = False  # the journal says once per episode that the cap was reached
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._clients: set[asyncio.StreamWriter] = set()
         #: the connections waiting for a request (loop time they began waiting, their reader, the lines of
         #: the head come so far): the one idle longest is closed to serve a new connection at the cap
@@ -1278,7 +1278,10 @@ class ControlServer:
         while (self.hub.conns or self.mock.connections) and loop.time() < deadline:
             await asyncio.sleep(0.005)
         for sid in list(self.hub.conns):  # anything left without a live connection
-            self._call(lambda hub, now, sid=sid: [hub.act(a) for a in hub.disconnected(sid, now, reason=reason)])
+            def gone(hub: Any, now: float, sid: int = sid) -> list[Any]:
+                return [hub.act(a) for a in hub.disconnected(sid, now, reason=reason)]
+
+            self._call(gone)
         return dropped
 
     async def _install(self, scenario: Any, factory: Callable[[Any], Any]) -> list[int]:

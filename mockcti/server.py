@@ -378,7 +378,7 @@ def host_port(host: str, port: int) -> str:
 _SAME_PORT_TRIES = 16
 
 
-async def listen(create: Callable[[int], Awaitable[asyncio.AbstractServer]], port: int) -> asyncio.AbstractServer:
+async def listen(create: Callable[[int], Awaitable[asyncio.Server]], port: int) -> asyncio.Server:
     """``await create(port)``, every listening socket on the same port. A host that names several addresses
     (``localhost`` as ::1 and 127.0.0.1 on many systems, ``""`` as every interface of both families) gets one
     socket each, and with port 0 each was given a free port of its own: the server said it listened on the
@@ -427,7 +427,7 @@ class MockServer:
         self._draining: set[_Connection] = set()  # closed in order, the session ended, the socket draining
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
         self._refusing = False  # begin_stop() ran, start() not since: a new connection is closed at once
         self._served: asyncio.Future[None] | None = None  # what serve_forever() awaits: done once stop() begins
@@ -503,6 +503,7 @@ class MockServer:
         self._flush()
 
     def _stop_listening(self) -> None:
+        assert self._server is not None  # (the caller returned when there is none)
         stop_listening(self._server)  # what was accepted comes up and is closed (_Connection.connection_made)
 
     async def stop(self) -> None:
@@ -613,8 +614,13 @@ class MockServer:
         at = start_at
         for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
-            loop.call_at(at, lambda p=piece: conn.transport is not None and not conn.closing and not conn.eof_sent
-                         and not conn.transport.is_closing() and conn.transport.write(p))
+
+            def write(p: bytes = piece) -> None:
+                if (conn.transport is not None and not conn.closing and not conn.eof_sent
+                        and not conn.transport.is_closing()):
+                    conn.transport.write(p)
+
+            loop.call_at(at, write)
             at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder
         conn.dribble_end = at
 

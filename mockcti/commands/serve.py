@@ -403,6 +403,7 @@ def run(args: argparse.Namespace) -> int:
 
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
+        assert me is not None  # (main() runs as asyncio.run's task)
         serving = False  # serve_forever() is awaited: a SIGTERM cancels it
         ending = False  # the shutdown has begun
         terminated = False  # a SIGTERM came
