@@ -21,9 +21,9 @@ import itertools
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from mockcti.center import ContactCenter, Delivery, Failure, Subscription
+from mockcti.center import Call, ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
     CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, Received, Rejected, Session,
@@ -375,14 +375,13 @@ class Hub:
         if conn is not None:
             session = conn.session
             if session.state is _OPENING and session.open_req is not None:
-                self._answer_open(sid, conn, message)
+                self._answer_open(sid, conn, session.open_req, message)
             self._send(sid, conn, message)
 
-    def _answer_open(self, sid: int, conn: _Conn, message: Message) -> None:
+    def _answer_open(self, sid: int, conn: _Conn, req: OpenReq, message: Message) -> None:
         session = conn.session
-        req = session.open_req
         if message.TYPE is MT.OPEN_CONF:
-            granted = int(message.services_granted)
+            granted = int(cast(OpenConf, message).services_granted)
             result = self.center.open_session(self._subscription(sid, req, granted, session.dialect.profile), self.now)
             if result.status == S.E_CTI_NO_ERROR:
                 conn.subscribed = True
@@ -392,7 +391,7 @@ class Hub:
                                     "by the center")
             session.opened(granted, self.now)
         elif message.TYPE is MT.FAILURE_CONF and message.invoke_id == req.invoke_id:
-            session.open_refused(self.now, message.status)
+            session.open_refused(self.now, cast(FailureConf, message).status)
 
     def _send(self, sid: int, conn: _Conn, message: Message) -> None:
         try:
@@ -569,7 +568,7 @@ class Hub:
                 call = center.calls[call_id]
                 self.schedule(self.now + abandon_after, lambda: abandon(center, call))
 
-        def abandon(center: ContactCenter, call: Any) -> None:
+        def abandon(center: ContactCenter, call: Call) -> None:
             if self.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:
                 return  # over, or the center was replaced (its calls went with it)
             if any(leg.agent is not None and leg.state is not _ALERTING for leg in call.legs.values()):
@@ -590,16 +589,17 @@ class Hub:
         session = conn.session
         mt = msg.TYPE
         if mt is _OPEN_REQ:
-            self._open(sid, conn, msg, now)
+            self._open(sid, conn, msg, now)  # type: ignore[arg-type]  # (an OPEN_REQ, by its TYPE: no cast per message)
         elif mt is _HEARTBEAT_REQ:
             if self.center.online:
-                self.send(sid, HeartbeatConf(invoke_id=msg.invoke_id))
+                self.send(sid, HeartbeatConf(invoke_id=msg.invoke_id))  # type: ignore[arg-type]  # (a request's: an int)
             else:  # offline: FAILURE_CONF; status unspecified by UCCX (reference §7.1: use 17), ICM's 15 under ucce
                 prof = session.dialect.profile
-                self.send(sid, FailureConf(invoke_id=msg.invoke_id, status=int(prof.status("offline")),
+                self.send(sid, FailureConf(invoke_id=msg.invoke_id,  # type: ignore[arg-type]  # (a request's: an int)
+                                           status=int(prof.status("offline")),
                                            text=f"{prof.system_name} is offline"))
         elif mt is _CLOSE_REQ:
-            self.send(sid, CloseConf(invoke_id=msg.invoke_id))
+            self.send(sid, CloseConf(invoke_id=msg.invoke_id))  # type: ignore[arg-type]  # (a request's: an int)
             if conn.subscribed:
                 conn.subscribed = False
                 self._close_center_session(sid, now)
