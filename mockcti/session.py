@@ -180,10 +180,10 @@ def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
     return plan
 
 #: per message class sent: (a confirmation with an InvokeID, its _REVEALING_FIELDS, its _LIST_FIELDS)
-_SEND_PLAN: dict[type, tuple[bool, tuple[str, ...], tuple[str, ...]]] = {}
+_SEND_PLAN: dict[type[Message], tuple[bool, tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _send_plan(cls: type) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+def _send_plan(cls: type[Message]) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
     plan = _SEND_PLAN.get(cls)
     if plan is None:
         _, revealing, lists = _plan(cls)
@@ -196,10 +196,10 @@ def _send_plan(cls: type) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
 #: :meth:`Session.encode` does, with the class's plan worked out once: the hub's delivery loop
 #: calls these directly for every message of a call flow). Filled by :func:`open_sender`; read-only
 #: for everyone else
-SENDERS: dict[type, Any] = {}
+SENDERS: dict[type[Message], Any] = {}
 
 
-def open_sender(cls: type) -> Any:
+def open_sender(cls: type[Message]) -> Any:
     """The function that encodes a ``cls`` message for an OPEN session and tracks what it tells
     the client: the request a confirmation answers, the call IDs an event reveals. A
     confirmation's bytes are not remembered (one request of one session); an event's are (one
@@ -209,36 +209,36 @@ def open_sender(cls: type) -> Any:
         return fn
     conf, revealing, lists = _send_plan(cls)
     if cls.TYPE is MT.END_CALL_EVENT:  # the call is over for this session: remembered as ended
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             session._call_ended(m.call_id)
             return encode_shared(m, session.dialect)
     elif cls.TYPE is MT.FAILURE_CONF:
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             if session._outstanding.pop(m.invoke_id, None) is MT.HEARTBEAT_REQ:
                 session.heartbeat_unanswered = True  # §3.4: a client resets after a failed heartbeat
             return encode(m, session.dialect)
     elif cls.TYPE is MT.HEARTBEAT_CONF:
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             session._outstanding.pop(m.invoke_id, None)
             session.heartbeat_unanswered = False
             return encode(m, session.dialect)
     elif conf and not revealing and not lists:
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             session._outstanding.pop(m.invoke_id, None)
             return encode(m, session.dialect)
     elif not conf and len(revealing) == 1 and not lists:
         name = revealing[0]
 
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             cid = getattr(m, name)
             if cid is not None:
                 session._know(cid)
             return encode_shared(m, session.dialect)
     elif not conf and not revealing and not lists:
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             return encode_shared(m, session.dialect)
     else:  # several revealing fields, or lists of parties: the general steps
-        def fn(session: "Session", m: Message) -> bytes:
+        def fn(session: "Session", m: Any) -> bytes:  # (a cls: its fields)
             if conf:
                 session._outstanding.pop(m.invoke_id, None)
             session._learn_revealed(m, revealing, lists)
@@ -257,10 +257,10 @@ def _receive_plan(mt: MessageType, dialect: Dialect) -> tuple:
 
 
 #: per request class: (tracked until confirmed, service bits it needs or 0, its CALL_ID_FIELDS)
-_REQUEST_PLAN: dict[type, tuple[bool, int, tuple[str, ...]]] = {}
+_REQUEST_PLAN: dict[type[Message], tuple[bool, int, tuple[str, ...]]] = {}
 
 
-def _request_plan(cls: type) -> tuple[bool, int, tuple[str, ...]]:
+def _request_plan(cls: type[Message]) -> tuple[bool, int, tuple[str, ...]]:
     plan = _REQUEST_PLAN.get(cls)
     if plan is None:
         mt = cls.TYPE
@@ -556,7 +556,7 @@ class Session:
                 # anything to report (cadence, reused InvokeID, state): the full path decides
                 item = Frame(_HEARTBEAT_REQ_ID, _UINT.pack(item), self._frames.offset)
             if answered:
-                events.append(HeartbeatsAnswered(bytes(replies), answered))
+                events.append(HeartbeatsAnswered(bytes(replies), answered))  # type: ignore[arg-type]  # (answered: replies made)
                 replies, answered = None, 0
             if isinstance(item, FrameError):
                 if self.state is _CLOSING:  # behind a CLOSE_REQ (or a close) that is answered: nothing more goes out
@@ -568,7 +568,7 @@ class Session:
                 events.append(Violation("PROTO-FRAME-TOO-LARGE", str(item)))
                 events.append(Rejected(item.status, item.reason, item.invoke_id or 0, item.type_id, close=True))
                 break
-            self._on_frame(item, now, events)
+            self._on_frame(item, now, events)  # type: ignore[arg-type]  # (an int was made a Frame above)
             if self._barrier:  # an OPEN_REQ or CLOSE_REQ: the rest waits for the hub's answer to it
                 self._barrier = False
                 if self._deferred:  # this frame too waits for the hub (see _wait_for_hub)
@@ -578,7 +578,7 @@ class Session:
                     self.held = items[i + 1:]
                 break
         if answered:
-            events.append(HeartbeatsAnswered(bytes(replies), answered))
+            events.append(HeartbeatsAnswered(bytes(replies), answered))  # type: ignore[arg-type]  # (answered: replies made)
         return events
 
     def resume(self, now: float, *, answer_heartbeats: bool = False) -> list[Event]:
@@ -634,15 +634,15 @@ class Session:
         if type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and state is _OPEN:
             # the most frequent message, fixed layout (InvokeID only, reference §5.1): no decode, same checks
             inv = _UINT.unpack(frame.body)[0]
-            msg = HeartbeatReq(invoke_id=inv)
+            hb = HeartbeatReq(invoke_id=inv)
             if inv in self._outstanding:
                 if self._wait_for_hub(out):
                     return
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of HEARTBEAT_REQ; {self._outstanding[inv].name} is unanswered",
-                                     msg))
+                                     hb))
             self._outstanding[inv] = MT.HEARTBEAT_REQ
-            out.append(Received(msg))
+            out.append(Received(hb))
             return
         self._reply_version = None
         dialect = self.dialect
@@ -655,12 +655,12 @@ class Session:
                 if mt is _OPEN_REQ:  # (the table leaves only an OPEN_REQ before the session is open)
                     if self._unsupported_version(frame, dialect, out, now):
                         return
-                    msg = self._decoded(frame, dialect, mt, out)
-                    if msg is not None:
-                        self._reply_version = msg.version_number
-                        out.extend(self._check_open(msg, now))
+                    req = self._decoded(frame, dialect, mt, out)
+                    if req is not None:  # (an OPEN_REQ, by its type: no cast per message)
+                        self._reply_version = req.version_number  # type: ignore[attr-defined]
+                        out.extend(self._check_open(req, now))  # type: ignore[arg-type]
                     return
-                plan = _receive_plan(mt, dialect)
+                plan = _receive_plan(mt, dialect)  # type: ignore[arg-type]  # (an unknown type was refused)
             else:
                 plan = dialect._requests[type_id] = _receive_plan(mt, dialect)  # type: ignore[attr-defined]
         mt, fn, tracked, need, call_fields, cls = plan
@@ -928,7 +928,7 @@ class Session:
                     return out
                 out.append(Violation("PROTO-INVOKEID-REUSED",
                                      f"InvokeID {inv} of {mt.name}; {self._outstanding[inv].name} is unanswered", msg))
-            self._outstanding[inv] = mt
+            self._outstanding[inv] = mt  # type: ignore[index]  # (tracked: it has an InvokeID)
         if need and not self.services & need:
             out.append(Violation("PROTO-SERVICE-NOT-GRANTED", f"{mt.name} needs {services_text(need)}", msg))
         for name in call_fields:
@@ -1053,9 +1053,9 @@ class Session:
             return (SENDERS.get(cls) or open_sender(cls))(self, message)
         conf, revealing, lists = _SEND_PLAN.get(cls) or _send_plan(cls)
         if conf:  # a confirmation: its request is answered
-            self._outstanding.pop(message.invoke_id, None)
+            self._outstanding.pop(message.invoke_id, None)  # type: ignore[arg-type]  # (a confirmation: it has an InvokeID)
         if cls.TYPE is MT.END_CALL_EVENT:
-            self._call_ended(message.call_id)
+            self._call_ended(message.call_id)  # type: ignore[attr-defined]  # (an END_CALL_EVENT)
         else:
             self._learn_revealed(message, revealing, lists)
         prof, v = self.dialect.profile, self._reply_version
