@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from mockcti.wire.render import message_to_dict
-from mockcti.wire.spec import Message
+from mockcti.wire.spec import remembered_text
 
 __all__ = ["Entry", "Journal", "JsonLinesSink", "message_json", "ENTRY_KINDS", "FINDING_KINDS", "CALL_TRAFFIC", "DEFAULT_MAX_OTHER",
            "DEFAULT_MAX_FINDINGS", "DEFAULT_MAX_CLOSED_SESSIONS"]
@@ -103,29 +103,11 @@ def json_text(obj: Any, **kw: Any) -> str:
     return text
 
 
-_SET_JSON = Message.__dict__["_json"].__set__
-
-
 def message_json(message: Any, icm: bool = False) -> str:
     """``json_text(message_to_dict(message, icm=icm))``, remembered on the message (its ``_json`` slot, for each
-    profile) as its encoding is (``codec.encode_shared``): a message is immutable, so its text stays right for as
-    long as it lives, and lives exactly as long. One message often goes to many sessions — a configuration
-    download's ~1,000 CONFIG_* messages (5,000 agents) to every bridge, a call event to the agents on the call and
-    every bridge — and is rendered once for all of them (and for journal.jsonl and ``--json`` alike)."""
-    try:
-        cached = message._json
-    except AttributeError:  # never rendered (or not a Message: rendered every time)
-        cached = None
-    if cached is not None:
-        text = cached[icm]
-        if text is not None:
-            return text
-    text = json_text(message_to_dict(message, icm=icm))
-    if isinstance(message, Message):
-        if cached is None:
-            cached = (None, None)
-        _SET_JSON(message, (cached[0], text) if icm else (text, cached[1]))
-    return text
+    profile: :func:`~mockcti.wire.spec.remembered_text`) as its encoding is (``codec.encode_shared``): rendered
+    once for all the sessions it goes to, and for journal.jsonl and ``--json`` alike."""
+    return remembered_text(message, "_json", icm, 2, lambda: json_text(message_to_dict(message, icm=icm)))
 
 
 def session_id(value: Any, what: str = "session") -> int:

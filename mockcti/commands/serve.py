@@ -252,36 +252,14 @@ def trace_text(msg, *, icm: bool, full: bool) -> str:
     each profile and level), as its JSON text is (journal.message_json): a message is immutable, so its text stays
     right for as long as it lives. A configuration download's ~1,000 CONFIG_* messages (5,000 agents) go to every
     bridge — the center hands each the same ones — and are summarised once for all of them."""
-    slot = (2 if icm else 0) + (1 if full else 0)
-    try:
-        cached = msg._trace
-    except AttributeError:  # never traced (or not a Message: made every time)
-        cached = None
-    if cached is not None:
-        text = cached[slot]
-        if text is not None:
-            return text
-    fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=icm, records=full, reserved=full)
-                      if full or not _is_default(k, v))
-    text = f"{msg.TYPE.name} {fields}"
-    message_class, set_trace = _trace_slot()
-    if isinstance(msg, message_class):
-        texts = list(cached or (None, None, None, None))
-        texts[slot] = text
-        set_trace(msg, tuple(texts))
-    return text
+    from mockcti.wire.spec import remembered_text  # (imported when a message is first traced: --help stays fast)
 
+    def text() -> str:
+        fields = " ".join(f"{k}={v}" for k, v in trace_fields(msg, icm=icm, records=full, reserved=full)
+                          if full or not _is_default(k, v))
+        return f"{msg.TYPE.name} {fields}"
 
-_TRACE_SLOT: list[tuple[type, Any]] = []
-
-
-def _trace_slot() -> tuple[type, Any]:
-    """(Message, the setter of its ``_trace`` slot), imported when a message is first traced (--help stays fast)."""
-    if not _TRACE_SLOT:
-        from mockcti.wire.spec import Message
-
-        _TRACE_SLOT.append((Message, Message.__dict__["_trace"].__set__))
-    return _TRACE_SLOT[0]
+    return remembered_text(msg, "_trace", (2 if icm else 0) + (1 if full else 0), 4, text)
 
 
 def trace_fields(msg, *, icm: bool, records: bool, reserved: bool) -> list[tuple[str, str]]:

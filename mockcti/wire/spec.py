@@ -33,7 +33,7 @@ import builtins
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from construct import Construct
 
@@ -156,6 +156,25 @@ class Message:
     @property
     def invoke_id(self) -> int | None:  # overridden by a dataclass field where one exists
         return None
+
+
+def remembered_text(message: Any, slot: str, index: int, size: int, make: Callable[[], str]) -> str:
+    """``make()``, remembered on ``message`` in its slot ``slot`` (``"_json"``, ``"_trace"``: a tuple of ``size``
+    texts, one per ``index``: a profile, a level) and made once for as long as the message lives: a message is
+    immutable, so its text stays right. One message often goes to many sessions (a configuration download's
+    ~1,000 CONFIG_* messages to every bridge, a call event to the agents on the call and every bridge). An object
+    that is no Message gets ``make()`` every time."""
+    cached = getattr(message, slot, None)  # (an unset slot: never rendered)
+    if cached is not None:
+        text = cached[index]
+        if text is not None:
+            return text
+    text = make()
+    if isinstance(message, Message):
+        texts = list(cached or (None,) * size)
+        texts[index] = text
+        Message.__dict__[slot].__set__(message, tuple(texts))
+    return text
 
 
 @dataclass(frozen=True, slots=True)
