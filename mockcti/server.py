@@ -221,13 +221,9 @@ class _Connection(asyncio.BufferedProtocol):
         if loop is None or not (self.eof_sent or transport.can_write_eof()):
             transport.close()
             return
-        if not self.eof_sent:
-            try:
-                transport.write_eof()  # sent once what is queued is out
-            except OSError:  # the peer is gone already (ENOTCONN after its reset): nothing to drain
-                transport.close()
-                return
-            self.eof_sent = True
+        if not self.eof_sent and self.write_eof():  # (sent once what is queued is out)
+            transport.close()  # the peer is gone already (ENOTCONN after its reset): nothing to drain
+            return
         transport.set_protocol(_Drain(self, loop.time()))
         self.fault_paused = False
         transport.resume_reading()  # (a pause_reading fault, a fair-read yield: the drain reads)
@@ -239,6 +235,26 @@ class _Connection(asyncio.BufferedProtocol):
             loop.call_later(srv.config.close_linger, self._close_overdue)
         else:
             self._sent()
+
+    def write_eof(self) -> str:
+        """Send our FIN (``transport.write_eof()``, once what is queued is out); nothing can be written
+        after it. Returns "" when it went, else why not: a peer that reset the connection before the
+        server read the reset (it may arrive in the loop turn the FIN is due: a delayed fault on a timer,
+        the control API) made the socket's shutdown() fail with ENOTCONN, which asyncio raises; uvloop
+        raises RuntimeError on a handle already closed. Either way nothing more is written to it
+        (asyncio refuses a write() after a write_eof() that failed), and its reading, not stopped, reads
+        the reset: the journal's "close" says "peer reset"."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return "the connection is gone"
+        if self.eof_sent:
+            return ""
+        self.eof_sent = True
+        try:
+            transport.write_eof()
+        except (OSError, RuntimeError) as exc:
+            return f"the connection is gone ({type(exc).__name__}: {exc})"
+        return ""
 
     def _sent(self) -> None:
         """Everything the server had to say on a connection it closes went out, our FIN with it: the
@@ -584,8 +600,9 @@ class MockServer:
             elif isinstance(a, HalfClose):
                 conn.flush()
                 if conn.transport is not None and not conn.eof_sent and conn.transport.can_write_eof():
-                    conn.transport.write_eof()
-                    conn.eof_sent = True
+                    gone = conn.write_eof()
+                    if gone:  # the peer went just before (its reset not read yet): nothing raised, journalled
+                        self.hub.journal.record("fault", self.now(), conn.sid, fault=f"half_close: {gone}")
             elif isinstance(a, PauseReading):
                 conn.fault_paused = True
                 if conn.transport is not None:

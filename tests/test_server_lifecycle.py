@@ -554,3 +554,88 @@ def test_a_connection_the_server_closes_ends_in_order_with_requests_pipelined_be
         assert not server.journal.entries(kind="fault")
 
     run_on(loop, main)
+
+
+def _transport_fault(kind: str, sid: int):
+    """``hub`` -> queue transport fault ``kind`` for session ``sid`` as scenarios and the control API do."""
+    from mockcti.hub import HalfClose, PauseReading, ResumeReading, Write, WriteChunked
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatConf
+
+    data = encode(HeartbeatConf(invoke_id=77), Dialect.uccx(14))
+    return {"half_close": lambda hub: hub.act(HalfClose(sid)),
+            "reset": lambda hub: hub.close(sid, "fault: reset", abort=True),
+            "close": lambda hub: hub.close(sid, "fault: close"),
+            "pause_reading": lambda hub: hub.act(PauseReading(sid)),
+            "resume_reading": lambda hub: hub.act(ResumeReading(sid)),
+            "dribble": lambda hub: hub.act(WriteChunked(sid, data, 3, 0.001)),
+            "delayed write": lambda hub: hub.act(Write(sid, data))}[kind]
+
+
+FAULT_KINDS = ["half_close", "reset", "close", "pause_reading", "resume_reading", "dribble", "delayed write"]
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+@pytest.mark.parametrize("peer", ["reset", "close"])
+@pytest.mark.parametrize("when", ["same turn"])
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loop, when, peer, kind, capfd):
+    """A transport fault whose client resets (SO_LINGER 0, then close) or closes just before it fires:
+    in the same loop turn, before the server has read the reset, or on the hub's timer once the session
+    has ended. half_close's transport.write_eof() raised OSError (ENOTCONN) out of the server on asyncio
+    (out of MockServer.call here; out of a timer callback, "Exception in callback", from a delayed
+    fault), and asyncio then refused every write() to that connection (RuntimeError); a fault for a
+    session already gone was dropped without a word. Now nothing raises, the journal says the fault
+    found the connection gone or no connection, the other client's heartbeat is answered, and the
+    server stops cleanly."""
+    import struct
+
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatConf, HeartbeatReq
+
+    dialect = Dialect.uccx(14)
+
+    async def main():
+        aloop = asyncio.get_running_loop()
+        handled: list[str] = []
+        aloop.set_exception_handler(lambda _loop, ctx: handled.append(str(ctx.get("message"))))
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            other = await _open_session(server)
+            victim = await _open_session(server)
+            sid = max(server.connections)
+            fault = _transport_fault(kind, sid)
+            if peer == "reset":
+                victim.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if when == "same turn":
+                victim.close()  # (on 127.0.0.1 its RST or FIN is in the server's socket at once, not read yet)
+                server.call(lambda hub, now: fault(hub))
+            else:
+                server.call(lambda hub, now: hub.schedule(now + 0.05, lambda: fault(hub)))
+                victim.close()
+                for _ in range(500):  # the session ends, then the timer fires (bounded: 5 s)
+                    if any(e.data["fault"].endswith("no connection") for e in server.journal.entries(kind="fault")):
+                        break
+                    await asyncio.sleep(0.01)
+            await aloop.sock_sendall(other, encode(HeartbeatReq(invoke_id=9), dialect))
+            answer = await asyncio.wait_for(aloop.sock_recv(other, 65536), 10)
+            assert answer == encode(HeartbeatConf(invoke_id=9), dialect)
+            other.close()
+        finally:
+            await server.stop()
+        assert not server.connections and not server.hub.conns and not server._draining
+        assert server.internal_errors == 0 and handled == []
+        closes = [e for e in server.journal.entries(kind="close") if e.session == sid]
+        assert len(closes) == 1
+        faults = [e.data for e in server.journal.entries(kind="fault") if e.session == sid]
+        if when == "on a timer after":
+            assert closes[0].data["reason"] == f"peer {peer}" + ("" if peer == "reset" else "d")
+            assert [f["fault"] for f in faults] == [f"{kind}: no connection"]
+        elif kind == "half_close" and peer == "reset" and loop == "asyncio":
+            (note,) = [f["fault"] for f in faults]  # (ENOTCONN)
+            assert note.startswith("half_close: the connection is gone (OSError: "), note
+            assert closes[0].data["reason"] == "peer reset"
+
+    run_on(loop, main)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception in callback" not in err, err
