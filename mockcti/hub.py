@@ -140,6 +140,14 @@ class ResumeReading:
     session_id: int
 
 
+def _fault_name(action: Action) -> str:
+    """The journal's name of a transport action (the fault kinds of scenarios and the control API)."""
+    if isinstance(action, Close):
+        return "reset" if action.abort else "close"
+    return {HalfClose: "half_close", PauseReading: "pause_reading", ResumeReading: "resume_reading",
+            WriteChunked: "dribble", Write: "delayed write"}.get(type(action), type(action).__name__)
+
+
 Action = Write | WriteChunked | Close | HalfClose | PauseReading | ResumeReading
 
 
@@ -453,7 +461,12 @@ class Hub:
             self._actions.append(Write(sid, data))
 
     def act(self, action: Action) -> None:
-        """Queue a transport action (faults)."""
+        """Queue a transport action (faults). One for a session that has ended (a delayed fault on a
+        timer, a dribble or a delayed write whose client reset or closed meanwhile) is journalled
+        ("half_close: no connection") and dropped: it used to be dropped without a word."""
+        if action.session_id not in self.conns:
+            self.journal.record("fault", self.now, action.session_id, fault=f"{_fault_name(action)}: no connection")
+            return
         self._actions.append(action)
         self._reading(action)
 
@@ -471,7 +484,9 @@ class Hub:
 
     def close(self, sid: int, reason: str, *, abort: bool = False) -> None:
         conn = self.conns.get(sid)
-        if conn is None:
+        if conn is None:  # (a reset or close fault on a timer whose client went meanwhile)
+            self.journal.record("fault", self.now, sid, fault=f"{'reset' if abort else 'close'}: no connection",
+                                reason=reason)
             return
         conn.session.closing()
         hold = getattr(self._engine, "close_after", None) if not abort else None

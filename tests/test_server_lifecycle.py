@@ -577,7 +577,7 @@ FAULT_KINDS = ["half_close", "reset", "close", "pause_reading", "resume_reading"
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 @pytest.mark.parametrize("peer", ["reset", "close"])
-@pytest.mark.parametrize("when", ["same turn"])
+@pytest.mark.parametrize("when", ["same turn", "on a timer after"])
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loop, when, peer, kind, capfd):
     """A transport fault whose client resets (SO_LINGER 0, then close) or closes just before it fires:

@@ -491,11 +491,11 @@ class ScenarioEngine:
             for sid in self._targets(act.to, ctx):
                 self._send_built(sid, act.message, act.fields, env, ctx)
         elif isinstance(act, m.Fault):
-            for sid in self._targets("requester", ctx):
+            for sid in self._connected(self._targets("requester", ctx), f"the {act.kind} fault"):
                 sf = self.faults.setdefault(sid, _SessionFaults())
                 self._arm(sid, sf, act, now, session_wide=False)
         elif isinstance(act, m.Close):
-            for sid in self._targets("requester", ctx):
+            for sid in self._connected(self._targets("requester", ctx), "the close"):
                 hub.close(sid, "closed by the scenario", abort=act.abort)
         elif isinstance(act, m.Goto):
             self._journal("state", old=self.state, new=act.state)
@@ -631,6 +631,18 @@ class ScenarioEngine:
         except (TypeError, ValueError) as exc:
             raise _ActionError(f"cannot build {mt.name}: {exc}") from None
         hub.send(sid, msg)
+
+    def _connected(self, sids: list[int], what: str) -> list[int]:
+        """``sids``, each still connected: a fault or a close that comes after a delay (``then: [{delay:
+        1}, {fault: {kind: half_close}}]``) whose client reset or closed meanwhile found no connection,
+        which is a "scenario action failed" fault saying so. It was journalled "fault armed" (a close:
+        nothing) and nothing more, and left fault state behind for a session that is gone."""
+        hub = self.hub
+        assert hub is not None
+        gone = [sid for sid in sids if sid not in hub.conns]
+        if gone:
+            raise _ActionError(f"session {gone[0]} has no connection for {what}: its client has gone")
+        return sids
 
     def _targets(self, to: str, ctx: "_Ctx") -> list[int]:
         hub = self.hub

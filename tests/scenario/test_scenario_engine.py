@@ -4,6 +4,7 @@ timeline entry, end condition and expectation is checked on the wire."""
 
 from __future__ import annotations
 
+import re
 import struct
 import textwrap
 
@@ -2027,3 +2028,48 @@ def test_a_replied_open_conf_says_the_server_is_online_unless_written():
         sid = h.connect(1.0)
         (conf,) = [m for m in h.msgs(h.hub.receive(sid, encode(h.open_req(), D), 1.0), sid) if m.TYPE is MT.OPEN_CONF]
         assert (conf.services_granted, conf.unified_ccx_online) == (1, online)
+
+
+@pytest.mark.parametrize("action", ["{fault: {kind: half_close}}", "{fault: {kind: reset}}",
+                                    "{fault: {kind: stop_reading, params: {seconds: 1}}}", "{fault: {kind: delay}}",
+                                    "{fault: {kind: dribble}}", "{fault: {kind: coalesce}}",
+                                    "{fault: {kind: silent_accept}}", "close", "{close: {abort: true}}"])
+def test_a_delayed_transport_fault_or_close_whose_client_has_gone_is_journalled_as_finding_no_connection(action):
+    """``then: [{delay: {seconds: 1}}, {fault: {kind: half_close}}]`` and the client resets during the
+    delay: the journal said "fault armed: transport/half_close" (a reset or a close: nothing at all), and
+    the engine kept fault state for a session that was gone. Now it is a "scenario action failed" fault
+    naming the session that has no connection, and nothing is sent or armed."""
+    h = H(f"""
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        then: [{{delay: {{seconds: 1}}}}, {action}]
+    """)
+    sid = h.open()
+    assert h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0) == []
+    h.hub.disconnected(sid, 2.5, reason="peer reset")
+    assert h.tick(3.5) == []
+    faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.session == sid]
+    kind = re.search(r"kind: (\w+)", action)
+    what = f"the {kind[1]} fault" if kind else "the close"
+    assert [(f["fault"], f["error"]) for f in faults] == [
+        ("scenario action failed", f"session {sid} has no connection for {what}: its client has gone")]
+    assert sid not in h.engine.faults
+
+
+def test_a_delayed_write_or_a_resume_whose_client_has_gone_is_journalled_as_finding_no_connection():
+    """A write a `delay` fault holds, and the resume of a `stop_reading` with `seconds`, come on the hub's
+    timer: once their client has gone they were dropped without a word. Now the journal says so."""
+    h = H("""
+    faults: [{kind: delay, messages: [HEARTBEAT_CONF], params: {seconds: 1}}]
+    rules:
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then: [{fault: {kind: stop_reading, params: {seconds: 2}}}, default]
+    """, center=True)
+    sid = h.open()
+    assert h.types(h.send(sid, W.QueryAgentStateReq(invoke_id=6, agent_id="1001"), 2.0), sid) == [
+        "QUERY_AGENT_STATE_CONF"]  # reading resumes at 4.0
+    assert h.hb(sid, 2.1, 5) == []  # its HEARTBEAT_CONF is due at 3.1
+    h.hub.disconnected(sid, 2.5, reason="peer reset")
+    assert h.tick(5.0) == []
+    faults = [e.data["fault"] for e in h.hub.journal.entries(kind="fault") if e.session == sid]
+    assert faults[-2:] == ["delayed write: no connection", "resume_reading: no connection"]
