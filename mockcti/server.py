@@ -256,6 +256,18 @@ class _Connection(asyncio.BufferedProtocol):
             return f"the connection is gone ({type(exc).__name__}: {exc})"
         return ""
 
+    def half_close(self) -> None:
+        """A half_close fault: what is queued goes out, then our FIN; reading goes on. A peer gone
+        meanwhile (its reset not read yet: :meth:`write_eof`) is journalled, nothing raised."""
+        self.flush()
+        transport = self.transport
+        if transport is None or self.eof_sent or not transport.can_write_eof():
+            return
+        gone = self.write_eof()
+        if gone:
+            srv = self.server
+            srv.hub.journal.record("fault", srv.now(), self.sid, fault=f"half_close: {gone}")
+
     def _sent(self) -> None:
         """Everything the server had to say on a connection it closes went out, our FIN with it: the
         session ends now for the hub (the journal's "close", the center's session), as when the socket
@@ -598,11 +610,11 @@ class MockServer:
                 conn.flush()
                 self._dribble(conn, a.data, a.chunk, a.interval)
             elif isinstance(a, HalfClose):
-                conn.flush()
-                if conn.transport is not None and not conn.eof_sent and conn.transport.can_write_eof():
-                    gone = conn.write_eof()
-                    if gone:  # the peer went just before (its reset not read yet): nothing raised, journalled
-                        self.hub.journal.record("fault", self.now(), conn.sid, fault=f"half_close: {gone}")
+                if loop is not None and conn.dribble_end > loop.time():
+                    conn.flush()
+                    loop.call_at(conn.dribble_end, conn.half_close)  # after the last dribbled piece, not cutting it
+                else:
+                    conn.half_close()
             elif isinstance(a, PauseReading):
                 conn.fault_paused = True
                 if conn.transport is not None:
@@ -629,13 +641,19 @@ class MockServer:
         chunk = max(1, chunk)
         start_at = max(loop.time(), conn.dribble_end)
         at = start_at
+        lost = [False]  # a piece found the connection gone (journalled once, with the bytes not written)
         for start in range(0, len(data), chunk):
             piece = data[start:start + chunk]
 
-            def write(p: bytes = piece) -> None:
-                if (conn.transport is not None and not conn.closing and not conn.eof_sent
-                        and not conn.transport.is_closing()):
-                    conn.transport.write(p)
+            def write(p: bytes = piece, left: int = len(data) - start) -> None:
+                transport = conn.transport
+                if transport is not None and not conn.closing and not conn.eof_sent and not transport.is_closing():
+                    transport.write(p)
+                elif not lost[0]:  # (the client reset or closed mid-dribble, a reset fault, a half_close)
+                    lost[0] = True
+                    half_closed = conn.eof_sent and not conn.closing and transport is not None and not transport.is_closing()
+                    self.hub.journal.record("fault", self.now(), conn.sid, bytes=left, fault=(
+                        "write after half_close dropped" if half_closed else "dribble: the connection is gone"))
 
             loop.call_at(at, write)
             at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder

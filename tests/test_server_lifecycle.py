@@ -639,3 +639,79 @@ def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loo
     run_on(loop, main)
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Exception in callback" not in err, err
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_half_close_behind_a_dribble_lets_every_dribbled_byte_out_first(loop):
+    """`[{fault: dribble}, {reply: ...}, {fault: half_close}]` (or a half_close bound to the dribbled
+    message): our FIN went at once, before the first dribbled piece, and every piece after it was
+    dropped without a word: the client read an end of stream and none of the message. Now the half-close
+    waits for the last dribbled piece, as a close does."""
+    from mockcti.hub import HalfClose, WriteChunked
+
+    data = bytes(range(40))
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            sock = await _open_session(server)
+            sid = max(server.connections)
+            server.call(lambda hub, now: (hub.act(WriteChunked(sid, data, 4, 0.001)), hub.act(HalfClose(sid))))
+            try:
+                assert await _read_to_the_end(sock) == data
+            finally:
+                sock.close()
+            for _ in range(500):  # the server reads our FIN (bounded: 5 s): stop() then sends nothing more
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await server.stop()
+        assert not server.journal.entries(kind="fault")  # (no piece dropped, nothing written after the FIN)
+        assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["peer closed"]
+
+    run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_dribble_whose_client_resets_midway_is_journalled_with_the_bytes_not_written(loop):
+    """The client resets while a dribble is going out: the pieces left were dropped without a word.
+    Now the journal says "dribble: the connection is gone" once, with the bytes not written; nothing
+    raises and the other client is answered."""
+    import struct
+
+    from mockcti.hub import WriteChunked
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatConf, HeartbeatReq
+
+    dialect = Dialect.uccx(14)
+
+    async def main():
+        aloop = asyncio.get_running_loop()
+        handled: list[str] = []
+        aloop.set_exception_handler(lambda _loop, ctx: handled.append(str(ctx.get("message"))))
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            other = await _open_session(server)
+            victim = await _open_session(server)
+            sid = max(server.connections)
+            server.call(lambda hub, now: hub.act(WriteChunked(sid, bytes(400), 4, 0.01)))  # 100 pieces, 1 s
+            assert await asyncio.wait_for(aloop.sock_recv(victim, 4), 10)  # the first piece came
+            victim.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            victim.close()
+            for _ in range(500):  # bounded: 5 s
+                if server.journal.entries(kind="fault"):
+                    break
+                await asyncio.sleep(0.01)
+            await aloop.sock_sendall(other, encode(HeartbeatReq(invoke_id=9), dialect))
+            assert await asyncio.wait_for(aloop.sock_recv(other, 65536), 10) == encode(HeartbeatConf(invoke_id=9),
+                                                                                        dialect)
+            other.close()
+        finally:
+            await server.stop()
+        (fault,) = [e.data for e in server.journal.entries(kind="fault")]
+        assert fault["fault"] == "dribble: the connection is gone" and 0 < fault["bytes"] < 400
+        assert [e.data["reason"] for e in server.journal.entries(kind="close") if e.session == sid] == ["peer reset"]
+        assert server.internal_errors == 0 and handled == []
+
+    run_on(loop, main)
