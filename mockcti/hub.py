@@ -464,9 +464,16 @@ class Hub:
         """Queue a transport action (faults). One for a session that has ended (a delayed fault on a
         timer, a dribble or a delayed write whose client reset or closed meanwhile) is journalled
         ("half_close: no connection") and dropped: it used to be dropped without a word."""
-        if action.session_id not in self.conns:
-            self.journal.record("fault", self.now, action.session_id, fault=f"{_fault_name(action)}: no connection")
+        sid = action.session_id
+        if sid not in self.conns:
+            self.journal.record("fault", self.now, sid, fault=f"{_fault_name(action)}: no connection")
             return
+        if type(action) is HalfClose:  # our FIN follows what a scenario still holds or delays, as a close does
+            hold = getattr(self._engine, "close_after", None)
+            at = hold(sid, self.now) if hold is not None else None
+            if at is not None:
+                self.schedule(at, lambda: self.act(action))
+                return
         self._actions.append(action)
         self._reading(action)
 

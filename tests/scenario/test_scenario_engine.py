@@ -2073,3 +2073,26 @@ def test_a_delayed_write_or_a_resume_whose_client_has_gone_is_journalled_as_find
     assert h.tick(5.0) == []
     faults = [e.data["fault"] for e in h.hub.journal.entries(kind="fault") if e.session == sid]
     assert faults[-2:] == ["delayed write: no connection", "resume_reading: no connection"]
+
+
+@pytest.mark.parametrize("hold", ["delay", "coalesce"])
+def test_a_half_close_waits_for_what_a_delay_or_coalesce_fault_still_holds(hold):
+    """A half_close (our FIN) while a `delay` fault holds an answer (or `coalesce` holds it for its
+    batch) went out at once: the answer came after the FIN and was dropped ("write after half_close
+    dropped"), although nothing is lost or reordered by the transport faults. The half_close now
+    follows what is held, as a close does."""
+    faults = {"delay": "faults: [{kind: delay, messages: [HEARTBEAT_CONF], params: {seconds: 1}}]",
+              "coalesce": "faults: [{kind: coalesce, messages: [HEARTBEAT_CONF], params: {count: 3}}]"}[hold]
+    h = H(f"""
+    {faults}
+    rules:
+      - when: {{message: HEARTBEAT_REQ}}
+        then: [default, {{fault: {{kind: half_close}}}}]
+    """)
+    sid = h.open()
+    acts = h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)
+    if hold == "delay":
+        assert acts == []
+        acts = h.tick(3.0)
+    assert [type(a) for a in acts] == [Write, HalfClose]
+    assert h.msgs(acts, sid) == [W.HeartbeatConf(invoke_id=5)]
