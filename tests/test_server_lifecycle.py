@@ -556,6 +556,48 @@ def test_a_connection_the_server_closes_ends_in_order_with_requests_pipelined_be
     run_on(loop, main)
 
 
+def _loop_errors() -> list[str]:
+    """What reaches the running loop's exception handler from now on (an error out of a callback), collected."""
+    handled: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: handled.append(str(ctx.get("message"))))
+    return handled
+
+
+async def _another_and_a_victim(server: MockServer) -> tuple[socket.socket, socket.socket, int]:
+    """Two open sessions: one that stays (its heartbeat must still be answered), and the victim of a test
+    with its session id."""
+    other = await _open_session(server)
+    victim = await _open_session(server)
+    return other, victim, max(server.connections)
+
+
+async def _journalled_fault(server: MockServer, which=lambda fault: True) -> None:
+    """Until the journal has a fault entry whose text ``which`` accepts (bounded: 5 s, then the test's own
+    assertions say what is missing)."""
+    for _ in range(500):
+        if any(which(e.data["fault"]) for e in server.journal.entries(kind="fault")):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _reset_on_close(sock: socket.socket) -> None:
+    """``sock.close()`` sends a TCP reset (SO_LINGER 0), as a client that crashes or aborts."""
+    import struct
+
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+async def _heartbeat_answered(sock: socket.socket) -> None:
+    """The session on ``sock`` (opened by :func:`_open_session`) still gets its HEARTBEAT_CONF."""
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatConf, HeartbeatReq
+
+    aloop = asyncio.get_running_loop()
+    dialect = Dialect.uccx(14)
+    await aloop.sock_sendall(sock, encode(HeartbeatReq(invoke_id=9), dialect))
+    assert await asyncio.wait_for(aloop.sock_recv(sock, 65536), 10) == encode(HeartbeatConf(invoke_id=9), dialect)
+
+
 def _transport_fault(kind: str, sid: int):
     """``hub`` -> queue transport fault ``kind`` for session ``sid`` as scenarios and the control API do."""
     from mockcti.hub import HalfClose, PauseReading, ResumeReading, Write, WriteChunked
@@ -588,38 +630,23 @@ def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loo
     session already gone was dropped without a word. Now nothing raises, the journal says the fault
     found the connection gone or no connection, the other client's heartbeat is answered, and the
     server stops cleanly."""
-    import struct
-
-    from mockcti.wire import Dialect, encode
-    from mockcti.wire.messages import HeartbeatConf, HeartbeatReq
-
-    dialect = Dialect.uccx(14)
 
     async def main():
-        aloop = asyncio.get_running_loop()
-        handled: list[str] = []
-        aloop.set_exception_handler(lambda _loop, ctx: handled.append(str(ctx.get("message"))))
+        handled = _loop_errors()
         server = await MockServer(config=ServerConfig(port=0)).start()
         try:
-            other = await _open_session(server)
-            victim = await _open_session(server)
-            sid = max(server.connections)
+            other, victim, sid = await _another_and_a_victim(server)
             fault = _transport_fault(kind, sid)
             if peer == "reset":
-                victim.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                _reset_on_close(victim)
             if when == "same turn":
                 victim.close()  # (on 127.0.0.1 its RST or FIN is in the server's socket at once, not read yet)
                 server.call(lambda hub, now: fault(hub))
             else:
                 server.call(lambda hub, now: hub.schedule(now + 0.05, lambda: fault(hub)))
                 victim.close()
-                for _ in range(500):  # the session ends, then the timer fires (bounded: 5 s)
-                    if any(e.data["fault"].endswith("no connection") for e in server.journal.entries(kind="fault")):
-                        break
-                    await asyncio.sleep(0.01)
-            await aloop.sock_sendall(other, encode(HeartbeatReq(invoke_id=9), dialect))
-            answer = await asyncio.wait_for(aloop.sock_recv(other, 65536), 10)
-            assert answer == encode(HeartbeatConf(invoke_id=9), dialect)
+                await _journalled_fault(server, lambda f: f.endswith("no connection"))  # the session ends, then the timer fires
+            await _heartbeat_answered(other)
             other.close()
         finally:
             await server.stop()
@@ -678,34 +705,20 @@ def test_a_dribble_whose_client_resets_midway_is_journalled_with_the_bytes_not_w
     """The client resets while a dribble is going out: the pieces left were dropped without a word.
     Now the journal says "dribble: the connection is gone" once, with the bytes not written; nothing
     raises and the other client is answered."""
-    import struct
-
     from mockcti.hub import WriteChunked
-    from mockcti.wire import Dialect, encode
-    from mockcti.wire.messages import HeartbeatConf, HeartbeatReq
-
-    dialect = Dialect.uccx(14)
 
     async def main():
         aloop = asyncio.get_running_loop()
-        handled: list[str] = []
-        aloop.set_exception_handler(lambda _loop, ctx: handled.append(str(ctx.get("message"))))
+        handled = _loop_errors()
         server = await MockServer(config=ServerConfig(port=0)).start()
         try:
-            other = await _open_session(server)
-            victim = await _open_session(server)
-            sid = max(server.connections)
+            other, victim, sid = await _another_and_a_victim(server)
             server.call(lambda hub, now: hub.act(WriteChunked(sid, bytes(400), 4, 0.01)))  # 100 pieces, 1 s
             assert await asyncio.wait_for(aloop.sock_recv(victim, 4), 10)  # the first piece came
-            victim.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            _reset_on_close(victim)
             victim.close()
-            for _ in range(500):  # bounded: 5 s
-                if server.journal.entries(kind="fault"):
-                    break
-                await asyncio.sleep(0.01)
-            await aloop.sock_sendall(other, encode(HeartbeatReq(invoke_id=9), dialect))
-            assert await asyncio.wait_for(aloop.sock_recv(other, 65536), 10) == encode(HeartbeatConf(invoke_id=9),
-                                                                                        dialect)
+            await _journalled_fault(server)
+            await _heartbeat_answered(other)
             other.close()
         finally:
             await server.stop()
