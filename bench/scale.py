@@ -21,6 +21,16 @@ agent sessions see their own AGENT_STATE_EVENTs and the bridge sees everything.
     python bench/scale.py [--sessions 5000] [--seconds 30] [--calls-per-s 50] [--json]
     python bench/scale.py --sessions 500 --seconds 10     # quick
 
+Before it starts it counts the TCP sockets in TIME_WAIT (Linux: ``/proc/net/sockstat``). A run started
+right after another finds the last run's 5,000 client sockets there for 60 s, and its heartbeat p99 came
+out 59-131 ms where a run a minute later gave 6-37 ms, for the same code. So it waits (``--settle``,
+default 75 s) until at most ``max(100, sessions / 20)`` are left, says so, and reports the count it
+started with; ``--settle 0`` only reports it.
+
+To compare with other code in the same hour (this machine's speed drifts by tens of per cent between
+hours), run the same driver against another checkout's server and alternate the runs, e.g.
+``git worktree add /tmp/base REV`` then ``python bench/scale.py --server-from /tmp/base``.
+
 It stops by itself: every phase has a time bound, and the server subprocess is killed at the end.
 """
 
@@ -38,6 +48,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.environ.get("MOCKCTI_BENCH_SERVER_FROM"):  # the server subprocess of --server-from DIR runs DIR's mockcti
+    sys.path.insert(0, os.environ["MOCKCTI_BENCH_SERVER_FROM"])
 
 from mockcti.client import CTIClient  # noqa: E402
 from mockcti.wire import MessageType  # noqa: E402
@@ -88,7 +100,10 @@ def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float,
             loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
-        print(f"PORT {server.port} T0 {server._t0!r}", flush=True)
+        import mockcti
+
+        print(f"PORT {server.port} T0 {server._t0!r} FROM {os.path.dirname(os.path.dirname(mockcti.__file__))}",
+              flush=True)
         try:
             await asyncio.wait_for(done.wait(), lifetime)
         except asyncio.TimeoutError:
@@ -109,6 +124,46 @@ def proc_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_wait_sockets(sockstat: str | None = None) -> int | None:
+    """TCP sockets in TIME_WAIT on this machine (the ``tw`` figure of ``/proc/net/sockstat``'s TCP
+    line), or None where that file does not exist (not Linux)."""
+    if sockstat is None:
+        try:
+            with open("/proc/net/sockstat") as f:
+                sockstat = f.read()
+        except OSError:
+            return None
+    for line in sockstat.splitlines():
+        if line.startswith("TCP:"):
+            words = line.split()
+            if "tw" in words[1:-1]:
+                return int(words[words.index("tw") + 1])
+    return None
+
+
+def settle_time_wait(sessions: int, settle: float) -> dict:
+    """Waits up to ``settle`` seconds for the sockets in TIME_WAIT to drop to at most
+    ``max(100, sessions // 20)``, printing what it does; returns what it found for the report."""
+    limit = max(100, sessions // 20)
+    first = tw = time_wait_sockets()
+    waited = 0.0
+    if tw is not None and tw > limit and settle > 0:
+        print(f"{tw} TCP sockets in TIME_WAIT (an earlier run's, kept 60 s by Linux): waiting up to {settle:g} s "
+              f"for at most {limit}", flush=True)
+        t0 = time.monotonic()
+        while tw is not None and tw > limit and time.monotonic() - t0 < settle:
+            time.sleep(1.0)
+            tw = time_wait_sockets()
+        waited = time.monotonic() - t0
+    if tw is not None and tw > limit:
+        print(f"WARNING: {tw} TCP sockets in TIME_WAIT at the start: the latency figures may be inflated "
+              f"(a run a minute after the last gives the comparable figure)", flush=True)
+    elif tw is not None:
+        print(f"TCP sockets in TIME_WAIT at the start: {tw}" + (f" (waited {waited:.0f} s)" if waited else ""),
+              flush=True)
+    return {"time_wait_first": first, "time_wait_at_start": tw, "time_wait_waited_s": waited}
 
 
 # -- the driver -------------------------------------------------------------------------------------------
@@ -220,15 +275,19 @@ async def drive(args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--serve", "--sessions", str(args.sessions), "--auto", str(auto),
            "--calls-per-s", str(args.calls_per_s), "--handle-time", str(args.handle_time),
            "--lifetime", str(args.seconds + 300)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if args.server_from:
+        env["MOCKCTI_BENCH_SERVER_FROM"] = args.server_from
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     result: dict = {"sessions": args.sessions, "auto_agents": auto, "calls_per_s": args.calls_per_s,
-                    "seconds": args.seconds}
+                    "seconds": args.seconds, **args.time_wait}
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
         parts = line.split()
         if not parts or parts[0] != "PORT":
             raise RuntimeError(f"server did not start: {line!r}")
         port, server_t0 = int(parts[1]), float(parts[3])
+        result["server_mockcti"] = parts[5] if len(parts) > 5 else None
         await asyncio.sleep(0.5)
         rss0 = proc_rss_kb(proc.pid)
         lat = {"open": [], "login": [], "heartbeat": [], "bridge": []}
@@ -305,6 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls-per-s", type=float, default=50.0, help="call arrival rate (default 50)")
     p.add_argument("--handle-time", type=float, default=2.0, help="seconds an auto-answered call lasts (default 2)")
     p.add_argument("--parallel-opens", type=int, default=200, help="connects in flight while opening (default 200)")
+    p.add_argument("--settle", type=float, default=75.0,
+                   help="seconds to wait at most for an earlier run's sockets in TIME_WAIT to go (default 75; 0: "
+                        "do not wait, only report them)")
+    p.add_argument("--server-from", metavar="DIR", default=None,
+                   help="run the server from another checkout's mockcti (DIR holds its mockcti package), to "
+                        "compare code in the same hour")
     p.add_argument("--json", action="store_true")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--auto", type=int, default=0, help=argparse.SUPPRESS)
@@ -315,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             ("--seconds", args.seconds, args.seconds > 0, "more than 0"),
             ("--calls-per-s", args.calls_per_s, 0 < args.calls_per_s <= 1000, "more than 0, at most 1000"),
             ("--handle-time", args.handle_time, args.handle_time >= 0, "0 or more"),
-            ("--parallel-opens", args.parallel_opens, args.parallel_opens >= 1, "at least 1")):
+            ("--parallel-opens", args.parallel_opens, args.parallel_opens >= 1, "at least 1"),
+            ("--settle", args.settle, args.settle >= 0, "0 or more")):
         if not ok:  # (nan compares false) the per-session and per-second figures need one of each
             p.error(f"{name} {value:g}: expected {expected}")
     if args.serve:
@@ -326,10 +392,17 @@ def main(argv: list[str] | None = None) -> int:
                                                         if hard != resource.RLIM_INFINITY else args.sessions + 100, hard))
         run_server(args.sessions, args.auto, args.calls_per_s, args.handle_time, args.lifetime)
         return 0
+    if args.server_from is not None and not os.path.isfile(os.path.join(args.server_from, "mockcti", "__init__.py")):
+        p.error(f"--server-from {args.server_from}: no mockcti package there (expected "
+                f"{os.path.join(args.server_from, 'mockcti', '__init__.py')})")
+    if args.server_from is not None:
+        args.server_from = os.path.abspath(args.server_from)
     raise_nofile(args.sessions + 100)
+    args.time_wait = settle_time_wait(args.sessions, args.settle)
     print(f"python {platform.python_version()}, {os.cpu_count()} cores; {args.sessions} agent sessions + 1 bridge, "
           f"calls {args.calls_per_s:g}/s, heartbeat every {HB_INTERVAL:g} s, {args.seconds:g} s measured", flush=True)
     r = asyncio.run(drive(args))
+    print(f"server: mockcti from {r['server_mockcti']}")
     print(f"opened and logged in {r['sessions']} sessions in {r['open_all_s']:.1f} s")
     for k in ("open", "login", "heartbeat", "bridge"):
         what = "happening -> bridge BEGIN_CALL" if k == "bridge" else f"{k} request -> confirmation"

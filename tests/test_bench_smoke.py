@@ -150,3 +150,39 @@ def test_scale_refuses_values_its_figures_cannot_be_computed_with(argv, message)
                           timeout=60)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "ulimit" not in done.stdout  # refused before anything ran
+
+
+def test_scale_reads_the_sockets_in_time_wait_from_sockstat():
+    """The TIME_WAIT count bench/scale.py waits on and reports: Linux's /proc/net/sockstat TCP line
+    (runs started back to back found the last run's 5,000 sockets there and measured them)."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import scale
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    sockstat = ("sockets: used 13\n"
+                "TCP: inuse 1 orphan 0 tw 5012 alloc 1 mem 171\n"
+                "UDP: inuse 0 mem 0\n")
+    assert scale.time_wait_sockets(sockstat) == 5012
+    assert scale.time_wait_sockets("sockets: used 13\nUDP: inuse 0 mem 0\n") is None
+
+
+def test_scale_runs_the_server_of_the_checkout_given_and_reports_time_wait(tmp_path):
+    """--server-from DIR runs DIR's mockcti in the server subprocess (to compare two commits in the
+    same hour) and the report names it; the TIME_WAIT count at the start is in the report; a DIR
+    without mockcti is a usage error naming it."""
+    repo = BENCH.parents[1]
+    done = subprocess.run([sys.executable, str(BENCH.parent / "scale.py"), "--sessions", "5", "--seconds", "1",
+                           "--calls-per-s", "5", "--settle", "0", "--server-from", str(repo), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout[done.stdout.index("\n{") + 1:])
+    assert report["server_mockcti"] == str(repo)
+    assert f"server: mockcti from {repo}" in done.stdout
+    assert report["heartbeat_errors"] == 0 and report["login_n"] == 5
+    if Path("/proc/net/sockstat").exists():
+        assert isinstance(report["time_wait_at_start"], int) and report["time_wait_waited_s"] == 0.0
+    done = subprocess.run([sys.executable, str(BENCH.parent / "scale.py"), "--server-from", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and f"--server-from {tmp_path}: no mockcti package there" in done.stderr
+    assert "ulimit" not in done.stdout
