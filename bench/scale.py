@@ -56,7 +56,7 @@ from mockcti.wire import MessageType  # noqa: E402
 from mockcti.wire import messages as M  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import HDR, U32, VERSION, _enc, ext_of, open_req  # noqa: E402
+from server import HDR, VERSION, _enc, ext_of, open_req  # noqa: E402
 
 MT = MessageType
 HB_INTERVAL = 5.0
