@@ -146,13 +146,14 @@ class CTIClient:
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 42027, *, version: int | None = None,
-                      profile: str | Profile = "uccx", dialect: Dialect | None = None, timeout: float = 10.0,
+                      profile: str | Profile = "uccx", dialect: Dialect | None = None, timeout: float | None = 10.0,
                       keep_received: int | None = 100_000, keep_events: int | None = 100_000) -> "CTIClient":
         """Connect; the session will speak protocol ``version`` of ``profile`` ("uccx", default, or
         "ucce"; default version: the profile's newest, 18 or 24), or ``dialect`` when given. The profile
         decides the widths of the floating tags and lengths: UCCX v18 has 2-byte tags, UCCE v18/v19
         1-byte ones (a version outside the profile is sent as is, with its nearest version's widths:
-        the server's E_CTI_INVALID_VERSION can be tested)."""
+        the server's E_CTI_INVALID_VERSION can be tested). ``timeout=None`` leaves the connect to the
+        operating system's own limit."""
         if dialect is None:
             prof = profile if isinstance(profile, Profile) else PROFILES.get(profile)
             if prof is None:
@@ -160,7 +161,9 @@ class CTIClient:
             dialect = prof.dialect(version)
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        except TimeoutError:  # (wait_for's own has no text: a bare "TimeoutError" named no address)
+        except TimeoutError as exc:  # (wait_for's own has no text: a bare "TimeoutError" named no address)
+            if timeout is None:  # the system's own connect timeout (ETIMEDOUT), which has its text
+                raise TimeoutError(f"no connection to {host_port(host, port)}: {exc}") from None
             raise TimeoutError(f"no connection to {host_port(host, port)} within {timeout:g} s "
                                "(the server accepts none: a full listen backlog, a host dropping packets)") from None
         return cls(reader, writer, dialect=dialect, keep_received=keep_received, keep_events=keep_events)
@@ -293,8 +296,9 @@ class CTIClient:
             agent_id=agent_id or own_id, agent_password=password, **kw)
         return await self.request(req)
 
-    async def close(self, *, timeout: float = 5.0) -> None:
-        """CLOSE_REQ, wait for CLOSE_CONF (at most 5 s, as the guide says), then close the socket."""
+    async def close(self, *, timeout: float | None = 5.0) -> None:
+        """CLOSE_REQ, wait for CLOSE_CONF (at most ``timeout``, 5 s as the guide says; None: no limit),
+        then close the socket."""
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         if self.open_conf is not None and not self._writer.is_closing() and not self.closed.is_set():

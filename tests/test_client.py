@@ -570,6 +570,20 @@ async def test_a_connect_that_runs_out_says_where_it_tried():
 
 
 @pytest.mark.asyncio
+async def test_a_connect_without_a_timeout_reports_the_systems_own(monkeypatch):
+    """connect(timeout=None) leaves the connect to the system's limit; when that ran out (ETIMEDOUT,
+    which Python raises as TimeoutError) the message formatted None as seconds: a TypeError."""
+    import errno
+
+    async def times_out(host, port, **kw):
+        raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+
+    monkeypatch.setattr(asyncio, "open_connection", times_out)
+    with pytest.raises(TimeoutError, match=r"^no connection to 127\.0\.0\.1:9: \[Errno \d+\] Connection timed out$"):
+        await CTIClient.connect("127.0.0.1", 9, timeout=None)
+
+
+@pytest.mark.asyncio
 async def test_a_request_timeout_says_when_the_server_is_not_reading():
     """A request to a server that had stopped reading timed out with "no HOLD_CALL_CONF (nor FAILURE_CONF)
     to HOLD_CALL_REQ ...": blaming the answer, when the request had not even gone out (it sat in the
