@@ -275,7 +275,9 @@ _RTP_PACKET_MS = 20
 #: UCCX: LOGOUT and the not-ready/ready changes are refused while the agent is on a call —
 #: WORK, WORK_READY, READY and NOT_READY requested while TALKING become the state after the call)
 ENTER_FROM = {
-    AS.AGENT_STATE_LOGOUT: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY},
+    # (LOGOUT from RESERVED withdraws the call offered, as NOT_READY does: ContactCenter._check_logout)
+    AS.AGENT_STATE_LOGOUT: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY,
+                            AS.AGENT_STATE_RESERVED},
     AS.AGENT_STATE_NOT_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK,
                                AS.AGENT_STATE_WORK_READY, AS.AGENT_STATE_RESERVED},
     AS.AGENT_STATE_READY: {AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY},
@@ -1074,11 +1076,8 @@ class ContactCenter:
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             self._set_pending(out, agent, want, reason, now)
             return
-        # LOGOUT with a call on the phone (talking, held, ringing, a direct call while NOT_READY): one answer,
-        # the busy device's, whatever state the call left the agent in
-        if want is AS.AGENT_STATE_LOGOUT and self._agent_calls(agent):
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
-                                          f"agent {agent.id} has a call"))
+        if want is AS.AGENT_STATE_LOGOUT:
+            self._check_logout(agent)
         if self._pending_after_own_call(agent, want):
             self._conf(out, sid, M.SetAgentStateConf(invoke_id=req.invoke_id))
             self._set_pending(out, agent, want, reason, now)
@@ -1094,6 +1093,20 @@ class ContactCenter:
         self._set_state(out, agent, want, reason, now)
         if requeued:
             self._route_queued(out, now)
+
+    def _check_logout(self, agent: Agent) -> None:
+        """The one rule of every LOGOUT of a logged-in agent (its own SET_AGENT_STATE_REQ, a bridge's, a supervisor's
+        desktop's, :meth:`set_agent_state`): refused CF_INVALID_OBJECT_STATE / CCX_AGENT_DEVICE_BUSY while its phone
+        has a call — talking, held, dialling, a direct call or a consultation ringing — whatever state the call left
+        the agent in. An ACD call only offered to it (RESERVED) is no call the agent has: the LOGOUT withdraws it,
+        back to its CSQ's queue (:meth:`_withdraw_offer`), as the agent's NOT_READY and a supervisor's Sign Out do.
+        (Finesse 12.5(1), User—Change Agent State, lists an agent's LOGOUT from NOT_READY and READY under Unified
+        CCX; RESERVED is a READY agent offered a call, "an agent can become RESERVED but never take a call". Its
+        own LOGOUT was refused there while a supervisor's and the control API's withdrew the call: one rule now,
+        the mock's reading — no source names RESERVED -> LOGOUT either way.)"""
+        if any(leg.state is not LCS.LCS_ALERTING or not call.acd for call, leg in self.agent_call_legs(agent.id)):
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
+                                          f"agent {agent.id} has a call; it cannot be logged out now"))
 
     def _supervisor_reason(self, sid: int, want: AgentState) -> int:
         """The EventReasonCode of ``want`` set by the supervisor's desktop ``sid`` for an agent of its team, the
@@ -1251,13 +1264,8 @@ class ContactCenter:
                 or self._pending_after_own_call(agent, want)):
             self._set_pending(out, agent, want, reason, now)
             return
-        if want is AS.AGENT_STATE_LOGOUT and any(leg.state is not LCS.LCS_ALERTING or not call.acd
-                                                 for call, leg in self.agent_call_legs(agent.id)):
-            # (an ACD call ringing at a RESERVED agent is withdrawn, back to its queue; any other call — one of its
-            # own held beside it, a consultation ringing — stays on the phone: no LOGOUT with it, as the agent's own
-            # LOGOUT is refused)
-            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
-                                          f"agent {agent.id} has a call; it cannot be logged out now"))
+        if want is AS.AGENT_STATE_LOGOUT:
+            self._check_logout(agent)
         allowed = SUPERVISOR_ENTER_FROM.get(want)
         if allowed is not None and agent.state not in allowed and agent.logged_in:
             # the agent's own transition table (CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE on the wire): WORK ->

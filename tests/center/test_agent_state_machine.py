@@ -168,7 +168,7 @@ def test_a_query_naming_an_agent_and_another_phone_is_inconsistent_agent_data(kw
     assert d.message.TYPE is MT.QUERY_AGENT_STATE_CONF and d.message.agent_id == "1001"
 
 
-@pytest.mark.parametrize("how", ["talking on an ACD call", "ringing (RESERVED)", "on hold", "a direct call"])
+@pytest.mark.parametrize("how", ["talking on an ACD call", "on hold", "a direct call"])
 def test_logout_with_a_call_on_the_phone_is_one_refusal(how):
     """An agent cannot log out with a call on its phone. The refusal was CONTROL_FAILURE_CONF
     CF_INVALID_OBJECT_STATE with CCX_AGENT_DEVICE_BUSY (88005, as in the §8.9 example) when the call had left
@@ -189,12 +189,50 @@ def test_logout_with_a_call_on_the_phone_is_one_refusal(how):
     if how == "on hold":
         c.handle(1, M.HoldCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), 6.0)
     before = c.agents["1001"].state
-    assert before is {"a direct call": AS.AGENT_STATE_NOT_READY,
-                      "ringing (RESERVED)": AS.AGENT_STATE_RESERVED}.get(how, AS.AGENT_STATE_TALKING)
+    assert before is {"a direct call": AS.AGENT_STATE_NOT_READY}.get(how, AS.AGENT_STATE_TALKING)
     [d] = _state_req(c, 7.0, AS.AGENT_STATE_LOGOUT, 9)
     assert d.message == M.ControlFailureConf(invoke_id=1, failure_code=22, ccx_error_code=88005,
-                                             text="agent 1001 has a call")
+                                             text="agent 1001 has a call; it cannot be logged out now")
     assert c.agents["1001"].state is before
+
+
+@pytest.mark.parametrize("who", ["the agent", "its supervisor", "the administration"])
+def test_logout_while_reserved_withdraws_the_call_on_every_path(who):
+    """An ACD call ringing at a RESERVED agent is offered, not taken ("an agent can become RESERVED but never take
+    a call", Finesse): the agent's own LOGOUT was refused CCX_AGENT_DEVICE_BUSY "has a call", while its NOT_READY,
+    its supervisor's LOGOUT and the control API's withdrew the call back to the queue. One rule now: the phone stops
+    ringing (CALL_CONNECTION_CLEARED CEC_CALL_NOT_ANSWERED, END_CALL to the desktop), the requester is confirmed,
+    the agent is LOGOUT, the bridge sees the call queued again and routed to the next READY agent. Default center:
+    1003 (Sales, Team2) supervised by 1004; 1001 (Sales) the next READY agent."""
+    c = ContactCenter(default_center(), now=0.0)
+    for sub in (agent_sub(1, "1003"), agent_sub(2, "1001"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
+        c.open_session(sub, 0.0)
+    for sid in (1, 2, 4):
+        _state_req(c, 1.0, AS.AGENT_STATE_LOGIN, sid=sid, agent_password="1234")
+    _state_req(c, 2.0, AS.AGENT_STATE_READY)          # 1003 READY first: the call rings there
+    cid, _ = c.deliver_call(3.0, csq="Sales")
+    assert c.agents["1003"].state is AS.AGENT_STATE_RESERVED
+    _state_req(c, 4.0, AS.AGENT_STATE_READY, sid=2)   # 1001 READY meanwhile: the next one offered the call
+    if who == "the agent":
+        out = _state_req(c, 5.0, AS.AGENT_STATE_LOGOUT, 9)
+        assert only(out, 1, MT.SET_AGENT_STATE_CONF) == [M.SetAgentStateConf(invoke_id=1)]
+    elif who == "its supervisor":
+        out = _state_req(c, 5.0, AS.AGENT_STATE_LOGOUT, 9, sid=4, agent_id="1003")
+        assert only(out, 4, MT.SET_AGENT_STATE_CONF) == [M.SetAgentStateConf(invoke_id=1)]
+    else:
+        out = c.set_agent_state(5.0, "1003", AS.AGENT_STATE_LOGOUT, 9)
+    assert not [d for d in out if d.message.TYPE in (MT.CONTROL_FAILURE_CONF, MT.FAILURE_CONF)]
+    desk = [d.message.TYPE.name for d in out if d.session_id == 1]
+    assert [t for t in desk if t != "SET_AGENT_STATE_CONF"] == [
+        "CALL_CONNECTION_CLEARED_EVENT", "END_CALL_EVENT", "AGENT_STATE_EVENT"]
+    [cleared] = only(out, 1, MT.CALL_CONNECTION_CLEARED_EVENT)
+    assert cleared.event_cause == 10  # CEC_CALL_NOT_ANSWERED, as after a ring-no-answer
+    for sid in (1, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)
+                if e.agent_id == "1003"] == [(AS.AGENT_STATE_LOGOUT, 9)]
+    assert [e.call_id for e in only(out, 9, MT.CALL_QUEUED_EVENT)] == [cid]
+    assert [e.call_id for e in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [cid]  # on to the next READY agent
+    assert c.agents["1003"].state is AS.AGENT_STATE_LOGOUT and c.agents["1001"].state is AS.AGENT_STATE_RESERVED
 
 
 def _talking(c, now=5.0):
