@@ -2750,7 +2750,11 @@ class ContactCenter:
             make_call_setup=ICM_MAKE_CALL_SETUP if icm else MAKE_CALL_SETUP, **icm_fields))
 
     def _snapshot_device_req(self, out: list[Delivery], sid: int, req: M.SnapshotDeviceReq, now: float) -> None:
-        agent = self._requester_agent(sid, req)
+        # a supervisor's desktop may snapshot the phones of its team (:meth:`_team_member`, the team rule of its
+        # SET/QUERY_AGENT_STATE_REQ): SUPERVISE_CALL_REQ needs the agent's AgentCallID, which its desktop is told of
+        # by no event (UCCX has no agent-team monitor) — a Finesse supervisor barges in on a team member's dialog.
+        # Another team's phone: E_CTI_INVALID_AGENT_DATA; any other agent-mode session its own phone only.
+        agent = self._team_member(sid, req) or self._requester_agent(sid, req)
         calls = tuple(M.DeviceCall(call_connection_call_id=c.id, call_connection_device_type=0,
                                    call_connection_device_id=agent.device, call_state=int(c.leg_of(agent.id).state))  # type: ignore[union-attr]
                       for c in self._agent_calls(agent))

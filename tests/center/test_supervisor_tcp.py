@@ -330,3 +330,50 @@ async def _a_supervisor_changes_team_states(server, bridge, desk):
         ev = await c.next_event(MT.AGENT_STATE_EVENT, where=lambda m: m.agent_id == "1003")
         assert ev.agent_state == AS.AGENT_STATE_LOGOUT
     assert not [e for e in other.drain_events() if e.TYPE is MT.AGENT_STATE_EVENT]
+
+
+async def test_a_supervisor_desktop_snapshots_a_team_members_phone_and_barges_in_on_its_call(server):
+    """A supervisor's desktop is told of no call of its agents (UCCX has no agent-team monitor), yet
+    SUPERVISE_CALL_REQ needs the agent's AgentCallID. SNAPSHOT_DEVICE_REQ for team member 1003's phone was refused
+    E_CTI_INVALID_AGENT_DATA ("not the phone of this session's agent"), as for any agent-mode session: now it answers
+    the calls at that phone (the team rule of SET/QUERY_AGENT_STATE_REQ), and the supervisor barges in on the call
+    it learned. Agent 1001's phone, another team's, is refused E_CTI_INVALID_AGENT_DATA; agent 1001's own desktop
+    still may not snapshot 1003's phone."""
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    other = await server.connect()
+    await other.open_agent(agent_id="1001", client_id="desk-1001", heartbeat=0)
+    await other.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    sup = await server.connect()
+    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
+        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
+    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    try:
+        cid = deliver_call(server, csq="Sales", ani="0611")
+        await desk.next_event(MT.CALL_DELIVERED_EVENT)
+        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                           connection_device_id="3003"))
+        snap = await sup.request(M.SnapshotDeviceReq(invoke_id=51, snapshot_device_type=0, agent_instrument="3003"))
+        assert [(c.call_connection_call_id, c.call_connection_device_id, c.call_state) for c in snap.calls] == [
+            (cid, "3003", 3)]  # LCS_CONNECT
+        conf = await sup.request(M.SuperviseCallReq(
+            invoke_id=52, agent_call_id=snap.calls[0].call_connection_call_id, supervisor_call_id=0xFFFFFFFF,
+            agent_connection_device_type=0, supervisor_connection_device_type=0, supervisory_action=3,
+            agent_instrument="3003"))
+        assert (conf.call_id, conf.connection_device_id) == (cid, "3003")
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONFERENCED_EVENT)
+            assert (ev.primary_call_id, ev.added_party_device_id) == (cid, "3004")
+
+        refused = await sup.request(M.SnapshotDeviceReq(invoke_id=53, snapshot_device_type=0,
+                                                        agent_instrument="3001"), check=False)
+        assert (refused.TYPE, refused.invoke_id, refused.status) == (MT.FAILURE_CONF, 53, S.E_CTI_INVALID_AGENT_DATA)
+        assert refused.text == "agent 1001 (team 'Team1') is not in the team of supervisor 1004 ('Team2')"
+        refused = await other.request(M.SnapshotDeviceReq(invoke_id=54, snapshot_device_type=0,
+                                                          agent_instrument="3003"), check=False)
+        assert (refused.TYPE, refused.status) == (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA)
+        assert not server.journal.violations(), server.journal.violations()
+    finally:
+        for client in (bridge, desk):
+            await client.close()
