@@ -1167,10 +1167,16 @@ class ContactCenter:
         The agent does not transition to NOT_READY until the call is complete or the ... reservation is closed or
         rejected"; READY or NOT_READY asked for during a call is the state after it (the same page). So the call rings
         on; the pending state is taken when it ends, answered (:meth:`_after_call`) or not (:meth:`_offer_gone`). The
-        mock refused READY (CF_INVALID_OBJECT_STATE) and took NOT_READY at once, the call still ringing."""
+        mock refused READY (CF_INVALID_OBJECT_STATE) and took NOT_READY at once, the call still ringing.
+        The same under ucce for an ACD call or a consultation ringing at a RESERVED agent: Finesse's Unified CCE table
+        has no RESERVED -> NOT_READY either (only READY, "never take a call", and TALKING), so the call is not pulled
+        back from the ringing phone as UCCX's withdrawal does (:meth:`_withdraw_offer`, uccx only): it rings on, a
+        ring-no-answer still takes it back (AGT_RNA). (Under ucce the NOT_READY sent the ACD call back to the queue
+        at once, as under uccx; one rule for every call ringing at a ucce agent now.)"""
         if agent.state is AS.AGENT_STATE_RESERVED:
             return ((want is _READY or want is AS.AGENT_STATE_NOT_READY) and agent.offered_from is not None
-                    and self._reserved_for_own_call(agent) and self._busy_off_acd(agent) and self._speaks_icm(agent))
+                    and self._speaks_icm(agent) and any(leg.state is LCS.LCS_ALERTING
+                                                        for _call, leg in self.agent_call_legs(agent.id)))
         return want is _READY and self._ready_after_own_call(agent)
 
     def _busy_off_acd(self, agent: Agent) -> bool:

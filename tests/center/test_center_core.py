@@ -1911,3 +1911,41 @@ def test_under_ucce_a_ready_pending_after_a_call_of_its_own_outlasts_the_wrap_up
     assert "1002" not in w.c.ready
     out = w.req(2, M.ClearConnectionReq(invoke_id=8, call_id=other, connection_device_id="3002"))
     assert [m.agent_state for m in only(out, 2, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_READY]
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+@pytest.mark.parametrize("end", ["answered", "caller hangs up"])
+def test_not_ready_while_reserved_by_an_acd_call_is_pending_under_ucce(profile, end):
+    """Agent 1001, READY, is RESERVED by a Sales caller and asks for NOT_READY (reason 7) while it rings. Under uccx
+    the call is withdrawn back to the queue at once (the phone stops ringing, NOT_READY 7). Under ucce it was the
+    same, though Finesse's Unified CCE table has no RESERVED -> NOT_READY (only READY, "an agent can become RESERVED
+    but never take a call", and TALKING) and calls a NOT_READY asked for while reserved "a pending state change",
+    as the profile already did for a direct call ringing there: now SET_AGENT_STATE_CONF and AGENT_STATE_EVENT
+    RESERVED with NextAgentState NOT_READY to the desktop and the bridge, the call rings on and is not queued
+    again, and NOT_READY (reason 7) is taken when the call ends — answered (TALKING between) or not."""
+    ucce = profile == "ucce"
+    w = two_desktops_and_a_bridge(profile=UCCE if ucce else None)
+    w.login_ready(1, "1001")
+    cid, _ = w.inbound(csq="Sales")
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_RESERVED
+    out = w.req(1, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=7))
+    if not ucce:
+        assert seq(out, 1) == ["CALL_CONNECTION_CLEARED_EVENT", "END_CALL_EVENT", "SET_AGENT_STATE_CONF",
+                               "AGENT_STATE_EVENT"]
+        assert w.c.queues[1] == [cid] and w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY
+        return
+    assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT"]
+    for sid in (1, 9):
+        assert [(e.agent_state, e.next_agent_state) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_NOT_READY)]
+    assert not only(out, 9, MT.CALL_QUEUED_EVENT) and not w.c.queues.get(1)
+    assert w.c.calls[cid].legs["3001"].state is LCS.LCS_ALERTING  # still ringing
+    if end == "answered":
+        out = w.req(1, M.AnswerCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))
+        assert [e.agent_state for e in only(out, 9, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_TALKING]
+    w.t += 1
+    out = w.c.hang_up(w.t, cid, w.c.calls[cid].ani)
+    for sid in (1, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_NOT_READY, 7)]
+    assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY and "1001" not in w.c.ready
