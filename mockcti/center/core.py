@@ -1174,9 +1174,19 @@ class ContactCenter:
         ring-no-answer still takes it back (AGT_RNA). (Under ucce the NOT_READY sent the ACD call back to the queue
         at once, as under uccx; one rule for every call ringing at a ucce agent now.)"""
         if agent.state is AS.AGENT_STATE_RESERVED:
-            return ((want is _READY or want is AS.AGENT_STATE_NOT_READY) and agent.offered_from is not None
-                    and self._speaks_icm(agent) and any(leg.state is LCS.LCS_ALERTING
-                                                        for _call, leg in self.agent_call_legs(agent.id)))
+            if (want is not _READY and want is not AS.AGENT_STATE_NOT_READY) or agent.offered_from is None:
+                return False
+            ringing = [call for call, leg in self.agent_call_legs(agent.id) if leg.state is LCS.LCS_ALERTING]
+            if not ringing:
+                return False
+            if self._speaks_icm(agent):
+                return True
+            # uccx: an ACD call offered is withdrawn, and the state taken at once (:meth:`_withdraw_offer`); a
+            # consultation ringing is a colleague's call no script can take back — it rang on at an agent made
+            # NOT_READY at once, which then answered it without becoming TALKING and handled the call transferred to
+            # it NOT_READY, with no after-call state. NOT_READY is the state after it ("talking pending not ready"),
+            # READY is refused (:meth:`_ready_refused`: Unified CCX takes no pending READY on an ICD call)
+            return want is AS.AGENT_STATE_NOT_READY and not any(call.acd for call in ringing)
         return want is _READY and self._ready_after_own_call(agent)
 
     def _busy_off_acd(self, agent: Agent) -> bool:

@@ -1949,3 +1949,47 @@ def test_not_ready_while_reserved_by_an_acd_call_is_pending_under_ucce(profile, 
         assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
             (AS.AGENT_STATE_NOT_READY, 7)]
     assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY and "1001" not in w.c.ready
+
+
+@pytest.mark.parametrize("who", ["the agent", "its supervisor"])
+def test_not_ready_while_a_consultation_rings_is_the_state_after_it(who):
+    """Agent 1001 talks to a Sales caller and consults 1003 (NOT_READY): 1003 is RESERVED while the consultation
+    rings. Its NOT_READY (reason 5; or its supervisor 1004's) was taken at once, the consultation ringing on — no
+    script can take a colleague's call back, as it does an ACD offer — so 1003 answered it without becoming TALKING,
+    took the transferred caller NOT_READY and had no after-call state at all. Now it is the state after the call,
+    as while TALKING: SET_AGENT_STATE_CONF, AGENT_STATE_EVENT RESERVED with NextAgentState NOT_READY to 1003's desktop
+    and the bridge; TALKING once answered; NOT_READY (5) when the transferred caller hangs up. READY stays refused
+    (Unified CCX takes no pending READY on an ICD call)."""
+    w = World()
+    for sub in (agent_sub(1, "1001"), agent_sub(3, "1003"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
+        w.open(sub)
+    w.login_ready(1, "1001")
+    w.login_ready(3, "1003", ready=False)
+    w.login_ready(4, "1004", ready=False)
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    out = w.req(1, M.ConsultCallReq(invoke_id=4, active_call_id=cid, active_connection_device_id="3001",
+                                    dialed_number="3003"))
+    consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_RESERVED
+    sid, named = (3, {}) if who == "the agent" else (4, {"agent_id": "1003"})
+    refused = w.req(sid, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_READY, **named))
+    assert [d.message.TYPE for d in refused] == [MT.CONTROL_FAILURE_CONF]
+    out = w.req(sid, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=5,
+                                        **named))
+    assert only(out, sid, MT.SET_AGENT_STATE_CONF) == [M.SetAgentStateConf(invoke_id=6)]
+    for s in (3, 9):
+        assert [(e.agent_state, e.next_agent_state) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_NOT_READY)]
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_RESERVED
+    out = w.req(3, M.AnswerCallReq(invoke_id=7, call_id=consult, connection_device_id="3003"))
+    for s in (3, 9):
+        assert [e.agent_state for e in only(out, s, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_TALKING]
+    w.req(1, M.TransferCallReq(invoke_id=8, active_call_id=consult, held_call_id=cid,
+                               active_connection_device_id="3001", held_connection_device_id="3001"))
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
+    w.t += 1
+    out = w.c.hang_up(w.t, cid, w.c.calls[cid].ani)
+    for s in (3, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_NOT_READY, 5)]
