@@ -598,6 +598,12 @@ class Leg:
     device: str
     agent: str | None  # agent ID, None for a party outside the contact center
     state: LocalConnectionState
+    #: the ACD's own offer of the call to this agent's phone (a caller routed from its CSQ or delivered to the
+    #: agent, a preset ringing call), which the script's Select Resource / Connect step watches and takes back — on a
+    #: ring-no-answer, a state change of the RESERVED agent, its desktop gone (ContactCenter._withdraw_offer). An ACD
+    #: call a colleague sent here (a single-step or consultative transfer, a conference) is a Unified CM call no
+    #: script can take back: it rings until answered or given up
+    routed: bool = False
 
 
 @dataclass
@@ -1104,7 +1110,7 @@ class ContactCenter:
         CCX; RESERVED is a READY agent offered a call, "an agent can become RESERVED but never take a call". Its
         own LOGOUT was refused there while a supervisor's and the control API's withdrew the call: one rule now,
         the mock's reading — no source names RESERVED -> LOGOUT either way.)"""
-        if any(leg.state is not LCS.LCS_ALERTING or not call.acd for call, leg in self.agent_call_legs(agent.id)):
+        if any(leg.state is not LCS.LCS_ALERTING or not leg.routed for _call, leg in self.agent_call_legs(agent.id)):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"agent {agent.id} has a call; it cannot be logged out now"))
 
@@ -1140,6 +1146,16 @@ class ContactCenter:
                 "pending_ready", CCX.CCX_DEFAULT_ERROR_CODE,
                 f"agent {agent.id} is talking on an ACD call: Unified CCX takes no READY pending after it "
                 "(NOT_READY, WORK or WORK_READY are); READY once the call ends")
+        if agent.state is AS.AGENT_STATE_RESERVED and not self._pending_after_own_call(agent, _READY) and any(
+                leg.state is LCS.LCS_ALERTING and not leg.routed and call.acd
+                for call, leg in self.agent_call_legs(agent.id)):
+            # an ACD call a colleague transferred or conferenced here rings: no script takes it back (Leg.routed), so
+            # READY would be the state after an ICD call — refused as while talking on one (it was taken at once, the
+            # call ringing on at a READY agent; before that the call was pulled back to the queue)
+            return self._cf_refusal(
+                "pending_ready", CCX.CCX_DEFAULT_ERROR_CODE,
+                f"agent {agent.id} is reserved for an ACD call ringing at {agent.device}: Unified CCX takes no READY "
+                "pending after it (NOT_READY is); READY once the call ends")
         if self._busy_off_acd(agent) and not self._pending_after_own_call(agent, _READY):
             return self._cf_refusal(
                 "ready_while_busy", CCX.CCX_AGENT_DEVICE_BUSY,
@@ -1176,17 +1192,20 @@ class ContactCenter:
         if agent.state is AS.AGENT_STATE_RESERVED:
             if (want is not _READY and want is not AS.AGENT_STATE_NOT_READY) or agent.offered_from is None:
                 return False
-            ringing = [call for call, leg in self.agent_call_legs(agent.id) if leg.state is LCS.LCS_ALERTING]
+            ringing = [leg for _call, leg in self.agent_call_legs(agent.id) if leg.state is LCS.LCS_ALERTING]
             if not ringing:
                 return False
             if self._speaks_icm(agent):
                 return True
-            # uccx: an ACD call offered is withdrawn, and the state taken at once (:meth:`_withdraw_offer`); a
-            # consultation ringing is a colleague's call no script can take back — it rang on at an agent made
+            # uccx: the ACD's own offer is withdrawn, and the state taken at once (:meth:`_withdraw_offer`); a
+            # consultation, or an ACD call a colleague transferred or conferenced here, ringing is a colleague's call
+            # no script can take back (Leg.routed) — it rang on at an agent made
             # NOT_READY at once, which then answered it without becoming TALKING and handled the call transferred to
             # it NOT_READY, with no after-call state. NOT_READY is the state after it ("talking pending not ready"),
-            # READY is refused (:meth:`_ready_refused`: Unified CCX takes no pending READY on an ICD call)
-            return want is AS.AGENT_STATE_NOT_READY and not any(call.acd for call in ringing)
+            # READY is refused (:meth:`_ready_refused`: Unified CCX takes no pending READY on an ICD call) unless the
+            # center file's ready_while_talking = "pending" says otherwise
+            return ((want is AS.AGENT_STATE_NOT_READY or self.config.ready_while_talking == "pending")
+                    and not any(leg.routed for leg in ringing))
         return want is _READY and self._ready_after_own_call(agent)
 
     def _busy_off_acd(self, agent: Agent) -> bool:
@@ -1989,7 +2008,7 @@ class ContactCenter:
                 self._ring_timer(agent, call.id, now)
         elif agent.state is _READY and not call.acd and not consult:
             self._direct_call(out, agent, now, ringing=True)
-        leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING)
+        leg = Leg(agent.device, agent.id, LCS.LCS_ALERTING, routed)
         self._put_leg(call, leg)
         self._emit(out, call, self._delivered(call, leg, call.ani), keyed=True)
 
@@ -2147,8 +2166,8 @@ class ContactCenter:
         to a queue is returned."""
         requeued = False
         for call, leg in self.agent_call_legs(agent.id):
-            if leg.state is not LCS.LCS_ALERTING or not call.acd:
-                continue
+            if leg.state is not LCS.LCS_ALERTING or not leg.routed:
+                continue  # (a transferred or conferenced ACD call, a consultation: rings on, Leg.routed)
             self._emit(out, call, self._conn_cleared(call, leg, leg.device, cause=_CEC_CALL_NOT_ANSWERED))
             self._take_leg(call, leg.device)
             self._end_call_for(out, call, self._sessions_of(agent))
@@ -3450,7 +3469,7 @@ class ContactCenter:
                               named_arrays=c.named_arrays)
         self._put_leg(call, Leg(c.ani, None, LCS.LCS_CONNECT))
         state = {"ringing": LCS.LCS_ALERTING, "talking": LCS.LCS_CONNECT, "held": LCS.LCS_HOLD}[c.state]
-        self._put_leg(call, Leg(agent.device, agent.id, state))
+        self._put_leg(call, Leg(agent.device, agent.id, state, state is LCS.LCS_ALERTING))
         self._enter_state(agent, AS.AGENT_STATE_RESERVED if state is LCS.LCS_ALERTING else AS.AGENT_STATE_TALKING)
         agent.call_csq, agent.offered_from = call.csq_id, None
         if state is LCS.LCS_ALERTING:

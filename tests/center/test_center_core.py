@@ -1993,3 +1993,56 @@ def test_not_ready_while_a_consultation_rings_is_the_state_after_it(who):
     for s in (3, 9):
         assert [(e.agent_state, e.event_reason_code) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
             (AS.AGENT_STATE_NOT_READY, 5)]
+
+
+@pytest.mark.parametrize("who", ["the agent", "its supervisor", "the administration"])
+def test_a_call_a_colleague_transferred_is_not_pulled_back_by_a_state_change(who):
+    """Agent 1001 transfers its Sales caller single-step to 1003's phone (NOT_READY): 1003 is RESERVED while it rings.
+    1003's NOT_READY (or its supervisor's, or the control API's) withdrew the call as if the ACD had offered it: the
+    phone stopped ringing, the caller went back to the Sales queue and was offered to 1001 again, who had just
+    transferred it away — though such a call is a Unified CM call no script watches (it has no ring-no-answer
+    either). Now only the ACD's own offers are withdrawn: the call rings on, NOT_READY is the state after it
+    (AGENT_STATE_EVENT RESERVED with NextAgentState NOT_READY to the desktop and the bridge; no CALL_QUEUED, nothing
+    to 1001); READY is refused as a pending READY on an ACD call, LOGOUT as with a call on the phone. Answered, 1003
+    is TALKING, then NOT_READY (reason 5) when the caller hangs up."""
+    w = World()
+    for sub in (agent_sub(1, "1001"), agent_sub(3, "1003"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
+        w.open(sub)
+    w.login_ready(1, "1001")
+    w.login_ready(3, "1003", ready=False)
+    w.login_ready(4, "1004", ready=False)
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    w.req(1, M.TransferCallReq(invoke_id=4, active_call_id=cid, held_call_id=0xFFFFFFFF,
+                               active_connection_device_id="3001", dialed_number="3003"))
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_RESERVED and w.c.agents["1001"].state is AS.AGENT_STATE_READY
+
+    def ask(state, reason=0):
+        if who == "the administration":
+            w.t += 1
+            try:
+                return w.c.set_agent_state(w.t, "1003", state, reason)
+            except ValueError as e:
+                return str(e)
+        sid, named = (3, {}) if who == "the agent" else (4, {"agent_id": "1003"})
+        out = w.req(sid, M.SetAgentStateReq(invoke_id=6, agent_state=state, event_reason_code=reason, **named))
+        refused = only(out, sid, MT.CONTROL_FAILURE_CONF)
+        return refused[0].text if refused else out
+
+    assert isinstance(ask(AS.AGENT_STATE_READY), str)
+    assert "has a call" in ask(AS.AGENT_STATE_LOGOUT)
+    out = ask(AS.AGENT_STATE_NOT_READY, 5)
+    assert not [d for d in out if d.message.TYPE in (MT.CALL_CONNECTION_CLEARED_EVENT, MT.CALL_QUEUED_EVENT,
+                                                     MT.END_CALL_EVENT)]
+    assert seq(out, 1) == []  # nothing comes back to 1001
+    for s in (3, 9):
+        assert [(e.agent_state, e.next_agent_state) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_NOT_READY)]
+    assert w.c.calls[cid].legs["3003"].state is LCS.LCS_ALERTING and not w.c.queues.get(1)
+    out = w.req(3, M.AnswerCallReq(invoke_id=7, call_id=cid, connection_device_id="3003"))
+    assert [e.agent_state for e in only(out, 9, MT.AGENT_STATE_EVENT)] == [AS.AGENT_STATE_TALKING]
+    w.t += 1
+    out = w.c.hang_up(w.t, cid, w.c.calls[cid].ani)
+    for s in (3, 9):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_NOT_READY, 5)]
