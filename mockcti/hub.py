@@ -211,7 +211,8 @@ class Hub:
         self.journal = journal if journal is not None else Journal()
         self.conns: dict[int, _Conn] = {}
         self._ids = itertools.count(1)
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        #: (due, order, fn, owner): ``owner`` (a scenario engine) has its timers dropped when it is replaced
+        self._timers: list[tuple[float, int, Callable[[], None], object]] = []
         self._timer_seq = itertools.count()
         #: seconds since 1970 UTC at the hub's time 0 (the server sets it: the hub reads no clock); 0
         #: leaves CCXTime in hub seconds, as a pure test wants
@@ -241,6 +242,14 @@ class Hub:
         self._on_send = getattr(engine, "on_send", None) if engine is not None else None
 
     def set_engine(self, engine: Engine | None, now: float) -> None:
+        """Put ``engine`` in (None: no scenario). The timers the engine it replaces scheduled as their owner
+        (a scenario's timeline, end and steps) are dropped: an unloaded scenario (control API DELETE /scenario,
+        another POST /scenario, POST /reset) went on running from them — its timeline delivered calls, its
+        steps ran, its end was journalled, into the center in place (a reset's fresh one too) — and each
+        kept its engine in memory until they were due."""
+        old = self._engine
+        if old is not None and old is not engine:
+            self.cancel_timers(old)
         self.engine = engine
         if engine is not None:
             engine.attach(self, now)
@@ -320,7 +329,7 @@ class Hub:
         """Run everything due by ``now``: delayed actions, idle timeouts, center timers, the scenario."""
         self.now = now
         while self._timers and self._timers[0][0] <= now:
-            _, _, fn = heapq.heappop(self._timers)
+            fn = heapq.heappop(self._timers)[2]
             fn()
         if now >= self._next_session_check:
             # idle supervision runs at a fixed cadence, not per message: cheap with thousands of sessions
@@ -507,9 +516,21 @@ class Hub:
         """``now`` as seconds since 1970 UTC (CCXTime of SYSTEM_EVENT, reference §5.1)."""
         return self.epoch + now
 
-    def schedule(self, at: float, fn: Callable[[], None]) -> None:
-        """Run ``fn`` at time ``at`` (from :meth:`tick`); actions it queues go out then."""
-        heapq.heappush(self._timers, (at, next(self._timer_seq), fn))
+    def schedule(self, at: float, fn: Callable[[], None], owner: object = None) -> None:
+        """Run ``fn`` at time ``at`` (from :meth:`tick`); actions it queues go out then. A timer with an
+        ``owner`` is dropped by :meth:`cancel_timers` (the engine that set it is replaced: :meth:`set_engine`)."""
+        heapq.heappush(self._timers, (at, next(self._timer_seq), fn, owner))
+
+    def cancel_timers(self, owner: object) -> int:
+        """Drop the timers scheduled with ``owner`` that have not run; returns how many."""
+        if owner is None:
+            return 0
+        kept = [t for t in self._timers if t[3] is not owner]
+        dropped = len(self._timers) - len(kept)
+        if dropped:
+            heapq.heapify(kept)
+            self._timers = kept
+        return dropped
 
     def take_actions(self) -> list[Action]:
         """Actions queued outside a server call (control API, timers); the server drains them."""

@@ -1220,6 +1220,36 @@ async def test_scenario_load_replace_delete_with_engine(tmp_path):
         await server.stop()
 
 
+@pytest.mark.asyncio
+async def test_an_unloaded_scenario_does_nothing_more(mock):
+    """A scenario unloaded (DELETE /scenario), replaced (POST /scenario) or restarted (POST /reset) stops
+    where it is: its timeline delivered calls, and its end was journalled, from the timers it had set,
+    into the center in place (after a reset as well as the fresh engine's) — and each such engine was
+    kept in memory until its timers were due. The hub's clock is moved on by hand: no waiting."""
+    import gc
+    import weakref
+
+    server, ctl = mock
+    text = ("name: later\n"
+            "timeline:\n  - {at: 30, do: {deliver_call: {csq: Sales, ani: '0612345678'}}}\n"
+            "end: {after: 60}\n")
+    gone = []
+    for how in ("DELETE", "POST", "reset"):
+        await call(ctl, "POST", "/scenario", {"yaml": text})
+        gone.append(weakref.ref(server.hub.engine))
+        if how == "DELETE":
+            await call(ctl, "DELETE", "/scenario")
+        elif how == "reset":
+            await call(ctl, "POST", "/reset")  # a fresh engine of the same scenario
+    # the engine in place (the reset's) is the only one left to run: one call, one end
+    server.call(lambda hub, now: hub.tick(now + 100))
+    assert len(server.center.calls) == 1, list(server.center.calls)
+    ended = [e for e in server.journal.entries(kind="happening") if e.data.get("what") == "scenario: scenario ended"]
+    assert len(ended) == 1, ended
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None, None]
+
+
 # -- transport faults --------------------------------------------------------------------------------------
 
 

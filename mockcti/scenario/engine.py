@@ -123,6 +123,7 @@ class ScenarioEngine:
         self._step_started = 0.0
         self.finished = False
         self.end_reason: str | None = None
+        self._detached = False  # (see detached)
         self.faults: dict[int, _SessionFaults] = {}
         self.log: list[str] = []
         self._expect_counts = [0] * len(scenario.expect)  # for end: {when: all_expectations_met}
@@ -169,11 +170,23 @@ class ScenarioEngine:
         hub.journal.record("happening", now, None, what=f"scenario {self.scenario.name!r} started", seed=self.seed)
         for h in self.scenario.timeline:
             if h.at is not None:
-                hub.schedule(now + h.at, functools.partial(self._happen, h))
+                hub.schedule(now + h.at, functools.partial(self._happen, h), self)
         end = self.scenario.end
         if end.after is not None:
-            hub.schedule(now + end.after, lambda: self._finish(f"after {end.after:g} s"))
+            hub.schedule(now + end.after, lambda: self._finish(f"after {end.after:g} s"), self)
         self._advance_steps(now)
+
+    @property
+    def detached(self) -> bool:
+        """Unloaded: :meth:`detach` ran, or the hub it was attached to has another engine (or none) in. Its
+        flow, timeline and end stop where they are; the hub dropped the timers it set for them (``owner=self``,
+        :meth:`Hub.set_engine`). What a fault already holds (a delayed write, a pause with its seconds, a late
+        OPEN_CONF) still completes: no client is left paused or unanswered by a scenario that is gone."""
+        return self._detached or (self.hub is not None and getattr(self.hub, "engine", self) is not self)
+
+    def detach(self, now: float) -> None:
+        """The scenario is unloaded (see :attr:`detached`)."""
+        self._detached = True
 
     def on_connect(self, session_id: int, now: float) -> None:
         sf = self.faults.setdefault(session_id, _SessionFaults())
@@ -244,7 +257,7 @@ class ScenarioEngine:
         fault = self._faulted_answer(session_id, message, now, then)
         if fault is not None:
             if fault == "withheld" and matched is not None:
-                hub.schedule(now, lambda: self._step_done(matched, hub.now))
+                hub.schedule(now, lambda: self._step_done(matched, hub.now), self)
             return True
         if matched is not None and matched.respond is not None:
             # the flow goes on once the response is out: after its last action, a delay included
@@ -264,10 +277,10 @@ class ScenarioEngine:
             if matched is None:
                 self._run(actions, ctx, now)
             elif self._run(actions, ctx, now, then=lambda t: self._step_done(matched, t)):
-                hub.schedule(now, lambda: self._step_done(matched, hub.now))  # right after the rule's answer
+                hub.schedule(now, lambda: self._step_done(matched, hub.now), self)  # right after the rule's answer
             return True
         if matched is not None:  # the center answers first; the flow goes on right after that answer
-            hub.schedule(now, lambda: self._step_done(matched, hub.now))
+            hub.schedule(now, lambda: self._step_done(matched, hub.now), self)
         return False
 
     def _faulted_answer(self, session_id: int, message: Message, now: float,
@@ -454,7 +467,7 @@ class ScenarioEngine:
                     if self._run(rest, ctx, hub.now, then) and then is not None:
                         then(hub.now)
 
-                hub.schedule(now + seconds, resume)
+                hub.schedule(now + seconds, resume, self)
                 return False
             if isinstance(act, m.Default) and ctx.request is not None and ctx.session_id is not None:
                 # the center's answer, unless a protocol fault withholds it or makes it late: then what
@@ -774,6 +787,8 @@ class ScenarioEngine:
         """Run send/do/wait steps until the next expect step (or the end of the flow)."""
         hub = self.hub
         assert hub is not None
+        if self.detached:
+            return
         while True:
             step = self._current_step()
             if step is None:
@@ -788,7 +803,7 @@ class ScenarioEngine:
                 return
             if isinstance(step, m.WaitStep):
                 # the flow stays on the wait step until it is over (the next expect step takes nothing before)
-                hub.schedule(now + step.seconds, functools.partial(self._wait_over, step))
+                hub.schedule(now + step.seconds, functools.partial(self._wait_over, step), self)
                 return
             if isinstance(step, m.DoStep):
                 # the flow stays on a do step until its last action has run (a delay in it included)
@@ -817,9 +832,11 @@ class ScenarioEngine:
     def _step_done(self, step: m.Step, now: float, *, advance: bool = True) -> None:
         hub = self.hub
         assert hub is not None
+        if self.detached:  # (a late OPEN_CONF that completes after the unload: the flow stays where it was)
+            return
         for h in self.scenario.timeline:
             if h.after == step.id:
-                hub.schedule(now + h.delay, functools.partial(self._happen, h))
+                hub.schedule(now + h.delay, functools.partial(self._happen, h), self)
         if advance:
             self._advance_steps(now)
 
@@ -844,7 +861,7 @@ class ScenarioEngine:
             self._finish("all steps done")
 
     def _finish(self, reason: str) -> None:
-        if not self.finished:
+        if not self.finished and not self.detached:
             self.finished = True
             self.end_reason = reason
             self._journal("scenario ended", reason=reason)
