@@ -1341,9 +1341,15 @@ class ControlServer:
     # -- transport faults ------------------------------------------------------------------------------
 
     def _prune_paused(self) -> None:
-        """Forget the pauses of sessions that are gone (closed by a fault, the client, failover)."""
-        for sid in [s for s in self._paused if s not in self.hub.conns]:
+        """Forget the pauses and fault generations of sessions that are gone (closed by a fault, the client,
+        failover; session IDs are never used again, so a timed resume of one finds no generation and does
+        nothing). Each POST /faults prunes: the generations of every session a fault ever touched were kept
+        for good (a harness pausing each of its sessions once, all day, grew the API by one entry each)."""
+        conns = self.hub.conns
+        for sid in [s for s in self._paused if s not in conns]:
             del self._paused[sid]
+        for sid in [s for s in self._fault_gen if s not in conns]:
+            del self._fault_gen[sid]
 
     def _faults_view(self) -> list[dict[str, Any]]:
         self._prune_paused()
@@ -1367,6 +1373,7 @@ class ControlServer:
             raise HTTPError(400, f"fault {kind!r} takes no 'seconds'", field="seconds")
         seconds = _num(data, "seconds", lo=0.0, hi=86400.0, default=1.0 if kind == "delay" else None)
         sids = self._session_arg(data)
+        self._prune_paused()
 
         def go(hub: Any, now: float) -> None:
             for sid in sids:
@@ -1436,6 +1443,7 @@ class ControlServer:
         self._paused.clear()
         for sid in list(self._fault_gen):
             self._fault_gen[sid] += 1
+        self._prune_paused()  # (the sessions dropped: forgotten)
 
         hub_config = self._hub_config_for(scenario if engine is not None else None, engine)
 

@@ -1254,6 +1254,32 @@ async def test_an_unloaded_scenario_does_nothing_more(mock):
 
 
 @pytest.mark.asyncio
+async def test_faults_forget_the_sessions_that_are_gone(mock):
+    """A harness that pauses each of its sessions (POST /faults) and closes it, all day: the API kept a
+    fault generation for every session a fault ever touched, and a pause for each one closed while
+    paused until GET /faults came. What it keeps is for the sessions still open; a reset keeps nothing."""
+    server, ctl = mock
+    for i in range(30):
+        c = await CTIClient.connect(server.host, server.port)
+        await c.open_bridge(client_id=f"soak{i}", heartbeat=0)
+        sid = max(server.hub.conns)
+        await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading", "seconds": 3600})
+        await call(ctl, "POST", "/faults", {"session": sid, "kind": "reset"})  # gone while paused
+        await wait_for(lambda sid=sid: sid not in server.hub.conns)
+        await c.abort()
+    last = await CTIClient.connect(server.host, server.port)
+    await last.open_bridge(client_id="soak-last", heartbeat=0)
+    sid = max(server.hub.conns)
+    await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading", "seconds": 3600})
+    assert set(ctl._fault_gen) <= {sid} and set(ctl._paused) <= {sid}, (ctl._fault_gen, ctl._paused)
+    _, _, r = await call(ctl, "GET", "/faults")
+    assert [f["session"] for f in r["faults"]] == [sid]
+    await call(ctl, "POST", "/reset")
+    assert not ctl._fault_gen and not ctl._paused
+    await last.abort()
+
+
+@pytest.mark.asyncio
 async def test_faults_pause_delay_and_clear(mock):
     from mockcti.wire.messages import HeartbeatReq
 
