@@ -287,16 +287,24 @@ class SessionConfig:
 #: base dialects by configuration: sessions with the same configuration share one Dialect (and so its
 #: per-version dialects), which is what lets a message's remembered bytes (codec.encode_shared) serve
 #: every session of a version instead of each session encoding the same event again
+#: — the latest BASE_DIALECTS_KEPT configurations, the one used last kept longest: every scenario with a
+#: ``dialect:`` (each POST /scenario, each test of the pytest plugin, each ``mockcti run`` in one process)
+#: makes a Profile of its own, and each one's entry, holding that profile, stayed in this module for good.
+#: A session keeps its Dialect itself: a configuration that drops out only shares less
 _BASE_DIALECTS: dict[tuple[int, int, bool, int], Dialect] = {}
+BASE_DIALECTS_KEPT = 16
 
 
 def _base_dialect(config: "SessionConfig") -> Dialect:
     key = (id(config.profile), config.v18_length_width, config.strict, config.max_body)
-    d = _BASE_DIALECTS.get(key)
+    cache = _BASE_DIALECTS
+    d = cache.pop(key, None)  # (put back last: the latest used)
     if d is None or d.profile is not config.profile:  # (a freed profile's id may be reused)
-        d = _BASE_DIALECTS[key] = Dialect(profile=config.profile, version=config.profile.max_version,
-                                          v18_length_width=config.v18_length_width, strict=config.strict,
-                                          max_body=config.max_body)
+        d = Dialect(profile=config.profile, version=config.profile.max_version,
+                    v18_length_width=config.v18_length_width, strict=config.strict, max_body=config.max_body)
+        while len(cache) >= BASE_DIALECTS_KEPT:
+            del cache[next(iter(cache))]
+    cache[key] = d
     return d
 
 

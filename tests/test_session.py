@@ -481,6 +481,31 @@ def test_sessions_of_one_configuration_share_their_dialect_so_an_event_is_encode
     assert other.dialect is not a.dialect and other.dialect.strict
 
 
+def test_the_shared_dialects_do_not_keep_every_profile_ever_served():
+    """Each scenario with a ``dialect:`` (POST /scenario, a plugin test, ``mockcti run``) serves a Profile
+    object of its own: the module kept a Dialect, and the profile, for every one of them, for good."""
+    import dataclasses
+    import gc
+    import weakref
+
+    from mockcti.wire.dialect import PROFILES
+
+    session_mod = session_module
+    kept = getattr(session_mod, "BASE_DIALECTS_KEPT", 16)
+    a = opened_session()
+    refs = []
+    for _ in range(3 * kept):
+        profile = dataclasses.replace(PROFILES["uccx"], max_version=16)
+        refs.append(weakref.ref(profile))
+        s = Session(9, SessionConfig(profile=profile))
+        assert s.dialect.profile is profile
+        del s, profile
+        assert opened_session().dialect is a.dialect  # the one in use all along is still shared
+    gc.collect()
+    assert len(session_mod._BASE_DIALECTS) <= kept
+    assert sum(ref() is not None for ref in refs) < kept
+
+
 def test_reused_bytes_belong_to_the_very_message_object():
     """The bytes are remembered on the message itself: an equal but different message, one built by
     dataclasses.replace, a copy or an unpickled one is encoded afresh — never another message's bytes
