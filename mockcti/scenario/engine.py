@@ -21,7 +21,9 @@ goes through :meth:`Hub.schedule`. Must not import :mod:`mockcti.server`.
 
 from __future__ import annotations
 
+import collections
 import functools
+import heapq
 import random
 import struct
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +62,14 @@ class Received:
     #: the session's agent phone numbers when the request came (``${session.agent_extension}`` …)
     extension: str | None = None
     instrument: str | None = None
+    #: its place among every request the engine saw (the order of :attr:`ScenarioEngine.received` and the
+    #: other requests kept for the near misses)
+    seq: int = 0
+
+
+#: requests of a type no expectation and no expect step names that a scenario engine keeps, the latest, for
+#: the near misses of its report ("closest: HEARTBEAT_REQ from session 3 …")
+OTHER_REQUESTS_KEPT = 1_000
 
 
 #: seconds messages held by coalesce / out_of_order_events wait at most for the rest of their batch
@@ -114,7 +124,15 @@ class ScenarioEngine:
         self.env: dict[str, Any] = _Env()  # captured values; a ${name} not captured yet is _Unbound
         self.hub: "Hub | None" = None
         self.t0 = 0.0
+        #: the requests of the types the expectations and expect steps name, every one (what they count);
+        #: of the other types only the latest OTHER_REQUESTS_KEPT (:attr:`others`): a scenario served all day
+        #: (``serve --scenario``) kept every request, each client's heartbeats included, for good
         self.received: list[Received] = []
+        self.others: collections.deque[Received] = collections.deque(maxlen=OTHER_REQUESTS_KEPT)
+        self._counted_types = frozenset(
+            [e.match.message for e in scenario.expect]
+            + [st.match.message for st in scenario.steps if isinstance(st, m.ExpectStep)])
+        self._seq = 0
         self.rule_counts: dict[str, int] = {}
         self.step_index = 0
         self.step_failures: list[tuple[m.Step, str]] = []
@@ -223,7 +241,6 @@ class ScenarioEngine:
         """A request the session refused for its moment (a second OPEN_REQ, a request before OPEN_REQ):
         the client sent it, so expectations count it; rules and steps do not answer it (it was)."""
         r = self._received(session_id, message, now)
-        self.received.append(r)
         if self.scenario.end.when == "all_expectations_met":
             self._count_for_end(r)
 
@@ -231,7 +248,6 @@ class ScenarioEngine:
         hub = self.hub
         assert hub is not None
         r = self._received(session_id, message, now)
-        self.received.append(r)
         agent = r.agent
         if self.scenario.end.when == "all_expectations_met":
             self._count_for_end(r)
@@ -924,7 +940,7 @@ class ScenarioEngine:
         expect step, ``reached`` (seconds into the scenario) is when the flow came to it: a request
         that matches it but came before then is said to be early."""
         best: tuple[int, Received, str] | None = None
-        for r in self.received:
+        for r in heapq.merge(self.received, self.others, key=lambda r: r.seq):
             same_type = r.message.TYPE is match.message
             score = 100 if same_type else 0
             failed = None if same_type else f"message is {r.message.TYPE.name}, not {match.message.name}"
@@ -964,7 +980,10 @@ class ScenarioEngine:
             req = getattr(hub.session(sid) if hub is not None else None, "open_req", None)
             agent, ext, instr = (getattr(req, "agent_id", None), getattr(req, "agent_extension", None),
                                  getattr(req, "agent_instrument", None))
-        return Received(now - self.t0, sid, message, self.state, agent, ext, instr)
+        self._seq += 1
+        r = Received(now - self.t0, sid, message, self.state, agent, ext, instr, self._seq)
+        (self.received if message.TYPE in self._counted_types else self.others).append(r)
+        return r
 
     def _received_env(self, r: Received) -> "_RequestEnv":
         """The substitutions of an expectation tested on the request ``r``, as a rule sees them when

@@ -2096,3 +2096,36 @@ def test_a_half_close_waits_for_what_a_delay_or_coalesce_fault_still_holds(hold)
         acts = h.tick(3.0)
     assert [type(a) for a in acts] == [Write, HalfClose]
     assert h.msgs(acts, sid) == [W.HeartbeatConf(invoke_id=5)]
+
+
+def test_a_scenario_served_all_day_keeps_what_its_expectations_count_not_every_request():
+    """``serve --scenario`` all day: the engine kept every request it saw, each client's heartbeats
+    included, for good. It keeps every request of a type its expectations and expect steps name (what
+    they count, exactly) and the latest of the others (a near miss may name one)."""
+    from mockcti.scenario import engine as engine_mod
+
+    h = H("""
+    expect:
+      - {id: state-set, message: SET_AGENT_STATE_REQ, min: 2}
+    """, center=True)
+    sid = h.open("1001", now=1.0)
+    kept = getattr(engine_mod, "OTHER_REQUESTS_KEPT", 1_000)
+    t = 1.0
+    for _ in range(3 * kept):
+        t += 0.001
+        assert h.hb(sid, t)[0].TYPE is MT.HEARTBEAT_CONF
+    h.req(sid, W.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_NOT_READY, agent_instrument="3001"), t)
+    held = len(h.engine.received) + len(getattr(h.engine, "others", ()))
+    assert held <= kept + 1, held  # (the heartbeats and the OPEN_REQ: the latest `kept` of them)
+    (res,) = h.engine.verify(t)
+    assert not res.met and res.detail == "SET_AGENT_STATE_REQ: expected 2+ time(s), received 1", res.detail
+    # the near miss of an expectation no request of its type met names the latest other request
+    h2 = H("""
+    expect:
+      - {id: answered, message: ANSWER_CALL_REQ}
+    """, center=True)
+    sid2 = h2.open("1001", now=1.0)
+    for i in range(3 * kept):
+        h2.hb(sid2, 1.0 + i / 1000)
+    (res,) = h2.engine.verify(5.0)
+    assert res.near_miss.startswith(f"closest: HEARTBEAT_REQ from session {sid2} at 3.999 s"), res.near_miss
