@@ -199,7 +199,8 @@ class ScenarioEngine:
         """Unloaded: :meth:`detach` ran, or the hub it was attached to has another engine (or none) in. Its
         flow, timeline and end stop where they are; the hub dropped the timers it set for them (``owner=self``,
         :meth:`Hub.set_engine`). What a fault already holds (a delayed write, a pause with its seconds, a late
-        OPEN_CONF) still completes: no client is left paused or unanswered by a scenario that is gone."""
+        OPEN_CONF) and the rest of an answer to a request (after its ``delay``) still complete: no client is left
+        paused or unanswered by a scenario that is gone."""
         return self._detached or (self.hub is not None and getattr(self.hub, "engine", self) is not self)
 
     def detach(self, now: float) -> None:
@@ -483,7 +484,9 @@ class ScenarioEngine:
                     if self._run(rest, ctx, hub.now, then) and then is not None:
                         then(hub.now)
 
-                hub.schedule(now + seconds, resume, self)
+                # the rest of a request's answer still goes out after an unload (the client is not left
+                # unanswered); the rest of the timeline's or a step's actions is the scenario's own: dropped
+                hub.schedule(now + seconds, resume, self if ctx.request is None else None)
                 return False
             if isinstance(act, m.Default) and ctx.request is not None and ctx.session_id is not None:
                 # the center's answer, unless a protocol fault withholds it or makes it late: then what

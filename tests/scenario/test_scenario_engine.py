@@ -2129,3 +2129,27 @@ def test_a_scenario_served_all_day_keeps_what_its_expectations_count_not_every_r
         h2.hb(sid2, 1.0 + i / 1000)
     (res,) = h2.engine.verify(5.0)
     assert res.near_miss.startswith(f"closest: HEARTBEAT_REQ from session {sid2} at 3.999 s"), res.near_miss
+
+
+def test_an_unloaded_scenario_stops_its_timeline_but_finishes_a_delayed_answer():
+    """Unloaded (the hub puts no engine, or another, in), a scenario stopped nothing: its timeline
+    emitted and its end was journalled from the timers it had set. Now those are dropped with it, while
+    the rest of a rule's answer to a request already received (after its delay) still goes out."""
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        then:
+          - delay: {seconds: 2}
+          - reply: {message: HEARTBEAT_CONF}
+    timeline:
+      - {at: 5, do: {emit: {message: SYSTEM_EVENT, fields: {text: timeline}}}}
+    end: {after: 8}
+    """)
+    sid = h.open()
+    assert h.hb(sid, 2.0, 5) == []
+    h.hub.set_engine(None, 3.0)
+    assert h.msgs(h.tick(4.0), sid) == [W.HeartbeatConf(invoke_id=5)]  # the answer begun still goes out
+    assert h.msgs(h.tick(10.0), sid) == []  # no timeline SYSTEM_EVENT
+    whats = [e.data.get("what") for e in h.hub.journal.entries(kind="happening")]
+    assert "scenario: scenario ended" not in whats and "scenario: timeline" not in whats, whats
+    assert h.engine.detached and not h.engine.finished
