@@ -29,6 +29,7 @@ import struct
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,8 +77,8 @@ class _Connection(asyncio.BufferedProtocol):
     ``ServerConfig.fair_read_bytes`` at a time, and a read that fills it waits one loop turn before
     the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
 
-    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "eof_sent", "why",
-                 "fault_paused", "yielding", "drain_timer", "drain_until")
+    __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "dribbled", "eof_sent",
+                 "why", "fault_paused", "yielding", "drain_timer", "drain_until")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -87,6 +88,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.closing = False
         self.peer = ""
         self.dribble_end = 0.0  # loop time when the last dribbled chunk is due (keeps byte order)
+        # what a dribble still has to do, in order (MockServer._after_dribble): while it holds anything, a
+        # write, a close or a half_close goes behind it (the loop's clock said whether a dribble was in
+        # progress: a loop turn slower than the dribble, or uvloop's clock in debug mode, let a write jump it)
+        self.dribbled: deque[tuple[float, Callable[..., object], tuple]] | None = None
         self.eof_sent = False  # a half_close fault sent our FIN: reading goes on, nothing more can be written
         self.why = ""  # why the server ended the connection (the hub's reason), for the journal's "close"
         self.fault_paused = False  # a pause_reading fault holds reading (only its resume_reading resumes it)
@@ -590,7 +595,7 @@ class MockServer:
             if conn is None:
                 continue
             if isinstance(a, Write):  # the usual action
-                if conn.dribble_end and loop is not None and conn.dribble_end > loop.time():
+                if conn.dribbled:  # (dribbled bytes not all written yet: this goes out after them)
                     self._dribble(conn, a.data, len(a.data), 0.0)  # after the dribble in progress
                 elif not conn.closing and conn.transport is not None:  # queued: written at the flush
                     pending = conn.pending
@@ -601,18 +606,18 @@ class MockServer:
                 if a.abort:
                     conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
                     conn.abort(a.reason)
-                elif loop is not None and conn.dribble_end > loop.time():
+                elif conn.dribbled:
                     conn.flush()
-                    loop.call_at(conn.dribble_end, conn.close, a.reason)  # after the last dribbled piece, not cutting it
+                    self._after_dribble(conn, conn.dribble_end, conn.close, a.reason)  # (not cutting it)
                 else:
                     conn.close(a.reason)
             elif isinstance(a, WriteChunked):
                 conn.flush()
                 self._dribble(conn, a.data, a.chunk, a.interval)
             elif isinstance(a, HalfClose):
-                if loop is not None and conn.dribble_end > loop.time():
+                if conn.dribbled:
                     conn.flush()
-                    loop.call_at(conn.dribble_end, conn.half_close)  # after the last dribbled piece, not cutting it
+                    self._after_dribble(conn, conn.dribble_end, conn.half_close)  # (not cutting it)
                 else:
                     conn.half_close()
             elif isinstance(a, PauseReading):
@@ -655,9 +660,29 @@ class MockServer:
                     self.hub.journal.record("fault", self.now(), conn.sid, bytes=left, fault=(
                         "write after half_close dropped" if half_closed else "dribble: the connection is gone"))
 
-            loop.call_at(at, write)
-            at += interval if interval > 0 else 1e-6  # strictly increasing: equal due times may reorder
+            self._after_dribble(conn, at, write)
+            at += interval if interval > 0 else 1e-6  # strictly increasing (see _after_dribble)
         conn.dribble_end = at
+
+    def _after_dribble(self, conn: _Connection, at: float, fn: Callable[..., object], *args: Any) -> None:
+        """``fn(*args)`` at loop time ``at``, in order with the dribbled pieces (and the close or half_close
+        behind them) already queued on ``conn``: what is due runs in the order it was queued, whichever of
+        their timers fires first. One ``call_at`` each relied on the loop running them in due-time order,
+        which uvloop does not: its timers have a millisecond's resolution, and in asyncio's debug mode
+        (``python -X dev``, PYTHONASYNCIODEBUG) its clock is not frozen for the loop turn, so a piece due
+        now and one due 1 ms later were sent the wrong way round (the client read a garbled frame)."""
+        queue = conn.dribbled
+        if queue is None:
+            queue = conn.dribbled = deque()
+        queue.append((at, fn, args))
+        self._loop.call_at(at, self._dribble_due, conn, at)  # type: ignore[union-attr]
+
+    @staticmethod
+    def _dribble_due(conn: _Connection, at: float) -> None:
+        queue = conn.dribbled
+        while queue and queue[0][0] <= at:  # (this timer's own entry, and any before it a late timer still holds)
+            _, fn, args = queue.popleft()
+            fn(*args)
 
     def _flush(self) -> None:
         self._flush_scheduled = False

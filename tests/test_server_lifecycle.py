@@ -16,11 +16,11 @@ from mockcti.server import MockServer, ServerConfig
 LOOPS = ["asyncio", "uvloop"]
 
 
-def run_on(loop: str, main) -> None:
+def run_on(loop: str, main, *, debug: bool | None = None) -> None:
     factory = None
     if loop == "uvloop":
         factory = pytest.importorskip("uvloop").new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=factory, debug=debug) as runner:
         runner.run(main())
 
 
@@ -696,6 +696,74 @@ def test_a_half_close_behind_a_dribble_lets_every_dribbled_byte_out_first(loop):
             await server.stop()
         assert not server.journal.entries(kind="fault")  # (no piece dropped, nothing written after the FIN)
         assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["peer closed"]
+
+    run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_dribbled_bytes_and_the_close_behind_them_go_out_in_order_in_the_loops_debug_mode(loop):
+    """A dribble scheduled each piece on a ``call_at`` of its own and trusted the loop to run them in due-time
+    order. uvloop's timers have a millisecond's resolution and, in asyncio's debug mode (``python -X dev``,
+    PYTHONASYNCIODEBUG=1: what a user debugging a client turns on), its clock moves within a loop turn: the
+    piece due now went out after the one due 1 ms later (the client read b'\\x04...\\x07\\x00...\\x03...', a
+    garbled frame). The write that follows the dribble and the close behind it keep their places too."""
+    from mockcti.hub import Close, Write, WriteChunked
+
+    data = bytes(range(120))
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            sock = await _open_session(server)
+            sid = max(server.connections)
+            server.call(lambda hub, now: (hub.act(WriteChunked(sid, data[:80], 4, 0.001)),
+                                          hub.act(Write(sid, data[80:100])), hub.act(WriteChunked(sid, data[100:], 2, 0.001)),
+                                          hub.act(Close(sid, "fault: close"))))
+            try:
+                assert await _read_to_the_end(sock) == data
+            finally:
+                sock.close()
+        finally:
+            await server.stop()
+        assert not server.journal.entries(kind="fault")  # (no piece dropped: none came after the close)
+        assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["closed by server: fault: close"]
+
+    run_on(loop, main, debug=True)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_write_behind_a_dribble_waits_for_it_however_long_the_loop_turn_took(loop):
+    """Whether a dribble was still going out was read off the loop's clock (its last piece's due time still
+    ahead): a loop turn that took longer than the dribble (a busy server, a slow scenario hook) wrote the next
+    message at once, ahead of every dribbled piece, none of whose timers had run yet. Now what the dribble still
+    holds decides."""
+    from mockcti.hub import HalfClose, Write, WriteChunked
+
+    data = bytes(range(60))
+
+    async def main():
+        loop_ = asyncio.get_running_loop()
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            sock = await _open_session(server)
+            sid = max(server.connections)
+            server.call(lambda hub, now: hub.act(WriteChunked(sid, data[:40], 4, 0.001)))  # due within 10 ms
+            until = loop_.time() + 0.05
+            for _ in range(10_000_000):  # this loop turn outlasts the dribble (bounded: 50 ms of the loop's clock)
+                if loop_.time() >= until:
+                    break
+            server.call(lambda hub, now: (hub.act(Write(sid, data[40:])), hub.act(HalfClose(sid))))
+            try:
+                assert await _read_to_the_end(sock) == data
+            finally:
+                sock.close()
+            for _ in range(500):  # the server reads our FIN (bounded: 5 s): stop() then sends nothing more
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await server.stop()
+        assert not server.journal.entries(kind="fault")
 
     run_on(loop, main)
 
