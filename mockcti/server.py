@@ -78,7 +78,7 @@ class _Connection(asyncio.BufferedProtocol):
     the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
 
     __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "dribbled", "eof_sent",
-                 "why", "fault_paused", "yielding", "drain_timer", "drain_until")
+                 "why", "fault_paused", "yielding", "drain_timer", "drain_until", "left")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -98,6 +98,9 @@ class _Connection(asyncio.BufferedProtocol):
         self.yielding = False  # reading paused for one loop turn after a full read (ServerConfig.fair_read_bytes)
         self.drain_timer: asyncio.TimerHandle | None = None  # the end of an orderly close's drain (close())
         self.drain_until = 0.0  # loop time: the drain's end at the latest (ServerConfig.close_drain)
+        #: "peer reset" / "peer closed": the client had left before the server ended the connection, unseen
+        #: because a pause_reading fault held reading (:func:`peer_left`); the journal's "close" says so
+        self.left = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -178,7 +181,7 @@ class _Connection(asyncio.BufferedProtocol):
         if srv.connections.get(self.sid) is not self:  # its session already ended (_sent): a drain is over
             return
         if self.closing:
-            self._end_session(f"closed by server: {self.why}" if self.why else "closed by server")
+            self._end_session(self._closed_reason())
         else:
             self._end_session("peer reset" if exc is not None else "peer closed")
 
@@ -214,6 +217,12 @@ class _Connection(asyncio.BufferedProtocol):
         before the client read it. The session ends for the hub once the last bytes are out (:meth:`_sent`)."""
         transport = self.transport
         if transport is None:
+            return
+        if self._left_unseen(transport):  # (a pause_reading fault hid its reset): nothing to send or drain
+            self.pending.clear()
+            self.why = self.why or why
+            self.closing = True
+            transport.abort()
             return
         self.flush()
         self.why = self.why or why
@@ -289,7 +298,24 @@ class _Connection(asyncio.BufferedProtocol):
             self.drain_until = now + srv.config.close_drain
             self.drain_timer = loop.call_later(min(srv.config.close_drain_quiet, srv.config.close_drain),
                                                self._drain_due)
-        self._end_session(f"closed by server: {self.why}" if self.why else "closed by server")
+        self._end_session(self._closed_reason())
+
+    def _closed_reason(self) -> str:
+        """The journal's "close" reason of a connection the server ended: why it did, or how the client
+        had left already, unseen (:meth:`_left_unseen`)."""
+        if self.left:
+            return self.left
+        return f"closed by server: {self.why}" if self.why else "closed by server"
+
+    def _left_unseen(self, transport: asyncio.Transport) -> bool:
+        """Before the server ends a connection whose reading a pause_reading fault holds: did the client
+        leave meanwhile? Its reset or FIN waits unread in the socket (the loop reads nothing of a paused
+        transport, so connection_lost never came), and the journal said "closed by server: server
+        shutdown" (or whatever the server ended it for) of a client that had reset or closed long before.
+        :attr:`left` says how; True when it reset (nothing can be written to it: the caller just closes)."""
+        if self.fault_paused and not self.closing and not self.left:
+            self.left = peer_left(transport.get_extra_info("socket"))
+        return self.left == "peer reset"
 
     def _drain_due(self) -> None:
         """The drain ends once nothing came for ServerConfig.close_drain_quiet seconds, or at close_drain."""
@@ -339,6 +365,7 @@ class _Connection(asyncio.BufferedProtocol):
         which sends FIN: the peer would see an orderly end of stream, not the reset §3.4 speaks of."""
         if self.transport is None:
             return
+        self._left_unseen(self.transport)
         self.pending.clear()
         self.why = self.why or why
         self.closing = True
@@ -383,6 +410,35 @@ class _Drain(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.conn.connection_lost(exc)
+
+
+#: Linux's TCP states (tcp_states.h) of a connection whose peer ended it, this side not closed yet: CLOSE after
+#: its reset; CLOSE_WAIT after its FIN (TIME_WAIT, LAST_ACK, CLOSING when our FIN went too: a half_close fault)
+_TCP_STATE_LEFT = {7: "peer reset", 8: "peer closed", 6: "peer closed", 9: "peer closed", 11: "peer closed"}
+
+
+def peer_left(sock: Any) -> str:
+    """How the peer of a connected socket the server has not been reading left: "peer reset", "peer
+    closed" (its FIN came), or "" (still there, or this system cannot tell). Nothing is read: on Linux the
+    kernel's TCP state (TCP_INFO; it sees a FIN behind unread data too), elsewhere a peek at the next byte
+    (a reset, or the FIN with nothing unread before it)."""
+    if sock is None:
+        return ""
+    if sys.platform.startswith("linux") and hasattr(socket, "TCP_INFO"):
+        with contextlib.suppress(OSError, ValueError, TypeError, IndexError):
+            return _TCP_STATE_LEFT.get(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0], "")
+    try:  # (asyncio's and uvloop's transport sockets have no recv(): a socket object on the same descriptor)
+        peek = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+    except (OSError, ValueError, TypeError):
+        return ""
+    try:
+        return "peer closed" if peek.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)) == b"" else ""
+    except ConnectionResetError:
+        return "peer reset"
+    except OSError:  # (BlockingIOError: nothing came; the socket is still open)
+        return ""
+    finally:
+        peek.detach()
 
 
 def stop_listening(server: asyncio.Server) -> None:

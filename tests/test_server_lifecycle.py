@@ -796,3 +796,50 @@ def test_a_dribble_whose_client_resets_midway_is_journalled_with_the_bytes_not_w
         assert server.internal_errors == 0 and handled == []
 
     run_on(loop, main)
+
+
+@pytest.mark.parametrize("ender", ["server stop", "close fault", "reset fault"])
+@pytest.mark.parametrize("peer", ["reset", "close", "sends, then resets", "sends, then closes"])
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_client_that_leaves_while_reading_is_paused_is_journalled_as_leaving(loop, peer, ender):
+    """A client that resets (SO_LINGER 0) or closes while a pause_reading fault holds the server's reading
+    (its reset or FIN, and what it sent before, wait unread in the socket): when the server then ended the
+    connection (its stop, a close or reset fault), the journal's "close" said "closed by server: server
+    shutdown" (the fault's reason): the wrong side, the wrong reason. Now it says "peer reset" / "peer
+    closed", as when the server was reading; the other client is answered and nothing raises."""
+    from mockcti.hub import PauseReading
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatReq
+
+    async def main():
+        aloop = asyncio.get_running_loop()
+        handled = _loop_errors()
+        server = await MockServer(config=ServerConfig(port=0)).start()
+        try:
+            other, victim, sid = await _another_and_a_victim(server)
+            server.call(lambda hub, now: hub.act(PauseReading(sid)))
+            if peer.startswith("sends"):  # unread, ahead of the reset or FIN
+                await aloop.sock_sendall(victim, encode(HeartbeatReq(invoke_id=5), Dialect.uccx(14)) * 3)
+            if peer.endswith("resets") or peer == "reset":
+                _reset_on_close(victim)
+            victim.close()
+            await asyncio.sleep(0.05)  # (no reading: nothing to wait for; the kernel has the FIN or RST at once)
+            assert sid in server.connections  # (unseen: reading is paused)
+            await _heartbeat_answered(other)
+            if ender == "close fault":
+                server.call(lambda hub, now: hub.close(sid, "fault: close"))
+            elif ender == "reset fault":
+                server.call(lambda hub, now: hub.close(sid, "fault: reset", abort=True))
+            for _ in range(500):  # bounded: 5 s
+                if sid not in server.connections or ender == "server stop":
+                    break
+                await asyncio.sleep(0.01)
+            other.close()
+        finally:
+            await server.stop()
+        left = "peer reset" if peer.endswith("resets") or peer == "reset" else "peer closed"
+        assert [e.data["reason"] for e in server.journal.entries(kind="close") if e.session == sid] == [left]
+        assert not server.connections and not server.hub.conns and not server._draining
+        assert server.internal_errors == 0 and handled == []
+
+    run_on(loop, main)
