@@ -475,7 +475,7 @@ class Hub:
         ("half_close: no connection") and dropped: it used to be dropped without a word."""
         sid = action.session_id
         if sid not in self.conns:
-            self.journal.record("fault", self.now, sid, fault=f"{_fault_name(action)}: no connection")
+            self._no_connection(action)
             return
         if type(action) is HalfClose:  # our FIN follows what a scenario still holds or delays, as a close does
             hold = getattr(self._engine, "close_after", None)
@@ -485,6 +485,12 @@ class Hub:
                 return
         self._actions.append(action)
         self._reading(action)
+
+    def _no_connection(self, action: Action, **data: Any) -> None:
+        """Journal a transport action (a fault, a close) for a session that has ended: "<kind>: no
+        connection", the kind as :func:`_fault_name` names it (``reset: no connection``)."""
+        self.journal.record("fault", self.now, action.session_id, fault=f"{_fault_name(action)}: no connection",
+                            **data)
 
     def _reading(self, action: Action) -> None:
         """A PauseReading / ResumeReading fault: the session stops (starts again) measuring the
@@ -501,8 +507,7 @@ class Hub:
     def close(self, sid: int, reason: str, *, abort: bool = False) -> None:
         conn = self.conns.get(sid)
         if conn is None:  # (a reset or close fault on a timer whose client went meanwhile)
-            self.journal.record("fault", self.now, sid, fault=f"{'reset' if abort else 'close'}: no connection",
-                                reason=reason)
+            self._no_connection(Close(sid, reason, abort), reason=reason)
             return
         conn.session.closing()
         hold = getattr(self._engine, "close_after", None) if not abort else None

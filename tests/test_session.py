@@ -882,6 +882,29 @@ def test_a_client_heartbeating_while_the_server_does_not_read_is_not_blamed(paus
     assert [c.reason for c in closes] == ["idle timeout"]  # a client silent after the resume is reset
 
 
+def test_a_transport_action_for_a_session_that_has_ended_is_journalled_by_its_fault_name():
+    """A fault or close for a session already gone is journalled "<kind>: no connection", the kind named
+    by the one helper (hub._fault_name) for every action: Hub.close spelled "reset"/"close" itself."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import HalfClose, Hub, PauseReading, ResumeReading, Write, WriteChunked
+
+    hub = Hub(ContactCenter())
+    sid = hub.connect(0.0)
+    hub.disconnected(sid, 1.0, reason="peer reset")
+    hub.close(sid, "fault: close")
+    hub.close(sid, "fault: reset", abort=True)
+    for action in (HalfClose(sid), PauseReading(sid), ResumeReading(sid), WriteChunked(sid, b"x", 1, 0.1),
+                   Write(sid, b"x")):
+        hub.act(action)
+    assert hub.take_actions() == []
+    assert [(e.session, e.data) for e in hub.journal.entries(kind="fault")] == [
+        (sid, {"fault": "close: no connection", "reason": "fault: close"}),
+        (sid, {"fault": "reset: no connection", "reason": "fault: reset"}),
+        (sid, {"fault": "half_close: no connection"}), (sid, {"fault": "pause_reading: no connection"}),
+        (sid, {"fault": "resume_reading: no connection"}), (sid, {"fault": "dribble: no connection"}),
+        (sid, {"fault": "delayed write: no connection"})]
+
+
 class _Withholding:
     """A scenario engine that never answers QUERY_DEVICE_INFO_REQ (its InvokeID stays outstanding)
     and leaves everything else to the default handling; ``sees_heartbeats`` picks the hub's mode."""
