@@ -450,20 +450,35 @@ class ControlServer:
         return self
 
     async def stop(self) -> None:
+        """Stop serving, in order: no new connection; a connection idle between requests is closed; a
+        request already being applied (its handler began: a POST /reset waiting for the sessions it drops,
+        say) finishes and is answered, with ``Connection: close``; one that has not begun (its head or body
+        still coming, or sent on a keep-alive connection from now on) is answered 503, not applied. All of
+        it within :attr:`stop_grace` seconds; what is still going on then is cancelled, and a connection
+        whose answer is not out is reset. (stop() cancelled every request at once: a POST /reset in flight
+        dropped the sessions, left the center and the journal as they were and answered nothing, the
+        client read a bare close.)"""
         if self._server is None:
             return
         self._stopping = True
         stop_listening(self._server)  # what it accepted last comes up and is closed at once (_client)
-        writers = list(self._clients)
-        for w in writers:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_grace
+        writers = set(self._clients)
+        for w, (_, reader, lines) in list(self._waiting.items()):  # idle: nothing of a request to answer
+            if not lines and not _buffered(reader):
+                w.close()  # its task reads the end of the stream and ends
+        busy = set(self._tasks)
+        if busy:  # (each one ends once its answer is written: _exchange keeps no connection now)
+            await asyncio.wait(busy, timeout=max(0.0, deadline - loop.time()))
+        writers |= self._clients
+        for w in self._clients:
             w.close()
         for t in list(self._tasks):
             t.cancel()
         # a close waits for what is queued to go out: a client reading nothing of its answer (a big GET
         # /journal) kept its connection, and the answer's bytes, open for ever after stop() (its task,
-        # whose send_timeout would have dropped it, is cancelled). It gets stop_grace seconds, then a reset
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.stop_grace
+        # whose send_timeout would have dropped it, is cancelled). It gets what is left of stop_grace, then a reset
         for _ in range(100_000):
             if loop.time() >= deadline or not any(w.transport.get_write_buffer_size() for w in writers):
                 break
@@ -632,10 +647,14 @@ class ControlServer:
             if length:
                 req.body = await self._read_body(reader, length)
             body_read = True  # nothing of this request is left unread
+            if self._stopping:  # (stop() lets a request begun finish; this one has not begun)
+                raise HTTPError(503, f"the control API is stopping; {req.method} {req.path} was not applied",
+                                close=True)
             resp = await self._dispatch(req)
         except HTTPError as err:
             resp = self._error_response(err)
             keep = keep and not err.close
+        keep = keep and not self._stopping  # (the answer of a request stop() let finish: the last one)
         await self._send(writer, resp, keep=keep, head=req is not None and req.method == "HEAD")
         if not keep and not body_read:
             await self._linger(reader)  # the client may still be sending a body we refused

@@ -1710,3 +1710,114 @@ async def test_call_views_refuse_unknown_calls_and_bad_queries(mock, path, statu
     server, ctl = mock
     _, _, err = await call(ctl, "GET", path, expect=status)
     assert err["field"] == field and needle in err["error"], err
+
+
+# -- stop(): requests in flight --------------------------------------------------------------------------
+
+
+def _run_on(loop: str, main) -> None:
+    factory = pytest.importorskip("uvloop").new_event_loop if loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main())
+
+
+async def _answer(reader: asyncio.StreamReader) -> bytes:
+    """Everything the API sends until the end of the stream (bounded: 10 s a read, 1,000 reads)."""
+    out = b""
+    for _ in range(1_000):
+        chunk = await asyncio.wait_for(reader.read(65536), 10)
+        if not chunk:
+            return out
+        out += chunk
+    raise AssertionError(f"no end of stream after {len(out)} bytes")
+
+
+def _post(path: str, body: dict) -> tuple[bytes, bytes]:
+    """A POST's head (keep-alive) and its JSON body."""
+    data = json.dumps(body).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode(), data
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_stop_lets_a_request_being_applied_finish_and_answers_it(loop):
+    """stop() cancelled every request at once: a POST /reset waiting for the sessions it dropped was cut
+    there (the sessions dropped, the center and the journal left as they were, half applied) and its
+    client read a bare close, no answer. Now a request whose handler has begun finishes within stop_grace
+    and is answered (Connection: close): the reset is whole."""
+    in_drop, release = asyncio.Event(), asyncio.Event()
+
+    class Slow(ControlServer):  # holds the reset inside its await, where stop() comes in
+        async def _drop_all(self, reason):
+            in_drop.set()
+            await release.wait()
+            return await super()._drop_all(reason)
+
+    async def main():
+        nonlocal in_drop, release
+        in_drop, release = asyncio.Event(), asyncio.Event()  # (this loop's)
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await Slow(server, "127.0.0.1", 0).start()
+        cti = await CTIClient.connect(server.host, server.port)
+        await cti.open_bridge(heartbeat=0)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+            head, body = _post("/reset", {"seed": 3})
+            writer.write(head + body)
+            await asyncio.wait_for(in_drop.wait(), 10)
+            stopping = asyncio.create_task(ctl.stop())
+            for _ in range(5):
+                await asyncio.sleep(0)
+            release.set()
+            status, headers, answer = parse_raw(await _answer(reader))
+            writer.close()
+            await asyncio.wait_for(stopping, 10)
+            assert (status, answer["reset"], headers["connection"]) == (200, True, "close")
+            assert [e.data["what"] for e in server.journal.entries(kind="note")] == ["control API reset"]
+            assert not server.hub.conns
+        finally:
+            await cti.close()
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_request_not_begun_when_stop_begins_is_answered_503_and_not_applied(loop):
+    """A request whose body was still coming when stop() began, and one sent on a keep-alive connection
+    after it: the connection was closed without an answer (was it applied?). Now each is answered 503
+    "the control API is stopping; ... was not applied", and it is not; an idle keep-alive connection is
+    closed at once (stop() does not wait its grace for it)."""
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        ctl.stop_grace = 30.0  # (stop() returns once both are answered: it need not wait this long)
+        try:
+            idle_r, idle_w = await asyncio.open_connection("127.0.0.1", ctl.port)
+            idle_w.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            idle_head = await asyncio.wait_for(idle_r.readuntil(b"\r\n\r\n"), 10)
+            length = int(re.search(rb"Content-Length: (\d+)", idle_head).group(1))
+            await asyncio.wait_for(idle_r.readexactly(length), 10)  # answered, kept alive
+            reader, writer = await asyncio.open_connection("127.0.0.1", ctl.port)
+            head, body = _post("/agents/1001/state", {"state": "LOGIN"})
+            writer.write(head + body[:5])
+            # its head is in (it waits no more): the body is being read
+            await wait_for(lambda: len(ctl._clients) == 2 and len(ctl._waiting) == 1, timeout=10)
+            stopping = asyncio.create_task(ctl.stop())
+            for _ in range(5):
+                await asyncio.sleep(0)
+            writer.write(body[5:])
+            status, headers, answer = parse_raw(await _answer(reader))
+            assert (status, headers["connection"]) == (503, "close")
+            assert answer["error"] == "the control API is stopping; POST /agents/1001/state was not applied"
+            assert await asyncio.wait_for(idle_r.read(), 10) == b""  # the idle one: closed, no answer
+            await asyncio.wait_for(stopping, 10)
+            assert server.center.agents["1001"].state == AS.AGENT_STATE_LOGOUT
+            writer.close()
+            idle_w.close()
+        finally:
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
