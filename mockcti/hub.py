@@ -310,17 +310,22 @@ class Hub:
             journal.count_in(sid, counted)
         return self._take()
 
-    def disconnected(self, sid: int, now: float, *, reason: str = "peer closed") -> list[Action]:
-        """The connection is gone (peer closed, reset, or we closed it)."""
+    def disconnected(self, sid: int, now: float, *, reason: str = "peer closed", unread: int = 0) -> list[Action]:
+        """The connection is gone (peer closed, reset, or we closed it). ``unread``: bytes the client sent
+        that the server never read (it left while a pause_reading fault held reading): in the journal's
+        "close", and the session judges none of it (a CLOSE_REQ may be in it)."""
         self.now = now
         conn = self.conns.pop(sid, None)
         if conn is None:
             return self._take()
-        for ev in conn.session.closed(peer_initiated=reason in ("peer closed", "peer reset")):
+        for ev in conn.session.closed(peer_initiated=reason in ("peer closed", "peer reset"), unread=unread > 0):
             self._on_event(sid, ev, now, conn)
         if conn.subscribed:
             self._close_center_session(sid, now)
-        self.journal.record("close", now, sid, reason=reason)
+        if unread:
+            self.journal.record("close", now, sid, reason=reason, unread=unread)
+        else:
+            self.journal.record("close", now, sid, reason=reason)
         if self.engine is not None:
             self.engine.on_disconnect(sid, now, reason)
         return self._take()

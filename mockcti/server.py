@@ -78,7 +78,7 @@ class _Connection(asyncio.BufferedProtocol):
     the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
 
     __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "dribbled", "eof_sent",
-                 "why", "fault_paused", "yielding", "drain_timer", "drain_until", "left")
+                 "why", "fault_paused", "yielding", "drain_timer", "drain_until", "left", "unread")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -99,8 +99,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.drain_timer: asyncio.TimerHandle | None = None  # the end of an orderly close's drain (close())
         self.drain_until = 0.0  # loop time: the drain's end at the latest (ServerConfig.close_drain)
         #: "peer reset" / "peer closed": the client had left before the server ended the connection, unseen
-        #: because a pause_reading fault held reading (:func:`peer_left`); the journal's "close" says so
+        #: (a pause_reading fault held reading, or it left in that loop turn: :meth:`_left_unseen`); the
+        #: journal's "close" says so
         self.left = ""
+        self.unread = 0  # what that client sent that the server never read (bytes; the journal's "close" says so)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -307,14 +309,16 @@ class _Connection(asyncio.BufferedProtocol):
             return self.left
         return f"closed by server: {self.why}" if self.why else "closed by server"
 
-    def _left_unseen(self, transport: asyncio.Transport) -> bool:
-        """Before the server ends a connection whose reading a pause_reading fault holds: did the client
-        leave meanwhile? Its reset or FIN waits unread in the socket (the loop reads nothing of a paused
-        transport, so connection_lost never came), and the journal said "closed by server: server
-        shutdown" (or whatever the server ended it for) of a client that had reset or closed long before.
-        :attr:`left` says how; True when it reset (nothing can be written to it: the caller just closes)."""
-        if self.fault_paused and not self.closing and not self.left:
-            self.left = peer_left(transport.get_extra_info("socket"))
+    def _left_unseen(self, transport: asyncio.Transport, *, ask: bool = False) -> bool:
+        """Before the server ends a connection: did the client leave already, unseen? Its reset or FIN
+        waits unread in the socket when a pause_reading fault holds reading (the loop reads nothing of a
+        paused transport: connection_lost never came), or (``ask``: the server's reason is not the
+        client's own input) when it came in the loop turn the server ends the connection (its stop, a
+        fault, another connection's doing); the journal said "closed by server: server shutdown" (or
+        whatever the server ended it for) of a client that had reset or closed first. :attr:`left` says
+        how; True when it reset (nothing can be written to it: the caller just closes)."""
+        if (ask or self.fault_paused) and not self.closing and not self.left:
+            self.left, self.unread = peer_left(transport.get_extra_info("socket"))
         return self.left == "peer reset"
 
     def _drain_due(self) -> None:
@@ -345,7 +349,7 @@ class _Connection(asyncio.BufferedProtocol):
         srv = self.server
         del srv.connections[self.sid]
         try:
-            actions = srv.hub.disconnected(self.sid, srv.now(), reason=reason)
+            actions = srv.hub.disconnected(self.sid, srv.now(), reason=reason, unread=self.unread if self.left else 0)
         except Exception as exc:  # a bug below (a scenario's on_disconnect): contained, recorded
             srv._internal_error(exc, self, "disconnect")
             return
@@ -417,26 +421,39 @@ class _Drain(asyncio.BufferedProtocol):
 _TCP_STATE_LEFT = {7: "peer reset", 8: "peer closed", 6: "peer closed", 9: "peer closed", 11: "peer closed"}
 
 
-def peer_left(sock: Any) -> str:
+def peer_left(sock: Any) -> tuple[str, int]:
     """How the peer of a connected socket the server has not been reading left: "peer reset", "peer
-    closed" (its FIN came), or "" (still there, or this system cannot tell). Nothing is read: on Linux the
-    kernel's TCP state (TCP_INFO; it sees a FIN behind unread data too), elsewhere a peek at the next byte
-    (a reset, or the FIN with nothing unread before it)."""
+    closed" (its FIN came), or "" (still there, or this system cannot tell); and how many bytes it sent
+    before that wait unread. Nothing is read: on Linux the kernel's TCP state (TCP_INFO; it sees a FIN
+    behind unread input too) and FIONREAD, elsewhere a peek at the next byte (a reset, or a FIN with
+    nothing unread before it; one behind unread input is not seen there)."""
     if sock is None:
-        return ""
+        return "", 0
     if sys.platform.startswith("linux") and hasattr(socket, "TCP_INFO"):
-        with contextlib.suppress(OSError, ValueError, TypeError, IndexError):
-            return _TCP_STATE_LEFT.get(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0], "")
+        try:
+            how = _TCP_STATE_LEFT.get(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0], "")
+        except (OSError, ValueError, TypeError, IndexError):
+            return "", 0
+        if not how:  # (the usual answer, at once: one system call)
+            return "", 0
+        try:
+            import fcntl
+            import termios
+
+            return how, struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        except (ImportError, OSError, ValueError, TypeError, struct.error):
+            return how, 0
     try:  # (asyncio's and uvloop's transport sockets have no recv(): a socket object on the same descriptor)
         peek = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
     except (OSError, ValueError, TypeError):
-        return ""
+        return "", 0
     try:
-        return "peer closed" if peek.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)) == b"" else ""
+        unread = len(peek.recv(1, socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)))
+        return ("", unread) if unread else ("peer closed", 0)
     except ConnectionResetError:
-        return "peer reset"
+        return "peer reset", 0
     except OSError:  # (BlockingIOError: nothing came; the socket is still open)
-        return ""
+        return "", 0
     finally:
         peek.detach()
 
@@ -646,6 +663,7 @@ class MockServer:
         the only one with something to write and no flush is pending, it is written at once."""
         loop = self._loop
         connections = self.connections
+        asked = False
         for a in actions:
             conn = connections.get(a.session_id)
             if conn is None:
@@ -659,6 +677,9 @@ class MockServer:
                         self._dirty.append(conn)
                     pending.append(a.data)
             elif isinstance(a, Close):
+                if not asked:  # (once per batch, and only for one that ends a connection)
+                    asked = True
+                    self._who_left(actions, source)
                 if a.abort:
                     conn.flush()  # what was queued before the reset goes out first (a fault may follow a message)
                     conn.abort(a.reason)
@@ -693,6 +714,19 @@ class MockServer:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
         self._arm_timer()
+
+    def _who_left(self, actions: list, source: _Connection | None) -> None:
+        """Before any connection of this batch is ended: which of their clients had already left, unseen
+        (:meth:`_Connection._left_unseen`), all of them first: a client that reacts to one connection's end
+        (the first one's SYSTEM_EVENT and FIN at a stop, a failover's first reset) by closing its others
+        does so while the server still ends the rest, and was taken for one that left before. Not the
+        connection whose own input ended it (``source``: its CLOSE_REQ, an unrecoverable frame)."""
+        connections = self.connections
+        for a in actions:
+            if type(a) is Close:
+                conn = connections.get(a.session_id)
+                if conn is not None and conn is not source and conn.transport is not None:
+                    conn._left_unseen(conn.transport, ask=True)
 
     def _dribble(self, conn: _Connection, data: bytes, chunk: int, interval: float) -> None:
         """Write ``data`` in ``chunk``-byte pieces ``interval`` seconds apart, after any dribble

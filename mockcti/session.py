@@ -998,9 +998,14 @@ class Session:
     def failure_event_sent(self) -> None:
         self.ended_by_failure_event = True
 
-    def closed(self, *, peer_initiated: bool) -> list[Event]:
-        """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule."""
+    def closed(self, *, peer_initiated: bool, unread: bool = False) -> list[Event]:
+        """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule;
+        not one whose last bytes the server never read (``unread``: a pause_reading fault held reading
+        when it left): its CLOSE_REQ, or the rest of a frame, may be in them."""
         out: list[Event] = []
+        if unread:
+            self.state = _CLOSED
+            return out
         if peer_initiated and self.state in (_AWAITING_OPEN, _OPENING, _OPEN) and not self._frames.at_frame_boundary():
             out.append(Violation("PROTO-MALFORMED", f"the connection ended mid-frame: {self._cut_frame()}"))
         if peer_initiated and self.state is _OPEN and not self.close_requested \

@@ -905,6 +905,25 @@ def test_a_transport_action_for_a_session_that_has_ended_is_journalled_by_its_fa
         (sid, {"fault": "delayed write: no connection"})]
 
 
+@pytest.mark.parametrize("unread", [0, 36])
+def test_a_client_that_left_with_input_the_server_never_read_is_not_judged_on_it(unread):
+    """A client that left (unseen behind a pause_reading fault) with bytes the server never read: its
+    CLOSE_REQ, or the rest of a frame, may be in them; no PROTO-NO-CLOSE or mid-frame PROTO-MALFORMED,
+    and the journal's "close" says how many bytes went unread. With nothing unread it is judged as ever."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+
+    hub = Hub(ContactCenter())
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req(idle_timeout=20)), 0.0)
+    hub.receive(sid, wire(HeartbeatReq(invoke_id=2))[:5], 1.0)  # a frame begun
+    hub.disconnected(sid, 2.0, reason="peer closed", unread=unread)
+    (close,) = hub.journal.entries(kind="close")
+    assert close.data == ({"reason": "peer closed", "unread": 36} if unread else {"reason": "peer closed"})
+    rules = [e.data["rule"] for e in hub.journal.entries(kind="violation")]
+    assert rules == ([] if unread else ["PROTO-MALFORMED", "PROTO-NO-CLOSE"])
+
+
 class _Withholding:
     """A scenario engine that never answers QUERY_DEVICE_INFO_REQ (its InvokeID stays outstanding)
     and leaves everything else to the default handling; ``sees_heartbeats`` picks the hub's mode."""
