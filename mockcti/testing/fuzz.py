@@ -1340,6 +1340,39 @@ def _profile_options(profile: Any) -> list[str]:
     return ["--profile", profile.name, *renumbering_options(profile)]
 
 
+@contextlib.contextmanager
+def _module_independent_draws() -> Iterator[None]:
+    """Hypothesis draws as if no module of the user's were loaded, inside the block.
+
+    Hypothesis (6.131 on) draws a value, now and then, from the literals of every "local" module in
+    ``sys.modules`` (any file outside site-packages and the standard library): the user's own modules, a client
+    module imported in-process, mockcti itself when installed editable, and those loaded lazily during the run.
+    The same seed then gave other cases after an import, from the Python API than from ``mockcti fuzz``, or
+    from an editable checkout than from a CI's ``pip install``. Those literals are left out here (the pool of
+    Hypothesis's own constants stays); the cache of the constants permitted per draw is emptied on the way in
+    and out, so that neither the search nor later Hypothesis tests see the other's pool. A Hypothesis without
+    the feature draws as it does."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # (an older Hypothesis: no local constants)
+        yield
+        return
+    get = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if get is None or cache is None or not hasattr(cache, "clear"):
+        yield
+        return
+    none = Constants()
+    cache.clear()
+    providers._get_local_constants = lambda: none
+    try:
+        yield
+    finally:
+        providers._get_local_constants = get
+        cache.clear()
+
+
 def _command(client_cmd: str, parts: list[str]) -> str:
     return " ".join(["mockcti fuzz --client-cmd", shlex.quote(client_cmd), *parts])
 
@@ -1472,7 +1505,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             for _ in range(_LATE_ROUNDS + 1):
                 try:
                     try:
-                        search()
+                        with _module_independent_draws():  # the same seed, the same cases, whatever is imported
+                            search()
                     except _CaseFailed as exc:
                         found = (exc.case, exc.outcome)
                     except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]

@@ -40,9 +40,8 @@ def test_good_client_exits_0(client_script, tmp_path, capsys):
 def test_bad_client_exits_1_with_replay_command_and_replays(client_script, tmp_path, capsys):
     save = tmp_path / "f.json"
     cmd = client_script + " --bug crash-on-hold"
-    # legal event sequences only, and enough of them that one holds a call whatever else this
-    # process has imported (Hypothesis also draws constants from loaded modules, so the cases of a
-    # seed are the same for the same command, not across differently composed test runs)
+    # legal event sequences only, and enough of them that one holds a call (the cases of a seed are the same
+    # whatever else this process has imported: test_fuzz_repro.py)
     assert main(["fuzz", "--client-cmd", cmd, "--seed", "2", "--save", str(save), "--json", "--no-malformed",
                  *FAST, "--count", "30"]) == 1
     out, err = capsys.readouterr()
