@@ -849,6 +849,8 @@ class _Fuzzer:
         #: called after every case sent to the client and judged (re-runs included; not the no-case controls)
         self.on_case = on_case
         self.cases_run = 0
+        #: a run was cut by the time budget (no verdict): the search's, or one run again after a late failure
+        self.budget_cut = False
         #: a fresh client sent no case kept running this many seconds after its session opened: a failure seen on
         #: a fresh client sooner than that after its case was sent is the case's (:meth:`_control`)
         self.control_ok = 0.0
@@ -1081,6 +1083,7 @@ class _Fuzzer:
         # case may overrun the budget (--start-timeout would have added up to its seconds), no verdict then
         got = self.ensure_client(bounded=True)
         if got is None:
+            self.budget_cut = True
             return _Outcome(inconclusive=True)
         if isinstance(got, _OpenedThenEnded):  # (it started: it did not fail to)
             raise self._on_its_own(got)
@@ -1148,6 +1151,8 @@ class _Fuzzer:
         self.quiet_until = time.monotonic() + dribble + _SETTLE
         window = max(window or 0.0, self.observation_window(idle))
         outcome = self._observe(case, sid, mark, idle, window)
+        if outcome.inconclusive:
+            self.budget_cut = True
         if outcome.failure:
             outcome.output, outcome.at = self.runner.output(), time.monotonic() - sent
             self.restart, self.prev = True, None
@@ -1272,6 +1277,9 @@ class _Fuzzer:
         """``group`` (suspects, the oldest first) sent again, in order, as one case on a fresh client and watched
         long enough to see ``late`` (:func:`_suspect_window` of the oldest); None when time ran out first."""
         watch = _suspect_window(max(self.window, *(r.window for r in group)), late.seen_after(group[0]))
+        if time.monotonic() >= self.deadline:  # once the time budget is spent no case is started (no verdict)
+            self.budget_cut = True
+            return None
         names = f"case {group[0].number}" if len(group) == 1 else \
             f"cases {', '.join(str(r.number) for r in group)}, one after the other as one case,"
         self.log(f"  {names} run again alone on a fresh client, watched {watch:g} s")
@@ -1567,11 +1575,18 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     names = ", ".join(str(r.number) for r in back[:_LATE_SUSPECTS])
                     together = (f", and cases {', '.join(str(r.number) for r in back[::-1])} sent again one after "
                                 f"the other as one case" if len(back) > 1 else "")
-                    result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); run "
-                                   f"again alone on a fresh client and watched longer, case(s) {names}{together} "
-                                   f"passed (or the time budget was spent): the failure comes and goes, or needs more "
-                                   f"than those cases; the saved case alone passes, the search command below runs the "
-                                   f"same cases in the same order")
+                    if fuzzer.budget_cut:  # (a run again had no verdict: it was not seen to pass)
+                        result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
+                                       f"the time budget was spent before the cases it may come from ({names}) were "
+                                       f"run again alone on a fresh client: which case it comes from is not known; "
+                                       f"the saved case alone may pass, the search command below runs the same cases "
+                                       f"in the same order (give it a longer --time)")
+                    else:
+                        result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
+                                       f"run again alone on a fresh client and watched longer, case(s) {names}"
+                                       f"{together} passed: the failure comes and goes, or needs more than those "
+                                       f"cases; the saved case alone passes, the search command below runs the same "
+                                       f"cases in the same order")
                     if not failing:
                         found = unreproduced(late)
                         replay_is_search = True
@@ -1664,6 +1679,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
     finally:
         result.cases_run = fuzzer.cases_run
         result.client_runs = runner.runs
+        result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)
@@ -1737,6 +1753,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
     finally:
         result.cases_run = fuzzer.cases_run
         result.client_runs = runner.runs
+        result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)

@@ -1057,3 +1057,27 @@ def test_a_case_file_whose_types_do_not_match_its_frames_is_still_described():
     text = case.describe(decoded=True)
     assert "HEARTBEAT_CONF invoke_id=1" in text
     assert "in place of agent ID" not in text
+
+
+def test_a_late_failure_whose_suspects_the_time_budget_cut_says_so_and_the_run_says_the_budget_was_reached(
+        monkeypatch):
+    """The cases a late failure may come from are run again alone; when the time budget cut those runs (no
+    verdict), the result said they "passed (or the time budget was spent)" and the run was not marked as cut by
+    the budget (no "(time budget reached)", budget_exhausted False): it read as a failure that comes and goes."""
+    import mockcti.testing.fuzz as F
+
+    real_find_late = F._Fuzzer.find_late
+
+    def find_late(self, late):
+        self.deadline = time.monotonic() - 2 * F._GRACE  # the budget is spent as the suspects are run again
+        return real_find_late(self, late)
+
+    monkeypatch.setattr(F._Fuzzer, "find_late", find_late)
+    result = fuzz_client(client=agent_client(bug="crash-late-on-transfer", late=0.3), seed=1, count=5,
+                         time_budget=60, window=0.1, max_window=0.1, reconnect_timeout=3, start_timeout=5,
+                         flows=["transfer"], malformed=False, max_items=1, max_calls=1)
+    assert not result.passed and result.late, result.summary()
+    assert result.budget_exhausted, result.summary()
+    assert "(time budget reached)" in result.summary().splitlines()[0]
+    assert "the time budget was spent before the cases it may come from" in result.late, result.late
+    assert "comes and goes" not in result.late, result.late
