@@ -240,9 +240,13 @@ def _search_only_given(args: argparse.Namespace) -> list[str]:
 def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz_client: Any, load_case: Any,
           replay_case: Any) -> int:
     if args.replay:
+        from mockcti.located import ReadError
+
         try:
             case = load_case(args.replay)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except ReadError as exc:  # file:line: key.path: what is wrong (a center file's mistakes are shown so too)
+            return _usage(f"--replay: {exc}")
+        except (OSError, ValueError) as exc:
             return _usage(f"--replay {args.replay}: {exc}")
         unused = _search_only_given(args)
         if unused:  # not an error: the printed search command with --replay added is a natural thing to run

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from mockcti.wire import Message
 
 __all__ = [
-    "CaseItem", "FuzzCase", "FuzzFailure", "FuzzResult", "cases", "fuzz_client", "replay_case", "load_case",
+    "CaseItem", "CaseFileError", "CASE_FORMAT", "FuzzCase", "FuzzFailure", "FuzzResult", "cases", "fuzz_client", "replay_case", "load_case",
     "EXIT_CODES", "InProcessClient", "TAGGED_EVENT", "fuzz_defects",
 ]
 
@@ -164,28 +164,68 @@ class CaseItem:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CaseItem":
-        if not isinstance(d, dict) or d.get("kind") not in ("events", "malformed"):
-            raise ValueError(f"item kind must be 'events' or 'malformed', not {d.get('kind') if isinstance(d, dict) else d!r}")
+    def from_dict(cls, d: Any, where: tuple[Any, ...] = ()) -> "CaseItem":
+        """The item ``d`` (a case file's ``items[i]``, ``where`` its path): :class:`CaseFileError` naming the key
+        that is wrong."""
+        if not isinstance(d, dict):
+            raise CaseFileError(where, f"an item is an object with 'kind' and 'frames', not {_json_type(d)}")
+        unknown = [k for k in d if k not in _ITEM_KEYS]
+        if unknown:
+            raise CaseFileError((*where, unknown[0]), f"not a key of a case item (they are {', '.join(_ITEM_KEYS)})")
+        if d.get("kind") not in ("events", "malformed"):
+            raise CaseFileError((*where, "kind"), f"item kind must be 'events' or 'malformed', not {d.get('kind')!r}")
         frames = d.get("frames")
-        if not isinstance(frames, list) or not frames or not all(isinstance(f, str) for f in frames):
-            raise ValueError("an item's frames must be a non-empty list of hex strings")
-        for f in frames:
+        if not isinstance(frames, list) or not frames:
+            raise CaseFileError((*where, "frames"), "an item's frames must be a non-empty list of hex strings")
+        for j, f in enumerate(frames):
+            if not isinstance(f, str):
+                raise CaseFileError((*where, "frames", j), f"a frame is a hex string, not {_json_type(f)}")
             try:
-                bytes.fromhex(f)
+                data = bytes.fromhex(f)
             except ValueError:
-                raise ValueError(f"frame {f[:40]!r} is not hex") from None
+                raise CaseFileError((*where, "frames", j), f"frame {f[:40]!r} is not hex") from None
+            if d["kind"] == "events" and (len(data) < 8 or int.from_bytes(data[:4], "big") != len(data) - 8):
+                # events are decoded when replayed: check they are frames now
+                raise CaseFileError((*where, "frames", j), f"event frame {f[:40]!r} is not one whole message "
+                                                           f"(8-byte header + body)")
+        types = d.get("types", [])
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise CaseFileError((*where, "types"), "an item's types are a list of message type names")
         chunk = d.get("chunk")
         if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
-            raise ValueError(f"chunk must be a positive number of bytes, not {chunk!r}")
-        if d["kind"] == "events":  # events are decoded when replayed: check they are frames now
-            for f in frames:
-                data = bytes.fromhex(f)
-                if len(data) < 8 or int.from_bytes(data[:4], "big") != len(data) - 8:
-                    raise ValueError(f"event frame {f[:40]!r} is not one whole message (8-byte header + body)")
-        return cls(kind=d["kind"], frames=tuple(d["frames"]), types=tuple(d.get("types", ())),
-                   defect=d.get("defect"), closes_connection=bool(d.get("closes_connection", False)),
-                   chunk=d.get("chunk"))
+            raise CaseFileError((*where, "chunk"), f"chunk must be a positive number of bytes, not {chunk!r}")
+        defect = d.get("defect")
+        if defect is not None and not isinstance(defect, str):
+            raise CaseFileError((*where, "defect"), f"a defect is a label (text), not {_json_type(defect)}")
+        closes = d.get("closes_connection", False)
+        if not isinstance(closes, bool):
+            raise CaseFileError((*where, "closes_connection"), f"true or false, not {closes!r}")
+        return cls(kind=d["kind"], frames=tuple(frames), types=tuple(types), defect=defect, closes_connection=closes,
+                   chunk=chunk)
+
+
+#: the keys of a case file's item (:meth:`CaseItem.to_dict`)
+_ITEM_KEYS = ("kind", "frames", "types", "defect", "closes_connection", "chunk")
+#: the format a case file is written in (its ``"format"``); a file of another is another mockcti version's
+CASE_FORMAT = "mockcti-fuzz-case/1"
+
+
+class CaseFileError(ValueError):
+    """A case (a file's data, :meth:`FuzzCase.from_dict`) that is wrong at ``path`` (its keys and indexes, as
+    ``items[1].frames[3]``); :func:`load_case` re-raises it as a :class:`mockcti.located.ReadError` naming the file
+    and the line too."""
+
+    def __init__(self, path: tuple[Any, ...], message: str) -> None:
+        from mockcti.located import fmt_path
+
+        self.path, self.message = tuple(path), message
+        super().__init__(f"{fmt_path(self.path)}: {message}" if self.path else message)
+
+
+def _json_type(v: Any) -> str:
+    from mockcti.located import type_name
+
+    return type_name(v, json=True)
 
 
 #: the views a case's event sequences may be generated for (``mockcti.testing.strategies.VIEWS``; spelt out
@@ -257,22 +297,54 @@ class FuzzCase:
                 "view": self.view, "items": [i.to_dict() for i in self.items]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FuzzCase":
+    def from_dict(cls, d: Any) -> "FuzzCase":
+        """The case ``d`` (a case file's data): :class:`CaseFileError` (a ValueError) naming the key that is wrong,
+        a file of another mockcti version's format (``"format"``) included; each event frame must decode in the
+        case's dialect (it is decoded when the case is replayed)."""
         if not isinstance(d, dict) or "items" not in d:
-            raise ValueError("not a mockcti fuzz case (no 'items')")
+            raise CaseFileError((), "not a mockcti fuzz case (no 'items')")
+        fmt = d.get("format", CASE_FORMAT)  # (none: written by hand; every mockcti wrote one)
+        if fmt != CASE_FORMAT:
+            raise CaseFileError(("format",), f"{fmt!r} is not the case format this mockcti reads ({CASE_FORMAT!r}): "
+                                             f"the file was written by another version of mockcti; replay it with that "
+                                             f"version, or search again with this one")
         dia = d.get("dialect", {})
+        from mockcti.wire import DecodeError, Dialect, decode_bytes
         from mockcti.wire.dialect import PROFILES
 
-        if not isinstance(dia, dict) or dia.get("profile", "uccx") not in PROFILES:
-            raise ValueError(f"unknown dialect {dia!r}")
+        if not isinstance(dia, dict):
+            raise CaseFileError(("dialect",), f"unknown dialect {dia!r} (an object: profile, version, v18_length_width)")
+        for k in dia:
+            if k not in ("profile", "version", "v18_length_width"):
+                raise CaseFileError(("dialect", k), "not a key of the dialect (profile, version, v18_length_width)")
+        profile = dia.get("profile", "uccx")
+        if profile not in PROFILES:
+            raise CaseFileError(("dialect", "profile"), f"unknown dialect {dia!r}: profile is one of {list(PROFILES)}")
+        prof = PROFILES[profile]
+        version = dia.get("version", 18)
+        if isinstance(version, bool) or not isinstance(version, int) or not prof.min_version <= version <= prof.max_version:
+            raise CaseFileError(("dialect", "version"), f"the {profile} profile has versions {prof.min_version}.."
+                                                        f"{prof.max_version}, not {version!r}")
+        width = dia.get("v18_length_width", 2)
+        if isinstance(width, bool) or width not in (1, 2):
+            raise CaseFileError(("dialect", "v18_length_width"), f"1 or 2 (bytes), not {width!r}")
         if not isinstance(d["items"], list) or not d["items"]:
-            raise ValueError("'items' must be a non-empty list")
+            raise CaseFileError(("items",), "'items' must be a non-empty list")
         view = d.get("view", "agent")  # a case saved before the view was recorded: an agent desktop's
         if view not in _VIEWS:
-            raise ValueError(f"view must be one of {list(_VIEWS)}, not {view!r}")
-        return cls(items=tuple(CaseItem.from_dict(i) for i in d["items"]), profile=dia.get("profile", "uccx"),
-                   version=int(dia.get("version", 18)), v18_length_width=int(dia.get("v18_length_width", 2)),
-                   view=view)
+            raise CaseFileError(("view",), f"view must be one of {list(_VIEWS)}, not {view!r}")
+        items = tuple(CaseItem.from_dict(i, ("items", n)) for n, i in enumerate(d["items"]))
+        dialect = Dialect(profile=prof, version=version, v18_length_width=width)
+        for n, item in enumerate(items):
+            if item.kind != "events":
+                continue
+            for j, f in enumerate(item.frames):
+                try:  # (``types`` are labels: a frame is described as what it decodes to, whatever they say)
+                    decode_bytes(bytes.fromhex(f), dialect)
+                except DecodeError as exc:
+                    raise CaseFileError(("items", n, "frames", j), f"event frame {f[:40]!r} does not decode "
+                                                                   f"({profile} v{version}): {exc}") from None
+        return cls(items=items, profile=profile, version=version, v18_length_width=width, view=view)
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
@@ -282,8 +354,32 @@ class FuzzCase:
 
 
 def load_case(path: str | Path) -> FuzzCase:
-    """Read a case written by :meth:`FuzzCase.save` (``mockcti fuzz --save``)."""
-    return FuzzCase.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    """Read a case written by :meth:`FuzzCase.save` (``mockcti fuzz --save``). A file that is not one (not JSON,
+    another mockcti version's format, a key edited wrongly) is a :class:`mockcti.located.ReadError` (a
+    ValueError): ``file:line: key.path: what is wrong``; OSError when it cannot be read."""
+    from mockcti.located import ReadError, fmt_path
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReadError(f"not JSON: {exc.msg} (column {exc.colno})", file=str(path), line=exc.lineno) from None
+    try:
+        return FuzzCase.from_dict(data)
+    except CaseFileError as exc:
+        raise ReadError(exc.message, file=str(path), line=_line_of(text, str(path), exc.path),
+                        key_path=fmt_path(exc.path)) from None
+
+
+def _line_of(text: str, file: str, path: tuple[Any, ...]) -> int | None:
+    """The line of ``path`` in the JSON ``text`` (read again as located data, JSON being YAML), None if unknown."""
+    from mockcti.located import locate, parse
+
+    try:
+        root = parse(text, file, "yaml")
+    except Exception:  # noqa: BLE001 - the line is a help; the error stands without it
+        return None
+    return locate(root, path, file)[1]
 
 
 #: the defect of a legal event sequence in which one event carries a floating tag no message defines

@@ -523,3 +523,66 @@ def test_a_signal_to_mockcti_fuzz_stops_the_client_and_exits_128_plus_it(client_
     assert not left, f"the client (pid {pid}) was left running"
     assert proc.returncode == 128 + getattr(signal, sig), err
     assert f"mockcti fuzz: {sig}: stopped (the client and the server with it); no result" in err
+
+
+def _saved_case(tmp_path: Path, edit) -> Path:
+    """A case file as `mockcti fuzz --save` writes it (an END_CALL_EVENT, then a malformed frame), edited."""
+    from mockcti.testing.fuzz import CaseItem, FuzzCase
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import EndCallEvent
+
+    frame = encode(EndCallEvent(connection_device_type=0, call_id=1, connection_device_id="3001"), Dialect.uccx(18))
+    case = FuzzCase((CaseItem("events", (frame.hex(),), ("END_CALL_EVENT",)),
+                     CaseItem("malformed", ("00000000ffffffff",), defect="unknown message type", chunk=3)))
+    p = tmp_path / "case.json"
+    case.save(p, seed=1, reason="the client process exited with status 1")
+    data = json.loads(p.read_text())
+    edit(data)
+    p.write_text(json.dumps(data, indent=2) + "\n")
+    return p
+
+
+def _line_of(p: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(p.read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("edit, where, key, needle", [
+    # a file of another mockcti version's format was replayed as if it were this one's
+    (lambda d: d.update(format="mockcti-fuzz-case/2"), '"format"', "format",
+     "written by another version of mockcti"),
+    # an event frame that does not decode was a traceback (exit 1, "a failing case was found")
+    (lambda d: d["items"][0]["frames"].__setitem__(0, "00000000ffffffff"), '"00000000ffffffff"', "items[0].frames[0]",
+     "does not decode"),
+    (lambda d: d["dialect"].update(v18_length_width=3), '"v18_length_width"', "dialect.v18_length_width", "1 or 2"),
+    # out-of-range and non-integer versions were taken (99) or named no key (int() of "eighteen")
+    (lambda d: d["dialect"].update(version=99), '"version"', "dialect.version", "versions 10..18, not 99"),
+    (lambda d: d["dialect"].update(version="eighteen"), '"version"', "dialect.version", "not 'eighteen'"),
+    (lambda d: d["items"][1].update(closes_connection="no"), '"closes_connection"', "items[1].closes_connection",
+     "true or false"),
+    (lambda d: d["items"][1].update(chunks=4), '"chunks"', "items[1].chunks", "not a key of a case item"),
+    (lambda d: d["items"][0].update(types="END_CALL_EVENT"), '"types"', "items[0].types", "a list of message type"),
+    (lambda d: d["items"][1]["frames"].__setitem__(0, "zz"), '"zz"', "items[1].frames[0]", "is not hex"),
+])
+def test_a_case_file_edited_wrongly_or_of_another_version_names_its_file_line_and_key(tmp_path, capsys, edit, where,
+                                                                                       key, needle):
+    p = _saved_case(tmp_path, edit)
+    assert main(["fuzz", "--client-cmd", "true", "--replay", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert f"{p}:{_line_of(p, where)}: {key}: " in err and needle in err and "Traceback" not in err, err
+
+
+def test_a_case_file_that_is_not_json_names_its_line(tmp_path, capsys):
+    p = _saved_case(tmp_path, lambda d: None)
+    p.write_text(p.read_text().replace('"view": "agent",', '"view": "agent"'))
+    assert main(["fuzz", "--client-cmd", "true", "--replay", str(p)]) == 2
+    err = capsys.readouterr().err
+    line = _line_of(p, '"items"')  # (where the missing comma is noticed)
+    assert f"{p}:{line}: not JSON: Expecting ',' delimiter" in err, err
+
+
+def test_a_saved_case_loads_as_it_was_saved(tmp_path):
+    from mockcti.testing.fuzz import load_case
+
+    p = _saved_case(tmp_path, lambda d: None)
+    case = load_case(p)
+    assert [i.kind for i in case.items] == ["events", "malformed"] and case.items[1].chunk == 3
