@@ -1246,7 +1246,9 @@ class _Fuzzer:
                 dribble += -(-size // max(item.chunk, -(-size // _MAX_PIECES))) * _DRIBBLE_INTERVAL
         self.quiet_until = time.monotonic() + dribble + _SETTLE
         window = max(window or 0.0, self.observation_window(idle))
-        outcome = self._observe(case, sid, mark, idle, window)
+        # watched ``window`` seconds from its last piece (a dribbled item takes up to 64 x 2 ms to arrive: a failure
+        # on its last event was seen only after a window that ran from its first byte, reported as a late failure)
+        outcome = self._observe(case, sid, mark, idle, dribble + window)
         if outcome.inconclusive:
             self.budget_cut = True
         if outcome.failure:

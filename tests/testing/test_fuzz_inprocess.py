@@ -1081,3 +1081,26 @@ def test_a_late_failure_whose_suspects_the_time_budget_cut_says_so_and_the_run_s
     assert "(time budget reached)" in result.summary().splitlines()[0]
     assert "the time budget was spent before the cases it may come from" in result.late, result.late
     assert "comes and goes" not in result.late, result.late
+
+
+def test_a_case_dribbled_in_small_pieces_is_watched_for_its_window_after_its_last_byte():
+    """A chunked item is delivered over up to 64 pieces 2 ms apart; the window ran from the first byte, so a
+    client that fails on the case's last event was seen failing only after the window: a replay (and the
+    search) reported a late failure ("watch it longer, e.g. --window ...") for a case that fails at once."""
+    from mockcti.testing.fuzz import CaseItem
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.enums import DeviceType, LocalConnectionState
+    from mockcti.wire.messages import CallHeldEvent, CallRetrievedEvent
+
+    me = dict(connection_device_type=0, call_id=7, connection_device_id="3001", event_cause=0)
+    agent = int(DeviceType.DEVID_AGENT_DEVICE)
+    retrieved = CallRetrievedEvent(retrieving_device_type=agent, retrieving_device_id="3001",
+                                   local_connection_state=int(LocalConnectionState.LCS_CONNECT), **me)
+    held = CallHeldEvent(holding_device_type=agent, holding_device_id="3001",
+                         local_connection_state=int(LocalConnectionState.LCS_HOLD), **me)
+    msgs = [retrieved] * 11 + [held]  # the one the client dies on comes last: in the last of 64 pieces, 0.128 s in
+    item = CaseItem("events", tuple(encode(m, Dialect.uccx(18)).hex() for m in msgs),
+                    tuple(m.TYPE.name for m in msgs), chunk=1)
+    result = replay_case(FuzzCase((item,)), client=agent_client(bug="crash-on-hold"), window=0.06)
+    assert not result.passed and "cannot handle CALL_HELD_EVENT" in result.failure.reason, result.summary()
+    assert result.late is None, result.late
