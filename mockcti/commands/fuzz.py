@@ -259,6 +259,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         say = (lambda *a, **k: None) if args.quiet else print
         say(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
             file=sys.stderr)
+        if result.dialect_note:  # (a warning: printed with --quiet too)
+            print(f"mockcti fuzz: warning: {result.dialect_note}", file=sys.stderr)
         if not result.client_started:
             from mockcti.testing.fuzz import output_lines
 
@@ -294,7 +296,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                "failure": None if result.failure is None else {
                    "reason": result.failure.reason, "details": result.failure.details,
                    "case": result.failure.case.to_dict()},
-               "late": result.late, "restart_error": result.restart_error,
+               "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
                "replay_command": result.replay_command, "search_command": result.search_command,
                "saved_to": result.saved_to, "save_error": result.save_error}
         print(json.dumps(out, indent=2))

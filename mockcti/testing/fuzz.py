@@ -495,6 +495,9 @@ class FuzzResult:
     #: set when the client failed after a case's window (seen only before or in the next case): which case,
     #: what was seen, and how it was attributed (the case run again alone, watched longer)
     late: str | None = None
+    #: a replay to a client whose session is of another dialect than the case's: its events were re-encoded for
+    #: the session's, its malformed frames sent as written; not the bytes the search sent (else None)
+    dialect_note: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -1479,6 +1482,18 @@ def _module_independent_draws() -> Iterator[None]:
         cache.clear()
 
 
+def _dialect_note(case: FuzzCase, session_dialect: Any) -> str | None:
+    """What a replay to a session of ``session_dialect`` sends that the search did not, or None: the same bytes."""
+    want = case.dialect
+    if (session_dialect.profile.name, session_dialect.version, session_dialect.tag_width,
+            session_dialect.length_width) == (want.profile.name, want.version, want.tag_width, want.length_width):
+        return None
+    return (f"the case was generated for {want.profile.name} v{want.version} and the client opened "
+            f"{session_dialect.profile.name} v{session_dialect.version}: its events were re-encoded for that version "
+            f"and its malformed frames sent as written for the case's; not the bytes the search sent (open the "
+            f"client's session as the search's client did)")
+
+
 def _command(client_cmd: str, parts: list[str]) -> str:
     return " ".join(["mockcti fuzz --client-cmd", shlex.quote(client_cmd), *parts])
 
@@ -1819,6 +1834,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
             result.client_output = runner.output()
             return result
         fuzzer.confirm = False  # one case, repeated: what failed after a repetition's window is that case's too
+        result.dialect_note = _dialect_note(case, got[1][0])
         for i in range(max(1, repeat)):
             try:
                 outcome = fuzzer.run_case(case)

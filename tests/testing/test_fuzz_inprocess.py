@@ -1104,3 +1104,18 @@ def test_a_case_dribbled_in_small_pieces_is_watched_for_its_window_after_its_las
     result = replay_case(FuzzCase((item,)), client=agent_client(bug="crash-on-hold"), window=0.06)
     assert not result.passed and "cannot handle CALL_HELD_EVENT" in result.failure.reason, result.summary()
     assert result.late is None, result.late
+
+
+def test_a_replay_to_a_client_of_another_version_than_the_case_s_says_it_is_not_the_search_s_bytes():
+    """A case saved from a v18 client, replayed to one that opens v14 (another configuration locally than in CI):
+    its events were re-encoded for v14 (fields v14 lacks dropped, other widths) without a word, and it passed."""
+    from mockcti.testing.fuzz import CaseItem
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import EndCallEvent
+
+    frame = encode(EndCallEvent(connection_device_type=0, call_id=7, connection_device_id="3001"), Dialect.uccx(18))
+    case = FuzzCase((CaseItem("events", (frame.hex(),), ("END_CALL_EVENT",)),))
+    other = replay_case(case, client=agent_client(version=14), window=0.1)
+    assert other.dialect_note and "uccx v18" in other.dialect_note and "uccx v14" in other.dialect_note, other
+    same = replay_case(case, client=agent_client(version=18), window=0.1)
+    assert same.passed and same.dialect_note is None, same.summary()
