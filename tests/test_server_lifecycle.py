@@ -495,6 +495,34 @@ async def _read_to_the_end(sock: socket.socket) -> bytes:
     raise AssertionError(f"no end of stream after {len(got)} bytes")
 
 
+async def _read_exactly_then_close(sock: socket.socket, data: bytes, server: MockServer | None = None) -> None:
+    """The client reads ``data`` and then the server's end of stream, and closes its socket; with
+    ``server``, waits (bounded: 5 s) until the server has read that FIN, so that its stop() sends nothing."""
+    try:
+        assert await _read_to_the_end(sock) == data
+    finally:
+        sock.close()
+    for _ in range(500 if server is not None else 0):
+        if not server.connections:  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.01)
+
+
+async def _the_client_reads(actions, data: bytes, *, until_gone: bool = False) -> MockServer:
+    """A server and one open session; the hub acts ``actions(sid)`` in one turn; the client reads exactly
+    ``data`` and the end of stream, closes (``until_gone``: and the server reads that FIN); the server is
+    stopped and returned (its journal to check)."""
+    server = await MockServer(config=ServerConfig(port=0)).start()
+    try:
+        sock = await _open_session(server)
+        sid = max(server.connections)
+        server.call(lambda hub, now: [hub.act(a) for a in actions(sid)])
+        await _read_exactly_then_close(sock, data, server if until_gone else None)
+    finally:
+        await server.stop()
+    return server
+
+
 @pytest.mark.parametrize("how", ["unrecoverable frame", "close fault", "server stop", "close with output queued"])
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_connection_the_server_closes_ends_in_order_with_requests_pipelined_behind(loop, how):
@@ -680,21 +708,8 @@ def test_a_half_close_behind_a_dribble_lets_every_dribbled_byte_out_first(loop):
     data = bytes(range(40))
 
     async def main():
-        server = await MockServer(config=ServerConfig(port=0)).start()
-        try:
-            sock = await _open_session(server)
-            sid = max(server.connections)
-            server.call(lambda hub, now: (hub.act(WriteChunked(sid, data, 4, 0.001)), hub.act(HalfClose(sid))))
-            try:
-                assert await _read_to_the_end(sock) == data
-            finally:
-                sock.close()
-            for _ in range(500):  # the server reads our FIN (bounded: 5 s): stop() then sends nothing more
-                if not server.connections:
-                    break
-                await asyncio.sleep(0.01)
-        finally:
-            await server.stop()
+        server = await _the_client_reads(lambda sid: [WriteChunked(sid, data, 4, 0.001), HalfClose(sid)], data,
+                                         until_gone=True)
         assert not server.journal.entries(kind="fault")  # (no piece dropped, nothing written after the FIN)
         assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["peer closed"]
 
@@ -713,19 +728,9 @@ def test_dribbled_bytes_and_the_close_behind_them_go_out_in_order_in_the_loops_d
     data = bytes(range(120))
 
     async def main():
-        server = await MockServer(config=ServerConfig(port=0)).start()
-        try:
-            sock = await _open_session(server)
-            sid = max(server.connections)
-            server.call(lambda hub, now: (hub.act(WriteChunked(sid, data[:80], 4, 0.001)),
-                                          hub.act(Write(sid, data[80:100])), hub.act(WriteChunked(sid, data[100:], 2, 0.001)),
-                                          hub.act(Close(sid, "fault: close"))))
-            try:
-                assert await _read_to_the_end(sock) == data
-            finally:
-                sock.close()
-        finally:
-            await server.stop()
+        server = await _the_client_reads(lambda sid: [
+            WriteChunked(sid, data[:80], 4, 0.001), Write(sid, data[80:100]), WriteChunked(sid, data[100:], 2, 0.001),
+            Close(sid, "fault: close")], data)
         assert not server.journal.entries(kind="fault")  # (no piece dropped: none came after the close)
         assert [e.data["reason"] for e in server.journal.entries(kind="close")] == ["closed by server: fault: close"]
 
@@ -754,14 +759,7 @@ def test_a_write_behind_a_dribble_waits_for_it_however_long_the_loop_turn_took(l
                 if loop_.time() >= until:
                     break
             server.call(lambda hub, now: (hub.act(Write(sid, data[40:])), hub.act(HalfClose(sid))))
-            try:
-                assert await _read_to_the_end(sock) == data
-            finally:
-                sock.close()
-            for _ in range(500):  # the server reads our FIN (bounded: 5 s): stop() then sends nothing more
-                if not server.connections:
-                    break
-                await asyncio.sleep(0.01)
+            await _read_exactly_then_close(sock, data, server)
         finally:
             await server.stop()
         assert not server.journal.entries(kind="fault")

@@ -1951,6 +1951,19 @@ def test_not_ready_while_reserved_by_an_acd_call_is_pending_under_ucce(profile, 
     assert w.c.agents["1001"].state is AS.AGENT_STATE_NOT_READY and "1001" not in w.c.ready
 
 
+def _1001_talks_to_a_sales_caller_1003_not_ready(w: World) -> int:
+    """Desktops of 1001 (sid 1), 1003 (3) and supervisor 1004 (4), a bridge (9); 1001 READY answers a Sales
+    caller, 1003 and 1004 NOT_READY. Returns the caller's call ID."""
+    for sub in (agent_sub(1, "1001"), agent_sub(3, "1003"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
+        w.open(sub)
+    w.login_ready(1, "1001")
+    w.login_ready(3, "1003", ready=False)
+    w.login_ready(4, "1004", ready=False)
+    cid, _ = w.inbound(csq="Sales")
+    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    return cid
+
+
 @pytest.mark.parametrize("who", ["the agent", "its supervisor"])
 def test_not_ready_while_a_consultation_rings_is_the_state_after_it(who):
     """Agent 1001 talks to a Sales caller and consults 1003 (NOT_READY): 1003 is RESERVED while the consultation
@@ -1961,13 +1974,7 @@ def test_not_ready_while_a_consultation_rings_is_the_state_after_it(who):
     and the bridge; TALKING once answered; NOT_READY (5) when the transferred caller hangs up. READY stays refused
     (Unified CCX takes no pending READY on an ICD call)."""
     w = World()
-    for sub in (agent_sub(1, "1001"), agent_sub(3, "1003"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
-        w.open(sub)
-    w.login_ready(1, "1001")
-    w.login_ready(3, "1003", ready=False)
-    w.login_ready(4, "1004", ready=False)
-    cid, _ = w.inbound(csq="Sales")
-    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    cid = _1001_talks_to_a_sales_caller_1003_not_ready(w)
     out = w.req(1, M.ConsultCallReq(invoke_id=4, active_call_id=cid, active_connection_device_id="3001",
                                     dialed_number="3003"))
     consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
@@ -2006,13 +2013,7 @@ def test_a_call_a_colleague_transferred_is_not_pulled_back_by_a_state_change(who
     to 1001); READY is refused as a pending READY on an ACD call, LOGOUT as with a call on the phone. Answered, 1003
     is TALKING, then NOT_READY (reason 5) when the caller hangs up."""
     w = World()
-    for sub in (agent_sub(1, "1001"), agent_sub(3, "1003"), agent_sub(4, "1004", services=0x87), bridge_sub(9)):
-        w.open(sub)
-    w.login_ready(1, "1001")
-    w.login_ready(3, "1003", ready=False)
-    w.login_ready(4, "1004", ready=False)
-    cid, _ = w.inbound(csq="Sales")
-    w.req(1, M.AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"))
+    cid = _1001_talks_to_a_sales_caller_1003_not_ready(w)
     w.req(1, M.TransferCallReq(invoke_id=4, active_call_id=cid, held_call_id=0xFFFFFFFF,
                                active_connection_device_id="3001", dialed_number="3003"))
     assert w.c.agents["1003"].state is AS.AGENT_STATE_RESERVED and w.c.agents["1001"].state is AS.AGENT_STATE_READY

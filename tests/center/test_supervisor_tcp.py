@@ -211,16 +211,9 @@ async def test_an_agent_asks_its_supervisor_for_help_and_the_supervisor_barges_i
     from tcp_world import bridge_and_ready_desk
 
     bridge, desk = await bridge_and_ready_desk(server, "1003")
-    sup = await server.connect()
-    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
-        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_CALL_DATA_UPDATE
-        | SM.CTI_SERVICE_SUPERVISOR))
-    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    sup = await _supervisor_desk(server, SM.CTI_SERVICE_CALL_DATA_UPDATE)
     try:
-        cid = deliver_call(server, csq="Sales", ani="0611")
-        await desk.next_event(MT.CALL_DELIVERED_EVENT)
-        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
-                                           connection_device_id="3003"))
+        cid = await _answered_at_3003(server, desk)
 
         conf = await desk.request(M.SupervisorAssistReq(invoke_id=0, call_id=cid, connection_device_type=0,
                                                         connection_device_id="3003", text="angry caller"))
@@ -288,15 +281,29 @@ async def test_a_supervisor_desktop_makes_an_agent_of_its_team_not_ready_and_sig
             await c.close()
 
 
+
+async def _supervisor_desk(server, extra_services=0):
+    """Supervisor 1004's desktop (team of 1003), logged in."""
+    sup = await server.connect()
+    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
+        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR | extra_services))
+    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    return sup
+
+
+async def _answered_at_3003(server, desk):
+    """A Sales call from 0611 delivered to agent 1003's READY desktop and answered there; its call ID."""
+    cid = deliver_call(server, csq="Sales", ani="0611")
+    await desk.next_event(MT.CALL_DELIVERED_EVENT)
+    await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0, connection_device_id="3003"))
+    return cid
+
 async def _a_supervisor_changes_team_states(server, bridge, desk):
     other = await server.connect()
     await other.open_agent(agent_id="1001", client_id="desk-1001", heartbeat=0)
     await other.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
     await other.set_agent_state(AS.AGENT_STATE_READY)
-    sup = await server.connect()
-    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
-        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
-    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    sup = await _supervisor_desk(server)
     for c in (desk, bridge, other):
         c.drain_events()
 
@@ -345,15 +352,9 @@ async def test_a_supervisor_desktop_snapshots_a_team_members_phone_and_barges_in
     other = await server.connect()
     await other.open_agent(agent_id="1001", client_id="desk-1001", heartbeat=0)
     await other.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    sup = await server.connect()
-    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
-        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
-    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    sup = await _supervisor_desk(server)
     try:
-        cid = deliver_call(server, csq="Sales", ani="0611")
-        await desk.next_event(MT.CALL_DELIVERED_EVENT)
-        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
-                                           connection_device_id="3003"))
+        cid = await _answered_at_3003(server, desk)
         snap = await sup.request(M.SnapshotDeviceReq(invoke_id=51, snapshot_device_type=0, agent_instrument="3003"))
         assert [(c.call_connection_call_id, c.call_connection_device_id, c.call_state) for c in snap.calls] == [
             (cid, "3003", 3)]  # LCS_CONNECT
