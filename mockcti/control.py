@@ -975,7 +975,9 @@ class ControlServer:
         from mockcti.report import build_summary
 
         extra = {"scenario": getattr(self.scenario, "name", None)} if self.scenario is not None else None
-        expectations = _engine_expectations(self.hub.engine, self.mock.now())
+        # the scenarios replaced or unloaded since the last reset first, each judged when it went, then this one
+        expectations = [*getattr(self.hub, "retired_expectations", ()),
+                         *_engine_expectations(self.hub.engine, self.mock.now())]
         return build_summary(self.hub.journal, expectations=expectations, seed=self.seed, extra=extra)
 
     async def get_report(self, req: Request) -> Any:
@@ -1474,6 +1476,7 @@ class ControlServer:
             _detach(hub.engine, now)
             hub.set_engine(None, now)
             hub.journal.clear()
+            hub.retired_expectations.clear()  # (the report starts over with the journal)
             hub.journal.record("note", now, None, what="control API reset", dropped=dropped)
             if engine is not None:
                 hub.set_engine(engine, now)

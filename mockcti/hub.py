@@ -224,6 +224,9 @@ class Hub:
         self._next_session_check = 0.0
         self.standby = False
         self._engine: Engine | None = None
+        #: the expectation outcomes of the engines taken out (:meth:`set_engine`), judged when each was
+        #: taken out, in that order; :meth:`expectations` adds the one in place
+        self.retired_expectations: list[Any] = []
         self._on_send: Callable[..., Any] | None = None
         self.now = 0.0
         if engine is not None:
@@ -250,9 +253,17 @@ class Hub:
         old = self._engine
         if old is not None and old is not engine:
             self.cancel_timers(old)
+            # its expectations are judged now, under its name, and kept for the report (a scenario replaced
+            # by another POST /scenario, or unloaded, vanished from /report and `serve --report`)
+            self.retired_expectations.extend(_verify(old, now))
         self.engine = engine
         if engine is not None:
             engine.attach(self, now)
+
+    def expectations(self, now: float) -> list[Any]:
+        """Every scenario's expectation outcomes: those of the engines taken out (judged when they were),
+        then the one in place's, judged at ``now``."""
+        return [*self.retired_expectations, *_verify(self._engine, now)]
 
     # -- entry points used by the server -------------------------------------------------------------
 
@@ -867,3 +878,9 @@ class Hub:
     def _take(self) -> list[Action]:
         out, self._actions = self._actions, []
         return out
+
+
+def _verify(engine: Any, now: float) -> list[Any]:
+    """``engine.verify(now)``: its expectation outcomes (none for an engine without expectations)."""
+    verify = getattr(engine, "verify", None) if engine is not None else None
+    return list(verify(now)) if callable(verify) else []

@@ -537,8 +537,9 @@ class _ReportFeature:
                 if self._sink is None or self._sink.error is None:
                     self._journal_failed(exc)
         # a scenario served with --scenario: its expectations are part of the verdict (as in /report)
+        # and those of every scenario the control API loaded in turn (each judged when it was replaced or unloaded)
         engine = getattr(server.hub, "engine", None)
-        expectations = engine.verify(server.now()) if engine is not None and hasattr(engine, "verify") else ()
+        expectations = server.hub.expectations(server.now())
         # the seed the run used: the served scenario's (--seed replaces it), else the center's (--seed, 0)
         seed = getattr(engine, "seed", None)
         if seed is None:

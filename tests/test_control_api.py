@@ -1250,6 +1250,97 @@ async def test_an_unloaded_scenario_does_nothing_more(mock):
     assert [ref() for ref in gone] == [None, None, None]
 
 
+_SCENARIO_A = ("name: A\n"
+               "steps:\n  - {id: opened, expect: {message: OPEN_REQ, timeout: 60}}\n"
+               "  - {id: held, expect: {message: HOLD_CALL_REQ, timeout: 60}}\n"
+               "expect:\n  - {id: holds, message: HOLD_CALL_REQ, min: 1}\n")
+_SCENARIO_B = "name: B\nexpect:\n  - {id: closes, message: CLOSE_REQ, times: 1}\n"
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
+    """A harness keeps its client connected and loads a scenario per test (POST /scenario). The report
+    (/report, /report/junit) carried only the scenario in place: one replaced before its end, its unmet
+    expectation and the step it was waiting at included, was gone without a trace. Each scenario taken out
+    is judged then, under its name, on what it received (B does not see A's requests); a reset starts over."""
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        c = None
+        try:
+            await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_A})
+            c = await CTIClient.connect(server.host, server.port)
+            await c.open_bridge(client_id="harness", heartbeat=0)
+            await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_B})  # A ends here, its HOLD never came
+            await c.close()  # the CLOSE_REQ B expects
+            await wait_for(lambda: not server.hub.conns)
+            _, _, rep = await call(ctl, "GET", "/report")
+            got = [(e["scenario"], e["name"], e["met"], e["where"]) for e in rep["expectations"]]
+            assert got == [("A", "holds", False, "<control API yaml>:6"),
+                           ("A", "step opened", True, "<control API yaml>:3"),
+                           ("A", "step held", False, "<control API yaml>:4"),
+                           ("B", "closes", True, "<control API yaml>:3")], got
+            assert rep["counts"]["expectations_unmet"] == 2 and rep["passed"] is False
+            _, _, xml = await call(ctl, "GET", "/report/junit")
+            suites = {s.get("name"): s for s in ET.fromstring(xml).iter("testsuite")}
+            a, b = suites["mockcti.scenario.A"], suites["mockcti.scenario.B"]
+            assert [(t.get("name"), t.find("failure") is not None) for t in a.iter("testcase")] == \
+                [("holds", True), ("step opened", False), ("step held", True)]
+            assert [(t.get("name"), t.find("failure") is not None) for t in b.iter("testcase")] == [("closes", False)]
+            # unloaded: B's verdict stays, judged once
+            await call(ctl, "DELETE", "/scenario")
+            _, _, rep = await call(ctl, "GET", "/report")
+            assert [(e["scenario"], e["name"]) for e in rep["expectations"]].count(("B", "closes")) == 1
+            # a reset starts the report over (the journal is cleared too)
+            await call(ctl, "POST", "/reset")
+            _, _, rep = await call(ctl, "GET", "/report")
+            assert rep["expectations"] == [], rep["expectations"]
+        finally:
+            if c is not None:
+                await c.abort()
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
+
+
+def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
+    """`mockcti serve --control-port 0 --report DIR` with two scenarios loaded in turn: junit.xml and
+    summary.json held the last one only (the first, replaced with its expectation unmet, was lost: a
+    passing report)."""
+    from processes import reap  # tests/support
+
+    reports = tmp_path / "rep"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q",
+                             "--report", str(reports)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        url = None
+        for _ in range(50):
+            line = proc.stderr.readline()
+            if "control API on " in line:
+                url = line.strip().rsplit(" ", 1)[1]
+                break
+        assert url, "no control API line"
+        for text in (_SCENARIO_A, _SCENARIO_B):
+            req = urllib.request.Request(f"{url}/scenario", data=json.dumps({"yaml": text}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                assert json.loads(resp.read())["loaded"] is True
+        proc.terminate()
+        proc.wait(30)
+    finally:
+        reap(proc)
+    summary = json.loads((reports / "summary.json").read_text())
+    assert [(e["scenario"], e["name"], e["met"]) for e in summary["expectations"]] == [
+        ("A", "holds", False), ("A", "step opened", False), ("A", "step held", False), ("B", "closes", False)]
+    suites = {s.get("name"): [t.get("name") for t in s.iter("testcase")]
+              for s in ET.parse(reports / "junit.xml").getroot().iter("testsuite")}
+    assert suites["mockcti.scenario.A"] == ["holds", "step opened", "step held"]
+    assert suites["mockcti.scenario.B"] == ["closes"]
+
+
 # -- transport faults --------------------------------------------------------------------------------------
 
 
@@ -1486,8 +1577,9 @@ async def test_real_scenario_engine_center_expectations_and_reset(mock):
     assert not all(e["met"] for e in rep["expectations"])
     _, _, r = await call(ctl, "DELETE", "/scenario")
     assert r["previous"] == "login-success" and server.hub.engine is None
-    _, _, rep = await call(ctl, "GET", "/report")
-    assert rep["expectations"] == []
+    _, _, rep = await call(ctl, "GET", "/report")  # the unloaded scenario's verdict stays, judged when it went
+    assert {e["scenario"] for e in rep["expectations"]} == {"login-success"}
+    assert not all(e["met"] for e in rep["expectations"])
 
 
 @pytest.mark.asyncio
