@@ -257,6 +257,10 @@ class Hub:
             # by another POST /scenario, or unloaded, vanished from /report and `serve --report`)
             self.retired_expectations.extend(_verify(old, now))
         self.engine = engine
+        if old is not None and old is not engine:
+            detach = getattr(old, "detach", None)  # (a pause it began with no end is lifted: ScenarioEngine.detach)
+            if callable(detach):
+                detach(now)
         if engine is not None:
             engine.attach(self, now)
 

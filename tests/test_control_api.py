@@ -1341,6 +1341,50 @@ def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
     assert suites["mockcti.scenario.B"] == ["closes"]
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("how", ["replace", "unload"])
+def test_a_pause_an_unloaded_scenario_began_with_no_end_is_lifted(loop, how):
+    """A scenario's `stop_reading` fault with no `seconds` holds the server's reading for as long as the
+    scenario runs. Replaced (POST /scenario) or unloaded (DELETE /scenario), nothing of it was left to end
+    the pause: the client's requests waited unread for good, the next test's scenario saw none of them, and
+    DELETE /faults did not help. Now the pause ends with the scenario, and B sees what was sent."""
+    a = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    times: 1\n"
+         "    then: [default, {fault: {kind: stop_reading}}]\n")
+    b = "name: B\nexpect:\n  - {id: heartbeats, message: HEARTBEAT_REQ, min: 1}\n"
+
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        c = None
+        try:
+            await call(ctl, "POST", "/scenario", {"yaml": a})
+            c = await CTIClient.connect(server.host, server.port)
+            await c.open_bridge(client_id="harness", heartbeat=0)
+            assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # A pauses
+            sid = c_sid(server)
+            await wait_for(lambda: server.hub.session(sid).reading_paused)
+            pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))  # unread meanwhile
+            if how == "replace":
+                await call(ctl, "POST", "/scenario", {"yaml": b})
+            else:
+                await call(ctl, "DELETE", "/scenario")
+            reply = await asyncio.wait_for(pending, 10)
+            assert reply.TYPE is MT.HEARTBEAT_CONF
+            assert not server.hub.session(sid).reading_paused
+            resumed = [e.data for e in server.journal.entries(kind="fault") if e.data.get("fault") == "resume_reading"]
+            assert resumed == [{"fault": "resume_reading", "source": "scenario 'A' unloaded"}], resumed
+            if how == "replace":  # B saw the heartbeat it was sent after it was loaded
+                _, _, rep = await call(ctl, "GET", "/report")
+                assert [(e["scenario"], e["met"]) for e in rep["expectations"] if e["scenario"] == "B"] == [("B", True)]
+        finally:
+            if c is not None:
+                await c.abort()
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
+
+
 # -- transport faults --------------------------------------------------------------------------------------
 
 

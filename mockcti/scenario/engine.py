@@ -142,6 +142,8 @@ class ScenarioEngine:
         self.finished = False
         self.end_reason: str | None = None
         self._detached = False  # (see detached)
+        #: sessions a stop_reading with no ``seconds`` paused: their reading resumes when the scenario is unloaded
+        self._paused_for_good: set[int] = set()
         self.faults: dict[int, _SessionFaults] = {}
         self.log: list[str] = []
         self._expect_counts = [0] * len(scenario.expect)  # for end: {when: all_expectations_met}
@@ -204,8 +206,37 @@ class ScenarioEngine:
         return self._detached or (self.hub is not None and getattr(self.hub, "engine", self) is not self)
 
     def detach(self, now: float) -> None:
-        """The scenario is unloaded (see :attr:`detached`)."""
+        """The scenario is unloaded (see :attr:`detached`). A session its ``stop_reading`` with no ``seconds``
+        paused is read again: nothing of the scenario is left to end that pause, and the client stayed unread
+        for good — the next scenario loaded saw nothing it sent. Calling it again does nothing more."""
+        from mockcti.hub import ResumeReading
+
         self._detached = True
+        hub = self.hub
+        paused, self._paused_for_good = self._paused_for_good, set()
+        for sid in sorted(paused):
+            session = hub.session(sid) if hub is not None else None
+            if session is not None and session.reading_paused:
+                hub.journal.record("fault", now, sid, fault="resume_reading",
+                                   source=f"scenario {self.scenario.name!r} unloaded")
+                hub.act(ResumeReading(sid))
+
+    def _pause_reading(self, sid: int, seconds: float | None, now: float) -> list[Any]:
+        """A ``stop_reading`` fault: the server stops reading session ``sid`` for ``seconds`` (None: for as long
+        as the scenario is loaded). Returns the action that pauses (none once the scenario is unloaded and the
+        pause would have no end)."""
+        from mockcti.hub import PauseReading, ResumeReading
+
+        hub = self.hub
+        assert hub is not None
+        if seconds is None and self.detached:  # (the rest of an answer after its delay, the scenario unloaded)
+            self._journal("fault: stop_reading not applied: the scenario was unloaded", session=sid)
+            return []
+        if seconds is not None:
+            hub.schedule(now + seconds, lambda: hub.act(ResumeReading(sid)))
+        else:
+            self._paused_for_good.add(sid)
+        return [PauseReading(sid)]
 
     def on_connect(self, session_id: int, now: float) -> None:
         sf = self.faults.setdefault(session_id, _SessionFaults())
@@ -449,7 +480,7 @@ class ScenarioEngine:
 
     def _after_write(self, sid: int, faults: list, now: float) -> list:
         """Transport actions that follow the write of a message a fault is bound to."""
-        from mockcti.hub import Close, HalfClose, PauseReading, ResumeReading
+        from mockcti.hub import Close, HalfClose
 
         out: list = []
         hub = self.hub
@@ -461,9 +492,7 @@ class ScenarioEngine:
             elif f.kind == "half_close":
                 out.append(HalfClose(sid))
             else:
-                out.append(PauseReading(sid))
-                if "seconds" in f.params:
-                    hub.schedule(now + float(f.params["seconds"]), lambda: hub.act(ResumeReading(sid)))
+                out += self._pause_reading(sid, float(f.params["seconds"]) if "seconds" in f.params else None, now)
         return out
 
     # -- actions -----------------------------------------------------------------------------------------
@@ -713,7 +742,7 @@ class ScenarioEngine:
         """Apply one fault to session ``sid``: at once (reset, garbage …) or on what it sends next."""
         hub = self.hub
         assert hub is not None
-        from mockcti.hub import HalfClose, PauseReading, ResumeReading
+        from mockcti.hub import HalfClose
 
         p = f.params
         kind = f.kind
@@ -733,9 +762,8 @@ class ScenarioEngine:
         elif kind == "silent_accept":
             sf.muted = True
         elif kind == "stop_reading":
-            hub.act(PauseReading(sid))
-            if "seconds" in p:
-                hub.schedule(now + float(p["seconds"]), lambda: hub.act(ResumeReading(sid)))
+            for a in self._pause_reading(sid, float(p["seconds"]) if "seconds" in p else None, now):
+                hub.act(a)
         elif f.layer == "framing":
             session = hub.session(sid)
             if session is not None:  # (a delayed fault action whose client has gone: nobody to send to)

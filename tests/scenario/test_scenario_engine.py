@@ -2153,3 +2153,24 @@ def test_an_unloaded_scenario_stops_its_timeline_but_finishes_a_delayed_answer()
     whats = [e.data.get("what") for e in h.hub.journal.entries(kind="happening")]
     assert "scenario: scenario ended" not in whats and "scenario: timeline" not in whats, whats
     assert h.engine.detached and not h.engine.finished
+
+
+def test_an_open_ended_stop_reading_ends_with_the_scenario():
+    """A `stop_reading` with no `seconds` lasts as long as its scenario: once the hub takes the scenario out
+    (Hub.set_engine: the control API's POST /scenario, DELETE /scenario), the session is read again; the rest
+    of an answer still in its delay does not pause a session with nobody left to resume it."""
+    h = H("""
+    rules:
+      - when: {message: HEARTBEAT_REQ}
+        times: 1
+        then: [{fault: {kind: stop_reading}}, {reply: {message: HEARTBEAT_CONF}}]
+      - when: {message: QUERY_AGENT_STATE_REQ}
+        then: [{reply: {message: HEARTBEAT_CONF}}, {delay: {seconds: 2}}, {fault: {kind: stop_reading}}]
+    """)
+    sid, other = h.open(), h.open(agent="1002")
+    assert h.send(sid, W.HeartbeatReq(invoke_id=5), 2.0)[0] == PauseReading(sid)
+    assert h.hub.session(sid).reading_paused
+    h.send(other, W.QueryAgentStateReq(invoke_id=6, agent_id="1002"), 2.0)  # its stop_reading due at 4.0
+    h.hub.set_engine(None, 3.0)
+    assert ResumeReading(sid) in h.hub.take_actions() and not h.hub.session(sid).reading_paused
+    assert PauseReading(other) not in h.tick(4.0) and not h.hub.session(other).reading_paused
