@@ -194,6 +194,10 @@ class ScenarioEngine:
         end = self.scenario.end
         if end.after is not None:
             hub.schedule(now + end.after, lambda: self._finish(f"after {end.after:g} s"), self)
+        # the sessions already open (a scenario the control API loads while clients stay connected): its
+        # `faults:` are for every session, theirs too (they were left out, with nothing said)
+        for sid in list(hub.conns):
+            self.on_connect(sid, now)
         self._advance_steps(now)
 
     @property

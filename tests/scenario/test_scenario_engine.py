@@ -2174,3 +2174,21 @@ def test_an_open_ended_stop_reading_ends_with_the_scenario():
     h.hub.set_engine(None, 3.0)
     assert ResumeReading(sid) in h.hub.take_actions() and not h.hub.session(sid).reading_paused
     assert PauseReading(other) not in h.tick(4.0) and not h.hub.session(other).reading_paused
+
+
+def test_a_scenario_loaded_while_clients_are_connected_applies_its_faults_to_them():
+    """`faults:` is for every session: a scenario put in while clients stay connected (the control API's POST
+    /scenario, Hub.set_engine) armed its faults for the sessions that connected after it only — a client kept
+    connected from test to test was never dropped a HEARTBEAT_CONF nor sent a wrong InvokeID, and nothing said so."""
+    h = H("""
+    faults:
+      - {kind: no_heartbeat_conf}
+      - {kind: wrong_invoke_id, params: {offset: 5}, messages: [QUERY_AGENT_STATE_CONF]}
+    """)
+    h.hub.set_engine(None, 0.0)  # the clients connect before the scenario is loaded
+    sid = h.open()
+    assert h.hb(sid, 1.5, 7) == [W.HeartbeatConf(invoke_id=7)]
+    h.hub.set_engine(ScenarioEngine(h.scenario), 2.0)
+    assert h.hb(sid, 2.5, 8) == []  # withheld
+    conf = h.req(sid, W.QueryAgentStateReq(invoke_id=9, agent_id="1001"), 3.0)
+    assert [(m.TYPE, m.invoke_id) for m in conf] == [(MT.QUERY_AGENT_STATE_CONF, 14)]
