@@ -1374,8 +1374,12 @@ class ControlServer:
 
     def _faults_view(self) -> list[dict[str, Any]]:
         self._prune_paused()
-        return [{"session": sid, "kind": kind, "until": None if until is None else round(until, 6)}
-                for sid, (kind, until) in sorted(self._paused.items())]
+        out = {sid: {"session": sid, "kind": kind, "until": None if until is None else round(until, 6)}
+               for sid, (kind, until) in self._paused.items()}
+        for sid, conn in self.hub.conns.items():  # a scenario's stop_reading holds it (DELETE /faults ends it too)
+            if sid not in out and conn.session.reading_paused:
+                out[sid] = {"session": sid, "kind": "stop_reading", "until": None, "source": "scenario"}
+        return [out[sid] for sid in sorted(out)]
 
     async def get_faults(self, req: Request) -> Any:
         req.args(())
@@ -1435,10 +1439,13 @@ class ControlServer:
         req.args(())
         data = req.json(("session",))
         self._prune_paused()
+        # the sessions whose reading is held: by this API, or by a scenario's stop_reading (which DELETE /faults,
+        # "resume reading everywhere", left paused)
+        held = set(self._paused) | {sid for sid, conn in self.hub.conns.items() if conn.session.reading_paused}
         if data.get("session") is None:
-            sids = sorted(self._paused)
+            sids = sorted(held)
         else:
-            sids = [s for s in self._session_arg(data) if s in self._paused]
+            sids = [s for s in self._session_arg(data) if s in held]
 
         def go(hub: Any, now: float) -> None:
             for sid in sids:

@@ -1519,6 +1519,42 @@ async def test_faults_in_force_name_their_kind_and_leave_with_their_session(mock
         await b.abort()
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_delete_faults_resumes_a_session_a_scenario_stopped_reading(loop):
+    """DELETE /faults is "resume reading everywhere", and GET /faults lists "the transport faults in force":
+    a session a scenario's `stop_reading` held was neither listed nor resumed (`{"cleared": []}`), its
+    client's requests left unread."""
+    text = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    times: 1\n"
+            "    then: [default, {fault: {kind: stop_reading}}]\n")
+
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        c = None
+        try:
+            await call(ctl, "POST", "/scenario", {"yaml": text})
+            c = await CTIClient.connect(server.host, server.port)
+            await c.open_bridge(client_id="harness", heartbeat=0)
+            assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # paused now
+            sid = c_sid(server)
+            await wait_for(lambda: server.hub.session(sid).reading_paused)
+            _, _, f = await call(ctl, "GET", "/faults")
+            assert f["faults"] == [{"session": sid, "kind": "stop_reading", "until": None, "source": "scenario"}]
+            pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))
+            _, _, r = await call(ctl, "DELETE", "/faults")
+            assert r == {"cleared": [sid]}
+            assert (await asyncio.wait_for(pending, 10)).TYPE is MT.HEARTBEAT_CONF
+            _, _, f = await call(ctl, "GET", "/faults")
+            assert f["faults"] == []
+        finally:
+            if c is not None:
+                await c.abort()
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", ["close", "reset", "half_close"])
 async def test_faults_that_end_the_connection(mock, kind):
