@@ -218,8 +218,10 @@ class ScenarioEngine:
         self._detached = True
         hub = self.hub
         paused, self._paused_for_good = self._paused_for_good, set()
+        if hub is None:
+            return
         for sid in sorted(paused):
-            session = hub.session(sid) if hub is not None else None
+            session = hub.session(sid)
             if session is not None and session.reading_paused:
                 hub.journal.record("fault", now, sid, fault="resume_reading",
                                    source=f"scenario {self.scenario.name!r} unloaded")
