@@ -440,14 +440,25 @@ def undefined_floating_fields(*, dialect: Dialect | None = None, max_size: int =
         lambda tv: _tlv_header(tv[0], len(tv[1]), d) + tv[1])
 
 
+def _unknown_type_numbers(dialect: Dialect) -> list[int]:
+    """The message numbers below 0x10000 the server of ``dialect`` has no message for: ICM-only numbers and
+    gaps below 300, and the numbers of messages another profile has (the UCCX statistics under ucce) or that
+    were remapped."""
+    known = {wid for wid, mt in dialect.profile.by_wire_id.items() if mt in SPECS}
+    small = [n for n in range(0, 300) if n not in known]
+    others = sorted({int(mt) for mt in SPECS} - known)
+    return small + others
+
+
 @st.composite
 def _unknown_type(draw, dialect: Dialect) -> MalformedFrame:
-    known = {wid for wid, mt in dialect.profile.by_wire_id.items() if mt in SPECS}
-    small = [n for n in range(0, 300) if n not in known]  # ICM-only numbers and gaps
-    # the numbers of messages another profile has (the UCCX statistics under ucce) or that were remapped
-    others = sorted({int(mt) for mt in SPECS} - known)
-    type_id = draw(st.sampled_from(small + others) | st.integers(0x10000, 0xFFFFFFFF))
-    body = draw(st.binary(max_size=min(64, dialect.max_body)))
+    type_id = draw(st.sampled_from(_unknown_type_numbers(dialect)) | st.integers(0x10000, 0xFFFFFFFF))
+    return _unknown_type_frame(type_id, draw(st.binary(max_size=min(64, dialect.max_body))), dialect)
+
+
+def _unknown_type_frame(type_id: int, body: bytes, dialect: Dialect) -> MalformedFrame:
+    """A frame of message number ``type_id`` that ``dialect``'s server does not know, labelled with the
+    status it answers."""
     since = dialect.profile.type_since(type_id)
     if since is not None and dialect.version < since:  # a number of the profile's later versions (UCCE 255-282 below 20)
         return MalformedFrame(_frame(type_id, body), "unknown message type",
