@@ -296,7 +296,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                "failure": None if result.failure is None else {
                    "reason": result.failure.reason, "details": result.failure.details,
                    "case": result.failure.case.to_dict()},
-               "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
+               "not_shrunk": result.not_shrunk, "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
                "replay_command": result.replay_command, "search_command": result.search_command,
                "saved_to": result.saved_to, "save_error": result.save_error}
         print(json.dumps(out, indent=2))

@@ -483,7 +483,11 @@ class FuzzResult:
     #: why the failing case could not be written to ``save`` (it is then in the result only), else None
     save_error: str | None = None
     budget_exhausted: bool = False
+    #: the distinct failing cases run (a case run again alone counts once), the reported one among them
     failures_seen: int = 0
+    #: why the reported case is not the smallest Hypothesis shrinks it to (the time budget ran out, the client
+    #: could not be started again, a late failure's case is not shrunk ...), None when it is (or no case failed)
+    not_shrunk: str | None = None
     #: what the client printed in the run that failed (the reported case's), else in its last run (a client
     #: that exits, or fails a case, is started again for the next case)
     client_output: str = ""
@@ -514,12 +518,16 @@ class FuzzResult:
         if self.passed:
             return f"{head}: no failure found"
         assert self.failure is not None
+        # which case this is: Hypothesis' smallest only when its shrinking ran to the end (a search the time budget
+        # cut reported "smallest failing case" for a case of 3 items that shrinks to 1)
+        label = ("smallest failing case (each event decoded below its item):" if self.not_shrunk is None else
+                 f"failing case, {self.not_shrunk}; each event decoded below its item:")
         lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
                  *([f"late failure: {self.late}"] if self.late else []),
                  *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "
                     f"the case it was started for was not sent)"] if self.restart_error else []),
-                 *(["smallest failing case (each event decoded below its item):",
+                 *([label,
                     self.failure.case.describe(decoded=True)] if self.failure.case.items else
                    ["no failing case: the client fails with no case sent to it"])]
         if self.saved_to:
@@ -531,6 +539,10 @@ class FuzzResult:
             lines.append(f"replay it:  {self.replay_command}")
         if self.search_command:
             lines.append(f"repeat the search:  {self.search_command}")
+            if self.budget_exhausted:  # the same seed sends the same cases in the same order, but --time cuts it
+                # wherever the clock says: what it finds is not the case above for sure
+                lines.append("  (the time budget cut this search: repeated, it sends the same cases in the same "
+                             "order, but may stop at another one; a longer --time lets it run, and shrink, further)")
         return "\n".join(lines)
 
 
@@ -1610,6 +1622,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         # watched long enough), so that the case is found and shrunk as any other; the passes seen with the
         # shorter window no longer count
         pending: _LateFailure | None = None  # a late failure being looked into
+        #: why the case reported, when one is, is not the one Hypothesis shrank to the end (FuzzResult.not_shrunk)
+        not_shrunk: str | None = None
         replay_is_search = False  # a late failure nothing reproduced: the search is its only replay
 
         def unreproduced(late: _LateFailure) -> tuple[FuzzCase, _Outcome]:
@@ -1617,7 +1631,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             outcome = _Outcome(f"{late.outcome.failure} (after the case's {late.ran.window:g} s window, seen "
                                f"{late.seen_after():.2f} s after it was sent; not seen again when run alone)",
                                late.outcome.details, output=late.outcome.output)
+            nonlocal not_shrunk
             failing.append((late.ran.case, outcome))
+            not_shrunk = "the case the late failure was seen after (not shrunk: it does not fail alone)"
             return late.ran.case, outcome
 
         try:
@@ -1630,8 +1646,12 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                             search()
                     except _CaseFailed as exc:
                         found = (exc.case, exc.outcome)
-                    except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent):  # type: ignore[misc]
-                        pass
+                    except (Flaky, Unsatisfiable, BaseExceptionGroup, _BudgetSpent) as exc:  # type: ignore[misc]
+                        # (_BudgetSpent raised by a shrink step before its draw often leaves Hypothesis as a
+                        # FlakyStrategyDefinition, "inconsistent data generation": search() said it was the budget)
+                        not_shrunk = ("the smallest found before the time budget ran out (not shrunk all the way: a "
+                                      "longer --time shrinks it further)" if result.budget_exhausted else
+                                      f"the smallest found (Hypothesis stopped: {type(exc).__name__})")
                     if found is None and not failing:
                         fuzzer.finish()  # the last case passed its window: is the client still there?
                     break
@@ -1663,6 +1683,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                             log(f"  {culprit.numbers()} failed again together: {again.failure}")
                         found = (culprit.case, again)
                         failing.append(found)
+                        not_shrunk = "the cases the late failure needs in a row, joined (not shrunk)"
                         pending = None
                         break
                     if culprit is not None:
@@ -1723,6 +1744,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             raise
         except _ClientLost as lost:  # no verdict on the case it was started for, nor on any after it
             result.restart_error = lost.reason
+            not_shrunk = ("the smallest found before the client could not be started again (not shrunk all the "
+                          "way)")
             if pending is not None and not failing:
                 result.late = (f"case {pending.ran.number} passed its {pending.ran.window:g} s window, but the client "
                                f"failed after it ({pending.outcome.failure}; seen {pending.seen_after():.2f} s after "
@@ -1736,6 +1759,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         if found is None and failing:  # out of time, or Hypothesis gave up consistently: the smallest we saw
             found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
         result.failures_seen = len(failing)
+        if found is not None and found[0].items:
+            result.not_shrunk = not_shrunk
         window = fuzzer.window  # (widened after a late failure: the commands below watch as the search last did)
         if found is not None:
             case, outcome = found

@@ -1119,3 +1119,41 @@ def test_a_replay_to_a_client_of_another_version_than_the_case_s_says_it_is_not_
     assert other.dialect_note and "uccx v18" in other.dialect_note and "uccx v14" in other.dialect_note, other
     same = replay_case(case, client=agent_client(version=18), window=0.1)
     assert same.passed and same.dialect_note is None, same.summary()
+
+
+def test_a_search_the_time_budget_cut_while_shrinking_does_not_call_its_case_the_smallest(monkeypatch):
+    """A search that --time cut after the first failure (Hypothesis had not shrunk it: 3 items, 33 events, for a
+    client failing on one CALL_HELD_EVENT) printed "smallest failing case" all the same, and "repeat the search:"
+    as if that run gave the same case. Now the case is "the smallest found before the time budget ran out (not
+    shrunk all the way …)" (``not_shrunk``), and the search command says that --time may stop it elsewhere.
+    The clock is moved past the budget as the first failure is reported: no timing in the test."""
+    import types
+
+    import mockcti.testing.fuzz as F
+
+    offset = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(F, "time", types.SimpleNamespace(monotonic=lambda: real() + offset[0], sleep=time.sleep))
+
+    def on_case(case, failure):
+        if failure:
+            offset[0] = 1000.0  # the budget is spent from here on: no shrink step runs
+
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False, on_case=on_case,
+                         **{**QUICK, "count": 50})
+    assert not result.passed and result.budget_exhausted, result.summary()
+    assert result.not_shrunk is not None and "before the time budget ran out" in result.not_shrunk
+    summary = result.summary()
+    assert "smallest failing case (" not in summary, summary
+    assert (f"failing case, the smallest found before the time budget ran out (not shrunk all the way: a longer "
+            f"--time shrinks it further); each event decoded below its item:") in summary
+    assert "(the time budget cut this search: repeated, it sends the same cases in the same order, but may stop " \
+           "at another one" in summary or result.search_command is None
+
+
+def test_a_search_that_shrank_to_the_end_calls_its_case_the_smallest():
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False, **QUICK)
+    assert not result.passed and not result.budget_exhausted, result.summary()
+    assert result.not_shrunk is None
+    assert "smallest failing case (each event decoded below its item):" in result.summary()
+    assert "the time budget cut this search" not in result.summary()
