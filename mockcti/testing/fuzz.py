@@ -522,7 +522,7 @@ class FuzzResult:
         # cut reported "smallest failing case" for a case of 3 items that shrinks to 1)
         label = ("smallest failing case (each event decoded below its item):" if self.not_shrunk is None else
                  f"failing case, {self.not_shrunk}; each event decoded below its item:")
-        lines = [f"{head}: FAILURE ({self.failures_seen} failing run(s) while shrinking)",
+        lines = [f"{head}: FAILURE ({self.failures_seen} failing case(s) found)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
                  *([f"late failure: {self.late}"] if self.late else []),
                  *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "

@@ -978,7 +978,23 @@ def test_the_failing_runs_counted_are_runs_not_cases_drawn_again_from_the_cache(
                          on_case=lambda c, f: f and failed.add(c.key()), **QUICK)
     assert not result.passed, result.summary()
     assert result.failures_seen == len(failed), (result.failures_seen, len(failed))
-    assert f"FAILURE ({len(failed)} failing run(s) while shrinking)" in result.summary()
+    assert f"FAILURE ({len(failed)} failing case(s) found)" in result.summary()
+
+
+def test_the_failure_count_says_cases_not_runs_nor_shrinking():
+    """"FAILURE (4 failing run(s) while shrinking)" counted the distinct failing cases (a case that failed on a
+    client that ran cases before it is run again alone: 2 failing runs, 1 case), the first one found before any
+    shrinking among them: with 6 failing runs seen by on_case, it said 4. Now it says what it counts: failing
+    cases found."""
+    failed: set[str] = set()
+    runs: list[str] = []
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False,
+                         on_case=lambda c, f: f and (failed.add(c.key()), runs.append(c.key())), **QUICK)
+    assert not result.passed, result.summary()
+    assert len(runs) > len(failed), "no case failing twice: the test shows nothing"
+    head = result.summary().splitlines()[0]
+    assert head.endswith(f": FAILURE ({len(failed)} failing case(s) found)"), head
+    assert "run(s) while shrinking" not in head
 
 
 def test_a_signal_inside_popen_does_not_lose_the_client_it_started(monkeypatch):
