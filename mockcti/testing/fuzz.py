@@ -446,6 +446,7 @@ def cases(*, dialect: Any = None, max_items: int = 3, max_calls: int = 2, malfor
         unknown = [x for x in chosen if x not in known]
         if unknown or not chosen:
             raise ValueError(f"defects must be a non-empty selection of {list(known)}; got {chosen!r}")
+        chosen = [x for x in known if x in chosen]  # a set: the same defects, in any order, draw the same cases
         frame_defects = [x for x in chosen if x in DEFECTS]
         if frame_defects:
             item = item | st.tuples(malformed_frames(dialect=d, defects=frame_defects), chunk).map(malformed_item)
@@ -1800,12 +1801,15 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     parts += ["--max-calls", str(max_calls)]
                 if not malformed:
                     parts.append("--no-malformed")
+                # (a set: in the order --list-defects and --list-flows give, as the cases were drawn)
                 if defects:
-                    parts += ["--defects", shlex.quote(",".join(defects))]
+                    parts += ["--defects", shlex.quote(",".join(d for d in fuzz_defects() if d in defects))]
                 if not chunking:
                     parts.append("--no-chunking")
                 if flows:
-                    parts += ["--flows", shlex.quote(",".join(flows))]
+                    from mockcti.testing.strategies import FLOWS
+
+                    parts += ["--flows", shlex.quote(",".join(f for f in FLOWS if f in flows))]
                 if view != "agent":
                     parts += ["--view", view]
                 result.search_command = _command(client_cmd, parts + watch)

@@ -484,7 +484,8 @@ def malformed_frames(*, dialect: Dialect | None = None,
                      defects: Iterable[str] | None = None) -> st.SearchStrategy[MalformedFrame]:
     """Client->server bytes with one defect each, labelled with it and with the status it earns.
 
-    ``defects`` restricts the labels (keys of :data:`DEFECTS`). Default dialect: UCCX v18. A
+    ``defects`` restricts the labels (keys of :data:`DEFECTS`; a set: its order does not change the frames
+    drawn). Default dialect: UCCX v18. A
     defect the dialect cannot have is left out (no NAMEDVAR request; with ``max_body`` 0xFFFFFFFF
     no BodyLength is over the limit, so neither "body length over the limit" nor "garbage").
     """
@@ -493,6 +494,7 @@ def malformed_frames(*, dialect: Dialect | None = None,
     unknown = [x for x in chosen if x not in DEFECTS]
     if unknown or not chosen:
         raise InvalidArgument(f"defects must be a non-empty selection of {sorted(DEFECTS)}; got {chosen!r}")
+    chosen = [x for x in DEFECTS if x in chosen]  # a set: the same defects, in any order, draw the same frames
     builders = {
         "truncated body": _truncated_body,
         "body length over the limit": _oversized,
@@ -556,7 +558,8 @@ def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3,
     every call event names the agent's extension.
 
     With ``flows`` (a non-empty selection of :data:`FLOWS`: ``"inbound"``, ``"consult"``,
-    ``"transfer"``, ``"conference"``, ``"make_call"``, ``"barge_in"``): each of the 1..``max_calls``
+    ``"transfer"``, ``"conference"``, ``"make_call"``, ``"barge_in"``; a set: its order does not change the
+    sequences drawn): each of the 1..``max_calls``
     calls is one of those flows, played request by request through the simulated contact center
     (:class:`mockcti.center.ContactCenter`, the one ``mockcti serve`` runs) with another agent, a
     supervisor of the agent's team and an external number to consult, transfer, conference or call;
@@ -588,7 +591,8 @@ def event_sequences(*, dialect: Dialect | None = None, max_calls: int = 3,
     unknown = [f for f in chosen if f not in FLOWS]
     if unknown or not chosen:
         raise InvalidArgument(f"flows must be a non-empty selection of {list(FLOWS)}; got {chosen!r}")
-    return _center_sequences(dialect or Dialect.uccx(18), max_calls, tuple(dict.fromkeys(chosen)), view)
+    # a set: the same flows, in any order or repeated, draw the same sequences (and shrink towards the first of FLOWS)
+    return _center_sequences(dialect or Dialect.uccx(18), max_calls, tuple(f for f in FLOWS if f in chosen), view)
 
 
 @st.composite

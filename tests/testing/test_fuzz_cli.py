@@ -586,3 +586,36 @@ def test_a_saved_case_loads_as_it_was_saved(tmp_path):
     p = _saved_case(tmp_path, lambda d: None)
     case = load_case(p)
     assert [i.kind for i in case.items] == ["events", "malformed"] and case.items[1].chunk == 3
+
+
+def test_the_order_of_defects_and_flows_does_not_change_the_cases_and_the_search_command_gives_them_in_order(
+        client_script, tmp_path, capsys):
+    """`--defects A,B` and `--defects B,A` (and `--flows`) drew other cases with the same seed (Hypothesis samples
+    the list in its order), and the printed search command kept the order typed: a colleague typing the set in
+    another order, or a script sorting it, saw another search. Now a selection is a set: the same cases whatever
+    the order (or a name repeated), and the command names it in the order --list-defects / --list-flows give."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    from mockcti.testing.fuzz import cases
+
+    def keys(**kw) -> list[str]:
+        out: list[str] = []
+
+        @settings(max_examples=10, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @seed(1)
+        @given(cases(**kw))
+        def draw(case):
+            out.append(case.key())
+
+        draw()
+        return out
+
+    assert keys(defects=["garbage", "truncated body"]) == keys(defects=["truncated body", "garbage", "garbage"])
+    assert (keys(flows=["transfer", "inbound"], malformed=False)
+            == keys(flows=["inbound", "transfer", "transfer"], malformed=False))
+    crashing = f"{client_script} --bug crash-on-transfer"
+    assert main(["fuzz", "--client-cmd", crashing, "--seed", "3", "--save", "", *FAST, "--max-items", "1",
+                 "--flows", "transfer,inbound", "--defects", "garbage,truncated body"]) == 1
+    err = capsys.readouterr().err
+    search = next(line for line in err.splitlines() if line.startswith("repeat the search:  "))
+    assert "--defects 'truncated body,garbage'" in search and "--flows inbound,transfer" in search, search
