@@ -523,7 +523,9 @@ class FuzzResult:
         # cut reported "smallest failing case" for a case of 3 items that shrinks to 1)
         label = ("smallest failing case (each event decoded below its item):" if self.not_shrunk is None else
                  f"failing case, {self.not_shrunk}; each event decoded below its item:")
-        lines = [f"{head}: FAILURE ({self.failures_seen} failing case(s) found)",
+        lines = [f"{head}: FAILURE ({self.failures_seen} failing case(s) found)" if self.failure.case.items else
+                 f"{head}: FAILURE (the client fails on its own; {self.failures_seen} case(s) failed before that was "
+                 f"seen, none to blame)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
                  *([f"late failure: {self.late}"] if self.late else []),
                  *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "
@@ -1759,7 +1761,9 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 return result
         if found is None and failing:  # out of time, or Hypothesis gave up consistently: the smallest we saw
             found = min(failing, key=lambda p: (len(p[0].items), p[0].size))
-        result.failures_seen = len(failing)
+        # the cases that failed (the no-case run of a client failing on its own is none: "1 failing case(s) found"
+        # beside "no failing case", 0 cases run)
+        result.failures_seen = len([c for c, _ in failing if c.items])
         if found is not None and found[0].items:
             result.not_shrunk = not_shrunk
         window = fuzzer.window  # (widened after a late failure: the commands below watch as the search last did)

@@ -619,3 +619,21 @@ def test_the_order_of_defects_and_flows_does_not_change_the_cases_and_the_search
     err = capsys.readouterr().err
     search = next(line for line in err.splitlines() if line.startswith("repeat the search:  "))
     assert "--defects 'truncated body,garbage'" in search and "--flows inbound,transfer" in search, search
+
+
+def test_a_client_that_opens_and_exits_0_at_once_is_no_failing_case_found(tmp_path, capsys):
+    """A client that opens its session and exits 0 at once (a script that forgot its event loop): "0 case(s)
+    run …: FAILURE (1 failing case(s) found)" beside "no failing case: the client fails with no case sent to it"
+    (the no-case run was counted as a failing case); exit 1, as documented."""
+    script = tmp_path / "client.py"
+    script.write_text(ONE_SHOT, encoding="utf-8")
+    assert main(["fuzz", "--client-cmd", f"{shlex_quote(sys.executable)} {shlex_quote(str(script))}", "--seed", "1",
+                 "--save", str(tmp_path / "f.json"), "--json", *FAST]) == 1
+    out, err = capsys.readouterr()
+    head = err.splitlines()[0]
+    assert head.startswith("mockcti fuzz: 0 case(s) run in ") and head.endswith(
+        ": FAILURE (the client fails on its own; 0 case(s) failed before that was seen, none to blame)"), err
+    assert "no failing case: the client fails with no case sent to it" in err
+    data = json.loads(out)
+    assert data["exit_code"] == 1 and data["cases_run"] == 0 and data["saved_to"] is None
+    assert not (tmp_path / "f.json").exists()
