@@ -273,7 +273,11 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                 say(f"  {d}", file=sys.stderr)
             if result.late:
                 say(f"late failure: {result.late}", file=sys.stderr)
-            say("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
+            if result.failure.case.items:
+                say("case (each event decoded below its item):\n" + case.describe(decoded=True), file=sys.stderr)
+            else:  # (it was printed below the failure as the case that failed)
+                say("no failing case: the client fails with no case sent to it (the case was not sent)",
+                    file=sys.stderr)
         else:
             say("no failure: the case passed", file=sys.stderr)
     else:
@@ -290,7 +294,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         elif result.save_error:  # the failing case found is in no file
             print(f"mockcti fuzz: --save {args.save}: {result.save_error}", file=sys.stderr)
     if args.json:
-        out = {"passed": result.passed, "exit_code": result.exit_code, "seed": result.seed,
+        out = {"passed": result.passed, "exit_code": result.exit_code,
+               "seed": None if args.replay else result.seed,  # (a replay draws nothing: it was "seed": 0)
                "cases_run": result.cases_run, "elapsed": round(result.elapsed, 3),
                "budget_exhausted": result.budget_exhausted, "start_error": result.start_error,
                "failure": None if result.failure is None else {

@@ -1858,8 +1858,9 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
             got = fuzzer.start(case.view, client_cmd)  # a saved bridge case needs a bridge client, as its search did
         except _OnItsOwn as own:  # it opened a session and ended before the case was sent: it started
             outcome = own.reported()
-            result.passed, result.failures_seen = False, 1
-            result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
+            result.passed = False
+            # no case to blame, as in a search: the case was not sent (it was printed as the case that failed)
+            result.failure = FuzzFailure(FuzzCase(()), outcome.failure or "?", outcome.details)
             result.client_output = outcome.output
             return result
         if isinstance(got, str):
@@ -1869,13 +1870,14 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
         fuzzer.confirm = False  # one case, repeated: what failed after a repetition's window is that case's too
         result.dialect_note = _dialect_note(case, got[1][0])
         for i in range(max(1, repeat)):
+            not_sent = False  # (the client ended before this repetition was sent: no case to blame)
             try:
                 outcome = fuzzer.run_case(case)
                 if not outcome.failure and not outcome.inconclusive and (
                         i == max(1, repeat) - 1 or time.monotonic() >= t0 + time_budget):
                     fuzzer.finish()  # the last run passed its window: is the client still there?
             except _OnItsOwn as own:  # restarted for this repetition, it opened a session and ended before it
-                outcome = own.reported()
+                outcome, not_sent = own.reported(), True
             except _ClientLost as lost:
                 outcome = _Outcome(f"the client is not running with an open session: {lost.reason}", lost.details,
                                    output=lost.output)
@@ -1889,8 +1891,8 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                                    output=late.outcome.output)
             if outcome.failure:
                 result.passed = False
-                result.failures_seen += 1
-                result.failure = FuzzFailure(case, outcome.failure, outcome.details)
+                result.failures_seen += not not_sent
+                result.failure = FuzzFailure(FuzzCase(()) if not_sent else case, outcome.failure, outcome.details)
                 result.client_output = outcome.output
                 break
             if time.monotonic() >= t0 + time_budget:

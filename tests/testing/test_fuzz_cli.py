@@ -459,6 +459,10 @@ def test_a_client_that_opens_a_session_and_exits_at_once_started_and_fails_on_it
     assert out["failure"]["reason"].startswith("the client process exited with status 0 (with no case sent: the "
                                                "client fails on its own, ")
     assert "| one-shot: session opened, exiting" in out["failure"]["details"]
+    # the case was never sent: none is printed (or given in --json) as the one that failed; a replay has no seed
+    assert "no failing case: the client fails with no case sent to it" in err, err
+    assert "decoded below its item" not in err and out["failure"]["case"]["items"] == []
+    assert out["seed"] is None if replay else isinstance(out["seed"], int)
 
 
 def test_quiet_prints_only_errors_and_the_exit_status_is_the_verdict(client_script, tmp_path, capsys):
