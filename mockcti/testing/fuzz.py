@@ -1712,19 +1712,27 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     names = ", ".join(str(r.number) for r in back[:_LATE_SUSPECTS])
                     together = (f", and cases {', '.join(str(r.number) for r in back[::-1])} sent again one after "
                                 f"the other as one case" if len(back) > 1 else "")
+                    # the case reported: this one when no case failed before, else the smallest that did (its
+                    # shrinking stopped here): that one fails alone, and its replay is printed
+                    saved = (("the saved case alone may pass" if fuzzer.budget_cut else "the saved case alone passes")
+                             if not failing else "the case reported is the smallest that failed before it (its "
+                                                 "shrinking stopped here)")
                     if fuzzer.budget_cut:  # (a run again had no verdict: it was not seen to pass)
                         result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
                                        f"the time budget was spent before the cases it may come from ({names}) were "
                                        f"run again alone on a fresh client: which case it comes from is not known; "
-                                       f"the saved case alone may pass, the search command below runs the same cases "
+                                       f"{saved}, the search command below runs the same cases "
                                        f"in the same order (give it a longer --time)")
                     else:
                         result.late = (f"case {n} passed its {w:g} s window, but the client failed after it ({seen}); "
                                        f"run again alone on a fresh client and watched longer, case(s) {names}"
                                        f"{together} passed: the failure comes and goes, or needs more than those "
-                                       f"cases; the saved case alone passes, the search command below runs the same "
+                                       f"cases; {saved}, the search command below runs the same "
                                        f"cases in the same order")
-                    if not failing:
+                    if failing:
+                        not_shrunk = ("the smallest found before a late failure no case showed again stopped the "
+                                      "search (not shrunk all the way)")
+                    else:
                         found = unreproduced(late)
                         replay_is_search = True
                     break

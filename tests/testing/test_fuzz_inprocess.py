@@ -1173,3 +1173,34 @@ def test_a_search_that_shrank_to_the_end_calls_its_case_the_smallest():
     assert result.not_shrunk is None
     assert "smallest failing case (each event decoded below its item):" in result.summary()
     assert "the time budget cut this search" not in result.summary()
+
+
+def test_a_late_failure_no_case_shows_again_after_a_case_failed_does_not_say_the_reported_case_passes(monkeypatch):
+    """A flaky client (dies on 1 BEGIN_CALL_EVENT in 3): a case failed, then, while it was being shrunk, the client
+    died after another case's window and no case showed it again alone. The result reported the smallest case
+    that had failed (it fails alone; `replay it:` was printed) as the "smallest failing case", and the late
+    failure line said "the saved case alone passes". Now the line says the case reported is the smallest that
+    failed before, and the case is labelled as not shrunk all the way. The late failure is injected (no timing)."""
+    import mockcti.testing.fuzz as F
+
+    real_run = F._Fuzzer.run_case
+    state = {"failed": False, "late": False}
+
+    def run_case(self, case, *args, **kw):
+        if state["failed"] and not state["late"]:  # the next case finds the client dead after its predecessor's window
+            state["late"] = True
+            ran = F._Ran(case, self.cases_run, 1, 1, 0, time.monotonic() - 0.5, self.window)
+            raise F._LateFailure([ran], F._Outcome("the client process exited with status 1"), time.monotonic())
+        outcome = real_run(self, case, *args, **kw)
+        state["failed"] = state["failed"] or bool(outcome.failure)
+        return outcome
+
+    monkeypatch.setattr(F._Fuzzer, "run_case", run_case)
+    monkeypatch.setattr(F._Fuzzer, "find_late", lambda self, late: None)  # not seen again alone
+    result = fuzz_client(client=agent_client(bug="crash-on-hold"), seed=11, malformed=False, **QUICK)
+    assert not result.passed and state["late"], result.summary()
+    assert "the saved case alone passes" not in result.late, result.late
+    assert "the case reported is the smallest that failed before it (its shrinking stopped here)" in result.late
+    assert "CALL_HELD_EVENT" in _types(result.failure.case)
+    assert result.not_shrunk is not None and "late failure" in result.not_shrunk
+    assert "smallest failing case (" not in result.summary()
