@@ -25,6 +25,7 @@ exit codes:
   0  no failure found
   1  a failing case was found (or the replayed case failed)
   2  bad usage, or Hypothesis is not installed (pip install 'mockcti[test]')
+     or the time budget (--time) was spent before a case could be sent: nothing was tested
   3  the client could not start (no session opened within --start-timeout); one that
      opened a session and exited before a case, however briefly it lived, started: 1
   130/143  interrupted by SIGINT (Ctrl-C) / SIGTERM: the client and the server are stopped;
@@ -261,7 +262,9 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             file=sys.stderr)
         if result.dialect_note:  # (a warning: printed with --quiet too)
             print(f"mockcti fuzz: warning: {result.dialect_note}", file=sys.stderr)
-        if not result.client_started:
+        if result.no_case is not None:  # (an error, not a verdict: printed with --quiet too)
+            print(f"mockcti fuzz: no case run: {result.no_case}", file=sys.stderr)
+        elif not result.client_started:
             from mockcti.testing.fuzz import output_lines
 
             for line in [f"the client could not start: {result.start_error}",
@@ -289,7 +292,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                              save=args.save or None, **common)
         if not args.quiet:
             print(result.summary(), file=sys.stderr)
-        elif not result.client_started:  # (an error, not a verdict: no case could be run)
+        elif not result.client_started or result.no_case is not None:  # (an error, not a verdict: no case run)
             print(result.summary(), file=sys.stderr)
         elif result.save_error:  # the failing case found is in no file
             print(f"mockcti fuzz: --save {args.save}: {result.save_error}", file=sys.stderr)
@@ -301,7 +304,7 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                "failure": None if result.failure is None else {
                    "reason": result.failure.reason, "details": result.failure.details,
                    "case": result.failure.case.to_dict()},
-               "not_shrunk": result.not_shrunk, "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
+               "no_case": result.no_case, "not_shrunk": result.not_shrunk, "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
                "replay_command": result.replay_command, "search_command": result.search_command,
                "saved_to": result.saved_to, "save_error": result.save_error}
         print(json.dumps(out, indent=2))

@@ -504,11 +504,26 @@ class FuzzResult:
     #: the session's, its malformed frames sent as written; not the bytes the search sent (else None)
     dialect_note: str | None = None
 
+    #: why no case was sent, the client started and nothing failed: the time budget was spent first (a client
+    #: slower to open its session than --time): nothing was tested, which is no pass (exit 2: give a longer --time)
+    no_case: str | None = None
+
     @property
     def exit_code(self) -> int:
         if not self.client_started:
             return 3
+        if self.no_case is not None:
+            return 2
         return 0 if self.passed else 1
+
+    def _no_case_run(self, what: str, time_budget: float, opened_after: float | None) -> None:
+        """(At the end of a run) a client that started and was sent nothing, for the time budget ran out first, passed
+        nothing: it was "0 case(s) run …: no failure found", exit 0."""
+        if self.client_started and self.failure is None and self.cases_run == 0 and self.budget_exhausted:
+            self.passed = False
+            took = f" (the client took {opened_after:.1f} s to open its session)" if opened_after is not None else ""
+            self.no_case = (f"the time budget ({time_budget:g} s) was spent before {what} could be sent{took}: nothing "
+                            f"was tested; give a longer --time")
 
     def summary(self) -> str:
         head = (f"mockcti fuzz: {self.cases_run} case(s) run in {self.elapsed:.1f} s, seed {self.seed}"
@@ -516,6 +531,8 @@ class FuzzResult:
         if not self.client_started:
             return "\n".join([head, f"the client could not start: {self.start_error}",
                               *output_lines(self.client_output, runs=self.client_runs)])
+        if self.no_case is not None:
+            return f"{head}: no case run: {self.no_case}"
         if self.passed:
             return f"{head}: no failure found"
         assert self.failure is not None
@@ -1570,12 +1587,14 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                    else _InProcessClient(client, server.host, server.port))  # type: ignore[arg-type]
     fuzzer = _Fuzzer(server, runner, window=window, max_window=max_window, reconnect_timeout=reconnect_timeout,
                      start_timeout=start_timeout, deadline=deadline, log=log, on_case=on_case)
+    opened_after: float | None = None  # seconds the client took to open its first session
     try:
         own: _OnItsOwn | None = None  # the client opened a session and ended before the first case
         try:
             got = fuzzer.start(view, client_cmd)
         except _OnItsOwn as exc:
             own, got = exc, None
+        opened_after = time.monotonic() - t0
         if isinstance(got, str):
             result.client_started = False
             result.passed = False
@@ -1834,6 +1853,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         result.cases_run = fuzzer.cases_run
         result.client_runs = runner.runs
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
+        result._no_case_run("the first case", time_budget, opened_after)
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)
@@ -1911,6 +1931,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
         result.cases_run = fuzzer.cases_run
         result.client_runs = runner.runs
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
+        result._no_case_run("the case", time_budget, None)
         runner.close()
         server.stop(timeout=5)
         logging.getLogger("asyncio").removeFilter(quiet)

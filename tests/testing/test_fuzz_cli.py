@@ -641,3 +641,19 @@ def test_a_client_that_opens_and_exits_0_at_once_is_no_failing_case_found(tmp_pa
     data = json.loads(out)
     assert data["exit_code"] == 1 and data["cases_run"] == 0 and data["saved_to"] is None
     assert not (tmp_path / "f.json").exists()
+
+
+def test_a_client_slower_to_open_than_the_time_budget_is_not_a_pass(client_script, capsys):
+    """A client that takes longer to open its session than --time (a slow JVM start in CI) was sent no case:
+    "0 case(s) run …: no failure found", exit 0, "passed": true — nothing was tested. Now it is no pass: exit 2
+    (as for bad usage: give a longer --time), said even with -q, "no_case" in --json."""
+    slow = f"sleep 1; exec {client_script}"
+    assert main(["fuzz", "--client-cmd", slow, "--seed", "1", "--save", "", *FAST, "--time", "0.3", "-q",
+                 "--json"]) == 2
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["passed"] is False and data["exit_code"] == 2 and data["cases_run"] == 0
+    assert data["no_case"].startswith("the time budget (0.3 s) was spent before the first case could be sent (the "
+                                      "client took ")
+    assert data["no_case"].endswith(" to open its session): nothing was tested; give a longer --time")
+    assert ": no case run: the time budget (0.3 s) was spent" in err and "no failure found" not in err
