@@ -1588,7 +1588,12 @@ class _ControlFeature:
         in the text line above, on stderr)."""
         return {"control_url": self.control.url} if self.control is not None else {}
 
-    async def stop(self, server: Any, args: Any) -> None:
+    async def stop_changes(self, server: Any, args: Any) -> None:
+        """Before the server shuts down (serve's order): no change is taken from now on, one being applied finishes."""
+        if self.control is not None:
+            await self.control.stop()
+
+    async def stop(self, server: Any, args: Any) -> None:  # (stopped already, but when serve could not start)
         if self.control is not None:
             await self.control.stop()
 

@@ -292,6 +292,68 @@ def test_the_report_holds_the_shutdown_of_the_clients_still_connected(tmp_path, 
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_control_api_takes_no_change_once_the_server_shuts_down(tmp_path, loop):
+    """serve stopped the CTI server before the control API: while the clients were told (SYSTEM_EVENT) and
+    drained, a POST /calls was answered 200 and its call journalled after the sessions' close, in the report
+    (a POST /reset then could clear the journal after the shutdown entries). The control API now stops taking
+    changes first: once a client has its SYSTEM_EVENT, a POST is refused, and the report ends with the closes."""
+    import http.client
+
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    from mockcti.wire import Dialect, FrameBuffer, decode, encode
+    from mockcti.wire.messages import OpenReq
+
+    d = Dialect.uccx(14)
+    reports = tmp_path / "rep"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--json", "--log-level", "error",
+                             "--loop", loop, "--control-port", "0", "--report", str(reports)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interactive_sigint)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith('{"kind": "listening"'), line + proc.stderr.read()
+        listening = json.loads(line)
+        control_port = int(listening["control_url"].rsplit(":", 1)[1])
+        control = http.client.HTTPConnection("127.0.0.1", control_port, timeout=10)
+        control.request("GET", "/health")  # a keep-alive connection, open when the signal comes
+        assert control.getresponse().read()
+        with socket.create_connection(("127.0.0.1", listening["port"]), timeout=10) as agent:
+            agent.sendall(encode(OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x7,
+                                         call_msg_mask=0xFFFF, agent_state_mask=0x3FFF, client_id="t",
+                                         client_password=b"", agent_id="1001"), d))
+            fb, got = FrameBuffer(), []
+            for _ in range(100):
+                got += [decode(f, d).TYPE.name for f in fb.feed(agent.recv(65536))]
+                if got:
+                    break
+            assert got == ["OPEN_CONF"]
+            proc.send_signal(signal.SIGINT)
+            for _ in range(100):  # the server shuts down: its clients are told
+                data = agent.recv(65536)
+                got += [decode(f, d).TYPE.name for f in fb.feed(data)]
+                if not data or "SYSTEM_EVENT" in got:
+                    break
+            assert got == ["OPEN_CONF", "SYSTEM_EVENT"]
+            answers = []
+            for conn in (control, http.client.HTTPConnection("127.0.0.1", control_port, timeout=10)):
+                try:  # on the keep-alive connection, then on a new one
+                    conn.request("POST", "/calls", body=json.dumps({"csq": "Sales"}),
+                                 headers={"Content-Type": "application/json"})
+                    answers.append(conn.getresponse().status)
+                except (ConnectionError, http.client.HTTPException, OSError):
+                    answers.append("refused or closed")
+                finally:
+                    conn.close()
+        status = proc.wait(30)
+    finally:
+        reap(proc)
+    assert status == 0 and 200 not in answers, answers
+    entries = [json.loads(x) for x in (reports / "journal.jsonl").read_text().splitlines()]
+    assert [e.get("what") for e in entries if e["kind"] == "happening"] == []
+    assert entries[-1]["kind"] == "close" and entries[-1]["reason"] == "closed by server: server shutdown"
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, monkeypatch, loop):
     """SIGTERM cancelled serve's main task; a second SIGTERM while the server told its clients and let
     them drain (up to the shutdown grace) cancelled that shutdown: a CancelledError traceback, exit

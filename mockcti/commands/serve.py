@@ -453,7 +453,15 @@ def run(args: argparse.Namespace) -> int:
                 halt = getattr(f, "halt", None)
                 if halt is not None:
                     halt(server, args)
-            # the server first: every client told (SYSTEM_EVENT) and closed, all of it in the journal
+            # what takes changes from outside (the control API) stops taking them before the server stops:
+            # a request being applied finishes, one not begun is answered 503. It took them on while the
+            # server shut down: a POST /calls answered 200 for sessions already told and closed, a POST
+            # /reset could clear the journal after the shutdown entries, before the report was written
+            for f in reversed(features):
+                stop_changes = getattr(f, "stop_changes", None)
+                if stop_changes is not None:
+                    await stop_changes(server, args)
+            # then the server: every client told (SYSTEM_EVENT) and closed, all of it in the journal
             # before the features finish (the report is written from it, the scenario verified)
             await server.stop()
             for f in reversed(features):
@@ -520,7 +528,8 @@ def _features(args: argparse.Namespace) -> list:
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
     ``start`` runs once it listens, in the order below; optionally ``listening(server, args)``, once every
     feature has started: a dict of keys for the ``--json`` listening line; optionally ``halt(server, args)`` (no await)
-    when the run ends, before the server's shutdown, and ``stop`` after it."""
+    when the run ends, then optionally ``stop_changes(server, args)`` (awaited: a feature that takes changes from
+    outside, the control API, stops taking them), both before the server's shutdown, and ``stop`` after it."""
     import importlib
 
     out = []
