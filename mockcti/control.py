@@ -444,7 +444,8 @@ class ControlServer:
         if self.scenario is None and self.mock.hub.engine is not None:  # loaded by --scenario, say
             self.scenario = getattr(self.mock.hub.engine, "scenario", None)
         self._server = await listen(lambda port: asyncio.start_server(
-            self._client, self.host, port, limit=self.max_header_bytes, reuse_address=True), self.port)
+            self._client, self.host, port, limit=self.max_header_bytes, reuse_address=True, start_serving=False),
+            self.port)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         return self

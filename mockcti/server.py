@@ -485,14 +485,25 @@ _SAME_PORT_TRIES = 16
 
 
 async def listen(create: Callable[[int], Awaitable[asyncio.Server]], port: int) -> asyncio.Server:
-    """``await create(port)``, every listening socket on the same port. A host that names several addresses
-    (``localhost`` as ::1 and 127.0.0.1 on many systems, ``""`` as every interface of both families) gets one
-    socket each, and with port 0 each was given a free port of its own: the server said it listened on the
-    first one's port, and a client of the other family connecting there was refused. With port 0 the port
-    the first address got is asked of all of them (another free one when it is taken on another address)."""
+    """``await create(port)``, every listening socket on the same port, then serving. A host that names several
+    addresses (``localhost`` as ::1 and 127.0.0.1 on many systems, ``""`` as every interface of both families)
+    gets one socket each, and with port 0 each was given a free port of its own: the server said it listened
+    on the first one's port, and a client of the other family connecting there was refused. With port 0 the
+    port the first address got is asked of all of them (another free one when it is taken on another address).
+
+    ``create`` makes its server with ``start_serving=False``: listen() starts it once its sockets are the ones
+    kept. A server that served from its creation accepted a client racing to the first port before it was
+    closed and bound again: on the asyncio loop that socket was left open, its client never answered (a
+    ResourceWarning later), or it became a connection of a server already closed, which on Python 3.12.1+
+    ``wait_closed()`` waited for, and start() with it, until the client left."""
     server = await create(port)
-    if port:
-        return server
+    if not port:
+        server = await _same_port(create, server)
+    await server.start_serving()
+    return server
+
+
+async def _same_port(create: Callable[[int], Awaitable[asyncio.Server]], server: asyncio.Server) -> asyncio.Server:
     for _ in range(_SAME_PORT_TRIES):
         if len({sock.getsockname()[1] for sock in server.sockets}) <= 1:
             return server
@@ -569,7 +580,7 @@ class MockServer:
         loop = self._loop
         self._server = await listen(lambda port: loop.create_server(
             lambda: _Connection(self), self.config.host, port, backlog=self.config.backlog,
-            reuse_address=True), self.config.port)
+            reuse_address=True, start_serving=False), self.config.port)
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
         self._refusing = False

@@ -460,6 +460,61 @@ def test_a_host_naming_two_addresses_listens_on_the_same_port_on_both(monkeypatc
 
 
 @pytest.mark.parametrize("loop", LOOPS)
+def test_a_client_racing_to_a_port_listen_gives_up_is_not_left_open(monkeypatch, loop):
+    """With port 0 and a host naming two addresses, listen() closes the first server (its sockets got different
+    ports) and binds again. That server served from its creation: a client that reached its first port in
+    between was accepted, and on the asyncio loop its socket left open and never answered (the transport came
+    too late for the closed server: a ResourceWarning later), on uvloop made a connection of a server already
+    closed (journalled, never served; on Python 3.12.1+ ``wait_closed()`` waited for it: start() hung until
+    the client left). Servers are now created not serving; listen() starts the one it keeps."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+
+    async def main():
+        aloop = asyncio.get_running_loop()
+        create_server = aloop.create_server
+        racers: list[socket.socket] = []
+
+        async def racing(factory, host, port, **kw):  # a client connects to the first server's IPv4 port before
+            # listen() goes on; localhost named both addresses, as a dual-stack host resolves it (uvloop resolves
+            # in C: the loop's getaddrinfo is not asked)
+            srv = await create_server(factory, ["::1", "127.0.0.1"] if host == "localhost" else host, port, **kw)
+            ports = {sock.getsockname()[1] for sock in srv.sockets}
+            if not racers and len(ports) > 1:
+                v4 = next(sock for sock in srv.sockets if sock.family == socket.AF_INET).getsockname()[1]
+                turn = aloop.create_future()
+                aloop.call_soon(turn.set_result, None)  # listen() goes on in the turn the server accepts
+                racer = socket.socket()
+                racers.append(racer)
+                racer.settimeout(5)
+                with contextlib.suppress(ConnectionRefusedError):
+                    racer.connect(("127.0.0.1", v4))
+                await turn
+                for _ in range(3 if loop == "uvloop" else 0):  # (uvloop: its transport comes up first)
+                    await asyncio.sleep(0)
+            return srv
+
+        monkeypatch.setattr(aloop, "create_server", racing)
+        server = await asyncio.wait_for(MockServer(config=ServerConfig(host="localhost", port=0)).start(), 10)
+        try:
+            assert racers, "the addresses got the same port at once: no race to make"
+            await nothing_leaked(racers, "start() bound again")
+            racer = racers[0]
+            racer.setblocking(False)
+            assert await ended(racer), "the racing client's connection is left open, never answered"
+            assert server.journal.entries(kind="connect") == [] and not server.connections
+        finally:
+            for racer in racers:
+                racer.close()
+            await server.stop()
+
+    run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
 def test_both_ends_of_a_connection_have_nagle_off(loop):
     """A CTI server answers in small frames, lock-step: with Nagle's algorithm on either end, a message
     written in two pieces waits for the peer's delayed ACK (measured: 46 ms a round trip instead of
