@@ -353,11 +353,24 @@ def test_the_control_api_takes_no_change_once_the_server_shuts_down(tmp_path, lo
     assert entries[-1]["kind"] == "close" and entries[-1]["reason"] == "closed by server: server shutdown"
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT as in a terminal, in this process (a test run started in the background ignores it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, monkeypatch, loop):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, monkeypatch, loop, sig, ctrl_c_raises):
     """SIGTERM cancelled serve's main task; a second SIGTERM while the server told its clients and let
     them drain (up to the shutdown grace) cancelled that shutdown: a CancelledError traceback, exit
-    status 1 and a --report without its summary. The shutdown under way now goes to its end."""
+    status 1 and a --report without its summary. The shutdown under way now goes to its end. Ctrl-C
+    twice (an impatient user) alike: the second one, left to asyncio's runner, raised KeyboardInterrupt
+    in the shutdown: exit status 0 all the same, no summary.json or junit.xml."""
     import asyncio
     import os
 
@@ -370,13 +383,13 @@ def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, mo
 
     async def serve_forever(self):
         signals.append("first")
-        os.kill(os.getpid(), signal.SIGTERM)  # the run ends
+        os.kill(os.getpid(), sig)  # the run ends
         await real_forever(self)
 
     async def stop(self):
         if self._server is not None and len(signals) == 1:
             signals.append("second")
-            os.kill(os.getpid(), signal.SIGTERM)  # again, while the server shuts down
+            os.kill(os.getpid(), sig)  # again, while the server shuts down
             for _ in range(5):  # (loop turns for the handler: bounded)
                 await asyncio.sleep(0.01)
         await real_stop(self)
@@ -386,14 +399,19 @@ def test_a_second_sigterm_during_the_shutdown_does_not_cut_it_short(tmp_path, mo
     assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
     assert signals == ["first", "second"]
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]
+    assert (tmp_path / "rep" / "junit.xml").read_text().startswith("<?xml")
+    # Ctrl-C raises KeyboardInterrupt again after serve (uvloop left its closed loop's handler: Ctrl-C did nothing)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeypatch, loop):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeypatch, loop, sig, ctrl_c_raises):
     """A SIGTERM that came while the server was still starting (binding, its features starting: a
     CI job cancelled in its first instants) cancelled that start: a CancelledError traceback out
     of `mockcti serve`, exit status 1, the listening socket never closed and no report summary.
-    Now the start finishes and the server shuts down as after any SIGTERM: status 0, the summary."""
+    Now the start finishes and the server shuts down as after any SIGTERM: status 0, the summary.
+    A Ctrl-C then alike (it ended serve with status 0 and no report at all)."""
     import asyncio
     import os
 
@@ -405,7 +423,7 @@ def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeyp
     served = []
 
     async def start(self):
-        os.kill(os.getpid(), signal.SIGTERM)  # the job is cancelled while the server binds
+        os.kill(os.getpid(), sig)  # the job is cancelled while the server binds
         for _ in range(5):  # (loop turns for the handler: bounded)
             await asyncio.sleep(0.01)
         await real_start(self)

@@ -382,14 +382,14 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
         assert me is not None  # (main() runs as asyncio.run's task)
-        serving = False  # serve_forever() is awaited: a SIGTERM cancels it
+        serving = False  # serve_forever() is awaited: a SIGTERM or Ctrl-C cancels it
         ending = False  # the shutdown has begun
-        terminated = False  # a SIGTERM came
+        terminated = False  # a SIGTERM or Ctrl-C came
 
-        def on_sigterm() -> None:
-            # only serving is cancelled: a SIGTERM while the server starts (it cancelled the start:
+        def on_signal() -> None:
+            # only serving is cancelled: a signal while the server starts (it cancelled the start:
             # a traceback, exit status 1, the socket left open) lets the start finish, and the server
-            # then shuts down at once; a second SIGTERM while the clients are told and drained
+            # then shuts down at once; a second signal while the clients are told and drained
             # (bounded by the shutdown grace) does not cut that short (it cancelled the shutdown
             # itself: a traceback, exit status 1 and no report summary)
             nonlocal terminated
@@ -397,10 +397,17 @@ def run(args: argparse.Namespace) -> int:
             if serving and not ending:
                 me.cancel()
 
-        try:  # SIGTERM (CI runners, containers) shuts down as cleanly as Ctrl-C
-            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-        except (NotImplementedError, RuntimeError, AttributeError):  # not on this platform
-            pass
+        # SIGTERM (CI runners, containers) shuts down as cleanly as Ctrl-C. Ctrl-C was left to asyncio's
+        # runner, which cancelled whatever main() awaited: a Ctrl-C while starting ended serve with status 0
+        # and no report at all, a second one while shutting down (an impatient user) raised KeyboardInterrupt
+        # in it: the clients not all told, the report without summary.json and junit.xml, exit status 0 all
+        # the same. Ctrl-C is handled here too, when it is not ignored (a background `serve &` in a shell
+        # ignores it, and still does)
+        for sig in (signal.SIGTERM, signal.SIGINT) if ctrl_c else (signal.SIGTERM,):
+            try:
+                loop.add_signal_handler(sig, on_signal)
+            except (NotImplementedError, RuntimeError, AttributeError, ValueError):  # not on this platform
+                pass
         try:
             await server.start()
         except OSError as exc:  # port in use, an address not of this host, a name that does not resolve
@@ -468,11 +475,19 @@ def run(args: argparse.Namespace) -> int:
                 await f.stop(server, args)
         return 0
 
+    import signal
+
+    # Ctrl-C raises KeyboardInterrupt (not ignored: asyncio's runner then installs its own handler, which main() takes over)
+    ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:  # asyncio.run() with a chosen loop
             status = runner.run(main())
     except KeyboardInterrupt:
         status = 0
+    finally:
+        if ctrl_c and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            # (uvloop leaves its closed loop's handler: a Ctrl-C after serve, in a process that goes on, did nothing)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     if trace is not None:
         trace.close()
     if status == 2:  # could not start: nothing was served
