@@ -19,7 +19,10 @@ other files on shutdown. Pure rendering functions, plus :func:`write_reports` fo
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -468,13 +471,41 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
 def write_report_file(path: Path, text: str) -> None:
     """``text`` into ``path`` as UTF-8 — what junit.xml's declaration says, whatever the locale (an
     ASCII or cp1252 locale made a report with a "§" or a client's non-ASCII text raise). An OSError
-    names the file (a failed write alone says only "No space left on device")."""
+    names the file (a failed write alone says only "No space left on device").
+
+    Atomically: written to a temporary file beside it (``.NAME.PID.tmp``), then renamed over it. The file
+    was truncated and written in place: a write that failed part-way (a disk filling up, a process killed
+    or interrupted while writing) left a truncated summary.json / junit.xml — the previous run's report in
+    that directory lost, and a CI step parsing the file failed on broken XML rather than on the run — and a
+    reader polling for the file could read it half-written. Now the file is the old one or the new one. A path
+    that is not a plain file (a symbolic link, a device) is written through, in place, as before: the link kept."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.write_text(text, encoding="utf-8")
+        if not _plain_file_or_none(path):
+            path.write_text(text, encoding="utf-8")
+            return
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # (the umask applies, as for a plain write)
+        try:
+            with open(fd, "w", encoding="utf-8", closefd=True) as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:  # (a KeyboardInterrupt too: no temporary file left behind)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     except OSError as exc:
-        if exc.filename is not None:
+        if exc.filename is not None and str(exc.filename) != str(tmp):  # (the temporary file: named as the report's)
             raise
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+
+
+def _plain_file_or_none(path: Path) -> bool:
+    """``path`` is a regular file (not through a symbolic link), or nothing is there yet."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
 
 
 # -- `mockcti serve --report DIR` -------------------------------------------------------------------

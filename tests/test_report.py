@@ -578,3 +578,28 @@ def test_without_fcntl_the_cli_runs_unlocked_and_says_so(tmp_path):
     assert ("mockcti run: warning: --report rep: not locked (this platform has no flock: the fcntl module is "
             "missing): a run started in parallel into this directory is not refused") in done.stderr
     assert (tmp_path / "rep" / "summary.json").is_file() and (tmp_path / "rep" / "junit.xml").is_file()
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_report_file_that_cannot_be_written_whole_leaves_the_previous_one(tmp_path):
+    """A report file was truncated and written in place: a write that failed part-way (here the file size limit,
+    as a disk that fills up; a process killed meanwhile alike) left a truncated junit.xml — the previous run's
+    report in that directory lost, a CI step parsing it failing on broken XML. It is now written beside and
+    renamed over: the error names the file, the previous report is whole, no temporary file is left."""
+    good = junit_xml(build_summary(Journal()))
+    (tmp_path / "junit.xml").write_text(good, encoding="utf-8")
+    child = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from mockcti.report import write_report_file\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    write_report_file(Path(sys.argv[1]) / 'junit.xml', '<testsuites>' + '<testcase name=\"x\"/>' * 1000)\n"
+        "except OSError as exc:\n"
+        "    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"[Errno 27] File too large: '{tmp_path / 'junit.xml'}'", done.stdout + done.stderr
+    assert (tmp_path / "junit.xml").read_text(encoding="utf-8") == good
+    ET.parse(tmp_path / "junit.xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml"]
