@@ -142,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = [(s, _escape_unencodable(s)) for s in saved]
     try:
         return _main(argv, saved)
+    except KeyboardInterrupt:  # Ctrl-C while the command line is read: a command's options import its modules,
+        # a second or so (serve's: the report, scenario, control API and load modules): a traceback, status -2
+        return 130
     finally:
         for stream, previous in handlers:
             if previous is not None:

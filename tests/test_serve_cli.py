@@ -438,6 +438,26 @@ def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeyp
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]
 
 
+def test_ctrl_c_while_the_command_line_is_read_is_status_130_without_a_traceback(monkeypatch, ctrl_c_raises, capsys):
+    """Reading serve's options imports the modules of its features (report, scenario, control API, load): a
+    second or so after `mockcti serve` is typed. A Ctrl-C then was a KeyboardInterrupt traceback out of
+    mockcti and status -2 (a SIGTERM then ends it quietly, by its default action); it is status 130, as a
+    Ctrl-C later, and nothing on stderr."""
+    import os
+
+    import mockcti.cli
+
+    real = mockcti.cli.build_parser
+
+    def build_parser():
+        os.kill(os.getpid(), signal.SIGINT)  # (a KeyboardInterrupt in this thread, before kill returns)
+        return real()
+
+    monkeypatch.setattr(mockcti.cli, "build_parser", build_parser)
+    assert main(["serve", "--port", "0"]) == 130
+    assert capsys.readouterr().err == ""
+
+
 def test_a_closed_pipe_behind_the_cli_s_stdout_ends_the_trace_too(capsys):
     """mockcti.cli wraps stdout for `serve` (a closed pipe must not cost the exit status): the wrapper
     drops what follows, and the trace still sees that its reader went away and stops rendering."""
