@@ -558,6 +558,20 @@ class _ReportFeature:
         self._sink = JsonLinesSink(self._stream, on_error=self._journal_failed)
         server.journal.add_sink(self._sink)
 
+    async def cancel(self, server, args) -> None:
+        """serve could not start after all (exit 2): no report for a server that never served (stop() wrote a
+        passing summary.json and junit.xml, and printed "PASSED"); the sink removed, the directory released."""
+        if self._sink is not None:
+            server.journal.remove_sink(self._sink)
+            self._sink = None
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            self._stream = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     async def stop(self, server, args) -> None:
         if self._sink is not None:
             server.journal.remove_sink(self._sink)

@@ -343,6 +343,10 @@ class _ScenarioFeature:
         if not getattr(args, "quiet", False):  # (serve --quiet: errors only, the exit status is the verdict)
             _print_expectations(self.results, sys.stderr)
 
+    async def cancel(self, server: Any, args: Any) -> None:
+        """serve could not start after all (exit 2): the expectations of a scenario never served are not printed
+        (stop() listed every one of them missed, after the error line)."""
+
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         from mockcti.report import outcome
 

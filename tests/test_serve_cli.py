@@ -96,6 +96,35 @@ def test_a_control_port_in_use_names_the_option(capsys):
     assert "listening" not in out.out
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_serve_that_could_not_start_writes_no_report_and_no_trace(tmp_path, capsys, loop):
+    """A feature that could not start (a --control-port in use) after --report and --scenario had: the undoing ran
+    their stop(), which wrote a passing-or-not summary.json and junit.xml for a server that never served, printed
+    the report table and every expectation missed on stderr after the error line, and the trace held for after
+    the "listening" line (the scenario's "started") came out on stdout, where a harness waiting for that line read
+    it as the first line. Now: the error, exit 2, nothing on stdout, no report files, the directory released."""
+    from pathlib import Path
+
+    from mockcti.report import claim_report_dir
+
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "login-success.yaml"
+    reports = tmp_path / "rep"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--port", "0", "--loop", loop, "--report", str(reports), "--scenario", str(scenario)]
+        assert main([*argv, "--control-port", str(port)]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert f"mockcti serve: --control-port {port}: cannot listen on 127.0.0.1:{port}: " in out.err
+    assert not any(word in out.err for word in ("MISS", "PASSED", "FAILED", "mockcti report:")), out.err
+    assert not (reports / "summary.json").exists() and not (reports / "junit.xml").exists()
+    claim_report_dir(reports, "the test").release()  # no lock left behind (held, it raises OSError naming serve)
+
+
 def test_calls_per_minute_needs_a_csq(tmp_path, capsys):
     center = tmp_path / "c.toml"
     center.write_text('[[agents]]\nid = "5001"\nextension = "4001"\n')

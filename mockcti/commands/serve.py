@@ -190,8 +190,15 @@ class Trace:
                     print(f"mockcti serve: the trace stopped ({self.broken}); the server goes on", file=sys.stderr)
                 return
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Write what is queued (for at most ``timeout`` seconds) and stop the writer."""
+    def close(self, timeout: float = 2.0, *, drop_held: bool = False) -> None:
+        """Write what is queued (for at most ``timeout`` seconds) and stop the writer; ``drop_held``: what is
+        still held (never :meth:`release`d) is dropped, not written."""
+        import queue
+
+        if drop_held and not self._released.is_set():
+            with contextlib.suppress(queue.Empty):
+                for _ in range(self._lines.maxsize or 1_000_000):
+                    self._lines.get_nowait()
         self._released.set()
         with contextlib.suppress(Exception):
             self._lines.put(None, timeout=timeout)
@@ -408,6 +415,15 @@ def run(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, on_signal)
             except (NotImplementedError, RuntimeError, AttributeError, ValueError):  # not on this platform
                 pass
+        async def not_started(started: list) -> None:
+            # the server could not start (exit 2, one line on stderr): what the features started is undone without
+            # what they make at the end of a run (their stop() wrote a "PASSED" --report for a server that never
+            # served, and printed it, a --scenario's expectations all missed, on stderr after the error line)
+            for f in reversed(started):
+                cancel = getattr(f, "cancel", None)
+                await (cancel if cancel is not None else f.stop)(server, args)
+            await server.stop()
+
         try:
             await server.start()
         except OSError as exc:  # port in use, an address not of this host, a name that does not resolve
@@ -421,17 +437,13 @@ def run(args: argparse.Namespace) -> int:
                 started.append(f)
         except OSError as exc:  # a feature's port or directory (--control-port, --report): its strerror names it
             print(f"mockcti serve: {exc.strerror or exc}", file=sys.stderr)
-            for f in reversed(started):
-                await f.stop(server, args)
-            await server.stop()
+            await not_started(started)
             return 2
         if args.calls_per_minute > 0:
             if not server.center.config.csqs:
                 print("mockcti serve: --calls-per-minute: the contact center has no CSQ to send calls to",
                       file=sys.stderr)
-                for f in reversed(started):
-                    await f.stop(server, args)
-                await server.stop()
+                await not_started(started)
                 return 2
             patience = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
@@ -488,8 +500,9 @@ def run(args: argparse.Namespace) -> int:
         if ctrl_c and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             # (uvloop leaves its closed loop's handler: a Ctrl-C after serve, in a process that goes on, did nothing)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    if trace is not None:
-        trace.close()
+    if trace is not None:  # could not start: what was held for after the "listening" line is not written (it was,
+        # on stdout, where a harness waiting for that line read it as the first line of a server about to die)
+        trace.close(drop_held=status == 2)
     if status == 2:  # could not start: nothing was served
         return status
     for f in features:
@@ -541,7 +554,8 @@ def _features(args: argparse.Namespace) -> list:
     ``prepare(server, args)``: called before the event loop runs and the server listens (to replace
     the center, say: once a client is connected, or the control API has recorded the center that
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
-    ``start`` runs once it listens, in the order below; optionally ``listening(server, args)``, once every
+    ``start`` runs once it listens, in the order below (should the server not start after all, optionally
+    ``cancel(server, args)``, awaited, undoes a start without what ``stop`` makes at the end of a run, else ``stop``); optionally ``listening(server, args)``, once every
     feature has started: a dict of keys for the ``--json`` listening line; optionally ``halt(server, args)`` (no await)
     when the run ends, then optionally ``stop_changes(server, args)`` (awaited: a feature that takes changes from
     outside, the control API, stops taking them), both before the server's shutdown, and ``stop`` after it."""
