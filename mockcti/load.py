@@ -932,7 +932,7 @@ class _LoadFeature:
         if getattr(args, "quiet", False):  # (serve --quiet: errors and warnings only)
             return
         n = len(cfg.agents)
-        numbers = (f"id 1001, extension 3001" if n == 1 else
+        numbers = ("id 1001, extension 3001" if n == 1 else
                    f"ids 1001..{1000 + n}, extensions 3001..{3000 + n}")
         print(f"mockcti load: center with {counted(n, 'agent')} ({numbers}), "
               f"{'CSQ' if len(cfg.csqs) == 1 else 'CSQs'} {', '.join(c.name for c in cfg.csqs)}",
