@@ -1257,6 +1257,25 @@ _SCENARIO_A = ("name: A\n"
 _SCENARIO_B = "name: B\nexpect:\n  - {id: closes, message: CLOSE_REQ, times: 1}\n"
 
 
+@contextlib.asynccontextmanager
+async def _harness(scenario: str):
+    """A test harness's set-up: a server, its control API, the scenario POSTed, a bridge client ("harness")
+    kept connected; yields (server, ctl, client) and stops them all."""
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    c = None
+    try:
+        await call(ctl, "POST", "/scenario", {"yaml": scenario})
+        c = await CTIClient.connect(server.host, server.port)
+        await c.open_bridge(client_id="harness", heartbeat=0)
+        yield server, ctl, c
+    finally:
+        if c is not None:
+            await c.abort()
+        await ctl.stop()
+        await server.stop()
+
+
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
     """A harness keeps its client connected and loads a scenario per test (POST /scenario). The report
@@ -1264,13 +1283,7 @@ def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
     expectation and the step it was waiting at included, was gone without a trace. Each scenario taken out
     is judged then, under its name, on what it received (B does not see A's requests); a reset starts over."""
     async def main():
-        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-        ctl = await ControlServer(server, "127.0.0.1", 0).start()
-        c = None
-        try:
-            await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_A})
-            c = await CTIClient.connect(server.host, server.port)
-            await c.open_bridge(client_id="harness", heartbeat=0)
+        async with _harness(_SCENARIO_A) as (server, ctl, c):
             await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_B})  # A ends here, its HOLD never came
             await c.close()  # the CLOSE_REQ B expects
             await wait_for(lambda: not server.hub.conns)
@@ -1295,11 +1308,6 @@ def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
             await call(ctl, "POST", "/reset")
             _, _, rep = await call(ctl, "GET", "/report")
             assert rep["expectations"] == [], rep["expectations"]
-        finally:
-            if c is not None:
-                await c.abort()
-            await ctl.stop()
-            await server.stop()
 
     _run_on(loop, main)
 
@@ -1353,13 +1361,7 @@ def test_a_pause_an_unloaded_scenario_began_with_no_end_is_lifted(loop, how):
     b = "name: B\nexpect:\n  - {id: heartbeats, message: HEARTBEAT_REQ, min: 1}\n"
 
     async def main():
-        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-        ctl = await ControlServer(server, "127.0.0.1", 0).start()
-        c = None
-        try:
-            await call(ctl, "POST", "/scenario", {"yaml": a})
-            c = await CTIClient.connect(server.host, server.port)
-            await c.open_bridge(client_id="harness", heartbeat=0)
+        async with _harness(a) as (server, ctl, c):
             assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # A pauses
             sid = c_sid(server)
             await wait_for(lambda: server.hub.session(sid).reading_paused)
@@ -1376,11 +1378,6 @@ def test_a_pause_an_unloaded_scenario_began_with_no_end_is_lifted(loop, how):
             if how == "replace":  # B saw the heartbeat it was sent after it was loaded
                 _, _, rep = await call(ctl, "GET", "/report")
                 assert [(e["scenario"], e["met"]) for e in rep["expectations"] if e["scenario"] == "B"] == [("B", True)]
-        finally:
-            if c is not None:
-                await c.abort()
-            await ctl.stop()
-            await server.stop()
 
     _run_on(loop, main)
 
@@ -1528,13 +1525,7 @@ def test_delete_faults_resumes_a_session_a_scenario_stopped_reading(loop):
             "    then: [default, {fault: {kind: stop_reading}}]\n")
 
     async def main():
-        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-        ctl = await ControlServer(server, "127.0.0.1", 0).start()
-        c = None
-        try:
-            await call(ctl, "POST", "/scenario", {"yaml": text})
-            c = await CTIClient.connect(server.host, server.port)
-            await c.open_bridge(client_id="harness", heartbeat=0)
+        async with _harness(text) as (server, ctl, c):
             assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # paused now
             sid = c_sid(server)
             await wait_for(lambda: server.hub.session(sid).reading_paused)
@@ -1546,11 +1537,6 @@ def test_delete_faults_resumes_a_session_a_scenario_stopped_reading(loop):
             assert (await asyncio.wait_for(pending, 10)).TYPE is MT.HEARTBEAT_CONF
             _, _, f = await call(ctl, "GET", "/faults")
             assert f["faults"] == []
-        finally:
-            if c is not None:
-                await c.abort()
-            await ctl.stop()
-            await server.stop()
 
     _run_on(loop, main)
 

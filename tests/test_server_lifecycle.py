@@ -415,6 +415,14 @@ def test_a_connection_closed_by_the_server_that_never_reads_is_reset_after_close
     run_on(loop, main)
 
 
+def _skip_without_ipv6_loopback() -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this host")
+
+
 def test_a_host_naming_two_addresses_listens_on_the_same_port_on_both(monkeypatch):
     """``localhost`` is ::1 and 127.0.0.1 on many systems (macOS, Fedora): with port 0 the server (and the
     control API) bound a free port on each, different ones, and said it listened on the first one's; a
@@ -423,11 +431,7 @@ def test_a_host_naming_two_addresses_listens_on_the_same_port_on_both(monkeypatc
     from mockcti.client import CTIClient
     from mockcti.control import ControlServer
 
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("no IPv6 loopback on this host")
+    _skip_without_ipv6_loopback()
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -467,11 +471,7 @@ def test_a_client_racing_to_a_port_listen_gives_up_is_not_left_open(monkeypatch,
     too late for the closed server: a ResourceWarning later), on uvloop made a connection of a server already
     closed (journalled, never served; on Python 3.12.1+ ``wait_closed()`` waited for it: start() hung until
     the client left). Servers are now created not serving; listen() starts the one it keeps."""
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("no IPv6 loopback on this host")
+    _skip_without_ipv6_loopback()
 
     async def main():
         aloop = asyncio.get_running_loop()
