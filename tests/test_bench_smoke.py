@@ -4,6 +4,7 @@ change that makes the call-flow mix fail is caught here, not the next time someo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,9 +153,10 @@ def test_scale_refuses_values_its_figures_cannot_be_computed_with(argv, message)
     assert "ulimit" not in done.stdout  # refused before anything ran
 
 
-def test_scale_reads_the_sockets_in_time_wait_from_sockstat():
-    """The TIME_WAIT count bench/scale.py waits on and reports: Linux's /proc/net/sockstat TCP line
-    (runs started back to back found the last run's 5,000 sockets there and measured them)."""
+def test_scale_reads_the_sockets_in_time_wait_and_the_stolen_cpu():
+    """The TIME_WAIT count bench/scale.py waits on and reports (Linux's /proc/net/sockstat TCP line: runs
+    started back to back found the last run's 5,000 sockets there), and the CPU time the hypervisor took
+    (/proc/stat's steal column, which the heartbeat p99 followed on the shared machine)."""
     sys.path.insert(0, str(BENCH.parent))
     try:
         import scale
@@ -165,6 +167,9 @@ def test_scale_reads_the_sockets_in_time_wait_from_sockstat():
                 "UDP: inuse 0 mem 0\n")
     assert scale.time_wait_sockets(sockstat) == 5012
     assert scale.time_wait_sockets("sockets: used 13\nUDP: inuse 0 mem 0\n") is None
+    tick = os.sysconf("SC_CLK_TCK")
+    assert scale.cpu_steal_seconds(f"cpu  7477033 89172 404013 7989649 3282 0 105695 {tick * 4} 0 0\n") == 4.0
+    assert scale.cpu_steal_seconds("cpu  1 2 3\n") is None
 
 
 def test_scale_runs_the_server_of_the_checkout_given_and_reports_time_wait(tmp_path):
@@ -182,6 +187,8 @@ def test_scale_runs_the_server_of_the_checkout_given_and_reports_time_wait(tmp_p
     assert report["heartbeat_errors"] == 0 and report["login_n"] == 5
     if Path("/proc/net/sockstat").exists():
         assert isinstance(report["time_wait_at_start"], int) and report["time_wait_waited_s"] == 0.0
+    if Path("/proc/stat").exists():
+        assert report["steal_s"] >= 0 and "CPU time the hypervisor took" in done.stdout
     done = subprocess.run([sys.executable, str(BENCH.parent / "scale.py"), "--server-from", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and f"--server-from {tmp_path}: no mockcti package there" in done.stderr
