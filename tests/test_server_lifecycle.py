@@ -655,6 +655,23 @@ async def _another_and_a_victim(server: MockServer) -> tuple[socket.socket, sock
     return other, victim, max(server.connections)
 
 
+@contextlib.asynccontextmanager
+async def _a_victim_beside_another():
+    """A server with two open sessions (:func:`_another_and_a_victim`), what reaches the loop's exception
+    handler collected (:func:`_loop_errors`): yields (server, other, victim, victim's sid, handled); closes
+    the other client and stops the server at the end (the test checks the server's journal after)."""
+    handled = _loop_errors()
+    server = await MockServer(config=ServerConfig(port=0)).start()
+    try:
+        other, victim, sid = await _another_and_a_victim(server)
+        try:
+            yield server, other, victim, sid, handled
+        finally:
+            other.close()
+    finally:
+        await server.stop()
+
+
 async def _journalled_fault(server: MockServer, which=lambda fault: True) -> None:
     """Until the journal has a fault entry whose text ``which`` accepts (bounded: 5 s, then the test's own
     assertions say what is missing)."""
@@ -716,10 +733,7 @@ def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loo
     server stops cleanly."""
 
     async def main():
-        handled = _loop_errors()
-        server = await MockServer(config=ServerConfig(port=0)).start()
-        try:
-            other, victim, sid = await _another_and_a_victim(server)
+        async with _a_victim_beside_another() as (server, other, victim, sid, handled):
             fault = _transport_fault(kind, sid)
             if peer == "reset":
                 _reset_on_close(victim)
@@ -731,9 +745,6 @@ def test_a_transport_fault_that_fires_after_the_peer_has_gone_raises_nothing(loo
                 victim.close()
                 await _journalled_fault(server, lambda f: f.endswith("no connection"))  # the session ends, then the timer fires
             await _heartbeat_answered(other)
-            other.close()
-        finally:
-            await server.stop()
         assert not server.connections and not server.hub.conns and not server._draining
         assert server.internal_errors == 0 and handled == []
         closes = [e for e in server.journal.entries(kind="close") if e.session == sid]
@@ -831,19 +842,13 @@ def test_a_dribble_whose_client_resets_midway_is_journalled_with_the_bytes_not_w
 
     async def main():
         aloop = asyncio.get_running_loop()
-        handled = _loop_errors()
-        server = await MockServer(config=ServerConfig(port=0)).start()
-        try:
-            other, victim, sid = await _another_and_a_victim(server)
+        async with _a_victim_beside_another() as (server, other, victim, sid, handled):
             server.call(lambda hub, now: hub.act(WriteChunked(sid, bytes(400), 4, 0.01)))  # 100 pieces, 1 s
             assert await asyncio.wait_for(aloop.sock_recv(victim, 4), 10)  # the first piece came
             _reset_on_close(victim)
             victim.close()
             await _journalled_fault(server)
             await _heartbeat_answered(other)
-            other.close()
-        finally:
-            await server.stop()
         (fault,) = [e.data for e in server.journal.entries(kind="fault")]
         assert fault["fault"] == "dribble: the connection is gone" and 0 < fault["bytes"] < 400
         assert [e.data["reason"] for e in server.journal.entries(kind="close") if e.session == sid] == ["peer reset"]
@@ -870,10 +875,7 @@ def test_a_client_that_leaves_while_reading_is_paused_is_journalled_as_leaving(l
 
     async def main():
         aloop = asyncio.get_running_loop()
-        handled = _loop_errors()
-        server = await MockServer(config=ServerConfig(port=0)).start()
-        try:
-            other, victim, sid = await _another_and_a_victim(server)
+        async with _a_victim_beside_another() as (server, other, victim, sid, handled):
             server.call(lambda hub, now: hub.act(PauseReading(sid)))
             if peer.startswith("sends"):  # unread, ahead of the reset or FIN
                 await aloop.sock_sendall(victim, encode(HeartbeatReq(invoke_id=5), Dialect.uccx(14)) * 3)
@@ -891,9 +893,6 @@ def test_a_client_that_leaves_while_reading_is_paused_is_journalled_as_leaving(l
                 if sid not in server.connections or ender == "server stop":
                     break
                 await asyncio.sleep(0.01)
-            other.close()
-        finally:
-            await server.stop()
         left = {"reason": "peer reset" if peer.endswith("resets") or peer == "reset" else "peer closed"}
         if peer.startswith("sends"):  # three HEARTBEAT_REQs the server never read: their bytes, and no blame
             left["unread"] = 36
