@@ -977,8 +977,7 @@ class ControlServer:
 
         extra = {"scenario": getattr(self.scenario, "name", None)} if self.scenario is not None else None
         # the scenarios replaced or unloaded since the last reset first, each judged when it went, then this one
-        expectations = [*getattr(self.hub, "retired_expectations", ()),
-                         *_engine_expectations(self.hub.engine, self.mock.now())]
+        expectations = self.hub.expectations(self.mock.now())
         return build_summary(self.hub.journal, expectations=expectations, seed=self.seed, extra=extra)
 
     async def get_report(self, req: Request) -> Any:
@@ -1524,24 +1523,6 @@ def _detach(engine: Any, now: float) -> None:
                 except TypeError:
                     f()
             return
-
-
-def _engine_expectations(engine: Any, now: float) -> list[Any]:
-    """The engine's expectation outcomes so far (``ScenarioEngine.verify(now)``)."""
-    if engine is None:
-        return []
-    verify = getattr(engine, "verify", None)
-    if callable(verify):
-        with contextlib.suppress(Exception):
-            return list(verify(now))
-    for attr in ("expectation_results", "results"):
-        v = getattr(engine, attr, None)
-        if v is None:
-            continue
-        with contextlib.suppress(Exception):
-            v = v() if callable(v) else v
-            return list(v)
-    return []
 
 
 # -- `mockcti serve --control-port PORT` -----------------------------------------------------------------
