@@ -251,16 +251,16 @@ class Hub:
         steps ran, its end was journalled, into the center in place (a reset's fresh one too) — and each
         kept its engine in memory until they were due."""
         old = self._engine
-        if old is not None and old is not engine:
+        retiring = old is not None and old is not engine
+        if retiring:
             self.cancel_timers(old)
             # its expectations are judged now, under its name, and kept for the report (a scenario replaced
             # by another POST /scenario, or unloaded, vanished from /report and `serve --report`)
             self.retired_expectations.extend(_verify(old, now))
         self.engine = engine
-        if old is not None and old is not engine:
-            detach = getattr(old, "detach", None)  # (a pause it began with no end is lifted: ScenarioEngine.detach)
-            if callable(detach):
-                detach(now)
+        detach = getattr(old, "detach", None) if retiring else None
+        if callable(detach):  # once the new one is in: a pause the old one began with no end is lifted
+            detach(now)
         if engine is not None:
             engine.attach(self, now)
 
