@@ -1089,7 +1089,7 @@ def test_a_late_failure_whose_suspects_the_time_budget_cut_says_so_and_the_run_s
         return real_find_late(self, late)
 
     monkeypatch.setattr(F._Fuzzer, "find_late", find_late)
-    result = fuzz_client(client=agent_client(bug="crash-late-on-transfer", late=0.3), seed=1, count=5,
+    result = fuzz_client(client=agent_client(bug="crash-late-on-transfer", late=0.3), seed=1, count=15,
                          time_budget=60, window=0.1, max_window=0.1, reconnect_timeout=3, start_timeout=5,
                          flows=["transfer"], malformed=False, max_items=1, max_calls=1)
     assert not result.passed and result.late, result.summary()
