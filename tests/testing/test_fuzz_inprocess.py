@@ -1082,16 +1082,29 @@ def test_a_late_failure_whose_suspects_the_time_budget_cut_says_so_and_the_run_s
     the budget (no "(time budget reached)", budget_exhausted False): it read as a failure that comes and goes."""
     import mockcti.testing.fuzz as F
 
-    real_find_late = F._Fuzzer.find_late
+    real_run, real_find_late = F._Fuzzer.run_case, F._Fuzzer.find_late
+    passed: list[FuzzCase] = []
+    injected: list[bool] = []
+
+    def run_case(self, case, *args, **kw):
+        if passed and not injected:  # the client is found dead before the second case: the first's late failure
+            injected.append(True)
+            ran = F._Ran(passed[0], self.cases_run, 1, 1, 0, time.monotonic() - 0.5, self.window)
+            raise F._LateFailure([ran], F._Outcome("the client process exited with status 1"), time.monotonic())
+        outcome = real_run(self, case, *args, **kw)
+        if not outcome.failure:
+            passed.append(case)
+        return outcome
 
     def find_late(self, late):
         self.deadline = time.monotonic() - 2 * F._GRACE  # the budget is spent as the suspects are run again
         return real_find_late(self, late)
 
+    monkeypatch.setattr(F._Fuzzer, "run_case", run_case)
     monkeypatch.setattr(F._Fuzzer, "find_late", find_late)
-    result = fuzz_client(client=agent_client(bug="crash-late-on-transfer", late=0.3), seed=1, count=15,
-                         time_budget=60, window=0.1, max_window=0.1, reconnect_timeout=3, start_timeout=5,
-                         flows=["transfer"], malformed=False, max_items=1, max_calls=1)
+    result = fuzz_client(client=agent_client(), seed=1, count=15, time_budget=60, window=0.1, max_window=0.1,
+                         reconnect_timeout=3, start_timeout=5, flows=["transfer"], malformed=False, max_items=1,
+                         max_calls=1)
     assert not result.passed and result.late, result.summary()
     assert result.budget_exhausted, result.summary()
     assert "(time budget reached)" in result.summary().splitlines()[0]
