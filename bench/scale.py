@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import platform
@@ -63,6 +64,7 @@ from server import HDR, VERSION, _enc, ext_of, open_req  # noqa: E402
 
 MT = MessageType
 HB_INTERVAL = 5.0
+SLOW = 0.020  # a heartbeat round trip over this is looked up in the loops' stall lists
 
 
 # -- the server subprocess -------------------------------------------------------------------------------
@@ -88,6 +90,8 @@ def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float,
         server = MockServer(CenterConfig(agents=agents, csqs=csqs),
                             config=ServerConfig(host="127.0.0.1", port=0), journal=Journal(keep=False))
         await server.start()
+        probe = LagProbe()
+        probe.start()
         # the plain mix (LoadSpec's default mix holds, transfers and conferences calls), so that the
         # figures stay comparable with the runs before load mode had that mix
         gen = LoadGenerator(LoadSpec(calls_per_s=calls_per_s, handle_time=handle_time, hold=0, transfer=0,
@@ -100,6 +104,9 @@ def run_server(sessions: int, auto: int, calls_per_s: float, handle_time: float,
                     loop.call_soon_threadsafe(lambda: server.call(lambda hub, now: gen.start(hub, now)))
                 elif line.strip() == "STATS":
                     loop.call_soon_threadsafe(lambda: print("STATS " + json.dumps(gen.summary()), flush=True))
+                elif line.startswith("LAG "):  # the server loop's lateness since the given CLOCK_MONOTONIC time
+                    since = float(line.split()[1])
+                    loop.call_soon_threadsafe(lambda: print("LAG " + json.dumps(probe.summary(since)), flush=True))
             loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
@@ -194,6 +201,58 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
+class LagProbe:
+    """How late an event loop runs a timer: a task sleeps ``interval`` s again and again and records, for each
+    wake-up, when it was due (CLOCK_MONOTONIC, the same clock in both processes) and how late it came. A
+    late wake-up is a loop turn that took that long (callbacks, the selector, or the process not on a CPU):
+    run in the server and in this driver, it tells whose loop stalled when a latency was high."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.ticks: list[tuple[float, float]] = []  # (due, lateness)
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            due = time.monotonic() + self.interval
+            await asyncio.sleep(self.interval)
+            self.ticks.append((due, max(0.0, time.monotonic() - due)))
+
+    def stalls(self, since: float = 0.0, over: float = 0.010) -> list[tuple[float, float]]:
+        """(start, end) of every wake-up after ``since`` that came more than ``over`` s late."""
+        return [(due, due + late) for due, late in self.ticks if due >= since and late > over]
+
+    def summary(self, since: float = 0.0, over: float = 0.010) -> dict:
+        lates = [late for due, late in self.ticks if due >= since]
+        stalls = self.stalls(since, over)
+        return {"ticks": len(lates), "p50_ms": pct(lates, 50) * 1000, "p99_ms": pct(lates, 99) * 1000,
+                "max_ms": max(lates, default=float("nan")) * 1000, "stalls": len(stalls),
+                "stalled_s": sum(end - start for start, end in stalls),
+                "stall_list": [(round(a, 4), round(b, 4)) for a, b in stalls]}
+
+
+def overlapping(spans: list[tuple[float, float]], stalls: list[tuple[float, float]]) -> int:
+    """How many of ``spans`` (start, end) overlap at least one of ``stalls`` (start, end)."""
+    stalls = sorted(stalls)
+    starts = [a for a, _ in stalls]
+    latest_end: list[float] = []  # latest_end[i]: the latest end among stalls[:i + 1]
+    for _, e in stalls:
+        latest_end.append(max(e, latest_end[-1]) if latest_end else e)
+    n = 0
+    for a, b in spans:
+        i = bisect.bisect_right(starts, b)  # the stalls that start before the span ends ...
+        if i and latest_end[i - 1] > a:  # ... one of which ends after it starts
+            n += 1
+    return n
+
+
 class AgentConn:
     """One agent-mode session on a raw stream: pre-encoded frames, confirmation latency measured."""
 
@@ -261,7 +320,8 @@ async def open_agents(port: int, first: int, count: int, lat: dict[str, list[flo
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def heartbeats(conns: list[AgentConn], seconds: float, lat: list[float], errors: list[str]) -> int:
+async def heartbeats(conns: list[AgentConn], seconds: float, lat: list[float], errors: list[str],
+                     spans: list[tuple[float, float]]) -> int:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     stop = t0 + seconds
@@ -276,7 +336,10 @@ async def heartbeats(conns: list[AgentConn], seconds: float, lat: list[float], e
                 return
             await asyncio.sleep(max(0.0, nxt - loop.time()))
             try:
-                lat.append(await c.request(frames[j % 100], int(MT.HEARTBEAT_CONF), timeout=10))
+                t = time.monotonic()
+                took = await c.request(frames[j % 100], int(MT.HEARTBEAT_CONF), timeout=10)
+                lat.append(took)
+                spans.append((t, t + took))
                 sent[0] += 1
             except Exception as exc:  # noqa: BLE001 - reported, not fatal
                 errors.append(repr(exc))
@@ -322,8 +385,13 @@ async def drive(args) -> dict:
         cpu0, ru0, w0 = proc_cpu(proc.pid), resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         steal0 = cpu_steal_seconds()
         errors: list[str] = []
-        sent = await asyncio.wait_for(heartbeats(conns, args.seconds, lat["heartbeat"], errors), args.seconds + 60)
+        spans: list[tuple[float, float]] = []
+        probe = LagProbe()
+        probe.start()
+        sent = await asyncio.wait_for(heartbeats(conns, args.seconds, lat["heartbeat"], errors, spans),
+                                      args.seconds + 60)
         w1 = time.monotonic()
+        probe.stop()
         cpu1, ru1 = proc_cpu(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
         steal1 = cpu_steal_seconds()
         result["steal_s"] = None if steal0 is None or steal1 is None else steal1 - steal0
@@ -331,6 +399,19 @@ async def drive(args) -> dict:
         proc.stdin.write("STATS\n")
         proc.stdin.flush()
         stats_line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 10)
+        proc.stdin.write(f"LAG {w0!r}\n")
+        proc.stdin.flush()
+        lag_line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 10)
+        server_lag = json.loads(lag_line.split(" ", 1)[1]) if lag_line.startswith("LAG ") else None
+        driver_lag = probe.summary(w0)
+        slow = [(a, b) for a, b in spans if b - a > SLOW]
+        server_stalls = [tuple(x) for x in server_lag.pop("stall_list")] if server_lag else []
+        driver_stalls = driver_lag.pop("stall_list")
+        result["lag"] = {
+            "server": server_lag, "driver": driver_lag, "slow_heartbeats": len(slow),
+            "slow_in_server_stall": overlapping(slow, server_stalls),
+            "slow_in_driver_stall": overlapping(slow, driver_stalls),
+            "slow_in_neither": len(slow) - overlapping(slow, server_stalls + driver_stalls)}
         for when, var in bridge.begins:
             if var.startswith("mockcti-load t="):
                 lat["bridge"].append(when - (server_t0 + float(var.split("=", 1)[1])))
@@ -436,6 +517,16 @@ def main(argv: list[str] | None = None) -> int:
     if r["steal_s"] is not None:
         print(f"  CPU time the hypervisor took from this machine during the {args.seconds:g} s measured: "
               f"{r['steal_s']:.2f} s (a p99 measured while it took much is the host's, not the code's)")
+    lag = r["lag"]
+    for who in ("server", "driver"):
+        w = lag[who]
+        if w:
+            print(f"  {who} loop lateness (a {1000 * LagProbe().interval:g} ms timer): p50 {w['p50_ms']:.2f} ms, "
+                  f"p99 {w['p99_ms']:.2f} ms, max {w['max_ms']:.1f} ms; {w['stalls']} stalls over 10 ms, "
+                  f"{w['stalled_s']:.2f} s in all")
+    print(f"  heartbeats over {SLOW * 1000:g} ms: {lag['slow_heartbeats']}; during a server loop stall "
+          f"{lag['slow_in_server_stall']}, during a driver loop stall {lag['slow_in_driver_stall']}, during "
+          f"neither {lag['slow_in_neither']}")
     p99 = max(r["heartbeat_p99_ms"], r["bridge_p99_ms"])
     print(f"target p99 < 50 ms: {'met' if p99 < 50 else 'MISSED'} ({p99:.1f} ms); "
           f"< 40 KB/session: {'met' if r['kb_per_session'] < 40 else 'MISSED'} ({r['kb_per_session']:.1f} KB)")

@@ -172,6 +172,27 @@ def test_scale_reads_the_sockets_in_time_wait_and_the_stolen_cpu():
     assert scale.cpu_steal_seconds("cpu  1 2 3\n") is None
 
 
+def test_scale_tells_a_slow_round_trip_during_a_loop_stall_from_one_outside():
+    """bench/scale.py holds each heartbeat over 20 ms against the stalls of the server's and the driver's loops
+    (a timer that woke more than 10 ms late): a round trip overlaps a stall when the stall starts before it
+    ends and ends after it starts, also behind a long earlier stall that a later short one does not hide."""
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        import scale
+    finally:
+        sys.path.remove(str(BENCH.parent))
+    stalls = [(10.0, 10.5), (1.0, 5.0), (3.0, 3.1)]  # unsorted; (3.0, 3.1) lies within the long one
+    assert scale.overlapping([(4.0, 4.2)], stalls) == 1  # inside the long stall, after the short one
+    assert scale.overlapping([(5.5, 6.0), (0.0, 0.9), (10.6, 11.0)], stalls) == 0  # between, before, after
+    assert scale.overlapping([(0.5, 1.5), (10.4, 12.0), (9.0, 11.0)], stalls) == 3  # into, out of, across
+    assert scale.overlapping([(1.0, 2.0)], []) == 0
+    probe = scale.LagProbe()
+    probe.ticks = [(1.0, 0.001), (2.0, 0.030), (3.0, 0.002), (4.0, 0.050)]
+    assert probe.stalls() == [(2.0, 2.03), (4.0, 4.05)]
+    summary = probe.summary(since=3.0)
+    assert summary["ticks"] == 2 and summary["stalls"] == 1 and summary["max_ms"] == 50.0
+
+
 def test_scale_runs_the_server_of_the_checkout_given_and_reports_time_wait(tmp_path):
     """--server-from DIR runs DIR's mockcti in the server subprocess (to compare two commits in the
     same hour) and the report names it; the TIME_WAIT count at the start is in the report; a DIR
@@ -189,6 +210,10 @@ def test_scale_runs_the_server_of_the_checkout_given_and_reports_time_wait(tmp_p
         assert isinstance(report["time_wait_at_start"], int) and report["time_wait_waited_s"] == 0.0
     if Path("/proc/stat").exists():
         assert report["steal_s"] >= 0 and "CPU time the hypervisor took" in done.stdout
+    lag = report["lag"]  # both loops were watched over the measured phase (a 5 ms timer)
+    assert lag["server"]["ticks"] >= 1 and lag["driver"]["ticks"] >= 1, lag
+    assert 0 <= lag["slow_in_neither"] <= lag["slow_heartbeats"], lag
+    assert "server loop lateness" in done.stdout and "driver loop lateness" in done.stdout
     done = subprocess.run([sys.executable, str(BENCH.parent / "scale.py"), "--server-from", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and f"--server-from {tmp_path}: no mockcti package there" in done.stderr
