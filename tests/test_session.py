@@ -1160,3 +1160,39 @@ def test_every_request_string_at_its_maximum_counts_the_nul(mt, f):
         rej = evs[1]
         assert rej.status is S.E_CTI_INVALID_FIELD_LENGTH and rej.invoke_id == 4242
         assert rej.failure_conf().text.startswith(f"{f.name} (tag {f.tag}) has {len(data)} bytes")
+
+
+def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_loop_turn(monkeypatch):
+    """Idle supervision of every session at once stalled the server's loop once a second (5,000 sessions: 10-27 ms
+    in one turn), and the heartbeats answered behind it set the scale benchmark's p99. The hub now checks each
+    round in ``session_check_slices`` parts, one per wake-up: a server that ticks when the hub says
+    (next_deadline) checks at most ceil(n / 20) sessions per tick and still every session once a second; a clock
+    that jumps past a part checks them all at once (no session waits longer)."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Close, Hub, HubConfig
+
+    checked: list[int] = []
+    real = Session.check_timers
+    monkeypatch.setattr(Session, "check_timers", lambda self, now: checked.append(self.session_id) or real(self, now))
+
+    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))
+    silent = [hub.connect(0.0) for _ in range(45)]  # none sends OPEN_REQ: each is reset once 5 s have passed
+    closed: dict[int, float] = {}
+    per_tick: list[int] = []
+    now, ticks = 0.0, 0
+    while len(closed) < len(silent) and ticks < 1000:  # the server's timer: wake up when the hub says
+        now, ticks = hub.next_deadline(), ticks + 1
+        checked.clear()
+        closed.update((a.session_id, now) for a in hub.tick(now) if isinstance(a, Close))
+        per_tick.append(len(checked))
+    assert sorted(closed) == silent
+    assert max(per_tick) == 3, per_tick  # ceil(45 / 20)
+    assert max(closed.values()) <= 5.0 + 1.0 + 0.05 + 1e-9  # each checked at least once a second after its 5 s
+    assert len(set(closed.values())) >= 15  # reset over many wake-ups, not in one
+
+    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))
+    silent = [hub.connect(0.0) for _ in range(45)]
+    hub.tick(0.0)
+    checked.clear()
+    assert sorted(a.session_id for a in hub.tick(100.0) if isinstance(a, Close)) == silent  # the clock jumped
+    assert sorted(checked) == silent
