@@ -25,10 +25,17 @@ Before it starts it counts the TCP sockets in TIME_WAIT (Linux: ``/proc/net/sock
 right after another finds the last run's 5,000 client sockets there for 60 s. It waits (``--settle``,
 default 75 s) until at most ``max(100, sessions / 20)`` are left, says so, and reports the count it
 started with; ``--settle 0`` only reports it. It also reports the CPU time the hypervisor took from this
-virtual machine during the measured phase (``steal`` in ``/proc/stat``). Neither explains the spread of
-the heartbeat p99 on the shared 2-vCPU machine: with TIME_WAIT drained and at most 0.05 s stolen, the same
-code gave 5.9, 6.2, 42.2 and 49.5 ms (the garbage collector off in the server or in this driver did not
-change that); both are reported so that a run can be read with what is known about the host.
+virtual machine during the measured phase (``steal`` in ``/proc/stat``).
+
+Both processes watch their own event loop (:class:`LagProbe`: how late a 5 ms timer wakes, on the
+CLOCK_MONOTONIC both read), and every heartbeat over 20 ms is looked up in the two lists of stalls (a
+wake-up over 10 ms late): the report says how many fell in a stall of the server's loop, of this
+driver's, or of neither. That is how the spread of the heartbeat p99 between runs (5.5 to 67.9 ms with
+the same code, 2026-12-02) was traced, mostly to this driver: creating the 5,000 heartbeat tasks held its loop
+0.3-0.7 s and the heartbeats due then were the first 1 % of the run (there is now a 1 s lead-in), and a
+full garbage collection of what it holds took 180-340 ms when one came in the measured phase (its set-up
+is now frozen out of its collections, ``gc.freeze``); and to the server: its idle check of every session at once
+stalled the server's loop 10-27 ms once a second (the hub now does it in 20 parts).
 
 To compare with other code in the same hour (this machine's speed drifts by tens of per cent between
 hours), run the same driver against another checkout's server and alternate the runs, e.g.
