@@ -40,6 +40,8 @@ MAX_WRAPUP = 7200.0
 ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 #: the choices of CenterConfig.ready_while_talking
 READY_WHILE_TALKING = ("refuse", "pending")
+#: the choices of CenterConfig.supervisor_logout_while_talking
+SUPERVISOR_LOGOUT_WHILE_TALKING = ("refuse", "pending")
 #: the longest names the events carry, in bytes without the NUL (reference §5.6 CONFIG_CSQ_EVENT CSQName 64,
 #: TEAM_CONFIG_EVENT TeamName 50; §5.2 AgentInstrument 64, all counting the NUL): a longer one did not
 #: encode, and the event that needed it was never sent
@@ -379,6 +381,17 @@ class CenterConfig:
     #: bridges get (and in a NOT_READY pending after the agent's call); false: 0, the request's. A reason code the
     #: supervisor sends is kept either way; a session of the ucce profile (ICM has no such codes) sends its own
     supervisor_reason_codes: bool = True
+    #: a supervisor's LOGOUT (its desktop's SET_AGENT_STATE_REQ for an agent of its team, the control API,
+    #: a scenario) of an agent talking on an ACD call (TALKING, HOLD): "refuse" (the default) answers
+    #: CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE / CCX_AGENT_DEVICE_BUSY, as every LOGOUT with a call on the
+    #: phone is, and nothing changes; "pending": the LOGOUT is the state after the call, announced at once
+    #: (AGENT_STATE_EVENT TALKING with NextAgentState LOGOUT) and taken when the call ends — the Finesse
+    #: supervisor desktop's Sign Out ("If you sign out an agent who is on a call (in the Talking state), that
+    #: agent is signed out when the call ends", the Finesse user guide's Team Performance gadget, second-hand).
+    #: Whether Finesse or the CTI server holds that pending logout is not said, and the CTI guide's pending bits
+    #: (§6.7) cover WORK and NOT_READY only: hence the choice. The agent's own LOGOUT while talking is refused
+    #: either way (Finesse: an agent signs out from NOT_READY)
+    supervisor_logout_while_talking: str = "refuse"
 
     def __post_init__(self) -> None:
         """The CSQs, agents and preset calls checked here, so a configuration built in Python gets the checks a
@@ -646,7 +659,7 @@ class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
            "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
-           "ready_while_talking", "supervisor_reason_codes")
+           "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -912,6 +925,7 @@ class _Builder:
             "control_failure_codes": (self.choice, "choice", ("uccx", "icm")),
             "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),
             "ready_while_talking": (self.choice, "choice", READY_WHILE_TALKING),
+            "supervisor_logout_while_talking": (self.choice, "choice", SUPERVISOR_LOGOUT_WHILE_TALKING),
             "acd_rules": (self.boolean,), "rtp_events": (self.boolean,), "supervisor_reason_codes": (self.boolean,),
         }
         kw: dict[str, Any] = {}

@@ -220,6 +220,7 @@ _STATE_BIT = {s: 1 << int(s) for s in AS}
 _PENDING_WORK_BIT, _PENDING_NOT_READY_BIT = 1 << 16, 1 << 17
 #: the bit of the event announcing each pending state: WORK_READY with WORK (as AGENT_WORK_MASK covers both);
 #: READY pending has no UCCX bit of its own, its event is a TALKING one (0x10)
+_TALKING_BIT = _STATE_BIT[AS.AGENT_STATE_TALKING]
 _PENDING_BIT = {AS.AGENT_STATE_WORK: _PENDING_WORK_BIT, AS.AGENT_STATE_WORK_READY: _PENDING_WORK_BIT,
                 AS.AGENT_STATE_NOT_READY: _PENDING_NOT_READY_BIT, AS.AGENT_STATE_READY: _STATE_BIT[AS.AGENT_STATE_TALKING]}
 _UCCX_PENDING_MASKS = ((int(AgentStateMask.AGENT_TALKING_PENDING_WORK_MASK), _PENDING_WORK_BIT),
@@ -1299,6 +1300,15 @@ class ContactCenter:
                 or self._pending_after_own_call(agent, want)):
             self._set_pending(out, agent, want, reason, now)
             return
+        if (want is _LOGOUT and (agent.state is _TALKING or agent.state is _HOLD)
+                and self.config.supervisor_logout_while_talking == "pending"):
+            # the Finesse supervisor desktop's Sign Out: "If you sign out an agent who is on a call (in the Talking
+            # state), that agent is signed out when the call ends" (Finesse user guide, Team Performance gadget;
+            # second-hand, and the CTI guide's pending bits, §6.7, cover WORK and NOT_READY only: a center choice,
+            # CenterConfig.supervisor_logout_while_talking). Announced now (TALKING, NextAgentState LOGOUT, a
+            # TALKING event), taken by _after_call
+            self._set_pending(out, agent, want, reason, now)
+            return
         if want is AS.AGENT_STATE_LOGOUT:
             self._check_logout(agent)
         allowed = SUPERVISOR_ENTER_FROM.get(want)
@@ -1394,7 +1404,9 @@ class ContactCenter:
         # (a READY pending after a call of its own, under ucce, is announced in the agent's NOT_READY or wrap-up
         # state: the event of that state's bit)
         # (HOLD, a ucce state, :meth:`_sync_hold`: ICM has no pending bits, the event is a HOLD one)
-        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want] if state is _TALKING else _STATE_BIT[state])
+        # (a pending LOGOUT, a supervisor's — CenterConfig.supervisor_logout_while_talking — has no UCCX bit either)
+        self._send_state_event(out, agent.id, ev, _PENDING_BIT.get(want, _TALKING_BIT) if state is _TALKING
+                               else _STATE_BIT[state])
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
@@ -3120,6 +3132,10 @@ class ContactCenter:
             self._set_state(out, agent, _READY, agent.pending_reason, now)
             return
         calls = self._agent_calls(agent)
+        if agent.pending is _LOGOUT and not calls and agent.state in _OWN_CALL_STATES:
+            # a supervisor's LOGOUT, pending while the agent talked, that waited for a call of its own (below)
+            self._set_state(out, agent, _LOGOUT, agent.pending_reason, now)
+            return
         if calls:
             if (agent.state is AS.AGENT_STATE_RESERVED
                     and all(c.leg_of(agent.id).state is not LCS.LCS_ALERTING for c in calls)):  # type: ignore[union-attr]
@@ -3187,6 +3203,12 @@ class ContactCenter:
             nxt = agent.pending or self.config.after_call_state
             reason = agent.pending_reason if agent.pending else (
                 int(ReasonCode.AGT_CALL_ENDED) if nxt is AS.AGENT_STATE_NOT_READY else 0)
+            if nxt is _LOGOUT and calls:
+                # a supervisor's pending LOGOUT, a call of its own still on the phone (held beside the ACD call): no
+                # LOGOUT with a call on the phone (_check_logout). NOT_READY now, the LOGOUT pending after that call
+                self._set_state(out, agent, AS.AGENT_STATE_NOT_READY, int(ReasonCode.AGT_CALL_ENDED), now)
+                self._set_pending(out, agent, _LOGOUT, reason, now)
+                return
             self._set_state(out, agent, nxt, reason, now)
             if nxt is AS.AGENT_STATE_WORK or nxt is AS.AGENT_STATE_WORK_READY:
                 self._start_wrapup(agent, now)

@@ -22,6 +22,7 @@ external_answer_delay = 1.5
 on_agent_disconnect = "logout"
 ready_while_talking = "pending"
 supervisor_reason_codes = false
+supervisor_logout_while_talking = "pending"
 
 [[csqs]]
 name = "Billing"
@@ -64,6 +65,8 @@ def test_toml_file(tmp_path):
     assert cfg.on_agent_disconnect == "logout" and default_center().on_agent_disconnect == "not_ready"
     assert cfg.ready_while_talking == "pending" and default_center().ready_while_talking == "refuse"
     assert cfg.supervisor_reason_codes is False and default_center().supervisor_reason_codes is True
+    assert cfg.supervisor_logout_while_talking == "pending"
+    assert default_center().supervisor_logout_while_talking == "refuse"
     assert ContactCenter(cfg).agents["5001"].csq_ids == (7,)
 
 
@@ -89,6 +92,7 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("control_failure_codes: csta", "control_failure_codes", ["uccx", "icm"]),
     ("on_agent_disconnect: logoff", "on_agent_disconnect", ["not_ready", "logout", "keep"]),
     ("ready_while_talking: later", "ready_while_talking", ["refuse", "pending"]),
+    ("supervisor_logout_while_talking: later", "supervisor_logout_while_talking", ["refuse", "pending"]),
     ("supervisor_reason_codes: 33", "supervisor_reason_codes", ["true or false"]),
     # a preset call's data must fit BEGIN_CALL_EVENT (it would fail to be announced otherwise)
     ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {account: '7'}}]",

@@ -470,6 +470,92 @@ def test_a_supervisors_not_ready_while_the_agent_talks_is_the_state_after_the_ca
         AS.AGENT_STATE_NOT_READY, 7)
 
 
+def _logout_pending_world(**kw) -> World:
+    cfg = dataclasses.replace(default_center(), rtp_events=False, supervisor_logout_while_talking="pending", **kw)
+    w = World(cfg)
+    w.open(bridge_sub(BRIDGE))
+    w.open(agent_sub(AGENT, "1003"))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    return w
+
+
+def test_a_supervisors_logout_of_a_talking_agent_is_refused_or_pending_after_the_call():
+    """A supervisor signs out an agent talking on an ACD call. By default (``supervisor_logout_while_talking =
+    "refuse"``) CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE / CCX_AGENT_DEVICE_BUSY, the agent TALKING as before.
+    With "pending" (Finesse's Sign Out: "that agent is signed out when the call ends"): SET_AGENT_STATE_CONF, the
+    agent's desktop and the bridge told at once (AGENT_STATE_EVENT TALKING, NextAgentState LOGOUT), and when the
+    call ends AGENT_STATE_EVENT LOGOUT with SUP_AGT_TO_LOGOUT, no wrap-up, the agent logged out. (The LOGOUT was
+    refused whatever the center file said.)"""
+    w = world()
+    cid = talking(w)
+    [d] = set_state(w, AS.AGENT_STATE_LOGOUT)
+    assert d.session_id == SUP and d.message.TYPE is MT.CONTROL_FAILURE_CONF
+    assert (d.message.failure_code, d.message.ccx_error_code) == (
+        CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY)
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING and w.c.agents["1003"].pending is None
+
+    w = _logout_pending_world(wrapup_time=30.0)
+    cid = talking(w)
+    out = set_state(w, AS.AGENT_STATE_LOGOUT)
+    assert seq(out, SUP) == ["SET_AGENT_STATE_CONF"]
+    for sid in (AGENT, BRIDGE):
+        [ev] = only(out, sid, MT.AGENT_STATE_EVENT)
+        assert (ev.agent_id, ev.agent_state, ev.next_agent_state) == (
+            "1003", AS.AGENT_STATE_TALKING, AS.AGENT_STATE_LOGOUT)
+    [conf] = only(w.req(SUP, M.QueryAgentStateReq(invoke_id=31, agent_id="1003")), SUP, MT.QUERY_AGENT_STATE_CONF)
+    assert conf.agent_state == AS.AGENT_STATE_TALKING
+    out = w.req(AGENT, M.ClearConnectionReq(invoke_id=9, call_id=cid, connection_device_type=0,
+                                            connection_device_id="3003"))
+    for sid in (AGENT, BRIDGE):
+        assert [(e.agent_state, e.event_reason_code) for e in only(out, sid, MT.AGENT_STATE_EVENT)] == [
+            (AS.AGENT_STATE_LOGOUT, ReasonCode.SUP_AGT_TO_LOGOUT)]
+    assert not w.c.agents["1003"].logged_in and w.c.next_deadline() is None
+    # the agent's own LOGOUT while talking stays refused (Finesse: an agent signs out from NOT_READY)
+    w.login_ready(AGENT, "1003")
+    cid = talking(w)
+    [d] = w.req(AGENT, M.SetAgentStateReq(invoke_id=40, agent_state=AS.AGENT_STATE_LOGOUT))
+    assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
+
+
+def test_a_pending_supervisor_logout_waits_for_a_held_call_of_the_agents_own():
+    """The ACD call ends while a call the agent placed itself is held on its phone (a colleague transferred the
+    customer to it meanwhile): no LOGOUT with a call on the phone — NOT_READY (AGT_CALL_ENDED), then the same
+    announced with NextAgentState LOGOUT, and the LOGOUT (SUP_AGT_TO_LOGOUT) once that call ends too. The control
+    API's path (``set_agent_state``) is the supervisor's."""
+    w = _logout_pending_world()
+    w.open(agent_sub(1, "1001"))
+    w.login_ready(1, "1001")
+    w.req(AGENT, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=5))
+    [conf] = only(w.req(AGENT, M.MakeCallReq(invoke_id=4, dialed_number="5551234")), AGENT, MT.MAKE_CALL_CONF)
+    own = conf.new_call_id
+    w.t += 1
+    w.c.tick(w.t)  # the external number answers (external_answer_delay 0)
+    w.req(AGENT, M.HoldCallReq(invoke_id=5, call_id=own, connection_device_type=0, connection_device_id="3003"))
+    cid, _ = w.inbound(csq="Sales", ani="0611")
+    w.req(1, M.AnswerCallReq(invoke_id=6, call_id=cid, connection_device_type=0, connection_device_id="3001"))
+    w.req(1, M.TransferCallReq(invoke_id=7, active_call_id=cid, held_call_id=NONE, active_connection_device_type=0,
+                               held_connection_device_type=0, active_connection_device_id="3001",
+                               dialed_number="3003"))
+    w.req(AGENT, M.AnswerCallReq(invoke_id=8, call_id=cid, connection_device_type=0, connection_device_id="3003"))
+    assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
+    w.t += 1
+    w.c.set_agent_state(w.t, "1003", AS.AGENT_STATE_LOGOUT, int(ReasonCode.SUP_AGT_TO_LOGOUT))
+    w.t += 1
+    out = w.c.hang_up(w.t, cid)  # the customer hangs up: the ACD call is over, the agent's own call held
+    assert [(e.agent_state, e.event_reason_code, e.next_agent_state) for e in only(out, BRIDGE, MT.AGENT_STATE_EVENT)
+            if e.agent_id == "1003"] == [
+        (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED, None),
+        (AS.AGENT_STATE_NOT_READY, ReasonCode.AGT_CALL_ENDED, AS.AGENT_STATE_LOGOUT)]
+    assert w.c.agents["1003"].logged_in
+    w.t += 1
+    out = w.c.hang_up(w.t, own, "5551234")
+    assert [(e.agent_state, e.event_reason_code) for e in only(out, AGENT, MT.AGENT_STATE_EVENT)] == [
+        (AS.AGENT_STATE_LOGOUT, ReasonCode.SUP_AGT_TO_LOGOUT)]
+    assert not w.c.agents["1003"].logged_in
+
+
 @pytest.mark.parametrize("icm", [False, True], ids=["uccx", "icm"])
 def test_a_supervisors_desktop_is_refused_what_a_supervisor_may_not_do(icm):
     """Each refusal is the one confirmation, nothing changes: an agent of another team (SET_AGENT_STATE_REQ and
