@@ -203,6 +203,45 @@ def test_intercept_without_barge_in_and_clear_after_a_barge_in():
     assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
 
 
+def test_a_consultation_barged_in_on_then_transferred_is_a_conference():
+    """Agent 1003 consults 1002 (both of supervisor 1004's team) about a Sales call; the supervisor barges in on the
+    consultation (re-typed SUPERVISOR_BARGE_IN); 1003 completes the transfer. The consulted agent and the supervisor
+    join the customer's call together, through the conference bridge: CALL_DATA_UPDATE CallType CONFERENCE (§6.17:
+    a conferenced ACD call) to every session that knows the call, and when the supervisor leaves, the call goes on
+    as a conference that came down to two parties (the control API's view: "conferenced"). (It was re-typed
+    TRANSFER_IN with three parties on it.)"""
+    cfg = dataclasses.replace(default_center(), rtp_events=False)
+    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
+                                                for a in cfg.agents))
+    w = World(cfg)
+    w.open(bridge_sub(BRIDGE))
+    w.open(agent_sub(AGENT, "1003"))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
+    w.open(agent_sub(2, "1002"))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    w.login_ready(2, "1002", ready=False)
+    cid = talking(w)
+    out = w.req(AGENT, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_type=0,
+                                        active_connection_device_id="3003", dialed_number="3002"))
+    [conf] = only(out, AGENT, MT.CONSULT_CALL_CONF)
+    consult = conf.new_call_id
+    w.req(2, M.AnswerCallReq(invoke_id=7, call_id=consult, connection_device_type=0, connection_device_id="3002"))
+    supervise(w, consult, 3)  # barge-in on the consultation, naming the consulting agent 1003
+    out = w.req(AGENT, M.TransferCallReq(invoke_id=8, active_call_id=consult, held_call_id=cid,
+                                         active_connection_device_type=0, held_connection_device_type=0,
+                                         active_connection_device_id="3003", held_connection_device_id="3003"))
+    [tconf] = only(out, AGENT, MT.TRANSFER_CALL_CONF)
+    assert [p.connected_party_device_id for p in tconf.parties] == ["0611", "3002", "3004"]
+    for sid in (2, SUP, BRIDGE):
+        assert [(u.call_id, u.call_type) for u in only(out, sid, MT.CALL_DATA_UPDATE_EVENT)] == [
+            (cid, CT.CALLTYPE_CONFERENCE)], sid
+    supervise(w, cid, 0, agent_id="1002", invoke_id=21)  # SUPERVISOR_CLEAR: the agent and the customer go on
+    view = w.c.snapshot()["calls"]
+    [call] = [c for c in view if c["call_id"] == cid]
+    assert call["conferenced"] and [lg for lg in w.c.calls[cid].legs] == ["0611", "3002"]
+
+
 def test_a_bridge_granted_supervisor_supervises_by_naming_the_supervisors_phone():
     """A bridge session granted CTI_SERVICE_SUPERVISOR acts for the supervisor its
     SupervisorInstrument names (and for none: E_CTI_REQUIRED_DATA_MISSING)."""
