@@ -66,7 +66,9 @@ def centers(draw):
                               ring_no_answer=draw(st.sampled_from([0.0, 3.0])),
                               wrapup_time=draw(st.sampled_from([0.0, 4.0])),
                               after_call_state=draw(st.sampled_from([AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK_READY,
-                                                                     AS.AGENT_STATE_NOT_READY])))
+                                                                     AS.AGENT_STATE_NOT_READY])),
+                              # a supervisor's LOGOUT of a talking agent: refused, or taken when its calls end
+                              supervisor_logout_while_talking=draw(st.sampled_from(["refuse", "pending"])))
     if draw(st.booleans()):  # the supervisor in every agent's team
         cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") for a in cfg.agents))
     return cfg
@@ -107,6 +109,11 @@ class CenterMachine(RuleBasedStateMachine):
     def check(self, out):
         for d in out:
             mt = d.message.TYPE
+            if mt is MT.AGENT_STATE_EVENT and d.message.agent_state == AS.AGENT_STATE_LOGOUT:
+                # no route logs out an agent with a call on its phone (a supervisor's pending LOGOUT waits for it)
+                legs = self.c.agent_call_legs(d.message.agent_id)
+                assert not legs or self.c.agents[d.message.agent_id].logged_in, (
+                    f"agent {d.message.agent_id} logged out with calls {[(c.id, lg.state.name) for c, lg in legs]}")
             for dia in DIALECTS:
                 if dia.profile.defines(mt):  # (ucce has no UCCX statistics: its sessions never ask for them)
                     assert decode_bytes(encode(d.message, dia), dia) == d.message, (dia, d.message)
@@ -196,6 +203,14 @@ class CenterMachine(RuleBasedStateMachine):
         self.send(sid, M.SetAgentStateReq(invoke_id=self.nid(), agent_state=state, event_reason_code=reason,
                                           agent_password=data.draw(st.sampled_from(["1234", "1234", "x"])),
                                           agent_id=agent if sid == BRIDGE or data.draw(st.booleans()) else None))
+
+    @rule(state=st.sampled_from([AS.AGENT_STATE_READY, AS.AGENT_STATE_NOT_READY, AS.AGENT_STATE_LOGOUT]),
+          agent=st.sampled_from(["1001", "1002", "1003"]), reason=st.sampled_from([0, 7]))
+    def supervisor_sets_agent_state(self, state, agent, reason):
+        """The supervisor's desktop (1004) changes an agent's state, as Finesse's team gadget does: an agent of its
+        team (all of them in some centers), talking or not; another team's is refused."""
+        self.send(4, M.SetAgentStateReq(invoke_id=self.nid(), agent_state=state, event_reason_code=reason,
+                                        agent_id=agent))
 
     @rule(sid=sids, data=st.data())
     def make_call(self, sid, data):
