@@ -3176,7 +3176,11 @@ class ContactCenter:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
         if consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
-            if self._speaks_icm(agent):
+            if agent.pending is _LOGOUT:
+                # a supervisor signed the consulted agent out meanwhile (supervisor_logout_while_talking): that,
+                # not the Cancel's NOT_READY, which dropped the sign-out
+                self._set_state(out, agent, _LOGOUT, agent.pending_reason, now)
+            elif self._speaks_icm(agent):
                 # UCCE has no AGT_CANCEL_CONSULT (a UCCX reason code, §6.19): back to the state it had before the
                 # consultation reserved it, with its reason code, or to one it asked for while talking (Finesse's
                 # Unified CCE transitions: TALKING -> READY / NOT_READY "if the agent was in READY / NOT_READY

@@ -558,6 +558,41 @@ def test_a_supervisors_logout_of_a_talking_agent_is_refused_or_pending_after_the
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF
 
 
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+def test_a_pending_supervisor_logout_of_a_consulted_agent_survives_the_consultations_cancel(profile):
+    """Agent 1002, consulted by 1003, is signed out by its supervisor while it talks (pending); 1003 reconnects to
+    its customer, cancelling the consultation: 1002 is LOGOUT (SUP_AGT_TO_LOGOUT under uccx), not the Cancel's
+    NOT_READY AGT_CANCEL_CONSULT, which dropped the supervisor's sign-out."""
+    from mockcti.wire.dialect import UCCE, UCCX
+
+    prof = UCCE if profile == "ucce" else UCCX
+    cfg = dataclasses.replace(default_center(), rtp_events=False, supervisor_logout_while_talking="pending")
+    w = World(dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
+                                                    for a in cfg.agents)))
+    w.open(bridge_sub(BRIDGE, profile=prof))
+    w.open(agent_sub(AGENT, "1003", profile=prof))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC, profile=prof))
+    w.open(agent_sub(2, "1002", profile=prof))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    w.login_ready(2, "1002", ready=False)
+    cid = talking(w)
+    [conf] = only(w.req(AGENT, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_type=0,
+                                                active_connection_device_id="3003", dialed_number="3002")),
+                  AGENT, MT.CONSULT_CALL_CONF)
+    w.req(2, M.AnswerCallReq(invoke_id=7, call_id=conf.new_call_id, connection_device_type=0,
+                             connection_device_id="3002"))
+    assert seq(set_state(w, AS.AGENT_STATE_LOGOUT, agent_id="1002", agent_instrument="3002"), SUP) == [
+        "SET_AGENT_STATE_CONF"]
+    out = w.req(AGENT, M.ReconnectCallReq(invoke_id=8, active_call_id=conf.new_call_id, held_call_id=cid,
+                                          active_connection_device_type=0, held_connection_device_type=0,
+                                          active_connection_device_id="3003", held_connection_device_id="3003"))
+    code = 0 if profile == "ucce" else ReasonCode.SUP_AGT_TO_LOGOUT
+    assert [(e.agent_state, e.event_reason_code) for e in only(out, 2, MT.AGENT_STATE_EVENT)] == [
+        (AS.AGENT_STATE_LOGOUT, code)]
+    assert not w.c.agents["1002"].logged_in
+
+
 def test_a_pending_supervisor_logout_waits_for_a_held_call_of_the_agents_own():
     """The ACD call ends while a call the agent placed itself is held on its phone (a colleague transferred the
     customer to it meanwhile): no LOGOUT with a call on the phone — NOT_READY (AGT_CALL_ENDED), then the same
