@@ -3139,8 +3139,12 @@ class ContactCenter:
             self._set_state(out, agent, _READY, agent.pending_reason, now)
             return
         calls = self._agent_calls(agent)
-        if agent.pending is _LOGOUT and not calls and agent.state in _OWN_CALL_STATES:
-            # a supervisor's LOGOUT, pending while the agent talked, that waited for a call of its own (below)
+        if agent.pending is _LOGOUT and not calls:
+            # a supervisor's LOGOUT, pending while the agent talked (supervisor_logout_while_talking), its phone free
+            # now: before any other after-call state — the Cancel's NOT_READY of a consultation given up, the
+            # on_agent_disconnect state of a desktop gone meanwhile, the state before a call of its own (ucce) —
+            # each of which dropped the sign-out
+            agent.desktop_lost = False
             self._set_state(out, agent, _LOGOUT, agent.pending_reason, now)
             return
         if calls:
@@ -3176,11 +3180,7 @@ class ContactCenter:
                 self._set_state(out, agent, target, _AGT_CONN_DOWN, now)
             return
         if consult_cancelled and agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
-            if agent.pending is _LOGOUT:
-                # a supervisor signed the consulted agent out meanwhile (supervisor_logout_while_talking): that,
-                # not the Cancel's NOT_READY, which dropped the sign-out
-                self._set_state(out, agent, _LOGOUT, agent.pending_reason, now)
-            elif self._speaks_icm(agent):
+            if self._speaks_icm(agent):
                 # UCCE has no AGT_CANCEL_CONSULT (a UCCX reason code, §6.19): back to the state it had before the
                 # consultation reserved it, with its reason code, or to one it asked for while talking (Finesse's
                 # Unified CCE transitions: TALKING -> READY / NOT_READY "if the agent was in READY / NOT_READY

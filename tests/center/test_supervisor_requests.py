@@ -593,6 +593,22 @@ def test_a_pending_supervisor_logout_of_a_consulted_agent_survives_the_consultat
     assert not w.c.agents["1002"].logged_in
 
 
+def test_a_pending_supervisor_logout_outlives_the_agents_desktop():
+    """The agent's desktop goes away while a supervisor's LOGOUT is pending (on_agent_disconnect "not_ready", the
+    default): when the call ends the bridge sees LOGOUT SUP_AGT_TO_LOGOUT, not NOT_READY AGT_CONN_DOWN, which left
+    the agent logged in against the supervisor's sign-out."""
+    w = _logout_pending_world()
+    cid = talking(w)
+    set_state(w, AS.AGENT_STATE_LOGOUT)
+    w.t += 1
+    w.c.close_session(AGENT, w.t)
+    w.t += 1
+    out = w.c.hang_up(w.t, cid)
+    assert [(e.agent_state, e.event_reason_code) for e in only(out, BRIDGE, MT.AGENT_STATE_EVENT)] == [
+        (AS.AGENT_STATE_LOGOUT, ReasonCode.SUP_AGT_TO_LOGOUT)]
+    assert not w.c.agents["1003"].logged_in and not w.c.agents["1003"].desktop_lost
+
+
 def test_a_pending_supervisor_logout_waits_for_a_held_call_of_the_agents_own():
     """The ACD call ends while a call the agent placed itself is held on its phone (a colleague transferred the
     customer to it meanwhile): no LOGOUT with a call on the phone — NOT_READY (AGT_CALL_ENDED), then the same
