@@ -2485,11 +2485,12 @@ class ContactCenter:
         self._sync_media(out, held)  # the consulted party talks on the transferred call now
         if update is not None:
             self._emit(out, held, update, only=sorted(knew & held.told))
-        if len(others) > 1:
-            # the consultation was a conference (a supervisor barged in on it, the only way one gets a third party):
-            # its parties join the held call together, through the conference bridge — a conferenced call (§6.17:
-            # "transferred/conferenced ACD calls = TRANSFER_IN/CONFERENCE"), not a transferred one: it was typed
-            # TRANSFER_IN with three parties on it, and its line states were a two-party call's once one left
+        if len(held.legs) > 2:
+            # three parties or more on the call once transferred — the held call was a conference (one the agent
+            # set up, a supervisor's barge-in), or the consultation was (a supervisor barged in on it): its parties
+            # talk through the conference bridge, a conferenced call (§6.17: "transferred/conferenced ACD calls =
+            # TRANSFER_IN/CONFERENCE"), not a transferred one — it was typed TRANSFER_IN with three parties on it,
+            # and its line states were a two-party call's once one left
             held.conferenced = True
             self._retype(out, held, CallType.CALLTYPE_CONFERENCE)
         elif held.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), for every session that knows it

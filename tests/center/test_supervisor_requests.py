@@ -242,6 +242,38 @@ def test_a_consultation_barged_in_on_then_transferred_is_a_conference():
     assert call["conferenced"] and [lg for lg in w.c.calls[cid].legs] == ["0611", "3002"]
 
 
+def test_a_barged_in_call_transferred_after_a_consultation_stays_a_conference():
+    """The other way round (the ACD line-state rules off: they refuse a consultation from Line2Conferenced): the
+    supervisor barges in on agent 1003's call, 1003 consults 1002 and transfers. The customer's call keeps the
+    supervisor and gets 1002, three parties through the conference bridge: CALL_DATA_UPDATE CallType CONFERENCE
+    to every session that knows it (it was TRANSFER_IN)."""
+    cfg = dataclasses.replace(default_center(), rtp_events=False, acd_rules=False)
+    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
+                                                for a in cfg.agents))
+    w = World(cfg)
+    w.open(bridge_sub(BRIDGE))
+    w.open(agent_sub(AGENT, "1003"))
+    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
+    w.open(agent_sub(2, "1002"))
+    w.login_ready(AGENT, "1003")
+    w.login_ready(SUP, "1004", ready=False)
+    w.login_ready(2, "1002", ready=False)
+    cid = talking(w)
+    supervise(w, cid, 3)
+    [conf] = only(w.req(AGENT, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_type=0,
+                                                active_connection_device_id="3003", dialed_number="3002")),
+                  AGENT, MT.CONSULT_CALL_CONF)
+    w.req(2, M.AnswerCallReq(invoke_id=7, call_id=conf.new_call_id, connection_device_type=0,
+                             connection_device_id="3002"))
+    out = w.req(AGENT, M.TransferCallReq(invoke_id=8, active_call_id=conf.new_call_id, held_call_id=cid,
+                                         active_connection_device_type=0, held_connection_device_type=0,
+                                         active_connection_device_id="3003", held_connection_device_id="3003"))
+    for sid in (2, SUP, BRIDGE):
+        assert [(u.call_id, u.call_type) for u in only(out, sid, MT.CALL_DATA_UPDATE_EVENT)] == [
+            (cid, CT.CALLTYPE_CONFERENCE)], sid
+    assert sorted(w.c.calls[cid].legs) == ["0611", "3002", "3004"]
+
+
 def test_a_bridge_granted_supervisor_supervises_by_naming_the_supervisors_phone():
     """A bridge session granted CTI_SERVICE_SUPERVISOR acts for the supervisor its
     SupervisorInstrument names (and for none: E_CTI_REQUIRED_DATA_MISSING)."""
