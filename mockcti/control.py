@@ -1483,7 +1483,7 @@ class ControlServer:
             _detach(hub.engine, now)
             hub.set_engine(None, now)
             hub.journal.clear()
-            hub.retired_expectations.clear()  # (the report starts over with the journal)
+            hub.forget_scenarios()  # (the report starts over with the journal)
             hub.journal.record("note", now, None, what="control API reset", dropped=dropped)
             if engine is not None:
                 hub.set_engine(engine, now)

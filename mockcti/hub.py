@@ -16,11 +16,13 @@ Must not import asyncio or :mod:`mockcti.server`.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -60,6 +62,12 @@ _ALERTING = LocalConnectionState.LCS_ALERTING
 #: seconds a generated inbound caller (:meth:`Hub.start_inbound_calls`, ``serve --calls-per-minute``)
 #: waits for an agent to answer before hanging up
 DEFAULT_ABANDON_AFTER = 120.0
+#: the scenarios taken out whose outcomes the report keeps one by one (:attr:`HubConfig.keep_scenarios`)
+DEFAULT_KEEP_SCENARIOS = 1000
+#: the scenario name of the one outcome standing for the outcomes of older scenarios no longer kept
+OLDER_SCENARIOS = "(older scenarios)"
+#: the names of failed scenarios that outcome lists (then "and N more")
+_FAILED_NAMES_SHOWN = 10
 #: most arrivals a generator anchored at its start places in one run of the timers when it catches up
 #: (:class:`CatchUp`: ``serve --calls-per-minute``, ``serve --load``)
 CATCH_UP_SLICE = 50
@@ -192,6 +200,10 @@ class HubConfig:
     # wake-up): checking 5,000 sessions at once stalled the server's loop for 10-27 ms once a second on the
     # 2-vCPU machine, and the heartbeats behind it set the scale benchmark's p99 (bench/README.md)
     session_check_slices: int = 20
+    #: the scenarios taken out (replaced or unloaded) whose expectation outcomes the report keeps one by one:
+    #: the latest ``keep_scenarios``; older ones are folded into one outcome that counts them and fails when
+    #: one of them failed (:meth:`Hub.expectations`)
+    keep_scenarios: int = DEFAULT_KEEP_SCENARIOS
 
 
 @dataclass
@@ -233,8 +245,15 @@ class Hub:
         self.standby = False
         self._engine: Engine | None = None
         #: the expectation outcomes of the engines taken out (:meth:`set_engine`), judged when each was
-        #: taken out, in that order; :meth:`expectations` adds the one in place
-        self.retired_expectations: list[Any] = []
+        #: taken out, in that order, one list per scenario: the latest ``config.keep_scenarios``;
+        #: :attr:`retired_expectations` adds one for the older ones, :meth:`expectations` the one in place
+        self._retired: collections.deque[list[Any]] = collections.deque()
+        self._older = _Older()  # the outcomes of the scenarios no longer kept, counted
+        #: how often each scenario name was loaded since the last :meth:`forget_scenarios`: the second load
+        #: of a name is reported as "NAME (2nd load)" (:attr:`engine_label`)
+        self._loads: dict[str, int] = {}
+        #: the name the report gives the engine in place (its scenario's, "NAME (2nd load)" from its second load)
+        self.engine_label: str | None = None
         self._on_send: Callable[..., Any] | None = None
         self.now = 0.0
         if engine is not None:
@@ -264,18 +283,55 @@ class Hub:
             self.cancel_timers(old)
             # its expectations are judged now, under its name, and kept for the report (a scenario replaced
             # by another POST /scenario, or unloaded, vanished from /report and `serve --report`)
-            self.retired_expectations.extend(_verify(old, now))
+            self._retire(_verify(old, now, self.engine_label))
         self.engine = engine
+        if engine is not old:
+            self.engine_label = self._label(engine)
         detach = getattr(old, "detach", None) if retiring else None
         if callable(detach):  # once the new one is in: a pause the old one began with no end is lifted
             detach(now)
         if engine is not None:
             engine.attach(self, now)
 
+    def _label(self, engine: Engine | None) -> str | None:
+        """The name the report gives ``engine``'s outcomes: its scenario's name, with "(2nd load)" … from the
+        second time that name is loaded since the last :meth:`forget_scenarios` (a harness loading the same
+        scenario for two tests had both in one JUnit suite with the same test case names twice, which JUnit
+        consumers merge or drop)."""
+        name = getattr(getattr(engine, "scenario", None), "name", None)
+        if not isinstance(name, str):
+            return None
+        n = self._loads[name] = self._loads.get(name, 0) + 1
+        return name if n == 1 else f"{name} ({_ordinal(n)} load)"
+
+    def _retire(self, outcomes: list[Any]) -> None:
+        """Keep a scenario's outcomes for the report; past ``config.keep_scenarios`` scenarios, the oldest
+        one's are folded into the count of older ones (a harness that never resets grew the list for good)."""
+        if not outcomes:
+            return
+        self._retired.append(outcomes)
+        keep = max(0, self.config.keep_scenarios)
+        while len(self._retired) > keep:
+            self._older.add(self._retired.popleft())
+
+    @property
+    def retired_expectations(self) -> list[Any]:
+        """The expectation outcomes of the scenarios taken out, oldest first: one outcome for the scenarios
+        no longer kept (how many, and met only when none of them failed), then each kept one's."""
+        older = self._older.outcome(self.config.keep_scenarios)
+        return [*([older] if older is not None else []), *(e for outcomes in self._retired for e in outcomes)]
+
+    def forget_scenarios(self) -> None:
+        """Start the report over (control API POST /reset): no outcome of a scenario taken out, and the next
+        load of a name is its first."""
+        self._retired.clear()
+        self._older = _Older()
+        self._loads.clear()
+
     def expectations(self, now: float) -> list[Any]:
         """Every scenario's expectation outcomes: those of the engines taken out (judged when they were),
         then the one in place's, judged at ``now``."""
-        return [*self.retired_expectations, *_verify(self._engine, now)]
+        return [*self.retired_expectations, *_verify(self._engine, now, self.engine_label)]
 
     # -- entry points used by the server -------------------------------------------------------------
 
@@ -920,7 +976,74 @@ class Hub:
         return out
 
 
-def _verify(engine: Any, now: float) -> list[Any]:
-    """``engine.verify(now)``: its expectation outcomes (none for an engine without expectations)."""
+def _verify(engine: Any, now: float, label: str | None = None) -> list[Any]:
+    """``engine.verify(now)``: its expectation outcomes (none for an engine without expectations), under
+    ``label`` (:attr:`Hub.engine_label`) when given."""
     verify = getattr(engine, "verify", None) if engine is not None else None
-    return list(verify(now)) if callable(verify) else []
+    outcomes = list(verify(now)) if callable(verify) else []
+    if label is None:
+        return outcomes
+    return [_relabelled(e, label) for e in outcomes]
+
+
+def _relabelled(e: Any, label: str) -> Any:
+    """Outcome ``e`` (a report ``Expectation`` or its mapping) under scenario name ``label``."""
+    if isinstance(e, Mapping):
+        return e if e.get("scenario") == label else {**e, "scenario": label}
+    if getattr(e, "scenario", label) == label:
+        return e
+    try:
+        return dataclasses.replace(e, scenario=label)
+    except TypeError:  # (not a dataclass: kept as it is)
+        return e
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class _Older:
+    """The expectation outcomes of the scenarios taken out that the report no longer keeps one by one, counted:
+    how many scenarios and outcomes, how many unmet and skipped, and the names of the failed scenarios (the
+    first :data:`_FAILED_NAMES_SHOWN`). A failed one keeps failing the verdict."""
+
+    __slots__ = ("scenarios", "outcomes", "unmet", "skipped", "failed", "failed_names")
+
+    def __init__(self) -> None:
+        self.scenarios = self.outcomes = self.unmet = self.skipped = self.failed = 0
+        self.failed_names: list[str] = []
+
+    def add(self, outcomes: list[Any]) -> None:
+        from mockcti.report import outcome
+
+        results = [outcome(e) for e in outcomes]
+        self.scenarios += 1
+        self.outcomes += len(results)
+        unmet = results.count("unmet")
+        self.unmet += unmet
+        self.skipped += results.count("skipped")
+        if unmet:
+            self.failed += 1
+            if len(self.failed_names) < _FAILED_NAMES_SHOWN:
+                first = outcomes[0]
+                name = first.get("scenario") if isinstance(first, Mapping) else getattr(first, "scenario", None)
+                self.failed_names.append(f"{name!r} ({unmet} unmet)")
+
+    def outcome(self, keep: int) -> Any:
+        """The one outcome standing for them (None when there are none): unmet when one of them failed."""
+        if not self.scenarios:
+            return None
+        from mockcti.report import Expectation
+
+        what = (f"the report keeps the latest {keep} scenarios taken out one by one (HubConfig.keep_scenarios; "
+                "serve --keep-scenarios)")
+        if self.failed:
+            more = self.failed - len(self.failed_names)
+            detail = (f"{self.failed} of them failed, {self.unmet} expectation(s) unmet: "
+                      + ", ".join(self.failed_names) + (f" and {more} more" if more > 0 else "") + f"; {what}")
+        else:
+            detail = f"none of them failed ({self.skipped} skipped); {what}"
+        return Expectation(scenario=OLDER_SCENARIOS, name=f"{self.scenarios} older scenario(s), {self.outcomes} outcome(s), no longer kept one by one",
+                           met=not self.failed, detail=detail, near_miss=None, dropped=self.outcomes)

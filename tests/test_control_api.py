@@ -1312,16 +1312,14 @@ def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
     _run_on(loop, main)
 
 
-def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
-    """`mockcti serve --control-port 0 --report DIR` with two scenarios loaded in turn: junit.xml and
-    summary.json held the last one only (the first, replaced with its expectation unmet, was lost: a
-    passing report)."""
+def _serve_loading(reports, texts, *options: str) -> None:
+    """`mockcti serve --control-port 0 -q --report REPORTS OPTIONS`, each of ``texts`` POSTed to /scenario in
+    turn, then SIGTERM: the reports are written."""
     from processes import reap  # tests/support
 
-    reports = tmp_path / "rep"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--control-port", "0", "-q",
-                             "--report", str(reports)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             "--report", str(reports), *options], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
         url = None
@@ -1331,7 +1329,7 @@ def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
                 url = line.strip().rsplit(" ", 1)[1]
                 break
         assert url, "no control API line"
-        for text in (_SCENARIO_A, _SCENARIO_B):
+        for text in texts:
             req = urllib.request.Request(f"{url}/scenario", data=json.dumps({"yaml": text}).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=5) as resp:
@@ -1340,6 +1338,14 @@ def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
         proc.wait(30)
     finally:
         reap(proc)
+
+
+def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
+    """`mockcti serve --control-port 0 --report DIR` with two scenarios loaded in turn: junit.xml and
+    summary.json held the last one only (the first, replaced with its expectation unmet, was lost: a
+    passing report)."""
+    reports = tmp_path / "rep"
+    _serve_loading(reports, (_SCENARIO_A, _SCENARIO_B))
     summary = json.loads((reports / "summary.json").read_text())
     assert [(e["scenario"], e["name"], e["met"]) for e in summary["expectations"]] == [
         ("A", "holds", False), ("A", "step opened", False), ("A", "step held", False), ("B", "closes", False)]
@@ -1347,6 +1353,26 @@ def test_serve_report_has_a_test_suite_per_scenario_loaded_in_turn(tmp_path):
               for s in ET.parse(reports / "junit.xml").getroot().iter("testsuite")}
     assert suites["mockcti.scenario.A"] == ["holds", "step opened", "step held"]
     assert suites["mockcti.scenario.B"] == ["closes"]
+
+
+def test_serve_report_names_each_load_of_a_scenario_and_keeps_the_latest(tmp_path):
+    """`serve --report` with the same scenario loaded for two tests wrote one JUnit suite with the same test case
+    name twice (JUnit consumers merge or drop duplicates), and kept every scenario's outcomes until shutdown.
+    Each load is a suite of its own ("B (2nd load)"), summary.json names it so too, and `--keep-scenarios N`
+    keeps the latest N taken out one by one, the older ones one outcome that fails when one of them failed."""
+    reports = tmp_path / "rep"
+    _serve_loading(reports, (_SCENARIO_A, _SCENARIO_B, _SCENARIO_B, _SCENARIO_B), "--keep-scenarios", "1")
+    summary = json.loads((reports / "summary.json").read_text())
+    got = [(e["scenario"], e["name"], e["met"]) for e in summary["expectations"]]
+    assert got == [("(older scenarios)", "2 older scenario(s), 4 outcome(s), no longer kept one by one", False),
+                   ("B (2nd load)", "closes", False), ("B (3rd load)", "closes", False)], got
+    assert summary["counts"]["expectations_dropped"] == 4 and summary["passed"] is False
+    assert "2 of them failed, 3 expectation(s) unmet: 'A' (2 unmet), 'B' (1 unmet)" in \
+        summary["expectations"][0]["detail"]
+    suites = {s.get("name"): [t.get("name") for t in s.iter("testcase")]
+              for s in ET.parse(reports / "junit.xml").getroot().iter("testsuite")}
+    assert suites["mockcti.scenario.B (2nd load)"] == suites["mockcti.scenario.B (3rd load)"] == ["closes"]
+    assert "mockcti.scenario.B" not in suites and "mockcti.scenario.(older scenarios)" in suites
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])

@@ -29,6 +29,7 @@ from processes import reap  # tests/support
     (["--abandon-after", "0"], "--abandon-after 0.0: expected seconds > 0 and at most 86,400"),
     (["--abandon-after", "nan"], "--abandon-after nan: expected seconds > 0 and at most 86,400"),
     (["--abandon-after", "1e9"], "--abandon-after 1000000000.0: expected seconds > 0 and at most 86,400"),
+    (["--keep-scenarios", "-1"], "--keep-scenarios -1: expected 0 or more scenarios"),
     (["--min-version", "15", "--max-version", "12"], "min must not exceed max"),
     (["--min-version", "0"], "the uccx profile speaks versions 10-18"),
     (["--profile", "uccx", "--max-version", "24"], "the uccx profile speaks versions 10-18"),

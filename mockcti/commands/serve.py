@@ -20,6 +20,8 @@ MAX_CALLS_PER_MINUTE = 60_000.0
 MAX_ABANDON_AFTER = 86_400.0
 #: what --help says the hub's default is (mockcti.hub.DEFAULT_ABANDON_AFTER, not imported here: --help stays fast)
 DEFAULT_ABANDON_AFTER = 120.0
+#: the same for mockcti.hub.DEFAULT_KEEP_SCENARIOS (--keep-scenarios)
+DEFAULT_KEEP_SCENARIOS = 1000
 
 
 def port_number(text: str) -> int:
@@ -93,6 +95,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="level of the trace (debug = every field; info = messages; warning = violations, faults "
                         "and happenings, but not the per-call ones of --calls-per-minute and --load; error = "
                         "violations and faults only)")
+    g.add_argument("--keep-scenarios", type=int, default=DEFAULT_KEEP_SCENARIOS, metavar="N",
+                   help="the scenarios taken out (replaced or unloaded through the control API) whose expectation "
+                        f"outcomes the report keeps one by one (default {DEFAULT_KEEP_SCENARIOS}); older ones are "
+                        "folded into one outcome counting them, which fails when one of them failed")
     _add_optional_features(p)
 
 
@@ -344,6 +350,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_body is not None and not 8 <= args.max_body <= 0xFFFFFFFF:
         print(f"mockcti serve: --max-body {args.max_body}: expected 8 .. {0xFFFFFFFF} bytes", file=sys.stderr)
         return 2
+    if args.keep_scenarios < 0:
+        print(f"mockcti serve: --keep-scenarios {args.keep_scenarios}: expected 0 or more scenarios", file=sys.stderr)
+        return 2
     if not (0 <= args.calls_per_minute <= MAX_CALLS_PER_MINUTE):  # (nan compares false)
         print(f"mockcti serve: --calls-per-minute {args.calls_per_minute}: expected 0 .. "
               f"{MAX_CALLS_PER_MINUTE:,.0f}", file=sys.stderr)
@@ -372,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
         journal.add_sink(trace)
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
-                                                 strict=args.strict, **session_kw))
+                                                 strict=args.strict, **session_kw),
+                           keep_scenarios=args.keep_scenarios)
     center = ContactCenter(center_config, seed=args.seed or 0)
     server = MockServer(center, config=ServerConfig(host=args.host, port=args.port), hub_config=hub_config,
                         journal=journal)

@@ -2192,3 +2192,69 @@ def test_a_scenario_loaded_while_clients_are_connected_applies_its_faults_to_the
     assert h.hb(sid, 2.5, 8) == []  # withheld
     conf = h.req(sid, W.QueryAgentStateReq(invoke_id=9, agent_id="1001"), 3.0)
     assert [(m.TYPE, m.invoke_id) for m in conf] == [(MT.QUERY_AGENT_STATE_CONF, 14)]
+
+
+def _swap_all_day(texts: list[str], *, keep: int) -> "Hub":
+    """A hub keeping ``keep`` scenarios taken out, each of ``texts`` put in (Hub.set_engine: the control API's
+    POST /scenario) in turn after the one before, the last taken out too."""
+    from mockcti.center import ContactCenter, default_center
+    from mockcti.hub import HubConfig
+
+    hub = Hub(ContactCenter(default_center()), config=HubConfig(keep_scenarios=keep))
+    for i, text in enumerate(texts):
+        hub.set_engine(ScenarioEngine(load_scenario_text(text, filename="t.yaml")), float(i))
+    hub.set_engine(None, float(len(texts)))
+    return hub
+
+
+_HOLDS = "name: A\nexpect:\n  - {id: holds, message: HOLD_CALL_REQ, min: 1}\n"  # unmet: no HOLD comes
+_NEVER = "name: N\nexpect:\n  - {id: never, message: HOLD_CALL_REQ, never: true}\n"  # met
+
+
+def test_the_same_scenario_loaded_again_is_reported_under_a_name_of_its_own():
+    """A harness loading the same scenario for two tests had both in one JUnit suite, "mockcti.scenario.A", with
+    test case "holds" twice (Jenkins merges or drops duplicates: one test's failure hidden by the other's pass).
+    From its second load since the last reset, a scenario's outcomes are "A (2nd load)", "A (3rd load)" …, in the
+    JSON report and JUnit alike; Hub.forget_scenarios (POST /reset) starts the count over."""
+    from mockcti.journal import Journal
+    from mockcti.report import build_summary, junit_xml
+    import xml.etree.ElementTree as ET
+
+    hub = _swap_all_day([_HOLDS, _NEVER, _HOLDS, _HOLDS], keep=10)
+    summary = build_summary(Journal(), expectations=hub.expectations(9.0))
+    assert [(e["scenario"], e["name"]) for e in summary["expectations"]] == [
+        ("A", "holds"), ("N", "never"), ("A (2nd load)", "holds"), ("A (3rd load)", "holds")]
+    suites = [(s.get("name"), [t.get("name") for t in s.iter("testcase")])
+              for s in ET.fromstring(junit_xml(summary)).iter("testsuite") if ".scenario." in s.get("name")]
+    assert sorted(suites) == [("mockcti.scenario.A", ["holds"]), ("mockcti.scenario.A (2nd load)", ["holds"]),
+                              ("mockcti.scenario.A (3rd load)", ["holds"]), ("mockcti.scenario.N", ["never"])]
+    hub.forget_scenarios()
+    hub.set_engine(ScenarioEngine(load_scenario_text(_HOLDS, filename="t.yaml")), 10.0)
+    assert [e.scenario for e in hub.expectations(11.0)] == ["A"]
+    assert hub.engine_label == "A"
+
+
+def test_a_hub_keeps_the_latest_scenarios_outcomes_and_the_verdict_of_the_older_ones():
+    """`hub.retired_expectations` grew by every scenario taken out until the next reset: for good, for a harness
+    that never resets. It keeps the latest HubConfig.keep_scenarios; the older ones are one outcome saying how
+    many scenarios and outcomes it stands for, and failing when one of them failed: a failed test's verdict
+    does not vanish from the report because later tests passed."""
+    from mockcti.journal import Journal
+    from mockcti.report import build_summary
+
+    hub = _swap_all_day([_NEVER, _HOLDS, *[_NEVER] * 50], keep=3)
+    kept = hub.retired_expectations
+    assert len(kept) == 4, kept
+    older = kept[0]
+    assert (older.scenario, older.met, older.dropped) == ("(older scenarios)", False, 49)
+    assert older.name == "49 older scenario(s), 49 outcome(s), no longer kept one by one"
+    assert "1 of them failed, 1 expectation(s) unmet: 'A' (1 unmet)" in older.detail, older.detail
+    assert [e.scenario for e in kept[1:]] == ["N (49th load)", "N (50th load)", "N (51st load)"]
+    summary = build_summary(Journal(), expectations=hub.expectations(99.0))
+    assert summary["passed"] is False
+    assert summary["counts"]["expectations_dropped"] == 49 and summary["counts"]["expectations_unmet"] == 1
+    # the older ones all passed: one outcome met, counting them
+    hub = _swap_all_day([_NEVER] * 5, keep=2)
+    older = hub.retired_expectations[0]
+    assert (older.met, older.dropped, older.name) == (True, 3, "3 older scenario(s), 3 outcome(s), no longer kept one by one")
+    assert build_summary(Journal(), expectations=hub.expectations(9.0))["passed"] is True
