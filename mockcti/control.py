@@ -92,10 +92,16 @@ ENDPOINTS: dict[str, str] = {
     "GET /faults": "transport faults in force",
     "POST /faults": '{"session": 3 | "all", "kind": "pause_reading|resume_reading|delay|close|reset|half_close", '
                     '"seconds": 2}',
-    "DELETE /faults": '{"session": 3 | "all"} (default all): resume reading, cancel pending resumes',
+    "DELETE /faults": '{"session": 3 | "all"} (default all), {"owner": "control API" (default) | "scenario" | "all"}: '
+                      'lift those pauses (reading resumes where no other owner holds one), cancel pending resumes',
     "POST /reset": '{} or {"seed": 7}: drop every session, clear the journal and faults, rebuild the center '
                    '(and scenario)',
 }
+
+#: the owner of the pauses the control API begins (``PauseReading.owner``): a scenario's are its own
+API_OWNER = "control API"
+#: DELETE /faults' ``owner``: whose pauses it lifts
+CLEAR_OWNERS = ("control API", "scenario", "all")
 
 #: fault kind -> parameters it takes
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -891,7 +897,7 @@ class ControlServer:
             out.append({"id": sid, "peer": conn.peer, "state": conn.session.state.name,
                         "mode": sub.mode if sub else None, "agent_id": sub.agent_id if sub else None,
                         "client_id": sub.client_id if sub else None, "version": sub.version if sub else None,
-                        "paused": sid in self._paused})
+                        "paused": conn.session.reading_paused})
         return out
 
     def _session_arg(self, data: Mapping[str, Any], *, default_all: bool = False) -> list[int]:
@@ -1372,14 +1378,22 @@ class ControlServer:
         for sid in [s for s in self._fault_gen if s not in conns]:
             del self._fault_gen[sid]
 
-    def _faults_view(self) -> list[dict[str, Any]]:
+    def _faults_view(self, sids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """The pauses in force (of ``sids``, default every session), one per session and owner: this API's
+        (``pause_reading``, ``delay``) and a scenario's (``stop_reading``, ``"source": "scenario"``)."""
         self._prune_paused()
-        out = {sid: {"session": sid, "kind": kind, "until": None if until is None else round(until, 6)}
-               for sid, (kind, until) in self._paused.items()}
-        for sid, conn in self.hub.conns.items():  # a scenario's stop_reading holds it (DELETE /faults ends it too)
-            if sid not in out and conn.session.reading_paused:
-                out[sid] = {"session": sid, "kind": "stop_reading", "until": None, "source": "scenario"}
-        return [out[sid] for sid in sorted(out)]
+        conns = self.hub.conns
+        out = []
+        for sid in sorted(conns if sids is None else (s for s in sids if s in conns)):
+            for owner in conns[sid].session.reading_held_by:
+                if owner == API_OWNER and sid in self._paused:
+                    kind, until = self._paused[sid]
+                    out.append({"session": sid, "kind": kind, "until": None if until is None else round(until, 6),
+                                "owner": owner})
+                elif owner != API_OWNER:
+                    out.append({"session": sid, "kind": "stop_reading", "until": None,
+                                "source": "scenario" if owner.startswith("scenario ") else "other", "owner": owner})
+        return out
 
     async def get_faults(self, req: Request) -> Any:
         req.args(())
@@ -1406,14 +1420,14 @@ class ControlServer:
                                    **({"seconds": seconds} if seconds is not None else {}))
                 if kind in ("pause_reading", "delay"):
                     gen = self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
-                    hub.act(PauseReading(sid))
+                    hub.act(PauseReading(sid, API_OWNER))
                     self._paused[sid] = (kind, None if seconds is None else now + seconds)
                     if seconds is not None:
                         hub.schedule(now + seconds, lambda sid=sid, gen=gen: self._resume(sid, gen))
                 elif kind == "resume_reading":
                     self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
                     self._paused.pop(sid, None)
-                    hub.act(ResumeReading(sid))
+                    hub.act(ResumeReading(sid, API_OWNER))
                 elif kind == "close":
                     hub.close(sid, "control API fault: close")
                 elif kind == "reset":
@@ -1422,7 +1436,11 @@ class ControlServer:
                     hub.act(HalfClose(sid))
 
         self._call(go)
-        return {"kind": kind, "sessions": sids, **({"seconds": seconds} if seconds is not None else {})}
+        answer: dict[str, Any] = {"kind": kind, "sessions": sids, **({"seconds": seconds} if seconds is not None else {})}
+        left = self._faults_view(sids) if kind == "resume_reading" else []
+        if left:  # what another owner (a scenario's stop_reading) holds: not lifted
+            answer["still_paused"] = left
+        return answer
 
     def _resume(self, sid: int, gen: int) -> None:
         """A timed pause ends (runs from the hub's timer)."""
@@ -1431,31 +1449,45 @@ class ControlServer:
         if self._fault_gen.get(sid) != gen:
             return  # cleared or replaced since
         self._paused.pop(sid, None)
-        self.hub.act(ResumeReading(sid))
+        self.hub.act(ResumeReading(sid, API_OWNER))
 
     async def delete_faults(self, req: Request) -> Any:
         from mockcti.hub import ResumeReading
 
         req.args(())
-        data = req.json(("session",))
+        data = req.json(("session", "owner"))
+        which = _str(data, "owner", max_len=64) or API_OWNER
+        if which not in CLEAR_OWNERS:
+            raise HTTPError(400, f"unknown owner {which!r}" + _allowed(which, CLEAR_OWNERS), field="owner",
+                            allowed=list(CLEAR_OWNERS))
         self._prune_paused()
-        # the sessions whose reading is held: by this API, or by a scenario's stop_reading (which DELETE /faults,
-        # "resume reading everywhere", left paused)
-        held = set(self._paused) | {sid for sid, conn in self.hub.conns.items() if conn.session.reading_paused}
-        if data.get("session") is None:
-            sids = sorted(held)
-        else:
-            sids = [s for s in self._session_arg(data) if s in held]
+
+        def lifted(owner: str) -> bool:
+            return which == "all" or owner == which or (which == "scenario" and owner.startswith("scenario "))
+
+        # each pause has its owner: this API's, a scenario's stop_reading (it lifted the scenario's too, and a
+        # scenario taken out lifted this API's); what another owner holds is left, and listed in the answer
+        conns = self.hub.conns
+        held = {sid: [o for o in conn.session.reading_held_by if lifted(o)] for sid, conn in conns.items()}
+        if which in ("all", API_OWNER):
+            for sid in self._paused:  # (a timed pause of this API not yet begun: none, but its resume is cancelled)
+                held.setdefault(sid, [])
+        wanted = sorted(conns) if data.get("session") is None else self._session_arg(data)
+        sids = [s for s in wanted if held.get(s) or (s in self._paused and which in ("all", API_OWNER))]
 
         def go(hub: Any, now: float) -> None:
             for sid in sids:
-                self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
-                self._paused.pop(sid, None)
-                hub.act(ResumeReading(sid))
-                hub.journal.record("fault", now, sid, fault="cleared", source="control API")
+                owners = held.get(sid) or []
+                if which in ("all", API_OWNER):
+                    self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
+                    self._paused.pop(sid, None)
+                hub.journal.record("fault", now, sid, fault="cleared", source="control API", lifted=owners)
+                for owner in owners:
+                    hub.act(ResumeReading(sid, owner))
 
         self._call(go)
-        return {"cleared": sids}
+        left = self._faults_view(wanted)  # what another owner holds: not lifted
+        return {"cleared": sids, **({"still_paused": left} if left else {})}
 
     # -- reset -------------------------------------------------------------------------------------
 

@@ -139,14 +139,19 @@ class HalfClose:
 
 @dataclass(frozen=True)
 class PauseReading:
-    """Stop reading from the connection (a transport fault: the client's writes back up)."""
+    """Stop reading from the connection (a transport fault: the client's writes back up). ``owner`` holds the
+    pause (the control API, a scenario): reading resumes when no owner holds it (:meth:`Hub.act`)."""
 
     session_id: int
+    owner: str = field(default="fault", compare=False)
 
 
 @dataclass(frozen=True)
 class ResumeReading:
+    """``owner`` lets go of its pause of the connection; the server reads it again once no owner holds one."""
+
     session_id: int
+    owner: str = field(default="fault", compare=False)
 
 
 def _fault_name(action: Action) -> str:
@@ -535,9 +540,9 @@ class Hub:
         if hook is not None:
             replaced = hook(sid, message, data, self.now)
             if replaced is not None:  # the scenario's faults decide what goes out instead (maybe nothing)
-                self._actions.extend(replaced)
                 for a in replaced:
-                    self._reading(a)
+                    if self._reading(a):
+                        self._actions.append(a)
                 if message.TYPE is _FAILURE_EVENT:
                     conn.session.failure_event_sent()
                 return
@@ -595,8 +600,8 @@ class Hub:
             if at is not None:
                 self.schedule(at, lambda: self.act(action))
                 return
-        self._actions.append(action)
-        self._reading(action)
+        if self._reading(action):
+            self._actions.append(action)
 
     def _no_connection(self, action: Action, **data: Any) -> None:
         """Journal a transport action (a fault, a close) for a session that has ended: "<kind>: no
@@ -604,17 +609,28 @@ class Hub:
         self.journal.record("fault", self.now, action.session_id, fault=f"{_fault_name(action)}: no connection",
                             **data)
 
-    def _reading(self, action: Action) -> None:
-        """A PauseReading / ResumeReading fault: the session stops (starts again) measuring the
-        client's silence — what the client sends meanwhile waits unread in the socket."""
-        kind = type(action)
-        if kind is PauseReading or kind is ResumeReading:
-            conn = self.conns.get(action.session_id)
-            if conn is not None:
-                if kind is PauseReading:
-                    conn.session.pause_reading()
-                else:
-                    conn.session.resume_reading(self.now)
+    def _reading(self, action: Action) -> bool:
+        """Whether the server is to carry out ``action``. A PauseReading / ResumeReading fault: its owner takes
+        (lets go of) a pause of the session's reading, and the session stops (starts again) measuring the
+        client's silence — what the client sends meanwhile waits unread in the socket. Only the first pause
+        and the release of the last one reach the server: a scenario's pause and the control API's are each
+        their own (the one taken out lifted the other's too). An owner letting go while another still holds
+        the pause is journalled (``held_by``)."""
+        if not isinstance(action, (PauseReading, ResumeReading)):
+            return True
+        conn = self.conns.get(action.session_id)
+        if conn is None:
+            return True
+        session = conn.session
+        if isinstance(action, PauseReading):
+            return session.pause_reading(action.owner)
+        held = action.owner in session.reading_held_by
+        if session.resume_reading(self.now, action.owner):
+            return True
+        if held:
+            self.journal.record("fault", self.now, action.session_id, fault="reading still paused",
+                                lifted=action.owner, held_by=list(session.reading_held_by))
+        return False
 
     def close(self, sid: int, reason: str, *, abort: bool = False) -> None:
         conn = self.conns.get(sid)

@@ -504,6 +504,9 @@ class Session:
     #: sends waits in the socket unread, so its silence is not the client's — no idle timeout while
     #: paused, and the idle clock (and the cadence gap) starts again when reading resumes
     reading_paused: bool = False
+    #: who holds :attr:`reading_paused` (a scenario, the control API, in the order they paused): reading resumes
+    #: when none does
+    reading_held_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.dialect is None:
@@ -978,18 +981,32 @@ class Session:
         self.open_req = None
         self.refused_at = now
 
-    def pause_reading(self) -> None:
-        """The server stops reading the connection (a transport fault): see :attr:`reading_paused`."""
+    def pause_reading(self, owner: str = "fault") -> bool:
+        """``owner`` has the server stop reading the connection (a transport fault): see :attr:`reading_paused`.
+        True when reading was going on (the server is to stop it), False when another owner (or this one)
+        already holds it stopped."""
+        first = not self.reading_paused
+        if owner not in self.reading_held_by:
+            self.reading_held_by += (owner,)
         self.reading_paused = True
+        return first
 
-    def resume_reading(self, now: float) -> None:
-        """The server reads the connection again: the client's silence is measured from ``now``."""
-        if self.reading_paused:
-            self.reading_paused = False
-            if self.last_received is not None:
-                self.last_received = now
-            if self.state is _AWAITING_OPEN:
-                self.connected_at = max(self.connected_at, now)
+    def resume_reading(self, now: float, owner: str | None = "fault") -> bool:
+        """``owner`` (None: every owner) lets go of its pause; once no owner holds one, the server reads the
+        connection again (True: the server is to resume reading) and the client's silence is measured from
+        ``now``. An owner holding no pause changes nothing (another's pause is not lifted)."""
+        if not self.reading_paused:
+            return False
+        held = () if owner is None else tuple(o for o in self.reading_held_by if o != owner)
+        self.reading_held_by = held
+        if held:  # (another owner's pause, or this one's and another's)
+            return False
+        self.reading_paused = False
+        if self.last_received is not None:
+            self.last_received = now
+        if self.state is _AWAITING_OPEN:
+            self.connected_at = max(self.connected_at, now)
+        return True
 
     def closing(self) -> None:
         """Nothing more will be read from the peer (CLOSE_CONF sent, or the server is closing)."""

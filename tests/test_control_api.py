@@ -1448,7 +1448,7 @@ async def test_faults_pause_delay_and_clear(mock):
         _, _, r = await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading"})
         assert r == {"kind": "pause_reading", "sessions": [sid]}
         _, _, f = await call(ctl, "GET", "/faults")
-        assert f["faults"] == [{"session": sid, "kind": "pause_reading", "until": None}]
+        assert f["faults"] == [{"session": sid, "kind": "pause_reading", "until": None, "owner": "control API"}]
         pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=5))
         await asyncio.sleep(0.2)
         assert not pending.done()  # the server does not read
@@ -1542,27 +1542,71 @@ async def test_faults_in_force_name_their_kind_and_leave_with_their_session(mock
         await b.abort()
 
 
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_delete_faults_resumes_a_session_a_scenario_stopped_reading(loop):
-    """DELETE /faults is "resume reading everywhere", and GET /faults lists "the transport faults in force":
-    a session a scenario's `stop_reading` held was neither listed nor resumed (`{"cleared": []}`), its
-    client's requests left unread."""
-    text = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    times: 1\n"
-            "    then: [default, {fault: {kind: stop_reading}}]\n")
+_STOPS_READING = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    times: 1\n"
+                  "    then: [default, {fault: {kind: stop_reading}}]\n")
 
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_delete_faults_lifts_a_scenarios_stop_reading_when_told_to(loop):
+    """GET /faults lists "the transport faults in force": a session a scenario's `stop_reading` holds is listed,
+    under its owner. DELETE /faults lifts the control API's own pauses (the scenario's pause is part of the test
+    it runs), and says what it left (`still_paused`); `{"owner": "scenario"}` (or "all") lifts the scenario's."""
     async def main():
-        async with _harness(text) as (server, ctl, c):
+        async with _harness(_STOPS_READING) as (server, ctl, c):
             assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # paused now
             sid = c_sid(server)
             await wait_for(lambda: server.hub.session(sid).reading_paused)
+            held = {"session": sid, "kind": "stop_reading", "until": None, "source": "scenario", "owner": "scenario 'A'"}
             _, _, f = await call(ctl, "GET", "/faults")
-            assert f["faults"] == [{"session": sid, "kind": "stop_reading", "until": None, "source": "scenario"}]
-            pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))
+            assert f["faults"] == [held]
             _, _, r = await call(ctl, "DELETE", "/faults")
+            assert r == {"cleared": [], "still_paused": [held]}
+            assert server.hub.session(sid).reading_paused
+            pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))
+            _, _, r = await call(ctl, "DELETE", "/faults", {"owner": "scenario"})
             assert r == {"cleared": [sid]}
             assert (await asyncio.wait_for(pending, 10)).TYPE is MT.HEARTBEAT_CONF
             _, _, f = await call(ctl, "GET", "/faults")
             assert f["faults"] == []
+            _, _, err = await call(ctl, "DELETE", "/faults", {"owner": "scenarios"}, expect=400)
+            assert err["field"] == "owner" and "did you mean scenario?" in err["error"], err
+
+    _run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("how", ["replace", "unload"])
+def test_the_control_apis_pause_and_a_scenarios_each_have_their_owner(loop, how):
+    """A scenario's open-ended `stop_reading` and the control API's `pause_reading` shared one flag: taking the
+    scenario out (POST /scenario, DELETE /scenario) lifted the control API's pause too — the client read while
+    GET /faults still listed the pause — and DELETE /faults lifted the scenario's. Each pause has its owner now:
+    reading resumes when no owner holds one; GET /faults lists each; the journal says which was lifted."""
+    async def main():
+        async with _harness(_STOPS_READING) as (server, ctl, c):
+            assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # A pauses
+            sid = c_sid(server)
+            await wait_for(lambda: server.hub.session(sid).reading_paused)
+            await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading"})
+            _, _, f = await call(ctl, "GET", "/faults")
+            assert [(x["session"], x["kind"], x["owner"]) for x in f["faults"]] == [
+                (sid, "stop_reading", "scenario 'A'"), (sid, "pause_reading", "control API")]
+            if how == "replace":
+                await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_B})
+            else:
+                await call(ctl, "DELETE", "/scenario")
+            # the control API's pause holds: the server does not read (a CLOSE_REQ now would be answered)
+            assert server.hub.session(sid).reading_paused
+            _, _, f = await call(ctl, "GET", "/faults")
+            assert f["faults"] == [{"session": sid, "kind": "pause_reading", "until": None, "owner": "control API"}]
+            lifted = [e.data for e in server.journal.entries(kind="fault") if e.data.get("fault") != "pause_reading"]
+            assert lifted == [{"fault": "resume_reading", "source": "scenario 'A' unloaded"},
+                              {"fault": "reading still paused", "lifted": "scenario 'A'", "held_by": ["control API"]}]
+            pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))
+            _, _, r = await call(ctl, "DELETE", "/faults")
+            assert r == {"cleared": [sid]}
+            assert (await asyncio.wait_for(pending, 10)).TYPE is MT.HEARTBEAT_CONF
+            assert server.journal.entries(kind="fault")[-1].data == {
+                "fault": "cleared", "source": "control API", "lifted": ["control API"]}
 
     _run_on(loop, main)
 

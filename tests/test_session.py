@@ -882,6 +882,33 @@ def test_a_client_heartbeating_while_the_server_does_not_read_is_not_blamed(paus
     assert [c.reason for c in closes] == ["idle timeout"]  # a client silent after the resume is reset
 
 
+def test_each_pause_of_reading_has_its_owner_and_reading_resumes_when_none_holds_one():
+    """A scenario's stop_reading and the control API's pause_reading shared one flag: the first resume, of
+    either, lifted both. Each owner's pause is its own: only the first pause and the release of the last reach
+    the server, the idle clock stays stopped until then, and a release leaving another's pause is journalled."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, PauseReading, ResumeReading
+
+    hub = Hub(ContactCenter())
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req(idle_timeout=20)), 0.0)
+    hub.take_actions()
+    hub.act(PauseReading(sid, "scenario 'A'"))
+    hub.act(PauseReading(sid, "control API"))
+    assert hub.take_actions() == [PauseReading(sid)]  # the server stops reading once
+    assert hub.session(sid).reading_held_by == ("scenario 'A'", "control API")
+    hub.act(ResumeReading(sid, "scenario 'A'"))
+    hub.act(ResumeReading(sid, "scenario 'B'"))  # (holds none: lifts nothing)
+    assert hub.take_actions() == [] and hub.session(sid).reading_paused
+    assert hub.session(sid).next_deadline() is None
+    assert [e.data for e in hub.journal.entries(kind="fault")] == [
+        {"fault": "reading still paused", "lifted": "scenario 'A'", "held_by": ["control API"]}]
+    hub.tick(5.0)
+    hub.act(ResumeReading(sid, "control API"))
+    assert hub.take_actions() == [ResumeReading(sid)] and not hub.session(sid).reading_paused
+    assert hub.session(sid).next_deadline() == 5.0 + 20
+
+
 def test_a_transport_action_for_a_session_that_has_ended_is_journalled_by_its_fault_name():
     """A fault or close for a session already gone is journalled "<kind>: no connection", the kind named
     by the one helper (hub._fault_name) for every action: Hub.close spelled "reset"/"close" itself."""

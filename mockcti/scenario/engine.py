@@ -123,6 +123,8 @@ class ScenarioEngine:
         self.state = scenario.initial_state
         self.env: dict[str, Any] = _Env()  # captured values; a ${name} not captured yet is _Unbound
         self.hub: "Hub | None" = None
+        #: the name the hub reports the scenario under (``Hub.engine_label``: "A (2nd load)" when loaded again)
+        self.label = scenario.name
         self.t0 = 0.0
         #: the requests of the types the expectations and expect steps name, every one (what they count);
         #: of the other types only the latest OTHER_REQUESTS_KEPT (:attr:`others`): a scenario served all day
@@ -186,8 +188,9 @@ class ScenarioEngine:
     def attach(self, hub: "Hub", now: float) -> None:
         self.hub = hub
         self.t0 = now
+        self.label = getattr(hub, "engine_label", None) or self.scenario.name
         self.env.setdefault("seed", self.seed)
-        hub.journal.record("happening", now, None, what=f"scenario {self.scenario.name!r} started", seed=self.seed)
+        hub.journal.record("happening", now, None, what=f"scenario {self.label!r} started", seed=self.seed)
         for h in self.scenario.timeline:
             if h.at is not None:
                 hub.schedule(now + h.at, functools.partial(self._happen, h), self)
@@ -220,12 +223,17 @@ class ScenarioEngine:
         paused, self._paused_for_good = self._paused_for_good, set()
         if hub is None:
             return
+        owner = self.pause_owner
         for sid in sorted(paused):
             session = hub.session(sid)
-            if session is not None and session.reading_paused:
-                hub.journal.record("fault", now, sid, fault="resume_reading",
-                                   source=f"scenario {self.scenario.name!r} unloaded")
-                hub.act(ResumeReading(sid))
+            if session is not None and owner in session.reading_held_by:  # (its own pause: not the control API's)
+                hub.journal.record("fault", now, sid, fault="resume_reading", source=f"{owner} unloaded")
+                hub.act(ResumeReading(sid, owner))
+
+    @property
+    def pause_owner(self) -> str:
+        """Who holds the pauses its ``stop_reading`` faults begin (``PauseReading.owner``): "scenario 'A'"."""
+        return f"scenario {self.label!r}"
 
     def _pause_reading(self, sid: int, seconds: float | None, now: float) -> list[Any]:
         """A ``stop_reading`` fault: the server stops reading session ``sid`` for ``seconds`` (None: for as long
@@ -238,11 +246,12 @@ class ScenarioEngine:
         if seconds is None and self.detached:  # (the rest of an answer after its delay, the scenario unloaded)
             self._journal("fault: stop_reading not applied: the scenario was unloaded", session=sid)
             return []
+        owner = self.pause_owner
         if seconds is not None:
-            hub.schedule(now + seconds, lambda: hub.act(ResumeReading(sid)))
+            hub.schedule(now + seconds, lambda: hub.act(ResumeReading(sid, owner)))
         else:
             self._paused_for_good.add(sid)
-        return [PauseReading(sid)]
+        return [PauseReading(sid, owner)]
 
     def on_connect(self, session_id: int, now: float) -> None:
         sf = self.faults.setdefault(session_id, _SessionFaults())
