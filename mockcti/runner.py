@@ -206,17 +206,27 @@ _MARKS = {"met": "ok  ", "unmet": "MISS", "skipped": "skip"}
 
 def _print_expectations(expectations: Any, stream: Any = None) -> None:
     """One line per expectation; an unmet one also says where the scenario states it and the near miss."""
+    from mockcti.hub import OLDER_SCENARIOS
     from mockcti.report import outcome
 
     stream = sys.stderr if stream is None else stream  # (at call time: mockcti.cli may have wrapped it)
 
+    expectations = list(expectations)
+    # those of several scenarios (serve --scenario, then others the control API loaded in turn, the same one
+    # again among them): under a line naming each, else the same expectation of two scenarios read alike
+    several = len({e.scenario for e in expectations}) > 1
+    pad = "  " if several else ""
+    scenario: object = None
     for e in expectations:
+        if several and e.scenario != scenario:
+            scenario = e.scenario
+            print(f"  scenario {scenario!r}:" if scenario != OLDER_SCENARIOS else f"  {scenario}:", file=stream)
         result = outcome(e)
-        print(f"  {_MARKS[result]} {e.name}: {e.detail}", file=stream)
+        print(f"{pad}  {_MARKS[result]} {e.name}: {e.detail}", file=stream)
         if result == "unmet" and e.where:
-            print(f"       at {e.where}", file=stream)
+            print(f"{pad}       at {e.where}", file=stream)
         if result == "unmet" and e.near_miss:
-            print(f"       near miss: {e.near_miss}", file=stream)
+            print(f"{pad}       near miss: {e.near_miss}", file=stream)
 
 
 def kill_signal() -> int:

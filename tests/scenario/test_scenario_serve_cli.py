@@ -138,3 +138,32 @@ def test_a_scenario_without_center_or_dialect_is_served_on_the_command_lines(ser
 
     asyncio.run(open_5001())
     assert "Traceback" not in s.stop()
+
+
+def test_the_expectations_printed_at_shutdown_name_the_scenario_of_each(served, tmp_path):
+    """`serve --scenario F --control-port 0` with F loaded again and another scenario through the control API:
+    the lines printed at shutdown were the expectations of all three, with nothing to say whose ("MISS holds"
+    twice). Several scenarios' are printed under a line naming each, as the report names them."""
+    import json
+    import urllib.request
+
+    s = served("name: A\nexpect:\n  - {id: holds, message: HOLD_CALL_REQ, min: 1}\n", "--control-port", "0",
+               "--json")
+    url = json.loads(s.line)["control_url"]
+    for body in ({"path": str(tmp_path / "s.yaml")}, {"yaml": "name: B\nexpect: [{id: x, message: CLOSE_REQ}]\n"}):
+        req = urllib.request.Request(f"{url}/scenario", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert json.loads(resp.read())["loaded"] is True
+    err = s.stop()
+    lines = [line for line in err.splitlines() if line.startswith("  ") and "near miss" not in line]
+    assert lines == [
+        "  scenario 'A':",
+        "    MISS holds: HOLD_CALL_REQ: expected 1+ time(s), received 0",
+        f"         at {tmp_path / 's.yaml'}:3",
+        "  scenario 'A (2nd load)':",
+        "    MISS holds: HOLD_CALL_REQ: expected 1+ time(s), received 0",
+        f"         at {tmp_path / 's.yaml'}:3",
+        "  scenario 'B':",
+        "    MISS x: CLOSE_REQ: expected 1+ time(s), received 0",
+        "         at <control API yaml>:2"], err
