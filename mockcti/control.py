@@ -981,7 +981,9 @@ class ControlServer:
     def _summary(self) -> dict[str, Any]:
         from mockcti.report import build_summary
 
-        extra = {"scenario": getattr(self.scenario, "name", None)} if self.scenario is not None else None
+        # (the name its expectations have in the report: "A (2nd load)" when loaded again)
+        extra = ({"scenario": self.hub.engine_label or getattr(self.scenario, "name", None)}
+                 if self.scenario is not None else None)
         # the scenarios replaced or unloaded since the last reset first, each judged when it went, then this one
         expectations = self.hub.expectations(self.mock.now())
         return build_summary(self.hub.journal, expectations=expectations, seed=self.seed, extra=extra)
@@ -1239,7 +1241,8 @@ class ControlServer:
         s = self.scenario
         if s is None:
             return {"scenario": None}
-        return {"scenario": getattr(s, "name", None), "description": getattr(s, "description", None),
+        return {"scenario": getattr(s, "name", None), "reported_as": self.hub.engine_label,
+                "description": getattr(s, "description", None),
                 "files": list(getattr(s, "files", ())), "engine": type(self.hub.engine).__name__
                 if self.hub.engine is not None else None}
 
@@ -1272,7 +1275,9 @@ class ControlServer:
                                  "(mockcti.scenario.engine is not importable); it was not loaded",
                             field=key, scenario=getattr(scenario, "name", None))
         dropped = await self._install(scenario, factory)
-        return {"scenario": getattr(scenario, "name", None), "loaded": True,
+        # the name its expectations have in the report (JUnit suite mockcti.scenario.<reported_as>): its own, or
+        # "A (2nd load)" … when the same name was loaded before since the last reset
+        return {"scenario": getattr(scenario, "name", None), "reported_as": self.hub.engine_label, "loaded": True,
                 "files": list(getattr(scenario, "files", ())), "dropped": dropped}
 
     def _make_engine(self, scenario: Any, factory: Callable[[Any], Any]) -> Any:

@@ -1312,6 +1312,24 @@ def test_a_replaced_or_unloaded_scenario_keeps_its_verdict_in_the_report(loop):
     _run_on(loop, main)
 
 
+@pytest.mark.asyncio
+async def test_loading_a_scenario_says_the_name_the_report_gives_it():
+    """A harness loading the same scenario for a second test could not tell which JUnit suite was that test's:
+    POST /scenario and GET /scenario said "A", the report "A (2nd load)" (and its own "scenario" said "A"). They
+    say `reported_as`, and the report's "scenario" is the name its expectations have."""
+    async with _harness(_SCENARIO_B) as (server, ctl, c):
+        _, _, r = await call(ctl, "POST", "/scenario", {"yaml": _SCENARIO_B})
+        assert (r["scenario"], r["reported_as"]) == ("B", "B (2nd load)")
+        _, _, g = await call(ctl, "GET", "/scenario")
+        assert (g["scenario"], g["reported_as"]) == ("B", "B (2nd load)")
+        _, _, rep = await call(ctl, "GET", "/report")
+        assert rep["scenario"] == "B (2nd load)"
+        assert [e["scenario"] for e in rep["expectations"]] == ["B", "B (2nd load)"]
+        await call(ctl, "POST", "/reset")
+        _, _, g = await call(ctl, "GET", "/scenario")
+        assert g["reported_as"] == "B"  # (a reset starts the count over)
+
+
 def _serve_loading(reports, texts, *options: str) -> None:
     """`mockcti serve --control-port 0 -q --report REPORTS OPTIONS`, each of ``texts`` POSTed to /scenario in
     turn, then SIGTERM: the reports are written."""
