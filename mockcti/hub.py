@@ -320,11 +320,12 @@ class Hub:
             self._older.add(self._retired.popleft())
 
     @property
-    def retired_expectations(self) -> list[Any]:
+    def retired_expectations(self) -> tuple[Any, ...]:
         """The expectation outcomes of the scenarios taken out, oldest first: one outcome for the scenarios
-        no longer kept (how many, and met only when none of them failed), then each kept one's."""
+        no longer kept (how many, and met only when none of them failed), then each kept one's. (A tuple: it
+        was a list callers cleared; :meth:`forget_scenarios` does that now.)"""
         older = self._older.outcome(self.config.keep_scenarios)
-        return [*([older] if older is not None else []), *(e for outcomes in self._retired for e in outcomes)]
+        return (*([older] if older is not None else []), *(e for outcomes in self._retired for e in outcomes))
 
     def forget_scenarios(self) -> None:
         """Start the report over (control API POST /reset): no outcome of a scenario taken out, and the next
