@@ -1330,6 +1330,23 @@ async def test_loading_a_scenario_says_the_name_the_report_gives_it():
         assert g["reported_as"] == "B"  # (a reset starts the count over)
 
 
+@pytest.mark.asyncio
+async def test_the_reports_seed_is_the_one_the_run_used():
+    """/report's "seed" was the server's --seed whatever ran: a scenario in place with `seed: 42` (which `serve
+    --report` names), or a center rebuilt by POST /reset {"seed": 7}, was reported as seed 0 — the seed a user
+    reruns a failing test with."""
+    async with _harness("name: S\nseed: 42\nexpect: [{id: x, message: CLOSE_REQ}]\n") as (server, ctl, c):
+        _, _, rep = await call(ctl, "GET", "/report")
+        assert rep["seed"] == 42
+        await call(ctl, "DELETE", "/scenario")
+        await call(ctl, "POST", "/reset", {"seed": 7})
+        _, _, rep = await call(ctl, "GET", "/report")
+        assert rep["seed"] == 7
+        await call(ctl, "POST", "/reset")
+        _, _, rep = await call(ctl, "GET", "/report")
+        assert rep["seed"] == 0  # (the server's again)
+
+
 def _serve_loading(reports, texts, *options: str) -> None:
     """`mockcti serve --control-port 0 -q --report REPORTS OPTIONS`, each of ``texts`` POSTed to /scenario in
     turn, then SIGTERM: the reports are written."""
