@@ -390,8 +390,6 @@ class ControlServer:
         self.allow_remote = allow_remote
         self.engine_factory = engine_factory
         self.seed = seed
-        #: the seed the center in place was built with: ``seed``, or the last POST /reset's
-        self._center_seed = seed
         if max_header_bytes is not None:
             self.max_header_bytes = max_header_bytes
         if max_body_bytes is not None:
@@ -981,18 +979,14 @@ class ControlServer:
                 "next": vs[-1].seq if vs else since}
 
     def _summary(self) -> dict[str, Any]:
-        from mockcti.report import build_summary
+        from mockcti.report import build_summary, run_seed
 
         # (the name its expectations have in the report: "A (2nd load)" when loaded again)
         extra = ({"scenario": self.hub.engine_label or getattr(self.scenario, "name", None)}
                  if self.scenario is not None else None)
         # the scenarios replaced or unloaded since the last reset first, each judged when it went, then this one
         expectations = self.hub.expectations(self.mock.now())
-        # the seed the run used, as `serve --report` names it: the scenario's in place (its `seed:`), else the
-        # center's (the last POST /reset's {"seed": N}); it said the server's --seed whatever ran
-        seed = getattr(self.hub.engine, "seed", None)
-        if not isinstance(seed, int):
-            seed = self._center_seed
+        seed = run_seed(self.hub, self.seed)
         return build_summary(self.hub.journal, expectations=expectations, seed=seed, extra=extra)
 
     async def get_report(self, req: Request) -> Any:
@@ -1533,7 +1527,6 @@ class ControlServer:
                 hub.set_engine(engine, now)
 
         self._call(go)
-        self._center_seed = seed
         self.scenario = scenario if engine is not None else None
         return {"reset": True, "dropped": dropped, "scenario": getattr(self.scenario, "name", None)}
 

@@ -35,7 +35,7 @@ from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
            "rule_catalog", "rule_info", "add_serve_arguments", "serve_feature", "outcome", "claim_report_dir",
-           "LOCK_FILE"]
+           "LOCK_FILE", "run_seed"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,18 @@ def build_summary(journal: Journal, *, expectations: Iterable[Expectation | Mapp
     if extra:
         summary.update(extra)
     return summary
+
+
+def run_seed(hub: Any, default: int = 0) -> int:
+    """The seed a run used, as its report names it: the scenario's in place (its ``seed:``; ``--seed`` replaces
+    it), else the center's (``--seed``; the control API's ``POST /reset {"seed": N}`` rebuilds it with N), else
+    ``default``. (The control API's /report said the server's --seed whatever ran, and `serve --report` the
+    --seed after a reset had rebuilt the center with another.)"""
+    for holder in (getattr(hub, "engine", None), getattr(hub, "center", None)):
+        seed = getattr(holder, "seed", None)
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            return seed
+    return default
 
 
 def _internal_errors(faults: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -592,12 +604,8 @@ class _ReportFeature:
                     self._journal_failed(exc)
         # a scenario served with --scenario: its expectations are part of the verdict (as in /report)
         # and those of every scenario the control API loaded in turn (each judged when it was replaced or unloaded)
-        engine = getattr(server.hub, "engine", None)
         expectations = server.hub.expectations(server.now())
-        # the seed the run used: the served scenario's (--seed replaces it), else the center's (--seed, 0)
-        seed = getattr(engine, "seed", None)
-        if seed is None:
-            seed = getattr(args, "seed", None) or 0
+        seed = run_seed(server.hub, getattr(args, "seed", None) or 0)
         try:
             write_reports(server.journal, self.directory, expectations=expectations, seed=seed)
         except OSError as exc:

@@ -1347,9 +1347,16 @@ async def test_the_reports_seed_is_the_one_the_run_used():
         assert rep["seed"] == 0  # (the server's again)
 
 
+def test_serve_reports_the_seed_of_the_center_a_reset_rebuilt(tmp_path):
+    """`serve --seed 3 --report DIR`, the center rebuilt by POST /reset {"seed": 7}: summary.json said seed 3."""
+    reports = tmp_path / "rep"
+    _serve_loading(reports, [("/reset", {"seed": 7})], "--seed", "3")
+    assert json.loads((reports / "summary.json").read_text())["seed"] == 7
+
+
 def _serve_loading(reports, texts, *options: str) -> None:
     """`mockcti serve --control-port 0 -q --report REPORTS OPTIONS`, each of ``texts`` POSTed to /scenario in
-    turn, then SIGTERM: the reports are written."""
+    turn (or, a (path, body) pair, to that path), then SIGTERM: the reports are written."""
     from processes import reap  # tests/support
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -1365,10 +1372,11 @@ def _serve_loading(reports, texts, *options: str) -> None:
                 break
         assert url, "no control API line"
         for text in texts:
-            req = urllib.request.Request(f"{url}/scenario", data=json.dumps({"yaml": text}).encode(), method="POST",
+            path, body = ("/scenario", {"yaml": text}) if isinstance(text, str) else text
+            req = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=5) as resp:
-                assert json.loads(resp.read())["loaded"] is True
+                assert resp.status == 200
         proc.terminate()
         proc.wait(30)
     finally:

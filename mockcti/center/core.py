@@ -665,6 +665,7 @@ class ContactCenter:
 
     def __init__(self, config: CenterConfig | None = None, *, seed: int = 0, now: float = 0.0) -> None:
         self.config = as_center_config(config)  # a mapping too; TypeError for anything else
+        self.seed = seed  # (what the reports name as the run's seed when no scenario brings one)
         self.rng = random.Random(seed)
         self.online = True
         # PeripheralType of the events: the center file's, else each profile's (peripheral_type())
