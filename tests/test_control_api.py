@@ -1590,10 +1590,10 @@ _STOPS_READING = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n    time
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_delete_faults_lifts_a_scenarios_stop_reading_when_told_to(loop):
+def test_delete_faults_lifts_a_scenarios_stop_reading_unless_told_to_lift_the_control_apis_only(loop):
     """GET /faults lists "the transport faults in force": a session a scenario's `stop_reading` holds is listed,
-    under its owner. DELETE /faults lifts the control API's own pauses (the scenario's pause is part of the test
-    it runs), and says what it left (`still_paused`); `{"owner": "scenario"}` (or "all") lifts the scenario's."""
+    under its owner. DELETE /faults clears every owner's pause by default (a harness clears the faults between
+    tests); `{"owner": "control API"}` lifts only the control API's own and says what it left (`still_paused`)."""
     async def main():
         async with _harness(_STOPS_READING) as (server, ctl, c):
             assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF  # paused now
@@ -1602,11 +1602,11 @@ def test_delete_faults_lifts_a_scenarios_stop_reading_when_told_to(loop):
             held = {"session": sid, "kind": "stop_reading", "until": None, "source": "scenario", "owner": "scenario 'A'"}
             _, _, f = await call(ctl, "GET", "/faults")
             assert f["faults"] == [held]
-            _, _, r = await call(ctl, "DELETE", "/faults")
+            _, _, r = await call(ctl, "DELETE", "/faults", {"owner": "control API"})
             assert r == {"cleared": [], "still_paused": [held]}
             assert server.hub.session(sid).reading_paused
             pending = asyncio.ensure_future(c.request(HeartbeatReq(invoke_id=0), timeout=10))
-            _, _, r = await call(ctl, "DELETE", "/faults", {"owner": "scenario"})
+            _, _, r = await call(ctl, "DELETE", "/faults")
             assert r == {"cleared": [sid]}
             assert (await asyncio.wait_for(pending, 10)).TYPE is MT.HEARTBEAT_CONF
             _, _, f = await call(ctl, "GET", "/faults")
@@ -1622,7 +1622,8 @@ def test_delete_faults_lifts_a_scenarios_stop_reading_when_told_to(loop):
 def test_the_control_apis_pause_and_a_scenarios_each_have_their_owner(loop, how):
     """A scenario's open-ended `stop_reading` and the control API's `pause_reading` shared one flag: taking the
     scenario out (POST /scenario, DELETE /scenario) lifted the control API's pause too — the client read while
-    GET /faults still listed the pause — and DELETE /faults lifted the scenario's. Each pause has its owner now:
+    GET /faults still listed the pause — and the control API's resume_reading lifted the scenario's. Each pause
+    has its owner now:
     reading resumes when no owner holds one; GET /faults lists each; the journal says which was lifted."""
     async def main():
         async with _harness(_STOPS_READING) as (server, ctl, c):
