@@ -166,6 +166,32 @@ def test_same_seed_same_cases():
     assert keys(8) != first
 
 
+def test_a_hypothesis_profile_the_user_loaded_does_not_change_the_cases_of_a_seed():
+    """The search pinned some Hypothesis settings and took the others from the profile the user's conftest
+    loaded: a CI profile with backend="hypothesis-urandom" (draws from os.urandom) sent other cases for the same
+    seed on every run. Every setting that decides the cases is pinned now: the same cases as with the default
+    profile, under a profile that changes all it can."""
+    from hypothesis import Phase, Verbosity, settings
+
+    def keys() -> list[str]:
+        seen: list[str] = []
+        fuzz_client(client=agent_client(), seed=7, on_case=lambda c, f: seen.append(c.key()),
+                    **{**QUICK, "count": 4, "window": 0.05, "max_window": 0.05})
+        return seen
+
+    plain = keys()
+    assert len(plain) == 4
+    previous = settings.get_current_profile_name()
+    settings.register_profile("mockcti-test-hostile", backend="hypothesis-urandom", derandomize=True, max_examples=1,
+                              phases=[Phase.explicit], deadline=1, suppress_health_check=[],
+                              verbosity=Verbosity.verbose, report_multiple_bugs=True)
+    settings.load_profile("mockcti-test-hostile")
+    try:
+        assert keys() == plain
+    finally:
+        settings.load_profile(previous)
+
+
 def test_the_window_is_widened_only_to_see_a_short_idle_timeout():
     from mockcti.testing.fuzz import _Fuzzer
 
