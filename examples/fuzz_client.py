@@ -28,6 +28,11 @@ CLOSE_REQ. Bugs (``--bug``):
   say): no case is to blame, and the fuzzer says so (``no failing case: the client fails with no case sent to it``)
 - ``crash-on-queued``: raises on CALL_QUEUED_EVENT (only a bridge is sent one: run it with ``--bridge``
   under ``mockcti fuzz --view bridge --flows inbound``)
+- ``flaky-on-hold``: raises on every third CALL_HELD_EVENT it receives (``--every N``: every N-th), counted
+  across its runs, so that one and the same case kills it one time and not the next, as a race would, with no
+  timing deciding it: in-process the count outlives the client's restarts (one ``agent_client()``); as a command
+  it is kept in ``--count-file FILE`` (without it, each process counts from 0). The fuzzer says the client is
+  flaky (``flaky:``)
 
 ``--bridge`` opens a bridge-mode session (CTI_SERVICE_ALL_EVENTS, a wallboard's or recorder's) instead of
 the agent's.
@@ -49,17 +54,32 @@ from mockcti.wire.enums import StatusCode
 from mockcti.wire.messages import CallDeliveredEvent, HeartbeatReq, HoldCallReq
 
 BUGS = ("crash-on-hold", "unknown-call-id", "stop-heartbeat-on-hold", "crash-on-unknown-tag", "crash-on-transfer",
-        "crash-on-queued", "crash-late-on-transfer", "crash-after-open")
+        "crash-on-queued", "crash-late-on-transfer", "crash-after-open", "flaky-on-hold")
 LATE = 0.4  # seconds from CALL_TRANSFERRED_EVENT to the crash of crash-late-on-transfer
 RETRY_AFTER_REFUSAL = 10.0  # reference §3.2: the wait before an OPEN_REQ after a refused one
 SOON = 0.5  # seconds from the session's opening to the crash of crash-after-open
 
 
 def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str = "3001", idle_timeout: int = 20,
-                 version: int = 18, bridge: bool = False, late: float = LATE) -> Any:
-    """An async client ``client(host, port, stop_event)`` for :func:`mockcti.testing.fuzz.fuzz_client`."""
+                 version: int = 18, bridge: bool = False, late: float = LATE, every: int = 3,
+                 count_file: str | None = None) -> Any:
+    """An async client ``client(host, port, stop_event)`` for :func:`mockcti.testing.fuzz.fuzz_client`.
+    ``every``, ``count_file``: ``flaky-on-hold``'s (every N-th CALL_HELD_EVENT; the file its count is kept in)."""
     if bug is not None and bug not in BUGS:
         raise ValueError(f"unknown bug {bug!r}; known: {BUGS}")
+    holds = [0]  # flaky-on-hold: the CALL_HELD_EVENTs received, across runs
+
+    def held() -> int:
+        """One more CALL_HELD_EVENT: how many there were (in ``count_file`` too, when given)."""
+        if count_file is not None:
+            with contextlib.suppress(OSError, ValueError):
+                with open(count_file, encoding="utf-8") as f:
+                    holds[0] = int(f.read().strip() or 0)
+        holds[0] += 1
+        if count_file is not None:
+            with open(count_file, "w", encoding="utf-8") as f:
+                f.write(str(holds[0]))
+        return holds[0]
 
     async def run(host: str, port: int, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -101,6 +121,10 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
                     if ev.TYPE is MessageType.CALL_HELD_EVENT:
                         if bug == "crash-on-hold":
                             raise RuntimeError("bug: cannot handle CALL_HELD_EVENT")
+                        if bug == "flaky-on-hold":
+                            n = held()
+                            if n % every == 0:
+                                raise RuntimeError(f"bug: died on CALL_HELD_EVENT number {n} (one in {every})")
                         if bug == "stop-heartbeat-on-hold":
                             state["heartbeat"] = False
                     if ev.TYPE is MessageType.CALL_TRANSFERRED_EVENT and bug == "crash-on-transfer":
@@ -159,10 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bridge", action="store_true", help="open a bridge-mode session instead of the agent's")
     p.add_argument("--late", type=float, default=LATE, metavar="S",
                    help=f"crash-late-on-transfer: die S seconds after CALL_TRANSFERRED_EVENT (default {LATE:g})")
+    p.add_argument("--every", type=int, default=3, metavar="N",
+                   help="flaky-on-hold: die on every N-th CALL_HELD_EVENT (default 3)")
+    p.add_argument("--count-file", metavar="FILE",
+                   help="flaky-on-hold: keep the count of CALL_HELD_EVENTs in FILE, across runs (else per process)")
     args = p.parse_args(argv)
     host, port = os.environ.get("CTI_HOST", "127.0.0.1"), int(os.environ.get("CTI_PORT", "42027"))
     client = agent_client(bug=args.bug, agent=args.agent, extension=args.extension, idle_timeout=args.idle_timeout,
-                          bridge=args.bridge, late=args.late)
+                          bridge=args.bridge, late=args.late, every=args.every, count_file=args.count_file)
 
     async def go() -> None:
         stop = asyncio.Event()

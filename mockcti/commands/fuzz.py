@@ -274,6 +274,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             say(f"FAILURE: {result.failure.reason}", file=sys.stderr)
             for d in result.failure.details:
                 say(f"  {d}", file=sys.stderr)
+            if result.flaky:
+                say(f"flaky: {result.flaky}", file=sys.stderr)
             if result.late:
                 say(f"late failure: {result.late}", file=sys.stderr)
             if result.failure.case.items:
@@ -304,7 +306,8 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
                "failure": None if result.failure is None else {
                    "reason": result.failure.reason, "details": result.failure.details,
                    "case": result.failure.case.to_dict()},
-               "no_case": result.no_case, "not_shrunk": result.not_shrunk, "late": result.late, "restart_error": result.restart_error, "dialect_note": result.dialect_note,
+               "no_case": result.no_case, "not_shrunk": result.not_shrunk, "late": result.late, "flaky": result.flaky,
+               "restart_error": result.restart_error, "dialect_note": result.dialect_note,
                "replay_command": result.replay_command, "search_command": result.search_command,
                "saved_to": result.saved_to, "save_error": result.save_error}
         print(json.dumps(out, indent=2))

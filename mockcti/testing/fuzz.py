@@ -500,6 +500,11 @@ class FuzzResult:
     #: set when the client failed after a case's window (seen only before or in the next case): which case,
     #: what was seen, and how it was attributed (the case run again alone, watched longer)
     late: str | None = None
+    #: set when the client was seen to fail on a case one time and not another: which case, and what was seen (a
+    #: case that passed its window and, run again alone, failed inside that window; a case that failed on a client
+    #: that had run cases before it and passed alone, nothing else failing again; a replayed case that passed
+    #: before it failed); its replay may pass: ``--repeat`` runs it several times
+    flaky: str | None = None
     #: a replay to a client whose session is of another dialect than the case's: its events were re-encoded for
     #: the session's, its malformed frames sent as written; not the bytes the search sent (else None)
     dialect_note: str | None = None
@@ -540,10 +545,12 @@ class FuzzResult:
         # cut reported "smallest failing case" for a case of 3 items that shrinks to 1)
         label = ("smallest failing case (each event decoded below its item):" if self.not_shrunk is None else
                  f"failing case, {self.not_shrunk}; each event decoded below its item:")
-        lines = [f"{head}: FAILURE ({self.failures_seen} failing case(s) found)" if self.failure.case.items else
+        flaky = "; the client is flaky: it does not fail every time" if self.flaky else ""
+        lines = [f"{head}: FAILURE ({self.failures_seen} failing case(s) found{flaky})" if self.failure.case.items else
                  f"{head}: FAILURE (the client fails on its own; {self.failures_seen} case(s) failed before that was "
                  f"seen, none to blame)",
                  f"reason: {self.failure.reason}", *[f"  {d}" for d in self.failure.details],
+                 *([f"flaky: {self.flaky}"] if self.flaky else []),
                  *([f"late failure: {self.late}"] if self.late else []),
                  *([f"then the client could not be started again: {self.restart_error} (the search stopped there; "
                     f"the case it was started for was not sent)"] if self.restart_error else []),
@@ -605,12 +612,17 @@ class _LateFailure(BaseException):
     BaseException, like :class:`_BudgetSpent`: Hypothesis lets it through at once, for it is no verdict on the
     case being run."""
 
-    def __init__(self, suspects: list[_Ran], outcome: _Outcome, seen: float) -> None:
+    def __init__(self, suspects: list[_Ran], outcome: _Outcome, seen: float,
+                 failed: tuple[int, float] | None = None) -> None:
         super().__init__(outcome.failure)
         self.suspects = suspects
         self.ran = suspects[0]
         self.outcome = outcome
         self.seen = seen  # monotonic time the failure was seen
+        #: (its number, seconds from sending it to the failure) of the case in whose window the failure was seen,
+        #: on a client that had run cases before it, and which passed when run again alone on a fresh client; None
+        #: when the failure was seen before the next case was sent
+        self.failed = failed
 
     def lookback(self) -> list[_Ran]:
         """The suspects a case may be watched long enough to see the failure of (sent at most _LATE_MAX_WINDOW
@@ -627,6 +639,19 @@ _LATE_SUSPECTS = 3  # a late failure is looked for first in the last this many c
 _LATE_LOOKBACK = 16
 _LATE_MAX_WINDOW = 60.0  # seconds: no case is watched longer, whatever the late failure took to show
 _LATE_ROUNDS = 3  # searches repeated with a wider window at most this many times
+
+
+def _first_seen(late: _LateFailure, n: int, seen: str) -> str:
+    """What the search saw of ``late`` (``n``: the last case the client passed; ``seen``: what failed, when)."""
+    if late.failed is not None:
+        number, at = late.failed
+        return (f"case {number}, which failed {at:.2f} s after it was sent ({late.outcome.failure}) on a client that "
+                f"had run case {n} before it, and passed when run again alone on a fresh client")
+    return f"the failure seen after case {n}'s window ({seen})"
+
+
+#: how many times the replay printed for a case the client fails on only some of the time runs it
+_FLAKY_REPEAT = 10
 
 
 def _tenths(seconds: float) -> float:
@@ -1107,8 +1132,8 @@ class _Fuzzer:
             return outcome
         if history is None:  # a fresh client: the case's, unless a fresh client sent no case fails as well
             return self._control(outcome)
-        seen, suspects = time.monotonic(), self.passed
-        self.log(f"  case {self.cases_run} failed on a client that ran case {history.number} before it: "
+        seen, suspects, number = time.monotonic(), self.passed, self.cases_run
+        self.log(f"  case {number} failed on a client that ran case {history.number} before it: "
                  f"run again alone on a fresh client")
         self._settle()
         try:
@@ -1123,7 +1148,7 @@ class _Fuzzer:
             return dataclasses.replace(outcome, details=[*outcome.details, "(not run again alone on a fresh client: "
                                                          "the time budget was spent)"])
         self.restart, self.prev = True, None
-        raise _LateFailure(suspects, outcome, seen)
+        raise _LateFailure(suspects, outcome, seen, failed=(number, outcome.at or 0.0))
 
     def _control(self, outcome: _Outcome) -> _Outcome:
         """``outcome``, the failure of a case on a fresh client ``outcome.at`` seconds after it was sent (its session
@@ -1652,6 +1677,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         #: why the case reported, when one is, is not the one Hypothesis shrank to the end (FuzzResult.not_shrunk)
         not_shrunk: str | None = None
         replay_is_search = False  # a late failure nothing reproduced: the search is its only replay
+        flaky_case: FuzzCase | None = None  # a case the client was seen to fail on one time and not another
 
         def unreproduced(late: _LateFailure) -> tuple[FuzzCase, _Outcome]:
             """A late failure no case showed again alone: the last case's all the same, said so."""
@@ -1696,6 +1722,25 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                        f"session opened")
                         pending = None
                         raise
+                    if culprit is not None and len(culprit.cases) == 1 and culprit.outcome.at is not None \
+                            and culprit.outcome.at < culprit.cases[0].window:
+                        # it failed alone inside the window it had passed in the search: no late failure (a wider
+                        # window sees nothing more), a case the client fails on only some of the time
+                        ran, again = culprit.cases[0], culprit.outcome
+                        result.flaky = (f"case {ran.number} passed its {ran.window:g} s window in the search, and "
+                                        f"failed {again.at:.2f} s after it was sent when run again alone on a fresh "
+                                        f"client, inside that window: the client does not fail on it every time (it "
+                                        f"is nondeterministic, or fails on it only after what it ran before); it was "
+                                        f"run again for {_first_seen(late, n, seen)}")
+                        if log:
+                            log(f"  case {ran.number} failed again inside its window: the client is flaky")
+                        found = (ran.case, again)
+                        failing.append(found)
+                        flaky_case = ran.case
+                        not_shrunk = ("a case the client fails on only some of the time (not shrunk: its smaller "
+                                      "cases' passes prove nothing)")
+                        pending = None
+                        break
                     if culprit is not None and len(culprit.cases) > 1:  # cases it needs in a row: that is the case
                         again = culprit.outcome
                         first = culprit.cases[0]
@@ -1753,6 +1798,10 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                        f"{together} passed: the failure comes and goes, or needs more than those "
                                        f"cases; {saved}, the search command below runs the same "
                                        f"cases in the same order")
+                        result.flaky = (f"{_first_seen(late, n, seen)}; run again alone on a fresh client (and watched "
+                                        f"longer), case(s) {names}{together} passed: the client does not fail the same "
+                                        f"way every time (it is nondeterministic), or the failure needs more than "
+                                        f"those cases")
                     if failing:
                         not_shrunk = ("the smallest found before a late failure no case showed again stopped the "
                                       "search (not shrunk all the way)")
@@ -1805,7 +1854,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             result.failure = FuzzFailure(case, outcome.failure or "?", outcome.details)
             result.client_output = outcome.output
             if save is not None and case.items:  # (a client failing with no case sent: nothing to replay)
-                extra = {"late": result.late} if result.late else {}
+                extra = {k: v for k, v in (("late", result.late), ("flaky", result.flaky)) if v}
                 try:
                     case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, **extra)
                     result.saved_to = str(save)
@@ -1850,7 +1899,10 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     parts += ["--view", view]
                 result.search_command = _command(client_cmd, parts + watch)
                 if result.saved_to is not None and not replay_is_search:
-                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *watch])
+                    # a case the client fails on only some of the time: one replay may pass; --repeat stops at the
+                    # first failure
+                    again = ["--repeat", str(_FLAKY_REPEAT)] if case == flaky_case else []
+                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *again, *watch])
                 else:
                     result.replay_command = result.search_command
         return result
@@ -1902,10 +1954,13 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
             return result
         fuzzer.confirm = False  # one case, repeated: what failed after a repetition's window is that case's too
         result.dialect_note = _dialect_note(case, got[1][0])
+        passes = 0  # the repetitions the client passed (a late failure found before the next one is not a pass)
         for i in range(max(1, repeat)):
             not_sent = False  # (the client ended before this repetition was sent: no case to blame)
+            sent = False
             try:
                 outcome = fuzzer.run_case(case)
+                sent = True
                 if not outcome.failure and not outcome.inconclusive and (
                         i == max(1, repeat) - 1 or time.monotonic() >= t0 + time_budget):
                     fuzzer.finish()  # the last run passed its window: is the client still there?
@@ -1915,6 +1970,8 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 outcome = _Outcome(f"the client is not running with an open session: {lost.reason}", lost.details,
                                    output=lost.output)
             except _LateFailure as late:
+                if not sent:  # found before this repetition was sent: the previous one's, which did not pass
+                    passes -= 1
                 wider = _late_window(late.ran.window, late.seen_after())
                 result.late = (f"the case passed its {late.ran.window:g} s window, but the client failed after it "
                                f"(seen {late.seen_after():.2f} s after the case was sent): watch it longer, e.g. "
@@ -1927,7 +1984,13 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
                 result.failures_seen += not not_sent
                 result.failure = FuzzFailure(FuzzCase(()) if not_sent else case, outcome.failure, outcome.details)
                 result.client_output = outcome.output
+                if passes > 0 and not not_sent:
+                    result.flaky = (f"the case passed {passes} run(s) before it failed: the client does not fail on it "
+                                    f"every time (it is nondeterministic, or fails on it only after what it ran "
+                                    f"before)")
                 break
+            if not outcome.inconclusive:
+                passes += 1
             if time.monotonic() >= t0 + time_budget:
                 result.budget_exhausted = True
                 break

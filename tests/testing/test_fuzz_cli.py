@@ -401,6 +401,35 @@ def test_a_client_dying_after_the_window_is_blamed_on_its_case_and_the_commands_
     assert window >= 0.6  # 1.5 x the time the case took to fail alone (0.4 s at least)
 
 
+def test_a_flaky_client_is_named_so_in_the_json_and_the_saved_case_and_its_replay_runs_it_several_times(
+        client_script, tmp_path, capsys):
+    """A client that dies on every third CALL_HELD_EVENT (counted in a file, across its runs): nothing in the
+    output nor in --json said that it fails on a case only some of the time, and the printed replay ran the saved
+    case once (it passes two times in three). Now "flaky" says so (--json, the saved case, a line of the output),
+    the replay command repeats the case, and that replay, after a pass, fails and says the client is flaky."""
+    import shlex
+
+    cmd = f"{client_script} --bug flaky-on-hold --count-file {shlex_quote(str(tmp_path / 'holds'))}"
+    save = tmp_path / "f.json"
+    assert main(["fuzz", "--client-cmd", cmd, "--seed", "11", "--no-malformed", "--no-chunking", "--save", str(save),
+                 "--json", *FAST, "--window", "0.8", "--max-window", "0.8", "--time", "30"]) == 1
+    captured = capsys.readouterr()
+    err, out = captured.err, json.loads(captured.out)
+    assert out["flaky"] and "the client does not fail on it every time" in out["flaky"], err
+    assert json.loads(save.read_text())["flaky"] == out["flaky"]
+    assert "the client is flaky: it does not fail every time)" in err.splitlines()[0]
+    assert f"\nflaky: {out['flaky']}\n" in err
+    replay = shlex.split(out["replay_command"])
+    assert replay[replay.index("--replay") + 1] == str(save) and replay[replay.index("--repeat") + 1] == "10"
+    (tmp_path / "holds").write_text("0")  # (the saved case holds fewer than 3 calls: its first run passes)
+    assert main(["fuzz", "--client-cmd", cmd, "--replay", str(save), "--repeat", "10", "--window", "0.8", "--json"]) == 1
+    captured = capsys.readouterr()
+    again = json.loads(captured.out)
+    assert again["flaky"] and again["flaky"].startswith("the case passed "), captured.err
+    assert "run(s) before it failed: the client does not fail on it every time" in again["flaky"]
+    assert f"\nflaky: {again['flaky']}\n" in captured.err
+
+
 def test_a_client_dying_on_its_own_in_the_first_case_s_window_blames_no_case(client_script, tmp_path, capsys):
     """examples/fuzz_client.py --bug crash-after-open dies 0.5 s after its session opens, inside the first case's
     1 s window: that case was saved and printed as the smallest failing case. Now no case is blamed or saved."""

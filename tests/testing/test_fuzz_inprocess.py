@@ -991,6 +991,11 @@ def test_a_late_failure_nothing_reproduces_gives_the_search_as_its_replay(tmp_pa
     assert not result.passed, result.summary()
     assert "not seen again when run alone" in result.failure.reason, result.summary()
     assert "the saved case alone passes, the search command below runs the same cases in the same order" in result.late
+    # the case that failed passed alone: the result says the client does not fail the same way every time
+    assert result.flaky is not None and result.flaky.startswith("case 4, which failed "), result.summary()
+    assert ("on a client that had run case 3 before it, and passed when run again alone on a fresh client"
+            in result.flaky) and "or the failure needs more than those cases" in result.flaky
+    assert "the client is flaky" in result.summary().splitlines()[0]
     assert result.replay_command == result.search_command and "--seed 5" in result.replay_command
     assert "replay it:" not in result.summary() and f"repeat the search:  {result.search_command}" in result.summary()
 
@@ -1243,3 +1248,42 @@ def test_a_late_failure_no_case_shows_again_after_a_case_failed_does_not_say_the
     assert "CALL_HELD_EVENT" in _types(result.failure.case)
     assert result.not_shrunk is not None and "late failure" in result.not_shrunk
     assert "smallest failing case (" not in result.summary()
+
+
+# -- a client that fails on a case only some of the time (a race): named flaky --------------------------------
+
+
+def test_a_case_the_client_fails_on_only_some_of_the_time_is_named_flaky_not_a_late_failure():
+    """A client that dies on every third CALL_HELD_EVENT it receives, counted across its runs (a race, with no
+    timing deciding it): a case failed on a client that had run cases before it and passed alone; the case before
+    it, run again alone, then failed inside the window it had passed in the search. That was taken for a late
+    failure: the window was widened, the search repeated and other innocent cases blamed, and nothing said that
+    the client fails on a case only some of the time. Now the result names the client flaky (the summary's first
+    line, ``flaky``), reports the case it failed on both ways, and watches no longer."""
+    result = fuzz_client(client=agent_client(bug="flaky-on-hold"), seed=11, malformed=False, chunking=False,
+                         **{**QUICK, "window": 0.5, "max_window": 0.5, "time_budget": 30})
+    assert not result.passed, result.summary()
+    assert result.flaky is not None, result.summary()
+    assert ("when run again alone on a fresh client, inside that window: the client does not fail on it every "
+            "time") in result.flaky
+    assert "and passed when run again alone on a fresh client" in result.flaky  # (the case that failed first)
+    assert "CALL_HELD_EVENT" in _types(result.failure.case), result.summary()
+    summary = result.summary()
+    assert summary.splitlines()[0].endswith("; the client is flaky: it does not fail every time)"), summary
+    assert f"\nflaky: {result.flaky}\n" in summary
+    assert result.late is None and "searching again" not in summary, summary  # no late failure: no wider window
+    assert result.not_shrunk.startswith("a case the client fails on only some of the time")
+
+
+def test_a_replay_that_passes_before_it_fails_says_the_client_is_flaky():
+    """`--replay F --repeat N` against a client that fails on the case one run in three: FAILURE, with nothing
+    saying that the runs before it passed. Now the result says how many passed (``flaky``)."""
+    case = _one_item_case("inbound", lambda c: _types(c).count("CALL_HELD_EVENT") == 1)
+    result = replay_case(case, client=agent_client(bug="flaky-on-hold"), repeat=5, window=0.3, max_window=0.3)
+    assert not result.passed and result.cases_run == 3, result.summary()
+    assert "number 3 (one in 3)" in result.failure.reason
+    assert result.flaky is not None and result.flaky.startswith("the case passed 2 run(s) before it failed: the "
+                                                                "client does not fail on it every time")
+    # a case that fails at once is no flaky one
+    once = replay_case(case, client=agent_client(bug="crash-on-hold"), repeat=3, window=0.3, max_window=0.3)
+    assert not once.passed and once.flaky is None
