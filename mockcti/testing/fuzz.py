@@ -612,16 +612,17 @@ class _LateFailure(BaseException):
     BaseException, like :class:`_BudgetSpent`: Hypothesis lets it through at once, for it is no verdict on the
     case being run."""
 
-    def __init__(self, suspects: list[_Ran], outcome: _Outcome, seen: float,
-                 failed: tuple[int, float] | None = None) -> None:
+    def __init__(self, suspects: list[_Ran], outcome: _Outcome, seen: float, failed: _Ran | None = None) -> None:
         super().__init__(outcome.failure)
         self.suspects = suspects
         self.ran = suspects[0]
         self.outcome = outcome
         self.seen = seen  # monotonic time the failure was seen
-        #: (its number, seconds from sending it to the failure) of the case in whose window the failure was seen,
-        #: on a client that had run cases before it, and which passed when run again alone on a fresh client; None
-        #: when the failure was seen before the next case was sent
+        #: the case in whose window the failure was seen (``outcome.at`` seconds after it was sent), on a client that
+        #: had run cases before it, and which passed when run again alone on a fresh client (its ``sent`` and
+        #: ``window`` are those of the search's run; no session of its is checked again); None when the failure was
+        #: seen before the next case was sent. A failure that needs the cases before it and this one in a row is
+        #: found with it
         self.failed = failed
 
     def lookback(self) -> list[_Ran]:
@@ -644,7 +645,7 @@ _LATE_ROUNDS = 3  # searches repeated with a wider window at most this many time
 def _first_seen(late: _LateFailure, n: int, seen: str) -> str:
     """What the search saw of ``late`` (``n``: the last case the client passed; ``seen``: what failed, when)."""
     if late.failed is not None:
-        number, at = late.failed
+        number, at = late.failed.number, late.outcome.at or 0.0
         return (f"case {number}, which failed {at:.2f} s after it was sent ({late.outcome.failure}) on a client that "
                 f"had run case {n} before it, and passed when run again alone on a fresh client")
     return f"the failure seen after case {n}'s window ({seen})"
@@ -1148,7 +1149,8 @@ class _Fuzzer:
             return dataclasses.replace(outcome, details=[*outcome.details, "(not run again alone on a fresh client: "
                                                          "the time budget was spent)"])
         self.restart, self.prev = True, None
-        raise _LateFailure(suspects, outcome, seen, failed=(number, outcome.at or 0.0))
+        failed = _Ran(case, number, 0, 0, 0, seen - (outcome.at or 0.0), max(window or 0.0, self.window))
+        raise _LateFailure(suspects, outcome, seen, failed=failed)
 
     def _control(self, outcome: _Outcome) -> _Outcome:
         """``outcome``, the failure of a case on a fresh client ``outcome.at`` seconds after it was sent (its session
@@ -1400,9 +1402,13 @@ class _Fuzzer:
         case on a fresh client: when that fails, it is halved (the older half first) as long as a half fails
         alone, down to one case or to the cases the failure needs in a row. Each failure on a fresh client is
         held against a fresh client sent no case (:meth:`_control`, which raises :class:`_OnItsOwn` when the
-        client fails on its own). None when nothing fails again (or time ran out)."""
+        client fails on its own). The case in whose window the failure was seen (:attr:`_LateFailure.failed`), which
+        passed alone, ends that joined case: a client that fails on its second hold, say, fails on the cases from
+        its first one to that one in a row, and on none of them alone. None when nothing fails again (or time ran
+        out)."""
         suspects = late.lookback()
-        alone: set[int] = set()  # the numbers of the suspects that passed alone
+        # the numbers of the suspects (and of the case that failed) that passed alone
+        alone: set[int] = set() if late.failed is None else {late.failed.number}
         for ran in suspects[:_LATE_SUSPECTS]:
             again = self._again([ran], late)
             if again is None:
@@ -1410,9 +1416,9 @@ class _Fuzzer:
             if again.failure:
                 return _Culprit([ran], again)
             alone.add(ran.number)
-        if len(suspects) < 2:
+        group = suspects[::-1] + ([] if late.failed is None else [late.failed])  # in the order they were sent in
+        if len(group) < 2:
             return None
-        group = suspects[::-1]  # the oldest first: the order they were sent in
         again = self._again(group, late)
         if again is None or not again.failure:
             return None

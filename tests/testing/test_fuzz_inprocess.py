@@ -956,35 +956,38 @@ def test_a_late_failure_that_needs_several_cases_in_a_row_is_reported_with_a_rep
 
 
 def test_a_late_failure_nothing_reproduces_gives_the_search_as_its_replay(tmp_path):
-    """A client that dies at its fourth CALL_DELIVERED_EVENT (one per case): the fourth case fails on a client that
-    ran three before it and passes alone; neither do the three before it fail, alone or together. The last case was
-    saved and `replay it` printed its --replay command, which passes. Now the result says the saved case passes
-    alone, prints no `replay it:`, and points to the search (same seed: the same cases in a row)."""
+    """A client that dies at the fourth CALL_DELIVERED_EVENT it ever receives (one per case; counted across its runs,
+    in a file: it dies once, and never again): the fourth case fails on a client that ran three before it and
+    passes alone; neither do the three before it fail, alone or together with it. The last case was saved and
+    `replay it` printed its --replay command, which passes. Now the result says the saved case passes alone, prints
+    no `replay it:`, and points to the search (same seed: the same cases in a row)."""
     import sys
     import textwrap
 
     script = tmp_path / "client.py"
     script.write_text(textwrap.dedent("""
         import asyncio, os, sys
+        from pathlib import Path
         from mockcti.client import CTIClient
 
         async def main():
+            count = Path(sys.argv[1])
             cti = await CTIClient.connect(os.environ["CTI_HOST"], int(os.environ["CTI_PORT"]), version=18, timeout=5)
             await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", idle_timeout=20, timeout=5)
-            seen = 0
             for _ in range(5000):  # bounded: 100 s at most
                 try:
                     ev = await cti.next_event(timeout=0.02)
                 except asyncio.TimeoutError:
                     continue
                 if ev.TYPE.name == "CALL_DELIVERED_EVENT":
-                    seen += 1
+                    seen = int(count.read_text() if count.exists() else 0) + 1
+                    count.write_text(str(seen))
                     if seen == 4:
                         sys.exit("bug: died at the 4th CALL_DELIVERED_EVENT")
 
         asyncio.run(main())
     """), encoding="utf-8")
-    cmd = f"{sys.executable} {script}"
+    cmd = f"{sys.executable} {script} {tmp_path / 'delivered'}"
     save = tmp_path / "failure.json"
     result = fuzz_client(cmd, seed=5, malformed=False, chunking=False, max_items=1, max_calls=1, save=save,
                          **{**QUICK, "count": 5, "time_budget": 30})
@@ -998,6 +1001,26 @@ def test_a_late_failure_nothing_reproduces_gives_the_search_as_its_replay(tmp_pa
     assert "the client is flaky" in result.summary().splitlines()[0]
     assert result.replay_command == result.search_command and "--seed 5" in result.replay_command
     assert "replay it:" not in result.summary() and f"repeat the search:  {result.search_command}" in result.summary()
+
+
+def test_a_failure_that_needs_the_cases_before_it_and_the_one_it_came_in_is_reported_as_those_cases_in_a_row(
+        tmp_path):
+    """A client that dies at the fourth CALL_DELIVERED_EVENT of a run (one per case): the fourth case fails on a
+    client that ran three before it, and passes alone; so do the three before it, alone and together. They were sent
+    again without the case the failure came in, and the result was the third case, "not seen again when run alone"
+    (its replay passes). The case that failed now ends the cases sent again together: the four, joined, fail, and
+    are the case reported and saved, whose replay fails."""
+    delivered = lambda c: _types(c).count("CALL_DELIVERED_EVENT") == 1  # noqa: E731
+    save = tmp_path / "failure.json"
+    result = fuzz_client(client=_dies_after_nth("CALL_DELIVERED_EVENT", 4, 0.0), seed=5, malformed=False,
+                         chunking=False, max_items=1, max_calls=1, save=save, **{**QUICK, "count": 5, "time_budget": 30})
+    assert not result.passed, result.summary()
+    assert "the failure needs them in a row" in (result.late or ""), result.summary()
+    assert result.flaky is None, result.summary()
+    case = result.failure.case
+    assert sum(delivered(FuzzCase((i,))) for i in case.items) == 4, result.summary()
+    again = replay_case(save, client=_dies_after_nth("CALL_DELIVERED_EVENT", 4, 0.0), window=0.15, max_window=0.15)
+    assert not again.passed and "died 0.0 s after the 4th CALL_DELIVERED_EVENT" in again.failure.reason
 
 
 def test_the_failing_runs_counted_are_runs_not_cases_drawn_again_from_the_cache():
