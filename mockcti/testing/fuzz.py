@@ -23,7 +23,8 @@ ACD-rule violations are not checked: the center's state is not that of the injec
 The search runs as a Hypothesis test (seeded by ``seed``, ``max_examples=count``, no example
 database), so a failing case is shrunk to a small one, and the same seed generates the same
 cases. Every case is run at most once: outcomes are cached by case, which keeps shrinking
-consistent against a live, slightly nondeterministic client. The run stops starting new work
+consistent against a live, slightly nondeterministic client; the case reported is run once more at the end, and
+when it passes then the result names the client flaky (``FuzzResult.flaky``). The run stops starting new work
 after ``time_budget`` seconds (the shrinking too) and ends at the latest a few seconds later.
 
 Two kinds of client::
@@ -1545,6 +1546,24 @@ def _module_independent_draws() -> Iterator[None]:
         cache.clear()
 
 
+def _passes_once_more(fuzzer: _Fuzzer, case: FuzzCase, deadline: float, log: Callable[[str], None] | None) -> bool:
+    """Run ``case`` (the one a search reports) once more alone on a fresh client: whether it passed (not when it
+    failed again, nor with no time left or no verdict, nor when the client could not be started again). A run the
+    time budget cut is no search's: :attr:`_Fuzzer.budget_cut` is left as it was."""
+    if time.monotonic() >= deadline:
+        return False
+    if log:
+        log("  the case reported, run once more alone on a fresh client: does it fail every time?")
+    cut, fuzzer.restart = fuzzer.budget_cut, True
+    try:
+        again = fuzzer._run_case(case)
+    except (_ClientLost, _OnItsOwn):
+        return False
+    finally:
+        fuzzer.restart, fuzzer.budget_cut = True, cut
+    return not again.failure and not again.inconclusive
+
+
 def _dialect_note(case: FuzzCase, session_dialect: Any) -> str | None:
     """What a replay to a session of ``session_dialect`` sends that the search did not, or None: the same bytes."""
     want = case.dialect
@@ -1815,6 +1834,18 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                         found = unreproduced(late)
                         replay_is_search = True
                     break
+            # the case reported ran once (its outcome cached since): run once more alone on a fresh client, for a
+            # client that fails on it only some of the time (a race) passes now, and its replay would pass
+            reported = found or (min(failing, key=lambda p: (len(p[0].items), p[0].size)) if failing else None)
+            if reported is not None and reported[0].items and not replay_is_search and reported[0] != flaky_case:
+                if _passes_once_more(fuzzer, reported[0], deadline, log):
+                    at = reported[1].at
+                    result.flaky = (f"the case reported failed in the search ({reported[1].failure}"
+                                    + (f", {at:.2f} s after it was sent" if at is not None else "")
+                                    + ") and passed when run again alone on a fresh client at the end: the client "
+                                      "does not fail on it every time (it is nondeterministic, or fails on it only "
+                                      "after what it ran before)")
+                    flaky_case = reported[0]
         except _OnItsOwn as alone:  # a case failed on a fresh client, and so did a fresh client sent no case
             found = (FuzzCase(()), alone.reported())
             failing.append(found)

@@ -48,6 +48,7 @@ def test_a_client_crashing_on_hold_is_caught_with_a_small_case(tmp_path):
     assert "CALL_HELD_EVENT" in _types(case)
     assert len(_types(case)) <= 20
     assert "CALL_HELD_EVENT" in result.summary()
+    assert result.flaky is None  # (run once more at the end, it failed again)
     assert load_case(save) == case
     again = replay_case(save, client=agent_client(bug="crash-on-hold"), window=0.2)
     assert not again.passed and "RuntimeError" in again.failure.reason
@@ -1310,3 +1311,25 @@ def test_a_replay_that_passes_before_it_fails_says_the_client_is_flaky():
     # a case that fails at once is no flaky one
     once = replay_case(case, client=agent_client(bug="crash-on-hold"), repeat=3, window=0.3, max_window=0.3)
     assert not once.passed and once.flaky is None
+
+
+def test_the_case_reported_is_run_once_more_and_a_pass_then_names_the_client_flaky(tmp_path):
+    """A client that dies on every second CALL_HELD_EVENT (counted across its runs, from 1: the first hold kills
+    it): the second case fails, passes alone, and the first and the second sent again together fail; that joined
+    case was reported "the failure needs them in a row", with a replay — and it passes the next time. The case a
+    search reports was run once (its outcome cached): now it is run once more alone at the end, and as it passes,
+    the result names the client flaky and the replay repeats the case."""
+    count = tmp_path / "holds"
+    count.write_text("1")
+    runs: list[str | None] = []
+    result = fuzz_client(client=agent_client(bug="flaky-on-hold", every=2, count_file=str(count)), seed=3,
+                         malformed=False, chunking=False, on_case=lambda c, f: runs.append(f),
+                         **{**QUICK, "window": 0.3, "max_window": 0.3, "time_budget": 30})
+    assert not result.passed, result.summary()
+    assert result.flaky is not None and result.flaky.startswith("the case reported failed in the search ("), \
+        result.summary()
+    assert result.flaky.endswith("and passed when run again alone on a fresh client at the end: the client does not "
+                                 "fail on it every time (it is nondeterministic, or fails on it only after what it "
+                                 "ran before)")
+    assert "the client is flaky" in result.summary().splitlines()[0]
+    assert len(runs) == result.cases_run and runs[-1] is None  # (the run once more is a case run: on_case saw it)
