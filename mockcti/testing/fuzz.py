@@ -503,8 +503,9 @@ class FuzzResult:
     late: str | None = None
     #: set when the client was seen to fail on a case one time and not another: which case, and what was seen (a
     #: case that passed its window and, run again alone, failed inside that window; a case that failed on a client
-    #: that had run cases before it and passed alone, nothing else failing again; a replayed case that passed
-    #: before it failed); its replay may pass: ``--repeat`` runs it several times
+    #: that had run cases before it and passed alone, nothing else failing again; the case reported, passing when
+    #: run once more at the end; a replayed case that passed before it failed); its replay may pass: ``--repeat``
+    #: runs it several times
     flaky: str | None = None
     #: a replay to a client whose session is of another dialect than the case's: its events were re-encoded for
     #: the session's, its malformed frames sent as written; not the bytes the search sent (else None)
