@@ -1663,7 +1663,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         cache: dict[str, _Outcome] = {}
         failing: list[tuple[FuzzCase, _Outcome]] = []
         # Hypothesis' own backend (a Hypothesis older than the setting has no other)
-        backend = {"backend": "hypothesis"} if hasattr(settings.default, "backend") else {}
+        backend: dict[str, Any] = {"backend": "hypothesis"} if hasattr(settings.default, "backend") else {}
 
         # every setting that decides which cases are sent, and how the search runs, is pinned: a setting left
         # out comes from the profile the user's conftest loaded (a CI profile's backend="hypothesis-urandom"
@@ -1939,8 +1939,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                 if result.saved_to is not None and not replay_is_search:
                     # a case the client fails on only some of the time: one replay may pass; --repeat stops at the
                     # first failure
-                    again = ["--repeat", str(_FLAKY_REPEAT)] if case == flaky_case else []
-                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *again, *watch])
+                    repeat = ["--repeat", str(_FLAKY_REPEAT)] if case == flaky_case else []
+                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *repeat, *watch])
                 else:
                     result.replay_command = result.search_command
         return result
