@@ -20,6 +20,7 @@ other files on shutdown. Pure rendering functions, plus :func:`write_reports` fo
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import stat
@@ -547,6 +548,7 @@ class _ReportFeature:
         self._stream: IO[str] | None = None
         self._sink: JsonLinesSink | None = None
         self._lock: ReportDirLock | None = None
+        self._journal_created = False  # start() made journal.jsonl (there was none): cancel() removes it
         self.errors: list[str] = []
 
     def _complain(self, text: str) -> None:
@@ -571,13 +573,38 @@ class _ReportFeature:
 
             print(f"mockcti serve: warning: {warning}", file=sys.stderr, flush=True)
         journal = self.directory / "journal.jsonl"
+        # opened for writing (what cannot be written is found now, before the listening line) but not truncated
+        # yet: what is journalled until the server is sure to serve is held in memory, and the file is truncated
+        # and written in serving(). It was opened with "w": a serve that could not start after all (a
+        # --control-port in use) had already emptied the journal.jsonl of the run before, and served nothing
+        self._journal_created = not os.path.lexists(journal)
         try:
-            self._stream = open(journal, "w", encoding="utf-8")
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT, 0o666)
+            self._stream = open(fd, "w", encoding="utf-8")  # (an fd: not truncated)
         except OSError as exc:
             raise OSError(exc.errno, f"--report {self.directory}: cannot write {journal}: "
                                      f"{exc.strerror or exc}") from exc
-        self._sink = JsonLinesSink(self._stream, on_error=self._journal_failed)
+        self._sink = JsonLinesSink(io.StringIO(), on_error=self._journal_failed)
         server.journal.add_sink(self._sink)
+
+    def serving(self, server, args) -> None:
+        """The server is sure to serve (every feature started): journal.jsonl is emptied and takes what was
+        journalled since start(), then every entry as it comes. Also called by stop() if it was not."""
+        sink, stream = self._sink, self._stream
+        if sink is None or stream is None or not isinstance(sink.stream, io.StringIO):
+            return
+        held = sink.stream.getvalue()
+        sink.stream = stream
+        if sink.error is not None:  # (a StringIO does not fail; kept for the rule: never tried again)
+            return
+        try:
+            if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):  # (a device, /dev/null, is written through)
+                stream.truncate(0)
+            stream.write(held)
+            stream.flush()
+        except OSError as exc:
+            sink.error = exc
+            self._journal_failed(exc)
 
     async def cancel(self, server, args) -> None:
         """serve could not start after all (exit 2): no report for a server that never served (stop() wrote a
@@ -589,11 +616,15 @@ class _ReportFeature:
             with contextlib.suppress(OSError):
                 self._stream.close()
             self._stream = None
+            if self._journal_created:  # (made by this start: none is left where there was none)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.directory / "journal.jsonl")
         if self._lock is not None:
             self._lock.release()
             self._lock = None
 
     async def stop(self, server, args) -> None:
+        self.serving(server, args)  # (if it was not: what was journalled is not lost)
         if self._sink is not None:
             server.journal.remove_sink(self._sink)
         if self._stream is not None:

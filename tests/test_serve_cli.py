@@ -126,6 +126,49 @@ def test_a_serve_that_could_not_start_writes_no_report_and_no_trace(tmp_path, ca
     claim_report_dir(reports, "the test").release()  # no lock left behind (held, it raises OSError naming serve)
 
 
+@pytest.mark.parametrize("failure", ["control-port in use", "no CSQ for --calls-per-minute"])
+def test_a_serve_that_could_not_start_leaves_the_journal_of_the_run_before(tmp_path, capsys, monkeypatch, failure):
+    """--report opened DIR/journal.jsonl with "w" as it started, before the features after it (the control API)
+    and the --calls-per-minute check: a start that failed there emptied the journal.jsonl of the run before (a CI
+    job retried on a busy port lost the journal of the run it retries) and served nothing. Now that journal is left
+    as it was, and a directory that had none gets none; a serve that starts writes its own over it, all of it."""
+    import asyncio
+
+    from mockcti.server import MockServer
+
+    old = "".join(json.dumps({"seq": n, "kind": "note", "what": "the run before"}) + "\n" for n in range(1, 200))
+    kept, fresh = tmp_path / "kept", tmp_path / "fresh"
+    kept.mkdir()
+    (kept / "journal.jsonl").write_text(old)
+    center = tmp_path / "c.toml"
+    center.write_text('[[agents]]\nid = "5001"\nextension = "4001"\n')  # (no CSQ)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        failing = (["--control-port", str(taken.getsockname()[1])] if failure == "control-port in use" else
+                   ["--center", str(center), "--calls-per-minute", "6"])
+        for reports in (kept, fresh):
+            assert main(["serve", "--port", "0", "--loop", "asyncio", "--quiet", "--report", str(reports),
+                         *failing]) == 2
+    assert (kept / "journal.jsonl").read_text() == old
+    assert not (fresh / "journal.jsonl").exists()
+    capsys.readouterr()
+
+    async def served(self):  # a client comes and goes, then the server stops
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(100):  # (bounded: the close journalled)
+            if self.journal.counts.get("close"):
+                break
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--quiet", "--report", str(kept)]) == 0
+    kinds = [json.loads(line)["kind"] for line in (kept / "journal.jsonl").read_text().splitlines()]
+    assert kinds == ["connect", "close"]
+
+
 def test_calls_per_minute_needs_a_csq(tmp_path, capsys):
     center = tmp_path / "c.toml"
     center.write_text('[[agents]]\nid = "5001"\nextension = "4001"\n')

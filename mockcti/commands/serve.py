@@ -459,6 +459,10 @@ def run(args: argparse.Namespace) -> int:
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
                                                                  **patience))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
+        for f in features:  # nothing can stop the start now: what a feature keeps from a failed start is done
+            serving_hook = getattr(f, "serving", None)
+            if serving_hook is not None:
+                serving_hook(server, args)
         extra: dict = {}  # what a feature adds to the --json listening line (the control API's URL)
         for f in features:
             listening = getattr(f, "listening", None)
@@ -566,7 +570,9 @@ def _features(args: argparse.Namespace) -> list:
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
     ``start`` runs once it listens, in the order below (should the server not start after all, optionally
     ``cancel(server, args)``, awaited, undoes a start without what ``stop`` makes at the end of a run, else ``stop``); optionally ``listening(server, args)``, once every
-    feature has started: a dict of keys for the ``--json`` listening line; optionally ``halt(server, args)`` (no await)
+    feature has started: a dict of keys for the ``--json`` listening line; optionally ``serving(server, args)`` (no
+    await), once nothing can stop the start any more, before the listening line (the report empties the journal.jsonl
+    of the run before only then: a start that failed left it as it was); optionally ``halt(server, args)`` (no await)
     when the run ends, then optionally ``stop_changes(server, args)`` (awaited: a feature that takes changes from
     outside, the control API, stops taking them), both before the server's shutdown, and ``stop`` after it."""
     import importlib
