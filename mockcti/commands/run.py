@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+from typing import Any
 
 from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, QUIET_HELP, host_address, renumbered
 from mockcti.commands.serve import port_number
@@ -96,19 +97,78 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"mockcti run: {EMPTY_REPORT_DIR}; without the option they go to mockcti-report/", file=sys.stderr)
         return 2
+    # from here to the end (the report directory claimed, the scenarios run, the reports written, the directory
+    # released) SIGINT and SIGTERM are recorded, never raised: the run stops as at its end and the reports are
+    # written whole. A signal raised where it landed (before the loop's handlers, after them: the summary being
+    # built, the lock being released) ended the run with no summary.json nor junit.xml, or an empty report
+    # directory, or its lock file left, without a word; one while asyncio closed its loop was lost (exit 1, and
+    # "Exception ignored ... signal wakeup fd" on stderr)
+    interrupts = _Interrupts()
+    interrupts.install()
     try:
-        # locked until this run ends: a second run in parallel writing the same directory is refused
-        report_lock = claim_report_dir(args.report, "mockcti run " + " ".join(args.scenarios))
-    except OSError as exc:  # a file of that name, no permission, another run writing it ...
-        print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    warning = report_lock.warning()
-    if warning is not None:
-        print(f"mockcti run: warning: {warning}", file=sys.stderr, flush=True)
-    try:
-        return _run(args, scenarios, profiles, report_lock.directory)
+        try:
+            # locked until this run ends: a second run in parallel writing the same directory is refused
+            report_lock = claim_report_dir(args.report, "mockcti run " + " ".join(args.scenarios))
+        except OSError as exc:  # a file of that name, no permission, another run writing it ...
+            print(f"mockcti run: --report {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 128 + interrupts.caught[0] if interrupts.caught else 2
+        try:
+            warning = report_lock.warning()
+            if warning is not None:
+                print(f"mockcti run: warning: {warning}", file=sys.stderr, flush=True)
+            return _run(args, scenarios, profiles, report_lock.directory, interrupts)
+        finally:
+            report_lock.release()
     finally:
-        report_lock.release()
+        interrupts.restore()
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM, recorded (``caught``) by a handler that raises nothing, for as long as ``mockcti run``
+    holds its report directory; the loop running the scenarios is woken (:meth:`wake`, which the loop sets) and
+    stops the scenario, and once the loop has ended the run goes on to write its reports. Printing is left to
+    :meth:`say` (called from the loop or after it, never from the handler: a print interrupted by one in a
+    handler raises RuntimeError, reentrant call)."""
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+        self.loop: Any = None  # the running loop, while it runs
+        self.wake: Any = None  # called in that loop once a signal has come
+        self._said = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except (ValueError, OSError, RuntimeError):  # not the main thread, not on this platform
+                pass
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.caught.append(signum)
+        loop = self.loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._woken)
+            except RuntimeError:  # the loop has just closed: the run goes on to its reports
+                pass
+
+    def _woken(self) -> None:
+        self.say()
+        if self.wake is not None:
+            self.wake()
+
+    def say(self) -> None:
+        """Once, when a signal has come: that the run stops."""
+        if self.caught and not self._said:
+            self._said = True
+            print(f"mockcti run: {signal.Signals(self.caught[0]).name}: stopping the client and the server",
+                  file=sys.stderr, flush=True)
 
 
 def _earlier_journals(report_dir) -> set[str]:
@@ -126,7 +186,7 @@ def _earlier_journals(report_dir) -> set[str]:
             and not n.startswith(".")}
 
 
-def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) -> int:
+def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, interrupts: _Interrupts) -> int:
     import asyncio
     from pathlib import Path
 
@@ -142,30 +202,26 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
         print(f"mockcti run: --report {args.report}: cannot write {path}: {exc.strerror or exc}",
               file=sys.stderr, flush=True)
 
-    caught: list[int] = []  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
+    caught = interrupts.caught  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
     cannot_listen: list[str] = []  # a port in use …: the run stops there (exit 2), reports written
 
     async def main() -> list:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def interrupted(sig: int) -> None:
-            if not caught:
-                print(f"mockcti run: {signal.Signals(sig).name}: stopping the client and the server",
-                      file=sys.stderr, flush=True)
-            caught.append(sig)
-            stop.set()
-
         # a CI job cancelled (SIGTERM) or Ctrl-C: the client runs in a process group of its own, so
         # mockcti run stops it itself (killed by the signal's default action, it left the client running)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, interrupted, sig)
-            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform / thread
-                pass
-        runs = []
+        interrupts.wake = stop.set
+        interrupts.loop = asyncio.get_running_loop()
+        try:
+            return await run_all(stop)
+        finally:
+            interrupts.loop = interrupts.wake = None
+
+    async def run_all(stop: asyncio.Event) -> list:
+        runs: list = []
         for (path, sc), profile in zip(scenarios, profiles):
-            if stop.is_set():
+            if caught:  # (also one that came before the loop ran)
+                interrupts.say()
+                stop.set()
                 break
             try:
                 run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
@@ -198,6 +254,10 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
         runs = asyncio.run(main())
     except KeyboardInterrupt:  # (where no signal handler could be installed)
         return 128 + signal.SIGINT
+    interrupts.say()  # (one that came as the loop ended)
+    # what the report and the exit status say: a signal that comes after the last scenario has ended (while the
+    # reports are written: it no longer raises there) stops nothing; both say the run as it ran, and a line says so
+    caught = list(interrupts.caught)
     # each run's name in the report: its scenario's, made unique (two files of the same `name:`, a file
     # given twice) so that junit.xml keeps one suite per run (merged, with both clients' output, before)
     labels: list[str] = []
@@ -244,6 +304,9 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir) 
     if not args.quiet:
         print(f"mockcti run: {sum(r.exit_code == 0 for r in runs)}/{len(runs)} scenario(s) passed"
               + (f", {skipped} not run" if skipped else "") + f"; report in {report_dir}/", file=sys.stderr)
+    if interrupts.caught and not caught:
+        print(f"mockcti run: {signal.Signals(interrupts.caught[0]).name} came once every scenario had run: the "
+              f"reports and the exit status are the run's", file=sys.stderr, flush=True)
     if caught:
         return 128 + caught[0]
     if unwritten or cannot_listen:

@@ -927,3 +927,65 @@ def test_an_empty_report_option_is_bad_usage(tmp_path, monkeypatch, capsys):
                                        'to (an unset variable in --report "$DIR"?); without the option they go to '
                                        'mockcti-report/\n')
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+def _run_signalled_at(tmp_path, where: str, sig: str, *argv: str) -> subprocess.CompletedProcess:
+    """``mockcti run ARGV`` in a subprocess (Ctrl-C as in a terminal) in which ``sig`` is raised once ``where`` (a
+    function of mockcti.report the run calls: ``claim_report_dir`` before any scenario, ``junit_xml`` once every
+    scenario has run) has returned: the signal lands at that point, every time (no timing decides it)."""
+    driver = tmp_path / "signalled_run.py"
+    driver.write_text(textwrap.dedent(f"""\
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        import mockcti.report as report
+        real = report.{where}
+
+        def {where}(*args, **kwargs):
+            result = real(*args, **kwargs)
+            signal.raise_signal(signal.{sig})
+            return result
+
+        report.{where} = {where}
+        from mockcti.cli import main
+        sys.exit(main(sys.argv[1:]))
+        """))
+    return subprocess.run([sys.executable, str(driver), "run", *argv], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=60)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_before_the_first_scenario_writes_the_report_of_a_run_that_ran_nothing(tmp_path, sig):
+    """SIGINT/SIGTERM once the report directory was claimed but before the loop's handlers were in place raised
+    there: exit 130/143 without a word, an empty report directory and its lock file left behind. Now it is
+    recorded: no scenario runs, the report says so (interrupted, every scenario not_run), the lock is gone."""
+    import signal
+
+    (tmp_path / "s.yaml").write_text("name: s\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
+    r = _run_signalled_at(tmp_path, "claim_report_dir", sig, "s.yaml", "--timeout", "120", "--report", "rep")
+    assert r.returncode == 128 + getattr(signal, sig), r.stderr
+    assert "Traceback" not in r.stderr and f"mockcti run: {sig}: stopping the client and the server" in r.stderr
+    assert "0/0 scenario(s) passed, 1 not run; report in rep/" in r.stderr, r.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] == sig and summary["not_run"] == ["s.yaml"] and summary["passed"] is False
+    ET.parse(tmp_path / "rep" / "junit.xml")
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["junit.xml", "summary.json"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_reports_are_written_leaves_them_whole(tmp_path, sig):
+    """Once every scenario had run, asyncio had removed the run's handlers (SIGTERM back to its default action):
+    a SIGTERM while summary.json and junit.xml were written killed mockcti run (no junit.xml, the lock file left),
+    a Ctrl-C raised there (no junit.xml, exit 130, not a word). Now the reports are written whole, the exit
+    status is the run's (the run had ended: nothing was stopped), and a line says the signal came then."""
+    (tmp_path / "s.yaml").write_text("name: s\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
+    r = _run_signalled_at(tmp_path, "junit_xml", sig, "s.yaml", "--timeout", "0.2", "--report", "rep")
+    assert r.returncode == 1, r.stderr  # (the expectation unmet: the run's verdict)
+    assert "Traceback" not in r.stderr
+    assert f"mockcti run: {sig} came once every scenario had run: the reports and the exit status are the run's" \
+        in r.stderr, r.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is None and [s["end"] for s in summary["scenarios"]] == ["timeout after 0.2 s"]
+    ET.parse(tmp_path / "rep" / "junit.xml")
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["junit.xml", "s.jsonl", "summary.json"]
