@@ -16,11 +16,15 @@ returns bytes, events and actions.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# (not typing's: importing this package is the first thing the `mockcti` command does, before it can take a Ctrl-C
+# as status 130; a type checker reads any TYPE_CHECKING as true)
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # what a type checker sees of the lazy names below (they are not imported at runtime)
+    from typing import Any
+
     from mockcti.center import CenterConfig, ContactCenter, default_center
     from mockcti.client import CTIClient, RequestFailed
     from mockcti.journal import Journal

@@ -139,23 +139,35 @@ def _escape_unencodable(stream: object) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     saved = sys.stdout, sys.stderr
-    handlers = [(s, _escape_unencodable(s)) for s in saved]
+    # SIGTERM raises Terminated from here on, for every command: a SIGTERM while the command line was read (a
+    # command's options import its modules: a second or so) killed the process by the signal's default action
+    previous_sigterm = _on_sigterm_raise()
     try:
-        return _main(argv, saved)
+        handlers = [(s, _escape_unencodable(s)) for s in saved]
+        try:
+            return _main(argv, saved)
+        finally:
+            for stream, previous in handlers:
+                if previous is not None:
+                    stream.reconfigure(errors=previous)  # type: ignore[union-attr]  # (one that has it: see above)
+    except Terminated:  # (a KeyboardInterrupt: first)
+        return 143
     except KeyboardInterrupt:  # Ctrl-C while the command line is read: a command's options import its modules,
         # a second or so (serve's: the report, scenario, control API and load modules): a traceback, status -2
         return 130
     finally:
-        for stream, previous in handlers:
-            if previous is not None:
-                stream.reconfigure(errors=previous)  # type: ignore[union-attr]  # (one that has it: see above)
+        if previous_sigterm is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous_sigterm)  # type: ignore[arg-type]
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread wherever it is (as Ctrl-C raises KeyboardInterrupt), so that a
     command's ``finally`` clauses run: killed by the signal's default action, ``mockcti fuzz`` left its client
-    (a process group of its own) running for ever. The exit status is then 143. A command that handles
-    SIGTERM itself in its event loop (run, serve) replaces this handler while the loop runs. A KeyboardInterrupt:
+    (a process group of its own) running for ever. The exit status is then 143 (from the moment :func:`main` is
+    called, for every command). A command that handles SIGTERM itself (run, serve) replaces this handler while it
+    does. A KeyboardInterrupt:
     what is done on Ctrl-C (keep what was found, stop the client) is done on SIGTERM too."""
 
 
@@ -178,10 +190,8 @@ def _main(argv: Sequence[str] | None, saved: tuple[object, object]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = sys.modules.get(getattr(args._run, "__module__", ""), None)
-    previous = None
     if getattr(module, "VERDICT", False):
         sys.stdout, sys.stderr = _OutputMayClose(sys.stdout), _OutputMayClose(sys.stderr)
-        previous = _on_sigterm_raise()  # (a verdict command has something to stop and a status to give)
     try:
         return int(args._run(args) or 0)
     except Terminated:  # (a KeyboardInterrupt: first)
@@ -192,10 +202,6 @@ def _main(argv: Sequence[str] | None, saved: tuple[object, object]) -> int:
         return 0
     finally:
         sys.stdout, sys.stderr = saved
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -81,3 +81,31 @@ def test_dir_runs_a_benchmark_elsewhere_with_this_mockcti_from_any_working_direc
 def test_every_benchmark_answers_help(name, capfd) -> None:
     assert main(["bench", name, "--help"]) == 0
     assert f"usage: {name}.py" in capfd.readouterr().out
+
+
+@pytest.mark.skipif(__import__("sys").platform == "win32", reason="POSIX signals")
+def test_sigterm_while_a_benchmark_runs_stops_it_and_is_143(tmp_path) -> None:
+    """bench had no SIGTERM handler: a cancelled job killed mockcti by the signal's default action (-15) and left the
+    benchmark running; and its catch of Ctrl-C made the handler's SIGTERM status 130. Now the benchmark is stopped and
+    the status is 143. (The benchmark here signals mockcti itself, then would run for a minute.)"""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "stall.py").write_text(
+        '"""Signals its parent, then waits."""\nimport os, signal, sys, time\n'
+        'if __name__ == "__main__":\n'
+        '    open(sys.argv[1], "w").write(str(os.getpid()))\n'
+        '    os.kill(os.getppid(), signal.SIGTERM)\n'
+        '    time.sleep(60)\n')
+    pidfile = tmp_path / "pid"
+    r = subprocess.run([sys.executable, "-m", "mockcti", "bench", "--dir", str(tmp_path), "stall", str(pidfile)],
+                       capture_output=True, text=True, timeout=50)
+    assert (r.returncode, r.stderr) == (143, "")
+    pid = int(pidfile.read_text())
+    try:
+        os.kill(pid, signal.SIGKILL)  # (mockcti waited for it: gone, its pid not reused this soon)
+    except ProcessLookupError:
+        return
+    pytest.fail("the benchmark outlived mockcti bench")
