@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -509,6 +510,85 @@ def test_sigterm_while_the_server_starts_shuts_it_down_cleanly(tmp_path, monkeyp
     assert main(["serve", "--port", "0", "--quiet", "--loop", loop, "--report", str(tmp_path / "rep")]) == 0
     assert served == []  # it never served: the signal had already come
     assert json.loads((tmp_path / "rep" / "summary.json").read_text())["counts"]
+
+
+def _serve_signalled(tmp_path, patch: str, sig: str, *argv: str) -> subprocess.CompletedProcess:
+    """``mockcti serve ARGV`` in a subprocess (Ctrl-C as in a terminal) whose MockServer.serve_forever returns at once
+    (the server then shuts down by itself) and in which ``patch`` (Python run first, with ``raise_it()`` raising
+    ``sig``) places the signal: a chosen point, every time (no timing decides it; a SIGTERM's default action would
+    end the test run: a subprocess)."""
+    driver = tmp_path / "signalled_serve.py"
+    driver.write_text(textwrap.dedent("""\
+        import asyncio, signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        from mockcti.server import MockServer
+
+        async def serve_forever(self):
+            pass
+
+        MockServer.serve_forever = serve_forever
+
+        def raise_it():
+            signal.raise_signal(signal.{sig})
+
+        """).format(sig=sig) + textwrap.dedent(patch) + textwrap.dedent("""\
+        from mockcti.cli import main
+        sys.exit(main(sys.argv[1:]))
+        """))
+    return subprocess.run([sys.executable, str(driver), "serve", "--port", "0", "--loop", "asyncio", *argv],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_as_the_event_loop_starts_still_serves_and_writes_the_report(tmp_path, sig):
+    """A SIGTERM (or Ctrl-C) between the event loop's start and serve's handlers (a CI job cancelled in its first
+    instants) raised there: serve exited 0 with nothing started and no report at all (or, a moment later, "Task was
+    destroyed but it is pending!" on stderr). Now it is taken as one while the server starts: the start finishes,
+    the server shuts down, the report is written, status 0."""
+    import textwrap as tw
+
+    patch = tw.dedent("""\
+        import mockcti.commands.serve as serve
+        real_event_loop = serve.event_loop
+
+        def event_loop(choice):
+            def new_loop():
+                loop = asyncio.new_event_loop()
+                raise_it()  # the loop exists; main() has not run yet
+                return loop
+            name, _ = real_event_loop(choice)
+            return name, new_loop
+
+        serve.event_loop = event_loop
+        """)
+    r = _serve_signalled(tmp_path, patch, sig, "--quiet", "--report", "rep")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout.startswith("mockcti listening on 127.0.0.1:")
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["passed"] is True
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["journal.jsonl", "junit.xml", "summary.json"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_second_signal_as_serve_finishes_does_not_kill_it(tmp_path, sig):
+    """Once its event loop had closed, asyncio had put SIGTERM back to its default action: a second SIGTERM as serve
+    finished (the trace written out, the exit status made up) killed it (status -15, its last lines lost), and a
+    second Ctrl-C raised there (status 130). The shutdown had been done: the status is serve's own, 0."""
+    patch = """\
+        import mockcti.report as report
+        real_exit_status = report._ReportFeature.exit_status
+
+        def exit_status(self, server, args, status):
+            raise_it()  # (the loop has closed)
+            return real_exit_status(self, server, args, status)
+
+        report._ReportFeature.exit_status = exit_status
+        """
+    r = _serve_signalled(tmp_path, patch, sig, "--report", "rep")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.rstrip().endswith("PASSED"), r.stderr  # (the report's table)
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text())["passed"] is True
 
 
 def test_ctrl_c_while_the_command_line_is_read_is_status_130_without_a_traceback(monkeypatch, ctrl_c_raises, capsys):

@@ -112,3 +112,61 @@ def print_error(command: str, message: object) -> None:
     several mistakes (every one of a center file, one a line) reads as that many errors of the command."""
     for line in str(message).splitlines() or [""]:
         print(f"mockcti {command}: {line}", file=sys.stderr)
+
+
+class Interrupts:
+    """SIGINT and SIGTERM for a command with an event loop (run, serve), from before its loop starts to after it has
+    ended: a handler that raises nothing records each signal (``caught``) and, while a loop is attached
+    (:meth:`attach`), has that loop call ``on_signal(signum)`` (a signal that came before, at once on attaching).
+    Exceptions raised where a signal landed, or asyncio's own handlers, left windows: a signal between the loop's
+    start and its handlers cancelled nothing, or everything (serve exited 0 without starting or writing its report,
+    and "Task was destroyed but it is pending!"); once asyncio had closed the loop it had put SIGTERM back to its
+    default action (a kill while the reports were written) and one while it closed was lost ("Exception ignored
+    ... signal wakeup fd"). ``signals``: those handled (serve leaves an ignored SIGINT ignored); :meth:`restore`
+    puts the previous handlers back. Nothing is printed in the handler (a print it interrupted would raise)."""
+
+    def __init__(self, signals: "tuple[int, ...] | None" = None) -> None:
+        import signal
+
+        self.signals = (signal.SIGINT, signal.SIGTERM) if signals is None else signals
+        self.caught: list[int] = []
+        self._loop: object = None
+        self._on_signal: object = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> "Interrupts":
+        import signal
+
+        for sig in self.signals:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handler)
+            except (ValueError, OSError, RuntimeError):  # not the main thread, not on this platform
+                pass
+        return self
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def attach(self, loop: object, on_signal: object) -> None:
+        """From now on (in the loop running, ``loop``) ``on_signal(signum)`` is called in ``loop`` for each signal;
+        for the first one that came before, at once."""
+        self._loop, self._on_signal = loop, on_signal
+        if self.caught:
+            loop.call_soon(on_signal, self.caught[0])  # type: ignore[attr-defined]
+
+    def detach(self) -> None:
+        """The loop is ending: signals are recorded only."""
+        self._loop = self._on_signal = None
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.caught.append(signum)
+        loop, on_signal = self._loop, self._on_signal
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(on_signal, signum)  # type: ignore[attr-defined]
+            except RuntimeError:  # the loop has just closed
+                pass

@@ -103,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
     # built, the lock being released) ended the run with no summary.json nor junit.xml, or an empty report
     # directory, or its lock file left, without a word; one while asyncio closed its loop was lost (exit 1, and
     # "Exception ignored ... signal wakeup fd" on stderr)
-    interrupts = _Interrupts()
-    interrupts.install()
+    from mockcti.commands import Interrupts
+
+    interrupts = Interrupts().install()
     try:
         try:
             # locked until this run ends: a second run in parallel writing the same directory is refused
@@ -123,54 +124,6 @@ def run(args: argparse.Namespace) -> int:
         interrupts.restore()
 
 
-class _Interrupts:
-    """SIGINT and SIGTERM, recorded (``caught``) by a handler that raises nothing, for as long as ``mockcti run``
-    holds its report directory; the loop running the scenarios is woken (:meth:`wake`, which the loop sets) and
-    stops the scenario, and once the loop has ended the run goes on to write its reports. Printing is left to
-    :meth:`say` (called from the loop or after it, never from the handler: a print interrupted by one in a
-    handler raises RuntimeError, reentrant call)."""
-
-    def __init__(self) -> None:
-        self.caught: list[int] = []
-        self.loop: Any = None  # the running loop, while it runs
-        self.wake: Any = None  # called in that loop once a signal has come
-        self._said = False
-        self._previous: dict[int, object] = {}
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handler)
-            except (ValueError, OSError, RuntimeError):  # not the main thread, not on this platform
-                pass
-
-    def restore(self) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)  # type: ignore[arg-type]
-        self._previous.clear()
-
-    def _handler(self, signum: int, frame: object) -> None:
-        self.caught.append(signum)
-        loop = self.loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(self._woken)
-            except RuntimeError:  # the loop has just closed: the run goes on to its reports
-                pass
-
-    def _woken(self) -> None:
-        self.say()
-        if self.wake is not None:
-            self.wake()
-
-    def say(self) -> None:
-        """Once, when a signal has come: that the run stops."""
-        if self.caught and not self._said:
-            self._said = True
-            print(f"mockcti run: {signal.Signals(self.caught[0]).name}: stopping the client and the server",
-                  file=sys.stderr, flush=True)
-
-
 def _earlier_journals(report_dir) -> set[str]:
     """The journal files an earlier ``mockcti run`` into ``report_dir`` wrote, as its summary.json names
     them: plain ``*.jsonl`` names in the directory itself (nothing else is ever removed). Empty when there
@@ -186,7 +139,7 @@ def _earlier_journals(report_dir) -> set[str]:
             and not n.startswith(".")}
 
 
-def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, interrupts: _Interrupts) -> int:
+def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, interrupts: Any) -> int:
     import asyncio
     from pathlib import Path
 
@@ -205,22 +158,35 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
     caught = interrupts.caught  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
     cannot_listen: list[str] = []  # a port in use …: the run stops there (exit 2), reports written
 
+    said: list[int] = []
+
+    def say() -> None:
+        """Once, when a signal has come: that the run stops (from the loop or after it, not from the handler)."""
+        if caught and not said:
+            said.append(caught[0])
+            print(f"mockcti run: {signal.Signals(caught[0]).name}: stopping the client and the server",
+                  file=sys.stderr, flush=True)
+
     async def main() -> list:
         stop = asyncio.Event()
+
+        def interrupted(signum: int) -> None:
+            say()
+            stop.set()
+
         # a CI job cancelled (SIGTERM) or Ctrl-C: the client runs in a process group of its own, so
         # mockcti run stops it itself (killed by the signal's default action, it left the client running)
-        interrupts.wake = stop.set
-        interrupts.loop = asyncio.get_running_loop()
+        interrupts.attach(asyncio.get_running_loop(), interrupted)
         try:
             return await run_all(stop)
         finally:
-            interrupts.loop = interrupts.wake = None
+            interrupts.detach()
 
     async def run_all(stop: asyncio.Event) -> list:
         runs: list = []
         for (path, sc), profile in zip(scenarios, profiles):
             if caught:  # (also one that came before the loop ran)
-                interrupts.say()
+                say()
                 stop.set()
                 break
             try:
@@ -254,7 +220,7 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
         runs = asyncio.run(main())
     except KeyboardInterrupt:  # (where no signal handler could be installed)
         return 128 + signal.SIGINT
-    interrupts.say()  # (one that came as the loop ended)
+    say()  # (one that came as the loop ended)
     # what the report and the exit status say: a signal that comes after the last scenario has ended (while the
     # reports are written: it no longer raises there) stops nothing; both say the run as it ran, and a line says so
     caught = list(interrupts.caught)

@@ -394,8 +394,6 @@ def run(args: argparse.Namespace) -> int:
             prepare(server, args)
 
     async def main() -> int:
-        import signal
-
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
         assert me is not None  # (main() runs as asyncio.run's task)
@@ -419,12 +417,9 @@ def run(args: argparse.Namespace) -> int:
         # and no report at all, a second one while shutting down (an impatient user) raised KeyboardInterrupt
         # in it: the clients not all told, the report without summary.json and junit.xml, exit status 0 all
         # the same. Ctrl-C is handled here too, when it is not ignored (a background `serve &` in a shell
-        # ignores it, and still does)
-        for sig in (signal.SIGTERM, signal.SIGINT) if ctrl_c else (signal.SIGTERM,):
-            try:
-                loop.add_signal_handler(sig, on_signal)
-            except (NotImplementedError, RuntimeError, AttributeError, ValueError):  # not on this platform
-                pass
+        # ignores it, and still does). One that came since the handlers were installed (before the loop ran:
+        # it ended serve with status 0, nothing started, no report) is taken now
+        interrupts.attach(loop, lambda signum: on_signal())
         async def not_started(started: list) -> None:
             # the server could not start (exit 2, one line on stderr): what the features started is undone without
             # what they make at the end of a run (their stop() wrote a "PASSED" --report for a server that never
@@ -503,31 +498,40 @@ def run(args: argparse.Namespace) -> int:
 
     import signal
 
-    # Ctrl-C raises KeyboardInterrupt (not ignored: asyncio's runner then installs its own handler, which main() takes over)
+    from mockcti.commands import Interrupts
+
+    # Ctrl-C raises KeyboardInterrupt (not ignored: handled as SIGTERM is, from here until serve returns)
     ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # from before the loop runs until serve returns, a signal raises nothing: main() shuts down on it, and once the
+    # loop has ended (asyncio then put SIGTERM back to its default action: a second SIGTERM killed serve as it
+    # finished) it changes nothing
+    interrupts = Interrupts((signal.SIGTERM, signal.SIGINT) if ctrl_c else (signal.SIGTERM,)).install()
     try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:  # asyncio.run() with a chosen loop
-            status = runner.run(main())
-    except KeyboardInterrupt:
-        status = 0
+        try:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:  # asyncio.run() with a chosen loop
+                status = runner.run(main())
+        except KeyboardInterrupt:  # (no handler could be installed: not the main thread)
+            status = 0
+        if trace is not None:  # could not start: what was held for after the "listening" line is not written (it was,
+            # on stdout, where a harness waiting for that line read it as the first line of a server about to die)
+            trace.close(drop_held=status == 2)
+        if status == 2:  # could not start: nothing was served
+            return status
+        for f in features:
+            status = f.exit_status(server, args, status)
+        if args.strict and server.journal.counts.get("violation", 0):
+            print(f"mockcti serve: {server.journal.counts['violation']} violation(s) recorded (--strict)",
+                  file=sys.stderr)
+            status = status or 1
+        if args.strict and server.internal_errors:
+            print(f"mockcti serve: {server.internal_errors} internal error(s) of the mock (--strict)", file=sys.stderr)
+            status = status or 1
+        return status
     finally:
+        interrupts.restore()
         if ctrl_c and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             # (uvloop leaves its closed loop's handler: a Ctrl-C after serve, in a process that goes on, did nothing)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    if trace is not None:  # could not start: what was held for after the "listening" line is not written (it was,
-        # on stdout, where a harness waiting for that line read it as the first line of a server about to die)
-        trace.close(drop_held=status == 2)
-    if status == 2:  # could not start: nothing was served
-        return status
-    for f in features:
-        status = f.exit_status(server, args, status)
-    if args.strict and server.journal.counts.get("violation", 0):
-        print(f"mockcti serve: {server.journal.counts['violation']} violation(s) recorded (--strict)", file=sys.stderr)
-        status = status or 1
-    if args.strict and server.internal_errors:
-        print(f"mockcti serve: {server.internal_errors} internal error(s) of the mock (--strict)", file=sys.stderr)
-        status = status or 1
-    return status
 
 
 def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: str, *, json_lines: bool,
