@@ -222,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
               f"server with it); {what}", file=sys.stderr, flush=True)
         raise
     except OSError as exc:  # the mock cannot listen on --host/--port (in use, not of this host), ...
-        return _usage(f"cannot run (--host {args.host}, --port {args.port}): {exc}")
+        # (its words, as serve and run say a port in use: "[Errno 98] error while attempting to bind ..." before)
+        return _usage(f"cannot run (--host {args.host}, --port {args.port}): "
+                      f"{exc.strerror if exc.strerror and exc.filename is None else exc}")
 
 
 #: the options that shape only a search (its cases, their generation, where the failure is saved): a

@@ -116,6 +116,22 @@ def test_a_port_out_of_range_is_a_usage_error(port, capsys):
     assert f"--port must be 0 (any free port) .. 65535, not {port}" in capsys.readouterr().err
 
 
+def test_a_port_in_use_is_one_line_in_words(capsys):
+    """A --port in use read "... --port N): [Errno 98] error while attempting to bind ...": the errno's number, where
+    serve and run say the error in words only."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fuzz", "--client-cmd", "true", "--count", "1", "--save", "", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mockcti fuzz: cannot run (--host 127.0.0.1, --port {port}): ")
+    assert len(err.splitlines()) == 1
+    assert "address already in use" in err and "[Errno" not in err, err
+
+
 @pytest.mark.parametrize("argv", [["--list-defects"], ["--client-cmd", "true", "--count", "1"]])
 def test_without_hypothesis_it_says_how_to_install_it(argv):
     """The plain install (pip install -e .) has no Hypothesis (the test extra brings it): even
