@@ -259,6 +259,37 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
             return _usage(f"--view {args.view}: {args.replay} holds a case of the {case.view} view (its file says "
                           f"so; a replay runs a case as it was generated)")
         result = replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
+    else:
+        case = None
+        if args.center:
+            common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
+        result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
+                             max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
+                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
+                             save=args.save or None, **common)
+    # the search (or the replay) has ended: a signal now stops nothing (the client and the server are stopped): the
+    # result is told whole and the exit status is its own. Raised here, it cut the result short (the --json output
+    # lost) and said "stopped ...; no result", a failing case found and saved all the same
+    from mockcti.commands import Interrupts
+
+    interrupts = Interrupts().install()
+    try:
+        status = _tell(args, result, case)
+    finally:
+        interrupts.restore()
+    if interrupts.caught:
+        import signal
+
+        print(f"mockcti fuzz: {signal.Signals(interrupts.caught[0]).name} came once the "
+              f"{'replay' if args.replay else 'search'} had ended: the result and the exit status are its own",
+              file=sys.stderr, flush=True)
+    return status
+
+
+def _tell(args: argparse.Namespace, result: Any, case: Any) -> int:
+    """The result of a search or a replay (``case``: the replayed one) on stderr, and with --json on stdout; the exit
+    status."""
+    if args.replay:
         say = (lambda *a, **k: None) if args.quiet else print
         say(f"mockcti fuzz: replayed {args.replay} ({result.cases_run} run(s), {result.elapsed:.1f} s)",
             file=sys.stderr)
@@ -288,12 +319,6 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         else:
             say("no failure: the case passed", file=sys.stderr)
     else:
-        if args.center:
-            common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
-        result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
-                             max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
-                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
-                             save=args.save or None, **common)
         if not args.quiet:
             print(result.summary(), file=sys.stderr)
         elif not result.client_started or result.no_case is not None:  # (an error, not a verdict: no case run)

@@ -702,3 +702,36 @@ def test_a_client_slower_to_open_than_the_time_budget_is_not_a_pass(client_scrip
                                       "client took ")
     assert data["no_case"].endswith(" to open its session): nothing was tested; give a longer --time")
     assert ": no case run: the time budget (0.3 s) was spent" in err and "no failure found" not in err
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_once_the_search_has_ended_leaves_its_result_whole(sig, monkeypatch, tmp_path, capsys):
+    """Ctrl-C or SIGTERM while the result of an ended search was printed raised there: the --json output was lost, the
+    exit status was 130/143 and the last line said "stopped (...); no result" although the search had found a failure
+    and saved it. Now the result is printed whole, the exit status is its own, and a line says the signal came then.
+    (The search is a stand-in whose summary takes the signal: it lands there every time.)"""
+    import signal
+    import types
+
+    import mockcti.testing.fuzz as fuzz
+
+    def summary():
+        signal.raise_signal(getattr(signal, sig))
+        return "mockcti fuzz: 3 case(s) run, seed 5\nFAILURE: the client exited"
+
+    result = types.SimpleNamespace(
+        passed=False, exit_code=1, seed=5, cases_run=3, elapsed=1.5, budget_exhausted=False, start_error=None,
+        failure=None, no_case=None, not_shrunk=None, late=None, restart_error=None, dialect_note=None,
+        replay_command="mockcti fuzz --replay case.json", search_command="mockcti fuzz --seed 5",
+        saved_to=str(tmp_path / "case.json"), save_error=None, client_started=True, summary=summary)
+    monkeypatch.setattr(fuzz, "fuzz_client", lambda *a, **k: result)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # (Ctrl-C as in a terminal)
+    try:
+        status = main(["fuzz", "--client-cmd", "true", "--json", "--save", str(tmp_path / "case.json")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out, err = capsys.readouterr()
+    assert status == 1, err
+    assert json.loads(out)["saved_to"] == str(tmp_path / "case.json")
+    assert "FAILURE: the client exited" in err and "no result" not in err, err
+    assert f"mockcti fuzz: {sig} came once the search had ended: the result and the exit status are its own" in err
