@@ -55,6 +55,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    holding: list[bool] = []  # (appended once SIGINT/SIGTERM no longer raise: from then on the run says it itself)
+    try:
+        return _checked_run(args, holding)
+    except KeyboardInterrupt as exc:  # (Terminated too)
+        if not holding:  # while the scenario files were read and the options checked: it stopped without a word
+            from mockcti.cli import Terminated
+
+            print(f"mockcti run: {'SIGTERM' if isinstance(exc, Terminated) else 'SIGINT'}: stopped before any "
+                  f"scenario ran (the scenario files were read, the options checked); no report written",
+                  file=sys.stderr, flush=True)
+        raise
+
+
+def _checked_run(args: argparse.Namespace, holding: list) -> int:
     from mockcti.report import claim_report_dir
     from mockcti.scenario.engine import scenario_profile
     from mockcti.scenario.loader import ScenarioError, load_scenario
@@ -106,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from mockcti.commands import Interrupts
 
     interrupts = Interrupts().install()
+    holding.append(True)
     try:
         try:
             # locked until this run ends: a second run in parallel writing the same directory is refused

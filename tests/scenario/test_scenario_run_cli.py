@@ -989,3 +989,35 @@ def test_a_signal_while_the_reports_are_written_leaves_them_whole(tmp_path, sig)
     assert summary["interrupted"] is None and [s["end"] for s in summary["scenarios"]] == ["timeout after 0.2 s"]
     ET.parse(tmp_path / "rep" / "junit.xml")
     assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["junit.xml", "s.jsonl", "summary.json"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_scenario_files_are_read_says_nothing_ran(tmp_path, sig):
+    """Ctrl-C or SIGTERM while the scenario files were read (before the report directory is touched) ended the run
+    with status 130/143 and not a word: no report, and nothing said why. Now one line says that no scenario ran and
+    no report was written (the directory is left as it was)."""
+    import signal
+
+    (tmp_path / "s.yaml").write_text("name: s\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
+    driver = tmp_path / "signalled_load.py"
+    driver.write_text(textwrap.dedent(f"""\
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        import mockcti.scenario.loader as loader
+        real = loader.load_scenario
+
+        def load_scenario(*args, **kwargs):
+            signal.raise_signal(signal.{sig})
+            return real(*args, **kwargs)
+
+        loader.load_scenario = load_scenario
+        from mockcti.cli import main
+        sys.exit(main(sys.argv[1:]))
+        """))
+    r = subprocess.run([sys.executable, str(driver), "run", "s.yaml", "--report", "rep"], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 128 + getattr(signal, sig)
+    assert r.stderr == (f"mockcti run: {sig}: stopped before any scenario ran (the scenario files were read, the "
+                        "options checked); no report written\n")
+    assert not (tmp_path / "rep").exists()
