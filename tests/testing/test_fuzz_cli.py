@@ -721,7 +721,7 @@ def test_a_signal_once_the_search_has_ended_leaves_its_result_whole(sig, monkeyp
 
     result = types.SimpleNamespace(
         passed=False, exit_code=1, seed=5, cases_run=3, elapsed=1.5, budget_exhausted=False, start_error=None,
-        failure=None, no_case=None, not_shrunk=None, late=None, restart_error=None, dialect_note=None,
+        failure=None, no_case=None, not_shrunk=None, late=None, restart_error=None, dialect_note=None, flaky=None,
         replay_command="mockcti fuzz --replay case.json", search_command="mockcti fuzz --seed 5",
         saved_to=str(tmp_path / "case.json"), save_error=None, client_started=True, summary=summary)
     monkeypatch.setattr(fuzz, "fuzz_client", lambda *a, **k: result)
