@@ -29,10 +29,11 @@ AGENT, SUP, BRIDGE = 3, 4, 9
 SUP_SVC = 0x87  # a supervisor's desktop: CLIENT_EVENTS, CALL_DATA_UPDATE, CLIENT_CONTROL, SUPERVISOR
 
 
-def world(*, icm: bool = False, sup_ready: bool = False) -> World:
+def world(*, icm: bool = False, sup_ready: bool = False, **center) -> World:
     """Agent 1003 READY, its supervisor 1004 logged in (NOT_READY unless ``sup_ready``), a bridge. Without
-    RTP events: the media of a barge-in and an intercept are tested in test_rtp_events.py."""
-    cfg = dataclasses.replace(default_center(), rtp_events=False)
+    RTP events: the media of a barge-in and an intercept are tested in test_rtp_events.py. ``center``: other
+    settings of the center."""
+    cfg = dataclasses.replace(default_center(), rtp_events=False, **center)
     if icm:
         cfg = dataclasses.replace(cfg, control_failure_codes="icm")
     w = World(cfg)
@@ -203,6 +204,16 @@ def test_intercept_without_barge_in_and_clear_after_a_barge_in():
     assert w.c.agents["1003"].state is AS.AGENT_STATE_TALKING
 
 
+def _1003_talks_1002_and_supervisor_1004_not_ready(**center):
+    """world(), and agent 1002 (session 2, moved to supervisor 1004's Team2) logged in NOT_READY; 1003 talks on
+    a Sales call."""
+    w = world(agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
+                           for a in default_center().agents), **center)
+    w.open(agent_sub(2, "1002"))
+    w.login_ready(2, "1002", ready=False)
+    return w, talking(w)
+
+
 def test_a_consultation_barged_in_on_then_transferred_is_a_conference():
     """Agent 1003 consults 1002 (both of supervisor 1004's team) about a Sales call; the supervisor barges in on the
     consultation (re-typed SUPERVISOR_BARGE_IN); 1003 completes the transfer. The consulted agent and the supervisor
@@ -210,18 +221,7 @@ def test_a_consultation_barged_in_on_then_transferred_is_a_conference():
     a conferenced ACD call) to every session that knows the call, and when the supervisor leaves, the call goes on
     as a conference that came down to two parties (the control API's view: "conferenced"). (It was re-typed
     TRANSFER_IN with three parties on it.)"""
-    cfg = dataclasses.replace(default_center(), rtp_events=False)
-    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
-                                                for a in cfg.agents))
-    w = World(cfg)
-    w.open(bridge_sub(BRIDGE))
-    w.open(agent_sub(AGENT, "1003"))
-    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
-    w.open(agent_sub(2, "1002"))
-    w.login_ready(AGENT, "1003")
-    w.login_ready(SUP, "1004", ready=False)
-    w.login_ready(2, "1002", ready=False)
-    cid = talking(w)
+    w, cid = _1003_talks_1002_and_supervisor_1004_not_ready()
     out = w.req(AGENT, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_type=0,
                                         active_connection_device_id="3003", dialed_number="3002"))
     [conf] = only(out, AGENT, MT.CONSULT_CALL_CONF)
@@ -247,18 +247,7 @@ def test_a_barged_in_call_transferred_after_a_consultation_stays_a_conference():
     supervisor barges in on agent 1003's call, 1003 consults 1002 and transfers. The customer's call keeps the
     supervisor and gets 1002, three parties through the conference bridge: CALL_DATA_UPDATE CallType CONFERENCE
     to every session that knows it (it was TRANSFER_IN)."""
-    cfg = dataclasses.replace(default_center(), rtp_events=False, acd_rules=False)
-    cfg = dataclasses.replace(cfg, agents=tuple(dataclasses.replace(a, team="Team2") if a.id == "1002" else a
-                                                for a in cfg.agents))
-    w = World(cfg)
-    w.open(bridge_sub(BRIDGE))
-    w.open(agent_sub(AGENT, "1003"))
-    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
-    w.open(agent_sub(2, "1002"))
-    w.login_ready(AGENT, "1003")
-    w.login_ready(SUP, "1004", ready=False)
-    w.login_ready(2, "1002", ready=False)
-    cid = talking(w)
+    w, cid = _1003_talks_1002_and_supervisor_1004_not_ready(acd_rules=False)
     supervise(w, cid, 3)
     [conf] = only(w.req(AGENT, M.ConsultCallReq(invoke_id=6, active_call_id=cid, active_connection_device_type=0,
                                                 active_connection_device_id="3003", dialed_number="3002")),
@@ -542,14 +531,7 @@ def test_a_supervisors_not_ready_while_the_agent_talks_is_the_state_after_the_ca
 
 
 def _logout_pending_world(**kw) -> World:
-    cfg = dataclasses.replace(default_center(), rtp_events=False, supervisor_logout_while_talking="pending", **kw)
-    w = World(cfg)
-    w.open(bridge_sub(BRIDGE))
-    w.open(agent_sub(AGENT, "1003"))
-    w.open(agent_sub(SUP, "1004", services=SUP_SVC))
-    w.login_ready(AGENT, "1003")
-    w.login_ready(SUP, "1004", ready=False)
-    return w
+    return world(supervisor_logout_while_talking="pending", **kw)
 
 
 def test_a_supervisors_logout_of_a_talking_agent_is_refused_or_pending_after_the_call():
