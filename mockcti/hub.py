@@ -22,7 +22,7 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -1004,15 +1004,9 @@ def _verify(engine: Any, now: float, label: str | None = None) -> list[Any]:
 
 
 def _relabelled(e: Any, label: str) -> Any:
-    """Outcome ``e`` (a report ``Expectation`` or its mapping) under scenario name ``label``."""
-    if isinstance(e, Mapping):
-        return e if e.get("scenario") == label else {**e, "scenario": label}
-    if getattr(e, "scenario", label) == label:
-        return e
-    try:
-        return dataclasses.replace(e, scenario=label)
-    except TypeError:  # (not a dataclass: kept as it is)
-        return e
+    """Outcome ``e`` (the report's ``Expectation``, what ScenarioEngine.verify returns) under scenario name
+    ``label``."""
+    return e if e.scenario == label else dataclasses.replace(e, scenario=label)
 
 
 def _ordinal(n: int) -> str:
@@ -1044,9 +1038,7 @@ class _Older:
         if unmet:
             self.failed += 1
             if len(self.failed_names) < _FAILED_NAMES_SHOWN:
-                first = outcomes[0]
-                name = first.get("scenario") if isinstance(first, Mapping) else getattr(first, "scenario", None)
-                self.failed_names.append(f"{name!r} ({unmet} unmet)")
+                self.failed_names.append(f"{outcomes[0].scenario!r} ({unmet} unmet)")
 
     def outcome(self, keep: int) -> Any:
         """The one outcome standing for them (None when there are none): unmet when one of them failed."""
