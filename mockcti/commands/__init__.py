@@ -1,6 +1,11 @@
 """Subcommands of the ``mockcti`` CLI, one module each (see :mod:`mockcti.cli`)."""
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 FIELD_TAG_HELP = ("tag of a floating field the guides number differently, as MESSAGE.Field=TAG (the guide's field "
                   "name), e.g. SNAPSHOT_DEVICE_CONF.CallState=75 (ICM's tag; the uccx profile sends the UCCX page's "
@@ -130,8 +135,8 @@ class Interrupts:
 
         self.signals = (signal.SIGINT, signal.SIGTERM) if signals is None else signals
         self.caught: list[int] = []
-        self._loop: object = None
-        self._on_signal: object = None
+        self._loop: "asyncio.AbstractEventLoop | None" = None
+        self._on_signal: Callable[[int], object] | None = None
         self._previous: dict[int, object] = {}
 
     def install(self) -> "Interrupts":
@@ -151,12 +156,12 @@ class Interrupts:
             signal.signal(sig, previous)  # type: ignore[arg-type]
         self._previous.clear()
 
-    def attach(self, loop: object, on_signal: object) -> None:
+    def attach(self, loop: "asyncio.AbstractEventLoop", on_signal: Callable[[int], object]) -> None:
         """From now on (in the loop running, ``loop``) ``on_signal(signum)`` is called in ``loop`` for each signal;
         for the first one that came before, at once."""
         self._loop, self._on_signal = loop, on_signal
         if self.caught:
-            loop.call_soon(on_signal, self.caught[0])  # type: ignore[attr-defined]
+            loop.call_soon(on_signal, self.caught[0])
 
     def detach(self) -> None:
         """The loop is ending: signals are recorded only."""
@@ -165,8 +170,8 @@ class Interrupts:
     def _handler(self, signum: int, frame: object) -> None:
         self.caught.append(signum)
         loop, on_signal = self._loop, self._on_signal
-        if loop is not None:
+        if loop is not None and on_signal is not None:
             try:
-                loop.call_soon_threadsafe(on_signal, signum)  # type: ignore[attr-defined]
+                loop.call_soon_threadsafe(on_signal, signum)
             except RuntimeError:  # the loop has just closed
                 pass
