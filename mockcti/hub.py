@@ -201,10 +201,12 @@ class HubConfig:
         | ServiceMask.CTI_SERVICE_CONFIG_EVENTS)
     # how often idle timeouts are checked (IdleTimeout is at least 20 s, so 1 s is precise enough)
     session_check_interval: float = 1.0
-    # each round of that check is spread over this many equal parts of the interval (one part per timer
-    # wake-up): checking 5,000 sessions at once stalled the server's loop for 10-27 ms once a second on the
-    # 2-vCPU machine, and the heartbeats behind it set the scale benchmark's p99 (bench/README.md)
+    # each round of that check is spread over up to this many equal parts of the interval (one part per timer
+    # wake-up), of at least session_check_part sessions each: checking 5,000 sessions at once stalled the
+    # server's loop for 10-27 ms once a second on the 2-vCPU machine, and the heartbeats behind it set the scale
+    # benchmark's p99 (bench/README.md); a few hundred sessions are checked at once, as before (~1 ms)
     session_check_slices: int = 20
+    session_check_part: int = 250
     #: the scenarios taken out (replaced or unloaded) whose expectation outcomes the report keeps one by one:
     #: the latest ``keep_scenarios``; older ones are folded into one outcome that counts them and fails when
     #: one of them failed (:meth:`Hub.expectations`)
@@ -436,9 +438,9 @@ class Hub:
 
     def _check_sessions(self, now: float) -> None:
         """Idle supervision (:meth:`Session.check_timers`) at a fixed cadence, not per message: every session is
-        checked once per ``session_check_interval``, in ``session_check_slices`` parts of the sessions open when
-        the round began, one part per wake-up, so that thousands of sessions cost many short loop turns instead
-        of one long one. A tick more than one part late (a clock that jumped, a loop that was that busy) checks
+        checked once per ``session_check_interval``, in up to ``session_check_slices`` parts (of at least
+        ``session_check_part`` sessions) of those open when the round began, one part per wake-up, so that
+        thousands of sessions cost many short loop turns instead of one long one. A tick more than one part late (a clock that jumped, a loop that was that busy) checks
         every session at once and starts the rounds over from ``now``, so no session goes unchecked longer."""
         interval = self.config.session_check_interval
         step = interval / max(1, self.config.session_check_slices)
@@ -456,7 +458,8 @@ class Hub:
                 return
             self._check_round = list(reversed(self.conns))  # popped from the end: in the order they came
             self._check_round_started = now
-            self._check_slice = max(1, -(-len(self._check_round) // max(1, self.config.session_check_slices)))
+            self._check_slice = max(1, self.config.session_check_part,
+                                    -(-len(self._check_round) // max(1, self.config.session_check_slices)))
         part = self._check_round[-self._check_slice:]
         del self._check_round[-self._check_slice:]
         for sid in reversed(part):

@@ -1192,9 +1192,10 @@ def test_every_request_string_at_its_maximum_counts_the_nul(mt, f):
 def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_loop_turn(monkeypatch):
     """Idle supervision of every session at once stalled the server's loop once a second (5,000 sessions: 10-27 ms
     in one turn), and the heartbeats answered behind it set the scale benchmark's p99. The hub now checks each
-    round in ``session_check_slices`` parts, one per wake-up: a server that ticks when the hub says
+    round in up to ``session_check_slices`` parts, one per wake-up: a server that ticks when the hub says
     (next_deadline) checks at most ceil(n / 20) sessions per tick and still every session once a second; a clock
-    that jumps past a part checks them all at once (no session waits longer)."""
+    that jumps past a part checks them all at once (no session waits longer); fewer than
+    ``session_check_part`` (250) sessions are checked at once, as before."""
     from mockcti.center import ContactCenter
     from mockcti.hub import Close, Hub, HubConfig
 
@@ -1202,7 +1203,8 @@ def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_
     real = Session.check_timers
     monkeypatch.setattr(Session, "check_timers", lambda self, now: checked.append(self.session_id) or real(self, now))
 
-    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))
+    config = HubConfig(session=SessionConfig(open_timeout=5.0), session_check_part=1)  # (45 stand for thousands)
+    hub = Hub(ContactCenter(), config=config)
     silent = [hub.connect(0.0) for _ in range(45)]  # none sends OPEN_REQ: each is reset once 5 s have passed
     closed: dict[int, float] = {}
     per_tick: list[int] = []
@@ -1217,9 +1219,17 @@ def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_
     assert max(closed.values()) <= 5.0 + 1.0 + 0.05 + 1e-9  # each checked at least once a second after its 5 s
     assert len(set(closed.values())) >= 15  # reset over many wake-ups, not in one
 
-    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))
+    hub = Hub(ContactCenter(), config=config)
     silent = [hub.connect(0.0) for _ in range(45)]
     hub.tick(0.0)
     checked.clear()
     assert sorted(a.session_id for a in hub.tick(100.0) if isinstance(a, Close)) == silent  # the clock jumped
     assert sorted(checked) == silent
+
+    hub = Hub(ContactCenter(), config=HubConfig(session=SessionConfig(open_timeout=5.0)))  # parts of 250 at least
+    silent = [hub.connect(0.0) for _ in range(45)]
+    hub.tick(0.0)
+    now = hub.next_deadline()
+    checked.clear()
+    hub.tick(now)
+    assert sorted(checked) == silent and hub.next_deadline() == now + 1.0  # all 45 at once, once a second
