@@ -220,9 +220,10 @@ _STATE_BIT = {s: 1 << int(s) for s in AS}
 _PENDING_WORK_BIT, _PENDING_NOT_READY_BIT = 1 << 16, 1 << 17
 #: the bit of the event announcing each pending state: WORK_READY with WORK (as AGENT_WORK_MASK covers both);
 #: READY pending has no UCCX bit of its own, its event is a TALKING one (0x10)
-_TALKING_BIT = _STATE_BIT[AS.AGENT_STATE_TALKING]
+#: (a supervisor's pending LOGOUT, CenterConfig.supervisor_logout_while_talking, has none either: a TALKING event)
 _PENDING_BIT = {AS.AGENT_STATE_WORK: _PENDING_WORK_BIT, AS.AGENT_STATE_WORK_READY: _PENDING_WORK_BIT,
-                AS.AGENT_STATE_NOT_READY: _PENDING_NOT_READY_BIT, AS.AGENT_STATE_READY: _STATE_BIT[AS.AGENT_STATE_TALKING]}
+                AS.AGENT_STATE_NOT_READY: _PENDING_NOT_READY_BIT, AS.AGENT_STATE_READY: _STATE_BIT[AS.AGENT_STATE_TALKING],
+                AS.AGENT_STATE_LOGOUT: _STATE_BIT[AS.AGENT_STATE_TALKING]}
 _UCCX_PENDING_MASKS = ((int(AgentStateMask.AGENT_TALKING_PENDING_WORK_MASK), _PENDING_WORK_BIT),
                        (int(AgentStateMask.AGENT_TALKING_PENDING_NOT_READY_MASK), _PENDING_NOT_READY_BIT))
 EVENT_MASK = {k: int(v) for k, v in EVENT_MASK.items()}
@@ -1405,9 +1406,7 @@ class ContactCenter:
         # (a READY pending after a call of its own, under ucce, is announced in the agent's NOT_READY or wrap-up
         # state: the event of that state's bit)
         # (HOLD, a ucce state, :meth:`_sync_hold`: ICM has no pending bits, the event is a HOLD one)
-        # (a pending LOGOUT, a supervisor's — CenterConfig.supervisor_logout_while_talking — has no UCCX bit either)
-        self._send_state_event(out, agent.id, ev, _PENDING_BIT.get(want, _TALKING_BIT) if state is _TALKING
-                               else _STATE_BIT[state])
+        self._send_state_event(out, agent.id, ev, _PENDING_BIT[want] if state is _TALKING else _STATE_BIT[state])
 
     def _state_event(self, agent: Agent, state: AgentState, reason: int, csq_id: int) -> Message:
         """AGENT_STATE_EVENT for the agent's new state. Agents cycle through the same few states, and
