@@ -1397,7 +1397,9 @@ class ControlServer:
                     out.append({"session": sid, "kind": kind, "until": None if until is None else round(until, 6),
                                 "owner": owner})
                 elif owner != API_OWNER:
-                    out.append({"session": sid, "kind": "stop_reading", "until": None,
+                    until = conns[sid].session.pause_end(owner)
+                    out.append({"session": sid, "kind": "stop_reading",
+                                "until": None if until is None else round(until, 6),
                                 "source": "scenario" if owner.startswith("scenario ") else "other", "owner": owner})
         return out
 
@@ -1426,7 +1428,7 @@ class ControlServer:
                                    **({"seconds": seconds} if seconds is not None else {}))
                 if kind in ("pause_reading", "delay"):
                     gen = self._fault_gen[sid] = self._fault_gen.get(sid, 0) + 1
-                    hub.act(PauseReading(sid, API_OWNER))
+                    hub.act(PauseReading(sid, API_OWNER, None if seconds is None else now + seconds))
                     self._paused[sid] = (kind, None if seconds is None else now + seconds)
                     if seconds is not None:
                         hub.schedule(now + seconds, lambda sid=sid, gen=gen: self._resume(sid, gen))

@@ -144,14 +144,20 @@ class PauseReading:
 
     session_id: int
     owner: str = field(default="fault", compare=False)
+    #: when the pause ends (the hub's clock; None: when its owner lifts it), as ``GET /faults`` shows it: the
+    #: owner's timer then sends a ResumeReading with the same ``timer``
+    until: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class ResumeReading:
-    """``owner`` lets go of its pause of the connection; the server reads it again once no owner holds one."""
+    """``owner`` lets go of its pause of the connection; the server reads it again once no owner holds one.
+    ``timer``: the end of the pause it was scheduled for (a timed pause's end); it lifts only that pause,
+    not one the owner began since (a stop_reading replaced by another, or lifted and begun again)."""
 
     session_id: int
     owner: str = field(default="fault", compare=False)
+    timer: float | None = field(default=None, compare=False)
 
 
 def _fault_name(action: Action) -> str:
@@ -627,8 +633,10 @@ class Hub:
             return True
         session = conn.session
         if isinstance(action, PauseReading):
-            return session.pause_reading(action.owner)
+            return session.pause_reading(action.owner, action.until)
         held = action.owner in session.reading_held_by
+        if action.timer is not None and (not held or session.pause_end(action.owner) != action.timer):
+            return False  # (the timer of a pause replaced or lifted since: not the one in force)
         if session.resume_reading(self.now, action.owner):
             return True
         if held:

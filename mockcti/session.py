@@ -507,6 +507,8 @@ class Session:
     #: who holds :attr:`reading_paused` (a scenario, the control API, in the order they paused): reading resumes
     #: when none does
     reading_held_by: tuple[str, ...] = ()
+    #: owner -> when its pause ends (the loop's clock; None: until lifted); see :meth:`pause_end`
+    reading_ends: dict[str, float | None] | None = None
 
     def __post_init__(self) -> None:
         if self.dialect is None:
@@ -981,15 +983,24 @@ class Session:
         self.open_req = None
         self.refused_at = now
 
-    def pause_reading(self, owner: str = "fault") -> bool:
+    def pause_reading(self, owner: str = "fault", until: float | None = None) -> bool:
         """``owner`` has the server stop reading the connection (a transport fault): see :attr:`reading_paused`.
-        True when reading was going on (the server is to stop it), False when another owner (or this one)
-        already holds it stopped."""
+        ``until``: when the owner's pause ends (None: until it lifts it); a second pause of the same owner
+        replaces the end of its first. True when reading was going on (the server is to stop it), False when
+        another owner (or this one) already holds it stopped."""
         first = not self.reading_paused
         if owner not in self.reading_held_by:
             self.reading_held_by += (owner,)
+        if self.reading_ends is None:
+            self.reading_ends = {}
+        self.reading_ends[owner] = until
         self.reading_paused = True
         return first
+
+    def pause_end(self, owner: str) -> float | None:
+        """When ``owner``'s pause of the reading ends (None: it has no end, or ``owner`` holds none)."""
+        ends = self.reading_ends
+        return ends.get(owner) if ends is not None and owner in self.reading_held_by else None
 
     def resume_reading(self, now: float, owner: str | None = "fault") -> bool:
         """``owner`` (None: every owner) lets go of its pause; once no owner holds one, the server reads the
@@ -999,6 +1010,12 @@ class Session:
             return False
         held = () if owner is None else tuple(o for o in self.reading_held_by if o != owner)
         self.reading_held_by = held
+        ends = self.reading_ends
+        if ends is not None:
+            if owner is None:
+                ends.clear()
+            else:
+                ends.pop(owner, None)
         if held:  # (another owner's pause, or this one's and another's)
             return False
         self.reading_paused = False

@@ -1617,6 +1617,48 @@ def test_delete_faults_lifts_a_scenarios_stop_reading_unless_told_to_lift_the_co
     _run_on(loop, main)
 
 
+_STOPS_READING_FOR = ("name: A\nrules:\n  - when: {message: HEARTBEAT_REQ}\n"
+                      "    then: [default, {fault: {kind: stop_reading, params: {seconds: %s}}}]\n")
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_get_faults_shows_when_a_scenarios_timed_stop_reading_ends(loop):
+    """GET /faults showed `"until": null` for a scenario's `stop_reading` with `seconds` (a pause with an end)
+    while the control API's own timed pauses showed theirs: a harness polling /faults could not tell when the
+    scenario's pause would end. It shows the end now (the mock's clock, as `now` in GET /state), and a second
+    `stop_reading` of the same scenario replaces the first's end, as a second `pause_reading` does: the first
+    one's timer no longer lifts the pause the second began (nor would it match what /faults said)."""
+    async def main():
+        async with _harness(_STOPS_READING_FOR % 30) as (server, ctl, c):
+            sid = c_sid(server)
+            assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF
+            await wait_for(lambda: server.hub.session(sid).reading_paused)
+            paused_at = server.now()
+            _, _, f = await call(ctl, "GET", "/faults")
+            (held,) = f["faults"]
+            assert held["kind"] == "stop_reading" and held["owner"] == "scenario 'A'"
+            assert held["until"] is not None and paused_at - 1 < held["until"] - 30 <= paused_at, (held, paused_at)
+            await call(ctl, "POST", "/faults", {"session": sid, "kind": "pause_reading", "seconds": 5})
+            _, _, f = await call(ctl, "GET", "/faults")
+            assert [(x["owner"], x["until"]) for x in f["faults"]] == [
+                ("scenario 'A'", held["until"]), ("control API", pytest.approx(paused_at + 5, abs=1))]
+
+        async with _harness(_STOPS_READING_FOR % 0.3) as (server, ctl, c):
+            sid = c_sid(server)
+            assert (await c.request(HeartbeatReq(invoke_id=0), timeout=5)).TYPE is MT.HEARTBEAT_CONF
+            await wait_for(lambda: server.hub.session(sid).reading_paused)
+            # the same scenario pauses again, for 30 s this time (from the control API's side: as its rule would)
+            engine = server.hub.engine
+            server.call(lambda hub, now: [hub.act(a) for a in engine._pause_reading(sid, 30.0, now)])
+            await asyncio.sleep(0.6)  # the first pause's end has passed
+            assert server.hub.session(sid).reading_paused
+            _, _, f = await call(ctl, "GET", "/faults")
+            (held,) = f["faults"]
+            assert held["until"] - server.now() > 25, held
+
+    _run_on(loop, main)
+
+
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("how", ["replace", "unload"])
 def test_the_control_apis_pause_and_a_scenarios_each_have_their_owner(loop, how):

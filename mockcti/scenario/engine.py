@@ -226,7 +226,9 @@ class ScenarioEngine:
         owner = self.pause_owner
         for sid in sorted(paused):
             session = hub.session(sid)
-            if session is not None and owner in session.reading_held_by:  # (its own pause: not the control API's)
+            # (its own pause with no end: not the control API's, nor a timed one of its own begun since, which
+            # ends on its timer as a timed pause of a scenario unloaded does)
+            if session is not None and owner in session.reading_held_by and session.pause_end(owner) is None:
                 hub.journal.record("fault", now, sid, fault="resume_reading", source=f"{owner} unloaded")
                 hub.act(ResumeReading(sid, owner))
 
@@ -247,11 +249,12 @@ class ScenarioEngine:
             self._journal("fault: stop_reading not applied: the scenario was unloaded", session=sid)
             return []
         owner = self.pause_owner
-        if seconds is not None:
-            hub.schedule(now + seconds, lambda: hub.act(ResumeReading(sid, owner)))
-        else:
+        if seconds is None:
             self._paused_for_good.add(sid)
-        return [PauseReading(sid, owner)]
+            return [PauseReading(sid, owner)]
+        until = now + seconds
+        hub.schedule(until, lambda: hub.act(ResumeReading(sid, owner, timer=until)))
+        return [PauseReading(sid, owner, until)]
 
     def on_connect(self, session_id: int, now: float) -> None:
         sf = self.faults.setdefault(session_id, _SessionFaults())
