@@ -70,6 +70,11 @@ class ServerConfig:
     close_drain: float = 2.0
     close_drain_quiet: float = 0.25
     close_drain_bytes: int = 1024 * 1024
+    #: while a pause_reading / stop_reading fault holds a connection's reading, the server cannot see its
+    #: client's FIN or reset (it reads nothing): every paused_peer_check seconds it asks the socket
+    #: (:func:`peer_left`, one system call per paused connection; nothing while none is paused) and ends the
+    #: session of a client that has gone; it asks again when the pause ends, before reading
+    paused_peer_check: float = 0.5
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -184,8 +189,12 @@ class _Connection(asyncio.BufferedProtocol):
             return
         if self.closing:
             self._end_session(self._closed_reason())
-        else:
-            self._end_session("peer reset" if exc is not None else "peer closed")
+            return
+        if self.fault_paused and self.transport is not None:
+            # (a write to a client that left while reading was paused failed: how it left, and what it sent
+            # that the server never read, as when the server finds it gone: :meth:`end_if_left`)
+            self._left_unseen(self.transport)
+        self._end_session(self.left or ("peer reset" if exc is not None else "peer closed"))
 
     # -- writes, batched (see the module docstring) ----------------------------------------------
 
@@ -320,6 +329,23 @@ class _Connection(asyncio.BufferedProtocol):
         if (ask or self.fault_paused) and not self.closing and not self.left:
             self.left, self.unread = peer_left(transport.get_extra_info("socket"))
         return self.left == "peer reset"
+
+    def end_if_left(self) -> bool:
+        """While a pause_reading fault holds reading (or as it ends): has the client gone, unseen (its FIN or
+        reset waits unread behind what it sent)? Then its session ends as it left — "peer closed" / "peer
+        reset", what it sent ``unread`` and not judged, as when the server ends such a connection — and the
+        socket is closed (nothing queued for a client that has gone is sent). A client that closed only
+        its sending side (shutdown) looks the same as one that closed: it is not read again either."""
+        transport = self.transport
+        if transport is None or self.closing:
+            return False
+        self._left_unseen(transport, ask=True)
+        if not self.left:
+            return False
+        self.pending.clear()
+        self.closing = True
+        transport.abort()  # (connection_lost: the session ends, "the client left" — _closed_reason)
+        return True
 
     def _drain_due(self) -> None:
         """The drain ends once nothing came for ServerConfig.close_drain_quiet seconds, or at close_drain."""
@@ -542,6 +568,10 @@ class MockServer:
             self.hub.set_engine(engine, self.now())
         self.connections: dict[int, _Connection] = {}
         self._draining: set[_Connection] = set()  # closed in order, the session ended, the socket draining
+        #: connections a pause_reading fault holds, asked every ServerConfig.paused_peer_check seconds
+        #: whether their client has gone (:meth:`_check_paused`)
+        self._paused: set[_Connection] = set()
+        self._paused_timer: asyncio.TimerHandle | None = None
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
         self._server: asyncio.Server | None = None
@@ -651,6 +681,10 @@ class MockServer:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = self._timer_at = None  # (a cancelled handle left here kept a restart from arming one)
+            if self._paused_timer is not None:
+                self._paused_timer.cancel()
+                self._paused_timer = None
+            self._paused.clear()
             self._server = None
             self._stopping = False
 
@@ -712,7 +746,13 @@ class MockServer:
                 conn.fault_paused = True
                 if conn.transport is not None:
                     conn.transport.pause_reading()
+                    self._paused.add(conn)
+                    if self._paused_timer is None and loop is not None:
+                        self._paused_timer = loop.call_later(self.config.paused_peer_check, self._check_paused)
             elif isinstance(a, ResumeReading):
+                self._paused.discard(conn)
+                if conn.end_if_left():  # (gone meanwhile: nothing to read but what it left unread)
+                    continue
                 conn.fault_paused = False
                 if conn.transport is not None:
                     conn.transport.resume_reading()
@@ -725,6 +765,22 @@ class MockServer:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
         self._arm_timer()
+
+    def _check_paused(self) -> None:
+        """Every ServerConfig.paused_peer_check seconds while a pause_reading fault holds any connection:
+        end the session of each paused client that has gone (:meth:`_Connection.end_if_left`). The server
+        reads nothing of a paused connection, so its client's FIN or reset went unseen until the pause
+        ended — for good, with a pause that has no end."""
+        self._paused_timer = None
+        connections = self.connections
+        for conn in list(self._paused):
+            if connections.get(conn.sid) is not conn or not conn.fault_paused or conn.closing:
+                self._paused.discard(conn)
+            elif conn.end_if_left():
+                self._paused.discard(conn)
+        loop = self._loop
+        if self._paused and loop is not None and self._server is not None:
+            self._paused_timer = loop.call_later(self.config.paused_peer_check, self._check_paused)
 
     def _who_left(self, actions: list, source: _Connection | None) -> None:
         """Before any connection of this batch is ended: which of their clients had already left, unseen
@@ -844,6 +900,6 @@ class MockServer:
 async def serve(center: ContactCenter | CenterConfig | None = None, **kwargs: Any) -> MockServer:
     """Start a mock server (``serve(port=0)`` for tests) and return it running."""
     config_keys = {"host", "port", "backlog", "max_write_buffer", "shutdown_grace", "fair_read_bytes", "close_linger",
-                   "close_drain", "close_drain_quiet", "close_drain_bytes"}
+                   "close_drain", "close_drain_quiet", "close_drain_bytes", "paused_peer_check"}
     cfg = ServerConfig(**{k: kwargs.pop(k) for k in list(kwargs) if k in config_keys})
     return await MockServer(center, config=cfg, **kwargs).start()

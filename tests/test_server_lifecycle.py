@@ -904,6 +904,69 @@ def test_a_client_that_leaves_while_reading_is_paused_is_journalled_as_leaving(l
     run_on(loop, main)
 
 
+@pytest.mark.parametrize("pause", ["no end", "an end, checked at its end", "write to it"])
+@pytest.mark.parametrize("peer", ["reset", "close", "sends, then resets", "sends, then closes"])
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_client_that_leaves_while_reading_is_paused_ends_its_session(loop, peer, pause):
+    """A tester pauses the server's reading to play a slow server; the client gives up and closes or resets.
+    The server reads nothing of a paused connection, so it never saw that FIN or reset: a pause with no end
+    (the control API's pause_reading without seconds, a scenario's stop_reading without seconds) kept the
+    session open for good, and at a timed pause's end the server read what the gone client had sent and
+    judged it (PROTO-NO-CLOSE) although its FIN was behind it. Now the server asks the socket every
+    ServerConfig.paused_peer_check seconds while a connection is paused, and as the pause ends: the session
+    ends "peer closed" / "peer reset", what it sent unread and not judged. A write to the gone client that
+    fails (its reset) says the same, not a plain "peer reset" with the unread bytes judged."""
+    from mockcti.hub import PauseReading, ResumeReading, Write
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import HeartbeatReq
+
+    if peer.startswith("sends") and not sys.platform.startswith("linux"):
+        pytest.skip("a FIN behind unread input is seen by Linux's TCP state only (README)")
+
+    async def main():
+        aloop = asyncio.get_running_loop()
+        handled = _loop_errors()
+        check = 0.1 if pause == "no end" else 60.0  # (a pause with an end: its end asks, not the timer)
+        server = await MockServer(config=ServerConfig(port=0, paused_peer_check=check)).start()
+        try:
+            other, victim, sid = await _another_and_a_victim(server)
+            try:
+                server.call(lambda hub, now: hub.act(PauseReading(sid, "control API")))
+                if pause == "an end, checked at its end":
+                    server.call(lambda hub, now: hub.schedule(now + 0.5, lambda: hub.act(ResumeReading(sid, "control API"))))
+                if peer.startswith("sends"):  # unread, ahead of the reset or FIN: no CLOSE_REQ among them
+                    await aloop.sock_sendall(victim, encode(HeartbeatReq(invoke_id=5), Dialect.uccx(14)) * 3)
+                if peer.endswith("resets") or peer == "reset":
+                    _reset_on_close(victim)
+                victim.close()
+                await asyncio.sleep(0.05)  # (the kernel has the FIN or RST at once)
+                if pause == "write to it":  # an event for it: the write meets the client's reset
+                    for _ in range(3):
+                        server.call(lambda hub, now: hub.act(Write(sid, bytes(12))))
+                        await asyncio.sleep(0.02)
+                for _ in range(300):  # bounded: 3 s
+                    if sid not in server.connections:
+                        break
+                    await asyncio.sleep(0.01)
+                assert sid not in server.connections and sid not in server.hub.conns
+                await _heartbeat_answered(other)
+            finally:
+                other.close()
+        finally:
+            await server.stop()
+        closes = [e.data for e in server.journal.entries(kind="close") if e.session == sid]
+        reset = peer.endswith("resets") or peer == "reset" or pause == "write to it"  # (a write draws the reset)
+        left = {"reason": "peer reset" if reset else "peer closed"}
+        if peer.startswith("sends"):
+            left["unread"] = 36
+            assert not [e for e in server.journal.entries(kind="violation") if e.session == sid]
+        assert closes == [left]
+        assert server.internal_errors == 0 and handled == []
+        assert not server._paused and server._paused_timer is None
+
+    run_on(loop, main)
+
+
 #: every way a connection ends, and the journal's "close" reason for it
 _ENDINGS = {
     "client close": "peer closed",
