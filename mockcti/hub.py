@@ -46,7 +46,7 @@ from mockcti.wire.messages import (
 
 __all__ = [
     "Hub", "HubConfig", "Action", "Write", "Close", "WriteChunked", "HalfClose", "PauseReading", "ResumeReading",
-    "Engine",
+    "Engine", "load_label",
 ]
 
 MT = MessageType
@@ -315,7 +315,7 @@ class Hub:
         if not isinstance(name, str):
             return None
         n = self._loads[name] = self._loads.get(name, 0) + 1
-        return name if n == 1 else f"{name} ({_ordinal(n)} load)"
+        return load_label(name, n)
 
     def _retire(self, outcomes: list[Any]) -> None:
         """Keep a scenario's outcomes for the report; past ``config.keep_scenarios`` scenarios, the oldest
@@ -1018,6 +1018,13 @@ def _relabelled(e: Any, label: str) -> Any:
     """Outcome ``e`` (the report's ``Expectation``, what ScenarioEngine.verify returns) under scenario name
     ``label``."""
     return e if e.scenario == label else dataclasses.replace(e, scenario=label)
+
+
+def load_label(name: str, n: int) -> str:
+    """The name a report gives the ``n``-th load (or run) of scenario ``name``: ``name`` itself, then
+    "NAME (2nd load)", "NAME (3rd load)" … — the control API's ``reported_as`` and ``mockcti run``'s labels
+    alike (one scheme: a run's JUnit and a serve report name a scenario given twice the same way)."""
+    return name if n <= 1 else f"{name} ({_ordinal(n)} load)"
 
 
 def _ordinal(n: int) -> str:

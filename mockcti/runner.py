@@ -53,6 +53,9 @@ class ScenarioRun:
     journal: Any = None
     #: the file of ``mockcti run --report DIR`` that holds this run's journal (JSON Lines)
     journal_file: str = ""
+    #: the name the report gives this run (``mockcti run``): ``name``, "NAME (2nd load)" for the second run of
+    #: a name (:func:`mockcti.hub.load_label`); empty: ``name``
+    label: str = ""
 
     @property
     def passed(self) -> bool:
@@ -268,7 +271,7 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
     """A short readable account of one run (for a run that failed, the end of the client's output)."""
     stream = sys.stderr if stream is None else stream  # (at call time: mockcti.cli may have wrapped it)
     status = "PASS" if run.exit_code == 0 else "FAIL"
-    print(f"{status} {run.name} (seed {run.seed}; {run.end_reason})", file=stream)
+    print(f"{status} {run.label or run.name} (seed {run.seed}; {run.end_reason})", file=stream)
     _print_expectations(run.expectations, stream)
     for v in run.summary.get("violations", []):
         d = v.get("data", v)

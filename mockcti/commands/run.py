@@ -154,6 +154,20 @@ def _earlier_journals(report_dir) -> set[str]:
             and not n.startswith(".")}
 
 
+def _run_label(name: str, earlier: list) -> str:
+    """The report's name for a run of scenario ``name`` after the runs ``earlier``: ``name``, then
+    "NAME (2nd load)", "NAME (3rd load)" … (:func:`mockcti.hub.load_label`, what the control API reports a
+    scenario loaded again as), counting the earlier runs of that name; never an earlier run's label (a
+    scenario whose own `name:` is "A (2nd load)" run between two of "A": the second "A" is "A (3rd load)")."""
+    from mockcti.hub import load_label
+
+    used = {r.label for r in earlier}
+    n = 1 + sum(1 for r in earlier if r.name == name)
+    while (label := load_label(name, n)) in used:
+        n += 1
+    return label
+
+
 def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, interrupts: Any) -> int:
     import asyncio
     from pathlib import Path
@@ -214,9 +228,14 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
                 print(f"mockcti run: scenario {sc.name}: {exc}", file=sys.stderr, flush=True)
                 break
             run.path = path
+            # the name the report gives this run: its scenario's, "NAME (2nd load)" … from the second run of a
+            # name (a file given twice, two files of one `name:`), as the control API and `serve --report` name
+            # a scenario loaded again (this said "NAME-2": two schemes for one thing)
+            run.label = _run_label(run.name, runs)
             runs.append(run)
-            # the scenario's name as a file name: only safe characters, unique within this run
-            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", run.name).strip("._") or "scenario"
+            # its label as a file name: only safe characters ("A (2nd load)": A_2nd_load.jsonl), unique within
+            # this run (-2, -3 … when two labels reduce to one name)
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", run.label).strip("._") or "scenario"
             used = {r.journal_file for r in runs[:-1]}
             run.journal_file = next(f for i in range(1, len(runs) + 1)
                                     if (f := f"{stem}.jsonl" if i == 1 else f"{stem}-{i}.jsonl") not in used)
@@ -239,12 +258,9 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
     # what the report and the exit status say: a signal that comes after the last scenario has ended (while the
     # reports are written: it no longer raises there) stops nothing; both say the run as it ran, and a line says so
     caught = list(interrupts.caught)
-    # each run's name in the report: its scenario's, made unique (two files of the same `name:`, a file
-    # given twice) so that junit.xml keeps one suite per run (merged, with both clients' output, before)
-    labels: list[str] = []
-    for r in runs:
-        labels.append(next(label for i in range(1, len(runs) + 1)
-                           if (label := r.name if i == 1 else f"{r.name}-{i}") not in labels))
+    # each run's name in the report (run.label): its scenario's, made unique (two files of the same `name:`, a
+    # file given twice) so that junit.xml keeps one suite per run (merged, with both clients' output, before)
+    labels = [r.label for r in runs]
     combined = {
         # a scenario not run (the server could not listen, an interrupt) did not pass, nor did a run cut
         # short by SIGINT/SIGTERM (it said "passed": true, exit 143, when what had run so far was fine)
@@ -252,7 +268,10 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
         "passed": not caught and len(runs) == len(scenarios) and all(r.exit_code == 0 for r in runs),
         "interrupted": signal.Signals(caught[0]).name if caught else None,
         "not_run": [str(path) for path, _ in scenarios[len(runs):]],
-        "scenarios": [{**r.summary, "name": label, "file": r.path, "journal": r.journal_file, "seed": r.seed,
+        # (the scenario's own summary names it by its label too: "scenario", its expectations' "scenario")
+        "scenarios": [{**r.summary, "scenario": label, "name": label,
+                       "expectations": [{**e, "scenario": label} for e in r.summary["expectations"]],
+                       "file": r.path, "journal": r.journal_file, "seed": r.seed,
                        "end": r.end_reason, "exit_code": r.exit_code, "client_exit": r.client_exit,
                        "client_output": r.client_output} for r, label in zip(runs, labels)],
         # each run numbers its sessions from 1: a violation or fault names its scenario (and journal)

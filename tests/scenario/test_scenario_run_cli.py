@@ -323,22 +323,25 @@ def test_a_violation_names_its_scenario_when_several_run(tmp_path):
 
 def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
     """A scenario name is not a path (it used to be: "../x" wrote outside --report, "a/b" crashed);
-    two scenarios with one name keep both journals; a control character in the name keeps junit.xml
-    well-formed; summary.json says which file each scenario came from."""
-    for i, name in enumerate(["../escaped", "sub/dir", "sub/dir", "ctl\x01name"]):
+    two scenarios with one name keep both journals (the second named after its label, "sub/dir (2nd
+    load)"), and so do two names that reduce to one file name ("sub_dir": -2); a control character in the
+    name keeps junit.xml well-formed; summary.json says which file each scenario came from."""
+    for i, name in enumerate(["../escaped", "sub/dir", "sub/dir", "ctl\x01name", "sub_dir"]):
         (tmp_path / f"s{i}.yaml").write_text(f"name: {json.dumps(name)}\nend: {{after: 0.2}}\n")
-    cmd = [sys.executable, "-m", "mockcti", "run", *(f"s{i}.yaml" for i in range(4)), "--timeout", "5",
+    cmd = [sys.executable, "-m", "mockcti", "run", *(f"s{i}.yaml" for i in range(5)), "--timeout", "5",
            "--report", "rep"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "escaped.jsonl").exists()
     assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == [
-        "ctl_name.jsonl", "escaped.jsonl", "junit.xml", "sub_dir-2.jsonl", "sub_dir.jsonl", "summary.json"]
+        "ctl_name.jsonl", "escaped.jsonl", "junit.xml", "sub_dir-2.jsonl", "sub_dir.jsonl", "sub_dir_2nd_load.jsonl",
+        "summary.json"]
     ET.parse(tmp_path / "rep" / "junit.xml")  # well-formed
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
-    assert [(s["file"], s["journal"]) for s in summary["scenarios"]] == [
-        ("s0.yaml", "escaped.jsonl"), ("s1.yaml", "sub_dir.jsonl"), ("s2.yaml", "sub_dir-2.jsonl"),
-        ("s3.yaml", "ctl_name.jsonl")]
+    assert [(s["file"], s["name"], s["journal"]) for s in summary["scenarios"]] == [
+        ("s0.yaml", "../escaped", "escaped.jsonl"), ("s1.yaml", "sub/dir", "sub_dir.jsonl"),
+        ("s2.yaml", "sub/dir (2nd load)", "sub_dir_2nd_load.jsonl"), ("s3.yaml", "ctl\x01name", "ctl_name.jsonl"),
+        ("s4.yaml", "sub_dir", "sub_dir-2.jsonl")]
 
 
 def test_shipped_scenario_runs_with_a_retrying_client(tmp_path):
@@ -567,20 +570,50 @@ def test_two_runs_of_one_scenario_name_are_two_junit_suites(files):
     """Two scenarios of the same `name:` (here one file given twice) were one JUnit suite holding
     both runs' cases under the same names (a CI server that keys cases by class and name keeps one)
     and both clients' output. Each run is now reported under a name of its own, in junit.xml and
-    summary.json alike, as its journal file is."""
+    summary.json alike, as its journal file is. That name is the one the control API and `serve --report`
+    give a scenario loaded again ("cli-demo (2nd load)"): `run` said "cli-demo-2", two schemes for one thing."""
+    from mockcti.center import ContactCenter, default_center
+    from mockcti.hub import Hub
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.scenario.loader import load_scenario
+
     r = mockcti_run(files, str(files / "demo.yaml"), str(files / "demo.yaml"), client="1001 0")
     assert r.returncode == 0, r.stderr
+    assert "PASS cli-demo (seed 11;" in r.stderr and "PASS cli-demo (2nd load) (seed 11;" in r.stderr, r.stderr
     root = ET.parse(files / "report" / "junit.xml").getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite") if s.get("name").startswith("mockcti.scenario.")}
-    assert sorted(suites) == ["mockcti.scenario.cli-demo", "mockcti.scenario.cli-demo-2"]
+    assert list(suites) == ["mockcti.scenario.cli-demo", "mockcti.scenario.cli-demo (2nd load)"]
     for name, suite in suites.items():
         assert [c.get("name") for c in suite.iter("testcase")] == ["query-1001",
                                                                    "the client under test exits with status 0"]
         assert {c.get("classname") for c in suite.iter("testcase")} == {name}
     summary = json.loads((files / "report" / "summary.json").read_text(encoding="utf-8"))
-    assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [("cli-demo", "cli-demo.jsonl"),
-                                                                         ("cli-demo-2", "cli-demo-2.jsonl")]
-    assert [e["scenario"] for e in summary["expectations"]] == ["cli-demo", "cli-demo-2"]
+    assert [(s["name"], s["scenario"], s["journal"]) for s in summary["scenarios"]] == [
+        ("cli-demo", "cli-demo", "cli-demo.jsonl"), ("cli-demo (2nd load)", "cli-demo (2nd load)", "cli-demo_2nd_load.jsonl")]
+    assert [[e["scenario"] for e in s["expectations"]] for s in summary["scenarios"]] == [
+        ["cli-demo"], ["cli-demo (2nd load)"]]
+    assert [e["scenario"] for e in summary["expectations"]] == ["cli-demo", "cli-demo (2nd load)"]
+    assert sorted(p.name for p in (files / "report").glob("*.jsonl")) == ["cli-demo.jsonl", "cli-demo_2nd_load.jsonl"]
+    # the same scenario loaded twice into a hub (the control API's POST /scenario) is reported alike
+    hub = Hub(ContactCenter(default_center()))
+    labels = []
+    for t in (0.0, 1.0):
+        hub.set_engine(ScenarioEngine(load_scenario(files / "demo.yaml")), t)
+        labels.append(hub.engine_label)
+    assert labels == [s["name"] for s in summary["scenarios"]]
+
+
+def test_a_run_label_never_repeats_a_scenario_named_like_one(tmp_path):
+    """A scenario whose own `name:` reads "A (2nd load)", run between two runs of "A": each run keeps a suite
+    and a journal of its own (the second "A" is "A (3rd load)")."""
+    (tmp_path / "a.yaml").write_text("name: A\nend: {after: 0.1}\n")
+    (tmp_path / "b.yaml").write_text('name: "A (2nd load)"\nend: {after: 0.1}\n')
+    cmd = [sys.executable, "-m", "mockcti", "run", "a.yaml", "b.yaml", "a.yaml", "--timeout", "5", "--report", "rep"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [
+        ("A", "A.jsonl"), ("A (2nd load)", "A_2nd_load.jsonl"), ("A (3rd load)", "A_3rd_load.jsonl")]
 
 
 def test_a_report_directory_that_is_a_file_says_so(files):
