@@ -258,13 +258,18 @@ class Hub:
         self.standby = False
         self._engine: Engine | None = None
         #: the expectation outcomes of the engines taken out (:meth:`set_engine`), judged when each was
-        #: taken out, in that order, one list per scenario: the latest ``config.keep_scenarios``;
-        #: :attr:`retired_expectations` adds one for the older ones, :meth:`expectations` the one in place
-        self._retired: collections.deque[list[Any]] = collections.deque()
+        #: taken out, in that order, one (scenario name, outcomes) per scenario: the latest
+        #: ``config.keep_scenarios``; :attr:`retired_expectations` adds one for the older ones,
+        #: :meth:`expectations` the one in place
+        self._retired: collections.deque[tuple[str | None, list[Any]]] = collections.deque()
         self._older = _Older()  # the outcomes of the scenarios no longer kept, counted
         #: how often each scenario name was loaded since the last :meth:`forget_scenarios`: the second load
-        #: of a name is reported as "NAME (2nd load)" (:attr:`engine_label`)
+        #: of a name is reported as "NAME (2nd load)" (:attr:`engine_label`). Only names the report still
+        #: names one by one (:attr:`_kept`) or in place: bounded by ``config.keep_scenarios`` + 1, however many
+        #: names a server loads all day (:meth:`_forget_unreported`)
         self._loads: dict[str, int] = {}
+        #: how many of the scenarios in :attr:`_retired` have each name
+        self._kept: dict[str, int] = {}
         #: the name the report gives the engine in place (its scenario's, "NAME (2nd load)" from its second load)
         self.engine_label: str | None = None
         self._on_send: Callable[..., Any] | None = None
@@ -296,9 +301,11 @@ class Hub:
             self.cancel_timers(old)
             # its expectations are judged now, under its name, and kept for the report (a scenario replaced
             # by another POST /scenario, or unloaded, vanished from /report and `serve --report`)
-            self._retire(_verify(old, now, self.engine_label))
+            self._retire(_scenario_name(old), _verify(old, now, self.engine_label))
         self.engine = engine
         if engine is not old:
+            if retiring:  # (with the new one in place: the same name loaded again at once counts on)
+                self._forget_unreported(_scenario_name(old))
             self.engine_label = self._label(engine)
         detach = getattr(old, "detach", None) if retiring else None
         if callable(detach):  # once the new one is in: a pause the old one began with no end is lifted
@@ -311,21 +318,40 @@ class Hub:
         second time that name is loaded since the last :meth:`forget_scenarios` (a harness loading the same
         scenario for two tests had both in one JUnit suite with the same test case names twice, which JUnit
         consumers merge or drop)."""
-        name = getattr(getattr(engine, "scenario", None), "name", None)
-        if not isinstance(name, str):
+        name = _scenario_name(engine)
+        if name is None:
             return None
         n = self._loads[name] = self._loads.get(name, 0) + 1
         return load_label(name, n)
 
-    def _retire(self, outcomes: list[Any]) -> None:
-        """Keep a scenario's outcomes for the report; past ``config.keep_scenarios`` scenarios, the oldest
-        one's are folded into the count of older ones (a harness that never resets grew the list for good)."""
+    def _retire(self, name: str | None, outcomes: list[Any]) -> None:
+        """Keep the outcomes of scenario ``name`` for the report; past ``config.keep_scenarios`` scenarios, the
+        oldest one's are folded into the count of older ones (a harness that never resets grew the list for
+        good), and the load count of a name no longer named one by one is forgotten."""
         if not outcomes:
             return
-        self._retired.append(outcomes)
+        self._retired.append((name, outcomes))
+        if name is not None:
+            self._kept[name] = self._kept.get(name, 0) + 1
         keep = max(0, self.config.keep_scenarios)
         while len(self._retired) > keep:
-            self._older.add(self._retired.popleft())
+            folded, older = self._retired.popleft()
+            self._older.add(older)
+            if folded is not None:
+                left = self._kept[folded] - 1
+                if left:
+                    self._kept[folded] = left
+                else:
+                    del self._kept[folded]
+                    self._forget_unreported(folded)
+
+    def _forget_unreported(self, name: str | None) -> None:
+        """Forget how often ``name`` was loaded when the report no longer names any load of it one by one (none
+        kept in :attr:`_retired`: folded into "(older scenarios)", or it had no outcome to report) and it is not
+        in place: its next load is reported as "NAME" again, a name no outcome still reported has. The count
+        grew with every distinct name until a reset (a harness naming each test's scenario after the test)."""
+        if name is not None and name not in self._kept and name != _scenario_name(self._engine):
+            self._loads.pop(name, None)
 
     @property
     def retired_expectations(self) -> tuple[Any, ...]:
@@ -333,7 +359,7 @@ class Hub:
         no longer kept (how many, and met only when none of them failed), then each kept one's. (A tuple: it
         was a list callers cleared; :meth:`forget_scenarios` does that now.)"""
         older = self._older.outcome(self.config.keep_scenarios)
-        return (*([older] if older is not None else []), *(e for outcomes in self._retired for e in outcomes))
+        return (*([older] if older is not None else []), *(e for _, outcomes in self._retired for e in outcomes))
 
     def forget_scenarios(self) -> None:
         """Start the report over (control API POST /reset): no outcome of a scenario taken out, and the next
@@ -341,6 +367,7 @@ class Hub:
         self._retired.clear()
         self._older = _Older()
         self._loads.clear()
+        self._kept.clear()
 
     def expectations(self, now: float) -> list[Any]:
         """Every scenario's expectation outcomes: those of the engines taken out (judged when they were),
@@ -1002,6 +1029,12 @@ class Hub:
     def _take(self) -> list[Action]:
         out, self._actions = self._actions, []
         return out
+
+
+def _scenario_name(engine: Any) -> str | None:
+    """The name of ``engine``'s scenario (None: no engine, or one without a named scenario)."""
+    name = getattr(getattr(engine, "scenario", None), "name", None)
+    return name if isinstance(name, str) else None
 
 
 def _verify(engine: Any, now: float, label: str | None = None) -> list[Any]:

@@ -2234,6 +2234,55 @@ def test_the_same_scenario_loaded_again_is_reported_under_a_name_of_its_own():
     assert hub.engine_label == "A"
 
 
+def test_a_hub_counts_the_loads_of_the_names_it_still_reports_only():
+    """Hub._loads, how often each name was loaded (for "A (2nd load)"), grew with every distinct scenario name
+    until a reset: a harness that names each test's scenario after its test, never resetting, kept one entry
+    per test for good, past HubConfig.keep_scenarios. A name is counted while a load of it is in place or kept
+    one by one in the report; once all are folded into "(older scenarios)" (or it had no outcome to report)
+    its next load is "A" again, and the labels the report names one by one stay unique."""
+    import random
+
+    from mockcti.center import ContactCenter, default_center
+    from mockcti.hub import OLDER_SCENARIOS, HubConfig
+
+    def engine(name: str, expect: bool = True) -> ScenarioEngine:
+        text = f"name: {name}\n" + ("expect:\n  - {id: never, message: HOLD_CALL_REQ, never: true}\n" if expect else "")
+        return ScenarioEngine(load_scenario_text(text, filename="t.yaml"))
+
+    hub = Hub(ContactCenter(default_center()), config=HubConfig(keep_scenarios=2))
+    t = 0.0
+    for name in ["A", "A", *(f"T{i}" for i in range(500))]:
+        hub.set_engine(engine(name), t)
+        t += 1
+        assert len(hub._loads) <= 3, len(hub._loads)  # the 2 kept and the one in place
+    assert set(hub._loads) == {"T497", "T498", "T499"}
+    hub.set_engine(engine("A"), t)
+    assert hub.engine_label == "A"  # A's two loads are folded: none of them is named one by one any more
+    # names with nothing to report are not counted once taken out (the default keep: 1000)
+    hub = Hub(ContactCenter(default_center()))
+    for i in range(2000):
+        hub.set_engine(engine(f"S{i}", expect=False), float(i))
+    assert list(hub._loads) == ["S1999"]
+    # a name loaded again at once, or while a load of it is kept, counts on
+    hub = Hub(ContactCenter(default_center()), config=HubConfig(keep_scenarios=2))
+    for i, name in enumerate(["A", "A", "B", "A"]):
+        hub.set_engine(engine(name), float(i))
+    assert [e.scenario for e in hub.expectations(9.0)] == [OLDER_SCENARIOS, "A (2nd load)", "B", "A (3rd load)"]
+    hub.set_engine(engine("B"), 10.0)  # A (2nd load) folded, A (3rd load) kept
+    hub.set_engine(engine("A"), 11.0)
+    assert hub.engine_label == "A (4th load)"
+    # whatever the order, the labels the report names one by one are unique (each scenario here has one outcome)
+    rng = random.Random(7)
+    for keep in (0, 1, 3):
+        hub = Hub(ContactCenter(default_center()), config=HubConfig(keep_scenarios=keep))
+        for i in range(300):
+            hub.set_engine(engine(rng.choice("ABCDE"), expect=rng.random() < 0.8) if rng.random() < 0.9 else None,
+                           float(i))
+            labels = [e.scenario for e in hub.expectations(float(i)) if e.scenario != OLDER_SCENARIOS]
+            assert len(labels) == len(set(labels)), labels
+            assert len(hub._loads) <= keep + 1
+
+
 def test_a_hub_keeps_the_latest_scenarios_outcomes_and_the_verdict_of_the_older_ones():
     """`hub.retired_expectations` grew by every scenario taken out until the next reset: for good, for a harness
     that never resets. It keeps the latest HubConfig.keep_scenarios; the older ones are one outcome saying how
