@@ -219,17 +219,20 @@ def junit_xml(summary: Mapping[str, Any], *, rules: Mapping[str, Mapping[str, st
         suite.set("skipped", "0")
         total += len(ids)
         failures += fails
-    by_scenario: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for e in summary.get("expectations", []):
-        by_scenario[e.get("scenario", "scenario")].append(e)
-    # the scenarios `mockcti run` ran (with the client under test's exit status), expectations or not
+    # a suite per scenario, in the order they ran or were loaded: the scenarios `mockcti run` ran (with the client
+    # under test's exit status, expectations or not) in run order, then any other the expectations name, in their
+    # order (a server's: "(older scenarios)", those taken out, the one in place). Sorted by name, "A (10th load)"
+    # came before "A (2nd load)", and a run's suites were not in the order its scenarios ran
+    by_scenario: dict[str, list[Mapping[str, Any]]] = {}
     runs: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for s in summary.get("scenarios", []):
         if isinstance(s, Mapping) and s.get("name") is not None:
             runs[str(s["name"])].append(s)
             by_scenario.setdefault(str(s["name"]), [])
+    for e in summary.get("expectations", []):
+        by_scenario.setdefault(e.get("scenario", "scenario"), []).append(e)
     errors = 0
-    for scen, exps in sorted(by_scenario.items()):
+    for scen, exps in by_scenario.items():
         suite = ET.SubElement(root, "testsuite", name=f"mockcti.scenario.{scen}")
         fails = skips = errs = 0
         for e in exps:

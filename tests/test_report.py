@@ -603,3 +603,34 @@ def test_a_report_file_that_cannot_be_written_whole_leaves_the_previous_one(tmp_
     assert (tmp_path / "junit.xml").read_text(encoding="utf-8") == good
     ET.parse(tmp_path / "junit.xml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml"]
+
+
+def test_scenario_suites_come_in_load_order_not_sorted_by_name():
+    """JUnit suites were sorted by name: "A (10th load)" came before "A (2nd load)" (and "(older scenarios)",
+    "B" before "A" … whatever order they ran in). They come in the order the scenarios were loaded, as the JSON
+    report's expectations do: a server's older ones first, then each taken out, then the one in place; a run's in
+    the order it ran them (the scenarios of summary["scenarios"], then any other the expectations name)."""
+    from mockcti.center import ContactCenter, default_center
+    from mockcti.hub import Hub, HubConfig
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.scenario.loader import load_scenario_text
+
+    hub = Hub(ContactCenter(default_center()), config=HubConfig(keep_scenarios=11))
+    texts = ["name: Z\nexpect: [{id: x, message: CLOSE_REQ, min: 0}]\n",
+             *["name: A\nexpect: [{id: x, message: CLOSE_REQ, min: 0}]\n"] * 11]
+    for i, text in enumerate(texts):
+        hub.set_engine(ScenarioEngine(load_scenario_text(text, filename="t.yaml")), float(i))
+    summary = build_summary(Journal(), expectations=hub.expectations(20.0))
+    loaded = ["Z", "A", *(f"A ({n} load)" for n in ("2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th",
+                                                       "10th", "11th"))]
+    assert [e["scenario"] for e in summary["expectations"]] == loaded
+    suites = [s.get("name") for s in ET.fromstring(junit_xml(summary)).iter("testsuite")]
+    assert [n.removeprefix("mockcti.scenario.") for n in suites if n.startswith("mockcti.scenario.")] == loaded
+    assert suites[-len(loaded):] == [f"mockcti.scenario.{n}" for n in loaded]  # after the rule families
+    # a run's scenarios in run order, one with no expectation among them
+    summary = build_summary(Journal(), expectations=[Expectation("b", "x", True), Expectation("a", "y", True)])
+    summary["scenarios"] = [{"name": "b", "client_exit": 0}, {"name": "quiet", "client_exit": 0},
+                            {"name": "a", "client_exit": 0}]
+    suites = [s.get("name") for s in ET.fromstring(junit_xml(summary)).iter("testsuite")]
+    assert [n for n in suites if n.startswith("mockcti.scenario.")] == [
+        "mockcti.scenario.b", "mockcti.scenario.quiet", "mockcti.scenario.a"]
