@@ -493,10 +493,11 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
     return ReportDirLock(d, fd)
 
 
-def write_report_file(path: Path, text: str) -> None:
-    """``text`` into ``path`` as UTF-8 — what junit.xml's declaration says, whatever the locale (an
-    ASCII or cp1252 locale made a report with a "§" or a client's non-ASCII text raise). An OSError
-    names the file (a failed write alone says only "No space left on device").
+def write_report_file(path: Path, text: str | Iterable[str]) -> None:
+    """``text`` (a string, or the strings of an iterable one after the other: ``mockcti run`` writes a
+    scenario's journal a line at a time, not made one string first) into ``path`` as UTF-8 — what junit.xml's
+    declaration says, whatever the locale (an ASCII or cp1252 locale made a report with a "§" or a client's
+    non-ASCII text raise). An OSError names the file (a failed write alone says only "No space left on device").
 
     Atomically: written to a temporary file beside it (``.NAME.PID.tmp``), then renamed over it. The file
     was truncated and written in place: a write that failed part-way (a disk filling up, a process killed
@@ -506,14 +507,16 @@ def write_report_file(path: Path, text: str) -> None:
     that is not a plain file (a symbolic link, a device) is written through, in place, as before: the link kept."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    chunks: Iterable[str] = (text,) if isinstance(text, str) else text
     try:
         if not _plain_file_or_none(path):
-            path.write_text(text, encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as out:
+                out.writelines(chunks)
             return
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # (the umask applies, as for a plain write)
         try:
             with open(fd, "w", encoding="utf-8", closefd=True) as fh:
-                fh.write(text)
+                fh.writelines(chunks)
             os.replace(tmp, path)
         except BaseException:  # (a KeyboardInterrupt too: no temporary file left behind)
             with contextlib.suppress(OSError):

@@ -51,8 +51,9 @@ class ScenarioRun:
     client_exit: int | None = None
     client_output: str = ""
     journal: Any = None
-    #: the file of ``mockcti run --report DIR`` that holds this run's journal (JSON Lines)
-    journal_file: str = ""
+    #: the file of ``mockcti run --report DIR`` that holds this run's journal (JSON Lines); None when it could
+    #: not be written (no file of that name is left: summary.json's "journal" is null)
+    journal_file: str | None = ""
     #: the name the report gives this run (``mockcti run``): ``name``, "NAME (2nd load)" for the second run of
     #: a name (:func:`mockcti.hub.load_label`); empty: ``name``
     label: str = ""

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import signal
+import stat
 import sys
 from typing import Any
 
@@ -184,6 +185,22 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
         print(f"mockcti run: --report {args.report}: cannot write {path}: {exc.strerror or exc}",
               file=sys.stderr, flush=True)
 
+    written: set[str] = set()  # the journal files this run wrote, or tried to
+
+    def unwritten_journal(run: Any, path: Path) -> None:
+        """A journal that could not be written: summary.json names none for its scenario, and the file of that
+        name an earlier run left (whole) goes, else it would read as this run's."""
+        run.journal_file = None
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):  # (a symbolic link or a device is the user's: left alone)
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            unwritten.append(str(path))
+            print(f"mockcti run: --report {args.report}: cannot remove {path}, an earlier run's journal of that "
+                  f"name (it would read as this run's): {exc.strerror or exc}", file=sys.stderr, flush=True)
+
     caught = interrupts.caught  # SIGINT / SIGTERM received: the run stops, the client is stopped, reports written
     cannot_listen: list[str] = []  # a port in use …: the run stops there (exit 2), reports written
 
@@ -236,16 +253,18 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
             # its label as a file name: only safe characters ("A (2nd load)": A_2nd_load.jsonl), unique within
             # this run (-2, -3 … when two labels reduce to one name)
             stem = re.sub(r"[^A-Za-z0-9._-]+", "_", run.label).strip("._") or "scenario"
-            used = {r.journal_file for r in runs[:-1]}
             run.journal_file = next(f for i in range(1, len(runs) + 1)
-                                    if (f := f"{stem}.jsonl" if i == 1 else f"{stem}-{i}.jsonl") not in used)
+                                    if (f := f"{stem}.jsonl" if i == 1 else f"{stem}-{i}.jsonl") not in written)
             path = report_dir / run.journal_file
+            written.add(run.journal_file)
             try:
-                with open(path, "w", encoding="utf-8") as fh:
-                    for entry in run.journal:
-                        fh.write(entry.to_json() + "\n")
+                # beside it, then renamed over it, as summary.json and junit.xml are: the file there is one
+                # run's whole journal. Written in place, a write that failed part-way (a disk filling up, a
+                # process killed) left a truncated journal, read as this run's whole one
+                write_report_file(path, (entry.to_json() + "\n" for entry in run.journal))
             except OSError as exc:
                 cannot_write(path, exc)
+                unwritten_journal(run, path)
             if not args.quiet:
                 print_run(run)
         return runs
@@ -288,7 +307,7 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
             cannot_write(report_dir / name, exc)
     # the journals of an earlier run into this directory that this run did not write again: its summary.json
     # named them, this one does not, and a CI job's artifacts showed them beside the new reports as if current
-    for name in earlier - {r.journal_file for r in runs}:
+    for name in earlier - written:
         try:
             (report_dir / name).unlink()
         except FileNotFoundError:

@@ -1054,3 +1054,69 @@ def test_a_signal_while_the_scenario_files_are_read_says_nothing_ran(tmp_path, s
     assert r.stderr == (f"mockcti run: {sig}: stopped before any scenario ran (the scenario files were read, the "
                         "options checked); no report written\n")
     assert not (tmp_path / "rep").exists()
+
+
+# A client that opens an agent session, sends ARGV[1] heartbeats (each answered) and closes: a long journal.
+_CHATTY = """\
+import os, socket, sys
+from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
+D = Dialect.uccx(14)
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+fb = FrameBuffer()
+pending = []
+def read_one():
+    while not pending:
+        pending.extend(fb.feed(s.recv(65536) or b""))
+    return decode(pending.pop(0), D)
+s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
+                           call_msg_mask=0, agent_state_mask=0, client_id="cli", client_password=b"",
+                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+while read_one().TYPE.name != "OPEN_CONF":
+    pass
+for i in range(int(sys.argv[1])):
+    s.sendall(encode(W.HeartbeatReq(invoke_id=10 + i), D))
+    while read_one().TYPE.name != "HEARTBEAT_CONF":
+        pass
+s.sendall(encode(W.CloseReq(invoke_id=5), D))
+while read_one().TYPE.name != "CLOSE_CONF":
+    pass
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_journal_that_cannot_be_written_whole_leaves_no_file_read_as_whole(tmp_path):
+    """A scenario's journal was written in place: a write that failed part-way (here the file size limit a disk
+    filling up stands for: summary.json and junit.xml fit, the journal does not) left the first 32 KiB of it,
+    its last line cut, as the run's journal, beside a summary.json naming it. It is written beside and renamed
+    over, as summary.json and junit.xml are: no file of that name is left (not a truncated one, nor the earlier
+    run's whole one, which would read as this run's), summary.json names no journal for that scenario, a line
+    says which file could not be written, and the run exits 2."""
+    import resource
+
+    (tmp_path / "chatty.yaml").write_text("name: chatty\nend: {after: 30, when: disconnect}\n")
+    (tmp_path / "chatty.py").write_text(_CHATTY)
+    report = tmp_path / "rep"
+
+    def run(limit: int | None) -> subprocess.CompletedProcess:
+        def limited() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        cmd = [sys.executable, "-m", "mockcti", "run", "chatty.yaml", "--timeout", "30", "--report", "rep",
+               "--client-cmd", shlex.join([sys.executable, "chatty.py", "300"])]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, preexec_fn=limited)
+
+    first = run(None)
+    assert first.returncode == 0, first.stderr
+    assert (report / "chatty.jsonl").stat().st_size > 64 * 1024  # (300 heartbeats: bigger than the limit below)
+    r = run(32 * 1024)
+    assert r.returncode == 2, r.stderr
+    assert "mockcti run: --report rep: cannot write rep/chatty.jsonl: File too large\n" in r.stderr, r.stderr
+    assert sorted(p.name for p in report.iterdir()) == ["junit.xml", "summary.json"]  # (no temporary file either)
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    assert [(s["name"], s["journal"]) for s in summary["scenarios"]] == [("chatty", None)]
+    # the next run writes it again
+    again = run(None)
+    assert again.returncode == 0, again.stderr
+    lines = (report / "chatty.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 600 and all(json.loads(line) for line in lines)
