@@ -321,8 +321,14 @@ class Hub:
         name = _scenario_name(engine)
         if name is None:
             return None
-        n = self._loads[name] = self._loads.get(name, 0) + 1
-        return load_label(name, n)
+        n = self._loads.get(name, 0) + 1
+        # never a label the report still names one by one (a scenario whose own name is "A (2nd load)" loaded
+        # between two of "A": the second "A" is "A (3rd load)"; both were "A (2nd load)", one JUnit suite)
+        used = {outcomes[0].scenario for _, outcomes in self._retired}
+        while (label := load_label(name, n)) in used:
+            n += 1
+        self._loads[name] = n
+        return label
 
     def _retire(self, name: str | None, outcomes: list[Any]) -> None:
         """Keep the outcomes of scenario ``name`` for the report; past ``config.keep_scenarios`` scenarios, the
