@@ -482,6 +482,7 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
         os.close(fd)
     else:  # pragma: no cover - a hundred runs releasing it under our feet
         raise OSError(errno.EBUSY, f"cannot lock {path}: it keeps being replaced", str(d))
+    _remove_stale_temporaries(d)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     if len(command) > 200:
         command = command[:197] + "..."
@@ -491,6 +492,25 @@ def claim_report_dir(directory: str | Path, command: str, option: str = "--repor
     except OSError:  # (the lock is what matters; a full disk is found when the reports are written)
         pass
     return ReportDirLock(d, fd)
+
+
+#: a report file's temporary twin (:func:`write_report_file`): ``.NAME.PID.tmp``
+_TEMPORARY = re.compile(r"\..+\.[0-9]+\.tmp")
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """With the report directory locked, no other mockcti is writing into it: a ``.NAME.PID.tmp`` there
+    is what a process killed while writing a report (SIGKILL, a power cut: no chance to remove it) left
+    behind; each run left one more. Removed; anything else in the directory is the user's and kept."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if _TEMPORARY.fullmatch(name):
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(directory / name).st_mode):
+                    os.unlink(directory / name)
 
 
 def write_report_file(path: Path, text: str | Iterable[str]) -> None:

@@ -634,3 +634,23 @@ def test_scenario_suites_come_in_load_order_not_sorted_by_name():
     suites = [s.get("name") for s in ET.fromstring(junit_xml(summary)).iter("testsuite")]
     assert [n for n in suites if n.startswith("mockcti.scenario.")] == [
         "mockcti.scenario.b", "mockcti.scenario.quiet", "mockcti.scenario.a"]
+
+
+def test_claiming_a_report_directory_removes_what_a_killed_writer_left(tmp_path):
+    """A report file is written to ``.NAME.PID.tmp`` and renamed over: a process killed while writing (SIGKILL,
+    a CI job cancelled hard) left that file, and every such run one more. The next run that claims the directory
+    (it holds the lock: no other mockcti writes there) removes them; the user's own files stay, dotted or not."""
+    from mockcti.report import claim_report_dir
+
+    d = tmp_path / "rep"
+    d.mkdir()
+    left = [".summary.json.4242.tmp", ".junit.xml.17.tmp", ".A_2nd_load.jsonl.99999.tmp"]
+    mine = [".notes.tmp", "build.123.tmp", ".x.12a.tmp", "summary.json"]
+    for name in left + mine:
+        (d / name).write_text("x")
+    (d / ".dir.5.tmp").mkdir()  # (not a file a report wrote: kept)
+    claim = claim_report_dir(d, "mockcti run a.yaml")
+    try:
+        assert sorted(p.name for p in d.iterdir() if p.name != ".mockcti.lock") == sorted(mine + [".dir.5.tmp"])
+    finally:
+        claim.release()
