@@ -743,11 +743,12 @@ class _CaseFailed(AssertionError):
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def _signals_held(*, then: bool = True) -> Iterator[None]:
     """SIGINT and SIGTERM that arrive inside the block take effect at its end, through the handlers in place
     before it (KeyboardInterrupt, ``mockcti fuzz``'s Terminated): an exception raised inside
     ``subprocess.Popen`` once the child exists loses the child, which nothing then stops (it ran on after
-    ``mockcti fuzz`` exited 130/143). Outside the main thread (no handlers there) the block runs as it is."""
+    ``mockcti fuzz`` exited 130/143). ``then=False``: they are dropped instead (an interrupt is already on its
+    way). Outside the main thread (no handlers there) the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -759,8 +760,20 @@ def _signals_held() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # (None: not set from Python)
-        for signum in dict.fromkeys(caught):
+        for signum in dict.fromkeys(caught) if then else ():
             signal.raise_signal(signum)  # (its handler runs now, as it would have in the block)
+
+
+def _stop(runner: Any, server: Any) -> None:
+    """(At the end of a search or a replay) the client, then the server, stopped whatever signal comes meanwhile:
+    one is held until both are (bounded: the client's stop and ``server.stop``'s timeouts), then raised, unless an
+    interrupt is on its way already (a second Ctrl-C adds nothing to it, and must not replace the one that says
+    where the failing case was saved). A Ctrl-C that landed in the server's stop left its ``MockServer.stop()``
+    coroutine made and never scheduled ("RuntimeWarning: coroutine 'MockServer.stop' was never awaited" as
+    ``mockcti fuzz`` exited), or the server's thread running on, the join of it cut short."""
+    with _signals_held(then=not isinstance(sys.exc_info()[1], KeyboardInterrupt)):
+        runner.close()
+        server.stop(timeout=5)
 
 
 class _SubprocessClient:
@@ -1949,10 +1962,11 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         result.client_runs = runner.runs
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         result._no_case_run("the first case", time_budget, opened_after)
-        runner.close()
-        server.stop(timeout=5)
-        logging.getLogger("asyncio").removeFilter(quiet)
-        result.elapsed = time.monotonic() - t0
+        try:
+            _stop(runner, server)
+        finally:
+            logging.getLogger("asyncio").removeFilter(quiet)
+            result.elapsed = time.monotonic() - t0
 
 
 def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, client: InProcessClient | None = None,
@@ -2038,10 +2052,11 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
         result.client_runs = runner.runs
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         result._no_case_run("the case", time_budget, None)
-        runner.close()
-        server.stop(timeout=5)
-        logging.getLogger("asyncio").removeFilter(quiet)
-        result.elapsed = time.monotonic() - t0
+        try:
+            _stop(runner, server)
+        finally:
+            logging.getLogger("asyncio").removeFilter(quiet)
+            result.elapsed = time.monotonic() - t0
 
 
 if sys.version_info < (3, 11):  # pragma: no cover - BaseExceptionGroup is builtin from 3.11

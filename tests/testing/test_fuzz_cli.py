@@ -735,3 +735,72 @@ def test_a_signal_once_the_search_has_ended_leaves_its_result_whole(sig, monkeyp
     assert json.loads(out)["saved_to"] == str(tmp_path / "case.json")
     assert "FAILURE: the client exited" in err and "no result" not in err, err
     assert f"mockcti fuzz: {sig} came once the search had ended: the result and the exit status are its own" in err
+
+
+# a Ctrl-C raised where mockcti fuzz stops its server (in a fresh interpreter, Ctrl-C as in a terminal): as the
+# server's stop coroutine is handed to its thread, or while that thread is joined; "first": a Ctrl-C as the search
+# runs the case after the first failing one, before (the stop then takes the second one)
+_SIGINT_IN_THE_STOP = """\
+import asyncio, signal, sys, threading
+signal.signal(signal.SIGINT, signal.default_int_handler)
+point, first = sys.argv[1], sys.argv[2] == "first"
+if point == "schedule":
+    real_schedule = asyncio.run_coroutine_threadsafe
+
+    def run_coroutine_threadsafe(coro, loop):
+        if getattr(coro, "__qualname__", "") == "MockServer.stop":
+            signal.raise_signal(signal.SIGINT)
+        return real_schedule(coro, loop)
+
+    asyncio.run_coroutine_threadsafe = run_coroutine_threadsafe
+else:
+    real_join = threading.Thread.join
+
+    def join(self, timeout=None):
+        if self.name == "mockcti-server":
+            signal.raise_signal(signal.SIGINT)
+        return real_join(self, timeout)
+
+    threading.Thread.join = join
+if first:
+    import mockcti.testing.fuzz as fuzz
+    real_run, failed = fuzz._Fuzzer.run_case, []
+
+    def run_case(self, case, *args, **kwargs):
+        if failed:  # (the search has the failing case: it is being shrunk)
+            signal.raise_signal(signal.SIGINT)
+        outcome = real_run(self, case, *args, **kwargs)
+        failed.append(outcome.failure) if outcome.failure else None
+        return outcome
+
+    fuzz._Fuzzer.run_case = run_case
+import mockcti.cli
+sys.exit(mockcti.cli.main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("point", ["schedule", "join"])
+@pytest.mark.parametrize("first", [False, True])
+def test_a_ctrl_c_while_the_server_stops_stops_it_cleanly(client_script, tmp_path, point, first):
+    """A Ctrl-C that landed as mockcti fuzz stopped its server (the search over, or a first Ctrl-C being acted on)
+    raised there: "RuntimeWarning: coroutine 'MockServer.stop' was never awaited" on stderr when it came as the
+    stop was handed to the server's thread, the thread left running when it came during its join, and a second
+    Ctrl-C replaced the first one's "the smallest failing case found so far is saved to F" with "no result". Now the
+    client and the server are stopped whatever comes meanwhile, the exit status is 130 all the same, and a second
+    Ctrl-C changes nothing of what the first one says."""
+    import subprocess
+
+    save = tmp_path / "f.json"
+    bug = ["--bug", "crash-on-hold"] if first else []
+    r = subprocess.run([sys.executable, "-c", _SIGINT_IN_THE_STOP, point, "first" if first else "once", "fuzz",
+                        "--client-cmd", " ".join([client_script, *bug]), "--seed", "2", "--save", str(save),
+                        "--no-malformed", *FAST, "--count", "30" if first else "2"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130, r.stderr
+    assert "never awaited" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    if first:
+        assert f"SIGINT: stopped (the client and the server with it); the smallest failing case found so far is " \
+               f"saved to {save}" in r.stderr, r.stderr
+        assert save.exists()
+    else:
+        assert "SIGINT: stopped (the client and the server with it); no result" in r.stderr, r.stderr
