@@ -215,9 +215,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _fuzz(args, defects, flows, common, fuzz_client, load_case, replay_case)
     except KeyboardInterrupt as exc:  # (Terminated too) the client and the server are stopped by now (exit 130/143)
+        # the case saved and the command that replays it, as the result would have given them (the --window a
+        # late failure widened, --repeat for a flaky case ...); once the search had ended, the case it reports
         saved = getattr(exc, "saved_to", None)
-        what = (f"the smallest failing case found so far is saved to {saved} (maybe not shrunk all the way): "
-                f"--replay {shlex.quote(saved)}" if saved else "no result")
+        replay, search = getattr(exc, "replay_command", None), getattr(exc, "search_command", None)
+        again = (f"replay it:  {replay}" if replay else f"repeat the search:  {search}" if search else
+                 f"--replay {shlex.quote(saved or '')}")
+        what = ("no result" if not saved else
+                f"the search had ended: the failing case it reports is saved to {saved} (it was being run once more "
+                f"alone at the end); {again}" if getattr(exc, "search_ended", False) else
+                f"the smallest failing case found so far is saved to {saved} (maybe not shrunk all the way); {again}")
         print(f"mockcti fuzz: {'SIGTERM' if isinstance(exc, Terminated) else 'SIGINT'}: stopped (the client and the "
               f"server with it); {what}", file=sys.stderr, flush=True)
         raise

@@ -1728,6 +1728,58 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             not_shrunk = "the case the late failure was seen after (not shrunk: it does not fail alone)"
             return late.ran.case, outcome
 
+        def commands(case: FuzzCase, saved: bool) -> tuple[str, str]:
+            """(repeat the search, replay it) for ``case`` (``saved``: to ``save``), as the search stands (its
+            window, widened after a late failure; the case the client was seen to fail on one time and not another):
+            the same for the result and for an interrupt that saves a case. The replay is the search when there
+            is no file to replay (or when a late failure nothing reproduced is the case: its replay passes)."""
+            assert client_cmd is not None
+            window = fuzzer.window  # (widened after a late failure: the commands watch as the search last did)
+            # what decides a case's verdict: the server, how long a case is watched and what the client
+            # is given to start and to reconnect; the search and the replay of its case both need it
+            # (the replay command left out --max-window, --reconnect-timeout and --start-timeout: a
+            # failure seen only in a window widened to a short IdleTimeout passed when replayed)
+            watch = ["--window", f"{window:g}"]
+            if max_window != 3.0:
+                watch += ["--max-window", f"{max_window:g}"]
+            if reconnect_timeout != 10.0:
+                watch += ["--reconnect-timeout", f"{reconnect_timeout:g}"]
+            if start_timeout != 10.0:
+                watch += ["--start-timeout", f"{start_timeout:g}"]
+            if min_idle_timeout != 20:
+                watch += ["--min-idle-timeout", str(min_idle_timeout)]
+            if profile:
+                watch += _profile_options(profile)
+            if isinstance(center, (str, Path)):
+                watch += ["--center", shlex.quote(str(center))]
+            parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}"]
+            if max_items != 3:
+                parts += ["--max-items", str(max_items)]
+            if max_calls != 2:
+                parts += ["--max-calls", str(max_calls)]
+            if not malformed:
+                parts.append("--no-malformed")
+            # (a set: in the order --list-defects and --list-flows give, as the cases were drawn)
+            if defects:
+                parts += ["--defects", shlex.quote(",".join(d for d in fuzz_defects() if d in defects))]
+            if not chunking:
+                parts.append("--no-chunking")
+            if flows:
+                from mockcti.testing.strategies import FLOWS
+
+                parts += ["--flows", shlex.quote(",".join(f for f in FLOWS if f in flows))]
+            if view != "agent":
+                parts += ["--view", view]
+            search_command = _command(client_cmd, parts + watch)
+            if not saved or replay_is_search:
+                return search_command, search_command
+            # a case the client fails on only some of the time: one replay may pass; --repeat stops at the first
+            # failure
+            repeat = ["--repeat", str(_FLAKY_REPEAT)] if case == flaky_case else []
+            return search_command, _command(client_cmd, ["--replay", shlex.quote(str(save)), *repeat, *watch])
+
+        # the case the search reports, once it has ended (it is then run once more alone: an interrupt there saves it)
+        reported: tuple[FuzzCase, _Outcome] | None = None
         try:
             if own is not None:
                 raise own
@@ -1864,16 +1916,33 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
             found = (FuzzCase(()), alone.reported())
             failing.append(found)
         except KeyboardInterrupt as stopped:  # Ctrl-C (mockcti fuzz's SIGTERM too): what was found is not lost
-            # the smallest failing case so far is saved (it was lost to the interrupt, after minutes of search);
-            # the exception carries where (``saved_to``), and goes on: the interrupt is not a result
-            smallest = min(failing, key=lambda p: (len(p[0].items), p[0].size)) if failing else None
-            if smallest is not None and smallest[0].items and save is not None:
-                case, outcome = smallest
+            # the smallest failing case so far is saved (it was lost to the interrupt, after minutes of search); once
+            # the search has ended, the case it reports (with its late and flaky notes), as the result would save it:
+            # an interrupt as that case was run once more alone at the end saved the smallest case that had failed
+            # (another one, a late failure's cases joined say) and printed its bare --replay (no wider --window).
+            # The exception carries where (``saved_to``), whether the search had ended (``search_ended``) and the
+            # commands the result would print (``replay_command``, ``search_command``: with a shell command), and
+            # goes on: the interrupt is not a result
+            ended = reported is not None
+            pick = reported if ended else (min(failing, key=lambda p: (len(p[0].items), p[0].size)) if failing
+                                           else None)
+            if pick is not None and pick[0].items and save is not None:
+                case, outcome = pick
+                extra = {k: v for k, v in (("late", result.late), ("flaky", result.flaky)) if v} if ended else {}
+                note = ("the search had ended: the case it reports, interrupted as it was run once more alone on a "
+                        "fresh client at the end (whether the client fails on it every time is not known)" if ended
+                        else "the search was interrupted: the smallest failing case so far, maybe not shrunk all the "
+                             "way")
                 try:
-                    case.save(save, seed=seed, reason=outcome.failure, details=outcome.details,
-                              interrupted="the search was interrupted: the smallest failing case so far, maybe not "
-                                          "shrunk all the way")
+                    case.save(save, seed=seed, reason=outcome.failure, details=outcome.details, interrupted=note,
+                              **extra)
                     stopped.saved_to = str(save)  # type: ignore[attr-defined]
+                    stopped.search_ended = ended  # type: ignore[attr-defined]
+                    if client_cmd is not None:
+                        search_command, replay_command = commands(case, True)
+                        stopped.search_command = search_command  # type: ignore[attr-defined]
+                        stopped.replay_command = (  # type: ignore[attr-defined]
+                            None if replay_command == search_command else replay_command)
                 except OSError:
                     pass
             raise
@@ -1898,7 +1967,6 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         result.failures_seen = len([c for c, _ in failing if c.items])
         if found is not None and found[0].items:
             result.not_shrunk = not_shrunk
-        window = fuzzer.window  # (widened after a late failure: the commands below watch as the search last did)
         if found is not None:
             case, outcome = found
             result.passed = False
@@ -1913,49 +1981,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                     # an OSError out of here, which `mockcti fuzz` reported as "cannot run (--host …)", exit 2)
                     result.save_error = f"cannot write {save}: {exc.strerror or exc}"
             if client_cmd is not None:
-                # what decides a case's verdict: the server, how long a case is watched and what the client
-                # is given to start and to reconnect; the search and the replay of its case both need it
-                # (the replay command left out --max-window, --reconnect-timeout and --start-timeout: a
-                # failure seen only in a window widened to a short IdleTimeout passed when replayed)
-                watch = ["--window", f"{window:g}"]
-                if max_window != 3.0:
-                    watch += ["--max-window", f"{max_window:g}"]
-                if reconnect_timeout != 10.0:
-                    watch += ["--reconnect-timeout", f"{reconnect_timeout:g}"]
-                if start_timeout != 10.0:
-                    watch += ["--start-timeout", f"{start_timeout:g}"]
-                if min_idle_timeout != 20:
-                    watch += ["--min-idle-timeout", str(min_idle_timeout)]
-                if profile:
-                    watch += _profile_options(profile)
-                if isinstance(center, (str, Path)):
-                    watch += ["--center", shlex.quote(str(center))]
-                parts = ["--seed", str(seed), "--count", str(count), "--time", f"{time_budget:g}"]
-                if max_items != 3:
-                    parts += ["--max-items", str(max_items)]
-                if max_calls != 2:
-                    parts += ["--max-calls", str(max_calls)]
-                if not malformed:
-                    parts.append("--no-malformed")
-                # (a set: in the order --list-defects and --list-flows give, as the cases were drawn)
-                if defects:
-                    parts += ["--defects", shlex.quote(",".join(d for d in fuzz_defects() if d in defects))]
-                if not chunking:
-                    parts.append("--no-chunking")
-                if flows:
-                    from mockcti.testing.strategies import FLOWS
-
-                    parts += ["--flows", shlex.quote(",".join(f for f in FLOWS if f in flows))]
-                if view != "agent":
-                    parts += ["--view", view]
-                result.search_command = _command(client_cmd, parts + watch)
-                if result.saved_to is not None and not replay_is_search:
-                    # a case the client fails on only some of the time: one replay may pass; --repeat stops at the
-                    # first failure
-                    repeat = ["--repeat", str(_FLAKY_REPEAT)] if case == flaky_case else []
-                    result.replay_command = _command(client_cmd, ["--replay", shlex.quote(str(save)), *repeat, *watch])
-                else:
-                    result.replay_command = result.search_command
+                result.search_command, result.replay_command = commands(case, result.saved_to is not None)
         return result
     finally:
         result.cases_run = fuzzer.cases_run

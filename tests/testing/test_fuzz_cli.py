@@ -804,3 +804,57 @@ def test_a_ctrl_c_while_the_server_stops_stops_it_cleanly(client_script, tmp_pat
         assert save.exists()
     else:
         assert "SIGINT: stopped (the client and the server with it); no result" in r.stderr, r.stderr
+
+
+def test_a_ctrl_c_as_the_case_reported_is_run_once_more_saves_that_case_with_its_replay(client_script, tmp_path,
+                                                                                         capsys, monkeypatch):
+    """Once the search has ended, the case it reports is run once more alone on a fresh client (is the client
+    flaky?). A Ctrl-C then saved the smallest case that had failed, not the one the result reports, and printed a
+    bare `--replay F`: here the search reports two cases a late failure needs in a row, joined, replayed with a
+    wider --window; the file held the first failing case alone and the replay watched it 1 s. Now the case saved is
+    the one reported (with its "late" note), and the line gives the replay the result would have printed. The late
+    failure is injected and the Ctrl-C lands as the case is run once more (no timing decides either)."""
+    import time
+
+    import mockcti.testing.fuzz as F
+    from mockcti.testing.fuzz import load_case
+
+    real_run = F._Fuzzer.run_case
+    failed: list = []
+
+    def run_case(self, case, *args, **kw):
+        if failed and not getattr(self, "injected", False):  # the next case finds the client dead: a late failure
+            self.injected = True
+            ran = F._Ran(failed[0], self.cases_run, 1, 1, 0, time.monotonic() - 0.5, self.window)
+            raise F._LateFailure([ran], F._Outcome("the client process exited with status 1"), time.monotonic())
+        outcome = real_run(self, case, *args, **kw)
+        if outcome.failure:
+            failed.append(case)
+        return outcome
+
+    def find_late(self, late):  # the failing case twice in a row fails again 0.5 s after it was sent
+        return F._Culprit([late.ran, late.ran], F._Outcome("the client process exited with status 1", at=0.5))
+
+    def passes_once_more(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(F._Fuzzer, "run_case", run_case)
+    monkeypatch.setattr(F._Fuzzer, "find_late", find_late)
+    monkeypatch.setattr(F, "_passes_once_more", passes_once_more)
+    save = tmp_path / "f.json"
+    cmd = client_script + " --bug crash-on-hold"
+    assert main(["fuzz", "--client-cmd", cmd, "--seed", "2", "--save", str(save), "--no-malformed", *FAST,
+                 "--count", "30"]) == 130
+    err = capsys.readouterr().err
+    assert failed, err
+    saved = json.loads(save.read_text(encoding="utf-8"))
+    assert load_case(save).items == failed[0].items * 2, saved  # the two cases joined: the case reported
+    assert "the failure needs them in a row" in saved["late"], saved
+    assert saved["interrupted"].startswith("the search had ended: the case it reports, interrupted as it was run "
+                                           "once more"), saved
+    window = F._late_window(0.15, 0.5)
+    replay = F._command(cmd, ["--replay", shlex_quote(str(save)), "--window", f"{window:g}", "--max-window", "0.15",
+                              "--reconnect-timeout", "5"])
+    assert (f"mockcti fuzz: SIGINT: stopped (the client and the server with it); the search had ended: the failing "
+            f"case it reports is saved to {save} (it was being run once more alone at the end); replay it:  "
+            f"{replay}\n") in err, err
