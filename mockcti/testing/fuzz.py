@@ -642,6 +642,11 @@ _LATE_SUSPECTS = 3  # a late failure is looked for first in the last this many c
 _LATE_LOOKBACK = 16
 _LATE_MAX_WINDOW = 60.0  # seconds: no case is watched longer, whatever the late failure took to show
 _LATE_ROUNDS = 3  # searches repeated with a wider window at most this many times
+#: before a late failure is said to need cases in a row (none failed alone, they failed together), each of them is
+#: run alone again, the last first, at most this many more times each and _ALONE_RUNS runs in all: a client that
+#: fails on one of them only some of the time (a race) failed together by chance, and the verdict was that one
+_ALONE_AGAIN = 2
+_ALONE_RUNS = 4
 
 
 def _first_seen(late: _LateFailure, n: int, seen: str) -> str:
@@ -683,6 +688,10 @@ class _Culprit:
 
     cases: list[_Ran]
     outcome: _Outcome
+    #: (one case) the times it passed alone on a fresh client before it failed alone: it fails only some of the time
+    passed_alone: int = 0
+    #: (passed_alone) the cases that failed together, sent again one after the other as one case
+    together: list[_Ran] = field(default_factory=list)
 
     @property
     def case(self) -> FuzzCase:
@@ -1419,18 +1428,19 @@ class _Fuzzer:
         held against a fresh client sent no case (:meth:`_control`, which raises :class:`_OnItsOwn` when the
         client fails on its own). The case in whose window the failure was seen (:attr:`_LateFailure.failed`), which
         passed alone, ends that joined case: a client that fails on its second hold, say, fails on the cases from
-        its first one to that one in a row, and on none of them alone. None when nothing fails again (or time ran
-        out)."""
+        its first one to that one in a row, and on none of them alone. Before cases are said to be needed in a row, each
+        is run alone a few times more (:meth:`_fails_alone`): one that fails then is the culprit, flaky. None when
+        nothing fails again (or time ran out)."""
         suspects = late.lookback()
-        # the numbers of the suspects (and of the case that failed) that passed alone
-        alone: set[int] = set() if late.failed is None else {late.failed.number}
+        # the numbers of the suspects (and of the case that failed) that passed alone, and how many times
+        alone: dict[int, int] = {} if late.failed is None else {late.failed.number: 1}
         for ran in suspects[:_LATE_SUSPECTS]:
             again = self._again([ran], late)
             if again is None:
                 return None
             if again.failure:
                 return _Culprit([ran], again)
-            alone.add(ran.number)
+            alone[ran.number] = alone.get(ran.number, 0) + 1
         group = suspects[::-1] + ([] if late.failed is None else [late.failed])  # in the order they were sent in
         if len(group) < 2:
             return None
@@ -1448,9 +1458,35 @@ class _Fuzzer:
                 if got.failure:
                     group, again = half, got
                     break
+                if len(half) == 1:
+                    alone[half[0].number] = alone.get(half[0].number, 0) + 1
             else:  # neither half fails alone: the failure needs cases of both
                 break
+        if len(group) > 1:
+            return self._fails_alone(group, again, alone, late) or _Culprit(group, again)
         return _Culprit(group, again)
+
+    def _fails_alone(self, group: list[_Ran], together: _Outcome, alone: dict[int, int],
+                     late: _LateFailure) -> _Culprit | None:
+        """Before ``group`` (which failed together, ``together``, and none of its cases alone) is said to be what the
+        failure needs in a row: each of its cases run alone again on a fresh client, the last first, at most
+        _ALONE_AGAIN more times each and _ALONE_RUNS runs in all (``alone``: the times each passed alone so far). A
+        client that fails on one of them only some of the time (a race, not what came before) fails together by
+        chance: the first that fails alone is the culprit, with the times it passed alone (``passed_alone``). None:
+        none did (or the time budget ran out first): they need each other."""
+        runs = 0
+        for _ in range(_ALONE_AGAIN):
+            for ran in group[::-1]:
+                if runs >= _ALONE_RUNS:
+                    return None
+                runs += 1
+                got = self._again([ran], late)
+                if got is None:  # no time left: what was seen stands
+                    return None
+                if got.failure:
+                    return _Culprit([ran], got, passed_alone=alone.get(ran.number, 0), together=group)
+                alone[ran.number] = alone.get(ran.number, 0) + 1
+        return None
 
     def _again(self, group: list[_Ran], late: _LateFailure) -> _Outcome | None:
         """``group`` (suspects, the oldest first) sent again, in order, as one case on a fresh client and watched
@@ -1813,6 +1849,32 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                        f"session opened")
                         pending = None
                         raise
+                    if culprit is not None and culprit.passed_alone:
+                        # the cases it failed on together were to be what the failure needs in a row; run alone
+                        # again, one of them failed this time, having passed alone before: the client fails on it
+                        # only some of the time (they failed together by chance), and that case is reported
+                        ran, again = culprit.cases[0], culprit.outcome
+                        took = again.at or 0.0
+                        wider = ""
+                        if took >= ran.window:  # (seen after its window in the search: its replay watches longer)
+                            fuzzer.window = max(fuzzer.window, _late_window(fuzzer.window, took))
+                            wider = f" (after its {ran.window:g} s window: replayed with --window {fuzzer.window:g})"
+                        names = ", ".join(str(r.number) for r in culprit.together)
+                        result.flaky = (f"case {ran.number} passed {culprit.passed_alone} time(s) when run again alone "
+                                        f"on a fresh client, and failed {took:.2f} s after it was sent on the next run "
+                                        f"alone{wider}: the client does not fail on it every time (it is "
+                                        f"nondeterministic); cases {names}, sent again one after the other as one "
+                                        f"case, had failed too, by chance: the failure does not need them in a row; "
+                                        f"they were run again for {_first_seen(late, n, seen)}")
+                        if log:
+                            log(f"  case {ran.number} failed alone after passing alone: the client is flaky")
+                        found = (ran.case, again)
+                        failing.append(found)
+                        flaky_case = ran.case
+                        not_shrunk = ("a case the client fails on only some of the time (not shrunk: its smaller "
+                                      "cases' passes prove nothing)")
+                        pending = None
+                        break
                     if culprit is not None and len(culprit.cases) == 1 and culprit.outcome.at is not None \
                             and culprit.outcome.at < culprit.cases[0].window:
                         # it failed alone inside the window it had passed in the search: no late failure (a wider
