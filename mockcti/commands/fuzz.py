@@ -265,15 +265,31 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         if args.view is not None and args.view != case.view:
             return _usage(f"--view {args.view}: {args.replay} holds a case of the {case.view} view (its file says "
                           f"so; a replay runs a case as it was generated)")
-        result = replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
+
+        def run() -> Any:
+            return replay_case(case, args.client_cmd, repeat=args.repeat, time_budget=max(args.time, 1.0), **common)
     else:
         case = None
         if args.center:
             common["center"] = args.center  # a path: fuzz_client puts it into the replay commands
-        result = fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
-                             max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
-                             defects=defects, chunking=not args.no_chunking, flows=flows, view=args.view or "agent",
-                             save=args.save or None, **common)
+
+        def run() -> Any:
+            return fuzz_client(args.client_cmd, seed=args.seed, count=args.count, time_budget=args.time,
+                               max_items=args.max_items, max_calls=args.max_calls, malformed=not args.no_malformed,
+                               defects=defects, chunking=not args.no_chunking, flows=flows,
+                               view=args.view or "agent", save=args.save or None, **common)
+    import signal
+
+    from mockcti.cli import Terminated
+
+    came: list[int] = []  # a signal that came as the client and the server were stopped, the result whole
+    try:
+        result = run()
+    except KeyboardInterrupt as exc:
+        result = getattr(exc, "result", None)
+        if result is None:  # (the search or the replay was cut short: no result)
+            raise
+        came.append(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     # the search (or the replay) has ended: a signal now stops nothing (the client and the server are stopped): the
     # result is told whole and the exit status is its own. Raised here, it cut the result short (the --json output
     # lost) and said "stopped ...; no result", a failing case found and saved all the same
@@ -284,10 +300,9 @@ def _fuzz(args: argparse.Namespace, defects: Any, flows: Any, common: dict, fuzz
         status = _tell(args, result, case)
     finally:
         interrupts.restore()
-    if interrupts.caught:
-        import signal
-
-        print(f"mockcti fuzz: {signal.Signals(interrupts.caught[0]).name} came once the "
+    caught = came + interrupts.caught
+    if caught:
+        print(f"mockcti fuzz: {signal.Signals(caught[0]).name} came once the "
               f"{'replay' if args.replay else 'search'} had ended: the result and the exit status are its own",
               file=sys.stderr, flush=True)
     return status

@@ -773,16 +773,25 @@ def _signals_held(*, then: bool = True) -> Iterator[None]:
             signal.raise_signal(signum)  # (its handler runs now, as it would have in the block)
 
 
-def _stop(runner: Any, server: Any) -> None:
+def _stop(runner: Any, server: Any, result: FuzzResult) -> None:
     """(At the end of a search or a replay) the client, then the server, stopped whatever signal comes meanwhile:
     one is held until both are (bounded: the client's stop and ``server.stop``'s timeouts), then raised, unless an
     interrupt is on its way already (a second Ctrl-C adds nothing to it, and must not replace the one that says
     where the failing case was saved). A Ctrl-C that landed in the server's stop left its ``MockServer.stop()``
     coroutine made and never scheduled ("RuntimeWarning: coroutine 'MockServer.stop' was never awaited" as
-    ``mockcti fuzz`` exited), or the server's thread running on, the join of it cut short."""
-    with _signals_held(then=not isinstance(sys.exc_info()[1], KeyboardInterrupt)):
-        runner.close()
-        server.stop(timeout=5)
+    ``mockcti fuzz`` exited), or the server's thread running on, the join of it cut short. When the search (or the
+    replay) had ended, its ``result`` whole, the KeyboardInterrupt raised carries it (``.result``): the signal came
+    once the search had ended, and ``mockcti fuzz`` tells that result (it said "no result", exit 130, a failing
+    case found and saved all the same)."""
+    propagating = sys.exc_info()[1]
+    try:
+        with _signals_held(then=not isinstance(propagating, KeyboardInterrupt)):
+            runner.close()
+            server.stop(timeout=5)
+    except KeyboardInterrupt as exc:
+        if propagating is None:  # (the body returned its result)
+            exc.result = result  # type: ignore[attr-defined]
+        raise
 
 
 class _SubprocessClient:
@@ -2051,7 +2060,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         result._no_case_run("the first case", time_budget, opened_after)
         try:
-            _stop(runner, server)
+            _stop(runner, server, result)
         finally:
             logging.getLogger("asyncio").removeFilter(quiet)
             result.elapsed = time.monotonic() - t0
@@ -2141,7 +2150,7 @@ def replay_case(case: FuzzCase | str | Path, client_cmd: str | None = None, *, c
         result.budget_exhausted = result.budget_exhausted or fuzzer.budget_cut  # (a run it cut, whichever)
         result._no_case_run("the case", time_budget, None)
         try:
-            _stop(runner, server)
+            _stop(runner, server, result)
         finally:
             logging.getLogger("asyncio").removeFilter(quiet)
             result.elapsed = time.monotonic() - t0

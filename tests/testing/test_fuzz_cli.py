@@ -786,24 +786,28 @@ def test_a_ctrl_c_while_the_server_stops_stops_it_cleanly(client_script, tmp_pat
     raised there: "RuntimeWarning: coroutine 'MockServer.stop' was never awaited" on stderr when it came as the
     stop was handed to the server's thread, the thread left running when it came during its join, and a second
     Ctrl-C replaced the first one's "the smallest failing case found so far is saved to F" with "no result". Now the
-    client and the server are stopped whatever comes meanwhile, the exit status is 130 all the same, and a second
-    Ctrl-C changes nothing of what the first one says."""
+    client and the server are stopped whatever comes meanwhile, and a second Ctrl-C changes nothing of what the first
+    one says (exit 130). A single one, once the search has ended, stops nothing: the result is told whole, the exit
+    status is its own (1: a failing case, saved), and a line says when the signal came (it was "no result", 130).
+    (That search is cut by a short --time: found, its failing case is not shrunk.)"""
     import subprocess
 
     save = tmp_path / "f.json"
-    bug = ["--bug", "crash-on-hold"] if first else []
     r = subprocess.run([sys.executable, "-c", _SIGINT_IN_THE_STOP, point, "first" if first else "once", "fuzz",
-                        "--client-cmd", " ".join([client_script, *bug]), "--seed", "2", "--save", str(save),
-                        "--no-malformed", *FAST, "--count", "30" if first else "2"],
+                        "--client-cmd", f"{client_script} --bug crash-on-hold", "--seed", "2", "--save", str(save),
+                        "--no-malformed", *FAST, "--count", "30", *([] if first else ["--time", "3"])],
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 130, r.stderr
     assert "never awaited" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert save.exists()
     if first:
+        assert r.returncode == 130, r.stderr
         assert f"SIGINT: stopped (the client and the server with it); the smallest failing case found so far is " \
                f"saved to {save}" in r.stderr, r.stderr
-        assert save.exists()
     else:
-        assert "SIGINT: stopped (the client and the server with it); no result" in r.stderr, r.stderr
+        assert r.returncode == 1, r.stderr
+        assert "FAILURE" in r.stderr and f"\nsaved to {save}\n" in r.stderr and "no result" not in r.stderr, r.stderr
+        assert r.stderr.endswith("mockcti fuzz: SIGINT came once the search had ended: the result and the exit status "
+                                 "are its own\n"), r.stderr
 
 
 def test_a_ctrl_c_as_the_case_reported_is_run_once_more_saves_that_case_with_its_replay(client_script, tmp_path,
