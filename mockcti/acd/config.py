@@ -12,7 +12,7 @@ Build one in code or from a plain mapping (a TOML/YAML table)::
     [order]                                  # a permutation of one operation's rule ids
     Record = ["ACD-1143", "ACD-1142"]
     [transitions.Line3Conferenced]           # a §3.3 cell: a state name or a rejection code
-    Transfer = "End"
+    Transfer = "End"                         # (a cn_ngcc code by number or name: 1128, "ACD_HOLD_BAD_STATE")
 
 Unknown keys, states, operations or rule ids raise :class:`AcdConfigError` (a ``ValueError``)
 naming the key and listing the allowed names; so does a rejection code in ``transitions`` that is
@@ -30,6 +30,7 @@ calls, so a next state there could not take effect.
 
 from __future__ import annotations
 
+import difflib
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -142,6 +143,32 @@ def _bool(value: object, key: str = "") -> bool:
     return value
 
 
+def rejection_code(name: object) -> int | None:
+    """The number of the cn_ngcc code ``name`` names (``"ACD_HOLD_BAD_STATE"`` → 1128, any case, as
+    scenarios name codes), or None when ``name`` is no cn_ngcc code name: how a ``transitions`` cell
+    gives a rejection code by name."""
+    if not isinstance(name, str):
+        return None
+    from mockcti import catalog
+
+    entry = catalog.default().get(name)
+    return entry.code if entry is not None and entry.source == "cn_ngcc" else None
+
+
+def code_name_hint(name: str) -> str:
+    """What a ``transitions`` cell's text that is no cn_ngcc code name is taken for: another catalog's
+    code (``CTIERR_HOLDFAILED is a cisco_ctierr code``), the closest cn_ngcc names (a typo), or ``""``."""
+    from mockcti import catalog
+
+    cat = catalog.default()
+    entry = cat.get(name)
+    if entry is not None:
+        return f"{entry.name} is a {entry.source} code, not a cn_ngcc one"
+    names = [n for e in cat.entries("cn_ngcc") for n in (e.name, *e.aliases)]
+    close = difflib.get_close_matches(name.strip().upper(), names, n=3, cutoff=0.8)
+    return f"unknown cn_ngcc code name {name!r}; closest: {', '.join(close)}" if close else ""
+
+
 def _cell(value: object, key: str = "") -> Cell:
     if isinstance(value, Cell):
         return value
@@ -154,11 +181,19 @@ def _cell(value: object, key: str = "") -> Cell:
 
         if catalog.default().lookup("cn_ngcc", value).unknown:
             raise ValueError(f"{key}: {value} is not a code of the cn_ngcc catalog (seed 000, codes 1001-4608); "
-                             f"a rejection cell gives one, e.g. 1128 (ACD_HOLD_BAD_STATE), or an ACD state name")
+                             f"a rejection cell gives one, by number or name: e.g. 1128 or ACD_HOLD_BAD_STATE")
         return Cell(code=value)
     if isinstance(value, str) and value.lower() == "unchanged":
         return Cell()
-    return Cell(next=parse_state(value, key=key))
+    try:
+        return Cell(next=parse_state(value, key=key))
+    except ValueError as exc:
+        code = rejection_code(value)  # a rejection code by its cn_ngcc name, as a scenario names codes
+        if code is None:
+            hint = code_name_hint(value) if isinstance(value, str) else ""
+            raise ValueError(f"{exc}; or a cn_ngcc rejection code, by number or name"
+                             + (f" ({hint})" if hint else "")) from None
+        return Cell(code=code)
 
 
 def _no_state_set(problems: _Problems, rid: str) -> None:

@@ -36,6 +36,7 @@ from mockcti.acd import (
     CHECKS, AcdConfig, AcdConfigError, AcdLine, AcdModel, AcdRequest, Cell, Check, LineState, Operation,
     wire_failure,
 )
+from mockcti.acd.config import code_name_hint, rejection_code
 from mockcti.wire.enums import CCXErrorCode, LocalConnectionState, Members
 
 if TYPE_CHECKING:
@@ -209,12 +210,17 @@ def center_acd_config(acd: Any) -> AcdConfig:
                                   for st_name, row in table.items()}
         for st_name, row in checked["transitions"].items():  # the names as written: the error's key path
             for op_name, value in row.items() if isinstance(row, dict) else ():
+                if isinstance(value, str) and rejection_code(value) is not None:
+                    continue  # a code by its cn_ngcc name (ACD_HOLD_BAD_STATE): AcdConfig takes it as the number
                 if not (isinstance(value, int) or getattr(value, "code", None) is not None):
+                    hint = code_name_hint(value) if isinstance(value, str) else ""
+                    why = (f"{hint}" if hint else
+                           "the center reads each agent's ACD state from its calls, so a next state given here "
+                           "would have no effect")
                     errors.append((("transitions", st_name, op_name),
-                                   f"a center takes only rejection codes in transitions, got {value!r}; the center "
-                                   f"reads each agent's ACD state from its calls, so a next state given here would "
-                                   f"have no effect (give a cn_ngcc code to refuse {op_name} in {st_name}, or leave "
-                                   f"the cell out)"))
+                                   f"a center takes only rejection codes in transitions, got {value!r}; {why} "
+                                   f"(give a cn_ngcc code, by number or name — 1128 or ACD_HOLD_BAD_STATE —, to "
+                                   f"refuse {op_name} in {st_name}, or leave the cell out)"))
                     row[op_name] = Cell()  # (said here; the names around it are still checked)
     try:
         config = AcdConfig.from_mapping(checked)  # every key, state, operation and code checked first

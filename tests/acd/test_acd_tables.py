@@ -292,6 +292,17 @@ def test_config_errors(data, needle):
     assert needle in str(exc.value)
 
 
+def test_a_transitions_cell_names_its_rejection_code():
+    """A cn_ngcc code by name (any case) is the code's cell; an unknown name says a code name may go there."""
+    cfg = AcdConfig.from_mapping({"transitions": {"Line1Connected": {"Hold": "ACD_HOLD_BAD_STATE",
+                                                                     "Consult": "acd_consult_bad_state"}}})
+    assert cfg.cell(LineState.Line1Connected, Operation.Hold).code == 1128
+    assert cfg.cell(LineState.Line1Connected, Operation.Consult).code == 1148
+    with pytest.raises(ValueError, match=r"or a cn_ngcc rejection code, by number or name \(unknown cn_ngcc code "
+                                         r"name 'ACD_HOLD_BAD_STAT'; closest: ACD_HOLD_BAD_STATE"):
+        AcdConfig.from_mapping({"transitions": {"Line1Connected": {"Hold": "ACD_HOLD_BAD_STAT"}}})
+
+
 def test_config_errors_are_every_independent_mistake_each_at_its_key_path():
     from mockcti.acd import AcdConfigError
 

@@ -225,6 +225,17 @@ async def test_acd_rules_can_be_switched_off(env, choice, code):
     assert not [v for v in server.journal.violations() if v.data["rule"].startswith("ACD-")]
 
 
+async def test_a_code_cell_may_name_its_cn_ngcc_code(env):
+    """A transitions cell gives its rejection code by name as a scenario names codes (any case): it was
+    refused as "a next state" that "would have no effect", the message telling to give a cn_ngcc code."""
+    server, a, b = await env(acd={"transitions": {"Line1Connected": {"Hold": "acd_hold_bad_state"}}})
+    cid = await answered(server, a)
+    reply = await refused(a, M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
+    assert reply.text == "ACD_HOLD_BAD_STATE (1128): Hold in Line1Connected: rejected by a configured transition cell."
+    [v] = server.journal.violations()
+    assert v.data["rule"] == "ACD-CELL-Line1Connected-Hold"
+
+
 async def test_a_configured_code_cell_in_the_report(env):
     """A refusal by a code cell of the center's [acd] transitions: its detail says once what was refused
     (it read "Hold in Line1Connected: Hold in Line1Connected: rejected …"), and its JUnit case is in the

@@ -276,7 +276,8 @@ def _load_error(tmp_path, name: str, text: str | bytes) -> CenterConfigError:
 
 _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {got}; the center reads each agent's "
                     "ACD state from its calls, so a next state given here would have no effect (give a cn_ngcc "
-                    "code to refuse {op} in {state}, or leave the cell out)")
+                    "code, by number or name — 1128 or ACD_HOLD_BAD_STATE —, to refuse {op} in {state}, or leave "
+                    "the cell out)")
 
 
 @pytest.mark.parametrize("name, text, line, key_path, message", [
@@ -350,6 +351,34 @@ def test_errors_name_file_line_and_key(tmp_path, name, text, line, key_path, mes
     p = tmp_path / name
     assert (err.file, err.line, err.key_path, err.reason) == (str(p), line, key_path, message)
     assert str(err) == f"{p}:{line}: {key_path}: {message}" if key_path else f"{p}:{line}: {message}"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("c.toml", 'agents = []\n\n[acd.transitions.Line1Connected]\nHold = "ACD_HOLD_BAD_STATE"\n'),
+    ("c.yaml", "agents: []\nacd:\n  transitions:\n    Line1Connected: {Hold: acd_hold_bad_state}\n"),
+])
+def test_a_code_cell_takes_a_cn_ngcc_code_name(tmp_path, name, text):
+    """A code by its catalog name, as everywhere else: it was refused as a next state that "would have no
+    effect", the message asking for the cn_ngcc code it was."""
+    from mockcti.acd import LineState, Operation
+    from mockcti.center.acd_guard import center_acd_config
+
+    p = tmp_path / name
+    p.write_text(text)
+    cfg = load_center_file(p)
+    assert center_acd_config(cfg.acd).cell(LineState.Line1Connected, Operation.Hold).code == 1128
+
+
+@pytest.mark.parametrize("cell, why", [
+    ("CTIERR_HOLDFAILED", "CTIERR_HOLDFAILED is a cisco_ctierr code, not a cn_ngcc one"),
+    ("ACD_HOLD_BAD_STAT", "unknown cn_ngcc code name 'ACD_HOLD_BAD_STAT'; closest: ACD_HOLD_BAD_STATE"),
+])
+def test_a_code_cell_naming_no_cn_ngcc_code_says_what_it_is(tmp_path, cell, why):
+    """Another catalog's code or a misspelt name is not called a next state that would have no effect."""
+    err = _load_error(tmp_path, "c.yaml", f"agents: []\nacd:\n  transitions:\n    Line1Connected: {{Hold: {cell}}}\n")
+    assert (err.line, err.key_path) == (4, "acd.transitions.Line1Connected.Hold")
+    assert err.reason.startswith(f"a center takes only rejection codes in transitions, got '{cell}'; {why}")
+    assert "next state" not in err.reason
 
 
 def test_a_center_built_in_code_refuses_a_next_state_cell_too():
