@@ -623,14 +623,18 @@ class _Ctx:
         return any((e.file, e.key_path) == (f, key_path) for e in self.errors)
 
     def err(self, path: tuple[Any, ...], message: str, doc: Any = None) -> None:
-        """The error at ``path`` into ``doc`` (default: the document checked)."""
-        if self.via:
-            message += f" (in template used at {self.via[-1]})"
+        """The error at ``path`` into ``doc`` (default: the document checked). A template is checked on
+        its own, then at each ``use`` (its ``${request.…}`` depend on the request there): a mistake
+        found at a use that is already reported at that place (by the template's own check, or by an
+        earlier use) is not reported again; one only a use shows says where it was used."""
         f, line, key_path = self.where(path, doc)
         key = (f, line, key_path, message)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.errors.append(ScenarioError(message, file=f, line=line, key_path=key_path))
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if self.via:
+            message += f" (in template used at {self.via[-1]})"
+        self.errors.append(ScenarioError(message, file=f, line=line, key_path=key_path))
 
     # -- names --------------------------------------------------------------------------------------
 

@@ -426,6 +426,38 @@ def test_template_cycle_and_errors_inside_templates():
                and "unknown field of HOLD_CALL_REQ" in e.message for e in errs)
 
 
+def test_a_mistake_in_a_template_is_reported_once_however_often_it_is_used():
+    """A mistake that does not depend on where the template is used was reported at the template, then
+    again for each use ("… (in template used at rules[0].then[0].use)"), at the same file, line and key:
+    one misspelt status made an INVALID file of 3 errors."""
+    errs = errors_of("""\
+        name: x
+        templates:
+          t: [{fail: {status: E_CTI_NOPE}}]
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: t}]
+          - when: {message: RETRIEVE_CALL_REQ}
+            then: [{use: t}]
+        """)
+    assert [(e.line, e.key_path) for e in errs] == [(3, "templates.t[0].fail.status")]
+    assert errs[0].message.startswith("unknown E_CTI status 'E_CTI_NOPE'") and "template used at" not in errs[0].message
+    # one that only a use shows is reported once, naming the first use that shows it
+    errs = errors_of("""\
+        name: x
+        templates:
+          t: [{capture: {x: no_such_field}}]
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: t}]
+          - when: {message: HOLD_CALL_REQ, state: start}
+            then: [{use: t}]
+        """)
+    assert [(e.key_path, e.message.split(";")[0]) for e in errs] == [
+        ("templates.t[0].capture.x", "unknown field of HOLD_CALL_REQ 'no_such_field'")]
+    assert errs[0].message.endswith("(in template used at rules[0].then[0].use)")
+
+
 def test_all_errors_are_collected():
     errs = errors_of("""\
         name: x
