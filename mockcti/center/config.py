@@ -611,6 +611,9 @@ def load_center_file(path: str | Path) -> CenterConfig:
     if data is None or data == {}:
         raise CenterConfigError("the file is empty: a center file describes at least its agents (agents: [] for "
                                 "none); without --center the embedded default center is used", file=file, line=1)
+    if not isinstance(data, Mapping):  # a list or a lone scalar (``agents`` with no colon): the line of the value
+        raise CenterConfigError(f"expected a table/mapping, got {type_name(data)}", file=file,
+                                line=getattr(data, "line", 1))
     try:
         if isinstance(data, dict) and "center" in data and "agents" not in data:
             config = CenterConfig.from_mapping(data["center"], file=file, base="center", lines=data)

@@ -325,6 +325,9 @@ _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {go
     ("c.yaml", "agents: [{id: '1', extension: '2', password: '" + "p" * 64 + "'}]\n", 1, "agents[0].password",
      "longer than 63 bytes"),  # AgentPassword is 64 bytes with its NUL (§5.2): the agent could never log in
     ("c.yaml", "- agents\n", 1, "", "expected a table/mapping, got a list"),
+    # a lone scalar (a key written without its colon) had no line: "c.yaml: expected a table/mapping, got text"
+    ("c.yaml", "agents\n", 1, "", "expected a table/mapping, got text"),
+    ("c.yaml", "42\n", 1, "", "expected a table/mapping, got an integer"),
     # read as scenarios are: plain data only, a bounded depth (this was a RecursionError traceback)
     ("c.yaml", "agents: !!python/object:os.system {}\n", 1, "agents",
      "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system' (only plain data is read)"),
