@@ -457,6 +457,8 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         allowed = list(err.schema.get("properties", {}))
         extra = [k for k in inst if k not in allowed]
         if extra:
+            if not allowed and path and isinstance(path[-1], str):  # default: {x: 1}; not "defines no key"
+                return path + [extra[0]], f"unknown key {_short(extra[0])}: {path[-1]} takes no keys (write {path[-1]}: {{}})"
             return path + [extra[0]], _unknown("key", extra[0], allowed)
     if v == "required" and isinstance(inst, dict):
         missing = [r for r in val if r not in inst]

@@ -319,6 +319,9 @@ def test_minimal_document_defaults():
      4, 'timeline[0].do.deliver_call.call_variables.call_variable1', "malformed substitution '${b c}'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${call'}}\n",
      4, 'timeline[0].do.hang_up.call', "malformed substitution '${call'"),
+    # default takes no keys: it read "unknown key 'x'; this scenario defines no key", as if keys were defined
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - default: {x: 1}\n",
+     5, 'rules[0].then[0].default.x', "unknown key 'x': default takes no keys (write default: {})"),
 ])
 def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, needle):
     errs = errors_of(text)
