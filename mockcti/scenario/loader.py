@@ -473,7 +473,9 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         return path, _unknown("message type" if is_messages else "value", inst, [str(x) for x in val])
     if v == "type":
         types = val if isinstance(val, list) else [val]
-        msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)} {_short(inst, 40)}"
+        # the value as the file spells it: null and true/false, not Python's None and True
+        shown = "" if inst is None else f" ({str(inst).lower()})" if isinstance(inst, bool) else f" {_short(inst, 40)}"
+        msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)}{shown}"
         required = err.schema.get("required") if isinstance(err.schema, dict) else None
         if types == ["object"] and isinstance(required, list) and len(required) == 1 and path \
                 and isinstance(path[-1], str) and isinstance(inst, (int, float, str)) and not isinstance(inst, bool):

@@ -319,6 +319,11 @@ def test_minimal_document_defaults():
      4, 'timeline[0].do.deliver_call.call_variables.call_variable1', "malformed substitution '${b c}'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${call'}}\n",
      4, 'timeline[0].do.hang_up.call', "malformed substitution '${call'"),
+    # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
+     5, 'rules[0].then[0].fail', "expected a mapping, got null"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    times: yes\n    then: [default]\n",
+     4, 'rules[0].times', "expected an integer, got a boolean (true)"),
     # default takes no keys: it read "unknown key 'x'; this scenario defines no key", as if keys were defined
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - default: {x: 1}\n",
      5, 'rules[0].then[0].default.x', "unknown key 'x': default takes no keys (write default: {})"),
@@ -328,6 +333,7 @@ def test_errors_name_file_line_key_path_and_allowed_names(text, line, key_path, 
     match = [e for e in errs if e.key_path == key_path and needle in e.message]
     assert match, [str(e) for e in errs]
     e = match[0]
+    assert "None" not in e.message and "True" not in e.message and "False" not in e.message  # Python's words
     assert e.file == "scenarios/x.yaml" and e.line == line
     expected_prefix = f"scenarios/x.yaml:{line}: {key_path}: " if key_path else f"scenarios/x.yaml:{line}: "
     assert str(e).startswith(expected_prefix)
