@@ -1096,6 +1096,12 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
                     ctx.err(op_path, f"{op} compares numbers and {fname} is {what} field: it would never hold "
                                      f"(match text with regex or in)")
                     continue
+                lo, hi = spec.get("min"), spec.get("max")
+                if op == "min" and isinstance(lo, (int, float)) and isinstance(hi, (int, float)) \
+                        and not isinstance(lo, bool) and not isinstance(hi, bool) and lo > hi:
+                    # (both numbers, finite: max is checked as min is) no value is in lo..hi
+                    ctx.err(op_path, f"min {lo} is greater than max {hi}: the condition would never hold")
+                    continue
                 out.append(m.Predicate(fname, op, val, oloc))
             elif op in ("in", "not_in"):
                 vals = tuple(_field_value(ctx, mt, fname, v, op_path + (i,), request) for i, v in enumerate(val))

@@ -319,6 +319,11 @@ def test_minimal_document_defaults():
      4, 'timeline[0].do.deliver_call.call_variables.call_variable1', "malformed substitution '${b c}'"),
     ("name: x\ntimeline:\n  - at: 1\n    do: {hang_up: {call: '${call'}}\n",
      4, 'timeline[0].do.hang_up.call', "malformed substitution '${call'"),
+    # a field condition whose min is above its max loaded and never held (an expectation never met)
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {call_id: {min: 5, max: 2}}}\n",
+     3, 'expect[0].fields.call_id.min', "min 5 is greater than max 2: the condition would never hold"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, fields: {call_id: {max: 1.5, min: 2}}}\n    then: [default]\n",
+     3, 'rules[0].when.fields.call_id.min', "min 2 is greater than max 1.5"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
