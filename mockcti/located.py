@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import math
+import decimal
 import re
 from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["ReadError", "LDict", "LList", "MAX_NODES", "MAX_DEPTH", "MAX_SHOWN_ERRORS", "parse", "too_deep", "fmt_path",
-           "own_path", "locate", "plain", "short", "type_name", "counted", "fmt_of", "collate", "shown_errors"]
+           "own_path", "locate", "plain", "short", "type_name", "counted", "fmt_of", "collate", "shown_errors",
+           "number_text_hint"]
 
 #: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
 MAX_NODES = 200_000
@@ -190,6 +192,35 @@ def type_name(v: Any, *, json: bool = False) -> str:
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null"))
+
+
+_EXPONENT_TEXT = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+))[eE]([-+]?\d+)")
+
+
+def number_text_hint(value: Any, *, integer: bool = False) -> str:
+    """Why text where a number belongs may be what its writer took for a number: YAML 1.1 (PyYAML)
+    reads ``1e9`` and ``1.5e3`` as text, a float's exponent needing a dot and a sign (``1.0e+9``), which
+    JSON, TOML and YAML 1.2 do not ask. ``"; …"`` to append to an "expected a number, got text" error
+    (``integer``: one that takes whole numbers only), or ``""`` for any other value."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    m = _EXPONENT_TEXT.fullmatch(text)
+    if m is None:
+        return ""
+    mant, exp = m.groups()
+    if float(text) in (float("inf"), float("-inf")):
+        return ""  # (beyond a float: as a number it would be refused as infinite all the same)
+    forms = []
+    if abs(int(exp)) <= 30:
+        number = decimal.Decimal(text)
+        if number == number.to_integral_value():
+            forms.append(str(int(number)))
+    if not integer:
+        forms.append(f"{mant if '.' in mant else mant + '.0'}e{exp if exp[0] in '+-' else '+' + exp}")
+    if not forms:
+        return f"; YAML reads {text} as text, not a number (it is not a whole number either)"
+    return f"; YAML reads {text} as text, not a number: write {' or '.join(forms)}"
 
 
 def too_deep(file: str, line: int | None, key_path: str = "", *, where: str = "") -> ReadError:

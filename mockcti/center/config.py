@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Callable, Mapping, Sequence
 
-from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, type_name
+from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, number_text_hint, type_name
 from mockcti.wire.enums import AgentState
 from mockcti.wire.types import (
     MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NAMEDVAR_NAME_MAX, NAMEDVAR_VALUE_MAX, NamedArray, NamedVariable,
@@ -721,7 +721,7 @@ class _Builder:
 
     def integer(self, v: Any, path: tuple[Any, ...], lo: int = 0, hi: int = 0xFFFFFFFF) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(path, f"expected an integer, got {type_name(v)}")
+            raise self.err(path, f"expected an integer, got {type_name(v)}{number_text_hint(v, integer=True)}")
         if not lo <= v <= hi:
             raise self.err(path, f"{v} is outside {lo}..{hi}")
         return v
@@ -734,7 +734,7 @@ class _Builder:
 
     def seconds(self, v: Any, path: tuple[Any, ...], hi: float) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:  # nan fails too
-            raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}")
+            raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}{number_text_hint(v)}")
         return float(v)
 
     def state(self, v: Any, path: tuple[Any, ...]) -> AgentState:

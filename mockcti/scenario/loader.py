@@ -45,6 +45,7 @@ from mockcti.located import locate as _locate
 from mockcti.located import own_path as _own_path
 from mockcti.located import plain as _plain
 from mockcti.located import short as _short
+from mockcti.located import number_text_hint
 from mockcti.located import type_name as _type_name
 
 from . import model as m
@@ -476,6 +477,8 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         # the value as the file spells it: null and true/false, not Python's None and True
         shown = "" if inst is None else f" ({str(inst).lower()})" if isinstance(inst, bool) else f" {_short(inst, 40)}"
         msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)}{shown}"
+        if "number" in types or "integer" in types:  # 1e9: text to YAML 1.1, a number to its writer
+            msg += number_text_hint(inst, integer="number" not in types)
         required = err.schema.get("required") if isinstance(err.schema, dict) else None
         if types == ["object"] and isinstance(required, list) and len(required) == 1 and path \
                 and isinstance(path[-1], str) and isinstance(inst, (int, float, str)) and not isinstance(inst, bool):
@@ -844,7 +847,8 @@ def _name_in_domain(ctx: _Ctx, mt: Any, fname: str, enum_cls: Any, key: str, pat
         owners = _enum_owners(key)
         ctx.err(path, f"{key} is a name of {'/'.join(owners)}; {takes}: {_allowed(key, allowed)}")
     else:
-        ctx.err(path, f"unknown name {_short(key)}; {takes}: {_allowed(key, allowed)}")
+        ctx.err(path, f"unknown name {_short(key)}; {takes}: {_allowed(key, allowed)}"
+                      f"{number_text_hint(key, integer=True)}")
     return None
 
 
@@ -973,7 +977,7 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
                 if entry is not None:
                     return _catalog_value(ctx, entry, path)
                 ctx.err(path, f"{fname} is an integer field: give a number, an enum or catalog name, or ${{name}}; "
-                              f"unknown name {_short(value)}")
+                              f"unknown name {_short(value)}{number_text_hint(value, integer=True)}")
                 return None
         if isinstance(value, float) and value.is_integer() and math.isfinite(value):
             value = int(value)

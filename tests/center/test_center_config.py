@@ -325,6 +325,11 @@ _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {go
     ("c.yaml", "agents: [{id: '1', extension: '2', password: '" + "p" * 64 + "'}]\n", 1, "agents[0].password",
      "longer than 63 bytes"),  # AgentPassword is 64 bytes with its NUL (§5.2): the agent could never log in
     ("c.yaml", "- agents\n", 1, "", "expected a table/mapping, got a list"),
+    # 1e2 is text to YAML 1.1: say so, not only "got '1e2'"
+    ("c.yaml", "agents: []\nwrapup_time: 1e2\n", 2, "wrapup_time",
+     "expected seconds between 0 and 7200, got '1e2'; YAML reads 1e2 as text, not a number: write 100 or 1.0e+2"),
+    ("c.yaml", "agents: []\nperipheral_id: 5e0\n", 2, "peripheral_id",
+     "expected an integer, got text; YAML reads 5e0 as text, not a number: write 5"),
     # a lone scalar (a key written without its colon) had no line: "c.yaml: expected a table/mapping, got text"
     ("c.yaml", "agents\n", 1, "", "expected a table/mapping, got text"),
     ("c.yaml", "42\n", 1, "", "expected a table/mapping, got an integer"),

@@ -324,6 +324,15 @@ def test_minimal_document_defaults():
      3, 'expect[0].fields.call_id.min', "min 5 is greater than max 2: the condition would never hold"),
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, fields: {call_id: {max: 1.5, min: 2}}}\n    then: [default]\n",
      3, 'rules[0].when.fields.call_id.min', "min 2 is greater than max 1.5"),
+    # 1e9 is text to YAML 1.1 (an exponent needs a dot and a sign): "expected a number, got text '1e9'"
+    # left the writer, who wrote a number, to guess why
+    ("name: x\nfaults:\n  - {kind: delay, params: {seconds: 1e9}}\n",
+     3, 'faults[0].params.seconds', "got text '1e9'; YAML reads 1e9 as text, not a number: write 1000000000 or 1.0e+9"),
+    ("name: x\nsteps:\n  - {wait: 1.5e3}\n",
+     3, 'steps[0].wait', "YAML reads 1.5e3 as text, not a number: write 1500 or 1.5e+3"),
+    ("name: x\nseed: 1e3\n", 2, 'seed', "YAML reads 1e3 as text, not a number: write 1000"),
+    ("name: x\nsteps:\n  - {send: {message: SYSTEM_EVENT, fields: {event_device_type: 2e0}, to: all}}\n",
+     3, 'steps[0].send.fields.event_device_type', "YAML reads 2e0 as text, not a number: write 2"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
