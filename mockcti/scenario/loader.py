@@ -437,6 +437,27 @@ def _explain_all(err: Any) -> list[tuple[list[Any], str]]:
     return out
 
 
+#: the keys of a fail or failure_event that take a catalog name only, and the catalog source of each
+_NAME_ONLY_CODES = {"status": ("uccx_status", "an E_CTI status"), "failure_code": ("uccx_cf", "a CF failure code"),
+                    "text_code": ("cn_ngcc", "a seed-000 (cn_ngcc) code")}
+
+
+def _code_number_hint(path: list[Any], inst: Any) -> str:
+    """What to write for a number where a fail or failure_event takes a code's name (``failure_code: 5``):
+    the name of that code in its catalog, or how to send a number the catalog does not name."""
+    if isinstance(inst, bool) or not isinstance(inst, int) or len(path) < 2 \
+            or path[-2] not in ("fail", "failure_event") or path[-1] not in _NAME_ONLY_CODES:
+        return ""
+    from mockcti import catalog
+
+    source, what = _NAME_ONLY_CODES[path[-1]]
+    entry = catalog.default().lookup(source, inst)
+    if not entry.unknown:
+        return f": {path[-1]} takes {what} by name; {inst} is {entry.name}"
+    return (f": {path[-1]} takes {what} by name, and the catalog has no {source} code {inst} (`mockcti catalog "
+            f"--source {source}` lists them; a reply's or emit's fields take any number)")
+
+
 def _explain(err: Any) -> tuple[list[Any], str]:
     while err.context:
         subs = [e for e in err.context if not (e.validator == "type" and not e.relative_path)]
@@ -479,6 +500,7 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)}{shown}"
         if "number" in types or "integer" in types:  # 1e9: text to YAML 1.1, a number to its writer
             msg += number_text_hint(inst, integer="number" not in types)
+        msg += _code_number_hint(path, inst)
         required = err.schema.get("required") if isinstance(err.schema, dict) else None
         if types == ["object"] and isinstance(required, list) and len(required) == 1 and path \
                 and isinstance(path[-1], str) and isinstance(inst, (int, float, str)) and not isinstance(inst, bool):

@@ -333,6 +333,13 @@ def test_minimal_document_defaults():
     ("name: x\nseed: 1e3\n", 2, 'seed', "YAML reads 1e3 as text, not a number: write 1000"),
     ("name: x\nsteps:\n  - {send: {message: SYSTEM_EVENT, fields: {event_device_type: 2e0}, to: all}}\n",
      3, 'steps[0].send.fields.event_device_type', "YAML reads 2e0 as text, not a number: write 2"),
+    # a fail's status, failure_code and text_code take names: a number said only "expected text"
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: {failure_code: 5}\n",
+     5, 'rules[0].then[0].fail.failure_code', "got an integer 5: failure_code takes a CF failure code by name; "
+                                               "5 is CF_INVALID_CALLING_DEVICE"),
+    ("name: x\ntimeline:\n  - {at: 1, do: {failure_event: {status: 9999}}}\n",
+     3, 'timeline[0].do.failure_event.status', "status takes an E_CTI status by name, and the catalog has no "
+                                               "uccx_status code 9999"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
