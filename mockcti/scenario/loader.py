@@ -437,6 +437,15 @@ def _explain_all(err: Any) -> list[tuple[list[Any], str]]:
     return out
 
 
+_TARGET_PATTERN = "^(requester|bridge|all|agent:.+)$"
+_TARGETS = ("requester", "bridge", "all", "agent:<id>")
+#: the schema's patterns in words, for the errors of values that do not match them
+_PATTERN_WORDS = {
+    _TARGET_PATTERN: "agent:<id> names an agent id, agent:${name} a captured one",
+    "^[A-Za-z0-9_.:-]+$": "a valid name here: letters, digits and _ . : - only (no spaces)",
+    "^[A-Za-z_][A-Za-z0-9_.]*$": "a valid capture name: a letter or _, then letters, digits, _ and . (no spaces)",
+}
+
 #: the keys of a fail or failure_event that take a catalog name only, and the catalog source of each
 _NAME_ONLY_CODES = {"status": ("uccx_status", "an E_CTI status"), "failure_code": ("uccx_cf", "a CF failure code"),
                     "text_code": ("cn_ngcc", "a seed-000 (cn_ngcc) code")}
@@ -516,6 +525,11 @@ def _explain(err: Any) -> tuple[list[Any], str]:
     if v == "minProperties" and isinstance(inst, dict) and not inst:
         return path, "must not be empty"
     if v == "pattern":
+        rule = _PATTERN_WORDS.get(val)
+        if rule is not None:  # the rule in words (with the targets allowed), not only the regular expression
+            if val == _TARGET_PATTERN:
+                return path, f"unknown target {_short(inst, 60)}; {_allowed(inst, _TARGETS)} ({rule})"
+            return path, f"{_short(inst, 60)} is not {rule}"
         return path, f"{_short(inst, 60)} does not match the pattern {val}"
     if v == "propertyNames":
         return path, f"bad name: {err.message}"

@@ -244,7 +244,12 @@ def test_minimal_document_defaults():
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fault: {kind: delay, probability: 0.5}\n',
      5, 'rules[0].then[0].fault.probability', 'for session-wide faults'),
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    capture: {'bad name': call_id}\n    then: [default]\n",
-     4, 'rules[0].capture', 'does not match the pattern'),
+     4, 'rules[0].capture', "'bad name' is not a valid capture name: a letter or _, then letters, digits, _ and ."),
+    # the schema's patterns in words: it said "'agentt:1001' does not match the pattern ^(requester|bridge|…)$"
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{emit: {message: CALL_HELD_EVENT, to: 'agentt:1001'}}]\n",
+     4, 'rules[0].then[0].emit.to', "unknown target 'agentt:1001'; allowed: agent:<id>, all, bridge, requester"),
+    ("name: x\nstates: [start, 'on hold']\n",
+     2, 'states[1]', "'on hold' is not a valid name here: letters, digits and _ . : - only (no spaces)"),
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [default]\n    exhausted: cycle\n',
      5, 'rules[0].exhausted', 'exhausted applies to responses only'),
     ('name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n'
