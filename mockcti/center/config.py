@@ -956,3 +956,7 @@ class _Builder:
             for path, why in exc.errors:
                 self.errors.append(self.err(("acd", *path), why))
         return acd
+
+
+#: the keys of a center file (and of a scenario's ``center:``), in the order errors list them
+CENTER_KEYS: tuple[str, ...] = _Builder.TOP

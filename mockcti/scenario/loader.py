@@ -280,7 +280,9 @@ def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[st
 # -- messages about names --------------------------------------------------------------------------
 
 
-def _allowed(name: Any, allowed: Iterable[str]) -> str:
+def _allowed(name: Any, allowed: Iterable[str], *, every: bool = False) -> str:
+    """The allowed names for a bad ``name``: all of a short list, else the closest; none close, a few
+    of them, or (``every``: a mapping's keys, which a user cannot look up elsewhere) all of them."""
     allowed = sorted(set(allowed))
     if not allowed:
         return "nothing is allowed here"
@@ -292,6 +294,8 @@ def _allowed(name: Any, allowed: Iterable[str]) -> str:
         close = [a for a in allowed if up and (up in a.upper() or a.upper() in up)][:5]
     if close:
         return f"closest: {', '.join(close)} ({len(allowed)} allowed)"
+    if every:
+        return "allowed: " + ", ".join(allowed)
     return f"{len(allowed)} allowed, e.g. {', '.join(allowed[:5])}"
 
 
@@ -490,7 +494,13 @@ def _explain(err: Any) -> tuple[list[Any], str]:
         if extra:
             if not allowed and path and isinstance(path[-1], str):  # default: {x: 1}; not "defines no key"
                 return path + [extra[0]], f"unknown key {_short(extra[0])}: {path[-1]} takes no keys (write {path[-1]}: {{}})"
-            return path + [extra[0]], _unknown("key", extra[0], allowed)
+            if not path and "center" in allowed and isinstance(extra[0], str):
+                from mockcti.center.config import CENTER_KEYS
+
+                if extra[0] in CENTER_KEYS:  # agents: at the top, or a center file given to validate/run
+                    return [extra[0]], (f"unknown key {extra[0]!r}: {extra[0]} is a center key; a scenario's "
+                                        f"center goes under center: (a center file is given to --center)")
+            return path + [extra[0]], f"unknown key {_short(extra[0])}; {_allowed(extra[0], allowed, every=True)}"
     if v == "required" and isinstance(inst, dict):
         missing = [r for r in val if r not in inst]
         return path, f"missing required key {missing[0]!r}" if missing else err.message

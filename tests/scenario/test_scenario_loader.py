@@ -345,6 +345,14 @@ def test_minimal_document_defaults():
     ("name: x\ntimeline:\n  - {at: 1, do: {failure_event: {status: 9999}}}\n",
      3, 'timeline[0].do.failure_event.status', "status takes an E_CTI status by name, and the catalog has no "
                                                "uccx_status code 9999"),
+    # an unknown key with no close match listed 5 of the keys ("16 allowed, e.g. $schema, center, …"):
+    # the keys of a mapping are listed in full, and a center's key at the top says where it belongs
+    ("name: x\nx-base: 1\n", 2, 'x-base', "unknown key 'x-base'; allowed: $schema, center, description, dialect, "
+                                            "end, expect, expect_order, faults, include, name, rules, seed, states, "
+                                            "steps, templates, timeline"),
+    ("name: x\nagents: [{id: '1001', extension: '3001'}]\n", 2, 'agents',
+     "unknown key 'agents': agents is a center key; a scenario's center goes under center: (a center file is given "
+     "to --center)"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
