@@ -428,6 +428,12 @@ def _explain_all(err: Any) -> list[tuple[list[Any], str]]:
     parameter is two errors; :func:`_explain` alone said only the deeper one."""
     subs = [e for e in err.context or () if not (e.validator == "type" and not e.relative_path)]
     if not subs:
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            # one schema error for all the unknown keys of a mapping: each of them is a mistake
+            allowed = err.schema.get("properties", {})
+            patterns = err.schema.get("patternProperties", {})
+            extra = [k for k in err.instance if k not in allowed and not any(re.search(p, k) for p in patterns)]
+            return [_explain(err, key=k) for k in extra] or [_explain(err)]
         return [_explain(err)]
     best = max(subs, key=lambda e: (len(e.absolute_path), e.validator != "enum"))
     branch = best.relative_schema_path[0] if best.relative_schema_path else None
@@ -471,7 +477,9 @@ def _code_number_hint(path: list[Any], inst: Any) -> str:
             f"--source {source}` lists them; a reply's or emit's fields take any number)")
 
 
-def _explain(err: Any) -> tuple[list[Any], str]:
+def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
+    """The path and message of one schema error (``key``: for an unknown-key error, that unknown key
+    rather than the first one)."""
     while err.context:
         subs = [e for e in err.context if not (e.validator == "type" and not e.relative_path)]
         if not subs:
@@ -490,7 +498,7 @@ def _explain(err: Any) -> tuple[list[Any], str]:
     v, inst, val = err.validator, err.instance, err.validator_value
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = list(err.schema.get("properties", {}))
-        extra = [k for k in inst if k not in allowed]
+        extra = [key] if key is not None else [k for k in inst if k not in allowed]
         if extra:
             if not allowed and path and isinstance(path[-1], str):  # default: {x: 1}; not "defines no key"
                 return path + [extra[0]], f"unknown key {_short(extra[0])}: {path[-1]} takes no keys (write {path[-1]}: {{}})"

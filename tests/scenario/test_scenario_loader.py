@@ -501,6 +501,22 @@ def test_a_mistake_in_a_template_is_reported_once_however_often_it_is_used():
     assert errs[0].message.endswith("(in template used at rules[0].then[0].use)")
 
 
+def test_every_unknown_key_of_a_mapping_is_reported():
+    """A mapping with two unknown keys was one schema error, and only its first key was reported: the
+    second was found only after the first was fixed."""
+    errs = errors_of("""\
+        name: x
+        foo: 1
+        bar: 2
+        rules:
+          - when: {message: HOLD_CALL_REQ, stat: start, agnt: '1001'}
+            then: [default]
+        """)
+    assert [(e.line, e.key_path, e.message.split(";")[0]) for e in errs] == [
+        (2, "foo", "unknown key 'foo'"), (3, "bar", "unknown key 'bar'"),
+        (5, "rules[0].when.agnt", "unknown key 'agnt'"), (5, "rules[0].when.stat", "unknown key 'stat'")]
+
+
 def test_all_errors_are_collected():
     errs = errors_of("""\
         name: x
