@@ -322,8 +322,13 @@ def _read_yaml(text: str, file: str, problems: list[ReadError] | None = None) ->
                 for i, (k, v) in enumerate(n.value):
                     key = build(k, path, depth + 1) if isinstance(k, yaml.ScalarNode) else None
                     if not isinstance(key, str):
-                        raise ReadError(f"keys must be text, got {short(key) if key is not None else 'a collection'}"
-                                        " (quote it)", file=file, line=k.start_mark.line + 1, key_path=path)
+                        # a scalar key read as null (~:, null:, an empty key), a number or a boolean: quoting it
+                        # makes it text; a list or a mapping as a key cannot be
+                        got = ("a list or a mapping" if not isinstance(k, yaml.ScalarNode) else
+                               "null" if key is None else str(key).lower() if isinstance(key, bool) else short(key))
+                        fix = "" if not isinstance(k, yaml.ScalarNode) else " (quote it)"
+                        raise ReadError(f"keys must be text, got {got}{fix}", file=file,
+                                        line=k.start_mark.line + 1, key_path=path)
                     sub = f"{path}.{key}" if path else key
                     if key in out and i >= n_merged and out.lines[key][1] is not None and explicit_seen(out, key):
                         dup = ReadError(f"duplicate key {key!r}", file=file, line=k.start_mark.line + 1, key_path=sub)

@@ -662,7 +662,11 @@ def test_toml_scenario(tmp_path):
     ("name: x\nrules: [\n", "not valid YAML"),
     ("name: !!python/object:os.system x\n", "unsupported YAML tag"),
     ("!!python/object/apply:os.system [echo hi]\n", "unsupported YAML tag"),
-    ("name: x\n1: y\n", "keys must be text"),
+    ("name: x\n1: y\n", "keys must be text, got 1 (quote it)"),
+    # a null key was "got a collection", and YAML's yes "got True"
+    ("name: x\n~: y\n", "keys must be text, got null (quote it)"),
+    ("name: x\nyes: y\n", "keys must be text, got true (quote it)"),
+    ("name: x\n? [a]\n: y\n", "keys must be text, got a list or a mapping"),
     ("a: &a [*a]\n", "recursive alias"),
     ("name: x\nseed: 99999999999999999999999999999999999\n", "seed"),
     ("name: x\nend: {after: 1.0e+999}\n", "not a finite number"),
