@@ -551,8 +551,17 @@ def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
         return path, f"{_short(inst, 60)} does not match the pattern {val}"
     if v == "propertyNames":
         return path, f"bad name: {err.message}"
-    if v in ("minItems", "maxItems", "minLength", "maxLength"):
-        return path, f"{v} is {val}: {_short(inst, 40)}"
+    if v in ("minItems", "maxItems", "minLength", "maxLength") and isinstance(inst, (str, list, dict)):
+        # in words, not the schema's keyword ("name: minLength is 1: ''")
+        if "propertyNames" in err.absolute_schema_path:  # a key of the mapping at path, not its value
+            return path, (f"a key here must not be empty, got {_short(inst, 40)}" if val == 1 and v == "minLength"
+                          else f"a key here takes {'at least' if v.startswith('min') else 'at most'} {val} "
+                               f"characters, got {_short(inst, 40)}")
+        if v in ("minItems", "minLength") and val == 1:
+            return path, "must not be empty"
+        what = "characters" if v.endswith("Length") else "items"
+        bound = "at least" if v.startswith("min") else "at most"
+        return path, f"takes {bound} {val} {what}, got {len(inst)}"
     return path, err.message if len(err.message) < 300 else err.message[:297] + "..."
 
 

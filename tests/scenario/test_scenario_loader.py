@@ -353,6 +353,13 @@ def test_minimal_document_defaults():
     ("name: x\nagents: [{id: '1001', extension: '3001'}]\n", 2, 'agents',
      "unknown key 'agents': agents is a center key; a scenario's center goes under center: (a center file is given "
      "to --center)"),
+    # length limits in words, not the schema's keywords ("name: minLength is 1: ''")
+    ("name: ''\n", 1, 'name', "must not be empty"),
+    ("name: x\nstates: []\n", 2, 'states', "must not be empty"),
+    ("name: x\ntimeline:\n  - {at: 1, do: {deliver_call: {agent: '1001', named_arrays: {'': [a]}}}}\n",
+     3, 'timeline[0].do.deliver_call.named_arrays', "a key here must not be empty, got ''"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{fail: {status: E_CTI_INVALID_FIELD, text: '"
+     + "t" * 300 + "'}}]\n", 4, 'rules[0].then[0].fail.text', "takes at most 255 characters, got 300"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
