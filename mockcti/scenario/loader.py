@@ -461,6 +461,12 @@ _NAME_ONLY_CODES = {"status": ("uccx_status", "an E_CTI status"), "failure_code"
                     "text_code": ("cn_ngcc", "a seed-000 (cn_ngcc) code")}
 
 
+def _shown(inst: Any) -> str:
+    """A wrong value after its kind, as the file spells it: nothing for null, ``(true)`` for a boolean
+    (not Python's None and True), else its repr cut to 40 characters."""
+    return "" if inst is None else f" ({str(inst).lower()})" if isinstance(inst, bool) else f" {_short(inst, 40)}"
+
+
 def _code_number_hint(path: list[Any], inst: Any) -> str:
     """What to write for a number where a fail or failure_event takes a code's name (``failure_code: 5``):
     the name of that code in its catalog, or how to send a number the catalog does not name."""
@@ -519,12 +525,16 @@ def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
         is_messages = all(str(x) in names for x in val)  # message_name, or client_message_name
         if is_messages and isinstance(inst, str) and inst.strip() in names:
             return path, _server_message(inst.strip())  # (a valid name not in this list: a server message)
+        if not isinstance(inst, str) and all(isinstance(x, str) for x in val):
+            # null, a number or a list where names (or, in an anyOf, a mapping) go: not "unknown value None"
+            alts = err.parent.validator_value if err.parent is not None and err.parent.validator == "anyOf" else []
+            mapping = any(isinstance(a, dict) and a.get("type") == "object" for a in alts)
+            what = f"a mapping or one of {', '.join(map(str, val))}" if mapping else f"one of {', '.join(map(str, val))}"
+            return path, f"expected {what}, got {_type_name(inst)}{_shown(inst)}"
         return path, _unknown("message type" if is_messages else "value", inst, [str(x) for x in val])
     if v == "type":
         types = val if isinstance(val, list) else [val]
-        # the value as the file spells it: null and true/false, not Python's None and True
-        shown = "" if inst is None else f" ({str(inst).lower()})" if isinstance(inst, bool) else f" {_short(inst, 40)}"
-        msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)}{shown}"
+        msg = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_type_name(inst)}{_shown(inst)}"
         if "number" in types or "integer" in types:  # 1e9: text to YAML 1.1, a number to its writer
             msg += number_text_hint(inst, integer="number" not in types)
         msg += _code_number_hint(path, inst)

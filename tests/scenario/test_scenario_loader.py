@@ -353,6 +353,11 @@ def test_minimal_document_defaults():
     ("name: x\nagents: [{id: '1001', extension: '3001'}]\n", 2, 'agents',
      "unknown key 'agents': agents is a center key; a scenario's center goes under center: (a center file is given "
      "to --center)"),
+    # an action that is null or a number: it read "unknown value None; allowed: close, default"
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [null, 5]\n",
+     4, 'rules[0].then[0]', "expected a mapping or one of default, close, got null"),
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [default, 5]\n",
+     4, 'rules[0].then[1]', "expected a mapping or one of default, close, got an integer 5"),
     # length limits in words, not the schema's keywords ("name: minLength is 1: ''")
     ("name: ''\n", 1, 'name', "must not be empty"),
     ("name: x\nstates: []\n", 2, 'states', "must not be empty"),
