@@ -23,7 +23,7 @@ from typing import Any
 
 __all__ = ["ReadError", "LDict", "LList", "MAX_NODES", "MAX_DEPTH", "MAX_SHOWN_ERRORS", "parse", "too_deep", "fmt_path",
            "own_path", "locate", "plain", "short", "type_name", "counted", "fmt_of", "collate", "shown_errors",
-           "number_text_hint"]
+           "number_text_hint", "spelled"]
 
 #: The most YAML nodes one document may expand to (aliases included): a guard against "billion laughs".
 MAX_NODES = 200_000
@@ -159,6 +159,16 @@ def short(value: Any, n: int = 60) -> str:
     """``repr(value)``, cut to ``n`` characters."""
     r = repr(value)
     return r if len(r) <= n else r[: n - 3] + "..."
+
+
+def spelled(value: Any) -> str:
+    """A value in an error as a YAML or TOML file writes it: ``null``, ``true``/``false``, else its repr
+    (``'READY'``, ``5``, ``['Held']``) — not Python's None and True."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def counted(n: int, noun: str, nouns: str | None = None) -> str:

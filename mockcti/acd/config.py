@@ -39,7 +39,7 @@ from typing import Any
 from mockcti.acd.rules import CHECKS, CLEAR_CONNECTION_ALLOWED, TRANSFER_ALLOWED, Check, checks_for
 from mockcti.acd.states import LineState, Operation, parse_operation, parse_state
 from mockcti.acd.transitions import TRANSITIONS, Cell
-from mockcti.located import fmt_path
+from mockcti.located import fmt_path, spelled
 
 __all__ = ["ADMIT_DEFAULTS", "AcdConfig", "AcdConfigError"]
 
@@ -107,13 +107,13 @@ class _Problems:
     def items(self, value: object, path: tuple[Any, ...], what: str) -> list[Any] | None:
         """``value`` as a list, or None (recorded: expected a list of ``what``)."""
         if isinstance(value, str) or not isinstance(value, Iterable) or isinstance(value, Mapping):
-            self.add(path, f"expected a list of {what}, got {value!r}")
+            self.add(path, f"expected a list of {what}, got {spelled(value)}")
             return None
         return list(value)
 
     def mapping(self, value: object, path: tuple[Any, ...]) -> Mapping[Any, Any] | None:
         if not isinstance(value, Mapping):
-            self.add(path, f"expected a table/mapping, got {value!r}")
+            self.add(path, f"expected a table/mapping, got {spelled(value)}")
             return None
         return value
 
@@ -139,7 +139,7 @@ def _states(problems: _Problems, value: object, path: tuple[Any, ...]) -> Any:
 
 def _bool(value: object, key: str = "") -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{key}: expected true or false, got {value!r}")
+        raise ValueError(f"{key}: expected true or false, got {spelled(value)}")
     return value
 
 
@@ -173,7 +173,7 @@ def _cell(value: object, key: str = "") -> Cell:
     if isinstance(value, Cell):
         return value
     if isinstance(value, bool):
-        raise ValueError(f"{key}: expected an ACD state name or a rejection code, got {value!r}")
+        raise ValueError(f"{key}: expected an ACD state name or a rejection code, got {spelled(value)}")
     if isinstance(value, int):
         # the violation cites the code's seed-000 name and text: a number the catalog does not hold
         # (a typo: 11280 for 1128) would be reported as CN_NGCC_UNKNOWN_11280, so it is refused here

@@ -37,6 +37,7 @@ from mockcti.acd import (
     wire_failure,
 )
 from mockcti.acd.config import code_name_hint, rejection_code
+from mockcti.located import spelled
 from mockcti.wire.enums import CCXErrorCode, LocalConnectionState, Members
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def center_acd_config(acd: Any) -> AcdConfig:
     errors: list[tuple[tuple[Any, ...], str]] = []
     adapt = raw.pop("uccx_adaptation", True)
     if not isinstance(adapt, bool):
-        errors.append((("uccx_adaptation",), f"expected true or false, got {adapt!r}"))
+        errors.append((("uccx_adaptation",), f"expected true or false, got {spelled(adapt)}"))
     checked = dict(raw)
     table = raw.get("transitions")
     if isinstance(table, Mapping):
@@ -218,7 +219,7 @@ def center_acd_config(acd: Any) -> AcdConfig:
                            "the center reads each agent's ACD state from its calls, so a next state given here "
                            "would have no effect")
                     errors.append((("transitions", st_name, op_name),
-                                   f"a center takes only rejection codes in transitions, got {value!r}; {why} "
+                                   f"a center takes only rejection codes in transitions, got {spelled(value)}; {why} "
                                    f"(give a cn_ngcc code, by number or name — 1128 or ACD_HOLD_BAD_STATE —, to "
                                    f"refuse {op_name} in {st_name}, or leave the cell out)"))
                     row[op_name] = Cell()  # (said here; the names around it are still checked)

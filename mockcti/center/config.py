@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Callable, Mapping, Sequence
 
-from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, number_text_hint, type_name
+from mockcti.located import MAX_SHOWN_ERRORS, collate, fmt_path, locate, number_text_hint, spelled, type_name
 from mockcti.wire.enums import AgentState
 from mockcti.wire.types import (
     MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NAMEDVAR_NAME_MAX, NAMEDVAR_VALUE_MAX, NamedArray, NamedVariable,
@@ -734,7 +734,7 @@ class _Builder:
 
     def seconds(self, v: Any, path: tuple[Any, ...], hi: float) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:  # nan fails too
-            raise self.err(path, f"expected seconds between 0 and {hi:g}, got {v!r}{number_text_hint(v)}")
+            raise self.err(path, f"expected seconds between 0 and {hi:g}, got {spelled(v)}{number_text_hint(v)}")
         return float(v)
 
     def state(self, v: Any, path: tuple[Any, ...]) -> AgentState:
@@ -743,16 +743,16 @@ class _Builder:
             key = v.upper().removeprefix("AGENT_STATE_")
             if key in AGENT_STATE_NAMES:
                 return AGENT_STATE_NAMES[key]
-        raise self.err(path, f"unknown agent state {v!r}; {_allowed(str(v), names)}")
+        raise self.err(path, f"unknown agent state {spelled(v)}; {_allowed(str(v), names)}")
 
     def choice(self, v: Any, path: tuple[Any, ...], what: str, allowed: tuple[str, ...]) -> str:
         if not isinstance(v, str) or v not in allowed:
-            raise self.err(path, f"unknown {what} {v!r}; allowed: {', '.join(allowed)}")
+            raise self.err(path, f"unknown {what} {spelled(v)}; allowed: {', '.join(allowed)}")
         return v
 
     def boolean(self, v: Any, path: tuple[Any, ...]) -> bool:
         if not isinstance(v, bool):
-            raise self.err(path, f"expected true or false, got {v!r}")
+            raise self.err(path, f"expected true or false, got {spelled(v)}")
         return v
 
     def items(self, d: Mapping[str, Any], key: str) -> list[Any]:

@@ -325,6 +325,13 @@ _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {go
     ("c.yaml", "agents: [{id: '1', extension: '2', password: '" + "p" * 64 + "'}]\n", 1, "agents[0].password",
      "longer than 63 bytes"),  # AgentPassword is 64 bytes with its NUL (§5.2): the agent could never log in
     ("c.yaml", "- agents\n", 1, "", "expected a table/mapping, got a list"),
+    # null and booleans as the file writes them: it read "got None", "unknown mode None", "got True"
+    ("c.yaml", "agents: [{id: '1', extension: '2', supervisor: null}]\n", 1, "agents[0].supervisor",
+     "expected true or false, got null"),
+    ("c.yaml", "agents: []\nacd_failure_mode: null\n", 2, "acd_failure_mode", "unknown mode null; allowed: cf, ctierr"),
+    ("c.yaml", "agents: []\nwrapup_time: yes\n", 2, "wrapup_time", "expected seconds between 0 and 7200, got true"),
+    ("c.yaml", "agents: []\nacd:\n  answer_requires_delivered: ~\n", 3, "acd.answer_requires_delivered",
+     "expected true or false, got null"),
     # 1e2 is text to YAML 1.1: say so, not only "got '1e2'"
     ("c.yaml", "agents: []\nwrapup_time: 1e2\n", 2, "wrapup_time",
      "expected seconds between 0 and 7200, got '1e2'; YAML reads 1e2 as text, not a number: write 100 or 1.0e+2"),

@@ -306,7 +306,7 @@ def test_center_file_keys():
     ({"ring_no_answer": -1}, "ring_no_answer: expected seconds between 0 and 3600, got -1"),
     ({"ring_no_answer": "10s"}, "ring_no_answer: expected seconds between 0 and 3600, got '10s'"),
     ({"wrapup_time": float("nan")}, "wrapup_time: expected seconds between 0 and 7200, got nan"),
-    ({"wrapup_time": True}, "wrapup_time: expected seconds between 0 and 7200, got True"),
+    ({"wrapup_time": True}, "wrapup_time: expected seconds between 0 and 7200, got true"),
     ({"csqs": [{"name": "A", "wrapup_time": 9000}]}, "center.csqs[0].wrapup_time: expected seconds between 0 and 7200"),
     ({"csqs": [{"name": "A", "wrap_up_time": 9}]}, "unknown key 'wrap_up_time'; allowed: name, id, wrapup_time"),
 ])
