@@ -284,7 +284,16 @@ def _read_yaml(text: str, file: str, problems: list[ReadError] | None = None) ->
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
-            problem = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+            context, found = exc.context, exc.problem
+            start = exc.context_mark.line + 1 if exc.context_mark is not None else None
+            if context and start is not None and start != line:
+                # what was open where: a quote or a bracket left open is found only at the end of the file,
+                # whose line says nothing: the line is the opening's, the end's said after it
+                if found and ("end of stream" in found or "<stream end>" in found):
+                    found, line = f"{found} (line {line}, the end of the file)", start
+                else:
+                    context += f" (from line {start})"
+            problem = " ".join(x for x in (context, found) if x) or str(exc)
             raise ReadError(f"not valid YAML: {problem}", file=file, line=line) from None
         except yaml.YAMLError as exc:
             raise ReadError(f"not valid YAML: {exc}", file=file) from None

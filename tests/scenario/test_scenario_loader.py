@@ -692,6 +692,20 @@ def test_malformed_input_is_a_scenario_error(text, needle):
     assert "internal error" not in str(info.value)
 
 
+@pytest.mark.parametrize("text, line, message", [
+    # a quote left open was reported at the last line of the file, where nothing is wrong
+    ("name: x\nrules:\n  - when: {message: 'HOLD_CALL_REQ}\n    then: [default]\nseed: 3\n", 3,
+     "not valid YAML: while scanning a quoted scalar found unexpected end of stream (line 6, the end of the file)"),
+    # a syntax error names the line of what it is inside, when that opened on another line
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ\n    then: [default]\n", 4,
+     "not valid YAML: while parsing a flow mapping (from line 3) expected ',' or '}', but got ':'"),
+])
+def test_a_yaml_syntax_error_names_where_what_is_unclosed_opened(text, line, message):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, filename="r.yaml")
+    assert str(info.value) == f"r.yaml:{line}: {message}"
+
+
 @pytest.mark.parametrize("text, fmt, line, key_path, needle", [
     # refused while the file is read (before the schema and the loader see it): still located by key
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, field: {invoke_id: {gt: .inf}}}\n    then: [default]\n",
