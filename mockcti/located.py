@@ -405,6 +405,15 @@ def _read_toml(text: str, file: str) -> Any:
             line = int(mm.group(1)) if mm else None
         if line is None and "end of document" in str(exc):  # the last line, then
             line = max(1, len(text.splitlines()))
+        if msg.startswith("Cannot overwrite a value") and line is not None and 0 < line <= len(text.splitlines()):
+            # tomllib does not name the key a YAML file's duplicate is named by: the key of that line
+            said = re.match(r"\s*(?:\[\[?\s*([^\]]+?)\s*\]|([^=#\[]+?)\s*=)", text.splitlines()[line - 1])
+            if said:
+                msg = f"duplicate key {(said.group(1) or said.group(2)).strip()!r} ({msg})"
+        declared = re.match(r"Cannot declare \((.*?),?\) twice", msg)
+        if declared:  # "Cannot declare ('end',) twice": Python's tuple of the table's keys
+            keys = re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", declared.group(1))
+            msg = f"duplicate table [{'.'.join(a or b for a, b in keys)}] ({msg})"
         raise ReadError(f"not valid TOML: {msg}", file=file, line=line) from None
     lines = text.splitlines()
 

@@ -287,7 +287,11 @@ _NEXT_STATE_CELL = ("a center takes only rejection codes in transitions, got {go
     ("dup.yaml", 'agents: [{id: "1", extension: "2"}]\nagents: [{id: "3", extension: "4"}]\n', 2, "agents",
      "duplicate key 'agents'"),
     ("dup.toml", '[[agents]]\nid = "5001"\nextension = "6001"\nextension = "6002"\n', 4, "",
-     "not valid TOML: Cannot overwrite a value (at line 4, column 19)"),
+     "not valid TOML: duplicate key 'extension' (Cannot overwrite a value (at line 4, column 19))"),
+    # tomllib names neither the key nor the table: said as a YAML file's duplicate is
+    ("dup.toml", 'agents = []\n[acd.transitions.Line1Connected]\nHold = 1128\n[acd.transitions.Line1Connected]\n', 4,
+     "", "not valid TOML: duplicate table [acd.transitions.Line1Connected] (Cannot declare ('acd', 'transitions', "
+         "'Line1Connected') twice (at line 4, column 32))"),
     # the line of the key: the same mistake as in a scenario's center: section
     ("c3.yaml", 'agents:\n  - id: "5001"\n    extension: "6001"\n    stat: READY\n', 4, "agents[0].stat",
      "unknown key 'stat'; allowed: id, extension, instrument, password, csqs, team, supervisor, state, reason_code; "
