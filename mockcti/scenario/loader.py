@@ -1134,6 +1134,11 @@ def _predicates(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: An
         if spec in ("present", "absent"):
             out.append(m.Predicate(fname, spec, True, loc))
             continue
+        if isinstance(spec, bool) and info[fname][0] == "int" and info[fname][1] not in (None, 2):
+            # call_id: true meant "the request carries call_id", and tested CallID == 1
+            ctx.err(p, f"{fname} is a number ({info[fname][1]} bytes), got {str(spec).lower()}: give a number, or "
+                       f"{'present' if spec else 'absent'} to ask whether the request carries it")
+            continue
         if not isinstance(spec, dict):
             out.append(m.Predicate(fname, "equals", _field_value(ctx, mt, fname, spec, p, request), loc))
             continue

@@ -353,6 +353,13 @@ def test_minimal_document_defaults():
     ("name: x\nagents: [{id: '1001', extension: '3001'}]\n", 2, 'agents',
      "unknown key 'agents': agents is a center key; a scenario's center goes under center: (a center file is given "
      "to --center)"),
+    # call_id: true in a condition meant "present", and tested CallID == 1: a 2-byte flag takes true, a
+    # 4-byte number does not
+    ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, fields: {call_id: true}}\n    then: [default]\n",
+     3, 'rules[0].when.fields.call_id', "call_id is a number (4 bytes), got true: give a number, or present to ask "
+                                        "whether the request carries it"),
+    ("name: x\nexpect:\n  - {message: HOLD_CALL_REQ, fields: {invoke_id: no}}\n",
+     3, 'expect[0].fields.invoke_id', "got false: give a number, or absent to ask"),
     # an action that is null or a number: it read "unknown value None; allowed: close, default"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [null, 5]\n",
      4, 'rules[0].then[0]', "expected a mapping or one of default, close, got null"),
@@ -436,6 +443,12 @@ def test_field_values_of_the_wrong_kind_are_located_errors(text, key_path, needl
     match = [e for e in errs if e.key_path == key_path and needle in e.message]
     assert match, [str(e) for e in errs]
     assert match[0].file == "scenarios/x.yaml" and match[0].line == text.count("\n") and "internal error" not in str(match[0])
+
+
+def test_a_flag_condition_takes_true_and_false():
+    """A 2-byte field (a BOOL such as HOLD_CALL_REQ's Reservation) still takes true/false as 1/0 in a condition."""
+    sc = load("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ, fields: {reservation: true}}\n    then: [default]\n")
+    assert [(p.field, p.op, p.value) for p in sc.rules[0].when.fields] == [("reservation", "equals", 1)]
 
 
 @pytest.mark.parametrize("given, sent", [
