@@ -38,11 +38,6 @@ import pytest
 if TYPE_CHECKING:  # pragma: no cover
     from mockcti.testing.fixtures import ServerHelpers
 
-try:  # already imported by pytest when installed (it is a pytest plugin itself): costs nothing
-    import pytest_asyncio
-except ImportError:  # pragma: no cover - cti_async_server is then unavailable
-    pytest_asyncio = None  # type: ignore[assignment]
-
 MARKER = "cti_scenario"
 
 
@@ -71,10 +66,35 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path, *, seed=None): run the cti_server fixture with this mockcti scenario file "
         "(relative to the test file, then rootdir); unmet expectations fail the test at teardown")
     _check_report_dir(config)
-    if pytest_asyncio is None:
+    if config.pluginmanager.has_plugin("asyncio"):
+        _with_asyncio(config)
+    elif not _asyncio_installed():
         _without_asyncio(config, "(pip install pytest-asyncio)")
-    elif not config.pluginmanager.has_plugin("asyncio"):
+    else:
         _without_asyncio(config, "active (it is disabled: -p no:asyncio)")
+
+
+def _asyncio_installed() -> bool:
+    """Whether pytest-asyncio is installed, without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("pytest_asyncio") is not None
+
+
+def _with_asyncio(config: pytest.Config) -> None:
+    """``cti_async_server`` as a pytest-asyncio fixture, made once pytest-asyncio's plugin is registered (so
+    importing it here loads nothing new). This module imported pytest_asyncio, and with it the standard
+    library's ``asyncio``, as it was imported: ``-p mockcti -p asyncio`` (autoload disabled) then had pytest
+    warn "Module already imported so cannot be rewritten; asyncio" — an INTERNALERROR, no test run, where
+    warnings are errors (``filterwarnings = error``)."""
+    import types
+
+    import pytest_asyncio
+
+    holder = types.ModuleType("mockcti_async_server")
+    holder.cti_async_server = pytest_asyncio.fixture(  # type: ignore[attr-defined]
+        _cti_async_server, loop_scope="function", name="cti_async_server")
+    config.pluginmanager.register(holder, "mockcti-async-server")
 
 
 def _without_asyncio(config: pytest.Config, why: str) -> None:
@@ -358,23 +378,21 @@ def _check_async_test(request: pytest.FixtureRequest) -> None:
                "use cti_server (its own thread), or run the test with loop_scope='function'")
 
 
-if pytest_asyncio is not None:
+async def _cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
+    """A running mock CTI server in the test's own event loop (function scope): an AsyncServer.
+    (The fixture ``cti_async_server``, made by :func:`_with_asyncio` when pytest-asyncio is active.)"""
+    from mockcti.testing.fixtures import AsyncServer
 
-    @pytest_asyncio.fixture(loop_scope="function")
-    async def cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
-        """A running mock CTI server in the test's own event loop (function scope): an AsyncServer."""
-        from mockcti.testing.fixtures import AsyncServer
-
-        _check_async_test(request)
-        engine, seed = _marker_engine(request)
-        server = await AsyncServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
-        problems: list[str] = []
-        try:
-            yield server
-            problem = _verify(server)
-            if problem:
-                problems.append(problem)
-        finally:
-            await server.stop()
-            _write_report(request, server, "async")
-        _fail_if(problems)
+    _check_async_test(request)
+    engine, seed = _marker_engine(request)
+    server = await AsyncServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
+    problems: list[str] = []
+    try:
+        yield server
+        problem = _verify(server)
+        if problem:
+            problems.append(problem)
+    finally:
+        await server.stop()
+        _write_report(request, server, "async")
+    _fail_if(problems)

@@ -133,6 +133,33 @@ def test_explicit_loading_with_autoload_disabled(pytester: pytest.Pytester, monk
     run(pytester, "-p", "mockcti.testing.plugin").assert_outcomes(passed=1)
 
 
+def test_loading_it_before_pytest_asyncio_with_autoload_disabled_warns_nothing(pytester: pytest.Pytester,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-p mockcti -p asyncio``, as the README writes it: the plugin imported pytest_asyncio (and so the standard
+    library's asyncio) as it was loaded, and pytest, asked next for the plugin ``asyncio``, warned "Module already
+    imported so cannot be rewritten; asyncio" — an INTERNALERROR, no test run, where warnings are errors. (In a
+    subprocess: this process has imported asyncio long ago.)"""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeini("""
+        [pytest]
+        filterwarnings = error
+        asyncio_default_fixture_loop_scope = function
+    """)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_async(cti_async_server):
+            assert cti_async_server.port
+
+        def test_threaded(cti_server):
+            assert cti_server.port
+    """)
+    result = pytester.runpytest_subprocess("-p", "mockcti", "-p", "asyncio", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "cannot be rewritten" not in result.stdout.str() + result.stderr.str()
+
+
 def test_loading_by_entry_point_name_is_not_a_double_registration(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         def test_it(cti_server):
@@ -346,7 +373,7 @@ def test_cti_async_server_without_pytest_asyncio_is_a_usage_error(pytester: pyte
     assert result.stdout.str().count("mockcti usage error: cti_async_server runs in the test's event loop, which "
                                      "needs pytest-asyncio active (it is disabled: -p no:asyncio)") == 2
     result.stdout.no_fnmatch_line("*AssertionError*")
-    monkeypatch.setattr(plugin, "pytest_asyncio", None)  # not installed
+    monkeypatch.setattr(plugin, "_asyncio_installed", lambda: False)  # not installed
     result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*mockcti usage error: cti_async_server runs in the test's event loop, which needs "
