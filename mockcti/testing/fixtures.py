@@ -37,7 +37,7 @@ from mockcti.server import MockServer, ServerConfig, host_port
 from mockcti.wire.enums import AgentState, MessageType
 
 __all__ = ["ThreadedServer", "AsyncServer", "ServerHelpers", "hub_config_for", "load_scenario_engine",
-           "format_expectations", "unmet", "ScenarioCenterWarning", "scenario_center_wins", "CallID"]
+           "format_expectations", "format_entry", "unmet", "ScenarioCenterWarning", "scenario_center_wins", "CallID"]
 
 # the plugin's servers answer shutdown quicker than `mockcti serve` (tests stop many servers)
 DEFAULT_SHUTDOWN_GRACE = 0.25
@@ -251,6 +251,36 @@ def format_message_dict(message: Mapping[str, Any], *, only: Iterable[str] | Non
             text = text[:57] + "..."
         parts.append(f"{k}={text}")
     return " ".join(parts)
+
+
+def format_entry(entry: Entry) -> str:
+    """One journal entry as a line, as the assertions list messages: ``  0.012 s1   <- SET_AGENT_STATE_REQ …``
+    (``->`` a message the server sent, ``!!`` a violation with its rule, ``**`` a happening or fault, ``--`` a
+    connection opened or closed)."""
+    d = entry.data
+    head = f"{entry.t:9.3f} s{entry.session if entry.session is not None else '-':<4}"
+    if entry.kind in ("in", "out"):
+        message = d.get("message")
+        if message is None and entry.raw is not None:
+            from mockcti.wire.render import message_to_dict
+
+            message = message_to_dict(entry.raw, icm=entry.icm)
+        arrow = "<-" if entry.kind == "in" else "->"
+        if message is None:
+            return f"{head} {arrow} (message not kept)"
+        from mockcti.wire.render import reserved_defaults
+
+        # as the trace of mockcti serve: a reserved field that carries the value UCCX sends is left out
+        mt = MessageType.__members__.get(str(message.get("type")))
+        defaults = {} if mt is None else reserved_defaults(mt)
+        fields = message.get("fields", {})
+        shown = [k for k in fields if not (k in defaults and fields[k] == defaults[k])]
+        return f"{head} {arrow} {format_message_dict(message, only=shown)}"
+    if entry.kind == "violation":
+        return f"{head} !! {d.get('rule', '?')}: {d.get('detail', '')}"
+    mark = "--" if entry.kind in ("connect", "close") else "**"
+    rest = " ".join(f"{k}={v}" for k, v in d.items())
+    return f"{head} {mark} {entry.kind} {rest}".rstrip()
 
 
 def _check_rules(rule_ids: Iterable[Any]) -> None:

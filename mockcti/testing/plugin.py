@@ -22,6 +22,10 @@ Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_serve
 teardown every expectation is verified and the test fails (teardown error) when one is unmet.
 The marker on a test that uses neither fixture is a usage error (the scenario would not run).
 
+A failed test shows the last 50 journal entries of each of its servers, a section ``mockcti journal: cti_server``
+(``cti_async_server``, ``cti_server_factory #N``) beside its captured output; option ``--cti-journal-lines N``
+(ini ``cti_journal_lines``; 0: none).
+
 Option ``--cti-report DIR`` (ini ``cti_report``): write ``summary.json`` and ``junit.xml`` of each
 test's server(s) into ``DIR/<test id>/`` (``-async`` for cti_async_server's, ``-N`` for the
 factory's N-th server).
@@ -47,9 +51,70 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write summary.json and junit.xml of each test's mock CTI server(s) into DIR/<test id>/")
     parser.addini("cti_report", "directory for per-test mockcti reports (like --cti-report; relative to rootdir)",
                   default=None)
+    group.addoption("--cti-journal-lines", metavar="N", default=None, type=int, dest="cti_journal_lines",
+                    help=f"a failed test shows the last N journal entries of each of its mock CTI servers "
+                         f"(default {JOURNAL_LINES}; 0: none)")
+    parser.addini("cti_journal_lines", f"like --cti-journal-lines (default {JOURNAL_LINES})", default=None)
 
 
 _SERVING = ("cti_server", "cti_async_server")  # the fixtures that run the marker's scenario
+
+#: journal entries of each server a failed test shows (--cti-journal-lines)
+JOURNAL_LINES = 50
+#: the servers a test's fixtures made, as (label, handle), in the order they were made
+_SERVERS = pytest.StashKey[list[tuple[str, Any]]]()
+_JOURNAL_SHOWN = pytest.StashKey[bool]()
+_JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A test that failed (or whose teardown did: an unmet expectation) shows what its servers saw, a section
+    ``mockcti journal …`` per server beside its captured output: the failure of a client that timed out waiting
+    (for an event the server never sent, or sent after refusing a request) said nothing of the server's side."""
+    report = yield
+    if report.failed and report.when in ("call", "teardown") and not item.stash.get(_JOURNAL_SHOWN, False):
+        servers = item.stash.get(_SERVERS, [])
+        lines = item.config.stash.get(_JOURNAL_LINES, JOURNAL_LINES)
+        if servers and lines:
+            item.stash[_JOURNAL_SHOWN] = True  # (once: a failed call and then an unmet expectation)
+            for label, handle in servers:
+                if handle.server is not None:
+                    report.sections.append((f"mockcti journal: {label}", _journal_tail(handle, lines)))
+    return report
+
+
+def _journal_lines(config: pytest.Config) -> int:
+    value = config.getoption("cti_journal_lines", default=None)
+    if value is None:
+        ini = config.getini("cti_journal_lines")
+        try:
+            value = JOURNAL_LINES if ini in (None, "") else int(ini)
+        except ValueError:
+            raise pytest.UsageError(f"ini option cti_journal_lines: {ini!r} is not a whole number") from None
+    if value < 0:
+        raise pytest.UsageError(f"--cti-journal-lines: {value} is below 0 (0 shows no journal)")
+    return int(value)
+
+
+def _journal_tail(handle: "ServerHelpers", lines: int) -> str:
+    """The last ``lines`` entries of ``handle``'s journal, one a line."""
+    from mockcti.server import host_port
+    from mockcti.testing.fixtures import format_entry
+
+    try:
+        entries = handle.events()
+    except Exception as exc:  # noqa: BLE001 - the test's own failure must still be reported
+        return f"(the journal could not be read: {type(exc).__name__}: {exc})"
+    shown = entries[-lines:]
+    where = host_port(handle.host, handle.port)
+    head = (f"{where}: the last {len(shown)} of {len(entries)} journal entries" if len(shown) < len(entries)
+            else f"{where}: {len(entries)} journal entries")
+    return "\n".join([head, *map(format_entry, shown)]) + "\n"
+
+
+def _track(request: pytest.FixtureRequest, label: str, handle: Any) -> None:
+    request.node.stash.setdefault(_SERVERS, []).append((label, handle))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -66,6 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(path, *, seed=None): run the cti_server fixture with this mockcti scenario file "
         "(relative to the test file, then rootdir); unmet expectations fail the test at teardown")
     _check_report_dir(config)
+    config.stash[_JOURNAL_LINES] = _journal_lines(config)  # (a bad value: a usage error before any test runs)
     if config.pluginmanager.has_plugin("asyncio"):
         _with_asyncio(config)
     elif not _asyncio_installed():
@@ -303,6 +369,7 @@ def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
 
     engine, seed = _marker_engine(request)
     server = ThreadedServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
+    _track(request, "cti_server", server)
     problems: list[str] = []
     try:
         yield server
@@ -334,7 +401,10 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
         center = _center_of(request, center, "cti_server_factory(center=...)", engine=engine)
         server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
         made.append(server)
-        return server.start()
+        server.start()
+        # -N as in its report directory: the N-th server that started
+        _track(request, f"cti_server_factory #{sum(m.server is not None for m in made)}", server)
+        return server
 
     problems: list[str] = []
     try:
@@ -386,6 +456,7 @@ async def _cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> 
     _check_async_test(request)
     engine, seed = _marker_engine(request)
     server = await AsyncServer(_center_of(request, cti_center, engine=engine), engine=engine, seed=seed).start()
+    _track(request, "cti_async_server", server)
     problems: list[str] = []
     try:
         yield server

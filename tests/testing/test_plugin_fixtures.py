@@ -213,6 +213,89 @@ def test_failed_assertion_reads_well_in_the_test_report(pytester: pytest.Pyteste
     ])
 
 
+def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytester) -> None:
+    """A client that timed out waiting failed with its own TimeoutError alone: nothing said that the server had
+    refused its request (a FAILURE_CONF, a violation). A failed test now shows each of its servers' journal, once
+    (a failed call and an unmet expectation after it), and a test that passed shows none."""
+    pytester.makepyfile(test_journal="""
+        import asyncio
+        import pytest
+        from mockcti.client import CTIClient
+        from mockcti.wire.messages import HoldCallReq
+
+        async def hold_unknown_call(server):
+            async with await CTIClient.connect(server.host, server.port) as cti:
+                await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0)
+                await cti.request(HoldCallReq(invoke_id=0, call_id=777, connection_device_id="3001"), check=False)
+            raise TimeoutError("the desk saw no CALL_HELD_EVENT")  # what a client under test would say
+
+        def test_threaded(cti_server):
+            asyncio.run(hold_unknown_call(cti_server))
+
+        @pytest.mark.asyncio
+        async def test_same_loop(cti_async_server):
+            await hold_unknown_call(cti_async_server)
+
+        def test_factory(cti_server_factory):
+            cti_server_factory()
+            second = cti_server_factory()
+            asyncio.run(hold_unknown_call(second))
+
+        @pytest.mark.cti_scenario("login.yaml")
+        def test_unmet_too(cti_server):
+            asyncio.run(hold_unknown_call(cti_server))
+
+        def test_passes(cti_server):
+            cti_server.set_agent_state("1001", "LOGIN")
+    """)
+    pytester.path.joinpath("login.yaml").write_text(
+        "name: goes-ready\nexpect:\n  - {id: ready, message: SET_AGENT_STATE_REQ, fields: {agent_state: AGENT_STATE_READY}}\n")
+    result = run(pytester, "-p", "no:randomly", "-rA")
+    result.assert_outcomes(passed=1, failed=4, errors=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*_ test_threaded _*", "*TimeoutError: the desk saw no CALL_HELD_EVENT",
+        "*- mockcti journal: cti_server -*", "127.0.0.1:*: * journal entries",
+        "* s1    <- OPEN_REQ invoke_id=1 *agent_id='1001'*",
+        "* s1    !! PROTO-UNKNOWN-CALL: HOLD_CALL_REQ.call_id = 777",
+        "* s1    <- HOLD_CALL_REQ invoke_id=2 call_id=777 *",
+        "* s1    -> FAILURE_CONF invoke_id=2 status=E_CTI_INVALID_CALLID *",
+        "* s1    -- close reason=closed by server: CLOSE_REQ*",
+        "*_ test_same_loop _*", "*- mockcti journal: cti_async_server -*", "* s1    <- HOLD_CALL_REQ *",
+        "*_ test_factory _*", "*- mockcti journal: cti_server_factory #1 -*", "*: 0 journal entries",
+        "*- mockcti journal: cti_server_factory #2 -*", "* s1    <- HOLD_CALL_REQ *",
+    ])
+    # the scenario's test: its failure and its unmet expectation, the journal once
+    assert out.count("mockcti journal: cti_server -") == 2  # test_threaded's, test_unmet_too's
+    assert "reserved1=" not in out  # the reserved fields that carry UCCX's value are left out, as in the trace
+
+
+def test_cti_journal_lines_bounds_or_turns_off_the_journal_of_a_failed_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            for _ in range(5):
+                cti_server.set_agent_state("1001", "LOGIN" if _ == 0 else "READY")
+            assert False
+    """)
+    result = run(pytester, "--cti-journal-lines", "2")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- mockcti journal: cti_server -*", "127.0.0.1:*: the last 2 of 5 journal entries",
+                                 "* s-    ** happening what=test agent state agent=1001 state=AGENT_STATE_READY",
+                                 "* s-    ** happening what=test agent state agent=1001 state=AGENT_STATE_READY",
+                                 "*short test summary*"])
+    result = run(pytester, "-o", "cti_journal_lines=0")
+    result.assert_outcomes(failed=1)
+    assert "mockcti journal" not in result.stdout.str()
+    result = run(pytester, "--cti-journal-lines", "-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--cti-journal-lines: -1 is below 0 (0 shows no journal)*"])
+    # a bad ini value too: before any test runs, not as each failed test is reported (an INTERNALERROR)
+    result = run(pytester, "-o", "cti_journal_lines=many")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini option cti_journal_lines: 'many' is not a whole number*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 def test_cti_report_writes_summary_and_junit_per_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         def test_one(cti_server):
