@@ -263,16 +263,21 @@ def _marker_engine(request: pytest.FixtureRequest) -> tuple[Any, int | None]:
     return _engine(request, path, seed), seed
 
 
-def _fixture_place(request: pytest.FixtureRequest, name: str) -> str:
-    """Where the fixture ``name`` the test uses is defined (``conftest.py:12``), or ``""``."""
+def _fixture_source(request: pytest.FixtureRequest, name: str) -> str:
+    """What gave the test its fixture ``name``: ``the cti_center fixture (conftest.py:12)``, or, for a test that
+    parametrizes it directly (``@pytest.mark.parametrize("cti_center", [...])``), ``the cti_center parameter of
+    test_x[cti_center0] (@pytest.mark.parametrize)`` — not the place in pytest that stands in for such a
+    parameter (``python.py:1230``)."""
     try:
         import inspect
 
         fixturedef = request.node._fixtureinfo.name2fixturedefs[name][-1]  # (the closest override)
         fn = inspect.unwrap(fixturedef.func)
-        return f" ({Path(inspect.getsourcefile(fn) or '?').name}:{fn.__code__.co_firstlineno})"
+        if (getattr(fn, "__module__", None) or "").split(".")[0] == "_pytest":  # pytest's stand-in for a parameter
+            return f"the {name} parameter of {request.node.name} (@pytest.mark.parametrize)"
+        return f"the {name} fixture ({Path(inspect.getsourcefile(fn) or '?').name}:{fn.__code__.co_firstlineno})"
     except Exception:  # noqa: BLE001 - a pytest without these internals: the message names no place
-        return ""
+        return f"the {name} fixture"
 
 
 def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_center", engine: Any = None) -> Any:
@@ -283,8 +288,7 @@ def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_cent
     if engine is not None and center is not None:
         from mockcti.testing.fixtures import scenario_center_wins
 
-        given_as = (f"the cti_center fixture{_fixture_place(request, 'cti_center')}" if who == "cti_center"
-                    else who)
+        given_as = _fixture_source(request, "cti_center") if who == "cti_center" else who
         center = scenario_center_wins(center, engine, given_as)
     if isinstance(center, (str, Path)):
         return _resolve(request, center, f"{who}: center file")

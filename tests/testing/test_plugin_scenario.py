@@ -288,11 +288,19 @@ def test_a_scenario_with_its_own_center_keeps_it_over_cti_center_and_a_warning_n
         def test_factory(cti_server_factory):
             srv = cti_server_factory({"agents": []}, scenario="own.yaml")
             assert srv.agent_state("2001") == "AGENT_STATE_READY"
+
+        # a center per test: the parameter, not the place in pytest that stands in for it (python.py:1230)
+        @pytest.mark.parametrize("cti_center", [{"agents": []}])
+        @pytest.mark.cti_scenario("own.yaml")
+        def test_parametrized(cti_server):
+            assert cti_server.agent_state("2001") == "AGENT_STATE_READY"
     """)
     result = pytester.runpytest(*QUIET, "-W", "always::mockcti.testing.fixtures.ScenarioCenterWarning")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([
         "*ScenarioCenterWarning: a dict from the cti_center fixture (conftest.py:3) is not used: the scenario "
         "'own-center' (*own.yaml) declares its own center (center:), which its server uses*",
-        "*ScenarioCenterWarning: a dict from cti_server_factory(center=...) is not used: the scenario 'own-center'*"])
-    assert result.stdout.str().count("ScenarioCenterWarning:") == 2  # not for the scenario without a center
+        "*ScenarioCenterWarning: a dict from cti_server_factory(center=...) is not used: the scenario 'own-center'*",
+        "*ScenarioCenterWarning: a dict from the cti_center parameter of test_parametrized?cti_center0? "
+        "(@pytest.mark.parametrize) is not used: the scenario 'own-center'*"])
+    assert result.stdout.str().count("ScenarioCenterWarning:") == 3  # not for the scenario without a center
