@@ -19,7 +19,8 @@ Fixtures (the server machinery is imported when a fixture is first used):
 
 Marker ``@pytest.mark.cti_scenario("scenarios/x.yaml", seed=None)``: ``cti_server`` (and
 ``cti_async_server``) load that scenario (path relative to the test file, then to rootdir); at
-teardown every expectation is verified and the test fails (teardown error) when one is unmet.
+teardown every expectation is verified and the test fails (teardown error) when one is unmet (not a test
+that skipped itself or is an expected failure, xfail: its client did not run).
 The marker on a test that uses neither fixture is a usage error (the scenario would not run).
 
 A failed test shows the last 50 journal entries of each of its servers, a section ``mockcti journal: cti_server``
@@ -64,6 +65,7 @@ JOURNAL_LINES = 50
 #: the servers a test's fixtures made, as (label, handle), in the order they were made
 _SERVERS = pytest.StashKey[list[tuple[str, Any]]]()
 _JOURNAL_SHOWN = pytest.StashKey[bool]()
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()  # the outcome of the test's body, once it has run
 _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
 
 
@@ -73,6 +75,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ``mockcti journal …`` per server beside its captured output: the failure of a client that timed out waiting
     (for an event the server never sent, or sent after refusing a request) said nothing of the server's side."""
     report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
     if report.failed and report.when in ("call", "teardown") and not item.stash.get(_JOURNAL_SHOWN, False):
         servers = item.stash.get(_SERVERS, [])
         lines = item.config.stash.get(_JOURNAL_LINES, JOURNAL_LINES)
@@ -111,6 +115,15 @@ def _journal_tail(handle: "ServerHelpers", lines: int) -> str:
     head = (f"{where}: the last {len(shown)} of {len(entries)} journal entries" if len(shown) < len(entries)
             else f"{where}: {len(entries)} journal entries")
     return "\n".join([head, *map(format_entry, shown)]) + "\n"
+
+
+def _body_ran(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's body ran and was not skipped: a test that skips itself (``pytest.skip``), an expected
+    failure (``xfail``) or one whose setup failed after its server started has not run its client, and its
+    scenario's unmet expectations are not one more error (they were: ``1 skipped, 1 error``). The expectations
+    are still verified, and written to ``--cti-report``."""
+    report = request.node.stash.get(_CALL_REPORT, None)
+    return report is not None and not report.skipped
 
 
 def _track(request: pytest.FixtureRequest, label: str, handle: Any) -> None:
@@ -379,7 +392,7 @@ def cti_server(request: pytest.FixtureRequest, cti_center: Any) -> Any:
         yield server
         server.settle()  # what the client sent before the test ended is read before it is verified, reported
         problem = _verify(server)
-        if problem:
+        if problem and _body_ran(request):
             problems.append(problem)
     finally:
         server.stop()
@@ -417,7 +430,7 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
             if server.server is not None:
                 server.settle()
                 problem = _verify(server)
-                if problem:
+                if problem and _body_ran(request):
                     problems.append(problem)
     finally:
         n = 0  # -N: the N-th server that started (one whose start failed has none)
@@ -465,7 +478,7 @@ async def _cti_async_server(request: pytest.FixtureRequest, cti_center: Any) -> 
     try:
         yield server
         problem = _verify(server)
-        if problem:
+        if problem and _body_ran(request):
             problems.append(problem)
     finally:
         await server.stop()
