@@ -149,8 +149,10 @@ def pytest_configure(config: pytest.Config) -> None:
         _with_asyncio(config)
     elif not _asyncio_installed():
         _without_asyncio(config, "(pip install pytest-asyncio)")
-    else:
+    elif config.pluginmanager.is_blocked("asyncio"):
         _without_asyncio(config, "active (it is disabled: -p no:asyncio)")
+    else:  # installed, neither blocked nor loaded: PYTEST_DISABLE_PLUGIN_AUTOLOAD (or --disable-plugin-autoload)
+        _without_asyncio(config, "loaded (plugin autoloading is disabled: add -p asyncio)")
 
 
 def _asyncio_installed() -> bool:

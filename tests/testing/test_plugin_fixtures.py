@@ -456,6 +456,14 @@ def test_cti_async_server_without_pytest_asyncio_is_a_usage_error(pytester: pyte
     assert result.stdout.str().count("mockcti usage error: cti_async_server runs in the test's event loop, which "
                                      "needs pytest-asyncio active (it is disabled: -p no:asyncio)") == 2
     result.stdout.no_fnmatch_line("*AssertionError*")
+    # installed but not loaded: autoloading disabled and no -p asyncio (it said "disabled: -p no:asyncio")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = run(pytester, "-p", "mockcti", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning", "-rN")
+    result.assert_outcomes(passed=1, errors=2)
+    assert result.stdout.str().count("mockcti usage error: cti_async_server runs in the test's event loop, which "
+                                     "needs pytest-asyncio loaded (plugin autoloading is disabled: add -p "
+                                     "asyncio)") == 2
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     monkeypatch.setattr(plugin, "_asyncio_installed", lambda: False)  # not installed
     result = run(pytester, "-p", "no:asyncio", "-p", "no:randomly", "-W", "ignore::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1, errors=2)
