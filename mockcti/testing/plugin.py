@@ -35,6 +35,7 @@ factory's N-th server).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -65,6 +66,7 @@ JOURNAL_LINES = 50
 #: the servers a test's fixtures made, as (label, handle), in the order they were made
 _SERVERS = pytest.StashKey[list[tuple[str, Any]]]()
 _JOURNAL_SHOWN = pytest.StashKey[bool]()
+_SERVED_CENTERS = pytest.StashKey[Any]()  # the ContactCenters the fixtures' servers were given (a WeakSet)
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()  # the outcome of the test's body, once it has run
 _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
 
@@ -307,7 +309,29 @@ def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_cent
         center = scenario_center_wins(center, engine, given_as)
     if isinstance(center, (str, Path)):
         return _resolve(request, center, f"{who}: center file")
+    if center is not None and not isinstance(center, Mapping):
+        _claim_center(request, center, _fixture_source(request, "cti_center") if who == "cti_center" else who)
     return center
+
+
+def _claim_center(request: pytest.FixtureRequest, center: Any, given_as: str) -> None:
+    """A ContactCenter is the live simulated center, not a description of one: handed to a second server (the next
+    test's, when a conftest's ``cti_center`` returns one made once at import; or the factory's twice) it carried
+    over what the first left — agents logged in, calls ringing, timers — and the next test passed or failed by
+    the order the tests ran in. A usage error saying what to give instead."""
+    import weakref
+
+    from mockcti.center import ContactCenter
+
+    if not isinstance(center, ContactCenter):
+        return
+    served = request.config.stash.setdefault(_SERVED_CENTERS, weakref.WeakSet())
+    if center in served:
+        _usage(f"{given_as} gave a ContactCenter that another server of this session already served: its agents' "
+               "states, calls and timers would carry over from there. Give its CenterConfig (center.config), a "
+               "mapping or a center file instead (each server then makes a ContactCenter of its own), or a new "
+               "ContactCenter each time")
+    served.add(center)
 
 
 def _report_dir(config: pytest.Config) -> Path | None:

@@ -340,6 +340,58 @@ def test_cti_center_fixture_can_be_overridden(pytester: pytest.Pytester) -> None
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_a_contact_center_served_before_is_a_usage_error_not_state_carried_over(pytester: pytest.Pytester) -> None:
+    """A conftest's cti_center returning one ContactCenter made at import: the next test's server was given the
+    same live center, agent 1001 still as the test before left it (READY, a call ringing). Now a usage error
+    naming what to give instead; a CenterConfig, or a new ContactCenter each time, serves every test afresh."""
+    pytester.makeconftest("""
+        import pytest
+        from mockcti.center import ContactCenter, default_center
+
+        ONCE = ContactCenter(default_center())
+
+        @pytest.fixture
+        def cti_center(request):
+            if "fresh" in request.node.name:
+                return ContactCenter(default_center())
+            if "config" in request.node.name:
+                return ONCE.config
+            return ONCE
+    """)
+    pytester.makepyfile("""
+        from mockcti.center import ContactCenter, default_center
+
+        def test_first(cti_server):
+            cti_server.set_agent_state("1001", "LOGIN")
+            cti_server.set_agent_state("1001", "READY")
+            cti_server.deliver_call(agent="1001")
+
+        def test_second(cti_server):
+            assert cti_server.agent_state("1001") == "AGENT_STATE_LOGOUT"
+
+        def test_fresh_one(cti_server):
+            assert cti_server.agent_state("1001") == "AGENT_STATE_LOGOUT"
+
+        def test_config_of_it(cti_server):
+            assert cti_server.agent_state("1001") == "AGENT_STATE_LOGOUT"
+
+        def test_factory_twice(cti_server_factory):
+            center = ContactCenter(default_center())
+            cti_server_factory(center)
+            cti_server_factory(center)
+    """)
+    result = run(pytester, "-p", "no:randomly", "--cti-journal-lines", "0")
+    result.assert_outcomes(passed=3, errors=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*_ ERROR at setup of test_second _*",
+        "mockcti usage error: the cti_center fixture (conftest.py:*) gave a ContactCenter that another server of "
+        "this session already served: its agents' states, calls and timers would carry over from there. Give its "
+        "CenterConfig (center.config), a mapping or a center file instead*",
+        "*_ test_factory_twice _*",
+        "mockcti usage error: cti_server_factory(center=...) gave a ContactCenter that another server of this "
+        "session already served*"])
+
+
 def test_a_center_given_as_a_mapping(pytester: pytest.Pytester) -> None:
     """cti_center (and the factory) may give the center in a center file's shape as a dict: it is
     checked as CenterConfig.from_mapping checks it (the error names the key path); it failed with
