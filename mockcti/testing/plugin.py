@@ -73,13 +73,14 @@ _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checke
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """A test that failed (or whose teardown did: an unmet expectation) shows what its servers saw, a section
+    """A test that failed (or whose setup did after a server started — a fixture of the user's logging its desk in —
+    or whose teardown did: an unmet expectation) shows what its servers saw, a section
     ``mockcti journal …`` per server beside its captured output: the failure of a client that timed out waiting
     (for an event the server never sent, or sent after refusing a request) said nothing of the server's side."""
     report = yield
     if report.when == "call":
         item.stash[_CALL_REPORT] = report
-    if report.failed and report.when in ("call", "teardown") and not item.stash.get(_JOURNAL_SHOWN, False):
+    if report.failed and not item.stash.get(_JOURNAL_SHOWN, False):
         servers = item.stash.get(_SERVERS, [])
         lines = item.config.stash.get(_JOURNAL_LINES, JOURNAL_LINES)
         if servers and lines:

@@ -247,11 +247,18 @@ def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytest
 
         def test_passes(cti_server):
             cti_server.set_agent_state("1001", "LOGIN")
+
+        @pytest.fixture
+        def desk(cti_server):  # a fixture of the user's, which fails after the server started
+            asyncio.run(hold_unknown_call(cti_server))
+
+        def test_setup_fails(desk):
+            pass
     """)
     pytester.path.joinpath("login.yaml").write_text(
         "name: goes-ready\nexpect:\n  - {id: ready, message: SET_AGENT_STATE_REQ, fields: {agent_state: AGENT_STATE_READY}}\n")
     result = run(pytester, "-p", "no:randomly", "-rA")
-    result.assert_outcomes(passed=1, failed=4, errors=1)
+    result.assert_outcomes(passed=1, failed=4, errors=2)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
         "*_ test_threaded _*", "*TimeoutError: the desk saw no CALL_HELD_EVENT",
@@ -266,7 +273,9 @@ def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytest
         "*- mockcti journal: cti_server_factory #2 -*", "* s1    <- HOLD_CALL_REQ *",
     ])
     # the scenario's test: its failure and its unmet expectation, the journal once
-    assert out.count("mockcti journal: cti_server -") == 2  # test_threaded's, test_unmet_too's
+    assert out.count("mockcti journal: cti_server -") == 3  # test_threaded's, test_unmet_too's, test_setup_fails'
+    result.stdout.fnmatch_lines(["*_ ERROR at setup of test_setup_fails _*", "*TimeoutError: the desk saw no*",
+                                 "*- mockcti journal: cti_server -*", "* s1    <- HOLD_CALL_REQ *"])
     assert "reserved1=" not in out  # the reserved fields that carry UCCX's value are left out, as in the trace
 
 
