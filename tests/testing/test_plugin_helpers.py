@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,29 @@ def test_life_cycle_and_call_across_threads(server: ThreadedServer) -> None:
     assert server.received("OPEN_REQ")  # readable after stop
     with pytest.raises(OSError):
         socket.create_connection((server.host, server.port), timeout=1).close()
+
+
+def test_an_async_servers_journal_stays_readable_once_its_loop_has_closed() -> None:
+    """After the test (its loop closed), the handle of cti_async_server with a scenario, whose hub has a timer,
+    raised "Event loop is closed" from every read: the failed test's journal section said only that."""
+    from mockcti.scenario import load_scenario
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.testing.fixtures import AsyncServer
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "login-success.yaml")
+
+    async def serve() -> AsyncServer:
+        srv = await AsyncServer(engine=ScenarioEngine(scenario)).start()
+        await _login(srv)
+        await srv.stop()
+        return srv
+
+    srv = asyncio.run(serve())
+    assert [m["type"] for m in srv.received()][:2] == ["OPEN_REQ", "SET_AGENT_STATE_REQ"]
+    srv.assert_received("SET_AGENT_STATE_REQ", agent_state="LOGIN", count=1)
+    srv.assert_no_violations()
+    assert srv.report()["counts"]["messages_in"] >= 3
+    assert srv.agent_state("1001") == "AGENT_STATE_NOT_READY"
 
 
 def test_context_manager_and_start_failure() -> None:
