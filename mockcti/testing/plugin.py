@@ -135,7 +135,13 @@ def _track(request: pytest.FixtureRequest, label: str, handle: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A marker no fixture runs would verify nothing: the test would pass with its scenario unused."""
+    """A marker no fixture runs would verify nothing: the test would pass with its scenario unused. (And each run
+    of a test starts with nothing remembered of an earlier run of it: a rerun — pytest-rerunfailures runs the
+    same item again — showed no journal when it failed, and would have listed the first run's servers.)"""
+    keys: tuple[pytest.StashKey[Any], ...] = (_SERVERS, _JOURNAL_SHOWN, _CALL_REPORT)
+    for key in keys:
+        if key in item.stash:
+            del item.stash[key]
     if item.get_closest_marker(MARKER) is not None and not set(_SERVING) & set(getattr(item, "fixturenames", ())):
         _usage(f"@pytest.mark.{MARKER} on a test that uses neither cti_server nor cti_async_server: the scenario "
                "would not run (cti_server_factory takes scenario= instead)")

@@ -279,6 +279,37 @@ def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytest
     assert "reserved1=" not in out  # the reserved fields that carry UCCX's value are left out, as in the trace
 
 
+def test_a_rerun_test_shows_the_journal_of_its_own_run(pytester: pytest.Pytester) -> None:
+    """A test run again (pytest-rerunfailures runs the same item once more) showed no journal when the rerun
+    failed too: what the plugin remembered of a test (its servers, the journal shown) was kept from the first run."""
+    pytester.makeconftest("""
+        import pytest
+        from _pytest.runner import runtestprotocol
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_protocol(item, nextitem):  # a rerun plugin in miniature
+            item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+            if any(r.failed for r in runtestprotocol(item, nextitem=nextitem, log=True)):
+                item._initrequest()
+                runtestprotocol(item, nextitem=nextitem, log=True)
+            item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+            return True
+    """)
+    pytester.makepyfile("""
+        PORTS = []
+
+        def test_flaky(cti_server):
+            PORTS.append(cti_server.port)
+            cti_server.set_agent_state("1001", "LOGIN")
+            assert False, f"run {len(PORTS)} fails"
+    """)
+    result = run(pytester)
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert out.count("mockcti journal: cti_server -") == 2  # one per run, each with its own server alone
+    assert out.count(": 1 journal entries") == 2
+
+
 def test_cti_journal_lines_bounds_or_turns_off_the_journal_of_a_failed_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         def test_it(cti_server):
