@@ -721,7 +721,13 @@ class ThreadedServer(ServerHelpers):
                 return
             try:
                 if server is not None:
-                    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout)
+                    stopping = server.stop()
+                    try:
+                        done = asyncio.run_coroutine_threadsafe(stopping, loop)
+                    except BaseException:  # (a Ctrl-C before it was handed over: no "never awaited" warning)
+                        stopping.close()
+                        raise
+                    done.result(timeout)
             finally:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(timeout)

@@ -705,3 +705,33 @@ def test_a_cti_center_file_is_found_next_to_the_test_whatever_the_directory(pyte
     result = run(pytester, "tests")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockcti usage error: cti_center: center file 'nowhere.toml' not found*"])
+
+
+def test_a_ctrl_c_as_a_threaded_server_hands_its_stop_over_leaves_no_coroutine_unawaited():
+    """ThreadedServer.stop (the plugin's fixtures, a `with ThreadedServer()` block) made MockServer.stop()'s
+    coroutine, then handed it to the server's thread: a Ctrl-C between the two left it made and never run —
+    "RuntimeWarning: coroutine 'MockServer.stop' was never awaited" as pytest exited. It is closed; the server is
+    still stopped by a second stop(). (In a fresh interpreter: the warning comes as the coroutine is collected.)"""
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, gc, sys\n"
+        "from mockcti.testing.fixtures import ThreadedServer\n"
+        "srv = ThreadedServer().start()\n"
+        "real = asyncio.run_coroutine_threadsafe\n"
+        "def interrupted(coro, loop):\n"
+        "    raise KeyboardInterrupt\n"
+        "asyncio.run_coroutine_threadsafe = interrupted\n"
+        "try:\n"
+        "    srv.stop()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "asyncio.run_coroutine_threadsafe = real\n"
+        "gc.collect()\n"
+        "srv.stop()\n"
+        "print('running' if srv.running else 'stopped')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "stopped"]
+    assert "never awaited" not in done.stderr, done.stderr
