@@ -958,6 +958,11 @@ class _LoadFeature:
         if self._task is not None:
             self._task.cancel()
 
+    async def cancel(self, server: Any, args: Any) -> None:
+        """serve could not start after all (exit 2): the generator stops and nothing is printed (stop()
+        printed a summary of a run that never served, after the error line)."""
+        self.halt(server, args)
+
     async def stop(self, server: Any, args: Any) -> None:
         self.halt(server, args)
         assert self._ended_at is not None  # (set by halt)

@@ -1603,3 +1603,20 @@ def test_an_agent_a_client_drives_is_never_consulted():
         rang_at_desk = rang_at_desk or bool(hub.center.agent_call_legs("1002"))
     s = gen.summary()
     assert s["transfer_skipped"] == 1 and s["transferred"] == 0 and s["cleared"] == 1 and not rang_at_desk, s
+
+
+def test_a_serve_that_could_not_start_prints_no_load_summary(tmp_path, capsys):
+    """`serve --load` with `--calls-per-minute` on a center with no CSQ is refused after the features
+    started (exit 2, one line naming the option). The load feature was then stopped as at the end of
+    a run and printed 'mockcti load summary: offered 0 ... duration 0.0s' after the error line, for a
+    server that never served (README: nothing else comes of a serve that could not start)."""
+    from mockcti import cli
+
+    center = tmp_path / "nocsq.toml"
+    center.write_text('[[agents]]\nid = "5001"\nextension = "6001"\npassword = "x"\n')
+    status = cli.main(["serve", "--port", "0", "--center", str(center), "--calls-per-minute", "10",
+                       "--load", "calls_per_s=1"])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert err.strip().splitlines()[-1] == "mockcti serve: --calls-per-minute: the contact center has no CSQ to send calls to"
+    assert "load summary" not in err and "load t=" not in err
