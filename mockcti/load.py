@@ -862,7 +862,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    help="generate load, SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][,limit=L][,max=M]"
                         "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,hold=P][,hold_time=S]"
                         "[,transfer=P][,conference=P] (only calls_per_s is required; T default 30 s; agents "
-                        "default: every agent of the center); undriven agents answer after "
+                        "default: every agent of the center; L total calls, SIPp -m; M concurrent calls, SIPp -l); undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
