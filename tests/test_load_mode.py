@@ -1620,3 +1620,31 @@ def test_a_serve_that_could_not_start_prints_no_load_summary(tmp_path, capsys):
     assert status == 2
     assert err.strip().splitlines()[-1] == "mockcti serve: --calls-per-minute: the contact center has no CSQ to send calls to"
     assert "load summary" not in err and "load t=" not in err
+
+
+def test_calls_are_paced_from_when_the_agents_are_ready_not_from_before(monkeypatch, capsys):
+    """`serve --load agents=100000`: making 100,000 agents READY at start takes ~3 s of the server's
+    time before the first arrival runs. The arrivals were anchored before that pass, so those 3 s of
+    calls came in one burst as soon as the loop ran (~330 at 100 calls/s before the first line, the
+    'duration' 3 s longer than the run). Here the pass is made to take 3 s of the server's clock."""
+    from mockcti import cli
+    from mockcti.load import LoadGenerator
+
+    real_now, real_attach = MockServer.now, LoadGenerator._attach
+    skew = [0.0]
+
+    def slow_attach(self, now):
+        real_attach(self, now)
+        skew[0] = 3.0  # the READY pass took 3 s
+
+    async def serve_forever(self):  # serves 0.3 s, then the run ends as after Ctrl-C
+        await asyncio.sleep(0.3)
+
+    monkeypatch.setattr(MockServer, "now", lambda self: real_now(self) + skew[0])
+    monkeypatch.setattr(LoadGenerator, "_attach", slow_attach)
+    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
+    assert cli.main(["serve", "--port", "0", "--log-level", "error", "--load", "calls_per_s=100,handle_time=30"]) == 0
+    (summary,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("mockcti load summary:")]
+    offered = int(summary.split(" offered ")[1].split()[0])
+    duration = float(summary.rsplit(" duration ", 1)[1].rstrip("s"))
+    assert offered <= 80 and duration < 2.0, summary  # ~30 in 0.3 s, not ~330
