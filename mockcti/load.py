@@ -13,7 +13,8 @@ connection dropped) is cleared ``handle_time`` seconds after the generator notic
 too: with ``caller_hangup=P`` that fraction of the answered calls (auto-answered or answered by a
 client) is ended by the caller ``handle_time`` seconds after the answer, and with
 ``abandon_after=S`` a call no agent has answered S seconds after it arrived is abandoned (the
-caller hangs up, in the queue or while ringing) — both through ``ContactCenter.hang_up``. The
+caller hangs up, in the queue or while ringing; ``patience=exponential``: each caller's wait drawn
+from an exponential distribution of mean S, without random numbers) — both through ``ContactCenter.hang_up``. The
 agents it drives also hold (``hold=P``, for ``hold_time``), transfer (``transfer=P``) and conference
 (``conference=P``) that share of the generated calls they answer, each a script of timed steps on
 the call (:meth:`LoadGenerator._plan_mix`): a consultative transfer or conference goes to an idle
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import sys
 from collections import deque
 from dataclasses import dataclass, field
@@ -60,6 +62,8 @@ ALLOWED_KEYS = {
     "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
     "caller_hangup": "fraction (0..1) of answered calls the caller ends, handle_time after the answer (default 0)",
     "abandon_after": "seconds after which a caller no agent has answered hangs up (default: never)",
+    "patience": "how long callers wait, with abandon_after=S: 'fixed' (every caller S seconds, the default) or "
+                "'exponential' (spread exponentially around a mean of S, the same spread every run)",
     "hold": "fraction (0..1) of the calls its agents answer that the agent holds once, hold_time seconds (default 0.2)",
     "hold_time": "seconds a held call stays on hold (default: handle_time/5)",
     "transfer": "fraction (0..1) of the calls its agents answer that the agent transfers, consultatively, to "
@@ -68,6 +72,8 @@ ALLOWED_KEYS = {
                   "agent it drives, then leaves to it (default 0.05; transfer + conference at most 1)",
 }
 _INTS = {"agents", "limit", "max"}
+#: keys whose value is a word, and the words each takes
+_WORDS = {"patience": ("fixed", "exponential")}
 _SHARES = ("caller_hangup", "hold", "transfer", "conference")
 
 _READY = AgentState.AGENT_STATE_READY
@@ -79,6 +85,9 @@ _ON_CALL = frozenset({AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TA
 _REFUSALS = frozenset({MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF})
 # where a tracked call is: just placed, at an agent (looked at every sweep), waiting in a queue (looked at in turn)
 _NEW, _AT_AGENT, _QUEUED = 0, 1, 2
+
+#: the golden ratio's fractional part: n * _GOLDEN mod 1 spreads evenly over (0, 1) (see LoadGenerator._patience)
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 #: the virtual session ID the generator acts through (never a real connection: the hub drops its deliveries)
 LOAD_SESSION = -4242
@@ -98,6 +107,7 @@ class LoadSpec:
     answer_after: float = 1.0
     caller_hangup: float = 0.0
     abandon_after: float | None = None
+    patience: str = "fixed"  # or "exponential" (see ALLOWED_KEYS, LoadGenerator._patience)
     # the call mix of the calls the generator's agents answer (typical, not measured from a real center)
     hold: float = 0.2
     hold_time: float | None = None  # None: handle_time / 5
@@ -136,6 +146,11 @@ def parse_load_spec(text: str) -> LoadSpec:
             raise LoadSpecError(f"--load: unknown key {key!r}; allowed keys: {allowed}")
         if key in values:
             raise LoadSpecError(f"--load: key {key!r} given twice")
+        if key in _WORDS:
+            if raw not in _WORDS[key]:
+                raise LoadSpecError(f"--load: key {key!r} must be one of {', '.join(_WORDS[key])}, not {raw!r}")
+            values[key] = raw
+            continue
         try:
             value: Any = int(raw) if key in _INTS else float(raw)
         except ValueError:
@@ -158,6 +173,9 @@ def parse_load_spec(text: str) -> LoadSpec:
         values[key] = value
     if "calls_per_s" not in values:
         raise LoadSpecError(f"--load: key 'calls_per_s' is required; allowed keys: {allowed}")
+    if values.get("patience", "fixed") != "fixed" and "abandon_after" not in values:
+        raise LoadSpecError("--load: key 'patience' goes with abandon_after=S (the callers' mean patience, "
+                            "seconds); without it no caller abandons")
     # a call is transferred or conferenced, not both: the default of the one not given gives way
     # (transfer=1 alone transfers every call), two given must add up to at most 1
     for key, other in (("transfer", "conference"), ("conference", "transfer")):
@@ -448,8 +466,23 @@ class LoadGenerator:
         hub.deliver(deliveries)
         t = self.calls[call_id] = _Tracked(variables=variables)
         if spec.abandon_after is not None:
-            hub.schedule(now + spec.abandon_after, lambda: self._abandon(call_id, t))
+            hub.schedule(now + self._patience(spec.abandon_after), lambda: self._abandon(call_id, t))
         self._check(call_id, now)
+
+    def _patience(self, mean: float) -> float:
+        """How long the caller of the ``self._n``-th call waits for an agent: ``mean`` with ``patience=fixed``;
+        with ``patience=exponential`` the quantile of an exponential distribution of that mean (the usual
+        model of callers' patience, Erlang A) at the ``n``-th point of the golden-ratio sequence, which fills
+        (0, 1) evenly from the first calls on: no random numbers, so every run gives the same callers, and
+        the waits of any run of calls average ``mean``. Every caller waiting exactly S seconds makes a center
+        above capacity answer nothing: the call an agent frees up for is the one that has waited longest,
+        nearly S, and its caller hangs up while it rings (5 agents, 5 calls/s of 3 s, S=10: no call answered
+        after the first 10 s); impatient callers leave the queue early, as in a real center, and the
+        ones behind them reach an agent in time."""
+        if self.spec.patience == "fixed":
+            return mean
+        u = (self._n * _GOLDEN) % 1.0
+        return -mean * math.log1p(-min(u, 1.0 - 1e-12))
 
     def _sweep(self) -> None:
         """Follow the generated calls: answered by a client, ended, or routed from a queue to an
@@ -868,13 +901,13 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--load", metavar="SPEC", type=spec,
                    help="generate load, SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][,limit=L][,max=M]"
-                        "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,hold=P][,hold_time=S]"
+                        "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,patience=exponential][,hold=P][,hold_time=S]"
                         "[,transfer=P][,conference=P] (only calls_per_s is required; T default 30 s; agents "
                         "default: every agent of the center; L total calls, SIPp -m; M concurrent calls, SIPp -l); undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
-                        "callers not answered within S s abandon; a statistics line on stderr every second "
+                        "callers not answered within S s abandon (patience=exponential: within S s on average); a statistics line on stderr every second "
                         "and a summary at the end (neither with --quiet; --log-level warning leaves out the per-message and "
                         "per-call trace)")
 

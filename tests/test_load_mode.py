@@ -70,6 +70,9 @@ def test_unknown_key_is_named_with_the_allowed_ones(text, key):
     ("calls_per_s=1,hold_time=-1", "hold_time"),
     ("calls_per_s=1,hold_time=nan", "hold_time"),
     ("calls_per_s=1,transfer=0.7,conference=0.5", "conference"),
+    ("calls_per_s=1,abandon_after=5,patience=random", "patience"),
+    ("calls_per_s=1,abandon_after=5,patience=1", "patience"),
+    ("calls_per_s=1,patience=exponential", "patience"),  # with no abandon_after= nobody abandons
 ])
 def test_bad_values_name_the_key(text, key):
     # refused for its value, not taken for an unknown key
@@ -204,6 +207,46 @@ def test_callers_not_answered_in_time_abandon_in_the_queue():
     assert s["cleared"] == 4 and s["active"] == 1 and s["errors"] == 0 and s["caller_ended"] == 0
     assert len(hub.center.calls) == 1  # only the answered call is left; nobody is queued
     assert len(happenings(hub, "load caller abandoned")) == 4
+
+
+@pytest.mark.parametrize("patience", ["fixed", "exponential"])
+def test_callers_wait_abandon_after_seconds_or_spread_exponentially_around_it(patience):
+    """patience=fixed: every caller hangs up abandon_after seconds after arriving; patience=exponential: the
+    waits spread as an exponential distribution of that mean (impatient callers and patient ones), the same
+    waits every run. Here no agent answers: each call's wait is its caller's patience."""
+    hub, gen = run_on_hub(f"calls_per_s=20,limit=400,abandon_after=2,patience={patience}", auto_agents=set(),
+                          seconds=40.0, step=0.01)
+    arrived = {e.data["call_id"]: e.t for e in happenings(hub, "load call")}
+    waits = sorted(e.t - arrived[e.data["call_id"]] for e in happenings(hub, "load caller abandoned"))
+    assert len(waits) == gen.summary()["abandoned"] == 400 and not hub.center.calls
+    if patience == "fixed":
+        assert waits[0] == pytest.approx(2.0, abs=0.011) and waits[-1] == pytest.approx(2.0, abs=0.011)
+        return
+    assert sum(waits) / len(waits) == pytest.approx(2.0, rel=0.03)  # the mean is abandon_after
+    # an exponential's quantiles: a tenth wait under 0.21 s (2 ln 10/9), a tenth over 4.6 s (2 ln 10), the median 1.39
+    assert waits[39] == pytest.approx(0.21, abs=0.03) and waits[359] == pytest.approx(4.61, abs=0.1)
+    assert waits[199] == pytest.approx(1.39, abs=0.05)
+    hub2, _ = run_on_hub("calls_per_s=20,limit=400,abandon_after=2,patience=exponential", auto_agents=set(),
+                         seconds=40.0, step=0.01)
+    assert [e.t for e in happenings(hub2, "load caller abandoned")] == \
+        [e.t for e in happenings(hub, "load caller abandoned")]  # no randomness: the same run twice
+
+
+def test_above_capacity_callers_of_one_patience_leave_the_agents_answering_nothing_exponential_ones_do_not():
+    """5 agents, 5 calls/s of 3 s (capacity 1.25 calls/s with answer_after=1), abandon_after=10: with one
+    patience for all, the call an agent frees up for is the one that has waited longest, nearly 10 s, and its
+    caller hangs up while it rings — after the first 10 s nothing is answered; with patience=exponential the
+    agents answer at capacity, as in a real center above capacity."""
+    agents = {"1001", "1002", "1003", "1004", "1005"}
+    answered = {}
+    for patience in ("fixed", "exponential"):
+        _, gen = run_on_hub(f"agents=5,calls_per_s=5,handle_time=3,abandon_after=10,patience={patience},hold=0,"
+                            f"transfer=0,conference=0", auto_agents=agents, seconds=60.0)
+        s = gen.summary()
+        assert s["offered"] == s["cleared"] + s["active"] and s["errors"] == 0
+        answered[patience] = s["answered"]
+    assert answered["fixed"] <= 20  # the first 10 s' calls only
+    assert answered["exponential"] >= 70  # 60 s x 1.25 calls/s
 
 
 def test_an_answered_call_is_not_abandoned():
