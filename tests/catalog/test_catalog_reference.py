@@ -89,6 +89,16 @@ def test_errata_p3_one_entry_for_the_value_listed_twice() -> None:
     assert cat.by_name("CTIERR_CALL_DROPPED").code == 0x8CCC010F != cat.by_name("CALL_DROPPED").code
 
 
+def test_db_error_is_described_generically() -> None:
+    """error-catalogs.md §1.6: Table C-1's text for CTIERR_DB_ERROR describes an illegal device type
+    (CTIERR_DB_ILLEGAL_DEVICE_TYPE's subject); the catalog describes DB_ERROR generically."""
+    e = default().by_name("DB_ERROR")
+    assert e.name == "CTIERR_DB_ERROR" and e.code == 0x8CCC0015
+    assert "illegal device type" not in e.description_en.lower()
+    assert "query failed" in e.description_en
+    assert "Device query contained an illegal device type." in (e.notes or "") and "§1.6" in (e.notes or "")
+
+
 def test_related_ctierr_codes_equal_the_reference(catalogs_md: Path) -> None:
     cat = default()
     rows = _table(catalogs_md, "### 1.5")
