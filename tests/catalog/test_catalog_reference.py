@@ -134,6 +134,26 @@ def test_cn_ngcc_names_are_exactly_the_proposed_ones(catalogs_md: Path) -> None:
     assert len(seen) == 250 == len(cat.entries("cn_ngcc"))
 
 
+def test_cn_ngcc_readings_the_reference_marks_inferred_are_inferred(catalogs_md: Path) -> None:
+    """error-catalogs.md §2.3 B: a damaged row whose proposed reading is marked inferred is an
+    entry with status "inferred" (a guess to review), not "confirmed"."""
+    lines = catalogs_md.read_text(encoding="utf-8").split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("**B. "))
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("**"):
+            break
+        if line.startswith("|") and not re.match(r"^\|[-| ]+\|$", line):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    inferred = {int(c) for codes, _problem, reading in rows[1:] if "inferred" in reading
+                for c in re.findall(r"\d{4}", codes)}
+    assert inferred == {4601, 4603, 4605}
+    cat = default()
+    for code in sorted(inferred):
+        e = cat.lookup("cn_ngcc", code)
+        assert e.status == "inferred" and e.notes, (code, e.name, e.status)
+
+
 def test_cn_ngcc_shifted_rows_follow_the_errata() -> None:
     cat = default()
     out_ok, out_failed = cat.lookup("cn_ngcc", 4402), cat.lookup("cn_ngcc", 4403)
