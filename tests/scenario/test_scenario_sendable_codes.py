@@ -260,3 +260,47 @@ def test_a_uccx_scenario_names_ccx_status_and_not_icms_pg_status(dialect):
     assert load(_SYSTEM.format(dialect=dialect, status="CCX_OUT_OF_SERVICE")).timeline[0].actions[0].ccx_status == 0x600
     located(_SYSTEM.format(dialect=dialect, status="PGS_CC_DOWN"), "timeline[0].do.system_event.ccx_status",
             "PGS_CC_DOWN is a PGStatus value", "the first field of SYSTEM_EVENT is CCXStatus", "CCX_IN_SERVICE")
+
+
+# -- every catalogued code a scenario can name ----------------------------------------------------------
+
+#: the fail key that names a code of each source, and the Fail attributes its name and number land in
+_FAIL_SLOTS = {
+    "uccx_status": ("status: {}", "status", "status_code"),
+    "uccx_cf": ("failure_code: {}", "failure_code", "failure_code_value"),
+    "uccx_ccx": ("failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {}",
+                 "peripheral_error_code", "peripheral_error_value"),
+    "cisco_ctierr": ("failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {}",
+                     "peripheral_error_code", "peripheral_error_value"),
+    "cn_ngcc": ("status: E_CTI_UNSPECIFIED_FAILURE, text_code: {}", "text_code", "text_code_value"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(_FAIL_SLOTS))
+def test_every_code_of_the_catalog_can_be_named_by_its_name_or_any_alias(source):
+    """A fail names every sendable code of its sources by name, by each alias and in any case, and
+    sends the catalog's number; a code without a value or a client-side sentinel is refused."""
+    body, name_attr, value_attr = _FAIL_SLOTS[source]
+    ucce = "dialect: {profile: ucce}\n"  # also the icm_only statuses (refused under uccx: tested above)
+    entries = default().entries(source)
+    assert entries
+    for e in entries:
+        for name in (e.name, *e.aliases, e.name.lower()):
+            text = _FAIL.format(dialect=ucce, body=body.format(name))
+            if e.sendable:
+                act = load(text).rules[0].then[0]
+                assert (getattr(act, name_attr), getattr(act, value_attr)) == (e.name, e.code), name
+            else:
+                errs = errors_of(text)
+                assert any(e.name in err.message for err in errs), (name, [str(x) for x in errs])
+
+
+@pytest.mark.parametrize("source", ["uccx_ccx", "cisco_ctierr"])
+def test_every_sendable_error_code_is_a_raw_ccx_error_code(source):
+    for e in default().entries(source):
+        for name in (e.name, *e.aliases):
+            text = _RAW % ("CONTROL_FAILURE_CONF", f"ccx_error_code: {name}")
+            if e.sendable:
+                assert load(text).timeline[0].actions[0].fields == {"ccx_error_code": e.code}, name
+            else:
+                errors_of(text)
