@@ -300,6 +300,22 @@ def test_seed004_every_code_is_catalogued_with_its_hint(shared_dir: Path) -> Non
             assert e.description_original is None, e.name
 
 
+def test_seed004_each_entry_is_located_from_the_line_its_number_is_printed_on(shared_dir: Path) -> None:
+    """Where the page prints a code alone on its line (3, 25) and the title after a blank line,
+    the locator still starts at the number."""
+    cat = default()
+    printed_at = {}
+    for n, raw in enumerate(_seed(shared_dir, "004"), 1):
+        m = re.match(r"^(\d+)(?=[A-Z ]|$)", raw.replace("\xa0", " ").strip())
+        if m and n > 15:  # below the table header (line 16); above it is the date
+            printed_at[int(m.group(1))] = n
+    assert {printed_at[3], printed_at[25]} == {20, 48}
+    for printed, line in printed_at.items():
+        code = SEED004_EXCEPTIONS.get(printed, (printed, ""))[0]
+        e = cat.lookup("cucm_em", code)
+        assert min(_locator_lines(e, "004")) == line, (e.name, e.locator, line)
+
+
 @pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
 def test_every_seed_is_a_catalog_source(shared_dir: Path, prefix: str) -> None:
     """Each seed is named in the source_docs of the catalog file built from it."""
