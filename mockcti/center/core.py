@@ -1799,7 +1799,7 @@ class ContactCenter:
         """The common start of TRANSFER/CONFERENCE/RECONNECT: the held and the active call, the
         agent's connection on each, then the ACD rules."""
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
-        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id, op)
         hleg = self._my_leg(held, agent, req.held_connection_device_id)
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
         self._guard(agent, op, call=active, leg=aleg, other=held, other_leg=hleg)
@@ -2433,10 +2433,17 @@ class ContactCenter:
             invoke_id=req.invoke_id, new_call_id=consult.id, new_connection_device_type=0,
             new_connection_device_id=lg.device))
 
-    def _two_calls(self, agent: Agent, held_id: int | None, active_id: int | None) -> tuple[Call, Call]:
+    def _two_calls(self, agent: Agent, held_id: int | None, active_id: int | None, op: str) -> tuple[Call, Call]:
         held = self._lookup_call(held_id)
         active = self._lookup_call(active_id)
         if held is active:
+            # one call named twice (a transfer or conference without a consultation): the ACD rules judge it
+            # first, as they judge every request before the center acts — Transfer, Alternate and ReConnect
+            # refuse a `line` equal to `dest` (ACD-1153, ACD-1150, ACD-1144), Conference the one-call state
+            # (ACD-1133) —, so the client's mistake is a violation in the report, not only a refusal
+            leg = active.leg_of(agent.id)
+            if leg is not None:
+                self._guard(agent, op, call=active, leg=leg, other=held, other_leg=leg)
             raise Refused(control_failure(CF.CF_INVALID_CSTA_CALL_ID, CCX.CCX_INVALID_ARGUMENT,
                                           "the held and the active call are the same call"))
         return held, active
@@ -2445,7 +2452,7 @@ class ContactCenter:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
         if req.held_call_id in (None, NONE_ID) and req.dialed_number:
             return self._blind_transfer(out, sid, req, agent, req.dialed_number, now)
-        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id)
+        held, active = self._two_calls(agent, req.held_call_id, req.active_call_id, "Transfer")
         hleg = self._my_leg(held, agent, req.held_connection_device_id)
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
         self._guard(agent, "Transfer", call=active, leg=aleg, other=held, other_leg=hleg)
@@ -2638,7 +2645,7 @@ class ContactCenter:
 
     def _alternate_call_req(self, out: list[Delivery], sid: int, req: M.AlternateCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id",))
-        active, other = self._two_calls(agent, req.active_call_id, req.other_call_id)
+        active, other = self._two_calls(agent, req.active_call_id, req.other_call_id, "Alternate")
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
         oleg = self._my_leg(other, agent, req.other_connection_device_id)
         self._guard(agent, "Alternate", call=active, leg=aleg, other=other, other_leg=oleg)

@@ -267,3 +267,28 @@ async def test_a_configured_code_cell_in_the_report(env):
     v = next(e for e in server.journal.violations() if e.data["rule"] == "ACD-1132")
     assert v.data["detail"] == "Retrieve in Line1Connected: the ACD state must be Line1Held or Line2AllHeld."
 
+
+
+async def test_one_call_named_as_held_and_active_is_an_acd_violation(env):
+    """A desktop that transfers (conferences, alternates, reconnects) without a consultation names its one call as
+    both the held and the active call: the ACD rules refuse it (line equal to dest: 1153, 1150, 1144; Conference in
+    Line1Connected: 1133) and the report fails on it — the center refused it with no violation, so a run passed."""
+    server, a, b = await env()
+    cid = await answered(server, a)
+    two = dict(held_call_id=cid, active_call_id=cid, held_connection_device_id="3001",
+               active_connection_device_id="3001", agent_instrument="3001")
+    reply = await refused(a, M.TransferCallReq(invoke_id=0, **two))
+    assert reply.text.startswith("ACD_TRANSFER_PARAM_INVALID (1153): ")
+    assert_violation(server, reply, "ACD-1153", "Line1Connected", "Transfer")
+    reply = await refused(a, M.ConferenceCallReq(invoke_id=0, **two))
+    assert_violation(server, reply, "ACD-1133", "Line1Connected", "Conference")
+    reply = await refused(a, M.ReconnectCallReq(invoke_id=0, **two))
+    assert_violation(server, reply, "ACD-1144", "Line1Connected", "ReConnect")
+    reply = await refused(a, M.AlternateCallReq(invoke_id=0, active_call_id=cid, other_call_id=cid,
+                                                active_connection_device_id="3001", other_connection_device_id="3001"))
+    assert_violation(server, reply, "ACD-1150", "Line1Connected", "Alternate")
+    root = ET.fromstring(junit_xml(build_summary(server.journal)))
+    failed = {c.get("name").split(":")[0] for c in root.iter("testcase") if c.find("failure") is not None}
+    assert failed == {"ACD-1153", "ACD-1133", "ACD-1144", "ACD-1150"}
+    # nothing changed: the call is still connected and can be held
+    await a.request(M.HoldCallReq(invoke_id=0, call_id=cid, connection_device_id="3001"))
