@@ -73,6 +73,16 @@ _FAILED_NAMES_SHOWN = 10
 CATCH_UP_SLICE = 50
 
 
+
+def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
+    """The :class:`Rejected` right after ``ev`` in ``events`` (the session refused the frame the violation is
+    about, and the hub answers it FAILURE_CONF), else None."""
+    for i, e in enumerate(events):
+        if e is ev:
+            nxt = events[i + 1] if i + 1 < len(events) else None
+            return nxt if type(nxt) is Rejected else None
+    return None
+
 class CatchUp:
     """When to run the next arrival of a generator anchored at its start (arrival k is due at a time
     fixed from the start, whenever the timers actually run: no drift): at its due time, but once a
@@ -427,7 +437,7 @@ class Hub:
                     journal.count_in(sid, ev.count)
                     journal.count_out(sid, ev.count)
                 else:
-                    self._on_event(sid, ev, now, conn)
+                    self._on_event(sid, ev, now, conn, events)
             # frames of this chunk behind an OPEN_REQ or CLOSE_REQ: read now that it is answered
             if not session.held or sid not in self.conns:
                 break
@@ -938,12 +948,18 @@ class Hub:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _on_event(self, sid: int, ev: Any, now: float, conn: _Conn | None = None) -> None:
+    def _on_event(self, sid: int, ev: Any, now: float, conn: _Conn | None = None,
+                  events: list[Any] | None = None) -> None:
+        """One event of a session. ``events``: the list ``ev`` is in (what one chunk of input meant), whose
+        next event, when it is the refusal of the same frame, is the answer a violation names."""
         conn = conn or self.conns.get(sid)
         if isinstance(ev, Violation):
             data: dict[str, Any] = {"rule": ev.rule, "detail": ev.detail, "explanation": ev.explanation}
             if ev.message is not None:
                 data["request"] = ev.message.TYPE.name
+            answer = _refusal_after(ev, events) if events is not None else None
+            if answer is not None:  # the FAILURE_CONF the client got for it, its status by name and number
+                data["answer"] = f"FAILURE_CONF {answer.status.name} ({int(answer.status)})"
             self.journal.record("violation", now, sid, **data)
         elif isinstance(ev, Rejected):
             self.journal.record("rejected", now, sid, status=ev.status.name, text=ev.text,

@@ -325,7 +325,18 @@ def _violation_line(v: Mapping[str, Any]) -> str:
         extra = f" [code {v.get('code')} {v.get('code_name', '')}{text}]"
     req = f" ({v['request']})" if v.get("request") else ""
     scenario = f"scenario {v['scenario']} " if v.get("scenario") is not None else ""  # (mockcti run)
-    return f"{scenario}t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}"
+    return f"{scenario}t={v.get('t')} {where}{req}: {v.get('detail', '')}{extra}{violation_refs(v)}"
+
+
+def violation_refs(v: Mapping[str, Any]) -> str:
+    """What a violation's line ends with: the answer the client got for it (``; answered FAILURE_CONF
+    E_CTI_SESSION_NOT_OPEN (4)``) and where its entry is in the journal (`` [journal a.jsonl seq 3]``: the
+    entry's ``seq``; ``mockcti run`` names the scenario's journal file, ``serve --report`` writes journal.jsonl)."""
+    answer = f"; answered {v['answer']}" if v.get("answer") else ""
+    if v.get("seq") is None:
+        return answer
+    journal = f"journal {v['journal']} " if v.get("journal") else "journal "
+    return f"{answer} [{journal}seq {v['seq']}]"
 
 
 _MARKS = {"met": "ok  ", "unmet": "FAIL", "skipped": "skip"}
@@ -344,9 +355,14 @@ def terminal_table(summary: Mapping[str, Any]) -> str:
         w = max(len(r) for r in summary["violations_by_rule"])
         lines.append("")
         lines.append(f"  {'rule':<{w}}  count  explanation")
+        first: dict[str, Mapping[str, Any]] = {}
+        for v in summary.get("violations", []):
+            first.setdefault(v.get("rule", "?"), v)
         for rid, n in sorted(summary["violations_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
             expl = rule_info(rid, rules).get("explanation", "")
             lines.append(f"  {rid:<{w}}  {n:>5}  {expl}")
+            if rid in first:  # the first one: what the client did, what it got, where in the journal
+                lines.append(f"  {'':<{w}}  first  {_violation_line(first[rid])}")
     if summary.get("expectations"):
         lines.append("")
         for e in summary["expectations"]:

@@ -270,13 +270,19 @@ CLIENT_OUTPUT_LINES = 40
 
 def print_run(run: ScenarioRun, stream: Any = None) -> None:
     """A short readable account of one run (for a run that failed, the end of the client's output)."""
+    from mockcti.report import violation_refs
+
     stream = sys.stderr if stream is None else stream  # (at call time: mockcti.cli may have wrapped it)
     status = "PASS" if run.exit_code == 0 else "FAIL"
     print(f"{status} {run.label or run.name} (seed {run.seed}; {run.end_reason})", file=stream)
     _print_expectations(run.expectations, stream)
     for v in run.summary.get("violations", []):
         d = v.get("data", v)
-        print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}", file=stream)
+        session = f" (session {d['session']})" if d.get("session") is not None else ""
+        if d.get("code") is not None:  # an ACD rule's seed-000 code
+            session += f" [code {d['code']} {d.get('code_name', '')}]"
+        print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}{session}"
+              f"{violation_refs({'journal': run.journal_file or None, **d})}", file=stream)
     for f in run.summary.get("faults", []):
         # an action of the scenario that could not be carried out (a call the center refused, a target
         # with no session …): the client was not tested as the scenario says, even when the run passes

@@ -654,3 +654,23 @@ def test_claiming_a_report_directory_removes_what_a_killed_writer_left(tmp_path)
         assert sorted(p.name for p in d.iterdir() if p.name != ".mockcti.lock") == sorted(mine + [".dir.5.tmp"])
     finally:
         claim.release()
+
+
+def test_terminal_table_shows_each_rules_first_violation_with_its_answer_and_journal_entry():
+    """`mockcti serve --report`'s table listed rule, count and explanation: nothing said what the client did,
+    what it got, nor where in journal.jsonl to look."""
+    j = Journal()
+    j.record("connect", 0.0, 1, peer="127.0.0.1:5000")
+    j.record("violation", 0.5, 1, rule="PROTO-OPEN-FIRST", detail="HEARTBEAT_REQ before OPEN_REQ",
+             explanation=RULES["PROTO-OPEN-FIRST"].explanation, request="HEARTBEAT_REQ",
+             answer="FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)")
+    j.record("violation", 0.7, 1, rule="PROTO-OPEN-FIRST", detail="CLOSE_REQ before OPEN_REQ",
+             explanation=RULES["PROTO-OPEN-FIRST"].explanation)
+    lines = terminal_table(build_summary(j)).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("PROTO-OPEN-FIRST"))
+    assert lines[at + 1].split() [0] == "first"
+    assert lines[at + 1].endswith("t=0.5 session 1 (HEARTBEAT_REQ): HEARTBEAT_REQ before OPEN_REQ; "
+                                  "answered FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4) [journal seq 2]")
+    root = ET.fromstring(junit_xml(build_summary(j)))
+    failure = next(c for c in root.iter("testcase") if c.get("name", "").startswith("PROTO-OPEN-FIRST:")).find("failure")
+    assert failure.text.splitlines()[1] == "t=0.7 session 1: CLOSE_REQ before OPEN_REQ [journal seq 3]"

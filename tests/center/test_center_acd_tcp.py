@@ -192,7 +192,8 @@ async def test_ctierr_mode_and_the_report(env):
     assert failure is not None and "1128" in (failure.get("message", "") + (failure.text or ""))
     # the seed-000 text of the code, from the catalog (the line ended "[code 1128 ACD_HOLD_BAD_STATE: ]")
     seed_text = catalog.default().lookup("cn_ngcc", 1128).description_en
-    assert f"[code 1128 ACD_HOLD_BAD_STATE: {seed_text}]" in failure.text
+    assert f"[code 1128 ACD_HOLD_BAD_STATE: {seed_text}]; answered CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE (22), " \
+        f"CCXErrorCode CTIERR_HOLDFAILED (0x8CCC000F) [journal seq " in failure.text
     assert summary["violations"][0]["code_text"] == seed_text
     passed = next(c for n, c in cases.items() if "ACD-1132" in n)
     assert passed.find("failure") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -318,7 +319,9 @@ def test_a_violation_names_its_scenario_when_several_run(tmp_path):
     (failure,) = [f for f in root.iter("failure") if f.get("type") == "PROTO-NO-CLOSE"]
     lines = failure.text.splitlines()
     assert len(lines) == 2 and lines[0].startswith("scenario first t=") and lines[1].startswith("scenario second t=")
-    assert all(line.endswith("session 1: disconnected without CLOSE_REQ") for line in lines), lines
+    # each names its own scenario's journal and the entry in it
+    for line, name in zip(lines, ("first", "second")):
+        assert re.search(rf"session 1: disconnected without CLOSE_REQ \[journal {name}\.jsonl seq \d+\]$", line), lines
 
 
 def test_report_files_survive_what_scenario_names_and_clients_hold(tmp_path):
@@ -1120,3 +1123,60 @@ def test_a_journal_that_cannot_be_written_whole_leaves_no_file_read_as_whole(tmp
     assert again.returncode == 0, again.stderr
     lines = (report / "chatty.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) > 600 and all(json.loads(line) for line in lines)
+
+
+# A client that sends a HEARTBEAT_REQ before its OPEN_REQ (a desktop that starts its heartbeat timer at connect),
+# then opens and closes properly.
+HEARTBEAT_FIRST = """\
+import os, socket, struct
+from mockcti.wire import UCCX, decode_bytes, encode
+from mockcti.wire import messages as W
+
+D = UCCX.dialect(14)
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+
+def read_one():
+    head = b""
+    while len(head) < 8:
+        head += s.recv(8 - len(head))
+    n = struct.unpack(">I", head[:4])[0]
+    body = b""
+    while len(body) < n:
+        body += s.recv(n - len(body))
+    return decode_bytes(head + body, D)
+
+s.sendall(encode(W.HeartbeatReq(invoke_id=7), D))
+print("answered", read_one(), flush=True)
+s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=1,
+                           agent_id="1001", agent_instrument="3001", agent_extension="3001", client_id="hb"), D))
+while read_one().TYPE.name != "OPEN_CONF":
+    pass
+s.sendall(encode(W.CloseReq(invoke_id=2), D))
+while read_one().TYPE.name != "CLOSE_CONF":
+    pass
+"""
+
+
+def test_a_violation_names_the_answer_the_client_got_and_its_journal_entry(tmp_path):
+    """A CI user reading the report finds, for each violation, what the server answered (the E_CTI status it
+    is catalogued with) and the journal entry, in the terminal, junit.xml and summary.json alike: the
+    terminal said only `VIOLATION PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ`."""
+    (tmp_path / "s.yaml").write_text("name: hb-first\nend: {after: 20, when: disconnect}\n")
+    (tmp_path / "client.py").write_text(HEARTBEAT_FIRST)
+    cmd = [sys.executable, "-m", "mockcti", "run", "s.yaml", "--timeout", "30", "--report", "rep",
+           "--client-cmd", shlex.join([sys.executable, "client.py"])]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    journal = [json.loads(line) for line in (tmp_path / "rep" / "hb-first.jsonl").read_text(encoding="utf-8").splitlines()]
+    (entry,) = [e for e in journal if e["kind"] == "violation"]
+    seq = entry["seq"]
+    answer = "FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)"
+    assert entry["rule"] == "PROTO-OPEN-FIRST" and entry["answer"] == answer
+    refs = f"; answered {answer} [journal hb-first.jsonl seq {seq}]"
+    assert f"  VIOLATION PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ (session 1){refs}" in r.stderr.splitlines()
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text(encoding="utf-8"))
+    (v,) = summary["violations"]
+    assert (v["answer"], v["journal"], v["seq"]) == (answer, "hb-first.jsonl", seq)
+    root = ET.parse(tmp_path / "rep" / "junit.xml").getroot()
+    (case,) = [c for c in root.iter("testcase") if c.get("name", "").startswith("PROTO-OPEN-FIRST:")]
+    assert case.find("failure").text.endswith(f"(HEARTBEAT_REQ): HEARTBEAT_REQ before OPEN_REQ{refs}")
