@@ -29,7 +29,7 @@ from typing import Any, Protocol, cast
 from mockcti.center import Call, ContactCenter, Delivery, Failure, Subscription
 from mockcti.journal import Journal
 from mockcti.session import (
-    CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, Received, Rejected, Session,
+    CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, RULES, Received, Rejected, Session,
     SessionConfig, SessionState, Violation, open_sender, requested_agent_id,
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
@@ -465,6 +465,22 @@ class Hub:
         if self.engine is not None:
             self.engine.on_disconnect(sid, now, reason)
         return self._take()
+
+    def sent_after_close(self, sid: int, head: bytes, nbytes: int, now: float) -> None:
+        """The client of connection ``sid`` sent ``nbytes`` bytes (the first of them ``head``) after the server
+        answered its CLOSE_REQ, read by the server only to be discarded while it closes the connection:
+        PROTO-AFTER-CLOSE, once per connection (what came in the CLOSE_REQ's own read, the session judged)."""
+        first = ""
+        if len(head) >= 8:
+            type_id = int.from_bytes(head[4:8], "big")
+            try:
+                first = f" (a {MessageType(type_id).name} frame first)"
+            except ValueError:
+                first = f" (message type {type_id} first)"
+        self.journal.record("violation", now, sid, rule="PROTO-AFTER-CLOSE",
+                            detail=f"{nbytes} byte(s) after CLOSE_REQ{first}, read while the server closed the "
+                                   "connection",
+                            explanation=RULES["PROTO-AFTER-CLOSE"].explanation)
 
     def tick(self, now: float) -> list[Action]:
         """Run everything due by ``now``: delayed actions, idle timeouts, center timers, the scenario."""

@@ -413,18 +413,26 @@ class _Drain(asyncio.BufferedProtocol):
     (write buffer limits 0) says that what was queued is out. It takes over from the connection's
     protocol, so the per-read path of an open connection is not touched."""
 
-    __slots__ = ("conn", "left", "last")
+    __slots__ = ("conn", "left", "last", "judged")
 
     def __init__(self, conn: _Connection, now: float) -> None:
         self.conn = conn
         self.left = conn.server.config.close_drain_bytes
         self.last = now  # loop time of the last read (ServerConfig.close_drain_quiet)
+        self.judged = False  # the client's first bytes after its CLOSE_REQ were judged (PROTO-AFTER-CLOSE)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.conn.server._read_view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.last = self.conn.server._loop.time()  # type: ignore[union-attr]
+        srv = self.conn.server
+        self.last = srv._loop.time()  # type: ignore[union-attr]
+        if not self.judged and nbytes:
+            # a client that sends on after its CLOSE_REQ was answered breaks a rule whatever TCP did with its
+            # bytes: discarded unread, they were judged only when they came in the CLOSE_REQ's own read
+            self.judged = True
+            if self.conn.why == "CLOSE_REQ":
+                srv.hub.sent_after_close(self.conn.sid, bytes(srv._read_view[:min(nbytes, 8)]), nbytes, srv.now())
         self.left -= nbytes
         if self.left <= 0:  # a peer that goes on sending: closed (the kernel resets what keeps coming)
             self.conn.end_drain()

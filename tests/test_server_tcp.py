@@ -836,3 +836,33 @@ async def test_an_idle_timeout_with_a_frame_left_half_sent_says_so():
                                "announced (BodyLength 4) of a HEARTBEAT_REQ frame arrived, the rest never did")
     finally:
         await server.stop()
+
+
+async def test_a_request_sent_after_close_conf_is_a_violation():
+    """A desktop whose heartbeat timer fires after it sent CLOSE_REQ (and got CLOSE_CONF) sends to a closing
+    connection: PROTO-AFTER-CLOSE. The server reads what comes then only to discard it (the client gets the end of
+    stream, not a reset), and judged none of it: the rule held only for a request in the CLOSE_REQ's own read."""
+    from mockcti.wire.messages import CloseReq
+
+    server = await started()
+    try:
+        a = await Raw.connect(server)
+        a.send(open_req(1))
+        assert isinstance(await a.recv(), OpenConf)
+        a.send(CloseReq(invoke_id=8, status=0))
+        assert await a.recv() == CloseConf(invoke_id=8)
+        a.send(HeartbeatReq(invoke_id=9))  # after the CLOSE_CONF: the server is closing the connection
+        await a.writer.drain()
+        assert await a.closed()
+        sid = server.journal.entries(kind="connect")[-1].session
+        deadline = time.monotonic() + 3
+        while not server.journal.violations(sid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        (v,) = server.journal.violations(sid)
+        assert v.data["rule"] == "PROTO-AFTER-CLOSE"
+        assert v.data["detail"] == "12 byte(s) after CLOSE_REQ (a HEARTBEAT_REQ frame first), read while the server " \
+                                   "closed the connection"
+        # nothing went out after CLOSE_CONF
+        assert [m["type"] for m in server.journal.messages_of(sid, "out")][-1] == "CLOSE_CONF"
+    finally:
+        await server.stop()
