@@ -34,7 +34,8 @@ from mockcti.session import (
 )
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import (
-    AgentState, CCXStatus, LocalConnectionState, PGStatus, ServiceMask, SystemEventID, config_masks_of_version,
+    AgentState, CCXErrorCode, CCXStatus, ControlFailureCode, LocalConnectionState, PGStatus, ServiceMask, SystemEventID,
+    config_masks_of_version,
     services_of_version,
 )
 from mockcti.wire.dialect import Profile
@@ -73,6 +74,19 @@ _FAILED_NAMES_SHOWN = 10
 CATCH_UP_SLICE = 50
 
 
+
+
+def _status_name(status: int) -> str:
+    return _code_name(StatusCode, status)
+
+
+def _code_name(enum: Any, value: Any) -> str:
+    """``NAME (number)`` of a code (the number alone when the enumeration does not name it)."""
+    number = int(value or 0)
+    try:
+        return f"{enum(number).name} ({number})"
+    except ValueError:
+        return str(number)
 
 def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
     """The :class:`Rejected` right after ``ev`` in ``events`` (the session refused the frame the violation is
@@ -229,11 +243,23 @@ class HubConfig:
     keep_scenarios: int = DEFAULT_KEEP_SCENARIOS
 
 
+#: PROTO-RETRY-LOOP: the same request (all but its InvokeID) refused by the center and sent again this many times in
+#: a row, each within RETRY_LOOP_GAP seconds of the refusal before it, is a client retrying in a loop
+RETRY_LOOP_TIMES = 3
+RETRY_LOOP_GAP = 1.0
+_REFUSALS = (MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF)
+
+
 @dataclass
 class _Conn:
     session: Session
     peer: str | None = None
     subscribed: bool = False
+    #: the latest request the center refused, all but its InvokeID (PROTO-RETRY-LOOP), when, and how many
+    #: times in a row it was sent and refused; None once a request was not refused
+    refused: Message | None = None
+    refused_at: float = 0.0
+    refused_times: int = 0
 
 
 class Hub:
@@ -860,7 +886,33 @@ class Hub:
                 center.violations.clear()
             if center.happenings:  # what the request made happen beyond its messages (a bad call report)
                 self._record_happenings(sid, now)
+            if len(deliveries) == 1 and deliveries[0].message.TYPE in _REFUSALS:
+                self._refused(sid, conn, msg, deliveries[0].message, now)
+            elif conn.refused is not None:
+                conn.refused = None
             self._deliver(deliveries, now)
+
+    def _refused(self, sid: int, conn: _Conn, msg: Message, answer: Message, now: float) -> None:
+        """The center refused ``msg``: the same request (all but its InvokeID) refused again within
+        RETRY_LOOP_GAP s of its last refusal, RETRY_LOOP_TIMES times in a row, is PROTO-RETRY-LOOP (once a streak)."""
+        key = dataclasses.replace(msg, invoke_id=0) if msg.invoke_id is not None else msg
+        if conn.refused is not None and now - conn.refused_at <= RETRY_LOOP_GAP and key == conn.refused:
+            conn.refused_times += 1
+        else:
+            conn.refused, conn.refused_times = key, 1
+        conn.refused_at = now
+        if conn.refused_times == RETRY_LOOP_TIMES:
+            status = getattr(answer, "status", None)
+            if answer.TYPE is MessageType.FAILURE_CONF and status is not None:
+                got = f"FAILURE_CONF {_status_name(status)}"
+            else:
+                got = (f"CONTROL_FAILURE_CONF {_code_name(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
+                       f"CCXErrorCode {_code_name(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
+            self.journal.record("violation", now, sid, rule="PROTO-RETRY-LOOP",
+                                detail=f"{msg.TYPE.name} sent {RETRY_LOOP_TIMES} times in a row, each within "
+                                       f"{RETRY_LOOP_GAP:g} s of the same request's refusal",
+                                explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
+                                answer=got)
 
     def _close_center_session(self, sid: int, now: float) -> None:
         """The center forgets the session; what it does about an agent left without a session

@@ -1233,3 +1233,37 @@ def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_
     checked.clear()
     hub.tick(now)
     assert sorted(checked) == silent and hub.next_deadline() == now + 1.0  # all 45 at once, once a second
+
+
+def test_a_refused_request_retried_in_a_tight_loop_is_a_violation():
+    """A desktop that ignores the refusal of its login and sends it again at once, over and over: PROTO-RETRY-LOOP
+    at the third refusal in a row (each within 1 s of the one before), once for the streak. Sent again after a
+    pause, or changed (the password corrected), it is a new attempt; nothing flagged such a loop before."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.journal import Journal
+    from mockcti.wire.enums import AgentState as AS
+
+    def login(invoke_id, password="wrong"):
+        return wire(SetAgentStateReq(invoke_id=invoke_id, agent_state=int(AS.AGENT_STATE_LOGIN), agent_id="1001",
+                                     agent_password=password, agent_instrument="3001"))
+
+    hub = Hub(ContactCenter(), journal=Journal())
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req()), 0.0)
+    # twice at once, then a pause: the third is a new attempt; a corrected password too
+    for invoke_id, t in ((2, 1.0), (3, 1.1), (4, 5.0), (5, 5.2)):
+        hub.receive(sid, login(invoke_id), t)
+    hub.receive(sid, login(6, password="other"), 5.3)
+    assert hub.journal.violations(sid) == []
+    # the same request refused 3 times in a row within 1 s of each refusal: one violation, for the streak
+    for invoke_id, t in ((7, 6.0), (8, 6.5), (9, 7.0), (10, 7.1), (11, 7.2)):
+        hub.receive(sid, login(invoke_id), t)
+    (v,) = hub.journal.violations(sid)
+    assert (v.t, v.data["rule"], v.data["request"]) == (7.0, "PROTO-RETRY-LOOP", "SET_AGENT_STATE_REQ")
+    assert v.data["detail"] == "SET_AGENT_STATE_REQ sent 3 times in a row, each within 1 s of the same request's refusal"
+    # what the client was told each time (the wrong password): the CONTROL_FAILURE_CONF on the wire
+    (refusal,) = [e.data["message"] for e in hub.journal.entries(kind="out") if e.data["message"]["fields"].get("invoke_id") == 9]
+    assert refusal["type"] == "CONTROL_FAILURE_CONF"
+    assert v.data["answer"] == (f"CONTROL_FAILURE_CONF {refusal['names']['failure_code']} ({refusal['fields']['failure_code']}), "
+                                f"CCXErrorCode {refusal['names']['ccx_error_code']} ({refusal['fields']['ccx_error_code']})")
