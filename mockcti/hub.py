@@ -241,12 +241,16 @@ class HubConfig:
     #: the latest ``keep_scenarios``; older ones are folded into one outcome that counts them and fails when
     #: one of them failed (:meth:`Hub.expectations`)
     keep_scenarios: int = DEFAULT_KEEP_SCENARIOS
+    #: PROTO-RETRY-LOOP, a mock rule (no Cisco source): the same refused request sent this many times in a row,
+    #: each within retry_loop_gap seconds of the refusal before it; 0 turns the rule off
+    retry_loop_times: int = 3
+    retry_loop_gap: float = 1.0
 
 
-#: PROTO-RETRY-LOOP: the same request (all but its InvokeID) refused by the center and sent again this many times in
+#: PROTO-RETRY-LOOP (the defaults of HubConfig.retry_loop_times and retry_loop_gap): the same request (all but its InvokeID) refused by the center and sent again this many times in
 #: a row, each within RETRY_LOOP_GAP seconds of the refusal before it, is a client retrying in a loop
-RETRY_LOOP_TIMES = 3
-RETRY_LOOP_GAP = 1.0
+RETRY_LOOP_TIMES = HubConfig.retry_loop_times
+RETRY_LOOP_GAP = HubConfig.retry_loop_gap
 _REFUSALS = (MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF)
 
 
@@ -894,14 +898,18 @@ class Hub:
 
     def _refused(self, sid: int, conn: _Conn, msg: Message, answer: Message, now: float) -> None:
         """The center refused ``msg``: the same request (all but its InvokeID) refused again within
-        RETRY_LOOP_GAP s of its last refusal, RETRY_LOOP_TIMES times in a row, is PROTO-RETRY-LOOP (once a streak)."""
+        HubConfig.retry_loop_gap s of its last refusal, retry_loop_times times in a row, is PROTO-RETRY-LOOP (once a
+        streak; retry_loop_times 0: never)."""
+        times, gap = self.config.retry_loop_times, self.config.retry_loop_gap
+        if times <= 0:
+            return
         key = dataclasses.replace(msg, invoke_id=0) if msg.invoke_id is not None else msg
-        if conn.refused is not None and now - conn.refused_at <= RETRY_LOOP_GAP and key == conn.refused:
+        if conn.refused is not None and now - conn.refused_at <= gap and key == conn.refused:
             conn.refused_times += 1
         else:
             conn.refused, conn.refused_times = key, 1
         conn.refused_at = now
-        if conn.refused_times == RETRY_LOOP_TIMES:
+        if conn.refused_times == times:
             status = getattr(answer, "status", None)
             if answer.TYPE is MessageType.FAILURE_CONF and status is not None:
                 got = f"FAILURE_CONF {_status_name(status)}"
@@ -909,8 +917,8 @@ class Hub:
                 got = (f"CONTROL_FAILURE_CONF {_code_name(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
                        f"CCXErrorCode {_code_name(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
             self.journal.record("violation", now, sid, rule="PROTO-RETRY-LOOP",
-                                detail=f"{msg.TYPE.name} sent {RETRY_LOOP_TIMES} times in a row, each within "
-                                       f"{RETRY_LOOP_GAP:g} s of the same request's refusal",
+                                detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
+                                       f"{gap:g} s of the same request's refusal",
                                 explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
                                 answer=got)
 

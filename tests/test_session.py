@@ -1267,3 +1267,22 @@ def test_a_refused_request_retried_in_a_tight_loop_is_a_violation():
     assert refusal["type"] == "CONTROL_FAILURE_CONF"
     assert v.data["answer"] == (f"CONTROL_FAILURE_CONF {refusal['names']['failure_code']} ({refusal['fields']['failure_code']}), "
                                 f"CCXErrorCode {refusal['names']['ccx_error_code']} ({refusal['fields']['ccx_error_code']})")
+
+
+@pytest.mark.parametrize("times, gap, flagged_at", [(0, 1.0, None), (2, 1.0, 0.5), (3, 0.3, None), (3, 0.5, 1.0)])
+def test_the_retry_loop_rule_takes_its_count_and_gap_from_the_hub_config(times, gap, flagged_at):
+    """PROTO-RETRY-LOOP is a mock rule (no Cisco source): HubConfig.retry_loop_times / retry_loop_gap set it, 0 turns
+    it off. The same refused login sent at 0, 0.5 and 1.0 s."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub, HubConfig
+    from mockcti.journal import Journal
+    from mockcti.wire.enums import AgentState as AS
+
+    hub = Hub(ContactCenter(), journal=Journal(), config=HubConfig(retry_loop_times=times, retry_loop_gap=gap))
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req()), 0.0)
+    for invoke_id, t in ((2, 0.0), (3, 0.5), (4, 1.0)):
+        hub.receive(sid, wire(SetAgentStateReq(invoke_id=invoke_id, agent_state=int(AS.AGENT_STATE_LOGIN),
+                                               agent_id="1001", agent_password="wrong", agent_instrument="3001")), t)
+    assert [(v.t, v.data["rule"]) for v in hub.journal.violations(sid)] == \
+        ([] if flagged_at is None else [(flagged_at, "PROTO-RETRY-LOOP")])
