@@ -1858,6 +1858,7 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                        f"session opened")
                         pending = None
                         raise
+                    flaky_how = ""  # (how the client was found flaky, for the log)
                     if culprit is not None and culprit.passed_alone:
                         # the cases it failed on together were to be what the failure needs in a row; run alone
                         # again, one of them failed this time, having passed alone before: the client fails on it
@@ -1875,16 +1876,8 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                         f"nondeterministic); cases {names}, sent again one after the other as one "
                                         f"case, had failed too, by chance: the failure does not need them in a row; "
                                         f"they were run again for {_first_seen(late, n, seen)}")
-                        if log:
-                            log(f"  case {ran.number} failed alone after passing alone: the client is flaky")
-                        found = (ran.case, again)
-                        failing.append(found)
-                        flaky_case = ran.case
-                        not_shrunk = ("a case the client fails on only some of the time (not shrunk: its smaller "
-                                      "cases' passes prove nothing)")
-                        pending = None
-                        break
-                    if culprit is not None and len(culprit.cases) == 1 and culprit.outcome.at is not None \
+                        flaky_how = "failed alone after passing alone"
+                    elif culprit is not None and len(culprit.cases) == 1 and culprit.outcome.at is not None \
                             and culprit.outcome.at < culprit.cases[0].window:
                         # it failed alone inside the window it had passed in the search: no late failure (a wider
                         # window sees nothing more), a case the client fails on only some of the time
@@ -1894,8 +1887,10 @@ def fuzz_client(client_cmd: str | None = None, *, client: InProcessClient | None
                                         f"client, inside that window: the client does not fail on it every time (it "
                                         f"is nondeterministic, or fails on it only after what it ran before); it was "
                                         f"run again for {_first_seen(late, n, seen)}")
+                        flaky_how = "failed again inside its window"
+                    if flaky_how:
                         if log:
-                            log(f"  case {ran.number} failed again inside its window: the client is flaky")
+                            log(f"  case {ran.number} {flaky_how}: the client is flaky")
                         found = (ran.case, again)
                         failing.append(found)
                         flaky_case = ran.case
