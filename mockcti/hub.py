@@ -890,7 +890,7 @@ class Hub:
                 center.violations.clear()
             if center.happenings:  # what the request made happen beyond its messages (a bad call report)
                 self._record_happenings(sid, now)
-            if len(deliveries) == 1 and deliveries[0].message.TYPE in _REFUSALS:
+            if deliveries and deliveries[0].message.TYPE in _REFUSALS and len(deliveries) == 1:  # (len: refusals only)
                 self._refused(sid, conn, msg, deliveries[0].message, now)
             elif conn.refused is not None:
                 conn.refused = None
