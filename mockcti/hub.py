@@ -35,8 +35,7 @@ from mockcti.session import (
 from mockcti.wire import SPECS, EncodeError, Message, MessageType, StatusCode
 from mockcti.wire.enums import (
     AgentState, CCXErrorCode, CCXStatus, ControlFailureCode, LocalConnectionState, PGStatus, ServiceMask, SystemEventID,
-    config_masks_of_version,
-    services_of_version,
+    config_masks_of_version, named_code, services_of_version,
 )
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
@@ -74,20 +73,6 @@ _FAILED_NAMES_SHOWN = 10
 CATCH_UP_SLICE = 50
 
 
-
-
-def _status_name(status: int) -> str:
-    return _code_name(StatusCode, status)
-
-
-def _code_name(enum: Any, value: Any) -> str:
-    """``NAME (number)`` of a code (the number alone when the enumeration does not name it)."""
-    number = int(value or 0)
-    try:
-        return f"{enum(number).name} ({number})"
-    except ValueError:
-        return str(number)
-
 def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
     """The :class:`Rejected` right after ``ev`` in ``events`` (the session refused the frame the violation is
     about, and the hub answers it FAILURE_CONF), else None."""
@@ -96,6 +81,7 @@ def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
             nxt = events[i + 1] if i + 1 < len(events) else None
             return nxt if type(nxt) is Rejected else None
     return None
+
 
 class CatchUp:
     """When to run the next arrival of a generator anchored at its start (arrival k is due at a time
@@ -247,10 +233,7 @@ class HubConfig:
     retry_loop_gap: float = 1.0
 
 
-#: PROTO-RETRY-LOOP (the defaults of HubConfig.retry_loop_times and retry_loop_gap): the same request (all but its InvokeID) refused by the center and sent again this many times in
-#: a row, each within RETRY_LOOP_GAP seconds of the refusal before it, is a client retrying in a loop
-RETRY_LOOP_TIMES = HubConfig.retry_loop_times
-RETRY_LOOP_GAP = HubConfig.retry_loop_gap
+#: the answers that refuse a request (PROTO-RETRY-LOOP counts a request the center answers with one of them)
 _REFUSALS = (MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF)
 
 
@@ -912,10 +895,10 @@ class Hub:
         if conn.refused_times == times:
             status = getattr(answer, "status", None)
             if answer.TYPE is MessageType.FAILURE_CONF and status is not None:
-                got = f"FAILURE_CONF {_status_name(status)}"
+                got = f"FAILURE_CONF {named_code(StatusCode, status)}"
             else:
-                got = (f"CONTROL_FAILURE_CONF {_code_name(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
-                       f"CCXErrorCode {_code_name(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
+                got = (f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
+                       f"CCXErrorCode {named_code(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
             self.journal.record("violation", now, sid, rule="PROTO-RETRY-LOOP",
                                 detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
                                        f"{gap:g} s of the same request's refusal",
@@ -1035,7 +1018,7 @@ class Hub:
                 data["request"] = ev.message.TYPE.name
             answer = _refusal_after(ev, events) if events is not None else None
             if answer is not None:  # the FAILURE_CONF the client got for it, its status by name and number
-                data["answer"] = f"FAILURE_CONF {answer.status.name} ({int(answer.status)})"
+                data["answer"] = f"FAILURE_CONF {named_code(StatusCode, answer.status)}"
             self.journal.record("violation", now, sid, **data)
         elif isinstance(ev, Rejected):
             self.journal.record("rejected", now, sid, status=ev.status.name, text=ev.text,

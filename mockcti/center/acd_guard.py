@@ -38,7 +38,7 @@ from mockcti.acd import (
 )
 from mockcti.acd.config import code_name_hint, rejection_code
 from mockcti.located import spelled
-from mockcti.wire.enums import CCXErrorCode, ControlFailureCode, LocalConnectionState, Members
+from mockcti.wire.enums import CCXErrorCode, ControlFailureCode, LocalConnectionState, Members, named_code
 
 if TYPE_CHECKING:
     from mockcti.center.core import Agent, Call, ContactCenter
@@ -183,15 +183,6 @@ class _IdBlindPlans:
         return blind
 
 
-def _name(enum: Any, value: Any) -> str:
-    """``NAME (number)`` of a code (the number alone when the enumeration does not name it)."""
-    number = int(value)
-    try:
-        return f"{enum(number).name} ({number})"
-    except ValueError:
-        return f"{number} (0x{number:08X})"
-
-
 def _code_text(code: int) -> str:
     """The seed-000 text of a cn_ngcc code (``catalog/cn_ngcc.toml``, English), for the violation."""
     from mockcti import catalog
@@ -331,9 +322,9 @@ class AcdGuard:
             "inferred": check.inferred, "detail": _detail(operation, state, check.explanation),
             "explanation": check.explanation,
             # what the client got, as the report names it beside the rule
-            "answer": f"CONTROL_FAILURE_CONF {_name(ControlFailureCode, failure.failure_code)}, CCXErrorCode "
+            "answer": f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, failure.failure_code)}, CCXErrorCode "
                       + (f"{wf.ctierr_name} (0x{failure.ccx_error_code:08X})" if self.mode == "ctierr"
-                         else _name(CCXErrorCode, failure.ccx_error_code)),
+                         else named_code(CCXErrorCode, failure.ccx_error_code)),
         })
 
     def _request(self, agent: "Agent", legs: list, op: Operation, p: dict[str, Any]) -> AcdRequest:

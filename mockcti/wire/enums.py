@@ -1552,6 +1552,16 @@ MAX_NUM_CTI_CLIENTS = 16  # I
 UCCX_PERIPHERAL_TYPE = 21  # PT_ACMI_CRS, in the reserved PeripheralType of every call/agent event
 
 
+def named_code(enum_cls: type[Any], value: Any) -> str:
+    """``NAME (number)`` of a status or failure code, as a violation's ``answer`` names what the client got
+    (``number (0xHEX)`` when ``enum_cls`` has no member of that value)."""
+    number = int(value or 0)
+    try:
+        return f"{enum_cls(number).name} ({number})"
+    except ValueError:
+        return f"{number} (0x{number:08X})"
+
+
 def enum_name(enum_cls: type[Any], value: int) -> str:
     """The member name of ``value`` in ``enum_cls`` — never raises.
 
