@@ -120,7 +120,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1)."),
     ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5); the server refused it."),
-    ("PROTO-RETRY-LOOP", "No tight retry of a refused request", "The client sent a request the server had just refused again, unchanged but for its InvokeID, 3 times in a row, each within 1 s of the refusal before it (a mock rule: a client that ignores FAILURE_CONF / CONTROL_FAILURE_CONF and retries in a loop; the answer will not change by itself)."),
+    ("PROTO-RETRY-LOOP", "No tight retry of a refused request", "The client sent a request the server had just refused again, unchanged but for its InvokeID, several times in a row (3 by default, HubConfig.retry_loop_times), each soon after the refusal before it (within 1 s by default, retry_loop_gap) (a mock rule: a client that ignores FAILURE_CONF / CONTROL_FAILURE_CONF and retries in a loop; the answer will not change by itself)."),
     ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2): flagged on the same connection, and on a new one for the same client (ClientID and agent fields as sent); not after E_CTI_SERVER_NOT_MASTER, when the client tries the other node at once (§3.1)."),
 )
 
