@@ -22,7 +22,7 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -347,10 +347,7 @@ class Hub:
         n = self._loads.get(name, 0) + 1
         # never a label the report still names one by one (a scenario whose own name is "A (2nd load)" loaded
         # between two of "A": the second "A" is "A (3rd load)"; both were "A (2nd load)", one JUnit suite)
-        used = {outcomes[0].scenario for _, outcomes in self._retired}
-        while (label := load_label(name, n)) in used:
-            n += 1
-        self._loads[name] = n
+        label, self._loads[name] = unused_load_label(name, n, {outcomes[0].scenario for _, outcomes in self._retired})
         return label
 
     def _retire(self, name: str | None, outcomes: list[Any]) -> None:
@@ -1139,6 +1136,15 @@ def load_label(name: str, n: int) -> str:
     "NAME (2nd load)", "NAME (3rd load)" … — the control API's ``reported_as`` and ``mockcti run``'s labels
     alike (one scheme: a run's JUnit and a serve report name a scenario given twice the same way)."""
     return name if n <= 1 else f"{name} ({_ordinal(n)} load)"
+
+
+def unused_load_label(name: str, n: int, used: Container[str]) -> tuple[str, int]:
+    """:func:`load_label` of the ``n``-th load of ``name``, or of a later one when that label is ``used`` (a
+    scenario whose own name is "A (2nd load)" loaded between two of "A": the second "A" is "A (3rd load)"), and
+    the load number it is of."""
+    while (label := load_label(name, n)) in used:
+        n += 1
+    return label, n
 
 
 def _ordinal(n: int) -> str:

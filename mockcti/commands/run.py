@@ -160,13 +160,9 @@ def _run_label(name: str, earlier: list) -> str:
     "NAME (2nd load)", "NAME (3rd load)" … (:func:`mockcti.hub.load_label`, what the control API reports a
     scenario loaded again as), counting the earlier runs of that name; never an earlier run's label (a
     scenario whose own `name:` is "A (2nd load)" run between two of "A": the second "A" is "A (3rd load)")."""
-    from mockcti.hub import load_label
+    from mockcti.hub import unused_load_label
 
-    used = {r.label for r in earlier}
-    n = 1 + sum(1 for r in earlier if r.name == name)
-    while (label := load_label(name, n)) in used:
-        n += 1
-    return label
+    return unused_load_label(name, 1 + sum(1 for r in earlier if r.name == name), {r.label for r in earlier})[0]
 
 
 def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, interrupts: Any) -> int:
