@@ -309,15 +309,17 @@ def _center_of(request: pytest.FixtureRequest, center: Any, who: str = "cti_cent
     like the marker's scenario (relative to the test file, then rootdir), not relative to wherever
     pytest was started. With ``engine``, a scenario that declares its own center wins: ``center`` is not
     used, and a ScenarioCenterWarning names both (:func:`mockcti.testing.fixtures.scenario_center_wins`)."""
+    def given_as() -> str:  # (what gave the center, for a warning or an error)
+        return _fixture_source(request, "cti_center") if who == "cti_center" else who
+
     if engine is not None and center is not None:
         from mockcti.testing.fixtures import scenario_center_wins
 
-        given_as = _fixture_source(request, "cti_center") if who == "cti_center" else who
-        center = scenario_center_wins(center, engine, given_as)
+        center = scenario_center_wins(center, engine, given_as())
     if isinstance(center, (str, Path)):
         return _resolve(request, center, f"{who}: center file")
     if center is not None and not isinstance(center, Mapping):
-        _claim_center(request, center, _fixture_source(request, "cti_center") if who == "cti_center" else who)
+        _claim_center(request, center, given_as())
     return center
 
 
