@@ -62,6 +62,11 @@ _ALERTING = LocalConnectionState.LCS_ALERTING
 #: seconds a generated inbound caller (:meth:`Hub.start_inbound_calls`, ``serve --calls-per-minute``)
 #: waits for an agent to answer before hanging up
 DEFAULT_ABANDON_AFTER = 120.0
+#: how generated callers' patience is spread (``serve --patience``, ``--load``'s ``patience=``): see
+#: :func:`caller_patience`
+PATIENCE = ("fixed", "exponential")
+#: the golden ratio's fractional part: n * _GOLDEN mod 1 spreads evenly over (0, 1) (see caller_patience)
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 #: the scenarios taken out whose outcomes the report keeps one by one (:attr:`HubConfig.keep_scenarios`)
 DEFAULT_KEEP_SCENARIOS = 1000
 #: the scenario name of the one outcome standing for the outcomes of older scenarios no longer kept
@@ -71,6 +76,24 @@ _FAILED_NAMES_SHOWN = 10
 #: most arrivals a generator anchored at its start places in one run of the timers when it catches up
 #: (:class:`CatchUp`: ``serve --calls-per-minute``, ``serve --load``)
 CATCH_UP_SLICE = 50
+
+
+def caller_patience(n: int, mean: float, patience: str) -> float:
+    """How long the caller of a generator's ``n``-th call (1, 2, ...) waits for an agent before it hangs up:
+    ``mean`` with ``patience="fixed"``; with ``"exponential"`` the quantile of an exponential distribution of
+    that mean (the usual model of callers' patience, Erlang A) at the ``n``-th point of the golden-ratio
+    sequence, which fills (0, 1) evenly from the first calls on: no random numbers, so every run gives the same
+    callers, and the waits of any run of calls average ``mean``. Every caller waiting exactly ``mean`` makes a
+    center above capacity answer nothing: the call an agent frees up for is the one that has waited longest,
+    nearly ``mean``, and its caller hangs up while it rings (5 agents, 5 calls/s of 3 s, 10 s: no call answered
+    after the first 10 s); impatient callers leave the queue early, as in a real center, and the ones behind
+    them reach an agent in time. Shared by ``serve --load`` and ``serve --calls-per-minute``."""
+    if patience == "fixed":
+        return mean
+    if patience != "exponential":
+        raise ValueError(f"patience must be one of {', '.join(PATIENCE)}, not {patience!r}")
+    u = (n * _GOLDEN) % 1.0
+    return -mean * math.log1p(-min(u, 1.0 - 1e-12))
 
 
 def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
@@ -779,13 +802,18 @@ class Hub:
 
     def start_inbound_calls(self, now: float, per_minute: float, *, seed: int = 0,
                             csqs: Iterable[str] | None = None,
-                            abandon_after: float | None = DEFAULT_ABANDON_AFTER) -> None:
+                            abandon_after: float | None = DEFAULT_ABANDON_AFTER,
+                            patience: str = "fixed") -> None:
         """Generate inbound calls at ``per_minute`` (Poisson arrivals, seeded, reproducible; anchored at
         ``now``, caught up in slices when the timers run late: :class:`CatchUp`),
         each queued to a CSQ picked at random and delivered to a READY agent of that CSQ. A caller
         no agent has answered ``abandon_after`` seconds after arriving hangs up, in the queue or
         while ringing (as ``--load``'s ``abandon_after``): calls nobody takes do not pile up for
-        ever. ``None``: callers wait for ever."""
+        ever. ``None``: callers wait for ever. ``patience``: every caller waits ``abandon_after``
+        (``"fixed"``), or the callers' waits are spread exponentially around it (``"exponential"``,
+        :func:`caller_patience`, as ``--load``'s ``patience=exponential``)."""
+        if patience not in PATIENCE:
+            raise ValueError(f"patience must be one of {', '.join(PATIENCE)}, not {patience!r}")
         if per_minute <= 0:
             return
         rng = random.Random(seed)
@@ -800,9 +828,10 @@ class Hub:
         # not after the timer run that placed it (CatchUp)
         due = now + rng.expovariate(1.0 / mean)
         pace = CatchUp()
+        placed = 0  # calls placed so far: the n-th caller's patience is caller_patience(n, ...)
 
         def arrive() -> None:
-            nonlocal due, names, of
+            nonlocal due, names, of, placed
             center = self.center
             if center is not of:
                 known = [c.name for c in center.config.csqs]
@@ -821,18 +850,20 @@ class Hub:
             call_id, deliveries = center.deliver_call(self.now, csq=csq, ani=ani)
             self.journal.record("happening", self.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
             self._deliver(deliveries, self.now)
+            placed += 1
             if abandon_after is not None:
                 call = center.calls[call_id]
-                self.schedule(self.now + abandon_after, lambda: abandon(center, call))
+                wait = caller_patience(placed, abandon_after, patience)
+                self.schedule(self.now + wait, lambda: abandon(center, call, wait))
 
-        def abandon(center: ContactCenter, call: Call) -> None:
+        def abandon(center: ContactCenter, call: Call, wait: float) -> None:
             if self.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:
                 return  # over, or the center was replaced (its calls went with it)
             if any(leg.agent is not None and leg.state is not _ALERTING for leg in call.legs.values()):
                 return  # answered
             self._deliver(center.hang_up(self.now, call.id), self.now)
             self.journal.record("happening", self.now, None, what="inbound caller abandoned", call_id=call.id,
-                                waited=abandon_after)
+                                waited=round(wait, 3))
 
         self.schedule(due, arrive)
 

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import sys
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 # mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
-from mockcti.hub import CATCH_UP_SLICE, CatchUp
+from mockcti.hub import CATCH_UP_SLICE, PATIENCE, CatchUp, caller_patience
 from mockcti.located import counted
 from mockcti.wire import MessageType
 from mockcti.wire.enums import AgentState, LocalConnectionState, ServiceMask
@@ -73,7 +72,7 @@ ALLOWED_KEYS = {
 }
 _INTS = {"agents", "limit", "max"}
 #: keys whose value is a word, and the words each takes
-_WORDS = {"patience": ("fixed", "exponential")}
+_WORDS = {"patience": PATIENCE}
 _SHARES = ("caller_hangup", "hold", "transfer", "conference")
 
 _READY = AgentState.AGENT_STATE_READY
@@ -85,9 +84,6 @@ _ON_CALL = frozenset({AgentState.AGENT_STATE_RESERVED, AgentState.AGENT_STATE_TA
 _REFUSALS = frozenset({MessageType.FAILURE_CONF, MessageType.CONTROL_FAILURE_CONF})
 # where a tracked call is: just placed, at an agent (looked at every sweep), waiting in a queue (looked at in turn)
 _NEW, _AT_AGENT, _QUEUED = 0, 1, 2
-
-#: the golden ratio's fractional part: n * _GOLDEN mod 1 spreads evenly over (0, 1) (see LoadGenerator._patience)
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 #: the virtual session ID the generator acts through (never a real connection: the hub drops its deliveries)
 LOAD_SESSION = -4242
@@ -107,7 +103,7 @@ class LoadSpec:
     answer_after: float = 1.0
     caller_hangup: float = 0.0
     abandon_after: float | None = None
-    patience: str = "fixed"  # or "exponential" (see ALLOWED_KEYS, LoadGenerator._patience)
+    patience: str = "fixed"  # or "exponential" (see ALLOWED_KEYS, mockcti.hub.caller_patience)
     # the call mix of the calls the generator's agents answer (typical, not measured from a real center)
     hold: float = 0.2
     hold_time: float | None = None  # None: handle_time / 5
@@ -470,19 +466,9 @@ class LoadGenerator:
         self._check(call_id, now)
 
     def _patience(self, mean: float) -> float:
-        """How long the caller of the ``self._n``-th call waits for an agent: ``mean`` with ``patience=fixed``;
-        with ``patience=exponential`` the quantile of an exponential distribution of that mean (the usual
-        model of callers' patience, Erlang A) at the ``n``-th point of the golden-ratio sequence, which fills
-        (0, 1) evenly from the first calls on: no random numbers, so every run gives the same callers, and
-        the waits of any run of calls average ``mean``. Every caller waiting exactly S seconds makes a center
-        above capacity answer nothing: the call an agent frees up for is the one that has waited longest,
-        nearly S, and its caller hangs up while it rings (5 agents, 5 calls/s of 3 s, S=10: no call answered
-        after the first 10 s); impatient callers leave the queue early, as in a real center, and the
-        ones behind them reach an agent in time."""
-        if self.spec.patience == "fixed":
-            return mean
-        u = (self._n * _GOLDEN) % 1.0
-        return -mean * math.log1p(-min(u, 1.0 - 1e-12))
+        """How long the caller of the ``self._n``-th call waits for an agent (``patience=``:
+        :func:`mockcti.hub.caller_patience`, which ``--calls-per-minute`` callers share)."""
+        return caller_patience(self._n, mean, self.spec.patience)
 
     def _sweep(self) -> None:
         """Follow the generated calls: answered by a client, ended, or routed from a queue to an

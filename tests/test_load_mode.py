@@ -1057,6 +1057,64 @@ def test_calls_per_minute_callers_nobody_answers_abandon_so_calls_do_not_pile_up
     assert len(kept.center.calls) == len(calls) and not happenings(kept, "inbound caller abandoned")
 
 
+@pytest.mark.parametrize("patience", ["fixed", "exponential"])
+def test_calls_per_minute_callers_wait_abandon_after_or_spread_exponentially_around_it(patience):
+    """serve --calls-per-minute --patience: fixed, every caller nobody answers hangs up --abandon-after seconds
+    after arriving; exponential, the waits spread as --load's patience=exponential does (the same quantiles, no
+    random numbers: the same waits every run whatever the seed), with that mean."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+
+    runs = []
+    for seed in (1, 2):
+        hub = Hub(ContactCenter(default_center()))  # no agent READY: each call's wait is its caller's patience
+        hub.start_inbound_calls(0.0, 60, seed=seed, abandon_after=4, patience=patience)
+        for _ in range(100_000):  # bounded: ~600 arrivals and as many abandons, each timer run at its deadline
+            t = hub.next_deadline()
+            if t is None or t > 600:
+                break
+            hub.tick(t)
+        arrived = {e.data["call_id"]: e.t for e in happenings(hub, "inbound call")}
+        gone = sorted(happenings(hub, "inbound caller abandoned"), key=lambda e: arrived[e.data["call_id"]])
+        runs.append([round(e.t - arrived[e.data["call_id"]], 6) for e in gone])
+        assert [e.data["waited"] for e in gone] == pytest.approx(runs[-1], abs=0.001)  # (said in the happening)
+        assert len(gone) >= 500 and len(arrived) - len(gone) <= 60  # (the last ones may still wait)
+    waits = sorted(runs[0])
+    if patience == "fixed":
+        assert waits[0] == pytest.approx(4.0) and waits[-1] == pytest.approx(4.0)
+        return
+    assert runs[0][:400] == runs[1][:400]  # the n-th caller's patience (in arrival order): whatever the seed
+    assert sum(waits) / len(waits) == pytest.approx(4.0, rel=0.05)
+    n = len(waits)  # an exponential's quantiles: a tenth under 0.42 s (4 ln 10/9), a tenth over 9.2 s (4 ln 10)
+    assert waits[n // 10] == pytest.approx(0.42, abs=0.1) and waits[n * 9 // 10] == pytest.approx(9.21, abs=0.5)
+
+
+def test_calls_per_minute_above_capacity_exponential_patience_keeps_the_agents_answering():
+    """5 agents answering calls (--load's, which answers the --calls-per-minute calls that ring at its agents:
+    other_answered) after 1 s and clearing them 3 s later take 12.5 calls in 10 s; 300 calls a minute come.
+    With one patience for all (--abandon-after 10) the call an agent frees up for has waited longest, nearly
+    10 s, and its caller often hangs up while it rings: after the first 20 s the agents answer about half what
+    they can. With --patience exponential the impatient callers leave early and the agents answer at capacity."""
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.load import LoadGenerator
+
+    answered = {}
+    for patience in ("fixed", "exponential"):
+        spec = parse_load_spec("agents=5,calls_per_s=1,limit=1,handle_time=3,hold=0,transfer=0,conference=0")
+        hub = Hub(ContactCenter(center_config_for(spec, default_center())))
+        gen = LoadGenerator(spec)
+        gen.start(hub, 0.0)
+        hub.start_inbound_calls(0.0, 300, seed=1, abandon_after=10, patience=patience)
+        t = advance(hub, 0.0, 20.0)
+        before = gen.stats.other_answered
+        advance(hub, t, 40.0)
+        answered[patience] = gen.stats.other_answered - before
+        assert gen.stats.errors == 0
+    assert answered["exponential"] >= 45, answered  # capacity: 50 in 40 s
+    assert answered["fixed"] <= 36, answered
+
+
 def test_calls_per_minute_an_answered_call_is_kept_and_one_ringing_is_abandoned():
     """A desktop answers the first call; the next rings at a READY agent no client drives and is
     abandoned while ringing (that agent's phone stops ringing); the answered one goes on."""

@@ -178,10 +178,16 @@ def test_calls_per_minute_needs_a_csq(tmp_path, capsys):
     assert "no CSQ to send calls to" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, patience", [([], 120.0), (["--abandon-after", "45"], 45.0)])
-def test_calls_per_minute_callers_abandon_after_the_patience_given(args, patience, monkeypatch):
+@pytest.mark.parametrize("args, patience, spread", [
+    ([], 120.0, "fixed"), (["--abandon-after", "45"], 45.0, "fixed"),
+    (["--patience", "exponential"], 120.0, "exponential"),
+    (["--abandon-after", "45", "--patience", "exponential"], 45.0, "exponential"),
+    (["--patience", "fixed"], 120.0, "fixed"),
+])
+def test_calls_per_minute_callers_abandon_after_the_patience_given(args, patience, spread, monkeypatch):
     """serve --calls-per-minute queued every call for ever when no agent took it; now its callers hang
-    up after --abandon-after seconds (default 120) unanswered (tests/test_load_mode.py: what they do)."""
+    up after --abandon-after seconds (default 120) unanswered, each the same or, --patience exponential,
+    spread around it (tests/test_load_mode.py: what they do)."""
     from mockcti.commands import serve
     from mockcti.hub import DEFAULT_ABANDON_AFTER, Hub
     from mockcti.server import MockServer
@@ -196,6 +202,7 @@ def test_calls_per_minute_callers_abandon_after_the_patience_given(args, patienc
     assert main(["serve", "--port", "0", "--quiet", "--loop", "asyncio", "--calls-per-minute", "6", *args]) == 0
     rate, kw = started[0]
     assert len(started) == 1 and rate == 6.0 and kw.get("abandon_after", DEFAULT_ABANDON_AFTER) == patience
+    assert kw.get("patience", "fixed") == spread
     assert serve.DEFAULT_ABANDON_AFTER == DEFAULT_ABANDON_AFTER  # what --help says is the hub's default
 
 
@@ -213,6 +220,22 @@ def test_abandon_after_without_calls_per_minute_is_a_usage_error(args, monkeypat
     err = capsys.readouterr()
     assert "--abandon-after 30: it is the patience of the --calls-per-minute callers" in err.err
     assert "abandon_after=" in err.err and "listening" not in err.out
+
+
+@pytest.mark.parametrize("args", [[], ["--calls-per-minute", "0"], ["--load", "calls_per_s=1,abandon_after=5"]])
+def test_patience_without_calls_per_minute_is_a_usage_error(args, monkeypatch, capsys):
+    """--patience spreads the --calls-per-minute callers' patience; without them it would do nothing
+    (--load takes patience= in its SPEC)."""
+    from mockcti.server import MockServer
+
+    async def served(self):  # (were it to start, the run ends at once)
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--quiet", "--loop", "asyncio", "--patience", "exponential", *args]) == 2
+    err = capsys.readouterr()
+    assert "--patience exponential: it is the patience of the --calls-per-minute callers" in err.err
+    assert "patience=" in err.err and "listening" not in err.out
 
 
 class _Blocked(io.StringIO):

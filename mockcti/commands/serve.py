@@ -79,6 +79,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --calls-per-minute: a caller no agent has answered this many seconds after arriving "
                         f"hangs up, in the queue or while ringing (default {DEFAULT_ABANDON_AFTER:g}; at most "
                         f"{MAX_ABANDON_AFTER:,.0f})")
+    g.add_argument("--patience", choices=["fixed", "exponential"], default=None,
+                   help="with --calls-per-minute: how long each caller waits: fixed (default: every caller "
+                        "--abandon-after seconds) or exponential (spread exponentially around a mean of "
+                        "--abandon-after seconds, the same spread every run, as --load's patience=exponential)")
     g.add_argument("--seed", type=int, default=None,
                    help="seed for generated calls (default 0); with --scenario, replaces the scenario's seed")
     g = p.add_argument_group("output")
@@ -366,6 +370,10 @@ def run(args: argparse.Namespace) -> int:
               f"callers, and no --calls-per-minute is given (--load takes abandon_after= in its SPEC)",
               file=sys.stderr)
         return 2
+    if args.patience is not None and not args.calls_per_minute > 0:
+        print(f"mockcti serve: --patience {args.patience}: it is the patience of the --calls-per-minute callers, "
+              f"and no --calls-per-minute is given (--load takes patience= in its SPEC)", file=sys.stderr)
+        return 2
     try:
         center_config = load_center_file(args.center) if args.center else default_center()
     except CenterConfigError as exc:  # a broken config file: report every mistake precisely and stop
@@ -450,7 +458,9 @@ def run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 await not_started(started)
                 return 2
-            patience = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
+            patience: dict[str, Any] = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
+            if args.patience is not None:
+                patience["patience"] = args.patience
             server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
                                                                  **patience))
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
