@@ -1,8 +1,8 @@
 """``mockcti serve --load agents=N,calls_per_s=R,handle_time=T``: a SIPp-style call generator.
 
 Owns the load mode of ``mockcti serve``: inbound calls arrive at a constant rate (``calls_per_s``,
-SIPp ``-r``), optionally capped in total (``limit=``, SIPp ``-m``) and in concurrency (``max=``,
-SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client drives (no open
+SIPp ``-r``), optionally capped in total (``limit=``, SIPp ``-m``: once they are all over serve ends, unless
+``at_limit=serve``) and in concurrency (``max=``, SIPp ``-l``), spread round-robin over the center's CSQs. An agent that no client drives (no open
 agent-mode session for it) is made READY whenever it is idle — at start, after each call whatever
 the center's ``after_call_state``, and when a client that logged it out or left it NOT_READY goes
 away; a call offered to such an agent is answered about ``answer_after`` seconds later and cleared
@@ -56,7 +56,11 @@ ALLOWED_KEYS = {
               "configured ones; with fewer, its first N)",
     "calls_per_s": "call arrival rate, calls per second (constant rate)",
     "handle_time": "seconds an auto-answered call lasts before it is cleared (default 30)",
-    "limit": "total number of calls, then arrivals stop (default: no limit)",
+    "limit": "total number of calls, then arrivals stop and, once they are all over, serve ends (SIPp -m; "
+             "default: no limit)",
+    "at_limit": "with limit=L, what serve does once the L calls are over: 'exit' (print the summary and end, exit "
+                "status 0, as SIPp -m; the default) or 'serve' (keep serving, the agents it drives still answering, "
+                "until Ctrl-C or SIGTERM)",
     "max": "maximum concurrent generated calls; arrivals above it are skipped (default: no limit)",
     "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
     "caller_hangup": "fraction (0..1) of answered calls the caller ends, handle_time after the answer (default 0)",
@@ -72,7 +76,7 @@ ALLOWED_KEYS = {
 }
 _INTS = {"agents", "limit", "max"}
 #: keys whose value is a word, and the words each takes
-_WORDS = {"patience": PATIENCE}
+_WORDS = {"patience": PATIENCE, "at_limit": ("exit", "serve")}
 _SHARES = ("caller_hangup", "hold", "transfer", "conference")
 
 _READY = AgentState.AGENT_STATE_READY
@@ -99,6 +103,7 @@ class LoadSpec:
     agents: int | None = None
     handle_time: float = 30.0
     limit: int | None = None
+    at_limit: str = "exit"  # or "serve" (see ALLOWED_KEYS, LoadGenerator.on_finished)
     max: int | None = None
     answer_after: float = 1.0
     caller_hangup: float = 0.0
@@ -172,6 +177,9 @@ def parse_load_spec(text: str) -> LoadSpec:
     if values.get("patience", "fixed") != "fixed" and "abandon_after" not in values:
         raise LoadSpecError("--load: key 'patience' goes with abandon_after=S (the callers' mean patience, "
                             "seconds); without it no caller abandons")
+    if "at_limit" in values and "limit" not in values:
+        raise LoadSpecError("--load: key 'at_limit' goes with limit=L (the total number of calls); without it "
+                            "the calls never run out")
     # a call is transferred or conferenced, not both: the default of the one not given gives way
     # (transfer=1 alone transfers every call), two given must add up to at most 1
     for key, other in (("transfer", "conference"), ("conference", "transfer")):
@@ -297,6 +305,10 @@ class LoadGenerator:
 
     def __init__(self, spec: LoadSpec, *, auto_agents: Any = None, sweep_interval: float = 0.25) -> None:
         self.spec = spec
+        #: called once (from a sweep) when the run is over: ``limit`` calls offered and every one of them
+        #: ended (:attr:`finished`); ``serve --load ...,limit=L`` ends on it (``at_limit=exit``)
+        self.on_finished: Any = None
+        self._finished_told = False
         self.stats = LoadStats()
         self.auto_agents = set(auto_agents) if auto_agents is not None else None  # None: see _attach
         #: the agents it may drive in the current center: ``auto_agents``; else the first ``spec.agents``
@@ -345,6 +357,13 @@ class LoadGenerator:
     @property
     def active(self) -> int:
         return len(self.calls) - self._others
+
+    @property
+    def finished(self) -> bool:
+        """Whether ``limit`` calls were offered and all of them are over (cleared, abandoned, or lost
+        with a replaced center): the run SIPp's ``-m`` ends. Never without ``limit``."""
+        limit = self.spec.limit
+        return limit is not None and self.stats.offered >= limit and self.active == 0
 
     def _attach(self, now: float) -> None:
         """Set up ``hub.center``: the virtual session requests go through, idle agents READY, the CSQs."""
@@ -482,6 +501,9 @@ class LoadGenerator:
         self._look_at_queued(now)
         if self.running or self.calls:
             hub.schedule(now + self.sweep_interval, self._sweep)
+        if self.running and self.on_finished is not None and not self._finished_told and self.finished:
+            self._finished_told = True
+            self.on_finished()
 
     def _look_at_queued(self, now: float) -> None:
         """``queued_looks`` queued calls, in turn (one hung up from outside is noticed within a turn)."""
@@ -886,10 +908,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
             raise argparse.ArgumentTypeError(str(exc).removeprefix("--load: ")) from None
 
     p.add_argument("--load", metavar="SPEC", type=spec,
-                   help="generate load, SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][,limit=L][,max=M]"
+                   help="generate load, SIPp style: [agents=N,]calls_per_s=R[,handle_time=T][,limit=L[,at_limit=serve]][,max=M]"
                         "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,patience=exponential][,hold=P][,hold_time=S]"
                         "[,transfer=P][,conference=P] (only calls_per_s is required; T default 30 s; agents "
-                        "default: every agent of the center; L total calls, SIPp -m; M concurrent calls, SIPp -l); undriven agents answer after "
+                        "default: every agent of the center; L total calls, SIPp -m: once they are all over serve prints the summary and "
+                        "ends, exit status 0, unless at_limit=serve; M concurrent calls, SIPp -l); undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
@@ -914,6 +937,7 @@ class _LoadFeature:
         self._task: Any = None
         self._told = False
         self._ended_at: float | None = None  # when the run was told to end (halt)
+        self._finished: Any = None  # limit=L, at_limit=exit: an asyncio.Event set once the L calls are over
 
     def prepare(self, server: Any, args: Any) -> None:
         """Before the server listens: the ``agents=N`` center is in place before any client connects
@@ -928,15 +952,37 @@ class _LoadFeature:
         empty = unserved_csqs(config)
         if empty:
             until = (f"until the caller abandons (abandon_after={self.spec.abandon_after:g})"
-                     if self.spec.abandon_after is not None else "for ever (no abandon_after=)")
+                     if self.spec.abandon_after is not None else ("for ever (no abandon_after=)"
+                     + (f"; serve does not end by itself at limit={self.spec.limit} while they wait"
+                        if self._ends_at_limit else "")))
             print(f"mockcti load: warning: no agent is in {'CSQ' if len(empty) == 1 else 'CSQs'} {', '.join(empty)}: "
                   f"the calls sent there ({len(empty)} in {len(config.csqs)}) are never answered, they wait in the "
                   f"queue {until}",
                   file=sys.stderr, flush=True)
+        if self._ends_at_limit:
+            self._finished = asyncio.Event()
+            self.gen.on_finished = self._finished.set  # (the hub's timers run on the loop's thread)
         server.call(lambda hub, now: self.gen.start(hub, now))
         server.call(lambda hub, now: self.gen.anchor(now))  # after the READY pass, however long it took
         if not getattr(args, "quiet", False):
             self._task = asyncio.get_running_loop().create_task(self._display(server))
+
+    @property
+    def _ends_at_limit(self) -> bool:
+        return self.spec.limit is not None and self.spec.at_limit == "exit"
+
+    def ended(self, server: Any, args: Any) -> Any:
+        """serve's hook: with ``limit=L`` (``at_limit=exit``), an awaitable done once the L calls are over
+        (serve then ends as on SIGTERM: the clients told, the summary printed, exit status 0); else None."""
+        if self._finished is None:
+            return None
+        return self._until_finished(args)
+
+    async def _until_finished(self, args: Any) -> None:
+        await self._finished.wait()
+        if not getattr(args, "quiet", False):
+            print(f"mockcti load: limit={self.spec.limit} reached and every call is over: serve ends (at_limit=serve "
+                  f"keeps it serving)", file=sys.stderr, flush=True)
 
     def _build_center(self, server: Any, args: Any) -> None:
         from mockcti.center import ContactCenter

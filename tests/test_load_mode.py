@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -73,6 +74,8 @@ def test_unknown_key_is_named_with_the_allowed_ones(text, key):
     ("calls_per_s=1,abandon_after=5,patience=random", "patience"),
     ("calls_per_s=1,abandon_after=5,patience=1", "patience"),
     ("calls_per_s=1,patience=exponential", "patience"),  # with no abandon_after= nobody abandons
+    ("calls_per_s=1,limit=5,at_limit=stop", "at_limit"),
+    ("calls_per_s=1,at_limit=serve", "at_limit"),  # with no limit= the calls never run out
 ])
 def test_bad_values_name_the_key(text, key):
     # refused for its value, not taken for an unknown key
@@ -1276,6 +1279,123 @@ def test_no_call_is_offered_once_serve_is_told_to_stop(monkeypatch, capsys):
     assert offered <= 1, summary  # the first arrival (due at start) at most; ~50 during the shutdown
 
 
+def test_the_generator_says_once_when_the_limit_s_calls_are_all_over():
+    """limit=3: on_finished (what ends `serve`) is called once, at the first sweep after the third call
+    is over — not when the third arrives, nor while one still rings or talks; never without limit=."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=10,limit=3,handle_time=1,answer_after=0.1,"
+                                            "hold=0,transfer=0,conference=0")
+    told = []
+    gen.on_finished = lambda: told.append(hub.now)
+    assert parse_load_spec("calls_per_s=1,limit=3").at_limit == "exit"  # (the default: serve ends)
+    gen.start(hub, 0.0)
+    t = advance(hub, 0.0, 0.5)
+    assert gen.stats.offered == 3 and gen.active == 3 and not gen.finished and told == []  # (one queued)
+    advance(hub, t, 4.0)
+    s = gen.summary()
+    assert s["offered"] == s["cleared"] == 3 and s["active"] == 0 and gen.finished
+    assert len(told) == 1 and told[0] <= 3.0, told  # the last call, queued behind the first, is over by ~2.3 s
+
+
+def test_without_a_limit_the_generator_never_says_it_is_over():
+    """No limit=: the calls never run out, even when none is up (the arrivals stopped by Ctrl-C, every call
+    cleared): on_finished is never called."""
+    hub, gen = hub_with(two_agent_center(), "calls_per_s=10,handle_time=0.1,answer_after=0.05")
+    told = []
+    gen.on_finished = lambda: told.append(hub.now)
+    gen.start(hub, 0.0)
+    advance(hub, 0.0, 1.0)
+    gen.stop()
+    advance(hub, 1.0, 1.0)
+    assert gen.stats.offered >= 10 and gen.active == 0 and not gen.finished and told == []
+
+
+def _serve_load(spec: str, *more: str) -> subprocess.Popen:
+    """``mockcti serve --port 0 --load SPEC`` in a subprocess (this checkout's code), stdout and stderr piped."""
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"),) if p)}
+    return subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--loop", "asyncio",
+                             "--log-level", "warning", "--load", spec, *more],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def test_serve_load_limit_ends_by_itself_with_the_summary_and_status_0():
+    """`serve --load ...,limit=10` in a CI job: once the 10 calls are over, serve ends by itself (as SIPp's -m
+    does), the summary on stderr and exit status 0; it served on until a SIGTERM, the job hanging."""
+    from processes import reap
+
+    proc = _serve_load("agents=4,calls_per_s=20,limit=10,handle_time=0.2,answer_after=0.05,hold=0,transfer=0,"
+                       "conference=0")
+    try:
+        out, err = proc.communicate(timeout=30)  # (bounded: the calls are over in ~1 s)
+    finally:
+        reap(proc)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert out.decode().startswith("mockcti listening on 127.0.0.1:")
+    lines = text.splitlines()
+    (summary,) = [x for x in lines if x.startswith("mockcti load summary:")]
+    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    assert (counts["offered"], counts["cleared"], counts["active"], counts["errors"]) == ("10", "10", "0", "0"), summary
+    said = "mockcti load: limit=10 reached and every call is over: serve ends (at_limit=serve keeps it serving)"
+    assert said in lines and lines.index(said) < lines.index(summary), text
+
+
+def test_serve_help_says_limit_ends_serve(monkeypatch, capsys):
+    from mockcti.cli import main
+
+    monkeypatch.setenv("COLUMNS", "2000")  # one line per option: no word cut by the wrapping
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if ln.lstrip().startswith("--load SPEC")]
+    assert "[,limit=L[,at_limit=serve]]" in line
+    assert "L total calls, SIPp -m: once they are all over serve prints the summary and ends, exit status 0, " \
+           "unless at_limit=serve" in line
+    assert "or once the calls of --load ...,limit=L are all over, which ends serve the same way" in " ".join(out.split())
+
+
+def test_serve_load_limit_with_at_limit_serve_keeps_serving_until_sigterm():
+    """at_limit=serve: the limit stops the arrivals only (the agents it drives go on answering); serve runs on
+    until SIGTERM, then ends with the summary, status 0."""
+    import os
+    import select
+    import signal
+    import time
+
+    from processes import reap
+
+    proc = _serve_load("agents=4,calls_per_s=20,limit=5,at_limit=serve,handle_time=0.2,answer_after=0.05,hold=0,"
+                       "transfer=0,conference=0")
+    err, over_at = b"", None
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded: a line a second; over in ~1 s, then 2 more lines
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                chunk = os.read(proc.stderr.fileno(), 65536)
+                if not chunk:
+                    break
+                err += chunk
+            lines = [x for x in err.decode().splitlines() if x.startswith("load t=")]
+            if over_at is None and any(" offered 5 " in x and " active 0 " in x for x in lines):
+                over_at = len(lines)
+            if over_at is not None and len(lines) >= over_at + 2:
+                break
+        assert over_at is not None and proc.poll() is None, err.decode()  # the calls are over, serve runs on
+        proc.send_signal(signal.SIGTERM)
+        _, rest = proc.communicate(timeout=30)
+        err += rest
+    finally:
+        reap(proc)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "limit=5 reached" not in text
+    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
+    assert " offered 5 " in summary and " cleared 5 " in summary, summary
+
+
 def test_agents_it_drives_still_answer_once_the_limit_is_reached():
     """limit=1: once its one call is over, the generator offers no more, but its agents still act as
     agents: a call from elsewhere (POST /calls) is answered and cleared. Reaching the limit stopped
@@ -1654,7 +1774,7 @@ def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"),) if p)}
     proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "warning",
                              "--load", "agents=40,calls_per_s=20,limit=20,handle_time=0.4,answer_after=0.05,"
-                             "hold=0.5,transfer=0.25,conference=0.25"],
+                             "hold=0.5,transfer=0.25,conference=0.25,at_limit=serve"],  # (a line after the last call)
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     err, lines = b"", []
     try:

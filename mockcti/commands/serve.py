@@ -35,7 +35,8 @@ def port_number(text: str) -> int:
     return port
 
 
-EPILOG = """exit codes (after Ctrl-C or SIGTERM, which shut the server down cleanly):
+EPILOG = """exit codes (after Ctrl-C or SIGTERM, which shut the server down cleanly, or once the calls of
+--load ...,limit=L are all over, which ends serve the same way unless at_limit=serve):
   0  the server ran and stopped (whatever clients did, unless --strict says otherwise)
   1  --strict: a violation or an internal error of the mock was recorded, or a --scenario
      expectation is unmet
@@ -480,7 +481,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             serving = True
             if not terminated:  # (no await between the flag and this test: a handler cannot run between)
-                await server.serve_forever()
+                await _serve_until_ended(server, [e for e in (getattr(f, "ended", lambda s, a: None)(server, args)
+                                                              for f in features) if e is not None])
         except asyncio.CancelledError:
             pass
         finally:
@@ -544,6 +546,23 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+async def _serve_until_ended(server: Any, ends: list) -> None:
+    """Serve until cancelled (Ctrl-C, SIGTERM), the server stops, or one of ``ends`` (what features' ``ended``
+    hooks gave: --load's limit=L) is done; then the others are cancelled."""
+    import asyncio
+
+    if not ends:
+        await server.serve_forever()
+        return
+    tasks = [asyncio.ensure_future(server.serve_forever()), *(asyncio.ensure_future(e) for e in ends)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def listening_line(host: str, port: int, profile: Any, agents: int, loop_name: str, *, json_lines: bool,
                    extra: dict | None = None) -> str:
     """The first line ``serve`` prints on stdout, once it listens: ``mockcti listening on HOST:PORT (...)``;
@@ -582,7 +601,9 @@ def _features(args: argparse.Namespace) -> list:
     ``prepare(server, args)``: called before the event loop runs and the server listens (to replace
     the center, say: once a client is connected, or the control API has recorded the center that
     POST /reset rebuilds, that is too late; SystemExit(2) stops ``serve`` as a usage error);
-    ``start`` runs once it listens, in the order below (should the server not start after all, optionally
+    ``start`` runs once it listens, in the order below; optionally ``ended(server, args)``, as serving begins: None, or
+    an awaitable done when the feature ends the run by itself (``--load ...,limit=L``: its calls are all over), which
+    then ends as on SIGTERM (should the server not start after all, optionally
     ``cancel(server, args)``, awaited, undoes a start without what ``stop`` makes at the end of a run, else ``stop``); optionally ``listening(server, args)``, once every
     feature has started: a dict of keys for the ``--json`` listening line; optionally ``serving(server, args)`` (no
     await), once nothing can stop the start any more, before the listening line (the report empties the journal.jsonl
