@@ -918,7 +918,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
                         "callers not answered within S s abandon (patience=exponential: within S s on average); a statistics line on stderr every second "
                         "and a summary at the end (neither with --quiet; --log-level warning leaves out the per-message and "
-                        "per-call trace)")
+                        "per-call trace; with --json each also goes to stdout as a JSON object, kind load or "
+                        "load_summary, among the trace's lines)")
 
 
 def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> str:
@@ -930,9 +931,20 @@ def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> s
             f"conf {s.conferenced} messages/s {messages_per_s:.0f} clients {len(server.hub.conns)}")
 
 
+def _record(gen: LoadGenerator, server: Any, now: float, messages_per_s: float) -> dict[str, Any]:
+    """The live statistics as ``serve --json`` writes them on stdout, one JSON object a second beside the
+    journal's entries: ``kind`` "load", ``t`` on the journal's clock (seconds since the server started),
+    ``elapsed`` since the load started (the line's ``t=``), every count of the summary, ``messages_per_s``
+    and ``clients``."""
+    return {"kind": "load", "t": round(now, 6), "elapsed": round(now - gen.started_at, 3), **gen.summary(),
+            "messages_per_s": round(messages_per_s, 1), "clients": len(server.hub.conns)}
+
+
 class _LoadFeature:
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
+        #: serve --json: writes one line (a JSON text) on stdout, in turn with the trace (``args.json_out``)
+        self._json_out: Any = None
         self.gen = LoadGenerator(spec)
         self._task: Any = None
         self._told = False
@@ -965,6 +977,7 @@ class _LoadFeature:
         server.call(lambda hub, now: self.gen.start(hub, now))
         server.call(lambda hub, now: self.gen.anchor(now))  # after the READY pass, however long it took
         if not getattr(args, "quiet", False):
+            self._json_out = getattr(args, "json_out", None)
             self._task = asyncio.get_running_loop().create_task(self._display(server))
 
     @property
@@ -1019,8 +1032,12 @@ class _LoadFeature:
         while True:
             await asyncio.sleep(1.0)  # (a busy loop wakes it late: the rate is over the time it took)
             out, now = server.journal.counts.get("out", 0), server.now()
-            print(_line(self.gen, server, now - self.gen.started_at,
-                        (out - last_out) / (now - last_t) if now > last_t else 0.0), file=sys.stderr, flush=True)
+            rate = (out - last_out) / (now - last_t) if now > last_t else 0.0
+            print(_line(self.gen, server, now - self.gen.started_at, rate), file=sys.stderr, flush=True)
+            if self._json_out is not None:
+                from mockcti.journal import json_text
+
+                self._json_out(json_text(_record(self.gen, server, now, rate)))
             last_out, last_t = out, now
 
     def halt(self, server: Any, args: Any) -> None:
@@ -1043,8 +1060,15 @@ class _LoadFeature:
         s = self.gen.summary()
         if getattr(args, "quiet", False):  # (serve --quiet: errors only)
             return
+        duration = self._ended_at - self.gen.started_at
         print("mockcti load summary: " + " ".join(f"{k} {v}" for k, v in s.items())
-              + f" duration {self._ended_at - self.gen.started_at:.1f}s", file=sys.stderr, flush=True)
+              + f" duration {duration:.1f}s", file=sys.stderr, flush=True)
+        json_out = getattr(args, "json_out", None)
+        if json_out is not None:  # serve --json: the summary as the last line of the load on stdout
+            from mockcti.journal import json_text
+
+            json_out(json_text({"kind": "load_summary", "t": round(server.now(), 6), **s,
+                                "duration": round(duration, 3)}))
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         return status

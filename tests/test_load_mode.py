@@ -308,6 +308,78 @@ async def test_the_lines_messages_per_second_is_over_the_time_the_second_took(mo
 
 
 @pytest.mark.asyncio
+async def test_with_json_the_display_also_writes_each_second_as_a_json_object(monkeypatch, capsys):
+    """serve --json: the statistics line stays on stderr as it is, and the same second goes to stdout as a JSON
+    object (kind "load") for a machine to read: the summary's counts, t on the journal's clock, elapsed since
+    the load started, messages_per_s and clients. The line was only ever text."""
+    import json
+
+    clock, counts = [10.0], {"out": 0}
+    server = SimpleNamespace(now=lambda: clock[0], journal=SimpleNamespace(counts=counts),
+                             hub=SimpleNamespace(conns={1: None}))
+    written: list[str] = []
+    feature = serve_feature(argparse.Namespace(load=parse_load_spec("calls_per_s=1"), quiet=False, seed=0,
+                                               json_out=written.append))
+    feature._json_out = written.append  # (what start() takes from args)
+    feature.gen.started_at = 10.0
+    feature.gen.stats.offered, feature.gen.stats.answered, feature.gen.stats.held = 7, 4, 2
+    slept = []
+
+    async def late_sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > 2:  # bounded: the display runs until cancelled
+            raise asyncio.CancelledError
+        clock[0] += 2 * seconds
+        counts["out"] += 1000
+
+    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+    with pytest.raises(asyncio.CancelledError):
+        await feature._display(server)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("load t=   4.0s offered 7 answered 4 "), lines  # as it was
+    records = [json.loads(w) for w in written]
+    assert [r["kind"] for r in records] == ["load", "load"]
+    assert records[-1] == {"kind": "load", "t": 14.0, "elapsed": 4.0, **feature.gen.summary(),
+                           "messages_per_s": 500.0, "clients": 1}
+    assert records[-1]["offered"] == 7 and records[-1]["held"] == 2
+
+
+def test_serve_load_json_writes_the_statistics_and_the_summary_as_json_lines_on_stdout():
+    """`serve --json --load ...,limit=10`: stdout stays JSON lines throughout — the listening line, the trace's
+    entries, a "load" object a second and a last "load_summary" with the summary's counts and the duration —,
+    while stderr keeps the human line and summary. Without --json stdout has none of them."""
+    import json
+
+    from processes import reap
+
+    spec = "agents=4,calls_per_s=5,limit=10,handle_time=0.2,answer_after=0.05,hold=0,transfer=0,conference=0"
+    proc = _serve_load(spec, "--json")
+    try:
+        out, err = proc.communicate(timeout=30)  # (bounded: limit=10 ends serve in ~2.5 s)
+    finally:
+        reap(proc)
+    assert proc.returncode == 0, err.decode()
+    objects = [json.loads(line) for line in out.decode().splitlines()]  # every line is JSON
+    kinds = [o["kind"] for o in objects]
+    assert kinds[0] == "listening" and kinds.count("load") >= 1 and kinds.count("load_summary") == 1
+    assert kinds.index("load_summary") > max(i for i, k in enumerate(kinds) if k == "load")
+    summary = next(o for o in objects if o["kind"] == "load_summary")
+    (text,) = [x for x in err.decode().splitlines() if x.startswith("mockcti load summary:")]
+    said = dict(zip(text.split()[3::2], text.split()[4::2]))
+    assert {k: str(v) for k, v in summary.items() if k not in ("kind", "t", "duration")} == \
+        {k: v for k, v in said.items() if k != "duration"}
+    assert summary["offered"] == summary["cleared"] == 10 and summary["active"] == 0
+    assert f"{summary['duration']:.1f}s" == said["duration"]
+    assert any(x.startswith("load t=") for x in err.decode().splitlines())  # the human line, as it was
+    proc = _serve_load(spec)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        reap(proc)
+    assert proc.returncode == 0 and '"kind"' not in out.decode() and "mockcti load summary:" in err.decode()
+
+
+@pytest.mark.asyncio
 async def test_a_bridge_sees_who_hung_up():
     """Over the wire: with caller_hangup=0.5 half the answered calls are released by the caller
     (CALL_CONNECTION_CLEARED with its ANI as the releasing device), the others by the agent."""

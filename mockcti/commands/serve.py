@@ -95,7 +95,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                  "API's); no trace",
                                             json=" (with --strict)"))
     out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields (as --log-level debug)")
-    out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line")
+    out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line (with --load, its statistics too: "
+                          "kind load each second, load_summary at the end)")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="level of the trace (debug = every field; info = messages; warning = violations, faults "
                         "and happenings, but not the per-call ones of --calls-per-minute and --load; error = "
@@ -217,6 +218,11 @@ class Trace:
         if self.dropped:
             print(f"mockcti serve: {self.dropped} trace line(s) dropped (the output was not read fast enough)",
                   file=sys.stderr)
+
+    def line(self, text: str) -> None:
+        """Write ``text`` (one line, no newline) in turn with the entries, whatever the level: what a feature
+        writes on stdout (``serve --json``: --load's statistics as JSON objects)."""
+        self._emit(text + "\n")
 
     def _emit(self, line: str) -> None:
         if self.broken is not None:
@@ -388,6 +394,8 @@ def run(args: argparse.Namespace) -> int:
         # held until the "listening" line is out: it is the first line, whatever was journalled while starting
         trace = Trace(sys.stdout, json_lines=args.json, verbose=args.verbose, level=args.log_level, held=True)
         journal.add_sink(trace)
+    #: for the features: writes one line on stdout, in turn with the --json trace (None: no --json)
+    args.json_out = trace.line if trace is not None and args.json else None
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
                                                  strict=args.strict, **session_kw),
