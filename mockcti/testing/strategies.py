@@ -5,7 +5,8 @@ type, schema-driven from the declarations in :mod:`mockcti.wire.spec`, valid for
 (floating tags above 255 only with 2-byte tags, ``since`` fields only from their version,
 strings within their maximum byte length). ``frames()`` draws complete encoded messages and
 ``chunkings()`` ways to split a byte stream. Every message class is registered, so
-``st.from_type(OpenReq)`` works.
+``st.from_type(OpenReq)`` works (also without importing this module: Hypothesis's entry point,
+:mod:`mockcti.testing.hypothesis_hook`, registers them as Hypothesis is imported).
 
 ``malformed_frames()`` draws client->server byte strings with one labelled defect and the
 E_CTI status the server answers (the codec's, or for an undefined floating tag, which the codec

@@ -735,3 +735,30 @@ def test_a_ctrl_c_as_a_threaded_server_hands_its_stop_over_leaves_no_coroutine_u
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["interrupted", "stopped"]
     assert "never awaited" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("first", ["hypothesis", "mockcti.wire"])
+def test_from_type_draws_valid_messages_without_importing_the_strategies(pytester: pytest.Pytester,
+                                                                         first: str) -> None:
+    """``st.from_type(OpenReq)`` in a test suite that never imports mockcti.testing.strategies, whichever of
+    Hypothesis and the messages it imports first: every drawn message encodes and decodes back to itself. (It
+    drew ``st.builds(OpenReq)`` — strings too long for their fields, numbers out of range — unless the strategies
+    module had been imported: the registration is Hypothesis's entry point now, run as Hypothesis is imported.)
+    In a subprocess: this process imported the strategies long ago."""
+    imports = ["from hypothesis import given, settings, strategies as st",
+               "from mockcti.wire.messages import AgentStateEvent, OpenReq"]
+    pytester.makepyfile("\n".join(imports if first == "hypothesis" else imports[::-1]) + """
+from hypothesis import Phase
+from mockcti.wire import Dialect, decode_bytes, encode
+
+D = Dialect.uccx(18)
+
+@settings(max_examples=40, database=None, deadline=None, phases=[Phase.generate])  # (no shrinking: fails fast)
+@given(st.from_type(OpenReq), st.from_type(AgentStateEvent))
+def test_round_trip(req, event):
+    assert isinstance(req, OpenReq) and isinstance(event, AgentStateEvent)
+    for msg in (req, event):
+        assert decode_bytes(encode(msg, D), D) == msg
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
