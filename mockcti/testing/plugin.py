@@ -29,7 +29,9 @@ A failed test shows the last 50 journal entries of each of its servers, a sectio
 
 Option ``--cti-report DIR`` (ini ``cti_report``): write ``summary.json`` and ``junit.xml`` of each
 test's server(s) into ``DIR/<test id>/`` (``-async`` for cti_async_server's, ``-N`` for the
-factory's N-th server).
+factory's N-th server). DIR holds the last session's reports: a session claims it as its tests are about
+to run (another session into it meanwhile is a usage error) and removes the test directories an earlier one
+wrote (only those: see :func:`_remove_earlier_reports`).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ _JOURNAL_SHOWN = pytest.StashKey[bool]()
 _SERVED_CENTERS = pytest.StashKey[Any]()  # the ContactCenters the fixtures' servers were given (a WeakSet)
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()  # the outcome of the test's body, once it has run
 _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
+_REPORT_LOCK = pytest.StashKey[Any]()  # --cti-report's directory, claimed by this session while its tests run
 
 
 @pytest.hookimpl(wrapper=True)
@@ -203,6 +206,90 @@ def _without_asyncio(config: pytest.Config, why: str) -> None:
     config.pluginmanager.register(holder, "mockcti-without-asyncio")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """``--cti-report DIR`` holds the reports of the session that ran last: as the tests are about to run, the
+    session claims DIR (:func:`mockcti.report.claim_report_dir`: a second session into it at the same time is a
+    usage error, as for ``mockcti run``) and removes the test directories an earlier session wrote
+    (:func:`_remove_earlier_reports`). A test renamed or deleted, or one that no longer uses a server, left its
+    old directory, which a CI artefact collector then reported as current. Not for ``--collect-only``, nor in a
+    pytest-xdist worker (the controller claims DIR for its workers)."""
+    config = session.config
+    directory = _report_dir(config)
+    if directory is None or config.option.collectonly or hasattr(config, "workerinput"):
+        return
+    from mockcti.report import claim_report_dir
+
+    what = _report_option(config)
+    command = " ".join(["pytest", *map(str, config.invocation_params.args)])
+    try:
+        lock = claim_report_dir(directory, command, "--cti-report")
+    except OSError as exc:
+        raise pytest.UsageError(f"{what} {directory}: {exc.strerror or exc}") from None
+    config.stash[_REPORT_LOCK] = lock
+    warning = lock.warning("--cti-report")
+    if warning:
+        import warnings
+
+        warnings.warn(pytest.PytestWarning(warning), stacklevel=1)
+    _remove_earlier_reports(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lock = config.stash.get(_REPORT_LOCK, None)
+    if lock is not None:
+        del config.stash[_REPORT_LOCK]
+        lock.release()
+
+
+#: the files a test's report directory holds (:func:`mockcti.report.write_reports`)
+_REPORT_FILES = ("summary.json", "junit.xml")
+
+
+def _remove_earlier_reports(directory: Path) -> None:
+    """Remove from ``directory`` each test directory that a session of this plugin wrote: a directory (not a
+    link to one) holding a ``summary.json`` whose ``"test"`` is a test id that names the directory as
+    :func:`_write_report` does (``<test id>``, ``…-async``, ``…-N``). Of it only the report files go (and the
+    temporary twin a killed write left); a file of the user's put in it keeps it. Anything else in ``directory``
+    — the user's files, another tool's directories, ``mockcti serve --report``'s own summary.json — is kept."""
+    import json
+    import os
+    import stat
+
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            summary = Path(entry.path) / "summary.json"
+            if not stat.S_ISREG(os.lstat(summary).st_mode):
+                continue
+            test = json.loads(summary.read_text(encoding="utf-8")).get("test")
+        except (OSError, ValueError, AttributeError):  # (not a directory of ours: no summary, not a JSON object)
+            continue
+        if not isinstance(test, str) or not re.fullmatch(re.escape(_safe(test)) + r"(-async|-[0-9]+)?", entry.name):
+            continue
+        for name in os.listdir(entry.path):
+            if name in _REPORT_FILES or any(re.fullmatch(rf"\.{re.escape(f)}\.[0-9]+\.tmp", name)
+                                           for f in _REPORT_FILES):
+                try:
+                    os.unlink(os.path.join(entry.path, name))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(entry.path)
+        except OSError:  # (a file of the user's is left in it)
+            pass
+
+
+def _report_option(config: pytest.Config) -> str:
+    """How the user gave the report directory, as a message names it."""
+    return "--cti-report" if config.getoption("cti_report", default=None) else "ini option cti_report:"
+
+
 def _check_report_dir(config: pytest.Config) -> None:
     """A report directory that cannot be made (a file of that name, or a file among its parents) is a
     usage error before any test runs, as for ``mockcti serve --report``: it was found at the teardown
@@ -215,7 +302,7 @@ def _check_report_dir(config: pytest.Config) -> None:
         existing = existing.parent
     if existing.is_dir():
         return
-    what = "--cti-report" if config.getoption("cti_report", default=None) else "ini option cti_report:"
+    what = _report_option(config)
     why = ("not a directory (a file of that name exists)" if existing == directory
            else f"{existing} is a file, not a directory")
     raise pytest.UsageError(f"{what} {directory}: {why}")

@@ -762,3 +762,65 @@ def test_round_trip(req, event):
 """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_cti_report_holds_the_last_session_s_reports_only(pytester: pytest.Pytester) -> None:
+    """A test renamed (or deleted, or no longer using a server) left its old report directory in --cti-report's
+    DIR, and a CI artefact collector reported it as current: a session removes, before its tests run, the test
+    directories an earlier one wrote. What it does not recognise as its own stays: the user's files, a directory
+    of another tool, a report directory into which the user put a file of theirs (only the report files go)."""
+    test_file = pytester.makepyfile(test_reports="""
+        def test_old(cti_server):
+            assert cti_server.port
+
+        def test_kept(cti_server_factory):
+            cti_server_factory()
+    """)
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=2)
+    out = pytester.path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["test_reports.py_test_kept-1", "test_reports.py_test_old"]
+    (out / "notes.txt").write_text("mine\n", encoding="utf-8")
+    other = out / "other-tool"
+    other.mkdir()
+    (other / "summary.json").write_text(json.dumps({"test": "test_reports.py::test_gone"}), encoding="utf-8")
+    (out / "test_reports.py_test_kept-1" / "screenshot.png").write_bytes(b"\x89PNG")
+    test_file.write_text(test_file.read_text(encoding="utf-8").replace("test_old", "test_new"), encoding="utf-8")
+
+    run(pytester, "--cti-report", "out", "--collect-only")  # (collecting runs no test: nothing is removed)
+    assert (out / "test_reports.py_test_old" / "summary.json").is_file()
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=2)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "notes.txt", "other-tool", "test_reports.py_test_kept-1", "test_reports.py_test_new"]
+    assert (other / "summary.json").is_file() and (out / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+    kept = out / "test_reports.py_test_kept-1"
+    assert sorted(p.name for p in kept.iterdir()) == ["junit.xml", "screenshot.png", "summary.json"]
+    assert json.loads((kept / "summary.json").read_text(encoding="utf-8"))["test"] == "test_reports.py::test_kept"
+
+    # a test that no longer uses a server: its directory goes, and with it the screenshot's is the user's alone
+    test_file.write_text("def test_kept():\n    pass\n", encoding="utf-8")
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=1)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "other-tool", "test_reports.py_test_kept-1"]
+    assert [p.name for p in kept.iterdir()] == ["screenshot.png"]
+
+
+def test_a_cti_report_dir_in_use_by_another_session_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """Two sessions into one DIR at once: the second would remove the first's reports as it starts. Refused,
+    naming who holds it, as mockcti run refuses a report directory in use."""
+    from mockcti.report import claim_report_dir
+
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            assert cti_server.port
+    """)
+    lock = claim_report_dir(pytester.path / "out", "pytest --cti-report out -k other")
+    try:
+        if lock.unlocked is not None:
+            pytest.skip(f"no lock here: {lock.unlocked}")
+        result = run(pytester, "--cti-report", "out")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["ERROR: --cti-report *out: in use by pid * (pytest --cti-report out -k other, "
+                                     "started *)*give each run started in parallel its own --cti-report DIR*"])
+    finally:
+        lock.release()
+    run(pytester, "--cti-report", "out").assert_outcomes(passed=1)
+    assert not (pytester.path / "out" / ".mockcti.lock").exists()  # released as the session ends
