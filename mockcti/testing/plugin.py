@@ -11,7 +11,8 @@ Fixtures (the server machinery is imported when a fixture is first used):
   (needs pytest-asyncio; an async test in the function-scoped loop, a usage error otherwise).
 - ``cti_server_factory(center=None, *, profile=None, hub_config=None, engine=None, scenario=None,
   seed=None)`` — more servers; every one is stopped at teardown. A center or scenario file path is
-  relative to the test file, then to rootdir.
+  relative to the test file, then to rootdir. An engine (like a ContactCenter) that a server of the session
+  already ran is a usage error: it would carry over that run's state.
 - ``cti_center`` — the center the fixtures use (None: the default center); override it in a
   conftest to return a :class:`~mockcti.center.CenterConfig`, a mapping in a center file's shape or
   a center file path (relative to the test file, then to rootdir). A scenario that declares its own
@@ -69,6 +70,7 @@ JOURNAL_LINES = 50
 _SERVERS = pytest.StashKey[list[tuple[str, Any]]]()
 _JOURNAL_SHOWN = pytest.StashKey[bool]()
 _SERVED_CENTERS = pytest.StashKey[Any]()  # the ContactCenters the fixtures' servers were given (a WeakSet)
+_SERVED_ENGINES = pytest.StashKey[Any]()  # ScenarioEngine the factory's servers ran -> (test id, which server)
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()  # the outcome of the test's body, once it has run
 _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
 _REPORT_LOCK = pytest.StashKey[Any]()  # --cti-report's directory, claimed by this session while its tests run
@@ -430,6 +432,32 @@ def _claim_center(request: pytest.FixtureRequest, center: Any, given_as: str) ->
     served.add(center)
 
 
+def _claim_engine(request: pytest.FixtureRequest, engine: Any, n: int) -> None:
+    """A ScenarioEngine runs one scenario once: its state, captured values and the counts its expectations are
+    verified against are the run's. Given to a second server (the next test's, when a module makes one engine for
+    all its tests; or the factory's twice) it went on from where the first left — expectations met by the earlier
+    test's client counted, a scenario already ended — and the test passed or failed by the order the tests ran in,
+    where a reused ContactCenter is refused (:func:`_claim_center`). The same usage error, naming the test whose
+    server ran it first and what to give instead."""
+    import weakref
+
+    served = request.config.stash.setdefault(_SERVED_ENGINES, weakref.WeakKeyDictionary())
+    try:
+        first = served.get(engine)
+    except TypeError:  # (not an object a weak reference can be kept to: not a ScenarioEngine, left to the server)
+        return
+    if first is not None:
+        scenario = getattr(getattr(engine, "scenario", None), "name", None)
+        what = f"a ScenarioEngine (scenario {scenario!r})" if scenario else "a ScenarioEngine"
+        nodeid, server = first
+        where = f"this test's {server}" if nodeid == request.node.nodeid else f"{server} of {nodeid}"
+        _usage(f"cti_server_factory(engine=...) in {request.node.nodeid} gave {what} that {where} "
+               "already ran: its state, captured values and expectation counts would carry over from there. Make "
+               "a new ScenarioEngine for each server, or give scenario= (a file path or a loaded Scenario) and the "
+               "factory makes one")
+    served[engine] = (request.node.nodeid, f"cti_server_factory #{n}")
+
+
 def _report_dir(config: pytest.Config) -> Path | None:
     value = config.getoption("cti_report", default=None)
     base = Path(config.invocation_params.dir)  # a command-line path is relative to where pytest runs
@@ -537,6 +565,8 @@ def cti_server_factory(request: pytest.FixtureRequest) -> Any:
             if engine is not None:
                 raise TypeError("give scenario= or engine=, not both")
             engine = _engine(request, scenario, seed, "cti_server_factory(scenario=...)")
+        elif engine is not None:
+            _claim_engine(request, engine, sum(m.server is not None for m in made) + 1)
         center = _center_of(request, center, "cti_server_factory(center=...)", engine=engine)
         server = ThreadedServer(center, profile=profile, hub_config=hub_config, engine=engine, seed=seed, **options)
         made.append(server)

@@ -824,3 +824,60 @@ def test_a_cti_report_dir_in_use_by_another_session_is_a_usage_error(pytester: p
         lock.release()
     run(pytester, "--cti-report", "out").assert_outcomes(passed=1)
     assert not (pytester.path / "out" / ".mockcti.lock").exists()  # released as the session ends
+
+
+def test_a_scenario_engine_a_server_already_ran_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """One ScenarioEngine made for a module's tests went on, in the second test, from where the first test's
+    server left it (its state, captures and expectation counts: the second test's teardown verified the first
+    one's client), as a reused ContactCenter did: the same usage error, naming the test whose server ran it and
+    what to give instead. A new engine (or scenario=) per server is fine."""
+    pytester.makefile(".yaml", login="""
+        name: login
+        expect:
+          - message: OPEN_REQ
+    """)
+    pytester.makepyfile("""
+        import socket
+        from pathlib import Path
+        from mockcti.scenario.engine import ScenarioEngine
+        from mockcti.wire import Dialect, encode
+        from mockcti.wire.messages import OpenReq
+
+        LOGIN = str(Path(__file__).with_name("login.yaml"))
+        ONCE = ScenarioEngine.from_file(LOGIN)
+
+        def open_req(server):
+            msg = OpenReq(invoke_id=1, version_number=18, idle_timeout=60, services_requested=0x7,
+                          call_msg_mask=0, agent_state_mask=0, client_id="x", client_password=b"")
+            with socket.create_connection((server.host, server.port), timeout=5) as sock:
+                sock.sendall(encode(msg, Dialect.uccx(18)))
+                server.wait_received("OPEN_REQ")
+
+        def test_first(cti_server_factory):
+            open_req(cti_server_factory(engine=ONCE))
+
+        def test_second(cti_server_factory):
+            cti_server_factory(engine=ONCE)  # no client: its expectation is unmet
+
+        def test_twice(cti_server_factory):
+            engine = ScenarioEngine.from_file(LOGIN)
+            open_req(cti_server_factory(engine=engine))
+            cti_server_factory(engine=engine)
+
+        def test_new_ones(cti_server_factory):
+            for _ in range(2):
+                open_req(cti_server_factory(engine=ScenarioEngine.from_file(LOGIN)))
+                open_req(cti_server_factory(scenario=LOGIN))
+    """)
+    result = run(pytester, "-p", "no:randomly", "--cti-journal-lines", "0")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*_ test_second _*",
+        "mockcti usage error: cti_server_factory(engine=...) in test_a_scenario_engine*.py::test_second gave a "
+        "ScenarioEngine (scenario 'login') that cti_server_factory #1 of test_a_scenario_engine*.py::test_first "
+        "already ran: its state, captured values and expectation counts would carry over from there. Make a new "
+        "ScenarioEngine for each server, or give scenario= (a file path or a loaded Scenario) and the factory "
+        "makes one",
+        "*_ test_twice _*",
+        "mockcti usage error: cti_server_factory(engine=...) in *::test_twice gave a ScenarioEngine (scenario "
+        "'login') that this test's cti_server_factory #1 already ran: *"])
