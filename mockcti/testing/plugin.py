@@ -50,6 +50,26 @@ if TYPE_CHECKING:  # pragma: no cover
 MARKER = "cti_scenario"
 
 
+#: the names pytest loads this module under: the entry point's (autoload, ``-p mockcti``) and the module's own
+#: (``pytest_plugins = ["mockcti.testing.plugin"]`` in a conftest, ``-p mockcti.testing.plugin``)
+_NAMES = ("mockcti", __name__)
+
+
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    """Loaded under one of :data:`_NAMES`, the other is blocked, so that loading it under that one too is a no-op:
+    a conftest's ``pytest_plugins = ["mockcti.testing.plugin"]`` (what a suite that also runs with plugin autoload
+    disabled writes) with the entry point active — or ``-p mockcti.testing.plugin`` — stopped pytest before any
+    test with an INTERNALERROR ("ValueError: Plugin already registered under a different name") and a dump of
+    every plugin. (Called for this module's own registration too: the hook is historic.)"""
+    import sys
+
+    if plugin is not sys.modules.get(__name__):
+        return
+    for name in _NAMES:
+        if manager.get_plugin(name) is None and not manager.is_blocked(name):
+            manager.set_blocked(name)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockcti", "mock CTI server (mockcti)")
     group.addoption("--cti-report", metavar="DIR", default=None, dest="cti_report",

@@ -881,3 +881,22 @@ def test_a_scenario_engine_a_server_already_ran_is_a_usage_error(pytester: pytes
         "*_ test_twice _*",
         "mockcti usage error: cti_server_factory(engine=...) in *::test_twice gave a ScenarioEngine (scenario "
         "'login') that this test's cti_server_factory #1 already ran: *"])
+
+
+@pytest.mark.parametrize("how", ["conftest", "-p"])
+def test_loading_the_plugin_module_by_its_own_name_too_is_not_an_internal_error(pytester: pytest.Pytester,
+                                                                                 how: str) -> None:
+    """``pytest_plugins = ["mockcti.testing.plugin"]`` in a conftest (a suite that also runs with plugin autoload
+    disabled), or ``-p mockcti.testing.plugin``, with the entry point active: pytest stopped with an INTERNALERROR,
+    "ValueError: Plugin already registered under a different name", before any test. The plugin is loaded once."""
+    if how == "conftest":
+        pytester.makeconftest('pytest_plugins = ["mockcti.testing.plugin"]')
+    pytester.makepyfile("""
+        def test_it(cti_server, request):
+            assert cti_server.port
+            loaded = [p for p in request.config.pluginmanager.get_plugins()
+                      if getattr(p, "__name__", "") == "mockcti.testing.plugin"]
+            assert len(loaded) == 1
+    """)
+    result = run(pytester, *(["-p", "mockcti.testing.plugin"] if how == "-p" else []))
+    result.assert_outcomes(passed=1)
