@@ -900,3 +900,22 @@ def test_loading_the_plugin_module_by_its_own_name_too_is_not_an_internal_error(
     """)
     result = run(pytester, *(["-p", "mockcti.testing.plugin"] if how == "-p" else []))
     result.assert_outcomes(passed=1)
+
+
+def test_a_cti_report_dir_that_cannot_be_locked_is_said_and_the_session_runs(pytester: pytest.Pytester,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the directory cannot be locked (no flock: Windows; a file system that cannot lock), the session still
+    runs and says that a parallel session is not refused — on the terminal, so that filterwarnings = error does not
+    turn it into an error that stops the session."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # (as on a platform without flock)
+    pytester.makeini("[pytest]\nfilterwarnings = error\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("""
+        def test_it(cti_server):
+            assert cti_server.port
+    """)
+    result = run(pytester, "--cti-report", "out")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["mockcti: --cti-report *out: not locked (this platform has no flock*): a run "
+                                 "started in parallel into this directory is not refused*"])
