@@ -59,7 +59,7 @@ ALLOWED_KEYS = {
     "limit": "total number of calls, then arrivals stop and, once they are all over, serve ends (SIPp -m; "
              "default: no limit)",
     "at_limit": "with limit=L, what serve does once the L calls are over: 'exit' (print the summary and end, exit "
-                "status 0, as SIPp -m; the default) or 'serve' (keep serving, the agents it drives still answering, "
+                "status 0, or 1 when any of the generator's own requests was refused, as SIPp -m; the default) or 'serve' (keep serving, the agents it drives still answering, "
                 "until Ctrl-C or SIGTERM)",
     "max": "maximum concurrent generated calls; arrivals above it are skipped (default: no limit)",
     "answer_after": "seconds an auto-answering agent lets the phone ring (default 1)",
@@ -912,7 +912,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "[,answer_after=A][,caller_hangup=P][,abandon_after=S][,patience=exponential][,hold=P][,hold_time=S]"
                         "[,transfer=P][,conference=P] (only calls_per_s is required; T default 30 s; agents "
                         "default: every agent of the center; L total calls, SIPp -m: once they are all over serve prints the summary and "
-                        "ends, exit status 0, unless at_limit=serve; M concurrent calls, SIPp -l); undriven agents answer after "
+                        "ends, exit status 0 (1 if any of the generator's own requests was refused), unless at_limit=serve; M concurrent calls, SIPp -l); undriven agents answer after "
                         "~1 s and clear after T s (or the caller hangs up, for a share P of the answered calls); "
                         "of the calls they answer they hold 0.2 (for T/5 s), transfer 0.1 and conference 0.05 "
                         "to another idle agent by default (hold=0,transfer=0,conference=0: no such mix); "
@@ -1071,7 +1071,15 @@ class _LoadFeature:
                                 "duration": round(duration, 3)}))
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
-        return status
+        """A run that ended at its ``limit=`` (``at_limit=exit``) is a verdict, as SIPp's ``-m`` is: exit status 1
+        when any of the generator's own requests (answer, hold, retrieve, transfer, conference, clear) was
+        refused — its calls did not go as the spec says. A run ended by Ctrl-C or SIGTERM keeps ``status``."""
+        errors = self.gen.stats.errors
+        if self._finished is None or not self._finished.is_set() or not errors:
+            return status
+        print(f"mockcti load: the center refused {counted(errors, 'request')} of the load generator's own (errors "
+              f"{errors} in the summary): exit status 1", file=sys.stderr, flush=True)
+        return status or 1
 
 
 def serve_feature(args: Any) -> _LoadFeature | None:

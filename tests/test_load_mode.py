@@ -1414,6 +1414,32 @@ def test_serve_load_limit_ends_by_itself_with_the_summary_and_status_0():
     assert said in lines and lines.index(said) < lines.index(summary), text
 
 
+def test_serve_load_limit_ends_with_status_1_when_the_generator_s_requests_were_refused(tmp_path):
+    """A run that ends at its limit is a verdict, as SIPp's -m: here every HOLD_CALL_REQ of the generator's agents
+    is refused (ACD-1128's allowed states narrowed, in the center file), so the calls did not go as the spec says;
+    it ended with status 0 and only the summary's errors count said so."""
+    from processes import reap
+
+    center = tmp_path / "center.toml"
+    center.write_text('[[csqs]]\nname = "Sales"\n\n'
+                      '[[agents]]\nid = "1001"\nextension = "3001"\npassword = "1234"\ncsqs = ["Sales"]\n\n'
+                      '[[agents]]\nid = "1002"\nextension = "3002"\npassword = "1234"\ncsqs = ["Sales"]\n\n'
+                      '[acd.allowed_states]\n"ACD-1128" = ["Line2AllHeld"]\n', encoding="utf-8")
+    proc = _serve_load("calls_per_s=20,limit=4,handle_time=0.3,answer_after=0.05,hold=1,hold_time=0.05,transfer=0,"
+                       "conference=0", "--center", str(center))
+    try:
+        _, err = proc.communicate(timeout=30)  # (bounded: the calls are over in ~1 s)
+    finally:
+        reap(proc)
+    text = err.decode()
+    assert proc.returncode == 1, text
+    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
+    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    assert (counts["offered"], counts["cleared"], counts["errors"]) == ("4", "4", "4"), summary
+    assert ("mockcti load: the center refused 4 requests of the load generator's own (errors 4 in the summary): "
+            "exit status 1") in text.splitlines(), text
+
+
 def test_serve_help_says_limit_ends_serve(monkeypatch, capsys):
     from mockcti.cli import main
 
@@ -1423,8 +1449,8 @@ def test_serve_help_says_limit_ends_serve(monkeypatch, capsys):
     out = capsys.readouterr().out
     (line,) = [ln for ln in out.splitlines() if ln.lstrip().startswith("--load SPEC")]
     assert "[,limit=L[,at_limit=serve]]" in line
-    assert "L total calls, SIPp -m: once they are all over serve prints the summary and ends, exit status 0, " \
-           "unless at_limit=serve" in line
+    assert "L total calls, SIPp -m: once they are all over serve prints the summary and ends, exit status 0 (1 if " \
+           "any of the generator's own requests was refused), unless at_limit=serve" in line
     assert "or once the calls of --load ...,limit=L are all over, which ends serve the same way" in " ".join(out.split())
 
 

@@ -39,7 +39,8 @@ EPILOG = """exit codes (after Ctrl-C or SIGTERM, which shut the server down clea
 --load ...,limit=L are all over, which ends serve the same way unless at_limit=serve):
   0  the server ran and stopped (whatever clients did, unless --strict says otherwise)
   1  --strict: a violation or an internal error of the mock was recorded, or a --scenario
-     expectation is unmet
+     expectation is unmet; or --load ...,limit=L ended serve and the center refused some of the
+     load generator's own requests (errors in the load summary)
   2  bad usage or the server could not start (a port in use, a --center/--scenario file that
      does not load, a --report path that is a file ...), before the "listening" line; or a
      --report file could not be written"""
