@@ -74,10 +74,15 @@ class ScenarioRun:
 
 
 def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
-                    journal: Any = None, profile: Any = None) -> tuple[Any, Any]:
+                    journal: Any = None, profile: Any = None,
+                    retry_loop: tuple[int, float] | None = None) -> tuple[Any, Any]:
     """A MockServer (not started) serving ``scenario`` (a path or a loaded Scenario), and its engine.
     ``profile`` (a :class:`~mockcti.wire.dialect.Profile`) replaces the one the scenario's dialect
-    names: ``mockcti run --message-id/--field-tag`` serve the scenario's profile renumbered."""
+    names: ``mockcti run --message-id/--field-tag`` serve the scenario's profile renumbered.
+    ``retry_loop`` (times, gap), ``mockcti run --retry-loop``, sets PROTO-RETRY-LOOP's count and gap
+    (HubConfig.retry_loop_times / retry_loop_gap; times 0: off)."""
+    import dataclasses
+
     from mockcti.scenario.engine import ScenarioEngine
     from mockcti.scenario.loader import load_scenario
     from mockcti.server import MockServer, ServerConfig
@@ -86,7 +91,10 @@ def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, se
         scenario = load_scenario(scenario)
     engine = ScenarioEngine(scenario, seed=seed)
     center = engine.build_center()
-    server = MockServer(center, config=ServerConfig(host=host, port=port), hub_config=engine.hub_config(profile),
+    hub_config = engine.hub_config(profile)
+    if retry_loop is not None:
+        hub_config = dataclasses.replace(hub_config, retry_loop_times=retry_loop[0], retry_loop_gap=retry_loop[1])
+    server = MockServer(center, config=ServerConfig(host=host, port=port), hub_config=hub_config,
                         journal=journal, engine=engine)
     return server, engine
 
@@ -94,19 +102,21 @@ def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, se
 async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout: float = 60.0,
                        host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
                        announce: Any = None, on_started: Any = None, stop: Any = None,
-                       profile: Any = None) -> ScenarioRun:
+                       profile: Any = None, retry_loop: tuple[int, float] | None = None) -> ScenarioRun:
     """Serve one scenario until it ends, the client exits, ``timeout`` seconds pass or ``stop`` (an
     optional :class:`asyncio.Event`) is set (``mockcti run`` sets it on SIGINT/SIGTERM).
 
     ``on_started(server)`` (optional, may be a coroutine function) runs once the server listens;
     tests use it to drive a ``mockcti.client`` in-process instead of a subprocess. ``profile``
-    replaces the profile of the scenario's dialect (see :func:`scenario_server`).
+    replaces the profile of the scenario's dialect, ``retry_loop`` PROTO-RETRY-LOOP's count and gap (see
+    :func:`scenario_server`).
     """
     from mockcti.report import build_summary
     from mockcti.server import host_port
 
     path = str(scenario) if isinstance(scenario, (str, Path)) else None
-    server, engine = scenario_server(scenario, host=host, port=port, seed=seed, profile=profile)
+    server, engine = scenario_server(scenario, host=host, port=port, seed=seed, profile=profile,
+                                     retry_loop=retry_loop)
     try:
         await server.start()
     except OSError as exc:  # (not the run's verdict: `mockcti run` exits 2, as `mockcti serve` does)

@@ -2,7 +2,7 @@
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
@@ -21,6 +21,52 @@ MESSAGE_ID_HELP = ("wire number of a message whose number is unknown (reference 
 #: summary; the exit status is the verdict, and --json's output is printed all the same (it was asked for)
 QUIET_HELP = ("print only errors and warnings{what}: no progress, no result tables or summary; the exit code is the "
               "verdict{json}")
+
+
+#: what ``--retry-loop`` says the defaults are (mockcti.hub.HubConfig.retry_loop_times / retry_loop_gap, not
+#: imported here: --help stays fast; tests/test_retry_loop_option.py checks they agree)
+DEFAULT_RETRY_LOOP_TIMES = 3
+DEFAULT_RETRY_LOOP_GAP = 1.0
+#: the bounds of ``--retry-loop TIMES[,GAP]``
+MAX_RETRY_LOOP_TIMES = 1_000_000
+MAX_RETRY_LOOP_GAP = 3600.0
+
+RETRY_LOOP_HELP = (f"PROTO-RETRY-LOOP (a mock rule, no Cisco source): the same refused request sent TIMES times in a "
+                   f"row, each within GAP seconds of its refusal, is a violation (default "
+                   f"{DEFAULT_RETRY_LOOP_TIMES},{DEFAULT_RETRY_LOOP_GAP:g}; GAP defaults to "
+                   f"{DEFAULT_RETRY_LOOP_GAP:g}); 'off' turns the rule off")
+
+
+def retry_loop(text: str) -> tuple[int, float]:
+    """argparse type of ``--retry-loop``: ``TIMES[,GAP]`` or ``off`` as (times, gap) for HubConfig.retry_loop_times
+    and retry_loop_gap (``off``: times 0). TIMES is a whole number from 2 (1 would call a single refused request a
+    loop), GAP seconds above 0; anything else: an error showing the value and what is expected."""
+    import argparse
+    import math
+
+    spec = text.strip()
+    if spec.lower() == "off":
+        return 0, DEFAULT_RETRY_LOOP_GAP
+    expected = (f"expected TIMES[,GAP] (e.g. 5 or 5,0.5: TIMES a whole number from 2 to {MAX_RETRY_LOOP_TIMES:,}, "
+                f"GAP seconds above 0 and at most {MAX_RETRY_LOOP_GAP:g}) or off")
+    times_text, sep, gap_text = spec.partition(",")
+    try:
+        times = int(times_text)
+        gap = float(gap_text) if sep else DEFAULT_RETRY_LOOP_GAP
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {expected}") from None
+    if times == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: write off to turn the rule off; else {expected}")
+    if not (2 <= times <= MAX_RETRY_LOOP_TIMES) or not (math.isfinite(gap) and 0 < gap <= MAX_RETRY_LOOP_GAP):
+        raise argparse.ArgumentTypeError(f"{text!r}: {expected}")
+    return times, gap
+
+
+def retry_loop_config(value: tuple[int, float] | None) -> dict[str, Any]:
+    """HubConfig's keyword arguments for a ``--retry-loop`` value: none when the option was left out."""
+    if value is None:
+        return {}
+    return {"retry_loop_times": value[0], "retry_loop_gap": value[1]}
 
 
 def file_path(text: str) -> str:

@@ -10,7 +10,8 @@ import stat
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, QUIET_HELP, host_address, renumbered
+from mockcti.commands import (FIELD_TAG_HELP, MESSAGE_ID_HELP, QUIET_HELP, RETRY_LOOP_HELP, host_address, renumbered,
+                              retry_loop)
 from mockcti.commands.serve import port_number
 
 HELP = "run scenario files against a client under test; exit 0 only when every expectation is met"
@@ -42,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", type=host_address, help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=port_number, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
+    p.add_argument("--retry-loop", type=retry_loop, default=None, metavar="TIMES[,GAP]|off",
+                   help=RETRY_LOOP_HELP + " in every scenario")
     p.add_argument("--report", metavar="DIR", default="mockcti-report",
                    help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report); "
                         "DIR is locked while the run runs: a run in parallel into the same DIR is refused (exit 2)")
@@ -234,6 +237,7 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
             try:
                 run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
                                          port=args.port, seed=args.seed, stop=stop, profile=profile,
+                                         retry_loop=args.retry_loop,
                                          announce=None if args.quiet and args.client_cmd else
                                          lambda s: print(s, file=sys.stderr, flush=True))
             except CannotListen as exc:  # (a traceback and exit 1, as if the client had failed, before)

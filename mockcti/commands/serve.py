@@ -7,7 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
-from mockcti.commands import FIELD_TAG_HELP, MESSAGE_ID_HELP, file_path, host_address, renumbered
+from mockcti.commands import (FIELD_TAG_HELP, MESSAGE_ID_HELP, RETRY_LOOP_HELP, file_path, host_address, renumbered,
+                              retry_loop, retry_loop_config)
 
 HELP = "run the mock CTI server (default: 127.0.0.1:42027 with the embedded default contact center)"
 
@@ -70,6 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strict", action="store_true",
                    help="strict protocol: reject wrong reserved fields and IdleTimeout >= 120; "
                         "and exit non-zero when any violation (or internal error of the mock) was recorded")
+    g.add_argument("--retry-loop", type=retry_loop, default=None, metavar="TIMES[,GAP]|off",
+                   help=RETRY_LOOP_HELP)
     g.add_argument("--standby", action="store_true",
                    help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
     g = p.add_argument_group("contact center")
@@ -400,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     session_kw = {"max_body": args.max_body} if args.max_body is not None else {}
     hub_config = HubConfig(session=SessionConfig(profile=profile, v18_length_width=args.v18_length_width,
                                                  strict=args.strict, **session_kw),
-                           keep_scenarios=args.keep_scenarios)
+                           keep_scenarios=args.keep_scenarios, **retry_loop_config(args.retry_loop))
     center = ContactCenter(center_config, seed=args.seed or 0)
     server = MockServer(center, config=ServerConfig(host=args.host, port=args.port), hub_config=hub_config,
                         journal=journal)

@@ -1,0 +1,139 @@
+"""``--retry-loop TIMES[,GAP]|off`` of ``mockcti run`` and ``mockcti serve``: PROTO-RETRY-LOOP (a mock rule) was
+set only through HubConfig.retry_loop_times / retry_loop_gap, out of reach of a command-line user. A real client
+over a socket sends the same wrong login several times in a row, each right after its refusal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from processes import reap  # tests/support
+
+# the client under test: opens an agent session, sends the same wrong login ARGV[1] times (each after the refusal
+# of the one before), closes and exits 0
+LOOPING_CLIENT = """\
+import os, socket, sys
+from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
+
+D = Dialect.uccx(14)
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+fb = FrameBuffer()
+pending = []
+
+def read_one():
+    while not pending:
+        data = s.recv(65536)
+        if not data:
+            sys.exit("connection closed")
+        pending.extend(fb.feed(data))
+    return decode(pending.pop(0), D)
+
+s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
+                           call_msg_mask=0, agent_state_mask=0, client_id="loop", client_password=b"",
+                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+assert read_one().TYPE.name == "OPEN_CONF"
+for i in range(int(sys.argv[1])):
+    s.sendall(encode(W.SetAgentStateReq(invoke_id=10 + i, agent_state=1, agent_id="1001", agent_password="wrong",
+                                        agent_instrument="3001"), D))
+    while True:  # its refusal (events may come between)
+        m = read_one()
+        if getattr(m, "invoke_id", None) == 10 + i:
+            assert m.TYPE.name.endswith("FAILURE_CONF"), m
+            break
+s.sendall(encode(W.CloseReq(invoke_id=99), D))
+while read_one().TYPE.name != "CLOSE_CONF":
+    pass
+"""
+
+SCENARIO = """\
+name: login-loop
+expect:
+  - {message: SET_AGENT_STATE_REQ, min: 1}
+end: {after: 30}
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "client.py").write_text(LOOPING_CLIENT)
+    (tmp_path / "loop.yaml").write_text(SCENARIO)
+    return tmp_path
+
+
+def _run(tmp: Path, times: int, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
+    client = shlex.join([sys.executable, str(tmp / "client.py"), str(times)])
+    r = subprocess.run([sys.executable, "-m", "mockcti", "run", str(tmp / "loop.yaml"), "--report", str(tmp / "rep"),
+                        "--timeout", "20", "--client-cmd", client, *options],
+                       capture_output=True, text=True, timeout=90, cwd=tmp)
+    summary = json.loads((tmp / "rep" / "summary.json").read_text(encoding="utf-8")) if r.returncode != 2 else {}
+    return r, summary
+
+
+def test_the_defaults_said_are_the_hub_config_defaults():
+    from mockcti.commands import DEFAULT_RETRY_LOOP_GAP, DEFAULT_RETRY_LOOP_TIMES
+    from mockcti.hub import HubConfig
+
+    assert (DEFAULT_RETRY_LOOP_TIMES, DEFAULT_RETRY_LOOP_GAP) == (HubConfig().retry_loop_times,
+                                                                  HubConfig().retry_loop_gap)
+
+
+@pytest.mark.parametrize("option, times, flagged", [
+    ((), 3, True),                       # the default: 3 in a row
+    (("--retry-loop", "off"), 6, False),
+    (("--retry-loop", "5"), 4, False),   # 4 of 5
+    (("--retry-loop", "5,1"), 5, True),
+    (("--retry-loop", "2"), 2, True),
+])
+def test_run_takes_the_rule_s_count_or_turns_it_off(files, option, times, flagged):
+    r, summary = _run(files, times, *option)
+    assert r.returncode == (1 if flagged else 0), r.stderr
+    rules = [v["rule"] for v in summary["violations"]]
+    assert rules == (["PROTO-RETRY-LOOP"] if flagged else []), r.stderr
+    assert ("VIOLATION PROTO-RETRY-LOOP: SET_AGENT_STATE_REQ sent" in r.stderr) is flagged
+    if flagged:
+        (v,) = summary["violations"]
+        assert v["detail"].startswith(f"SET_AGENT_STATE_REQ sent {times} times in a row"), v
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+@pytest.mark.parametrize("value", ["1", "0", "abc", "3,0", "3,-1", "3,nan", "3,inf", "3,", "", "2.5", "5,1,2",
+                                   "1000001"])
+def test_a_bad_value_is_a_usage_error_naming_the_option_and_the_value(files, command, value):
+    argv = [sys.executable, "-m", "mockcti", command, "--retry-loop", value]
+    argv += [str(files / "loop.yaml"), "--report", str(files / "rep")] if command == "run" else ["--port", "0"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=files)
+    assert r.returncode == 2 and r.stdout == "", r.stdout + r.stderr
+    assert f"mockcti {command}: error: argument --retry-loop: {value!r}: " in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (files / "rep").exists()
+
+
+def _serve(tmp: Path, times: int, *options: str) -> dict:
+    """`mockcti serve` with ``options``; the looping client against it over a socket; SIGTERM; its summary.json."""
+    reports = tmp / "serve-rep"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--quiet", "--report",
+                             str(reports), *options], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("mockcti listening on 127.0.0.1:"), line + proc.stderr.read()
+        port = line.split()[3].rsplit(":", 1)[1]
+        client = subprocess.run([sys.executable, str(tmp / "client.py"), str(times)], capture_output=True, text=True,
+                                timeout=60, env=dict(os.environ, CTI_HOST="127.0.0.1", CTI_PORT=port))
+        assert client.returncode == 0, client.stdout + client.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+    finally:
+        reap(proc)
+    return json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("option, times, flagged", [((), 3, True), (("--retry-loop", "off"), 6, False),
+                                                     (("--retry-loop", "4,2"), 3, False)])
+def test_serve_takes_the_rule_s_count_or_turns_it_off(files, option, times, flagged):
+    summary = _serve(files, times, *option)
+    assert summary["violations_by_rule"] == ({"PROTO-RETRY-LOOP": 1} if flagged else {}), summary["violations"]
