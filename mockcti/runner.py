@@ -286,13 +286,28 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
     status = "PASS" if run.exit_code == 0 else "FAIL"
     print(f"{status} {run.label or run.name} (seed {run.seed}; {run.end_reason})", file=stream)
     _print_expectations(run.expectations, stream)
+    # one line per distinct violation (all of its line but the journal entry): a client that loops made as many
+    # identical lines as it looped (30 HEARTBEAT_REQs before OPEN_REQ, 30 lines), the rest of the run scrolled
+    # away. The same ones are counted on one line with their first and last journal entries, in the order each
+    # first came; summary.json and junit.xml keep every one
+    journal = run.journal_file or None
+    same_lines: dict[str, list[dict]] = {}
     for v in run.summary.get("violations", []):
         d = v.get("data", v)
         session = f" (session {d['session']})" if d.get("session") is not None else ""
         if d.get("code") is not None:  # an ACD rule's seed-000 code
             session += f" [code {d['code']} {d.get('code_name', '')}]"
-        print(f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}{session}"
-              f"{violation_refs({'journal': run.journal_file or None, **d})}", file=stream)
+        text = f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}{session}"
+        same_lines.setdefault(text + violation_refs({"answer": d.get("answer")}), []).append(d)
+    for text, same in same_lines.items():
+        first, last = same[0], same[-1]
+        if len(same) == 1:
+            print(text + violation_refs({"journal": journal, "seq": first.get("seq")}), file=stream)
+            continue
+        where = ""
+        if first.get("seq") is not None:
+            where = f" [journal {journal + ' ' if journal else ''}seq {first['seq']} first, seq {last.get('seq')} last]"
+        print(f"{text}, {len(same)} times{where}", file=stream)
     for f in run.summary.get("faults", []):
         # an action of the scenario that could not be carried out (a call the center refused, a target
         # with no session …): the client was not tested as the scenario says, even when the run passes

@@ -1,0 +1,78 @@
+"""``mockcti run``'s VIOLATION lines: a client that loops made one identical line per turn of its loop (30
+HEARTBEAT_REQs before OPEN_REQ, 30 lines). The same violation is one line with its count and its first and last
+journal entries; summary.json and junit.xml keep every one. A real client over a socket."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+# 30 HEARTBEAT_REQs before OPEN_REQ (each refused), then OPEN_REQ, then away without CLOSE_REQ (PROTO-NO-CLOSE)
+CLIENT = """\
+import os, socket, sys
+from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
+
+D = Dialect.uccx(14)
+s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
+fb = FrameBuffer()
+pending = []
+
+def read_one():
+    while not pending:
+        data = s.recv(65536)
+        if not data:
+            sys.exit("connection closed")
+        pending.extend(fb.feed(data))
+    return decode(pending.pop(0), D)
+
+for i in range(30):
+    s.sendall(encode(W.HeartbeatReq(invoke_id=1 + i), D))
+    assert read_one().TYPE.name == "FAILURE_CONF"
+s.sendall(encode(W.OpenReq(invoke_id=100, version_number=14, idle_timeout=60, services_requested=7,
+                           call_msg_mask=0, agent_state_mask=0, client_id="loop", client_password=b"",
+                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+assert read_one().TYPE.name == "OPEN_CONF"
+s.close()
+"""
+
+SCENARIO = """\
+name: looping
+end: {after: 30}
+"""
+
+
+def test_identical_violations_are_one_line_with_their_count_and_first_and_last_journal_entries(tmp_path: Path):
+    (tmp_path / "client.py").write_text(CLIENT)
+    (tmp_path / "looping.yaml").write_text(SCENARIO)
+    report = tmp_path / "rep"
+    r = subprocess.run([sys.executable, "-m", "mockcti", "run", str(tmp_path / "looping.yaml"), "--report", str(report),
+                        "--timeout", "20", "--client-cmd", shlex.join([sys.executable, str(tmp_path / "client.py")])],
+                       capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    looped = [v for v in summary["violations"] if v["rule"] == "PROTO-OPEN-FIRST"]
+    assert len(looped) == 30 and [v["rule"] for v in summary["violations"]][30:] == ["PROTO-NO-CLOSE"]
+    lines = [line for line in r.stderr.splitlines() if line.startswith("  VIOLATION ")]
+    assert lines == [
+        "  VIOLATION PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ (session 1); answered FAILURE_CONF "
+        f"E_CTI_SESSION_NOT_OPEN (4), 30 times [journal looping.jsonl seq {looped[0]['seq']} first, "
+        f"seq {looped[-1]['seq']} last]",
+        # one of a kind: as it was
+        f"  VIOLATION PROTO-NO-CLOSE: {summary['violations'][30]['detail']} (session 1) "
+        f"[journal looping.jsonl seq {summary['violations'][30]['seq']}]",
+    ], r.stderr
+    # the journal entries named are those violations
+    journal = [json.loads(x) for x in (report / "looping.jsonl").read_text(encoding="utf-8").splitlines()]
+    by_seq = {e["seq"]: e for e in journal}
+    assert by_seq[looped[0]["seq"]]["rule"] == by_seq[looped[-1]["seq"]]["rule"] == "PROTO-OPEN-FIRST"
+    # the reports keep every one: 30 lines of PROTO-OPEN-FIRST in junit.xml's failure
+    root = ET.parse(report / "junit.xml").getroot()
+    (case,) = [c for c in root.iter("testcase") if c.get("name", "").startswith("PROTO-OPEN-FIRST:")]
+    failure = case.find("failure")
+    assert len(re.findall(r"HEARTBEAT_REQ before OPEN_REQ", failure.text or "")) == 30, failure.text
+    assert failure.get("message", "").startswith("30 violation(s)")
