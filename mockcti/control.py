@@ -414,6 +414,9 @@ class ControlServer:
         self._fault_gen: dict[int, int] = {}  # session -> generation; a scheduled resume of an older one is void
         self._initial_standby = False
         self._base_hub_config: Any = None
+        #: a loaded scenario's ``retry_loop:`` is not applied: the server's own setting was given on the command line
+        #: (``serve --retry-loop``), which wins
+        self.retry_loop_fixed = False
         self._base_config: Any = None  # the center configuration before any scenario brought its own
         self._routes = self._build_routes()
 
@@ -1344,14 +1347,19 @@ class ControlServer:
 
     def _hub_config_for(self, scenario: Any, engine: Any) -> Any:
         """The server's hub configuration serving ``scenario``'s ``dialect:`` when it has one (as
-        ``mockcti run`` and ``serve --scenario`` serve it; sessions already open keep theirs)."""
-        base = self._base_hub_config if self._base_hub_config is not None else self.mock.hub.config
+        ``mockcti run`` and ``serve --scenario`` serve it; sessions already open keep theirs), and its
+        ``retry_loop:`` unless the server's own is fixed (``serve --retry-loop``: :attr:`retry_loop_fixed`)."""
+        config = self._base_hub_config if self._base_hub_config is not None else self.mock.hub.config
+        if not self.retry_loop_fixed:
+            from mockcti.scenario.engine import with_retry_loop
+
+            config = with_retry_loop(config, scenario)
         dialect = getattr(scenario, "dialect", None)
         if dialect is None or not getattr(dialect, "given", False) or not hasattr(engine, "hub_config"):
-            return base
+            return config
         from mockcti.runner import _with_profile
 
-        return _with_profile(base, engine.hub_config().session.profile)
+        return _with_profile(config, engine.hub_config().session.profile)
 
     async def delete_scenario(self, req: Request) -> Any:
         req.args(())
@@ -1599,6 +1607,7 @@ class _ControlFeature:
             journal.max_messages = 100_000
         self.control = ControlServer(server, self.host, self.port, allow_remote=self.allow_remote, seed=self.seed,
                                      max_connections=self.max_connections)
+        self.control.retry_loop_fixed = getattr(args, "retry_loop", None) is not None
         try:
             await self.control.start()
         except OSError as exc:  # its strerror is the whole line `serve` prints: the option and the address

@@ -80,7 +80,7 @@ def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, se
     ``profile`` (a :class:`~mockcti.wire.dialect.Profile`) replaces the one the scenario's dialect
     names: ``mockcti run --message-id/--field-tag`` serve the scenario's profile renumbered.
     ``retry_loop`` (times, gap), ``mockcti run --retry-loop``, sets PROTO-RETRY-LOOP's count and gap
-    (HubConfig.retry_loop_times / retry_loop_gap; times 0: off)."""
+    (HubConfig.retry_loop_times / retry_loop_gap; times 0: off), over the scenario's ``retry_loop:``."""
     import dataclasses
 
     from mockcti.scenario.engine import ScenarioEngine
@@ -348,7 +348,8 @@ class _ScenarioFeature:
         and the errors, file:line: key path, as ``mockcti run`` reports them), serve its dialect when
         it has one (its profile and version range replace --profile/--min-version/--max-version, as
         ``mockcti run`` serves it; --strict, --max-body, --v18-length-width and --message-id still
-        apply) and its center when it has one (else --center's, or the default, stays). ``--seed``
+        apply), its ``retry_loop:`` unless --retry-loop is given, and its center when it has one (else --center's,
+        or the default, stays). ``--seed``
         overrides the scenario's seed, 0 included."""
         from mockcti.scenario.engine import ScenarioEngine
         from mockcti.scenario.loader import ScenarioError, load_scenario
@@ -367,6 +368,10 @@ class _ScenarioFeature:
             hub.config = _with_profile(hub.config, self.engine.hub_config().session.profile)
         if scenario.center:  # else the --center (or default) center stays
             hub.center = self.engine.build_center()
+        if getattr(args, "retry_loop", None) is None:  # --retry-loop wins over the scenario's retry_loop:
+            from mockcti.scenario.engine import with_retry_loop
+
+            hub.config = with_retry_loop(hub.config, scenario)
 
     async def start(self, server: Any, args: Any) -> None:
         if self.engine is None:  # not prepared (nothing has run since the server started listening)

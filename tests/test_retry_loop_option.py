@@ -137,3 +137,90 @@ def _serve(tmp: Path, times: int, *options: str) -> dict:
 def test_serve_takes_the_rule_s_count_or_turns_it_off(files, option, times, flagged):
     summary = _serve(files, times, *option)
     assert summary["violations_by_rule"] == ({"PROTO-RETRY-LOOP": 1} if flagged else {}), summary["violations"]
+
+
+# -- the scenario's `retry_loop:` -------------------------------------------------------------------------------
+
+def _scenario(tmp: Path, retry_loop: str) -> Path:
+    path = tmp / "loop.yaml"
+    path.write_text(SCENARIO + f"retry_loop: {retry_loop}\n")
+    return path
+
+
+@pytest.mark.parametrize("retry_loop, option, times, flagged", [
+    ("{times: 0}", (), 6, False),                              # a scenario whose client is meant to retry
+    ("{times: 5}", (), 4, False),
+    ("{times: 5}", (), 5, True),
+    ("{gap: 5}", (), 3, True),                                 # the default count with a gap of its own
+    ("{times: 0}", ("--retry-loop", "3"), 3, True),            # the command line wins
+    ("{times: 2}", ("--retry-loop", "off"), 4, False),
+])
+def test_run_takes_the_scenario_s_retry_loop_and_the_option_wins(files, retry_loop, option, times, flagged):
+    _scenario(files, retry_loop)
+    r, summary = _run(files, times, *option)
+    assert r.returncode == (1 if flagged else 0), r.stderr
+    assert [v["rule"] for v in summary["violations"]] == (["PROTO-RETRY-LOOP"] if flagged else []), r.stderr
+
+
+@pytest.mark.parametrize("body, error", [
+    ("{times: 1}", "loop.yaml:5: retry_loop.times: times 1 would call a single refused request a loop: write 2 or "
+                   "more, or 0 to turn PROTO-RETRY-LOOP off"),
+    ("{times: 5, gap: 0}", "loop.yaml:5: retry_loop.gap: must be > 0, got 0"),
+    ("{times: -1}", "loop.yaml:5: retry_loop.times: must be >= 0, got -1"),
+    ("{times: 3, every: 2}", "loop.yaml:5: retry_loop.every: unknown key 'every'; allowed: gap, times"),
+    ("off", "loop.yaml:5: retry_loop: expected a mapping, got a boolean (false): write {times: 0} to turn "
+            "PROTO-RETRY-LOOP off, or {times: N, gap: SECONDS}"),
+])
+def test_a_bad_retry_loop_is_an_error_naming_file_line_and_key(files, body, error):
+    path = _scenario(files, body)
+    r, _ = _run(files, 3)
+    assert r.returncode == 2 and f"mockcti run: {path.parent}/{error}" in r.stderr.splitlines(), r.stderr
+    assert "Traceback" not in r.stderr and not (files / "rep").exists()
+
+
+@pytest.mark.parametrize("retry_loop, option, times, flagged", [
+    ("{times: 0}", (), 5, False),
+    ("{times: 0}", ("--retry-loop", "3"), 3, True),            # the command line wins
+    ("{times: 2}", (), 2, True),
+])
+def test_serve_scenario_takes_its_retry_loop_and_the_option_wins(files, retry_loop, option, times, flagged):
+    path = _scenario(files, retry_loop)
+    summary = _serve(files, times, "--scenario", str(path), *option)
+    assert summary["violations_by_rule"] == ({"PROTO-RETRY-LOOP": 1} if flagged else {}), summary["violations"]
+
+
+@pytest.mark.parametrize("option, flagged", [((), False), (("--retry-loop", "3"), True)])
+def test_a_scenario_the_control_api_loads_brings_its_retry_loop_unless_the_option_was_given(files, option, flagged):
+    import urllib.request
+
+    reports = files / "serve-rep"
+    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--json", "--log-level", "error",
+                             "--control-port", "0", "--report", str(reports), *option],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        listening = json.loads(proc.stdout.readline())
+        body = json.dumps({"yaml": SCENARIO + "retry_loop: {times: 0}\n"}).encode()
+        request = urllib.request.Request(listening["control_url"] + "/scenario", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        client = subprocess.run([sys.executable, str(files / "client.py"), "3"], capture_output=True, text=True,
+                                timeout=60, env=dict(os.environ, CTI_HOST="127.0.0.1", CTI_PORT=str(listening["port"])))
+        assert client.returncode == 0, client.stdout + client.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+    finally:
+        reap(proc)
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert summary["violations_by_rule"] == ({"PROTO-RETRY-LOOP": 1} if flagged else {}), summary["violations"]
+
+
+def test_the_scenario_engine_s_hub_config_has_the_retry_loop(tmp_path):
+    """What the pytest plugin's scenario fixtures serve (ScenarioEngine.hub_config, as mockcti run)."""
+    from mockcti.scenario import load_scenario
+    from mockcti.scenario.engine import ScenarioEngine
+
+    config = ScenarioEngine(load_scenario(_scenario(tmp_path, "{times: 4, gap: 0.25}"))).hub_config()
+    assert (config.retry_loop_times, config.retry_loop_gap) == (4, 0.25)
+    config = ScenarioEngine(load_scenario(_scenario(tmp_path, "{gap: 2}"))).hub_config()
+    assert (config.retry_loop_times, config.retry_loop_gap) == (3, 2.0)

@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, default=0, help="TCP port (default 0: any free port, see CTI_PORT)")
     p.add_argument("--seed", type=int, help="override every scenario's seed (to repeat a run exactly)")
     p.add_argument("--retry-loop", type=retry_loop, default=None, metavar="TIMES[,GAP]|off",
-                   help=RETRY_LOOP_HELP + " in every scenario")
+                   help=RETRY_LOOP_HELP + " in every scenario, over a scenario's own retry_loop:")
     p.add_argument("--report", metavar="DIR", default="mockcti-report",
                    help="write DIR/summary.json, DIR/junit.xml and DIR/<scenario>.jsonl (default mockcti-report); "
                         "DIR is locked while the run runs: a run in parallel into the same DIR is refused (exit 2)")

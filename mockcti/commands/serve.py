@@ -72,7 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="strict protocol: reject wrong reserved fields and IdleTimeout >= 120; "
                         "and exit non-zero when any violation (or internal error of the mock) was recorded")
     g.add_argument("--retry-loop", type=retry_loop, default=None, metavar="TIMES[,GAP]|off",
-                   help=RETRY_LOOP_HELP)
+                   help=RETRY_LOOP_HELP + "; it wins over the retry_loop: of a --scenario or of one the control API "
+                                          "loads")
     g.add_argument("--standby", action="store_true",
                    help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
     g = p.add_argument_group("contact center")

@@ -113,6 +113,22 @@ def scenario_profile(scenario: Any) -> Any:
     return profile
 
 
+def with_retry_loop(hub_config: Any, scenario: Any) -> Any:
+    """``hub_config`` with the scenario's ``retry_loop:`` (what it writes of it: times, gap) for PROTO-RETRY-LOOP;
+    as it is when the scenario has none."""
+    import dataclasses
+
+    spec = getattr(scenario, "retry_loop", None)
+    if spec is None:
+        return hub_config
+    changes: dict[str, Any] = {}
+    if spec.times is not None:
+        changes["retry_loop_times"] = spec.times
+    if spec.gap is not None:
+        changes["retry_loop_gap"] = spec.gap
+    return dataclasses.replace(hub_config, **changes)
+
+
 class ScenarioEngine:
     """Runs one scenario; ``done`` tells when it has ended, ``verify`` what it found."""
 
@@ -173,11 +189,13 @@ class ScenarioEngine:
 
     def hub_config(self, profile: Any = None) -> Any:
         """The hub configuration for the scenario's ``dialect`` (profile and version range), or for
-        ``profile`` when given (the scenario's made to other wire numbers: ``mockcti run --message-id``)."""
+        ``profile`` when given (the scenario's made to other wire numbers: ``mockcti run --message-id``),
+        and its ``retry_loop:``."""
         from mockcti.hub import HubConfig
         from mockcti.session import SessionConfig
 
-        return HubConfig(session=SessionConfig(profile=profile or scenario_profile(self.scenario)))
+        return with_retry_loop(HubConfig(session=SessionConfig(profile=profile or scenario_profile(self.scenario))),
+                               self.scenario)
 
     @property
     def done(self) -> bool:

@@ -419,7 +419,7 @@ def _without(node: Any, cuts: Iterable[tuple[Any, ...]]) -> Any:
 
 #: top-level keys that define nothing another part of a scenario refers to (a capture, a name)
 _DEFINES_NOTHING = frozenset({"$schema", "name", "description", "seed", "end", "expect_order", "dialect", "states",
-                              "include"})
+                              "include", "retry_loop"})
 
 
 def _explain_all(err: Any) -> list[tuple[list[Any], str]]:
@@ -544,6 +544,8 @@ def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
             # the body of a key with one required key (delay: 2 for delay: {seconds: 2}); not a list item
             # (an agent written as its id alone is more than its id)
             msg += f": write {{{required[0]}: {_short(inst, 40)}}}"
+        if types == ["object"] and list(path) == ["retry_loop"]:  # (retry_loop: off, YAML's false; or a count)
+            msg += ": write {times: 0} to turn PROTO-RETRY-LOOP off, or {times: N, gap: SECONDS}"
         return path, msg
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
@@ -1717,6 +1719,13 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
     if lo is not None and hi is not None and lo > hi:
         ctx.err(("dialect", "min_version"), f"min_version {lo} is greater than max_version {hi}")
     dialect = m.DialectSpec(prof.name, lo, hi, ctx.loc(("dialect",)), given=doc.get("dialect") is not None)
+    retry_loop = None
+    retry_raw = doc.get("retry_loop")
+    if retry_raw is not None:
+        if retry_raw.get("times") == 1:
+            ctx.err(("retry_loop", "times"), "times 1 would call a single refused request a loop: write 2 or more, "
+                                             "or 0 to turn PROTO-RETRY-LOOP off")
+        retry_loop = m.RetryLoopSpec(retry_raw.get("times"), _f(retry_raw.get("gap")), ctx.loc(("retry_loop",)))
 
     ctx.templates_raw = dict(doc.get("templates") or {})
     templates = {name: _actions(ctx, acts, ("templates", name), _ANY) for name, acts in ctx.templates_raw.items()}
@@ -1864,7 +1873,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         name=doc.get("name", ""), description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,
         center=center, states=ctx.states, rules=tuple(rules), steps=tuple(steps), timeline=tuple(timeline),
         expect=tuple(expect), expect_order=bool(doc.get("expect_order", False)), faults=tuple(faults), end=end,
-        templates=templates, captures=frozenset(ctx.captures), call_captures=tuple(ctx.call_captures), files=tuple(files), loc=ctx.loc(()),
+        retry_loop=retry_loop, templates=templates, captures=frozenset(ctx.captures), call_captures=tuple(ctx.call_captures), files=tuple(files), loc=ctx.loc(()),
         expect_order_loc=ctx.loc(("expect_order",)),
     )
 

@@ -637,6 +637,16 @@ class DialectSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryLoopSpec:
+    """``retry_loop:``: PROTO-RETRY-LOOP (a mock rule) while the scenario is served: ``times`` refusals of the same
+    request in a row (0: the rule off), each within ``gap`` seconds of the one before; None: the server's own."""
+
+    times: int | None = None
+    gap: float | None = None
+    loc: Location = field(default=_NOWHERE, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A loaded, validated scenario. ``center`` is plain data (the center-file shape) or None for
     the default center. ``files`` lists every file read (the main file first, then includes)."""
@@ -654,6 +664,8 @@ class Scenario:
     expect_order: bool = False
     faults: tuple[Fault, ...] = ()
     end: End = field(default_factory=End)
+    #: ``retry_loop:`` (None: not written; the server's own setting stays)
+    retry_loop: RetryLoopSpec | None = None
     templates: Mapping[str, tuple[Action, ...]] = field(default_factory=dict)
     captures: frozenset[str] = frozenset()
     #: per entry of ``center["calls"]``: the captures of that call (variable -> call_id | connection_device_id ...)

@@ -348,7 +348,8 @@ def test_minimal_document_defaults():
     # an unknown key with no close match listed 5 of the keys ("16 allowed, e.g. $schema, center, …"):
     # the keys of a mapping are listed in full, and a center's key at the top says where it belongs
     ("name: x\nx-base: 1\n", 2, 'x-base', "unknown key 'x-base'; allowed: $schema, center, description, dialect, "
-                                            "end, expect, expect_order, faults, include, name, rules, seed, states, "
+                                            "end, expect, expect_order, faults, include, name, retry_loop, rules, seed, "
+                                            "states, "
                                             "steps, templates, timeline"),
     ("name: x\nagents: [{id: '1001', extension: '3001'}]\n", 2, 'agents',
      "unknown key 'agents': agents is a center key; a scenario's center goes under center: (a center file is given "
