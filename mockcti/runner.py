@@ -7,7 +7,7 @@ client exits or the timeout passes, shuts the server down (the sessions closed f
 side) before it stops a client still running, then verifies the expectations and builds the report.
 
 Exit codes of ``mockcti run`` (:data:`EXIT_CODES`): 0 every expectation met and no violation;
-1 an expectation unmet or a violation recorded; 2 a scenario file is invalid (or bad usage, or the
+1 an expectation unmet, a violation recorded or an internal error of the mock; 2 a scenario file is invalid (or bad usage, or the
 server could not listen: :class:`CannotListen`);
 3 the client command could not start or exited non-zero.
 """
@@ -26,7 +26,7 @@ __all__ = ["ScenarioRun", "run_scenario", "EXIT_CODES", "scenario_server", "Cann
 
 EXIT_CODES = {
     0: "every expectation met, no violation recorded",
-    1: "an expectation unmet or a violation recorded",
+    1: "an expectation unmet, a violation recorded or an internal error of the mock",
     2: "a scenario file is invalid, bad usage, or the server could not listen",
     3: "the client under test could not start or exited non-zero",
 }
@@ -308,6 +308,16 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
         if first.get("seq") is not None:
             where = f" [journal {journal + ' ' if journal else ''}seq {first['seq']} first, seq {last.get('seq')} last]"
         print(f"{text}, {len(same)} times{where}", file=stream)
+    for f in run.summary.get("faults", []):
+        # an exception out of the mock's own core, contained by the server: it fails the run (its verdict cannot
+        # be trusted), and the FAIL line stood with nothing under it to say why (the traceback was printed when it
+        # happened, above, among the lines of the run)
+        if f.get("fault") == "internal error":
+            session = f" (session {f['session']})" if f.get("session") is not None else ""
+            seq = f" [journal {run.journal_file + ' ' if run.journal_file else ''}seq {f['seq']}]" \
+                if f.get("seq") is not None else ""
+            print(f"  INTERNAL ERROR in mockcti ({f.get('where', '')}; please report it): {f.get('error', '')}"
+                  f"{session}{seq}; the run fails, its verdict cannot be trusted", file=stream)
     for f in run.summary.get("faults", []):
         # an action of the scenario that could not be carried out (a call the center refused, a target
         # with no session …): the client was not tested as the scenario says, even when the run passes

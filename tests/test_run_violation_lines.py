@@ -76,3 +76,42 @@ def test_identical_violations_are_one_line_with_their_count_and_first_and_last_j
     failure = case.find("failure")
     assert len(re.findall(r"HEARTBEAT_REQ before OPEN_REQ", failure.text or "")) == 30, failure.text
     assert failure.get("message", "").startswith("30 violation(s)")
+
+
+def test_an_internal_error_of_the_mock_is_said_under_the_fail_line(tmp_path: Path, monkeypatch, capsys):
+    """An exception out of the mock's core (contained by the server) fails the run, exit 1, and the FAIL line had
+    nothing under it (every expectation ok, no violation): why it failed was only a traceback printed when it
+    happened, among the lines of the run. A real client over a socket; the hub's OPEN_REQ handling made to fail."""
+    from mockcti import cli
+    from mockcti.hub import Hub
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a bug in the hub")
+
+    monkeypatch.setattr(Hub, "_open", broken)
+    (tmp_path / "client.py").write_text(
+        "import os, socket\n"
+        "from mockcti.wire import Dialect, encode, messages as W\n"
+        "s = socket.create_connection((os.environ['CTI_HOST'], int(os.environ['CTI_PORT'])), timeout=10)\n"
+        "s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,\n"
+        "    call_msg_mask=0, agent_state_mask=0, client_id='x', client_password=b'', agent_id='1001',\n"
+        "    agent_extension='3001', agent_instrument='3001'), Dialect.uccx(14)))\n"
+        "try:\n"
+        "    while s.recv(65536):\n"
+        "        pass\n"
+        "except OSError:\n"
+        "    pass\n")
+    (tmp_path / "boom.yaml").write_text("name: boom\nexpect: [{message: OPEN_REQ}]\nend: {after: 30}\n")
+    report = tmp_path / "rep"
+    status = cli.main(["run", str(tmp_path / "boom.yaml"), "--report", str(report), "--timeout", "20",
+                       "--client-cmd", shlex.join([sys.executable, str(tmp_path / "client.py")])])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    (fault,) = [f for f in summary["faults"] if f["fault"] == "internal error"]
+    block = err[err.index("FAIL boom"):].splitlines()
+    assert block[1:3] == [
+        "  ok   expect1: OPEN_REQ: expected 1+ time(s), received 1",  # met: the internal error is the only reason
+        f"  INTERNAL ERROR in mockcti (receive; please report it): RuntimeError: a bug in the hub (session 1) "
+        f"[journal boom.jsonl seq {fault['seq']}]; the run fails, its verdict cannot be trusted",
+    ], err

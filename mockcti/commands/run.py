@@ -21,7 +21,7 @@ VERDICT = True
 
 EPILOG = """exit codes:
   0  every expectation met, no violation recorded
-  1  an expectation unmet or a violation recorded
+  1  an expectation unmet, a violation recorded, or an internal error of the mock
   2  a scenario file is invalid, bad usage, the server could not listen (--host/--port),
      the report directory is in use by a run in parallel, or a report file could not be written
      (or an earlier run's journal in it could not be removed)
