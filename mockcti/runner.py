@@ -289,41 +289,41 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
     # one line per distinct violation (all of its line but the journal entry): a client that loops made as many
     # identical lines as it looped (30 HEARTBEAT_REQs before OPEN_REQ, 30 lines), the rest of the run scrolled
     # away. The same ones are counted on one line with their first and last journal entries, in the order each
-    # first came; summary.json and junit.xml keep every one
-    journal = run.journal_file or None
-    same_lines: dict[str, list[dict]] = {}
+    # first came (the warnings below alike); summary.json and junit.xml keep every one
+    found: list[tuple[str, Any]] = []
     for v in run.summary.get("violations", []):
         d = v.get("data", v)
         session = f" (session {d['session']})" if d.get("session") is not None else ""
         if d.get("code") is not None:  # an ACD rule's seed-000 code
             session += f" [code {d['code']} {d.get('code_name', '')}]"
-        text = f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}{session}"
-        same_lines.setdefault(text + violation_refs({"answer": d.get("answer")}), []).append(d)
-    for text, same in same_lines.items():
-        first, last = same[0], same[-1]
-        if len(same) == 1:
-            print(text + violation_refs({"journal": journal, "seq": first.get("seq")}), file=stream)
-            continue
-        where = ""
-        if first.get("seq") is not None:
-            where = f" [journal {journal + ' ' if journal else ''}seq {first['seq']} first, seq {last.get('seq')} last]"
-        print(f"{text}, {len(same)} times{where}", file=stream)
+        found.append((f"  VIOLATION {d.get('rule')}: {d.get('detail') or d.get('explanation', '')}{session}"
+                      f"{violation_refs({'answer': d.get('answer')})}", d.get("seq")))
     for f in run.summary.get("faults", []):
-        # an exception out of the mock's own core, contained by the server: it fails the run (its verdict cannot
-        # be trusted), and the FAIL line stood with nothing under it to say why (the traceback was printed when it
-        # happened, above, among the lines of the run)
+        session = f" (session {f['session']})" if f.get("session") is not None else ""
         if f.get("fault") == "internal error":
-            session = f" (session {f['session']})" if f.get("session") is not None else ""
-            seq = f" [journal {run.journal_file + ' ' if run.journal_file else ''}seq {f['seq']}]" \
-                if f.get("seq") is not None else ""
-            print(f"  INTERNAL ERROR in mockcti ({f.get('where', '')}; please report it): {f.get('error', '')}"
-                  f"{session}{seq}; the run fails, its verdict cannot be trusted", file=stream)
+            # an exception out of the mock's own core, contained by the server: it fails the run (its verdict cannot
+            # be trusted), and the FAIL line stood with nothing under it to say why (the traceback was printed when
+            # it happened, above, among the lines of the run)
+            found.append((f"  INTERNAL ERROR in mockcti, the run fails ({f.get('where', '')}; please report it): "
+                          f"{f.get('error', '')}{session}", f.get("seq")))
     for f in run.summary.get("faults", []):
-        # an action of the scenario that could not be carried out (a call the center refused, a target
-        # with no session …): the client was not tested as the scenario says, even when the run passes
+        # the client was not tested as the scenario says, even when the run passes: an action of the scenario that
+        # could not be carried out (a call the center refused, a target with no session …), or a message it (or
+        # the center) built that cannot be encoded for the session's version — the run passed without a word,
+        # while the client got a FAILURE_CONF in place of the scenario's reply, or no event at all
         if f.get("fault") == "scenario action failed":
-            print(f"  WARNING the scenario's {f.get('action')} at {f.get('where')} was not carried out: "
-                  f"{f.get('error')}", file=stream)
+            found.append((f"  WARNING the scenario's {f.get('action')} at {f.get('where')} was not carried out: "
+                          f"{f.get('error')}", f.get("seq")))
+        elif f.get("fault") == "cannot encode":
+            message = str(f.get("message"))
+            instead = ("FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE went in its place" if message.endswith("_CONF")
+                       else "it was not sent")
+            session = f" for session {f['session']}" if f.get("session") is not None else ""
+            why = str(f.get("error")).removeprefix(f"{message}: ")
+            found.append((f"  WARNING the server could not encode its {message}{session}: {why}; {instead}",
+                          f.get("seq")))
+    for line in _collapsed(found, run.journal_file or None):
+        print(line, file=stream)
     if run.client_exit not in (None, 0):
         print(f"  client exited with status {run.client_exit}", file=stream)
     if run.exit_code != 0 and run.client_output.strip():
@@ -334,6 +334,24 @@ def print_run(run: ScenarioRun, stream: Any = None) -> None:
         print(f"  client output ({more}):", file=stream)
         for line in shown:
             print(f"  | {line}", file=stream)
+
+
+def _collapsed(found: list[tuple[str, Any]], journal: str | None) -> list[str]:
+    """``found`` (a line, the ``seq`` of its journal entry or None) as the lines to print: each distinct line once,
+    in the order each first came, ending with its journal entry (`` [journal J seq N]``) or, for one that came more
+    than once, ``, N times [journal J seq A first, seq B last]``."""
+    seqs: dict[str, list[Any]] = {}
+    for text, seq in found:
+        seqs.setdefault(text, []).append(seq)
+    name = f"journal {journal} " if journal else "journal "
+    lines = []
+    for text, same in seqs.items():
+        if len(same) == 1:
+            lines.append(text + (f" [{name}seq {same[0]}]" if same[0] is not None else ""))
+        else:
+            where = f" [{name}seq {same[0]} first, seq {same[-1]} last]" if same[0] is not None else ""
+            lines.append(f"{text}, {len(same)} times{where}")
+    return lines
 
 
 # -- `mockcti serve --scenario FILE` -----------------------------------------------------------------

@@ -112,6 +112,60 @@ def test_an_internal_error_of_the_mock_is_said_under_the_fail_line(tmp_path: Pat
     block = err[err.index("FAIL boom"):].splitlines()
     assert block[1:3] == [
         "  ok   expect1: OPEN_REQ: expected 1+ time(s), received 1",  # met: the internal error is the only reason
-        f"  INTERNAL ERROR in mockcti (receive; please report it): RuntimeError: a bug in the hub (session 1) "
-        f"[journal boom.jsonl seq {fault['seq']}]; the run fails, its verdict cannot be trusted",
+        f"  INTERNAL ERROR in mockcti, the run fails (receive; please report it): RuntimeError: a bug in the hub "
+        f"(session 1) [journal boom.jsonl seq {fault['seq']}]",
     ], err
+
+
+# the scenario's reply cannot be encoded (the captured AgentID, text, in the integer AgentState): FAILURE_CONF goes
+# in its place, a "cannot encode" fault
+UNSENDABLE = """\
+name: unsendable
+rules:
+  - when: {message: QUERY_AGENT_STATE_REQ}
+    capture: {ag: agent_id}
+    then:
+      - reply: {message: QUERY_AGENT_STATE_CONF, fields: {agent_state: "${ag}"}}
+expect:
+  - {message: QUERY_AGENT_STATE_REQ, min: 1}
+end: {after: 30}
+"""
+
+# opens, asks for agent 1001's state 3 times (each answered FAILURE_CONF), closes
+ASKING_CLIENT = CLIENT.split("for i in range(30):")[0] + """\
+s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
+                           call_msg_mask=0, agent_state_mask=0, client_id="ask", client_password=b"",
+                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+assert read_one().TYPE.name == "OPEN_CONF"
+for i in range(3):
+    s.sendall(encode(W.QueryAgentStateReq(invoke_id=10 + i, agent_id="1001"), D))
+    m = read_one()
+    assert m.TYPE.name == "FAILURE_CONF" and m.invoke_id == 10 + i, m
+s.sendall(encode(W.CloseReq(invoke_id=99), D))
+while read_one().TYPE.name != "CLOSE_CONF":
+    pass
+"""
+
+
+def test_a_scenario_reply_the_server_could_not_encode_is_a_warning_under_a_passing_run(tmp_path: Path):
+    """The run passed without a word while the client never got the scenario's reply (FAILURE_CONF
+    E_CTI_UNSPECIFIED_FAILURE in its place): the client was not tested as the scenario says. A WARNING, as for a
+    scenario action not carried out, once for the 3 that came."""
+    (tmp_path / "client.py").write_text(ASKING_CLIENT)
+    (tmp_path / "unsendable.yaml").write_text(UNSENDABLE)
+    report = tmp_path / "rep"
+    r = subprocess.run([sys.executable, "-m", "mockcti", "run", str(tmp_path / "unsendable.yaml"), "--report",
+                        str(report), "--timeout", "20", "--client-cmd",
+                        shlex.join([sys.executable, str(tmp_path / "client.py")])],
+                       capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    faults = [f for f in summary["faults"] if f["fault"] == "cannot encode"]
+    assert len(faults) == 3, summary["faults"]
+    block = r.stderr[r.stderr.index("PASS unsendable"):].splitlines()
+    assert block[1:3] == [
+        "  ok   expect1: QUERY_AGENT_STATE_REQ: expected 1+ time(s), received 3",
+        "  WARNING the server could not encode its QUERY_AGENT_STATE_CONF for session 1: fixed field agent_state does "
+        "not fit: required argument is not an integer; field agent_state; FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE went "
+        f"in its place, 3 times [journal unsendable.jsonl seq {faults[0]['seq']} first, seq {faults[-1]['seq']} last]",
+    ], r.stderr
