@@ -224,3 +224,22 @@ def test_the_scenario_engine_s_hub_config_has_the_retry_loop(tmp_path):
     assert (config.retry_loop_times, config.retry_loop_gap) == (4, 0.25)
     config = ScenarioEngine(load_scenario(_scenario(tmp_path, "{gap: 2}"))).hub_config()
     assert (config.retry_loop_times, config.retry_loop_gap) == (3, 2.0)
+
+
+@pytest.mark.parametrize("profile", [None, "uccx"])
+@pytest.mark.parametrize("retry_loop, flagged", [("{times: 0}", False), ("{times: 2}", True)])
+def test_the_plugin_s_server_serves_the_scenario_s_retry_loop_with_a_profile_given_too(files, profile, retry_loop,
+                                                                                        flagged):
+    """ThreadedServer(engine=..., profile="uccx"), as a test that names its wire profile writes it: the scenario's
+    retry_loop: held only without profile= (the profile made a plain HubConfig and the engine's was never asked)."""
+    from mockcti.scenario import load_scenario
+    from mockcti.scenario.engine import ScenarioEngine
+    from mockcti.testing.fixtures import ThreadedServer
+
+    engine = ScenarioEngine(load_scenario(_scenario(files, retry_loop)))
+    with ThreadedServer(engine=engine, profile=profile) as server:
+        client = subprocess.run([sys.executable, str(files / "client.py"), "3"], capture_output=True, text=True,
+                                timeout=60, env=dict(os.environ, CTI_HOST=server.host, CTI_PORT=str(server.port)))
+        assert client.returncode == 0, client.stdout + client.stderr
+        rules = server.call(lambda hub, now: [e.data["rule"] for e in hub.journal.violations()])
+    assert rules == (["PROTO-RETRY-LOOP"] if flagged else []), rules

@@ -614,13 +614,18 @@ class ServerHelpers:
         return self.call(go)
 
 
-def _make_server(center: Any, host: str, port: int, hub_config: HubConfig | None, engine: Any,
+def _make_server(center: Any, host: str, port: int, profile: Any, hub_config: HubConfig | None, engine: Any,
                  journal: Journal | None, server_config: ServerConfig | None) -> MockServer:
     center = scenario_center_wins(center, engine)
     if engine is not None and center is None and hasattr(engine, "build_center"):
         center = engine.build_center()
     if engine is not None and hub_config is None and hasattr(engine, "hub_config"):
-        hub_config = engine.hub_config()  # the scenario's dialect: profile and version range
+        # the scenario's settings (its retry_loop:) and dialect, profile and version range; a profile= given
+        # replaces the dialect only (it made a plain HubConfig, and the scenario's retry_loop: was lost)
+        given = hub_config_for(profile)
+        hub_config = engine.hub_config() if given is None else engine.hub_config(given.session.profile)
+    else:
+        hub_config = hub_config_for(profile, hub_config)
     if server_config is None:
         config = ServerConfig(host=host, port=port, shutdown_grace=DEFAULT_SHUTDOWN_GRACE)
     else:
@@ -651,7 +656,8 @@ class ThreadedServer(ServerHelpers):
                  hub_config: HubConfig | None = None, engine: Any = None, journal: Journal | None = None,
                  server_config: ServerConfig | None = None, seed: int | None = None,
                  start_timeout: float = 10.0, call_timeout: float = 10.0) -> None:
-        self._args = (center, host, port, hub_config_for(profile, hub_config), engine, journal, server_config)
+        hub_config_for(profile, hub_config)  # a wrong profile or hub_config is an error here, not at start()
+        self._args = (center, host, port, profile, hub_config, engine, journal, server_config)
         self.engine = engine
         self.seed = seed
         self.expectations: list[Any] = []
@@ -826,8 +832,7 @@ class AsyncServer(ServerHelpers):
         self.engine = engine
         self.seed = seed
         self.expectations: list[Any] = []
-        self.server = _make_server(center, host, port, hub_config_for(profile, hub_config), engine, journal,
-                                   server_config)
+        self.server = _make_server(center, host, port, profile, hub_config, engine, journal, server_config)
         self.host = host
         self.port = port
 
