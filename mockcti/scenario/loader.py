@@ -986,7 +986,7 @@ def _repeated_value(ctx: _Ctx, mt: Any, fname: str, value: list, path: tuple[Any
                     continue
                 got[key] = _repeated_group(ctx, mt, info, v, p + (key,), request)
             else:
-                got[key] = _field_value(ctx, mt, key, v, p + (key,), request, info=info)
+                got[key] = _field_value(ctx, mt, key, v, p + (key,), request, info=info, booleans=False)
         if not isinstance(item, Group):
             missing = [n for n in parts if n not in inst]
             if missing:
@@ -1013,14 +1013,17 @@ def _repeated_group(ctx: _Ctx, mt: Any, group: Any, value: list, path: tuple[Any
             elif isinstance(mb, Group):
                 got[key] = _repeated_group(ctx, mt, mb, v, path + (i, key), request) if isinstance(v, list) else v
             else:
-                got[key] = _field_value(ctx, mt, key, v, path + (i, key), request, info=_member_info(mb))
+                got[key] = _field_value(ctx, mt, key, v, path + (i, key), request, info=_member_info(mb),
+                                        booleans=False)
         out.append(got)
     return out
 
 
 def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ...], request: Any,
-                 info: tuple[str, int | None, bool] | None = None) -> Any:
-    """Check (and resolve names in) one field value of message ``mt`` (``info``: of a group member)."""
+                 info: tuple[str, int | None, bool] | None = None, *, booleans: bool = True) -> Any:
+    """Check (and resolve names in) one field value of message ``mt`` (``info``: of a group member).
+    ``booleans`` False (a field an ``emit``/``reply`` sends): a boolean in an integer field is an error,
+    not 1/0 (YAML reads ``yes``, ``no``, ``on``, ``off`` as booleans too: ``agent_state: no`` sent 0)."""
     if info is None:
         info = _field_info(mt).get(fname)
     if info is None:
@@ -1033,6 +1036,11 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
             return m.BytesText(value) if kind == "bytes" else value
     if kind == "int":
         if isinstance(value, bool):
+            if not booleans:
+                ctx.err(path, f"{fname} is an integer field, got a boolean ({str(value).lower()}; YAML reads "
+                              f"true/false, yes/no and on/off as one): give the number ({int(value)} if that "
+                              f"is meant), or quote the text")
+                return None
             return int(value)
         if isinstance(value, str):
             key = value.strip()
@@ -1096,7 +1104,7 @@ def _fields(ctx: _Ctx, mt: Any, raw: Any, path: tuple[Any, ...], request: Any) -
         if fname not in info:
             ctx.err(path + (fname,), _unknown(f"field of {mt.name}", fname, info))
             continue
-        out[fname] = _field_value(ctx, mt, fname, value, path + (fname,), request)
+        out[fname] = _field_value(ctx, mt, fname, value, path + (fname,), request, booleans=False)
         if info[fname][0] == "tuple" and isinstance(value, list) and out[fname] is not None:
             out[fname] = _repeated_value(ctx, mt, fname, value, path + (fname,), request)
     _named_total(ctx, out, path)

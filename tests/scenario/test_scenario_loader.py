@@ -453,12 +453,40 @@ def test_a_flag_condition_takes_true_and_false():
 
 
 @pytest.mark.parametrize("given, sent", [
-    ("true", 1), ("E_CTI_TIMEOUT", 16), ("'42'", 42), ("3.0", 3), ("AGENT_STATE_READY", 3),
+    ("E_CTI_TIMEOUT", 16), ("'42'", 42), ("3.0", 3), ("AGENT_STATE_READY", 3),
 ])
 def test_integer_field_values_are_resolved_at_load_time(given, sent):
-    """Booleans, catalog names, enum names, numeric text and whole floats become the integer sent."""
+    """Catalog names, enum names, numeric text and whole floats become the integer sent."""
     sc = load(_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", f"invoke_id: {given}"))
     assert sc.rules[0].then[0].fields == {"invoke_id": sent}
+
+
+@pytest.mark.parametrize("text, key_path, shown", [
+    (_REPLY % ("HOLD_CALL_REQ", "HOLD_CALL_CONF", "invoke_id: true"), "rules[0].then[0].reply.fields.invoke_id", "true"),
+    (_EMIT % ("AGENT_STATE_EVENT", "agent_state: no"), "timeline[0].do.emit.fields.agent_state", "false"),
+    (_EMIT % ("AGENT_STATE_EVENT", "event_reason_code: on"), "timeline[0].do.emit.fields.event_reason_code", "true"),
+    (_REPLY % ("SNAPSHOT_CALL_REQ", "SNAPSHOT_CALL_CONF", "call_devices: [{call_device_type: yes}]"),
+     "rules[0].then[0].reply.fields.call_devices[0].call_device_type", "true"),
+    (_EMIT % ("BEGIN_CALL_EVENT", "named_arrays: [{index: false, name: a, value: v}]"),
+     "timeline[0].do.emit.fields.named_arrays[0].index", "false"),
+])
+def test_a_boolean_in_an_integer_field_of_emit_or_reply_is_a_located_error(text, key_path, shown):
+    """YAML reads true/false, yes/no and on/off as booleans: ``agent_state: no`` in an emit sent
+    AGENT_STATE_LOGIN (0) and ``invoke_id: true`` echoed 1, silently. Now a load error at the file,
+    line and key, saying what the file's word was read as."""
+    errs = errors_of(text)
+    assert [str(e) for e in errs] == [
+        f"scenarios/x.yaml:{text.count(chr(10))}: {key_path}: {key_path.rsplit('.', 1)[-1]} is an integer field, "
+        f"got a boolean ({shown}; YAML reads true/false, yes/no and on/off as one): give the number "
+        f"({1 if shown == 'true' else 0} if that is meant), or quote the text"]
+
+
+def test_a_boolean_in_an_integer_field_of_a_toml_reply_is_a_located_error():
+    text = ('name = "x"\n[[rules]]\nwhen = {message = "HOLD_CALL_REQ"}\n'
+            'then = [{reply = {message = "HOLD_CALL_CONF", fields = {invoke_id = false}}}]\n')
+    (e,) = errors_of(text, fmt="toml", filename="scenarios/x.toml")
+    assert (e.file, e.line, e.key_path) == ("scenarios/x.toml", 4, "rules[0].then[0].reply.fields.invoke_id")
+    assert "invoke_id is an integer field, got a boolean (false" in e.message
 
 
 def test_literal_dollar_brace_and_well_formed_substitutions_still_load():
