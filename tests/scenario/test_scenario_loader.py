@@ -371,8 +371,10 @@ def test_minimal_document_defaults():
     ("name: x\nstates: []\n", 2, 'states', "must not be empty"),
     ("name: x\ntimeline:\n  - {at: 1, do: {deliver_call: {agent: '1001', named_arrays: {'': [a]}}}}\n",
      3, 'timeline[0].do.deliver_call.named_arrays', "a key here must not be empty, got ''"),
+    ("name: " + "n" * 201 + "\n", 1, 'name', "takes at most 200 characters, got 201"),
+    # a Text in the bytes the wire counts, not the schema's characters
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then: [{fail: {status: E_CTI_INVALID_FIELD, text: '"
-     + "t" * 300 + "'}}]\n", 4, 'rules[0].then[0].fail.text', "takes at most 255 characters, got 300"),
+     + "t" * 300 + "'}}]\n", 4, 'rules[0].then[0].fail.text', "FAILURE_CONF Text holds at most 254 bytes (UTF-8), got 300"),
     # a null or a boolean as the file spells it: it read "got null None", "got a boolean True"
     ("name: x\nrules:\n  - when: {message: HOLD_CALL_REQ}\n    then:\n      - fail: null\n",
      5, 'rules[0].then[0].fail', "expected a mapping, got null"),
