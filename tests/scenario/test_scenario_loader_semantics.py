@@ -14,6 +14,7 @@ from mockcti.scenario import Default, Fail, ScenarioError, load_scenario, load_s
 from mockcti.scenario.engine import ScenarioEngine
 from mockcti.wire import Dialect, FrameBuffer, FrameError, decode, encode
 from mockcti.wire import MessageType as MT
+from mockcti.wire.enums import StatusCode
 from mockcti.wire import messages as W
 
 D = Dialect.uccx(14)
@@ -516,3 +517,56 @@ def test_a_scalar_given_for_a_one_key_action_says_how_to_write_it():
     assert [str(e) for e in ei.value.errors] == [
         "x.yaml:5: rules[0].then[0].delay: expected a mapping, got a number 0.3: write {seconds: 0.3}",
         "x.yaml:5: rules[0].then[1].goto: expected a mapping, got text 'start': write {state: 'start'}"]
+
+
+# == agent IDs: what a center allows, a scenario can name =============================================
+
+
+ODD_AGENTS = """\
+name: odd-agent-ids
+center:
+  agents:
+    - {id: "john.doe@example.com", extension: "300m"}
+    - {id: "Agent 7", extension: "3007"}
+    - {id: "jöhn/ß+1", extension: "3001"}
+  csqs: [{name: Sales}]
+  calls: [{agent: "Agent 7", state: held}]
+rules:
+  - when: {message: QUERY_AGENT_STATE_REQ, agent: "john.doe@example.com"}
+    then: [{fail: {status: E_CTI_INVALID_FIELD, text: "not for you"}}]
+steps:
+  - {id: s1, expect: {message: QUERY_AGENT_STATE_REQ, agent: "Agent 7"}}
+timeline:
+  - {at: 50, do: {deliver_call: {agent: "jöhn/ß+1"}}}
+  - {at: 60, do: {set_agent_state: {agent: "Agent 7", state: NOT_READY}}}
+expect:
+  - {message: QUERY_AGENT_STATE_REQ, agent: "jöhn/ß+1", min: 0}
+"""
+
+
+def test_every_agent_id_a_center_allows_can_be_named_by_a_scenario():
+    """A center takes any agent ID of 1..128 bytes (mockcti.center.config), but the scenario's agent
+    references (when, expect steps and entries, deliver_call, set_agent_state, center.calls) had to
+    match ^[A-Za-z0-9_.:-]+$: an agent "john.doe@example.com" or "Agent 7" could be defined and never
+    named ("is not a valid name here"). The references now take what the center takes (one schema
+    definition, $defs/agent_id), and a rule for that agent answers its requests only."""
+    h = H(ODD_AGENTS)
+    sc = h.scenario
+    assert sc.rules[0].when.agent == "john.doe@example.com"
+    assert sc.steps[0].match.agent == "Agent 7" and sc.expect[0].match.agent == "jöhn/ß+1"
+    assert [a.agent for h_ in sc.timeline for a in h_.actions] == ["jöhn/ß+1", "Agent 7"]
+    john, seven = h.open("john.doe@example.com"), h.open("Agent 7", now=1.5)
+    (answer,) = h.req(john, query(5, "john.doe@example.com"), 2)
+    assert answer == W.FailureConf(invoke_id=5, status=int(StatusCode.E_CTI_INVALID_FIELD), text="not for you")
+    out = h.req(seven, query(6, "Agent 7"), 2.5)
+    assert [m.TYPE for m in out] == [MT.QUERY_AGENT_STATE_CONF] and out[0].agent_id == "Agent 7"
+
+
+@pytest.mark.parametrize("where", ["rules[0].when.agent", "timeline[0].do.deliver_call.agent"])
+def test_an_agent_id_the_center_does_not_have_is_still_refused_at_its_key(where):
+    text = ODD_AGENTS.replace('agent: "john.doe@example.com"}', 'agent: "john.doe@example.org"}') \
+        if where.startswith("rules") else ODD_AGENTS.replace('deliver_call: {agent: "jöhn/ß+1"}', 'deliver_call: {agent: "jöhn ß"}')
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(text, filename="t.yaml")
+    (e,) = ei.value.errors
+    assert e.key_path == where and e.message.startswith("unknown agent id"), str(e)
