@@ -1537,6 +1537,9 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
                         f"{pe} does not fit in a UINT (CCXErrorCode): give {_int_bounds(4)} "
                         f"(a negative number is the 32 bits' two's complement, as JTAPI prints it)")
                 ok = False
+            elif (why := _uncatalogued_error_code(ctx, pe, pvalue)) is not None:
+                ctx.err(path + ("peripheral_error_code",), why)
+                ok = False
         else:
             periph = ctx.catalog_name(pe, ("uccx_ccx", "cisco_ctierr"), "UCCX error code or CTIERR code",
                                       path + ("peripheral_error_code",), takes_numbers=True)
@@ -1567,6 +1570,26 @@ def _fail(ctx: _Ctx, kind: str, body: Any, path: tuple[Any, ...], request: Any, 
         text_code=text_code.name if text_code else None, text_code_value=text_code.code if text_code else None,
         text=text, to=ctx.target(body.get("to", "requester"), path + ("to",), request), loc=loc,
     )
+
+
+#: the catalogs a fail's peripheral_error_code is looked up in, by name or number
+_ERROR_CODE_SOURCES = ("uccx_ccx", "cisco_ctierr")
+
+
+def _uncatalogued_error_code(ctx: _Ctx, given: int, value: int) -> str | None:
+    """Why the number ``given`` (``value`` on the wire) cannot be a fail's ``peripheral_error_code``:
+    no catalog it is looked up in has it. As the fail's status and CF code (names only), a fail sends
+    catalogued codes; a number no catalog names goes in a ``reply``'s fields, sent as written. A
+    catalogued number is taken, a client-side one too (its refusal by name says to give the number)."""
+    entries = [ctx.catalog.lookup(s, value) for s in _ERROR_CODE_SOURCES]
+    if any(not e.unknown for e in entries):
+        return None
+    shown = f"{given} (0x{value:08X})" if value > 0xFFFF else str(given)
+    notes = " ".join(dict.fromkeys(f"{e.source}: {e.notes}" for e in entries if e.notes))
+    return (f"{shown} is not a code of {' or '.join(_ERROR_CODE_SOURCES)}, the catalogs a peripheral_error_code "
+            f"is looked up in (`mockcti catalog --source uccx_ccx`, `--source cisco_ctierr` list them)" + (f"; {notes}" if notes else "")
+            + f"; to send a number no catalog names, reply with the message as written: {{reply: {{message: "
+            f"CONTROL_FAILURE_CONF, fields: {{failure_code: CF_GENERIC_OPERATION, ccx_error_code: {given}}}}}}}")
 
 
 def _fault(ctx: _Ctx, body: Any, path: tuple[Any, ...], *, session_wide: bool) -> m.Fault | None:

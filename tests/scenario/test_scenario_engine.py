@@ -210,7 +210,7 @@ def test_fail_control_failure_conf_with_uccx_code_cisco_ctierr_and_text_code():
       - when: {message: HOLD_CALL_REQ, fields: {call_id: 3}}
         then: [{fail: {failure_code: CF_GENERIC_OPERATION, text_code: SOAP_UPDATE_FAILED}}]
       - when: {message: HOLD_CALL_REQ, fields: {call_id: 4}}
-        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: 12345}}]
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: 88005}}]
     """)
     sid = h.open()
     (a,) = h.req(sid, hold(11, call_id=1), 2.0)
@@ -222,7 +222,7 @@ def test_fail_control_failure_conf_with_uccx_code_cisco_ctierr_and_text_code():
     assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.invoke_id == 13 and c.ccx_error_code == 0
     assert c.text.startswith("SOAP_UPDATE_FAILED (1001): ")
     (d,) = h.req(sid, hold(14, call_id=4), 2.3)
-    assert d.ccx_error_code == 12345
+    assert d.ccx_error_code == 88005  # a catalogued code by number (CCX_AGENT_DEVICE_BUSY)
 
 
 def test_failure_event_to_targets():
@@ -1955,7 +1955,7 @@ def test_a_32_bit_value_in_either_form_goes_on_the_wire_as_the_field_reads_it():
       - when: {message: HOLD_CALL_REQ, fields: {call_id: 2}}
         then: [{reply: {message: CONTROL_FAILURE_CONF, fields: {failure_code: 1, ccx_error_code: "-1932787697"}}}]
       - when: {message: HOLD_CALL_REQ, fields: {call_id: -1}}  # a condition too: 0xFFFFFFFF
-        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: "-1"}}]
+        then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: "-1932787564"}}]
       - when: {message: HEARTBEAT_REQ}
         then:
           - reply: {message: HEARTBEAT_CONF}
@@ -1968,7 +1968,7 @@ def test_a_32_bit_value_in_either_form_goes_on_the_wire_as_the_field_reads_it():
     (b,) = h.req(sid, hold(12, call_id=2), 2.1)
     assert b == W.ControlFailureConf(invoke_id=12, failure_code=1, ccx_error_code=0x8CCC000F)
     (c,) = h.req(sid, hold(13, call_id=0xFFFFFFFF), 2.2)
-    assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.ccx_error_code == 0xFFFFFFFF
+    assert c.TYPE is MT.CONTROL_FAILURE_CONF and c.ccx_error_code == 0x8CCC0094  # CALL_DROPPED
     _, ev = h.hb(sid, 3.0)
     assert ev.TYPE is MT.AGENT_STATE_EVENT and ev.mrd_id == -1
     assert not [e for e in h.hub.journal.entries() if e.kind == "fault"]

@@ -463,7 +463,7 @@ def test_dot_number_is_for_an_enumerated_request_field_or_a_capture(text, needle
 
 
 @pytest.mark.parametrize("value, fail_value", [(-1932787697, 0x8CCC000F), ('"-1932787697"', 0x8CCC000F),
-                                               (-2147483648, 0x80000000), (4294967295, 0xFFFFFFFF)])
+                                               (-1932787564, 0x8CCC0094), (2362179732, 0x8CCC0094), (88018, 88018)])
 def test_peripheral_error_code_takes_either_form_of_32_bits(value, fail_value):
     sc = load_scenario_text(textwrap.dedent(f"""
     name: p
@@ -472,6 +472,36 @@ def test_peripheral_error_code_takes_either_form_of_32_bits(value, fail_value):
         then: [{{fail: {{failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {value}}}}}]
     """), filename="x.yaml")
     assert sc.rules[0].then[0].peripheral_error_value == fail_value
+
+
+@pytest.mark.parametrize("value, shown", [(12345, "12345"), (-1, "-1 (0xFFFFFFFF)"), ('"88100"', "88100 (0x00015824)"),
+                                          (-2147483648, "-2147483648 (0x80000000)")])
+def test_an_uncatalogued_peripheral_error_code_is_refused_naming_the_catalogs(value, shown):
+    """A number no catalog names loaded silently (88100 for 88010, say, went on the wire as written),
+    where the fail's status and CF code take catalogued codes only. Now it is a load error at its
+    key naming the catalogs it was looked up in and the raw way to send it (a reply's fields)."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent(f"""
+        name: p
+        rules:
+          - when: {{message: HOLD_CALL_REQ}}
+            then: [{{fail: {{failure_code: CF_GENERIC_OPERATION, peripheral_error_code: {value}}}}}]
+        """), filename="x.yaml")
+    (e,) = ei.value.errors
+    given = shown.split()[0]
+    assert str(e) == (f"x.yaml:5: rules[0].then[0].fail.peripheral_error_code: {shown} is not a code of uccx_ccx "
+                      f"or cisco_ctierr, the catalogs a peripheral_error_code is looked up in (`mockcti catalog "
+                      f"--source uccx_ccx`, `--source cisco_ctierr` list them); to send a number no catalog names, "
+                      f"reply with the message as written: {{reply: {{message: CONTROL_FAILURE_CONF, fields: "
+                      f"{{failure_code: CF_GENERIC_OPERATION, ccx_error_code: {given}}}}}}}")
+    # the escape it names loads, and sends the number as written
+    sc = load_scenario_text(textwrap.dedent(f"""
+    name: p
+    rules:
+      - when: {{message: HOLD_CALL_REQ}}
+        then: [{{reply: {{message: CONTROL_FAILURE_CONF, fields: {{failure_code: CF_GENERIC_OPERATION, ccx_error_code: {given}}}}}}}]
+    """), filename="x.yaml")
+    assert sc.rules[0].then[0].fields["ccx_error_code"] == int(given) % (1 << 32)
 
 
 @pytest.mark.parametrize("value", [-2147483649, 4294967296, '"-99999999999"'])
