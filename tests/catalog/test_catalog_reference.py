@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from mockcti.catalog import default
+from mockcti.catalog import default, load
+
+#: this checkout's catalog files (an editable install's ``default()`` may read another checkout's)
+CHECKOUT_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
 
 def _table(path: Path, heading: str) -> list[list[str]]:
@@ -165,6 +168,24 @@ def test_cn_ngcc_shifted_rows_follow_the_errata() -> None:
 
 
 # -- UCCX status / CF / CCX codes (protocol.md §6.1-§6.3) ---------------------------------------
+
+
+def test_every_icm_spelling_protocol_md_gives_for_a_status_is_an_alias_of_it(protocol_md: Path) -> None:
+    """§6.1 gives other ICM spellings in the ICM name's cell: "(ICM spells it E_INVALID_CONFIG_MSG_MASK)"
+    for 95, "(ICM v14 table: INVALID_REQUEST_ID_TYPE)" for 98. Each is an alias of its code, so a
+    scenario, `mockcti catalog` and the control API find the status by it; INVALID_REQUEST_ID_TYPE was
+    only in the entry's notes ("no catalog entry is named ...")."""
+    cat = load(CHECKOUT_CATALOG)
+    found = {}
+    for value, icm, *_ in _table(protocol_md, "### 6.1"):
+        for other in re.findall(r"\((?:ICM spells it|ICM v\d+ table:) ([A-Z][A-Z0-9_]*)\)", icm):
+            found[other] = int(value)
+    assert found == {"E_INVALID_CONFIG_MSG_MASK": 95, "INVALID_REQUEST_ID_TYPE": 98}
+    for other, value in found.items():
+        e = cat.by_name(other)
+        assert (e.source, e.code) == ("uccx_status", value) and other in e.aliases, other
+    assert cat.by_name("INVALID_REQUEST_ID_TYPE").name == "E_CTI_INVALID_REQUEST_TYPE"
+
 
 
 def test_uccx_status_codes_equal_protocol_md(protocol_md: Path) -> None:
