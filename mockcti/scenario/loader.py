@@ -1585,7 +1585,7 @@ def _uncatalogued_error_code(ctx: _Ctx, given: int, value: int) -> str | None:
     if any(not e.unknown for e in entries):
         return None
     shown = f"{given} (0x{value:08X})" if value > 0xFFFF else str(given)
-    notes = " ".join(dict.fromkeys(f"{e.source}: {e.notes}" for e in entries if e.notes))
+    notes = "; ".join(dict.fromkeys(f"{e.source}: {e.notes.rstrip('.')}" for e in entries if e.notes))
     return (f"{shown} is not a code of {' or '.join(_ERROR_CODE_SOURCES)}, the catalogs a peripheral_error_code "
             f"is looked up in (`mockcti catalog --source uccx_ccx`, `--source cisco_ctierr` list them)" + (f"; {notes}" if notes else "")
             + f"; to send a number no catalog names, reply with the message as written: {{reply: {{message: "

@@ -219,6 +219,24 @@ def test_uccx_cf_codes_equal_protocol_md(protocol_md: Path) -> None:
     assert "Reserved" in (cat.lookup("uccx_cf", 20).notes or "")
 
 
+def test_the_uccx_ccx_codes_protocol_md_says_exist_unnamed_are_a_reserved_range(protocol_md: Path) -> None:
+    """§6.3 ends with "88019+ (U) | ... further codes | page truncated in every copy available", and
+    §5.1 gives CCXErrorCode as 88xxx: codes 88019..88999 exist, unknown. uccx_ccx had no reserved
+    range (cucm_em and uccx_cf list theirs), so a code there looked up like any other unknown number:
+    now its entry carries the note, from 88019 to 88999 only."""
+    (further,) = [r for r in _table(protocol_md, "### 6.3") if r[1].startswith("...")]
+    first = int(re.match(r"(\d+)\+", further[0]).group(1))
+    assert first == 88019 and "88xxx" in protocol_md.read_text(encoding="utf-8")
+    cat = load(CHECKOUT_CATALOG)
+    (rng,) = cat.source("uccx_ccx").reserved
+    assert (rng.first, rng.last) == (first, 88999)
+    for code in (88019, 88500, 88999):
+        e = cat.lookup("uccx_ccx", code)
+        assert e.unknown and "88019+" in (e.notes or "") and "truncated" in (e.notes or ""), code
+    assert not cat.lookup("uccx_ccx", 88018).unknown
+    assert cat.lookup("uccx_ccx", 89000).notes is None and cat.lookup("uccx_ccx", 12345).notes is None
+
+
 def test_uccx_ccx_codes_equal_protocol_md(protocol_md: Path) -> None:
     cat = default()
     rows = [r for r in _table(protocol_md, "### 6.3") if not r[1].startswith("...")]

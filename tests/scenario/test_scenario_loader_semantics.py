@@ -474,10 +474,10 @@ def test_peripheral_error_code_takes_either_form_of_32_bits(value, fail_value):
     assert sc.rules[0].then[0].peripheral_error_value == fail_value
 
 
-@pytest.mark.parametrize("value, shown", [(12345, "12345"), (-1, "-1 (0xFFFFFFFF)"), ('"88100"', "88100 (0x00015824)"),
+@pytest.mark.parametrize("value, shown", [(12345, "12345"), (-1, "-1 (0xFFFFFFFF)"), ('"89100"', "89100 (0x00015C0C)"),
                                           (-2147483648, "-2147483648 (0x80000000)")])
 def test_an_uncatalogued_peripheral_error_code_is_refused_naming_the_catalogs(value, shown):
-    """A number no catalog names loaded silently (88100 for 88010, say, went on the wire as written),
+    """A number no catalog names loaded silently (89100, say, went on the wire as written),
     where the fail's status and CF code take catalogued codes only. Now it is a load error at its
     key naming the catalogs it was looked up in and the raw way to send it (a reply's fields)."""
     with pytest.raises(ScenarioError) as ei:
@@ -502,6 +502,21 @@ def test_an_uncatalogued_peripheral_error_code_is_refused_naming_the_catalogs(va
         then: [{{reply: {{message: CONTROL_FAILURE_CONF, fields: {{failure_code: CF_GENERIC_OPERATION, ccx_error_code: {given}}}}}}}]
     """), filename="x.yaml")
     assert sc.rules[0].then[0].fields["ccx_error_code"] == int(given) % (1 << 32)
+
+
+def test_an_uncatalogued_ccx_error_code_in_the_range_uccx_leaves_unknown_says_so():
+    """88019..88999 exist but are unknown (protocol.md §6.3, the catalog's reserved range): the
+    refusal says so, so a user knows the number may be real, and how to send it anyway."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent("""
+        name: p
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{fail: {failure_code: CF_GENERIC_OPERATION, peripheral_error_code: 88100}}]
+        """), filename="x.yaml")
+    msg = ei.value.errors[0].message
+    assert "uccx_ccx: UCCX error codes after 88018 exist but are unknown: protocol.md §6.3 lists '88019+" in msg
+    assert "CONTROL_FAILURE_CONF); to send a number no catalog names, reply" in msg
 
 
 @pytest.mark.parametrize("value", [-2147483649, 4294967296, '"-99999999999"'])
