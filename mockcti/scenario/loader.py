@@ -636,6 +636,17 @@ def _field_info(mt: Any) -> dict[str, tuple[str, int | None, bool]]:
     return out
 
 
+@functools.cache
+def _bool_fields(mt: Any) -> frozenset[str]:
+    """The fields of ``mt`` the guide types BOOL (OPEN_CONF's UnifiedCCXOnline): ``true``/``false`` is 1/0 there."""
+    from mockcti.wire.spec import SPECS
+    from mockcti.wire.types import BOOL
+
+    spec = SPECS[mt]
+    return frozenset([ff.attr for ff in spec.fixed if ff.con is BOOL]
+                     + [it.attr for it in spec.floating if getattr(getattr(it, "kind", None), "name", None) == "BOOL"])
+
+
 _CAPTURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -1023,7 +1034,8 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
                  info: tuple[str, int | None, bool] | None = None, *, booleans: bool = True) -> Any:
     """Check (and resolve names in) one field value of message ``mt`` (``info``: of a group member).
     ``booleans`` False (a field an ``emit``/``reply`` sends): a boolean in an integer field is an error,
-    not 1/0 (YAML reads ``yes``, ``no``, ``on``, ``off`` as booleans too: ``agent_state: no`` sent 0)."""
+    not 1/0 (YAML reads ``yes``, ``no``, ``on``, ``off`` as booleans too: ``agent_state: no`` sent 0), unless the
+    guide types the field BOOL (:func:`_bool_fields`)."""
     if info is None:
         info = _field_info(mt).get(fname)
     if info is None:
@@ -1036,7 +1048,7 @@ def _field_value(ctx: _Ctx, mt: Any, fname: str, value: Any, path: tuple[Any, ..
             return m.BytesText(value) if kind == "bytes" else value
     if kind == "int":
         if isinstance(value, bool):
-            if not booleans:
+            if not booleans and fname not in _bool_fields(mt):
                 ctx.err(path, f"{fname} is an integer field, got a boolean ({str(value).lower()}; YAML reads "
                               f"true/false, yes/no and on/off as one): give the number ({int(value)} if that "
                               f"is meant), or quote the text")

@@ -23,6 +23,7 @@ from construct import (
     Bytes,
     Construct,
     CString,
+    FormatField,
     GreedyBytes,
     Int8sb,
     Int8ub,
@@ -46,7 +47,9 @@ SHORT = Int16sb
 USHORT = Int16ub
 INT = Int32sb
 UINT = Int32ub
-BOOL = Int16ub  # a USHORT: 0 = FALSE, 1 = TRUE
+#: a USHORT: 0 = FALSE, 1 = TRUE; its own object (not Int16ub itself), so a field declared BOOL can be told from
+#: a USHORT one (a scenario's ``unified_ccx_online: true``), though both encode alike
+BOOL = FormatField(">", "H")
 TIME = Int32ub  # seconds since 1970-01-01 UTC
 
 

@@ -483,6 +483,14 @@ def test_a_boolean_in_an_integer_field_of_emit_or_reply_is_a_located_error(text,
         f"({1 if shown == 'true' else 0} if that is meant), or quote the text"]
 
 
+@pytest.mark.parametrize("given, sent", [("true", 1), ("false", 0), ("on", 1), ("0", 0)])
+def test_a_field_the_guide_types_bool_takes_true_and_false_in_a_reply(given, sent):
+    """OPEN_CONF's UnifiedCCXOnline is a BOOL (reference, OPEN_CONF field 20): ``unified_ccx_online: false`` says the server is
+    offline as 0 does. The boolean check above refused it too (BOOL was the same object as USHORT)."""
+    sc = load(_REPLY % ("OPEN_REQ", "OPEN_CONF", f"unified_ccx_online: {given}"))
+    assert sc.rules[0].then[0].fields == {"unified_ccx_online": sent}
+
+
 def test_a_boolean_in_an_integer_field_of_a_toml_reply_is_a_located_error():
     text = ('name = "x"\n[[rules]]\nwhen = {message = "HOLD_CALL_REQ"}\n'
             'then = [{reply = {message = "HOLD_CALL_CONF", fields = {invoke_id = false}}}]\n')
