@@ -83,7 +83,7 @@ class _Connection(asyncio.BufferedProtocol):
     the next: what one turn of the loop does for one connection stays small (see ServerConfig)."""
 
     __slots__ = ("server", "sid", "transport", "pending", "closing", "peer", "dribble_end", "dribbled", "eof_sent",
-                 "why", "fault_paused", "yielding", "drain_timer", "drain_until", "left", "unread")
+                 "why", "fault_paused", "yielding", "drain_timer", "drain_until", "linger_timer", "left", "unread")
 
     def __init__(self, server: "MockServer") -> None:
         self.server = server
@@ -103,6 +103,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.yielding = False  # reading paused for one loop turn after a full read (ServerConfig.fair_read_bytes)
         self.drain_timer: asyncio.TimerHandle | None = None  # the end of an orderly close's drain (close())
         self.drain_until = 0.0  # loop time: the drain's end at the latest (ServerConfig.close_drain)
+        #: the reset of an orderly close whose queued bytes have not gone out in ServerConfig.close_linger
+        #: seconds (close()); cancelled once they have or the connection is gone: it held the connection (its
+        #: session's objects, the transport) for those 10 s after the end
+        self.linger_timer: asyncio.TimerHandle | None = None
         #: "peer reset" / "peer closed": the client had left before the server ended the connection, unseen
         #: (a pause_reading fault held reading, or it left in that loop turn: :meth:`_left_unseen`); the
         #: journal's "close" says so
@@ -185,6 +189,9 @@ class _Connection(asyncio.BufferedProtocol):
             self.drain_timer.cancel()
             self.drain_timer = None
         srv._draining.discard(self)
+        if self.linger_timer is not None:
+            self.linger_timer.cancel()
+            self.linger_timer = None
         if srv.connections.get(self.sid) is not self:  # its session already ended (_sent): a drain is over
             return
         if self.closing:
@@ -257,7 +264,7 @@ class _Connection(asyncio.BufferedProtocol):
             # connection (and its session) for ever: it gets ServerConfig.close_linger seconds. Its
             # transport tells the drain when it is all out (resume_writing once nothing is buffered)
             transport.set_write_buffer_limits(high=0, low=0)
-            loop.call_later(srv.config.close_linger, self._close_overdue)
+            self.linger_timer = loop.call_later(srv.config.close_linger, self._close_overdue)
         else:
             self._sent()
 
@@ -297,6 +304,9 @@ class _Connection(asyncio.BufferedProtocol):
         """Everything the server had to say on a connection it closes went out, our FIN with it: the
         session ends now for the hub (the journal's "close", the center's session), as when the socket
         was closed at this point; the socket drains the peer's input for ServerConfig.close_drain seconds."""
+        if self.linger_timer is not None:  # all out: no reset for bytes left unread
+            self.linger_timer.cancel()
+            self.linger_timer = None
         srv = self.server
         if srv.connections.get(self.sid) is not self or self.transport is None or self.drain_timer is not None:
             return
@@ -382,6 +392,7 @@ class _Connection(asyncio.BufferedProtocol):
         srv._run(actions)
 
     def _close_overdue(self) -> None:
+        self.linger_timer = None
         srv = self.server
         if srv.connections.get(self.sid) is not self or self.transport is None:
             return  # gone meanwhile

@@ -415,6 +415,50 @@ def test_a_connection_closed_by_the_server_that_never_reads_is_reset_after_close
     run_on(loop, main)
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_connection_whose_lingering_close_finished_early_is_released_at_once(loop):
+    """A connection the server closes with bytes still queued gets ServerConfig.close_linger seconds (10) to
+    drain them. A client that reads them all and leaves at once ended the connection, but the linger timer
+    stayed pending until it fired: the loop held the finished connection (and what it refers to) for the
+    whole 10 s. Its timer is cancelled once the bytes are out, and the connection object is freed."""
+    from mockcti.server import _Connection
+    from mockcti.wire import Dialect, encode
+    from mockcti.wire.messages import CloseReq
+
+    async def main():
+        server = await MockServer(config=ServerConfig(port=0, close_linger=10.0)).start()
+        try:
+            aloop = asyncio.get_running_loop()
+            sock, sid = await _a_client_that_reads_nothing(server)
+            await aloop.sock_sendall(sock, encode(CloseReq(invoke_id=2), Dialect.uccx(14)))
+
+            def alive() -> list:
+                gc.collect()
+                return [o for o in gc.get_objects() if type(o) is _Connection and o.server is server and o.sid == sid]
+
+            (conn,) = alive()
+            for _ in range(500):  # bounded: 5 s for the close to begin
+                if conn.closing:
+                    break
+                await asyncio.sleep(0.01)
+            assert conn.closing and conn.transport.get_write_buffer_size()  # the close waits for the 3 MB to go out
+            del conn
+            assert await ended(sock)  # the client reads it all, to the server's FIN, and leaves
+            sock.close()
+            for _ in range(300):  # bounded: 3 s, far less than the 10 s linger
+                if not server.connections and not server._draining and not alive():
+                    break
+                await asyncio.sleep(0.01)
+            assert [(e.session, e.data["reason"]) for e in server.journal.entries(kind="close")] == [
+                (sid, "closed by server: CLOSE_REQ")]
+            assert not server.journal.entries(kind="fault")
+            assert not alive(), "the finished connection is still held (by its linger timer)"
+        finally:
+            await server.stop()
+
+    run_on(loop, main)
+
+
 def _skip_without_ipv6_loopback() -> None:
     try:
         with socket.socket(socket.AF_INET6) as probe:
