@@ -96,14 +96,35 @@ def caller_patience(n: int, mean: float, patience: str) -> float:
     return -mean * math.log1p(-min(u, 1.0 - 1e-12))
 
 
-def _refusal_after(ev: Any, events: list[Any]) -> "Rejected | None":
-    """The :class:`Rejected` right after ``ev`` in ``events`` (the session refused the frame the violation is
-    about, and the hub answers it FAILURE_CONF), else None."""
-    for i, e in enumerate(events):
-        if e is ev:
-            nxt = events[i + 1] if i + 1 < len(events) else None
-            return nxt if type(nxt) is Rejected else None
-    return None
+def _reply_after(ev: Violation, events: list[Any]) -> tuple[int, "Rejected | Received | None"]:
+    """What answers the frame violation ``ev`` (in ``events``) is about, and ``ev``'s index: the
+    :class:`Rejected` right after it (the session refused the frame, the hub answers it FAILURE_CONF), or, for
+    a violation about a decoded request, the :class:`Received` of that same request after the other
+    violations about it (the center or a scenario answers it); else None."""
+    i = next((i for i, e in enumerate(events) if e is ev), len(events))
+    for j in range(i + 1, len(events)):
+        nxt = events[j]
+        kind = type(nxt)
+        if kind is Rejected and j == i + 1:
+            return i, nxt
+        if kind is Received and ev.message is not None and nxt.message is ev.message:
+            return i, nxt
+        if kind is not Violation:
+            break
+    return i, None
+
+
+def answer_text(answer: Message) -> str:
+    """How a violation's ``answer`` names a refusal the client got: ``FAILURE_CONF E_CTI_INVALID_CALLID (…)``,
+    ``CONTROL_FAILURE_CONF CF_… (…), CCXErrorCode CCX_… (…)``, each code by name and number."""
+    if answer.TYPE is MessageType.FAILURE_CONF:
+        return f"FAILURE_CONF {named_code(StatusCode, getattr(answer, 'status', 0))}"
+    return (f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
+            f"CCXErrorCode {named_code(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
+
+
+#: an event of a chunk already handled out of turn (:meth:`Hub._answer_then_record`): nothing to do in its turn
+_HANDLED = object()
 
 
 class CatchUp:
@@ -921,17 +942,11 @@ class Hub:
             conn.refused, conn.refused_times = key, 1
         conn.refused_at = now
         if conn.refused_times == times:
-            status = getattr(answer, "status", None)
-            if answer.TYPE is MessageType.FAILURE_CONF and status is not None:
-                got = f"FAILURE_CONF {named_code(StatusCode, status)}"
-            else:
-                got = (f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
-                       f"CCXErrorCode {named_code(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
             self.journal.record("violation", now, sid, rule="PROTO-RETRY-LOOP",
                                 detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
                                        f"{gap:g} s of the same request's refusal",
                                 explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
-                                answer=got)
+                                answer=answer_text(answer))
 
     def _close_center_session(self, sid: int, now: float) -> None:
         """The center forgets the session; what it does about an agent left without a session
@@ -1041,12 +1056,14 @@ class Hub:
         next event, when it is the refusal of the same frame, is the answer a violation names."""
         conn = conn or self.conns.get(sid)
         if isinstance(ev, Violation):
-            data: dict[str, Any] = {"rule": ev.rule, "detail": ev.detail, "explanation": ev.explanation}
-            if ev.message is not None:
-                data["request"] = ev.message.TYPE.name
-            answer = _refusal_after(ev, events) if events is not None else None
-            if answer is not None:  # the FAILURE_CONF the client got for it, its status by name and number
-                data["answer"] = f"FAILURE_CONF {named_code(StatusCode, answer.status)}"
+            data = _violation_data(ev)
+            if events is not None:
+                at, reply = _reply_after(ev, events)
+                if type(reply) is Rejected:  # the FAILURE_CONF the client got for it, its status by name and number
+                    data["answer"] = f"FAILURE_CONF {named_code(StatusCode, reply.status)}"
+                elif reply is not None:  # a request the center or a scenario answers: recorded once it has
+                    self._answer_then_record(sid, at, events, now)
+                    return
             self.journal.record("violation", now, sid, **data)
         elif isinstance(ev, Rejected):
             self.journal.record("rejected", now, sid, status=ev.status.name, text=ev.text,
@@ -1066,6 +1083,45 @@ class Hub:
             if self.engine is not None and self.engine.on_request(sid, ev.message, now):
                 return
             self.default(sid, ev.message, now)
+
+    def _answer_then_record(self, sid: int, at: int, events: list[Any], now: float) -> None:
+        """The violations from ``events[at]`` on about one request the session let through (PROTO-UNKNOWN-CALL,
+        PROTO-SERVICE-NOT-GRANTED, PROTO-INVOKEID-REUSED, PROTO-RETRY-TOO-SOON across connections), which the
+        center or a scenario answers, not the session: that request is handled now, out of turn (its Received
+        and those violations are done when the loop reaches them), and the violations are recorded after it
+        with the refusal the client got for it as their ``answer`` (FAILURE_CONF or CONTROL_FAILURE_CONF with
+        its InvokeID, as the hub sent it; none when it was not refused, or its answer is held for later).
+        Violations are rare: the messages the hub sends meanwhile are watched through the send hook only then."""
+        received = next(e for e in events[at:] if type(e) is Received)
+        msg = received.message
+        held = []
+        for j in range(at, len(events)):
+            e = events[j]
+            if e is received:
+                events[j] = _HANDLED
+                break
+            if type(e) is Violation and e.message is msg:
+                held.append(_violation_data(e))
+                events[j] = _HANDLED
+        invoke_id = msg.invoke_id or 0  # (a refusal of a request without one echoes 0)
+        got: list[Message] = []
+        hook = self._on_send
+
+        def watch(to: int, message: Message, data: bytes, t: float) -> Any:
+            if not got and to == sid and message.TYPE in _REFUSALS and message.invoke_id == invoke_id:
+                got.append(message)
+            return hook(to, message, data, t) if hook is not None else None
+
+        self._on_send = watch  # (the slow path of _deliver and _send, for this request only)
+        try:
+            self._on_event(sid, received, now)
+        finally:
+            if self._on_send is watch:  # (not when the request put another engine in)
+                self._on_send = hook
+        for data in held:
+            if got:
+                data["answer"] = answer_text(got[0])
+            self.journal.record("violation", now, sid, **data)
 
     def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:
         conns = self.conns
@@ -1138,6 +1194,14 @@ class Hub:
     def _take(self) -> list[Action]:
         out, self._actions = self._actions, []
         return out
+
+
+def _violation_data(ev: Violation) -> dict[str, Any]:
+    """A violation's journal entry: its rule, detail, explanation and the request it is about."""
+    data: dict[str, Any] = {"rule": ev.rule, "detail": ev.detail, "explanation": ev.explanation}
+    if ev.message is not None:
+        data["request"] = ev.message.TYPE.name
+    return data
 
 
 def _scenario_name(engine: Any) -> str | None:

@@ -1269,6 +1269,98 @@ def test_a_refused_request_retried_in_a_tight_loop_is_a_violation():
                                 f"CCXErrorCode {refusal['names']['ccx_error_code']} ({refusal['fields']['ccx_error_code']})")
 
 
+class _RefusingRetrieve(_Withholding):
+    """:class:`_Withholding` that answers RETRIEVE_CALL_REQ itself with FAILURE_CONF E_CTI_TIMEOUT (a scenario's
+    ``fail``)."""
+
+    def attach(self, hub, now):
+        self.hub = hub
+
+    def on_request(self, sid, message, now):
+        if message.TYPE is MessageType.RETRIEVE_CALL_REQ:
+            self.hub.send(sid, FailureConf(invoke_id=message.invoke_id, status=int(StatusCode.E_CTI_TIMEOUT)))
+            return True
+        return super().on_request(sid, message, now)
+
+
+def _answers_on_the_wire(actions, sid):
+    """The refusals written to session ``sid``, by InvokeID, as a violation's ``answer`` names them."""
+    import struct
+
+    from mockcti.hub import Write
+    from mockcti.wire.enums import CCXErrorCode, ControlFailureCode
+
+    data = b"".join(a.data for a in actions if isinstance(a, Write) and a.session_id == sid)
+    out = {}
+    while data:
+        length = struct.unpack(">I", data[:4])[0]
+        msg, data = decode_bytes(data[:8 + length], D14), data[8 + length:]
+        if msg.TYPE is MessageType.FAILURE_CONF:
+            out[msg.invoke_id] = f"FAILURE_CONF {StatusCode(msg.status).name} ({msg.status})"
+        elif msg.TYPE is MessageType.CONTROL_FAILURE_CONF:
+            out[msg.invoke_id] = (f"CONTROL_FAILURE_CONF {ControlFailureCode(msg.failure_code).name} "
+                                  f"({msg.failure_code}), CCXErrorCode {CCXErrorCode(msg.ccx_error_code).name} "
+                                  f"({msg.ccx_error_code})")
+        else:
+            out[msg.invoke_id] = msg.TYPE.name
+    return out
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["journal-keeps-messages", "quiet"])
+def test_a_violation_whose_request_the_center_or_a_scenario_refuses_names_that_answer(keep):
+    """PROTO-UNKNOWN-CALL, PROTO-SERVICE-NOT-GRANTED and PROTO-INVOKEID-REUSED are judged by the session, but the
+    session lets the request through and the contact center (or a scenario) refuses it: the violation had no
+    ``answer``, so its line in junit.xml and the reports did not say what the client got, as the session's own
+    refusals (PROTO-OPEN-FIRST …) and the ACD rules' do. Each now names the refusal that went out on the wire
+    (none for a request that was not refused: a reused InvokeID of a HEARTBEAT_REQ answered HEARTBEAT_CONF)."""
+    import xml.etree.ElementTree as ET
+
+    from mockcti.center import ContactCenter
+    from mockcti.hub import Hub
+    from mockcti.journal import Journal
+    from mockcti.report import build_summary, junit_xml, terminal_table
+    from mockcti.wire.enums import AgentState as AS
+    from mockcti.wire.messages import HoldCallReq, QueryDeviceInfoReq, RetrieveCallReq
+
+    def login(invoke_id, agent="1001", instrument="3001"):
+        return SetAgentStateReq(invoke_id=invoke_id, agent_state=int(AS.AGENT_STATE_LOGIN), agent_id=agent,
+                                agent_password="wrong", agent_instrument=instrument)
+
+    journal = Journal(keep=keep)
+    hub = Hub(ContactCenter(), journal=journal, engine=_RefusingRetrieve(sees_heartbeats=False))
+    events_only = hub.connect(0.0)  # CLIENT_EVENTS only: no CLIENT_CONTROL for a login
+    hub.receive(events_only, wire(open_req(services_requested=0x1, client_id="a")), 0.0)
+    got = _answers_on_the_wire(hub.receive(events_only, wire(login(2)), 1.0), events_only)
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req(client_id="b", agent_id="1002", agent_instrument="3002",
+                                   agent_extension="3002")), 0.0)
+    # the center refuses a call it does not have; a reused InvokeID (the first request withheld) of a login
+    # the center refuses; a scenario refuses a RETRIEVE of a call never named; a reused heartbeat is answered
+    actions = hub.receive(sid, wire(HoldCallReq(invoke_id=2, call_id=777, connection_device_id="3002"),
+                                    QueryDeviceInfoReq(invoke_id=3, agent_instrument="3002"), login(3, "1002", "3002"),
+                                    RetrieveCallReq(invoke_id=4, held_call_id=778, held_connection_device_id="3002"),
+                                    QueryDeviceInfoReq(invoke_id=5, agent_instrument="3002"), HeartbeatReq(invoke_id=5)),
+                          2.0)
+    wire_answers = _answers_on_the_wire(actions, sid)
+    assert wire_answers[3].startswith("CONTROL_FAILURE_CONF") and wire_answers[5] == "HEARTBEAT_CONF"
+    assert [(v.session, v.data["rule"], v.data.get("answer")) for v in journal.violations()] == [
+        (events_only, "PROTO-SERVICE-NOT-GRANTED", got[2]),
+        (sid, "PROTO-UNKNOWN-CALL", wire_answers[2]),
+        (sid, "PROTO-INVOKEID-REUSED", wire_answers[3]),
+        (sid, "PROTO-UNKNOWN-CALL", "FAILURE_CONF E_CTI_TIMEOUT (16)"),
+        (sid, "PROTO-INVOKEID-REUSED", None),
+    ]
+    assert wire_answers[2] == "FAILURE_CONF E_CTI_INVALID_CALLID (13)" and wire_answers[4] == "FAILURE_CONF E_CTI_TIMEOUT (16)"
+    # and every report says it: junit.xml's failure, the terminal table's first line of the rule
+    summary = build_summary(journal)
+    (unknown_call, *_) = [v for v in journal.violations() if v.data["rule"] == "PROTO-UNKNOWN-CALL"]
+    line = f"; answered FAILURE_CONF E_CTI_INVALID_CALLID (13) [journal seq {unknown_call.seq}]"
+    root = ET.fromstring(junit_xml(summary))
+    failure = next(c for c in root.iter("testcase") if c.get("name", "").startswith("PROTO-UNKNOWN-CALL:")).find("failure")
+    assert any(t.endswith(line) for t in failure.text.splitlines())
+    assert any(t.endswith(line) for t in terminal_table(summary).splitlines())
+
+
 @pytest.mark.parametrize("times, gap, flagged_at", [(0, 1.0, None), (2, 1.0, 0.5), (3, 0.3, None), (3, 0.5, 1.0)])
 def test_the_retry_loop_rule_takes_its_count_and_gap_from_the_hub_config(times, gap, flagged_at):
     """PROTO-RETRY-LOOP is a mock rule (no Cisco source): HubConfig.retry_loop_times / retry_loop_gap set it, 0 turns

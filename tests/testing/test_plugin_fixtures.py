@@ -264,9 +264,9 @@ def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytest
         "*_ test_threaded _*", "*TimeoutError: the desk saw no CALL_HELD_EVENT",
         "*- mockcti journal: cti_server -*", "127.0.0.1:*: * journal entries",
         "* s1    <- OPEN_REQ invoke_id=1 *agent_id='1001'*",
-        "* s1    !! PROTO-UNKNOWN-CALL: HOLD_CALL_REQ.call_id = 777",
         "* s1    <- HOLD_CALL_REQ invoke_id=2 call_id=777 *",
         "* s1    -> FAILURE_CONF invoke_id=2 status=E_CTI_INVALID_CALLID *",
+        "* s1    !! PROTO-UNKNOWN-CALL: HOLD_CALL_REQ.call_id = 777",  # (judged with the answer it got)
         "* s1    -- close reason=closed by server: CLOSE_REQ*",
         "*_ test_same_loop _*", "*- mockcti journal: cti_async_server -*", "* s1    <- HOLD_CALL_REQ *",
         "*_ test_factory _*", "*- mockcti journal: cti_server_factory #1 -*", "*: 0 journal entries",
