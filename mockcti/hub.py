@@ -99,13 +99,14 @@ def caller_patience(n: int, mean: float, patience: str) -> float:
 def _reply_after(ev: Violation, events: list[Any]) -> tuple[int, "Rejected | Received | None"]:
     """What answers the frame violation ``ev`` (in ``events``) is about, and ``ev``'s index: the
     :class:`Rejected` right after it (the session refused the frame, the hub answers it FAILURE_CONF), or, for
-    a violation about a decoded request, the :class:`Received` of that same request after the other
-    violations about it (the center or a scenario answers it); else None."""
+    a violation about a decoded request, the Rejected or :class:`Received` of that same request after the
+    other violations about it (an OPEN_REQ retried too soon and refused for its IdleTimeout; a Received: the
+    center or a scenario answers it); else None."""
     i = next((i for i, e in enumerate(events) if e is ev), len(events))
     for j in range(i + 1, len(events)):
         nxt = events[j]
         kind = type(nxt)
-        if kind is Rejected and j == i + 1:
+        if kind is Rejected and (j == i + 1 or (ev.message is not None and nxt.message is ev.message)):
             return i, nxt
         if kind is Received and ev.message is not None and nxt.message is ev.message:
             return i, nxt
@@ -1086,7 +1087,7 @@ class Hub:
 
     def _answer_then_record(self, sid: int, at: int, events: list[Any], now: float) -> None:
         """The violations from ``events[at]`` on about one request the session let through (PROTO-UNKNOWN-CALL,
-        PROTO-SERVICE-NOT-GRANTED, PROTO-INVOKEID-REUSED, PROTO-RETRY-TOO-SOON across connections), which the
+        PROTO-SERVICE-NOT-GRANTED, PROTO-INVOKEID-REUSED, PROTO-RETRY-TOO-SOON), which the
         center or a scenario answers, not the session: that request is handled now, out of turn (its Received
         and those violations are done when the loop reaches them), and the violations are recorded after it
         with the refusal the client got for it as their ``answer`` (FAILURE_CONF or CONTROL_FAILURE_CONF with

@@ -872,7 +872,8 @@ class Session:
         out: list[Event] = []
         prof = self.dialect.profile
         if self.refused_at is not None and now - self.refused_at < RETRY_WAIT:
-            out.append(Violation("PROTO-RETRY-TOO-SOON", "OPEN_REQ again on a connection whose OPEN_REQ was refused"))
+            out.append(Violation("PROTO-RETRY-TOO-SOON", "OPEN_REQ again on a connection whose OPEN_REQ was refused",
+                                 msg))
         elif self.refusals is not None:
             last = self.refusals.last(msg, now)
             if last is not None:

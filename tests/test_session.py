@@ -1076,6 +1076,33 @@ def test_retry_too_soon_across_connections(refused, retry, status):
         assert hub.session(again).state is SessionState.OPEN  # a finding, not a refusal
 
 
+def test_an_open_req_retried_too_soon_names_the_answer_it_got():
+    """PROTO-RETRY-TOO-SOON had no ``answer`` (what the client got for the retry, in junit.xml and the reports):
+    a retry on the same connection carried no request at all, and a retry the session refused for another rule
+    too (its IdleTimeout again) was not matched with that refusal, which came after the other rule's violation.
+    Each names the FAILURE_CONF on the wire now; a retry that opens (OPEN_CONF) was not refused: no answer."""
+    hub, journal = _retry_hub()
+    # on one connection: refused by the center (an instrument that is not the agent's), at once again
+    sid = hub.connect(0.0)
+    hub.receive(sid, wire(open_req(agent_instrument="3002")), 0.0)
+    same = _answers_on_the_wire(hub.receive(sid, wire(open_req(invoke_id=2, agent_instrument="3002")), 1.0), sid)
+    # on a new connection: refused by the session for its IdleTimeout, and again at once
+    _attempt(hub, 0.0, idle_timeout=10, client_id="u")
+    again = hub.connect(2.0)
+    timeout = _answers_on_the_wire(hub.receive(again, wire(open_req(idle_timeout=10, client_id="u")), 2.0), again)
+    # a retry that corrects the IdleTimeout opens: nothing refused it
+    _attempt(hub, 3.0, client_id="u")
+    assert same == {2: "FAILURE_CONF E_CTI_INCONSISTENT_AGENT_DATA (32)"}
+    assert timeout == {1: "FAILURE_CONF E_CTI_INVALID_TIMEOUT (18)"}
+    assert [(v.session, v.data["rule"], v.data.get("request"), v.data.get("answer")) for v in journal.violations()
+            if v.data["rule"] in ("PROTO-RETRY-TOO-SOON", "PROTO-IDLE-TIMEOUT-VALUE") and v.session != sid + 1] == [
+        (sid, "PROTO-RETRY-TOO-SOON", "OPEN_REQ", same[2]),
+        (again, "PROTO-RETRY-TOO-SOON", "OPEN_REQ", timeout[1]),
+        (again, "PROTO-IDLE-TIMEOUT-VALUE", "OPEN_REQ", timeout[1]),
+        (again + 1, "PROTO-RETRY-TOO-SOON", "OPEN_REQ", None),
+    ]
+
+
 def test_retry_after_the_wait_by_another_client_or_after_server_not_master_is_fine():
     hub, journal = _retry_hub()
     _attempt(hub, 0.0, agent_instrument="3002")
