@@ -39,6 +39,7 @@ from mockcti.wire.enums import (
 )
 from mockcti.wire.dialect import Profile
 from mockcti.wire.records import fast_frozen_init
+from mockcti.wire.render import value_name_of
 from mockcti.wire.types import fit_string
 from mockcti.wire.messages import (
     CloseConf, FailureConf, FailureEvent, HeartbeatConf, OpenConf, OpenReq,
@@ -115,13 +116,24 @@ def _reply_after(ev: Violation, events: list[Any]) -> tuple[int, "Rejected | Rec
     return i, None
 
 
-def answer_text(answer: Message) -> str:
-    """How a violation's ``answer`` names a refusal the client got: ``FAILURE_CONF E_CTI_INVALID_CALLID (…)``,
-    ``CONTROL_FAILURE_CONF CF_… (…), CCXErrorCode CCX_… (…)``, each code by name and number."""
+def answer_text(answer: Message, icm: bool = False) -> str:
+    """How a violation's ``answer`` names a refusal the client got, as it went out on the wire to a session of
+    the profile (``icm``: ucce): ``FAILURE_CONF E_CTI_INVALID_CALLID (13)``, ``CONTROL_FAILURE_CONF CF_… (…),
+    CCXErrorCode CCX_… (…)`` — a Cisco CTIERR code (``acd_failure_mode = "ctierr"``) by its catalog name,
+    ``CTIERR_HOLDFAILED (0x8CCC000F)``. Under ucce that UINT is ICM's PeripheralErrorCode, which a UCCX code
+    never reaches (0, :meth:`mockcti.center.Failure.message`): ``PeripheralErrorCode 0``."""
     if answer.TYPE is MessageType.FAILURE_CONF:
         return f"FAILURE_CONF {named_code(StatusCode, getattr(answer, 'status', 0))}"
-    return (f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, "
-            f"CCXErrorCode {named_code(CCXErrorCode, getattr(answer, 'ccx_error_code', 0))}")
+    code = int(getattr(answer, "ccx_error_code", 0) or 0)
+    name = value_name_of(MessageType.CONTROL_FAILURE_CONF, "ccx_error_code", code, icm=icm)
+    if icm:
+        error = f"PeripheralErrorCode {name} (0x{code:08X})" if name else \
+            f"PeripheralErrorCode {code}" + (f" (0x{code:08X})" if code else "")
+    elif name is not None and name.startswith("CTIERR_"):
+        error = f"CCXErrorCode {name} (0x{code:08X})"
+    else:
+        error = f"CCXErrorCode {named_code(CCXErrorCode, code)}"
+    return f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, {error}"
 
 
 #: an event of a chunk already handled out of turn (:meth:`Hub._answer_then_record`): nothing to do in its turn
@@ -918,9 +930,7 @@ class Hub:
             center = self.center
             deliveries = center.handle(sid, msg, now)
             if center.violations:  # ACD rule violations: the request, the ACD state, the rule, the code
-                for v in center.violations:
-                    self.journal.record("violation", now, sid, **{k: val for k, val in v.items() if k != "session_id"})
-                center.violations.clear()
+                self._record_center_violations(sid, session, deliveries, now)
             if center.happenings:  # what the request made happen beyond its messages (a bad call report)
                 self._record_happenings(sid, now)
             if deliveries and deliveries[0].message.TYPE in _REFUSALS and len(deliveries) == 1:  # (len: refusals only)
@@ -928,6 +938,19 @@ class Hub:
             elif conn.refused is not None:
                 conn.refused = None
             self._deliver(deliveries, now)
+
+    def _record_center_violations(self, sid: int, session: Session, deliveries: list[Delivery], now: float) -> None:
+        """The center's violations of a request (ACD rules) into the journal, their ``answer`` the refusal as it goes
+        out to this session: the center names it as a UCCX client gets it, and under the ucce profile the
+        CONTROL_FAILURE_CONF's UINT is ICM's PeripheralErrorCode, 0 for a UCCX code (:func:`answer_text`)."""
+        center = self.center
+        refusal = deliveries[0].message if len(deliveries) == 1 and deliveries[0].message.TYPE in _REFUSALS else None
+        for v in center.violations:
+            data = {k: val for k, val in v.items() if k != "session_id"}
+            if refusal is not None:
+                data["answer"] = answer_text(refusal, session.dialect.profile.icm)
+            self.journal.record("violation", now, sid, **data)
+        center.violations.clear()
 
     def _refused(self, sid: int, conn: _Conn, msg: Message, answer: Message, now: float) -> None:
         """The center refused ``msg``: the same request (all but its InvokeID) refused again within
@@ -947,7 +970,7 @@ class Hub:
                                 detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
                                        f"{gap:g} s of the same request's refusal",
                                 explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
-                                answer=answer_text(answer))
+                                answer=answer_text(answer, conn.session.dialect.profile.icm))
 
     def _close_center_session(self, sid: int, now: float) -> None:
         """The center forgets the session; what it does about an agent left without a session
@@ -1105,6 +1128,8 @@ class Hub:
                 held.append(_violation_data(e))
                 events[j] = _HANDLED
         invoke_id = msg.invoke_id or 0  # (a refusal of a request without one echoes 0)
+        conn = self.conns.get(sid)
+        icm = conn is not None and conn.session.dialect.profile.icm
         got: list[Message] = []
         hook = self._on_send
 
@@ -1121,7 +1146,7 @@ class Hub:
                 self._on_send = hook
         for data in held:
             if got:
-                data["answer"] = answer_text(got[0])
+                data["answer"] = answer_text(got[0], icm)
             self.journal.record("violation", now, sid, **data)
 
     def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:

@@ -302,6 +302,56 @@ def test_a_held_call_makes_a_ucce_agent_hold_on_the_wire_and_a_uccx_one_stays_ta
         [4] if icm else [])
 
 
+@pytest.mark.parametrize("mode", ["cf", "ctierr"])
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_violations_answer_names_the_control_failure_conf_the_profiles_client_got(profile, dialect, mode):
+    """An ACD rule's violation (RETRIEVE of a call that is not held: ACD-1132) and PROTO-RETRY-LOOP (a login with
+    a wrong password, refused three times in a row) name the CONTROL_FAILURE_CONF the client got. Under ucce its UINT
+    after FailureCode is ICM's PeripheralErrorCode, 0 for a UCCX code, and the answer said "CCXErrorCode
+    CCX_JTAPI_CCM_PROBLEM (88001)", a value the client never saw; a Cisco CTIERR code (acd_failure_mode "ctierr")
+    goes to both profiles, named from the catalog."""
+    import dataclasses
+
+    from mockcti.center import default_center
+    from mockcti.wire.enums import ControlFailureCode
+    from mockcti.wire.messages import AnswerCallReq, RetrieveCallReq, SetAgentStateReq
+    from mockcti.wire.render import value_name_of
+
+    center = ContactCenter(dataclasses.replace(default_center(), acd_failure_mode=mode))
+    hub = Hub(center, journal=Journal(), config=hub_config_for(profile))
+    sid = hub.connect(0.0)
+    hub.receive(sid, open_req(dialect, services_requested=0x7, agent_id="1001", agent_instrument="3001",
+                              agent_extension="3001"), 0.0)
+    for n, state in enumerate((0, 3), start=1):  # LOGIN, READY
+        hub.receive(sid, encode(SetAgentStateReq(invoke_id=n, agent_state=state, agent_password="1234",
+                                                 agent_id="1001", agent_instrument="3001"), dialect), float(n))
+    cid, deliveries = hub.center.deliver_call(3.0, csq="Sales")
+    hub.deliver(deliveries)
+    hub.receive(sid, encode(AnswerCallReq(invoke_id=3, call_id=cid, connection_device_id="3001"), dialect), 4.0)
+
+    def refusal(req, now):
+        (frame,) = frames_out(hub.receive(sid, encode(req, dialect), now))
+        assert frame.type_id == int(MessageType.CONTROL_FAILURE_CONF)
+        return decode(frame, dialect)
+
+    def said(conf):  # the codes on the wire, as the profile's client reads them
+        name = value_name_of(MessageType.CONTROL_FAILURE_CONF, "ccx_error_code", conf.ccx_error_code, icm=ICM[profile])
+        head = f"CONTROL_FAILURE_CONF {ControlFailureCode(conf.failure_code).name} ({conf.failure_code}), "
+        if ICM[profile]:
+            return head + (f"PeripheralErrorCode {name} (0x{conf.ccx_error_code:08X})" if name
+                           else f"PeripheralErrorCode {conf.ccx_error_code}")
+        return head + (f"CCXErrorCode {name} (0x{conf.ccx_error_code:08X})" if name.startswith("CTIERR_")
+                       else f"CCXErrorCode {name} ({conf.ccx_error_code})")
+
+    acd = refusal(RetrieveCallReq(invoke_id=4, held_call_id=cid, held_connection_device_id="3001"), 5.0)
+    logins = [refusal(SetAgentStateReq(invoke_id=n, agent_state=0, agent_password="wrong", agent_id="1001",
+                                       agent_instrument="3001"), 6.0 + n / 10) for n in (5, 6, 7)]
+    if ICM[profile] and mode == "cf":
+        assert acd.ccx_error_code == 0 and logins[-1].ccx_error_code == 0  # (UCCX's codes are not ICM's)
+    assert [(v.data["rule"], v.data["answer"]) for v in hub.journal.violations()] == [
+        ("ACD-1132", said(acd)), ("PROTO-RETRY-LOOP", said(logins[-1]))]
+
+
 def test_an_event_with_a_v18_field_reaches_a_ucce_v19_session_without_it_and_a_v24_one_with_it():
     """One AGENT_STATE_EVENT with ActiveTerminal (tag 303, UCCX v18) sent (as a scenario's `emit` to `all`
     does) to a UCCE v19 and a UCCE v24 session at once: each gets it in its own version, the v19 one
