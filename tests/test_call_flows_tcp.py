@@ -437,3 +437,33 @@ async def test_a_string_at_its_maximum_without_its_nul_is_refused_and_the_sessio
     assert conf.invoke_id == 42
     begin = await a.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == conf.new_call_id)
     assert begin.call_variable1 == "z" * 40
+
+
+async def test_an_answer_naming_neither_connection_nor_phone_is_refused(world):
+    """ANSWER_CALL_REQ carries "either ConnectionDeviceID or AgentInstrument" (§5.3, "one of 2"): one with
+    neither lacks a required field, FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1), InvokeID echoed, from an
+    agent's desktop too (the mock answered the call at the session's phone), journalled PROTO-REQUIRED-FIELD;
+    the call rings on. AgentInstrument alone answers it."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    for client in (a, bridge):
+        with pytest.raises(RequestFailed) as exc:
+            await client.request(AnswerCallReq(invoke_id=0, call_id=call_id))
+        reply = exc.value.reply
+        assert (reply.TYPE, reply.status, reply.invoke_id) == (
+            MT.FAILURE_CONF, StatusCode.E_CTI_REQUIRED_DATA_MISSING, exc.value.request.invoke_id)
+        assert reply.text == "ANSWER_CALL_REQ needs ConnectionDeviceID (tag 25) or AgentInstrument (tag 6); it had neither"
+    await world.settle()
+    assert MT.CALL_ESTABLISHED_EVENT not in call_types(a.received, call_id)
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert [(d.call_device_id, d.call_device_connection_state) for d in snap.call_devices
+            if d.call_device_id == "3001"] == [("3001", LCS.LCS_ALERTING)]
+    found = [e.data for e in world.server.journal.violations() if e.data["rule"] == "PROTO-REQUIRED-FIELD"]
+    assert len(found) == 2 and all(v["request"] == "ANSWER_CALL_REQ" for v in found)
+    assert found[0]["answer"] == "FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (6)"
+    assert (await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, agent_instrument="3001"))).TYPE \
+        is MT.ANSWER_CALL_CONF
+    established = await a.next_event(MT.CALL_ESTABLISHED_EVENT)
+    assert (established.call_id, established.connection_device_id) == (call_id, "3001")

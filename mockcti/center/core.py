@@ -49,7 +49,7 @@ from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
     SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, PGStatus,
     PeripheralType, ReasonCode, RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID,
-    UCCX_PERIPHERAL_TYPE, services_text,
+    UCCX_PERIPHERAL_TYPE, named_code, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -448,6 +448,11 @@ def failure_conf(status: StatusCode, text: str) -> Failure:
 
 def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Failure:
     return Failure("control_failure_conf", failure_code=int(cf), ccx_error_code=int(ccx), text=text)
+
+
+#: ANSWER_CALL_REQ naming neither its connection (tag 25) nor the phone (tag 6): the refusal's Text
+_ANSWER_NAMES_NO_DEVICE = "ANSWER_CALL_REQ needs ConnectionDeviceID (tag 25) or AgentInstrument (tag 6); it had neither"
+_REQUIRED_MISSING_NAME = named_code(StatusCode, StatusCode.E_CTI_REQUIRED_DATA_MISSING)
 
 
 class Refused(Exception):
@@ -2196,6 +2201,13 @@ class ContactCenter:
     # -- call-control requests ----------------------------------------------------------------------------
 
     def _answer_call_req(self, out: list[Delivery], sid: int, req: M.AnswerCallReq, now: float) -> None:
+        if not req.connection_device_id and not req.agent_instrument:
+            # §5.3: ConnectionDeviceID and AgentInstrument are "one of 2" — "either ConnectionDeviceID or
+            # AgentInstrument"; a request with neither lacks a required field (§7.1: E_CTI_REQUIRED_DATA_MISSING),
+            # also from an agent-mode session, whose phone the mock could have guessed (it answered the call)
+            raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, _ANSWER_NAMES_NO_DEVICE), violation={
+                "rule": "PROTO-REQUIRED-FIELD", "detail": f"ANSWER_CALL_REQ for call {req.call_id}: "
+                + _ANSWER_NAMES_NO_DEVICE, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME})
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Answer")
         if leg.state is not LCS.LCS_ALERTING:
             raise Refused(self._cf_refusal("no_call_to_answer", CCX.CCX_DEFAULT_ERROR_CODE,
