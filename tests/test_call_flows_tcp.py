@@ -467,3 +467,37 @@ async def test_an_answer_naming_neither_connection_nor_phone_is_refused(world):
         is MT.ANSWER_CALL_CONF
     established = await a.next_event(MT.CALL_ESTABLISHED_EVENT)
     assert (established.call_id, established.connection_device_id) == (call_id, "3001")
+
+
+async def test_a_single_step_transfer_or_conference_without_its_number_is_refused(world):
+    """HeldCallID 0xFFFFFFFF makes TRANSFER_CALL_REQ / CONFERENCE_CALL_REQ single-step, and then §5.3 asks for
+    DialedNumber, the number to connect: without it a required field is missing, FAILURE_CONF
+    E_CTI_REQUIRED_DATA_MISSING (§7.1) with InvokeID echoed, journalled PROTO-REQUIRED-FIELD — not
+    E_CTI_INVALID_CALLID, as if 0xFFFFFFFF named an unknown call; the call goes on untouched."""
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world)
+    await world.settle()
+    seen = {c: len(c.received) for c in (a, b, bridge)}
+    requests = [
+        TransferCallReq(invoke_id=0, active_call_id=call_id, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                        active_connection_device_id="3001"),
+        ConferenceCallReq(invoke_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                          active_call_id=call_id, active_connection_device_id="3001", agent_instrument="3001"),
+    ]
+    for req in requests:
+        with pytest.raises(RequestFailed) as exc:
+            await a.request(req)
+        reply = exc.value.reply
+        assert (reply.TYPE, reply.status, reply.invoke_id) == (
+            MT.FAILURE_CONF, StatusCode.E_CTI_REQUIRED_DATA_MISSING, exc.value.request.invoke_id)
+        assert reply.text == (f"{req.TYPE.name} with HeldCallID 0xFFFFFFFF (single-step) needs DialedNumber "
+                              "(tag 11), the number to connect; it had none")
+    await world.settle()
+    # nothing happened to the call: no event to anyone, both parties still connected
+    assert [list(c.received)[seen[c]:] for c in (b, bridge)] == [[], []]
+    assert [m.TYPE for m in list(a.received)[seen[a]:]] == [MT.FAILURE_CONF, MT.FAILURE_CONF]
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert sorted((d.call_device_id, d.call_device_connection_state) for d in snap.call_devices) == [
+        ("0612345678", LCS.LCS_CONNECT), ("3001", LCS.LCS_CONNECT)]
+    found = [e.data for e in world.server.journal.violations() if e.data["rule"] == "PROTO-REQUIRED-FIELD"]
+    assert [v["request"] for v in found] == ["TRANSFER_CALL_REQ", "CONFERENCE_CALL_REQ"]
+    assert {v["answer"] for v in found} == {"FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (6)"}

@@ -2462,8 +2462,10 @@ class ContactCenter:
 
     def _transfer_call_req(self, out: list[Delivery], sid: int, req: M.TransferCallReq, now: float) -> None:
         agent = self._requester_agent(sid, req, fields=("active_connection_device_id", "held_connection_device_id"))
-        if req.held_call_id in (None, NONE_ID) and req.dialed_number:
-            return self._blind_transfer(out, sid, req, agent, req.dialed_number, now)
+        if req.held_call_id in (None, NONE_ID):
+            if req.dialed_number:
+                return self._blind_transfer(out, sid, req, agent, req.dialed_number, now)
+            raise self._single_step_without_number(req)
         held, active = self._two_calls(agent, req.held_call_id, req.active_call_id, "Transfer")
         hleg = self._my_leg(held, agent, req.held_connection_device_id)
         aleg = self._my_leg(active, agent, req.active_connection_device_id)
@@ -2516,6 +2518,18 @@ class ContactCenter:
             self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
         self._after_call(out, agent, now)
 
+    @staticmethod
+    def _single_step_without_number(req: M.TransferCallReq | M.ConferenceCallReq) -> Refused:
+        """A single-step TRANSFER_CALL_REQ or CONFERENCE_CALL_REQ (HeldCallID 0xFFFFFFFF, §5.3) without its
+        DialedNumber, the field §5.3 requires then ("single-step": the number to conference in, the
+        blind-transfer destination): a required field missing, FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1),
+        journalled PROTO-REQUIRED-FIELD. 0xFFFFFFFF marks the request single-step; it names no call, so it is no
+        E_CTI_INVALID_CALLID (what the mock answered, looking the number up as the held call)."""
+        text = (f"{req.TYPE.name} with HeldCallID 0xFFFFFFFF (single-step) needs DialedNumber (tag 11), "
+                "the number to connect; it had none")
+        return Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, text), violation={
+            "rule": "PROTO-REQUIRED-FIELD", "detail": text, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME})
+
     def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, dialed: str,
                         now: float) -> None:
         """Single-step transfer (ICM rule, U for UCCX): HeldCallID 0xFFFFFFFF, DialedNumber = destination."""
@@ -2566,8 +2580,10 @@ class ContactCenter:
         self._after_call(out, agent, now)
 
     def _conference_call_req(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, now: float) -> None:
-        if req.held_call_id in (None, NONE_ID) and req.dialed_number:
-            return self._blind_conference(out, sid, req, req.dialed_number, now)
+        if req.held_call_id in (None, NONE_ID):
+            if req.dialed_number:
+                return self._blind_conference(out, sid, req, req.dialed_number, now)
+            raise self._single_step_without_number(req)
         agent, held, hleg, active, aleg = self._held_and_active(sid, req, op="Conference")
         others = [lg for lg in active.legs.values() if lg is not aleg]
         if hleg.state is not LCS.LCS_HOLD or not others or any(lg.state is not LCS.LCS_CONNECT for lg in others):
