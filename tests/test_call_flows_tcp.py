@@ -20,7 +20,7 @@ from mockcti.wire import MessageType as MT
 from mockcti.wire import encode
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import LocalConnectionState as LCS
-from mockcti.wire.enums import ControlFailureCode, ReasonCode, StatusCode
+from mockcti.wire.enums import CallType, ControlFailureCode, ReasonCode, StatusCode
 from mockcti.wire.messages import (
     AnswerCallReq, BadCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
     QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, SnapshotCallReq, TransferCallReq,
@@ -501,3 +501,28 @@ async def test_a_single_step_transfer_or_conference_without_its_number_is_refuse
     found = [e.data for e in world.server.journal.violations() if e.data["rule"] == "PROTO-REQUIRED-FIELD"]
     assert [v["request"] for v in found] == ["TRANSFER_CALL_REQ", "CONFERENCE_CALL_REQ"]
     assert {v["answer"] for v in found} == {"FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (6)"}
+
+
+@pytest.mark.parametrize("destination", ["3002", "0699999999"])
+async def test_an_acd_call_transferred_single_step_is_transfer_in_wherever_it_goes(world, destination):
+    """§6.17 (C): "All ACD calls … that are transferred or conferenced" are TRANSFER_IN / CONFERENCE. A single-step
+    TRANSFER of an ACD call re-types it for the sessions that still know it — the recorder (bridge) gets
+    CALL_DATA_UPDATE_EVENT with CallType TRANSFER_IN, as after a consultative transfer — whether the destination
+    is an agent's phone or a number outside the center (it stayed CCX_IN then: the recorder filed a transferred
+    call as a plain inbound one)."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(csq="Sales")
+    begin = await bridge.next_event(MT.BEGIN_CALL_EVENT, where=lambda e: e.call_id == call_id)
+    assert begin.call_type == CallType.CALLTYPE_CCX_IN
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await a.request(TransferCallReq(invoke_id=0, active_call_id=call_id, held_call_id=0xFFFFFFFF,
+                                    held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                    dialed_number=destination))
+    update = await bridge.next_event(MT.CALL_DATA_UPDATE_EVENT, where=lambda e: e.call_id == call_id)
+    assert (update.call_type, update.new_call_id) == (CallType.CALLTYPE_TRANSFER_IN, call_id)
+    await world.settle()
+    assert [e.call_type for e in bridge.received
+            if e.TYPE is MT.CALL_DATA_UPDATE_EVENT and e.call_id == call_id] == [CallType.CALLTYPE_TRANSFER_IN]

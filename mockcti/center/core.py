@@ -2571,9 +2571,9 @@ class ContactCenter:
         self._end_call_for(out, call, mine)
         if update is not None:
             self._emit(out, call, update, only=sorted(knew & call.told))
+        if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), to an agent or to a number outside alike
+            self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
         if target is not None:
-            if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17)
-                self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
             self._offer(out, call, target, now)
         else:
             self._put_leg(call, Leg(dialed, None, LCS.LCS_CONNECT))
@@ -2820,7 +2820,8 @@ class ContactCenter:
         if call.type is call_type:
             return
         call.type = call_type
-        self._emit(out, call, self._data_update(call), only=sorted(call.told))
+        if call.told:  # (nobody knows the call — no bridge, its agent gone: no event to build)
+            self._emit(out, call, self._data_update(call), only=sorted(call.told))
 
     def _query_device_info_req(self, out: list[Delivery], sid: int, req: M.QueryDeviceInfoReq, now: float) -> None:
         dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)
