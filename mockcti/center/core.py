@@ -1036,6 +1036,8 @@ class ContactCenter:
                 + f"; a client's reason codes are 1..{_LAST_CLIENT_REASON} (0: none)"))
 
     def _set_agent_state_req(self, out: list[Delivery], sid: int, req: M.SetAgentStateReq, now: float) -> None:
+        if req.agent_state == _LOGIN_STATE and (not req.agent_id or req.agent_password is None):
+            self._check_login_fields(sid, req)
         self._check_forced_flag(sid, req.forced_flag, req.agent_state)
         member = self._team_member(sid, req)
         want = _AGENT_STATES.get(req.agent_state)
@@ -1224,6 +1226,23 @@ class ContactCenter:
         return agent.id in self._calls_of and any(
             leg.state is LCS.LCS_CONNECT or leg.state is LCS.LCS_INITIATE
             or (leg.state is LCS.LCS_ALERTING and not call.acd) for call, leg in self.agent_call_legs(agent.id))
+
+    def _check_login_fields(self, sid: int, req: M.SetAgentStateReq) -> None:
+        """A LOGIN that lacks AgentID or AgentPassword: the UCCX SET_AGENT_STATE_REQ page marks both "required
+        when AgentState = LOGIN" (reference §5.2), and a request missing a required floating field is FAILURE_CONF
+        E_CTI_REQUIRED_DATA_MISSING (§7.1). An agent-mode session's LOGIN without AgentID was taken for the
+        session's agent, one without AgentPassword answered CONTROL_FAILURE_CONF "wrong password" (88009) — or,
+        for an agent whose password is empty, logged in. An authenticate-only LOGIN (ForcedFlag 2) is a LOGIN
+        too. Under ucce (ICM names the agent in its own AgentID, tag 5, and lists no such rule) not checked."""
+        sub = self.subs.get(sid)
+        if sub is not None and sub.profile.icm:
+            return
+        missing = [name for name, absent in (("AgentID", not req.agent_id),
+                                             ("AgentPassword", req.agent_password is None)) if absent]
+        if missing:
+            raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING,
+                                       f"SET_AGENT_STATE_REQ LOGIN without {' and '.join(missing)}: "
+                                       "required when AgentState is LOGIN"))
 
     def _check_forced_flag(self, sid: int, flag: int, state: int) -> None:
         """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only", with LOGIN

@@ -77,7 +77,8 @@ def test_a_call_ringing_at_the_vanished_agent_goes_back_to_the_queue_and_to_the_
     assert w.c.queues[1] == [first, second] and legs(w, first) == {"0600000000": "LCS_CONNECT"}
     assert not only(out, 9, MT.CALL_CLEARED_EVENT) and not only(out, 9, MT.END_CALL_EVENT)
     # the next READY agent of the CSQ gets it
-    out = w.req(2, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    out = w.req(2, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      agent_id="1002"))
     out = w.req(2, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
     assert [d.call_id for d in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [first]
     assert w.c.queues[1] == [second] and w.c.agents["1002"].state is AS.AGENT_STATE_RESERVED
@@ -133,7 +134,7 @@ def test_a_kicked_session_or_a_bridge_going_changes_no_agent():
 
 def test_logged_out_and_not_ready_agents_stay_as_they_are():
     w = world()
-    w.req(1, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    w.req(1, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234", agent_id="1001"))
     w.req(1, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_NOT_READY, event_reason_code=12))
     assert close(w, 1) == [] and (w.c.agents["1001"].state, w.c.agents["1001"].reason) == (AS.AGENT_STATE_NOT_READY, 12)
     assert close(w, 2) == [] and w.c.agents["1002"].state is AS.AGENT_STATE_LOGOUT
@@ -231,7 +232,8 @@ def test_a_vanished_agent_reserved_beside_a_held_call_is_not_ready_at_once(polic
     assert w.c.happenings[-1]["what"] == "agent 1001: last session closed, NOT_READY (AGT_CONN_DOWN), its phone " \
         "keeping its calls" + ("" if policy == "not_ready" else ": LOGOUT when they end")
     # the caller goes on to the next READY agent
-    w.req(2, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    w.req(2, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                  agent_id="1002"))
     out = w.req(2, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
     assert [d.call_id for d in only(out, 2, MT.CALL_DELIVERED_EVENT)] == [cid]
     w.t += 1

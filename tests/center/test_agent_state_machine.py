@@ -26,6 +26,8 @@ def _center(config=None):
 
 
 def _state_req(c, now, state, reason=0, *, sid=1, **kw):
+    if state == AS.AGENT_STATE_LOGIN and c.subs[sid].agent_id:  # a LOGIN names its agent (§5.2): the session's
+        kw.setdefault("agent_id", c.subs[sid].agent_id)
     return c.handle(sid, M.SetAgentStateReq(invoke_id=1, agent_state=int(state), event_reason_code=reason, **kw), now)
 
 

@@ -241,7 +241,7 @@ def test_numbers_and_agent_phones_are_dialled():
                                                     {"id": "2", "extension": "ops-2", "password": "p"}]}))
     w.open(agent_sub(1, "1"))
     w.open(agent_sub(2, "2"))
-    w.req(1, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="p"))
+    w.req(1, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN, agent_password="p", agent_id="1"))
     for number in ("+33123456789", "*67#0611", "ops-2"):
         out = w.req(1, M.MakeCallReq(invoke_id=2, agent_instrument="ops-1", dialed_number=number))
         [conf] = only(out, 1, MT.MAKE_CALL_CONF)

@@ -36,7 +36,8 @@ def w():
 
 
 def test_login_ready_not_ready_logout_sequences(w):
-    out = w.req(1, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    out = w.req(1, M.SetAgentStateReq(invoke_id=7, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      agent_id="1001"))
     assert out[0].message == M.SetAgentStateConf(invoke_id=7)
     ev = only(out, 1, MT.AGENT_STATE_EVENT)[0]
     assert (ev.agent_state, ev.event_reason_code, ev.agent_id, ev.agent_extension) == (
@@ -52,7 +53,8 @@ def test_login_ready_not_ready_logout_sequences(w):
 
 
 def test_agent_state_failures(w):
-    [d] = w.req(1, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_LOGIN, agent_password="nope"))
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_LOGIN, agent_password="nope",
+                                      agent_id="1001"))
     # the CF value UCCX publishes (reference §6.2 0-22; §7.1 names only the UCCX error code 88009)
     assert d.message == M.ControlFailureConf(invoke_id=3, failure_code=ControlFailureCode.CF_GENERIC_UNSPECIFIED,
                                              ccx_error_code=CCXErrorCode.CCX_AGENT_INVALID,
@@ -60,7 +62,8 @@ def test_agent_state_failures(w):
     [d] = w.req(1, M.SetAgentStateReq(invoke_id=4, agent_state=AS.AGENT_STATE_READY))
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_AGENT_NOT_LOGGED_ON
     w.login_ready(1, "1001", ready=False)
-    [d] = w.req(1, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234"))
+    [d] = w.req(1, M.SetAgentStateReq(invoke_id=5, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
+                                      agent_id="1001"))
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == ControlFailureCode.CF_INVALID_OBJECT_STATE
     [d] = w.req(1, M.SetAgentStateReq(invoke_id=6, agent_state=AS.AGENT_STATE_TALKING))
     assert d.message.TYPE is MT.CONTROL_FAILURE_CONF and d.message.failure_code == ControlFailureCode.CF_VALUE_OUT_OF_RANGE
@@ -1189,7 +1192,7 @@ def test_deliver_call_refuses_data_no_call_event_carries_before_the_call_exists(
     assert call_id in c.calls
 
 
-@pytest.mark.parametrize("kw", [dict(agent_id="1002"), dict(agent_instrument="3002"), dict(agent_id="1002", agent_instrument="3002")])
+@pytest.mark.parametrize("kw", [dict(agent_id="1002"), dict(agent_id="1001", agent_instrument="3002"), dict(agent_id="1002", agent_instrument="3002")])
 def test_an_agent_mode_session_cannot_act_for_another_agent(w, kw):
     """Session 1 is agent 1001's: a SET_AGENT_STATE_REQ naming agent 1002 (or its phone) is bad agent
     data (§7.1 E_CTI_INVALID_AGENT_DATA); neither agent changes. It used to log in 1001 instead."""
@@ -1362,7 +1365,7 @@ def test_an_authenticate_only_login_names_the_instrument_unknown(w):
     assert out[0].message == M.SetAgentStateConf(invoke_id=8)
     # any other ForcedFlag with a phone that is not the agent's is still refused
     [d] = w.req(1, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
-                                      forced_flag=1, agent_instrument="unknown"))
+                                      forced_flag=1, agent_id="1001", agent_instrument="unknown"))
     assert d.message.TYPE is MT.FAILURE_CONF and d.message.status == S.E_CTI_INVALID_AGENT_DATA
 
 
@@ -1805,7 +1808,7 @@ def _a_desktops_call_and_its_snapshot(profile: str):
                         call_msg_mask=ALL_CALLS, agent_state_mask=ALL_STATES, client_id="desk", client_password=b"",
                         agent_id="1001", peripheral_id=1 if d.profile.icm else 0),  # (ICM: the peripheral's)
               M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
-                                 agent_instrument="3001"),
+                                 agent_id="1001", agent_instrument="3001"),
               M.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY, agent_instrument="3001")):
         hub.receive(sid, encode(m, d), 0.0)
     hub.take_actions()

@@ -1632,7 +1632,7 @@ def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     """)
     sid = h.open()
     h.req(sid, W.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_LOGIN, agent_password="1234",
-                                  agent_instrument="3001"), 2.0)
+                                  agent_id="1001", agent_instrument="3001"), 2.0)
     h.req(sid, W.SetAgentStateReq(invoke_id=3, agent_state=AS.AGENT_STATE_READY, agent_instrument="3001"), 2.1)
     call_id, deliveries = h.hub.center.deliver_call(2.2, agent_id="1001")
     h.hub.deliver(deliveries)

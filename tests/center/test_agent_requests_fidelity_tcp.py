@@ -1,0 +1,69 @@
+"""Agent-state requests over TCP, checked against what the UCCX guide says a request must carry and
+what a client then receives (reference §5.2, §7.1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_asyncio
+
+from mockcti.client import CTIClient
+from mockcti.server import MockServer, ServerConfig
+from mockcti.wire import MessageType as MT
+from mockcti.wire import messages as M
+from mockcti.wire.enums import AgentState as AS
+from mockcti.wire.enums import StatusCode as S
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def server():
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    clients: list[CTIClient] = []
+
+    async def connect() -> CTIClient:
+        c = await CTIClient.connect(server.host, server.port, version=14)
+        clients.append(c)
+        return c
+
+    server.connect = connect
+    yield server
+    for c in clients:
+        await c.close()
+    await server.stop()
+
+
+def _login(**kw) -> M.SetAgentStateReq:
+    return M.SetAgentStateReq(invoke_id=0, agent_state=int(AS.AGENT_STATE_LOGIN), **kw)
+
+
+@pytest.mark.parametrize("fields, missing", [
+    (dict(agent_instrument="3001", agent_password="1234"), "AgentID"),
+    (dict(agent_instrument="3001", agent_id="1001"), "AgentPassword"),
+    (dict(agent_instrument="3001"), "AgentID and AgentPassword"),
+    (dict(agent_instrument="unknown", agent_id="1001", forced_flag=2), "AgentPassword"),
+])
+async def test_a_login_without_agent_id_or_password_is_required_data_missing(server, fields, missing):
+    """SET_AGENT_STATE_REQ marks AgentID and AgentPassword "required when AgentState = LOGIN" (§5.2), and a
+    required floating field missing is FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1). The desktop's LOGIN
+    without AgentID logged the session's agent in, one without AgentPassword got CONTROL_FAILURE_CONF "wrong
+    password" — a code that sends the desktop to ask the agent for the password again."""
+    desk = await server.connect()
+    await desk.open_agent(agent_id="1001", instrument="3001", client_id="desk", heartbeat=0)
+    bridge = await server.connect()
+    await bridge.open_bridge(client_id="wallboard", heartbeat=0)
+    reply = await desk.request(_login(**fields), check=False)
+    assert reply.TYPE is MT.FAILURE_CONF and reply.status == S.E_CTI_REQUIRED_DATA_MISSING
+    assert reply.text.endswith(f"without {missing}: required when AgentState is LOGIN")
+    state = await bridge.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"))
+    assert state.agent_state == AS.AGENT_STATE_LOGOUT
+    await asyncio.sleep(0.05)
+    assert not [e for c in (desk, bridge) for e in c.drain_events() if e.TYPE is MT.AGENT_STATE_EVENT]
+    # with both, the same desktop logs in: NOT_READY, AGT_LOGON, to the desktop and the wallboard
+    assert (await desk.request(_login(agent_instrument="3001", agent_id="1001", agent_password="1234"))).TYPE \
+        is MT.SET_AGENT_STATE_CONF
+    for c in (desk, bridge):
+        ev = await c.next_event(MT.AGENT_STATE_EVENT)
+        assert (ev.agent_id, ev.agent_state, ev.event_reason_code) == ("1001", AS.AGENT_STATE_NOT_READY, 32760)
