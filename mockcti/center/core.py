@@ -1456,6 +1456,15 @@ class ContactCenter:
         return ev
 
     def _query_agent_state_req(self, out: list[Delivery], sid: int, req: M.QueryAgentStateReq, now: float) -> None:
+        if not (req.agent_id or req.agent_instrument or req.agent_extension):
+            # "at least one of the three must be present" (§5.2), a required field missing being
+            # E_CTI_REQUIRED_DATA_MISSING (§7.1): an agent-mode session's query too, which was answered for the
+            # session's agent (a bridge's got this refusal from _agent_named). Under ucce left as it was
+            sub = self.subs.get(sid)
+            if sub is None or not sub.profile.icm:
+                raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING,
+                                           "QUERY_AGENT_STATE_REQ names no agent: one of AgentExtension, "
+                                           "AgentInstrument or AgentID is required"))
         # a supervisor's desktop may ask for the agents of its team (:meth:`_team_member`), any other agent-mode
         # session for its own agent
         agent = self._team_member(sid, req) or self._requester_agent(sid, req)

@@ -67,3 +67,19 @@ async def test_a_login_without_agent_id_or_password_is_required_data_missing(ser
     for c in (desk, bridge):
         ev = await c.next_event(MT.AGENT_STATE_EVENT)
         assert (ev.agent_id, ev.agent_state, ev.event_reason_code) == ("1001", AS.AGENT_STATE_NOT_READY, 32760)
+
+
+async def test_a_query_agent_state_naming_no_agent_is_required_data_missing_in_agent_mode_too(server):
+    """QUERY_AGENT_STATE_REQ: "at least one of the three [AgentExtension, AgentInstrument, AgentID] must be
+    present" (§5.2), a required field missing being E_CTI_REQUIRED_DATA_MISSING (§7.1). A bridge got that; an
+    agent desktop naming none was answered its own agent's state, so a desktop that drops the identity from its
+    query passed against the mock and is refused by Unified CCX. Naming its agent by any one of the three is
+    answered as before."""
+    desk = await server.connect()
+    await desk.open_agent(agent_id="1001", instrument="3001", client_id="desk", heartbeat=0)
+    reply = await desk.request(M.QueryAgentStateReq(invoke_id=0), check=False)
+    assert reply.TYPE is MT.FAILURE_CONF and reply.status == S.E_CTI_REQUIRED_DATA_MISSING
+    assert "AgentExtension, AgentInstrument or AgentID" in reply.text
+    for named in (dict(agent_id="1001"), dict(agent_instrument="3001"), dict(agent_extension="3001")):
+        conf = await desk.request(M.QueryAgentStateReq(invoke_id=0, **named))
+        assert (conf.TYPE, conf.agent_id, conf.agent_state) == (MT.QUERY_AGENT_STATE_CONF, "1001", AS.AGENT_STATE_LOGOUT)

@@ -48,7 +48,7 @@ def test_login_ready_not_ready_logout_sequences(w):
     assert only(out, 1, MT.AGENT_STATE_EVENT)[0].event_reason_code == 12
     out = w.req(1, M.SetAgentStateReq(invoke_id=9, agent_state=AS.AGENT_STATE_LOGOUT, event_reason_code=3))
     assert only(out, 9, MT.AGENT_STATE_EVENT)[0].agent_state == AS.AGENT_STATE_LOGOUT
-    conf = w.req(1, M.QueryAgentStateReq(invoke_id=10))[0].message
+    conf = w.req(1, M.QueryAgentStateReq(invoke_id=10, agent_id="1001"))[0].message
     assert conf.TYPE is MT.QUERY_AGENT_STATE_CONF and conf.agent_state == AS.AGENT_STATE_LOGOUT and conf.invoke_id == 10
 
 
@@ -439,7 +439,7 @@ def test_an_agent_whose_calls_are_all_held_is_hold_under_ucce_only(profile):
     talk = [(AS.AGENT_STATE_TALKING, 1, None)] if ucce else []
     out = w.req(1, M.HoldCallReq(invoke_id=4, call_id=caller, connection_device_id="3001"))
     assert states(out) == hold and states(out, 8) == []
-    assert w.req(1, M.QueryAgentStateReq(invoke_id=5))[0].message.agent_state == (
+    assert w.req(1, M.QueryAgentStateReq(invoke_id=5, agent_id="1001"))[0].message.agent_state == (
         AS.AGENT_STATE_HOLD if ucce else AS.AGENT_STATE_TALKING)
     # a wallboard counts it in session (talking), in the CSQ and the center, as under uccx: HOLD was in no bucket
     queue = w.req(9, M.QueryQueueStatisticsReq(invoke_id=50, csq_id=1))[0].message
@@ -493,7 +493,7 @@ def test_a_direct_call_at_a_ready_agent_returns_it_to_ready_under_ucce_only(prof
     if answered:
         out = w.req(2, M.AnswerCallReq(invoke_id=42, call_id=own, connection_device_id="3002"))
         assert states(out) == ([(AS.AGENT_STATE_TALKING, 0)] if ucce else [])
-        assert w.req(2, M.QueryAgentStateReq(invoke_id=43))[0].message.agent_state == (
+        assert w.req(2, M.QueryAgentStateReq(invoke_id=43, agent_id="1002"))[0].message.agent_state == (
             AS.AGENT_STATE_TALKING if ucce else AS.AGENT_STATE_NOT_READY)
     out = w.req(1, M.ClearConnectionReq(invoke_id=44, call_id=own, connection_device_id="3001"))
     if ucce:

@@ -1637,7 +1637,7 @@ def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     call_id, deliveries = h.hub.center.deliver_call(2.2, agent_id="1001")
     h.hub.deliver(deliveries)
     h.req(sid, W.AnswerCallReq(invoke_id=4, call_id=call_id, connection_device_id="3001"), 2.3)
-    msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=5), 2.4)
+    msgs = h.req(sid, W.QueryAgentStateReq(invoke_id=5, agent_id="1001"), 2.4)
     assert [m.agent_state for m in msgs if m.TYPE is MT.QUERY_AGENT_STATE_CONF] == [AS.AGENT_STATE_TALKING]
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
