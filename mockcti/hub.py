@@ -947,6 +947,9 @@ class Hub:
         refusal = deliveries[0].message if len(deliveries) == 1 and deliveries[0].message.TYPE in _REFUSALS else None
         for v in center.violations:
             data = {k: val for k, val in v.items() if k != "session_id"}
+            rule = RULES.get(data["rule"])
+            if rule is not None and "explanation" not in data:  # a protocol rule the center checks
+                data["explanation"] = rule.explanation
             if refusal is not None:
                 data["answer"] = answer_text(refusal, session.dialect.profile.icm)
             self.journal.record("violation", now, sid, **data)

@@ -446,6 +446,15 @@ def failure_conf(status: StatusCode, text: str) -> Failure:
     return Failure("failure_conf", status=int(status), text=text)
 
 
+def required_data_missing(text: str) -> "Refused":
+    """The refusal of a request lacking floating data the guide requires (one of several fields, or a field
+    required with one AgentState): FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1), journalled as the client's
+    PROTO-REQUIRED-FIELD, as the decoder's refusal of a missing required field is."""
+    return Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, text), violation={
+        "rule": "PROTO-REQUIRED-FIELD", "detail": text,
+        "answer": f"FAILURE_CONF {named_code(StatusCode, S.E_CTI_REQUIRED_DATA_MISSING)}"})
+
+
 def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Failure:
     return Failure("control_failure_conf", failure_code=int(cf), ccx_error_code=int(ccx), text=text)
 
@@ -968,7 +977,7 @@ class ContactCenter:
                 if agent is None:
                     raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA, f"unknown device {dev!r}"))
                 return self._same_agent(msg, agent)
-        raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, "the request names no agent or device"))
+        raise required_data_missing("the request names no agent or device")
 
     @staticmethod
     def _same_agent(msg: Message, agent: Agent) -> Agent:
@@ -1240,9 +1249,8 @@ class ContactCenter:
         missing = [name for name, absent in (("AgentID", not req.agent_id),
                                              ("AgentPassword", req.agent_password is None)) if absent]
         if missing:
-            raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING,
-                                       f"SET_AGENT_STATE_REQ LOGIN without {' and '.join(missing)}: "
-                                       "required when AgentState is LOGIN"))
+            raise required_data_missing(f"SET_AGENT_STATE_REQ LOGIN without {' and '.join(missing)}: "
+                                        "required when AgentState is LOGIN")
 
     def _check_forced_flag(self, sid: int, flag: int, state: int) -> None:
         """ForcedFlag is 0 FALSE, 1 TRUE, or, from protocol version 12, 2 "authenticate only", with LOGIN
@@ -1462,9 +1470,8 @@ class ContactCenter:
             # session's agent (a bridge's got this refusal from _agent_named). Under ucce left as it was
             sub = self.subs.get(sid)
             if sub is None or not sub.profile.icm:
-                raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING,
-                                           "QUERY_AGENT_STATE_REQ names no agent: one of AgentExtension, "
-                                           "AgentInstrument or AgentID is required"))
+                raise required_data_missing("QUERY_AGENT_STATE_REQ names no agent: one of AgentExtension, "
+                                            "AgentInstrument or AgentID is required")
         # a supervisor's desktop may ask for the agents of its team (:meth:`_team_member`), any other agent-mode
         # session for its own agent
         agent = self._team_member(sid, req) or self._requester_agent(sid, req)

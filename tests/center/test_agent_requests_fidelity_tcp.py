@@ -83,3 +83,35 @@ async def test_a_query_agent_state_naming_no_agent_is_required_data_missing_in_a
     for named in (dict(agent_id="1001"), dict(agent_instrument="3001"), dict(agent_extension="3001")):
         conf = await desk.request(M.QueryAgentStateReq(invoke_id=0, **named))
         assert (conf.TYPE, conf.agent_id, conf.agent_state) == (MT.QUERY_AGENT_STATE_CONF, "1001", AS.AGENT_STATE_LOGOUT)
+
+
+async def test_a_request_refused_for_missing_agent_data_is_a_required_field_violation_in_the_report(server):
+    """The decoder's refusal of a missing required field is journalled PROTO-REQUIRED-FIELD, the rule a client's
+    test report lists; the refusals the center makes for the same fault — a LOGIN without AgentID/AgentPassword,
+    a QUERY_AGENT_STATE_REQ naming none of its three identity fields, a bridge's SET_AGENT_STATE_REQ naming no
+    agent (no AgentID, an empty AgentInstrument) — were journalled as nothing, so the client's run reported no violation for them. Each is one PROTO-REQUIRED-FIELD now, naming the
+    request, the client's answer and what was missing."""
+    from mockcti.report import build_summary, terminal_table
+
+    desk = await server.connect()
+    await desk.open_agent(agent_id="1001", instrument="3001", client_id="desk", heartbeat=0)
+    bridge = await server.connect()
+    await bridge.open_bridge(client_id="wallboard", heartbeat=0)
+    await desk.request(_login(agent_instrument="3001", agent_password="1234"), check=False)
+    await desk.request(M.QueryAgentStateReq(invoke_id=0), check=False)
+    await bridge.request(M.SetAgentStateReq(invoke_id=0, agent_state=int(AS.AGENT_STATE_READY), agent_instrument=""),
+                         check=False)
+    found = [(e.data["rule"], e.data["request"], e.data["answer"], e.data["detail"])
+             for e in server.journal.violations()]
+    answer = "FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (6)"
+    assert found == [
+        ("PROTO-REQUIRED-FIELD", "SET_AGENT_STATE_REQ", answer,
+         "SET_AGENT_STATE_REQ LOGIN without AgentID: required when AgentState is LOGIN"),
+        ("PROTO-REQUIRED-FIELD", "QUERY_AGENT_STATE_REQ", answer,
+         "QUERY_AGENT_STATE_REQ names no agent: one of AgentExtension, AgentInstrument or AgentID is required"),
+        ("PROTO-REQUIRED-FIELD", "SET_AGENT_STATE_REQ", answer, "the request names no agent or device"),
+    ]
+    assert all(e.data["explanation"] == "A request lacked a required floating field (§2.3)."
+               for e in server.journal.violations())
+    table = terminal_table(build_summary(server.journal))
+    assert "PROTO-REQUIRED-FIELD" in table and "A request lacked a required floating field" in table
