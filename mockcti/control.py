@@ -50,7 +50,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from mockcti.journal import json_text
 from mockcti.located import counted, fmt_path, type_name
@@ -764,12 +764,14 @@ class ControlServer:
         if not target.startswith("/"):
             raise HTTPError(400, f"request target {target[:200]!r} must be a path (origin form, '/...')",
                             field="target", close=True)
-        parts = urlsplit(target)
+        # (cut by hand: urlsplit reads a target beginning with '//' as '//host/path', so GET //health, sent for a
+        # base URL ending in '/', was path '' and POST //x/reset was POST /reset)
+        path, _, query_text = target.partition("#")[0].partition("?")
         try:
-            query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False, errors="strict")
+            query = parse_qs(query_text, keep_blank_values=True, strict_parsing=False, errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPError(400, f"malformed query string: {exc}", field="query", close=True) from None
-        req = Request(method=method, target=target, path=parts.path, query=query, version=(major, minor),
+        req = Request(method=method, target=target, path=path, query=query, version=(major, minor),
                       headers=headers)
         if (major, minor) >= (1, 1) and len(headers.get("host", [])) != 1:
             raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header", field="Host", close=True)
@@ -871,8 +873,18 @@ class ControlServer:
                            trace=traceback.format_exc(limit=8))
                 raise HTTPError(500, f"internal error: {type(exc).__name__}: {exc}") from None
             return result if isinstance(result, Response) else Response(200, result)
-        raise HTTPError(404, f"no endpoint {req.path!r}; endpoints: {', '.join(ENDPOINTS)}", field="path",
-                        endpoints=list(ENDPOINTS))
+        raise HTTPError(404, f"no endpoint {req.path!r}{self._slash_hint(req.path)}; endpoints: {', '.join(ENDPOINTS)}",
+                        field="path", endpoints=list(ENDPOINTS))
+
+    def _slash_hint(self, path: str) -> str:
+        """" (did you mean /health? …)" when ``path`` is an endpoint's with a '/' doubled or trailing (a base URL
+        ending in '/', "$C/health" sending //health), else ""."""
+        mended = re.sub("/{2,}", "/", path)
+        mended = mended.rstrip("/") or "/"
+        if mended == path or not any(pattern.match(mended) for pattern, _ in self._routes):
+            return ""
+        why = ": a base URL ending in '/'" if path.startswith("//") else ""
+        return f" (did you mean {mended}? a '/' too many{why})"
 
     # -- helpers -----------------------------------------------------------------------------------
 

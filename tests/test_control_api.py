@@ -525,6 +525,33 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
 
 
 @pytest.mark.asyncio
+async def test_a_path_beginning_with_two_slashes_is_that_path_not_a_host(mock):
+    """A base URL ending in '/' ($C/ then "$C/health") sends GET //health. The target was read as a URL
+    whose '//' begins a host: //health answered "no endpoint ''", and //anything/reset was POST /reset,
+    applied (the center rebuilt, the journal cleared). Now the path is the target's own: a 404 naming
+    it, with the endpoint a doubled or trailing '/' stands for; nothing applied."""
+    server, ctl = mock
+    await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"})
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET //health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert (status, body["field"]) == (404, "path")
+    assert body["error"].startswith("no endpoint '//health' (did you mean /health? a '/' too many: "
+                                    "a base URL ending in '/'); endpoints: GET /health, "), body
+    _, _, body = await call(ctl, "GET", "/health/", expect=404)
+    assert body["error"].startswith("no endpoint '/health/' (did you mean /health? "), body
+    _, _, body = await call(ctl, "GET", "/calls/16777216//", expect=404)
+    assert body["error"].startswith("no endpoint '/calls/16777216//' (did you mean /calls/16777216? "), body
+    _, _, body = await call(ctl, "GET", "//nowhere//", expect=404)  # a path no endpoint has, even mended
+    assert body["error"].startswith("no endpoint '//nowhere//'; endpoints: "), body
+    status, _, body = parse_raw(await raw_exchange(
+        ctl, b"POST //x/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+    assert (status, body["field"]) == (404, "path") and "'//x/reset'" in body["error"], body
+    assert server.center.agents["1001"].state == AS.AGENT_STATE_NOT_READY  # no reset: still logged in
+    # the query and a fragment still part from the path as before
+    _, _, body = await call(ctl, "GET", "/journal?kind=note#x")
+    assert body["entries"] == []
+
+
+@pytest.mark.asyncio
 async def test_an_over_long_request_target_is_414_and_over_long_headers_431(mock):
     """RFC 9110 §15.5.15: a request line whose target is longer than the server takes is 414 URI Too
     Long (it was 431, which names the header fields); headers over the limit stay 431."""
