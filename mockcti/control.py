@@ -761,6 +761,12 @@ class ControlServer:
             if not sep or not _TOKEN.match(name):
                 raise HTTPError(400, f"malformed header line {ln[:200]!r}", close=True)
             headers.setdefault(name.lower(), []).append(value.strip(" \t"))
+        try:  # (the head is read as Latin-1; a target's bytes are UTF-8, as its %-escapes are: curl sends a query's so)
+            target = target.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPError(400, f"the request target is not UTF-8 ({exc.reason} at byte {exc.start}: "
+                                 f"{_preview(exc.object[max(0, exc.start - 20):exc.end + 20])}); "
+                                 "percent-encode its UTF-8 bytes", field="target", close=True) from None
         if not target.startswith("/"):
             raise HTTPError(400, f"request target {target[:200]!r} must be a path (origin form, '/...')",
                             field="target", close=True)
@@ -863,7 +869,11 @@ class ControlServer:
                 allow = sorted(methods) + (["HEAD"] if "GET" in methods else [])
                 raise HTTPError(405, f"{req.method} is not allowed on {req.path}; allowed: {', '.join(allow)}",
                                 field="method", headers={"Allow": ", ".join(allow)}, allowed=allow)
-            req.params = {k: unquote(v) for k, v in m.groupdict().items()}
+            try:  # (unquote's default put U+FFFD for %FF: "unknown agent '\ufffd'")
+                req.params = {k: unquote(v, errors="strict") for k, v in m.groupdict().items()}
+            except UnicodeDecodeError as exc:
+                raise HTTPError(400, f"the path {req.path!r} is not UTF-8 once its %-escapes are decoded "
+                                     f"({exc.reason})", field="path") from None
             try:
                 result = await handler(req)
             except HTTPError:

@@ -796,6 +796,39 @@ async def test_post_calls_takes_every_agent_id_a_center_takes_and_names_the_ani_
 
 
 @pytest.mark.asyncio
+async def test_a_target_holding_utf8_as_it_is_names_the_agent_or_csq_it_says():
+    """curl percent-encodes a path's non-ASCII bytes but sends a query's as they are: GET
+    /calls?csq=Ventes-Québec reached the API as UTF-8 bytes read as Latin-1, "unknown CSQ 'Ventes-QuÃ©bec' (did
+    you mean Ventes-Québec?)"; a path sent so (a raw HTTP client) named agent 'jÃ¼rgen'. The target is now read
+    as UTF-8, as its %-escapes are; bytes that are not UTF-8 are a 400 naming the target or the path (a %FF in
+    the path was 'unknown agent '\ufffd'')."""
+    center = {"csqs": [{"name": "Ventes-Québec", "id": 1}],
+              "agents": [{"id": "jürgen", "extension": "3001", "password": "1234", "csqs": ["Ventes-Québec"]}]}
+    server = await MockServer(center, config=ServerConfig(host="127.0.0.1", port=0)).start()
+    ctl = await ControlServer(server, "127.0.0.1", 0).start()
+    try:
+        login = b"Content-Type: application/json\r\nContent-Length: 18\r\n\r\n" + b'{"state": "LOGIN"}'
+        status, _, body = parse_raw(await raw_exchange(
+            ctl, b"POST /agents/j\xc3\xbcrgen/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + login))
+        assert (status, body["agent"], body["state"]) == (200, "jürgen", "AGENT_STATE_NOT_READY"), body
+        await call(ctl, "POST", "/agents/j%C3%BCrgen/state", {"state": "READY"})
+        _, _, call_made = await call(ctl, "POST", "/calls", {"csq": "Ventes-Québec"})  # rings at jürgen
+        for query in (b"csq=Ventes-Qu\xc3\xa9bec", b"agent=j\xc3\xbcrgen", b"csq=Ventes-Qu%C3%A9bec"):
+            status, _, body = parse_raw(await raw_exchange(
+                ctl, b"GET /calls?" + query + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            assert (status, [c["call_id"] for c in body.get("calls", [])]) == (200, [call_made["call_id"]]), body
+        status, _, body = parse_raw(await raw_exchange(
+            ctl, b"GET /calls?csq=Ventes-Qu\xe9bec HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        assert (status, body["field"]) == (400, "target") and "not UTF-8" in body["error"], body
+        status, _, body = parse_raw(await raw_exchange(
+            ctl, b"POST /agents/%FF/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + login))
+        assert (status, body["field"]) == (400, "path") and "not UTF-8" in body["error"], body
+    finally:
+        await ctl.stop()
+        await server.stop()
+
+
+@pytest.mark.asyncio
 async def test_an_agent_named_by_its_phone_is_said_to_be_one(mock):
     """An agent named by its extension (the number a test author dials) was "unknown agent '3001' (did you mean
     1001?)", a guess by spelling that is right only where the IDs look like the extensions. The answer now says
