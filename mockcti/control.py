@@ -372,6 +372,7 @@ class ControlServer:
     body_timeout = 30.0  # seconds to receive a body once its headers are in
     send_timeout = 30.0  # seconds a client may take to read an answer before its connection is dropped
     stop_grace = 1.0  # seconds stop() lets the answers in flight go out before it resets their connections
+    stop_settle = 0.01  # seconds stop() lets the loop read what clients sent before it, before it closes the idle
     linger_seconds = 2.0  # before closing, discard what the client still sends for at most this long ...
     linger_bytes = 16 * 1024 * 1024  # ... and at most this much
 
@@ -407,7 +408,8 @@ class ControlServer:
         self._waiting: dict[asyncio.StreamWriter, tuple[float, asyncio.StreamReader, list[bytes]]] = {}
         self._evict_noted = False  # the journal says once per episode that idle connections make room
         self._tasks: set[asyncio.Task] = set()
-        self._stopping = False  # stop() has begun: a connection that comes up now is closed at once
+        self._stopping = False  # stop() has begun: a request not begun is answered 503
+        self._closing_idle = False  # stop() closes the idle connections: one that comes up now is closed at once
         self.scenario: Any = None  # the loaded Scenario (POST /scenario)
         #: session -> (fault kind, resume time or None: until resumed); sessions gone are pruned
         self._paused: dict[int, tuple[str, float | None]] = {}
@@ -471,9 +473,15 @@ class ControlServer:
         if self._server is None:
             return
         self._stopping = True
-        stop_listening(self._server)  # what it accepted last comes up and is closed at once (_client)
+        self._closing_idle = False
+        stop_listening(self._server)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.stop_grace
+        # what clients sent before now may be in their sockets still, unread (and what was accepted last not yet
+        # up): a moment for the loop to read it, so that such a request is answered 503 as one not begun. Sorted
+        # at once, its connection looked idle and was closed, the unread request and all: a reset, no answer
+        await asyncio.sleep(min(self.stop_settle, self.stop_grace))
+        self._closing_idle = True  # a connection coming up from now on is closed at once (_client)
         writers = set(self._clients)
         for w, (_, reader, lines) in list(self._waiting.items()):  # idle: nothing of a request to answer
             if not lines and not _buffered(reader):
@@ -499,7 +507,7 @@ class ControlServer:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         self._server = None
-        self._stopping = False
+        self._stopping = self._closing_idle = False
 
     async def __aenter__(self) -> "ControlServer":
         return await self.start()
@@ -510,7 +518,7 @@ class ControlServer:
     # -- HTTP/1.1 --------------------------------------------------------------------------------
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._stopping:  # accepted as stop() began: nobody would close it
+        if self._stopping and self._closing_idle:  # accepted as stop() closed the idle ones: nobody would close it
             writer.close()
             return
         task = asyncio.current_task()

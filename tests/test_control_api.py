@@ -2195,3 +2195,46 @@ def test_a_request_not_begun_when_stop_begins_is_answered_503_and_not_applied(lo
             await server.stop()
 
     _run_on(loop, main)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_request_sent_before_stop_and_not_yet_read_is_answered_503(loop):
+    """A request a client had sent when stop() began, still in the socket unread (a harness's POST /reset as
+    serve shuts down): stop() took its connection for an idle one and closed it, unread data and all, so the
+    client got a reset and no answer (was it applied?). Now stop() reads what has come before it sorts the
+    connections: each such request is answered 503 "... was not applied" and is not; an idle one is still
+    closed without an answer; a CTI client heartbeats on through it."""
+    async def main():
+        server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+        ctl = await ControlServer(server, "127.0.0.1", 0).start()
+        cti = await CTIClient.connect(server.host, server.port)
+        await cti.open_bridge(heartbeat=0)
+        try:
+            kept_r, kept_w = await asyncio.open_connection("127.0.0.1", ctl.port)  # keep-alive, answered once
+            kept_w.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            kept_head = await asyncio.wait_for(kept_r.readuntil(b"\r\n\r\n"), 10)
+            await asyncio.wait_for(kept_r.readexactly(int(re.search(rb"Content-Length: (\d+)", kept_head)[1])), 10)
+            new_r, new_w = await asyncio.open_connection("127.0.0.1", ctl.port)  # accepted, nothing sent yet
+            idle_r, idle_w = await asyncio.open_connection("127.0.0.1", ctl.port)  # sends nothing
+            await wait_for(lambda: len(ctl._waiting) == 3, timeout=10)
+            head, body = _post("/agents/1001/state", {"state": "LOGIN"})
+            kept_w.write(head + body)  # (written to the socket at once: the API has read none of it)
+            head, body = _post("/calls", {"csq": "Sales"})
+            new_w.write(head + body)
+            await ctl.stop()
+            for reader, path in ((kept_r, "/agents/1001/state"), (new_r, "/calls")):
+                status, headers, answer = parse_raw(await _answer(reader))
+                assert (status, headers["connection"]) == (503, "close"), answer
+                assert answer["error"] == f"the control API is stopping; POST {path} was not applied"
+            assert await asyncio.wait_for(idle_r.read(), 10) == b""  # the idle one: closed, no answer
+            assert server.center.agents["1001"].state == AS.AGENT_STATE_LOGOUT and not server.center.calls
+            hb = await cti.request(HeartbeatReq(invoke_id=cti.next_invoke_id()))
+            assert hb.TYPE is MT.HEARTBEAT_CONF and not cti.closed.is_set()
+            for w in (kept_w, new_w, idle_w):
+                w.close()
+        finally:
+            await cti.close()
+            await ctl.stop()
+            await server.stop()
+
+    _run_on(loop, main)
