@@ -421,6 +421,7 @@ class ControlServer:
         self.retry_loop_fixed = False
         self._base_config: Any = None  # the center configuration before any scenario brought its own
         self._routes = self._build_routes()
+        self._changes = asyncio.Lock()  # held while a POST or DELETE is applied (made again by start(), in its loop)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -449,6 +450,7 @@ class ControlServer:
             raise ControlError("the mock server serves in another event loop (a ThreadedServer, such as the "
                                "cti_server fixture, runs on a thread of its own); start the control API in the "
                                "mock's loop: with a MockServer or AsyncServer (cti_async_server) in this one")
+        self._changes = asyncio.Lock()
         self._initial_standby = bool(self.mock.hub.standby)
         self._base_config = self.mock.hub.center.config
         self._base_hub_config = self.mock.hub.config  # what a scenario's dialect: replaces, and unloading restores
@@ -883,7 +885,12 @@ class ControlServer:
                 raise HTTPError(400, f"the path {req.path!r} is not UTF-8 once its %-escapes are decoded "
                                      f"({exc.reason})", field="path") from None
             try:
-                result = await handler(req)
+                if method in ("GET", "HEAD"):
+                    result = await handler(req)
+                else:  # one change at a time, in the order they come (a reset and a scenario load wait for the
+                    # sessions they drop: a change sent meanwhile was applied inside them, then undone by them)
+                    async with self._changes:
+                        result = await handler(req)
             except HTTPError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a handler bug answers 500; the mock keeps running

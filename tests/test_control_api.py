@@ -2238,3 +2238,40 @@ def test_a_request_sent_before_stop_and_not_yet_read_is_answered_503(loop):
             await server.stop()
 
     _run_on(loop, main)
+
+
+@pytest.mark.asyncio
+async def test_a_change_sent_while_a_reset_is_being_applied_is_applied_after_it(mock):
+    """POST /reset waits for the sessions it drops; a POST /scenario sent meanwhile was applied inside it and
+    answered 200 (scenario B loaded), then the reset went on with what it had read before: it restarted
+    scenario A, and B was gone, an outcome no order of the two requests gives. The changes are now applied one
+    at a time, in the order they come: B, sent after the reset, is loaded after it, and stays."""
+    server, _ = mock
+    in_drop, release = asyncio.Event(), asyncio.Event()
+
+    class Slow(ControlServer):  # holds the reset inside its await, where the other request comes in
+        async def _drop_all(self, reason):
+            if reason == "control API reset":
+                in_drop.set()
+                await release.wait()
+            return await super()._drop_all(reason)
+
+    ctl = await Slow(server, "127.0.0.1", 0).start()
+    cti = await CTIClient.connect(server.host, server.port)
+    await cti.open_bridge(heartbeat=0)
+    try:
+        await call(ctl, "POST", "/scenario", {"yaml": "name: A\n"})
+        reset = asyncio.create_task(call(ctl, "POST", "/reset"))
+        await asyncio.wait_for(in_drop.wait(), 10)
+        load_b = asyncio.create_task(call(ctl, "POST", "/scenario", {"yaml": "name: B\n"}))
+        done, _ = await asyncio.wait({load_b}, timeout=1.0)  # (without the order, B was loaded and answered here)
+        release.set()
+        (_, _, reset_answer), (_, _, b_answer) = await asyncio.wait_for(asyncio.gather(reset, load_b), 10)
+        assert not done
+        assert (reset_answer["scenario"], b_answer["scenario"]) == ("A", "B")
+        _, _, now = await call(ctl, "GET", "/scenario")
+        assert now["scenario"] == "B" and server.hub.engine.scenario.name == "B"
+    finally:
+        release.set()
+        await ctl.stop()
+        await cti.abort()
