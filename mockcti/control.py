@@ -214,11 +214,24 @@ class Request:
         allowed = tuple(allowed)
         if not self.body.strip():
             return {}
-        ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
+        ctype, *params = (self.header("content-type") or "").split(";")
+        ctype = ctype.strip().lower()
         if ctype and ctype != "application/json" and not ctype.endswith("+json"):
             raise HTTPError(415, f"the body must be JSON (Content-Type: application/json), not {ctype!r}; "
                                  "with curl use --json or -H 'Content-Type: application/json'",
                             field="Content-Type")
+        # (a coded body was read as it came, "not UTF-8: ... byte 0x8b" for gzip, or applied as if not coded)
+        codings = [t.strip().lower() for v in self.headers.get("content-encoding", []) for t in v.split(",")]
+        if any(t and t != "identity" for t in codings):
+            raise HTTPError(415, f"the body is coded ({', '.join(self.headers['content-encoding'])}); the control API "
+                                 "takes it as it is: send it without Content-Encoding", field="Content-Encoding",
+                            headers={"Accept-Encoding": "identity"})  # (RFC 9110 §15.5.16)
+        for param in params:
+            name, _, value = param.partition("=")
+            charset = value.strip().strip('"')
+            if name.strip().lower() == "charset" and charset.lower() not in ("utf-8", "utf8"):
+                raise HTTPError(415, f"the body is in charset {charset!r}; JSON is UTF-8 (RFC 8259): send it so",
+                                field="Content-Type")
         try:
             text = self.body.decode("utf-8")
         except UnicodeDecodeError as exc:

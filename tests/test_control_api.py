@@ -2275,3 +2275,30 @@ async def test_a_change_sent_while_a_reset_is_being_applied_is_applied_after_it(
         release.set()
         await ctl.stop()
         await cti.abort()
+
+
+@pytest.mark.asyncio
+async def test_a_body_in_a_coding_or_charset_the_api_does_not_read_is_415_naming_it(mock):
+    """A body sent with Content-Encoding: gzip was read as it came ("the body is not UTF-8: ... byte 0x8b"), and
+    one whose Content-Encoding the API ignored was applied as if it were not coded (Content-Encoding: br on
+    plain JSON reset the center); a charset other than UTF-8 was "not UTF-8". Each is now 415 naming the header
+    (RFC 9110 §15.5.16: Accept-Encoding: identity says what the API takes) and nothing is applied."""
+    server, ctl = mock
+    hdr = {"Content-Type": "application/json"}
+    await call(ctl, "POST", "/agents/1001/state", {"state": "LOGIN"})
+    for coding in ("gzip", "br", "GZIP, identity"):
+        _, headers, err = await call(ctl, "POST", "/reset", raw_body=b'{"seed": 7}', expect=415,
+                                     headers={**hdr, "Content-Encoding": coding})
+        assert err == {"error": f"the body is coded ({coding}); the control API takes it as it is: send it without "
+                                "Content-Encoding", "field": "Content-Encoding"}, err
+        assert headers["accept-encoding"] == "identity"
+    _, _, err = await call(ctl, "POST", "/reset", raw_body='{"seed": 7}'.encode("utf-16"), expect=415,
+                           headers={"Content-Type": "application/json; charset=UTF-16"})
+    assert err == {"error": "the body is in charset 'UTF-16'; JSON is UTF-8 (RFC 8259): send it so",
+                   "field": "Content-Type"}, err
+    assert server.center.agents["1001"].state == AS.AGENT_STATE_NOT_READY  # no reset
+    for extra in ({"Content-Encoding": "identity"}, {"Content-Type": 'application/json; charset="utf-8"'}):
+        await call(ctl, "POST", "/agents/1002/state", raw_body=b'{"state": "LOGIN"}', headers={**hdr, **extra})
+        await call(ctl, "POST", "/agents/1002/state", raw_body=b'{"state": "LOGOUT"}', headers={**hdr, **extra})
+    _, _, h = await call(ctl, "GET", "/health", headers={"Content-Encoding": "gzip"})  # no body: nothing to decode
+    assert h["ok"] is True
