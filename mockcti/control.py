@@ -88,7 +88,7 @@ ENDPOINTS: dict[str, str] = {
     "POST /failover": '{"seconds": 5}: drop every session, refuse OPEN_REQ with E_CTI_SERVER_NOT_MASTER',
     "GET /scenario": "the loaded scenario",
     "POST /scenario": '{"path": "file.yaml"} or {"yaml": "..."} or {"toml": "..."}: load or replace',
-    "DELETE /scenario": "unload the scenario",
+    "DELETE /scenario": "unload the scenario (a center it brought stays, its sessions open, until POST /reset)",
     "GET /faults": "transport faults in force",
     "POST /faults": '{"session": 3 | "all", "kind": "pause_reading|resume_reading|delay|close|reset|half_close", '
                     '"seconds": 2}',

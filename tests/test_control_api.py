@@ -2302,3 +2302,30 @@ async def test_a_body_in_a_coding_or_charset_the_api_does_not_read_is_415_naming
         await call(ctl, "POST", "/agents/1002/state", raw_body=b'{"state": "LOGOUT"}', headers={**hdr, **extra})
     _, _, h = await call(ctl, "GET", "/health", headers={"Content-Encoding": "gzip"})  # no body: nothing to decode
     assert h["ok"] is True
+
+
+@pytest.mark.asyncio
+async def test_unloading_a_scenario_that_brought_its_center_leaves_that_center_until_a_reset(mock):
+    """DELETE /scenario restores the server's dialect for new connections but not its center: the scenario's
+    stays, its sessions open, and POST /reset rebuilds the server's own. GET / said only "unload the scenario"
+    (a harness then found agent 1004 unknown, with nothing saying why); it now says what stays."""
+    pytest.importorskip("mockcti.scenario.engine")
+    path = os.path.join(SCENARIOS, "login-success.yaml")
+    server, ctl = mock
+    await call(ctl, "POST", "/scenario", {"path": path})  # its center: agents 1001..1003
+    c = await agent_client(server, "1001", ready=True)
+    try:
+        _, _, r = await call(ctl, "DELETE", "/scenario")
+        assert r == {"scenario": None, "previous": "login-success"}
+        assert sorted(server.center.agents) == ["1001", "1002", "1003"] and not c.closed.is_set()
+        _, _, err = await call(ctl, "POST", "/agents/1004/state", {"state": "LOGIN"}, expect=404)
+        assert err["error"].endswith("; allowed: 1001, 1002, 1003")
+        _, _, index = await call(ctl, "GET", "/")
+        assert index["endpoints"]["DELETE /scenario"] == ("unload the scenario (a center it brought stays, its "
+                                                          "sessions open, until POST /reset)")
+        sid = c_sid(server)
+        _, _, r = await call(ctl, "POST", "/reset")
+        assert r["dropped"] == [sid]
+        assert sorted(server.center.agents) == ["1001", "1002", "1003", "1004"]
+    finally:
+        await c.abort()
