@@ -335,12 +335,13 @@ def _query_int(args: Mapping[str, str], key: str, *, lo: int, hi: int, default: 
     if key not in args:
         return default
     v = args[key]
-    if not re.fullmatch(r"\d{1,18}", v):
+    if not re.fullmatch(r"\d+", v):
         raise HTTPError(400, f"query parameter {key!r} must be a non-negative integer, got {v!r}", field=key)
-    n = int(v)
-    if not lo <= n <= hi:
-        raise HTTPError(400, f"query parameter {key!r} must be between {lo} and {hi}, got {n}", field=key)
-    return n
+    digits = v.lstrip("0") or "0"  # (a number of 19 digits and more was "must be a non-negative integer")
+    if len(digits) > len(str(hi)) or not lo <= int(digits) <= hi:
+        shown = digits if len(digits) <= 40 else f"{digits[:20]}… ({len(digits)} digits)"
+        raise HTTPError(400, f"query parameter {key!r} must be between {lo} and {hi}, got {shown}", field=key)
+    return int(digits)
 
 
 @dataclass

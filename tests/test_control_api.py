@@ -2078,6 +2078,10 @@ async def test_calls_are_paged_and_state_is_bounded(mock):
     ("/calls?state=x", 400, "state", "unknown query parameter"),
     ("/calls/16777216?x=1", 400, "x", "this endpoint takes none"),
     ("/state?limit=x", 400, "limit", "non-negative integer"),
+    # a number of 19 digits and more was "must be a non-negative integer": it is one, too large
+    ("/calls?after=4611686018427387905", 400, "after",
+     "'after' must be between 0 and 4611686018427387904, got 4611686018427387905"),
+    ("/state?limit=" + "9" * 5000, 400, "limit", "between 0 and 100000, got 99999999999999999999… (5000 digits)"),
 ])
 @pytest.mark.asyncio
 async def test_call_views_refuse_unknown_calls_and_bad_queries(mock, path, status, field, needle):
