@@ -1305,11 +1305,14 @@ class ControlServer:
         req.args(())
         data = req.json(("path", "yaml", "toml"))
         given = [k for k in ("path", "yaml", "toml") if data.get(k) is not None]
-        if len(given) != 1:
-            raise HTTPError(400, "give exactly one of 'path' (a file the server reads), 'yaml' or 'toml' (the text)",
-                            field="path")
+        if len(given) != 1:  # (both 'yaml' and 'toml' named 'path', which was not given)
+            got = f"; got {' and '.join(map(repr, given))}" if given else ""
+            raise HTTPError(400, "give exactly one of 'path' (a file the server reads), 'yaml' or 'toml' (the text)"
+                                 + got, field=given[0] if given else "path")
         key = given[0]
         value = _str(data, key, required=True, max_len=self.max_body_bytes)
+        if key == "path" and not value:  # (was "invalid scenario: : cannot read the file")
+            raise HTTPError(400, "'path' is empty: give the path of a scenario file the server can read", field="path")
         try:
             loader = importlib.import_module("mockcti.scenario")
             error_type = loader.ScenarioError

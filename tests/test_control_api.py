@@ -395,6 +395,10 @@ async def test_failover_refuses_next_open(mock):
     ("POST", "/faults", {"kind": "close"}, 400, "session", "missing"),
     ("POST", "/scenario", {}, 400, "path", "exactly one"),
     ("POST", "/scenario", {"path": "a.yaml", "yaml": "name: x"}, 400, "path", "exactly one"),
+    # both texts named 'path', which was not given; an empty path was "invalid scenario: : cannot read the file"
+    ("POST", "/scenario", {"yaml": "name: x", "toml": "name = 'x'"}, 400, "yaml",
+     "(the text); got 'yaml' and 'toml'"),
+    ("POST", "/scenario", {"path": ""}, 400, "path", "'path' is empty: give the path of a scenario file"),
     ("GET", "/nowhere", None, 404, "path", "/health"),
     ("GET", "/health/", None, 404, "path", "endpoints"),
 ])
