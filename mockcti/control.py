@@ -1303,6 +1303,12 @@ class ControlServer:
 
     async def post_scenario(self, req: Request) -> Any:
         req.args(())
+        ctype = (req.header("content-type") or "").split(";")[0].strip().lower()
+        if req.body.strip() and ("yaml" in ctype or "toml" in ctype):  # the scenario file itself, sent as the body
+            fmt = "toml" if "toml" in ctype else "yaml"
+            raise HTTPError(415, f"POST /scenario takes JSON, not {ctype!r}: the scenario's text as {{\"{fmt}\": \"...\"}} "
+                                 f"(jq -Rs '{{{fmt}: .}}' scenario.{fmt} | curl --json @- {self.url}/scenario), or "
+                                 f"{{\"path\": \"scenario.{fmt}\"}} for a file the server reads", field="Content-Type")
         data = req.json(("path", "yaml", "toml"))
         given = [k for k in ("path", "yaml", "toml") if data.get(k) is not None]
         if len(given) != 1:  # (both 'yaml' and 'toml' named 'path', which was not given)

@@ -2337,3 +2337,22 @@ async def test_unloading_a_scenario_that_brought_its_center_leaves_that_center_u
         assert sorted(server.center.agents) == ["1001", "1002", "1003", "1004"]
     finally:
         await c.abort()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("ctype, fmt", [("application/yaml", "yaml"), ("text/x-yaml; charset=utf-8", "yaml"),
+                                        ("application/toml", "toml")])
+async def test_a_scenario_file_posted_as_the_body_is_told_how_to_send_it(mock, ctype, fmt):
+    """curl --data-binary @scenario.yaml -H 'Content-Type: application/yaml' $C/scenario was told "with curl use
+    --json", and curl --json @scenario.yaml then sent YAML as JSON ("not valid JSON"). The 415 now says how the
+    API takes a scenario's text, with a command that sends it so; nothing is loaded."""
+    server, ctl = mock
+    text = b"name: posted\n" if fmt == "yaml" else b'name = "posted"\n'
+    _, _, err = await call(ctl, "POST", "/scenario", raw_body=text, headers={"Content-Type": ctype}, expect=415)
+    assert err == {"error": f"POST /scenario takes JSON, not {ctype.split(';')[0]!r}: the scenario's text as "
+                            f"{{\"{fmt}\": \"...\"}} (jq -Rs '{{{fmt}: .}}' scenario.{fmt} | curl --json @- "
+                            f"{ctl.url}/scenario), or {{\"path\": \"scenario.{fmt}\"}} for a file the server reads",
+                   "field": "Content-Type"}, err
+    assert server.hub.engine is None
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=text, headers={"Content-Type": ctype}, expect=415)
+    assert err["error"].startswith("the body must be JSON (Content-Type: application/json)")  # other endpoints: as before
