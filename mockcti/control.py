@@ -1309,7 +1309,13 @@ class ControlServer:
             raise HTTPError(415, f"POST /scenario takes JSON, not {ctype!r}: the scenario's text as {{\"{fmt}\": \"...\"}} "
                                  f"(jq -Rs '{{{fmt}: .}}' scenario.{fmt} | curl --json @- {self.url}/scenario), or "
                                  f"{{\"path\": \"scenario.{fmt}\"}} for a file the server reads", field="Content-Type")
-        data = req.json(("path", "yaml", "toml"))
+        try:
+            data = req.json(("path", "yaml", "toml"))
+        except HTTPError as err:  # (curl --json @scenario.yaml: the file's text itself, sent as JSON)
+            if err.status == 400 and err.error.startswith("the body is not valid JSON"):
+                err.error += (f"; a scenario's text goes in a JSON object, {{\"yaml\": \"...\"}} or {{\"toml\": \"...\"}}: "
+                              f"jq -Rs '{{yaml: .}}' scenario.yaml | curl --json @- {self.url}/scenario")
+            raise
         given = [k for k in ("path", "yaml", "toml") if data.get(k) is not None]
         if len(given) != 1:  # (both 'yaml' and 'toml' named 'path', which was not given)
             got = f"; got {' and '.join(map(repr, given))}" if given else ""

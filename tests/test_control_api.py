@@ -2356,3 +2356,19 @@ async def test_a_scenario_file_posted_as_the_body_is_told_how_to_send_it(mock, c
     assert server.hub.engine is None
     _, _, err = await call(ctl, "POST", "/calls", raw_body=text, headers={"Content-Type": ctype}, expect=415)
     assert err["error"].startswith("the body must be JSON (Content-Type: application/json)")  # other endpoints: as before
+
+
+@pytest.mark.asyncio
+async def test_a_scenario_file_sent_as_json_is_told_how_to_send_it(mock):
+    """curl --json @scenario.yaml sends the file's text as the JSON body: it was "the body is not valid JSON:
+    Expecting value at line 1 column 1", nothing saying where a scenario's text goes. POST /scenario now adds it."""
+    server, ctl = mock
+    _, _, err = await call(ctl, "POST", "/scenario", raw_body=b"name: posted\nexpect: []\n",
+                           headers={"Content-Type": "application/json"}, expect=400)
+    assert err["error"] == ("the body is not valid JSON: Expecting value at line 1 column 1; a scenario's text goes "
+                            "in a JSON object, {\"yaml\": \"...\"} or {\"toml\": \"...\"}: jq -Rs '{yaml: .}' "
+                            f"scenario.yaml | curl --json @- {ctl.url}/scenario"), err
+    assert server.hub.engine is None
+    _, _, err = await call(ctl, "POST", "/calls", raw_body=b"name: posted\n", headers={"Content-Type": "application/json"},
+                           expect=400)
+    assert err["error"] == "the body is not valid JSON: Expecting value at line 1 column 1"  # elsewhere: as before
