@@ -912,15 +912,23 @@ class ControlServer:
                            trace=traceback.format_exc(limit=8))
                 raise HTTPError(500, f"internal error: {type(exc).__name__}: {exc}") from None
             return result if isinstance(result, Response) else Response(200, result)
-        raise HTTPError(404, f"no endpoint {req.path!r}{self._slash_hint(req.path)}; endpoints: {', '.join(ENDPOINTS)}",
-                        field="path", endpoints=list(ENDPOINTS))
+        for pattern, _ in self._routes:  # an endpoint's path with its {agent} or {call} empty: an unset variable
+            m = re.match(pattern.pattern.replace("[^/]+", "[^/]*"), req.path)
+            empty = [k for k, v in (m.groupdict() if m else {}).items() if not v]
+            if empty:  # (was "no endpoint '/calls//hangup'", or a hint to GET /calls/hangup)
+                also = self._slash_hint(req.path, req.method).replace(" (did you mean", " (or did you mean")
+                raise HTTPError(404, f"the path {req.path!r} names no {empty[0]}: its {{{empty[0]}}} is empty (an unset "
+                                     f"variable in the URL?){also}", field=empty[0])
+        raise HTTPError(404, f"no endpoint {req.path!r}{self._slash_hint(req.path, req.method)}; endpoints: "
+                             f"{', '.join(ENDPOINTS)}", field="path", endpoints=list(ENDPOINTS))
 
-    def _slash_hint(self, path: str) -> str:
-        """" (did you mean /health? …)" when ``path`` is an endpoint's with a '/' doubled or trailing (a base URL
-        ending in '/', "$C/health" sending //health), else ""."""
+    def _slash_hint(self, path: str, method: str) -> str:
+        """" (did you mean /health? …)" when ``path`` is that of an endpoint taking ``method`` with a '/' doubled or
+        trailing (a base URL ending in '/', "$C/health" sending //health), else ""."""
         mended = re.sub("/{2,}", "/", path)
         mended = mended.rstrip("/") or "/"
-        if mended == path or not any(pattern.match(mended) for pattern, _ in self._routes):
+        method = "GET" if method == "HEAD" else method
+        if mended == path or not any(pattern.match(mended) and method in methods for pattern, methods in self._routes):
             return ""
         why = ": a base URL ending in '/'" if path.startswith("//") else ""
         return f" (did you mean {mended}? a '/' too many{why})"

@@ -2372,3 +2372,21 @@ async def test_a_scenario_file_sent_as_json_is_told_how_to_send_it(mock):
     _, _, err = await call(ctl, "POST", "/calls", raw_body=b"name: posted\n", headers={"Content-Type": "application/json"},
                            expect=400)
     assert err["error"] == "the body is not valid JSON: Expecting value at line 1 column 1"  # elsewhere: as before
+
+
+@pytest.mark.asyncio
+async def test_a_path_whose_agent_or_call_is_empty_says_so(mock):
+    """curl -X POST "$C/calls/$CALL/hangup" with $CALL unset sends /calls//hangup: it was "no endpoint
+    '/calls//hangup' (did you mean /calls/hangup? a '/' too many)", a GET of a call named 'hangup'. A path that is
+    an endpoint's with its {agent} or {call} empty now says that one is empty; the doubled-'/' hint names only an
+    endpoint taking the request's method."""
+    _, ctl = mock
+    for method, path, field, also in (("POST", "/calls//hangup", "call", ""), ("POST", "/agents//state", "agent", ""),
+                                      ("GET", "/calls/", "call", " (or did you mean /calls? a '/' too many)")):
+        _, _, err = await call(ctl, method, path, {} if method == "POST" else None, expect=404)
+        assert err == {"error": f"the path {path!r} names no {field}: its {{{field}}} is empty (an unset variable "
+                                f"in the URL?){also}", "field": field}, err
+    _, _, err = await call(ctl, "POST", "/calls/1//hangup", {}, expect=404)  # /calls/1/hangup takes POST: a hint
+    assert err["error"].startswith("no endpoint '/calls/1//hangup' (did you mean /calls/1/hangup? a '/' too many)")
+    _, _, err = await call(ctl, "POST", "//health", {}, expect=404)  # GET /health takes no POST: no hint
+    assert err["error"].startswith("no endpoint '//health'; endpoints: ")
