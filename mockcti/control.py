@@ -1084,11 +1084,17 @@ class ControlServer:
         csqs = [c.name for c in center.config.csqs]
         if csq is not None and csq not in csqs:
             raise HTTPError(400, f"unknown CSQ {csq!r}" + _allowed(csq, csqs), field="csq", allowed=csqs)
+        from mockcti.center.config import CALL_DATA_MAX, CallDataError
+
         variables = data.get("variables")
-        if variables is not None:
-            if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
-                raise HTTPError(400, "'variables' must be an object of strings", field="variables")
-        from mockcti.center.config import CallDataError
+        if variables is not None:  # (one answer for all of them, field 'variables', named none: which one?)
+            if not isinstance(variables, dict):
+                raise HTTPError(400, f"'variables' must be an object of call variables (call_variable1 .. "
+                                     f"call_variable10) to strings, got {_type_name(variables)}", field="variables")
+            for k, v in variables.items():
+                if k in CALL_DATA_MAX and k.startswith("call_variable") and not isinstance(v, str):
+                    path = fmt_path(("variables", k))
+                    raise HTTPError(400, f"{path!r} must be a string, got {_type_name(v)}", field=path)
 
         named_variables, named_arrays = data.get("named_variables"), data.get("named_arrays")
         try:  # what the call events cannot carry is refused here, before any call exists

@@ -646,10 +646,19 @@ async def test_a_body_or_head_that_does_not_come_in_time_gets_408_saying_how_muc
 
 @pytest.mark.asyncio
 async def test_call_variables_must_be_an_object_of_strings(mock):
+    """Each wrong call variable is named (field variables.call_variable3): it was one answer for all, field
+    'variables', "'variables' must be an object of strings", naming none of them."""
     _, ctl = mock
-    for bad in ([1], {"a": 1}, "x"):
+    for bad, kind in (([1], "an array"), ("x", "a string")):
         _, _, err = await call(ctl, "POST", "/calls", {"agent": "1001", "variables": bad}, expect=400)
-        assert err["field"] == "variables" and "object of strings" in err["error"]
+        assert err == {"error": "'variables' must be an object of call variables (call_variable1 .. call_variable10) "
+                                f"to strings, got {kind}", "field": "variables"}, err
+    _, _, err = await call(ctl, "POST", "/calls", {"agent": "1001", "variables": {"call_variable1": "a",
+                                                                                 "call_variable3": 3}}, expect=400)
+    assert err == {"error": "'variables.call_variable3' must be a string, got an integer",
+                   "field": "variables.call_variable3"}, err
+    _, _, err = await call(ctl, "POST", "/calls", {"agent": "1001", "variables": {"a": 1}}, expect=400)
+    assert err["field"] == "variables.a" and err["error"].startswith("unknown call variable 'a'"), err
 
 
 @pytest.mark.asyncio
