@@ -1270,9 +1270,13 @@ class ControlServer:
         text = _str(data, "text", max_len=255, max_bytes=254)  # FAILURE_EVENT Text: 255 bytes with the NUL
         sessions = data.get("sessions")
         if sessions is not None:
-            if not isinstance(sessions, list) or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                         for s in sessions):
-                raise HTTPError(400, "'sessions' must be an array of session ids (integers)", field="sessions")
+            if not isinstance(sessions, list):
+                raise HTTPError(400, f"'sessions' must be an array of session ids (integers), got {_type_name(sessions)}",
+                                field="sessions")
+            for i, s in enumerate(sessions):  # (one answer for any of them, field 'sessions': which one?)
+                if isinstance(s, bool) or not isinstance(s, int):
+                    raise HTTPError(400, f"'sessions[{i}]' must be a session id (an integer), got {_type_name(s)}",
+                                    field=f"sessions[{i}]")
             twice = sorted(s for s, n in collections.Counter(sessions).items() if n > 1)
             if twice:  # each would get the FAILURE_EVENT once per mention
                 raise HTTPError(400, f"'sessions' lists session {', '.join(map(str, twice))} more than once",

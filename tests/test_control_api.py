@@ -385,6 +385,11 @@ async def test_failover_refuses_next_open(mock):
     ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": [42]}, 400, "sessions",
      "unknown session 42 (not open); allowed: none"),
     ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": "all"}, 400, "sessions", "array"),
+    # the one that is not a session id is named (it was field 'sessions' for any of them)
+    ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": [1, "2"]}, 400, "sessions[1]",
+     "'sessions[1]' must be a session id (an integer), got a string"),
+    ("POST", "/events/failure", {"status": "E_CTI_JTAPI_CCM_PROBLEM", "sessions": [True]}, 400, "sessions[0]",
+     "got a boolean"),
     ("POST", "/failover", {"seconds": "5"}, 400, "seconds", "number"),
     ("POST", "/failover", {"seconds": -1}, 400, "seconds", "between"),
     ("POST", "/faults", {"session": 42, "kind": "reset"}, 400, "session", "unknown session 42; allowed: none"),
