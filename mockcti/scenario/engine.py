@@ -67,6 +67,11 @@ class Received:
     seq: int = 0
 
 
+#: the "close" reasons of a connection its client ended (Hub.disconnected): a client that said goodbye with
+#: CLOSE_REQ (the server closes the connection after its CLOSE_CONF, "closed by server: CLOSE_REQ") leaves as
+#: much as one that closed or reset without it
+_CLIENT_LEFT = ("peer closed", "peer reset", "closed by server: CLOSE_REQ")
+
 #: requests of a type no expectation and no expect step names that a scenario engine keeps, the latest, for
 #: the near misses of its report ("closest: HEARTBEAT_REQ from session 3 …")
 OTHER_REQUESTS_KEPT = 1_000
@@ -283,10 +288,11 @@ class ScenarioEngine:
     def on_disconnect(self, session_id: int, now: float, reason: str = "peer closed") -> None:
         self.faults.pop(session_id, None)
         hub = self.hub
-        # end: {when: disconnect} is the client's leaving: a connection the server dropped (failover,
-        # a reset or close fault, the close action) leaves the client to reconnect
+        # end: {when: disconnect} is the client's leaving — its CLOSE_REQ (the server then closes the
+        # connection), or a close or reset of its own: a connection the server dropped (failover, a reset or
+        # close fault, the close action) leaves the client to reconnect
         if self.scenario.end.when == "disconnect" and hub is not None and not hub.conns \
-                and reason in ("peer closed", "peer reset"):
+                and reason in _CLIENT_LEFT:
             self._finish("the client disconnected")
 
     def tick(self, now: float) -> None:

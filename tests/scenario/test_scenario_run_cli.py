@@ -1180,3 +1180,32 @@ def test_a_violation_names_the_answer_the_client_got_and_its_journal_entry(tmp_p
     root = ET.parse(tmp_path / "rep" / "junit.xml").getroot()
     (case,) = [c for c in root.iter("testcase") if c.get("name", "").startswith("PROTO-OPEN-FIRST:")]
     assert case.find("failure").text.endswith(f"(HEARTBEAT_REQ): HEARTBEAT_REQ before OPEN_REQ{refs}")
+
+
+def test_end_when_disconnect_ends_once_the_client_closed_with_close_req(tmp_path):
+    """``end: {when: disconnect}`` and a client that says goodbye as it should (CLOSE_REQ, CLOSE_CONF, the
+    server closes the connection): the scenario ends then, "the client disconnected". It ended only for a
+    client that left without CLOSE_REQ (a PROTO-NO-CLOSE violation); a polite one — a desktop driven by hand
+    against `mockcti run` with no --client-cmd, or `mockcti serve --scenario` — ran on until `after`."""
+    import asyncio
+
+    from mockcti.client import CTIClient
+    from mockcti.runner import run_scenario
+
+    (tmp_path / "s.yaml").write_text("name: polite\nexpect:\n  - {message: CLOSE_REQ, times: 1}\n"
+                                     "end: {when: disconnect, after: 8}\n")
+    async def driver(server):
+        c = await CTIClient.connect(server.host, server.port, timeout=3)
+        await c.open_agent(agent_id="1001", instrument="3001", timeout=3, heartbeat=0)
+        await c.close(timeout=3)
+        await asyncio.sleep(30)  # the client goes on running (not what ends the scenario)
+
+    async def run():
+        started = asyncio.get_running_loop().time()
+        r = await run_scenario(tmp_path / "s.yaml", on_started=driver, timeout=20)
+        return r, asyncio.get_running_loop().time() - started
+
+    run_, took = asyncio.run(run())
+    assert run_.end_reason == "the client disconnected", run_.end_reason
+    assert run_.exit_code == 0 and run_.summary["violations"] == []
+    assert took < 5
