@@ -280,18 +280,21 @@ def _resolve_includes(doc: Any, file: str, stack: tuple[str, ...], seen: list[st
 # -- messages about names --------------------------------------------------------------------------
 
 
-def _allowed(name: Any, allowed: Iterable[str], *, every: bool = False) -> str:
+def _allowed(name: Any, allowed: Iterable[str], *, every: bool = False, first: str | None = None) -> str:
     """The allowed names for a bad ``name``: all of a short list, else the closest; none close, a few
-    of them, or (``every``: a mapping's keys, which a user cannot look up elsewhere) all of them."""
+    of them, or (``every``: a mapping's keys, which a user cannot look up elsewhere) all of them.
+    ``first``: the name ``name`` surely meant (an enumeration's name in full), put first and said so."""
     allowed = sorted(set(allowed))
     if not allowed:
         return "nothing is allowed here"
-    if len(allowed) <= 12:
+    if len(allowed) <= 12 and first is None:
         return "allowed: " + ", ".join(allowed)
     close = difflib.get_close_matches(str(name), allowed, n=5, cutoff=0.5) if isinstance(name, str) else []
     if not close and isinstance(name, str):
         up = name.upper()
         close = [a for a in allowed if up and (up in a.upper() or a.upper() in up)][:5]
+    if first is not None:
+        close = [f"{first} ({_short(name)} in full)", *(c for c in close if c != first)][:5]
     if close:
         return f"closest: {', '.join(close)} ({len(allowed)} allowed)"
     if every:
@@ -933,9 +936,22 @@ def _name_in_domain(ctx: _Ctx, mt: Any, fname: str, enum_cls: Any, key: str, pat
         owners = _enum_owners(key)
         ctx.err(path, f"{key} is a name of {'/'.join(owners)}; {takes}: {_allowed(key, allowed)}")
     else:
-        ctx.err(path, f"unknown name {_short(key)}; {takes}: {_allowed(key, allowed)}"
-                      f"{number_text_hint(key, integer=True)}")
+        hint = _allowed(key, allowed, first=_in_full(key, list(members)))
+        ctx.err(path, f"unknown name {_short(key)}; {takes}: {hint}{number_text_hint(key, integer=True)}")
     return None
+
+
+def _in_full(key: str, members: list[str]) -> str | None:
+    """The member ``key`` abbreviates by leaving out the prefix most members of the enumeration share
+    (``READY``: ``AGENT_STATE_READY``, the name mockcti.client and the pytest handle take as ``READY``):
+    difflib put AGENT_STATE_NOT_READY first, which a user took for the one meant."""
+    tail = "_" + key.upper()
+    shared = {m[:len(m) - len(tail) + 1]: sum(o.startswith(m[:len(m) - len(tail) + 1]) for o in members)
+              for m in members if m.endswith(tail)}
+    if not shared:
+        return None
+    prefix = max(shared, key=lambda p: shared[p])
+    return prefix + key.upper() if 2 * shared[prefix] > len(members) else None
 
 
 def _enum_owners(name: str) -> list[str]:

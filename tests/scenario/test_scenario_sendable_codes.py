@@ -202,12 +202,25 @@ def test_codes_of_the_right_kind_in_raw_fields_are_their_numbers():
     ("AGENT_STATE_EVENT", "agent_state", "SYS_TEXT_FYI",
      ("SYS_TEXT_FYI is a name of IcmSystemEventID/SystemEventID", "AGENT_STATE_EVENT.agent_state takes an AgentState name")),
     ("AGENT_STATE_EVENT", "agent_state", "E_CTI_INVALID_FIELD", ("E_CTI_INVALID_FIELD is a uccx_status code",)),
-    ("AGENT_STATE_EVENT", "agent_state", "READY", ("unknown name 'READY'", "closest: ", "AGENT_STATE_READY")),
+    # a name without its enumeration's prefix (READY, as mockcti.client and the pytest handle take it) names
+    # the member in full first: difflib's order put AGENT_STATE_NOT_READY there, taken for the one meant
+    ("AGENT_STATE_EVENT", "agent_state", "READY",
+     ("unknown name 'READY'", "closest: AGENT_STATE_READY ('READY' in full), AGENT_STATE_NOT_READY")),
+    ("AGENT_STATE_EVENT", "agent_state", "not_ready",
+     ("unknown name 'not_ready'", "closest: AGENT_STATE_NOT_READY ('not_ready' in full), AGENT_STATE_WORK_NOT_READY")),
+    ("FAILURE_CONF", "status", "INVALID_CALLID", ("closest: E_CTI_INVALID_CALLID ('INVALID_CALLID' in full)",)),
     ("CALL_HELD_EVENT", "event_cause", "AGENT_STATE_HOLD",
      ("AGENT_STATE_HOLD is a name of AgentState", "CALL_HELD_EVENT.event_cause takes an EventCause name")),
 ])
 def test_a_name_of_another_enumeration_is_a_located_error(message, field, name, needles):
     located(_RAW % (message, f"{field}: {name}"), f"timeline[0].do.emit.fields.{field}", *needles)
+
+
+def test_a_short_state_name_in_an_expect_steps_fields_names_the_full_name_first():
+    """What a new user writes after `cti.set_agent_state("READY")`: the error's first suggestion is the one meant."""
+    located("name: x\nsteps:\n  - expect: {message: SET_AGENT_STATE_REQ, fields: {agent_state: READY}}\n",
+            "steps[0].expect.fields.agent_state", "SET_AGENT_STATE_REQ.agent_state takes an AgentState name",
+            "closest: AGENT_STATE_READY ('READY' in full), ")
 
 
 def test_a_name_of_the_fields_own_enumeration_is_its_number():
