@@ -665,7 +665,9 @@ class _Ctx:
         self._seen: set[tuple[Any, ...]] = set()
         self.catalog = catalog.default()
         self.captures: set[str] = set()
-        self.refs: list[tuple[str, tuple[Any, ...], Any]] = []  # (name, path, request message type or None)
+        # (name, path, request message type or None, the template uses it is met through: checked once the
+        # file is read, an error then names the use that showed it, as one found at the use itself does)
+        self.refs: list[tuple[str, tuple[Any, ...], Any, tuple[str, ...]]] = []
         self.states: tuple[str, ...] = ("start",)
         self.agents: set[str] = set(_DEFAULT_AGENTS)
         self.phones: dict[str, str] = {}  # an agent's extension or instrument -> its id (to name an ID given as one)
@@ -828,7 +830,7 @@ class _Ctx:
                            f"no spaces), or $${{ for a literal ${{")
             return False
         for name in m.references(value):
-            self.refs.append((name, path, request))
+            self.refs.append((name, path, request, tuple(self.via)))
         return True
 
     def capture_names(self, caps: Any, path: tuple[Any, ...], request: Any, sources: Iterable[str] | None = None
@@ -1906,7 +1908,8 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
     end = m.End(_f(end_raw.get("after")), when, ctx.loc(("end",)))
 
     # substitutions refer to something defined
-    for name, path, request in ctx.refs:
+    for name, path, request, via in ctx.refs:
+        ctx.via = list(via)
         if name in ctx.captures or name in m.BUILTIN_NAMES:
             continue
         number = name.endswith(m.NUMBER_SUFFIX)
@@ -1927,6 +1930,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
             continue
         known = sorted(ctx.captures) + sorted(m.BUILTIN_NAMES) + ["request.<field>"]
         ctx.err(path, _unknown("substitution", "${" + name + "}", ["${" + k + "}" for k in known]))
+    ctx.via = []
 
     return m.Scenario(
         name=doc.get("name", ""), description=doc.get("description"), seed=doc.get("seed", 0), dialect=dialect,

@@ -565,6 +565,38 @@ def test_a_mistake_in_a_template_is_reported_once_however_often_it_is_used():
     assert errs[0].message.endswith("(in template used at rules[0].then[0].use)")
 
 
+def test_a_request_field_a_template_substitutes_names_the_use_that_shows_it_missing():
+    """A ``${request.<field>}`` in a template is checked against the request of each use, once the file is read:
+    its error said only the template's place, not the use whose request lacks the field, unlike every other
+    mistake only a use shows (the README's "(in template used at rules[0].then[0].use)")."""
+    errs = errors_of("""\
+        name: x
+        templates:
+          t: [{reply: {message: HOLD_CALL_CONF, fields: {invoke_id: "${request.held_call_id}"}}}]
+        rules:
+          - when: {message: RETRIEVE_CALL_REQ}
+            then: [{use: t}]
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: t}]
+          - when: {message: HOLD_CALL_REQ, state: start}
+            then: [{use: t}]
+        """)
+    assert [(e.line, e.key_path) for e in errs] == [(3, "templates.t[0].reply.fields.invoke_id")]
+    assert errs[0].message.startswith("unknown field of HOLD_CALL_REQ in ${request.held_call_id} 'held_call_id'")
+    assert errs[0].message.endswith("(in template used at rules[1].then[0].use)")
+    # a substitution nothing captures is the template's own mistake: said once, at the template, no use named
+    errs = errors_of("""\
+        name: x
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: [{use: t}]
+        templates:
+          t: [{reply: {message: HOLD_CALL_CONF, fields: {invoke_id: "${nope}"}}}]
+        """)
+    assert [e.key_path for e in errs] == ["templates.t[0].reply.fields.invoke_id"]
+    assert errs[0].message.startswith("unknown substitution '${nope}'") and "template used at" not in errs[0].message
+
+
 def test_every_unknown_key_of_a_mapping_is_reported():
     """A mapping with two unknown keys was one schema error, and only its first key was reported: the
     second was found only after the first was fixed."""
