@@ -167,3 +167,28 @@ def test_the_expectations_printed_at_shutdown_name_the_scenario_of_each(served, 
         "  scenario 'B':",
         "    MISS x: CLOSE_REQ: expected 1+ time(s), received 0",
         "         at <control API yaml>:2"], err
+
+
+def test_the_scenarios_end_stops_nothing_under_serve(served):
+    """serve serves its scenario "with no end" (README): once F's `end` has passed (journalled "scenario
+    ended"), its rules still answer and its expectations still count what comes."""
+    s = served("name: ends-early\nrules:\n  - when: {message: QUERY_AGENT_STATE_REQ}\n    then:\n"
+               "      - fail: {status: E_CTI_UNSPECIFIED_FAILURE, text: still served}\n"
+               "expect:\n  - {id: asked, message: QUERY_AGENT_STATE_REQ, times: 1}\nend: {after: 0.2}\n")
+    port = s.port
+
+    async def ask() -> str:
+        await asyncio.sleep(0.5)  # past the end
+        c = await CTIClient.connect("127.0.0.1", port, timeout=5)
+        try:
+            await c.open_agent(agent_id="1001", instrument="3001", timeout=5, heartbeat=0)
+            try:
+                await c.request(M.QueryAgentStateReq(invoke_id=0, agent_id="1001"), timeout=5)
+            except RequestFailed as exc:
+                return exc.reply.text
+            return "answered by the center"
+        finally:
+            await c.close()
+
+    assert asyncio.run(ask()) == "still served"
+    assert "ok   asked: QUERY_AGENT_STATE_REQ: expected 1 time(s), received 1" in s.stop()
