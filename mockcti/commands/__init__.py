@@ -119,7 +119,15 @@ def with_message_ids(profile, items):
     try:
         return profile.with_type_ids(remap)
     except KeyError as exc:
-        raise ValueError(f"unknown message {exc.args[0]!r}") from None
+        import difflib
+
+        from mockcti.wire.dialect import PROVISIONAL_MESSAGE_TYPES
+
+        names = sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES)
+        close = difflib.get_close_matches(str(exc.args[0]), names, n=1, cutoff=0.6)
+        raise ValueError(f"unknown message {exc.args[0]!r}" + (f"; did you mean {close[0]}?" if close else "")
+                         + f" (--message-id takes the messages whose number is unknown: {', '.join(names)})"
+                         ) from None
 
 
 def with_field_tags(profile, items):

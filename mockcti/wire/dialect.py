@@ -213,8 +213,9 @@ class Profile:
                                  + (" (a UCCX message: ICM's CTI Server has no such message)"
                                     if self.icm and mt in UCCX_ONLY_MESSAGE_TYPES else ""))
             if mt not in PROVISIONAL_MESSAGE_TYPES:
-                raise ValueError(f"{mt.name} has a documented number ({int(mt)}); only "
-                                 f"{sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES)} can be remapped")
+                raise ValueError(f"{mt.name} has a documented number ({int(mt)}); only the messages whose number "
+                                 f"is unknown can be remapped: "
+                                 f"{', '.join(sorted(m.name for m in PROVISIONAL_MESSAGE_TYPES))}")
             if wid in table and table[wid] is not mt:
                 raise ValueError(f"wire number {wid} is already {table[wid].name}")
             table = {k: v for k, v in table.items() if v is not mt}

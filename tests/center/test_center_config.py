@@ -518,7 +518,14 @@ def test_mockcti_serve_refuses_a_center_file_with_a_duplicate_key(tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["--message-id", "QUERY_QUEUE_STATISTICS_REQ"], "expected NAME=NUMBER"),
     (["--message-id", "NO_SUCH_MESSAGE=300"], "unknown message 'NO_SUCH_MESSAGE'"),
-    (["--message-id", "HEARTBEAT_REQ=300"], "HEARTBEAT_REQ has a documented number"),
+    # an unknown name said nothing of what is taken; a documented one listed them as a Python list
+    (["--message-id", "QUERY_QUEUE_STATISTICS=300"],
+     "--message-id: unknown message 'QUERY_QUEUE_STATISTICS'; did you mean QUERY_QUEUE_STATISTICS_REQ? (--message-id "
+     "takes the messages whose number is unknown: CONFIG_TERMINAL_EVENT, QUERY_AGENT_QUEUE_STATISTICS_CONF, "
+     "QUERY_AGENT_QUEUE_STATISTICS_REQ, QUERY_QUEUE_STATISTICS_CONF, QUERY_QUEUE_STATISTICS_REQ, "
+     "QUERY_SUMMARY_STATISTICS_CONF, QUERY_SUMMARY_STATISTICS_REQ)\n"),
+    (["--message-id", "HEARTBEAT_REQ=300"], "HEARTBEAT_REQ has a documented number (5); only the messages whose "
+     "number is unknown can be remapped: CONFIG_TERMINAL_EVENT, QUERY_AGENT_QUEUE_STATISTICS_CONF, "),
     (["--message-id", "QUERY_QUEUE_STATISTICS_REQ=5"], "wire number 5 is already HEARTBEAT_REQ"),
     (["--max-body", "4"], "--max-body 4"),
     (["--message-id", "QUERY_QUEUE_STATISTICS_CONF=-1"], "is not a UINT"),
