@@ -377,3 +377,24 @@ def test_the_first_lines_name_the_python_the_package_requires():
     minimum = re.fullmatch(r">=\s*(\d+\.\d+)", requires).group(1)
     head = _flat("\n".join(README.read_text(encoding="utf-8").splitlines()[:8]))
     assert f"Python {minimum} or later" in head
+
+
+def test_the_examples_command_without_plugin_autoload_runs_them_without_a_warning():
+    """examples/README.md's command for PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 runs the examples with no warning:
+    `-p mockcti -p asyncio` alone left pytest-timeout unloaded, and pytest warned "Unknown config option:
+    timeout" (the repository's pytest settings have it)."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    text = (README.parent / "examples" / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 (pytest examples/[^`]*)`", text)
+    assert found, "examples/README.md gives no command for PYTEST_DISABLE_PLUGIN_AUTOLOAD=1"
+    cmd = found.group(1)
+    args = shlex.split(cmd)[1:]
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    r = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider"],
+                       cwd=README.parent, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "passed" in r.stdout and "warning" not in r.stdout.lower(), r.stdout
