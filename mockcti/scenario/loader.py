@@ -1847,7 +1847,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
         elif k == "wait":
             steps.append(m.WaitStep(sid, float(s["wait"]), loc))
         else:
-            steps.append(m.DoStep(sid, _actions(ctx, s["do"], p + ("do",), None), loc))
+            steps.append(m.DoStep(sid, _single(ctx, s["do"], p + ("do",)), loc))
     step_ids = {s.id for s in steps} | used
 
     timeline = []
@@ -1942,7 +1942,7 @@ def _build(ctx: _Ctx, doc: LDict, files: list[str]) -> m.Scenario:
 
 
 def _single(ctx: _Ctx, do: Any, path: tuple[Any, ...]) -> tuple[m.Action, ...]:
-    """``do`` of a timeline entry: one action (mapping or word) or a list of them."""
+    """``do`` of a timeline entry or a step: one action (mapping or word) or a list of them."""
     if isinstance(do, list):
         return _actions(ctx, do, path, None)
     if isinstance(do, str):

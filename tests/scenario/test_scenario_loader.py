@@ -965,3 +965,17 @@ def test_a_center_merged_from_an_include_has_each_error_once(tmp_path, mine, exp
     with pytest.raises(ScenarioError) as info:
         load_scenario(main)
     assert [(Path(e.file).name, e.line, e.key_path, e.message) for e in info.value.errors] == expected
+
+
+@pytest.mark.parametrize("do", ["{deliver_call: {csq: Sales, ani: '0611'}}", "{use: call}", "close"])
+def test_a_steps_do_takes_one_action_as_a_timeline_entrys_do_does(do):
+    """A timeline entry's ``do`` is one action or a list; a step's took only a list, so the README's
+    timeline form copied into a step (``- {id: ring, do: {deliver_call: …}}``) was an error, "expected a
+    list, got a mapping". It is the one-action list now, and a wrong name in it is found at its key."""
+    text = ("name: x\ntemplates:\n  call: [{deliver_call: {csq: Sales, ani: '0611'}}]\n"
+            "steps:\n  - {id: s, do: %s}\n")
+    one, listed = load(text % do), load(text % f"[{do}]")
+    assert one.steps[0].actions == listed.steps[0].actions and len(one.steps[0].actions) == 1
+    errs = errors_of("name: x\nsteps:\n  - {id: s, do: {deliver_call: {csq: Sale}}}\n")
+    assert [(e.line, e.key_path) for e in errs] == [(3, "steps[0].do.deliver_call.csq")]
+    assert errs[0].message.startswith("unknown CSQ 'Sale'")
