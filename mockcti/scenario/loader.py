@@ -549,6 +549,12 @@ def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
             msg += f": write {{{required[0]}: {_short(inst, 40)}}}"
         if types == ["object"] and list(path) == ["retry_loop"]:  # (retry_loop: off, YAML's false; or a count)
             msg += ": write {times: 0} to turn PROTO-RETRY-LOOP off, or {times: N, gap: SECONDS}"
+        if ("number" in types or "integer" in types) and isinstance(inst, dict) and len(inst) == 1:
+            (inner,) = inst.values()
+            if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+                # the reverse: wait: {seconds: 2} (as an action's delay is written) for wait: 2
+                key = f"{path[-1]}: " if path and isinstance(path[-1], str) else ""
+                msg += f": write {key}{_short(inner, 40)}"
         return path, msg
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]

@@ -567,6 +567,8 @@ def test_a_scalar_given_for_a_one_key_action_says_how_to_write_it():
 # == agent IDs: what a center allows, a scenario can name =============================================
 
 
+
+
 ODD_AGENTS = """\
 name: odd-agent-ids
 center:
@@ -615,3 +617,20 @@ def test_an_agent_id_the_center_does_not_have_is_still_refused_at_its_key(where)
         load_scenario_text(text, filename="t.yaml")
     (e,) = ei.value.errors
     assert e.key_path == where and e.message.startswith("unknown agent id"), str(e)
+
+
+def test_a_one_key_mapping_given_for_a_number_says_how_to_write_it():
+    """The reverse: a delay action is {seconds: 0.3}, so an author writes a step's wait (and end.after, an
+    expect step's timeout) that way, and read only 'expected a number, got a mapping {'seconds': 0.2}'."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent("""
+        name: w
+        steps:
+          - {wait: {seconds: 0.2}}
+          - {expect: {message: OPEN_REQ, timeout: {seconds: 5}}}
+        end: {after: {seconds: 3}}
+        """), filename="x.yaml")
+    assert [str(e) for e in ei.value.errors] == [
+        "x.yaml:4: steps[0].wait: expected a number, got a mapping {'seconds': 0.2}: write wait: 0.2",
+        "x.yaml:5: steps[1].expect.timeout: expected a number, got a mapping {'seconds': 5}: write timeout: 5",
+        "x.yaml:6: end.after: expected a number, got a mapping {'seconds': 3}: write after: 3"]
