@@ -555,6 +555,11 @@ def _explain(err: Any, *, key: Any = None) -> tuple[list[Any], str]:
                 # the reverse: wait: {seconds: 2} (as an action's delay is written) for wait: 2
                 key = f"{path[-1]}: " if path and isinstance(path[-1], str) else ""
                 msg += f": write {key}{_short(inner, 40)}"
+        if types == ["array"] and path and isinstance(path[-1], str) and (
+                isinstance(inst, dict) and inst or isinstance(inst, (str, int, float)) and not isinstance(inst, bool)):
+            # then: {fail: …} for then: [{fail: …}], states: start for states: [start]: one item, not in a list
+            one = f"{{{next(iter(inst))}: …}}" if isinstance(inst, dict) else _short(inst, 40)
+            msg += f": a list of one is written {path[-1]}: [{one}] (or as a '- ' item)"
         return path, msg
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]

@@ -704,7 +704,7 @@ def test_an_include_that_cannot_be_read_is_one_error_among_the_files_others(tmp_
         load_scenario(main)
     assert [(e.line, e.key_path, e.message.split(";")[0]) for e in info.value.errors] == [
         (1, "include[1]", "cannot read included file 'tempaltes.yaml': No such file or directory"),
-        (2, "states", "expected a list, got text 'start'"),
+        (2, "states", "expected a list, got text 'start': a list of one is written states: ['start'] (or as a '- ' item)"),
         (4, "rules[0].when.message", "unknown message type 'HOLD_CAL_REQ'"),
         (7, "rules[1].then[1].fail.failure_code", "unknown CF failure code 'CF_GENERIC_OPERATON'")]
     # include: not a list is one error too

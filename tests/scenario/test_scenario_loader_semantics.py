@@ -634,3 +634,20 @@ def test_a_one_key_mapping_given_for_a_number_says_how_to_write_it():
         "x.yaml:4: steps[0].wait: expected a number, got a mapping {'seconds': 0.2}: write wait: 0.2",
         "x.yaml:5: steps[1].expect.timeout: expected a number, got a mapping {'seconds': 5}: write timeout: 5",
         "x.yaml:6: end.after: expected a number, got a mapping {'seconds': 3}: write after: 3"]
+
+
+def test_one_item_where_a_list_goes_says_how_to_write_the_list():
+    """then: {fail: …} (one action, not in a list) read only "expected a list, got a mapping {'fail': …}"."""
+    with pytest.raises(ScenarioError) as ei:
+        load_scenario_text(textwrap.dedent("""
+        name: l
+        states: start
+        rules:
+          - when: {message: HOLD_CALL_REQ}
+            then: {fail: {status: E_CTI_UNSPECIFIED_FAILURE}}
+        """), filename="x.yaml")
+    states, then = ei.value.errors
+    assert states.key_path == "states" and states.message == (
+        "expected a list, got text 'start': a list of one is written states: ['start'] (or as a '- ' item)")
+    assert then.key_path == "rules[0].then" and then.message.startswith("expected a list, got a mapping {'fail': ")
+    assert then.message.endswith(": a list of one is written then: [{fail: …}] (or as a '- ' item)")
