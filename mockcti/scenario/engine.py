@@ -72,6 +72,16 @@ class Received:
 #: much as one that closed or reset without it
 _CLIENT_LEFT = ("peer closed", "peer reset", "closed by server: CLOSE_REQ")
 
+def _action_name(act: m.Action) -> str:
+    """An action as the scenario writes it (``deliver_call``, ``emit``, ``failure_event``): its key, the last part
+    of its key path, else its class's name in snake case. The class's own name (``DeliverCall``) named it in the
+    journal, summary.json and ``mockcti run``'s WARNING line, a name no scenario uses."""
+    last = act.loc.key_path.rsplit(".", 1)[-1]
+    if last.isidentifier() and last.islower():
+        return last
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(type(act).__name__))
+
+
 #: requests of a type no expectation and no expect step names that a scenario engine keeps, the latest, for
 #: the near misses of its report ("closest: HEARTBEAT_REQ from session 3 …")
 OTHER_REQUESTS_KEPT = 1_000
@@ -578,7 +588,7 @@ class ScenarioEngine:
                 self._do(act, ctx, now)
             except _ActionError as exc:
                 hub.journal.record("fault", now, ctx.session_id, fault="scenario action failed",
-                                   action=type(act).__name__, error=str(exc), where=str(act.loc))
+                                   action=_action_name(act), error=str(exc), where=str(act.loc))
         return True
 
     def _do(self, act: m.Action, ctx: "_Ctx", now: float) -> None:

@@ -402,7 +402,7 @@ def test_hang_up_from_the_timeline_the_caller_abandons_while_ringing():
     assert h.msgs(acts, a) == [] and h.msgs(acts, br) == []
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("HangUp", f"hang_up: unknown call {call_id}; calls: []"), ("HangUp", "hang_up: unknown call 7; calls: []")]
+        ("hang_up", f"hang_up: unknown call {call_id}; calls: []"), ("hang_up", "hang_up: unknown call 7; calls: []")]
     # a variable not captured yet; a captured value that is no CallID
     h.tick(5.0)
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
@@ -447,7 +447,7 @@ def test_deliver_call_carries_named_variables_and_arrays_with_substitutions():
     acts = h.tick(5.0)
     assert h.msgs(acts, br) == [] and h.hub.center.calls == calls
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
-    assert [f["action"] for f in faults] == ["DeliverCall"]
+    assert [f["action"] for f in faults] == ["deliver_call"]
     assert "named variable 'user.big' is 211 bytes; a call event carries at most 210" in faults[0]["error"]
 
 
@@ -477,7 +477,7 @@ def test_deliver_call_from_an_agents_phone_is_a_journalled_fault_and_makes_no_ca
         assert h.msgs(acts, a) == [] and h.msgs(acts, br) == []
     assert h.hub.center.calls == {}
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
-    assert [(f["action"], "is the phone of agent" in f["error"]) for f in faults] == [("DeliverCall", True)] * 2
+    assert [(f["action"], "is the phone of agent" in f["error"]) for f in faults] == [("deliver_call", True)] * 2
     assert "'3001'" in faults[0]["error"] and "'3002'" in faults[1]["error"]
 
 
@@ -503,13 +503,13 @@ def test_deliver_call_to_a_busy_or_logged_out_agent_is_a_journalled_fault_and_ma
     assert list(h.hub.center.calls) == [first]
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("DeliverCall", f"deliver_call: the phone 3001 of agent 1001 is busy (call {first} ringing): a UCCX agent "
+        ("deliver_call", f"deliver_call: the phone 3001 of agent 1001 is busy (call {first} ringing): a UCCX agent "
                         "line takes one call (MaxActiveCalls 1); deliver the call when that one ends, or to a CSQ to "
                         "queue it"),
-        ("DeliverCall", "deliver_call: agent 1002 is logged out: the ACD offers a call to a logged-in agent only "
+        ("deliver_call", "deliver_call: agent 1002 is logged out: the ACD offers a call to a logged-in agent only "
                         "(log it in first)"),
         # nor is a logged-out agent made READY without a login (it was, AGENT_STATE_EVENT READY to all)
-        ("SetAgentState", "agent 1002 is logged out: READY is set for a logged-in agent (LOGIN first)")]
+        ("set_agent_state", "agent 1002 is logged out: READY is set for a logged-in agent (LOGIN first)")]
     assert h.hub.center.agents["1002"].state.name == "AGENT_STATE_LOGOUT"
     # the journal's happenings are what happened: the refused READY is no "agent state set" (it was, beside its fault)
     assert [e.data.get("state") for e in h.hub.journal.entries(kind="happening")
@@ -534,8 +534,8 @@ def test_set_agent_state_the_agents_own_table_refuses_is_a_journalled_fault():
         assert bool(h.msgs(acts, b)) is sent and bool(h.msgs(acts, br)) is sent, t
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("SetAgentState", "agent 1002 cannot go from WORK to WORK_READY; WORK_READY is set from NOT_READY, READY"),
-        ("SetAgentState", "agent 1002 is already logged out (LOGOUT)")]
+        ("set_agent_state", "agent 1002 cannot go from WORK to WORK_READY; WORK_READY is set from NOT_READY, READY"),
+        ("set_agent_state", "agent 1002 is already logged out (LOGOUT)")]
     assert [e.data.get("state") for e in h.hub.journal.entries(kind="happening")
             if e.data["what"] == "agent state set"] == ["AGENT_STATE_WORK", "AGENT_STATE_LOGOUT"]
 
@@ -1511,8 +1511,8 @@ def test_actions_that_fail_at_run_time_are_journalled_faults_and_the_session_goe
     assert (msgs[0].invoke_id, msgs[0].status) == (6, StatusCode.E_CTI_UNSPECIFIED_FAILURE)
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("DeliverCall", "unknown agent '1002'"), ("DeliverCall", "unknown CSQ 'Support'"),
-        ("SetAgentState", "unknown agent '1002'")], faults
+        ("deliver_call", "unknown agent '1002'"), ("deliver_call", "unknown CSQ 'Support'"),
+        ("set_agent_state", "unknown agent '1002'")], faults
     assert all(f["where"].startswith("t.yaml:") for f in faults)
     # the captured text "1001" in the integer AgentState: built, but it cannot be encoded — not sent (above:
     # the FAILURE_CONF sent in its place)
@@ -1544,10 +1544,10 @@ def test_a_message_to_a_target_with_no_open_session_is_a_scenario_action_failed_
                                                                   (MT.QUERY_AGENT_STATE_CONF, None)]
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"], f["where"]) for f in faults] == [
-        ("Emit", "no open session to send to", "t.yaml:4: steps[0].send"),
-        ("Emit", "agent '1002' has no open session", "t.yaml:8: rules[0].then[0].emit"),
-        ("Emit", "no bridge-mode session is open", "t.yaml:9: rules[0].then[1].emit"),
-        ("SystemEvent", "agent '1002' has no open session", "t.yaml:10: rules[0].then[2].system_event")]
+        ("send", "no open session to send to", "t.yaml:4: steps[0].send"),
+        ("emit", "agent '1002' has no open session", "t.yaml:8: rules[0].then[0].emit"),
+        ("emit", "no bridge-mode session is open", "t.yaml:9: rules[0].then[1].emit"),
+        ("system_event", "agent '1002' has no open session", "t.yaml:10: rules[0].then[2].system_event")]
 
 
 def test_a_captured_field_that_was_absent_is_no_text_and_equals_an_absent_field():
@@ -1603,7 +1603,7 @@ def test_a_variable_not_captured_yet_never_crashes_the_hub():
     faults = [(e.data["action"], e.data["error"]) for e in h.hub.journal.entries(kind="fault")
               if e.data.get("fault") == "scenario action failed"]
     unbound = "no value for ${call} (not captured yet, or no request here)"
-    assert faults == [("Emit", unbound), ("SystemEvent", unbound)]
+    assert faults == [("emit", unbound), ("system_event", unbound)]
     # captured: both work
     h.tick(3.0)
     call = h.engine.env["call"]
@@ -1641,8 +1641,8 @@ def test_set_agent_state_cannot_log_out_an_agent_on_a_call():
     assert [m.agent_state for m in msgs if m.TYPE is MT.QUERY_AGENT_STATE_CONF] == [AS.AGENT_STATE_TALKING]
     faults = [e.data for e in h.hub.journal.entries(kind="fault") if e.data["fault"] == "scenario action failed"]
     assert [(f["action"], f["error"]) for f in faults] == [
-        ("SetAgentState", "agent 1001 has a call; it cannot be logged out now"),
-        ("SetAgentState", "agent 1001 is talking on an ACD call: Unified CCX takes no READY pending after it "
+        ("set_agent_state", "agent 1001 has a call; it cannot be logged out now"),
+        ("set_agent_state", "agent 1001 is talking on an ACD call: Unified CCX takes no READY pending after it "
                           "(NOT_READY, WORK or WORK_READY are); READY once the call ends")]
     assert h.hub.center.agents["1001"].pending is AS.AGENT_STATE_NOT_READY
 

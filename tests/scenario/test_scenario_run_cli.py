@@ -516,7 +516,8 @@ def test_a_scenario_action_that_was_not_carried_out_is_printed(files):
         "timeline:\n  - {at: 0, do: {deliver_call: {agent: '1001', ani: '3002'}}}\nend: {after: 30}"))
     r = mockcti_run(files, str(files / "bad-call.yaml"), client="1001 0")
     assert r.returncode == 0, r.stderr
-    assert "WARNING the scenario's DeliverCall at " in r.stderr, r.stderr
+    # the action as the scenario writes it (it said "DeliverCall", the name of a Python class)
+    assert "WARNING the scenario's deliver_call at " in r.stderr, r.stderr
     assert ("bad-call.yaml:10: timeline[0].do.deliver_call was not carried out: ani '3002' is the phone of "
             "agent 1002") in r.stderr, r.stderr
 
