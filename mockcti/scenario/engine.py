@@ -993,7 +993,8 @@ class ScenarioEngine:
             declared = [e.id for e in self.scenario.expect if e.id in order]
             ok = order == declared
             out.append(R(scenario=name, name="expect_order", met=ok,
-                         detail="in order" if ok else f"first arrivals in order {order}, declared {declared}",
+                         detail="in order" if ok else (f"first arrivals in order {', '.join(order)}; declared "
+                                                       f"{', '.join(declared)}"),
                          **_at(self.scenario.expect_order_loc)))
         # every step is a case of its own, in every run (a CI server follows each by its name): done,
         # failed (timed out, or where the flow still stood when verified) or, behind that, not reached
