@@ -269,6 +269,21 @@ def test_the_trace_never_makes_the_server_wait_for_the_terminal(capsys):
     assert "trace line(s) dropped" in capsys.readouterr().err
 
 
+def test_the_trace_leaves_out_a_happenings_keys_that_have_no_value():
+    """A call delivered to a CSQ (no agent) was traced "call delivered call_id=7 agent=None csq=Sales", a hang-up
+    of the whole call "device=None": Python's None, in a line for people. Keys with no value are left out;
+    --json and journal.jsonl still carry them (null)."""
+    out = io.StringIO()
+    trace = Trace(out, json_lines=False, verbose=False, level="info")
+    journal = Journal(keep=False)
+    journal.add_sink(trace)
+    journal.record("happening", 1.5, None, what="call delivered", call_id=7, agent=None, csq="Sales")
+    journal.record("happening", 2.5, None, what="hang-up", call_id=7, device=None)
+    trace.close()
+    assert out.getvalue().splitlines() == ["    1.500 s-    ** happening what=call delivered call_id=7 csq=Sales",
+                                           "    2.500 s-    ** happening what=hang-up call_id=7"]
+
+
 class _Closed(io.StringIO):
     def write(self, s: str) -> int:
         raise BrokenPipeError(32, "Broken pipe")

@@ -264,7 +264,8 @@ class Trace:
         elif entry.kind == "violation":
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
         elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
-            rest = " ".join(f"{k}={v}" for k, v in d.items())
+            # a key with no value is left out (a call delivered to a CSQ printed agent=None, Python's word for it)
+            rest = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
         elif entry.kind in ("connect", "close"):
             rest = " ".join(f"{k}={v}" for k, v in d.items())
