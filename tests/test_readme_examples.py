@@ -398,3 +398,21 @@ def test_the_examples_command_without_plugin_autoload_runs_them_without_a_warnin
                        cwd=README.parent, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "passed" in r.stdout and "warning" not in r.stdout.lower(), r.stdout
+
+
+def test_the_report_directories_the_readme_runs_write_are_ignored_by_git(tmp_path):
+    """Following the README in a clone (`mockcti run scenarios/login-success.yaml …`, `--report
+    mockcti-report-$JOB` for parallel jobs) left `mockcti-report/` untracked in `git status`; `reports/` (serve
+    --report, --cti-report) already was ignored."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    (repo / ".gitignore").write_bytes((README.parent / ".gitignore").read_bytes())
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
+    paths = ["mockcti-report/summary.json", "mockcti-report-3/junit.xml", "reports/journal.jsonl"]
+    r = subprocess.run(["git", "-C", str(repo), "check-ignore", *paths], capture_output=True, text=True, timeout=30)
+    assert r.stdout.split() == paths, r.stdout + r.stderr
