@@ -173,6 +173,9 @@ class ScenarioEngine:
         self._step_deadline: float | None = None
         self._step_started = 0.0
         self.finished = False
+        #: connections the scenario saw (those open when it was loaded too): a near miss with nothing received says
+        #: whether any client came at all
+        self.connections_seen = 0
         self.end_reason: str | None = None
         self._detached = False  # (see detached)
         #: sessions a stop_reading with no ``seconds`` paused: their reading resumes when the scenario is unloaded
@@ -290,6 +293,7 @@ class ScenarioEngine:
         return [PauseReading(sid, owner, until)]
 
     def on_connect(self, session_id: int, now: float) -> None:
+        self.connections_seen += 1
         sf = self.faults.setdefault(session_id, _SessionFaults())
         for f in self.scenario.faults:
             if f.messages is None and self._chance(f):
@@ -1048,7 +1052,12 @@ class ScenarioEngine:
             if best is None or score >= best[0]:  # ties: the latest request is the most telling
                 best = (score, r, failed or "matched too late or too often")
         if best is None:
-            return "no request was received at all"
+            # whether a client reached the server at all: one that connects elsewhere (the quick start's 42027, not
+            # CTI_HOST/CTI_PORT) and one that connects and sends nothing need different fixes
+            if not self.connections_seen:
+                return "no request was received at all: no client connected to the server"
+            return (f"no request was received at all ({self.connections_seen} connection(s), "
+                    "no request on any)")
         _, r, failed = best
         return f"closest: {r.message.TYPE.name} from session {r.session_id} at {r.at:.3f} s; {failed}"
 

@@ -1394,9 +1394,17 @@ def test_near_miss_names_the_failing_predicate():
 
 
 def test_near_miss_with_nothing_received():
+    """With no request at all, the near miss says whether a client connected: a client started by `mockcti run`
+    that connects elsewhere (the quick start's 127.0.0.1:42027, not CTI_HOST/CTI_PORT) and one that connects and
+    sends nothing read the same, "no request was received at all"."""
     h = H("expect: [{message: HEARTBEAT_REQ}]\n")
     (r,) = h.engine.verify()
-    assert not r.met and r.near_miss == "no request was received at all"
+    assert not r.met and r.near_miss == "no request was received at all: no client connected to the server"
+    h = H("expect: [{message: HEARTBEAT_REQ}]\n")
+    h.connect()
+    h.connect()
+    (r,) = h.engine.verify()
+    assert not r.met and r.near_miss == "no request was received at all (2 connection(s), no request on any)"
 
 
 def test_expectations_substitute_the_built_ins_of_the_request_they_test():
