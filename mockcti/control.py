@@ -177,6 +177,9 @@ def _allowed(name: Any, allowed: Iterable[Any], *, show: int = 50, guess: bool =
 
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: an absolute-form request target: scheme, authority (host[:port]), then the path and query as they come
+_ABSOLUTE_FORM = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)(.*)$", re.S)
+_AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:[0-9]*)?")
 _REQUEST_LINE = re.compile(r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP/(\d)\.(\d)$")
 
 
@@ -791,12 +794,16 @@ class ControlServer:
             raise HTTPError(400, f"the request target is not UTF-8 ({exc.reason} at byte {exc.start}: "
                                  f"{_preview(exc.object[max(0, exc.start - 20):exc.end + 20])}); "
                                  "percent-encode its UTF-8 bytes", field="target", close=True) from None
-        if not target.startswith("/"):
-            raise HTTPError(400, f"request target {target[:200]!r} must be a path (origin form, '/...')",
-                            field="target", close=True)
+        resource = target
+        absolute = _ABSOLUTE_FORM.match(target)
+        if absolute is not None:  # http://host:port/path?query, as proxies and some clients send (RFC 9112 §3.2.2)
+            resource = self._absolute_resource(target, *absolute.groups())
+        elif not target.startswith("/"):
+            raise HTTPError(400, f"request target {target[:200]!r} must be a path (origin form, '/...') or an "
+                                 "http:// URL (absolute form)", field="target", close=True)
         # (cut by hand: urlsplit reads a target beginning with '//' as '//host/path', so GET //health, sent for a
         # base URL ending in '/', was path '' and POST //x/reset was POST /reset)
-        path, _, query_text = target.partition("#")[0].partition("?")
+        path, _, query_text = resource.partition("#")[0].partition("?")
         try:
             query = parse_qs(query_text, keep_blank_values=True, strict_parsing=False, errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
@@ -806,6 +813,22 @@ class ControlServer:
         if (major, minor) >= (1, 1) and len(headers.get("host", [])) != 1:
             raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header", field="Host", close=True)
         return req
+
+    @staticmethod
+    def _absolute_resource(target: str, scheme: str, authority: str, rest: str) -> str:
+        """The path and query of an absolute-form target (``http://host:port/path?query``), which a server
+        MUST accept (RFC 9112 §3.2.2; it was a 400). Its host is not checked against this server's: the
+        mock has one set of endpoints, whatever name or address a client reaches it by (a port forwarded,
+        a container's name, a proxy in front); a 421 for a host of another name would refuse such a client
+        and protect nothing, as the API never forwards a request. The Host header is still required
+        (RFC 9112 §3.2) but, as the RFC says, the target's host is the one that counts."""
+        if scheme.lower() != "http":
+            raise HTTPError(400, f"request target {target[:200]!r}: the control API speaks plain HTTP; an "
+                                 f"absolute-form target is an http:// URL, not {scheme}://", field="target", close=True)
+        if not _AUTHORITY.fullmatch(authority):  # (empty, user@host: RFC 9110 §4.2.1, §4.2.4)
+            raise HTTPError(400, f"request target {target[:200]!r} names no valid host[:port] "
+                                 f"({authority[:100]!r})", field="target", close=True)
+        return rest if rest.startswith("/") else "/" + rest  # (an empty path is '/': RFC 9110 §4.2.3)
 
     def _keep_alive(self, req: Request) -> bool:
         tokens = {t.strip().lower() for v in req.headers.get("connection", []) for t in v.split(",")}

@@ -522,7 +522,7 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
     assert status == 400 and body["field"] == "Content-Length"
     status, _, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"))
     assert status == 400
-    status, _, body = parse_raw(await raw_exchange(ctl, b"GET http://x/health HTTP/1.1\r\nHost: x\r\n\r\n"))
+    status, _, body = parse_raw(await raw_exchange(ctl, b"GET *health HTTP/1.1\r\nHost: x\r\n\r\n"))
     assert status == 400 and body["field"] == "target"
     # empty lines before the request line are skipped (RFC 9112 §2.2; they made a 400 'malformed request line')
     status, _, body = parse_raw(await raw_exchange(
@@ -531,6 +531,37 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
     # HTTP/1.0 without Host is fine and closes
     status, headers, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.0\r\n\r\n"))
     assert status == 200 and headers["connection"] == "close" and body["ok"] is True
+
+
+@pytest.mark.asyncio
+async def test_an_absolute_form_target_is_served_as_its_path(mock):
+    """RFC 9112 §3.2.2: a server MUST accept an absolute-form target (``GET http://host:port/path``, what a
+    client sends through a proxy, and some send always); it was a 400. The URL's path and query are the
+    request's; a host other than the server's own (a container's name, a forwarded port) is served too."""
+    server, ctl = mock
+    host = f"127.0.0.1:{ctl.port}".encode()
+
+    async def ask(target: bytes, method: bytes = b"GET") -> tuple[int, dict]:
+        status, _, body = parse_raw(await raw_exchange(
+            ctl, method + b" " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: 0\r\n"
+                 b"Connection: close\r\n\r\n"))
+        return status, body
+
+    status, body = await ask(b"http://" + host + b"/health")
+    assert status == 200 and body["ok"] is True, body
+    status, body = await ask(b"HTTP://mock.example:8080/agents/1001/state", b"POST")  # another host: served
+    assert (status, body["field"]) == (400, "state"), body  # (the handler's own answer: no body)
+    status, body = await ask(b"http://mock.example/journal?kind=note&limit=1")
+    assert status == 200 and body["entries"] == [], body
+    status, body = await ask(b"http://[::1]:9")  # an empty path is '/'
+    assert status == 200 and "/health" in " ".join(body["endpoints"]), body
+    status, body = await ask(b"http://mock.example//health")  # the path is the URL's own, '//' and all
+    assert (status, body["field"]) == (404, "path") and "(did you mean /health?" in body["error"], body
+    for target, needle in ((b"https://x/health", "plain HTTP"), (b"http:///health", "no valid host"),
+                           (b"http://user@x/health", "no valid host"), (b"ftp://x/health", "plain HTTP")):
+        status, body = await ask(target)
+        assert (status, body["field"]) == (400, "target") and needle in body["error"], (target, body)
+    assert server.journal.entries(kind="note") == []
 
 
 @pytest.mark.asyncio
