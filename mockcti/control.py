@@ -8,7 +8,7 @@ bodies (501); a body not all in within ``body_timeout``, or a head begun and not
 ``idle_timeout``, is a 408 (an idle connection is closed silently); at most ``max_connections``
 connections at once (beyond, the one idle longest is closed to make room, or, all busy in a request, 503
 with Retry-After). Every answer is JSON (``/report/junit`` is XML); every malformed request gets a
-4xx with ``{"error": ..., "field": ...}``; a bug in a handler is a 500 with a JSON body and a
+4xx with ``{"error": ..., "field": ...}`` (``field`` null when the whole request is at fault); a bug in a handler is a 500 with a JSON body and a
 journal note, never a crash of the mock.
 
 It sits at the server layer (asyncio is allowed here) and runs on the mock's own loop: every

@@ -16,6 +16,7 @@ import sys
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -531,6 +532,52 @@ async def test_oversized_headers_431_and_malformed_heads(mock):
     # HTTP/1.0 without Host is fine and closes
     status, headers, body = parse_raw(await raw_exchange(ctl, b"GET /health HTTP/1.0\r\n\r\n"))
     assert status == 200 and headers["connection"] == "close" and body["ok"] is True
+
+
+def _readme_error_shape() -> str:
+    """The README's Control API sentence on the shape of an error body."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Control API", 1)[1]
+    m = re.search(r"Errors are\s.*?; a path no endpoint has", section, re.S)
+    assert m, "the README's Control API section says no more what an error body is"
+    return " ".join(m.group(0).split())
+
+
+@pytest.mark.asyncio
+async def test_every_error_body_has_the_shape_the_readme_documents(mock):
+    """Every error answer is a JSON object with "error" (text) and "field" — a string naming what is at fault,
+    or null when the error is about the request as a whole (the README showed "field" as always a string,
+    while a body that is not JSON, a malformed head, a 500 or a 503 answer null) — plus only keys the README
+    names."""
+    server, ctl = mock
+    shape = _readme_error_shape()
+    hdr = {"Content-Type": "application/json"}
+    bodies = []
+    for raw in (b"HELLO\r\n\r\n", b"GET /health HTTP/1.1\nHost: x\n\n", b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n",
+                b"GET /health HTTP/1.1\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+                b"GET /health HTTP/1.1\r\nHost: x\r\nX: " + b"b" * 70000 + b"\r\n\r\n",
+                b"POST /calls HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                b"POST /calls HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"):
+        bodies.append(parse_raw(await raw_exchange(ctl, raw))[2])
+    for method, path, kw in (("POST", "/calls", {"raw_body": b"{", "headers": hdr}),
+                             ("POST", "/calls", {"raw_body": b"[]", "headers": hdr}),
+                             ("POST", "/calls", {"body": {"agnet": "1001"}}),
+                             ("POST", "/calls", {"body": {"agent": "1001"}}),  # logged out: 409
+                             ("POST", "/agents/1001/state", {"body": {"state": "TALKING"}}),
+                             ("POST", "/scenario", {"body": {"yaml": "name: [x"}}),
+                             ("POST", "/calls", {"raw_body": b"a=1", "headers": {"Content-Type": "text/plain"}}),
+                             ("DELETE", "/health", {}), ("GET", "/nowhere", {}), ("GET", "/journal?x=1", {})):
+        status, _, body = await call(ctl, method, path, expect=None, **kw)
+        assert status >= 400, (method, path, body)
+        bodies.append(body)
+    assert any(b["field"] is None for b in bodies) and any(isinstance(b["field"], str) for b in bodies)
+    for body in bodies:
+        assert isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"], body
+        assert "field" in body and (body["field"] is None or isinstance(body["field"], str) and body["field"]), body
+        for key in set(body) - {"error", "field"}:
+            assert f"`{key}`" in shape, f"error key {key!r} is not in the README: {body}"
+    assert '`{"error": "...", "field": "..."}`' in shape and "`null` when the error is about the request as a whole" \
+        in shape, shape
 
 
 @pytest.mark.asyncio
