@@ -493,9 +493,25 @@ class ControlServer:
             return
         self._stopping = True
         self._closing_idle = False
-        stop_listening(self._server)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.stop_grace
+        # what waits in the listening socket's queue (connected, not accepted yet) is taken before it closes
+        # (a close reset those connections, their requests sent: no answer) and answered as a request not
+        # begun, 503
+        adopting: set[asyncio.Future[Any]] = set()
+
+        def adopt(sock: Any) -> None:
+            def protocol() -> asyncio.StreamReaderProtocol:
+                return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=self.max_header_bytes), self._client)
+
+            task = asyncio.ensure_future(loop.connect_accepted_socket(protocol, sock))
+            adopting.add(task)
+            task.add_done_callback(lambda t: sock.close() if t.cancelled() or t.exception() is not None else None)
+
+        stop_listening(self._server, adopt)
+        await asyncio.sleep(0)  # (on the asyncio loop the listening socket closes, its queue taken, next turn)
+        if adopting:
+            await asyncio.wait(adopting, timeout=max(0.0, deadline - loop.time()))
         # what clients sent before now may be in their sockets still, unread (and what was accepted last not yet
         # up): a moment for the loop to read it, so that such a request is answered 503 as one not begun. Sorted
         # at once, its connection looked idle and was closed, the unread request and all: a reset, no answer

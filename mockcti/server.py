@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import socket
 import struct
 import sys
@@ -116,7 +117,7 @@ class _Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         srv = self.server
-        if srv._refusing:  # accepted as the server stopped listening: nobody would ever close it
+        if srv._refusing and srv._server is None:  # after stop() ended: nobody would ever close it
             self.closing = True
             transport.close()
             return
@@ -139,6 +140,13 @@ class _Connection(asyncio.BufferedProtocol):
             return
         srv.connections[self.sid] = self
         srv._run(hub.take_actions())
+        if srv._refusing and srv.connections.get(self.sid) is self:
+            # accepted as the server stopped (taken from the listening socket's queue before it closed, or
+            # accepted in that loop turn): closed as the shutdown closes every connection, in order — our
+            # FIN, what the client sent read and discarded —, stop() waiting for it. Closed at once, a
+            # client whose request was in the socket unread was reset
+            hub.close(self.sid, "server shutdown")
+            srv._run(hub.take_actions())
 
     def data_received(self, data: bytes) -> None:
         srv = self.server
@@ -503,20 +511,68 @@ def peer_left(sock: Any) -> tuple[str, int]:
         peek.detach()
 
 
-def stop_listening(server: asyncio.Server) -> None:
+#: at most this many connections waiting in a listening socket's queue are taken at its close (a bound: the
+#: queue holds ServerConfig.backlog at most, 8192 by default, and the kernel's somaxconn less)
+_QUEUED_MAX = 65536
+
+
+def stop_listening(server: asyncio.Server, adopt: Callable[[socket.socket], object] | None = None) -> None:
     """``server.close()``, without leaking what it accepted last: accept no more connections at once,
     and close the listening socket once the connections already accepted have their transports (the
     caller closes those as they come up). On the standard asyncio loop a socket accepted this loop
     turn gets its transport in a task that runs next turn; a server closed meanwhile made that task
     fail (CPython issue #109564) and the accepted socket was left open, its client never told, until
-    the garbage collector closed it with a ResourceWarning. uvloop has no such gap."""
+    the garbage collector closed it with a ResourceWarning. uvloop has no such gap.
+
+    ``adopt``: just before the listening socket closes, the connections still waiting in its queue (the
+    kernel completed their handshake, the server had not accepted them yet) are accepted, each socket
+    handed to ``adopt`` to be answered as the shutdown answers the open ones (:func:`accept_queued`). A
+    listening socket closed with connections in its queue resets them: under load, a client whose
+    connection had been made, its request sent, read ECONNRESET and no answer."""
     loop = server.get_loop()
+
+    def close() -> None:
+        if adopt is not None:
+            accept_queued(server, adopt)
+        server.close()
+
     if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop) and server.is_serving():
         for sock in server.sockets:
             loop.remove_reader(sock.fileno())  # no accept from now on (one due this turn is cancelled)
-        loop.call_soon(server.close)  # after the tasks that give what was accepted its transport
+        loop.call_soon(close)  # after the tasks that give what was accepted its transport
     else:
-        server.close()
+        close()
+
+
+def accept_queued(server: asyncio.Server, adopt: Callable[[socket.socket], object]) -> int:
+    """Accept what waits in the queues of ``server``'s listening sockets, at once (no await), each socket
+    (non-blocking) handed to ``adopt``; at most :data:`_QUEUED_MAX` per listening socket. Returns how many.
+    A descriptor of the listening socket's own is used (asyncio's and uvloop's sockets have no accept())."""
+    taken = 0
+    for lsock in server.sockets:
+        try:
+            listener = socket.socket(fileno=os.dup(lsock.fileno()))
+        except OSError:
+            continue
+        try:
+            listener.setblocking(False)
+            for _ in range(_QUEUED_MAX):
+                try:
+                    conn, _ = listener.accept()
+                except ConnectionAbortedError:  # (that one left before it was taken)
+                    continue
+                except OSError:  # BlockingIOError: the queue is empty
+                    break
+                conn.setblocking(False)
+                taken += 1
+                try:
+                    adopt(conn)
+                except Exception:  # noqa: BLE001 - never left open for the garbage collector
+                    conn.close()
+                    raise
+        finally:
+            listener.close()
+    return taken
 
 
 def host_port(host: str, port: int) -> str:
@@ -596,6 +652,8 @@ class MockServer:
         self._server: asyncio.Server | None = None
         self._stopping = False  # begin_stop() ran: the sessions are closed, stop() still to finish
         self._refusing = False  # begin_stop() ran, start() not since: a new connection is closed at once
+        #: the connections taken from the listening socket's queue as it closed, coming up (accept_queued)
+        self._adopting: set[asyncio.Future[Any]] = set()
         self._served: asyncio.Future[None] | None = None  # what serve_forever() awaits: done once stop() begins
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -670,7 +728,24 @@ class MockServer:
 
     def _stop_listening(self) -> None:
         assert self._server is not None  # (the caller returned when there is none)
-        stop_listening(self._server)  # what was accepted comes up and is closed (_Connection.connection_made)
+        # what was accepted, and what waits in the listening socket's queue, comes up and is closed
+        # (_Connection.connection_made)
+        stop_listening(self._server, self._adopt)
+
+    def _adopt(self, sock: socket.socket) -> None:
+        """A connection taken from the listening socket's queue as it closes: its transport comes up
+        (and the connection is closed as the shutdown closes the others); stop() waits for it."""
+        loop = self._loop
+        assert loop is not None
+        task = asyncio.ensure_future(loop.connect_accepted_socket(lambda: _Connection(self), sock))
+        self._adopting.add(task)
+
+        def done(task: asyncio.Future[Any]) -> None:
+            self._adopting.discard(task)
+            if task.cancelled() or task.exception() is not None:  # (the client left first: nothing to answer)
+                sock.close()
+
+        task.add_done_callback(done)
 
     async def stop(self) -> None:
         """Graceful shutdown: SYSTEM_EVENT SYS_CCX_OFFLINE to every open session, then close all."""
@@ -678,6 +753,9 @@ class MockServer:
         if server is None:
             return
         self.begin_stop()
+        await asyncio.sleep(0)  # (on the asyncio loop the listening socket closes, its queue taken, next turn)
+        if self._adopting:  # the connections taken from its queue come up, each closed in order as it does
+            await asyncio.wait(set(self._adopting), timeout=self.config.shutdown_grace)
         # every connection gets its SYSTEM_EVENT and our FIN, then its client's own FIN ends it (a
         # lingering close: _Connection.close); the grace bounds both
         deadline = self.now() + self.config.shutdown_grace
