@@ -90,6 +90,13 @@ class Entry:
         return json_text(self.to_dict())
 
 
+def data_text(data: dict[str, Any]) -> str:
+    """An entry's keys as a line for people shows them (``mockcti serve``'s trace, the pytest plugin's journal
+    section): ``what=call delivered call_id=7 csq=Sales``, a key with no value left out (a call delivered to a CSQ
+    printed ``agent=None``, Python's word for it, as if an agent named None was involved); ``to_json`` keeps it."""
+    return " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
+
+
 def json_text(obj: Any, **kw: Any) -> str:
     """JSON text for a file, a stream or a socket: non-ASCII as it is, unless a string holds bytes a
     client sent that were not UTF-8 (the codec keeps them as lone surrogates, ``\\udcff``): then

@@ -264,8 +264,9 @@ class Trace:
         elif entry.kind == "violation":
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
         elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
-            # a key with no value is left out (a call delivered to a CSQ printed agent=None, Python's word for it)
-            rest = " ".join(f"{k}={v}" for k, v in d.items() if v is not None)
+            from mockcti.journal import data_text  # (loaded with the journal: a lookup)
+
+            rest = data_text(d)  # a key with no value left out
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
         elif entry.kind in ("connect", "close"):
             rest = " ".join(f"{k}={v}" for k, v in d.items())

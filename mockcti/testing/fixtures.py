@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockcti.center import CenterConfig, ContactCenter
 from mockcti.hub import Hub, HubConfig
-from mockcti.journal import Entry, Journal
+from mockcti.journal import Entry, Journal, data_text
 from mockcti.report import Expectation, build_summary, outcome
 from mockcti.server import MockServer, ServerConfig, host_port
 from mockcti.wire.enums import AgentState, MessageType
@@ -279,7 +279,7 @@ def format_entry(entry: Entry) -> str:
     if entry.kind == "violation":
         return f"{head} !! {d.get('rule', '?')}: {d.get('detail', '')}"
     mark = "--" if entry.kind in ("connect", "close") else "**"
-    rest = " ".join(f"{k}={v}" for k, v in d.items())
+    rest = data_text(d)  # a key with no value left out, as in mockcti serve's trace
     return f"{head} {mark} {entry.kind} {rest}".rstrip()
 
 

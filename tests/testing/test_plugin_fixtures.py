@@ -919,3 +919,19 @@ def test_a_cti_report_dir_that_cannot_be_locked_is_said_and_the_session_runs(pyt
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["mockcti: --cti-report *out: not locked (this platform has no flock*): a run "
                                  "started in parallel into this directory is not refused*"])
+
+
+def test_the_journal_section_leaves_out_a_happenings_keys_that_have_no_value():
+    """A failed test's journal section printed a call delivered to a CSQ as "call delivered call_id=7 agent=None
+    csq=Sales": Python's None in a line for people, as if an agent named None was involved. Left out, as in
+    mockcti serve's trace (the entry itself keeps the key)."""
+    from mockcti.journal import Journal
+    from mockcti.testing.fixtures import format_entry
+
+    journal = Journal()
+    journal.record("happening", 1.5, None, what="call delivered", call_id=7, agent=None, csq="Sales")
+    journal.record("happening", 2.5, 3, what="hang-up", call_id=7, device=None)
+    entries = journal.entries()
+    assert [format_entry(e) for e in entries] == ["    1.500 s-    ** happening what=call delivered call_id=7 csq=Sales",
+                                                  "    2.500 s3    ** happening what=hang-up call_id=7"]
+    assert entries[0].data["agent"] is None
