@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -95,6 +95,20 @@ def data_text(data: dict[str, Any]) -> str:
     section): ``what=call delivered call_id=7 csq=Sales``, a key with no value left out (a call delivered to a CSQ
     printed ``agent=None``, Python's word for it, as if an agent named None was involved); ``to_json`` keeps it."""
     return " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
+
+
+def answered(violation: Mapping[str, Any]) -> str:
+    """The end of a violation's line that names the reply the client got for it (its ``answer``):
+    ``; answered FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)``, nothing for a violation without one."""
+    answer = violation.get("answer")
+    return f"; answered {answer}" if answer else ""
+
+
+def violation_text(violation: Mapping[str, Any]) -> str:
+    """A violation entry's keys as a trace line shows them after ``!!`` (``mockcti serve``'s trace, the pytest
+    plugin's journal section): ``PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ; answered FAILURE_CONF
+    E_CTI_SESSION_NOT_OPEN (4)`` — the rule, the detail and the reply the client got, as the reports have it."""
+    return f"{violation.get('rule', '?')}: {violation.get('detail', '')}{answered(violation)}"
 
 
 def json_text(obj: Any, **kw: Any) -> str:

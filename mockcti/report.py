@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, overload
 
-from mockcti.journal import Journal, JsonLinesSink, json_text
+from mockcti.journal import Journal, JsonLinesSink, answered, json_text
 from mockcti.session import RULES
 
 __all__ = ["Expectation", "build_summary", "junit_xml", "terminal_table", "write_reports", "write_report_file",
@@ -332,7 +332,7 @@ def violation_refs(v: Mapping[str, Any]) -> str:
     """What a violation's line ends with: the answer the client got for it (``; answered FAILURE_CONF
     E_CTI_SESSION_NOT_OPEN (4)``) and where its entry is in the journal (`` [journal a.jsonl seq 3]``: the
     entry's ``seq``; ``mockcti run`` names the scenario's journal file, ``serve --report`` writes journal.jsonl)."""
-    answer = f"; answered {v['answer']}" if v.get("answer") else ""
+    answer = answered(v)
     if v.get("seq") is None:
         return answer
     journal = f"journal {v['journal']} " if v.get("journal") else "journal "

@@ -284,6 +284,23 @@ def test_the_trace_leaves_out_a_happenings_keys_that_have_no_value():
                                            "    2.500 s-    ** happening what=hang-up call_id=7"]
 
 
+def test_the_trace_names_the_answer_a_violation_got():
+    """A violation in the live trace named its rule and detail but not the reply the client got for it, which the
+    JSON and JUnit reports and mockcti run show."""
+    out = io.StringIO()
+    trace = Trace(out, json_lines=False, verbose=False, level="info")
+    journal = Journal(keep=False)
+    journal.add_sink(trace)
+    journal.record("violation", 0.25, 1, rule="PROTO-OPEN-FIRST", detail="HEARTBEAT_REQ before OPEN_REQ",
+                   answer="FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)")
+    journal.record("violation", 0.5, 1, rule="PROTO-HEARTBEAT-LATE", detail="no heartbeat for 12 s")
+    trace.close()
+    assert out.getvalue().splitlines() == [
+        "    0.250 s1    !! PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ; answered FAILURE_CONF "
+        "E_CTI_SESSION_NOT_OPEN (4)",
+        "    0.500 s1    !! PROTO-HEARTBEAT-LATE: no heartbeat for 12 s"]
+
+
 class _Closed(io.StringIO):
     def write(self, s: str) -> int:
         raise BrokenPipeError(32, "Broken pipe")

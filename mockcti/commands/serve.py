@@ -262,7 +262,9 @@ class Trace:
                 text = f"{m['type']} {fields}"
             line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {text}"
         elif entry.kind == "violation":
-            line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {d['rule']}: {d['detail']}"
+            from mockcti.journal import violation_text  # (loaded with the journal: a lookup)
+
+            line = f"{entry.t:9.3f} s{entry.session or '-':<4} !! {violation_text(d)}"
         elif entry.kind in ("fault", "happening", "scenario", "rejected", "note"):
             from mockcti.journal import data_text  # (loaded with the journal: a lookup)
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockcti.center import CenterConfig, ContactCenter
 from mockcti.hub import Hub, HubConfig
-from mockcti.journal import Entry, Journal, data_text
+from mockcti.journal import Entry, Journal, data_text, violation_text
 from mockcti.report import Expectation, build_summary, outcome
 from mockcti.server import MockServer, ServerConfig, host_port
 from mockcti.wire.enums import AgentState, MessageType
@@ -277,7 +277,7 @@ def format_entry(entry: Entry) -> str:
         shown = [k for k in fields if not (k in defaults and fields[k] == defaults[k])]
         return f"{head} {arrow} {format_message_dict(message, only=shown)}"
     if entry.kind == "violation":
-        return f"{head} !! {d.get('rule', '?')}: {d.get('detail', '')}"
+        return f"{head} !! {violation_text(d)}"
     mark = "--" if entry.kind in ("connect", "close") else "**"
     rest = data_text(d)  # a key with no value left out, as in mockcti serve's trace
     return f"{head} {mark} {entry.kind} {rest}".rstrip()

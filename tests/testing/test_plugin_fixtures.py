@@ -266,7 +266,8 @@ def test_a_failed_test_shows_what_its_servers_journalled(pytester: pytest.Pytest
         "* s1    <- OPEN_REQ invoke_id=1 *agent_id='1001'*",
         "* s1    <- HOLD_CALL_REQ invoke_id=2 call_id=777 *",
         "* s1    -> FAILURE_CONF invoke_id=2 status=E_CTI_INVALID_CALLID *",
-        "* s1    !! PROTO-UNKNOWN-CALL: HOLD_CALL_REQ.call_id = 777",  # (judged with the answer it got)
+        # (judged with the answer it got, which it names)
+        "* s1    !! PROTO-UNKNOWN-CALL: HOLD_CALL_REQ.call_id = 777; answered FAILURE_CONF E_CTI_INVALID_CALLID (13)",
         "* s1    -- close reason=closed by server: CLOSE_REQ*",
         "*_ test_same_loop _*", "*- mockcti journal: cti_async_server -*", "* s1    <- HOLD_CALL_REQ *",
         "*_ test_factory _*", "*- mockcti journal: cti_server_factory #1 -*", "*: 0 journal entries",
@@ -935,3 +936,19 @@ def test_the_journal_section_leaves_out_a_happenings_keys_that_have_no_value():
     assert [format_entry(e) for e in entries] == ["    1.500 s-    ** happening what=call delivered call_id=7 csq=Sales",
                                                   "    2.500 s3    ** happening what=hang-up call_id=7"]
     assert entries[0].data["agent"] is None
+
+
+def test_the_journal_section_names_the_answer_a_violation_got():
+    """A violation in a failed test's journal section named its rule and detail but not the reply the client got for
+    it, which the JSON and JUnit reports and mockcti run show: the FAILURE_CONF behind a client's failure."""
+    from mockcti.journal import Journal
+    from mockcti.testing.fixtures import format_entry
+
+    journal = Journal()
+    journal.record("violation", 0.25, 1, rule="PROTO-OPEN-FIRST", detail="HEARTBEAT_REQ before OPEN_REQ",
+                   answer="FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)")
+    journal.record("violation", 0.5, 1, rule="PROTO-HEARTBEAT-LATE", detail="no heartbeat for 12 s")
+    assert [format_entry(e) for e in journal.entries()] == [
+        "    0.250 s1    !! PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ; answered FAILURE_CONF "
+        "E_CTI_SESSION_NOT_OPEN (4)",
+        "    0.500 s1    !! PROTO-HEARTBEAT-LATE: no heartbeat for 12 s"]
