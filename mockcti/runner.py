@@ -102,14 +102,16 @@ def scenario_server(scenario: Any, *, host: str = "127.0.0.1", port: int = 0, se
 async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout: float = 60.0,
                        host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
                        announce: Any = None, on_started: Any = None, stop: Any = None,
-                       profile: Any = None, retry_loop: tuple[int, float] | None = None) -> ScenarioRun:
+                       profile: Any = None, retry_loop: tuple[int, float] | None = None,
+                       label: str = "") -> ScenarioRun:
     """Serve one scenario until it ends, the client exits, ``timeout`` seconds pass or ``stop`` (an
     optional :class:`asyncio.Event`) is set (``mockcti run`` sets it on SIGINT/SIGTERM).
 
     ``on_started(server)`` (optional, may be a coroutine function) runs once the server listens;
     tests use it to drive a ``mockcti.client`` in-process instead of a subprocess. ``profile``
     replaces the profile of the scenario's dialect, ``retry_loop`` PROTO-RETRY-LOOP's count and gap (see
-    :func:`scenario_server`).
+    :func:`scenario_server`). ``label``: the name the report gives this run (``mockcti run``: "NAME (2nd load)"
+    for the second run of a name), which the "listening on" line names too; empty: the scenario's name.
     """
     from mockcti.report import build_summary
     from mockcti.server import host_port
@@ -123,8 +125,9 @@ async def run_scenario(scenario: Any, *, client_cmd: str | None = None, timeout:
         raise CannotListen(exc.errno, f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
     name = engine.scenario.name
     if announce is not None:
-        announce(f"scenario {name}: listening on {host_port(server.host, server.port)} (seed {engine.seed})")
-    run = ScenarioRun(name=name, path=path, seed=engine.seed, journal=server.journal)
+        announce(f"scenario {label or name}: listening on {host_port(server.host, server.port)} "
+                 f"(seed {engine.seed})")
+    run = ScenarioRun(name=name, path=path, seed=engine.seed, journal=server.journal, label=label)
     proc = None
     driver = None
     reader = None

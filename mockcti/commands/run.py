@@ -234,21 +234,22 @@ def _run(args: argparse.Namespace, scenarios: list, profiles: list, report_dir, 
                 say()
                 stop.set()
                 break
+            # the name the report gives this run: its scenario's, "NAME (2nd load)" … from the second run of a
+            # name (a file given twice, two files of one `name:`), as the control API and `serve --report` name
+            # a scenario loaded again (this said "NAME-2": two schemes for one thing); the "listening on" line
+            # names it so too (it said "NAME" where the PASS/FAIL line said "NAME (2nd load)")
+            label = _run_label(sc.name, runs)
             try:
                 run = await run_scenario(sc, client_cmd=args.client_cmd, timeout=args.timeout, host=args.host,
                                          port=args.port, seed=args.seed, stop=stop, profile=profile,
-                                         retry_loop=args.retry_loop,
+                                         retry_loop=args.retry_loop, label=label,
                                          announce=None if args.quiet and args.client_cmd else
                                          lambda s: print(s, file=sys.stderr, flush=True))
             except CannotListen as exc:  # (a traceback and exit 1, as if the client had failed, before)
                 cannot_listen.append(str(exc))
-                print(f"mockcti run: scenario {sc.name}: {exc}", file=sys.stderr, flush=True)
+                print(f"mockcti run: scenario {label}: {exc}", file=sys.stderr, flush=True)
                 break
             run.path = path
-            # the name the report gives this run: its scenario's, "NAME (2nd load)" … from the second run of a
-            # name (a file given twice, two files of one `name:`), as the control API and `serve --report` name
-            # a scenario loaded again (this said "NAME-2": two schemes for one thing)
-            run.label = _run_label(run.name, runs)
             runs.append(run)
             # its label as a file name: only safe characters ("A (2nd load)": A_2nd_load.jsonl), unique within
             # this run (-2, -3 … when two labels reduce to one name)

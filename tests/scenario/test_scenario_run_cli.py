@@ -1210,3 +1210,15 @@ def test_end_when_disconnect_ends_once_the_client_closed_with_close_req(tmp_path
     assert run_.end_reason == "the client disconnected", run_.end_reason
     assert run_.exit_code == 0 and run_.summary["violations"] == []
     assert took < 5
+
+
+def test_the_listening_line_of_a_repeated_scenario_name_says_which_load(tmp_path):
+    """`mockcti run a.yaml a.yaml`: the PASS line said "A (2nd load)" but the second "listening on" line just "A",
+    so the two lines of one run did not name it alike."""
+    (tmp_path / "a.yaml").write_text("name: A\nend: {after: 0.1}\n")
+    cmd = [sys.executable, "-m", "mockcti", "run", "a.yaml", "a.yaml", "--timeout", "5", "--report", "rep"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    listening = [line.split(": listening on")[0] for line in r.stderr.splitlines() if ": listening on " in line]
+    assert listening == ["scenario A", "scenario A (2nd load)"], r.stderr
+    assert "PASS A (2nd load) " in r.stderr, r.stderr
