@@ -42,6 +42,8 @@ from processes import reap  # tests/support
     # (it served the default center, or no scenario, without a word)
     (["--center", ""], "mockcti serve: error: argument --center: is empty: give the file"),
     (["--scenario", ""], "mockcti serve: error: argument --scenario: is empty: give the file"),
+    # (it named the file only, not which option it came from)
+    (["--center", "no-such-center.toml"], "mockcti serve: --center no-such-center.toml: cannot read: "),
     # (it bound every interface, 0.0.0.0: an unset variable in --host "$HOST" put the mock on the network)
     (["--host", ""], "mockcti serve: error: argument --host: is empty: give the address to bind"),
 ])

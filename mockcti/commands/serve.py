@@ -395,7 +395,11 @@ def run(args: argparse.Namespace) -> int:
     except CenterConfigError as exc:  # a broken config file: report every mistake precisely and stop
         from mockcti.commands import print_error
 
-        print_error("serve", exc)
+        # an error about the file itself (it cannot be read) names the option too: "--center c.toml: cannot read:
+        # ...", where the file's name alone did not say which of serve's options it came from (a mistake in the
+        # file names its line and key: "c.toml:3: agents[0]: ...")
+        print_error("serve", "\n".join(f"--center {line}" if exc.file and line.startswith(f"{exc.file}: ") else line
+                                        for line in str(exc).splitlines()))
         return 2
     journal = Journal(keep=False)
     trace = None
