@@ -303,6 +303,34 @@ def test_the_trace_names_the_answer_a_violation_got():
         "    0.500 s1    !! PROTO-HEARTBEAT-LATE: no heartbeat for 12 s"]
 
 
+def test_the_trace_shows_a_groups_records_as_it_shows_the_messages_fields():
+    """A repeated group was traced as Python dicts, its values as bare numbers ("csqs=[{'csq_id': 1, 'csq_state':
+    2}]") beside the message's own fields by name (agent_state=AGENT_STATE_READY): a group's record now reads as the
+    fields do."""
+    from mockcti.wire.enums import AgentState
+    from mockcti.wire.messages import AgentStateEvent, CSQInfo
+
+    event = AgentStateEvent(agent_state=AgentState.AGENT_STATE_READY, agent_id="1001", num_csqs=2,
+                            csqs=(CSQInfo(csq_id=1, csq_state=AgentState.AGENT_STATE_NOT_READY),
+                                  CSQInfo(csq_id=2, csq_state=AgentState.AGENT_STATE_READY)))
+    from mockcti.wire.render import message_to_dict
+
+    for rendered in (False, True):  # the decoded message, or an entry recorded with its dict only
+        out = io.StringIO()
+        journal = Journal(keep=False)
+        trace = Trace(out, json_lines=False, verbose=False, level="info")
+        journal.add_sink(trace)
+        if rendered:
+            journal.record("out", 1.0, 1, message=message_to_dict(event))
+        else:
+            journal.message("out", 1.0, 1, event)
+        trace.close()
+        [line] = out.getvalue().splitlines()
+        assert line.endswith(" agent_state=AGENT_STATE_READY event_reason_code=NONE num_csqs=2 agent_id='1001' "
+                             "csqs=[{csq_id=1 csq_state=AGENT_STATE_NOT_READY}, {csq_id=2 csq_state=AGENT_STATE_READY}]"
+                             ), line
+
+
 class _Closed(io.StringIO):
     def write(self, s: str) -> int:
         raise BrokenPipeError(32, "Broken pipe")
@@ -876,7 +904,7 @@ def test_the_trace_summarises_a_configuration_downloads_records_and_the_journal_
 
     debug, _ = _traced("debug")
     [first] = [line for line in debug if "-> CONFIG_AGENT_EVENT" in line][:1]
-    assert "'login_id': '5000'" in first and "'last_name': 'Agent 5000'" in first and "'login_id': '5009'" in first
+    assert "login_id='5000'" in first and "last_name='Agent 5000'" in first and "login_id='5009'" in first
 
     report = io.StringIO()
     with_report, kept = _traced("info", report=report, keep=True)
@@ -1026,7 +1054,7 @@ def test_a_configuration_download_is_traced_once_for_every_bridge_and_prints_the
         assert [line.split(" -> ", 1)[1] for line in agents[:2]] == [line.split(" -> ", 1)[1] for line in agents[2:]]
     last = "-> CONFIG_AGENT_EVENT records=[2 records: login_id '5010' '5011']"
     assert [line for line in new["info"] if line.endswith(last)] == [agents_info[1], agents_info[3]]
-    assert any("'login_id': '5011'" in line for line in new["debug"])
+    assert any("login_id='5011'" in line for line in new["debug"])
 
 
 def test_records_summary_names_the_first_ten_and_counts_the_rest():

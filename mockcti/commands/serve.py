@@ -257,7 +257,8 @@ class Trace:
                 m = d["message"]
                 names = m.get("names", {})
                 defaults = {} if full else _reserved_defaults(m["type"])
-                fields = " ".join(f"{k}={names.get(k, _short(v))}" for k, v in m["fields"].items()
+                fields = " ".join(f"{k}={names.get(k) or _short(v, m['type'], entry.icm)}"
+                                  for k, v in m["fields"].items()
                                   if full or not (_is_default(k, v) or (k in defaults and v == defaults[k])))
                 text = f"{m['type']} {fields}"
             line = f"{entry.t:9.3f} s{entry.session:<4} {arrow} {text}"
@@ -331,10 +332,19 @@ def _is_default(key: str, value) -> bool:
     return key in _DEFAULT_RESERVED
 
 
-def _short(v) -> str:
+def _short(v, message_type: str, icm: bool) -> str:
     if isinstance(v, str):
         return repr(v)
+    if isinstance(v, list) and v and isinstance(v[0], dict):  # a group's records: each shown as the fields are
+        return group_text(message_type, v, icm=icm)
     return str(v)
+
+
+def group_text(message_type: str, records: list, *, icm: bool) -> str:
+    from mockcti.wire.enums import MessageType
+    from mockcti.wire.render import group_text as text  # (imported when a message is traced: --help stays fast)
+
+    return text(MessageType.__members__.get(message_type), records, icm=icm)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -231,11 +231,15 @@ def _enum_value(type_name: Any, key: str, want: str) -> int | None:
     return int(members[ends[0]]) if ends else None
 
 
-def _fmt_value(key: str, value: Any, names: Mapping[str, str]) -> str:
+def _fmt_value(key: str, value: Any, names: Mapping[str, str], message_type: Any = None) -> str:
     if key in names:
         return names[key]
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, list) and value and isinstance(value[0], dict):  # a group: as mockcti serve's trace
+        from mockcti.wire.render import group_text
+
+        return group_text(MessageType.__members__.get(str(message_type)), value)
     return str(value)
 
 
@@ -246,7 +250,7 @@ def format_message_dict(message: Mapping[str, Any], *, only: Iterable[str] | Non
     keys = list(fields) if only is None else [k for k in only if k in fields]
     parts = [str(message.get("type"))]
     for k in keys:
-        text = _fmt_value(k, fields[k], names)
+        text = _fmt_value(k, fields[k], names, message.get("type"))
         if len(text) > 60:
             text = text[:57] + "..."
         parts.append(f"{k}={text}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable
 from enum import IntEnum, IntFlag
 from typing import Any
 
@@ -20,7 +21,7 @@ from . import enums as E
 from .spec import Message
 
 __all__ = ["message_to_dict", "format_message", "trace_fields", "records_summary", "field_enum", "field_label",
-           "value_name", "value_name_of"]
+           "value_name", "value_name_of", "group_text"]
 
 # field attribute -> the enumeration its values come from (reference §6). Message-specific
 # meanings of ``status`` are handled in field_enum().
@@ -266,12 +267,50 @@ def reserved_defaults(message_type: E.MessageType) -> dict[str, Any]:
 _RESERVED_DEFAULTS: dict[E.MessageType, dict[str, Any]] = {}
 
 
+def group_text(message_type: E.MessageType | None, records: Any, *, icm: bool = False) -> str:
+    """A group's records as a trace line shows them, each as the message's own fields are:
+    ``[{csq_id=1 csq_state=AGENT_STATE_NOT_READY}, {csq_id=2 csq_state=AGENT_STATE_READY}]`` — a value by its name
+    where it has one, a text quoted, bytes as quoted hex, a field with no value left out, a group within a record
+    alike. ``records``: the decoded records (dataclasses) or their dicts (:func:`message_to_dict`'s)."""
+    return "[" + ", ".join(_record_text(message_type, r, icm) for r in records) + "]"
+
+
+def _record_text(message_type: E.MessageType | None, record: Any, icm: bool) -> str:
+    items: Iterable[tuple[str, Any]]
+    if isinstance(record, dict):
+        items = record.items()
+    else:
+        cls = type(record)
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            if not dataclasses.is_dataclass(record):
+                p = _plain(record)
+                return repr(p) if isinstance(p, str) else str(p)
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(record))
+        items = ((name, getattr(record, name)) for name in names)
+    parts = []
+    for name, v in items:
+        if v is None or v == () or v == []:
+            continue
+        if isinstance(v, int) and not isinstance(v, bool):
+            named = value_name_of(message_type, name, v, icm=icm)
+            if named is not None:
+                parts.append(f"{name}={named}")
+                continue
+        if isinstance(v, (tuple, list)) and v and (isinstance(v[0], dict) or dataclasses.is_dataclass(v[0])):
+            parts.append(f"{name}={group_text(message_type, v, icm=icm)}")
+            continue
+        p = _plain(v)
+        parts.append(f"{name}={repr(p) if isinstance(p, str) else str(p)}")
+    return "{" + " ".join(parts) + "}"
+
+
 def trace_fields(msg: Message, *, icm: bool = False, records: bool = True,
                  reserved: bool = True) -> list[tuple[str, str]]:
     """A message's fields as ``mockcti serve``'s trace shows them, as (label, text) pairs: what
     :func:`message_to_dict` gives, each value by its name where it has one (``AGENT_STATE_READY``), a
-    text quoted, bytes as quoted hex, a group as the list of its records' dicts — without building
-    the dict. ``records=False``: a ``records`` group (the CONFIG_* messages of a configuration
+    text quoted, bytes as quoted hex, a group as its records, each shown so (:func:`group_text`) — without
+    building the dict. ``records=False``: a ``records`` group (the CONFIG_* messages of a configuration
     download, TEAM_CONFIG_EVENT's members) is summarised by :func:`records_summary` instead.
     ``reserved=False``: a reserved field that carries the value UCCX sends is left out (:func:`format_message`)."""
     t = msg.TYPE
@@ -293,8 +332,12 @@ def trace_fields(msg: Message, *, icm: bool = False, records: bool = True,
             if named is not None:
                 out.append((label, named))
                 continue
-        if not records and name == "records" and type(v) is tuple:
-            out.append((label, records_summary(v)))
+        if type(v) is tuple and dataclasses.is_dataclass(v[0]):
+            # a group: each record as the message's fields are shown
+            if not records and name == "records":
+                out.append((label, records_summary(v)))
+            else:
+                out.append((label, group_text(t, v, icm=icm)))
             continue
         p = _plain(v)
         out.append((label, repr(p) if isinstance(p, str) else str(p)))

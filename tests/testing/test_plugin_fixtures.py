@@ -952,3 +952,18 @@ def test_the_journal_section_names_the_answer_a_violation_got():
         "    0.250 s1    !! PROTO-OPEN-FIRST: HEARTBEAT_REQ before OPEN_REQ; answered FAILURE_CONF "
         "E_CTI_SESSION_NOT_OPEN (4)",
         "    0.500 s1    !! PROTO-HEARTBEAT-LATE: no heartbeat for 12 s"]
+
+
+def test_the_journal_section_shows_a_groups_records_as_it_shows_the_messages_fields():
+    """A repeated group read as Python dicts with bare numbers ("csqs=[{'csq_id': 1, 'csq_state': 2}]") beside the
+    message's own fields by name: its records now read as mockcti serve's trace shows them."""
+    from mockcti.journal import Journal
+    from mockcti.testing.fixtures import format_entry
+    from mockcti.wire.enums import AgentState
+    from mockcti.wire.messages import AgentStateEvent, CSQInfo
+
+    journal = Journal()
+    journal.message("out", 1.0, 1, AgentStateEvent(agent_state=AgentState.AGENT_STATE_READY, agent_id="1001",
+                                                   num_csqs=1, csqs=(CSQInfo(csq_id=1, csq_state=2),)))
+    [line] = [format_entry(e) for e in journal.entries()]
+    assert line.endswith(" csqs=[{csq_id=1 csq_state=AGENT_STATE_NOT_READY}]"), line
