@@ -136,6 +136,11 @@ def answer_text(answer: Message, icm: bool = False) -> str:
     return f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, getattr(answer, 'failure_code', 0))}, {error}"
 
 
+def withheld_text(answer: str) -> str:
+    """A violation's ``answer`` when a scenario's silent_accept fault withheld that refusal: nothing went out."""
+    return f"nothing (the scenario's silent_accept fault withheld {answer}: nothing was sent)"
+
+
 #: an event of a chunk already handled out of turn (:meth:`Hub._answer_then_record`): nothing to do in its turn
 _HANDLED = object()
 
@@ -952,6 +957,8 @@ class Hub:
                 data["explanation"] = rule.explanation
             if refusal is not None:
                 data["answer"] = answer_text(refusal, session.dialect.profile.icm)
+            if data.get("answer") and self.engine is not None:
+                data["answer"] = self._as_sent(sid, data["answer"])
             self.journal.record("violation", now, sid, **data)
         center.violations.clear()
 
@@ -973,7 +980,25 @@ class Hub:
                                 detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
                                        f"{gap:g} s of the same request's refusal",
                                 explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
-                                answer=answer_text(answer, conn.session.dialect.profile.icm))
+                                answer=self._as_sent(sid, answer_text(answer, conn.session.dialect.profile.icm)))
+
+    def _as_sent(self, sid: int, answer: str) -> str:
+        """A violation's ``answer`` (a refusal, named by :func:`answer_text`, not sent yet) as the client will get
+        it: nothing, when the scenario's silent_accept fault withholds it (the session is muted, or a fault of
+        probability 1 lists its type); said to be uncertain when a fault of lower probability lists it."""
+        withholds = getattr(self.engine, "withholds", None)
+        if withholds is None:
+            return answer
+        mt = MT.__members__.get(answer.split(" ", 1)[0])
+        if mt is None:
+            return answer
+        will = withholds(sid, mt)
+        if will:
+            return withheld_text(answer)
+        if will is None:
+            return (f"{answer}, unless the scenario's silent_accept fault withheld it (by chance: the journal's "
+                    f"\"fault: {mt.name} withheld\" says)")
+        return answer
 
     def _close_center_session(self, sid: int, now: float) -> None:
         """The center forgets the session; what it does about an agent left without a session
@@ -1087,7 +1112,7 @@ class Hub:
             if events is not None:
                 at, reply = _reply_after(ev, events)
                 if type(reply) is Rejected:  # the FAILURE_CONF the client got for it, its status by name and number
-                    data["answer"] = f"FAILURE_CONF {named_code(StatusCode, reply.status)}"
+                    data["answer"] = self._as_sent(sid, f"FAILURE_CONF {named_code(StatusCode, reply.status)}")
                 elif reply is not None:  # a request the center or a scenario answers: recorded once it has
                     self._answer_then_record(sid, at, events, now)
                     return
@@ -1147,9 +1172,12 @@ class Hub:
         finally:
             if self._on_send is watch:  # (not when the request put another engine in)
                 self._on_send = hook
+        answer = answer_text(got[0], icm) if got else None
+        if answer is not None and getattr(self.engine, "last_withheld", None) is got[0]:
+            answer = withheld_text(answer)  # a silent_accept fault of the scenario sent nothing
         for data in held:
-            if got:
-                data["answer"] = answer_text(got[0], icm)
+            if answer is not None:
+                data["answer"] = answer
             self.journal.record("violation", now, sid, **data)
 
     def _deliver(self, deliveries: Iterable[Delivery], now: float) -> None:

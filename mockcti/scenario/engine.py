@@ -181,6 +181,9 @@ class ScenarioEngine:
         #: sessions a stop_reading with no ``seconds`` paused: their reading resumes when the scenario is unloaded
         self._paused_for_good: set[int] = set()
         self.faults: dict[int, _SessionFaults] = {}
+        #: the last message a silent_accept fault withheld (on_send sent nothing for it): the hub names a refusal so
+        #: withheld as no answer a violation got
+        self.last_withheld: Message | None = None
         self.log: list[str] = []
         self._expect_counts = [0] * len(scenario.expect)  # for end: {when: all_expectations_met}
 
@@ -436,12 +439,14 @@ class ScenarioEngine:
                 continue
             if f.layer == "transport" and f.kind == "silent_accept":
                 self._journal(f"fault: {message.TYPE.name} withheld", session=session_id)
+                self.last_withheld = message
                 return []
             if f.layer == "transport" and f.kind in ("reset", "half_close", "stop_reading"):
                 after.append(f)
                 continue
             self._arm(session_id, sf, f, now, session_wide=False)
         if sf.muted:
+            self.last_withheld = message
             return []
         out: list[bytes] = [data]
         # (every *_CONF has an InvokeID; Message.invoke_id is None for a message without one)
@@ -497,6 +502,24 @@ class ScenarioEngine:
             hub.schedule(at, later)
             return []
         return [write, *tail]
+
+    def withholds(self, session_id: int, message_type: MT) -> bool | None:
+        """Whether a silent_accept fault will withhold a message of ``message_type`` to the session, asked before it
+        goes out (no chance is drawn): True when the session is muted or a fault of probability 1 lists the type,
+        None when only one of lower probability does (chance decides as it goes out), else False."""
+        sf = self.faults.get(session_id)
+        if sf is None:
+            return False
+        if sf.muted:
+            return True
+        maybe: bool | None = False
+        for f in self.scenario.faults:
+            if f.layer == "transport" and f.kind == "silent_accept" and f.messages is not None \
+                    and message_type in f.messages:
+                if f.probability >= 1.0:
+                    return True
+                maybe = None
+        return maybe
 
     def _bound_hold(self, sid: int, sf: _SessionFaults, now: float) -> None:
         """Messages held by coalesce / out_of_order_events go out at the latest HOLD_BOUND seconds

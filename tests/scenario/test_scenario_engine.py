@@ -773,6 +773,46 @@ def test_session_wide_silent_accept_from_the_connection():
     assert h.send(sid, h.open_req(), 1.0) == []
 
 
+def test_a_violations_answer_withheld_by_silent_accept_says_nothing_was_sent():
+    """A violation named the refusal the client got ("answered FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4)") when a
+    silent_accept fault had withheld it: the client got nothing, and the report said otherwise."""
+    h = H("faults: [{kind: silent_accept}]\n")
+    sid = h.connect(1.0)
+    assert h.req(sid, W.HeartbeatReq(invoke_id=3), 1.0) == []
+    [v] = [e.data for e in h.hub.journal.entries() if e.kind == "violation"]
+    assert v["rule"] == "PROTO-OPEN-FIRST"
+    assert v["answer"] == ("nothing (the scenario's silent_accept fault withheld FAILURE_CONF E_CTI_SESSION_NOT_OPEN (4): "
+                           "nothing was sent)")
+
+
+def test_a_violations_answer_withheld_by_a_silent_accept_of_its_message_type():
+    """The center's own violation (PROTO-REQUIRED-FIELD, judged before its refusal goes out) and one the session
+    judges whose request the center refuses (PROTO-UNKNOWN-CALL, recorded once answered) alike; a fault that
+    withholds by chance is said to, where the violation is recorded before the refusal goes out."""
+    single_step = W.TransferCallReq(invoke_id=9, active_call_id=5, held_call_id=0xFFFFFFFF, agent_instrument="3001",
+                                    active_connection_device_id="3001", held_connection_device_id="3001")
+
+    def answers(faults: str) -> tuple[list, dict]:
+        h = H(faults, center=True, seed=1)
+        sid = h.open()
+        got = h.req(sid, single_step, 2.0)
+        return got, {e.data["rule"]: e.data.get("answer") for e in h.hub.journal.entries() if e.kind == "violation"}
+
+    sent = "FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (6)"
+    withheld = f"nothing (the scenario's silent_accept fault withheld {sent}: nothing was sent)"
+    got, said = answers("")
+    assert [m.TYPE for m in got] == [MT.FAILURE_CONF]
+    assert said == {"PROTO-REQUIRED-FIELD": sent, "PROTO-UNKNOWN-CALL": sent}
+    got, said = answers("faults: [{kind: silent_accept, messages: [FAILURE_CONF]}]\n")
+    assert got == []
+    assert said == {"PROTO-REQUIRED-FIELD": withheld, "PROTO-UNKNOWN-CALL": withheld}
+    got, said = answers("faults: [{kind: silent_accept, messages: [FAILURE_CONF], probability: 0.5}]\n")
+    assert got == []  # (seed 1: withheld)
+    assert said == {"PROTO-REQUIRED-FIELD": f"{sent}, unless the scenario's silent_accept fault withheld it (by chance: "
+                                            "the journal's \"fault: FAILURE_CONF withheld\" says)",
+                    "PROTO-UNKNOWN-CALL": withheld}
+
+
 def test_fault_stop_reading_pauses_then_resumes():
     h = H(fault_rule("stop_reading", "{seconds: 3}"))
     sid = h.open()
