@@ -15,7 +15,8 @@ or CONTROL_FAILURE_CONF); the client numbers its requests itself, and refuses an
 that is already waiting for its confirmation. Heartbeats follow reference §3.4: one HEARTBEAT_REQ
 per interval without waiting for the previous answer; three unanswered, or a FAILURE_CONF to one
 (the server is offline), and the client resets the connection (``closed`` is set, ``close_reason``
-says why). Once the connection is gone, a request or a wait for an event raises
+says why). A FAILURE_EVENT (but E_CTI_AUTO_CONFIG_RESET) ends the session (§3.5): the client sends nothing
+more and closes the connection, ``close_reason`` naming the event. Once the connection is gone, a request or a wait for an event raises
 :class:`ConnectionClosed` at once (events already received are still handed out first).
 """
 
@@ -34,7 +35,7 @@ from mockcti.server import host_port
 from mockcti.session import CONFIRMATION_OF
 from mockcti.wire import DecodeError, Dialect, FrameBuffer, FrameError, Message, MessageType, Profile, decode, encode
 from mockcti.wire.dialect import PROFILES
-from mockcti.wire.enums import AgentState, ServiceMask
+from mockcti.wire.enums import AgentState, ServiceMask, StatusCode
 from mockcti.wire.messages import (
     CloseReq, ControlFailureConf, FailureConf, HeartbeatReq, OpenConf, OpenReq, SetAgentStateReq,
 )
@@ -141,6 +142,7 @@ class CTIClient:
         self.heartbeats_sent = 0
         self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
         self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
+        self._session_ended = False  # a FAILURE_EVENT ended the session: nothing more is sent
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -223,12 +225,12 @@ class CTIClient:
 
     def send(self, message: Message) -> None:
         """Send a message as is (no waiting)."""
-        if self._writer.is_closing():
+        if self._writer.is_closing() or self._session_ended:
             raise ConnectionClosed(self.close_reason or "connection closed")
         self._writer.write(encode(message, self.dialect))
 
     def send_bytes(self, data: bytes) -> None:
-        if self._writer.is_closing():
+        if self._writer.is_closing() or self._session_ended:
             raise ConnectionClosed(self.close_reason or "connection closed")
         self._writer.write(data)
 
@@ -454,6 +456,8 @@ class CTIClient:
                         continue
                     self.received.append(msg)
                     self._dispatch(msg)
+                    if self._session_ended:  # (a FAILURE_EVENT: what follows it is not read)
+                        return
         except (ConnectionError, OSError) as exc:
             self.close_reason = self.close_reason or f"connection lost: {exc}"
         except asyncio.CancelledError:
@@ -472,6 +476,16 @@ class CTIClient:
 
     def _dispatch(self, msg: Message) -> None:
         mt = msg.TYPE
+        if mt is MT.FAILURE_EVENT and getattr(msg, "status", None) != StatusCode.E_CTI_AUTO_CONFIG_RESET:
+            # the server ended the session (reference §3.5, §7.1): nothing more may be sent (no heartbeat, no
+            # CLOSE_REQ); the event is handed out, then the connection ends (the read loop's end closes it)
+            text = getattr(msg, "text", None)
+            self.close_reason = self.close_reason or (
+                f"FAILURE_EVENT status {_code(msg, 'status')}" + (f" ({text})" if text else "")
+                + ": the server ended the session")
+            self._session_ended = True
+            if self._heartbeat_task is not None:
+                self._heartbeat_task.cancel()
         if mt in _CONF_TYPES:
             inv = getattr(msg, "invoke_id", None)
             if inv in self._heartbeats_waiting and mt in _HEARTBEAT_ANSWERS:

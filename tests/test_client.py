@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable
 
@@ -596,3 +597,59 @@ async def test_a_request_timeout_says_when_the_server_is_not_reading():
                                                r"the server is not reading$"):
             await cti.request(_hold(), timeout=0.05)
         await cti.abort(flush_timeout=0)
+
+
+@pytest.mark.asyncio
+async def test_a_failure_event_ends_the_session_the_client_sends_nothing_more():
+    """A FAILURE_EVENT ends the session (reference §3.5, §7.1): the client kept heartbeating, the mock
+    recorded PROTO-AFTER-FAILURE-EVENT against it, and it finally closed with "3 heartbeats unanswered",
+    naming neither the FAILURE_EVENT nor its status. Now it stops sending, a waiting request and later
+    ones raise ConnectionClosed naming the FAILURE_EVENT, and the event itself is still handed out."""
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.wire.enums import StatusCode
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        cti = await CTIClient.connect(server.host, server.port, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0.4, timeout=5)
+        for _ in range(100):  # a heartbeat answered: the next one is 0.4 s away (none crosses the FAILURE_EVENT)
+            if any(m.TYPE is MT.HEARTBEAT_CONF for m in cti.received):
+                break
+            await asyncio.sleep(0.02)
+        assert cti.heartbeats_sent == 1
+        server.call(lambda hub, now: hub.deliver(hub.center.failure_event(
+            now, StatusCode.E_CTI_UNSPECIFIED_FAILURE, text="node going down")))
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        want = r"^FAILURE_EVENT status 17 E_CTI_UNSPECIFIED_FAILURE \(node going down\): the server ended the session$"
+        assert cti.close_reason is not None and re.match(want, cti.close_reason), cti.close_reason
+        ev = await cti.next_event(MT.FAILURE_EVENT, timeout=1)
+        assert ev.status == StatusCode.E_CTI_UNSPECIFIED_FAILURE
+        with pytest.raises(ConnectionClosed, match=want):
+            await cti.request(_hold(), timeout=1)
+        sent = cti.heartbeats_sent
+        await asyncio.sleep(1.0)  # two and a half heartbeat intervals
+        assert cti.heartbeats_sent == sent
+        await cti.close()  # no CLOSE_REQ after the session ended
+        assert re.match(want, cti.close_reason)
+        await asyncio.sleep(0.1)
+        rules = [e.data for e in server.journal.violations()]
+        assert rules == [], rules
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_failure_event_auto_config_reset_leaves_the_session_open():
+    """E_CTI_AUTO_CONFIG_RESET asks the client to download the configuration again (reference §7.1): the
+    session goes on, requests are still answered."""
+    from mockcti.wire.enums import StatusCode
+
+    async with Scripted() as srv:
+        cti = await srv.client()
+        srv.reply(srv.writers[0], M.FailureEvent(status=int(StatusCode.E_CTI_AUTO_CONFIG_RESET)))
+        ev = await cti.next_event(MT.FAILURE_EVENT, timeout=2)
+        assert ev.status == StatusCode.E_CTI_AUTO_CONFIG_RESET
+        await cti.close()
+        assert cti.close_reason == "closed by this client (CLOSE_REQ)"
+        assert srv.seen[-1].TYPE is MT.CLOSE_REQ
+
