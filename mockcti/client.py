@@ -452,8 +452,15 @@ class CTIClient:
                     try:
                         msg = decode(item, self.dialect)
                     except DecodeError as exc:
-                        self.undecodable.append(f"type {item.type_id}: {exc}")
-                        continue
+                        lenient = self._decode_refusal(item)
+                        if lenient is None:
+                            self.undecodable.append(f"type {item.type_id}: {exc}")
+                            continue
+                        msg = lenient
+                    else:
+                        if getattr(msg, "extra_fields", None) and msg.TYPE in _FAILURE_MESSAGES \
+                                and getattr(msg, "text", None) is None:
+                            msg = self._decode_refusal(item) or msg
                     self.received.append(msg)
                     self._dispatch(msg)
                     if self._session_ended:  # (a FAILURE_EVENT: what follows it is not read)
@@ -473,6 +480,25 @@ class CTIClient:
             for fut, _ in self._pending.values():
                 if not fut.done():
                     fut.set_exception(ConnectionClosed(self.close_reason or "closed"))
+
+    def _decode_refusal(self, frame: Any) -> Message | None:
+        """A FAILURE_CONF, FAILURE_EVENT or CONTROL_FAILURE_CONF this client's widths do not decode,
+        decoded in the first other floating-field width that does (1-byte or 2-byte tags and lengths,
+        reference §2.3): a server of another profile or version refuses the OPEN_REQ in its own widths,
+        and its status and Text are what tells the user so (they went to ``undecodable`` and the open
+        waited out its timeout)."""
+        mt = self.dialect.profile.message_type(frame.type_id)
+        if mt not in _FAILURE_MESSAGES:
+            return None
+        ours = (self.dialect.tag_width, self.dialect.length_width)
+        for other in _WIDTHS:
+            if (other.tag_width, other.length_width) == ours:
+                continue
+            with contextlib.suppress(DecodeError):
+                msg = decode(frame, other)
+                if not getattr(msg, "extra_fields", None):
+                    return msg
+        return None
 
     def _dispatch(self, msg: Message) -> None:
         mt = msg.TYPE
@@ -513,3 +539,6 @@ class CTIClient:
 _FAILURES = frozenset({MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF})
 _CONF_TYPES = frozenset(CONFIRMATION_OF.values()) | _FAILURES
 _HEARTBEAT_ANSWERS = frozenset({MT.HEARTBEAT_CONF}) | _FAILURES
+_FAILURE_MESSAGES = _FAILURES | {MT.FAILURE_EVENT}
+#: every floating-field width (tag, length) of reference §2.3, a dialect each: 1+1, 2+2, 2+1
+_WIDTHS = (Dialect.uccx(17), Dialect.uccx(18), Dialect.uccx(18, v18_length_width=1))

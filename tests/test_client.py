@@ -653,3 +653,26 @@ async def test_a_failure_event_auto_config_reset_leaves_the_session_open():
         assert cti.close_reason == "closed by this client (CLOSE_REQ)"
         assert srv.seen[-1].TYPE is MT.CLOSE_REQ
 
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("server_dialect", [Dialect.ucce(18), Dialect.uccx(18, v18_length_width=1)],
+                         ids=["1-byte tags", "1-byte lengths"])
+async def test_a_refusal_in_other_field_widths_is_still_read_with_its_text(server_dialect):
+    """A server of another profile/version answers the OPEN_REQ in its own floating-field widths: the
+    client could not decode that FAILURE_CONF (its Text), noted it in ``undecodable`` and waited out the
+    open's timeout ("no OPEN_CONF ... within 10 s"). It now reads a refusal leniently, in any width that
+    decodes it, and raises RequestFailed with the server's status and text at once."""
+    from mockcti.wire.enums import StatusCode
+
+    def handler(msg, writer):
+        if msg.TYPE is MT.OPEN_REQ:
+            writer.write(encode(M.FailureConf(invoke_id=msg.invoke_id, status=int(StatusCode.E_CTI_INVALID_VERSION),
+                                              text="version 18 is not supported here"), server_dialect))
+
+    async with Scripted(handler) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        with pytest.raises(RequestFailed, match=r"^OPEN_REQ refused: FAILURE_CONF status 1 E_CTI_INVALID_VERSION "
+                                                r"\(version 18 is not supported here\)"):
+            await cti.open_bridge(heartbeat=0, timeout=2)
+        assert cti.undecodable == []
+        await cti.abort()
