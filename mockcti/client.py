@@ -77,9 +77,10 @@ def _code(reply: Message, attr: str) -> str:
 class RequestFailed(Exception):
     """The server answered a request with FAILURE_CONF or CONTROL_FAILURE_CONF."""
 
-    def __init__(self, request: Message, reply: Message) -> None:
+    def __init__(self, request: Message, reply: Message, *, hint: str | None = None) -> None:
         self.request = request
         self.reply = reply
+        self.hint = hint  # what the user may do about it (an OPEN_REQ refused in a way a mismatch explains)
         # each code with its name (the test read "FAILURE_CONF status 13" and had to look 13 up)
         if isinstance(reply, FailureConf):
             what = f"FAILURE_CONF status {_code(reply, 'status')}"
@@ -87,7 +88,8 @@ class RequestFailed(Exception):
             what = (f"CONTROL_FAILURE_CONF failure_code {_code(reply, 'failure_code')} "
                     f"ccx_error_code {_code(reply, 'ccx_error_code')}")
         text = getattr(reply, "text", None)
-        super().__init__(f"{request.TYPE.name} refused: {what}" + (f" ({text})" if text else ""))
+        super().__init__(f"{request.TYPE.name} refused: {what}" + (f" ({text})" if text else "")
+                         + (f"; {hint}" if hint else ""))
 
     @property
     def status(self) -> int | None:
@@ -197,13 +199,36 @@ class CTIClient:
                       services_requested=services, call_msg_mask=call_msg_mask, agent_state_mask=agent_state_mask,
                       config_msg_mask=config_msg_mask, client_id=client_id, client_password=client_password,
                       **fields)
-        conf = cast(OpenConf, await self.request(req, timeout=timeout))  # (an OPEN_CONF: a FAILURE_CONF raised)
+        try:
+            conf = cast(OpenConf, await self.request(req, timeout=timeout))  # (an OPEN_CONF: a FAILURE_CONF raised)
+        except RequestFailed as exc:
+            hint = self._open_refusal_hint(exc.reply)
+            if hint is None:
+                raise
+            raise RequestFailed(req, exc.reply, hint=hint) from None
         self.open_conf = conf
         self._open_req = req
         interval = idle_timeout / 4 if heartbeat is None else heartbeat
         if interval and idle_timeout != 0xFFFFFFFF:
             self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat_loop(interval))
         return conf
+
+    def _open_refusal_hint(self, reply: Message) -> str | None:
+        """What to do about a refused OPEN_REQ that a profile or version mismatch explains: the server
+        could not read it (E_CTI_BAD_MESSAGE_FORMAT; E_CTI_UNSPECIFIED_FAILURE or E_CTI_INVALID_FIELD
+        without a Text: the body did not cut in its widths, §2.3) or does not speak its version
+        (E_CTI_INVALID_VERSION). A server that cannot read the OPEN_REQ does not know the client's widths
+        and sends no Text: the bare code was all the user got."""
+        status = getattr(reply, "status", None)
+        if not (status in (StatusCode.E_CTI_BAD_MESSAGE_FORMAT, StatusCode.E_CTI_INVALID_VERSION)
+                or (status in (StatusCode.E_CTI_UNSPECIFIED_FAILURE, StatusCode.E_CTI_INVALID_FIELD)
+                    and not getattr(reply, "text", None))):
+            return None
+        d = self.dialect
+        other = "ucce" if d.profile.name == "uccx" else "uccx"
+        return (f"this client spoke {d.profile.name} protocol version {d.version} ({d.tag_width}-byte floating "
+                f"tags, {d.length_width}-byte lengths): the server may speak another profile or version; pass "
+                f"profile=\"{other}\" or version= to CTIClient.connect")
 
     async def open_agent(self, *, agent_id: str | None = None, extension: str | None = None,
                          instrument: str | None = None, services: int | None = None, **kw: Any) -> OpenConf:

@@ -676,3 +676,33 @@ async def test_a_refusal_in_other_field_widths_is_still_read_with_its_text(serve
             await cti.open_bridge(heartbeat=0, timeout=2)
         assert cti.undecodable == []
         await cti.abort()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("server_profile, connect, said", [
+    ("ucce", {}, 'uccx protocol version 18 (2-byte floating tags, 2-byte lengths): the server may speak another '
+                 'profile or version; pass profile="ucce" or version= to CTIClient.connect'),
+    ("uccx", {"profile": "ucce", "version": 18},
+     'ucce protocol version 18 (1-byte floating tags, 1-byte lengths): the server may speak another '
+     'profile or version; pass profile="uccx" or version= to CTIClient.connect'),
+    ("uccx", {"version": 19}, 'uccx protocol version 19'),
+])
+async def test_an_open_refused_by_a_server_of_another_profile_says_what_to_do(server_profile, connect, said):
+    """The README quick start against `mockcti serve --profile ucce` raised a bare "OPEN_REQ refused:
+    FAILURE_CONF status 25 E_CTI_BAD_MESSAGE_FORMAT": the server could not read the OPEN_REQ, so it sends
+    no Text, and nothing told the user that the profile was the cause. The refusal now names what the
+    client spoke and what to pass."""
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.testing.fixtures import hub_config_for
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0),
+                              hub_config=hub_config_for(server_profile)).start()
+    try:
+        cti = await CTIClient.connect(server.host, server.port, timeout=5, **connect)
+        with pytest.raises(RequestFailed, match=r"^OPEN_REQ refused: FAILURE_CONF status \d+ E_CTI_\w+; this client spoke "
+                                                + re.escape(said)) as exc:
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        assert exc.value.hint is not None and exc.value.hint.startswith("this client spoke")
+        await cti.abort()
+    finally:
+        await server.stop()
