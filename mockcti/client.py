@@ -249,10 +249,13 @@ class CTIClient:
     # -- requests ----------------------------------------------------------------------------
 
     def send(self, message: Message) -> None:
-        """Send a message as is (no waiting)."""
+        """Send a message as is (no waiting). After a CLOSE_REQ, however sent, this client heartbeats no more
+        (nothing follows a CLOSE_REQ, reference §3.5)."""
         if self._writer.is_closing() or self._session_ended:
             raise ConnectionClosed(self.close_reason or "connection closed")
         self._writer.write(encode(message, self.dialect))
+        if message.TYPE is MT.CLOSE_REQ and self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
 
     def send_bytes(self, data: bytes) -> None:
         if self._writer.is_closing() or self._session_ended:

@@ -706,3 +706,27 @@ async def test_an_open_refused_by_a_server_of_another_profile_says_what_to_do(se
         await cti.abort()
     finally:
         await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_close_req_sent_by_request_stops_the_heartbeats():
+    """Nothing follows a CLOSE_REQ (reference §3.5; the mock records PROTO-AFTER-CLOSE). close() stopped
+    heartbeating first, but a CLOSE_REQ sent with request() or send() did not: heartbeats went on while
+    the CLOSE_CONF was on its way."""
+    def handler(msg, writer):
+        if msg.TYPE is MT.CLOSE_REQ:  # a server slow to confirm the close
+            asyncio.get_running_loop().call_later(0.4, Scripted.reply, writer, M.CloseConf(invoke_id=msg.invoke_id))
+        else:
+            Scripted.reply(writer, default_reply(msg))
+
+    async with Scripted(handler) as srv:
+        cti = await srv.client(heartbeat=0.05)
+        for _ in range(100):
+            if cti.heartbeats_sent:
+                break
+            await asyncio.sleep(0.02)
+        conf = await cti.request(M.CloseReq(invoke_id=0, status=0), timeout=2)
+        assert conf.TYPE is MT.CLOSE_CONF
+        after = [m.TYPE.name for m in srv.seen[[m.TYPE for m in srv.seen].index(MT.CLOSE_REQ) + 1:]]
+        assert after == []
+        await cti.abort()
