@@ -145,6 +145,7 @@ class CTIClient:
         self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
         self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
         self._session_ended = False  # a FAILURE_EVENT ended the session: nothing more is sent
+        self._open_unanswered = False  # an OPEN_REQ timed out: the session may be open on the server
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -201,6 +202,9 @@ class CTIClient:
                       **fields)
         try:
             conf = cast(OpenConf, await self.request(req, timeout=timeout))  # (an OPEN_CONF: a FAILURE_CONF raised)
+        except TimeoutError:
+            self._open_unanswered = True  # its OPEN_CONF may still come: close() closes that session
+            raise
         except RequestFailed as exc:
             hint = self._open_refusal_hint(exc.reply)
             if hint is None:
@@ -328,10 +332,13 @@ class CTIClient:
 
     async def close(self, *, timeout: float | None = 5.0) -> None:
         """CLOSE_REQ, wait for CLOSE_CONF (at most ``timeout``, 5 s as the guide says; None: no limit),
-        then close the socket."""
+        then close the socket. The CLOSE_REQ goes out once a session is open, or may be: after an open
+        whose OPEN_CONF did not come in time."""
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
-        if self.open_conf is not None and not self._writer.is_closing() and not self.closed.is_set():
+        # (an open that timed out may have opened the session all the same: its OPEN_CONF came too late)
+        if ((self.open_conf is not None or self._open_unanswered) and not self._writer.is_closing()
+                and not self.closed.is_set()):
             # (the server closes the socket after its CLOSE_CONF: that is the end this client asked for)
             self.close_reason = self.close_reason or "closed by this client (CLOSE_REQ)"
             with contextlib.suppress(Exception):

@@ -730,3 +730,26 @@ async def test_a_close_req_sent_by_request_stops_the_heartbeats():
         after = [m.TYPE.name for m in srv.seen[[m.TYPE for m in srv.seen].index(MT.CLOSE_REQ) + 1:]]
         assert after == []
         await cti.abort()
+
+
+@pytest.mark.asyncio
+async def test_close_after_an_open_that_timed_out_still_closes_the_session():
+    """An OPEN_REQ whose OPEN_CONF came after the open's timeout left a session open on the server that
+    close() never closed: no CLOSE_REQ went out (the client counted the session as never opened), and the
+    server kept the agent's phone until its IdleTimeout (a real UCCX refuses the next open
+    E_CTI_DEVICE_IN_USE meanwhile; the mock records PROTO-NO-CLOSE). close() now sends CLOSE_REQ after
+    an open that may have succeeded."""
+    def slow_open(msg, writer):
+        if msg.TYPE is MT.OPEN_REQ:
+            asyncio.get_running_loop().call_later(0.3, Scripted.reply, writer, default_reply(msg))
+        else:
+            Scripted.reply(writer, default_reply(msg))
+
+    async with Scripted(slow_open) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        with pytest.raises(TimeoutError, match="no OPEN_CONF"):
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=0.05)
+        await cti.next_event(MT.OPEN_CONF, timeout=2)  # the late OPEN_CONF: the session is open
+        await cti.close(timeout=2)
+        assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ, MT.CLOSE_REQ]
+        assert cti.close_reason == "closed by this client (CLOSE_REQ)"
