@@ -276,6 +276,12 @@ class CTIClient:
         """
         if self.closed.is_set():
             raise ConnectionClosed(self.close_reason or "connection closed")
+        has = _HAS_INVOKE_ID.get(type(message))
+        if has is None:
+            has = _HAS_INVOKE_ID[type(message)] = any(f.name == "invoke_id" for f in dataclasses.fields(message))
+        if not has:
+            raise TypeError(f"{message.TYPE.name} has no InvokeID and no confirmation (reference §7.1): send() it "
+                            "and await its answer with next_event()")
         if getattr(message, "invoke_id", None) == 0:
             message = dataclasses.replace(message, invoke_id=self.next_invoke_id())
         inv = message.invoke_id
@@ -575,5 +581,6 @@ _FAILURES = frozenset({MT.FAILURE_CONF, MT.CONTROL_FAILURE_CONF})
 _CONF_TYPES = frozenset(CONFIRMATION_OF.values()) | _FAILURES
 _HEARTBEAT_ANSWERS = frozenset({MT.HEARTBEAT_CONF}) | _FAILURES
 _FAILURE_MESSAGES = _FAILURES | {MT.FAILURE_EVENT}
+_HAS_INVOKE_ID: dict[type, bool] = {}  # per message class: whether it carries an InvokeID
 #: every floating-field width (tag, length) of reference §2.3, a dialect each: 1+1, 2+2, 2+1
 _WIDTHS = (Dialect.uccx(17), Dialect.uccx(18), Dialect.uccx(18, v18_length_width=1))

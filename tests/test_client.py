@@ -753,3 +753,18 @@ async def test_close_after_an_open_that_timed_out_still_closes_the_session():
         await cti.close(timeout=2)
         assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ, MT.CLOSE_REQ]
         assert cti.close_reason == "closed by this client (CLOSE_REQ)"
+
+
+@pytest.mark.asyncio
+async def test_request_of_a_message_without_invoke_id_says_how_to_send_it():
+    """CONFIG_REQUEST_KEY_EVENT and CONFIG_REQUEST_EVENT are requests without an InvokeID (reference §7.1),
+    answered by events: request() sent one and waited out its timeout for a confirmation that never comes
+    ("no confirmation (nor FAILURE_CONF) to CONFIG_REQUEST_KEY_EVENT InvokeID None"); nothing is sent now."""
+    async with Scripted() as srv:
+        cti = await srv.client()
+        with pytest.raises(TypeError, match=r"^CONFIG_REQUEST_KEY_EVENT has no InvokeID and no confirmation "
+                                            r"\(reference §7\.1\): send\(\) it and await its answer with "
+                                            r"next_event\(\)$"):
+            await cti.request(M.ConfigRequestKeyEvent(customer_id=0), timeout=0.5)
+        await cti.close()
+        assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ, MT.CLOSE_REQ]
