@@ -685,11 +685,11 @@ class Hub:
                     if self._reading(a):
                         self._actions.append(a)
                 if message.TYPE is _FAILURE_EVENT:
-                    conn.session.failure_event_sent()
+                    conn.session.failure_event_sent(message, self.now)
                 return
         self._actions.append(Write(sid, data))
         if message.TYPE is _FAILURE_EVENT:
-            conn.session.failure_event_sent()
+            conn.session.failure_event_sent(message, self.now)
 
     def _cannot_encode(self, sid: int, conn: _Conn, message: Message,
                        exc: EncodeError) -> tuple[Message, bytes] | None:
@@ -1226,7 +1226,7 @@ class Hub:
             else:
                 others[sid] = [data]
             if message.TYPE is _FAILURE_EVENT:
-                session.failure_event_sent()
+                session.failure_event_sent(message, now)
         if first < 0:
             return
         actions = self._actions

@@ -118,7 +118,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-IDLE-EXPIRED", "Session kept alive", "Nothing arrived within IdleTimeout; the server reset the connection (§3.4)."),
     ("PROTO-NO-CLOSE", "CLOSE_REQ before leaving", "The client disconnected with a session open and no CLOSE_REQ (§3.5)."),
     ("PROTO-AFTER-CLOSE", "Nothing after CLOSE_REQ", "The client sent a message after CLOSE_REQ (§3.5)."),
-    ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1)."),
+    ("PROTO-AFTER-FAILURE-EVENT", "Stop after a session-ending FAILURE_EVENT", "The client kept sending after a FAILURE_EVENT that ended its session (§3.5, §7.1): more than 1 s after it by default (SessionConfig.failure_event_grace; what came sooner may have crossed the event). E_CTI_AUTO_CONFIG_RESET (96) ends no session."),
     ("PROTO-SERVICE-NOT-GRANTED", "Requests within granted services", "A request needs a service (CLIENT_CONTROL, CALL_DATA_UPDATE, SUPERVISOR, CONFIG_EVENTS) the session was not granted (§6.5); the server refused it."),
     ("PROTO-RETRY-LOOP", "No tight retry of a refused request", "The client sent a request the server had just refused again, unchanged but for its InvokeID, several times in a row (3 by default, HubConfig.retry_loop_times), each soon after the refusal before it (within 1 s by default, retry_loop_gap) (a mock rule: a client that ignores FAILURE_CONF / CONTROL_FAILURE_CONF and retries in a loop; the answer will not change by itself)."),
     ("PROTO-RETRY-TOO-SOON", "Wait before retrying a rejected OPEN_REQ", "After a rejected OPEN_REQ the client must reset the connection and wait at least 10 s (§3.2): flagged on the same connection, and on a new one for the same client (ClientID and agent fields as sent); not after E_CTI_SERVER_NOT_MASTER, when the client tries the other node at once (§3.1)."),
@@ -156,6 +156,7 @@ CALL_ID_FIELDS = ("call_id", "active_call_id", "held_call_id", "other_call_id",
 _REVEALING_FIELDS = ("call_id", "new_call_id", "primary_call_id", "secondary_call_id", "connection_call_id",
                      "secondary_connection_call_id")
 _NULL_CALL_ID = 0xFFFFFFFF
+_AUTO_CONFIG_RESET = int(StatusCode.E_CTI_AUTO_CONFIG_RESET)  # the FAILURE_EVENT that does not end the session
 _LIST_FIELDS = ("parties", "call_devices", "calls")
 #: per message class: (its CALL_ID_FIELDS, its _REVEALING_FIELDS, its _LIST_FIELDS) — looked up once per
 #: class instead of ~20 getattr calls per message (a hot spot of the server benchmark, bench/README.md)
@@ -283,6 +284,10 @@ class SessionConfig:
     min_idle_timeout: int = 20  # reference §3.4
     reject_unknown_tags: bool = True  # UCCX answers E_CTI_INVALID_FIELD (3); False = ignore them
     open_timeout: float | None = None  # close a connection that sends no OPEN_REQ within this many seconds
+    #: seconds after a session-ending FAILURE_EVENT was sent in which what the client sends is not yet
+    #: PROTO-AFTER-FAILURE-EVENT: it may have been sent before the client could read the event (a heartbeat
+    #: crossing it). A mock choice, no source (U); 0: everything after the event is a violation
+    failure_event_grace: float = 1.0
 
 
 #: base dialects by configuration: sessions with the same configuration share one Dialect (and so its
@@ -493,6 +498,7 @@ class Session:
     opened_at: float | None = None
     last_received: float | None = None
     ended_by_failure_event: bool = False
+    failure_event_at: float = 0.0  # when the FAILURE_EVENT that ended the session was sent
     #: the latest HEARTBEAT_REQ went unanswered (the server withheld its HEARTBEAT_CONF) or was answered
     #: FAILURE_CONF: a client that then resets the connection does what reference §3.4 asks, not a
     #: PROTO-NO-CLOSE; a HEARTBEAT_CONF sent clears it
@@ -642,7 +648,10 @@ class Session:
                 out.append(Violation("PROTO-AFTER-CLOSE", f"message type {frame.type_id} after CLOSE_REQ"))
             return
         if self.ended_by_failure_event:
-            out.append(Violation("PROTO-AFTER-FAILURE-EVENT", f"message type {frame.type_id} after FAILURE_EVENT"))
+            late = now - self.failure_event_at
+            if late > self.config.failure_event_grace:  # (sooner: it may have crossed the event; ignored all the same)
+                out.append(Violation("PROTO-AFTER-FAILURE-EVENT",
+                                     f"message type {frame.type_id} {late:.1f} s after FAILURE_EVENT"))
             return
         type_id = frame.type_id
         if type_id == _HEARTBEAT_REQ_ID and len(frame.body) == 4 and state is _OPEN:
@@ -1031,8 +1040,13 @@ class Session:
         """Nothing more will be read from the peer (CLOSE_CONF sent, or the server is closing)."""
         self.state = _CLOSING
 
-    def failure_event_sent(self) -> None:
+    def failure_event_sent(self, message: Any, now: float) -> None:
+        """A FAILURE_EVENT went out: it ends the session (§3.5), but E_CTI_AUTO_CONFIG_RESET (96), after which the
+        client sends its CONFIG_REQUEST_KEY_EVENT and CONFIG_REQUEST_EVENT again on the same session (§6.1, §7.1)."""
+        if getattr(message, "status", None) == _AUTO_CONFIG_RESET or self.ended_by_failure_event:
+            return
         self.ended_by_failure_event = True
+        self.failure_event_at = now
 
     def closed(self, *, peer_initiated: bool, unread: bool = False) -> list[Event]:
         """The connection is gone. A peer that left with a session open and no CLOSE_REQ broke a rule;

@@ -639,6 +639,30 @@ async def test_a_failure_event_ends_the_session_the_client_sends_nothing_more():
 
 
 @pytest.mark.asyncio
+async def test_the_mock_keeps_a_session_its_auto_config_reset_failure_event_asked_to_download_again():
+    """Against the mock itself: after FAILURE_EVENT E_CTI_AUTO_CONFIG_RESET the client does what reference §7.1
+    asks (the session goes on, it downloads the configuration again); the mock had ended the session on any
+    FAILURE_EVENT, so those requests went unanswered and were PROTO-AFTER-FAILURE-EVENT violations."""
+    from mockcti.server import MockServer, ServerConfig
+    from mockcti.wire.enums import StatusCode
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        cti = await CTIClient.connect(server.host, server.port, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        server.call(lambda hub, now: hub.deliver(hub.center.failure_event(now, StatusCode.E_CTI_AUTO_CONFIG_RESET)))
+        ev = await cti.next_event(MT.FAILURE_EVENT, timeout=2)
+        assert ev.status == StatusCode.E_CTI_AUTO_CONFIG_RESET and not cti.closed.is_set()
+        conf = await cti.request(M.QueryAgentStateReq(invoke_id=cti.next_invoke_id(), agent_id="1001"), timeout=2)
+        assert conf.TYPE is MT.QUERY_AGENT_STATE_CONF
+        await cti.close()
+        assert cti.close_reason == "closed by this client (CLOSE_REQ)"
+        assert [e.data["rule"] for e in server.journal.violations()] == []
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
 async def test_a_failure_event_auto_config_reset_leaves_the_session_open():
     """E_CTI_AUTO_CONFIG_RESET asks the client to download the configuration again (reference §7.1): the
     session goes on, requests are still answered."""

@@ -16,7 +16,7 @@ from mockcti.wire import SPECS, DecodeError, Dialect, Frame, MessageType, decode
 from mockcti.wire.enums import StatusCode
 from mockcti.wire.types import STRING
 from mockcti.wire.messages import (
-    AnswerCallReq, BeginCallEvent, CallDeliveredEvent, CallHeldEvent, EndCallEvent, CloseReq, FailureConf, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
+    AnswerCallReq, BeginCallEvent, CallDeliveredEvent, CallHeldEvent, EndCallEvent, CloseReq, FailureConf, FailureEvent, HeartbeatConf, HeartbeatReq, HoldCallConf, HoldCallReq, OpenReq,
     SetAgentStateReq,
 )
 
@@ -364,9 +364,34 @@ def test_close_then_nothing_and_disconnect_without_close():
 
 def test_after_failure_event():
     s = opened_session()
-    s.failure_event_sent()
-    evs = s.receive_data(wire(HeartbeatReq(invoke_id=10)), 1.0)
+    s.failure_event_sent(FailureEvent(status=17), 1.0)
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=10)), 2.5)
     assert kinds(evs) == ["Violation:PROTO-AFTER-FAILURE-EVENT"]
+    assert evs[0].detail == "message type 5 1.5 s after FAILURE_EVENT"
+
+
+def test_a_message_that_may_have_crossed_the_failure_event_is_no_violation():
+    """A heartbeat the client sent before it could read the FAILURE_EVENT (on its way as the event went out) was
+    PROTO-AFTER-FAILURE-EVENT: a client doing everything right was reported. Within
+    SessionConfig.failure_event_grace (1 s) of the event it is ignored without a violation; after it, reported."""
+    s = opened_session()
+    s.failure_event_sent(FailureEvent(status=17), 1.0)
+    assert s.receive_data(wire(HeartbeatReq(invoke_id=10)), 1.0005) == []
+    assert s.receive_data(wire(HeartbeatReq(invoke_id=11)), 1.9) == []
+    assert kinds(s.receive_data(wire(HeartbeatReq(invoke_id=12)), 2.1)) == ["Violation:PROTO-AFTER-FAILURE-EVENT"]
+    t = opened_session(failure_event_grace=0)
+    t.failure_event_sent(FailureEvent(status=17), 1.0)
+    assert kinds(t.receive_data(wire(HeartbeatReq(invoke_id=10)), 1.0005)) == ["Violation:PROTO-AFTER-FAILURE-EVENT"]
+
+
+def test_a_failure_event_auto_config_reset_does_not_end_the_session():
+    """E_CTI_AUTO_CONFIG_RESET (96) asks the client to send CONFIG_REQUEST_KEY_EVENT and CONFIG_REQUEST_EVENT
+    again (reference §6.1, §7.1): the session goes on. It was ended like any FAILURE_EVENT, so the client doing
+    what the reference asks got PROTO-AFTER-FAILURE-EVENT and no answer."""
+    s = opened_session()
+    s.failure_event_sent(FailureEvent(status=96), 1.0)
+    evs = s.receive_data(wire(HeartbeatReq(invoke_id=10)), 5.0)
+    assert kinds(evs) == ["Received"] and not s.ended_by_failure_event
 
 
 def test_every_rule_has_an_explanation():
