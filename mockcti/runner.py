@@ -390,8 +390,11 @@ class _ScenarioFeature:
         except ScenarioError as exc:
             from mockcti.located import shown_errors
 
+            # an error about the file itself (it cannot be read) names the option too, as --center's does: the
+            # file's name alone did not say which of serve's options it came from
+            whole = f"{self.path}: "
             for line in shown_errors(exc.errors):  # at most MAX_SHOWN_ERRORS, then "and N more errors"
-                print(f"mockcti serve: {line}", file=sys.stderr)
+                print(f"mockcti serve: {'--scenario ' if line.startswith(whole) else ''}{line}", file=sys.stderr)
             raise SystemExit(2) from None
         self.engine = ScenarioEngine(scenario, seed=getattr(args, "seed", None))
         hub = server.hub

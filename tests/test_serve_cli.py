@@ -44,6 +44,8 @@ from processes import reap  # tests/support
     (["--scenario", ""], "mockcti serve: error: argument --scenario: is empty: give the file"),
     # (it named the file only, not which option it came from)
     (["--center", "no-such-center.toml"], "mockcti serve: --center no-such-center.toml: cannot read: "),
+    (["--scenario", "no-such-scenario.yaml"],
+     "mockcti serve: --scenario no-such-scenario.yaml: cannot read the file: "),
     # (it bound every interface, 0.0.0.0: an unset variable in --host "$HOST" put the mock on the network)
     (["--host", ""], "mockcti serve: error: argument --host: is empty: give the address to bind"),
 ])
