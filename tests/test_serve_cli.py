@@ -283,9 +283,11 @@ def test_the_trace_leaves_out_a_happenings_keys_that_have_no_value():
     journal.add_sink(trace)
     journal.record("happening", 1.5, None, what="call delivered", call_id=7, agent=None, csq="Sales")
     journal.record("happening", 2.5, None, what="hang-up", call_id=7, device=None)
+    journal.record("connect", 3.0, 4, peer=None)  # (a client gone before its address was read)
     trace.close()
     assert out.getvalue().splitlines() == ["    1.500 s-    ** happening what=call delivered call_id=7 csq=Sales",
-                                           "    2.500 s-    ** happening what=hang-up call_id=7"]
+                                           "    2.500 s-    ** happening what=hang-up call_id=7",
+                                           "    3.000 s4    -- connect"]
 
 
 def test_the_trace_names_the_answer_a_violation_got():

@@ -272,8 +272,10 @@ class Trace:
             rest = data_text(d)  # a key with no value left out
             line = f"{entry.t:9.3f} s{entry.session or '-':<4} ** {entry.kind} {rest}"
         elif entry.kind in ("connect", "close"):
-            rest = " ".join(f"{k}={v}" for k, v in d.items())
-            line = f"{entry.t:9.3f} s{entry.session:<4} -- {entry.kind} {rest}"
+            from mockcti.journal import data_text  # (loaded with the journal: a lookup)
+
+            rest = data_text(d)  # a key with no value left out (a peer whose address was gone: peer=None)
+            line = f"{entry.t:9.3f} s{entry.session:<4} -- {entry.kind}{' ' if rest else ''}{rest}"
         else:
             line = f"{entry.t:9.3f} {entry.kind} {d}"
         self._emit(line + "\n")
