@@ -14,29 +14,12 @@ from pathlib import Path
 
 import pytest
 from processes import reap  # tests/support
+from raw_client import PRELUDE  # tests/support
 
 # the client under test: opens an agent session, sends the same wrong login ARGV[1] times (each after the refusal
 # of the one before), closes and exits 0
-LOOPING_CLIENT = """\
-import os, socket, sys
-from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
-
-D = Dialect.uccx(14)
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-pending = []
-
-def read_one():
-    while not pending:
-        data = s.recv(65536)
-        if not data:
-            sys.exit("connection closed")
-        pending.extend(fb.feed(data))
-    return decode(pending.pop(0), D)
-
-s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
-                           call_msg_mask=0, agent_state_mask=0, client_id="loop", client_password=b"",
-                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+LOOPING_CLIENT = PRELUDE + """\
+s.sendall(open_req(1, "loop"))
 assert read_one().TYPE.name == "OPEN_CONF"
 for i in range(int(sys.argv[1])):
     s.sendall(encode(W.SetAgentStateReq(invoke_id=10 + i, agent_state=1, agent_id="1001", agent_password="wrong",

@@ -12,30 +12,14 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from raw_client import PRELUDE  # tests/support
+
 # 30 HEARTBEAT_REQs before OPEN_REQ (each refused), then OPEN_REQ, then away without CLOSE_REQ (PROTO-NO-CLOSE)
-CLIENT = """\
-import os, socket, sys
-from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
-
-D = Dialect.uccx(14)
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-pending = []
-
-def read_one():
-    while not pending:
-        data = s.recv(65536)
-        if not data:
-            sys.exit("connection closed")
-        pending.extend(fb.feed(data))
-    return decode(pending.pop(0), D)
-
+CLIENT = PRELUDE + """\
 for i in range(30):
     s.sendall(encode(W.HeartbeatReq(invoke_id=1 + i), D))
     assert read_one().TYPE.name == "FAILURE_CONF"
-s.sendall(encode(W.OpenReq(invoke_id=100, version_number=14, idle_timeout=60, services_requested=7,
-                           call_msg_mask=0, agent_state_mask=0, client_id="loop", client_password=b"",
-                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+s.sendall(open_req(100, "loop"))
 assert read_one().TYPE.name == "OPEN_CONF"
 s.close()
 """

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from raw_client import PRELUDE  # tests/support
 
 SCENARIO = """\
 name: cli-demo
@@ -1061,20 +1062,8 @@ def test_a_signal_while_the_scenario_files_are_read_says_nothing_ran(tmp_path, s
 
 
 # A client that opens an agent session, sends ARGV[1] heartbeats (each answered) and closes: a long journal.
-_CHATTY = """\
-import os, socket, sys
-from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
-D = Dialect.uccx(14)
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-pending = []
-def read_one():
-    while not pending:
-        pending.extend(fb.feed(s.recv(65536) or b""))
-    return decode(pending.pop(0), D)
-s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
-                           call_msg_mask=0, agent_state_mask=0, client_id="cli", client_password=b"",
-                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+_CHATTY = PRELUDE + """\
+s.sendall(open_req(1, "cli"))
 while read_one().TYPE.name != "OPEN_CONF":
     pass
 for i in range(int(sys.argv[1])):
