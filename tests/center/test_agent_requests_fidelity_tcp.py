@@ -6,33 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import pytest_asyncio
 
-from mockcti.client import CTIClient
-from mockcti.server import MockServer, ServerConfig
+from tcp_world import server  # noqa: F401 - tests/support, on the path: the fixture
+
 from mockcti.wire import MessageType as MT
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
 from mockcti.wire.enums import StatusCode as S
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture
-async def server():
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-    clients: list[CTIClient] = []
-
-    async def connect() -> CTIClient:
-        c = await CTIClient.connect(server.host, server.port, version=14)
-        clients.append(c)
-        return c
-
-    server.connect = connect
-    yield server
-    for c in clients:
-        await c.close()
-    await server.stop()
 
 
 def _login(**kw) -> M.SetAgentStateReq:

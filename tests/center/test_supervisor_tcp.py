@@ -4,9 +4,8 @@ they were granted, the configuration they are given, and the answers to what the
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
-from tcp_world import deliver_call  # tests/support, on the path
+from tcp_world import deliver_call, server  # noqa: F401 - tests/support, on the path (server: the fixture)
 
 from mockcti.client import CTIClient
 from mockcti.server import MockServer, ServerConfig
@@ -18,22 +17,6 @@ from mockcti.wire.enums import StatusCode as S
 
 pytestmark = pytest.mark.asyncio
 
-
-@pytest_asyncio.fixture
-async def server():
-    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0)).start()
-    clients: list[CTIClient] = []
-
-    async def connect() -> CTIClient:
-        c = await CTIClient.connect(server.host, server.port, version=14)
-        clients.append(c)
-        return c
-
-    server.connect = connect
-    yield server
-    for c in clients:
-        await c.close()
-    await server.stop()
 
 
 async def test_a_wallboard_without_control_sets_no_agent_state(server):
