@@ -281,6 +281,21 @@ def test_the_statistics_line_shows_the_callers_abandons():
                     "held 0 xfer 0 conf 0 messages/s 40 clients 2")  # every message out (confirmations too): not "events/s"
 
 
+def _late_sleeps(monkeypatch, clock: list[float], counts: dict, rounds: int) -> None:
+    """``asyncio.sleep`` of a loop too busy to wake on time: each sleep takes twice as long on ``clock`` and 1,000
+    messages go out meanwhile; the sleep after ``rounds`` of them cancels (the display runs until cancelled)."""
+    slept = []
+
+    async def late_sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > rounds:
+            raise asyncio.CancelledError
+        clock[0] += 2 * seconds
+        counts["out"] += 1000
+
+    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+
+
 @pytest.mark.asyncio
 async def test_the_lines_messages_per_second_is_over_the_time_the_second_took(monkeypatch, capsys):
     """A loop too busy to wake the display on time (each 1-second sleep took 2 s, 1,000 messages
@@ -290,16 +305,7 @@ async def test_the_lines_messages_per_second_is_over_the_time_the_second_took(mo
                              hub=SimpleNamespace(conns={}))
     feature = serve_feature(argparse.Namespace(load=parse_load_spec("calls_per_s=1"), quiet=True, seed=0))
     feature.gen.started_at = 0.0
-    slept = []
-
-    async def late_sleep(seconds):
-        slept.append(seconds)
-        if len(slept) > 3:  # bounded: the display runs until cancelled
-            raise asyncio.CancelledError
-        clock[0] += 2 * seconds
-        counts["out"] += 1000
-
-    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+    _late_sleeps(monkeypatch, clock, counts, 3)
     with pytest.raises(asyncio.CancelledError):
         await feature._display(server)
     lines = capsys.readouterr().err.splitlines()
@@ -323,16 +329,7 @@ async def test_with_json_the_display_also_writes_each_second_as_a_json_object(mo
     feature._json_out = written.append  # (what start() takes from args)
     feature.gen.started_at = 10.0
     feature.gen.stats.offered, feature.gen.stats.answered, feature.gen.stats.held = 7, 4, 2
-    slept = []
-
-    async def late_sleep(seconds):
-        slept.append(seconds)
-        if len(slept) > 2:  # bounded: the display runs until cancelled
-            raise asyncio.CancelledError
-        clock[0] += 2 * seconds
-        counts["out"] += 1000
-
-    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+    _late_sleeps(monkeypatch, clock, counts, 2)
     with pytest.raises(asyncio.CancelledError):
         await feature._display(server)
     lines = capsys.readouterr().err.splitlines()
