@@ -526,3 +526,47 @@ async def test_an_acd_call_transferred_single_step_is_transfer_in_wherever_it_go
     await world.settle()
     assert [e.call_type for e in bridge.received
             if e.TYPE is MT.CALL_DATA_UPDATE_EVENT and e.call_id == call_id] == [CallType.CALLTYPE_TRANSFER_IN]
+
+
+@pytest.mark.parametrize("ready", [True, False])
+async def test_an_inbound_acd_call_reaches_the_bridge_at_its_route_point_before_the_queue(world, ready):
+    """Reference §7.2, inbound ACD call (caller 2005 -> trigger 7000 -> agent 2006): bridge clients get
+    "CALL_ORIGINATED_EVENT ... CALL_DELIVERED_EVENT at route point 7000 (LCS != ALERTING) ... CALL_QUEUED_EVENT"
+    before the agent is RESERVED; §5.4: LCS tells arrival at a route point from alerting at an agent phone. A
+    recorder saw BEGIN_CALL then CALL_QUEUED only. Whether an agent is ready or the call waits, the same stage;
+    the agent's desktop gets neither event (it learns of the call when its phone rings)."""
+    a, bridge = world.agents["1001"], world.bridge
+    if ready:
+        await login_ready(a)
+    await world.settle()
+    a.drain_events(), bridge.drain_events()
+    before = len(bridge.received)
+    call_id = world.inbound(csq="Sales", ani="0612345678")
+    if ready:
+        await a.next_event(MT.CALL_DELIVERED_EVENT)
+    else:
+        await bridge.next_event(MT.CALL_QUEUED_EVENT)
+    await world.settle()
+    seen = [e for e in list(bridge.received)[before:]
+            if getattr(e, "call_id", None) == call_id or e.TYPE is MT.AGENT_STATE_EVENT]
+    types = [e.TYPE for e in seen]
+    assert types[:4] == [MT.BEGIN_CALL_EVENT, MT.CALL_ORIGINATED_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_QUEUED_EVENT]
+    assert types[4:] == ([MT.AGENT_STATE_EVENT, MT.CALL_DELIVERED_EVENT] if ready else [])
+    orig, at_rp = seen[1], seen[2]
+    assert (orig.connection_device_id, orig.calling_device_id, orig.called_device_id) == ("0612345678",) * 2 + ("7000",)
+    assert (orig.calling_device_type, orig.called_device_type, orig.local_connection_state, orig.event_cause) == (
+        0, 74, LCS.LCS_INITIATE, 0xFFFF)  # DEVID_ROUTE_POINT, CEC_NONE
+    assert (at_rp.connection_device_id, at_rp.alerting_device_id, at_rp.calling_device_id, at_rp.called_device_id,
+            at_rp.ani, at_rp.dnis) == ("7000", "7000", "0612345678", "7000", "0612345678", "7000")
+    assert (at_rp.alerting_device_type, at_rp.called_device_type, at_rp.application_id, at_rp.csq_id) == (
+        74, 74, 1, 0xFFFFFFFF)  # no CSQ selected yet at the trigger (U: route_point_csq)
+    assert at_rp.local_connection_state == LCS.LCS_QUEUED != LCS.LCS_ALERTING  # (U: route_point_lcs)
+    # on the wire: CALL_DELIVERED_EVENT, fixed part LocalConnectionState (offset 46) and EventCause (48)
+    raw = encode(at_rp, bridge.dialect)
+    assert raw[4:8] == bytes((0, 0, 0, 9)) and raw[8 + 46:8 + 50] == bytes((0, 5, 0xFF, 0xFF))
+    if ready:
+        assert seen[-1].alerting_device_id == "3001" and seen[-1].local_connection_state == LCS.LCS_ALERTING
+    # the desktop: no route-point stage
+    mine = [e for e in a.received if getattr(e, "call_id", None) == call_id]
+    assert MT.CALL_ORIGINATED_EVENT not in [e.TYPE for e in mine]
+    assert [e.alerting_device_id for e in mine if e.TYPE is MT.CALL_DELIVERED_EVENT] == (["3001"] if ready else [])

@@ -392,6 +392,25 @@ class CenterConfig:
     #: (§6.7) cover WORK and NOT_READY only: hence the choice. The agent's own LOGOUT while talking is refused
     #: either way (Finesse: an agent signs out from NOT_READY)
     supervisor_logout_while_talking: str = "refuse"
+    #: an inbound call (ContactCenter.deliver_call) arriving at its trigger (the DNIS, a CTI route point): the
+    #: bridge-mode sessions get CALL_ORIGINATED_EVENT (the caller's connection, LCS_INITIATE, CalledDevice the
+    #: route point) then CALL_DELIVERED_EVENT at the route point (Connection/AlertingDeviceID the DNIS,
+    #: AlertingDeviceType 74 DEVID_ROUTE_POINT) before the CALL_QUEUED_EVENT / the agent's ring, each by its
+    #: call-event mask — reference §7.2 "Inbound ACD call" lists the two for bridge clients, without field values.
+    #: false: not sent (a bridge sees BEGIN_CALL then CALL_QUEUED, as mockcti did before)
+    route_point_events: bool = True
+    #: LocalConnectionState of that CALL_DELIVERED_EVENT at the route point. U: the reference says only "LCS !=
+    #: ALERTING" (§7.2) and that LCS tells a route point/queue arrival from alerting at an agent phone (§5.4);
+    #: the default 5 LCS_QUEUED ("stalled/queued", §6.14) is a guess — the call waits at the route point for the
+    #: script to route it
+    route_point_lcs: int = 5
+    #: EventCause of the two route-point events. U (not given by the reference): the default 0xFFFF CEC_NONE is
+    #: the value of the UCCX examples' CALL_DELIVERED_EVENT at the agent phone (§8.10b) and of CALL_QUEUED_EVENT
+    route_point_event_cause: int = 0xFFFF
+    #: CSQID of the two route-point events. U: the reference does not say; false (the default) sends 0xFFFFFFFF
+    #: ("if none", §5.4), as the script has not selected a CSQ when the call reaches its trigger; true sends the
+    #: call's CSQ
+    route_point_csq: bool = False
 
     def __post_init__(self) -> None:
         """The CSQs, agents and preset calls checked here, so a configuration built in Python gets the checks a
@@ -662,7 +681,8 @@ class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
            "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
-           "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking")
+           "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking",
+           "route_point_events", "route_point_lcs", "route_point_event_cause", "route_point_csq")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -930,6 +950,8 @@ class _Builder:
             "ready_while_talking": (self.choice, "choice", READY_WHILE_TALKING),
             "supervisor_logout_while_talking": (self.choice, "choice", SUPERVISOR_LOGOUT_WHILE_TALKING),
             "acd_rules": (self.boolean,), "rtp_events": (self.boolean,), "supervisor_reason_codes": (self.boolean,),
+            "route_point_events": (self.boolean,), "route_point_csq": (self.boolean,),
+            "route_point_lcs": (self.integer, 0, 0xFFFF), "route_point_event_cause": (self.integer, 0, 0xFFFF),
         }
         kw: dict[str, Any] = {}
         for k, (fn, *extra) in checks.items():

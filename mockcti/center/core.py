@@ -1899,6 +1899,8 @@ class ContactCenter:
                               dnis=dnis, dialed=dnis, csq_id=csq_cfg.id if csq_cfg else NONE_ID, acd=True,
                               variables=dict(variables or {}), named_variables=named, named_arrays=arrays)
         self._put_leg(call, Leg(ani, None, LCS.LCS_CONNECT))
+        if self.bridges and call.dnis and self.config.route_point_events:
+            self._at_route_point(out, call)
         if agent_id is not None:
             self._offer(out, call, self.agents[agent_id], now, routed=True)
             return call.id, out
@@ -2004,6 +2006,38 @@ class ContactCenter:
             i += 1
         queue.insert(i, call.id)
         call.queued = True
+
+    def _at_route_point(self, out: list[Delivery], call: Call) -> None:
+        """The caller reaches the trigger (the call's DNIS, a CTI route point): to the bridge-mode sessions, each by
+        its call-event mask (BEGIN_CALL_EVENT first), CALL_ORIGINATED_EVENT then CALL_DELIVERED_EVENT at the route
+        point — reference §7.2 "Inbound ACD call": "CALL_ORIGINATED_EVENT ... CALL_DELIVERED_EVENT at route point
+        7000 (LCS != ALERTING) ... CALL_QUEUED_EVENT (bridge clients)"; §5.4: LCS tells arrival at a route point
+        from alerting at an agent phone. The reference gives no field values: the device IDs and types follow the
+        other events of the call (the caller's connection as in the bridges' BEGIN_CALL and CALL_QUEUED, the route
+        point as their CalledDevice, 74 DEVID_ROUTE_POINT); LocalConnectionState of the delivery, EventCause and
+        CSQID are unconfirmed (U) and set in the center file (CenterConfig.route_point_lcs, route_point_event_cause,
+        route_point_csq). Agent-mode sessions get neither (they learn of the call when it rings at their phone),
+        and nothing is built with no bridge open."""
+        cfg, rp, ani = self.config, call.dnis, call.ani
+        csq_id = call.csq_id if cfg.route_point_csq else NONE_ID
+        cause = cfg.route_point_event_cause
+        bridges = sorted(self.bridges)
+        self._emit(out, call, M.CallOriginatedEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_type=cfg.line_type,
+            application_id=_APPLICATION_ID, csq_id=csq_id, reserved3=0,
+            calling_device_type=EXTERNAL_DEVICE, called_device_type=_ROUTE_POINT,
+            local_connection_state=int(LCS.LCS_INITIATE), event_cause=cause,
+            connection_device_id=ani, calling_device_id=ani, called_device_id=rp), only=bridges)
+        self._emit(out, call, M.CallDeliveredEvent(
+            **self._common(), connection_device_type=0, call_id=call.id, line_type=cfg.line_type,
+            application_id=_APPLICATION_ID, service_id=NONE_ID, csq_id=csq_id, skill_group_id=NONE_ID,
+            skill_group_priority=0, alerting_device_type=_ROUTE_POINT, calling_device_type=EXTERNAL_DEVICE,
+            called_device_type=_ROUTE_POINT, last_redirect_device_type=NONE_SHORT,
+            local_connection_state=cfg.route_point_lcs, event_cause=cause,
+            connection_device_id=rp, alerting_device_id=rp, calling_device_id=ani, called_device_id=rp,
+            ani=ani, dnis=rp, dialed_number=call.dialed or None,
+            named_variables=call.named_variables, named_arrays=call.named_arrays, **self._vars(call)),
+            only=bridges, keyed=True)
 
     def _queued_event(self, call: Call) -> Message:
         return M.CallQueuedEvent(**self._common(), connection_device_type=0, call_id=call.id,

@@ -54,7 +54,8 @@ def test_a_ready_agent_whose_last_session_ends_is_not_ready_and_offered_nothing_
     assert states(out) == [("1001", "AGENT_STATE_NOT_READY", CONN_DOWN)] and seq(out, 1) == []
     assert w.c.agents["1001"].reason == CONN_DOWN and "1001" not in w.c.ready
     cid, out = w.inbound(csq="Sales")
-    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"]  # waits: nobody ready
+    # waits: nobody ready (the bridge sees the call reach its route point, then queue: §7.2)
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "CALL_QUEUED_EVENT"]
     assert w.c.queues[1] == [cid] and legs(w, cid) == {"0600000000": "LCS_CONNECT"}
     assert [h["what"] for h in w.c.happenings] == ["agent 1001: last session closed, NOT_READY (AGT_CONN_DOWN)"]
 
@@ -246,7 +247,7 @@ def test_a_vanished_agent_ready_beside_a_held_call_is_offered_nothing_more():
     _holding_a_call_of_its_own(w)
     assert states(close(w, 1)) == [("1001", "AGENT_STATE_NOT_READY", CONN_DOWN)]
     cid, out = w.inbound(csq="Sales")
-    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"] and w.c.queues[1] == [cid]
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "CALL_QUEUED_EVENT"] and w.c.queues[1] == [cid]
 
 
 def test_a_consultation_given_up_at_a_vanished_agent_beside_a_held_call_leaves_it_not_ready():
@@ -310,7 +311,8 @@ async def test_over_tcp_a_vanished_desktop_is_seen_by_the_bridge_and_journalled(
         call_id = deliver_call(server, csq="Sales")
         await _settle()
         seen = [e.TYPE for e in bridge.drain_events()]
-        assert seen == [MT.BEGIN_CALL_EVENT, MT.CALL_QUEUED_EVENT]  # queued, not offered to 1002
+        # at the route point, then queued, not offered to 1002 (§7.2 inbound ACD call, bridge clients)
+        assert seen == [MT.BEGIN_CALL_EVENT, MT.CALL_ORIGINATED_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_QUEUED_EVENT]
         happened = server.call(lambda hub, now: [e.to_dict() for e in hub.journal.entries(kind="happening")])
         assert [(h["agent"], h["state"]) for h in happened if "agent" in h] == [("1002", "AGENT_STATE_NOT_READY")]
         assert server.call(lambda hub, now: call_id in hub.center.queues[1])

@@ -265,9 +265,12 @@ def test_an_injected_calls_named_data_reaches_begin_call_delivered_and_the_snaps
     cid, out = w.inbound(agent_id="1001", named_variables=ECC, named_arrays=ECC_ARRAYS)
     for sid in (1, 9):
         [begin] = only(out, sid, MT.BEGIN_CALL_EVENT)
-        [delivered] = only(out, sid, MT.CALL_DELIVERED_EVENT)
-        assert begin.named_variables == delivered.named_variables == ECC_WIRE
-        assert begin.named_arrays == delivered.named_arrays == ECC_ARRAYS_WIRE
+        # the bridge's also at the route point (§7.2): every CALL_DELIVERED_EVENT of the call carries them
+        delivered = only(out, sid, MT.CALL_DELIVERED_EVENT)
+        assert [d.alerting_device_id for d in delivered] == (["3001"] if sid == 1 else ["7000", "3001"])
+        for dl in delivered:
+            assert begin.named_variables == dl.named_variables == ECC_WIRE
+            assert begin.named_arrays == dl.named_arrays == ECC_ARRAYS_WIRE
     snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
     assert (snap.named_variables, snap.named_arrays) == (ECC_WIRE, ECC_ARRAYS_WIRE)
 

@@ -768,3 +768,19 @@ def test_a_center_from_python_is_a_config_a_mapping_or_none_and_nothing_else_is_
         MockServer("c.toml")
     with pytest.raises(TypeError, match=r"^ContactCenter: the center is a CenterConfig, .* not list \[\]$"):
         ContactCenter([])
+
+
+def test_the_route_point_keys_are_checked():
+    """route_point_lcs / route_point_event_cause are USHORTs on the wire, route_point_events / route_point_csq
+    true or false: a mistake is named with its key, not sent."""
+    from mockcti.center import CenterConfig
+
+    cfg = CenterConfig.from_mapping({"route_point_events": False, "route_point_lcs": 0, "route_point_event_cause": 22,
+                                     "route_point_csq": True})
+    assert (cfg.route_point_events, cfg.route_point_lcs, cfg.route_point_event_cause, cfg.route_point_csq) == (
+        False, 0, 22, True)
+    with pytest.raises(CenterConfigError) as info:
+        CenterConfig.from_mapping({"route_point_lcs": 0x10000, "route_point_event_cause": "none",
+                                   "route_point_events": 1})
+    assert sorted(str(e).split(":")[0] for e in info.value.errors) == [
+        "route_point_event_cause", "route_point_events", "route_point_lcs"]

@@ -76,9 +76,10 @@ def test_inbound_call_exact_sequences(w):
     w.login_ready(2, "1002", ready=False)
     cid, out = w.inbound(csq="Sales", ani="0612345678")
     assert seq(out, 1) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
-    # the bridge sees the queue stage even though an agent is ready (§7.2 inbound ACD call:
-    # CALL_QUEUED_EVENT to bridge clients, then the agent RESERVED, then the delivery)
-    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT", "AGENT_STATE_EVENT", "CALL_DELIVERED_EVENT"]
+    # the bridge sees the route point and the queue stage even though an agent is ready (§7.2 inbound ACD call:
+    # CALL_ORIGINATED, CALL_DELIVERED at the route point, CALL_QUEUED_EVENT to bridge clients, then the agent
+    # RESERVED, then the delivery at the agent's phone)
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "CALL_QUEUED_EVENT", "AGENT_STATE_EVENT", "CALL_DELIVERED_EVENT"]
     queued = only(out, 9, MT.CALL_QUEUED_EVENT)[0]
     assert (queued.call_id, queued.num_queued, [q.csq_id for q in queued.csqs]) == (cid, 0, [1])
     assert seq(out, 2) == []  # 1002 is NOT_READY and not on the call
@@ -115,7 +116,7 @@ def test_an_acd_calls_called_device_is_its_trigger_and_a_placed_calls_the_number
     w.login_ready(2, "1002", ready=False)
     cid, out = w.inbound(csq="Sales", ani="0612345678", dnis="7000")
     for sid in (1, 9):
-        dl = only(out, sid, MT.CALL_DELIVERED_EVENT)[0]
+        dl = only(out, sid, MT.CALL_DELIVERED_EVENT)[-1]  # (the bridge's first: at the route point)
         assert (dl.alerting_device_id, dl.called_device_id, dl.called_device_type, dl.dnis) == (
             "3001", "7000", DeviceType.DEVID_ROUTE_POINT, "7000")
     out = w.req(1, M.AnswerCallReq(invoke_id=20, call_id=cid, connection_device_id="3001"))
@@ -133,14 +134,16 @@ def test_masks_filter_what_each_session_receives(w):
     w.open(bridge_sub(8, call_mask=int(CallEventMask.CALL_DELIVERED_MASK), state_mask=0))
     w.login_ready(1, "1001")
     _, out = w.inbound(agent_id="1001")
-    # session 8 asked only for CALL_DELIVERED: no BEGIN_CALL, no agent states
-    assert seq(out, 8) == ["CALL_DELIVERED_EVENT"]
+    # session 8 asked only for CALL_DELIVERED: no BEGIN_CALL, no CALL_ORIGINATED, no agent states; the call's
+    # delivery at its route point (§7.2), then at the agent's phone
+    assert seq(out, 8) == ["CALL_DELIVERED_EVENT", "CALL_DELIVERED_EVENT"]
+    assert [e.alerting_device_id for e in only(out, 8, MT.CALL_DELIVERED_EVENT)] == ["7000", "3001"]
 
 
 def test_queueing_when_nobody_is_ready(w):
     w.login_ready(1, "1001", ready=False)
     cid, out = w.inbound(csq="Support")
-    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"] and seq(out, 1) == []
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "CALL_QUEUED_EVENT"] and seq(out, 1) == []
     assert w.c.queues[2] == [cid]
     out = w.req(1, M.SetAgentStateReq(invoke_id=2, agent_state=AS.AGENT_STATE_READY))
     assert seq(out, 1) == ["SET_AGENT_STATE_CONF", "AGENT_STATE_EVENT", "AGENT_STATE_EVENT", "BEGIN_CALL_EVENT",
@@ -2050,3 +2053,42 @@ def test_a_call_a_colleague_transferred_is_not_pulled_back_by_a_state_change(who
     for s in (3, 9):
         assert [(e.agent_state, e.event_reason_code) for e in only(out, s, MT.AGENT_STATE_EVENT)] == [
             (AS.AGENT_STATE_NOT_READY, 5)]
+
+
+def test_the_route_point_stage_follows_the_center_file_and_each_bridges_mask():
+    """The reference names CALL_ORIGINATED / CALL_DELIVERED at the route point for bridges (§7.2) without their
+    LCS (only "!= ALERTING"), EventCause or CSQID (U): the center file sets them (route_point_lcs,
+    route_point_event_cause, route_point_csq) or turns the stage off (route_point_events = false: BEGIN_CALL then
+    CALL_QUEUED, as before). A bridge gets each event its call mask asks for; a call delivered to a named agent
+    passes its trigger too; a call without a DNIS has no route point to name."""
+    import dataclasses
+
+    cfg = CenterConfig.from_mapping({"csqs": [{"name": "Sales", "id": 4}], "agents": [
+        {"id": "1001", "extension": "3001", "csqs": ["Sales"]}],
+        "route_point_lcs": 3, "route_point_event_cause": 22, "route_point_csq": True})
+    w = World(cfg)
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.open(bridge_sub(8, call_mask=int(CallEventMask.CALL_ORIGINATED_MASK | CallEventMask.CALL_QUEUED_MASK)))
+    w.login_ready(1, "1001", ready=False)
+    cid, out = w.inbound(csq="Sales", ani="0612345678", dnis="7100")
+    assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "CALL_QUEUED_EVENT"]
+    assert seq(out, 8) == ["CALL_ORIGINATED_EVENT", "CALL_QUEUED_EVENT"] and seq(out, 1) == []
+    [orig], [at_rp] = only(out, 9, MT.CALL_ORIGINATED_EVENT), only(out, 9, MT.CALL_DELIVERED_EVENT)
+    assert (orig.csq_id, orig.event_cause, orig.called_device_id) == (4, 22, "7100")
+    assert (at_rp.csq_id, at_rp.local_connection_state, at_rp.event_cause, at_rp.alerting_device_id) == (
+        4, 3, 22, "7100")
+    # delivered to a named agent: through its trigger all the same, before the agent is RESERVED
+    w = World(cfg)
+    w.open(agent_sub(1, "1001"))
+    w.open(bridge_sub(9))
+    w.login_ready(1, "1001")
+    _, out = w.inbound(csq="Sales", agent_id="1001")
+    assert seq(out, 9)[:4] == ["BEGIN_CALL_EVENT", "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT", "AGENT_STATE_EVENT"]
+    assert seq(out, 1) == ["AGENT_STATE_EVENT", "BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT"]
+    # turned off, or no DNIS: the bridges see BEGIN_CALL then the queue
+    for config, dnis in ((dataclasses.replace(cfg, route_point_events=False), "7100"), (cfg, "")):
+        w = World(config)
+        w.open(bridge_sub(9))
+        _, out = w.inbound(csq="Sales", dnis=dnis)
+        assert seq(out, 9) == ["BEGIN_CALL_EVENT", "CALL_QUEUED_EVENT"], (config.route_point_events, dnis)
