@@ -1213,5 +1213,3 @@ def test_connections_waiting_in_the_listen_queue_at_stop_are_answered_not_reset(
             assert len(server.journal.entries(kind="close")) == len(server.journal.entries(kind="connect"))
 
     run_on(loop, main)
-
-
