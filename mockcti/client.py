@@ -16,7 +16,8 @@ that is already waiting for its confirmation. Heartbeats follow reference §3.4:
 per interval without waiting for the previous answer; three unanswered, or a FAILURE_CONF to one
 (the server is offline), and the client resets the connection (``closed`` is set, ``close_reason``
 says why). A FAILURE_EVENT (but E_CTI_AUTO_CONFIG_RESET) ends the session (§3.5): the client sends nothing
-more and closes the connection, ``close_reason`` naming the event. Once the connection is gone, a request or a wait for an event raises
+more and closes the connection, ``close_reason`` naming the event. A refused OPEN_REQ resets the
+connection (§3.2): open again on a new one, after 10 s (at once on the other node after E_CTI_SERVER_NOT_MASTER). Once the connection is gone, a request or a wait for an event raises
 :class:`ConnectionClosed` at once (events already received are still handed out first).
 """
 
@@ -27,6 +28,8 @@ import collections
 import contextlib
 import dataclasses
 import itertools
+import socket
+import struct
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
@@ -80,7 +83,7 @@ class RequestFailed(Exception):
     def __init__(self, request: Message, reply: Message, *, hint: str | None = None) -> None:
         self.request = request
         self.reply = reply
-        self.hint = hint  # what the user may do about it (an OPEN_REQ refused in a way a mismatch explains)
+        self.hint = hint  # what the user may do about it (a refused OPEN_REQ: a mismatch's cause, where to open again)
         # each code with its name (the test read "FAILURE_CONF status 13" and had to look 13 up)
         if isinstance(reply, FailureConf):
             what = f"FAILURE_CONF status {_code(reply, 'status')}"
@@ -107,6 +110,9 @@ class ConnectionClosed(Exception):
 _CLOSED = object()  # the last item of the event queue once the connection is gone
 #: unanswered heartbeats after which the client declares the session failed (reference §3.4)
 HEARTBEATS_UNANSWERED_LIMIT = 3
+#: seconds a client waits after a refused OPEN_REQ before it opens again (reference §3.2)
+RETRY_AFTER_REFUSAL = 10.0
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST instead of FIN
 
 
 class CTIClient:
@@ -206,10 +212,14 @@ class CTIClient:
             self._open_unanswered = True  # its OPEN_CONF may still come: close() closes that session
             raise
         except RequestFailed as exc:
-            hint = self._open_refusal_hint(exc.reply)
-            if hint is None:
-                raise
-            raise RequestFailed(req, exc.reply, hint=hint) from None
+            # refused: the client resets the connection and opens again, if at all, on a new one and not
+            # before 10 s (reference §3.2) -- or at once on the other node, when this one is not the master
+            # (§3.1). It kept the connection open, and a user retrying open() on it was PROTO-RETRY-TOO-SOON.
+            hints = [h for h in (self._open_refusal_hint(exc.reply), self._open_refusal_next_step(exc.reply)) if h]
+            error = RequestFailed(req, exc.reply, hint="; ".join(hints))
+            self.close_reason = self.close_reason or f"{error}"
+            await self._reset_and_wait()
+            raise error from None
         self.open_conf = conf
         self._open_req = req
         interval = idle_timeout / 4 if heartbeat is None else heartbeat
@@ -233,6 +243,15 @@ class CTIClient:
         return (f"this client spoke {d.profile.name} protocol version {d.version} ({d.tag_width}-byte floating "
                 f"tags, {d.length_width}-byte lengths): the server may speak another profile or version; pass "
                 f"profile=\"{other}\" or version= to CTIClient.connect")
+
+    @staticmethod
+    def _open_refusal_next_step(reply: Message) -> str:
+        """What follows a refused OPEN_REQ: the reset, and where and when to open again."""
+        if getattr(reply, "status", None) == StatusCode.E_CTI_SERVER_NOT_MASTER:
+            return ("this node is not the master: the connection is reset; open on the other node of the cluster "
+                    "(reference §3.1)")
+        return ("the connection is reset; open again on a new connection, not before "
+                f"{RETRY_AFTER_REFUSAL:g} s (reference §3.2)")
 
     async def open_agent(self, *, agent_id: str | None = None, extension: str | None = None,
                          instrument: str | None = None, services: int | None = None, **kw: Any) -> OpenConf:
@@ -454,6 +473,22 @@ class CTIClient:
                 self._heartbeats_waiting.add(inv)
                 self.heartbeats_sent += 1
                 self.send(HeartbeatReq(invoke_id=inv))
+
+    def _reset(self) -> None:
+        """Reset the TCP connection (RST, not FIN: SO_LINGER 0, then close), as the reference asks of a
+        client that gives a session up (§3.2, §3.4); what is queued to send is dropped."""
+        transport = self._writer.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        transport.abort()
+
+    async def _reset_and_wait(self) -> None:
+        """:meth:`_reset`, and wait (1 s at most) for the read loop to see the end: ``closed`` is set."""
+        self._reset()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.closed.wait(), 1)
 
     def _fail_session(self, reason: str, *, say_close: bool = False) -> None:
         """The client declares the session failed: reset the TCP connection (reference §3.4). With

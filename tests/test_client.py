@@ -792,3 +792,75 @@ async def test_request_of_a_message_without_invoke_id_says_how_to_send_it():
             await cti.request(M.ConfigRequestKeyEvent(customer_id=0), timeout=0.5)
         await cti.close()
         assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ, MT.CLOSE_REQ]
+
+
+class _Peer:
+    """A CTI server on 127.0.0.1 port 0 that answers the first message with ``answer(msg)`` and then
+    reads on, recording how the client ended the connection: "RST" (a reset: the read raises
+    ConnectionResetError) or "FIN" (an orderly close: the read returns b"")."""
+
+    def __init__(self, answer: Callable[[M.Message], M.Message | None]) -> None:
+        self.answer = answer
+        self.seen: list[M.Message] = []
+        self.ends: list[str] = []
+        self.ended = asyncio.Event()
+
+    async def __aenter__(self) -> "_Peer":
+        async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            fb = FrameBuffer()
+            try:
+                for _ in range(1000):  # bounded: a client sends a few messages here
+                    data = await asyncio.wait_for(reader.read(65536), 10)
+                    if not data:
+                        self.ends.append("FIN")
+                        return
+                    for item in fb.feed(data):
+                        msg = decode(item, D)
+                        self.seen.append(msg)
+                        reply = self.answer(msg)
+                        if reply is not None:
+                            writer.write(encode(reply, D))
+            except ConnectionResetError:
+                self.ends.append("RST")
+            except TimeoutError:
+                self.ends.append("still open")
+            finally:
+                self.ended.set()
+                writer.close()
+
+        self.server = await asyncio.start_server(on_conn, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status, name, next_step", [
+    (10, "E_CTI_DEVICE_IN_USE", "open again on a new connection, not before 10 s (reference §3.2)"),
+    (92, "E_CTI_SERVER_NOT_MASTER", "open on the other node of the cluster (reference §3.1)"),
+])
+async def test_a_refused_open_resets_the_connection(status, name, next_step):
+    """Reference §3.2: after a refused OPEN_REQ the client resets the TCP connection (and retries, if at
+    all, on a new one after 10 s; at once on the other node after E_CTI_SERVER_NOT_MASTER, §3.1). The
+    client kept the connection open: a second open() went out on it, which the mock flags
+    PROTO-RETRY-TOO-SOON. The server now sees a reset, the error names the status, text and what next,
+    and a second open() on the client raises ConnectionClosed without sending anything."""
+    def refuse(msg):
+        return M.FailureConf(invoke_id=msg.invoke_id, status=status, text="not today")
+
+    async with _Peer(refuse) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        with pytest.raises(RequestFailed) as exc:
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        assert str(exc.value) == f"OPEN_REQ refused: FAILURE_CONF status {status} {name} (not today); " + exc.value.hint
+        assert exc.value.hint.endswith(next_step) and "the connection is reset" in exc.value.hint
+        await asyncio.wait_for(srv.ended.wait(), 5)
+        assert srv.ends == ["RST"]
+        assert cti.closed.is_set() and cti.close_reason == str(exc.value)
+        with pytest.raises(ConnectionClosed, match="OPEN_REQ refused"):
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ]
+        await cti.close()

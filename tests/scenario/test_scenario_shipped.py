@@ -239,11 +239,17 @@ async def test_the_example_desktop_waits_after_a_refused_open():
 
 @pytest.mark.asyncio
 async def test_open_refused_fails_a_client_that_retries_on_the_same_connection():
+    """A client that sends OPEN_REQ again on the connection its OPEN_REQ was refused on. CTIClient.open()
+    resets the connection after a refusal (§3.2), so this misbehaving client sends its OPEN_REQs as they
+    are, with request()."""
     async def driver(server):
         c = await connect(server)
-        for _ in range(2):
+        for invoke_id in (1, 2):
             with contextlib.suppress(RequestFailed):
-                await c.open_agent(agent_id="1001", instrument="3001", heartbeat=0, timeout=3)
+                await c.request(M.OpenReq(invoke_id=invoke_id, version_number=c.dialect.version, idle_timeout=60,
+                                          services_requested=0x7, call_msg_mask=0xFFFFFF, agent_state_mask=0x3FFF,
+                                          client_id="desk", client_password=b"", agent_id="1001",
+                                          agent_instrument="3001"), timeout=3)
         await c.abort()
 
     r = await run("open-refused-invalid-agent-data", driver)
