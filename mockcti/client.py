@@ -501,7 +501,9 @@ class CTIClient:
                 self._writer.write(encode(CloseReq(invoke_id=self.next_invoke_id(), status=0), self.dialect))
             self._close_socket()  # (sends what is buffered, then closes)
             return
-        self._writer.transport.abort()
+        # a reset, RST: transport.abort() alone closes the socket with a FIN, an orderly end the server
+        # cannot tell from a client that closed on purpose
+        self._reset()
 
     def _close_socket(self) -> None:
         """Close our side of the socket: what is queued goes out first, for :attr:`eof_flush_timeout` at

@@ -864,3 +864,29 @@ async def test_a_refused_open_resets_the_connection(status, name, next_step):
             await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
         assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ]
         await cti.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("heartbeat_answer, reason", [
+    (None, "3 heartbeats unanswered"),
+    ("offline", "FAILURE_CONF to HEARTBEAT_REQ"),
+])
+async def test_a_session_the_client_declares_failed_ends_with_a_reset(heartbeat_answer, reason):
+    """Reference §3.4: three unanswered heartbeats, or a FAILURE_CONF to one (the server is offline), and
+    the client declares the session failed and resets the TCP connection. It closed the socket with a FIN,
+    the end of a client that closed on purpose; the server now reads a reset (ECONNRESET)."""
+    def answer(msg):
+        if msg.TYPE is MT.HEARTBEAT_REQ:
+            if heartbeat_answer is None:
+                return None
+            return M.FailureConf(invoke_id=msg.invoke_id, status=17, text="offline")
+        return default_reply(msg)
+
+    async with _Peer(answer) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0.05, timeout=5)
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert reason in cti.close_reason
+        await asyncio.wait_for(srv.ended.wait(), 5)
+        assert srv.ends == ["RST"]
+        await cti.close()
