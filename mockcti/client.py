@@ -151,7 +151,9 @@ class CTIClient:
         self._heartbeats_waiting: set[int] = set()  # InvokeIDs of HEARTBEAT_REQs not answered yet
         self.undecodable: list[str] = []  # server messages that could not be decoded (why), in order
         self._session_ended = False  # a FAILURE_EVENT ended the session: nothing more is sent
-        self._open_unanswered = False  # an OPEN_REQ timed out: the session may be open on the server
+        #: the InvokeID of an OPEN_REQ that timed out: the session may be open on the server (its OPEN_CONF
+        #: late); None once its late FAILURE_CONF said it is not
+        self._open_unanswered: int | None = None
 
     # -- connecting --------------------------------------------------------------------------
 
@@ -189,7 +191,8 @@ class CTIClient:
         """The next InvokeID not waiting for a confirmation."""
         while True:
             inv = next(self._invoke) & 0xFFFFFFFF
-            if inv and inv not in self._pending and inv not in self._heartbeats_waiting:
+            if (inv and inv not in self._pending and inv not in self._heartbeats_waiting
+                    and inv != self._open_unanswered):
                 return inv
 
     async def open(self, *, client_id: str = "mockcti-client", services: int, call_msg_mask: int = ALL_CALL_EVENTS,
@@ -209,7 +212,7 @@ class CTIClient:
         try:
             conf = cast(OpenConf, await self.request(req, timeout=timeout))  # (an OPEN_CONF: a FAILURE_CONF raised)
         except TimeoutError:
-            self._open_unanswered = True  # its OPEN_CONF may still come: close() closes that session
+            self._open_unanswered = req.invoke_id  # its OPEN_CONF may still come: close() closes that session
             raise
         except RequestFailed as exc:
             # refused: the client resets the connection and opens again, if at all, on a new one and not
@@ -362,7 +365,7 @@ class CTIClient:
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         # (an open that timed out may have opened the session all the same: its OPEN_CONF came too late)
-        if ((self.open_conf is not None or self._open_unanswered) and not self._writer.is_closing()
+        if ((self.open_conf is not None or self._open_unanswered is not None) and not self._writer.is_closing()
                 and not self.closed.is_set()):
             # (the server closes the socket after its CLOSE_CONF: that is the end this client asked for)
             self.close_reason = self.close_reason or "closed by this client (CLOSE_REQ)"
@@ -598,6 +601,17 @@ class CTIClient:
                     self._fail_session(f"{mt.name} to HEARTBEAT_REQ (status {getattr(msg, 'status', None)}): "
                                        "the server is offline")
                 return
+            if inv == self._open_unanswered and mt is MT.FAILURE_CONF and inv not in self._pending:
+                # the late answer to an OPEN_REQ that timed out is a refusal: no session is open, so no
+                # CLOSE_REQ (the server answers one E_CTI_SESSION_NOT_OPEN; the mock flags PROTO-OPEN-FIRST),
+                # and the connection is reset as after any refused OPEN_REQ (reference §3.2); the
+                # FAILURE_CONF is still handed out as an event
+                self._open_unanswered = None
+                text = getattr(msg, "text", None)
+                self.close_reason = self.close_reason or (
+                    f"OPEN_REQ refused after its timeout: FAILURE_CONF status {_code(msg, 'status')}"
+                    + (f" ({text})" if text else "") + "; " + self._open_refusal_next_step(msg))
+                self._reset()
             waiting = self._pending.get(inv)
             if waiting is not None:
                 fut, want = waiting

@@ -804,9 +804,11 @@ class _Peer:
         self.seen: list[M.Message] = []
         self.ends: list[str] = []
         self.ended = asyncio.Event()
+        self.writers: list[asyncio.StreamWriter] = []
 
     async def __aenter__(self) -> "_Peer":
         async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.writers.append(writer)
             fb = FrameBuffer()
             try:
                 for _ in range(1000):  # bounded: a client sends a few messages here
@@ -890,3 +892,34 @@ async def test_a_session_the_client_declares_failed_ends_with_a_reset(heartbeat_
         await asyncio.wait_for(srv.ended.wait(), 5)
         assert srv.ends == ["RST"]
         await cti.close()
+
+
+@pytest.mark.asyncio
+async def test_a_late_refusal_of_an_open_that_timed_out_resets_and_sends_no_close_req():
+    """An OPEN_REQ that timed out may still be answered. A late OPEN_CONF opened the session (close()
+    closes it, test above); a late FAILURE_CONF did not, yet close() sent CLOSE_REQ on the connection
+    all the same: a message before any session is open, which UCCX answers E_CTI_SESSION_NOT_OPEN and
+    the mock flags PROTO-OPEN-FIRST, and the refused connection stayed open against §3.2. The client now
+    resets the connection when the late refusal comes, hands the FAILURE_CONF out as an event, and
+    close() sends nothing."""
+    def late_refusal(msg):
+        if msg.TYPE is MT.OPEN_REQ:
+            refusal = M.FailureConf(invoke_id=msg.invoke_id, status=10, text="phone in use")
+            asyncio.get_running_loop().call_later(0.3, lambda: srv.writers[0].write(encode(refusal, D)))
+            return None
+        return default_reply(msg)
+
+    async with _Peer(late_refusal) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        with pytest.raises(TimeoutError, match="no OPEN_CONF"):
+            await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=0.05)
+        late = await cti.next_event(MT.FAILURE_CONF, timeout=2)
+        assert late.status == 10
+        await asyncio.wait_for(cti.closed.wait(), 5)
+        assert cti.close_reason == ("OPEN_REQ refused after its timeout: FAILURE_CONF status 10 E_CTI_DEVICE_IN_USE "
+                                    "(phone in use); the connection is reset; open again on a new connection, "
+                                    "not before 10 s (reference §3.2)")
+        await cti.close(timeout=2)
+        await asyncio.wait_for(srv.ended.wait(), 5)
+        assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ]
+        assert srv.ends == ["RST"]
