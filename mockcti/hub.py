@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from mockcti.center import Call, ContactCenter, Delivery, Failure, Subscription
+from mockcti.center.core import NOT_JOURNALLED
 from mockcti.journal import Journal
 from mockcti.session import (
     CONFIRMATION_OF, SENDERS, ConnectionFailed, HeartbeatsAnswered, OpenRefusals, RULES, Received, Rejected, Session,
@@ -951,14 +952,15 @@ class Hub:
         center = self.center
         refusal = deliveries[0].message if len(deliveries) == 1 and deliveries[0].message.TYPE in _REFUSALS else None
         for v in center.violations:
-            data = {k: val for k, val in v.items() if k != "session_id"}
+            data = {k: val for k, val in v.items() if k not in NOT_JOURNALLED}
             rule = RULES.get(data["rule"])
             if rule is not None and "explanation" not in data:  # a protocol rule the center checks
                 data["explanation"] = rule.explanation
+            answer_type: MessageType | None = v.get("answer_type")  # (the center's own answer, named by its type)
             if refusal is not None:
-                data["answer"] = answer_text(refusal, session.dialect.profile.icm)
-            if data.get("answer") and self.engine is not None:
-                data["answer"] = self._as_sent(sid, data["answer"])
+                data["answer"], answer_type = answer_text(refusal, session.dialect.profile.icm), refusal.TYPE
+            if answer_type is not None and data.get("answer") and self.engine is not None:
+                data["answer"] = self._as_sent(sid, answer_type, data["answer"])
             self.journal.record("violation", now, sid, **data)
         center.violations.clear()
 
@@ -980,24 +982,23 @@ class Hub:
                                 detail=f"{msg.TYPE.name} sent {times} times in a row, each within "
                                        f"{gap:g} s of the same request's refusal",
                                 explanation=RULES["PROTO-RETRY-LOOP"].explanation, request=msg.TYPE.name,
-                                answer=self._as_sent(sid, answer_text(answer, conn.session.dialect.profile.icm)))
+                                answer=self._as_sent(sid, answer.TYPE,
+                                                     answer_text(answer, conn.session.dialect.profile.icm)))
 
-    def _as_sent(self, sid: int, answer: str) -> str:
-        """A violation's ``answer`` (a refusal, named by :func:`answer_text`, not sent yet) as the client will get
-        it: nothing, when the scenario's silent_accept fault withholds it (the session is muted, or a fault of
-        probability 1 lists its type); said to be uncertain when a fault of lower probability lists it."""
+    def _as_sent(self, sid: int, answer_type: MessageType, answer: str) -> str:
+        """A violation's ``answer`` (a refusal of type ``answer_type``, named by :func:`answer_text`, not sent yet)
+        as the client will get it: nothing, when the scenario's silent_accept fault withholds it (the session is
+        muted, or a fault of probability 1 lists its type); said to be uncertain when a fault of lower probability
+        lists it."""
         withholds = getattr(self.engine, "withholds", None)
         if withholds is None:
             return answer
-        mt = MT.__members__.get(answer.split(" ", 1)[0])
-        if mt is None:
-            return answer
-        will = withholds(sid, mt)
+        will = withholds(sid, answer_type)
         if will:
             return withheld_text(answer)
         if will is None:
             return (f"{answer}, unless the scenario's silent_accept fault withheld it (by chance: the journal's "
-                    f"\"fault: {mt.name} withheld\" says)")
+                    f"\"fault: {answer_type.name} withheld\" says)")
         return answer
 
     def _close_center_session(self, sid: int, now: float) -> None:
@@ -1112,7 +1113,8 @@ class Hub:
             if events is not None:
                 at, reply = _reply_after(ev, events)
                 if type(reply) is Rejected:  # the FAILURE_CONF the client got for it, its status by name and number
-                    data["answer"] = self._as_sent(sid, f"FAILURE_CONF {named_code(StatusCode, reply.status)}")
+                    data["answer"] = self._as_sent(sid, MT.FAILURE_CONF,
+                                                   f"FAILURE_CONF {named_code(StatusCode, reply.status)}")
                 elif reply is not None:  # a request the center or a scenario answers: recorded once it has
                     self._answer_then_record(sid, at, events, now)
                     return

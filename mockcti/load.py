@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # mockcti.wire is imported anyway when the CLI builds its parser (mockcti.journal, mockcti.control)
+from mockcti.center.core import NOT_JOURNALLED
 from mockcti.hub import CATCH_UP_SLICE, PATIENCE, CatchUp, caller_patience
 from mockcti.located import counted
 from mockcti.wire import MessageType
@@ -593,7 +594,7 @@ class LoadGenerator:
             # (the refusal below counts as one of the generator's errors)
             for v in center.violations:
                 hub.journal.record("happening", hub.now, None, what=f"load generator's {v.get('request')} refused: "
-                                   f"{v.get('rule')}", **{k: val for k, val in v.items() if k != "session_id"})
+                                   f"{v.get('rule')}", **{k: val for k, val in v.items() if k not in NOT_JOURNALLED})
             center.violations.clear()
         conf: Any = True  # (the center confirms every request: its confirmation is the answer)
         for d in deliveries:

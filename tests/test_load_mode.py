@@ -1251,6 +1251,7 @@ def test_an_acd_rule_the_generator_breaks_is_not_charged_to_a_client():
     assert [e.data["rule"] for e in hub.journal.violations()] == []
     refused = happenings(hub, "load generator's CLEAR_CONNECTION_REQ refused: ACD-1159")
     assert refused and refused[0].data["rule"] == "ACD-1159"
+    assert refused[0].data["answer"].startswith("CONTROL_FAILURE_CONF ") and "answer_type" not in refused[0].data
 
 
 def _agent_on(hub, call_id):

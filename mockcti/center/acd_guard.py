@@ -38,7 +38,9 @@ from mockcti.acd import (
 )
 from mockcti.acd.config import code_name_hint, rejection_code
 from mockcti.located import spelled
-from mockcti.wire.enums import CCXErrorCode, ControlFailureCode, LocalConnectionState, Members, named_code
+from mockcti.wire.enums import (
+    CCXErrorCode, ControlFailureCode, LocalConnectionState, Members, MessageType, named_code,
+)
 
 if TYPE_CHECKING:
     from mockcti.center.core import Agent, Call, ContactCenter
@@ -325,6 +327,7 @@ class AcdGuard:
             "answer": f"CONTROL_FAILURE_CONF {named_code(ControlFailureCode, failure.failure_code)}, CCXErrorCode "
                       + (f"{wf.ctierr_name} (0x{failure.ccx_error_code:08X})" if self.mode == "ctierr"
                          else named_code(CCXErrorCode, failure.ccx_error_code)),
+            "answer_type": MessageType.CONTROL_FAILURE_CONF,
         })
 
     def _request(self, agent: "Agent", legs: list, op: Operation, p: dict[str, Any]) -> AcdRequest:

@@ -442,6 +442,11 @@ class Failure:
         return M.ControlFailureConf(invoke_id=invoke_id, failure_code=cf, ccx_error_code=code, text=text)
 
 
+#: the keys of a violation of :attr:`ContactCenter.violations` that are the hub's, not the journal's: the session it
+#: is about (the entry's own) and, where it names its own ``answer``, that answer's MessageType (``answer_type``)
+NOT_JOURNALLED = frozenset({"session_id", "answer_type"})
+
+
 def failure_conf(status: StatusCode, text: str) -> Failure:
     return Failure("failure_conf", status=int(status), text=text)
 
@@ -452,7 +457,8 @@ def required_data_missing(text: str) -> "Refused":
     PROTO-REQUIRED-FIELD, as the decoder's refusal of a missing required field is."""
     return Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, text), violation={
         "rule": "PROTO-REQUIRED-FIELD", "detail": text,
-        "answer": f"FAILURE_CONF {named_code(StatusCode, S.E_CTI_REQUIRED_DATA_MISSING)}"})
+        "answer": f"FAILURE_CONF {named_code(StatusCode, S.E_CTI_REQUIRED_DATA_MISSING)}",
+        "answer_type": MessageType.FAILURE_CONF})
 
 
 def control_failure(cf: ControlFailureCode, ccx: CCXErrorCode, text: str) -> Failure:
@@ -744,7 +750,7 @@ class ContactCenter:
         if self.config.on_agent_disconnect not in ON_AGENT_DISCONNECT:
             raise ValueError(f"on_agent_disconnect {self.config.on_agent_disconnect!r}: expected one of "
                              + ", ".join(ON_AGENT_DISCONNECT))
-        #: violations of the ACD rules, drained by the hub into the journal
+        #: violations of the ACD rules, drained by the hub into the journal (all but :data:`NOT_JOURNALLED`)
         self.violations: list[dict[str, Any]] = []
         #: what the center did on its own that a report should tell (an agent whose desktop went away),
         #: drained by the hub into the journal as "happening" entries
@@ -2276,7 +2282,8 @@ class ContactCenter:
             # also from an agent-mode session, whose phone the mock could have guessed (it answered the call)
             raise Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, _ANSWER_NAMES_NO_DEVICE), violation={
                 "rule": "PROTO-REQUIRED-FIELD", "detail": f"ANSWER_CALL_REQ for call {req.call_id}: "
-                + _ANSWER_NAMES_NO_DEVICE, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME})
+                + _ANSWER_NAMES_NO_DEVICE, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME,
+                "answer_type": MessageType.FAILURE_CONF})
         agent, call, leg = self._one_call(sid, req, "call_id", "connection_device_id", op="Answer")
         if leg.state is not LCS.LCS_ALERTING:
             raise Refused(self._cf_refusal("no_call_to_answer", CCX.CCX_DEFAULT_ERROR_CODE,
@@ -2597,7 +2604,8 @@ class ContactCenter:
         text = (f"{req.TYPE.name} with HeldCallID 0xFFFFFFFF (single-step) needs DialedNumber (tag 11), "
                 "the number to connect; it had none")
         return Refused(failure_conf(S.E_CTI_REQUIRED_DATA_MISSING, text), violation={
-            "rule": "PROTO-REQUIRED-FIELD", "detail": text, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME})
+            "rule": "PROTO-REQUIRED-FIELD", "detail": text, "answer": "FAILURE_CONF " + _REQUIRED_MISSING_NAME,
+            "answer_type": MessageType.FAILURE_CONF})
 
     def _blind_transfer(self, out: list[Delivery], sid: int, req: M.TransferCallReq, agent: Agent, dialed: str,
                         now: float) -> None:

@@ -22,7 +22,7 @@ from mockcti.center.acd_guard import AcdGuard, _detail, line_state
 from mockcti.center.core import Call, Leg, Refused
 from mockcti.wire import messages as M
 from mockcti.wire.enums import AgentState as AS
-from mockcti.wire.enums import CallType, CCXErrorCode, ControlFailureCode
+from mockcti.wire.enums import CallType, CCXErrorCode, ControlFailureCode, MessageType
 from mockcti.wire.enums import LocalConnectionState as LCS
 
 L = LineState
@@ -121,7 +121,8 @@ def ref_outcome(guard: AcdGuard, center: Any, agent: Any, op: str, params: dict[
             # the answer the report names beside the rule
             "answer": f"CONTROL_FAILURE_CONF {ControlFailureCode(wf.cf_code).name} ({int(wf.cf_code)}), CCXErrorCode "
                       + (f"{wf.ctierr_name} (0x{catalog.default().by_name(wf.ctierr_name).code & 0xFFFFFFFF:08X})"
-                         if ccx is None else f"{CCXErrorCode(ccx).name} ({ccx})")}
+                         if ccx is None else f"{CCXErrorCode(ccx).name} ({ccx})"),
+            "answer_type": MessageType.CONTROL_FAILURE_CONF}
 
 
 def outcome(guard: AcdGuard, center: Any, agent: Any, op: str, params: dict[str, Any]) -> dict | None:
