@@ -1456,31 +1456,25 @@ def test_serve_help_says_limit_ends_serve(monkeypatch, capsys):
 def test_serve_load_limit_with_at_limit_serve_keeps_serving_until_sigterm():
     """at_limit=serve: the limit stops the arrivals only (the agents it drives go on answering); serve runs on
     until SIGTERM, then ends with the summary, status 0."""
-    import os
-    import select
     import signal
-    import time
 
-    from processes import reap
+    from processes import read_lines_until, reap
+
+    def over_at(lines: list[str]) -> int | None:
+        """How many load lines there were when the first said the 5 calls were over."""
+        lines = [x for x in lines if x.startswith("load t=")]
+        return next((i + 1 for i, x in enumerate(lines) if " offered 5 " in x and " active 0 " in x), None)
+
+    def over_then_two_more(lines: list[str]) -> bool:
+        at = over_at(lines)
+        return at is not None and len([x for x in lines if x.startswith("load t=")]) >= at + 2
 
     proc = _serve_load("agents=4,calls_per_s=20,limit=5,at_limit=serve,handle_time=0.2,answer_after=0.05,hold=0,"
                        "transfer=0,conference=0")
-    err, over_at = b"", None
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # bounded: a line a second; over in ~1 s, then 2 more lines
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stderr.fileno(), 65536)
-                if not chunk:
-                    break
-                err += chunk
-            lines = [x for x in err.decode().splitlines() if x.startswith("load t=")]
-            if over_at is None and any(" offered 5 " in x and " active 0 " in x for x in lines):
-                over_at = len(lines)
-            if over_at is not None and len(lines) >= over_at + 2:
-                break
-        assert over_at is not None and proc.poll() is None, err.decode()  # the calls are over, serve runs on
+        # a line a second; over in ~1 s, then 2 more lines
+        err = read_lines_until(proc.stderr, over_then_two_more, seconds=30)
+        assert over_at(err.decode().splitlines()) is not None and proc.poll() is None, err.decode()  # serve runs on
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)
         err += rest
@@ -1864,30 +1858,27 @@ def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
     """A bounded `mockcti serve --load` run in a subprocess: the live line counts held, transferred
     and conferenced calls, the summary has them and transfer_skipped."""
     import os
-    import select
     import signal
     import subprocess
     import sys
-    import time
+
+    from processes import read_lines_until
+
+    def load_lines(lines: list[str]) -> list[str]:
+        return [x for x in lines if x.startswith("load t=")]
+
+    def calls_over(lines: list[str]) -> bool:
+        lines = load_lines(lines)
+        return bool(lines) and " offered 20 " in lines[-1] and " active 0 " in lines[-1]
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"),) if p)}
     proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "warning",
                              "--load", "agents=40,calls_per_s=20,limit=20,handle_time=0.4,answer_after=0.05,"
                              "hold=0.5,transfer=0.25,conference=0.25,at_limit=serve"],  # (a line after the last call)
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    err, lines = b"", []
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # bounded: a line a second, the calls are over in ~1.5 s
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stderr.fileno(), 65536)
-                if not chunk:
-                    break
-                err += chunk
-            lines = [x for x in err.decode().splitlines() if x.startswith("load t=")]
-            if lines and " offered 20 " in lines[-1] and " active 0 " in lines[-1]:
-                break
+        err = read_lines_until(proc.stderr, calls_over, seconds=30)  # a line a second, the calls over in ~1.5 s
+        lines = load_lines(err.decode().splitlines())
         proc.send_signal(signal.SIGTERM)
         out, rest = proc.communicate(timeout=30)
         err += rest
