@@ -29,34 +29,11 @@ expect:
 end: {after: 30}
 """
 
-# What both client scripts below start with after their dialect D: a connection to the mock the run
-# serves (CTI_HOST/CTI_PORT) and read_frame(), the next frame from it.
-_CONNECT = """\
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-fb = FrameBuffer()
-
-def read_frame():
-    while True:
-        frames = fb.feed(s.recv(4096) or b"")
-        if frames:
-            return frames[0]
-"""
-
 # The client under test: opens an agent session, queries the state of agent ARGV[1], checks that the
 # scenario's refusal came back, closes, and exits with ARGV[2].
-CLIENT = """\
-import os, socket, sys
-from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
-
-D = Dialect.uccx(14)
+CLIENT = PRELUDE + """\
 agent, status = sys.argv[1], int(sys.argv[2])
-""" + _CONNECT + """
-def read_one():
-    return decode(read_frame(), D)
-
-s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
-                           call_msg_mask=0, agent_state_mask=0, client_id="cli", client_password=b"",
-                           agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
+s.sendall(open_req(1, "cli"))
 assert read_one().TYPE.name == "OPEN_CONF"
 s.sendall(encode(W.QueryAgentStateReq(invoke_id=2, agent_id=agent), D))
 reply = read_one()
@@ -296,17 +273,9 @@ def test_a_violation_names_its_scenario_when_several_run(tmp_path):
     did not say which scenario (or journal) each came from."""
     for name in ("first", "second"):
         (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nend: {{after: 20, when: disconnect}}\n")
-    (tmp_path / "rude.py").write_text(textwrap.dedent("""\
-        import os, socket
-        from mockcti.wire import Dialect, FrameBuffer, encode, messages as W
-        D = Dialect.uccx(14)
-        s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-        s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=7,
-                                   call_msg_mask=0, agent_state_mask=0, client_id="rude", client_password=b"",
-                                   agent_extension="3001", agent_instrument="3001", agent_id="1001"), D))
-        fb = FrameBuffer()
-        while not fb.feed(s.recv(4096)):
-            pass
+    (tmp_path / "rude.py").write_text(PRELUDE + textwrap.dedent("""\
+        s.sendall(open_req(1, "rude"))
+        read_one()
         s.close()  # no CLOSE_REQ
         """))
     cmd = [sys.executable, "-m", "mockcti", "run", "first.yaml", "second.yaml", "--timeout", "20", "--report", "rep",
@@ -353,20 +322,7 @@ def test_shipped_scenario_runs_with_a_retrying_client(tmp_path):
     client holds again and the center answers."""
     root = Path(__file__).resolve().parents[2]
     client = tmp_path / "retry.py"
-    client.write_text(textwrap.dedent("""\
-        import os, socket, sys
-        from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
-
-        D = Dialect.uccx(14)
-        s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-        fb = FrameBuffer()
-        pending = []
-
-        def read_one():
-            while not pending:
-                pending.extend(decode(f, D) for f in fb.feed(s.recv(4096) or b""))
-            return pending.pop(0)
-
+    client.write_text(PRELUDE + textwrap.dedent("""\
         def until(name):
             while True:
                 m = read_one()
@@ -651,23 +607,17 @@ def test_a_scenarios_profile_keeps_the_field_tags_the_server_was_given():
 
 # A client whose deployment numbers QUERY_QUEUE_STATISTICS_REQ/CONF 259/260 (reference §4, U): it asks
 # for CSQ 1's statistics and exits 0 only when the answer came back as wire number 260.
-RENUMBERED_CLIENT = """\
-import os, socket, sys
-from mockcti.wire import Dialect, FrameBuffer, decode, encode, messages as W
+RENUMBERED_CLIENT = PRELUDE + """\
 from mockcti.wire.dialect import UCCX
 
 D = Dialect(profile=UCCX.with_type_ids({"QUERY_QUEUE_STATISTICS_REQ": 259, "QUERY_QUEUE_STATISTICS_CONF": 260}),
             version=14)
-""" + _CONNECT + """
-def read_one():
-    frame = read_frame()
-    return frame.type_id, decode(frame, D)
-
 s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,
                            call_msg_mask=0, agent_state_mask=0, client_id="sup", client_password=b""), D))
-assert read_one()[1].TYPE.name == "OPEN_CONF"
+assert read_one().TYPE.name == "OPEN_CONF"
 s.sendall(encode(W.QueryQueueStatisticsReq(invoke_id=2, csq_id=1), D))
-type_id, reply = read_one()
+frame = read_frame()
+type_id, reply = frame.type_id, decode(frame, D)
 print("reply", type_id, reply.TYPE.name)
 s.sendall(encode(W.CloseReq(invoke_id=3), D))
 read_one()
@@ -784,16 +734,14 @@ def test_a_run_cut_short_by_a_signal_is_not_passed_in_summary_json(tmp_path):
 
     (tmp_path / "noend.yaml").write_text("name: noend\nexpect: [{message: OPEN_REQ}]\nend: {after: 600}\n")
     (tmp_path / "opener.py").write_text(
-        "import os, socket, time\n"
-        "from mockcti.wire import Dialect, encode, messages as W\n"
-        "D = Dialect.uccx(14)\n"
-        "s = socket.create_connection((os.environ['CTI_HOST'], int(os.environ['CTI_PORT'])), timeout=10)\n"
-        "s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,\n"
-        "                           call_msg_mask=0, agent_state_mask=0, client_id='b', client_password=b''), D))\n"
-        "assert s.recv(4096)\n"  # OPEN_CONF: the OPEN_REQ is in
-        "open('opened.tmp', 'w').close()\n"
-        "os.replace('opened.tmp', 'opened')\n"
-        "time.sleep(300)\n")
+        PRELUDE
+        + "import time\n"
+          "s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=0x10,\n"
+          "                           call_msg_mask=0, agent_state_mask=0, client_id='b', client_password=b''), D))\n"
+          "read_one()\n"  # OPEN_CONF: the OPEN_REQ is in
+          "open('opened.tmp', 'w').close()\n"
+          "os.replace('opened.tmp', 'opened')\n"
+          "time.sleep(300)\n")
     cmd = [sys.executable, "-m", "mockcti", "run", "noend.yaml", "--timeout", "120", "--report", "rep",
            "--client-cmd", shlex.join([sys.executable, "opener.py"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
@@ -1117,24 +1065,7 @@ def test_a_journal_that_cannot_be_written_whole_leaves_no_file_read_as_whole(tmp
 
 # A client that sends a HEARTBEAT_REQ before its OPEN_REQ (a desktop that starts its heartbeat timer at connect),
 # then opens and closes properly.
-HEARTBEAT_FIRST = """\
-import os, socket, struct
-from mockcti.wire import UCCX, decode_bytes, encode
-from mockcti.wire import messages as W
-
-D = UCCX.dialect(14)
-s = socket.create_connection((os.environ["CTI_HOST"], int(os.environ["CTI_PORT"])), timeout=10)
-
-def read_one():
-    head = b""
-    while len(head) < 8:
-        head += s.recv(8 - len(head))
-    n = struct.unpack(">I", head[:4])[0]
-    body = b""
-    while len(body) < n:
-        body += s.recv(n - len(body))
-    return decode_bytes(head + body, D)
-
+HEARTBEAT_FIRST = PRELUDE + """\
 s.sendall(encode(W.HeartbeatReq(invoke_id=7), D))
 print("answered", read_one(), flush=True)
 s.sendall(encode(W.OpenReq(invoke_id=1, version_number=14, idle_timeout=60, services_requested=1,
