@@ -172,6 +172,135 @@ class CatchUp:
         return due
 
 
+class InboundCalls:
+    """Inbound calls arriving at a rate (:meth:`Hub.start_inbound_calls`, ``serve --calls-per-minute``), and
+    what became of them: :meth:`summary` counts the calls offered (placed), answered (an agent's phone
+    answered them: ``Call.answered``), active (in progress: queued, ringing or talking), queued (of those,
+    waiting in a CSQ for an agent), cleared (over, abandoned ones included), abandoned (the caller hung up
+    unanswered after its patience) and lost (in progress when the control API or a scenario replaced the
+    center: gone with it); offered = cleared + active + lost. The counts are brought up to date when read
+    (:meth:`summary`): the calls in progress are looked at then, not at every event of the center."""
+
+    def __init__(self, hub: Hub, now: float, per_minute: float, *, seed: int, csqs: Iterable[str] | None,
+                 abandon_after: float | None, patience: str) -> None:
+        self.hub = hub
+        self.per_minute = per_minute
+        self.abandon_after = abandon_after
+        self.patience = patience
+        self.started_at = now
+        self.running = per_minute > 0
+        self.offered = self.answered = self.cleared = self.abandoned = self.lost = 0
+        self._rng = random.Random(seed)
+        self._wanted = list(csqs) if csqs is not None else None
+        #: the calls placed and not seen over, in the center :attr:`_center` (CallID -> the call); answered ones
+        #: counted already are in :attr:`_counted`
+        self._live: dict[int, Call] = {}
+        self._counted: set[int] = set()
+        self._center: ContactCenter = hub.center
+        # the CSQs calls go to, of the center now in place: the control API (POST /reset, POST /scenario)
+        # or a scenario may put in another one, with other CSQs (a name it lacks raised KeyError in the
+        # timer, and arrivals stopped for good)
+        self._names: list[str] = []
+        self._of: ContactCenter | None = None
+        self._due = now
+        self._pace = CatchUp()
+        self._placed = 0  # calls placed so far: the n-th caller's patience is caller_patience(n, ...)
+
+    def start(self) -> None:
+        # anchored at the start: each arrival is due an exponential gap after the one before was due,
+        # not after the timer run that placed it (CatchUp)
+        self._due += self._rng.expovariate(self.per_minute / 60.0)
+        self.hub.schedule(self._due, self._arrive)
+
+    def stop(self) -> None:
+        """No call arrives from now on (serve is told to stop); the callers waiting still abandon."""
+        self.running = False
+
+    def _arrive(self) -> None:
+        if not self.running:
+            return
+        hub, rng = self.hub, self._rng
+        center = hub.center
+        self._follow(center)
+        if center is not self._of:
+            known = [c.name for c in center.config.csqs]
+            self._names = known if self._wanted is None else [n for n in self._wanted if n in known]
+            if not self._names:
+                hub.journal.record("happening", hub.now, None, what="inbound calls: the contact center has "
+                                   "no CSQ to call; no call is placed while it has none", csqs=self._wanted)
+            self._of = center
+        names = self._names
+        if names:  # (the draws in their first order: a seed places the calls it always placed)
+            csq = rng.choice(names)
+            ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
+        self._due += rng.expovariate(self.per_minute / 60.0)
+        hub.schedule(self._pace.timer_at(self._due, hub.now), self._arrive)
+        if not names:
+            return
+        call_id, deliveries = center.deliver_call(hub.now, csq=csq, ani=ani)
+        hub.journal.record("happening", hub.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
+        hub._deliver(deliveries, hub.now)
+        self._placed += 1
+        self.offered += 1
+        call = center.calls.get(call_id)
+        if call is None:  # (over at once: nothing to follow)
+            self.cleared += 1
+            return
+        self._live[call_id] = call
+        if self.abandon_after is not None:
+            wait = caller_patience(self._placed, self.abandon_after, self.patience)
+            hub.schedule(hub.now + wait, lambda: self._abandon(center, call, wait))
+
+    def _abandon(self, center: ContactCenter, call: Call, wait: float) -> None:
+        hub = self.hub
+        if hub.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:
+            return  # over, or the center was replaced (its calls went with it)
+        if any(leg.agent is not None and leg.state is not _ALERTING for leg in call.legs.values()):
+            return  # answered
+        hub._deliver(center.hang_up(hub.now, call.id), hub.now)
+        self.abandoned += 1
+        hub.journal.record("happening", hub.now, None, what="inbound caller abandoned", call_id=call.id,
+                           waited=round(wait, 3))
+
+    def _follow(self, center: ContactCenter) -> None:
+        """The calls followed belong to the center in place; when another one replaced it, those still in
+        progress in the old one are lost (gone with it), the others were over."""
+        if center is self._center:
+            return
+        old = self._center
+        for call_id, call in self._live.items():
+            if call.answered and call_id not in self._counted:
+                self.answered += 1
+            if old.calls.get(call_id) is call:
+                self.lost += 1
+            else:
+                self.cleared += 1
+        self._live.clear()
+        self._counted.clear()
+        self._center = center
+
+    def summary(self) -> dict[str, int]:
+        """The counts, brought up to date: offered, answered, active, queued, cleared, abandoned, lost."""
+        self._follow(self.hub.center)
+        calls, live, counted = self._center.calls, self._live, self._counted
+        over, queued = [], 0
+        # (~0.5 µs a call, read once a second: 120,000 callers waiting — 1,000 a second, 2 minutes' patience — ~55 ms)
+        for call_id, call in live.items():
+            if call.answered and call_id not in counted:
+                counted.add(call_id)
+                self.answered += 1
+            if calls.get(call_id) is not call:
+                over.append(call_id)
+            elif call.queued:  # (in its CSQ's queue: the center keeps the flag as it queues and routes it)
+                queued += 1
+        for call_id in over:
+            del live[call_id]
+            counted.discard(call_id)
+        self.cleared += len(over)
+        return {"offered": self.offered, "answered": self.answered, "active": len(live), "queued": queued,
+                "cleared": self.cleared, "abandoned": self.abandoned, "lost": self.lost}
+
+
 # -- actions for the server ---------------------------------------------------------------------
 
 
@@ -843,7 +972,7 @@ class Hub:
     def start_inbound_calls(self, now: float, per_minute: float, *, seed: int = 0,
                             csqs: Iterable[str] | None = None,
                             abandon_after: float | None = DEFAULT_ABANDON_AFTER,
-                            patience: str = "fixed") -> None:
+                            patience: str = "fixed") -> "InboundCalls":
         """Generate inbound calls at ``per_minute`` (Poisson arrivals, seeded, reproducible; anchored at
         ``now``, caught up in slices when the timers run late: :class:`CatchUp`),
         each queued to a CSQ picked at random and delivered to a READY agent of that CSQ. A caller
@@ -851,61 +980,16 @@ class Hub:
         while ringing (as ``--load``'s ``abandon_after``): calls nobody takes do not pile up for
         ever. ``None``: callers wait for ever. ``patience``: every caller waits ``abandon_after``
         (``"fixed"``), or the callers' waits are spread exponentially around it (``"exponential"``,
-        :func:`caller_patience`, as ``--load``'s ``patience=exponential``)."""
+        :func:`caller_patience`, as ``--load``'s ``patience=exponential``). Returns the generator:
+        its :meth:`InboundCalls.summary` counts the calls (``serve --calls-per-minute``'s statistics line),
+        :meth:`InboundCalls.stop` ends the arrivals."""
         if patience not in PATIENCE:
             raise ValueError(f"patience must be one of {', '.join(PATIENCE)}, not {patience!r}")
-        if per_minute <= 0:
-            return
-        rng = random.Random(seed)
-        wanted = list(csqs) if csqs is not None else None
-        mean = 60.0 / per_minute
-        # the CSQs calls go to, of the center now in place: the control API (POST /reset, POST /scenario)
-        # or a scenario may put in another one, with other CSQs (a name it lacks raised KeyError in the
-        # timer, and arrivals stopped for good)
-        names: list[str] = []
-        of: ContactCenter | None = None
-        # anchored at the start: each arrival is due an exponential gap after the one before was due,
-        # not after the timer run that placed it (CatchUp)
-        due = now + rng.expovariate(1.0 / mean)
-        pace = CatchUp()
-        placed = 0  # calls placed so far: the n-th caller's patience is caller_patience(n, ...)
-
-        def arrive() -> None:
-            nonlocal due, names, of, placed
-            center = self.center
-            if center is not of:
-                known = [c.name for c in center.config.csqs]
-                names = known if wanted is None else [n for n in wanted if n in known]
-                if not names:
-                    self.journal.record("happening", self.now, None, what="inbound calls: the contact center has "
-                                        "no CSQ to call; no call is placed while it has none", csqs=wanted)
-                of = center
-            if names:  # (the draws in their first order: a seed places the calls it always placed)
-                csq = rng.choice(names)
-                ani = f"0{rng.randrange(10 ** 8, 10 ** 9)}"
-            due += rng.expovariate(1.0 / mean)
-            self.schedule(pace.timer_at(due, self.now), arrive)
-            if not names:
-                return
-            call_id, deliveries = center.deliver_call(self.now, csq=csq, ani=ani)
-            self.journal.record("happening", self.now, None, what="inbound call", call_id=call_id, csq=csq, ani=ani)
-            self._deliver(deliveries, self.now)
-            placed += 1
-            if abandon_after is not None:
-                call = center.calls[call_id]
-                wait = caller_patience(placed, abandon_after, patience)
-                self.schedule(self.now + wait, lambda: abandon(center, call, wait))
-
-        def abandon(center: ContactCenter, call: Call, wait: float) -> None:
-            if self.center is not center or center.calls.get(call.id) is not call or call.ani not in call.legs:
-                return  # over, or the center was replaced (its calls went with it)
-            if any(leg.agent is not None and leg.state is not _ALERTING for leg in call.legs.values()):
-                return  # answered
-            self._deliver(center.hang_up(self.now, call.id), self.now)
-            self.journal.record("happening", self.now, None, what="inbound caller abandoned", call_id=call.id,
-                                waited=round(wait, 3))
-
-        self.schedule(due, arrive)
+        gen = InboundCalls(self, now, per_minute, seed=seed, csqs=csqs, abandon_after=abandon_after,
+                           patience=patience)
+        if per_minute > 0:
+            gen.start()
+        return gen
 
     # -- default handling ---------------------------------------------------------------------------
 

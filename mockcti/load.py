@@ -49,7 +49,8 @@ from mockcti.wire.messages import (AnswerCallReq, ClearConnectionReq, Conference
                                    RetrieveCallReq, TransferCallReq)
 
 __all__ = ["LoadSpec", "LoadSpecError", "parse_load_spec", "center_config_for", "unserved_csqs", "LoadGenerator",
-           "LoadStats", "add_serve_arguments", "serve_feature", "ALLOWED_KEYS"]
+           "LoadStats", "InboundStatistics", "stats_line", "stats_record", "add_serve_arguments", "serve_feature",
+           "ALLOWED_KEYS"]
 
 #: key -> (meaning, converter)
 ALLOWED_KEYS = {
@@ -923,33 +924,114 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "load_summary, among the trace's lines)")
 
 
+def stats_line(name: str, elapsed: float, shown: list[tuple[str, int]], messages_per_s: float, clients: int) -> str:
+    """A call generator's live statistics line (``--load``'s, ``--calls-per-minute``'s): ``NAME t=  12.0s``, the
+    counts ``shown`` (label, value), then ``messages/s`` and ``clients``."""
+    counts = " ".join(f"{label} {value}" for label, value in shown)
+    return f"{name} t={elapsed:6.1f}s {counts} messages/s {messages_per_s:.0f} clients {clients}"
+
+
 def _line(gen: LoadGenerator, server: Any, t: float, messages_per_s: float) -> str:
     """The live statistics line. ``messages_per_s``: every message the server sent to its clients
     (events, confirmations, HEARTBEAT_CONFs), from the journal's counters: no trace needed."""
     s = gen.stats
-    return (f"load t={t:6.1f}s offered {s.offered} answered {s.answered} active {gen.active} "
-            f"cleared {s.cleared} abandoned {s.abandoned} skipped {s.skipped} held {s.held} xfer {s.transferred} "
-            f"conf {s.conferenced} messages/s {messages_per_s:.0f} clients {len(server.hub.conns)}")
+    return stats_line("load", t, [("offered", s.offered), ("answered", s.answered), ("active", gen.active),
+                                  ("cleared", s.cleared), ("abandoned", s.abandoned), ("skipped", s.skipped),
+                                  ("held", s.held), ("xfer", s.transferred), ("conf", s.conferenced)],
+                      messages_per_s, len(server.hub.conns))
 
 
-def _record(gen: LoadGenerator, server: Any, now: float, messages_per_s: float) -> dict[str, Any]:
-    """The live statistics as ``serve --json`` writes them on stdout, one JSON object a second beside the
-    journal's entries: ``kind`` "load", ``t`` on the journal's clock (seconds since the server started),
-    ``elapsed`` since the load started (the line's ``t=``), every count of the summary, ``messages_per_s``
-    and ``clients``."""
-    return {"kind": "load", "t": round(now, 6), "elapsed": round(now - gen.started_at, 3), **gen.summary(),
-            "messages_per_s": round(messages_per_s, 1), "clients": len(server.hub.conns)}
+def stats_record(kind: str, now: float, elapsed: float, counts: dict[str, Any], messages_per_s: float,
+                 clients: int) -> dict[str, Any]:
+    """A second of a call generator's statistics as ``serve --json`` writes it on stdout, one JSON object a second
+    beside the journal's entries: ``kind`` ("load", "calls_per_minute"), ``t`` on the journal's clock (seconds since
+    the server started), ``elapsed`` since the generator started (the line's ``t=``), every count of the summary,
+    ``messages_per_s`` and ``clients``."""
+    return {"kind": kind, "t": round(now, 6), "elapsed": round(elapsed, 3), **counts,
+            "messages_per_s": round(messages_per_s, 1), "clients": clients}
 
 
-class _LoadFeature:
+class _Statistics:
+    """What ``serve``'s call generators (``--load``, ``--calls-per-minute``) show of their calls, the same way: a
+    line on stderr every second (:meth:`_text`), with ``--json`` the same second as a JSON object on stdout (``kind``
+    :attr:`kind`, :meth:`_counts`), and a summary at the end (``mockcti NAME summary: ...``, with ``--json`` a
+    ``KIND_summary`` object); none of them with ``--quiet``."""
+
+    #: the JSON objects' kind ("load": "load" each second, "load_summary" at the end)
+    kind = ""
+    #: the summary line's name (``mockcti load summary: ...``)
+    summary_name = ""
+    #: serve --json: writes one line (a JSON text) on stdout, in turn with the trace (``args.json_out``)
+    _json_out: Any = None
+    _task: Any = None
+    _ended_at: float | None = None  # when the run was told to end (halt)
+
+    def _started_at(self) -> float:
+        raise NotImplementedError
+
+    def _counts(self) -> dict[str, Any]:
+        """The counts of the summary (and of the JSON objects)."""
+        raise NotImplementedError
+
+    def _text(self, server: Any, elapsed: float, messages_per_s: float, counts: dict[str, Any]) -> str:
+        """The line on stderr (``counts``: :meth:`_counts`, read once a second)."""
+        raise NotImplementedError
+
+    def _show(self, server: Any, args: Any) -> None:
+        """Start the line a second (not with --quiet)."""
+        import asyncio
+
+        if not getattr(args, "quiet", False):
+            self._json_out = getattr(args, "json_out", None)
+            self._task = asyncio.get_running_loop().create_task(self._display(server))
+
+    async def _display(self, server: Any) -> None:
+        import asyncio
+
+        last_out, last_t = server.journal.counts.get("out", 0), server.now()
+        while True:
+            await asyncio.sleep(1.0)  # (a busy loop wakes it late: the rate is over the time it took)
+            out, now = server.journal.counts.get("out", 0), server.now()
+            rate = (out - last_out) / (now - last_t) if now > last_t else 0.0
+            counts = self._counts()
+            print(self._text(server, now - self._started_at(), rate, counts), file=sys.stderr, flush=True)
+            if self._json_out is not None:
+                from mockcti.journal import json_text
+
+                self._json_out(json_text(stats_record(self.kind, now, now - self._started_at(), counts, rate,
+                                                      len(server.hub.conns))))
+            last_out, last_t = out, now
+
+    def _end_display(self, server: Any) -> None:
+        """The run ends: the duration ends here, the line stops."""
+        if self._ended_at is None:
+            self._ended_at = server.now()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _print_summary(self, server: Any, args: Any) -> None:
+        assert self._ended_at is not None  # (set by halt)
+        if getattr(args, "quiet", False):  # (serve --quiet: errors only)
+            return
+        s = self._counts()
+        duration = self._ended_at - self._started_at()
+        print(f"mockcti {self.summary_name} summary: " + " ".join(f"{k} {v}" for k, v in s.items())
+              + f" duration {duration:.1f}s", file=sys.stderr, flush=True)
+        json_out = getattr(args, "json_out", None)
+        if json_out is not None:  # serve --json: the summary as the last line of the load on stdout
+            from mockcti.journal import json_text
+
+            json_out(json_text({"kind": f"{self.kind}_summary", "t": round(server.now(), 6), **s,
+                                "duration": round(duration, 3)}))
+
+
+class _LoadFeature(_Statistics):
+    kind = summary_name = "load"
+
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
-        #: serve --json: writes one line (a JSON text) on stdout, in turn with the trace (``args.json_out``)
-        self._json_out: Any = None
         self.gen = LoadGenerator(spec)
-        self._task: Any = None
         self._told = False
-        self._ended_at: float | None = None  # when the run was told to end (halt)
         self._finished: Any = None  # limit=L, at_limit=exit: an asyncio.Event set once the L calls are over
 
     def prepare(self, server: Any, args: Any) -> None:
@@ -977,9 +1059,16 @@ class _LoadFeature:
             self.gen.on_finished = self._finished.set  # (the hub's timers run on the loop's thread)
         server.call(lambda hub, now: self.gen.start(hub, now))
         server.call(lambda hub, now: self.gen.anchor(now))  # after the READY pass, however long it took
-        if not getattr(args, "quiet", False):
-            self._json_out = getattr(args, "json_out", None)
-            self._task = asyncio.get_running_loop().create_task(self._display(server))
+        self._show(server, args)
+
+    def _started_at(self) -> float:
+        return self.gen.started_at
+
+    def _counts(self) -> dict[str, Any]:
+        return self.gen.summary()
+
+    def _text(self, server: Any, elapsed: float, messages_per_s: float, counts: dict[str, Any]) -> str:
+        return _line(self.gen, server, elapsed, messages_per_s)
 
     @property
     def _ends_at_limit(self) -> bool:
@@ -1026,29 +1115,11 @@ class _LoadFeature:
               f"{'CSQ' if len(cfg.csqs) == 1 else 'CSQs'} {', '.join(c.name for c in cfg.csqs)}",
               file=sys.stderr, flush=True)
 
-    async def _display(self, server: Any) -> None:
-        import asyncio
-
-        last_out, last_t = server.journal.counts.get("out", 0), server.now()
-        while True:
-            await asyncio.sleep(1.0)  # (a busy loop wakes it late: the rate is over the time it took)
-            out, now = server.journal.counts.get("out", 0), server.now()
-            rate = (out - last_out) / (now - last_t) if now > last_t else 0.0
-            print(_line(self.gen, server, now - self.gen.started_at, rate), file=sys.stderr, flush=True)
-            if self._json_out is not None:
-                from mockcti.journal import json_text
-
-                self._json_out(json_text(_record(self.gen, server, now, rate)))
-            last_out, last_t = out, now
-
     def halt(self, server: Any, args: Any) -> None:
         """The run ends (Ctrl-C, SIGTERM): no call is offered from now on, while the server tells its
         clients and lets them drain; the duration ends here."""
-        if self._ended_at is None:
-            self._ended_at = server.now()
+        self._end_display(server)
         self.gen.stop()
-        if self._task is not None:
-            self._task.cancel()
 
     async def cancel(self, server: Any, args: Any) -> None:
         """serve could not start after all (exit 2): the generator stops and nothing is printed (stop()
@@ -1057,19 +1128,7 @@ class _LoadFeature:
 
     async def stop(self, server: Any, args: Any) -> None:
         self.halt(server, args)
-        assert self._ended_at is not None  # (set by halt)
-        s = self.gen.summary()
-        if getattr(args, "quiet", False):  # (serve --quiet: errors only)
-            return
-        duration = self._ended_at - self.gen.started_at
-        print("mockcti load summary: " + " ".join(f"{k} {v}" for k, v in s.items())
-              + f" duration {duration:.1f}s", file=sys.stderr, flush=True)
-        json_out = getattr(args, "json_out", None)
-        if json_out is not None:  # serve --json: the summary as the last line of the load on stdout
-            from mockcti.journal import json_text
-
-            json_out(json_text({"kind": "load_summary", "t": round(server.now(), 6), **s,
-                                "duration": round(duration, 3)}))
+        self._print_summary(server, args)
 
     def exit_status(self, server: Any, args: Any, status: int) -> int:
         """A run that ended at its ``limit=`` (``at_limit=exit``) is a verdict, as SIPp's ``-m`` is: exit status 1
@@ -1081,6 +1140,47 @@ class _LoadFeature:
         print(f"mockcti load: the center refused {counted(errors, 'request')} of the load generator's own (errors "
               f"{errors} in the summary): exit status 1", file=sys.stderr, flush=True)
         return status or 1
+
+
+class InboundStatistics(_Statistics):
+    """``serve --calls-per-minute``'s calls (:class:`mockcti.hub.InboundCalls`) shown as ``--load``'s are: a line on
+    stderr every second (``calls-per-minute t=  12.0s offered 12 answered 9 active 3 queued 1 cleared 9 abandoned 2
+    messages/s 40 clients 1``; no figure of --load's that has no meaning here: no handle time, hold, transfer,
+    skipped), with ``--json`` a ``calls_per_minute`` object a second on stdout, and a summary at the end (with
+    ``lost``, and ``calls_per_minute_summary``); not with ``--quiet``. Made by ``serve`` once the calls started:
+    ``halt`` ends the line, ``stop`` prints the summary."""
+
+    kind = "calls_per_minute"
+    summary_name = "calls-per-minute"
+
+    def __init__(self, calls: Any) -> None:
+        self.calls = calls
+
+    def _started_at(self) -> float:
+        return float(self.calls.started_at)
+
+    def _counts(self) -> dict[str, Any]:
+        return dict(self.calls.summary())
+
+    def _text(self, server: Any, elapsed: float, messages_per_s: float, counts: dict[str, Any]) -> str:
+        s = counts
+        return stats_line("calls-per-minute", elapsed, [(k, s[k]) for k in ("offered", "answered", "active", "queued",
+                                                                           "cleared", "abandoned")],
+                          messages_per_s, len(server.hub.conns))
+
+    def start_showing(self, server: Any, args: Any) -> None:
+        self._show(server, args)
+
+    def halt(self, server: Any, args: Any) -> None:
+        """The run ends (Ctrl-C, SIGTERM, --load's limit=): the duration ends here."""
+        self._end_display(server)
+
+    async def stop(self, server: Any, args: Any) -> None:
+        self.halt(server, args)
+        self._print_summary(server, args)
+
+    def exit_status(self, server: Any, args: Any, status: int) -> int:
+        return status
 
 
 def serve_feature(args: Any) -> _LoadFeature | None:

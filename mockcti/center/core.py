@@ -652,6 +652,9 @@ class Call:
     #: and one other party is left, the agent reads Line1Conferenced, not Line1Connected (error-catalogs
     #: §3.3: Line2Conferenced --ClearConnection--> Line1Conferenced)
     conferenced: bool = False
+    #: an agent's phone answered it (ANSWER_CALL_REQ) at least once: what a call generator counts as answered
+    #: (``serve --calls-per-minute``'s statistics), also once the call is over
+    answered: bool = False
     #: EventCause of the call's CALL_DELIVERED_EVENTs: CEC_NEW_CALL, or the supervisor feature that made
     #: the call (CEC_SUPERVISOR_ASSIST / CEC_EMERGENCY_CALL, reference §6.11)
     cause: int = _CEC_NEW_CALL
@@ -2293,6 +2296,8 @@ class ContactCenter:
 
     def _answer(self, out: list[Delivery], call: Call, leg: Leg, now: float) -> None:
         leg.state = LCS.LCS_CONNECT
+        if leg.agent is not None:
+            call.answered = True
         calling = next((lg.device for lg in call.legs.values() if lg is not leg), call.ani)
         self._emit(out, call, self._established(call, leg, calling))
         agent = self.agents.get(leg.agent) if leg.agent else None

@@ -80,7 +80,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--center", metavar="FILE", type=file_path, help="TOML or YAML file describing agents and CSQs")
     g.add_argument("--calls-per-minute", type=float, default=0.0,
                    help=f"generate inbound calls to the CSQs at this rate (default 0: off; at most "
-                        f"{MAX_CALLS_PER_MINUTE:,.0f})")
+                        f"{MAX_CALLS_PER_MINUTE:,.0f}); a statistics line on stderr every second and a summary at "
+                        f"the end, as --load's (neither with --quiet; with --json also on stdout, kind "
+                        f"calls_per_minute and calls_per_minute_summary)")
     g.add_argument("--abandon-after", type=float, default=None, metavar="SECONDS",
                    help="with --calls-per-minute: a caller no agent has answered this many seconds after arriving "
                         f"hangs up, in the queue or while ringing (default {DEFAULT_ABANDON_AFTER:g}; at most "
@@ -101,7 +103,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                             json=" (with --strict)"))
     out.add_argument("--verbose", "-v", action="store_true", help="also print reserved fields (as --log-level debug)")
     out.add_argument("--json", action="store_true", help="machine-readable trace: one JSON object per line (with --load, its statistics too: "
-                          "kind load each second, load_summary at the end)")
+                          "kind load each second, load_summary at the end; with --calls-per-minute, "
+                          "calls_per_minute and calls_per_minute_summary)")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="level of the trace (debug = every field; info = messages; warning = violations, faults "
                         "and happenings, but not the per-call ones of --calls-per-minute and --load; error = "
@@ -495,8 +498,14 @@ def run(args: argparse.Namespace) -> int:
             patience: dict[str, Any] = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
             if args.patience is not None:
                 patience["patience"] = args.patience
-            server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute, seed=args.seed or 0,
-                                                                 **patience))
+            calls = server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute,
+                                                                         seed=args.seed or 0, **patience))
+            from mockcti.load import InboundStatistics
+
+            # its statistics line and summary, as --load's: a feature from now on (halted and stopped with the others)
+            inbound = InboundStatistics(calls)
+            inbound.start_showing(server, args)
+            features.append(inbound)
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
         for f in features:  # nothing can stop the start now: what a feature keeps from a failed start is done
             serving_hook = getattr(f, "serving", None)
