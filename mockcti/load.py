@@ -1148,7 +1148,7 @@ class InboundStatistics(_Statistics):
     messages/s 40 clients 1``; no figure of --load's that has no meaning here: no handle time, hold, transfer,
     skipped), with ``--json`` a ``calls_per_minute`` object a second on stdout, and a summary at the end (with
     ``lost``, and ``calls_per_minute_summary``); not with ``--quiet``. Made by ``serve`` once the calls started:
-    ``halt`` ends the line, ``stop`` prints the summary."""
+    ``halt`` stops the arrivals and the line, ``stop`` prints the summary."""
 
     kind = "calls_per_minute"
     summary_name = "calls-per-minute"
@@ -1172,8 +1172,10 @@ class InboundStatistics(_Statistics):
         self._show(server, args)
 
     def halt(self, server: Any, args: Any) -> None:
-        """The run ends (Ctrl-C, SIGTERM, --load's limit=): the duration ends here."""
+        """The run ends (Ctrl-C, SIGTERM, --load's limit=): no caller arrives from now on, while the server tells
+        its clients and lets them drain (the callers waiting may still abandon); the duration ends here."""
         self._end_display(server)
+        self.calls.stop()
 
     async def stop(self, server: Any, args: Any) -> None:
         self.halt(server, args)
