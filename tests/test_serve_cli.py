@@ -182,6 +182,23 @@ def test_calls_per_minute_needs_a_csq(tmp_path, capsys):
     assert "no CSQ to send calls to" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rate, said", [("5e-324", "4.94066e-324"), ("1e-9", "1e-09"), ("0.0009", "0.0009")])
+def test_calls_per_minute_below_the_least_rate_is_a_usage_error(rate, said, monkeypatch, capsys):
+    """A rate above 0 so small that no call comes in a run: 5e-324 drew the first arrival's gap with a division by
+    zero (a ZeroDivisionError traceback once the server listened); the others served without a call, silently."""
+    from mockcti.server import MockServer
+
+    async def served(self):  # (were it to start, the run ends at once)
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--calls-per-minute", rate]) == 2
+    out = capsys.readouterr()
+    assert out.err == (f"mockcti serve: --calls-per-minute {said}: expected 0 (off) or at least 0.001 (a call every "
+                       f"1,000 minutes on average)\n") and "listening" not in out.out
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--quiet", "--calls-per-minute", "0.001"]) == 0
+
+
 @pytest.mark.parametrize("args, patience, spread", [
     ([], 120.0, "fixed"), (["--abandon-after", "45"], 45.0, "fixed"),
     (["--patience", "exponential"], 120.0, "exponential"),

@@ -17,6 +17,9 @@ VERDICT = True
 
 #: most inbound calls a minute --calls-per-minute takes (1,000 a second: far beyond any CCX)
 MAX_CALLS_PER_MINUTE = 60_000.0
+#: fewest (but 0: off): a call every 1,000 minutes on average (a rate of 5e-324 drew its first arrival with a
+#: division by zero, a traceback)
+MIN_CALLS_PER_MINUTE = 0.001
 #: longest --abandon-after (a day)
 MAX_ABANDON_AFTER = 86_400.0
 #: what --help says the hub's default is (mockcti.hub.DEFAULT_ABANDON_AFTER, not imported here: --help stays fast)
@@ -79,8 +82,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("contact center")
     g.add_argument("--center", metavar="FILE", type=file_path, help="TOML or YAML file describing agents and CSQs")
     g.add_argument("--calls-per-minute", type=float, default=0.0,
-                   help=f"generate inbound calls to the CSQs at this rate (default 0: off; at most "
-                        f"{MAX_CALLS_PER_MINUTE:,.0f}); a statistics line on stderr every second and a summary at "
+                   help=f"generate inbound calls to the CSQs at this rate (default 0: off; at least "
+                        f"{MIN_CALLS_PER_MINUTE:g}, at most {MAX_CALLS_PER_MINUTE:,.0f}); a statistics line on stderr every second and a summary at "
                         f"the end, as --load's (neither with --quiet; with --json also on stdout, kind "
                         f"calls_per_minute and calls_per_minute_summary)")
     g.add_argument("--abandon-after", type=float, default=None, metavar="SECONDS",
@@ -391,6 +394,11 @@ def run(args: argparse.Namespace) -> int:
     if not (0 <= args.calls_per_minute <= MAX_CALLS_PER_MINUTE):  # (nan compares false)
         print(f"mockcti serve: --calls-per-minute {args.calls_per_minute}: expected 0 .. "
               f"{MAX_CALLS_PER_MINUTE:,.0f}", file=sys.stderr)
+        return 2
+    if 0 < args.calls_per_minute < MIN_CALLS_PER_MINUTE:
+        print(f"mockcti serve: --calls-per-minute {args.calls_per_minute:g}: expected 0 (off) or at least "
+              f"{MIN_CALLS_PER_MINUTE:g} (a call every {1 / MIN_CALLS_PER_MINUTE:,.0f} minutes on average)",
+              file=sys.stderr)
         return 2
     if args.abandon_after is not None and not (0 < args.abandon_after <= MAX_ABANDON_AFTER):
         print(f"mockcti serve: --abandon-after {args.abandon_after}: expected seconds > 0 and at most "
