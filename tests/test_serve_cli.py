@@ -1154,3 +1154,19 @@ def test_the_trace_leaves_out_reserved_fields_that_carry_the_value_uccx_sends():
         "MAKE_CALL_REQ invoke_id=4 alert_rings=3 priority=1 agent_instrument='3001' dialed_number='5551234'"]
     [debug] = traced("debug", plain)
     assert "call_placement_type=0" in debug and "skill_group_number=4294967295" in debug and "peripheral_id=1" in debug
+
+
+def test_serve_help_names_the_calls_per_minute_rate_and_what_it_shows(monkeypatch, capsys):
+    """--help showed `--calls-per-minute CALLS_PER_MINUTE` (argparse's name of the option, in the usage line too) and
+    said neither how the calls arrive nor where they go; it names the rate N, says both, and says the statistics
+    line and summary (--json: their kinds)."""
+    monkeypatch.setenv("COLUMNS", "2000")  # one line per option: no word cut by the wrapping
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "CALLS_PER_MINUTE" not in out and "[--calls-per-minute N]" in " ".join(out.split())
+    (line,) = [ln for ln in out.splitlines() if ln.lstrip().startswith("--calls-per-minute N ")]
+    assert "N a minute on average (Poisson arrivals drawn from --seed, each to a CSQ of the center picked at " \
+           "random; default 0: off; at least 0.001, at most 60,000)" in line
+    assert "a statistics line on stderr every second and a summary at the end, as --load's (neither with " \
+           "--quiet; with --json also on stdout, kind calls_per_minute and calls_per_minute_summary)" in line

@@ -81,10 +81,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="act as an HA standby node: answer every OPEN_REQ with E_CTI_SERVER_NOT_MASTER")
     g = p.add_argument_group("contact center")
     g.add_argument("--center", metavar="FILE", type=file_path, help="TOML or YAML file describing agents and CSQs")
-    g.add_argument("--calls-per-minute", type=float, default=0.0,
-                   help=f"generate inbound calls to the CSQs at this rate (default 0: off; at least "
-                        f"{MIN_CALLS_PER_MINUTE:g}, at most {MAX_CALLS_PER_MINUTE:,.0f}); a statistics line on stderr every second and a summary at "
-                        f"the end, as --load's (neither with --quiet; with --json also on stdout, kind "
+    g.add_argument("--calls-per-minute", type=float, default=0.0, metavar="N",
+                   help=f"generate inbound calls, N a minute on average (Poisson arrivals drawn from --seed, each to "
+                        f"a CSQ of the center picked at random; default 0: off; at least {MIN_CALLS_PER_MINUTE:g}, "
+                        f"at most {MAX_CALLS_PER_MINUTE:,.0f}); a statistics line on stderr every second and a "
+                        f"summary at the end, as --load's (neither with --quiet; with --json also on stdout, kind "
                         f"calls_per_minute and calls_per_minute_summary)")
     g.add_argument("--abandon-after", type=float, default=None, metavar="SECONDS",
                    help="with --calls-per-minute: a caller no agent has answered this many seconds after arriving "
