@@ -1170,3 +1170,28 @@ def test_serve_help_names_the_calls_per_minute_rate_and_what_it_shows(monkeypatc
            "random; default 0: off; at least 0.001, at most 60,000)" in line
     assert "a statistics line on stderr every second and a summary at the end, as --load's (neither with " \
            "--quiet; with --json also on stdout, kind calls_per_minute and calls_per_minute_summary)" in line
+
+
+@pytest.mark.parametrize("args, said", [([], "abandon after 120 s (--abandon-after)"),
+                                        (["--abandon-after", "30", "--patience", "exponential"],
+                                         "abandon after 30 s on average (--abandon-after)")])
+def test_calls_per_minute_names_a_csq_no_agent_is_in_at_start(args, said, tmp_path, monkeypatch, capsys):
+    """A center with a CSQ no agent is in: the --calls-per-minute calls that go there are never answered. serve said
+    nothing (--load says so at start); now a warning names the CSQ, also with --quiet (errors and warnings)."""
+    from mockcti.server import MockServer
+
+    center = tmp_path / "center.yaml"
+    center.write_text("csqs:\n  - {name: Sales, id: 1}\n  - {name: Nobody, id: 2}\n"
+                      "agents:\n  - {id: '2001', extension: '4001', password: '1', csqs: [Sales]}\n")
+
+    async def served(self):  # the run ends at once, as after Ctrl-C
+        return None
+
+    monkeypatch.setattr(MockServer, "serve_forever", served)
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--quiet", "--center", str(center),
+                 "--calls-per-minute", "6", *args]) == 0
+    assert capsys.readouterr().err == (
+        "mockcti serve: warning: no agent is in CSQ Nobody: the --calls-per-minute calls sent there (each call to one "
+        f"of the 2 CSQs, picked at random) are never answered, their callers {said}\n")
+    assert main(["serve", "--port", "0", "--loop", "asyncio", "--quiet", "--calls-per-minute", "6"]) == 0
+    assert capsys.readouterr().err == ""  # the default center: every CSQ has agents

@@ -504,12 +504,22 @@ def run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 await not_started(started)
                 return 2
+            from mockcti.load import InboundStatistics, unserved_csqs
+
+            csqs = server.center.config.csqs
+            empty = unserved_csqs(server.center.config)
+            if empty:  # (said at start, as --load says it: the line's queued and abandoned just grew)
+                wait = DEFAULT_ABANDON_AFTER if args.abandon_after is None else args.abandon_after
+                print(f"mockcti serve: warning: no agent is in {'CSQ' if len(empty) == 1 else 'CSQs'} "
+                      f"{', '.join(empty)}: the --calls-per-minute calls sent there (each call to one of the "
+                      f"{len(csqs)} CSQs, picked at random) are never answered, their callers abandon after "
+                      f"{wait:g} s{' on average' if args.patience == 'exponential' else ''} (--abandon-after)",
+                      file=sys.stderr, flush=True)
             patience: dict[str, Any] = {} if args.abandon_after is None else {"abandon_after": args.abandon_after}
             if args.patience is not None:
                 patience["patience"] = args.patience
             calls = server.call(lambda hub, now: hub.start_inbound_calls(now, args.calls_per_minute,
                                                                          seed=args.seed or 0, **patience))
-            from mockcti.load import InboundStatistics
 
             # its statistics line and summary, as --load's: a feature from now on (halted and stopped with the others)
             inbound = InboundStatistics(calls)
