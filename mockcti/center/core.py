@@ -3002,13 +3002,15 @@ class ContactCenter:
     def _call_supervisor(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq | M.EmergencyCallReq,
                          call_id: int | None, now: float, *,
                          call_type: CallType, cause: EventCause,
-                         conf: Callable[[Call, Leg], Message], event: Callable[[Call, Agent], Message]) -> None:
+                         conf: Callable[[Call, Leg], Message],
+                         event: Callable[[Call, Call | None, Agent], Message]) -> None:
         """SUPERVISOR_ASSIST_REQ and EMERGENCY_CALL_REQ: a call of type ``call_type`` from the agent's phone to
         its team's supervisor (:meth:`_team_supervisor`), placed as the agent's own calls are — about a
         related call (``call_id``) as a consultation of it (the call is held first, and the agent can then
         conference or transfer the supervisor in, or reconnect), else as a new call (the agent NOT_READY,
         its phone free). The supervisor's phone rings (CALL_DELIVERED with EventCause ``cause``) and the
-        supervisor's agent-mode sessions and every bridge get ``event`` (no mask filters it, §6.6)."""
+        supervisor's agent-mode sessions and every bridge get ``event`` (no mask filters it, §6.6), built
+        from the new call and the related one (None without)."""
         agent = self._requester_agent(sid, req, fields=("connection_device_id",))
         self._need_logged_in(agent)
         related = leg = None
@@ -3029,7 +3031,7 @@ class ContactCenter:
             call = self._new_call(now, call_type, agent.device, dialed=sup.device)
         call.cause = int(cause)
         self._place(out, sid, call, agent, sup.device, now, conf=lambda lg: conf(call, lg))
-        ev = event(call, agent)
+        ev = event(call, related, agent)
         out.extend(Delivery(s, ev) for s in sorted(self._sessions_of(sup) | self.bridges))
 
     def _my_phone(self, agent: Agent, device: str | None) -> None:
@@ -3044,7 +3046,7 @@ class ContactCenter:
             out, sid, req, req.call_id, now, call_type=CallType.CALLTYPE_ASSIST, cause=EventCause.CEC_SUPERVISOR_ASSIST,
             conf=lambda call, lg: M.SupervisorAssistConf(invoke_id=req.invoke_id, call_id=call.id,
                                                          connection_device_type=0, connection_device_id=lg.device),
-            event=lambda call, agent: M.SupervisorAssistEvent(
+            event=lambda call, related, agent: M.SupervisorAssistEvent(
                 call_id=call.id, connection_device_type=0, connection_device_id=agent.device,
                 client_id=_fit(client, 63), text=req.text))
 
@@ -3057,9 +3059,14 @@ class ContactCenter:
                 invoke_id=req.invoke_id, connection_call_id=call.id, connection_device_type=0, line_handle=NONE_SHORT,
                 line_type=self.config.line_type, connection_device_id=lg.device),
             # InvokeID: printed on the UCCX page only (ICM has none, U): 0, the event answers no request of
-            # its receiver; SessionID: the session of the agent that declared the emergency
-            event=lambda call, agent: M.EmergencyCallEvent(
-                invoke_id=0, peripheral_id=self.config.peripheral_id, connection_call_id=call.id,
+            # its receiver; SessionID: the session of the agent that declared the emergency; ConnectionCallID:
+            # the call the emergency is about, the request's ("The Call ID value of the call that the agent
+            # needs assistance with. Contains the special value 0xffffffff if there is no related call", the
+            # UCCX EMERGENCY_CALL_EVENT page; ICM: "an agent is handling the indicated call as an emergency
+            # call"), not the EMERGENCY call to the supervisor, which EMERGENCY_CALL_CONF names
+            event=lambda call, related, agent: M.EmergencyCallEvent(
+                invoke_id=0, peripheral_id=self.config.peripheral_id,
+                connection_call_id=NONE_ID if related is None else related.id,
                 connection_device_type=0, session_id=sid, connection_device_id=agent.device,
                 client_id=_fit(client, 63) or None, agent_extension=agent.cfg.extension, agent_id=agent.id,
                 agent_instrument=agent.device))

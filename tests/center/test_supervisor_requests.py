@@ -382,7 +382,7 @@ def test_emergency_call_without_a_call_and_its_event():
                                "CALL_ORIGINATED_EVENT", "CALL_DELIVERED_EVENT"]
     assert seq(out, SUP) == ["BEGIN_CALL_EVENT", "CALL_DELIVERED_EVENT", "EMERGENCY_CALL_EVENT"]
     assert only(out, BRIDGE, MT.EMERGENCY_CALL_EVENT) == only(out, SUP, MT.EMERGENCY_CALL_EVENT) == [
-        M.EmergencyCallEvent(invoke_id=0, peripheral_id=1, connection_call_id=conf.connection_call_id,
+        M.EmergencyCallEvent(invoke_id=0, peripheral_id=1, connection_call_id=NONE,
                              connection_device_type=0, session_id=AGENT, connection_device_id="3003",
                              client_id="desk3", agent_extension="3003", agent_id="1003", agent_instrument="3003")]
     assert only(out, SUP, MT.BEGIN_CALL_EVENT)[0].call_type == CT.CALLTYPE_EMERGENCY

@@ -361,3 +361,52 @@ async def test_a_supervisor_desktop_snapshots_a_team_members_phone_and_barges_in
     finally:
         for client in (bridge, desk):
             await client.close()
+
+
+async def test_an_emergency_event_names_the_call_the_emergency_is_about(server):
+    """Over TCP, agent 1003 talks to a caller and declares an emergency about that call (EMERGENCY_CALL_REQ,
+    ConnectionCallID the caller's call). EMERGENCY_CALL_CONF names the new EMERGENCY call to the supervisor; the
+    EMERGENCY_CALL_EVENT that the supervisor's desktop and the bridge get names the caller's call, "the call that
+    the agent needs assistance with" (the UCCX EMERGENCY_CALL_EVENT page), so the supervisor can barge in on it
+    — it named the EMERGENCY call, which the caller is not on. Without a related call the event's ConnectionCallID
+    is 0xFFFFFFFF ("if there is no related call")."""
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    sup = await _supervisor_desk(server)
+    try:
+        cid = await _answered_at_3003(server, desk)
+        conf = await desk.request(M.EmergencyCallReq(invoke_id=0, peripheral_id=1, connection_call_id=cid,
+                                                     connection_device_type=0, connection_device_id="3003"))
+        assert conf.connection_call_id != cid
+        for client in (sup, bridge):
+            ev = await client.next_event(MT.EMERGENCY_CALL_EVENT)
+            assert (ev.connection_call_id, ev.connection_device_id, ev.agent_id) == (cid, "3003", "1003")
+        # the supervisor's phone rang with the EMERGENCY call; the agent gives it up, and the supervisor
+        # barges in on the caller's call, the one the event named
+        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [conf.connection_call_id]
+        await desk.request(M.ReconnectCallReq(invoke_id=0, active_call_id=conf.connection_call_id,
+                                              active_connection_device_type=0, active_connection_device_id="3003",
+                                              held_call_id=cid, held_connection_device_type=0,
+                                              held_connection_device_id="3003"))
+        barge = await sup.request(M.SuperviseCallReq(
+            invoke_id=0, agent_call_id=ev.connection_call_id, supervisor_call_id=0xFFFFFFFF,
+            agent_connection_device_type=0, supervisor_connection_device_type=0, supervisory_action=3,
+            agent_id="1003"))
+        assert barge.call_id == cid
+        await sup.request(M.SuperviseCallReq(invoke_id=0, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                             agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                             supervisory_action=0, agent_id="1003"))
+        await desk.request(M.ClearCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                          connection_device_id="3003"))
+
+        await desk.set_agent_state(AS.AGENT_STATE_NOT_READY)
+        conf = await desk.request(M.EmergencyCallReq(invoke_id=0, peripheral_id=1, connection_call_id=0xFFFFFFFF,
+                                                     connection_device_type=0, connection_device_id="3003"))
+        for client in (sup, bridge):
+            ev = await client.next_event(MT.EMERGENCY_CALL_EVENT)
+            assert (ev.connection_call_id, ev.connection_device_id) == (0xFFFFFFFF, "3003")
+        assert not server.journal.violations(), server.journal.violations()
+    finally:
+        for client in (bridge, desk):
+            await client.close()
