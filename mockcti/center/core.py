@@ -3084,7 +3084,8 @@ class ContactCenter:
         which ends the call when fewer than two parties are left. SUPERVISE_CALL_CONF names the call and
         the supervised agent's phone. The supervisor is the session's agent (agent mode) or the phone
         SupervisorInstrument / SupervisorConnectionDeviceID names (bridge mode); the agent is named by
-        AgentID, AgentInstrument, AgentExtension or AgentConnectionDeviceID. Silent monitoring and whisper
+        AgentID, AgentInstrument, AgentExtension or AgentConnectionDeviceID, its call by AgentCallID (0xFFFFFFFF:
+        the agent's active call, :meth:`_active_call_of`). Silent monitoring and whisper
         (1, 2: ICM values) are not UCCX's (its silent monitoring is not a CTI request): refused."""
         sub = self.subs.get(sid)
         if sub is not None and sub.mode == "agent" and sub.agent_id:
@@ -3100,7 +3101,10 @@ class ContactCenter:
             raise self._bad_supervisory_action(sid, action)
         agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
         self._check_team(sup, agent)
-        call = self._lookup_call(req.agent_call_id)
+        if req.agent_call_id in (None, NONE_ID):
+            call = self._active_call_of(agent, req)
+        else:
+            call = self._lookup_call(req.agent_call_id)
         if req.supervisor_call_id not in (None, NONE_ID):
             self._lookup_call(req.supervisor_call_id)
         conf = M.SuperviseCallConf(invoke_id=req.invoke_id, call_id=call.id, connection_device_type=0,
@@ -3132,6 +3136,22 @@ class ContactCenter:
             self._barge_in(out, call, sup, aleg, cause, now)
         if intercept:
             self._drop_leg(out, call, aleg, now, cause=cause)
+
+    def _active_call_of(self, agent: Agent, req: M.SuperviseCallReq) -> Call:
+        """The call SUPERVISE_CALL_REQ supervises when its AgentCallID is 0xFFFFFFFF: the agent's currently active
+        call (ICM: "may select an agent's currently active call by specifying only the agent", AgentCallID "may
+        contain the special value 0xffffffff when selecting the agent's currently active call"; the UCCX page:
+        "Either the CallID and the ConnectionDeviceID, or one of AgentExtension, AgentID, or AgentInstrument must
+        be provided"). An agent named by AgentConnectionDeviceID alone, with no CallID, is E_CTI_REQUIRED_DATA_MISSING
+        (§7.1); one with no call connected, the refusal of a request needing an active call."""
+        if not (req.agent_id or req.agent_instrument or req.agent_extension):
+            raise required_data_missing("SUPERVISE_CALL_REQ without AgentCallID (0xFFFFFFFF) names the agent by "
+                                        "AgentID, AgentInstrument or AgentExtension")
+        for call, leg in self.agent_call_legs(agent.id):
+            if leg.state is LCS.LCS_CONNECT:
+                return call
+        raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
+                                       f"agent {agent.id} has no active call to supervise"))
 
     def _barge_in(self, out: list[Delivery], call: Call, sup: Agent, aleg: Leg, cause: int, now: float) -> None:
         """The supervisor's phone joins the agent's call as a conference party (see :meth:`_supervise_call_req`)."""

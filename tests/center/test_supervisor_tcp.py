@@ -410,3 +410,48 @@ async def test_an_emergency_event_names_the_call_the_emergency_is_about(server):
     finally:
         for client in (bridge, desk):
             await client.close()
+
+
+async def test_a_supervisor_barges_in_on_an_agents_active_call_named_by_the_agent_alone(server):
+    """Over TCP, supervisor 1004's desktop, told of none of its agents' calls, sends SUPERVISE_CALL_REQ with
+    AgentCallID 0xFFFFFFFF and AgentID 1003: the agent's currently active call is supervised (UCCX: "Either the
+    CallID and the ConnectionDeviceID, or one of AgentExtension, AgentID, or AgentInstrument must be provided";
+    ICM: AgentCallID "may contain the special value 0xffffffff when selecting the agent's currently active
+    call"). It was refused E_CTI_INVALID_CALLID. Barge-in then intercept that way reach the agent, the
+    supervisor and the bridge; with the agent on no call any more the request is refused CF_INVALID_OBJECT_STATE,
+    and naming the agent by AgentConnectionDeviceID alone, with no CallID, is E_CTI_REQUIRED_DATA_MISSING."""
+    from mockcti.wire.enums import ControlFailureCode as CF
+    from mockcti.wire.enums import EventCause as EC
+
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    sup = await _supervisor_desk(server)
+    try:
+        cid = await _answered_at_3003(server, desk)
+
+        def supervise(action: int, **agent) -> M.SuperviseCallReq:
+            return M.SuperviseCallReq(invoke_id=0, agent_call_id=0xFFFFFFFF, supervisor_call_id=0xFFFFFFFF,
+                                      agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                      supervisory_action=action, **agent)
+
+        refused = await sup.request(supervise(3, agent_connection_device_id="3003"), check=False)
+        assert (refused.TYPE, refused.status) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
+        conf = await sup.request(supervise(3, agent_id="1003"))
+        assert (conf.call_id, conf.connection_device_id) == (cid, "3003")
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONFERENCED_EVENT)
+            assert (ev.primary_call_id, ev.added_party_device_id, ev.event_cause) == (
+                cid, "3004", EC.CEC_SUPERVISOR_BARGE_IN)
+        conf = await sup.request(supervise(4, agent_instrument="3003"))
+        assert conf.call_id == cid
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, where=lambda m: m.call_id == cid)
+            assert (ev.connection_device_id, ev.event_cause) == ("3003", EC.CEC_SUPERVISOR_INTERCEPT)
+        refused = await sup.request(supervise(3, agent_id="1003"), check=False)
+        assert (refused.TYPE, refused.failure_code, refused.text) == (
+            MT.CONTROL_FAILURE_CONF, CF.CF_INVALID_OBJECT_STATE, "agent 1003 has no active call to supervise")
+        assert [v.data["rule"] for v in server.journal.violations()] == ["PROTO-REQUIRED-FIELD"]
+    finally:
+        for client in (bridge, desk):
+            await client.close()
