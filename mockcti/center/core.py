@@ -2816,7 +2816,18 @@ class ContactCenter:
 
     def _bad_call_req(self, out: list[Delivery], sid: int, req: M.BadCallReq, now: float) -> None:
         """A report of bad voice quality, for the server's log (§5.5): BAD_CALL_CONF; the report is
-        journalled as a happening. A CallID (0xFFFFFFFF: none) must name a call of the center."""
+        journalled as a happening. A CallID (0xFFFFFFFF: none) must name a call of the center. The agent data
+        is checked as for the other requests (§7.1): an agent-mode session reports for its own agent, whose phone
+        ConnectionDeviceID is ("the connection between the call and the agent's device", the UCCX page), another
+        AgentID or phone being E_CTI_INVALID_AGENT_DATA; a bridge's AgentID must be a known agent
+        (E_CTI_INVALID_AGENT_DATA); the agent must be logged on (E_CTI_AGENT_NOT_LOGGED_ON)."""
+        sub = self.subs.get(sid)
+        own = sub is not None and sub.mode == "agent" and bool(sub.agent_id)
+        if own or req.agent_id:
+            agent = self._requester_agent(sid, req)
+            if own:
+                self._my_phone(agent, req.connection_device_id)
+            self._need_logged_in(agent)
         if req.call_id not in (None, NONE_ID):
             self._lookup_call(req.call_id)
         self._conf(out, sid, M.BadCallConf(invoke_id=req.invoke_id))

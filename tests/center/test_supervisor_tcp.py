@@ -455,3 +455,40 @@ async def test_a_supervisor_barges_in_on_an_agents_active_call_named_by_the_agen
     finally:
         for client in (bridge, desk):
             await client.close()
+
+
+async def test_a_bad_call_report_checks_the_agent_it_names(server):
+    """BAD_CALL_REQ over TCP, on a call and on no call: agent 1003's desktop reporting for agent 1001, or for
+    1001's phone 3001, is refused E_CTI_INVALID_AGENT_DATA (one session, one agent; ConnectionDeviceID is "the
+    connection between the call and the agent's device"); a bridge naming an unknown AgentID gets
+    E_CTI_INVALID_AGENT_DATA and one naming logged-out agent 1002, as 1002's own logged-out desktop does,
+    E_CTI_AGENT_NOT_LOGGED_ON (§7.1). All were confirmed BAD_CALL_CONF and journalled as reports of the
+    named agent. The desktop's own reports, with and without a call, are confirmed."""
+    from tcp_world import bridge_and_ready_desk
+
+    bridge, desk = await bridge_and_ready_desk(server, "1003")
+    idle = await server.connect()
+    await idle.open_agent(agent_id="1002", client_id="desk-1002", heartbeat=0)
+    try:
+        cid = await _answered_at_3003(server, desk)
+
+        async def report(client, call_id, device, **kw):
+            return await client.request(M.BadCallReq(invoke_id=0, connection_device_type=0, call_id=call_id,
+                                                     connection_device_id=device, **kw), check=False)
+
+        answers = [await report(desk, cid, "3003", agent_id="1001"), await report(desk, 0xFFFFFFFF, "3001"),
+                   await report(bridge, cid, "3003", agent_id="9999"),
+                   await report(bridge, 0xFFFFFFFF, "3002", agent_id="1002"), await report(idle, 0xFFFFFFFF, "3002")]
+        assert [(m.TYPE, getattr(m, "status", None)) for m in answers] == [
+            (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA), (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA),
+            (MT.FAILURE_CONF, S.E_CTI_INVALID_AGENT_DATA), (MT.FAILURE_CONF, S.E_CTI_AGENT_NOT_LOGGED_ON),
+            (MT.FAILURE_CONF, S.E_CTI_AGENT_NOT_LOGGED_ON)]
+        assert (await report(desk, cid, "3003", agent_id="1003")).TYPE is MT.BAD_CALL_CONF
+        assert (await report(desk, 0xFFFFFFFF, "3003")).TYPE is MT.BAD_CALL_CONF
+        assert (await report(bridge, cid, "3003", agent_id="1003")).TYPE is MT.BAD_CALL_CONF
+        reports = [(e.data["call_id"], e.data["device"], e.data["agent"]) for e in server.journal.entries(
+            kind="happening") if e.data.get("what") == "bad call reported"]
+        assert reports == [(cid, "3003", "1003"), (None, "3003", None), (cid, "3003", "1003")]
+    finally:
+        for client in (bridge, desk, idle):
+            await client.close()
