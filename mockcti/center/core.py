@@ -3112,6 +3112,11 @@ class ContactCenter:
             raise self._bad_supervisory_action(sid, action)
         agent = self._agent_named(req, "agent_id", ("agent_instrument", "agent_extension", "agent_connection_device_id"))
         self._check_team(sup, agent)
+        if action != _SUPERVISOR_CLEAR:
+            # §7.1: an agent named in a request that is not logged on is E_CTI_AGENT_NOT_LOGGED_ON (it was told
+            # "no connection on the call" or "unknown call"); SUPERVISOR_CLEAR takes the supervisor's own phone off
+            # the call, which an agent gone after an intercept no longer is on: not checked
+            self._need_logged_in(agent)
         if req.agent_call_id in (None, NONE_ID):
             call = self._active_call_of(agent, req)
         else:

@@ -492,3 +492,25 @@ async def test_a_bad_call_report_checks_the_agent_it_names(server):
     finally:
         for client in (bridge, desk, idle):
             await client.close()
+
+
+async def test_supervising_a_logged_out_agent_is_agent_not_logged_on(server):
+    """Supervisor 1004's desktop barges in on, or intercepts, a call of agent 1003 of its team while 1003 is logged
+    out — naming a call that exists (a caller waiting in Sales) or the agent's active call (0xFFFFFFFF): FAILURE_CONF
+    E_CTI_AGENT_NOT_LOGGED_ON, "agent named in a request is not logged on" (§7.1), where it got CONTROL_FAILURE_CONF
+    CF_INVALID_CSTA_CONNECTION_ID or the no-active-call refusal. Nothing reaches the bridge."""
+    bridge = await server.connect()
+    await bridge.open_bridge(client_id="wallboard", heartbeat=0)
+    sup = await _supervisor_desk(server)
+    cid = deliver_call(server, csq="Sales", ani="0611")  # nobody is READY: the caller waits
+    await bridge.next_event(MT.CALL_QUEUED_EVENT)
+    bridge.drain_events()
+    answers = []
+    for action in (3, 4):
+        for call_id in (cid, 0xFFFFFFFF):
+            answers.append(await sup.request(M.SuperviseCallReq(
+                invoke_id=0, agent_call_id=call_id, supervisor_call_id=0xFFFFFFFF, agent_connection_device_type=0,
+                supervisor_connection_device_type=0, supervisory_action=action, agent_id="1003"), check=False))
+    assert [(m.TYPE, getattr(m, "status", None), getattr(m, "text", None)) for m in answers] == [
+        (MT.FAILURE_CONF, S.E_CTI_AGENT_NOT_LOGGED_ON, "agent 1003 is not logged on")] * 4
+    assert not bridge.drain_events()
