@@ -14,7 +14,9 @@ Conventions of the declarations below:
 
 - ``F(name, type)`` is a fixed field; ``R(name, type, value)`` a reserved fixed field (an ICM
   field UCCX fills with a fixed value: we send exactly that value and accept anything unless
-  the dialect is strict); ``since=N`` marks a field that exists from protocol version N on.
+  the dialect is strict); ``since=N`` marks a field that exists from protocol version N on;
+  ``profiles=("uccx",)`` one that exists only in those profiles' layouts (EMERGENCY_CALL_EVENT's InvokeID,
+  printed on the UCCX page, absent in ICM's).
 - ``T(tag, name, kind, max, presence)`` is a floating field. ``max`` is the maximum *data*
   length (NUL included for strings). ``presence`` is ``REQ`` (the codec reports
   E_CTI_REQUIRED_DATA_MISSING when absent), ``OPT``, or a condition in the guide's words
@@ -75,6 +77,8 @@ class FixedField:
     since: int | None = None
     unconfirmed: bool = False
     count_of: str | None = None  # attr of the group/list whose length this field carries
+    #: the profiles (names) whose layout has this field; empty: every profile's (:meth:`MessageSpec.profile_tags`)
+    profiles: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -227,16 +231,22 @@ class MessageSpec:
 
     def profile_tags(self, profile: str) -> tuple[tuple[str, int], ...]:
         """The fields this message declares with another tag under ``profile`` (a profile name),
-        as ``((field name, tag), ...)``: the ``retag`` that gives the profile's layout."""
-        return tuple((f.name, t) for f in self.floating_fields() for p, t in f.profile_tags if p == profile)
+        as ``((field name, tag), ...)``: the ``retag`` that gives the profile's layout. A fixed field the
+        profile's layout does not have (``FixedField.profiles``) is ``(name, 0)``: left out (:meth:`retagged`)."""
+        return tuple((f.name, t) for f in self.floating_fields() for p, t in f.profile_tags if p == profile) \
+            + tuple((f.name, 0) for f in self.fixed if f.profiles and profile not in f.profiles)
 
     def retagged(self, retag: tuple[tuple[str, int], ...]) -> "MessageSpec":
         """This message with the floating fields named in ``retag`` (``((field name, tag), ...)``)
         carrying those tags: one profile's layout (:func:`spec_for`). The message class is the same;
-        a name the message does not have, or a tag another of its fields has, is a ValueError."""
+        a name the message does not have, or a tag another of its fields has, is a ValueError. A fixed
+        field named with tag 0 is left out of the fixed part (a profile whose layout has no such field)."""
         if not retag:
             return self
         table = dict(retag)
+        dropped = {name for name, tag in table.items() if tag == 0 and any(f.name == name for f in self.fixed)}
+        for name in dropped:
+            del table[name]
         names = {f.name for f in self.floating_fields()}
         for name, tag in table.items():
             if name not in names:
@@ -256,7 +266,8 @@ class MessageSpec:
                     out.append(it)
             return tuple(out)
 
-        spec = dataclasses.replace(self, floating=walk(self.floating))
+        spec = dataclasses.replace(self, floating=walk(self.floating),
+                                   fixed=tuple(f for f in self.fixed if f.name not in dropped))
         object.__setattr__(spec, "cls", self.cls)
         for f in spec.floating_fields():
             if f.name not in table:
@@ -270,8 +281,8 @@ class MessageSpec:
 
 
 def F(name: str, con: Construct, *, since: int | None = None, unconfirmed: bool = False,
-      count_of: str | None = None) -> FixedField:
-    return FixedField(name, snake(name), con, False, 0, since, unconfirmed, count_of)
+      count_of: str | None = None, profiles: tuple[str, ...] = ()) -> FixedField:
+    return FixedField(name, snake(name), con, False, 0, since, unconfirmed, count_of, profiles)
 
 
 def R(name: str, con: Construct, value: Any = 0, *, since: int | None = None,
@@ -1820,7 +1831,8 @@ _msg(MT.EMERGENCY_CALL_CONF, S2C, 'C',
 # EMERGENCY_CALL_EVENT (123) S->C; layout source C
 _msg(MT.EMERGENCY_CALL_EVENT, S2C, 'C',
     fixed=(
-        F('InvokeID', UINT, unconfirmed=True),  # 0: InvokeID (as printed on the UCCX page; absent in ICM)
+        # 0: InvokeID (as printed on the UCCX page; absent in ICM: the ucce profile's layout starts at PeripheralID)
+        F('InvokeID', UINT, unconfirmed=True, profiles=("uccx",)),
         F('PeripheralID', UINT),  # 4: PeripheralID
         F('ConnectionCallID', UINT),  # 8: ConnectionCallID
         F('ConnectionDeviceType', USHORT),  # 12: ConnectionDeviceType

@@ -514,3 +514,50 @@ async def test_supervising_a_logged_out_agent_is_agent_not_logged_on(server):
     assert [(m.TYPE, getattr(m, "status", None), getattr(m, "text", None)) for m in answers] == [
         (MT.FAILURE_CONF, S.E_CTI_AGENT_NOT_LOGGED_ON, "agent 1003 is not logged on")] * 4
     assert not bridge.drain_events()
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+async def test_the_emergency_event_has_the_layout_of_the_sessions_profile(profile):
+    """The bytes of EMERGENCY_CALL_EVENT a bridge reads off the socket: under uccx the UCCX page's layout, an InvokeID
+    (0) before PeripheralID; under ucce ICM's, which has no InvokeID ("absent in ICM", reference §5.5): PeripheralID,
+    ConnectionCallID, ConnectionDeviceIDType, SessionID, then the floating part (ConnectionDeviceID, tag 25). The
+    ucce session got the UCCX layout, so an ICM client read PeripheralID 0, ConnectionCallID 1 and every later field
+    four bytes off."""
+    import asyncio
+    import struct
+
+    from mockcti.testing.fixtures import hub_config_for
+    from mockcti.wire import Dialect, FrameBuffer, encode
+
+    dialect = Dialect.ucce(19) if profile == "ucce" else Dialect.uccx(14)
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0), hub_config=hub_config_for(profile)).start()
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    desk = await CTIClient.connect(server.host, server.port, profile=profile, version=dialect.version)
+    sup = await CTIClient.connect(server.host, server.port, profile=profile, version=dialect.version)
+    try:
+        writer.write(encode(M.OpenReq(invoke_id=1, version_number=dialect.version, idle_timeout=0xFFFFFFFF,
+                                      services_requested=int(SM.CTI_SERVICE_ALL_EVENTS), call_msg_mask=0,
+                                      agent_state_mask=0, client_id="raw-bridge", client_password=b""), dialect))
+        await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0)
+        await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await desk.open_agent(agent_id="1003", client_id="desk-1003", heartbeat=0)
+        await desk.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+        await desk.request(M.EmergencyCallReq(invoke_id=0, peripheral_id=1, connection_call_id=0xFFFFFFFF,
+                                              connection_device_type=0, connection_device_id="3003"))
+        frames, buffer = [], FrameBuffer()
+        async with asyncio.timeout(5):
+            while not [f for f in frames if f.type_id == 123]:
+                frames.extend(buffer.feed(await reader.read(65536)))
+        [body] = [f.body for f in frames if f.type_id == 123]
+        tag = body[18:19] if profile == "uccx" else body[14:15]
+        fixed = struct.unpack(">IIIHI" if profile == "uccx" else ">IIHI", body[:18 if profile == "uccx" else 14])
+        peripheral, call_id, device_type, session = fixed[-4:]
+        assert (peripheral, call_id, device_type, tag) == (1, 0xFFFFFFFF, 0, b"\x19")
+        assert session > 0
+        if profile == "uccx":
+            assert fixed[0] == 0  # the InvokeID the UCCX page prints
+    finally:
+        writer.close()
+        for c in (desk, sup):
+            await c.close()
+        await server.stop()
