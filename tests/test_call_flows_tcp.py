@@ -356,6 +356,36 @@ async def test_an_agent_desktop_sets_the_data_of_its_own_calls_only(world):
     assert (upd.call_variable1, upd.call_variable2) == (None, "tagged")
 
 
+async def test_a_recorder_sets_call_data_naming_a_connection_of_the_call(world):
+    """SET_CALL_DATA_REQ: "The combination of CallID, ConnectionDeviceType, and ConnectionDeviceID uniquely identify
+    the call to be operated on" (reference §5.3, the UCCX page). A bridge naming a device the call has no connection
+    at (another agent's phone, a number not on the call) is refused CF_INVALID_CSTA_CONNECTION_ID, as an agent
+    desktop is, and nobody hears of a change; it was confirmed and the call's data changed. The connections the
+    recorder was told of are taken: the agent's phone (by its extension too), the caller's, the route point's."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001", ani="0612345678")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await world.settle()
+    a.drain_events()
+    bridge.drain_events()
+    for device in ("3002", "0699999999", ""):
+        with pytest.raises(RequestFailed) as exc:
+            await bridge.request(SetCallDataReq(invoke_id=7, call_id=call_id, connection_device_id=device,
+                                                call_variable1="misfiled"))
+        assert exc.value.reply.TYPE is MT.CONTROL_FAILURE_CONF and exc.value.reply.invoke_id == 7
+        assert exc.value.reply.failure_code == ControlFailureCode.CF_INVALID_CSTA_CONNECTION_ID, device
+    await world.settle()
+    assert [e for e in a.drain_events() + bridge.drain_events() if e.TYPE is MT.CALL_DATA_UPDATE_EVENT] == []
+    snap = await bridge.request(SnapshotCallReq(invoke_id=8, call_id=call_id, connection_device_id="3001"))
+    assert snap.call_variable1 is None
+    for n, device in enumerate(("3001", "0612345678", "7000"), start=1):
+        await bridge.request(SetCallDataReq(invoke_id=9, call_id=call_id, connection_device_id=device,
+                                            call_variable1=f"v{n}"))
+        upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+        assert (upd.call_id, upd.call_variable1) == (call_id, f"v{n}")
+
+
 async def test_a_bad_call_report_is_confirmed_and_journalled(world):
     """BAD_CALL_REQ (§5.5, bad voice quality for the server's log) gets BAD_CALL_CONF and a journal
     happening naming the call (it got FAILURE_CONF 'mockcti does not simulate'); an unknown CallID is

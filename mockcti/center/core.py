@@ -1833,6 +1833,20 @@ class ContactCenter:
                                           f"device {device or agent.device} has no connection on call {call.id}"))
         return leg
 
+    def _connection_of(self, call: Call, device: str | None) -> None:
+        """A bridge's SET_CALL_DATA_REQ names a connection of the call, whichever: "the combination of CallID,
+        ConnectionDeviceType, and ConnectionDeviceID uniquely identify the call to be operated on" (reference §5.3,
+        the UCCX page) — a party's device (an agent's phone by its instrument or extension, the caller, an external
+        number) or the call's route point (its DNIS, the connection of the bridges' CALL_DELIVERED there, never
+        cleared). Another device: CF_INVALID_CSTA_CONNECTION_ID, as for an agent desktop (:meth:`_my_leg`)."""
+        if device and (device in call.legs or device == call.dnis):
+            return
+        agent = self.by_device.get(device) if device else None
+        if agent is not None and call.leg_of(agent.id) is not None:
+            return
+        raise Refused(control_failure(CF.CF_INVALID_CSTA_CONNECTION_ID, CCX.CCX_TERMINAL_CONNECTION_NULL,
+                                      f"device {device!r} has no connection on call {call.id}"))
+
     def _one_call(self, sid: int, req: Message, call_attr: str, device_attr: str, *,
                   op: str | None = None) -> tuple[Agent, Call, Leg]:
         """The common start of a one-call request (its service was checked by handle): acting agent, the call and the
@@ -2839,9 +2853,11 @@ class ContactCenter:
         sub = self.subs.get(sid)
         if sub is not None and sub.mode == "agent":
             # an agent desktop sets the data of its own phone's calls (§7.1 delivery: it sees only those);
-            # a bridge (a recorder, a wallboard) may set any call's
+            # a bridge (a recorder, a wallboard) may set any call's, naming one of its connections
             agent = self._requester_agent(sid, req, fields=("connection_device_id",))
             self._my_leg(call, agent, req.connection_device_id)
+        else:
+            self._connection_of(call, req.connection_device_id)
         named, arrays = merged_named(call.named_variables, call.named_arrays, req.named_variables, req.named_arrays)
         changed = {k: getattr(req, k) for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
                    if getattr(req, k, None) is not None}
