@@ -469,6 +469,40 @@ async def test_a_string_at_its_maximum_without_its_nul_is_refused_and_the_sessio
     assert begin.call_variable1 == "z" * 40
 
 
+async def test_a_named_variable_or_array_element_below_its_field_length_is_refused(world):
+    """The UCCX NAMEDVARIABLE and NAMEDARRAY pages: a NamedVariable's FieldLength "may range from 3 to 251", a
+    NamedArray's "from 4 to 252" — a VariableName or a VariableValue of a byte at least. A SET_CALL_DATA_REQ whose
+    NamedVariable is two NULs (an empty name, an empty value), or whose NamedArray is an index and two NULs, is
+    refused FAILURE_CONF E_CTI_INVALID_FIELD_LENGTH, InvokeID echoed, journalled PROTO-FIELD-LENGTH, and the call
+    keeps its data. They were confirmed, and the call carried a variable with no name in its every later event. A
+    variable with a one-byte name and an empty value (3 bytes) is taken."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+
+    def set_call_data(invoke_id: int, tag: int, data: bytes) -> bytes:
+        counts = {"num_named_variables": 1} if tag == 82 else {"num_named_arrays": 1}
+        raw = encode(SetCallDataReq(invoke_id=invoke_id, call_id=call_id, connection_device_id="3001", **counts),
+                     a.dialect)
+        body = raw[8:] + bytes((tag, len(data))) + data  # v14: 1-byte tag and length
+        return len(body).to_bytes(4, "big") + raw[4:8] + body
+
+    for invoke_id, tag, data in ((51, 82, b"\0\0"), (52, 82, b"\0"), (53, 83, b"\x01\0\0")):
+        a.send_bytes(set_call_data(invoke_id, tag, data))
+        fail = await a.next_event(MT.FAILURE_CONF)
+        assert (fail.invoke_id, fail.status) == (invoke_id, StatusCode.E_CTI_INVALID_FIELD_LENGTH), data
+        assert f"(tag {tag}) has {len(data)} bytes; its FieldLength is at least {3 if tag == 82 else 4}" in fail.text
+    rules = [e.data["rule"] for e in world.server.journal.entries(kind="violation")]
+    assert rules.count("PROTO-FIELD-LENGTH") == 3
+    snap = await bridge.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert (snap.named_variables, snap.named_arrays) == ((), ())
+    a.send_bytes(set_call_data(54, 82, b"x\0\0"))
+    assert (await a.next_event(MT.SET_CALL_DATA_CONF)).invoke_id == 54
+    upd = await bridge.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert [(v.name, v.value) for v in upd.named_variables] == [("x", "")]
+
+
 async def test_an_answer_naming_neither_connection_nor_phone_is_refused(world):
     """ANSWER_CALL_REQ carries "either ConnectionDeviceID or AgentInstrument" (§5.3, "one of 2"): one with
     neither lacks a required field, FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1), InvokeID echoed, from an

@@ -75,10 +75,12 @@ def field_value(f: FloatingField, *, text: Callable[[int], st.SearchStrategy[str
         return text(f.max_len)
     if k is UNSPEC:
         return st.binary(max_size=f.max_len)
+    # (a name or a value of one byte at least: a NAMEDVAR's FieldLength is 3..251, a NAMEDARRAY's 4..252)
     if k is NAMEDVAR:
-        return st.builds(NamedVariable, name=text(33), value=text(211))
+        return st.builds(NamedVariable, name=text(33), value=text(211)).filter(lambda v: bool(v.name or v.value))
     if k is NAMEDARRAY:
-        return st.builds(NamedArray, index=st.integers(0, 255), name=text(33), value=text(211))
+        return st.builds(NamedArray, index=st.integers(0, 255), name=text(33), value=text(211)).filter(
+            lambda v: bool(v.name or v.value))
     return st.integers(k.min_value, k.max_value)
 
 

@@ -34,7 +34,10 @@ from .enums import MessageType, StatusCode
 from .errors import DecodeError, EncodeError
 from .fastpath import build_decoder, build_encoder
 from .spec import SPECS, FloatingField, Group, Message, MessageSpec, spec_for
-from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, STRING, NamedArray, NamedVariable, fixed_format
+from .types import (
+    MAX_NAMED_DATA, NAMEDARRAY, NAMEDARRAY_MIN_LENGTH, NAMEDVAR, NAMEDVAR_MIN_LENGTH, STRING, NamedArray, NamedVariable,
+    fixed_format,
+)
 
 __all__ = [
     "Frame", "decode", "decoder", "encode", "decode_construct", "encode_construct", "decode_bytes",
@@ -321,6 +324,12 @@ def _decode_body(lay: _Layout, body: bytes, strict: bool, type_id: int, icm: boo
                                   offset=start, path=(f.name,), invoke_id=invoke_id_of(body),
                                   type_id=type_id) from None
             _check_named(value, f, start, body, type_id)
+            least = NAMEDVAR_MIN_LENGTH if f.kind is NAMEDVAR else NAMEDARRAY_MIN_LENGTH
+            if length < least:  # an empty name and an empty value: no variable (a malformed one answered above)
+                raise DecodeError(f"{f.name} (tag {tag}) has {length} bytes; its FieldLength is at least {least} "
+                                  f"(a VariableName or a VariableValue of one byte or more)",
+                                  status=S.E_CTI_INVALID_FIELD_LENGTH, offset=start, path=(f.name,),
+                                  invoke_id=invoke_id_of(body), type_id=type_id)
             lst = kw.get(attr)
             if lst is None:
                 kw[attr] = [value]

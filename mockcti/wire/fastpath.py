@@ -25,7 +25,10 @@ from typing import Any, Callable
 
 from .records import building_twin
 from .spec import FloatingField, Group, MessageSpec
-from .types import MAX_NAMED_DATA, NAMEDARRAY, NAMEDVAR, NUMERIC_KINDS, STRING, UNSPEC, fixed_format
+from .types import (
+    MAX_NAMED_DATA, NAMEDARRAY, NAMEDARRAY_MIN_LENGTH, NAMEDVAR, NAMEDVAR_MIN_LENGTH, NUMERIC_KINDS, STRING, UNSPEC,
+    fixed_format,
+)
 
 __all__ = ["Irregular", "build_decoder", "build_encoder"]
 
@@ -150,7 +153,8 @@ def build_decoder(spec: MessageSpec, version: int, tw: int, lw: int,
         seen_tags.add(f.tag)
         ns[f"_R{i}"] = f.kind.decode
         lines.append(f"        {kw} tag == {f.tag}:")
-        lines.append(f"            if ln > {f.max_len}: raise _IRR")
+        least = NAMEDVAR_MIN_LENGTH if f.kind is NAMEDVAR else NAMEDARRAY_MIN_LENGTH
+        lines.append(f"            if ln > {f.max_len} or ln < {least}: raise _IRR")
         lines.append("            named += ln")
         lines.append(f"            v = _R{i}(body[pos:end])")
         if f.kind is NAMEDVAR:

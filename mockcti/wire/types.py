@@ -134,6 +134,11 @@ class NamedArray:
 MAX_NAMED_DATA = 2000
 NAMEDVAR_NAME_MAX = 33
 NAMEDVAR_VALUE_MAX = 211
+#: the smallest FieldLength of a NAMEDVAR / NAMEDARRAY field: the UCCX NAMEDVARIABLE and NAMEDARRAY data format
+#: pages, "The value of this field may range from 3 to 251" (VariableName and VariableValue with their NULs) and
+#: "from 4 to 252" (with VariableIndex): a name or a value of at least one byte
+NAMEDVAR_MIN_LENGTH = 3
+NAMEDARRAY_MIN_LENGTH = 4
 
 
 def _namedvar_decode(data: bytes) -> NamedVariable:
