@@ -25,6 +25,7 @@ from mockcti.wire.messages import (
     AnswerCallReq, BadCallReq, ClearConnectionReq, ConferenceCallReq, ConsultCallReq, HoldCallReq, MakeCallReq,
     QueryAgentStateReq, RetrieveCallReq, SetCallDataReq, SnapshotCallReq, TransferCallReq,
 )
+from mockcti.wire.types import NamedArray, NamedVariable
 
 pytestmark = pytest.mark.asyncio
 CALL_EVENTS = {MT.BEGIN_CALL_EVENT, MT.END_CALL_EVENT, MT.CALL_DELIVERED_EVENT, MT.CALL_ESTABLISHED_EVENT,
@@ -384,6 +385,44 @@ async def test_a_recorder_sets_call_data_naming_a_connection_of_the_call(world):
                                             call_variable1=f"v{n}"))
         upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
         assert (upd.call_id, upd.call_variable1) == (call_id, f"v{n}")
+
+
+async def test_call_data_set_again_to_the_same_values_is_no_change(world):
+    """"Changes to the call context data generate a CALL_DATA_UPDATE_EVENT to the client that contains only the
+    items that have changed" (§5.4, the UCCX page). A CRM connector saving the call's data again: the items it sets
+    to the value they have are left out of the update, and a SET_CALL_DATA_REQ that changes nothing is confirmed
+    with no CALL_DATA_UPDATE_EVENT to the desktop or the recorder. Each request's update carried every item it
+    set, changed or not, and one that changed nothing sent an update all the same."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    cust, tier = NamedVariable(name="user.cust", value="C-42"), NamedVariable(name="user.tier", value="gold")
+    item = NamedArray(index=0, name="user.items", value="router")
+
+    async def save(**data) -> None:
+        conf = await bridge.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                                   **data))
+        assert conf.TYPE is MT.SET_CALL_DATA_CONF
+
+    await save(call_variable1="C-42", call_wrapup_data="sale", named_variables=(cust,), named_arrays=(item,))
+    first = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert (first.call_variable1, first.call_wrapup_data, first.named_variables, first.named_arrays) == (
+        "C-42", "sale", (cust,), (item,))
+    await save(call_variable1="C-42", call_wrapup_data="sale", named_variables=(cust,), named_arrays=(item,))
+    await save(call_variable1="C-42", call_variable2="gold", named_variables=(cust, tier), named_arrays=(item,))
+    await world.settle()
+    desk_updates, bridge_updates = ([e for e in c.drain_events() if e.TYPE is MT.CALL_DATA_UPDATE_EVENT]
+                                    for c in (a, bridge))
+    assert bridge_updates[0] == first
+    assert desk_updates == bridge_updates[1:]  # one update more, the third save's: the second changed nothing
+    [second] = desk_updates
+    assert (second.call_id, second.call_variable1, second.call_variable2, second.call_wrapup_data) == (
+        call_id, None, "gold", None)
+    assert (second.named_variables, second.named_arrays) == ((tier,), ())
+    snap = await bridge.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert (snap.call_variable1, snap.call_variable2, snap.named_variables, snap.named_arrays) == (
+        "C-42", "gold", (cust, tier), (item,))
 
 
 async def test_a_bad_call_report_is_confirmed_and_journalled(world):

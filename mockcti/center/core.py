@@ -2859,8 +2859,15 @@ class ContactCenter:
         else:
             self._connection_of(call, req.connection_device_id)
         named, arrays = merged_named(call.named_variables, call.named_arrays, req.named_variables, req.named_arrays)
-        changed = {k: getattr(req, k) for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
-                   if getattr(req, k, None) is not None}
+        # "Changes to the call context data generate a CALL_DATA_UPDATE_EVENT to the client that contains only the
+        # items that have changed" (§5.4, the UCCX page): an item set to the value it has is none, and a request
+        # that changes nothing is confirmed with no event
+        now_set = {"ani": call.ani, "dnis": call.dnis, "dialed_number": call.dialed}
+        changed = {k: v for k in (*CALL_DATA_KEYS, "ani", "dnis", "dialed_number")
+                   if (v := getattr(req, k, None)) is not None
+                   and v != (now_set[k] if k in now_set else call.variables.get(k))}
+        new_named = tuple(v for v in req.named_variables or () if v not in call.named_variables)
+        new_arrays = tuple(a for a in req.named_arrays or () if a not in call.named_arrays)
         for k, v in changed.items():
             if k == "ani":
                 call.ani = v
@@ -2872,8 +2879,8 @@ class ContactCenter:
                 call.variables[k] = v
         call.named_variables, call.named_arrays = named, arrays
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
-        self._emit(out, call, self._data_update(call, changed, tuple(req.named_variables or ()),
-                                                tuple(req.named_arrays or ())))
+        if changed or new_named or new_arrays:
+            self._emit(out, call, self._data_update(call, changed, new_named, new_arrays))
 
     def _data_update(self, call: Call, changed: Mapping[str, Any] | None = None, named: tuple = (),
                      arrays: tuple = ()) -> Message:
