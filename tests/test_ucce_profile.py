@@ -1241,3 +1241,27 @@ def test_the_centers_own_refusals_carry_icms_failure_codes_under_ucce(profile, d
         assert got == [(257, 88009), (24, 0), (25, 0), (28, 0)]
     else:
         assert got == [(0, 88009), (22, 0), (22, 0), (22, 0)]
+
+
+@pytest.mark.parametrize("profile,dialect", DIALECTS, ids=IDS)
+def test_a_conference_of_two_held_calls_makes_a_ucce_agent_talking_again(profile, dialect):
+    """The agent holds its consultation too (both calls held: HOLD under ucce, the seed's Line2AllHeld, from which
+    a conference is allowed) and conferences them. The conference connects it again: under ucce its desktop and
+    the bridge get AGENT_STATE_EVENT TALKING (4) and the agent is TALKING; it stayed HOLD while talking in the
+    conference (found by the stateful machine). Under uccx no agent state event: the agent was TALKING all along."""
+    hub, desk, bridge, call_id, consult_id = consulting_world(profile, dialect)
+    hub.receive(desk, encode(M.HoldCallReq(invoke_id=5, call_id=consult_id, connection_device_id="3001"), dialect),
+                6.0)
+    hub.take_actions()
+    assert hub.center.agents["1001"].state == (10 if ICM[profile] else 4)
+    out = hub.receive(desk, encode(M.ConferenceCallReq(
+        invoke_id=6, held_call_id=call_id, held_connection_device_id="3001", active_call_id=consult_id,
+        active_connection_device_id="3001", agent_instrument="3001"), dialect), 7.0) + hub.take_actions()
+    types = [f.type_id for f in frames_out([a for a in out if isinstance(a, Write) and a.session_id == desk])]
+    assert types[0] == int(MessageType.CONFERENCE_CALL_CONF)
+    expected = [(4, 0)] if ICM[profile] else []  # (state, reason code)
+    assert agent_states_on_wire(hub, out, desk, dialect) == expected
+    assert agent_states_on_wire(hub, out, bridge, dialect) == expected
+    (conf,) = frames_out(hub.receive(desk, encode(M.QueryAgentStateReq(invoke_id=7, agent_instrument="3001"),
+                                                  dialect), 8.0))
+    assert decode(conf, dialect).agent_state == 4

@@ -2708,6 +2708,7 @@ class ContactCenter:
             controller_device_id=agent.device, added_party_device_id=others[0].device, parties=self._parties(held))
         self._emit(out, held, ev, only=sorted(set(self._interested(held)) | set(before)))
         self._finish(out, active, now)
+        self._sync_hold(out, agent, now)  # (ucce) both calls were held (Line2AllHeld): HOLD, talking again now
         self._sync_media(out, held)  # the parties talk through the conference bridge now
         if update is not None:
             self._emit(out, held, update, only=sorted(knew & held.told))
