@@ -348,33 +348,24 @@ def test_serve_load_json_writes_the_statistics_and_the_summary_as_json_lines_on_
     while stderr keeps the human line and summary. Without --json stdout has none of them."""
     import json
 
-    from processes import reap
-
     spec = "agents=4,calls_per_s=5,limit=10,handle_time=0.2,answer_after=0.05,hold=0,transfer=0,conference=0"
     proc = _serve_load(spec, "--json")
-    try:
-        out, err = proc.communicate(timeout=30)  # (bounded: limit=10 ends serve in ~2.5 s)
-    finally:
-        reap(proc)
-    assert proc.returncode == 0, err.decode()
-    objects = [json.loads(line) for line in out.decode().splitlines()]  # every line is JSON
+    out, err = _ended(proc)  # (limit=10 ends serve in ~2.5 s)
+    assert proc.returncode == 0, err
+    objects = [json.loads(line) for line in out.splitlines()]  # every line is JSON
     kinds = [o["kind"] for o in objects]
     assert kinds[0] == "listening" and kinds.count("load") >= 1 and kinds.count("load_summary") == 1
     assert kinds.index("load_summary") > max(i for i, k in enumerate(kinds) if k == "load")
     summary = next(o for o in objects if o["kind"] == "load_summary")
-    (text,) = [x for x in err.decode().splitlines() if x.startswith("mockcti load summary:")]
-    said = dict(zip(text.split()[3::2], text.split()[4::2]))
+    _, said = _summary(err)
     assert {k: str(v) for k, v in summary.items() if k not in ("kind", "t", "duration")} == \
         {k: v for k, v in said.items() if k != "duration"}
     assert summary["offered"] == summary["cleared"] == 10 and summary["active"] == 0
     assert f"{summary['duration']:.1f}s" == said["duration"]
-    assert any(x.startswith("load t=") for x in err.decode().splitlines())  # the human line, as it was
+    assert any(x.startswith("load t=") for x in err.splitlines())  # the human line, as it was
     proc = _serve_load(spec)
-    try:
-        out, err = proc.communicate(timeout=30)
-    finally:
-        reap(proc)
-    assert proc.returncode == 0 and '"kind"' not in out.decode() and "mockcti load summary:" in err.decode()
+    out, err = _ended(proc)
+    assert proc.returncode == 0 and '"kind"' not in out and "mockcti load summary:" in err
 
 
 @pytest.mark.asyncio
@@ -1391,23 +1382,39 @@ def _serve_load(spec: str, *more: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
+def _ended(proc: subprocess.Popen, *, sigterm: bool = False) -> tuple[str, str]:
+    """What a :func:`_serve_load` subprocess writes until it ends (SIGTERM first if ``sigterm``), as text:
+    (stdout, stderr); bounded (30 s), and the process reaped whatever happens (killed if it still runs, its
+    pipes closed)."""
+    import signal
+
+    from processes import reap
+
+    try:
+        if sigterm:
+            proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        reap(proc)
+    return out.decode(), err.decode()
+
+
+def _summary(text: str, name: str = "load") -> tuple[str, dict[str, str]]:
+    """The one ``mockcti NAME summary: ...`` line of ``text`` (serve's stderr), and its counts by name."""
+    (summary,) = [x for x in text.splitlines() if x.startswith(f"mockcti {name} summary:")]
+    return summary, dict(zip(summary.split()[3::2], summary.split()[4::2]))
+
+
 def test_serve_load_limit_ends_by_itself_with_the_summary_and_status_0():
     """`serve --load ...,limit=10` in a CI job: once the 10 calls are over, serve ends by itself (as SIPp's -m
     does), the summary on stderr and exit status 0; it served on until a SIGTERM, the job hanging."""
-    from processes import reap
-
     proc = _serve_load("agents=4,calls_per_s=20,limit=10,handle_time=0.2,answer_after=0.05,hold=0,transfer=0,"
                        "conference=0")
-    try:
-        out, err = proc.communicate(timeout=30)  # (bounded: the calls are over in ~1 s)
-    finally:
-        reap(proc)
-    text = err.decode()
+    out, text = _ended(proc)  # (the calls are over in ~1 s)
     assert proc.returncode == 0, text
-    assert out.decode().startswith("mockcti listening on 127.0.0.1:")
+    assert out.startswith("mockcti listening on 127.0.0.1:")
     lines = text.splitlines()
-    (summary,) = [x for x in lines if x.startswith("mockcti load summary:")]
-    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    summary, counts = _summary(text)
     assert (counts["offered"], counts["cleared"], counts["active"], counts["errors"]) == ("10", "10", "0", "0"), summary
     said = "mockcti load: limit=10 reached and every call is over: serve ends (at_limit=serve keeps it serving)"
     assert said in lines and lines.index(said) < lines.index(summary), text
@@ -1417,8 +1424,6 @@ def test_serve_load_limit_ends_with_status_1_when_the_generator_s_requests_were_
     """A run that ends at its limit is a verdict, as SIPp's -m: here every HOLD_CALL_REQ of the generator's agents
     is refused (ACD-1128's allowed states narrowed, in the center file), so the calls did not go as the spec says;
     it ended with status 0 and only the summary's errors count said so."""
-    from processes import reap
-
     center = tmp_path / "center.toml"
     center.write_text('[[csqs]]\nname = "Sales"\n\n'
                       '[[agents]]\nid = "1001"\nextension = "3001"\npassword = "1234"\ncsqs = ["Sales"]\n\n'
@@ -1426,14 +1431,9 @@ def test_serve_load_limit_ends_with_status_1_when_the_generator_s_requests_were_
                       '[acd.allowed_states]\n"ACD-1128" = ["Line2AllHeld"]\n', encoding="utf-8")
     proc = _serve_load("calls_per_s=20,limit=4,handle_time=0.3,answer_after=0.05,hold=1,hold_time=0.05,transfer=0,"
                        "conference=0", "--center", str(center))
-    try:
-        _, err = proc.communicate(timeout=30)  # (bounded: the calls are over in ~1 s)
-    finally:
-        reap(proc)
-    text = err.decode()
+    _, text = _ended(proc)  # (the calls are over in ~1 s)
     assert proc.returncode == 1, text
-    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
-    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    summary, counts = _summary(text)
     assert (counts["offered"], counts["cleared"], counts["errors"]) == ("4", "4", "4"), summary
     assert ("mockcti load: the center refused 4 requests of the load generator's own (errors 4 in the summary): "
             "exit status 1") in text.splitlines(), text
@@ -1456,9 +1456,7 @@ def test_serve_help_says_limit_ends_serve(monkeypatch, capsys):
 def test_serve_load_limit_with_at_limit_serve_keeps_serving_until_sigterm():
     """at_limit=serve: the limit stops the arrivals only (the agents it drives go on answering); serve runs on
     until SIGTERM, then ends with the summary, status 0."""
-    import signal
-
-    from processes import read_lines_until, reap
+    from processes import read_lines_until
 
     def over_at(lines: list[str]) -> int | None:
         """How many load lines there were when the first said the 5 calls were over."""
@@ -1473,17 +1471,15 @@ def test_serve_load_limit_with_at_limit_serve_keeps_serving_until_sigterm():
                        "transfer=0,conference=0")
     try:
         # a line a second; over in ~1 s, then 2 more lines
-        err = read_lines_until(proc.stderr, over_then_two_more, seconds=30)
-        assert over_at(err.decode().splitlines()) is not None and proc.poll() is None, err.decode()  # serve runs on
-        proc.send_signal(signal.SIGTERM)
-        _, rest = proc.communicate(timeout=30)
-        err += rest
+        before = read_lines_until(proc.stderr, over_then_two_more, seconds=30).decode()
+        ran_on = proc.poll() is None  # serve runs on
     finally:
-        reap(proc)
-    text = err.decode()
+        _, rest = _ended(proc, sigterm=True)
+    text = before + rest
+    assert over_at(before.splitlines()) is not None and ran_on, text
     assert proc.returncode == 0, text
     assert "limit=5 reached" not in text
-    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
+    summary, _ = _summary(text)
     assert " offered 5 " in summary and " cleared 5 " in summary, summary
 
 
@@ -1857,11 +1853,6 @@ def test_the_mix_defaults_and_how_to_turn_it_off():
 def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
     """A bounded `mockcti serve --load` run in a subprocess: the live line counts held, transferred
     and conferenced calls, the summary has them and transfer_skipped."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     from processes import read_lines_until
 
     def load_lines(lines: list[str]) -> list[str]:
@@ -1871,26 +1862,17 @@ def test_serve_load_prints_the_mix_in_the_line_and_the_summary(tmp_path):
         lines = load_lines(lines)
         return bool(lines) and " offered 20 " in lines[-1] and " active 0 " in lines[-1]
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"),) if p)}
-    proc = subprocess.Popen([sys.executable, "-m", "mockcti", "serve", "--port", "0", "--log-level", "warning",
-                             "--load", "agents=40,calls_per_s=20,limit=20,handle_time=0.4,answer_after=0.05,"
-                             "hold=0.5,transfer=0.25,conference=0.25,at_limit=serve"],  # (a line after the last call)
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = _serve_load("agents=40,calls_per_s=20,limit=20,handle_time=0.4,answer_after=0.05,hold=0.5,transfer=0.25,"
+                       "conference=0.25,at_limit=serve")  # (at_limit=serve: a line after the last call)
     try:
-        err = read_lines_until(proc.stderr, calls_over, seconds=30)  # a line a second, the calls over in ~1.5 s
-        lines = load_lines(err.decode().splitlines())
-        proc.send_signal(signal.SIGTERM)
-        out, rest = proc.communicate(timeout=30)
-        err += rest
+        before = read_lines_until(proc.stderr, calls_over, seconds=30).decode()  # a line a second, over in ~1.5 s
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = err.decode()
+        _, rest = _ended(proc, sigterm=True)
+    text = before + rest
+    lines = load_lines(before.splitlines())
     # (a real clock: a consultation may find no idle agent, and the call goes on without it)
     assert lines and " held 10 xfer " in lines[-1] and " conf " in lines[-1], text
-    (summary,) = [x for x in text.splitlines() if x.startswith("mockcti load summary:")]
-    counts = dict(zip(summary.split()[3::2], summary.split()[4::2]))
+    summary, counts = _summary(text)
     assert counts["held"] == "10", summary
     assert int(counts["transferred"]) + int(counts["conferenced"]) + int(counts["transfer_skipped"]) == 10, summary
     assert f" xfer {counts['transferred']} conf {counts['conferenced']} " in lines[-1], (lines[-1], summary)
