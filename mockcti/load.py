@@ -1033,6 +1033,8 @@ class _LoadFeature(_Statistics):
         self.gen = LoadGenerator(spec)
         self._told = False
         self._finished: Any = None  # limit=L, at_limit=exit: an asyncio.Event set once the L calls are over
+        #: serve --calls-per-minute's callers (mockcti.hub.InboundCalls) when they run beside the load (:meth:`beside`)
+        self._inbound: Any = None
 
     def prepare(self, server: Any, args: Any) -> None:
         """Before the server listens: the ``agents=N`` center is in place before any client connects
@@ -1081,11 +1083,24 @@ class _LoadFeature(_Statistics):
             return None
         return self._until_finished(args)
 
+    def beside(self, calls: Any) -> None:
+        """serve's hook: ``--calls-per-minute``'s callers (:class:`mockcti.hub.InboundCalls`) run beside the load.
+        The limit is the load's: serve ends once its L calls are over, SIPp ``-m`` style, and the line that says
+        so counts those callers still in calls, cut off with it (it said every call was over)."""
+        self._inbound = calls
+
     async def _until_finished(self, args: Any) -> None:
         await self._finished.wait()
-        if not getattr(args, "quiet", False):
-            print(f"mockcti load: limit={self.spec.limit} reached and every call is over: serve ends (at_limit=serve "
-                  f"keeps it serving)", file=sys.stderr, flush=True)
+        if getattr(args, "quiet", False):
+            return
+        limit = self.spec.limit
+        line = f"mockcti load: limit={limit} reached and its {limit} calls are over: serve ends (at_limit=serve " \
+               f"keeps it serving)"
+        active = self._inbound.summary()["active"] if self._inbound is not None else 0
+        if active:
+            line += (f"; {counted(active, '--calls-per-minute caller')} still in "
+                     f"{'a call is' if active == 1 else 'calls are'} cut off with it")
+        print(line, file=sys.stderr, flush=True)
 
     def _build_center(self, server: Any, args: Any) -> None:
         from mockcti.center import ContactCenter

@@ -1416,8 +1416,30 @@ def test_serve_load_limit_ends_by_itself_with_the_summary_and_status_0():
     lines = text.splitlines()
     summary, counts = _summary(text)
     assert (counts["offered"], counts["cleared"], counts["active"], counts["errors"]) == ("10", "10", "0", "0"), summary
-    said = "mockcti load: limit=10 reached and every call is over: serve ends (at_limit=serve keeps it serving)"
+    said = "mockcti load: limit=10 reached and its 10 calls are over: serve ends (at_limit=serve keeps it serving)"
     assert said in lines and lines.index(said) < lines.index(summary), text
+
+
+def test_serve_load_limit_with_calls_per_minute_counts_the_callers_it_cuts_off():
+    """`--load ...,limit=4` with `--calls-per-minute`: the limit is the load's, SIPp -m style: serve ends once its 4
+    calls are over, and the line that says so counts the --calls-per-minute callers still in calls, cut off with it
+    (here many: 6,000 a minute to 2 agents of 0.2 s, patient for 60 s). It said "every call is over" while they were
+    queued, and the calls-per-minute summary then showed them active."""
+    import re
+
+    proc = _serve_load("agents=2,calls_per_s=20,limit=4,handle_time=0.2,answer_after=0.05,abandon_after=0.5,hold=0,"
+                       "transfer=0,conference=0", "--calls-per-minute", "6000", "--abandon-after", "60", "--seed", "1")
+    _, text = _ended(proc)  # (the load's 4 calls, answered or abandoned, are over in ~1 s)
+    assert proc.returncode == 0, text
+    lines = text.splitlines()
+    (said,) = [x for x in lines if x.startswith("mockcti load: limit=4 reached")]
+    cut = re.fullmatch(r"mockcti load: limit=4 reached and its 4 calls are over: serve ends \(at_limit=serve keeps it "
+                       r"serving\); (\d+) --calls-per-minute callers still in calls are cut off with it", said)
+    assert cut is not None and int(cut[1]) > 1, said
+    _, counts = _summary(text)
+    assert (counts["offered"], counts["active"]) == ("4", "0"), text
+    summary, inbound = _summary(text, "calls-per-minute")
+    assert int(inbound["active"]) > 0 and lines.index(said) < lines.index(summary), text
 
 
 def test_serve_load_limit_ends_with_status_1_when_the_generator_s_requests_were_refused(tmp_path):

@@ -524,6 +524,10 @@ def run(args: argparse.Namespace) -> int:
             # its statistics line and summary, as --load's: a feature from now on (halted and stopped with the others)
             inbound = InboundStatistics(calls)
             inbound.start_showing(server, args)
+            for f in features:  # (--load: its limit= ends serve, and the line that says so counts these callers)
+                beside = getattr(f, "beside", None)
+                if beside is not None:
+                    beside(calls)
             features.append(inbound)
         served = server.hub.config.session.profile  # a --scenario's dialect, if it has one
         for f in features:  # nothing can stop the start now: what a feature keeps from a failed start is done
