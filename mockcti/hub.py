@@ -982,7 +982,12 @@ class Hub:
         (``"fixed"``), or the callers' waits are spread exponentially around it (``"exponential"``,
         :func:`caller_patience`, as ``--load``'s ``patience=exponential``). Returns the generator:
         its :meth:`InboundCalls.summary` counts the calls (``serve --calls-per-minute``'s statistics line),
-        :meth:`InboundCalls.stop` ends the arrivals."""
+        :meth:`InboundCalls.stop` ends the arrivals. ``per_minute``: 0 (off) or a finite rate above 0 that is still
+        above 0 a second (``per_minute / 60``), else ValueError (5e-324 drew its first arrival with a division by
+        zero; ``serve --calls-per-minute`` refuses below 0.001)."""
+        if not (per_minute == 0 or 0 < per_minute / 60.0 < math.inf):  # (nan compares false)
+            raise ValueError(f"per_minute must be 0 (off) or a finite number of calls a minute above 0 whose rate a "
+                             f"second (per_minute / 60) is above 0 too, not {per_minute!r}")
         if patience not in PATIENCE:
             raise ValueError(f"patience must be one of {', '.join(PATIENCE)}, not {patience!r}")
         gen = InboundCalls(self, now, per_minute, seed=seed, csqs=csqs, abandon_after=abandon_after,

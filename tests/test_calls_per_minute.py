@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from processes import reap
 
 from mockcti.center import ContactCenter, default_center
@@ -202,6 +203,23 @@ def test_the_counts_follow_each_call_answered_or_abandoned_queued_or_lost():
     hub.center = ContactCenter(default_center())  # the control API's POST /reset
     s = calls.summary()
     assert s["lost"] == active and s["active"] == 0 and s["offered"] == s["cleared"] + s["lost"], s
+
+
+@pytest.mark.parametrize("per_minute", [5e-324, 1e-322, -1.0, float("nan"), float("inf")])
+def test_start_inbound_calls_refuses_a_rate_it_cannot_draw_arrivals_from(per_minute):
+    """From Python, as serve --calls-per-minute does from the command line: a rate above 0 that is 0 a second
+    (5e-324 / 60) raised ZeroDivisionError drawing the first arrival; a negative or nan one placed no call, silently;
+    an infinite one placed calls with no gap between them. A ValueError names the argument and the value."""
+    hub = Hub(ContactCenter(default_center()))
+    with pytest.raises(ValueError, match=r"^per_minute must be 0 \(off\) or a finite number of calls a minute above "
+                                         r"0 whose rate a second \(per_minute / 60\) is above 0 too, not ") as e:
+        hub.start_inbound_calls(0.0, per_minute, seed=1)
+    assert str(e.value).endswith(f", not {per_minute!r}")
+    hub.tick(60.0)
+    assert not hub.center.calls  # nothing was started
+    off = hub.start_inbound_calls(0.0, 0, seed=1)  # 0: off, no error
+    hub.tick(120.0)
+    assert off.summary()["offered"] == 0 and not hub.center.calls
 
 
 def test_no_call_arrives_once_serve_is_told_to_stop(monkeypatch, capsys):
