@@ -226,6 +226,46 @@ async def test_consult_then_conference(world):
     assert ev.controller_device_id in (None, "3001")
 
 
+async def test_a_consultative_conference_sends_one_call_data_update_with_the_data_and_the_call_type(world):
+    """Consult + conference (§7.2): "{CONFERENCE_CALL_CONF, CALL_CONFERENCED_EVENT, CALL_CONNECTION_CLEARED/END_CALL
+    for the consult call leg, CALL_DATA_UPDATE_EVENT}" — one update, and the UCCX page's "changes to the call
+    context data generate a CALL_DATA_UPDATE_EVENT ... that contains only the items that have changed" (§5.4).
+    The sessions that knew the call (the conferencing desktop, the recorder) get one event carrying the
+    consultation's data and CallType CONFERENCE; the conferenced agent, whose BEGIN_CALL had the data, the
+    re-typing alone. They got two: the merged data under the old CallType CCX_IN, then the CallType."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=2, dialed_number="3002"))
+    consult_id = conf.new_call_id
+    await b.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == consult_id)
+    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
+    await b.request(SetCallDataReq(invoke_id=0, call_id=consult_id, connection_device_id="3002",
+                                   call_variable3="refund agreed"))
+    await world.settle()
+    for client in (a, b, bridge):
+        client.drain_events()
+    await a.request(ConferenceCallReq(invoke_id=0, held_call_id=call_id, active_call_id=consult_id,
+                                      held_connection_device_id="3001", active_connection_device_id="3001",
+                                      agent_instrument="3001"))
+    await b.next_event(MT.CALL_CONFERENCED_EVENT)
+    await world.settle()
+    updates = {name: [e for e in client.drain_events() if e.TYPE is MT.CALL_DATA_UPDATE_EVENT]
+               for name, client in (("1001", a), ("1002", b), ("recorder", bridge))}
+    for name in ("1001", "recorder"):
+        [upd] = updates[name]
+        assert (upd.call_id, upd.call_type, upd.call_variable3) == (
+            call_id, CallType.CALLTYPE_CONFERENCE, "refund agreed"), name
+    [retyped] = updates["1002"]
+    assert (retyped.call_id, retyped.call_type, retyped.call_variable3) == (call_id, CallType.CALLTYPE_CONFERENCE, None)
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert snap.call_variable3 == "refund agreed"
+
+
 async def _1001_talks_1002_logged_in(world):
     """1001 READY answers an inbound call; 1002 logged in (NOT_READY): the two desktops, the bridge, the call."""
     a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge

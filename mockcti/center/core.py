@@ -2710,9 +2710,8 @@ class ContactCenter:
         self._finish(out, active, now)
         self._sync_hold(out, agent, now)  # (ucce) both calls were held (Line2AllHeld): HOLD, talking again now
         self._sync_media(out, held)  # the parties talk through the conference bridge now
-        if update is not None:
-            self._emit(out, held, update, only=sorted(knew & held.told))
-        self._retype(out, held, CallType.CALLTYPE_CONFERENCE)  # §7.2 consult + conference: CALL_DATA_UPDATE
+        # §7.2 consult + conference: one CALL_DATA_UPDATE_EVENT, the merged data and the new CallType together
+        self._retype(out, held, CallType.CALLTYPE_CONFERENCE, update=update, updated=knew & held.told)
 
     def _blind_conference(self, out: list[Delivery], sid: int, req: M.ConferenceCallReq, dialed: str,
                           now: float) -> None:
@@ -2930,15 +2929,25 @@ class ContactCenter:
             return None
         return self._data_update(call, changed, new_named, new_arrays)
 
-    def _retype(self, out: list[Delivery], call: Call, call_type: CallType) -> None:
+    def _retype(self, out: list[Delivery], call: Call, call_type: CallType, *, update: Message | None = None,
+                updated: set[int] | frozenset[int] = frozenset()) -> None:
         """The call is classified anew (§6.17: an agent call leaving the switch is OUT, a transferred
         ACD call TRANSFER_IN, a conferenced one CONFERENCE): CALL_DATA_UPDATE_EVENT to the sessions
-        that know the call, so that every one of them has the same CallType."""
-        if call.type is call_type:
-            return
+        that know the call, so that every one of them has the same CallType. ``update``: the same step's
+        CALL_DATA_UPDATE_EVENT with the call data that changed (:meth:`_set_joined_data`), for the sessions
+        ``updated``; it goes out carrying the new CallType, one event for the one change of the call's
+        context ("only the items that have changed", §5.4), the others get the re-typing alone."""
+        retyped = call.type is not call_type
         call.type = call_type
-        if call.told:  # (nobody knows the call — no bridge, its agent gone: no event to build)
-            self._emit(out, call, self._data_update(call), only=sorted(call.told))
+        if update is not None:
+            if retyped:
+                update = replace(update, call_type=int(call_type))
+            if updated:
+                self._emit(out, call, update, only=sorted(updated))
+        if retyped and call.told:  # (nobody knows the call — no bridge, its agent gone: no event to build)
+            rest = call.told - updated if update is not None else call.told
+            if rest:
+                self._emit(out, call, self._data_update(call), only=sorted(rest))
 
     def _query_device_info_req(self, out: list[Delivery], sid: int, req: M.QueryDeviceInfoReq, now: float) -> None:
         dev = req.agent_instrument or (self.subs[sid].agent_instrument if sid in self.subs else None)
