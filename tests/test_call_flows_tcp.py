@@ -397,6 +397,39 @@ async def test_an_agent_desktop_sets_the_data_of_its_own_calls_only(world):
     assert (upd.call_variable1, upd.call_variable2) == (None, "tagged")
 
 
+async def test_a_desktop_naming_another_partys_connection_is_refused_with_a_true_text(world):
+    """An agent desktop acts on its own phone's connection: SET_CALL_DATA_REQ naming the caller's connection (a
+    CRM plug-in keying the call by the caller) is refused CF_INVALID_CSTA_CONNECTION_ID, and its Text says what
+    is wrong — the connection is the caller's, not the agent's phone — where it read "device 0612345678 has no
+    connection on call N", false (the recorder sets the data naming that very connection). A desktop whose
+    phone is not on the call hears that of its phone; a device not on the call, that of the device."""
+    a, c, bridge = world.agents["1001"], world.agents["1003"], world.bridge
+    await login_ready(a)
+    await c.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(agent_id="1001", ani="0612345678")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    cases = [
+        (a, "0612345678", f"0612345678 is another party's connection on call {call_id}, not agent 1001's phone 3001"),
+        (c, "0612345678", f"0612345678 is another party's connection on call {call_id}, "
+                          "and agent 1003's phone 3003 has none"),
+        (c, "3001", f"3001 is another party's connection on call {call_id}, and agent 1003's phone 3003 has none"),
+        (c, "3003", f"agent 1003's phone 3003 has no connection on call {call_id}"),
+        (a, "0699999999", f"device 0699999999 has no connection on call {call_id}"),
+    ]
+    for desk, device, text in cases:
+        with pytest.raises(RequestFailed) as exc:
+            await desk.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id=device,
+                                              call_variable1="misfiled"))
+        reply = exc.value.reply
+        assert (reply.TYPE, reply.failure_code, reply.text) == (
+            MT.CONTROL_FAILURE_CONF, ControlFailureCode.CF_INVALID_CSTA_CONNECTION_ID, text), device
+    await bridge.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="0612345678",
+                                        call_variable1="filed"))
+    upd = await a.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert (upd.call_id, upd.call_variable1) == (call_id, "filed")
+
+
 async def test_a_recorder_sets_call_data_naming_a_connection_of_the_call(world):
     """SET_CALL_DATA_REQ: "The combination of CallID, ConnectionDeviceType, and ConnectionDeviceID uniquely identify
     the call to be operated on" (reference §5.3, the UCCX page). A bridge naming a device the call has no connection

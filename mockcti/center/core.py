@@ -1830,8 +1830,22 @@ class ContactCenter:
         leg = call.leg_of(agent.id)
         if leg is None or (device and device != leg.device and device not in (agent.cfg.extension, agent.cfg.instrument)):
             raise Refused(control_failure(CF.CF_INVALID_CSTA_CONNECTION_ID, CCX.CCX_TERMINAL_CONNECTION_NULL,
-                                          f"device {device or agent.device} has no connection on call {call.id}"))
+                                          self._not_my_connection(call, agent, leg, device)))
         return leg
+
+    def _not_my_connection(self, call: Call, agent: Agent, leg: Leg | None, device: str | None) -> str:
+        """The Text of :meth:`_my_leg`'s refusal, true of what the request named: a device with no connection
+        on the call, another party's connection (the caller's, another agent's phone, the route point: the
+        call has it, but an agent desktop acts on its own phone's), or the agent's phone, not on the call."""
+        mine = not device or device in (agent.device, agent.cfg.extension, agent.cfg.instrument)
+        other = self.by_device.get(device) if device and not mine else None
+        if mine:
+            return f"agent {agent.id}'s phone {agent.device} has no connection on call {call.id}"
+        if device in call.legs or device == call.dnis or (other is not None and call.leg_of(other.id) is not None):
+            own = (f"not agent {agent.id}'s phone {leg.device}" if leg is not None
+                   else f"and agent {agent.id}'s phone {agent.device} has none")
+            return f"{device} is another party's connection on call {call.id}, {own}"
+        return f"device {device} has no connection on call {call.id}"
 
     def _connection_of(self, call: Call, device: str | None) -> None:
         """A bridge's SET_CALL_DATA_REQ names a connection of the call, whichever: "the combination of CallID,
