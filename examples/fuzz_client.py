@@ -145,7 +145,7 @@ def agent_client(*, bug: str | None = None, agent: str = "1001", extension: str 
             if stop.is_set():
                 await cti.close(timeout=2)  # CLOSE_REQ, then close (reference §3.5)
                 return
-            await cti.abort()  # failure detected: reset the connection and reconnect (reference §3.1)
+            await cti.abort(reset=True)  # failure detected: reset the connection and reconnect (reference §3.1)
             await asyncio.sleep(0.05)
 
     return run

@@ -373,14 +373,19 @@ class CTIClient:
                 await self.request(CloseReq(invoke_id=self.next_invoke_id(), status=0), timeout=timeout)
         await self.abort()
 
-    async def abort(self, *, flush_timeout: float = 2.0) -> None:
+    async def abort(self, *, flush_timeout: float = 2.0, reset: bool = False) -> None:
         """Close the socket without CLOSE_REQ. What is still queued to send gets ``flush_timeout``
         seconds to go out; a server that reads none of it by then is cut off (the queued bytes are
-        dropped): the socket is closed when this returns, never left open behind it."""
+        dropped): the socket is closed when this returns, never left open behind it. ``reset``: reset
+        the TCP connection instead (RST, what is queued dropped at once), as a client that declares its
+        session failed does (reference §3.1, §3.4): the server reads ECONNRESET, not the end of a client
+        leaving on purpose."""
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         if not self.closed.is_set():
             self.close_reason = self.close_reason or "closed by this client"
+        if reset and not self._writer.is_closing():
+            self._reset()
         if not self._writer.is_closing():
             self._writer.close()
         # (shielded: a wait_closed() cancelled by the timeout cancels the stream's own close waiter)

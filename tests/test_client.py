@@ -923,3 +923,20 @@ async def test_a_late_refusal_of_an_open_that_timed_out_resets_and_sends_no_clos
         await asyncio.wait_for(srv.ended.wait(), 5)
         assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ]
         assert srv.ends == ["RST"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("reset, end", [(False, "FIN"), (True, "RST")])
+async def test_abort_resets_the_connection_when_asked(reset, end):
+    """``abort()`` closes without CLOSE_REQ: the server reads the end of a client leaving on purpose (FIN).
+    ``abort(reset=True)`` is the reset a client that gives its session up sends (reference §3.1, §3.4; the
+    fuzz example's client reconnects after one): the server reads ECONNRESET. Nothing but the OPEN_REQ reached
+    the server either way."""
+    async with _Peer(default_reply) as srv:
+        cti = await CTIClient.connect("127.0.0.1", srv.port, timeout=5)
+        await cti.open_agent(agent_id="1001", extension="3001", instrument="3001", heartbeat=0, timeout=5)
+        await cti.abort(reset=reset)
+        assert cti.closed.is_set() and cti.close_reason == "closed by this client"
+        await asyncio.wait_for(srv.ended.wait(), 5)
+        assert srv.ends == [end]
+        assert [m.TYPE for m in srv.seen] == [MT.OPEN_REQ]
