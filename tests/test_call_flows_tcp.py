@@ -266,6 +266,51 @@ async def test_a_consultative_conference_sends_one_call_data_update_with_the_dat
     assert snap.call_variable3 == "refund agreed"
 
 
+async def test_a_consultative_transfer_sends_one_call_data_update_with_the_data_and_the_call_type(world):
+    """Consult + transfer (§7.2): "{TRANSFER_CALL_CONF, CALL_TRANSFERRED_EVENT, CALL_CONNECTION_CLEARED_EVENT /
+    END_CALL_EVENT for 2006, CALL_DATA_UPDATE_EVENT ..., AGENT_STATE_EVENT}" — one update, after the
+    CALL_TRANSFERRED_EVENT; §5.4, the UCCX page: a change of the call context generates an event "that contains
+    only the items that have changed". The transferred ACD call's data changed (the consulted agent set it on the
+    consultation) and it is TRANSFER_IN now (§6.17): the recorder, which knew the call, gets one event carrying
+    both; the consulted agent, whose BEGIN_CALL had the data, the re-typing alone; the transferring agent, gone
+    (END_CALL), nothing. The recorder got two: the merged data under the old CallType CCX_IN, then the CallType."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(csq="Sales")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=1, dialed_number="3002"))
+    consult_id = conf.new_call_id
+    await b.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == consult_id)
+    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
+    await b.request(SetCallDataReq(invoke_id=0, call_id=consult_id, connection_device_id="3002",
+                                   call_variable3="refund agreed"))
+    await world.settle()
+    clients = {"1001": a, "1002": b, "recorder": bridge}
+    before = {name: len(client.received) for name, client in clients.items()}
+    await a.request(TransferCallReq(invoke_id=0, active_call_id=consult_id, held_call_id=call_id,
+                                    active_connection_device_id="3001", held_connection_device_id="3001"))
+    await b.next_event(MT.CALL_TRANSFERRED_EVENT)
+    await world.settle()
+    seen = {name: [e for e in list(client.received)[before[name]:]
+                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
+            for name, client in clients.items()}
+    updates = {name: [e for e in events if e.TYPE is MT.CALL_DATA_UPDATE_EVENT] for name, events in seen.items()}
+    [upd] = updates["recorder"]
+    assert (upd.call_id, upd.call_type, upd.call_variable3) == (call_id, CallType.CALLTYPE_TRANSFER_IN, "refund agreed")
+    order = [e.TYPE for e in seen["recorder"]]
+    assert order.index(MT.CALL_TRANSFERRED_EVENT) < order.index(MT.CALL_DATA_UPDATE_EVENT)
+    [begin] = [e for e in seen["1002"] if e.TYPE is MT.BEGIN_CALL_EVENT]
+    assert begin.call_variable3 == "refund agreed"
+    [retyped] = updates["1002"]
+    assert (retyped.call_id, retyped.call_type, retyped.call_variable3) == (call_id, CallType.CALLTYPE_TRANSFER_IN, None)
+    assert updates["1001"] == []
+    snap = await b.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3002"))
+    assert snap.call_variable3 == "refund agreed"
+
+
 async def _1001_talks_1002_logged_in(world):
     """1001 READY answers an inbound call; 1002 logged in (NOT_READY): the two desktops, the bridge, the call."""
     a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge

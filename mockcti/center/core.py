@@ -2613,8 +2613,7 @@ class ContactCenter:
         self._end_call_for(out, held, self._sessions_of(agent))
         self._finish(out, active, now)
         self._sync_media(out, held)  # the consulted party talks on the transferred call now
-        if update is not None:
-            self._emit(out, held, update, only=sorted(knew & held.told))
+        call_type = held.type
         if len(held.legs) > 2:
             # three parties or more on the call once transferred — the held call was a conference (one the agent
             # set up, a supervisor's barge-in), or the consultation was (a supervisor barged in on it): its parties
@@ -2622,9 +2621,12 @@ class ContactCenter:
             # TRANSFER_IN/CONFERENCE"), not a transferred one — it was typed TRANSFER_IN with three parties on it,
             # and its line states were a two-party call's once one left
             held.conferenced = True
-            self._retype(out, held, CallType.CALLTYPE_CONFERENCE)
+            call_type = CallType.CALLTYPE_CONFERENCE
         elif held.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), for every session that knows it
-            self._retype(out, held, CallType.CALLTYPE_TRANSFER_IN)
+            call_type = CallType.CALLTYPE_TRANSFER_IN
+        # §7.2 consult + transfer: one CALL_DATA_UPDATE_EVENT after CALL_TRANSFERRED_EVENT, the merged data and
+        # the new CallType together (the consulted party's BEGIN_CALL had the data: the re-typing alone)
+        self._retype(out, held, call_type, update=update, updated=knew & held.told)
         self._after_call(out, agent, now)
 
     @staticmethod
