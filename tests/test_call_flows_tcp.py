@@ -749,6 +749,46 @@ async def test_an_acd_call_transferred_single_step_is_transfer_in_wherever_it_go
             if e.TYPE is MT.CALL_DATA_UPDATE_EVENT and e.call_id == call_id] == [CallType.CALLTYPE_TRANSFER_IN]
 
 
+@pytest.mark.parametrize("destination", ["3002", "0699999999"])
+async def test_a_single_step_transfer_with_call_data_sends_one_call_data_update_with_the_data_and_the_call_type(
+        world, destination):
+    """A single-step TRANSFER_CALL_REQ carrying call data (§5.3: its call variables are the resulting call's) of
+    an ACD call, which becomes TRANSFER_IN (§6.17): one change of the call's context, so one CALL_DATA_UPDATE_EVENT
+    with the items that changed (§5.4, the UCCX page) and the new CallType, after CALL_TRANSFERRED_EVENT (§7.2
+    transfer: the CALL_TRANSFERRED_EVENT, the transferring agent's connection cleared, then the update). The
+    recorder got two: the data under the old CallType CCX_IN, then the re-typing. The transferring desktop,
+    its END_CALL sent, gets none; a destination agent's BEGIN_CALL has the data and the CallType already."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(csq="Sales")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    await world.settle()
+    clients = {"1001": a, "1002": b, "recorder": bridge}
+    before = {name: len(client.received) for name, client in clients.items()}
+    await a.request(TransferCallReq(invoke_id=0, active_call_id=call_id, held_call_id=0xFFFFFFFF,
+                                    held_connection_device_type=0xFFFF, active_connection_device_id="3001",
+                                    dialed_number=destination, call_variable5="from 1001"))
+    await bridge.next_event(MT.CALL_TRANSFERRED_EVENT)
+    await world.settle()
+    seen = {name: [e for e in list(client.received)[before[name]:]
+                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
+            for name, client in clients.items()}
+    updates = {name: [e for e in events if e.TYPE is MT.CALL_DATA_UPDATE_EVENT] for name, events in seen.items()}
+    [upd] = updates["recorder"]
+    assert (upd.call_id, upd.call_type, upd.call_variable5) == (call_id, CallType.CALLTYPE_TRANSFER_IN, "from 1001")
+    order = [e.TYPE for e in seen["recorder"]]
+    assert order.index(MT.CALL_TRANSFERRED_EVENT) < order.index(MT.CALL_DATA_UPDATE_EVENT)
+    assert updates["1001"] == [] and [e.TYPE for e in seen["1001"]][-1] is MT.END_CALL_EVENT
+    if destination == "3002":
+        [begin] = [e for e in seen["1002"] if e.TYPE is MT.BEGIN_CALL_EVENT]
+        assert (begin.call_type, begin.call_variable5) == (CallType.CALLTYPE_TRANSFER_IN, "from 1001")
+        assert updates["1002"] == []
+    else:
+        assert seen["1002"] == []
+
+
 @pytest.mark.parametrize("ready", [True, False])
 async def test_an_inbound_acd_call_reaches_the_bridge_at_its_route_point_before_the_queue(world, ready):
     """Reference §7.2, inbound ACD call (caller 2005 -> trigger 7000 -> agent 2006): bridge clients get

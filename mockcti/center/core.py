@@ -2681,10 +2681,12 @@ class ContactCenter:
         self._emit(out, call, self._conn_cleared(call, leg, agent.device), only=watchers)
         self._sync_media(out, call)
         self._end_call_for(out, call, mine)
-        if update is not None:
+        # a transferred ACD call is TRANSFER_IN (§6.17), to an agent or to a number outside alike; the request's
+        # call data, if it changed any, goes in the same one CALL_DATA_UPDATE_EVENT (§5.4: one change, one event)
+        if call.acd:
+            self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN, update=update, updated=knew & call.told)
+        elif update is not None:
             self._emit(out, call, update, only=sorted(knew & call.told))
-        if call.acd:  # a transferred ACD call is TRANSFER_IN (§6.17), to an agent or to a number outside alike
-            self._retype(out, call, CallType.CALLTYPE_TRANSFER_IN)
         if target is not None:
             self._offer(out, call, target, now)
         else:
