@@ -343,6 +343,46 @@ async def test_single_step_conference(world):
         ("0612345678", LCS.LCS_CONNECT), ("3001", LCS.LCS_CONNECT), ("3002", LCS.LCS_CONNECT)]
 
 
+@pytest.mark.parametrize("destination", ["3002", "0699999999"])
+async def test_a_single_step_conference_with_call_data_sends_one_call_data_update_after_the_conferenced_event(
+        world, destination):
+    """A single-step CONFERENCE_CALL_REQ carrying call data (§5.3) makes the call CONFERENCE (§6.17): one change
+    of the call's context, one CALL_DATA_UPDATE_EVENT with the items that changed (§5.4, the UCCX page) and the
+    new CallType, after CALL_CONFERENCED_EVENT (§7.2 consult + conference: "CALL_CONFERENCED_EVENT, ...,
+    CALL_DATA_UPDATE_EVENT"). The conferencing desktop and the recorder got the data under the old CallType
+    CCX_IN before the CALL_CONFERENCED_EVENT, then a second update re-typing the call. An added agent, whose
+    BEGIN_CALL had the data, gets the re-typing alone."""
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world)
+    await world.settle()
+    clients = {"1001": a, "1002": b, "recorder": bridge}
+    before = {name: len(client.received) for name, client in clients.items()}
+    await a.request(ConferenceCallReq(invoke_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
+                                      active_call_id=call_id, active_connection_device_id="3001",
+                                      agent_instrument="3001", dialed_number=destination,
+                                      call_variable5="from 1001"))
+    await bridge.next_event(MT.CALL_CONFERENCED_EVENT)
+    await world.settle()
+    seen = {name: [e for e in list(client.received)[before[name]:]
+                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
+            for name, client in clients.items()}
+    for name in ("1001", "recorder"):
+        types = [e.TYPE for e in seen[name] if e.TYPE in (MT.CALL_CONFERENCED_EVENT, MT.CALL_DATA_UPDATE_EVENT)]
+        assert types == [MT.CALL_CONFERENCED_EVENT, MT.CALL_DATA_UPDATE_EVENT], name
+        upd = next(e for e in seen[name] if e.TYPE is MT.CALL_DATA_UPDATE_EVENT)
+        assert (upd.call_id, upd.call_type, upd.call_variable5) == (
+            call_id, CallType.CALLTYPE_CONFERENCE, "from 1001"), name
+    if destination == "3002":
+        assert [e.TYPE for e in seen["1002"]] == [MT.BEGIN_CALL_EVENT, MT.CALL_DELIVERED_EVENT,
+                                                 MT.CALL_CONFERENCED_EVENT, MT.CALL_DATA_UPDATE_EVENT]
+        begin, retyped = seen["1002"][0], seen["1002"][-1]
+        assert begin.call_variable5 == "from 1001"
+        assert (retyped.call_type, retyped.call_variable5) == (CallType.CALLTYPE_CONFERENCE, None)
+    else:
+        assert seen["1002"] == []
+    snap = await a.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert snap.call_variable5 == "from 1001"
+
+
 async def test_make_call_and_call_data(world):
     a = world.agents["1001"]
     await a.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")

@@ -2761,9 +2761,8 @@ class ContactCenter:
         self._conf(out, sid, M.ConferenceCallConf(
             invoke_id=req.invoke_id, new_call_id=call.id, new_connection_device_type=0,
             new_connection_device_id=agent.device, parties=(*self._parties(call), added)))
-        update = self._set_joined_data(call, data)
-        if update is not None:
-            self._emit(out, call, update)
+        knew = set(call.told)
+        update = self._set_joined_data(call, data)  # before the offer: an added agent's BEGIN_CALL carries it
         if target is not None:
             self._offer(out, call, target, now)
         else:
@@ -2777,7 +2776,9 @@ class ContactCenter:
             event_cause=int(EventCause.CEC_NONE), primary_device_id=call.ani, secondary_device_id="",
             controller_device_id=agent.device, added_party_device_id=added.connected_party_device_id,
             parties=self._parties(call)))
-        self._retype(out, call, CallType.CALLTYPE_CONFERENCE)
+        # one CALL_DATA_UPDATE_EVENT after CALL_CONFERENCED_EVENT (§7.2 conference), the request's call data that
+        # changed and the new CallType together (§5.4: one change, one event); an added agent: the re-typing alone
+        self._retype(out, call, CallType.CALLTYPE_CONFERENCE, update=update, updated=knew & call.told)
         if target is None:
             delay = self.config.external_answer_delay
             if delay <= 0:
