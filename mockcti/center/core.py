@@ -3104,7 +3104,17 @@ class ContactCenter:
                                        f"ConnectionDeviceID {device!r} is not the phone of agent {agent.id}"))
 
     def _supervisor_assist_req(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq, now: float) -> None:
-        client = self.subs[sid].client_id if sid in self.subs else ""
+        sub = self.subs.get(sid)
+        if (sub is not None and sub.profile.icm and sub.mode == "bridge"
+                and not (req.agent_extension or req.agent_id or req.agent_instrument)):
+            # ICM's SUPERVISOR_ASSIST_REQ (AgentExtension, AgentID, AgentInstrument): "For clients with ALL EVENTS or
+            # PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or AgentInstrument must be
+            # provided" — ConnectionDeviceID alone does not name the agent. The UCCX page has no such rule (its
+            # AgentID and AgentInstrument are optional): a uccx bridge may still name the agent by its phone alone
+            raise required_data_missing("SUPERVISOR_ASSIST_REQ from an ALL_EVENTS client names the agent by "
+                                        "AgentExtension, AgentID or AgentInstrument; ConnectionDeviceID alone "
+                                        "is not enough")
+        client = sub.client_id if sub is not None else ""
         self._call_supervisor(
             out, sid, req, req.call_id, now, call_type=CallType.CALLTYPE_ASSIST, cause=EventCause.CEC_SUPERVISOR_ASSIST,
             conf=lambda call, lg: M.SupervisorAssistConf(invoke_id=req.invoke_id, call_id=call.id,

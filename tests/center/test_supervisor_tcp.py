@@ -561,3 +561,52 @@ async def test_the_emergency_event_has_the_layout_of_the_sessions_profile(profil
         for c in (desk, sup):
             await c.close()
         await server.stop()
+
+
+async def _profile_server(profile):
+    """A MockServer on 127.0.0.1, a free port, its sessions speaking ``profile``; a bridge granted
+    CTI_SERVICE_SUPERVISOR too, agent 1003's desktop and supervisor 1004's desktop, both logged in (NOT_READY)."""
+    from mockcti.testing.fixtures import hub_config_for
+
+    server = await MockServer(config=ServerConfig(host="127.0.0.1", port=0), hub_config=hub_config_for(profile)).start()
+    clients = []
+    for _ in range(3):
+        clients.append(await CTIClient.connect(server.host, server.port, profile=profile))
+    bridge, desk, sup = clients
+    await bridge.open_bridge(client_id="wallboard", heartbeat=0, services=int(
+        SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
+    await desk.open_agent(agent_id="1003", client_id="desk-1003", heartbeat=0)
+    await desk.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    await sup.open_agent(agent_id="1004", client_id="sup-desk", heartbeat=0, services=int(
+        SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_CLIENT_CONTROL | SM.CTI_SERVICE_SUPERVISOR))
+    await sup.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    return server, bridge, desk, sup
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+async def test_a_bridge_asking_help_for_an_agent_names_the_agent_under_ucce(profile):
+    """A bridge (ALL_EVENTS) sends SUPERVISOR_ASSIST_REQ for agent 1003 naming only its phone's connection
+    (ConnectionDeviceID 3003). Under ucce it is refused FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING — ICM: "For clients
+    with ALL EVENTS or PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or AgentInstrument must
+    be provided" — and the supervisor's phone does not ring; naming the agent's AgentInstrument as well, the assist
+    call is placed. Under uccx, whose page has no such rule, ConnectionDeviceID alone places it, as before. (A ucce
+    bridge's request was served without the agent named.)"""
+    server, bridge, desk, sup = await _profile_server(profile)
+    try:
+        def assist(**agent) -> M.SupervisorAssistReq:
+            return M.SupervisorAssistReq(invoke_id=0, call_id=0xFFFFFFFF, connection_device_type=0,
+                                         connection_device_id="3003", **agent)
+
+        reply = await bridge.request(assist(), check=False)
+        if profile == "ucce":
+            assert (reply.TYPE, getattr(reply, "status", None)) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
+            assert "AgentExtension, AgentID or AgentInstrument" in reply.text
+            reply = await bridge.request(assist(agent_instrument="3003"), check=False)
+        assert reply.TYPE is MT.SUPERVISOR_ASSIST_CONF and reply.connection_device_id == "3003"
+        rings = await sup.next_event(MT.CALL_DELIVERED_EVENT)
+        assert rings.call_id == reply.call_id
+        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [reply.call_id]
+    finally:
+        for c in (bridge, desk, sup):
+            await c.close()
+        await server.stop()
