@@ -3165,6 +3165,13 @@ class ContactCenter:
             sup = self.agents[sub.agent_id]
             self._my_phone(sup, req.supervisor_instrument)
         else:
+            if sub is not None and sub.profile.icm and sub.mode == "bridge" and not req.supervisor_instrument:
+                # ICM's SUPERVISE_CALL_REQ, SupervisorInstrument: "This field is required for clients with ALL
+                # EVENTS or PERIPHERAL MONITOR service". No UCCX page says so (reference §5.5 takes the field from
+                # ICM, I): a uccx bridge may still name the supervisor's phone by SupervisorConnectionDeviceID
+                raise required_data_missing("SUPERVISE_CALL_REQ from an ALL_EVENTS client names the supervisor's "
+                                            "phone in SupervisorInstrument; SupervisorConnectionDeviceID alone is "
+                                            "not enough")
             sup = self._agent_named(req, None, ("supervisor_instrument", "supervisor_connection_device_id"))
         if not sup.cfg.supervisor:
             raise self._sup_refused(sid, "not_supervisor", f"agent {sup.id} is not a supervisor")

@@ -610,3 +610,41 @@ async def test_a_bridge_asking_help_for_an_agent_names_the_agent_under_ucce(prof
         for c in (bridge, desk, sup):
             await c.close()
         await server.stop()
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+async def test_a_bridge_barging_in_names_the_supervisors_instrument_under_ucce(profile):
+    """A bridge (ALL_EVENTS, granted CTI_SERVICE_SUPERVISOR) barges supervisor 1004 in on agent 1003's call, naming
+    the supervisor's phone by SupervisorConnectionDeviceID (3004) alone. Under ucce it is refused FAILURE_CONF
+    E_CTI_REQUIRED_DATA_MISSING — ICM, SupervisorInstrument: "This field is required for clients with ALL EVENTS or
+    PERIPHERAL MONITOR service" — and nobody hears of a conference; naming SupervisorInstrument 3004, the supervisor
+    barges in. Under uccx, no UCCX page saying so, SupervisorConnectionDeviceID alone barges in, as before. (A ucce
+    bridge's barge-in was served without SupervisorInstrument.)"""
+    server, bridge, desk, sup = await _profile_server(profile)
+    try:
+        await desk.set_agent_state(AS.AGENT_STATE_READY)
+        cid = deliver_call(server, csq="Sales", ani="0611")
+        await desk.next_event(MT.CALL_DELIVERED_EVENT)
+        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                           connection_device_id="3003"))
+
+        def barge_in(**supervisor) -> M.SuperviseCallReq:
+            return M.SuperviseCallReq(invoke_id=0, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                      agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                      supervisory_action=3, agent_id="1003", **supervisor)
+
+        reply = await bridge.request(barge_in(supervisor_connection_device_id="3004"), check=False)
+        if profile == "ucce":
+            assert (reply.TYPE, getattr(reply, "status", None)) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
+            assert "SupervisorInstrument" in reply.text
+            assert not [m for m in desk.received if m.TYPE is MT.CALL_CONFERENCED_EVENT]
+            reply = await bridge.request(barge_in(supervisor_instrument="3004"), check=False)
+        assert (reply.TYPE, reply.call_id, reply.connection_device_id) == (MT.SUPERVISE_CALL_CONF, cid, "3003")
+        for client in (desk, sup):
+            ev = await client.next_event(MT.CALL_CONFERENCED_EVENT)
+            assert (ev.primary_call_id, ev.added_party_device_id) == (cid, "3004")
+        assert len([m for m in desk.received if m.TYPE is MT.CALL_CONFERENCED_EVENT]) == 1
+    finally:
+        for c in (bridge, desk, sup):
+            await c.close()
+        await server.stop()
