@@ -3150,7 +3150,8 @@ class ContactCenter:
         phone into the agent's call: CALL_DELIVERED, CALL_ESTABLISHED (EventCause CEC_SUPERVISOR_BARGE_IN)
         and CALL_CONFERENCED_EVENT (the agent's phone the controller, the supervisor's the added party),
         the call re-typed SUPERVISOR_BARGE_IN (§6.17, §7.2: CALL_DATA_UPDATE to whoever knows it);
-        intercept does the same if the supervisor is not on the call yet, then clears the agent's
+        intercept does the same if the supervisor is not on the call yet (under ucce it is refused: Unified
+        CCE intercepts only after a barge-in), then clears the agent's
         connection (CALL_CONNECTION_CLEARED with CEC_SUPERVISOR_INTERCEPT, END_CALL to the agent, who takes
         its after-call state) — the supervisor stays with the other parties, the call re-typed
         SUPERVISOR_INTERCEPT; clear takes the supervisor's phone off the call (CEC_SUPERVISOR_CLEAR),
@@ -3204,6 +3205,15 @@ class ContactCenter:
             raise Refused(self._cf_refusal("no_active_call", CCX.CCX_DEFAULT_ERROR_CODE,
                                           f"agent {agent.id} is not talking on call {call.id}"))
         sleg = call.leg_of(sup.id)
+        if sleg is None and action == _SUPERVISOR_INTERCEPT and sub is not None and sub.profile.icm:
+            # Unified CCE (CTI OS Developer's Guide, Agent.SuperviseCall): "An Intercept can only be performed by a
+            # supervisor who has already performed a BargeIn. The Intercept simply hangs up the original agent,
+            # leaving only the customer and the supervisor talking." No UCCX page says so: a uccx supervisor not
+            # on the call is barged in first. The code is the mock's choice (U): the call is not in the state
+            # the intercept needs, as a barge-in by a supervisor already on it is refused
+            raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_DEFAULT_ERROR_CODE,
+                                          f"SUPERVISOR_INTERCEPT needs a barge-in first: supervisor {sup.id} is not "
+                                          f"on call {call.id}"))
         if sleg is None and self._busy_phone(sup):
             raise Refused(control_failure(CF.CF_INVALID_OBJECT_STATE, CCX.CCX_AGENT_DEVICE_BUSY,
                                           f"supervisor {sup.id}'s phone {sup.device} already has an active call"))

@@ -648,3 +648,50 @@ async def test_a_bridge_barging_in_names_the_supervisors_instrument_under_ucce(p
         for c in (bridge, desk, sup):
             await c.close()
         await server.stop()
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
+async def test_an_intercept_needs_a_barge_in_first_under_ucce(profile):
+    """Supervisor 1004's desktop intercepts agent 1003's call without having barged in. Under ucce it is refused
+    CONTROL_FAILURE_CONF CF_INVALID_OBJECT_STATE, PeripheralErrorCode 0 — Unified CCE's CTI OS guide: "An Intercept
+    can only be performed by a supervisor who has already performed a BargeIn" — and the agent stays on the call
+    (it was cleared off it, the supervisor joining in its place); after a barge-in the intercept clears the agent's
+    connection. Under uccx, no UCCX page saying so, the intercept without a barge-in joins the supervisor and
+    clears the agent at once, as before."""
+    from mockcti.wire.enums import ControlFailureCode as CF
+    from mockcti.wire.enums import EventCause as EC
+
+    server, bridge, desk, sup = await _profile_server(profile)
+    try:
+        await desk.set_agent_state(AS.AGENT_STATE_READY)
+        cid = deliver_call(server, csq="Sales", ani="0611")
+        await desk.next_event(MT.CALL_DELIVERED_EVENT)
+        await desk.request(M.AnswerCallReq(invoke_id=0, call_id=cid, connection_device_type=0,
+                                           connection_device_id="3003"))
+
+        def supervise(action: int) -> M.SuperviseCallReq:
+            return M.SuperviseCallReq(invoke_id=0, agent_call_id=cid, supervisor_call_id=0xFFFFFFFF,
+                                      agent_connection_device_type=0, supervisor_connection_device_type=0,
+                                      supervisory_action=action, agent_id="1003")
+
+        reply = await sup.request(supervise(4), check=False)
+        if profile == "ucce":
+            assert (reply.TYPE, getattr(reply, "failure_code", None), getattr(reply, "ccx_error_code", None)) == (
+                MT.CONTROL_FAILURE_CONF, CF.CF_INVALID_OBJECT_STATE, 0)
+            assert reply.text == f"SUPERVISOR_INTERCEPT needs a barge-in first: supervisor 1004 is not on call {cid}"
+            barged = await sup.request(supervise(3))
+            assert barged.call_id == cid
+            ev = await desk.next_event(MT.CALL_CONFERENCED_EVENT)
+            assert (ev.added_party_device_id, ev.event_cause) == ("3004", EC.CEC_SUPERVISOR_BARGE_IN)
+            assert not [m for m in desk.received if m.TYPE is MT.CALL_CONNECTION_CLEARED_EVENT]
+            reply = await sup.request(supervise(4), check=False)
+        assert (reply.TYPE, reply.call_id) == (MT.SUPERVISE_CALL_CONF, cid)
+        for client in (desk, bridge, sup):
+            ev = await client.next_event(MT.CALL_CONNECTION_CLEARED_EVENT, where=lambda m: m.call_id == cid)
+            assert (ev.connection_device_id, ev.event_cause) == ("3003", EC.CEC_SUPERVISOR_INTERCEPT)
+        conferenced = [m.added_party_device_id for m in bridge.received if m.TYPE is MT.CALL_CONFERENCED_EVENT]
+        assert conferenced == ["3004"]
+    finally:
+        for c in (bridge, desk, sup):
+            await c.close()
+        await server.stop()
