@@ -3103,17 +3103,22 @@ class ContactCenter:
             raise Refused(failure_conf(S.E_CTI_INVALID_AGENT_DATA,
                                        f"ConnectionDeviceID {device!r} is not the phone of agent {agent.id}"))
 
-    def _supervisor_assist_req(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq, now: float) -> None:
+    def _bridge_names_the_agent(self, sid: int, req: M.SupervisorAssistReq | M.EmergencyCallReq) -> None:
+        """(ucce) ICM's SUPERVISOR_ASSIST_REQ and EMERGENCY_CALL_REQ (AgentExtension, AgentID, AgentInstrument): "For
+        clients with ALL EVENTS or PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or
+        AgentInstrument must be provided" — ConnectionDeviceID alone does not name the agent. The UCCX pages have no
+        such rule (their AgentID and AgentInstrument are optional): a uccx bridge may still name the agent by its
+        phone alone."""
         sub = self.subs.get(sid)
         if (sub is not None and sub.profile.icm and sub.mode == "bridge"
                 and not (req.agent_extension or req.agent_id or req.agent_instrument)):
-            # ICM's SUPERVISOR_ASSIST_REQ (AgentExtension, AgentID, AgentInstrument): "For clients with ALL EVENTS or
-            # PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or AgentInstrument must be
-            # provided" — ConnectionDeviceID alone does not name the agent. The UCCX page has no such rule (its
-            # AgentID and AgentInstrument are optional): a uccx bridge may still name the agent by its phone alone
-            raise required_data_missing("SUPERVISOR_ASSIST_REQ from an ALL_EVENTS client names the agent by "
+            raise required_data_missing(f"{req.TYPE.name} from an ALL_EVENTS client names the agent by "
                                         "AgentExtension, AgentID or AgentInstrument; ConnectionDeviceID alone "
                                         "is not enough")
+
+    def _supervisor_assist_req(self, out: list[Delivery], sid: int, req: M.SupervisorAssistReq, now: float) -> None:
+        self._bridge_names_the_agent(sid, req)
+        sub = self.subs.get(sid)
         client = sub.client_id if sub is not None else ""
         self._call_supervisor(
             out, sid, req, req.call_id, now, call_type=CallType.CALLTYPE_ASSIST, cause=EventCause.CEC_SUPERVISOR_ASSIST,
@@ -3124,6 +3129,7 @@ class ContactCenter:
                 client_id=_fit(client, 63), text=req.text))
 
     def _emergency_call_req(self, out: list[Delivery], sid: int, req: M.EmergencyCallReq, now: float) -> None:
+        self._bridge_names_the_agent(sid, req)
         client = self.subs[sid].client_id if sid in self.subs else ""
         self._call_supervisor(
             out, sid, req, req.connection_call_id, now, call_type=CallType.CALLTYPE_EMERGENCY,

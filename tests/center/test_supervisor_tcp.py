@@ -613,6 +613,34 @@ async def test_a_bridge_asking_help_for_an_agent_names_the_agent_under_ucce(prof
 
 
 @pytest.mark.parametrize("profile", ["uccx", "ucce"])
+async def test_a_bridge_declaring_an_emergency_for_an_agent_names_the_agent_under_ucce(profile):
+    """EMERGENCY_CALL_REQ has ICM's rule of SUPERVISOR_ASSIST_REQ (the ICM CTI Server guides, EMERGENCY_CALL_REQ:
+    "For clients with ALL EVENTS or PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or
+    AgentInstrument must be provided"): a ucce bridge naming agent 1003 by its phone's ConnectionDeviceID alone is
+    refused FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING and the supervisor's phone does not ring; with AgentID the
+    emergency call is placed. Under uccx ConnectionDeviceID alone places it. (It was placed under ucce too.)"""
+    server, bridge, desk, sup = await _profile_server(profile)
+    try:
+        def emergency(**agent) -> M.EmergencyCallReq:
+            return M.EmergencyCallReq(invoke_id=0, connection_call_id=0xFFFFFFFF, connection_device_type=0,
+                                      connection_device_id="3003", **agent)
+
+        reply = await bridge.request(emergency(), check=False)
+        if profile == "ucce":
+            assert (reply.TYPE, getattr(reply, "status", None)) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
+            assert reply.text.startswith("EMERGENCY_CALL_REQ from an ALL_EVENTS client names the agent by ")
+            reply = await bridge.request(emergency(agent_id="1003"), check=False)
+        assert reply.TYPE is MT.EMERGENCY_CALL_CONF and reply.connection_device_id == "3003"
+        rings = await sup.next_event(MT.CALL_DELIVERED_EVENT)
+        assert rings.call_id == reply.connection_call_id
+        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [reply.connection_call_id]
+    finally:
+        for c in (bridge, desk, sup):
+            await c.close()
+        await server.stop()
+
+
+@pytest.mark.parametrize("profile", ["uccx", "ucce"])
 async def test_a_bridge_barging_in_names_the_supervisors_instrument_under_ucce(profile):
     """A bridge (ALL_EVENTS, granted CTI_SERVICE_SUPERVISOR) barges supervisor 1004 in on agent 1003's call, naming
     the supervisor's phone by SupervisorConnectionDeviceID (3004) alone. Under ucce it is refused FAILURE_CONF
