@@ -297,6 +297,17 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class TeamConfig:
+    """What a team has besides its agents (an agent's ``team`` names its team): ``csqs``, the names of the CSQs
+    the team is assigned, sent as TEAM_CONFIG_EVENT member records of MemberType 2 (CSQ), the CSQID as the
+    AgentID string (UCCX "TEAM_CONFIG_EVENT": "A team may include agents, one primary supervisor, secondary
+    supervisors, and CSQs"). A team named here without agents is a team of CSQs only."""
+
+    name: str
+    csqs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CallConfig:
     """A call already in progress when the center starts (scenarios use this)."""
 
@@ -315,6 +326,8 @@ class CenterConfig:
     agents: tuple[AgentConfig, ...] = ()
     csqs: tuple[CSQConfig, ...] = ()
     calls: tuple[CallConfig, ...] = ()
+    #: the CSQs of each team (TEAM_CONFIG_EVENT members of MemberType 2); default: none, a team is its agents
+    teams: tuple[TeamConfig, ...] = ()
     #: state an agent takes when an ACD call ends and no next state was requested (§7.2 "READY / NOT_READY / WORK")
     after_call_state: AgentState = AgentState.AGENT_STATE_READY
     #: seconds an external party rings before answering a call placed by an agent (0: at once)
@@ -497,6 +510,7 @@ def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str
             if first.setdefault(v, i) != i:
                 errors.append((("csqs", i, key), f"duplicate {what} {v!r}" if key == "name" else f"duplicate {what} {v}"))
     names = list(dict.fromkeys(c.name for c in config.csqs))
+    errors += team_errors([(i, t.name, list(t.csqs)) for i, t in enumerate(config.teams)], names)
     states = list(AGENT_STATE_NAMES)
     seen: dict[str, int] = {}
     clashes: dict[int, list[tuple[tuple[Any, ...], str]]] = {}  # (each agent's mistakes in its keys' order)
@@ -516,6 +530,31 @@ def definition_errors(config: "CenterConfig") -> list[tuple[tuple[Any, ...], str
     if config.after_call_state not in AGENT_STATE_NAMES.values():
         name = getattr(config.after_call_state, "name", str(config.after_call_state)).removeprefix("AGENT_STATE_")
         errors.append((("after_call_state",), f"unknown agent state {name!r}; {_allowed(name, states)}"))
+    return errors
+
+
+def team_errors(teams: Sequence[tuple[int, str | None, list[Any]]],
+                names: list[str]) -> list[tuple[tuple[Any, ...], str]]:
+    """(key path, message) of each mistake in ``teams`` (index, the team's name if it could be read, its ``csqs``)
+    against the CSQ ``names`` defined: a team named twice, a CSQ name that is not text, not defined, or listed
+    twice in one team (its TEAM_CONFIG_EVENT record would come twice). The one check of a center file and of a
+    CenterConfig built in Python."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    first_team: dict[str, int] = {}
+    for i, name, csqs in teams:
+        if name is not None and first_team.setdefault(name, i) != i:
+            errors.append((("teams", i, "name"), f"duplicate team {name!r}"))
+        first_at: dict[str, int] = {}
+        for j, n in enumerate(csqs):
+            if not isinstance(n, str):
+                errors.append((("teams", i, "csqs", j), f"expected a CSQ name, got {type_name(n)}"))
+            elif n not in names:
+                errors.append((("teams", i, "csqs", j), _unknown_csq(n, names)))
+            elif n in first_at:
+                errors.append((("teams", i, "csqs", j), f"CSQ {n!r} is listed twice (also csqs[{first_at[n]}]): "
+                                                        "a team has a CSQ once"))
+            else:
+                first_at[n] = j
     return errors
 
 
@@ -682,7 +721,8 @@ class _Builder:
            "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
            "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
            "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking",
-           "route_point_events", "route_point_lcs", "route_point_event_cause", "route_point_csq")
+           "route_point_events", "route_point_lcs", "route_point_event_cause", "route_point_csq", "teams")
+    TEAM = ("name", "csqs")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
     CSQ = ("name", "id", "wrapup_time")
     CALL = ("agent", "ani", "csq", "state", "variables", "named_variables", "named_arrays")
@@ -939,6 +979,7 @@ class _Builder:
             if _BAD not in (agent, st):
                 calls.append(CallConfig(agent=agent, ani=ani, csq=csq, state=st, variables=tuple(variables.items()),
                                         named_variables=named, named_arrays=arrays))
+        teams = ck(self.teams, d, names if names_known else None)
         checks: dict[str, tuple[Any, ...]] = {
             "after_call_state": (self.state,), "external_answer_delay": (self.seconds, 3600),
             "ring_no_answer": (self.seconds, 3600), "wrapup_time": (self.seconds, MAX_WRAPUP),
@@ -961,7 +1002,40 @@ class _Builder:
             kw["acd"] = ck(self.acd, d["acd"])
         if self.errors:
             return None  # (center() reports them)
-        return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), **kw)
+        return CenterConfig(agents=tuple(agents), csqs=tuple(csqs), calls=tuple(calls), teams=teams, **kw)
+
+    def teams(self, d: Mapping[str, Any], names: list[str] | None) -> tuple[TeamConfig, ...]:
+        """The ``teams`` list: each a ``name`` (a team's name, as an agent's ``team`` gives it) and the ``csqs`` it
+        has, each a CSQ defined (``names``; None: some CSQ's name could not be read, so none is called unknown)."""
+        found: list[TeamConfig] = []
+        read: list[tuple[int, str | None, list[Any]]] = []
+        ok = True
+        for i, t in enumerate(self.items(d, "teams")):
+            p = ("teams", i)
+            t = self.check(self.mapping, t, p, self.TEAM)
+            if t is _BAD:
+                ok = False
+                continue
+            if "name" not in t:
+                self.errors.append(self.err(p, "missing key 'name'"))
+                name = _BAD
+            else:
+                name = self.check(self.string, t["name"], (*p, "name"), max_len=MAX_TEAM_NAME)
+            tcsqs = t.get("csqs", [])
+            if not isinstance(tcsqs, list):
+                self.errors.append(self.err((*p, "csqs"), f"expected a list of CSQ names, got {type_name(tcsqs)}"))
+                tcsqs = _BAD
+            read.append((i, None if name is _BAD else name, [] if tcsqs is _BAD else tcsqs))
+            if _BAD in (name, tcsqs):
+                ok = False
+            else:
+                found.append(TeamConfig(name, tuple(tcsqs)))
+        for path, msg in team_errors(read, names or []):
+            unknown = msg.startswith("unknown CSQ")
+            if unknown and names is None:
+                continue
+            self.errors.append(self.err(path, msg, reference=unknown))
+        return tuple(found) if ok else _BAD
 
     def acd(self, v: Any) -> dict[str, Any]:
         """The ``acd`` table; every mistake the center's guard would refuse (:func:`center_acd_config`)

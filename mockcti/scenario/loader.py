@@ -150,7 +150,7 @@ _BY_NAME_MAPS = frozenset({("templates",)})
 #: Lists whose items are named by a key: the including file's item of the same name replaces the
 #: included one (in its place).
 _BY_NAME_LISTS = {("rules",): "id", ("steps",): "id", ("timeline",): "id", ("expect",): "id",
-                  ("center", "agents"): "id", ("center", "csqs"): "name"}
+                  ("center", "agents"): "id", ("center", "csqs"): "name", ("center", "teams"): "name"}
 #: Lists whose including file's items come first (rules: tried first; states: the first is the initial one).
 _OVER_FIRST = frozenset({("rules",), ("states",)})
 

@@ -784,3 +784,43 @@ def test_the_route_point_keys_are_checked():
                                    "route_point_events": 1})
     assert sorted(str(e).split(":")[0] for e in info.value.errors) == [
         "route_point_event_cause", "route_point_events", "route_point_lcs"]
+
+
+def test_a_team_naming_an_unknown_csq_is_a_load_error(tmp_path):
+    """``teams``: a CSQ name not defined is an error naming the file, the line and the key path (as an agent's
+    ``csqs`` is), as are an unknown key of a team, a team named twice and a CSQ listed twice in one team; the same
+    check for a configuration built in Python."""
+    from mockcti.center import CenterConfig
+    from mockcti.center.config import TeamConfig
+
+    p = tmp_path / "c.toml"
+    p.write_text('[[csqs]]\nname = "Sales"\n\n[[agents]]\nid = "1"\nextension = "11"\nteam = "Blue"\n\n'
+                 '[[teams]]\nname = "Blue"\ncsqs = ["Sales", "Sale"]\n\n'
+                 '[[teams]]\nname = "Blue"\ncsqs = ["Sales", "Sales"]\ncolour = "x"\n')
+    with pytest.raises(CenterConfigError) as exc:
+        load_center_file(p)
+    assert [str(e) for e in exc.value.errors] == [
+        f"{p}:11: teams[0].csqs[1]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?",
+        f"{p}:14: teams[1].name: duplicate team 'Blue'",
+        f"{p}:15: teams[1].csqs[1]: CSQ 'Sales' is listed twice (also csqs[0]): a team has a CSQ once",
+        f"{p}:16: teams[1].colour: unknown key 'colour'; allowed: name, csqs",
+    ]
+    with pytest.raises(CenterConfigError) as exc:
+        CenterConfig(teams=(TeamConfig("Blue", ("Sale",)),))
+    assert str(exc.value) == "teams[0].csqs[0]: unknown CSQ 'Sale'; none is defined"
+
+
+def test_a_scenarios_center_takes_teams_and_refuses_an_unknown_csq():
+    """A scenario's ``center:`` takes ``teams`` as a center file does (the same check: file, line, key path), and
+    the center it builds has the team's CSQs."""
+    from mockcti.center import CenterConfig
+    from mockcti.scenario.loader import ScenarioError, load_scenario_text
+
+    text = ("name: t\ncenter:\n  csqs: [{name: Sales, id: 4}]\n  agents: [{id: '1', extension: '11', team: Blue}]\n"
+            "  teams:\n    - {name: Blue, csqs: [%s]}\nexpect:\n  - {id: x, message: OPEN_REQ, min: 0}\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario_text(text % "Sale", filename="s.yaml")
+    assert str(exc.value) == "s.yaml:6: center.teams[0].csqs[0]: unknown CSQ 'Sale'; allowed: Sales; did you mean Sales?"
+    scenario = load_scenario_text(text % "Sales", filename="s.yaml")
+    assert [(t.name, t.csqs) for t in CenterConfig.from_mapping(scenario.center, base="center").teams] == [
+        ("Blue", ("Sales",))]
