@@ -3650,17 +3650,28 @@ class ContactCenter:
         team's primary supervisor — the first configured, whom assist and emergency calls try first —, §5.6
         "0x1 primary supervisor ... 0x4 supervisor", both bits: it is a supervisor too), then TEAM_CONFIG_CONF (reference §7.2 team configuration). Needs CTI_SERVICE_SUPERVISOR (checked
         by :meth:`handle`). An event holds at most 64 members (§5.6 NumRecords): a larger team's further
-        members follow in Operation 3 (change team) events adding them (RecordType 0), 64 at a time."""
+        members follow in Operation 3 (change team) events adding them (RecordType 0), 64 at a time.
+        The team's CSQs (the center's ``teams``) follow its agents as members of MemberType 2, the CSQID as the
+        AgentID string (the page: "the CSQID of a member of the team if the MemberType is CSQ member"),
+        RecordType 0 (add) as every record of an upload; AgentFlags 0: the page's flags are attributes of an
+        agent or supervisor and it gives none for a CSQ (U: the mock's choice). A team with CSQs and no agents
+        has an event of its own."""
         if req.config_param & 0x1:  # initial upload; 0x2 (updates only) has nothing to send
             teams: dict[str, list[AgentConfig]] = {}
             for a in self.config.agents:
                 teams.setdefault(a.team, []).append(a)
+            team_csqs: dict[str, list[int]] = {}
+            for t in self.config.teams:
+                teams.setdefault(t.name, [])
+                team_csqs[t.name] = [c.id for n in t.csqs if (c := self.config.csq(n)) is not None]
             for team_id, (name, members) in enumerate(sorted(teams.items()), 1):
                 primary = next((a.id for a in members if a.supervisor), None)
-                flags = {a.id: (0x5 if a.id == primary else 0x4) if a.supervisor else 0 for a in members}
-                for first in range(0, len(members), 64):
-                    recs = tuple(M.TeamMember(agent_id=a.id, agent_flags=flags[a.id], record_type=0,
-                                              member_type=1) for a in members[first:first + 64])
+                records = [M.TeamMember(agent_id=a.id, agent_flags=(0x5 if a.id == primary else 0x4)
+                                        if a.supervisor else 0, record_type=0, member_type=1) for a in members]
+                records += [M.TeamMember(agent_id=str(cid), agent_flags=0, record_type=0, member_type=2)  # flags U
+                            for cid in team_csqs.get(name, ())]
+                for first in range(0, max(len(records), 1), 64):
+                    recs = tuple(records[first:first + 64])
                     out.append(Delivery(sid, M.TeamConfigEvent(team_id=team_id, operation=3 if first else 1,
                                                                reserved=bytes(8), team_name=name, records=recs)))
         out.append(Delivery(sid, M.TeamConfigConf(invoke_id=req.invoke_id, status=0)))

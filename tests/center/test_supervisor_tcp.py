@@ -723,3 +723,63 @@ async def test_an_intercept_needs_a_barge_in_first_under_ucce(profile):
         for c in (bridge, desk, sup):
             await c.close()
         await server.stop()
+
+
+async def test_a_supervisor_desktop_gets_the_csqs_of_each_team(tmp_path):
+    """A center file gives team Blue the CSQs Billing (id 7) and Sales (id 3), and team Green (no agent) CSQ
+    Sales: the supervisor desktop's TEAM_CONFIG_EVENT for Blue lists its agents, then each CSQ as a member of
+    MemberType 2 whose AgentID is the CSQID as text (UCCX "TEAM_CONFIG_EVENT"), RecordType 0 (add) and
+    AgentFlags 0 (U); Green comes as a team of its own; team Red, not listed, has no CSQ member. A team's CSQs
+    were never sent: the center had teams only through each agent's ``team``."""
+    from mockcti.center import ContactCenter, load_center_file
+
+    p = tmp_path / "c.yaml"
+    p.write_text("csqs:\n  - {name: Billing, id: 7}\n  - {name: Sales, id: 3}\n"
+                 "agents:\n"
+                 "  - {id: '5001', extension: '6001', team: Blue}\n"
+                 "  - {id: '5009', extension: '6009', team: Blue, supervisor: true}\n"
+                 "  - {id: '5002', extension: '6002', team: Red}\n"
+                 "teams:\n  - {name: Blue, csqs: [Billing, Sales]}\n  - {name: Green, csqs: [Sales]}\n")
+    server = await MockServer(ContactCenter(load_center_file(p)),
+                              config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        sup = await CTIClient.connect(server.host, server.port, version=14)
+        await sup.open_agent(agent_id="5009", client_id="sup", heartbeat=0,
+                             services=int(SM.CTI_SERVICE_CLIENT_EVENTS | SM.CTI_SERVICE_SUPERVISOR))
+        conf = await sup.request(M.TeamConfigReq(invoke_id=0, config_param=1, reserved=bytes(8)))
+        assert conf.TYPE is MT.TEAM_CONFIG_CONF and conf.status == 0
+        teams = [m for m in sup.received if m.TYPE is MT.TEAM_CONFIG_EVENT]
+        got = {t.team_name: [(r.agent_id, r.agent_flags, r.record_type, r.member_type) for r in t.records]
+               for t in teams}
+        assert got == {"Blue": [("5001", 0, 0, 1), ("5009", 5, 0, 1), ("7", 0, 0, 2), ("3", 0, 0, 2)],
+                       "Green": [("3", 0, 0, 2)], "Red": [("5002", 0, 0, 1)]}
+        assert [(t.team_id, t.operation) for t in teams] == [(1, 1), (2, 1), (3, 1)]
+        await sup.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_teams_csqs_after_its_agents_split_64_records_an_event():
+    """Team Big: 60 agents and 10 CSQs, 70 members: the first event (Operation 1) has the 60 agents and 4 CSQs,
+    an Operation 3 (change team) event adds the other 6 CSQs (§5.6 NumRecords at most 64)."""
+    from mockcti.center import CenterConfig, ContactCenter
+
+    names = [f"Q{n}" for n in range(10)]
+    cfg = CenterConfig.from_mapping({
+        "csqs": [{"name": n, "id": 100 + i} for i, n in enumerate(names)],
+        "agents": [{"id": str(5000 + n), "extension": str(6000 + n), "team": "Big"} for n in range(60)],
+        "teams": [{"name": "Big", "csqs": names}]})
+    server = await MockServer(ContactCenter(cfg), config=ServerConfig(host="127.0.0.1", port=0)).start()
+    try:
+        sup = await CTIClient.connect(server.host, server.port, version=14)
+        await sup.open_bridge(client_id="sup", heartbeat=0,
+                              services=int(SM.CTI_SERVICE_ALL_EVENTS | SM.CTI_SERVICE_SUPERVISOR))
+        await sup.request(M.TeamConfigReq(invoke_id=0, config_param=1, reserved=bytes(8)))
+        teams = [m for m in sup.received if m.TYPE is MT.TEAM_CONFIG_EVENT]
+        assert [(t.team_name, t.operation, len(t.records)) for t in teams] == [("Big", 1, 64), ("Big", 3, 6)]
+        csq_members = [(r.agent_id, r.member_type) for t in teams for r in t.records if r.member_type == 2]
+        assert csq_members == [(str(100 + i), 2) for i in range(10)]
+        assert [r.member_type for r in teams[0].records[:60]] == [1] * 60
+        await sup.close()
+    finally:
+        await server.stop()
