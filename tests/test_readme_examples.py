@@ -46,7 +46,7 @@ def test_center_error_example_is_what_the_example_file_with_that_typo_gives(tmp_
                       README.read_text(encoding="utf-8")).group(1)
     example = next(b for b in blocks("toml") if "[[agents]]" in b)
     p = tmp_path / "center.toml"
-    p.write_text(example.replace('csqs = ["Billing"]', 'csqs = ["Biling"]'))
+    p.write_text(example.replace('csqs = ["Billing"]', 'csqs = ["Biling"]', 1))  # (the agent's: the first)
     try:
         load_center_file(p)
     except CenterConfigError as exc:
