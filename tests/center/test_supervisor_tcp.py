@@ -583,57 +583,40 @@ async def _profile_server(profile):
     return server, bridge, desk, sup
 
 
+#: the two requests ICM has an agent named by a bridge (ALL_EVENTS): their confirmation, and its CallID field
+_AGENT_NAMED = {
+    "assist": (lambda **agent: M.SupervisorAssistReq(invoke_id=0, call_id=0xFFFFFFFF, connection_device_type=0,
+                                                     connection_device_id="3003", **agent),
+               MT.SUPERVISOR_ASSIST_CONF, "call_id"),
+    "emergency": (lambda **agent: M.EmergencyCallReq(invoke_id=0, connection_call_id=0xFFFFFFFF,
+                                                     connection_device_type=0, connection_device_id="3003", **agent),
+                  MT.EMERGENCY_CALL_CONF, "connection_call_id"),
+}
+
+
+@pytest.mark.parametrize("request_kind", list(_AGENT_NAMED))
 @pytest.mark.parametrize("profile", ["uccx", "ucce"])
-async def test_a_bridge_asking_help_for_an_agent_names_the_agent_under_ucce(profile):
-    """A bridge (ALL_EVENTS) sends SUPERVISOR_ASSIST_REQ for agent 1003 naming only its phone's connection
-    (ConnectionDeviceID 3003). Under ucce it is refused FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING — ICM: "For clients
-    with ALL EVENTS or PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or AgentInstrument must
-    be provided" — and the supervisor's phone does not ring; naming the agent's AgentInstrument as well, the assist
-    call is placed. Under uccx, whose page has no such rule, ConnectionDeviceID alone places it, as before. (A ucce
-    bridge's request was served without the agent named.)"""
+async def test_a_bridge_asking_help_for_an_agent_names_the_agent_under_ucce(profile, request_kind):
+    """A bridge (ALL_EVENTS) sends SUPERVISOR_ASSIST_REQ or EMERGENCY_CALL_REQ for agent 1003 naming only its
+    phone's connection (ConnectionDeviceID 3003). Under ucce it is refused FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING —
+    the ICM guides, both requests: "For clients with ALL EVENTS or PERIPHERAL MONITOR service, at least one of
+    AgentExtension, AgentID, or AgentInstrument must be provided" — and the supervisor's phone does not ring; naming
+    the agent's AgentInstrument as well, the assist (emergency) call is placed. Under uccx, whose pages have no such
+    rule, ConnectionDeviceID alone places it, as before. (A ucce bridge's request was served without the agent
+    named.)"""
+    build, conf_type, call_field = _AGENT_NAMED[request_kind]
     server, bridge, desk, sup = await _profile_server(profile)
     try:
-        def assist(**agent) -> M.SupervisorAssistReq:
-            return M.SupervisorAssistReq(invoke_id=0, call_id=0xFFFFFFFF, connection_device_type=0,
-                                         connection_device_id="3003", **agent)
-
-        reply = await bridge.request(assist(), check=False)
+        reply = await bridge.request(build(), check=False)
         if profile == "ucce":
             assert (reply.TYPE, getattr(reply, "status", None)) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
-            assert "AgentExtension, AgentID or AgentInstrument" in reply.text
-            reply = await bridge.request(assist(agent_instrument="3003"), check=False)
-        assert reply.TYPE is MT.SUPERVISOR_ASSIST_CONF and reply.connection_device_id == "3003"
+            assert reply.text.startswith(f"{build().TYPE.name} from an ALL_EVENTS client names the agent by "
+                                         "AgentExtension, AgentID or AgentInstrument")
+            reply = await bridge.request(build(agent_instrument="3003"), check=False)
+        assert reply.TYPE is conf_type and reply.connection_device_id == "3003"
         rings = await sup.next_event(MT.CALL_DELIVERED_EVENT)
-        assert rings.call_id == reply.call_id
-        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [reply.call_id]
-    finally:
-        for c in (bridge, desk, sup):
-            await c.close()
-        await server.stop()
-
-
-@pytest.mark.parametrize("profile", ["uccx", "ucce"])
-async def test_a_bridge_declaring_an_emergency_for_an_agent_names_the_agent_under_ucce(profile):
-    """EMERGENCY_CALL_REQ has ICM's rule of SUPERVISOR_ASSIST_REQ (the ICM CTI Server guides, EMERGENCY_CALL_REQ:
-    "For clients with ALL EVENTS or PERIPHERAL MONITOR service, at least one of AgentExtension, AgentID, or
-    AgentInstrument must be provided"): a ucce bridge naming agent 1003 by its phone's ConnectionDeviceID alone is
-    refused FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING and the supervisor's phone does not ring; with AgentID the
-    emergency call is placed. Under uccx ConnectionDeviceID alone places it. (It was placed under ucce too.)"""
-    server, bridge, desk, sup = await _profile_server(profile)
-    try:
-        def emergency(**agent) -> M.EmergencyCallReq:
-            return M.EmergencyCallReq(invoke_id=0, connection_call_id=0xFFFFFFFF, connection_device_type=0,
-                                      connection_device_id="3003", **agent)
-
-        reply = await bridge.request(emergency(), check=False)
-        if profile == "ucce":
-            assert (reply.TYPE, getattr(reply, "status", None)) == (MT.FAILURE_CONF, S.E_CTI_REQUIRED_DATA_MISSING)
-            assert reply.text.startswith("EMERGENCY_CALL_REQ from an ALL_EVENTS client names the agent by ")
-            reply = await bridge.request(emergency(agent_id="1003"), check=False)
-        assert reply.TYPE is MT.EMERGENCY_CALL_CONF and reply.connection_device_id == "3003"
-        rings = await sup.next_event(MT.CALL_DELIVERED_EVENT)
-        assert rings.call_id == reply.connection_call_id
-        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [reply.connection_call_id]
+        assert rings.call_id == getattr(reply, call_field)
+        assert [m.call_id for m in sup.received if m.TYPE is MT.CALL_DELIVERED_EVENT] == [getattr(reply, call_field)]
     finally:
         for c in (bridge, desk, sup):
             await c.close()
