@@ -226,6 +226,46 @@ async def test_consult_then_conference(world):
     assert ev.controller_device_id in (None, "3001")
 
 
+async def _1001_talks_1002_logged_in(world, **inbound):
+    """1001 READY answers an inbound call (``inbound``: how it is delivered, default straight to 1001); 1002 logged
+    in (NOT_READY): the two desktops, the bridge, the call."""
+    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
+    await login_ready(a)
+    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
+    call_id = world.inbound(**(inbound or {"agent_id": "1001"}))
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    return a, b, bridge, call_id
+
+
+async def _consulted_with_data(world, consult_type, **inbound):
+    """:func:`_1001_talks_1002_logged_in`, then 1001 consults 1002 (ConsultType 1 transfer, 2 conference), which
+    answers and sets CallVariable3 "refund agreed" on the consultation: the two desktops, the bridge, the call,
+    the consultation."""
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world, **inbound)
+    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
+                                          consult_type=consult_type, dialed_number="3002"))
+    consult_id = conf.new_call_id
+    await b.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == consult_id)
+    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
+    await b.request(SetCallDataReq(invoke_id=0, call_id=consult_id, connection_device_id="3002",
+                                   call_variable3="refund agreed"))
+    await world.settle()
+    return a, b, bridge, call_id, consult_id
+
+
+def _received_so_far(clients):
+    """How many messages each client (name -> client) has received: the mark :func:`_about_since` counts from."""
+    return {name: len(client.received) for name, client in clients.items()}
+
+
+def _about_since(clients, before, call_id):
+    """The messages about ``call_id`` each client received after ``before`` (:func:`_received_so_far`)."""
+    return {name: [e for e in list(client.received)[before[name]:]
+                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
+            for name, client in clients.items()}
+
+
 async def test_a_consultative_conference_sends_one_call_data_update_with_the_data_and_the_call_type(world):
     """Consult + conference (§7.2): "{CONFERENCE_CALL_CONF, CALL_CONFERENCED_EVENT, CALL_CONNECTION_CLEARED/END_CALL
     for the consult call leg, CALL_DATA_UPDATE_EVENT}" — one update, and the UCCX page's "changes to the call
@@ -233,20 +273,7 @@ async def test_a_consultative_conference_sends_one_call_data_update_with_the_dat
     The sessions that knew the call (the conferencing desktop, the recorder) get one event carrying the
     consultation's data and CallType CONFERENCE; the conferenced agent, whose BEGIN_CALL had the data, the
     re-typing alone. They got two: the merged data under the old CallType CCX_IN, then the CallType."""
-    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
-    await login_ready(a)
-    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    call_id = world.inbound(agent_id="1001")
-    await a.next_event(MT.CALL_DELIVERED_EVENT)
-    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
-    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
-                                          consult_type=2, dialed_number="3002"))
-    consult_id = conf.new_call_id
-    await b.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == consult_id)
-    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
-    await b.request(SetCallDataReq(invoke_id=0, call_id=consult_id, connection_device_id="3002",
-                                   call_variable3="refund agreed"))
-    await world.settle()
+    a, b, bridge, call_id, consult_id = await _consulted_with_data(world, 2)
     for client in (a, b, bridge):
         client.drain_events()
     await a.request(ConferenceCallReq(invoke_id=0, held_call_id=call_id, active_call_id=consult_id,
@@ -274,29 +301,14 @@ async def test_a_consultative_transfer_sends_one_call_data_update_with_the_data_
     consultation) and it is TRANSFER_IN now (§6.17): the recorder, which knew the call, gets one event carrying
     both; the consulted agent, whose BEGIN_CALL had the data, the re-typing alone; the transferring agent, gone
     (END_CALL), nothing. The recorder got two: the merged data under the old CallType CCX_IN, then the CallType."""
-    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
-    await login_ready(a)
-    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    call_id = world.inbound(csq="Sales")
-    await a.next_event(MT.CALL_DELIVERED_EVENT)
-    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
-    conf = await a.request(ConsultCallReq(invoke_id=0, active_call_id=call_id, active_connection_device_id="3001",
-                                          consult_type=1, dialed_number="3002"))
-    consult_id = conf.new_call_id
-    await b.next_event(MT.CALL_DELIVERED_EVENT, where=lambda e: e.call_id == consult_id)
-    await b.request(AnswerCallReq(invoke_id=0, call_id=consult_id, connection_device_id="3002"))
-    await b.request(SetCallDataReq(invoke_id=0, call_id=consult_id, connection_device_id="3002",
-                                   call_variable3="refund agreed"))
-    await world.settle()
+    a, b, bridge, call_id, consult_id = await _consulted_with_data(world, 1, csq="Sales")
     clients = {"1001": a, "1002": b, "recorder": bridge}
-    before = {name: len(client.received) for name, client in clients.items()}
+    before = _received_so_far(clients)
     await a.request(TransferCallReq(invoke_id=0, active_call_id=consult_id, held_call_id=call_id,
                                     active_connection_device_id="3001", held_connection_device_id="3001"))
     await b.next_event(MT.CALL_TRANSFERRED_EVENT)
     await world.settle()
-    seen = {name: [e for e in list(client.received)[before[name]:]
-                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
-            for name, client in clients.items()}
+    seen = _about_since(clients, before, call_id)
     updates = {name: [e for e in events if e.TYPE is MT.CALL_DATA_UPDATE_EVENT] for name, events in seen.items()}
     [upd] = updates["recorder"]
     assert (upd.call_id, upd.call_type, upd.call_variable3) == (call_id, CallType.CALLTYPE_TRANSFER_IN, "refund agreed")
@@ -309,17 +321,6 @@ async def test_a_consultative_transfer_sends_one_call_data_update_with_the_data_
     assert updates["1001"] == []
     snap = await b.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3002"))
     assert snap.call_variable3 == "refund agreed"
-
-
-async def _1001_talks_1002_logged_in(world):
-    """1001 READY answers an inbound call; 1002 logged in (NOT_READY): the two desktops, the bridge, the call."""
-    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
-    await login_ready(a)
-    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    call_id = world.inbound(agent_id="1001")
-    await a.next_event(MT.CALL_DELIVERED_EVENT)
-    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
-    return a, b, bridge, call_id
 
 
 async def test_single_step_conference(world):
@@ -355,16 +356,14 @@ async def test_a_single_step_conference_with_call_data_sends_one_call_data_updat
     a, b, bridge, call_id = await _1001_talks_1002_logged_in(world)
     await world.settle()
     clients = {"1001": a, "1002": b, "recorder": bridge}
-    before = {name: len(client.received) for name, client in clients.items()}
+    before = _received_so_far(clients)
     await a.request(ConferenceCallReq(invoke_id=0, held_call_id=0xFFFFFFFF, held_connection_device_type=0xFFFF,
                                       active_call_id=call_id, active_connection_device_id="3001",
                                       agent_instrument="3001", dialed_number=destination,
                                       call_variable5="from 1001"))
     await bridge.next_event(MT.CALL_CONFERENCED_EVENT)
     await world.settle()
-    seen = {name: [e for e in list(client.received)[before[name]:]
-                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
-            for name, client in clients.items()}
+    seen = _about_since(clients, before, call_id)
     for name in ("1001", "recorder"):
         types = [e.TYPE for e in seen[name] if e.TYPE in (MT.CALL_CONFERENCED_EVENT, MT.CALL_DATA_UPDATE_EVENT)]
         assert types == [MT.CALL_CONFERENCED_EVENT, MT.CALL_DATA_UPDATE_EVENT], name
@@ -798,23 +797,16 @@ async def test_a_single_step_transfer_with_call_data_sends_one_call_data_update_
     transfer: the CALL_TRANSFERRED_EVENT, the transferring agent's connection cleared, then the update). The
     recorder got two: the data under the old CallType CCX_IN, then the re-typing. The transferring desktop,
     its END_CALL sent, gets none; a destination agent's BEGIN_CALL has the data and the CallType already."""
-    a, b, bridge = world.agents["1001"], world.agents["1002"], world.bridge
-    await login_ready(a)
-    await b.set_agent_state(AS.AGENT_STATE_LOGIN, password="1234")
-    call_id = world.inbound(csq="Sales")
-    await a.next_event(MT.CALL_DELIVERED_EVENT)
-    await a.request(AnswerCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    a, b, bridge, call_id = await _1001_talks_1002_logged_in(world, csq="Sales")
     await world.settle()
     clients = {"1001": a, "1002": b, "recorder": bridge}
-    before = {name: len(client.received) for name, client in clients.items()}
+    before = _received_so_far(clients)
     await a.request(TransferCallReq(invoke_id=0, active_call_id=call_id, held_call_id=0xFFFFFFFF,
                                     held_connection_device_type=0xFFFF, active_connection_device_id="3001",
                                     dialed_number=destination, call_variable5="from 1001"))
     await bridge.next_event(MT.CALL_TRANSFERRED_EVENT)
     await world.settle()
-    seen = {name: [e for e in list(client.received)[before[name]:]
-                   if getattr(e, "call_id", getattr(e, "primary_call_id", None)) == call_id]
-            for name, client in clients.items()}
+    seen = _about_since(clients, before, call_id)
     updates = {name: [e for e in events if e.TYPE is MT.CALL_DATA_UPDATE_EVENT] for name, events in seen.items()}
     [upd] = updates["recorder"]
     assert (upd.call_id, upd.call_type, upd.call_variable5) == (call_id, CallType.CALLTYPE_TRANSFER_IN, "from 1001")
