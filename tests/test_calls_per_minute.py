@@ -226,23 +226,10 @@ def test_no_call_arrives_once_serve_is_told_to_stop(monkeypatch, capsys):
     """Ctrl-C / SIGTERM: the callers stop arriving before the server's shutdown (which lets clients drain for up to
     its grace, and under load runs late), as --load's do. They went on arriving while the clients were being told
     the server went offline and disconnected, calls no client could see, and the summary counted them."""
-    from mockcti import cli
-    from mockcti.server import MockServer
+    from slow_stop import serve_with_a_slow_stop  # tests/support
 
-    real_stop = MockServer.stop
-
-    async def serve_forever(self):  # the run ends at once, as after Ctrl-C
-        return None
-
-    async def stop(self):
-        # the shutdown takes 5 s of the hub's time (a slow client's grace, a loop running late)
-        self.call(lambda hub, now: hub.tick(now + 5.0))
-        await real_stop(self)
-
-    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
-    monkeypatch.setattr(MockServer, "stop", stop)
-    status = cli.main(["serve", "--port", "0", "--loop", "asyncio", "--log-level", "error", "--calls-per-minute",
-                       "600"])
+    status = serve_with_a_slow_stop(monkeypatch, ["--port", "0", "--loop", "asyncio", "--log-level", "error",
+                                                  "--calls-per-minute", "600"])
     assert status == 0
     err = capsys.readouterr().err.splitlines()
     (summary,) = [line for line in err if line.startswith("mockcti calls-per-minute summary:")]

@@ -1320,21 +1320,10 @@ def test_no_call_is_offered_once_serve_is_told_to_stop(monkeypatch, capsys):
     lets clients drain for up to its grace, and under load runs late). It went on offering them
     while the clients were being told the server went offline and disconnected, and the summary
     counted those calls — at 1,000 calls/s thousands no client could see."""
-    from mockcti import cli
+    from slow_stop import serve_with_a_slow_stop  # tests/support
 
-    real_stop = MockServer.stop
-
-    async def serve_forever(self):  # the run ends at once, as after Ctrl-C
-        return None
-
-    async def stop(self):
-        # the shutdown takes 5 s of the hub's time (a slow client's grace, a loop running late)
-        self.call(lambda hub, now: hub.tick(now + 5.0))
-        await real_stop(self)
-
-    monkeypatch.setattr(MockServer, "serve_forever", serve_forever)
-    monkeypatch.setattr(MockServer, "stop", stop)
-    status = cli.main(["serve", "--port", "0", "--log-level", "error", "--load", "calls_per_s=10,handle_time=30"])
+    status = serve_with_a_slow_stop(monkeypatch, ["--port", "0", "--log-level", "error", "--load",
+                                                  "calls_per_s=10,handle_time=30"])
     assert status == 0
     (summary,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mockcti load summary:")]
     offered = int(summary.split(" offered ")[1].split()[0])
