@@ -623,7 +623,8 @@ class Hub:
                 return self._take()
         counted = 0  # requests counted in the journal at the end (nobody reads them rendered)
         session = conn.session
-        events = session.receive_data(data, now, answer_heartbeats=quick)
+        # (list[Any]: a violation's answer marks the events it handled with _HANDLED in place)
+        events: list[Any] = session.receive_data(data, now, answer_heartbeats=quick)
         while True:
             for ev in events:
                 if type(ev) is Received:  # the common case first

@@ -158,8 +158,8 @@ class Journal:
     entries no longer in memory."""
 
     def __init__(self, *, keep: bool = True, messages: bool = True, max_messages: int | None = None,
-                 max_other: int | None = _DEFAULT, max_findings: int | None = _DEFAULT,
-                 max_closed_sessions: int | None = _DEFAULT) -> None:
+                 max_other: int | None | Any = _DEFAULT, max_findings: int | None | Any = _DEFAULT,
+                 max_closed_sessions: int | None | Any = _DEFAULT) -> None:  # (Any: the _DEFAULT sentinel)
         self._sinks: list[Callable[[Entry], None]] = []
         #: read-only: what :meth:`wants_messages` returns, kept up to date by ``keep``, ``messages``
         #: and the sinks (an attribute read: the hub asks for every chunk and every delivery batch)

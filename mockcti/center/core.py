@@ -636,7 +636,7 @@ class Call:
     dnis: str = ""
     dialed: str = ""
     csq_id: int = NONE_ID
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str | bytes] = field(default_factory=dict)
     #: the call's ECC data (NamedVariable, NamedArray): every BEGIN_CALL, CALL_DELIVERED and SNAPSHOT_CALL carries it
     named_variables: tuple = ()
     named_arrays: tuple = ()
@@ -906,7 +906,7 @@ class ContactCenter:
         """Answer one request of an open session: a confirmation plus the events it causes."""
         out: list[Delivery] = []
         mt = msg.TYPE
-        handler = self._HANDLERS.get(mt)
+        handler = _HANDLERS.get(mt)
         # a request without an InvokeID (CONFIG_REQUEST_KEY_EVENT, CONFIG_REQUEST_EVENT) reads None here
         # (Message.invoke_id): its FAILURE_CONF echoes 0, None does not encode
         invoke_id = msg.invoke_id or 0
@@ -2915,7 +2915,7 @@ class ContactCenter:
             **(changed or {}))
 
     def _joined_data(self, call: Call, consult: Call | None,
-                     req: M.TransferCallReq | M.ConferenceCallReq) -> tuple[dict[str, str], tuple, tuple] | None:
+                     req: M.TransferCallReq | M.ConferenceCallReq) -> tuple[dict[str, str | bytes], tuple, tuple] | None:
         """The call data ``call`` carries once a TRANSFER_CALL_REQ or CONFERENCE_CALL_REQ completes: the
         consultation's data (``consult``: it began as a copy of the call's, with what CONSULT_CALL_REQ and
         SET_CALL_DATA_REQ set on it since — what the consulted party was shown) over the call's, then the
@@ -2933,7 +2933,7 @@ class ContactCenter:
         named, arrays = merged_named(named, arrays, req.named_variables, req.named_arrays)
         return variables, named, arrays
 
-    def _set_joined_data(self, call: Call, data: tuple[dict[str, str], tuple, tuple] | None) -> Message | None:
+    def _set_joined_data(self, call: Call, data: tuple[dict[str, str | bytes], tuple, tuple] | None) -> Message | None:
         """Give ``call`` the data of :meth:`_joined_data`; the CALL_DATA_UPDATE_EVENT with the items that
         changed (None when nothing did), for the sessions that knew the call before (a session told of the
         call from now on reads all of it in its BEGIN_CALL_EVENT)."""
@@ -3767,36 +3767,39 @@ class ContactCenter:
             self._ring_timer(agent, call.id, now)
         self.preset_call_ids.append(call.id)
 
-    _HANDLERS: dict[MessageType, Callable[..., None]] = {
-        MT.SET_AGENT_STATE_REQ: _set_agent_state_req,
-        MT.QUERY_AGENT_STATE_REQ: _query_agent_state_req,
-        MT.ANSWER_CALL_REQ: _answer_call_req,
-        MT.HOLD_CALL_REQ: _hold_call_req,
-        MT.RETRIEVE_CALL_REQ: _retrieve_call_req,
-        MT.MAKE_CALL_REQ: _make_call_req,
-        MT.CONSULT_CALL_REQ: _consult_call_req,
-        MT.TRANSFER_CALL_REQ: _transfer_call_req,
-        MT.CONFERENCE_CALL_REQ: _conference_call_req,
-        MT.ALTERNATE_CALL_REQ: _alternate_call_req,
-        MT.RECONNECT_CALL_REQ: _reconnect_call_req,
-        MT.CLEAR_CONNECTION_REQ: _clear_connection_req,
-        MT.CLEAR_CALL_REQ: _clear_call_req,
-        MT.SEND_DTMF_SIGNAL_REQ: _send_dtmf_signal_req,
-        MT.BAD_CALL_REQ: _bad_call_req,
-        MT.SET_CALL_DATA_REQ: _set_call_data_req,
-        MT.QUERY_DEVICE_INFO_REQ: _query_device_info_req,
-        MT.SNAPSHOT_DEVICE_REQ: _snapshot_device_req,
-        MT.SNAPSHOT_CALL_REQ: _snapshot_call_req,
-        MT.TEAM_CONFIG_REQ: _team_config_req,
-        MT.SUPERVISOR_ASSIST_REQ: _supervisor_assist_req,
-        MT.EMERGENCY_CALL_REQ: _emergency_call_req,
-        MT.SUPERVISE_CALL_REQ: _supervise_call_req,
-        MT.CONFIG_REQUEST_KEY_EVENT: _config_request,
-        MT.CONFIG_REQUEST_EVENT: _config_request,
-        MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: _query_agent_queue_statistics_req,
-        MT.QUERY_QUEUE_STATISTICS_REQ: _query_queue_statistics_req,
-        MT.QUERY_SUMMARY_STATISTICS_REQ: _query_summary_statistics_req,
-    }
+
+#: the request handlers of :meth:`ContactCenter.handle` (a table outside the class: mypyc, which compiles this module
+#: for the compiled build, takes no class attribute naming the class's own methods)
+_HANDLERS: dict[MessageType, Callable[..., None]] = {
+    MT.SET_AGENT_STATE_REQ: ContactCenter._set_agent_state_req,
+    MT.QUERY_AGENT_STATE_REQ: ContactCenter._query_agent_state_req,
+    MT.ANSWER_CALL_REQ: ContactCenter._answer_call_req,
+    MT.HOLD_CALL_REQ: ContactCenter._hold_call_req,
+    MT.RETRIEVE_CALL_REQ: ContactCenter._retrieve_call_req,
+    MT.MAKE_CALL_REQ: ContactCenter._make_call_req,
+    MT.CONSULT_CALL_REQ: ContactCenter._consult_call_req,
+    MT.TRANSFER_CALL_REQ: ContactCenter._transfer_call_req,
+    MT.CONFERENCE_CALL_REQ: ContactCenter._conference_call_req,
+    MT.ALTERNATE_CALL_REQ: ContactCenter._alternate_call_req,
+    MT.RECONNECT_CALL_REQ: ContactCenter._reconnect_call_req,
+    MT.CLEAR_CONNECTION_REQ: ContactCenter._clear_connection_req,
+    MT.CLEAR_CALL_REQ: ContactCenter._clear_call_req,
+    MT.SEND_DTMF_SIGNAL_REQ: ContactCenter._send_dtmf_signal_req,
+    MT.BAD_CALL_REQ: ContactCenter._bad_call_req,
+    MT.SET_CALL_DATA_REQ: ContactCenter._set_call_data_req,
+    MT.QUERY_DEVICE_INFO_REQ: ContactCenter._query_device_info_req,
+    MT.SNAPSHOT_DEVICE_REQ: ContactCenter._snapshot_device_req,
+    MT.SNAPSHOT_CALL_REQ: ContactCenter._snapshot_call_req,
+    MT.TEAM_CONFIG_REQ: ContactCenter._team_config_req,
+    MT.SUPERVISOR_ASSIST_REQ: ContactCenter._supervisor_assist_req,
+    MT.EMERGENCY_CALL_REQ: ContactCenter._emergency_call_req,
+    MT.SUPERVISE_CALL_REQ: ContactCenter._supervise_call_req,
+    MT.CONFIG_REQUEST_KEY_EVENT: ContactCenter._config_request,
+    MT.CONFIG_REQUEST_EVENT: ContactCenter._config_request,
+    MT.QUERY_AGENT_QUEUE_STATISTICS_REQ: ContactCenter._query_agent_queue_statistics_req,
+    MT.QUERY_QUEUE_STATISTICS_REQ: ContactCenter._query_queue_statistics_req,
+    MT.QUERY_SUMMARY_STATISTICS_REQ: ContactCenter._query_summary_statistics_req,
+}
 
 
 def _load_acd(config: CenterConfig) -> Any:
