@@ -146,6 +146,8 @@ _STATS_FIELD = {AS.AGENT_STATE_TALKING: "in_session_agents", AS.AGENT_STATE_HOLD
 #: the largest count a statistics CONF's USHORT field carries: a larger one is sent as this
 _STATS_COUNT_MAX = 0xFFFF
 _WRAPUP_STATES = frozenset({AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY})
+#: the states of an agent a consultation reserved or made TALKING (HOLD: ucce), while the consultation is on its phone
+_CONSULTED_STATES = frozenset({AS.AGENT_STATE_RESERVED, AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD})
 _AGENT_STATES = {int(a): a for a in AS}  # value -> AgentState without the enum call
 #: UCCX's own error codes (CCXErrorCode 88001..., §6.3): ICM's PeripheralErrorCode has none of them (Failure.message)
 _UCCX_ERROR_CODES = frozenset(int(c) for c in CCXErrorCode if c)
@@ -494,10 +496,12 @@ class CallNotOffered(ValueError):
         self.field = field
 
 
-def _acd_or_consult(call: Call) -> bool:
-    """Whether the call is an ACD call or a consultation (about one, or an agent's own): the calls that reserve an
-    agent and keep it TALKING under both profiles — any other is a call of the agent's own, a direct call."""
-    return call.acd or call.consult_of is not None or call.type is CallType.CALLTYPE_CONSULT
+def _routed_for(call: Call, agent_id: str) -> bool:
+    """Whether the call is, for the agent on it, an ACD call or a consultation (about one, or an agent's own) — or a
+    call a consultation that reserved the agent merged into (:attr:`Call.consulted`: transferred or conferenced into
+    a call of the consulting agent's own), still about that consultation for it: the calls that reserve an agent and
+    keep it TALKING under both profiles — any other is a call of the agent's own, a direct call."""
+    return call.acd or call.consult_of is not None or call.type is CallType.CALLTYPE_CONSULT or agent_id in call.consulted
 
 
 def _short_state(state: AgentState) -> str:
@@ -652,6 +656,12 @@ class Call:
     #: and one other party is left, the agent reads Line1Conferenced, not Line1Connected (error-catalogs
     #: §3.3: Line2Conferenced --ClearConnection--> Line1Conferenced)
     conferenced: bool = False
+    #: the agents a consultation reserved or made TALKING (its consulted parties) that TRANSFER_CALL_REQ or
+    #: CONFERENCE_CALL_REQ merged into this call, which is no ACD call (the consulting agent's own call): for them it
+    #: is still a call about a consultation (:func:`_routed_for`) — TALKING on it (RESERVED until it is answered, if
+    #: it was transferred ringing), the after-call state when they leave it — where it would read as a direct call
+    #: of theirs (UCCX: TALKING is for routed calls). An agent leaves the set with its leg (ContactCenter._take_leg)
+    consulted: frozenset[str] = frozenset()
     #: an agent's phone answered it (ANSWER_CALL_REQ) at least once: what a call generator counts as answered
     #: (``serve --calls-per-minute``'s statistics), also once the call is over
     answered: bool = False
@@ -1574,6 +1584,8 @@ class ContactCenter:
         """Every leg leaves a call here (see :meth:`_put_leg`)."""
         leg = call.legs.pop(device, None)
         if leg is not None and leg.agent is not None:
+            if leg.agent in call.consulted:
+                call.consulted = call.consulted - {leg.agent}
             mine = self._calls_of.get(leg.agent)
             if mine is not None:
                 other = call.leg_of(leg.agent)  # the agent may still be on the call with another device
@@ -2207,7 +2219,7 @@ class ContactCenter:
         rings at its phone — (ucce: a direct call rang at it READY, :meth:`_direct_call`; it may just have been
         answered)."""
         return agent.state is AS.AGENT_STATE_RESERVED and not any(
-            leg.state is LCS.LCS_ALERTING and _acd_or_consult(call) for call, leg in self.agent_call_legs(agent.id))
+            leg.state is LCS.LCS_ALERTING and _routed_for(call, agent.id) for call, leg in self.agent_call_legs(agent.id))
 
     def _ring_timer(self, agent: Agent, call_id: int, now: float) -> None:
         """The ACD has just offered the agent a call (:meth:`_offer` ``routed``, a preset ringing call): it is
@@ -2330,7 +2342,7 @@ class ContactCenter:
         self._emit(out, call, self._established(call, leg, calling))
         agent = self.agents.get(leg.agent) if leg.agent else None
         if agent is not None and agent.state is not AS.AGENT_STATE_TALKING:
-            if call.acd or agent.state is AS.AGENT_STATE_RESERVED and _acd_or_consult(call):
+            if call.acd or agent.state is AS.AGENT_STATE_RESERVED and _routed_for(call, agent.id):
                 agent.call_csq = call.csq_id
                 self._set_state(out, agent, AS.AGENT_STATE_TALKING, 0, now, csq_id=call.csq_id)
             elif agent.state is _HOLD:  # (ucce) its calls were all held: it talks on this one
@@ -2597,6 +2609,7 @@ class ContactCenter:
                 self.agents[lg.agent].consult_offer = False
             if lg.state is LCS.LCS_ALERTING:  # transferred while the consulted phone still rings
                 self._emit(out, held, self._delivered(held, lg, agent.device), keyed=True)
+        self._keep_consulted(held, active, others)
         self._conf(out, sid, M.TransferCallConf(
             invoke_id=req.invoke_id, new_call_id=held.id, new_connection_device_type=0,
             new_connection_device_id=others[0].device, parties=self._parties(held)))
@@ -2628,6 +2641,23 @@ class ContactCenter:
         # the new CallType together (the consulted party's BEGIN_CALL had the data: the re-typing alone)
         self._retype(out, held, call_type, update=update, updated=knew & held.told)
         self._after_call(out, agent, now)
+
+    def _keep_consulted(self, held: Call, consult: Call, legs: list[Leg]) -> None:
+        """A consultative transfer or conference moved the parties ``legs`` of the consultation ``consult`` to the
+        call it was placed from, ``held``. When that call is no ACD call (the consulting agent's own: MAKE_CALL, a
+        direct call), the agents among them the consultation reserved or made TALKING stay on a call about that
+        consultation (:attr:`Call.consulted`): TALKING on it (once answered, if it still rang), the after-call state
+        when they leave it, as the README's consultations rule has it ("whose consultation became the transferred or
+        conferenced call, takes the after-call state"). Left out: one on the consultation as on a call of its own
+        (ucce, :attr:`Agent.own_call_from`: a supervisor that barged in), one it did not reserve (NOT_READY under
+        uccx: a supervisor that barged in), and two calls of the agent's own merged (acd_rules off)."""
+        if (held.acd or held.consult_of is not None or held.type is CallType.CALLTYPE_CONSULT
+                or consult.consult_of is None and consult.type is not CallType.CALLTYPE_CONSULT):
+            return  # an ACD call (or a consultation) keeps them TALKING already; no consultation merged
+        kept = {lg.agent for lg in legs if lg.agent is not None and self.agents[lg.agent].own_call_from is None
+                and self.agents[lg.agent].state in _CONSULTED_STATES}
+        if kept:
+            held.consulted = held.consulted | kept
 
     @staticmethod
     def _single_step_without_number(req: M.TransferCallReq | M.ConferenceCallReq) -> Refused:
@@ -2712,6 +2742,7 @@ class ContactCenter:
         for lg in others:
             self._take_leg(active, lg.device)
             self._put_leg(held, lg)
+        self._keep_consulted(held, active, others)
         hleg.state = LCS.LCS_CONNECT
         held.conferenced = True
         self._conf(out, sid, M.ConferenceCallConf(
@@ -3406,7 +3437,7 @@ class ContactCenter:
                     self._offer_gone(out, agent, now)
                 return
             if (agent.state is not AS.AGENT_STATE_TALKING and agent.state is not AS.AGENT_STATE_HOLD) or any(
-                    c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls):
+                    _routed_for(c, agent.id) for c in calls):
                 self._sync_hold(out, agent, now)  # (ucce) the calls left on its phone all held: HOLD
                 return
             if agent.own_call_from is not None:

@@ -466,9 +466,12 @@ class CenterMachine(RuleBasedStateMachine):
     @invariant()
     def talking_agents_are_on_an_acd_call_or_a_consultation(self):
         """TALKING (HOLD) is for routed calls (UCCX; Finesse: "In Unified CCX deployments, this is for routed
-        calls only"): an ACD call, a consultation, a call about one. Not a call of the agent's own left on its
-        phone once the ACD call it talked on is over. Under ucce (Unified CCE: "agent state can be TALKING" on a
-        non-ICD call) an agent that went TALKING on calls of its own (``own_call_from``), while one is on its phone."""
+        calls only"): an ACD call, a consultation, a call about one — for a consulted agent, also the call its
+        consultation was transferred or conferenced into, though that is the consulting agent's own call, no ACD
+        call (``Call.consulted``: it talks on it as on the consultation, until it leaves it). Not a call of the
+        agent's own left on its phone once the ACD call it talked on is over. Under ucce (Unified CCE: "agent state
+        can be TALKING" on a non-ICD call) an agent that went TALKING on calls of its own (``own_call_from``), while
+        one is on its phone."""
         for agent in self.c.agents.values():
             if agent.state in (AS.AGENT_STATE_TALKING, AS.AGENT_STATE_HOLD):
                 calls = [call for call, _ in self.c.agent_call_legs(agent.id)]
@@ -477,7 +480,8 @@ class CenterMachine(RuleBasedStateMachine):
                         f"agent {agent.id} TALKING on its own calls: {[(c.id, c.type) for c in calls]}, "
                         f"ucce {self.c._speaks_icm(agent)}")
                     continue
-                assert any(c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT for c in calls), (
+                assert any(c.acd or c.consult_of is not None or c.type is CallType.CALLTYPE_CONSULT
+                           or agent.id in c.consulted for c in calls), (
                     f"agent {agent.id} {agent.state.name} on no ACD call: {[(c.id, c.type) for c in calls]}")
 
     @invariant()
