@@ -65,6 +65,16 @@ _AWAITING_OPEN, _OPENING, _OPEN = SessionState.AWAITING_OPEN, SessionState.OPENI
 _CLOSING, _CLOSED = SessionState.CLOSING, SessionState.CLOSED
 _OPEN_REQ, _CLOSE_REQ = MT.OPEN_REQ, MT.CLOSE_REQ
 _CLIENT_REQUESTS = frozenset(mt for mt, spec in SPECS.items() if spec.direction == "C->S")
+#: per client request with a count in its fixed part (NumNamedVariables, NumNamedArrays: MAKE_CALL_REQ,
+#: CONSULT_CALL_REQ, TRANSFER_CALL_REQ, CONFERENCE_CALL_REQ, SET_CALL_DATA_REQ): (the count's attribute, its
+#: field name, the attribute of the list it counts, that list's floating field name and tag). decode() keeps a
+#: count that disagrees with its list (so a round trip is lossless); the session refuses the request
+_COUNTED: dict[MT, tuple[tuple[str, str, str, str, int], ...]] = {
+    mt: tuple((f.attr, f.name, f.count_of, *next((t.name, t.tag) for t in spec.floating
+                                                  if getattr(t, "attr", None) == f.count_of))
+              for f in spec.fixed if f.count_of)
+    for mt, spec in SPECS.items() if spec.direction == "C->S" and any(f.count_of for f in spec.fixed)
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,7 @@ RULES: dict[str, Rule] = _rules(
     ("PROTO-AGENT-FIELDS-IN-BRIDGE", "No agent fields in bridge mode", "A bridge-mode OPEN_REQ carried AgentExtension/AgentID/AgentInstrument (§3.3)."),
     ("PROTO-AGENT-IDENTITY", "Agent identity in agent mode", "An agent-mode OPEN_REQ carried none of AgentExtension/AgentID/AgentInstrument (§3.2)."),
     ("PROTO-REQUIRED-FIELD", "Required fields present", "A request lacked a required floating field (§2.3)."),
-    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size, a single floating field repeated, or the connection ended in the middle of a frame (§2)."),
+    ("PROTO-MALFORMED", "Well-formed messages", "A frame could not be decoded: bad length, truncated field, bad numeric size, a single floating field repeated, a NumNamedVariables / NumNamedArrays that is not the number of NamedVariable / NamedArray fields the request carries, or the connection ended in the middle of a frame (§2)."),
     ("PROTO-FIELD-LENGTH", "Fields within their maximum", "A floating field was longer than its maximum (§2.3)."),
     ("PROTO-UNKNOWN-TAG", "Only defined floating tags", "A request carried a floating tag that the message does not define (§2.3)."),
     ("PROTO-UNKNOWN-MESSAGE", "Only UCCX message types", "The client sent a message type the server does not implement (§4)."),
@@ -699,7 +709,28 @@ class Session:
                 return
         if type(msg) is not cls:  # (decode() gives the spec's class: never, unless a profile says otherwise)
             tracked, need, call_fields = _request_plan(type(msg))
+        if mt in _COUNTED and self._miscounted(msg, mt, frame, out):
+            return
         self._check_request(msg, out, tracked, need, call_fields)
+
+    def _miscounted(self, msg: Message, mt: MT, frame: Frame, out: list[Event]) -> bool:
+        """A request whose NumNamedVariables or NumNamedArrays is not the number of NamedVariable (tag 82) or
+        NamedArray (tag 83) fields it carries (§2.2; the message tables: "count of tag-82 fields"): PROTO-MALFORMED
+        and a refusal (the profile's status: ICM's E_CTI_INVALID_NUM_NAMED_VARIABLES / _ARRAYS, 77 / 78, UCCX's
+        E_CTI_UNSPECIFIED_FAILURE, U — :meth:`Profile.status`). True when ``out`` got it. (decode() leaves a
+        count that matches its list None.) Taken as it was, a variable the count left out was set all the same,
+        and a client that wrote 0 and two variables never heard it had built its message wrong."""
+        for count_attr, count_name, list_attr, item_name, tag in _COUNTED[mt]:
+            said = getattr(msg, count_attr)
+            if said is None:
+                continue
+            has = len(getattr(msg, list_attr))
+            text = f"{count_name} is {said} but the message carries {has} {item_name} field(s) (tag {tag})"
+            out.append(Violation("PROTO-MALFORMED", f"{mt.name}: {text}", msg))
+            out.append(Rejected(self.dialect.profile.status(count_attr),  # ("num_named_variables" ...)
+                                text, invoke_id_of(frame.body) or 0, frame.type_id, msg))
+            return True
+        return False
 
     def _wait_for_hub(self, out: list[Event]) -> bool:
         """A request whose InvokeID is outstanding, read while ``out`` still holds requests the hub

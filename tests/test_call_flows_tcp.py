@@ -699,6 +699,32 @@ async def test_a_named_variable_or_array_element_below_its_field_length_is_refus
     assert [(v.name, v.value) for v in upd.named_variables] == [("x", "")]
 
 
+async def test_a_set_call_data_whose_named_variable_count_is_wrong_is_refused_and_sets_nothing(world):
+    """§2.2 and the SET_CALL_DATA_REQ table: NumNamedVariables is the number of tag-82 fields. A request saying 3
+    and carrying one NamedVariable, or saying 0 and carrying two, got SET_CALL_DATA_CONF and its variables were
+    set (a CALL_DATA_UPDATE_EVENT to the bridge). It is refused FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE (uccx;
+    U), InvokeID echoed, journalled PROTO-MALFORMED naming the count, and the call keeps its data."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    for invoke_id, said, names in ((61, 3, ("user.a",)), (62, 0, ("user.b", "user.c"))):
+        a.send_bytes(encode(SetCallDataReq(
+            invoke_id=invoke_id, call_id=call_id, connection_device_id="3001", num_named_variables=said,
+            named_variables=tuple(NamedVariable(name=n, value="v") for n in names)), a.dialect))
+        fail = await a.next_event(MT.FAILURE_CONF)
+        assert (fail.invoke_id, fail.status) == (invoke_id, StatusCode.E_CTI_UNSPECIFIED_FAILURE)
+        assert fail.text == f"NumNamedVariables is {said} but the message carries {len(names)} NamedVariable field(s) (tag 82)"
+    details = [e.data["detail"] for e in world.server.journal.entries(kind="violation")
+               if e.data["rule"] == "PROTO-MALFORMED"]
+    assert details == ["SET_CALL_DATA_REQ: NumNamedVariables is 3 but the message carries 1 NamedVariable field(s) (tag 82)",
+                       "SET_CALL_DATA_REQ: NumNamedVariables is 0 but the message carries 2 NamedVariable field(s) (tag 82)"]
+    snap = await bridge.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert snap.named_variables == ()
+    await world.settle()
+    assert MT.CALL_DATA_UPDATE_EVENT not in call_types(bridge.received, call_id)
+
+
 async def test_an_answer_naming_neither_connection_nor_phone_is_refused(world):
     """ANSWER_CALL_REQ carries "either ConnectionDeviceID or AgentInstrument" (§5.3, "one of 2"): one with
     neither lacks a required field, FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1), InvokeID echoed, from an

@@ -175,6 +175,50 @@ def test_field_too_long_is_invalid_field_length():
     assert evs[-1].status is S.E_CTI_INVALID_FIELD_LENGTH
 
 
+@pytest.mark.parametrize("dialect", [D14, Dialect.uccx(18), Dialect.ucce(24)], ids=["uccx14", "uccx18", "ucce24"])
+@pytest.mark.parametrize("mt,said,variables,arrays", [
+    (MessageType.SET_CALL_DATA_REQ, dict(num_named_variables=3), 1, 0),
+    (MessageType.SET_CALL_DATA_REQ, dict(num_named_variables=0), 2, 0),
+    (MessageType.MAKE_CALL_REQ, dict(num_named_arrays=2), 0, 1),
+    (MessageType.CONSULT_CALL_REQ, dict(num_named_variables=1, num_named_arrays=0), 1, 1),
+])
+def test_a_request_whose_named_counts_disagree_with_its_fields_is_refused(dialect, mt, said, variables, arrays):
+    """Reference §2.2 and the request tables: NumNamedVariables / NumNamedArrays are the "count of tag-82
+    (tag-83) fields". A request saying 3 and carrying one NamedVariable (or 0 and carrying two) was taken as
+    it came, the count never looked at: the variables were set, the client never told its message was wrong.
+    Now PROTO-MALFORMED and FAILURE_CONF, InvokeID echoed: ICM's E_CTI_INVALID_NUM_NAMED_VARIABLES (77) /
+    _ARRAYS (78) under ucce, E_CTI_UNSPECIFIED_FAILURE under uccx (which lists 77 and 78 as reserved; U).
+    The same request with its counts right (left to the encoder) is taken."""
+    from mockcti.wire.types import NamedArray, NamedVariable
+    s = Session(1, SessionConfig(profile=dialect.profile))
+    s.receive_data(wire(open_req(version_number=dialect.version), dialect=dialect), 0.0)
+    s.opened(0x7)
+    cls = SPECS[mt].cls
+    base = {MessageType.SET_CALL_DATA_REQ: dict(call_id=1, connection_device_id="3001"),
+            MessageType.MAKE_CALL_REQ: dict(agent_instrument="3001", dialed_number="3002"),
+            MessageType.CONSULT_CALL_REQ: dict(active_call_id=1, active_connection_device_id="3001",
+                                                 agent_instrument="3001", dialed_number="3002")}[mt]
+    data = dict(named_variables=tuple(NamedVariable(name=f"user.v{i}", value="x") for i in range(variables)),
+                named_arrays=tuple(NamedArray(index=i, name="user.a", value="y") for i in range(arrays)))
+    frame = wire(cls(invoke_id=21, **base, **data, **said), dialect=dialect)
+    evs = s.receive_data(frame, 1.0)
+    assert kinds(evs) == ["Violation:PROTO-MALFORMED", "Rejected"]
+    name, n, has, tag = next((("NumNamedVariables", v, variables, 82) if k == "num_named_variables"
+                              else ("NumNamedArrays", v, arrays, 83)) for k, v in said.items()
+                             if v != (variables if k == "num_named_variables" else arrays))
+    item = "NamedVariable" if tag == 82 else "NamedArray"
+    text = f"{name} is {n} but the message carries {has} {item} field(s) (tag {tag})"
+    assert evs[0].detail == f"{mt.name}: {text}"
+    status = ({82: S.E_CTI_INVALID_NUM_NAMED_VARIABLES, 83: S.E_CTI_INVALID_NUM_NAMED_ARRAYS}[tag]
+              if dialect.profile.icm else S.E_CTI_UNSPECIFIED_FAILURE)
+    assert (evs[1].status, evs[1].invoke_id, evs[1].text) == (status, 21, text)
+    # the bytes the client gets: FAILURE_CONF (type 1), InvokeID 21, Status
+    raw = encode(evs[1].failure_conf(), dialect)
+    assert raw[4:16] == (1).to_bytes(4, "big") + (21).to_bytes(4, "big") + int(status).to_bytes(4, "big")
+    evs = s.receive_data(wire(cls(invoke_id=22, **base, **data), dialect=dialect), 2.0)
+    assert kinds(evs)[-1] == "Received"
+
+
 def test_unknown_and_server_only_message_types():
     s = opened_session()
     evs = s.receive_data((4).to_bytes(4, "big") + (28).to_bytes(4, "big") + (77).to_bytes(4, "big"), 1.0)

@@ -46,6 +46,12 @@ _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
     "offline": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_CTI_SERVER_OFFLINE),
     # a body shorter than its fixed part, a floating field running past BodyLength (§2.3)
     "bad_format": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_BAD_MESSAGE_FORMAT),
+    # a request whose NumNamedVariables / NumNamedArrays is not the number of tag-82 / tag-83 fields it carries
+    # (§2.2, the message tables: "count of tag-82 fields"). ICM has a status for each (77, 78); UCCX lists both as
+    # reserved and its guide does not say what it answers: 17, as to the other bodies that contradict themselves
+    # (§2.3 "bad_format"), is the mock's choice (U)
+    "num_named_variables": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_NUM_NAMED_VARIABLES),
+    "num_named_arrays": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_NUM_NAMED_ARRAYS),
     # a floating tag the protocol defines, not in this message (§2.3)
     "tag_for_message": (_S.E_CTI_INVALID_FIELD, _S.E_CTI_INVALID_TAG_FOR_MSG_TYPE),
     # a message type the profile defines only from a protocol version later than the session's (§4; Profile.types_since)
@@ -95,7 +101,8 @@ class Profile:
 
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
-        "agent_state_mask", "not_granted", "offline", "bad_format", "tag_for_message", "type_for_version"): ICM's specific code under the ucce
+        "agent_state_mask", "not_granted", "offline", "bad_format", "num_named_variables", "num_named_arrays",
+        "tag_for_message", "type_for_version"): ICM's specific code under the ucce
         profile, the code UCCX names under uccx."""
         return _STATUSES[situation][1 if self.icm else 0]
 
