@@ -725,6 +725,28 @@ async def test_a_set_call_data_whose_named_variable_count_is_wrong_is_refused_an
     assert MT.CALL_DATA_UPDATE_EVENT not in call_types(bridge.received, call_id)
 
 
+async def test_a_set_call_data_call_type_reaches_the_bridge_and_a_reserved_one_is_refused(world):
+    """SET_CALL_DATA_REQ's CallType (§5.3, §6.17) was never read: confirmed, and nobody heard of it. Over TCP: the
+    desktop's CallType 17 (PREVIEW) reaches the bridge in CALL_DATA_UPDATE_EVENT; a CallType UCCX lists as
+    reserved (2) is refused FAILURE_CONF E_CTI_UNSPECIFIED_FAILURE, InvokeID echoed; SNAPSHOT_CALL_CONF's CallType
+    stays 0 under uccx (its page: "set to 0")."""
+    a, bridge = world.agents["1001"], world.bridge
+    await login_ready(a)
+    call_id = world.inbound(agent_id="1001")
+    await a.next_event(MT.CALL_DELIVERED_EVENT)
+    await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001",
+                                   call_type=CallType.CALLTYPE_PREVIEW))
+    upd = await bridge.next_event(MT.CALL_DATA_UPDATE_EVENT)
+    assert (upd.call_id, upd.call_type) == (call_id, CallType.CALLTYPE_PREVIEW)
+    with pytest.raises(RequestFailed) as exc:
+        await a.request(SetCallDataReq(invoke_id=0, call_id=call_id, connection_device_id="3001", call_type=2))
+    reply = exc.value.reply
+    assert (reply.TYPE, reply.status, reply.invoke_id) == (
+        MT.FAILURE_CONF, StatusCode.E_CTI_UNSPECIFIED_FAILURE, exc.value.request.invoke_id)
+    snap = await bridge.request(SnapshotCallReq(invoke_id=0, call_id=call_id, connection_device_id="3001"))
+    assert snap.call_type == 0
+
+
 async def test_an_answer_naming_neither_connection_nor_phone_is_refused(world):
     """ANSWER_CALL_REQ carries "either ConnectionDeviceID or AgentInstrument" (§5.3, "one of 2"): one with
     neither lacks a required field, FAILURE_CONF E_CTI_REQUIRED_DATA_MISSING (§7.1), InvokeID echoed, from an

@@ -42,6 +42,8 @@ ON_AGENT_DISCONNECT = ("not_ready", "logout", "keep")
 READY_WHILE_TALKING = ("refuse", "pending")
 #: the choices of CenterConfig.supervisor_logout_while_talking
 SUPERVISOR_LOGOUT_WHILE_TALKING = ("refuse", "pending")
+#: the choices of CenterConfig.set_call_data_call_type
+SET_CALL_DATA_CALL_TYPE = ("apply", "ignore")
 #: the longest names the events carry, in bytes without the NUL (reference §5.6 CONFIG_CSQ_EVENT CSQName 64,
 #: TEAM_CONFIG_EVENT TeamName 50; §5.2 AgentInstrument 64, all counting the NUL): a longer one did not
 #: encode, and the event that needed it was never sent
@@ -405,6 +407,17 @@ class CenterConfig:
     #: (§6.7) cover WORK and NOT_READY only: hence the choice. The agent's own LOGOUT while talking is refused
     #: either way (Finesse: an agent signs out from NOT_READY)
     supervisor_logout_while_talking: str = "refuse"
+    #: the CallType of a SET_CALL_DATA_REQ (fixed part; reference §5.3 SET_CALL_DATA_REQ "CallType | 6.17", §6.17
+    #: lists SET_CALL_DATA among the messages carrying one). U: the UCCX page says only "the general classification
+    #: of the call type", not whether the server re-classifies the call with it, and its CallType Fields page says
+    #: UCCX classifies calls. "apply" (the default): a CallType other than 0 (CALLTYPE_INVALID: every request carries
+    #: the field, and a client with no type to set sends 0) becomes the call's — CALL_DATA_UPDATE_EVENT with it to
+    #: the sessions that see the call's events (with what else the request changed, in one event), and the call's
+    #: later BEGIN_CALL / CALL_DELIVERED / SNAPSHOT_CALL carry it (SNAPSHOT_CALL_CONF's CallType stays 0 under uccx,
+    #: its page: "set to 0"); a value the session's profile does not name (under uccx one UCCX lists as reserved)
+    #: is refused FAILURE_CONF (E_CTI_UNSPECIFIED_FAILURE; ICM's E_CTI_INVALID_CALL_TYPE, 34, under ucce) and
+    #: nothing changes. "ignore": the field is not read (what mockcti did)
+    set_call_data_call_type: str = "apply"
     #: an inbound call (ContactCenter.deliver_call) arriving at its trigger (the DNIS, a CTI route point): the
     #: bridge-mode sessions get CALL_ORIGINATED_EVENT (the caller's connection, LCS_INITIATE, CalledDevice the
     #: route point) then CALL_DELIVERED_EVENT at the route point (Connection/AlertingDeviceID the DNIS,
@@ -720,7 +733,7 @@ class _Builder:
     TOP = ("agents", "csqs", "calls", "after_call_state", "external_answer_delay", "peripheral_id",
            "peripheral_type", "line_type", "first_call_id", "acd_failure_mode", "acd_rules", "acd",
            "control_failure_codes", "on_agent_disconnect", "ring_no_answer", "wrapup_time", "rtp_events",
-           "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking",
+           "ready_while_talking", "supervisor_reason_codes", "supervisor_logout_while_talking", "set_call_data_call_type",
            "route_point_events", "route_point_lcs", "route_point_event_cause", "route_point_csq", "teams")
     TEAM = ("name", "csqs")
     AGENT = ("id", "extension", "instrument", "password", "csqs", "team", "supervisor", "state", "reason_code")
@@ -990,6 +1003,7 @@ class _Builder:
             "on_agent_disconnect": (self.choice, "choice", ON_AGENT_DISCONNECT),
             "ready_while_talking": (self.choice, "choice", READY_WHILE_TALKING),
             "supervisor_logout_while_talking": (self.choice, "choice", SUPERVISOR_LOGOUT_WHILE_TALKING),
+            "set_call_data_call_type": (self.choice, "choice", SET_CALL_DATA_CALL_TYPE),
             "acd_rules": (self.boolean,), "rtp_events": (self.boolean,), "supervisor_reason_codes": (self.boolean,),
             "route_point_events": (self.boolean,), "route_point_csq": (self.boolean,),
             "route_point_lcs": (self.integer, 0, 0xFFFF), "route_point_event_cause": (self.integer, 0, 0xFFFF),

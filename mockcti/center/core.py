@@ -49,7 +49,7 @@ from mockcti.wire.enums import (
     AgentState, AgentStateMask, CallEventMask, CallType, CCXErrorCode, CCXStatus, ControlFailureCode, DeviceType,
     SERVICES_NEEDED, AudioCodec, EventCause, ForcedFlag, IcmAgentStateMask, LocalConnectionState, Members, PGStatus,
     PeripheralType, ReasonCode, RTPDirection, RTPType, ServiceMask, StatusCode, SupervisoryAction, SystemEventID,
-    UCCX_PERIPHERAL_TYPE, named_code, services_text,
+    UCCX_CALL_TYPES, UCCX_PERIPHERAL_TYPE, named_code, services_text,
 )
 from mockcti.wire.records import fast_frozen_init
 from mockcti.wire.spec import SPECS
@@ -449,6 +449,10 @@ class Failure:
 NOT_JOURNALLED = frozenset({"session_id", "answer_type"})
 
 
+#: the CallType values ICM names (reference §6.17; a ucce session's SET_CALL_DATA_REQ may set one of them)
+_ICM_CALL_TYPES = frozenset(int(c) for c in CallType)
+
+
 def failure_conf(status: StatusCode, text: str) -> Failure:
     return Failure("failure_conf", status=int(status), text=text)
 
@@ -673,6 +677,15 @@ class Call:
     media: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     #: the media events of each stream, built once: (device, media) -> ((started in, out), (stopped in, out))
     media_events: dict[tuple, tuple] = field(default_factory=dict, repr=False, compare=False)
+    #: the CallType a client's SET_CALL_DATA_REQ gave the call (CenterConfig.set_call_data_call_type): what its
+    #: events carry (:attr:`shown_type`) until the center classifies it anew (:meth:`ContactCenter._retype`).
+    #: ``type`` stays the center's own classification, which call control reads (a consultation stays one)
+    set_type: CallType | None = None
+
+    @property
+    def shown_type(self) -> CallType:
+        """The CallType the call's events carry (BEGIN_CALL, CALL_DATA_UPDATE, SNAPSHOT_CALL under ucce)."""
+        return self.type if self.set_type is None else self.set_type
 
     def agent_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.agent is not None]
@@ -1621,7 +1634,7 @@ class ContactCenter:
         dev = sub.agent_instrument if sub.mode == "agent" else next(iter(call.legs), call.ani)
         return M.BeginCallEvent(
             monitor_id=0, peripheral_id=self.config.peripheral_id, peripheral_type=self.peripheral_type(sub.profile.icm),
-            call_type=int(call.type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
+            call_type=int(call.shown_type), connection_device_type=0, call_id=call.id, called_party_disposition=0,
             connection_device_id=dev, ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays, **_router_call_key(sub),
             **self._vars(call))
@@ -2908,6 +2921,7 @@ class ContactCenter:
             self._my_leg(call, agent, req.connection_device_id)
         else:
             self._connection_of(call, req.connection_device_id)
+        call_type = self._set_call_type(sub, req.call_type)
         named, arrays = merged_named(call.named_variables, call.named_arrays, req.named_variables, req.named_arrays)
         # "Changes to the call context data generate a CALL_DATA_UPDATE_EVENT to the client that contains only the
         # items that have changed" (§5.4, the UCCX page): an item set to the value it has is none, and a request
@@ -2928,9 +2942,29 @@ class ContactCenter:
             else:
                 call.variables[k] = v
         call.named_variables, call.named_arrays = named, arrays
+        retyped = call_type is not None and call_type is not call.shown_type
+        if retyped:
+            call.set_type = None if call_type is call.type else call_type
         self._conf(out, sid, M.SetCallDataConf(invoke_id=req.invoke_id))
-        if changed or new_named or new_arrays:
+        if changed or new_named or new_arrays or retyped:
+            # (one event: the new CallType in its fixed part and the data that changed; a re-typing alone carries
+            # no data, as :meth:`_retype`'s; every session that sees the call's events gets it, so all of them
+            # hold the same CallType)
             self._emit(out, call, self._data_update(call, changed, new_named, new_arrays))
+
+    def _set_call_type(self, sub: Subscription | None, value: int) -> CallType | None:
+        """The CallType a SET_CALL_DATA_REQ gives its call (CenterConfig.set_call_data_call_type, U): None for
+        none — 0 (CALLTYPE_INVALID, what a request with no type to set carries) or ``"ignore"``. A value the
+        session's profile does not name (§6.17: under uccx one UCCX lists as reserved) is refused before the
+        request changes anything: FAILURE_CONF, the profile's status (UCCX E_CTI_UNSPECIFIED_FAILURE, ICM
+        E_CTI_INVALID_CALL_TYPE)."""
+        if not value or self.config.set_call_data_call_type == "ignore":
+            return None
+        prof = sub.profile if sub is not None else UCCX
+        if value not in (_ICM_CALL_TYPES if prof.icm else UCCX_CALL_TYPES):
+            raise Refused(failure_conf(prof.status("call_type"),
+                                       f"CallType {value} is not a call type {prof.system_name} defines"))
+        return CallType(value)
 
     def _data_update(self, call: Call, changed: Mapping[str, Any] | None = None, named: tuple = (),
                      arrays: tuple = ()) -> Message:
@@ -2939,7 +2973,7 @@ class ContactCenter:
         (``changed``, its named variables ``named`` and array elements ``arrays``), nothing of the call's data
         for a re-typing."""
         return M.CallDataUpdateEvent(
-            **self._common(), call_type=int(call.type), connection_device_type=0, call_id=call.id,
+            **self._common(), call_type=int(call.shown_type), connection_device_type=0, call_id=call.id,
             new_connection_device_type=0, new_call_id=call.id, called_party_disposition=0, campaign_id=0,
             query_rule_id=0, connection_device_id=next(iter(call.legs), call.ani),
             new_connection_device_id=next(iter(call.legs), call.ani), named_variables=named, named_arrays=arrays,
@@ -2987,11 +3021,13 @@ class ContactCenter:
         CALL_DATA_UPDATE_EVENT with the call data that changed (:meth:`_set_joined_data`), for the sessions
         ``updated``; it goes out carrying the new CallType, one event for the one change of the call's
         context ("only the items that have changed", §5.4), the others get the re-typing alone."""
-        retyped = call.type is not call_type
-        call.type = call_type
+        before = call.shown_type
+        if call_type is not call.type:  # classified anew: a CallType a client set (SET_CALL_DATA_REQ) is replaced
+            call.type, call.set_type = call_type, None
+        retyped = call.shown_type is not before
         if update is not None:
             if retyped:
-                update = replace(update, call_type=int(call_type))
+                update = replace(update, call_type=int(call.shown_type))
             if updated:
                 self._emit(out, call, update, only=sorted(updated))
         if retyped and call.told:  # (nobody knows the call — no bridge, its agent gone: no event to build)
@@ -3032,7 +3068,7 @@ class ContactCenter:
         sub = self.subs.get(sid)
         self._conf(out, sid, M.SnapshotCallConf(
             # CallType: the call's under ICM; the UCCX page prints "This value is set to 0."
-            invoke_id=req.invoke_id, call_type=int(call.type) if sub is not None and sub.profile.icm else 0,
+            invoke_id=req.invoke_id, call_type=int(call.shown_type) if sub is not None and sub.profile.icm else 0,
             called_party_disposition=0,
             ani=call.ani, dnis=call.dnis or None, dialed_number=call.dialed or None,
             named_variables=call.named_variables, named_arrays=call.named_arrays,
@@ -3753,7 +3789,7 @@ class ContactCenter:
             values.extend([None] * (a.index + 1 - len(values)))
             values[a.index] = a.value
         return {
-            "call_id": call.id, "type": call.type.name, "ani": call.ani, "dnis": call.dnis, "dialed": call.dialed,
+            "call_id": call.id, "type": call.shown_type.name, "ani": call.ani, "dnis": call.dnis, "dialed": call.dialed,
             "csq_id": call.csq_id if call.csq_id != NONE_ID else None, "csq": csq,
             "acd": call.acd, "queued": where is not None, "queue_position": where[1] if where is not None else None,
             "started": round(call.started, 6), "consult_of": call.consult_of, "conferenced": call.conferenced,

@@ -52,6 +52,8 @@ _STATUSES: Mapping[str, tuple[StatusCode, StatusCode]] = MappingProxyType({
     # (§2.3 "bad_format"), is the mock's choice (U)
     "num_named_variables": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_NUM_NAMED_VARIABLES),
     "num_named_arrays": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_NUM_NAMED_ARRAYS),
+    # a SET_CALL_DATA_REQ CallType the profile does not name (§6.17; CenterConfig.set_call_data_call_type, U)
+    "call_type": (_S.E_CTI_UNSPECIFIED_FAILURE, _S.E_CTI_INVALID_CALL_TYPE),
     # a floating tag the protocol defines, not in this message (§2.3)
     "tag_for_message": (_S.E_CTI_INVALID_FIELD, _S.E_CTI_INVALID_TAG_FOR_MSG_TYPE),
     # a message type the profile defines only from a protocol version later than the session's (§4; Profile.types_since)
@@ -102,7 +104,7 @@ class Profile:
     def status(self, situation: str) -> StatusCode:
         """The FAILURE_CONF status this profile answers in ``situation`` (a key of ``_STATUSES``: "service_mask",
         "agent_state_mask", "not_granted", "offline", "bad_format", "num_named_variables", "num_named_arrays",
-        "tag_for_message", "type_for_version"): ICM's specific code under the ucce
+        "call_type", "tag_for_message", "type_for_version"): ICM's specific code under the ucce
         profile, the code UCCX names under uccx."""
         return _STATUSES[situation][1 if self.icm else 0]
 

@@ -1320,6 +1320,10 @@ class CallType(IntEnum):
     CALLTYPE_ACD_IN = 1  # the guide's text also says ACD_IN
 
 
+#: the CallType values UCCX names (reference §6.17; the others of :class:`CallType` are ICM's, "reserved" in UCCX)
+UCCX_CALL_TYPES = frozenset(int(c) for c in CallType) - {2, 3, 5, 7, 8, 13, 14, 16, 22, 25, 26}
+
+
 class CalledPartyDisposition(IntEnum):
     """CalledPartyDisposition, USHORT (UCCX "Disposition Values"; reference §6.18). Only the named
     values are members; 1-14, 16-28 and 31-52 are reserved."""

@@ -388,3 +388,80 @@ def test_a_preset_calls_named_array_of_a_number_is_named_a_number(tmp_path):
     assert [(e.line, e.key_path, e.reason.rpartition(", got ")[2]) for e in info.value.errors] == [
         (4, 'calls[0].named_arrays["user.items"]', "an integer"),
         (5, 'calls[0].named_variables["user.v"]', "a list")]
+
+
+def test_set_call_data_gives_the_call_its_call_type_every_session_hears_it_and_later_events_carry_it():
+    """SET_CALL_DATA_REQ's CallType (fixed part, §5.3; §6.17 lists SET_CALL_DATA among the messages carrying
+    one) was never read: a desktop classifying a call (PREVIEW 17, say) was confirmed and nobody heard of it,
+    the call's later events had the old type. With ``set_call_data_call_type = "apply"`` (the default; U) a
+    CallType other than 0 becomes the call's: one CALL_DATA_UPDATE_EVENT with it (and what else the request
+    changed) to every session that sees the call's events, the consulted agent's BEGIN_CALL carries it, and
+    SNAPSHOT_CALL_CONF too under ucce (under uccx its CallType is 0, its page: "set to 0"). 0 (CALLTYPE_INVALID,
+    what a request with no type to set carries) and the type the call has change nothing. A transfer, which
+    the center classifies (TRANSFER_IN), replaces it. Call control still reads the center's own type."""
+    from mockcti.wire.dialect import UCCE
+    from mockcti.wire.enums import CallType as CT
+    for profile in (None, UCCE):
+        w = two_desktops_and_a_bridge(profile=profile)
+        w.login_ready(1, "1001")
+        w.login_ready(2, "1002", ready=False)
+        cid = answered(w)
+        out = w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001",
+                                        call_type=CT.CALLTYPE_PREVIEW, call_variable1="C-42"))
+        assert only(out, 1, MT.SET_CALL_DATA_CONF)
+        for sid in (1, 9):
+            [upd] = only(out, sid, MT.CALL_DATA_UPDATE_EVENT)
+            assert (upd.call_type, upd.call_variable1) == (CT.CALLTYPE_PREVIEW, "C-42")
+        assert not only(out, 2, MT.CALL_DATA_UPDATE_EVENT)  # (1002 does not see the call)
+        for call_type in (0, CT.CALLTYPE_PREVIEW):  # nothing to set / the type it has: no event
+            out = w.req(1, M.SetCallDataReq(invoke_id=5, call_id=cid, connection_device_id="3001", call_type=call_type))
+            assert [d.message.TYPE for d in out] == [MT.SET_CALL_DATA_CONF]
+        snap = w.req(1, M.SnapshotCallReq(invoke_id=6, call_id=cid, connection_device_id="3001"))[0].message
+        assert snap.call_type == (CT.CALLTYPE_PREVIEW if profile is not None else 0)
+        out = w.req(1, M.ConsultCallReq(invoke_id=7, active_call_id=cid, active_connection_device_id="3001",
+                                        consult_type=1, dialed_number="3002"))
+        consult = only(out, 1, MT.CONSULT_CALL_CONF)[0].new_call_id
+        w.req(2, M.AnswerCallReq(invoke_id=8, call_id=consult, connection_device_id="3002"))
+        # the consultation, re-typed by a desktop, is still one: the transfer completes
+        w.req(1, M.SetCallDataReq(invoke_id=9, call_id=consult, connection_device_id="3001",
+                                  call_type=CT.CALLTYPE_OTHER_IN))
+        out = w.req(1, M.TransferCallReq(invoke_id=10, active_call_id=consult, active_connection_device_id="3001",
+                                         held_call_id=cid, held_connection_device_id="3001"))
+        assert only(out, 1, MT.TRANSFER_CALL_CONF)
+        [begin] = [m for m in only(out, 2, MT.BEGIN_CALL_EVENT) if m.call_id == cid]
+        assert begin.call_type == CT.CALLTYPE_PREVIEW  # what the call was when 1002 first heard of it
+        # the transferred ACD call is TRANSFER_IN (§6.17): the center's classification replaces the desktop's
+        upd = [m for m in only(out, 9, MT.CALL_DATA_UPDATE_EVENT) if m.call_id == cid]
+        assert upd[-1].call_type == CT.CALLTYPE_TRANSFER_IN and w.c.calls[cid].shown_type is CT.CALLTYPE_TRANSFER_IN
+
+
+@pytest.mark.parametrize("call_type", [2, 22, 99])
+def test_a_set_call_data_call_type_the_profile_does_not_name_is_refused_and_changes_nothing(call_type):
+    """§6.17: UCCX lists 2-3, 5, 7-8, 13-14, 16, 22, 25-26 as reserved (ICM's names), and no CallType is 99. Such a
+    SET_CALL_DATA_REQ CallType is refused FAILURE_CONF before the request changes anything — UCCX's
+    E_CTI_UNSPECIFIED_FAILURE (it lists ICM's E_CTI_INVALID_CALL_TYPE, 34, as reserved), 34 under ucce, where
+    only 99 is not an ICM call type. ``set_call_data_call_type = "ignore"`` does not read the field."""
+    import dataclasses
+
+    from mockcti.center import default_center
+    from mockcti.wire.dialect import UCCE
+    for profile in (None, UCCE):
+        w = two_desktops_and_a_bridge(profile=profile)
+        w.login_ready(1, "1001")
+        cid = answered(w)
+        out = w.req(1, M.SetCallDataReq(invoke_id=4, call_id=cid, connection_device_id="3001", call_type=call_type,
+                                        call_variable1="lost"))
+        if profile is not None and call_type != 99:
+            assert only(out, 9, MT.CALL_DATA_UPDATE_EVENT)[0].call_type == call_type
+            continue
+        [d] = out
+        assert d.message.TYPE is MT.FAILURE_CONF and d.message.invoke_id == 4
+        assert d.message.status == (S.E_CTI_INVALID_CALL_TYPE if profile is not None else S.E_CTI_UNSPECIFIED_FAILURE)
+        assert d.message.text == f"CallType {call_type} is not a call type Unified {'CCE' if profile else 'CCX'} defines"
+        assert w.c.calls[cid].variables.get("call_variable1") is None
+    w = two_desktops_and_a_bridge(dataclasses.replace(default_center(), set_call_data_call_type="ignore"))
+    w.login_ready(1, "1001")
+    cid = answered(w)
+    for value in (call_type, 17):
+        out = w.req(1, M.SetCallDataReq(invoke_id=5, call_id=cid, connection_device_id="3001", call_type=value))
+        assert [d.message.TYPE for d in out] == [MT.SET_CALL_DATA_CONF]

@@ -23,6 +23,7 @@ on_agent_disconnect = "logout"
 ready_while_talking = "pending"
 supervisor_reason_codes = false
 supervisor_logout_while_talking = "pending"
+set_call_data_call_type = "ignore"
 
 [[csqs]]
 name = "Billing"
@@ -67,6 +68,7 @@ def test_toml_file(tmp_path):
     assert cfg.supervisor_reason_codes is False and default_center().supervisor_reason_codes is True
     assert cfg.supervisor_logout_while_talking == "pending"
     assert default_center().supervisor_logout_while_talking == "refuse"
+    assert cfg.set_call_data_call_type == "ignore" and default_center().set_call_data_call_type == "apply"
     assert ContactCenter(cfg).agents["5001"].csq_ids == (7,)
 
 
@@ -93,6 +95,7 @@ def test_yaml_file_with_a_center_section(tmp_path):
     ("on_agent_disconnect: logoff", "on_agent_disconnect", ["not_ready", "logout", "keep"]),
     ("ready_while_talking: later", "ready_while_talking", ["refuse", "pending"]),
     ("supervisor_logout_while_talking: later", "supervisor_logout_while_talking", ["refuse", "pending"]),
+    ("set_call_data_call_type: always", "set_call_data_call_type", ["apply", "ignore"]),
     ("supervisor_reason_codes: 33", "supervisor_reason_codes", ["true or false"]),
     # a preset call's data must fit BEGIN_CALL_EVENT (it would fail to be announced otherwise)
     ("agents: [{id: '1', extension: '2'}]\ncalls: [{agent: '1', variables: {account: '7'}}]",
