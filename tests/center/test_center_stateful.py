@@ -10,7 +10,11 @@ After every step: nothing escapes handle() (an internal error is a bug), every d
 (UCCX v18 and UCCE v24), per session and call BEGIN_CALL_EVENT comes first and END_CALL_EVENT last, every
 RTP_STOPPED_EVENT ends a stream an RTP_STARTED_EVENT began, a conference has at most 4 parties, the
 agent -> calls index matches a scan, an agent TALKING / RESERVED / HOLD has a call (RESERVED: one ringing at its
-phone), and each CSQ queue is in arrival order. At the end every
+phone), and each CSQ queue is in arrival order. Besides: every AGENT_STATE_EVENT tells the agent's state as it is
+when sent, and the last one a session got about an agent (its desktop's, a bridge's) is the agent's state now;
+END_CALL_EVENT comes once per BEGIN_CALL_EVENT, only for a call over or no longer the session's (and a session
+hears it by the time the call is gone); SNAPSHOT_CALL_CONF / SNAPSHOT_DEVICE_CONF say what the center's tables
+hold; every request gets exactly one answer (its CONF or a failure, its InvokeID) in its own delivery. At the end every
 call is hung up: no call is left, and no agent is left TALKING / RESERVED / HOLD."""
 
 from __future__ import annotations
@@ -74,10 +78,30 @@ def centers(draw):
     return cfg
 
 
+class WatchedCenter(ContactCenter):
+    """The center, each AGENT_STATE_EVENT checked as it is sent: it tells the agent's state at that moment (a
+    later event of the same delivery may tell a later one: READY, then RESERVED for a queued caller)."""
+
+    def _send_state_event(self, out, agent_id, ev, bit):
+        agent = self.agents[agent_id]
+        assert ev.agent_state == agent.state and ev.agent_id == agent_id, (
+            f"AGENT_STATE_EVENT of {ev.agent_id} says {AS(ev.agent_state).name}, agent {agent_id} is {agent.state.name}")
+        super()._send_state_event(out, agent_id, ev, bit)
+
+
+def _conf_of(req) -> str:
+    """The confirmation a request's success is: its type's name with _REQ as _CONF (SET_AGENT_STATE_CONF ...)."""
+    return req.TYPE.name[:-len("_REQ")] + "_CONF"
+
+
+#: the answers a refused request gets instead of its own confirmation
+_FAILURES = {MT.FAILURE_CONF.name, MT.CONTROL_FAILURE_CONF.name}
+
+
 class CenterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.c = ContactCenter(default_center())
+        self.c: ContactCenter = WatchedCenter(default_center())
         self.bridge_profile = UCCX
         self.now = 0.0
         self.invoke = 0
@@ -86,18 +110,24 @@ class CenterMachine(RuleBasedStateMachine):
         #: sessions opened again while their agent's phone had calls: the media of those calls started before
         #: the session was there, so it hears their RTP_STOPPED without their RTP_STARTED (the stream did stop)
         self.joined_mid_call: set[int] = set()
+        #: (sid, agent ID) -> (AgentState, reason code) of the last AGENT_STATE_EVENT the session got about the agent;
+        #: reason None: the state its OPEN_CONF told (and, for a bridge opened before anyone logged in, LOGOUT)
+        self.known: dict[tuple[int, str], tuple[int, int | None]] = {}
 
     @initialize(cfg=centers(), bridge_ucce=st.booleans(), logins=st.lists(st.integers(0, 4), min_size=4, max_size=4))
     def start(self, cfg, bridge_ucce, logins):
-        self.c = ContactCenter(cfg)
+        self.c = WatchedCenter(cfg)
         self.bridge_profile = UCCE if bridge_ucce else UCCX
         for sid, agent in AGENTS.items():
             r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC,
                                               profile=self.bridge_profile), 0.0)
             assert r.status == 0, r
+            self.known[(sid, agent)] = (r.agent_state, None)
         r = self.c.open_session(Subscription(BRIDGE, "bridge", BRIDGE_SVC, ALL_CALLS, ALL_STATES, client_id="bridge",
                                              profile=UCCE if bridge_ucce else UCCX), 0.0)
         assert r.status == 0, r
+        for agent in AGENTS.values():
+            self.known[(BRIDGE, agent)] = (int(self.c.agents[agent].state), None)
         for (sid, agent), on in zip(AGENTS.items(), logins):
             if on:  # mostly logged in and READY
                 self.send(sid, M.SetAgentStateReq(invoke_id=1, agent_state=AS.AGENT_STATE_LOGIN,
@@ -106,9 +136,15 @@ class CenterMachine(RuleBasedStateMachine):
 
     # -- checking what every step delivers ---------------------------------------------------------------
 
-    def check(self, out):
+    def check(self, out, sid=None, req=None):
+        """Every delivery of one step: that of request ``req`` of session ``sid``, or of the world around (a
+        caller, a hang-up, the clock, a desktop gone: ``req`` None)."""
+        self.one_answer(out, sid, req)
+        ended = []
         for d in out:
             mt = d.message.TYPE
+            if mt is MT.AGENT_STATE_EVENT:
+                self.known[(d.session_id, d.message.agent_id)] = (d.message.agent_state, d.message.event_reason_code)
             if mt is MT.AGENT_STATE_EVENT and d.message.agent_state == AS.AGENT_STATE_LOGOUT:
                 # no route logs out an agent with a call on its phone (a supervisor's pending LOGOUT waits for it)
                 legs = self.c.agent_call_legs(d.message.agent_id)
@@ -129,6 +165,7 @@ class CenterMachine(RuleBasedStateMachine):
                     "after its END_CALL_EVENT" if was else "before its BEGIN_CALL_EVENT")
                 if mt is MT.END_CALL_EVENT:
                     self.told[key] = "ended"
+                    ended.append(key)
             if mt in (MT.RTP_STARTED_EVENT, MT.RTP_STOPPED_EVENT):
                 m = d.message
                 stream = (m.call_id, m.connection_device_id, m.direction)
@@ -141,13 +178,79 @@ class CenterMachine(RuleBasedStateMachine):
                         f"RTP_STOPPED of no started stream to session {d.session_id}: {stream}")
                     mine.discard(stream)
         calls_index_matches_a_scan(self.c)
+        self.calls_ended(ended)
+        self.states_told()
+        if req is not None:
+            self.snapshots_agree(out, sid, req)
         return out
+
+    def one_answer(self, out, sid, req):
+        """Every request gets one answer, in the delivery of the step that handled it: its own confirmation or
+        FAILURE_CONF / CONTROL_FAILURE_CONF, with its InvokeID, to its session; nobody gets any other."""
+        confs = [d for d in out if d.message.TYPE.name.endswith("_CONF")]
+        if req is None:
+            assert not confs, f"confirmations with no request: {[(d.session_id, d.message.TYPE.name) for d in confs]}"
+            return
+        assert len(confs) == 1, f"{req.TYPE.name} of session {sid}: answers {[(d.session_id, d.message.TYPE.name) for d in confs]}"
+        d = confs[0]
+        assert d.session_id == sid and d.message.TYPE.name in (_conf_of(req), *_FAILURES), (
+            f"{req.TYPE.name} of session {sid} answered {d.message.TYPE.name} to session {d.session_id}")
+        assert d.message.invoke_id == req.invoke_id, (req.TYPE.name, req.invoke_id, d.message)
+
+    def calls_ended(self, ended):
+        """END_CALL_EVENT is for a call over, or over for that session (the center sees it no more: a bridge sees
+        every call, an agent's desktop the calls its phone is on); and a session told a call began hears that it
+        ended by the time the call is gone."""
+        for sid, cid in ended:
+            call = self.c.calls.get(cid)
+            if call is None or self.told[(sid, cid)] != "ended":  # (gone, or begun again in the same delivery)
+                continue
+            sub = self.c.subs.get(sid)
+            assert sid not in call.told, f"END_CALL_EVENT of live call {cid} to session {sid}, which still sees it"
+            assert sub is not None and sid not in self.c.bridges and (
+                sub.agent_id is None or call.leg_of(sub.agent_id) is None), (
+                f"END_CALL_EVENT to session {sid} of call {cid}, still on {sorted(call.legs)}")
+        for (sid, cid), was in self.told.items():
+            assert was == "ended" or cid in self.c.calls or sid not in self.c.subs, (
+                f"call {cid} is gone and session {sid} never got its END_CALL_EVENT")
+
+    def states_told(self):
+        """The last AGENT_STATE_EVENT each session got about an agent (or its OPEN_CONF's AgentState) is the agent's
+        state now: for an agent's desktops and the bridges, whose AgentStateMask lets that state through."""
+        for sid, sub in self.c.subs.items():
+            agents = AGENTS.values() if sid in self.c.bridges else (sub.agent_id,) if sub.mode == "agent" else ()
+            for aid in agents:
+                agent = self.c.agents[aid]
+                if not sub.state_filter & (1 << int(agent.state)):
+                    continue
+                state, reason = self.known[(sid, aid)]
+                assert state == agent.state and reason in (None, agent.reason), (
+                    f"session {sid} last told agent {aid} {AS(state).name}/{reason}: "
+                    f"it is {agent.state.name}/{agent.reason}")
+
+    def snapshots_agree(self, out, sid, req):
+        """SNAPSHOT_CALL_CONF lists the call's parties (devices and connection states) as the center has them,
+        SNAPSHOT_DEVICE_CONF the calls on the phone (CallIDs and the phone's connection states)."""
+        for d in out:
+            m = d.message
+            if m.TYPE is MT.SNAPSHOT_CALL_CONF:
+                call = self.c.calls[req.call_id]
+                assert [(cd.call_connection_call_id, cd.call_device_id, cd.call_device_connection_state)
+                        for cd in m.call_devices] == [(call.id, lg.device, lg.state) for lg in call.legs.values()], (
+                    call.id, m.call_devices, call.legs)
+                assert (m.ani, m.dnis or "", m.dialed_number or "") == (call.ani, call.dnis, call.dialed), (m, call)
+            elif m.TYPE is MT.SNAPSHOT_DEVICE_CONF:
+                dev = req.agent_instrument or self.c.subs[sid].agent_instrument
+                agent = self.c.by_device[dev]
+                assert [(dc.call_connection_call_id, dc.call_connection_device_id, dc.call_state) for dc in m.calls] == [
+                    (call.id, agent.device, leg.state) for call, leg in self.c.agent_call_legs(agent.id)], (
+                    dev, m.calls, [(call.id, leg) for call, leg in self.c.agent_call_legs(agent.id)])
 
     def send(self, sid, msg):
         if sid not in self.c.subs:  # a desktop gone (close_desktop): the hub sends nothing for it
             return []
         self.now += 1
-        return self.check(self.c.handle(sid, msg, self.now))
+        return self.check(self.c.handle(sid, msg, self.now), sid, msg)
 
     # -- drawing call IDs, devices and numbers ------------------------------------------------------------
 
@@ -423,6 +526,7 @@ class CenterMachine(RuleBasedStateMachine):
         self.check(self.c.close_session(sid, self.now))
         self.told = {k: v for k, v in self.told.items() if k[0] != sid}
         self.streams.pop(sid, None)
+        self.known = {k: v for k, v in self.known.items() if k[0] != sid}
         agent = self.c.agents[AGENTS[sid]]
         assert agent.state not in (AS.AGENT_STATE_READY, AS.AGENT_STATE_WORK, AS.AGENT_STATE_WORK_READY), (
             f"agent {agent.id} {agent.state.name} with its desktop gone")
@@ -437,6 +541,7 @@ class CenterMachine(RuleBasedStateMachine):
         r = self.c.open_session(agent_sub(sid, agent, services=SUP_SVC if agent == "1004" else AGENT_SVC,
                                               profile=self.bridge_profile), self.now)
         assert r.status == 0, r
+        self.known[(sid, agent)] = (r.agent_state, None)
 
     @rule(step=st.sampled_from([0.5, 5.0, 60.0]))
     def tick(self, step):
