@@ -19,6 +19,9 @@ One agent, one cycle = LOGIN, READY, an inbound call, ANSWER, HOLD, RETRIEVE, CL
 cycles), NOT_READY, LOGOUT. Every reply is checked for a refusal, so a regression that refuses a request
 fails loudly instead of looking fast.
 
+``MOCKCTI_BENCH_SERVER_FROM=DIR`` runs DIR's mockcti instead of this checkout's (the compiled build installed
+with ``pip install --target DIR``; ``--time`` names the one it ran).
+
 ``--server`` runs instead what bench/server.py's mock server does per pipelined mix cycle: its
 MixEngine and frames, two chunks per cycle, through ``MockServer``'s connection path (``_run``
 included) with a stand-in transport — the closest in-process proxy of that benchmark (the
@@ -33,6 +36,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.environ.get("MOCKCTI_BENCH_SERVER_FROM"):  # DIR's mockcti instead of this checkout's (a compiled build)
+    sys.path.insert(0, os.environ["MOCKCTI_BENCH_SERVER_FROM"])
 
 from mockcti.center import ContactCenter  # noqa: E402
 from mockcti.hub import Hub, Write  # noqa: E402
@@ -229,6 +234,9 @@ if __name__ == "__main__":
     elif args.time:
         main(50)
         best = min((lambda t0: (main(n), time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(5))
-        print(f"{best / n * 1e6:.1f} µs per cycle (best of 5 runs of {n})")
+        from mockcti.compiled import describe
+
+        print(f"{best / n * 1e6:.1f} µs per cycle (best of 5 runs of {n}); mockcti from "
+              f"{os.path.dirname(os.path.dirname(os.path.abspath(sys.modules['mockcti'].__file__ or '')))}, {describe()}")
     else:
         main(n)

@@ -48,7 +48,11 @@ same run.
 With uvloop installed, everything is repeated with uvloop in both servers and in the driver.
 
     python bench/server.py [--quick] [--sessions 1,10,100] [--seconds 2] [--rounds 5] [--depth 16]
-                           [--driver callbacks|streams] [--baseline raw|replay|floor] [--json]
+                           [--driver callbacks|streams] [--baseline raw|replay|floor] [--server-from DIR] [--json]
+
+``--server-from DIR`` runs the mock server from DIR's mockcti: another checkout (to compare two commits in the
+same hour), or the compiled build (``MOCKCTI_COMPILE=1 pip install --no-build-isolation --no-deps --target DIR
+.``, mockcti/compiled.py). The first lines say which mockcti and which build the mock server runs.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.environ.get("MOCKCTI_BENCH_SERVER_FROM"):  # the mock server of --server-from DIR runs DIR's mockcti
+    sys.path.insert(0, os.environ["MOCKCTI_BENCH_SERVER_FROM"])
 
 from mockcti.wire import Dialect, MessageType, encode  # noqa: E402
 from mockcti.wire import messages as M  # noqa: E402
@@ -491,7 +497,7 @@ def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
             loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=watch_stdin, daemon=True).start()
-        print(f"PORT {port}", flush=True)
+        print(f"PORT {port} {_build()}", flush=True)
         if os.environ.get("MOCKCTI_BENCH_PROFILE"):
             import cProfile
 
@@ -508,17 +514,37 @@ def run_server(kind: str, use_uvloop: bool, lifetime: float) -> None:
     asyncio.run(main())
 
 
+def _build() -> str:
+    """Where this process's mockcti comes from and which build it is (plain, or compiled with mypyc)."""
+    import mockcti
+
+    try:
+        from mockcti.compiled import describe
+    except ImportError:  # a checkout from before the compiled build (--server-from an older tree)
+        return f"{os.path.dirname(os.path.dirname(mockcti.__file__))} (pure Python)"
+    return f"{os.path.dirname(os.path.dirname(mockcti.__file__))} ({describe()})"
+
+
+#: the mockcti the mock server runs: --server-from DIR (main() sets it), else this checkout's
+SERVER_FROM: str | None = None
+
+
 class ServerProc:
     def __init__(self, kind: str, use_uvloop: bool, lifetime: float = 1800.0) -> None:
         args = [sys.executable, os.environ.get("MOCKCTI_BENCH_SERVER_SCRIPT", os.path.abspath(__file__)), "--serve", kind, "--lifetime", str(lifetime)]
         if use_uvloop:
             args.append("--uvloop")
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        env = dict(os.environ)
+        if SERVER_FROM is not None:
+            env["MOCKCTI_BENCH_SERVER_FROM"] = SERVER_FROM
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             self.proc.kill()
             raise RuntimeError(f"{kind} server did not start: {line!r}")
         self.port = int(line.split()[1])
+        #: the mockcti the server runs and its build ("DIR (pure Python)", "DIR (compiled with mypyc (8 of 8 modules))")
+        self.build = line.rstrip("\n").split(" ", 2)[2] if line.count(" ") >= 2 else "?"
 
     def cpu(self) -> float:
         """User+system CPU seconds of the server process so far (/proc/PID/stat)."""
@@ -888,13 +914,16 @@ async def bench(loop_name: str, sessions_list: list[int], seconds: float, depth:
     use_uv = loop_name == "uvloop"
     results = []
     servers = {kind: ServerProc(baseline if kind == "raw" else kind, use_uv) for kind in kinds}
+    if "mock" in servers:
+        print(f"{loop_name}: mock server runs mockcti from {servers['mock'].build}", flush=True)
     agent_base = {"mock": 1001, "raw": 1001}
     try:
         for workload in workloads:
             for pipelined in [m == "pipelined" for m in modes]:
                 for n in sessions_list:
                     row = {"loop": loop_name, "workload": workload, "mode": "pipelined" if pipelined else "lockstep",
-                           "sessions": n, "baseline": baseline}
+                           "sessions": n, "baseline": baseline,
+                           "mock_build": servers["mock"].build if "mock" in servers else None}
                     runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
                     for r in range(rounds):
                         for kind in (kinds if r % 2 == 0 else kinds[::-1]):
@@ -960,6 +989,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="the server the mock is compared with: raw (pre-encoded confirmations, the "
                         "default), replay (the mock's own reply bytes per request type, no logic) or "
                         "floor (the mix's state checks and the mock's bytes with IDs patched in)")
+    p.add_argument("--server-from", metavar="DIR", default=None,
+                   help="run the mock server from DIR's mockcti (a checkout, or a compiled build installed with pip "
+                        "--target DIR) instead of this checkout's; the driver and the baseline stay this checkout's")
     p.add_argument("--serve", choices=["mock", "raw", "replay", "floor"], help=argparse.SUPPRESS)
     p.add_argument("--uvloop", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lifetime", type=float, default=1800.0, help=argparse.SUPPRESS)
@@ -971,6 +1003,12 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
     if rounds < 1:
         p.error("--rounds must be at least 1")
+    if args.server_from is not None:
+        if not os.path.isfile(os.path.join(args.server_from, "mockcti", "__init__.py")):
+            p.error(f"--server-from {args.server_from}: no mockcti package there (expected "
+                    f"{os.path.join(args.server_from, 'mockcti', '__init__.py')})")
+        global SERVER_FROM
+        SERVER_FROM = os.path.abspath(args.server_from)
     sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
           f"{seconds:g} s per measurement, {rounds} round(s) alternating raw and mock (median); "

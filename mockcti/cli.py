@@ -44,12 +44,13 @@ def _available_commands() -> dict[str, ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     from mockcti import __version__
+    from mockcti.compiled import describe
 
     parser = argparse.ArgumentParser(
         prog="mockcti",
         description="Mock Cisco UCCX/UCCE CTI server for testing CTI clients.",
     )
-    parser.add_argument("--version", action="version", version=f"mockcti {__version__}")
+    parser.add_argument("--version", action="version", version=f"mockcti {__version__} ({describe()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module in _available_commands().items():

@@ -1290,6 +1290,7 @@ def test_every_request_string_at_its_maximum_counts_the_nul(mt, f):
         assert rej.failure_conf().text.startswith(f"{f.name} (tag {f.tag}) has {len(data)} bytes")
 
 
+@pytest.mark.pure_python  # (it counts calls through a monkeypatched Session.check_timers)
 def test_the_hub_checks_thousands_of_sessions_in_parts_of_the_second_not_in_one_loop_turn(monkeypatch):
     """Idle supervision of every session at once stalled the server's loop once a second (5,000 sessions: 10-27 ms
     in one turn), and the heartbeats answered behind it set the scale benchmark's p99. The hub now checks each

@@ -89,7 +89,7 @@ JOURNAL_LINES = 50
 #: the servers a test's fixtures made, as (label, handle), in the order they were made
 _SERVERS = pytest.StashKey[list[tuple[str, Any]]]()
 _JOURNAL_SHOWN = pytest.StashKey[bool]()
-_SERVED_CENTERS = pytest.StashKey[Any]()  # the ContactCenters the fixtures' servers were given (a WeakSet)
+_SERVED_CENTERS = pytest.StashKey[Any]()  # the ContactCenters the fixtures' servers were given (WeakSet, id -> center)
 _SERVED_ENGINES = pytest.StashKey[Any]()  # ScenarioEngine the factory's servers ran -> (test id, which server)
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()  # the outcome of the test's body, once it has run
 _JOURNAL_LINES = pytest.StashKey[int]()  # --cti-journal-lines, read (and checked) once, by pytest_configure
@@ -443,13 +443,16 @@ def _claim_center(request: pytest.FixtureRequest, center: Any, given_as: str) ->
 
     if not isinstance(center, ContactCenter):
         return
-    served = request.config.stash.setdefault(_SERVED_CENTERS, weakref.WeakSet())
-    if center in served:
+    weak, kept = request.config.stash.setdefault(_SERVED_CENTERS, (weakref.WeakSet(), {}))
+    if center in weak or id(center) in kept:
         _usage(f"{given_as} gave a ContactCenter that another server of this session already served: its agents' "
                "states, calls and timers would carry over from there. Give its CenterConfig (center.config), a "
                "mapping or a center file instead (each server then makes a ContactCenter of its own), or a new "
                "ContactCenter each time")
-    served.add(center)
+    try:
+        weak.add(center)
+    except TypeError:  # the compiled build's ContactCenter takes no weak reference: kept by id till the session ends
+        kept[id(center)] = center
 
 
 def _claim_engine(request: pytest.FixtureRequest, engine: Any, n: int) -> None:

@@ -69,7 +69,7 @@ def test_wheel_contains_the_catalog(tmp_path: Path) -> None:
         pytest.skip("cannot build a wheel offline here: neither 'wheel' nor setuptools >= 70.1 is installed")
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "setup.py"):
         shutil.copy(REPO / name, src / name)
     for name in ("mockcti", "catalog"):
         shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -203,6 +203,7 @@ GUARD_CONFIGS = {
 GUARDS = {name: AcdGuard(dataclasses.replace(default_center(), **kw)) for name, kw in GUARD_CONFIGS.items()}
 
 
+@pytest.mark.pure_python  # (a stand-in Center: the compiled AcdGuard takes a ContactCenter only)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(center=centers(), data=st.data())
 def test_guard_decides_as_the_full_evaluation(center: Center, data: st.DataObject) -> None:
@@ -218,6 +219,7 @@ def test_guard_decides_as_the_full_evaluation(center: Center, data: st.DataObjec
                 assert outcome(guard, center, AGENT, op, p) == want, (name, op, p)
 
 
+@pytest.mark.pure_python  # (a stand-in Center: the compiled AcdGuard takes a ContactCenter only)
 def test_talking_to_is_the_first_connected_call() -> None:
     """Three calls: A held, B (a consultation of A) and C connected; Hold names C, but the party
     the agent talks to is B's (the first connected call): 1126 in Line2Connected."""
@@ -264,6 +266,7 @@ def test_guard_on_a_real_center_call_flow() -> None:
     assert seen == {L.Delivered, L.Line1Connected, L.Line1Held, L.Idle}
 
 
+@pytest.mark.pure_python  # (a stand-in Center: the compiled AcdGuard takes a ContactCenter only)
 def test_unknown_operation_still_raises() -> None:
     with pytest.raises(ValueError):
         GUARDS["default"].check(Center([]), AGENT, "Nope", {})

@@ -439,6 +439,7 @@ def test_forced_flag_2_with_a_state_other_than_login_is_refused(sid, kw, state):
     assert (c.agents["1001"].state, c.agents["1001"].reason) == before
 
 
+@pytest.mark.pure_python  # (compiled, set_agent_state takes an int reason only: a TypeError for "7" and None)
 def test_a_supervisors_change_names_what_is_wrong_with_it():
     """ContactCenter.set_agent_state (the supervisor's, the administration's) of an unknown agent was a
     bare KeyError('9999'); a reason code no AGENT_STATE_EVENT can carry (a USHORT) changed the state and
